@@ -1,0 +1,95 @@
+"""The uidt exception tree.
+
+Every exception uidt raises derives from :class:`UidtError` and, where one fits, from the
+builtin an Android developer would expect (Android's exception in brackets)::
+
+    UidtError
+    ├── InvalidJobError            (ValueError)        [IllegalArgumentException]
+    ├── JobPermissionError         (PermissionError)   [SecurityException]
+    ├── JobLimitError              (RuntimeError)      [IllegalStateException]
+    ├── ManifestError              (ValueError)        bad uidt.toml / entry point
+    ├── SettingsError              (ValueError)        unknown or malformed setting
+    ├── StoreError                 (OSError)           job store cannot be opened / written
+    │   ├── StoreCorruptError                          the file is not a uidt store
+    │   └── StoreVersionError                          the file was written by a newer uidt
+    ├── DaemonError                (ConnectionError)   no daemon could be reached or started
+    ├── ProtocolError              (ValueError)        malformed IPC / API message
+    └── TransferError              (OSError)           a transfer failed for good
+        ├── RemoteError                                HTTP status the transfer cannot use
+        ├── ResourceChangedError                       validator changed between runs
+        ├── IntegrityError                             SHA-256 did not match
+        └── NoSpaceError                               not enough free space at the destination
+
+Stops delivered into app code derive from ``BaseException`` (see :class:`JobStopped`) so that an
+``except Exception`` in an app cannot swallow them.
+"""
+
+from __future__ import annotations
+
+
+class UidtError(Exception):
+    """Root of every uidt error."""
+
+
+class InvalidJobError(UidtError, ValueError):
+    """A job, work item or namespace broke one of Android's validation rules."""
+
+
+class JobPermissionError(UidtError, PermissionError):
+    """A required permission was not declared in the app's manifest."""
+
+
+class JobLimitError(UidtError, RuntimeError):
+    """An app went past a hard limit (for example 150 distinct jobs)."""
+
+
+class ManifestError(UidtError, ValueError):
+    """An app manifest (``uidt.toml`` or entry point) is malformed."""
+
+
+class SettingsError(UidtError, ValueError):
+    """A setting is unknown or its value cannot be parsed."""
+
+
+class StoreError(UidtError, OSError):
+    """The job store cannot be opened, read or written."""
+
+
+class StoreCorruptError(StoreError):
+    """The store file exists but is not a readable uidt store."""
+
+
+class StoreVersionError(StoreError):
+    """The store was written by a newer version of uidt."""
+
+
+class DaemonError(UidtError, ConnectionError):
+    """No uidt daemon could be reached or started."""
+
+
+class ProtocolError(UidtError, ValueError):
+    """A message on the control API or the worker IPC channel is malformed."""
+
+
+class TransferError(UidtError, OSError):
+    """A transfer failed in a way a retry within the same run cannot fix."""
+
+
+class RemoteError(TransferError):
+    """The server answered with a status the transfer cannot use (404, 403, ...)."""
+
+
+class ResourceChangedError(TransferError):
+    """The remote resource changed (ETag / Last-Modified) since the transfer began."""
+
+
+class IntegrityError(TransferError):
+    """The transferred bytes do not match the expected SHA-256."""
+
+
+class NoSpaceError(TransferError):
+    """The destination volume has not enough free space."""
+
+
+class JobStopped(BaseException):  # noqa: N818 - a control-flow signal, like CancelledError
+    """Raised inside app code when the system stops its job; not catchable by ``except Exception``."""
