@@ -91,5 +91,5 @@ class NoSpaceError(TransferError):
     """The destination volume has not enough free space."""
 
 
-class JobStopped(BaseException):  # noqa: N818 - a control-flow signal, like CancelledError
+class JobStopped(BaseException):
     """Raised inside app code when the system stops its job; not catchable by ``except Exception``."""

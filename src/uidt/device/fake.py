@@ -43,4 +43,4 @@ class FakeDeviceSource:
         await asyncio.Event().wait()
 
     def describe(self) -> dict[str, str]:
-        return {name: "fake" for name in self._state.to_dict()}
+        return dict.fromkeys(self._state.to_dict(), "fake")

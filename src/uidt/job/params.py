@@ -1,0 +1,64 @@
+"""``JobParameters``: what a running ``JobService`` is told about its job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from uidt.job.reasons import StopReason
+
+
+@dataclass(eq=False)
+class JobParameters:
+    """Parameters of one run of a job.
+
+    ``run_id`` identifies this run; calls made with the parameters of an earlier run are ignored
+    by the system, as Android ignores stale ``JobParameters`` (reference §3.2 item 10).
+    """
+
+    job_id: int
+    namespace: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    transient_extras: dict[str, Any] = field(default_factory=dict)
+    #: The network the job may use (``DeviceState.network`` as a dict), or ``None``.
+    network: dict[str, Any] | None = None
+    user_initiated: bool = False
+    expedited: bool = False
+    run_id: int = 0
+    stop_reason: StopReason = StopReason.UNDEFINED
+
+    def is_user_initiated_job(self) -> bool:
+        return self.user_initiated
+
+    def is_expedited_job(self) -> bool:
+        return self.expedited
+
+    def get_stop_reason(self) -> StopReason:
+        return self.stop_reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "namespace": self.namespace,
+            "extras": self.extras,
+            "transient_extras": self.transient_extras,
+            "network": self.network,
+            "user_initiated": self.user_initiated,
+            "expedited": self.expedited,
+            "run_id": self.run_id,
+            "stop_reason": int(self.stop_reason),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobParameters:
+        return cls(
+            job_id=int(data["job_id"]),
+            namespace=data.get("namespace"),
+            extras=dict(data.get("extras") or {}),
+            transient_extras=dict(data.get("transient_extras") or {}),
+            network=data.get("network"),
+            user_initiated=bool(data.get("user_initiated", False)),
+            expedited=bool(data.get("expedited", False)),
+            run_id=int(data.get("run_id", 0)),
+            stop_reason=StopReason(int(data.get("stop_reason", 0))),
+        )
