@@ -1,0 +1,81 @@
+"""Where a daemon keeps its socket, store, config and logs.
+
+``--home DIR`` (or ``UIDT_HOME``) puts everything in one directory, so that independent daemons
+can run side by side (tests do this). Without it the XDG locations of semantics §5 are used: the
+data directory is ``$XDG_STATE_HOME/uidt`` (``~/.local/state/uidt``), the config directory
+``$XDG_CONFIG_HOME/uidt`` and the socket lives in ``$XDG_RUNTIME_DIR/uidt/`` (or the data directory).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SOCKET_NAME = "uidt.sock"
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """The files of one daemon."""
+
+    data_dir: Path
+    config_dir: Path
+    runtime_dir: Path
+
+    @property
+    def socket(self) -> Path:
+        return self.runtime_dir / SOCKET_NAME
+
+    @property
+    def lock(self) -> Path:
+        return self.data_dir / "daemon.lock"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "daemon.pid"
+
+    @property
+    def store(self) -> Path:
+        return self.data_dir / "uidt.db"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def web_file(self) -> Path:
+        """Where a running daemon writes its Task Manager URL (with the one-time token)."""
+        return self.data_dir / "web.json"
+
+    @property
+    def transfers_dir(self) -> Path:
+        """Default download directory of the built-in transfer app's bookkeeping."""
+        return self.data_dir / "transfers"
+
+    def ensure(self) -> None:
+        """Create the directories, private to the user."""
+        for directory in (self.data_dir, self.config_dir, self.runtime_dir, self.log_dir):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def resolve_paths(
+    home: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Paths:
+    """The paths for ``--home`` (or ``UIDT_HOME``), else the XDG locations."""
+    env = os.environ if env is None else env
+    chosen = home if home is not None else env.get("UIDT_HOME") or None
+    if chosen is not None:
+        base = Path(chosen).expanduser().absolute()
+        return Paths(base, base, base)
+    user_home = Path(env.get("HOME") or Path.home())
+    state = Path(env.get("XDG_STATE_HOME") or user_home / ".local" / "state") / "uidt"
+    config = Path(env.get("XDG_CONFIG_HOME") or user_home / ".config") / "uidt"
+    runtime_base = env.get("XDG_RUNTIME_DIR")
+    runtime = Path(runtime_base) / "uidt" if runtime_base else state
+    return Paths(state, config, runtime)
