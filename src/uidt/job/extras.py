@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,8 +17,8 @@ def _check(value: Any, where: str, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise InvalidJobError(f"{where}: nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, str | bool | int | float):
-        if isinstance(value, float) and value != value:  # NaN does not round-trip through JSON
-            raise InvalidJobError(f"{where}: NaN is not allowed")
+        if isinstance(value, float) and not math.isfinite(value):  # not valid JSON
+            raise InvalidJobError(f"{where}: NaN and infinities are not allowed")
         return
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):

@@ -153,12 +153,16 @@ class JobInfo:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidJobError(f"unknown job field(s): {', '.join(unknown)}")
+        missing = [name for name in ("job_id", "service") if name not in data]
+        if missing:
+            raise InvalidJobError(f"missing job field(s): {', '.join(missing)}")
+        _check_identity(data["job_id"], data["service"])
         try:
             kwargs = _decode_fields(data)
             job = cls(**kwargs)
         except InvalidJobError:
             raise
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
             raise InvalidJobError(f"malformed job: {exc}") from exc
         enforce_validity(job)
         return job
@@ -167,14 +171,7 @@ class JobInfo:
         """Android's ``JobInfo.Builder`` in snake_case; every setter returns the builder."""
 
         def __init__(self, job_id: int, service: str) -> None:
-            if isinstance(job_id, bool) or not isinstance(job_id, int):
-                raise InvalidJobError(f"job_id must be an int, not {type(job_id).__name__}")
-            if not -(2**31) <= job_id < 2**31:
-                raise InvalidJobError(f"job_id {job_id} does not fit in 32 bits")
-            if not isinstance(service, str) or ":" not in service:
-                raise InvalidJobError(
-                    f"service must be 'module:Class' of a declared service, not {service!r}"
-                )
+            _check_identity(job_id, service)
             self._fields: dict[str, Any] = {"job_id": job_id, "service": service}
             self._priority = Priority.DEFAULT
             self._trigger_uris: list[TriggerContentUri] = []
@@ -305,9 +302,13 @@ class JobInfo:
             return self
 
         def set_trace_tag(self, tag: str | None) -> JobInfo.Builder:
+            if tag is not None and not isinstance(tag, str):
+                raise InvalidJobError("trace tag must be a string or None")
             return self._set("trace_tag", tag)
 
         def add_debug_tag(self, tag: str) -> JobInfo.Builder:
+            if not isinstance(tag, str):
+                raise InvalidJobError("debug tag must be a string")
             self._debug_tags.append(tag)
             return self
 
@@ -328,6 +329,23 @@ class JobInfo:
             return job
 
 
+def _check_identity(job_id: Any, service: Any) -> None:
+    if isinstance(job_id, bool) or not isinstance(job_id, int):
+        raise InvalidJobError(f"job_id must be an int, not {type(job_id).__name__}")
+    if not -(2**31) <= job_id < 2**31:
+        raise InvalidJobError(f"job_id {job_id} does not fit in 32 bits")
+    if not isinstance(service, str) or ":" not in service:
+        raise InvalidJobError(
+            f"service must be 'module:Class' of a declared service, not {service!r}"
+        )
+
+
+def _as_list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise InvalidJobError(f"{what} must be a list")
+    return list(value)
+
+
 def _as_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidJobError(f"{what} must be an int, not {type(value).__name__}")
@@ -342,9 +360,12 @@ def _decode_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "required_network":
             kwargs[key] = None if value is None else NetworkRequest.from_dict(value)
         elif key == "trigger_content_uris":
-            kwargs[key] = tuple(TriggerContentUri(str(u), bool(d)) for u, d in value)
+            kwargs[key] = tuple(_decode_trigger(item) for item in _as_list(value, key))
         elif key == "debug_tags":
-            kwargs[key] = tuple(str(t) for t in value)
+            tags = _as_list(value, key)
+            if not all(isinstance(t, str) for t in tags):
+                raise InvalidJobError("debug_tags must be strings")
+            kwargs[key] = tuple(tags)
         elif key == "priority":
             kwargs[key] = Priority(_as_int(value, key))
         elif key == "backoff_policy":
@@ -360,6 +381,15 @@ def _decode_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         else:
             kwargs[key] = _as_int(value, key)
     return kwargs
+
+
+def _decode_trigger(item: Any) -> TriggerContentUri:
+    if not isinstance(item, list | tuple) or len(item) != 2:
+        raise InvalidJobError("a trigger content URI must be [uri, notify_for_descendants]")
+    uri, descendants = item
+    if not isinstance(uri, str) or not uri or not isinstance(descendants, bool):
+        raise InvalidJobError("a trigger content URI must be [non-empty string, bool]")
+    return TriggerContentUri(uri, descendants)
 
 
 _FIELD_DEFAULTS: dict[str, Any] = {

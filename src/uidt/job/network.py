@@ -6,6 +6,7 @@ exactly as ``JobInfo.Builder.setRequiredNetworkType`` / ``getNetworkType`` do (r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -129,10 +130,28 @@ class NetworkRequest:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> NetworkRequest:
-        try:
-            caps = frozenset(NetCapability(int(c)) for c in data.get("capabilities", ()))
-            transports = frozenset(Transport(int(t)) for t in data.get("transports", ()))
-        except (TypeError, ValueError) as exc:
-            raise InvalidJobError(f"Invalid network request: {exc}") from exc
+    def from_dict(cls, data: Mapping[str, Any]) -> NetworkRequest:
+        """Rebuild a request from :meth:`to_dict` output.
+
+        Raises:
+            InvalidJobError: not a mapping, unknown keys, or unknown capability/transport numbers.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidJobError("Invalid network request: must be a JSON object")
+        unknown = sorted(str(k) for k in set(data) - {"capabilities", "transports"})
+        if unknown:
+            raise InvalidJobError(f"Invalid network request: unknown field(s) {', '.join(unknown)}")
+        caps = frozenset(NetCapability(n) for n in _numbers(data, "capabilities", NetCapability))
+        transports = frozenset(Transport(n) for n in _numbers(data, "transports", Transport))
         return cls(caps, transports)
+
+
+def _numbers(data: Mapping[str, Any], key: str, kind: type[IntEnum]) -> list[int]:
+    values = data.get(key, [])
+    if not isinstance(values, list | tuple):
+        raise InvalidJobError(f"Invalid network request: {key} must be a list")
+    known = {int(member) for member in kind}
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or value not in known:
+            raise InvalidJobError(f"Invalid network request: unknown {key} value {value!r}")
+    return list(values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -40,6 +40,7 @@ class Notification:
     channel_id: str
     title: str
     text: str = ""
+    _: KW_ONLY
     progress: float | None = None
     ongoing: bool = True
     actions: tuple[NotificationAction, ...] = ()

@@ -68,8 +68,8 @@ def enforce_validity(job: JobInfo) -> None:
             raise InvalidJobError("Can't call set_minimum_latency() on a periodic job")
         if job.trigger_content_uris:
             raise InvalidJobError("Can't call add_trigger_content_uri() on a periodic job")
-    # 8. prefetch with a deadline
-    if job.is_prefetch and job.has_late_constraint:
+    # 8. prefetch with a deadline (Android tests the deadline value, so periodic prefetch is fine)
+    if job.is_prefetch and job.override_deadline_millis != 0:
         raise InvalidJobError("Can't call set_override_deadline() on a prefetch job.")
     # 9. persisted
     if job.is_persisted():
@@ -114,6 +114,11 @@ def _check_expedited(job: JobInfo) -> None:
         raise InvalidJobError("An expedited job cannot be periodic")
     if job.is_user_initiated():
         raise InvalidJobError("An expedited job cannot be user-initiated")
+    if job.priority not in (Priority.MAX, Priority.HIGH):
+        raise InvalidJobError(
+            "An expedited job must be high or max priority. "
+            "Don't use expedited jobs for unimportant tasks."
+        )
     if (
         job.requires_charging
         or job.requires_battery_not_low
@@ -125,11 +130,6 @@ def _check_expedited(job: JobInfo) -> None:
         )
     if job.trigger_content_uris:
         raise InvalidJobError("Can't call add_trigger_content_uri() on an expedited job")
-    if job.priority not in (Priority.MAX, Priority.HIGH):
-        raise InvalidJobError(
-            "An expedited job must be high or max priority. "
-            "Don't use expedited jobs for unimportant tasks."
-        )
 
 
 def _check_user_initiated(job: JobInfo) -> None:

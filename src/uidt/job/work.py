@@ -30,6 +30,13 @@ class JobWorkItem:
         upload_bytes: int = UNKNOWN,
         minimum_chunk_bytes: int = UNKNOWN,
     ) -> JobWorkItem:
+        for what, value in (
+            ("download bytes", download_bytes),
+            ("upload bytes", upload_bytes),
+            ("minimum chunk bytes", minimum_chunk_bytes),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidJobError(f"{what} must be an int, not {type(value).__name__}")
         item = cls(_extras.freeze(extras), download_bytes, upload_bytes, minimum_chunk_bytes)
         item.enforce_validity()
         return item
@@ -71,14 +78,14 @@ class JobWorkItem:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobWorkItem:
-        try:
-            return cls.create(
-                data.get("extras"),
-                download_bytes=int(data.get("estimated_network_download_bytes", UNKNOWN)),
-                upload_bytes=int(data.get("estimated_network_upload_bytes", UNKNOWN)),
-                minimum_chunk_bytes=int(data.get("minimum_network_chunk_bytes", UNKNOWN)),
-            )
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, InvalidJobError):
-                raise
-            raise InvalidJobError(f"malformed work item: {exc}") from exc
+        if not isinstance(data, Mapping):
+            raise InvalidJobError("malformed work item: must be a JSON object")
+        unknown = sorted(str(k) for k in set(data) - set(cls.__dataclass_fields__) - {"extras"})
+        if unknown or "extras_json" in data:
+            raise InvalidJobError(f"malformed work item: unknown field(s) {unknown}")
+        return cls.create(
+            data.get("extras"),
+            download_bytes=data.get("estimated_network_download_bytes", UNKNOWN),
+            upload_bytes=data.get("estimated_network_upload_bytes", UNKNOWN),
+            minimum_chunk_bytes=data.get("minimum_network_chunk_bytes", UNKNOWN),
+        )
