@@ -368,6 +368,9 @@ def _decode_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             kwargs[key] = tuple(tags)
         elif key == "priority":
             kwargs[key] = Priority(_as_int(value, key))
+        elif key == "initial_backoff_millis":
+            # As the builder does: a hand-written dict cannot ask for less than 10 s.
+            kwargs[key] = max(_as_int(value, key), MIN_BACKOFF_MILLIS)
         elif key == "backoff_policy":
             kwargs[key] = BackoffPolicy(_as_int(value, key))
         elif key in ("service", "clip_data", "trace_tag"):
