@@ -1,0 +1,536 @@
+"""A loopback HTTP server with fault injection, for transfer tests and demos.
+
+:class:`TransferTestServer` serves in-memory files with ``Range``/``If-Range``/``ETag``/
+``Last-Modified``, offers a tus 1.0 endpoint (``core`` + ``creation``) under ``/files/`` and a
+plain ``PUT``/``POST`` sink under ``/put/``, and misbehaves on request::
+
+    async with TransferTestServer() as server:
+        server.add_file("/big.bin", data)
+        server.set_faults("/big.bin", Faults(reset_after=100_000, times=2))
+        await download(server.url("/big.bin"), dest)
+
+Faults are per path and can change while the server runs. :class:`ThreadedTransferTestServer`
+runs the same server on a background thread for code that is not async (``with`` block).
+It listens on 127.0.0.1 only, port 0 (the real port is in :attr:`port`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from types import TracebackType
+
+from aiohttp import web
+
+_CHUNK = 64 * 1024
+TUS_VERSION = "1.0.0"
+
+
+@dataclass
+class Faults:
+    """How one path misbehaves. Fields left at their defaults do nothing.
+
+    Attributes:
+        times: Apply the body/status faults to the first ``times`` requests only (``None``: all).
+        status: Answer with this status (e.g. 503, 429, 404) instead of the file.
+        retry_after: ``Retry-After`` value sent with ``status``.
+        reset_after: Abort the connection (RST) after this many body bytes.
+        truncate_after: Close cleanly after this many body bytes, short of ``Content-Length``.
+        drip_bps: Send the body at most this many bytes per second.
+        no_ranges: Ignore ``Range``; never send ``Accept-Ranges``.
+        no_length: Send the body chunked, without ``Content-Length``.
+        redirect_to: Answer ``302`` to this path (itself for a redirect loop).
+    """
+
+    times: int | None = None
+    status: int | None = None
+    retry_after: str | None = None
+    reset_after: int | None = None
+    truncate_after: int | None = None
+    drip_bps: int | None = None
+    no_ranges: bool = False
+    no_length: bool = False
+    redirect_to: str | None = None
+
+
+@dataclass
+class RequestRecord:
+    """What the server saw and did for one request."""
+
+    method: str
+    path: str
+    range: str | None
+    if_range: str | None
+    status: int = 0
+    start: int = 0
+    body_bytes: int = 0
+
+
+@dataclass
+class _File:
+    data: bytes
+    etag: str
+    last_modified: datetime
+
+
+@dataclass
+class _Path:
+    faults: Faults = field(default_factory=Faults)
+    hits: int = 0
+    gate: asyncio.Event | None = None
+
+
+class RecordingSleep:
+    """An injectable ``sleep`` for transfer backoff: records the delays and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def _etag_of(data: bytes, generation: int) -> str:
+    return '"' + hashlib.sha256(data).hexdigest()[:16] + f"-{generation}" + '"'
+
+
+class TransferTestServer:
+    """The async server. Use as ``async with`` or call :meth:`start`/:meth:`stop`."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, _File] = {}
+        self._paths: dict[str, _Path] = {}
+        self._generation = itertools.count(1)
+        self._upload_ids = itertools.count(1)
+        self.uploads: dict[str, bytearray] = {}
+        self.upload_lengths: dict[str, int] = {}
+        self.upload_metadata: dict[str, str] = {}
+        self.put_bodies: dict[str, bytes] = {}
+        self.tus_enabled = True
+        self.requests: list[RequestRecord] = []
+        self.on_request: Callable[[RequestRecord], None] | None = None
+        self._sent_waiters: list[tuple[str, int, asyncio.Future[None]]] = []
+        self._sent: dict[str, int] = {}
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.port = 0
+
+    # -- configuration -------------------------------------------------------------------
+    def add_file(self, path: str, data: bytes, *, last_modified: datetime | None = None) -> str:
+        """Serve ``data`` at ``path`` (replacing what was there); return its new ETag."""
+        etag = _etag_of(data, next(self._generation))
+        when = last_modified or datetime.now(UTC).replace(microsecond=0)
+        self._files[path] = _File(data, etag, when)
+        return etag
+
+    def change_file(self, path: str, data: bytes | None = None) -> str:
+        """Give ``path`` new content (or the same content under a new ETag and date)."""
+        old = self._files[path]
+        new_data = old.data if data is None else data
+        when = datetime.fromtimestamp(old.last_modified.timestamp() + 1, UTC)
+        return self.add_file(path, new_data, last_modified=when)
+
+    def etag(self, path: str) -> str:
+        """The current ETag of ``path``."""
+        return self._files[path].etag
+
+    def set_faults(self, path: str, faults: Faults | None = None) -> None:
+        """Replace the faults of ``path`` (``None`` clears them) and reset its hit counter."""
+        state = self._path(path)
+        state.faults = faults or Faults()
+        state.hits = 0
+
+    def pause(self, path: str) -> None:
+        """Hold every body of ``path`` (new and in flight) until :meth:`unpause`."""
+        state = self._path(path)
+        if state.gate is None:
+            state.gate = asyncio.Event()
+        state.gate.clear()
+
+    def unpause(self, path: str) -> None:
+        """Let bodies of ``path`` flow again."""
+        gate = self._path(path).gate
+        if gate is not None:
+            gate.set()
+
+    def bytes_sent(self, path: str) -> int:
+        """Body bytes sent (or received, for uploads) for ``path`` so far, over all requests."""
+        return self._sent.get(path, 0)
+
+    async def wait_bytes_sent(self, path: str, count: int) -> None:
+        """Wait until :meth:`bytes_sent` of ``path`` reaches ``count`` (wrap it in a timeout)."""
+        if self.bytes_sent(path) >= count:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent_waiters.append((path, count, future))
+        await future
+
+    def url(self, path: str) -> str:
+        """The full URL of ``path`` on this server."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _path(self, path: str) -> _Path:
+        return self._paths.setdefault(path, _Path())
+
+    def _count_sent(self, path: str, count: int) -> None:
+        total = self._sent[path] = self._sent.get(path, 0) + count
+        for waiter in list(self._sent_waiters):
+            if waiter[0] == path and total >= waiter[1]:
+                self._sent_waiters.remove(waiter)
+                if not waiter[2].done():
+                    waiter[2].set_result(None)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 on a free port."""
+        app = web.Application(client_max_size=1 << 40)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.base_events.Server)
+        self.port = server.sockets[0].getsockname()[1]
+        self._loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        """Stop listening and drop open connections."""
+        for state in self._paths.values():
+            if state.gate is not None:
+                state.gate.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> TransferTestServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- request handling ----------------------------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        record = RequestRecord(
+            request.method, path, request.headers.get("Range"), request.headers.get("If-Range")
+        )
+        self.requests.append(record)
+        if self.on_request is not None:
+            self.on_request(record)
+        state = self._path(path)
+        state.hits += 1
+        faults = state.faults
+        active = faults.times is None or state.hits <= faults.times
+        if faults.redirect_to is not None:
+            record.status = 302
+            raise web.HTTPFound(faults.redirect_to)
+        if active and faults.status is not None:
+            record.status = faults.status
+            headers = {"Retry-After": faults.retry_after} if faults.retry_after else {}
+            return web.Response(status=faults.status, headers=headers, text="injected fault\n")
+        if path.startswith("/files/"):
+            return await self._tus(request, record, state, active)
+        if path.startswith("/put/") and request.method in ("PUT", "POST"):
+            body = await request.read()
+            self.put_bodies[path] = body
+            self._count_sent(path, len(body))
+            record.status = 201
+            return web.Response(status=201)
+        if request.method not in ("GET", "HEAD"):
+            record.status = 405
+            return web.Response(status=405)
+        file = self._files.get(path)
+        if file is None:
+            record.status = 404
+            return web.Response(status=404, text="not found\n")
+        return await self._serve_file(request, record, state, file, active)
+
+    def _range_start(self, request: web.Request, file: _File, faults: Faults) -> int | None:
+        """The first byte of a satisfiable ``bytes=N-`` / ``bytes=N-M`` request, else ``None``."""
+        header = request.headers.get("Range")
+        if faults.no_ranges or not header or not header.startswith("bytes="):
+            return None
+        if_range = request.headers.get("If-Range")
+        if if_range is not None and not self._if_range_holds(if_range, file):
+            return None
+        spec = header[len("bytes=") :].split(",")[0].strip()
+        first, _, _last = spec.partition("-")
+        if not first.isdigit():
+            return None
+        return int(first)
+
+    @staticmethod
+    def _if_range_holds(if_range: str, file: _File) -> bool:
+        if if_range.startswith(('"', "W/")):
+            return if_range == file.etag and not if_range.startswith("W/")
+        try:
+            when = parsedate_to_datetime(if_range)
+        except (TypeError, ValueError):
+            return False
+        return when == file.last_modified
+
+    async def _serve_file(
+        self,
+        request: web.Request,
+        record: RequestRecord,
+        state: _Path,
+        file: _File,
+        active: bool,
+    ) -> web.StreamResponse:
+        faults = state.faults
+        size = len(file.data)
+        start = self._range_start(request, file, faults)
+        headers = {"ETag": file.etag, "Last-Modified": format_datetime(file.last_modified, True)}
+        if not faults.no_ranges:
+            headers["Accept-Ranges"] = "bytes"
+        if start is not None and start >= size:
+            record.status = 416
+            headers["Content-Range"] = f"bytes */{size}"
+            return web.Response(status=416, headers=headers)
+        status = 200 if start is None else 206
+        start = start or 0
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+        response = web.StreamResponse(status=status, headers=headers)
+        if faults.no_length:
+            response.enable_chunked_encoding()
+        else:
+            response.content_length = size - start
+        record.status, record.start = status, start
+        await response.prepare(request)
+        if request.method == "HEAD":
+            return response
+        limit = size
+        if active and faults.reset_after is not None:
+            limit = min(limit, start + faults.reset_after)
+        if active and faults.truncate_after is not None:
+            limit = min(limit, start + faults.truncate_after)
+        await self._send_body(request, response, record, state, file.data, start, limit)
+        if limit < size:
+            transport = request.transport
+            if active and faults.reset_after is not None and transport is not None:
+                transport.abort()
+            elif transport is not None:
+                transport.close()
+            return response
+        await response.write_eof()
+        return response
+
+    async def _send_body(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        record: RequestRecord,
+        state: _Path,
+        data: bytes,
+        start: int,
+        limit: int,
+    ) -> None:
+        view = memoryview(data)
+        drip = state.faults.drip_bps
+        chunk = _CHUNK if drip is None else max(1024, min(_CHUNK, drip // 20))
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        sent = 0
+        offset = start
+        while offset < limit:
+            if state.gate is not None:
+                await state.gate.wait()
+            end = min(limit, offset + chunk)
+            await response.write(view[offset:end])
+            sent += end - offset
+            record.body_bytes += end - offset
+            self._count_sent(request.path, end - offset)
+            offset = end
+            drip = state.faults.drip_bps
+            if drip:
+                ahead = sent / drip - (loop.time() - began)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)  # pacing the stream, not waiting for an event
+
+    # -- tus 1.0 -------------------------------------------------------------------------
+    async def _tus(
+        self, request: web.Request, record: RequestRecord, state: _Path, active: bool
+    ) -> web.StreamResponse:
+        if not self.tus_enabled:
+            if request.method in ("PUT", "POST"):
+                body = await request.read()
+                self.put_bodies[request.path] = body
+                self._count_sent(request.path, len(body))
+                record.status = 201
+                return web.Response(status=201)
+            record.status = 405
+            return web.Response(status=405)
+        base = {"Tus-Resumable": TUS_VERSION}
+        if request.method == "OPTIONS":
+            record.status = 204
+            return web.Response(
+                status=204,
+                headers={**base, "Tus-Version": TUS_VERSION, "Tus-Extension": "creation"},
+            )
+        if request.headers.get("Tus-Resumable") != TUS_VERSION:
+            record.status = 412
+            return web.Response(status=412, headers={"Tus-Version": TUS_VERSION})
+        if request.method == "POST" and request.path.rstrip("/") == "/files":
+            length = request.headers.get("Upload-Length", "")
+            if not length.isdigit():
+                record.status = 400
+                return web.Response(status=400, headers=base)
+            upload_id = str(next(self._upload_ids))
+            self.uploads[upload_id] = bytearray()
+            self.upload_lengths[upload_id] = int(length)
+            self.upload_metadata[upload_id] = request.headers.get("Upload-Metadata", "")
+            record.status = 201
+            return web.Response(status=201, headers={**base, "Location": f"/files/{upload_id}"})
+        upload_id = request.path.rsplit("/", 1)[-1]
+        if upload_id not in self.uploads:
+            record.status = 404
+            return web.Response(status=404, headers=base)
+        data = self.uploads[upload_id]
+        offset_headers = {
+            **base,
+            "Upload-Offset": str(len(data)),
+            "Upload-Length": str(self.upload_lengths[upload_id]),
+            "Cache-Control": "no-store",
+        }
+        if request.method == "HEAD":
+            record.status = 200
+            return web.Response(status=200, headers=offset_headers)
+        if request.method != "PATCH":
+            record.status = 405
+            return web.Response(status=405, headers=base)
+        if request.headers.get("Content-Type") != "application/offset+octet-stream":
+            record.status = 415
+            return web.Response(status=415, headers=base)
+        if request.headers.get("Upload-Offset") != str(len(data)):
+            record.status = 409
+            return web.Response(status=409, headers=offset_headers)
+        record.start = len(data)
+        return await self._tus_patch(request, record, state, active, upload_id, base)
+
+    async def _tus_patch(
+        self,
+        request: web.Request,
+        record: RequestRecord,
+        state: _Path,
+        active: bool,
+        upload_id: str,
+        base: dict[str, str],
+    ) -> web.StreamResponse:
+        data = self.uploads[upload_id]
+        length = self.upload_lengths[upload_id]
+        reset_after = state.faults.reset_after if active else None
+        received = 0
+        async for chunk in request.content.iter_any():
+            if state.gate is not None:
+                await state.gate.wait()
+            if reset_after is not None and received + len(chunk) >= reset_after:
+                keep = reset_after - received
+                data += chunk[:keep]
+                self._count_sent(request.path, keep)
+                record.body_bytes += keep
+                if request.transport is not None:
+                    request.transport.abort()
+                record.status = 0
+                return web.Response(status=500)
+            if len(data) + len(chunk) > length:
+                record.status = 400
+                return web.Response(status=400, headers=base)
+            data += chunk
+            received += len(chunk)
+            record.body_bytes += len(chunk)
+            self._count_sent(request.path, len(chunk))
+        record.status = 204
+        return web.Response(status=204, headers={**base, "Upload-Offset": str(len(data))})
+
+
+class ThreadedTransferTestServer:
+    """:class:`TransferTestServer` on its own thread and event loop, for synchronous callers.
+
+    Use as a ``with`` block. Configuration methods are forwarded to the server thread.
+    """
+
+    def __init__(self) -> None:
+        self.server = TransferTestServer()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ThreadedTransferTestServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(10)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def _call(self, func: Callable[[], object]) -> None:
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                func()
+            finally:
+                done.set()
+
+        self._loop.call_soon_threadsafe(run)
+        done.wait(10)
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return self.server.port
+
+    def url(self, path: str) -> str:
+        """The full URL of ``path``."""
+        return self.server.url(path)
+
+    def add_file(self, path: str, data: bytes) -> None:
+        """See :meth:`TransferTestServer.add_file`."""
+        self._call(lambda: self.server.add_file(path, data))
+
+    def set_faults(self, path: str, faults: Faults | None = None) -> None:
+        """See :meth:`TransferTestServer.set_faults`."""
+        self._call(lambda: self.server.set_faults(path, faults))
+
+    def pause(self, path: str) -> None:
+        """See :meth:`TransferTestServer.pause`."""
+        self._call(lambda: self.server.pause(path))
+
+    def unpause(self, path: str) -> None:
+        """See :meth:`TransferTestServer.unpause`."""
+        self._call(lambda: self.server.unpause(path))
+
+    def bytes_sent(self, path: str) -> int:
+        """See :meth:`TransferTestServer.bytes_sent`."""
+        return self.server.bytes_sent(path)
+
+    def wait_bytes_sent(self, path: str, count: int, timeout: float = 10.0) -> None:
+        """Block until ``count`` body bytes of ``path`` have been sent."""
+        future = asyncio.run_coroutine_threadsafe(
+            self.server.wait_bytes_sent(path, count), self._loop
+        )
+        try:
+            future.result(timeout)
+        finally:
+            future.cancel()

@@ -1,0 +1,83 @@
+"""When and how long a transfer waits before trying again within the same run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+import aiohttp
+
+Sleep = Callable[[float], Awaitable[None]]
+"""An injectable ``asyncio.sleep``: tests pass one that records and returns at once."""
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 507})
+
+
+class TransientStatusError(Exception):
+    """A status worth retrying (5xx, 429, 408), with the server's ``Retry-After`` if any."""
+
+    def __init__(self, status: int, reason: str, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status} {reason}".strip())
+        self.status = status
+        self.retry_after = retry_after
+
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    asyncio.TimeoutError,
+    ConnectionError,
+    TransientStatusError,
+)
+"""What a retry within the run can fix: resets, truncated bodies, timeouts, 5xx/429."""
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date).
+
+    Args:
+        value: The header value, or ``None``.
+        now: The current wall-clock time (aware), for the HTTP-date form.
+
+    Returns:
+        Non-negative seconds, or ``None`` if the header is missing or unparseable.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff between attempts of one run.
+
+    Attributes:
+        retries: How many consecutive failed attempts are retried (an attempt that moved bytes
+            resets the count, so a long transfer survives many isolated resets).
+        base_delay: Seconds before the first retry; doubles each time.
+        max_delay: Upper bound of one backoff delay.
+        max_retry_after: Upper bound honoured from a ``Retry-After`` header.
+    """
+
+    retries: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 600.0
+
+    def delay(self, failures: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after the ``failures``-th consecutive failure (1-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        return float(min(self.max_delay, self.base_delay * (2 ** max(0, failures - 1))))
