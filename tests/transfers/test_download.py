@@ -12,11 +12,11 @@ from uidt.errors import IntegrityError, RemoteError, TransferError
 from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.download import (
-    Notice,
     checkpoint_path,
     download,
     part_path,
 )
+from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
 
 KiB = 1024
@@ -25,6 +25,15 @@ PATH = "/data/file.bin"
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _listing(directory: Path) -> list[Path]:
+    return sorted(directory.iterdir())
+
+
+def _overwrite_start(path: Path, data: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.write(data)
 
 
 def _assert_clean_finish(dest: Path, data: bytes) -> None:
@@ -169,7 +178,7 @@ async def test_sha256_mismatch_leaves_nothing(
     dest = tmp_path / "out.bin"
     with pytest.raises(IntegrityError, match="SHA-256"):
         await download(server.url(PATH), dest, sha256="0" * 64)
-    assert list(tmp_path.iterdir()) == []
+    assert _listing(tmp_path) == []
 
 
 async def test_cancel_then_resume(
@@ -246,8 +255,7 @@ async def test_corrupt_prefix_is_detected_and_restarted(
 ) -> None:
     dest = tmp_path / "out.bin"
     await _interrupted_run(server, payload, dest)
-    with open(part_path(dest), "r+b") as part:
-        part.write(b"garbage")
+    _overwrite_start(part_path(dest), b"garbage")
     result = await download(server.url(PATH), dest, sha256=_sha(payload))
     _assert_clean_finish(dest, payload)
     assert result.notices == (Notice.RESTARTED_BAD_CHECKPOINT,)

@@ -37,7 +37,8 @@ class Faults:
     """How one path misbehaves. Fields left at their defaults do nothing.
 
     Attributes:
-        times: Apply the body/status faults to the first ``times`` requests only (``None``: all).
+        times: Apply the body/status faults to the first ``times`` requests on the path only
+            (every method counts, HEAD and OPTIONS too; ``None``: all requests).
         status: Answer with this status (e.g. 503, 429, 404) instead of the file.
         retry_after: ``Retry-After`` value sent with ``status``.
         reset_after: Abort the connection (RST) after this many body bytes.

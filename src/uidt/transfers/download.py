@@ -23,7 +23,6 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +32,7 @@ from yarl import URL
 from uidt.clock import Clock, SystemClock
 from uidt.errors import IntegrityError, NoSpaceError, RemoteError, TransferError
 from uidt.transfers.checkpoint import Checkpoint, fsync_directory
+from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.retry import (
     TRANSIENT_ERRORS,
@@ -50,25 +50,6 @@ PART_SUFFIX = ".part"
 CHECKPOINT_SUFFIX = ".uidt"
 _STATE_VERSION = 1
 _HASH_BLOCK = 4 * MiB
-
-
-class Notice(StrEnum):
-    """Things a run did that the user should hear about."""
-
-    RESUMED = "resumed"
-    RESTARTED_RESOURCE_CHANGED = "restarted-resource-changed"
-    RESTARTED_NO_RANGES = "restarted-no-ranges"
-    RESTARTED_BAD_CHECKPOINT = "restarted-bad-checkpoint"
-    RETRIED = "retried"
-
-
-NOTICE_TEXT: dict[Notice, str] = {
-    Notice.RESUMED: "resumed from the last checkpoint",
-    Notice.RESTARTED_RESOURCE_CHANGED: "the file changed on the server; restarted from zero",
-    Notice.RESTARTED_NO_RANGES: "the server cannot resume (no Range support); restarted from zero",
-    Notice.RESTARTED_BAD_CHECKPOINT: "the partial file did not match its checkpoint; restarted from zero",
-    Notice.RETRIED: "a transient error was retried",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +155,7 @@ class _Download:
     def notice(self, notice: Notice) -> None:
         if notice not in self.notices:
             self.notices.append(notice)
-        _log.info("%s: %s", self.dest, NOTICE_TEXT[notice])
+        _log.info("%s: %s", self.dest, notice.text)
         if self.on_notice is not None:
             self.on_notice(notice)
 

@@ -1,0 +1,391 @@
+"""Resumable upload with the tus 1.0 protocol (``core`` + ``creation``), plain PUT otherwise.
+
+:func:`upload` asks the server with ``OPTIONS`` whether it speaks tus. If it does, the upload is
+created with ``POST`` (``Upload-Length``, ``Upload-Metadata``) and its URL saved in a checkpoint
+sidecar, so a later run (after a stop, a crash, a reboot) asks ``HEAD`` for ``Upload-Offset``
+and sends only the rest with ``PATCH``. The server keeps whatever bytes it received, so nothing
+has to be fsynced on our side. A server without tus gets one plain ``PUT`` (or ``POST``) from
+zero, and the result says so (:attr:`Notice.NO_TUS`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+from yarl import URL
+
+from uidt.clock import Clock, SystemClock
+from uidt.errors import RemoteError, TransferError
+from uidt.transfers.checkpoint import Checkpoint
+from uidt.transfers.download import check_url, new_session
+from uidt.transfers.notices import Notice
+from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.retry import (
+    TRANSIENT_ERRORS,
+    TRANSIENT_STATUSES,
+    RetryPolicy,
+    Sleep,
+    TransientStatusError,
+    parse_retry_after,
+)
+
+_log = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+UPLOAD_CHECKPOINT_SUFFIX = ".uidt-upload"
+_READ_SIZE = 1024 * 1024
+_STATE_VERSION = 1
+
+
+class UploadMode(StrEnum):
+    """How the bytes went up."""
+
+    TUS = "tus"
+    PLAIN = "plain"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """What a finished upload did.
+
+    Attributes:
+        source: The file that was sent.
+        url: Where it went (the tus upload URL, or the target of the plain request).
+        size: Bytes in the file.
+        mode: tus or plain.
+        resumed_from: Offset the server already had when this run started.
+        bytes_sent: Body bytes this run sent (re-sent bytes included).
+        attempts: Body requests made (PATCH or PUT/POST).
+        notices: What happened on the way.
+    """
+
+    source: Path
+    url: str
+    size: int
+    mode: UploadMode
+    resumed_from: int
+    bytes_sent: int
+    attempts: int
+    notices: tuple[Notice, ...] = field(default=())
+
+
+def upload_checkpoint_path(source: Path) -> Path:
+    """The default checkpoint of an upload of ``source`` (next to it)."""
+    return source.with_name(source.name + UPLOAD_CHECKPOINT_SUFFIX)
+
+
+def encode_metadata(metadata: Mapping[str, str]) -> str:
+    """tus ``Upload-Metadata``: ``key base64(value)`` pairs separated by commas."""
+    return ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in metadata.items()
+    )
+
+
+class _Upload:
+    def __init__(
+        self,
+        source: Path,
+        url: str,
+        *,
+        session: aiohttp.ClientSession,
+        checkpoint: Checkpoint,
+        metadata: Mapping[str, str],
+        plain_method: str,
+        on_progress: Callable[[Progress], None] | None,
+        on_estimate: Callable[[int], None] | None,
+        on_notice: Callable[[Notice], None] | None,
+        policy: RetryPolicy,
+        clock: Clock,
+        sleep: Sleep,
+    ) -> None:
+        self.source = source
+        self.url = url
+        self.session = session
+        self.checkpoint = checkpoint
+        self.metadata = metadata
+        self.plain_method = plain_method
+        self.on_progress = on_progress
+        self.on_estimate = on_estimate
+        self.on_notice = on_notice
+        self.policy = policy
+        self.clock = clock
+        self.sleep = sleep
+        stat = source.stat()
+        self.size = stat.st_size
+        self.mtime_ns = stat.st_mtime_ns
+        self.meter = ProgressMeter(clock, total=self.size)
+        self.notices: list[Notice] = []
+        self.sent = 0
+        self.attempts = 0
+        self.resumed_from: int | None = None
+
+    def notice(self, notice: Notice) -> None:
+        if notice not in self.notices:
+            self.notices.append(notice)
+        _log.info("%s: %s", self.source, notice.text)
+        if self.on_notice is not None:
+            self.on_notice(notice)
+
+    # -- checkpoint ------------------------------------------------------------------------
+    def saved_upload_url(self) -> str | None:
+        state = self.checkpoint.load()
+        if state is None:
+            return None
+        same = (
+            state.get("version") == _STATE_VERSION
+            and state.get("kind") == "upload"
+            and state.get("url") == self.url
+            and state.get("size") == self.size
+            and state.get("mtime_ns") == self.mtime_ns
+        )
+        upload_url = state.get("upload_url")
+        if not same or not isinstance(upload_url, str):
+            self.notice(Notice.RESTARTED_BAD_CHECKPOINT)
+            return None
+        return upload_url
+
+    def save(self, upload_url: str) -> None:
+        self.checkpoint.save(
+            {
+                "version": _STATE_VERSION,
+                "kind": "upload",
+                "url": self.url,
+                "upload_url": upload_url,
+                "size": self.size,
+                "mtime_ns": self.mtime_ns,
+            }
+        )
+
+    # -- HTTP helpers ----------------------------------------------------------------------
+    def check_status(self, response: aiohttp.ClientResponse, what: str) -> None:
+        status = response.status
+        if status in TRANSIENT_STATUSES:
+            wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
+            raise TransientStatusError(status, response.reason or "", wait)
+        if status >= 400:
+            raise RemoteError(f"{what} {self.url}: the server answered {status} {response.reason}")
+
+    async def body(self, offset: int) -> AsyncIterator[bytes]:
+        """The file from ``offset``, read in blocks, counted as sent."""
+        self.meter.restart(offset)
+        done = offset
+        with open(self.source, "rb") as handle:  # noqa: ASYNC230 - 1 MiB reads from a local file
+            handle.seek(offset)
+            while block := handle.read(_READ_SIZE):
+                yield block
+                done += len(block)
+                self.sent += len(block)
+                report = self.meter.update(done)
+                if report is not None and self.on_progress is not None:
+                    self.on_progress(report)
+
+    async def retrying(self, step: Callable[[], Any]) -> Any:
+        """Run ``step`` until it returns, retrying transient errors with backoff."""
+        failures = 0
+        while True:
+            before = self.sent
+            try:
+                return await step()
+            except TRANSIENT_ERRORS as exc:
+                failures = 1 if self.sent > before else failures + 1
+                if failures > self.policy.retries:
+                    if isinstance(exc, TransientStatusError):
+                        raise RemoteError(f"{self.url}: the server kept answering {exc}") from exc
+                    raise TransferError(
+                        f"{self.url}: gave up after repeated errors ({type(exc).__name__}: {exc})"
+                    ) from exc
+                delay = self.policy.delay(failures, getattr(exc, "retry_after", None))
+                _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
+                self.notice(Notice.RETRIED)
+                await self.sleep(delay)
+
+    # -- tus -------------------------------------------------------------------------------
+    async def offers_tus(self) -> bool:
+        async with self.session.options(self.url, headers={"Tus-Resumable": TUS_VERSION}) as resp:
+            if resp.status in TRANSIENT_STATUSES:
+                self.check_status(resp, "OPTIONS")
+            versions = resp.headers.get("Tus-Version", "")
+            extensions = resp.headers.get("Tus-Extension", "")
+            return TUS_VERSION in versions.replace(" ", "").split(",") and "creation" in extensions
+
+    async def create(self) -> str:
+        headers = {
+            "Tus-Resumable": TUS_VERSION,
+            "Upload-Length": str(self.size),
+            "Upload-Metadata": encode_metadata(self.metadata),
+        }
+        async with self.session.post(self.url, headers=headers) as resp:
+            self.check_status(resp, "creating the upload at")
+            location = resp.headers.get("Location")
+            if resp.status != 201 or not location:
+                raise RemoteError(
+                    f"{self.url}: tus creation answered {resp.status} without Location"
+                )
+        upload_url = str(URL(self.url).join(URL(location)))
+        self.save(upload_url)
+        return upload_url
+
+    async def server_offset(self, upload_url: str) -> int | None:
+        """``Upload-Offset`` of ``upload_url``, or ``None`` if the server forgot the upload."""
+        async with self.session.head(upload_url, headers={"Tus-Resumable": TUS_VERSION}) as resp:
+            if resp.status in (404, 410, 403):
+                return None
+            self.check_status(resp, "HEAD")
+            offset = resp.headers.get("Upload-Offset", "")
+            if not offset.isdigit():
+                raise RemoteError(f"{upload_url}: HEAD gave no Upload-Offset")
+            return int(offset)
+
+    async def patch_rest(self, upload_url: str) -> bool:
+        """Send from the server's offset to the end; True when the server has everything."""
+        offset = await self.server_offset(upload_url)
+        if offset is None:
+            self.notice(Notice.RESTARTED_UPLOAD_GONE)
+            self.checkpoint.remove()
+            return False
+        if self.resumed_from is None:
+            self.resumed_from = offset
+            if offset > 0:
+                self.notice(Notice.RESUMED)
+        if offset >= self.size:
+            return True
+        self.attempts += 1
+        headers = {
+            "Tus-Resumable": TUS_VERSION,
+            "Upload-Offset": str(offset),
+            "Content-Type": OFFSET_CONTENT_TYPE,
+            "Content-Length": str(self.size - offset),
+        }
+        async with self.session.patch(upload_url, headers=headers, data=self.body(offset)) as resp:
+            if resp.status == 409:
+                return False  # offsets disagree: ask HEAD again
+            self.check_status(resp, "PATCH")
+            new_offset = resp.headers.get("Upload-Offset", "")
+        return new_offset == str(self.size)
+
+    async def run_tus(self, upload_url: str | None) -> str:
+        stalls = 0
+        while True:
+            if upload_url is None:
+                upload_url = await self.retrying(self.create)
+            assert upload_url is not None
+            before = self.sent
+            if await self.retrying(functools.partial(self.patch_rest, upload_url)):
+                return upload_url
+            stalls = 0 if self.sent > before else stalls + 1
+            if stalls > self.policy.retries:
+                raise RemoteError(f"{upload_url}: the tus server keeps rejecting the upload")
+            if self.checkpoint.load() is None:
+                upload_url = None
+
+    # -- plain -----------------------------------------------------------------------------
+    async def put_once(self) -> None:
+        self.attempts += 1
+        headers = {"Content-Length": str(self.size), "Content-Type": "application/octet-stream"}
+        async with self.session.request(
+            self.plain_method, self.url, headers=headers, data=self.body(0)
+        ) as resp:
+            self.check_status(resp, self.plain_method)
+
+    # -- the run ---------------------------------------------------------------------------
+    async def run(self) -> UploadResult:
+        if self.on_estimate is not None:
+            self.on_estimate(self.size)
+        upload_url = self.saved_upload_url()
+        mode = UploadMode.TUS
+        if upload_url is None and not await self.retrying(self.offers_tus):
+            mode = UploadMode.PLAIN
+            self.notice(Notice.NO_TUS)
+            await self.retrying(self.put_once)
+            target = self.url
+        else:
+            target = await self.run_tus(upload_url)
+            self.checkpoint.remove()
+        if self.on_progress is not None:
+            self.meter.update(self.size)
+            self.on_progress(self.meter.snapshot())
+        return UploadResult(
+            source=self.source,
+            url=target,
+            size=self.size,
+            mode=mode,
+            resumed_from=self.resumed_from or 0,
+            bytes_sent=self.sent,
+            attempts=self.attempts,
+            notices=tuple(self.notices),
+        )
+
+
+async def upload(
+    source: str | os.PathLike[str],
+    url: str,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    metadata: Mapping[str, str] | None = None,
+    plain_method: Literal["PUT", "POST"] = "PUT",
+    checkpoint: str | os.PathLike[str] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_estimate: Callable[[int], None] | None = None,
+    on_notice: Callable[[Notice], None] | None = None,
+    retries: RetryPolicy | int = 6,
+    clock: Clock | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> UploadResult:
+    """Upload ``source`` to ``url``, resuming a previous run when the server speaks tus.
+
+    Args:
+        source: The local file.
+        url: The tus creation endpoint (e.g. ``https://host/files/``) or a plain PUT/POST target.
+        session: An ``aiohttp`` session (created and closed here if ``None``).
+        metadata: tus ``Upload-Metadata``; defaults to ``{"filename": source.name}``.
+        plain_method: ``PUT`` or ``POST`` for a server without tus.
+        checkpoint: Where to keep the upload URL (default ``<source>.uidt-upload``).
+        on_progress: Called a few times a second with a :class:`Progress`.
+        on_estimate: Called once with the file size.
+        on_notice: Called with each :class:`Notice`.
+        retries: A :class:`RetryPolicy`, or just the number of retries.
+        clock: Time source for progress.
+        sleep: Backoff sleeper.
+
+    Returns:
+        An :class:`UploadResult`.
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist.
+        RemoteError: The server refused (4xx) or kept failing (5xx/429).
+        TransferError: A bad URL, an unreachable host, or repeated network errors.
+    """
+    check_url(url)
+    path = Path(source)
+    own_session = session is None
+    active = session if session is not None else new_session()
+    try:
+        job = _Upload(
+            path,
+            url,
+            session=active,
+            checkpoint=Checkpoint(checkpoint or upload_checkpoint_path(path)),
+            metadata=metadata if metadata is not None else {"filename": path.name},
+            plain_method=plain_method,
+            on_progress=on_progress,
+            on_estimate=on_estimate,
+            on_notice=on_notice,
+            policy=retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries),
+            clock=clock or SystemClock(),
+            sleep=sleep,
+        )
+        return await job.run()
+    finally:
+        if own_session:
+            await active.close()
