@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uidt.app.async_scheduler import AsyncJobScheduler
+from uidt.app.scheduler import JobScheduler
 from uidt.errors import UidtError
 from uidt.job import (
     BackoffPolicy,
@@ -22,10 +24,12 @@ from uidt.job import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncJobScheduler",
     "BackoffPolicy",
     "InternalStopReason",
     "JobInfo",
     "JobParameters",
+    "JobScheduler",
     "JobWorkItem",
     "NetCapability",
     "NetworkRequest",
