@@ -1,0 +1,120 @@
+"""The built-in transfer app ``uidt.transfers``: its manifest and the jobs `uidt download/upload` schedule."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from uidt.job.info import JobInfo
+from uidt.job.network import NetworkType
+
+TRANSFERS_APP = "uidt.transfers"
+DOWNLOAD_SERVICE = "uidt.transfers.service:HttpDownloadService"
+UPLOAD_SERVICE = "uidt.transfers.service:HttpUploadService"
+CHANNEL = "transfers"
+
+NETWORK_CHOICES: dict[str, NetworkType] = {
+    "any": NetworkType.ANY,
+    "unmetered": NetworkType.UNMETERED,
+    "not-roaming": NetworkType.NOT_ROAMING,
+    "cellular": NetworkType.CELLULAR,
+}
+
+MANIFEST: dict[str, object] = {
+    "package": TRANSFERS_APP,
+    "permissions": ["RUN_USER_INITIATED_JOBS", "RECEIVE_BOOT_COMPLETED", "ACCESS_NETWORK_STATE"],
+    "services": [
+        {"name": DOWNLOAD_SERVICE, "permission": "BIND_JOB_SERVICE"},
+        {"name": UPLOAD_SERVICE, "permission": "BIND_JOB_SERVICE"},
+    ],
+    "channels": [{"id": CHANNEL, "name": "Transfers"}],
+}
+
+
+def job_id_for(path: Path, url: str = "") -> int:
+    """A stable job id: the same destination (or upload source and URL) is the same job."""
+    return zlib.crc32(f"{path}\0{url}".encode()) & 0x7FFFFFFF
+
+
+def _builder(
+    job_id: int,
+    service: str,
+    *,
+    network: str,
+    requires_charging: bool,
+    requires_battery_not_low: bool,
+    requires_storage_not_low: bool,
+    persisted: bool,
+) -> JobInfo.Builder:
+    return (
+        JobInfo.Builder(job_id, service)
+        .set_user_initiated(True)
+        .set_required_network_type(NETWORK_CHOICES[network])
+        .set_requires_charging(requires_charging)
+        .set_requires_battery_not_low(requires_battery_not_low)
+        .set_requires_storage_not_low(requires_storage_not_low)
+        .set_persisted(persisted)
+    )
+
+
+def download_job(
+    url: str,
+    dest: Path,
+    *,
+    sha256: str | None = None,
+    network: str = "any",
+    requires_charging: bool = False,
+    requires_battery_not_low: bool = False,
+    requires_storage_not_low: bool = False,
+    persisted: bool = True,
+) -> JobInfo:
+    """The user-initiated job behind ``uidt download URL -o DEST``."""
+    dest = dest.absolute()
+    extras: dict[str, object] = {"url": url, "dest": str(dest)}
+    if sha256:
+        extras["sha256"] = sha256.lower()
+    return (
+        _builder(
+            job_id_for(dest),
+            DOWNLOAD_SERVICE,
+            network=network,
+            requires_charging=requires_charging,
+            requires_battery_not_low=requires_battery_not_low,
+            requires_storage_not_low=requires_storage_not_low,
+            persisted=persisted,
+        )
+        .set_extras(extras)
+        .build()
+    )
+
+
+def upload_job(
+    source: Path,
+    url: str,
+    *,
+    tus: bool = False,
+    method: str = "PUT",
+    network: str = "any",
+    requires_charging: bool = False,
+    requires_battery_not_low: bool = False,
+    requires_storage_not_low: bool = False,
+    persisted: bool = True,
+) -> JobInfo:
+    """The user-initiated job behind ``uidt upload FILE URL``."""
+    source = source.absolute()
+    size = source.stat().st_size
+    extras: dict[str, object] = {"url": url, "source": str(source), "tus": tus, "method": method}
+    return (
+        _builder(
+            job_id_for(source, url),
+            UPLOAD_SERVICE,
+            network=network,
+            requires_charging=requires_charging,
+            requires_battery_not_low=requires_battery_not_low,
+            requires_storage_not_low=requires_storage_not_low,
+            persisted=persisted,
+        )
+        .set_estimated_network_bytes(JobInfo.NETWORK_BYTES_UNKNOWN, size)
+        .set_extras(extras)
+        .build()
+    )

@@ -1,0 +1,152 @@
+"""The fault-injecting loopback server speaks HTTP ranges and tus correctly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from uidt.testing.httpserver import (
+    Faults,
+    RecordingSleep,
+    ThreadedTransferTestServer,
+    TransferTestServer,
+)
+
+DATA = bytes(range(256)) * 64
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[TransferTestServer]:
+    async with TransferTestServer() as running:
+        running.add_file("/f", DATA)
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        yield session
+
+
+async def test_whole_file_with_validators(
+    server: TransferTestServer, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(server.url("/f")) as resp:
+        assert resp.status == 200
+        assert await resp.read() == DATA
+        assert resp.headers["ETag"] == server.etag("/f")
+        assert resp.headers["Accept-Ranges"] == "bytes"
+        assert "Last-Modified" in resp.headers
+
+
+async def test_range_and_if_range(server: TransferTestServer, http: aiohttp.ClientSession) -> None:
+    headers = {"Range": "bytes=100-", "If-Range": server.etag("/f")}
+    async with http.get(server.url("/f"), headers=headers) as resp:
+        assert resp.status == 206
+        assert resp.headers["Content-Range"] == f"bytes 100-{len(DATA) - 1}/{len(DATA)}"
+        assert await resp.read() == DATA[100:]
+    async with http.get(server.url("/f")) as resp:
+        last_modified = resp.headers["Last-Modified"]
+    async with http.get(
+        server.url("/f"), headers={"Range": "bytes=5-", "If-Range": last_modified}
+    ) as resp:
+        assert resp.status == 206
+    server.change_file("/f")
+    async with http.get(server.url("/f"), headers=headers) as resp:
+        assert resp.status == 200  # validator no longer matches: the whole new file
+        assert await resp.read() == DATA
+
+
+async def test_unsatisfiable_range(server: TransferTestServer, http: aiohttp.ClientSession) -> None:
+    async with http.get(server.url("/f"), headers={"Range": f"bytes={len(DATA)}-"}) as resp:
+        assert resp.status == 416
+        assert resp.headers["Content-Range"] == f"bytes */{len(DATA)}"
+
+
+async def test_no_ranges_and_status_faults(
+    server: TransferTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.set_faults("/f", Faults(no_ranges=True))
+    async with http.get(server.url("/f"), headers={"Range": "bytes=10-"}) as resp:
+        assert resp.status == 200
+        assert "Accept-Ranges" not in resp.headers
+    server.set_faults("/f", Faults(status=429, retry_after="3", times=1))
+    async with http.get(server.url("/f")) as resp:
+        assert resp.status == 429
+        assert resp.headers["Retry-After"] == "3"
+    async with http.get(server.url("/f")) as resp:
+        assert resp.status == 200
+
+
+@pytest.mark.parametrize(
+    "faults", [Faults(reset_after=1000), Faults(truncate_after=1000)], ids=["reset", "truncate"]
+)
+async def test_body_faults_cut_the_body(
+    server: TransferTestServer, http: aiohttp.ClientSession, faults: Faults
+) -> None:
+    server.set_faults("/f", faults)
+    with pytest.raises((aiohttp.ClientPayloadError, aiohttp.ClientConnectionError)):
+        async with http.get(server.url("/f")) as resp:
+            await resp.read()
+    assert server.bytes_sent("/f") == 1000
+
+
+async def test_pause_holds_the_body(
+    server: TransferTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.pause("/f")
+    async with http.get(server.url("/f")) as resp:
+        reading = asyncio.create_task(resp.read())
+        done, _ = await asyncio.wait({reading}, timeout=0.2)
+        assert not done
+        assert server.bytes_sent("/f") == 0
+        server.unpause("/f")
+        assert await asyncio.wait_for(reading, 10) == DATA
+
+
+async def test_tus_protocol(server: TransferTestServer, http: aiohttp.ClientSession) -> None:
+    tus = {"Tus-Resumable": "1.0.0"}
+    async with http.options(server.url("/files/")) as resp:
+        assert resp.headers["Tus-Version"] == "1.0.0"
+        assert "creation" in resp.headers["Tus-Extension"]
+    async with http.post(server.url("/files/"), headers={**tus, "Upload-Length": "6"}) as resp:
+        assert resp.status == 201
+        location = resp.headers["Location"]
+    patch = {**tus, "Content-Type": "application/offset+octet-stream"}
+    async with http.patch(
+        server.url(location), headers={**patch, "Upload-Offset": "0"}, data=b"abc"
+    ) as resp:
+        assert resp.status == 204
+        assert resp.headers["Upload-Offset"] == "3"
+    async with http.patch(
+        server.url(location), headers={**patch, "Upload-Offset": "1"}, data=b"x"
+    ) as resp:
+        assert resp.status == 409
+    async with http.head(server.url(location), headers=tus) as resp:
+        assert resp.headers["Upload-Offset"] == "3"
+    async with http.post(server.url("/files/"), headers={"Upload-Length": "1"}) as resp:
+        assert resp.status == 412
+
+
+async def test_recording_sleep_does_not_wait() -> None:
+    sleep = RecordingSleep()
+    await sleep(1000.0)
+    assert sleep.delays == [1000.0]
+
+
+def test_threaded_variant_serves_synchronous_callers() -> None:
+    import urllib.request
+
+    with ThreadedTransferTestServer() as threaded:
+        threaded.add_file("/t", DATA)
+        threaded.set_faults("/t", Faults(drip_bps=10_000_000))
+        with urllib.request.urlopen(threaded.url("/t"), timeout=10) as resp:
+            assert resp.read() == DATA
+        threaded.wait_bytes_sent("/t", len(DATA), timeout=5)
+        assert threaded.bytes_sent("/t") == len(DATA)
+        threaded.pause("/t")
+        threaded.unpause("/t")
+        assert threaded.port > 0

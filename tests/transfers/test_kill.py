@@ -1,0 +1,86 @@
+"""SIGKILL a downloading process at random moments; the next run resumes and loses little."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.transfers.checkpoint import Checkpoint
+from uidt.transfers.download import checkpoint_path, part_path
+
+KiB = 1024
+CHECKPOINT_BYTES = 256 * KiB
+# a chunk from the socket may land just after a checkpoint was due; allow one read's worth
+READ_SLACK = 256 * KiB
+PATH = "/kill/big.bin"
+
+
+async def _spawn(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uidt.transfers",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.slow
+async def test_sigkill_at_random_moments_then_finish(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    data = os.urandom(6 * 1024 * KiB)
+    digest = hashlib.sha256(data).hexdigest()
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=8 * 1024 * KiB))
+    dest = tmp_path / "big.bin"
+    args = ["download", server.url(PATH), str(dest), "--sha256", digest]
+    args += ["--checkpoint-bytes", str(CHECKPOINT_BYTES)]
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(8):
+        sent_before = server.bytes_sent(PATH)
+        process = await _spawn(*args)
+        target = sent_before + rng.randrange(64 * KiB, 640 * KiB)
+        await asyncio.wait_for(server.wait_bytes_sent(PATH, target), 20)
+        process.send_signal(signal.SIGKILL)
+        await process.communicate()
+        assert process.returncode == -signal.SIGKILL
+        kills += 1
+        on_disk = _size(part_path(dest))
+        saved = Checkpoint(checkpoint_path(dest)).load()
+        durable = saved["offset"] if saved else 0
+        assert durable <= on_disk
+        assert on_disk - durable <= CHECKPOINT_BYTES + READ_SLACK
+        assert not dest.exists()
+    server.set_faults(PATH)
+    process = await _spawn(*args)
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    result = json.loads(out)
+    assert result["sha256"] == digest
+    assert dest.read_bytes() == data
+    assert not part_path(dest).exists()
+    assert not checkpoint_path(dest).exists()
+    # every resume asked for exactly the checkpointed offset, and re-sent bytes are bounded
+    gets = [r for r in server.requests if r.method == "GET"]
+    assert len(gets) == kills + 1
+    resent = server.bytes_sent(PATH) - len(data)
+    assert resent <= kills * (CHECKPOINT_BYTES + READ_SLACK + 1024 * KiB)
