@@ -1,0 +1,9 @@
+"""Constraint controllers: each owns its constraint bits and only sets them (architecture rule 2)."""
+
+from __future__ import annotations
+
+from uidt.server.controllers.battery import battery_bits
+from uidt.server.controllers.connectivity import connectivity_satisfied, transfer_ms
+from uidt.server.controllers.storage import storage_bits
+
+__all__ = ["battery_bits", "connectivity_satisfied", "storage_bits", "transfer_ms"]

@@ -1,0 +1,240 @@
+"""The shell verbs of ``cmd jobscheduler`` as core operations, with Android's outputs (reference §10).
+
+``run`` may have to wait (≤ ``cmd_run_connectivity_wait_ms``) for connectivity: it then returns a
+:class:`CmdResult` with a ``token`` and the final result arrives later as a
+:class:`~uidt.server.actions.CommandCompleted` action with that token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.server.actions import CommandCompleted
+from uidt.server.context import Verb
+from uidt.server.status import Constraint, JobStatus, Override
+
+if TYPE_CHECKING:
+    from uidt.server.service import JobSchedulerService
+
+CMD_ERR_NO_PACKAGE = -1000
+CMD_ERR_NO_JOB = -1001
+CMD_ERR_CONSTRAINTS = -1002
+USER = 0
+
+
+@dataclass(frozen=True)
+class CmdResult:
+    """A shell command's result code, standard output and standard error.
+
+    ``token`` is set when the result is deferred (see the module docstring); ``code`` is then 0
+    and meaningless until the matching ``CommandCompleted`` arrives.
+    """
+
+    code: int
+    output: str = ""
+    error: str = ""
+    token: int | None = None
+
+
+def _ns(namespace: str | None) -> str:
+    return "" if namespace is None else f" / namespace {namespace}"
+
+
+def _no_job(app: str, namespace: str | None, job_id: int) -> CmdResult:
+    return CmdResult(
+        CMD_ERR_NO_JOB,
+        error=f"Could not find job {job_id} in package {app}{_ns(namespace)} / user {USER}",
+    )
+
+
+def _constraints_error(app: str, namespace: str | None, job_id: int) -> tuple[int, str]:
+    return (
+        CMD_ERR_CONSTRAINTS,
+        f"Job {job_id} in package {app}{_ns(namespace)} / user {USER} has functional "
+        "constraints but --force not specified",
+    )
+
+
+def _running_text(force: bool) -> str:
+    return "Running job [FORCED]" if force else "Running job"
+
+
+def cmd_run(
+    svc: JobSchedulerService,
+    app: str,
+    namespace: str | None,
+    job_id: int,
+    *,
+    force: bool = False,
+    satisfied: bool = False,
+) -> CmdResult:
+    """``cmd run``: queue the job now, ignoring constraints per the override."""
+    if force and satisfied:
+        return CmdResult(-1, error="Cannot specify both --force and --satisfied")
+    if app not in svc.apps:
+        return CmdResult(CMD_ERR_NO_PACKAGE, error=f"Package not found: {app} / user {USER}")
+    status = svc.find(app, namespace, job_id)
+    if status is None:
+        return _no_job(app, namespace, job_id)
+    status.override = Override.FULL if force else Override.SORTING if satisfied else Override.SOFT
+    status.earliest_run_elapsed = (
+        None if status.override is not Override.SORTING else status.earliest_run_elapsed
+    )
+    svc.mark_dirty(status.key)
+    svc.check_pass()
+    if status.key in svc.running or status.ready:
+        return CmdResult(0, _running_text(force))
+    missing = status.unsatisfied()
+    if missing == Constraint.CONNECTIVITY and not status.restricted:
+        token = svc.new_token()
+        deadline = svc.now() + svc.settings.cmd_run_connectivity_wait_ms
+        svc.pending_commands[token] = (status.key, deadline)
+        return CmdResult(0, token=token)
+    status.override = Override.NONE
+    svc.mark_dirty(status.key)
+    code, error = _constraints_error(app, namespace, job_id)
+    return CmdResult(code, error=error)
+
+
+def check_pending_command(svc: JobSchedulerService, status: JobStatus) -> None:
+    """A job a deferred ``run`` waits for became ready (or runs): complete the command."""
+    if not svc.pending_commands or not (status.ready or status.key in svc.running):
+        return
+    for token, (key, _) in list(svc.pending_commands.items()):
+        if key == status.key:
+            del svc.pending_commands[token]
+            svc.emit(CommandCompleted(token, 0, _running_text(False)))
+
+
+def expire_commands(svc: JobSchedulerService, now: int) -> None:
+    """Deferred ``run`` commands whose wait is over fail with CMD_ERR_CONSTRAINTS."""
+    for token, (key, deadline) in list(svc.pending_commands.items()):
+        if deadline <= now:
+            del svc.pending_commands[token]
+            status = svc.jobs.get(key)
+            if status is not None:
+                status.override = Override.NONE
+                svc.mark_dirty(key)
+            code, error = _constraints_error(key.app, key.namespace, key.job_id)
+            svc.emit(CommandCompleted(token, code, "", error))
+
+
+def cmd_stop(
+    svc: JobSchedulerService,
+    app: str | None = None,
+    namespace: str | None = None,
+    job_id: int | None = None,
+    *,
+    stop_reason: int = StopReason.USER,
+    internal_reason: int = InternalStopReason.UNKNOWN,
+) -> CmdResult:
+    """``cmd stop``: send ``on_stop_job`` with the given reasons to matching EXECUTING jobs."""
+    reason, internal = StopReason(stop_reason), InternalStopReason(internal_reason)
+    lines: list[str] = []
+    with svc.batch():
+        for ctx in sorted(svc.running.values(), key=lambda c: c.status.key):
+            key = ctx.status.key
+            if ctx.verb is not Verb.EXECUTING:
+                continue
+            if app is not None and key.app != app:
+                continue
+            if namespace is not None and key.namespace != namespace:
+                continue
+            if job_id is not None and key.job_id != job_id:
+                continue
+            prefix = "#" if key.namespace is None else f"{key.namespace}:"
+            lines.append(f"Stopping job: {prefix}{key.app}/{key.job_id} {ctx.status.job.service}")
+            svc.stop_run(ctx, reason, internal)
+    return CmdResult(0, "\n".join(lines) if lines else "No matching executing jobs found.")
+
+
+def cmd_timeout(
+    svc: JobSchedulerService,
+    app: str | None = None,
+    namespace: str | None = None,
+    job_id: int | None = None,
+) -> CmdResult:
+    """``cmd timeout``: ``stop -s 3 -i 3``."""
+    return cmd_stop(
+        svc,
+        app,
+        namespace,
+        job_id,
+        stop_reason=StopReason.TIMEOUT,
+        internal_reason=InternalStopReason.TIMEOUT,
+    )
+
+
+def cmd_cancel(
+    svc: JobSchedulerService, app: str, namespace: str | None = None, job_id: int | None = None
+) -> CmdResult:
+    """``cmd cancel``: one job, or every job of the app (USER / CANCELED)."""
+    if app not in svc.apps:
+        return CmdResult(CMD_ERR_NO_PACKAGE, error=f"Package {app} not found.")
+    with svc.batch():
+        if job_id is None:
+            keys = list(svc.app_jobs.get(app, {}))
+            for key in keys:
+                svc._cancel_key(key, StopReason.USER, InternalStopReason.CANCELED, "cancelled")
+            if keys:
+                return CmdResult(0, f"Canceling all jobs for {app} in user {USER}")
+            return CmdResult(0, "No matching jobs found.")
+        if svc.find(app, namespace, job_id) is None:
+            return CmdResult(0, "No matching job found.")
+        from uidt.store.record import JobKey
+
+        svc._cancel_key(
+            JobKey(app, namespace, job_id),
+            StopReason.USER,
+            InternalStopReason.CANCELED,
+            "cancelled",
+        )
+    return CmdResult(0, f"Canceling job {app}/#{job_id} in user {USER}")
+
+
+def cmd_get_job_state(
+    svc: JobSchedulerService, app: str, namespace: str | None, job_id: int
+) -> CmdResult:
+    """``cmd get-job-state``: ``pending``/``active``/``user-stopped``/``ready`` or ``waiting``."""
+    status = svc.find(app, namespace, job_id)
+    if status is None:
+        return _no_job(app, namespace, job_id)
+    tokens: list[str] = []
+    if status.key in svc.queue:
+        tokens.append("pending")
+    if status.key in svc.running:
+        tokens.append("active")
+    if app in svc.user_stopped:
+        tokens.append("user-stopped")
+    if status.ready:
+        tokens.append("ready")
+    return CmdResult(0, " ".join(tokens) if tokens else "waiting")
+
+
+def cmd_get_bytes(
+    svc: JobSchedulerService,
+    app: str,
+    namespace: str | None,
+    job_id: int,
+    *,
+    kind: str,
+) -> CmdResult:
+    """``get-{estimated,transferred}-{download,upload}-bytes``."""
+    if app not in svc.apps:
+        return CmdResult(CMD_ERR_NO_PACKAGE, f"unknown({app})")
+    status = svc.find(app, namespace, job_id)
+    if status is None:
+        return CmdResult(CMD_ERR_NO_JOB, f"unknown({app}/jid{job_id})")
+    ctx = svc.running.get(status.key)
+    down, up = status.estimated_bytes()
+    values = {
+        "estimated-download": ctx.estimated_download_bytes if ctx else down,
+        "estimated-upload": ctx.estimated_upload_bytes if ctx else up,
+        "transferred-download": ctx.transferred_download_bytes if ctx else 0,
+        "transferred-upload": ctx.transferred_upload_bytes if ctx else 0,
+    }
+    if kind not in values:
+        return CmdResult(-1, error=f"Error: unknown option '{kind}'")
+    return CmdResult(0, str(values[kind]))

@@ -1,0 +1,100 @@
+"""Slot assignment (reference §7): the limit, the reserved UI share, privilege and max-wait bypass.
+
+* ``max_total`` slots from the steady limit and memory pressure; ``ui_reserved`` of them only
+  treated user-initiated jobs may take.
+* A treated UIJ of an app that is visible or within its visible grace starts at once, beyond the
+  limit (CTS ``testTopUiUnlimited``: 65 UIJs of a TOP app all start).
+* A pending UIJ that would wait at least ``max_wait_ui_ms`` for any running job's guarantee to end
+  gets one extra slot while no UIJ runs.
+* When a pending job finds no slot, a running job past its minimum guarantee is stopped with
+  DEVICE_STATE / internal TIMEOUT (§7.4).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.server.context import JobServiceContext, Verb
+from uidt.server.restrictions import max_total_jobs, ui_reserved_slots
+from uidt.server.status import JobStatus
+
+if TYPE_CHECKING:
+    from uidt.server.service import JobSchedulerService
+
+
+def pending_order(status: JobStatus) -> tuple[bool, int, int, str, str, int]:
+    """UIJs first, then higher effective priority, then longest waiting."""
+    key = status.key
+    return (
+        not status.treated_as_uij,
+        -status.effective_priority,
+        status.pending_since if status.pending_since is not None else 0,
+        key.app,
+        key.namespace or "",
+        key.job_id,
+    )
+
+
+def limits_now(svc: JobSchedulerService) -> tuple[int, int]:
+    """``(max_total, ui_reserved)`` under the current memory pressure."""
+    total = max_total_jobs(svc.steady_limit, svc.device.memory)
+    return total, ui_reserved_slots(total, svc.device.memory)
+
+
+def assign(svc: JobSchedulerService) -> None:
+    """Start queued jobs while slots allow; make room past guarantees when they do not."""
+    svc.assign_wakeup = None
+    if not svc.queue:
+        return
+    now = svc.now()
+    max_total, ui_reserved = limits_now(svc)
+    candidates = sorted((svc.jobs[k] for k in svc.queue), key=pending_order)
+    running = len(svc.running)
+    ui_running = sum(1 for c in svc.running.values() if c.user_visible)
+    wanted = 0
+    for status in candidates:
+        uij = status.treated_as_uij
+        free_for_regular = max_total - max(0, ui_reserved - ui_running)
+        if (
+            (uij and svc.has_bal_privilege(status.key.app))
+            or (uij and running < max_total)
+            or (not uij and running < free_for_regular)
+            or (uij and ui_running == 0 and _waits_too_long(svc, status, now))
+        ):
+            pass
+        else:
+            wanted += 1
+            if uij and status.pending_since is not None:
+                due = status.pending_since + svc.settings.max_wait_ui_ms
+                if svc.assign_wakeup is None or due < svc.assign_wakeup:
+                    svc.assign_wakeup = due
+            continue
+        svc.start_run(status)
+        running += 1
+        ui_running += 1 if uij else 0
+    if wanted:
+        _make_room(svc, wanted, now)
+
+
+def _waits_too_long(svc: JobSchedulerService, status: JobStatus, now: int) -> bool:
+    ends = [
+        c.execution_start + c.min_guarantee_ms
+        for c in svc.running.values()
+        if c.execution_start is not None
+    ]
+    soonest = min(ends) if ends else now
+    waited = now - (status.pending_since if status.pending_since is not None else now)
+    limit = svc.settings.max_wait_ui_ms
+    return soonest - now >= limit or waited >= limit
+
+
+def _make_room(svc: JobSchedulerService, wanted: int, now: int) -> None:
+    stoppable: list[JobServiceContext] = [
+        c
+        for c in svc.running.values()
+        if c.verb is Verb.EXECUTING and not c.within_guarantee(now) and not c.cancelled
+    ]
+    stoppable.sort(key=lambda c: (c.user_visible, c.execution_start or 0))
+    for ctx in stoppable[:wanted]:
+        svc.stop_run(ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)

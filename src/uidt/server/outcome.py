@@ -1,0 +1,100 @@
+"""How a run ends: notification policy, timeout quota, cumulative runtime, drop or reschedule (§5, §6)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.server import backoff
+from uidt.server.context import JobServiceContext, Verb
+from uidt.server.status import Override
+from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
+
+if TYPE_CHECKING:
+    from uidt.server.service import JobSchedulerService
+
+#: System stops that only wait for a condition to come back: no backoff wait is left over
+#: (semantics §3: a returning constraint starts the job at once).
+_CONDITION_STOPS = frozenset(
+    {InternalStopReason.CONSTRAINTS_NOT_SATISFIED, InternalStopReason.DEVICE_THERMAL}
+)
+_TIMEOUTS = frozenset({InternalStopReason.TIMEOUT, InternalStopReason.TIMEOUT_ABANDONED})
+
+
+def finish_run(
+    svc: JobSchedulerService, ctx: JobServiceContext, *, reschedule: bool, requeue: bool
+) -> None:
+    """Close ``ctx`` and decide the job's future.
+
+    Args:
+        svc: the service.
+        ctx: the run to close.
+        reschedule: the job comes back (with backoff) instead of being dropped.
+        requeue: the run never started (stopped while binding): the job simply waits again.
+    """
+    status = ctx.status
+    key = status.key
+    now = svc.now()
+    utc = svc.utc_ms(now)
+    ctx.verb = Verb.FINISHED
+    svc.running.pop(key, None)
+    svc.runs.pop(ctx.run_id, None)
+    ran_ms = 0 if ctx.execution_start is None else now - ctx.execution_start
+    status.cumulative_runtime_ms += ran_ms
+    status.override = Override.NONE
+    reason, internal = ctx.stop_reason, ctx.internal_reason
+    for action in svc.notifications.job_ended(ctx, reason, utc):
+        svc.emit(action)
+    if ctx.user_visible and (
+        (internal in _TIMEOUTS and ctx.counts_as_timeout)
+        or ran_ms >= svc.settings.runtime_min_ui_guarantee_ms
+    ):
+        svc.timeout_quota.note(key.app, now)
+    svc.unbind_if_idle(key.app)
+    if svc.jobs.get(key) is not status:
+        return  # cancelled or replaced while running: nothing comes back
+    if ctx.execution_start is not None:
+        status.last_stop_reason, status.last_internal_stop_reason = reason, internal
+    svc.mark_dirty(key)
+    if requeue:
+        svc.record(status, "waiting", "stopped before it ran")
+        return
+    dropped_by_user = internal is InternalStopReason.USER_UI_STOP and ctx.user_visible
+    if not reschedule or dropped_by_user:
+        if internal is InternalStopReason.SUCCESSFUL_FINISH:
+            status.last_successful_run_utc_ms = utc
+        state = "user-stopped" if dropped_by_user else "finished"
+        svc.record(status, state, f"{reason.name}/{internal.name}")
+        svc.ended.append(svc.snapshot_of(status, state))
+        svc._remove(key)
+        return
+    settings = svc.settings
+    decision = backoff.decide(
+        status.num_failures,
+        status.num_system_stops,
+        reason,
+        internal,
+        status.job.initial_backoff_millis,
+        status.job.backoff_policy,
+        ratio=settings.system_stop_to_failure_ratio,
+        min_backoff_ms=settings.min_backoff_ms,
+        max_backoff_ms=settings.max_backoff_ms,
+    )
+    status.num_failures, status.num_system_stops = decision.num_failures, decision.num_system_stops
+    failure = backoff.is_failure(reason, internal)
+    delay = decision.delay_ms
+    if not failure and internal in _CONDITION_STOPS:
+        delay = 0
+    status.earliest_run_elapsed = now + delay if delay else None
+    svc.push_delay(status)
+    if failure:
+        status.last_failed_run_utc_ms = utc
+    if reason is StopReason.USER:
+        status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
+    if (
+        status.treated_as_uij
+        and status.cumulative_runtime_ms >= settings.runtime_cumulative_ui_limit_ms
+    ):
+        status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
+    svc.record(status, "rescheduled", f"{reason.name}/{internal.name}, backoff {delay} ms")
+    svc.persist(status)

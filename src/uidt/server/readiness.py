@@ -1,0 +1,83 @@
+"""Readiness and pending reasons (reference §3.3, §8.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.server.status import Constraint, JobStatus
+
+#: Unsatisfied constraint → pending reason, in Android's reporting order.
+_PENDING_ORDER: tuple[tuple[Constraint, PendingReason], ...] = (
+    (Constraint.BATTERY_NOT_LOW, PendingReason.CONSTRAINT_BATTERY_NOT_LOW),
+    (Constraint.CHARGING, PendingReason.CONSTRAINT_CHARGING),
+    (Constraint.CONNECTIVITY, PendingReason.CONSTRAINT_CONNECTIVITY),
+    (Constraint.STORAGE_NOT_LOW, PendingReason.CONSTRAINT_STORAGE_NOT_LOW),
+    (Constraint.TIMING_DELAY, PendingReason.CONSTRAINT_MINIMUM_LATENCY),
+)
+
+#: Lost constraint → public stop reason, in the order a running job reports them.
+_STOP_ORDER: tuple[tuple[Constraint, StopReason], ...] = (
+    (Constraint.CONNECTIVITY, StopReason.CONSTRAINT_CONNECTIVITY),
+    (Constraint.CHARGING, StopReason.CONSTRAINT_CHARGING),
+    (Constraint.BATTERY_NOT_LOW, StopReason.CONSTRAINT_BATTERY_NOT_LOW),
+    (Constraint.STORAGE_NOT_LOW, StopReason.CONSTRAINT_STORAGE_NOT_LOW),
+)
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Implicit (not requested) reasons a job may not run, supplied by the service."""
+
+    app_missing: bool = False
+    user_stopped: bool = False
+    power_saver: bool = False
+    restricted: bool = False
+
+
+def is_ready(status: JobStatus, blocks: Blocks) -> bool:
+    """All required constraints satisfied and nothing implicit holds the job back."""
+    return not (
+        blocks.app_missing
+        or blocks.user_stopped
+        or blocks.power_saver
+        or blocks.restricted
+        or status.unsatisfied()
+    )
+
+
+def pending_reasons(
+    status: JobStatus, blocks: Blocks, *, running: bool, queued: bool
+) -> tuple[PendingReason, ...]:
+    """Why the job is not running, in Android's order (``getPendingJobReasons``)."""
+    if running:
+        return (PendingReason.EXECUTING,)
+    if blocks.user_stopped:
+        return (PendingReason.USER,)
+    if blocks.app_missing:
+        return (PendingReason.APP,)
+    reasons: list[PendingReason] = []
+    if blocks.power_saver:
+        reasons.append(PendingReason.DEVICE_STATE)
+    missing = status.unsatisfied()
+    reasons += [reason for bit, reason in _PENDING_ORDER if missing & bit]
+    if blocks.restricted and PendingReason.DEVICE_STATE not in reasons:
+        reasons.append(PendingReason.DEVICE_STATE)
+    if reasons:
+        return tuple(reasons)
+    if queued:
+        return (PendingReason.DEVICE_STATE,)
+    return (PendingReason.UNDEFINED,)
+
+
+def stop_reason_for(status: JobStatus, blocks: Blocks) -> tuple[StopReason, InternalStopReason]:
+    """The stop reasons of a running job that is no longer ready (reference §5, §8.1)."""
+    if blocks.restricted:
+        return StopReason.DEVICE_STATE, InternalStopReason.DEVICE_THERMAL
+    if blocks.app_missing:
+        return StopReason.USER, InternalStopReason.UNINSTALL
+    missing = status.unsatisfied()
+    for bit, reason in _STOP_ORDER:
+        if missing & bit:
+            return reason, InternalStopReason.CONSTRAINTS_NOT_SATISFIED
+    return StopReason.DEVICE_STATE, InternalStopReason.CONSTRAINTS_NOT_SATISFIED

@@ -1,0 +1,128 @@
+"""Read-only views of the core: ``uidt jobs --json`` objects and ``uidt dumpsys --json``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from uidt.clock import utc_from_millis
+from uidt.server.status import JobStatus
+
+if TYPE_CHECKING:
+    from uidt.server.service import JobSchedulerService
+
+
+def _iso(utc_ms: int | None) -> str | None:
+    return None if utc_ms is None else utc_from_millis(utc_ms).isoformat()
+
+
+def job_state(svc: JobSchedulerService, status: JobStatus) -> str:
+    """``active``, ``pending`` (queued for a slot), ``ready``, ``user-stopped`` or ``waiting``."""
+    if status.key in svc.running:
+        return "active"
+    if status.key.app in svc.user_stopped:
+        return "user-stopped"
+    if status.key in svc.queue:
+        return "pending"
+    return "ready" if status.ready else "waiting"
+
+
+def job_snapshot(
+    svc: JobSchedulerService, status: JobStatus, state: str | None = None
+) -> dict[str, Any]:
+    """One object of ``uidt jobs --json`` (interface.md)."""
+    key = status.key
+    ctx = svc.running.get(key)
+    down, up = status.estimated_bytes()
+    notification: dict[str, Any] | None = None
+    if ctx is not None and ctx.notification_id is not None:
+        shown = svc.notifications.shown.get((key.app, ctx.notification_id))
+        if shown is not None:
+            n = shown.notification
+            notification = {"title": n["title"], "text": n["text"], "progress": n["progress"]}
+    return {
+        "app": key.app,
+        "namespace": key.namespace,
+        "job_id": key.job_id,
+        "service": status.job.service,
+        "state": state or job_state(svc, status),
+        "user_initiated": status.treated_as_uij,
+        "internal_flags": status.internal_flags,
+        "stop_reason": status.last_stop_reason,
+        "internal_stop_reason": status.last_internal_stop_reason,
+        "pending_reasons": [int(r) for r in status.pending_reasons],
+        "num_failures": status.num_failures,
+        "num_system_stops": status.num_system_stops,
+        "cumulative_runtime_ms": status.cumulative_runtime_ms,
+        "earliest_run_time": (
+            None
+            if status.earliest_run_elapsed is None
+            else _iso(svc.utc_ms(status.earliest_run_elapsed))
+        ),
+        "notification": notification,
+        "estimated_download_bytes": ctx.estimated_download_bytes if ctx else down,
+        "estimated_upload_bytes": ctx.estimated_upload_bytes if ctx else up,
+        "transferred_download_bytes": ctx.transferred_download_bytes if ctx else 0,
+        "transferred_upload_bytes": ctx.transferred_upload_bytes if ctx else 0,
+        "history": [
+            {"time": _iso(h.utc_ms), "state": h.state, "reason": h.reason} for h in status.history
+        ],
+    }
+
+
+def jobs_snapshot(svc: JobSchedulerService, app: str | None = None) -> list[dict[str, Any]]:
+    """Every scheduled job (of one app), sorted by identity."""
+    statuses = svc.jobs.values() if app is None else svc.app_jobs.get(app, {}).values()
+    return [job_snapshot(svc, s) for s in sorted(statuses, key=lambda s: s.key)]
+
+
+def dump(svc: JobSchedulerService) -> dict[str, Any]:
+    """``uidt dumpsys --json``."""
+    from uidt.server.concurrency import limits_now
+
+    max_total, ui_reserved = limits_now(svc)
+    return {
+        "jobs": jobs_snapshot(svc),
+        "ended": list(svc.ended),
+        "notifications": [
+            {
+                "app": r.app,
+                "id": r.notification_id,
+                "title": r.notification.get("title"),
+                "text": r.notification.get("text"),
+                "progress": r.notification.get("progress"),
+                "user_initiated_job": r.user_initiated_job,
+                "job_id": r.job.job_id if r.job is not None else None,
+            }
+            for r in svc.notifications.shown.values()
+        ],
+        "anrs": [
+            {"app": a["app"], "job_id": a["job_id"], "reason": a["reason"], "time": _iso(a["time"])}
+            for a in svc.anrs
+        ],
+        "device": svc.device.to_dict(),
+        "concurrency": {
+            "steady_limit": svc.steady_limit,
+            "max_total": max_total,
+            "ui_reserved": ui_reserved,
+            "running": len(svc.running),
+            "queued": len(svc.queue),
+            "runs": [
+                {
+                    "run_id": c.run_id,
+                    "app": c.app,
+                    "job_id": c.status.key.job_id,
+                    "verb": c.verb.name,
+                    "user_visible": c.user_visible,
+                    "min_guarantee_ms": c.min_guarantee_ms,
+                    "max_runtime_ms": c.effective_max_ms(),
+                }
+                for c in svc.running.values()
+            ],
+        },
+        "apps": {
+            "bound": sorted(svc.bound),
+            "visible": sorted(svc.visible),
+            "user_stopped": sorted(svc.user_stopped),
+        },
+        "settings": svc.settings.to_dict(),
+    }

@@ -1,0 +1,143 @@
+"""``JobStatus``: one scheduled job as the core tracks it (Android's ``JobStatus``)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum, IntFlag
+
+from uidt.job.info import JobInfo
+from uidt.job.priority import Priority
+from uidt.job.reasons import PendingReason
+from uidt.job.work import JobWorkItem
+from uidt.store.record import (
+    INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ,
+    INTERNAL_FLAG_DEMOTED_BY_USER,
+    JobKey,
+)
+
+HISTORY_SIZE = 10
+DEMOTION_FLAGS = INTERNAL_FLAG_DEMOTED_BY_USER | INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
+
+
+class Constraint(IntFlag):
+    """Constraint bits; a controller owns each bit (Android's ``CONSTRAINT_*`` values)."""
+
+    NONE = 0
+    CHARGING = 1
+    BATTERY_NOT_LOW = 2
+    STORAGE_NOT_LOW = 8
+    CONNECTIVITY = 1 << 28
+    TIMING_DELAY = 1 << 31
+
+
+#: Constraints ``cmd run`` without ``--force`` ignores (the SOFT override).
+SOFT_OVERRIDABLE = (
+    Constraint.CHARGING
+    | Constraint.BATTERY_NOT_LOW
+    | Constraint.STORAGE_NOT_LOW
+    | Constraint.TIMING_DELAY
+)
+
+
+class Override(Enum):
+    """A shell ``run`` override: which constraints are ignored for the next run."""
+
+    NONE = "none"
+    SORTING = "sorting"
+    SOFT = "soft"
+    FULL = "full"
+
+
+@dataclass
+class HistoryEntry:
+    """One state change of a job."""
+
+    elapsed: int
+    utc_ms: int
+    state: str
+    reason: str
+
+
+@dataclass(eq=False)
+class JobStatus:
+    """The mutable state of one scheduled job."""
+
+    key: JobKey
+    job: JobInfo
+    enqueue_elapsed: int
+    required: Constraint = Constraint.NONE
+    satisfied: Constraint = Constraint.NONE
+    num_failures: int = 0
+    num_system_stops: int = 0
+    cumulative_runtime_ms: int = 0
+    internal_flags: int = 0
+    earliest_run_elapsed: int | None = None
+    last_stop_reason: int = 0
+    last_internal_stop_reason: int = -1
+    last_successful_run_utc_ms: int | None = None
+    last_failed_run_utc_ms: int | None = None
+    work: list[JobWorkItem] = field(default_factory=list)
+    override: Override = Override.NONE
+    #: Elapsed time the job last entered the ready queue (for the max-wait bypass).
+    pending_since: int | None = None
+    ready: bool = False
+    restricted: bool = False
+    pending_reasons: tuple[PendingReason, ...] = ()
+    reasons_history: deque[tuple[int, tuple[PendingReason, ...]]] = field(
+        default_factory=lambda: deque(maxlen=HISTORY_SIZE)
+    )
+    history: deque[HistoryEntry] = field(default_factory=lambda: deque(maxlen=HISTORY_SIZE))
+    state: str = "waiting"
+
+    def __post_init__(self) -> None:
+        required = Constraint.NONE
+        if self.job.requires_charging:
+            required |= Constraint.CHARGING
+        if self.job.requires_battery_not_low:
+            required |= Constraint.BATTERY_NOT_LOW
+        if self.job.requires_storage_not_low:
+            required |= Constraint.STORAGE_NOT_LOW
+        if self.job.required_network is not None:
+            required |= Constraint.CONNECTIVITY
+        required |= Constraint.TIMING_DELAY
+        self.required = required
+
+    @property
+    def treated_as_uij(self) -> bool:
+        """User-initiated and not demoted (reference §3.4)."""
+        return self.job.user_initiated and not self.internal_flags & DEMOTION_FLAGS
+
+    @property
+    def effective_priority(self) -> int:
+        """MAX for a treated UIJ; a demoted job is capped at HIGH (reference §3.4)."""
+        if self.treated_as_uij:
+            return int(self.job.priority)
+        return min(int(self.job.priority), int(Priority.HIGH))
+
+    def unsatisfied(self) -> Constraint:
+        """Required constraints not satisfied, after the shell override."""
+        missing = self.required & ~self.satisfied
+        if self.override is Override.FULL:
+            return Constraint.NONE
+        if self.override is Override.SOFT:
+            return missing & ~SOFT_OVERRIDABLE
+        return missing
+
+    def estimated_bytes(self) -> tuple[int, int]:
+        """Estimated (download, upload) bytes of the job and its pending work, -1 when unknown."""
+        down = self.job.estimated_network_download_bytes
+        up = self.job.estimated_network_upload_bytes
+        for item in self.work:
+            if item.estimated_network_download_bytes > 0:
+                down = max(down, 0) + item.estimated_network_download_bytes
+            if item.estimated_network_upload_bytes > 0:
+                up = max(up, 0) + item.estimated_network_upload_bytes
+        return down, up
+
+    def minimum_chunk_bytes(self) -> int:
+        """The smallest known minimum chunk of the job and its work items, -1 when unknown."""
+        chunks = [self.job.minimum_network_chunk_bytes]
+        chunks += [w.minimum_network_chunk_bytes for w in self.work]
+        known = [c for c in chunks if c > 0]
+        return min(known) if known else -1

@@ -1,0 +1,165 @@
+"""Every tunable of uidt, with Android's default, and where values come from.
+
+Times are milliseconds. Values come from three sources, later ones winning:
+``config.toml`` < ``UIDT_<UPPER_NAME>`` environment variables < ``--set NAME=VALUE``.
+Durations accept plain milliseconds or a unit suffix (``250ms``, ``10s``, ``5min``, ``6h``, ``1d``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from uidt.errors import SettingsError
+
+_MINUTE = 60_000
+_HOUR = 60 * _MINUTE
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The scheduler's tunables (reference §3.2, §4, §6, §7 and semantics §3)."""
+
+    bind_timeout_ms: int = 18_000
+    op_timeout_ms: int = 8_000
+    notification_timeout_ms: int = 10_000
+    runtime_min_guarantee_ms: int = 10 * _MINUTE
+    runtime_min_ui_guarantee_ms: int = 6 * _HOUR
+    runtime_min_ui_data_transfer_guarantee_ms: int = 6 * _HOUR
+    runtime_min_ui_data_transfer_guarantee_buffer_factor: float = 1.35
+    runtime_ui_limit_ms: int = 12 * _HOUR
+    runtime_free_quota_max_limit_ms: int = 30 * _MINUTE
+    runtime_cumulative_ui_limit_ms: int = 24 * _HOUR
+    runtime_use_data_estimates_for_limits: bool = False
+    uij_timeout_quota_count: int = 2
+    uij_timeout_quota_window_ms: int = 24 * _HOUR
+    visible_grace_ms: int = 10_000
+    min_backoff_ms: int = 10_000
+    max_backoff_ms: int = 5 * _HOUR
+    system_stop_to_failure_ratio: int = 3
+    concurrency_limit: int | None = None
+    max_wait_ui_ms: int = 5 * _MINUTE
+    stall_watchdog: bool = True
+    stall_timeout_ms: int = 10 * _MINUTE
+    max_jobs_per_app: int = 150
+    worker_idle_timeout_ms: int = 60_000
+    cmd_run_connectivity_wait_ms: int = 5_000
+    pending_reasons_history_size: int = 10
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every setting's name."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_sources(
+        cls,
+        file: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Build settings from ``config.toml``, ``UIDT_*`` variables and ``--set`` overrides.
+
+        Raises:
+            SettingsError: a name is unknown or a value cannot be parsed (the message names it).
+        """
+        values: dict[str, Any] = {}
+        if file is not None and file.exists():
+            try:
+                data = tomllib.loads(file.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SettingsError(f"cannot read settings file {file}: {exc}") from exc
+            table = data.get("settings", data)
+            if not isinstance(table, dict):
+                raise SettingsError(f"{file}: [settings] must be a table")
+            for name, raw in table.items():
+                values[name] = _parse(name, raw)
+        for name in cls.names():
+            raw_env = (env or {}).get(f"UIDT_{name.upper()}")
+            if raw_env is not None:
+                values[name] = _parse(name, raw_env)
+        for name, raw in (overrides or {}).items():
+            values[name] = _parse(name, raw)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (for ``uidt dumpsys``)."""
+        return dataclasses.asdict(self)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_UNITS = {
+    "ms": 1,
+    "s": 1000,
+    "sec": 1000,
+    "m": _MINUTE,
+    "min": _MINUTE,
+    "h": _HOUR,
+    "d": 24 * _HOUR,
+}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|min|m|h|d)?\s*$")
+
+
+def parse_duration_ms(text: str) -> int:
+    """``"10s"`` → 10000; a plain number is milliseconds.
+
+    Raises:
+        ValueError: the text is not a duration.
+    """
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2) or "ms"])
+
+
+def _parse(name: str, raw: Any) -> Any:
+    field = _FIELDS.get(name)
+    if field is None:
+        raise SettingsError(f"unknown setting {name!r}")
+    kind = str(field.type)
+    try:
+        if kind == "bool":
+            return _parse_bool(raw)
+        if kind == "float":
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return float(raw)
+        if kind == "int | None":
+            if raw is None or (
+                isinstance(raw, str) and raw.strip().lower() in ("", "none", "auto")
+            ):
+                return None
+            return _parse_int(name, raw)
+        return _parse_int(name, raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"invalid value for setting {name!r}: {raw!r}") from exc
+
+
+def _parse_int(name: str, raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, int):
+        value = raw
+    elif name.endswith("_ms") and isinstance(raw, str):
+        value = parse_duration_ms(raw)
+    else:
+        value = int(str(raw).strip())
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)

@@ -1,0 +1,71 @@
+"""Fixtures for scenario tests of the scheduler core: Given an installed app and a fake device."""
+
+from __future__ import annotations
+
+import pytest
+
+from uidt.device.state import DeviceState
+from uidt.job import JobInfo, NetworkType
+from uidt.server import AppInfo, Caller, JobSchedulerService
+from uidt.settings import Settings
+from uidt.testing import FakeClock
+
+APP = "org.example.photos"
+SERVICE = "photos.sync:UploadService"
+GIB = 1024**3
+
+
+def make_app(package: str = APP, **changes: object) -> AppInfo:
+    fields: dict[str, object] = {
+        "package": package,
+        "services": {SERVICE: "BIND_JOB_SERVICE"},
+        "permissions": frozenset({"RUN_USER_INITIATED_JOBS", "RECEIVE_BOOT_COMPLETED"}),
+        "channels": frozenset({"transfers"}),
+    }
+    fields.update(changes)
+    return AppInfo(**fields)  # type: ignore[arg-type]
+
+
+def uij(job_id: int = 1, **setters: object) -> JobInfo:
+    builder = (
+        JobInfo.Builder(job_id, SERVICE)
+        .set_user_initiated(True)
+        .set_required_network_type(NetworkType.ANY)
+    )
+    for name, value in setters.items():
+        method = getattr(builder, f"set_{name}")
+        builder = method(*value) if isinstance(value, tuple) else method(value)
+    return builder.build()
+
+
+def regular(job_id: int = 1, **setters: object) -> JobInfo:
+    builder = JobInfo.Builder(job_id, SERVICE).set_required_network_type(NetworkType.ANY)
+    for name, value in setters.items():
+        method = getattr(builder, f"set_{name}")
+        builder = method(*value) if isinstance(value, tuple) else method(value)
+    return builder.build()
+
+
+VISIBLE = Caller(APP, visible=True)
+BACKGROUND = Caller(APP, visible=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture
+def service(clock: FakeClock, settings: Settings) -> JobSchedulerService:
+    return JobSchedulerService(
+        clock=clock,
+        settings=settings,
+        device=DeviceState(),
+        installed_memory_bytes=16 * GIB,
+        apps={APP: make_app()},
+    )
