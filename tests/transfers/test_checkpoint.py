@@ -47,3 +47,12 @@ def test_unreadable_path_is_none(tmp_path: Path) -> None:
     (tmp_path / "dir.uidt").mkdir()
     assert Checkpoint(tmp_path / "dir.uidt").load() is None
     assert "dir.uidt" in repr(Checkpoint(tmp_path / "dir.uidt"))
+
+
+def test_package_exports_resolve_lazily() -> None:
+    import uidt.transfers as transfers
+
+    for name in transfers.__all__:
+        assert getattr(transfers, name) is not None
+    with pytest.raises(AttributeError):
+        _ = transfers.nothing_here  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from uidt.errors import IntegrityError, RemoteError, TransferError
@@ -322,3 +323,22 @@ async def _interrupted_run(server: TransferTestServer, payload: bytes, dest: Pat
         await task
     server.unpause(PATH)
     assert part_path(dest).stat().st_size > 0
+
+
+async def test_read_timeout_is_retried(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file(PATH, payload)
+    server.pause(PATH)
+
+    def on_notice(notice: Notice) -> None:
+        if notice is Notice.RETRIED:
+            server.unpause(PATH)
+
+    timeout = aiohttp.ClientTimeout(sock_read=0.2)
+    async with aiohttp.ClientSession(auto_decompress=False, timeout=timeout) as session:
+        result = await download(
+            server.url(PATH), tmp_path / "o", session=session, on_notice=on_notice
+        )
+    assert (tmp_path / "o").read_bytes() == payload
+    assert result.notices == (Notice.RETRIED,)

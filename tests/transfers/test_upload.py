@@ -121,7 +121,7 @@ async def test_changed_source_does_not_resume_old_upload(
 async def test_server_without_tus_gets_plain_request(
     server: TransferTestServer, source: Path, payload: bytes, method: str
 ) -> None:
-    result = await upload(source, server.url("/put/photo.raw"), plain_method=method)  # type: ignore[arg-type]
+    result = await upload(source, server.url("/put/photo.raw"), plain_method=method)
     assert server.put_bodies["/put/photo.raw"] == payload
     assert result.mode is UploadMode.PLAIN
     assert result.notices == (Notice.NO_TUS,)

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -333,7 +333,7 @@ async def upload(
     *,
     session: aiohttp.ClientSession | None = None,
     metadata: Mapping[str, str] | None = None,
-    plain_method: Literal["PUT", "POST"] = "PUT",
+    plain_method: str = "PUT",
     checkpoint: str | os.PathLike[str] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_estimate: Callable[[int], None] | None = None,
@@ -377,7 +377,7 @@ async def upload(
             session=active,
             checkpoint=Checkpoint(checkpoint or upload_checkpoint_path(path)),
             metadata=metadata if metadata is not None else {"filename": path.name},
-            plain_method=plain_method,
+            plain_method=plain_method.upper(),
             on_progress=on_progress,
             on_estimate=on_estimate,
             on_notice=on_notice,
