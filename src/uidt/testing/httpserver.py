@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import mmap
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-_CHUNK = 64 * 1024
+_DRIP_CHUNK = 64 * 1024
 TUS_VERSION = "1.0.0"
 
 
@@ -75,7 +77,7 @@ class RequestRecord:
 
 @dataclass
 class _File:
-    data: bytes
+    data: bytes | mmap.mmap
     etag: str
     last_modified: datetime
 
@@ -114,6 +116,8 @@ class TransferTestServer:
         self.upload_metadata: dict[str, str] = {}
         self.put_bodies: dict[str, bytes] = {}
         self.tus_enabled = True
+        self.chunk_size = 256 * 1024
+        """Bytes per write when not dripping (larger is faster, smaller pauses sooner)."""
         self.requests: list[RequestRecord] = []
         self.on_request: Callable[[RequestRecord], None] | None = None
         self._sent_waiters: list[tuple[str, int, asyncio.Future[None]]] = []
@@ -130,10 +134,20 @@ class TransferTestServer:
         self._files[path] = _File(data, etag, when)
         return etag
 
+    def add_path(self, path: str, source: str | os.PathLike[str]) -> str:
+        """Serve the local file ``source`` at ``path`` (memory-mapped, for large benchmarks)."""
+        with open(source, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        stat = os.stat(source)
+        etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+        when = datetime.fromtimestamp(int(stat.st_mtime), UTC)
+        self._files[path] = _File(mapped, etag, when)
+        return etag
+
     def change_file(self, path: str, data: bytes | None = None) -> str:
         """Give ``path`` new content (or the same content under a new ETag and date)."""
         old = self._files[path]
-        new_data = old.data if data is None else data
+        new_data = bytes(old.data) if data is None else data
         when = datetime.fromtimestamp(old.last_modified.timestamp() + 1, UTC)
         return self.add_file(path, new_data, last_modified=when)
 
@@ -336,13 +350,13 @@ class TransferTestServer:
         response: web.StreamResponse,
         record: RequestRecord,
         state: _Path,
-        data: bytes,
+        data: bytes | mmap.mmap,
         start: int,
         limit: int,
     ) -> None:
         view = memoryview(data)
         drip = state.faults.drip_bps
-        chunk = _CHUNK if drip is None else max(1024, min(_CHUNK, drip // 20))
+        chunk = self.chunk_size if drip is None else max(1024, min(_DRIP_CHUNK, drip // 20))
         loop = asyncio.get_running_loop()
         began = loop.time()
         sent = 0
@@ -509,6 +523,10 @@ class ThreadedTransferTestServer:
     def add_file(self, path: str, data: bytes) -> None:
         """See :meth:`TransferTestServer.add_file`."""
         self._call(lambda: self.server.add_file(path, data))
+
+    def add_path(self, path: str, source: str | os.PathLike[str]) -> None:
+        """See :meth:`TransferTestServer.add_path`."""
+        self._call(lambda: self.server.add_path(path, source))
 
     def set_faults(self, path: str, faults: Faults | None = None) -> None:
         """See :meth:`TransferTestServer.set_faults`."""

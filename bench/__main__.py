@@ -1,0 +1,49 @@
+"""Run every benchmark module in ``bench/`` (each exposes ``def main() -> None``).
+
+``python -m bench`` runs them all in name order; ``python -m bench transfer_bench core_bench``
+runs the named ones only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+
+def discover() -> list[str]:
+    """Names of the benchmark modules next to this file, sorted."""
+    here = Path(__file__).parent
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules([str(here)])
+        if not info.name.startswith("_") and not info.ispkg
+    )
+
+
+def run(names: list[str]) -> int:
+    """Import each ``bench.<name>`` and call its ``main()``; return how many failed."""
+    failures = 0
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        entry = getattr(module, "main", None)
+        if not callable(entry):
+            continue
+        print(f"=== bench.{name} ===", flush=True)
+        try:
+            entry()
+        except Exception as exc:  # one broken benchmark must not hide the others
+            failures += 1
+            print(f"bench.{name} failed: {type(exc).__name__}: {exc}", flush=True)
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m bench``."""
+    names = (argv if argv is not None else sys.argv[1:]) or discover()
+    return 1 if run(names) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
