@@ -69,3 +69,18 @@ def service(clock: FakeClock, settings: Settings) -> JobSchedulerService:
         installed_memory_bytes=16 * GIB,
         apps={APP: make_app()},
     )
+
+
+def started(service: JobSchedulerService, job: JobInfo | None = None, **behaviour: object) -> int:
+    """Given a visible app's job scheduled and run by a default in-process app: its run id."""
+    from uidt.server import StartJob
+    from uidt.testing import AppBehaviour, InProcessApps, run_until_idle
+
+    service.schedule(VISIBLE, None, job or uij())
+    apps = InProcessApps(service, lambda _key: AppBehaviour(**behaviour))  # type: ignore[arg-type]
+    actions = run_until_idle(service, apps)
+    return [a for a in actions if isinstance(a, StartJob)][-1].run_id
+
+
+def of_type(actions: list[object], kind: type) -> list:  # type: ignore[type-arg]
+    return [a for a in actions if isinstance(a, kind)]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import CommandCompleted
 from uidt.server.context import Verb
-from uidt.server.status import Constraint, JobStatus, Override
+from uidt.server.status import Constraint, JobStatus, Override, key_order
 
 if TYPE_CHECKING:
     from uidt.server.service import JobSchedulerService
@@ -134,7 +134,7 @@ def cmd_stop(
     reason, internal = StopReason(stop_reason), InternalStopReason(internal_reason)
     lines: list[str] = []
     with svc.batch():
-        for ctx in sorted(svc.running.values(), key=lambda c: c.status.key):
+        for ctx in sorted(svc.running.values(), key=lambda c: key_order(c.status.key)):
             key = ctx.status.key
             if ctx.verb is not Verb.EXECUTING:
                 continue

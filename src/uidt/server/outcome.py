@@ -51,11 +51,11 @@ def finish_run(
     ):
         svc.timeout_quota.note(key.app, now)
     svc.unbind_if_idle(key.app)
+    svc.mark_dirty(key)
     if svc.jobs.get(key) is not status:
-        return  # cancelled or replaced while running: nothing comes back
+        return  # cancelled or replaced while running: nothing comes back (a replacement may start)
     if ctx.execution_start is not None:
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
-    svc.mark_dirty(key)
     if requeue:
         svc.record(status, "waiting", "stopped before it ran")
         return

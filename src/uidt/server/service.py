@@ -53,7 +53,7 @@ from uidt.server.controllers.connectivity import estimated_transfer_ms
 from uidt.server.notifications import NotificationCoordinator
 from uidt.server.readiness import Blocks, is_ready, pending_reasons, stop_reason_for
 from uidt.server.restrictions import thermally_restricted
-from uidt.server.status import DEMOTION_FLAGS, Constraint, HistoryEntry, JobStatus
+from uidt.server.status import DEMOTION_FLAGS, Constraint, HistoryEntry, JobStatus, key_order
 from uidt.settings import Settings
 from uidt.store.record import (
     INTERNAL_FLAG_DEMOTED_BY_USER,
@@ -476,7 +476,7 @@ class JobSchedulerService:
         now = self.now()
         for ctx in list(self.running.values()):
             status = ctx.status
-            if ctx.cancelled or ctx.verb in (Verb.STOPPING, Verb.FINISHED):
+            if ctx.cancelled or ctx.death_mark or ctx.verb in (Verb.STOPPING, Verb.FINISHED):
                 continue
             if not status.ready:
                 reason, internal = stop_reason_for(status, self.blocks_for(status))
@@ -821,15 +821,14 @@ class JobSchedulerService:
     def get_all_pending_jobs(self, app: str, namespace: str | None) -> list[JobInfo]:
         """The app's jobs in one namespace, running ones included."""
         jobs = self.app_jobs.get(app, {})
-        return [s.job for k, s in sorted(jobs.items()) if k.namespace == namespace]
+        return [jobs[k].job for k in sorted(jobs, key=key_order) if k.namespace == namespace]
 
     def get_pending_jobs_in_all_namespaces(self, app: str) -> dict[str | None, list[JobInfo]]:
         """The app's jobs by namespace (the default namespace's key is ``None``)."""
         result: dict[str | None, list[JobInfo]] = {}
-        for key, status in sorted(
-            self.app_jobs.get(app, {}).items(), key=lambda kv: (kv[0].namespace or "", kv[0])
-        ):
-            result.setdefault(key.namespace, []).append(status.job)
+        jobs = self.app_jobs.get(app, {})
+        for key in sorted(jobs, key=key_order):
+            result.setdefault(key.namespace, []).append(jobs[key].job)
         return result
 
     def get_pending_job_reasons(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from uidt.clock import utc_from_millis
-from uidt.server.status import JobStatus
+from uidt.server.status import JobStatus, key_order
 
 if TYPE_CHECKING:
     from uidt.server.service import JobSchedulerService
@@ -72,7 +72,7 @@ def job_snapshot(
 def jobs_snapshot(svc: JobSchedulerService, app: str | None = None) -> list[dict[str, Any]]:
     """Every scheduled job (of one app), sorted by identity."""
     statuses = svc.jobs.values() if app is None else svc.app_jobs.get(app, {}).values()
-    return [job_snapshot(svc, s) for s in sorted(statuses, key=lambda s: s.key)]
+    return [job_snapshot(svc, s) for s in sorted(statuses, key=lambda s: key_order(s.key))]
 
 
 def dump(svc: JobSchedulerService) -> dict[str, Any]:

@@ -20,6 +20,11 @@ HISTORY_SIZE = 10
 DEMOTION_FLAGS = INTERNAL_FLAG_DEMOTED_BY_USER | INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
 
 
+def key_order(key: JobKey) -> tuple[str, str, int]:
+    """A total order of job keys (the default namespace first)."""
+    return (key.app, key.namespace or "", key.job_id)
+
+
 class Constraint(IntFlag):
     """Constraint bits; a controller owns each bit (Android's ``CONSTRAINT_*`` values)."""
 

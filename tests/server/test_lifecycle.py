@@ -1,0 +1,177 @@
+"""The execution slot (reference §3.2): verbs, the bind / op / notification timeouts and outcomes."""
+
+from __future__ import annotations
+
+from conftest import APP, VISIBLE, of_type, started, uij
+
+from uidt.job import EndPolicy, InternalStopReason, Notification, PendingReason, StopReason
+from uidt.server import (
+    BindApp,
+    JobSchedulerService,
+    KillApp,
+    PersistJob,
+    RecordAnr,
+    RemoveJob,
+    StartJob,
+    StopJob,
+    UnbindApp,
+)
+from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
+
+
+def test_schedule_binds_then_starts(service: JobSchedulerService) -> None:
+    # Given a visible app, When it schedules a UIJ
+    service.schedule(VISIBLE, None, uij())
+    actions = service.take_actions()
+    # Then the core binds the app first
+    assert of_type(actions, BindApp) == [BindApp(APP)]
+    assert not of_type(actions, StartJob)
+    service.on_bound(APP)
+    start = of_type(service.take_actions(), StartJob)[0]
+    assert start.params.is_user_initiated_job()
+    assert start.params.network is not None
+    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.EXECUTING
+
+
+def test_bind_timeout_reschedules_without_app_anr(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    service.schedule(VISIBLE, None, uij())
+    service.take_actions()
+    assert service.next_wakeup() == clock.elapsed() + 18_000
+    clock.advance(18_000)
+    service.tick()
+    actions = service.take_actions()
+    assert not of_type(actions, RecordAnr)
+    status = service.jobs[next(iter(service.jobs))]
+    assert status.last_internal_stop_reason == -1  # it never ran
+    assert status.num_failures == 1
+    assert status.earliest_run_elapsed == clock.elapsed() + 30_000
+
+
+def test_bind_failure_is_a_system_stop(service: JobSchedulerService) -> None:
+    service.schedule(VISIBLE, None, uij())
+    apps = InProcessApps(service, lambda _k: AppBehaviour(bind=False))
+    # each failure re-queues; the third system stop makes one attempt and a 30 s backoff
+    run_until_idle(service, apps)
+    status = next(iter(service.jobs.values()))
+    assert status.num_system_stops == 3
+    assert status.earliest_run_elapsed is not None
+
+
+def test_no_answer_to_on_start_job_drops_the_job_with_anr(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    started(service, start_result=None)
+    clock.advance(8_000)
+    service.tick()
+    actions = service.take_actions()
+    assert of_type(actions, RecordAnr)[0].reason == "No response to onStartJob"
+    assert of_type(actions, RemoveJob)
+    assert of_type(actions, KillApp)
+    assert service.dump()["anrs"][0]["job_id"] == 1
+    assert service.get_pending_job(APP, None, 1) is None
+
+
+def test_on_start_job_false_drops(service: JobSchedulerService) -> None:
+    started(service, start_result=False)
+    assert service.get_pending_job(APP, None, 1) is None
+    assert service.ended[-1]["state"] == "finished"
+
+
+def test_missing_notification_is_an_anr_and_reschedules(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    started(service, notify=False)
+    clock.advance(10_000)
+    service.tick()
+    actions = service.take_actions()
+    assert of_type(actions, RecordAnr)[0].reason == "required notification not provided"
+    assert not of_type(actions, StopJob)
+    status = next(iter(service.jobs.values()))
+    assert (status.last_stop_reason, status.last_internal_stop_reason) == (0, 12)
+    assert status.num_failures == 1
+
+
+def test_notification_in_time_prevents_the_anr(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    started(service)
+    clock.advance(10_000)
+    service.tick()
+    assert not of_type(service.take_actions(), RecordAnr)
+
+
+def test_no_answer_to_on_stop_job_reschedules_keeping_reasons(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    started(service, stop_result=None)
+    service.cmd_stop(APP, stop_reason=StopReason.DEVICE_STATE, internal_reason=4)
+    service.take_actions()
+    clock.advance(8_000)
+    service.tick()
+    actions = service.take_actions()
+    assert of_type(actions, RecordAnr)[0].reason == "No response to onStopJob"
+    status = next(iter(service.jobs.values()))
+    assert status.last_stop_reason == StopReason.DEVICE_STATE
+    assert status.num_system_stops == 1
+
+
+def test_job_finished_false_drops_and_true_reschedules_as_failure(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    run_id = started(service)
+    service.on_job_finished(run_id, True)
+    status = next(iter(service.jobs.values()))
+    assert status.num_failures == 1
+    assert status.last_internal_stop_reason == InternalStopReason.SUCCESSFUL_FINISH
+    assert status.earliest_run_elapsed == clock.elapsed() + 30_000
+    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.CONSTRAINT_MINIMUM_LATENCY
+    clock.advance(30_000)
+    service.tick()
+    start = of_type(service.take_actions(), StartJob)
+    assert start  # the app is still bound: straight to on_start_job
+    service.on_start_job_result(start[0].run_id, True)
+    service.on_job_finished(start[0].run_id, False)
+    actions = service.take_actions()
+    assert of_type(actions, RemoveJob)
+    assert of_type(actions, UnbindApp) == [UnbindApp(APP)]
+
+
+def test_stale_callbacks_are_ignored(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.on_job_finished(run_id, False)
+    service.take_actions()
+    service.on_job_finished(run_id, True)
+    service.on_stop_job_result(run_id, True)
+    service.on_start_job_result(run_id, True)
+    service.on_update_transferred_bytes(run_id, 1, 1)
+    service.on_update_estimated_bytes(run_id, 1, 1)
+    service.on_set_notification(run_id, 1, Notification("transfers", "x"), EndPolicy.DETACH)
+    assert service.take_actions() == []
+
+
+def test_persisted_records_carry_history(service: JobSchedulerService) -> None:
+    service.schedule(VISIBLE, None, uij(persisted=True))
+    persist = of_type(service.take_actions(), PersistJob)[0]
+    assert persist.record.persisted
+    assert persist.record.history[0]["state"] == "scheduled"
+
+
+def test_cancel_while_binding_never_starts(service: JobSchedulerService) -> None:
+    service.schedule(VISIBLE, None, uij())
+    service.take_actions()
+    service.cancel(APP, None, 1)
+    service.on_bound(APP)
+    assert not of_type(service.take_actions(), StartJob)
+
+
+def test_cancel_while_starting_stops_after_start(service: JobSchedulerService) -> None:
+    started(service, start_result=None)
+    run_id = next(iter(service.runs))
+    service.cancel(APP, None, 1)
+    service.on_start_job_result(run_id, True)
+    stop = of_type(service.take_actions(), StopJob)[0]
+    assert stop.stop_reason is StopReason.CANCELLED_BY_APP
+    service.on_stop_job_result(run_id, True)
+    assert not service.jobs

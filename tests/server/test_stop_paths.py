@@ -1,0 +1,288 @@
+"""One scenario per row of the stop-path table (reference §5)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import APP, BACKGROUND, SERVICE, VISIBLE, make_app, of_type, regular, started, uij
+
+from uidt.device.state import DeviceState, ThermalStatus
+from uidt.job import EndPolicy, InternalStopReason, PendingReason, StopReason
+from uidt.server import (
+    JobSchedulerService,
+    KillApp,
+    PostNotification,
+    RemoveJob,
+    RemoveNotification,
+    StartJob,
+    StopJob,
+)
+from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey
+from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
+
+HOUR = 3_600_000
+KEY = JobKey(APP, None, 1)
+
+
+def only_job(service: JobSchedulerService):  # type: ignore[no-untyped-def]
+    assert len(service.jobs) == 1
+    return next(iter(service.jobs.values()))
+
+
+def test_app_cancel_stops_and_drops(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.cancel(APP, None, 1)
+    actions = service.take_actions()
+    assert of_type(actions, StopJob) == [
+        StopJob(run_id, KEY, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
+    ]
+    assert of_type(actions, RemoveJob)
+    service.on_stop_job_result(run_id, True)  # the return value is ignored
+    assert not service.jobs
+
+
+def test_cancel_all_and_in_all_namespaces(service: JobSchedulerService) -> None:
+    for ns in (None, "a"):
+        for i in (1, 2):
+            service.schedule(BACKGROUND, ns, regular(i, requires_charging=True))
+    service.cancel_all(APP, "a")
+    assert {k.namespace for k in service.jobs} == {None}
+    service.cancel_in_all_namespaces(APP)
+    assert not service.jobs
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"network": None}, StopReason.CONSTRAINT_CONNECTIVITY),
+        ({"charging": False}, StopReason.CONSTRAINT_CHARGING),
+        (
+            {"battery_not_low": False, "plugged": False, "charging": False},
+            StopReason.CONSTRAINT_BATTERY_NOT_LOW,
+        ),
+        ({"storage_low": True}, StopReason.CONSTRAINT_STORAGE_NOT_LOW),
+    ],
+)
+def test_lost_constraint_stops_and_the_app_decides(
+    service: JobSchedulerService, change: dict[str, object], reason: StopReason
+) -> None:
+    # (losing the battery-not-low state also ends "stable power", so that case asks no charging)
+    charging = reason is not StopReason.CONSTRAINT_BATTERY_NOT_LOW
+    job = uij(
+        requires_charging=charging, requires_battery_not_low=True, requires_storage_not_low=True
+    )
+    run_id = started(service, job)
+    service.note_app_visible(APP, False)
+    service.on_device_state(DeviceState().replace(**change))
+    stop = of_type(service.take_actions(), StopJob)[0]
+    assert (stop.run_id, stop.stop_reason, stop.internal_reason) == (
+        run_id,
+        reason,
+        InternalStopReason.CONSTRAINTS_NOT_SATISFIED,
+    )
+    service.on_stop_job_result(run_id, True)
+    status = only_job(service)
+    assert (status.num_failures, status.num_system_stops) == (0, 1)
+    assert status.earliest_run_elapsed is None  # no backoff wait for a system stop
+    # When the constraint returns, the job starts at once
+    service.on_device_state(DeviceState())
+    assert of_type(service.take_actions(), StartJob)
+
+
+def test_lost_constraint_and_app_declines_reschedule(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.on_device_state(DeviceState(network=None))
+    service.on_stop_job_result(run_id, False)
+    assert not service.jobs
+
+
+def test_max_runtime_12h_is_a_timeout_failure(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    run_id = started(service)
+    clock.advance(12 * HOUR)
+    service.tick()
+    stop = of_type(service.take_actions(), StopJob)[0]
+    assert (stop.stop_reason, stop.internal_reason) == (
+        StopReason.TIMEOUT,
+        InternalStopReason.TIMEOUT,
+    )
+    service.on_stop_job_result(run_id, True)
+    status = only_job(service)
+    assert status.num_failures == 1
+    assert status.cumulative_runtime_ms == 12 * HOUR
+
+
+def test_past_guarantee_and_slot_wanted_is_device_state_timeout(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    from uidt.settings import Settings
+
+    service.settings = Settings(concurrency_limit=1)
+    service.steady_limit = 1
+    run_id = started(service, uij(1))
+    service.note_app_visible(APP, False)
+    clock.advance(HOUR)
+    service.schedule(BACKGROUND, None, regular(2))
+    assert not of_type(service.take_actions(), StartJob)
+    clock.advance(5 * HOUR)
+    service.tick()
+    stop = of_type(service.take_actions(), StopJob)[0]
+    assert (stop.run_id, stop.stop_reason, stop.internal_reason) == (
+        run_id,
+        StopReason.DEVICE_STATE,
+        InternalStopReason.TIMEOUT,
+    )
+
+
+def test_battery_saver_past_guarantee(service: JobSchedulerService, clock: FakeClock) -> None:
+    started(service)
+    service.on_device_state(DeviceState(power_saver=True))
+    assert not of_type(service.take_actions(), StopJob)  # within the 6 h guarantee
+    clock.advance(6 * HOUR)
+    service.tick()
+    stop = of_type(service.take_actions(), StopJob)[0]
+    assert (stop.stop_reason, stop.internal_reason) == (
+        StopReason.DEVICE_STATE,
+        InternalStopReason.TIMEOUT,
+    )
+
+
+def test_thermal_severe_stops_and_waits(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.note_app_visible(APP, False)
+    service.on_device_state(DeviceState(thermal=ThermalStatus.SEVERE))
+    stop = of_type(service.take_actions(), StopJob)[0]
+    assert (stop.stop_reason, stop.internal_reason) == (
+        StopReason.DEVICE_STATE,
+        InternalStopReason.DEVICE_THERMAL,
+    )
+    service.on_stop_job_result(run_id, True)
+    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.DEVICE_STATE
+    assert not of_type(service.take_actions(), StartJob)
+    service.on_device_state(DeviceState(thermal=ThermalStatus.MODERATE))
+    assert of_type(service.take_actions(), StartJob)
+
+
+def test_visible_apps_jobs_are_not_thermally_restricted(service: JobSchedulerService) -> None:
+    started(service)
+    service.note_app_visible(APP, True)
+    service.on_device_state(DeviceState(thermal=ThermalStatus.CRITICAL))
+    assert not of_type(service.take_actions(), StopJob)
+
+
+def test_task_manager_stop(service: JobSchedulerService) -> None:
+    # Given a running UIJ with a notification and a pending regular job of the same app
+    apps = InProcessApps(service, lambda _k: AppBehaviour())
+    service.schedule(VISIBLE, None, uij(1))
+    service.schedule(VISIBLE, None, regular(2, requires_charging=True))
+    run_until_idle(service, apps)
+    service.note_app_visible(APP, False)
+    service.on_device_state(DeviceState(charging=False))
+    service.take_actions()
+    # When the user presses Stop
+    service.user_stop(APP)
+    actions = service.take_actions()
+    # Then the worker is killed, on_stop_job is not called
+    assert of_type(actions, KillApp) == [KillApp(APP, "user stop")]
+    assert not of_type(actions, StopJob)
+    for action in actions:
+        apps(action)
+    actions = run_until_idle(service, apps)
+    # the UIJ is dropped and its notification removed; the other job is demoted and held
+    assert of_type(actions, RemoveNotification)
+    assert service.get_pending_job(APP, None, 1) is None
+    assert service.ended[-1]["state"] == "user-stopped"
+    other = only_job(service)
+    assert other.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
+    assert service.get_pending_job_reason(APP, None, 2) is PendingReason.USER
+    assert service.cmd_get_job_state(APP, None, 2).output == "user-stopped"
+    # the app becoming visible again lifts the hold
+    service.note_app_visible(APP, True)
+    assert service.get_pending_job_reason(APP, None, 2) is not PendingReason.USER
+
+
+def test_task_manager_stop_demotes_running_regular_job(service: JobSchedulerService) -> None:
+    started(service, regular(3))
+    service.user_stop(APP)
+    service.on_process_died(APP)
+    status = only_job(service)
+    assert status.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
+    assert status.num_failures == 1  # a USER stop counts as a failure
+
+
+def test_shell_stop_user_ui_stop_drops_uij_regardless(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    result = service.cmd_stop(APP, None, 1, stop_reason=13, internal_reason=11)
+    assert result.output == f"Stopping job: #{APP}/1 {SERVICE}"
+    assert of_type(service.take_actions(), StopJob)[0].stop_reason is StopReason.USER
+    service.on_stop_job_result(run_id, True)
+    actions = service.take_actions()
+    assert of_type(actions, RemoveNotification)
+    assert not service.jobs
+
+
+def test_shell_stop_user_reason_demotes_on_reschedule(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.cmd_stop(APP)
+    service.on_stop_job_result(run_id, True)
+    status = only_job(service)
+    assert not status.treated_as_uij
+    assert status.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
+
+
+def test_uninstall_stops_with_user_uninstall_and_drops(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.remove_app(APP)
+    actions = service.take_actions()
+    stop = of_type(actions, StopJob)[0]
+    assert (stop.stop_reason, stop.internal_reason) == (
+        StopReason.USER,
+        InternalStopReason.UNINSTALL,
+    )
+    assert of_type(actions, RemoveNotification)
+    service.on_stop_job_result(run_id, True)
+    assert not service.jobs
+
+
+def test_low_memory_kill_reschedules_as_system_stop(service: JobSchedulerService) -> None:
+    started(service)
+    service.low_memory_kill(APP)
+    assert of_type(service.take_actions(), KillApp) == [KillApp(APP, "low memory")]
+    service.on_process_died(APP)
+    status = only_job(service)
+    assert (status.num_failures, status.num_system_stops) == (0, 1)
+    assert status.treated_as_uij
+
+
+def test_process_crash_reschedules(service: JobSchedulerService) -> None:
+    started(service)
+    service.on_process_died(APP)
+    status = only_job(service)
+    assert status.num_system_stops == 1
+    assert of_type(service.take_actions(), StartJob) or service.running
+
+
+def test_notification_detaches_by_default_and_removes_with_policy(
+    service: JobSchedulerService,
+) -> None:
+    run_id = started(service)
+    service.on_job_finished(run_id, False)
+    post = of_type(service.take_actions(), PostNotification)[0]
+    assert not post.record.user_initiated_job  # detached: stays, loses the UIJ flag
+    service.schedule(VISIBLE, None, uij(2))
+    run_id = started(service, uij(2), end_policy=EndPolicy.REMOVE)
+    service.on_job_finished(run_id, False)
+    assert of_type(service.take_actions(), RemoveNotification)
+
+
+def test_revoked_permission_after_scheduling_gets_regular_limits(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    started(service)
+    ctx = next(iter(service.running.values()))
+    assert ctx.min_guarantee_ms == 6 * HOUR
+    service.set_app(make_app(revoked=frozenset({"RUN_USER_INITIATED_JOBS"})))
+    service.on_process_died(APP)
+    run_until_idle(service)
+    ctx = next(iter(service.running.values()))
+    assert (ctx.min_guarantee_ms, ctx.max_runtime_ms) == (10 * 60_000, 30 * 60_000)

@@ -1,0 +1,108 @@
+"""Settings: Android's defaults and the three sources, later ones winning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uidt.errors import SettingsError
+from uidt.settings import Settings, parse_duration_ms
+
+
+def test_defaults_are_androids() -> None:
+    s = Settings()
+    assert (s.bind_timeout_ms, s.op_timeout_ms, s.notification_timeout_ms) == (
+        18_000,
+        8_000,
+        10_000,
+    )
+    assert s.runtime_min_ui_guarantee_ms == 6 * 3_600_000
+    assert s.runtime_ui_limit_ms == 12 * 3_600_000
+    assert s.runtime_free_quota_max_limit_ms == 30 * 60_000
+    assert s.runtime_cumulative_ui_limit_ms == 24 * 3_600_000
+    assert s.max_backoff_ms == 5 * 3_600_000
+    assert s.max_jobs_per_app == 150
+    assert s.concurrency_limit is None
+    assert s.runtime_use_data_estimates_for_limits is False
+
+
+def test_file_then_env_then_overrides(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('bind_timeout_ms = 100\nop_timeout_ms = "2s"\nvisible_grace_ms = 5\n')
+    s = Settings.from_sources(
+        config,
+        {"UIDT_OP_TIMEOUT_MS": "3s", "UIDT_VISIBLE_GRACE_MS": "7", "UIDT_HOME": "/x"},
+        {"visible_grace_ms": "1min"},
+    )
+    assert s.bind_timeout_ms == 100
+    assert s.op_timeout_ms == 3000
+    assert s.visible_grace_ms == 60_000
+
+
+def test_settings_table_and_missing_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[settings]\nconcurrency_limit = 4\nstall_watchdog = false\n")
+    s = Settings.from_sources(config, {}, {})
+    assert s.concurrency_limit == 4
+    assert s.stall_watchdog is False
+    assert Settings.from_sources(tmp_path / "nope.toml", {}, {}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "expected"),
+    [
+        ("runtime_use_data_estimates_for_limits", "yes", True),
+        ("runtime_use_data_estimates_for_limits", "off", False),
+        ("runtime_min_ui_data_transfer_guarantee_buffer_factor", "1.5", 1.5),
+        ("concurrency_limit", "auto", None),
+        ("concurrency_limit", "12", 12),
+        ("max_backoff_ms", "6h", 6 * 3_600_000),
+        ("max_backoff_ms", "250ms", 250),
+        ("max_jobs_per_app", "20", 20),
+    ],
+)
+def test_overrides_parse(name: str, raw: str, expected: object) -> None:
+    assert getattr(Settings.from_sources(None, {}, {name: raw}), name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("no_such_setting", "1"),
+        ("bind_timeout_ms", "soon"),
+        ("bind_timeout_ms", "-5"),
+        ("stall_watchdog", "maybe"),
+        ("max_jobs_per_app", "1.5s"),
+        ("runtime_min_ui_data_transfer_guarantee_buffer_factor", "x"),
+    ],
+)
+def test_bad_settings_name_the_setting(name: str, raw: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_sources(None, {}, {name: raw})
+
+
+def test_bad_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("not toml [")
+    with pytest.raises(SettingsError, match="cannot read"):
+        Settings.from_sources(config, {}, {})
+    config.write_text("settings = 3\n")
+    with pytest.raises(SettingsError, match="table"):
+        Settings.from_sources(config, {}, {})
+    config.write_text("bind_timeout_ms = true\n")
+    with pytest.raises(SettingsError, match="bind_timeout_ms"):
+        Settings.from_sources(config, {}, {})
+
+
+def test_durations() -> None:
+    assert parse_duration_ms("10s") == 10_000
+    assert parse_duration_ms("5min") == 300_000
+    assert parse_duration_ms("1d") == 86_400_000
+    assert parse_duration_ms("42") == 42
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration_ms("ten")
+
+
+def test_to_dict_lists_every_name() -> None:
+    assert set(Settings().to_dict()) == set(Settings.names())
