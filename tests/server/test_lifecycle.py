@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import APP, VISIBLE, of_type, started, uij
-
 from uidt.job import EndPolicy, InternalStopReason, Notification, PendingReason, StopReason
 from uidt.server import (
     BindApp,
