@@ -454,11 +454,22 @@ class JobSchedulerService:
             else:
                 self.queue.discard(status.key)
                 status.pending_since = None
-        reasons = pending_reasons(status, blocks, running=running, queued=status.ready)
-        if reasons != status.pending_reasons:
-            status.pending_reasons = reasons
-            status.reasons_history.append((self.utc_ms(now), reasons))
+        self.set_reasons(
+            status, pending_reasons(status, blocks, running=running, queued=status.ready)
+        )
         check_pending_command(self, status)
+
+    def set_reasons(self, status: JobStatus, reasons: tuple[PendingReason, ...]) -> None:
+        """Record new pending reasons; changes within the same instant are coalesced."""
+        if reasons == status.pending_reasons:
+            return
+        status.pending_reasons = reasons
+        utc = self.utc_ms()
+        history = status.reasons_history
+        if history and history[-1][0] == utc:
+            history.pop()
+        if not history or history[-1][1] != reasons:
+            history.append((utc, reasons))
 
     def check_pass(self) -> None:
         """Re-evaluate changed jobs, stop the no-longer-ready, start what may start."""
@@ -523,7 +534,7 @@ class JobSchedulerService:
         status.pending_since = None
         self.running[status.key] = ctx
         self.runs[ctx.run_id] = ctx
-        status.pending_reasons = (PendingReason.EXECUTING,)
+        self.set_reasons(status, (PendingReason.EXECUTING,))
         self.record(status, "active", "started")
         if app in self.bound:
             self._send_start(ctx)

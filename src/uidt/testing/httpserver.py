@@ -273,8 +273,8 @@ class TransferTestServer:
             return web.Response(status=404, text="not found\n")
         return await self._serve_file(request, record, state, file, active)
 
-    def _range_start(self, request: web.Request, file: _File, faults: Faults) -> int | None:
-        """The first byte of a satisfiable ``bytes=N-`` / ``bytes=N-M`` request, else ``None``."""
+    def _range(self, request: web.Request, file: _File, faults: Faults) -> tuple[int, int] | None:
+        """``(first, end)`` (end exclusive) of a ``bytes=N-`` / ``bytes=N-M`` request, else ``None``."""
         header = request.headers.get("Range")
         if faults.no_ranges or not header or not header.startswith("bytes="):
             return None
@@ -282,10 +282,11 @@ class TransferTestServer:
         if if_range is not None and not self._if_range_holds(if_range, file):
             return None
         spec = header[len("bytes=") :].split(",")[0].strip()
-        first, _, _last = spec.partition("-")
-        if not first.isdigit():
+        first, _, last = spec.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
             return None
-        return int(first)
+        end = min(len(file.data), int(last) + 1) if last else len(file.data)
+        return int(first), end
 
     @staticmethod
     def _if_range_holds(if_range: str, file: _File) -> bool:
@@ -307,34 +308,35 @@ class TransferTestServer:
     ) -> web.StreamResponse:
         faults = state.faults
         size = len(file.data)
-        start = self._range_start(request, file, faults)
+        wanted = self._range(request, file, faults)
+        start, end = wanted if wanted is not None else (None, size)
         headers = {"ETag": file.etag, "Last-Modified": format_datetime(file.last_modified, True)}
         if not faults.no_ranges:
             headers["Accept-Ranges"] = "bytes"
-        if start is not None and start >= size:
+        if start is not None and (start >= size or start >= end):
             record.status = 416
             headers["Content-Range"] = f"bytes */{size}"
             return web.Response(status=416, headers=headers)
         status = 200 if start is None else 206
         start = start or 0
         if status == 206:
-            headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         response = web.StreamResponse(status=status, headers=headers)
         if faults.no_length:
             response.enable_chunked_encoding()
         else:
-            response.content_length = size - start
+            response.content_length = end - start
         record.status, record.start = status, start
         await response.prepare(request)
         if request.method == "HEAD":
             return response
-        limit = size
+        limit = end
         if active and faults.reset_after is not None:
             limit = min(limit, start + faults.reset_after)
         if active and faults.truncate_after is not None:
             limit = min(limit, start + faults.truncate_after)
         await self._send_body(request, response, record, state, file.data, start, limit)
-        if limit < size:
+        if limit < end:
             transport = request.transport
             if active and faults.reset_after is not None and transport is not None:
                 transport.abort()

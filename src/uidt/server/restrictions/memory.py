@@ -31,4 +31,4 @@ def max_total_jobs(steady_limit: int, memory: MemoryPressure) -> int:
 
 def ui_reserved_slots(max_total: int, memory: MemoryPressure) -> int:
     """Slots only user-initiated jobs may take (regular jobs must leave them free)."""
-    return min(max_total, max(1, int(max_total * _UI_SHARE[memory])))
+    return int(max_total * _UI_SHARE[memory])
