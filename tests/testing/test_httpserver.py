@@ -60,6 +60,13 @@ async def test_range_and_if_range(server: TransferTestServer, http: aiohttp.Clie
         assert await resp.read() == DATA
 
 
+async def test_closed_range(server: TransferTestServer, http: aiohttp.ClientSession) -> None:
+    async with http.get(server.url("/f"), headers={"Range": "bytes=10-19"}) as resp:
+        assert resp.status == 206
+        assert resp.headers["Content-Range"] == f"bytes 10-19/{len(DATA)}"
+        assert await resp.read() == DATA[10:20]
+
+
 async def test_unsatisfiable_range(server: TransferTestServer, http: aiohttp.ClientSession) -> None:
     async with http.get(server.url("/f"), headers={"Range": f"bytes={len(DATA)}-"}) as resp:
         assert resp.status == 416
