@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import APP, BACKGROUND, SERVICE, VISIBLE, make_app, regular, uij
+from server.helpers import APP, BACKGROUND, SERVICE, VISIBLE, make_app, regular, uij
 from uidt.errors import InvalidJobError, JobLimitError, JobPermissionError
 from uidt.job import InternalStopReason, JobInfo, JobWorkItem, NetworkType, StopReason
 from uidt.server import (

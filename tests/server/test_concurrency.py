@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import APP, BACKGROUND, GIB, VISIBLE, make_app, of_type, regular, uij
+from server.helpers import APP, BACKGROUND, GIB, VISIBLE, make_app, of_type, regular, uij
 from uidt.device.state import DeviceState, MemoryPressure
 from uidt.job import PendingReason
 from uidt.server import Caller, JobSchedulerService, StartJob, StopJob

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import APP, regular, uij
+from server.helpers import APP, regular, uij
 from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
 from uidt.job import NetCapability, NetworkRequest, Priority, Transport
 from uidt.job.work import JobWorkItem

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import APP, VISIBLE, of_type, started, uij
+from server.helpers import APP, VISIBLE, of_type, started, uij
 from uidt.job import EndPolicy, InternalStopReason, Notification, PendingReason, StopReason
 from uidt.server import (
     BindApp,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import APP, GIB, VISIBLE, make_app, of_type, started, uij
+from server.helpers import APP, GIB, VISIBLE, make_app, of_type, started, uij
 from uidt.device.state import DeviceState, NetworkState
 from uidt.job import InternalStopReason, StopReason
 from uidt.server import JobSchedulerService, StartJob, StopJob

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import APP, BACKGROUND, VISIBLE, regular, uij
+from server.helpers import APP, BACKGROUND, VISIBLE, regular, uij
 from uidt.device.state import DeviceState, NetworkState, ThermalStatus
 from uidt.job import NetworkType, PendingReason
 from uidt.server import JobSchedulerService
@@ -77,7 +77,7 @@ def test_power_saver_holds_regular_jobs_not_uijs(service: JobSchedulerService) -
 
 
 def test_app_without_its_service_is_app(service: JobSchedulerService) -> None:
-    from conftest import make_app
+    from server.helpers import make_app
 
     service.schedule(BACKGROUND, None, regular(1, requires_charging=True))
     service.set_app(make_app(services={}))
@@ -85,7 +85,7 @@ def test_app_without_its_service_is_app(service: JobSchedulerService) -> None:
 
 
 def test_queued_for_a_slot_is_device_state(clock: FakeClock) -> None:
-    from conftest import GIB, make_app
+    from server.helpers import GIB, make_app
     from uidt.settings import Settings
 
     service = JobSchedulerService(

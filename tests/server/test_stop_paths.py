@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import APP, BACKGROUND, SERVICE, VISIBLE, make_app, of_type, regular, started, uij
+from server.helpers import (
+    APP,
+    BACKGROUND,
+    SERVICE,
+    VISIBLE,
+    make_app,
+    of_type,
+    regular,
+    started,
+    uij,
+)
 from uidt.device.state import DeviceState, ThermalStatus
 from uidt.job import EndPolicy, InternalStopReason, PendingReason, StopReason
 from uidt.server import (

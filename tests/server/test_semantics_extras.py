@@ -1,0 +1,94 @@
+"""Beyond Android (semantics §3): constraint updates, restart loading, snapshots, batching."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.helpers import APP, BACKGROUND, VISIBLE, of_type, regular, started, uij
+from uidt.device.state import DeviceState
+from uidt.errors import InvalidJobError
+from uidt.job import JobWorkItem, NetworkRequest, PendingReason
+from uidt.server import JobSchedulerService, StartJob, StopJob
+from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey, JobRecord
+from uidt.testing import FakeClock, run_until_idle
+
+
+def test_update_constraints_on_a_queued_job(service: JobSchedulerService) -> None:
+    service.on_device_state(DeviceState(charging=False))
+    service.schedule(BACKGROUND, None, regular(1, requires_charging=True))
+    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.CONSTRAINT_CHARGING
+    service.update_constraints(APP, None, 1, requires_charging=False)
+    assert of_type(run_until_idle(service), StartJob)
+
+
+def test_update_constraints_on_a_running_job_stops_it(service: JobSchedulerService) -> None:
+    started(service)
+    service.note_app_visible(APP, False)
+    service.on_device_state(DeviceState(charging=False))
+    service.update_constraints(APP, None, 1, requires_charging=True)
+    assert of_type(service.take_actions(), StopJob)
+
+
+def test_update_constraints_errors(service: JobSchedulerService) -> None:
+    with pytest.raises(InvalidJobError, match="no job"):
+        service.update_constraints(APP, None, 1, requires_charging=True)
+    service.schedule(VISIBLE, None, uij())
+    with pytest.raises(InvalidJobError, match="cannot update"):
+        service.update_constraints(APP, None, 1, priority=100)
+    with pytest.raises(InvalidJobError):
+        service.update_constraints(APP, None, 1, required_network=None)  # a UIJ needs a network
+    service.update_constraints(APP, None, 1, required_network=NetworkRequest.Builder().build())
+
+
+def test_load_restores_jobs_with_zero_failures(service: JobSchedulerService) -> None:
+    job = uij(persisted=True)
+    record = JobRecord(
+        key=JobKey(APP, None, 1),
+        job=job,
+        num_failures=4,
+        cumulative_runtime_ms=1234,
+        internal_flags=INTERNAL_FLAG_DEMOTED_BY_USER,
+        work_items=[JobWorkItem.create({"a": 1}).to_dict()],
+    )
+    service.load([record, record])
+    status = service.jobs[record.key]
+    assert (status.num_failures, status.cumulative_runtime_ms) == (0, 1234)
+    assert not status.treated_as_uij
+    assert [w.extras for w in status.work] == [{"a": 1}]
+    start = of_type(run_until_idle(service), StartJob)[0]
+    assert not start.params.is_user_initiated_job()
+    assert start.work[0].extras == {"a": 1}
+
+
+def test_snapshot_and_dump(service: JobSchedulerService, clock: FakeClock) -> None:
+    service.on_device_state(DeviceState(charging=False))
+    service.schedule(BACKGROUND, "n", regular(5, requires_charging=True))
+    started(service)
+    run_id = next(iter(service.runs))
+    service.on_job_finished(run_id, True)
+    snap = {(j["namespace"], j["job_id"]): j for j in service.jobs_snapshot()}
+    waiting = snap[("n", 5)]
+    assert waiting["state"] == "waiting"
+    assert waiting["pending_reasons"] == [PendingReason.CONSTRAINT_CHARGING]
+    again = snap[(None, 1)]
+    assert again["num_failures"] == 1
+    assert again["earliest_run_time"].startswith("2026-01-01T")
+    assert again["history"][0]["state"] == "scheduled"
+    dump = service.dump()
+    assert set(dump) >= {"jobs", "notifications", "anrs", "device", "concurrency", "settings"}
+    assert dump["concurrency"]["steady_limit"] == 40
+
+
+def test_batch_runs_one_check_pass(service: JobSchedulerService) -> None:
+    with service.batch():
+        service.schedule(VISIBLE, None, uij(1))
+        service.schedule(VISIBLE, None, uij(2))
+        assert not service.running
+    assert len(service.running) == 2
+
+
+def test_next_wakeup_idle(service: JobSchedulerService) -> None:
+    assert service.next_wakeup() is None
+    service.schedule(BACKGROUND, None, regular(1))
+    service.cancel(APP, None, 1)
+    assert service.next_wakeup() is None
