@@ -84,3 +84,36 @@ async def test_sigkill_at_random_moments_then_finish(
     assert len(gets) == kills + 1
     resent = server.bytes_sent(PATH) - len(data)
     assert resent <= kills * (CHECKPOINT_BYTES + READ_SLACK + 1024 * KiB)
+
+
+@pytest.mark.slow
+async def test_sigkill_during_tus_upload_then_resume(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    data = os.urandom(4 * 1024 * KiB)
+    source = tmp_path / "up.bin"
+    source.write_bytes(data)
+    server.set_faults("/files/1", Faults(drip_bps=8 * 1024 * KiB))
+    process = await _spawn("upload", str(source), server.url("/files/"))
+    await asyncio.wait_for(server.wait_bytes_sent("/files/1", 1024 * KiB), 20)
+    process.send_signal(signal.SIGKILL)
+    await process.communicate()
+    kept = len(server.uploads["1"])
+    assert kept >= 1024 * KiB
+    server.set_faults("/files/1")
+    process = await _spawn("upload", str(source), server.url("/files/"))
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    result = json.loads(out)
+    assert result["mode"] == "tus"
+    assert result["resumed_from"] == kept
+    assert result["bytes_sent"] == len(data) - kept
+    assert bytes(server.uploads["1"]) == data
+    assert list(server.uploads) == ["1"]  # the same upload continued, no new one created
+
+
+async def test_standalone_errors_exit_1(server: TransferTestServer, tmp_path: Path) -> None:
+    process = await _spawn("download", server.url("/missing"), str(tmp_path / "x"))
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert b"404" in err
