@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import heapq
 from typing import TYPE_CHECKING
 
 from uidt.job.reasons import InternalStopReason, StopReason
@@ -43,38 +44,46 @@ def limits_now(svc: JobSchedulerService) -> tuple[int, int]:
 
 
 def assign(svc: JobSchedulerService) -> None:
-    """Start queued jobs while slots allow; make room past guarantees when they do not."""
+    """Start queued jobs while slots allow; make room past guarantees when they do not.
+
+    Costs O(privileged jobs + free slots * log(queue)) when slots are free, and one scan of the
+    queue only when the bypass may apply (no UIJ running), so a pass over a long queue stays cheap.
+    """
     svc.assign_wakeup = None
     if not svc.queue:
         return
     now = svc.now()
     max_total, ui_reserved = limits_now(svc)
-    candidates = sorted((svc.jobs[k] for k in svc.queue), key=pending_order)
+    # 1. UIJs of visible (or just-visible) apps start at once, beyond the limit (§7.2).
+    for app in [a for a in svc.app_jobs if svc.has_bal_privilege(a)]:
+        for key, status in list(svc.app_jobs.get(app, {}).items()):
+            if key in svc.uij_queue:
+                svc.start_run(status)
     running = len(svc.running)
     ui_running = sum(1 for c in svc.running.values() if c.user_visible)
-    wanted = 0
-    for status in candidates:
-        uij = status.treated_as_uij
-        free_for_regular = max_total - max(0, ui_reserved - ui_running)
-        if (
-            (uij and svc.has_bal_privilege(status.key.app))
-            or (uij and running < max_total)
-            or (not uij and running < free_for_regular)
-            or (uij and ui_running == 0 and _waits_too_long(svc, status, now))
+    # 2. Free slots go to the best queued UIJs, then to regular jobs outside the UI reserve.
+    free = max_total - running
+    if free > 0 and svc.uij_queue:
+        for status in heapq.nsmallest(
+            free, (svc.jobs[k] for k in svc.uij_queue), key=pending_order
         ):
-            pass
-        else:
-            wanted += 1
-            if uij and status.pending_since is not None:
-                due = status.pending_since + svc.settings.max_wait_ui_ms
-                if svc.assign_wakeup is None or due < svc.assign_wakeup:
-                    svc.assign_wakeup = due
-            continue
-        svc.start_run(status)
-        running += 1
-        ui_running += 1 if uij else 0
-    if wanted:
-        _make_room(svc, wanted, now)
+            svc.start_run(status)
+            running += 1
+            ui_running += 1
+    free_for_regular = max_total - max(0, ui_reserved - ui_running) - running
+    if free_for_regular > 0 and svc.queue:
+        regular = (svc.jobs[k] for k in svc.queue - svc.uij_queue)
+        for status in heapq.nsmallest(free_for_regular, regular, key=pending_order):
+            svc.start_run(status)
+    # 3. The max-wait bypass: one extra slot for a UIJ while none runs (§7.3).
+    if ui_running == 0 and svc.uij_queue:
+        first = min((svc.jobs[k] for k in svc.uij_queue), key=pending_order)
+        if _waits_too_long(svc, first, now):
+            svc.start_run(first)
+        elif first.pending_since is not None:
+            svc.assign_wakeup = first.pending_since + svc.settings.max_wait_ui_ms
+    if svc.queue:
+        _make_room(svc, len(svc.queue), now)
 
 
 def _waits_too_long(svc: JobSchedulerService, status: JobStatus, now: int) -> bool:

@@ -87,7 +87,9 @@ class JobSchedulerService:
         self.apps: dict[str, AppInfo] = dict(apps or {})
         self.jobs: dict[JobKey, JobStatus] = {}
         self.app_jobs: dict[str, dict[JobKey, JobStatus]] = {}
+        #: Ready jobs waiting for a slot (the pending queue), and its user-initiated part.
         self.queue: set[JobKey] = set()
+        self.uij_queue: set[JobKey] = set()
         self.running: dict[JobKey, JobServiceContext] = {}
         self.runs: dict[int, JobServiceContext] = {}
         self.bound: set[str] = set()
@@ -287,7 +289,7 @@ class JobSchedulerService:
             app_jobs.pop(key, None)
             if not app_jobs:
                 del self.app_jobs[key.app]
-        self.queue.discard(key)
+        self.dequeue(key)
         self._dirty.discard(key)
         self.emit(RemoveJob(key))
         return status
@@ -448,16 +450,30 @@ class JobSchedulerService:
         running = status.key in self.running
         if not running:
             if status.ready:
-                if status.key not in self.queue:
-                    self.queue.add(status.key)
-                    status.pending_since = now
+                self.enqueue(status, now)
             else:
-                self.queue.discard(status.key)
+                self.dequeue(status.key)
                 status.pending_since = None
         self.set_reasons(
             status, pending_reasons(status, blocks, running=running, queued=status.ready)
         )
         check_pending_command(self, status)
+
+    def enqueue(self, status: JobStatus, now: int) -> None:
+        """Put a ready job on the pending queue (or keep it there, re-filed by its UIJ status)."""
+        key = status.key
+        if key not in self.queue:
+            self.queue.add(key)
+            status.pending_since = now
+        if status.treated_as_uij:
+            self.uij_queue.add(key)
+        else:
+            self.uij_queue.discard(key)
+
+    def dequeue(self, key: JobKey) -> None:
+        """Take a job off the pending queue."""
+        self.queue.discard(key)
+        self.uij_queue.discard(key)
 
     def set_reasons(self, status: JobStatus, reasons: tuple[PendingReason, ...]) -> None:
         """Record new pending reasons; changes within the same instant are coalesced."""
@@ -530,7 +546,7 @@ class JobSchedulerService:
             estimated_upload_bytes=status.estimated_bytes()[1],
         )
         self._next_run_id += 1
-        self.queue.discard(status.key)
+        self.dequeue(status.key)
         status.pending_since = None
         self.running[status.key] = ctx
         self.runs[ctx.run_id] = ctx
@@ -719,7 +735,7 @@ class JobSchedulerService:
             runs = [c for c in self.running.values() if c.app == app]
             for status in self.app_jobs.get(app, {}).values():
                 status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
-                self.queue.discard(status.key)
+                self.dequeue(status.key)
                 self.record(status, "user-stopped", "Task Manager stop")
                 self.persist(status)
                 self.mark_dirty(status.key)
