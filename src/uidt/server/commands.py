@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import CommandCompleted
 from uidt.server.context import Verb
-from uidt.server.status import Constraint, JobStatus, Override, key_order
+from uidt.server.status import Bit, JobStatus, Override, key_order
 
 if TYPE_CHECKING:
     from uidt.server.service import JobSchedulerService
@@ -87,7 +87,7 @@ def cmd_run(
     if status.key in svc.running or status.ready:
         return CmdResult(0, _running_text(force))
     missing = status.unsatisfied()
-    if missing == Constraint.CONNECTIVITY and not status.restricted:
+    if missing == Bit.CONNECTIVITY and not status.restricted:
         token = svc.new_token()
         deadline = svc.now() + svc.settings.cmd_run_connectivity_wait_ms
         svc.pending_commands[token] = (status.key, deadline)

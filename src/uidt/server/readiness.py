@@ -5,23 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
-from uidt.server.status import Constraint, JobStatus
+from uidt.server.status import Bit, JobStatus
 
 #: Unsatisfied constraint → pending reason, in Android's reporting order.
-_PENDING_ORDER: tuple[tuple[Constraint, PendingReason], ...] = (
-    (Constraint.BATTERY_NOT_LOW, PendingReason.CONSTRAINT_BATTERY_NOT_LOW),
-    (Constraint.CHARGING, PendingReason.CONSTRAINT_CHARGING),
-    (Constraint.CONNECTIVITY, PendingReason.CONSTRAINT_CONNECTIVITY),
-    (Constraint.STORAGE_NOT_LOW, PendingReason.CONSTRAINT_STORAGE_NOT_LOW),
-    (Constraint.TIMING_DELAY, PendingReason.CONSTRAINT_MINIMUM_LATENCY),
+_PENDING_ORDER: tuple[tuple[int, PendingReason], ...] = (
+    (Bit.BATTERY_NOT_LOW, PendingReason.CONSTRAINT_BATTERY_NOT_LOW),
+    (Bit.CHARGING, PendingReason.CONSTRAINT_CHARGING),
+    (Bit.CONNECTIVITY, PendingReason.CONSTRAINT_CONNECTIVITY),
+    (Bit.STORAGE_NOT_LOW, PendingReason.CONSTRAINT_STORAGE_NOT_LOW),
+    (Bit.TIMING_DELAY, PendingReason.CONSTRAINT_MINIMUM_LATENCY),
 )
 
 #: Lost constraint → public stop reason, in the order a running job reports them.
-_STOP_ORDER: tuple[tuple[Constraint, StopReason], ...] = (
-    (Constraint.CONNECTIVITY, StopReason.CONSTRAINT_CONNECTIVITY),
-    (Constraint.CHARGING, StopReason.CONSTRAINT_CHARGING),
-    (Constraint.BATTERY_NOT_LOW, StopReason.CONSTRAINT_BATTERY_NOT_LOW),
-    (Constraint.STORAGE_NOT_LOW, StopReason.CONSTRAINT_STORAGE_NOT_LOW),
+_STOP_ORDER: tuple[tuple[int, StopReason], ...] = (
+    (Bit.CONNECTIVITY, StopReason.CONSTRAINT_CONNECTIVITY),
+    (Bit.CHARGING, StopReason.CONSTRAINT_CHARGING),
+    (Bit.BATTERY_NOT_LOW, StopReason.CONSTRAINT_BATTERY_NOT_LOW),
+    (Bit.STORAGE_NOT_LOW, StopReason.CONSTRAINT_STORAGE_NOT_LOW),
 )
 
 

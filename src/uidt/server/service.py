@@ -53,7 +53,7 @@ from uidt.server.controllers.connectivity import estimated_transfer_ms
 from uidt.server.notifications import NotificationCoordinator
 from uidt.server.readiness import Blocks, is_ready, pending_reasons, stop_reason_for
 from uidt.server.restrictions import thermally_restricted
-from uidt.server.status import DEMOTION_FLAGS, Constraint, HistoryEntry, JobStatus, key_order
+from uidt.server.status import DEMOTION_FLAGS, Bit, HistoryEntry, JobStatus, key_order
 from uidt.settings import Settings
 from uidt.store.record import (
     INTERNAL_FLAG_DEMOTED_BY_USER,
@@ -440,9 +440,9 @@ class JobSchedulerService:
             max_execution_ms=self.max_runtime_for(status),
             charging=device.charging,
         ):
-            bits |= Constraint.CONNECTIVITY
+            bits |= Bit.CONNECTIVITY
         if status.earliest_run_elapsed is None or now >= status.earliest_run_elapsed:
-            bits |= Constraint.TIMING_DELAY
+            bits |= Bit.TIMING_DELAY
         status.satisfied = bits
         blocks = self.blocks_for(status)
         status.restricted = blocks.restricted

@@ -36,13 +36,20 @@ class Constraint(IntFlag):
     TIMING_DELAY = 1 << 31
 
 
+class Bit:
+    """The :class:`Constraint` bits as plain ints: ``IntFlag`` arithmetic is too slow for a check
+    pass over thousands of jobs. ``Constraint(status.required)`` gives the readable flag view."""
+
+    NONE = 0
+    CHARGING = Constraint.CHARGING.value
+    BATTERY_NOT_LOW = Constraint.BATTERY_NOT_LOW.value
+    STORAGE_NOT_LOW = Constraint.STORAGE_NOT_LOW.value
+    CONNECTIVITY = Constraint.CONNECTIVITY.value
+    TIMING_DELAY = Constraint.TIMING_DELAY.value
+
+
 #: Constraints ``cmd run`` without ``--force`` ignores (the SOFT override).
-SOFT_OVERRIDABLE = (
-    Constraint.CHARGING
-    | Constraint.BATTERY_NOT_LOW
-    | Constraint.STORAGE_NOT_LOW
-    | Constraint.TIMING_DELAY
-)
+SOFT_OVERRIDABLE = Bit.CHARGING | Bit.BATTERY_NOT_LOW | Bit.STORAGE_NOT_LOW | Bit.TIMING_DELAY
 
 
 class Override(Enum):
@@ -71,8 +78,9 @@ class JobStatus:
     key: JobKey
     job: JobInfo
     enqueue_elapsed: int
-    required: Constraint = Constraint.NONE
-    satisfied: Constraint = Constraint.NONE
+    #: Required and satisfied :class:`Constraint` bits (plain ints, see :class:`Bit`).
+    required: int = 0
+    satisfied: int = 0
     num_failures: int = 0
     num_system_stops: int = 0
     cumulative_runtime_ms: int = 0
@@ -96,16 +104,16 @@ class JobStatus:
     state: str = "waiting"
 
     def __post_init__(self) -> None:
-        required = Constraint.NONE
+        required = Bit.NONE
         if self.job.requires_charging:
-            required |= Constraint.CHARGING
+            required |= Bit.CHARGING
         if self.job.requires_battery_not_low:
-            required |= Constraint.BATTERY_NOT_LOW
+            required |= Bit.BATTERY_NOT_LOW
         if self.job.requires_storage_not_low:
-            required |= Constraint.STORAGE_NOT_LOW
+            required |= Bit.STORAGE_NOT_LOW
         if self.job.required_network is not None:
-            required |= Constraint.CONNECTIVITY
-        required |= Constraint.TIMING_DELAY
+            required |= Bit.CONNECTIVITY
+        required |= Bit.TIMING_DELAY
         self.required = required
 
     @property
@@ -120,11 +128,11 @@ class JobStatus:
             return int(self.job.priority)
         return min(int(self.job.priority), int(Priority.HIGH))
 
-    def unsatisfied(self) -> Constraint:
+    def unsatisfied(self) -> int:
         """Required constraints not satisfied, after the shell override."""
         missing = self.required & ~self.satisfied
         if self.override is Override.FULL:
-            return Constraint.NONE
+            return Bit.NONE
         if self.override is Override.SOFT:
             return missing & ~SOFT_OVERRIDABLE
         return missing

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from uidt.device.state import DeviceState
-from uidt.server.status import Constraint
+from uidt.server.status import Bit
 
 
-def storage_bits(device: DeviceState) -> Constraint:
+def storage_bits(device: DeviceState) -> int:
     """STORAGE_NOT_LOW unless the device reports low storage."""
-    return Constraint.NONE if device.storage_low else Constraint.STORAGE_NOT_LOW
+    return Bit.NONE if device.storage_low else Bit.STORAGE_NOT_LOW
