@@ -296,3 +296,22 @@ def test_revoked_permission_after_scheduling_gets_regular_limits(
     run_until_idle(service)
     ctx = next(iter(service.running.values()))
     assert (ctx.min_guarantee_ms, ctx.max_runtime_ms) == (10 * 60_000, 30 * 60_000)
+
+
+def test_moderate_thermal_stops_a_high_regular_job_after_its_guarantee(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    from uidt.job import Priority
+
+    run_id = started(service, regular(1, priority=Priority.HIGH))
+    service.note_app_visible(APP, False)
+    service.on_device_state(DeviceState(thermal=ThermalStatus.MODERATE))
+    assert not of_type(service.take_actions(), StopJob)  # within its 10-min guarantee
+    clock.advance(10 * 60_000)
+    service.tick()
+    stop = of_type(service.take_actions(), StopJob)[0]
+    assert (stop.run_id, stop.stop_reason, stop.internal_reason) == (
+        run_id,
+        StopReason.DEVICE_STATE,
+        InternalStopReason.DEVICE_THERMAL,
+    )

@@ -66,5 +66,7 @@ def _fire(svc: JobSchedulerService, ctx: JobServiceContext, now: int) -> None:
                 counts_as_timeout=False,
             )
         else:
-            # Guarantee reached: the check pass decides whether the slot is wanted (§7.4).
+            # Guarantee reached: the check pass re-evaluates the job (restrictions spare jobs
+            # within their guarantee) and decides whether the slot is wanted (§7.4).
             ctx.verb_since = now
+            svc.mark_dirty(ctx.status.key)
