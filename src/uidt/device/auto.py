@@ -1,0 +1,36 @@
+"""``create_device_source``: the device source the daemon uses for ``--device auto|fake``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from uidt.device.fake import FakeDeviceSource
+from uidt.device.linux import LinuxDeviceSource
+from uidt.device.source import DeviceSource
+from uidt.device.state import DeviceState
+
+
+class NeutralDeviceSource(FakeDeviceSource):
+    """A neutral, unchanging device for platforms uidt cannot read (says so in ``describe()``)."""
+
+    def __init__(self, platform: str) -> None:
+        super().__init__(DeviceState())
+        self._platform = platform
+
+    def describe(self) -> dict[str, str]:
+        note = f"neutral: no device readers for {self._platform}"
+        return dict.fromkeys(self.snapshot().to_dict(), note)
+
+
+def create_device_source(
+    kind: Literal["auto", "fake"], data_dir: Path, *, platform: str | None = None
+) -> DeviceSource:
+    """``fake`` → a neutral :class:`FakeDeviceSource`; ``auto`` → the real machine where uidt can read it."""
+    if kind == "fake":
+        return FakeDeviceSource()
+    platform = platform if platform is not None else sys.platform
+    if platform.startswith("linux"):
+        return LinuxDeviceSource(data_dir)
+    return NeutralDeviceSource(platform)

@@ -1,0 +1,325 @@
+"""``LinuxDeviceSource``: the real machine, read from ``/proc``, ``/sys``, the disk and D-Bus.
+
+Readers run in :meth:`LinuxDeviceSource.run`: the network every ``poll_network_s`` (and at once on a
+NetworkManager ``PropertiesChanged`` signal), everything else every ``poll_other_s``. A reader that
+fails keeps its last good value and is logged once until it works again. Listeners hear of a new
+snapshot only when it differs from the last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dbus_fast.aio import MessageBus
+
+from uidt.clock import Clock, SystemClock
+from uidt.device import dbus_readers
+from uidt.device.kernel_network import read_kernel_network
+from uidt.device.memory import read_memory
+from uidt.device.power import PowerReading, SensorsBattery, read_power
+from uidt.device.power import _psutil_battery as _default_battery
+from uidt.device.reading import Reading
+from uidt.device.source import DeviceListener
+from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
+from uidt.device.storage import DiskUsage, read_storage
+from uidt.device.thermal import SensorsTemperatures, read_thermal
+from uidt.device.thermal import _psutil_temperatures as _default_temperatures
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class LinuxDeviceSource:
+    """Device readings from a Linux machine (see the module docstring).
+
+    Args:
+        data_dir: The uidt data directory; its volume decides "storage low".
+        root: Where ``/proc`` and ``/sys`` live (a fixture tree in tests).
+        clock: Records when each reading last succeeded.
+        poll_network_s: Seconds between network polls.
+        poll_other_s: Seconds between battery, storage, thermal, memory and power-saver polls.
+        sleep: The sleep used between polls (tests inject one that does not wait).
+        bus_address: D-Bus address to use instead of the system bus (tests use a private bus).
+        use_dbus: ``False`` never touches D-Bus.
+        disk_usage, sensors_battery, sensors_temperatures: Injectable for tests.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        root: Path = Path("/"),
+        clock: Clock | None = None,
+        poll_network_s: float = 1.0,
+        poll_other_s: float = 10.0,
+        sleep: Sleep = asyncio.sleep,
+        bus_address: str | None = None,
+        use_dbus: bool = True,
+        disk_usage: DiskUsage = shutil.disk_usage,
+        sensors_battery: SensorsBattery = _default_battery,
+        sensors_temperatures: SensorsTemperatures = _default_temperatures,
+    ) -> None:
+        self._data_dir = data_dir
+        self._root = root
+        self._clock = clock if clock is not None else SystemClock()
+        self._poll_network_s = poll_network_s
+        self._poll_other_s = poll_other_s
+        self._sleep = sleep
+        self._bus_address = bus_address
+        self._use_dbus = use_dbus
+        self._disk_usage = disk_usage
+        self._sensors_battery = sensors_battery
+        self._sensors_temperatures = sensors_temperatures
+        self._listeners: list[DeviceListener] = []
+        self._bandwidth: dict[str, tuple[int, int]] = {}
+        self._failing: set[str] = set()
+        self._last_success_ms: dict[str, int] = {}
+        self._bus: MessageBus | None = None
+        self._networkmanager = False
+        self._power_profiles = False
+        self._bus_note = "D-Bus not tried yet" if use_dbus else "D-Bus disabled"
+        self._network_changed = asyncio.Event()
+        self._network: Reading[NetworkState | None] = Reading(None, "not read yet")
+        self._power: Reading[PowerReading] = Reading(PowerReading(), "not read yet")
+        self._power_saver: Reading[bool] = Reading(False, "no power-profiles-daemon")
+        self._storage: Reading[bool] = Reading(False, "not read yet")
+        self._thermal: Reading[ThermalStatus] = Reading(ThermalStatus.NONE, "not read yet")
+        self._memory: Reading[MemoryPressure] = Reading(MemoryPressure.NORMAL, "not read yet")
+        self._state = DeviceState()
+        self.poll_network()
+        self.poll_other()
+
+    # DeviceSource -----------------------------------------------------------------------------
+
+    def snapshot(self) -> DeviceState:
+        return self._state
+
+    def add_listener(self, listener: DeviceListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: DeviceListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    async def run(self) -> None:
+        """Poll (and listen to D-Bus where present) until cancelled."""
+        if self._use_dbus:
+            await self._connect_dbus()
+        try:
+            await asyncio.gather(self._network_loop(), self._other_loop())
+        finally:
+            if self._bus is not None:
+                self._bus.disconnect()
+                self._bus = None
+
+    def describe(self) -> dict[str, str]:
+        network_source = self._network.source
+        if not self._networkmanager:
+            network_source += f" [{self._bus_note}]"
+        power = self._power.source
+        return {
+            "network": network_source + self._bandwidth_note(),
+            "battery_level": power,
+            "plugged": power,
+            "charging": power,
+            "battery_not_low": power + " (20 %/25 % hysteresis)",
+            "storage_low": self._storage.source,
+            "thermal": self._thermal.source,
+            "memory": self._memory.source,
+            "power_saver": self._power_saver.source,
+        }
+
+    # Bandwidth ----------------------------------------------------------------------------
+
+    def record_bandwidth(self, network_name: str, down_kbps: int, up_kbps: int) -> None:
+        """Remember throughput measured on a network; the snapshot reports it while that network is current."""
+        self._bandwidth[network_name] = (max(0, down_kbps), max(0, up_kbps))
+        self._publish()
+
+    def _bandwidth_note(self) -> str:
+        network = self._network.value
+        if network is None or network.name not in self._bandwidth:
+            return ", bandwidth unknown until measured"
+        down, up = self._bandwidth[network.name]
+        return f", bandwidth measured {down}/{up} kbps"
+
+    # Polling ------------------------------------------------------------------------------
+
+    def poll_network(self) -> None:
+        """Read the network from the kernel now (NetworkManager readings come from :meth:`run`)."""
+        self._network = self._attempt(
+            "network", lambda: read_kernel_network(self._root), self._network
+        )
+        self._publish()
+
+    def poll_other(self) -> None:
+        """Read battery, storage, thermal and memory now."""
+        previous_not_low = self._state.battery_not_low
+        self._power = self._attempt(
+            "power",
+            lambda: read_power(
+                self._root, previous_not_low=previous_not_low, sensors_battery=self._sensors_battery
+            ),
+            self._power,
+        )
+        self._storage = self._attempt(
+            "storage",
+            lambda: read_storage(self._data_dir, disk_usage=self._disk_usage),
+            self._storage,
+        )
+        self._thermal = self._attempt(
+            "thermal",
+            lambda: read_thermal(self._root, sensors_temperatures=self._sensors_temperatures),
+            self._thermal,
+        )
+        self._memory = self._attempt("memory", lambda: read_memory(self._root), self._memory)
+        self._publish()
+
+    async def _network_loop(self) -> None:
+        while True:
+            await self._wait(self._poll_network_s)
+            if self._networkmanager and self._bus is not None:
+                await self._poll_networkmanager(self._bus)
+            else:
+                self.poll_network()
+
+    async def _other_loop(self) -> None:
+        while True:
+            await self._sleep(self._poll_other_s)
+            if self._power_profiles and self._bus is not None:
+                await self._poll_power_saver(self._bus)
+            self.poll_other()
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep for ``seconds`` or until NetworkManager signals a change, whichever is first."""
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        signal = asyncio.ensure_future(self._network_changed.wait())
+        try:
+            await asyncio.wait({sleeper, signal}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, signal):
+                task.cancel()
+            await asyncio.gather(sleeper, signal, return_exceptions=True)
+        self._network_changed.clear()
+
+    # D-Bus --------------------------------------------------------------------------------
+
+    async def _connect_dbus(self) -> None:
+        bus = await dbus_readers.connect_bus(self._bus_address)
+        if bus is None:
+            self._bus_note = "no system D-Bus: kernel fallback"
+            self.poll_network()
+            return
+        self._bus = bus
+        self._networkmanager = await dbus_readers.name_has_owner(bus, dbus_readers.NM_NAME)
+        self._power_profiles = any(
+            [
+                await dbus_readers.name_has_owner(bus, name)
+                for name, _, _ in dbus_readers.POWER_PROFILES
+            ]
+        )
+        if self._networkmanager:
+            try:
+                await dbus_readers.watch_properties(
+                    bus, dbus_readers.NM_NAME, self._network_changed.set
+                )
+            except dbus_readers.DbusUnavailable:
+                logger.warning("Cannot subscribe to NetworkManager signals; polling only")
+            await self._poll_networkmanager(bus)
+        else:
+            self._bus_note = "no NetworkManager on D-Bus: kernel fallback"
+            self.poll_network()
+        if self._power_profiles:
+            await self._poll_power_saver(bus)
+
+    async def _poll_networkmanager(self, bus: MessageBus) -> None:
+        try:
+            reading = await dbus_readers.read_networkmanager(bus)
+        except dbus_readers.DbusUnavailable as error:
+            self._note_failure("networkmanager", error)
+            self._bus_note = "NetworkManager not answering: kernel fallback"
+            self._networkmanager_fallback()
+            return
+        self._note_success("networkmanager")
+        self._network = reading
+        self._publish()
+
+    def _networkmanager_fallback(self) -> None:
+        self._network = self._attempt(
+            "network", lambda: read_kernel_network(self._root), self._network
+        )
+        self._publish()
+
+    async def _poll_power_saver(self, bus: MessageBus) -> None:
+        try:
+            reading = await dbus_readers.read_power_saver(bus)
+        except dbus_readers.DbusUnavailable as error:
+            self._note_failure("power_saver", error)
+            return
+        self._note_success("power_saver")
+        self._power_saver = reading
+        self._publish()
+
+    # Bookkeeping ----------------------------------------------------------------------------
+
+    def _attempt(self, name: str, read: Callable[[], Reading[T]], last: Reading[T]) -> Reading[T]:
+        """``read()``, or ``last`` if it raises (logged once until the reader works again)."""
+        try:
+            reading = read()
+        except Exception as error:
+            self._note_failure(name, error)
+            return last
+        self._note_success(name)
+        return reading
+
+    def _note_failure(self, name: str, error: BaseException) -> None:
+        if name not in self._failing:
+            self._failing.add(name)
+            logger.warning("Device reader %s failed, keeping its last value: %s", name, error)
+
+    def _note_success(self, name: str) -> None:
+        self._last_success_ms[name] = self._clock.elapsed()
+        if name in self._failing:
+            self._failing.discard(name)
+            logger.info("Device reader %s works again", name)
+
+    def _publish(self) -> None:
+        state = self._build()
+        if state == self._state:
+            return
+        self._state = state
+        for listener in list(self._listeners):
+            try:
+                listener(state)
+            except Exception:
+                logger.exception("Device listener failed")
+
+    def _build(self) -> DeviceState:
+        network = self._network.value
+        if network is not None and network.name in self._bandwidth:
+            down, up = self._bandwidth[network.name]
+            network = dataclasses.replace(network, downstream_kbps=down, upstream_kbps=up)
+        power = self._power.value
+        return DeviceState(
+            network=network,
+            battery_level=power.level,
+            plugged=power.plugged,
+            charging=power.charging,
+            battery_not_low=power.battery_not_low,
+            storage_low=self._storage.value,
+            thermal=self._thermal.value,
+            memory=self._memory.value,
+            power_saver=self._power_saver.value,
+        )
+
+    def last_success_ms(self) -> dict[str, Any]:
+        """When each reader last succeeded (``clock.elapsed()`` milliseconds), for diagnostics."""
+        return dict(self._last_success_ms)
