@@ -98,6 +98,8 @@ async def test_sigkill_during_tus_upload_then_resume(
     await asyncio.wait_for(server.wait_bytes_sent("/files/1", 1024 * KiB), 20)
     process.send_signal(signal.SIGKILL)
     await process.communicate()
+    patch = next(r for r in server.requests if r.method == "PATCH")
+    await asyncio.wait_for(patch.finished.wait(), 10)  # the server saw the client vanish
     kept = len(server.uploads["1"])
     assert kept >= 1024 * KiB
     server.set_faults("/files/1")

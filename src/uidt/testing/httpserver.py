@@ -73,6 +73,8 @@ class RequestRecord:
     status: int = 0
     start: int = 0
     body_bytes: int = 0
+    finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    """Set when the handler is done with the request (answered, or saw the client go away)."""
 
 
 @dataclass
@@ -238,11 +240,20 @@ class TransferTestServer:
 
     # -- request handling ----------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = request.path
         record = RequestRecord(
-            request.method, path, request.headers.get("Range"), request.headers.get("If-Range")
+            request.method,
+            request.path,
+            request.headers.get("Range"),
+            request.headers.get("If-Range"),
         )
         self.requests.append(record)
+        try:
+            return await self._handle(request, record)
+        finally:
+            record.finished.set()
+
+    async def _handle(self, request: web.Request, record: RequestRecord) -> web.StreamResponse:
+        path = request.path
         if self.on_request is not None:
             self.on_request(record)
         state = self._path(path)
