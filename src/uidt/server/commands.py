@@ -14,9 +14,10 @@ from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import CommandCompleted
 from uidt.server.context import Verb
 from uidt.server.status import Bit, JobStatus, Override, key_order
+from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
-    from uidt.server.service import JobSchedulerService
+    from uidt.server.core import SchedulerCore
 
 CMD_ERR_NO_PACKAGE = -1000
 CMD_ERR_NO_JOB = -1001
@@ -62,7 +63,7 @@ def _running_text(force: bool) -> str:
 
 
 def cmd_run(
-    svc: JobSchedulerService,
+    svc: SchedulerCore,
     app: str,
     namespace: str | None,
     job_id: int,
@@ -79,9 +80,8 @@ def cmd_run(
     if status is None:
         return _no_job(app, namespace, job_id)
     status.override = Override.FULL if force else Override.SORTING if satisfied else Override.SOFT
-    status.earliest_run_elapsed = (
-        None if status.override is not Override.SORTING else status.earliest_run_elapsed
-    )
+    if status.override is not Override.SORTING:
+        status.earliest_run_elapsed = None  # a delay is a relaxable constraint
     svc.mark_dirty(status.key)
     svc.check_pass()
     if status.key in svc.running or status.ready:
@@ -98,7 +98,7 @@ def cmd_run(
     return CmdResult(code, error=error)
 
 
-def check_pending_command(svc: JobSchedulerService, status: JobStatus) -> None:
+def check_pending_command(svc: SchedulerCore, status: JobStatus) -> None:
     """A job a deferred ``run`` waits for became ready (or runs): complete the command."""
     if not svc.pending_commands or not (status.ready or status.key in svc.running):
         return
@@ -108,7 +108,7 @@ def check_pending_command(svc: JobSchedulerService, status: JobStatus) -> None:
             svc.emit(CommandCompleted(token, 0, _running_text(False)))
 
 
-def expire_commands(svc: JobSchedulerService, now: int) -> None:
+def expire_commands(svc: SchedulerCore, now: int) -> None:
     """Deferred ``run`` commands whose wait is over fail with CMD_ERR_CONSTRAINTS."""
     for token, (key, deadline) in list(svc.pending_commands.items()):
         if deadline <= now:
@@ -122,7 +122,7 @@ def expire_commands(svc: JobSchedulerService, now: int) -> None:
 
 
 def cmd_stop(
-    svc: JobSchedulerService,
+    svc: SchedulerCore,
     app: str | None = None,
     namespace: str | None = None,
     job_id: int | None = None,
@@ -151,7 +151,7 @@ def cmd_stop(
 
 
 def cmd_timeout(
-    svc: JobSchedulerService,
+    svc: SchedulerCore,
     app: str | None = None,
     namespace: str | None = None,
     job_id: int | None = None,
@@ -168,7 +168,7 @@ def cmd_timeout(
 
 
 def cmd_cancel(
-    svc: JobSchedulerService, app: str, namespace: str | None = None, job_id: int | None = None
+    svc: SchedulerCore, app: str, namespace: str | None = None, job_id: int | None = None
 ) -> CmdResult:
     """``cmd cancel``: one job, or every job of the app (USER / CANCELED)."""
     if app not in svc.apps:
@@ -183,8 +183,6 @@ def cmd_cancel(
             return CmdResult(0, "No matching jobs found.")
         if svc.find(app, namespace, job_id) is None:
             return CmdResult(0, "No matching job found.")
-        from uidt.store.record import JobKey
-
         svc._cancel_key(
             JobKey(app, namespace, job_id),
             StopReason.USER,
@@ -195,7 +193,7 @@ def cmd_cancel(
 
 
 def cmd_get_job_state(
-    svc: JobSchedulerService, app: str, namespace: str | None, job_id: int
+    svc: SchedulerCore, app: str, namespace: str | None, job_id: int
 ) -> CmdResult:
     """``cmd get-job-state``: ``pending``/``active``/``user-stopped``/``ready`` or ``waiting``."""
     status = svc.find(app, namespace, job_id)
@@ -214,7 +212,7 @@ def cmd_get_job_state(
 
 
 def cmd_get_bytes(
-    svc: JobSchedulerService,
+    svc: SchedulerCore,
     app: str,
     namespace: str | None,
     job_id: int,

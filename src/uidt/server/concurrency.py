@@ -21,7 +21,7 @@ from uidt.server.restrictions import max_total_jobs, ui_reserved_slots
 from uidt.server.status import JobStatus
 
 if TYPE_CHECKING:
-    from uidt.server.service import JobSchedulerService
+    from uidt.server.core import SchedulerCore
 
 
 def pending_order(status: JobStatus) -> tuple[bool, int, int, str, str, int]:
@@ -37,13 +37,13 @@ def pending_order(status: JobStatus) -> tuple[bool, int, int, str, str, int]:
     )
 
 
-def limits_now(svc: JobSchedulerService) -> tuple[int, int]:
+def limits_now(svc: SchedulerCore) -> tuple[int, int]:
     """``(max_total, ui_reserved)`` under the current memory pressure."""
     total = max_total_jobs(svc.steady_limit, svc.device.memory)
     return total, ui_reserved_slots(total, svc.device.memory)
 
 
-def assign(svc: JobSchedulerService) -> None:
+def assign(svc: SchedulerCore) -> None:
     """Start queued jobs while slots allow; make room past guarantees when they do not.
 
     Costs O(privileged jobs + free slots * log(queue)) when slots are free, and one scan of the
@@ -86,7 +86,7 @@ def assign(svc: JobSchedulerService) -> None:
         _make_room(svc, len(svc.queue), now)
 
 
-def _waits_too_long(svc: JobSchedulerService, status: JobStatus, now: int) -> bool:
+def _waits_too_long(svc: SchedulerCore, status: JobStatus, now: int) -> bool:
     ends = [
         c.execution_start + c.min_guarantee_ms
         for c in svc.running.values()
@@ -98,7 +98,7 @@ def _waits_too_long(svc: JobSchedulerService, status: JobStatus, now: int) -> bo
     return soonest - now >= limit or waited >= limit
 
 
-def _make_room(svc: JobSchedulerService, wanted: int, now: int) -> None:
+def _make_room(svc: SchedulerCore, wanted: int, now: int) -> None:
     stoppable: list[JobServiceContext] = [
         c
         for c in svc.running.values()

@@ -11,7 +11,7 @@ from uidt.server.status import Override
 from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 
 if TYPE_CHECKING:
-    from uidt.server.service import JobSchedulerService
+    from uidt.server.core import SchedulerCore
 
 #: System stops that only wait for a condition to come back: no backoff wait is left over
 #: (semantics §3: a returning constraint starts the job at once).
@@ -22,7 +22,7 @@ _TIMEOUTS = frozenset({InternalStopReason.TIMEOUT, InternalStopReason.TIMEOUT_AB
 
 
 def finish_run(
-    svc: JobSchedulerService, ctx: JobServiceContext, *, reschedule: bool, requeue: bool
+    svc: SchedulerCore, ctx: JobServiceContext, *, reschedule: bool, requeue: bool
 ) -> None:
     """Close ``ctx`` and decide the job's future.
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from uidt.clock import utc_from_millis
+from uidt.server.concurrency import limits_now
 from uidt.server.status import JobStatus, key_order
 
 if TYPE_CHECKING:
-    from uidt.server.service import JobSchedulerService
+    from uidt.server.core import SchedulerCore
 
 
 def _iso(utc_ms: int | None) -> str | None:
     return None if utc_ms is None else utc_from_millis(utc_ms).isoformat()
 
 
-def job_state(svc: JobSchedulerService, status: JobStatus) -> str:
+def job_state(svc: SchedulerCore, status: JobStatus) -> str:
     """``active``, ``pending`` (queued for a slot), ``ready``, ``user-stopped`` or ``waiting``."""
     if status.key in svc.running:
         return "active"
@@ -26,9 +27,7 @@ def job_state(svc: JobSchedulerService, status: JobStatus) -> str:
     return "ready" if status.ready else "waiting"
 
 
-def job_snapshot(
-    svc: JobSchedulerService, status: JobStatus, state: str | None = None
-) -> dict[str, Any]:
+def job_snapshot(svc: SchedulerCore, status: JobStatus, state: str | None = None) -> dict[str, Any]:
     """One object of ``uidt jobs --json`` (interface.md)."""
     key = status.key
     ctx = svc.running.get(key)
@@ -69,16 +68,14 @@ def job_snapshot(
     }
 
 
-def jobs_snapshot(svc: JobSchedulerService, app: str | None = None) -> list[dict[str, Any]]:
+def jobs_snapshot(svc: SchedulerCore, app: str | None = None) -> list[dict[str, Any]]:
     """Every scheduled job (of one app), sorted by identity."""
     statuses = svc.jobs.values() if app is None else svc.app_jobs.get(app, {}).values()
     return [job_snapshot(svc, s) for s in sorted(statuses, key=lambda s: key_order(s.key))]
 
 
-def dump(svc: JobSchedulerService) -> dict[str, Any]:
+def dump(svc: SchedulerCore) -> dict[str, Any]:
     """``uidt dumpsys --json``."""
-    from uidt.server.concurrency import limits_now
-
     max_total, ui_reserved = limits_now(svc)
     return {
         "jobs": jobs_snapshot(svc),

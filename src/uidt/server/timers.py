@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import KillApp
+from uidt.server.commands import expire_commands
 from uidt.server.context import JobServiceContext, Verb
 
 if TYPE_CHECKING:
-    from uidt.server.service import JobSchedulerService
+    from uidt.server.core import SchedulerCore
 
 
-def fire_timers(svc: JobSchedulerService) -> None:
+def fire_timers(svc: SchedulerCore) -> None:
     """Fire every due timer: run timeouts, backoff expiry, deferred shell commands."""
     now = svc.now()
     for ctx in list(svc.running.values()):
@@ -24,12 +25,10 @@ def fire_timers(svc: JobSchedulerService) -> None:
     while delays and delays[0][0] <= now:
         _, _, key = heapq.heappop(delays)
         svc.mark_dirty(key)
-    from uidt.server.commands import expire_commands
-
     expire_commands(svc, now)
 
 
-def _fire(svc: JobSchedulerService, ctx: JobServiceContext, now: int) -> None:
+def _fire(svc: SchedulerCore, ctx: JobServiceContext, now: int) -> None:
     settings = svc.settings
     if ctx.verb is Verb.BINDING:
         # Bind timeout: rescheduled as a failure with internal ANR, but no app ANR.

@@ -1,0 +1,402 @@
+"""``SchedulerCore``: the state of the scheduler and its one check pass.
+
+The layers: :class:`SchedulerCore` (state, evaluation, check pass, runs, timers, records) ←
+:class:`uidt.server.hosting.HostEvents` (callbacks from app workers) ←
+:class:`uidt.server.service.JobSchedulerService` (the public API). Helper modules
+(:mod:`~uidt.server.evaluation`, :mod:`~uidt.server.concurrency`, :mod:`~uidt.server.outcome`,
+:mod:`~uidt.server.timers`, :mod:`~uidt.server.commands`, :mod:`~uidt.server.snapshot`) are
+functions over a core.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from uidt.clock import Clock, millis_from_utc
+from uidt.device.state import DeviceState
+from uidt.job.params import JobParameters
+from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.server import limits, snapshot
+from uidt.server.actions import (
+    Action,
+    BindApp,
+    JobStateChanged,
+    PersistJob,
+    RecordAnr,
+    RemoveJob,
+    StartJob,
+    StopJob,
+    UnbindApp,
+)
+from uidt.server.apps import RUN_USER_INITIATED_JOBS, AppInfo
+from uidt.server.concurrency import assign
+from uidt.server.context import JobServiceContext, Verb
+from uidt.server.controllers.connectivity import estimated_transfer_ms
+from uidt.server.evaluation import blocks_for, evaluate, max_runtime_for
+from uidt.server.notifications import NotificationCoordinator
+from uidt.server.outcome import finish_run
+from uidt.server.readiness import stop_reason_for
+from uidt.server.records import job_record
+from uidt.server.status import HistoryEntry, JobStatus
+from uidt.server.timers import fire_timers
+from uidt.settings import Settings
+from uidt.store.record import (
+    JobKey,
+)
+
+
+class SchedulerCore:
+    """State, evaluation, the coalesced check pass, execution slots, timers and records."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        settings: Settings,
+        device: DeviceState,
+        installed_memory_bytes: int,
+        apps: Mapping[str, AppInfo] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.settings = settings
+        self.device = device
+        self.installed_memory_bytes = installed_memory_bytes
+        self.steady_limit = limits.steady_concurrency_limit(
+            installed_memory_bytes, settings.concurrency_limit
+        )
+        self.apps: dict[str, AppInfo] = dict(apps or {})
+        self.jobs: dict[JobKey, JobStatus] = {}
+        self.app_jobs: dict[str, dict[JobKey, JobStatus]] = {}
+        #: Ready jobs waiting for a slot (the pending queue), and its user-initiated part.
+        self.queue: set[JobKey] = set()
+        self.uij_queue: set[JobKey] = set()
+        self.running: dict[JobKey, JobServiceContext] = {}
+        self.runs: dict[int, JobServiceContext] = {}
+        self.bound: set[str] = set()
+        self.binding: set[str] = set()
+        self.visible: set[str] = set()
+        self.last_visible: dict[str, int] = {}
+        self.user_stopped: set[str] = set()
+        self.timeout_quota = limits.TimeoutQuota(
+            settings.uij_timeout_quota_count, settings.uij_timeout_quota_window_ms
+        )
+        self.notifications = NotificationCoordinator()
+        self.anrs: list[dict[str, Any]] = []
+        self.ended: deque[dict[str, Any]] = deque(maxlen=100)
+        self.pending_commands: dict[int, tuple[JobKey, int]] = {}
+        self._delays: list[tuple[int, int, JobKey]] = []
+        self._dirty: set[JobKey] = set()
+        self._all_dirty = False
+        self._actions: list[Action] = []
+        self._next_run_id = 1
+        self._next_token = 1
+        self._seq = 0
+        self._batch_depth = 0
+        #: When a waiting UIJ reaches the max-wait bypass (set by the assignment).
+        self.assign_wakeup: int | None = None
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """Elapsed milliseconds now."""
+        return self.clock.elapsed()
+
+    def utc_ms(self, elapsed: int | None = None) -> int:
+        """Wall-clock milliseconds of an elapsed reading (default now)."""
+        base = millis_from_utc(self.clock.utc())
+        return base if elapsed is None else base + elapsed - self.clock.elapsed()
+
+    def emit(self, action: Action) -> None:
+        """Queue an action for the shell."""
+        self._actions.append(action)
+
+    def take_actions(self) -> list[Action]:
+        """Drain the actions queued since the last call."""
+        actions, self._actions = self._actions, []
+        return actions
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Coalesce several events into one check pass (run when the outermost batch ends)."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            self._maybe_check()
+
+    def _maybe_check(self) -> None:
+        if self._batch_depth == 0:
+            self.check_pass()
+
+    def mark_dirty(self, key: JobKey | None = None) -> None:
+        """Ask the next check pass to re-evaluate one job (or every job)."""
+        if key is None:
+            self._all_dirty = True
+        else:
+            self._dirty.add(key)
+
+    def find(self, app: str, namespace: str | None, job_id: int) -> JobStatus | None:
+        """The job with this identity, if scheduled."""
+        return self.jobs.get(JobKey(app, namespace, job_id))
+
+    def is_visible(self, app: str) -> bool:
+        """The app is visible (TOP) right now."""
+        return app in self.visible
+
+    def has_bal_privilege(self, app: str) -> bool:
+        """Visible, or within the visible grace period (transient background-start privilege)."""
+        if app in self.visible:
+            return True
+        last = self.last_visible.get(app)
+        return last is not None and self.now() - last <= self.settings.visible_grace_ms
+
+    def can_run_user_initiated_jobs(self, app: str) -> bool:
+        """The app declares RUN_USER_INITIATED_JOBS and the user did not revoke it."""
+        info = self.apps.get(app)
+        return info is not None and info.holds(RUN_USER_INITIATED_JOBS)
+
+    def _insert(self, status: JobStatus) -> None:
+        self.jobs[status.key] = status
+        self.app_jobs.setdefault(status.key.app, {})[status.key] = status
+        self.mark_dirty(status.key)
+
+    def _remove(self, key: JobKey) -> JobStatus | None:
+        status = self.jobs.pop(key, None)
+        if status is None:
+            return None
+        app_jobs = self.app_jobs.get(key.app)
+        if app_jobs is not None:
+            app_jobs.pop(key, None)
+            if not app_jobs:
+                del self.app_jobs[key.app]
+        self.dequeue(key)
+        self._dirty.discard(key)
+        self.emit(RemoveJob(key))
+        return status
+
+    def _cancel_key(
+        self, key: JobKey, reason: StopReason, internal: InternalStopReason, state: str
+    ) -> bool:
+        status = self.jobs.get(key)
+        if status is None:
+            return False
+        ctx = self.running.get(key)
+        self._remove(key)
+        status.last_stop_reason, status.last_internal_stop_reason = reason, internal
+        self.record(status, "cancelled", reason.name)
+        self.ended.append(self.snapshot_of(status, "cancelled"))
+        if ctx is not None:
+            ctx.cancelled = True
+            self.stop_run(ctx, reason, internal)
+        return True
+
+    def enqueue(self, status: JobStatus, now: int) -> None:
+        """Put a ready job on the pending queue (or keep it there, re-filed by its UIJ status)."""
+        key = status.key
+        if key not in self.queue:
+            self.queue.add(key)
+            status.pending_since = now
+        if status.treated_as_uij:
+            self.uij_queue.add(key)
+        else:
+            self.uij_queue.discard(key)
+
+    def dequeue(self, key: JobKey) -> None:
+        """Take a job off the pending queue."""
+        self.queue.discard(key)
+        self.uij_queue.discard(key)
+
+    def set_reasons(self, status: JobStatus, reasons: tuple[PendingReason, ...]) -> None:
+        """Record new pending reasons; changes within the same instant are coalesced."""
+        if reasons == status.pending_reasons:
+            return
+        status.pending_reasons = reasons
+        utc = self.utc_ms()
+        history = status.reasons_history
+        if history and history[-1][0] == utc:
+            history.pop()
+        if not history or history[-1][1] != reasons:
+            history.append((utc, reasons))
+
+    def check_pass(self) -> None:
+        """Re-evaluate changed jobs, stop the no-longer-ready, start what may start."""
+        if self._all_dirty:
+            self._all_dirty = False
+            self._dirty.clear()
+            for status in list(self.jobs.values()):
+                evaluate(self, status)
+        elif self._dirty:
+            dirty, self._dirty = self._dirty, set()
+            for key in dirty:
+                found = self.jobs.get(key)
+                if found is not None:
+                    evaluate(self, found)
+        now = self.now()
+        for ctx in list(self.running.values()):
+            status = ctx.status
+            if ctx.cancelled or ctx.death_mark or ctx.verb in (Verb.STOPPING, Verb.FINISHED):
+                continue
+            if not status.ready:
+                reason, internal = stop_reason_for(status, blocks_for(self, status))
+                self.stop_run(ctx, reason, internal)
+            elif (
+                ctx.verb is Verb.EXECUTING
+                and not ctx.within_guarantee(now)
+                and self.device.power_saver
+            ):
+                self.stop_run(ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)
+        assign(self)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def start_run(self, status: JobStatus) -> JobServiceContext:
+        """Give the job an execution slot: bind the app if needed, else send ``on_start_job``."""
+        now = self.now()
+        app = status.key.app
+        uij_ok = self.can_run_user_initiated_jobs(app)
+        in_quota = self.timeout_quota.in_quota(app, now)
+        guarantee = limits.min_guarantee_ms(
+            self.settings,
+            treated_as_uij=status.treated_as_uij,
+            uij_ok=uij_ok,
+            in_quota=in_quota,
+            has_network=status.job.required_network is not None,
+            transfer_ms=estimated_transfer_ms(status, self.device.network),
+        )
+        ctx = JobServiceContext(
+            run_id=self._next_run_id,
+            status=status,
+            verb=Verb.BINDING,
+            verb_since=now,
+            user_visible=status.treated_as_uij,
+            min_guarantee_ms=guarantee,
+            max_runtime_ms=max_runtime_for(self, status),
+            estimated_download_bytes=status.estimated_bytes()[0],
+            estimated_upload_bytes=status.estimated_bytes()[1],
+        )
+        self._next_run_id += 1
+        self.dequeue(status.key)
+        status.pending_since = None
+        self.running[status.key] = ctx
+        self.runs[ctx.run_id] = ctx
+        self.set_reasons(status, (PendingReason.EXECUTING,))
+        self.record(status, "active", "started")
+        if app in self.bound:
+            self._send_start(ctx)
+        elif app not in self.binding:
+            self.binding.add(app)
+            self.emit(BindApp(app))
+        return ctx
+
+    def _send_start(self, ctx: JobServiceContext) -> None:
+        status = ctx.status
+        ctx.verb, ctx.verb_since = Verb.STARTING, self.now()
+        network = self.device.network
+        params = JobParameters(
+            job_id=status.key.job_id,
+            namespace=status.key.namespace,
+            extras=status.job.extras,
+            transient_extras=status.job.transient_extras,
+            network=(
+                self.device.to_dict()["network"]
+                if status.job.required_network is not None and network is not None
+                else None
+            ),
+            user_initiated=ctx.user_visible,
+            expedited=status.job.expedited,
+            run_id=ctx.run_id,
+        )
+        self.emit(StartJob(ctx.run_id, status.key, status.job.service, params, tuple(status.work)))
+
+    def stop_run(
+        self,
+        ctx: JobServiceContext,
+        reason: StopReason,
+        internal: InternalStopReason,
+        *,
+        force_reschedule: bool = False,
+        counts_as_timeout: bool = True,
+    ) -> None:
+        """Stop a run with reasons; what happens depends on its verb (reference §3.2 item 11)."""
+        ctx.force_reschedule = ctx.force_reschedule or force_reschedule
+        ctx.counts_as_timeout = counts_as_timeout
+        if ctx.verb is Verb.BINDING:
+            ctx.stop_reason, ctx.internal_reason = reason, internal
+            self.close_run(ctx, reschedule=False, requeue=not ctx.cancelled)
+        elif ctx.verb is Verb.STARTING:
+            ctx.deferred_stop = (reason, internal)
+        elif ctx.verb is Verb.EXECUTING:
+            ctx.verb, ctx.verb_since = Verb.STOPPING, self.now()
+            ctx.stop_reason, ctx.internal_reason = reason, internal
+            ctx.status.last_stop_reason = reason
+            ctx.status.last_internal_stop_reason = internal
+            self.emit(StopJob(ctx.run_id, ctx.status.key, reason, internal))
+
+    def close_run(self, ctx: JobServiceContext, *, reschedule: bool, requeue: bool = False) -> None:
+        """End a run: notification policy, timeout quota, then drop or reschedule the job."""
+        finish_run(self, ctx, reschedule=reschedule, requeue=requeue)
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def push_delay(self, status: JobStatus) -> None:
+        """Arm the backoff timer of a job."""
+        if status.earliest_run_elapsed is not None:
+            self._seq += 1
+            heapq.heappush(self._delays, (status.earliest_run_elapsed, self._seq, status.key))
+
+    def next_wakeup(self) -> int | None:
+        """Elapsed ms of the next timer (timeouts, backoff expiry, guarantees, stalls, commands)."""
+        times = [t for c in self.running.values() if (t := c.deadline(self.settings)) is not None]
+        while self._delays and self.jobs.get(self._delays[0][2]) is None:
+            heapq.heappop(self._delays)
+        if self._delays:
+            times.append(self._delays[0][0])
+        times += [deadline for _, deadline in self.pending_commands.values()]
+        if self.assign_wakeup is not None:
+            times.append(self.assign_wakeup)
+        return min(times) if times else None
+
+    def tick(self) -> None:
+        """Fire every timer that is due, then run one check pass."""
+        with self.batch():
+            fire_timers(self)
+
+    # -- records --------------------------------------------------------------------------
+
+    def record(self, status: JobStatus, state: str, reason: str) -> None:
+        """Append a state change to the job's history and tell the shell."""
+        now = self.now()
+        status.state = state
+        status.history.append(HistoryEntry(now, self.utc_ms(now), state, reason))
+        self.emit(JobStateChanged(status.key, state, reason))
+
+    def persist(self, status: JobStatus) -> None:
+        """Write the job through to the store."""
+        self.emit(PersistJob(job_record(self, status)))
+
+    def record_anr(self, ctx: JobServiceContext, reason: str) -> None:
+        """Keep an ANR and tell the shell."""
+        utc = self.utc_ms()
+        key = ctx.status.key
+        self.anrs.append({"app": key.app, "job_id": key.job_id, "reason": reason, "time": utc})
+        self.emit(RecordAnr(key.app, key, reason, utc))
+
+    def unbind_if_idle(self, app: str) -> None:
+        """Tell the shell when an app has no run left."""
+        if app in self.bound and not any(c.app == app for c in self.running.values()):
+            self.emit(UnbindApp(app))
+
+    def snapshot_of(self, status: JobStatus, state: str | None = None) -> dict[str, Any]:
+        """One object of ``uidt jobs --json``."""
+        return snapshot.job_snapshot(self, status, state)
+
+    def new_token(self) -> int:
+        """A fresh token for a deferred shell command."""
+        token = self._next_token
+        self._next_token += 1
+        return token

@@ -1,0 +1,158 @@
+"""``HostEvents``: what the hosting layer tells the core about app workers and running jobs."""
+
+from __future__ import annotations
+
+from uidt.job.notification import EndPolicy, Notification
+from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.server.actions import (
+    KillApp,
+)
+from uidt.server.context import Verb
+from uidt.server.core import SchedulerCore
+from uidt.store.record import (
+    INTERNAL_FLAG_DEMOTED_BY_USER,
+)
+
+
+class HostEvents(SchedulerCore):
+    """Callbacks from the app workers (reference §3.2) and the ways the system ends them (§5)."""
+
+    def on_bound(self, app: str) -> None:
+        """The app's worker process is up: start its runs waiting in BINDING."""
+        self.binding.discard(app)
+        self.bound.add(app)
+        for ctx in list(self.running.values()):
+            if ctx.app == app and ctx.verb is Verb.BINDING:
+                self._send_start(ctx)
+        self._maybe_check()
+
+    def on_bind_failed(self, app: str) -> None:
+        """The worker could not be started: its runs end as system stops and are rescheduled."""
+        self.binding.discard(app)
+        with self.batch():
+            for ctx in list(self.running.values()):
+                if ctx.app == app and ctx.verb is Verb.BINDING:
+                    ctx.stop_reason, ctx.internal_reason = (
+                        StopReason.UNDEFINED,
+                        InternalStopReason.UNKNOWN,
+                    )
+                    self.close_run(ctx, reschedule=not ctx.cancelled)
+
+    def on_start_job_result(self, run_id: int, wants_to_run: bool) -> None:
+        """``on_start_job`` returned: EXECUTING, or finished at once when it returned ``False``."""
+        ctx = self.runs.get(run_id)
+        if ctx is None or ctx.verb is not Verb.STARTING:
+            return
+        with self.batch():
+            if not wants_to_run:
+                ctx.stop_reason = StopReason.UNDEFINED
+                ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
+                self.close_run(ctx, reschedule=False)
+                return
+            now = self.now()
+            ctx.verb, ctx.verb_since = Verb.EXECUTING, now
+            ctx.execution_start = now
+            ctx.last_progress = now
+            ctx.awaiting_notification = ctx.user_visible
+            self.record(ctx.status, "executing", "on_start_job returned true")
+            if ctx.cancelled:
+                ctx.deferred_stop = (StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
+            if ctx.deferred_stop is not None:
+                reason, internal = ctx.deferred_stop
+                self.stop_run(ctx, reason, internal)
+
+    def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None:
+        """``on_stop_job`` returned the app's reschedule wish."""
+        ctx = self.runs.get(run_id)
+        if ctx is None or ctx.verb is not Verb.STOPPING:
+            return
+        with self.batch():
+            self.close_run(ctx, reschedule=wants_reschedule or ctx.force_reschedule)
+
+    def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
+        """``job_finished``: SUCCESSFUL_FINISH; while stopping, the stop's reasons are kept."""
+        ctx = self.runs.get(run_id)
+        if ctx is None:
+            return
+        with self.batch():
+            if ctx.verb is not Verb.STOPPING:
+                ctx.stop_reason = StopReason.UNDEFINED
+                ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
+            self.close_run(ctx, reschedule=wants_reschedule or ctx.force_reschedule)
+
+    def on_set_notification(
+        self,
+        run_id: int,
+        notification_id: int,
+        notification: Notification,
+        end_policy: EndPolicy | int,
+    ) -> None:
+        """``set_notification`` from a running job.
+
+        Raises:
+            InvalidJobError: undeclared channel or bad end policy (delivered to the app).
+        """
+        ctx = self.runs.get(run_id)
+        if ctx is None or ctx.verb in (Verb.BINDING, Verb.FINISHED):
+            return
+        info = self.apps.get(ctx.app)
+        channels = info.channels if info is not None else frozenset()
+        for action in self.notifications.set_notification(
+            ctx, notification_id, notification, end_policy, channels, self.utc_ms()
+        ):
+            self.emit(action)
+
+    def on_update_estimated_bytes(self, run_id: int, download: int, upload: int) -> None:
+        """``update_estimated_network_bytes``: replaces the running estimate."""
+        ctx = self.runs.get(run_id)
+        if ctx is not None:
+            ctx.estimated_download_bytes, ctx.estimated_upload_bytes = download, upload
+
+    def on_update_transferred_bytes(self, run_id: int, download: int, upload: int) -> None:
+        """``update_transferred_network_bytes``: replaces the counters; progress feeds the watchdog."""
+        ctx = self.runs.get(run_id)
+        if ctx is None:
+            return
+        moved = (download, upload) != (ctx.transferred_download_bytes, ctx.transferred_upload_bytes)
+        if moved or not ctx.bytes_reported:
+            ctx.last_progress = self.now()
+        ctx.transferred_download_bytes, ctx.transferred_upload_bytes = download, upload
+        ctx.bytes_reported = True
+
+    def on_process_died(self, app: str) -> None:
+        """The worker died (EOF / waitpid): every run of the app ends, rescheduled unless marked."""
+        self.bound.discard(app)
+        self.binding.discard(app)
+        with self.batch():
+            for ctx in [c for c in self.running.values() if c.app == app]:
+                if ctx.death_mark is not None:
+                    ctx.stop_reason, ctx.internal_reason = ctx.death_mark
+                elif ctx.verb is not Verb.STOPPING:
+                    ctx.stop_reason, ctx.internal_reason = (
+                        StopReason.UNDEFINED,
+                        InternalStopReason.UNKNOWN,
+                    )
+                self.close_run(ctx, reschedule=True)
+
+    def user_stop(self, app: str) -> None:
+        """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
+        with self.batch():
+            self.user_stopped.add(app)
+            runs = [c for c in self.running.values() if c.app == app]
+            for status in self.app_jobs.get(app, {}).values():
+                status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
+                self.dequeue(status.key)
+                self.record(status, "user-stopped", "Task Manager stop")
+                self.persist(status)
+                self.mark_dirty(status.key)
+            for ctx in runs:
+                ctx.death_mark = (StopReason.USER, InternalStopReason.USER_UI_STOP)
+            if app in self.bound or app in self.binding or runs:
+                self.emit(KillApp(app, "user stop"))
+
+    def low_memory_kill(self, app: str) -> None:
+        """Kill an app's worker for memory; its runs are rescheduled as system stops."""
+        for ctx in self.running.values():
+            if ctx.app == app:
+                ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
+        self.emit(KillApp(app, "low memory"))
