@@ -342,3 +342,16 @@ async def test_read_timeout_is_retried(
         )
     assert (tmp_path / "o").read_bytes() == payload
     assert result.notices == (Notice.RETRIED,)
+
+
+async def test_unwritable_destination_is_a_transfer_error(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file(PATH, payload)
+    _write(tmp_path / "a-file", b"")
+    with pytest.raises(TransferError, match="cannot write"):
+        await download(server.url(PATH), tmp_path / "a-file" / "out.bin")
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.write_bytes(data)

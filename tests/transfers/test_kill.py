@@ -55,7 +55,7 @@ async def test_sigkill_at_random_moments_then_finish(
     args += ["--checkpoint-bytes", str(CHECKPOINT_BYTES)]
     rng = random.Random(7)
     kills = 0
-    for _ in range(8):
+    for _ in range(10):
         sent_before = server.bytes_sent(PATH)
         process = await _spawn(*args)
         target = sent_before + rng.randrange(64 * KiB, 640 * KiB)

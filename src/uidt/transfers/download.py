@@ -348,41 +348,49 @@ class _Download:
 
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> DownloadResult:
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
-        await self.load_resume_point()
-        if self.written > 0:
-            self.notice(Notice.RESUMED)
-        failures = 0
         try:
-            while True:
-                before = self.written
-                try:
-                    if await self.attempt():
-                        break
-                except _RestartFromZero as restart:
-                    self.restart_from_zero(restart.notice)
-                    continue
-                except aiohttp.TooManyRedirects as exc:
-                    raise RemoteError(f"{self.url}: too many redirects (a loop?)") from exc
-                except aiohttp.InvalidURL as exc:
-                    raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
-                except TRANSIENT_ERRORS as exc:
-                    self.close_file(commit=True)
-                    failures = 1 if self.written > before else failures + 1
-                    if failures > self.policy.retries:
-                        raise _final_error(self.url, exc) from exc
-                    retry_after = getattr(exc, "retry_after", None)
-                    delay = self.policy.delay(failures, retry_after)
-                    _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
-                    self.notice(Notice.RETRIED)
-                    await self.sleep(delay)
-                finally:
-                    self.close_file(commit=True)
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC and not isinstance(exc, TransferError):
-                raise NoSpaceError(errno.ENOSPC, f"{self.dest}: no space left", str(exc)) from exc
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            await self.load_resume_point()
+            if self.written > 0:
+                self.notice(Notice.RESUMED)
+            await self.fetch()
+            return await self.finish()
+        except TransferError:
             raise
-        return await self.finish()
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise NoSpaceError(errno.ENOSPC, f"{self.dest}: no space left", str(exc)) from exc
+            raise TransferError(
+                exc.errno, f"{self.dest}: cannot write the file ({exc.strerror or exc})"
+            ) from exc
+
+    async def fetch(self) -> None:
+        """Make HTTP attempts until the part file is complete, retrying transient errors."""
+        failures = 0
+        while True:
+            before = self.written
+            try:
+                if await self.attempt():
+                    return
+            except _RestartFromZero as restart:
+                self.restart_from_zero(restart.notice)
+                continue
+            except aiohttp.TooManyRedirects as exc:
+                raise RemoteError(f"{self.url}: too many redirects (a loop?)") from exc
+            except aiohttp.InvalidURL as exc:
+                raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
+            except TRANSIENT_ERRORS as exc:
+                self.close_file(commit=True)
+                failures = 1 if self.written > before else failures + 1
+                if failures > self.policy.retries:
+                    raise _final_error(self.url, exc) from exc
+                retry_after = getattr(exc, "retry_after", None)
+                delay = self.policy.delay(failures, retry_after)
+                _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
+                self.notice(Notice.RETRIED)
+                await self.sleep(delay)
+            finally:
+                self.close_file(commit=True)
 
     async def finish(self) -> DownloadResult:
         digest: str | None = None
