@@ -150,3 +150,10 @@ def test_device_getters(service: JobSchedulerService) -> None:
     assert service.get_battery_not_low().output == "true"
     service.on_device_state(DeviceState(storage_low=True))
     assert service.get_storage_not_low().output == "false"
+
+
+def test_run_ignores_a_backoff_delay(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.on_job_finished(run_id, True)  # 30 s backoff
+    assert service.cmd_run(APP, None, 1).output == "Running job"
+    assert of_type(run_until_idle(service), StartJob)

@@ -92,3 +92,20 @@ def test_next_wakeup_idle(service: JobSchedulerService) -> None:
     service.schedule(BACKGROUND, None, regular(1))
     service.cancel(APP, None, 1)
     assert service.next_wakeup() is None
+
+
+def test_ended_jobs_with_all(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.on_job_finished(run_id, False)
+    assert service.jobs_snapshot() == []
+    ended = service.jobs_snapshot(APP, include_ended=True)
+    assert [j["state"] for j in ended] == ["finished"]
+    assert service.jobs_snapshot("org.other", include_ended=True) == []
+
+
+def test_reset_execution_quota(service: JobSchedulerService, clock: FakeClock) -> None:
+    service.timeout_quota.note(APP, clock.elapsed())
+    service.timeout_quota.note(APP, clock.elapsed())
+    assert not service.timeout_quota.in_quota(APP, clock.elapsed())
+    assert service.cmd_reset_execution_quota(APP).code == 0
+    assert service.timeout_quota.in_quota(APP, clock.elapsed())

@@ -80,8 +80,6 @@ def cmd_run(
     if status is None:
         return _no_job(app, namespace, job_id)
     status.override = Override.FULL if force else Override.SORTING if satisfied else Override.SOFT
-    if status.override is not Override.SORTING:
-        status.earliest_run_elapsed = None  # a delay is a relaxable constraint
     svc.mark_dirty(status.key)
     svc.check_pass()
     if status.key in svc.running or status.ready:

@@ -285,9 +285,12 @@ class JobSchedulerService(HostEvents):
             return []
         return [(utc, list(reasons)) for utc, reasons in status.reasons_history]
 
-    def jobs_snapshot(self, app: str | None = None) -> list[dict[str, Any]]:
-        """The objects of ``uidt jobs --json``."""
-        return snapshot.jobs_snapshot(self, app)
+    def jobs_snapshot(
+        self, app: str | None = None, *, include_ended: bool = False
+    ) -> list[dict[str, Any]]:
+        """The objects of ``uidt jobs --json``; with ``include_ended`` (``--all``) also the last
+        100 jobs that finished, were cancelled or user-stopped, oldest first, after the rest."""
+        return snapshot.jobs_snapshot(self, app, include_ended=include_ended)
 
     def dump(self) -> dict[str, Any]:
         """``uidt dumpsys --json``."""
@@ -377,6 +380,11 @@ class JobSchedulerService(HostEvents):
     def get_storage_not_low(self) -> CmdResult:
         """``cmd get-storage-not-low``."""
         return CmdResult(0, str(not self.device.storage_low).lower())
+
+    def cmd_reset_execution_quota(self, app: str) -> CmdResult:
+        """``cmd reset-execution-quota PKG``: forget the app's UIJ timeouts."""
+        self.timeout_quota.reset(app)
+        return CmdResult(0)
 
 
 __all__ = ["RESULT_FAILURE", "RESULT_SUCCESS", "CmdResult", "JobSchedulerService"]

@@ -68,10 +68,15 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus, state: str | None = None
     }
 
 
-def jobs_snapshot(svc: SchedulerCore, app: str | None = None) -> list[dict[str, Any]]:
-    """Every scheduled job (of one app), sorted by identity."""
+def jobs_snapshot(
+    svc: SchedulerCore, app: str | None = None, *, include_ended: bool = False
+) -> list[dict[str, Any]]:
+    """Every scheduled job (of one app), sorted by identity, then optionally the ended ones."""
     statuses = svc.jobs.values() if app is None else svc.app_jobs.get(app, {}).values()
-    return [job_snapshot(svc, s) for s in sorted(statuses, key=lambda s: key_order(s.key))]
+    jobs = [job_snapshot(svc, s) for s in sorted(statuses, key=lambda s: key_order(s.key))]
+    if include_ended:
+        jobs += [dict(j) for j in svc.ended if app is None or j["app"] == app]
+    return jobs
 
 
 def dump(svc: SchedulerCore) -> dict[str, Any]:
