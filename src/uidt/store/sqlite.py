@@ -1,0 +1,399 @@
+"""``SqliteJobStore``: the embedded default store, one SQLite file in WAL mode.
+
+Durability: every write is one transaction on one connection. With ``synchronous=FULL`` (the
+default) SQLite fsyncs the write-ahead log at each commit, so a persisted job is on disk before
+``put_job`` returns and survives a SIGKILL *and* a power cut. With ``synchronous=NORMAL`` the WAL is
+only fsynced at checkpoints: commits survive a process crash (SIGKILL) but the last ones can be lost
+on power loss or an OS crash, which would break the promise made to a client whose
+``schedule()`` returned — so NORMAL is offered for benchmarks and throwaway stores only.
+
+Non-persisted jobs never touch the file: they live in a dictionary beside the connection and
+vanish with the process, as on Android.
+
+Opening never overwrites or repairs anything: a file that is not an SQLite database, or one that
+holds tables but not our schema-version table, raises :class:`~uidt.errors.StoreCorruptError`; a
+schema newer than this uidt knows raises :class:`~uidt.errors.StoreVersionError`. Migrations
+(``store/sql/sqlite/NNNN_name.sql``) run at open inside one ``BEGIN IMMEDIATE`` transaction and
+are recorded in ``uidt_schema_version``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from uidt.errors import InvalidJobError, StoreCorruptError, StoreError, StoreVersionError
+from uidt.store import codec
+from uidt.store.base import (
+    StoreContextMixin,
+    apply_runtime_fields,
+    check_runtime_fields,
+    sort_key,
+)
+from uidt.store.migrations import migrations
+from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+
+VERSION_TABLE = "uidt_schema_version"
+_OUR_TABLES = frozenset({VERSION_TABLE, "jobs", "apps", "notifications", "meta"})
+_CORRUPT_HINTS = ("not a database", "malformed", "corrupt")
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+
+def _ns(namespace: str | None) -> str:
+    return "" if namespace is None else namespace
+
+
+class SqliteJobStore(StoreContextMixin):
+    """A :class:`~uidt.store.base.JobStore` in one SQLite file; thread-safe by one lock.
+
+    Args:
+        path: the database file; created (with its parent folder) if missing.
+        synchronous: ``"FULL"`` (durable against power loss, the default) or ``"NORMAL"``.
+
+    Raises:
+        StoreCorruptError: the file is not a uidt store.
+        StoreVersionError: the file was written by a newer uidt.
+        StoreError: the file cannot be opened or migrated.
+    """
+
+    def __init__(self, path: Path | str, *, synchronous: Synchronous = "FULL") -> None:
+        self.path = Path(path)
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        self._lock = threading.Lock()
+        self._volatile: dict[JobKey, JobRecord] = {}
+        self._persisted_keys: set[JobKey] = set()
+        self._closed = False
+        if self.path.is_dir():
+            raise StoreError(f"job store {self.path} is a directory")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                os.fspath(self.path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open job store {self.path}: {exc}") from exc
+        try:
+            self._open(synchronous)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- opening --------------------------------------------------------------------------
+
+    def _tables(self) -> set[str]:
+        rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(row[0]) for row in rows}
+
+    def _open(self, synchronous: Synchronous) -> None:
+        try:
+            tables = self._tables()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorruptError(
+                f"{self.path} is not a uidt job store (not an SQLite database: {exc})"
+            ) from exc
+        if tables and VERSION_TABLE not in tables:
+            raise StoreCorruptError(
+                f"{self.path} is not a uidt job store: it holds other tables "
+                f"({', '.join(sorted(tables))}); refusing to touch it"
+            )
+        with self._guard("open"):
+            if VERSION_TABLE in tables:  # refuse a newer schema before changing anything
+                row = self._conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
+                self._check_version(int(row[0] or 0))
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"cannot put job store {self.path} in WAL mode (got {mode})")
+            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self._migrate()
+            self._persisted_keys = {
+                JobKey(app, ns or None, job_id)
+                for app, ns, job_id in self._conn.execute("SELECT app, namespace, job_id FROM jobs")
+            }
+
+    def _migrate(self) -> None:
+        known = migrations("sqlite")
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} ("
+                "version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, "
+                "applied_utc_ms INTEGER NOT NULL)"
+            )
+            row = conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
+            current = int(row[0] or 0)
+            self._check_version(current)
+            for migration in known[current:]:
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(
+                    f"INSERT INTO {VERSION_TABLE} (version, name, applied_utc_ms) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, int(time.time() * 1000)),
+                )
+            missing = _OUR_TABLES - self._tables()
+            if missing:
+                raise StoreCorruptError(
+                    f"job store {self.path} is at schema version {current} but lacks "
+                    f"table(s) {', '.join(sorted(missing))}"
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _check_version(self, current: int) -> None:
+        known = migrations("sqlite")
+        latest = known[-1].version if known else 0
+        if current > latest:
+            raise StoreVersionError(
+                f"job store {self.path} has schema version {current}, but this uidt knows "
+                f"only up to {latest}; upgrade uidt (the file was left untouched)"
+            )
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Map sqlite3 errors to StoreError / StoreCorruptError naming the file."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            text = str(exc)
+            kind = StoreCorruptError if any(h in text for h in _CORRUPT_HINTS) else StoreError
+            raise kind(f"job store {self.path}: {what} failed: {text}") from exc
+
+    @contextmanager
+    def _locked(self, what: str, *, transaction: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"job store {self.path} is closed")
+            with self._guard(what):
+                if not transaction:
+                    yield self._conn
+                    return
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+
+    def _decode_job(self, text: str) -> JobRecord:
+        try:
+            return codec.job_record_from_json(text)
+        except InvalidJobError as exc:
+            raise StoreCorruptError(
+                f"job store {self.path} holds an unreadable job: {exc}"
+            ) from exc
+
+    def _persisted_rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[JobRecord]:
+        rows = self._conn.execute(f"SELECT record FROM jobs {where}", args).fetchall()
+        return [self._decode_job(row[0]) for row in rows]
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def put_job(self, record: JobRecord) -> None:
+        key = record.key
+        if record.persisted:
+            text = codec.job_record_to_json(record)
+            with self._locked("put_job") as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO jobs (app, namespace, job_id, record) VALUES (?, ?, ?, ?)",
+                    (key.app, _ns(key.namespace), key.job_id, text),
+                )
+                self._persisted_keys.add(key)
+                self._volatile.pop(key, None)
+            return
+        with self._locked("put_job") as conn:
+            if key in self._persisted_keys:
+                self._delete_persisted(conn, key)
+            self._volatile[key] = copy.deepcopy(record)
+
+    def _delete_persisted(self, conn: sqlite3.Connection, key: JobKey) -> bool:
+        cursor = conn.execute(
+            "DELETE FROM jobs WHERE app = ? AND namespace = ? AND job_id = ?",
+            (key.app, _ns(key.namespace), key.job_id),
+        )
+        self._persisted_keys.discard(key)
+        return cursor.rowcount > 0
+
+    def remove_job(self, key: JobKey) -> bool:
+        with self._locked("remove_job") as conn:
+            if self._volatile.pop(key, None) is not None:
+                return True
+            if key not in self._persisted_keys:
+                return False
+            return self._delete_persisted(conn, key)
+
+    def get_job(self, key: JobKey) -> JobRecord | None:
+        with self._locked("get_job"):
+            volatile = self._volatile.get(key)
+            if volatile is not None:
+                return copy.deepcopy(volatile)
+            if key not in self._persisted_keys:
+                return None
+            found = self._persisted_rows(
+                "WHERE app = ? AND namespace = ? AND job_id = ?",
+                (key.app, _ns(key.namespace), key.job_id),
+            )
+            return found[0] if found else None
+
+    def jobs(self) -> list[JobRecord]:
+        with self._locked("jobs"):
+            found = self._persisted_rows()
+            found += [copy.deepcopy(r) for r in self._volatile.values()]
+        return sorted(found, key=sort_key)
+
+    def jobs_for_app(self, app: str) -> list[JobRecord]:
+        with self._locked("jobs_for_app"):
+            found = self._persisted_rows("WHERE app = ?", (app,))
+            found += [copy.deepcopy(r) for k, r in self._volatile.items() if k.app == app]
+        return sorted(found, key=sort_key)
+
+    def jobs_in_namespace(self, app: str, namespace: str | None) -> list[JobRecord]:
+        with self._locked("jobs_in_namespace"):
+            found = self._persisted_rows("WHERE app = ? AND namespace = ?", (app, _ns(namespace)))
+            found += [
+                copy.deepcopy(r)
+                for k, r in self._volatile.items()
+                if k.app == app and k.namespace == namespace
+            ]
+        return sorted(found, key=sort_key)
+
+    def count_for_app(self, app: str) -> int:
+        with self._locked("count_for_app"):
+            persisted = sum(1 for k in self._persisted_keys if k.app == app)
+            return persisted + sum(1 for k in self._volatile if k.app == app)
+
+    def update_job(self, key: JobKey, **fields: Any) -> bool:
+        check_runtime_fields(fields)
+        with self._locked("update_job") as conn:
+            volatile = self._volatile.get(key)
+            if volatile is not None:
+                apply_runtime_fields(volatile, fields)
+                return True
+            if key not in self._persisted_keys:
+                return False
+            args = (key.app, _ns(key.namespace), key.job_id)
+            row = conn.execute(
+                "SELECT record FROM jobs WHERE app = ? AND namespace = ? AND job_id = ?", args
+            ).fetchone()
+            if row is None:
+                return False
+            record = self._decode_job(row[0])
+            apply_runtime_fields(record, fields)
+            conn.execute(
+                "UPDATE jobs SET record = ? WHERE app = ? AND namespace = ? AND job_id = ?",
+                (codec.job_record_to_json(record), *args),
+            )
+            return True
+
+    def load_jobs(self) -> list[JobRecord]:
+        with self._locked("load_jobs"):
+            found = self._persisted_rows()
+        for record in found:
+            record.num_failures = 0
+            record.num_system_stops = 0
+        return sorted(found, key=sort_key)
+
+    # -- apps -----------------------------------------------------------------------------
+
+    def put_app(self, record: AppRecord) -> None:
+        text = codec.app_record_to_json(record)
+        with self._locked("put_app") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO apps (package, record) VALUES (?, ?)",
+                (record.package, text),
+            )
+
+    def _decode_app(self, text: str) -> AppRecord:
+        try:
+            return codec.app_record_from_json(text)
+        except InvalidJobError as exc:
+            raise StoreCorruptError(
+                f"job store {self.path} holds an unreadable app: {exc}"
+            ) from exc
+
+    def get_app(self, package: str) -> AppRecord | None:
+        with self._locked("get_app") as conn:
+            row = conn.execute("SELECT record FROM apps WHERE package = ?", (package,)).fetchone()
+        return None if row is None else self._decode_app(row[0])
+
+    def apps(self) -> list[AppRecord]:
+        with self._locked("apps") as conn:
+            rows = conn.execute("SELECT record FROM apps ORDER BY package").fetchall()
+        return [self._decode_app(row[0]) for row in rows]
+
+    def remove_app(self, package: str) -> bool:
+        with self._locked("remove_app", transaction=True) as conn:
+            conn.execute("DELETE FROM jobs WHERE app = ?", (package,))
+            conn.execute("DELETE FROM notifications WHERE app = ?", (package,))
+            removed = conn.execute("DELETE FROM apps WHERE package = ?", (package,)).rowcount > 0
+            self._persisted_keys = {k for k in self._persisted_keys if k.app != package}
+            self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
+            return removed
+
+    # -- notifications --------------------------------------------------------------------
+
+    def put_notification(self, record: NotificationRecord) -> None:
+        text = codec.notification_record_to_json(record)
+        with self._locked("put_notification") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO notifications (app, notification_id, record) VALUES (?, ?, ?)",
+                (record.app, record.notification_id, text),
+            )
+
+    def remove_notification(self, app: str, notification_id: int) -> bool:
+        with self._locked("remove_notification") as conn:
+            cursor = conn.execute(
+                "DELETE FROM notifications WHERE app = ? AND notification_id = ?",
+                (app, notification_id),
+            )
+            return cursor.rowcount > 0
+
+    def notifications(self) -> list[NotificationRecord]:
+        with self._locked("notifications") as conn:
+            rows = conn.execute(
+                "SELECT record FROM notifications ORDER BY app, notification_id"
+            ).fetchall()
+        try:
+            return [codec.notification_record_from_json(row[0]) for row in rows]
+        except InvalidJobError as exc:
+            raise StoreCorruptError(
+                f"job store {self.path} holds an unreadable notification: {exc}"
+            ) from exc
+
+    # -- metadata -------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._locked("get_meta") as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self._locked("set_meta") as conn:
+            if value is None:
+                conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (idempotent); non-persisted jobs are dropped."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._volatile.clear()
+            self._conn.close()
