@@ -177,3 +177,8 @@ def test_work_items_move_to_the_replacement(service: JobSchedulerService) -> Non
     service.schedule(BACKGROUND, None, regular(1, required_network_type=NetworkType.UNMETERED))
     status = next(iter(service.jobs.values()))
     assert [w.extras for w in status.work] == [{"a": 1}]
+
+
+def test_invisible_notice_without_visibility_gives_no_grace(service: JobSchedulerService) -> None:
+    service.note_app_visible(APP, False)
+    assert service.schedule(BACKGROUND, None, uij()) == RESULT_FAILURE

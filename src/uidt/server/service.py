@@ -71,13 +71,14 @@ class JobSchedulerService(HostEvents):
 
     def note_app_visible(self, app: str, visible: bool) -> None:
         """The app became visible (TOP) or stopped being visible; grace runs from the last visible."""
-        now = self.now()
         if visible:
             self.visible.add(app)
             self.user_stopped.discard(app)
         elif app in self.visible:
             self.visible.discard(app)
-        self.last_visible[app] = now
+        else:
+            return
+        self.last_visible[app] = self.now()
         for key in self.app_jobs.get(app, {}):
             self.mark_dirty(key)
         self._maybe_check()
