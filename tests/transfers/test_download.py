@@ -238,6 +238,18 @@ async def test_etag_change_between_runs_restarts_from_zero(
     assert result.notices == (Notice.RESUMED, Notice.RESTARTED_RESOURCE_CHANGED)
 
 
+async def test_etag_change_fault_restarts_from_zero(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    dest = tmp_path / "out.bin"
+    await _interrupted_run(server, payload, dest)
+    server.set_faults(PATH, Faults(change_etag=True, times=1))
+    result = await download(server.url(PATH), dest, sha256=_sha(payload))
+    _assert_clean_finish(dest, payload)
+    assert result.notices == (Notice.RESUMED, Notice.RESTARTED_RESOURCE_CHANGED)
+    assert result.bytes_received == len(payload)
+
+
 async def test_server_without_ranges_restarts_from_zero(
     server: TransferTestServer, payload: bytes, tmp_path: Path
 ) -> None:

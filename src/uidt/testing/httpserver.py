@@ -49,6 +49,8 @@ class Faults:
         no_ranges: Ignore ``Range``; never send ``Accept-Ranges``.
         no_length: Send the body chunked, without ``Content-Length``.
         redirect_to: Answer ``302`` to this path (itself for a redirect loop).
+        change_etag: Give the file a new ETag and Last-Modified (same bytes) before answering,
+            as if it had been replaced between requests.
     """
 
     times: int | None = None
@@ -60,6 +62,7 @@ class Faults:
     no_ranges: bool = False
     no_length: bool = False
     redirect_to: str | None = None
+    change_etag: bool = False
 
 
 @dataclass
@@ -278,6 +281,8 @@ class TransferTestServer:
         if request.method not in ("GET", "HEAD"):
             record.status = 405
             return web.Response(status=405)
+        if active and faults.change_etag and path in self._files:
+            self.change_file(path)
         file = self._files.get(path)
         if file is None:
             record.status = 404
