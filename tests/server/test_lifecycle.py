@@ -174,3 +174,23 @@ def test_cancel_while_starting_stops_after_start(service: JobSchedulerService) -
     assert stop.stop_reason is StopReason.CANCELLED_BY_APP
     service.on_stop_job_result(run_id, True)
     assert not service.jobs
+
+
+def test_notification_set_inside_on_start_job_counts(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    started(service, start_result=None)
+    run_id = next(iter(service.runs))
+    service.on_set_notification(run_id, 1, Notification("transfers", "t"), EndPolicy.DETACH)
+    service.on_start_job_result(run_id, True)
+    clock.advance(10_000)
+    service.tick()
+    assert not of_type(service.take_actions(), RecordAnr)
+
+
+def test_bound_with_nothing_left_to_run_unbinds(service: JobSchedulerService) -> None:
+    service.schedule(VISIBLE, None, uij())
+    service.take_actions()
+    service.cancel(APP, None, 1)
+    service.on_bound(APP)
+    assert UnbindApp(APP) in service.take_actions()

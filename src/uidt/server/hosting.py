@@ -24,6 +24,7 @@ class HostEvents(SchedulerCore):
         for ctx in list(self.running.values()):
             if ctx.app == app and ctx.verb is Verb.BINDING:
                 self._send_start(ctx)
+        self.unbind_if_idle(app)
         self._maybe_check()
 
     def on_bind_failed(self, app: str) -> None:
@@ -53,7 +54,8 @@ class HostEvents(SchedulerCore):
             ctx.verb, ctx.verb_since = Verb.EXECUTING, now
             ctx.execution_start = now
             ctx.last_progress = now
-            ctx.awaiting_notification = ctx.user_visible
+            # set_notification may already have come while on_start_job ran
+            ctx.awaiting_notification = ctx.user_visible and ctx.notification_id is None
             self.record(ctx.status, "executing", "on_start_job returned true")
             if ctx.cancelled:
                 ctx.deferred_stop = (StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
