@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -367,3 +369,55 @@ async def test_unwritable_destination_is_a_transfer_error(
 
 def _write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
+
+
+class _TickingClock:
+    """Every reading is one second after the previous one."""
+
+    def __init__(self) -> None:
+        from uidt.testing.clock import FakeClock
+
+        self._clock = FakeClock()
+
+    def elapsed(self) -> int:
+        self._clock.advance(1000)
+        return self._clock.elapsed()
+
+    def utc(self) -> datetime:
+        return self._clock.utc()
+
+
+@pytest.mark.parametrize(
+    ("checkpoint_bytes", "checkpoint_seconds", "at_least"),
+    [(256 * KiB, 1e9, 12), (1 << 40, 0.5, 8)],  # without either: 2 saves
+    ids=["by-size", "by-time"],
+)
+async def test_checkpoints_by_size_and_by_time(
+    server: TransferTestServer,
+    payload: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    checkpoint_bytes: int,
+    checkpoint_seconds: float,
+    at_least: int,
+) -> None:
+    offsets: list[int] = []
+    original = Checkpoint.save
+
+    def counting_save(self: Checkpoint, state: dict[str, Any]) -> None:
+        offsets.append(state["offset"])
+        original(self, state)
+
+    monkeypatch.setattr(Checkpoint, "save", counting_save)
+    server.add_file(PATH, payload)
+    server.chunk_size = 64 * KiB
+    await download(
+        server.url(PATH),
+        tmp_path / "o",
+        checkpoint_bytes=checkpoint_bytes,
+        checkpoint_seconds=checkpoint_seconds,
+        clock=_TickingClock(),
+    )
+    assert len(offsets) >= at_least
+    assert offsets == sorted(offsets)
+    assert offsets[-1] == len(payload)
