@@ -49,7 +49,6 @@ class Settings:
     max_jobs_per_app: int = 150
     worker_idle_timeout_ms: int = 60_000
     cmd_run_connectivity_wait_ms: int = 5_000
-    pending_reasons_history_size: int = 10
 
     @classmethod
     def names(cls) -> list[str]:

@@ -13,6 +13,7 @@ from uidt.server import (
     Caller,
     JobSchedulerService,
     RemoveJob,
+    StartJob,
     StopJob,
 )
 from uidt.settings import Settings
@@ -182,3 +183,17 @@ def test_work_items_move_to_the_replacement(service: JobSchedulerService) -> Non
 def test_invisible_notice_without_visibility_gives_no_grace(service: JobSchedulerService) -> None:
     service.note_app_visible(APP, False)
     assert service.schedule(BACKGROUND, None, uij()) == RESULT_FAILURE
+
+
+def test_replacement_starts_once_the_old_run_ends(service: JobSchedulerService) -> None:
+    service.schedule(VISIBLE, None, uij(1))
+    run_until_idle(service)
+    old_run = next(iter(service.runs))
+    service.schedule(VISIBLE, None, uij(1, requires_battery_not_low=True))
+    service.take_actions()
+    service.on_stop_job_result(old_run, True)
+    starts = [a for a in service.take_actions() if isinstance(a, StartJob)]
+    assert len(starts) == 1
+    assert starts[0].run_id != old_run
+    status = next(iter(service.jobs.values()))
+    assert status.num_failures == 0
