@@ -55,4 +55,4 @@ def test_package_exports_resolve_lazily() -> None:
     for name in transfers.__all__:
         assert getattr(transfers, name) is not None
     with pytest.raises(AttributeError):
-        _ = transfers.nothing_here  # type: ignore[attr-defined]
+        _ = transfers.nothing_here
