@@ -154,6 +154,7 @@ def test_threaded_variant_serves_synchronous_callers() -> None:
             assert resp.read() == DATA
         threaded.wait_bytes_sent("/t", len(DATA), timeout=5)
         assert threaded.bytes_sent("/t") == len(DATA)
+        threaded.throttle("/t", None)
         threaded.pause("/t")
         threaded.unpause("/t")
         assert threaded.port > 0

@@ -156,3 +156,11 @@ async def test_permanent_refusal(
 
 def test_encode_metadata() -> None:
     assert encode_metadata({"a": "b", "name": "é"}) == "a Yg==,name w6k="
+
+
+async def test_empty_metadata_sends_no_header(
+    server: TransferTestServer, source: Path, payload: bytes
+) -> None:
+    await upload(source, server.url("/files/"), metadata={})
+    assert _only_upload(server) == payload
+    assert server.upload_metadata["1"] == ""

@@ -166,6 +166,10 @@ class TransferTestServer:
         state.faults = faults or Faults()
         state.hits = 0
 
+    def throttle(self, path: str, bytes_per_second: int | None) -> None:
+        """Drip bodies of ``path`` at ``bytes_per_second`` (``None``: full speed), keeping other faults."""
+        self._path(path).faults.drip_bps = bytes_per_second
+
     def pause(self, path: str) -> None:
         """Hold every body of ``path`` (new and in flight) until :meth:`unpause`."""
         state = self._path(path)
@@ -549,6 +553,10 @@ class ThreadedTransferTestServer:
     def set_faults(self, path: str, faults: Faults | None = None) -> None:
         """See :meth:`TransferTestServer.set_faults`."""
         self._call(lambda: self.server.set_faults(path, faults))
+
+    def throttle(self, path: str, bytes_per_second: int | None) -> None:
+        """See :meth:`TransferTestServer.throttle`."""
+        self._call(lambda: self.server.throttle(path, bytes_per_second))
 
     def pause(self, path: str) -> None:
         """See :meth:`TransferTestServer.pause`."""

@@ -220,11 +220,9 @@ class _Upload:
             return TUS_VERSION in versions.replace(" ", "").split(",") and "creation" in extensions
 
     async def create(self) -> str:
-        headers = {
-            "Tus-Resumable": TUS_VERSION,
-            "Upload-Length": str(self.size),
-            "Upload-Metadata": encode_metadata(self.metadata),
-        }
+        headers = {"Tus-Resumable": TUS_VERSION, "Upload-Length": str(self.size)}
+        if self.metadata:
+            headers["Upload-Metadata"] = encode_metadata(self.metadata)
         async with self.session.post(self.url, headers=headers) as resp:
             self.check_status(resp, "creating the upload at")
             location = resp.headers.get("Location")
