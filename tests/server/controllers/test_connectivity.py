@@ -1,25 +1,23 @@
-"""Controllers set only their bits; the connectivity pipeline of reference §8.3; thermal §8.4."""
+"""The connectivity controller's pipeline (reference §8.3)."""
 
 from __future__ import annotations
 
 import pytest
 
 from server.helpers import APP, regular, uij
-from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
-from uidt.job import NetCapability, NetworkRequest, Priority, Transport
+from uidt.device.state import NetworkState
+from uidt.job import JobInfo, NetCapability, NetworkRequest, Transport
 from uidt.job.work import JobWorkItem
-from uidt.server.controllers import battery_bits, connectivity_satisfied, storage_bits, transfer_ms
+from uidt.server.controllers import connectivity_satisfied, transfer_ms
 from uidt.server.controllers.connectivity import estimated_transfer_ms, request_satisfied
-from uidt.server.restrictions import max_total_jobs, thermally_restricted, ui_reserved_slots
-from uidt.server.status import Constraint, JobStatus, Override
+from uidt.server.status import JobStatus
 from uidt.store.record import JobKey
 
 HOUR = 3_600_000
-KEY = JobKey(APP, None, 1)
 
 
-def status_of(job) -> JobStatus:  # type: ignore[no-untyped-def]
-    return JobStatus(KEY, job, enqueue_elapsed=0)
+def status_of(job: JobInfo) -> JobStatus:
+    return JobStatus(JobKey(APP, None, 1), job, enqueue_elapsed=0)
 
 
 def test_transfer_ms() -> None:
@@ -96,65 +94,3 @@ def test_request_matching(
 ) -> None:
     request = NetworkRequest(frozenset(caps), frozenset(transports))
     assert request_satisfied(request, network) is ok
-
-
-def test_battery_and_storage_bits() -> None:
-    status = status_of(uij())
-    assert battery_bits(status, DeviceState(), app_visible=False) == (
-        Constraint.CHARGING | Constraint.BATTERY_NOT_LOW
-    )
-    unplugged = DeviceState(plugged=False, charging=False)
-    assert battery_bits(status, unplugged, app_visible=True) == Constraint.BATTERY_NOT_LOW
-    low = DeviceState(battery_not_low=False, charging=True)
-    assert battery_bits(status, low, app_visible=False) == Constraint.NONE
-    assert battery_bits(status, low, app_visible=True) == Constraint.CHARGING
-    assert storage_bits(DeviceState(storage_low=True)) == Constraint.NONE
-
-
-def test_overrides() -> None:
-    status = status_of(uij(requires_charging=True))
-    assert status.unsatisfied() == status.required
-    status.override = Override.SOFT
-    assert status.unsatisfied() == Constraint.CONNECTIVITY
-    status.override = Override.FULL
-    assert status.unsatisfied() == Constraint.NONE
-
-
-@pytest.mark.parametrize(
-    ("thermal", "job", "visible", "within", "restricted"),
-    [
-        (ThermalStatus.NONE, "low", False, False, False),
-        (ThermalStatus.SEVERE, "uij", False, True, True),
-        (ThermalStatus.SEVERE, "uij", True, False, False),
-        (ThermalStatus.MODERATE, "uij", False, False, False),
-        (ThermalStatus.MODERATE, "high", False, True, False),
-        (ThermalStatus.MODERATE, "high", False, False, True),
-        (ThermalStatus.MODERATE, "default", False, True, True),
-        (ThermalStatus.LIGHT, "min", False, True, True),
-        (ThermalStatus.LIGHT, "low", False, True, False),
-        (ThermalStatus.LIGHT, "low", False, False, True),
-        (ThermalStatus.LIGHT, "default", False, False, False),
-    ],
-)
-def test_thermal(
-    thermal: ThermalStatus, job: str, visible: bool, within: bool, restricted: bool
-) -> None:
-    priorities = {
-        "min": Priority.MIN,
-        "low": Priority.LOW,
-        "default": Priority.DEFAULT,
-        "high": Priority.HIGH,
-    }
-    info = uij() if job == "uij" else regular(priority=priorities[job])
-    assert (
-        thermally_restricted(
-            status_of(info), thermal, app_visible=visible, running_within_guarantee=within
-        )
-        is restricted
-    )
-
-
-def test_memory_pressure_shrinks_slots() -> None:
-    assert [max_total_jobs(40, m) for m in MemoryPressure] == [40, 36, 24, 16]
-    assert ui_reserved_slots(40, MemoryPressure.NORMAL) == 8
-    assert ui_reserved_slots(1, MemoryPressure.CRITICAL) == 0
