@@ -85,7 +85,7 @@ class JobStore(Protocol):
         """How many jobs the app has, in all namespaces."""
         ...
 
-    def update_job(self, key: JobKey, **fields: Any) -> bool:
+    def update_job(self, key: JobKey, /, **fields: Any) -> bool:
         """Change runtime fields of a job; ``False`` if there is no such job.
 
         Raises:

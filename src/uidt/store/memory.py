@@ -67,7 +67,7 @@ class MemoryJobStore(StoreContextMixin):
         with self._lock:
             return sum(1 for k in self._jobs if k.app == app)
 
-    def update_job(self, key: JobKey, **fields: Any) -> bool:
+    def update_job(self, key: JobKey, /, **fields: Any) -> bool:
         check_runtime_fields(fields)
         with self._lock:
             record = self._jobs.get(key)

@@ -275,7 +275,7 @@ class SqliteJobStore(StoreContextMixin):
             persisted = sum(1 for k in self._persisted_keys if k.app == app)
             return persisted + sum(1 for k in self._volatile if k.app == app)
 
-    def update_job(self, key: JobKey, **fields: Any) -> bool:
+    def update_job(self, key: JobKey, /, **fields: Any) -> bool:
         check_runtime_fields(fields)
         with self._locked("update_job") as conn:
             volatile = self._volatile.get(key)

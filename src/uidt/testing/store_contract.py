@@ -1,0 +1,300 @@
+"""The contract every :class:`~uidt.store.base.JobStore` must pass, as a pytest test class.
+
+Use it by subclassing :class:`JobStoreContract` in a test module and providing a
+``store_factory`` fixture that returns a :class:`StoreFactory`::
+
+    class TestMyStore(JobStoreContract):
+        @pytest.fixture
+        def store_factory(self, tmp_path):
+            return StoreFactory("mine", lambda: MyStore(tmp_path / "db"), survives_reopen=True)
+
+``StoreFactory.open()`` must open the *same* store each time it is called (a reopen after
+``close()``); tests that need a reopen are skipped when ``survives_reopen`` is false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from uidt.errors import InvalidJobError
+from uidt.job.info import JobInfo
+from uidt.store.base import JobStore
+from uidt.store.record import (
+    INTERNAL_FLAG_DEMOTED_BY_USER,
+    AppRecord,
+    JobKey,
+    JobRecord,
+    NotificationRecord,
+)
+
+
+@dataclass(frozen=True)
+class StoreFactory:
+    """How the contract opens a store under test.
+
+    Attributes:
+        name: shown in test ids and messages.
+        open: opens the store; calling it again after ``close()`` reopens the same store.
+        survives_reopen: whether persisted data is still there after close + open.
+    """
+
+    name: str
+    open: Callable[[], JobStore]
+    survives_reopen: bool
+
+
+def make_record(
+    app: str = "com.example",
+    job_id: int = 1,
+    namespace: str | None = None,
+    *,
+    persisted: bool = True,
+    **fields: Any,
+) -> JobRecord:
+    """A job record with a simple ``JobInfo``; ``fields`` set other ``JobRecord`` fields."""
+    info = (
+        JobInfo.Builder(job_id, "example_app.transfers:TransferService")
+        .set_persisted(persisted)
+        .set_extras({"url": f"https://example.org/{job_id}"})
+        .build()
+    )
+    return JobRecord(key=JobKey(app, namespace, job_id), job=info, **fields)
+
+
+def make_app(package: str = "com.example") -> AppRecord:
+    """An app record with a small manifest."""
+    return AppRecord(
+        package=package,
+        manifest={"package": package, "permissions": ["RUN_USER_INITIATED_JOBS"]},
+        granted=frozenset({"POST_NOTIFICATIONS"}),
+        revoked=frozenset({"RUN_USER_INITIATED_JOBS"}),
+        installed_utc_ms=1_700_000_000_000,
+    )
+
+
+def make_notification(app: str = "com.example", notification_id: int = 1) -> NotificationRecord:
+    """A notification record attached to job 1 of ``app``."""
+    return NotificationRecord(
+        app=app,
+        notification_id=notification_id,
+        notification={"title": "Downloading", "progress": [1, 10]},
+        job=JobKey(app, None, 1),
+        user_initiated_job=True,
+        updated_utc_ms=1_700_000_000_500,
+    )
+
+
+def _keys(records: list[JobRecord]) -> list[JobKey]:
+    return [r.key for r in records]
+
+
+class JobStoreContract:
+    """Behaviour every store shares; subclass it and provide a ``store_factory`` fixture."""
+
+    @pytest.fixture
+    def store(self, store_factory: StoreFactory) -> Iterator[JobStore]:
+        """A freshly opened store, closed after the test."""
+        with store_factory.open() as store:
+            yield store
+
+    @contextmanager
+    def reopened(self, store: JobStore, factory: StoreFactory) -> Iterator[JobStore]:
+        """Close ``store`` and open it again (skips when the store does not survive reopen)."""
+        if not factory.survives_reopen:
+            pytest.skip(f"{factory.name} does not survive a reopen")
+        store.close()
+        with factory.open() as again:
+            yield again
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def test_put_then_get_round_trips(self, store: JobStore) -> None:
+        record = make_record(history=[{"time": 1, "state": "pending", "reason": "x"}])
+        volatile = make_record(job_id=2, persisted=False, extra={"bytes": 5})
+        store.put_job(record)
+        store.put_job(volatile)
+        assert store.get_job(record.key) == record
+        assert store.get_job(volatile.key) == volatile
+        assert store.get_job(JobKey("com.example", None, 3)) is None
+
+    def test_put_replaces_by_key(self, store: JobStore) -> None:
+        store.put_job(make_record(num_failures=1))
+        replacement = make_record(num_failures=7, enqueue_time_utc_ms=99)
+        store.put_job(replacement)
+        assert store.jobs() == [replacement]
+
+    def test_persisted_and_volatile_replace_each_other(self, store: JobStore) -> None:
+        store.put_job(make_record(persisted=True))
+        store.put_job(make_record(persisted=False))
+        assert [r.persisted for r in store.jobs()] == [False]
+        assert store.load_jobs() == []
+        store.put_job(make_record(persisted=True))
+        assert [r.persisted for r in store.jobs()] == [True]
+
+    def test_remove_job(self, store: JobStore) -> None:
+        store.put_job(make_record(job_id=1))
+        store.put_job(make_record(job_id=2, persisted=False))
+        assert store.remove_job(JobKey("com.example", None, 1)) is True
+        assert store.remove_job(JobKey("com.example", None, 2)) is True
+        assert store.remove_job(JobKey("com.example", None, 1)) is False
+        assert store.jobs() == []
+
+    def test_listing_by_app_and_namespace(self, store: JobStore) -> None:
+        for app, ns, job_id in [("b", None, 1), ("a", "ns", 2), ("a", None, 3), ("a", None, 1)]:
+            store.put_job(make_record(app, job_id, ns, persisted=job_id != 3))
+        a = [JobKey("a", None, 1), JobKey("a", None, 3), JobKey("a", "ns", 2)]
+        assert _keys(store.jobs()) == [*a, JobKey("b", None, 1)]
+        assert _keys(store.jobs_for_app("a")) == a
+        assert _keys(store.jobs_in_namespace("a", None)) == a[:2]
+        assert _keys(store.jobs_in_namespace("a", "ns")) == a[2:]
+        assert store.jobs_in_namespace("b", "ns") == []
+        assert store.jobs_for_app("c") == []
+
+    def test_count_for_app(self, store: JobStore) -> None:
+        for job_id in range(5):
+            store.put_job(make_record("a", job_id, "ns" if job_id % 2 else None))
+        store.put_job(make_record("a", 9, persisted=False))
+        store.put_job(make_record("b", 1))
+        store.put_job(make_record("a", 0))  # a replacement does not count twice
+        assert store.count_for_app("a") == 6
+        assert store.count_for_app("b") == 1
+        assert store.count_for_app("c") == 0
+
+    @pytest.mark.parametrize("persisted", [True, False])
+    def test_update_job_changes_runtime_fields(self, store: JobStore, persisted: bool) -> None:
+        store.put_job(make_record(persisted=persisted))
+        key = JobKey("com.example", None, 1)
+        history = [{"time": 5, "state": "running", "reason": "started"}]
+        assert store.update_job(
+            key, num_failures=2, internal_flags=INTERNAL_FLAG_DEMOTED_BY_USER, history=history
+        )
+        history.append({"time": 6})  # the store keeps its own copy
+        got = store.get_job(key)
+        assert got is not None
+        assert (got.num_failures, got.internal_flags) == (2, INTERNAL_FLAG_DEMOTED_BY_USER)
+        assert got.history == [{"time": 5, "state": "running", "reason": "started"}]
+
+    def test_update_job_of_missing_key_returns_false(self, store: JobStore) -> None:
+        assert store.update_job(JobKey("com.example", None, 1), num_failures=1) is False
+        assert store.jobs() == []
+
+    @pytest.mark.parametrize("field", ["job", "key", "enqueue_time_utc_ms", "no_such_field"])
+    def test_update_job_rejects_other_fields(self, store: JobStore, field: str) -> None:
+        store.put_job(make_record())
+        with pytest.raises(InvalidJobError, match=field):
+            store.update_job(JobKey("com.example", None, 1), **{field: 1})
+
+    def test_records_are_copies(self, store: JobStore) -> None:
+        record = make_record(extra={"n": 1})
+        store.put_job(record)
+        record.extra["n"] = 2
+        got = store.get_job(record.key)
+        assert got is not None
+        assert got.extra == {"n": 1}
+        got.extra["n"] = 3
+        assert store.jobs()[0].extra == {"n": 1}
+
+    def test_load_jobs_resets_failure_counters_and_keeps_the_rest(self, store: JobStore) -> None:
+        kept: dict[str, Any] = {
+            "cumulative_runtime_ms": 12_345,
+            "internal_flags": INTERNAL_FLAG_DEMOTED_BY_USER,
+            "earliest_run_time_utc_ms": 1_700_000_000_000,
+            "last_stop_reason": 10,
+            "history": [{"time": 1, "state": "stopped", "reason": "user"}],
+            "extra": {"done": 10},
+        }
+        store.put_job(make_record(num_failures=3, num_system_stops=2, **kept))
+        store.put_job(make_record(job_id=2, persisted=False))
+        (loaded,) = store.load_jobs()
+        assert (loaded.num_failures, loaded.num_system_stops) == (0, 0)
+        assert loaded == make_record(**kept)
+
+    # -- apps, notifications, metadata ----------------------------------------------------
+
+    def test_apps(self, store: JobStore) -> None:
+        store.put_app(make_app("b"))
+        store.put_app(make_app("a"))
+        replaced = make_app("a")
+        replaced.granted = frozenset({"RUN_USER_INITIATED_JOBS"})
+        store.put_app(replaced)
+        assert store.get_app("a") == replaced
+        assert store.get_app("c") is None
+        assert [a.package for a in store.apps()] == ["a", "b"]
+
+    def test_remove_app_removes_its_jobs_and_notifications(self, store: JobStore) -> None:
+        for app in ("a", "b"):
+            store.put_app(make_app(app))
+            store.put_job(make_record(app, 1))
+            store.put_job(make_record(app, 2, "ns", persisted=False))
+            store.put_notification(make_notification(app))
+        assert store.remove_app("a") is True
+        assert store.remove_app("a") is False
+        assert [a.package for a in store.apps()] == ["b"]
+        assert {r.key.app for r in store.jobs()} == {"b"}
+        assert store.count_for_app("a") == 0
+        assert [n.app for n in store.notifications()] == ["b"]
+
+    def test_notifications(self, store: JobStore) -> None:
+        store.put_notification(make_notification("a", 2))
+        store.put_notification(make_notification("a", 1))
+        detached = make_notification("a", 2)
+        detached.job = None
+        store.put_notification(detached)
+        assert store.notifications() == [make_notification("a", 1), detached]
+        assert store.remove_notification("a", 1) is True
+        assert store.remove_notification("a", 1) is False
+        assert store.notifications() == [detached]
+
+    def test_meta(self, store: JobStore) -> None:
+        assert store.get_meta("boot") is None
+        store.set_meta("boot", "1")
+        store.set_meta("boot", "2")
+        assert store.get_meta("boot") == "2"
+        store.set_meta("boot", None)
+        assert store.get_meta("boot") is None
+
+    def test_close_is_idempotent(self, store_factory: StoreFactory) -> None:
+        store = store_factory.open()
+        with store:
+            store.put_job(make_record())
+        store.close()
+
+    # -- reopen ---------------------------------------------------------------------------
+
+    def test_reopen_keeps_persisted_and_drops_volatile(
+        self, store: JobStore, store_factory: StoreFactory
+    ) -> None:
+        store.put_job(make_record(job_id=1, num_failures=4, num_system_stops=1, internal_flags=2))
+        store.put_job(make_record(job_id=2, persisted=False))
+        store.put_job(make_record(job_id=3))
+        store.remove_job(JobKey("com.example", None, 3))
+        store.update_job(JobKey("com.example", None, 1), cumulative_runtime_ms=500)
+        with self.reopened(store, store_factory) as again:
+            (loaded,) = again.load_jobs()
+            assert loaded == make_record(job_id=1, internal_flags=2, cumulative_runtime_ms=500)
+            assert _keys(again.jobs()) == [JobKey("com.example", None, 1)]
+            assert again.count_for_app("com.example") == 1
+
+    def test_reopen_forgets_a_persisted_job_replaced_by_a_volatile_one(
+        self, store: JobStore, store_factory: StoreFactory
+    ) -> None:
+        store.put_job(make_record(persisted=True))
+        store.put_job(make_record(persisted=False))
+        with self.reopened(store, store_factory) as again:
+            assert again.load_jobs() == []
+
+    def test_reopen_keeps_apps_notifications_and_meta(
+        self, store: JobStore, store_factory: StoreFactory
+    ) -> None:
+        store.put_app(make_app("a"))
+        store.put_notification(make_notification("a"))
+        store.set_meta("k", "v")
+        with self.reopened(store, store_factory) as again:
+            assert again.apps() == [make_app("a")]
+            assert again.notifications() == [make_notification("a")]
+            assert again.get_meta("k") == "v"

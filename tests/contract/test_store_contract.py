@@ -1,0 +1,24 @@
+"""Runs the store contract against every backend (add PostgreSQL here when it exists)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uidt.store.memory import MemoryJobStore
+from uidt.store.sqlite import SqliteJobStore
+from uidt.testing.store_contract import JobStoreContract, StoreFactory
+
+
+class TestMemoryStore(JobStoreContract):
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        return StoreFactory("memory", MemoryJobStore, survives_reopen=False)
+
+
+class TestSqliteStore(JobStoreContract):
+    @pytest.fixture
+    def store_factory(self, tmp_path: Path) -> StoreFactory:
+        path = tmp_path / "uidt.db"
+        return StoreFactory("sqlite", lambda: SqliteJobStore(path), survives_reopen=True)
