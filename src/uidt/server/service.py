@@ -237,7 +237,9 @@ class JobSchedulerService(HostEvents):
     # -- device and check pass -----------------------------------------------------------
 
     def on_device_state(self, state: DeviceState) -> None:
-        """A new device snapshot: every job is re-evaluated."""
+        """A new device snapshot: every job is re-evaluated (an unchanged snapshot is ignored)."""
+        if state == self.device:
+            return
         self.device = state
         self.mark_dirty()
         self._maybe_check()
