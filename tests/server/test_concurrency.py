@@ -114,3 +114,12 @@ def test_running_job_past_guarantee_makes_room(clock: FakeClock) -> None:
     service.schedule(BACKGROUND, None, regular(2))
     stops = of_type(service.take_actions(), StopJob)
     assert [s.key.job_id for s in stops] == [1]
+
+
+def test_a_click_grant_starts_beyond_the_limit(clock: FakeClock) -> None:
+    service = make_service(clock, 1)
+    service.schedule(Caller(OTHER, False), None, uij(1))
+    for i in (2, 3):
+        service.schedule(Caller(APP, False, interaction_grant=True), None, uij(i))
+    run_until_idle(service)
+    assert len(service.running) == 3

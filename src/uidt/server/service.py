@@ -114,7 +114,8 @@ class JobSchedulerService(HostEvents):
             JobLimitError: the app already has more than ``max_jobs_per_app`` jobs.
         """
         app = admission.enforce_valid_job_request(self.apps.get(caller.app), caller.app, job)
-        if caller.visible:
+        if caller.visible or caller.interaction_grant:
+            # visible now, or a click grant: a transient background-start privilege (§7.2)
             self.last_visible[caller.app] = self.now()
             self.user_stopped.discard(caller.app)
         if not admission.validate_job(app, job, work):
