@@ -91,7 +91,7 @@ def test_bandwidth_is_kept_per_network(root: Path, tmp_path: Path) -> None:
     network = source.snapshot().network
     assert network is not None
     assert (network.downstream_kbps, network.upstream_kbps) == (50_000, 20_000)
-    assert "50000/20000" in source.describe()["network"]
+    assert source.describe()["bandwidth_kbps"] == "measured on eth0: 50000/20000 kbps"
 
 
 def test_failing_reader_keeps_last_value_and_logs_once(

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 
 from uidt.device.fake import FakeDeviceSource
+from uidt.device.linux import LinuxDeviceSource
 from uidt.device.override import DeviceOverrideError, OverrideDeviceSource
 from uidt.device.state import DeviceState, MemoryPressure, ThermalStatus
 from uidt.errors import UidtError
@@ -117,3 +121,26 @@ def test_describe_names_sources() -> None:
     assert override.describe()["plugged"] == "true (fake)"
     override.reset()
     assert override.describe()["metered"] == "false (fake)"
+
+
+def test_record_bandwidth_reaches_a_base_that_keeps_it(root: Path, tmp_path: Path) -> None:
+    base = LinuxDeviceSource(
+        tmp_path,
+        root=root,
+        use_dbus=False,
+        disk_usage=lambda _p: SimpleNamespace(total=1 << 40, used=0, free=1 << 39),
+        sensors_battery=lambda: None,
+        sensors_temperatures=dict,
+    )
+    override = OverrideDeviceSource(base)
+    override.set(network="wifi")
+    override.record_bandwidth("eth0", 10, 5)
+    network = override.snapshot().network
+    assert network is not None
+    assert (network.transport, network.name, network.downstream_kbps, network.upstream_kbps) == (
+        Transport.WIFI,
+        "eth0",
+        10,
+        5,
+    )
+    OverrideDeviceSource(FakeDeviceSource()).record_bandwidth("x", 1, 1)  # a no-op, not an error

@@ -126,7 +126,13 @@ class LinuxDeviceSource:
             network_source += f" [{self._bus_note}]"
         power = self._power.source
         return {
-            "network": network_source + self._bandwidth_note(),
+            "network": network_source,
+            "metered": network_source,
+            "roaming": network_source if self._networkmanager else "kernel: unknown, not roaming",
+            "validated": network_source
+            if self._networkmanager
+            else "kernel: a default route counts",
+            "bandwidth_kbps": self._bandwidth_note(),
             "battery_level": power,
             "plugged": power,
             "charging": power,
@@ -147,9 +153,9 @@ class LinuxDeviceSource:
     def _bandwidth_note(self) -> str:
         network = self._network.value
         if network is None or network.name not in self._bandwidth:
-            return ", bandwidth unknown until measured"
+            return "unknown until measured"
         down, up = self._bandwidth[network.name]
-        return f", bandwidth measured {down}/{up} kbps"
+        return f"measured on {network.name}: {down}/{up} kbps"
 
     # Polling ------------------------------------------------------------------------------
 

@@ -130,6 +130,12 @@ class OverrideDeviceSource:
         self._refresh()
         return self._state
 
+    def record_bandwidth(self, network_name: str, down_kbps: int, up_kbps: int) -> None:
+        """Pass measured throughput to the base source if it keeps it (the Linux source does)."""
+        record = getattr(self._base, "record_bandwidth", None)
+        if record is not None:
+            record(network_name, down_kbps, up_kbps)
+
     # DeviceSource -----------------------------------------------------------------------------
 
     def snapshot(self) -> DeviceState:
