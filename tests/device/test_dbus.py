@@ -43,9 +43,10 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 class FakeNetworkManager(ServiceInterface):
     """The few ``org.freedesktop.NetworkManager`` properties uidt reads."""
 
-    def __init__(self) -> None:
+    def __init__(self, connection_type: str = "802-11-wireless") -> None:
         super().__init__("org.freedesktop.NetworkManager")
         self.metered = 4  # NM_METERED_GUESS_NO
+        self.connection_type = connection_type
 
     @dbus_property(access=PropertyAccess.READ)
     def PrimaryConnection(self) -> DBusObjectPath:
@@ -53,7 +54,7 @@ class FakeNetworkManager(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def PrimaryConnectionType(self) -> DBusStr:
-        return "802-11-wireless"
+        return self.connection_type
 
     @dbus_property(access=PropertyAccess.READ)
     def Metered(self) -> DBusUInt32:
@@ -79,6 +80,16 @@ class FakeActiveConnection(ServiceInterface):
     @dbus_property(access=PropertyAccess.READ)
     def Id(self) -> DBusStr:
         return "Home Wi-Fi"
+
+
+class FakeModem3gpp(ServiceInterface):
+    def __init__(self, registration_state: int) -> None:
+        super().__init__("org.freedesktop.ModemManager1.Modem.Modem3gpp")
+        self.registration_state = registration_state
+
+    @dbus_property(access=PropertyAccess.READ)
+    def RegistrationState(self) -> DBusUInt32:
+        return self.registration_state
 
 
 class FakePowerProfiles(ServiceInterface):
@@ -178,5 +189,58 @@ async def test_source_follows_metered_signal(services: SimpleNamespace, tmp_path
             await task
 
 
+@pytest.mark.parametrize(("registration_state", "roaming"), [(5, True), (1, False)])
+async def test_cellular_roaming_from_modemmanager(
+    bus_address: str, registration_state: int, roaming: bool
+) -> None:
+    services = await MessageBus(bus_address=bus_address).connect()
+    manager = FakeNetworkManager(connection_type="gsm")
+    manager.metered = 3  # NM_METERED_GUESS_YES
+    services.export("/org/freedesktop/NetworkManager", manager)
+    services.export("/org/freedesktop/ModemManager1/Modem/0", FakeModem3gpp(registration_state))
+    await services.request_name("org.freedesktop.NetworkManager")
+    await services.request_name("org.freedesktop.ModemManager1")
+    bus = await dbus_readers.connect_bus(bus_address)
+    assert bus is not None
+    try:
+        network = (await dbus_readers.read_networkmanager(bus)).value
+        assert network is not None
+        assert network.transport is Transport.CELLULAR
+        assert network.metered
+        assert network.roaming is roaming
+        assert network.name == ACTIVE_PATH  # no active-connection object: the path names it
+    finally:
+        bus.disconnect()
+        services.disconnect()
+
+
 async def test_no_bus_falls_back_to_kernel(tmp_path: Path) -> None:
     assert await dbus_readers.connect_bus(f"unix:path={tmp_path / 'nothing'}") is None
+
+
+async def test_bus_without_networkmanager_uses_the_kernel(bus_address: str, tmp_path: Path) -> None:
+    ready = asyncio.Event()
+
+    async def sleep(_seconds: float) -> None:
+        ready.set()
+        await asyncio.Event().wait()
+
+    source = LinuxDeviceSource(
+        tmp_path,
+        root=tmp_path,
+        bus_address=bus_address,
+        sleep=sleep,
+        disk_usage=lambda _p: SimpleNamespace(total=1 << 40, used=0, free=1 << 39),
+        sensors_battery=lambda: None,
+        sensors_temperatures=dict,
+    )
+    task = asyncio.create_task(source.run())
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        described = source.describe()
+        assert "no NetworkManager on D-Bus: kernel fallback" in described["network"]
+        assert described["power_saver"] == "no power-profiles-daemon"
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
