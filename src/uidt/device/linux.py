@@ -14,12 +14,9 @@ import logging
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
-
-from dbus_fast.aio import MessageBus
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from uidt.clock import Clock, SystemClock
-from uidt.device import dbus_readers
 from uidt.device.kernel_network import read_kernel_network
 from uidt.device.memory import read_memory
 from uidt.device.power import PowerReading, SensorsBattery, read_power
@@ -30,6 +27,9 @@ from uidt.device.state import DeviceState, MemoryPressure, NetworkState, Thermal
 from uidt.device.storage import DiskUsage, read_storage
 from uidt.device.thermal import SensorsTemperatures, read_thermal
 from uidt.device.thermal import _psutil_temperatures as _default_temperatures
+
+if TYPE_CHECKING:
+    from dbus_fast.aio import MessageBus
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +219,12 @@ class LinuxDeviceSource:
     # D-Bus --------------------------------------------------------------------------------
 
     async def _connect_dbus(self) -> None:
+        try:
+            from uidt.device import dbus_readers  # dbus-fast is optional
+        except ImportError:
+            self._bus_note = "dbus-fast not installed: kernel fallback"
+            self.poll_network()
+            return
         bus = await dbus_readers.connect_bus(self._bus_address)
         if bus is None:
             self._bus_note = "no system D-Bus: kernel fallback"
@@ -247,6 +253,8 @@ class LinuxDeviceSource:
             await self._poll_power_saver(bus)
 
     async def _poll_networkmanager(self, bus: MessageBus) -> None:
+        from uidt.device import dbus_readers
+
         try:
             reading = await dbus_readers.read_networkmanager(bus)
         except dbus_readers.DbusUnavailable as error:
@@ -265,6 +273,8 @@ class LinuxDeviceSource:
         self._publish()
 
     async def _poll_power_saver(self, bus: MessageBus) -> None:
+        from uidt.device import dbus_readers
+
         try:
             reading = await dbus_readers.read_power_saver(bus)
         except dbus_readers.DbusUnavailable as error:
