@@ -1,0 +1,139 @@
+"""SQLite-specific behaviour: WAL, durability pragma, migrations, refusing foreign or newer files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from uidt.errors import StoreCorruptError, StoreError, StoreVersionError
+from uidt.store.migrations import migrations
+from uidt.store.sqlite import VERSION_TABLE, SqliteJobStore
+from uidt.testing.store_contract import make_record
+
+
+def _pragma(path: Path, name: str) -> object:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def test_new_file_is_wal_and_records_every_migration(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "uidt.db"
+    with SqliteJobStore(path):
+        pass
+    assert _pragma(path, "journal_mode") == "wal"
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            f"SELECT version, name FROM {VERSION_TABLE} ORDER BY version"
+        ).fetchall()
+    assert rows == [(m.version, m.name) for m in migrations("sqlite")]
+    assert rows[0] == (1, "initial")
+
+
+def test_reopen_does_not_reapply_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    for _ in range(3):
+        with SqliteJobStore(path) as store:
+            store.put_job(make_record())
+    with sqlite3.connect(path) as conn:
+        count = conn.execute(f"SELECT count(*) FROM {VERSION_TABLE}").fetchone()[0]
+    assert count == len(migrations("sqlite"))
+
+
+def test_synchronous_full_by_default(tmp_path: Path) -> None:
+    with SqliteJobStore(tmp_path / "a.db") as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with SqliteJobStore(tmp_path / "b.db", synchronous="NORMAL") as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    content = b"these are my holiday notes, not a database\n" * 100
+    path.write_bytes(content)
+    with pytest.raises(StoreCorruptError, match=str(path)):
+        SqliteJobStore(path)
+    assert path.read_bytes() == content
+
+
+def test_foreign_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE photos (name TEXT)")
+        conn.execute("INSERT INTO photos VALUES ('cat.jpg')")
+    before = path.read_bytes()
+    with pytest.raises(StoreCorruptError, match="photos") as caught:
+        SqliteJobStore(path)
+    assert str(path) in str(caught.value)
+    assert path.read_bytes() == before
+
+
+def test_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path) as store:
+        store.put_job(make_record())
+    latest = migrations("sqlite")[-1].version
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"INSERT INTO {VERSION_TABLE} VALUES (?, 'from_the_future', 0)", (latest + 5,))
+    before = path.read_bytes()
+    with pytest.raises(StoreVersionError) as caught:
+        SqliteJobStore(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert f"version {latest + 5}" in message
+    assert f"up to {latest}" in message
+    assert path.read_bytes() == before
+
+
+def test_missing_tables_of_a_known_version_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE notifications")
+    with pytest.raises(StoreCorruptError, match="notifications"):
+        SqliteJobStore(path)
+
+
+def test_unreadable_job_row_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path) as store:
+        store.put_job(make_record())
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE jobs SET record = '{\"key\": 1}'")
+    with SqliteJobStore(path) as store, pytest.raises(StoreCorruptError, match=str(path)):
+        store.load_jobs()
+
+
+def test_directory_path_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="directory"):
+        SqliteJobStore(tmp_path)
+
+
+def test_errors_derive_from_oserror(tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="is a directory"):
+        SqliteJobStore(tmp_path)
+
+
+def test_use_after_close_is_a_store_error(tmp_path: Path) -> None:
+    store = SqliteJobStore(tmp_path / "uidt.db")
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.jobs()
+
+
+def test_volatile_jobs_never_reach_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path) as store:
+        store.put_job(make_record(persisted=False))
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
+
+
+def test_a_second_process_sees_a_committed_put(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path) as writer:
+        writer.put_job(make_record(extra={"n": 1}))
+        with SqliteJobStore(path) as reader:
+            assert [r.extra for r in reader.jobs()] == [{"n": 1}]
