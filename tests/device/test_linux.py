@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from uidt.device.auto import create_device_source
-from uidt.device.fake import FakeDeviceSource
 from uidt.device.linux import LinuxDeviceSource
 from uidt.device.state import DeviceState, MemoryPressure
 
@@ -126,11 +124,3 @@ async def test_run_polls_with_injected_sleep(root: Path, tmp_path: Path) -> None
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-
-
-def test_create_device_source(tmp_path: Path) -> None:
-    assert isinstance(create_device_source("fake", tmp_path), FakeDeviceSource)
-    neutral = create_device_source("auto", tmp_path, platform="darwin")
-    assert neutral.snapshot() == DeviceState()
-    assert all("darwin" in text for text in neutral.describe().values())
-    assert isinstance(create_device_source("auto", tmp_path, platform="linux"), LinuxDeviceSource)

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from uidt.device.memory import read_memory
 from uidt.device.state import MemoryPressure
-from uidt.device.storage import read_storage
 
 from .tree import set_meminfo, set_psi
-
-MIB = 1024 * 1024
 
 
 @pytest.mark.parametrize(
@@ -55,19 +51,3 @@ def test_worse_of_psi_and_meminfo(tmp_path: Path) -> None:
 def test_nothing_readable_raises(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="meminfo"):
         read_memory(tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("total", "free", "low"),
-    [
-        (100 * 1024 * MIB, 501 * MIB, False),  # big volume: 500 MiB cap
-        (100 * 1024 * MIB, 499 * MIB, True),
-        (1000 * MIB, 51 * MIB, False),  # small volume: 5 %
-        (1000 * MIB, 49 * MIB, True),
-    ],
-)
-def test_storage_threshold(tmp_path: Path, total: int, free: int, low: bool) -> None:
-    def usage(_path: Path) -> SimpleNamespace:
-        return SimpleNamespace(total=total, used=total // 10, free=free)  # used is ignored
-
-    assert read_storage(tmp_path / "missing" / "dir", disk_usage=usage).value is low
