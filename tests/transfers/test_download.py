@@ -14,12 +14,9 @@ import pytest
 from uidt.errors import IntegrityError, RemoteError, TransferError
 from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint
-from uidt.transfers.download import (
-    checkpoint_path,
-    download,
-    part_path,
-)
+from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
+from uidt.transfers.partfile import checkpoint_path, part_path
 from uidt.transfers.progress import Progress
 
 KiB = 1024

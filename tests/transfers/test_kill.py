@@ -15,7 +15,7 @@ import pytest
 
 from uidt.testing.httpserver import Faults, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint
-from uidt.transfers.download import checkpoint_path, part_path
+from uidt.transfers.partfile import checkpoint_path, part_path
 
 KiB = 1024
 CHECKPOINT_BYTES = 256 * KiB

@@ -1,38 +1,32 @@
 """Resumable HTTP(S) download into a file, safe against stops, kills and flaky servers.
 
-:func:`download` writes ``<dest>.part`` and a sidecar checkpoint ``<dest>.uidt`` (JSON: URL,
-validator, durable offset, SHA-256 of that prefix). Every ``checkpoint_bytes`` or
-``checkpoint_seconds`` the part file is fsynced *first* and the checkpoint saved *second*, so the
-checkpointed offset never runs ahead of bytes on disk; a SIGKILL loses at most one interval.
-The next run truncates the part file to the checkpointed offset (later bytes are untrusted) and
-asks for the rest with ``Range`` + ``If-Range``.
-
-Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of the
-durable prefix. When ``sha256`` is requested, a resume re-hashes the prefix from disk (about
-0.5 s/GiB), compares it with the stored digest and restarts from zero if they differ.
+:func:`download` asks for the file (``Range`` + ``If-Range`` when resuming), writes it through a
+:class:`~uidt.transfers.partfile.PartFile` (``<dest>.part`` + checkpoint ``<dest>.uidt``,
+committed every ``checkpoint_bytes`` or ``checkpoint_seconds``), retries transient failures
+within the run from the current offset, and renames the verified file into place at the end.
+A 200 where a 206 was asked for means the file changed or the server cannot resume: the run
+restarts from zero and says so (:class:`~uidt.transfers.notices.Notice`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
-import hashlib
 import logging
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import aiohttp
 from yarl import URL
 
 from uidt.clock import Clock, SystemClock
-from uidt.errors import IntegrityError, NoSpaceError, RemoteError, TransferError
-from uidt.transfers.checkpoint import Checkpoint, fsync_directory
+from uidt.errors import NoSpaceError, RemoteError, TransferError
 from uidt.transfers.notices import Notice
+from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.retry import (
     TRANSIENT_ERRORS,
@@ -46,10 +40,6 @@ from uidt.transfers.retry import (
 _log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-PART_SUFFIX = ".part"
-CHECKPOINT_SUFFIX = ".uidt"
-_STATE_VERSION = 1
-_HASH_BLOCK = 4 * MiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +65,6 @@ class DownloadResult:
     notices: tuple[Notice, ...] = field(default=())
 
 
-def part_path(dest: Path) -> Path:
-    """Where the partial data of ``dest`` lives."""
-    return dest.with_name(dest.name + PART_SUFFIX)
-
-
-def checkpoint_path(dest: Path) -> Path:
-    """Where the checkpoint of ``dest`` lives."""
-    return dest.with_name(dest.name + CHECKPOINT_SUFFIX)
-
-
 def check_url(url: str) -> URL:
     """Parse ``url``; raise :class:`TransferError` unless it is an absolute http(s) URL."""
     try:
@@ -103,7 +83,7 @@ class _RestartFromZero(Exception):
 
 
 class _Download:
-    """One call of :func:`download`: the part file, its checkpoint and the HTTP attempts."""
+    """One call of :func:`download`: the HTTP attempts feeding one :class:`PartFile`."""
 
     def __init__(
         self,
@@ -124,9 +104,8 @@ class _Download:
     ) -> None:
         self.url = url
         self.dest = dest
-        self.part = part_path(dest)
-        self.checkpoint = Checkpoint(checkpoint_path(dest))
         self.expected = sha256.lower() if sha256 else None
+        self.part = PartFile(dest, url, hashing=self.expected is not None, clock=clock)
         self.session = session
         self.on_progress = on_progress
         self.on_estimate = on_estimate
@@ -139,19 +118,10 @@ class _Download:
         self.sleep = sleep
         self.meter = ProgressMeter(clock)
         self.notices: list[Notice] = []
-        self.etag: str | None = None
-        self.last_modified: str | None = None
-        self.total: int | None = None
-        self.durable = 0  # bytes fsynced and recorded in the checkpoint
-        self.written = 0  # bytes written to the part file
-        self.hasher: Any = None  # hashlib object covering [0, written) when hashing
-        self.file: IO[bytes] | None = None
-        self.last_commit_ms = 0
         self.received = 0
         self.attempts = 0
         self.resumed_from = 0
 
-    # -- notices and checkpoints -----------------------------------------------------------
     def notice(self, notice: Notice) -> None:
         if notice not in self.notices:
             self.notices.append(notice)
@@ -159,190 +129,95 @@ class _Download:
         if self.on_notice is not None:
             self.on_notice(notice)
 
-    def state(self) -> dict[str, Any]:
-        return {
-            "version": _STATE_VERSION,
-            "kind": "download",
-            "url": self.url,
-            "etag": self.etag,
-            "last_modified": self.last_modified,
-            "total": self.total,
-            "offset": self.written,
-            "sha256_prefix": self.hasher.hexdigest() if self.hasher is not None else None,
-        }
-
-    def commit(self) -> None:
-        """fsync the part file, then record its length in the checkpoint."""
-        if self.file is None:
-            return
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.checkpoint.save(self.state())
-        self.durable = self.written
-        self.last_commit_ms = self.clock.elapsed()
-
-    def close_file(self, *, commit: bool) -> None:
-        if self.file is None:
-            return
-        try:
-            if commit:
-                self.commit()
-        finally:
-            with contextlib.suppress(OSError):
-                self.file.close()
-            self.file = None
-
-    # -- resume ----------------------------------------------------------------------------
-    async def load_resume_point(self) -> None:
-        state = self.checkpoint.load()
-        if state is None:
-            return
-        offset = state.get("offset")
-        usable = (
-            state.get("version") == _STATE_VERSION
-            and state.get("kind") == "download"
-            and state.get("url") == self.url
-            and isinstance(offset, int)
-            and offset >= 0
-        )
-        try:
-            part_size = self.part.stat().st_size
-        except FileNotFoundError:
-            part_size = -1
-        if not usable or not isinstance(offset, int) or part_size < offset:
-            if state.get("url") == self.url:
-                self.notice(Notice.RESTARTED_BAD_CHECKPOINT)
-            return
-        if self.expected is not None and offset > 0:
-            digest = await asyncio.to_thread(_hash_prefix, self.part, offset)
-            stored = state.get("sha256_prefix")
-            if stored is not None and digest.hexdigest() != stored:
-                self.notice(Notice.RESTARTED_BAD_CHECKPOINT)
-                return
-            self.hasher = digest
-        self.etag = state.get("etag")
-        self.last_modified = state.get("last_modified")
-        total = state.get("total")
-        self.total = total if isinstance(total, int) else None
-        self.written = self.durable = offset
-        self.resumed_from = offset
-
-    def restart_from_zero(self, notice: Notice) -> None:
-        self.close_file(commit=False)
-        self.written = self.durable = 0
-        self.hasher = None
-        self.etag = self.last_modified = None
-        self.total = None
-        self.notice(notice)
-
     # -- one HTTP attempt ------------------------------------------------------------------
     def request_headers(self) -> dict[str, str]:
         headers = {"Accept-Encoding": "identity"}
-        if self.written > 0:
-            headers["Range"] = f"bytes={self.written}-"
-            validator = self.validator()
+        part = self.part
+        if part.written > 0:
+            headers["Range"] = f"bytes={part.written}-"
+            validator = part.etag if part.etag and not part.etag.startswith("W/") else None
+            validator = validator or part.last_modified
             if validator is not None:
                 headers["If-Range"] = validator
         return headers
 
-    def validator(self) -> str | None:
-        if self.etag and not self.etag.startswith("W/"):
-            return self.etag
-        return self.last_modified
-
-    async def attempt(self) -> bool:
-        """Fetch from the current offset; True when the file is complete."""
+    async def attempt(self) -> None:
+        """Fetch from the current offset to the end of the file."""
         self.attempts += 1
         headers = self.request_headers()
         async with self.session.get(
             self.url, headers=headers, max_redirects=self.max_redirects
         ) as response:
             status = response.status
-            if status == 416 and self.written > 0:
-                return self.handle_416(response)
+            if status == 416 and self.part.written > 0:
+                self.check_complete(response)
+                return
             if status in TRANSIENT_STATUSES:
                 wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
                 raise TransientStatusError(status, response.reason or "", wait)
-            if status >= 400 or status not in (200, 206):
+            if status not in (200, 206):
                 raise RemoteError(f"{self.url}: the server answered {status} {response.reason}")
             self.accept_response(response, status)
             await self.receive(response)
-        if self.total is not None and self.written < self.total:
+        total = self.part.total
+        if total is not None and self.part.written < total:
             raise aiohttp.ClientPayloadError("the body ended early")
-        return True
 
-    def handle_416(self, response: aiohttp.ClientResponse) -> bool:
+    def check_complete(self, response: aiohttp.ClientResponse) -> None:
+        """A 416 for ``bytes=N-`` is fine when the file is exactly N bytes and unchanged."""
+        part = self.part
         content_range = response.headers.get("Content-Range", "")
-        complete = content_range == f"bytes */{self.written}" and self.total in (None, self.written)
-        if complete and response.headers.get("ETag") in (None, self.etag):
-            return True
-        raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
+        complete = content_range == f"bytes */{part.written}" and part.total in (None, part.written)
+        if not complete or response.headers.get("ETag") not in (None, part.etag):
+            raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
 
     def accept_response(self, response: aiohttp.ClientResponse, status: int) -> None:
+        part = self.part
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
-        if status == 200 and self.written > 0:
-            changed = (self.etag and etag != self.etag) or (
-                not self.etag and self.last_modified and last_modified != self.last_modified
+        if status == 200 and part.written > 0:
+            changed = (part.etag and etag != part.etag) or (
+                not part.etag and part.last_modified and last_modified != part.last_modified
             )
             raise _RestartFromZero(
                 Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
             )
         if status == 206:
             start, total = _parse_content_range(response.headers.get("Content-Range"))
-            if start != self.written or (self.etag and etag and etag != self.etag):
+            if start != part.written or (part.etag and etag and etag != part.etag):
                 raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
-            self.total = total
+            part.total = total
         else:
-            length = response.content_length
-            self.total = length if length is not None and status == 200 else None
-        self.etag, self.last_modified = etag, last_modified
-        if self.total is not None and self.on_estimate is not None:
-            self.on_estimate(self.total)
-        self.meter.total = self.total
+            part.total = response.content_length
+        part.etag, part.last_modified = etag, last_modified
+        if part.total is not None and self.on_estimate is not None:
+            self.on_estimate(part.total)
+        self.meter.total = part.total
         self.check_free_space()
-        self.open_part()
+        part.open()
 
     def check_free_space(self) -> None:
-        if self.total is None:
+        if self.part.total is None:
             return
-        remaining = self.total - self.written
-        free = shutil.disk_usage(self.part.parent).free
+        remaining = self.part.total - self.part.written
+        free = shutil.disk_usage(self.dest.parent).free
         if remaining > free:
             raise NoSpaceError(
                 errno.ENOSPC,
                 f"{self.dest}: {remaining} bytes still to download but only {free} free",
-                str(self.part.parent),
+                str(self.dest.parent),
             )
 
-    def open_part(self) -> None:
-        if self.written == 0:
-            self.file = open(self.part, "wb")  # noqa: SIM115 - closed by close_file
-            if self.expected is not None:
-                self.hasher = hashlib.sha256()
-        else:
-            self.file = open(self.part, "r+b")  # noqa: SIM115 - closed by close_file
-            self.file.truncate(self.written)
-            self.file.seek(self.written)
-        self.commit()
-
     async def receive(self, response: aiohttp.ClientResponse) -> None:
-        assert self.file is not None
-        self.meter.restart(self.written)
-        write = self.file.write
-        hasher = self.hasher
+        part = self.part
+        self.meter.restart(part.written)
+        every_bytes, every_ms = self.checkpoint_bytes, self.checkpoint_ms
         async for chunk in response.content.iter_any():
-            write(chunk)
-            if hasher is not None:
-                hasher.update(chunk)
-            size = len(chunk)
-            self.written += size
-            self.received += size
-            if self.written - self.durable >= self.checkpoint_bytes or (
-                self.clock.elapsed() - self.last_commit_ms >= self.checkpoint_ms
-            ):
-                self.commit()
-            report = self.meter.update(self.written)
+            part.write(chunk)
+            self.received += len(chunk)
+            if part.commit_due(every_bytes, every_ms):
+                part.commit()
+            report = self.meter.update(part.written)
             if report is not None and self.on_progress is not None:
                 self.on_progress(report)
 
@@ -350,11 +225,12 @@ class _Download:
     async def run(self) -> DownloadResult:
         try:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
-            await self.load_resume_point()
-            if self.written > 0:
-                self.notice(Notice.RESUMED)
+            resumed = await self.part.resume()
+            if resumed is not None:
+                self.notice(resumed)
+            self.resumed_from = self.part.written
             await self.fetch()
-            return await self.finish()
+            digest = await self.part.publish(self.expected)
         except TransferError:
             raise
         except OSError as exc:
@@ -363,62 +239,46 @@ class _Download:
             raise TransferError(
                 exc.errno, f"{self.dest}: cannot write the file ({exc.strerror or exc})"
             ) from exc
-
-    async def fetch(self) -> None:
-        """Make HTTP attempts until the part file is complete, retrying transient errors."""
-        failures = 0
-        while True:
-            before = self.written
-            try:
-                if await self.attempt():
-                    return
-            except _RestartFromZero as restart:
-                self.restart_from_zero(restart.notice)
-                continue
-            except aiohttp.TooManyRedirects as exc:
-                raise RemoteError(f"{self.url}: too many redirects (a loop?)") from exc
-            except aiohttp.InvalidURL as exc:
-                raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
-            except TRANSIENT_ERRORS as exc:
-                self.close_file(commit=True)
-                failures = 1 if self.written > before else failures + 1
-                if failures > self.policy.retries:
-                    raise _final_error(self.url, exc) from exc
-                retry_after = getattr(exc, "retry_after", None)
-                delay = self.policy.delay(failures, retry_after)
-                _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
-                self.notice(Notice.RETRIED)
-                await self.sleep(delay)
-            finally:
-                self.close_file(commit=True)
-
-    async def finish(self) -> DownloadResult:
-        digest: str | None = None
-        if self.expected is not None:
-            hasher = self.hasher or await asyncio.to_thread(_hash_prefix, self.part, self.written)
-            digest = hasher.hexdigest()
-            if digest != self.expected:
-                with contextlib.suppress(FileNotFoundError):
-                    self.part.unlink()
-                self.checkpoint.remove()
-                raise IntegrityError(
-                    f"{self.dest}: SHA-256 is {digest}, expected {self.expected}; "
-                    "the partial file was deleted"
-                )
-        os.replace(self.part, self.dest)
-        fsync_directory(self.dest.parent)
-        self.checkpoint.remove()
         if self.on_progress is not None:
+            self.meter.update(self.part.written)
             self.on_progress(self.meter.snapshot())
         return DownloadResult(
             path=self.dest,
-            size=self.written,
+            size=self.part.written,
             sha256=digest,
             resumed_from=self.resumed_from,
             bytes_received=self.received,
             attempts=self.attempts,
             notices=tuple(self.notices),
         )
+
+    async def fetch(self) -> None:
+        """Make HTTP attempts until the part file is complete, retrying transient errors."""
+        failures = 0
+        while True:
+            before = self.part.written
+            try:
+                await self.attempt()
+                return
+            except _RestartFromZero as restart:
+                self.part.reset()
+                self.notice(restart.notice)
+                continue
+            except aiohttp.TooManyRedirects as exc:
+                raise RemoteError(f"{self.url}: too many redirects (a loop?)") from exc
+            except aiohttp.InvalidURL as exc:
+                raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
+            except TRANSIENT_ERRORS as exc:
+                self.part.close(commit=True)
+                failures = 1 if self.part.written > before else failures + 1
+                if failures > self.policy.retries:
+                    raise _final_error(self.url, exc) from exc
+                delay = self.policy.delay(failures, getattr(exc, "retry_after", None))
+                _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
+                self.notice(Notice.RETRIED)
+                await self.sleep(delay)
+            finally:
+                self.part.close(commit=True)
 
 
 def _final_error(url: str, exc: BaseException) -> TransferError:
@@ -438,19 +298,6 @@ def _parse_content_range(value: str | None) -> tuple[int, int | None]:
     if not first.isdigit():
         return -1, None
     return int(first), int(total) if total.isdigit() else None
-
-
-def _hash_prefix(path: Path, length: int) -> Any:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        remaining = length
-        while remaining > 0:
-            block = handle.read(min(_HASH_BLOCK, remaining))
-            if not block:
-                break
-            hasher.update(block)
-            remaining -= len(block)
-    return hasher
 
 
 def new_session(**kwargs: Any) -> aiohttp.ClientSession:

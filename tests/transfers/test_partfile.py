@@ -1,0 +1,86 @@
+"""PartFile: the durable partial file and its checkpoint, without HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from uidt.errors import IntegrityError
+from uidt.testing.clock import FakeClock
+from uidt.transfers.notices import Notice
+from uidt.transfers.partfile import PartFile, checkpoint_path, part_path
+
+URL = "http://127.0.0.1:1/f"
+
+
+def _part(dest: Path, *, hashing: bool = True) -> PartFile:
+    return PartFile(dest, URL, hashing=hashing, clock=FakeClock())
+
+
+async def test_commit_then_resume_truncates_untrusted_tail(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    first = _part(dest)
+    first.etag = '"v1"'
+    first.open()
+    first.write(b"a" * 100)
+    first.commit()
+    first.write(b"b" * 50)  # written but never committed: untrusted
+    first.close(commit=False)
+    assert part_path(dest).stat().st_size == 150
+
+    second = _part(dest)
+    assert await second.resume() is Notice.RESUMED
+    assert (second.written, second.etag) == (100, '"v1"')
+    second.open()
+    assert part_path(dest).stat().st_size == 100
+    second.write(b"c" * 10)
+    assert await second.publish(hashlib.sha256(b"a" * 100 + b"c" * 10).hexdigest())
+    assert dest.read_bytes() == b"a" * 100 + b"c" * 10
+    assert not checkpoint_path(dest).exists()
+
+
+async def test_part_shorter_than_checkpoint_is_bad(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    first = _part(dest, hashing=False)
+    first.open()
+    first.write(b"x" * 10)
+    first.close(commit=True)
+    part_path(dest).write_bytes(b"x" * 5)
+    assert await _part(dest).resume() is Notice.RESTARTED_BAD_CHECKPOINT
+
+
+async def test_checkpoint_for_another_url_is_ignored(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    first = PartFile(dest, "http://127.0.0.1:1/other", hashing=False, clock=FakeClock())
+    first.open()
+    first.write(b"x")
+    first.close(commit=True)
+    fresh = _part(dest)
+    assert await fresh.resume() is None
+    assert fresh.written == 0
+
+
+async def test_publish_with_wrong_digest_deletes_everything(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    part = _part(dest, hashing=False)
+    part.open()
+    part.write(b"data")
+    with pytest.raises(IntegrityError, match="expected"):
+        await part.publish("0" * 64)
+    assert not part_path(dest).exists()
+    assert not checkpoint_path(dest).exists()
+    assert not dest.exists()
+
+
+def test_commit_due_by_bytes_or_time(tmp_path: Path) -> None:
+    clock = FakeClock()
+    part = PartFile(tmp_path / "f", URL, hashing=False, clock=clock)
+    part.open()
+    part.write(b"x" * 10)
+    assert not part.commit_due(every_bytes=100, every_ms=1000)
+    assert part.commit_due(every_bytes=10, every_ms=1000)
+    clock.advance(1000)
+    assert part.commit_due(every_bytes=100, every_ms=1000)
+    part.close(commit=True)
