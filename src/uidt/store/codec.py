@@ -27,6 +27,29 @@ _JOB_SCALARS = (
 )
 
 
+def _job_defaults() -> dict[str, Any]:
+    """``to_dict()`` of a job built from nothing but its identity: what ``from_dict`` fills in."""
+    defaults = JobInfo.from_dict({"job_id": 0, "service": "m:C"}).to_dict()
+    del defaults["job_id"], defaults["service"]
+    return defaults
+
+
+_JOB_DEFAULTS = _job_defaults()
+
+
+def job_to_compact_dict(job: JobInfo) -> dict[str, Any]:
+    """``job.to_dict()`` without the fields that equal what ``JobInfo.from_dict`` fills in.
+
+    Keeps records small and makes loading faster; ``JobInfo.from_dict`` of the result equals
+    ``job``.
+    """
+    return {
+        name: value
+        for name, value in job.to_dict().items()
+        if name not in _JOB_DEFAULTS or _JOB_DEFAULTS[name] != value
+    }
+
+
 def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
@@ -57,7 +80,7 @@ def job_record_to_json(record: JobRecord) -> str:
     """Encode a job record as a JSON text."""
     data: dict[str, Any] = {name: getattr(record, name) for name in _JOB_SCALARS}
     data["key"] = key_to_list(record.key)
-    data["job"] = record.job.to_dict()
+    data["job"] = job_to_compact_dict(record.job)
     data["history"] = record.history
     data["work_items"] = record.work_items
     data["extra"] = record.extra

@@ -1,6 +1,7 @@
 -- uidt job store, SQLite schema version 1.
 -- The default namespace is stored as '' (Android forbids empty namespaces, so '' is free).
 -- Records are JSON texts (see uidt.store.codec); key columns are repeated for lookups.
+-- Tables holding records keep rowids: WITHOUT ROWID suits only rows far smaller than a page.
 
 CREATE TABLE jobs (
     app TEXT NOT NULL,
@@ -8,19 +9,19 @@ CREATE TABLE jobs (
     job_id INTEGER NOT NULL,
     record TEXT NOT NULL,
     PRIMARY KEY (app, namespace, job_id)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE apps (
     package TEXT NOT NULL PRIMARY KEY,
     record TEXT NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE TABLE notifications (
     app TEXT NOT NULL,
     notification_id INTEGER NOT NULL,
     record TEXT NOT NULL,
     PRIMARY KEY (app, notification_id)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE meta (
     key TEXT NOT NULL PRIMARY KEY,
