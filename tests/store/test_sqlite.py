@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 from uidt.errors import StoreCorruptError, StoreError, StoreVersionError
+from uidt.store.base import JobStore, LeasingJobStore
+from uidt.store.memory import MemoryJobStore
 from uidt.store.migrations import migrations
 from uidt.store.sqlite import VERSION_TABLE, SqliteJobStore
 from uidt.testing.store_contract import make_record
@@ -137,3 +140,27 @@ def test_a_second_process_sees_a_committed_put(tmp_path: Path) -> None:
         writer.put_job(make_record(extra={"n": 1}))
         with SqliteJobStore(path) as reader:
             assert [r.extra for r in reader.jobs()] == [{"n": 1}]
+
+
+def test_threads_share_one_store(tmp_path: Path) -> None:
+    with SqliteJobStore(tmp_path / "uidt.db") as store:
+
+        def write(base: int) -> None:
+            for offset in range(25):
+                store.put_job(make_record(job_id=base + offset, persisted=offset % 2 == 0))
+                store.count_for_app("com.example")
+
+        threads = [threading.Thread(target=write, args=(n * 100,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert store.count_for_app("com.example") == 100
+        assert len(store.load_jobs()) == 52
+
+
+def test_stores_satisfy_the_protocols(tmp_path: Path) -> None:
+    with SqliteJobStore(tmp_path / "uidt.db") as sqlite_store:
+        assert isinstance(sqlite_store, JobStore)
+        assert not isinstance(sqlite_store, LeasingJobStore)
+    assert isinstance(MemoryJobStore(), JobStore)

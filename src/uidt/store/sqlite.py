@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -147,7 +147,8 @@ class SqliteJobStore(StoreContextMixin):
                 )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            with suppress(sqlite3.Error):  # keep the original error
+                conn.execute("ROLLBACK")
             raise
 
     def _check_version(self, current: int) -> None:
@@ -184,7 +185,8 @@ class SqliteJobStore(StoreContextMixin):
                 try:
                     yield self._conn
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    with suppress(sqlite3.Error):  # keep the original error
+                        self._conn.execute("ROLLBACK")
                     raise
                 self._conn.execute("COMMIT")
 
