@@ -1,0 +1,196 @@
+"""App manifests: ``uidt.toml`` files and the ``uidt.apps`` entry point group.
+
+```toml
+package = "org.example.photos"
+permissions = ["RUN_USER_INITIATED_JOBS", "RECEIVE_BOOT_COMPLETED"]
+python = "/path/to/venv/bin/python"       # optional: defaults to the installing interpreter
+[[services]]
+name = "photos.sync:UploadService"
+permission = "BIND_JOB_SERVICE"
+[[channels]]
+id = "transfers"
+name = "Transfers"
+```
+
+A service without ``permission = "BIND_JOB_SERVICE"`` is accepted here and refused when a job is
+scheduled onto it (``ValueError``), as Android does. Importability of a service is not checked at
+install time: an unimportable service fails the job's start, never the daemon.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from uidt.errors import ManifestError
+
+KNOWN_PERMISSIONS = frozenset(
+    {
+        "RUN_USER_INITIATED_JOBS",
+        "RECEIVE_BOOT_COMPLETED",
+        "ACCESS_NETWORK_STATE",
+        "INTERNET",
+    }
+)
+BIND_JOB_SERVICE = "BIND_JOB_SERVICE"
+_PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_SERVICE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_TOP_KEYS = {"package", "permissions", "python", "services", "channels", "root"}
+_SERVICE_KEYS = {"name", "permission"}
+_CHANNEL_KEYS = {"id", "name"}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDecl:
+    """A declared JobService: ``module:Class`` and the permission guarding it."""
+
+    name: str
+    permission: str | None = BIND_JOB_SERVICE
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDecl:
+    """A notification channel."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A validated app manifest."""
+
+    package: str
+    permissions: tuple[str, ...] = ()
+    python: str = sys.executable
+    services: tuple[ServiceDecl, ...] = ()
+    channels: tuple[ChannelDecl, ...] = ()
+    #: Directory added to the worker's import path (the folder of ``uidt.toml``).
+    root: str | None = None
+
+    def service(self, name: str) -> ServiceDecl | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "permissions": list(self.permissions),
+            "python": self.python,
+            "services": [{"name": s.name, "permission": s.permission} for s in self.services],
+            "channels": [{"id": c.id, "name": c.name} for c in self.channels],
+            "root": self.root,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "manifest") -> Manifest:
+        """Validate a manifest given as a dict; errors name ``source`` and the key."""
+        if not isinstance(data, dict):
+            raise ManifestError(f"{source}: a manifest must be a table/object")
+        _no_unknown(data, _TOP_KEYS, source)
+        package = data.get("package")
+        if not isinstance(package, str) or not _PACKAGE.match(package):
+            raise ManifestError(
+                f"{source}: 'package' must be a dotted name such as 'org.example.app', "
+                f"not {package!r}"
+            )
+        permissions = _string_list(data.get("permissions", []), "permissions", source)
+        for permission in permissions:
+            if permission not in KNOWN_PERMISSIONS:
+                raise ManifestError(
+                    f"{source}: unknown permission {permission!r} "
+                    f"(known: {', '.join(sorted(KNOWN_PERMISSIONS))})"
+                )
+        python = data.get("python") or sys.executable
+        if not isinstance(python, str):
+            raise ManifestError(f"{source}: 'python' must be a path to an interpreter")
+        services = tuple(
+            _service(s, i, source) for i, s in enumerate(_list(data, "services", source))
+        )
+        names = [s.name for s in services]
+        if len(set(names)) != len(names):
+            raise ManifestError(f"{source}: a service is declared twice")
+        channels = tuple(
+            _channel(c, i, source) for i, c in enumerate(_list(data, "channels", source))
+        )
+        root = data.get("root")
+        if root is not None and not isinstance(root, str):
+            raise ManifestError(f"{source}: 'root' must be a path")
+        return cls(package, tuple(permissions), python, services, channels, root)
+
+
+def _no_unknown(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ManifestError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
+
+
+def _list(data: dict[str, Any], key: str, source: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ManifestError(f"{source}: '{key}' must be an array of tables")
+    return value
+
+
+def _string_list(value: Any, key: str, source: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ManifestError(f"{source}: '{key}' must be an array of strings")
+    return list(value)
+
+
+def _service(entry: Any, index: int, source: str) -> ServiceDecl:
+    where = f"{source}: services[{index}]"
+    if not isinstance(entry, dict):
+        raise ManifestError(f"{where} must be a table")
+    _no_unknown(entry, _SERVICE_KEYS, where)
+    name = entry.get("name")
+    if not isinstance(name, str) or not _SERVICE.match(name):
+        raise ManifestError(f"{where}: 'name' must be 'module:Class', not {name!r}")
+    permission = entry.get("permission")
+    if permission is not None and not isinstance(permission, str):
+        raise ManifestError(f"{where}: 'permission' must be a string")
+    return ServiceDecl(name, permission)
+
+
+def _channel(entry: Any, index: int, source: str) -> ChannelDecl:
+    where = f"{source}: channels[{index}]"
+    if not isinstance(entry, dict):
+        raise ManifestError(f"{where} must be a table")
+    _no_unknown(entry, _CHANNEL_KEYS, where)
+    cid, name = entry.get("id"), entry.get("name", entry.get("id"))
+    if not isinstance(cid, str) or not cid or not isinstance(name, str):
+        raise ManifestError(f"{where}: 'id' (and 'name') must be non-empty strings")
+    return ChannelDecl(cid, name)
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate a ``uidt.toml``; its folder becomes the worker's import root."""
+    path = path.expanduser().absolute()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such manifest") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot be read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: not valid TOML: {exc}") from exc
+    data.setdefault("root", str(path.parent))
+    return Manifest.from_dict(data, source=str(path))
+
+
+def manifests_from_entry_points(group: str = "uidt.apps") -> list[Manifest]:
+    """Manifests published by installed distributions (a dict, or a path to a ``uidt.toml``)."""
+    found: list[Manifest] = []
+    for ep in entry_points(group=group):
+        value = ep.load()
+        if callable(value):
+            value = value()
+        if isinstance(value, str | Path):
+            found.append(load_manifest(Path(value)))
+        else:
+            found.append(Manifest.from_dict(value, source=f"entry point {ep.name}"))
+    return found

@@ -1,0 +1,79 @@
+"""``uidt apps …``: the app registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from uidt.cli.context import CliContext, pass_cli, print_json
+
+
+@click.group()
+def apps() -> None:
+    """Install, list and remove apps; grant or revoke their permissions."""
+
+
+@apps.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@pass_cli
+def install(cli: CliContext, manifest: Path) -> None:
+    """Install (or update) the app whose uidt.toml is MANIFEST (a file or its directory)."""
+    if manifest.is_dir():
+        manifest = manifest / "uidt.toml"
+    data = cli.request("POST", "/v1/apps", {"manifest_path": str(manifest.absolute())})
+    if cli.json_output:
+        print_json(data)
+    else:
+        click.echo(f"Installed {data['package']}")
+
+
+@apps.command(name="list")
+@pass_cli
+def list_apps(cli: CliContext) -> None:
+    """List installed apps."""
+    data = cli.request("GET", "/v1/apps")["apps"]
+    if cli.json_output:
+        print_json(data)
+        return
+    table = Table("app", "services", "permissions", "granted", "revoked")
+    for app in data:
+        table.add_row(
+            app["package"],
+            "\n".join(s["name"] for s in app["manifest"].get("services", [])),
+            ", ".join(app["manifest"].get("permissions", [])),
+            ", ".join(app.get("granted", [])),
+            ", ".join(app.get("revoked", [])),
+        )
+    Console().print(table)
+
+
+@apps.command()
+@click.argument("app")
+@pass_cli
+def remove(cli: CliContext, app: str) -> None:
+    """Uninstall APP: its jobs are stopped and dropped."""
+    cli.request("DELETE", f"/v1/apps/{app}")
+    click.echo(f"Removed {app}")
+
+
+@apps.command()
+@click.argument("app")
+@click.argument("permission")
+@pass_cli
+def grant(cli: CliContext, app: str, permission: str) -> None:
+    """Grant PERMISSION (e.g. START_FROM_BACKGROUND, or re-allow RUN_USER_INITIATED_JOBS)."""
+    cli.request("POST", f"/v1/apps/{app}/permissions", {"grant": permission})
+    click.echo(f"Granted {permission} to {app}")
+
+
+@apps.command()
+@click.argument("app")
+@click.argument("permission")
+@pass_cli
+def revoke(cli: CliContext, app: str, permission: str) -> None:
+    """Revoke PERMISSION (e.g. RUN_USER_INITIATED_JOBS: scheduling then returns RESULT_FAILURE)."""
+    cli.request("POST", f"/v1/apps/{app}/permissions", {"revoke": permission})
+    click.echo(f"Revoked {permission} from {app}")

@@ -1,0 +1,77 @@
+"""``uidt daemon``: run the daemon for the home."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from uidt.cli.context import CliContext, pass_cli
+from uidt.errors import SettingsError
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SettingsError(f"--set takes NAME=VALUE, not {item!r}")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+@click.command()
+@click.option("--foreground", is_flag=True, help="Stay in the foreground and log to stderr too.")
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    metavar="URL",
+    help="sqlite:///path (default) or postgresql://…",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "fake"]),
+    default="auto",
+    show_default=True,
+    help="Read the real device, or start from a neutral fake one.",
+)
+@click.option(
+    "--web", default=None, metavar="HOST:PORT", help="Serve the Task Manager page on loopback."
+)
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a setting.")
+@pass_cli
+def daemon(
+    cli: CliContext,
+    foreground: bool,
+    store_url: str | None,
+    device: str,
+    web: str | None,
+    sets: tuple[str, ...],
+) -> None:
+    """Run the uidt daemon (in the background unless --foreground)."""
+    from uidt.daemon.main import DaemonOptions, run_daemon
+
+    overrides = _parse_sets(sets)
+    if not foreground:
+        args: list[str] = ["--device", device]
+        if store_url:
+            args += ["--store", store_url]
+        if web:
+            args += ["--web", web]
+        for item in sets:
+            args += ["--set", item]
+        conn = cli.connection(autostart=False)
+        conn.daemon_args = tuple(args)
+        conn.start_daemon()
+        click.echo(f"uidt daemon running for {cli.paths.data_dir}")
+        return
+    options = DaemonOptions(
+        paths=cli.paths,
+        store_url=store_url,
+        device=device,
+        web=web,
+        overrides=overrides,
+        foreground=True,
+    )
+    asyncio.run(run_daemon(options))

@@ -1,0 +1,104 @@
+"""``uidt jobs``, ``stop``, ``ui``, ``dumpsys`` and ``cmd``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from uidt.cli.context import CliContext, pass_cli, print_json
+from uidt.cli.render import jobs_table
+
+#: Android's shell error codes and the exit statuses uidt gives them (interface.md).
+EXIT_STATUS = {-1000: 3, -1001: 4, -1002: 5}
+
+
+@click.command()
+@click.option("--app", default=None, help="Only this app's jobs.")
+@click.option("--all", "show_all", is_flag=True, help="Include finished and cancelled jobs.")
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")
+@pass_cli
+def jobs(cli: CliContext, app: str | None, show_all: bool, json_output: bool) -> None:
+    """Jobs with their state, progress, and why they wait or why they stopped."""
+    data = cli.request("GET", "/v1/jobs", app=app, all=show_all)["jobs"]
+    if cli.json_output or json_output:
+        print_json(data)
+        return
+    if not data:
+        click.echo("No jobs.")
+        return
+    Console().print(jobs_table(data))
+
+
+@click.command()
+@click.argument("app")
+@pass_cli
+def stop(cli: CliContext, app: str) -> None:
+    """The Task Manager's Stop: kill APP's worker, drop its user-initiated jobs."""
+    data = cli.request("POST", f"/v1/apps/{app}/stop")
+    stopped = data.get("stopped", [])
+    click.echo(f"Stopped {app}" + (f" ({len(stopped)} running job(s))" if stopped else ""))
+
+
+@click.command()
+@pass_cli
+def ui(cli: CliContext) -> None:
+    """Print (and open, where a browser exists) the Task Manager URL."""
+    data = cli.request("POST", "/v1/web/url")
+    url = data.get("url")
+    if not url:
+        raise click.ClickException(
+            "the daemon serves no Task Manager page; start it with --web 127.0.0.1:PORT"
+        )
+    if cli.json_output:
+        print_json(data)
+    else:
+        click.echo(url)
+
+
+@click.command()
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")
+@pass_cli
+def dumpsys(cli: CliContext, json_output: bool) -> None:
+    """Full scheduler state."""
+    data = cli.request("GET", "/v1/dumpsys")
+    if cli.json_output or json_output:
+        print_json(data)
+        return
+    console = Console()
+    console.rule("device")
+    for key, value in data.get("device", {}).items():
+        console.print(f"  {key}: {value}")
+    console.rule("jobs")
+    console.print(jobs_table(data.get("jobs", [])))
+    console.rule("notifications")
+    for n in data.get("notifications", []):
+        console.print(f"  {n['app']} #{n['id']}: {n['title']} — {n.get('text', '')}")
+    console.rule("ANRs")
+    for anr in data.get("anrs", []):
+        console.print(f"  {anr['time']} {anr['app']} job {anr['job_id']}: {anr['reason']}")
+    for key, value in data.items():
+        if key not in ("device", "jobs", "notifications", "anrs"):
+            console.rule(key)
+            console.print(value)
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@pass_cli
+def cmd(cli: CliContext, args: tuple[str, ...]) -> None:
+    """Android's `cmd jobscheduler` verbs, plus `cmd device set|reset|show`."""
+    data = cli.request("POST", "/v1/cmd", {"args": list(args)})
+    out, err, code = data.get("stdout", ""), data.get("stderr", ""), int(data.get("code", 0))
+    if out:
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    if err:
+        sys.stderr.write(err if err.endswith("\n") else err + "\n")
+    if data.get("usage_error"):
+        sys.exit(2)
+    if code != 0:
+        sys.exit(EXIT_STATUS.get(code, 1))

@@ -1,0 +1,221 @@
+"""``uidt download`` and ``uidt upload``: schedule a user-initiated transfer, optionally follow it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import click
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from uidt.app.scheduler import JobScheduler
+from uidt.cli.context import CliContext, pass_cli, print_json
+from uidt.errors import InvalidJobError
+from uidt.job.info import JobInfo
+from uidt.transfers.jobs import NETWORK_CHOICES, TRANSFERS_APP, download_job, upload_job
+
+TERMINAL_STATES = ("finished", "cancelled", "user-stopped")
+POLL_S = 0.25
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--network",
+            type=click.Choice(sorted(NETWORK_CHOICES)),
+            default="any",
+            show_default=True,
+            help="Network the transfer needs.",
+        ),
+        click.option("--requires-charging", is_flag=True, help="Only while charging."),
+        click.option(
+            "--requires-battery-not-low", is_flag=True, help="Not while the battery is low."
+        ),
+        click.option("--requires-storage-not-low", is_flag=True, help="Not while storage is low."),
+        click.option("--no-persist", is_flag=True, help="Forget the job if the daemon restarts."),
+        click.option("--wait", is_flag=True, help="Follow the transfer until it ends."),
+        click.option("--foreground", is_flag=True, help="Run it in this process, no daemon."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _default_dest(url: str) -> Path:
+    name = Path(unquote(urlsplit(url).path)).name or "download"
+    return Path.cwd() / name
+
+
+@click.command()
+@click.argument("url")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--sha256", default=None, metavar="HEX", help="Verify the file's SHA-256.")
+@_common
+@pass_cli
+def download(
+    cli: CliContext,
+    url: str,
+    output: Path | None,
+    sha256: str | None,
+    network: str,
+    requires_charging: bool,
+    requires_battery_not_low: bool,
+    requires_storage_not_low: bool,
+    no_persist: bool,
+    wait: bool,
+    foreground: bool,
+) -> None:
+    """Download URL as a user-initiated job; prints the job id."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("http", "https"):
+        raise InvalidJobError(f"only http:// and https:// URLs can be downloaded, not {url!r}")
+    if sha256 is not None and (
+        len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256)
+    ):
+        raise InvalidJobError("--sha256 takes 64 hexadecimal digits")
+    dest = (output or _default_dest(url)).absolute()
+    if not dest.parent.is_dir():
+        raise InvalidJobError(f"the destination folder {dest.parent} does not exist")
+    job = download_job(
+        url,
+        dest,
+        sha256=sha256,
+        network=network,
+        requires_charging=requires_charging,
+        requires_battery_not_low=requires_battery_not_low,
+        requires_storage_not_low=requires_storage_not_low,
+        persisted=not no_persist,
+    )
+    _submit(cli, job, dest, wait=wait, foreground=foreground)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("url")
+@click.option("--tus", is_flag=True, help="Resumable upload with the tus 1.0 protocol.")
+@click.option("--method", type=click.Choice(["PUT", "POST"]), default="PUT", show_default=True)
+@_common
+@pass_cli
+def upload(
+    cli: CliContext,
+    file: Path,
+    url: str,
+    tus: bool,
+    method: str,
+    network: str,
+    requires_charging: bool,
+    requires_battery_not_low: bool,
+    requires_storage_not_low: bool,
+    no_persist: bool,
+    wait: bool,
+    foreground: bool,
+) -> None:
+    """Upload FILE to URL as a user-initiated job; prints the job id."""
+    job = upload_job(
+        file,
+        url,
+        tus=tus,
+        method=method,
+        network=network,
+        requires_charging=requires_charging,
+        requires_battery_not_low=requires_battery_not_low,
+        requires_storage_not_low=requires_storage_not_low,
+        persisted=not no_persist,
+    )
+    _submit(cli, job, None, wait=wait, foreground=foreground)
+
+
+def _submit(
+    cli: CliContext, job: JobInfo, dest: Path | None, *, wait: bool, foreground: bool
+) -> None:
+    if foreground:
+        from uidt.app.fallback import run_in_foreground
+
+        ok = run_in_foreground(TRANSFERS_APP, job)
+        raise SystemExit(0 if ok else 1)
+    scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=cli.connection())
+    # The user typed this command: the CLI is the visible app while it schedules.
+    with scheduler.activity():
+        result = scheduler.schedule(job)
+    if result != JobScheduler.RESULT_SUCCESS:
+        raise click.ClickException(
+            "the daemon refused the job (RESULT_FAILURE): is RUN_USER_INITIATED_JOBS revoked "
+            f"for {TRANSFERS_APP}? See `uidt apps list`."
+        )
+    if cli.json_output:
+        print_json({"job_id": job.job_id, "app": TRANSFERS_APP})
+    else:
+        click.echo(job.job_id)
+    if wait:
+        ok = follow(cli, job.job_id, dest)
+        raise SystemExit(0 if ok else 1)
+
+
+def _find(jobs: list[dict[str, Any]], job_id: int) -> dict[str, Any] | None:
+    for job in jobs:
+        if job["job_id"] == job_id and job.get("namespace") is None:
+            return job
+    return None
+
+
+def _final_notification(cli: CliContext, job_id: int) -> dict[str, Any] | None:
+    for note in cli.request("GET", "/v1/dumpsys").get("notifications", []):
+        if note.get("app") == TRANSFERS_APP and note.get("id") == job_id:
+            return dict(note)
+    return None
+
+
+def follow(cli: CliContext, job_id: int, dest: Path | None) -> bool:
+    """Show a progress bar until the job ends; ``True`` if it succeeded."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    last: dict[str, Any] | None = None
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(f"job {job_id}", total=None, status="")
+        while True:
+            jobs = cli.request("GET", "/v1/jobs", app=TRANSFERS_APP, all=True)["jobs"]
+            job = _find(jobs, job_id)
+            if job is None or job["state"] in TERMINAL_STATES:
+                last = job or last
+                break
+            last = job
+            done = job.get("transferred_download_bytes", 0) + job.get("transferred_upload_bytes", 0)
+            est = [
+                x
+                for x in (
+                    job.get("estimated_download_bytes", -1),
+                    job.get("estimated_upload_bytes", -1),
+                )
+                if x > 0
+            ]
+            note = job.get("notification") or {}
+            status = job["state"] if job["state"] != "active" else note.get("text", "")
+            progress.update(task, completed=done, total=sum(est) or None, status=status)
+            time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of the daemon
+    note = _final_notification(cli, job_id)
+    text = "" if note is None else f"{note.get('title', '')}: {note.get('text', '')}".strip(": ")
+    if last is not None and last.get("state") in ("cancelled", "user-stopped"):
+        click.echo(f"job {job_id} was {last['state']}" + (f" — {text}" if text else ""), err=True)
+        return False
+    if dest is not None:
+        ok = dest.exists()
+    else:
+        ok = note is not None and "fail" not in text.lower()
+    click.echo(text or ("done" if ok else "failed"), err=not ok)
+    return ok

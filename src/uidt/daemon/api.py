@@ -1,0 +1,316 @@
+"""The daemon's control API: HTTP + JSON over the private Unix socket (and loopback TCP for the web page).
+
+Every handler validates its input, calls the scheduler through the :class:`Runtime` (which runs
+the core on this one event loop, so there are no locks), and answers JSON. A malformed request
+gets a 4xx with a message, never a 500. The OpenAPI description is served at ``/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from uidt.daemon.openapi import OPENAPI
+from uidt.daemon.peer import PeerCredentials, peer_credentials
+from uidt.errors import InvalidJobError, ProtocolError, UidtError
+from uidt.job.info import JobInfo
+from uidt.job.work import JobWorkItem
+from uidt.wire import error_to_wire
+
+if TYPE_CHECKING:
+    from uidt.daemon.runtime import Runtime
+
+RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
+MAX_BODY = 1 << 20
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        text=json.dumps(data, default=str), status=status, content_type="application/json"
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            body = {"error": {"type": "protocol", "message": exc.reason}}
+            return _json(body, exc.status)
+        raise
+    except (UidtError, ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, UidtError):
+            body, status = error_to_wire(exc)
+        else:
+            body, status = {"error": {"type": "protocol", "message": f"bad request: {exc}"}}, 400
+        return _json(body, status)
+
+
+@web.middleware
+async def peer_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse Unix-socket peers that are not this user (``SO_PEERCRED``)."""
+    creds = _peer(request)
+    if creds is not None and creds.uid != os.getuid():
+        return _json({"error": {"type": "permission", "message": "not your daemon"}}, 403)
+    return await handler(request)
+
+
+def _peer(request: web.Request) -> PeerCredentials | None:
+    transport = request.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if isinstance(sock, socket.socket):
+        return peer_credentials(sock)
+    return None
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    raw = await request.read()
+    if len(raw) > MAX_BODY:
+        raise ProtocolError("request body too large")
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError as exc:
+        raise ProtocolError(f"request body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("request body must be a JSON object")
+    return data
+
+
+def _namespace(request: web.Request) -> str | None:
+    ns = request.query.get("namespace")
+    if ns is None:
+        return None
+    from uidt.app.scheduler import validate_namespace
+
+    return validate_namespace(ns)
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "") in ("1", "true", "yes")
+
+
+def _job_id(request: web.Request) -> int:
+    raw = request.match_info["job_id"]
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InvalidJobError(f"job id must be an integer, not {raw!r}") from exc
+    if not -(2**31) <= value < 2**31:
+        raise InvalidJobError(f"job id {value} does not fit in 32 bits")
+    return value
+
+
+def _rt(request: web.Request) -> Runtime:
+    return request.app[RUNTIME]
+
+
+# -- handlers ----------------------------------------------------------------------------------
+
+
+async def ping(request: web.Request) -> web.Response:
+    return _json({"ok": True, "pid": os.getpid()})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return _json(OPENAPI)
+
+
+async def schedule(request: web.Request) -> web.Response:
+    rt, app = _rt(request), request.match_info["app"]
+    body = await _body(request)
+    namespace = body.get("namespace")
+    if namespace is not None:
+        from uidt.app.scheduler import validate_namespace
+
+        namespace = validate_namespace(namespace)
+    if not isinstance(body.get("job"), dict):
+        raise InvalidJobError("'job' must be a JSON object (JobInfo.to_dict())")
+    job = JobInfo.from_dict(body["job"])
+    work = None
+    if body.get("work") is not None:
+        if not isinstance(body["work"], dict):
+            raise InvalidJobError("'work' must be a JSON object (JobWorkItem.to_dict())")
+        work = JobWorkItem.from_dict(body["work"])
+    creds = _peer(request)
+    result = rt.schedule(app, namespace, job, work, peer_pid=None if creds is None else creds.pid)
+    return _json({"result": result})
+
+
+async def cancel_one(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    rt.cancel(request.match_info["app"], _namespace(request), _job_id(request))
+    return _json({"ok": True})
+
+
+async def cancel_many(request: web.Request) -> web.Response:
+    rt, app = _rt(request), request.match_info["app"]
+    if _flag(request, "all_namespaces"):
+        rt.cancel_in_all_namespaces(app)
+    else:
+        rt.cancel_all(app, _namespace(request))
+    return _json({"ok": True})
+
+
+async def pending_jobs(request: web.Request) -> web.Response:
+    rt, app = _rt(request), request.match_info["app"]
+    rt.require_app(app)
+    svc = rt.service
+    if _flag(request, "all_namespaces"):
+        by_ns = svc.get_pending_jobs_in_all_namespaces(app)
+        entries = [
+            {"namespace": ns, "jobs": [j.to_dict() for j in jobs]} for ns, jobs in by_ns.items()
+        ]
+        return _json({"namespaces": entries})
+    jobs = svc.get_all_pending_jobs(app, _namespace(request))
+    return _json({"jobs": [j.to_dict() for j in jobs]})
+
+
+async def pending_job(request: web.Request) -> web.Response:
+    rt, app = _rt(request), request.match_info["app"]
+    rt.require_app(app)
+    job = rt.service.get_pending_job(app, _namespace(request), _job_id(request))
+    return _json({"job": None if job is None else job.to_dict()})
+
+
+async def pending_reasons(request: web.Request) -> web.Response:
+    rt, app = _rt(request), request.match_info["app"]
+    rt.require_app(app)
+    ns, job_id = _namespace(request), _job_id(request)
+    svc = rt.service
+    reasons = [int(r) for r in svc.get_pending_job_reasons(app, ns, job_id)]
+    history = [
+        [int(t), [int(r) for r in rs]]
+        for t, rs in svc.get_pending_job_reasons_history(app, ns, job_id)
+    ]
+    return _json({"reasons": reasons, "history": history})
+
+
+async def update_constraints(request: web.Request) -> web.Response:
+    rt, app = _rt(request), request.match_info["app"]
+    changes = await _body(request)
+    rt.update_constraints(app, _namespace(request), _job_id(request), changes)
+    return _json({"ok": True})
+
+
+async def can_run_uij(request: web.Request) -> web.Response:
+    rt, app = _rt(request), request.match_info["app"]
+    rt.require_app(app)
+    return _json({"result": bool(rt.service.can_run_user_initiated_jobs(app))})
+
+
+async def open_activity(request: web.Request) -> web.Response:
+    rt, app = _rt(request), request.match_info["app"]
+    creds = _peer(request)
+    token = rt.open_activity(app, None if creds is None else creds.pid)
+    return _json({"token": token})
+
+
+async def close_activity(request: web.Request) -> web.Response:
+    _rt(request).close_activity(request.match_info["app"], request.match_info["token"])
+    return _json({"ok": True})
+
+
+async def install_app(request: web.Request) -> web.Response:
+    body = await _body(request)
+    path = body.get("manifest_path")
+    if not isinstance(path, str):
+        raise ProtocolError("'manifest_path' (an absolute path to uidt.toml) is required")
+    record = _rt(request).install_app(path)
+    return _json(record)
+
+
+async def list_apps(request: web.Request) -> web.Response:
+    return _json({"apps": _rt(request).list_apps()})
+
+
+async def remove_app(request: web.Request) -> web.Response:
+    _rt(request).remove_app(request.match_info["app"])
+    return _json({"ok": True})
+
+
+async def permissions(request: web.Request) -> web.Response:
+    body = await _body(request)
+    rt, app = _rt(request), request.match_info["app"]
+    if isinstance(body.get("grant"), str):
+        rt.set_permission(app, body["grant"], granted=True)
+    elif isinstance(body.get("revoke"), str):
+        rt.set_permission(app, body["revoke"], granted=False)
+    else:
+        raise ProtocolError("give either 'grant' or 'revoke' with a permission name")
+    return _json({"ok": True})
+
+
+async def user_stop(request: web.Request) -> web.Response:
+    stopped = _rt(request).user_stop(request.match_info["app"])
+    return _json({"stopped": stopped})
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    app = request.query.get("app")
+    return _json({"jobs": rt.jobs_snapshot(app, include_finished=_flag(request, "all"))})
+
+
+async def dumpsys(request: web.Request) -> web.Response:
+    return _json(_rt(request).dump())
+
+
+async def shell_cmd(request: web.Request) -> web.Response:
+    body = await _body(request)
+    args = body.get("args")
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise ProtocolError("'args' must be a list of strings")
+    result = await _rt(request).run_cmd(args)
+    return _json(result)
+
+
+async def web_url(request: web.Request) -> web.Response:
+    return _json({"url": _rt(request).web_login_url()})
+
+
+async def shutdown(request: web.Request) -> web.Response:
+    _rt(request).request_shutdown()
+    return _json({"ok": True})
+
+
+def create_api(runtime: Runtime) -> web.Application:
+    """The aiohttp application of the control API."""
+    app = web.Application(middlewares=[peer_middleware, error_middleware], client_max_size=MAX_BODY)
+    app[RUNTIME] = runtime
+    r = app.router
+    r.add_get("/v1/ping", ping)
+    r.add_get("/v1/openapi.json", openapi)
+    r.add_get("/v1/apps", list_apps)
+    r.add_post("/v1/apps", install_app)
+    r.add_delete("/v1/apps/{app}", remove_app)
+    r.add_post("/v1/apps/{app}/permissions", permissions)
+    r.add_post("/v1/apps/{app}/stop", user_stop)
+    r.add_post("/v1/apps/{app}/jobs", schedule)
+    r.add_get("/v1/apps/{app}/jobs", pending_jobs)
+    r.add_delete("/v1/apps/{app}/jobs", cancel_many)
+    r.add_get("/v1/apps/{app}/jobs/{job_id}", pending_job)
+    r.add_delete("/v1/apps/{app}/jobs/{job_id}", cancel_one)
+    r.add_get("/v1/apps/{app}/jobs/{job_id}/reasons", pending_reasons)
+    r.add_patch("/v1/apps/{app}/jobs/{job_id}/constraints", update_constraints)
+    r.add_get("/v1/apps/{app}/can-run-user-initiated-jobs", can_run_uij)
+    r.add_post("/v1/apps/{app}/activities", open_activity)
+    r.add_delete("/v1/apps/{app}/activities/{token}", close_activity)
+    r.add_get("/v1/jobs", list_jobs)
+    r.add_get("/v1/dumpsys", dumpsys)
+    r.add_post("/v1/cmd", shell_cmd)
+    r.add_post("/v1/web/url", web_url)
+    r.add_post("/v1/shutdown", shutdown)
+    return app
+
+
+__all__ = ["RUNTIME", "create_api"]

@@ -1,0 +1,142 @@
+"""The OpenAPI 3.1 description of the control API (served at ``/v1/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+_OBJECT: dict[str, Any] = {"type": "object"}
+
+
+def _answers(ok: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "200": {"description": "OK", "content": {"application/json": {"schema": ok or _OBJECT}}},
+        "400": {"description": "Bad request", "content": {"application/json": {"schema": _ERROR}}},
+        "403": {"description": "Forbidden", "content": {"application/json": {"schema": _ERROR}}},
+        "404": {"description": "Not found", "content": {"application/json": {"schema": _ERROR}}},
+        "409": {"description": "Limit", "content": {"application/json": {"schema": _ERROR}}},
+    }
+
+
+def _param(name: str, where: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema}
+
+
+_APP = _param("app", "path", {"type": "string", "minLength": 1})
+_JOB = _param("job_id", "path", {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1})
+_NS = _param("namespace", "query", {"type": "string"})
+_ALL_NS = _param("all_namespaces", "query", {"type": "string", "enum": ["1", "0"]})
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": _answers()}
+    if params:
+        op["parameters"] = params
+    op.update(extra)
+    return op
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "uidt control API", "version": "1"},
+    "paths": {
+        "/v1/ping": {"get": _op("Is the daemon up")},
+        "/v1/apps": {
+            "get": _op("Installed apps"),
+            "post": _op(
+                "Install an app from its manifest",
+                requestBody=_body(
+                    {
+                        "type": "object",
+                        "required": ["manifest_path"],
+                        "properties": {"manifest_path": {"type": "string"}},
+                    }
+                ),
+            ),
+        },
+        "/v1/apps/{app}/permissions": {
+            "post": _op(
+                "Grant or revoke a permission",
+                [_APP],
+                requestBody=_body(
+                    {
+                        "type": "object",
+                        "properties": {"grant": {"type": "string"}, "revoke": {"type": "string"}},
+                    }
+                ),
+            )
+        },
+        "/v1/apps/{app}/jobs": {
+            "get": _op("Pending jobs of a namespace (or all)", [_APP, _NS, _ALL_NS]),
+            "post": _op(
+                "Schedule a job (JobInfo.to_dict())",
+                [_APP],
+                requestBody=_body(
+                    {
+                        "type": "object",
+                        "required": ["job"],
+                        "properties": {
+                            "namespace": {"type": ["string", "null"]},
+                            "job": {"type": "object"},
+                            "work": {"type": ["object", "null"]},
+                        },
+                    }
+                ),
+            ),
+            "delete": _op("Cancel all jobs of a namespace (or all)", [_APP, _NS, _ALL_NS]),
+        },
+        "/v1/apps/{app}/jobs/{job_id}": {
+            "get": _op("One pending job", [_APP, _JOB, _NS]),
+            "delete": _op("Cancel one job", [_APP, _JOB, _NS]),
+        },
+        "/v1/apps/{app}/jobs/{job_id}/reasons": {
+            "get": _op("Pending reasons and their history", [_APP, _JOB, _NS])
+        },
+        "/v1/apps/{app}/jobs/{job_id}/constraints": {
+            "patch": _op(
+                "Change constraints of a scheduled job",
+                [_APP, _JOB, _NS],
+                requestBody=_body({"type": "object"}),
+            )
+        },
+        "/v1/apps/{app}/can-run-user-initiated-jobs": {
+            "get": _op("Whether the app may run user-initiated jobs", [_APP])
+        },
+        "/v1/jobs": {
+            "get": _op(
+                "Jobs as `uidt jobs --json`",
+                [
+                    _param("app", "query", {"type": "string"}),
+                    _param("all", "query", {"type": "string", "enum": ["1", "0"]}),
+                ],
+            )
+        },
+        "/v1/dumpsys": {"get": _op("Full scheduler state")},
+        "/v1/cmd": {
+            "post": _op(
+                "Run a `cmd jobscheduler` verb",
+                requestBody=_body(
+                    {
+                        "type": "object",
+                        "required": ["args"],
+                        "properties": {"args": {"type": "array", "items": {"type": "string"}}},
+                    }
+                ),
+            )
+        },
+    },
+}

@@ -1,0 +1,412 @@
+"""The daemon's runtime: the one owner of the scheduler core, carrying out its actions.
+
+Everything here runs on the daemon's single asyncio loop. API handlers, device listeners and the
+app host call into the core synchronously and then :meth:`Runtime.flush` the actions it returned:
+store writes happen at once (so a persisted job is durable before ``schedule()`` answers), process
+work (bind, start, stop, kill) is handed to the app host, timers are re-armed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from uidt.app.manifest import Manifest, load_manifest
+from uidt.clock import Clock
+from uidt.daemon.appinfo import app_info_from
+from uidt.daemon.peer import is_foreground, pid_alive
+from uidt.daemon.shell import run_shell_command
+from uidt.device.source import DeviceSource
+from uidt.device.state import DeviceState
+from uidt.errors import InvalidJobError, ManifestError
+from uidt.job.info import JobInfo
+from uidt.job.notification import EndPolicy, Notification
+from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.job.work import JobWorkItem
+from uidt.server import actions as act
+from uidt.server.apps import Caller
+from uidt.server.service import JobSchedulerService
+from uidt.store.base import JobStore
+from uidt.store.record import AppRecord, NotificationRecord
+
+log = logging.getLogger("uidt.daemon")
+
+
+class Runtime:
+    """Owns the core, the store and the app host for one daemon."""
+
+    def __init__(
+        self,
+        *,
+        service: JobSchedulerService,
+        store: JobStore,
+        host: Any,
+        device: DeviceSource,
+        clock: Clock,
+    ) -> None:
+        self.service = service
+        self.store = store
+        self.host = host
+        self.device = device
+        self.clock = clock
+        self.manifests: dict[str, Manifest] = {}
+        self._activities: dict[str, tuple[str, int | None]] = {}
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pending_commands: dict[int, asyncio.Future[tuple[int, str, str]]] = {}
+        self.task_group: asyncio.TaskGroup | None = None
+        #: Bumped on every device change (``cmd get-battery-seq`` / ``get-storage-seq``).
+        self.device_seq = 0
+        self._shutdown = asyncio.Event()
+        self.notification_sinks: list[
+            Callable[[str, NotificationRecord | tuple[str, int]], None]
+        ] = []
+        self.web_login: Callable[[], str | None] = lambda: None
+        #: The last app crashes (tracebacks), shown by ``uidt dumpsys``.
+        self.crashes: list[dict[str, Any]] = []
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Register installed apps and load persisted jobs (zero failures, flags kept)."""
+        for record in self.store.apps():
+            try:
+                manifest = Manifest.from_dict(record.manifest)
+            except ManifestError as exc:
+                log.error("installed app %s has an unreadable manifest: %s", record.package, exc)
+                continue
+            self.manifests[record.package] = manifest
+            self.service.set_app(app_info_from(manifest, record))
+        self.service.load(self.store.load_jobs())
+        self.device.add_listener(self._on_device_state)
+        self.service.on_device_state(self.device.snapshot())
+        self.flush()
+
+    def _on_device_state(self, state: DeviceState) -> None:
+        self.device_seq += 1
+        self.service.on_device_state(state)
+        self.flush()
+
+    # -- the action pump -----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Carry out every action the core has queued, then re-arm the timer."""
+        while True:
+            actions = self.service.take_actions()
+            if not actions:
+                break
+            for action in actions:
+                try:
+                    self._carry_out(action)
+                except Exception:  # one failed action must not stop the pump
+                    log.exception("carrying out %r failed", action)
+        self._wake.set()
+
+    def _carry_out(self, action: object) -> None:
+        match action:
+            case act.PersistJob(record=record):
+                self.store.put_job(record)
+            case act.RemoveJob(key=key):
+                self.store.remove_job(key)
+            case act.PostNotification(record=record):
+                self.store.put_notification(record)
+                for sink in self.notification_sinks:
+                    sink("post", record)
+            case act.RemoveNotification(app=app, notification_id=nid):
+                self.store.remove_notification(app, nid)
+                for sink in self.notification_sinks:
+                    sink("remove", (app, nid))
+            case act.BindApp(app=app):
+                manifest = self.manifests.get(app)
+                if manifest is None:
+                    self.service.on_bind_failed(app)
+                else:
+                    self._spawn(self.host.bind(manifest))
+            case act.StartJob(run_id=run_id, key=key, service=service, params=params):
+                self._spawn(self.host.start_job(key.app, run_id, service, params))
+            case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
+                self._spawn(self.host.stop_job(key.app, run_id, reason, internal))
+            case act.KillApp(app=app):
+                self._spawn(self.host.kill(app))
+            case act.UnbindApp(app=app):
+                self._spawn(self.host.unbind(app))
+            case act.RecordAnr():
+                log.warning("ANR: %s", action)
+            case act.CommandCompleted(token=token, code=code, output=output, error=error):
+                future = self._pending_commands.pop(token, None)
+                if future is not None and not future.done():
+                    future.set_result((code, output, error))
+            case _:
+                log.debug("no shell handling for %r", action)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run host work in the daemon's task group; a failure is logged, never fatal."""
+        if self.task_group is not None:
+            self.task_group.create_task(self._guarded(coro))
+        else:  # used outside `uidt daemon` (tests driving a Runtime directly)
+            task = asyncio.get_running_loop().create_task(self._guarded(coro))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, coro: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("host operation failed")
+
+    async def run_timers(self) -> None:
+        """Call the core's ``tick()`` whenever its next timer is due."""
+        while True:
+            self._wake.clear()
+            due = self.service.next_wakeup()
+            if due is not None:
+                delay = max(0, due - self.clock.elapsed()) / 1000
+                if delay <= 0:
+                    self.service.tick()
+                    self.flush()
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                except TimeoutError:
+                    self.service.tick()
+                    self.flush()
+            else:
+                await self._wake.wait()
+
+    # -- facts from the app host (HostListener) ------------------------------------------------
+
+    def on_bound(self, app: str) -> None:
+        self.service.on_bound(app)
+        self.flush()
+
+    def on_bind_failed(self, app: str) -> None:
+        self.service.on_bind_failed(app)
+        self.flush()
+
+    def on_start_job_result(self, run_id: int, wants_to_run: bool) -> None:
+        self.service.on_start_job_result(run_id, wants_to_run)
+        self.flush()
+
+    def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None:
+        self.service.on_stop_job_result(run_id, wants_reschedule)
+        self.flush()
+
+    def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
+        self.service.on_job_finished(run_id, wants_reschedule)
+        self.flush()
+
+    def on_set_notification(
+        self, run_id: int, notification_id: int, notification: Notification, end_policy: EndPolicy
+    ) -> None:
+        try:
+            self.service.on_set_notification(run_id, notification_id, notification, end_policy)
+        finally:
+            self.flush()
+
+    def on_update_estimated_bytes(self, run_id: int, download: int, upload: int) -> None:
+        self.service.on_update_estimated_bytes(run_id, download, upload)
+        self.flush()
+
+    def on_update_transferred_bytes(self, run_id: int, download: int, upload: int) -> None:
+        self.service.on_update_transferred_bytes(run_id, download, upload)
+        self.flush()
+
+    def on_process_died(self, app: str) -> None:
+        self.service.on_process_died(app)
+        self.flush()
+
+    def on_job_crashed(self, app: str, run_id: int, traceback: str) -> None:
+        """An exception escaped app code: Android kills the crashing process; so do we."""
+        log.error("app %s crashed in run %d:\n%s", app, run_id, traceback)
+        self.crashes.append({"app": app, "run_id": run_id, "traceback": traceback[-4000:]})
+        del self.crashes[:-20]
+        self._spawn(self.host.kill(app))
+
+    # -- app visibility ------------------------------------------------------------------------
+
+    def _visible(self, app: str, peer_pid: int | None) -> bool:
+        self._expire_activities()
+        if any(a == app for a, _ in self._activities.values()):
+            return True
+        return peer_pid is not None and is_foreground(peer_pid)
+
+    def _expire_activities(self) -> None:
+        for token, (app, pid) in list(self._activities.items()):
+            if pid is not None and not pid_alive(pid):
+                del self._activities[token]
+                self._note_visibility(app)
+
+    def _note_visibility(self, app: str) -> None:
+        visible = any(a == app for a, _ in self._activities.values())
+        self.service.note_app_visible(app, visible)
+
+    def open_activity(self, app: str, pid: int | None) -> str:
+        self.require_app(app)
+        token = secrets.token_hex(8)
+        self._activities[token] = (app, pid)
+        self.service.note_app_visible(app, True)
+        self.flush()
+        return token
+
+    def close_activity(self, app: str, token: str) -> None:
+        if self._activities.get(token, ("",))[0] == app:
+            del self._activities[token]
+            self._note_visibility(app)
+            self.flush()
+
+    # -- API operations ------------------------------------------------------------------------
+
+    def require_app(self, app: str) -> Manifest:
+        manifest = self.manifests.get(app)
+        if manifest is None:
+            raise InvalidJobError(f"No such app: {app} (install it with `uidt apps install`)")
+        return manifest
+
+    def schedule(
+        self,
+        app: str,
+        namespace: str | None,
+        job: JobInfo,
+        work: JobWorkItem | None,
+        *,
+        peer_pid: int | None,
+        interaction_grant: bool = False,
+    ) -> int:
+        self.require_app(app)
+        visible = self._visible(app, peer_pid)
+        if visible:
+            self.service.note_app_visible(app, True)
+        caller = Caller(app=app, visible=visible, interaction_grant=interaction_grant)
+        result = self.service.schedule(caller, namespace, job, work)
+        self.flush()
+        return result
+
+    def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
+        self.require_app(app)
+        self.service.cancel(app, namespace, job_id)
+        self.flush()
+
+    def cancel_all(self, app: str, namespace: str | None) -> None:
+        self.require_app(app)
+        self.service.cancel_all(app, namespace)
+        self.flush()
+
+    def cancel_in_all_namespaces(self, app: str) -> None:
+        self.require_app(app)
+        self.service.cancel_in_all_namespaces(app)
+        self.flush()
+
+    def update_constraints(
+        self, app: str, namespace: str | None, job_id: int, changes: dict[str, Any]
+    ) -> None:
+        self.require_app(app)
+        self.service.update_constraints(app, namespace, job_id, **changes)
+        self.flush()
+
+    def install_app(self, manifest_path: str) -> dict[str, Any]:
+        manifest = load_manifest(Path(manifest_path))
+        return self.install_manifest(manifest)
+
+    def install_manifest(self, manifest: Manifest) -> dict[str, Any]:
+        previous = self.store.get_app(manifest.package)
+        record = AppRecord(
+            package=manifest.package,
+            manifest=manifest.to_dict(),
+            granted=previous.granted if previous else frozenset(),
+            revoked=previous.revoked if previous else frozenset(),
+            installed_utc_ms=int(self.clock.utc().timestamp() * 1000),
+        )
+        self.store.put_app(record)
+        self.manifests[manifest.package] = manifest
+        self.service.set_app(app_info_from(manifest, record))
+        self.flush()
+        return _app_json(record)
+
+    def list_apps(self) -> list[dict[str, Any]]:
+        return [_app_json(r) for r in self.store.apps()]
+
+    def remove_app(self, app: str) -> None:
+        self.require_app(app)
+        self.service.remove_app(app)
+        self.flush()
+        self.store.remove_app(app)
+        del self.manifests[app]
+
+    def set_permission(self, app: str, permission: str, *, granted: bool) -> None:
+        manifest = self.require_app(app)
+        record = self.store.get_app(app)
+        assert record is not None
+        if granted:
+            record.granted = record.granted | {permission}
+            record.revoked = record.revoked - {permission}
+        else:
+            record.revoked = record.revoked | {permission}
+            record.granted = record.granted - {permission}
+        self.store.put_app(record)
+        self.service.set_app(app_info_from(manifest, record))
+        self.flush()
+
+    def user_stop(self, app: str) -> list[dict[str, Any]]:
+        self.require_app(app)
+        running = [j for j in self.service.jobs_snapshot(app) if j["state"] == "active"]
+        self.service.user_stop(app)
+        self.flush()
+        return running
+
+    def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
+        return self.service.jobs_snapshot(app, include_ended=include_finished)
+
+    def dump(self) -> dict[str, Any]:
+        data = self.service.dump()
+        data.setdefault("device", self.device.snapshot().to_dict())
+        data["device_sources"] = self.device.describe()
+        data["crashes"] = list(self.crashes)
+        return data
+
+    async def run_cmd(self, args: list[str]) -> dict[str, Any]:
+        return await run_shell_command(self, args)
+
+    def register_command(self, token: int) -> asyncio.Future[tuple[int, str, str]]:
+        future: asyncio.Future[tuple[int, str, str]] = asyncio.get_running_loop().create_future()
+        self._pending_commands[token] = future
+        return future
+
+    def web_login_url(self) -> str | None:
+        return self.web_login()
+
+    # -- shutdown ------------------------------------------------------------------------------
+
+    async def graceful_stop(self, timeout_s: float) -> None:
+        """Stop every running job with a system reason (rescheduled), wait for the answers."""
+        result = self.service.cmd_stop(
+            stop_reason=StopReason.DEVICE_STATE, internal_reason=InternalStopReason.UNKNOWN
+        )
+        self.flush()
+        if result.output.startswith("No matching"):
+            return
+        deadline = self.clock.elapsed() + int(timeout_s * 1000)
+        while self.clock.elapsed() < deadline:
+            if not any(j["state"] == "active" for j in self.service.jobs_snapshot()):
+                return
+            await asyncio.sleep(0.05)
+
+    def request_shutdown(self) -> None:
+        self._shutdown.set()
+
+    async def wait_shutdown(self) -> None:
+        await self._shutdown.wait()
+
+
+def _app_json(record: AppRecord) -> dict[str, Any]:
+    return {
+        "package": record.package,
+        "manifest": record.manifest,
+        "granted": sorted(record.granted),
+        "revoked": sorted(record.revoked),
+    }

@@ -1,0 +1,76 @@
+"""The daemon ↔ worker protocol (version 1): length-prefixed JSON frames over a Unix socket.
+
+A frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON: one object
+with a ``"type"``. The worker speaks first with ``hello`` (protocol version, app, pid); a frame
+larger than :data:`MAX_FRAME`, or one that is not a JSON object with a known type, is a
+:class:`~uidt.errors.ProtocolError`: the daemon closes the connection and treats it as the app's
+process dying. See ``docs/ipc.md`` for every message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from typing import Any
+
+from uidt.errors import ProtocolError
+
+VERSION = 1
+MAX_FRAME = 1 << 20
+_HEADER = struct.Struct(">I")
+
+#: Messages the daemon sends to a worker.
+TO_WORKER = frozenset({"start", "stop", "ping"})
+#: Messages a worker sends to the daemon.
+FROM_WORKER = frozenset(
+    {
+        "hello",
+        "start_result",
+        "stop_result",
+        "call",
+        "crashed",
+        "pong",
+    }
+)
+#: ``call`` methods (the JobService calls).
+CALLS = frozenset(
+    {"job_finished", "set_notification", "update_estimated_bytes", "update_transferred_bytes"}
+)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message, separators=(",", ":")).encode()
+    if len(body) > MAX_FRAME:
+        raise ProtocolError(f"frame of {len(body)} bytes exceeds {MAX_FRAME}")
+    return _HEADER.pack(len(body)) + body
+
+
+def decode(body: bytes, allowed: frozenset[str]) -> dict[str, Any]:
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}") from exc
+    if not isinstance(message, dict) or message.get("type") not in allowed:
+        raise ProtocolError(f"unexpected message: {str(message)[:200]}")
+    return message
+
+
+async def read_frame(
+    reader: asyncio.StreamReader, allowed: frozenset[str]
+) -> dict[str, Any] | None:
+    """The next message, or ``None`` at a clean end of stream."""
+    try:
+        header = await reader.readexactly(_HEADER.size)
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial:
+            raise ProtocolError("connection closed inside a frame header") from exc
+        return None
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"frame of {length} bytes exceeds {MAX_FRAME}")
+    try:
+        body = await reader.readexactly(length)
+    except asyncio.IncompleteReadError as exc:
+        raise ProtocolError("connection closed inside a frame") from exc
+    return decode(body, allowed)

@@ -1,0 +1,195 @@
+"""``HttpDownloadService`` / ``HttpUploadService``: the built-in app's JobServices.
+
+Written only against the public :class:`~uidt.app.service.JobService` API, as an app author
+would: ``on_start_job`` posts the notification and starts the transfer task; ``on_stop_job``
+cancels it (the engine leaves a consistent checkpoint) and asks to be rescheduled; the engine's
+progress goes to the notification (a few times a second) and to
+``update_transferred_network_bytes``; the size goes to ``update_estimated_network_bytes``.
+A permanent failure ends the job with the reason in its notification, which stays (DETACH).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from uidt.app.service import JobService
+from uidt.errors import TransferError
+from uidt.job.notification import EndPolicy, Notification
+from uidt.job.params import JobParameters
+from uidt.transfers.download import download
+from uidt.transfers.jobs import CHANNEL
+from uidt.transfers.notices import Notice
+from uidt.transfers.progress import Progress
+from uidt.transfers.upload import upload
+
+log = logging.getLogger("uidt.transfers")
+
+MiB = 1024 * 1024
+#: Final notification titles; ``uidt download --wait`` reads them.
+DONE = "complete"
+FAILED = "failed"
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def progress_text(p: Progress, notices: list[Notice]) -> str:
+    parts = [_size(p.done) + (f" of {_size(p.total)}" if p.total else "")]
+    if p.rate > 0:
+        parts.append(f"{_size(p.rate)}/s")
+    if p.eta is not None:
+        minutes, seconds = divmod(int(p.eta), 60)
+        parts.append(f"{minutes}:{seconds:02d} left")
+    if notices:
+        parts.append(notices[-1].text)
+    return " · ".join(parts)
+
+
+class _TransferService(JobService):
+    verb = "Transfer"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def describe(self, extras: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    async def transfer(self, params: JobParameters, report: _Reporter) -> str:
+        raise NotImplementedError
+
+    async def on_start_job(self, params: JobParameters) -> bool:
+        name = self.describe(params.extras)
+        self.set_notification(
+            params,
+            params.job_id,
+            Notification(CHANNEL, f"{self.verb} {name}", "starting"),
+            EndPolicy.DETACH,
+        )
+        reporter = _Reporter(self, params, f"{self.verb} {name}")
+        self._tasks[params.job_id] = asyncio.get_running_loop().create_task(
+            self._run(params, reporter)
+        )
+        return True
+
+    async def _run(self, params: JobParameters, reporter: _Reporter) -> None:
+        title = reporter.title
+        try:
+            summary = await self.transfer(params, reporter)
+        except asyncio.CancelledError:
+            raise
+        except (TransferError, OSError) as exc:
+            log.warning("%s failed: %s", title, exc)
+            self.set_notification(
+                params,
+                params.job_id,
+                Notification(CHANNEL, f"{title} {FAILED}", str(exc), ongoing=False),
+                EndPolicy.DETACH,
+            )
+            self.job_finished(params, False)
+        else:
+            self.set_notification(
+                params,
+                params.job_id,
+                Notification(CHANNEL, f"{title} {DONE}", summary, progress=1.0, ongoing=False),
+                EndPolicy.DETACH,
+            )
+            self.job_finished(params, False)
+        finally:
+            self._tasks.pop(params.job_id, None)
+
+    async def on_stop_job(self, params: JobParameters) -> bool:
+        task = self._tasks.pop(params.job_id, None)
+        if task is not None:
+            task.cancel()
+            # The engine checkpoints on cancellation; wait so the next run finds it consistent.
+            await asyncio.gather(task, return_exceptions=True)
+        return True
+
+
+class _Reporter:
+    """Turns engine callbacks into JobService calls, a few per second at most."""
+
+    def __init__(self, service: JobService, params: JobParameters, title: str) -> None:
+        self.service = service
+        self.params = params
+        self.title = title
+        self.notices: list[Notice] = []
+        self.upload = False
+
+    def estimate(self, total: int) -> None:
+        if self.upload:
+            self.service.update_estimated_network_bytes(self.params, -1, total)
+        else:
+            self.service.update_estimated_network_bytes(self.params, total, -1)
+
+    def notice(self, notice: Notice) -> None:
+        if notice is not Notice.RETRIED or not self.notices:
+            self.notices.append(notice)
+
+    def progress(self, p: Progress) -> None:
+        if self.upload:
+            self.service.update_transferred_network_bytes(self.params, 0, p.done)
+        else:
+            self.service.update_transferred_network_bytes(self.params, p.done, 0)
+        self.service.set_notification(
+            self.params,
+            self.params.job_id,
+            Notification(CHANNEL, self.title, progress_text(p, self.notices), progress=p.fraction),
+            EndPolicy.DETACH,
+        )
+
+
+class HttpDownloadService(_TransferService):
+    """Resumable HTTP(S) download of ``extras["url"]`` to ``extras["dest"]``."""
+
+    verb = "Download"
+
+    def describe(self, extras: dict[str, Any]) -> str:
+        return Path(str(extras.get("dest", "file"))).name
+
+    async def transfer(self, params: JobParameters, report: _Reporter) -> str:
+        extras = params.extras
+        result = await download(
+            str(extras["url"]),
+            Path(str(extras["dest"])),
+            sha256=extras.get("sha256"),
+            on_progress=report.progress,
+            on_estimate=report.estimate,
+            on_notice=report.notice,
+        )
+        report.progress(Progress(result.size, result.size, 0.0, None))
+        verified = ", SHA-256 verified" if result.sha256 else ""
+        resumed = f", resumed at {_size(result.resumed_from)}" if result.resumed_from else ""
+        return f"{_size(result.size)} saved to {result.path}{verified}{resumed}"
+
+
+class HttpUploadService(_TransferService):
+    """Upload of ``extras["source"]`` to ``extras["url"]`` (tus when offered, else PUT/POST)."""
+
+    verb = "Upload"
+
+    def describe(self, extras: dict[str, Any]) -> str:
+        return Path(str(extras.get("source", "file"))).name
+
+    async def transfer(self, params: JobParameters, report: _Reporter) -> str:
+        extras = params.extras
+        report.upload = True
+        method = "POST" if str(extras.get("method", "PUT")).upper() == "POST" else "PUT"
+        result = await upload(
+            Path(str(extras["source"])),
+            str(extras["url"]),
+            plain_method=method,
+            on_progress=report.progress,
+            on_estimate=report.estimate,
+            on_notice=report.notice,
+        )
+        return f"{_size(result.size)} sent to {result.url} ({result.mode})"
