@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uidt.app.async_scheduler import AsyncJobScheduler
 from uidt.app.scheduler import JobScheduler
+from uidt.app.service import JobService
 from uidt.errors import UidtError
 from uidt.job import (
     BackoffPolicy,
@@ -30,6 +31,7 @@ __all__ = [
     "JobInfo",
     "JobParameters",
     "JobScheduler",
+    "JobService",
     "JobWorkItem",
     "NetCapability",
     "NetworkRequest",

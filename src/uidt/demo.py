@@ -72,8 +72,10 @@ class Daemon:
         self.paths.ensure()
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uidt", "--home", str(self.paths.data_dir), "daemon"]
-                + ["--foreground", "--device", "fake"],
+                [
+                    *(sys.executable, "-m", "uidt", "--home", str(self.paths.data_dir)),
+                    *("daemon", "--foreground", "--device", "fake"),
+                ],
                 stdout=out,
                 stderr=out,
                 stdin=subprocess.DEVNULL,
@@ -111,7 +113,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
         value = predicate()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(0.05)  # noqa: TID251 - the demo watches real processes
     raise SystemExit(f"demo: timed out waiting for {what}")
 
 
@@ -170,7 +172,7 @@ def main() -> None:
             reason = StopReason(job["stop_reason"])
             stops.append(f"{reason.name} ({int(reason)}) when the network turned metered")
             say(f"job stopped: {reason.name} ({int(reason)}); waiting for an unmetered network")
-            time.sleep(1.0)
+            time.sleep(1.0)  # noqa: TID251 - let the user see the stopped state
             say("the network is unmetered again (cmd device set metered=false)")
             uidt(home, "cmd", "device", "set", "metered=false")
             wait_until(lambda: done_fraction(conn, job_id, size) > 0, 30, "the resume")
