@@ -70,7 +70,7 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
         ns = job.get("namespace")
         ident = f"{ns}:{job['job_id']}" if ns else str(job["job_id"])
         state = job["state"]
-        if state == "active":
+        if state in ("active", "finished", "cancelled", "user-stopped"):
             why = ""
         elif job.get("pending_reasons"):
             why = pending_words(job["pending_reasons"])

@@ -24,6 +24,9 @@ from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.transfers.jobs import NETWORK_CHOICES, TRANSFERS_APP, download_job, upload_job
 
+#: Final notification titles end with this word on success (see uidt.transfers.service).
+DONE = "complete"
+
 TERMINAL_STATES = ("finished", "cancelled", "user-stopped")
 POLL_S = 0.25
 
@@ -213,9 +216,9 @@ def follow(cli: CliContext, job_id: int, dest: Path | None) -> bool:
     if last is not None and last.get("state") in ("cancelled", "user-stopped"):
         click.echo(f"job {job_id} was {last['state']}" + (f" — {text}" if text else ""), err=True)
         return False
-    if dest is not None:
-        ok = dest.exists()
+    if note is not None:
+        ok = str(note.get("title", "")).endswith(DONE)
     else:
-        ok = note is not None and "fail" not in text.lower()
+        ok = dest is not None and dest.exists()
     click.echo(text or ("done" if ok else "failed"), err=not ok)
     return ok
