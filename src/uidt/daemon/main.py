@@ -61,7 +61,15 @@ async def run_daemon(options: DaemonOptions) -> None:
 async def _serve(options: DaemonOptions, settings: Settings, store: object) -> None:
     paths = options.paths
     clock = SystemClock()
-    device = OverrideDeviceSource(create_device_source(options.device, paths.data_dir))  # type: ignore[arg-type]
+    root = os.environ.get(
+        "UIDT_DEVICE_ROOT"
+    )  # testing aid: read /sys and /proc from a fixture tree
+    source = create_device_source(
+        options.device,  # type: ignore[arg-type]
+        paths.data_dir,
+        root=Path(root) if root else None,
+    )
+    device = OverrideDeviceSource(source)
     service = JobSchedulerService(
         clock=clock,
         settings=settings,

@@ -25,12 +25,22 @@ class NeutralDeviceSource(FakeDeviceSource):
 
 
 def create_device_source(
-    kind: Literal["auto", "fake"], data_dir: Path, *, platform: str | None = None
+    kind: Literal["auto", "fake"],
+    data_dir: Path,
+    *,
+    platform: str | None = None,
+    root: Path | None = None,
 ) -> DeviceSource:
-    """``fake`` → a neutral :class:`FakeDeviceSource`; ``auto`` → the real machine where uidt can read it."""
+    """``fake`` → a neutral :class:`FakeDeviceSource`; ``auto`` → the real machine where uidt can read it.
+
+    ``root`` (default ``/``, or ``UIDT_DEVICE_ROOT``) is where ``/sys`` and ``/proc`` are read:
+    tests point it at a fixture tree; with a root other than ``/`` D-Bus is not used.
+    """
     if kind == "fake":
         return FakeDeviceSource()
     platform = platform if platform is not None else sys.platform
     if platform.startswith("linux"):
-        return LinuxDeviceSource(data_dir)
+        if root is None or root == Path("/"):
+            return LinuxDeviceSource(data_dir)
+        return LinuxDeviceSource(data_dir, root=root, use_dbus=False)
     return NeutralDeviceSource(platform)

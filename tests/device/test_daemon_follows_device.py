@@ -1,0 +1,103 @@
+"""End to end: a real daemon reading a fixture /sys and /proc stops an unmetered-only job when the
+default route moves to a cellular (metered) interface (issue 8)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from uidt import JobInfo, JobScheduler, NetworkType
+from uidt.app.connection import DaemonConnection
+from uidt.daemon.paths import resolve_paths
+
+from .tree import add_interface, route_line, set_routes
+
+SAMPLE_APP = Path(__file__).parents[1] / "apps" / "sample"
+
+
+def _wait(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)  # noqa: TID251 - polling a real daemon with a deadline
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, root: Path) -> Iterator[Path]:
+    home = tmp_path / "home"
+    env = dict(os.environ, UIDT_DEVICE_ROOT=str(root))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uidt", "--home", str(home), "daemon", "--foreground"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    conn = DaemonConnection(resolve_paths(home), autostart=False)
+
+    def up() -> bool:
+        try:
+            conn.request("GET", "/v1/ping")
+        except OSError:
+            return False
+        return True
+
+    try:
+        _wait(up)
+        subprocess.run(
+            [sys.executable, "-m", "uidt", "--home", str(home), "apps", "install", str(SAMPLE_APP)],
+            check=True,
+            capture_output=True,
+        )
+        yield home
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_metered_route_stops_an_unmetered_job_within_two_seconds(daemon: Path, root: Path) -> None:
+    # Given a running user-initiated job that needs an unmetered network, on eth0
+    scheduler = JobScheduler("org.example.sample", home=daemon)
+    job = (
+        JobInfo.Builder(7, "sample_app:SampleService")
+        .set_user_initiated(True)
+        .set_required_network_type(NetworkType.UNMETERED)
+        .set_extras({"mode": "run"})
+        .build()
+    )
+    with scheduler.activity():
+        assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+    conn = DaemonConnection(resolve_paths(daemon), autostart=False)
+
+    def job7() -> dict:  # type: ignore[type-arg]
+        jobs = conn.request("GET", "/v1/jobs", query={"app": "org.example.sample"})["jobs"]
+        return next(j for j in jobs if j["job_id"] == 7)
+
+    _wait(lambda: job7()["state"] == "active")
+
+    # When the default route moves to a cellular modem (metered)
+    add_interface(root, "wwan0")
+    changed_at = datetime.now().astimezone()
+    set_routes(root, route_line("wwan0", "00000000", 0))
+
+    # Then the job stops with CONSTRAINT_CONNECTIVITY, and the daemon noticed within 2 s
+    stopped = _wait(lambda: (j := job7())["stop_reason"] == 7 and j)
+    assert stopped["state"] != "active"
+    assert 6 in stopped["pending_reasons"]
+    stop_entry = stopped["history"][-1]
+    assert "CONSTRAINT_CONNECTIVITY" in stop_entry["reason"]
+    latency = (datetime.fromisoformat(stop_entry["time"]) - changed_at).total_seconds()
+    assert latency <= 2.0, f"the stop came {latency:.2f} s after the change"
