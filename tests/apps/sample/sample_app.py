@@ -43,7 +43,10 @@ class SampleService(JobService):
         return True
 
     def on_stop_job(self, params: JobParameters) -> bool:
-        _log(params, f"stop {params.job_id} {int(params.get_stop_reason())} {threading.current_thread().name}")
+        _log(
+            params,
+            f"stop {params.job_id} {int(params.get_stop_reason())} {threading.current_thread().name}",
+        )
         return True
 
 
