@@ -1,0 +1,125 @@
+"""Scheduling through ``uidt.JobScheduler`` against a real daemon: visibility, permissions, refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uidt import JobScheduler
+from uidt.errors import InvalidJobError
+
+from .conftest import LIMITED, SAMPLE, Daemon, read_log, uij, wait_for
+
+#: Schedules one job from a process with no controlling terminal and no activity (background).
+_BACKGROUND_SCHEDULE = """
+import json, sys
+from uidt import JobInfo, JobScheduler
+home, app, job = sys.argv[1], sys.argv[2], JobInfo.from_dict(json.loads(sys.argv[3]))
+print(JobScheduler(app, home=home).schedule(job))
+"""
+
+
+def schedule_in_background(daemon: Daemon, app: str, job_dict: dict[str, object]) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", _BACKGROUND_SCHEDULE, str(daemon.home), app, json.dumps(job_dict)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        start_new_session=True,  # no controlling terminal: never "visible"
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip())
+
+
+def test_background_schedule_fails_and_visible_schedule_runs(daemon: Daemon, app_log: Path) -> None:
+    job = uij(101, "run", app_log)
+
+    assert schedule_in_background(daemon, SAMPLE, job.to_dict()) == JobScheduler.RESULT_FAILURE
+    scheduler = daemon.scheduler()
+    assert scheduler.get_pending_job(101) is None
+
+    with scheduler.activity():
+        assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+    running = daemon.wait_running(101)
+    assert running["notification"]["title"] == "job 101"
+    assert scheduler.get_pending_job(101) == job
+    wait_for(lambda: "start 101 run" in read_log(app_log), what="on_start_job")
+    scheduler.cancel(101)
+    daemon.wait_job(101, lambda j: j["state"] != "active", "cancelled")
+
+
+def test_finished_job_leaves_the_pending_list(daemon: Daemon, app_log: Path) -> None:
+    scheduler = daemon.scheduler()
+    with scheduler.activity():
+        assert scheduler.schedule(uij(102, "finish", app_log)) == JobScheduler.RESULT_SUCCESS
+    wait_for(lambda: scheduler.get_pending_job(102) is None, what="job 102 to finish")
+    assert read_log(app_log) == ["start 102 finish"]
+
+
+def test_revoked_permission_fails_and_grant_restores(daemon: Daemon, app_log: Path) -> None:
+    scheduler = daemon.scheduler()
+    assert scheduler.can_run_user_initiated_jobs() is True
+    revoked = daemon.uidt("apps", "revoke", SAMPLE, "RUN_USER_INITIATED_JOBS")
+    assert revoked.returncode == 0, revoked.stderr
+    try:
+        assert scheduler.can_run_user_initiated_jobs() is False
+        with scheduler.activity():
+            assert scheduler.schedule(uij(103, "finish", app_log)) == JobScheduler.RESULT_FAILURE
+    finally:
+        granted = daemon.uidt("apps", "grant", SAMPLE, "RUN_USER_INITIATED_JOBS")
+        assert granted.returncode == 0, granted.stderr
+    assert scheduler.can_run_user_initiated_jobs() is True
+    with scheduler.activity():
+        assert scheduler.schedule(uij(103, "finish", app_log)) == JobScheduler.RESULT_SUCCESS
+    wait_for(lambda: "start 103 finish" in read_log(app_log), what="job 103 to run")
+
+
+def test_service_without_bind_job_service_is_refused(daemon: Daemon, app_log: Path) -> None:
+    scheduler = daemon.scheduler()
+    with scheduler.activity(), pytest.raises(ValueError, match="BIND_JOB_SERVICE"):
+        scheduler.schedule(uij(104, "finish", app_log, service="sample_app:Unguarded"))
+
+
+def test_persisted_job_needs_receive_boot_completed(daemon: Daemon, app_log: Path) -> None:
+    scheduler = daemon.scheduler(LIMITED)
+    with scheduler.activity(), pytest.raises(InvalidJobError, match="RECEIVE_BOOT_COMPLETED"):
+        scheduler.schedule(
+            uij(105, "finish", app_log, persisted=True, service="limited_app:FinishService")
+        )
+    with scheduler.activity():
+        job = uij(105, "finish", app_log, service="limited_app:FinishService")
+        assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+    wait_for(lambda: "start 105 limited" in read_log(app_log), what="the limited app's job")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"job": {"job_id": "seven", "service": "sample_app:SampleService"}},
+        {"job": {"job_id": 1}},
+        {"job": {"job_id": 1, "service": "sample_app:SampleService", "priority": "max"}},
+        {"job": {"job_id": 1, "service": "sample_app:SampleService", "network": [1, 2]}},
+        {"job": {"job_id": 1, "service": "sample_app:SampleService", "no_such_field": True}},
+        {"job": {"job_id": 2**40, "service": "sample_app:SampleService"}},
+        {"job": "not an object"},
+        {"job": {"job_id": 1, "service": "sample_app:SampleService"}, "work": [1]},
+        {"job": {"job_id": 1, "service": "sample_app:SampleService"}, "namespace": "   "},
+        {},
+    ],
+)
+def test_invalid_job_info_sent_raw_is_a_400_with_a_message(
+    daemon: Daemon, body: dict[str, object]
+) -> None:
+    with pytest.raises(InvalidJobError) as caught:
+        daemon.api("POST", f"/v1/apps/{SAMPLE}/jobs", body)
+    assert str(caught.value).strip()
+
+
+def test_unknown_app_is_a_clear_error(daemon: Daemon, app_log: Path) -> None:
+    with pytest.raises(ValueError, match=r"No such app: org\.example\.nothing"):
+        JobScheduler("org.example.nothing", home=daemon.home).schedule(uij(106, "run", app_log))
