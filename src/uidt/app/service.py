@@ -9,16 +9,30 @@ process *without* ``on_stop_job``: keep your transfer state on disk as you go
 (:class:`uidt.transfers.Checkpoint`).
 
 Callbacks may be plain functions or coroutines. Plain ones run in a worker thread, so a blocking
-callback never stalls the worker's message loop. The calls (``job_finished`` …) are safe from
-any thread and never block.
+callback never stalls the worker's message loop; coroutines run on the worker's loop (so they must
+not block it). The calls are safe from any thread:
+
+* ``job_finished``, ``update_estimated_network_bytes`` and ``update_transferred_network_bytes``
+  never block and never fail once the service is attached.
+* ``set_notification`` validates locally (type, channel, policy) and raises
+  :class:`~uidt.errors.InvalidJobError`. Called from a thread (a plain callback), it also waits for
+  the system's answer and raises its refusal; called on the worker's loop (a coroutine callback) it
+  cannot wait, so use ``await self.aset_notification(...)`` there to get the system's answer.
+
+Stops are callbacks, as on Android: ``on_stop_job`` is called and the app's own tasks and threads
+keep running until they notice. Helpers that want to end promptly can call
+:meth:`JobService.raise_if_stopped`, which raises :class:`~uidt.errors.JobStopped` (a
+``BaseException``, so an ``except Exception`` in app code cannot swallow it).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from collections.abc import Awaitable
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from uidt.errors import InvalidJobError, UidtError
+from uidt.errors import InvalidJobError, JobStopped, UidtError
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.params import JobParameters
 
@@ -29,6 +43,29 @@ class ServiceConnection(Protocol):
     channels: frozenset[str]
 
     def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class ReplyingConnection(Protocol):
+    """A connection that can also get the system's answer to a call (the worker's)."""
+
+    channels: frozenset[str]
+
+    def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None: ...
+
+    def request(
+        self, method: str, params: JobParameters, args: dict[str, Any]
+    ) -> concurrent.futures.Future[None]:
+        """Send a call; the future fails with the system's refusal (``InvalidJobError``)."""
+        ...
+
+    def on_own_loop(self) -> bool:
+        """``True`` when called on the thread running the connection's event loop."""
+        ...
+
+
+#: How long a thread waits in ``set_notification`` for the system's answer.
+REPLY_TIMEOUT_S = 10.0
 
 
 class NotAttachedError(UidtError, RuntimeError):
@@ -43,10 +80,24 @@ class JobService:
 
     def __init__(self) -> None:
         self._connection: ServiceConnection | None = None
+        self._stopped_runs: set[int] = set()
 
     def attach(self, connection: ServiceConnection) -> None:
         """Bind the service to its connection (done by the worker, not by apps)."""
         self._connection = connection
+
+    def mark_stopped(self, params: JobParameters) -> None:
+        """Note that the system stopped this run (done by the worker before ``on_stop_job``)."""
+        self._stopped_runs.add(params.run_id)
+
+    def raise_if_stopped(self, params: JobParameters) -> None:
+        """Raise :class:`~uidt.errors.JobStopped` if the system has stopped this run.
+
+        For helpers' loops: ``JobStopped`` is a ``BaseException`` and passes through
+        ``except Exception``.
+        """
+        if params.run_id in self._stopped_runs:
+            raise JobStopped(f"job {params.job_id} was stopped ({params.get_stop_reason().name})")
 
     # -- callbacks (override) ------------------------------------------------------------------
 
@@ -75,18 +126,9 @@ class JobService:
         """The job's work is done (``wants_reschedule``: try again later with backoff)."""
         self._call("job_finished", params, wants_reschedule=bool(wants_reschedule))
 
-    def set_notification(
-        self,
-        params: JobParameters,
-        notification_id: int,
-        notification: Notification,
-        end_policy: int,
-    ) -> None:
-        """Show (or update) the job's notification; required for user-initiated jobs.
-
-        Raises:
-            InvalidJobError: not a ``Notification``, an undeclared channel, or a bad policy.
-        """
+    def _notification_args(
+        self, notification_id: int, notification: Notification, end_policy: int
+    ) -> dict[str, Any]:
         if not isinstance(notification, Notification):
             raise InvalidJobError("notification must be a uidt.Notification")
         if isinstance(notification_id, bool) or not isinstance(notification_id, int):
@@ -101,13 +143,64 @@ class JobService:
                 f"invalid notification channel: {notification.channel_id!r} is not declared "
                 "in the app's manifest"
             )
-        self._call(
-            "set_notification",
-            params,
-            notification_id=notification_id,
-            notification=notification.to_dict(),
-            end_policy=int(policy),
-        )
+        return {
+            "notification_id": notification_id,
+            "notification": notification.to_dict(),
+            "end_policy": int(policy),
+        }
+
+    def _notification_request(
+        self, params: JobParameters, args: dict[str, Any]
+    ) -> concurrent.futures.Future[None] | None:
+        connection = self._connection
+        if isinstance(connection, ReplyingConnection) and isinstance(params, JobParameters):
+            return connection.request("set_notification", params, args)
+        self._call("set_notification", params, **args)
+        return None
+
+    def set_notification(
+        self,
+        params: JobParameters,
+        notification_id: int,
+        notification: Notification,
+        end_policy: int,
+    ) -> None:
+        """Show (or update) the job's notification; required for user-initiated jobs.
+
+        From a thread this waits for the system's answer; on the worker's loop it does not (use
+        :meth:`aset_notification` there).
+
+        Raises:
+            InvalidJobError: not a ``Notification``, an undeclared channel, or a bad policy.
+        """
+        args = self._notification_args(notification_id, notification, end_policy)
+        future = self._notification_request(params, args)
+        connection = self._connection
+        if future is None or not isinstance(connection, ReplyingConnection):
+            return
+        if connection.on_own_loop():
+            return
+        try:
+            future.result(timeout=REPLY_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            return
+
+    async def aset_notification(
+        self,
+        params: JobParameters,
+        notification_id: int,
+        notification: Notification,
+        end_policy: int,
+    ) -> None:
+        """:meth:`set_notification` for coroutines: waits for the system's answer.
+
+        Raises:
+            InvalidJobError: a local check failed or the system refused the notification.
+        """
+        args = self._notification_args(notification_id, notification, end_policy)
+        future = self._notification_request(params, args)
+        if future is not None:
+            await asyncio.wrap_future(future)
 
     def update_estimated_network_bytes(
         self, params: JobParameters, download_bytes: int, upload_bytes: int

@@ -1,98 +1,112 @@
-"""The daemon's side of app hosting: one worker process per app, and the messages to and from it.
+"""The daemon's side of app hosting: one worker per app, and the messages to and from it.
 
-:class:`AppHost` decides nothing. It starts workers (``python -m uidt.host.worker`` with the app's
-interpreter, in a new session so that a kill takes the whole process group), forwards the core's
-start/stop requests, and reports facts back to a :class:`HostListener`: bound, bind failed, the
-app's replies and calls, crashes, and process death (end of stream or exit). A worker that sends
-a malformed frame is killed and reported dead; the daemon carries on.
+:class:`AppHost` decides nothing. It starts workers through a :class:`~uidt.host.launcher.Launcher`,
+forwards the core's start/stop requests, and reports facts (:mod:`uidt.host.events`): bound, bind
+failed, the app's replies and calls, crashes, and process death (end of stream, or the process
+exiting). A worker that sends a malformed or oversized frame is killed and reported dead; the
+daemon carries on serving every other app.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-import os
-import signal
 import socket
-import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, cast
 
 from uidt.app.manifest import Manifest
 from uidt.errors import InvalidJobError, ProtocolError
 from uidt.host import protocol
+from uidt.host.events import (
+    BindFailed,
+    Bound,
+    BytesEstimated,
+    BytesTransferred,
+    EventSink,
+    Finished,
+    HostEvent,
+    HostListener,
+    JobCrashed,
+    ListenerSink,
+    NotificationSet,
+    Pong,
+    ProcessDied,
+    StartResult,
+    StopResult,
+)
+from uidt.host.launcher import Launcher, SubprocessLauncher, WorkerProcess
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.params import JobParameters
 from uidt.job.reasons import InternalStopReason, StopReason
 
 log = logging.getLogger("uidt.host")
 
-
-class HostListener(Protocol):
-    """Facts the host reports (the runtime forwards them to the scheduler core)."""
-
-    def on_bound(self, app: str) -> None: ...
-    def on_bind_failed(self, app: str) -> None: ...
-    def on_start_job_result(self, run_id: int, wants_to_run: bool) -> None: ...
-    def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None: ...
-    def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None: ...
-    def on_set_notification(
-        self, run_id: int, notification_id: int, notification: Notification, end_policy: EndPolicy
-    ) -> None: ...
-    def on_update_estimated_bytes(self, run_id: int, download: int, upload: int) -> None: ...
-    def on_update_transferred_bytes(self, run_id: int, download: int, upload: int) -> None: ...
-    def on_process_died(self, app: str) -> None: ...
-    def on_job_crashed(self, app: str, run_id: int, traceback: str) -> None: ...
+__all__ = ["AppHost", "HostListener"]
 
 
 @dataclass
 class _Worker:
     app: str
-    process: asyncio.subprocess.Process
+    process: WorkerProcess
+    reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     reader_task: asyncio.Task[None] | None = None
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    pings: dict[int, asyncio.Future[None]] = field(default_factory=dict)
 
     def send(self, message: dict[str, Any]) -> None:
         if not self.writer.is_closing():
             self.writer.write(protocol.encode(message))
 
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-
 
 class AppHost:
-    """Workers of every app, keyed by package name."""
+    """Workers of every app, keyed by package name.
+
+    Args:
+        listener: where facts go: a :class:`HostListener` (the daemon's runtime) or an event sink
+            (any callable taking a :data:`~uidt.host.events.HostEvent`, e.g. an
+            :class:`~uidt.host.events.EventQueue`).
+        launcher: how workers start (default: :class:`SubprocessLauncher` logging to ``log_dir``).
+        log_dir: the workers' stdout/stderr folder for the default launcher.
+        idle_timeout_s: a worker exits after this long without a job.
+        hello_timeout_s: how long a starting worker may take to say hello (the core's own bind
+            timeout is separate and usually shorter).
+    """
 
     def __init__(
         self,
-        listener: HostListener,
+        listener: HostListener | EventSink,
         *,
+        launcher: Launcher | None = None,
         log_dir: Path | None = None,
         idle_timeout_s: float = 60.0,
         hello_timeout_s: float = 18.0,
     ) -> None:
-        self.listener = listener
-        self.log_dir = log_dir
+        if hasattr(listener, "on_bound"):
+            self.sink: EventSink = ListenerSink(cast(HostListener, listener))
+        else:
+            self.sink = cast(EventSink, listener)
+        self.launcher: Launcher = launcher or SubprocessLauncher(log_dir)
         self.idle_timeout_s = idle_timeout_s
         self.hello_timeout_s = hello_timeout_s
         self.workers: dict[str, _Worker] = {}
         self._binding: set[str] = set()
+        self._seq = itertools.count(1)
+
+    def _emit(self, event: HostEvent) -> None:
+        self.sink(event)
 
     # -- operations ----------------------------------------------------------------------------
 
     async def bind(self, manifest: Manifest) -> None:
-        """Make sure the app's worker runs; reports ``on_bound`` or ``on_bind_failed``."""
+        """Make sure the app's worker runs; reports ``Bound`` or ``BindFailed``."""
         app = manifest.package
         if app in self.workers:
-            self.listener.on_bound(app)
+            self._emit(Bound(app))
             return
         if app in self._binding:
             return
@@ -101,69 +115,48 @@ class AppHost:
             worker = await self._launch(manifest)
         except (OSError, ProtocolError, TimeoutError) as exc:
             log.error("could not start the worker of %s: %s", app, exc)
-            self.listener.on_bind_failed(app)
+            self._emit(BindFailed(app, str(exc) or type(exc).__name__))
             return
         finally:
             self._binding.discard(app)
         self.workers[app] = worker
         worker.reader_task = asyncio.get_running_loop().create_task(self._read(worker))
-        self.listener.on_bound(app)
+        self._emit(Bound(app))
 
     async def _launch(self, manifest: Manifest) -> _Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        env = dict(os.environ)
-        paths = [p for p in (manifest.root, env.get("PYTHONPATH")) if p]
-        if paths:
-            env["PYTHONPATH"] = os.pathsep.join(paths)
-        out: Any = asyncio.subprocess.DEVNULL
-        if self.log_dir is not None:
-            out = _open_log(self.log_dir, manifest.package)
         try:
-            process = await asyncio.create_subprocess_exec(
-                manifest.python or sys.executable,
-                "-m",
-                "uidt.host.worker",
-                "--fd",
-                str(child.fileno()),
-                "--app",
-                manifest.package,
-                "--channels",
-                ",".join(c.id for c in manifest.channels),
-                "--idle-timeout",
-                str(self.idle_timeout_s),
-                pass_fds=(child.fileno(),),
-                start_new_session=True,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-            )
-        finally:
+            process = await self.launcher.launch(manifest, child, self.idle_timeout_s)
+        except BaseException:
+            parent.close()
             child.close()
-            if out is not asyncio.subprocess.DEVNULL:
-                out.close()
+            raise
         reader, writer = await asyncio.open_unix_connection(sock=parent)
-        worker = _Worker(manifest.package, process, writer)
+        worker = _Worker(manifest.package, process, reader, writer)
         try:
             hello = await asyncio.wait_for(
                 protocol.read_frame(reader, protocol.FROM_WORKER), self.hello_timeout_s
             )
-            if hello is None or hello.get("type") != "hello":
-                raise ProtocolError(f"worker of {manifest.package} did not say hello")
-            if hello.get("version") != protocol.VERSION:
-                raise ProtocolError(f"worker speaks protocol {hello.get('version')}")
+            if hello is None or hello["type"] != "hello":
+                raise ProtocolError(f"the worker of {manifest.package} did not say hello")
+            if hello["version"] != protocol.VERSION:
+                raise ProtocolError(
+                    f"the worker of {manifest.package} speaks protocol {hello['version']!r}, "
+                    f"not {protocol.VERSION}"
+                )
         except BaseException:
-            worker.kill()
+            process.kill()
             writer.close()
-            await process.wait()
+            with contextlib.suppress(Exception):
+                await process.wait()
             raise
-        worker.reader = reader  # type: ignore[attr-defined]
         return worker
 
     async def start_job(self, app: str, run_id: int, service: str, params: JobParameters) -> None:
+        """Send ``start`` (``on_start_job``); without a worker, report the process dead."""
         worker = self.workers.get(app)
         if worker is None:
-            self.listener.on_process_died(app)
+            self._emit(ProcessDied(app, None))
             return
         worker.send(
             {"type": "start", "run_id": run_id, "service": service, "params": params.to_dict()}
@@ -176,6 +169,7 @@ class AppHost:
         stop_reason: StopReason,
         internal_reason: InternalStopReason,
     ) -> None:
+        """Send ``stop`` (``on_stop_job`` with the reasons); nothing to do without a worker."""
         worker = self.workers.get(app)
         if worker is not None:
             worker.send(
@@ -188,89 +182,132 @@ class AppHost:
             )
 
     async def kill(self, app: str) -> None:
-        """SIGKILL the app's whole process group; death is reported by the reader."""
+        """Kill the app's worker (the whole process group); death is reported by the reader."""
         worker = self.workers.get(app)
         if worker is None:
-            self.listener.on_process_died(app)
+            self._emit(ProcessDied(app, None))
             return
-        worker.kill()
+        worker.process.kill()
 
     async def unbind(self, app: str) -> None:
         """Nothing to do: an idle worker exits by itself after ``idle_timeout_s``."""
 
-    def pid_of(self, app: str) -> int | None:
+    async def ping(self, app: str, within_s: float = 5.0) -> float:
+        """A heartbeat round trip to the app's worker, in seconds.
+
+        Raises:
+            LookupError: the app has no worker.
+            TimeoutError: no ``pong`` within ``within_s``.
+        """
         worker = self.workers.get(app)
-        return None if worker is None else worker.pid
+        if worker is None:
+            raise LookupError(f"{app} has no worker")
+        seq = next(self._seq)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        worker.pings[seq] = future
+        began = time.perf_counter()
+        worker.send({"type": "ping", "seq": seq})
+        try:
+            await asyncio.wait_for(future, within_s)
+        finally:
+            worker.pings.pop(seq, None)
+        return time.perf_counter() - began
+
+    def pid_of(self, app: str) -> int | None:
+        """The worker's process id, if it runs as a process."""
+        worker = self.workers.get(app)
+        return None if worker is None else worker.process.pid
 
     async def close(self) -> None:
-        """Kill every worker and wait for them."""
-        for worker in list(self.workers.values()):
-            worker.kill()
-        tasks = [w.reader_task for w in self.workers.values() if w.reader_task is not None]
+        """Kill every worker and wait until each is reported dead."""
+        workers = list(self.workers.values())
+        for worker in workers:
+            worker.process.kill()
+        tasks = [w.reader_task for w in workers if w.reader_task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- the reader ----------------------------------------------------------------------------
 
     async def _read(self, worker: _Worker) -> None:
-        reader: asyncio.StreamReader = worker.reader  # type: ignore[attr-defined]
         try:
             while True:
-                message = await protocol.read_frame(reader, protocol.FROM_WORKER)
+                message = await protocol.read_frame(worker.reader, protocol.FROM_WORKER)
                 if message is None:
                     break
                 self._dispatch(worker, message)
         except (ProtocolError, ConnectionError, KeyError, TypeError, ValueError) as exc:
-            log.error("worker of %s broke the protocol: %s; killing it", worker.app, exc)
+            log.error("the worker of %s broke the protocol: %s; killing it", worker.app, exc)
         finally:
-            worker.kill()
+            worker.process.kill()
             worker.writer.close()
+            status: int | None = None
             with contextlib.suppress(Exception):
-                await worker.process.wait()
+                status = await worker.process.wait()
             if self.workers.get(worker.app) is worker:
                 del self.workers[worker.app]
-            log.info("worker of %s exited (status %s)", worker.app, worker.process.returncode)
-            self.listener.on_process_died(worker.app)
+            log.info("the worker of %s exited (status %s)", worker.app, status)
+            self._emit(ProcessDied(worker.app, status))
 
     def _dispatch(self, worker: _Worker, message: dict[str, Any]) -> None:
         kind = message["type"]
-        listener = self.listener
+        app = worker.app
         if kind == "start_result":
-            listener.on_start_job_result(int(message["run_id"]), bool(message["wants_to_run"]))
+            self._emit(StartResult(app, int(message["run_id"]), bool(message["wants_to_run"])))
         elif kind == "stop_result":
-            listener.on_stop_job_result(int(message["run_id"]), bool(message["wants_reschedule"]))
+            self._emit(StopResult(app, int(message["run_id"]), bool(message["wants_reschedule"])))
         elif kind == "crashed":
-            listener.on_job_crashed(worker.app, int(message["run_id"]), str(message["traceback"]))
-        elif kind == "call":
-            self._call(int(message["run_id"]), str(message["method"]), message.get("args") or {})
-        elif kind == "pong":
-            pass
-        else:
-            raise ProtocolError(f"unexpected {kind!r} from the worker of {worker.app}")
-
-    def _call(self, run_id: int, method: str, args: dict[str, Any]) -> None:
-        listener = self.listener
-        if method == "job_finished":
-            listener.on_job_finished(run_id, bool(args["wants_reschedule"]))
-        elif method == "set_notification":
-            try:
-                listener.on_set_notification(
-                    run_id,
-                    int(args["notification_id"]),
-                    Notification.from_dict(args["notification"]),
-                    EndPolicy(int(args["end_policy"])),
+            self._emit(
+                JobCrashed(
+                    app,
+                    int(message["run_id"]),
+                    str(message.get("phase", "")),
+                    str(message["traceback"]),
                 )
-            except InvalidJobError as exc:
-                log.warning("set_notification of run %d refused: %s", run_id, exc)
+            )
+        elif kind == "call":
+            self._call(worker, message)
+        elif kind == "pong":
+            seq = int(message["seq"])
+            future = worker.pings.get(seq)
+            if future is not None and not future.done():
+                future.set_result(None)
+            self._emit(Pong(app, seq))
+        else:
+            raise ProtocolError(f"unexpected {kind!r} from the worker of {app}")
+
+    def _call(self, worker: _Worker, message: dict[str, Any]) -> None:
+        app = worker.app
+        run_id = int(message["run_id"])
+        method = str(message["method"])
+        args = message["args"]
+        if not isinstance(args, dict):
+            raise ProtocolError(f"call {method!r} without an args object")
+        if method == "job_finished":
+            self._emit(Finished(app, run_id, bool(args["wants_reschedule"])))
+        elif method == "set_notification":
+            self._set_notification(worker, run_id, args, message.get("request_id"))
         elif method == "update_estimated_bytes":
-            listener.on_update_estimated_bytes(run_id, int(args["download"]), int(args["upload"]))
+            self._emit(BytesEstimated(app, run_id, int(args["download"]), int(args["upload"])))
         elif method == "update_transferred_bytes":
-            listener.on_update_transferred_bytes(run_id, int(args["download"]), int(args["upload"]))
+            self._emit(BytesTransferred(app, run_id, int(args["download"]), int(args["upload"])))
         else:
             raise ProtocolError(f"unknown call {method!r}")
 
-
-def _open_log(log_dir: Path, app: str) -> Any:
-    """The worker's stdout/stderr file (appended), in the daemon's log folder."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    return open(log_dir / f"worker-{app}.log", "ab")
+    def _set_notification(
+        self, worker: _Worker, run_id: int, args: dict[str, Any], request_id: Any
+    ) -> None:
+        error: str | None = None
+        try:
+            notification = Notification.from_dict(args["notification"])
+            policy = EndPolicy(int(args["end_policy"]))
+            self._emit(
+                NotificationSet(
+                    worker.app, run_id, int(args["notification_id"]), notification, policy
+                )
+            )
+        except (InvalidJobError, ValueError) as exc:
+            error = str(exc)
+            log.warning("set_notification of run %d refused: %s", run_id, exc)
+        if request_id is not None:
+            worker.send({"type": "reply", "request_id": int(request_id), "error": error})

@@ -1,34 +1,45 @@
 """The app worker process: ``python -m uidt.host.worker --fd N --app PKG``.
 
 One worker hosts every running ``JobService`` of one app, on one asyncio loop. It imports services
-lazily (an unimportable one fails that start only), runs plain callbacks in threads so they cannot
-block its message loop, reports an exception escaping a callback as ``crashed`` (the daemon then
-kills the process, as Android kills a crashing app), and exits when the daemon's end of the socket
-closes or when it has had no job for ``--idle-timeout`` seconds.
+lazily on their first start (an unimportable one fails that start only: it is reported as
+``crashed`` for that run and the worker carries on), runs plain callbacks in threads so they cannot
+block its message loop, reports an exception escaping a callback as ``crashed`` with the traceback
+(the daemon treats it as Android treats a crashing app process: the run ends and is rescheduled),
+answers heartbeats, and exits when the daemon's end of the socket closes or when it has had no
+job for ``--idle-timeout`` seconds.
+
+Keep this module's imports light: it is on the cold-start path of every job.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import importlib
 import inspect
+import itertools
 import os
 import socket
 import sys
+import threading
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from uidt.app.service import JobService
-from uidt.errors import ProtocolError
+from uidt.errors import InvalidJobError, ProtocolError
 from uidt.host import protocol
 from uidt.job.params import JobParameters
 from uidt.job.reasons import StopReason
 
+#: Threads that run plain (sync) callbacks; they never keep a worker process alive.
+_EXECUTOR_THREADS = 32
+
 
 class WorkerConnection:
-    """The services' channel to the daemon; ``call`` is safe from any thread."""
+    """The services' channel to the daemon; ``call`` and ``request`` are safe from any thread."""
 
     def __init__(
         self,
@@ -39,30 +50,82 @@ class WorkerConnection:
         self.writer = writer
         self.loop = loop
         self.channels = channels
-        self.on_finished: Any = None
+        self.on_finished: Callable[[int], None] | None = None
+        self._request_ids = itertools.count(1)
+        self._pending: dict[int, concurrent.futures.Future[None]] = {}
+        self._lock = threading.Lock()
+
+    def on_own_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
 
     def send(self, message: dict[str, Any]) -> None:
+        """Queue a frame for the daemon (from the loop or from any thread)."""
         frame = protocol.encode(message)
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.loop:
+        if self.on_own_loop():
             self._write(frame)
         else:
-            self.loop.call_soon_threadsafe(self._write, frame)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the worker is ending
+                self.loop.call_soon_threadsafe(self._write, frame)
 
     def _write(self, frame: bytes) -> None:
         if not self.writer.is_closing():
             self.writer.write(frame)
 
     def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
+        """A fire-and-forget call (``job_finished``, byte updates)."""
         self.send({"type": "call", "method": method, "run_id": params.run_id, "args": args})
         if method == "job_finished" and self.on_finished is not None:
-            self.loop.call_soon_threadsafe(self.on_finished, params.run_id)
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.on_finished, params.run_id)
+
+    def request(
+        self, method: str, params: JobParameters, args: dict[str, Any]
+    ) -> concurrent.futures.Future[None]:
+        """A call the daemon answers with ``reply``; the future fails with its refusal."""
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        with self._lock:
+            request_id = next(self._request_ids)
+            self._pending[request_id] = future
+        self.send(
+            {
+                "type": "call",
+                "method": method,
+                "run_id": params.run_id,
+                "args": args,
+                "request_id": request_id,
+            }
+        )
+        return future
+
+    def resolve(self, request_id: int, error: str | None) -> None:
+        """The daemon answered request ``request_id`` (``error`` is its refusal, if any)."""
+        with self._lock:
+            future = self._pending.pop(request_id, None)
+        if future is None or future.done():
+            return
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(InvalidJobError(error))
+
+    def abandon(self) -> None:
+        """The daemon is gone: release every thread waiting for an answer."""
+        with self._lock:
+            pending, self._pending = list(self._pending.values()), {}
+        for future in pending:
+            if not future.done():
+                future.set_result(None)
 
 
 def load_service(name: str) -> type[JobService]:
+    """Import ``module:Class`` and check that it is a :class:`JobService` subclass.
+
+    Raises:
+        ImportError, AttributeError, TypeError: the name does not lead to a JobService.
+    """
     module_name, _, qualname = name.partition(":")
     target: Any = importlib.import_module(module_name)
     for part in qualname.split("."):
@@ -72,17 +135,22 @@ def load_service(name: str) -> type[JobService]:
     return target
 
 
-async def _invoke(method: Any, params: JobParameters) -> Any:
+async def _invoke(
+    method: Any,
+    params: JobParameters,
+    executor: concurrent.futures.Executor | None = None,
+) -> Any:
+    """Call a callback: a coroutine function on this loop, a plain one in a thread."""
     if inspect.iscoroutinefunction(method):
         return await method(params)
-    result = await asyncio.to_thread(method, params)
+    result = await asyncio.get_running_loop().run_in_executor(executor, method, params)
     if inspect.isawaitable(result):
         result = await result
     return result
 
 
 class Worker:
-    """Serves one connection from the daemon."""
+    """Serves one connection from the daemon, for one app."""
 
     def __init__(self, app: str, channels: frozenset[str], idle_timeout: float) -> None:
         self.app = app
@@ -92,9 +160,17 @@ class Worker:
         self.running: dict[int, tuple[JobService, JobParameters]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self.conn: WorkerConnection | None = None
-        self._idle = asyncio.Event()
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            _EXECUTOR_THREADS, thread_name_prefix=f"uidt-{app}"
+        )
+        self._activity = asyncio.Event()
 
-    async def serve(self, sock: socket.socket) -> None:
+    async def serve(self, sock: socket.socket) -> str:
+        """Serve until the daemon closes the socket, a bad frame, or idleness.
+
+        Returns:
+            Why it ended: ``"closed"``, ``"protocol"`` or ``"idle"``.
+        """
         reader, writer = await asyncio.open_unix_connection(sock=sock)
         loop = asyncio.get_running_loop()
         self.conn = WorkerConnection(writer, loop, self.channels)
@@ -102,24 +178,30 @@ class Worker:
         self.conn.send(
             {"type": "hello", "version": protocol.VERSION, "app": self.app, "pid": os.getpid()}
         )
+        receive = loop.create_task(self._receive(reader))
         idle = loop.create_task(self._idle_watch())
+        try:
+            done, _ = await asyncio.wait({receive, idle}, return_when=asyncio.FIRST_COMPLETED)
+            return str(next(iter(done)).result())
+        finally:
+            receive.cancel()
+            idle.cancel()
+            self.conn.abandon()
+            for task in list(self.tasks):
+                task.cancel()
+            writer.close()
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _receive(self, reader: asyncio.StreamReader) -> str:
         try:
             while True:
                 message = await protocol.read_frame(reader, protocol.TO_WORKER)
                 if message is None:
-                    break
+                    return "closed"
                 self._dispatch(message)
-        except ProtocolError:
-            pass
-        finally:
-            idle.cancel()
-            for task in list(self.tasks):
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    asyncio.gather(*self.tasks, return_exceptions=True), timeout=5
-                )
-            writer.close()
+        except (ProtocolError, ConnectionError, KeyError, TypeError, ValueError) as exc:
+            print(f"uidt worker {self.app}: bad message from the daemon: {exc}", file=sys.stderr)
+            return "protocol"
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -127,86 +209,115 @@ class Worker:
         task.add_done_callback(self.tasks.discard)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
+        assert self.conn is not None
         kind = message["type"]
         if kind == "ping":
-            assert self.conn is not None
-            self.conn.send({"type": "pong"})
+            self.conn.send({"type": "pong", "seq": message["seq"]})
+        elif kind == "reply":
+            error = message.get("error")
+            self.conn.resolve(int(message["request_id"]), None if error is None else str(error))
         elif kind == "start":
-            self._spawn(self._start(int(message["run_id"]), str(message["service"]), message))
+            run_id = int(message["run_id"])
+            self._spawn(self._start(run_id, str(message["service"]), message["params"]))
         elif kind == "stop":
-            self._spawn(self._stop(int(message["run_id"]), message))
+            self._spawn(self._stop(int(message["run_id"]), int(message["stop_reason"])))
 
     def _finished(self, run_id: int) -> None:
         self.running.pop(run_id, None)
-        self._idle.set()
+        self._activity.set()
 
-    async def _start(self, run_id: int, service_name: str, message: dict[str, Any]) -> None:
+    def _crashed(self, run_id: int, phase: str) -> None:
         assert self.conn is not None
+        self.conn.send(
+            {
+                "type": "crashed",
+                "run_id": run_id,
+                "phase": phase,
+                "traceback": traceback.format_exc(),
+            }
+        )
+
+    def _service(self, name: str) -> JobService:
+        service = self.services.get(name)
+        if service is None:
+            assert self.conn is not None
+            service = load_service(name)()
+            service.attach(self.conn)
+            self.services[name] = service
+        return service
+
+    async def _start(self, run_id: int, service_name: str, raw_params: dict[str, Any]) -> None:
+        assert self.conn is not None
+        self._activity.set()
         try:
-            params = JobParameters.from_dict(message["params"])
-            service = self.services.get(service_name)
-            if service is None:
-                service = load_service(service_name)()
-                service.attach(self.conn)
-                self.services[service_name] = service
-            self.running[run_id] = (service, params)
-            self._idle.set()
-            wants = bool(await _invoke(service.on_start_job, params))
+            params = JobParameters.from_dict(raw_params)
+            params.run_id = run_id
+            service = self._service(service_name)
+        except Exception:
+            self._crashed(run_id, "import")
+            return
+        self.running[run_id] = (service, params)
+        try:
+            wants = bool(await _invoke(service.on_start_job, params, self.executor))
         except Exception:
             self.running.pop(run_id, None)
-            self.conn.send(
-                {"type": "crashed", "run_id": run_id, "traceback": traceback.format_exc()}
-            )
+            self._activity.set()
+            self._crashed(run_id, "on_start_job")
             return
         if not wants:
             self.running.pop(run_id, None)
-            self._idle.set()
+            self._activity.set()
         self.conn.send({"type": "start_result", "run_id": run_id, "wants_to_run": wants})
 
-    async def _stop(self, run_id: int, message: dict[str, Any]) -> None:
+    async def _stop(self, run_id: int, stop_reason: int) -> None:
         assert self.conn is not None
         entry = self.running.pop(run_id, None)
-        self._idle.set()
-        if entry is None:
+        self._activity.set()
+        if entry is None:  # already finished here; the daemon's core sorts out the race
             self.conn.send({"type": "stop_result", "run_id": run_id, "wants_reschedule": False})
             return
         service, params = entry
-        params.stop_reason = StopReason(int(message.get("stop_reason", 0)))
+        params.stop_reason = StopReason(stop_reason)
+        service.mark_stopped(params)
         try:
-            wants = bool(await _invoke(service.on_stop_job, params))
+            wants = bool(await _invoke(service.on_stop_job, params, self.executor))
         except Exception:
-            self.conn.send(
-                {"type": "crashed", "run_id": run_id, "traceback": traceback.format_exc()}
-            )
+            self._crashed(run_id, "on_stop_job")
             return
         self.conn.send({"type": "stop_result", "run_id": run_id, "wants_reschedule": wants})
 
-    async def _idle_watch(self) -> None:
-        """Exit after ``idle_timeout`` seconds with nothing running."""
+    async def _idle_watch(self) -> str:
+        """Return after ``idle_timeout`` seconds with nothing running or starting."""
         while True:
-            self._idle.clear()
+            self._activity.clear()
             if self.running:
-                await self._idle.wait()
+                await self._activity.wait()
                 continue
             try:
-                await asyncio.wait_for(self._idle.wait(), timeout=self.idle_timeout)
+                await asyncio.wait_for(self._activity.wait(), timeout=self.idle_timeout)
             except TimeoutError:
                 if not self.running:
-                    os._exit(0)
+                    return "idle"
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m uidt.host.worker``."""
     parser = argparse.ArgumentParser(prog="uidt.host.worker")
-    parser.add_argument("--fd", type=int, required=True)
-    parser.add_argument("--app", required=True)
-    parser.add_argument("--channels", default="")
-    parser.add_argument("--idle-timeout", type=float, default=60.0)
+    parser.add_argument("--fd", type=int, required=True, help="inherited socket to the daemon")
+    parser.add_argument("--app", required=True, help="the app's package name")
+    parser.add_argument("--channels", default="", help="declared channel ids, comma-separated")
+    parser.add_argument("--idle-timeout", type=float, default=60.0, help="seconds")
     args = parser.parse_args(argv)
     sock = socket.socket(fileno=args.fd)
     channels = frozenset(c for c in args.channels.split(",") if c)
     worker = Worker(args.app, channels, args.idle_timeout)
-    asyncio.run(worker.serve(sock))
-    sys.exit(0)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(worker.serve(sock))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The app's own threads (and blocked callbacks) must not keep the process alive.
+    os._exit(0)
 
 
 if __name__ == "__main__":
