@@ -89,7 +89,7 @@ class AppHost:
         if hasattr(listener, "on_bound"):
             self.sink: EventSink = ListenerSink(cast(HostListener, listener))
         else:
-            self.sink = cast(EventSink, listener)
+            self.sink = listener
         self.launcher: Launcher = launcher or SubprocessLauncher(log_dir)
         self.idle_timeout_s = idle_timeout_s
         self.hello_timeout_s = hello_timeout_s
