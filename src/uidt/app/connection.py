@@ -25,6 +25,10 @@ from uidt.wire import error_from_wire
 STARTUP_TIMEOUT_S = 15.0
 
 
+#: Errors that mean "nobody listens on the socket" (rather than a broken conversation).
+_NO_DAEMON = (FileNotFoundError, ConnectionRefusedError, NotADirectoryError)
+
+
 class _UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: Path, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
@@ -83,7 +87,7 @@ class DaemonConnection:
         """Send one request and return the decoded JSON answer; raise the mapped error."""
         try:
             return self._request_once(method, path, body, query)
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
+        except _NO_DAEMON as exc:
             if not self.autostart:
                 raise DaemonError(
                     f"no uidt daemon is running for {self.paths.data_dir} "
@@ -100,7 +104,7 @@ class DaemonConnection:
             conn.request(method, build_path(path, query), body=payload, headers=headers)
             response = conn.getresponse()
             raw = response.read()
-        except (FileNotFoundError, ConnectionRefusedError):
+        except _NO_DAEMON:
             raise
         except (OSError, http.client.HTTPException) as exc:
             raise DaemonError(f"lost the connection to the uidt daemon: {exc}") from exc
@@ -116,7 +120,10 @@ class DaemonConnection:
 
     def start_daemon(self) -> None:
         """Start a daemon for this home in the background and wait until it answers."""
-        self.paths.ensure()
+        try:
+            self.paths.ensure()
+        except OSError as exc:
+            raise DaemonError(f"cannot create the uidt home {self.paths.data_dir}: {exc}") from exc
         log = self.paths.log_dir / "daemon-start.log"
         args = [sys.executable, "-m", "uidt", "--home", str(self.paths.data_dir), "daemon"]
         extra = list(self.daemon_args)

@@ -19,6 +19,13 @@ from uidt.job.params import JobParameters
 from uidt.job.reasons import StopReason
 
 
+class _AnyChannel(frozenset[str]):
+    """Without a manifest every channel is accepted."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
 class ForegroundConnection:
     """A ``ServiceConnection`` that prints notifications and waits for ``job_finished``."""
 
@@ -42,10 +49,11 @@ class ForegroundConnection:
             self.finished.set_result(bool(args.get("wants_reschedule")))
 
 
-async def run_service(manifest: Manifest, job: JobInfo) -> bool:
+async def run_service(manifest: Manifest | None, job: JobInfo) -> bool:
     """Run ``job`` in this process; ``True`` if it finished without asking to be rescheduled."""
     loop = asyncio.get_running_loop()
-    connection = ForegroundConnection(frozenset(c.id for c in manifest.channels), loop)
+    channels = _AnyChannel() if manifest is None else frozenset(c.id for c in manifest.channels)
+    connection = ForegroundConnection(channels, loop)
     service = load_service(job.service)()
     service.attach(connection)
     params = JobParameters(

@@ -14,7 +14,7 @@ from typing import Any
 
 from uidt.app.connection import DaemonConnection, app_path
 from uidt.daemon.paths import resolve_paths
-from uidt.errors import InvalidJobError
+from uidt.errors import DaemonError, InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.job.reasons import PendingReason
 from uidt.job.work import JobWorkItem
@@ -84,9 +84,28 @@ class JobScheduler:
     # -- scheduling ----------------------------------------------------------------------------
 
     def schedule(self, job: JobInfo) -> int:
-        """Schedule ``job``; ``RESULT_SUCCESS`` or ``RESULT_FAILURE`` (or an exception, as Android)."""
+        """Schedule ``job``; ``RESULT_SUCCESS`` or ``RESULT_FAILURE`` (or an exception, as Android).
+
+        With ``fallback="foreground"`` and no daemon to be had, the job's service runs in this
+        process instead (blocking until it finishes), and the call says so on stderr.
+        """
         body = {"namespace": self.namespace, "job": job.to_dict()}
-        return int(self._call("POST", "jobs", body=body)["result"])
+        try:
+            return int(self._call("POST", "jobs", body=body)["result"])
+        except DaemonError as exc:
+            if self.fallback != "foreground":
+                raise
+            return self._run_in_foreground(job, exc)
+
+    def _run_in_foreground(self, job: JobInfo, why: DaemonError) -> int:
+        import asyncio
+        import sys
+
+        from uidt.app.fallback import run_service
+
+        print(f"uidt: {why}", file=sys.stderr)
+        asyncio.run(run_service(None, job))
+        return self.RESULT_SUCCESS
 
     def enqueue(self, job: JobInfo, work: JobWorkItem) -> int:
         """Schedule ``job`` with a work item (appended if an equal job is already scheduled)."""
