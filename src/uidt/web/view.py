@@ -1,0 +1,226 @@
+"""The Task Manager's view model: jobs snapshots grouped for the page, with transfer rates.
+
+Everything here is plain data (JSON-ready dicts) computed from ``runtime.jobs_snapshot()`` and
+the notifications the page knows about; the HTML is drawn from it by :mod:`uidt.web.render`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from typing import Any
+
+from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+
+#: Pending reasons in words (``uidt.job.reasons.PendingReason``).
+PENDING_WORDS: dict[int, str] = {
+    PendingReason.APP: "the app cannot run now",
+    PendingReason.APP_STANDBY: "the app is in standby",
+    PendingReason.BACKGROUND_RESTRICTION: "the app is restricted in the background",
+    PendingReason.CONSTRAINT_BATTERY_NOT_LOW: "waiting for the battery to recover",
+    PendingReason.CONSTRAINT_CHARGING: "waiting for the charger",
+    PendingReason.CONSTRAINT_CONNECTIVITY: "waiting for a suitable network",
+    PendingReason.CONSTRAINT_CONTENT_TRIGGER: "waiting for a content change",
+    PendingReason.CONSTRAINT_DEVICE_IDLE: "waiting for the device to be idle",
+    PendingReason.CONSTRAINT_MINIMUM_LATENCY: "waiting for its delay (backoff) to pass",
+    PendingReason.CONSTRAINT_PREFETCH: "waiting for the app's next use",
+    PendingReason.CONSTRAINT_STORAGE_NOT_LOW: "waiting for free storage",
+    PendingReason.DEVICE_STATE: "held back by the device (heat, memory or power saver)",
+    PendingReason.JOB_SCHEDULER_OPTIMIZATION: "held back to save resources",
+    PendingReason.QUOTA: "out of quota",
+    PendingReason.USER: "stopped by the user",
+    PendingReason.CONSTRAINT_DEADLINE: "waiting for its deadline",
+    PendingReason.EXECUTING: "running",
+    PendingReason.UNDEFINED: "waiting for a free slot",
+}
+
+STATE_WORDS: dict[str, str] = {
+    "active": "Running",
+    "pending": "Queued for a slot",
+    "ready": "Ready",
+    "waiting": "Waiting",
+    "user-stopped": "Stopped by the user",
+    "finished": "Finished",
+    "cancelled": "Cancelled",
+}
+
+ENDED_STATES = frozenset({"finished", "cancelled"})
+#: How many ended jobs the page lists.
+MAX_ENDED = 10
+#: Transfer rates are averaged over this window.
+RATE_WINDOW_MS = 3000
+
+
+def pending_words(reasons: list[int]) -> list[str]:
+    """Pending reasons as phrases."""
+    words = []
+    for reason in reasons:
+        if reason in PENDING_WORDS:
+            words.append(PENDING_WORDS[reason])
+        else:
+            try:
+                words.append(PendingReason(reason).name.lower().replace("_", " "))
+            except ValueError:
+                words.append(f"reason {reason}")
+    return words
+
+
+def stop_reason_text(public: int | None, internal: int | None) -> str | None:
+    """``"USER (USER_UI_STOP)"`` for a last stop, ``None`` when the job never stopped."""
+    if public is None and internal is None:
+        return None
+    parts = []
+    for enum, value in ((StopReason, public), (InternalStopReason, internal)):
+        if value is None:
+            continue
+        try:
+            parts.append(enum(value).name)
+        except ValueError:
+            parts.append(str(value))
+    if len(parts) == 2:
+        return f"{parts[0]} ({parts[1]})"
+    return parts[0]
+
+
+def job_key(job: dict[str, Any]) -> str:
+    """A stable identity string for a job (app, namespace, id)."""
+    return f"{job['app']}\x1f{job.get('namespace') or ''}\x1f{job['job_id']}"
+
+
+def dom_id(prefix: str, key: str) -> str:
+    """An HTML id that is stable for a key and safe in any context."""
+    return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def _transferred(job: dict[str, Any]) -> int:
+    return int(job.get("transferred_download_bytes") or 0) + int(
+        job.get("transferred_upload_bytes") or 0
+    )
+
+
+def _estimated(job: dict[str, Any]) -> int:
+    total = 0
+    for name in ("estimated_download_bytes", "estimated_upload_bytes"):
+        value = job.get(name)
+        if value is not None and value > 0:
+            total += int(value)
+    return total
+
+
+class RateTracker:
+    """Bytes per second of running jobs, from successive snapshots.
+
+    Args:
+        window_ms: the rate is the change over (about) this much time.
+    """
+
+    def __init__(self, window_ms: int = RATE_WINDOW_MS) -> None:
+        self.window_ms = window_ms
+        self._samples: dict[str, deque[tuple[int, int]]] = {}
+
+    def update(self, jobs: list[dict[str, Any]], now_ms: int) -> dict[str, int]:
+        """Record the running jobs' byte counts at ``now_ms``; return their rates."""
+        rates: dict[str, int] = {}
+        running = set()
+        for job in jobs:
+            if job.get("state") != "active":
+                continue
+            key = job_key(job)
+            running.add(key)
+            total = _transferred(job)
+            samples = self._samples.setdefault(key, deque())
+            if samples and total < samples[-1][1]:
+                samples.clear()  # the transfer restarted
+            if samples and samples[-1][0] >= now_ms:
+                samples.pop()
+            samples.append((now_ms, total))
+            while len(samples) > 2 and now_ms - samples[1][0] >= self.window_ms:
+                samples.popleft()
+            oldest, newest = samples[0], samples[-1]
+            elapsed = newest[0] - oldest[0]
+            rates[key] = round((newest[1] - oldest[1]) * 1000 / elapsed) if elapsed > 0 else 0
+        for key in list(self._samples):
+            if key not in running:
+                del self._samples[key]
+        return rates
+
+
+def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
+    """One job as the page shows it."""
+    key = job_key(job)
+    note = job.get("notification") or {}
+    done, total = _transferred(job), _estimated(job)
+    progress = note.get("progress")
+    if progress is None and total > 0 and job.get("state") == "active":
+        progress = min(1.0, done / total)
+    state = str(job.get("state", "waiting"))
+    return {
+        "key": key,
+        "id": dom_id("job", key),
+        "app": job["app"],
+        "namespace": job.get("namespace"),
+        "job_id": job["job_id"],
+        "state": state,
+        "state_words": STATE_WORDS.get(state, state),
+        "user_initiated": bool(job.get("user_initiated")),
+        "title": note.get("title") or "",
+        "text": note.get("text") or "",
+        "progress": None if progress is None else float(progress),
+        "bytes_done": done,
+        "bytes_total": total,
+        "rate": rate,
+        "pending": pending_words(list(job.get("pending_reasons") or []))
+        if state != "active"
+        else [],
+        "last_stop": stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason")),
+        "num_failures": int(job.get("num_failures") or 0),
+        "earliest_run_time": job.get("earliest_run_time"),
+        "history": list(job.get("history") or []),
+        "cancellable": state not in ENDED_STATES and state != "active",
+    }
+
+
+def build_view(
+    jobs: list[dict[str, Any]],
+    notifications: list[dict[str, Any]],
+    rates: dict[str, int],
+) -> dict[str, Any]:
+    """Group the jobs for the page.
+
+    Returns:
+        ``apps``: apps with running user-initiated jobs, each with those jobs (one Stop per app);
+        ``waiting``: jobs that are scheduled but not running (each can be cancelled);
+        ``ended``: the last few finished or cancelled jobs; ``notifications``: notifications that
+        no running job owns any more (detached at the job's end).
+    """
+    apps: dict[str, list[dict[str, Any]]] = {}
+    waiting, ended = [], []
+    for job in jobs:
+        state = job.get("state")
+        view = job_view(job, rates.get(job_key(job)))
+        if state == "active" and job.get("user_initiated"):
+            apps.setdefault(job["app"], []).append(view)
+        elif state in ENDED_STATES:
+            ended.append(view)
+        elif state != "active":
+            waiting.append(view)
+    detached = [
+        {
+            "id": dom_id("note", f"{n['app']}\x1f{n['id']}"),
+            "app": n["app"],
+            "title": n.get("title") or "",
+            "text": n.get("text") or "",
+            "progress": n.get("progress"),
+        }
+        for n in notifications
+        if not n.get("user_initiated_job")
+    ]
+    return {
+        "apps": [
+            {"app": app, "id": dom_id("app", app), "jobs": app_jobs}
+            for app, app_jobs in sorted(apps.items())
+        ],
+        "waiting": waiting,
+        "ended": ended[-MAX_ENDED:][::-1],
+        "notifications": detached,
+    }

@@ -1,0 +1,100 @@
+"""A fake daemon runtime with the members the Task Manager page uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from uidt.notify.events import RawPayload
+
+
+def job(
+    app: str,
+    job_id: int,
+    state: str = "active",
+    *,
+    namespace: str | None = None,
+    user_initiated: bool = True,
+    title: str | None = None,
+    progress: float | None = None,
+    done: int = 0,
+    total: int = -1,
+    pending_reasons: list[int] | None = None,
+    stop_reason: int | None = None,
+    internal_stop_reason: int | None = None,
+) -> dict[str, Any]:
+    """One object as ``uidt jobs --json`` prints it."""
+    notification = None
+    if title is not None:
+        notification = {"title": title, "text": f"{done} of {total} bytes", "progress": progress}
+    return {
+        "app": app,
+        "namespace": namespace,
+        "job_id": job_id,
+        "state": state,
+        "user_initiated": user_initiated,
+        "stop_reason": stop_reason,
+        "internal_stop_reason": internal_stop_reason,
+        "pending_reasons": pending_reasons or [],
+        "num_failures": 0,
+        "num_system_stops": 0,
+        "earliest_run_time": None,
+        "notification": notification,
+        "estimated_download_bytes": total,
+        "estimated_upload_bytes": -1,
+        "transferred_download_bytes": done,
+        "transferred_upload_bytes": 0,
+        "history": [{"time": "2026-11-29T04:00:00+00:00", "state": state, "reason": "scheduled"}],
+    }
+
+
+class FakeRuntime:
+    """Jobs in a list; Stop drops the app's jobs, Cancel drops one job; calls are recorded."""
+
+    def __init__(self, jobs: list[dict[str, Any]] | None = None) -> None:
+        self.jobs: list[dict[str, Any]] = jobs or []
+        self.notifications: list[dict[str, Any]] = []
+        self.notification_sinks: list[Callable[[str, RawPayload], None]] = []
+        self.web_login: Callable[[], str | None] = lambda: None
+        self.stopped: list[str] = []
+        self.cancelled: list[tuple[str, str | None, int]] = []
+        self.snapshots = 0
+
+    def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
+        self.snapshots += 1
+        return [
+            dict(j)
+            for j in self.jobs
+            if (app is None or j["app"] == app)
+            and (include_finished or j["state"] not in ("finished", "cancelled"))
+        ]
+
+    def dump(self) -> dict[str, Any]:
+        return {"jobs": self.jobs_snapshot(None, include_finished=False),
+                "notifications": list(self.notifications), "anrs": [], "device": {}}  # fmt: skip
+
+    def user_stop(self, app: str) -> list[dict[str, Any]]:
+        if not any(j["app"] == app for j in self.jobs):
+            raise LookupError(f"No such app: {app}")
+        self.stopped.append(app)
+        running = [j for j in self.jobs if j["app"] == app and j["state"] == "active"]
+        self.jobs = [j for j in self.jobs if not (j["app"] == app and j["user_initiated"])]
+        return running
+
+    def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
+        self.cancelled.append((app, namespace, job_id))
+        self.jobs = [
+            j
+            for j in self.jobs
+            if not (j["app"] == app and j["namespace"] == namespace and j["job_id"] == job_id)
+        ]
+
+    def set_progress(self, app: str, job_id: int, done: int) -> None:
+        """Move a running job's transfer forward (notification and byte counters)."""
+        for j in self.jobs:
+            if j["app"] == app and j["job_id"] == job_id:
+                total = j["estimated_download_bytes"]
+                j["transferred_download_bytes"] = done
+                if j["notification"] is not None:
+                    j["notification"] = dict(j["notification"], progress=done / total,
+                                             text=f"{done} of {total} bytes")  # fmt: skip
