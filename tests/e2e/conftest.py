@@ -200,7 +200,14 @@ class Daemon:
         assert done.returncode == 0, done.stderr
 
     def cmd(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``uidt cmd ARGS…`` through the command line (exit statuses, stdout, stderr)."""
         return self.uidt("cmd", *args)
+
+    def shell(self, *args: str) -> str:
+        """The same verb through the API (faster, for set-up): its stdout; it must succeed."""
+        answer = self.api("POST", "/v1/cmd", {"args": list(args)})
+        assert answer["code"] == 0, answer
+        return str(answer["stdout"]).strip()
 
     def jobs(self, *, include_ended: bool = True) -> list[dict[str, Any]]:
         """What ``uidt jobs --json [--all]`` prints."""
