@@ -16,24 +16,9 @@ from uidt.app.connection import DaemonConnection, app_path
 from uidt.daemon.paths import resolve_paths
 from uidt.errors import DaemonError, InvalidJobError
 from uidt.job.info import JobInfo
+from uidt.job.namespace import validate_namespace
 from uidt.job.reasons import PendingReason
 from uidt.job.work import JobWorkItem
-
-MAX_NAMESPACE_LENGTH = 1000
-
-
-def validate_namespace(namespace: str | None) -> str | None:
-    """Trim a namespace; ``None`` is the default namespace (reference §2.1 item 3)."""
-    if namespace is None:
-        return None
-    if not isinstance(namespace, str):
-        raise InvalidJobError("namespace must be a string or None")
-    trimmed = namespace.strip()
-    if not trimmed:
-        raise InvalidJobError("namespace cannot be empty")
-    if len(trimmed) > MAX_NAMESPACE_LENGTH:
-        raise InvalidJobError(f"namespace cannot be more than {MAX_NAMESPACE_LENGTH} characters")
-    return trimmed
 
 
 class JobScheduler:

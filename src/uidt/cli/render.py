@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.units import human_bytes
 
 PENDING_WORDS: dict[int, str] = {
     PendingReason.CONSTRAINT_CONNECTIVITY: "waiting for a suitable network",
@@ -40,17 +41,6 @@ def pending_words(reasons: list[int]) -> str:
         except ValueError:
             words.append(str(r))
     return "; ".join(words)
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None or n < 0:
-        return "?"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def progress_text(job: dict[str, Any]) -> str:

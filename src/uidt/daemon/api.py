@@ -19,6 +19,7 @@ from uidt.daemon.openapi import OPENAPI
 from uidt.daemon.peer import PeerCredentials, peer_credentials
 from uidt.errors import InvalidJobError, ProtocolError, UidtError
 from uidt.job.info import JobInfo
+from uidt.job.namespace import validate_namespace
 from uidt.job.work import JobWorkItem
 from uidt.wire import error_to_wire
 
@@ -90,8 +91,6 @@ def _namespace(request: web.Request) -> str | None:
     ns = request.query.get("namespace")
     if ns is None:
         return None
-    from uidt.app.scheduler import validate_namespace
-
     return validate_namespace(ns)
 
 
@@ -130,8 +129,6 @@ async def schedule(request: web.Request) -> web.Response:
     body = await _body(request)
     namespace = body.get("namespace")
     if namespace is not None:
-        from uidt.app.scheduler import validate_namespace
-
         namespace = validate_namespace(namespace)
     if not isinstance(body.get("job"), dict):
         raise InvalidJobError("'job' must be a JSON object (JobInfo.to_dict())")

@@ -19,7 +19,6 @@ from uidt.server.apps import (
 
 RESULT_FAILURE = 0
 RESULT_SUCCESS = 1
-MAX_NAMESPACE_LENGTH = 1000
 
 
 def enforce_valid_job_request(app: AppInfo | None, package: str, job: JobInfo) -> AppInfo:
@@ -70,21 +69,3 @@ def validate_job(app: AppInfo, job: JobInfo, work: JobWorkItem | None) -> bool:
         if RUN_USER_INITIATED_JOBS in app.revoked:
             return False
     return True
-
-
-def validate_namespace(namespace: str | None) -> str | None:
-    """Trim a namespace; ``None`` is the default namespace.
-
-    Raises:
-        InvalidJobError: empty after trimming, or longer than 1000 characters.
-    """
-    if namespace is None:
-        return None
-    if not isinstance(namespace, str):
-        raise InvalidJobError("namespace must be a string")
-    trimmed = namespace.strip()
-    if not trimmed:
-        raise InvalidJobError("namespace cannot be empty")
-    if len(trimmed) > MAX_NAMESPACE_LENGTH:
-        raise InvalidJobError(f"namespace cannot be more than {MAX_NAMESPACE_LENGTH} characters")
-    return trimmed

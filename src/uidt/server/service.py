@@ -14,6 +14,7 @@ from typing import Any
 from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError, JobLimitError
 from uidt.job.info import JobInfo
+from uidt.job.namespace import validate_namespace
 from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
@@ -122,7 +123,7 @@ class JobSchedulerService(HostEvents):
             return RESULT_FAILURE
         if job.is_user_initiated() and not self.may_schedule_uij(caller):
             return RESULT_FAILURE
-        namespace = admission.validate_namespace(namespace)
+        namespace = validate_namespace(namespace)
         key = JobKey(caller.app, namespace, job.job_id)
         existing = self.jobs.get(key)
         with self.batch():

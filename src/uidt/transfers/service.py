@@ -24,6 +24,7 @@ from uidt.transfers.jobs import CHANNEL
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
 from uidt.transfers.upload import upload
+from uidt.units import human_bytes
 
 log = logging.getLogger("uidt.transfers")
 
@@ -33,18 +34,10 @@ DONE = "complete"
 FAILED = "failed"
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
-
-
 def progress_text(p: Progress, notices: list[Notice]) -> str:
-    parts = [_size(p.done) + (f" of {_size(p.total)}" if p.total else "")]
+    parts = [human_bytes(p.done) + (f" of {human_bytes(p.total)}" if p.total else "")]
     if p.rate > 0:
-        parts.append(f"{_size(p.rate)}/s")
+        parts.append(f"{human_bytes(p.rate)}/s")
     if p.eta is not None:
         minutes, seconds = divmod(int(p.eta), 60)
         parts.append(f"{minutes}:{seconds:02d} left")
@@ -168,8 +161,8 @@ class HttpDownloadService(_TransferService):
         )
         report.progress(Progress(result.size, result.size, 0.0, None))
         verified = ", SHA-256 verified" if result.sha256 else ""
-        resumed = f", resumed at {_size(result.resumed_from)}" if result.resumed_from else ""
-        return f"{_size(result.size)} saved to {result.path}{verified}{resumed}"
+        resumed = f", resumed at {human_bytes(result.resumed_from)}" if result.resumed_from else ""
+        return f"{human_bytes(result.size)} saved to {result.path}{verified}{resumed}"
 
 
 class HttpUploadService(_TransferService):
@@ -192,4 +185,4 @@ class HttpUploadService(_TransferService):
             on_estimate=report.estimate,
             on_notice=report.notice,
         )
-        return f"{_size(result.size)} sent to {result.url} ({result.mode})"
+        return f"{human_bytes(result.size)} sent to {result.url} ({result.mode})"
