@@ -38,6 +38,8 @@ KNOWN_PERMISSIONS = frozenset(
     }
 )
 BIND_JOB_SERVICE = "BIND_JOB_SERVICE"
+#: Granted by the user (``uidt apps grant``), never declared.
+USER_GRANTED_PERMISSIONS = frozenset({"START_FROM_BACKGROUND"})
 _PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _SERVICE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _TOP_KEYS = {"package", "permissions", "python", "services", "channels", "root"}
@@ -51,6 +53,11 @@ class ServiceDecl:
 
     name: str
     permission: str | None = BIND_JOB_SERVICE
+
+    @property
+    def guarded(self) -> bool:
+        """``True`` when jobs may be scheduled onto it (guarded by ``BIND_JOB_SERVICE``)."""
+        return self.permission == BIND_JOB_SERVICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +81,11 @@ class Manifest:
     root: str | None = None
 
     def service(self, name: str) -> ServiceDecl | None:
+        """The declared service called ``name`` (``module:Class``), or ``None``."""
         return next((s for s in self.services if s.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict that :meth:`from_dict` reads back (the daemon stores it)."""
         return {
             "package": self.package,
             "permissions": list(self.permissions),
@@ -100,9 +109,14 @@ class Manifest:
             )
         permissions = _string_list(data.get("permissions", []), "permissions", source)
         for permission in permissions:
+            if permission in USER_GRANTED_PERMISSIONS:
+                raise ManifestError(
+                    f"{source}: 'permissions': {permission} is granted by the user "
+                    f"(uidt apps grant APP {permission}), not declared"
+                )
             if permission not in KNOWN_PERMISSIONS:
                 raise ManifestError(
-                    f"{source}: unknown permission {permission!r} "
+                    f"{source}: 'permissions': unknown permission {permission!r} "
                     f"(known: {', '.join(sorted(KNOWN_PERMISSIONS))})"
                 )
         python = data.get("python") or sys.executable
@@ -167,9 +181,13 @@ def _channel(entry: Any, index: int, source: str) -> ChannelDecl:
     return ChannelDecl(cid, name)
 
 
-def load_manifest(path: Path) -> Manifest:
-    """Read and validate a ``uidt.toml``; its folder becomes the worker's import root."""
-    path = path.expanduser().absolute()
+def load_manifest(path: Path | str) -> Manifest:
+    """Read and validate a ``uidt.toml``; its folder becomes the worker's import root.
+
+    Raises:
+        ManifestError: missing, unreadable, not TOML, or invalid (the message names the file).
+    """
+    path = Path(path).expanduser().absolute()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -183,12 +201,24 @@ def load_manifest(path: Path) -> Manifest:
 
 
 def manifests_from_entry_points(group: str = "uidt.apps") -> list[Manifest]:
-    """Manifests published by installed distributions (a dict, or a path to a ``uidt.toml``)."""
+    """Manifests published by installed distributions.
+
+    Each entry point of ``group`` loads to a dict, a path to a ``uidt.toml``, or a callable
+    returning either.
+
+    Raises:
+        ManifestError: an entry point cannot be loaded or its manifest is invalid.
+    """
     found: list[Manifest] = []
     for ep in entry_points(group=group):
-        value = ep.load()
-        if callable(value):
-            value = value()
+        try:
+            value = ep.load()
+            if callable(value):
+                value = value()
+        except Exception as exc:
+            raise ManifestError(
+                f"entry point {ep.name} ({ep.value}) cannot be loaded: {exc}"
+            ) from exc
         if isinstance(value, str | Path):
             found.append(load_manifest(Path(value)))
         else:

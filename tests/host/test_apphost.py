@@ -1,0 +1,246 @@
+"""AppHost against real worker processes (``tests/host/apps/hosttest``)."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+from pathlib import Path
+
+from uidt.app.manifest import Manifest
+from uidt.host.apphost import AppHost
+from uidt.host.events import (
+    Bound,
+    BytesEstimated,
+    BytesTransferred,
+    EventQueue,
+    Finished,
+    HostEvent,
+    JobCrashed,
+    NotificationSet,
+    ProcessDied,
+    StartResult,
+    StopResult,
+)
+from uidt.job.reasons import InternalStopReason, StopReason
+
+from .conftest import APP, log_lines, next_event, other_app, params
+
+MODE = "host_app:ModeService"
+SYNC = "host_app:SyncService"
+
+
+def _wait_dead(pid: int, within_s: float = 10.0) -> bool:
+    """``True`` once ``pid`` has ended (pidfd readable), ``False`` after ``within_s``."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        ready, _, _ = select.select([fd], [], [], within_s)
+        return bool(ready)
+    finally:
+        os.close(fd)
+
+
+async def _bound(host: AppHost, events: EventQueue, manifest: Manifest) -> None:
+    await host.bind(manifest)
+    assert await next_event(events, Bound) == Bound(manifest.package)
+
+
+async def test_a_service_that_finishes(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    pid = host.pid_of(APP)
+    assert pid is not None
+    assert pid != os.getpid()
+    assert os.getpgid(pid) == pid  # its own process group
+    await host.start_job(APP, 7, MODE, params(1, 7, tmp_path, mode="finish"))
+    seen: list[HostEvent] = []
+    assert await next_event(events, StartResult, seen=seen) == StartResult(APP, 7, True)
+    kinds = [type(e) for e in seen]
+    assert kinds == [NotificationSet, BytesEstimated, BytesTransferred, Finished]
+    note = seen[0]
+    assert isinstance(note, NotificationSet)
+    assert (note.run_id, note.notification_id, note.notification.title) == (7, 1, "job 1")
+    assert seen[1] == BytesEstimated(APP, 7, 1000, -1)
+    assert seen[3] == Finished(APP, 7, False)
+    assert log_lines(tmp_path, 1) == ["start 7 finish"]
+
+
+async def test_a_sync_service_runs_in_a_thread_and_waits_for_the_answer(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 1, SYNC, params(1, 1, tmp_path, mode="finish"))
+    await next_event(events, NotificationSet)
+    assert await next_event(events, Finished) == Finished(APP, 1, False)
+    assert await next_event(events, StartResult) == StartResult(APP, 1, True)
+    (line,) = log_lines(tmp_path, 1)
+    assert line.startswith("start 1 finish uidt-org.test.host")
+
+
+async def test_an_exception_in_on_start_job_is_reported_as_a_crash(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 3, MODE, params(1, 3, tmp_path, mode="raise"))
+    crash = await next_event(events, JobCrashed)
+    assert (crash.app, crash.run_id, crash.phase) == (APP, 3, "on_start_job")
+    assert "RuntimeError: boom in on_start_job" in crash.traceback
+    assert await host.ping(APP) < 5  # the host decides nothing: the worker still serves
+
+
+async def test_an_exception_in_on_stop_job_is_reported_as_a_crash(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 3, SYNC, params(1, 3, tmp_path, mode="block"))
+    await host.stop_job(APP, 3, StopReason.USER, InternalStopReason.CANCELED)
+    crash = await next_event(events, JobCrashed)
+    assert (crash.run_id, crash.phase) == (3, "on_stop_job")
+    assert "ValueError: boom in on_stop_job" in crash.traceback
+
+
+async def test_an_unimportable_service_fails_that_start_only(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 1, "no_such_module:Nope", params(1, 1, tmp_path))
+    crash = await next_event(events, JobCrashed)
+    assert (crash.run_id, crash.phase) == (1, "import")
+    assert "ModuleNotFoundError" in crash.traceback
+    await host.start_job(APP, 2, MODE, params(2, 2, tmp_path, mode="finish"))
+    assert await next_event(events, StartResult) == StartResult(APP, 2, True)
+
+
+async def test_a_blocked_on_start_job_does_not_stop_the_worker_answering(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 1, SYNC, params(1, 1, tmp_path, mode="block"))
+    await host.start_job(APP, 2, MODE, params(2, 2, tmp_path, mode="block"))
+    assert await host.ping(APP) < 5
+    await host.start_job(APP, 3, MODE, params(3, 3, tmp_path, mode="finish"))
+    assert await next_event(events, StartResult) == StartResult(APP, 3, True)
+    assert await host.ping(APP) < 5
+
+
+async def test_stop_calls_on_stop_job_and_job_stopped_escapes_except_exception(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 5, MODE, params(1, 5, tmp_path, mode="run"))
+    await next_event(events, StartResult)
+    await host.stop_job(
+        APP, 5, StopReason.CONSTRAINT_CONNECTIVITY, InternalStopReason.CONSTRAINTS_NOT_SATISFIED
+    )
+    assert await next_event(events, StopResult) == StopResult(APP, 5, True)
+    assert log_lines(tmp_path, 1)[1] == f"stop 5 {int(StopReason.CONSTRAINT_CONNECTIVITY)}"
+    await host.stop_job(APP, 5, StopReason.USER, InternalStopReason.CANCELED)  # already stopped
+    assert await next_event(events, StopResult) == StopResult(APP, 5, False)
+    await host.kill(APP)  # the app's thread has reported by now or never will
+    await next_event(events, ProcessDied)
+    assert log_lines(tmp_path, 1)[2:] == ["escaped JobStopped"]
+
+
+async def test_sigkill_mid_run_reports_death_without_on_stop_job(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 1, MODE, params(1, 1, tmp_path, mode="run"))
+    await next_event(events, StartResult)
+    pid = host.pid_of(APP)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)  # an outside kill (the kernel's OOM killer, say)
+    assert await next_event(events, ProcessDied) == ProcessDied(APP, -signal.SIGKILL)
+    assert log_lines(tmp_path, 1) == ["start 1 run"]
+    assert host.pid_of(APP) is None
+
+
+async def test_kill_ends_both_jobs_and_the_whole_process_group(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 1, MODE, params(1, 1, tmp_path, mode="spawn"))
+    await host.start_job(APP, 2, MODE, params(2, 2, tmp_path, mode="run"))
+    started = {(await next_event(events, StartResult)).run_id for _ in range(2)}
+    assert started == {1, 2}
+    grandchild = int(log_lines(tmp_path, 1)[1].split()[1])
+    assert os.getpgid(grandchild) == host.pid_of(APP)
+    await host.kill(APP)
+    assert await next_event(events, ProcessDied) == ProcessDied(APP, -signal.SIGKILL)
+    assert _wait_dead(grandchild)
+    assert log_lines(tmp_path, 1) == ["start 1 spawn", f"child {grandchild}"]
+    assert log_lines(tmp_path, 2) == ["start 2 run"]
+
+
+async def test_garbage_from_a_worker_kills_it_and_the_host_serves_other_apps(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    other = other_app(manifest, "org.test.other")
+    await _bound(host, events, manifest)
+    await _bound(host, events, other)
+    await host.start_job(APP, 1, MODE, params(1, 1, tmp_path, mode="garbage"))
+    assert await next_event(events, ProcessDied) == ProcessDied(APP, -signal.SIGKILL)
+    await host.start_job("org.test.other", 2, MODE, params(2, 2, tmp_path, mode="finish"))
+    assert await next_event(events, StartResult) == StartResult("org.test.other", 2, True)
+    await host.start_job(APP, 3, MODE, params(3, 3, tmp_path))  # no worker any more
+    assert await next_event(events, ProcessDied) == ProcessDied(APP, None)
+
+
+async def test_stale_run_ids_are_passed_through(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    stale = "host_app:StaleService"
+    await host.start_job(APP, 10, stale, params(1, 10, tmp_path))
+    assert await next_event(events, Finished) == Finished(APP, 10, False)
+    await host.start_job(APP, 11, stale, params(1, 11, tmp_path))
+    assert await next_event(events, Finished) == Finished(APP, 10, True)
+    assert await next_event(events, Finished) == Finished(APP, 11, False)
+
+
+async def test_a_refused_notification_raises_in_the_app(manifest: Manifest, tmp_path: Path) -> None:
+    def refuse(event: NotificationSet) -> None:
+        from uidt.errors import InvalidJobError
+
+        raise InvalidJobError(f"refused run {event.run_id}")
+
+    events = EventQueue(check_notification=refuse)
+    host = AppHost(events, idle_timeout_s=30)
+    try:
+        await _bound(host, events, manifest)
+        await host.start_job(APP, 1, MODE, params(1, 1, tmp_path, mode="refused"))
+        await next_event(events, Finished)
+        await host.start_job(APP, 2, SYNC, params(2, 2, tmp_path, mode="refused"))
+        await next_event(events, Finished)
+    finally:
+        await host.close()
+    assert log_lines(tmp_path, 1)[1] == "refused refused run 1"
+    assert log_lines(tmp_path, 2)[1] == "refused refused run 2"
+
+
+async def test_an_idle_worker_exits(manifest: Manifest, tmp_path: Path) -> None:
+    events = EventQueue()
+    host = AppHost(events, idle_timeout_s=0.2)
+    try:
+        await _bound(host, events, manifest)
+        await host.start_job(APP, 1, MODE, params(1, 1, tmp_path, mode="finish"))
+        await next_event(events, StartResult)
+        assert await next_event(events, ProcessDied) == ProcessDied(APP, 0)
+    finally:
+        await host.close()
+
+
+async def test_a_worker_with_a_broken_interpreter_fails_to_bind(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    data = manifest.to_dict()
+    data["python"] = str(tmp_path / "no-python")
+    await host.bind(Manifest.from_dict(data))
+    from uidt.host.events import BindFailed
+
+    failed = await next_event(events, BindFailed)
+    assert failed.app == APP
