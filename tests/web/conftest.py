@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
+
+from uidt.testing.browser import Browser, find_chromium
 
 from .fake_runtime import FakeRuntime, job
 
@@ -27,3 +32,20 @@ def runtime() -> FakeRuntime:
             ),
         ]
     )
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium on a phone-sized page; skipped when no Chromium is installed."""
+    if find_chromium() is None:
+        pytest.skip("no Chromium: run .ci/install-browser (installs Debian chromium)")
+    async with Browser.launch() as launched:
+        yield launched
+
+
+@pytest.fixture
+def output_dir(pytestconfig: pytest.Config) -> Path:
+    """``test-output/`` at the repository root (git-ignored), for screenshots."""
+    path = pytestconfig.rootpath / "test-output"
+    path.mkdir(exist_ok=True)
+    return path

@@ -14,9 +14,9 @@ from urllib.parse import quote
 #: A text symbol next to each state, so state never depends on colour alone.
 STATE_MARKS = {
     "active": "▶",
-    "pending": "⏳",
-    "ready": "⏳",
-    "waiting": "⏸",
+    "pending": "◔",
+    "ready": "◔",
+    "waiting": "○",
     "user-stopped": "■",
     "finished": "✓",
     "cancelled": "✕",

@@ -1,0 +1,81 @@
+"""The view model: grouping, words, stop reasons, transfer rates."""
+
+from __future__ import annotations
+
+from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.web.view import RateTracker, build_view, job_key, pending_words, stop_reason_text
+
+from .fake_runtime import job
+
+
+def test_pending_reasons_in_words() -> None:
+    assert pending_words([PendingReason.CONSTRAINT_CONNECTIVITY, PendingReason.USER]) == [
+        "waiting for a suitable network",
+        "stopped by the user",
+    ]
+    assert pending_words([999]) == ["reason 999"]
+
+
+def test_stop_reason_names_come_from_the_enums() -> None:
+    assert stop_reason_text(StopReason.USER, InternalStopReason.USER_UI_STOP) == (
+        "USER (USER_UI_STOP)"
+    )
+    assert stop_reason_text(None, None) is None
+    assert stop_reason_text(3, None) == "TIMEOUT"
+    assert stop_reason_text(77, -1) == "77 (UNKNOWN)"
+
+
+def test_jobs_are_grouped_into_running_apps_waiting_and_ended() -> None:
+    jobs = [
+        job("b.app", 1, title="B"),
+        job("a.app", 1, title="A1"),
+        job("a.app", 2, title="A2"),
+        job("a.app", 3, user_initiated=False),  # a running regular job: not in the Task Manager
+        job("c.app", 1, "pending"),
+        job("c.app", 2, "finished"),
+        job("c.app", 3, "cancelled"),
+    ]
+    view = build_view(jobs, [], {})
+    assert [(a["app"], len(a["jobs"])) for a in view["apps"]] == [("a.app", 2), ("b.app", 1)]
+    assert [(j["app"], j["job_id"]) for j in view["waiting"]] == [("c.app", 1)]
+    assert view["waiting"][0]["cancellable"]
+    assert [j["job_id"] for j in view["ended"]] == [3, 2], "newest first"
+
+
+def test_progress_falls_back_to_bytes_when_the_notification_has_none() -> None:
+    view = build_view([job("a", 1, done=250, total=1000)], [], {})
+    assert view["apps"][0]["jobs"][0]["progress"] == 0.25
+
+
+def test_only_detached_notifications_are_listed() -> None:
+    notes = [
+        {"app": "a", "id": 1, "title": "Running", "user_initiated_job": True},
+        {"app": "a", "id": 2, "title": "Done", "text": "", "user_initiated_job": False},
+    ]
+    assert [n["title"] for n in build_view([], notes, {})["notifications"]] == ["Done"]
+
+
+def test_rate_is_bytes_per_second_over_the_window() -> None:
+    rates = RateTracker(window_ms=3000)
+    running = job("a", 1, done=0, total=10_000)
+    key = job_key(running)
+    assert rates.update([running], 0) == {key: 0}
+    running["transferred_download_bytes"] = 1000
+    assert rates.update([running], 500) == {key: 2000}
+    running["transferred_download_bytes"] = 2000
+    assert rates.update([running], 1000) == {key: 2000}
+    # no progress for a while: the rate falls to zero once the window has passed
+    for now in range(1250, 4500, 250):
+        rate = rates.update([running], now)[key]
+    assert rate == 0
+
+
+def test_a_restarted_transfer_resets_its_rate_and_ended_jobs_are_forgotten() -> None:
+    rates = RateTracker()
+    running = job("a", 1, done=5000, total=10_000)
+    rates.update([running], 0)
+    running["transferred_download_bytes"] = 0
+    assert rates.update([running], 250) == {job_key(running): 0}
+    assert rates.update([], 500) == {}
+    running["transferred_download_bytes"] = 100
+    assert rates.update([running], 750) == {job_key(running): 0}, "a fresh start"
