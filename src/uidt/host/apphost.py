@@ -48,6 +48,9 @@ log = logging.getLogger("uidt.host")
 
 __all__ = ["AppHost", "HostListener"]
 
+#: How long a worker that closed its socket may take to exit before it is killed.
+EXIT_GRACE_S = 2.0
+
 
 @dataclass
 class _Worker:
@@ -230,24 +233,35 @@ class AppHost:
     # -- the reader ----------------------------------------------------------------------------
 
     async def _read(self, worker: _Worker) -> None:
+        clean_end = False
         try:
             while True:
                 message = await protocol.read_frame(worker.reader, protocol.FROM_WORKER)
                 if message is None:
+                    clean_end = True
                     break
                 self._dispatch(worker, message)
         except (ProtocolError, ConnectionError, KeyError, TypeError, ValueError) as exc:
             log.error("the worker of %s broke the protocol: %s; killing it", worker.app, exc)
         finally:
-            worker.process.kill()
             worker.writer.close()
-            status: int | None = None
-            with contextlib.suppress(Exception):
-                status = await worker.process.wait()
+            status = await self._reap(worker.process, clean_end)
             if self.workers.get(worker.app) is worker:
                 del self.workers[worker.app]
             log.info("the worker of %s exited (status %s)", worker.app, status)
             self._emit(ProcessDied(worker.app, status))
+
+    async def _reap(self, process: WorkerProcess, clean_end: bool) -> int | None:
+        """Wait for a worker that closed its socket (briefly), else kill it; its exit status."""
+        status: int | None = None
+        if clean_end:
+            with contextlib.suppress(TimeoutError):
+                status = await asyncio.wait_for(process.wait(), EXIT_GRACE_S)
+        process.kill()  # also ends whatever the app left behind in its process group
+        if status is None:
+            with contextlib.suppress(Exception):
+                status = await process.wait()
+        return status
 
     def _dispatch(self, worker: _Worker, message: dict[str, Any]) -> None:
         kind = message["type"]

@@ -142,8 +142,9 @@ class _InProcess:
         return None
 
     def kill(self) -> None:
-        self.killed = True
-        self.task.cancel()
+        if not self.task.done():
+            self.killed = True
+            self.task.cancel()
 
     async def wait(self) -> int | None:
         with contextlib.suppress(asyncio.CancelledError):
