@@ -128,8 +128,9 @@ async def test_a_refusal_reaches_a_coroutine_through_aset_notification() -> None
 
 async def test_aset_notification_on_a_plain_connection() -> None:
     class Plain:
-        channels = frozenset({"work"})
-        calls: list[str] = []
+        def __init__(self) -> None:
+            self.channels = frozenset({"work"})
+            self.calls: list[str] = []
 
         def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
             self.calls.append(method)
