@@ -171,8 +171,11 @@ class Runtime:
                     self.service.tick()
                     self.flush()
                     continue
+                # Not asyncio.wait_for: on 3.11 it swallows a cancel that races with the wake-up
+                # (the event is set by the flush of the very shutdown that cancels this task).
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
                 except TimeoutError:
                     self.service.tick()
                     self.flush()
