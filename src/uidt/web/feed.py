@@ -9,8 +9,10 @@ runtime (the feed is one of its notification sinks) wakes the streams at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from uidt.clock import Clock
@@ -125,10 +127,11 @@ class SnapshotFeed:
             key = (str(note["app"]), int(note["id"]))
             self._notifications.setdefault(key, dict(note))
 
-    async def wait(self, timeout_s: float) -> None:
-        """Wait until poked or ``timeout_s`` has passed."""
-        signal = self.signal
-        try:
-            await asyncio.wait_for(signal.wait(), timeout=timeout_s)
-        except TimeoutError:
-            return
+    def wait(self, timeout_s: float) -> Awaitable[None]:
+        """Wait until poked (after this call) or until ``timeout_s`` has passed."""
+        return _wait(self.signal, timeout_s)
+
+
+async def _wait(signal: asyncio.Event, timeout_s: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(signal.wait(), timeout=timeout_s)
