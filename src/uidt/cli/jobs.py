@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from rich.console import Console
@@ -18,9 +19,19 @@ EXIT_STATUS = {-1000: 3, -1001: 4, -1002: 5}
 @click.option("--app", default=None, help="Only this app's jobs.")
 @click.option("--all", "show_all", is_flag=True, help="Include finished and cancelled jobs.")
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")
+@click.option("--watch", is_flag=True, help="Re-read and redraw every 0.5 s until Ctrl-C.")
 @pass_cli
-def jobs(cli: CliContext, app: str | None, show_all: bool, json_output: bool) -> None:
+def jobs(cli: CliContext, app: str | None, show_all: bool, json_output: bool, watch: bool) -> None:
     """Jobs with their state, progress, and why they wait or why they stopped."""
+    if watch:
+        from uidt.notify.terminal import watch_jobs
+
+        def fetch() -> list[dict[str, Any]]:
+            reply = cli.request("GET", "/v1/jobs", app=app, all=show_all)
+            return list(reply["jobs"])
+
+        watch_jobs(fetch, jobs_table)
+        return
     data = cli.request("GET", "/v1/jobs", app=app, all=show_all)["jobs"]
     if cli.json_output or json_output:
         print_json(data)
