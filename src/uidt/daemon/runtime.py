@@ -62,6 +62,11 @@ class Runtime:
         #: Bumped on every device change (``cmd get-battery-seq`` / ``get-storage-seq``).
         self.device_seq = 0
         self._shutdown = asyncio.Event()
+        #: Set by :meth:`graceful_stop`: nothing new is bound or started from then on.
+        self.shutting_down = False
+        #: Runs stopped by the graceful stop that have not answered yet (run id -> app).
+        self._stopping: dict[int, str] = {}
+        self._stopped = asyncio.Event()
         self.notification_sinks: list[
             Callable[[str, NotificationRecord | tuple[str, int]], None]
         ] = []
@@ -107,6 +112,9 @@ class Runtime:
         self._wake.set()
 
     def _carry_out(self, action: object) -> None:
+        if self.shutting_down and isinstance(action, act.BindApp | act.StartJob):
+            log.info("shutting down: not carrying out %s", type(action).__name__)
+            return
         match action:
             case act.PersistJob(record=record):
                 self.store.put_job(record)
@@ -129,6 +137,8 @@ class Runtime:
             case act.StartJob(run_id=run_id, key=key, service=service, params=params):
                 self._spawn(self.host.start_job(key.app, run_id, service, params))
             case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
+                if self.shutting_down:
+                    self._stopping[run_id] = key.app
                 self._spawn(self.host.stop_job(key.app, run_id, reason, internal))
             case act.KillApp(app=app):
                 self._spawn(self.host.kill(app))
@@ -199,10 +209,20 @@ class Runtime:
     def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None:
         self.service.on_stop_job_result(run_id, wants_reschedule)
         self.flush()
+        self._answered(lambda run, _app: run == run_id)
 
     def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
         self.service.on_job_finished(run_id, wants_reschedule)
         self.flush()
+        self._answered(lambda run, _app: run == run_id)
+
+    def _answered(self, match: Callable[[int, str], bool]) -> None:
+        """Forget the graceful stop's runs that ``match``; wake it when none is left."""
+        for run, app in list(self._stopping.items()):
+            if match(run, app):
+                del self._stopping[run]
+        if not self._stopping:
+            self._stopped.set()
 
     def on_set_notification(
         self, run_id: int, notification_id: int, notification: Notification, end_policy: EndPolicy
@@ -223,6 +243,7 @@ class Runtime:
     def on_process_died(self, app: str) -> None:
         self.service.on_process_died(app)
         self.flush()
+        self._answered(lambda _run, owner: owner == app)
 
     def on_job_crashed(self, app: str, run_id: int, traceback: str) -> None:
         """An exception escaped app code: Android kills the crashing process; so do we."""
@@ -386,18 +407,24 @@ class Runtime:
     # -- shutdown ------------------------------------------------------------------------------
 
     async def graceful_stop(self, timeout_s: float) -> None:
-        """Stop every running job with a system reason (rescheduled), wait for the answers."""
-        result = self.service.cmd_stop(
+        """Stop every running job with a system reason (rescheduled), wait for the answers.
+
+        From here on nothing is bound or started: the core reschedules the stopped jobs, and
+        they run again when the next daemon starts.
+        """
+        self.shutting_down = True
+        self._stopped.clear()
+        self.service.cmd_stop(
             stop_reason=StopReason.DEVICE_STATE, internal_reason=InternalStopReason.UNKNOWN
         )
         self.flush()
-        if result.output.startswith("No matching"):
+        if not self._stopping:
             return
-        deadline = self.clock.elapsed() + int(timeout_s * 1000)
-        while self.clock.elapsed() < deadline:
-            if not any(j["state"] == "active" for j in self.service.jobs_snapshot()):
-                return
-            await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._stopped.wait()
+        except TimeoutError:
+            log.warning("shutting down: %d job(s) did not answer on_stop_job", len(self._stopping))
 
     def request_shutdown(self) -> None:
         self._shutdown.set()
