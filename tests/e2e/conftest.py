@@ -144,6 +144,11 @@ class Daemon:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     @property
+    def returncode(self) -> int | None:
+        assert self.process is not None
+        return self.process.poll()
+
+    @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid

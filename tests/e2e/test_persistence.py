@@ -1,0 +1,63 @@
+"""A persisted job survives ``kill -9`` of the daemon and a restart on the same home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uidt import JobScheduler
+
+from .conftest import SAMPLE_DIR, Daemon, read_log, running_daemon, uij, wait_for
+
+
+def test_persisted_job_survives_kill_9_and_a_restart(tmp_path: Path) -> None:
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    with running_daemon(home) as first:
+        first.install(SAMPLE_DIR)
+        scheduler = first.scheduler()
+        with scheduler.activity():
+            kept = uij(401, "run", log, persisted=True)
+            assert scheduler.schedule(kept) == JobScheduler.RESULT_SUCCESS
+            assert scheduler.schedule(uij(402, "run", log)) == JobScheduler.RESULT_SUCCESS
+        first.wait_running(401)
+        first.wait_running(402)
+        old_worker = first.worker_pid()
+
+        first.kill9()
+
+        assert first.returncode == -9
+
+    second = Daemon(home)
+    try:
+        second.start()
+        scheduler = second.scheduler()
+        assert scheduler.get_pending_job(401) == kept
+        assert scheduler.get_pending_job(402) is None
+        # Not visible any more, yet the persisted UIJ runs again after the restart.
+        second.wait_running(401)
+        assert second.worker_pid() != old_worker
+        wait_for(lambda: read_log(log).count("start 401 run") == 2, what="job 401 to restart")
+        assert read_log(log).count("start 402 run") == 1
+        assert not [line for line in read_log(log) if line.startswith("stop ")]
+    finally:
+        second.stop()
+
+
+def test_graceful_shutdown_stops_running_jobs_and_keeps_persisted_ones(tmp_path: Path) -> None:
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    with running_daemon(home) as first:
+        first.install(SAMPLE_DIR)
+        scheduler = first.scheduler()
+        with scheduler.activity():
+            assert scheduler.schedule(uij(403, "run", log, persisted=True)) == 1
+        first.wait_running(403)
+    # SIGTERM: on_stop_job with a system reason (DEVICE_STATE 4), then the daemon exits cleanly.
+    assert first.returncode == 0, first.output()
+    assert [line.split()[:3] for line in read_log(log) if line.startswith("stop ")] == [
+        ["stop", "403", "4"]
+    ]
+    assert not (home / "uidt.sock").exists()
+    assert not (home / "daemon.pid").exists()
+    with running_daemon(home) as second:
+        second.wait_running(403)
