@@ -141,6 +141,7 @@ async def serve_web(
         lifespan="off",
         access_log=False,
         log_config=None,
+        log_level="warning",
         timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
         server_header=False,
         proxy_headers=False,
