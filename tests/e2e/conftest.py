@@ -67,7 +67,8 @@ def wait_for(
         time.sleep(interval)  # noqa: TID251 - polling another process with a deadline
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
+    """This environment without the developer's ``UIDT_*`` settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UIDT_")}
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -121,7 +122,7 @@ class Daemon:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
-                env=_clean_env(),
+                env=clean_env(),
                 start_new_session=True,
             )
         wait_for(self._answers, STARTUP_TIMEOUT_S, "the daemon to answer /v1/ping")
@@ -183,7 +184,7 @@ class Daemon:
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=_clean_env(),
+            env=clean_env(),
             check=False,
         )
 
