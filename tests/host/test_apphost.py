@@ -234,6 +234,14 @@ async def test_an_idle_worker_exits(manifest: Manifest, tmp_path: Path) -> None:
         await host.close()
 
 
+async def test_a_worker_exits_when_the_daemon_closes_its_socket(
+    host: AppHost, events: EventQueue, manifest: Manifest
+) -> None:
+    await _bound(host, events, manifest)
+    host.workers[APP].writer.close()
+    assert await next_event(events, ProcessDied) == ProcessDied(APP, 0)
+
+
 async def test_a_worker_with_a_broken_interpreter_fails_to_bind(
     host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
 ) -> None:

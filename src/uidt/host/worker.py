@@ -36,6 +36,8 @@ from uidt.job.reasons import StopReason
 
 #: Threads that run plain (sync) callbacks; they never keep a worker process alive.
 _EXECUTOR_THREADS = 32
+#: A crash report keeps the last this-many characters of the traceback (frames stay small).
+MAX_TRACEBACK_CHARS = 64_000
 
 
 class WorkerConnection:
@@ -233,7 +235,7 @@ class Worker:
                 "type": "crashed",
                 "run_id": run_id,
                 "phase": phase,
-                "traceback": traceback.format_exc(),
+                "traceback": traceback.format_exc()[-MAX_TRACEBACK_CHARS:],
             }
         )
 
