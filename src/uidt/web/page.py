@@ -77,7 +77,13 @@ SCRIPT = """
     t.innerHTML = html;
     const next = document.createElement('main');
     next.append(t.content);
+    const focused = main.contains(document.activeElement);
     morphChildren(main, next);
+    if (focused && !main.contains(document.activeElement)) focusList();
+  }
+  function focusList() {
+    const heading = document.getElementById('h-running');
+    if (heading) { heading.tabIndex = -1; heading.focus(); }
   }
   const events = new EventSource('/api/events');
   events.addEventListener('state', e => {
@@ -107,6 +113,7 @@ SCRIPT = """
       announce.textContent = 'Failed: ' + err;
     } finally {
       if (button && button.isConnected) { button.disabled = false; button.removeAttribute('aria-busy'); }
+      else if (!main.contains(document.activeElement)) focusList();
     }
   });
 })();
