@@ -93,7 +93,10 @@ SCRIPT = """
     conn.textContent = 'Live';
   });
   events.onopen = () => { conn.textContent = 'Live'; };
-  events.onerror = () => { conn.textContent = 'Reconnecting…'; };
+  events.onerror = () => {
+    conn.textContent = events.readyState === EventSource.CLOSED
+      ? 'Disconnected: run `uidt ui` to sign in again' : 'Reconnecting…';
+  };
   document.addEventListener('submit', async ev => {
     const form = ev.target;
     if (!(form instanceof HTMLFormElement)) return;
