@@ -17,6 +17,7 @@ from uidt.host.events import (
     Finished,
     HostEvent,
     JobCrashed,
+    NetworkChangeHandled,
     NotificationSet,
     ProcessDied,
     StartResult,
@@ -143,6 +144,19 @@ async def test_stop_calls_on_stop_job_and_job_stopped_escapes_except_exception(
     await host.kill(APP)  # the app's thread has reported by now or never will
     await next_event(events, ProcessDied)
     assert log_lines(tmp_path, 1)[2:] == ["escaped JobStopped"]
+
+
+async def test_a_network_change_reaches_on_network_changed(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 4, MODE, params(1, 4, tmp_path, mode="run"))
+    await next_event(events, StartResult)
+    await host.network_changed(APP, 4, {"transport": "wifi"})
+    assert await next_event(events, NetworkChangeHandled) == NetworkChangeHandled(APP, 4)
+    assert log_lines(tmp_path, 1)[1] == "network {'transport': 'wifi'}"
+    await host.network_changed(APP, 99, None)  # no such run: acknowledged all the same
+    assert await next_event(events, NetworkChangeHandled) == NetworkChangeHandled(APP, 99)
 
 
 async def test_sigkill_mid_run_reports_death_without_on_stop_job(

@@ -33,6 +33,7 @@ from uidt.host.events import (
     HostListener,
     JobCrashed,
     ListenerSink,
+    NetworkChangeHandled,
     NotificationSet,
     Pong,
     ProcessDied,
@@ -184,6 +185,12 @@ class AppHost:
                 }
             )
 
+    async def network_changed(self, app: str, run_id: int, network: dict[str, Any] | None) -> None:
+        """Send ``network_changed`` (``on_network_changed`` with ``params.network`` replaced)."""
+        worker = self.workers.get(app)
+        if worker is not None:
+            worker.send({"type": "network_changed", "run_id": run_id, "network": network})
+
     async def kill(self, app: str) -> None:
         """Kill the app's worker (the whole process group); death is reported by the reader."""
         worker = self.workers.get(app)
@@ -270,6 +277,8 @@ class AppHost:
             self._emit(StartResult(app, int(message["run_id"]), bool(message["wants_to_run"])))
         elif kind == "stop_result":
             self._emit(StopResult(app, int(message["run_id"]), bool(message["wants_reschedule"])))
+        elif kind == "network_changed_done":
+            self._emit(NetworkChangeHandled(app, int(message["run_id"])))
         elif kind == "crashed":
             self._emit(
                 JobCrashed(

@@ -52,6 +52,14 @@ class StopResult:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkChangeHandled:
+    """``on_network_changed`` returned (or the run had already ended in the worker)."""
+
+    app: str
+    run_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Finished:
     """The app called ``job_finished`` (``run_id`` may be a stale run's: the core ignores it)."""
 
@@ -96,7 +104,7 @@ class JobCrashed:
     """An exception escaped app code for ``run_id``.
 
     ``phase`` is ``"import"`` (the service could not be loaded: only this start failed, the worker
-    is healthy), ``"on_start_job"`` or ``"on_stop_job"``. Android kills a crashing app process and
+    is healthy), ``"on_start_job"``, ``"on_stop_job"`` or ``"on_network_changed"``. Android kills a crashing app process and
     reschedules its jobs; the daemon decides (see ``docs/ipc.md``).
     """
 
@@ -131,6 +139,7 @@ HostEvent = (
     | BindFailed
     | StartResult
     | StopResult
+    | NetworkChangeHandled
     | Finished
     | NotificationSet
     | BytesEstimated
@@ -190,8 +199,8 @@ class ListenerSink:
                 listener.on_job_crashed(app, run_id, text)
             case ProcessDied(app=app):
                 listener.on_process_died(app)
-            case Pong():
-                pass
+            case Pong() | NetworkChangeHandled():
+                pass  # no listener method: heartbeats and acknowledgements are informational
 
 
 class EventQueue:

@@ -23,9 +23,11 @@ MAX_FRAME = 1 << 20
 _HEADER = struct.Struct(">I")
 
 #: Messages the daemon sends to a worker.
-TO_WORKER = frozenset({"start", "stop", "ping", "reply"})
+TO_WORKER = frozenset({"start", "stop", "network_changed", "ping", "reply"})
 #: Messages a worker sends to the daemon.
-FROM_WORKER = frozenset({"hello", "start_result", "stop_result", "call", "crashed", "pong"})
+FROM_WORKER = frozenset(
+    {"hello", "start_result", "stop_result", "network_changed_done", "call", "crashed", "pong"}
+)
 #: ``call`` methods (the JobService calls).
 CALLS = frozenset(
     {"job_finished", "set_notification", "update_estimated_bytes", "update_transferred_bytes"}
@@ -35,6 +37,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "hello": ("version", "app", "pid"),
     "start": ("run_id", "service", "params"),
     "stop": ("run_id", "stop_reason", "internal_reason"),
+    "network_changed": ("run_id", "network"),
+    "network_changed_done": ("run_id",),
     "ping": ("seq",),
     "pong": ("seq",),
     "reply": ("request_id",),

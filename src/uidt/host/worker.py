@@ -223,6 +223,8 @@ class Worker:
             self._spawn(self._start(run_id, str(message["service"]), message["params"]))
         elif kind == "stop":
             self._spawn(self._stop(int(message["run_id"]), int(message["stop_reason"])))
+        elif kind == "network_changed":
+            self._spawn(self._network_changed(int(message["run_id"]), message["network"]))
 
     def _finished(self, run_id: int) -> None:
         self.running.pop(run_id, None)
@@ -287,6 +289,19 @@ class Worker:
             self._crashed(run_id, "on_stop_job")
             return
         self.conn.send({"type": "stop_result", "run_id": run_id, "wants_reschedule": wants})
+
+    async def _network_changed(self, run_id: int, network: Any) -> None:
+        assert self.conn is not None
+        entry = self.running.get(run_id)
+        if entry is not None:
+            service, params = entry
+            params.network = network if isinstance(network, dict) else None
+            try:
+                await _invoke(service.on_network_changed, params, self.executor)
+            except Exception:
+                self._crashed(run_id, "on_network_changed")
+                return
+        self.conn.send({"type": "network_changed_done", "run_id": run_id})
 
     async def _idle_watch(self) -> str:
         """Return after ``idle_timeout`` seconds with nothing running or starting."""

@@ -81,6 +81,9 @@ class ModeService(JobService):
         except BaseException as exc:
             note(params, f"escaped {type(exc).__name__}")
 
+    async def on_network_changed(self, params: JobParameters) -> None:
+        note(params, f"network {params.network}")
+
     def on_stop_job(self, params: JobParameters) -> bool:
         note(params, f"stop {params.run_id} {int(params.get_stop_reason())}")
         event = self.stopped.get(params.run_id)
