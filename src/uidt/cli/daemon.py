@@ -53,6 +53,12 @@ def daemon(
     from uidt.daemon.main import DaemonOptions, run_daemon
 
     overrides = _parse_sets(sets)
+    if web is not None:
+        host, sep, port = web.rpartition(":")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise SettingsError(
+                f"--web takes HOST:PORT on loopback, e.g. 127.0.0.1:8765, not {web!r}"
+            )
     if not foreground:
         args: list[str] = ["--device", device]
         if store_url:

@@ -22,9 +22,11 @@ from uidt.daemon.runtime import Runtime
 from uidt.device.auto import create_device_source
 from uidt.device.override import OverrideDeviceSource
 from uidt.host.apphost import AppHost
+from uidt.notify.desktop import DesktopNotifier
 from uidt.server.service import JobSchedulerService
 from uidt.settings import Settings
 from uidt.store.url import open_store
+from uidt.web.server import serve_web
 
 log = logging.getLogger("uidt.daemon")
 
@@ -103,18 +105,31 @@ async def _serve(options: DaemonOptions, settings: Settings, store: object) -> N
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.request_shutdown)
     log.info("uidt daemon %d serving %s", os.getpid(), sock_path)
+    page = None
+    if options.web:
+        web_host, _, web_port = options.web.rpartition(":")
+        page = await serve_web(runtime, web_host or "127.0.0.1", int(web_port or 0))
+        log.info("Task Manager on %s (run `uidt ui` for a login link)", page.url)
+    notifier = await DesktopNotifier.connect(on_action=runtime.on_notification_action)
+    if notifier is not None:
+        runtime.notification_sinks.append(notifier)
     try:
         async with asyncio.TaskGroup() as group:
             runtime.task_group = group
-            timers = group.create_task(runtime.run_timers())
-            watcher = group.create_task(device.run())
+            background = [group.create_task(runtime.run_timers()), group.create_task(device.run())]
+            if notifier is not None:
+                background.append(group.create_task(notifier.run()))
             await runtime.wait_shutdown()
             log.info("shutting down: stopping running jobs")
             await runtime.graceful_stop(settings.op_timeout_ms / 1000)
             await host.close()
-            timers.cancel()
-            watcher.cancel()
+            for task in background:
+                task.cancel()
     finally:
+        if notifier is not None:
+            await notifier.aclose()
+        if page is not None:
+            await page.close()
         await api.cleanup()
         _remove_files(sock_path, paths.pid_file)
         log.info("uidt daemon stopped")

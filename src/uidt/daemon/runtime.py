@@ -55,6 +55,8 @@ class Runtime:
         self.clock = clock
         self.manifests: dict[str, Manifest] = {}
         self._activities: dict[str, tuple[str, int | None]] = {}
+        #: Apps with a user-interaction grant (a notification click) until this elapsed time.
+        self._grants: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pending_commands: dict[int, asyncio.Future[tuple[int, str, str]]] = {}
@@ -254,6 +256,20 @@ class Runtime:
 
     # -- app visibility ------------------------------------------------------------------------
 
+    def on_notification_action(self, app: str, notification_id: int, action_id: str) -> None:
+        """A click on one of the app's notification actions: a short user-interaction grant."""
+        log.info("user clicked %r on notification %d of %s", action_id, notification_id, app)
+        self.grant_user_interaction(app)
+
+    def grant_user_interaction(self, app: str) -> None:
+        """The user just interacted with the app (a click): it may start UIJs for a while."""
+        grace = int(getattr(self.service.settings, "visible_grace_ms", 10_000))
+        self._grants[app] = self.clock.elapsed() + grace
+
+    def _has_grant(self, app: str) -> bool:
+        until = self._grants.get(app)
+        return until is not None and self.clock.elapsed() <= until
+
     def _visible(self, app: str, peer_pid: int | None) -> bool:
         self._expire_activities()
         if any(a == app for a, _ in self._activities.values()):
@@ -306,7 +322,8 @@ class Runtime:
         visible = self._visible(app, peer_pid)
         if visible:
             self.service.note_app_visible(app, True)
-        caller = Caller(app=app, visible=visible, interaction_grant=interaction_grant)
+        grant = interaction_grant or self._has_grant(app)
+        caller = Caller(app=app, visible=visible, interaction_grant=grant)
         result = self.service.schedule(caller, namespace, job, work)
         self.flush()
         return result
