@@ -69,6 +69,8 @@ def stop_reason_text(public: int | None, internal: int | None) -> str | None:
     """``"USER (USER_UI_STOP)"`` for a last stop, ``None`` when the job never stopped."""
     if public is None and internal is None:
         return None
+    if (public or 0) == StopReason.UNDEFINED and internal in (None, InternalStopReason.UNKNOWN):
+        return None  # the core's "never stopped" pair
     parts = []
     for enum, value in ((StopReason, public), (InternalStopReason, internal)):
         if value is None:
