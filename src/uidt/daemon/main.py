@@ -17,6 +17,7 @@ from uidt.daemon.api import create_api
 from uidt.daemon.builtin import install_builtin_apps
 from uidt.daemon.lock import HomeLock
 from uidt.daemon.logs import setup_logging
+from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.paths import Paths
 from uidt.daemon.runtime import Runtime
 from uidt.device.auto import create_device_source
@@ -85,6 +86,7 @@ async def _serve(options: DaemonOptions, settings: Settings, store: object) -> N
         idle_timeout_s=settings.worker_idle_timeout_ms / 1000,
     )
     runtime.host = host
+    runtime.low_memory = LowMemoryKiller(elapsed=clock.elapsed, pid_of=host.pid_of)
     install_builtin_apps(runtime)
     runtime.load()
 
@@ -116,7 +118,11 @@ async def _serve(options: DaemonOptions, settings: Settings, store: object) -> N
     try:
         async with asyncio.TaskGroup() as group:
             runtime.task_group = group
-            background = [group.create_task(runtime.run_timers()), group.create_task(device.run())]
+            background = [
+                group.create_task(runtime.run_timers()),
+                group.create_task(device.run()),
+                group.create_task(runtime.watch_memory()),
+            ]
             if notifier is not None:
                 background.append(group.create_task(notifier.run()))
             await runtime.wait_shutdown()

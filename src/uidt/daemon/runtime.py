@@ -18,6 +18,7 @@ from typing import Any
 from uidt.app.manifest import Manifest, load_manifest
 from uidt.clock import Clock
 from uidt.daemon.appinfo import app_info_from
+from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.peer import is_foreground, pid_alive
 from uidt.daemon.shell import run_shell_command
 from uidt.device.source import DeviceSource
@@ -73,6 +74,8 @@ class Runtime:
             Callable[[str, NotificationRecord | tuple[str, int]], None]
         ] = []
         self.web_login: Callable[[], str | None] = lambda: None
+        #: Set by the daemon: chooses low-memory victims (``None``: no killer).
+        self.low_memory: LowMemoryKiller | None = None
         #: The last app crashes (tracebacks), shown by ``uidt dumpsys``.
         self.crashes: list[dict[str, Any]] = []
 
@@ -97,6 +100,23 @@ class Runtime:
         self.device_seq += 1
         self.service.on_device_state(state)
         self.flush()
+        self.check_memory(state)
+
+    async def watch_memory(self, period_s: float = 1.0) -> None:
+        """While memory stays critical, keep choosing victims (one per killer interval)."""
+        while True:
+            await asyncio.sleep(period_s)
+            self.check_memory(self.device.snapshot())
+
+    def check_memory(self, state: DeviceState) -> None:
+        """At critical memory pressure, kill the largest app worker (no ``on_stop_job``)."""
+        if self.low_memory is None:
+            return
+        running_apps = {j["app"] for j in self.service.jobs_snapshot() if j["state"] == "active"}
+        victim = self.low_memory.victim(state, sorted(running_apps))
+        if victim is not None:
+            self.service.low_memory_kill(victim)
+            self.flush()
 
     # -- the action pump -----------------------------------------------------------------------
 
