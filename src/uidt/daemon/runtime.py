@@ -18,6 +18,7 @@ from typing import Any
 from uidt.app.manifest import Manifest, load_manifest
 from uidt.clock import Clock
 from uidt.daemon.appinfo import app_info_from
+from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.peer import is_foreground, pid_alive
 from uidt.daemon.shell import run_shell_command
@@ -74,6 +75,8 @@ class Runtime:
             Callable[[str, NotificationRecord | tuple[str, int]], None]
         ] = []
         self.web_login: Callable[[], str | None] = lambda: None
+        #: Throughput measured from transfers, kept per network by the device source.
+        self.bandwidth = BandwidthMeter()
         #: Set by the daemon: chooses low-memory victims (``None``: no killer).
         self.low_memory: LowMemoryKiller | None = None
         #: The last app crashes (tracebacks), shown by ``uidt dumpsys``.
@@ -229,11 +232,13 @@ class Runtime:
         self.flush()
 
     def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None:
+        self.bandwidth.forget(run_id)
         self.service.on_stop_job_result(run_id, wants_reschedule)
         self.flush()
         self._answered(lambda run, _app: run == run_id)
 
     def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
+        self.bandwidth.forget(run_id)
         self.service.on_job_finished(run_id, wants_reschedule)
         self.flush()
         self._answered(lambda run, _app: run == run_id)
@@ -261,6 +266,11 @@ class Runtime:
     def on_update_transferred_bytes(self, run_id: int, download: int, upload: int) -> None:
         self.service.on_update_transferred_bytes(run_id, download, upload)
         self.flush()
+        rate = self.bandwidth.report(run_id, self.clock.elapsed(), download, upload)
+        network = self.device.snapshot().network
+        record = getattr(self.device, "record_bandwidth", None)
+        if rate is not None and network is not None and record is not None:
+            record(network.name, *rate)
 
     def on_process_died(self, app: str) -> None:
         self.service.on_process_died(app)
