@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import signal
 from pathlib import Path
+from typing import Any
 
 from uidt.app.manifest import Manifest
 from uidt.host.apphost import AppHost
@@ -23,6 +25,7 @@ from uidt.host.events import (
     StartResult,
     StopResult,
 )
+from uidt.host.launcher import SubprocessLauncher, WorkerProcess
 from uidt.job.reasons import InternalStopReason, StopReason
 
 from .conftest import APP, log_lines, next_event, other_app, params
@@ -254,6 +257,28 @@ async def test_a_worker_exits_when_the_daemon_closes_its_socket(
     await _bound(host, events, manifest)
     host.workers[APP].writer.close()
     assert await next_event(events, ProcessDied) == ProcessDied(APP, 0)
+
+
+async def test_a_closed_host_starts_no_worker(
+    events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    class Gate(SubprocessLauncher):
+        launched = asyncio.Event()
+
+        async def launch(self, *args: Any) -> WorkerProcess:
+            process = await super().launch(*args)
+            self.launched.set()
+            return process
+
+    gate = Gate()
+    host = AppHost(events, launcher=gate)
+    bind = asyncio.get_running_loop().create_task(host.bind(manifest))
+    await asyncio.wait_for(gate.launched.wait(), 10)  # closed while the worker starts
+    await host.close()
+    await bind
+    await host.bind(manifest)
+    assert host.workers == {}
+    assert events.queue.empty()
 
 
 async def test_a_worker_with_a_broken_interpreter_fails_to_bind(

@@ -100,6 +100,11 @@ class AppHost:
         self.workers: dict[str, _Worker] = {}
         self._binding: set[str] = set()
         self._seq = itertools.count(1)
+        self._closed = False
+
+    def closed(self) -> bool:
+        """``True`` after :meth:`close`: no worker is started any more."""
+        return self._closed
 
     def _emit(self, event: HostEvent) -> None:
         self.sink(event)
@@ -107,8 +112,14 @@ class AppHost:
     # -- operations ----------------------------------------------------------------------------
 
     async def bind(self, manifest: Manifest) -> None:
-        """Make sure the app's worker runs; reports ``Bound`` or ``BindFailed``."""
+        """Make sure the app's worker runs; reports ``Bound`` or ``BindFailed``.
+
+        After :meth:`close` nothing is started and nothing is reported (the daemon is ending).
+        """
         app = manifest.package
+        if self.closed():
+            log.info("not starting the worker of %s: the host is closed", app)
+            return
         if app in self.workers:
             self._emit(Bound(app))
             return
@@ -123,6 +134,11 @@ class AppHost:
             return
         finally:
             self._binding.discard(app)
+        if self.closed():  # closed while the worker was starting: it must not outlive the host
+            worker.process.kill()
+            worker.writer.close()
+            await worker.process.wait()
+            return
         self.workers[app] = worker
         worker.reader_task = asyncio.get_running_loop().create_task(self._read(worker))
         self._emit(Bound(app))
@@ -229,7 +245,8 @@ class AppHost:
         return None if worker is None else worker.process.pid
 
     async def close(self) -> None:
-        """Kill every worker and wait until each is reported dead."""
+        """Kill every worker and wait until each is reported dead; start no more."""
+        self._closed = True
         workers = list(self.workers.values())
         for worker in workers:
             worker.process.kill()
