@@ -68,6 +68,18 @@ OPENAPI: dict[str, Any] = {
                 ),
             ),
         },
+        "/v1/apps/{app}": {"delete": _op("Uninstall an app (its jobs are dropped)", [_APP])},
+        "/v1/apps/{app}/stop": {
+            "post": _op(
+                "The Task Manager's Stop: kill the app, drop its user-initiated jobs", [_APP]
+            )
+        },
+        "/v1/apps/{app}/activities": {
+            "post": _op("Open an activity: the app is visible until it is closed", [_APP])
+        },
+        "/v1/apps/{app}/activities/{token}": {
+            "delete": _op("Close an activity", [_APP, _param("token", "path", {"type": "string"})])
+        },
         "/v1/apps/{app}/permissions": {
             "post": _op(
                 "Grant or revoke a permission",
@@ -126,6 +138,8 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/v1/dumpsys": {"get": _op("Full scheduler state")},
+        "/v1/web/url": {"post": _op("The Task Manager login URL (null without --web)")},
+        "/v1/shutdown": {"post": _op("Stop the daemon gracefully")},
         "/v1/cmd": {
             "post": _op(
                 "Run a `cmd jobscheduler` verb",
