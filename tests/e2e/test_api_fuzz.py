@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import schemathesis
 from aiohttp import web
 from hypothesis import HealthCheck, settings
@@ -117,6 +118,9 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     suppress_health_check=list(HealthCheck),
 )
 def test_no_request_gets_a_server_error(case: schemathesis.Case, api_url: str) -> None:
+    # Fuzzed uninstalls remove the sample app: put it back so that every case can reach it.
+    manifest = {"manifest_path": str(SAMPLE_DIR / "uidt.toml")}
+    assert requests.post(f"{api_url}/v1/apps", json=manifest, timeout=30).status_code == 200
     check(case, api_url)
     if case.path_parameters and "app" in case.path_parameters:
         # Random app names all end at "No such app": send each case to the installed app too.
