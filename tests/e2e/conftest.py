@@ -39,8 +39,9 @@ SAMPLE_SERVICE = "sample_app:SampleService"
 #: Shortened timeouts for every e2e daemon (names as in ``uidt.settings.Settings``).
 FAST_SETTINGS: dict[str, str] = {
     "bind_timeout_ms": "5000",
-    "op_timeout_ms": "1500",
-    "notification_timeout_ms": "1500",
+    # Short, yet with room for a loaded 2-core machine (a late notification is an ANR).
+    "op_timeout_ms": "3000",
+    "notification_timeout_ms": "3000",
     "worker_idle_timeout_ms": "60000",
     "cmd_run_connectivity_wait_ms": "300",
     "min_backoff_ms": "200",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import stat
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
-from .conftest import Daemon, clean_env, running_daemon
+import psutil
+
+from .conftest import SAMPLE_DIR, Daemon, clean_env, running_daemon, uij, wait_for
 
 
 def run_foreground_daemon(home: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -60,7 +64,7 @@ def test_settings_from_config_toml_and_set(tmp_path: Path) -> None:
         settings = daemon.dumpsys()["settings"]
     assert settings["max_wait_ui_ms"] == 60_000  # from config.toml
     assert settings["max_jobs_per_app"] == 7  # --set beats config.toml
-    assert settings["op_timeout_ms"] == 1500  # --set beats the default
+    assert settings["op_timeout_ms"] == 3000  # --set beats the default
 
 
 def test_stale_socket_is_replaced_after_a_crash(tmp_path: Path) -> None:
@@ -71,3 +75,44 @@ def test_stale_socket_is_replaced_after_a_crash(tmp_path: Path) -> None:
     assert (home / "uidt.sock").exists()  # left behind by kill -9
     with running_daemon(home) as second:
         assert second.api("GET", "/v1/ping")["pid"] == second.pid
+
+
+def test_shutdown_while_a_worker_is_starting_leaves_nothing_behind(tmp_path: Path) -> None:
+    # Given a daemon (its processes marked through the environment) whose first job's worker
+    # is still starting
+    mark = f"uidt-test-{uuid.uuid4()}"
+    env = {**clean_env(), "UIDT_TEST_MARK": mark}
+    args = ["--home", str(tmp_path), "daemon", "--foreground", "--device", "fake"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uidt", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    daemon = Daemon(tmp_path, process=process)
+    try:
+        wait_for(daemon._answers, 20, "the daemon")
+        daemon.install(SAMPLE_DIR)
+        scheduler = daemon.scheduler()
+        with scheduler.activity():
+            assert scheduler.schedule(uij(1, "run", tmp_path / "app.log", persisted=True)) == 1
+        # When it is asked to shut down at once
+        daemon.api("POST", "/v1/shutdown")
+        # Then it exits promptly, and no worker outlives it
+        process.wait(timeout=20)
+        wait_for(lambda: not _marked_workers(mark), 10, "the workers to be gone")
+    finally:
+        daemon.stop()
+
+
+def _marked_workers(mark: str) -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        with contextlib.suppress(psutil.Error):
+            if "uidt.host.worker" not in (proc.info["cmdline"] or []):
+                continue
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get("UIDT_TEST_MARK") == mark:
+                found.append(proc.pid)
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,17 @@ import pytest
 from uidt import JobScheduler
 from uidt.errors import InvalidJobError
 
-from .conftest import LIMITED, SAMPLE, Daemon, read_log, uij, wait_for
+from .conftest import (
+    LIMITED,
+    LIMITED_DIR,
+    SAMPLE,
+    SAMPLE_DIR,
+    Daemon,
+    read_log,
+    running_daemon,
+    uij,
+    wait_for,
+)
 
 #: Schedules one job from a process with no controlling terminal and no activity (background).
 _BACKGROUND_SCHEDULE = """
@@ -21,6 +32,15 @@ from uidt import JobInfo, JobScheduler
 home, app, job = sys.argv[1], sys.argv[2], JobInfo.from_dict(json.loads(sys.argv[3]))
 print(JobScheduler(app, home=home).schedule(job))
 """
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """This module's daemon: no visibility grace, so test order cannot make a call visible."""
+    with running_daemon(tmp_path_factory.mktemp("home"), {"visible_grace_ms": "0"}) as d:
+        d.install(SAMPLE_DIR)
+        d.install(LIMITED_DIR)
+        yield d
 
 
 def schedule_in_background(daemon: Daemon, app: str, job_dict: dict[str, object]) -> int:
