@@ -128,6 +128,7 @@ async def _serve(options: DaemonOptions, settings: Settings, store: object) -> N
             await runtime.wait_shutdown()
             log.info("shutting down: stopping running jobs")
             await runtime.graceful_stop(settings.op_timeout_ms / 1000)
+            await runtime.cancel_host_operations()
             await host.close()
             for task in background:
                 task.cancel()

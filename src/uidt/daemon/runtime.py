@@ -61,6 +61,7 @@ class Runtime:
         self._grants: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
         self._pending_commands: dict[int, asyncio.Future[tuple[int, str, str]]] = {}
         self.task_group: asyncio.TaskGroup | None = None
         #: Bumped on every device change (``cmd get-battery-seq`` / ``get-storage-seq``).
@@ -180,12 +181,23 @@ class Runtime:
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run host work in the daemon's task group; a failure is logged, never fatal."""
+        if self._closing:
+            coro.close()
+            return
         if self.task_group is not None:
-            self.task_group.create_task(self._guarded(coro))
+            task = self.task_group.create_task(self._guarded(coro))
         else:  # used outside `uidt daemon` (tests driving a Runtime directly)
             task = asyncio.get_running_loop().create_task(self._guarded(coro))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def cancel_host_operations(self) -> None:
+        """At shutdown: start no more host work and cancel what is still under way."""
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _guarded(self, coro: Coroutine[Any, Any, Any]) -> None:
         try:
