@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from uidt import JobScheduler
+from uidt import AsyncJobScheduler, JobScheduler
 from uidt.errors import InvalidJobError
 
 from .conftest import (
@@ -143,3 +144,62 @@ def test_invalid_job_info_sent_raw_is_a_400_with_a_message(
 def test_unknown_app_is_a_clear_error(daemon: Daemon, app_log: Path) -> None:
     with pytest.raises(ValueError, match=r"No such app: org\.example\.nothing"):
         JobScheduler("org.example.nothing", home=daemon.home).schedule(uij(106, "run", app_log))
+
+
+def raw_request(daemon: Daemon, request: bytes) -> tuple[int, bytes]:
+    """Send raw bytes on the control socket; the status code and body of the answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(str(daemon.home / "uidt.sock"))
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1."), answer[:300]
+    return int(head.split()[1]), body
+
+
+CLOSE = b"Host: x\r\nConnection: close\r\n\r\n"
+
+
+def post(path: str, body: bytes) -> bytes:
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    return f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (post(f"/v1/apps/{SAMPLE}/jobs", b"{not json"), 400),
+        (post(f"/v1/apps/{SAMPLE}/jobs", b"[1, 2]"), 400),
+        (post(f"/v1/apps/{SAMPLE}/jobs", b"\xff\xfe"), 400),
+        (post(f"/v1/apps/{SAMPLE}/jobs", b'{"job": ' + b" " * (2 << 20) + b"{}}"), 413),
+        (post("/v1/cmd", b'{"args": "run"}'), 400),
+        (post(f"/v1/apps/{SAMPLE}/jobs/abc/constraints", b"{}"), 405),
+        (b"GET /v1/apps/org.example.sample/jobs/99999999999 HTTP/1.1\r\n" + CLOSE, 400),
+        (b"BREW /v1/ping HTTP/1.1\r\n" + CLOSE, 400),
+        (b"complete nonsense\r\n\r\n", 400),
+    ],
+)
+def test_malformed_requests_get_a_4xx_and_the_daemon_carries_on(
+    daemon: Daemon, request_bytes: bytes, status: int
+) -> None:
+    code, body = raw_request(daemon, request_bytes)
+    assert code == status, body[:300]
+    if code != 400 or body.startswith(b"{"):
+        assert json.loads(body)["error"]["message"]
+    assert daemon.api("GET", "/v1/ping")["ok"] is True
+
+
+async def test_async_scheduler_and_namespaces(daemon: Daemon, app_log: Path) -> None:
+    async with AsyncJobScheduler(SAMPLE, home=daemon.home, namespace="photos") as scheduler:
+        assert await scheduler.can_run_user_initiated_jobs() is True
+        async with scheduler.activity():
+            assert await scheduler.schedule(uij(107, "run", app_log)) == 1
+        assert await scheduler.get_pending_job(107) is not None
+        assert daemon.scheduler().get_pending_job(107) is None  # the default namespace
+        by_namespace = await scheduler.get_pending_jobs_in_all_namespaces()
+        assert [j.job_id for j in by_namespace["photos"]] == [107]
+        await scheduler.cancel(107)
+        assert await scheduler.get_pending_job(107) is None
