@@ -14,6 +14,8 @@ A scenario reads as Given / When / Then::
 from __future__ import annotations
 
 from uidt.device.fake import FakeDeviceSource
+from uidt.host.launcher import InProcessLauncher
+from uidt.store.memory import MemoryJobStore
 from uidt.testing.apps import AppBehaviour, InProcessApps, run_until_idle
 from uidt.testing.clock import FakeClock
 
@@ -22,5 +24,7 @@ __all__ = [
     "FakeClock",
     "FakeDeviceSource",
     "InProcessApps",
+    "InProcessLauncher",
+    "MemoryJobStore",
     "run_until_idle",
 ]
