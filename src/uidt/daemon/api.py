@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+from asyncio.trsock import TransportSocket
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
@@ -67,8 +68,9 @@ async def peer_middleware(request: web.Request, handler: Handler) -> web.StreamR
 def _peer(request: web.Request) -> PeerCredentials | None:
     transport = request.transport
     sock = transport.get_extra_info("socket") if transport is not None else None
-    if isinstance(sock, socket.socket):
-        return peer_credentials(sock)
+    # asyncio hands out a TransportSocket wrapper (getsockopt and family work on it).
+    if isinstance(sock, socket.socket | TransportSocket):
+        return peer_credentials(cast(socket.socket, sock))
     return None
 
 
