@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -57,6 +58,8 @@ class Runtime:
         self.clock = clock
         self.manifests: dict[str, Manifest] = {}
         self._activities: dict[str, tuple[str, int | None]] = {}
+        #: pidfds watching the processes that opened activities (token -> fd).
+        self._activity_watches: dict[str, int] = {}
         #: Apps with a user-interaction grant (a notification click) until this elapsed time.
         self._grants: dict[str, int] = {}
         self._wake = asyncio.Event()
@@ -322,6 +325,7 @@ class Runtime:
         for token, (app, pid) in list(self._activities.items()):
             if pid is not None and not pid_alive(pid):
                 del self._activities[token]
+                self._unwatch(token)
                 self._note_visibility(app)
 
     def _note_visibility(self, app: str) -> None:
@@ -332,6 +336,8 @@ class Runtime:
         self.require_app(app)
         token = secrets.token_hex(8)
         self._activities[token] = (app, pid)
+        if pid is not None:
+            self._watch_exit(token, pid)
         self.service.note_app_visible(app, True)
         self.flush()
         return token
@@ -339,7 +345,34 @@ class Runtime:
     def close_activity(self, app: str, token: str) -> None:
         if self._activities.get(token, ("",))[0] == app:
             del self._activities[token]
+            self._unwatch(token)
             self._note_visibility(app)
+            self.flush()
+
+    def _watch_exit(self, token: str, pid: int) -> None:
+        """End the activity the moment its process exits, not at the app's next request.
+
+        Otherwise a window that died long ago would stay visible until the next ``schedule()``,
+        and the visible grace would only start then.
+        """
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # no pidfds (or already gone): _visible() expires it
+            return
+        self._activity_watches[token] = fd
+        asyncio.get_running_loop().add_reader(fd, self._activity_process_exited, token)
+
+    def _unwatch(self, token: str) -> None:
+        fd = self._activity_watches.pop(token, None)
+        if fd is not None:
+            asyncio.get_running_loop().remove_reader(fd)
+            os.close(fd)
+
+    def _activity_process_exited(self, token: str) -> None:
+        self._unwatch(token)
+        entry = self._activities.pop(token, None)
+        if entry is not None:
+            self._note_visibility(entry[0])
             self.flush()
 
     # -- API operations ------------------------------------------------------------------------
