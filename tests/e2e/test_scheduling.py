@@ -203,3 +203,42 @@ async def test_async_scheduler_and_namespaces(daemon: Daemon, app_log: Path) -> 
         assert [j.job_id for j in by_namespace["photos"]] == [107]
         await scheduler.cancel(107)
         assert await scheduler.get_pending_job(107) is None
+
+
+_HOLD_ACTIVITY = """
+import sys
+from uidt import JobScheduler
+with JobScheduler(sys.argv[2], home=sys.argv[1]).activity():
+    print("open", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_an_activity_makes_the_app_visible_until_its_process_dies(
+    daemon: Daemon, app_log: Path
+) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_ACTIVITY, str(daemon.home), SAMPLE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "open"
+        assert SAMPLE in daemon.dumpsys()["apps"]["visible"]
+        # Another process of the app, itself in the background, schedules while the window shows.
+        job = uij(108, "finish", app_log).to_dict()
+        assert schedule_in_background(daemon, SAMPLE, job) == JobScheduler.RESULT_SUCCESS
+    finally:
+        holder.kill()  # the "window" dies without closing its activity
+        holder.wait(timeout=10)
+        if holder.stdout is not None:
+            holder.stdout.close()
+        if holder.stdin is not None:
+            holder.stdin.close()
+    # The daemon watches the process (pidfd): the app stops being visible without any request.
+    wait_for(lambda: SAMPLE not in daemon.dumpsys()["apps"]["visible"], what="visibility to end")
+    job = uij(109, "finish", app_log).to_dict()
+    assert schedule_in_background(daemon, SAMPLE, job) == JobScheduler.RESULT_FAILURE
