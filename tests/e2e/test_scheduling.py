@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import socket
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from .conftest import (
     SAMPLE,
     SAMPLE_DIR,
     Daemon,
+    clean_env,
     read_log,
     running_daemon,
     uij,
@@ -242,3 +245,32 @@ def test_an_activity_makes_the_app_visible_until_its_process_dies(
     wait_for(lambda: SAMPLE not in daemon.dumpsys()["apps"]["visible"], what="visibility to end")
     job = uij(109, "finish", app_log).to_dict()
     assert schedule_in_background(daemon, SAMPLE, job) == JobScheduler.RESULT_FAILURE
+
+
+def schedule_from_a_terminal(daemon: Daemon, app: str, job_dict: dict[str, object]) -> str:
+    """Run the scheduling script as the foreground process of a new pseudo-terminal."""
+    args = [sys.executable, "-c", _BACKGROUND_SCHEDULE, str(daemon.home), app, json.dumps(job_dict)]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: session leader, the pty is its controlling terminal
+        os.execve(sys.executable, args, clean_env())
+    output = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    return output.decode().strip()
+
+
+def test_a_process_in_the_terminal_foreground_is_visible(daemon: Daemon, app_log: Path) -> None:
+    job = uij(110, "finish", app_log).to_dict()
+    assert schedule_from_a_terminal(daemon, SAMPLE, job) == str(JobScheduler.RESULT_SUCCESS)
+    wait_for(lambda: "start 110 finish" in read_log(app_log), what="job 110 to run")
