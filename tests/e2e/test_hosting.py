@@ -121,3 +121,27 @@ def test_an_unimportable_service_fails_that_start_only(daemon: Daemon, app_log: 
         lambda: "start 607 limited" in read_log(app_log), what="the limited app's good service"
     )
     wait_for(lambda: starts(app_log, 608, "finish"), what="the sample app")
+
+
+def test_a_worker_sending_garbage_is_treated_as_dead_and_others_carry_on(
+    daemon: Daemon, app_log: Path
+) -> None:
+    schedule(daemon, 609, "run", app_log)
+    daemon.wait_running(609)
+    sample_worker = daemon.worker_pid(SAMPLE)
+
+    schedule(daemon, 610, "x", app_log, app=LIMITED, service="limited_app:GarbageService")
+
+    wait_for(lambda: "start 610 garbage" in read_log(app_log), what="the garbage to be sent")
+    daemon.wait_job(610, rescheduled, "rescheduled after the worker's death", app=LIMITED)
+    job = daemon.job(609)
+    assert job is not None
+    assert job["state"] == "active"  # the other app's job was not disturbed
+    assert daemon.worker_pid(SAMPLE) == sample_worker
+    assert not stop_lines(app_log)
+    log_text = (daemon.home / "logs" / "daemon.log").read_text()
+    assert f"worker of {LIMITED} broke the protocol" in log_text
+
+
+def stop_lines(log: Path) -> list[str]:
+    return [line for line in read_log(log) if line.startswith("stop ")]
