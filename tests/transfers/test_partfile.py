@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,36 @@ def test_commit_due_by_bytes_or_time(tmp_path: Path) -> None:
     clock.advance(1000)
     assert part.commit_due(every_bytes=100, every_ms=1000)
     part.close(commit=True)
+
+
+async def test_background_commits_keep_the_checkpoint_behind_the_disk(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    part = PartFile(dest, URL, hashing=True, clock=FakeClock(), batch_bytes=1000)
+    part.open()
+    for block in range(20):
+        part.write(bytes([block]) * 700)  # a batch goes to the I/O thread every two chunks
+        part.start_commit()
+    part.wait_durable(part.written)
+    assert part.durable == part.written == 20 * 700
+    saved = part.checkpoint.load()
+    assert saved is not None
+    assert saved["offset"] == 20 * 700 == part_path(dest).stat().st_size
+    expected = b"".join(bytes([block]) * 700 for block in range(20))
+    assert saved["sha256_prefix"] == hashlib.sha256(expected).hexdigest()
+    part.close(commit=False)
+    assert part_path(dest).read_bytes() == expected
+
+
+async def test_a_failed_write_surfaces_on_the_next_call(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    part = PartFile(dest, URL, hashing=False, clock=FakeClock(), batch_bytes=1)
+    part.open()
+    assert part._fd is not None
+    os.close(part._fd)  # the I/O thread's writev now fails with EBADF
+    part.write(b"x")
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        part.commit()
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        part.write(b"y")
+    part._fd = os.open(os.devnull, os.O_WRONLY)
+    part.close(commit=False)

@@ -216,7 +216,10 @@ class _Download:
             part.write(chunk)
             self.received += len(chunk)
             if part.commit_due(every_bytes, every_ms):
-                part.commit()
+                part.start_commit()
+            if part.written - part.durable > every_bytes:
+                # Back-pressure: never hold more than one interval of bytes a kill would lose.
+                part.wait_durable(part.written - every_bytes)
             report = self.meter.update(part.written)
             if report is not None and self.on_progress is not None:
                 self.on_progress(report)
@@ -336,8 +339,10 @@ async def download(
         on_progress: Called a few times a second with a :class:`Progress`.
         on_estimate: Called with the total size once the server says it.
         on_notice: Called with each :class:`Notice` (resumed, restarted, retried).
-        checkpoint_bytes: fsync and checkpoint after this many new bytes.
-        checkpoint_seconds: ... or after this much time, whichever comes first.
+        checkpoint_bytes: The most received bytes that are not yet durable: a kill (or a power
+            cut) makes the next run fetch at most this many bytes again. Commits (fdatasync +
+            checkpoint) run in the background every half of this.
+        checkpoint_seconds: ... or a commit starts after this much time, whichever comes first.
         max_redirects: Redirects followed before giving up.
         retries: A :class:`RetryPolicy`, or just the number of retries.
         clock: Time source for progress and checkpoint timing.
