@@ -1,10 +1,20 @@
-"""Download throughput: the uidt engine against curl (and aria2c), on loopback.
+"""Download throughput: ``uidt download --wait`` and the engine against curl and aria2c.
 
 Serves one generated file (``UIDT_BENCH_SIZE``, default ``1G``; kept in ``UIDT_BENCH_DIR``,
 default ``/tmp/uidt-bench``) from uidt's own aiohttp test server and, if ``nginx`` is installed,
 from nginx. Every client runs as a fresh process (interpreter start included), round-robin,
 ``UIDT_BENCH_RUNS`` times (default 3); the table shows medians, client CPU seconds per GiB and
-the ratio to plain ``curl -o``.
+speed ratios (higher is faster) against ``curl -o``, ``curl -o && sync`` and aria2c at the
+same number of connections.
+
+The end-to-end rows run ``python -m uidt --home HOME download URL -o DEST --wait``:
+
+* **cold**: a fresh ``HOME`` per run with no daemon, so the CLI starts the daemon, which starts
+  the app worker, which runs the engine: every start-up is in the time;
+* **warm**: one ``HOME`` whose daemon the harness started before the first round.
+
+Their CPU includes the daemon's and the worker's (read from ``/proc`` before the harness stops
+the daemon with SIGTERM). Every process is a descendant of the harness.
 
 Adding a client (for example the daemon's ``uidt download --wait``) is one line::
 
@@ -19,6 +29,7 @@ import contextlib
 import os
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -60,6 +71,8 @@ class Client:
     argv: Callable[[str, Path], list[str]]
     needs: tuple[str, ...] = ()
     writes_dest: bool = True
+    uidt_home: str | None = None  # "cold" or "warm": an end-to-end ``uidt download --wait`` row
+    connections: int = 1
 
     def available(self) -> bool:
         """Whether every executable the client needs is installed."""
@@ -73,10 +86,111 @@ CLIENTS: list[Client] = [
     Client("uidt engine (default: fsync every 64 MiB)", lambda u, d: [sys.executable, "-c", ENGINE_SNIPPET, u, str(d)]),
     Client("uidt engine (fsync only at the end)", lambda u, d: [sys.executable, "-c", ENGINE_NO_MIDWAY_FSYNC, u, str(d)]),
     Client("aria2c", lambda u, d: ["aria2c", "-q", "--allow-overwrite=true", "-d", str(d.parent), "-o", d.name, u], ("aria2c",)),
+    Client("aria2c -x4 -s4", lambda u, d: ["aria2c", "-q", "-x4", "-s4", "--allow-overwrite=true", "-d", str(d.parent), "-o", d.name, u], ("aria2c",), connections=4),
+    Client("uidt download --wait (cold: starts the daemon)", lambda u, d: [], uidt_home="cold"),
+    Client("uidt download --wait (daemon running)", lambda u, d: [], uidt_home="warm"),
 ]  # fmt: skip
 """The clients measured, in order; the first ``curl -o`` row is the ratio baseline."""
 
 BASELINE = "curl -o"
+SYNCED_BASELINE = "curl -o && sync FILE"
+ARIA2 = {1: "aria2c", 4: "aria2c -x4 -s4"}
+
+
+def uidt_argv(home: Path, url: str, dest: Path) -> list[str]:
+    """``python -m uidt --home HOME download URL -o DEST --wait``."""
+    return [sys.executable, "-m", "uidt", "--home", str(home), "download", url, "-o", str(dest), "--wait"]  # fmt: skip
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and its living descendants (from ``/proc``)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, []))
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of ``root`` and its descendants (0 for what has gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in _tree(root):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+class UidtHome:
+    """A temporary uidt home; knows its daemon (if any), its CPU time and how to stop it."""
+
+    def __init__(self, parent: Path) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="home-", dir=parent))
+
+    def daemon_pid(self) -> int | None:
+        """The daemon's pid from ``daemon.pid``, if it is running."""
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((self.path / "daemon.pid").read_text().split()[0])
+            os.kill(pid, 0)
+            return pid
+        return None
+
+    def start(self) -> None:
+        """Start the daemon (``uidt daemon`` returns once it answers)."""
+        subprocess.run(
+            [sys.executable, "-m", "uidt", "--home", str(self.path), "daemon"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the daemon and its workers so far."""
+        pid = self.daemon_pid()
+        return 0.0 if pid is None else tree_cpu_seconds(pid)
+
+    def stop(self) -> None:
+        """SIGTERM the daemon, wait for its process tree to end, delete the home."""
+        pid = self.daemon_pid()
+        if pid is not None:
+            tree = _tree(pid)
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            for member in tree:
+                while time.monotonic() < deadline and _alive(member):
+                    time.sleep(0.02)  # noqa: TID251 - polling for another process to exit
+            for member in tree:
+                if _alive(member):
+                    os.kill(member, signal.SIGKILL)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(member, os.WNOHANG)  # our child when we are the subreaper
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def become_subreaper() -> None:
+    """Adopt orphaned descendants (the daemon the CLI starts), so one process tree holds all."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        ctypes.CDLL(None).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @dataclass
@@ -176,7 +290,7 @@ def run_once(argv: list[str], origin: Origin) -> tuple[float, float, float | Non
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = origin.cpu_seconds()
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     server_after = origin.cpu_seconds()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -185,46 +299,79 @@ def run_once(argv: list[str], origin: Origin) -> tuple[float, float, float | Non
     return wall, cpu, server
 
 
+def run_client(
+    client: Client, origin: Origin, dest: Path, homes: dict[str, UidtHome], work: Path
+) -> tuple[float, float, float | None]:
+    """One run of ``client``; the end-to-end rows add their daemon's (and worker's) CPU."""
+    if client.uidt_home is None:
+        return run_once(client.argv(origin.url, dest), origin)
+    home = homes.get(client.uidt_home) if client.uidt_home == "warm" else UidtHome(work)
+    assert home is not None
+    daemon_before = home.cpu_seconds()
+    wall, cpu, server = run_once(uidt_argv(home.path, origin.url, dest), origin)
+    cpu += home.cpu_seconds() - daemon_before
+    if client.uidt_home == "cold":
+        home.stop()
+    return wall, cpu, server
+
+
 def measure(origin: Origin, clients: list[Client], size: int, target: Path, runs: int) -> list[Row]:
     """Round-robin ``runs`` rounds of every client against ``origin``."""
     rows = [Row(client.name) for client in clients]
-    for round_number in range(runs):
-        for client, row in zip(clients, rows, strict=True):
-            dest = target / "download.bin"
-            with contextlib.suppress(FileNotFoundError):
-                dest.unlink()
-            wall, cpu, server = run_once(client.argv(origin.url, dest), origin)
-            if client.writes_dest:
-                got = dest.stat().st_size
-                if got != size:
-                    raise RuntimeError(f"{client.name}: wrote {got} bytes, expected {size}")
-                dest.unlink()
-            row.walls.append(wall)
-            row.cpus.append(cpu)
-            if server is not None:
-                row.server_cpus.append(server)
-            print(f"  round {round_number + 1} {client.name}: {wall:.2f} s", file=sys.stderr)
+    homes: dict[str, UidtHome] = {}
+    try:
+        if any(client.uidt_home == "warm" for client in clients):
+            homes["warm"] = UidtHome(target)
+            homes["warm"].start()
+        for round_number in range(runs):
+            for client, row in zip(clients, rows, strict=True):
+                dest = target / "download.bin"
+                with contextlib.suppress(FileNotFoundError):
+                    dest.unlink()
+                wall, cpu, server = run_client(client, origin, dest, homes, target)
+                if client.writes_dest:
+                    got = dest.stat().st_size
+                    if got != size:
+                        raise RuntimeError(f"{client.name}: wrote {got} bytes, expected {size}")
+                    dest.unlink()
+                row.walls.append(wall)
+                row.cpus.append(cpu)
+                if server is not None:
+                    row.server_cpus.append(server)
+                print(f"  round {round_number + 1} {client.name}: {wall:.2f} s", file=sys.stderr)
+    finally:
+        for home in homes.values():
+            home.stop()
     return rows
 
 
-def report(origin: Origin, rows: list[Row], size: int) -> str:
-    """A Markdown table of medians for one origin."""
+def _speed_ratio(row: Row, rows: list[Row], name: str | None) -> str:
+    """How many times faster ``row`` is than the row called ``name`` (``-`` if absent)."""
+    other = next((r for r in rows if r.client == name), None)
+    if other is None or other is row:
+        return "-"
+    return f"{statistics.median(other.walls) / statistics.median(row.walls):.2f}x"
+
+
+def report(origin: Origin, rows: list[Row], clients: list[Client], size: int) -> str:
+    """A Markdown table of medians for one origin; ratios are speed ratios (higher is faster)."""
     gib = size / GiB
-    baseline = next((r for r in rows if r.client == BASELINE), None)
-    base_wall = statistics.median(baseline.walls) if baseline else None
     lines = [
         f"origin: {origin.name}, {size / MiB:.0f} MiB, median of {len(rows[0].walls)}",
         "",
-        "| client | median s | MB/s | client CPU s/GiB | server CPU s/GiB | / curl -o |",
-        "|---|---|---|---|---|---|",
+        "| client | median s | MB/s | client CPU s/GiB | server CPU s/GiB "
+        "| vs curl -o | vs curl -o && sync | vs aria2c (same connections) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for row in rows:
+    for client, row in zip(clients, rows, strict=True):
         wall = statistics.median(row.walls)
         cpu = statistics.median(row.cpus) / gib
         server = f"{statistics.median(row.server_cpus) / gib:.2f}" if row.server_cpus else "-"
-        ratio = f"{wall / base_wall:.2f}" if base_wall else "-"
+        aria = ARIA2.get(client.connections) if not client.name.startswith("aria2c") else None
         lines.append(
-            f"| {row.client} | {wall:.2f} | {size / wall / 1e6:.0f} | {cpu:.2f} | {server} | {ratio} |"
+            f"| {row.client} | {wall:.2f} | {size / wall / 1e6:.0f} | {cpu:.2f} | {server} "
+            f"| {_speed_ratio(row, rows, BASELINE)} | {_speed_ratio(row, rows, SYNCED_BASELINE)} "
+            f"| {_speed_ratio(row, rows, aria)} |"
         )
     return "\n".join(lines)
 
@@ -240,8 +387,13 @@ def main() -> None:
     target = work / "dl"
     target.mkdir(exist_ok=True)
     source = source_file(serve_dir, size)
-    clients = [c for c in CLIENTS if c.available()]
-    skipped = [c.name for c in CLIENTS if not c.available()]
+    become_subreaper()
+    wanted = os.environ.get("UIDT_BENCH_CLIENTS")  # e.g. "curl -o,uidt download --wait (cold"
+    chosen = [
+        c for c in CLIENTS if not wanted or any(c.name.startswith(w) for w in wanted.split(","))
+    ]
+    clients = [c for c in chosen if c.available()]
+    skipped = [c.name for c in chosen if not c.available()]
     if skipped:
         print(f"not installed, skipped: {', '.join(skipped)}")
     with contextlib.ExitStack() as stack:
@@ -252,7 +404,7 @@ def main() -> None:
         else:
             origins.append(nginx)
         for origin in origins:
-            print(report(origin, measure(origin, clients, size, target, runs), size))
+            print(report(origin, measure(origin, clients, size, target, runs), clients, size))
             print()
 
 
