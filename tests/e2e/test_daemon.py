@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
 import psutil
+import pytest
 
 from .conftest import SAMPLE_DIR, Daemon, clean_env, running_daemon, uij, wait_for
 
@@ -116,3 +120,42 @@ def _marked_workers(mark: str) -> list[int]:
             if proc.environ().get("UIDT_TEST_MARK") == mark:
                 found.append(proc.pid)
     return found
+
+
+_FOREIGN_PING = """
+import socket, sys
+with socket.socket(socket.AF_UNIX) as sock:
+    sock.settimeout(30)
+    sock.connect(sys.argv[1])
+    sock.sendall(b"GET /v1/ping HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+print(answer.split()[1].decode())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_a_peer_of_another_user_is_refused(tmp_path: Path) -> None:
+    home = Path(tempfile.mkdtemp(prefix="uidt-peer-", dir="/tmp"))
+    try:
+        home.chmod(0o755)  # let the other user reach the socket at all
+        with running_daemon(home) as daemon:
+            socket = home / "uidt.sock"
+            socket.chmod(0o666)  # the daemon made it 0600; open it to exercise SO_PEERCRED
+            done = subprocess.run(
+                ["/usr/bin/python3", "-c", _FOREIGN_PING, str(socket)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                user=65534,
+                group=65534,
+                env={"PATH": "/usr/bin:/bin"},
+                cwd="/",
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.strip() == "403"
+            assert daemon.api("GET", "/v1/ping")["ok"] is True  # its own user still gets in
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
