@@ -22,7 +22,7 @@ from uidt.device.memory import read_memory
 from uidt.device.power import PowerReading, SensorsBattery, read_power
 from uidt.device.power import _psutil_battery as _default_battery
 from uidt.device.reading import Reading
-from uidt.device.source import DeviceListener
+from uidt.device.source import PublishingSource
 from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
 from uidt.device.storage import DiskUsage, read_storage
 from uidt.device.thermal import SensorsTemperatures, read_thermal
@@ -37,7 +37,7 @@ T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class LinuxDeviceSource:
+class LinuxDeviceSource(PublishingSource):
     """Device readings from a Linux machine (see the module docstring).
 
     Args:
@@ -67,6 +67,7 @@ class LinuxDeviceSource:
         sensors_battery: SensorsBattery = _default_battery,
         sensors_temperatures: SensorsTemperatures = _default_temperatures,
     ) -> None:
+        super().__init__()
         self._data_dir = data_dir
         self._root = root
         self._clock = clock if clock is not None else SystemClock()
@@ -78,7 +79,6 @@ class LinuxDeviceSource:
         self._disk_usage = disk_usage
         self._sensors_battery = sensors_battery
         self._sensors_temperatures = sensors_temperatures
-        self._listeners: list[DeviceListener] = []
         self._bandwidth: dict[str, tuple[int, int]] = {}
         self._failing: set[str] = set()
         self._last_success_ms: dict[str, int] = {}
@@ -98,16 +98,6 @@ class LinuxDeviceSource:
         self.poll_other()
 
     # DeviceSource -----------------------------------------------------------------------------
-
-    def snapshot(self) -> DeviceState:
-        return self._state
-
-    def add_listener(self, listener: DeviceListener) -> None:
-        self._listeners.append(listener)
-
-    def remove_listener(self, listener: DeviceListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     async def run(self) -> None:
         """Poll (and listen to D-Bus where present) until cancelled."""
@@ -308,15 +298,7 @@ class LinuxDeviceSource:
             logger.info("Device reader %s works again", name)
 
     def _publish(self) -> None:
-        state = self._build()
-        if state == self._state:
-            return
-        self._state = state
-        for listener in list(self._listeners):
-            try:
-                listener(state)
-            except Exception:
-                logger.exception("Device listener failed")
+        self._publish_state(self._build())
 
     def _build(self) -> DeviceState:
         network = self._network.value

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from uidt.device.source import DeviceListener, DeviceSource
+from uidt.device.source import DeviceSource, PublishingSource
 from uidt.device.state import (
     DeviceState,
     MemoryPressure,
@@ -98,13 +98,13 @@ def parse_overrides(values: dict[str, str]) -> dict[str, Any]:
     return parsed
 
 
-class OverrideDeviceSource:
+class OverrideDeviceSource(PublishingSource):
     """Wraps ``base`` and lets ``device set`` replace readings until ``device reset``."""
 
     def __init__(self, base: DeviceSource) -> None:
+        super().__init__()
         self._base = base
         self._overrides: dict[str, Any] = {}
-        self._listeners: list[DeviceListener] = []
         self._state = self._effective(base.snapshot(), base.snapshot().battery_not_low)
         base.add_listener(self._on_base_change)
 
@@ -137,16 +137,6 @@ class OverrideDeviceSource:
             record(network_name, down_kbps, up_kbps)
 
     # DeviceSource -----------------------------------------------------------------------------
-
-    def snapshot(self) -> DeviceState:
-        return self._state
-
-    def add_listener(self, listener: DeviceListener) -> None:
-        self._listeners.append(listener)
-
-    def remove_listener(self, listener: DeviceListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     async def run(self) -> None:
         await self._base.run()
@@ -198,12 +188,7 @@ class OverrideDeviceSource:
         self._refresh()
 
     def _refresh(self) -> None:
-        state = self._effective(self._base.snapshot(), self._state.battery_not_low)
-        if state == self._state:
-            return
-        self._state = state
-        for listener in list(self._listeners):
-            listener(state)
+        self._publish_state(self._effective(self._base.snapshot(), self._state.battery_not_low))
 
     def _effective(self, base: DeviceState, previous_not_low: bool) -> DeviceState:
         overrides = self._overrides
