@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,8 @@ from uidt.clock import Clock
 from uidt.daemon.appinfo import app_info_from
 from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.lowmemory import LowMemoryKiller
-from uidt.daemon.peer import is_foreground, pid_alive
 from uidt.daemon.shell import run_shell_command
+from uidt.daemon.visibility import Visibility
 from uidt.device.source import DeviceSource
 from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError, ManifestError
@@ -57,11 +55,12 @@ class Runtime:
         self.device = device
         self.clock = clock
         self.manifests: dict[str, Manifest] = {}
-        self._activities: dict[str, tuple[str, int | None]] = {}
-        #: pidfds watching the processes that opened activities (token -> fd).
-        self._activity_watches: dict[str, int] = {}
-        #: Apps with a user-interaction grant (a notification click) until this elapsed time.
-        self._grants: dict[str, int] = {}
+        self.visibility = Visibility(
+            clock=clock,
+            grace_ms=service.settings.visible_grace_ms,
+            note_visible=service.note_app_visible,
+            changed=self.flush,
+        )
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -299,7 +298,7 @@ class Runtime:
         del self.crashes[:-20]
         self._spawn(self.host.kill(app))
 
-    # -- app visibility ------------------------------------------------------------------------
+    # -- app visibility (see uidt.daemon.visibility) ------------------------------------------------------------------------
 
     def on_notification_action(self, app: str, notification_id: int, action_id: str) -> None:
         """A click on one of the app's notification actions: a short user-interaction grant."""
@@ -308,71 +307,16 @@ class Runtime:
 
     def grant_user_interaction(self, app: str) -> None:
         """The user just interacted with the app (a click): it may start UIJs for a while."""
-        grace = int(getattr(self.service.settings, "visible_grace_ms", 10_000))
-        self._grants[app] = self.clock.elapsed() + grace
-
-    def _has_grant(self, app: str) -> bool:
-        until = self._grants.get(app)
-        return until is not None and self.clock.elapsed() <= until
-
-    def _visible(self, app: str, peer_pid: int | None) -> bool:
-        self._expire_activities()
-        if any(a == app for a, _ in self._activities.values()):
-            return True
-        return peer_pid is not None and is_foreground(peer_pid)
-
-    def _expire_activities(self) -> None:
-        for token, (app, pid) in list(self._activities.items()):
-            if pid is not None and not pid_alive(pid):
-                del self._activities[token]
-                self._unwatch(token)
-                self._note_visibility(app)
-
-    def _note_visibility(self, app: str) -> None:
-        visible = any(a == app for a, _ in self._activities.values())
-        self.service.note_app_visible(app, visible)
+        self.visibility.grant(app)
 
     def open_activity(self, app: str, pid: int | None) -> str:
         self.require_app(app)
-        token = secrets.token_hex(8)
-        self._activities[token] = (app, pid)
-        if pid is not None:
-            self._watch_exit(token, pid)
-        self.service.note_app_visible(app, True)
+        token = self.visibility.open(app, pid)
         self.flush()
         return token
 
     def close_activity(self, app: str, token: str) -> None:
-        if self._activities.get(token, ("",))[0] == app:
-            del self._activities[token]
-            self._unwatch(token)
-            self._note_visibility(app)
-            self.flush()
-
-    def _watch_exit(self, token: str, pid: int) -> None:
-        """End the activity the moment its process exits, not at the app's next request.
-
-        Otherwise a window that died long ago would stay visible until the next ``schedule()``,
-        and the visible grace would only start then.
-        """
-        try:
-            fd = os.pidfd_open(pid)
-        except (AttributeError, OSError):  # no pidfds (or already gone): _visible() expires it
-            return
-        self._activity_watches[token] = fd
-        asyncio.get_running_loop().add_reader(fd, self._activity_process_exited, token)
-
-    def _unwatch(self, token: str) -> None:
-        fd = self._activity_watches.pop(token, None)
-        if fd is not None:
-            asyncio.get_running_loop().remove_reader(fd)
-            os.close(fd)
-
-    def _activity_process_exited(self, token: str) -> None:
-        self._unwatch(token)
-        entry = self._activities.pop(token, None)
-        if entry is not None:
-            self._note_visibility(entry[0])
+        if self.visibility.close(app, token):
             self.flush()
 
     # -- API operations ------------------------------------------------------------------------
@@ -394,10 +338,10 @@ class Runtime:
         interaction_grant: bool = False,
     ) -> int:
         self.require_app(app)
-        visible = self._visible(app, peer_pid)
+        visible = self.visibility.is_visible(app, peer_pid)
         if visible:
             self.service.note_app_visible(app, True)
-        grant = interaction_grant or self._has_grant(app)
+        grant = interaction_grant or self.visibility.has_grant(app)
         caller = Caller(app=app, visible=visible, interaction_grant=grant)
         result = self.service.schedule(caller, namespace, job, work)
         self.flush()
