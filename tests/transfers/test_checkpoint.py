@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from uidt.transfers.checkpoint import SECTOR, Checkpoint
+from uidt.transfers.checkpoint import Checkpoint
 
 
 def test_save_load_remove(tmp_path: Path) -> None:
@@ -56,20 +56,3 @@ def test_package_exports_resolve_lazily() -> None:
         assert getattr(transfers, name) is not None
     with pytest.raises(AttributeError):
         _ = transfers.nothing_here
-
-
-def test_small_states_are_overwritten_in_place(tmp_path: Path) -> None:
-    path = tmp_path / "f.uidt"
-    state = Checkpoint(path)
-    state.save({"offset": 1})
-    inode = path.stat().st_ino
-    state.save({"offset": 2})
-    assert path.stat().st_size == SECTOR
-    assert path.stat().st_ino == inode  # the same file: rewritten, not replaced
-    assert state.load() == {"offset": 2}
-    big = {"url": "x" * SECTOR}
-    state.save(big)  # too big for a sector: replaced by rename, not padded
-    assert state.load() == big
-    assert path.stat().st_size > SECTOR
-    state.save({"offset": 3})  # back to one padded sector
-    assert (state.load(), path.stat().st_size) == ({"offset": 3}, SECTOR)

@@ -10,11 +10,7 @@ the next run resumes even if ``on_stop_job`` was never called (a SIGKILL, a powe
 
 ``save`` writes a temporary file in the same directory, flushes and fsyncs it, renames it over
 the old one and fsyncs the directory, so a reader sees either the old state or the new one,
-never a torn mix. Saving is cheap enough for frequent checkpoints (a download saves one every
-32 MiB): a state that fits in one 512-byte sector is stored padded to exactly one sector, and
-later saves overwrite that sector in place with ``pwrite`` + ``fdatasync`` (disks write a
-sector atomically): no new file, no rename, no directory or journal update. Bigger states are
-replaced by rename every time. ``load`` treats an unreadable or corrupt file as "no checkpoint" (with a
+never a torn mix. ``load`` treats an unreadable or corrupt file as "no checkpoint" (with a
 logged warning) rather than failing the job.
 """
 
@@ -28,9 +24,6 @@ from pathlib import Path
 from typing import Any
 
 _log = logging.getLogger(__name__)
-
-#: States shorter than this are kept in one sector that later saves overwrite in place.
-SECTOR = 512
 
 
 def fsync_directory(directory: Path) -> None:
@@ -62,10 +55,6 @@ class Checkpoint:
     def save(self, state: dict[str, Any]) -> None:
         """Replace the stored state with ``state``, durably.
 
-        The first save (or one whose state is bigger than :data:`SECTOR`) writes a new file and
-        renames it into place; later saves of small states overwrite the single sector in place
-        and ``fdatasync`` it.
-
         Args:
             state: A JSON-serialisable mapping.
 
@@ -74,26 +63,6 @@ class Checkpoint:
             TypeError: ``state`` is not JSON-serialisable.
         """
         data = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
-        if len(data) >= SECTOR:
-            self._replace(data)
-            return
-        padded = data.ljust(SECTOR - 1) + b"\n"  # JSON allows trailing whitespace
-        try:
-            fd = os.open(self.path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
-            self._replace(padded)
-            return
-        try:
-            in_place = os.fstat(fd).st_size == SECTOR
-            if in_place:
-                os.pwrite(fd, padded, 0)
-                os.fdatasync(fd)
-        finally:
-            os.close(fd)
-        if not in_place:
-            self._replace(padded)
-
-    def _replace(self, data: bytes) -> None:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as handle:
