@@ -77,10 +77,13 @@ SCRIPT = """
     t.innerHTML = html;
     const next = document.createElement('main');
     next.append(t.content);
-    const focused = main.contains(document.activeElement);
+    const focused = refocus || main.contains(document.activeElement);
     morphChildren(main, next);
-    if (focused && !main.contains(document.activeElement)) focusList();
+    if (focused && !main.contains(document.activeElement)) { refocus = false; focusList(); }
   }
+  // A button that had focus loses it while disabled for its request; if the update removes it
+  // meanwhile, focus goes to the list instead of being lost.
+  let refocus = false;
   function focusList() {
     const heading = document.getElementById('h-running');
     if (heading) { heading.tabIndex = -1; heading.focus(); }
@@ -102,6 +105,8 @@ SCRIPT = """
     if (!(form instanceof HTMLFormElement)) return;
     ev.preventDefault();
     const button = form.querySelector('button');
+    const hadFocus = form.contains(document.activeElement);
+    refocus = hadFocus;
     if (button) { button.disabled = true; button.setAttribute('aria-busy', 'true'); }
     try {
       const response = await fetch(form.action, {
@@ -115,8 +120,11 @@ SCRIPT = """
     } catch (err) {
       announce.textContent = 'Failed: ' + err;
     } finally {
-      if (button && button.isConnected) { button.disabled = false; button.removeAttribute('aria-busy'); }
-      else if (!main.contains(document.activeElement)) focusList();
+      if (button && button.isConnected) {
+        button.disabled = false; button.removeAttribute('aria-busy');
+        if (hadFocus) button.focus();
+        refocus = false;
+      } else if (hadFocus && !main.contains(document.activeElement)) { refocus = false; focusList(); }
     }
   });
 })();
