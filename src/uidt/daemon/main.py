@@ -23,11 +23,9 @@ from uidt.daemon.runtime import Runtime
 from uidt.device.auto import create_device_source
 from uidt.device.override import OverrideDeviceSource
 from uidt.host.apphost import AppHost
-from uidt.notify.desktop import DesktopNotifier
 from uidt.server.service import JobSchedulerService
 from uidt.settings import Settings
 from uidt.store.url import open_store
-from uidt.web.server import serve_web
 
 log = logging.getLogger("uidt.daemon")
 
@@ -109,10 +107,16 @@ async def _serve(options: DaemonOptions, settings: Settings, store: object) -> N
     log.info("uidt daemon %d serving %s", os.getpid(), sock_path)
     page = None
     if options.web:
+        from uidt.web.server import serve_web  # Starlette and uvicorn only when asked for
+
         web_host, _, web_port = options.web.rpartition(":")
         page = await serve_web(runtime, web_host or "127.0.0.1", int(web_port or 0))
         log.info("Task Manager on %s (run `uidt ui` for a login link)", page.url)
-    notifier = await DesktopNotifier.connect(on_action=runtime.on_notification_action)
+    notifier = None
+    if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):  # D-Bus only where a session bus exists
+        from uidt.notify.desktop import DesktopNotifier
+
+        notifier = await DesktopNotifier.connect(on_action=runtime.on_notification_action)
     if notifier is not None:
         runtime.notification_sinks.append(notifier)
     try:
