@@ -40,6 +40,10 @@ _EXECUTOR_THREADS = 32
 MAX_TRACEBACK_CHARS = 64_000
 
 
+#: How long cancelled callbacks get to clean up when the worker ends.
+CLEANUP_TIMEOUT_S = 5.0
+
+
 class WorkerConnection:
     """The services' channel to the daemon; ``call`` and ``request`` are safe from any thread."""
 
@@ -189,8 +193,13 @@ class Worker:
             receive.cancel()
             idle.cancel()
             self.conn.abandon()
-            for task in list(self.tasks):
+            pending = list(self.tasks)
+            for task in pending:
                 task.cancel()
+            if pending:
+                # Let cancelled work clean up (a transfer commits its checkpoint), but briefly:
+                # a blocked callback must not keep the worker alive.
+                await asyncio.wait(pending, timeout=CLEANUP_TIMEOUT_S)
             writer.close()
             self.executor.shutdown(wait=False, cancel_futures=True)
 
@@ -331,6 +340,13 @@ def main(argv: list[str] | None = None) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(worker.serve(sock))
+    # Cancel what the app itself left running on the loop (e.g. a transfer task it started) and
+    # let it clean up briefly: a transfer commits its checkpoint on cancellation.
+    leftovers = asyncio.all_tasks(loop)
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        loop.run_until_complete(asyncio.wait(leftovers, timeout=CLEANUP_TIMEOUT_S))
     sys.stdout.flush()
     sys.stderr.flush()
     # The app's own threads (and blocked callbacks) must not keep the process alive.

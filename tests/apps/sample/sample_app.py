@@ -2,7 +2,8 @@
 
 ``mode``: ``finish`` (notify, then finish), ``run`` (notify, run until stopped), ``silent``
 (never notify), ``block`` (on_start_job never returns), ``raise`` (on_start_job raises),
-``false`` (on_start_job returns False). Every callback appends a line to ``extras["log"]``.
+``false`` (on_start_job returns False), ``task`` (notify, work in a task of its own that logs
+``cleaned`` when cancelled). Every callback appends a line to ``extras["log"]``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,16 @@ class SampleService(JobService):
         self.update_transferred_network_bytes(params, 10, 0)
         if mode == "finish":
             self.job_finished(params, False)
+        if mode == "task":  # work in a task of its own, which cleans up when cancelled
+            self._task = asyncio.get_running_loop().create_task(self._work(params))
         return True
+
+    async def _work(self, params: JobParameters) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            _log(params, f"cleaned {params.job_id}")
+            raise
 
     def on_stop_job(self, params: JobParameters) -> bool:
         _log(
