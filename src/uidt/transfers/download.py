@@ -34,6 +34,7 @@ from uidt.transfers.retry import (
     RetryPolicy,
     Sleep,
     TransientStatusError,
+    final_error,
     parse_retry_after,
 )
 
@@ -275,21 +276,13 @@ class _Download:
                 self.part.close(commit=True)
                 failures = 1 if self.part.written > before else failures + 1
                 if failures > self.policy.retries:
-                    raise _final_error(self.url, exc) from exc
+                    raise final_error(self.url, exc) from exc
                 delay = self.policy.delay(failures, getattr(exc, "retry_after", None))
                 _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
                 self.notice(Notice.RETRIED)
                 await self.sleep(delay)
             finally:
                 self.part.close(commit=True)
-
-
-def _final_error(url: str, exc: BaseException) -> TransferError:
-    if isinstance(exc, TransientStatusError):
-        return RemoteError(f"{url}: the server kept answering {exc}")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return TransferError(f"{url}: cannot reach {exc.host}:{exc.port} ({exc.os_error})")
-    return TransferError(f"{url}: gave up after repeated errors ({type(exc).__name__}: {exc})")
 
 
 def _parse_content_range(value: str | None) -> tuple[int, int | None]:

@@ -10,6 +10,8 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
+from uidt.errors import RemoteError, TransferError
+
 Sleep = Callable[[float], Awaitable[None]]
 """An injectable ``asyncio.sleep``: tests pass one that records and returns at once."""
 
@@ -81,3 +83,12 @@ class RetryPolicy:
         if retry_after is not None:
             return min(retry_after, self.max_retry_after)
         return float(min(self.max_delay, self.base_delay * (2 ** max(0, failures - 1))))
+
+
+def final_error(url: str, exc: BaseException) -> TransferError:
+    """The error to raise once retries of a transient failure are used up."""
+    if isinstance(exc, TransientStatusError):
+        return RemoteError(f"{url}: the server kept answering {exc}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransferError(f"{url}: cannot reach {exc.host}:{exc.port} ({exc.os_error})")
+    return TransferError(f"{url}: gave up after repeated errors ({type(exc).__name__}: {exc})")

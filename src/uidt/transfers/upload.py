@@ -25,7 +25,7 @@ import aiohttp
 from yarl import URL
 
 from uidt.clock import Clock, SystemClock
-from uidt.errors import RemoteError, TransferError
+from uidt.errors import RemoteError
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.download import check_url, new_session
 from uidt.transfers.notices import Notice
@@ -36,6 +36,7 @@ from uidt.transfers.retry import (
     RetryPolicy,
     Sleep,
     TransientStatusError,
+    final_error,
     parse_retry_after,
 )
 
@@ -200,11 +201,7 @@ class _Upload:
             except TRANSIENT_ERRORS as exc:
                 failures = 1 if self.sent > before else failures + 1
                 if failures > self.policy.retries:
-                    if isinstance(exc, TransientStatusError):
-                        raise RemoteError(f"{self.url}: the server kept answering {exc}") from exc
-                    raise TransferError(
-                        f"{self.url}: gave up after repeated errors ({type(exc).__name__}: {exc})"
-                    ) from exc
+                    raise final_error(self.url, exc) from exc
                 delay = self.policy.delay(failures, getattr(exc, "retry_after", None))
                 _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
                 self.notice(Notice.RETRIED)
