@@ -46,6 +46,8 @@ class Settings:
     max_wait_ui_ms: int = 5 * _MINUTE
     stall_watchdog: bool = True
     stall_timeout_ms: int = 10 * _MINUTE
+    #: A running job's cumulative runtime is stamped (and persisted) at least this often.
+    execution_stamp_period_ms: int = 5 * _MINUTE
     max_jobs_per_app: int = 150
     worker_idle_timeout_ms: int = 60_000
     cmd_run_connectivity_wait_ms: int = 5_000

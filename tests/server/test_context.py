@@ -194,3 +194,26 @@ def test_bound_with_nothing_left_to_run_unbinds(service: JobSchedulerService) ->
     service.cancel(APP, None, 1)
     service.on_bound(APP)
     assert UnbindApp(APP) in service.take_actions()
+
+
+def test_cumulative_runtime_is_stamped_and_persisted_every_five_minutes(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    # Given a running user-initiated job
+    run_id = started(service)
+    service.take_actions()
+    status = service.find(APP, None, 1)
+    assert status is not None
+    # When 5 and then 10 minutes pass
+    clock.advance(5 * 60_000)
+    service.tick()
+    stamped = [a.record.cumulative_runtime_ms for a in of_type(service.take_actions(), PersistJob)]
+    # Then the run's time so far is in the job's record, persisted (a crash loses little of it)
+    assert stamped == [5 * 60_000]
+    clock.advance(5 * 60_000)
+    service.tick()
+    assert status.cumulative_runtime_ms == 10 * 60_000
+    # And when the run ends, only the unstamped rest is added (nothing counted twice)
+    clock.advance(60_000)
+    service.on_job_finished(run_id, False)
+    assert status.cumulative_runtime_ms == 11 * 60_000

@@ -18,13 +18,14 @@ Choices where the reference leaves room (documented so the shell and the tests a
   ``4L/10`` slots and a UI reserve of .2/.2/.15/.1 for normal … critical memory pressure.
 * After a Task Manager stop the app's remaining jobs are held (pending reason USER) until the
   app is visible again.
+* A running job's cumulative runtime is stamped and persisted every
+  ``execution_stamp_period_ms`` (5 min, Android's ``EXECUTION_DURATION_STAMP_PERIOD``).
 * All of a job's work items are handed to the worker with ``StartJob``; a run that finishes
   without asking to be rescheduled consumes them.
 
 Not modelled, deliberately: periodic jobs, expedited-job quotas, app standby buckets, Doze and
 Data Saver (no such states on Linux), user background restriction (no such setting), per-package
-running limits for regular jobs, the persisted-schedule rate limit, the 5-minute stamping of
-cumulative runtime while a job runs (it is added when the run ends), ``on_network_changed``,
+running limits for regular jobs, the persisted-schedule rate limit, ``on_network_changed``,
 ``dequeueWork``/``completeWork`` bookkeeping, choosing low-memory victims (the daemon knows the
 process sizes and calls ``low_memory_kill(app)``), and ``TIMEOUT_ABANDONED`` (Android 16).
 """

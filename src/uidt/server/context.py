@@ -55,6 +55,8 @@ class JobServiceContext:
     transferred_upload_bytes: int = 0
     bytes_reported: bool = False
     last_progress: int = 0
+    #: Execution time of this run already added to the job's cumulative runtime (stamped).
+    stamped_ms: int = 0
 
     @property
     def app(self) -> str:
@@ -85,4 +87,5 @@ class JobServiceContext:
             candidates.append(start + settings.notification_timeout_ms)
         if self.bytes_reported and settings.stall_watchdog:
             candidates.append(self.last_progress + settings.stall_timeout_ms)
+        candidates.append(start + self.stamped_ms + settings.execution_stamp_period_ms)
         return min(candidates)

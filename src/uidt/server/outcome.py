@@ -40,7 +40,7 @@ def finish_run(
     svc.running.pop(key, None)
     svc.runs.pop(ctx.run_id, None)
     ran_ms = 0 if ctx.execution_start is None else now - ctx.execution_start
-    status.cumulative_runtime_ms += ran_ms
+    status.cumulative_runtime_ms += ran_ms - ctx.stamped_ms
     status.override = Override.NONE
     reason, internal = ctx.stop_reason, ctx.internal_reason
     for action in svc.notifications.job_ended(ctx, reason, utc):

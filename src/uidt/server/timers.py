@@ -45,6 +45,12 @@ def _fire(svc: SchedulerCore, ctx: JobServiceContext, now: int) -> None:
         svc.emit(KillApp(ctx.app, "anr: no response to on_stop_job"))
     elif ctx.verb is Verb.EXECUTING and ctx.execution_start is not None:
         start = ctx.execution_start
+        if now >= start + ctx.stamped_ms + settings.execution_stamp_period_ms:
+            # Stamp the cumulative runtime (persisted), so a daemon crash loses little of it.
+            ran = now - start
+            ctx.status.cumulative_runtime_ms += ran - ctx.stamped_ms
+            ctx.stamped_ms = ran
+            svc.persist(ctx.status)
         if ctx.awaiting_notification and now >= start + settings.notification_timeout_ms:
             ctx.stop_reason, ctx.internal_reason = StopReason.UNDEFINED, InternalStopReason.ANR
             svc.record_anr(ctx, "required notification not provided")
@@ -64,7 +70,7 @@ def _fire(svc: SchedulerCore, ctx: JobServiceContext, now: int) -> None:
                 force_reschedule=True,
                 counts_as_timeout=False,
             )
-        else:
+        elif ctx.verb_since < start + ctx.min_guarantee_ms <= now:
             # Guarantee reached: the check pass re-evaluates the job (restrictions spare jobs
             # within their guarantee) and decides whether the slot is wanted (§7.4).
             ctx.verb_since = now
