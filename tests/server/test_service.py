@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from server.helpers import APP, BACKGROUND, VISIBLE, of_type, regular, started, uij
+from server.helpers import APP, BACKGROUND, SERVICE, VISIBLE, of_type, regular, started, uij
 from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError
-from uidt.job import JobWorkItem, NetworkRequest, PendingReason
+from uidt.job import JobInfo, JobWorkItem, NetworkRequest, NetworkType, PendingReason
 from uidt.server import JobSchedulerService, StartJob, StopJob
 from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey, JobRecord
 from uidt.testing import FakeClock, run_until_idle
@@ -109,3 +109,46 @@ def test_reset_execution_quota(service: JobSchedulerService, clock: FakeClock) -
     assert not service.timeout_quota.in_quota(APP, clock.elapsed())
     assert service.cmd_reset_execution_quota(APP).code == 0
     assert service.timeout_quota.in_quota(APP, clock.elapsed())
+
+
+def test_a_new_network_that_still_satisfies_the_job_is_announced_not_stopped(
+    service: JobSchedulerService,
+) -> None:
+    from uidt.device.state import NetworkState
+    from uidt.job.network import Transport
+    from uidt.server import NetworkChanged
+
+    # Given a job needing an unmetered network, running on Wi-Fi
+    service.on_device_state(DeviceState(network=NetworkState(Transport.WIFI, name="wlan0")))
+    run_id = started(service, uij_unmetered())
+    service.take_actions()
+    # When the default network becomes an unmetered Ethernet
+    service.on_device_state(DeviceState(network=NetworkState(Transport.ETHERNET, name="eth0")))
+    actions = service.take_actions()
+    # Then the job keeps running and is told about its new network
+    assert not of_type(actions, StopJob)
+    changed = of_type(actions, NetworkChanged)
+    assert [(c.run_id, c.network["transport"], c.network["name"]) for c in changed] == [
+        (run_id, "ethernet", "eth0")
+    ]
+    # And a metered network instead stops it (no announcement)
+    service.on_device_state(
+        DeviceState(network=NetworkState(Transport.CELLULAR, metered=True, name="wwan0"))
+    )
+    actions = service.take_actions()
+    assert of_type(actions, StopJob)
+    assert not of_type(actions, NetworkChanged)
+    # A capability change on the same network is not a new network
+    service.on_device_state(
+        DeviceState(network=NetworkState(Transport.CELLULAR, metered=False, name="wwan0"))
+    )
+    assert not of_type(service.take_actions(), NetworkChanged)
+
+
+def uij_unmetered() -> JobInfo:
+    return (
+        JobInfo.Builder(1, SERVICE)
+        .set_user_initiated(True)
+        .set_required_network_type(NetworkType.UNMETERED)
+        .build()
+    )

@@ -168,6 +168,8 @@ class Runtime:
                 if self.shutting_down:
                     self._stopping[run_id] = key.app
                 self._spawn(self.host.stop_job(key.app, run_id, reason, internal))
+            case act.NetworkChanged(run_id=run_id, key=key, network=network):
+                self._spawn(self.host.network_changed(key.app, run_id, network))
             case act.KillApp(app=app):
                 self._spawn(self.host.kill(app))
             case act.UnbindApp(app=app):

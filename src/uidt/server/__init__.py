@@ -25,7 +25,7 @@ Choices where the reference leaves room (documented so the shell and the tests a
 
 Not modelled, deliberately: periodic jobs, expedited-job quotas, app standby buckets, Doze and
 Data Saver (no such states on Linux), user background restriction (no such setting), per-package
-running limits for regular jobs, the persisted-schedule rate limit, ``on_network_changed``,
+running limits for regular jobs, the persisted-schedule rate limit,
 ``dequeueWork``/``completeWork`` bookkeeping, choosing low-memory victims (the daemon knows the
 process sizes and calls ``low_memory_kill(app)``), and ``TIMEOUT_ABANDONED`` (Android 16).
 """
@@ -38,6 +38,7 @@ from uidt.server.actions import (
     CommandCompleted,
     JobStateChanged,
     KillApp,
+    NetworkChanged,
     PersistJob,
     PostNotification,
     RecordAnr,
@@ -63,6 +64,7 @@ __all__ = [
     "JobSchedulerService",
     "JobStateChanged",
     "KillApp",
+    "NetworkChanged",
     "PersistJob",
     "PostNotification",
     "RecordAnr",

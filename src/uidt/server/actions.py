@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from uidt.job.params import JobParameters
 from uidt.job.reasons import InternalStopReason, StopReason
@@ -36,6 +37,15 @@ class StopJob:
     key: JobKey
     stop_reason: StopReason
     internal_reason: InternalStopReason
+
+
+@dataclass(frozen=True)
+class NetworkChanged:
+    """The running job's network changed and still satisfies it: call ``on_network_changed``."""
+
+    run_id: int
+    key: JobKey
+    network: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ Action = (
     BindApp
     | StartJob
     | StopJob
+    | NetworkChanged
     | KillApp
     | UnbindApp
     | PersistJob

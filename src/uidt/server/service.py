@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from uidt.device.state import DeviceState
+from uidt.device.state import DeviceState, NetworkState
 from uidt.errors import InvalidJobError, JobLimitError
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
@@ -19,6 +19,7 @@ from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
 from uidt.server import admission, snapshot
+from uidt.server.actions import NetworkChanged
 from uidt.server.apps import START_FROM_BACKGROUND, AppInfo, Caller
 from uidt.server.commands import (
     CmdResult,
@@ -29,6 +30,7 @@ from uidt.server.commands import (
     cmd_stop,
     cmd_timeout,
 )
+from uidt.server.context import Verb
 from uidt.server.evaluation import evaluate
 from uidt.server.hosting import HostEvents
 from uidt.server.status import DEMOTION_FLAGS, JobStatus, key_order
@@ -242,9 +244,21 @@ class JobSchedulerService(HostEvents):
         """A new device snapshot: every job is re-evaluated (an unchanged snapshot is ignored)."""
         if state == self.device:
             return
+        before = self.device.network
         self.device = state
         self.mark_dirty()
         self._maybe_check()
+        if _network_identity(before) != _network_identity(state.network) and before is not None:
+            self._tell_network_changed()
+
+    def _tell_network_changed(self) -> None:
+        """Running jobs still satisfied on the new network get ``on_network_changed`` (§8.3)."""
+        network = self.device.to_dict()["network"]
+        if network is None:
+            return
+        for ctx in list(self.running.values()):
+            if ctx.verb is Verb.EXECUTING and ctx.status.job.required_network is not None:
+                self.emit(NetworkChanged(ctx.run_id, ctx.status.key, network))
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -393,3 +407,8 @@ class JobSchedulerService(HostEvents):
 
 
 __all__ = ["RESULT_FAILURE", "RESULT_SUCCESS", "CmdResult", "JobSchedulerService"]
+
+
+def _network_identity(network: NetworkState | None) -> tuple[str, int] | None:
+    """Which network it is (not its changing capabilities such as metered)."""
+    return None if network is None else (network.name, int(network.transport))

@@ -52,6 +52,10 @@ class SampleService(JobService):
             _log(params, f"cleaned {params.job_id}")
             raise
 
+    def on_network_changed(self, params: JobParameters) -> None:
+        transport = params.network["transport"] if params.network else None
+        _log(params, f"network {params.job_id} {transport}")
+
     def on_stop_job(self, params: JobParameters) -> bool:
         _log(
             params,
