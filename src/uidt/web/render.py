@@ -11,6 +11,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from uidt.units import human_bytes
+
 #: A text symbol next to each state, so state never depends on colour alone.
 STATE_MARKS = {
     "active": "▶",
@@ -21,18 +23,6 @@ STATE_MARKS = {
     "finished": "✓",
     "cancelled": "✕",
 }
-
-
-def human_bytes(n: int | None) -> str:
-    """``1536`` → ``1.5 KiB``."""
-    if n is None or n < 0:
-        return "?"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover - the loop always returns
 
 
 def _e(value: Any) -> str:

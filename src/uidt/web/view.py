@@ -10,29 +10,7 @@ import hashlib
 from collections import deque
 from typing import Any
 
-from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
-
-#: Pending reasons in words (``uidt.job.reasons.PendingReason``).
-PENDING_WORDS: dict[int, str] = {
-    PendingReason.APP: "the app cannot run now",
-    PendingReason.APP_STANDBY: "the app is in standby",
-    PendingReason.BACKGROUND_RESTRICTION: "the app is restricted in the background",
-    PendingReason.CONSTRAINT_BATTERY_NOT_LOW: "waiting for the battery to recover",
-    PendingReason.CONSTRAINT_CHARGING: "waiting for the charger",
-    PendingReason.CONSTRAINT_CONNECTIVITY: "waiting for a suitable network",
-    PendingReason.CONSTRAINT_CONTENT_TRIGGER: "waiting for a content change",
-    PendingReason.CONSTRAINT_DEVICE_IDLE: "waiting for the device to be idle",
-    PendingReason.CONSTRAINT_MINIMUM_LATENCY: "waiting for its delay (backoff) to pass",
-    PendingReason.CONSTRAINT_PREFETCH: "waiting for the app's next use",
-    PendingReason.CONSTRAINT_STORAGE_NOT_LOW: "waiting for free storage",
-    PendingReason.DEVICE_STATE: "held back by the device (heat, memory or power saver)",
-    PendingReason.JOB_SCHEDULER_OPTIMIZATION: "held back to save resources",
-    PendingReason.QUOTA: "out of quota",
-    PendingReason.USER: "stopped by the user",
-    PendingReason.CONSTRAINT_DEADLINE: "waiting for its deadline",
-    PendingReason.EXECUTING: "running",
-    PendingReason.UNDEFINED: "waiting for a free slot",
-}
+from uidt.job.reasons import pending_words, stop_reason_text
 
 STATE_WORDS: dict[str, str] = {
     "active": "Running",
@@ -49,39 +27,6 @@ ENDED_STATES = frozenset({"finished", "cancelled"})
 MAX_ENDED = 10
 #: Transfer rates are averaged over this window.
 RATE_WINDOW_MS = 3000
-
-
-def pending_words(reasons: list[int]) -> list[str]:
-    """Pending reasons as phrases."""
-    words = []
-    for reason in reasons:
-        if reason in PENDING_WORDS:
-            words.append(PENDING_WORDS[reason])
-        else:
-            try:
-                words.append(PendingReason(reason).name.lower().replace("_", " "))
-            except ValueError:
-                words.append(f"reason {reason}")
-    return words
-
-
-def stop_reason_text(public: int | None, internal: int | None) -> str | None:
-    """``"USER (USER_UI_STOP)"`` for a last stop, ``None`` when the job never stopped."""
-    if public is None and internal is None:
-        return None
-    if (public or 0) == StopReason.UNDEFINED and internal in (None, InternalStopReason.UNKNOWN):
-        return None  # the core's "never stopped" pair
-    parts = []
-    for enum, value in ((StopReason, public), (InternalStopReason, internal)):
-        if value is None:
-            continue
-        try:
-            parts.append(enum(value).name)
-        except ValueError:
-            parts.append(str(value))
-    if len(parts) == 2:
-        return f"{parts[0]} ({parts[1]})"
-    return parts[0]
 
 
 def job_key(job: dict[str, Any]) -> str:
