@@ -22,10 +22,13 @@ from uidt.app.scheduler import JobScheduler
 from uidt.cli.context import CliContext, pass_cli, print_json
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
-from uidt.transfers.jobs import NETWORK_CHOICES, TRANSFERS_APP, download_job, upload_job
-
-#: Final notification titles end with this word on success (see uidt.transfers.service).
-DONE = "complete"
+from uidt.transfers.jobs import (
+    DONE,
+    NETWORK_CHOICES,
+    TRANSFERS_APP,
+    download_job,
+    upload_job,
+)
 
 TERMINAL_STATES = ("finished", "cancelled", "user-stopped")
 #: How often ``--wait`` asks the daemon (each ask costs it about 0.4 ms of CPU, measured).

@@ -260,19 +260,15 @@ def _bytes(kind: str) -> Callable[[Runtime, list[str]], Any]:
 
 
 def _device_value(name: str) -> Callable[[Runtime, list[str]], Any]:
+    """``get-battery-charging`` … from the core's verbs; the ``-seq`` counters from the runtime."""
+
     async def handler(runtime: Runtime, rest: list[str]) -> Outcome:
         if rest:
             raise UnknownOption(rest[0])
-        state = runtime.device.snapshot()
-        values = {
-            "charging": state.charging,
-            "not-low": state.battery_not_low,
-            "storage-not-low": not state.storage_low,
-            "battery-seq": runtime.device_seq,
-            "storage-seq": runtime.device_seq,
-        }
-        value = values[name]
-        return Outcome(0, str(value).lower() if isinstance(value, bool) else str(value))
+        if name.endswith("-seq"):
+            return Outcome(0, str(runtime.device_seq))
+        result: commands.CmdResult = getattr(runtime.service, f"get_{name.replace('-', '_')}")()
+        return _from(result)
 
     return handler
 
@@ -318,8 +314,8 @@ _VERBS: dict[str, Callable[[Runtime, list[str]], Any]] = {
     "get-estimated-upload-bytes": _bytes("estimated-upload"),
     "get-transferred-download-bytes": _bytes("transferred-download"),
     "get-transferred-upload-bytes": _bytes("transferred-upload"),
-    "get-battery-charging": _device_value("charging"),
-    "get-battery-not-low": _device_value("not-low"),
+    "get-battery-charging": _device_value("battery-charging"),
+    "get-battery-not-low": _device_value("battery-not-low"),
     "get-storage-not-low": _device_value("storage-not-low"),
     "get-battery-seq": _device_value("battery-seq"),
     "get-storage-seq": _device_value("storage-seq"),

@@ -12,6 +12,9 @@ TRANSFERS_APP = "uidt.transfers"
 DOWNLOAD_SERVICE = "uidt.transfers.service:HttpDownloadService"
 UPLOAD_SERVICE = "uidt.transfers.service:HttpUploadService"
 CHANNEL = "transfers"
+#: Final notification titles end with these words; ``uidt download --wait`` reads them.
+DONE = "complete"
+FAILED = "failed"
 
 NETWORK_CHOICES: dict[str, NetworkType] = {
     "any": NetworkType.ANY,

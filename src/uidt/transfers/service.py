@@ -20,7 +20,7 @@ from uidt.errors import TransferError
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.params import JobParameters
 from uidt.transfers.download import download
-from uidt.transfers.jobs import CHANNEL
+from uidt.transfers.jobs import CHANNEL, DONE, FAILED
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
 from uidt.transfers.upload import upload
@@ -29,9 +29,6 @@ from uidt.units import human_bytes
 log = logging.getLogger("uidt.transfers")
 
 MiB = 1024 * 1024
-#: Final notification titles; ``uidt download --wait`` reads them.
-DONE = "complete"
-FAILED = "failed"
 
 
 def progress_text(p: Progress, notices: list[Notice]) -> str:
