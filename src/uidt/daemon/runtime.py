@@ -22,7 +22,7 @@ from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.shell import run_shell_command
 from uidt.daemon.visibility import Visibility
 from uidt.device.source import DeviceSource
-from uidt.device.state import DeviceState
+from uidt.device.state import DeviceState, MemoryPressure
 from uidt.errors import InvalidJobError, ManifestError
 from uidt.job.info import JobInfo
 from uidt.job.notification import EndPolicy, Notification
@@ -116,9 +116,9 @@ class Runtime:
 
     def check_memory(self, state: DeviceState) -> None:
         """At critical memory pressure, kill the largest app worker (no ``on_stop_job``)."""
-        if self.low_memory is None:
-            return
-        running_apps = {j["app"] for j in self.service.jobs_snapshot() if j["state"] == "active"}
+        if self.low_memory is None or state.memory < MemoryPressure.CRITICAL:
+            return  # checked every second: no snapshot of every job unless it matters
+        running_apps = {ctx.app for ctx in self.service.running.values()}
         victim = self.low_memory.victim(state, sorted(running_apps))
         if victim is not None:
             self.service.low_memory_kill(victim)
