@@ -12,31 +12,34 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import aiohttp
-from yarl import URL
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from uidt.clock import Clock, SystemClock
 from uidt.errors import NoSpaceError, RemoteError, TransferError
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.rawhttp import BodyEndedError, RawResponse, copy_body, open_get
 from uidt.transfers.retry import (
-    TRANSIENT_ERRORS,
     TRANSIENT_STATUSES,
     RetryPolicy,
     Sleep,
     TransientStatusError,
     final_error,
     parse_retry_after,
+    transient_errors,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _log = logging.getLogger(__name__)
 
@@ -66,15 +69,35 @@ class DownloadResult:
     notices: tuple[Notice, ...] = field(default=())
 
 
-def check_url(url: str) -> URL:
-    """Parse ``url``; raise :class:`TransferError` unless it is an absolute http(s) URL."""
+#: How often the engine reports progress while a thread copies a plain-HTTP body.
+PROGRESS_PERIOD_S = 0.1
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def check_url(url: str) -> str:
+    """Return the scheme of ``url``; raise :class:`TransferError` unless it is absolute http(s)."""
     try:
-        parsed = URL(url)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
     except (TypeError, ValueError) as exc:
         raise TransferError(f"bad URL {url!r}: {exc}") from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
         raise TransferError(f"bad URL {url!r}: only absolute http:// and https:// URLs work")
-    return parsed
+    return scheme
+
+
+class _Head(Protocol):
+    """The parts of a response head the engine reads (``aiohttp`` and :class:`RawResponse`)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def headers(self) -> Any: ...
+    @property
+    def content_length(self) -> int | None: ...
 
 
 class _RestartFromZero(Exception):
@@ -92,13 +115,15 @@ class _Download:
         dest: Path,
         *,
         sha256: str | None,
-        session: aiohttp.ClientSession,
+        session: aiohttp.ClientSession | None,
+        raw_http: bool,
         on_progress: Callable[[Progress], None] | None,
         on_estimate: Callable[[int], None] | None,
         on_notice: Callable[[Notice], None] | None,
         checkpoint_bytes: int,
         checkpoint_ms: int,
         max_redirects: int,
+        read_timeout: float,
         policy: RetryPolicy,
         clock: Clock,
         sleep: Sleep,
@@ -108,12 +133,15 @@ class _Download:
         self.expected = sha256.lower() if sha256 else None
         self.part = PartFile(dest, url, hashing=self.expected is not None, clock=clock)
         self.session = session
+        self.own_session = False
+        self.raw_http = raw_http and check_url(url) == "http"
         self.on_progress = on_progress
         self.on_estimate = on_estimate
         self.on_notice = on_notice
         self.checkpoint_bytes = checkpoint_bytes
         self.checkpoint_ms = checkpoint_ms
         self.max_redirects = max_redirects
+        self.read_timeout = read_timeout
         self.policy = policy
         self.clock = clock
         self.sleep = sleep
@@ -146,25 +174,61 @@ class _Download:
         """Fetch from the current offset to the end of the file."""
         self.attempts += 1
         headers = self.request_headers()
-        async with self.session.get(
-            self.url, headers=headers, max_redirects=self.max_redirects
-        ) as response:
-            status = response.status
-            if status == 416 and self.part.written > 0:
-                self.check_complete(response)
-                return
-            if status in TRANSIENT_STATUSES:
-                wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
-                raise TransientStatusError(status, response.reason or "", wait)
-            if status not in (200, 206):
-                raise RemoteError(f"{self.url}: the server answered {status} {response.reason}")
-            self.accept_response(response, status)
-            await self.receive(response)
+        if not (self.raw_http and await self.attempt_raw(headers)):
+            await self.attempt_aiohttp(headers)
         total = self.part.total
         if total is not None and self.part.written < total:
-            raise aiohttp.ClientPayloadError("the body ended early")
+            raise BodyEndedError("the body ended early")
 
-    def check_complete(self, response: aiohttp.ClientResponse) -> None:
+    async def attempt_raw(self, headers: dict[str, str]) -> bool:
+        """Try the request with the splice reader; ``False`` leaves it to ``aiohttp``.
+
+        ``aiohttp`` takes over for redirects and for bodies without a length (chunked).
+        """
+        response = await asyncio.to_thread(
+            open_get, self.url, headers, read_timeout=self.read_timeout
+        )
+        try:
+            status = response.status
+            if status in _REDIRECT_STATUSES or (status in (200, 206) and not response.streamable):
+                return False
+            if self.accept_head(response):
+                await self.receive_raw(response)
+            return True
+        finally:
+            response.close()
+
+    async def attempt_aiohttp(self, headers: dict[str, str]) -> None:
+        import aiohttp  # only https://, redirects and chunked bodies need it
+
+        if self.session is None:
+            self.session, self.own_session = new_session(read_timeout=self.read_timeout), True
+        try:
+            async with self.session.get(
+                self.url, headers=headers, max_redirects=self.max_redirects
+            ) as response:
+                if self.accept_head(response):
+                    await self.receive(response)
+        except aiohttp.TooManyRedirects as exc:
+            raise RemoteError(f"{self.url}: too many redirects (a loop?)") from exc
+        except aiohttp.InvalidURL as exc:
+            raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
+
+    def accept_head(self, response: _Head) -> bool:
+        """Check the status and validators; ``True`` when the body should be received."""
+        status = response.status
+        if status == 416 and self.part.written > 0:
+            self.check_complete(response)
+            return False
+        if status in TRANSIENT_STATUSES:
+            wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
+            raise TransientStatusError(status, response.reason or "", wait)
+        if status not in (200, 206):
+            raise RemoteError(f"{self.url}: the server answered {status} {response.reason}")
+        self.accept_response(response, status)
+        return True
+
+    def check_complete(self, response: _Head) -> None:
         """A 416 for ``bytes=N-`` is fine when the file is exactly N bytes and unchanged."""
         part = self.part
         content_range = response.headers.get("Content-Range", "")
@@ -172,7 +236,7 @@ class _Download:
         if not complete or response.headers.get("ETag") not in (None, part.etag):
             raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
 
-    def accept_response(self, response: aiohttp.ClientResponse, status: int) -> None:
+    def accept_response(self, response: _Head, status: int) -> None:
         part = self.part
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
@@ -209,21 +273,58 @@ class _Download:
                 str(self.dest.parent),
             )
 
+    def after_bytes(self) -> None:
+        """Start a commit when one is due; wait when a whole interval is not yet durable."""
+        part = self.part
+        every_bytes = self.checkpoint_bytes
+        if part.commit_due(every_bytes, self.checkpoint_ms):
+            part.start_commit()
+        if part.written - part.durable > every_bytes:
+            # Back-pressure: never hold more than one interval of bytes a kill would lose.
+            part.wait_durable(part.written - every_bytes)
+
+    def report_progress(self) -> None:
+        report = self.meter.update(self.part.written)
+        if report is not None and self.on_progress is not None:
+            self.on_progress(report)
+
     async def receive(self, response: aiohttp.ClientResponse) -> None:
         part = self.part
         self.meter.restart(part.written)
-        every_bytes, every_ms = self.checkpoint_bytes, self.checkpoint_ms
         async for chunk in response.content.iter_any():
             part.write(chunk)
             self.received += len(chunk)
-            if part.commit_due(every_bytes, every_ms):
-                part.start_commit()
-            if part.written - part.durable > every_bytes:
-                # Back-pressure: never hold more than one interval of bytes a kill would lose.
-                part.wait_durable(part.written - every_bytes)
-            report = self.meter.update(part.written)
-            if report is not None and self.on_progress is not None:
-                self.on_progress(report)
+            self.after_bytes()
+            self.report_progress()
+
+    async def receive_raw(self, response: RawResponse) -> None:
+        """Copy the body in a thread (splice, or recv + hash) while the loop reports progress."""
+        part = self.part
+        self.meter.restart(part.written)
+        length = response.content_length
+        assert length is not None
+
+        def on_bytes(count: int, data: memoryview | None) -> None:  # in the copying thread
+            part.appended(count, data)
+            self.received += count
+            self.after_bytes()
+
+        # Never more than half an interval between two checks of the durability promise.
+        chunk = max(1, self.checkpoint_bytes // 2)
+        copy = functools.partial(copy_body, see_bytes=part.hashing, chunk_bytes=chunk)
+        pump = asyncio.get_running_loop().run_in_executor(
+            None, copy, response, part.fileno(), length, on_bytes
+        )
+        try:
+            while not pump.done():
+                await asyncio.wait({pump}, timeout=PROGRESS_PERIOD_S)
+                self.report_progress()
+            pump.result()
+        except BaseException:
+            # Stopped (or failed): the thread must be out of the file before it is closed.
+            response.abort()
+            await _finish(pump)
+            raise
 
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> DownloadResult:
@@ -243,6 +344,9 @@ class _Download:
             raise TransferError(
                 exc.errno, f"{self.dest}: cannot write the file ({exc.strerror or exc})"
             ) from exc
+        finally:
+            if self.own_session and self.session is not None:
+                await self.session.close()
         if self.on_progress is not None:
             self.meter.update(self.part.written)
             self.on_progress(self.meter.snapshot())
@@ -268,11 +372,7 @@ class _Download:
                 self.part.reset()
                 self.notice(restart.notice)
                 continue
-            except aiohttp.TooManyRedirects as exc:
-                raise RemoteError(f"{self.url}: too many redirects (a loop?)") from exc
-            except aiohttp.InvalidURL as exc:
-                raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
-            except TRANSIENT_ERRORS as exc:
+            except transient_errors() as exc:
                 self.part.close(commit=True)
                 failures = 1 if self.part.written > before else failures + 1
                 if failures > self.policy.retries:
@@ -283,6 +383,20 @@ class _Download:
                 await self.sleep(delay)
             finally:
                 self.part.close(commit=True)
+
+
+async def _finish(future: asyncio.Future[Any]) -> None:
+    """Wait for ``future`` to end, through cancellations; its outcome is not wanted."""
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.wait({future})
+        except asyncio.CancelledError:
+            cancelled = True
+    if not future.cancelled():
+        future.exception()  # mark it retrieved
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _parse_content_range(value: str | None) -> tuple[int, int | None]:
@@ -296,9 +410,11 @@ def _parse_content_range(value: str | None) -> tuple[int, int | None]:
     return int(first), int(total) if total.isdigit() else None
 
 
-def new_session(**kwargs: Any) -> aiohttp.ClientSession:
+def new_session(*, read_timeout: float = 60.0, **kwargs: Any) -> aiohttp.ClientSession:
     """An ``aiohttp`` session configured for transfers (no decompression, long reads)."""
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=60)
+    import aiohttp  # on first use: keeps the worker start-up light
+
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=read_timeout)
     return aiohttp.ClientSession(auto_decompress=False, timeout=timeout, **kwargs)
 
 
@@ -308,12 +424,14 @@ async def download(
     *,
     sha256: str | None = None,
     session: aiohttp.ClientSession | None = None,
+    raw_http: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     on_estimate: Callable[[int], None] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
     checkpoint_bytes: int = 64 * MiB,
     checkpoint_seconds: float = 5.0,
     max_redirects: int = 10,
+    read_timeout: float = 60.0,
     retries: RetryPolicy | int = 6,
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
@@ -327,8 +445,12 @@ async def download(
         url: An http:// or https:// URL.
         dest: The final path.
         sha256: Expected hex SHA-256 of the whole file.
-        session: An ``aiohttp`` session to use (created and closed here if ``None``); create it
-            with ``auto_decompress=False``, e.g. :func:`new_session`.
+        session: An ``aiohttp`` session to use (created and closed here when needed if
+            ``None``); create it with ``auto_decompress=False``, e.g. :func:`new_session`.
+        raw_http: Receive plain ``http://`` bodies with uidt's own HTTP/1.1 reader, which
+            copies them to the file with ``splice(2)`` in a thread
+            (:mod:`uidt.transfers.rawhttp`); redirects, chunked bodies and ``https://`` go
+            through ``aiohttp`` either way. ``False`` sends everything through ``aiohttp``.
         on_progress: Called a few times a second with a :class:`Progress`.
         on_estimate: Called with the total size once the server says it.
         on_notice: Called with each :class:`Notice` (resumed, restarted, retried).
@@ -337,6 +459,8 @@ async def download(
             checkpoint) run in the background every half of this.
         checkpoint_seconds: ... or a commit starts after this much time, whichever comes first.
         max_redirects: Redirects followed before giving up.
+        read_timeout: Seconds of silence from the server before the attempt is retried (for
+            the splice reader and for a session created here).
         retries: A :class:`RetryPolicy`, or just the number of retries.
         clock: Time source for progress and checkpoint timing.
         sleep: Backoff sleeper (tests inject one that does not wait).
@@ -352,25 +476,21 @@ async def download(
     """
     check_url(url)
     policy = retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries)
-    own_session = session is None
-    active = session if session is not None else new_session()
-    try:
-        job = _Download(
-            url,
-            Path(dest),
-            sha256=sha256,
-            session=active,
-            on_progress=on_progress,
-            on_estimate=on_estimate,
-            on_notice=on_notice,
-            checkpoint_bytes=checkpoint_bytes,
-            checkpoint_ms=int(checkpoint_seconds * 1000),
-            max_redirects=max_redirects,
-            policy=policy,
-            clock=clock or SystemClock(),
-            sleep=sleep,
-        )
-        return await job.run()
-    finally:
-        if own_session:
-            await active.close()
+    job = _Download(
+        url,
+        Path(dest),
+        sha256=sha256,
+        session=session,
+        raw_http=raw_http,
+        on_progress=on_progress,
+        on_estimate=on_estimate,
+        on_notice=on_notice,
+        checkpoint_bytes=checkpoint_bytes,
+        checkpoint_ms=int(checkpoint_seconds * 1000),
+        max_redirects=max_redirects,
+        read_timeout=read_timeout,
+        policy=policy,
+        clock=clock or SystemClock(),
+        sleep=sleep,
+    )
+    return await job.run()

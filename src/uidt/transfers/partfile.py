@@ -138,6 +138,8 @@ class PartFile:
         self._queued: deque[concurrent.futures.Future[None]] = deque()
         self._commits: deque[tuple[int, concurrent.futures.Future[None]]] = deque()
         self._error: BaseException | None = None
+        self._direct = False  # bytes arrive through appended(), not write()
+        self._writeback_from = 0
 
     def state(self) -> dict[str, Any]:
         """The checkpoint contents for the current position (of the bytes on disk)."""
@@ -209,8 +211,42 @@ class PartFile:
             os.ftruncate(self._fd, self.written)
             os.lseek(self._fd, self.written, os.SEEK_SET)
         self._error = None
+        self._direct = False
+        self._writeback_from = self.written
         self._io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="uidt-partfile")
         self.commit()
+
+    def fileno(self) -> int:
+        """The open part file, positioned at :attr:`written`, for :meth:`appended` writers."""
+        assert self._fd is not None
+        return self._fd
+
+    def appended(self, count: int, data: memoryview | None = None) -> None:
+        """Account for ``count`` bytes the caller wrote straight to :meth:`fileno`.
+
+        The direct way in, for a body copied by the kernel (``splice``) in a thread: no
+        batching, no copy. Use either this or :meth:`write` between :meth:`open` and
+        :meth:`close`, from one thread at a time; :meth:`start_commit` and :meth:`wait_durable`
+        may then be called from that thread too.
+
+        Args:
+            count: Bytes written.
+            data: Those bytes, when hashing (the running SHA-256 needs them).
+
+        Raises:
+            OSError: A commit failed in the I/O thread.
+        """
+        assert self._fd is not None
+        self._direct = True
+        if self.hasher is not None:
+            if data is None:
+                raise ValueError("a hashing part file needs the bytes")
+            self.hasher.update(data)
+        self.written += count
+        if _start_writeback is not None and self.written - self._writeback_from >= self.batch_bytes:
+            _start_writeback(self._fd, self._writeback_from, self.written - self._writeback_from)
+            self._writeback_from = self.written
+        self._raise_failure()
 
     def write(self, chunk: bytes) -> None:
         """Append ``chunk`` (queued for the I/O thread; not yet durable).
@@ -245,7 +281,9 @@ class PartFile:
         offset = self.written
         self.committing = offset
         self.last_commit_ms = self.clock.elapsed()
-        future = self._io.submit(self._sync_and_save, self._fd, offset)
+        # Direct writers are ahead of nothing: the digest of [0, offset) is the hasher's now.
+        digest = self.hasher.copy().hexdigest() if self._direct and self.hasher else None
+        future = self._io.submit(self._sync_and_save, self._fd, offset, digest)
         self._queued.append(future)
         self._commits.append((offset, future))
 
@@ -361,13 +399,15 @@ class PartFile:
             self._error = exc
             raise
 
-    def _sync_and_save(self, fd: int, offset: int) -> None:
+    def _sync_and_save(self, fd: int, offset: int, digest: str | None) -> None:
         if self._error is not None:
             return
         try:
             os.fdatasync(fd)
             state = self.state()
             state["offset"] = offset
+            if digest is not None:
+                state["sha256_prefix"] = digest
             self.checkpoint.save(state)
             self.durable = offset
         except BaseException as exc:

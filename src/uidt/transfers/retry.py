@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-import aiohttp
-
 from uidt.errors import RemoteError, TransferError
+from uidt.transfers.rawhttp import ConnectFailedError
 
 Sleep = Callable[[float], Awaitable[None]]
 """An injectable ``asyncio.sleep``: tests pass one that records and returns at once."""
@@ -27,14 +26,23 @@ class TransientStatusError(Exception):
         self.retry_after = retry_after
 
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectionError,
-    aiohttp.ClientPayloadError,
-    asyncio.TimeoutError,
+_BUILTIN_TRANSIENT: tuple[type[BaseException], ...] = (
+    TimeoutError,
     ConnectionError,
     TransientStatusError,
 )
-"""What a retry within the run can fix: resets, truncated bodies, timeouts, 5xx/429."""
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """What a retry within the run can fix: resets, truncated bodies, timeouts, 5xx/429.
+
+    ``aiohttp``'s connection and payload errors are included once ``aiohttp`` is imported
+    (it is imported only when a transfer needs it, so a plain-HTTP download never pays for it).
+    """
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None:
+        return _BUILTIN_TRANSIENT
+    return (*_BUILTIN_TRANSIENT, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -89,6 +97,9 @@ def final_error(url: str, exc: BaseException) -> TransferError:
     """The error to raise once retries of a transient failure are used up."""
     if isinstance(exc, TransientStatusError):
         return RemoteError(f"{url}: the server kept answering {exc}")
-    if isinstance(exc, aiohttp.ClientConnectorError):
+    aiohttp = sys.modules.get("aiohttp")
+    if isinstance(exc, ConnectFailedError) or (
+        aiohttp is not None and isinstance(exc, aiohttp.ClientConnectorError)
+    ):
         return TransferError(f"{url}: cannot reach {exc.host}:{exc.port} ({exc.os_error})")
     return TransferError(f"{url}: gave up after repeated errors ({type(exc).__name__}: {exc})")

@@ -23,7 +23,6 @@ from uidt.transfers.download import download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
-from uidt.transfers.upload import upload
 from uidt.units import human_bytes
 
 log = logging.getLogger("uidt.transfers")
@@ -171,6 +170,8 @@ class HttpUploadService(_TransferService):
         return Path(str(extras.get("source", "file"))).name
 
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
+        from uidt.transfers.upload import upload  # aiohttp: imported by uploads only
+
         extras = params.extras
         report.upload = True
         method = "POST" if str(extras.get("method", "PUT")).upper() == "POST" else "PUT"

@@ -31,13 +31,13 @@ from uidt.transfers.download import check_url, new_session
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.retry import (
-    TRANSIENT_ERRORS,
     TRANSIENT_STATUSES,
     RetryPolicy,
     Sleep,
     TransientStatusError,
     final_error,
     parse_retry_after,
+    transient_errors,
 )
 
 _log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class _Upload:
             before = self.sent
             try:
                 return await step()
-            except TRANSIENT_ERRORS as exc:
+            except transient_errors() as exc:
                 failures = 1 if self.sent > before else failures + 1
                 if failures > self.policy.retries:
                     raise final_error(self.url, exc) from exc

@@ -1,0 +1,295 @@
+"""A small blocking HTTP/1.1 GET for plain ``http://`` downloads, body copied with splice(2).
+
+Most of a download's time on a fast link goes into moving bytes from the socket to the page
+cache. ``aiohttp`` reads each chunk into a Python ``bytes`` object on the event loop and the
+engine writes it out again: two copies and a Python object per chunk. For plain HTTP this
+module does what ``curl`` does, minus one copy: :func:`open_get` sends the request and parses
+the head, and :func:`copy_body` moves the body straight from the socket into the file through a
+pipe with ``splice(2)`` (``socket → pipe → file``: the bytes never enter user space), in the
+calling thread, with the GIL released. Where ``splice`` is missing, or when the caller needs to
+see the bytes (a running SHA-256), it falls back to ``recv_into`` a reused buffer + ``write``.
+
+Only what the download engine needs is here: one request per connection (``Connection:
+close``), identity bodies with a ``Content-Length``. Anything else (redirects, chunked bodies,
+``https://``) is left to the ``aiohttp`` path: :attr:`RawResponse.streamable` says which.
+
+Everything here blocks; the engine runs it in a thread and stops it with
+:meth:`RawResponse.abort`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import http.client
+import io
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from uidt import __version__
+from uidt.errors import TransferError
+
+#: Largest response head accepted.
+MAX_HEAD_BYTES = 64 * 1024
+#: Bytes asked for per ``splice``/``recv_into`` call.
+CHUNK_BYTES = 1024 * 1024
+_F_SETPIPE_SZ = 1031
+_SPLICE_FLAGS = 0x1 | 0x4  # SPLICE_F_MOVE | SPLICE_F_MORE
+_HAS_SPLICE = hasattr(os, "splice")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+OnBytes = Callable[[int, memoryview | None], None]
+"""Called after each write with the count and (when the caller asked to see them) the bytes."""
+
+
+class ConnectFailedError(ConnectionError):
+    """The server could not be reached (name lookup, refusal, connect timeout)."""
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        super().__init__(f"cannot reach {host}:{port} ({cause})")
+        self.host = host
+        self.port = port
+        self.os_error = cause
+
+
+class BodyEndedError(ConnectionError):
+    """The connection ended before the whole body arrived."""
+
+
+class BadResponseError(ConnectionError):
+    """The server's answer was not HTTP/1.x (a transient fault: retried like a reset)."""
+
+
+@dataclass
+class RawResponse:
+    """The head of a response and the socket its body is still waiting in.
+
+    Attributes:
+        status: The status code.
+        reason: The reason phrase.
+        headers: The header fields (case-insensitive ``get``).
+        sock: The connected socket, positioned at the start of the body after :attr:`leftover`.
+        leftover: Body bytes that arrived together with the head.
+    """
+
+    status: int
+    reason: str
+    headers: http.client.HTTPMessage
+    sock: socket.socket
+    leftover: bytes = b""
+    _aborted: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def content_length(self) -> int | None:
+        """``Content-Length`` as an int, ``None`` when missing or invalid."""
+        value = (self.headers.get("Content-Length") or "").strip()
+        return int(value) if value.isdigit() else None
+
+    @property
+    def streamable(self) -> bool:
+        """Whether :func:`copy_body` can take the body: no redirect, a length, no chunking."""
+        coding = (self.headers.get("Transfer-Encoding") or "identity").strip().lower()
+        return (
+            self.status not in _REDIRECTS
+            and self.status >= 200
+            and coding == "identity"
+            and self.content_length is not None
+        )
+
+    @property
+    def aborted(self) -> bool:
+        """Whether :meth:`abort` was called."""
+        return self._aborted.is_set()
+
+    def abort(self) -> None:
+        """Make a :func:`copy_body` in another thread return soon (thread-safe)."""
+        self._aborted.set()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def _target(url: str) -> tuple[str, int, str, str]:
+    """``(host, port, Host header, request target)`` of an ``http://`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise TransferError(f"bad URL {url!r}: the raw reader takes only absolute http:// URLs")
+    host = parts.hostname
+    port = parts.port or 80
+    host_header = parts.netloc.rpartition("@")[2]
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return host, port, host_header, path
+
+
+def _connect(host: str, port: int, connect_timeout: float, read_timeout: float) -> socket.socket:
+    try:
+        sock = socket.create_connection((host, port), timeout=connect_timeout)
+    except OSError as exc:
+        raise ConnectFailedError(host, port, exc) from exc
+    # Blocking with SO_RCVTIMEO/SO_SNDTIMEO (not settimeout, which makes the socket
+    # non-blocking and splice(2) would then return EAGAIN at once).
+    sock.settimeout(None)
+    timeval = struct.pack("ll", int(read_timeout), int(read_timeout % 1 * 1e6))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _recv(sock: socket.socket, size: int) -> bytes:
+    try:
+        return sock.recv(size)
+    except BlockingIOError as exc:  # SO_RCVTIMEO ran out
+        raise TimeoutError("no data from the server") from exc
+
+
+def open_get(
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    connect_timeout: float = 30.0,
+    read_timeout: float = 60.0,
+) -> RawResponse:
+    """Send ``GET url`` with ``headers`` and read the response head (blocking).
+
+    Raises:
+        ConnectFailedError: The host cannot be reached.
+        BadResponseError: The answer is not an HTTP/1.x response head.
+        TimeoutError: The server went quiet for ``read_timeout`` seconds.
+        ConnectionError: The connection broke.
+    """
+    host, port, host_header, path = _target(url)
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host_header}", f"User-Agent: uidt/{__version__}"]
+    lines += ["Accept: */*", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    sock = _connect(host, port, connect_timeout, read_timeout)
+    try:
+        sock.sendall(request)
+        data = b""
+        while True:
+            end = data.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            if len(data) > MAX_HEAD_BYTES:
+                raise BadResponseError(f"the response head is over {MAX_HEAD_BYTES} bytes")
+            more = _recv(sock, 65536)
+            if not more:
+                raise BodyEndedError("the server closed the connection without an answer")
+            data += more
+        status_line, _, header_block = data[:end].partition(b"\r\n")
+        version, _, rest = status_line.decode("latin-1").partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/1.") or not code.isdigit():
+            raise BadResponseError(f"not an HTTP/1.x response: {status_line[:80]!r}")
+        message = http.client.parse_headers(io.BytesIO(header_block + b"\r\n\r\n"))
+        return RawResponse(int(code), reason.strip(), message, sock, data[end + 4 :])
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def copy_body(
+    response: RawResponse,
+    fd: int,
+    length: int,
+    on_bytes: OnBytes,
+    *,
+    see_bytes: bool,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> None:
+    """Append the next ``length`` body bytes of ``response`` to ``fd`` (blocking).
+
+    Args:
+        response: A response from :func:`open_get`.
+        fd: A file open for writing at the position where the body goes.
+        length: Bytes to copy (the rest of the body).
+        on_bytes: Called after each write; it may raise to stop the copy.
+        see_bytes: Pass the bytes to ``on_bytes`` (this disables splice).
+        chunk_bytes: The most bytes moved between two calls of ``on_bytes``.
+
+    Raises:
+        BodyEndedError: The connection ended early (or :meth:`RawResponse.abort` was called:
+            check :attr:`RawResponse.aborted`).
+        TimeoutError: The server went quiet for the read timeout.
+        OSError: Writing the file failed (``ENOSPC`` included).
+    """
+    leftover = memoryview(response.leftover)[:length]
+    if leftover:
+        _write_all(fd, leftover)
+        on_bytes(len(leftover), leftover if see_bytes else None)
+        length -= len(leftover)
+    if length <= 0:
+        return
+    chunk = max(4096, min(chunk_bytes, CHUNK_BYTES))
+    if _HAS_SPLICE and not see_bytes:
+        _splice_body(response, fd, length, on_bytes, chunk)
+    else:
+        _recv_body(response, fd, length, on_bytes, chunk, see_bytes=see_bytes)
+
+
+def _check_running(response: RawResponse, got: int) -> None:
+    if not got:
+        why = "the transfer was stopped" if response.aborted else "the body ended early"
+        raise BodyEndedError(why)
+
+
+def _recv_body(
+    response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int, *, see_bytes: bool
+) -> None:
+    buffer = memoryview(bytearray(chunk))
+    sock = response.sock
+    while length > 0:
+        try:
+            got = sock.recv_into(buffer, min(chunk, length))
+        except BlockingIOError as exc:
+            raise TimeoutError("no data from the server") from exc
+        _check_running(response, got)
+        _write_all(fd, buffer[:got])
+        on_bytes(got, buffer[:got] if see_bytes else None)
+        length -= got
+
+
+def _splice_body(
+    response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int
+) -> None:
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    try:
+        with contextlib.suppress(OSError):  # over /proc/sys/fs/pipe-max-size: keep 64 KiB
+            fcntl.fcntl(write_end, _F_SETPIPE_SZ, CHUNK_BYTES)
+        source = response.sock.fileno()
+        while length > 0:
+            try:
+                got = os.splice(source, write_end, min(chunk, length), flags=_SPLICE_FLAGS)
+            except BlockingIOError as exc:
+                raise TimeoutError("no data from the server") from exc
+            except OSError as exc:
+                if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
+                    raise BodyEndedError(f"the connection broke ({exc.strerror})") from exc
+                raise
+            _check_running(response, got)
+            left = got
+            while left:
+                left -= os.splice(read_end, fd, left, flags=_SPLICE_FLAGS)
+            on_bytes(got, None)
+            length -= got
+    finally:
+        os.close(read_end)
+        os.close(write_end)
