@@ -1,0 +1,201 @@
+"""The splice reader on its own, against the real loopback server (and two bad servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from uidt.errors import TransferError
+from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.transfers.rawhttp import (
+    BadResponseError,
+    BodyEndedError,
+    ConnectFailedError,
+    RawResponse,
+    copy_body,
+    open_get,
+)
+
+PATH = "/raw/file.bin"
+
+
+def _copy(response: RawResponse, dest: Path, *, see_bytes: bool, chunk: int = 1 << 20) -> list[int]:
+    """Copy the whole body into ``dest``; return the counts ``on_bytes`` saw (and check bytes)."""
+    counts: list[int] = []
+    hasher = hashlib.sha256()
+
+    def on_bytes(count: int, data: memoryview | None) -> None:
+        counts.append(count)
+        assert (data is not None) == see_bytes
+        if data is not None:
+            assert len(data) == count
+            hasher.update(data)
+
+    length = response.content_length
+    assert length is not None
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        copy_body(response, fd, length, on_bytes, see_bytes=see_bytes, chunk_bytes=chunk)
+    finally:
+        os.close(fd)
+    if see_bytes:
+        assert hasher.hexdigest() == hashlib.sha256(dest.read_bytes()).hexdigest()
+    return counts
+
+
+@pytest.mark.parametrize("see_bytes", [False, True], ids=["splice", "recv"])
+async def test_get_and_copy_a_whole_body(
+    server: TransferTestServer, payload: bytes, tmp_path: Path, see_bytes: bool
+) -> None:
+    server.add_file(PATH, payload)
+    response = await asyncio.to_thread(open_get, server.url(PATH) + "?x=1", {"X-Test": "yes"})
+    try:
+        assert response.status == 200
+        assert response.reason == "OK"
+        assert response.content_length == len(payload)
+        assert response.streamable
+        assert response.headers.get("etag") == server.etag(PATH)
+        counts = await asyncio.to_thread(
+            _copy, response, tmp_path / "out", see_bytes=see_bytes, chunk=256 * 1024
+        )
+    finally:
+        response.close()
+    assert (tmp_path / "out").read_bytes() == payload
+    assert sum(counts) == len(payload)
+    assert max(counts) <= 256 * 1024
+    assert server.requests[-1].path == PATH
+
+
+async def test_a_range_request_gets_the_tail(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file(PATH, payload)
+    response = await asyncio.to_thread(open_get, server.url(PATH), {"Range": "bytes=1000-"})
+    try:
+        assert response.status == 206
+        assert (
+            response.headers.get("Content-Range") == f"bytes 1000-{len(payload) - 1}/{len(payload)}"
+        )
+        await asyncio.to_thread(_copy, response, tmp_path / "tail", see_bytes=False)
+    finally:
+        response.close()
+    assert (tmp_path / "tail").read_bytes() == payload[1000:]
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [Faults(redirect_to="/elsewhere"), Faults(no_length=True)],
+    ids=["redirect", "chunked"],
+)
+async def test_redirects_and_chunked_bodies_are_not_streamable(
+    server: TransferTestServer, payload: bytes, faults: Faults
+) -> None:
+    server.add_file(PATH, payload)
+    server.set_faults(PATH, faults)
+    response = await asyncio.to_thread(open_get, server.url(PATH), {})
+    response.close()
+    assert not response.streamable
+
+
+@pytest.mark.parametrize("see_bytes", [False, True], ids=["splice", "recv"])
+async def test_a_body_that_ends_early_is_a_body_ended_error(
+    server: TransferTestServer, payload: bytes, tmp_path: Path, see_bytes: bool
+) -> None:
+    server.add_file(PATH, payload)
+    server.set_faults(PATH, Faults(truncate_after=100_000))
+    response = await asyncio.to_thread(open_get, server.url(PATH), {})
+    try:
+        with pytest.raises(BodyEndedError, match="ended early"):
+            await asyncio.to_thread(_copy, response, tmp_path / "out", see_bytes=see_bytes)
+    finally:
+        response.close()
+    assert (tmp_path / "out").stat().st_size == 100_000
+
+
+async def test_abort_from_another_thread_stops_a_waiting_copy(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file(PATH, payload)
+    server.pause(PATH)
+    response = await asyncio.to_thread(open_get, server.url(PATH), {})
+    try:
+        copying = asyncio.ensure_future(
+            asyncio.to_thread(_copy, response, tmp_path / "out", see_bytes=False)
+        )
+        response.abort()  # before or during the blocked splice: either way the copy ends
+        with pytest.raises(BodyEndedError, match="stopped"):
+            await asyncio.wait_for(copying, 10)
+    finally:
+        response.close()
+    assert response.aborted
+    server.unpause(PATH)
+
+
+async def test_a_silent_server_times_out(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file(PATH, payload)
+    server.pause(PATH)
+    response = await asyncio.to_thread(open_get, server.url(PATH), {}, read_timeout=0.1)
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.to_thread(_copy, response, tmp_path / "out", see_bytes=False)
+    finally:
+        response.close()
+        server.unpause(PATH)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_an_unreachable_host_is_a_connect_failure() -> None:
+    port = _closed_port()
+    with pytest.raises(ConnectFailedError, match=f"cannot reach 127.0.0.1:{port}") as caught:
+        open_get(f"http://127.0.0.1:{port}/x", {}, connect_timeout=2)
+    assert caught.value.port == port
+    assert isinstance(caught.value.os_error, ConnectionRefusedError)
+
+
+@pytest.fixture
+def garbage_server() -> Iterator[int]:
+    """A server that answers every connection with one line that is not HTTP."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port: int = listener.getsockname()[1]
+
+    def serve() -> None:
+        with listener:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"SSH-2.0-OpenSSH\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield port
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+    thread.join(5)
+
+
+def test_an_answer_that_is_not_http_is_a_bad_response(garbage_server: int) -> None:
+    with pytest.raises(BadResponseError, match=r"not an HTTP/1\.x response"):
+        open_get(f"http://127.0.0.1:{garbage_server}/x", {})
+
+
+def test_only_http_urls_are_taken() -> None:
+    with pytest.raises(TransferError, match="only absolute http://"):
+        open_get("https://127.0.0.1/x", {})
