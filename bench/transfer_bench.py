@@ -26,6 +26,7 @@ Run: ``python -m bench transfer_bench`` (or ``python -m bench.transfer_bench``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import shutil
@@ -48,6 +49,10 @@ MiB = 1024**2
 ENGINE_SNIPPET = (
     "import asyncio, sys; from uidt.transfers.download import download; "
     "asyncio.run(download(sys.argv[1], sys.argv[2]))"
+)
+ENGINE_AIOHTTP = (
+    "import asyncio, sys; from uidt.transfers.download import download; "
+    "asyncio.run(download(sys.argv[1], sys.argv[2], raw_http=False))"
 )
 ENGINE_NO_MIDWAY_FSYNC = (
     "import asyncio, sys; from uidt.transfers.download import download; "
@@ -85,6 +90,7 @@ CLIENTS: list[Client] = [
     Client("curl -o && sync FILE", lambda u, d: ["sh", "-c", f"curl -s -o '{d}' '{u}' && sync '{d}'"], ("curl", "sync")),
     Client("uidt engine (default: fsync every 64 MiB)", lambda u, d: [sys.executable, "-c", ENGINE_SNIPPET, u, str(d)]),
     Client("uidt engine (fsync only at the end)", lambda u, d: [sys.executable, "-c", ENGINE_NO_MIDWAY_FSYNC, u, str(d)]),
+    Client("uidt engine, aiohttp reader (as for https)", lambda u, d: [sys.executable, "-c", ENGINE_AIOHTTP, u, str(d)]),
     Client("aria2c", lambda u, d: ["aria2c", "-q", "--allow-overwrite=true", "-d", str(d.parent), "-o", d.name, u], ("aria2c",)),
     Client("aria2c -x4 -s4", lambda u, d: ["aria2c", "-q", "-x4", "-s4", "--allow-overwrite=true", "-d", str(d.parent), "-o", d.name, u], ("aria2c",), connections=4),
     Client("uidt download --wait (cold: starts the daemon)", lambda u, d: [], uidt_home="cold"),
@@ -93,6 +99,7 @@ CLIENTS: list[Client] = [
 """The clients measured, in order; the first ``curl -o`` row is the ratio baseline."""
 
 BASELINE = "curl -o"
+ENGINE_ROW = "uidt engine (default: fsync every 64 MiB)"
 SYNCED_BASELINE = "curl -o && sync FILE"
 ARIA2 = {1: "aria2c", 4: "aria2c -x4 -s4"}
 
@@ -285,8 +292,14 @@ def nginx_origin(source: Path) -> Iterator[Origin | None]:
             process.wait(10)
 
 
+def settle() -> None:
+    """Write back what earlier runs left dirty, so no run pays for the one before it (untimed)."""
+    os.sync()
+
+
 def run_once(argv: list[str], origin: Origin) -> tuple[float, float, float | None]:
     """Run one client; return (wall s, client CPU s, server CPU s or None)."""
+    settle()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = origin.cpu_seconds()
     start = time.perf_counter()
@@ -343,6 +356,65 @@ def measure(origin: Origin, clients: list[Client], size: int, target: Path, runs
         for home in homes.values():
             home.stop()
     return rows
+
+
+@dataclass
+class ResumeRun:
+    """One SIGKILL of the engine mid-download and the run that finished the file."""
+
+    killed_at: int  # bytes in the part file when the SIGKILL landed
+    checkpoint: int  # the checkpointed offset the next run resumed from
+    wall: float  # seconds of the resuming run (a fresh process)
+
+
+def _part_size(dest: Path) -> int:
+    try:
+        return dest.with_name(dest.name + ".part").stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def resume_once(url: str, dest: Path, size: int, fraction: float) -> ResumeRun:
+    """Start the engine, SIGKILL it once ``fraction`` of the file is written, time the resume."""
+    argv = [sys.executable, "-c", ENGINE_SNIPPET, url, str(dest)]
+    settle()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while process.poll() is None and _part_size(dest) < size * fraction:
+        time.sleep(0.002)  # noqa: TID251 - polling another process's progress
+    process.kill()
+    process.wait()
+    killed_at = _part_size(dest)
+    state = json.loads(dest.with_name(dest.name + ".uidt").read_text())
+    checkpoint = int(state["offset"])
+    settle()
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    if dest.stat().st_size != size:
+        raise RuntimeError(f"resumed download has {dest.stat().st_size} bytes, expected {size}")
+    dest.unlink()
+    return ResumeRun(killed_at, checkpoint, wall)
+
+
+def resume_report(origin: Origin, runs: list[ResumeRun], full_wall: float, size: int) -> str:
+    """A Markdown table: where the kills landed, what was fetched again, what resuming cost."""
+    killed = statistics.median(r.killed_at for r in runs)
+    lost = statistics.median(r.killed_at - r.checkpoint for r in runs)
+    worst = max(r.killed_at - r.checkpoint for r in runs)
+    wall = statistics.median(r.wall for r in runs)
+    left = statistics.median((size - r.checkpoint) / size for r in runs)
+    expected = full_wall * left
+    return "\n".join(
+        [
+            f"resume after SIGKILL, origin: {origin.name}, median of {len(runs)}",
+            "",
+            "| killed at | written but not checkpointed (fetched again) | worst | resume run s "
+            "| full run s x share left | resume overhead s |",
+            "|---|---|---|---|---|---|",
+            f"| {killed / MiB:.0f} MiB | {lost / MiB:.1f} MiB | {worst / MiB:.1f} MiB | {wall:.2f} "
+            f"| {expected:.2f} | {wall - expected:+.2f} |",
+        ]
+    )
 
 
 def _speed_ratio(row: Row, rows: list[Row], name: str | None) -> str:
@@ -404,8 +476,15 @@ def main() -> None:
         else:
             origins.append(nginx)
         for origin in origins:
-            print(report(origin, measure(origin, clients, size, target, runs), clients, size))
+            rows = measure(origin, clients, size, target, runs)
+            print(report(origin, rows, clients, size))
             print()
+            engine = next((r for r in rows if r.client == ENGINE_ROW), None)
+            if engine is not None and os.environ.get("UIDT_BENCH_RESUME", "1") != "0":
+                dest = target / "download.bin"
+                kills = [resume_once(origin.url, dest, size, 0.5) for _ in range(runs)]
+                print(resume_report(origin, kills, statistics.median(engine.walls), size))
+                print()
 
 
 if __name__ == "__main__":
