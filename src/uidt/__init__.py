@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from uidt.app.async_scheduler import AsyncJobScheduler
-from uidt.app.scheduler import JobScheduler
-from uidt.app.service import JobService
-from uidt.errors import UidtError
-from uidt.job import (
-    BackoffPolicy,
-    InternalStopReason,
-    JobInfo,
-    JobParameters,
-    JobWorkItem,
-    NetCapability,
-    NetworkRequest,
-    NetworkType,
-    Notification,
-    PendingReason,
-    Priority,
-    StopReason,
-    Transport,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from uidt.app.async_scheduler import AsyncJobScheduler
+    from uidt.app.scheduler import JobScheduler
+    from uidt.app.service import JobService
+    from uidt.errors import UidtError
+    from uidt.job import (
+        BackoffPolicy,
+        InternalStopReason,
+        JobInfo,
+        JobParameters,
+        JobWorkItem,
+        NetCapability,
+        NetworkRequest,
+        NetworkType,
+        Notification,
+        PendingReason,
+        Priority,
+        StopReason,
+        Transport,
+    )
 
 __version__ = "0.1.0"
 
@@ -43,3 +47,43 @@ __all__ = [
     "Transport",
     "UidtError",
 ]
+
+#: Where each public name lives. They are imported on first use, so a process that needs only
+#: a corner of uidt (the CLI, an app worker, the transfer engine) does not pay for the rest.
+_HOMES = {
+    "AsyncJobScheduler": "uidt.app.async_scheduler",
+    "JobScheduler": "uidt.app.scheduler",
+    "JobService": "uidt.app.service",
+    "UidtError": "uidt.errors",
+    **dict.fromkeys(
+        (
+            "BackoffPolicy",
+            "InternalStopReason",
+            "JobInfo",
+            "JobParameters",
+            "JobWorkItem",
+            "NetCapability",
+            "NetworkRequest",
+            "NetworkType",
+            "Notification",
+            "PendingReason",
+            "Priority",
+            "StopReason",
+            "Transport",
+        ),
+        "uidt.job",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'uidt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
