@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -167,33 +168,89 @@ def test_an_unreachable_host_is_a_connect_failure() -> None:
     assert isinstance(caught.value.os_error, ConnectionRefusedError)
 
 
-@pytest.fixture
-def garbage_server() -> Iterator[int]:
-    """A server that answers every connection with one line that is not HTTP."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    port: int = listener.getsockname()[1]
+class ScriptedServer:
+    """Answers every connection with the same bytes and keeps the requests it got."""
 
-    def serve() -> None:
-        with listener:
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.requests: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with self.listener:
             while True:
                 try:
-                    conn, _ = listener.accept()
+                    conn, _ = self.listener.accept()
                 except OSError:
                     return
                 with conn:
-                    conn.recv(65536)
-                    conn.sendall(b"SSH-2.0-OpenSSH\r\n\r\n")
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        more = conn.recv(65536)
+                        if not more:
+                            break
+                        request += more
+                    self.requests.append(request)
+                    conn.sendall(self.answer)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield port
-    listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-    thread.join(5)
+    def close(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self.thread.join(5)
 
 
-def test_an_answer_that_is_not_http_is_a_bad_response(garbage_server: int) -> None:
+@pytest.fixture
+def scripted() -> Iterator[Callable[[bytes], ScriptedServer]]:
+    servers: list[ScriptedServer] = []
+
+    def start(answer: bytes) -> ScriptedServer:
+        servers.append(ScriptedServer(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_an_answer_that_is_not_http_is_a_bad_response(
+    scripted: Callable[[bytes], ScriptedServer],
+) -> None:
+    server = scripted(b"SSH-2.0-OpenSSH\r\n\r\n")
     with pytest.raises(BadResponseError, match=r"not an HTTP/1\.x response"):
-        open_get(f"http://127.0.0.1:{garbage_server}/x", {})
+        open_get(f"http://127.0.0.1:{server.port}/x", {})
+
+
+def test_the_request_carries_target_host_credentials_and_headers(
+    scripted: Callable[[bytes], ScriptedServer], tmp_path: Path
+) -> None:
+    server = scripted(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    url = f"http://me:p%40ss@127.0.0.1:{server.port}/a/b.bin?c=1&d=2"
+    response = open_get(url, {"Range": "bytes=0-"})
+    try:
+        assert response.leftover == b"hello"
+        _copy(response, tmp_path / "out", see_bytes=False)
+    finally:
+        response.close()
+    assert (tmp_path / "out").read_bytes() == b"hello"
+    head = server.requests[0].decode("latin-1").split("\r\n")
+    assert head[0] == "GET /a/b.bin?c=1&d=2 HTTP/1.1"
+    credentials = base64.b64encode(b"me:p@ss").decode()
+    for line in (f"Host: 127.0.0.1:{server.port}", f"Authorization: Basic {credentials}"):
+        assert line in head
+    assert "Range: bytes=0-" in head
+    assert "Connection: close" in head
+
+
+def test_an_informational_answer_is_left_to_aiohttp(
+    scripted: Callable[[bytes], ScriptedServer],
+) -> None:
+    server = scripted(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
+    response = open_get(f"http://127.0.0.1:{server.port}/x", {})
+    response.close()
+    assert response.status == 103
+    assert not response.streamable
 
 
 def test_only_http_urls_are_taken() -> None:

@@ -183,14 +183,19 @@ class _Download:
     async def attempt_raw(self, headers: dict[str, str]) -> bool:
         """Try the request with the splice reader; ``False`` leaves it to ``aiohttp``.
 
-        ``aiohttp`` takes over for redirects and for bodies without a length (chunked).
+        ``aiohttp`` takes over for redirects, bodies without a length (chunked) and anything
+        unusual (an informational 1xx answer).
         """
         response = await asyncio.to_thread(
             open_get, self.url, headers, read_timeout=self.read_timeout
         )
         try:
             status = response.status
-            if status in _REDIRECT_STATUSES or (status in (200, 206) and not response.streamable):
+            if (
+                status < 200
+                or status in _REDIRECT_STATUSES
+                or (status in (200, 206) and not response.streamable)
+            ):
                 return False
             if self.accept_head(response):
                 await self.receive_raw(response)

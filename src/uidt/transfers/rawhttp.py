@@ -19,6 +19,7 @@ Everything here blocks; the engine runs it in a thread and stops it with
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import fcntl
@@ -30,7 +31,7 @@ import struct
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from uidt import __version__
 from uidt.errors import TransferError
@@ -119,18 +120,33 @@ class RawResponse:
             self.sock.close()
 
 
-def _target(url: str) -> tuple[str, int, str, str]:
-    """``(host, port, Host header, request target)`` of an ``http://`` URL."""
+@dataclass(frozen=True)
+class _Target:
+    host: str
+    port: int
+    host_header: str
+    path: str  # the request target: path and query
+    authorization: str | None  # Basic credentials from ``user:password@`` in the URL
+
+
+def _target(url: str) -> _Target:
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
+    if parts.scheme.lower() != "http" or not parts.hostname:
         raise TransferError(f"bad URL {url!r}: the raw reader takes only absolute http:// URLs")
-    host = parts.hostname
-    port = parts.port or 80
-    host_header = parts.netloc.rpartition("@")[2]
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return host, port, host_header, path
+    authorization = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+    return _Target(
+        host=parts.hostname,
+        port=parts.port or 80,
+        host_header=parts.netloc.rpartition("@")[2],
+        path=path,
+        authorization=authorization,
+    )
 
 
 def _connect(host: str, port: int, connect_timeout: float, read_timeout: float) -> socket.socket:
@@ -170,12 +186,14 @@ def open_get(
         TimeoutError: The server went quiet for ``read_timeout`` seconds.
         ConnectionError: The connection broke.
     """
-    host, port, host_header, path = _target(url)
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host_header}", f"User-Agent: uidt/{__version__}"]
-    lines += ["Accept: */*", "Connection: close"]
+    target = _target(url)
+    lines = [f"GET {target.path} HTTP/1.1", f"Host: {target.host_header}"]
+    lines += [f"User-Agent: uidt/{__version__}", "Accept: */*", "Connection: close"]
+    if target.authorization is not None:
+        lines.append(f"Authorization: {target.authorization}")
     lines += [f"{name}: {value}" for name, value in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    sock = _connect(host, port, connect_timeout, read_timeout)
+    sock = _connect(target.host, target.port, connect_timeout, read_timeout)
     try:
         sock.sendall(request)
         data = b""
