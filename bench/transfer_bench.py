@@ -432,8 +432,8 @@ def report(origin: Origin, rows: list[Row], clients: list[Client], size: int) ->
         f"origin: {origin.name}, {size / MiB:.0f} MiB, median of {len(rows[0].walls)}",
         "",
         "| client | median s | MB/s | client CPU s/GiB | server CPU s/GiB "
-        "| vs curl -o | vs curl -o && sync | vs aria2c (same connections) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| vs curl -o | vs curl -o && sync | vs aria2c (same connections) | vs aria2c -x4 -s4 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for client, row in zip(clients, rows, strict=True):
         wall = statistics.median(row.walls)
@@ -443,7 +443,7 @@ def report(origin: Origin, rows: list[Row], clients: list[Client], size: int) ->
         lines.append(
             f"| {row.client} | {wall:.2f} | {size / wall / 1e6:.0f} | {cpu:.2f} | {server} "
             f"| {_speed_ratio(row, rows, BASELINE)} | {_speed_ratio(row, rows, SYNCED_BASELINE)} "
-            f"| {_speed_ratio(row, rows, aria)} |"
+            f"| {_speed_ratio(row, rows, aria)} | {_speed_ratio(row, rows, ARIA2[4])} |"
         )
     return "\n".join(lines)
 
