@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -29,20 +28,71 @@ STARTUP_TIMEOUT_S = 15.0
 _NO_DAEMON = (FileNotFoundError, ConnectionRefusedError, NotADirectoryError)
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+class _MalformedAnswer(Exception):
+    """The bytes that came back are not an HTTP/1.1 response."""
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
+
+def _connect(path: Path, timeout: float) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _exchange(
+    sock: socket.socket, method: str, target: str, payload: bytes | None
+) -> tuple[int, bytes]:
+    """Send one request (``Connection: close``) and read the answer to its end: status, body.
+
+    A hand-written HTTP/1.1 exchange instead of :mod:`http.client`, whose import (with
+    :mod:`email`) costs every ``uidt`` command and app about 25 ms before its first request.
+    """
+    head = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close"]
+    if payload is not None:
+        head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    elif method in ("POST", "PUT", "PATCH"):
+        head.append("Content-Length: 0")
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("ascii") + (payload or b""))
+    chunks: list[bytes] = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    header_block, sep, body = raw.partition(b"\r\n\r\n")
+    lines = header_block.split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if not sep or len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        raise _MalformedAnswer(f"not an HTTP response: {raw[:80]!r}")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+        body = _dechunk(body)
+    elif (length := headers.get(b"content-length")) is not None:
+        if not length.isdigit() or len(body) < int(length):
+            raise _MalformedAnswer("the answer ended before its Content-Length")
+        body = body[: int(length)]
+    return int(parts[1]), body
+
+
+def _dechunk(data: bytes) -> bytes:
+    out: list[bytes] = []
+    while True:
+        size_line, sep, rest = data.partition(b"\r\n")
         try:
-            sock.connect(str(self._path))
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
+            size = int(size_line.split(b";", 1)[0], 16)
+        except ValueError:
+            raise _MalformedAnswer("bad chunk size in the answer") from None
+        if not sep or len(rest) < size:
+            raise _MalformedAnswer("the answer ended inside a chunk")
+        if size == 0:
+            return b"".join(out)
+        out.append(rest[:size])
+        data = rest[size + 2 :]
 
 
 def build_path(path: str, query: dict[str, Any] | None = None) -> str:
@@ -97,25 +147,25 @@ class DaemonConnection:
         return self._request_once(method, path, body, query)
 
     def _request_once(self, method: str, path: str, body: Any, query: dict[str, Any] | None) -> Any:
-        conn = _UnixHTTPConnection(self.paths.socket, self.timeout)
+        payload = None if body is None else json.dumps(body).encode()
         try:
-            payload = None if body is None else json.dumps(body).encode()
-            headers = {"Content-Type": "application/json"} if payload is not None else {}
-            conn.request(method, build_path(path, query), body=payload, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
+            sock = _connect(self.paths.socket, self.timeout)
         except _NO_DAEMON:
             raise
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
+            raise DaemonError(f"cannot reach the uidt daemon: {exc}") from exc
+        try:
+            status, raw = _exchange(sock, method, build_path(path, query), payload)
+        except (OSError, _MalformedAnswer) as exc:
             raise DaemonError(f"lost the connection to the uidt daemon: {exc}") from exc
         finally:
-            conn.close()
+            sock.close()
         try:
             data = json.loads(raw) if raw else None
         except ValueError as exc:
             raise DaemonError(f"the daemon sent a malformed answer: {raw[:200]!r}") from exc
-        if response.status >= 400:
-            raise error_from_wire(data, response.status)
+        if status >= 400:
+            raise error_from_wire(data, status)
         return data
 
     def start_daemon(self) -> None:
@@ -149,7 +199,7 @@ class DaemonConnection:
                 )
             if self._socket_answers():
                 return
-            time.sleep(0.02)  # noqa: TID251 - polling a socket another process is opening
+            time.sleep(0.005)  # noqa: TID251 - polling a socket another process is opening
         raise DaemonError(f"the uidt daemon did not open {self.paths.socket} in time; see {log}")
 
     def _socket_answers(self) -> bool:

@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from uidt.cli.apps import apps
 from uidt.cli.context import CliContext
-from uidt.cli.daemon import daemon
-from uidt.cli.jobs import cmd, dumpsys, jobs, stop, ui
-from uidt.cli.transfer import download, upload
 from uidt.errors import UidtError
 
+#: Where each sub-command lives (``module:attribute``). A command's module is imported only when
+#: that command runs (or ``--help`` lists them all), so ``uidt download`` does not pay for the
+#: tables of ``uidt jobs`` or the daemon's imports.
+COMMANDS = {
+    "apps": "uidt.cli.apps:apps",
+    "daemon": "uidt.cli.daemon:daemon",
+    "jobs": "uidt.cli.jobs:jobs",
+    "stop": "uidt.cli.jobs:stop",
+    "ui": "uidt.cli.jobs:ui",
+    "dumpsys": "uidt.cli.jobs:dumpsys",
+    "cmd": "uidt.cli.jobs:cmd",
+    "download": "uidt.cli.transfer:download",
+    "upload": "uidt.cli.transfer:upload",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A command group that imports each sub-command's module on first use."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy:
+            module_name, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--home",
     envvar="UIDT_HOME",
@@ -28,10 +64,6 @@ from uidt.errors import UidtError
 def cli(ctx: click.Context, home: str | None, json_output: bool) -> None:
     """uidt: user-initiated data transfer jobs (Android's UIDT jobs for Python)."""
     ctx.obj = CliContext(home=home, json_output=json_output)
-
-
-for command in (apps, daemon, jobs, stop, ui, dumpsys, cmd, download, upload):
-    cli.add_command(command)
 
 
 def main() -> None:

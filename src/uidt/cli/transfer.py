@@ -9,14 +9,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from uidt.app.scheduler import JobScheduler
 from uidt.cli.context import CliContext, pass_cli, print_json
@@ -184,6 +176,15 @@ def _final_notification(cli: CliContext, job_id: int) -> dict[str, Any] | None:
 
 def follow(cli: CliContext, job_id: int, dest: Path | None) -> bool:
     """Show a progress bar until the job ends; ``True`` if it succeeded."""
+    from rich.progress import (  # rich only for a followed transfer
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
