@@ -20,7 +20,10 @@ def test_the_worker_command_uses_the_apps_interpreter(manifest: Manifest) -> Non
     launcher = SubprocessLauncher(extra_env={"X_TEST": "1"})
     command = launcher.command(manifest, 5, 2.5)
     assert command[:3] == [manifest.python, "-m", "uidt.host.worker"]
-    assert command[3:] == ["--fd", "5", "--app", APP, "--channels", "work", "--idle-timeout", "2.5"]
+    assert command[3:9] == ["--fd", "5", "--app", APP, "--channels", "work"]
+    assert command[9:11] == ["--idle-timeout", "2.5"]
+    assert command[11] == "--preload"
+    assert command[12].split(",") == [s.name for s in manifest.services]
     env = launcher.environment(manifest)
     assert env["PYTHONPATH"].split(":")[0] == str(APPS / "hosttest")
     assert env["X_TEST"] == "1"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,47 @@ async def test_the_worker_ends_when_idle() -> None:
 
 def test_protocol_error_type() -> None:
     assert issubclass(ProtocolError, ValueError)
+
+
+async def test_the_worker_imports_its_services_right_after_hello(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(APPS / "hosttest"))
+    monkeypatch.delitem(sys.modules, "host_app", raising=False)
+    worker = Worker(
+        "org.test.host", frozenset(), idle_timeout=30, preload=("host_app:ModeService",)
+    )
+    _, writer, task = await _pair(worker)
+    # The preload thread sets the event when its import is done (no start was sent).
+    assert await asyncio.to_thread(worker._preloaded.wait, 10)
+    assert "host_app" in sys.modules
+    writer.close()
+    assert await asyncio.wait_for(task, 10) == "closed"
+
+
+async def test_a_service_that_fails_to_preload_fails_its_start_only(tmp_path: Path) -> None:
+    worker = Worker("org.test.host", frozenset(), idle_timeout=30, preload=("no_such_mod:Nope",))
+    reader, writer, task = await _pair(worker)
+    assert await asyncio.to_thread(worker._preloaded.wait, 10)
+    start = {
+        "type": "start",
+        "run_id": 3,
+        "service": "no_such_mod:Nope",
+        "params": params(1, 3, tmp_path).to_dict(),
+    }
+    writer.write(protocol.encode(start))
+    crashed = await protocol.read_frame(reader, protocol.FROM_WORKER)
+    assert crashed is not None
+    assert (crashed["type"], crashed["run_id"], crashed["phase"]) == ("crashed", 3, "import")
+    assert "no_such_mod" in crashed["traceback"]
+    writer.close()
+    assert await asyncio.wait_for(task, 10) == "closed"
+
+
+def test_the_worker_module_imports_no_service_and_no_aiohttp() -> None:
+    code = (
+        "import sys, uidt.host.worker; "
+        "heavy = [m for m in ('aiohttp', 'uidt.transfers.service', 'rich') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

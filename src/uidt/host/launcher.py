@@ -92,6 +92,8 @@ class SubprocessLauncher:
             ",".join(c.id for c in manifest.channels),
             "--idle-timeout",
             str(idle_timeout_s),
+            "--preload",
+            ",".join(s.name for s in manifest.services),
         ]
 
     def environment(self, manifest: Manifest) -> dict[str, str]:
@@ -165,7 +167,7 @@ class InProcessLauncher:
         from uidt.host.worker import Worker
 
         channels = frozenset(c.id for c in manifest.channels)
-        worker = Worker(manifest.package, channels, idle_timeout_s)
+        worker = Worker(manifest.package, channels, idle_timeout_s)  # its services are here already
 
         async def serve() -> None:
             try:

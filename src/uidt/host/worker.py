@@ -6,7 +6,9 @@ lazily on their first start (an unimportable one fails that start only: it is re
 block its message loop, reports an exception escaping a callback as ``crashed`` with the traceback
 (the daemon treats it as Android treats a crashing app process: the run ends and is rescheduled),
 answers heartbeats, and exits when the daemon's end of the socket closes or when it has had no
-job for ``--idle-timeout`` seconds.
+job for ``--idle-timeout`` seconds. Right after its hello it imports the app's service modules
+(``--preload``) on a background thread, so that the first start does not wait for them; a module
+that fails to import there is simply imported again (and its failure reported) at its first start.
 
 Keep this module's imports light: it is on the cold-start path of every job.
 """
@@ -39,6 +41,9 @@ _EXECUTOR_THREADS = 32
 #: A crash report keeps the last this-many characters of the traceback (frames stay small).
 MAX_TRACEBACK_CHARS = 64_000
 
+
+#: How long a first start waits for the background import of the service modules.
+PRELOAD_WAIT_S = 60.0
 
 #: How long cancelled callbacks get to clean up when the worker ends.
 CLEANUP_TIMEOUT_S = 5.0
@@ -158,10 +163,18 @@ async def _invoke(
 class Worker:
     """Serves one connection from the daemon, for one app."""
 
-    def __init__(self, app: str, channels: frozenset[str], idle_timeout: float) -> None:
+    def __init__(
+        self,
+        app: str,
+        channels: frozenset[str],
+        idle_timeout: float,
+        preload: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.channels = channels
         self.idle_timeout = idle_timeout
+        self.preload = preload
+        self._preloaded = threading.Event()
         self.services: dict[str, JobService] = {}
         self.running: dict[int, tuple[JobService, JobParameters]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -184,6 +197,7 @@ class Worker:
         self.conn.send(
             {"type": "hello", "version": protocol.VERSION, "app": self.app, "pid": os.getpid()}
         )
+        self._start_preload()
         receive = loop.create_task(self._receive(reader))
         idle = loop.create_task(self._idle_watch())
         try:
@@ -202,6 +216,23 @@ class Worker:
                 await asyncio.wait(pending, timeout=CLEANUP_TIMEOUT_S)
             writer.close()
             self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _start_preload(self) -> None:
+        """Import the service modules on a background thread while the worker waits for work."""
+        modules = [name.partition(":")[0] for name in self.preload]
+        if not modules:
+            self._preloaded.set()
+            return
+
+        def preload() -> None:
+            try:
+                for module in modules:
+                    with contextlib.suppress(Exception):  # reported by the first start instead
+                        importlib.import_module(module)
+            finally:
+                self._preloaded.set()
+
+        threading.Thread(target=preload, name=f"uidt-{self.app}-preload", daemon=True).start()
 
     async def _receive(self, reader: asyncio.StreamReader) -> str:
         try:
@@ -254,6 +285,8 @@ class Worker:
         service = self.services.get(name)
         if service is None:
             assert self.conn is not None
+            # Never import a module on two threads at once: finish (or give up on) the preload.
+            self._preloaded.wait(PRELOAD_WAIT_S)
             service = load_service(name)()
             service.attach(self.conn)
             self.services[name] = service
@@ -333,10 +366,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app", required=True, help="the app's package name")
     parser.add_argument("--channels", default="", help="declared channel ids, comma-separated")
     parser.add_argument("--idle-timeout", type=float, default=60.0, help="seconds")
+    parser.add_argument(
+        "--preload", default="", help="services (module:Class) to import at once, comma-separated"
+    )
     args = parser.parse_args(argv)
     sock = socket.socket(fileno=args.fd)
     channels = frozenset(c for c in args.channels.split(",") if c)
-    worker = Worker(args.app, channels, args.idle_timeout)
+    preload = tuple(s for s in args.preload.split(",") if s)
+    worker = Worker(args.app, channels, args.idle_timeout, preload)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(worker.serve(sock))
