@@ -118,3 +118,26 @@ async def test_a_failed_write_surfaces_on_the_next_call(tmp_path: Path) -> None:
         part.write(b"y")
     part._fd = os.open(os.devnull, os.O_WRONLY)
     part.close(commit=False)
+
+
+async def test_direct_appends_checkpoint_the_digest_of_exactly_their_prefix(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    data = os.urandom(3 * 1024 * 1024)
+    part = _part(dest)
+    part.open()
+    saved: list[dict[str, object]] = []
+    original = part.checkpoint.save
+    part.checkpoint.save = lambda state: (saved.append(dict(state)), original(state))[1]  # type: ignore[method-assign]
+    for start in range(0, len(data), 700_000):  # as a splice thread would: bytes go to the fd
+        chunk = data[start : start + 700_000]
+        os.write(part.fileno(), chunk)
+        part.appended(len(chunk))
+        part.start_commit()
+    expected = hashlib.sha256(data).hexdigest()
+    assert await part.publish(expected) == expected
+    assert [s["offset"] for s in saved][-1] == len(data)
+    for state in saved:
+        offset = state["offset"]
+        assert isinstance(offset, int)
+        assert state["sha256_prefix"] == hashlib.sha256(data[:offset]).hexdigest()
+    assert dest.read_bytes() == data

@@ -303,20 +303,20 @@ class _Download:
             self.report_progress()
 
     async def receive_raw(self, response: RawResponse) -> None:
-        """Copy the body in a thread (splice, or recv + hash) while the loop reports progress."""
+        """Copy the body in a thread (``splice``) while the loop reports progress."""
         part = self.part
         self.meter.restart(part.written)
         length = response.content_length
         assert length is not None
 
-        def on_bytes(count: int, data: memoryview | None) -> None:  # in the copying thread
-            part.appended(count, data)
+        def on_bytes(count: int) -> None:  # in the copying thread
+            part.appended(count)
             self.received += count
             self.after_bytes()
 
         # Never more than half an interval between two checks of the durability promise.
         chunk = max(1, self.checkpoint_bytes // 2)
-        copy = functools.partial(copy_body, see_bytes=part.hashing, chunk_bytes=chunk)
+        copy = functools.partial(copy_body, chunk_bytes=chunk)
         pump = asyncio.get_running_loop().run_in_executor(
             None, copy, response, part.fileno(), length, on_bytes
         )

@@ -39,6 +39,7 @@ from typing import Any
 from uidt.clock import Clock
 from uidt.errors import IntegrityError
 from uidt.transfers.checkpoint import Checkpoint, fsync_directory
+from uidt.transfers.hashfollow import HashFollower
 from uidt.transfers.notices import Notice
 
 PART_SUFFIX = ".part"
@@ -140,6 +141,7 @@ class PartFile:
         self._error: BaseException | None = None
         self._direct = False  # bytes arrive through appended(), not write()
         self._writeback_from = 0
+        self._follower: HashFollower | None = None  # hashes appended() bytes, when hashing
 
     def state(self) -> dict[str, Any]:
         """The checkpoint contents for the current position (of the bytes on disk)."""
@@ -221,28 +223,25 @@ class PartFile:
         assert self._fd is not None
         return self._fd
 
-    def appended(self, count: int, data: memoryview | None = None) -> None:
+    def appended(self, count: int) -> None:
         """Account for ``count`` bytes the caller wrote straight to :meth:`fileno`.
 
         The direct way in, for a body copied by the kernel (``splice``) in a thread: no
-        batching, no copy. Use either this or :meth:`write` between :meth:`open` and
-        :meth:`close`, from one thread at a time; :meth:`start_commit` and :meth:`wait_durable`
-        may then be called from that thread too.
-
-        Args:
-            count: Bytes written.
-            data: Those bytes, when hashing (the running SHA-256 needs them).
+        batching, no copy. When hashing, a :class:`HashFollower` reads the bytes back from
+        the page cache and hashes them in a thread of its own, alongside the copy. Use either
+        this or :meth:`write` between :meth:`open` and :meth:`close`, from one thread at a
+        time; :meth:`start_commit` and :meth:`wait_durable` may then be called from that thread.
 
         Raises:
             OSError: A commit failed in the I/O thread.
         """
         assert self._fd is not None
         self._direct = True
-        if self.hasher is not None:
-            if data is None:
-                raise ValueError("a hashing part file needs the bytes")
-            self.hasher.update(data)
+        if self.hasher is not None and self._follower is None:
+            self._follower = HashFollower(self.path, self.hasher, self.written)
         self.written += count
+        if self._follower is not None:
+            self._follower.feed(self.written)
         if _start_writeback is not None and self.written - self._writeback_from >= self.batch_bytes:
             _start_writeback(self._fd, self._writeback_from, self.written - self._writeback_from)
             self._writeback_from = self.written
@@ -281,8 +280,9 @@ class PartFile:
         offset = self.written
         self.committing = offset
         self.last_commit_ms = self.clock.elapsed()
-        # Direct writers are ahead of nothing: the digest of [0, offset) is the hasher's now.
-        digest = self.hasher.copy().hexdigest() if self._direct and self.hasher else None
+        # Bytes written directly are hashed by the follower, which may lag: it hands over the
+        # digest of exactly [0, offset) when it gets there (the I/O thread waits for it).
+        digest = self._follower.digest_at(offset) if self._follower is not None else None
         future = self._io.submit(self._sync_and_save, self._fd, offset, digest)
         self._queued.append(future)
         self._commits.append((offset, future))
@@ -334,7 +334,10 @@ class PartFile:
             else:
                 self._flush_batch()
                 self._drain()
+            self._stop_follower()
         finally:
+            with contextlib.suppress(OSError):
+                self._stop_follower()
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
@@ -371,6 +374,11 @@ class PartFile:
         self.checkpoint.remove()
         return digest
 
+    def _stop_follower(self) -> None:
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.close()
+
     # -- the I/O thread ----------------------------------------------------------------------
     def _flush_batch(self) -> None:
         if not self._batch or self._io is None or self._fd is None:
@@ -399,7 +407,9 @@ class PartFile:
             self._error = exc
             raise
 
-    def _sync_and_save(self, fd: int, offset: int, digest: str | None) -> None:
+    def _sync_and_save(
+        self, fd: int, offset: int, digest: concurrent.futures.Future[str] | None
+    ) -> None:
         if self._error is not None:
             return
         try:
@@ -407,7 +417,7 @@ class PartFile:
             state = self.state()
             state["offset"] = offset
             if digest is not None:
-                state["sha256_prefix"] = digest
+                state["sha256_prefix"] = digest.result()
             self.checkpoint.save(state)
             self.durable = offset
         except BaseException as exc:

@@ -45,8 +45,8 @@ _SPLICE_FLAGS = 0x1 | 0x4  # SPLICE_F_MOVE | SPLICE_F_MORE
 _HAS_SPLICE = hasattr(os, "splice")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
-OnBytes = Callable[[int, memoryview | None], None]
-"""Called after each write with the count and (when the caller asked to see them) the bytes."""
+OnBytes = Callable[[int], None]
+"""Called after each write with the number of bytes written."""
 
 
 class ConnectFailedError(ConnectionError):
@@ -230,7 +230,6 @@ def copy_body(
     length: int,
     on_bytes: OnBytes,
     *,
-    see_bytes: bool,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> None:
     """Append the next ``length`` body bytes of ``response`` to ``fd`` (blocking).
@@ -240,7 +239,6 @@ def copy_body(
         fd: A file open for writing at the position where the body goes.
         length: Bytes to copy (the rest of the body).
         on_bytes: Called after each write; it may raise to stop the copy.
-        see_bytes: Pass the bytes to ``on_bytes`` (this disables splice).
         chunk_bytes: The most bytes moved between two calls of ``on_bytes``.
 
     Raises:
@@ -252,15 +250,15 @@ def copy_body(
     leftover = memoryview(response.leftover)[:length]
     if leftover:
         _write_all(fd, leftover)
-        on_bytes(len(leftover), leftover if see_bytes else None)
+        on_bytes(len(leftover))
         length -= len(leftover)
     if length <= 0:
         return
     chunk = max(4096, min(chunk_bytes, CHUNK_BYTES))
-    if _HAS_SPLICE and not see_bytes:
+    if _HAS_SPLICE:
         _splice_body(response, fd, length, on_bytes, chunk)
     else:
-        _recv_body(response, fd, length, on_bytes, chunk, see_bytes=see_bytes)
+        _recv_body(response, fd, length, on_bytes, chunk)
 
 
 def _check_running(response: RawResponse, got: int) -> None:
@@ -269,9 +267,7 @@ def _check_running(response: RawResponse, got: int) -> None:
         raise BodyEndedError(why)
 
 
-def _recv_body(
-    response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int, *, see_bytes: bool
-) -> None:
+def _recv_body(response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int) -> None:
     buffer = memoryview(bytearray(chunk))
     sock = response.sock
     while length > 0:
@@ -281,7 +277,7 @@ def _recv_body(
             raise TimeoutError("no data from the server") from exc
         _check_running(response, got)
         _write_all(fd, buffer[:got])
-        on_bytes(got, buffer[:got] if see_bytes else None)
+        on_bytes(got)
         length -= got
 
 
@@ -306,7 +302,7 @@ def _splice_body(
             left = got
             while left:
                 left -= os.splice(read_end, fd, left, flags=_SPLICE_FLAGS)
-            on_bytes(got, None)
+            on_bytes(got)
             length -= got
     finally:
         os.close(read_end)
