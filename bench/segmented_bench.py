@@ -21,7 +21,8 @@ from pathlib import Path
 import aiohttp
 
 from bench.transfer_bench import GiB, MiB, nginx_origin, parse_size, source_file, uidt_origin
-from uidt.transfers.download import download, new_session
+from uidt.transfers.download import download
+from uidt.transfers.http import new_session
 
 
 async def fetch_segmented(url: str, dest: Path, size: int, connections: int) -> None:

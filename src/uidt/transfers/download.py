@@ -19,11 +19,18 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from uidt.clock import Clock, SystemClock
 from uidt.errors import NoSpaceError, RemoteError, TransferError
+from uidt.transfers.http import (
+    REDIRECT_STATUSES,
+    ResponseHead,
+    check_url,
+    finish,
+    new_session,
+    parse_content_range,
+)
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
@@ -71,33 +78,6 @@ class DownloadResult:
 
 #: How often the engine reports progress while a thread copies a plain-HTTP body.
 PROGRESS_PERIOD_S = 0.1
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-def check_url(url: str) -> str:
-    """Return the scheme of ``url``; raise :class:`TransferError` unless it is absolute http(s)."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except (TypeError, ValueError) as exc:
-        raise TransferError(f"bad URL {url!r}: {exc}") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise TransferError(f"bad URL {url!r}: only absolute http:// and https:// URLs work")
-    return scheme
-
-
-class _Head(Protocol):
-    """The parts of a response head the engine reads (``aiohttp`` and :class:`RawResponse`)."""
-
-    @property
-    def status(self) -> int: ...
-    @property
-    def reason(self) -> str | None: ...
-    @property
-    def headers(self) -> Any: ...
-    @property
-    def content_length(self) -> int | None: ...
 
 
 class _RestartFromZero(Exception):
@@ -193,7 +173,7 @@ class _Download:
             status = response.status
             if (
                 status < 200
-                or status in _REDIRECT_STATUSES
+                or status in REDIRECT_STATUSES
                 or (status in (200, 206) and not response.streamable)
             ):
                 return False
@@ -219,7 +199,7 @@ class _Download:
         except aiohttp.InvalidURL as exc:
             raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
 
-    def accept_head(self, response: _Head) -> bool:
+    def accept_head(self, response: ResponseHead) -> bool:
         """Check the status and validators; ``True`` when the body should be received."""
         status = response.status
         if status == 416 and self.part.written > 0:
@@ -233,7 +213,7 @@ class _Download:
         self.accept_response(response, status)
         return True
 
-    def check_complete(self, response: _Head) -> None:
+    def check_complete(self, response: ResponseHead) -> None:
         """A 416 for ``bytes=N-`` is fine when the file is exactly N bytes and unchanged."""
         part = self.part
         content_range = response.headers.get("Content-Range", "")
@@ -241,7 +221,7 @@ class _Download:
         if not complete or response.headers.get("ETag") not in (None, part.etag):
             raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
 
-    def accept_response(self, response: _Head, status: int) -> None:
+    def accept_response(self, response: ResponseHead, status: int) -> None:
         part = self.part
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
@@ -253,7 +233,7 @@ class _Download:
                 Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
             )
         if status == 206:
-            start, total = _parse_content_range(response.headers.get("Content-Range"))
+            start, total = parse_content_range(response.headers.get("Content-Range"))
             if start != part.written or (part.etag and etag and etag != part.etag):
                 raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
             part.total = total
@@ -328,7 +308,7 @@ class _Download:
         except BaseException:
             # Stopped (or failed): the thread must be out of the file before it is closed.
             response.abort()
-            await _finish(pump)
+            await finish(pump)
             raise
 
     # -- the run ---------------------------------------------------------------------------
@@ -388,39 +368,6 @@ class _Download:
                 await self.sleep(delay)
             finally:
                 self.part.close(commit=True)
-
-
-async def _finish(future: asyncio.Future[Any]) -> None:
-    """Wait for ``future`` to end, through cancellations; its outcome is not wanted."""
-    cancelled = False
-    while not future.done():
-        try:
-            await asyncio.wait({future})
-        except asyncio.CancelledError:
-            cancelled = True
-    if not future.cancelled():
-        future.exception()  # mark it retrieved
-    if cancelled:
-        raise asyncio.CancelledError
-
-
-def _parse_content_range(value: str | None) -> tuple[int, int | None]:
-    """``bytes START-END/TOTAL`` → ``(START, TOTAL or None)``; garbage gives ``(-1, None)``."""
-    if not value or not value.startswith("bytes "):
-        return -1, None
-    span, _, total = value[len("bytes ") :].partition("/")
-    first = span.partition("-")[0]
-    if not first.isdigit():
-        return -1, None
-    return int(first), int(total) if total.isdigit() else None
-
-
-def new_session(*, read_timeout: float = 60.0, **kwargs: Any) -> aiohttp.ClientSession:
-    """An ``aiohttp`` session configured for transfers (no decompression, long reads)."""
-    import aiohttp  # on first use: keeps the worker start-up light
-
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=read_timeout)
-    return aiohttp.ClientSession(auto_decompress=False, timeout=timeout, **kwargs)
 
 
 async def download(

@@ -27,7 +27,7 @@ from yarl import URL
 from uidt.clock import Clock, SystemClock
 from uidt.errors import RemoteError
 from uidt.transfers.checkpoint import Checkpoint
-from uidt.transfers.download import check_url, new_session
+from uidt.transfers.http import check_url, new_session
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.retry import (
