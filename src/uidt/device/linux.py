@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import logging
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -209,8 +211,15 @@ class LinuxDeviceSource(PublishingSource):
     # D-Bus --------------------------------------------------------------------------------
 
     async def _connect_dbus(self) -> None:
+        if self._bus_address is None and not _system_bus_may_exist():
+            # Not even worth importing dbus-fast (~50 ms of the daemon's first moments).
+            self._bus_note = "no system D-Bus: kernel fallback"
+            self.poll_network()
+            return
         try:
-            from uidt.device import dbus_readers  # dbus-fast is optional
+            # dbus-fast is optional; imported off the loop so early requests are not held up.
+            await asyncio.to_thread(importlib.import_module, "uidt.device.dbus_readers")
+            from uidt.device import dbus_readers  # already imported: typed access
         except ImportError:
             self._bus_note = "dbus-fast not installed: kernel fallback"
             self.poll_network()
@@ -321,3 +330,12 @@ class LinuxDeviceSource(PublishingSource):
     def last_success_ms(self) -> dict[str, Any]:
         """When each reader last succeeded (``clock.elapsed()`` milliseconds), for diagnostics."""
         return dict(self._last_success_ms)
+
+
+#: Where the system bus listens when ``$DBUS_SYSTEM_BUS_ADDRESS`` does not say otherwise.
+_SYSTEM_BUS_SOCKET = Path("/run/dbus/system_bus_socket")
+
+
+def _system_bus_may_exist() -> bool:
+    """A system bus address is configured, or its standard socket exists."""
+    return bool(os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")) or _SYSTEM_BUS_SOCKET.exists()
