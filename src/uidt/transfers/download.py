@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,30 @@ class DownloadResult:
 
 #: How often the engine reports progress while a thread copies a plain-HTTP body.
 PROGRESS_PERIOD_S = 0.1
+
+
+class _Opening:
+    """One :func:`open_get` in a thread, whose connection is closed if the caller gives up."""
+
+    def __init__(self, url: str, headers: dict[str, str], read_timeout: float) -> None:
+        self.url, self.headers, self.read_timeout = url, headers, read_timeout
+        self.lock = threading.Lock()
+        self.response: RawResponse | None = None
+        self.abandoned = False
+
+    def open(self) -> RawResponse:
+        response = open_get(self.url, self.headers, read_timeout=self.read_timeout)
+        with self.lock:
+            self.response = response
+            if self.abandoned:
+                response.close()
+        return response
+
+    def abandon(self) -> None:
+        with self.lock:
+            self.abandoned = True
+            if self.response is not None:
+                self.response.close()
 
 
 class _RestartFromZero(Exception):
@@ -166,9 +191,12 @@ class _Download:
         ``aiohttp`` takes over for redirects, bodies without a length (chunked) and anything
         unusual (an informational 1xx answer).
         """
-        response = await asyncio.to_thread(
-            open_get, self.url, headers, read_timeout=self.read_timeout
-        )
+        opening = _Opening(self.url, headers, self.read_timeout)
+        try:
+            response = await asyncio.to_thread(opening.open)
+        except asyncio.CancelledError:
+            opening.abandon()  # the thread may still be connecting
+            raise
         try:
             status = response.status
             if (
@@ -288,6 +316,8 @@ class _Download:
         self.meter.restart(part.written)
         length = response.content_length
         assert length is not None
+        if part.total is not None:  # never past the end, whatever Content-Length says
+            length = min(length, part.total - part.written)
 
         def on_bytes(count: int) -> None:  # in the copying thread
             part.appended(count)
