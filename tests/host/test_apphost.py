@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import signal
+import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -291,3 +294,62 @@ async def test_a_worker_with_a_broken_interpreter_fails_to_bind(
 
     failed = await next_event(events, BindFailed)
     assert failed.app == APP
+
+
+async def _prestarted(
+    manifest: Manifest, idle_timeout_s: float = 30.0
+) -> tuple[WorkerProcess, socket.socket]:
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    process = await SubprocessLauncher().launch(manifest, child, idle_timeout_s)
+    return process, parent
+
+
+async def test_an_adopted_worker_serves_the_first_bind_without_a_new_process(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    process, sock = await _prestarted(manifest)
+    host.adopt(manifest, process, sock)
+    await _bound(host, events, manifest)  # waits for the hello, then reports Bound
+    assert host.pid_of(APP) == process.pid
+    await host.start_job(APP, 1, MODE, params(1, 1, tmp_path))
+    assert await next_event(events, Finished) == Finished(APP, 1, False)
+
+
+async def test_a_prestarted_worker_that_never_says_hello_is_replaced(
+    events: EventQueue, manifest: Manifest
+) -> None:
+    host = AppHost(events, idle_timeout_s=30, hello_timeout_s=0.5)
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(60)", start_new_session=True
+    )
+    child.close()
+
+    class Silent:
+        pid = silent.pid
+
+        def kill(self) -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(silent.pid, signal.SIGKILL)
+
+        async def wait(self) -> int | None:
+            return await silent.wait()
+
+    try:
+        host.adopt(manifest, Silent(), parent)
+        await _bound(host, events, manifest)  # the bind launches a worker of its own
+        assert host.pid_of(APP) not in (None, silent.pid)
+        assert await asyncio.wait_for(silent.wait(), 10) == -signal.SIGKILL
+    finally:
+        await host.close()
+
+
+async def test_closing_the_host_kills_a_worker_still_saying_hello(
+    events: EventQueue, manifest: Manifest
+) -> None:
+    host = AppHost(events, idle_timeout_s=30)
+    process, sock = await _prestarted(manifest)
+    host.adopt(manifest, process, sock)
+    await host.close()  # at once: the hello has not come yet
+    assert await asyncio.wait_for(process.wait(), 10) is not None
+    assert host.pid_of(APP) is None

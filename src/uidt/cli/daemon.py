@@ -40,6 +40,13 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
     "--web", default=None, metavar="HOST:PORT", help="Serve the Task Manager page on loopback."
 )
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a setting.")
+@click.option(
+    "--prestart",
+    multiple=True,
+    metavar="APP",
+    hidden=True,
+    help="Start this built-in app's worker at once (the CLI's autostart for download/upload).",
+)
 @pass_cli
 def daemon(
     cli: CliContext,
@@ -48,6 +55,7 @@ def daemon(
     device: str,
     web: str | None,
     sets: tuple[str, ...],
+    prestart: tuple[str, ...],
 ) -> None:
     """Run the uidt daemon (in the background unless --foreground)."""
     from uidt.daemon.main import DaemonOptions, run_daemon
@@ -67,6 +75,8 @@ def daemon(
             args += ["--web", web]
         for item in sets:
             args += ["--set", item]
+        for app in prestart:
+            args += ["--prestart", app]
         conn = cli.connection(autostart=False)
         conn.daemon_args = tuple(args)
         conn.start_daemon()
@@ -79,5 +89,6 @@ def daemon(
         web=web,
         overrides=overrides,
         foreground=True,
+        prestart=prestart,
     )
     asyncio.run(run_daemon(options))

@@ -142,6 +142,8 @@ def _submit(
 
         ok = run_in_foreground(TRANSFERS_APP, job)
         raise SystemExit(0 if ok else 1)
+    # If no daemon runs, the one autostarted for this job boots the transfers worker at once.
+    cli.daemon_args = (*cli.daemon_args, "--prestart", TRANSFERS_APP)
     scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=cli.connection())
     # The user typed this command: the CLI is the visible app while it schedules.
     with scheduler.activity():

@@ -1,33 +1,42 @@
-"""``uidt daemon``: wires the core, store, device source, app host and API into one task group."""
+"""``uidt daemon``: wires the core, store, device source, app host and API into one task group.
+
+Start-up order (cold start matters: ``uidt download --wait`` waits for all of it): take the home
+lock, start the workers asked for with ``--prestart`` (they boot in parallel with the rest), and
+only then import the heavy parts (aiohttp, the core, the device readers), open the store, load
+the persisted jobs and answer the socket. The heavy imports therefore live inside :func:`_serve`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psutil
-from aiohttp import web
-
-from uidt.clock import SystemClock
-from uidt.daemon.api import create_api
-from uidt.daemon.builtin import install_builtin_apps
 from uidt.daemon.lock import HomeLock
 from uidt.daemon.logs import setup_logging
-from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.paths import Paths
-from uidt.daemon.runtime import Runtime
-from uidt.device.auto import create_device_source
-from uidt.device.override import OverrideDeviceSource
-from uidt.host.apphost import AppHost
-from uidt.server.service import JobSchedulerService
 from uidt.settings import Settings
-from uidt.store.url import open_store
+
+if TYPE_CHECKING:
+    from uidt.app.manifest import Manifest
+    from uidt.host.launcher import WorkerProcess
 
 log = logging.getLogger("uidt.daemon")
+
+
+@dataclass
+class PrestartedWorker:
+    """A worker started at boot, before the app host exists (handed to it by ``adopt``)."""
+
+    manifest: Manifest
+    process: WorkerProcess
+    sock: socket.socket
 
 
 @dataclass
@@ -38,6 +47,10 @@ class DaemonOptions:
     web: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
     foreground: bool = True
+    #: Built-in apps whose worker starts at once (the CLI asks for it when it autostarts the
+    #: daemon for ``uidt download``/``upload``); unused, it idles out after
+    #: ``worker_idle_timeout_ms``.
+    prestart: tuple[str, ...] = ()
 
 
 def load_settings(paths: Paths, overrides: dict[str, str]) -> Settings:
@@ -52,14 +65,71 @@ async def run_daemon(options: DaemonOptions) -> None:
     setup_logging(paths.log_dir, foreground=options.foreground)
     settings = load_settings(paths, options.overrides)
     with HomeLock(paths.lock):
-        store = open_store(options.store_url or f"sqlite:///{paths.store}", paths.data_dir)
+        prestarted = await prestart_workers(options.prestart, paths.log_dir, settings)
         try:
-            await _serve(options, settings, store)
+            from uidt.store.url import open_store
+
+            store = open_store(options.store_url or f"sqlite:///{paths.store}", paths.data_dir)
+            try:
+                await _serve(options, settings, store, prestarted)
+            finally:
+                store.close()
         finally:
-            store.close()
+            for worker in prestarted:  # not adopted: start-up failed before the app host existed
+                worker.process.kill()
+                worker.sock.close()
+                with contextlib.suppress(Exception):
+                    await worker.process.wait()
 
 
-async def _serve(options: DaemonOptions, settings: Settings, store: object) -> None:
+async def prestart_workers(
+    apps: tuple[str, ...], log_dir: Path, settings: Settings
+) -> list[PrestartedWorker]:
+    """Start the worker of each named built-in app; unknown names are logged and skipped."""
+    if not apps:
+        return []
+    from uidt.daemon.builtin import builtin_manifests
+    from uidt.host.launcher import SubprocessLauncher
+
+    manifests = {m.package: m for m in builtin_manifests()}
+    launcher = SubprocessLauncher(log_dir)
+    started: list[PrestartedWorker] = []
+    for app in dict.fromkeys(apps):
+        manifest = manifests.get(app)
+        if manifest is None:
+            log.warning("--prestart %s: only built-in apps can be prestarted", app)
+            continue
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            process = await launcher.launch(manifest, child, settings.worker_idle_timeout_ms / 1000)
+        except OSError as exc:
+            parent.close()
+            log.warning("could not prestart the worker of %s: %s", app, exc)
+            continue
+        started.append(PrestartedWorker(manifest, process, parent))
+    return started
+
+
+async def _serve(
+    options: DaemonOptions,
+    settings: Settings,
+    store: object,
+    prestarted: list[PrestartedWorker],
+) -> None:
+    # The heavy imports, after the lock and the prestarted workers (see the module docstring).
+    import psutil
+    from aiohttp import web
+
+    from uidt.clock import SystemClock
+    from uidt.daemon.api import create_api
+    from uidt.daemon.builtin import install_builtin_apps
+    from uidt.daemon.lowmemory import LowMemoryKiller
+    from uidt.daemon.runtime import Runtime
+    from uidt.device.auto import create_device_source
+    from uidt.device.override import OverrideDeviceSource
+    from uidt.host.apphost import AppHost
+    from uidt.server.service import JobSchedulerService
+
     paths = options.paths
     clock = SystemClock()
     root = os.environ.get(
@@ -84,6 +154,9 @@ async def _serve(options: DaemonOptions, settings: Settings, store: object) -> N
         idle_timeout_s=settings.worker_idle_timeout_ms / 1000,
     )
     runtime.host = host
+    while prestarted:  # the host owns them from here on
+        worker = prestarted.pop()
+        host.adopt(worker.manifest, worker.process, worker.sock)
     runtime.low_memory = LowMemoryKiller(elapsed=clock.elapsed, pid_of=host.pid_of)
     install_builtin_apps(runtime)
     runtime.load()

@@ -99,6 +99,8 @@ class AppHost:
         self.hello_timeout_s = hello_timeout_s
         self.workers: dict[str, _Worker] = {}
         self._binding: set[str] = set()
+        #: Prestarted workers still saying hello: the task, the process and the daemon's socket.
+        self._adopting: dict[str, tuple[asyncio.Task[None], WorkerProcess, socket.socket]] = {}
         self._seq = itertools.count(1)
         self._closed = False
 
@@ -120,6 +122,11 @@ class AppHost:
         if self.closed():
             log.info("not starting the worker of %s: the host is closed", app)
             return
+        adopting = self._adopting.get(app)
+        if adopting is not None:  # a prestarted worker is saying hello: use it if it does
+            await asyncio.wait({adopting[0]})  # neither cancels it nor raises what it raised
+            if self.closed():
+                return
         if app in self.workers:
             self._emit(Bound(app))
             return
@@ -139,9 +146,45 @@ class AppHost:
             worker.writer.close()
             await worker.process.wait()
             return
-        self.workers[app] = worker
-        worker.reader_task = asyncio.get_running_loop().create_task(self._read(worker))
+        self._register(worker)
         self._emit(Bound(app))
+
+    def adopt(self, manifest: Manifest, process: WorkerProcess, sock: socket.socket) -> None:
+        """Take over a worker that was started before the host existed (``daemon --prestart``).
+
+        ``sock`` is the daemon's end of the worker's socket pair. The hello is awaited in the
+        background and nothing is reported: the worker is simply there when the core first binds
+        the app (a :meth:`bind` meanwhile waits for the hello). A worker that fails to say hello
+        is killed and forgotten, and the next bind starts a fresh one. Call from the running loop.
+        """
+        app = manifest.package
+        task = asyncio.get_running_loop().create_task(self._adopt(manifest, process, sock))
+        self._adopting[app] = (task, process, sock)
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if not self._closed and self._adopting.get(app, (None,))[0] is done:
+                del self._adopting[app]
+
+        task.add_done_callback(forget)
+
+    async def _adopt(self, manifest: Manifest, process: WorkerProcess, sock: socket.socket) -> None:
+        app = manifest.package
+        try:
+            worker = await self._handshake(manifest, process, sock)
+        except (OSError, ProtocolError, TimeoutError) as exc:
+            log.warning("the prestarted worker of %s did not start: %s", app, exc)
+            return
+        if self.closed() or app in self.workers:
+            worker.process.kill()
+            worker.writer.close()
+            await worker.process.wait()
+            return
+        log.info("prestarted the worker of %s (pid %s)", app, process.pid)
+        self._register(worker)
+
+    def _register(self, worker: _Worker) -> None:
+        self.workers[worker.app] = worker
+        worker.reader_task = asyncio.get_running_loop().create_task(self._read(worker))
 
     async def _launch(self, manifest: Manifest) -> _Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -151,7 +194,18 @@ class AppHost:
             parent.close()
             child.close()
             raise
-        reader, writer = await asyncio.open_unix_connection(sock=parent)
+        return await self._handshake(manifest, process, parent)
+
+    async def _handshake(
+        self, manifest: Manifest, process: WorkerProcess, parent: socket.socket
+    ) -> _Worker:
+        """Wait for the worker's hello on ``parent``; kill the worker if it does not come."""
+        try:
+            reader, writer = await asyncio.open_unix_connection(sock=parent)
+        except BaseException:
+            parent.close()
+            process.kill()
+            raise
         worker = _Worker(manifest.package, process, reader, writer)
         try:
             hello = await asyncio.wait_for(
@@ -247,6 +301,16 @@ class AppHost:
     async def close(self) -> None:
         """Kill every worker and wait until each is reported dead; start no more."""
         self._closed = True
+        adopting = list(self._adopting.values())
+        for task, _, _ in adopting:
+            task.cancel()
+        if adopting:
+            await asyncio.wait([task for task, _, _ in adopting])
+        for _, process, sock in adopting:  # cancelled, perhaps before it ran at all
+            sock.close()
+            process.kill()
+            with contextlib.suppress(Exception):
+                await process.wait()
         workers = list(self.workers.values())
         for worker in workers:
             worker.process.kill()

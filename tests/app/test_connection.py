@@ -1,0 +1,106 @@
+"""``DaemonConnection``'s own HTTP/1.1 exchange, against a real Unix-socket peer."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from uidt.app.connection import DaemonConnection
+from uidt.daemon.paths import resolve_paths
+from uidt.errors import DaemonError, InvalidJobError
+
+
+@contextmanager
+def _peer(home: Path, answer: bytes) -> Iterator[list[bytes]]:
+    """A one-shot server on the home's socket: it records the request and sends ``answer``."""
+    paths = resolve_paths(home)
+    paths.ensure()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(paths.socket))
+    server.listen(1)
+    requests: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            while len(body) < length:
+                body += conn.recv(65536)
+            requests.append(head + b"\r\n\r\n" + body)
+            conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield requests
+    finally:
+        thread.join(10)
+        server.close()
+
+
+def _conn(home: Path) -> DaemonConnection:
+    return DaemonConnection(resolve_paths(home), autostart=False, timeout=10)
+
+
+def test_a_json_answer_with_content_length(tmp_path: Path) -> None:
+    answer = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"ok": true}'
+    with _peer(tmp_path, answer) as requests:
+        assert _conn(tmp_path).request("POST", "/v1/x", {"a": 1}, {"q": "v w", "no": None}) == {
+            "ok": True
+        }
+    head, _, body = requests[0].partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /v1/x?q=v+w HTTP/1.1"
+    assert b"Connection: close" in lines
+    assert b"Content-Type: application/json" in lines
+    assert body == b'{"a": 1}'
+
+
+def test_a_chunked_answer(tmp_path: Path) -> None:
+    answer = (
+        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n4\r\n: 2}\r\n0\r\n\r\n'
+    )
+    with _peer(tmp_path, answer):
+        assert _conn(tmp_path).request("GET", "/v1/x") == {"a": 2}
+
+
+def test_an_error_answer_maps_to_its_exception(tmp_path: Path) -> None:
+    body = b'{"error": {"type": "invalid_job", "message": "nope"}}'
+    answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    with _peer(tmp_path, answer), pytest.raises(InvalidJobError, match="nope"):
+        _conn(tmp_path).request("GET", "/v1/x")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"",
+    ],
+)
+def test_a_broken_answer_is_a_daemon_error(tmp_path: Path, answer: bytes) -> None:
+    with _peer(tmp_path, answer), pytest.raises(DaemonError, match="lost the connection"):
+        _conn(tmp_path).request("GET", "/v1/x")
+
+
+def test_no_daemon_without_autostart_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DaemonError, match="no uidt daemon is running"):
+        _conn(tmp_path).request("GET", "/v1/ping")

@@ -1,0 +1,71 @@
+"""Cold start: ``uidt download --wait`` with no daemon autostarts one that prestarts the worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from uidt.testing.httpserver import ThreadedTransferTestServer
+from uidt.transfers.jobs import TRANSFERS_APP
+
+from .conftest import clean_env, wait_for
+
+DATA = os.urandom(1024)
+
+
+def _transfer_workers(daemon_pid: int) -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process(daemon_pid).children():
+        try:
+            line = child.cmdline()
+            if "uidt.host.worker" in line and line[line.index("--app") + 1] == TRANSFERS_APP:
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_a_cold_download_runs_in_the_worker_the_daemon_prestarted(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    dest = tmp_path / "file.bin"
+    with ThreadedTransferTestServer() as server:
+        server.add_file("/file.bin", DATA)
+        command = [sys.executable, "-m", "uidt", "--home", str(home), "download"]
+        command += [server.url("/file.bin"), "-o", str(dest), "--wait"]
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+            check=False,
+        )
+    pid_file = home / "daemon.pid"
+    try:
+        assert done.returncode == 0, done.stderr
+        assert "uidt: started the daemon (pid " in done.stderr
+        assert dest.read_bytes() == DATA
+        daemon_pid = int(pid_file.read_text())
+        log = (home / "logs" / "daemon.log").read_text()
+        assert f"prestarted the worker of {TRANSFERS_APP}" in log
+        marker = f"prestarted the worker of {TRANSFERS_APP} (pid "
+        prestarted_pid = int(log.split(marker, 1)[1].split(")", 1)[0])
+        # The job ran in that worker: it is still the only one (idle until its timeout).
+        assert [p.pid for p in _transfer_workers(daemon_pid)] == [prestarted_pid]
+    finally:
+        if pid_file.exists():
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not psutil.pid_exists(pid) or _zombie(pid), what="the daemon to exit")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
