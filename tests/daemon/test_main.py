@@ -44,9 +44,9 @@ def uidt_logger() -> Iterator[None]:
         logger.propagate, logger.level = saved[1], saved[2]
 
 
-def test_the_daemon_module_defers_its_heavy_imports() -> None:
+def test_the_daemon_module_defers_its_heavy_imports_and_the_api_needs_no_aiohttp() -> None:
     code = (
-        "import sys, uidt.daemon.main\n"
+        "import sys, uidt.daemon.main, uidt.daemon.api\n"
         "heavy = ('aiohttp', 'psutil', 'uidt.server', 'uidt.daemon.runtime', 'uidt.store.sqlite')\n"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )

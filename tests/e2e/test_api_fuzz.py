@@ -1,6 +1,6 @@
 """The control API's OpenAPI description, fuzzed with schemathesis: no request may get a 5xx.
 
-The API application (``create_api``) is served by aiohttp on 127.0.0.1 in a background thread,
+The API server (``create_api``) is served on 127.0.0.1 TCP in a background thread,
 on a real :class:`~uidt.daemon.runtime.Runtime` (memory store, fake device, real app host) with
 the sample app installed. Generation is bounded and deterministic (derandomized, a few dozen
 examples per operation).
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,6 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
-from aiohttp import web
 from hypothesis import HealthCheck, settings
 
 from uidt.clock import SystemClock
@@ -75,11 +75,11 @@ class ApiServer(threading.Thread):
         runtime.host = host
         runtime.load()
         runtime.install_app(str(SAMPLE_DIR / "uidt.toml"))
-        runner = web.AppRunner(create_api(runtime), access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
+        api = create_api(runtime)
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        await api.start(listener)
         self.base_url = f"http://127.0.0.1:{port}"
         timers = asyncio.create_task(runtime.run_timers())
         self.ready.set()
@@ -88,7 +88,7 @@ class ApiServer(threading.Thread):
         finally:
             timers.cancel()
             await host.close()
-            await runner.cleanup()
+            await api.close()
 
     def stop(self) -> None:
         if self._loop is not None and self._stop_event is not None:

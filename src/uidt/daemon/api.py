@@ -10,13 +10,9 @@ from __future__ import annotations
 import json
 import os
 import socket
-from asyncio.trsock import TransportSocket
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from aiohttp import web
-
-from uidt.daemon.openapi import OPENAPI
+from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
 from uidt.daemon.peer import PeerCredentials, peer_credentials
 from uidt.errors import InvalidJobError, ProtocolError, UidtError
 from uidt.job.info import JobInfo
@@ -27,27 +23,14 @@ from uidt.wire import error_to_wire
 if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
 
-RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
 MAX_BODY = 1 << 20
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_json = json_response
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        text=json.dumps(data, default=str), status=status, content_type="application/json"
-    )
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def error_middleware(request: Request, handler: Handler) -> Response:
     try:
         return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status >= 400 and exc.content_type != "application/json":
-            body = {"error": {"type": "protocol", "message": exc.reason}}
-            return _json(body, exc.status)
-        raise
     except (UidtError, ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, UidtError):
             body, status = error_to_wire(exc)
@@ -56,8 +39,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _json(body, status)
 
 
-@web.middleware
-async def peer_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def peer_middleware(request: Request, handler: Handler) -> Response:
     """Refuse Unix-socket peers that are not this user (``SO_PEERCRED``)."""
     creds = _peer(request)
     if creds is not None and creds.uid != os.getuid():
@@ -65,19 +47,17 @@ async def peer_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-def _peer(request: web.Request) -> PeerCredentials | None:
-    transport = request.transport
-    sock = transport.get_extra_info("socket") if transport is not None else None
+def _peer(request: Request) -> PeerCredentials | None:
     # asyncio hands out a TransportSocket wrapper (getsockopt and family work on it).
-    if isinstance(sock, socket.socket | TransportSocket):
-        return peer_credentials(cast(socket.socket, sock))
+    if request.sock is not None and request.sock.family == socket.AF_UNIX:
+        return peer_credentials(request.sock)
     return None
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
+async def _body(request: Request) -> dict[str, Any]:
+    raw = request.body
+    if not raw:
         return {}
-    raw = await request.read()
     if len(raw) > MAX_BODY:
         raise ProtocolError("request body too large")
     try:
@@ -89,18 +69,18 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def _namespace(request: web.Request) -> str | None:
+def _namespace(request: Request) -> str | None:
     ns = request.query.get("namespace")
     if ns is None:
         return None
     return validate_namespace(ns)
 
 
-def _flag(request: web.Request, name: str) -> bool:
+def _flag(request: Request, name: str) -> bool:
     return request.query.get(name, "") in ("1", "true", "yes")
 
 
-def _job_id(request: web.Request) -> int:
+def _job_id(request: Request) -> int:
     raw = request.match_info["job_id"]
     try:
         value = int(raw)
@@ -111,22 +91,24 @@ def _job_id(request: web.Request) -> int:
     return value
 
 
-def _rt(request: web.Request) -> Runtime:
-    return request.app[RUNTIME]
+def _rt(request: Request) -> Runtime:
+    return cast("Runtime", request.context)
 
 
 # -- handlers ----------------------------------------------------------------------------------
 
 
-async def ping(request: web.Request) -> web.Response:
+async def ping(request: Request) -> Response:
     return _json({"ok": True, "pid": os.getpid()})
 
 
-async def openapi(request: web.Request) -> web.Response:
+async def openapi(request: Request) -> Response:
+    from uidt.daemon.openapi import OPENAPI  # built on first request only
+
     return _json(OPENAPI)
 
 
-async def schedule(request: web.Request) -> web.Response:
+async def schedule(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     body = await _body(request)
     namespace = body.get("namespace")
@@ -145,13 +127,13 @@ async def schedule(request: web.Request) -> web.Response:
     return _json({"result": result})
 
 
-async def cancel_one(request: web.Request) -> web.Response:
+async def cancel_one(request: Request) -> Response:
     rt = _rt(request)
     rt.cancel(request.match_info["app"], _namespace(request), _job_id(request))
     return _json({"ok": True})
 
 
-async def cancel_many(request: web.Request) -> web.Response:
+async def cancel_many(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     if _flag(request, "all_namespaces"):
         rt.cancel_in_all_namespaces(app)
@@ -160,7 +142,7 @@ async def cancel_many(request: web.Request) -> web.Response:
     return _json({"ok": True})
 
 
-async def pending_jobs(request: web.Request) -> web.Response:
+async def pending_jobs(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     rt.require_app(app)
     svc = rt.service
@@ -174,14 +156,14 @@ async def pending_jobs(request: web.Request) -> web.Response:
     return _json({"jobs": [j.to_dict() for j in jobs]})
 
 
-async def pending_job(request: web.Request) -> web.Response:
+async def pending_job(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     rt.require_app(app)
     job = rt.service.get_pending_job(app, _namespace(request), _job_id(request))
     return _json({"job": None if job is None else job.to_dict()})
 
 
-async def pending_reasons(request: web.Request) -> web.Response:
+async def pending_reasons(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     rt.require_app(app)
     ns, job_id = _namespace(request), _job_id(request)
@@ -194,32 +176,32 @@ async def pending_reasons(request: web.Request) -> web.Response:
     return _json({"reasons": reasons, "history": history})
 
 
-async def update_constraints(request: web.Request) -> web.Response:
+async def update_constraints(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     changes = await _body(request)
     rt.update_constraints(app, _namespace(request), _job_id(request), changes)
     return _json({"ok": True})
 
 
-async def can_run_uij(request: web.Request) -> web.Response:
+async def can_run_uij(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     rt.require_app(app)
     return _json({"result": bool(rt.service.can_run_user_initiated_jobs(app))})
 
 
-async def open_activity(request: web.Request) -> web.Response:
+async def open_activity(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     creds = _peer(request)
     token = rt.open_activity(app, None if creds is None else creds.pid)
     return _json({"token": token})
 
 
-async def close_activity(request: web.Request) -> web.Response:
+async def close_activity(request: Request) -> Response:
     _rt(request).close_activity(request.match_info["app"], request.match_info["token"])
     return _json({"ok": True})
 
 
-async def install_app(request: web.Request) -> web.Response:
+async def install_app(request: Request) -> Response:
     body = await _body(request)
     path = body.get("manifest_path")
     if not isinstance(path, str):
@@ -228,16 +210,16 @@ async def install_app(request: web.Request) -> web.Response:
     return _json(record)
 
 
-async def list_apps(request: web.Request) -> web.Response:
+async def list_apps(request: Request) -> Response:
     return _json({"apps": _rt(request).list_apps()})
 
 
-async def remove_app(request: web.Request) -> web.Response:
+async def remove_app(request: Request) -> Response:
     _rt(request).remove_app(request.match_info["app"])
     return _json({"ok": True})
 
 
-async def permissions(request: web.Request) -> web.Response:
+async def permissions(request: Request) -> Response:
     body = await _body(request)
     rt, app = _rt(request), request.match_info["app"]
     if isinstance(body.get("grant"), str):
@@ -249,22 +231,22 @@ async def permissions(request: web.Request) -> web.Response:
     return _json({"ok": True})
 
 
-async def user_stop(request: web.Request) -> web.Response:
+async def user_stop(request: Request) -> Response:
     stopped = _rt(request).user_stop(request.match_info["app"])
     return _json({"stopped": stopped})
 
 
-async def list_jobs(request: web.Request) -> web.Response:
+async def list_jobs(request: Request) -> Response:
     rt = _rt(request)
     app = request.query.get("app")
     return _json({"jobs": rt.jobs_snapshot(app, include_finished=_flag(request, "all"))})
 
 
-async def dumpsys(request: web.Request) -> web.Response:
+async def dumpsys(request: Request) -> Response:
     return _json(_rt(request).dump())
 
 
-async def shell_cmd(request: web.Request) -> web.Response:
+async def shell_cmd(request: Request) -> Response:
     body = await _body(request)
     args = body.get("args")
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
@@ -273,43 +255,51 @@ async def shell_cmd(request: web.Request) -> web.Response:
     return _json(result)
 
 
-async def web_url(request: web.Request) -> web.Response:
+async def web_url(request: Request) -> Response:
     return _json({"url": _rt(request).web_login_url()})
 
 
-async def shutdown(request: web.Request) -> web.Response:
+async def shutdown(request: Request) -> Response:
     _rt(request).request_shutdown()
     return _json({"ok": True})
 
 
-def create_api(runtime: Runtime) -> web.Application:
-    """The aiohttp application of the control API."""
-    app = web.Application(middlewares=[peer_middleware, error_middleware], client_max_size=MAX_BODY)
-    app[RUNTIME] = runtime
-    r = app.router
-    r.add_get("/v1/ping", ping)
-    r.add_get("/v1/openapi.json", openapi)
-    r.add_get("/v1/apps", list_apps)
-    r.add_post("/v1/apps", install_app)
-    r.add_delete("/v1/apps/{app}", remove_app)
-    r.add_post("/v1/apps/{app}/permissions", permissions)
-    r.add_post("/v1/apps/{app}/stop", user_stop)
-    r.add_post("/v1/apps/{app}/jobs", schedule)
-    r.add_get("/v1/apps/{app}/jobs", pending_jobs)
-    r.add_delete("/v1/apps/{app}/jobs", cancel_many)
-    r.add_get("/v1/apps/{app}/jobs/{job_id}", pending_job)
-    r.add_delete("/v1/apps/{app}/jobs/{job_id}", cancel_one)
-    r.add_get("/v1/apps/{app}/jobs/{job_id}/reasons", pending_reasons)
-    r.add_patch("/v1/apps/{app}/jobs/{job_id}/constraints", update_constraints)
-    r.add_get("/v1/apps/{app}/can-run-user-initiated-jobs", can_run_uij)
-    r.add_post("/v1/apps/{app}/activities", open_activity)
-    r.add_delete("/v1/apps/{app}/activities/{token}", close_activity)
-    r.add_get("/v1/jobs", list_jobs)
-    r.add_get("/v1/dumpsys", dumpsys)
-    r.add_post("/v1/cmd", shell_cmd)
-    r.add_post("/v1/web/url", web_url)
-    r.add_post("/v1/shutdown", shutdown)
-    return app
+def create_router() -> Router:
+    """Every route of the control API."""
+    r = Router()
+    r.add("GET", "/v1/ping", ping)
+    r.add("GET", "/v1/openapi.json", openapi)
+    r.add("GET", "/v1/apps", list_apps)
+    r.add("POST", "/v1/apps", install_app)
+    r.add("DELETE", "/v1/apps/{app}", remove_app)
+    r.add("POST", "/v1/apps/{app}/permissions", permissions)
+    r.add("POST", "/v1/apps/{app}/stop", user_stop)
+    r.add("POST", "/v1/apps/{app}/jobs", schedule)
+    r.add("GET", "/v1/apps/{app}/jobs", pending_jobs)
+    r.add("DELETE", "/v1/apps/{app}/jobs", cancel_many)
+    r.add("GET", "/v1/apps/{app}/jobs/{job_id}", pending_job)
+    r.add("DELETE", "/v1/apps/{app}/jobs/{job_id}", cancel_one)
+    r.add("GET", "/v1/apps/{app}/jobs/{job_id}/reasons", pending_reasons)
+    r.add("PATCH", "/v1/apps/{app}/jobs/{job_id}/constraints", update_constraints)
+    r.add("GET", "/v1/apps/{app}/can-run-user-initiated-jobs", can_run_uij)
+    r.add("POST", "/v1/apps/{app}/activities", open_activity)
+    r.add("DELETE", "/v1/apps/{app}/activities/{token}", close_activity)
+    r.add("GET", "/v1/jobs", list_jobs)
+    r.add("GET", "/v1/dumpsys", dumpsys)
+    r.add("POST", "/v1/cmd", shell_cmd)
+    r.add("POST", "/v1/web/url", web_url)
+    r.add("POST", "/v1/shutdown", shutdown)
+    return r
 
 
-__all__ = ["RUNTIME", "create_api"]
+def create_api(runtime: Runtime) -> HTTPServer:
+    """The control API's server for ``runtime`` (start it with ``await server.start(sock)``)."""
+    return HTTPServer(
+        create_router(),
+        middlewares=(peer_middleware, error_middleware),
+        context=runtime,
+        max_body=MAX_BODY,
+    )
+
+
+__all__ = ["create_api", "create_router"]

@@ -2,7 +2,7 @@
 
 Start-up order (cold start matters: ``uidt download --wait`` waits for all of it): take the home
 lock, start the workers asked for with ``--prestart`` (they boot in parallel with the rest), and
-only then import the heavy parts (aiohttp, the core, the device readers), open the store, load
+only then import the heavy parts (the core, the device readers, the store), open the store, load
 the persisted jobs and answer the socket. The heavy imports therefore live inside :func:`_serve`.
 """
 
@@ -118,7 +118,6 @@ async def _serve(
 ) -> None:
     # The heavy imports, after the lock and the prestarted workers (see the module docstring).
     import psutil
-    from aiohttp import web
 
     from uidt.clock import SystemClock
     from uidt.daemon.api import create_api
@@ -161,18 +160,9 @@ async def _serve(
     install_builtin_apps(runtime)
     runtime.load()
 
-    api = web.AppRunner(create_api(runtime), access_log=None, handle_signals=False)
-    await api.setup()
+    api = create_api(runtime)
     sock_path = paths.socket
-    if sock_path.exists() or sock_path.is_symlink():
-        sock_path.unlink()
-    old_umask = os.umask(0o177)
-    try:
-        site = web.UnixSite(api, str(sock_path))
-        await site.start()
-    finally:
-        os.umask(old_umask)
-    os.chmod(sock_path, 0o600)
+    await api.start(_listen(sock_path))
     _write_pid(paths.pid_file)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -214,9 +204,28 @@ async def _serve(
             await notifier.aclose()
         if page is not None:
             await page.close()
-        await api.cleanup()
+        await api.close()
         _remove_files(sock_path, paths.pid_file)
         log.info("uidt daemon stopped")
+
+
+def _listen(path: Path) -> socket.socket:
+    """The control socket at ``path`` (a stale one replaced), private to the user, listening."""
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
 
 
 def _write_pid(path: Path) -> None:
