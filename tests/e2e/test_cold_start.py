@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP
 
-from .conftest import clean_env, wait_for
+from .conftest import Daemon, clean_env, wait_for
 
 DATA = os.urandom(1024)
 
@@ -69,3 +70,15 @@ def _zombie(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def test_the_jobs_list_carries_a_version_and_a_stale_one_is_answered_at_once(
+    daemon: Daemon,
+) -> None:
+    version = daemon.api("GET", "/v1/jobs")["version"]
+    assert isinstance(version, int)
+    assert version > 0  # loading the store already flushed once
+    stale = daemon.api("GET", "/v1/jobs", since=version - 1, wait_ms=2000)
+    assert stale["version"] >= version
+    with pytest.raises(ValueError, match="bad request"):  # not a number: a 400, not a hang
+        daemon.api("GET", "/v1/jobs", since="soon", wait_ms=10)

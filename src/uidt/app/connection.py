@@ -99,7 +99,9 @@ def build_path(path: str, query: dict[str, Any] | None = None) -> str:
     """Request target with a query string (``None`` values left out)."""
     if query:
         items = {
-            k: ("1" if v is True else str(v)) for k, v in query.items() if v not in (None, False)
+            k: ("1" if v is True else str(v))
+            for k, v in query.items()
+            if v is not None and v is not False
         }
         if items:
             return f"{path}?{urlencode(items)}"

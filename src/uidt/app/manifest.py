@@ -23,7 +23,6 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +197,13 @@ def load_manifest(path: Path | str) -> Manifest:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from exc
     data.setdefault("root", str(path.parent))
     return Manifest.from_dict(data, source=str(path))
+
+
+def entry_points(group: str) -> Any:
+    """``importlib.metadata.entry_points(group=...)``, imported on first use (it is slow to import)."""
+    from importlib.metadata import entry_points as find
+
+    return find(group=group)
 
 
 def manifests_from_entry_points(group: str = "uidt.apps") -> list[Manifest]:

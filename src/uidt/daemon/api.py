@@ -236,10 +236,19 @@ async def user_stop(request: Request) -> Response:
     return _json({"stopped": stopped})
 
 
+#: The longest a ``GET /v1/jobs`` may wait for a change (``wait_ms``).
+MAX_WAIT_MS = 2000
+
+
 async def list_jobs(request: Request) -> Response:
     rt = _rt(request)
     app = request.query.get("app")
-    return _json({"jobs": rt.jobs_snapshot(app, include_finished=_flag(request, "all"))})
+    since = request.query.get("since")
+    if since is not None:
+        wait_ms = min(max(int(request.query.get("wait_ms", "0")), 0), MAX_WAIT_MS)
+        await rt.changes.wait(int(since), wait_ms / 1000)
+    jobs = rt.jobs_snapshot(app, include_finished=_flag(request, "all"))
+    return _json({"jobs": jobs, "version": rt.changes.version})
 
 
 async def dumpsys(request: Request) -> Response:

@@ -18,6 +18,7 @@ from uidt.app.manifest import Manifest, load_manifest
 from uidt.clock import Clock
 from uidt.daemon.appinfo import app_info_from
 from uidt.daemon.bandwidth import BandwidthMeter
+from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.shell import run_shell_command
 from uidt.daemon.visibility import Visibility
@@ -84,6 +85,8 @@ class Runtime:
         self.low_memory: LowMemoryKiller | None = None
         #: The last app crashes (tracebacks), shown by ``uidt dumpsys``.
         self.crashes: list[dict[str, Any]] = []
+        #: Moves on every flush; ``GET /v1/jobs?since=&wait_ms=`` waits on it.
+        self.changes = ChangeFeed()
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class Runtime:
                 except Exception:  # one failed action must not stop the pump
                     log.exception("carrying out %r failed", action)
         self._wake.set()
+        self.changes.bump()
 
     def _carry_out(self, action: object) -> None:
         if self.shutting_down and isinstance(action, act.BindApp | act.StartJob):
