@@ -177,9 +177,13 @@ class DaemonConnection:
         except OSError as exc:
             raise DaemonError(f"cannot create the uidt home {self.paths.data_dir}: {exc}") from exc
         log = self.paths.log_dir / "daemon-start.log"
-        args = [sys.executable, "-m", "uidt", "--home", str(self.paths.data_dir), "daemon"]
-        extra = list(self.daemon_args)
-        args += extra if "--foreground" in extra else ["--foreground", *extra]
+        # ``python -m uidt.daemon``: the daemon's light entry point (no click, no CLI modules).
+        args = [sys.executable, "-m", "uidt.daemon"]
+        paths = self.paths
+        if paths.data_dir == paths.config_dir == paths.runtime_dir:
+            args += ["--home", str(paths.data_dir)]
+        # (else the XDG layout: the daemon finds the same directories in the same environment)
+        args += [a for a in self.daemon_args if a != "--foreground"]
         with open(log, "ab") as out:
             proc = subprocess.Popen(
                 args,

@@ -7,17 +7,7 @@ import asyncio
 import click
 
 from uidt.cli.context import CliContext, pass_cli
-from uidt.errors import SettingsError
-
-
-def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
-    overrides: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise SettingsError(f"--set takes NAME=VALUE, not {item!r}")
-        overrides[name.strip()] = value.strip()
-    return overrides
+from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run_daemon
 
 
 @click.command()
@@ -58,15 +48,9 @@ def daemon(
     prestart: tuple[str, ...],
 ) -> None:
     """Run the uidt daemon (in the background unless --foreground)."""
-    from uidt.daemon.main import DaemonOptions, run_daemon
-
-    overrides = _parse_sets(sets)
+    overrides = parse_sets(sets)
     if web is not None:
-        host, sep, port = web.rpartition(":")
-        if not sep or not host or not port.isdigit() or int(port) > 65535:
-            raise SettingsError(
-                f"--web takes HOST:PORT on loopback, e.g. 127.0.0.1:8765, not {web!r}"
-            )
+        check_web(web)
     if not foreground:
         args: list[str] = ["--device", device]
         if store_url:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from uidt.daemon.lock import HomeLock
 from uidt.daemon.logs import setup_logging
 from uidt.daemon.paths import Paths
+from uidt.errors import SettingsError
 from uidt.settings import Settings
 
 if TYPE_CHECKING:
@@ -51,6 +52,32 @@ class DaemonOptions:
     #: daemon for ``uidt download``/``upload``); unused, it idles out after
     #: ``worker_idle_timeout_ms``.
     prestart: tuple[str, ...] = ()
+
+
+def parse_sets(values: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``--set NAME=VALUE`` options as a dict.
+
+    Raises:
+        SettingsError: an item is not ``NAME=VALUE``.
+    """
+    overrides: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SettingsError(f"--set takes NAME=VALUE, not {item!r}")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def check_web(web: str) -> None:
+    """Refuse a ``--web`` value that is not ``HOST:PORT``.
+
+    Raises:
+        SettingsError: it is not.
+    """
+    host, sep, port = web.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise SettingsError(f"--web takes HOST:PORT on loopback, e.g. 127.0.0.1:8765, not {web!r}")
 
 
 def load_settings(paths: Paths, overrides: dict[str, str]) -> Settings:

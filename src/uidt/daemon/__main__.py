@@ -1,0 +1,55 @@
+"""``python -m uidt.daemon``: run the daemon in the foreground, without the ``uidt`` command line.
+
+This is what the CLI's autostart runs: it parses its few options with :mod:`argparse` instead of
+loading click and the command line's modules, so the daemon (and the worker it prestarts) starts
+sooner. ``uidt daemon --foreground`` takes the same options and does the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run_daemon
+from uidt.daemon.paths import resolve_paths
+from uidt.errors import UidtError
+
+
+def parse_args(argv: list[str] | None = None) -> DaemonOptions:
+    """The daemon's options from ``argv`` (``--foreground`` is accepted and implied)."""
+    parser = argparse.ArgumentParser(prog="python -m uidt.daemon", description=__doc__)
+    parser.add_argument("--home", default=None, metavar="DIR", help="the home (else UIDT_HOME/XDG)")
+    parser.add_argument("--foreground", action="store_true", help="always so; accepted for `uidt`")
+    parser.add_argument("--store", dest="store_url", default=None, metavar="URL")
+    parser.add_argument("--device", choices=("auto", "fake"), default="auto")
+    parser.add_argument("--web", default=None, metavar="HOST:PORT")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--prestart", action="append", default=[], metavar="APP")
+    args = parser.parse_args(argv)
+    if args.web is not None:
+        check_web(args.web)
+    return DaemonOptions(
+        paths=resolve_paths(args.home),
+        store_url=args.store_url,
+        device=args.device,
+        web=args.web,
+        overrides=parse_sets(args.sets),
+        foreground=True,
+        prestart=tuple(args.prestart),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m uidt.daemon``."""
+    try:
+        asyncio.run(run_daemon(parse_args(argv)))
+    except UidtError as exc:
+        print(f"uidt: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
