@@ -5,7 +5,8 @@ rows, a fresh ``--home``), on a 1 kB file served from 127.0.0.1 by a ``http.serv
 this process:
 
 - *CLI import*: ``python -c "import uidt.cli.main"``.
-- *daemon time-to-socket*: from spawning ``uidt --home FRESH daemon --foreground`` until
+- *daemon time-to-socket*: from spawning ``uidt --home FRESH daemon --foreground`` (and, on its
+  own row, ``python -m uidt.daemon --home FRESH``, what the CLI's autostart runs) until
   ``GET /v1/ping`` on its socket answers.
 - *cold download --wait*: ``uidt --home FRESH download URL -o DEST --wait`` with no daemon:
   the CLI autostarts the daemon, which starts the transfers worker, which fetches the file.
@@ -106,12 +107,20 @@ def cli_import() -> float:
     return _timed([sys.executable, "-c", "import uidt.cli.main"])
 
 
-def daemon_time_to_socket(root: Path) -> float:
-    """Seconds from spawning a foreground daemon for a fresh home until it answers a ping."""
+def daemon_time_to_socket(root: Path, *, light: bool = False) -> float:
+    """Seconds from spawning a foreground daemon for a fresh home until it answers a ping.
+
+    ``light``: start it as ``python -m uidt.daemon`` (the autostart's command) instead of
+    ``uidt daemon --foreground``.
+    """
     home = Path(tempfile.mkdtemp(dir=root))
+    if light:
+        argv = [sys.executable, "-m", "uidt.daemon", "--home", str(home)]
+    else:
+        argv = _uidt(home, "daemon", "--foreground")
     began = time.perf_counter()
     proc = subprocess.Popen(
-        _uidt(home, "daemon", "--foreground"),
+        argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -148,7 +157,8 @@ def measure(runs: int = RUNS) -> dict[str, float]:
     """Median seconds of each row."""
     rows: dict[str, list[float]] = {
         "CLI import": [],
-        "daemon time-to-socket": [],
+        "daemon time-to-socket (uidt daemon --foreground)": [],
+        "daemon time-to-socket (python -m uidt.daemon)": [],
         "cold download --wait (1 kB)": [],
         "warm download --wait (1 kB)": [],
     }
@@ -156,7 +166,12 @@ def measure(runs: int = RUNS) -> dict[str, float]:
         root = Path(tmp)
         for _ in range(runs):
             rows["CLI import"].append(cli_import())
-            rows["daemon time-to-socket"].append(daemon_time_to_socket(root))
+            rows["daemon time-to-socket (uidt daemon --foreground)"].append(
+                daemon_time_to_socket(root)
+            )
+            rows["daemon time-to-socket (python -m uidt.daemon)"].append(
+                daemon_time_to_socket(root, light=True)
+            )
             cold, warm = download_wait(root, url)
             rows["cold download --wait (1 kB)"].append(cold)
             rows["warm download --wait (1 kB)"].append(warm)

@@ -11,7 +11,9 @@ from urllib.parse import unquote, urlsplit
 import click
 
 from uidt.app.scheduler import JobScheduler
+from uidt.cli import progress
 from uidt.cli.context import CliContext, pass_cli, print_json
+from uidt.cli.progress import ProgressBar
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.transfers.jobs import (
@@ -145,6 +147,8 @@ def _submit(
 
         ok = run_in_foreground(TRANSFERS_APP, job)
         raise SystemExit(0 if ok else 1)
+    if wait:
+        progress.prefetch()  # rich loads while the job is scheduled (and the daemon starts)
     # If no daemon runs, the one autostarted for this job boots the transfers worker at once.
     cli.daemon_args = (*cli.daemon_args, "--prestart", TRANSFERS_APP)
     scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=cli.connection())
@@ -180,28 +184,15 @@ def _final_notification(cli: CliContext, job_id: int) -> dict[str, Any] | None:
 
 
 def follow(cli: CliContext, job_id: int, dest: Path | None) -> bool:
-    """Show a progress bar until the job ends; ``True`` if it succeeded."""
-    from rich.progress import (  # rich only for a followed transfer
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    """Show a progress bar until the job ends; ``True`` if it succeeded.
 
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[status]}"),
-    )
+    The bar appears once the job is seen still running (a job that is over at the first look
+    needs none); each later look is a long poll that the daemon answers at the next change.
+    """
     last: dict[str, Any] | None = None
     version: int | None = None
-    with Progress(*columns, transient=False) as progress:
-        task = progress.add_task(f"job {job_id}", total=None, status="")
+    bar: ProgressBar | None = None
+    try:
         while True:
             wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
             reply = cli.request("GET", "/v1/jobs", app=TRANSFERS_APP, all=True, **wait)
@@ -210,21 +201,15 @@ def follow(cli: CliContext, job_id: int, dest: Path | None) -> bool:
                 last = job or last
                 break
             last = job
-            done = job.get("transferred_download_bytes", 0) + job.get("transferred_upload_bytes", 0)
-            est = [
-                x
-                for x in (
-                    job.get("estimated_download_bytes", -1),
-                    job.get("estimated_upload_bytes", -1),
-                )
-                if x > 0
-            ]
-            note = job.get("notification") or {}
-            status = job["state"] if job["state"] != "active" else note.get("text", "")
-            progress.update(task, completed=done, total=sum(est) or None, status=status)
+            if bar is None:
+                bar = ProgressBar(job_id)
+            bar.show(job)
             version = reply.get("version")
             if version is None:
                 time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
+    finally:
+        if bar is not None:
+            bar.close()
     note = _final_notification(cli, job_id)
     text = "" if note is None else f"{note.get('title', '')}: {note.get('text', '')}".strip(": ")
     if last is not None and last.get("state") in ("cancelled", "user-stopped"):
