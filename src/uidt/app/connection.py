@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -128,6 +129,8 @@ class DaemonConnection:
         self.autostart = autostart
         self.timeout = timeout
         self.daemon_args = daemon_args
+        #: Called right after a daemon process is spawned (work that may overlap its start-up).
+        self.on_spawn: Callable[[], object] | None = None
 
     def request(
         self,
@@ -197,6 +200,8 @@ class DaemonConnection:
             f"uidt: started the daemon (pid {proc.pid}, home {self.paths.data_dir})",
             file=sys.stderr,
         )
+        if self.on_spawn is not None:
+            self.on_spawn()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None and not self._socket_answers():

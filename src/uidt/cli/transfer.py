@@ -147,14 +147,21 @@ def _submit(
 
         ok = run_in_foreground(TRANSFERS_APP, job)
         raise SystemExit(0 if ok else 1)
-    if wait:
-        progress.prefetch()  # rich loads while the job is scheduled (and the daemon starts)
     # If no daemon runs, the one autostarted for this job boots the transfers worker at once.
     cli.daemon_args = (*cli.daemon_args, "--prestart", TRANSFERS_APP)
-    scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=cli.connection())
+    connection = cli.connection()
+    prefetched: list[object] = []
+    if wait:
+        # rich loads while a freshly spawned daemon starts (not before: the spawn comes first),
+        # else while the job runs.
+        connection.on_spawn = lambda: prefetched.append(progress.prefetch())
+    scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=connection)
     # The user typed this command: the CLI is the visible app while it schedules.
     with scheduler.activity():
         result = scheduler.schedule(job)
+    connection.on_spawn = None
+    if wait and not prefetched:
+        progress.prefetch()
     if result != JobScheduler.RESULT_SUCCESS:
         raise click.ClickException(
             "the daemon refused the job (RESULT_FAILURE): is RUN_USER_INITIATED_JOBS revoked "
