@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from uidt.daemon.main import DaemonOptions, prestart_workers, run_daemon
+from uidt.daemon.main import DaemonOptions, prestart_workers, run
 from uidt.daemon.paths import resolve_paths
 from uidt.errors import StoreError
 from uidt.settings import Settings
@@ -31,7 +31,7 @@ def _worker_children() -> list[psutil.Process]:
 
 @pytest.fixture
 def uidt_logger() -> Iterator[None]:
-    """``run_daemon`` sets up the ``uidt`` logger (file handler, no propagation): undo that."""
+    """``run`` sets up the ``uidt`` logger (file handler, no propagation): undo that."""
     logger = logging.getLogger("uidt")
     saved = (list(logger.handlers), logger.propagate, logger.level)
     try:
@@ -44,29 +44,36 @@ def uidt_logger() -> Iterator[None]:
         logger.propagate, logger.level = saved[1], saved[2]
 
 
-def test_the_daemon_module_defers_its_heavy_imports_and_the_api_needs_no_aiohttp() -> None:
-    code = (
-        "import sys, uidt.daemon.main, uidt.daemon.api\n"
-        "heavy = ('aiohttp', 'psutil', 'uidt.server', 'uidt.daemon.runtime', 'uidt.store.sqlite')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))"
-    )
+def _imported_after(code: str, candidates: tuple[str, ...]) -> list[str]:
+    probe = f"{code}\nimport sys\nprint(','.join(m for m in {candidates!r} if m in sys.modules))"
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
-    assert done.stdout.strip() == ""
+    return [m for m in done.stdout.strip().split(",") if m]
 
 
-async def test_only_built_in_apps_are_prestarted(
+def test_everything_before_the_prestart_is_light() -> None:
+    """The entry point up to the worker's start imports neither asyncio nor the daemon's core."""
+    code = "import uidt.daemon.__main__, uidt.daemon.builtin, uidt.host.prestart"
+    heavy = ("asyncio", "aiohttp", "psutil", "click", "uidt.server", "uidt.daemon.runtime")
+    assert _imported_after(code, heavy) == []
+
+
+def test_the_control_api_needs_no_aiohttp() -> None:
+    assert _imported_after("import uidt.daemon.api", ("aiohttp", "uidt.daemon.openapi")) == []
+
+
+def test_only_built_in_apps_are_prestarted(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="uidt.daemon"):
-        started = await prestart_workers(("org.example.nope",), tmp_path, Settings())
+        started = prestart_workers(("org.example.nope",), tmp_path, Settings())
     assert started == []
     assert "only built-in apps can be prestarted" in caplog.text
 
 
 @pytest.mark.usefixtures("uidt_logger")
-async def test_a_prestarted_worker_dies_with_a_daemon_that_fails_to_start(tmp_path: Path) -> None:
+def test_a_prestarted_worker_dies_with_a_daemon_that_fails_to_start(tmp_path: Path) -> None:
     options = DaemonOptions(
         paths=resolve_paths(tmp_path / "home"),
         store_url="nosuchstore://x",
@@ -74,6 +81,6 @@ async def test_a_prestarted_worker_dies_with_a_daemon_that_fails_to_start(tmp_pa
         foreground=False,
     )
     with pytest.raises(StoreError, match="unknown store URL"):
-        await run_daemon(options)
+        run(options)
     assert _worker_children() == []
     assert (tmp_path / "home" / "logs" / f"worker-{TRANSFERS_APP}.log").exists()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 from uidt.cli.context import CliContext, pass_cli
-from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run_daemon
+from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run
 
 
 @click.command()
@@ -75,4 +73,4 @@ def daemon(
         foreground=True,
         prestart=prestart,
     )
-    asyncio.run(run_daemon(options))
+    run(options)

@@ -8,10 +8,9 @@ sooner. ``uidt daemon --foreground`` takes the same options and does the same.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
-from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run_daemon
+from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run
 from uidt.daemon.paths import resolve_paths
 from uidt.errors import UidtError
 
@@ -43,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> DaemonOptions:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m uidt.daemon``."""
     try:
-        asyncio.run(run_daemon(parse_args(argv)))
+        run(parse_args(argv))
     except UidtError as exc:
         print(f"uidt: {exc}", file=sys.stderr)
         sys.exit(1)

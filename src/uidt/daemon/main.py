@@ -2,13 +2,13 @@
 
 Start-up order (cold start matters: ``uidt download --wait`` waits for all of it): take the home
 lock, start the workers asked for with ``--prestart`` (they boot in parallel with the rest), and
-only then import the heavy parts (the core, the device readers, the store), open the store, load
-the persisted jobs and answer the socket. The heavy imports therefore live inside :func:`_serve`.
+only then import asyncio and the heavy parts (the core, the device readers, the store), open the
+store, load the persisted jobs and answer the socket. Those imports therefore live inside the
+functions that need them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -26,7 +26,7 @@ from uidt.settings import Settings
 
 if TYPE_CHECKING:
     from uidt.app.manifest import Manifest
-    from uidt.host.launcher import WorkerProcess
+    from uidt.host.prestart import StartedWorker
 
 log = logging.getLogger("uidt.daemon")
 
@@ -36,7 +36,7 @@ class PrestartedWorker:
     """A worker started at boot, before the app host exists (handed to it by ``adopt``)."""
 
     manifest: Manifest
-    process: WorkerProcess
+    process: StartedWorker
     sock: socket.socket
 
 
@@ -85,55 +85,66 @@ def load_settings(paths: Paths, overrides: dict[str, str]) -> Settings:
     return Settings.from_sources(config, os.environ, overrides)
 
 
-async def run_daemon(options: DaemonOptions) -> None:
-    """Run until SIGTERM/SIGINT or an API shutdown request; then stop gracefully."""
+def run(options: DaemonOptions) -> None:
+    """Run the daemon until SIGTERM/SIGINT or an API shutdown request; then stop gracefully.
+
+    Raises:
+        DaemonError: another daemon holds the home.
+        UidtError: the settings or the store are unusable.
+    """
     paths = options.paths
     paths.ensure()
     setup_logging(paths.log_dir, foreground=options.foreground)
     settings = load_settings(paths, options.overrides)
     with HomeLock(paths.lock):
-        prestarted = await prestart_workers(options.prestart, paths.log_dir, settings)
+        prestarted = prestart_workers(options.prestart, paths.log_dir, settings)
         try:
-            from uidt.store.url import open_store
+            import asyncio  # only now: the prestarted workers boot meanwhile
 
-            store = open_store(options.store_url or f"sqlite:///{paths.store}", paths.data_dir)
-            try:
-                await _serve(options, settings, store, prestarted)
-            finally:
-                store.close()
+            asyncio.run(_open_and_serve(options, settings, prestarted))
         finally:
             for worker in prestarted:  # not adopted: start-up failed before the app host existed
                 worker.process.kill()
                 worker.sock.close()
                 with contextlib.suppress(Exception):
-                    await worker.process.wait()
+                    worker.process.wait_blocking()
 
 
-async def prestart_workers(
+async def _open_and_serve(
+    options: DaemonOptions, settings: Settings, prestarted: list[PrestartedWorker]
+) -> None:
+    from uidt.store.url import open_store
+
+    paths = options.paths
+    store = open_store(options.store_url or f"sqlite:///{paths.store}", paths.data_dir)
+    try:
+        await _serve(options, settings, store, prestarted)
+    finally:
+        store.close()
+
+
+def prestart_workers(
     apps: tuple[str, ...], log_dir: Path, settings: Settings
 ) -> list[PrestartedWorker]:
-    """Start the worker of each named built-in app; unknown names are logged and skipped."""
+    """Start the worker of each named built-in app now; unknown names are logged and skipped."""
     if not apps:
         return []
     from uidt.daemon.builtin import builtin_manifests
-    from uidt.host.launcher import SubprocessLauncher
+    from uidt.host.prestart import start_worker
 
     manifests = {m.package: m for m in builtin_manifests()}
-    launcher = SubprocessLauncher(log_dir)
     started: list[PrestartedWorker] = []
     for app in dict.fromkeys(apps):
         manifest = manifests.get(app)
         if manifest is None:
             log.warning("--prestart %s: only built-in apps can be prestarted", app)
             continue
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            process = await launcher.launch(manifest, child, settings.worker_idle_timeout_ms / 1000)
+            process, sock = start_worker(manifest, log_dir, settings.worker_idle_timeout_ms / 1000)
         except OSError as exc:
-            parent.close()
             log.warning("could not prestart the worker of %s: %s", app, exc)
             continue
-        started.append(PrestartedWorker(manifest, process, parent))
+        started.append(PrestartedWorker(manifest, process, sock))
     return started
 
 
@@ -144,6 +155,8 @@ async def _serve(
     prestarted: list[PrestartedWorker],
 ) -> None:
     # The heavy imports, after the lock and the prestarted workers (see the module docstring).
+    import asyncio
+
     import psutil
 
     from uidt.clock import SystemClock

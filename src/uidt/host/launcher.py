@@ -14,11 +14,11 @@ import contextlib
 import os
 import signal
 import socket
-import sys
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from uidt.app.manifest import Manifest
+from uidt.host.command import open_worker_log, worker_command, worker_environment
 
 
 class WorkerProcess(Protocol):
@@ -80,37 +80,18 @@ class SubprocessLauncher:
 
     def command(self, manifest: Manifest, fd: int, idle_timeout_s: float) -> list[str]:
         """The worker's command line."""
-        return [
-            manifest.python or sys.executable,
-            "-m",
-            "uidt.host.worker",
-            "--fd",
-            str(fd),
-            "--app",
-            manifest.package,
-            "--channels",
-            ",".join(c.id for c in manifest.channels),
-            "--idle-timeout",
-            str(idle_timeout_s),
-            "--preload",
-            ",".join(s.name for s in manifest.services),
-        ]
+        return worker_command(manifest, fd, idle_timeout_s)
 
     def environment(self, manifest: Manifest) -> dict[str, str]:
         """The worker's environment: ours, plus the manifest's folder on ``PYTHONPATH``."""
-        env = dict(os.environ)
-        env.update(self.extra_env)
-        paths = [p for p in (manifest.root, env.get("PYTHONPATH")) if p]
-        if paths:
-            env["PYTHONPATH"] = os.pathsep.join(paths)
-        return env
+        return worker_environment(manifest, self.extra_env)
 
     async def launch(
         self, manifest: Manifest, sock: socket.socket, idle_timeout_s: float
     ) -> WorkerProcess:
         out: IO[bytes] | int = asyncio.subprocess.DEVNULL
         if self.log_dir is not None:
-            out = _open_log(self.log_dir, manifest.package)
+            out = open_worker_log(self.log_dir, manifest.package)
         try:
             process = await asyncio.create_subprocess_exec(
                 *self.command(manifest, sock.fileno(), idle_timeout_s),
@@ -126,12 +107,6 @@ class SubprocessLauncher:
             if not isinstance(out, int):
                 out.close()
         return _Subprocess(process)
-
-
-def _open_log(log_dir: Path, app: str) -> IO[bytes]:
-    """The worker's stdout/stderr file (appended); a local file, opened at once."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    return open(log_dir / f"worker-{app}.log", "ab")
 
 
 class _InProcess:

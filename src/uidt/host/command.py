@@ -1,0 +1,47 @@
+"""The worker's command line, environment and log file (shared by every way of starting one)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import IO
+
+from uidt.app.manifest import Manifest
+
+
+def worker_command(manifest: Manifest, fd: int, idle_timeout_s: float) -> list[str]:
+    """``python -m uidt.host.worker`` with the app's interpreter, socket fd and services."""
+    return [
+        manifest.python or sys.executable,
+        "-m",
+        "uidt.host.worker",
+        "--fd",
+        str(fd),
+        "--app",
+        manifest.package,
+        "--channels",
+        ",".join(c.id for c in manifest.channels),
+        "--idle-timeout",
+        str(idle_timeout_s),
+        "--preload",
+        ",".join(s.name for s in manifest.services),
+    ]
+
+
+def worker_environment(
+    manifest: Manifest, extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Our environment plus ``extra_env``, and the manifest's folder first on ``PYTHONPATH``."""
+    env = dict(os.environ)
+    env.update(extra_env or {})
+    paths = [p for p in (manifest.root, env.get("PYTHONPATH")) if p]
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def open_worker_log(log_dir: Path, app: str) -> IO[bytes]:
+    """The worker's stdout/stderr file (appended); a local file, opened at once."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return open(log_dir / f"worker-{app}.log", "ab")
