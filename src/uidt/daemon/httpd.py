@@ -195,8 +195,8 @@ class HTTPServer:
             sock = raw if isinstance(raw, socket.socket) else _as_socket(raw)
             while await self._one_request(reader, writer, sock):
                 pass
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # the peer went away, or sent a chunk-size line longer than any request head
         finally:
             self._connections.discard(task)
             writer.close()
@@ -301,11 +301,7 @@ def _as_socket(raw: Any) -> socket.socket | None:
 
 def _parse_head(head: bytes) -> tuple[Request, bool]:
     """The request (without its body) and whether the connection may stay open."""
-    try:
-        text = head.decode("latin-1")
-    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-        raise HTTPError(400, "undecodable request head") from None
-    lines = text.split("\r\n")
+    lines = head.decode("latin-1").split("\r\n")  # latin-1 decodes any byte
     parts = lines[0].split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise HTTPError(400, f"bad request line {lines[0][:100]!r}")
