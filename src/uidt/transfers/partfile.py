@@ -28,7 +28,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import ctypes
-import ctypes.util
 import hashlib
 import os
 from collections import deque
@@ -56,7 +55,7 @@ _SYNC_FILE_RANGE_WRITE = 2
 def _load_sync_file_range() -> Callable[[int, int, int], None] | None:
     """``sync_file_range(fd, offset, n, SYNC_FILE_RANGE_WRITE)`` from libc, or ``None``."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library this process already uses
         function = libc.sync_file_range
     except (OSError, AttributeError):  # pragma: no cover - not Linux
         return None
