@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from uidt import __version__
 from uidt.errors import TransferError
+from uidt.transfers.http import REDIRECT_STATUSES
 
 #: Largest response head accepted.
 MAX_HEAD_BYTES = 64 * 1024
@@ -43,7 +44,6 @@ CHUNK_BYTES = 1024 * 1024
 _F_SETPIPE_SZ = 1031
 _SPLICE_FLAGS = 0x1 | 0x4  # SPLICE_F_MOVE | SPLICE_F_MORE
 _HAS_SPLICE = hasattr(os, "splice")
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 OnBytes = Callable[[int], None]
 """Called after each write with the number of bytes written."""
@@ -97,7 +97,7 @@ class RawResponse:
         """Whether :func:`copy_body` can take the body: no redirect, a length, no chunking."""
         coding = (self.headers.get("Transfer-Encoding") or "identity").strip().lower()
         return (
-            self.status not in _REDIRECTS
+            self.status not in REDIRECT_STATUSES
             and self.status >= 200
             and coding == "identity"
             and self.content_length is not None
