@@ -68,6 +68,23 @@ def wait_for(
         time.sleep(interval)  # noqa: TID251 - polling another process with a deadline
 
 
+def stop_autostarted_daemon(home: Path) -> None:
+    """SIGTERM the daemon a CLI command autostarted in ``home`` (if any) and wait for it to end."""
+    pid_file = home / "daemon.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not psutil.pid_exists(pid) or _zombie(pid), what="the daemon to exit")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def clean_env() -> dict[str, str]:
     """This environment without the developer's ``UIDT_*`` settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UIDT_")}

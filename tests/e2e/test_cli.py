@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import psutil
 import pytest
 
 from uidt import JobScheduler
 
-from .conftest import LIMITED, SAMPLE, Daemon, clean_env, uij, wait_for
+from .conftest import LIMITED, SAMPLE, Daemon, clean_env, stop_autostarted_daemon, uij
 
 
 @pytest.fixture(scope="module")
@@ -154,21 +151,10 @@ def test_a_command_starts_the_daemon_when_none_runs(tmp_path: Path) -> None:
         env=clean_env(),
         check=False,
     )
-    pid_file = home / "daemon.pid"
     try:
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == []
         assert "uidt: started the daemon (pid " in done.stderr
         assert f"home {home})" in done.stderr
     finally:
-        if pid_file.exists():
-            pid = int(pid_file.read_text())
-            os.kill(pid, signal.SIGTERM)
-            wait_for(lambda: not psutil.pid_exists(pid) or _zombie(pid), what="the daemon to exit")
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
+        stop_autostarted_daemon(home)

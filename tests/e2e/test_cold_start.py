@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP
 
-from .conftest import Daemon, clean_env, wait_for
+from .conftest import Daemon, clean_env, stop_autostarted_daemon
 
 DATA = os.urandom(1024)
 
@@ -59,17 +58,7 @@ def test_a_cold_download_runs_in_the_worker_the_daemon_prestarted(tmp_path: Path
         # The job ran in that worker: it is still the only one (idle until its timeout).
         assert [p.pid for p in _transfer_workers(daemon_pid)] == [prestarted_pid]
     finally:
-        if pid_file.exists():
-            pid = int(pid_file.read_text())
-            os.kill(pid, signal.SIGTERM)
-            wait_for(lambda: not psutil.pid_exists(pid) or _zombie(pid), what="the daemon to exit")
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
+        stop_autostarted_daemon(home)
 
 
 def test_the_jobs_list_carries_a_version_and_a_stale_one_is_answered_at_once(
