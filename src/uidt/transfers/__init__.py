@@ -7,8 +7,9 @@ and by the built-in services. Names are imported lazily so that importing
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from uidt.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from uidt.transfers.checkpoint import Checkpoint
@@ -42,9 +43,4 @@ __all__ = [
     "upload",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'uidt.transfers' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
