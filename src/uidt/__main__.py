@@ -1,6 +1,6 @@
 """``python -m uidt`` is the ``uidt`` command."""
 
-from uidt.cli.main import main
+from uidt.cli.launch import main
 
 if __name__ == "__main__":
     main()

@@ -48,7 +48,8 @@ def test_a_cold_download_runs_in_the_worker_the_daemon_prestarted(tmp_path: Path
     pid_file = home / "daemon.pid"
     try:
         assert done.returncode == 0, done.stderr
-        assert "uidt: started the daemon (pid " in done.stderr
+        # Started once, by the command line's early start (uidt.cli.launch), not twice.
+        assert done.stderr.count("uidt: started the daemon (pid ") == 1
         assert dest.read_bytes() == DATA
         daemon_pid = int(pid_file.read_text())
         log = (home / "logs" / "daemon.log").read_text()

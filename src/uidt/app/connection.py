@@ -7,16 +7,14 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from uidt.app.spawn import spawn_daemon, take_started
 from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError
 from uidt.wire import error_from_wire
@@ -174,32 +172,15 @@ class DaemonConnection:
         return data
 
     def start_daemon(self) -> None:
-        """Start a daemon for this home in the background and wait until it answers."""
-        try:
-            self.paths.ensure()
-        except OSError as exc:
-            raise DaemonError(f"cannot create the uidt home {self.paths.data_dir}: {exc}") from exc
+        """Start a daemon for this home in the background and wait until it answers.
+
+        A daemon this process already started for the home (the command line's early start,
+        :mod:`uidt.cli.launch`) is waited for instead of starting a second one.
+        """
+        proc = take_started(self.paths)
+        if proc is None:
+            proc = spawn_daemon(self.paths, self.daemon_args)
         log = self.paths.log_dir / "daemon-start.log"
-        # ``python -m uidt.daemon``: the daemon's light entry point (no click, no CLI modules).
-        args = [sys.executable, "-m", "uidt.daemon"]
-        paths = self.paths
-        if paths.data_dir == paths.config_dir == paths.runtime_dir:
-            args += ["--home", str(paths.data_dir)]
-        # (else the XDG layout: the daemon finds the same directories in the same environment)
-        args += [a for a in self.daemon_args if a != "--foreground"]
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                start_new_session=True,
-                env=dict(os.environ),
-            )
-        print(
-            f"uidt: started the daemon (pid {proc.pid}, home {self.paths.data_dir})",
-            file=sys.stderr,
-        )
         if self.on_spawn is not None:
             self.on_spawn()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

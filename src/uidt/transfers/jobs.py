@@ -7,11 +7,11 @@ from pathlib import Path
 
 from uidt.job.info import JobInfo
 from uidt.job.network import NetworkType
+from uidt.transfers.names import CHANNEL as CHANNEL
+from uidt.transfers.names import DOWNLOAD_SERVICE as DOWNLOAD_SERVICE
+from uidt.transfers.names import TRANSFERS_APP as TRANSFERS_APP
+from uidt.transfers.names import UPLOAD_SERVICE as UPLOAD_SERVICE
 
-TRANSFERS_APP = "uidt.transfers"
-DOWNLOAD_SERVICE = "uidt.transfers.service:HttpDownloadService"
-UPLOAD_SERVICE = "uidt.transfers.service:HttpUploadService"
-CHANNEL = "transfers"
 #: Final notification titles end with these words; ``uidt download --wait`` reads them.
 DONE = "complete"
 FAILED = "failed"

@@ -1,0 +1,63 @@
+"""Starting a daemon for a home in the background: its command line, its log, who started it.
+
+Kept light (``os``, ``sys``, ``subprocess`` and the paths) because the command line calls it
+before it loads click (:mod:`uidt.cli.launch`), so that a daemon that ``uidt download`` needs
+boots while the command line is still importing. A daemon started that way is remembered
+here, and :meth:`~uidt.app.connection.DaemonConnection.start_daemon` waits for it instead of
+starting a second one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from uidt.daemon.paths import Paths
+from uidt.errors import DaemonError
+
+#: Daemons this process started and nobody has waited for yet, by socket path.
+_started: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def daemon_command(paths: Paths, daemon_args: tuple[str, ...] = ()) -> list[str]:
+    """``python -m uidt.daemon`` for ``paths`` (the daemon's light entry point: no click)."""
+    args = [sys.executable, "-m", "uidt.daemon"]
+    if paths.data_dir == paths.config_dir == paths.runtime_dir:
+        args += ["--home", str(paths.data_dir)]
+    # (else the XDG layout: the daemon finds the same directories in the same environment)
+    return args + [a for a in daemon_args if a != "--foreground"]
+
+
+def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """Start a daemon for ``paths`` in a session of its own; say so on stderr; do not wait.
+
+    Its output goes to ``daemon-start.log`` in the home's log directory.
+
+    Raises:
+        DaemonError: the home cannot be created or the process cannot be started.
+    """
+    try:
+        paths.ensure()
+    except OSError as exc:
+        raise DaemonError(f"cannot create the uidt home {paths.data_dir}: {exc}") from exc
+    try:
+        with open(paths.log_dir / "daemon-start.log", "ab") as out:
+            process = subprocess.Popen(
+                daemon_command(paths, daemon_args),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                env=dict(os.environ),
+            )
+    except OSError as exc:
+        raise DaemonError(f"cannot start a uidt daemon in {paths.data_dir}: {exc}") from exc
+    _started[str(paths.socket)] = process
+    print(f"uidt: started the daemon (pid {process.pid}, home {paths.data_dir})", file=sys.stderr)
+    return process
+
+
+def take_started(paths: Paths) -> subprocess.Popen[bytes] | None:
+    """The daemon this process started for ``paths`` and has not yet waited for, if any."""
+    return _started.pop(str(paths.socket), None)

@@ -1,0 +1,86 @@
+"""The ``uidt`` program's entry point: start a needed daemon first, then load the command line.
+
+``uidt download URL`` and ``uidt upload FILE URL`` need a daemon. When none is running for the
+home, the command line used to find that out only after loading click and its own modules
+(~0.1 s) and then start one, so the daemon's own start-up came after the command line's. Here
+the command line looks at its arguments before any of that: if they name ``download`` or
+``upload`` (and not ``--help`` or ``--foreground``) and the home has no daemon socket, it starts
+the daemon (with the transfers worker prestarted) at once, and the two start in parallel. The
+command line then waits for that daemon instead of starting another
+(:func:`uidt.app.spawn.take_started`).
+
+Only global options the command line knows (``--home DIR``, ``--home=DIR``, ``--json``) may come
+before the command, and its first argument must look usable (an ``http(s)://`` URL to download,
+an existing file to upload); anything else, or a home that cannot be created, leaves the start
+to the command line as before, which then reports any error itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+#: The commands that schedule a job of the built-in transfer app.
+TRANSFER_COMMANDS = frozenset({"download", "upload"})
+_NO_EARLY_START = frozenset({"-h", "--help", "--foreground"})
+
+
+def transfer_home(argv: Sequence[str]) -> tuple[bool, str | None]:
+    """Whether ``argv`` is a transfer command that will need a daemon, and its ``--home``.
+
+    ``(False, None)`` whenever the arguments are anything else or cannot be read this simply.
+    """
+    home: str | None = None
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--json":
+            continue
+        if arg == "--home" and args:
+            home = args.pop(0)
+            continue
+        if arg.startswith("--home="):
+            home = arg.partition("=")[2]
+            continue
+        if arg in TRANSFER_COMMANDS and _plausible(arg, args):
+            return True, home
+        break
+    return False, None
+
+
+def _plausible(command: str, args: list[str]) -> bool:
+    """Whether the command's own arguments look like they will reach the daemon."""
+    if _NO_EARLY_START.intersection(args):
+        return False
+    has_url = any(a.lower().startswith(("http://", "https://")) for a in args)
+    if command == "download":  # uidt download URL
+        return has_url
+    return has_url and any(os.path.isfile(a) for a in args if not a.startswith("-"))  # FILE URL
+
+
+def start_daemon_early(argv: Sequence[str]) -> None:
+    """Start the daemon a transfer command will need, if the home has no daemon socket yet."""
+    wanted, home = transfer_home(argv)
+    if not wanted:
+        return
+    from uidt.app.spawn import spawn_daemon
+    from uidt.daemon.paths import resolve_paths
+    from uidt.errors import DaemonError
+    from uidt.transfers.names import TRANSFERS_APP
+
+    paths = resolve_paths(home)
+    if os.path.lexists(paths.socket):
+        return  # a daemon runs (or left a stale socket: the command line sorts that out)
+    try:
+        spawn_daemon(paths, ("--prestart", TRANSFERS_APP))
+    except DaemonError:
+        return  # the command line tries again and reports the error
+
+
+def main() -> None:
+    """Entry point of the ``uidt`` script and of ``python -m uidt``."""
+    start_daemon_early(sys.argv[1:])
+    from uidt.cli.main import main as cli_main
+
+    cli_main()

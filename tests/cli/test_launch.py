@@ -1,0 +1,86 @@
+"""``uidt.cli.launch``: the daemon a transfer command needs is started before the CLI loads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uidt.app import connection, spawn
+from uidt.app.connection import DaemonConnection
+from uidt.cli import launch
+from uidt.daemon.paths import Paths, resolve_paths
+from uidt.errors import DaemonError
+from uidt.transfers.names import TRANSFERS_APP
+
+URL = "http://127.0.0.1:9/f"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["download", URL], (True, None)),
+        (["--home", "/h", "download", URL, "--wait"], (True, "/h")),
+        (["--json", "--home=/h", "download", "-o", "x", URL], (True, "/h")),
+        (["download", "ftp://host/f"], (False, None)),  # the CLI refuses it: no daemon for it
+        (["download", URL, "--foreground"], (False, None)),  # runs in this process
+        (["download", "--help"], (False, None)),
+        (["--version", "download", URL], (False, None)),  # an option the fast path does not know
+        (["jobs"], (False, None)),
+        ([], (False, None)),
+        (["upload", "/no/such/file", URL], (False, None)),
+    ],
+)
+def test_which_arguments_start_a_daemon_early(
+    argv: list[str], expected: tuple[bool, str | None]
+) -> None:
+    assert launch.transfer_home(argv) == expected
+
+
+def test_an_upload_of_an_existing_file_does(tmp_path: Path) -> None:
+    source = tmp_path / "f"
+    source.write_bytes(b"x")
+    assert launch.transfer_home(["upload", str(source), URL]) == (True, None)
+
+
+def _record_spawns(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Paths, tuple[str, ...]]]:
+    calls: list[tuple[Paths, tuple[str, ...]]] = []
+
+    def fake_spawn(paths: Paths, daemon_args: tuple[str, ...] = ()) -> object:
+        calls.append((paths, daemon_args))
+        return object()
+
+    monkeypatch.setattr(spawn, "spawn_daemon", fake_spawn)
+    return calls
+
+
+def test_a_home_without_a_socket_gets_a_daemon_with_the_transfers_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_spawns(monkeypatch)
+    launch.start_daemon_early(["--home", str(tmp_path), "download", URL])
+    assert calls == [(resolve_paths(tmp_path), ("--prestart", TRANSFERS_APP))]
+
+
+def test_a_home_with_a_socket_is_left_to_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_spawns(monkeypatch)
+    resolve_paths(tmp_path).socket.touch()  # a daemon runs, or left a stale socket
+    launch.start_daemon_early(["--home", str(tmp_path), "download", URL])
+    assert calls == []
+
+
+def test_the_connection_waits_for_the_early_daemon_instead_of_starting_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = resolve_paths(tmp_path)
+    early = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    early.wait()
+    spawn._started[str(paths.socket)] = early  # as spawn_daemon leaves it
+    monkeypatch.setattr(connection, "spawn_daemon", lambda *a: pytest.fail("a second daemon"))
+    with pytest.raises(DaemonError, match="exited with status 3 while starting"):
+        DaemonConnection(paths).request("GET", "/v1/ping")
+    assert spawn.take_started(paths) is None  # handed over once
