@@ -420,9 +420,9 @@ async def test_checkpoints_by_size_and_by_time(
     offsets: list[int] = []
     original = Checkpoint.save
 
-    def counting_save(self: Checkpoint, state: dict[str, Any]) -> None:
+    def counting_save(self: Checkpoint, state: dict[str, Any], *, sync: bool = True) -> None:
         offsets.append(state["offset"])
-        original(self, state)
+        original(self, state, sync=sync)
 
     monkeypatch.setattr(Checkpoint, "save", counting_save)
     server.add_file(PATH, payload)

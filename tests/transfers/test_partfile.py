@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -94,8 +95,8 @@ async def test_background_commits_keep_the_checkpoint_behind_the_disk(tmp_path: 
     for block in range(20):
         part.write(bytes([block]) * 700)  # a batch goes to the I/O thread every two chunks
         part.start_commit()
-    part.wait_durable(part.written)
-    assert part.durable == part.written == 20 * 700
+    part.wait_recorded(part.written)
+    assert part.recorded == part.written == 20 * 700
     saved = part.checkpoint.load()
     assert saved is not None
     assert saved["offset"] == 20 * 700 == part_path(dest).stat().st_size
@@ -127,7 +128,10 @@ async def test_direct_appends_checkpoint_the_digest_of_exactly_their_prefix(tmp_
     part.open()
     saved: list[dict[str, object]] = []
     original = part.checkpoint.save
-    part.checkpoint.save = lambda state: (saved.append(dict(state)), original(state))[1]  # type: ignore[method-assign]
+    part.checkpoint.save = lambda state, sync=True: (  # type: ignore[method-assign]
+        saved.append(dict(state)),
+        original(state, sync=sync),
+    )[1]
     for start in range(0, len(data), 700_000):  # as a splice thread would: bytes go to the fd
         chunk = data[start : start + 700_000]
         os.write(part.fileno(), chunk)
@@ -141,3 +145,65 @@ async def test_direct_appends_checkpoint_the_digest_of_exactly_their_prefix(tmp_
         assert isinstance(offset, int)
         assert state["sha256_prefix"] == hashlib.sha256(data[:offset]).hexdigest()
     assert dest.read_bytes() == data
+
+
+def _write_recorded_after_durable(dest: Path) -> None:
+    """100 durable bytes, then 50 more that only a recorded checkpoint names."""
+    first = _part(dest)
+    first.boot_id = "boot-a"
+    first.open()
+    first.write(b"a" * 100)
+    first.commit()
+    first.write(b"b" * 50)
+    first.start_commit()  # recorded: no fdatasync
+    first.wait_recorded(150)
+    assert (first.recorded, first.durable) == (150, 100)
+    first.close(commit=False)
+    saved = first.checkpoint.load()
+    assert saved is not None
+    assert (saved["offset"], saved["durable_offset"], saved["boot_id"]) == (150, 100, "boot-a")
+
+
+async def test_a_recorded_checkpoint_is_trusted_in_the_boot_that_wrote_it(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    _write_recorded_after_durable(dest)
+    second = _part(dest)
+    second.boot_id = "boot-a"  # the writer was killed; the machine kept running
+    assert await second.resume() is Notice.RESUMED
+    assert second.written == 150
+    second.open()
+    assert await second.publish(hashlib.sha256(b"a" * 100 + b"b" * 50).hexdigest())
+
+
+async def test_after_a_reboot_only_the_durable_prefix_is_trusted(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    _write_recorded_after_durable(dest)
+    second = _part(dest)
+    second.boot_id = "boot-b"  # the machine restarted: unsynced bytes may be lost
+    assert await second.resume() is Notice.RESUMED
+    assert second.written == 100
+    second.open()
+    assert part_path(dest).stat().st_size == 100
+    second.write(b"c")
+    assert await second.publish(hashlib.sha256(b"a" * 100 + b"c").hexdigest())
+
+
+async def test_without_a_boot_id_every_checkpoint_is_durable(tmp_path: Path) -> None:
+    part = _part(tmp_path / "f")
+    part.boot_id = None
+    part.open()
+    part.write(b"x" * 10)
+    part.start_commit()
+    part.wait_recorded(10)
+    assert (part.recorded, part.durable) == (10, 10)
+    part.close(commit=False)
+
+
+async def test_a_version_1_checkpoint_still_resumes(tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    part_path(dest).write_bytes(b"z" * 40)
+    version_1 = {"version": 1, "kind": "download", "url": URL, "offset": 30, "total": 40}
+    checkpoint_path(dest).write_text(json.dumps(version_1))
+    part = _part(dest, hashing=False)
+    assert await part.resume() is Notice.RESUMED
+    assert (part.written, part.total) == (30, 40)

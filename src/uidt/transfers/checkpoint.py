@@ -10,8 +10,10 @@ the next run resumes even if ``on_stop_job`` was never called (a SIGKILL, a powe
 
 ``save`` writes a temporary file in the same directory, flushes and fsyncs it, renames it over
 the old one and fsyncs the directory, so a reader sees either the old state or the new one,
-never a torn mix. ``load`` treats an unreadable or corrupt file as "no checkpoint" (with a
-logged warning) rather than failing the job.
+never a torn mix. ``save(state, sync=False)`` skips the two fsyncs: the rename is still atomic
+for every process of this boot, which is all a state that names this boot (:func:`boot_id`)
+relies on. ``load`` treats an unreadable or corrupt file as "no checkpoint" (with a logged
+warning) rather than failing the job.
 """
 
 from __future__ import annotations
@@ -24,6 +26,21 @@ from pathlib import Path
 from typing import Any
 
 _log = logging.getLogger(__name__)
+
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def boot_id() -> str | None:
+    """The id of the running boot (Linux), or ``None`` where the system offers none.
+
+    Bytes a process wrote to a file stay readable by every later process of the same boot,
+    whether or not they have reached the disk yet; only a crash or power cut of the machine
+    loses them, and that starts a new boot.
+    """
+    try:
+        return _BOOT_ID.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def fsync_directory(directory: Path) -> None:
@@ -52,11 +69,13 @@ class Checkpoint:
     def __repr__(self) -> str:
         return f"Checkpoint({str(self.path)!r})"
 
-    def save(self, state: dict[str, Any]) -> None:
-        """Replace the stored state with ``state``, durably.
+    def save(self, state: dict[str, Any], *, sync: bool = True) -> None:
+        """Replace the stored state with ``state`` atomically (and durably, with ``sync``).
 
         Args:
             state: A JSON-serialisable mapping.
+            sync: fsync the new file and its directory, so the state survives a crash of the
+                machine; without it, it survives the end of any process.
 
         Raises:
             OSError: The directory cannot be written (``ENOSPC`` included).
@@ -67,14 +86,16 @@ class Checkpoint:
         try:
             with open(tmp, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if sync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, self.path)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        fsync_directory(self.path.parent)
+        if sync:
+            fsync_directory(self.path.parent)
 
     def load(self) -> dict[str, Any] | None:
         """The stored state, or ``None`` if there is none or it cannot be read."""

@@ -287,14 +287,14 @@ class _Download:
             )
 
     def after_bytes(self) -> None:
-        """Start a commit when one is due; wait when a whole interval is not yet durable."""
+        """Start a commit when one is due; wait when a whole interval is not yet checkpointed."""
         part = self.part
         every_bytes = self.checkpoint_bytes
         if part.commit_due(every_bytes, self.checkpoint_ms):
-            part.start_commit()
-        if part.written - part.durable > every_bytes:
+            part.start_commit(durable=part.sync_due(self.checkpoint_ms))
+        if part.written - part.recorded > every_bytes:
             # Back-pressure: never hold more than one interval of bytes a kill would lose.
-            part.wait_durable(part.written - every_bytes)
+            part.wait_recorded(part.written - every_bytes)
 
     def report_progress(self) -> None:
         report = self.meter.update(self.part.written)
@@ -436,10 +436,12 @@ async def download(
         on_progress: Called a few times a second with a :class:`Progress`.
         on_estimate: Called with the total size once the server says it.
         on_notice: Called with each :class:`Notice` (resumed, restarted, retried).
-        checkpoint_bytes: The most received bytes that are not yet durable: a kill (or a power
-            cut) makes the next run fetch at most this many bytes again. Commits (fdatasync +
-            checkpoint) run in the background every half of this.
-        checkpoint_seconds: ... or a commit starts after this much time, whichever comes first.
+        checkpoint_bytes: The most received bytes that no checkpoint names yet: a kill makes
+            the next run fetch at most this many bytes again. Checkpoints are saved in the
+            background every half of this (see :mod:`uidt.transfers.partfile`).
+        checkpoint_seconds: ... or a checkpoint starts after this much time, whichever comes
+            first; and at least this often a checkpoint is durable (fdatasync first), which
+            bounds what a crash or power cut of the machine makes the next run fetch again.
         max_redirects: Redirects followed before giving up.
         read_timeout: Seconds of silence from the server before the attempt is retried (for
             the splice reader and for a session created here).

@@ -1,21 +1,27 @@
 """The partial file of a download and its checkpoint: write, make durable, resume, publish.
 
 ``<dest>.part`` holds the bytes received so far; ``<dest>.uidt`` (a :class:`Checkpoint`) holds
-the URL, the validators (ETag, Last-Modified), the expected total, the durable offset and the
-SHA-256 of the durable prefix. :meth:`PartFile.commit` fsyncs the part file *first* and saves
-the checkpoint *second*, so the checkpointed offset never runs ahead of the bytes on disk.
-:meth:`PartFile.resume` trusts only the checkpointed prefix and :meth:`PartFile.open` truncates
-whatever came after it.
+the URL, the validators (ETag, Last-Modified), the expected total and two offsets, each with the
+SHA-256 of its prefix: the *recorded* offset (bytes written to the part file) with the id of the
+boot that wrote them, and the *durable* offset (bytes fsynced, part file first and checkpoint
+second, so it never runs ahead of the disk). :meth:`PartFile.resume` trusts the recorded prefix
+when it runs in the same boot (a killed process loses nothing it wrote: the kernel still holds
+those bytes) and only the durable prefix after a reboot (a crash or power cut may have lost what
+was not fsynced); :meth:`PartFile.open` truncates whatever came after it. Where the system has
+no boot id, every checkpoint is durable, as a recorded one could not be told apart after a crash.
 
 Speed: the event loop never touches the disk. :meth:`PartFile.write` only collects chunks; full
 batches (``batch_bytes``, 8 MiB) go to one I/O thread, which appends them with ``os.writev``
 (no copy), asks the kernel to start writing them back (``sync_file_range``, where available, so
 the disk works while the network does) and keeps the running SHA-256. :meth:`PartFile.start_commit`
-queues an ``fdatasync`` + checkpoint behind those writes on the same thread (FIFO, so a
-checkpoint never names bytes that are not on disk) and returns at once; the download keeps
-receiving. :meth:`PartFile.wait_durable` is the back-pressure that keeps the durability
-promise: the engine never holds more than one checkpoint interval of received bytes that are
-not yet durable.
+queues a checkpoint behind those writes on the same thread (FIFO, so a checkpoint never names
+bytes that are not in the file), with an ``fdatasync`` first when it is to be durable, and
+returns at once; the download keeps receiving. Recorded checkpoints cost a small file and a
+rename, so the disk is not made to flush every interval: it writes back at its own pace, and
+the ``fdatasync`` before :meth:`PartFile.publish` waits only for what it has not written yet.
+:meth:`PartFile.wait_recorded` is the back-pressure that keeps the promise to a killed process:
+the engine never holds more than one checkpoint interval of received bytes that no checkpoint
+names.
 
 Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of the
 durable prefix. When hashing, a resume re-hashes the prefix from disk (about 0.5 s/GiB, in a
@@ -37,13 +43,15 @@ from typing import Any
 
 from uidt.clock import Clock
 from uidt.errors import IntegrityError
-from uidt.transfers.checkpoint import Checkpoint, fsync_directory
+from uidt.transfers.checkpoint import Checkpoint, boot_id, fsync_directory
 from uidt.transfers.hashfollow import HashFollower
 from uidt.transfers.notices import Notice
 
 PART_SUFFIX = ".part"
 CHECKPOINT_SUFFIX = ".uidt"
-STATE_VERSION = 1
+#: 2 added the recorded offset and its boot; version 1 checkpoints name only durable bytes.
+STATE_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _HASH_BLOCK = 4 * 1024 * 1024
 #: Bytes collected before a batch goes to the I/O thread.
 BATCH_BYTES = 8 * 1024 * 1024
@@ -127,10 +135,15 @@ class PartFile:
         self.last_modified: str | None = None
         self.total: int | None = None
         self.written = 0  # bytes accepted by write() (some may still be queued for the thread)
-        self.durable = 0  # bytes fsynced and recorded in the checkpoint
+        self.recorded = 0  # bytes named by the saved checkpoint (a killed process keeps them)
+        self.durable = 0  # bytes fsynced and named by the saved checkpoint (a crash keeps them)
         self.committing = 0  # offset of the last commit started
         self.hasher: Any = None  # covers [0, bytes on disk) when hashing; used by the thread
         self.last_commit_ms = 0
+        self.last_sync_ms = 0
+        #: This boot's id: recorded checkpoints are trusted only in it (``None``: all durable).
+        self.boot_id = boot_id()
+        self._durable_digest: str | None = None
         self._fd: int | None = None
         self._io: concurrent.futures.ThreadPoolExecutor | None = None
         self._batch: list[bytes] = []
@@ -142,8 +155,8 @@ class PartFile:
         self._writeback_from = 0
         self._follower: HashFollower | None = None  # hashes appended() bytes, when hashing
 
-    def state(self) -> dict[str, Any]:
-        """The checkpoint contents for the current position (of the bytes on disk)."""
+    def state(self, offset: int, digest: str | None) -> dict[str, Any]:
+        """The checkpoint contents naming ``offset`` bytes (``digest``: their SHA-256)."""
         return {
             "version": STATE_VERSION,
             "kind": "download",
@@ -151,8 +164,11 @@ class PartFile:
             "etag": self.etag,
             "last_modified": self.last_modified,
             "total": self.total,
-            "offset": self.written,
-            "sha256_prefix": self.hasher.hexdigest() if self.hasher is not None else None,
+            "offset": offset,
+            "sha256_prefix": digest,
+            "boot_id": self.boot_id,
+            "durable_offset": self.durable,
+            "sha256_durable": self._durable_digest,
         }
 
     async def resume(self) -> Notice | None:
@@ -165,13 +181,17 @@ class PartFile:
         state = self.checkpoint.load()
         if state is None or state.get("url") != self.url:
             return None
-        offset = state.get("offset")
+        offset, stored = state.get("offset"), state.get("sha256_prefix")
+        written_in = state.get("boot_id")
+        if written_in is not None and written_in != self.boot_id:
+            # Written before a reboot: only the fsynced prefix is sure to be on disk.
+            offset, stored = state.get("durable_offset"), state.get("sha256_durable")
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
             size = -1
         usable = (
-            state.get("version") == STATE_VERSION
+            state.get("version") in _READABLE_VERSIONS
             and state.get("kind") == "download"
             and isinstance(offset, int)
             and 0 <= offset <= size
@@ -182,7 +202,6 @@ class PartFile:
             return None
         if self.hashing:
             digest = await asyncio.to_thread(hash_prefix, self.path, offset)
-            stored = state.get("sha256_prefix")
             if stored is not None and digest.hexdigest() != stored:
                 return Notice.RESTARTED_BAD_CHECKPOINT
             self.hasher = digest
@@ -190,13 +209,14 @@ class PartFile:
         self.last_modified = state.get("last_modified")
         total = state.get("total")
         self.total = total if isinstance(total, int) else None
-        self.written = self.durable = self.committing = offset
+        self.written = self.recorded = self.committing = offset
+        self.durable = 0  # until open() commits
         return Notice.RESUMED
 
     def reset(self) -> None:
         """Forget everything received: the next :meth:`open` starts from zero."""
         self.close(commit=False)
-        self.written = self.durable = self.committing = 0
+        self.written = self.recorded = self.durable = self.committing = 0
         self.hasher = None
         self.etag = self.last_modified = None
         self.total = None
@@ -264,39 +284,50 @@ class PartFile:
         """Whether a commit should start: half an interval of bytes, or the time, has passed.
 
         Commits run behind the download, so starting one every half interval (with
-        :meth:`wait_durable` as the brake) keeps the bytes at risk under ``every_bytes``.
+        :meth:`wait_recorded` as the brake) keeps the bytes at risk under ``every_bytes``.
         """
         return (
             self.written - self.committing >= max(1, every_bytes // 2)
             or self.clock.elapsed() - self.last_commit_ms >= every_ms
         )
 
-    def start_commit(self) -> None:
-        """Queue an fdatasync of everything written so far, then a checkpoint; do not wait."""
+    def sync_due(self, every_ms: int) -> bool:
+        """Whether the next commit should be durable: no boot id, or ``every_ms`` since the last."""
+        return self.boot_id is None or self.clock.elapsed() - self.last_sync_ms >= every_ms
+
+    def start_commit(self, *, durable: bool = False) -> None:
+        """Queue a checkpoint of everything written so far; do not wait.
+
+        With ``durable`` (always, where there is no boot id) the part file is fsynced first
+        and the checkpoint saved durably; else it is only recorded (see the module docstring).
+        """
         if self._io is None or self._fd is None or self._error is not None:
             return
         self._flush_batch()
         offset = self.written
         self.committing = offset
         self.last_commit_ms = self.clock.elapsed()
+        durable = durable or self.boot_id is None
+        if durable:
+            self.last_sync_ms = self.last_commit_ms
         # Bytes written directly are hashed by the follower, which may lag: it hands over the
         # digest of exactly [0, offset) when it gets there (the I/O thread waits for it).
         digest = self._follower.digest_at(offset) if self._follower is not None else None
-        future = self._io.submit(self._sync_and_save, self._fd, offset, digest)
+        future = self._io.submit(self._save_at, self._fd, offset, digest, durable)
         self._queued.append(future)
         self._commits.append((offset, future))
 
-    def wait_durable(self, offset: int) -> None:
-        """Block until the first ``offset`` bytes are checkpointed (the back-pressure).
+    def wait_recorded(self, offset: int) -> None:
+        """Block until a checkpoint names the first ``offset`` bytes (the back-pressure).
 
-        Called only when the disk has fallen a whole interval behind the network; it then waits
-        for the commit in flight (one ``fdatasync`` of the tail), no longer. Blocking rather than
-        awaiting also stops an in-process server from running ahead of the reader.
+        Called only when the checkpoints have fallen a whole interval behind the network; it
+        then waits for the commit in flight, no longer. Blocking rather than awaiting also
+        stops an in-process server from running ahead of the reader.
 
         Raises:
             OSError: A write or commit failed in the I/O thread.
         """
-        if self.durable >= offset:
+        if self.recorded >= offset:
             return
         if self.committing < offset:
             self.start_commit()
@@ -315,7 +346,7 @@ class PartFile:
         """
         if self._fd is None:
             return
-        self.start_commit()
+        self.start_commit(durable=True)
         self._drain()
         if self._error is not None:
             raise self._error
@@ -406,19 +437,25 @@ class PartFile:
             self._error = exc
             raise
 
-    def _sync_and_save(
-        self, fd: int, offset: int, digest: concurrent.futures.Future[str] | None
+    def _save_at(
+        self,
+        fd: int,
+        offset: int,
+        follower_digest: concurrent.futures.Future[str] | None,
+        durable: bool,
     ) -> None:
         if self._error is not None:
             return
         try:
-            os.fdatasync(fd)
-            state = self.state()
-            state["offset"] = offset
-            if digest is not None:
-                state["sha256_prefix"] = digest.result()
-            self.checkpoint.save(state)
-            self.durable = offset
+            if follower_digest is not None:
+                digest: str | None = follower_digest.result()
+            else:  # the writes before this in the queue are exactly the first ``offset`` bytes
+                digest = self.hasher.hexdigest() if self.hasher is not None else None
+            if durable:
+                os.fdatasync(fd)
+                self.durable, self._durable_digest = offset, digest
+            self.checkpoint.save(self.state(offset, digest), sync=durable)
+            self.recorded = offset
         except BaseException as exc:
             self._error = exc
             raise
