@@ -54,11 +54,19 @@ ENGINE_AIOHTTP = (
     "import asyncio, sys; from uidt.transfers.download import download; "
     "asyncio.run(download(sys.argv[1], sys.argv[2], raw_http=False))"
 )
+ENGINE_SYNC_EVERY_CHECKPOINT = (  # as where the system has no boot id (and before 2026-11-29)
+    "import asyncio, sys; import uidt.transfers.partfile as p; p.boot_id = lambda: None; "
+    "from uidt.transfers.download import download; "
+    "asyncio.run(download(sys.argv[1], sys.argv[2]))"
+)
 ENGINE_NO_MIDWAY_FSYNC = (
     "import asyncio, sys; from uidt.transfers.download import download; "
     "asyncio.run(download(sys.argv[1], sys.argv[2], checkpoint_bytes=1 << 50, "
     "checkpoint_seconds=1e9))"
 )
+
+
+ENGINE_DEFAULT = "uidt engine (default: checkpoint every 32 MiB, fdatasync every 5 s)"
 
 
 @dataclass(frozen=True)
@@ -88,8 +96,9 @@ CLIENTS: list[Client] = [
     Client("curl -o /dev/null (origin ceiling)", lambda u, d: ["curl", "-s", "-o", "/dev/null", u], ("curl",), False),
     Client("curl -o", lambda u, d: ["curl", "-s", "-o", str(d), u], ("curl",)),
     Client("curl -o && sync FILE", lambda u, d: ["sh", "-c", f"curl -s -o '{d}' '{u}' && sync '{d}'"], ("curl", "sync")),
-    Client("uidt engine (default: fsync every 64 MiB)", lambda u, d: [sys.executable, "-c", ENGINE_SNIPPET, u, str(d)]),
-    Client("uidt engine (fsync only at the end)", lambda u, d: [sys.executable, "-c", ENGINE_NO_MIDWAY_FSYNC, u, str(d)]),
+    Client(ENGINE_DEFAULT, lambda u, d: [sys.executable, "-c", ENGINE_SNIPPET, u, str(d)]),
+    Client("uidt engine (fdatasync at every checkpoint, as without a boot id)", lambda u, d: [sys.executable, "-c", ENGINE_SYNC_EVERY_CHECKPOINT, u, str(d)]),
+    Client("uidt engine (no checkpoint midway: fsync only at the end)", lambda u, d: [sys.executable, "-c", ENGINE_NO_MIDWAY_FSYNC, u, str(d)]),
     Client("uidt engine, aiohttp reader (as for https)", lambda u, d: [sys.executable, "-c", ENGINE_AIOHTTP, u, str(d)]),
     Client("aria2c", lambda u, d: ["aria2c", "-q", "--allow-overwrite=true", "-d", str(d.parent), "-o", d.name, u], ("aria2c",)),
     Client("aria2c -x4 -s4", lambda u, d: ["aria2c", "-q", "-x4", "-s4", "--allow-overwrite=true", "-d", str(d.parent), "-o", d.name, u], ("aria2c",), connections=4),
@@ -99,7 +108,7 @@ CLIENTS: list[Client] = [
 """The clients measured, in order; the first ``curl -o`` row is the ratio baseline."""
 
 BASELINE = "curl -o"
-ENGINE_ROW = "uidt engine (default: fsync every 64 MiB)"
+ENGINE_ROW = ENGINE_DEFAULT
 SYNCED_BASELINE = "curl -o && sync FILE"
 ARIA2 = {1: "aria2c", 4: "aria2c -x4 -s4"}
 
