@@ -262,7 +262,10 @@ class PartFile:
         if self._follower is not None:
             self._follower.feed(self.written)
         if _start_writeback is not None and self.written - self._writeback_from >= self.batch_bytes:
-            _start_writeback(self._fd, self._writeback_from, self.written - self._writeback_from)
+            # On the I/O thread: submitting the writeback is kernel work the copy need not wait for.
+            assert self._io is not None
+            start, length = self._writeback_from, self.written - self._writeback_from
+            self._queued.append(self._io.submit(_start_writeback, self._fd, start, length))
             self._writeback_from = self.written
         self._raise_failure()
 
