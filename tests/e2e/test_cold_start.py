@@ -58,6 +58,9 @@ def test_a_cold_download_runs_in_the_worker_the_daemon_prestarted(tmp_path: Path
         prestarted_pid = int(log.split(marker, 1)[1].split(")", 1)[0])
         # The job ran in that worker: it is still the only one (idle until its timeout).
         assert [p.pid for p in _transfer_workers(daemon_pid)] == [prestarted_pid]
+        # ... and logged what it did, with its own time (INFO reaches the worker log).
+        worker_log = (home / "logs" / f"worker-{TRANSFERS_APP}.log").read_text()
+        assert f"downloaded {server.url('/file.bin')} to {dest} in " in worker_log
     finally:
         stop_autostarted_daemon(home)
 

@@ -22,6 +22,7 @@ import contextlib
 import importlib
 import inspect
 import itertools
+import logging
 import os
 import socket
 import sys
@@ -370,6 +371,10 @@ def main(argv: list[str] | None = None) -> None:
         "--preload", default="", help="services (module:Class) to import at once, comma-separated"
     )
     args = parser.parse_args(argv)
+    # The app's log records (INFO and up) go to stderr, which the host points at the worker log.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     sock = socket.socket(fileno=args.fd)
     channels = frozenset(c for c in args.channels.split(",") if c)
     preload = tuple(s for s in args.preload.split(",") if s)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,7 @@ class HttpDownloadService(_TransferService):
 
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
         extras = params.extras
+        started = time.monotonic()
         result = await download(
             str(extras["url"]),
             Path(str(extras["dest"])),
@@ -158,6 +160,16 @@ class HttpDownloadService(_TransferService):
         report.progress(Progress(result.size, result.size, 0.0, None))
         verified = ", SHA-256 verified" if result.sha256 else ""
         resumed = f", resumed at {human_bytes(result.resumed_from)}" if result.resumed_from else ""
+        seconds = time.monotonic() - started
+        rate = f"{human_bytes(result.bytes_received / seconds)}/s" if seconds > 0 else "-"
+        log.info(
+            "downloaded %s to %s in %.2f s (%s, %d bytes received)",
+            extras["url"],
+            result.path,
+            seconds,
+            rate,
+            result.bytes_received,
+        )
         return f"{human_bytes(result.size)} saved to {result.path}{verified}{resumed}"
 
 
