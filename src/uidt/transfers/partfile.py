@@ -23,9 +23,9 @@ the ``fdatasync`` before :meth:`PartFile.publish` waits only for what it has not
 the engine never holds more than one checkpoint interval of received bytes that no checkpoint
 names.
 
-Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of the
-durable prefix. When hashing, a resume re-hashes the prefix from disk (about 0.5 s/GiB, in a
-thread), compares it with the stored digest and starts from zero if they differ.
+Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of each
+prefix it names. When hashing, a resume re-hashes the trusted prefix from disk (about
+0.5 s/GiB, in a thread), compares it with the stored digest and starts from zero if they differ.
 """
 
 from __future__ import annotations
