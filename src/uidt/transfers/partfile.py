@@ -33,17 +33,16 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import ctypes
 import hashlib
 import os
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from uidt.clock import Clock
 from uidt.errors import IntegrityError
 from uidt.transfers.checkpoint import Checkpoint, boot_id, fsync_directory
+from uidt.transfers.diskio import hash_prefix, start_writeback
 from uidt.transfers.hashfollow import HashFollower
 from uidt.transfers.notices import Notice
 
@@ -52,32 +51,10 @@ CHECKPOINT_SUFFIX = ".uidt"
 #: 2 added the recorded offset and its boot; version 1 checkpoints name only durable bytes.
 STATE_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
-_HASH_BLOCK = 4 * 1024 * 1024
 #: Bytes collected before a batch goes to the I/O thread.
 BATCH_BYTES = 8 * 1024 * 1024
 #: Chunks per batch at most (``writev`` takes at most IOV_MAX = 1024 buffers).
 _BATCH_CHUNKS = 512
-_SYNC_FILE_RANGE_WRITE = 2
-
-
-def _load_sync_file_range() -> Callable[[int, int, int], None] | None:
-    """``sync_file_range(fd, offset, n, SYNC_FILE_RANGE_WRITE)`` from libc, or ``None``."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)  # the C library this process already uses
-        function = libc.sync_file_range
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        return None
-    function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    function.restype = ctypes.c_int
-
-    def start_writeback(fd: int, offset: int, length: int) -> None:
-        # Only a hint (the fdatasync of the next commit is what counts), so errors are ignored.
-        function(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
-
-    return start_writeback
-
-
-_start_writeback = _load_sync_file_range()
 
 
 def part_path(dest: Path) -> Path:
@@ -88,20 +65,6 @@ def part_path(dest: Path) -> Path:
 def checkpoint_path(dest: Path) -> Path:
     """Where the checkpoint of ``dest`` lives."""
     return dest.with_name(dest.name + CHECKPOINT_SUFFIX)
-
-
-def hash_prefix(path: Path, length: int) -> Any:
-    """A ``hashlib.sha256`` object fed with the first ``length`` bytes of ``path``."""
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        remaining = length
-        while remaining > 0:
-            block = handle.read(min(_HASH_BLOCK, remaining))
-            if not block:
-                break
-            hasher.update(block)
-            remaining -= len(block)
-    return hasher
 
 
 class PartFile:
@@ -261,11 +224,11 @@ class PartFile:
         self.written += count
         if self._follower is not None:
             self._follower.feed(self.written)
-        if _start_writeback is not None and self.written - self._writeback_from >= self.batch_bytes:
+        if start_writeback is not None and self.written - self._writeback_from >= self.batch_bytes:
             # On the I/O thread: submitting the writeback is kernel work the copy need not wait for.
             assert self._io is not None
             start, length = self._writeback_from, self.written - self._writeback_from
-            self._queued.append(self._io.submit(_start_writeback, self._fd, start, length))
+            self._queued.append(self._io.submit(start_writeback, self._fd, start, length))
             self._writeback_from = self.written
         self._raise_failure()
 
@@ -434,8 +397,8 @@ class PartFile:
             if self.hasher is not None:
                 for chunk in batch:
                     self.hasher.update(chunk)
-            if _start_writeback is not None:
-                _start_writeback(fd, start, size)
+            if start_writeback is not None:
+                start_writeback(fd, start, size)
         except BaseException as exc:
             self._error = exc
             raise
