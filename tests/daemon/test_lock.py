@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from uidt.daemon.lock import HomeLock
+from uidt.daemon.lock import HomeLock, live_holder
 from uidt.errors import DaemonError
 
 
@@ -13,3 +16,16 @@ def test_second_lock_on_the_same_home_is_refused(tmp_path: Path) -> None:
         HomeLock(tmp_path / "daemon.lock").acquire()
     with HomeLock(tmp_path / "daemon.lock"):
         pass
+
+
+def test_live_holder_names_the_running_daemon_only(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.lock"
+    assert live_holder(path) is None  # no lock file
+    with HomeLock(path):
+        assert live_holder(path) == os.getpid()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path.write_text(f"{dead.pid}\n")  # a daemon that died without cleaning up
+    assert live_holder(path) is None
+    path.write_text("not a pid\n")
+    assert live_holder(path) is None

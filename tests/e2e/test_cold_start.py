@@ -75,3 +75,32 @@ def test_the_jobs_list_carries_a_version_and_a_stale_one_is_answered_at_once(
     assert stale["version"] >= version
     with pytest.raises(ValueError, match="bad request"):  # not a number: a 400, not a hang
         daemon.api("GET", "/v1/jobs", since="soon", wait_ms=10)
+
+
+def test_two_cold_downloads_started_at_once_share_one_daemon(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with ThreadedTransferTestServer() as server:
+        server.add_file("/file.bin", DATA)
+        url = server.url("/file.bin")
+        start = [sys.executable, "-m", "uidt", "--home", str(home), "download", url]
+        commands = [[*start, "-o", str(tmp_path / f"copy{n}.bin"), "--wait"] for n in (1, 2)]
+        # Both find no daemon and start one; one of those loses the home's lock and exits,
+        # and its command waits for the winner instead of failing.
+        running = [
+            subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=clean_env(),
+            )
+            for command in commands
+        ]
+        try:
+            results = [process.communicate(timeout=60) for process in running]
+        finally:
+            stop_autostarted_daemon(home)
+    for process, (_, stderr) in zip(running, results, strict=True):
+        assert process.returncode == 0, stderr
+    assert (tmp_path / "copy1.bin").read_bytes() == DATA
+    assert (tmp_path / "copy2.bin").read_bytes() == DATA

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from uidt.app.spawn import spawn_daemon, take_started
+from uidt.daemon.lock import live_holder
 from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError
 from uidt.wire import error_from_wire
@@ -185,12 +186,14 @@ class DaemonConnection:
             self.on_spawn()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
-            if proc.poll() is not None and not self._socket_answers():
+            if self._socket_answers():
+                return
+            # Ours exited: fine if another daemon won the home's lock (two commands started at
+            # once), whose socket is then waited for; else it failed.
+            if proc.poll() is not None and live_holder(self.paths.lock) in (None, proc.pid):
                 raise DaemonError(
                     f"the uidt daemon exited with status {proc.returncode} while starting; see {log}"
                 )
-            if self._socket_answers():
-                return
             time.sleep(0.005)  # noqa: TID251 - polling a socket another process is opening
         raise DaemonError(f"the uidt daemon did not open {self.paths.socket} in time; see {log}")
 

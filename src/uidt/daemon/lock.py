@@ -42,3 +42,21 @@ class HomeLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def live_holder(path: Path) -> int | None:
+    """The pid a running daemon wrote into the lock file at ``path``, if that process lives.
+
+    Reads without locking, so that asking never gets in the way of a daemon taking the lock.
+    """
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, but another user's
+        return pid
+    return pid
