@@ -10,8 +10,8 @@ command line then waits for that daemon instead of starting another
 (:func:`uidt.app.spawn.take_started`).
 
 Only global options the command line knows (``--home DIR``, ``--home=DIR``, ``--json``) may come
-before the command, and its first argument must look usable (an ``http(s)://`` URL to download,
-an existing file to upload); anything else, or a home that cannot be created, leaves the start
+before the command, and its arguments must look usable (an ``http(s)://`` URL to download; an
+existing file and such a URL to upload); anything else, or a home that cannot be created, leaves the start
 to the command line as before, which then reports any error itself.
 """
 
