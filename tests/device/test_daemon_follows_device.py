@@ -94,7 +94,8 @@ def test_metered_route_stops_an_unmetered_job_within_two_seconds(daemon: Path, r
     set_routes(root, route_line("wwan0", "00000000", 0))
 
     # Then the job stops with CONSTRAINT_CONNECTIVITY, and the daemon noticed within 2 s
-    stopped = _wait(lambda: (j := job7())["stop_reason"] == 7 and j)
+    # (the stop reason is set when the stop begins; the state changes once the app has stopped)
+    stopped = _wait(lambda: (j := job7())["stop_reason"] == 7 and j["state"] != "active" and j)
     assert stopped["state"] != "active"
     assert 6 in stopped["pending_reasons"]
     stop_entry = stopped["history"][-1]
