@@ -181,7 +181,7 @@ class DaemonConnection:
         proc = take_started(self.paths)
         if proc is None:
             proc = spawn_daemon(self.paths, self.daemon_args)
-        log = self.paths.log_dir / "daemon-start.log"
+        log = self.paths.start_log
         if self.on_spawn is not None:
             self.on_spawn()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

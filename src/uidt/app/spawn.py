@@ -32,7 +32,7 @@ def daemon_command(paths: Paths, daemon_args: tuple[str, ...] = ()) -> list[str]
 def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """Start a daemon for ``paths`` in a session of its own; say so on stderr; do not wait.
 
-    Its output goes to ``daemon-start.log`` in the home's log directory.
+    Its output goes to :attr:`Paths.start_log` (``daemon-start.log``).
 
     Raises:
         DaemonError: the home cannot be created or the process cannot be started.
@@ -42,7 +42,7 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
     except OSError as exc:
         raise DaemonError(f"cannot create the uidt home {paths.data_dir}: {exc}") from exc
     try:
-        with open(paths.log_dir / "daemon-start.log", "ab") as out:
+        with open(paths.start_log, "ab") as out:
             process = subprocess.Popen(
                 daemon_command(paths, daemon_args),
                 stdin=subprocess.DEVNULL,

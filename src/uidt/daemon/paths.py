@@ -49,6 +49,11 @@ class Paths:
         return self.data_dir / "logs"
 
     @property
+    def start_log(self) -> Path:
+        """Where an autostarted daemon's own output goes (``daemon-start.log``)."""
+        return self.log_dir / "daemon-start.log"
+
+    @property
     def web_file(self) -> Path:
         """Where a running daemon writes its Task Manager URL (with the one-time token)."""
         return self.data_dir / "web.json"
