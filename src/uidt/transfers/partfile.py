@@ -258,8 +258,11 @@ class PartFile:
         )
 
     def sync_due(self, every_ms: int) -> bool:
-        """Whether the next commit should be durable: no boot id, or ``every_ms`` since the last."""
-        return self.boot_id is None or self.clock.elapsed() - self.last_sync_ms >= every_ms
+        """Whether ``every_ms`` have passed since the last durable commit.
+
+        (Where there is no boot id, :meth:`start_commit` makes every commit durable anyway.)
+        """
+        return self.clock.elapsed() - self.last_sync_ms >= every_ms
 
     def start_commit(self, *, durable: bool = False) -> None:
         """Queue a checkpoint of everything written so far; do not wait.
