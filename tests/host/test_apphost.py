@@ -147,7 +147,13 @@ async def test_stop_calls_on_stop_job_and_job_stopped_escapes_except_exception(
     assert log_lines(tmp_path, 1)[1] == f"stop 5 {int(StopReason.CONSTRAINT_CONNECTIVITY)}"
     await host.stop_job(APP, 5, StopReason.USER, InternalStopReason.CANCELED)  # already stopped
     assert await next_event(events, StopResult) == StopResult(APP, 5, False)
-    await host.kill(APP)  # the app's thread has reported by now or never will
+    # The app's own thread notes what escaped after the stop; nothing orders that note before
+    # the answers above, so wait for it (a real process: poll, at most 10 s) before the kill.
+    for _ in range(1000):
+        if len(log_lines(tmp_path, 1)) >= 3:
+            break
+        await asyncio.sleep(0.01)
+    await host.kill(APP)
     await next_event(events, ProcessDied)
     assert log_lines(tmp_path, 1)[2:] == ["escaped JobStopped"]
 
