@@ -7,6 +7,8 @@ a home of its own, and stopped at the end of its test.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -183,3 +185,21 @@ def test_a_daemon_that_cannot_start_says_why(
     assert reason in done.stderr
     assert "Traceback" not in done.stderr
     assert not (home / "uidt.sock").exists()
+
+
+def test_stop_of_a_daemon_that_does_not_answer_is_bounded(home: Path) -> None:
+    # Given a daemon that takes requests but never answers (frozen with SIGSTOP)
+    assert uidt(home, "daemon", "--device", "fake").returncode == 0
+    pid = int(str(status_json(home)["pid"]))
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # When it is asked to stop, the command gives up after --timeout and says why
+        done = uidt(home, "daemon", "stop", "--timeout", "1")
+        assert done.returncode == 1
+        assert f"a uidt daemon (pid {pid}) holds {home} but does not answer" in done.stderr
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # Then, once it answers again, a stop stops it
+    done = uidt(home, "daemon", "stop")
+    assert done.returncode == 0, done.stderr
+    assert status_json(home)["running"] is False

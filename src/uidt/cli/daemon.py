@@ -130,6 +130,7 @@ def start_command(cli: CliContext, /, **kwargs: Any) -> None:
 def stop_command(cli: CliContext, timeout: float) -> None:
     """Stop the daemon gracefully (running jobs are stopped; persisted jobs run again later)."""
     conn = cli.connection(autostart=False)
+    conn.timeout = min(conn.timeout, timeout)  # a daemon that does not answer is not waited for
     status = running_status(conn)
     if status is None:
         click.echo(f"no uidt daemon runs for {cli.paths.data_dir}")
@@ -171,6 +172,7 @@ def restart_command(cli: CliContext, /, timeout: float, **kwargs: Any) -> None:
     """Stop the daemon and start it again with the same options (those given here win)."""
     asked = _options(kwargs)
     conn = cli.connection(autostart=False)
+    conn.timeout = min(conn.timeout, timeout)
     status = running_status(conn)
     options = asked if status is None else asked.over(status.get("options") or {})
     check_options(cli.paths, options)  # a bad option leaves the running daemon alone
