@@ -60,7 +60,8 @@ def ui(cli: CliContext) -> None:
     url = data.get("url")
     if not url:
         raise click.ClickException(
-            "the daemon serves no Task Manager page; start it with --web 127.0.0.1:PORT"
+            "the daemon serves no Task Manager page; run `uidt daemon restart --web "
+            '127.0.0.1:PORT`, or set web = "127.0.0.1:PORT" in config.toml'
         )
     if cli.json_output:
         print_json(data)
