@@ -106,3 +106,46 @@ def test_durations() -> None:
 
 def test_to_dict_lists_every_name() -> None:
     assert set(Settings().to_dict()) == set(Settings.names())
+
+
+def test_web_is_a_setting_from_every_source(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('web = "127.0.0.1:8765"\n')
+    assert Settings().web is None
+    assert Settings.from_sources(config, {}, {}).web == "127.0.0.1:8765"
+    assert Settings.from_sources(config, {"UIDT_WEB": "[::1]:9000"}, {}).web == "[::1]:9000"
+    assert Settings.from_sources(config, {}, {"web": "localhost:1"}).web == "localhost:1"
+    assert Settings.from_sources(config, {}, {"web": ""}).web is None  # --set web= turns it off
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("10.1.2.3:80", "loopback only"),
+        ("example.org:80", "loopback only"),
+        ("0.0.0.0:8765", "loopback only"),
+        ("127.0.0.1", "HOST:PORT"),
+        ("127.0.0.1:99999", "HOST:PORT"),
+        (":80", "HOST:PORT"),
+    ],
+)
+def test_a_web_address_off_loopback_or_malformed_is_refused(raw: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_sources(None, {}, {"web": raw})
+
+
+def test_web_must_be_a_string_in_config_toml(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("web = 8765\n")
+    with pytest.raises(SettingsError, match="give a string"):
+        Settings.from_sources(config, {}, {})
+
+
+def test_top_level_keys_and_a_settings_table_both_count(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('web = "127.0.0.1:8765"\n[settings]\nmax_jobs_per_app = 5\n')
+    s = Settings.from_sources(config, {}, {})
+    assert (s.web, s.max_jobs_per_app) == ("127.0.0.1:8765", 5)
+    config.write_text("max_jobs_per_app = 4\n[settings]\nmax_jobs_per_app = 5\n")
+    with pytest.raises(SettingsError, match="both at the top level and in"):
+        Settings.from_sources(config, {}, {})

@@ -51,6 +51,9 @@ class Settings:
     max_jobs_per_app: int = 150
     worker_idle_timeout_ms: int = 60_000
     cmd_run_connectivity_wait_ms: int = 5_000
+    #: Where the daemon serves the Task Manager page (``HOST:PORT`` on loopback), or ``None``.
+    #: A setting (not only ``uidt daemon --web``) so that every autostarted daemon serves it too.
+    web: str | None = None
 
     @classmethod
     def names(cls) -> list[str]:
@@ -75,10 +78,7 @@ class Settings:
                 data = tomllib.loads(file.read_text(encoding="utf-8"))
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise SettingsError(f"cannot read settings file {file}: {exc}") from exc
-            table = data.get("settings", data)
-            if not isinstance(table, dict):
-                raise SettingsError(f"{file}: [settings] must be a table")
-            for name, raw in table.items():
+            for name, raw in _config_items(file, data).items():
                 values[name] = _parse(name, raw)
         for name in cls.names():
             raw_env = (env or {}).get(f"UIDT_{name.upper()}")
@@ -91,6 +91,49 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (for ``uidt dumpsys``)."""
         return dataclasses.asdict(self)
+
+
+def _config_items(file: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a parsed ``config.toml``: its top-level keys and its ``[settings]`` table.
+
+    Raises:
+        SettingsError: ``settings`` is not a table, or a name is set in both places.
+    """
+    table = data.get("settings", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{file}: [settings] must be a table")
+    items = {name: raw for name, raw in data.items() if name != "settings"}
+    clash = sorted(items.keys() & table.keys())
+    if clash:
+        raise SettingsError(f"{file}: {clash[0]!r} is set both at the top level and in [settings]")
+    return {**items, **table}
+
+
+def check_web_address(text: str) -> str | None:
+    """The ``web`` setting: ``HOST:PORT`` with a loopback host, or ``None`` (empty, ``none``, ``off``).
+
+    Raises:
+        ValueError: not ``HOST:PORT``, or the host is not loopback (the message says which).
+    """
+    web = text.strip()
+    if web.lower() in ("", "none", "off"):
+        return None
+    host, sep, port = web.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"web takes HOST:PORT on loopback, e.g. 127.0.0.1:8765, not {text!r}")
+    if host.lower() != "localhost":
+        import ipaddress  # only when a page is asked for: not on the daemon's cold start
+
+        try:
+            loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError(
+                f"the Task Manager page serves loopback only (127.0.0.1, [::1], localhost), "
+                f"not {host}"
+            )
+    return web
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -123,6 +166,13 @@ def _parse(name: str, raw: Any) -> Any:
     if field is None:
         raise SettingsError(f"unknown setting {name!r}")
     kind = str(field.type)
+    if name == "web":
+        if raw is not None and not isinstance(raw, str):
+            raise SettingsError(f"invalid value for setting {name!r}: {raw!r} (give a string)")
+        try:
+            return None if raw is None else check_web_address(raw)
+        except ValueError as exc:
+            raise SettingsError(f"invalid value for setting {name!r}: {exc}") from None
     try:
         if kind == "bool":
             return _parse_bool(raw)

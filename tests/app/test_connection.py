@@ -104,3 +104,47 @@ def test_a_broken_answer_is_a_daemon_error(tmp_path: Path, answer: bytes) -> Non
 def test_no_daemon_without_autostart_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DaemonError, match="no uidt daemon is running"):
         _conn(tmp_path).request("GET", "/v1/ping")
+
+
+def _start(home: Path, *daemon_args: str) -> DaemonConnection:
+    return DaemonConnection(resolve_paths(home), autostart=True, daemon_args=daemon_args)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("--set", "no_such_setting=1"), "unknown setting 'no_such_setting'"),
+        (("--web", "192.0.2.1:8765"), "loopback only"),
+    ],
+)
+def test_a_daemon_that_cannot_start_says_why(
+    tmp_path: Path, args: tuple[str, ...], reason: str
+) -> None:
+    with pytest.raises(DaemonError, match="could not start") as failed:
+        _start(tmp_path, *args).start_daemon()
+    assert reason in str(failed.value)
+    assert "daemon-start.log" in str(failed.value)  # where the rest of its output is
+
+
+def test_the_reason_is_this_starts_not_an_older_one(tmp_path: Path) -> None:
+    # An earlier failed start left its own reason in daemon-start.log
+    with pytest.raises(DaemonError, match="no_such_setting"):
+        _start(tmp_path, "--set", "no_such_setting=1").start_daemon()
+    # A later start fails for another reason: that one is reported
+    (tmp_path / "config.toml").write_text('web = "10.9.8.7:80"\n')
+    with pytest.raises(DaemonError, match="loopback only") as failed:
+        _start(tmp_path).start_daemon()
+    assert "no_such_setting" not in str(failed.value)
+
+
+def test_a_taken_web_port_is_the_reason(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(
+            DaemonError, match=f"cannot serve the Task Manager page on 127.0.0.1:{port}"
+        ):
+            _start(tmp_path, "--device", "fake", "--web", f"127.0.0.1:{port}").start_daemon()
+    assert not (tmp_path / "uidt.sock").exists()  # it never answered, and left no socket behind
+    assert not (tmp_path / "daemon.pid").exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,19 @@ def test_live_holder_names_the_running_daemon_only(tmp_path: Path) -> None:
     assert live_holder(path) is None
     path.write_text("not a pid\n")
     assert live_holder(path) is None
+
+
+def test_a_dead_daemon_nobody_reaped_holds_nothing(tmp_path: Path) -> None:
+    # A daemon whose parent never waited for it stays a zombie: it holds no lock any more
+    path = tmp_path / "daemon.lock"
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        stat = Path(f"/proc/{zombie.pid}/stat")
+        deadline = time.monotonic() + 20
+        while stat.read_text().rpartition(")")[2].split()[0] != "Z":  # exited, not reaped yet
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.01)  # noqa: TID251 - polling another process, bounded
+        path.write_text(f"{zombie.pid}\n")
+        assert live_holder(path) is None
+    finally:
+        zombie.wait()

@@ -63,8 +63,18 @@ def test_dumpsys_json_keys(daemon: Daemon, running_job: int) -> None:
 def test_dumpsys_text(daemon: Daemon, running_job: int) -> None:
     done = daemon.uidt("dumpsys")
     assert done.returncode == 0, done.stderr
-    for section in ("device", "jobs", "notifications", "ANRs"):
-        assert section in done.stdout
+    lines = done.stdout.splitlines()
+    jobs = daemon.dumpsys()["jobs"]
+    for section in ("Settings:", "Device:", f"Registered {len(jobs)} jobs:", "Active jobs (1):"):
+        assert section in lines
+    for section in ("Pending queue (", "Notifications (", "ANRs (", "Ended jobs ("):
+        assert any(line.startswith(section) for line in lines), section
+    heads = [line for line in lines if line.startswith("  JOB #")]
+    assert len(heads) == len(jobs)  # one block per job
+    assert f"  JOB #{SAMPLE}/{running_job}: state=active service=sample_app:SampleService" in heads
+    assert "  network=wifi (fake)" in lines
+    assert "{" not in done.stdout  # no Python reprs
+    assert "'" not in done.stdout
 
 
 def test_apps_list(daemon: Daemon) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from uidt.app.spawn import spawn_daemon, take_started
+from uidt.app.spawn import spawn_daemon, start_failure_reason, take_started
 from uidt.daemon.lock import live_holder
 from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError
@@ -181,6 +181,7 @@ class DaemonConnection:
         proc = take_started(self.paths)
         if proc is None:
             proc = spawn_daemon(self.paths, self.daemon_args)
+            take_started(self.paths)  # waited for here: a later start must not wait for it again
         log = self.paths.start_log
         if self.on_spawn is not None:
             self.on_spawn()
@@ -191,8 +192,12 @@ class DaemonConnection:
             # Ours exited: fine if another daemon won the home's lock (two commands started at
             # once), whose socket is then waited for; else it failed.
             if proc.poll() is not None and live_holder(self.paths.lock) in (None, proc.pid):
+                reason = start_failure_reason(self.paths, proc.pid)
                 raise DaemonError(
-                    f"the uidt daemon exited with status {proc.returncode} while starting; see {log}"
+                    f"the uidt daemon could not start: {reason} (its output is in {log})"
+                    if reason
+                    else f"the uidt daemon exited with status {proc.returncode} while starting; "
+                    f"see {log}"
                 )
             time.sleep(0.005)  # noqa: TID251 - polling a socket another process is opening
         raise DaemonError(f"the uidt daemon did not open {self.paths.socket} in time; see {log}")

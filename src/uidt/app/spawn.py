@@ -18,6 +18,10 @@ from uidt.errors import DaemonError
 
 #: Daemons this process started and nobody has waited for yet, by socket path.
 _started: dict[str, subprocess.Popen[bytes]] = {}
+#: Where each daemon this process started began writing in ``daemon-start.log``, by pid.
+_log_offsets: dict[int, int] = {}
+#: How much of a failed start's output is read for its reason.
+_TAIL_BYTES = 8192
 
 
 def daemon_command(paths: Paths, daemon_args: tuple[str, ...] = ()) -> list[str]:
@@ -43,6 +47,7 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
         raise DaemonError(f"cannot create the uidt home {paths.data_dir}: {exc}") from exc
     try:
         with open(paths.start_log, "ab") as out:
+            offset = os.fstat(out.fileno()).st_size
             process = subprocess.Popen(
                 daemon_command(paths, daemon_args),
                 stdin=subprocess.DEVNULL,
@@ -54,6 +59,7 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
     except OSError as exc:
         raise DaemonError(f"cannot start a uidt daemon in {paths.data_dir}: {exc}") from exc
     _started[str(paths.socket)] = process
+    _log_offsets[process.pid] = offset
     print(f"uidt: started the daemon (pid {process.pid}, home {paths.data_dir})", file=sys.stderr)
     return process
 
@@ -61,3 +67,25 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
 def take_started(paths: Paths) -> subprocess.Popen[bytes] | None:
     """The daemon this process started for ``paths`` and has not yet waited for, if any."""
     return _started.pop(str(paths.socket), None)
+
+
+def start_failure_reason(paths: Paths, pid: int) -> str | None:
+    """Why the daemon ``pid`` this process started exited: its own words in ``daemon-start.log``.
+
+    The daemon ends a failed start with ``uidt: REASON`` on stderr (the start log); that line is
+    the reason. Other output (e.g. a traceback) gives its last line. ``None``: it wrote nothing.
+    """
+    offset = _log_offsets.get(pid)
+    try:
+        with open(paths.start_log, "rb") as log:
+            size = os.fstat(log.fileno()).st_size
+            start = max(offset if offset is not None else 0, size - _TAIL_BYTES)
+            log.seek(start)
+            text = log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    said = [line.removeprefix("uidt: ") for line in lines if line.startswith("uidt: ")]
+    if said:
+        return said[-1]
+    return lines[-1] if lines else None

@@ -1,4 +1,4 @@
-"""``uidt jobs``, ``stop``, ``ui``, ``dumpsys`` and ``cmd``."""
+"""``uidt jobs``, ``stop``, ``ui`` and ``cmd``."""
 
 from __future__ import annotations
 
@@ -60,39 +60,13 @@ def ui(cli: CliContext) -> None:
     url = data.get("url")
     if not url:
         raise click.ClickException(
-            "the daemon serves no Task Manager page; start it with --web 127.0.0.1:PORT"
+            "the daemon serves no Task Manager page; run `uidt daemon restart --web "
+            '127.0.0.1:PORT`, or set web = "127.0.0.1:PORT" in config.toml'
         )
     if cli.json_output:
         print_json(data)
     else:
         click.echo(url)
-
-
-@click.command()
-@click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")
-@pass_cli
-def dumpsys(cli: CliContext, json_output: bool) -> None:
-    """Full scheduler state."""
-    data = cli.request("GET", "/v1/dumpsys")
-    if cli.json_output or json_output:
-        print_json(data)
-        return
-    console = Console()
-    console.rule("device")
-    for key, value in data.get("device", {}).items():
-        console.print(f"  {key}: {value}")
-    console.rule("jobs")
-    console.print(jobs_table(data.get("jobs", [])))
-    console.rule("notifications")
-    for n in data.get("notifications", []):
-        console.print(f"  {n['app']} #{n['id']}: {n['title']} — {n.get('text', '')}")
-    console.rule("ANRs")
-    for anr in data.get("anrs", []):
-        console.print(f"  {anr['time']} {anr['app']} job {anr['job_id']}: {anr['reason']}")
-    for key, value in data.items():
-        if key not in ("device", "jobs", "notifications", "anrs"):
-            console.rule(key)
-            console.print(value)
 
 
 @click.command(

@@ -19,7 +19,7 @@ COMMANDS = {
     "jobs": "uidt.cli.jobs:jobs",
     "stop": "uidt.cli.jobs:stop",
     "ui": "uidt.cli.jobs:ui",
-    "dumpsys": "uidt.cli.jobs:dumpsys",
+    "dumpsys": "uidt.cli.dumpsys:dumpsys",
     "cmd": "uidt.cli.jobs:cmd",
     "download": "uidt.cli.transfer:download",
     "upload": "uidt.cli.transfer:upload",

@@ -102,6 +102,19 @@ async def ping(request: Request) -> Response:
     return _json({"ok": True, "pid": os.getpid()})
 
 
+async def status(request: Request) -> Response:
+    """What ``uidt daemon status`` shows: pid, home, uptime, store, device, web, job counts."""
+    rt = _rt(request)
+    if rt.about is None:
+        raise ProtocolError("the daemon is still starting")
+    svc = rt.service
+    running = len(svc.running)
+    data = rt.about.to_dict(
+        running=running, waiting=len(svc.jobs) - running, settings=svc.settings.to_dict()
+    )
+    return _json(data)
+
+
 async def openapi(request: Request) -> Response:
     from uidt.daemon.openapi import OPENAPI  # built on first request only
 
@@ -277,6 +290,7 @@ def create_router() -> Router:
     """Every route of the control API."""
     r = Router()
     r.add("GET", "/v1/ping", ping)
+    r.add("GET", "/v1/status", status)
     r.add("GET", "/v1/openapi.json", openapi)
     r.add("GET", "/v1/apps", list_apps)
     r.add("POST", "/v1/apps", install_app)

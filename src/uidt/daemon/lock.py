@@ -59,4 +59,14 @@ def live_holder(path: Path) -> int | None:
         return None
     except PermissionError:  # alive, but another user's
         return pid
-    return pid
+    return None if _exited(pid) else pid
+
+
+def _exited(pid: int) -> bool:
+    """Whether ``pid`` is a zombie: it has exited (and so holds no lock), nobody reaped it yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rpartition(")")[2].split()  # after "pid (command)", which may hold spaces
+    return bool(fields) and fields[0] == "Z"

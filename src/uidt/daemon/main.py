@@ -21,12 +21,15 @@ from typing import TYPE_CHECKING
 from uidt.daemon.lock import HomeLock
 from uidt.daemon.logs import setup_logging
 from uidt.daemon.paths import Paths
-from uidt.errors import SettingsError
-from uidt.settings import Settings
+from uidt.errors import DaemonError, SettingsError
+from uidt.settings import Settings, check_web_address
 
 if TYPE_CHECKING:
     from uidt.app.manifest import Manifest
+    from uidt.daemon.about import DaemonAbout
+    from uidt.daemon.runtime import Runtime
     from uidt.host.prestart import StartedWorker
+    from uidt.web.server import WebServer
 
 log = logging.getLogger("uidt.daemon")
 
@@ -70,18 +73,26 @@ def parse_sets(values: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 
 def check_web(web: str) -> None:
-    """Refuse a ``--web`` value that is not ``HOST:PORT``.
+    """Refuse a ``--web`` value that is not ``HOST:PORT`` with a loopback host.
 
     Raises:
-        SettingsError: it is not.
+        SettingsError: it is not (the message says why).
     """
-    host, sep, port = web.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise SettingsError(f"--web takes HOST:PORT on loopback, e.g. 127.0.0.1:8765, not {web!r}")
+    try:
+        check_web_address(web)
+    except ValueError as exc:
+        raise SettingsError(f"--web: {exc}") from None
 
 
-def load_settings(paths: Paths, overrides: dict[str, str]) -> Settings:
+def load_settings(paths: Paths, overrides: dict[str, str], web: str | None = None) -> Settings:
+    """The settings from ``config.toml``, ``UIDT_*`` and ``--set``; ``--web`` is ``--set web=``.
+
+    Raises:
+        SettingsError: a name is unknown or a value unusable.
+    """
     config = paths.config_file if paths.config_file.exists() else None
+    if web is not None:
+        overrides = {**overrides, "web": web}
     return Settings.from_sources(config, os.environ, overrides)
 
 
@@ -95,7 +106,7 @@ def run(options: DaemonOptions) -> None:
     paths = options.paths
     paths.ensure()
     setup_logging(paths.log_dir, foreground=options.foreground)
-    settings = load_settings(paths, options.overrides)
+    settings = load_settings(paths, options.overrides, options.web)
     with HomeLock(paths.lock):
         prestarted = prestart_workers(options.prestart, paths.log_dir, settings)
         try:
@@ -200,21 +211,23 @@ async def _serve(
     install_builtin_apps(runtime)
     runtime.load()
 
+    # The page before the socket: a page that cannot be served fails the start, and a client
+    # waiting for the socket sees the daemon exit with the reason rather than a daemon without it.
+    page = await _serve_page(runtime, settings.web)
+    runtime.about = _about(options, settings, None if page is None else page.url)
     api = create_api(runtime)
     sock_path = paths.socket
-    await api.start(_listen(sock_path))
+    try:
+        await api.start(_listen(sock_path))
+    except BaseException:
+        if page is not None:
+            await page.close()
+        raise
     _write_pid(paths.pid_file)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.request_shutdown)
     log.info("uidt daemon %d serving %s", os.getpid(), sock_path)
-    page = None
-    if options.web:
-        from uidt.web.server import serve_web  # Starlette and uvicorn only when asked for
-
-        web_host, _, web_port = options.web.rpartition(":")
-        page = await serve_web(runtime, web_host or "127.0.0.1", int(web_port or 0))
-        log.info("Task Manager on %s (run `uidt ui` for a login link)", page.url)
     notifier = None
     if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):  # D-Bus only where a session bus exists
         from uidt.notify.desktop import DesktopNotifier
@@ -247,6 +260,48 @@ async def _serve(
         await api.close()
         _remove_files(sock_path, paths.pid_file)
         log.info("uidt daemon stopped")
+
+
+async def _serve_page(runtime: Runtime, web: str | None) -> WebServer | None:
+    """The Task Manager page on ``web`` (``HOST:PORT``), or ``None`` when the setting is unset.
+
+    Raises:
+        DaemonError: the address cannot be bound (e.g. the port is taken).
+    """
+    if web is None:
+        return None
+    from uidt.web.server import serve_web  # Starlette and uvicorn only when asked for
+
+    host, _, port = web.rpartition(":")
+    try:
+        page = await serve_web(runtime, host, int(port))
+    except OSError as exc:
+        raise DaemonError(
+            f"cannot serve the Task Manager page on {web}: {exc.strerror or exc}"
+        ) from exc
+    log.info("Task Manager on %s (run `uidt ui` for a login link)", page.url)
+    return page
+
+
+def _about(options: DaemonOptions, settings: Settings, web_url: str | None) -> DaemonAbout:
+    from uidt.daemon.about import DaemonAbout, redact_url
+
+    paths = options.paths
+    return DaemonAbout(
+        pid=os.getpid(),
+        home=str(paths.data_dir),
+        socket=str(paths.socket),
+        store=redact_url(options.store_url or f"sqlite:///{paths.store}"),
+        device=options.device,
+        web_address=settings.web,
+        web_url=web_url,
+        options={
+            "store": options.store_url,
+            "device": options.device,
+            "web": options.web,
+            "sets": dict(options.overrides),
+        },
+    )
 
 
 def _listen(path: Path) -> socket.socket:

@@ -16,6 +16,7 @@ from typing import Any
 
 from uidt.app.manifest import Manifest, load_manifest
 from uidt.clock import Clock
+from uidt.daemon.about import DaemonAbout
 from uidt.daemon.appinfo import app_info_from
 from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.changes import ChangeFeed
@@ -87,6 +88,8 @@ class Runtime:
         self.crashes: list[dict[str, Any]] = []
         #: Moves on every flush; ``GET /v1/jobs?since=&wait_ms=`` waits on it.
         self.changes = ChangeFeed()
+        #: Set by the daemon once it knows its options (``GET /v1/status``).
+        self.about: DaemonAbout | None = None
 
     # -- start-up ------------------------------------------------------------------------------
 
