@@ -37,3 +37,8 @@ def test_a_failed_job_shows_its_reason_not_a_successful_finish() -> None:
 def test_a_finished_job_keeps_its_last_stop() -> None:
     text = _text([_job("finished", failure=None)])
     assert "last stop: UNDEFINED (SUCCESSFUL_FINISH)" in text
+
+
+def test_a_failure_reason_is_not_read_as_markup() -> None:
+    text = _text([_job("failed", failure="[bold]HTTP 500[/bold]")])
+    assert "failed: [bold]HTTP 500[/bold]" in text

@@ -383,8 +383,21 @@ def test_a_failed_run_of_a_replaced_job_is_not_the_new_jobs_outcome(
     [
         ("HTTP 404\n  Not Found ", "HTTP 404 Not Found"),
         ("", "failed (no reason given)"),
+        ("bad\x1b[2J\x07 name", "bad [2J name"),
         ("x" * 1000, "x" * (MAX_FAILURE_CHARS - 1) + "…"),
     ],
 )
 def test_a_failure_reason_is_kept_as_one_short_line(reason: str, kept: str) -> None:
     assert one_line(reason) == kept
+
+
+def test_a_run_failing_inside_on_start_job_ends_failed(service: JobSchedulerService) -> None:
+    service.schedule(VISIBLE, None, uij())
+    actions = run_until_idle(
+        service, InProcessApps(service, lambda _k: AppBehaviour(start_result=None))
+    )
+    [start] = of_type(actions, StartJob)
+    service.on_job_failed(start.run_id, "bad URL")  # before on_start_job returned
+    service.on_start_job_result(start.run_id, True)  # ignored: the run is over
+    assert not service.jobs
+    assert (service.ended[-1]["state"], service.ended[-1]["failure"]) == ("failed", "bad URL")

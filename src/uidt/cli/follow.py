@@ -103,40 +103,46 @@ def follow(cli: CliContext, target: Target) -> int:
 
     The bar appears once the job is seen still running (a job that is over at the first look
     needs none); each later look is a long poll that the daemon answers at the next change.
+    Ctrl-C (at any point) stops the following only, says how to go on, and gives 130.
     """
-    job: dict[str, Any] | None = None
-    version: int | None = None
-    bar: ProgressBar | None = None
+    bar: list[ProgressBar] = []
     try:
-        while True:
-            wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
-            reply = cli.request("GET", "/v1/jobs", app=target.app, all=True, **wait)
-            job = find(reply["jobs"], target)
-            if job is not None and target.generation is None:
-                target.generation = job.get("generation")
-            if job is None or job["state"] in TERMINAL_STATES:
-                break
-            if bar is None:
-                bar = ProgressBar(target.job_id)
-            bar.show(job)
-            version = reply.get("version")
-            if version is None:
-                time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
+        job = _watch(cli, target, bar)
+        if bar:
+            bar.pop().close()
+        status, line = outcome(job, target)
+        if status == 0:
+            line = _final_notification(cli, target) or line
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-            bar = None
+        if bar:
+            bar.pop().close()
         click.echo("", err=True)
         click.echo(_interrupted(target), err=True)
         return EXIT_INTERRUPTED
     finally:
-        if bar is not None:
-            bar.close()
-    status, line = outcome(job, target)
-    if status == 0:
-        line = _final_notification(cli, target) or line
+        if bar:
+            bar.pop().close()
     click.echo(line, err=status != 0)
     return status
+
+
+def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str, Any] | None:
+    """Poll until the target ends; its last record (``None``: gone). The bar goes in ``bar``."""
+    version: int | None = None
+    while True:
+        wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
+        reply = cli.request("GET", "/v1/jobs", app=target.app, all=True, **wait)
+        job = find(reply["jobs"], target)
+        if job is not None and target.generation is None:
+            target.generation = job.get("generation")
+        if job is None or job["state"] in TERMINAL_STATES:
+            return job
+        if not bar:
+            bar.append(ProgressBar(target.job_id))
+        bar[0].show(job)
+        version = reply.get("version")
+        if version is None:
+            time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
 
 
 @click.command("follow")

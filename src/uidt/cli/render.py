@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from uidt.job.reasons import pending_words, stop_reason_text
@@ -32,7 +33,7 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
             why = "; ".join(pending_words(job.get("pending_reasons") or []))
         last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
         if state == "failed":
-            why = f"failed: {job.get('failure') or 'no reason given'}"
+            why = f"failed: {escape(str(job.get('failure') or 'no reason given'))}"
         elif last is not None and job.get("history"):
             why = f"{why}\nlast stop: {last}".strip()
         note = job.get("notification") or {}

@@ -25,8 +25,12 @@ MAX_FAILURE_CHARS = 300
 
 
 def one_line(reason: object) -> str:
-    """A failure reason as one line of at most :data:`MAX_FAILURE_CHARS` (never empty)."""
-    text = " ".join(str(reason).split())
+    """A failure reason as one printable line of at most :data:`MAX_FAILURE_CHARS` (never empty).
+
+    Control characters (terminal escapes from an app or a server's message) become spaces.
+    """
+    text = "".join(c if c.isprintable() else " " for c in str(reason))
+    text = " ".join(text.split())
     if len(text) > MAX_FAILURE_CHARS:
         text = text[: MAX_FAILURE_CHARS - 1] + "…"
     return text or "failed (no reason given)"
