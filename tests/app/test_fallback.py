@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from uidt import JobInfo, JobScheduler, NetworkType
+from uidt import JobInfo, JobParameters, JobScheduler, JobService, NetworkType
+from uidt.app.fallback import run_service
 from uidt.errors import DaemonError
 
 SAMPLE = Path(__file__).parents[1] / "apps" / "sample"
@@ -51,3 +52,24 @@ def test_foreground_fallback_runs_the_service_in_this_process(
 def test_fallback_must_be_foreground_or_none() -> None:
     with pytest.raises(ValueError, match="fallback"):
         JobScheduler("org.example.sample", fallback="background")
+
+
+class FailingService(JobService):
+    """Fails at once with a reason (``job_failed``)."""
+
+    def on_start_job(self, params: JobParameters) -> bool:
+        self.job_failed(params, "HTTP 404 Not Found")
+        return True
+
+
+async def test_a_failed_job_in_the_foreground_is_not_a_success(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    job = (
+        JobInfo.Builder(1, f"{__name__}:FailingService")
+        .set_user_initiated(True)
+        .set_required_network_type(NetworkType.ANY)
+        .build()
+    )
+    assert await run_service(None, job) is False
+    assert "failed: HTTP 404 Not Found" in capsys.readouterr().err

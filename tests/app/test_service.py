@@ -89,6 +89,21 @@ def test_calls_carry_the_run_id() -> None:
     ]
 
 
+def test_job_failed_ends_the_run_with_its_reason() -> None:
+    connection = Recording()
+    service = _service(connection)
+    service.job_failed(PARAMS, "HTTP 404 Not Found")
+    service.job_failed(PARAMS, ValueError("bad checksum"))
+    service.job_failed(PARAMS, TimeoutError())
+    assert connection.calls == [
+        ("job_finished", 9, {"wants_reschedule": False, "failure": "HTTP 404 Not Found"}),
+        ("job_finished", 9, {"wants_reschedule": False, "failure": "bad checksum"}),
+        ("job_finished", 9, {"wants_reschedule": False, "failure": "TimeoutError"}),
+    ]
+    with pytest.raises(NotAttachedError):
+        JobService().job_failed(PARAMS, "x")
+
+
 @pytest.mark.parametrize(
     ("args", "match"),
     [

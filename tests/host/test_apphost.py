@@ -76,6 +76,24 @@ async def test_a_service_that_finishes(
     assert log_lines(tmp_path, 1) == ["start 7 finish"]
 
 
+async def test_a_service_that_fails_reports_its_reason(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 8, MODE, params(1, 8, tmp_path, mode="fail"))
+    assert await next_event(events, Finished) == Finished(
+        APP, 8, False, "[Errno 28] No space left on device"
+    )
+
+
+async def test_a_failure_that_is_not_a_string_breaks_the_protocol(
+    host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
+) -> None:
+    await _bound(host, events, manifest)
+    await host.start_job(APP, 9, MODE, params(1, 9, tmp_path, mode="fail_with_a_number"))
+    assert await next_event(events, ProcessDied) == ProcessDied(APP, -signal.SIGKILL)
+
+
 async def test_a_sync_service_runs_in_a_thread_and_waits_for_the_answer(
     host: AppHost, events: EventQueue, manifest: Manifest, tmp_path: Path
 ) -> None:

@@ -138,7 +138,7 @@ async def test_a_remove_drops_a_held_update(
     assert seen.open == {}
 
 
-async def test_detached_notification_stays_and_may_expire(
+async def test_detached_notification_stays_until_dismissed(
     notifier: DesktopNotifier, notification_server: FakeNotificationServer
 ) -> None:
     seen = notification_server.recorder
@@ -153,8 +153,8 @@ async def test_detached_notification_stays_and_may_expire(
     assert final.replaces_id == seen.notify[0].returned_id
     assert final.summary == "Downloaded holiday.mp4"
     assert final.value is None
-    assert final.expire_timeout == -1
-    assert "resident" not in final.hints
+    assert final.expire_timeout == 0, "a final notification (e.g. 'failed') never expires"
+    assert "resident" not in final.hints  # the user may dismiss it
     assert seen.closed == []
 
 

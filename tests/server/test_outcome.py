@@ -26,6 +26,7 @@ from uidt.server import (
     StartJob,
     StopJob,
 )
+from uidt.server.outcome import MAX_FAILURE_CHARS, one_line
 from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey
 from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
 
@@ -315,3 +316,88 @@ def test_moderate_thermal_stops_a_high_regular_job_after_its_guarantee(
         StopReason.DEVICE_STATE,
         InternalStopReason.DEVICE_THERMAL,
     )
+
+
+# -- a failed run (uidt's job_failed) -----------------------------------------------------------
+
+
+def test_a_failed_run_ends_the_job_as_failed_with_its_reason(
+    service: JobSchedulerService,
+) -> None:
+    run_id = started(service)
+    service.on_job_failed(run_id, "HTTP 404 Not Found")
+    actions = service.take_actions()
+    assert of_type(actions, RemoveJob)
+    assert not service.jobs
+    ended = service.ended[-1]
+    assert ended["state"] == "failed"
+    assert ended["failure"] == "HTTP 404 Not Found"
+    assert ended["history"][-1]["state"] == "failed"
+    assert ended["history"][-1]["reason"] == "HTTP 404 Not Found"
+    # the final notification detaches and stays
+    post = of_type(actions, PostNotification)[0]
+    assert not post.record.user_initiated_job
+
+
+def test_a_finished_run_has_no_failure(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.on_job_finished(run_id, False)
+    assert service.ended[-1]["state"] == "finished"
+    assert service.ended[-1]["failure"] is None
+    service.schedule(VISIBLE, None, uij(2))
+    assert service.jobs_snapshot()[0]["failure"] is None
+
+
+def test_a_failure_while_the_system_stops_the_run_still_ends_it_failed(
+    service: JobSchedulerService,
+) -> None:
+    run_id = started(service, stop_result=None)
+    service.cmd_stop(APP, None, 1, stop_reason=7, internal_reason=1)
+    service.take_actions()
+    service.on_job_failed(run_id, "disk full")
+    assert not service.jobs  # a failure is not retried, whatever the stop
+    assert service.ended[-1]["state"] == "failed"
+    assert service.ended[-1]["failure"] == "disk full"
+
+
+def test_a_stale_or_unknown_run_failing_changes_nothing(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.on_job_finished(run_id, False)
+    service.on_job_failed(run_id, "late")
+    service.on_job_failed(999, "unknown")
+    assert [e["state"] for e in service.ended] == ["finished"]
+
+
+def test_a_failed_run_of_a_replaced_job_is_not_the_new_jobs_outcome(
+    service: JobSchedulerService,
+) -> None:
+    run_id = started(service, stop_result=None)
+    service.schedule(VISIBLE, None, uij(1, extras={"v": 2}))  # replaces the running job
+    service.on_job_failed(run_id, "cancelled mid-way")
+    assert [e["state"] for e in service.ended] == ["cancelled"]
+    assert service.jobs_snapshot()[0]["state"] != "failed"
+
+
+@pytest.mark.parametrize(
+    ("reason", "kept"),
+    [
+        ("HTTP 404\n  Not Found ", "HTTP 404 Not Found"),
+        ("", "failed (no reason given)"),
+        ("bad\x1b[2J\x07 name", "bad [2J name"),
+        ("x" * 1000, "x" * (MAX_FAILURE_CHARS - 1) + "…"),
+    ],
+)
+def test_a_failure_reason_is_kept_as_one_short_line(reason: str, kept: str) -> None:
+    assert one_line(reason) == kept
+
+
+def test_a_run_failing_inside_on_start_job_ends_failed(service: JobSchedulerService) -> None:
+    service.schedule(VISIBLE, None, uij())
+    actions = run_until_idle(
+        service, InProcessApps(service, lambda _k: AppBehaviour(start_result=None))
+    )
+    [start] = of_type(actions, StartJob)
+    service.on_job_failed(start.run_id, "bad URL")  # before on_start_job returned
+    service.on_start_job_result(start.run_id, True)  # ignored: the run is over
+    assert not service.jobs
+    assert (service.ended[-1]["state"], service.ended[-1]["failure"]) == ("failed", "bad URL")

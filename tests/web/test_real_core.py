@@ -176,3 +176,27 @@ def test_a_waiting_job_shows_its_reasons_and_can_be_cancelled(
     )
     assert response.status_code == 200
     assert core.jobs_snapshot(APP, include_finished=False) == []
+
+
+def test_a_failed_job_reads_failed_with_its_reason_not_finished(
+    core: CoreRuntime, client: TestClient
+) -> None:
+    core.service.schedule(Caller(APP, visible=True), None, uij(3))
+    core.pump()
+    run_id = core.starts[-1].run_id
+    core.service.on_set_notification(
+        run_id, 3, Notification("transfers", "Download x.bin failed", "HTTP 404", ongoing=False),
+        EndPolicy.DETACH,
+    )  # fmt: skip
+    core.service.on_job_failed(run_id, "HTTP 404 Not Found")
+    core.pump()
+    view = client.get("/api/state").json()["view"]
+    [ended] = view["ended"]
+    assert (ended["state"], ended["state_words"]) == ("failed", "Failed")
+    assert ended["failure"] == "HTTP 404 Not Found"
+    assert view["waiting"] == []
+    html = client.get("/").text
+    assert "Failed: HTTP 404 Not Found" in html
+    assert "Finished" not in html
+    assert "SUCCESSFUL_FINISH" not in html
+    assert "Download x.bin failed" in [n["title"] for n in view["notifications"]]

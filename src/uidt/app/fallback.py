@@ -34,6 +34,8 @@ class ForegroundConnection:
         self.loop = loop
         self.finished: asyncio.Future[bool] = loop.create_future()
         self.last: Notification | None = None
+        #: The reason the service gave to ``job_failed``, if it did.
+        self.failure: str | None = None
 
     def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
         self.loop.call_soon_threadsafe(self._handle, method, args)
@@ -46,6 +48,9 @@ class ForegroundConnection:
             sys.stderr.write(f"\r\x1b[2K{note.title}{bar} {note.text}")
             sys.stderr.flush()
         elif method == "job_finished" and not self.finished.done():
+            failure = args.get("failure")
+            if failure is not None:
+                self.failure = str(failure)
             self.finished.set_result(bool(args.get("wants_reschedule")))
 
 
@@ -75,8 +80,10 @@ async def run_service(manifest: Manifest | None, job: JobInfo) -> bool:
         return False
     finally:
         sys.stderr.write("\n")
-    failed = connection.last is not None and "failed" in connection.last.title
-    return not wants_reschedule and not failed
+    if connection.failure is not None:
+        print(f"failed: {connection.failure}", file=sys.stderr)
+        return False
+    return not wants_reschedule
 
 
 def run_in_foreground(app: str, job: JobInfo) -> bool:

@@ -12,8 +12,9 @@ Callbacks may be plain functions or coroutines. Plain ones run in a worker threa
 callback never stalls the worker's message loop; coroutines run on the worker's loop (so they must
 not block it). The calls are safe from any thread:
 
-* ``job_finished``, ``update_estimated_network_bytes`` and ``update_transferred_network_bytes``
-  never block and never fail once the service is attached.
+* ``job_finished``, ``job_failed`` (a uidt extension: the job ends ``failed`` with a reason),
+  ``update_estimated_network_bytes`` and ``update_transferred_network_bytes`` never block and
+  never fail once the service is attached.
 * ``set_notification`` validates locally (type, channel, policy) and raises
   :class:`~uidt.errors.InvalidJobError`. Called from a thread (a plain callback), it also waits for
   the system's answer and raises its refusal; called on the worker's loop (a coroutine callback) it
@@ -125,6 +126,17 @@ class JobService:
     def job_finished(self, params: JobParameters, wants_reschedule: bool) -> None:
         """The job's work is done (``wants_reschedule``: try again later with backoff)."""
         self._call("job_finished", params, wants_reschedule=bool(wants_reschedule))
+
+    def job_failed(self, params: JobParameters, reason: object) -> None:
+        """The job's work failed for good; a uidt extension (Android has no such call).
+
+        As ``job_finished(params, False)`` (the run ends and the job is dropped), but the job
+        ends ``failed`` with ``reason`` (a string or an exception, kept as one line) in
+        ``uidt jobs`` and the Task Manager, instead of ``finished``. For transient trouble
+        return ``True`` from ``on_stop_job`` or call ``job_finished(params, True)`` instead.
+        """
+        text = str(reason) or type(reason).__name__
+        self._call("job_finished", params, wants_reschedule=False, failure=text)
 
     def _notification_args(
         self, notification_id: int, notification: Notification, end_policy: int

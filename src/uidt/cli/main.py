@@ -23,6 +23,7 @@ COMMANDS = {
     "cmd": "uidt.cli.jobs:cmd",
     "download": "uidt.cli.transfer:download",
     "upload": "uidt.cli.transfer:upload",
+    "follow": "uidt.cli.follow:follow_command",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from uidt.job.reasons import pending_words, stop_reason_text
@@ -28,10 +29,12 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
         ident = f"{ns}:{job['job_id']}" if ns else str(job["job_id"])
         state = job["state"]
         why = ""
-        if state not in ("active", "finished", "cancelled", "user-stopped"):
+        if state not in ("active", "finished", "failed", "cancelled", "user-stopped"):
             why = "; ".join(pending_words(job.get("pending_reasons") or []))
         last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
-        if last is not None and job.get("history"):
+        if state == "failed":
+            why = f"failed: {escape(str(job.get('failure') or 'no reason given'))}"
+        elif last is not None and job.get("history"):
             why = f"{why}\nlast stop: {last}".strip()
         note = job.get("notification") or {}
         note_text = " — ".join(x for x in (note.get("title"), note.get("text")) if x)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,23 +12,16 @@ import click
 from uidt.app.scheduler import JobScheduler
 from uidt.cli import progress
 from uidt.cli.context import CliContext, pass_cli, print_json
-from uidt.cli.progress import ProgressBar
+from uidt.cli.follow import Target, follow
+from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.transfers.jobs import (
-    DONE,
     NETWORK_CHOICES,
     TRANSFERS_APP,
     download_job,
     upload_job,
 )
-
-TERMINAL_STATES = ("finished", "cancelled", "user-stopped")
-#: How long one ``--wait`` request may wait in the daemon for the next change (a long poll: the
-#: daemon answers as soon as anything changes, so the end of a transfer is seen at once).
-WAIT_MS = 1000
-#: The pause between asks when the daemon does not long-poll (an older daemon).
-POLL_S = 0.05
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -158,73 +150,30 @@ def _submit(
     scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=connection)
     # The user typed this command: the CLI is the visible app while it schedules.
     with scheduler.activity():
-        result = scheduler.schedule(job)
+        answer = schedule_or_attach(connection, job)
     connection.on_spawn = None
     if wait and not prefetched:
         progress.prefetch()
-    if result != JobScheduler.RESULT_SUCCESS:
+    if answer["result"] != JobScheduler.RESULT_SUCCESS:
         raise click.ClickException(
             "the daemon refused the job (RESULT_FAILURE): is RUN_USER_INITIATED_JOBS revoked "
             f"for {TRANSFERS_APP}? See `uidt apps list`."
         )
+    what = "download" if dest is not None else "upload"
     if cli.json_output:
-        print_json({"job_id": job.job_id, "app": TRANSFERS_APP})
+        print_json(
+            {
+                "job_id": job.job_id,
+                "app": TRANSFERS_APP,
+                "generation": answer.get("generation"),
+                "attached": bool(answer.get("attached")),
+            }
+        )
     else:
         click.echo(job.job_id)
+    note = admission_note(answer, job, what, wait=wait)
+    if note:
+        click.echo(note, err=True)
     if wait:
-        ok = follow(cli, job.job_id, dest)
-        raise SystemExit(0 if ok else 1)
-
-
-def _find(jobs: list[dict[str, Any]], job_id: int) -> dict[str, Any] | None:
-    for job in jobs:
-        if job["job_id"] == job_id and job.get("namespace") is None:
-            return job
-    return None
-
-
-def _final_notification(cli: CliContext, job_id: int) -> dict[str, Any] | None:
-    for note in cli.request("GET", "/v1/dumpsys").get("notifications", []):
-        if note.get("app") == TRANSFERS_APP and note.get("id") == job_id:
-            return dict(note)
-    return None
-
-
-def follow(cli: CliContext, job_id: int, dest: Path | None) -> bool:
-    """Show a progress bar until the job ends; ``True`` if it succeeded.
-
-    The bar appears once the job is seen still running (a job that is over at the first look
-    needs none); each later look is a long poll that the daemon answers at the next change.
-    """
-    last: dict[str, Any] | None = None
-    version: int | None = None
-    bar: ProgressBar | None = None
-    try:
-        while True:
-            wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
-            reply = cli.request("GET", "/v1/jobs", app=TRANSFERS_APP, all=True, **wait)
-            job = _find(reply["jobs"], job_id)
-            if job is None or job["state"] in TERMINAL_STATES:
-                last = job or last
-                break
-            last = job
-            if bar is None:
-                bar = ProgressBar(job_id)
-            bar.show(job)
-            version = reply.get("version")
-            if version is None:
-                time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
-    finally:
-        if bar is not None:
-            bar.close()
-    note = _final_notification(cli, job_id)
-    text = "" if note is None else f"{note.get('title', '')}: {note.get('text', '')}".strip(": ")
-    if last is not None and last.get("state") in ("cancelled", "user-stopped"):
-        click.echo(f"job {job_id} was {last['state']}" + (f" — {text}" if text else ""), err=True)
-        return False
-    if note is not None:
-        ok = str(note.get("title", "")).endswith(DONE)
-    else:
-        ok = dest is not None and dest.exists()
-    click.echo(text or ("done" if ok else "failed"), err=not ok)
-    return ok
+        target = Target(TRANSFERS_APP, job.job_id, answer.get("generation"), what)
+        raise SystemExit(follow(cli, target))

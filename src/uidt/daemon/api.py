@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
 from uidt.daemon.peer import PeerCredentials, peer_credentials
+from uidt.daemon.tracking import schedule_tracked
 from uidt.errors import InvalidJobError, ProtocolError, UidtError
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
@@ -135,9 +136,12 @@ async def schedule(request: Request) -> Response:
         if not isinstance(body["work"], dict):
             raise InvalidJobError("'work' must be a JSON object (JobWorkItem.to_dict())")
         work = JobWorkItem.from_dict(body["work"])
+    attach = body.get("attach", False)
+    if not isinstance(attach, bool):
+        raise InvalidJobError("'attach' must be true or false")
     creds = _peer(request)
-    result = rt.schedule(app, namespace, job, work, peer_pid=None if creds is None else creds.pid)
-    return _json({"result": result})
+    peer_pid = None if creds is None else creds.pid
+    return _json(schedule_tracked(rt, app, namespace, job, work, peer_pid=peer_pid, attach=attach))
 
 
 async def cancel_one(request: Request) -> Response:

@@ -95,7 +95,8 @@ OPENAPI: dict[str, Any] = {
         "/v1/apps/{app}/jobs": {
             "get": _op("Pending jobs of a namespace (or all)", [_APP, _NS, _ALL_NS]),
             "post": _op(
-                "Schedule a job (JobInfo.to_dict())",
+                "Schedule a job (JobInfo.to_dict()); the answer names its `generation`; with "
+                "`attach` true, the same job already scheduled is kept and named instead",
                 [_APP],
                 requestBody=_body(
                     {
@@ -105,6 +106,7 @@ OPENAPI: dict[str, Any] = {
                             "namespace": {"type": ["string", "null"]},
                             "job": {"type": "object"},
                             "work": {"type": ["object", "null"]},
+                            "attach": {"type": "boolean"},
                         },
                     }
                 ),

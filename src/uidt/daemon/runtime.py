@@ -266,6 +266,12 @@ class Runtime:
         self.flush()
         self._answered(lambda run, _app: run == run_id)
 
+    def on_job_failed(self, run_id: int, failure: str) -> None:
+        self.bandwidth.forget(run_id)
+        self.service.on_job_failed(run_id, failure)
+        self.flush()
+        self._answered(lambda run, _app: run == run_id)
+
     def _answered(self, match: Callable[[int, str], bool]) -> None:
         """Forget the graceful stop's runs that ``match``; wake it when none is left."""
         for run, app in list(self._stopping.items()):

@@ -388,7 +388,11 @@ class AppHost:
         if not isinstance(args, dict):
             raise ProtocolError(f"call {method!r} without an args object")
         if method == "job_finished":
-            self._emit(Finished(app, run_id, bool(args["wants_reschedule"])))
+            failure = args.get("failure")
+            if failure is not None and not isinstance(failure, str):
+                raise ProtocolError("job_finished with a failure that is not a string")
+            wants = bool(args["wants_reschedule"]) and failure is None
+            self._emit(Finished(app, run_id, wants, failure))
         elif method == "set_notification":
             self._set_notification(worker, run_id, args, message.get("request_id"))
         elif method == "update_estimated_bytes":

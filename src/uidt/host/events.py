@@ -61,11 +61,16 @@ class NetworkChangeHandled:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """The app called ``job_finished`` (``run_id`` may be a stale run's: the core ignores it)."""
+    """The app called ``job_finished`` (``run_id`` may be a stale run's: the core ignores it).
+
+    ``failure`` is the reason when it called ``job_failed`` instead (then ``wants_reschedule``
+    is ``False``).
+    """
 
     app: str
     run_id: int
     wants_reschedule: bool
+    failure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +164,7 @@ class HostListener(Protocol):
     def on_start_job_result(self, run_id: int, wants_to_run: bool) -> None: ...
     def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None: ...
     def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None: ...
+    def on_job_failed(self, run_id: int, failure: str) -> None: ...
     def on_set_notification(
         self, run_id: int, notification_id: int, notification: Notification, end_policy: EndPolicy
     ) -> None: ...
@@ -185,6 +191,8 @@ class ListenerSink:
                 listener.on_start_job_result(run_id, wants)
             case StopResult(run_id=run_id, wants_reschedule=wants):
                 listener.on_stop_job_result(run_id, wants)
+            case Finished(run_id=run_id, failure=str() as failure):
+                listener.on_job_failed(run_id, failure)
             case Finished(run_id=run_id, wants_reschedule=wants):
                 listener.on_job_finished(run_id, wants)
             case NotificationSet():

@@ -202,7 +202,7 @@ class DesktopNotifier:
         if "body-markup" in capabilities:
             text = html.escape(text, quote=False)
         hints = _hints(event)
-        expire_ms = 0 if event.ongoing else -1
+        expire_ms = 0  # as on Android: shown until dismissed (or removed by its app)
         replaces = self._server_ids.get(event.key, 0)
         reply = await self._request(
             "Notify",

@@ -47,6 +47,8 @@ class JobServiceContext:
     #: Reasons to use when the process dies (Task Manager stop, low-memory kill).
     death_mark: tuple[StopReason, InternalStopReason] | None = None
     cancelled: bool = False
+    #: The app reported the run failed (``JobService.job_failed``), with this one-line reason.
+    failure: str | None = None
     force_reschedule: bool = False
     counts_as_timeout: bool = True
     estimated_download_bytes: int = -1

@@ -93,6 +93,7 @@ class SchedulerCore:
         self._all_dirty = False
         self._actions: list[Action] = []
         self._next_run_id = 1
+        self._next_generation = 1
         self._next_token = 1
         self._seq = 0
         self._batch_depth = 0
@@ -161,6 +162,9 @@ class SchedulerCore:
         return info is not None and info.holds(RUN_USER_INITIATED_JOBS)
 
     def _insert(self, status: JobStatus) -> None:
+        if status.generation < 1:
+            status.generation = self._next_generation
+        self._next_generation = max(self._next_generation, status.generation + 1)
         self.jobs[status.key] = status
         self.app_jobs.setdefault(status.key.app, {})[status.key] = status
         self.mark_dirty(status.key)

@@ -9,6 +9,7 @@ from uidt.server.actions import (
 )
 from uidt.server.context import Verb
 from uidt.server.core import SchedulerCore
+from uidt.server.outcome import one_line
 from uidt.store.record import (
     INTERNAL_FLAG_DEMOTED_BY_USER,
 )
@@ -81,6 +82,22 @@ class HostEvents(SchedulerCore):
                 ctx.stop_reason = StopReason.UNDEFINED
                 ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
             self.close_run(ctx, reschedule=wants_reschedule or ctx.force_reschedule)
+
+    def on_job_failed(self, run_id: int, failure: str) -> None:
+        """``job_failed`` (a uidt extension): the run ends and the job is dropped as ``failed``.
+
+        Stop reasons are recorded as for ``job_finished`` (while stopping, the stop's); the job is
+        never rescheduled, whatever the stop asked for: the app says retrying cannot help.
+        """
+        ctx = self.runs.get(run_id)
+        if ctx is None:
+            return
+        with self.batch():
+            if ctx.verb is not Verb.STOPPING:
+                ctx.stop_reason = StopReason.UNDEFINED
+                ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
+            ctx.failure = one_line(failure)
+            self.close_run(ctx, reschedule=False)
 
     def on_set_notification(
         self,

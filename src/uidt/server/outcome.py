@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import backoff
 from uidt.server.context import JobServiceContext, Verb
-from uidt.server.status import Override
+from uidt.server.status import JobStatus, Override
 from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 
 if TYPE_CHECKING:
@@ -19,6 +19,21 @@ _CONDITION_STOPS = frozenset(
     {InternalStopReason.CONSTRAINTS_NOT_SATISFIED, InternalStopReason.DEVICE_THERMAL}
 )
 _TIMEOUTS = frozenset({InternalStopReason.TIMEOUT, InternalStopReason.TIMEOUT_ABANDONED})
+
+#: The longest failure reason kept (a one-line summary, not a log).
+MAX_FAILURE_CHARS = 300
+
+
+def one_line(reason: object) -> str:
+    """A failure reason as one printable line of at most :data:`MAX_FAILURE_CHARS` (never empty).
+
+    Control characters (terminal escapes from an app or a server's message) become spaces.
+    """
+    text = "".join(c if c.isprintable() else " " for c in str(reason))
+    text = " ".join(text.split())
+    if len(text) > MAX_FAILURE_CHARS:
+        text = text[: MAX_FAILURE_CHARS - 1] + "…"
+    return text or "failed (no reason given)"
 
 
 def finish_run(
@@ -60,13 +75,15 @@ def finish_run(
         svc.record(status, "waiting", "stopped before it ran")
         return
     dropped_by_user = internal is InternalStopReason.USER_UI_STOP and ctx.user_visible
+    if ctx.failure is not None and not dropped_by_user:
+        _end(svc, status, "failed", ctx.failure)
+        status.last_failed_run_utc_ms = utc
+        return
     if not reschedule or dropped_by_user:
         if internal is InternalStopReason.SUCCESSFUL_FINISH:
             status.last_successful_run_utc_ms = utc
         state = "user-stopped" if dropped_by_user else "finished"
-        svc.record(status, state, f"{reason.name}/{internal.name}")
-        svc.ended.append(svc.snapshot_of(status, state))
-        svc._remove(key)
+        _end(svc, status, state, f"{reason.name}/{internal.name}")
         return
     settings = svc.settings
     decision = backoff.decide(
@@ -98,3 +115,12 @@ def finish_run(
         status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
     svc.record(status, "rescheduled", f"{reason.name}/{internal.name}, backoff {delay} ms")
     svc.persist(status)
+
+
+def _end(svc: SchedulerCore, status: JobStatus, state: str, reason: str) -> None:
+    """Drop a job whose run ended it: the last history entry, the ended record, the removal."""
+    if state == "failed":
+        status.failure = reason
+    svc.record(status, state, reason)
+    svc.ended.append(svc.snapshot_of(status, state))
+    svc._remove(status.key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from uidt.server.identity import GENERATION_KEY
 from uidt.server.status import JobStatus
 from uidt.store.record import JobRecord
 
@@ -32,4 +33,5 @@ def job_record(core: SchedulerCore, status: JobStatus) -> JobRecord:
         last_failed_run_utc_ms=status.last_failed_run_utc_ms,
         history=[{"time": h.utc_ms, "state": h.state, "reason": h.reason} for h in status.history],
         work_items=[w.to_dict() for w in status.work],
+        extra={GENERATION_KEY: status.generation},
     )

@@ -33,6 +33,7 @@ from uidt.server.commands import (
 from uidt.server.context import Verb
 from uidt.server.evaluation import evaluate
 from uidt.server.hosting import HostEvents
+from uidt.server.identity import stored_generation
 from uidt.server.status import DEMOTION_FLAGS, JobStatus, key_order
 from uidt.store.record import (
     JobKey,
@@ -172,6 +173,7 @@ class JobSchedulerService(HostEvents):
                     last_successful_run_utc_ms=record.last_successful_run_utc_ms,
                     last_failed_run_utc_ms=record.last_failed_run_utc_ms,
                     work=[JobWorkItem.from_dict(w) for w in record.work_items],
+                    generation=stored_generation(record),
                 )
                 self._insert(status)
                 self.record(status, "loaded", "daemon start")

@@ -102,6 +102,10 @@ class JobStatus:
     )
     history: deque[HistoryEntry] = field(default_factory=lambda: deque(maxlen=HISTORY_SIZE))
     state: str = "waiting"
+    #: Which scheduling of the job this is (:mod:`uidt.server.identity`); 0 until admitted.
+    generation: int = 0
+    #: The app's one-line reason when its last run failed (``JobService.job_failed``).
+    failure: str | None = None
 
     def __post_init__(self) -> None:
         required = Bit.NONE

@@ -29,6 +29,7 @@ class AppBehaviour:
         end_policy: the notification end policy.
         stop_result: what ``on_stop_job`` returns; ``None`` = never answers.
         finish: call ``job_finished(finish)`` right after starting; ``None`` = keep running.
+        fail: call ``job_failed(fail)`` right after starting instead (wins over ``finish``).
     """
 
     bind: bool | None = True
@@ -39,6 +40,7 @@ class AppBehaviour:
     end_policy: EndPolicy = EndPolicy.DETACH
     stop_result: bool | None = True
     finish: bool | None = None
+    fail: str | None = None
 
 
 @dataclass
@@ -79,7 +81,10 @@ class InProcessApps:
                         Notification(b.channel, f"job {key.job_id}"),
                         b.end_policy,
                     )
-                if b.finish is not None:
+                if b.fail is not None:
+                    self.running.pop(run_id, None)
+                    svc.on_job_failed(run_id, b.fail)
+                elif b.finish is not None:
                     self.running.pop(run_id, None)
                     svc.on_job_finished(run_id, b.finish)
             case StopJob(run_id=run_id, key=key):

@@ -5,7 +5,8 @@ would: ``on_start_job`` posts the notification and starts the transfer task; ``o
 cancels it (the engine leaves a consistent checkpoint) and asks to be rescheduled; the engine's
 progress goes to the notification (a few times a second) and to
 ``update_transferred_network_bytes``; the size goes to ``update_estimated_network_bytes``.
-A permanent failure ends the job with the reason in its notification, which stays (DETACH).
+A permanent failure ends the job with ``job_failed`` (it reads ``failed`` with the reason
+everywhere a job is shown) and the reason in its notification, which stays (DETACH).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class _TransferService(JobService):
                 Notification(CHANNEL, f"{title} {FAILED}", str(exc), ongoing=False),
                 EndPolicy.DETACH,
             )
-            self.job_finished(params, False)
+            self.job_failed(params, exc)
         else:
             self.set_notification(
                 params,

@@ -21,6 +21,7 @@ STATE_MARKS = {
     "waiting": "○",
     "user-stopped": "■",
     "finished": "✓",
+    "failed": "⚠",
     "cancelled": "✕",
 }
 
@@ -103,6 +104,8 @@ def _running_job(job: dict[str, Any]) -> str:
 
 
 def _stop_line(job: dict[str, Any]) -> str:
+    if job.get("failure"):
+        return f'<p class="failure">Failed: {_e(job["failure"])}</p>'
     if not job.get("last_stop"):
         return ""
     return f'<p class="last-stop">Last stop: {_e(job["last_stop"])}</p>'

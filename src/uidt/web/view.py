@@ -19,10 +19,11 @@ STATE_WORDS: dict[str, str] = {
     "waiting": "Waiting",
     "user-stopped": "Stopped by the user",
     "finished": "Finished",
+    "failed": "Failed",
     "cancelled": "Cancelled",
 }
 
-ENDED_STATES = frozenset({"finished", "cancelled"})
+ENDED_STATES = frozenset({"finished", "failed", "cancelled"})
 #: How many ended jobs the page lists.
 MAX_ENDED = 10
 #: Transfer rates are averaged over this window.
@@ -119,7 +120,10 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
         "pending": pending_words(list(job.get("pending_reasons") or []))
         if state != "active"
         else [],
-        "last_stop": stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason")),
+        "last_stop": None
+        if state == "failed"
+        else stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason")),
+        "failure": (job.get("failure") or "no reason given") if state == "failed" else None,
         "num_failures": int(job.get("num_failures") or 0),
         "earliest_run_time": job.get("earliest_run_time"),
         "history": list(job.get("history") or []),

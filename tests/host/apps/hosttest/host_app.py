@@ -65,6 +65,11 @@ class ModeService(JobService):
         self.update_transferred_network_bytes(params, 10, 0)
         if mode == "finish":
             self.job_finished(params, False)
+        elif mode == "fail_with_a_number":  # a worker breaking the protocol
+            assert self._connection is not None
+            self._connection.call("job_finished", params, {"wants_reschedule": True, "failure": 5})
+        elif mode == "fail":
+            self.job_failed(params, OSError(28, "No space left on device"))
         elif mode == "run":
             event = self.stopped.setdefault(params.run_id, threading.Event())
             threading.Thread(target=self._loop, args=(params, event), daemon=True).start()

@@ -1,0 +1,161 @@
+"""Following one job until it ends: ``uidt download/upload --wait`` and ``uidt follow JOB``.
+
+A follower names one *scheduling* of a job: (app, job id, generation). The generation comes from
+the schedule request's answer (:mod:`uidt.daemon.tracking`), so an earlier run under the same job
+id — a replaced, stopped or failed one, still in the list of ended jobs — never answers for the
+job this command scheduled. The exit status is the job's state and nothing else: 0 exactly when
+it ended ``finished``; 1 when it ended ``failed``, ``cancelled`` or ``user-stopped`` (the reason
+is printed), or when its end was not recorded; 130 when the user pressed Ctrl-C, which stops the
+following, not the job.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from uidt.cli.context import CliContext, pass_cli
+from uidt.cli.progress import ProgressBar
+from uidt.transfers.names import TRANSFERS_APP
+
+#: States after which a job never runs again.
+TERMINAL_STATES = frozenset({"finished", "failed", "cancelled", "user-stopped"})
+#: How long one request may wait in the daemon for the next change (a long poll: the daemon
+#: answers as soon as anything changes, so the end of a job is seen at once).
+WAIT_MS = 1000
+#: The pause between asks when the daemon does not long-poll (an older daemon).
+POLL_S = 0.05
+#: The exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class Target:
+    """The scheduling a follower watches; ``generation`` ``None``: the job's current one."""
+
+    app: str
+    job_id: int
+    generation: int | None = None
+    #: The word for the work in messages: "download", "upload" or "job".
+    what: str = "job"
+
+
+def _matches(job: dict[str, Any], target: Target) -> bool:
+    if job.get("app") != target.app or job.get("namespace") is not None:
+        return False
+    if job.get("job_id") != target.job_id:
+        return False
+    return target.generation is None or job.get("generation") == target.generation
+
+
+def find(jobs: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:
+    """The target's record in a ``/v1/jobs?all=1`` answer (scheduled jobs first, then ended).
+
+    Without a generation, the job scheduled under the id now, else the last one that ended.
+    """
+    found = [job for job in jobs if _matches(job, target)]
+    if not found:
+        return None
+    if target.generation is not None:
+        return found[0]
+    live = [job for job in found if job.get("state") not in TERMINAL_STATES]
+    return live[0] if live else found[-1]
+
+
+def _final_notification(cli: CliContext, target: Target) -> str:
+    for note in cli.request("GET", "/v1/dumpsys").get("notifications", []):
+        if note.get("app") == target.app and note.get("id") == target.job_id:
+            return f"{note.get('title') or ''}: {note.get('text') or ''}".strip(": ")
+    return ""
+
+
+def _interrupted(target: Target) -> str:
+    app = "" if target.app == TRANSFERS_APP else f" --app {target.app}"
+    return (
+        f"stopped following; the {target.what} goes on in the background — "
+        f"`uidt follow{app} {target.job_id}` to watch it, "
+        f"`uidt cmd cancel {target.app} {target.job_id}` to stop it"
+    )
+
+
+def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
+    """The exit status and the line to print for how the followed job ended."""
+    label = f"job {target.job_id}"
+    if job is None:
+        return 1, f"{label} is gone and how it ended was not recorded (was the daemon restarted?)"
+    state = job.get("state")
+    if state == "finished":
+        return 0, f"{label} finished"
+    if state == "failed":
+        return 1, f"{label} failed: {job.get('failure') or 'no reason given'}"
+    if state == "cancelled":
+        return 1, f"{label} was cancelled (by the app, or replaced by a newer one)"
+    if state == "user-stopped":
+        return 1, f"{label} was stopped by the user"
+    return 1, f"{label} is {state}"
+
+
+def follow(cli: CliContext, target: Target) -> int:
+    """Show a progress bar until the target ends; its exit status (see the module's docstring).
+
+    The bar appears once the job is seen still running (a job that is over at the first look
+    needs none); each later look is a long poll that the daemon answers at the next change.
+    Ctrl-C (at any point) stops the following only, says how to go on, and gives 130.
+    """
+    bar: list[ProgressBar] = []
+    try:
+        job = _watch(cli, target, bar)
+        if bar:
+            bar.pop().close()
+        status, line = outcome(job, target)
+        if status == 0:
+            line = _final_notification(cli, target) or line
+    except KeyboardInterrupt:
+        if bar:
+            bar.pop().close()
+        click.echo("", err=True)
+        click.echo(_interrupted(target), err=True)
+        return EXIT_INTERRUPTED
+    finally:
+        if bar:
+            bar.pop().close()
+    click.echo(line, err=status != 0)
+    return status
+
+
+def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str, Any] | None:
+    """Poll until the target ends; its last record (``None``: gone). The bar goes in ``bar``."""
+    version: int | None = None
+    while True:
+        wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
+        reply = cli.request("GET", "/v1/jobs", app=target.app, all=True, **wait)
+        job = find(reply["jobs"], target)
+        if job is not None and target.generation is None:
+            target.generation = job.get("generation")
+        if job is None or job["state"] in TERMINAL_STATES:
+            return job
+        if not bar:
+            bar.append(ProgressBar(target.job_id))
+        bar[0].show(job)
+        version = reply.get("version")
+        if version is None:
+            time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
+
+
+@click.command("follow")
+@click.argument("job_id", type=int)
+@click.option("--app", default=TRANSFERS_APP, show_default=True, help="The job's app.")
+@pass_cli
+def follow_command(cli: CliContext, job_id: int, app: str) -> None:
+    """Follow JOB_ID until it ends (again): exit 0 if it finished, 1 if it did not."""
+    what = "transfer" if app == TRANSFERS_APP else "job"
+    reply = cli.request("GET", "/v1/jobs", app=app, all=True)
+    job = find(reply["jobs"], Target(app, job_id))
+    if job is None:
+        raise click.ClickException(f"no job {job_id} of {app} (see `uidt jobs --all`)")
+    if job["state"] not in TERMINAL_STATES:
+        click.echo(f"following job {job_id}", err=True)
+    raise SystemExit(follow(cli, Target(app, job_id, job.get("generation"), what)))

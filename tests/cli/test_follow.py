@@ -1,0 +1,46 @@
+"""Which record a follower reads, and what its end means (exit status and message)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from uidt.cli.follow import Target, find, outcome
+
+APP = "uidt.transfers"
+
+
+def _job(state: str, generation: int, **fields: Any) -> dict[str, Any]:
+    return {"app": APP, "namespace": None, "job_id": 7, "generation": generation, "state": state}
+
+
+def test_an_earlier_run_under_the_same_id_never_answers_for_the_followed_one() -> None:
+    jobs = [_job("active", 3), _job("user-stopped", 1), _job("cancelled", 2)]
+    assert find(jobs, Target(APP, 7, 3)) == _job("active", 3)
+    assert find(jobs, Target(APP, 7, 2)) == _job("cancelled", 2)
+    assert find(jobs, Target(APP, 7, 9)) is None
+    assert find(jobs, Target(APP, 8, 3)) is None
+    assert find(jobs, Target("other.app", 7, 3)) is None
+
+
+def test_without_a_generation_the_live_job_else_the_last_ended() -> None:
+    assert find([_job("finished", 1), _job("active", 2)], Target(APP, 7)) == _job("active", 2)
+    assert find([_job("failed", 1), _job("finished", 2)], Target(APP, 7)) == _job("finished", 2)
+
+
+@pytest.mark.parametrize(
+    ("job", "status", "words"),
+    [
+        ({"state": "finished"}, 0, "job 7 finished"),
+        ({"state": "failed", "failure": "HTTP 404"}, 1, "job 7 failed: HTTP 404"),
+        ({"state": "failed", "failure": None}, 1, "job 7 failed: no reason given"),
+        ({"state": "cancelled"}, 1, "job 7 was cancelled"),
+        ({"state": "user-stopped"}, 1, "job 7 was stopped by the user"),
+        (None, 1, "how it ended was not recorded"),
+    ],
+)
+def test_only_a_finished_job_exits_0(job: dict[str, Any] | None, status: int, words: str) -> None:
+    got_status, line = outcome(job, Target(APP, 7, 1))
+    assert got_status == status
+    assert words in line

@@ -1,0 +1,113 @@
+"""The schedule request's answer: generation, attach, replaced (a stand-in runtime on a real core)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from uidt.daemon.runtime import Runtime
+from uidt.daemon.tracking import schedule_tracked
+from uidt.device.state import DeviceState
+from uidt.errors import InvalidJobError
+from uidt.job import JobInfo, JobWorkItem, NetworkType
+from uidt.server import AppInfo, Caller, JobSchedulerService
+from uidt.settings import Settings
+from uidt.testing import FakeClock
+
+APP = "org.example.photos"
+SERVICE = "photos.sync:UploadService"
+
+
+class StandIn:
+    """The runtime members ``schedule_tracked`` uses."""
+
+    def __init__(self) -> None:
+        self.service = JobSchedulerService(
+            clock=FakeClock(),
+            settings=Settings(),
+            device=DeviceState(),
+            installed_memory_bytes=16 * 1024**3,
+            apps={
+                APP: AppInfo(
+                    package=APP,
+                    services={SERVICE: "BIND_JOB_SERVICE"},
+                    permissions=frozenset({"RUN_USER_INITIATED_JOBS"}),
+                    channels=frozenset({"transfers"}),
+                )
+            },
+        )
+
+    def require_app(self, app: str) -> None:
+        if app != APP:
+            raise InvalidJobError(f"No such app: {app}")
+
+    def schedule(self, app: str, namespace: str | None, job: JobInfo, work: Any, **_: Any) -> int:
+        return self.service.schedule(Caller(app, visible=True), namespace, job, work)
+
+
+def _job(url: str) -> JobInfo:
+    return (
+        JobInfo.Builder(1, SERVICE)
+        .set_user_initiated(True)
+        .set_required_network_type(NetworkType.ANY)
+        .set_extras({"url": url})
+        .build()
+    )
+
+
+def _schedule(rt: StandIn, job: JobInfo, *, attach: bool, work: Any = None) -> dict[str, Any]:
+    return schedule_tracked(cast(Runtime, rt), APP, None, job, work, peer_pid=None, attach=attach)
+
+
+def test_a_new_job_names_its_generation() -> None:
+    rt = StandIn()
+    answer = _schedule(rt, _job("a"), attach=True)
+    assert answer == {"result": 1, "generation": 1, "attached": False, "replaced": None}
+
+
+def test_the_same_job_with_attach_is_kept_not_replaced() -> None:
+    rt = StandIn()
+    first = _schedule(rt, _job("a"), attach=True)
+    again = _schedule(rt, _job("a"), attach=True)
+    assert again == {
+        "result": 1,
+        "generation": first["generation"],
+        "attached": True,
+        "replaced": None,
+    }
+    assert not rt.service.ended  # nothing was cancelled
+
+
+def test_without_attach_the_same_job_is_replaced_as_on_android() -> None:
+    rt = StandIn()
+    _schedule(rt, _job("a"), attach=False)
+    again = _schedule(rt, _job("a"), attach=False)
+    assert again["attached"] is False
+    assert again["replaced"]["generation"] == 1
+    assert again["generation"] == 2
+
+
+def test_another_job_under_the_id_replaces_and_names_the_earlier_one() -> None:
+    rt = StandIn()
+    _schedule(rt, _job("a"), attach=True)
+    answer = _schedule(rt, _job("b"), attach=True)
+    assert answer["generation"] == 2
+    assert answer["replaced"]["generation"] == 1
+    assert answer["replaced"]["job"]["extras"] == {"url": "a"}
+    assert rt.service.ended[-1]["state"] == "cancelled"
+
+
+def test_work_is_appended_not_attached() -> None:
+    rt = StandIn()
+    job = _job("a")
+    _schedule(rt, job, attach=True, work=JobWorkItem())
+    answer = _schedule(rt, job, attach=True, work=JobWorkItem())
+    assert answer == {"result": 1, "generation": 1, "attached": False, "replaced": None}
+
+
+def test_an_unknown_app_is_refused_before_anything() -> None:
+    with pytest.raises(InvalidJobError, match="No such app"):
+        schedule_tracked(
+            cast(Runtime, StandIn()), "no.app", None, _job("a"), None, peer_pid=None, attach=True
+        )
