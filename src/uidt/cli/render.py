@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from uidt.job.reasons import pending_words, stop_reason_text
+from uidt.job.reasons import crash_text, pending_words, stop_reason_text
 from uidt.units import human_bytes
 
 
@@ -33,6 +33,9 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
         last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
         if last is not None and job.get("history"):
             why = f"{why}\nlast stop: {last}".strip()
+        crash = crash_text(job.get("last_crash"))
+        if crash is not None:
+            why = f"{why}\nlast crash: {crash}".strip()
         note = job.get("notification") or {}
         note_text = " — ".join(x for x in (note.get("title"), note.get("text")) if x)
         table.add_row(job["app"], ident, state, progress_text(job), why, note_text)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from uidt.clock import utc_from_millis
 from uidt.server.concurrency import limits_now
+from uidt.server.crashes import crash_json
 from uidt.server.status import JobStatus, key_order
 
 if TYPE_CHECKING:
@@ -65,6 +66,9 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus, state: str | None = None
         "history": [
             {"time": _iso(h.utc_ms), "state": h.state, "reason": h.reason} for h in status.history
         ],
+        "last_crash": crash_json(
+            status.last_crash, _iso(status.last_crash.utc_ms) if status.last_crash else None
+        ),
     }
 
 
