@@ -18,11 +18,14 @@ def _iso(utc_ms: int | None) -> str | None:
 
 
 def job_state(svc: SchedulerCore, status: JobStatus) -> str:
-    """``active``, ``pending`` (queued for a slot), ``ready``, ``user-stopped`` or ``waiting``."""
+    """``active``, ``pending`` (queued for a slot), ``ready`` or ``waiting``.
+
+    A scheduled job is never ``user-stopped``: the Task Manager's Stop drops the app's
+    user-visible jobs (their ended records read ``user-stopped``) and holds the others, which
+    wait (pending reason USER) until the app is visible again.
+    """
     if status.key in svc.running:
         return "active"
-    if status.key.app in svc.user_stopped:
-        return "user-stopped"
     if status.key in svc.queue:
         return "pending"
     return "ready" if status.ready else "waiting"
