@@ -58,3 +58,10 @@ def test_crash_text() -> None:
     assert crash_text(None) is None
     assert crash_text({"type": "ValueError", "message": "", "count": 1}) == "ValueError"
     assert crash_text({"type": "", "message": "m", "count": 2}) == "Exception: m (2 times)"
+
+
+def test_an_ended_job_waits_for_nothing() -> None:
+    # an ended record keeps the pending reasons of its last moment ("running"): not shown
+    for state in ("user-stopped", "failed", "finished"):
+        assert "running" not in _text([_job(state=state, pending_reasons=[-1])])
+    assert "running" in _text([_job(state="waiting", pending_reasons=[-1])])

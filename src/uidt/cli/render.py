@@ -9,6 +9,9 @@ from rich.table import Table
 from uidt.job.reasons import crash_text, pending_words, stop_reason_text
 from uidt.units import human_bytes
 
+#: States of a scheduled job that is not running (any other state but ``active`` is an ended one).
+_WAITING_STATES = frozenset({"pending", "ready", "waiting"})
+
 
 def progress_text(job: dict[str, Any]) -> str:
     done = job.get("transferred_download_bytes", 0) or 0
@@ -28,7 +31,7 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
         ident = f"{ns}:{job['job_id']}" if ns else str(job["job_id"])
         state = job["state"]
         why = ""
-        if state not in ("active", "finished", "cancelled", "user-stopped"):
+        if state in _WAITING_STATES:  # an ended record waits for nothing
             why = "; ".join(pending_words(job.get("pending_reasons") or []))
         last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
         if last is not None and job.get("history"):
