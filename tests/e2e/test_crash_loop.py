@@ -36,7 +36,9 @@ def test_a_crashing_app_shows_its_last_crash_and_backs_off(
         )
         crashed_at = datetime.fromisoformat(crash["time"])
         not_before = datetime.fromisoformat(job["earliest_run_time"])
-        assert timedelta(seconds=29) <= not_before - crashed_at <= timedelta(seconds=31)
+        # (30 s from the worker's death, which follows the crash report: a loaded machine may
+        # take a moment to kill it)
+        assert timedelta(seconds=30) <= not_before - crashed_at <= timedelta(seconds=40)
         assert read_log(app_log).count("start 401 raise") == 3
         # and `uidt jobs` says why it keeps restarting, in words
         table = daemon.uidt("jobs", "--app", SAMPLE)
