@@ -245,7 +245,7 @@ def create_web_app(
             try:
                 runtime.cancel(app, namespace, job_id)
             except (UidtError, LookupError, ValueError):
-                job = None  # it ended meanwhile: say how, below
+                job = None  # the app is gone (uninstalled): answer from the ended records
             else:
                 feed.poke()
                 label = _job_label(app, namespace, job_id)
