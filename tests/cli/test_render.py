@@ -1,21 +1,73 @@
-"""The jobs table of `uidt jobs` / `uidt dumpsys`."""
+"""``uidt jobs``'s table: what a row says about a job."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from rich.console import Console
 
 from uidt.cli.render import jobs_table
+from uidt.job.reasons import crash_text
 
 
 def _text(jobs: list[dict[str, Any]]) -> str:
-    console = Console(width=200, record=True)
+    console = Console(width=200, record=True, file=io.StringIO())
     console.print(jobs_table(jobs))
     return console.export_text()
 
 
-def _job(state: str, **fields: Any) -> dict[str, Any]:
+def _job(**changes: Any) -> dict[str, Any]:
+    job: dict[str, Any] = {
+        "app": "org.example.photos",
+        "namespace": None,
+        "job_id": 7,
+        "state": "waiting",
+        "pending_reasons": [9],
+        "stop_reason": 0,
+        "internal_stop_reason": -1,
+        "history": [],
+        "last_crash": None,
+    }
+    job.update(changes)
+    return job
+
+
+def test_a_job_that_keeps_crashing_says_why() -> None:
+    crash = {
+        "type": "RuntimeError",
+        "message": "boom",
+        "count": 3,
+        "time": "2026-11-30T16:00:00+00:00",
+    }
+    text = _text([_job(last_crash=crash)])
+    assert "last crash: RuntimeError: boom (3 times)" in text
+    assert "waiting for its delay" in text
+
+
+def test_a_job_without_a_crash_shows_none() -> None:
+    assert "crash" not in _text([_job()])
+    assert "crash" not in _text([_job(last_crash=None, state="active")])
+    # a snapshot from an older daemon has no last_crash at all
+    old = _job()
+    del old["last_crash"]
+    assert "crash" not in _text([old])
+
+
+def test_crash_text() -> None:
+    assert crash_text(None) is None
+    assert crash_text({"type": "ValueError", "message": "", "count": 1}) == "ValueError"
+    assert crash_text({"type": "", "message": "m", "count": 2}) == "Exception: m (2 times)"
+
+
+def test_an_ended_job_waits_for_nothing() -> None:
+    # an ended record keeps the pending reasons of its last moment ("running"): not shown
+    for state in ("user-stopped", "failed", "finished"):
+        assert "running" not in _text([_job(state=state, pending_reasons=[-1])])
+    assert "running" in _text([_job(state="waiting", pending_reasons=[-1])])
+
+
+def _ended(state: str, **fields: Any) -> dict[str, Any]:
     return {
         "app": "uidt.transfers",
         "namespace": None,
@@ -29,16 +81,16 @@ def _job(state: str, **fields: Any) -> dict[str, Any]:
 
 
 def test_a_failed_job_shows_its_reason_not_a_successful_finish() -> None:
-    text = _text([_job("failed", failure="HTTP 404 Not Found")])
+    text = _text([_ended("failed", failure="HTTP 404 Not Found")])
     assert "failed: HTTP 404 Not Found" in text
     assert "SUCCESSFUL_FINISH" not in text
 
 
 def test_a_finished_job_keeps_its_last_stop() -> None:
-    text = _text([_job("finished", failure=None)])
+    text = _text([_ended("finished", failure=None)])
     assert "last stop: UNDEFINED (SUCCESSFUL_FINISH)" in text
 
 
 def test_a_failure_reason_is_not_read_as_markup() -> None:
-    text = _text([_job("failed", failure="[bold]HTTP 500[/bold]")])
+    text = _text([_ended("failed", failure="[bold]HTTP 500[/bold]")])
     assert "failed: [bold]HTTP 500[/bold]" in text

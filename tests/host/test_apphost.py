@@ -114,6 +114,7 @@ async def test_an_exception_in_on_start_job_is_reported_as_a_crash(
     crash = await next_event(events, JobCrashed)
     assert (crash.app, crash.run_id, crash.phase) == (APP, 3, "on_start_job")
     assert "RuntimeError: boom in on_start_job" in crash.traceback
+    assert (crash.exception_type, crash.message) == ("RuntimeError", "boom in on_start_job")
     assert await host.ping(APP) < 5  # the host decides nothing: the worker still serves
 
 
@@ -136,6 +137,8 @@ async def test_an_unimportable_service_fails_that_start_only(
     crash = await next_event(events, JobCrashed)
     assert (crash.run_id, crash.phase) == (1, "import")
     assert "ModuleNotFoundError" in crash.traceback
+    assert crash.exception_type == "ModuleNotFoundError"
+    assert crash.message == "No module named 'no_such_module'"
     await host.start_job(APP, 2, MODE, params(2, 2, tmp_path, mode="finish"))
     assert await next_event(events, StartResult) == StartResult(APP, 2, True)
 

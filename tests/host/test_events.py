@@ -50,7 +50,7 @@ def test_listener_sink_calls_the_matching_method() -> None:
         NotificationSet("a", 1, 7, NOTE, EndPolicy.REMOVE),
         BytesEstimated("a", 1, 10, -1),
         BytesTransferred("a", 1, 5, 0),
-        JobCrashed("a", 1, "on_start_job", "Traceback"),
+        JobCrashed("a", 1, "on_start_job", "Traceback", "ValueError", "bad"),
         Pong("a", 3),
         ProcessDied("a", -9),
     ]:
@@ -65,7 +65,7 @@ def test_listener_sink_calls_the_matching_method() -> None:
         ("on_set_notification", 1, 7, NOTE, EndPolicy.REMOVE),
         ("on_update_estimated_bytes", 1, 10, -1),
         ("on_update_transferred_bytes", 1, 5, 0),
-        ("on_job_crashed", "a", 1, "Traceback"),
+        ("on_job_crashed", "a", 1, "Traceback", "ValueError", "bad"),
         ("on_process_died", "a"),
     ]
 

@@ -65,8 +65,9 @@ class Loop:
         while not done():
             event = await self.events.get(10)
             self.seen.append(event)
-            if isinstance(event, JobCrashed):
-                await self.host.kill(event.app)  # what the daemon does with a crash
+            if isinstance(event, JobCrashed):  # what the daemon does with a crash:
+                self.core.on_job_crashed(event.run_id, event.exception_type, event.message)
+                await self.host.kill(event.app)
             else:
                 self.to_core(event)
             await self.pump()
@@ -149,8 +150,18 @@ async def test_a_crash_in_on_start_job_kills_the_worker_and_reschedules(
 
     try:
         loop.core.schedule(Caller(APP, visible=True), None, _job(1, tmp_path, "raise"))
-        await loop.until(lambda: len(crashes()) == 2)  # it crashed, and crashed again on retry
+
+        def stops() -> int:
+            return int(loop.core.jobs_snapshot(APP)[0]["num_system_stops"])
+
+        # it crashed, and crashed again on retry (and the second worker is gone)
+        await loop.until(lambda: len(crashes()) == 2 and stops() == 2)
         assert crashes()[0].run_id != crashes()[1].run_id
         assert loop.core.get_pending_job(APP, None, 1) is not None
+        (job,) = loop.core.jobs_snapshot(APP)
+        assert job["last_crash"]["type"] == "RuntimeError"
+        assert job["last_crash"]["message"] == "boom in on_start_job"
+        assert job["last_crash"]["count"] == 2
+        assert (job["num_failures"], job["num_system_stops"]) == (0, 2)
     finally:
         await loop.host.close()

@@ -12,7 +12,7 @@ import pytest
 
 from uidt.errors import ProtocolError
 from uidt.host import protocol
-from uidt.host.worker import Worker, load_service
+from uidt.host.worker import Worker, _safe_str, exception_type_name, load_service
 
 from .conftest import APPS, log_lines, params
 
@@ -39,6 +39,21 @@ async def _pair(
     assert hello["type"] == "hello"
     assert hello["version"] == protocol.VERSION
     return reader, writer, task
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+def test_a_crash_names_the_exception_as_a_traceback_does() -> None:
+    assert exception_type_name(ValueError("x")) == "ValueError"
+    assert exception_type_name(ProtocolError("x")) == "uidt.errors.ProtocolError"
+    assert exception_type_name(_Unprintable()) == f"{__name__}._Unprintable"
+    assert exception_type_name(None) == "Exception"
+    # an app's exception whose str() raises must not break the crash report
+    assert _safe_str(_Unprintable()) == "<exception str() failed>"
+    assert _safe_str(KeyError("k")) == "'k'"
 
 
 async def test_the_worker_answers_and_ends_on_a_bad_frame(

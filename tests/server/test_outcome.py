@@ -206,7 +206,11 @@ def test_task_manager_stop(service: JobSchedulerService) -> None:
     other = only_job(service)
     assert other.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
     assert service.get_pending_job_reason(APP, None, 2) is PendingReason.USER
-    assert service.cmd_get_job_state(APP, None, 2).output == "user-stopped"
+    assert service.cmd_get_job_state(APP, None, 2).output == "user-stopped"  # Android's token
+    # ... but the held job is still scheduled: `uidt jobs` lists it as waiting, not as ended
+    (held,) = service.jobs_snapshot(APP)
+    assert (held["job_id"], held["state"]) == (2, "waiting")
+    assert held["pending_reasons"] == [PendingReason.USER]
     # the app becoming visible again lifts the hold
     service.note_app_visible(APP, True)
     assert service.get_pending_job_reason(APP, None, 2) is not PendingReason.USER

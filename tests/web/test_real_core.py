@@ -200,3 +200,87 @@ def test_a_failed_job_reads_failed_with_its_reason_not_finished(
     assert "Finished" not in html
     assert "SUCCESSFUL_FINISH" not in html
     assert "Download x.bin failed" in [n["title"] for n in view["notifications"]]
+
+
+def regular_on_charger(job_id: int) -> JobInfo:
+    return (
+        JobInfo.Builder(job_id, SERVICE)
+        .set_required_network_type(NetworkType.ANY)
+        .set_requires_charging(True)
+        .build()
+    )
+
+
+def stop_from_the_page(core: CoreRuntime, client: TestClient) -> None:
+    response = client.post(
+        f"/api/apps/{APP}/stop",
+        headers={"X-CSRF-Token": csrf_of(client), "Accept": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+def test_the_task_manager_stop_ends_the_running_job_and_holds_the_others(
+    core: CoreRuntime, client: TestClient
+) -> None:
+    # Given a running user-initiated job and a regular job of the same app waiting for a charger
+    core.service.on_device_state(DeviceState(plugged=False, charging=False))
+    core.service.schedule(Caller(APP, visible=True), None, uij(1))
+    core.service.schedule(Caller(APP, visible=True), None, regular_on_charger(2))
+    core.pump()
+    # When the user presses Stop on the page
+    stop_from_the_page(core, client)
+    view = client.get("/api/state").json()["view"]
+    # Then the dropped job has left Running and Waiting at once, and shows as ended
+    assert view["apps"] == []
+    assert [j["job_id"] for j in view["waiting"]] == [2]
+    (ended,) = view["ended"]
+    assert (ended["job_id"], ended["state"], ended["state_words"]) == (
+        1,
+        "user-stopped",
+        "Stopped by the user",
+    )
+    assert not ended["cancellable"]
+    assert ended["pending"] == [], "an ended job waits for nothing (it was 'running')"
+    # the held job is waiting (not 'stopped'), says why, and can be cancelled
+    (held,) = view["waiting"]
+    assert held["state"] == "waiting"
+    assert "stopped by the user" in held["pending"]
+    assert held["cancellable"]
+    html = client.get("/").text
+    assert "Cancel job 2 of org.example.photos" in html
+    assert "Cancel job 1 of" not in html
+
+
+def test_a_cancel_of_a_job_that_just_ended_says_so(core: CoreRuntime, client: TestClient) -> None:
+    # Given a waiting job the page shows with its Cancel button
+    core.service.on_device_state(DeviceState(plugged=False, charging=False))
+    core.service.schedule(Caller(APP, visible=True), None, regular_on_charger(2))
+    core.pump()
+    csrf = csrf_of(client)
+    # When the job ends (here: the app cancels it) before the user's click arrives
+    core.cancel(APP, None, 2)
+    response = client.post(
+        "/api/jobs/cancel",
+        data={"app": APP, "job_id": "2"},
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+    )
+    # Then the answer says the job had already ended, and how (no 404)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["cancelled"] is False
+    assert answer["state"] == "cancelled"
+    assert answer["message"] == "Job 2 of org.example.photos had already ended (cancelled)"
+    # and a plain form (no script) goes back to the page, where the job is under Recently ended
+    plain = client.post("/api/jobs/cancel", data={"app": APP, "job_id": "2", "csrf": csrf})
+    assert plain.status_code == 303
+    assert "Recently ended" in client.get("/").text
+
+
+def test_a_cancel_of_a_job_that_never_was_is_still_404(client: TestClient) -> None:
+    response = client.post(
+        "/api/jobs/cancel",
+        data={"app": APP, "job_id": "99"},
+        headers={"X-CSRF-Token": csrf_of(client), "Accept": "application/json"},
+    )
+    assert response.status_code == 404
+    assert response.json()["error"] == "no job 99 of org.example.photos"

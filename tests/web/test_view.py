@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.web.render import render_fragment
 from uidt.web.view import RateTracker, build_view, job_key, pending_words, stop_reason_text
 
 from .fake_runtime import job
@@ -59,7 +60,7 @@ def test_rate_is_bytes_per_second_over_the_window() -> None:
     rates = RateTracker(window_ms=3000)
     running = job("a", 1, done=0, total=10_000)
     key = job_key(running)
-    assert rates.update([running], 0) == {key: 0}
+    assert rates.update([running], 0) == {key: None}, "one sample is no rate yet"
     running["transferred_download_bytes"] = 1000
     assert rates.update([running], 500) == {key: 2000}
     running["transferred_download_bytes"] = 2000
@@ -75,7 +76,56 @@ def test_a_restarted_transfer_resets_its_rate_and_ended_jobs_are_forgotten() -> 
     running = job("a", 1, done=5000, total=10_000)
     rates.update([running], 0)
     running["transferred_download_bytes"] = 0
-    assert rates.update([running], 250) == {job_key(running): 0}
+    assert rates.update([running], 250) == {job_key(running): None}, "a fresh start"
     assert rates.update([], 500) == {}
     running["transferred_download_bytes"] = 100
-    assert rates.update([running], 750) == {job_key(running): 0}, "a fresh start"
+    assert rates.update([running], 750) == {job_key(running): None}, "a fresh start"
+
+
+def test_a_running_job_shows_a_dash_until_its_rate_is_measured() -> None:
+    running = job("a", 1, title="A", done=0, total=10_000)
+    rates = RateTracker()
+    first = build_view([running], [], rates.update([running], 0))
+    html = render_fragment(first, "csrf")
+    assert ">—</span>" in html
+    assert "0 B/s" not in html
+    running["transferred_download_bytes"] = 0
+    measured = build_view([running], [], rates.update([running], 1000))
+    assert ">0 B/s</span>" in render_fragment(measured, "csrf"), "a stall is 0"
+
+
+def test_ended_jobs_never_wait_and_cannot_be_cancelled() -> None:
+    jobs = [
+        job("a", 1, "waiting", pending_reasons=[PendingReason.USER]),  # held after a stop
+        job("a", 2, "user-stopped", pending_reasons=[PendingReason.EXECUTING]),
+        job("a", 3, "failed"),  # a state this page does not know yet is not a live one
+        job("a", 4, "finished"),
+        job("a", 4, "cancelled"),  # the same id again: one entry per job, the newest
+    ]
+    view = build_view(jobs, [], {})
+    assert [j["job_id"] for j in view["waiting"]] == [1]
+    assert [(j["job_id"], j["state"]) for j in view["ended"]] == [
+        (4, "cancelled"),
+        (3, "failed"),
+        (2, "user-stopped"),
+    ]
+    assert not any(j["cancellable"] or j["pending"] for j in view["ended"])
+    html = render_fragment(view, "csrf")
+    assert html.count('class="cancel"') == 1
+    assert "<li>running</li>" not in html
+
+
+def test_the_last_crash_is_shown_with_its_count() -> None:
+    crashing = job("a", 1, "waiting", pending_reasons=[PendingReason.CONSTRAINT_MINIMUM_LATENCY])
+    crashing["last_crash"] = {
+        "type": "RuntimeError",
+        "message": "boom <b>",
+        "count": 3,
+        "time": "2026-11-30T16:00:00+00:00",
+    }
+    view = build_view([crashing, job("a", 2, "waiting")], [], {})
+    assert view["waiting"][0]["last_crash"] == "RuntimeError: boom <b> (3 times)"
+    assert view["waiting"][1]["last_crash"] is None
+    html = render_fragment(view, "csrf")
+    assert html.count('class="last-crash"') == 1
+    assert "Last crash: RuntimeError: boom &lt;b&gt; (3 times)" in html

@@ -7,8 +7,11 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from uidt.job.reasons import pending_words, stop_reason_text
+from uidt.job.reasons import crash_text, pending_words, stop_reason_text
 from uidt.units import human_bytes
+
+#: States of a scheduled job that is not running (any other state but ``active`` is an ended one).
+_WAITING_STATES = frozenset({"pending", "ready", "waiting"})
 
 
 def progress_text(job: dict[str, Any]) -> str:
@@ -29,13 +32,16 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
         ident = f"{ns}:{job['job_id']}" if ns else str(job["job_id"])
         state = job["state"]
         why = ""
-        if state not in ("active", "finished", "failed", "cancelled", "user-stopped"):
+        if state in _WAITING_STATES:  # an ended record waits for nothing
             why = "; ".join(pending_words(job.get("pending_reasons") or []))
         last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
         if state == "failed":
             why = f"failed: {escape(str(job.get('failure') or 'no reason given'))}"
         elif last is not None and job.get("history"):
             why = f"{why}\nlast stop: {last}".strip()
+        crash = crash_text(job.get("last_crash"))
+        if crash is not None:
+            why = f"{why}\nlast crash: {crash}".strip()
         note = job.get("notification") or {}
         note_text = " — ".join(x for x in (note.get("title"), note.get("text")) if x)
         table.add_row(job["app"], ident, state, progress_text(job), why, note_text)

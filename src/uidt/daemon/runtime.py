@@ -306,9 +306,15 @@ class Runtime:
         self.flush()
         self._answered(lambda _run, owner: owner == app)
 
-    def on_job_crashed(self, app: str, run_id: int, traceback: str) -> None:
-        """An exception escaped app code: Android kills the crashing process; so do we."""
+    def on_job_crashed(
+        self, app: str, run_id: int, traceback: str, exception_type: str = "", message: str = ""
+    ) -> None:
+        """An exception escaped app code: Android kills the crashing process; so do we.
+
+        The core keeps it as the job's last crash (``uidt jobs`` shows it)."""
         log.error("app %s crashed in run %d:\n%s", app, run_id, traceback)
+        self.service.on_job_crashed(run_id, exception_type, message)
+        self.flush()
         self.crashes.append({"app": app, "run_id": run_id, "traceback": traceback[-4000:]})
         del self.crashes[:-20]
         self._spawn(self.host.kill(app))

@@ -367,6 +367,8 @@ class AppHost:
                     int(message["run_id"]),
                     str(message.get("phase", "")),
                     str(message["traceback"]),
+                    str(message.get("exception_type") or ""),
+                    str(message.get("message") or ""),
                 )
             )
         elif kind == "call":

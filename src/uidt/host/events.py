@@ -117,6 +117,10 @@ class JobCrashed:
     run_id: int
     phase: str
     traceback: str
+    #: The exception's type as a traceback prints it (``RuntimeError``, ``pkg.mod.Error``).
+    exception_type: str = ""
+    #: ``str()`` of the exception.
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +175,9 @@ class HostListener(Protocol):
     def on_update_estimated_bytes(self, run_id: int, download: int, upload: int) -> None: ...
     def on_update_transferred_bytes(self, run_id: int, download: int, upload: int) -> None: ...
     def on_process_died(self, app: str) -> None: ...
-    def on_job_crashed(self, app: str, run_id: int, traceback: str) -> None: ...
+    def on_job_crashed(
+        self, app: str, run_id: int, traceback: str, exception_type: str, message: str
+    ) -> None: ...
 
 
 class ListenerSink:
@@ -204,7 +210,7 @@ class ListenerSink:
             case BytesTransferred(run_id=run_id, download=down, upload=up):
                 listener.on_update_transferred_bytes(run_id, down, up)
             case JobCrashed(app=app, run_id=run_id, traceback=text):
-                listener.on_job_crashed(app, run_id, text)
+                listener.on_job_crashed(app, run_id, text, event.exception_type, event.message)
             case ProcessDied(app=app):
                 listener.on_process_died(app)
             case Pong() | NetworkChangeHandled():

@@ -41,6 +41,8 @@ from uidt.job.reasons import StopReason
 _EXECUTOR_THREADS = 32
 #: A crash report keeps the last this-many characters of the traceback (frames stay small).
 MAX_TRACEBACK_CHARS = 64_000
+#: ... and the first this-many characters of the exception's message.
+MAX_MESSAGE_CHARS = 2_000
 
 
 #: How long a first start waits for the background import of the service modules.
@@ -48,6 +50,27 @@ PRELOAD_WAIT_S = 60.0
 
 #: How long cancelled callbacks get to clean up when the worker ends.
 CLEANUP_TIMEOUT_S = 5.0
+
+
+def exception_type_name(exc: BaseException | None) -> str:
+    """The exception's type as a traceback prints it: ``ValueError``, ``pkg.mod.Error``."""
+    if exc is None:
+        return "Exception"
+    kind = type(exc)
+    module = kind.__module__
+    if module in ("builtins", "__main__"):
+        return kind.__qualname__
+    return f"{module}.{kind.__qualname__}"
+
+
+def _safe_str(exc: BaseException | None) -> str:
+    """``str(exc)``; an exception whose ``__str__`` itself raises gets a placeholder."""
+    if exc is None:
+        return ""
+    try:
+        return str(exc)
+    except Exception:
+        return "<exception str() failed>"
 
 
 class WorkerConnection:
@@ -272,13 +295,17 @@ class Worker:
         self._activity.set()
 
     def _crashed(self, run_id: int, phase: str) -> None:
+        """Report the exception being handled (call from an ``except`` block)."""
         assert self.conn is not None
+        exc = sys.exc_info()[1]
         self.conn.send(
             {
                 "type": "crashed",
                 "run_id": run_id,
                 "phase": phase,
                 "traceback": traceback.format_exc()[-MAX_TRACEBACK_CHARS:],
+                "exception_type": exception_type_name(exc),
+                "message": _safe_str(exc)[:MAX_MESSAGE_CHARS],
             }
         )
 

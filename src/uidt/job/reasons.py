@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
+from typing import Any
 
 
 class StopReason(IntEnum):
@@ -125,3 +127,14 @@ def stop_reason_text(public: int | None, internal: int | None) -> str | None:
     if len(parts) == 2:
         return f"{parts[0]} ({parts[1]})"
     return parts[0]
+
+
+def crash_text(crash: Mapping[str, Any] | None) -> str | None:
+    """``"RuntimeError: boom (3 times)"`` for a ``last_crash`` object, ``None`` without one."""
+    if not crash:
+        return None
+    text = str(crash.get("type") or "Exception")
+    if crash.get("message"):
+        text += f": {crash['message']}"
+    count = int(crash.get("count") or 1)
+    return text + (f" ({count} times)" if count > 1 else "")

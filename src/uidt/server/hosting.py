@@ -9,6 +9,7 @@ from uidt.server.actions import (
 )
 from uidt.server.context import Verb
 from uidt.server.core import SchedulerCore
+from uidt.server.crashes import note_crash
 from uidt.server.outcome import one_line
 from uidt.store.record import (
     INTERNAL_FLAG_DEMOTED_BY_USER,
@@ -137,6 +138,20 @@ class HostEvents(SchedulerCore):
             ctx.last_progress = self.now()
         ctx.transferred_download_bytes, ctx.transferred_upload_bytes = download, upload
         ctx.bytes_reported = True
+
+    def on_job_crashed(self, run_id: int, exc_type: str, message: str) -> None:
+        """An exception escaped the app's code in a run: keep it as the job's last crash.
+
+        The run itself ends when the worker dies (the daemon kills it, as Android kills a
+        crashing process): that is a system stop, see :meth:`on_process_died`.
+        """
+        ctx = self.runs.get(run_id)
+        if ctx is None:
+            return
+        status = ctx.status
+        status.last_crash = note_crash(status.last_crash, exc_type, message, self.utc_ms())
+        self.record(status, "crashed", f"{status.last_crash.type}: {status.last_crash.message}")
+        self.mark_dirty(status.key)
 
     def on_process_died(self, app: str) -> None:
         """The worker died (EOF / waitpid): every run of the app ends, rescheduled unless marked."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from uidt.clock import utc_from_millis
 from uidt.server.concurrency import limits_now
+from uidt.server.crashes import crash_json
 from uidt.server.status import JobStatus, key_order
 
 if TYPE_CHECKING:
@@ -17,11 +18,14 @@ def _iso(utc_ms: int | None) -> str | None:
 
 
 def job_state(svc: SchedulerCore, status: JobStatus) -> str:
-    """``active``, ``pending`` (queued for a slot), ``ready``, ``user-stopped`` or ``waiting``."""
+    """``active``, ``pending`` (queued for a slot), ``ready`` or ``waiting``.
+
+    A scheduled job is never ``user-stopped``: the Task Manager's Stop drops the app's
+    user-visible jobs (their ended records read ``user-stopped``) and holds the others, which
+    wait (pending reason USER) until the app is visible again.
+    """
     if status.key in svc.running:
         return "active"
-    if status.key.app in svc.user_stopped:
-        return "user-stopped"
     if status.key in svc.queue:
         return "pending"
     return "ready" if status.ready else "waiting"
@@ -67,6 +71,9 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus, state: str | None = None
         "history": [
             {"time": _iso(h.utc_ms), "state": h.state, "reason": h.reason} for h in status.history
         ],
+        "last_crash": crash_json(
+            status.last_crash, _iso(status.last_crash.utc_ms) if status.last_crash else None
+        ),
     }
 
 

@@ -10,6 +10,7 @@ from uidt.job.info import JobInfo
 from uidt.job.priority import Priority
 from uidt.job.reasons import PendingReason
 from uidt.job.work import JobWorkItem
+from uidt.server.crashes import LastCrash
 from uidt.store.record import (
     INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ,
     INTERNAL_FLAG_DEMOTED_BY_USER,
@@ -106,6 +107,8 @@ class JobStatus:
     generation: int = 0
     #: The app's one-line reason when its last run failed (``JobService.job_failed``).
     failure: str | None = None
+    #: The exception that last escaped the app's code in a run of this job (not persisted).
+    last_crash: LastCrash | None = None
 
     def __post_init__(self) -> None:
         required = Bit.NONE

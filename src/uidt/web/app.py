@@ -6,7 +6,10 @@ Routes:
     ``GET /api/events``: server-sent events; ``event: state`` with ``{"version", "html"}`` whenever
     the view changes. ``POST /api/apps/{app}/stop``: the Task Manager's Stop.
     ``POST /api/jobs/cancel`` (fields ``app``, ``namespace``, ``job_id``): cancel a job that is not
-    running. ``POST /logout``.
+    running; answers ``{"cancelled": true, "message"}``, or for a job that ended before the
+    request came ``{"cancelled": false, "state", "message"}`` (200, not a refusal: the page's
+    button may be older than the job's end); 404 only for a job it never knew.
+    ``POST /logout``.
 
 Authentication and CSRF are described in :mod:`uidt.web.auth`.
 """
@@ -42,6 +45,7 @@ from uidt.web.feed import MIN_REFRESH_MS, SnapshotFeed
 from uidt.web.page import message_page, render_page
 from uidt.web.protocol import TaskManagerRuntime
 from uidt.web.render import render_fragment
+from uidt.web.view import LIVE_STATES, STATE_WORDS
 
 log = logging.getLogger("uidt.web")
 
@@ -232,24 +236,31 @@ def create_web_app(
             job_id = int(form["job_id"])
         except (KeyError, ValueError):
             return _answer(request, {"error": "app and job_id are required"}, 400)
-        job = next(
-            (
-                j
-                for j in runtime.jobs_snapshot(app, include_finished=False)
-                if j["job_id"] == job_id and j.get("namespace") == namespace
-            ),
-            None,
-        )
-        if job is None:
-            return _answer(request, {"error": f"no job {job_id} of {app}"}, 404)
-        if job.get("state") == "active":
+        ident = {"app": app, "namespace": namespace, "job_id": job_id}
+        job = _find_job(runtime, app, namespace, job_id, ended=False)
+        if job is not None and job.get("state") == "active":
             return _answer(request, {"error": "a running job is stopped with Stop"}, 409)
-        try:
-            runtime.cancel(app, namespace, job_id)
-        except (UidtError, LookupError, ValueError) as exc:
-            return _answer(request, {"error": str(exc)}, 404)
+        if job is not None:
+            # No await between the look-up and the cancel: the job cannot end in between.
+            try:
+                runtime.cancel(app, namespace, job_id)
+            except (UidtError, LookupError, ValueError):
+                job = None  # the app is gone (uninstalled): answer from the ended records
+            else:
+                feed.poke()
+                label = _job_label(app, namespace, job_id)
+                return _answer(
+                    request, {**ident, "cancelled": True, "message": f"Cancelled {label}"}
+                )
+        # Not scheduled: a job that ended just before the click is answered, not refused.
+        ended = _find_job(runtime, app, namespace, job_id, ended=True)
+        if ended is None:
+            return _answer(request, {"error": f"no job {job_id} of {app}"}, 404)
+        state = str(ended.get("state"))
+        words = STATE_WORDS.get(state, state).lower()
+        message = f"{_job_label(app, namespace, job_id).capitalize()} had already ended ({words})"
         feed.poke()
-        return _answer(request, {"app": app, "namespace": namespace, "job_id": job_id})
+        return _answer(request, {**ident, "cancelled": False, "state": state, "message": message})
 
     web = Starlette(
         routes=[
@@ -267,6 +278,28 @@ def create_web_app(
     web.state.auth = auth
     web.state.feed = feed
     return web
+
+
+def _find_job(
+    runtime: TaskManagerRuntime, app: str, namespace: str | None, job_id: int, *, ended: bool
+) -> dict[str, Any] | None:
+    """The job's scheduled record, or (``ended``) its newest ended one; ``None`` if none."""
+    try:
+        jobs = runtime.jobs_snapshot(app, include_finished=ended)
+    except (UidtError, LookupError, ValueError):
+        return None
+    found = [
+        j
+        for j in jobs
+        if j["job_id"] == job_id
+        and j.get("namespace") == namespace
+        and (j.get("state") not in LIVE_STATES) == ended
+    ]
+    return found[-1] if found else None
+
+
+def _job_label(app: str, namespace: str | None, job_id: int) -> str:
+    return f"job {namespace}:{job_id} of {app}" if namespace else f"job {job_id} of {app}"
 
 
 class _CsrfRejected(UidtError, PermissionError):

@@ -115,7 +115,7 @@ SCRIPT = """
         body: new URLSearchParams(new FormData(form)),
       });
       const data = await response.json().catch(() => ({}));
-      announce.textContent = response.ok ? (form.dataset.done || 'Done')
+      announce.textContent = response.ok ? (data.message || form.dataset.done || 'Done')
         : 'Failed: ' + (data.error || response.status);
     } catch (err) {
       announce.textContent = 'Failed: ' + err;

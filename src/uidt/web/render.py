@@ -86,8 +86,9 @@ def _facts(job: dict[str, Any]) -> str:
         facts.append(f"{human_bytes(job['bytes_done'])} of {human_bytes(job['bytes_total'])}")
     elif job["bytes_done"]:
         facts.append(human_bytes(job["bytes_done"]))
-    if job.get("rate") is not None and job["state"] == "active":
-        facts.append(f'<span class="rate">{human_bytes(job["rate"])}/s</span>')
+    if job["state"] == "active":
+        rate = "—" if job.get("rate") is None else f"{human_bytes(job['rate'])}/s"
+        facts.append(f'<span class="rate" title="transfer rate">{rate}</span>')
     if job["num_failures"]:
         facts.append(f"{job['num_failures']} failure(s)")
     return f'<p class="facts">{" · ".join(facts)}</p>'
@@ -105,10 +106,14 @@ def _running_job(job: dict[str, Any]) -> str:
 
 def _stop_line(job: dict[str, Any]) -> str:
     if job.get("failure"):
-        return f'<p class="failure">Failed: {_e(job["failure"])}</p>'
-    if not job.get("last_stop"):
-        return ""
-    return f'<p class="last-stop">Last stop: {_e(job["last_stop"])}</p>'
+        line = f'<p class="failure">Failed: {_e(job["failure"])}</p>'
+    elif job.get("last_stop"):
+        line = f'<p class="last-stop">Last stop: {_e(job["last_stop"])}</p>'
+    else:
+        line = ""
+    if job.get("last_crash"):
+        line += f'<p class="last-crash">Last crash: {_e(job["last_crash"])}</p>'
+    return line
 
 
 def _app(app: dict[str, Any], csrf: str) -> str:

@@ -10,7 +10,7 @@ import hashlib
 from collections import deque
 from typing import Any
 
-from uidt.job.reasons import pending_words, stop_reason_text
+from uidt.job.reasons import crash_text, pending_words, stop_reason_text
 
 STATE_WORDS: dict[str, str] = {
     "active": "Running",
@@ -23,7 +23,10 @@ STATE_WORDS: dict[str, str] = {
     "cancelled": "Cancelled",
 }
 
-ENDED_STATES = frozenset({"finished", "failed", "cancelled"})
+#: The states of a job that is still scheduled; any other state is an ended job's (``finished``,
+#: ``cancelled``, ``user-stopped``: dropped by the Task Manager's Stop, ...): such a job is never
+#: listed as waiting and cannot be cancelled.
+LIVE_STATES = frozenset({"active", "pending", "ready", "waiting"})
 #: How many ended jobs the page lists.
 MAX_ENDED = 10
 #: Transfer rates are averaged over this window.
@@ -66,9 +69,13 @@ class RateTracker:
         self.window_ms = window_ms
         self._samples: dict[str, deque[tuple[int, int]]] = {}
 
-    def update(self, jobs: list[dict[str, Any]], now_ms: int) -> dict[str, int]:
-        """Record the running jobs' byte counts at ``now_ms``; return their rates."""
-        rates: dict[str, int] = {}
+    def update(self, jobs: list[dict[str, Any]], now_ms: int) -> dict[str, int | None]:
+        """Record the running jobs' byte counts at ``now_ms``; return their rates.
+
+        A job seen once (or restarted) has no rate yet (``None``): the page shows "—", not a
+        made-up 0 B/s.
+        """
+        rates: dict[str, int | None] = {}
         running = set()
         for job in jobs:
             if job.get("state") != "active":
@@ -86,7 +93,7 @@ class RateTracker:
                 samples.popleft()
             oldest, newest = samples[0], samples[-1]
             elapsed = newest[0] - oldest[0]
-            rates[key] = round((newest[1] - oldest[1]) * 1000 / elapsed) if elapsed > 0 else 0
+            rates[key] = round((newest[1] - oldest[1]) * 1000 / elapsed) if elapsed > 0 else None
         for key in list(self._samples):
             if key not in running:
                 del self._samples[key]
@@ -102,6 +109,7 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
     if progress is None and total > 0 and job.get("state") == "active":
         progress = min(1.0, done / total)
     state = str(job.get("state", "waiting"))
+    live = state in LIVE_STATES
     return {
         "key": key,
         "id": dom_id("job", key),
@@ -118,42 +126,47 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
         "bytes_total": total,
         "rate": rate,
         "pending": pending_words(list(job.get("pending_reasons") or []))
-        if state != "active"
+        if live and state != "active"
         else [],
         "last_stop": None
         if state == "failed"
         else stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason")),
         "failure": (job.get("failure") or "no reason given") if state == "failed" else None,
+        "last_crash": crash_text(job.get("last_crash")),
         "num_failures": int(job.get("num_failures") or 0),
-        "earliest_run_time": job.get("earliest_run_time"),
+        "earliest_run_time": job.get("earliest_run_time") if live else None,
         "history": list(job.get("history") or []),
-        "cancellable": state not in ENDED_STATES and state != "active",
+        "cancellable": live and state != "active",
     }
 
 
 def build_view(
     jobs: list[dict[str, Any]],
     notifications: list[dict[str, Any]],
-    rates: dict[str, int],
+    rates: dict[str, int | None],
 ) -> dict[str, Any]:
     """Group the jobs for the page.
 
     Returns:
         ``apps``: apps with running user-initiated jobs, each with those jobs (one Stop per app);
         ``waiting``: jobs that are scheduled but not running (each can be cancelled);
-        ``ended``: the last few finished or cancelled jobs; ``notifications``: notifications that
-        no running job owns any more (detached at the job's end).
+        ``ended``: the last few jobs that ended (finished, cancelled, stopped by the user, ...),
+        newest first, one entry per job; ``notifications``: notifications that no running job
+        owns any more (detached at the job's end).
     """
     apps: dict[str, list[dict[str, Any]]] = {}
-    waiting, ended = [], []
+    waiting: list[dict[str, Any]] = []
+    ended: dict[str, dict[str, Any]] = {}
     for job in jobs:
-        state = job.get("state")
+        state = job.get("state", "waiting")
         view = job_view(job, rates.get(job_key(job)))
-        if state == "active" and job.get("user_initiated"):
-            apps.setdefault(job["app"], []).append(view)
-        elif state in ENDED_STATES:
-            ended.append(view)
-        elif state != "active":
+        if state not in LIVE_STATES:
+            ended.pop(view["key"], None)  # the newest record of a job comes last
+            ended[view["key"]] = view
+        elif state == "active":
+            if job.get("user_initiated"):
+                apps.setdefault(job["app"], []).append(view)
+        else:
             waiting.append(view)
     detached = [
         {
@@ -172,6 +185,6 @@ def build_view(
             for app, app_jobs in sorted(apps.items())
         ],
         "waiting": waiting,
-        "ended": ended[-MAX_ENDED:][::-1],
+        "ended": list(ended.values())[-MAX_ENDED:][::-1],
         "notifications": detached,
     }
