@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
 
 MAX_BODY = 1 << 20
+#: Deepest nesting of lists and objects a request body may have (the handlers and the store
+#: walk bodies recursively; Python's JSON parser itself gives up near 1,000).
+MAX_DEPTH = 32
 
 _json = json_response
 
@@ -62,11 +65,27 @@ async def _body(request: Request) -> dict[str, Any]:
         raise ProtocolError("request body too large")
     try:
         data = json.loads(raw) if raw else {}
+    except RecursionError:
+        raise ProtocolError(f"request body nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise ProtocolError(f"request body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ProtocolError("request body must be a JSON object")
+    if _depth(data) > MAX_DEPTH:
+        raise ProtocolError(f"request body nests deeper than {MAX_DEPTH} levels")
     return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value``'s lists and objects nest (without recursion: it may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _namespace(request: Request) -> str | None:
