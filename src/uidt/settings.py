@@ -51,6 +51,13 @@ class Settings:
     max_jobs_per_app: int = 150
     worker_idle_timeout_ms: int = 60_000
     cmd_run_connectivity_wait_ms: int = 5_000
+    #: A connection to the control socket or the Task Manager must send a request head (and
+    #: then its body) within this; a keep-alive one may idle ``http_idle_timeout_ms``.
+    http_header_timeout_ms: int = 10_000
+    http_idle_timeout_ms: int = 5_000
+    #: Most connections each surface holds (lowered to fit an eighth of RLIMIT_NOFILE).
+    api_max_connections: int = 256
+    web_max_connections: int = 128
 
     @classmethod
     def names(cls) -> list[str]:

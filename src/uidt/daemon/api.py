@@ -12,6 +12,7 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any, cast
 
+from uidt.daemon.connlimit import connection_cap
 from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
 from uidt.daemon.peer import PeerCredentials, peer_credentials
 from uidt.errors import InvalidJobError, ProtocolError, UidtError
@@ -322,11 +323,15 @@ def create_router() -> Router:
 
 def create_api(runtime: Runtime) -> HTTPServer:
     """The control API's server for ``runtime`` (start it with ``await server.start(sock)``)."""
+    settings = runtime.service.settings
     return HTTPServer(
         create_router(),
         middlewares=(peer_middleware, error_middleware),
         context=runtime,
         max_body=MAX_BODY,
+        header_timeout=settings.http_header_timeout_ms / 1000,
+        idle_timeout=settings.http_idle_timeout_ms / 1000,
+        max_connections=connection_cap(settings.api_max_connections),
     )
 
 

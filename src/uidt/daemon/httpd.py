@@ -32,7 +32,7 @@ log = logging.getLogger("uidt.daemon.httpd")
 #: How long a new connection may take to send its first request head, and any request its body.
 HEADER_TIMEOUT_S = 10.0
 #: How long a keep-alive connection may idle between requests.
-IDLE_TIMEOUT_S = 30.0
+IDLE_TIMEOUT_S = 5.0
 #: How long a refused connection may take to send the request it is refused (see ``_refuse``).
 REFUSAL_GRACE_S = 1.0
 #: Most connections held at once (further lowered to fit the open-file limit).

@@ -213,7 +213,14 @@ async def _serve(
         from uidt.web.server import serve_web  # Starlette and uvicorn only when asked for
 
         web_host, _, web_port = options.web.rpartition(":")
-        page = await serve_web(runtime, web_host or "127.0.0.1", int(web_port or 0))
+        page = await serve_web(
+            runtime,
+            web_host or "127.0.0.1",
+            int(web_port or 0),
+            header_timeout=settings.http_header_timeout_ms / 1000,
+            idle_timeout=settings.http_idle_timeout_ms / 1000,
+            max_connections=settings.web_max_connections,
+        )
         log.info("Task Manager on %s (run `uidt ui` for a login link)", page.url)
     notifier = None
     if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):  # D-Bus only where a session bus exists

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from uidt.daemon.connlimit import connection_cap
 from uidt.errors import UidtError
 from uidt.web.app import create_web_app
 from uidt.web.auth import new_token
 from uidt.web.feed import SnapshotFeed
+from uidt.web.guard import guarded_protocol
 from uidt.web.protocol import TaskManagerRuntime
 
 log = logging.getLogger("uidt.web")
@@ -108,6 +110,9 @@ async def serve_web(
     port: int = 0,
     *,
     token: str | None = None,
+    header_timeout: float = 10.0,
+    idle_timeout: float = 5.0,
+    max_connections: int = 128,
 ) -> WebServer:
     """Serve the Task Manager page on ``host:port`` inside the running loop.
 
@@ -118,6 +123,9 @@ async def serve_web(
         host: a loopback address (``127.0.0.1``, ``::1``) or ``localhost``.
         port: the port; ``0`` picks a free one.
         token: the per-daemon secret; a random one when ``None``.
+        header_timeout: seconds a connection has to send a request head (:mod:`uidt.web.guard`).
+        idle_timeout: seconds a keep-alive connection may idle.
+        max_connections: most connections held (lowered to fit the open-file limit).
 
     Raises:
         WebBindError: ``host`` is not a loopback address.
@@ -145,6 +153,8 @@ async def serve_web(
         timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
         server_header=False,
         proxy_headers=False,
+        http=guarded_protocol(connection_cap(max_connections), header_timeout),
+        timeout_keep_alive=max(1, round(idle_timeout)),
     )
     server = _EmbeddedServer(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))

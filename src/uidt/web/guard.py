@@ -1,0 +1,88 @@
+"""The Task Manager's connections: a header timeout and a cap, on top of uvicorn's h11 protocol.
+
+The Task Manager listens on loopback TCP, which every local user can reach, so it gets the same
+defences as the control socket (:mod:`uidt.daemon.connlimit`): a connection must complete a
+request head within ``header_timeout`` seconds of arriving (or of its previous answer), and at
+most ``max_connections`` are held, the oldest waiting one giving way to a newcomer. uvicorn's
+own keep-alive timeout closes idle connections; it has no header timeout, and its concurrency
+limit answers 503 only once a request has arrived, so half-open connections held sockets.
+A long answer in progress (the page's event stream) is busy and never timed out here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from uidt.daemon.connlimit import ConnectionSlots, Slot
+
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n"
+)
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a header timeout and a share of a connection cap."""
+
+    slots: ClassVar[ConnectionSlots]
+    header_timeout: ClassVar[float]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._slot: Slot | None = None
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._armed_cycle: object = None
+        super().__init__(*args, **kwargs)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._slot = self.slots.admit(self.loop.time(), transport.close)
+        if self._slot is None:
+            transport.write(_BUSY)
+            transport.close()
+            return
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        if self._slot is not None:
+            self.slots.release(self._slot)
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self._slot is not None:
+            self._slot.busy = self.cycle is not None and not self.cycle.response_complete
+
+    def on_response_complete(self) -> None:
+        if self._slot is not None:
+            self._slot.busy = False
+            self._arm()
+        super().on_response_complete()  # a pipelined request makes it busy again
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._armed_cycle = self.cycle
+        self._header_timer = self.loop.call_later(self.header_timeout, self._header_late)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_late(self) -> None:
+        """No request head arrived in time since the connection opened or was last answered."""
+        self._header_timer = None
+        if self.cycle is self._armed_cycle and not self.transport.is_closing():
+            self.transport.close()
+
+
+def guarded_protocol(max_connections: int, header_timeout: float) -> type[GuardedH11Protocol]:
+    """A protocol class for one server: its own cap of ``max_connections``."""
+    return type(
+        "GuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {"slots": ConnectionSlots(max_connections), "header_timeout": header_timeout},
+    )

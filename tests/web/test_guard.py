@@ -1,0 +1,75 @@
+"""The Task Manager's port under abuse: half-open heads time out, a full server makes room.
+
+The port is loopback TCP, reachable by every local user; these run the attack from this
+process (``tests/e2e/test_abuse.py`` runs it as a second local user against a real daemon).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+
+from uidt.web.server import WebServer, serve_web
+
+from .fake_runtime import FakeRuntime
+
+TIMEOUT_S = 0.3
+
+
+async def _half_open(
+    web: WebServer, count: int
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    parts = urlsplit(web.url)
+    held = []
+    for _ in range(count):
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /api/state HTTP/1.1\r\nHost: x\r\nX-Wait: ")  # and never more
+        await writer.drain()
+        held.append((reader, writer))
+    return held
+
+
+async def _login_status(web: WebServer) -> int:
+    url = f"{web.url}/login?token=wrong"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, allow_redirects=False) as response,
+    ):
+        return response.status
+
+
+@pytest.fixture
+async def small(runtime: FakeRuntime) -> AsyncIterator[WebServer]:
+    web = await serve_web(runtime, "127.0.0.1", 0, header_timeout=TIMEOUT_S, max_connections=4)
+    try:
+        yield web
+    finally:
+        await web.close()
+
+
+async def test_a_half_open_request_head_is_closed_after_the_header_timeout(
+    small: WebServer,
+) -> None:
+    [(reader, writer)] = await _half_open(small, 1)
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # closed by the server
+    writer.close()
+
+
+async def test_a_full_port_closes_the_oldest_half_open_connection_for_a_real_request(
+    runtime: FakeRuntime,
+) -> None:
+    web = await serve_web(runtime, "127.0.0.1", 0, max_connections=4)  # 10 s: none expires
+    try:
+        held = await _half_open(web, 4)
+        assert await _login_status(web) < 500  # answered (the wrong token: a 4xx page)
+        assert await asyncio.wait_for(held[0][0].read(), 10) == b""
+        for _ in range(5):
+            assert await _login_status(web) < 500
+        for _, writer in held:
+            writer.close()
+    finally:
+        await web.close()
