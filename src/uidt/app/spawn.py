@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+from uidt.daemon.logfiles import open_capped_log
 from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError
 
@@ -32,7 +33,8 @@ def daemon_command(paths: Paths, daemon_args: tuple[str, ...] = ()) -> list[str]
 def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """Start a daemon for ``paths`` in a session of its own; say so on stderr; do not wait.
 
-    Its output goes to :attr:`Paths.start_log` (``daemon-start.log``).
+    Its output goes to :attr:`Paths.start_log` (``daemon-start.log``, rotated first if it has
+    grown past :data:`uidt.daemon.logfiles.MAX_BYTES`).
 
     Raises:
         DaemonError: the home cannot be created or the process cannot be started.
@@ -42,7 +44,8 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
     except OSError as exc:
         raise DaemonError(f"cannot create the uidt home {paths.data_dir}: {exc}") from exc
     try:
-        with open(paths.start_log, "ab") as out:
+        out = open_capped_log(paths.start_log)
+        try:
             process = subprocess.Popen(
                 daemon_command(paths, daemon_args),
                 stdin=subprocess.DEVNULL,
@@ -51,6 +54,8 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
                 start_new_session=True,
                 env=dict(os.environ),
             )
+        finally:
+            os.close(out)
     except OSError as exc:
         raise DaemonError(f"cannot start a uidt daemon in {paths.data_dir}: {exc}") from exc
     _started[str(paths.socket)] = process
