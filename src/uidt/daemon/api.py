@@ -7,15 +7,17 @@ gets a 4xx with a message, never a 500. The OpenAPI description is served at ``/
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 from typing import TYPE_CHECKING, Any, cast
 
+from uidt.app.manifest import load_for_install
 from uidt.daemon.connlimit import connection_cap
 from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
 from uidt.daemon.peer import PeerCredentials, peer_credentials
-from uidt.errors import InvalidJobError, ProtocolError, UidtError
+from uidt.errors import InvalidJobError, ManifestError, ProtocolError, UidtError
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
 from uidt.job.work import JobWorkItem
@@ -221,13 +223,28 @@ async def close_activity(request: Request) -> Response:
     return _json({"ok": True})
 
 
+#: The longest reading and checking a manifest may take (a file on a hung network mount).
+MANIFEST_READ_TIMEOUT_S = 10.0
+
+
 async def install_app(request: Request) -> Response:
+    """Read the manifest in a thread (the loop keeps serving), then install it."""
     body = await _body(request)
     path = body.get("manifest_path")
-    if not isinstance(path, str):
+    if not isinstance(path, str) or not os.path.isabs(path):
         raise ProtocolError("'manifest_path' (an absolute path to uidt.toml) is required")
-    record = _rt(request).install_app(path)
-    return _json(record)
+    trust = body.get("trust", False)
+    if not isinstance(trust, bool):
+        raise ProtocolError("'trust' must be true or false")
+    try:
+        manifest = await asyncio.wait_for(
+            asyncio.to_thread(load_for_install, path, trust=trust), MANIFEST_READ_TIMEOUT_S
+        )
+    except TimeoutError:
+        raise ManifestError(
+            f"{path}: not read within {MANIFEST_READ_TIMEOUT_S:g} s (a hung file system?)"
+        ) from None
+    return _json(_rt(request).install_manifest(manifest))
 
 
 async def list_apps(request: Request) -> Response:
