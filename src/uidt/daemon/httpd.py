@@ -35,6 +35,10 @@ HEADER_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 5.0
 #: How long a refused connection may take to send the request it is refused (see ``_refuse``).
 REFUSAL_GRACE_S = 1.0
+#: The most connections asyncio accepts in one pass of its loop (its ``backlog``).
+ACCEPT_BACKLOG = 64
+#: Connections the kernel queues until they are accepted.
+LISTEN_QUEUE = 1024
 #: Most connections held at once (further lowered to fit the open-file limit).
 MAX_CONNECTIONS = 256
 REASONS = {
@@ -180,12 +184,17 @@ class HTTPServer:
 
     async def start(self, sock: socket.socket) -> None:
         """Serve connections arriving on ``sock`` (bound and listening, or about to be)."""
+        # `backlog` also bounds how many connections asyncio accepts in one pass of the loop,
+        # before any of them is admitted (or evicts another): a burst stays near the cap.
         if sock.family == socket.AF_UNIX:
             self._server = await asyncio.start_unix_server(
-                self._connection, sock=sock, limit=MAX_HEAD
+                self._connection, sock=sock, limit=MAX_HEAD, backlog=ACCEPT_BACKLOG
             )
         else:
-            self._server = await asyncio.start_server(self._connection, sock=sock, limit=MAX_HEAD)
+            self._server = await asyncio.start_server(
+                self._connection, sock=sock, limit=MAX_HEAD, backlog=ACCEPT_BACKLOG
+            )
+        sock.listen(LISTEN_QUEUE)  # after asyncio's listen(backlog): the kernel's queue
 
     async def close(self) -> None:
         """Stop listening and end every open connection."""

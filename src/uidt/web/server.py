@@ -27,6 +27,11 @@ from uidt.web.protocol import TaskManagerRuntime
 
 log = logging.getLogger("uidt.web")
 
+#: The most connections asyncio accepts in one pass of its loop (its ``backlog``).
+ACCEPT_BACKLOG = 64
+#: Connections the kernel queues until they are accepted (a burst waits there, not in SYN
+#: retries of a full queue).
+LISTEN_QUEUE = 1024
 #: How long :meth:`WebServer.close` waits for open connections before cutting them.
 SHUTDOWN_TIMEOUT_S = 2
 
@@ -138,7 +143,7 @@ async def serve_web(
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host.strip("[]"), port))
-        sock.listen(64)
+        sock.listen(LISTEN_QUEUE)
         sock.setblocking(False)
     except OSError:
         sock.close()
@@ -154,6 +159,9 @@ async def serve_web(
         server_header=False,
         proxy_headers=False,
         http=guarded_protocol(connection_cap(max_connections), header_timeout),
+        # asyncio accepts up to `backlog` connections per loop pass before any of them is
+        # admitted or evicted: uvicorn's 2,048 let a burst exhaust the open-file limit.
+        backlog=ACCEPT_BACKLOG,
         timeout_keep_alive=max(1, round(idle_timeout)),
     )
     server = _EmbeddedServer(config)
@@ -165,6 +173,7 @@ async def serve_web(
         sock.close()
         task.result()  # raises what made the server fail
         raise WebBindError("the Task Manager server stopped while starting")
+    sock.listen(LISTEN_QUEUE)  # after asyncio's listen(backlog): a longer queue in the kernel
     display = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     web = WebServer(
         runtime, server, task, f"http://{display}:{bound_port}", app.state.feed,
