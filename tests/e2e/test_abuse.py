@@ -28,7 +28,7 @@ from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.testing.malformed import MALFORMED
 from uidt.testing.users import LocalUser, can_add_users, second_user
 
-from .conftest import Daemon, running_daemon
+from .conftest import Daemon, clean_env, running_daemon, stop_autostarted_daemon
 
 #: The common default open-file limit the slowloris daemon runs under.
 NOFILE = 1024
@@ -299,3 +299,24 @@ def test_half_open_heads_are_closed_after_the_header_timeout(daemon: Daemon) -> 
         answer = sock.recv(65536)  # within the 10 s socket timeout: the header timeout is 0.3 s
         assert answer.startswith(b"HTTP/1.1 408 ")
         assert sock.recv(65536) == b""
+
+
+def test_an_autostarted_daemon_logs_to_its_rotating_log_and_not_to_daemon_start_log(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "auto"
+    done = subprocess.run(
+        [sys.executable, "-m", "uidt", "--home", str(home), "daemon", "--device", "fake"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+        check=False,
+    )
+    try:
+        assert done.returncode == 0, done.stderr
+        logs = resolve_paths(home).log_dir
+        assert "serving" in (logs / "daemon.log").read_text()
+    finally:
+        stop_autostarted_daemon(home)
+    assert "serving" not in (logs / "daemon-start.log").read_text()

@@ -22,8 +22,12 @@ _started: dict[str, subprocess.Popen[bytes]] = {}
 
 
 def daemon_command(paths: Paths, daemon_args: tuple[str, ...] = ()) -> list[str]:
-    """``python -m uidt.daemon`` for ``paths`` (the daemon's light entry point: no click)."""
-    args = [sys.executable, "-m", "uidt.daemon"]
+    """``python -m uidt.daemon --background`` for ``paths`` (the light entry point: no click).
+
+    ``--background``: the daemon logs to its rotating ``daemon.log`` only; its stderr, this
+    module's ``daemon-start.log``, then gets only what bypasses logging (a crash at start).
+    """
+    args = [sys.executable, "-m", "uidt.daemon", "--background"]
     if paths.data_dir == paths.config_dir == paths.runtime_dir:
         args += ["--home", str(paths.data_dir)]
     # (else the XDG layout: the daemon finds the same directories in the same environment)
