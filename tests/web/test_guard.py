@@ -73,3 +73,22 @@ async def test_a_full_port_closes_the_oldest_half_open_connection_for_a_real_req
             writer.close()
     finally:
         await web.close()
+
+
+async def test_a_port_full_of_busy_answers_refuses_a_newcomer_with_503(
+    runtime: FakeRuntime,
+) -> None:
+    web = await serve_web(runtime, "127.0.0.1", 0, max_connections=1)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            url = runtime.web_login()
+            assert url is not None
+            async with http.get(url, allow_redirects=False) as response:
+                assert response.status == 303
+            async with http.get(f"{web.url}/api/events") as stream:  # a long answer: busy
+                assert stream.status == 200
+                await stream.content.readline()
+                assert await _login_status(web) == 503
+        assert await _login_status(web) < 500  # the stream ended: room again
+    finally:
+        await web.close()

@@ -49,6 +49,8 @@ class ConnectionSlots:
     #: Connections closed to make room, and newcomers refused because all were busy.
     evicted: int = 0
     refused: int = 0
+    #: Refused connections still being answered (a server bounds these by ``limit`` too).
+    refusing: int = 0
 
     def admit(self, accepted: float, close: Callable[[], object]) -> Slot | None:
         """Hold a new connection (closing the oldest waiting one if full); ``None``: refuse it."""

@@ -180,7 +180,6 @@ class HTTPServer:
         self.slots = ConnectionSlots(max_connections)
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
-        self._refusing = 0
 
     async def start(self, sock: socket.socket) -> None:
         """Serve connections arriving on ``sock`` (bound and listening, or about to be)."""
@@ -242,16 +241,16 @@ class HTTPServer:
         closing a socket with unread data resets it and the client would lose the 503. While
         as many refusals are pending as connections are allowed, a newcomer is closed at once.
         """
-        if self._refusing >= self.slots.limit:
+        if self.slots.refusing >= self.slots.limit:
             return
-        self._refusing += 1
+        self.slots.refusing += 1
         try:
             await _send(writer, protocol_error(503, "too many connections"), keep_alive=False)
             with contextlib.suppress(TimeoutError, ValueError, asyncio.LimitOverrunError):
                 async with asyncio.timeout(min(self.header_timeout, REFUSAL_GRACE_S)):
                     await reader.readuntil(b"\r\n\r\n")
         finally:
-            self._refusing -= 1
+            self.slots.refusing -= 1
 
     async def _one_request(
         self,

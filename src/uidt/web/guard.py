@@ -18,6 +18,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from uidt.daemon.connlimit import ConnectionSlots, Slot
 
+#: How long a refused connection may take to send the request it is refused.
+REFUSAL_GRACE_S = 1.0
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"content-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n"
@@ -32,6 +34,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._slot: Slot | None = None
+        self._refused = False
         self._header_timer: asyncio.TimerHandle | None = None
         self._armed_cycle: object = None
         super().__init__(*args, **kwargs)
@@ -40,15 +43,42 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         self._slot = self.slots.admit(self.loop.time(), transport.close)
         if self._slot is None:
-            transport.write(_BUSY)
-            transport.close()
+            self._refuse(transport)
             return
         self._arm()
+
+    def _refuse(self, transport: asyncio.Transport) -> None:
+        """503 at once, then drop what the client sends until it closes (or for 1 s).
+
+        Closing with unread data would reset the connection and the client could lose the
+        503. While as many refusals are pending as connections are allowed, close at once.
+        """
+        self._refused = True
+        if self.slots.refusing >= self.slots.limit:
+            transport.close()
+            return
+        self.slots.refusing += 1
+        transport.write(_BUSY)
+        if transport.can_write_eof():
+            transport.write_eof()
+        self._header_timer = self.loop.call_later(REFUSAL_GRACE_S, transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
+    def eof_received(self) -> None:
+        if self._refused:
+            self.transport.close()
+            return
+        super().eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         if self._slot is not None:
             self.slots.release(self._slot)
+        elif self._refused and self.slots.refusing > 0:
+            self.slots.refusing -= 1
         super().connection_lost(exc)
 
     def handle_events(self) -> None:
