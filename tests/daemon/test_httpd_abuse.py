@@ -20,7 +20,7 @@ from uidt.daemon import connlimit
 from uidt.daemon.httpd import HTTPServer, Request, Response, Router, json_response
 from uidt.testing.malformed import GET, MALFORMED, POST
 
-TIMEOUT_S = 0.3
+TIMEOUT_S = 0.5
 
 
 async def echo(request: Request) -> Response:

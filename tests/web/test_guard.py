@@ -17,7 +17,7 @@ from uidt.web.server import WebServer, serve_web
 
 from .fake_runtime import FakeRuntime
 
-TIMEOUT_S = 0.3
+TIMEOUT_S = 0.5
 
 
 async def _half_open(
