@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
+from uidt.testing.malformed import MALFORMED
 from uidt.web.server import WebServer, serve_web
 
 from .fake_runtime import FakeRuntime
@@ -51,12 +52,13 @@ async def small(runtime: FakeRuntime) -> AsyncIterator[WebServer]:
         await web.close()
 
 
-async def test_a_half_open_request_head_is_closed_after_the_header_timeout(
+async def test_a_half_open_request_head_gets_408_after_the_header_timeout(
     small: WebServer,
 ) -> None:
     [(reader, writer)] = await _half_open(small, 1)
-    assert await asyncio.wait_for(reader.read(), 10) == b""  # closed by the server
+    answer = await asyncio.wait_for(reader.read(), 10)  # returns: closed by the server
     writer.close()
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout")
 
 
 async def test_a_full_port_closes_the_oldest_half_open_connection_for_a_real_request(
@@ -92,3 +94,23 @@ async def test_a_port_full_of_busy_answers_refuses_a_newcomer_with_503(
         assert await _login_status(web) < 500  # the stream ended: room again
     finally:
         await web.close()
+
+
+async def test_every_malformed_request_gets_a_4xx_and_a_close_on_the_port_too(
+    small: WebServer,
+) -> None:
+    """The control socket's table, on uvicorn's h11 (one server for all: each start costs)."""
+    parts = urlsplit(small.url)
+    failed = []
+    for name, raw, _, half_close in MALFORMED:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(raw.replace(b"/v1/ping", b"/login"))
+        if half_close:
+            writer.write_eof()
+        data = await asyncio.wait_for(reader.read(), 10)  # returns: the server closed it
+        writer.close()
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+        if not 400 <= status < 500:
+            failed.append((name, data[:100]))
+        assert await _login_status(small) < 500
+    assert failed == []

@@ -18,12 +18,22 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from uidt.daemon.connlimit import ConnectionSlots, Slot
 
+
+def _plain(status: str, text: str) -> bytes:
+    """A complete ``Connection: close`` answer with a one-line text body."""
+    body = f"{text}\n".encode()
+    head = (
+        f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
 #: How long a refused connection may take to send the request it is refused.
 REFUSAL_GRACE_S = 1.0
-_BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n"
-)
+_BUSY = _plain("503 Service Unavailable", "too many connections")
+_LATE = _plain("408 Request Timeout", "request not received in time")
+_CUT = _plain("400 Bad Request", "the request head ended early")
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -71,7 +81,15 @@ class GuardedH11Protocol(H11Protocol):
         if self._refused:
             self.transport.close()
             return
+        if self._head_pending():  # the client ended in the middle of a request head
+            self.transport.write(_CUT)
+            self.transport.close()
+            return
         super().eof_received()
+
+    def _head_pending(self) -> bool:
+        """Part of a request head has arrived, and no request has started since arming."""
+        return self.cycle is self._armed_cycle and bool(self.conn.trailing_data[0])
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -106,6 +124,8 @@ class GuardedH11Protocol(H11Protocol):
         """No request head arrived in time since the connection opened or was last answered."""
         self._header_timer = None
         if self.cycle is self._armed_cycle and not self.transport.is_closing():
+            if self._head_pending():
+                self.transport.write(_LATE)
             self.transport.close()
 
 
