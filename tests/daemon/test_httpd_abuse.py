@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from uidt.daemon import connlimit
 from uidt.daemon.httpd import HTTPServer, Request, Response, Router, json_response
 from uidt.testing.malformed import GET, MALFORMED, POST
 
@@ -203,11 +202,3 @@ async def test_a_server_full_of_busy_requests_refuses_a_newcomer_with_503(tmp_pa
         assert await _good_request(served.path) == 200
     finally:
         await served.server.close()
-
-
-def test_the_connection_cap_fits_the_open_file_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(connlimit.resource, "getrlimit", lambda _what: (1024, 4096))
-    assert connlimit.connection_cap(256) == 128  # a quarter of 1,024 for the two servers
-    assert connlimit.connection_cap(50) == 50
-    monkeypatch.setattr(connlimit.resource, "getrlimit", lambda _what: (20, 4096))
-    assert connlimit.connection_cap(256) == 2
