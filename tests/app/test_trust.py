@@ -5,7 +5,9 @@ The other user is a real one (``useradd``, removed afterwards) where that is per
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,3 +130,14 @@ def test_an_interpreter_of_another_user_is_refused(tmp_path: Path, other: LocalU
     message = _refused(path)
     assert f"{venv} is owned by user {other.name}" in message
     assert "the app's python" in message
+
+
+def test_a_folder_writable_by_the_user_s_private_group_installs(tmp_path: Path) -> None:
+    me = pwd.getpwuid(os.geteuid())
+    private = grp.getgrgid(me.pw_gid)
+    if private.gr_name != me.pw_name or set(private.gr_mem) - {me.pw_name}:
+        pytest.skip(f"{me.pw_name}'s primary group is not a private group")
+    path = _app(tmp_path / "app")
+    os.chown(path.parent, -1, me.pw_gid)
+    os.chmod(path.parent, 0o775)  # umask 002 on a system with user private groups
+    assert load_for_install(path).package == "org.example.trusty"
