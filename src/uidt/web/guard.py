@@ -45,6 +45,7 @@ class GuardedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._slot: Slot | None = None
         self._refused = False
+        self._refusal_counted = False
         self._header_timer: asyncio.TimerHandle | None = None
         self._armed_cycle: object = None
         super().__init__(*args, **kwargs)
@@ -68,6 +69,7 @@ class GuardedH11Protocol(H11Protocol):
             transport.close()
             return
         self.slots.refusing += 1
+        self._refusal_counted = True
         transport.write(_BUSY)
         if transport.can_write_eof():
             transport.write_eof()
@@ -95,7 +97,8 @@ class GuardedH11Protocol(H11Protocol):
         self._disarm()
         if self._slot is not None:
             self.slots.release(self._slot)
-        elif self._refused and self.slots.refusing > 0:
+        elif self._refusal_counted:
+            self._refusal_counted = False
             self.slots.refusing -= 1
         super().connection_lost(exc)
 
