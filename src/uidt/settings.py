@@ -54,6 +54,13 @@ class Settings:
     #: Where the daemon serves the Task Manager page (``HOST:PORT`` on loopback), or ``None``.
     #: A setting (not only ``uidt daemon --web``) so that every autostarted daemon serves it too.
     web: str | None = None
+    #: A connection to the control socket or the Task Manager must send a request head (and
+    #: then its body) within this; a keep-alive one may idle ``http_idle_timeout_ms``.
+    http_header_timeout_ms: int = 10_000
+    http_idle_timeout_ms: int = 5_000
+    #: Most connections each surface holds (lowered to fit an eighth of RLIMIT_NOFILE).
+    api_max_connections: int = 256
+    web_max_connections: int = 128
 
     @classmethod
     def names(cls) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +159,47 @@ def test_a_broken_entry_point_is_a_manifest_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(manifest_module, "entry_points", lambda group: eps)
     with pytest.raises(ManifestError, match="entry point bad"):
         manifests_from_entry_points()
+
+
+def _load_within(path: Path, seconds: float = 10) -> BaseException | Manifest | None:
+    """``load_manifest(path)`` in a thread: its result or error, ``None`` if it still blocks."""
+    outcome: list[BaseException | Manifest] = []
+
+    def load() -> None:
+        try:
+            outcome.append(load_manifest(path))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return outcome[0] if outcome else None
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "uidt.toml"
+    os.mkfifo(fifo)
+    outcome = _load_within(fifo)
+    if outcome is None:  # still blocked in open(): release it before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert isinstance(outcome, ManifestError)
+    assert f"{fifo}: not a regular file (a FIFO)" in str(outcome)
+
+
+@pytest.mark.parametrize(("device", "kind"), [("/dev/zero", "a character device")])
+def test_a_device_is_refused_without_reading_it(device: str, kind: str) -> None:
+    outcome = _load_within(Path(device))
+    assert isinstance(outcome, ManifestError)
+    assert f"not a regular file ({kind})" in str(outcome)
+
+
+def test_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="not a regular file \\(a folder\\)"):
+        load_manifest(tmp_path)
+
+
+def test_a_manifest_over_the_size_cap_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD + "#" * manifest_module.MAX_MANIFEST_BYTES)
+    with pytest.raises(ManifestError, match="a manifest may have 65536"):
+        load_manifest(path)

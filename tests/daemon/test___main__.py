@@ -55,3 +55,7 @@ def test_the_entry_point_does_not_load_the_command_line() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == ""
+
+
+def test_background_logs_to_the_file_only(tmp_path: Path) -> None:
+    assert parse_args(["--home", str(tmp_path), "--background"]).foreground is False

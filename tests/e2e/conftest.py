@@ -125,6 +125,8 @@ class Daemon:
     home: Path
     settings: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    #: More ``uidt daemon`` options (e.g. ``("--web", "127.0.0.1:0")``).
+    extra_args: tuple[str, ...] = ()
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -133,7 +135,7 @@ class Daemon:
         for name, value in {**FAST_SETTINGS, **self.settings}.items():
             sets += ["--set", f"{name}={value}"]
         args = [sys.executable, "-m", "uidt", "--home", str(self.home), "daemon", "--foreground"]
-        args += ["--device", "fake", *sets]
+        args += ["--device", "fake", *sets, *self.extra_args]
         with (self.home / "daemon.out").open("ab") as out:
             self.process = subprocess.Popen(
                 args,

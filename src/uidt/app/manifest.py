@@ -19,7 +19,9 @@ install time: an unimportable service fails the job's start, never the daemon.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ BIND_JOB_SERVICE = "BIND_JOB_SERVICE"
 USER_GRANTED_PERMISSIONS = frozenset({"START_FROM_BACKGROUND"})
 _PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _SERVICE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+#: Largest manifest read (a real one is a few hundred bytes).
+MAX_MANIFEST_BYTES = 64 * 1024
 _TOP_KEYS = {"package", "permissions", "python", "services", "channels", "root"}
 _SERVICE_KEYS = {"name", "permission"}
 _CHANNEL_KEYS = {"id", "name"}
@@ -183,20 +187,90 @@ def _channel(entry: Any, index: int, source: str) -> ChannelDecl:
 def load_manifest(path: Path | str) -> Manifest:
     """Read and validate a ``uidt.toml``; its folder becomes the worker's import root.
 
+    Only a regular file of at most :data:`MAX_MANIFEST_BYTES` is read (a FIFO, a device such as
+    ``/dev/zero`` or a folder is refused without reading it). A relative ``root`` is taken
+    from the manifest's folder.
+
     Raises:
-        ManifestError: missing, unreadable, not TOML, or invalid (the message names the file).
+        ManifestError: missing, not a regular file, too large, unreadable, not TOML, or invalid
+            (the message names the file).
     """
     path = Path(path).expanduser().absolute()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: no such manifest") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(_read_regular(path).decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise ManifestError(f"{path}: cannot be read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from exc
-    data.setdefault("root", str(path.parent))
+    root = data.setdefault("root", str(path.parent))
+    if isinstance(root, str):
+        data["root"] = str(path.parent / Path(root).expanduser())  # an absolute root stays
     return Manifest.from_dict(data, source=str(path))
+
+
+def load_for_install(path: Path | str, *, trust: bool = False) -> Manifest:
+    """:func:`load_manifest`, then (unless ``trust``) refuse code paths others can change.
+
+    Blocking: the daemon calls it off its event loop.
+
+    Raises:
+        ManifestError: as :func:`load_manifest`, or a path another user could change
+            (:mod:`uidt.app.trust`; the message names it and why).
+    """
+    from uidt.app.trust import require_safe_paths
+
+    absolute = Path(path).expanduser().absolute()
+    manifest = load_manifest(absolute)
+    if not trust:
+        checked = [(absolute, "the manifest"), (absolute.parent, "the manifest's folder")]
+        if manifest.root is not None:
+            checked.append((Path(manifest.root), "the app's root, put on PYTHONPATH"))
+        if manifest.python != sys.executable:
+            checked.append((Path(manifest.python), "the app's python"))
+        require_safe_paths(checked)
+    return manifest
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most :data:`MAX_MANIFEST_BYTES`."""
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such manifest") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot be read: {exc.strerror}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ManifestError(f"{path}: not a regular file ({_kind(st.st_mode)})")
+        if st.st_size > MAX_MANIFEST_BYTES:
+            raise ManifestError(
+                f"{path}: {st.st_size} bytes; a manifest may have {MAX_MANIFEST_BYTES}"
+            )
+        chunks, total = [], 0
+        while chunk := os.read(fd, MAX_MANIFEST_BYTES + 1 - total):  # a file that grows
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_MANIFEST_BYTES:
+                raise ManifestError(f"{path}: larger than {MAX_MANIFEST_BYTES} bytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot be read: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def entry_points(group: str) -> Any:

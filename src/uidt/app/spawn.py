@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+from uidt.daemon.logfiles import open_capped_log
 from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError
 
@@ -25,8 +26,12 @@ _TAIL_BYTES = 8192
 
 
 def daemon_command(paths: Paths, daemon_args: tuple[str, ...] = ()) -> list[str]:
-    """``python -m uidt.daemon`` for ``paths`` (the daemon's light entry point: no click)."""
-    args = [sys.executable, "-m", "uidt.daemon"]
+    """``python -m uidt.daemon --background`` for ``paths`` (the light entry point: no click).
+
+    ``--background``: the daemon logs to its rotating ``daemon.log`` only; its stderr, this
+    module's ``daemon-start.log``, then gets only what bypasses logging (a crash at start).
+    """
+    args = [sys.executable, "-m", "uidt.daemon", "--background"]
     if paths.data_dir == paths.config_dir == paths.runtime_dir:
         args += ["--home", str(paths.data_dir)]
     # (else the XDG layout: the daemon finds the same directories in the same environment)
@@ -36,7 +41,8 @@ def daemon_command(paths: Paths, daemon_args: tuple[str, ...] = ()) -> list[str]
 def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """Start a daemon for ``paths`` in a session of its own; say so on stderr; do not wait.
 
-    Its output goes to :attr:`Paths.start_log` (``daemon-start.log``).
+    Its output goes to :attr:`Paths.start_log` (``daemon-start.log``, rotated first if it has
+    grown past :data:`uidt.daemon.logfiles.MAX_BYTES`).
 
     Raises:
         DaemonError: the home cannot be created or the process cannot be started.
@@ -46,8 +52,9 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
     except OSError as exc:
         raise DaemonError(f"cannot create the uidt home {paths.data_dir}: {exc}") from exc
     try:
-        with open(paths.start_log, "ab") as out:
-            offset = os.fstat(out.fileno()).st_size
+        out = open_capped_log(paths.start_log)
+        try:
+            offset = os.fstat(out).st_size
             process = subprocess.Popen(
                 daemon_command(paths, daemon_args),
                 stdin=subprocess.DEVNULL,
@@ -56,6 +63,8 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
                 start_new_session=True,
                 env=dict(os.environ),
             )
+        finally:
+            os.close(out)
     except OSError as exc:
         raise DaemonError(f"cannot start a uidt daemon in {paths.data_dir}: {exc}") from exc
     _started[str(paths.socket)] = process

@@ -18,12 +18,24 @@ def apps() -> None:
 
 @apps.command()
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Install even if other users can change the app's code (its folders or files).",
+)
 @pass_cli
-def install(cli: CliContext, manifest: Path) -> None:
-    """Install (or update) the app whose uidt.toml is MANIFEST (a file or its directory)."""
+def install(cli: CliContext, manifest: Path, trust: bool) -> None:
+    """Install (or update) the app whose uidt.toml is MANIFEST (a file or its directory).
+
+    The app's code runs as you, so a manifest, folder or interpreter that another user owns or
+    can write is refused (the message says which and why) unless --trust is given.
+    """
     if manifest.is_dir():
         manifest = manifest / "uidt.toml"
-    data = cli.request("POST", "/v1/apps", {"manifest_path": str(manifest.absolute())})
+    body: dict[str, object] = {"manifest_path": str(manifest.absolute())}
+    if trust:
+        body["trust"] = True
+    data = cli.request("POST", "/v1/apps", body)
     if cli.json_output:
         print_json(data)
     else:

@@ -16,10 +16,20 @@ from uidt.errors import UidtError
 
 
 def parse_args(argv: list[str] | None = None) -> DaemonOptions:
-    """The daemon's options from ``argv`` (``--foreground`` is accepted and implied)."""
+    """The daemon's options from ``argv`` (``--foreground`` is accepted and implied).
+
+    ``--background`` (what :func:`uidt.app.spawn.daemon_command` passes) keeps the process in the
+    foreground all the same but logs to ``daemon.log`` alone: an autostarted daemon's stderr is
+    ``daemon-start.log``, which would otherwise get every log line again, unrotated.
+    """
     parser = argparse.ArgumentParser(prog="python -m uidt.daemon", description=__doc__)
     parser.add_argument("--home", default=None, metavar="DIR", help="the home (else UIDT_HOME/XDG)")
     parser.add_argument("--foreground", action="store_true", help="always so; accepted for `uidt`")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="log to logs/daemon.log only, not also to stderr (an autostart: stderr is a file)",
+    )
     parser.add_argument("--store", dest="store_url", default=None, metavar="URL")
     parser.add_argument("--device", choices=("auto", "fake"), default="auto")
     parser.add_argument("--web", default=None, metavar="HOST:PORT")
@@ -34,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> DaemonOptions:
         device=args.device,
         web=args.web,
         overrides=parse_sets(args.sets),
-        foreground=True,
+        foreground=not args.background,
         prestart=tuple(args.prestart),
     )
 

@@ -7,15 +7,18 @@ gets a 4xx with a message, never a 500. The OpenAPI description is served at ``/
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 from typing import TYPE_CHECKING, Any, cast
 
+from uidt.app.manifest import load_for_install
+from uidt.daemon.connlimit import connection_cap
 from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
 from uidt.daemon.peer import PeerCredentials, peer_credentials
 from uidt.daemon.tracking import schedule_tracked
-from uidt.errors import InvalidJobError, ProtocolError, UidtError
+from uidt.errors import InvalidJobError, ManifestError, ProtocolError, UidtError
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
 from uidt.job.work import JobWorkItem
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
 
 MAX_BODY = 1 << 20
+#: Deepest nesting of lists and objects a request body may have (the handlers and the store
+#: walk bodies recursively; Python's JSON parser itself gives up near 1,000).
+MAX_DEPTH = 32
 
 _json = json_response
 
@@ -63,11 +69,27 @@ async def _body(request: Request) -> dict[str, Any]:
         raise ProtocolError("request body too large")
     try:
         data = json.loads(raw) if raw else {}
+    except RecursionError:
+        raise ProtocolError(f"request body nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise ProtocolError(f"request body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ProtocolError("request body must be a JSON object")
+    if _depth(data) > MAX_DEPTH:
+        raise ProtocolError(f"request body nests deeper than {MAX_DEPTH} levels")
     return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value``'s lists and objects nest (without recursion: it may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _namespace(request: Request) -> str | None:
@@ -218,13 +240,28 @@ async def close_activity(request: Request) -> Response:
     return _json({"ok": True})
 
 
+#: The longest reading and checking a manifest may take (a file on a hung network mount).
+MANIFEST_READ_TIMEOUT_S = 10.0
+
+
 async def install_app(request: Request) -> Response:
+    """Read the manifest in a thread (the loop keeps serving), then install it."""
     body = await _body(request)
     path = body.get("manifest_path")
-    if not isinstance(path, str):
+    if not isinstance(path, str) or not os.path.isabs(path):
         raise ProtocolError("'manifest_path' (an absolute path to uidt.toml) is required")
-    record = _rt(request).install_app(path)
-    return _json(record)
+    trust = body.get("trust", False)
+    if not isinstance(trust, bool):
+        raise ProtocolError("'trust' must be true or false")
+    try:
+        manifest = await asyncio.wait_for(
+            asyncio.to_thread(load_for_install, path, trust=trust), MANIFEST_READ_TIMEOUT_S
+        )
+    except TimeoutError:
+        raise ManifestError(
+            f"{path}: not read within {MANIFEST_READ_TIMEOUT_S:g} s (a hung file system?)"
+        ) from None
+    return _json(_rt(request).install_manifest(manifest))
 
 
 async def list_apps(request: Request) -> Response:
@@ -321,11 +358,15 @@ def create_router() -> Router:
 
 def create_api(runtime: Runtime) -> HTTPServer:
     """The control API's server for ``runtime`` (start it with ``await server.start(sock)``)."""
+    settings = runtime.service.settings
     return HTTPServer(
         create_router(),
         middlewares=(peer_middleware, error_middleware),
         context=runtime,
         max_body=MAX_BODY,
+        header_timeout=settings.http_header_timeout_ms / 1000,
+        idle_timeout=settings.http_idle_timeout_ms / 1000,
+        max_connections=connection_cap(settings.api_max_connections),
     )
 
 

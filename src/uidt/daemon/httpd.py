@@ -24,37 +24,37 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from uidt.daemon.connlimit import ConnectionSlots, Slot
+from uidt.daemon.httpwire import MAX_HEAD, Head, HTTPError, read_body, read_head, read_line
+
 log = logging.getLogger("uidt.daemon.httpd")
 
-#: Largest request head (request line and headers) accepted.
-MAX_HEAD = 64 * 1024
-#: A body larger than the limit is still read (up to this much) and dropped, so the client sees
-#: the 413 answer instead of a broken pipe.
-MAX_DISCARD = 16 * 1024 * 1024
-#: Methods the server parses; any other is a 400.
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: How long a new connection may take to send its first request head, and any request its body.
+HEADER_TIMEOUT_S = 10.0
+#: How long a keep-alive connection may idle between requests.
+IDLE_TIMEOUT_S = 5.0
+#: How long a refused connection may take to send the request it is refused (see ``_refuse``).
+REFUSAL_GRACE_S = 1.0
+#: The most connections asyncio accepts in one pass of its loop (its ``backlog``).
+ACCEPT_BACKLOG = 64
+#: Connections the kernel queues until they are accepted.
+LISTEN_QUEUE = 1024
+#: Most connections held at once (further lowered to fit the open-file limit).
+MAX_CONNECTIONS = 256
 REASONS = {
     200: "OK",
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     411: "Length Required",
     413: "Request Entity Too Large",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
-
-
-class HTTPError(Exception):
-    """A protocol-level failure, answered with ``status`` and ``message``."""
-
-    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.close = close
 
 
 @dataclass
@@ -144,11 +144,20 @@ class Router:
 class HTTPServer:
     """Serves a :class:`Router` on a listening socket until :meth:`close`.
 
+    A connection has ``header_timeout`` seconds from its arrival (or from the first byte of a
+    later request) to send its request head, and as long again for the body; between
+    keep-alive requests it may idle ``idle_timeout`` seconds. At most ``max_connections`` are
+    held (see :mod:`uidt.daemon.connlimit` for who gives way). A late request is answered 408,
+    a malformed one 4xx, and either connection closed.
+
     Args:
         router: the routes.
         middlewares: applied outermost first around every routed handler.
         context: handed to handlers as :attr:`Request.context`.
         max_body: largest accepted body (larger: 413).
+        header_timeout: seconds for a request head (and again for its body).
+        idle_timeout: seconds a keep-alive connection may wait for its next request.
+        max_connections: most connections held at once.
     """
 
     def __init__(
@@ -158,22 +167,33 @@ class HTTPServer:
         middlewares: tuple[Middleware, ...] = (),
         context: Any = None,
         max_body: int = 1 << 20,
+        header_timeout: float = HEADER_TIMEOUT_S,
+        idle_timeout: float = IDLE_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.router = router
         self.middlewares = middlewares
         self.context = context
         self.max_body = max_body
+        self.header_timeout = header_timeout
+        self.idle_timeout = idle_timeout
+        self.slots = ConnectionSlots(max_connections)
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
     async def start(self, sock: socket.socket) -> None:
         """Serve connections arriving on ``sock`` (bound and listening, or about to be)."""
+        # `backlog` also bounds how many connections asyncio accepts in one pass of the loop,
+        # before any of them is admitted (or evicts another): a burst stays near the cap.
         if sock.family == socket.AF_UNIX:
             self._server = await asyncio.start_unix_server(
-                self._connection, sock=sock, limit=MAX_HEAD
+                self._connection, sock=sock, limit=MAX_HEAD, backlog=ACCEPT_BACKLOG
             )
         else:
-            self._server = await asyncio.start_server(self._connection, sock=sock, limit=MAX_HEAD)
+            self._server = await asyncio.start_server(
+                self._connection, sock=sock, limit=MAX_HEAD, backlog=ACCEPT_BACKLOG
+            )
+        sock.listen(LISTEN_QUEUE)  # after asyncio's listen(backlog): the kernel's queue
 
     async def close(self) -> None:
         """Stop listening and end every open connection."""
@@ -187,82 +207,102 @@ class HTTPServer:
             await self._server.wait_closed()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One connection, start to end; nothing it raises reaches the event loop."""
         task = asyncio.current_task()
         assert task is not None
+        loop = asyncio.get_running_loop()
+        slot = self.slots.admit(loop.time(), task.cancel)
         self._connections.add(task)
         try:
+            if slot is None:
+                await self._refuse(reader, writer)
+                return
             raw = writer.get_extra_info("socket")
             sock = raw if isinstance(raw, socket.socket) else _as_socket(raw)
-            while await self._one_request(reader, writer, sock):
-                pass
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass  # the peer went away, or sent a chunk-size line longer than any request head
+            first = True
+            while await self._one_request(reader, writer, sock, slot, first=first):
+                first = False
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the peer went away, or the server closed (or evicted) the connection
+        except Exception:  # a bug here must not become the loop's "unhandled exception"
+            log.exception("a control-socket connection failed")
         finally:
+            if slot is not None:
+                self.slots.release(slot)
             self._connections.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """503 for a newcomer to a server whose connections are all busy.
+
+        The answer is sent at once; the request is then read (briefly) and dropped, since
+        closing a socket with unread data resets it and the client would lose the 503. While
+        as many refusals are pending as connections are allowed, a newcomer is closed at once.
+        """
+        if self.slots.refusing >= self.slots.limit:
+            return
+        self.slots.refusing += 1
+        try:
+            await _send(writer, protocol_error(503, "too many connections"), keep_alive=False)
+            with contextlib.suppress(TimeoutError, ValueError, asyncio.LimitOverrunError):
+                async with asyncio.timeout(min(self.header_timeout, REFUSAL_GRACE_S)):
+                    await reader.readuntil(b"\r\n\r\n")
+        finally:
+            self.slots.refusing -= 1
+
     async def _one_request(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sock: socket.socket | None
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        sock: socket.socket | None,
+        slot: Slot,
+        *,
+        first: bool,
     ) -> bool:
         """Read, answer; ``True`` if the connection stays open for another request."""
+        slot.busy = False
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            head, body = await self._read_request(reader, first=first)
+        except HTTPError as exc:
+            await _send(writer, protocol_error(exc.status, exc.message), keep_alive=False)
+            return False
+        except TimeoutError:
+            await _send(
+                writer, protocol_error(408, "request not received in time"), keep_alive=False
+            )
+            return False
         except asyncio.IncompleteReadError as exc:
             if exc.partial.strip():
                 await _send(writer, protocol_error(400, "incomplete request"), keep_alive=False)
             return False
-        except asyncio.LimitOverrunError:
-            await _send(writer, protocol_error(400, "request head too large"), keep_alive=False)
-            return False
-        try:
-            request, keep_alive = _parse_head(head)
-            request.body = await self._read_body(reader, request.headers)
-        except HTTPError as exc:
-            await _send(writer, protocol_error(exc.status, exc.message), keep_alive=False)
-            return False
+        if head is None:
+            return False  # idle keep-alive connection timed out, or closed between requests
+        slot.busy = True
+        request = _request(head, body)
         request.sock = sock
         request.context = self.context
         response = await self._answer(request)
-        await _send(writer, response, keep_alive=keep_alive, head_only=request.method == "HEAD")
-        return keep_alive
+        await _send(writer, response, keep_alive=head.keep_alive, head_only=head.method == "HEAD")
+        return head.keep_alive
 
-    async def _read_body(self, reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return await self._read_chunked(reader)
-        raw_length = headers.get("content-length")
-        if raw_length is None:
-            return b""
-        if not raw_length.strip().isdigit():
-            raise HTTPError(400, f"bad Content-Length {raw_length!r}")
-        length = int(raw_length)
-        if length > self.max_body:
-            if length <= MAX_DISCARD:  # read it anyway: the client then gets to read the 413
-                with contextlib.suppress(asyncio.IncompleteReadError):
-                    await reader.readexactly(length)
-            raise HTTPError(413, f"request body too large ({length} > {self.max_body} bytes)")
-        return await reader.readexactly(length)
-
-    async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise HTTPError(400, "bad chunk size") from None
-            if size == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-                    pass
-                return b"".join(chunks)
-            total += size
-            if total > self.max_body:
-                raise HTTPError(413, f"request body too large (> {self.max_body} bytes)")
-            chunks.append(await reader.readexactly(size))
-            if await reader.readexactly(2) != b"\r\n":
-                raise HTTPError(400, "bad chunk end")
+    async def _read_request(
+        self, reader: asyncio.StreamReader, *, first: bool
+    ) -> tuple[Head | None, bytes]:
+        """The next head and body; ``(None, b"")`` if a waiting connection ends or idles out."""
+        if first:
+            async with asyncio.timeout(self.header_timeout):
+                head = await read_head(reader)
+                return head, await read_body(reader, head, self.max_body)
+        try:
+            async with asyncio.timeout(self.idle_timeout):
+                line = await read_line(reader, MAX_HEAD, "request")
+        except (TimeoutError, asyncio.IncompleteReadError):
+            return None, b""
+        async with asyncio.timeout(self.header_timeout):
+            head = await read_head(reader, line)
+            return head, await read_body(reader, head, self.max_body)
 
     async def _answer(self, request: Request) -> Response:
         try:
@@ -299,35 +339,13 @@ def _as_socket(raw: Any) -> socket.socket | None:
     return raw if raw is not None and hasattr(raw, "getsockopt") else None
 
 
-def _parse_head(head: bytes) -> tuple[Request, bool]:
-    """The request (without its body) and whether the connection may stay open."""
-    lines = head.decode("latin-1").split("\r\n")  # latin-1 decodes any byte
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise HTTPError(400, f"bad request line {lines[0][:100]!r}")
-    method, target, version = parts
-    if method not in METHODS:
-        raise HTTPError(400, f"unsupported method {method[:20]!r}")
-    if not target.startswith("/"):
-        raise HTTPError(400, "the request target must be a path")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise HTTPError(400, f"bad header line {line[:100]!r}")
-        headers[name.lower()] = value.strip()
-    path, _, query_string = target.partition("?")
+def _request(head: Head, body: bytes) -> Request:
+    """The handlers' view of a parsed head and its body."""
+    path, _, query_string = head.target.partition("?")
     query: dict[str, str] = {}
     for name, value in parse_qsl(query_string, keep_blank_values=True):
         query.setdefault(name, value)
-    connection = headers.get("connection", "").lower()
-    if version == "HTTP/1.0":
-        keep_alive = "keep-alive" in connection
-    else:
-        keep_alive = "close" not in connection
-    return Request(method, path, query, headers, b""), keep_alive
+    return Request(head.method, path, query, head.headers, body)
 
 
 async def _send(
@@ -344,3 +362,16 @@ async def _send(
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     writer.write(head if head_only else head + response.body)
     await writer.drain()
+
+
+__all__ = [
+    "HTTPError",
+    "HTTPServer",
+    "Handler",
+    "Middleware",
+    "Request",
+    "Response",
+    "Router",
+    "json_response",
+    "protocol_error",
+]

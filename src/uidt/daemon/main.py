@@ -213,7 +213,7 @@ async def _serve(
 
     # The page before the socket: a page that cannot be served fails the start, and a client
     # waiting for the socket sees the daemon exit with the reason rather than a daemon without it.
-    page = await _serve_page(runtime, settings.web)
+    page = await _serve_page(runtime, settings)
     runtime.about = _about(options, settings, None if page is None else page.url)
     api = create_api(runtime)
     sock_path = paths.socket
@@ -262,19 +262,27 @@ async def _serve(
         log.info("uidt daemon stopped")
 
 
-async def _serve_page(runtime: Runtime, web: str | None) -> WebServer | None:
+async def _serve_page(runtime: Runtime, settings: Settings) -> WebServer | None:
     """The Task Manager page on ``web`` (``HOST:PORT``), or ``None`` when the setting is unset.
 
     Raises:
         DaemonError: the address cannot be bound (e.g. the port is taken).
     """
+    web = settings.web
     if web is None:
         return None
     from uidt.web.server import serve_web  # Starlette and uvicorn only when asked for
 
     host, _, port = web.rpartition(":")
     try:
-        page = await serve_web(runtime, host, int(port))
+        page = await serve_web(
+            runtime,
+            host,
+            int(port),
+            header_timeout=settings.http_header_timeout_ms / 1000,
+            idle_timeout=settings.http_idle_timeout_ms / 1000,
+            max_connections=settings.web_max_connections,
+        )
     except OSError as exc:
         raise DaemonError(
             f"cannot serve the Task Manager page on {web}: {exc.strerror or exc}"

@@ -63,7 +63,10 @@ OPENAPI: dict[str, Any] = {
                     {
                         "type": "object",
                         "required": ["manifest_path"],
-                        "properties": {"manifest_path": {"type": "string"}},
+                        "properties": {
+                            "manifest_path": {"type": "string"},
+                            "trust": {"type": "boolean"},
+                        },
                     }
                 ),
             ),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from uidt.app.manifest import Manifest, load_manifest
+from uidt.app.manifest import Manifest, load_for_install
 from uidt.clock import Clock
 from uidt.daemon.about import DaemonAbout
 from uidt.daemon.appinfo import app_info_from
@@ -390,9 +390,9 @@ class Runtime:
         self.service.update_constraints(app, namespace, job_id, **changes)
         self.flush()
 
-    def install_app(self, manifest_path: str) -> dict[str, Any]:
-        manifest = load_manifest(Path(manifest_path))
-        return self.install_manifest(manifest)
+    def install_app(self, manifest_path: str, *, trust: bool = False) -> dict[str, Any]:
+        """Read (blocking: the API does it in a thread), check and install a manifest."""
+        return self.install_manifest(load_for_install(Path(manifest_path), trust=trust))
 
     def install_manifest(self, manifest: Manifest) -> dict[str, Any]:
         previous = self.store.get_app(manifest.package)

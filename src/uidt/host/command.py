@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from uidt.app.manifest import Manifest
+from uidt.daemon.logfiles import open_capped_log
 
 
 def worker_command(manifest: Manifest, fd: int, idle_timeout_s: float) -> list[str]:
@@ -42,6 +43,6 @@ def worker_environment(
 
 
 def open_worker_log(log_dir: Path, app: str) -> IO[bytes]:
-    """The worker's stdout/stderr file (appended); a local file, opened at once."""
+    """The worker's stdout/stderr file (appended; rotated first if it has grown too big)."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    return open(log_dir / f"worker-{app}.log", "ab")
+    return open(open_capped_log(log_dir / f"worker-{app}.log"), "ab")

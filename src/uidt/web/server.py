@@ -17,14 +17,21 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from uidt.daemon.connlimit import connection_cap
 from uidt.errors import UidtError
 from uidt.web.app import create_web_app
 from uidt.web.auth import new_token
 from uidt.web.feed import SnapshotFeed
+from uidt.web.guard import guarded_protocol
 from uidt.web.protocol import TaskManagerRuntime
 
 log = logging.getLogger("uidt.web")
 
+#: The most connections asyncio accepts in one pass of its loop (its ``backlog``).
+ACCEPT_BACKLOG = 64
+#: Connections the kernel queues until they are accepted (a burst waits there, not in SYN
+#: retries of a full queue).
+LISTEN_QUEUE = 1024
 #: How long :meth:`WebServer.close` waits for open connections before cutting them.
 SHUTDOWN_TIMEOUT_S = 2
 
@@ -108,6 +115,9 @@ async def serve_web(
     port: int = 0,
     *,
     token: str | None = None,
+    header_timeout: float = 10.0,
+    idle_timeout: float = 5.0,
+    max_connections: int = 128,
 ) -> WebServer:
     """Serve the Task Manager page on ``host:port`` inside the running loop.
 
@@ -118,6 +128,9 @@ async def serve_web(
         host: a loopback address (``127.0.0.1``, ``::1``) or ``localhost``.
         port: the port; ``0`` picks a free one.
         token: the per-daemon secret; a random one when ``None``.
+        header_timeout: seconds a connection has to send a request head (:mod:`uidt.web.guard`).
+        idle_timeout: seconds a keep-alive connection may idle.
+        max_connections: most connections held (lowered to fit the open-file limit).
 
     Raises:
         WebBindError: ``host`` is not a loopback address.
@@ -130,7 +143,7 @@ async def serve_web(
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host.strip("[]"), port))
-        sock.listen(64)
+        sock.listen(LISTEN_QUEUE)
         sock.setblocking(False)
     except OSError:
         sock.close()
@@ -145,6 +158,11 @@ async def serve_web(
         timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
         server_header=False,
         proxy_headers=False,
+        http=guarded_protocol(connection_cap(max_connections), header_timeout),
+        # asyncio accepts up to `backlog` connections per loop pass before any of them is
+        # admitted or evicted: uvicorn's 2,048 let a burst exhaust the open-file limit.
+        backlog=ACCEPT_BACKLOG,
+        timeout_keep_alive=max(1, round(idle_timeout)),
     )
     server = _EmbeddedServer(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
@@ -155,6 +173,7 @@ async def serve_web(
         sock.close()
         task.result()  # raises what made the server fail
         raise WebBindError("the Task Manager server stopped while starting")
+    sock.listen(LISTEN_QUEUE)  # after asyncio's listen(backlog): a longer queue in the kernel
     display = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     web = WebServer(
         runtime, server, task, f"http://{display}:{bound_port}", app.state.feed,
