@@ -51,6 +51,13 @@ class Faults:
         redirect_to: Answer ``302`` to this path (itself for a redirect loop).
         change_etag: Give the file a new ETag and Last-Modified (same bytes) before answering,
             as if it had been replaced between requests.
+        overstate_length: Announce a ``Content-Length`` this many bytes larger than the body,
+            send the real body and close (a server whose length is wrong).
+        drip_chunk: Bytes per write while dripping (``drip_bps``); default about 1/20 s worth.
+        no_etag: Never send an ``ETag`` (a property of the server: ``times`` does not limit it).
+        no_last_modified: Never send a ``Last-Modified`` (not limited by ``times`` either).
+        ignore_if_range: Answer a ``Range`` request with ``206`` even when ``If-Range`` no
+            longer matches, as some servers do (not limited by ``times``).
     """
 
     times: int | None = None
@@ -63,6 +70,11 @@ class Faults:
     no_length: bool = False
     redirect_to: str | None = None
     change_etag: bool = False
+    overstate_length: int = 0
+    drip_chunk: int | None = None
+    no_etag: bool = False
+    no_last_modified: bool = False
+    ignore_if_range: bool = False
 
 
 @dataclass
@@ -299,7 +311,11 @@ class TransferTestServer:
         if faults.no_ranges or not header or not header.startswith("bytes="):
             return None
         if_range = request.headers.get("If-Range")
-        if if_range is not None and not self._if_range_holds(if_range, file):
+        if (
+            if_range is not None
+            and not faults.ignore_if_range
+            and not self._if_range_holds(if_range, file)
+        ):
             return None
         spec = header[len("bytes=") :].split(",")[0].strip()
         first, _, last = spec.partition("-")
@@ -330,7 +346,11 @@ class TransferTestServer:
         size = len(file.data)
         wanted = self._range(request, file, faults)
         start, end = wanted if wanted is not None else (None, size)
-        headers = {"ETag": file.etag, "Last-Modified": format_datetime(file.last_modified, True)}
+        headers: dict[str, str] = {}
+        if not faults.no_etag:
+            headers["ETag"] = file.etag
+        if not faults.no_last_modified:
+            headers["Last-Modified"] = format_datetime(file.last_modified, True)
         if not faults.no_ranges:
             headers["Accept-Ranges"] = "bytes"
         if start is not None and (start >= size or start >= end):
@@ -345,7 +365,7 @@ class TransferTestServer:
         if faults.no_length:
             response.enable_chunked_encoding()
         else:
-            response.content_length = end - start
+            response.content_length = end - start + (faults.overstate_length if active else 0)
         record.status, record.start = status, start
         await response.prepare(request)
         if request.method == "HEAD":
@@ -356,7 +376,7 @@ class TransferTestServer:
         if active and faults.truncate_after is not None:
             limit = min(limit, start + faults.truncate_after)
         await self._send_body(request, response, record, state, file.data, start, limit)
-        if limit < end:
+        if limit < end or (active and faults.overstate_length and not faults.no_length):
             transport = request.transport
             if active and faults.reset_after is not None and transport is not None:
                 transport.abort()
@@ -379,6 +399,8 @@ class TransferTestServer:
         view = memoryview(data)
         drip = state.faults.drip_bps
         chunk = self.chunk_size if drip is None else max(1024, min(_DRIP_CHUNK, drip // 20))
+        if drip is not None and state.faults.drip_chunk is not None:
+            chunk = state.faults.drip_chunk
         loop = asyncio.get_running_loop()
         began = loop.time()
         sent = 0
