@@ -30,12 +30,25 @@ from uidt.transfers.http import (
     check_url,
     finish,
     new_session,
-    parse_content_range,
 )
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
-from uidt.transfers.rawhttp import BodyEndedError, RawResponse, copy_body, open_get
+from uidt.transfers.rawhttp import (
+    BodyEndedError,
+    RawResponse,
+    copy_body,
+    open_get,
+    read_exactly,
+)
+from uidt.transfers.resumecheck import (
+    RestartFromZero,
+    check_partial,
+    check_unsatisfiable,
+    restart_limit_error,
+    resume_start,
+    strong_etag,
+)
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
     RetryPolicy,
@@ -44,6 +57,12 @@ from uidt.transfers.retry import (
     final_error,
     parse_retry_after,
     transient_errors,
+)
+from uidt.transfers.speedfloor import (
+    LOWEST_SPEED,
+    LOWEST_SPEED_SECONDS,
+    SpeedFloor,
+    TooSlowError,
 )
 
 if TYPE_CHECKING:
@@ -105,12 +124,6 @@ class _Opening:
                 self.response.close()
 
 
-class _RestartFromZero(Exception):
-    def __init__(self, notice: Notice) -> None:
-        super().__init__(notice.value)
-        self.notice = notice
-
-
 class _Download:
     """One call of :func:`download`: the HTTP attempts feeding one :class:`PartFile`."""
 
@@ -127,6 +140,8 @@ class _Download:
         on_notice: Callable[[Notice], None] | None,
         checkpoint_bytes: int,
         checkpoint_ms: int,
+        record_ms: int,
+        floor: SpeedFloor,
         max_redirects: int,
         read_timeout: float,
         policy: RetryPolicy,
@@ -145,6 +160,8 @@ class _Download:
         self.on_notice = on_notice
         self.checkpoint_bytes = checkpoint_bytes
         self.checkpoint_ms = checkpoint_ms
+        self.record_ms = record_ms
+        self.floor = floor
         self.max_redirects = max_redirects
         self.read_timeout = read_timeout
         self.policy = policy
@@ -155,6 +172,8 @@ class _Download:
         self.received = 0
         self.attempts = 0
         self.resumed_from = 0
+        self.start = 0  # where the current request's body begins (before the written end
+        self.overlap: bytes | None = None  # bytes the body must repeat before the written end
 
     def notice(self, notice: Notice) -> None:
         if notice not in self.notices:
@@ -167,12 +186,17 @@ class _Download:
     def request_headers(self) -> dict[str, str]:
         headers = {"Accept-Encoding": "identity"}
         part = self.part
+        self.start = resume_start(part.written, part.etag, hashing=self.expected is not None)
+        self.overlap = None
         if part.written > 0:
-            headers["Range"] = f"bytes={part.written}-"
-            validator = part.etag if part.etag and not part.etag.startswith("W/") else None
-            validator = validator or part.last_modified
+            headers["Range"] = f"bytes={self.start}-"
+            validator = strong_etag(part.etag) or part.last_modified
             if validator is not None:
                 headers["If-Range"] = validator
+            elif self.expected is not None:
+                self.notice(Notice.RESUME_UNVERIFIED_SHA256)
+            else:
+                self.notice(Notice.RESUME_UNVERIFIED)
         return headers
 
     async def attempt(self) -> None:
@@ -184,6 +208,8 @@ class _Download:
         total = self.part.total
         if total is not None and self.part.written < total:
             raise BodyEndedError("the body ended early")
+        if self.overlap is not None:  # the body was shorter than the overlap
+            raise BodyEndedError("the body ended before the resume point")
 
     async def attempt_raw(self, headers: dict[str, str]) -> bool:
         """Try the request with the splice reader; ``False`` leaves it to ``aiohttp``.
@@ -231,7 +257,14 @@ class _Download:
         """Check the status and validators; ``True`` when the body should be received."""
         status = response.status
         if status == 416 and self.part.written > 0:
-            self.check_complete(response)
+            part = self.part
+            check_unsatisfiable(
+                response.headers,
+                written=part.written,
+                etag=part.etag,
+                last_modified=part.last_modified,
+                total=part.total,
+            )
             return False
         if status in TRANSIENT_STATUSES:
             wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
@@ -241,14 +274,6 @@ class _Download:
         self.accept_response(response, status)
         return True
 
-    def check_complete(self, response: ResponseHead) -> None:
-        """A 416 for ``bytes=N-`` is fine when the file is exactly N bytes and unchanged."""
-        part = self.part
-        content_range = response.headers.get("Content-Range", "")
-        complete = content_range == f"bytes */{part.written}" and part.total in (None, part.written)
-        if not complete or response.headers.get("ETag") not in (None, part.etag):
-            raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
-
     def accept_response(self, response: ResponseHead, status: int) -> None:
         part = self.part
         etag = response.headers.get("ETag")
@@ -257,22 +282,42 @@ class _Download:
             changed = (part.etag and etag != part.etag) or (
                 not part.etag and part.last_modified and last_modified != part.last_modified
             )
-            raise _RestartFromZero(
+            raise RestartFromZero(
                 Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
             )
         if status == 206:
-            start, total = parse_content_range(response.headers.get("Content-Range"))
-            if start != part.written or (part.etag and etag and etag != part.etag):
-                raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
-            part.total = total
+            part.total = check_partial(
+                response.headers,
+                start=self.start,
+                etag=part.etag,
+                last_modified=part.last_modified,
+                total=part.total,
+            )
+            if self.start < part.written:
+                self.overlap = self.read_overlap(self.start, part.written)
+            # Validators the server did not give before are adopted; known ones never change.
+            part.etag = part.etag or etag
+            part.last_modified = part.last_modified or last_modified
         else:
             part.total = response.content_length
-        part.etag, part.last_modified = etag, last_modified
+            part.etag, part.last_modified = etag, last_modified
         if part.total is not None and self.on_estimate is not None:
             self.on_estimate(part.total)
         self.meter.total = part.total
         self.check_free_space()
         part.open()
+
+    def read_overlap(self, start: int, end: int) -> bytes:
+        """The partial file's bytes ``[start, end)``, which the body must repeat."""
+        with open(self.part.path, "rb") as handle:
+            handle.seek(start)
+            return handle.read(end - start)
+
+    def check_overlap(self, received: bytes) -> None:
+        """Compare the repeated bytes with the partial file (a mismatch: the file changed)."""
+        if received != self.overlap:
+            raise RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
+        self.overlap = None
 
     def check_free_space(self) -> None:
         if self.part.total is None:
@@ -290,7 +335,7 @@ class _Download:
         """Start a commit when one is due; wait when a whole interval is not yet checkpointed."""
         part = self.part
         every_bytes = self.checkpoint_bytes
-        if part.commit_due(every_bytes, self.checkpoint_ms):
+        if part.commit_due(every_bytes, self.record_ms):
             part.start_commit(durable=part.sync_due(self.checkpoint_ms))
         if part.written - part.recorded > every_bytes:
             # Back-pressure: never hold more than one interval of bytes a kill would lose.
@@ -304,18 +349,33 @@ class _Download:
     async def receive(self, response: aiohttp.ClientResponse) -> None:
         part = self.part
         self.meter.restart(part.written)
+        self.floor.restart(part.written)
+        repeated = b""
         async for chunk in response.content.iter_any():
-            part.write(chunk)
             self.received += len(chunk)
+            if self.overlap is not None:
+                repeated += chunk
+                if len(repeated) < len(self.overlap):
+                    continue
+                chunk = repeated[len(self.overlap) :]
+                self.check_overlap(repeated[: len(self.overlap)])
+            if part.total is not None and len(chunk) > part.total - part.written:
+                raise BodyEndedError("the server sent more bytes than the file has")
+            part.write(chunk)
             self.after_bytes()
             self.report_progress()
+            self.floor.check(part.written)
 
     async def receive_raw(self, response: RawResponse) -> None:
         """Copy the body in a thread (``splice``) while the loop reports progress."""
         part = self.part
         self.meter.restart(part.written)
+        self.floor.restart(part.written)
         length = response.content_length
         assert length is not None
+        overlap = self.overlap
+        if overlap is not None:
+            length = max(0, length - len(overlap))
         if part.total is not None:  # never past the end, whatever Content-Length says
             length = min(length, part.total - part.written)
 
@@ -327,13 +387,20 @@ class _Download:
         # Never more than half an interval between two checks of the durability promise.
         chunk = max(1, self.checkpoint_bytes // 2)
         copy = functools.partial(copy_body, chunk_bytes=chunk)
-        pump = asyncio.get_running_loop().run_in_executor(
-            None, copy, response, part.fileno(), length, on_bytes
-        )
+
+        def pump_body() -> None:  # in a thread
+            if overlap is not None:
+                repeated = read_exactly(response, len(overlap))
+                self.received += len(repeated)
+                self.check_overlap(repeated)
+            copy(response, part.fileno(), length, on_bytes)
+
+        pump = asyncio.get_running_loop().run_in_executor(None, pump_body)
         try:
             while not pump.done():
                 await asyncio.wait({pump}, timeout=PROGRESS_PERIOD_S)
                 self.report_progress()
+                self.floor.check(part.written)
             pump.result()
         except BaseException:
             # Stopped (or failed): the thread must be out of the file before it is closed.
@@ -376,21 +443,37 @@ class _Download:
         )
 
     async def fetch(self) -> None:
-        """Make HTTP attempts until the part file is complete, retrying transient errors."""
-        failures = 0
+        """Make HTTP attempts until the part file is complete, retrying transient errors.
+
+        Restarts from zero are counted too (progress they throw away is no progress) and
+        bounded by the same number of retries, each after the first waiting like a retry.
+        """
+        failures = slow = restarts = 0
         while True:
             before = self.part.written
             try:
                 await self.attempt()
                 return
-            except _RestartFromZero as restart:
+            except RestartFromZero as restart:
                 self.part.reset()
                 self.notice(restart.notice)
+                restarts += 1
+                if restarts > self.policy.retries:
+                    raise restart_limit_error(self.url, restart.notice, restarts) from None
+                if restarts > 1:
+                    await self.sleep(self.policy.delay(restarts - 1))
                 continue
             except transient_errors() as exc:
                 self.part.close(commit=True)
-                failures = 1 if self.part.written > before else failures + 1
+                # A too-slow attempt moved bytes, but it is not the progress that earns a reset.
+                slow = slow + 1 if isinstance(exc, TooSlowError) else 0
+                moved = self.part.written > before and not slow
+                failures = 1 if moved else failures + 1
                 if failures > self.policy.retries:
+                    if slow:
+                        raise TransferError(
+                            f"{self.url}: the transfer stayed {exc}, {slow} times"
+                        ) from exc
                     raise final_error(self.url, exc) from exc
                 delay = self.policy.delay(failures, getattr(exc, "retry_after", None))
                 _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
@@ -412,6 +495,9 @@ async def download(
     on_notice: Callable[[Notice], None] | None = None,
     checkpoint_bytes: int = 64 * MiB,
     checkpoint_seconds: float = 5.0,
+    record_seconds: float = 1.0,
+    lowest_speed: int = LOWEST_SPEED,
+    lowest_speed_seconds: float = LOWEST_SPEED_SECONDS,
     max_redirects: int = 10,
     read_timeout: float = 60.0,
     retries: RetryPolicy | int = 6,
@@ -439,9 +525,17 @@ async def download(
         checkpoint_bytes: The most received bytes that no checkpoint names yet: a kill makes
             the next run fetch at most this many bytes again. Checkpoints are saved in the
             background every half of this (see :mod:`uidt.transfers.partfile`).
-        checkpoint_seconds: ... or a checkpoint starts after this much time, whichever comes
-            first; and at least this often a checkpoint is durable (fdatasync first), which
-            bounds what a crash or power cut of the machine makes the next run fetch again.
+        checkpoint_seconds: At least this often a checkpoint is durable (fdatasync first),
+            which bounds what a crash or power cut of the machine makes the next run fetch
+            again.
+        record_seconds: ... and a checkpoint is recorded (no fsync: cheap) after this much
+            time when ``checkpoint_bytes`` has not come first, so a killed process makes the
+            next run fetch again at most about this long a stretch of transfer, at any rate.
+        lowest_speed: Bytes per second an attempt must average over each window of
+            ``lowest_speed_seconds``; a slower one is ended and retried like a timeout, and the
+            run fails after the retries ("the transfer stayed below 1.0 KiB/s for 60 s, 7
+            times"). 0 turns the rule off (see :mod:`uidt.transfers.speedfloor`).
+        lowest_speed_seconds: The window of ``lowest_speed``.
         max_redirects: Redirects followed before giving up.
         read_timeout: Seconds of silence from the server before the attempt is retried (for
             the splice reader and for a session created here).
@@ -453,12 +547,18 @@ async def download(
         A :class:`DownloadResult`.
 
     Raises:
-        RemoteError: The server answered 4xx, kept answering 5xx/429, or redirected in a loop.
+        SettingsError: ``lowest_speed`` or ``lowest_speed_seconds`` is out of range.
+        RemoteError: The server answered 4xx, kept answering 5xx/429, or redirected in a loop;
+            :class:`InconsistentServerError` when it kept contradicting itself (fewer bytes
+            than announced) past the retries.
+        ResourceChangedError: The file changed on the server at every try, past the retries.
         IntegrityError: The SHA-256 did not match (the partial file is deleted).
         NoSpaceError: The remaining bytes do not fit, or the disk filled up while writing.
         TransferError: A bad URL, an unreachable host, or repeated network errors.
     """
     check_url(url)
+    clock = clock or SystemClock()
+    floor = SpeedFloor(lowest_speed, lowest_speed_seconds, clock)
     policy = retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries)
     job = _Download(
         url,
@@ -471,10 +571,12 @@ async def download(
         on_notice=on_notice,
         checkpoint_bytes=checkpoint_bytes,
         checkpoint_ms=int(checkpoint_seconds * 1000),
+        record_ms=int(record_seconds * 1000),
+        floor=floor,
         max_redirects=max_redirects,
         read_timeout=read_timeout,
         policy=policy,
-        clock=clock or SystemClock(),
+        clock=clock,
         sleep=sleep,
     )
     return await job.run()

@@ -219,6 +219,25 @@ def open_get(
         raise
 
 
+def read_exactly(response: RawResponse, count: int) -> bytes:
+    """Take the next ``count`` body bytes of ``response`` into memory (blocking).
+
+    For a few KiB the caller must look at (the overlap re-checked on a resume); the rest of the
+    body then goes to :func:`copy_body` as usual.
+
+    Raises:
+        BodyEndedError: The connection ended first (or :meth:`RawResponse.abort` was called).
+        TimeoutError: The server went quiet for the read timeout.
+    """
+    data = response.leftover[:count]
+    response.leftover = response.leftover[count:]
+    while len(data) < count:
+        more = _recv(response.sock, count - len(data))
+        _check_running(response, len(more))
+        data += more
+    return data
+
+
 def _write_all(fd: int, view: memoryview) -> None:
     while view:
         view = view[os.write(fd, view) :]
