@@ -41,14 +41,7 @@ from uidt.transfers.rawhttp import (
     open_get,
     read_exactly,
 )
-from uidt.transfers.resumecheck import (
-    RestartFromZero,
-    check_partial,
-    check_unsatisfiable,
-    restart_limit_error,
-    resume_start,
-    strong_etag,
-)
+from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest, restart_limit_error
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
     RetryPolicy,
@@ -172,8 +165,9 @@ class _Download:
         self.received = 0
         self.attempts = 0
         self.resumed_from = 0
-        self.start = 0  # where the current request's body begins (before the written end
-        self.overlap: bytes | None = None  # bytes the body must repeat before the written end
+        self.resume = ResumeRequest(
+            self.part, hashing=self.expected is not None, notice=self.notice
+        )
 
     def notice(self, notice: Notice) -> None:
         if notice not in self.notices:
@@ -183,33 +177,13 @@ class _Download:
             self.on_notice(notice)
 
     # -- one HTTP attempt ------------------------------------------------------------------
-    def request_headers(self) -> dict[str, str]:
-        headers = {"Accept-Encoding": "identity"}
-        part = self.part
-        self.start = resume_start(part.written, part.etag, hashing=self.expected is not None)
-        self.overlap = None
-        if part.written > 0:
-            headers["Range"] = f"bytes={self.start}-"
-            validator = strong_etag(part.etag) or part.last_modified
-            if validator is not None:
-                headers["If-Range"] = validator
-            elif self.expected is not None:
-                self.notice(Notice.RESUME_UNVERIFIED_SHA256)
-            else:
-                self.notice(Notice.RESUME_UNVERIFIED)
-        return headers
-
     async def attempt(self) -> None:
         """Fetch from the current offset to the end of the file."""
         self.attempts += 1
-        headers = self.request_headers()
+        headers = self.resume.headers()
         if not (self.raw_http and await self.attempt_raw(headers)):
             await self.attempt_aiohttp(headers)
-        total = self.part.total
-        if total is not None and self.part.written < total:
-            raise BodyEndedError("the body ended early")
-        if self.overlap is not None:  # the body was shorter than the overlap
-            raise BodyEndedError("the body ended before the resume point")
+        self.resume.check_finished()
 
     async def attempt_raw(self, headers: dict[str, str]) -> bool:
         """Try the request with the splice reader; ``False`` leaves it to ``aiohttp``.
@@ -257,15 +231,7 @@ class _Download:
         """Check the status and validators; ``True`` when the body should be received."""
         status = response.status
         if status == 416 and self.part.written > 0:
-            part = self.part
-            check_unsatisfiable(
-                response.headers,
-                written=part.written,
-                etag=part.etag,
-                last_modified=part.last_modified,
-                total=part.total,
-            )
-            return False
+            return self.resume.check_head(status, response.headers, None)
         if status in TRANSIENT_STATUSES:
             wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
             raise TransientStatusError(status, response.reason or "", wait)
@@ -276,48 +242,12 @@ class _Download:
 
     def accept_response(self, response: ResponseHead, status: int) -> None:
         part = self.part
-        etag = response.headers.get("ETag")
-        last_modified = response.headers.get("Last-Modified")
-        if status == 200 and part.written > 0:
-            changed = (part.etag and etag != part.etag) or (
-                not part.etag and part.last_modified and last_modified != part.last_modified
-            )
-            raise RestartFromZero(
-                Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
-            )
-        if status == 206:
-            part.total = check_partial(
-                response.headers,
-                start=self.start,
-                etag=part.etag,
-                last_modified=part.last_modified,
-                total=part.total,
-            )
-            if self.start < part.written:
-                self.overlap = self.read_overlap(self.start, part.written)
-            # Validators the server did not give before are adopted; known ones never change.
-            part.etag = part.etag or etag
-            part.last_modified = part.last_modified or last_modified
-        else:
-            part.total = response.content_length
-            part.etag, part.last_modified = etag, last_modified
+        self.resume.check_head(status, response.headers, response.content_length)
         if part.total is not None and self.on_estimate is not None:
             self.on_estimate(part.total)
         self.meter.total = part.total
         self.check_free_space()
         part.open()
-
-    def read_overlap(self, start: int, end: int) -> bytes:
-        """The partial file's bytes ``[start, end)``, which the body must repeat."""
-        with open(self.part.path, "rb") as handle:
-            handle.seek(start)
-            return handle.read(end - start)
-
-    def check_overlap(self, received: bytes) -> None:
-        """Compare the repeated bytes with the partial file (a mismatch: the file changed)."""
-        if received != self.overlap:
-            raise RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
-        self.overlap = None
 
     def check_free_space(self) -> None:
         if self.part.total is None:
@@ -353,12 +283,13 @@ class _Download:
         repeated = b""
         async for chunk in response.content.iter_any():
             self.received += len(chunk)
-            if self.overlap is not None:
+            overlap = self.resume.overlap
+            if overlap is not None:
                 repeated += chunk
-                if len(repeated) < len(self.overlap):
+                if len(repeated) < len(overlap):
                     continue
-                chunk = repeated[len(self.overlap) :]
-                self.check_overlap(repeated[: len(self.overlap)])
+                chunk = repeated[len(overlap) :]
+                self.resume.check_overlap(repeated[: len(overlap)])
             if part.total is not None and len(chunk) > part.total - part.written:
                 raise BodyEndedError("the server sent more bytes than the file has")
             part.write(chunk)
@@ -373,7 +304,7 @@ class _Download:
         self.floor.restart(part.written)
         length = response.content_length
         assert length is not None
-        overlap = self.overlap
+        overlap = self.resume.overlap
         if overlap is not None:
             length = max(0, length - len(overlap))
         if part.total is not None:  # never past the end, whatever Content-Length says
@@ -392,7 +323,7 @@ class _Download:
             if overlap is not None:
                 repeated = read_exactly(response, len(overlap))
                 self.received += len(repeated)
-                self.check_overlap(repeated)
+                self.resume.check_overlap(repeated)
             copy(response, part.fileno(), length, on_bytes)
 
         pump = asyncio.get_running_loop().run_in_executor(None, pump_body)

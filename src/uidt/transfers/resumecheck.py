@@ -17,11 +17,13 @@ than it announced, 7 times"), so a server that contradicts itself cannot make it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from uidt.errors import InconsistentServerError, ResourceChangedError, TransferError
 from uidt.transfers.notices import Notice
-from uidt.transfers.rawhttp import BadResponseError
+from uidt.transfers.partfile import PartFile
+from uidt.transfers.rawhttp import BadResponseError, BodyEndedError
 
 #: Bytes fetched again before the resume point when the server gives no strong validator.
 OVERLAP_BYTES = 16 * 1024
@@ -145,3 +147,96 @@ def restart_limit_error(url: str, notice: Notice, times: int) -> TransferError:
             f"{times} times"
         )
     return InconsistentServerError(f"{url}: restarted from zero {times} times ({notice.text})")
+
+
+class ResumeRequest:
+    """The request for the rest of one part file, and the checks on the server's answer.
+
+    Args:
+        part: The part file (its offset, validators and recorded total).
+        hashing: A SHA-256 will be checked at the end (then no overlap is fetched).
+        notice: Told when a resume cannot be verified with the server's validators.
+    """
+
+    def __init__(self, part: PartFile, *, hashing: bool, notice: Callable[[Notice], None]) -> None:
+        self.part = part
+        self.hashing = hashing
+        self.notice = notice
+        self.start = 0  # where the body of the current request begins
+        self.overlap: bytes | None = None  # bytes that body must repeat before the written end
+
+    def headers(self) -> dict[str, str]:
+        """The headers of the next request: ``Range`` and ``If-Range`` when resuming."""
+        headers = {"Accept-Encoding": "identity"}
+        part = self.part
+        self.start = resume_start(part.written, part.etag, hashing=self.hashing)
+        self.overlap = None
+        if part.written > 0:
+            headers["Range"] = f"bytes={self.start}-"
+            validator = strong_etag(part.etag) or part.last_modified
+            if validator is not None:
+                headers["If-Range"] = validator
+            else:
+                self.notice(
+                    Notice.RESUME_UNVERIFIED_SHA256 if self.hashing else Notice.RESUME_UNVERIFIED
+                )
+        return headers
+
+    def check_head(self, status: int, headers: Any, content_length: int | None) -> bool:
+        """Judge a 200, 206 or 416 answer; ``True`` when its body continues the part file.
+
+        Records the total and validators of a fresh download; checks a resume against them.
+
+        Raises:
+            RestartFromZero: The answer cannot continue the part file.
+            BadResponseError: A malformed ``206`` (retried).
+        """
+        part = self.part
+        etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
+        if status == 416:
+            check_unsatisfiable(
+                headers,
+                written=part.written,
+                etag=part.etag,
+                last_modified=part.last_modified,
+                total=part.total,
+            )
+            return False
+        if status == 200 and part.written > 0:
+            changed = _differs(part.etag, etag) or _differs(part.last_modified, last_modified)
+            raise RestartFromZero(
+                Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
+            )
+        if status == 206:
+            part.total = check_partial(
+                headers,
+                start=self.start,
+                etag=part.etag,
+                last_modified=part.last_modified,
+                total=part.total,
+            )
+            if self.start < part.written:
+                with open(part.path, "rb") as handle:
+                    handle.seek(self.start)
+                    self.overlap = handle.read(part.written - self.start)
+            # Validators the server did not give before are adopted; known ones never change.
+            part.etag = part.etag or etag
+            part.last_modified = part.last_modified or last_modified
+        else:
+            part.total = content_length
+            part.etag, part.last_modified = etag, last_modified
+        return True
+
+    def check_overlap(self, received: bytes) -> None:
+        """Compare the repeated bytes with the part file (a mismatch: the file changed)."""
+        if received != self.overlap:
+            raise RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
+        self.overlap = None
+
+    def check_finished(self) -> None:
+        """After a body ended: raise :class:`BodyEndedError` unless the part file is complete."""
+        total = self.part.total
+        if total is not None and self.part.written < total:
+            raise BodyEndedError("the body ended early")
+        if self.overlap is not None:
+            raise BodyEndedError("the body ended before the resume point")
