@@ -16,7 +16,6 @@ import functools
 import logging
 import os
 import shutil
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,18 +35,18 @@ from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rawhttp import (
     BodyEndedError,
+    Opening,
     RawResponse,
     copy_body,
-    open_get,
     read_exactly,
 )
-from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest, restart_limit_error
+from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
+    RetryBudget,
     RetryPolicy,
     Sleep,
     TransientStatusError,
-    final_error,
     parse_retry_after,
     transient_errors,
 )
@@ -55,7 +54,6 @@ from uidt.transfers.speedfloor import (
     LOWEST_SPEED,
     LOWEST_SPEED_SECONDS,
     SpeedFloor,
-    TooSlowError,
 )
 
 if TYPE_CHECKING:
@@ -91,30 +89,6 @@ class DownloadResult:
 
 #: How often the engine reports progress while a thread copies a plain-HTTP body.
 PROGRESS_PERIOD_S = 0.1
-
-
-class _Opening:
-    """One :func:`open_get` in a thread, whose connection is closed if the caller gives up."""
-
-    def __init__(self, url: str, headers: dict[str, str], read_timeout: float) -> None:
-        self.url, self.headers, self.read_timeout = url, headers, read_timeout
-        self.lock = threading.Lock()
-        self.response: RawResponse | None = None
-        self.abandoned = False
-
-    def open(self) -> RawResponse:
-        response = open_get(self.url, self.headers, read_timeout=self.read_timeout)
-        with self.lock:
-            self.response = response
-            if self.abandoned:
-                response.close()
-        return response
-
-    def abandon(self) -> None:
-        with self.lock:
-            self.abandoned = True
-            if self.response is not None:
-                self.response.close()
 
 
 class _Download:
@@ -191,7 +165,7 @@ class _Download:
         ``aiohttp`` takes over for redirects, bodies without a length (chunked) and anything
         unusual (an informational 1xx answer).
         """
-        opening = _Opening(self.url, headers, self.read_timeout)
+        opening = Opening(self.url, headers, read_timeout=self.read_timeout)
         try:
             response = await asyncio.to_thread(opening.open)
         except asyncio.CancelledError:
@@ -374,12 +348,8 @@ class _Download:
         )
 
     async def fetch(self) -> None:
-        """Make HTTP attempts until the part file is complete, retrying transient errors.
-
-        Restarts from zero are counted too (progress they throw away is no progress) and
-        bounded by the same number of retries, each after the first waiting like a retry.
-        """
-        failures = slow = restarts = 0
+        """Make HTTP attempts until the part file is complete, retrying within a budget."""
+        budget = RetryBudget(self.url, self.policy)
         while True:
             before = self.part.written
             try:
@@ -388,25 +358,15 @@ class _Download:
             except RestartFromZero as restart:
                 self.part.reset()
                 self.notice(restart.notice)
-                restarts += 1
-                if restarts > self.policy.retries:
-                    raise restart_limit_error(self.url, restart.notice, restarts) from None
-                if restarts > 1:
-                    await self.sleep(self.policy.delay(restarts - 1))
-                continue
+                delay = budget.restarted(restart.notice)
+                if delay:
+                    await self.sleep(delay)
             except transient_errors() as exc:
                 self.part.close(commit=True)
-                # A too-slow attempt moved bytes, but it is not the progress that earns a reset.
-                slow = slow + 1 if isinstance(exc, TooSlowError) else 0
-                moved = self.part.written > before and not slow
-                failures = 1 if moved else failures + 1
-                if failures > self.policy.retries:
-                    if slow:
-                        raise TransferError(
-                            f"{self.url}: the transfer stayed {exc}, {slow} times"
-                        ) from exc
-                    raise final_error(self.url, exc) from exc
-                delay = self.policy.delay(failures, getattr(exc, "retry_after", None))
+                try:
+                    delay = budget.failed(exc, moved=self.part.written > before)
+                except TransferError as final:
+                    raise final from exc
                 _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
                 self.notice(Notice.RETRIED)
                 await self.sleep(delay)
