@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from uidt.errors import InconsistentServerError, IntegrityError, TransferError
+from uidt.errors import InconsistentServerError, TransferError
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
 from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
@@ -152,9 +152,10 @@ async def test_no_validators_unchanged_resumes_after_checking_the_overlap(
     assert result.bytes_received < SIZE + 64 * KiB
 
 
-async def test_no_validators_with_sha256_says_the_hash_decides(
+async def test_no_validators_with_sha256_also_checks_the_overlap(
     server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
 ) -> None:
+    """The overlap restarts at once; the SHA-256 alone could only fail the run at the end."""
     old, new = os.urandom(SIZE), os.urandom(SIZE)
     server.add_file(PATH, old)
     server.set_faults(
@@ -162,13 +163,10 @@ async def test_no_validators_with_sha256_says_the_hash_decides(
     )
     _replace_on_first_resume(server, new)
     dest = tmp_path / "out.bin"
-    notices: list[Notice] = []
-    with pytest.raises(IntegrityError):
-        await download(
-            server.url(PATH), dest, sleep=no_wait, sha256=_sha(new), on_notice=notices.append
-        )
-    assert Notice.RESUME_UNVERIFIED_SHA256 in notices
-    assert not dest.exists()
+    result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
+    assert dest.read_bytes() == new
+    assert Notice.RESUME_UNVERIFIED_SHA256 in result.notices
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
     assert not part_path(dest).exists()
 
 

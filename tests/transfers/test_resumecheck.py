@@ -43,14 +43,13 @@ def test_parse_span(value: str | None, parsed: tuple[int, int, int | None] | Non
     assert parse_span(value) == parsed
 
 
-def test_resume_start_overlaps_only_without_strong_etag_or_hash() -> None:
+def test_resume_start_overlaps_only_without_a_strong_etag() -> None:
     big = 10 * OVERLAP_BYTES
-    assert resume_start(0, None, hashing=False) == 0
-    assert resume_start(big, '"abc"', hashing=False) == big
-    assert resume_start(big, None, hashing=True) == big
-    assert resume_start(big, None, hashing=False) == big - OVERLAP_BYTES
-    assert resume_start(big, 'W/"abc"', hashing=False) == big - OVERLAP_BYTES
-    assert resume_start(10, None, hashing=False) == 0
+    assert resume_start(0, None) == 0
+    assert resume_start(big, '"abc"') == big
+    assert resume_start(big, None) == big - OVERLAP_BYTES
+    assert resume_start(big, 'W/"abc"') == big - OVERLAP_BYTES
+    assert resume_start(10, None) == 0
 
 
 def test_a_consistent_206_keeps_the_recorded_total() -> None:

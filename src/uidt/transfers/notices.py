@@ -33,7 +33,8 @@ NOTICE_TEXT: dict[Notice, str] = {
     ),
     Notice.RESUME_UNVERIFIED_SHA256: (
         "the server gives no validator (strong ETag or Last-Modified), so the resume could not "
-        "be verified; the SHA-256 of the whole file is checked at the end"
+        "be verified; the bytes before the resume point were fetched again and compared, and "
+        "the SHA-256 of the whole file is checked at the end"
     ),
     Notice.RESTARTED_RESOURCE_CHANGED: "the file changed on the server; restarted from zero",
     Notice.RESTARTED_NO_RANGES: "the server cannot resume (no Range support); restarted from zero",

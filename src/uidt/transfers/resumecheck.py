@@ -5,10 +5,9 @@ A resume asks for ``Range: bytes=N-`` with ``If-Range``, but a server may ignore
 bytes than it has. Before a single byte of a ``206`` is appended, :func:`check_partial`
 compares everything known about the resource with the answer: the ETag, the Last-Modified
 date and the complete length in ``Content-Range`` against the total recorded when the download
-began (never replaced by a later answer). Where the server gives no strong ETag and the caller
-has no SHA-256 to check at the end, the engine asks for :data:`OVERLAP_BYTES` before the resume
-point again and compares them with the partial file (:func:`resume_start`), as a changed file
-rarely keeps the same bytes there. A ``416`` is checked by :func:`check_unsatisfiable`.
+began (never replaced by a later answer). Where the server gives no strong ETag, the engine
+asks for :data:`OVERLAP_BYTES` before the resume point again and compares them with the partial
+file (:func:`resume_start`), as a changed file rarely keeps the same bytes there. A ``416`` is checked by :func:`check_unsatisfiable`.
 
 Any mismatch is a :class:`RestartFromZero` with the reason; the engine counts restarts and, past
 its retry budget, ends the job with :func:`restart_limit_error` ("the server sent fewer bytes
@@ -42,13 +41,14 @@ def strong_etag(etag: str | None) -> str | None:
     return etag if etag and not etag.startswith("W/") else None
 
 
-def resume_start(written: int, etag: str | None, *, hashing: bool) -> int:
+def resume_start(written: int, etag: str | None) -> int:
     """Where to ask the server to start: ``written``, or a little before to compare an overlap.
 
-    The overlap is asked for when no strong ETag vouches for the bytes and no SHA-256 will be
-    checked at the end.
+    The overlap is asked for whenever no strong ETag vouches for the bytes; with a SHA-256 to
+    check at the end too, as the overlap catches a changed file at once and restarts, where
+    the final check could only fail the run.
     """
-    if written == 0 or hashing or strong_etag(etag) is not None:
+    if written == 0 or strong_etag(etag) is not None:
         return written
     return max(0, written - OVERLAP_BYTES)
 
@@ -154,7 +154,8 @@ class ResumeRequest:
 
     Args:
         part: The part file (its offset, validators and recorded total).
-        hashing: A SHA-256 will be checked at the end (then no overlap is fetched).
+        hashing: A SHA-256 will be checked at the end (said in the notice of an unverified
+            resume).
         notice: Told when a resume cannot be verified with the server's validators.
     """
 
@@ -169,7 +170,7 @@ class ResumeRequest:
         """The headers of the next request: ``Range`` and ``If-Range`` when resuming."""
         headers = {"Accept-Encoding": "identity"}
         part = self.part
-        self.start = resume_start(part.written, part.etag, hashing=self.hashing)
+        self.start = resume_start(part.written, part.etag)
         self.overlap = None
         if part.written > 0:
             headers["Range"] = f"bytes={self.start}-"
