@@ -239,7 +239,8 @@ class _Download:
         """Start a commit when one is due; wait when a whole interval is not yet checkpointed."""
         part = self.part
         every_bytes = self.checkpoint_bytes
-        if part.commit_due(every_bytes, self.record_ms):
+        # Every half interval of time too: what a kill loses stays under one interval.
+        if part.commit_due(every_bytes, max(1, self.record_ms // 2)):
             part.start_commit(durable=part.sync_due(self.checkpoint_ms))
         if part.written - part.recorded > every_bytes:
             # Back-pressure: never hold more than one interval of bytes a kill would lose.
@@ -419,9 +420,10 @@ async def download(
         checkpoint_seconds: At least this often a checkpoint is durable (fdatasync first),
             which bounds what a crash or power cut of the machine makes the next run fetch
             again.
-        record_seconds: ... and a checkpoint is recorded (no fsync: cheap) after this much
-            time when ``checkpoint_bytes`` has not come first, so a killed process makes the
-            next run fetch again at most about this long a stretch of transfer, at any rate.
+        record_seconds: The most time of transfer that no checkpoint names yet: a recorded
+            checkpoint (no fsync: cheap) starts every half of this when ``checkpoint_bytes``
+            has not come first, so a kill makes the next run fetch again at most about this
+            long a stretch of transfer, whatever the rate.
         lowest_speed: Bytes per second an attempt must average over each window of
             ``lowest_speed_seconds``; a slower one is ended and retried like a timeout, and the
             run fails after the retries ("the transfer stayed below 1.0 KiB/s for 60 s, 7
