@@ -2,10 +2,15 @@
 
 :func:`download` asks for the file (``Range`` + ``If-Range`` when resuming), writes it through a
 :class:`~uidt.transfers.partfile.PartFile` (``<dest>.part`` + checkpoint ``<dest>.uidt``,
-committed every ``checkpoint_bytes`` or ``checkpoint_seconds``), retries transient failures
-within the run from the current offset, and renames the verified file into place at the end.
-A 200 where a 206 was asked for means the file changed or the server cannot resume: the run
-restarts from zero and says so (:class:`~uidt.transfers.notices.Notice`).
+recorded every half ``checkpoint_bytes`` or half ``record_seconds``, durable every
+``checkpoint_seconds``), retries transient failures within the run from the current offset, and
+renames the verified file into place at the end. Every answer to a resume is checked against
+what is known about the file (:mod:`uidt.transfers.resumecheck`): one that cannot continue the
+part file (a 200, another version, a short body) restarts from zero and says so
+(:class:`~uidt.transfers.notices.Notice`). Retries, restarts and attempts too slow for the
+lowest-speed rule (:mod:`uidt.transfers.speedfloor`) are bounded by one
+:class:`~uidt.transfers.retry.RetryBudget`, so a run always ends: with the file, or with a
+:class:`~uidt.errors.TransferError` that says why.
 """
 
 from __future__ import annotations
