@@ -154,6 +154,34 @@ def _left_behind(damage: Callable[[Path], None], expect: Expect = DATA) -> Prepa
     return prepare
 
 
+def _left_unvalidated(served: bytes) -> Prepare:
+    """An earlier run against a server without validators; the server now serves ``served``."""
+
+    async def prepare(server: TransferTestServer, dest: Path) -> Expect:
+        server.add_file(PATH, served)
+        server.set_faults(PATH, Faults(no_etag=True, no_last_modified=True))
+        offset = 100 * KiB
+        part_path(dest).write_bytes(DATA[:offset])
+        Checkpoint(checkpoint_path(dest)).save(
+            {
+                "version": 2,
+                "kind": "download",
+                "url": server.url(PATH),
+                "etag": None,
+                "last_modified": None,
+                "total": SIZE,
+                "offset": offset,
+                "sha256_prefix": None,
+                "boot_id": None,
+                "durable_offset": offset,
+                "sha256_durable": None,
+            }
+        )
+        return served
+
+    return prepare
+
+
 def _garbage_sidecar(dest: Path) -> None:
     checkpoint_path(dest).write_bytes(b"\x00{not json")
 
@@ -260,6 +288,13 @@ CASES = [
         _changes_on_resume(OTHER, no_etag=True, no_last_modified=True),
         {"sha256": _sha(OTHER)},
     ),
+    Case(
+        "no-validators-unchanged-sha256",
+        _changes_on_resume(DATA, no_etag=True, no_last_modified=True),
+        {"sha256": _sha(DATA)},
+    ),
+    Case("no-validators-changed-between-runs", _left_unvalidated(OTHER)),
+    Case("no-validators-unchanged-between-runs", _left_unvalidated(DATA)),
     Case("changes-on-every-try", _changes_every_time),
     # what an earlier run left at the destination, damaged
     Case("sidecar-garbage", _left_behind(_garbage_sidecar)),
