@@ -45,7 +45,8 @@ class Faults:
         retry_after: ``Retry-After`` value sent with ``status``.
         reset_after: Abort the connection (RST) after this many body bytes.
         truncate_after: Close cleanly after this many body bytes, short of ``Content-Length``.
-        drip_bps: Send the body at most this many bytes per second.
+        drip_bps: Send the body at most this many bytes per second (every request: ``times``
+            does not limit it).
         no_ranges: Ignore ``Range``; never send ``Accept-Ranges``.
         no_length: Send the body chunked, without ``Content-Length``.
         redirect_to: Answer ``302`` to this path (itself for a redirect loop).
@@ -161,12 +162,18 @@ class TransferTestServer:
         self._files[path] = _File(mapped, etag, when)
         return etag
 
-    def change_file(self, path: str, data: bytes | None = None) -> str:
-        """Give ``path`` new content (or the same content under a new ETag and date)."""
+    def change_file(self, path: str, data: bytes | None = None, *, keep_etag: bool = False) -> str:
+        """Give ``path`` new content (or the same content under a new ETag and date).
+
+        With ``keep_etag`` the new content keeps the old ETag: a broken server.
+        """
         old = self._files[path]
         new_data = bytes(old.data) if data is None else data
         when = datetime.fromtimestamp(old.last_modified.timestamp() + 1, UTC)
-        return self.add_file(path, new_data, last_modified=when)
+        etag = self.add_file(path, new_data, last_modified=when)
+        if keep_etag:
+            self._files[path].etag = etag = old.etag
+        return etag
 
     def etag(self, path: str) -> str:
         """The current ETag of ``path``."""
