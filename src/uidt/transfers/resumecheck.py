@@ -7,7 +7,9 @@ compares everything known about the resource with the answer: the ETag, the Last
 date and the complete length in ``Content-Range`` against the total recorded when the download
 began (never replaced by a later answer). Where the server gives no strong ETag, the engine
 asks for :data:`OVERLAP_BYTES` before the resume point again and compares them with the partial
-file (:func:`resume_start`), as a changed file rarely keeps the same bytes there. A ``416`` is checked by :func:`check_unsatisfiable`.
+file (:func:`resume_start`), as a changed file rarely keeps the same bytes there. A ``416`` is
+checked by :func:`check_unsatisfiable`. :class:`ResumeRequest` puts these together for one part
+file: the request headers, the checks of each answer, the overlap.
 
 Any mismatch is a :class:`RestartFromZero` with the reason; the engine counts restarts and, past
 its retry budget, ends the job with :func:`restart_limit_error` ("the server sent fewer bytes
