@@ -16,6 +16,7 @@ builtin an Android developer would expect (Android's exception in brackets)::
     ├── ProtocolError              (ValueError)        malformed IPC / API message
     └── TransferError              (OSError)           a transfer failed for good
         ├── RemoteError                                HTTP status the transfer cannot use
+        │   └── InconsistentServerError                the server contradicts itself, again
         ├── ResourceChangedError                       validator changed between runs
         ├── IntegrityError                             SHA-256 did not match
         └── NoSpaceError                               not enough free space at the destination
@@ -77,6 +78,11 @@ class TransferError(UidtError, OSError):
 
 class RemoteError(TransferError):
     """The server answered with a status the transfer cannot use (404, 403, ...)."""
+
+
+class InconsistentServerError(RemoteError):
+    """The server kept contradicting itself (fewer bytes than announced, a file that changes
+    on every try), past the bounded number of restarts from zero."""
 
 
 class ResourceChangedError(TransferError):

@@ -70,6 +70,10 @@ def test_bad_download_arguments_are_refused_before_scheduling(
     nowhere = daemon.uidt("download", "http://127.0.0.1:9/x", "-o", str(tmp_path / "no" / "x"))
     assert nowhere.returncode == 1
     assert "does not exist" in nowhere.stderr
+    for option, value in [("--lowest-speed", "-1"), ("--lowest-speed-seconds", "0")]:
+        refused = daemon.uidt("download", "http://127.0.0.1:9/x", option, value)
+        assert refused.returncode != 0
+        assert option in refused.stderr
 
 
 def test_upload_wait_with_tus(

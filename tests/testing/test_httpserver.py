@@ -101,6 +101,41 @@ async def test_body_faults_cut_the_body(
     assert server.bytes_sent("/f") == 1000
 
 
+async def test_validator_faults(server: TransferTestServer, http: aiohttp.ClientSession) -> None:
+    server.set_faults("/f", Faults(no_etag=True, times=0))  # not limited by times
+    async with http.get(server.url("/f")) as resp:
+        assert "ETag" not in resp.headers
+        assert "Last-Modified" in resp.headers
+    server.set_faults("/f", Faults(no_etag=True, no_last_modified=True))
+    async with http.get(server.url("/f")) as resp:
+        assert "ETag" not in resp.headers
+        assert "Last-Modified" not in resp.headers
+    old_etag = server.etag("/f")
+    server.set_faults("/f", Faults(ignore_if_range=True))
+    assert server.change_file("/f", DATA[::-1]) != old_etag
+    headers = {"Range": "bytes=100-", "If-Range": old_etag}
+    async with http.get(server.url("/f"), headers=headers) as resp:
+        assert resp.status == 206  # a stale If-Range, ignored: the new file's tail
+        assert await resp.read() == DATA[::-1][100:]
+    assert server.change_file("/f", DATA, keep_etag=True) == server.etag("/f")
+
+
+async def test_overstated_length_and_drip_chunk(
+    server: TransferTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.set_faults("/f", Faults(overstate_length=10, times=1))
+    async with http.get(server.url("/f")) as resp:
+        assert resp.content_length == len(DATA) + 10
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await resp.read()
+    assert server.bytes_sent("/f") == len(DATA)
+    server.set_faults("/f", Faults(drip_bps=1000, drip_chunk=100))
+    async with http.get(server.url("/f"), headers={"Range": "bytes=0-299"}) as resp:
+        sizes = [len(chunk) async for chunk in resp.content.iter_any()]
+    assert sum(sizes) == 300
+    assert len(sizes) >= 2  # the 300 bytes came in pieces, not at once
+
+
 async def test_pause_holds_the_body(
     server: TransferTestServer, http: aiohttp.ClientSession
 ) -> None:

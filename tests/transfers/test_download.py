@@ -335,20 +335,33 @@ async def test_complete_part_file_is_finished_by_416(
 
 
 async def _interrupted_run(server: TransferTestServer, payload: bytes, dest: Path) -> None:
-    """Leave a part file and checkpoint behind, as a stopped run would."""
+    """Leave a part file and checkpoint behind, as a stopped run would.
+
+    The server drips (at full speed it can push the whole body into the socket buffers before
+    the client has even read the head, and a cancel then leaves nothing behind); the run is
+    cancelled once the part file holds some of it.
+    """
     server.add_file(PATH, payload)
-    server.pause(PATH)
+    server.set_faults(PATH, Faults(drip_bps=4 * 1024 * KiB))
     task = asyncio.create_task(
         download(server.url(PATH), dest, sha256=_sha(payload), checkpoint_bytes=64 * KiB)
     )
-    server.unpause(PATH)
-    await asyncio.wait_for(server.wait_bytes_sent(PATH, 1024 * KiB), 10)
-    server.pause(PATH)
+    deadline = asyncio.get_running_loop().time() + 10
+    while _size(part_path(dest)) < 256 * KiB:
+        assert asyncio.get_running_loop().time() < deadline, "the download did not start"
+        await asyncio.sleep(0.01)  # polling a file another thread writes, bounded
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    server.unpause(PATH)
+    server.set_faults(PATH)
     assert part_path(dest).stat().st_size > 0
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 async def test_read_timeout_is_retried(

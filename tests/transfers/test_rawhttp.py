@@ -22,6 +22,7 @@ from uidt.transfers.rawhttp import (
     RawResponse,
     copy_body,
     open_get,
+    read_exactly,
 )
 
 PATH = "/raw/file.bin"
@@ -247,3 +248,41 @@ def test_an_informational_answer_is_left_to_aiohttp(
 def test_only_http_urls_are_taken() -> None:
     with pytest.raises(TransferError, match="only absolute http://"):
         open_get("https://127.0.0.1/x", {})
+
+
+def _read_then_copy(response: RawResponse, count: int, dest: Path) -> bytes:
+    head = read_exactly(response, count)
+    length = response.content_length
+    assert length is not None
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        copy_body(response, fd, length - count, lambda _: None)
+    finally:
+        os.close(fd)
+    return head
+
+
+@pytest.mark.parametrize("count", [0, 10, 200 * 1024])
+async def test_read_exactly_then_copy_the_rest(
+    server: TransferTestServer, payload: bytes, tmp_path: Path, count: int
+) -> None:
+    server.add_file(PATH, payload)
+    response = await asyncio.to_thread(open_get, server.url(PATH), {})
+    try:
+        head = await asyncio.to_thread(_read_then_copy, response, count, tmp_path / "out")
+    finally:
+        response.close()
+    assert head == payload[:count]
+    assert (tmp_path / "out").read_bytes() == payload[count:]
+
+
+async def test_read_exactly_past_the_end_is_a_short_body(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    server.add_file(PATH, b"x" * 100)
+    response = await asyncio.to_thread(open_get, server.url(PATH), {})
+    try:
+        with pytest.raises(BodyEndedError):
+            await asyncio.to_thread(read_exactly, response, 101)
+    finally:
+        response.close()

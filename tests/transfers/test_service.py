@@ -7,10 +7,15 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from uidt.errors import TransferError
 from uidt.job.params import JobParameters
 from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.transfers.jobs import download_job
 from uidt.transfers.names import CHANNEL
-from uidt.transfers.service import HttpDownloadService
+from uidt.transfers.service import HttpDownloadService, speed_rule
+from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 
 
 class Recording:
@@ -87,3 +92,28 @@ async def test_a_refusing_server_fails_the_job(server: TransferTestServer, tmp_p
     connection = await _run(server.url("/f.bin"), tmp_path / "f.bin")
     [end] = _ends(connection)
     assert "403" in end["failure"]
+
+
+def test_the_engine_defaults_apply_unless_given(tmp_path: Path) -> None:
+    plain = download_job("http://127.0.0.1/f", tmp_path / "f")
+    assert "lowest_speed" not in plain.extras
+    assert speed_rule(plain.extras) == (LOWEST_SPEED, LOWEST_SPEED_SECONDS)
+    given = download_job(
+        "http://127.0.0.1/f", tmp_path / "f", lowest_speed=0, lowest_speed_seconds=5
+    )
+    assert speed_rule(given.extras) == (0, 5.0)
+
+
+@pytest.mark.parametrize(
+    "extras",
+    [
+        {"lowest_speed": "fast"},
+        {"lowest_speed": True},
+        {"lowest_speed": 1.5},
+        {"lowest_speed_seconds": "soon"},
+        {"lowest_speed_seconds": None},
+    ],
+)
+def test_garbage_in_the_job_is_a_clear_transfer_error(extras: dict[str, Any]) -> None:
+    with pytest.raises(TransferError, match="bad lowest-speed rule"):
+        speed_rule(extras)

@@ -56,6 +56,20 @@ def _default_dest(url: str) -> Path:
 @click.argument("url")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--sha256", default=None, metavar="HEX", help="Verify the file's SHA-256.")
+@click.option(
+    "--lowest-speed",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="BYTES_PER_S",
+    help="Retry (then give up on) an attempt averaging less than this [default: 1024; 0: off].",
+)
+@click.option(
+    "--lowest-speed-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="S",
+    help="The window --lowest-speed is averaged over [default: 60].",
+)
 @_common
 @pass_cli
 def download(
@@ -63,6 +77,8 @@ def download(
     url: str,
     output: Path | None,
     sha256: str | None,
+    lowest_speed: int | None,
+    lowest_speed_seconds: float | None,
     network: str,
     requires_charging: bool,
     requires_battery_not_low: bool,
@@ -91,6 +107,8 @@ def download(
         requires_battery_not_low=requires_battery_not_low,
         requires_storage_not_low=requires_storage_not_low,
         persisted=not no_persist,
+        lowest_speed=lowest_speed,
+        lowest_speed_seconds=lowest_speed_seconds,
     )
     _submit(cli, job, dest, wait=wait, foreground=foreground)
 

@@ -45,12 +45,20 @@ class Faults:
         retry_after: ``Retry-After`` value sent with ``status``.
         reset_after: Abort the connection (RST) after this many body bytes.
         truncate_after: Close cleanly after this many body bytes, short of ``Content-Length``.
-        drip_bps: Send the body at most this many bytes per second.
+        drip_bps: Send the body at most this many bytes per second (every request: ``times``
+            does not limit it).
         no_ranges: Ignore ``Range``; never send ``Accept-Ranges``.
         no_length: Send the body chunked, without ``Content-Length``.
         redirect_to: Answer ``302`` to this path (itself for a redirect loop).
         change_etag: Give the file a new ETag and Last-Modified (same bytes) before answering,
             as if it had been replaced between requests.
+        overstate_length: Announce a ``Content-Length`` this many bytes larger than the body,
+            send the real body and close (a server whose length is wrong).
+        drip_chunk: Bytes per write while dripping (``drip_bps``); default about 1/20 s worth.
+        no_etag: Never send an ``ETag`` (a property of the server: ``times`` does not limit it).
+        no_last_modified: Never send a ``Last-Modified`` (not limited by ``times`` either).
+        ignore_if_range: Answer a ``Range`` request with ``206`` even when ``If-Range`` no
+            longer matches, as some servers do (not limited by ``times``).
     """
 
     times: int | None = None
@@ -63,6 +71,11 @@ class Faults:
     no_length: bool = False
     redirect_to: str | None = None
     change_etag: bool = False
+    overstate_length: int = 0
+    drip_chunk: int | None = None
+    no_etag: bool = False
+    no_last_modified: bool = False
+    ignore_if_range: bool = False
 
 
 @dataclass
@@ -149,12 +162,18 @@ class TransferTestServer:
         self._files[path] = _File(mapped, etag, when)
         return etag
 
-    def change_file(self, path: str, data: bytes | None = None) -> str:
-        """Give ``path`` new content (or the same content under a new ETag and date)."""
+    def change_file(self, path: str, data: bytes | None = None, *, keep_etag: bool = False) -> str:
+        """Give ``path`` new content (or the same content under a new ETag and date).
+
+        With ``keep_etag`` the new content keeps the old ETag: a broken server.
+        """
         old = self._files[path]
         new_data = bytes(old.data) if data is None else data
         when = datetime.fromtimestamp(old.last_modified.timestamp() + 1, UTC)
-        return self.add_file(path, new_data, last_modified=when)
+        etag = self.add_file(path, new_data, last_modified=when)
+        if keep_etag:
+            self._files[path].etag = etag = old.etag
+        return etag
 
     def etag(self, path: str) -> str:
         """The current ETag of ``path``."""
@@ -299,7 +318,11 @@ class TransferTestServer:
         if faults.no_ranges or not header or not header.startswith("bytes="):
             return None
         if_range = request.headers.get("If-Range")
-        if if_range is not None and not self._if_range_holds(if_range, file):
+        if (
+            if_range is not None
+            and not faults.ignore_if_range
+            and not self._if_range_holds(if_range, file)
+        ):
             return None
         spec = header[len("bytes=") :].split(",")[0].strip()
         first, _, last = spec.partition("-")
@@ -330,7 +353,11 @@ class TransferTestServer:
         size = len(file.data)
         wanted = self._range(request, file, faults)
         start, end = wanted if wanted is not None else (None, size)
-        headers = {"ETag": file.etag, "Last-Modified": format_datetime(file.last_modified, True)}
+        headers: dict[str, str] = {}
+        if not faults.no_etag:
+            headers["ETag"] = file.etag
+        if not faults.no_last_modified:
+            headers["Last-Modified"] = format_datetime(file.last_modified, True)
         if not faults.no_ranges:
             headers["Accept-Ranges"] = "bytes"
         if start is not None and (start >= size or start >= end):
@@ -345,7 +372,7 @@ class TransferTestServer:
         if faults.no_length:
             response.enable_chunked_encoding()
         else:
-            response.content_length = end - start
+            response.content_length = end - start + (faults.overstate_length if active else 0)
         record.status, record.start = status, start
         await response.prepare(request)
         if request.method == "HEAD":
@@ -356,7 +383,7 @@ class TransferTestServer:
         if active and faults.truncate_after is not None:
             limit = min(limit, start + faults.truncate_after)
         await self._send_body(request, response, record, state, file.data, start, limit)
-        if limit < end:
+        if limit < end or (active and faults.overstate_length and not faults.no_length):
             transport = request.transport
             if active and faults.reset_after is not None and transport is not None:
                 transport.abort()
@@ -379,6 +406,8 @@ class TransferTestServer:
         view = memoryview(data)
         drip = state.faults.drip_bps
         chunk = self.chunk_size if drip is None else max(1024, min(_DRIP_CHUNK, drip // 20))
+        if drip is not None and state.faults.drip_chunk is not None:
+            chunk = state.faults.drip_chunk
         loop = asyncio.get_running_loop()
         began = loop.time()
         sent = 0

@@ -12,8 +12,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from uidt.errors import TransferError
+from uidt.errors import SettingsError, TransferError
 from uidt.transfers.download import MiB, download
+from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.transfers.upload import upload
 
 
@@ -27,7 +28,24 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument(
         "--checkpoint-bytes", type=int, default=64 * MiB, help="fsync + checkpoint interval"
     )
-    get.add_argument("--checkpoint-seconds", type=float, default=5.0)
+    get.add_argument(
+        "--checkpoint-seconds", type=float, default=5.0, help="durable checkpoint interval"
+    )
+    get.add_argument(
+        "--record-seconds", type=float, default=1.0, help="recorded (no fsync) checkpoint interval"
+    )
+    get.add_argument(
+        "--lowest-speed",
+        type=int,
+        default=LOWEST_SPEED,
+        help="bytes/s an attempt must average (0: off)",
+    )
+    get.add_argument(
+        "--lowest-speed-seconds",
+        type=float,
+        default=LOWEST_SPEED_SECONDS,
+        help="the window --lowest-speed is averaged over",
+    )
     put = commands.add_parser("upload", help="upload FILE to URL (tus if offered, else PUT)")
     put.add_argument("source")
     put.add_argument("url")
@@ -43,6 +61,9 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
             sha256=args.sha256,
             checkpoint_bytes=args.checkpoint_bytes,
             checkpoint_seconds=args.checkpoint_seconds,
+            record_seconds=args.record_seconds,
+            lowest_speed=args.lowest_speed,
+            lowest_speed_seconds=args.lowest_speed_seconds,
         )
         return {
             "path": str(got.path),
@@ -68,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result = asyncio.run(_run(args))
-    except TransferError as exc:
+    except (TransferError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result))

@@ -2,10 +2,15 @@
 
 :func:`download` asks for the file (``Range`` + ``If-Range`` when resuming), writes it through a
 :class:`~uidt.transfers.partfile.PartFile` (``<dest>.part`` + checkpoint ``<dest>.uidt``,
-committed every ``checkpoint_bytes`` or ``checkpoint_seconds``), retries transient failures
-within the run from the current offset, and renames the verified file into place at the end.
-A 200 where a 206 was asked for means the file changed or the server cannot resume: the run
-restarts from zero and says so (:class:`~uidt.transfers.notices.Notice`).
+recorded every half ``checkpoint_bytes`` or half ``record_seconds``, durable every
+``checkpoint_seconds``), retries transient failures within the run from the current offset, and
+renames the verified file into place at the end. Every answer to a resume is checked against
+what is known about the file (:mod:`uidt.transfers.resumecheck`): one that cannot continue the
+part file (a 200, another version, a short body) restarts from zero and says so
+(:class:`~uidt.transfers.notices.Notice`). Retries, restarts and attempts too slow for the
+lowest-speed rule (:mod:`uidt.transfers.speedfloor`) are bounded by one
+:class:`~uidt.transfers.retry.RetryBudget`, so a run always ends: with the file, or with a
+:class:`~uidt.errors.TransferError` that says why.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import functools
 import logging
 import os
 import shutil
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,20 +34,31 @@ from uidt.transfers.http import (
     check_url,
     finish,
     new_session,
-    parse_content_range,
 )
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
-from uidt.transfers.rawhttp import BodyEndedError, RawResponse, copy_body, open_get
+from uidt.transfers.rawhttp import (
+    BodyEndedError,
+    Opening,
+    RawResponse,
+    copy_body,
+    read_exactly,
+)
+from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
+    RetryBudget,
     RetryPolicy,
     Sleep,
     TransientStatusError,
-    final_error,
     parse_retry_after,
     transient_errors,
+)
+from uidt.transfers.speedfloor import (
+    LOWEST_SPEED,
+    LOWEST_SPEED_SECONDS,
+    SpeedFloor,
 )
 
 if TYPE_CHECKING:
@@ -81,36 +96,6 @@ class DownloadResult:
 PROGRESS_PERIOD_S = 0.1
 
 
-class _Opening:
-    """One :func:`open_get` in a thread, whose connection is closed if the caller gives up."""
-
-    def __init__(self, url: str, headers: dict[str, str], read_timeout: float) -> None:
-        self.url, self.headers, self.read_timeout = url, headers, read_timeout
-        self.lock = threading.Lock()
-        self.response: RawResponse | None = None
-        self.abandoned = False
-
-    def open(self) -> RawResponse:
-        response = open_get(self.url, self.headers, read_timeout=self.read_timeout)
-        with self.lock:
-            self.response = response
-            if self.abandoned:
-                response.close()
-        return response
-
-    def abandon(self) -> None:
-        with self.lock:
-            self.abandoned = True
-            if self.response is not None:
-                self.response.close()
-
-
-class _RestartFromZero(Exception):
-    def __init__(self, notice: Notice) -> None:
-        super().__init__(notice.value)
-        self.notice = notice
-
-
 class _Download:
     """One call of :func:`download`: the HTTP attempts feeding one :class:`PartFile`."""
 
@@ -127,6 +112,8 @@ class _Download:
         on_notice: Callable[[Notice], None] | None,
         checkpoint_bytes: int,
         checkpoint_ms: int,
+        record_ms: int,
+        floor: SpeedFloor,
         max_redirects: int,
         read_timeout: float,
         policy: RetryPolicy,
@@ -145,6 +132,8 @@ class _Download:
         self.on_notice = on_notice
         self.checkpoint_bytes = checkpoint_bytes
         self.checkpoint_ms = checkpoint_ms
+        self.record_ms = record_ms
+        self.floor = floor
         self.max_redirects = max_redirects
         self.read_timeout = read_timeout
         self.policy = policy
@@ -155,6 +144,9 @@ class _Download:
         self.received = 0
         self.attempts = 0
         self.resumed_from = 0
+        self.resume = ResumeRequest(
+            self.part, hashing=self.expected is not None, notice=self.notice
+        )
 
     def notice(self, notice: Notice) -> None:
         if notice not in self.notices:
@@ -164,26 +156,13 @@ class _Download:
             self.on_notice(notice)
 
     # -- one HTTP attempt ------------------------------------------------------------------
-    def request_headers(self) -> dict[str, str]:
-        headers = {"Accept-Encoding": "identity"}
-        part = self.part
-        if part.written > 0:
-            headers["Range"] = f"bytes={part.written}-"
-            validator = part.etag if part.etag and not part.etag.startswith("W/") else None
-            validator = validator or part.last_modified
-            if validator is not None:
-                headers["If-Range"] = validator
-        return headers
-
     async def attempt(self) -> None:
         """Fetch from the current offset to the end of the file."""
         self.attempts += 1
-        headers = self.request_headers()
+        headers = self.resume.headers()
         if not (self.raw_http and await self.attempt_raw(headers)):
             await self.attempt_aiohttp(headers)
-        total = self.part.total
-        if total is not None and self.part.written < total:
-            raise BodyEndedError("the body ended early")
+        self.resume.check_finished()
 
     async def attempt_raw(self, headers: dict[str, str]) -> bool:
         """Try the request with the splice reader; ``False`` leaves it to ``aiohttp``.
@@ -191,7 +170,7 @@ class _Download:
         ``aiohttp`` takes over for redirects, bodies without a length (chunked) and anything
         unusual (an informational 1xx answer).
         """
-        opening = _Opening(self.url, headers, self.read_timeout)
+        opening = Opening(self.url, headers, read_timeout=self.read_timeout)
         try:
             response = await asyncio.to_thread(opening.open)
         except asyncio.CancelledError:
@@ -231,8 +210,7 @@ class _Download:
         """Check the status and validators; ``True`` when the body should be received."""
         status = response.status
         if status == 416 and self.part.written > 0:
-            self.check_complete(response)
-            return False
+            return self.resume.check_head(status, response.headers, None)
         if status in TRANSIENT_STATUSES:
             wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
             raise TransientStatusError(status, response.reason or "", wait)
@@ -241,33 +219,9 @@ class _Download:
         self.accept_response(response, status)
         return True
 
-    def check_complete(self, response: ResponseHead) -> None:
-        """A 416 for ``bytes=N-`` is fine when the file is exactly N bytes and unchanged."""
-        part = self.part
-        content_range = response.headers.get("Content-Range", "")
-        complete = content_range == f"bytes */{part.written}" and part.total in (None, part.written)
-        if not complete or response.headers.get("ETag") not in (None, part.etag):
-            raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
-
     def accept_response(self, response: ResponseHead, status: int) -> None:
         part = self.part
-        etag = response.headers.get("ETag")
-        last_modified = response.headers.get("Last-Modified")
-        if status == 200 and part.written > 0:
-            changed = (part.etag and etag != part.etag) or (
-                not part.etag and part.last_modified and last_modified != part.last_modified
-            )
-            raise _RestartFromZero(
-                Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
-            )
-        if status == 206:
-            start, total = parse_content_range(response.headers.get("Content-Range"))
-            if start != part.written or (part.etag and etag and etag != part.etag):
-                raise _RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
-            part.total = total
-        else:
-            part.total = response.content_length
-        part.etag, part.last_modified = etag, last_modified
+        self.resume.check_head(status, response.headers, response.content_length)
         if part.total is not None and self.on_estimate is not None:
             self.on_estimate(part.total)
         self.meter.total = part.total
@@ -290,7 +244,8 @@ class _Download:
         """Start a commit when one is due; wait when a whole interval is not yet checkpointed."""
         part = self.part
         every_bytes = self.checkpoint_bytes
-        if part.commit_due(every_bytes, self.checkpoint_ms):
+        # Every half interval of time too: what a kill loses stays under one interval.
+        if part.commit_due(every_bytes, max(1, self.record_ms // 2)):
             part.start_commit(durable=part.sync_due(self.checkpoint_ms))
         if part.written - part.recorded > every_bytes:
             # Back-pressure: never hold more than one interval of bytes a kill would lose.
@@ -304,18 +259,34 @@ class _Download:
     async def receive(self, response: aiohttp.ClientResponse) -> None:
         part = self.part
         self.meter.restart(part.written)
+        self.floor.restart(part.written)
+        repeated = b""
         async for chunk in response.content.iter_any():
-            part.write(chunk)
             self.received += len(chunk)
+            overlap = self.resume.overlap
+            if overlap is not None:
+                repeated += chunk
+                if len(repeated) < len(overlap):
+                    continue
+                chunk = repeated[len(overlap) :]
+                self.resume.check_overlap(repeated[: len(overlap)])
+            if part.total is not None and len(chunk) > part.total - part.written:
+                raise BodyEndedError("the server sent more bytes than the file has")
+            part.write(chunk)
             self.after_bytes()
             self.report_progress()
+            self.floor.check(part.written)
 
     async def receive_raw(self, response: RawResponse) -> None:
         """Copy the body in a thread (``splice``) while the loop reports progress."""
         part = self.part
         self.meter.restart(part.written)
+        self.floor.restart(part.written)
         length = response.content_length
         assert length is not None
+        overlap = self.resume.overlap
+        if overlap is not None:
+            length = max(0, length - len(overlap))
         if part.total is not None:  # never past the end, whatever Content-Length says
             length = min(length, part.total - part.written)
 
@@ -327,13 +298,20 @@ class _Download:
         # Never more than half an interval between two checks of the durability promise.
         chunk = max(1, self.checkpoint_bytes // 2)
         copy = functools.partial(copy_body, chunk_bytes=chunk)
-        pump = asyncio.get_running_loop().run_in_executor(
-            None, copy, response, part.fileno(), length, on_bytes
-        )
+
+        def pump_body() -> None:  # in a thread
+            if overlap is not None:
+                repeated = read_exactly(response, len(overlap))
+                self.received += len(repeated)
+                self.resume.check_overlap(repeated)
+            copy(response, part.fileno(), length, on_bytes)
+
+        pump = asyncio.get_running_loop().run_in_executor(None, pump_body)
         try:
             while not pump.done():
                 await asyncio.wait({pump}, timeout=PROGRESS_PERIOD_S)
                 self.report_progress()
+                self.floor.check(part.written)
             pump.result()
         except BaseException:
             # Stopped (or failed): the thread must be out of the file before it is closed.
@@ -376,23 +354,25 @@ class _Download:
         )
 
     async def fetch(self) -> None:
-        """Make HTTP attempts until the part file is complete, retrying transient errors."""
-        failures = 0
+        """Make HTTP attempts until the part file is complete, retrying within a budget."""
+        budget = RetryBudget(self.url, self.policy)
         while True:
             before = self.part.written
             try:
                 await self.attempt()
                 return
-            except _RestartFromZero as restart:
+            except RestartFromZero as restart:
                 self.part.reset()
                 self.notice(restart.notice)
-                continue
+                delay = budget.restarted(restart.notice)
+                if delay:
+                    await self.sleep(delay)
             except transient_errors() as exc:
                 self.part.close(commit=True)
-                failures = 1 if self.part.written > before else failures + 1
-                if failures > self.policy.retries:
-                    raise final_error(self.url, exc) from exc
-                delay = self.policy.delay(failures, getattr(exc, "retry_after", None))
+                try:
+                    delay = budget.failed(exc, moved=self.part.written > before)
+                except TransferError as final:
+                    raise final from exc
                 _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
                 self.notice(Notice.RETRIED)
                 await self.sleep(delay)
@@ -412,6 +392,9 @@ async def download(
     on_notice: Callable[[Notice], None] | None = None,
     checkpoint_bytes: int = 64 * MiB,
     checkpoint_seconds: float = 5.0,
+    record_seconds: float = 1.0,
+    lowest_speed: int = LOWEST_SPEED,
+    lowest_speed_seconds: float = LOWEST_SPEED_SECONDS,
     max_redirects: int = 10,
     read_timeout: float = 60.0,
     retries: RetryPolicy | int = 6,
@@ -439,9 +422,18 @@ async def download(
         checkpoint_bytes: The most received bytes that no checkpoint names yet: a kill makes
             the next run fetch at most this many bytes again. Checkpoints are saved in the
             background every half of this (see :mod:`uidt.transfers.partfile`).
-        checkpoint_seconds: ... or a checkpoint starts after this much time, whichever comes
-            first; and at least this often a checkpoint is durable (fdatasync first), which
-            bounds what a crash or power cut of the machine makes the next run fetch again.
+        checkpoint_seconds: At least this often a checkpoint is durable (fdatasync first),
+            which bounds what a crash or power cut of the machine makes the next run fetch
+            again.
+        record_seconds: The most time of transfer that no checkpoint names yet: a recorded
+            checkpoint (no fsync: cheap) starts every half of this when ``checkpoint_bytes``
+            has not come first, so a kill makes the next run fetch again at most about this
+            long a stretch of transfer, whatever the rate.
+        lowest_speed: Bytes per second an attempt must average over each window of
+            ``lowest_speed_seconds``; a slower one is ended and retried like a timeout, and the
+            run fails after the retries ("the transfer stayed below 1.0 KiB/s for 60 s, 7
+            times"). 0 turns the rule off (see :mod:`uidt.transfers.speedfloor`).
+        lowest_speed_seconds: The window of ``lowest_speed``.
         max_redirects: Redirects followed before giving up.
         read_timeout: Seconds of silence from the server before the attempt is retried (for
             the splice reader and for a session created here).
@@ -453,12 +445,18 @@ async def download(
         A :class:`DownloadResult`.
 
     Raises:
-        RemoteError: The server answered 4xx, kept answering 5xx/429, or redirected in a loop.
+        SettingsError: ``lowest_speed`` or ``lowest_speed_seconds`` is out of range.
+        RemoteError: The server answered 4xx, kept answering 5xx/429, or redirected in a loop;
+            :class:`InconsistentServerError` when it kept contradicting itself (fewer bytes
+            than announced) past the retries.
+        ResourceChangedError: The file changed on the server at every try, past the retries.
         IntegrityError: The SHA-256 did not match (the partial file is deleted).
         NoSpaceError: The remaining bytes do not fit, or the disk filled up while writing.
         TransferError: A bad URL, an unreachable host, or repeated network errors.
     """
     check_url(url)
+    clock = clock or SystemClock()
+    floor = SpeedFloor(lowest_speed, lowest_speed_seconds, clock)
     policy = retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries)
     job = _Download(
         url,
@@ -471,10 +469,12 @@ async def download(
         on_notice=on_notice,
         checkpoint_bytes=checkpoint_bytes,
         checkpoint_ms=int(checkpoint_seconds * 1000),
+        record_ms=int(record_seconds * 1000),
+        floor=floor,
         max_redirects=max_redirects,
         read_timeout=read_timeout,
         policy=policy,
-        clock=clock or SystemClock(),
+        clock=clock,
         sleep=sleep,
     )
     return await job.run()

@@ -70,12 +70,22 @@ def download_job(
     requires_battery_not_low: bool = False,
     requires_storage_not_low: bool = False,
     persisted: bool = True,
+    lowest_speed: int | None = None,
+    lowest_speed_seconds: float | None = None,
 ) -> JobInfo:
-    """The user-initiated job behind ``uidt download URL -o DEST``."""
+    """The user-initiated job behind ``uidt download URL -o DEST``.
+
+    ``lowest_speed`` (bytes/s, 0: off) and ``lowest_speed_seconds`` go to the job's extras
+    only when given; the engine's defaults apply otherwise.
+    """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
     if sha256:
         extras["sha256"] = sha256.lower()
+    if lowest_speed is not None:
+        extras["lowest_speed"] = lowest_speed
+    if lowest_speed_seconds is not None:
+        extras["lowest_speed_seconds"] = lowest_speed_seconds
     return (
         _builder(
             job_id_for(dest),

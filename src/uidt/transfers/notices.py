@@ -9,9 +9,12 @@ class Notice(StrEnum):
     """One noteworthy event of a transfer run."""
 
     RESUMED = "resumed"
+    RESUME_UNVERIFIED = "resume-unverified"
+    RESUME_UNVERIFIED_SHA256 = "resume-unverified-sha256"
     RESTARTED_RESOURCE_CHANGED = "restarted-resource-changed"
     RESTARTED_NO_RANGES = "restarted-no-ranges"
     RESTARTED_BAD_CHECKPOINT = "restarted-bad-checkpoint"
+    RESTARTED_SHORT_BODY = "restarted-short-body"
     RESTARTED_UPLOAD_GONE = "restarted-upload-gone"
     NO_TUS = "no-tus"
     RETRIED = "retried"
@@ -24,9 +27,21 @@ class Notice(StrEnum):
 
 NOTICE_TEXT: dict[Notice, str] = {
     Notice.RESUMED: "resumed from the last checkpoint",
+    Notice.RESUME_UNVERIFIED: (
+        "the server gives no validator (strong ETag or Last-Modified), so the resume could not "
+        "be verified; the bytes before the resume point were fetched again and compared"
+    ),
+    Notice.RESUME_UNVERIFIED_SHA256: (
+        "the server gives no validator (strong ETag or Last-Modified), so the resume could not "
+        "be verified; the bytes before the resume point were fetched again and compared, and "
+        "the SHA-256 of the whole file is checked at the end"
+    ),
     Notice.RESTARTED_RESOURCE_CHANGED: "the file changed on the server; restarted from zero",
     Notice.RESTARTED_NO_RANGES: "the server cannot resume (no Range support); restarted from zero",
     Notice.RESTARTED_BAD_CHECKPOINT: "the partial file did not match its checkpoint; restarted from zero",
+    Notice.RESTARTED_SHORT_BODY: (
+        "the server sent fewer bytes than it announced; restarted from zero"
+    ),
     Notice.RESTARTED_UPLOAD_GONE: "the server forgot the partial upload; restarted from zero",
     Notice.NO_TUS: "the server does not offer tus resumable uploads; uploading from zero without resume",
     Notice.RETRIED: "a transient error was retried",

@@ -219,6 +219,53 @@ def open_get(
         raise
 
 
+class Opening:
+    """One :func:`open_get` run in another thread, whose connection is closed if the caller
+    gives up on it (:meth:`abandon`) while that thread is still connecting.
+    """
+
+    def __init__(self, url: str, headers: Mapping[str, str], *, read_timeout: float) -> None:
+        self.url, self.headers, self.read_timeout = url, headers, read_timeout
+        self._lock = threading.Lock()
+        self._response: RawResponse | None = None
+        self._abandoned = False
+
+    def open(self) -> RawResponse:
+        """:func:`open_get` (blocking: call it in the other thread)."""
+        response = open_get(self.url, self.headers, read_timeout=self.read_timeout)
+        with self._lock:
+            self._response = response
+            if self._abandoned:
+                response.close()
+        return response
+
+    def abandon(self) -> None:
+        """Close the connection now or as soon as it is open (thread-safe)."""
+        with self._lock:
+            self._abandoned = True
+            if self._response is not None:
+                self._response.close()
+
+
+def read_exactly(response: RawResponse, count: int) -> bytes:
+    """Take the next ``count`` body bytes of ``response`` into memory (blocking).
+
+    For a few KiB the caller must look at (the overlap re-checked on a resume); the rest of the
+    body then goes to :func:`copy_body` as usual.
+
+    Raises:
+        BodyEndedError: The connection ended first (or :meth:`RawResponse.abort` was called).
+        TimeoutError: The server went quiet for the read timeout.
+    """
+    data = response.leftover[:count]
+    response.leftover = response.leftover[count:]
+    while len(data) < count:
+        more = _recv(response.sock, count - len(data))
+        _check_running(response, len(more))
+        data += more
+    return data
+
+
 def _write_all(fd: int, view: memoryview) -> None:
     while view:
         view = view[os.write(fd, view) :]

@@ -9,7 +9,10 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from uidt.errors import RemoteError, TransferError
+from uidt.transfers.notices import Notice
 from uidt.transfers.rawhttp import ConnectFailedError
+from uidt.transfers.resumecheck import restart_limit_error
+from uidt.transfers.speedfloor import TooSlowError
 
 Sleep = Callable[[float], Awaitable[None]]
 """An injectable ``asyncio.sleep``: tests pass one that records and returns at once."""
@@ -103,3 +106,49 @@ def final_error(url: str, exc: BaseException) -> TransferError:
     ):
         return TransferError(f"{url}: cannot reach {exc.host}:{exc.port} ({exc.os_error})")
     return TransferError(f"{url}: gave up after repeated errors ({type(exc).__name__}: {exc})")
+
+
+class RetryBudget:
+    """The failures of one run, counted against a :class:`RetryPolicy`.
+
+    Three counts, each bounded by ``policy.retries``:
+
+    - consecutive failed attempts; an attempt that moved bytes starts the count again, so a long
+      transfer survives many isolated resets;
+    - of those, the attempts ended by the lowest-speed rule; they moved bytes, but too few to be
+      the progress that starts the count again (or a dripping server would be retried forever);
+    - restarts from zero, never started again within the run: the bytes a restart throws away
+      are no progress (or a server that announces more than it sends would loop forever).
+    """
+
+    def __init__(self, url: str, policy: RetryPolicy) -> None:
+        self.url = url
+        self.policy = policy
+        self.failures = 0
+        self.slow = 0
+        self.restarts = 0
+
+    def failed(self, exc: BaseException, *, moved: bool) -> float:
+        """Count a transient failure; return the delay before the next attempt.
+
+        Raises:
+            TransferError: The retries are used up (the reason says what kept failing).
+        """
+        self.slow = self.slow + 1 if isinstance(exc, TooSlowError) else 0
+        self.failures = 1 if moved and not self.slow else self.failures + 1
+        if self.failures > self.policy.retries:
+            if self.slow:
+                raise TransferError(f"{self.url}: the transfer stayed {exc}, {self.slow} times")
+            raise final_error(self.url, exc)
+        return self.policy.delay(self.failures, getattr(exc, "retry_after", None))
+
+    def restarted(self, notice: Notice) -> float:
+        """Count a restart from zero; return the delay before it (none for the first).
+
+        Raises:
+            TransferError: Too many restarts (:func:`restart_limit_error` says why).
+        """
+        self.restarts += 1
+        if self.restarts > self.policy.retries:
+            raise restart_limit_error(self.url, notice, self.restarts)
+        return 0.0 if self.restarts == 1 else self.policy.delay(self.restarts - 1)

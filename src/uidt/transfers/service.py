@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from uidt.app.service import JobService
-from uidt.errors import TransferError
+from uidt.errors import SettingsError, TransferError
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.params import JobParameters
 from uidt.transfers.download import download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
+from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.units import human_bytes
 
 log = logging.getLogger("uidt.transfers")
@@ -139,6 +140,26 @@ class _Reporter:
         )
 
 
+def speed_rule(extras: dict[str, Any]) -> tuple[int, float]:
+    """The lowest-speed rule of a download job: ``(bytes per second, seconds)``.
+
+    Raises:
+        TransferError: The job's extras hold something else than numbers there.
+    """
+    speed = extras.get("lowest_speed", LOWEST_SPEED)
+    seconds = extras.get("lowest_speed_seconds", LOWEST_SPEED_SECONDS)
+    if (
+        isinstance(speed, bool)
+        or not isinstance(speed, int)
+        or isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+    ):
+        raise TransferError(
+            f"bad lowest-speed rule in the job: {speed!r} bytes/s over {seconds!r} s"
+        )
+    return speed, float(seconds)
+
+
 class HttpDownloadService(_TransferService):
     """Resumable HTTP(S) download of ``extras["url"]`` to ``extras["dest"]``."""
 
@@ -150,14 +171,20 @@ class HttpDownloadService(_TransferService):
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
         extras = params.extras
         started = time.monotonic()
-        result = await download(
-            str(extras["url"]),
-            Path(str(extras["dest"])),
-            sha256=extras.get("sha256"),
-            on_progress=report.progress,
-            on_estimate=report.estimate,
-            on_notice=report.notice,
-        )
+        lowest_speed, lowest_speed_seconds = speed_rule(extras)
+        try:
+            result = await download(
+                str(extras["url"]),
+                Path(str(extras["dest"])),
+                sha256=extras.get("sha256"),
+                on_progress=report.progress,
+                on_estimate=report.estimate,
+                on_notice=report.notice,
+                lowest_speed=lowest_speed,
+                lowest_speed_seconds=lowest_speed_seconds,
+            )
+        except SettingsError as exc:  # a rule out of range: the job's own fault, said clearly
+            raise TransferError(str(exc)) from exc
         report.progress(Progress(result.size, result.size, 0.0, None))
         verified = ", SHA-256 verified" if result.sha256 else ""
         resumed = f", resumed at {human_bytes(result.resumed_from)}" if result.resumed_from else ""

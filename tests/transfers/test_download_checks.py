@@ -1,0 +1,209 @@
+"""download() against servers that lie: every resume is checked, every restart is bounded.
+
+Like ``test_download.py``, every test runs with the splice reader and with ``aiohttp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from uidt.errors import InconsistentServerError, TransferError
+from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
+from uidt.transfers.download import download
+from uidt.transfers.notices import Notice
+from uidt.transfers.partfile import part_path
+
+KiB = 1024
+PATH = "/checks/file.bin"
+SIZE = 200 * KiB
+CUT = 120 * KiB  # where the first body is cut off
+
+
+@pytest.fixture(autouse=True, params=["splice", "aiohttp"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the given body reader (``download`` here is patched to use it)."""
+    raw = request.param == "splice"
+    patched = functools.partial(sys.modules["uidt.transfers.download"].download, raw_http=raw)
+    monkeypatch.setattr(sys.modules[__name__], "download", patched)
+    return str(request.param)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _gets(server: TransferTestServer) -> list[RequestRecord]:
+    return [r for r in server.requests if r.method == "GET"]
+
+
+def _nothing_left(dest: Path) -> None:
+    assert not dest.exists()
+
+
+def _replace_on_first_resume(server: TransferTestServer, new: bytes) -> None:
+    """Put ``new`` at PATH just before the server answers the first ``Range`` request."""
+    replaced = False
+
+    def hook(record: RequestRecord) -> None:
+        nonlocal replaced
+        if record.range is not None and not replaced:
+            replaced = True
+            server.change_file(PATH, new)
+
+    server.on_request = hook
+
+
+# -- issue 14 item 1: a Content-Length larger than the body --------------------------------
+async def test_length_larger_than_body_ends_with_a_clear_reason(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    server.add_file(PATH, os.urandom(SIZE))
+    server.set_faults(PATH, Faults(overstate_length=1000))
+    dest = tmp_path / "out.bin"
+    with pytest.raises(InconsistentServerError, match="fewer bytes than it announced, 3 times"):
+        await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, retries=2), 20)
+    _nothing_left(dest)
+    # each round is a 200 cut short, then a resume answered 416: bounded, not forever
+    assert len(_gets(server)) == 6
+
+
+async def test_length_larger_than_body_once_then_fine(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    data = os.urandom(SIZE)
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(overstate_length=1000, times=1))
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(data))
+    assert dest.read_bytes() == data
+    assert Notice.RESTARTED_SHORT_BODY in result.notices
+
+
+# -- issue 14 item 2: two versions spliced into one file -----------------------------------
+async def test_last_modified_only_server_ignoring_if_range(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    server.add_file(PATH, old)
+    server.set_faults(PATH, Faults(no_etag=True, ignore_if_range=True, truncate_after=CUT, times=1))
+    _replace_on_first_resume(server, new)
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait)
+    assert dest.read_bytes() == new
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+    resume = _gets(server)[1]
+    assert resume.if_range is not None
+    assert resume.status == 206  # the server did ignore it
+
+
+async def test_no_validators_and_the_size_changed(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    old, new = os.urandom(SIZE), os.urandom(SIZE + 5000)
+    server.add_file(PATH, old)
+    server.set_faults(
+        PATH, Faults(no_etag=True, no_last_modified=True, truncate_after=CUT, times=1)
+    )
+    _replace_on_first_resume(server, new)
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
+    assert dest.read_bytes() == new
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+
+
+async def test_no_validators_same_size_new_bytes_caught_by_the_overlap(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    server.add_file(PATH, old)
+    server.set_faults(
+        PATH, Faults(no_etag=True, no_last_modified=True, truncate_after=CUT, times=1)
+    )
+    _replace_on_first_resume(server, new)
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait)
+    assert dest.read_bytes() == new
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+
+
+async def test_no_validators_unchanged_resumes_after_checking_the_overlap(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    data = os.urandom(SIZE)
+    server.add_file(PATH, data)
+    server.set_faults(
+        PATH, Faults(no_etag=True, no_last_modified=True, truncate_after=CUT, times=1)
+    )
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait)
+    assert dest.read_bytes() == data
+    assert Notice.RESUME_UNVERIFIED in result.notices
+    assert Notice.RESTARTED_RESOURCE_CHANGED not in result.notices
+    resume = _gets(server)[1]
+    assert resume.status == 206
+    assert 0 < CUT - resume.start <= 64 * KiB  # asked again for a little before the cut
+    assert result.bytes_received < SIZE + 64 * KiB
+
+
+async def test_no_validators_with_sha256_also_checks_the_overlap(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    """The overlap restarts at once; the SHA-256 alone could only fail the run at the end."""
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    server.add_file(PATH, old)
+    server.set_faults(
+        PATH, Faults(no_etag=True, no_last_modified=True, truncate_after=CUT, times=1)
+    )
+    _replace_on_first_resume(server, new)
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
+    assert dest.read_bytes() == new
+    assert Notice.RESUME_UNVERIFIED_SHA256 in result.notices
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+    assert not part_path(dest).exists()
+
+
+async def test_recorded_total_is_never_overwritten_by_a_206(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    """Same ETag, other length: the server contradicts itself; restart, never splice."""
+    old = os.urandom(SIZE)
+    server.add_file(PATH, old)
+    etag = server.etag(PATH)
+    server.set_faults(PATH, Faults(truncate_after=CUT, times=1))
+    new = os.urandom(SIZE - 1000)
+
+    def hook(record: RequestRecord) -> None:
+        if record.range is not None:
+            assert server.change_file(PATH, new, keep_etag=True) == etag
+            server.on_request = None
+
+    server.on_request = hook
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait)
+    assert dest.read_bytes() == new
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+
+
+async def test_a_file_that_changes_on_every_try_gives_up(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    server.add_file(PATH, os.urandom(SIZE))
+    server.set_faults(PATH, Faults(truncate_after=CUT))
+
+    def hook(record: RequestRecord) -> None:
+        if record.range is not None:
+            server.change_file(PATH, os.urandom(SIZE))
+
+    server.on_request = hook
+    dest = tmp_path / "out.bin"
+    with pytest.raises(TransferError, match="changed on the server 3 times"):
+        await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, retries=2), 20)
+    _nothing_left(dest)

@@ -1,0 +1,163 @@
+"""download() over time: the lowest-speed rule and the checkpoints taken on time.
+
+Like ``test_download.py``, every test runs with the splice reader and with ``aiohttp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from uidt.errors import TransferError
+from uidt.testing.clock import FakeClock
+from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
+from uidt.transfers.download import download
+from uidt.transfers.notices import Notice
+from uidt.transfers.partfile import PartFile
+
+KiB = 1024
+PATH = "/pace/file.bin"
+
+
+@pytest.fixture(autouse=True, params=["splice", "aiohttp"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the given body reader (``download`` here is patched to use it)."""
+    raw = request.param == "splice"
+    patched = functools.partial(sys.modules["uidt.transfers.download"].download, raw_http=raw)
+    monkeypatch.setattr(sys.modules[__name__], "download", patched)
+    return str(request.param)
+
+
+def _gets(server: TransferTestServer) -> list[RequestRecord]:
+    return [r for r in server.requests if r.method == "GET"]
+
+
+# -- issue 14 item 12: the lowest-speed rule -----------------------------------------------
+async def test_a_dripping_server_is_given_up_on(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    """One byte every 20 ms (50 B/s) against a floor of 1 KiB/s over 0.3 s: too slow."""
+    server.add_file(PATH, os.urandom(64 * KiB))
+    server.set_faults(PATH, Faults(drip_bps=50, drip_chunk=1))
+    dest = tmp_path / "out.bin"
+    with pytest.raises(TransferError, match=r"below 1\.0 KiB/s for 0\.3 s, 2 times"):
+        await asyncio.wait_for(
+            download(
+                server.url(PATH),
+                dest,
+                sleep=no_wait,
+                retries=1,
+                lowest_speed=KiB,
+                lowest_speed_seconds=0.3,
+            ),
+            20,
+        )
+    assert not dest.exists()
+    assert len(no_wait.delays) == 1  # one retry, then the clear error
+
+
+async def test_a_slow_attempt_is_retried_and_the_download_finishes(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    data = os.urandom(64 * KiB)
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=50, drip_chunk=1))
+
+    def on_notice(notice: Notice) -> None:
+        if notice is Notice.RETRIED:
+            server.set_faults(PATH)  # the next attempt finds a fast server
+
+    dest = tmp_path / "out.bin"
+    result = await asyncio.wait_for(
+        download(
+            server.url(PATH),
+            dest,
+            sleep=no_wait,
+            on_notice=on_notice,
+            lowest_speed=KiB,
+            lowest_speed_seconds=0.3,
+        ),
+        20,
+    )
+    assert dest.read_bytes() == data
+    assert len(no_wait.delays) == 1
+    assert result.resumed_from == 0
+    assert _gets(server)[1].range is not None  # the slow bytes were kept: it resumed
+
+
+@pytest.mark.parametrize(("speed", "seconds"), [(-1, 60.0), (KiB, 0.0), (KiB, -5.0)])
+async def test_bad_lowest_speed_settings_are_refused(
+    server: TransferTestServer, tmp_path: Path, speed: int, seconds: float
+) -> None:
+    server.add_file(PATH, b"x")
+    with pytest.raises(ValueError, match="lowest_speed"):
+        await download(
+            server.url(PATH), tmp_path / "o", lowest_speed=speed, lowest_speed_seconds=seconds
+        )
+    assert not (tmp_path / "o").exists()
+    assert server.requests == []
+
+
+async def test_lowest_speed_zero_turns_the_rule_off(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    data = os.urandom(2 * KiB)
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=10 * KiB, drip_chunk=512))
+    await download(
+        server.url(PATH), tmp_path / "o", sleep=no_wait, lowest_speed=0, lowest_speed_seconds=0.01
+    )
+    assert (tmp_path / "o").read_bytes() == data
+    assert no_wait.delays == []
+
+
+# -- issue 19 item 11: checkpoints recorded on time ----------------------------------------
+class _StepClock:
+    """Each reading is ``step_ms`` after the previous one; :meth:`peek` reads without moving."""
+
+    def __init__(self, step_ms: int) -> None:
+        self._clock = FakeClock()
+        self._step = step_ms
+
+    def elapsed(self) -> int:
+        self._clock.advance(self._step)
+        return self._clock.elapsed()
+
+    def peek(self) -> int:
+        return self._clock.elapsed()
+
+    def utc(self) -> datetime:
+        return self._clock.utc()
+
+
+async def test_checkpoints_are_recorded_every_second_durable_every_five(
+    server: TransferTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the defaults, a kill loses at most about one second of transfer at any rate."""
+    clock = _StepClock(100)
+    commits: list[tuple[int, bool]] = []
+    original = PartFile.start_commit
+
+    def timed_commit(self: PartFile, *, durable: bool = False) -> None:
+        commits.append((clock.peek(), durable))
+        original(self, durable=durable)
+
+    monkeypatch.setattr(PartFile, "start_commit", timed_commit)
+    server.add_file(PATH, os.urandom(3 * 1024 * KiB))
+    # small pieces, so that every reader sees many of them (each reading is 100 ms later)
+    server.set_faults(PATH, Faults(drip_bps=16 * 1024 * KiB, drip_chunk=16 * KiB))
+    await download(server.url(PATH), tmp_path / "o", clock=clock)
+    times = [when for when, _ in commits]
+    assert times[-1] - times[0] > 6000  # the run lasted several (fake) seconds
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps) < 2000  # a checkpoint about every second, not every five
+    durable = [when for when, sync in commits if sync]
+    assert len(durable) < len(commits) / 2  # most are cheap (no fsync)
+    assert all(b - a >= 5000 for a, b in itertools.pairwise(durable[1:-1]))
