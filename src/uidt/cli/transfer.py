@@ -214,10 +214,12 @@ def follow(cli: CliContext, job_id: int, dest: Path | None) -> bool:
             version = reply.get("version")
             if version is None:
                 time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
+        note = _final_notification(cli, job_id)
+        if bar is not None:
+            bar.finish(note)  # the last frame: 100 % only if the job says it is done
     finally:
         if bar is not None:
             bar.close()
-    note = _final_notification(cli, job_id)
     text = "" if note is None else f"{note.get('title', '')}: {note.get('text', '')}".strip(": ")
     if last is not None and last.get("state") in ("cancelled", "user-stopped"):
         click.echo(f"job {job_id} was {last['state']}" + (f" — {text}" if text else ""), err=True)
