@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from uidt.testing.httpserver import ThreadedTransferTestServer
 
-from .conftest import Daemon
+from .conftest import Daemon, clean_env
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 
@@ -80,3 +82,25 @@ def test_upload_wait_with_tus(
     done = daemon.uidt("upload", str(source), server.url("/files/"), "--wait")
     assert done.returncode == 0, done.stderr
     assert bytes(next(iter(server.server.uploads.values()))) == DATA
+
+
+def test_foreground_download_into_a_pipe_prints_plain_lines(
+    server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "fg.bin"
+    command = ["download", server.url("/data.bin"), "-o", str(dest), "--foreground"]
+    done = subprocess.run(
+        [sys.executable, "-m", "uidt", "--home", str(tmp_path / "home"), *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert dest.read_bytes() == DATA
+    assert "\x1b" not in done.stderr
+    assert "\r" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[-1].startswith("Download fg.bin complete [100.0%]"), lines
+    assert len(lines) <= 4, lines  # the banner, "starting", maybe one progress line, "complete"
