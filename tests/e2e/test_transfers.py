@@ -104,3 +104,17 @@ def test_foreground_download_into_a_pipe_prints_plain_lines(
     lines = done.stderr.splitlines()
     assert lines[-1].startswith("Download fg.bin complete [100.0%]"), lines
     assert len(lines) <= 4, lines  # the banner, "starting", maybe one progress line, "complete"
+
+
+def test_download_into_a_directory_uses_the_url_file_name(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    done = daemon.uidt("download", server.url("/data.bin"), "-o", str(folder), "--wait")
+    assert done.returncode == 0, done.stderr
+    assert (folder / "data.bin").read_bytes() == DATA
+    missing = daemon.uidt("download", server.url("/data.bin"), "-o", str(tmp_path / "nope") + "/")
+    assert missing.returncode == 1
+    assert "does not exist" in missing.stderr
+    assert not (tmp_path / "nope").exists()

@@ -6,13 +6,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import click
 
 from uidt.app.scheduler import JobScheduler
 from uidt.cli import progress
 from uidt.cli.context import CliContext, pass_cli, print_json
+from uidt.cli.output import output_path
 from uidt.cli.progress import ProgressBar
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
@@ -55,21 +56,24 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _default_dest(url: str) -> Path:
-    name = Path(unquote(urlsplit(url).path)).name or "download"
-    return Path.cwd() / name
-
-
 @click.command()
 @click.argument("url")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    default=None,
+    metavar="PATH",
+    help="Save to PATH. If PATH is a directory (or ends with /), save into it under the URL's "
+    "file name. Default: the URL's file name in the current directory.",
+)
 @click.option("--sha256", default=None, metavar="HEX", help="Verify the file's SHA-256.")
 @_common
 @pass_cli
 def download(
     cli: CliContext,
     url: str,
-    output: Path | None,
+    output: str | None,
     sha256: str | None,
     network: str,
     requires_charging: bool,
@@ -87,9 +91,7 @@ def download(
         len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256)
     ):
         raise InvalidJobError("--sha256 takes 64 hexadecimal digits")
-    dest = (output or _default_dest(url)).absolute()
-    if not dest.parent.is_dir():
-        raise InvalidJobError(f"the destination folder {dest.parent} does not exist")
+    dest = output_path(url, output)
     job = download_job(
         url,
         dest,
