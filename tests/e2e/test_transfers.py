@@ -118,3 +118,19 @@ def test_download_into_a_directory_uses_the_url_file_name(
     assert missing.returncode == 1
     assert "does not exist" in missing.stderr
     assert not (tmp_path / "nope").exists()
+
+
+def test_upload_to_a_server_without_tus_says_it_fell_back_or_fails_with_tus(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "plain.bin"
+    source.write_bytes(DATA[:1000])
+    required = daemon.uidt("upload", str(source), server.url("/put/required"), "--tus", "--wait")
+    assert required.returncode == 1
+    assert "does not speak tus" in required.stderr
+    assert "without --tus" in required.stderr
+    assert "/put/required" not in server.server.put_bodies
+    plain = daemon.uidt("upload", str(source), server.url("/put/plain"), "--wait")
+    assert plain.returncode == 0, plain.stderr
+    assert "with a plain PUT: fell back, the server does not speak tus" in plain.stdout
+    assert server.server.put_bodies["/put/plain"] == DATA[:1000]

@@ -108,8 +108,20 @@ def download(
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("url")
-@click.option("--tus", is_flag=True, help="Resumable upload with the tus 1.0 protocol.")
-@click.option("--method", type=click.Choice(["PUT", "POST"]), default="PUT", show_default=True)
+@click.option(
+    "--tus",
+    is_flag=True,
+    help="Require a resumable tus 1.0 upload: fail, sending nothing, if the server does not "
+    "speak tus. Without --tus: tus when the server offers it, else a plain PUT/POST, and the "
+    "notification says it fell back.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["PUT", "POST"]),
+    default="PUT",
+    show_default=True,
+    help="Method of a plain (not tus) upload.",
+)
 @_common
 @pass_cli
 def upload(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from uidt.transfers.notices import Notice
     from uidt.transfers.progress import Progress
     from uidt.transfers.retry import RetryPolicy
-    from uidt.transfers.upload import UploadMode, UploadResult, upload
+    from uidt.transfers.upload import TusPolicy, UploadMode, UploadResult, upload
 
 _EXPORTS = {
     "Checkpoint": "uidt.transfers.checkpoint",
@@ -25,6 +25,7 @@ _EXPORTS = {
     "Notice": "uidt.transfers.notices",
     "Progress": "uidt.transfers.progress",
     "RetryPolicy": "uidt.transfers.retry",
+    "TusPolicy": "uidt.transfers.upload",
     "UploadMode": "uidt.transfers.upload",
     "UploadResult": "uidt.transfers.upload",
     "download": "uidt.transfers.download",
@@ -37,6 +38,7 @@ __all__ = [
     "Notice",
     "Progress",
     "RetryPolicy",
+    "TusPolicy",
     "UploadMode",
     "UploadResult",
     "download",

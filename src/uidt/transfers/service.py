@@ -182,17 +182,29 @@ class HttpUploadService(_TransferService):
         return Path(str(extras.get("source", "file"))).name
 
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
-        from uidt.transfers.upload import upload  # aiohttp: imported by uploads only
+        # aiohttp: imported by uploads only
+        from uidt.transfers.upload import TusPolicy, TusUnsupportedError, UploadMode, upload
 
         extras = params.extras
         report.upload = True
         method = "POST" if str(extras.get("method", "PUT")).upper() == "POST" else "PUT"
-        result = await upload(
-            Path(str(extras["source"])),
-            str(extras["url"]),
-            plain_method=method,
-            on_progress=report.progress,
-            on_estimate=report.estimate,
-            on_notice=report.notice,
-        )
-        return f"{human_bytes(result.size)} sent to {result.url} ({result.mode})"
+        # extras["tus"] (``uidt upload --tus``): tus or nothing; otherwise a server without tus
+        # gets a plain request, and the final notification says so.
+        policy = TusPolicy.REQUIRE if extras.get("tus") else TusPolicy.PREFER
+        try:
+            result = await upload(
+                Path(str(extras["source"])),
+                str(extras["url"]),
+                plain_method=method,
+                tus=policy,
+                on_progress=report.progress,
+                on_estimate=report.estimate,
+                on_notice=report.notice,
+            )
+        except TusUnsupportedError as exc:
+            hint = f"(without --tus it is sent with a plain {method})"
+            raise TusUnsupportedError(f"{exc} {hint}") from exc
+        sent = f"{human_bytes(result.size)} sent to {result.url}"
+        if result.mode is UploadMode.PLAIN:
+            return f"{sent} with a plain {method}: fell back, the server does not speak tus"
+        return f"{sent} (tus)"
