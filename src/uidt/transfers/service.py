@@ -18,7 +18,7 @@ from typing import Any
 
 from uidt.app.service import JobService
 from uidt.errors import TransferError
-from uidt.job.notification import EndPolicy, Notification
+from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.transfers.download import download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED
@@ -29,6 +29,8 @@ from uidt.units import human_bytes
 log = logging.getLogger("uidt.transfers")
 
 MiB = 1024 * 1024
+#: The transfer notifications stay when the job ends (Android's policy name, as apps use it).
+DETACH = JobService.JOB_END_NOTIFICATION_POLICY_DETACH
 
 
 def progress_text(p: Progress, notices: list[Notice]) -> str:
@@ -62,7 +64,7 @@ class _TransferService(JobService):
             params,
             params.job_id,
             Notification(CHANNEL, f"{self.verb} {name}", "starting"),
-            EndPolicy.DETACH,
+            DETACH,
         )
         reporter = _Reporter(self, params, f"{self.verb} {name}")
         self._tasks[params.job_id] = asyncio.get_running_loop().create_task(
@@ -82,7 +84,7 @@ class _TransferService(JobService):
                 params,
                 params.job_id,
                 Notification(CHANNEL, f"{title} {FAILED}", str(exc), ongoing=False),
-                EndPolicy.DETACH,
+                DETACH,
             )
             self.job_finished(params, False)
         else:
@@ -90,7 +92,7 @@ class _TransferService(JobService):
                 params,
                 params.job_id,
                 Notification(CHANNEL, f"{title} {DONE}", summary, progress=1.0, ongoing=False),
-                EndPolicy.DETACH,
+                DETACH,
             )
             self.job_finished(params, False)
         finally:
@@ -134,7 +136,7 @@ class _Reporter:
             self.params,
             self.params.job_id,
             Notification(CHANNEL, self.title, progress_text(p, self.notices), progress=p.fraction),
-            EndPolicy.DETACH,
+            DETACH,
         )
 
 
