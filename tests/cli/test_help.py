@@ -75,3 +75,17 @@ def test_cmd_help_prints_the_verbs_of_cmd_jobscheduler(home: Path) -> None:
     assert USAGE in done.stdout
     assert "started the daemon" not in done.stderr
     assert _daemon_traces(home) == []
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace("`", "").split())
+
+
+def test_daemon_help_and_cli_md_name_the_same_store_urls() -> None:
+    result = CliRunner().invoke(cli, ["daemon", "--help"])
+    assert result.exit_code == 0
+    cli_md = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+    for text in (_words(result.output), _words(cli_md.read_text())):
+        for url in ("sqlite:///", "sqlite://", "memory://"):
+            assert url in text
+        assert "postgresql:// is reserved: there is no PostgreSQL store yet" in text

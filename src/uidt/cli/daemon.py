@@ -15,7 +15,8 @@ from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run
     "store_url",
     default=None,
     metavar="URL",
-    help="sqlite:///path (default) or postgresql://…",
+    help="Job store: sqlite:///PATH (default: uidt.db in the home), sqlite://RELATIVE or "
+    "memory://. postgresql:// is reserved: there is no PostgreSQL store yet.",
 )
 @click.option(
     "--device",
