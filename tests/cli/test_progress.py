@@ -167,3 +167,20 @@ def test_prefetch_imports_rich_in_the_background() -> None:
         "assert 'rich.live' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_into_a_pipe_the_bar_is_plain_lines_every_few_seconds_and_the_last_frame() -> None:
+    pipe, ticks = io.StringIO(), Ticks()
+    bar = ProgressBar(5, console=Console(file=pipe, width=80), clock=ticks)
+    for step in range(41):  # 20 s of snapshots, two a second
+        bar.show(_job(step * MiB // 4, 10 * MiB, "resumed from the last checkpoint"))
+        ticks.now += 0.5
+    bar.finish({"title": "Download x complete", "progress": 1.0})
+    out = pipe.getvalue()
+    assert "\x1b" not in out
+    assert "\r" not in out
+    lines = out.splitlines()
+    assert lines[0] == "job 5: resumed from the last checkpoint"
+    assert 4 <= len(lines) - 1 <= 6  # 20 s at most every 5 s, plus the final frame
+    assert all(line == line.rstrip() and len(line) <= 80 for line in lines)
+    assert " 100% " in lines[-1]

@@ -35,6 +35,8 @@ MIN_BAR = 10
 MAX_BAR = 40
 #: The speed is measured over the snapshots of the last this many seconds.
 RATE_WINDOW_S = 5.0
+#: Into a pipe or a file, a frame is printed at most this often (seconds).
+PLAIN_INTERVAL_S = 5.0
 
 
 def prefetch() -> threading.Thread:
@@ -114,10 +116,10 @@ class Frame:
         if self.total:
             out.append(f"{min(100, self.done * 100 // self.total):3d}%")
         # Padded to their usual widths, so that the bar does not jump as the figures change.
-        sizes = human_bytes(self.done).rjust(9)
+        sizes = human_bytes(self.done).rjust(10)
         out.append(f"{sizes} / {human_bytes(self.total)}" if self.total else sizes)
         known = self.rate is not None and self.rate > 0
-        out.append((f"{human_bytes(self.rate)}/s" if known else "").rjust(11))
+        out.append((f"{human_bytes(self.rate)}/s" if known else "").rjust(12))
         out.append(self.tail.ljust(9))
         return out
 
@@ -152,6 +154,7 @@ class _Line:
         for field in fields:
             line.append(" " + field)
         line.truncate(width, overflow="ellipsis")
+        line.rstrip()
         yield line
 
 
@@ -165,7 +168,11 @@ def _bar_text(width: int, done: int, total: int | None) -> Any:
 
 
 class ProgressBar:
-    """One job's bar: its line on the terminal, and the notices printed above it."""
+    """One job's bar: its line on the terminal, and the notices printed above it.
+
+    When the console is not a terminal (a pipe, a file), the frame is printed as a plain line at
+    most every :data:`PLAIN_INTERVAL_S` seconds, and the last frame always.
+    """
 
     def __init__(
         self,
@@ -181,10 +188,15 @@ class ProgressBar:
         self.meter = RateMeter(clock)
         self.seen_notices: set[str] = set()
         self.console = console if console is not None else Console(stderr=True)
-        self._live: Live | None = Live(
-            _Line(self.frame), console=self.console, auto_refresh=False, transient=False
-        )
-        self._live.start()
+        self.clock = clock
+        self.closed = False
+        self._printed_at: float | None = None
+        self._live: Live | None = None
+        if self.console.is_terminal:
+            self._live = Live(
+                _Line(self.frame), console=self.console, auto_refresh=False, transient=False
+            )
+            self._live.start()
 
     def show(self, job: dict[str, Any]) -> None:
         """Draw the job snapshot ``job`` (as ``GET /v1/jobs`` lists it)."""
@@ -205,7 +217,7 @@ class ProgressBar:
         The bar is full only when that notification says the work is done (``progress`` 1.0);
         otherwise it keeps the last bytes seen, never claiming more.
         """
-        if self._live is None:
+        if self.closed:
             return
         progress = None if notification is None else notification.get("progress")
         if progress is not None and progress >= 1.0:
@@ -218,11 +230,12 @@ class ProgressBar:
         else:
             self.frame.rate = None
             self.frame.tail = "ended"
-        self._refresh()
+        self._refresh(last=True)
         self.close()
 
     def close(self) -> None:
         """Leave the last frame of the bar on the terminal (idempotent)."""
+        self.closed = True
         if self._live is not None:
             self._live.stop()
             self._live = None
@@ -233,9 +246,14 @@ class ProgressBar:
                 self.seen_notices.add(sentence)
                 yield sentence
 
-    def _refresh(self) -> None:
+    def _refresh(self, *, last: bool = False) -> None:
         if self._live is not None:
             self._live.refresh()
+            return
+        now = self.clock()
+        if last or self._printed_at is None or now - self._printed_at >= PLAIN_INTERVAL_S:
+            self.console.print(_Line(self.frame))
+            self._printed_at = now
 
 
 def _time_left(done: int, total: int | None, rate: float | None) -> str:
