@@ -184,3 +184,12 @@ def test_into_a_pipe_the_bar_is_plain_lines_every_few_seconds_and_the_last_frame
     assert 4 <= len(lines) - 1 <= 6  # 20 s at most every 5 s, plus the final frame
     assert all(line == line.rstrip() and len(line) <= 80 for line in lines)
     assert " 100% " in lines[-1]
+
+
+def test_a_job_past_its_estimate_reads_99_percent_until_it_says_it_is_done() -> None:
+    buffer = io.StringIO()
+    bar = ProgressBar(4, console=_console(buffer), clock=Ticks())
+    bar.show(_job(6 * MiB, 5 * MiB))  # a server that sent more than it announced
+    assert " 99% " in _frames(buffer)[-1]
+    bar.finish({"title": "Download x complete", "progress": 1.0})
+    assert " 100% " in _frames(buffer)[-1]

@@ -111,9 +111,18 @@ def test_download_into_a_directory_uses_the_url_file_name(
 ) -> None:
     folder = tmp_path / "downloads"
     folder.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not yours")
+    (folder / "data.bin").symlink_to(victim)  # planted where the download will land
     done = daemon.uidt("download", server.url("/data.bin"), "-o", str(folder), "--wait")
     assert done.returncode == 0, done.stderr
+    assert not (folder / "data.bin").is_symlink()
     assert (folder / "data.bin").read_bytes() == DATA
+    assert victim.read_text() == "not yours"
+    # --wait into a pipe: plain lines, no terminal escapes, the last frame at 100 %.
+    assert "\x1b" not in done.stderr
+    bars = [line for line in done.stderr.splitlines() if line.startswith("job ")]
+    assert not bars or " 100% " in bars[-1]
     missing = daemon.uidt("download", server.url("/data.bin"), "-o", str(tmp_path / "nope") + "/")
     assert missing.returncode == 1
     assert "does not exist" in missing.stderr

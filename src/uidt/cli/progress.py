@@ -102,19 +102,25 @@ class RateMeter:
 
 @dataclass
 class Frame:
-    """What one frame of the bar says (the pure part: :meth:`line` lays it out for a width)."""
+    """What one frame of the bar says (the pure part: :meth:`layout` fits it to a width).
+
+    The percentage reads 100 only when ``complete`` (the job said it is done): a job that has
+    moved all its estimated bytes may still be verifying them, or the estimate may be wrong.
+    """
 
     job_id: int
     done: int = 0
     total: int | None = None
     rate: float | None = None
     tail: str = ""
+    complete: bool = False
 
     def fields(self) -> list[str]:
         """The figures after the bar, most important first."""
         out: list[str] = []
         if self.total:
-            out.append(f"{min(100, self.done * 100 // self.total):3d}%")
+            percent = max(0, self.done) * 100 // self.total
+            out.append(f"{min(percent, 100 if self.complete else 99):3d}%")
         # Padded to their usual widths, so that the bar does not jump as the figures change.
         sizes = human_bytes(self.done).rjust(10)
         out.append(f"{sizes} / {human_bytes(self.total)}" if self.total else sizes)
@@ -223,6 +229,7 @@ class ProgressBar:
         if progress is not None and progress >= 1.0:
             self.frame.total = self.frame.total or self.frame.done
             self.frame.done = max(self.frame.done, self.frame.total)
+            self.frame.complete = True
             moved = self.frame.done - (self.meter.first[1] if self.meter.first else 0)
             elapsed = self.meter.elapsed()
             self.frame.rate = moved / elapsed if elapsed > 0 and moved > 0 else None
