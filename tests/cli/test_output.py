@@ -50,6 +50,8 @@ def test_a_file_path_is_used_as_it_is_and_no_output_means_the_current_directory(
 
 def test_a_missing_folder_or_a_directory_in_the_way_is_refused(tmp_path: Path) -> None:
     url = "http://h/files/data.bin"
+    with pytest.raises(InvalidJobError, match="empty"):
+        output_path(url, "", cwd=tmp_path)
     with pytest.raises(InvalidJobError, match="does not exist"):
         output_path(url, str(tmp_path / "missing") + "/")
     with pytest.raises(InvalidJobError, match="does not exist"):

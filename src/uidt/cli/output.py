@@ -31,9 +31,12 @@ def output_path(url: str, output: str | None, cwd: Path | None = None) -> Path:
     """The absolute file a download of ``url`` saves to, for ``-o output`` (``None``: none).
 
     Raises:
-        InvalidJobError: the folder does not exist, or the file's path is a directory.
+        InvalidJobError: an empty ``output``, a folder that does not exist, or a file path that
+            is a directory.
     """
     base = cwd if cwd is not None else Path.cwd()
+    if output == "":
+        raise InvalidJobError("-o needs a file or directory name, not an empty string")
     if output is None:
         dest = base / url_file_name(url)
     elif output.endswith(("/", os.sep)) or (base / output).is_dir():
