@@ -1,9 +1,9 @@
 """The progress bar of ``uidt download/upload --wait`` (rich, loaded only when it is shown).
 
-One line, one set of figures in IEC units (``KiB``, ``MiB``: the same :func:`~uidt.units.human_bytes`
-the notifications use), fitted to the terminal's width: when the line does not fit, the time left,
-then the speed, then the percentage are dropped before the bar gets shorter than
-:data:`MIN_BAR`. A notice of the transfer (resumed, restarted from zero, …) is printed once as its
+One line, one set of figures in IEC units (``KiB``, ``MiB``: the same
+:func:`~uidt.units.human_bytes` the notifications use), fitted to the terminal's width: when the
+line does not fit, the time left, then the speed, then the sizes (when a percentage is shown) are
+dropped before the bar gets shorter than :data:`MIN_BAR`. A notice of the transfer (resumed, restarted from zero, …) is printed once as its
 own line above the bar, so the bar never gives way to it. The last frame is drawn from the job's
 final notification: 100 % only when the app reported the whole transfer done.
 
@@ -136,10 +136,10 @@ class Frame:
         while True:
             used = len(label) + sum(len(f) + 1 for f in fields) + 1
             bar = min(MAX_BAR, width - used)
-            # Drop the least important figure (the tail, then the speed, ...) but keep the size.
+            # Drop the least important figure: the time left, the speed, then the sizes.
             if bar >= MIN_BAR or len(fields) <= 1:
                 return label, max(0, bar), fields
-            fields = fields[:-1] if len(fields) > 2 or not self.total else fields[1:]
+            fields = fields[:-1]
 
 
 class _Line:
