@@ -189,6 +189,15 @@ def test_into_a_pipe_the_bar_is_plain_lines_every_few_seconds_and_the_last_frame
     assert " 100% " in lines[-1]
 
 
+def test_into_a_pipe_a_long_notice_stays_one_line() -> None:
+    pipe = io.StringIO()
+    notice = "the server cannot resume (no Range support); restarted from zero"
+    bar = ProgressBar(2147483647, console=Console(file=pipe, width=80), clock=Ticks())
+    bar.show(_job(0, None, notice))
+    bar.close()
+    assert pipe.getvalue().splitlines()[0] == f"job 2147483647: {notice}"
+
+
 def test_a_job_past_its_estimate_reads_99_percent_until_it_says_it_is_done() -> None:
     buffer = io.StringIO()
     bar = ProgressBar(4, console=_console(buffer), clock=Ticks())

@@ -214,7 +214,9 @@ class ProgressBar:
         self.frame.tail = _time_left(done, total, self.frame.rate) if active else job["state"]
         note = job.get("notification") or {}
         for sentence in self._new_notices(str(note.get("text") or "")):
-            self.console.print(f"job {self.frame.job_id}: {sentence}", highlight=False)
+            # Into a pipe or a file, a long notice stays one line (a terminal wraps it by words).
+            line = f"job {self.frame.job_id}: {sentence}"
+            self.console.print(line, highlight=False, soft_wrap=self._live is None)
         self._refresh()
 
     def finish(self, notification: dict[str, Any] | None) -> None:
