@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
-from uidt import JobInfo, JobParameters, JobScheduler, JobService, NetworkType
-from uidt.app.fallback import run_service
+from uidt import JobInfo, JobParameters, JobScheduler, JobService, NetworkType, Notification
+from uidt.app.fallback import ProgressPrinter, run_service
 from uidt.errors import DaemonError
 
 SAMPLE = Path(__file__).parents[1] / "apps" / "sample"
@@ -73,3 +74,56 @@ async def test_a_failed_job_in_the_foreground_is_not_a_success(
     )
     assert await run_service(None, job) is False
     assert "failed: HTTP 404 Not Found" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _note(title: str, text: str, progress: float | None) -> Notification:
+    return Notification("transfers", title, text, progress=progress)
+
+
+def test_foreground_progress_into_a_pipe_is_plain_lines_every_few_seconds() -> None:
+    pipe, now = io.StringIO(), [0.0]
+    printer = ProgressPrinter(pipe, clock=lambda: now[0], interval=5.0)
+    for step in range(101):  # 25 s of notifications, four a second
+        printer.show(_note("Download x", f"{step} KiB of 100 KiB", step / 100))
+        now[0] += 0.25
+    printer.show(_note("Download x complete", "100 KiB saved to x", 1.0))
+    printer.end()
+    out = pipe.getvalue()
+    assert "\x1b" not in out
+    assert "\r" not in out
+    lines = out.splitlines()
+    assert lines[0] == "Download x [  0.0%] 0 KiB of 100 KiB"
+    assert 5 <= len(lines) <= 7  # 25 s at most every 5 s, plus the final line
+    assert lines[-1] == "Download x complete [100.0%] 100 KiB saved to x"
+    assert all(line.strip() for line in lines)
+
+
+def test_the_last_notification_is_printed_even_inside_the_interval() -> None:
+    pipe, now = io.StringIO(), [0.0]
+    printer = ProgressPrinter(pipe, clock=lambda: now[0], interval=5.0)
+    printer.show(_note("Sync", "1 of 3", None))
+    now[0] += 1
+    printer.show(_note("Sync", "3 of 3", None))
+    printer.end()
+    assert pipe.getvalue().splitlines() == ["Sync 1 of 3", "Sync 3 of 3"]
+
+
+def test_on_a_terminal_the_line_is_redrawn_in_place_and_fits_its_width(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    terminal = _Terminal()
+    printer = ProgressPrinter(terminal, clock=lambda: 0.0, interval=5.0)
+    printer.show(_note("Download x", "1.0 MiB of 5.0 MiB · 1.0 MiB/s · 0:04 left", 0.2))
+    printer.show(_note("Download x", "2.0 MiB of 5.0 MiB · 1.0 MiB/s · 0:03 left", 0.4))
+    printer.end()
+    frames = terminal.getvalue().split("\r\x1b[2K")
+    assert frames[0] == ""
+    assert all(len(frame.rstrip("\n")) < 40 for frame in frames)
+    assert frames[-1].endswith("\n")
+    assert frames[-1].startswith("Download x [ 40.0%] 2.0 MiB")

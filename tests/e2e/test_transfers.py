@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from uidt.testing.httpserver import ThreadedTransferTestServer
 
-from .conftest import Daemon
+from .conftest import Daemon, clean_env
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 
@@ -84,3 +86,64 @@ def test_upload_wait_with_tus(
     done = daemon.uidt("upload", str(source), server.url("/files/"), "--wait")
     assert done.returncode == 0, done.stderr
     assert bytes(next(iter(server.server.uploads.values()))) == DATA
+
+
+def test_foreground_download_into_a_pipe_prints_plain_lines(
+    server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "fg.bin"
+    command = ["download", server.url("/data.bin"), "-o", str(dest), "--foreground"]
+    done = subprocess.run(
+        [sys.executable, "-m", "uidt", "--home", str(tmp_path / "home"), *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert dest.read_bytes() == DATA
+    assert "\x1b" not in done.stderr
+    assert "\r" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[-1].startswith("Download fg.bin complete [100.0%]"), lines
+    assert len(lines) <= 4, lines  # the banner, "starting", maybe one progress line, "complete"
+
+
+def test_download_into_a_directory_uses_the_url_file_name(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not yours")
+    (folder / "data.bin").symlink_to(victim)  # planted where the download will land
+    done = daemon.uidt("download", server.url("/data.bin"), "-o", str(folder), "--wait")
+    assert done.returncode == 0, done.stderr
+    assert not (folder / "data.bin").is_symlink()
+    assert (folder / "data.bin").read_bytes() == DATA
+    assert victim.read_text() == "not yours"
+    # --wait into a pipe: plain lines, no terminal escapes, the last frame at 100 %.
+    assert "\x1b" not in done.stderr
+    bars = [line for line in done.stderr.splitlines() if line.startswith("job ")]
+    assert not bars or " 100% " in bars[-1]
+    missing = daemon.uidt("download", server.url("/data.bin"), "-o", str(tmp_path / "nope") + "/")
+    assert missing.returncode == 1
+    assert "does not exist" in missing.stderr
+    assert not (tmp_path / "nope").exists()
+
+
+def test_upload_to_a_server_without_tus_says_it_fell_back_or_fails_with_tus(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "plain.bin"
+    source.write_bytes(DATA[:1000])
+    required = daemon.uidt("upload", str(source), server.url("/put/required"), "--tus", "--wait")
+    assert required.returncode == 1
+    assert "does not speak tus" in required.stderr
+    assert "without --tus" in required.stderr
+    assert "/put/required" not in server.server.put_bodies
+    plain = daemon.uidt("upload", str(source), server.url("/put/plain"), "--wait")
+    assert plain.returncode == 0, plain.stderr
+    assert "with a plain PUT: fell back, the server does not speak tus" in plain.stdout
+    assert server.server.put_bodies["/put/plain"] == DATA[:1000]

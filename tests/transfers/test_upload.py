@@ -14,7 +14,14 @@ from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
-from uidt.transfers.upload import UploadMode, encode_metadata, upload, upload_checkpoint_path
+from uidt.transfers.upload import (
+    TusPolicy,
+    TusUnsupportedError,
+    UploadMode,
+    encode_metadata,
+    upload,
+    upload_checkpoint_path,
+)
 
 KiB = 1024
 
@@ -126,6 +133,24 @@ async def test_server_without_tus_gets_plain_request(
     assert result.mode is UploadMode.PLAIN
     assert result.notices == (Notice.NO_TUS,)
     assert server.requests[-1].method == method
+
+
+async def test_required_tus_against_a_plain_server_fails_and_sends_nothing(
+    server: TransferTestServer, source: Path
+) -> None:
+    with pytest.raises(TusUnsupportedError, match="does not speak tus"):
+        await upload(source, server.url("/put/photo.raw"), tus=TusPolicy.REQUIRE)
+    assert server.put_bodies == {}
+    assert [r.method for r in server.requests] == ["OPTIONS"]
+    assert not upload_checkpoint_path(source).exists()
+
+
+async def test_required_tus_against_a_tus_server_uploads(
+    server: TransferTestServer, source: Path, payload: bytes
+) -> None:
+    result = await upload(source, server.url("/files/"), tus=TusPolicy.REQUIRE)
+    assert result.mode is UploadMode.TUS
+    assert _only_upload(server) == payload
 
 
 async def test_tus_disabled_falls_back(

@@ -19,7 +19,19 @@ from uidt.job.work import JobWorkItem
 
 
 class AsyncJobScheduler:
-    """Async twin of ``JobScheduler``."""
+    """Async twin of :class:`~uidt.app.scheduler.JobScheduler`: the same methods, as coroutines.
+
+    Args:
+        app: the app's package name, as in its installed manifest.
+        namespace: the job namespace; ``None`` is the default one.
+        home: the daemon's home directory (default: ``UIDT_HOME`` or the XDG locations).
+        fallback: ``"foreground"`` to run jobs in this process when no daemon can be had.
+
+    The scheduler and :meth:`activity` are ``async with`` context managers::
+
+        async with AsyncJobScheduler("org.example.photos") as scheduler, scheduler.activity():
+            result = await scheduler.schedule(job)
+    """
 
     RESULT_SUCCESS = JobScheduler.RESULT_SUCCESS
     RESULT_FAILURE = JobScheduler.RESULT_FAILURE

@@ -40,7 +40,8 @@ def start_options(*, foreground: bool = True) -> Callable[[F], F]:
                 "store",
                 default=None,
                 metavar="URL",
-                help="sqlite:///path (default HOME/uidt.db) or memory://",
+                help="Job store: sqlite:///PATH (default: uidt.db in the home), sqlite://RELATIVE or "
+                "memory://. postgresql:// is reserved: there is no PostgreSQL store yet.",
             ),
             click.option(
                 "--device",

@@ -65,11 +65,17 @@ def find(jobs: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:
     return live[0] if live else found[-1]
 
 
-def _final_notification(cli: CliContext, target: Target) -> str:
+def _final_notification(cli: CliContext, target: Target) -> dict[str, Any] | None:
     for note in cli.request("GET", "/v1/dumpsys").get("notifications", []):
         if note.get("app") == target.app and note.get("id") == target.job_id:
-            return f"{note.get('title') or ''}: {note.get('text') or ''}".strip(": ")
-    return ""
+            return dict(note)
+    return None
+
+
+def _note_text(note: dict[str, Any] | None) -> str:
+    if note is None:
+        return ""
+    return f"{note.get('title') or ''}: {note.get('text') or ''}".strip(": ")
 
 
 def _interrupted(target: Target) -> str:
@@ -108,11 +114,12 @@ def follow(cli: CliContext, target: Target) -> int:
     bar: list[ProgressBar] = []
     try:
         job = _watch(cli, target, bar)
-        if bar:
-            bar.pop().close()
         status, line = outcome(job, target)
-        if status == 0:
-            line = _final_notification(cli, target) or line
+        note = _final_notification(cli, target) if status == 0 else None
+        if bar:
+            # The last frame: 100 % only for a finished job whose notification says it is done.
+            bar.pop().finish(note)
+        line = _note_text(note) or line
     except KeyboardInterrupt:
         if bar:
             bar.pop().close()

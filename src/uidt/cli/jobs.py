@@ -77,6 +77,12 @@ def ui(cli: CliContext) -> None:
 @pass_cli
 def cmd(cli: CliContext, args: tuple[str, ...]) -> None:
     """Android's `cmd jobscheduler` verbs, plus `cmd device set|reset|show`."""
+    if not args or args[0] in ("-h", "--help", "help"):
+        # Answered here: asking for help must not start (or need) a daemon.
+        from uidt.daemon.shell import USAGE
+
+        click.echo(f"Usage: uidt cmd VERB [OPTIONS] [ARGS]...\n\n{USAGE}", nl=False)
+        return
     data = cli.request("POST", "/v1/cmd", {"args": list(args)})
     out, err, code = data.get("stdout", ""), data.get("stderr", ""), int(data.get("code", 0))
     if out:

@@ -1,5 +1,12 @@
 """The progress bar of ``uidt download/upload --wait`` (rich, loaded only when it is shown).
 
+One line, one set of figures in IEC units (``KiB``, ``MiB``: the same
+:func:`~uidt.units.human_bytes` the notifications use), fitted to the terminal's width: when the
+line does not fit, the time left, then the speed, then the sizes (when a percentage is shown) are
+dropped before the bar gets shorter than :data:`MIN_BAR`. A notice of the transfer (resumed, restarted from zero, …) is printed once as its
+own line above the bar, so the bar never gives way to it. The last frame is drawn from the job's
+final notification: 100 % only when the app reported the whole transfer done.
+
 Importing rich costs about 60 ms, so :func:`prefetch` starts that import on a background thread
 while the command schedules its job (and, on a cold start, waits for the daemon), and
 :class:`ProgressBar` is only created if the job is still running when first looked at.
@@ -9,9 +16,27 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import Any
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-_RICH = "rich.progress"
+from uidt.transfers.notices import NOTICE_TEXT
+from uidt.units import human_bytes
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+
+_RICH = "rich.live"
+#: The bar is never drawn narrower than this; figures are dropped first.
+MIN_BAR = 10
+#: Nor wider (a wide terminal gets a line shorter than its width, as rich's own bar does).
+MAX_BAR = 40
+#: The speed is measured over the snapshots of the last this many seconds.
+RATE_WINDOW_S = 5.0
+#: Into a pipe or a file, a frame is printed at most this often (seconds).
+PLAIN_INTERVAL_S = 5.0
 
 
 def prefetch() -> threading.Thread:
@@ -35,38 +60,212 @@ def transferred(job: dict[str, Any]) -> tuple[int, int | None]:
     return done, sum(x for x in estimates if x > 0) or None
 
 
+def notices_in(text: str) -> list[str]:
+    """The transfer notices (:class:`~uidt.transfers.notices.Notice` sentences) in ``text``."""
+    return [sentence for sentence in NOTICE_TEXT.values() if sentence in text]
+
+
+def clock_text(seconds: float) -> str:
+    """``75`` → ``1:15``; ``3725`` → ``1:02:05``."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class RateMeter:
+    """Bytes per second over the last :data:`RATE_WINDOW_S` seconds of snapshots."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.samples: deque[tuple[float, int]] = deque()
+        self.first: tuple[float, int] | None = None
+
+    def add(self, done: int) -> None:
+        now = self.clock()
+        if self.first is None:
+            self.first = (now, done)
+        self.samples.append((now, done))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= RATE_WINDOW_S:
+            self.samples.popleft()
+
+    def rate(self) -> float | None:
+        """The recent speed, ``None`` until two snapshots at least 0.2 s apart were seen."""
+        if len(self.samples) < 2:
+            return None
+        (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
+        return (b1 - b0) / (t1 - t0) if t1 - t0 >= 0.2 else None
+
+    def elapsed(self) -> float:
+        """Seconds since the first snapshot."""
+        return 0.0 if self.first is None else self.clock() - self.first[0]
+
+
+@dataclass
+class Frame:
+    """What one frame of the bar says (the pure part: :meth:`layout` fits it to a width).
+
+    The percentage reads 100 only when ``complete`` (the job said it is done): a job that has
+    moved all its estimated bytes may still be verifying them, or the estimate may be wrong.
+    """
+
+    job_id: int
+    done: int = 0
+    total: int | None = None
+    rate: float | None = None
+    tail: str = ""
+    complete: bool = False
+
+    def fields(self) -> list[str]:
+        """The figures after the bar, most important first."""
+        out: list[str] = []
+        if self.total:
+            percent = max(0, self.done) * 100 // self.total
+            out.append(f"{min(percent, 100 if self.complete else 99):3d}%")
+        # Padded to their usual widths, so that the bar does not jump as the figures change.
+        sizes = human_bytes(self.done).rjust(10)
+        out.append(f"{sizes} / {human_bytes(self.total)}" if self.total else sizes)
+        known = self.rate is not None and self.rate > 0
+        out.append((f"{human_bytes(self.rate)}/s" if known else "").rjust(12))
+        out.append(self.tail.ljust(9))
+        return out
+
+    def layout(self, width: int) -> tuple[str, int, list[str]]:
+        """The label, the bar's width and the figures that fit in ``width`` columns."""
+        label = f"job {self.job_id}"
+        fields = self.fields()
+        while True:
+            used = len(label) + sum(len(f) + 1 for f in fields) + 1
+            bar = min(MAX_BAR, width - used)
+            # Drop the least important figure: the time left, the speed, then the sizes.
+            if bar >= MIN_BAR or len(fields) <= 1:
+                return label, max(0, bar), fields
+            fields = fields[:-1]
+
+
+class _Line:
+    """The rich renderable of the current frame, laid out anew for the console's width."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
+        width = options.max_width
+        label, bar, fields = self.frame.layout(width)
+        line = Text(label, style="bold", no_wrap=True, overflow="ellipsis")
+        if bar:
+            line.append(" ")
+            line.append_text(_bar_text(bar, self.frame.done, self.frame.total))
+        for field in fields:
+            line.append(" " + field)
+        line.truncate(width, overflow="ellipsis")
+        line.rstrip()
+        yield line
+
+
+def _bar_text(width: int, done: int, total: int | None) -> Any:
+    from rich.text import Text
+
+    if not total:
+        return Text("━" * width, style="bar.back")
+    filled = width * min(done, total) // total
+    return Text.assemble(("━" * filled, "bar.complete"), ("━" * (width - filled), "bar.back"))
+
+
 class ProgressBar:
-    """One job's bar: bytes, speed, time left, and the state or notification text."""
+    """One job's bar: its line on the terminal, and the notices printed above it.
 
-    def __init__(self, job_id: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+    When the console is not a terminal (a pipe, a file), the frame is printed as a plain line at
+    most every :data:`PLAIN_INTERVAL_S` seconds, and the last frame always.
+    """
 
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"),
-            transient=False,
-        )
-        self._progress.start()
-        self._task = self._progress.add_task(f"job {job_id}", total=None, status="")
+    def __init__(
+        self,
+        job_id: int,
+        *,
+        console: Console | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.frame = Frame(job_id)
+        self.meter = RateMeter(clock)
+        self.seen_notices: set[str] = set()
+        self.console = console if console is not None else Console(stderr=True)
+        self.clock = clock
+        self.closed = False
+        self._printed_at: float | None = None
+        self._live: Live | None = None
+        if self.console.is_terminal:
+            self._live = Live(
+                _Line(self.frame), console=self.console, auto_refresh=False, transient=False
+            )
+            self._live.start()
 
     def show(self, job: dict[str, Any]) -> None:
         """Draw the job snapshot ``job`` (as ``GET /v1/jobs`` lists it)."""
         done, total = transferred(job)
+        self.meter.add(done)
+        self.frame.done, self.frame.total = done, total
+        active = job.get("state") == "active"
+        self.frame.rate = self.meter.rate() if active else None
+        self.frame.tail = _time_left(done, total, self.frame.rate) if active else job["state"]
         note = job.get("notification") or {}
-        status = job["state"] if job["state"] != "active" else note.get("text", "")
-        self._progress.update(self._task, completed=done, total=total, status=status)
+        for sentence in self._new_notices(str(note.get("text") or "")):
+            # Into a pipe or a file, a long notice stays one line (a terminal wraps it by words).
+            line = f"job {self.frame.job_id}: {sentence}"
+            self.console.print(line, highlight=False, soft_wrap=self._live is None)
+        self._refresh()
+
+    def finish(self, notification: dict[str, Any] | None) -> None:
+        """Draw the last frame from the job's final notification, then leave it on the screen.
+
+        The bar is full only when that notification says the work is done (``progress`` 1.0);
+        otherwise it keeps the last bytes seen, never claiming more.
+        """
+        if self.closed:
+            return
+        progress = None if notification is None else notification.get("progress")
+        if progress is not None and progress >= 1.0:
+            self.frame.total = self.frame.total or self.frame.done
+            self.frame.done = max(self.frame.done, self.frame.total)
+            self.frame.complete = True
+            moved = self.frame.done - (self.meter.first[1] if self.meter.first else 0)
+            elapsed = self.meter.elapsed()
+            self.frame.rate = moved / elapsed if elapsed > 0 and moved > 0 else None
+            self.frame.tail = f"in {clock_text(elapsed)}"
+        else:
+            self.frame.rate = None
+            self.frame.tail = "ended"
+        self._refresh(last=True)
+        self.close()
 
     def close(self) -> None:
-        """Leave the last state of the bar on the terminal."""
-        self._progress.stop()
+        """Leave the last frame of the bar on the terminal (idempotent)."""
+        self.closed = True
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _new_notices(self, text: str) -> Iterator[str]:
+        for sentence in notices_in(text):
+            if sentence not in self.seen_notices:
+                self.seen_notices.add(sentence)
+                yield sentence
+
+    def _refresh(self, *, last: bool = False) -> None:
+        if self._live is not None:
+            self._live.refresh()
+            return
+        now = self.clock()
+        if last or self._printed_at is None or now - self._printed_at >= PLAIN_INTERVAL_S:
+            self.console.print(_Line(self.frame))
+            self._printed_at = now
+
+
+def _time_left(done: int, total: int | None, rate: float | None) -> str:
+    if not total or not rate or rate <= 0 or done >= total:
+        return ""
+    return f"{clock_text((total - done) / rate)} left"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import click
 
@@ -13,6 +13,7 @@ from uidt.app.scheduler import JobScheduler
 from uidt.cli import progress
 from uidt.cli.context import CliContext, pass_cli, print_json
 from uidt.cli.follow import Target, follow
+from uidt.cli.output import output_path
 from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
@@ -47,14 +48,17 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _default_dest(url: str) -> Path:
-    name = Path(unquote(urlsplit(url).path)).name or "download"
-    return Path.cwd() / name
-
-
 @click.command()
 @click.argument("url")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    default=None,
+    metavar="PATH",
+    help="Save to PATH. If PATH is a directory (or ends with /), save into it under the URL's "
+    "file name. Default: the URL's file name in the current directory.",
+)
 @click.option("--sha256", default=None, metavar="HEX", help="Verify the file's SHA-256.")
 @click.option(
     "--lowest-speed",
@@ -75,7 +79,7 @@ def _default_dest(url: str) -> Path:
 def download(
     cli: CliContext,
     url: str,
-    output: Path | None,
+    output: str | None,
     sha256: str | None,
     lowest_speed: int | None,
     lowest_speed_seconds: float | None,
@@ -95,9 +99,7 @@ def download(
         len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256)
     ):
         raise InvalidJobError("--sha256 takes 64 hexadecimal digits")
-    dest = (output or _default_dest(url)).absolute()
-    if not dest.parent.is_dir():
-        raise InvalidJobError(f"the destination folder {dest.parent} does not exist")
+    dest = output_path(url, output)
     job = download_job(
         url,
         dest,
@@ -116,8 +118,20 @@ def download(
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("url")
-@click.option("--tus", is_flag=True, help="Resumable upload with the tus 1.0 protocol.")
-@click.option("--method", type=click.Choice(["PUT", "POST"]), default="PUT", show_default=True)
+@click.option(
+    "--tus",
+    is_flag=True,
+    help="Require a resumable tus 1.0 upload: fail, sending nothing, if the server does not "
+    "speak tus. Without --tus: tus when the server offers it, else a plain PUT/POST, and the "
+    "notification says it fell back.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["PUT", "POST"]),
+    default="PUT",
+    show_default=True,
+    help="Method of a plain (not tus) upload.",
+)
 @_common
 @pass_cli
 def upload(

@@ -43,6 +43,6 @@ NOTICE_TEXT: dict[Notice, str] = {
         "the server sent fewer bytes than it announced; restarted from zero"
     ),
     Notice.RESTARTED_UPLOAD_GONE: "the server forgot the partial upload; restarted from zero",
-    Notice.NO_TUS: "the server does not offer tus resumable uploads; uploading from zero without resume",
+    Notice.NO_TUS: "fell back to a plain upload (the server does not speak tus): it cannot resume",
     Notice.RETRIED: "a transient error was retried",
 }

@@ -19,7 +19,7 @@ from typing import Any
 
 from uidt.app.service import JobService
 from uidt.errors import SettingsError, TransferError
-from uidt.job.notification import EndPolicy, Notification
+from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.transfers.download import download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED
@@ -31,6 +31,8 @@ from uidt.units import human_bytes
 log = logging.getLogger("uidt.transfers")
 
 MiB = 1024 * 1024
+#: The transfer notifications stay when the job ends (Android's policy name, as apps use it).
+DETACH = JobService.JOB_END_NOTIFICATION_POLICY_DETACH
 
 
 def progress_text(p: Progress, notices: list[Notice]) -> str:
@@ -64,7 +66,7 @@ class _TransferService(JobService):
             params,
             params.job_id,
             Notification(CHANNEL, f"{self.verb} {name}", "starting"),
-            EndPolicy.DETACH,
+            DETACH,
         )
         reporter = _Reporter(self, params, f"{self.verb} {name}")
         self._tasks[params.job_id] = asyncio.get_running_loop().create_task(
@@ -84,7 +86,7 @@ class _TransferService(JobService):
                 params,
                 params.job_id,
                 Notification(CHANNEL, f"{title} {FAILED}", str(exc), ongoing=False),
-                EndPolicy.DETACH,
+                DETACH,
             )
             self.job_failed(params, exc)
         else:
@@ -92,7 +94,7 @@ class _TransferService(JobService):
                 params,
                 params.job_id,
                 Notification(CHANNEL, f"{title} {DONE}", summary, progress=1.0, ongoing=False),
-                EndPolicy.DETACH,
+                DETACH,
             )
             self.job_finished(params, False)
         finally:
@@ -136,7 +138,7 @@ class _Reporter:
             self.params,
             self.params.job_id,
             Notification(CHANNEL, self.title, progress_text(p, self.notices), progress=p.fraction),
-            EndPolicy.DETACH,
+            DETACH,
         )
 
 
@@ -210,17 +212,29 @@ class HttpUploadService(_TransferService):
         return Path(str(extras.get("source", "file"))).name
 
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
-        from uidt.transfers.upload import upload  # aiohttp: imported by uploads only
+        # aiohttp: imported by uploads only
+        from uidt.transfers.upload import TusPolicy, TusUnsupportedError, UploadMode, upload
 
         extras = params.extras
         report.upload = True
         method = "POST" if str(extras.get("method", "PUT")).upper() == "POST" else "PUT"
-        result = await upload(
-            Path(str(extras["source"])),
-            str(extras["url"]),
-            plain_method=method,
-            on_progress=report.progress,
-            on_estimate=report.estimate,
-            on_notice=report.notice,
-        )
-        return f"{human_bytes(result.size)} sent to {result.url} ({result.mode})"
+        # extras["tus"] (``uidt upload --tus``): tus or nothing; otherwise a server without tus
+        # gets a plain request, and the final notification says so.
+        policy = TusPolicy.REQUIRE if extras.get("tus") else TusPolicy.PREFER
+        try:
+            result = await upload(
+                Path(str(extras["source"])),
+                str(extras["url"]),
+                plain_method=method,
+                tus=policy,
+                on_progress=report.progress,
+                on_estimate=report.estimate,
+                on_notice=report.notice,
+            )
+        except TusUnsupportedError as exc:
+            hint = f"(without --tus it is sent with a plain {method})"
+            raise TusUnsupportedError(f"{exc} {hint}") from exc
+        sent = f"{human_bytes(result.size)} sent to {result.url}"
+        if result.mode is UploadMode.PLAIN:
+            return f"{sent} with a plain {method}: fell back, the server does not speak tus"
+        return f"{sent} (tus)"

@@ -5,7 +5,9 @@ created with ``POST`` (``Upload-Length``, ``Upload-Metadata``) and its URL saved
 sidecar, so a later run (after a stop, a crash, a reboot) asks ``HEAD`` for ``Upload-Offset``
 and sends only the rest with ``PATCH``. The server keeps whatever bytes it received, so nothing
 has to be fsynced on our side. A server without tus gets one plain ``PUT`` (or ``POST``) from
-zero, and the result says so (:attr:`Notice.NO_TUS`).
+zero, and the result says so (:attr:`Notice.NO_TUS`), unless the caller required tus
+(:attr:`TusPolicy.REQUIRE`): then the upload fails with :class:`TusUnsupportedError` before
+sending a byte.
 """
 
 from __future__ import annotations
@@ -56,6 +58,19 @@ class UploadMode(StrEnum):
     PLAIN = "plain"
 
 
+class TusPolicy(StrEnum):
+    """What to do with a server that does not speak tus."""
+
+    PREFER = "prefer"
+    """Use tus when the server offers it, else one plain PUT/POST (:attr:`Notice.NO_TUS`)."""
+    REQUIRE = "require"
+    """Use tus or fail (:class:`TusUnsupportedError`), sending nothing."""
+
+
+class TusUnsupportedError(RemoteError):
+    """tus was required and the server does not offer tus 1.0 with the ``creation`` extension."""
+
+
 @dataclass(frozen=True, slots=True)
 class UploadResult:
     """What a finished upload did.
@@ -103,6 +118,7 @@ class _Upload:
         checkpoint: Checkpoint,
         metadata: Mapping[str, str],
         plain_method: str,
+        tus: TusPolicy,
         on_progress: Callable[[Progress], None] | None,
         on_estimate: Callable[[int], None] | None,
         on_notice: Callable[[Notice], None] | None,
@@ -116,6 +132,7 @@ class _Upload:
         self.checkpoint = checkpoint
         self.metadata = metadata
         self.plain_method = plain_method
+        self.tus = tus
         self.on_progress = on_progress
         self.on_estimate = on_estimate
         self.on_notice = on_notice
@@ -300,6 +317,11 @@ class _Upload:
         upload_url = self.saved_upload_url()
         mode = UploadMode.TUS
         if upload_url is None and not await self.retrying(self.offers_tus):
+            if self.tus is TusPolicy.REQUIRE:
+                raise TusUnsupportedError(
+                    f"{self.url}: the server does not speak tus 1.0 (its OPTIONS answer offers no "
+                    "tus creation), and tus was required; nothing was sent"
+                )
             mode = UploadMode.PLAIN
             self.notice(Notice.NO_TUS)
             await self.retrying(self.put_once)
@@ -329,6 +351,7 @@ async def upload(
     session: aiohttp.ClientSession | None = None,
     metadata: Mapping[str, str] | None = None,
     plain_method: str = "PUT",
+    tus: TusPolicy = TusPolicy.PREFER,
     checkpoint: str | os.PathLike[str] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_estimate: Callable[[int], None] | None = None,
@@ -345,6 +368,8 @@ async def upload(
         session: An ``aiohttp`` session (created and closed here if ``None``).
         metadata: tus ``Upload-Metadata``; defaults to ``{"filename": source.name}``.
         plain_method: ``PUT`` or ``POST`` for a server without tus.
+        tus: :attr:`TusPolicy.PREFER` (fall back to ``plain_method``, with a notice) or
+            :attr:`TusPolicy.REQUIRE` (fail instead).
         checkpoint: Where to keep the upload URL (default ``<source>.uidt-upload``).
         on_progress: Called a few times a second with a :class:`Progress`.
         on_estimate: Called once with the file size.
@@ -359,6 +384,7 @@ async def upload(
     Raises:
         FileNotFoundError: ``source`` does not exist.
         RemoteError: The server refused (4xx) or kept failing (5xx/429).
+        TusUnsupportedError: ``tus`` is ``REQUIRE`` and the server does not speak tus.
         TransferError: A bad URL, an unreachable host, or repeated network errors.
     """
     check_url(url)
@@ -373,6 +399,7 @@ async def upload(
             checkpoint=Checkpoint(checkpoint or upload_checkpoint_path(path)),
             metadata=metadata if metadata is not None else {"filename": path.name},
             plain_method=plain_method.upper(),
+            tus=TusPolicy(tus),
             on_progress=on_progress,
             on_estimate=on_estimate,
             on_notice=on_notice,
