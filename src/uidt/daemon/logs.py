@@ -7,6 +7,8 @@ import logging.handlers
 import sys
 from pathlib import Path
 
+from uidt.redact import redact_log_handlers
+
 LOG_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 3
 
@@ -25,5 +27,6 @@ def setup_logging(log_dir: Path, *, foreground: bool, level: int = logging.INFO)
         stream = logging.StreamHandler(sys.stderr)
         stream.setFormatter(fmt)
         root.addHandler(stream)
+    redact_log_handlers(root)  # no password of a URL reaches a log
     root.setLevel(level)
     root.propagate = False

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from uidt.clock import Clock, SystemClock
 from uidt.errors import NoSpaceError, RemoteError, TransferError
+from uidt.redact import redact_error
 from uidt.transfers.http import (
     REDIRECT_STATUSES,
     ResponseHead,
@@ -36,6 +37,7 @@ from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rawhttp import BodyEndedError, RawResponse, copy_body, open_get
+from uidt.transfers.redirects import follow_redirect
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
     RetryPolicy,
@@ -128,6 +130,8 @@ class _Download:
         checkpoint_bytes: int,
         checkpoint_ms: int,
         max_redirects: int,
+        allow_insecure_redirect: bool,
+        final_mode: int | None,
         read_timeout: float,
         policy: RetryPolicy,
         clock: Clock,
@@ -136,7 +140,9 @@ class _Download:
         self.url = url
         self.dest = dest
         self.expected = sha256.lower() if sha256 else None
-        self.part = PartFile(dest, url, hashing=self.expected is not None, clock=clock)
+        self.part = PartFile(
+            dest, url, hashing=self.expected is not None, clock=clock, final_mode=final_mode
+        )
         self.session = session
         self.own_session = False
         self.raw_http = raw_http and check_url(url) == "http"
@@ -146,6 +152,7 @@ class _Download:
         self.checkpoint_bytes = checkpoint_bytes
         self.checkpoint_ms = checkpoint_ms
         self.max_redirects = max_redirects
+        self.allow_insecure_redirect = allow_insecure_redirect
         self.read_timeout = read_timeout
         self.policy = policy
         self.clock = clock
@@ -216,16 +223,27 @@ class _Download:
 
         if self.session is None:
             self.session, self.own_session = new_session(read_timeout=self.read_timeout), True
+        url = self.url
         try:
-            async with self.session.get(
-                self.url, headers=headers, max_redirects=self.max_redirects
-            ) as response:
-                if self.accept_head(response):
-                    await self.receive(response)
-        except aiohttp.TooManyRedirects as exc:
-            raise RemoteError(f"{self.url}: too many redirects (a loop?)") from exc
+            # Redirects are followed here, one checked hop at a time (see transfers.redirects).
+            for _ in range(self.max_redirects + 1):
+                async with self.session.get(
+                    url, headers=headers, allow_redirects=False
+                ) as response:
+                    if response.status in REDIRECT_STATUSES:
+                        url = follow_redirect(
+                            url,
+                            response.headers.get("Location"),
+                            original=self.url,
+                            allow_insecure=self.allow_insecure_redirect,
+                        )
+                        continue
+                    if self.accept_head(response):
+                        await self.receive(response)
+                    return
         except aiohttp.InvalidURL as exc:
             raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
+        raise RemoteError(f"{self.url}: too many redirects (a loop?)")
 
     def accept_head(self, response: ResponseHead) -> bool:
         """Check the status and validators; ``True`` when the body should be received."""
@@ -360,6 +378,7 @@ class _Download:
                 exc.errno, f"{self.dest}: cannot write the file ({exc.strerror or exc})"
             ) from exc
         finally:
+            self.part.release()  # a no-op after publish; else the next run may take over
             if self.own_session and self.session is not None:
                 await self.session.close()
         if self.on_progress is not None:
@@ -413,6 +432,8 @@ async def download(
     checkpoint_bytes: int = 64 * MiB,
     checkpoint_seconds: float = 5.0,
     max_redirects: int = 10,
+    allow_insecure_redirect: bool = False,
+    mode: int | None = None,
     read_timeout: float = 60.0,
     retries: RetryPolicy | int = 6,
     clock: Clock | None = None,
@@ -443,6 +464,10 @@ async def download(
             first; and at least this often a checkpoint is durable (fdatasync first), which
             bounds what a crash or power cut of the machine makes the next run fetch again.
         max_redirects: Redirects followed before giving up.
+        allow_insecure_redirect: Follow a redirect from ``https://`` to ``http://`` (refused
+            by default: :class:`~uidt.errors.InsecureRedirectError`).
+        mode: Permission bits of the published file (default: what this process's umask
+            gives a new file). ``dest.part`` and ``dest.uidt`` are 0600 until then.
         read_timeout: Seconds of silence from the server before the attempt is retried (for
             the splice reader and for a session created here).
         retries: A :class:`RetryPolicy`, or just the number of retries.
@@ -454,11 +479,17 @@ async def download(
 
     Raises:
         RemoteError: The server answered 4xx, kept answering 5xx/429, or redirected in a loop.
+        InsecureRedirectError: ``https://`` redirected to ``http://`` (not allowed).
+        DestinationBusyError: Another process is downloading to ``dest`` (its pid is named).
+        UnsafeFileError: A file at ``dest.part`` is another user's and cannot be removed.
         IntegrityError: The SHA-256 did not match (the partial file is deleted).
         NoSpaceError: The remaining bytes do not fit, or the disk filled up while writing.
         TransferError: A bad URL, an unreachable host, or repeated network errors.
     """
-    check_url(url)
+    try:
+        check_url(url)
+    except TransferError as exc:
+        raise redact_error(exc) from None
     policy = retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries)
     job = _Download(
         url,
@@ -472,9 +503,14 @@ async def download(
         checkpoint_bytes=checkpoint_bytes,
         checkpoint_ms=int(checkpoint_seconds * 1000),
         max_redirects=max_redirects,
+        allow_insecure_redirect=allow_insecure_redirect,
+        final_mode=mode,
         read_timeout=read_timeout,
         policy=policy,
         clock=clock or SystemClock(),
         sleep=sleep,
     )
-    return await job.run()
+    try:
+        return await job.run()
+    except TransferError as exc:  # its message may quote the URL: no password in it
+        raise redact_error(exc) from exc.__cause__

@@ -13,6 +13,7 @@ class Notice(StrEnum):
     RESTARTED_NO_RANGES = "restarted-no-ranges"
     RESTARTED_BAD_CHECKPOINT = "restarted-bad-checkpoint"
     RESTARTED_UPLOAD_GONE = "restarted-upload-gone"
+    RESTARTED_UNTRUSTED_FILES = "restarted-untrusted-files"
     NO_TUS = "no-tus"
     RETRIED = "retried"
 
@@ -28,6 +29,10 @@ NOTICE_TEXT: dict[Notice, str] = {
     Notice.RESTARTED_NO_RANGES: "the server cannot resume (no Range support); restarted from zero",
     Notice.RESTARTED_BAD_CHECKPOINT: "the partial file did not match its checkpoint; restarted from zero",
     Notice.RESTARTED_UPLOAD_GONE: "the server forgot the partial upload; restarted from zero",
+    Notice.RESTARTED_UNTRUSTED_FILES: (
+        "a partial file or checkpoint that was not safely yours (another owner, writable by "
+        "others, or a link) was removed; restarted from zero"
+    ),
     Notice.NO_TUS: "the server does not offer tus resumable uploads; uploading from zero without resume",
     Notice.RETRIED: "a transient error was retried",
 }

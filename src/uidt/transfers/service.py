@@ -20,6 +20,7 @@ from uidt.app.service import JobService
 from uidt.errors import TransferError
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.params import JobParameters
+from uidt.redact import redact
 from uidt.transfers.download import download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED
 from uidt.transfers.notices import Notice
@@ -81,7 +82,7 @@ class _TransferService(JobService):
             self.set_notification(
                 params,
                 params.job_id,
-                Notification(CHANNEL, f"{title} {FAILED}", str(exc), ongoing=False),
+                Notification(CHANNEL, f"{title} {FAILED}", redact(str(exc)), ongoing=False),
                 EndPolicy.DETACH,
             )
             self.job_finished(params, False)
@@ -164,7 +165,7 @@ class HttpDownloadService(_TransferService):
         rate = f"{human_bytes(result.bytes_received / seconds)}/s" if seconds > 0 else "-"
         log.info(
             "downloaded %s to %s in %.2f s (%s, %d bytes received)",
-            extras["url"],
+            redact(str(extras["url"])),
             result.path,
             seconds,
             rate,
