@@ -23,6 +23,7 @@ from uidt.transfers.jobs import (
     download_job,
     upload_job,
 )
+from uidt.transfers.safefile import current_umask
 
 TERMINAL_STATES = ("finished", "cancelled", "user-stopped")
 #: How long one ``--wait`` request may wait in the daemon for the next change (a long poll: the
@@ -64,6 +65,11 @@ def _default_dest(url: str) -> Path:
 @click.argument("url")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--sha256", default=None, metavar="HEX", help="Verify the file's SHA-256.")
+@click.option(
+    "--allow-insecure-redirect",
+    is_flag=True,
+    help="Follow a redirect from https:// to http:// (refused by default).",
+)
 @_common
 @pass_cli
 def download(
@@ -71,6 +77,7 @@ def download(
     url: str,
     output: Path | None,
     sha256: str | None,
+    allow_insecure_redirect: bool,
     network: str,
     requires_charging: bool,
     requires_battery_not_low: bool,
@@ -99,6 +106,8 @@ def download(
         requires_battery_not_low=requires_battery_not_low,
         requires_storage_not_low=requires_storage_not_low,
         persisted=not no_persist,
+        umask=current_umask(),
+        allow_insecure_redirect=allow_insecure_redirect,
     )
     _submit(cli, job, dest, wait=wait, foreground=foreground)
 

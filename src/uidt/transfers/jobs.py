@@ -70,12 +70,22 @@ def download_job(
     requires_battery_not_low: bool = False,
     requires_storage_not_low: bool = False,
     persisted: bool = True,
+    umask: int | None = None,
+    allow_insecure_redirect: bool = False,
 ) -> JobInfo:
-    """The user-initiated job behind ``uidt download URL -o DEST``."""
+    """The user-initiated job behind ``uidt download URL -o DEST``.
+
+    ``umask`` is the scheduling user's (the finished file gets the mode it gives, not the
+    daemon's); ``allow_insecure_redirect`` lets an ``https://`` URL redirect to ``http://``.
+    """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
     if sha256:
         extras["sha256"] = sha256.lower()
+    if umask is not None:
+        extras["umask"] = umask & 0o777
+    if allow_insecure_redirect:
+        extras["allow_insecure_redirect"] = True
     return (
         _builder(
             job_id_for(dest),

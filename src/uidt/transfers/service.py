@@ -25,6 +25,7 @@ from uidt.transfers.download import download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
+from uidt.transfers.safefile import mode_for_umask
 from uidt.units import human_bytes
 
 log = logging.getLogger("uidt.transfers")
@@ -150,10 +151,14 @@ class HttpDownloadService(_TransferService):
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
         extras = params.extras
         started = time.monotonic()
+        umask = extras.get("umask")
         result = await download(
             str(extras["url"]),
             Path(str(extras["dest"])),
             sha256=extras.get("sha256"),
+            # The mode the scheduling user's umask gives (a job without one: the worker's).
+            mode=mode_for_umask(umask) if isinstance(umask, int) else None,
+            allow_insecure_redirect=extras.get("allow_insecure_redirect") is True,
             on_progress=report.progress,
             on_estimate=report.estimate,
             on_notice=report.notice,
