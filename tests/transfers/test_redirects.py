@@ -1,0 +1,75 @@
+"""Which redirects a download follows, and what the URL's password reaches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uidt.errors import InsecureRedirectError, RemoteError, TransferError
+from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.transfers.download import download
+from uidt.transfers.partfile import checkpoint_path
+from uidt.transfers.redirects import follow_redirect
+
+ORIGINAL = "https://u:pw@example.test/a"
+
+
+def test_https_to_http_is_refused_by_default() -> None:
+    with pytest.raises(InsecureRedirectError, match="not encrypted; refused") as caught:
+        follow_redirect(ORIGINAL, "http://example.test/b", original=ORIGINAL, allow_insecure=False)
+    assert "pw" not in str(caught.value)
+
+
+def test_https_to_http_when_allowed() -> None:
+    url = follow_redirect(ORIGINAL, "http://mirror.test/b", original=ORIGINAL, allow_insecure=True)
+    assert url == "http://mirror.test/b"  # another origin: no credentials
+
+
+def test_credentials_stay_with_their_origin() -> None:
+    same = follow_redirect(ORIGINAL, "/b?x=1", original=ORIGINAL, allow_insecure=False)
+    assert same == "https://u:pw@example.test/b?x=1"
+    other = follow_redirect(ORIGINAL, "https://cdn.test/b", original=ORIGINAL, allow_insecure=False)
+    assert other == "https://cdn.test/b"
+    port = follow_redirect(
+        ORIGINAL, "https://example.test:8443/b", original=ORIGINAL, allow_insecure=False
+    )
+    assert port == "https://example.test:8443/b"
+
+
+@pytest.mark.parametrize("location", [None, "", "ftp://example.test/b", "file:///etc/passwd"])
+def test_unusable_locations_are_remote_errors(location: str | None) -> None:
+    with pytest.raises(RemoteError):
+        follow_redirect(ORIGINAL, location, original=ORIGINAL, allow_insecure=True)
+
+
+async def test_http_redirects_are_still_followed_hop_by_hop(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file("/file.bin", payload)
+    server.set_faults("/one", Faults(redirect_to="/two"))
+    server.set_faults("/two", Faults(redirect_to="/file.bin"))
+    got = await download(server.url("/one"), tmp_path / "o")
+    assert got.path.read_bytes() == payload
+    with pytest.raises(RemoteError, match="too many redirects"):
+        await download(server.url("/one"), tmp_path / "p", max_redirects=1)
+    assert not (tmp_path / "p").exists()
+
+
+async def test_no_password_in_the_checkpoint_or_the_error(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file("/file.bin", payload)
+    server.set_faults("/file.bin", Faults(reset_after=100_000))
+    url = server.url("/file.bin").replace("http://", "http://bob:hunter2@")
+    dest = tmp_path / "file.bin"
+    with pytest.raises(TransferError) as caught:
+        await download(url, dest, retries=0)
+    assert "hunter2" not in str(caught.value)
+    saved = checkpoint_path(dest).read_text()
+    assert "hunter2" not in saved
+    assert "bob:***@" in saved
+    server.set_faults("/file.bin", None)
+    got = await download(url, dest)  # the masked URL in the checkpoint still matches
+    assert got.resumed_from > 0
+    assert dest.read_bytes() == payload
