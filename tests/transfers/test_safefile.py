@@ -326,3 +326,23 @@ def _plant_partial(dest: Path, url: str, data: bytes, *, sha256: bool = False) -
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+async def test_a_readable_partial_of_the_users_own_is_resumed_and_made_private(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file(PATH, payload)
+    dest = tmp_path / "file.bin"
+    url = server.url(PATH)
+    _plant_partial(dest, url, payload[:1000])
+    part_path(dest).chmod(0o644)  # as an older uidt left it
+    seen: list[int] = []
+
+    def on_progress(_: object) -> None:
+        if part_path(dest).exists():
+            seen.append(_mode(part_path(dest)))
+
+    got = await download(url, dest, raw_http=False, on_progress=on_progress)
+    assert got.resumed_from == 1000
+    assert set(seen) == {0o600}
+    assert dest.read_bytes() == payload

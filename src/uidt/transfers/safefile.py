@@ -209,11 +209,14 @@ class PartLock:
         except PermissionError:  # another user's file we may not even open
             self._remove(untrusted_reason(os.lstat(self.path)) or "cannot be opened")
             return None
-        problem = untrusted_reason(os.fstat(fd))
+        st = os.fstat(fd)
+        problem = untrusted_reason(st)
         if problem is not None:
             os.close(fd)
             self._remove(problem)
             return None
+        if stat.S_IMODE(st.st_mode) != PRIVATE_MODE:  # e.g. 0644 from an older uidt
+            os.fchmod(fd, PRIVATE_MODE)
         return fd
 
     def _remove(self, reason: str) -> None:
