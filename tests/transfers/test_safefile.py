@@ -14,7 +14,7 @@ import pytest
 
 from uidt.errors import DestinationBusyError, TransferError, UnsafeFileError
 from uidt.testing.clock import FakeClock
-from uidt.testing.httpserver import TransferTestServer
+from uidt.testing.httpserver import Faults, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint
 from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
@@ -346,3 +346,13 @@ async def test_a_readable_partial_of_the_users_own_is_resumed_and_made_private(
     assert got.resumed_from == 1000
     assert set(seen) == {0o600}
     assert dest.read_bytes() == payload
+
+
+async def test_a_run_that_fails_before_its_first_byte_leaves_nothing(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    server.add_file(PATH, payload)
+    server.set_faults(PATH, Faults(reset_after=0))
+    with pytest.raises(TransferError):
+        await download(server.url(PATH), tmp_path / "file.bin", retries=0)
+    assert os.listdir(tmp_path) == []

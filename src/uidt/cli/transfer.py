@@ -16,6 +16,7 @@ from uidt.cli.context import CliContext, pass_cli, print_json
 from uidt.cli.progress import ProgressBar
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
+from uidt.redact import redact
 from uidt.transfers.jobs import (
     DONE,
     NETWORK_CHOICES,
@@ -89,7 +90,9 @@ def download(
     """Download URL as a user-initiated job; prints the job id."""
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https"):
-        raise InvalidJobError(f"only http:// and https:// URLs can be downloaded, not {url!r}")
+        raise InvalidJobError(
+            f"only http:// and https:// URLs can be downloaded, not {redact(url)!r}"
+        )
     if sha256 is not None and (
         len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256)
     ):

@@ -214,7 +214,8 @@ class PartFile:
     def release(self) -> None:
         """Close the part file (without committing) and drop the lock."""
         self.close(commit=False)
-        self._lock.release()
+        if self._lock.release():  # an empty part file this run created: nothing to resume
+            self.checkpoint.remove()
         self._lock_per_open = False
 
     def open(self) -> None:

@@ -252,21 +252,24 @@ class PartLock:
                 "nothing was published",
             )
 
-    def release(self) -> None:
+    def release(self) -> bool:
         """Unlock and close (a no-op when not held).
 
         A part file this lock created that is still empty is removed first (a run that failed
         before its first byte leaves nothing behind).
+
+        Returns:
+            Whether that empty part file was removed.
         """
         fd, self.fd = self.fd, None
+        removed = False
         if fd is not None:
             created, self.created = self.created, False
             with contextlib.suppress(OSError):
-                if (
-                    created
-                    and os.fstat(fd).st_size == 0
-                    and same_file(os.lstat(self.path), os.fstat(fd))
-                ):
+                st = os.fstat(fd)
+                if created and st.st_size == 0 and same_file(os.lstat(self.path), st):
                     self.path.unlink()
+                    removed = True
             with contextlib.suppress(OSError):
                 os.close(fd)  # closing the last descriptor drops the flock
+        return removed
