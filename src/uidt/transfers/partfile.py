@@ -413,23 +413,11 @@ class PartFile:
                     f"{self.dest}: SHA-256 is {digest}, expected {expected_sha256}; "
                     "the partial file was deleted"
                 )
-        self._publish_locked()
+        self.lock()  # held since resume() or open(); taken again only by a bare publish()
+        self._lock.publish(self.final_mode)  # checks, chmods, renames and unlocks
+        fsync_directory(self.dest.parent)
+        self.checkpoint.remove()
         return digest
-
-    def _publish_locked(self) -> None:
-        """Give the file its final mode and rename it over ``dest``; drop the lock."""
-        if not self._lock.held:
-            self.lock()
-        try:
-            assert self._lock.fd is not None
-            self._lock.check_still_ours()
-            os.fchmod(self._lock.fd, self.final_mode)
-            # rename(2) never follows a link: one planted at ``dest`` is replaced, not written.
-            os.replace(self.path, self.dest)
-            fsync_directory(self.dest.parent)
-            self.checkpoint.remove()
-        finally:
-            self._lock.release()
 
     def _stop_follower(self) -> None:
         follower, self._follower = self._follower, None

@@ -252,6 +252,22 @@ class PartLock:
                 "nothing was published",
             )
 
+    def publish(self, mode: int) -> None:
+        """Give the locked file ``mode``, rename it to :attr:`dest` and release the lock.
+
+        ``rename(2)`` never follows a link: one planted at ``dest`` is replaced, not written.
+
+        Raises:
+            UnsafeFileError: :attr:`path` no longer names the locked file.
+        """
+        assert self.fd is not None
+        try:
+            self.check_still_ours()
+            os.fchmod(self.fd, mode)
+            os.replace(self.path, self.dest)
+        finally:
+            self.release()
+
     def release(self) -> bool:
         """Unlock and close (a no-op when not held).
 
