@@ -26,6 +26,11 @@ names.
 Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of each
 prefix it names. When hashing, a resume re-hashes the trusted prefix from disk (about
 0.5 s/GiB, in a thread), compares it with the stored digest and starts from zero if they differ.
+
+Other users: the part file is opened, locked for the whole run and published through
+:class:`~uidt.transfers.safefile.PartLock` (no links followed, only the user's own files
+resumed, one writer); the checkpoint is read with ``owner_only`` and holds the URL without
+its password.
 """
 
 from __future__ import annotations
