@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from uidt.daemon.connlimit import Slot
 from uidt.daemon.httpd import HTTPServer, Request, Response, Router, json_response
 from uidt.testing.malformed import GET, MALFORMED, POST
 
@@ -279,3 +280,42 @@ async def test_many_lines_of_one_header_count_against_the_line_limit(served: Ser
     status, data = await _answer(reader)
     writer.close()
     assert status == 431, data
+
+
+async def test_a_client_that_never_reads_its_answer_does_not_hold_its_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router = _router()
+    asked = asyncio.Event()
+
+    async def big(request: Request) -> Response:
+        asked.set()
+        return Response(200, b"x" * (16 << 20))  # far more than the socket buffers hold
+
+    router.add("GET", "/v1/big", big)
+    path = tmp_path / "big.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(8)
+    listener.setblocking(False)
+    server = HTTPServer(router, header_timeout=TIMEOUT_S, idle_timeout=TIMEOUT_S)
+    released = asyncio.Event()
+    release = server.slots.release
+
+    def release_and_tell(slot: Slot) -> None:
+        release(slot)
+        released.set()
+
+    monkeypatch.setattr(server.slots, "release", release_and_tell)
+    await server.start(listener)
+    try:
+        _, writer = await asyncio.open_unix_connection(str(path))
+        try:
+            writer.write(b"GET /v1/big HTTP/1.1\r\n\r\n")  # and never reads
+            await asyncio.wait_for(asked.wait(), 10)
+            await asyncio.wait_for(released.wait(), 10)  # the send timed out: the slot is free
+            assert len(server.slots) == 0
+        finally:
+            writer.close()
+    finally:
+        await asyncio.wait_for(server.close(), 10)

@@ -7,7 +7,8 @@ connection may carry another request (HTTP/1.1 without ``Connection: close``; h1
 connections after one answer). Bytes that arrived after the end of the request go back to the
 :class:`~uidt.daemon.httpwire.Inbox` for the gate to read as the next head. Every failure is an
 :class:`~uidt.daemon.httpwire.HTTPError`, answered by :meth:`Exchange.answer` with the connection
-closed afterwards.
+closed afterwards. A client has as long to read an answer as to send a request; one that does
+not read it loses the connection (so that it does not hold one of the server's slots forever).
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def protocol_error(status: int, message: str) -> Response:
 class Exchange:
     """One request (read with :meth:`read_body` after its head) and one answer."""
 
-    def __init__(self, writer: asyncio.StreamWriter, max_body: int) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, max_body: int, send_timeout: float) -> None:
         self._writer = writer
         self._max_body = max_body
+        self._send_timeout = send_timeout
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_BODY_FRAMING)
         self._head_only = False
 
@@ -140,5 +142,11 @@ class Exchange:
             raise HTTPError(400, f"malformed request: {str(exc)[:200]}") from None
 
     async def _send(self, *events: Any) -> None:
+        """Write ``events``; a client that does not read them in time loses its connection."""
         self._writer.write(b"".join(self._h11.send(event) or b"" for event in events))
-        await self._writer.drain()
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                await self._writer.drain()
+        except TimeoutError:
+            self._writer.transport.abort()  # close() would wait for the unread answer to leave
+            raise ConnectionResetError("the client did not read its answer in time") from None

@@ -113,17 +113,18 @@ class HTTPServer:
     """Serves a :class:`Router` on a listening socket until :meth:`close`.
 
     A connection has ``header_timeout`` seconds from its arrival (or from the first byte of a
-    later request) to send the whole request, head and body; between keep-alive requests it may
-    idle ``idle_timeout`` seconds. At most ``max_connections`` are
-    held (see :mod:`uidt.daemon.connlimit` for who gives way). A late request is answered 408,
-    a malformed one 4xx, and either connection closed.
+    later request) to send the whole request, head and body, and as long again to read each
+    answer; between keep-alive requests it may idle ``idle_timeout`` seconds. At most
+    ``max_connections`` are held (see :mod:`uidt.daemon.connlimit` for who gives way). A late
+    request is answered 408, a malformed one 4xx, and either connection closed; a client that
+    does not read its answer in time has its connection closed.
 
     Args:
         router: the routes.
         middlewares: applied outermost first around every routed handler.
         context: handed to handlers as :attr:`Request.context`.
         max_body: largest accepted body (larger: 413).
-        header_timeout: seconds for a whole request (head and body).
+        header_timeout: seconds for a whole request (head and body), and to read an answer.
         idle_timeout: seconds a keep-alive connection may wait for its next request.
         max_connections: most connections held at once.
     """
@@ -214,7 +215,7 @@ class HTTPServer:
             return
         self.slots.refusing += 1
         try:
-            await Exchange(writer, 0).fail(HTTPError(503, "too many connections"))
+            await Exchange(writer, 0, REFUSAL_GRACE_S).fail(HTTPError(503, "too many connections"))
             with contextlib.suppress(TimeoutError, ValueError, asyncio.LimitOverrunError):
                 async with asyncio.timeout(min(self.header_timeout, REFUSAL_GRACE_S)):
                     await reader.readuntil(b"\r\n\r\n")
@@ -234,7 +235,7 @@ class HTTPServer:
         slot.busy = False
         if not first and not await self._next_request_begins(inbox):
             return False  # idle keep-alive connection timed out, or closed between requests
-        exchange = Exchange(writer, self.max_body)
+        exchange = Exchange(writer, self.max_body, self.header_timeout)
         try:
             async with asyncio.timeout(self.header_timeout):
                 head = await read_head(inbox)
