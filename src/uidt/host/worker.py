@@ -33,6 +33,7 @@ from typing import Any
 
 from uidt.app.service import JobService
 from uidt.errors import InvalidJobError, ProtocolError
+from uidt.host import messages as msg
 from uidt.host import protocol
 from uidt.job.params import JobParameters
 from uidt.job.reasons import StopReason
@@ -96,7 +97,7 @@ class WorkerConnection:
         except RuntimeError:
             return False
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: msg.Message) -> None:
         """Queue a frame for the daemon (from the loop or from any thread)."""
         frame = protocol.encode(message)
         if self.on_own_loop():
@@ -110,8 +111,12 @@ class WorkerConnection:
             self.writer.write(frame)
 
     def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
-        """A fire-and-forget call (``job_finished``, byte updates)."""
-        self.send({"type": "call", "method": method, "run_id": params.run_id, "args": args})
+        """A fire-and-forget call (``job_finished``, byte updates).
+
+        Raises:
+            ProtocolError: ``method`` is not a call the daemon knows.
+        """
+        self.send(_call_message(method, params.run_id, args))
         if method == "job_finished" and self.on_finished is not None:
             with contextlib.suppress(RuntimeError):
                 self.loop.call_soon_threadsafe(self.on_finished, params.run_id)
@@ -124,15 +129,12 @@ class WorkerConnection:
         with self._lock:
             request_id = next(self._request_ids)
             self._pending[request_id] = future
-        self.send(
-            {
-                "type": "call",
-                "method": method,
-                "run_id": params.run_id,
-                "args": args,
-                "request_id": request_id,
-            }
-        )
+        try:
+            self.send(_call_message(method, params.run_id, {**args, "request_id": request_id}))
+        except BaseException:
+            with self._lock:
+                self._pending.pop(request_id, None)
+            raise
         return future
 
     def resolve(self, request_id: int, error: str | None) -> None:
@@ -153,6 +155,17 @@ class WorkerConnection:
         for future in pending:
             if not future.done():
                 future.set_result(None)
+
+
+def _call_message(method: str, run_id: int, args: dict[str, Any]) -> msg.Message:
+    """The message of an app call (``JobService._call``'s method name and keyword arguments)."""
+    kind = msg.CALLS.get(method)
+    if kind is None:
+        raise ProtocolError(f"unknown call {method!r}")
+    try:
+        return kind(run_id=run_id, **args)
+    except TypeError as exc:
+        raise ProtocolError(f"call {method!r} with bad arguments: {exc}") from exc
 
 
 def load_service(name: str) -> type[JobService]:
@@ -218,9 +231,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         self.conn = WorkerConnection(writer, loop, self.channels)
         self.conn.on_finished = self._finished
-        self.conn.send(
-            {"type": "hello", "version": protocol.VERSION, "app": self.app, "pid": os.getpid()}
-        )
+        self.conn.send(msg.Hello(protocol.VERSION, self.app, os.getpid()))
         self._start_preload()
         receive = loop.create_task(self._receive(reader))
         idle = loop.create_task(self._idle_watch())
@@ -265,7 +276,7 @@ class Worker:
                 if message is None:
                     return "closed"
                 self._dispatch(message)
-        except (ProtocolError, ConnectionError, KeyError, TypeError, ValueError) as exc:
+        except (ProtocolError, ConnectionError) as exc:
             print(f"uidt worker {self.app}: bad message from the daemon: {exc}", file=sys.stderr)
             return "protocol"
 
@@ -274,21 +285,19 @@ class Worker:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
+    def _dispatch(self, message: msg.ToWorker) -> None:
         assert self.conn is not None
-        kind = message["type"]
-        if kind == "ping":
-            self.conn.send({"type": "pong", "seq": message["seq"]})
-        elif kind == "reply":
-            error = message.get("error")
-            self.conn.resolve(int(message["request_id"]), None if error is None else str(error))
-        elif kind == "start":
-            run_id = int(message["run_id"])
-            self._spawn(self._start(run_id, str(message["service"]), message["params"]))
-        elif kind == "stop":
-            self._spawn(self._stop(int(message["run_id"]), int(message["stop_reason"])))
-        elif kind == "network_changed":
-            self._spawn(self._network_changed(int(message["run_id"]), message["network"]))
+        match message:
+            case msg.Ping(seq=seq):
+                self.conn.send(msg.Pong(seq))
+            case msg.Reply(request_id=request_id, error=error):
+                self.conn.resolve(request_id, error)
+            case msg.Start(run_id=run_id, service=service, params=params):
+                self._spawn(self._start(run_id, service, params))
+            case msg.Stop(run_id=run_id, stop_reason=reason):
+                self._spawn(self._stop(run_id, reason))
+            case msg.NetworkChanged(run_id=run_id, network=network):
+                self._spawn(self._network_changed(run_id, network))
 
     def _finished(self, run_id: int) -> None:
         self.running.pop(run_id, None)
@@ -299,14 +308,13 @@ class Worker:
         assert self.conn is not None
         exc = sys.exc_info()[1]
         self.conn.send(
-            {
-                "type": "crashed",
-                "run_id": run_id,
-                "phase": phase,
-                "traceback": traceback.format_exc()[-MAX_TRACEBACK_CHARS:],
-                "exception_type": exception_type_name(exc),
-                "message": _safe_str(exc)[:MAX_MESSAGE_CHARS],
-            }
+            msg.Crashed(
+                run_id=run_id,
+                phase=phase,
+                traceback=traceback.format_exc()[-MAX_TRACEBACK_CHARS:],
+                exception_type=exception_type_name(exc),
+                message=_safe_str(exc)[:MAX_MESSAGE_CHARS],
+            )
         )
 
     def _service(self, name: str) -> JobService:
@@ -341,14 +349,14 @@ class Worker:
         if not wants:
             self.running.pop(run_id, None)
             self._activity.set()
-        self.conn.send({"type": "start_result", "run_id": run_id, "wants_to_run": wants})
+        self.conn.send(msg.StartResult(run_id, wants))
 
     async def _stop(self, run_id: int, stop_reason: int) -> None:
         assert self.conn is not None
         entry = self.running.pop(run_id, None)
         self._activity.set()
         if entry is None:  # already finished here; the daemon's core sorts out the race
-            self.conn.send({"type": "stop_result", "run_id": run_id, "wants_reschedule": False})
+            self.conn.send(msg.StopResult(run_id, False))
             return
         service, params = entry
         params.stop_reason = StopReason(stop_reason)
@@ -358,20 +366,20 @@ class Worker:
         except Exception:
             self._crashed(run_id, "on_stop_job")
             return
-        self.conn.send({"type": "stop_result", "run_id": run_id, "wants_reschedule": wants})
+        self.conn.send(msg.StopResult(run_id, wants))
 
-    async def _network_changed(self, run_id: int, network: Any) -> None:
+    async def _network_changed(self, run_id: int, network: dict[str, Any] | None) -> None:
         assert self.conn is not None
         entry = self.running.get(run_id)
         if entry is not None:
             service, params = entry
-            params.network = network if isinstance(network, dict) else None
+            params.network = network
             try:
                 await _invoke(service.on_network_changed, params, self.executor)
             except Exception:
                 self._crashed(run_id, "on_network_changed")
                 return
-        self.conn.send({"type": "network_changed_done", "run_id": run_id})
+        self.conn.send(msg.NetworkChangedDone(run_id))
 
     async def _idle_watch(self) -> str:
         """Return after ``idle_timeout`` seconds with nothing running or starting."""
