@@ -122,9 +122,11 @@ async def test_a_service_that_fails_to_preload_fails_its_start_only(tmp_path: Pa
 
 
 def test_the_worker_module_imports_no_service_and_no_aiohttp() -> None:
+    # Nor JobInfo and its validation (uidt.job is lazy): they paid for msgspec's import.
     code = (
         "import sys, uidt.host.worker; "
-        "heavy = [m for m in ('aiohttp', 'uidt.transfers.service', 'rich') if m in sys.modules]; "
+        "heavy = [m for m in ('aiohttp', 'uidt.transfers.service', 'rich', 'uidt.job.info', "
+        "'uidt.server') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
