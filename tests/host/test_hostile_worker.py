@@ -21,7 +21,7 @@ import pytest
 from uidt.app.manifest import Manifest
 from uidt.host import protocol
 from uidt.host.apphost import AppHost
-from uidt.host.events import EventQueue, HostEvent, ProcessDied
+from uidt.host.events import EventQueue, HostEvent, ProcessDied, StartResult
 
 from .conftest import APP
 
@@ -105,3 +105,25 @@ async def test_a_wrongly_typed_field_kills_the_worker(
         await host.close()
     assert event.app == APP
     assert [type(e).__name__ for e in seen] == ["Bound"]  # nothing the frame claimed
+
+
+async def test_a_sink_that_fails_on_a_good_message_is_logged_as_ours_and_the_worker_ends(
+    manifest: Manifest, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = EventQueue()
+
+    def sink(event: HostEvent) -> None:
+        if isinstance(event, StartResult):
+            raise RuntimeError("a bug in the daemon")
+        events(event)
+
+    frame = {"type": "start_result", "run_id": 1, "wants_to_run": True}
+    host = AppHost(sink, launcher=_Scripted([frame]), idle_timeout_s=30)
+    try:
+        await host.bind(manifest)
+        while not isinstance(await events.get(10), ProcessDied):
+            pass
+    finally:
+        await host.close()
+    assert "was not handled" in caplog.text
+    assert "broke the protocol" not in caplog.text

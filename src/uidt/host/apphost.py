@@ -317,6 +317,8 @@ class AppHost:
                 self._dispatch(worker, message)
         except (ProtocolError, ConnectionError) as exc:
             log.error("the worker of %s broke the protocol: %s; killing it", worker.app, exc)
+        except Exception:  # the sink failed on a well-formed message: our bug, not the app's
+            log.exception("a message from the worker of %s was not handled; killing it", worker.app)
         finally:
             worker.writer.close()
             status = await self._reap(worker.process, clean_end)
