@@ -104,6 +104,11 @@ def test_an_oversized_message_cannot_be_encoded() -> None:
         protocol.encode(msg.Crashed(1, "x" * protocol.MAX_FRAME))
 
 
+def test_a_message_json_cannot_carry_is_a_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="cannot be encoded"):
+        protocol.encode(msg.Start(1, "a:B", {"extras": object()}))
+
+
 def test_protocol_error_is_a_value_error() -> None:
     assert issubclass(ProtocolError, ValueError)
 

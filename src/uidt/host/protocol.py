@@ -38,9 +38,13 @@ def encode(message: Message) -> bytes:
     """One frame: the length header and the JSON body.
 
     Raises:
-        ProtocolError: the body would be larger than :data:`MAX_FRAME`.
+        ProtocolError: a field holds something JSON cannot carry, or the body would be larger
+            than :data:`MAX_FRAME`.
     """
-    body = _ENCODER.encode(message)
+    try:
+        body = _ENCODER.encode(message)
+    except (msgspec.EncodeError, TypeError) as exc:
+        raise ProtocolError(f"{type(message).__name__} cannot be encoded: {exc}") from exc
     if len(body) > MAX_FRAME:
         raise ProtocolError(f"frame of {len(body)} bytes exceeds {MAX_FRAME}")
     return _HEADER.pack(len(body)) + body
