@@ -18,7 +18,7 @@ from uidt.job.namespace import validate_namespace
 from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
-from uidt.server import admission, dispatch, snapshot
+from uidt.server import admission, snapshot
 from uidt.server import events as ev
 from uidt.server.actions import NetworkChanged
 from uidt.server.apps import START_FROM_BACKGROUND, AppInfo, Caller
@@ -63,12 +63,12 @@ class JobSchedulerService(HostEvents):
     @overload
     def handle(self, event: ev.CoreEvent) -> None: ...
     def handle(self, event: ev.CoreEvent | ev.Schedule) -> int | None:
-        """Take one event (a host fact, a device change, a request); see :mod:`uidt.server.dispatch`.
+        """Take one event (a host fact, a device change, a request); see :mod:`uidt.server.events`.
 
         Returns:
             ``schedule``'s result for a :class:`~uidt.server.events.Schedule`, else ``None``.
         """
-        return dispatch.handle(self, event)
+        return ev.handle(self, event)
 
     # -- app registry and visibility ------------------------------------------------------
 

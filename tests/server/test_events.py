@@ -1,4 +1,4 @@
-"""``JobSchedulerService.handle``: every event value reaches the core method it stands for."""
+"""Event values and ``JobSchedulerService.handle``: each reaches the core method it stands for."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import InternalStopReason, StopReason
-from uidt.server import RESULT_SUCCESS, JobSchedulerService, dispatch
+from uidt.server import RESULT_SUCCESS, JobSchedulerService
 from uidt.server import events as ev
 
 NOTE = Notification("work", "t")
@@ -84,7 +84,7 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
 @pytest.mark.parametrize(("event", "call"), EXPECTED, ids=lambda v: type(v).__name__)
 def test_each_event_calls_its_core_method(event: Any, call: tuple[Any, ...] | None) -> None:
     recorder = Recorder()
-    dispatch.handle(recorder, event)  # type: ignore[arg-type]
+    ev.handle(recorder, event)  # type: ignore[arg-type]
     assert recorder.calls == ([] if call is None else [call])
 
 
@@ -95,7 +95,7 @@ def test_every_event_type_is_covered_here() -> None:
 
 def test_an_unknown_value_is_refused() -> None:
     with pytest.raises(AssertionError):
-        dispatch.handle(Recorder(), object())  # type: ignore[arg-type, call-overload]
+        ev.handle(Recorder(), object())  # type: ignore[arg-type, call-overload]
 
 
 def test_schedule_answers_through_handle(service: JobSchedulerService) -> None:
