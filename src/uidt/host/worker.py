@@ -15,7 +15,6 @@ Keep this module's imports light: it is on the cold-start path of every job.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import concurrent.futures
 import contextlib
@@ -29,7 +28,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from uidt.app.service import JobService
 from uidt.errors import InvalidJobError, ProtocolError
@@ -395,17 +394,58 @@ class Worker:
                     return "idle"
 
 
+USAGE = (
+    "usage: python -m uidt.host.worker --fd N --app PACKAGE [--channels a,b] "
+    "[--idle-timeout SECONDS] [--preload module:Class,...]"
+)
+_OPTIONS = {"--fd": int, "--app": str, "--channels": str, "--idle-timeout": float, "--preload": str}
+
+
+class WorkerArgs:
+    """The worker's command line (written by ``uidt.host.command.worker_command``)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.fd: int = options["--fd"]
+        self.app: str = options["--app"]
+        self.channels: str = options.get("--channels", "")
+        self.idle_timeout: float = options.get("--idle-timeout", 60.0)
+        self.preload: str = options.get("--preload", "")
+
+
+def parse_args(argv: list[str]) -> WorkerArgs:
+    """``--name value`` pairs (no argparse: it costs every cold start a few milliseconds).
+
+    Raises:
+        SystemExit: (status 2, the usage on stderr) an unknown option, a missing or malformed
+            value, or no ``--fd`` / ``--app``.
+    """
+    options: dict[str, Any] = {}
+    rest = list(argv)
+    while rest:
+        name = rest.pop(0)
+        name, eq, inline = name.partition("=")
+        kind = _OPTIONS.get(name)
+        if kind is None or (not eq and not rest):
+            _usage(f"unknown option or missing value: {name}")
+        value = inline if eq else rest.pop(0)
+        try:
+            options[name] = kind(value)
+        except ValueError:
+            _usage(f"{name} {value!r} is not a valid {kind.__name__}")
+    missing = [name for name in ("--fd", "--app") if name not in options]
+    if missing:
+        _usage(f"required: {', '.join(missing)}")
+    return WorkerArgs(options)
+
+
+def _usage(problem: str) -> NoReturn:
+    print(f"{USAGE}\nuidt.host.worker: error: {problem}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m uidt.host.worker``."""
-    parser = argparse.ArgumentParser(prog="uidt.host.worker")
-    parser.add_argument("--fd", type=int, required=True, help="inherited socket to the daemon")
-    parser.add_argument("--app", required=True, help="the app's package name")
-    parser.add_argument("--channels", default="", help="declared channel ids, comma-separated")
-    parser.add_argument("--idle-timeout", type=float, default=60.0, help="seconds")
-    parser.add_argument(
-        "--preload", default="", help="services (module:Class) to import at once, comma-separated"
-    )
-    args = parser.parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     # The app's log records (INFO and up) go to stderr, which the host points at the worker log.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
