@@ -17,7 +17,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from uidt.app.manifest import Manifest
 from uidt.errors import InvalidJobError, ProtocolError
@@ -373,8 +373,10 @@ class AppHost:
                 if future is not None and not future.done():
                     future.set_result(None)
                 self._emit(Pong(app, seq))
-            case _:  # a second hello
-                raise ProtocolError(f"unexpected {type(message).__name__} from the worker of {app}")
+            case msg.Hello():
+                raise ProtocolError(f"a second hello from the worker of {app}")
+            case _:
+                assert_never(message)
 
     def _set_notification(self, worker: _Worker, message: msg.SetNotification) -> None:
         error: str | None = None

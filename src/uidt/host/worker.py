@@ -28,7 +28,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, assert_never
 
 from uidt.app.service import JobService
 from uidt.errors import InvalidJobError, ProtocolError
@@ -297,6 +297,8 @@ class Worker:
                 self._spawn(self._stop(run_id, reason))
             case msg.NetworkChanged(run_id=run_id, network=network):
                 self._spawn(self._network_changed(run_id, network))
+            case _:
+                assert_never(message)
 
     def _finished(self, run_id: int) -> None:
         self.running.pop(run_id, None)
