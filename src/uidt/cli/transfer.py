@@ -14,7 +14,7 @@ from uidt.app.scheduler import JobScheduler
 from uidt.cli import progress
 from uidt.cli.context import CliContext, pass_cli, print_json
 from uidt.cli.progress import ProgressBar
-from uidt.errors import InvalidJobError
+from uidt.errors import DaemonError, InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.transfers.jobs import (
     DONE,
@@ -30,6 +30,13 @@ TERMINAL_STATES = ("finished", "cancelled", "user-stopped")
 WAIT_MS = 1000
 #: The pause between asks when the daemon does not long-poll (an older daemon).
 POLL_S = 0.05
+#: After losing its daemon (killed, or restarted), ``--wait`` gives a daemon this long to come
+#: back by itself (a service manager, another command) before it starts one, as any command
+#: does; the persisted job goes on under the next daemon either way.
+RECONNECT_GRACE_S = 3.0
+RECONNECT_POLL_S = 0.1
+#: Losses in a row (no answer in between) after which ``--wait`` gives up following.
+MAX_RECONNECTS = 5
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,7 +179,7 @@ def _submit(
     else:
         click.echo(job.job_id)
     if wait:
-        ok = follow(cli, job.job_id, dest)
+        ok = follow(cli, job.job_id, dest, persisted=job.is_persisted())
         raise SystemExit(0 if ok else 1)
 
 
@@ -190,19 +197,72 @@ def _final_notification(cli: CliContext, job_id: int) -> dict[str, Any] | None:
     return None
 
 
-def follow(cli: CliContext, job_id: int, dest: Path | None) -> bool:
+class DaemonStopped(DaemonError):
+    """The daemon ``--wait`` talked to was stopped on purpose and none came back."""
+
+
+def reconnect(cli: CliContext) -> None:
+    """Wait up to :data:`RECONNECT_GRACE_S` for a daemon to answer again, else start one.
+
+    A daemon that ended on purpose (``uidt daemon stop``, SIGTERM) removes its pid file; one
+    that was killed leaves it behind. Only the killed one is started again here: a daemon the
+    user stopped stays stopped.
+
+    Raises:
+        DaemonStopped: the daemon was stopped on purpose and none came back.
+        DaemonError: no daemon came back and none could be started.
+    """
+    quiet = cli.connection(autostart=False)
+    deadline = time.monotonic() + RECONNECT_GRACE_S
+    while time.monotonic() < deadline:
+        try:
+            quiet.request("GET", "/v1/ping")
+        except DaemonError:
+            time.sleep(RECONNECT_POLL_S)  # noqa: TID251 - waiting for another process, bounded
+        else:
+            return
+    if not cli.paths.pid_file.exists():
+        raise DaemonStopped(f"the uidt daemon for {cli.paths.data_dir} was stopped")
+    cli.connection(autostart=True).request("GET", "/v1/ping")
+
+
+def follow(cli: CliContext, job_id: int, dest: Path | None, *, persisted: bool = True) -> bool:
     """Show a progress bar until the job ends; ``True`` if it succeeded.
 
     The bar appears once the job is seen still running (a job that is over at the first look
     needs none); each later look is a long poll that the daemon answers at the next change.
+    A daemon that goes away (killed, restarted) is waited for, or started again
+    (:func:`reconnect`): the job is persisted, so it goes on under the next daemon, and
+    ``--wait`` reports how it really ended.
     """
     last: dict[str, Any] | None = None
     version: int | None = None
     bar: ProgressBar | None = None
+    quiet = cli.connection(autostart=False)
+    losses = 0
     try:
         while True:
             wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
-            reply = cli.request("GET", "/v1/jobs", app=TRANSFERS_APP, all=True, **wait)
+            query = {"app": TRANSFERS_APP, "all": True, **wait}
+            try:
+                reply = quiet.request("GET", "/v1/jobs", query=query)
+            except DaemonError:
+                losses += 1
+                if losses > MAX_RECONNECTS:
+                    raise
+                try:
+                    reconnect(cli)
+                except DaemonStopped as exc:
+                    after = (
+                        "it is persisted and goes on when a daemon starts (`uidt jobs` shows it)"
+                        if persisted
+                        else "it was not persisted (--no-persist), so it ended with the daemon"
+                    )
+                    click.echo(f"{exc}: stopped following job {job_id}; {after}", err=True)
+                    return False
+                version = None  # a new daemon counts its changes from the start
+                continue
+            losses = 0
             job = _find(reply["jobs"], job_id)
             if job is None or job["state"] in TERMINAL_STATES:
                 last = job or last
