@@ -8,7 +8,8 @@ the figures (:mod:`bench.badday.report`) and one timeline picture per client.
 Options: ``--seeds N`` (default 20), ``--first-seed S`` (1), ``--size BYTES`` (64 MiB),
 ``--mbit R`` (80), ``--clients uidt,curl,wget,aria2c``, ``--out DIR``
 (``/tmp/uidt-badday``), ``--plot-seed S`` (the first), ``--cleanup`` (remove what a crashed
-run left: namespaces, processes, routes; then exit).
+run left: namespaces, processes, routes; then exit), ``--report`` (only rebuild the report
+and pictures of the seeds' runs kept in ``--out``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from types import FrameType
 
 from bench.badday import net
 from bench.badday.clients import PEERS, UIDT, missing_tools
+from bench.badday.measure import finish, load, save
 from bench.badday.report import RunResult, markdown, per_run_markdown
-from bench.badday.runner import CHANGED_NAME, FILE_NAME, ClientRun, finish, save, sha256_of
-from bench.badday.trace import MiB, make_trace
+from bench.badday.runner import CHANGED_NAME, FILE_NAME, ClientRun, sha256_of
+from bench.badday.trace import MiB, Trace, make_trace
 
 ALL_CLIENTS = [UIDT, *(p.name for p in PEERS)]
 
@@ -45,6 +47,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("/tmp/uidt-badday"))
     parser.add_argument("--plot-seed", type=int, default=None)
     parser.add_argument("--cleanup", action="store_true")
+    parser.add_argument(
+        "--report", action="store_true", help="only rebuild the report from the runs in --out"
+    )
     return parser.parse_args(argv)
 
 
@@ -148,11 +153,17 @@ class Bench:
         return results
 
 
-def load_results(out: Path) -> list[RunResult]:
+def load_results(out: Path, seeds: range) -> list[RunResult]:
+    """The results of ``seeds`` kept in ``out``, their log-derived figures computed again."""
     results = []
-    for path in sorted((out / "runs").glob("seed-*/*/result.json")):
-        data = json.loads(path.read_text())["result"]
-        results.append(RunResult(**data))
+    for seed in seeds:
+        seed_dir = out / "runs" / f"seed-{seed}"
+        if not (seed_dir / "trace.json").exists():
+            continue
+        trace = Trace.from_json((seed_dir / "trace.json").read_text())
+        for path in sorted(seed_dir.glob("*/result.json")):
+            result, timeline = load(path)
+            results.append(finish(result, timeline, trace))
     return results
 
 
@@ -183,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in net.cleanup():
             print(f"removed {line}")
         return 0
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    plot_seed = args.first_seed if args.plot_seed is None else args.plot_seed
+    command = "python -m bench badday " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.report:
+        return report(args.out, seeds, command, plot_seed)
     why = net.namespaces_permitted()
     if why is not None:
         print(f"badday: skipped, {why}")
@@ -200,10 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
-    command = "python -m bench badday " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
         shas = bench.setup()
-        seeds = range(args.first_seed, args.first_seed + args.seeds)
         for seed in seeds:
             started = time.monotonic()
             results = bench.run_seed(seed, shas)
@@ -216,10 +230,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.teardown()
         signal.signal(signal.SIGTERM, previous)
-    results = [r for r in load_results(args.out) if r.seed in seeds]
-    plot_seed = args.first_seed if args.plot_seed is None else args.plot_seed
-    report = write_report(args.out, results, command.strip(), plot_seed)
+    return report(args.out, seeds, command, plot_seed)
+
+
+def report(out: Path, seeds: range, command: str, plot_seed: int) -> int:
+    """Write the report of ``seeds`` from the runs kept in ``out``; print its table."""
+    results = load_results(out, seeds)
+    path = write_report(out, results, command.strip(), plot_seed)
     print(markdown(results))
-    print(f"report: {report}")
-    (args.out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
+    print(f"report: {path}")
+    (out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
     return 0

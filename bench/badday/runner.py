@@ -23,13 +23,13 @@ import signal
 import subprocess
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
 import psutil
 
 from bench.badday.clients import UIDT, peer_named, uidt_argv
+from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
 from bench.badday.report import RunResult
 from bench.badday.trace import KILLS, Event, Kind, Trace, lower_bound_s
@@ -52,36 +52,6 @@ def sha256_of(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-@dataclass
-class Timeline:
-    """What the proxy logged: bytes per bucket and its events, plus the harness's moments."""
-
-    buckets: list[tuple[float, int]] = field(default_factory=list)
-    proxy_events: list[dict[str, object]] = field(default_factory=list)
-    moments: list[tuple[float, str]] = field(default_factory=list)
-    metered_told: list[tuple[float, bool]] = field(default_factory=list)
-
-    @classmethod
-    def read(cls, log: Path) -> Timeline:
-        timeline = cls()
-        if not log.exists():
-            return timeline
-        for line in log.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                record = json.loads(line)
-                if "bytes" in record:
-                    timeline.buckets.append((float(record["t"]), int(record["bytes"])))
-                else:
-                    timeline.proxy_events.append(record)
-        return timeline
-
-    def total(self) -> int:
-        return sum(n for _, n in self.buckets)
-
-    def within(self, windows: list[tuple[float, float]]) -> int:
-        return sum(n for t, n in self.buckets if any(a <= t < b for a, b in windows))
 
 
 class ClientRun:
@@ -378,38 +348,3 @@ class ClientRun:
         timeline.moments = list(self.moments)
         timeline.metered_told = list(self.told)
         return timeline
-
-
-def told_windows(told: list[tuple[float, bool]], ends: list[float]) -> list[tuple[float, float]]:
-    """Metered windows from when the daemon was told ``metered=true`` to ``false``."""
-    windows = []
-    start: float | None = None
-    for t, metered in told:
-        if metered and start is None:
-            start = t
-        elif not metered and start is not None:
-            windows.append((start, t))
-            start = None
-    if start is not None:
-        windows.append((start, max([start, *ends])))
-    return windows
-
-
-def finish(result: RunResult, timeline: Timeline, trace: Trace) -> RunResult:
-    """Fill in the figures that come from the proxy's log.
-
-    Bytes while metered: for a peer, in the trace's metered windows (it cannot know); for
-    uidt, from the moment its daemon was told (``uidt cmd device set`` returned; a real device
-    reports in about as long) until it was told the network is unmetered again, so the
-    harness's own delay in telling is not charged to uidt. Both counts are kept.
-    """
-    result.sent_bytes = timeline.total()
-    result.metered_bytes = timeline.within(trace.windows(Kind.METERED))
-    result.metered_told_bytes = timeline.within(
-        told_windows(timeline.metered_told, [e for _, e in trace.windows(Kind.METERED)])
-    )
-    return result
-
-
-def save(path: Path, result: RunResult, timeline: Timeline) -> None:
-    path.write_text(json.dumps({"result": asdict(result), "timeline": asdict(timeline)}))

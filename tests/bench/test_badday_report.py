@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bench.badday.measure import Timeline, told_windows
 from bench.badday.report import MiB, RunResult, markdown, summarize
-from bench.badday.runner import Timeline, told_windows
 
 
 def result(client: str, seed: int, wall: float | None, sent: int, **more: object) -> RunResult:
@@ -55,12 +55,20 @@ def test_a_run_that_never_ended_counts_as_not_byte_exact_and_has_no_time() -> No
     assert "| wget | 1/2 |" in markdown([result("wget", 1, None, 50), result("wget", 2, 20.0, 100)])
 
 
-def test_metered_windows_run_from_telling_to_telling_again() -> None:
-    assert told_windows([(10.2, True), (40.3, False)], [40.0]) == [(10.2, 40.3)]
-    # Told again after a daemon restart inside the window: one window still.
-    assert told_windows([(10.2, True), (20.0, True), (40.3, False)], [40.0]) == [(10.2, 40.3)]
-    # The run ended before the harness told the end: the window ends with the trace's.
-    assert told_windows([(10.2, True)], [40.0]) == [(10.2, 40.0)]
+def test_uidt_knew_of_the_metered_network_from_being_told_until_the_end_was_being_told() -> None:
+    # Told at 10.2 (the command returned); the harness began telling the end at 40.0 and its
+    # command returned at 40.3: the daemon may have known the end from 40.0 on.
+    assert told_windows([(10.2, True), (40.3, False)], [40.0], 40.0) == [(10.2, 40.0)]
+
+
+def test_a_killed_daemon_forgets_and_its_successor_knows_once_told_again() -> None:
+    told = [(10.2, True), (20.6, True), (40.3, False)]
+    assert told_windows(told, [20.0, 40.0], 40.0) == [(10.2, 20.0), (20.6, 40.0)]
+
+
+def test_a_run_that_ended_inside_the_window_is_cut_at_the_window_end() -> None:
+    assert told_windows([(10.2, True)], [], 40.0) == [(10.2, 40.0)]
+    assert told_windows([], [20.0], 40.0) == []
 
 
 def test_bytes_in_windows_come_from_the_proxy_buckets() -> None:
