@@ -136,7 +136,11 @@ class Bench:
                 "--path", f"/{FILE_NAME}", "--changed-path", f"/{CHANGED_NAME}",
             ]  # fmt: skip
             run = ClientRun(lane, client, trace, workdir, shas, self.prefix)
-            result, timeline = run.run(proxy_argv, log)
+            try:
+                result, timeline = run.run(proxy_argv, log)
+            except Exception as exc:  # the harness's own failure: said, and not counted
+                print(f"seed {seed} {client}: harness error, not counted: {exc!r}", flush=True)
+                return
             result = finish(result, timeline, trace)
             save(workdir / "result.json", result, timeline)
             with lock:

@@ -103,20 +103,57 @@ class ClientRun:
         )
 
     def _start_daemon(self, boot: str) -> None:
+        """Start the lane's daemon (fake device, boot id ``boot``) and wait until it serves.
+
+        While the daemon was down, the command line may have started one itself, as every
+        uidt command does when none answers. That one reads the real device, which in the
+        client namespace (no default route) means no network, where a real machine would read
+        its real network; the harness kills it (``-9``, so ``--wait`` goes on following) and
+        starts its own, and notes it.
+        """
         boot_file = self.dir / f"boot-id-{boot}"
         boot_file.write_text(boot + "\n")
         script = 'mount --bind "$0" /proc/sys/kernel/random/boot_id && exec "$@"'
         argv = uidt_argv(self.home, "daemon", "start", "--foreground", "--device", "fake")
-        self.daemon = self._popen(self.lane.in_client("sh", "-c", script, str(boot_file), *argv))
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self._uidt("daemon", "status").returncode == 0:
+        for _ in range(3):
+            self.daemon = self._popen(
+                self.lane.in_client("sh", "-c", script, str(boot_file), *argv)
+            )
+            if self._serving(self.daemon):
                 break
-            if self.daemon.poll() is not None:
+            other = self._home_daemon()
+            if other is None:
                 raise RuntimeError(f"the uidt daemon exited with {self.daemon.returncode}")
-            time.sleep(0.1)  # noqa: TID251 - polling a real process, bounded
+            self.notes.append(
+                f"{self.now():.1f}s the command line had started a daemon itself "
+                "(real device); the harness replaced it"
+            )
+            with contextlib.suppress(psutil.Error):
+                other.kill()
+                other.wait(timeout=10)
+        else:
+            raise RuntimeError("the uidt daemon did not start in three attempts")
         if self.metered:
             self._set_metered(True)
+
+    def _serving(self, daemon: subprocess.Popen[bytes]) -> bool:
+        """Wait until ``daemon`` serves the home (``True``) or exits (``False``)."""
+        deadline = time.monotonic() + 20
+        pid_file = self.home / "daemon.pid"
+        while time.monotonic() < deadline:
+            if daemon.poll() is not None:
+                return False
+            mine = pid_file.exists() and pid_file.read_text().strip() == str(daemon.pid)
+            if mine and self._uidt("daemon", "status").returncode == 0:
+                return True
+            time.sleep(0.1)  # noqa: TID251 - polling a real process, bounded
+        raise RuntimeError("the uidt daemon did not answer within 20 s")
+
+    def _home_daemon(self) -> psutil.Process | None:
+        """The process named by the home's pid file, if it runs."""
+        with contextlib.suppress(OSError, ValueError, psutil.Error):
+            return psutil.Process(int((self.home / "daemon.pid").read_text()))
+        return None
 
     def _set_metered(self, metered: bool) -> None:
         self.metered = metered
