@@ -72,6 +72,10 @@ def start_daemon_early(argv: Sequence[str]) -> None:
     paths = resolve_paths(home)
     if os.path.lexists(paths.socket):
         return  # a daemon runs (or left a stale socket: the command line sorts that out)
+    from uidt.autostart.owner import socket_unit_owner
+
+    if socket_unit_owner(paths) is not None:
+        return  # systemd's socket unit owns the path: it starts the daemon, not the CLI
     try:
         spawn_daemon(paths, ("--prestart", TRANSFERS_APP))
     except DaemonError:

@@ -24,6 +24,7 @@ COMMANDS = {
     "download": "uidt.cli.transfer:download",
     "upload": "uidt.cli.transfer:upload",
     "follow": "uidt.cli.follow:follow_command",
+    "service": "uidt.cli.service:service",
 }
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from uidt.app.manifest import Manifest
     from uidt.daemon.about import DaemonAbout
     from uidt.daemon.runtime import Runtime
+    from uidt.daemon.systemd import Handoff
     from uidt.host.prestart import StartedWorker
     from uidt.web.server import WebServer
 
@@ -108,12 +109,17 @@ def run(options: DaemonOptions) -> None:
     setup_logging(paths.log_dir, foreground=options.foreground)
     settings = load_settings(paths, options.overrides, options.web)
     with HomeLock(paths.lock):
+        from uidt.daemon.systemd import Handoff
+
+        handoff = Handoff.take(paths.socket)  # systemd's socket, before any child is started
         prestarted = prestart_workers(options.prestart, paths.log_dir, settings)
         try:
             import asyncio  # only now: the prestarted workers boot meanwhile
 
-            asyncio.run(_open_and_serve(options, settings, prestarted))
+            asyncio.run(_open_and_serve(options, settings, prestarted, handoff))
         finally:
+            if handoff.listener is not None:
+                handoff.listener.close()
             for worker in prestarted:  # not adopted: start-up failed before the app host existed
                 worker.process.kill()
                 worker.sock.close()
@@ -122,14 +128,17 @@ def run(options: DaemonOptions) -> None:
 
 
 async def _open_and_serve(
-    options: DaemonOptions, settings: Settings, prestarted: list[PrestartedWorker]
+    options: DaemonOptions,
+    settings: Settings,
+    prestarted: list[PrestartedWorker],
+    handoff: Handoff,
 ) -> None:
     from uidt.store.url import open_store
 
     paths = options.paths
     store = open_store(options.store_url or f"sqlite:///{paths.store}", paths.data_dir)
     try:
-        await _serve(options, settings, store, prestarted)
+        await _serve(options, settings, store, prestarted, handoff)
     finally:
         store.close()
 
@@ -164,6 +173,7 @@ async def _serve(
     settings: Settings,
     store: object,
     prestarted: list[PrestartedWorker],
+    handoff: Handoff,
 ) -> None:
     # The heavy imports, after the lock and the prestarted workers (see the module docstring).
     import asyncio
@@ -218,7 +228,7 @@ async def _serve(
     api = create_api(runtime)
     sock_path = paths.socket
     try:
-        await api.start(_listen(sock_path))
+        await api.start(handoff.listener or _listen(sock_path))
     except BaseException:
         if page is not None:
             await page.close()
@@ -227,7 +237,13 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.request_shutdown)
-    log.info("uidt daemon %d serving %s", os.getpid(), sock_path)
+    log.info(
+        "uidt daemon %d serving %s%s",
+        os.getpid(),
+        sock_path,
+        " (socket passed by the service manager)" if handoff.listener else "",
+    )
+    handoff.manager.notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=serving {sock_path}")
     notifier = None
     if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):  # D-Bus only where a session bus exists
         from uidt.notify.desktop import DesktopNotifier
@@ -242,10 +258,12 @@ async def _serve(
                 group.create_task(runtime.run_timers()),
                 group.create_task(device.run()),
                 group.create_task(runtime.watch_memory()),
+                group.create_task(handoff.manager.run_watchdog()),
             ]
             if notifier is not None:
                 background.append(group.create_task(notifier.run()))
             await runtime.wait_shutdown()
+            handoff.manager.notify("STOPPING=1")
             log.info("shutting down: stopping running jobs")
             await runtime.graceful_stop(settings.op_timeout_ms / 1000)
             await runtime.cancel_host_operations()
@@ -258,7 +276,8 @@ async def _serve(
         if page is not None:
             await page.close()
         await api.close()
-        _remove_files(sock_path, paths.pid_file)
+        # A passed socket's file is the manager's: it keeps listening there for the next start.
+        _remove_files(*(() if handoff.owns_socket_path else (sock_path,)), paths.pid_file)
         log.info("uidt daemon stopped")
 
 
