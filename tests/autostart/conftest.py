@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-FAKE_SYSTEMCTL = r'''
+FAKE_SYSTEMCTL = r"""
 import os, sys
 from pathlib import Path
 args = sys.argv[1:]
@@ -42,7 +42,7 @@ elif verb == "is-enabled":
     print("enabled" if (units / wants[rest[0]] / rest[0]).exists() else "disabled")
 elif verb == "is-active":
     print("active")
-'''
+"""
 
 
 @pytest.fixture

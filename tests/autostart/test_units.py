@@ -69,7 +69,7 @@ def test_the_xdg_layout_gives_no_home_option(tmp_path: Path) -> None:
 
 
 def test_awkward_paths_are_quoted_for_systemd_and_for_desktop_entries() -> None:
-    argv = ["/opt/my python/bin/python3", "--home", "/data/100% $HOME \"x\""]
+    argv = ["/opt/my python/bin/python3", "--home", '/data/100% $HOME "x"']
     line = exec_line(argv)
     assert "%%" in line
     assert "$$HOME" in line
