@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 from uidt.autostart.units import daemon_argv
 from uidt.daemon.paths import resolve_paths
 
-from .conftest import FAST_SETTINGS, STARTUP_TIMEOUT_S, wait_for
+from .conftest import FAST_SETTINGS, STARTUP_TIMEOUT_S, Daemon, clean_env, wait_for
 
 SOCKET_ACTIVATE = shutil.which("systemd-socket-activate")
 
@@ -93,3 +94,43 @@ class ActivatedDaemon:
                 self.process.wait(timeout=5)
         if self._notify is not None:
             self._notify.close()
+
+
+def start_as_service(home: Path) -> Daemon:
+    """Boot: the daemon alone, started as ``uidt.service`` starts it at login.
+
+    At login systemd starts ``uidt.socket`` (it binds and listens on the home's socket), then
+    ``uidt.service`` (wanted by ``default.target``) with that socket as fd 3, ``LISTEN_FDS=1`` and
+    ``LISTEN_PID`` = the daemon's pid, before anyone connects. Here the test binds the socket,
+    and a two-line launcher moves it to fd 3 and sets ``LISTEN_PID`` to its own pid before
+    it ``exec``\\ s the unit's command (so that pid is the daemon's). No ``uidt`` command is run.
+    """
+    paths = resolve_paths(home)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    paths.socket.unlink(missing_ok=True)
+    listener.bind(str(paths.socket))
+    listener.listen(16)
+    fd = listener.fileno()
+    script = (
+        f"import os, sys; os.dup2({fd}, 3); os.close({fd}); "
+        "os.environ.update(LISTEN_FDS='1', LISTEN_PID=str(os.getpid())); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    argv = [sys.executable, "-c", script, *daemon_argv(paths), "--device", "fake"]
+    env = {k: v for k, v in clean_env().items() if not k.startswith(("LISTEN_", "NOTIFY_"))}
+    try:
+        with (home / "daemon.out").open("ab") as out:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env=env,
+                pass_fds=(fd,),
+                start_new_session=True,
+            )
+    finally:
+        listener.close()  # the daemon holds it now, as the service manager's copy would
+    daemon = Daemon(home, process=process)
+    wait_for(daemon._answers, STARTUP_TIMEOUT_S, "the booted daemon to answer /v1/ping")
+    return daemon
