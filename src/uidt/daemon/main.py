@@ -10,6 +10,7 @@ functions that need them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from uidt.settings import Settings, check_web_address
 if TYPE_CHECKING:
     from uidt.app.manifest import Manifest
     from uidt.daemon.about import DaemonAbout
+    from uidt.daemon.metrics import MetricsServer
     from uidt.daemon.runtime import Runtime
     from uidt.daemon.systemd import Handoff
     from uidt.host.prestart import StartedWorker
@@ -224,7 +226,15 @@ async def _serve(
     # The page before the socket: a page that cannot be served fails the start, and a client
     # waiting for the socket sees the daemon exit with the reason rather than a daemon without it.
     page = await _serve_page(runtime, settings)
+    try:
+        metrics = _serve_metrics(settings)  # imports prometheus_client only when it is on
+    except BaseException:
+        if page is not None:
+            await page.close()
+        raise
     runtime.about = _about(options, settings, None if page is None else page.url)
+    if metrics is not None:
+        runtime.about = dataclasses.replace(runtime.about, metrics_url=metrics.url)
     api = create_api(runtime)
     sock_path = paths.socket
     try:
@@ -232,6 +242,8 @@ async def _serve(
     except BaseException:
         if page is not None:
             await page.close()
+        if metrics is not None:
+            metrics.close()
         raise
     _write_pid(paths.pid_file)
     loop = asyncio.get_running_loop()
@@ -262,6 +274,14 @@ async def _serve(
             ]
             if notifier is not None:
                 background.append(group.create_task(notifier.run()))
+            if metrics is not None:
+                from uidt.daemon.metrics import follow
+
+                background.append(
+                    group.create_task(
+                        follow(runtime, metrics.metrics, lambda: clock.elapsed() / 1000)
+                    )
+                )
             await runtime.wait_shutdown()
             handoff.manager.notify("STOPPING=1")
             log.info("shutting down: stopping running jobs")
@@ -275,6 +295,8 @@ async def _serve(
             await notifier.aclose()
         if page is not None:
             await page.close()
+        if metrics is not None:
+            metrics.close()
         await api.close()
         # A passed socket's file is the manager's: it keeps listening there for the next start.
         _remove_files(*(() if handoff.owns_socket_path else (sock_path,)), paths.pid_file)
@@ -308,6 +330,31 @@ async def _serve_page(runtime: Runtime, settings: Settings) -> WebServer | None:
         ) from exc
     log.info("Task Manager on %s (run `uidt ui` for a login link)", page.url)
     return page
+
+
+def _serve_metrics(settings: Settings) -> MetricsServer | None:
+    """The Prometheus endpoint on ``metrics`` (``HOST:PORT``), or ``None`` when it is unset.
+
+    Raises:
+        DaemonError: ``prometheus_client`` is missing, or the address cannot be bound.
+    """
+    if settings.metrics is None:
+        return None
+    from uidt.daemon.metrics import JobMetrics, serve_metrics
+
+    try:
+        served = serve_metrics(settings.metrics, JobMetrics())
+    except ImportError:
+        raise DaemonError(
+            "the metrics setting needs the prometheus_client package: "
+            "pip install 'uidt[metrics]' (or set metrics = off)"
+        ) from None
+    except OSError as exc:
+        raise DaemonError(
+            f"cannot serve metrics on {settings.metrics}: {exc.strerror or exc}"
+        ) from exc
+    log.info("Prometheus metrics on %s", served.url)
+    return served
 
 
 def _about(options: DaemonOptions, settings: Settings, web_url: str | None) -> DaemonAbout:
