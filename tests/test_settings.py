@@ -152,7 +152,9 @@ def test_top_level_keys_and_a_settings_table_both_count(tmp_path: Path) -> None:
 
 
 def test_metrics_takes_a_loopback_address_and_log_format_text_or_json() -> None:
-    assert Settings.from_sources(overrides={"metrics": "127.0.0.1:9464"}).metrics == "127.0.0.1:9464"
+    assert (
+        Settings.from_sources(overrides={"metrics": "127.0.0.1:9464"}).metrics == "127.0.0.1:9464"
+    )
     assert Settings.from_sources(overrides={"metrics": "off"}).metrics is None
     with pytest.raises(SettingsError, match="metrics serves loopback only"):
         Settings.from_sources(overrides={"metrics": "0.0.0.0:9464"})

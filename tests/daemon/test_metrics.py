@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("prometheus_client")
 
-from prometheus_client import generate_latest  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
-from uidt.daemon.metrics import JobMetrics, stop_reason_name  # noqa: E402
-from uidt.job.reasons import StopReason  # noqa: E402
+from uidt.daemon.metrics import JobMetrics
+from uidt.job.reasons import StopReason
 
 
 def job(job_id: int, state: str, app: str = "org.example.app", **more: Any) -> dict[str, Any]:
@@ -45,7 +45,9 @@ def test_starts_stops_by_reason_waits_and_latency() -> None:
     metrics.observe([job(1, "waiting")], [], 0.0)
     metrics.observe([job(1, "ready")], [], 30.0)  # its constraints were met after 30 s
     metrics.observe([job(1, "active")], [], 30.5)  # and it ran half a second later
-    metrics.observe([job(1, "waiting", stop_reason=int(StopReason.CONSTRAINT_CONNECTIVITY))], [], 40.0)
+    metrics.observe(
+        [job(1, "waiting", stop_reason=int(StopReason.CONSTRAINT_CONNECTIVITY))], [], 40.0
+    )
     metrics.observe([job(1, "active")], [], 50.0)
     ended = [job(1, "finished", stop_reason=int(StopReason.UNDEFINED))]
     metrics.observe([], ended, 60.0)
@@ -78,7 +80,13 @@ def test_bytes_transferred_and_the_rate() -> None:
     assert samples[("uidt_transfer_rate_bytes_per_second", (("direction", "upload"),))] == 0
 
 
-def test_stop_reason_names() -> None:
-    assert stop_reason_name(4) == "device_state"
-    assert stop_reason_name(None) == "undefined"
-    assert stop_reason_name(999) == "undefined"
+def test_the_daemon_does_not_import_prometheus_client_unless_metrics_are_on() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, uidt.daemon.main, uidt.daemon.jobwatch, uidt.daemon.__main__; "
+        "print('prometheus_client' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

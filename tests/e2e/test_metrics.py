@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import urllib.request
@@ -11,12 +12,12 @@ import pytest
 
 pytest.importorskip("prometheus_client")
 
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families
 
-from uidt.testing.httpserver import ThreadedTransferTestServer  # noqa: E402
-from uidt.transfers.names import TRANSFERS_APP  # noqa: E402
+from uidt.testing.httpserver import ThreadedTransferTestServer
+from uidt.transfers.names import TRANSFERS_APP
 
-from .conftest import Daemon, wait_for  # noqa: E402
+from .conftest import Daemon, wait_for
 
 DATA = os.urandom(1024 * 1024 + 7)
 
@@ -32,17 +33,21 @@ def _scrape(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     return found
 
 
-def test_a_download_shows_in_the_metrics(tmp_path: Path) -> None:
+def test_a_download_shows_in_the_metrics_and_in_json_log_lines(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    daemon = Daemon(home, settings={"metrics": "127.0.0.1:0"}).start()
+    daemon = Daemon(
+        home, settings={"metrics": "127.0.0.1:0"}, extra_args=("--log-format", "json")
+    ).start()
     try:
         url = daemon.api("GET", "/v1/status")["metrics_url"]
         assert url.startswith("http://127.0.0.1:")
         with ThreadedTransferTestServer() as server:
             server.add_file("/m.bin", DATA)
             server.throttle("/m.bin", 1024 * 1024)  # about a second: seen running, not only ended
-            done = daemon.uidt("download", server.url("/m.bin"), "-o", str(tmp_path / "m.bin"), "--wait")
+            done = daemon.uidt(
+                "download", server.url("/m.bin"), "-o", str(tmp_path / "m.bin"), "--wait"
+            )
             assert done.returncode == 0, done.stderr
 
         def stopped() -> dict[str, list[tuple[dict[str, str], float]]] | None:
@@ -50,7 +55,7 @@ def test_a_download_shows_in_the_metrics(tmp_path: Path) -> None:
             return found if found.get("uidt_job_stops_total") else None
 
         found = wait_for(stopped, what="the finished download in the metrics")
-        starts = dict((labels["app"], value) for labels, value in found["uidt_job_starts_total"])
+        starts = {labels["app"]: value for labels, value in found["uidt_job_starts_total"]}
         assert starts[TRANSFERS_APP] == 1
         [(labels, value)] = found["uidt_job_stops_total"]
         assert labels == {"app": TRANSFERS_APP, "stop_reason": "undefined", "end": "finished"}
@@ -63,6 +68,15 @@ def test_a_download_shows_in_the_metrics(tmp_path: Path) -> None:
     finally:
         daemon.stop()
     assert daemon.returncode == 0
+    lines = [json.loads(line) for line in (home / "logs" / "daemon.log").read_text().splitlines()]
+    assert any(line["message"].startswith("uidt daemon") for line in lines)
+    ran = [line for line in lines if line.get("app") == TRANSFERS_APP]
+    assert [line["message"].split(":")[0].rsplit(" ", 1)[-1] for line in ran] == [
+        "started",
+        "stopped",
+    ]
+    assert ran[1]["end"] == "finished"
+    assert ran[0]["job_id"] == ran[1]["job_id"]
 
 
 def test_a_taken_metrics_port_fails_the_start_with_the_reason(tmp_path: Path) -> None:

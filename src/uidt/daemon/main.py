@@ -108,8 +108,10 @@ def run(options: DaemonOptions) -> None:
     """
     paths = options.paths
     paths.ensure()
-    setup_logging(paths.log_dir, foreground=options.foreground)
     settings = load_settings(paths, options.overrides, options.web)
+    setup_logging(
+        paths.log_dir, foreground=options.foreground, json_lines=settings.log_format == "json"
+    )
     with HomeLock(paths.lock):
         from uidt.daemon.systemd import Handoff
 
@@ -185,6 +187,7 @@ async def _serve(
     from uidt.clock import SystemClock
     from uidt.daemon.api import create_api
     from uidt.daemon.builtin import install_builtin_apps
+    from uidt.daemon.jobwatch import JobLog, JobObserver, follow
     from uidt.daemon.lowmemory import LowMemoryKiller
     from uidt.daemon.runtime import Runtime
     from uidt.device.auto import create_device_source
@@ -274,14 +277,12 @@ async def _serve(
             ]
             if notifier is not None:
                 background.append(group.create_task(notifier.run()))
+            watchers: list[JobObserver] = [JobLog()]  # job start/stop lines in the log
             if metrics is not None:
-                from uidt.daemon.metrics import follow
-
-                background.append(
-                    group.create_task(
-                        follow(runtime, metrics.metrics, lambda: clock.elapsed() / 1000)
-                    )
-                )
+                watchers.append(metrics.metrics)
+            background.append(
+                group.create_task(follow(runtime, watchers, lambda: clock.elapsed() / 1000))
+            )
             await runtime.wait_shutdown()
             handoff.manager.notify("STOPPING=1")
             log.info("shutting down: stopping running jobs")

@@ -5,8 +5,7 @@ Off unless ``metrics = "127.0.0.1:9464"`` (loopback only) is set; then, and only
 server answers ``GET /metrics`` on a thread of its own.
 
 The numbers come from watching the job list (the same objects as ``uidt jobs --json``) each time
-the daemon's state changes (:class:`~uidt.daemon.changes.ChangeFeed`), at most every
-:data:`MIN_INTERVAL_S` and at least every :data:`MAX_INTERVAL_S`, so the scheduler core needs no
+the daemon's state changes (:func:`uidt.daemon.jobwatch.follow`), so the scheduler core needs no
 hooks. :class:`JobMetrics` turns two successive lists into counts:
 
 * ``uidt_jobs{app,state}``: scheduled jobs by state (active, pending, ready, waiting);
@@ -35,35 +34,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from uidt.job.reasons import StopReason
+from uidt.daemon.jobwatch import JobKey, stop_reason_name
+from uidt.daemon.jobwatch import job_key as _key
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
-    from uidt.daemon.runtime import Runtime
-
 log = logging.getLogger("uidt.daemon")
 
-MIN_INTERVAL_S = 0.2
-MAX_INTERVAL_S = 2.0
 RATE_WINDOW_S = 10.0
 RUNNABLE = ("ready", "pending")
 #: Histogram buckets (seconds) for waits and latencies: from 10 ms to a day.
 BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 86400)
-
-JobKey = tuple[str, str | None, int]
-
-
-def _key(job: dict[str, Any]) -> JobKey:
-    return (job["app"], job.get("namespace"), int(job["job_id"]))
-
-
-def stop_reason_name(value: object) -> str:
-    """A public stop reason's name in lower case (``undefined`` when unknown)."""
-    try:
-        return StopReason(int(value)).name.lower()  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return "undefined"
 
 
 @dataclass
@@ -259,21 +241,3 @@ def serve_metrics(address: str, metrics: JobMetrics) -> MetricsServer:
         thread.join(timeout=5)
 
     return MetricsServer(metrics, f"http://{shown}:{bound_port}/metrics", close)
-
-
-async def follow(runtime: Runtime, metrics: JobMetrics, now: Callable[[], float]) -> None:
-    """Feed ``metrics`` from ``runtime`` on every change (see the module docstring); never returns."""
-    import asyncio
-
-    version = -1
-    while True:
-        await runtime.changes.wait(version, MAX_INTERVAL_S)
-        version = runtime.changes.version
-        try:
-            everything = runtime.jobs_snapshot(None, include_finished=True)
-            scheduled = [j for j in everything if j["state"] in ("active", "waiting", *RUNNABLE)]
-            ended = [j for j in everything if j["state"] not in ("active", "waiting", *RUNNABLE)]
-            metrics.observe(scheduled, ended, now())
-        except Exception:  # the metrics must never take the daemon down
-            log.exception("metrics: could not observe the jobs")
-        await asyncio.sleep(MIN_INTERVAL_S)

@@ -1,0 +1,44 @@
+"""The job log: one line when a run starts, one when it ends, with the job's fields."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from uidt.daemon.jobwatch import JobLog, stop_reason_name
+from uidt.job.reasons import StopReason
+
+
+def job(job_id: int, state: str, **more: Any) -> dict[str, Any]:
+    return {"app": "org.example.app", "namespace": None, "job_id": job_id, "state": state, **more}
+
+
+def test_starts_and_ends_are_logged_with_the_job_fields(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="uidt.daemon.jobs")
+    watch = JobLog()
+    watch.observe([job(1, "waiting")], [], 0.0)
+    watch.observe([job(1, "active")], [], 1.0)
+    stopped = int(StopReason.CONSTRAINT_CONNECTIVITY)
+    watch.observe([job(1, "waiting", stop_reason=stopped)], [], 2.0)
+    watch.observe([job(1, "active")], [], 3.0)
+    watch.observe([], [job(1, "finished", stop_reason=0)], 4.0)
+    lines = [(r.getMessage(), r.__dict__.get("end"), r.__dict__["job_id"]) for r in caplog.records]
+    assert lines == [
+        ("job org.example.app/1 started", None, 1),
+        (
+            "job org.example.app/1 stopped: rescheduled (stop reason constraint_connectivity)",
+            "rescheduled",
+            1,
+        ),
+        ("job org.example.app/1 started", None, 1),
+        ("job org.example.app/1 stopped: finished (stop reason undefined)", "finished", 1),
+    ]
+    assert all(r.__dict__["app"] == "org.example.app" for r in caplog.records)
+
+
+def test_stop_reason_names() -> None:
+    assert stop_reason_name(4) == "device_state"
+    assert stop_reason_name(None) == "undefined"
+    assert stop_reason_name(999) == "undefined"
