@@ -53,6 +53,8 @@ def test_the_service_is_notify_type_with_a_watchdog_and_restarts_on_failure(
         "-m",
         "uidt.daemon",
         "--background",
+        "--prestart",
+        "uidt.transfers",
         "--home",
         str(paths.data_dir),
     ]

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from uidt.autostart.owner import SOCKET_UNIT
 from uidt.daemon.paths import Paths
+from uidt.transfers.names import TRANSFERS_APP
 
 #: The first line of every file written: what wrote it and how to remove it.
 HEADER = "# Written by `uidt service install`; remove with `uidt service uninstall`."
@@ -33,8 +34,12 @@ def daemon_argv(paths: Paths, python: str | None = None) -> list[str]:
 
     ``--home`` only for a one-directory home; the XDG layout is found again from the
     session's environment. ``--background``: logs go to the home's rotated ``daemon.log``.
+    ``--prestart``: the built-in transfer app's worker boots with the daemon, as with the
+    command line's own autostart, so a ``uidt download`` that starts the service does not
+    wait for it afterwards (unused, it exits after ``worker_idle_timeout_ms``).
     """
     argv = [python or sys.executable, "-m", "uidt.daemon", "--background"]
+    argv += ["--prestart", TRANSFERS_APP]
     if paths.data_dir == paths.config_dir == paths.runtime_dir:
         argv += ["--home", str(paths.data_dir)]
     return argv
