@@ -12,47 +12,15 @@ from pathlib import Path
 
 import pytest
 
-FAKE_SYSTEMCTL = r"""
-import os, sys
-from pathlib import Path
-args = sys.argv[1:]
-with open(os.environ["FAKE_SYSTEMCTL_LOG"], "a") as log:
-    log.write(" ".join(args) + "\n")
-assert args[0] == "--user", args
-verb, rest = args[1], args[2:]
-if os.environ.get("FAKE_SYSTEMCTL_FAIL") == verb:
-    print(f"Failed to {verb}: Access denied", file=sys.stderr)
-    sys.exit(1)
-units = Path(os.environ["UIDT_SYSTEMD_USER_DIR"])
-wants = {"uidt.socket": "sockets.target.wants", "uidt.service": "default.target.wants"}
-if verb == "show":
-    print("255")
-elif verb in ("enable", "disable"):
-    for name in (r for r in rest if not r.startswith("--")):
-        link = units / wants[name] / name
-        if verb == "enable":
-            if not (units / name).exists():
-                print(f"Unit file {name} does not exist.", file=sys.stderr)
-                sys.exit(1)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(units / name)
-        elif link.is_symlink():
-            link.unlink()
-elif verb == "is-enabled":
-    print("enabled" if (units / wants[rest[0]] / rest[0]).exists() else "disabled")
-elif verb == "is-active":
-    print("active")
-"""
+FAKE_SYSTEMCTL = Path(__file__).with_name("fake_systemctl.py")
 
 
 @pytest.fixture
 def fake_systemctl(config_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A user manager that runs: returns the log of its calls (one line per call)."""
-    script = tmp_path / "fake_systemctl.py"
-    script.write_text(FAKE_SYSTEMCTL)
     log = tmp_path / "systemctl.log"
     log.touch()
-    monkeypatch.setenv("UIDT_SYSTEMCTL", f"{sys.executable} {script}")
+    monkeypatch.setenv("UIDT_SYSTEMCTL", f"{sys.executable} {FAKE_SYSTEMCTL}")
     monkeypatch.setenv("FAKE_SYSTEMCTL_LOG", str(log))
     return log
 
