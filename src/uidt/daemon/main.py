@@ -28,7 +28,6 @@ from uidt.settings import Settings, check_web_address
 if TYPE_CHECKING:
     from uidt.app.manifest import Manifest
     from uidt.daemon.about import DaemonAbout
-    from uidt.daemon.metrics import MetricsServer
     from uidt.daemon.runtime import Runtime
     from uidt.daemon.systemd import Handoff
     from uidt.host.prestart import StartedWorker
@@ -230,7 +229,11 @@ async def _serve(
     # waiting for the socket sees the daemon exit with the reason rather than a daemon without it.
     page = await _serve_page(runtime, settings)
     try:
-        metrics = _serve_metrics(settings)  # imports prometheus_client only when it is on
+        metrics = None
+        if settings.metrics is not None:  # prometheus_client is imported only then
+            from uidt.daemon.metrics import open_endpoint
+
+            metrics = open_endpoint(settings.metrics)
     except BaseException:
         if page is not None:
             await page.close()
@@ -331,31 +334,6 @@ async def _serve_page(runtime: Runtime, settings: Settings) -> WebServer | None:
         ) from exc
     log.info("Task Manager on %s (run `uidt ui` for a login link)", page.url)
     return page
-
-
-def _serve_metrics(settings: Settings) -> MetricsServer | None:
-    """The Prometheus endpoint on ``metrics`` (``HOST:PORT``), or ``None`` when it is unset.
-
-    Raises:
-        DaemonError: ``prometheus_client`` is missing, or the address cannot be bound.
-    """
-    if settings.metrics is None:
-        return None
-    from uidt.daemon.metrics import JobMetrics, serve_metrics
-
-    try:
-        served = serve_metrics(settings.metrics, JobMetrics())
-    except ImportError:
-        raise DaemonError(
-            "the metrics setting needs the prometheus_client package: "
-            "pip install 'uidt[metrics]' (or set metrics = off)"
-        ) from None
-    except OSError as exc:
-        raise DaemonError(
-            f"cannot serve metrics on {settings.metrics}: {exc.strerror or exc}"
-        ) from exc
-    log.info("Prometheus metrics on %s", served.url)
-    return served
 
 
 def _about(options: DaemonOptions, settings: Settings, web_url: str | None) -> DaemonAbout:

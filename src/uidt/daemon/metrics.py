@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from uidt.daemon.jobwatch import JobKey, stop_reason_name
 from uidt.daemon.jobwatch import job_key as _key
+from uidt.errors import DaemonError
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
@@ -241,3 +242,22 @@ def serve_metrics(address: str, metrics: JobMetrics) -> MetricsServer:
         thread.join(timeout=5)
 
     return MetricsServer(metrics, f"http://{shown}:{bound_port}/metrics", close)
+
+
+def open_endpoint(address: str) -> MetricsServer:
+    """Serve a fresh :class:`JobMetrics` on ``address`` (the ``metrics`` setting).
+
+    Raises:
+        DaemonError: ``prometheus_client`` is missing, or the address cannot be bound.
+    """
+    try:
+        served = serve_metrics(address, JobMetrics())
+    except ImportError:
+        raise DaemonError(
+            "the metrics setting needs the prometheus_client package: "
+            "pip install 'uidt[metrics]' (or set metrics = off)"
+        ) from None
+    except OSError as exc:
+        raise DaemonError(f"cannot serve metrics on {address}: {exc.strerror or exc}") from exc
+    log.info("Prometheus metrics on %s", served.url)
+    return served
