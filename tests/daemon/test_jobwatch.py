@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
 
-from uidt.daemon.jobwatch import JobLog, stop_reason_name
+from uidt.daemon.changes import ChangeFeed
+from uidt.daemon.jobwatch import JobLog, follow, stop_reason_name
 from uidt.job.reasons import StopReason
 
 
@@ -42,3 +44,26 @@ def test_stop_reason_names() -> None:
     assert stop_reason_name(4) == "device_state"
     assert stop_reason_name(None) == "undefined"
     assert stop_reason_name(999) == "undefined"
+
+
+class _FakeRuntime:
+    def __init__(self) -> None:
+        self.changes = ChangeFeed()
+        self.looks = 0
+
+    def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
+        self.looks += 1
+        return []
+
+
+async def test_follow_ends_when_cancelled_even_as_a_change_arrives() -> None:
+    # asyncio.wait_for (Python 3.11) returns the result and drops the cancellation when the
+    # awaited future completes in the same step: the daemon's shutdown then waited forever.
+    runtime = _FakeRuntime()
+    task = asyncio.create_task(follow(runtime, [JobLog()], lambda: 0.0))  # type: ignore[arg-type]
+    while runtime.looks == 0 or runtime.changes._next is None:
+        await asyncio.sleep(0)
+    runtime.changes.bump()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=5)

@@ -87,8 +87,13 @@ async def follow(
     import asyncio
 
     version = -1
+    me = asyncio.current_task()
     while True:
         await runtime.changes.wait(version, MAX_INTERVAL_S)
+        if me is not None and me.cancelling():
+            # ChangeFeed.wait uses asyncio.wait_for, which (Python 3.11) returns instead of
+            # raising when the change and the cancellation arrive together: honour it here.
+            raise asyncio.CancelledError
         version = runtime.changes.version
         try:
             everything = runtime.jobs_snapshot(None, include_finished=True)
