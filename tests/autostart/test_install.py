@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -149,7 +150,7 @@ def squatter(home: Path) -> Iterator[Path]:
                 conn, _ = server.accept()
             except OSError:
                 return  # closed: the test is over
-            with conn:
+            with conn, contextlib.suppress(OSError):  # the prober may hang up first
                 conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
 
     thread = threading.Thread(target=answer, daemon=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from uidt.daemon import jobwatch
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.jobwatch import JobLog, follow, stop_reason_name
 from uidt.job.reasons import StopReason
@@ -56,13 +57,19 @@ class _FakeRuntime:
         return []
 
 
-async def test_follow_ends_when_cancelled_even_as_a_change_arrives() -> None:
+async def test_follow_ends_when_cancelled_even_as_a_change_arrives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # asyncio.wait_for (Python 3.11) returns the result and drops the cancellation when the
     # awaited future completes in the same step: the daemon's shutdown then waited forever.
+    monkeypatch.setattr(jobwatch, "MIN_INTERVAL_S", 0.0)
     runtime = _FakeRuntime()
     task = asyncio.create_task(follow(runtime, [JobLog()], lambda: 0.0))  # type: ignore[arg-type]
-    while runtime.looks == 0 or runtime.changes._next is None:
+    for _ in range(1000):  # until it waits for the next change (a few loop steps)
+        if runtime.looks and runtime.changes._next is not None:
+            break
         await asyncio.sleep(0)
+    assert runtime.changes._next is not None
     runtime.changes.bump()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
