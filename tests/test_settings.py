@@ -149,3 +149,17 @@ def test_top_level_keys_and_a_settings_table_both_count(tmp_path: Path) -> None:
     config.write_text("max_jobs_per_app = 4\n[settings]\nmax_jobs_per_app = 5\n")
     with pytest.raises(SettingsError, match="both at the top level and in"):
         Settings.from_sources(config, {}, {})
+
+
+def test_metrics_takes_a_loopback_address_and_log_format_text_or_json() -> None:
+    assert (
+        Settings.from_sources(overrides={"metrics": "127.0.0.1:9464"}).metrics == "127.0.0.1:9464"
+    )
+    assert Settings.from_sources(overrides={"metrics": "off"}).metrics is None
+    with pytest.raises(SettingsError, match="metrics serves loopback only"):
+        Settings.from_sources(overrides={"metrics": "0.0.0.0:9464"})
+    with pytest.raises(SettingsError, match="metrics takes HOST:PORT"):
+        Settings.from_sources(overrides={"metrics": "9464"})
+    assert Settings.from_sources(overrides={"log_format": "json"}).log_format == "json"
+    with pytest.raises(SettingsError, match="give text or json"):
+        Settings.from_sources(overrides={"log_format": "xml"})

@@ -18,6 +18,8 @@ from typing import Any
 from uidt.errors import SettingsError
 
 _MINUTE = 60_000
+#: The values of the ``log_format`` setting.
+LOG_FORMATS = ("text", "json")
 _HOUR = 60 * _MINUTE
 
 
@@ -61,6 +63,11 @@ class Settings:
     #: Most connections each surface holds (lowered to fit an eighth of RLIMIT_NOFILE).
     api_max_connections: int = 256
     web_max_connections: int = 128
+    #: Where the daemon serves Prometheus metrics (``HOST:PORT`` on loopback), or ``None`` (off).
+    #: Needs the ``prometheus_client`` package (``pip install 'uidt[metrics]'``).
+    metrics: str | None = None
+    #: The daemon's log lines: ``text`` (the default) or ``json`` (one object a line).
+    log_format: str = "text"
 
     @classmethod
     def names(cls) -> list[str]:
@@ -116,7 +123,7 @@ def _config_items(file: Path, data: dict[str, Any]) -> dict[str, Any]:
     return {**items, **table}
 
 
-def check_web_address(text: str) -> str | None:
+def check_web_address(text: str, what: str = "web") -> str | None:
     """The ``web`` setting: ``HOST:PORT`` with a loopback host, or ``None`` (empty, ``none``, ``off``).
 
     Raises:
@@ -127,7 +134,7 @@ def check_web_address(text: str) -> str | None:
         return None
     host, sep, port = web.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"web takes HOST:PORT on loopback, e.g. 127.0.0.1:8765, not {text!r}")
+        raise ValueError(f"{what} takes HOST:PORT on loopback, e.g. 127.0.0.1:8765, not {text!r}")
     if host.lower() != "localhost":
         import ipaddress  # only when a page is asked for: not on the daemon's cold start
 
@@ -137,7 +144,8 @@ def check_web_address(text: str) -> str | None:
             loopback = False
         if not loopback:
             raise ValueError(
-                f"the Task Manager page serves loopback only (127.0.0.1, [::1], localhost), "
+                f"{'the Task Manager page' if what == 'web' else what} serves loopback only "
+                "(127.0.0.1, [::1], localhost), "
                 f"not {host}"
             )
     return web
@@ -173,13 +181,19 @@ def _parse(name: str, raw: Any) -> Any:
     if field is None:
         raise SettingsError(f"unknown setting {name!r}")
     kind = str(field.type)
-    if name == "web":
+    if name in ("web", "metrics"):
         if raw is not None and not isinstance(raw, str):
             raise SettingsError(f"invalid value for setting {name!r}: {raw!r} (give a string)")
         try:
-            return None if raw is None else check_web_address(raw)
+            return None if raw is None else check_web_address(raw, name)
         except ValueError as exc:
             raise SettingsError(f"invalid value for setting {name!r}: {exc}") from None
+    if name == "log_format":
+        if raw not in LOG_FORMATS:
+            raise SettingsError(
+                f"invalid value for setting {name!r}: {raw!r} (give {' or '.join(LOG_FORMATS)})"
+            )
+        return raw
     try:
         if kind == "bool":
             return _parse_bool(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,21 @@ def test_a_home_with_a_socket_is_left_to_the_cli(
     calls = _record_spawns(monkeypatch)
     resolve_paths(tmp_path).socket.touch()  # a daemon runs, or left a stale socket
     launch.start_daemon_early(["--home", str(tmp_path), "download", URL])
+    assert calls == []
+
+
+def test_a_listening_socket_is_knocked_on_at_once_so_a_socket_unit_starts_its_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_spawns(monkeypatch)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:  # systemd's, say
+        listener.bind(str(resolve_paths(tmp_path).socket))
+        listener.listen(4)
+        listener.settimeout(0)  # the knock must already be queued when the call returns
+        launch.start_daemon_early(["--home", str(tmp_path), "download", URL])
+        knock, _ = listener.accept()
+        with knock:
+            assert knock.recv(16) == b""  # a connection and nothing else: no request to answer
     assert calls == []
 
 

@@ -114,3 +114,30 @@ def test_a_raw_fd_log_does_not_follow_a_planted_symlink(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="symbolic links"):
         open_capped_log(tmp_path / "worker-x.log")
     assert not target.exists()
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_json_lines_carry_the_job_fields_and_keep_a_traceback_on_one_line(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    setup_logging(tmp_path, foreground=False, json_lines=True)
+    log = logging.getLogger("uidt.daemon.jobs")
+    log.info(
+        "job %s/%d started", "org.example.app", 7, extra={"app": "org.example.app", "job_id": 7}
+    )
+    try:
+        raise ValueError("bad\nthing")
+    except ValueError:
+        log.exception("it broke\nbadly")
+    lines = (tmp_path / "daemon.log").read_text().splitlines()
+    assert len(lines) == 2
+    started, broke = (json.loads(line) for line in lines)
+    assert started["message"] == "job org.example.app/7 started"
+    assert (started["app"], started["job_id"], started["level"]) == ("org.example.app", 7, "info")
+    assert started["logger"] == "uidt.daemon.jobs"
+    assert started["time"].endswith("+00:00")
+    assert "namespace" not in started  # absent fields are left out, not null
+    assert broke["message"] == "it broke\nbadly"
+    assert "ValueError: bad" in broke["exception"]

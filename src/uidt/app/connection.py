@@ -168,6 +168,7 @@ class DaemonConnection:
         """
         proc = take_started(self.paths)
         if proc is None:
+            _refuse_if_socket_unit_owns(self.paths)
             proc = spawn_daemon(self.paths, self.daemon_args)
             take_started(self.paths)  # waited for here: a later start must not wait for it again
         log = self.paths.start_log
@@ -196,3 +197,12 @@ class DaemonConnection:
         except (OSError, DaemonError):
             return False
         return True
+
+
+def _refuse_if_socket_unit_owns(paths: Paths) -> None:
+    """Start no daemon where systemd's ``uidt.socket`` owns the path (:mod:`uidt.home.socketunit`)."""
+    from uidt.home.socketunit import not_listening_message, socket_unit_owner
+
+    unit = socket_unit_owner(paths)
+    if unit is not None:
+        raise DaemonError(not_listening_message(paths, unit))

@@ -59,6 +59,12 @@ def start_options(*, foreground: bool = True) -> Callable[[F], F]:
                 "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a setting."
             ),
             click.option(
+                "--log-format",
+                type=click.Choice(["text", "json"]),
+                default=None,
+                help="Log lines as text, or one JSON object a line (`--set log_format=`).",
+            ),
+            click.option(
                 "--prestart",
                 multiple=True,
                 metavar="APP",
@@ -88,7 +94,8 @@ def _options(kwargs: dict[str, Any]) -> StartOptions:
         store=kwargs["store"],
         device=kwargs["device"],
         web=kwargs["web"],
-        sets=tuple(kwargs["sets"]),
+        sets=tuple(kwargs["sets"])
+        + ((f"log_format={kwargs['log_format']}",) if kwargs.get("log_format") else ()),
         prestart=tuple(kwargs["prestart"]),
     )
 

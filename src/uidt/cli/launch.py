@@ -5,7 +5,9 @@ home, the command line used to find that out only after loading click and its ow
 (~0.1 s) and then start one, so the daemon's own start-up came after the command line's. Here
 the command line looks at its arguments before any of that: if they name ``download`` or
 ``upload`` (and not ``--help`` or ``--foreground``) and the home has no daemon socket, it starts
-the daemon (with the transfers worker prestarted) at once, and the two start in parallel. The
+the daemon (with the transfers worker prestarted) at once, and the two start in parallel. A home
+whose socket exists gets a connection that hangs up at once instead: a daemon that systemd
+starts on demand (``uidt.socket``) then starts at that moment too. The
 command line then waits for that daemon instead of starting another
 (:func:`uidt.app.spawn.take_started`).
 
@@ -71,11 +73,28 @@ def start_daemon_early(argv: Sequence[str]) -> None:
 
     paths = resolve_paths(home)
     if os.path.lexists(paths.socket):
-        return  # a daemon runs (or left a stale socket: the command line sorts that out)
+        # A daemon runs, or a socket unit listens (or a stale socket: the command line sorts
+        # that out). Knock: a socket-activated daemon then starts while this command loads.
+        _knock(paths.socket)
+        return
+    from uidt.home.socketunit import socket_unit_owner
+
+    if socket_unit_owner(paths) is not None:
+        return  # systemd's socket unit owns the path: it starts the daemon, not the CLI
     try:
         spawn_daemon(paths, ("--prestart", TRANSFERS_APP))
     except DaemonError:
         return  # the command line tries again and reports the error
+
+
+def _knock(path: os.PathLike[str] | str) -> None:
+    """Connect to ``path`` and hang up at once, without waiting (a daemon reads an empty
+    connection and closes it; a service manager starts its socket-activated daemon for it)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as knock:
+        knock.setblocking(False)
+        knock.connect_ex(os.fspath(path))
 
 
 def main() -> None:

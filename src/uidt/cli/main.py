@@ -24,6 +24,7 @@ COMMANDS = {
     "download": "uidt.cli.transfer:download",
     "upload": "uidt.cli.transfer:upload",
     "follow": "uidt.cli.follow:follow_command",
+    "service": "uidt.cli.service:service",
 }
 
 
@@ -70,7 +71,9 @@ def cli(ctx: click.Context, home: str | None, json_output: bool) -> None:
 def main() -> None:
     """Entry point of the ``uidt`` script."""
     try:
-        cli.main(standalone_mode=False)
+        # Named, not guessed from argv: `python -m uidt` is the same program, and shell
+        # completion (click's own: `_UIDT_COMPLETE=bash_source uidt`) works either way.
+        cli.main(prog_name="uidt", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -35,7 +35,15 @@ def parse_args(argv: list[str] | None = None) -> DaemonOptions:
     parser.add_argument("--web", default=None, metavar="HOST:PORT")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--prestart", action="append", default=[], metavar="APP")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="log lines as text (default) or one JSON object a line (the log_format setting)",
+    )
     args = parser.parse_args(argv)
+    if args.log_format is not None:
+        args.sets.append(f"log_format={args.log_format}")
     if args.web is not None:
         check_web(args.web)
     return DaemonOptions(

@@ -28,6 +28,8 @@ class DaemonAbout:
     options: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     started_monotonic: float = field(default_factory=time.monotonic)
+    #: Where it serves Prometheus metrics (the ``metrics`` setting, the bound port), if it does.
+    metrics_url: str | None = None
 
     def to_dict(self, *, running: int, waiting: int, settings: dict[str, Any]) -> dict[str, Any]:
         """The JSON of ``GET /v1/status`` (``running``/``waiting``: job counts right now)."""
@@ -41,6 +43,7 @@ class DaemonAbout:
             "device": self.device,
             "web_address": self.web_address,
             "web_url": self.web_url,
+            "metrics_url": self.metrics_url,
             "jobs": {"running": running, "waiting": waiting},
             "options": dict(self.options),
             "settings": settings,

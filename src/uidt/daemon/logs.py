@@ -8,10 +8,12 @@ which for an autostarted daemon is ``daemon-start.log``, a file nothing rotates.
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from uidt.redact import redact_log_handlers
@@ -80,10 +82,48 @@ def _append(record: logging.LogRecord, note: str) -> None:
     record.args = None
 
 
-def setup_logging(log_dir: Path, *, foreground: bool, level: int = logging.INFO) -> None:
-    """Route every logger of the process to ``log_dir/daemon.log`` (and stderr in the foreground)."""
+#: ``extra=`` names a log call may give, copied into a JSON line when present.
+JOB_FIELDS = ("app", "namespace", "job_id", "run_id", "end", "stop_reason")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ``time`` (UTC), ``level``, ``logger``, ``message``, ``pid``, the
+    job's ``app``/``namespace``/``job_id``/``run_id`` (and a run's ``end``/``stop_reason``) where the call gave them
+    (``log.info(..., extra={"app": app, "job_id": 5})``), and ``exception`` with its traceback.
+
+    A message with line breaks stays on one line (JSON escapes them).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        for name in JOB_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def setup_logging(
+    log_dir: Path, *, foreground: bool, level: int = logging.INFO, json_lines: bool = False
+) -> None:
+    """Route every logger of the process to ``log_dir/daemon.log`` (and stderr in the foreground).
+
+    ``json_lines``: :class:`JsonFormatter` lines instead of text (``--log-format json``).
+    """
     log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt: logging.Formatter = (
+        JsonFormatter()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler = logging.handlers.RotatingFileHandler(
         log_dir / "daemon.log", maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )

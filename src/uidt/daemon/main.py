@@ -10,6 +10,7 @@ functions that need them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from uidt.settings import Settings, check_web_address
 if TYPE_CHECKING:
     from uidt.daemon.about import DaemonAbout
     from uidt.daemon.runtime import Runtime
+    from uidt.daemon.systemd import Handoff
     from uidt.host.prestart import StartedWorker
     from uidt.packages.manifest import Manifest
     from uidt.web.server import WebServer
@@ -105,15 +107,22 @@ def run(options: DaemonOptions) -> None:
     """
     paths = options.paths
     paths.ensure()
-    setup_logging(paths.log_dir, foreground=options.foreground)
     settings = load_settings(paths, options.overrides, options.web)
+    setup_logging(
+        paths.log_dir, foreground=options.foreground, json_lines=settings.log_format == "json"
+    )
     with HomeLock(paths.lock):
+        from uidt.daemon.systemd import Handoff
+
+        handoff = Handoff.take(paths.socket)  # systemd's socket, before any child is started
         prestarted = prestart_workers(options.prestart, paths.log_dir, settings)
         try:
             import asyncio  # only now: the prestarted workers boot meanwhile
 
-            asyncio.run(_open_and_serve(options, settings, prestarted))
+            asyncio.run(_open_and_serve(options, settings, prestarted, handoff))
         finally:
+            if handoff.listener is not None:
+                handoff.listener.close()
             for worker in prestarted:  # not adopted: start-up failed before the app host existed
                 worker.process.kill()
                 worker.sock.close()
@@ -122,14 +131,17 @@ def run(options: DaemonOptions) -> None:
 
 
 async def _open_and_serve(
-    options: DaemonOptions, settings: Settings, prestarted: list[PrestartedWorker]
+    options: DaemonOptions,
+    settings: Settings,
+    prestarted: list[PrestartedWorker],
+    handoff: Handoff,
 ) -> None:
     from uidt.store.url import open_store
 
     paths = options.paths
     store = open_store(options.store_url or f"sqlite:///{paths.store}", paths.data_dir)
     try:
-        await _serve(options, settings, store, prestarted)
+        await _serve(options, settings, store, prestarted, handoff)
     finally:
         store.close()
 
@@ -164,6 +176,7 @@ async def _serve(
     settings: Settings,
     store: object,
     prestarted: list[PrestartedWorker],
+    handoff: Handoff,
 ) -> None:
     # The heavy imports, after the lock and the prestarted workers (see the module docstring).
     import asyncio
@@ -173,6 +186,7 @@ async def _serve(
     from uidt.clock import SystemClock
     from uidt.daemon.api import create_api
     from uidt.daemon.builtin import install_builtin_apps
+    from uidt.daemon.jobwatch import JobLog, JobObserver, follow
     from uidt.daemon.lowmemory import LowMemoryKiller
     from uidt.daemon.runtime import Runtime
     from uidt.device.auto import create_device_source
@@ -214,20 +228,40 @@ async def _serve(
     # The page before the socket: a page that cannot be served fails the start, and a client
     # waiting for the socket sees the daemon exit with the reason rather than a daemon without it.
     page = await _serve_page(runtime, settings)
-    runtime.about = _about(options, settings, None if page is None else page.url)
-    api = create_api(runtime)
-    sock_path = paths.socket
     try:
-        await api.start(_listen(sock_path))
+        metrics = None
+        if settings.metrics is not None:  # prometheus_client is imported only then
+            from uidt.daemon.metrics import open_endpoint
+
+            metrics = open_endpoint(settings.metrics)
     except BaseException:
         if page is not None:
             await page.close()
+        raise
+    runtime.about = _about(options, settings, None if page is None else page.url)
+    if metrics is not None:
+        runtime.about = dataclasses.replace(runtime.about, metrics_url=metrics.url)
+    api = create_api(runtime)
+    sock_path = paths.socket
+    try:
+        await api.start(handoff.listener or _listen(sock_path))
+    except BaseException:
+        if page is not None:
+            await page.close()
+        if metrics is not None:
+            metrics.close()
         raise
     _write_pid(paths.pid_file)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.request_shutdown)
-    log.info("uidt daemon %d serving %s", os.getpid(), sock_path)
+    log.info(
+        "uidt daemon %d serving %s%s",
+        os.getpid(),
+        sock_path,
+        " (socket passed by the service manager)" if handoff.listener else "",
+    )
+    handoff.manager.notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=serving {sock_path}")
     notifier = None
     if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):  # D-Bus only where a session bus exists
         from uidt.notify.desktop import DesktopNotifier
@@ -242,10 +276,18 @@ async def _serve(
                 group.create_task(runtime.run_timers()),
                 group.create_task(device.run()),
                 group.create_task(runtime.watch_memory()),
+                group.create_task(handoff.manager.run_watchdog()),
             ]
             if notifier is not None:
                 background.append(group.create_task(notifier.run()))
+            watchers: list[JobObserver] = [JobLog()]  # job start/stop lines in the log
+            if metrics is not None:
+                watchers.append(metrics.metrics)
+            background.append(
+                group.create_task(follow(runtime, watchers, lambda: clock.elapsed() / 1000))
+            )
             await runtime.wait_shutdown()
+            handoff.manager.notify("STOPPING=1")
             log.info("shutting down: stopping running jobs")
             await runtime.graceful_stop(settings.op_timeout_ms / 1000)
             await runtime.cancel_host_operations()
@@ -257,8 +299,11 @@ async def _serve(
             await notifier.aclose()
         if page is not None:
             await page.close()
+        if metrics is not None:
+            metrics.close()
         await api.close()
-        _remove_files(sock_path, paths.pid_file)
+        # A passed socket's file is the manager's: it keeps listening there for the next start.
+        _remove_files(*(() if handoff.owns_socket_path else (sock_path,)), paths.pid_file)
         log.info("uidt daemon stopped")
 
 

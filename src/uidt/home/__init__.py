@@ -6,4 +6,6 @@ Below both the app side (:mod:`uidt.app`, which finds and starts the daemon) and
 - :mod:`uidt.home.paths` — the folders and files of a home (XDG or ``--home``), kept private.
 - :mod:`uidt.home.lock` — the home's lock: one daemon per home.
 - :mod:`uidt.home.logfiles` — log files opened safely and capped in size.
+- :mod:`uidt.home.socketunit` — whether systemd's ``uidt.socket`` owns the home's socket (then no
+  command starts a daemon for it).
 """

@@ -1,0 +1,91 @@
+"""The Prometheus endpoint of a real daemon, scraped over loopback and parsed."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("prometheus_client")
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from uidt.testing.httpserver import ThreadedTransferTestServer
+from uidt.transfers.names import TRANSFERS_APP
+
+from .conftest import Daemon, wait_for
+
+DATA = os.urandom(1024 * 1024 + 7)
+
+
+def _scrape(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    with urllib.request.urlopen(url, timeout=10) as answer:  # loopback only
+        assert answer.headers["Content-Type"].startswith("text/plain")
+        text = answer.read().decode()
+    found: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return found
+
+
+def test_a_download_shows_in_the_metrics_and_in_json_log_lines(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    daemon = Daemon(
+        home, settings={"metrics": "127.0.0.1:0"}, extra_args=("--log-format", "json")
+    ).start()
+    try:
+        url = daemon.api("GET", "/v1/status")["metrics_url"]
+        assert url.startswith("http://127.0.0.1:")
+        with ThreadedTransferTestServer() as server:
+            server.add_file("/m.bin", DATA)
+            server.throttle("/m.bin", 1024 * 1024)  # about a second: seen running, not only ended
+            done = daemon.uidt(
+                "download", server.url("/m.bin"), "-o", str(tmp_path / "m.bin"), "--wait"
+            )
+            assert done.returncode == 0, done.stderr
+
+        def stopped() -> dict[str, list[tuple[dict[str, str], float]]] | None:
+            found = _scrape(url)
+            return found if found.get("uidt_job_stops_total") else None
+
+        found = wait_for(stopped, what="the finished download in the metrics")
+        starts = {labels["app"]: value for labels, value in found["uidt_job_starts_total"]}
+        assert starts[TRANSFERS_APP] == 1
+        [(labels, value)] = found["uidt_job_stops_total"]
+        assert labels == {"app": TRANSFERS_APP, "stop_reason": "undefined", "end": "finished"}
+        assert value == 1
+        assert "uidt_transfer_rate_bytes_per_second" in found
+        [(labels, sent)] = found["uidt_transferred_bytes_total"]
+        assert labels == {"app": TRANSFERS_APP, "direction": "download"}
+        assert 0 < sent <= len(DATA)  # sampled while it ran: the last stretch may go unseen
+        assert "uidt_scheduling_latency_seconds_count" in found
+    finally:
+        daemon.stop()
+    assert daemon.returncode == 0
+    lines = [json.loads(line) for line in (home / "logs" / "daemon.log").read_text().splitlines()]
+    assert any(line["message"].startswith("uidt daemon") for line in lines)
+    ran = [line for line in lines if line.get("app") == TRANSFERS_APP]
+    assert [line["message"].split(":")[0].rsplit(" ", 1)[-1] for line in ran] == [
+        "started",
+        "stopped",
+    ]
+    assert ran[1]["end"] == "finished"
+    assert ran[0]["job_id"] == ran[1]["job_id"]
+
+
+def test_a_taken_metrics_port_fails_the_start_with_the_reason(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        daemon = Daemon(home, settings={"metrics": f"127.0.0.1:{port}"})
+        with pytest.raises(AssertionError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
+            daemon.start()
