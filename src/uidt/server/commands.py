@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import CommandCompleted
 from uidt.server.context import Verb
+from uidt.server.jobstate import JobState
 from uidt.server.status import Bit, JobStatus, Override, key_order
 from uidt.store.record import JobKey
 
@@ -175,32 +176,29 @@ def cmd_cancel(
         if job_id is None:
             keys = list(svc.app_jobs.get(app, {}))
             for key in keys:
-                svc._cancel_key(key, StopReason.USER, InternalStopReason.CANCELED, "cancelled")
+                svc.cancel_job(key, StopReason.USER, InternalStopReason.CANCELED)
             if keys:
                 return CmdResult(0, f"Canceling all jobs for {app} in user {USER}")
             return CmdResult(0, "No matching jobs found.")
         if svc.find(app, namespace, job_id) is None:
             return CmdResult(0, "No matching job found.")
-        svc._cancel_key(
-            JobKey(app, namespace, job_id),
-            StopReason.USER,
-            InternalStopReason.CANCELED,
-            "cancelled",
-        )
+        svc.cancel_job(JobKey(app, namespace, job_id), StopReason.USER, InternalStopReason.CANCELED)
     return CmdResult(0, f"Canceling job {app}/#{job_id} in user {USER}")
 
 
 def cmd_get_job_state(
     svc: SchedulerCore, app: str, namespace: str | None, job_id: int
 ) -> CmdResult:
-    """``cmd get-job-state``: ``pending``/``active``/``user-stopped``/``ready`` or ``waiting``."""
+    """``cmd get-job-state``: Android's tokens ``pending``/``active`` (from the job's
+    :class:`~uidt.server.jobstate.JobState`), ``user-stopped`` (the app's), ``ready``; or
+    ``waiting`` when none applies."""
     status = svc.find(app, namespace, job_id)
     if status is None:
         return _no_job(app, namespace, job_id)
     tokens: list[str] = []
-    if status.key in svc.queue:
+    if status.state is JobState.PENDING:
         tokens.append("pending")
-    if status.key in svc.running:
+    if status.state is JobState.ACTIVE:
         tokens.append("active")
     if app in svc.user_stopped:
         tokens.append("user-stopped")

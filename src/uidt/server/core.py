@@ -18,6 +18,7 @@ from typing import Any
 
 from uidt.clock import Clock, millis_from_utc
 from uidt.device.state import DeviceState
+from uidt.errors import IllegalTransitionError
 from uidt.job.params import JobParameters
 from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
 from uidt.server import limits, snapshot
@@ -37,6 +38,7 @@ from uidt.server.concurrency import assign
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.controllers.connectivity import estimated_transfer_ms
 from uidt.server.evaluation import blocks_for, evaluate, max_runtime_for
+from uidt.server.jobstate import JobState, check_transition, derive
 from uidt.server.notifications import NotificationCoordinator
 from uidt.server.outcome import finish_run
 from uidt.server.readiness import stop_reason_for
@@ -183,17 +185,15 @@ class SchedulerCore:
         self.emit(RemoveJob(key))
         return status
 
-    def _cancel_key(
-        self, key: JobKey, reason: StopReason, internal: InternalStopReason, state: str
-    ) -> bool:
+    def cancel_job(self, key: JobKey, reason: StopReason, internal: InternalStopReason) -> bool:
+        """Drop a scheduled job as ``cancelled``, stopping its run if it has one."""
         status = self.jobs.get(key)
         if status is None:
             return False
         ctx = self.running.get(key)
         self._remove(key)
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
-        self.record(status, "cancelled", reason.name)
-        self.ended.append(self.snapshot_of(status, "cancelled"))
+        self.end(status, JobState.CANCELLED, reason.name)
         if ctx is not None:
             ctx.cancelled = True
             self.stop_run(ctx, reason, internal)
@@ -226,6 +226,34 @@ class SchedulerCore:
             history.pop()
         if not history or history[-1][1] != reasons:
             history.append((utc, reasons))
+
+    def settle(self, status: JobStatus) -> None:
+        """Bring a scheduled job's state in line with its facts (running, queued, ready).
+
+        Raises:
+            IllegalTransitionError: the facts describe a move the transition table forbids.
+        """
+        key = status.key
+        ctx = self.running.get(key)
+        # a replacement scheduled while the job it replaced still stops is not the one running
+        running = ctx is not None and ctx.status is status
+        state = derive(running=running, queued=key in self.queue, ready=status.ready)
+        status.state = check_transition(status.state, state)
+
+    def end(self, status: JobStatus, state: JobState, reason: str) -> None:
+        """A job leaves the scheduler in a terminal ``state``: history, ended record, removal.
+
+        Raises:
+            IllegalTransitionError: ``state`` is not terminal, or the job may not end that way.
+        """
+        if not state.terminal:
+            raise IllegalTransitionError(f"{state.value} is not a state a job ends in")
+        status.state = check_transition(status.state, state)
+        if state is JobState.FAILED:
+            status.failure = reason
+        self.record(status, state.value, reason)
+        self.ended.append(self.snapshot_of(status))
+        self._remove(status.key)
 
     def check_pass(self) -> None:
         """Re-evaluate changed jobs, stop the no-longer-ready, start what may start."""
@@ -289,6 +317,7 @@ class SchedulerCore:
         self.running[status.key] = ctx
         self.runs[ctx.run_id] = ctx
         self.set_reasons(status, (PendingReason.EXECUTING,))
+        self.settle(status)
         self.record(status, "active", "started")
         if app in self.bound:
             self._send_start(ctx)
@@ -375,7 +404,6 @@ class SchedulerCore:
     def record(self, status: JobStatus, state: str, reason: str) -> None:
         """Append a state change to the job's history and tell the shell."""
         now = self.now()
-        status.state = state
         status.history.append(HistoryEntry(now, self.utc_ms(now), state, reason))
         self.emit(JobStateChanged(status.key, state, reason))
 
@@ -395,9 +423,9 @@ class SchedulerCore:
         if app in self.bound and not any(c.app == app for c in self.running.values()):
             self.emit(UnbindApp(app))
 
-    def snapshot_of(self, status: JobStatus, state: str | None = None) -> dict[str, Any]:
+    def snapshot_of(self, status: JobStatus) -> dict[str, Any]:
         """One object of ``uidt jobs --json``."""
-        return snapshot.job_snapshot(self, status, state)
+        return snapshot.job_snapshot(self, status)
 
     def new_token(self) -> int:
         """A fresh token for a deferred shell command."""

@@ -71,4 +71,5 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
             core.dequeue(status.key)
             status.pending_since = None
     core.set_reasons(status, pending_reasons(status, blocks, running=running, queued=status.ready))
+    core.settle(status)
     check_pending_command(core, status)

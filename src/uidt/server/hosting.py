@@ -176,6 +176,7 @@ class HostEvents(SchedulerCore):
             for status in self.app_jobs.get(app, {}).values():
                 status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
                 self.dequeue(status.key)
+                self.settle(status)
                 self.record(status, "user-stopped", "Task Manager stop")
                 self.persist(status)
                 self.mark_dirty(status.key)

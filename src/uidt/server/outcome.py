@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import backoff
 from uidt.server.context import JobServiceContext, Verb
-from uidt.server.status import JobStatus, Override
+from uidt.server.jobstate import JobState
+from uidt.server.status import Override
 from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 
 if TYPE_CHECKING:
@@ -72,18 +73,19 @@ def finish_run(
     if ctx.execution_start is not None:
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
     if requeue:
+        svc.settle(status)
         svc.record(status, "waiting", "stopped before it ran")
         return
     dropped_by_user = internal is InternalStopReason.USER_UI_STOP and ctx.user_visible
     if ctx.failure is not None and not dropped_by_user:
-        _end(svc, status, "failed", ctx.failure)
+        svc.end(status, JobState.FAILED, ctx.failure)
         status.last_failed_run_utc_ms = utc
         return
     if not reschedule or dropped_by_user:
         if internal is InternalStopReason.SUCCESSFUL_FINISH:
             status.last_successful_run_utc_ms = utc
-        state = "user-stopped" if dropped_by_user else "finished"
-        _end(svc, status, state, f"{reason.name}/{internal.name}")
+        state = JobState.USER_STOPPED if dropped_by_user else JobState.FINISHED
+        svc.end(status, state, f"{reason.name}/{internal.name}")
         return
     settings = svc.settings
     decision = backoff.decide(
@@ -113,14 +115,6 @@ def finish_run(
         and status.cumulative_runtime_ms >= settings.runtime_cumulative_ui_limit_ms
     ):
         status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
+    svc.settle(status)
     svc.record(status, "rescheduled", f"{reason.name}/{internal.name}, backoff {delay} ms")
     svc.persist(status)
-
-
-def _end(svc: SchedulerCore, status: JobStatus, state: str, reason: str) -> None:
-    """Drop a job whose run ended it: the last history entry, the ended record, the removal."""
-    if state == "failed":
-        status.failure = reason
-    svc.record(status, state, reason)
-    svc.ended.append(svc.snapshot_of(status, state))
-    svc._remove(status.key)

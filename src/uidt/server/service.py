@@ -69,7 +69,7 @@ class JobSchedulerService(HostEvents):
         self.apps.pop(package, None)
         with self.batch():
             for key in list(self.app_jobs.get(package, {})):
-                self._cancel_key(key, StopReason.USER, InternalStopReason.UNINSTALL, "uninstalled")
+                self.cancel_job(key, StopReason.USER, InternalStopReason.UNINSTALL)
             for action in self.notifications.remove_app(package):
                 self.emit(action)
 
@@ -145,9 +145,7 @@ class JobSchedulerService(HostEvents):
             carried: list[JobWorkItem] = []
             if existing is not None:
                 carried = list(existing.work)
-                self._cancel_key(
-                    key, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED, "replaced"
-                )
+                self.cancel_job(key, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
             status = JobStatus(key=key, job=job, enqueue_elapsed=self.now(), work=carried)
             if work is not None:
                 status.work.append(work)
@@ -183,11 +181,10 @@ class JobSchedulerService(HostEvents):
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         """``JobScheduler.cancel``: stop if running (CANCELLED_BY_APP) and drop."""
         with self.batch():
-            self._cancel_key(
+            self.cancel_job(
                 JobKey(app, namespace, job_id),
                 StopReason.CANCELLED_BY_APP,
                 InternalStopReason.CANCELED,
-                "cancelled",
             )
 
     def cancel_all(self, app: str, namespace: str | None) -> None:

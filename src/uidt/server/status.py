@@ -11,6 +11,7 @@ from uidt.job.priority import Priority
 from uidt.job.reasons import PendingReason
 from uidt.job.work import JobWorkItem
 from uidt.server.crashes import LastCrash
+from uidt.server.jobstate import JobState
 from uidt.store.record import (
     INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ,
     INTERNAL_FLAG_DEMOTED_BY_USER,
@@ -102,7 +103,9 @@ class JobStatus:
         default_factory=lambda: deque(maxlen=HISTORY_SIZE)
     )
     history: deque[HistoryEntry] = field(default_factory=lambda: deque(maxlen=HISTORY_SIZE))
-    state: str = "waiting"
+    #: The user-visible state; only the core moves it (:meth:`SchedulerCore.settle`), checked
+    #: against :data:`uidt.server.jobstate.TRANSITIONS`.
+    state: JobState = JobState.WAITING
     #: Which scheduling of the job this is (:mod:`uidt.server.identity`); 0 until admitted.
     generation: int = 0
     #: The app's one-line reason when its last run failed (``JobService.job_failed``).
