@@ -10,9 +10,8 @@ functions over a core.
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,18 +32,23 @@ from uidt.server.actions import (
     StopJob,
     UnbindApp,
 )
-from uidt.server.apps import RUN_USER_INITIATED_JOBS, AppInfo
+from uidt.server.apps import AppInfo
+from uidt.server.commands import DeferredRuns
 from uidt.server.concurrency import assign
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.controllers.connectivity import estimated_transfer_ms
+from uidt.server.controllers.tracking import DeviceDependents
 from uidt.server.evaluation import blocks_for, evaluate, max_runtime_for
 from uidt.server.jobstate import JobState, check_transition, derive
 from uidt.server.notifications import NotificationCoordinator
 from uidt.server.outcome import finish_run
+from uidt.server.pending import PendingQueue
 from uidt.server.readiness import stop_reason_for
 from uidt.server.records import job_record
+from uidt.server.registry import AppRegistry
+from uidt.server.runtable import RunTable
 from uidt.server.status import HistoryEntry, JobStatus
-from uidt.server.timers import fire_timers
+from uidt.server.timers import BackoffTimers, fire_timers
 from uidt.settings import Settings
 from uidt.store.record import (
     JobKey,
@@ -52,7 +56,13 @@ from uidt.store.record import (
 
 
 class SchedulerCore:
-    """State, evaluation, the coalesced check pass, execution slots, timers and records."""
+    """State, evaluation, the coalesced check pass, execution slots, timers and records.
+
+    The state lives in parts that own their invariants: :class:`AppRegistry` (apps, visibility,
+    user stops), :class:`PendingQueue`, :class:`RunTable` (runs and app workers),
+    :class:`BackoffTimers`, :class:`DeferredRuns` and :class:`DeviceDependents` (which jobs a
+    device reading concerns). The core keeps the scheduled jobs and drives the check pass.
+    """
 
     def __init__(
         self,
@@ -70,37 +80,49 @@ class SchedulerCore:
         self.steady_limit = limits.steady_concurrency_limit(
             installed_memory_bytes, settings.concurrency_limit
         )
-        self.apps: dict[str, AppInfo] = dict(apps or {})
+        self.registry = AppRegistry(apps, visible_grace_ms=settings.visible_grace_ms)
         self.jobs: dict[JobKey, JobStatus] = {}
         self.app_jobs: dict[str, dict[JobKey, JobStatus]] = {}
-        #: Ready jobs waiting for a slot (the pending queue), and its user-initiated part.
-        self.queue: set[JobKey] = set()
-        self.uij_queue: set[JobKey] = set()
-        self.running: dict[JobKey, JobServiceContext] = {}
-        self.runs: dict[int, JobServiceContext] = {}
-        self.bound: set[str] = set()
-        self.binding: set[str] = set()
-        self.visible: set[str] = set()
-        self.last_visible: dict[str, int] = {}
-        self.user_stopped: set[str] = set()
+        self.pending = PendingQueue()
+        self.run_table = RunTable()
+        self.backoff = BackoffTimers()
+        self.deferred_runs = DeferredRuns()
+        self.dependents = DeviceDependents()
         self.timeout_quota = limits.TimeoutQuota(
             settings.uij_timeout_quota_count, settings.uij_timeout_quota_window_ms
         )
         self.notifications = NotificationCoordinator()
         self.anrs: list[dict[str, Any]] = []
         self.ended: deque[dict[str, Any]] = deque(maxlen=100)
-        self.pending_commands: dict[int, tuple[JobKey, int]] = {}
-        self._delays: list[tuple[int, int, JobKey]] = []
         self._dirty: set[JobKey] = set()
         self._all_dirty = False
         self._actions: list[Action] = []
-        self._next_run_id = 1
         self._next_generation = 1
-        self._next_token = 1
-        self._seq = 0
         self._batch_depth = 0
         #: When a waiting UIJ reaches the max-wait bypass (set by the assignment).
         self.assign_wakeup: int | None = None
+
+    # -- read-only views (queries, ``dumpsys`` and tests) -----------------------------------
+
+    @property
+    def apps(self) -> Mapping[str, AppInfo]:
+        """The installed apps by package."""
+        return self.registry.apps
+
+    @property
+    def running(self) -> Mapping[JobKey, JobServiceContext]:
+        """The runs by job key."""
+        return self.run_table.by_key
+
+    @property
+    def runs(self) -> Mapping[int, JobServiceContext]:
+        """The runs by run id."""
+        return self.run_table.by_id
+
+    @property
+    def binding(self) -> Set[str]:
+        """Apps whose worker is being started."""
+        return self.run_table.binding()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -130,9 +152,10 @@ class SchedulerCore:
             yield
         finally:
             self._batch_depth -= 1
-            self._maybe_check()
+            self.maybe_check()
 
-    def _maybe_check(self) -> None:
+    def maybe_check(self) -> None:
+        """Run the check pass now unless a batch is open (it runs when the batch ends)."""
         if self._batch_depth == 0:
             self.check_pass()
 
@@ -143,32 +166,37 @@ class SchedulerCore:
         else:
             self._dirty.add(key)
 
+    def mark_dirty_many(self, keys: Set[JobKey]) -> None:
+        """Ask the next check pass to re-evaluate these jobs."""
+        if self._dirty:
+            self._dirty |= keys
+        else:
+            self._dirty = set(keys)
+
+    def mark_app_dirty(self, app: str) -> None:
+        """Ask the next check pass to re-evaluate every job of one app."""
+        self._dirty.update(self.app_jobs.get(app, ()))
+
+    def is_dirty(self, key: JobKey) -> bool:
+        """The job waits for re-evaluation."""
+        return self._all_dirty or key in self._dirty
+
     def find(self, app: str, namespace: str | None, job_id: int) -> JobStatus | None:
         """The job with this identity, if scheduled."""
         return self.jobs.get(JobKey(app, namespace, job_id))
 
-    def is_visible(self, app: str) -> bool:
-        """The app is visible (TOP) right now."""
-        return app in self.visible
-
-    def has_bal_privilege(self, app: str) -> bool:
-        """Visible, or within the visible grace period (transient background-start privilege)."""
-        if app in self.visible:
-            return True
-        last = self.last_visible.get(app)
-        return last is not None and self.now() - last <= self.settings.visible_grace_ms
-
     def can_run_user_initiated_jobs(self, app: str) -> bool:
         """The app declares RUN_USER_INITIATED_JOBS and the user did not revoke it."""
-        info = self.apps.get(app)
-        return info is not None and info.holds(RUN_USER_INITIATED_JOBS)
+        return self.registry.can_run_user_initiated_jobs(app)
 
-    def _insert(self, status: JobStatus) -> None:
+    def insert(self, status: JobStatus) -> None:
+        """Add a new scheduling of a job (its generation assigned if it has none)."""
         if status.generation < 1:
             status.generation = self._next_generation
         self._next_generation = max(self._next_generation, status.generation + 1)
         self.jobs[status.key] = status
         self.app_jobs.setdefault(status.key.app, {})[status.key] = status
+        self.dependents.track(status)
         self.mark_dirty(status.key)
 
     def _remove(self, key: JobKey) -> JobStatus | None:
@@ -180,7 +208,8 @@ class SchedulerCore:
             app_jobs.pop(key, None)
             if not app_jobs:
                 del self.app_jobs[key.app]
-        self.dequeue(key)
+        self.pending.discard(key)
+        self.dependents.untrack(key)
         self._dirty.discard(key)
         self.emit(RemoveJob(key))
         return status
@@ -190,10 +219,12 @@ class SchedulerCore:
         status = self.jobs.get(key)
         if status is None:
             return False
-        ctx = self.running.get(key)
+        ctx = self.run_table.get(key)
+        status.state = check_transition(status.state, JobState.CANCELLED)
         self._remove(key)
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
-        self.end(status, JobState.CANCELLED, reason.name)
+        self.record(status, JobState.CANCELLED.value, reason.name)
+        self.ended.append(self.snapshot_of(status))
         if ctx is not None:
             ctx.cancelled = True
             self.stop_run(ctx, reason, internal)
@@ -201,19 +232,11 @@ class SchedulerCore:
 
     def enqueue(self, status: JobStatus, now: int) -> None:
         """Put a ready job on the pending queue (or keep it there, re-filed by its UIJ status)."""
-        key = status.key
-        if key not in self.queue:
-            self.queue.add(key)
-            status.pending_since = now
-        if status.treated_as_uij:
-            self.uij_queue.add(key)
-        else:
-            self.uij_queue.discard(key)
+        self.pending.add(status, now)
 
     def dequeue(self, key: JobKey) -> None:
         """Take a job off the pending queue."""
-        self.queue.discard(key)
-        self.uij_queue.discard(key)
+        self.pending.discard(key)
 
     def set_reasons(self, status: JobStatus, reasons: tuple[PendingReason, ...]) -> None:
         """Record new pending reasons; changes within the same instant are coalesced."""
@@ -233,11 +256,9 @@ class SchedulerCore:
         Raises:
             IllegalTransitionError: the facts describe a move the transition table forbids.
         """
-        key = status.key
-        ctx = self.running.get(key)
         # a replacement scheduled while the job it replaced still stops is not the one running
-        running = ctx is not None and ctx.status is status
-        state = derive(running=running, queued=key in self.queue, ready=status.ready)
+        running = self.run_table.runs_job(status)
+        state = derive(running=running, queued=status.key in self.pending, ready=status.ready)
         status.state = check_transition(status.state, state)
 
     def end(self, status: JobStatus, state: JobState, reason: str) -> None:
@@ -269,7 +290,7 @@ class SchedulerCore:
                 if found is not None:
                     evaluate(self, found)
         now = self.now()
-        for ctx in list(self.running.values()):
+        for ctx in self.run_table:
             status = ctx.status
             if ctx.cancelled or ctx.death_mark or ctx.verb in (Verb.STOPPING, Verb.FINISHED):
                 continue
@@ -301,7 +322,7 @@ class SchedulerCore:
             transfer_ms=estimated_transfer_ms(status, self.device.network),
         )
         ctx = JobServiceContext(
-            run_id=self._next_run_id,
+            run_id=self.run_table.new_run_id(),
             status=status,
             verb=Verb.BINDING,
             verb_since=now,
@@ -311,22 +332,20 @@ class SchedulerCore:
             estimated_download_bytes=status.estimated_bytes()[0],
             estimated_upload_bytes=status.estimated_bytes()[1],
         )
-        self._next_run_id += 1
         self.dequeue(status.key)
         status.pending_since = None
-        self.running[status.key] = ctx
-        self.runs[ctx.run_id] = ctx
+        self.run_table.add(ctx)
         self.set_reasons(status, (PendingReason.EXECUTING,))
         self.settle(status)
         self.record(status, "active", "started")
-        if app in self.bound:
-            self._send_start(ctx)
-        elif app not in self.binding:
-            self.binding.add(app)
+        if self.run_table.is_bound(app):
+            self.send_start(ctx)
+        elif self.run_table.want_worker(app):
             self.emit(BindApp(app))
         return ctx
 
-    def _send_start(self, ctx: JobServiceContext) -> None:
+    def send_start(self, ctx: JobServiceContext) -> None:
+        """The app's worker is up: send ``on_start_job`` for a run (STARTING)."""
         status = ctx.status
         ctx.verb, ctx.verb_since = Verb.STARTING, self.now()
         network = self.device.network
@@ -379,17 +398,15 @@ class SchedulerCore:
     def push_delay(self, status: JobStatus) -> None:
         """Arm the backoff timer of a job."""
         if status.earliest_run_elapsed is not None:
-            self._seq += 1
-            heapq.heappush(self._delays, (status.earliest_run_elapsed, self._seq, status.key))
+            self.backoff.arm(status.key, status.earliest_run_elapsed)
 
     def next_wakeup(self) -> int | None:
         """Elapsed ms of the next timer (timeouts, backoff expiry, guarantees, stalls, commands)."""
-        times = [t for c in self.running.values() if (t := c.deadline(self.settings)) is not None]
-        while self._delays and self.jobs.get(self._delays[0][2]) is None:
-            heapq.heappop(self._delays)
-        if self._delays:
-            times.append(self._delays[0][0])
-        times += [deadline for _, deadline in self.pending_commands.values()]
+        times = [t for c in self.run_table if (t := c.deadline(self.settings)) is not None]
+        backoff = self.backoff.next_due(self.jobs.__contains__)
+        if backoff is not None:
+            times.append(backoff)
+        times += self.deferred_runs.deadlines()
         if self.assign_wakeup is not None:
             times.append(self.assign_wakeup)
         return min(times) if times else None
@@ -420,15 +437,9 @@ class SchedulerCore:
 
     def unbind_if_idle(self, app: str) -> None:
         """Tell the shell when an app has no run left."""
-        if app in self.bound and not any(c.app == app for c in self.running.values()):
+        if self.run_table.is_bound(app) and not self.run_table.of_app(app):
             self.emit(UnbindApp(app))
 
     def snapshot_of(self, status: JobStatus) -> dict[str, Any]:
         """One object of ``uidt jobs --json``."""
         return snapshot.job_snapshot(self, status)
-
-    def new_token(self) -> int:
-        """A fresh token for a deferred shell command."""
-        token = self._next_token
-        self._next_token += 1
-        return token

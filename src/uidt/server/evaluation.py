@@ -18,17 +18,18 @@ if TYPE_CHECKING:
 def blocks_for(core: SchedulerCore, status: JobStatus) -> Blocks:
     """The implicit reasons that hold ``status`` back now."""
     app = status.key.app
-    info = core.apps.get(app)
-    ctx = core.running.get(status.key)
+    registry = core.registry
+    info = registry.get(app)
+    ctx = core.run_table.get(status.key)
     within = ctx is not None and ctx.within_guarantee(core.now())
     return Blocks(
         app_missing=info is None or status.job.service not in info.services,
-        user_stopped=app in core.user_stopped,
+        user_stopped=registry.is_user_stopped(app),
         power_saver=core.device.power_saver and not status.treated_as_uij,
         restricted=thermally_restricted(
             status,
             core.device.thermal,
-            app_visible=app in core.visible,
+            app_visible=registry.is_visible(app),
             running_within_guarantee=within,
         ),
     )
@@ -48,7 +49,7 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
     """Controllers set the job's bits; readiness and pending reasons follow."""
     device = core.device
     now = core.now()
-    bits = battery_bits(status, device, app_visible=status.key.app in core.visible)
+    bits = battery_bits(status, device, app_visible=core.registry.is_visible(status.key.app))
     bits |= storage_bits(device)
     if connectivity_satisfied(
         status,
@@ -63,7 +64,7 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
     blocks = blocks_for(core, status)
     status.restricted = blocks.restricted
     status.ready = is_ready(status, blocks)
-    running = status.key in core.running
+    running = status.key in core.run_table
     if not running:
         if status.ready:
             core.enqueue(status, now)

@@ -21,20 +21,19 @@ class HostEvents(SchedulerCore):
 
     def on_bound(self, app: str) -> None:
         """The app's worker process is up: start its runs waiting in BINDING."""
-        self.binding.discard(app)
-        self.bound.add(app)
-        for ctx in list(self.running.values()):
-            if ctx.app == app and ctx.verb is Verb.BINDING:
-                self._send_start(ctx)
+        self.run_table.worker_up(app)
+        for ctx in self.run_table.of_app(app):
+            if ctx.verb is Verb.BINDING:
+                self.send_start(ctx)
         self.unbind_if_idle(app)
-        self._maybe_check()
+        self.maybe_check()
 
     def on_bind_failed(self, app: str) -> None:
         """The worker could not be started: its runs end as system stops and are rescheduled."""
-        self.binding.discard(app)
+        self.run_table.worker_gone(app)
         with self.batch():
-            for ctx in list(self.running.values()):
-                if ctx.app == app and ctx.verb is Verb.BINDING:
+            for ctx in self.run_table.of_app(app):
+                if ctx.verb is Verb.BINDING:
                     ctx.stop_reason, ctx.internal_reason = (
                         StopReason.UNDEFINED,
                         InternalStopReason.UNKNOWN,
@@ -43,7 +42,7 @@ class HostEvents(SchedulerCore):
 
     def on_start_job_result(self, run_id: int, wants_to_run: bool) -> None:
         """``on_start_job`` returned: EXECUTING, or finished at once when it returned ``False``."""
-        ctx = self.runs.get(run_id)
+        ctx = self.run_table.run(run_id)
         if ctx is None or ctx.verb is not Verb.STARTING:
             return
         with self.batch():
@@ -67,7 +66,7 @@ class HostEvents(SchedulerCore):
 
     def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None:
         """``on_stop_job`` returned the app's reschedule wish."""
-        ctx = self.runs.get(run_id)
+        ctx = self.run_table.run(run_id)
         if ctx is None or ctx.verb is not Verb.STOPPING:
             return
         with self.batch():
@@ -75,7 +74,7 @@ class HostEvents(SchedulerCore):
 
     def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
         """``job_finished``: SUCCESSFUL_FINISH; while stopping, the stop's reasons are kept."""
-        ctx = self.runs.get(run_id)
+        ctx = self.run_table.run(run_id)
         if ctx is None:
             return
         with self.batch():
@@ -90,7 +89,7 @@ class HostEvents(SchedulerCore):
         Stop reasons are recorded as for ``job_finished`` (while stopping, the stop's); the job is
         never rescheduled, whatever the stop asked for: the app says retrying cannot help.
         """
-        ctx = self.runs.get(run_id)
+        ctx = self.run_table.run(run_id)
         if ctx is None:
             return
         with self.batch():
@@ -112,10 +111,10 @@ class HostEvents(SchedulerCore):
         Raises:
             InvalidJobError: undeclared channel or bad end policy (delivered to the app).
         """
-        ctx = self.runs.get(run_id)
+        ctx = self.run_table.run(run_id)
         if ctx is None or ctx.verb in (Verb.BINDING, Verb.FINISHED):
             return
-        info = self.apps.get(ctx.app)
+        info = self.registry.get(ctx.app)
         channels = info.channels if info is not None else frozenset()
         for action in self.notifications.set_notification(
             ctx, notification_id, notification, end_policy, channels, self.utc_ms()
@@ -124,13 +123,13 @@ class HostEvents(SchedulerCore):
 
     def on_update_estimated_bytes(self, run_id: int, download: int, upload: int) -> None:
         """``update_estimated_network_bytes``: replaces the running estimate."""
-        ctx = self.runs.get(run_id)
+        ctx = self.run_table.run(run_id)
         if ctx is not None:
             ctx.estimated_download_bytes, ctx.estimated_upload_bytes = download, upload
 
     def on_update_transferred_bytes(self, run_id: int, download: int, upload: int) -> None:
         """``update_transferred_network_bytes``: replaces the counters; progress feeds the watchdog."""
-        ctx = self.runs.get(run_id)
+        ctx = self.run_table.run(run_id)
         if ctx is None:
             return
         moved = (download, upload) != (ctx.transferred_download_bytes, ctx.transferred_upload_bytes)
@@ -145,7 +144,7 @@ class HostEvents(SchedulerCore):
         The run itself ends when the worker dies (the daemon kills it, as Android kills a
         crashing process): that is a system stop, see :meth:`on_process_died`.
         """
-        ctx = self.runs.get(run_id)
+        ctx = self.run_table.run(run_id)
         if ctx is None:
             return
         status = ctx.status
@@ -155,10 +154,9 @@ class HostEvents(SchedulerCore):
 
     def on_process_died(self, app: str) -> None:
         """The worker died (EOF / waitpid): every run of the app ends, rescheduled unless marked."""
-        self.bound.discard(app)
-        self.binding.discard(app)
+        self.run_table.worker_gone(app)
         with self.batch():
-            for ctx in [c for c in self.running.values() if c.app == app]:
+            for ctx in self.run_table.of_app(app):
                 if ctx.death_mark is not None:
                     ctx.stop_reason, ctx.internal_reason = ctx.death_mark
                 elif ctx.verb is not Verb.STOPPING:
@@ -171,8 +169,8 @@ class HostEvents(SchedulerCore):
     def user_stop(self, app: str) -> None:
         """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
         with self.batch():
-            self.user_stopped.add(app)
-            runs = [c for c in self.running.values() if c.app == app]
+            self.registry.stop_by_user(app)
+            runs = self.run_table.of_app(app)
             for status in self.app_jobs.get(app, {}).values():
                 status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
                 self.dequeue(status.key)
@@ -182,12 +180,11 @@ class HostEvents(SchedulerCore):
                 self.mark_dirty(status.key)
             for ctx in runs:
                 ctx.death_mark = (StopReason.USER, InternalStopReason.USER_UI_STOP)
-            if app in self.bound or app in self.binding or runs:
+            if self.run_table.is_bound(app) or self.run_table.is_binding(app) or runs:
                 self.emit(KillApp(app, "user stop"))
 
     def low_memory_kill(self, app: str) -> None:
         """Kill an app's worker for memory; its runs are rescheduled as system stops."""
-        for ctx in self.running.values():
-            if ctx.app == app:
-                ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
+        for ctx in self.run_table.of_app(app):
+            ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
         self.emit(KillApp(app, "low memory"))

@@ -53,8 +53,7 @@ def finish_run(
     now = svc.now()
     utc = svc.utc_ms(now)
     ctx.verb = Verb.FINISHED
-    svc.running.pop(key, None)
-    svc.runs.pop(ctx.run_id, None)
+    svc.run_table.remove(ctx)
     ran_ms = 0 if ctx.execution_start is None else now - ctx.execution_start
     status.cumulative_runtime_ms += ran_ms - ctx.stamped_ms
     status.override = Override.NONE

@@ -26,7 +26,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
     the app is visible again.
     """
     key = status.key
-    ctx = svc.running.get(key)
+    ctx = svc.run_table.get(key)
     down, up = status.estimated_bytes()
     notification: dict[str, Any] | None = None
     if ctx is not None and ctx.notification_id is not None:
@@ -107,8 +107,8 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
             "steady_limit": svc.steady_limit,
             "max_total": max_total,
             "ui_reserved": ui_reserved,
-            "running": len(svc.running),
-            "queued": len(svc.queue),
+            "running": len(svc.run_table),
+            "queued": len(svc.pending),
             "runs": [
                 {
                     "run_id": c.run_id,
@@ -119,13 +119,13 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
                     "min_guarantee_ms": c.min_guarantee_ms,
                     "max_runtime_ms": c.effective_max_ms(),
                 }
-                for c in svc.running.values()
+                for c in svc.run_table
             ],
         },
         "apps": {
-            "bound": sorted(svc.bound),
-            "visible": sorted(svc.visible),
-            "user_stopped": sorted(svc.user_stopped),
+            "bound": sorted(svc.run_table.bound()),
+            "visible": sorted(svc.registry.visible()),
+            "user_stopped": sorted(svc.registry.user_stopped()),
         },
         "settings": svc.settings.to_dict(),
     }

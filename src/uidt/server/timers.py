@@ -3,27 +3,61 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import KillApp
 from uidt.server.commands import expire_commands
 from uidt.server.context import JobServiceContext, Verb
+from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
 
 
+class BackoffTimers:
+    """When jobs' backoff (or minimum-latency) waits end: a heap of ``(due, seq, key)``.
+
+    A job dropped or re-armed before its timer fires leaves a stale entry; stale entries are
+    skipped by :meth:`next_due` (when the job is gone) or fire harmlessly (one extra evaluation).
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, JobKey]] = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def arm(self, key: JobKey, due: int) -> None:
+        """Wake the core for ``key`` at elapsed ``due``."""
+        self._seq += 1
+        heapq.heappush(self._heap, (due, self._seq, key))
+
+    def next_due(self, alive: Callable[[JobKey], bool]) -> int | None:
+        """The earliest due time of a job still ``alive`` (dropping the entries of gone jobs)."""
+        heap = self._heap
+        while heap and not alive(heap[0][2]):
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def pop_due(self, now: int) -> list[JobKey]:
+        """The keys whose wait is over at ``now``, removed from the heap."""
+        heap, due = self._heap, []
+        while heap and heap[0][0] <= now:
+            due.append(heapq.heappop(heap)[2])
+        return due
+
+
 def fire_timers(svc: SchedulerCore) -> None:
     """Fire every due timer: run timeouts, backoff expiry, deferred shell commands."""
     now = svc.now()
-    for ctx in list(svc.running.values()):
+    for ctx in svc.run_table:
         deadline = ctx.deadline(svc.settings)
-        if deadline is not None and deadline <= now and ctx.run_id in svc.runs:
+        if deadline is not None and deadline <= now and svc.run_table.run(ctx.run_id) is ctx:
             _fire(svc, ctx, now)
-    delays = svc._delays
-    while delays and delays[0][0] <= now:
-        _, _, key = heapq.heappop(delays)
+    for key in svc.backoff.pop_due(now):
         svc.mark_dirty(key)
     expire_commands(svc, now)
 
