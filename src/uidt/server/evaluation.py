@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from uidt.server import limits
 from uidt.server.commands import check_pending_command
 from uidt.server.controllers import battery_bits, connectivity_satisfied, storage_bits
+from uidt.server.controllers.tracking import Reading
 from uidt.server.readiness import Blocks, is_ready, pending_reasons
 from uidt.server.restrictions import thermally_restricted
 from uidt.server.status import Bit, JobStatus
+from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
@@ -74,3 +77,47 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
     core.set_reasons(status, pending_reasons(status, blocks, running=running, queued=status.ready))
     core.settle(status)
     check_pending_command(core, status)
+
+
+_POWER_BITS = Bit.CHARGING | Bit.BATTERY_NOT_LOW
+
+
+def changed_by_device(
+    core: SchedulerCore, keys: Iterable[JobKey], readings: set[Reading]
+) -> list[JobKey]:
+    """The jobs among ``keys`` whose required bits the new device readings change.
+
+    Only the controllers of the changed ``readings`` are asked (Android's controllers report just
+    the jobs whose constraint flipped); a job whose bits stay as they were needs no evaluation,
+    since nothing else in it depends on these readings.
+    """
+    device = core.device
+    power = Reading.POWER in readings
+    network = Reading.NETWORK in readings or power
+    storage_now = storage_bits(device) if Reading.STORAGE in readings else None
+    registry = core.registry
+    runtimes: dict[tuple[str, bool], int] = {}
+    changed: list[JobKey] = []
+    for key in keys:
+        status = core.jobs.get(key)
+        if status is None:
+            continue
+        required, old = status.required, status.satisfied
+        new = old
+        if power and required & _POWER_BITS:
+            visible = registry.is_visible(key.app)
+            new = (new & ~_POWER_BITS) | battery_bits(status, device, app_visible=visible)
+        if storage_now is not None:
+            new = (new & ~Bit.STORAGE_NOT_LOW) | storage_now
+        if network and required & Bit.CONNECTIVITY:
+            which = (key.app, status.treated_as_uij)
+            runtime = runtimes.get(which)
+            if runtime is None:
+                runtime = runtimes[which] = max_runtime_for(core, status)
+            ok = connectivity_satisfied(
+                status, device.network, max_execution_ms=runtime, charging=device.charging
+            )
+            new = (new | Bit.CONNECTIVITY) if ok else (new & ~Bit.CONNECTIVITY)
+        if (new ^ old) & required:
+            changed.append(key)
+    return changed

@@ -32,7 +32,7 @@ from uidt.server.commands import (
 )
 from uidt.server.context import Verb
 from uidt.server.controllers.tracking import changed_readings
-from uidt.server.evaluation import evaluate
+from uidt.server.evaluation import changed_by_device, evaluate
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
 from uidt.server.status import DEMOTION_FLAGS, JobStatus, key_order
@@ -245,7 +245,8 @@ class JobSchedulerService(HostEvents):
         if everyone:
             self.mark_dirty()
         elif readings:
-            self.mark_dirty_many(self.dependents.concerned(readings))
+            concerned = self.dependents.concerned(readings)
+            self.mark_dirty_many(set(changed_by_device(self, concerned, readings)))
         self.maybe_check()
         if _network_identity(before) != _network_identity(state.network) and before is not None:
             self._tell_network_changed()

@@ -151,6 +151,8 @@ class JobStatus:
         """Estimated (download, upload) bytes of the job and its pending work, -1 when unknown."""
         down = self.job.estimated_network_download_bytes
         up = self.job.estimated_network_upload_bytes
+        if not self.work:
+            return down, up
         for item in self.work:
             if item.estimated_network_download_bytes > 0:
                 down = max(down, 0) + item.estimated_network_download_bytes
@@ -160,6 +162,9 @@ class JobStatus:
 
     def minimum_chunk_bytes(self) -> int:
         """The smallest known minimum chunk of the job and its work items, -1 when unknown."""
+        if not self.work:
+            chunk = self.job.minimum_network_chunk_bytes
+            return chunk if chunk > 0 else -1
         chunks = [self.job.minimum_network_chunk_bytes]
         chunks += [w.minimum_network_chunk_bytes for w in self.work]
         known = [c for c in chunks if c > 0]
