@@ -112,3 +112,16 @@ def test_a_replacement_is_not_active_while_the_run_it_replaced_stops(
     assert job["state"] != "active"
     assert "active" not in service.cmd_get_job_state(APP, None, 1).output.split()
     assert service.ended[-1]["state"] == "cancelled"
+
+
+def test_invariants_catch_a_state_that_lies(service: JobSchedulerService) -> None:
+    from uidt.server.invariants import broken_invariants
+
+    service.on_device_state(DeviceState(charging=False))
+    service.schedule(BACKGROUND, None, regular(1, requires_charging=True))
+    status = service.find(APP, None, 1)
+    assert status is not None
+    assert broken_invariants(service) == []
+    status.state = JobState.PENDING  # a lie: it is not queued
+    assert broken_invariants(service) == [f"{status.key} reads pending but is waiting"]
+    status.state = JobState.WAITING
