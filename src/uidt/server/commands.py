@@ -14,6 +14,7 @@ from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import CommandCompleted
 from uidt.server.context import Verb
 from uidt.server.jobstate import JobState
+from uidt.server.runs import stop_run
 from uidt.server.status import Bit, JobStatus, Override, key_order
 from uidt.store.record import JobKey
 
@@ -175,7 +176,7 @@ def cmd_stop(
                 continue
             prefix = "#" if key.namespace is None else f"{key.namespace}:"
             lines.append(f"Stopping job: {prefix}{key.app}/{key.job_id} {ctx.status.job.service}")
-            svc.stop_run(ctx, reason, internal)
+            stop_run(svc, ctx, reason, internal)
     return CmdResult(0, "\n".join(lines) if lines else "No matching executing jobs found.")
 
 

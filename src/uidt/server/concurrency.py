@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.restrictions import max_total_jobs, ui_reserved_slots
+from uidt.server.runs import start_run, stop_run
 from uidt.server.status import JobStatus
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def assign(svc: SchedulerCore) -> None:
     for app in [a for a in svc.app_jobs if registry.has_bal_privilege(a, now)]:
         for key, status in list(svc.app_jobs.get(app, {}).items()):
             if key in pending.uij():
-                svc.start_run(status)
+                start_run(svc, status)
     running = len(svc.run_table)
     ui_running = sum(1 for c in svc.run_table if c.user_visible)
     # 2. Free slots go to the best queued UIJs, then to regular jobs outside the UI reserve.
@@ -69,19 +70,19 @@ def assign(svc: SchedulerCore) -> None:
         for status in heapq.nsmallest(
             free, [svc.jobs[k] for k in pending.uij()], key=pending_order
         ):
-            svc.start_run(status)
+            start_run(svc, status)
             running += 1
             ui_running += 1
     free_for_regular = max_total - max(0, ui_reserved - ui_running) - running
     if free_for_regular > 0 and pending:
         regular = (svc.jobs[k] for k in pending.regular())
         for status in heapq.nsmallest(free_for_regular, regular, key=pending_order):
-            svc.start_run(status)
+            start_run(svc, status)
     # 3. The max-wait bypass: one extra slot for a UIJ while none runs (§7.3).
     if ui_running == 0 and pending.has_uij():
         first = min((svc.jobs[k] for k in pending.uij()), key=pending_order)
         if _waits_too_long(svc, first, now):
-            svc.start_run(first)
+            start_run(svc, first)
         elif first.pending_since is not None:
             svc.assign_wakeup = first.pending_since + svc.settings.max_wait_ui_ms
     if pending:
@@ -108,4 +109,4 @@ def _make_room(svc: SchedulerCore, wanted: int, now: int) -> None:
     ]
     stoppable.sort(key=lambda c: (c.user_visible, c.execution_start or 0))
     for ctx in stoppable[:wanted]:
-        svc.stop_run(ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)
+        stop_run(svc, ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)

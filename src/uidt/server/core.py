@@ -18,34 +18,22 @@ from typing import Any
 from uidt.clock import Clock, millis_from_utc
 from uidt.device.state import DeviceState
 from uidt.errors import IllegalTransitionError
-from uidt.job.params import JobParameters
-from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import limits, snapshot
-from uidt.server.actions import (
-    Action,
-    BindApp,
-    JobStateChanged,
-    PersistJob,
-    RecordAnr,
-    RemoveJob,
-    StartJob,
-    StopJob,
-    UnbindApp,
-)
+from uidt.server.actions import Action, JobStateChanged, PersistJob, RemoveJob
 from uidt.server.apps import AppInfo
 from uidt.server.commands import DeferredRuns
 from uidt.server.concurrency import assign
 from uidt.server.context import JobServiceContext, Verb
-from uidt.server.controllers.connectivity import estimated_transfer_ms
 from uidt.server.controllers.tracking import DeviceDependents
-from uidt.server.evaluation import blocks_for, evaluate, max_runtime_for
+from uidt.server.evaluation import blocks_for, evaluate
 from uidt.server.jobstate import JobState, check_transition, derive
 from uidt.server.notifications import NotificationCoordinator
-from uidt.server.outcome import finish_run
 from uidt.server.pending import PendingQueue
 from uidt.server.readiness import stop_reason_for
 from uidt.server.records import job_record
 from uidt.server.registry import AppRegistry
+from uidt.server.runs import stop_run
 from uidt.server.runtable import RunTable
 from uidt.server.status import HistoryEntry, JobStatus
 from uidt.server.timers import BackoffTimers, fire_timers
@@ -224,31 +212,11 @@ class SchedulerCore:
         self._remove(key)
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
         self.record(status, JobState.CANCELLED.value, reason.name)
-        self.ended.append(self.snapshot_of(status))
+        self.ended.append(snapshot.job_snapshot(self, status))
         if ctx is not None:
             ctx.cancelled = True
-            self.stop_run(ctx, reason, internal)
+            stop_run(self, ctx, reason, internal)
         return True
-
-    def enqueue(self, status: JobStatus, now: int) -> None:
-        """Put a ready job on the pending queue (or keep it there, re-filed by its UIJ status)."""
-        self.pending.add(status, now)
-
-    def dequeue(self, key: JobKey) -> None:
-        """Take a job off the pending queue."""
-        self.pending.discard(key)
-
-    def set_reasons(self, status: JobStatus, reasons: tuple[PendingReason, ...]) -> None:
-        """Record new pending reasons; changes within the same instant are coalesced."""
-        if reasons == status.pending_reasons:
-            return
-        status.pending_reasons = reasons
-        utc = self.utc_ms()
-        history = status.reasons_history
-        if history and history[-1][0] == utc:
-            history.pop()
-        if not history or history[-1][1] != reasons:
-            history.append((utc, reasons))
 
     def settle(self, status: JobStatus) -> None:
         """Bring a scheduled job's state in line with its facts (running, queued, ready).
@@ -273,7 +241,7 @@ class SchedulerCore:
         if state is JobState.FAILED:
             status.failure = reason
         self.record(status, state.value, reason)
-        self.ended.append(self.snapshot_of(status))
+        self.ended.append(snapshot.job_snapshot(self, status))
         self._remove(status.key)
 
     def check_pass(self) -> None:
@@ -296,109 +264,16 @@ class SchedulerCore:
                 continue
             if not status.ready:
                 reason, internal = stop_reason_for(status, blocks_for(self, status))
-                self.stop_run(ctx, reason, internal)
+                stop_run(self, ctx, reason, internal)
             elif (
                 ctx.verb is Verb.EXECUTING
                 and not ctx.within_guarantee(now)
                 and self.device.power_saver
             ):
-                self.stop_run(ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)
+                stop_run(self, ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)
         assign(self)
 
-    # -- runs -----------------------------------------------------------------------------
-
-    def start_run(self, status: JobStatus) -> JobServiceContext:
-        """Give the job an execution slot: bind the app if needed, else send ``on_start_job``."""
-        now = self.now()
-        app = status.key.app
-        uij_ok = self.can_run_user_initiated_jobs(app)
-        in_quota = self.timeout_quota.in_quota(app, now)
-        guarantee = limits.min_guarantee_ms(
-            self.settings,
-            treated_as_uij=status.treated_as_uij,
-            uij_ok=uij_ok,
-            in_quota=in_quota,
-            has_network=status.job.required_network is not None,
-            transfer_ms=estimated_transfer_ms(status, self.device.network),
-        )
-        ctx = JobServiceContext(
-            run_id=self.run_table.new_run_id(),
-            status=status,
-            verb=Verb.BINDING,
-            verb_since=now,
-            user_visible=status.treated_as_uij,
-            min_guarantee_ms=guarantee,
-            max_runtime_ms=max_runtime_for(self, status),
-            estimated_download_bytes=status.estimated_bytes()[0],
-            estimated_upload_bytes=status.estimated_bytes()[1],
-        )
-        self.dequeue(status.key)
-        status.pending_since = None
-        self.run_table.add(ctx)
-        self.set_reasons(status, (PendingReason.EXECUTING,))
-        self.settle(status)
-        self.record(status, "active", "started")
-        if self.run_table.is_bound(app):
-            self.send_start(ctx)
-        elif self.run_table.want_worker(app):
-            self.emit(BindApp(app))
-        return ctx
-
-    def send_start(self, ctx: JobServiceContext) -> None:
-        """The app's worker is up: send ``on_start_job`` for a run (STARTING)."""
-        status = ctx.status
-        ctx.verb, ctx.verb_since = Verb.STARTING, self.now()
-        network = self.device.network
-        params = JobParameters(
-            job_id=status.key.job_id,
-            namespace=status.key.namespace,
-            extras=status.job.extras,
-            transient_extras=status.job.transient_extras,
-            network=(
-                self.device.to_dict()["network"]
-                if status.job.required_network is not None and network is not None
-                else None
-            ),
-            user_initiated=ctx.user_visible,
-            expedited=status.job.expedited,
-            run_id=ctx.run_id,
-        )
-        self.emit(StartJob(ctx.run_id, status.key, status.job.service, params, tuple(status.work)))
-
-    def stop_run(
-        self,
-        ctx: JobServiceContext,
-        reason: StopReason,
-        internal: InternalStopReason,
-        *,
-        force_reschedule: bool = False,
-        counts_as_timeout: bool = True,
-    ) -> None:
-        """Stop a run with reasons; what happens depends on its verb (reference §3.2 item 11)."""
-        ctx.force_reschedule = ctx.force_reschedule or force_reschedule
-        ctx.counts_as_timeout = counts_as_timeout
-        if ctx.verb is Verb.BINDING:
-            ctx.stop_reason, ctx.internal_reason = reason, internal
-            self.close_run(ctx, reschedule=False, requeue=not ctx.cancelled)
-        elif ctx.verb is Verb.STARTING:
-            ctx.deferred_stop = (reason, internal)
-        elif ctx.verb is Verb.EXECUTING:
-            ctx.verb, ctx.verb_since = Verb.STOPPING, self.now()
-            ctx.stop_reason, ctx.internal_reason = reason, internal
-            ctx.status.last_stop_reason = reason
-            ctx.status.last_internal_stop_reason = internal
-            self.emit(StopJob(ctx.run_id, ctx.status.key, reason, internal))
-
-    def close_run(self, ctx: JobServiceContext, *, reschedule: bool, requeue: bool = False) -> None:
-        """End a run: notification policy, timeout quota, then drop or reschedule the job."""
-        finish_run(self, ctx, reschedule=reschedule, requeue=requeue)
-
     # -- timers ---------------------------------------------------------------------------
-
-    def push_delay(self, status: JobStatus) -> None:
-        """Arm the backoff timer of a job."""
-        if status.earliest_run_elapsed is not None:
-            self.backoff.arm(status.key, status.earliest_run_elapsed)
 
     def next_wakeup(self) -> int | None:
         """Elapsed ms of the next timer (timeouts, backoff expiry, guarantees, stalls, commands)."""
@@ -427,19 +302,3 @@ class SchedulerCore:
     def persist(self, status: JobStatus) -> None:
         """Write the job through to the store."""
         self.emit(PersistJob(job_record(self, status)))
-
-    def record_anr(self, ctx: JobServiceContext, reason: str) -> None:
-        """Keep an ANR and tell the shell."""
-        utc = self.utc_ms()
-        key = ctx.status.key
-        self.anrs.append({"app": key.app, "job_id": key.job_id, "reason": reason, "time": utc})
-        self.emit(RecordAnr(key.app, key, reason, utc))
-
-    def unbind_if_idle(self, app: str) -> None:
-        """Tell the shell when an app has no run left."""
-        if self.run_table.is_bound(app) and not self.run_table.of_app(app):
-            self.emit(UnbindApp(app))
-
-    def snapshot_of(self, status: JobStatus) -> dict[str, Any]:
-        """One object of ``uidt jobs --json``."""
-        return snapshot.job_snapshot(self, status)

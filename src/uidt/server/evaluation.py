@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from uidt.server import limits
 from uidt.server.commands import check_pending_command
 from uidt.server.controllers import battery_bits, connectivity_satisfied, storage_bits
 from uidt.server.controllers.tracking import Reading
+from uidt.server.jobfacts import max_runtime_for, set_reasons
 from uidt.server.readiness import Blocks, is_ready, pending_reasons
 from uidt.server.restrictions import thermally_restricted
 from uidt.server.status import Bit, JobStatus
@@ -38,16 +38,6 @@ def blocks_for(core: SchedulerCore, status: JobStatus) -> Blocks:
     )
 
 
-def max_runtime_for(core: SchedulerCore, status: JobStatus) -> int:
-    """The maximum runtime a run of this job would get now."""
-    return limits.max_runtime_ms(
-        core.settings,
-        treated_as_uij=status.treated_as_uij,
-        uij_ok=core.can_run_user_initiated_jobs(status.key.app),
-        in_quota=core.timeout_quota.in_quota(status.key.app, core.now()),
-    )
-
-
 def evaluate(core: SchedulerCore, status: JobStatus) -> None:
     """Controllers set the job's bits; readiness and pending reasons follow."""
     device = core.device
@@ -70,11 +60,11 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
     running = status.key in core.run_table
     if not running:
         if status.ready:
-            core.enqueue(status, now)
+            core.pending.add(status, now)
         else:
-            core.dequeue(status.key)
+            core.pending.discard(status.key)
             status.pending_since = None
-    core.set_reasons(status, pending_reasons(status, blocks, running=running, queued=status.ready))
+    set_reasons(core, status, pending_reasons(status, blocks, running=running, queued=status.ready))
     core.settle(status)
     check_pending_command(core, status)
 

@@ -10,7 +10,8 @@ from uidt.server.actions import (
 from uidt.server.context import Verb
 from uidt.server.core import SchedulerCore
 from uidt.server.crashes import note_crash
-from uidt.server.outcome import one_line
+from uidt.server.outcome import finish_run, one_line, unbind_if_idle
+from uidt.server.runs import send_start, stop_run
 from uidt.store.record import (
     INTERNAL_FLAG_DEMOTED_BY_USER,
 )
@@ -24,8 +25,8 @@ class HostEvents(SchedulerCore):
         self.run_table.worker_up(app)
         for ctx in self.run_table.of_app(app):
             if ctx.verb is Verb.BINDING:
-                self.send_start(ctx)
-        self.unbind_if_idle(app)
+                send_start(self, ctx)
+        unbind_if_idle(self, app)
         self.maybe_check()
 
     def on_bind_failed(self, app: str) -> None:
@@ -38,7 +39,7 @@ class HostEvents(SchedulerCore):
                         StopReason.UNDEFINED,
                         InternalStopReason.UNKNOWN,
                     )
-                    self.close_run(ctx, reschedule=not ctx.cancelled)
+                    finish_run(self, ctx, reschedule=not ctx.cancelled)
 
     def on_start_job_result(self, run_id: int, wants_to_run: bool) -> None:
         """``on_start_job`` returned: EXECUTING, or finished at once when it returned ``False``."""
@@ -49,7 +50,7 @@ class HostEvents(SchedulerCore):
             if not wants_to_run:
                 ctx.stop_reason = StopReason.UNDEFINED
                 ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
-                self.close_run(ctx, reschedule=False)
+                finish_run(self, ctx, reschedule=False)
                 return
             now = self.now()
             ctx.verb, ctx.verb_since = Verb.EXECUTING, now
@@ -62,7 +63,7 @@ class HostEvents(SchedulerCore):
                 ctx.deferred_stop = (StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
             if ctx.deferred_stop is not None:
                 reason, internal = ctx.deferred_stop
-                self.stop_run(ctx, reason, internal)
+                stop_run(self, ctx, reason, internal)
 
     def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None:
         """``on_stop_job`` returned the app's reschedule wish."""
@@ -70,7 +71,7 @@ class HostEvents(SchedulerCore):
         if ctx is None or ctx.verb is not Verb.STOPPING:
             return
         with self.batch():
-            self.close_run(ctx, reschedule=wants_reschedule or ctx.force_reschedule)
+            finish_run(self, ctx, reschedule=wants_reschedule or ctx.force_reschedule)
 
     def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
         """``job_finished``: SUCCESSFUL_FINISH; while stopping, the stop's reasons are kept."""
@@ -81,7 +82,7 @@ class HostEvents(SchedulerCore):
             if ctx.verb is not Verb.STOPPING:
                 ctx.stop_reason = StopReason.UNDEFINED
                 ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
-            self.close_run(ctx, reschedule=wants_reschedule or ctx.force_reschedule)
+            finish_run(self, ctx, reschedule=wants_reschedule or ctx.force_reschedule)
 
     def on_job_failed(self, run_id: int, failure: str) -> None:
         """``job_failed`` (a uidt extension): the run ends and the job is dropped as ``failed``.
@@ -97,7 +98,7 @@ class HostEvents(SchedulerCore):
                 ctx.stop_reason = StopReason.UNDEFINED
                 ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
             ctx.failure = one_line(failure)
-            self.close_run(ctx, reschedule=False)
+            finish_run(self, ctx, reschedule=False)
 
     def on_set_notification(
         self,
@@ -164,7 +165,7 @@ class HostEvents(SchedulerCore):
                         StopReason.UNDEFINED,
                         InternalStopReason.UNKNOWN,
                     )
-                self.close_run(ctx, reschedule=True)
+                finish_run(self, ctx, reschedule=True)
 
     def user_stop(self, app: str) -> None:
         """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
@@ -173,7 +174,7 @@ class HostEvents(SchedulerCore):
             runs = self.run_table.of_app(app)
             for status in self.app_jobs.get(app, {}).values():
                 status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
-                self.dequeue(status.key)
+                self.pending.discard(status.key)
                 self.settle(status)
                 self.record(status, "user-stopped", "Task Manager stop")
                 self.persist(status)

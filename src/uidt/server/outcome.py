@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import backoff
+from uidt.server.actions import UnbindApp
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.jobstate import JobState
 from uidt.server.status import Override
@@ -38,7 +39,7 @@ def one_line(reason: object) -> str:
 
 
 def finish_run(
-    svc: SchedulerCore, ctx: JobServiceContext, *, reschedule: bool, requeue: bool
+    svc: SchedulerCore, ctx: JobServiceContext, *, reschedule: bool, requeue: bool = False
 ) -> None:
     """Close ``ctx`` and decide the job's future.
 
@@ -65,7 +66,7 @@ def finish_run(
         or ran_ms >= svc.settings.runtime_min_ui_guarantee_ms
     ):
         svc.timeout_quota.note(key.app, now)
-    svc.unbind_if_idle(key.app)
+    unbind_if_idle(svc, key.app)
     svc.mark_dirty(key)
     if svc.jobs.get(key) is not status:
         return  # cancelled or replaced while running: nothing comes back (a replacement may start)
@@ -104,7 +105,8 @@ def finish_run(
     if not failure and internal in _CONDITION_STOPS:
         delay = 0
     status.earliest_run_elapsed = now + delay if delay else None
-    svc.push_delay(status)
+    if status.earliest_run_elapsed is not None:
+        svc.backoff.arm(key, status.earliest_run_elapsed)
     if failure:
         status.last_failed_run_utc_ms = utc
     if reason is StopReason.USER:
@@ -117,3 +119,9 @@ def finish_run(
     svc.settle(status)
     svc.record(status, "rescheduled", f"{reason.name}/{internal.name}, backoff {delay} ms")
     svc.persist(status)
+
+
+def unbind_if_idle(svc: SchedulerCore, app: str) -> None:
+    """Tell the shell when an app whose worker is up has no run left."""
+    if svc.run_table.is_bound(app) and not svc.run_table.of_app(app):
+        svc.emit(UnbindApp(app))

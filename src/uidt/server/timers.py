@@ -10,6 +10,8 @@ from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import KillApp
 from uidt.server.commands import expire_commands
 from uidt.server.context import JobServiceContext, Verb
+from uidt.server.outcome import finish_run
+from uidt.server.runs import record_anr, stop_run
 from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
@@ -67,15 +69,15 @@ def _fire(svc: SchedulerCore, ctx: JobServiceContext, now: int) -> None:
     if ctx.verb is Verb.BINDING:
         # Bind timeout: rescheduled as a failure with internal ANR, but no app ANR.
         ctx.stop_reason, ctx.internal_reason = StopReason.UNDEFINED, InternalStopReason.ANR
-        svc.close_run(ctx, reschedule=True)
+        finish_run(svc, ctx, reschedule=True)
     elif ctx.verb is Verb.STARTING:
         ctx.stop_reason, ctx.internal_reason = StopReason.UNDEFINED, InternalStopReason.ANR
-        svc.record_anr(ctx, "No response to onStartJob")
-        svc.close_run(ctx, reschedule=False)
+        record_anr(svc, ctx, "No response to onStartJob")
+        finish_run(svc, ctx, reschedule=False)
         svc.emit(KillApp(ctx.app, "anr: no response to on_start_job"))
     elif ctx.verb is Verb.STOPPING:
-        svc.record_anr(ctx, "No response to onStopJob")
-        svc.close_run(ctx, reschedule=True)
+        record_anr(svc, ctx, "No response to onStopJob")
+        finish_run(svc, ctx, reschedule=True)
         svc.emit(KillApp(ctx.app, "anr: no response to on_stop_job"))
     elif ctx.verb is Verb.EXECUTING and ctx.execution_start is not None:
         start = ctx.execution_start
@@ -87,17 +89,18 @@ def _fire(svc: SchedulerCore, ctx: JobServiceContext, now: int) -> None:
             svc.persist(ctx.status)
         if ctx.awaiting_notification and now >= start + settings.notification_timeout_ms:
             ctx.stop_reason, ctx.internal_reason = StopReason.UNDEFINED, InternalStopReason.ANR
-            svc.record_anr(ctx, "required notification not provided")
-            svc.close_run(ctx, reschedule=True)
+            record_anr(svc, ctx, "required notification not provided")
+            finish_run(svc, ctx, reschedule=True)
             svc.emit(KillApp(ctx.app, "anr: required notification not provided"))
         elif now >= start + ctx.effective_max_ms():
-            svc.stop_run(ctx, StopReason.TIMEOUT, InternalStopReason.TIMEOUT)
+            stop_run(svc, ctx, StopReason.TIMEOUT, InternalStopReason.TIMEOUT)
         elif (
             settings.stall_watchdog
             and ctx.bytes_reported
             and now >= ctx.last_progress + settings.stall_timeout_ms
         ):
-            svc.stop_run(
+            stop_run(
+                svc,
                 ctx,
                 StopReason.TIMEOUT,
                 InternalStopReason.TIMEOUT,
