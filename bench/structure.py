@@ -121,7 +121,7 @@ def measure(root: Path) -> list[tuple[str, int, int, int]]:
 
 def main(argv: list[str] | None = None) -> None:
     """Print the table."""
-    args = sys.argv[1:] if argv is None else argv
+    args = [a for a in (sys.argv[1:] if argv is None else argv) if Path(a).is_dir()]
     root = Path(args[0]) if args else Path(__file__).parent.parent / "src" / "uidt" / "server"
     print(f"{'class':32} {'public methods':>15} {'mutable attrs':>14} {'fields':>7}")
     for name, methods, mutable, fields in measure(root):
