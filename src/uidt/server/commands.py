@@ -118,7 +118,7 @@ def cmd_run(
     if status is None:
         return _no_job(app, namespace, job_id)
     status.override = Override.FULL if force else Override.SORTING if satisfied else Override.SOFT
-    svc.mark_dirty(status.key)
+    svc.dirty.add(status.key)
     svc.check_pass()
     if status.key in svc.run_table or status.ready:
         return CmdResult(0, _running_text(force))
@@ -127,7 +127,7 @@ def cmd_run(
         deadline = svc.now() + svc.settings.cmd_run_connectivity_wait_ms
         return CmdResult(0, token=svc.deferred_runs.defer(status.key, deadline))
     status.override = Override.NONE
-    svc.mark_dirty(status.key)
+    svc.dirty.add(status.key)
     code, error = _constraints_error(app, namespace, job_id)
     return CmdResult(code, error=error)
 
@@ -146,7 +146,7 @@ def expire_commands(svc: SchedulerCore, now: int) -> None:
         status = svc.jobs.get(key)
         if status is not None:
             status.override = Override.NONE
-            svc.mark_dirty(key)
+            svc.dirty.add(key)
         code, error = _constraints_error(key.app, key.namespace, key.job_id)
         svc.emit(CommandCompleted(token, code, "", error))
 

@@ -26,6 +26,7 @@ from uidt.server.commands import DeferredRuns
 from uidt.server.concurrency import assign
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.controllers.tracking import DeviceDependents
+from uidt.server.dirty import DirtyJobs
 from uidt.server.evaluation import blocks_for, evaluate
 from uidt.server.jobstate import JobState, check_transition, derive
 from uidt.server.notifications import NotificationCoordinator
@@ -48,8 +49,8 @@ class SchedulerCore:
 
     The state lives in parts that own their invariants: :class:`AppRegistry` (apps, visibility,
     user stops), :class:`PendingQueue`, :class:`RunTable` (runs and app workers),
-    :class:`BackoffTimers`, :class:`DeferredRuns` and :class:`DeviceDependents` (which jobs a
-    device reading concerns). The core keeps the scheduled jobs and drives the check pass.
+    :class:`BackoffTimers`, :class:`DeferredRuns`, :class:`DeviceDependents` (which jobs a
+    device reading concerns) and :class:`DirtyJobs` (which the next check pass re-evaluates). The core keeps the scheduled jobs and drives the check pass.
     """
 
     def __init__(
@@ -82,8 +83,7 @@ class SchedulerCore:
         self.notifications = NotificationCoordinator()
         self.anrs: list[dict[str, Any]] = []
         self.ended: deque[dict[str, Any]] = deque(maxlen=100)
-        self._dirty: set[JobKey] = set()
-        self._all_dirty = False
+        self.dirty = DirtyJobs()
         self._actions: list[Action] = []
         self._next_generation = 1
         self._batch_depth = 0
@@ -147,28 +147,6 @@ class SchedulerCore:
         if self._batch_depth == 0:
             self.check_pass()
 
-    def mark_dirty(self, key: JobKey | None = None) -> None:
-        """Ask the next check pass to re-evaluate one job (or every job)."""
-        if key is None:
-            self._all_dirty = True
-        else:
-            self._dirty.add(key)
-
-    def mark_dirty_many(self, keys: Set[JobKey]) -> None:
-        """Ask the next check pass to re-evaluate these jobs."""
-        if self._dirty:
-            self._dirty |= keys
-        else:
-            self._dirty = set(keys)
-
-    def mark_app_dirty(self, app: str) -> None:
-        """Ask the next check pass to re-evaluate every job of one app."""
-        self._dirty.update(self.app_jobs.get(app, ()))
-
-    def is_dirty(self, key: JobKey) -> bool:
-        """The job waits for re-evaluation."""
-        return self._all_dirty or key in self._dirty
-
     def find(self, app: str, namespace: str | None, job_id: int) -> JobStatus | None:
         """The job with this identity, if scheduled."""
         return self.jobs.get(JobKey(app, namespace, job_id))
@@ -185,7 +163,7 @@ class SchedulerCore:
         self.jobs[status.key] = status
         self.app_jobs.setdefault(status.key.app, {})[status.key] = status
         self.dependents.track(status)
-        self.mark_dirty(status.key)
+        self.dirty.add(status.key)
 
     def _remove(self, key: JobKey) -> JobStatus | None:
         status = self.jobs.pop(key, None)
@@ -198,7 +176,7 @@ class SchedulerCore:
                 del self.app_jobs[key.app]
         self.pending.discard(key)
         self.dependents.untrack(key)
-        self._dirty.discard(key)
+        self.dirty.discard(key)
         self.emit(RemoveJob(key))
         return status
 
@@ -246,13 +224,11 @@ class SchedulerCore:
 
     def check_pass(self) -> None:
         """Re-evaluate changed jobs, stop the no-longer-ready, start what may start."""
-        if self._all_dirty:
-            self._all_dirty = False
-            self._dirty.clear()
+        everyone, dirty = self.dirty.take()
+        if everyone:
             for status in list(self.jobs.values()):
                 evaluate(self, status)
-        elif self._dirty:
-            dirty, self._dirty = self._dirty, set()
+        else:
             for key in dirty:
                 found = self.jobs.get(key)
                 if found is not None:

@@ -151,7 +151,7 @@ class HostEvents(SchedulerCore):
         status = ctx.status
         status.last_crash = note_crash(status.last_crash, exc_type, message, self.utc_ms())
         self.record(status, "crashed", f"{status.last_crash.type}: {status.last_crash.message}")
-        self.mark_dirty(status.key)
+        self.dirty.add(status.key)
 
     def on_process_died(self, app: str) -> None:
         """The worker died (EOF / waitpid): every run of the app ends, rescheduled unless marked."""
@@ -178,7 +178,7 @@ class HostEvents(SchedulerCore):
                 self.settle(status)
                 self.record(status, "user-stopped", "Task Manager stop")
                 self.persist(status)
-                self.mark_dirty(status.key)
+                self.dirty.add(status.key)
             for ctx in runs:
                 ctx.death_mark = (StopReason.USER, InternalStopReason.USER_UI_STOP)
             if self.run_table.is_bound(app) or self.run_table.is_binding(app) or runs:

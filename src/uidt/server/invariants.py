@@ -30,7 +30,7 @@ def broken_invariants(core: SchedulerCore) -> list[str]:
     for key, status in jobs.items():
         if status.state.terminal:
             problems.append(f"{key} is scheduled but {status.state.value}")
-        if core.is_dirty(key):
+        if key in core.dirty:
             continue
         state = derive(
             running=core.run_table.runs_job(status),

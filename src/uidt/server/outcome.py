@@ -67,7 +67,7 @@ def finish_run(
     ):
         svc.timeout_quota.note(key.app, now)
     unbind_if_idle(svc, key.app)
-    svc.mark_dirty(key)
+    svc.dirty.add(key)
     if svc.jobs.get(key) is not status:
         return  # cancelled or replaced while running: nothing comes back (a replacement may start)
     if ctx.execution_start is not None:

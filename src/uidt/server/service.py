@@ -61,7 +61,7 @@ class JobSchedulerService(HostEvents):
     def set_app(self, info: AppInfo) -> None:
         """Install or update an app (grants and revocations take effect at once)."""
         self.registry.install(info)
-        self.mark_app_dirty(info.package)
+        self.dirty.update(self.app_jobs.get(info.package, ()))
         self.maybe_check()
 
     def remove_app(self, package: str) -> None:
@@ -77,7 +77,7 @@ class JobSchedulerService(HostEvents):
         """The app became visible (TOP) or stopped being visible; grace runs from the last visible."""
         if not self.registry.set_visible(app, visible, self.now()):
             return
-        self.mark_app_dirty(app)
+        self.dirty.update(self.app_jobs.get(app, ()))
         self.maybe_check()
 
     def may_schedule_uij(self, caller: Caller) -> bool:
@@ -125,7 +125,7 @@ class JobSchedulerService(HostEvents):
                 if job.is_user_initiated():
                     existing.internal_flags &= ~DEMOTION_FLAGS
                 self.persist(existing)
-                self.mark_dirty(key)
+                self.dirty.add(key)
                 return RESULT_SUCCESS
             count = len(self.app_jobs.get(caller.app, {})) - (1 if existing else 0)
             if count > self.settings.max_jobs_per_app:
@@ -226,7 +226,7 @@ class JobSchedulerService(HostEvents):
             self.dependents.track(status)
             self.record(status, "updated", "constraints changed")
             self.persist(status)
-            self.mark_dirty(status.key)
+            self.dirty.add(status.key)
 
     # -- device and check pass -----------------------------------------------------------
 
@@ -243,10 +243,10 @@ class JobSchedulerService(HostEvents):
         readings, everyone = changed_readings(self.device, state)
         self.device = state
         if everyone:
-            self.mark_dirty()
+            self.dirty.add_all()
         elif readings:
             concerned = self.dependents.concerned(readings)
-            self.mark_dirty_many(set(changed_by_device(self, concerned, readings)))
+            self.dirty.update(changed_by_device(self, concerned, readings))
         self.maybe_check()
         if _network_identity(before) != _network_identity(state.network) and before is not None:
             self._tell_network_changed()
@@ -287,7 +287,7 @@ class JobSchedulerService(HostEvents):
         status = self.find(app, namespace, job_id)
         if status is None:
             return [PendingReason.INVALID_JOB_ID]
-        if self.is_dirty(status.key):
+        if status.key in self.dirty:
             evaluate(self, status)
         return list(status.pending_reasons) or [PendingReason.UNDEFINED]
 

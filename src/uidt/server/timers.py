@@ -60,7 +60,7 @@ def fire_timers(svc: SchedulerCore) -> None:
         if deadline is not None and deadline <= now and svc.run_table.run(ctx.run_id) is ctx:
             _fire(svc, ctx, now)
     for key in svc.backoff.pop_due(now):
-        svc.mark_dirty(key)
+        svc.dirty.add(key)
     expire_commands(svc, now)
 
 
@@ -111,4 +111,4 @@ def _fire(svc: SchedulerCore, ctx: JobServiceContext, now: int) -> None:
             # Guarantee reached: the check pass re-evaluates the job (restrictions spare jobs
             # within their guarantee) and decides whether the slot is wanted (§7.4).
             ctx.verb_since = now
-            svc.mark_dirty(ctx.status.key)
+            svc.dirty.add(ctx.status.key)

@@ -146,7 +146,7 @@ def test_incremental_evaluation_agrees_with_a_full_one(service: JobSchedulerServ
         service.on_device_state(device)
         run_until_idle(service, apps)
         before = _comparable(service)
-        service.mark_dirty()
+        service.dirty.add_all()
         service.check_pass()
         run_until_idle(service, apps)
         assert _comparable(service) == before
