@@ -36,8 +36,6 @@ from uidt.testing import FakeClock, run_until_idle
 NUM_APPS = 100
 JOBS_PER_APP = 100
 SERVICE = "bench.app:Service"
-#: Enough for every action of 100,000 jobs being scheduled, persisted and started.
-MAX_ACTIONS = 10_000_000
 
 
 def _build(device: DeviceState, num_apps: int = NUM_APPS) -> JobSchedulerService:
@@ -68,7 +66,7 @@ def _build(device: DeviceState, num_apps: int = NUM_APPS) -> JobSchedulerService
                     .build()
                 )
                 svc.schedule(caller, None, job)
-    run_until_idle(svc, max_actions=MAX_ACTIONS)
+    run_until_idle(svc)
     return svc
 
 
@@ -98,7 +96,7 @@ def _flipping(svc: JobSchedulerService, devices: list[DeviceState]) -> Callable[
     def action() -> None:
         flip["i"] ^= 1
         svc.on_device_state(devices[flip["i"]])
-        run_until_idle(svc, max_actions=MAX_ACTIONS)
+        run_until_idle(svc)
 
     return action
 
