@@ -99,6 +99,9 @@ def changed_by_device(
             new = (new & ~_POWER_BITS) | battery_bits(status, device, app_visible=visible)
         if storage_now is not None:
             new = (new & ~Bit.STORAGE_NOT_LOW) | storage_now
+        if (new ^ old) & required:
+            changed.append(key)  # already flipped: the evaluation redoes connectivity anyway
+            continue
         if network and required & Bit.CONNECTIVITY:
             which = (key.app, status.treated_as_uij)
             runtime = runtimes.get(which)
