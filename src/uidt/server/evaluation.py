@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from uidt.server.commands import check_pending_command
+from uidt.server.context import JobServiceContext
 from uidt.server.controllers import battery_bits, connectivity_satisfied, storage_bits
 from uidt.server.controllers.tracking import Reading
 from uidt.server.jobfacts import max_runtime_for, set_reasons
+from uidt.server.jobstate import check_transition, derive
 from uidt.server.readiness import Blocks, is_ready, pending_reasons
 from uidt.server.restrictions import thermally_restricted
 from uidt.server.status import Bit, JobStatus
@@ -18,20 +20,24 @@ if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
 
 
-def blocks_for(core: SchedulerCore, status: JobStatus) -> Blocks:
-    """The implicit reasons that hold ``status`` back now."""
+def blocks_for(
+    core: SchedulerCore, status: JobStatus, ctx: JobServiceContext | None = None
+) -> Blocks:
+    """The implicit reasons that hold ``status`` back now (``ctx``: its run, when known)."""
     app = status.key.app
     registry = core.registry
     info = registry.get(app)
-    ctx = core.run_table.get(status.key)
+    if ctx is None:
+        ctx = core.run_table.get(status.key)
     within = ctx is not None and ctx.within_guarantee(core.now())
+    device = core.device
     return Blocks(
-        app_missing=info is None or status.job.service not in info.services,
-        user_stopped=registry.is_user_stopped(app),
-        power_saver=core.device.power_saver and not status.treated_as_uij,
-        restricted=thermally_restricted(
+        info is None or status.job.service not in info.services,
+        registry.is_user_stopped(app),
+        device.power_saver and not status.treated_as_uij,
+        thermally_restricted(
             status,
-            core.device.thermal,
+            device.thermal,
             app_visible=registry.is_visible(app),
             running_within_guarantee=within,
         ),
@@ -42,30 +48,42 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
     """Controllers set the job's bits; readiness and pending reasons follow."""
     device = core.device
     now = core.now()
-    bits = battery_bits(status, device, app_visible=core.registry.is_visible(status.key.app))
+    key = status.key
+    bits = battery_bits(status, device, app_visible=core.registry.is_visible(key.app))
     bits |= storage_bits(device)
-    if connectivity_satisfied(
-        status,
-        device.network,
-        max_execution_ms=max_runtime_for(core, status),
-        charging=device.charging,
+    if status.job.required_network is None or (
+        device.network is not None
+        and connectivity_satisfied(
+            status,
+            device.network,
+            max_execution_ms=max_runtime_for(core, status),
+            charging=device.charging,
+        )
     ):
         bits |= Bit.CONNECTIVITY
     if status.earliest_run_elapsed is None or now >= status.earliest_run_elapsed:
         bits |= Bit.TIMING_DELAY
     status.satisfied = bits
-    blocks = blocks_for(core, status)
+    ctx = core.run_table.get(key)
+    blocks = blocks_for(core, status, ctx)
     status.restricted = blocks.restricted
     status.ready = is_ready(status, blocks)
-    running = status.key in core.run_table
+    running = ctx is not None  # this job's run, or the run of the job it replaced
     if not running:
         if status.ready:
             core.pending.add(status, now)
         else:
-            core.pending.discard(status.key)
+            core.pending.discard(key)
             status.pending_since = None
     set_reasons(core, status, pending_reasons(status, blocks, running=running, queued=status.ready))
-    core.settle(status)
+    # the one derivation (as SchedulerCore.settle), from the facts just established
+    state = derive(
+        running=running and ctx is not None and ctx.status is status,
+        queued=status.ready if not running else key in core.pending,
+        ready=status.ready,
+    )
+    if state is not status.state:
+        status.state = check_transition(status.state, state)
     check_pending_command(core, status)
 
 
@@ -73,9 +91,9 @@ _POWER_BITS = Bit.CHARGING | Bit.BATTERY_NOT_LOW
 
 
 def changed_by_device(
-    core: SchedulerCore, keys: Iterable[JobKey], readings: set[Reading]
+    core: SchedulerCore, statuses: Iterable[JobStatus], readings: set[Reading]
 ) -> list[JobKey]:
-    """The jobs among ``keys`` whose required bits the new device readings change.
+    """The jobs among ``statuses`` whose required bits the new device readings change.
 
     Only the controllers of the changed ``readings`` are asked (Android's controllers report just
     the jobs whose constraint flipped); a job whose bits stay as they were needs no evaluation,
@@ -88,10 +106,8 @@ def changed_by_device(
     registry = core.registry
     runtimes: dict[tuple[str, bool], int] = {}
     changed: list[JobKey] = []
-    for key in keys:
-        status = core.jobs.get(key)
-        if status is None:
-            continue
+    for status in statuses:
+        key = status.key
         required, old = status.required, status.satisfied
         new = old
         if power and required & _POWER_BITS:

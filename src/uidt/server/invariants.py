@@ -24,9 +24,9 @@ def broken_invariants(core: SchedulerCore) -> list[str]:
     indexed = {key for app_jobs in core.app_jobs.values() for key in app_jobs}
     if indexed != set(jobs):
         problems.append("the per-app index does not match the scheduled jobs")
-    tracked = core.dependents.concerned(set(Reading))
-    if not tracked <= jobs.keys():
-        problems.append(f"tracked but not scheduled: {sorted(map(str, tracked - jobs.keys()))}")
+    for status in core.dependents.concerned(set(Reading)):
+        if jobs.get(status.key) is not status:
+            problems.append(f"{status.key} is tracked but not scheduled as tracked")
     for key, status in jobs.items():
         if status.state.terminal:
             problems.append(f"{key} is scheduled but {status.state.value}")

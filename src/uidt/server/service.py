@@ -245,8 +245,11 @@ class JobSchedulerService(HostEvents):
         if everyone:
             self.dirty.add_all()
         elif readings:
-            concerned = self.dependents.concerned(readings)
-            self.dirty.update(changed_by_device(self, concerned, readings))
+            changed = changed_by_device(self, self.dependents.concerned(readings), readings)
+            if 2 * len(changed) > len(self.jobs):
+                self.dirty.add_all()  # most jobs changed: one sweep is cheaper than marking each
+            else:
+                self.dirty.update(changed)
         self.maybe_check()
         if _network_identity(before) != _network_identity(state.network) and before is not None:
             self._tell_network_changed()

@@ -58,7 +58,7 @@ def test_dependents_follow_constraints(service: JobSchedulerService) -> None:
     assert deps.tracking(Reading.STORAGE) == {keys[2]}
     networked = {keys[i] for i in (1, 2, 3, 4, 5)}  # regular() asks for a network by default
     assert keys[6] in service.jobs
-    assert keys[6] not in deps.concerned(set(Reading))
+    assert keys[6] not in {s.key for s in deps.concerned(set(Reading))}
     assert deps.tracking(Reading.NETWORK) == networked
     assert deps.tracking(Reading.POWER) == networked
     service.update_constraints(
@@ -76,7 +76,7 @@ def test_untrack_is_idempotent() -> None:
     deps.track(status)
     deps.untrack(status.key)
     deps.untrack(status.key)
-    assert deps.concerned({Reading.NETWORK, Reading.POWER}) == set()
+    assert deps.concerned({Reading.NETWORK, Reading.POWER}) == []
 
 
 def test_a_change_that_concerns_no_job_evaluates_none(

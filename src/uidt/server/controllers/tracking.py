@@ -65,32 +65,32 @@ class DeviceDependents:
     """The jobs each reading concerns (track on insert and constraint update, untrack on drop)."""
 
     def __init__(self) -> None:
-        self._jobs: dict[Reading, set[JobKey]] = {reading: set() for reading in Reading}
+        self._jobs: dict[Reading, dict[JobKey, JobStatus]] = {reading: {} for reading in Reading}
 
     def track(self, status: JobStatus) -> None:
         """Start (or refresh) tracking a job by its current constraints."""
         key = status.key
         wanted = readings_of(status)
-        for reading, keys in self._jobs.items():
+        for reading, jobs in self._jobs.items():
             if reading in wanted:
-                keys.add(key)
+                jobs[key] = status
             else:
-                keys.discard(key)
+                jobs.pop(key, None)
 
     def untrack(self, key: JobKey) -> None:
         """Stop tracking a dropped job."""
-        for keys in self._jobs.values():
-            keys.discard(key)
+        for jobs in self._jobs.values():
+            jobs.pop(key, None)
 
-    def concerned(self, readings: set[Reading]) -> set[JobKey]:
+    def concerned(self, readings: set[Reading]) -> list[JobStatus]:
         """The jobs that depend on any of ``readings``."""
         if len(readings) == 1:
             (reading,) = readings
-            return set(self._jobs[reading])
-        found: set[JobKey] = set()
+            return list(self._jobs[reading].values())
+        found: dict[JobKey, JobStatus] = {}
         for reading in readings:
-            found |= self._jobs[reading]
-        return found
+            found.update(self._jobs[reading])
+        return list(found.values())
 
     def tracking(self, reading: Reading) -> frozenset[JobKey]:
         """The jobs one reading concerns (for tests and ``dumpsys``)."""
