@@ -92,8 +92,10 @@ _POWER_BITS = Bit.CHARGING | Bit.BATTERY_NOT_LOW
 
 def changed_by_device(
     core: SchedulerCore, statuses: Iterable[JobStatus], readings: set[Reading]
-) -> list[JobKey]:
-    """The jobs among ``statuses`` whose required bits the new device readings change.
+) -> list[JobKey] | None:
+    """The jobs among ``statuses`` whose required bits the new device readings change, or
+    ``None`` as soon as they are more than half of all jobs (then one sweep over every job is
+    cheaper than marking each).
 
     Only the controllers of the changed ``readings`` are asked (Android's controllers report just
     the jobs whose constraint flipped); a job whose bits stay as they were needs no evaluation,
@@ -105,6 +107,7 @@ def changed_by_device(
     storage_now = storage_bits(device) if Reading.STORAGE in readings else None
     registry = core.registry
     runtimes: dict[tuple[str, bool], int] = {}
+    most = len(core.jobs) // 2
     changed: list[JobKey] = []
     for status in statuses:
         key = status.key
@@ -117,6 +120,8 @@ def changed_by_device(
             new = (new & ~Bit.STORAGE_NOT_LOW) | storage_now
         if (new ^ old) & required:
             changed.append(key)  # already flipped: the evaluation redoes connectivity anyway
+            if len(changed) > most:
+                return None
             continue
         if network and required & Bit.CONNECTIVITY:
             which = (key.app, status.treated_as_uij)
@@ -129,4 +134,6 @@ def changed_by_device(
             new = (new | Bit.CONNECTIVITY) if ok else (new & ~Bit.CONNECTIVITY)
         if (new ^ old) & required:
             changed.append(key)
+            if len(changed) > most:
+                return None
     return changed

@@ -246,8 +246,8 @@ class JobSchedulerService(HostEvents):
             self.dirty.add_all()
         elif readings:
             changed = changed_by_device(self, self.dependents.concerned(readings), readings)
-            if 2 * len(changed) > len(self.jobs):
-                self.dirty.add_all()  # most jobs changed: one sweep is cheaper than marking each
+            if changed is None:
+                self.dirty.add_all()  # most jobs changed: one sweep over all of them
             else:
                 self.dirty.update(changed)
         self.maybe_check()
