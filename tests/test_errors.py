@@ -20,6 +20,7 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "StoreVersionError": OSError,
     "DaemonError": ConnectionError,
     "ProtocolError": ValueError,
+    "IllegalTransitionError": RuntimeError,
     "TransferError": OSError,
     "RemoteError": OSError,
     "InconsistentServerError": OSError,

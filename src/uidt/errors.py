@@ -14,6 +14,7 @@ builtin an Android developer would expect (Android's exception in brackets)::
     │   └── StoreVersionError                          the file was written by a newer uidt
     ├── DaemonError                (ConnectionError)   no daemon could be reached or started
     ├── ProtocolError              (ValueError)        malformed IPC / API message
+    ├── IllegalTransitionError     (RuntimeError)      the core moved a job to a state it may not reach
     └── TransferError              (OSError)           a transfer failed for good
         ├── RemoteError                                HTTP status the transfer cannot use
         │   └── InconsistentServerError                the server contradicts itself, again
@@ -73,6 +74,10 @@ class DaemonError(UidtError, ConnectionError):
 
 class ProtocolError(UidtError, ValueError):
     """A message on the control API or the worker IPC channel is malformed."""
+
+
+class IllegalTransitionError(UidtError, RuntimeError):
+    """The scheduler core tried to move a job between two states that have no transition (a bug)."""
 
 
 class TransferError(UidtError, OSError):

@@ -157,3 +157,18 @@ def test_run_ignores_a_backoff_delay(service: JobSchedulerService) -> None:
     service.on_job_finished(run_id, True)  # 30 s backoff
     assert service.cmd_run(APP, None, 1).output == "Running job"
     assert of_type(run_until_idle(service), StartJob)
+
+
+def test_deferred_runs_complete_once() -> None:
+    from uidt.server.commands import DeferredRuns
+    from uidt.store.record import JobKey
+
+    runs = DeferredRuns()
+    a, b = JobKey(APP, None, 1), JobKey(APP, None, 2)
+    first, second, third = runs.defer(a, 100), runs.defer(a, 200), runs.defer(b, 50)
+    assert len({first, second, third}) == 3
+    assert sorted(runs.deadlines()) == [50, 100, 200]
+    assert runs.take_expired(60) == [(third, b)]
+    assert runs.take_for(a) == [first, second]
+    assert runs.take_for(a) == []
+    assert not runs

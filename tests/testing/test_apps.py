@@ -76,3 +76,23 @@ def test_runaway_guard() -> None:
     svc.schedule(Caller(APP, visible=True), None, job(1))
     with pytest.raises(RuntimeError, match="too many actions"):
         run_until_idle(svc, lambda _a: None, max_actions=0)
+
+
+class _Burst:
+    """A stand-in core holding many jobs that queued one big burst of actions."""
+
+    def __init__(self, jobs: int, actions: int) -> None:
+        self.jobs = dict.fromkeys(range(jobs))
+        self._pending: list[object] = [object()] * actions
+
+    def take_actions(self) -> list[object]:
+        actions, self._pending = self._pending, []
+        return actions
+
+
+def test_the_default_guard_grows_with_the_jobs() -> None:
+    """100,000 jobs queue 200,000 actions just by being scheduled: that is not ping-pong."""
+    burst = _Burst(jobs=100_000, actions=200_001)
+    assert len(run_until_idle(burst, lambda _a: None)) == 200_001  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="too many actions"):
+        run_until_idle(_Burst(jobs=10, actions=100_001), lambda _a: None)  # type: ignore[arg-type]

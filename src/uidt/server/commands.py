@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import CommandCompleted
 from uidt.server.context import Verb
+from uidt.server.jobstate import JobState
+from uidt.server.runs import stop_run
 from uidt.server.status import Bit, JobStatus, Override, key_order
 from uidt.store.record import JobKey
 
@@ -23,6 +25,42 @@ CMD_ERR_NO_PACKAGE = -1000
 CMD_ERR_NO_JOB = -1001
 CMD_ERR_CONSTRAINTS = -1002
 USER = 0
+
+
+class DeferredRuns:
+    """``cmd run`` commands waiting for their job's connectivity: token → (job, deadline)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, tuple[JobKey, int]] = {}
+        self._next_token = 1
+
+    def __bool__(self) -> bool:
+        return bool(self._waiting)
+
+    def defer(self, key: JobKey, deadline: int) -> int:
+        """Wait for ``key`` until elapsed ``deadline``; the token the final result will carry."""
+        token = self._next_token
+        self._next_token += 1
+        self._waiting[token] = (key, deadline)
+        return token
+
+    def take_for(self, key: JobKey) -> list[int]:
+        """The tokens waiting for ``key``, no longer waiting."""
+        tokens = [t for t, (k, _) in self._waiting.items() if k == key]
+        for token in tokens:
+            del self._waiting[token]
+        return tokens
+
+    def take_expired(self, now: int) -> list[tuple[int, JobKey]]:
+        """The commands whose wait is over at ``now``, no longer waiting."""
+        expired = [(t, k) for t, (k, deadline) in self._waiting.items() if deadline <= now]
+        for token, _ in expired:
+            del self._waiting[token]
+        return expired
+
+    def deadlines(self) -> list[int]:
+        """When the waiting commands give up."""
+        return [deadline for _, deadline in self._waiting.values()]
 
 
 @dataclass(frozen=True)
@@ -74,49 +112,43 @@ def cmd_run(
     """``cmd run``: queue the job now, ignoring constraints per the override."""
     if force and satisfied:
         return CmdResult(-1, error="Cannot specify both --force and --satisfied")
-    if app not in svc.apps:
+    if app not in svc.registry:
         return CmdResult(CMD_ERR_NO_PACKAGE, error=f"Package not found: {app} / user {USER}")
     status = svc.find(app, namespace, job_id)
     if status is None:
         return _no_job(app, namespace, job_id)
     status.override = Override.FULL if force else Override.SORTING if satisfied else Override.SOFT
-    svc.mark_dirty(status.key)
+    svc.dirty.add(status.key)
     svc.check_pass()
-    if status.key in svc.running or status.ready:
+    if status.key in svc.run_table or status.ready:
         return CmdResult(0, _running_text(force))
     missing = status.unsatisfied()
     if missing == Bit.CONNECTIVITY and not status.restricted:
-        token = svc.new_token()
         deadline = svc.now() + svc.settings.cmd_run_connectivity_wait_ms
-        svc.pending_commands[token] = (status.key, deadline)
-        return CmdResult(0, token=token)
+        return CmdResult(0, token=svc.deferred_runs.defer(status.key, deadline))
     status.override = Override.NONE
-    svc.mark_dirty(status.key)
+    svc.dirty.add(status.key)
     code, error = _constraints_error(app, namespace, job_id)
     return CmdResult(code, error=error)
 
 
 def check_pending_command(svc: SchedulerCore, status: JobStatus) -> None:
     """A job a deferred ``run`` waits for became ready (or runs): complete the command."""
-    if not svc.pending_commands or not (status.ready or status.key in svc.running):
+    if not svc.deferred_runs or not (status.ready or status.key in svc.run_table):
         return
-    for token, (key, _) in list(svc.pending_commands.items()):
-        if key == status.key:
-            del svc.pending_commands[token]
-            svc.emit(CommandCompleted(token, 0, _running_text(False)))
+    for token in svc.deferred_runs.take_for(status.key):
+        svc.emit(CommandCompleted(token, 0, _running_text(False)))
 
 
 def expire_commands(svc: SchedulerCore, now: int) -> None:
     """Deferred ``run`` commands whose wait is over fail with CMD_ERR_CONSTRAINTS."""
-    for token, (key, deadline) in list(svc.pending_commands.items()):
-        if deadline <= now:
-            del svc.pending_commands[token]
-            status = svc.jobs.get(key)
-            if status is not None:
-                status.override = Override.NONE
-                svc.mark_dirty(key)
-            code, error = _constraints_error(key.app, key.namespace, key.job_id)
-            svc.emit(CommandCompleted(token, code, "", error))
+    for token, key in svc.deferred_runs.take_expired(now):
+        status = svc.jobs.get(key)
+        if status is not None:
+            status.override = Override.NONE
+            svc.dirty.add(key)
+        code, error = _constraints_error(key.app, key.namespace, key.job_id)
+        svc.emit(CommandCompleted(token, code, "", error))
 
 
 def cmd_stop(
@@ -132,7 +164,7 @@ def cmd_stop(
     reason, internal = StopReason(stop_reason), InternalStopReason(internal_reason)
     lines: list[str] = []
     with svc.batch():
-        for ctx in sorted(svc.running.values(), key=lambda c: key_order(c.status.key)):
+        for ctx in sorted(svc.run_table, key=lambda c: key_order(c.status.key)):
             key = ctx.status.key
             if ctx.verb is not Verb.EXECUTING:
                 continue
@@ -144,7 +176,7 @@ def cmd_stop(
                 continue
             prefix = "#" if key.namespace is None else f"{key.namespace}:"
             lines.append(f"Stopping job: {prefix}{key.app}/{key.job_id} {ctx.status.job.service}")
-            svc.stop_run(ctx, reason, internal)
+            stop_run(svc, ctx, reason, internal)
     return CmdResult(0, "\n".join(lines) if lines else "No matching executing jobs found.")
 
 
@@ -169,40 +201,37 @@ def cmd_cancel(
     svc: SchedulerCore, app: str, namespace: str | None = None, job_id: int | None = None
 ) -> CmdResult:
     """``cmd cancel``: one job, or every job of the app (USER / CANCELED)."""
-    if app not in svc.apps:
+    if app not in svc.registry:
         return CmdResult(CMD_ERR_NO_PACKAGE, error=f"Package {app} not found.")
     with svc.batch():
         if job_id is None:
             keys = list(svc.app_jobs.get(app, {}))
             for key in keys:
-                svc._cancel_key(key, StopReason.USER, InternalStopReason.CANCELED, "cancelled")
+                svc.cancel_job(key, StopReason.USER, InternalStopReason.CANCELED)
             if keys:
                 return CmdResult(0, f"Canceling all jobs for {app} in user {USER}")
             return CmdResult(0, "No matching jobs found.")
         if svc.find(app, namespace, job_id) is None:
             return CmdResult(0, "No matching job found.")
-        svc._cancel_key(
-            JobKey(app, namespace, job_id),
-            StopReason.USER,
-            InternalStopReason.CANCELED,
-            "cancelled",
-        )
+        svc.cancel_job(JobKey(app, namespace, job_id), StopReason.USER, InternalStopReason.CANCELED)
     return CmdResult(0, f"Canceling job {app}/#{job_id} in user {USER}")
 
 
 def cmd_get_job_state(
     svc: SchedulerCore, app: str, namespace: str | None, job_id: int
 ) -> CmdResult:
-    """``cmd get-job-state``: ``pending``/``active``/``user-stopped``/``ready`` or ``waiting``."""
+    """``cmd get-job-state``: Android's tokens ``pending``/``active`` (from the job's
+    :class:`~uidt.server.jobstate.JobState`), ``user-stopped`` (the app's), ``ready``; or
+    ``waiting`` when none applies."""
     status = svc.find(app, namespace, job_id)
     if status is None:
         return _no_job(app, namespace, job_id)
     tokens: list[str] = []
-    if status.key in svc.queue:
+    if status.state is JobState.PENDING:
         tokens.append("pending")
-    if status.key in svc.running:
+    if status.state is JobState.ACTIVE:
         tokens.append("active")
-    if app in svc.user_stopped:
+    if svc.registry.is_user_stopped(app):
         tokens.append("user-stopped")
     if status.ready:
         tokens.append("ready")
@@ -218,12 +247,12 @@ def cmd_get_bytes(
     kind: str,
 ) -> CmdResult:
     """``get-{estimated,transferred}-{download,upload}-bytes``."""
-    if app not in svc.apps:
+    if app not in svc.registry:
         return CmdResult(CMD_ERR_NO_PACKAGE, f"unknown({app})")
     status = svc.find(app, namespace, job_id)
     if status is None:
         return CmdResult(CMD_ERR_NO_JOB, f"unknown({app}/jid{job_id})")
-    ctx = svc.running.get(status.key)
+    ctx = svc.run_table.get(status.key)
     down, up = status.estimated_bytes()
     values = {
         "estimated-download": ctx.estimated_download_bytes if ctx else down,

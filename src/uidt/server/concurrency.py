@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.restrictions import max_total_jobs, ui_reserved_slots
+from uidt.server.runs import start_run, stop_run
 from uidt.server.status import JobStatus
 
 if TYPE_CHECKING:
@@ -50,46 +51,48 @@ def assign(svc: SchedulerCore) -> None:
     queue only when the bypass may apply (no UIJ running), so a pass over a long queue stays cheap.
     """
     svc.assign_wakeup = None
-    if not svc.queue:
+    pending = svc.pending
+    if not pending:
         return
     now = svc.now()
     max_total, ui_reserved = limits_now(svc)
     # 1. UIJs of visible (or just-visible) apps start at once, beyond the limit (§7.2).
-    for app in [a for a in svc.app_jobs if svc.has_bal_privilege(a)]:
+    registry = svc.registry
+    for app in [a for a in svc.app_jobs if registry.has_bal_privilege(a, now)]:
         for key, status in list(svc.app_jobs.get(app, {}).items()):
-            if key in svc.uij_queue:
-                svc.start_run(status)
-    running = len(svc.running)
-    ui_running = sum(1 for c in svc.running.values() if c.user_visible)
+            if key in pending.uij():
+                start_run(svc, status)
+    running = len(svc.run_table)
+    ui_running = sum(1 for c in svc.run_table if c.user_visible)
     # 2. Free slots go to the best queued UIJs, then to regular jobs outside the UI reserve.
     free = max_total - running
-    if free > 0 and svc.uij_queue:
+    if free > 0 and pending.has_uij():
         for status in heapq.nsmallest(
-            free, (svc.jobs[k] for k in svc.uij_queue), key=pending_order
+            free, [svc.jobs[k] for k in pending.uij()], key=pending_order
         ):
-            svc.start_run(status)
+            start_run(svc, status)
             running += 1
             ui_running += 1
     free_for_regular = max_total - max(0, ui_reserved - ui_running) - running
-    if free_for_regular > 0 and svc.queue:
-        regular = (svc.jobs[k] for k in svc.queue - svc.uij_queue)
+    if free_for_regular > 0 and pending:
+        regular = (svc.jobs[k] for k in pending.regular())
         for status in heapq.nsmallest(free_for_regular, regular, key=pending_order):
-            svc.start_run(status)
+            start_run(svc, status)
     # 3. The max-wait bypass: one extra slot for a UIJ while none runs (§7.3).
-    if ui_running == 0 and svc.uij_queue:
-        first = min((svc.jobs[k] for k in svc.uij_queue), key=pending_order)
+    if ui_running == 0 and pending.has_uij():
+        first = min((svc.jobs[k] for k in pending.uij()), key=pending_order)
         if _waits_too_long(svc, first, now):
-            svc.start_run(first)
+            start_run(svc, first)
         elif first.pending_since is not None:
             svc.assign_wakeup = first.pending_since + svc.settings.max_wait_ui_ms
-    if svc.queue:
-        _make_room(svc, len(svc.queue), now)
+    if pending:
+        _make_room(svc, len(pending), now)
 
 
 def _waits_too_long(svc: SchedulerCore, status: JobStatus, now: int) -> bool:
     ends = [
         c.execution_start + c.min_guarantee_ms
-        for c in svc.running.values()
+        for c in svc.run_table
         if c.execution_start is not None
     ]
     soonest = min(ends) if ends else now
@@ -101,9 +104,9 @@ def _waits_too_long(svc: SchedulerCore, status: JobStatus, now: int) -> bool:
 def _make_room(svc: SchedulerCore, wanted: int, now: int) -> None:
     stoppable: list[JobServiceContext] = [
         c
-        for c in svc.running.values()
+        for c in svc.run_table
         if c.verb is Verb.EXECUTING and not c.within_guarantee(now) and not c.cancelled
     ]
     stoppable.sort(key=lambda c: (c.user_visible, c.execution_start or 0))
     for ctx in stoppable[:wanted]:
-        svc.stop_run(ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)
+        stop_run(svc, ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)

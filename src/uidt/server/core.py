@@ -10,39 +10,34 @@ functions over a core.
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from contextlib import contextmanager
 from typing import Any
 
 from uidt.clock import Clock, millis_from_utc
 from uidt.device.state import DeviceState
-from uidt.job.params import JobParameters
-from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.errors import IllegalTransitionError
+from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import limits, snapshot
-from uidt.server.actions import (
-    Action,
-    BindApp,
-    JobStateChanged,
-    PersistJob,
-    RecordAnr,
-    RemoveJob,
-    StartJob,
-    StopJob,
-    UnbindApp,
-)
-from uidt.server.apps import RUN_USER_INITIATED_JOBS, AppInfo
+from uidt.server.actions import Action, JobStateChanged, PersistJob, RemoveJob
+from uidt.server.apps import AppInfo
+from uidt.server.commands import DeferredRuns
 from uidt.server.concurrency import assign
 from uidt.server.context import JobServiceContext, Verb
-from uidt.server.controllers.connectivity import estimated_transfer_ms
-from uidt.server.evaluation import blocks_for, evaluate, max_runtime_for
+from uidt.server.controllers.tracking import DeviceDependents
+from uidt.server.dirty import DirtyJobs
+from uidt.server.evaluation import blocks_for, evaluate
+from uidt.server.jobstate import JobState, check_transition, derive
 from uidt.server.notifications import NotificationCoordinator
-from uidt.server.outcome import finish_run
+from uidt.server.pending import PendingQueue
 from uidt.server.readiness import stop_reason_for
 from uidt.server.records import job_record
+from uidt.server.registry import AppRegistry
+from uidt.server.runs import stop_run
+from uidt.server.runtable import RunTable
 from uidt.server.status import HistoryEntry, JobStatus
-from uidt.server.timers import fire_timers
+from uidt.server.timers import BackoffTimers, fire_timers
 from uidt.settings import Settings
 from uidt.store.record import (
     JobKey,
@@ -50,7 +45,13 @@ from uidt.store.record import (
 
 
 class SchedulerCore:
-    """State, evaluation, the coalesced check pass, execution slots, timers and records."""
+    """State, evaluation, the coalesced check pass, execution slots, timers and records.
+
+    The state lives in parts that own their invariants: :class:`AppRegistry` (apps, visibility,
+    user stops), :class:`PendingQueue`, :class:`RunTable` (runs and app workers),
+    :class:`BackoffTimers`, :class:`DeferredRuns`, :class:`DeviceDependents` (which jobs a
+    device reading concerns) and :class:`DirtyJobs` (which the next check pass re-evaluates). The core keeps the scheduled jobs and drives the check pass.
+    """
 
     def __init__(
         self,
@@ -68,37 +69,48 @@ class SchedulerCore:
         self.steady_limit = limits.steady_concurrency_limit(
             installed_memory_bytes, settings.concurrency_limit
         )
-        self.apps: dict[str, AppInfo] = dict(apps or {})
+        self.registry = AppRegistry(apps, visible_grace_ms=settings.visible_grace_ms)
         self.jobs: dict[JobKey, JobStatus] = {}
         self.app_jobs: dict[str, dict[JobKey, JobStatus]] = {}
-        #: Ready jobs waiting for a slot (the pending queue), and its user-initiated part.
-        self.queue: set[JobKey] = set()
-        self.uij_queue: set[JobKey] = set()
-        self.running: dict[JobKey, JobServiceContext] = {}
-        self.runs: dict[int, JobServiceContext] = {}
-        self.bound: set[str] = set()
-        self.binding: set[str] = set()
-        self.visible: set[str] = set()
-        self.last_visible: dict[str, int] = {}
-        self.user_stopped: set[str] = set()
+        self.pending = PendingQueue()
+        self.run_table = RunTable()
+        self.backoff = BackoffTimers()
+        self.deferred_runs = DeferredRuns()
+        self.dependents = DeviceDependents()
         self.timeout_quota = limits.TimeoutQuota(
             settings.uij_timeout_quota_count, settings.uij_timeout_quota_window_ms
         )
         self.notifications = NotificationCoordinator()
         self.anrs: list[dict[str, Any]] = []
         self.ended: deque[dict[str, Any]] = deque(maxlen=100)
-        self.pending_commands: dict[int, tuple[JobKey, int]] = {}
-        self._delays: list[tuple[int, int, JobKey]] = []
-        self._dirty: set[JobKey] = set()
-        self._all_dirty = False
+        self.dirty = DirtyJobs()
         self._actions: list[Action] = []
-        self._next_run_id = 1
         self._next_generation = 1
-        self._next_token = 1
-        self._seq = 0
         self._batch_depth = 0
         #: When a waiting UIJ reaches the max-wait bypass (set by the assignment).
         self.assign_wakeup: int | None = None
+
+    # -- read-only views (queries, ``dumpsys`` and tests) -----------------------------------
+
+    @property
+    def apps(self) -> Mapping[str, AppInfo]:
+        """The installed apps by package."""
+        return self.registry.apps
+
+    @property
+    def running(self) -> Mapping[JobKey, JobServiceContext]:
+        """The runs by job key."""
+        return self.run_table.by_key
+
+    @property
+    def runs(self) -> Mapping[int, JobServiceContext]:
+        """The runs by run id."""
+        return self.run_table.by_id
+
+    @property
+    def binding(self) -> Set[str]:
+        """Apps whose worker is being started."""
+        return self.run_table.binding()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -128,46 +140,30 @@ class SchedulerCore:
             yield
         finally:
             self._batch_depth -= 1
-            self._maybe_check()
+            self.maybe_check()
 
-    def _maybe_check(self) -> None:
+    def maybe_check(self) -> None:
+        """Run the check pass now unless a batch is open (it runs when the batch ends)."""
         if self._batch_depth == 0:
             self.check_pass()
-
-    def mark_dirty(self, key: JobKey | None = None) -> None:
-        """Ask the next check pass to re-evaluate one job (or every job)."""
-        if key is None:
-            self._all_dirty = True
-        else:
-            self._dirty.add(key)
 
     def find(self, app: str, namespace: str | None, job_id: int) -> JobStatus | None:
         """The job with this identity, if scheduled."""
         return self.jobs.get(JobKey(app, namespace, job_id))
 
-    def is_visible(self, app: str) -> bool:
-        """The app is visible (TOP) right now."""
-        return app in self.visible
-
-    def has_bal_privilege(self, app: str) -> bool:
-        """Visible, or within the visible grace period (transient background-start privilege)."""
-        if app in self.visible:
-            return True
-        last = self.last_visible.get(app)
-        return last is not None and self.now() - last <= self.settings.visible_grace_ms
-
     def can_run_user_initiated_jobs(self, app: str) -> bool:
         """The app declares RUN_USER_INITIATED_JOBS and the user did not revoke it."""
-        info = self.apps.get(app)
-        return info is not None and info.holds(RUN_USER_INITIATED_JOBS)
+        return self.registry.can_run_user_initiated_jobs(app)
 
-    def _insert(self, status: JobStatus) -> None:
+    def insert(self, status: JobStatus) -> None:
+        """Add a new scheduling of a job (its generation assigned if it has none)."""
         if status.generation < 1:
             status.generation = self._next_generation
         self._next_generation = max(self._next_generation, status.generation + 1)
         self.jobs[status.key] = status
         self.app_jobs.setdefault(status.key.app, {})[status.key] = status
-        self.mark_dirty(status.key)
+        self.dependents.track(status)
+        self.dirty.add(status.key)
 
     def _remove(self, key: JobKey) -> JobStatus | None:
         status = self.jobs.pop(key, None)
@@ -178,189 +174,90 @@ class SchedulerCore:
             app_jobs.pop(key, None)
             if not app_jobs:
                 del self.app_jobs[key.app]
-        self.dequeue(key)
-        self._dirty.discard(key)
+        self.pending.discard(key)
+        self.dependents.untrack(key)
+        self.dirty.discard(key)
         self.emit(RemoveJob(key))
         return status
 
-    def _cancel_key(
-        self, key: JobKey, reason: StopReason, internal: InternalStopReason, state: str
-    ) -> bool:
+    def cancel_job(self, key: JobKey, reason: StopReason, internal: InternalStopReason) -> bool:
+        """Drop a scheduled job as ``cancelled``, stopping its run if it has one."""
         status = self.jobs.get(key)
         if status is None:
             return False
-        ctx = self.running.get(key)
+        ctx = self.run_table.get(key)
+        status.state = check_transition(status.state, JobState.CANCELLED)
         self._remove(key)
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
-        self.record(status, "cancelled", reason.name)
-        self.ended.append(self.snapshot_of(status, "cancelled"))
+        self.record(status, JobState.CANCELLED.value, reason.name)
+        self.ended.append(snapshot.job_snapshot(self, status))
         if ctx is not None:
             ctx.cancelled = True
-            self.stop_run(ctx, reason, internal)
+            stop_run(self, ctx, reason, internal)
         return True
 
-    def enqueue(self, status: JobStatus, now: int) -> None:
-        """Put a ready job on the pending queue (or keep it there, re-filed by its UIJ status)."""
-        key = status.key
-        if key not in self.queue:
-            self.queue.add(key)
-            status.pending_since = now
-        if status.treated_as_uij:
-            self.uij_queue.add(key)
-        else:
-            self.uij_queue.discard(key)
+    def settle(self, status: JobStatus) -> None:
+        """Bring a scheduled job's state in line with its facts (running, queued, ready).
 
-    def dequeue(self, key: JobKey) -> None:
-        """Take a job off the pending queue."""
-        self.queue.discard(key)
-        self.uij_queue.discard(key)
+        Raises:
+            IllegalTransitionError: the facts describe a move the transition table forbids.
+        """
+        # a replacement scheduled while the job it replaced still stops is not the one running
+        running = self.run_table.runs_job(status)
+        state = derive(running=running, queued=status.key in self.pending, ready=status.ready)
+        status.state = check_transition(status.state, state)
 
-    def set_reasons(self, status: JobStatus, reasons: tuple[PendingReason, ...]) -> None:
-        """Record new pending reasons; changes within the same instant are coalesced."""
-        if reasons == status.pending_reasons:
-            return
-        status.pending_reasons = reasons
-        utc = self.utc_ms()
-        history = status.reasons_history
-        if history and history[-1][0] == utc:
-            history.pop()
-        if not history or history[-1][1] != reasons:
-            history.append((utc, reasons))
+    def end(self, status: JobStatus, state: JobState, reason: str) -> None:
+        """A job leaves the scheduler in a terminal ``state``: history, ended record, removal.
+
+        Raises:
+            IllegalTransitionError: ``state`` is not terminal, or the job may not end that way.
+        """
+        if not state.terminal:
+            raise IllegalTransitionError(f"{state.value} is not a state a job ends in")
+        status.state = check_transition(status.state, state)
+        if state is JobState.FAILED:
+            status.failure = reason
+        self.record(status, state.value, reason)
+        self.ended.append(snapshot.job_snapshot(self, status))
+        self._remove(status.key)
 
     def check_pass(self) -> None:
         """Re-evaluate changed jobs, stop the no-longer-ready, start what may start."""
-        if self._all_dirty:
-            self._all_dirty = False
-            self._dirty.clear()
+        everyone, dirty = self.dirty.take()
+        if everyone:
             for status in list(self.jobs.values()):
                 evaluate(self, status)
-        elif self._dirty:
-            dirty, self._dirty = self._dirty, set()
+        else:
             for key in dirty:
                 found = self.jobs.get(key)
                 if found is not None:
                     evaluate(self, found)
         now = self.now()
-        for ctx in list(self.running.values()):
+        for ctx in self.run_table:
             status = ctx.status
             if ctx.cancelled or ctx.death_mark or ctx.verb in (Verb.STOPPING, Verb.FINISHED):
                 continue
             if not status.ready:
                 reason, internal = stop_reason_for(status, blocks_for(self, status))
-                self.stop_run(ctx, reason, internal)
+                stop_run(self, ctx, reason, internal)
             elif (
                 ctx.verb is Verb.EXECUTING
                 and not ctx.within_guarantee(now)
                 and self.device.power_saver
             ):
-                self.stop_run(ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)
+                stop_run(self, ctx, StopReason.DEVICE_STATE, InternalStopReason.TIMEOUT)
         assign(self)
-
-    # -- runs -----------------------------------------------------------------------------
-
-    def start_run(self, status: JobStatus) -> JobServiceContext:
-        """Give the job an execution slot: bind the app if needed, else send ``on_start_job``."""
-        now = self.now()
-        app = status.key.app
-        uij_ok = self.can_run_user_initiated_jobs(app)
-        in_quota = self.timeout_quota.in_quota(app, now)
-        guarantee = limits.min_guarantee_ms(
-            self.settings,
-            treated_as_uij=status.treated_as_uij,
-            uij_ok=uij_ok,
-            in_quota=in_quota,
-            has_network=status.job.required_network is not None,
-            transfer_ms=estimated_transfer_ms(status, self.device.network),
-        )
-        ctx = JobServiceContext(
-            run_id=self._next_run_id,
-            status=status,
-            verb=Verb.BINDING,
-            verb_since=now,
-            user_visible=status.treated_as_uij,
-            min_guarantee_ms=guarantee,
-            max_runtime_ms=max_runtime_for(self, status),
-            estimated_download_bytes=status.estimated_bytes()[0],
-            estimated_upload_bytes=status.estimated_bytes()[1],
-        )
-        self._next_run_id += 1
-        self.dequeue(status.key)
-        status.pending_since = None
-        self.running[status.key] = ctx
-        self.runs[ctx.run_id] = ctx
-        self.set_reasons(status, (PendingReason.EXECUTING,))
-        self.record(status, "active", "started")
-        if app in self.bound:
-            self._send_start(ctx)
-        elif app not in self.binding:
-            self.binding.add(app)
-            self.emit(BindApp(app))
-        return ctx
-
-    def _send_start(self, ctx: JobServiceContext) -> None:
-        status = ctx.status
-        ctx.verb, ctx.verb_since = Verb.STARTING, self.now()
-        network = self.device.network
-        params = JobParameters(
-            job_id=status.key.job_id,
-            namespace=status.key.namespace,
-            extras=status.job.extras,
-            transient_extras=status.job.transient_extras,
-            network=(
-                self.device.to_dict()["network"]
-                if status.job.required_network is not None and network is not None
-                else None
-            ),
-            user_initiated=ctx.user_visible,
-            expedited=status.job.expedited,
-            run_id=ctx.run_id,
-        )
-        self.emit(StartJob(ctx.run_id, status.key, status.job.service, params, tuple(status.work)))
-
-    def stop_run(
-        self,
-        ctx: JobServiceContext,
-        reason: StopReason,
-        internal: InternalStopReason,
-        *,
-        force_reschedule: bool = False,
-        counts_as_timeout: bool = True,
-    ) -> None:
-        """Stop a run with reasons; what happens depends on its verb (reference §3.2 item 11)."""
-        ctx.force_reschedule = ctx.force_reschedule or force_reschedule
-        ctx.counts_as_timeout = counts_as_timeout
-        if ctx.verb is Verb.BINDING:
-            ctx.stop_reason, ctx.internal_reason = reason, internal
-            self.close_run(ctx, reschedule=False, requeue=not ctx.cancelled)
-        elif ctx.verb is Verb.STARTING:
-            ctx.deferred_stop = (reason, internal)
-        elif ctx.verb is Verb.EXECUTING:
-            ctx.verb, ctx.verb_since = Verb.STOPPING, self.now()
-            ctx.stop_reason, ctx.internal_reason = reason, internal
-            ctx.status.last_stop_reason = reason
-            ctx.status.last_internal_stop_reason = internal
-            self.emit(StopJob(ctx.run_id, ctx.status.key, reason, internal))
-
-    def close_run(self, ctx: JobServiceContext, *, reschedule: bool, requeue: bool = False) -> None:
-        """End a run: notification policy, timeout quota, then drop or reschedule the job."""
-        finish_run(self, ctx, reschedule=reschedule, requeue=requeue)
 
     # -- timers ---------------------------------------------------------------------------
 
-    def push_delay(self, status: JobStatus) -> None:
-        """Arm the backoff timer of a job."""
-        if status.earliest_run_elapsed is not None:
-            self._seq += 1
-            heapq.heappush(self._delays, (status.earliest_run_elapsed, self._seq, status.key))
-
     def next_wakeup(self) -> int | None:
         """Elapsed ms of the next timer (timeouts, backoff expiry, guarantees, stalls, commands)."""
-        times = [t for c in self.running.values() if (t := c.deadline(self.settings)) is not None]
-        while self._delays and self.jobs.get(self._delays[0][2]) is None:
-            heapq.heappop(self._delays)
-        if self._delays:
-            times.append(self._delays[0][0])
-        times += [deadline for _, deadline in self.pending_commands.values()]
+        times = [t for c in self.run_table if (t := c.deadline(self.settings)) is not None]
+        backoff = self.backoff.next_due(self.jobs.__contains__)
+        if backoff is not None:
+            times.append(backoff)
+        times += self.deferred_runs.deadlines()
         if self.assign_wakeup is not None:
             times.append(self.assign_wakeup)
         return min(times) if times else None
@@ -375,32 +272,9 @@ class SchedulerCore:
     def record(self, status: JobStatus, state: str, reason: str) -> None:
         """Append a state change to the job's history and tell the shell."""
         now = self.now()
-        status.state = state
         status.history.append(HistoryEntry(now, self.utc_ms(now), state, reason))
         self.emit(JobStateChanged(status.key, state, reason))
 
     def persist(self, status: JobStatus) -> None:
         """Write the job through to the store."""
         self.emit(PersistJob(job_record(self, status)))
-
-    def record_anr(self, ctx: JobServiceContext, reason: str) -> None:
-        """Keep an ANR and tell the shell."""
-        utc = self.utc_ms()
-        key = ctx.status.key
-        self.anrs.append({"app": key.app, "job_id": key.job_id, "reason": reason, "time": utc})
-        self.emit(RecordAnr(key.app, key, reason, utc))
-
-    def unbind_if_idle(self, app: str) -> None:
-        """Tell the shell when an app has no run left."""
-        if app in self.bound and not any(c.app == app for c in self.running.values()):
-            self.emit(UnbindApp(app))
-
-    def snapshot_of(self, status: JobStatus, state: str | None = None) -> dict[str, Any]:
-        """One object of ``uidt jobs --json``."""
-        return snapshot.job_snapshot(self, status, state)
-
-    def new_token(self) -> int:
-        """A fresh token for a deferred shell command."""
-        token = self._next_token
-        self._next_token += 1
-        return token

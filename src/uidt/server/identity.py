@@ -42,7 +42,7 @@ def attachable(core: SchedulerCore, key: JobKey, job: JobInfo) -> JobStatus | No
     (scheduling it anew restores it; attaching would follow a job that no longer runs as one).
     """
     status = core.jobs.get(key)
-    if status is None or status.job != job or key.app in core.user_stopped:
+    if status is None or status.job != job or core.registry.is_user_stopped(key.app):
         return None
     if job.is_user_initiated() and not status.treated_as_uij:
         return None

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import backoff
+from uidt.server.actions import UnbindApp
 from uidt.server.context import JobServiceContext, Verb
-from uidt.server.status import JobStatus, Override
+from uidt.server.jobstate import JobState
+from uidt.server.status import Override
 from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ def one_line(reason: object) -> str:
 
 
 def finish_run(
-    svc: SchedulerCore, ctx: JobServiceContext, *, reschedule: bool, requeue: bool
+    svc: SchedulerCore, ctx: JobServiceContext, *, reschedule: bool, requeue: bool = False
 ) -> None:
     """Close ``ctx`` and decide the job's future.
 
@@ -52,8 +54,7 @@ def finish_run(
     now = svc.now()
     utc = svc.utc_ms(now)
     ctx.verb = Verb.FINISHED
-    svc.running.pop(key, None)
-    svc.runs.pop(ctx.run_id, None)
+    svc.run_table.remove(ctx)
     ran_ms = 0 if ctx.execution_start is None else now - ctx.execution_start
     status.cumulative_runtime_ms += ran_ms - ctx.stamped_ms
     status.override = Override.NONE
@@ -65,25 +66,26 @@ def finish_run(
         or ran_ms >= svc.settings.runtime_min_ui_guarantee_ms
     ):
         svc.timeout_quota.note(key.app, now)
-    svc.unbind_if_idle(key.app)
-    svc.mark_dirty(key)
+    unbind_if_idle(svc, key.app)
+    svc.dirty.add(key)
     if svc.jobs.get(key) is not status:
         return  # cancelled or replaced while running: nothing comes back (a replacement may start)
     if ctx.execution_start is not None:
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
     if requeue:
+        svc.settle(status)
         svc.record(status, "waiting", "stopped before it ran")
         return
     dropped_by_user = internal is InternalStopReason.USER_UI_STOP and ctx.user_visible
     if ctx.failure is not None and not dropped_by_user:
-        _end(svc, status, "failed", ctx.failure)
+        svc.end(status, JobState.FAILED, ctx.failure)
         status.last_failed_run_utc_ms = utc
         return
     if not reschedule or dropped_by_user:
         if internal is InternalStopReason.SUCCESSFUL_FINISH:
             status.last_successful_run_utc_ms = utc
-        state = "user-stopped" if dropped_by_user else "finished"
-        _end(svc, status, state, f"{reason.name}/{internal.name}")
+        state = JobState.USER_STOPPED if dropped_by_user else JobState.FINISHED
+        svc.end(status, state, f"{reason.name}/{internal.name}")
         return
     settings = svc.settings
     decision = backoff.decide(
@@ -103,7 +105,8 @@ def finish_run(
     if not failure and internal in _CONDITION_STOPS:
         delay = 0
     status.earliest_run_elapsed = now + delay if delay else None
-    svc.push_delay(status)
+    if status.earliest_run_elapsed is not None:
+        svc.backoff.arm(key, status.earliest_run_elapsed)
     if failure:
         status.last_failed_run_utc_ms = utc
     if reason is StopReason.USER:
@@ -113,14 +116,12 @@ def finish_run(
         and status.cumulative_runtime_ms >= settings.runtime_cumulative_ui_limit_ms
     ):
         status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
+    svc.settle(status)
     svc.record(status, "rescheduled", f"{reason.name}/{internal.name}, backoff {delay} ms")
     svc.persist(status)
 
 
-def _end(svc: SchedulerCore, status: JobStatus, state: str, reason: str) -> None:
-    """Drop a job whose run ended it: the last history entry, the ended record, the removal."""
-    if state == "failed":
-        status.failure = reason
-    svc.record(status, state, reason)
-    svc.ended.append(svc.snapshot_of(status, state))
-    svc._remove(status.key)
+def unbind_if_idle(svc: SchedulerCore, app: str) -> None:
+    """Tell the shell when an app whose worker is up has no run left."""
+    if svc.run_table.is_bound(app) and not svc.run_table.of_app(app):
+        svc.emit(UnbindApp(app))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
 from uidt.server.status import Bit, JobStatus
@@ -25,9 +25,11 @@ _STOP_ORDER: tuple[tuple[int, StopReason], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Blocks:
-    """Implicit (not requested) reasons a job may not run, supplied by the service."""
+class Blocks(NamedTuple):
+    """Implicit (not requested) reasons a job may not run, supplied by the service.
+
+    A named tuple, not a dataclass: the check pass builds one per evaluated job.
+    """
 
     app_missing: bool = False
     user_stopped: bool = False

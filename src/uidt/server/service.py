@@ -21,7 +21,7 @@ from uidt.job.work import JobWorkItem
 from uidt.server import admission, snapshot
 from uidt.server import events as ev
 from uidt.server.actions import NetworkChanged
-from uidt.server.apps import START_FROM_BACKGROUND, AppInfo, Caller
+from uidt.server.apps import AppInfo, Caller
 from uidt.server.commands import (
     CmdResult,
     cmd_cancel,
@@ -32,7 +32,8 @@ from uidt.server.commands import (
     cmd_timeout,
 )
 from uidt.server.context import Verb
-from uidt.server.evaluation import evaluate
+from uidt.server.controllers.tracking import changed_readings
+from uidt.server.evaluation import changed_by_device, evaluate
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
 from uidt.server.status import DEMOTION_FLAGS, JobStatus, key_order
@@ -74,43 +75,33 @@ class JobSchedulerService(HostEvents):
 
     def set_app(self, info: AppInfo) -> None:
         """Install or update an app (grants and revocations take effect at once)."""
-        self.apps[info.package] = info
-        for key in self.app_jobs.get(info.package, {}):
-            self.mark_dirty(key)
-        self._maybe_check()
+        self.registry.install(info)
+        self.dirty.update(self.app_jobs.get(info.package, ()))
+        self.maybe_check()
 
     def remove_app(self, package: str) -> None:
         """Uninstall: stop running jobs (USER / UNINSTALL) and drop every job of the app."""
-        self.apps.pop(package, None)
+        self.registry.uninstall(package)
         with self.batch():
             for key in list(self.app_jobs.get(package, {})):
-                self._cancel_key(key, StopReason.USER, InternalStopReason.UNINSTALL, "uninstalled")
+                self.cancel_job(key, StopReason.USER, InternalStopReason.UNINSTALL)
             for action in self.notifications.remove_app(package):
                 self.emit(action)
 
     def note_app_visible(self, app: str, visible: bool) -> None:
         """The app became visible (TOP) or stopped being visible; grace runs from the last visible."""
-        if visible:
-            self.visible.add(app)
-            self.user_stopped.discard(app)
-        elif app in self.visible:
-            self.visible.discard(app)
-        else:
+        if not self.registry.set_visible(app, visible, self.now()):
             return
-        self.last_visible[app] = self.now()
-        for key in self.app_jobs.get(app, {}):
-            self.mark_dirty(key)
-        self._maybe_check()
+        self.dirty.update(self.app_jobs.get(app, ()))
+        self.maybe_check()
 
     def may_schedule_uij(self, caller: Caller) -> bool:
         """The app is in a state to schedule user-initiated jobs (reference §2.1, semantics §1)."""
-        app = self.apps.get(caller.app)
-        granted = app is not None and START_FROM_BACKGROUND in app.granted
         return (
             caller.visible
             or caller.interaction_grant
-            or granted
-            or self.has_bal_privilege(caller.app)
+            or self.registry.may_start_from_background(caller.app)
+            or self.registry.has_bal_privilege(caller.app, self.now())
         )
 
     # -- admission ------------------------------------------------------------------------
@@ -132,11 +123,10 @@ class JobSchedulerService(HostEvents):
             JobPermissionError: RUN_USER_INITIATED_JOBS not declared for a user-initiated job.
             JobLimitError: the app already has more than ``max_jobs_per_app`` jobs.
         """
-        app = admission.enforce_valid_job_request(self.apps.get(caller.app), caller.app, job)
+        app = admission.enforce_valid_job_request(self.registry.get(caller.app), caller.app, job)
         if caller.visible or caller.interaction_grant:
             # visible now, or a click grant: a transient background-start privilege (§7.2)
-            self.last_visible[caller.app] = self.now()
-            self.user_stopped.discard(caller.app)
+            self.registry.note_user_interaction(caller.app, self.now())
         if not admission.validate_job(app, job, work):
             return RESULT_FAILURE
         if job.is_user_initiated() and not self.may_schedule_uij(caller):
@@ -150,7 +140,7 @@ class JobSchedulerService(HostEvents):
                 if job.is_user_initiated():
                     existing.internal_flags &= ~DEMOTION_FLAGS
                 self.persist(existing)
-                self.mark_dirty(key)
+                self.dirty.add(key)
                 return RESULT_SUCCESS
             count = len(self.app_jobs.get(caller.app, {})) - (1 if existing else 0)
             if count > self.settings.max_jobs_per_app:
@@ -160,13 +150,11 @@ class JobSchedulerService(HostEvents):
             carried: list[JobWorkItem] = []
             if existing is not None:
                 carried = list(existing.work)
-                self._cancel_key(
-                    key, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED, "replaced"
-                )
+                self.cancel_job(key, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
             status = JobStatus(key=key, job=job, enqueue_elapsed=self.now(), work=carried)
             if work is not None:
                 status.work.append(work)
-            self._insert(status)
+            self.insert(status)
             self.record(status, "scheduled", "schedule")
             self.persist(status)
         return RESULT_SUCCESS
@@ -190,7 +178,7 @@ class JobSchedulerService(HostEvents):
                     work=[JobWorkItem.from_dict(w) for w in record.work_items],
                     generation=stored_generation(record),
                 )
-                self._insert(status)
+                self.insert(status)
                 self.record(status, "loaded", "daemon start")
 
     # -- cancel ---------------------------------------------------------------------------
@@ -198,11 +186,10 @@ class JobSchedulerService(HostEvents):
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         """``JobScheduler.cancel``: stop if running (CANCELLED_BY_APP) and drop."""
         with self.batch():
-            self._cancel_key(
+            self.cancel_job(
                 JobKey(app, namespace, job_id),
                 StopReason.CANCELLED_BY_APP,
                 InternalStopReason.CANCELED,
-                "cancelled",
             )
 
     def cancel_all(self, app: str, namespace: str | None) -> None:
@@ -251,20 +238,34 @@ class JobSchedulerService(HostEvents):
         with self.batch():
             status.job = job
             status.__post_init__()
+            self.dependents.track(status)
             self.record(status, "updated", "constraints changed")
             self.persist(status)
-            self.mark_dirty(status.key)
+            self.dirty.add(status.key)
 
     # -- device and check pass -----------------------------------------------------------
 
     def on_device_state(self, state: DeviceState) -> None:
-        """A new device snapshot: every job is re-evaluated (an unchanged snapshot is ignored)."""
+        """A new device snapshot: the jobs that depend on a changed reading are re-evaluated.
+
+        Which jobs depend on what is kept by :class:`~uidt.server.controllers.tracking.
+        DeviceDependents`; a thermal or power-saver change concerns every job. An unchanged
+        snapshot is ignored.
+        """
         if state == self.device:
             return
         before = self.device.network
+        readings, everyone = changed_readings(self.device, state)
         self.device = state
-        self.mark_dirty()
-        self._maybe_check()
+        if everyone:
+            self.dirty.add_all()
+        elif readings:
+            changed = changed_by_device(self, self.dependents.concerned(readings), readings)
+            if changed is None:
+                self.dirty.add_all()  # most jobs changed: one sweep over all of them
+            else:
+                self.dirty.update(changed)
+        self.maybe_check()
         if _network_identity(before) != _network_identity(state.network) and before is not None:
             self._tell_network_changed()
 
@@ -273,7 +274,7 @@ class JobSchedulerService(HostEvents):
         network = self.device.to_dict()["network"]
         if network is None:
             return
-        for ctx in list(self.running.values()):
+        for ctx in self.run_table:
             if ctx.verb is Verb.EXECUTING and ctx.status.job.required_network is not None:
                 self.emit(NetworkChanged(ctx.run_id, ctx.status.key, network))
 
@@ -304,7 +305,7 @@ class JobSchedulerService(HostEvents):
         status = self.find(app, namespace, job_id)
         if status is None:
             return [PendingReason.INVALID_JOB_ID]
-        if status.key in self._dirty or self._all_dirty:
+        if status.key in self.dirty:
             evaluate(self, status)
         return list(status.pending_reasons) or [PendingReason.UNDEFINED]
 

@@ -17,24 +17,16 @@ def _iso(utc_ms: int | None) -> str | None:
     return None if utc_ms is None else utc_from_millis(utc_ms).isoformat()
 
 
-def job_state(svc: SchedulerCore, status: JobStatus) -> str:
-    """``active``, ``pending`` (queued for a slot), ``ready`` or ``waiting``.
+def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
+    """One object of ``uidt jobs --json`` (interface.md).
 
-    A scheduled job is never ``user-stopped``: the Task Manager's Stop drops the app's
-    user-visible jobs (their ended records read ``user-stopped``) and holds the others, which
-    wait (pending reason USER) until the app is visible again.
+    ``state`` is the job's :class:`~uidt.server.jobstate.JobState`. A scheduled job is never
+    ``user-stopped``: the Task Manager's Stop drops the app's user-visible jobs (their ended
+    records read ``user-stopped``) and holds the others, which wait (pending reason USER) until
+    the app is visible again.
     """
-    if status.key in svc.running:
-        return "active"
-    if status.key in svc.queue:
-        return "pending"
-    return "ready" if status.ready else "waiting"
-
-
-def job_snapshot(svc: SchedulerCore, status: JobStatus, state: str | None = None) -> dict[str, Any]:
-    """One object of ``uidt jobs --json`` (interface.md)."""
     key = status.key
-    ctx = svc.running.get(key)
+    ctx = svc.run_table.get(key)
     down, up = status.estimated_bytes()
     notification: dict[str, Any] | None = None
     if ctx is not None and ctx.notification_id is not None:
@@ -48,7 +40,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus, state: str | None = None
         "job_id": key.job_id,
         "generation": status.generation,
         "service": status.job.service,
-        "state": state or job_state(svc, status),
+        "state": status.state.value,
         "failure": status.failure,
         "user_initiated": status.treated_as_uij,
         "internal_flags": status.internal_flags,
@@ -115,8 +107,8 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
             "steady_limit": svc.steady_limit,
             "max_total": max_total,
             "ui_reserved": ui_reserved,
-            "running": len(svc.running),
-            "queued": len(svc.queue),
+            "running": len(svc.run_table),
+            "queued": len(svc.pending),
             "runs": [
                 {
                     "run_id": c.run_id,
@@ -127,13 +119,13 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
                     "min_guarantee_ms": c.min_guarantee_ms,
                     "max_runtime_ms": c.effective_max_ms(),
                 }
-                for c in svc.running.values()
+                for c in svc.run_table
             ],
         },
         "apps": {
-            "bound": sorted(svc.bound),
-            "visible": sorted(svc.visible),
-            "user_stopped": sorted(svc.user_stopped),
+            "bound": sorted(svc.run_table.bound()),
+            "visible": sorted(svc.registry.visible()),
+            "user_stopped": sorted(svc.registry.user_stopped()),
         },
         "settings": svc.settings.to_dict(),
     }

@@ -11,6 +11,7 @@ from uidt.job.priority import Priority
 from uidt.job.reasons import PendingReason
 from uidt.job.work import JobWorkItem
 from uidt.server.crashes import LastCrash
+from uidt.server.jobstate import JobState
 from uidt.store.record import (
     INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ,
     INTERNAL_FLAG_DEMOTED_BY_USER,
@@ -102,7 +103,9 @@ class JobStatus:
         default_factory=lambda: deque(maxlen=HISTORY_SIZE)
     )
     history: deque[HistoryEntry] = field(default_factory=lambda: deque(maxlen=HISTORY_SIZE))
-    state: str = "waiting"
+    #: The user-visible state; only the core moves it (:meth:`SchedulerCore.settle`), checked
+    #: against :data:`uidt.server.jobstate.TRANSITIONS`.
+    state: JobState = JobState.WAITING
     #: Which scheduling of the job this is (:mod:`uidt.server.identity`); 0 until admitted.
     generation: int = 0
     #: The app's one-line reason when its last run failed (``JobService.job_failed``).
@@ -148,6 +151,8 @@ class JobStatus:
         """Estimated (download, upload) bytes of the job and its pending work, -1 when unknown."""
         down = self.job.estimated_network_download_bytes
         up = self.job.estimated_network_upload_bytes
+        if not self.work:
+            return down, up
         for item in self.work:
             if item.estimated_network_download_bytes > 0:
                 down = max(down, 0) + item.estimated_network_download_bytes
@@ -157,6 +162,9 @@ class JobStatus:
 
     def minimum_chunk_bytes(self) -> int:
         """The smallest known minimum chunk of the job and its work items, -1 when unknown."""
+        if not self.work:
+            chunk = self.job.minimum_network_chunk_bytes
+            return chunk if chunk > 0 else -1
         chunks = [self.job.minimum_network_chunk_bytes]
         chunks += [w.minimum_network_chunk_bytes for w in self.work]
         known = [c for c in chunks if c > 0]

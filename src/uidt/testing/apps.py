@@ -104,11 +104,16 @@ class InProcessApps:
         return self.behaviour(JobKey(app, None, -1))
 
 
+#: How many actions one job may take to settle before :func:`run_until_idle` calls it ping-pong
+#: (scheduling, persisting, binding, starting, stopping, notifications: about ten).
+ACTIONS_PER_JOB = 20
+
+
 def run_until_idle(
     service: JobSchedulerService,
     launcher: Callable[[Action], None] | None = None,
     *,
-    max_actions: int = 100_000,
+    max_actions: int | None = None,
 ) -> list[Action]:
     """Hand every queued action to ``launcher`` until the core has nothing more to say.
 
@@ -116,12 +121,16 @@ def run_until_idle(
         service: the core.
         launcher: called with each action (default: an :class:`InProcessApps` with default
             behaviour); it may call back into the service.
-        max_actions: a guard against endless ping-pong.
+        max_actions: a guard against endless ping-pong; by default 100,000 actions or
+            :data:`ACTIONS_PER_JOB` per scheduled job, whichever is more (so a core with
+            100,000 jobs can settle).
 
     Returns:
         Every action handed out, in order.
     """
     handler = launcher if launcher is not None else InProcessApps(service)
+    if max_actions is None:
+        max_actions = max(100_000, ACTIONS_PER_JOB * len(service.jobs))
     seen: list[Action] = []
     while True:
         actions = service.take_actions()

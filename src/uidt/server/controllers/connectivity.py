@@ -49,8 +49,8 @@ def is_insane(
     )
 
 
-def request_satisfied(request: NetworkRequest, network: NetworkState) -> bool:
-    """The job's NetworkRequest is met by the network's capabilities and transport."""
+def network_offers(network: NetworkState) -> tuple[frozenset[NetCapability], frozenset[Transport]]:
+    """The capabilities and transports a network offers to a request."""
     have = {NetCapability.INTERNET, NetCapability.NOT_RESTRICTED}
     if network.validated:
         have.add(NetCapability.VALIDATED)
@@ -64,13 +64,32 @@ def request_satisfied(request: NetworkRequest, network: NetworkState) -> bool:
         have.add(NetCapability.NOT_VPN)
     if not network.suspended:
         have.add(NetCapability.NOT_SUSPENDED)
+    transports = {network.transport}
+    if network.vpn:
+        transports.add(Transport.VPN)
+    return frozenset(have), frozenset(transports)
+
+
+#: The last network asked about and what it offers: a check pass asks about one network for
+#: thousands of jobs (a memo of a pure function, keyed by the snapshot's identity).
+_offers: list[tuple[NetworkState, tuple[frozenset[NetCapability], frozenset[Transport]]]] = []
+
+
+def _offers_of(network: NetworkState) -> tuple[frozenset[NetCapability], frozenset[Transport]]:
+    if _offers and _offers[0][0] is network:
+        return _offers[0][1]
+    offers = network_offers(network)
+    _offers[:] = [(network, offers)]
+    return offers
+
+
+def request_satisfied(request: NetworkRequest, network: NetworkState) -> bool:
+    """The job's NetworkRequest is met by the network's capabilities and transport."""
+    have, transports = _offers_of(network)
     if not request.capabilities <= have:
         return False
     if not request.transports:
         return True
-    transports = {network.transport}
-    if network.vpn:
-        transports.add(Transport.VPN)
     return bool(request.transports & transports)
 
 
