@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -16,3 +17,14 @@ def _clean_uidt_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("UIDT_") and not name.startswith(TEST_CONFIGURATION_PREFIX):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``XDG_CONFIG_HOME`` and the systemd user unit directory in ``tmp_path`` (no user manager
+    runs: ``uidt service`` falls back as it would; tests/autostart adds a stand-in manager)."""
+    config = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.setenv("UIDT_SYSTEMD_USER_DIR", str(config / "systemd" / "user"))
+    monkeypatch.setenv("UIDT_SYSTEMCTL", "")
+    return config

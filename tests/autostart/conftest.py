@@ -23,13 +23,3 @@ def fake_systemctl(config_home: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("UIDT_SYSTEMCTL", f"{sys.executable} {FAKE_SYSTEMCTL}")
     monkeypatch.setenv("FAKE_SYSTEMCTL_LOG", str(log))
     return log
-
-
-@pytest.fixture
-def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``XDG_CONFIG_HOME`` and the user unit directory in ``tmp_path`` (no manager by default)."""
-    config = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
-    monkeypatch.setenv("UIDT_SYSTEMD_USER_DIR", str(config / "systemd" / "user"))
-    monkeypatch.setenv("UIDT_SYSTEMCTL", "")
-    return config
