@@ -24,7 +24,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +36,16 @@ from uidt.store.base import (
     apply_runtime_fields,
     check_runtime_fields,
     sort_key,
+)
+from uidt.store.batch import (
+    DropApp,
+    DropJob,
+    DropNotification,
+    PutApp,
+    PutJob,
+    PutNotification,
+    SetMeta,
+    StoreWrite,
 )
 from uidt.store.migrations import migrations
 from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
@@ -175,20 +185,29 @@ class SqliteJobStore(StoreContextMixin):
     @contextmanager
     def _locked(self, what: str, *, transaction: bool = False) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            if self._closed:
-                raise StoreError(f"job store {self.path} is closed")
-            with self._guard(what):
-                if not transaction:
+            if not transaction:
+                if self._closed:
+                    raise StoreError(f"job store {self.path} is closed")
+                with self._guard(what):
                     yield self._conn
-                    return
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                except BaseException:
-                    with suppress(sqlite3.Error):  # keep the original error
-                        self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
+                return
+            with self._transaction(what) as conn:
+                yield conn
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE … COMMIT`` (rolled back on an error); the caller holds the lock."""
+        if self._closed:
+            raise StoreError(f"job store {self.path} is closed")
+        with self._guard(what):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                with suppress(sqlite3.Error):  # keep the original error
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def _decode_job(self, text: str) -> JobRecord:
         try:
@@ -205,21 +224,22 @@ class SqliteJobStore(StoreContextMixin):
     # -- jobs -----------------------------------------------------------------------------
 
     def put_job(self, record: JobRecord) -> None:
+        with self._locked("put_job") as conn:
+            self._put_job(conn, record)
+
+    def _put_job(self, conn: sqlite3.Connection, record: JobRecord) -> None:
         key = record.key
         if record.persisted:
-            text = codec.job_record_to_json(record)
-            with self._locked("put_job") as conn:
-                conn.execute(
-                    "INSERT OR REPLACE INTO jobs (app, namespace, job_id, record) VALUES (?, ?, ?, ?)",
-                    (key.app, _ns(key.namespace), key.job_id, text),
-                )
-                self._persisted_keys.add(key)
-                self._volatile.pop(key, None)
+            conn.execute(
+                "INSERT OR REPLACE INTO jobs (app, namespace, job_id, record) VALUES (?, ?, ?, ?)",
+                (key.app, _ns(key.namespace), key.job_id, codec.job_record_to_json(record)),
+            )
+            self._persisted_keys.add(key)
+            self._volatile.pop(key, None)
             return
-        with self._locked("put_job") as conn:
-            if key in self._persisted_keys:
-                self._delete_persisted(conn, key)
-            self._volatile[key] = copy.deepcopy(record)
+        if key in self._persisted_keys:
+            self._delete_persisted(conn, key)
+        self._volatile[key] = copy.deepcopy(record)
 
     def _delete_persisted(self, conn: sqlite3.Connection, key: JobKey) -> bool:
         cursor = conn.execute(
@@ -231,11 +251,14 @@ class SqliteJobStore(StoreContextMixin):
 
     def remove_job(self, key: JobKey) -> bool:
         with self._locked("remove_job") as conn:
-            if self._volatile.pop(key, None) is not None:
-                return True
-            if key not in self._persisted_keys:
-                return False
-            return self._delete_persisted(conn, key)
+            return self._remove_job(conn, key)
+
+    def _remove_job(self, conn: sqlite3.Connection, key: JobKey) -> bool:
+        if self._volatile.pop(key, None) is not None:
+            return True
+        if key not in self._persisted_keys:
+            return False
+        return self._delete_persisted(conn, key)
 
     def get_job(self, key: JobKey) -> JobRecord | None:
         with self._locked("get_job"):
@@ -311,12 +334,14 @@ class SqliteJobStore(StoreContextMixin):
     # -- apps -----------------------------------------------------------------------------
 
     def put_app(self, record: AppRecord) -> None:
-        text = codec.app_record_to_json(record)
         with self._locked("put_app") as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO apps (package, record) VALUES (?, ?)",
-                (record.package, text),
-            )
+            self._put_app(conn, record)
+
+    def _put_app(self, conn: sqlite3.Connection, record: AppRecord) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO apps (package, record) VALUES (?, ?)",
+            (record.package, codec.app_record_to_json(record)),
+        )
 
     def _decode_app(self, text: str) -> AppRecord:
         try:
@@ -338,30 +363,40 @@ class SqliteJobStore(StoreContextMixin):
 
     def remove_app(self, package: str) -> bool:
         with self._locked("remove_app", transaction=True) as conn:
-            conn.execute("DELETE FROM jobs WHERE app = ?", (package,))
-            conn.execute("DELETE FROM notifications WHERE app = ?", (package,))
-            removed = conn.execute("DELETE FROM apps WHERE package = ?", (package,)).rowcount > 0
-            self._persisted_keys = {k for k in self._persisted_keys if k.app != package}
-            self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
-            return removed
+            return self._remove_app(conn, package)
+
+    def _remove_app(self, conn: sqlite3.Connection, package: str) -> bool:
+        conn.execute("DELETE FROM jobs WHERE app = ?", (package,))
+        conn.execute("DELETE FROM notifications WHERE app = ?", (package,))
+        removed = conn.execute("DELETE FROM apps WHERE package = ?", (package,)).rowcount > 0
+        self._persisted_keys = {k for k in self._persisted_keys if k.app != package}
+        self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
+        return removed
 
     # -- notifications --------------------------------------------------------------------
 
     def put_notification(self, record: NotificationRecord) -> None:
-        text = codec.notification_record_to_json(record)
         with self._locked("put_notification") as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO notifications (app, notification_id, record) VALUES (?, ?, ?)",
-                (record.app, record.notification_id, text),
-            )
+            self._put_notification(conn, record)
+
+    def _put_notification(self, conn: sqlite3.Connection, record: NotificationRecord) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO notifications (app, notification_id, record) VALUES (?, ?, ?)",
+            (record.app, record.notification_id, codec.notification_record_to_json(record)),
+        )
 
     def remove_notification(self, app: str, notification_id: int) -> bool:
         with self._locked("remove_notification") as conn:
-            cursor = conn.execute(
-                "DELETE FROM notifications WHERE app = ? AND notification_id = ?",
-                (app, notification_id),
-            )
-            return cursor.rowcount > 0
+            return self._remove_notification(conn, app, notification_id)
+
+    def _remove_notification(
+        self, conn: sqlite3.Connection, app: str, notification_id: int
+    ) -> bool:
+        cursor = conn.execute(
+            "DELETE FROM notifications WHERE app = ? AND notification_id = ?",
+            (app, notification_id),
+        )
+        return cursor.rowcount > 0
 
     def notifications(self) -> list[NotificationRecord]:
         with self._locked("notifications") as conn:
@@ -384,10 +419,47 @@ class SqliteJobStore(StoreContextMixin):
 
     def set_meta(self, key: str, value: str | None) -> None:
         with self._locked("set_meta") as conn:
-            if value is None:
-                conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-            else:
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            self._set_meta(conn, key, value)
+
+    def _set_meta(self, conn: sqlite3.Connection, key: str, value: str | None) -> None:
+        if value is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- batches --------------------------------------------------------------------------
+
+    def write_batch(self, writes: Sequence[StoreWrite]) -> None:
+        """Carry out ``writes`` in order in one transaction: one commit, one WAL fsync.
+
+        On an error nothing of the batch is kept, on disk or in the non-persisted jobs.
+        """
+        with self._lock:
+            volatile, persisted = dict(self._volatile), set(self._persisted_keys)
+            try:
+                with self._transaction("write_batch") as conn:
+                    for write in writes:
+                        self._write(conn, write)
+            except BaseException:
+                self._volatile, self._persisted_keys = volatile, persisted
+                raise
+
+    def _write(self, conn: sqlite3.Connection, write: StoreWrite) -> None:
+        match write:
+            case PutJob(record=record):
+                self._put_job(conn, record)
+            case DropJob(key=key):
+                self._remove_job(conn, key)
+            case PutApp(record=record):
+                self._put_app(conn, record)
+            case DropApp(package=package):
+                self._remove_app(conn, package)
+            case PutNotification(record=record):
+                self._put_notification(conn, record)
+            case DropNotification(app=app, notification_id=nid):
+                self._remove_notification(conn, app, nid)
+            case SetMeta(key=key, value=value):
+                self._set_meta(conn, key, value)
 
     # -- lifetime -------------------------------------------------------------------------
 
