@@ -23,13 +23,12 @@ import copy
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from uidt.errors import InvalidJobError, StoreCorruptError, StoreError, StoreVersionError
+from uidt.errors import InvalidJobError, StoreCorruptError, StoreError
 from uidt.store import codec
 from uidt.store.base import (
     StoreContextMixin,
@@ -47,14 +46,10 @@ from uidt.store.batch import (
     SetMeta,
     StoreWrite,
 )
-from uidt.store.migrations import migrations
 from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.sqlite_schema import VERSION_TABLE, Synchronous, guard, prepare
 
-VERSION_TABLE = "uidt_schema_version"
-_OUR_TABLES = frozenset({VERSION_TABLE, "jobs", "apps", "notifications", "meta"})
-_CORRUPT_HINTS = ("not a database", "malformed", "corrupt")
-
-Synchronous = Literal["FULL", "NORMAL"]
+__all__ = ["VERSION_TABLE", "SqliteJobStore", "Synchronous"]
 
 
 def _ns(namespace: str | None) -> str:
@@ -92,95 +87,16 @@ class SqliteJobStore(StoreContextMixin):
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open job store {self.path}: {exc}") from exc
         try:
-            self._open(synchronous)
+            with self._guard("open"):
+                self._persisted_keys = prepare(self._conn, self.path, synchronous)
         except BaseException:
             self._conn.close()
             raise
 
-    # -- opening --------------------------------------------------------------------------
-
-    def _tables(self) -> set[str]:
-        rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {str(row[0]) for row in rows}
-
-    def _open(self, synchronous: Synchronous) -> None:
-        try:
-            tables = self._tables()
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorruptError(
-                f"{self.path} is not a uidt job store (not an SQLite database: {exc})"
-            ) from exc
-        if tables and VERSION_TABLE not in tables:
-            raise StoreCorruptError(
-                f"{self.path} is not a uidt job store: it holds other tables "
-                f"({', '.join(sorted(tables))}); refusing to touch it"
-            )
-        with self._guard("open"):
-            if VERSION_TABLE in tables:  # refuse a newer schema before changing anything
-                row = self._conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
-                self._check_version(int(row[0] or 0))
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"cannot put job store {self.path} in WAL mode (got {mode})")
-            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
-            self._migrate()
-            self._persisted_keys = {
-                JobKey(app, ns or None, job_id)
-                for app, ns, job_id in self._conn.execute("SELECT app, namespace, job_id FROM jobs")
-            }
-
-    def _migrate(self) -> None:
-        known = migrations("sqlite")
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} ("
-                "version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, "
-                "applied_utc_ms INTEGER NOT NULL)"
-            )
-            row = conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
-            current = int(row[0] or 0)
-            self._check_version(current)
-            for migration in known[current:]:
-                for statement in migration.statements:
-                    conn.execute(statement)
-                conn.execute(
-                    f"INSERT INTO {VERSION_TABLE} (version, name, applied_utc_ms) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, int(time.time() * 1000)),
-                )
-            missing = _OUR_TABLES - self._tables()
-            if missing:
-                raise StoreCorruptError(
-                    f"job store {self.path} is at schema version {current} but lacks "
-                    f"table(s) {', '.join(sorted(missing))}"
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            with suppress(sqlite3.Error):  # keep the original error
-                conn.execute("ROLLBACK")
-            raise
-
-    def _check_version(self, current: int) -> None:
-        known = migrations("sqlite")
-        latest = known[-1].version if known else 0
-        if current > latest:
-            raise StoreVersionError(
-                f"job store {self.path} has schema version {current}, but this uidt knows "
-                f"only up to {latest}; upgrade uidt (the file was left untouched)"
-            )
-
     # -- plumbing -------------------------------------------------------------------------
 
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        """Map sqlite3 errors to StoreError / StoreCorruptError naming the file."""
-        try:
-            yield
-        except sqlite3.Error as exc:
-            text = str(exc)
-            kind = StoreCorruptError if any(h in text for h in _CORRUPT_HINTS) else StoreError
-            raise kind(f"job store {self.path}: {what} failed: {text}") from exc
+    def _guard(self, what: str) -> AbstractContextManager[None]:
+        return guard(self.path, what)
 
     @contextmanager
     def _locked(self, what: str, *, transaction: bool = False) -> Iterator[sqlite3.Connection]:
