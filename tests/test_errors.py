@@ -26,6 +26,9 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "ResourceChangedError": OSError,
     "IntegrityError": OSError,
     "NoSpaceError": OSError,
+    "DestinationBusyError": OSError,
+    "UnsafeFileError": OSError,
+    "InsecureRedirectError": OSError,
 }
 
 ERROR_CLASSES = [

@@ -19,7 +19,10 @@ builtin an Android developer would expect (Android's exception in brackets)::
         │   └── InconsistentServerError                the server contradicts itself, again
         ├── ResourceChangedError                       validator changed between runs
         ├── IntegrityError                             SHA-256 did not match
-        └── NoSpaceError                               not enough free space at the destination
+        ├── NoSpaceError                               not enough free space at the destination
+        ├── DestinationBusyError                       another transfer is writing the file
+        ├── UnsafeFileError                            a file there is not safely the user's
+        └── InsecureRedirectError                      an https:// URL redirected to http://
 
 Stops delivered into app code derive from ``BaseException`` (see :class:`JobStopped`) so that an
 ``except Exception`` in an app cannot swallow them.
@@ -95,6 +98,18 @@ class IntegrityError(TransferError):
 
 class NoSpaceError(TransferError):
     """The destination volume has not enough free space."""
+
+
+class DestinationBusyError(TransferError):
+    """Another transfer (another process, or another daemon) is writing the same destination."""
+
+
+class UnsafeFileError(TransferError):
+    """A file at the destination is not safely the user's (a planted link or another user's file)."""
+
+
+class InsecureRedirectError(TransferError):
+    """An ``https://`` URL redirected to ``http://`` and the user did not allow it."""
 
 
 class JobStopped(BaseException):

@@ -139,8 +139,10 @@ print(answer.split()[1].decode())
 def test_a_peer_of_another_user_is_refused(tmp_path: Path) -> None:
     home = Path(tempfile.mkdtemp(prefix="uidt-peer-", dir="/tmp"))
     try:
-        home.chmod(0o755)  # let the other user reach the socket at all
         with running_daemon(home) as daemon:
+            # The daemon keeps its home 0700 and its socket 0600; open both again so that the
+            # other user reaches the socket at all and the SO_PEERCRED check is what refuses.
+            home.chmod(0o755)
             socket = home / "uidt.sock"
             socket.chmod(0o666)  # the daemon made it 0600; open it to exercise SO_PEERCRED
             done = subprocess.run(

@@ -17,12 +17,14 @@ from uidt.cli.output import output_path
 from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
+from uidt.redact import redact
 from uidt.transfers.jobs import (
     NETWORK_CHOICES,
     TRANSFERS_APP,
     download_job,
     upload_job,
 )
+from uidt.transfers.safefile import current_umask
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -74,6 +76,11 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     metavar="S",
     help="The window --lowest-speed is averaged over [default: 60].",
 )
+@click.option(
+    "--allow-insecure-redirect",
+    is_flag=True,
+    help="Follow a redirect from https:// to http:// (refused by default).",
+)
 @_common
 @pass_cli
 def download(
@@ -83,6 +90,7 @@ def download(
     sha256: str | None,
     lowest_speed: int | None,
     lowest_speed_seconds: float | None,
+    allow_insecure_redirect: bool,
     network: str,
     requires_charging: bool,
     requires_battery_not_low: bool,
@@ -94,7 +102,9 @@ def download(
     """Download URL as a user-initiated job; prints the job id."""
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https"):
-        raise InvalidJobError(f"only http:// and https:// URLs can be downloaded, not {url!r}")
+        raise InvalidJobError(
+            f"only http:// and https:// URLs can be downloaded, not {redact(url)!r}"
+        )
     if sha256 is not None and (
         len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256)
     ):
@@ -111,6 +121,8 @@ def download(
         persisted=not no_persist,
         lowest_speed=lowest_speed,
         lowest_speed_seconds=lowest_speed_seconds,
+        umask=current_umask(),
+        allow_insecure_redirect=allow_insecure_redirect,
     )
     _submit(cli, job, dest, wait=wait, foreground=foreground)
 

@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from uidt.redact import redact_log_handlers
+
 LOG_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 3
 #: A message may be logged this many times per window; further repeats are counted instead.
@@ -97,6 +99,7 @@ def setup_logging(log_dir: Path, *, foreground: bool, level: int = logging.INFO)
         root.removeHandler(old)
     for each in handlers:
         root.addHandler(each)
+    redact_log_handlers(root)  # no password of a URL reaches a log
     root.setLevel(logging.WARNING)  # other libraries: their warnings and errors
     uidt = logging.getLogger("uidt")
     uidt.handlers.clear()

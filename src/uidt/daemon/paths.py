@@ -8,10 +8,16 @@ data directory is ``$XDG_STATE_HOME/uidt`` (``~/.local/state/uidt``), the config
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from uidt.errors import DaemonError
+
+log = logging.getLogger("uidt.daemon")
 
 SOCKET_NAME = "uidt.sock"
 
@@ -64,9 +70,46 @@ class Paths:
         return self.data_dir / "transfers"
 
     def ensure(self) -> None:
-        """Create the directories, private to the user."""
+        """Create the directories, private to the user; make existing ones private.
+
+        The data folder holds the job store (URLs with their passwords), the logs and the
+        Task Manager's login token, so it and the socket's folder end up 0700 whatever they
+        were (see :func:`make_private`).
+
+        Raises:
+            DaemonError: One of them belongs to another user or is a shared folder.
+        """
         for directory in (self.data_dir, self.config_dir, self.runtime_dir, self.log_dir):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for directory in dict.fromkeys((self.data_dir, self.runtime_dir, self.log_dir)):
+            make_private(directory)
+
+
+def make_private(directory: Path) -> None:
+    """Tighten ``directory`` to 0700 if group or others may use it (logged), or refuse it.
+
+    Raises:
+        DaemonError: It is not a directory, belongs to another user, or is a shared folder
+            (world-writable with the sticky bit, like ``/tmp``): uidt will not keep its store
+            there.
+    """
+    st = directory.lstat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise DaemonError(f"{directory} is not a directory (a link?); uidt keeps its files in one")
+    if st.st_uid != os.geteuid():
+        raise DaemonError(
+            f"{directory} belongs to uid {st.st_uid}, not to you; uidt keeps its job store "
+            "private and will not use it (choose a folder of your own with --home)"
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & stat.S_ISVTX and mode & stat.S_IWOTH:
+        raise DaemonError(
+            f"{directory} is a shared folder (mode {mode:04o}); uidt keeps its job store "
+            "private and will not use it (choose a folder of your own with --home)"
+        )
+    if mode & 0o077:
+        os.chmod(directory, 0o700)
+        log.warning("%s was open to other users (mode %04o); made it 0700", directory, mode)
 
 
 def resolve_paths(

@@ -402,6 +402,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from uidt.redact import redact_log_handlers
+
+    redact_log_handlers(logging.getLogger())  # no password of a URL reaches the worker log
     sock = socket.socket(fileno=args.fd)
     channels = frozenset(c for c in args.channels.split(",") if c)
     preload = tuple(s for s in args.preload.split(",") if s)

@@ -7,11 +7,21 @@ from collections import defaultdict
 from uidt.errors import InvalidJobError
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import StopReason
+from uidt.redact import redact
 from uidt.server.actions import Action, PostNotification, RemoveNotification
 from uidt.server.context import JobServiceContext
 from uidt.store.record import NotificationRecord
 
 NotificationKey = tuple[str, int]
+
+
+def _redacted(shown: dict[str, object]) -> dict[str, object]:
+    """The notification with any password in a URL in its title or text masked (see redact)."""
+    for field in ("title", "text"):
+        value = shown.get(field)
+        if isinstance(value, str):
+            shown[field] = redact(value)
+    return shown
 
 
 class NotificationCoordinator:
@@ -55,7 +65,7 @@ class NotificationCoordinator:
         record = NotificationRecord(
             app=app,
             notification_id=notification_id,
-            notification=notification.to_dict(),
+            notification=_redacted(notification.to_dict()),
             job=ctx.status.key,
             user_initiated_job=any(c.user_visible for c in self._users[key].values()),
             updated_utc_ms=utc_ms,

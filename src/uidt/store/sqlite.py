@@ -56,6 +56,24 @@ def _ns(namespace: str | None) -> str:
     return "" if namespace is None else namespace
 
 
+def _make_private(path: Path) -> None:
+    """Create the store file 0600 (or tighten it to 0600): it holds URLs with passwords.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        with suppress(FileNotFoundError):
+            sidecar = path.with_name(path.name + suffix)
+            if sidecar.stat().st_mode & 0o077:
+                sidecar.chmod(0o600)
+
+
 class SqliteJobStore(StoreContextMixin):
     """A :class:`~uidt.store.base.JobStore` in one SQLite file; thread-safe by one lock.
 
@@ -81,6 +99,7 @@ class SqliteJobStore(StoreContextMixin):
             raise StoreError(f"job store {self.path} is a directory")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(self.path)
             self._conn = sqlite3.connect(
                 os.fspath(self.path), isolation_level=None, check_same_thread=False, timeout=30
             )

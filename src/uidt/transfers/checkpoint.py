@@ -19,11 +19,16 @@ warning) rather than failing the job.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
+
+from uidt.transfers.safefile import untrusted_reason
 
 _log = logging.getLogger(__name__)
 
@@ -41,6 +46,31 @@ def boot_id() -> str | None:
         return _BOOT_ID.read_text().strip() or None
     except OSError:
         return None
+
+
+class UntrustedCheckpoint(Exception):
+    """A checkpoint that is not surely the user's (raised by ``load(owner_only=True)``)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path} {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _why_not_opened(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "is a symbolic link"
+    try:
+        return untrusted_reason(os.lstat(path)) or f"cannot be read ({exc.strerror})"
+    except OSError:
+        return f"cannot be read ({exc.strerror})"
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def fsync_directory(directory: Path) -> None:
@@ -82,14 +112,19 @@ class Checkpoint:
             TypeError: ``state`` is not JSON-serialisable.
         """
         data = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        # A fresh name, created with O_EXCL and mode 0600: a file or link someone planted
+        # under a guessable temporary name is never written through.
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
+        tmp = Path(tmp_name)
         try:
-            with open(tmp, "wb") as handle:
+            with open(fd, "wb") as handle:
                 handle.write(data)
                 if sync:
                     handle.flush()
                     os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, self.path)  # replaces a link at ``path`` itself, never its target
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -97,15 +132,42 @@ class Checkpoint:
         if sync:
             fsync_directory(self.path.parent)
 
-    def load(self) -> dict[str, Any] | None:
-        """The stored state, or ``None`` if there is none or it cannot be read."""
+    def load(self, *, owner_only: bool = False) -> dict[str, Any] | None:
+        """The stored state, or ``None`` if there is none or it cannot be read.
+
+        Never reads through a symbolic link (one is treated as no checkpoint).
+
+        Args:
+            owner_only: Refuse a checkpoint that is not surely this user's (another owner,
+                writable by group or others, several links): see
+                :func:`uidt.transfers.safefile.untrusted_reason`.
+
+        Raises:
+            UntrustedCheckpoint: ``owner_only`` and the file does not qualify.
+        """
         try:
-            raw = self.path.read_bytes()
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
         except OSError as exc:
+            if owner_only:
+                raise UntrustedCheckpoint(self.path, _why_not_opened(self.path, exc)) from None
             _log.warning("checkpoint %s is unreadable (%s); starting without it", self.path, exc)
             return None
+        try:
+            st = os.fstat(fd)
+            reason = untrusted_reason(st) if owner_only else None
+            if reason is not None:
+                raise UntrustedCheckpoint(self.path, reason)
+            if not stat.S_ISREG(st.st_mode):
+                _log.warning("checkpoint %s is not a regular file; starting without it", self.path)
+                return None
+            raw = _read_all(fd)
+        except OSError as exc:
+            _log.warning("checkpoint %s is unreadable (%s); starting without it", self.path, exc)
+            return None
+        finally:
+            os.close(fd)
         try:
             state = json.loads(raw)
         except (UnicodeDecodeError, ValueError):

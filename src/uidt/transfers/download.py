@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from uidt.clock import Clock, SystemClock
 from uidt.errors import NoSpaceError, RemoteError, TransferError
+from uidt.redact import redact_error
 from uidt.transfers.http import (
     REDIRECT_STATUSES,
     ResponseHead,
@@ -45,6 +46,7 @@ from uidt.transfers.rawhttp import (
     copy_body,
     read_exactly,
 )
+from uidt.transfers.redirects import follow_redirect
 from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
@@ -115,6 +117,8 @@ class _Download:
         record_ms: int,
         floor: SpeedFloor,
         max_redirects: int,
+        allow_insecure_redirect: bool,
+        final_mode: int | None,
         read_timeout: float,
         policy: RetryPolicy,
         clock: Clock,
@@ -123,7 +127,9 @@ class _Download:
         self.url = url
         self.dest = dest
         self.expected = sha256.lower() if sha256 else None
-        self.part = PartFile(dest, url, hashing=self.expected is not None, clock=clock)
+        self.part = PartFile(
+            dest, url, hashing=self.expected is not None, clock=clock, final_mode=final_mode
+        )
         self.session = session
         self.own_session = False
         self.raw_http = raw_http and check_url(url) == "http"
@@ -135,6 +141,7 @@ class _Download:
         self.record_ms = record_ms
         self.floor = floor
         self.max_redirects = max_redirects
+        self.allow_insecure_redirect = allow_insecure_redirect
         self.read_timeout = read_timeout
         self.policy = policy
         self.clock = clock
@@ -195,16 +202,27 @@ class _Download:
 
         if self.session is None:
             self.session, self.own_session = new_session(read_timeout=self.read_timeout), True
+        url = self.url
         try:
-            async with self.session.get(
-                self.url, headers=headers, max_redirects=self.max_redirects
-            ) as response:
-                if self.accept_head(response):
-                    await self.receive(response)
-        except aiohttp.TooManyRedirects as exc:
-            raise RemoteError(f"{self.url}: too many redirects (a loop?)") from exc
+            # Redirects are followed here, one checked hop at a time (see transfers.redirects).
+            for _ in range(self.max_redirects + 1):
+                async with self.session.get(
+                    url, headers=headers, allow_redirects=False
+                ) as response:
+                    if response.status in REDIRECT_STATUSES:
+                        url = follow_redirect(
+                            url,
+                            response.headers.get("Location"),
+                            original=self.url,
+                            allow_insecure=self.allow_insecure_redirect,
+                        )
+                        continue
+                    if self.accept_head(response):
+                        await self.receive(response)
+                    return
         except aiohttp.InvalidURL as exc:
             raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
+        raise RemoteError(f"{self.url}: too many redirects (a loop?)")
 
     def accept_head(self, response: ResponseHead) -> bool:
         """Check the status and validators; ``True`` when the body should be received."""
@@ -338,6 +356,7 @@ class _Download:
                 exc.errno, f"{self.dest}: cannot write the file ({exc.strerror or exc})"
             ) from exc
         finally:
+            self.part.release()  # a no-op after publish; else the next run may take over
             if self.own_session and self.session is not None:
                 await self.session.close()
         if self.on_progress is not None:
@@ -396,6 +415,8 @@ async def download(
     lowest_speed: int = LOWEST_SPEED,
     lowest_speed_seconds: float = LOWEST_SPEED_SECONDS,
     max_redirects: int = 10,
+    allow_insecure_redirect: bool = False,
+    mode: int | None = None,
     read_timeout: float = 60.0,
     retries: RetryPolicy | int = 6,
     clock: Clock | None = None,
@@ -435,6 +456,10 @@ async def download(
             times"). 0 turns the rule off (see :mod:`uidt.transfers.speedfloor`).
         lowest_speed_seconds: The window of ``lowest_speed``.
         max_redirects: Redirects followed before giving up.
+        allow_insecure_redirect: Follow a redirect from ``https://`` to ``http://`` (refused
+            by default: :class:`~uidt.errors.InsecureRedirectError`).
+        mode: Permission bits of the published file (default: what this process's umask
+            gives a new file). ``dest.part`` and ``dest.uidt`` are 0600 until then.
         read_timeout: Seconds of silence from the server before the attempt is retried (for
             the splice reader and for a session created here).
         retries: A :class:`RetryPolicy`, or just the number of retries.
@@ -450,11 +475,17 @@ async def download(
             :class:`InconsistentServerError` when it kept contradicting itself (fewer bytes
             than announced) past the retries.
         ResourceChangedError: The file changed on the server at every try, past the retries.
+        InsecureRedirectError: ``https://`` redirected to ``http://`` (not allowed).
+        DestinationBusyError: Another process is downloading to ``dest`` (its pid is named).
+        UnsafeFileError: A file at ``dest.part`` is another user's and cannot be removed.
         IntegrityError: The SHA-256 did not match (the partial file is deleted).
         NoSpaceError: The remaining bytes do not fit, or the disk filled up while writing.
         TransferError: A bad URL, an unreachable host, or repeated network errors.
     """
-    check_url(url)
+    try:
+        check_url(url)
+    except TransferError as exc:
+        raise redact_error(exc) from None
     clock = clock or SystemClock()
     floor = SpeedFloor(lowest_speed, lowest_speed_seconds, clock)
     policy = retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries)
@@ -472,9 +503,14 @@ async def download(
         record_ms=int(record_seconds * 1000),
         floor=floor,
         max_redirects=max_redirects,
+        allow_insecure_redirect=allow_insecure_redirect,
+        final_mode=mode,
         read_timeout=read_timeout,
         policy=policy,
         clock=clock,
         sleep=sleep,
     )
-    return await job.run()
+    try:
+        return await job.run()
+    except TransferError as exc:  # its message may quote the URL: no password in it
+        raise redact_error(exc) from exc.__cause__

@@ -72,11 +72,15 @@ def download_job(
     persisted: bool = True,
     lowest_speed: int | None = None,
     lowest_speed_seconds: float | None = None,
+    umask: int | None = None,
+    allow_insecure_redirect: bool = False,
 ) -> JobInfo:
     """The user-initiated job behind ``uidt download URL -o DEST``.
 
     ``lowest_speed`` (bytes/s, 0: off) and ``lowest_speed_seconds`` go to the job's extras
-    only when given; the engine's defaults apply otherwise.
+    only when given; the engine's defaults apply otherwise. ``umask`` is the scheduling user's
+    (the finished file gets the mode it gives, not the daemon's); ``allow_insecure_redirect``
+    lets an ``https://`` URL redirect to ``http://``.
     """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
@@ -86,6 +90,10 @@ def download_job(
         extras["lowest_speed"] = lowest_speed
     if lowest_speed_seconds is not None:
         extras["lowest_speed_seconds"] = lowest_speed_seconds
+    if umask is not None:
+        extras["umask"] = umask & 0o777
+    if allow_insecure_redirect:
+        extras["allow_insecure_redirect"] = True
     return (
         _builder(
             job_id_for(dest),

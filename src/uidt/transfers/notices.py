@@ -16,6 +16,7 @@ class Notice(StrEnum):
     RESTARTED_BAD_CHECKPOINT = "restarted-bad-checkpoint"
     RESTARTED_SHORT_BODY = "restarted-short-body"
     RESTARTED_UPLOAD_GONE = "restarted-upload-gone"
+    RESTARTED_UNTRUSTED_FILES = "restarted-untrusted-files"
     NO_TUS = "no-tus"
     RETRIED = "retried"
 
@@ -43,6 +44,10 @@ NOTICE_TEXT: dict[Notice, str] = {
         "the server sent fewer bytes than it announced; restarted from zero"
     ),
     Notice.RESTARTED_UPLOAD_GONE: "the server forgot the partial upload; restarted from zero",
+    Notice.RESTARTED_UNTRUSTED_FILES: (
+        "a partial file or checkpoint that was not safely yours (another owner, writable by "
+        "others, or a link) was removed; restarted from zero"
+    ),
     Notice.NO_TUS: "fell back to a plain upload (the server does not speak tus): it cannot resume",
     Notice.RETRIED: "a transient error was retried",
 }

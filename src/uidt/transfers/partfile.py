@@ -26,6 +26,11 @@ names.
 Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of each
 prefix it names. When hashing, a resume re-hashes the trusted prefix from disk (about
 0.5 s/GiB, in a thread), compares it with the stored digest and starts from zero if they differ.
+
+Other users: the part file is opened, locked for the whole run and published through
+:class:`~uidt.transfers.safefile.PartLock` (no links followed, only the user's own files
+resumed, one writer); the checkpoint is read with ``owner_only`` and holds the URL without
+its password.
 """
 
 from __future__ import annotations
@@ -41,10 +46,12 @@ from typing import Any
 
 from uidt.clock import Clock
 from uidt.errors import IntegrityError
-from uidt.transfers.checkpoint import Checkpoint, boot_id, fsync_directory
+from uidt.redact import redact
+from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint, boot_id, fsync_directory
 from uidt.transfers.diskio import hash_prefix, start_writeback
 from uidt.transfers.hashfollow import HashFollower
 from uidt.transfers.notices import Notice
+from uidt.transfers.safefile import PartLock, current_umask, mode_for_umask, remove_untrusted
 
 PART_SUFFIX = ".part"
 CHECKPOINT_SUFFIX = ".uidt"
@@ -76,6 +83,8 @@ class PartFile:
         hashing: Keep a running SHA-256 of the bytes (needed to verify at the end).
         clock: Time of the last commit, for time-based checkpoints.
         batch_bytes: Bytes collected before they are handed to the I/O thread.
+        final_mode: The mode of the published file (default: what this process's umask gives
+            a new file); the part file stays 0600 until then.
     """
 
     def __init__(
@@ -86,9 +95,13 @@ class PartFile:
         hashing: bool,
         clock: Clock,
         batch_bytes: int = BATCH_BYTES,
+        final_mode: int | None = None,
     ) -> None:
         self.dest = dest
         self.path = part_path(dest)
+        self.final_mode = mode_for_umask(current_umask()) if final_mode is None else final_mode
+        self._lock = PartLock(self.path, dest)
+        self._lock_per_open = False  # taken by open() (not lock()): close() releases it
         self.checkpoint = Checkpoint(checkpoint_path(dest))
         self.url = url
         self.hashing = hashing
@@ -123,7 +136,7 @@ class PartFile:
         return {
             "version": STATE_VERSION,
             "kind": "download",
-            "url": self.url,
+            "url": redact(self.url),  # never a password on disk beside the file
             "etag": self.etag,
             "last_modified": self.last_modified,
             "total": self.total,
@@ -141,8 +154,16 @@ class PartFile:
             ``RESUMED``, ``RESTARTED_BAD_CHECKPOINT`` (a checkpoint for this URL that does not
             match the part file), or ``None`` (nothing to resume).
         """
-        state = self.checkpoint.load()
-        if state is None or state.get("url") != self.url:
+        self.lock()
+        if self._lock.replaced is not None:
+            self.checkpoint.remove()  # it described the removed part file
+            return Notice.RESTARTED_UNTRUSTED_FILES
+        try:
+            state = self.checkpoint.load(owner_only=True)
+        except UntrustedCheckpoint as untrusted:
+            remove_untrusted(self.checkpoint.path, untrusted.reason)
+            return Notice.RESTARTED_UNTRUSTED_FILES
+        if state is None or state.get("url") not in (redact(self.url), self.url):
             return None
         offset, stored = state.get("offset"), state.get("sha256_prefix")
         written_in = state.get("boot_id")
@@ -184,16 +205,39 @@ class PartFile:
         self.etag = self.last_modified = None
         self.total = None
 
+    def lock(self) -> None:
+        """Open the part file safely and lock it until :meth:`publish` or :meth:`release`.
+
+        :meth:`resume` and :meth:`open` take the lock when it is not held yet.
+
+        Raises:
+            DestinationBusyError: Another process is writing the same destination.
+            UnsafeFileError: A file there is not the user's and cannot be removed.
+        """
+        self._lock.acquire()
+
+    def release(self) -> None:
+        """Close the part file (without committing) and drop the lock."""
+        self.close(commit=False)
+        if self._lock.release():  # an empty part file this run created: nothing to resume
+            self.checkpoint.remove()
+        self._lock_per_open = False
+
     def open(self) -> None:
-        """Open for appending at :attr:`written` (truncating later bytes) and commit."""
-        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        """Open for appending at :attr:`written` (truncating later bytes) and commit.
+
+        The file is the locked one (:meth:`lock`): never opened again by name, so it cannot be
+        swapped for a link in between; truncating it is this writer's own restart.
+        """
+        if not self._lock.held:
+            self.lock()
+            self._lock_per_open = True
+        assert self._lock.fd is not None
+        self._fd = os.dup(self._lock.fd)
+        os.ftruncate(self._fd, self.written)
+        os.lseek(self._fd, self.written, os.SEEK_SET)
         if self.written == 0:
-            self._fd = os.open(self.path, flags | os.O_TRUNC, 0o644)
             self.hasher = hashlib.sha256() if self.hashing else None
-        else:
-            self._fd = os.open(self.path, flags, 0o644)
-            os.ftruncate(self._fd, self.written)
-            os.lseek(self._fd, self.written, os.SEEK_SET)
         self._error = None
         self._direct = False
         self._writeback_from = self.written
@@ -345,6 +389,9 @@ class PartFile:
                 self._io = None
             self._batch, self._batch_size = [], 0
             self._commits.clear()
+            if self._lock_per_open:
+                self._lock.release()
+                self._lock_per_open = False
 
     async def publish(self, expected_sha256: str | None) -> str | None:
         """Verify and rename the complete part file to ``dest``; drop the checkpoint.
@@ -354,7 +401,9 @@ class PartFile:
 
         Raises:
             IntegrityError: The digest differs; the part file and checkpoint are deleted.
+            UnsafeFileError: The part file's name no longer leads to the file written.
         """
+        self._lock_per_open = False  # the lock is kept until the rename, then dropped
         self.close(commit=True)
         digest: str | None = None
         if expected_sha256 is not None:
@@ -364,11 +413,13 @@ class PartFile:
                 with contextlib.suppress(FileNotFoundError):
                     self.path.unlink()
                 self.checkpoint.remove()
+                self._lock.release()
                 raise IntegrityError(
                     f"{self.dest}: SHA-256 is {digest}, expected {expected_sha256}; "
                     "the partial file was deleted"
                 )
-        os.replace(self.path, self.dest)
+        self.lock()  # held since resume() or open(); taken again only by a bare publish()
+        self._lock.publish(self.final_mode)  # checks, chmods, renames and unlocks
         fsync_directory(self.dest.parent)
         self.checkpoint.remove()
         return digest

@@ -21,10 +21,12 @@ from uidt.app.service import JobService
 from uidt.errors import SettingsError, TransferError
 from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
+from uidt.redact import redact
 from uidt.transfers.download import download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
+from uidt.transfers.safefile import mode_for_umask
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.units import human_bytes
 
@@ -81,14 +83,15 @@ class _TransferService(JobService):
         except asyncio.CancelledError:
             raise
         except (TransferError, OSError) as exc:
-            log.warning("%s failed: %s", title, exc)
+            reason = redact(str(exc))  # the job's reason is shown everywhere: no password in it
+            log.warning("%s failed: %s", title, reason)
             self.set_notification(
                 params,
                 params.job_id,
-                Notification(CHANNEL, f"{title} {FAILED}", str(exc), ongoing=False),
+                Notification(CHANNEL, f"{title} {FAILED}", reason, ongoing=False),
                 DETACH,
             )
-            self.job_failed(params, exc)
+            self.job_failed(params, reason)
         else:
             self.set_notification(
                 params,
@@ -174,11 +177,15 @@ class HttpDownloadService(_TransferService):
         extras = params.extras
         started = time.monotonic()
         lowest_speed, lowest_speed_seconds = speed_rule(extras)
+        umask = extras.get("umask")
         try:
             result = await download(
                 str(extras["url"]),
                 Path(str(extras["dest"])),
                 sha256=extras.get("sha256"),
+                # The mode the scheduling user's umask gives (a job without one: the worker's).
+                mode=mode_for_umask(umask) if isinstance(umask, int) else None,
+                allow_insecure_redirect=extras.get("allow_insecure_redirect") is True,
                 on_progress=report.progress,
                 on_estimate=report.estimate,
                 on_notice=report.notice,
@@ -194,7 +201,7 @@ class HttpDownloadService(_TransferService):
         rate = f"{human_bytes(result.bytes_received / seconds)}/s" if seconds > 0 else "-"
         log.info(
             "downloaded %s to %s in %.2f s (%s, %d bytes received)",
-            extras["url"],
+            redact(str(extras["url"])),
             result.path,
             seconds,
             rate,

@@ -27,8 +27,9 @@ import aiohttp
 from yarl import URL
 
 from uidt.clock import Clock, SystemClock
-from uidt.errors import RemoteError
-from uidt.transfers.checkpoint import Checkpoint
+from uidt.errors import RemoteError, TransferError
+from uidt.redact import redact, redact_error
+from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint
 from uidt.transfers.http import check_url, new_session
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
@@ -157,13 +158,18 @@ class _Upload:
 
     # -- checkpoint ------------------------------------------------------------------------
     def saved_upload_url(self) -> str | None:
-        state = self.checkpoint.load()
+        try:
+            # Another user's checkpoint could name their server as the upload's target.
+            state = self.checkpoint.load(owner_only=True)
+        except UntrustedCheckpoint:
+            self.notice(Notice.RESTARTED_UNTRUSTED_FILES)
+            return None
         if state is None:
             return None
         same = (
             state.get("version") == _STATE_VERSION
             and state.get("kind") == "upload"
-            and state.get("url") == self.url
+            and state.get("url") in (redact(self.url), self.url)
             and state.get("size") == self.size
             and state.get("mtime_ns") == self.mtime_ns
         )
@@ -178,7 +184,7 @@ class _Upload:
             {
                 "version": _STATE_VERSION,
                 "kind": "upload",
-                "url": self.url,
+                "url": redact(self.url),  # never a password on disk
                 "upload_url": upload_url,
                 "size": self.size,
                 "mtime_ns": self.mtime_ns,
@@ -387,7 +393,10 @@ async def upload(
         TusUnsupportedError: ``tus`` is ``REQUIRE`` and the server does not speak tus.
         TransferError: A bad URL, an unreachable host, or repeated network errors.
     """
-    check_url(url)
+    try:
+        check_url(url)
+    except TransferError as exc:
+        raise redact_error(exc) from None
     path = Path(source)
     own_session = session is None
     active = session if session is not None else new_session()
@@ -408,6 +417,8 @@ async def upload(
             sleep=sleep,
         )
         return await job.run()
+    except TransferError as exc:  # its message may quote the URL: no password in it
+        raise redact_error(exc) from exc.__cause__
     finally:
         if own_session:
             await active.close()
