@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from uidt.testing.httpserver import TransferTestServer
+from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.download import download
+from uidt.transfers.notices import Notice
 
 HOLD_S = 5.0
 TURNS = 3
@@ -89,6 +90,47 @@ async def test_the_flushes_of_a_download_do_not_stall_the_loop(
     assert dest.read_bytes() == payload
     assert result.size == len(payload)
     assert slow.calls >= 3  # opening, a checkpoint or more, publishing
+    assert (slow.on_loop, slow.stalled) == (0, 0), (
+        f"{slow.on_loop} of {slow.calls} syncs ran on the loop's thread, "
+        f"{slow.stalled} made the loop wait {HOLD_S:.0f} s"
+    )
+
+
+@pytest.mark.parametrize("raw_http", [True, False], ids=["splice", "aiohttp"])
+async def test_a_retry_and_a_restart_from_zero_do_not_stall_the_loop(
+    server: TransferTestServer,
+    payload: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    raw_http: bool,
+) -> None:
+    """A reset connection (commit before the retry), then a changed file (start again)."""
+    server.add_file(PATH, payload)
+    server.set_faults(PATH, Faults(reset_after=1024 * 1024, times=1))
+    changed = payload[::-1]
+
+    def change_after_first(_record: object) -> None:
+        if len(server.requests) == 2:
+            server.change_file(PATH, changed)
+
+    server.on_request = change_after_first
+    slow = SlowSync()
+    monkeypatch.setattr(os, "fsync", slow.fsync)
+    monkeypatch.setattr(os, "fdatasync", slow.fdatasync)
+    ticker = asyncio.create_task(slow.tick())
+    dest = tmp_path / "out.bin"
+    try:
+        result = await download(
+            server.url(PATH),
+            dest,
+            raw_http=raw_http,
+            sleep=RecordingSleep(),
+            checkpoint_bytes=128 * 1024,
+        )
+    finally:
+        ticker.cancel()
+    assert dest.read_bytes() == changed
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
     assert (slow.on_loop, slow.stalled) == (0, 0), (
         f"{slow.on_loop} of {slow.calls} syncs ran on the loop's thread, "
         f"{slow.stalled} made the loop wait {HOLD_S:.0f} s"

@@ -390,7 +390,7 @@ class _Download:
                 await self.attempt()
                 return
             except RestartFromZero as restart:
-                self.part.reset()
+                await self.part.areset()
                 self.notice(restart.notice)
                 delay = budget.restarted(restart.notice)
                 if delay:

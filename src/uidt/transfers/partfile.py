@@ -203,6 +203,11 @@ class PartFile:
         self.durable = 0  # until open() commits
         return Notice.RESUMED
 
+    async def areset(self) -> None:
+        """:meth:`reset` for a coroutine: the I/O thread's last writes are awaited."""
+        await self.aclose(commit=False)
+        self.reset()
+
     def reset(self) -> None:
         """Forget everything received: the next :meth:`open` starts from zero."""
         self.close(commit=False)
