@@ -194,3 +194,24 @@ async def test_schedule_answers_only_once_its_job_is_on_disk(
         assert disk.get_job(JobKey(SAMPLE, None, 2)) is not None
     finally:
         await api.close()
+
+
+async def test_a_request_that_wrote_nothing_does_not_wait_for_other_writes(
+    runtime: Runtime, disk: SlowDisk
+) -> None:
+    """``shutdown`` answers while another write's commit is held (the daemon then stops)."""
+    api = create_api(runtime)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    await api.start(listener)
+    try:
+        runtime.schedule(SAMPLE, None, _job(3), None, peer_pid=None)
+        assert await asyncio.to_thread(disk.writing.wait, HOLD_S)
+        answer = await _post(port, "/v1/shutdown", {})
+        reply = await asyncio.wait_for(answer, HOLD_S)
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+        assert disk.get_job(JobKey(SAMPLE, None, 3)) is None  # still held
+    finally:
+        disk.release.set()
+        await api.close()

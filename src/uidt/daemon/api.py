@@ -55,16 +55,19 @@ async def peer_middleware(request: Request, handler: Handler) -> Response:
 
 
 async def durable_middleware(request: Request, handler: Handler) -> Response:
-    """A request that may have changed something is answered once its store writes are on disk.
+    """A request that queued store writes is answered once they are on disk.
 
     The runtime only queues store writes (``uidt.store.writer``); this is the barrier that keeps
-    ``schedule()``, ``cancel()``, installs and the rest durable before they answer.
+    ``schedule()``, ``cancel()``, installs and the rest durable before they answer. A request
+    that queued nothing (a read, ``shutdown``) answers at once.
     """
+    writer = _rt(request).store
+    mark = writer.queued
     try:
         return await handler(request)
     finally:
-        if request.method != "GET":
-            await _rt(request).store.sync()
+        if writer.queued != mark:
+            await writer.sync()
 
 
 def _peer(request: Request) -> PeerCredentials | None:

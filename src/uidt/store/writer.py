@@ -153,6 +153,11 @@ class StoreWriter:
         with self._cond:
             return len(self._pending)
 
+    @property
+    def queued(self) -> int:
+        """How many writes were queued so far (it moves when a caller queued one)."""
+        return self._queued
+
     async def sync(self) -> None:
         """Return once every write queued before the call is committed.
 
