@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint typecheck pytest demo bench clean
+.PHONY: test lint typecheck pytest demo bench badday clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The bad-day reliability benchmark (root, network namespaces; tools: bench/install-tools).
+# BADDAY_ARGS: e.g. --seeds 3; see docs/reliability.md.
+BADDAY_STAMP := $(VENV)/.bench-installed-stamp
+$(BADDAY_STAMP): $(STAMP)
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	@touch $(BADDAY_STAMP)
+
+badday: $(BADDAY_STAMP)
+	$(PY) -m bench badday $(BADDAY_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist

@@ -1,7 +1,8 @@
 """Run every benchmark module in ``bench/`` (each exposes ``def main() -> None``).
 
 ``python -m bench`` runs them all in name order; ``python -m bench transfer_bench core_bench``
-runs the named ones only.
+runs the named ones only. ``python -m bench badday [OPTIONS]`` runs the bad-day reliability
+benchmark (``bench/badday/``, root and network namespaces needed; never part of the default run).
 
 First it compiles uidt's modules to bytecode (``compileall``), as installing a package does:
 with an editable install (``make``) and ``PYTHONDONTWRITEBYTECODE=1`` in the environment, every
@@ -57,6 +58,10 @@ def run(names: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m bench``."""
     names = (argv if argv is not None else sys.argv[1:]) or discover()
+    if names[0] == "badday":  # a package with options of its own (docs/reliability.md)
+        from bench.badday import main as badday
+
+        return badday(names[1:])
     compile_uidt()
     return 1 if run(names) else 0
 

@@ -4,6 +4,10 @@ Cold: no worker for the app; the clock starts at ``AppHost.bind`` (the core's ``
 when the service's ``on_start_job`` has run its first line (it reports bytes at once, and the
 daemon-side event is the stop mark). Warm: the worker is up and has run the service before; the
 clock starts at ``start_job``. Targets: cold < 300 ms, warm < 10 ms. Medians of many runs.
+
+Decode: what the daemon spends on one frame from a worker (``protocol.decode`` into a typed
+message, then ``AppHost._dispatch`` into the core's event value), for a byte update, a start
+result, a ``job_finished`` and a pong in turn; median of several rounds, in microseconds.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import time
 from pathlib import Path
 
 from uidt.app.manifest import Manifest
-from uidt.host.apphost import AppHost
+from uidt.host import messages as msg
+from uidt.host import protocol
+from uidt.host.apphost import AppHost, _Worker
 from uidt.host.events import BytesTransferred, EventQueue, HostEvent, ProcessDied
 from uidt.job.params import JobParameters
 
@@ -76,6 +82,35 @@ async def _measure(root: Path) -> tuple[list[float], list[float]]:
     return cold, warm
 
 
+DECODE_FRAMES = 20_000
+DECODE_ROUNDS = 7
+
+
+def _decode_us() -> list[float]:
+    """Microseconds per frame, decode + dispatch, one value per round."""
+    bodies = [
+        protocol.encode(message)[4:]
+        for message in (
+            msg.UpdateTransferredBytes(7, 123_456_789, 0),
+            msg.StartResult(7, True),
+            msg.JobFinished(7, False),
+            msg.Pong(3),
+        )
+    ]
+    received: list[HostEvent] = []
+    host = AppHost(received.append)
+    worker = _Worker(APP, None, None, None)  # type: ignore[arg-type]  # dispatch sends nothing here
+    rounds = []
+    for _ in range(DECODE_ROUNDS):
+        received.clear()
+        began = time.perf_counter()
+        for _ in range(DECODE_FRAMES // len(bodies)):
+            for body in bodies:
+                host._dispatch(worker, protocol.decode(body, protocol.FROM_WORKER))
+        rounds.append((time.perf_counter() - began) / DECODE_FRAMES * 1e6)
+    return rounds
+
+
 def main() -> None:
     """Print the medians (and spread) of cold and warm bind-to-``on_start_job`` times."""
     with tempfile.TemporaryDirectory() as folder:
@@ -90,6 +125,11 @@ def main() -> None:
             f"host {name}: median {median:7.2f} ms  (min {ms[0]:.2f}, max {ms[-1]:.2f}, "
             f"n={len(ms)}; target < {target:.0f} ms: {verdict})"
         )
+    rounds = sorted(_decode_us())
+    print(
+        f"host decode: median {statistics.median(rounds):7.2f} us per frame  "
+        f"(min {rounds[0]:.2f}, n={len(rounds)} rounds of {DECODE_FRAMES})"
+    )
 
 
 if __name__ == "__main__":

@@ -94,11 +94,37 @@ def test_an_error_answer_maps_to_its_exception(tmp_path: Path) -> None:
         b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{}",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"",
+        b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\n{"ok": true}',
+        b'HTTP/1.1 200 OK\r\nContent-Length: 12, 2\r\n\r\n{"ok": true}',
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad\x01: 1\r\n\r\n{}",
+    ],
+    ids=[
+        "garbage",
+        "short body",
+        "bad chunk size",
+        "no answer",
+        "conflicting Content-Lengths",
+        "a Content-Length list",
+        "an unknown Transfer-Encoding",
+        "a control character in a header name",
     ],
 )
 def test_a_broken_answer_is_a_daemon_error(tmp_path: Path, answer: bytes) -> None:
     with _peer(tmp_path, answer), pytest.raises(DaemonError, match="lost the connection"):
         _conn(tmp_path).request("GET", "/v1/x")
+
+
+def test_an_interim_100_continue_before_the_answer_is_skipped(tmp_path: Path) -> None:
+    answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    with _peer(tmp_path, answer):
+        assert _conn(tmp_path).request("POST", "/v1/x", {"a": 1}) == {}
+
+
+def test_bytes_after_the_answer_are_not_read_as_part_of_it(tmp_path: Path) -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 500 Oops\r\n\r\n"
+    with _peer(tmp_path, answer):
+        assert _conn(tmp_path).request("GET", "/v1/x") == {}
 
 
 def test_no_daemon_without_autostart_is_a_clear_error(tmp_path: Path) -> None:

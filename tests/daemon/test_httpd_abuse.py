@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from uidt.daemon.connlimit import Slot
 from uidt.daemon.httpd import HTTPServer, Request, Response, Router, json_response
 from uidt.testing.malformed import GET, MALFORMED, POST
 
@@ -202,3 +203,119 @@ async def test_a_server_full_of_busy_requests_refuses_a_newcomer_with_503(tmp_pa
         assert await _good_request(served.path) == 200
     finally:
         await served.server.close()
+
+
+async def _read_head(reader: asyncio.StreamReader) -> bytes:
+    return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+
+
+async def test_expect_100_continue_is_answered_before_the_body(served: Served) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(served.path))
+    writer.write(
+        POST.replace(b"ping", b"echo") + b"Expect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+    )
+    interim = await _read_head(reader)  # the client waits for it before sending the body
+    writer.write(b"ok")
+    final = await _read_head(reader)
+    writer.close()
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert final.startswith(b"HTTP/1.1 200 OK")
+
+
+async def test_a_body_too_large_for_expect_100_continue_is_refused_without_waiting_for_it(
+    served: Served,
+) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(served.path))
+    writer.write(POST + b"Expect: 100-continue\r\nContent-Length: 200\r\n\r\n")  # and nothing more
+    status, data = await _answer(reader)
+    writer.close()
+    assert status == 413, data
+    assert b"100 Continue" not in data
+
+
+async def test_a_pipelined_request_after_a_chunked_body_passes_the_strict_gate_too(
+    served: Served,
+) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(served.path))
+    writer.write(
+        POST + b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"
+        + b"GET /v1/ping HTTP/1.1\nHost: x\n\n"  # bare LF: what h11 alone would take
+    )  # fmt: skip
+    _, data = await _answer(reader)
+    writer.close()
+    assert data.startswith(b"HTTP/1.1 200 OK")
+    assert data.count(b"HTTP/1.1 ") == 2
+    assert b"HTTP/1.1 400 Bad Request" in data
+    assert b"does not end with CRLF" in data
+
+
+async def test_pipelined_requests_in_one_write_keep_their_bodies_apart(served: Served) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(served.path))
+    echo_post = POST.replace(b"ping", b"echo")
+    writer.write(
+        echo_post + b"Content-Length: 3\r\n\r\nabc"
+        + echo_post + b"Transfer-Encoding: chunked\r\n\r\n1\r\nd\r\n0\r\n\r\n"
+        + echo_post + b"Connection: close\r\nContent-Length: 1\r\n\r\ne"
+    )  # fmt: skip
+    _, data = await _answer(reader)
+    writer.close()
+    bodies = [
+        json.loads(part[: part.index(b"}") + 1])["body"] for part in data.split(b"\r\n\r\n")[1:]
+    ]
+    assert bodies == ["abc", "d", "e"]
+
+
+async def test_an_http_1_0_request_is_answered_and_its_connection_closed(served: Served) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(served.path))
+    writer.write(b"GET /v1/echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    status, data = await _answer(reader)  # returns: closed after one answer
+    writer.close()
+    assert status == 200
+    assert b"Connection: close" in data
+
+
+async def test_many_lines_of_one_header_count_against_the_line_limit(served: Served) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(served.path))
+    writer.write(GET + b"X-A: v\r\n" * 150 + b"\r\n")
+    status, data = await _answer(reader)
+    writer.close()
+    assert status == 431, data
+
+
+async def test_a_client_that_never_reads_its_answer_does_not_hold_its_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router = _router()
+    asked = asyncio.Event()
+
+    async def big(request: Request) -> Response:
+        asked.set()
+        return Response(200, b"x" * (16 << 20))  # far more than the socket buffers hold
+
+    router.add("GET", "/v1/big", big)
+    path = tmp_path / "big.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(8)
+    listener.setblocking(False)
+    server = HTTPServer(router, header_timeout=TIMEOUT_S, idle_timeout=TIMEOUT_S)
+    released = asyncio.Event()
+    release = server.slots.release
+
+    def release_and_tell(slot: Slot) -> None:
+        release(slot)
+        released.set()
+
+    monkeypatch.setattr(server.slots, "release", release_and_tell)
+    await server.start(listener)
+    try:
+        _, writer = await asyncio.open_unix_connection(str(path))
+        try:
+            writer.write(b"GET /v1/big HTTP/1.1\r\n\r\n")  # and never reads
+            await asyncio.wait_for(asked.wait(), 10)
+            await asyncio.wait_for(released.wait(), 10)  # the send timed out: the slot is free
+            assert len(server.slots) == 0
+        finally:
+            writer.close()
+    finally:
+        await asyncio.wait_for(server.close(), 10)

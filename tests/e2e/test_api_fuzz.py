@@ -71,7 +71,7 @@ class ApiServer(threading.Thread):
         runtime = Runtime(
             service=service, store=MemoryJobStore(), host=None, device=device, clock=clock
         )
-        host = AppHost(runtime, log_dir=self.log_dir, idle_timeout_s=5)
+        host = AppHost(runtime.on_host_event, log_dir=self.log_dir, idle_timeout_s=5)
         runtime.host = host
         runtime.load()
         runtime.install_app(str(SAMPLE_DIR / "uidt.toml"))

@@ -10,7 +10,7 @@ from pathlib import Path
 from uidt.app.manifest import Manifest
 from uidt.device.state import DeviceState
 from uidt.host.apphost import AppHost
-from uidt.host.events import EventQueue, HostEvent, JobCrashed, ListenerSink, StartResult
+from uidt.host.events import EventQueue, HostEvent, JobCrashed, StartResult
 from uidt.job import JobInfo, NetworkType
 from uidt.job.reasons import StopReason
 from uidt.server import AppInfo, Caller, JobSchedulerService
@@ -44,7 +44,6 @@ class Loop:
         )
         self.events = EventQueue()
         self.host = AppHost(self.events, idle_timeout_s=30)
-        self.to_core = ListenerSink(self.core)  # type: ignore[arg-type]
         self.seen: list[HostEvent] = []
 
     async def pump(self) -> None:
@@ -65,11 +64,9 @@ class Loop:
         while not done():
             event = await self.events.get(10)
             self.seen.append(event)
-            if isinstance(event, JobCrashed):  # what the daemon does with a crash:
-                self.core.on_job_crashed(event.run_id, event.exception_type, event.message)
+            self.core.handle(event)
+            if isinstance(event, JobCrashed):  # what the daemon does with a crash
                 await self.host.kill(event.app)
-            else:
-                self.to_core(event)
             await self.pump()
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from uidt.errors import ProtocolError
+from uidt.host import messages as msg
 from uidt.host import protocol
-from uidt.host.worker import Worker, _safe_str, exception_type_name, load_service
+from uidt.host.worker import Worker, _safe_str, exception_type_name, load_service, parse_args
 
 from .conftest import APPS, log_lines, params
 
@@ -35,9 +36,8 @@ async def _pair(
     task = asyncio.get_running_loop().create_task(worker.serve(theirs))
     reader, writer = await asyncio.open_unix_connection(sock=ours)
     hello = await protocol.read_frame(reader, protocol.FROM_WORKER)
-    assert hello is not None
-    assert hello["type"] == "hello"
-    assert hello["version"] == protocol.VERSION
+    assert isinstance(hello, msg.Hello)
+    assert hello.version == protocol.VERSION
     return reader, writer, task
 
 
@@ -62,24 +62,17 @@ async def test_the_worker_answers_and_ends_on_a_bad_frame(
     monkeypatch.syspath_prepend(str(APPS / "hosttest"))
     worker = Worker("org.test.host", frozenset({"work"}), idle_timeout=30)
     reader, writer, task = await _pair(worker)
-    writer.write(protocol.encode({"type": "ping", "seq": 4}))
-    assert await protocol.read_frame(reader, protocol.FROM_WORKER) == {"type": "pong", "seq": 4}
-    start = {
-        "type": "start",
-        "run_id": 2,
-        "service": "host_app:ModeService",
-        "params": params(1, 2, tmp_path, mode="refused").to_dict(),
-    }
+    writer.write(protocol.encode(msg.Ping(4)))
+    assert await protocol.read_frame(reader, protocol.FROM_WORKER) == msg.Pong(4)
+    start = msg.Start(2, "host_app:ModeService", params(1, 2, tmp_path, mode="refused").to_dict())
     writer.write(protocol.encode(start))
     call = await protocol.read_frame(reader, protocol.FROM_WORKER)
-    assert call is not None
-    assert (call["method"], call["run_id"]) == ("set_notification", 2)
-    writer.write(
-        protocol.encode({"type": "reply", "request_id": call["request_id"], "error": "no"})
-    )
+    assert isinstance(call, msg.SetNotification)
+    assert call.run_id == 2
+    assert call.request_id is not None
+    writer.write(protocol.encode(msg.Reply(call.request_id, "no")))
     finished = await protocol.read_frame(reader, protocol.FROM_WORKER)
-    assert finished is not None
-    assert finished["method"] == "job_finished"
+    assert isinstance(finished, msg.JobFinished)
     assert log_lines(tmp_path, 1)[1] == "refused no"
     writer.write(b"\x00\x00\x00\x02{}")  # no type: a protocol error
     assert await asyncio.wait_for(task, 10) == "protocol"
@@ -117,25 +110,54 @@ async def test_a_service_that_fails_to_preload_fails_its_start_only(tmp_path: Pa
     worker = Worker("org.test.host", frozenset(), idle_timeout=30, preload=("no_such_mod:Nope",))
     reader, writer, task = await _pair(worker)
     assert await asyncio.to_thread(worker._preloaded.wait, 10)
-    start = {
-        "type": "start",
-        "run_id": 3,
-        "service": "no_such_mod:Nope",
-        "params": params(1, 3, tmp_path).to_dict(),
-    }
-    writer.write(protocol.encode(start))
+    writer.write(
+        protocol.encode(msg.Start(3, "no_such_mod:Nope", params(1, 3, tmp_path).to_dict()))
+    )
     crashed = await protocol.read_frame(reader, protocol.FROM_WORKER)
-    assert crashed is not None
-    assert (crashed["type"], crashed["run_id"], crashed["phase"]) == ("crashed", 3, "import")
-    assert "no_such_mod" in crashed["traceback"]
+    assert isinstance(crashed, msg.Crashed)
+    assert (crashed.run_id, crashed.phase) == (3, "import")
+    assert "no_such_mod" in crashed.traceback
     writer.close()
     assert await asyncio.wait_for(task, 10) == "closed"
 
 
 def test_the_worker_module_imports_no_service_and_no_aiohttp() -> None:
+    # Nor JobInfo and its validation (uidt.job is lazy): they paid for msgspec's import.
     code = (
         "import sys, uidt.host.worker; "
-        "heavy = [m for m in ('aiohttp', 'uidt.transfers.service', 'rich') if m in sys.modules]; "
+        "heavy = [m for m in ('aiohttp', 'uidt.transfers.service', 'rich', 'uidt.job.info', "
+        "'uidt.server', 'argparse') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_command_line_is_read_without_argparse() -> None:
+    args = parse_args(["--fd", "5", "--app", "a.b", "--channels=x,y", "--idle-timeout", "1.5"])
+    assert (args.fd, args.app, args.channels, args.idle_timeout, args.preload) == (
+        5,
+        "a.b",
+        "x,y",
+        1.5,
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (["--app", "a.b"], "required: --fd"),
+        (["--fd", "x", "--app", "a.b"], "not a valid int"),
+        (["--fd", "3", "--app", "a.b", "--verbose"], "unknown option"),
+        (["--fd", "3", "--app"], "missing value"),
+    ],
+)
+def test_a_bad_command_line_exits_with_the_usage(
+    argv: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse_args(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m uidt.host.worker")
+    assert problem in err

@@ -8,6 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
+from uidt.host import messages as msg
 from uidt.host import protocol
 from uidt.job.params import JobParameters
 
@@ -27,15 +28,13 @@ async def test_app_tasks_are_cancelled_and_clean_up_when_the_daemon_goes_away(
     theirs.close()
     reader, writer = await asyncio.open_unix_connection(sock=ours)
     hello = await protocol.read_frame(reader, protocol.FROM_WORKER)
-    assert hello is not None
-    assert hello["type"] == "hello"
+    assert isinstance(hello, msg.Hello)
     params = JobParameters(
         1, extras={"mode": "task", "log": str(log)}, user_initiated=True, run_id=1
     )
-    start = {"type": "start", "run_id": 1, "service": "sample_app:SampleService"}
-    writer.write(protocol.encode({**start, "params": params.to_dict()}))
+    writer.write(protocol.encode(msg.Start(1, "sample_app:SampleService", params.to_dict())))
     while (message := await protocol.read_frame(reader, protocol.FROM_WORKER)) is not None:
-        if message["type"] == "start_result":
+        if isinstance(message, msg.StartResult):
             break
     # When the daemon goes away (its end of the socket closes)
     writer.close()

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import h11
+
 from uidt.app.spawn import spawn_daemon, start_failure_reason, take_started
 from uidt.daemon.lock import live_holder
 from uidt.daemon.paths import Paths
@@ -46,53 +48,39 @@ def _connect(path: Path, timeout: float) -> socket.socket:
 def _exchange(
     sock: socket.socket, method: str, target: str, payload: bytes | None
 ) -> tuple[int, bytes]:
-    """Send one request (``Connection: close``) and read the answer to its end: status, body.
+    """Send one request (``Connection: close``) and read its answer with h11: status, body.
 
-    A hand-written HTTP/1.1 exchange instead of :mod:`http.client`, whose import (with
-    :mod:`email`) costs every ``uidt`` command and app about 25 ms before its first request.
+    h11 rather than :mod:`http.client`, whose import (with :mod:`email`) costs every ``uidt``
+    command and app about 25 ms before its first request; h11 is the parser the daemon's side of
+    the socket uses too (:mod:`uidt.daemon.exchange`).
     """
-    head = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close"]
+    conn = h11.Connection(h11.CLIENT)
+    headers = [("Host", "localhost"), ("Connection", "close")]
     if payload is not None:
-        head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
     elif method in ("POST", "PUT", "PATCH"):
-        head.append("Content-Length: 0")
-    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("ascii") + (payload or b""))
-    chunks: list[bytes] = []
-    while chunk := sock.recv(65536):
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    header_block, sep, body = raw.partition(b"\r\n\r\n")
-    lines = header_block.split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
-    if not sep or len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-        raise _MalformedAnswer(f"not an HTTP response: {raw[:80]!r}")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip()
-    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-        body = _dechunk(body)
-    elif (length := headers.get(b"content-length")) is not None:
-        if not length.isdigit() or len(body) < int(length):
-            raise _MalformedAnswer("the answer ended before its Content-Length")
-        body = body[: int(length)]
-    return int(parts[1]), body
-
-
-def _dechunk(data: bytes) -> bytes:
-    out: list[bytes] = []
-    while True:
-        size_line, sep, rest = data.partition(b"\r\n")
-        try:
-            size = int(size_line.split(b";", 1)[0], 16)
-        except ValueError:
-            raise _MalformedAnswer("bad chunk size in the answer") from None
-        if not sep or len(rest) < size:
-            raise _MalformedAnswer("the answer ended inside a chunk")
-        if size == 0:
-            return b"".join(out)
-        out.append(rest[:size])
-        data = rest[size + 2 :]
+        headers.append(("Content-Length", "0"))
+    out = conn.send(h11.Request(method=method, target=target, headers=headers)) or b""
+    if payload:
+        out += conn.send(h11.Data(data=payload)) or b""
+    sock.sendall(out + (conn.send(h11.EndOfMessage()) or b""))
+    status = 0
+    body = bytearray()
+    try:
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(sock.recv(65536))
+            elif isinstance(event, h11.Response):  # (an interim 1xx is an InformationalResponse)
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                return status, bytes(body)
+            elif isinstance(event, h11.ConnectionClosed):
+                raise _MalformedAnswer("the daemon closed the connection without an answer")
+    except h11.RemoteProtocolError as exc:
+        raise _MalformedAnswer(f"not an HTTP/1.1 answer: {exc}") from None
 
 
 def build_path(path: str, query: dict[str, Any] | None = None) -> str:

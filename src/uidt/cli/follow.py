@@ -19,6 +19,7 @@ import click
 
 from uidt.cli.context import CliContext, pass_cli
 from uidt.cli.progress import ProgressBar
+from uidt.errors import DaemonError
 from uidt.transfers.names import TRANSFERS_APP
 
 #: States after which a job never runs again.
@@ -30,6 +31,13 @@ WAIT_MS = 1000
 POLL_S = 0.05
 #: The exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
 EXIT_INTERRUPTED = 130
+#: After losing its daemon (killed, or restarted), a follower gives a daemon this long to come
+#: back by itself (a service manager, another command) before it starts one, as any command
+#: does; a persisted job goes on under the next daemon either way.
+RECONNECT_GRACE_S = 3.0
+RECONNECT_POLL_S = 0.1
+#: Losses in a row (no answer in between) after which the follower gives up.
+MAX_RECONNECTS = 5
 
 
 @dataclass
@@ -41,6 +49,12 @@ class Target:
     generation: int | None = None
     #: The word for the work in messages: "download", "upload" or "job".
     what: str = "job"
+    #: Whether the job outlives its daemon (what to say when the daemon was stopped).
+    persisted: bool = True
+
+
+class DaemonStopped(DaemonError):
+    """The daemon a follower talked to was stopped on purpose and none came back."""
 
 
 def _matches(job: dict[str, Any], target: Target) -> bool:
@@ -126,6 +140,15 @@ def follow(cli: CliContext, target: Target) -> int:
         click.echo("", err=True)
         click.echo(_interrupted(target), err=True)
         return EXIT_INTERRUPTED
+    except DaemonStopped as exc:
+        if bar:
+            bar.pop().close()
+        after = (
+            "it is persisted and goes on when a daemon starts (`uidt jobs` shows it)"
+            if target.persisted
+            else "it was not persisted (--no-persist), so it ended with the daemon"
+        )
+        status, line = 1, f"{exc}: stopped following job {target.job_id}; {after}"
     finally:
         if bar:
             bar.pop().close()
@@ -136,9 +159,21 @@ def follow(cli: CliContext, target: Target) -> int:
 def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str, Any] | None:
     """Poll until the target ends; its last record (``None``: gone). The bar goes in ``bar``."""
     version: int | None = None
+    losses = 0
     while True:
         wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
-        reply = cli.request("GET", "/v1/jobs", app=target.app, all=True, **wait)
+        query = {"app": target.app, "all": True, **wait}
+        try:
+            reply = cli.connection(autostart=False).request("GET", "/v1/jobs", query=query)
+        except DaemonError:
+            # The daemon went away (killed, restarted): the job goes on under the next one.
+            losses += 1
+            if losses > MAX_RECONNECTS:
+                raise
+            reconnect(cli)
+            version = None  # a new daemon counts its changes from the start
+            continue
+        losses = 0
         job = find(reply["jobs"], target)
         if job is not None and target.generation is None:
             target.generation = job.get("generation")
@@ -150,6 +185,31 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
         version = reply.get("version")
         if version is None:
             time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
+
+
+def reconnect(cli: CliContext) -> None:
+    """Wait up to :data:`RECONNECT_GRACE_S` for a daemon to answer again, else start one.
+
+    A daemon that ended on purpose (``uidt daemon stop``, SIGTERM) removes its pid file; one
+    that was killed leaves it behind. Only the killed one is started again here: a daemon the
+    user stopped stays stopped.
+
+    Raises:
+        DaemonStopped: the daemon was stopped on purpose and none came back.
+        DaemonError: no daemon came back and none could be started.
+    """
+    quiet = cli.connection(autostart=False)
+    deadline = time.monotonic() + RECONNECT_GRACE_S
+    while time.monotonic() < deadline:
+        try:
+            quiet.request("GET", "/v1/ping")
+        except DaemonError:
+            time.sleep(RECONNECT_POLL_S)  # noqa: TID251 - waiting for another process, bounded
+        else:
+            return
+    if not cli.paths.pid_file.exists():
+        raise DaemonStopped(f"the uidt daemon for {cli.paths.data_dir} was stopped")
+    cli.connection(autostart=True).request("GET", "/v1/ping")
 
 
 @click.command("follow")

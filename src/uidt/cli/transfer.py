@@ -219,5 +219,7 @@ def _submit(
     if note:
         click.echo(note, err=True)
     if wait:
-        target = Target(TRANSFERS_APP, job.job_id, answer.get("generation"), what)
+        target = Target(
+            TRANSFERS_APP, job.job_id, answer.get("generation"), what, job.is_persisted()
+        )
         raise SystemExit(follow(cli, target))

@@ -2,9 +2,11 @@
 
 The control API needs little of HTTP: a method, a path with ``{name}`` segments, a query string,
 an optional ``Content-Length`` (or chunked) body, and a JSON answer with ``Content-Length``.
-This module does exactly that on asyncio streams, so the daemon does not import a web framework
-before it can answer (aiohttp cost it about 250 ms of every cold start). Persistent connections
-(HTTP/1.1 keep-alive) are supported; pipelined requests are answered in order.
+Every request head passes a strict gate first (:mod:`uidt.daemon.httpwire`); h11 then reads its
+body and frames the answer (:mod:`uidt.daemon.exchange`), on asyncio streams, so the daemon does
+not import a web framework before it can answer (aiohttp cost it about 250 ms of every cold
+start; h11 costs about 10 ms). Persistent connections (HTTP/1.1 keep-alive) are supported;
+pipelined requests are answered in order; ``Expect: 100-continue`` is answered.
 
 Errors of the protocol itself (malformed request, unknown route, wrong method, body too large)
 are answered as :class:`HTTPError` with the control API's error body
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import socket
@@ -25,7 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from uidt.daemon.connlimit import ConnectionSlots, Slot
-from uidt.daemon.httpwire import MAX_HEAD, Head, HTTPError, read_body, read_head, read_line
+from uidt.daemon.exchange import Exchange, Response, json_response, protocol_error
+from uidt.daemon.httpwire import MAX_HEAD, Head, HTTPError, Inbox, read_head
 
 log = logging.getLogger("uidt.daemon.httpd")
 
@@ -41,20 +43,6 @@ ACCEPT_BACKLOG = 64
 LISTEN_QUEUE = 1024
 #: Most connections held at once (further lowered to fit the open-file limit).
 MAX_CONNECTIONS = 256
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    409: "Conflict",
-    411: "Length Required",
-    413: "Request Entity Too Large",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
 
 
 @dataclass
@@ -80,26 +68,6 @@ class Request:
     sock: socket.socket | None = None
     context: Any = None
     match_info: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Response:
-    """A complete answer."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    """``data`` as a JSON answer (non-JSON values as their ``str``)."""
-    return Response(status, json.dumps(data, default=str).encode())
-
-
-def protocol_error(status: int, message: str) -> Response:
-    """The control API's body for a protocol-level error."""
-    return json_response({"error": {"type": "protocol", "message": message}}, status)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -145,17 +113,18 @@ class HTTPServer:
     """Serves a :class:`Router` on a listening socket until :meth:`close`.
 
     A connection has ``header_timeout`` seconds from its arrival (or from the first byte of a
-    later request) to send its request head, and as long again for the body; between
-    keep-alive requests it may idle ``idle_timeout`` seconds. At most ``max_connections`` are
-    held (see :mod:`uidt.daemon.connlimit` for who gives way). A late request is answered 408,
-    a malformed one 4xx, and either connection closed.
+    later request) to send the whole request, head and body, and as long again to read each
+    answer; between keep-alive requests it may idle ``idle_timeout`` seconds. At most
+    ``max_connections`` are held (see :mod:`uidt.daemon.connlimit` for who gives way). A late
+    request is answered 408, a malformed one 4xx, and either connection closed; a client that
+    does not read its answer in time has its connection closed.
 
     Args:
         router: the routes.
         middlewares: applied outermost first around every routed handler.
         context: handed to handlers as :attr:`Request.context`.
         max_body: largest accepted body (larger: 413).
-        header_timeout: seconds for a request head (and again for its body).
+        header_timeout: seconds for a whole request (head and body), and to read an answer.
         idle_timeout: seconds a keep-alive connection may wait for its next request.
         max_connections: most connections held at once.
     """
@@ -219,10 +188,11 @@ class HTTPServer:
                 return
             raw = writer.get_extra_info("socket")
             sock = raw if isinstance(raw, socket.socket) else _as_socket(raw)
+            inbox = Inbox(reader)
             first = True
-            while await self._one_request(reader, writer, sock, slot, first=first):
+            while await self._one_request(inbox, writer, sock, slot, first=first):
                 first = False
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        except (ConnectionError, asyncio.CancelledError):
             pass  # the peer went away, or the server closed (or evicted) the connection
         except Exception:  # a bug here must not become the loop's "unhandled exception"
             log.exception("a control-socket connection failed")
@@ -245,7 +215,7 @@ class HTTPServer:
             return
         self.slots.refusing += 1
         try:
-            await _send(writer, protocol_error(503, "too many connections"), keep_alive=False)
+            await Exchange(writer, 0, REFUSAL_GRACE_S).fail(HTTPError(503, "too many connections"))
             with contextlib.suppress(TimeoutError, ValueError, asyncio.LimitOverrunError):
                 async with asyncio.timeout(min(self.header_timeout, REFUSAL_GRACE_S)):
                     await reader.readuntil(b"\r\n\r\n")
@@ -254,7 +224,7 @@ class HTTPServer:
 
     async def _one_request(
         self,
-        reader: asyncio.StreamReader,
+        inbox: Inbox,
         writer: asyncio.StreamWriter,
         sock: socket.socket | None,
         slot: Slot,
@@ -263,46 +233,36 @@ class HTTPServer:
     ) -> bool:
         """Read, answer; ``True`` if the connection stays open for another request."""
         slot.busy = False
+        if not first and not await self._next_request_begins(inbox):
+            return False  # idle keep-alive connection timed out, or closed between requests
+        exchange = Exchange(writer, self.max_body, self.header_timeout)
         try:
-            head, body = await self._read_request(reader, first=first)
+            async with asyncio.timeout(self.header_timeout):
+                head = await read_head(inbox)
+                body = await exchange.read_body(inbox, head)
         except HTTPError as exc:
-            await _send(writer, protocol_error(exc.status, exc.message), keep_alive=False)
+            await exchange.fail(exc)
             return False
         except TimeoutError:
-            await _send(
-                writer, protocol_error(408, "request not received in time"), keep_alive=False
-            )
+            await exchange.fail(HTTPError(408, "request not received in time"))
             return False
         except asyncio.IncompleteReadError as exc:
             if exc.partial.strip():
-                await _send(writer, protocol_error(400, "incomplete request"), keep_alive=False)
+                await exchange.fail(HTTPError(400, "incomplete request"))
             return False
-        if head is None:
-            return False  # idle keep-alive connection timed out, or closed between requests
         slot.busy = True
         request = _request(head, body)
         request.sock = sock
         request.context = self.context
-        response = await self._answer(request)
-        await _send(writer, response, keep_alive=head.keep_alive, head_only=head.method == "HEAD")
-        return head.keep_alive
+        return await exchange.answer(await self._answer(request))
 
-    async def _read_request(
-        self, reader: asyncio.StreamReader, *, first: bool
-    ) -> tuple[Head | None, bytes]:
-        """The next head and body; ``(None, b"")`` if a waiting connection ends or idles out."""
-        if first:
-            async with asyncio.timeout(self.header_timeout):
-                head = await read_head(reader)
-                return head, await read_body(reader, head, self.max_body)
+    async def _next_request_begins(self, inbox: Inbox) -> bool:
+        """Whether a keep-alive connection sends another byte within the idle timeout."""
         try:
             async with asyncio.timeout(self.idle_timeout):
-                line = await read_line(reader, MAX_HEAD, "request")
-        except (TimeoutError, asyncio.IncompleteReadError):
-            return None, b""
-        async with asyncio.timeout(self.header_timeout):
-            head = await read_head(reader, line)
-            return head, await read_body(reader, head, self.max_body)
+                return await inbox.wait()
+        except TimeoutError:
+            return False
 
     async def _answer(self, request: Request) -> Response:
         try:
@@ -346,22 +306,6 @@ def _request(head: Head, body: bytes) -> Request:
     for name, value in parse_qsl(query_string, keep_blank_values=True):
         query.setdefault(name, value)
     return Request(head.method, path, query, head.headers, body)
-
-
-async def _send(
-    writer: asyncio.StreamWriter, response: Response, *, keep_alive: bool, head_only: bool = False
-) -> None:
-    reason = REASONS.get(response.status, "Unknown")
-    lines = [
-        f"HTTP/1.1 {response.status} {reason}",
-        f"Content-Type: {response.content_type}; charset=utf-8",
-        f"Content-Length: {len(response.body)}",
-        f"Connection: {'keep-alive' if keep_alive else 'close'}",
-    ]
-    lines += [f"{name}: {value}" for name, value in response.headers.items()]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    writer.write(head if head_only else head + response.body)
-    await writer.drain()
 
 
 __all__ = [

@@ -1,14 +1,21 @@
-"""Reading one HTTP/1.x request off a stream, strictly: anything malformed is an :class:`HTTPError`.
+"""The strict gate in front of h11: one request head off a connection, refused unless RFC 9112-exact.
 
-The control API's clients are our own (the command line, :class:`~uidt.JobScheduler`), so the
-reader accepts exactly what RFC 9112 says a request is and refuses the rest with a 4xx instead of
-guessing: every line ends with CRLF (a bare LF or CR is refused), the request line is
-``METHOD SP /target SP HTTP/1.1`` (or ``HTTP/1.0``), header names are tokens with the colon right
-after them, no folded lines, at most one ``Content-Length`` (digits only) and one
-``Transfer-Encoding`` (exactly ``chunked``, and never together with ``Content-Length``, nor on
-HTTP/1.0), chunk-size lines of hex digits that fit in a short line, and a body that is as long
-as announced. These are the ambiguities request smuggling lives on; answering them 400 and
-closing the connection leaves nothing for a second reader to interpret differently.
+h11 (:mod:`uidt.daemon.exchange`) parses the control socket's requests, bodies and answers, but
+it is lenient where ambiguity would let two readers disagree about a request: it takes bare-LF
+line endings, folded header lines, control characters in header values, a repeated
+``Content-Length`` with the same value or a list of equal values (``2, 2``), ``Transfer-Encoding``
+together with ``Content-Length`` and on HTTP/1.0, any ``HTTP/d.d`` version, an absolute-form
+target, any method token, and a head of any size that arrives in one read. Every request head
+therefore passes this gate first, which accepts exactly what RFC 9112 says a request head is and
+answers the rest with a 4xx (:class:`HTTPError`) before h11 sees a byte of it: every line ends
+with CRLF (a bare LF or CR is refused), the request line is ``METHOD SP /target SP HTTP/1.1`` (or
+``HTTP/1.0``), header names are tokens with the colon right after them, no folded lines, at most
+one ``Host``, one ``Content-Length`` (digits only) and one ``Transfer-Encoding`` (exactly
+``chunked``, and never together with ``Content-Length``, nor on HTTP/1.0); a head over
+:data:`MAX_HEAD` bytes or :data:`MAX_HEADERS` lines is a 431.
+
+h11 requires ``Host`` on HTTP/1.1 requests; it means nothing on a Unix socket and the control
+API never asked for it, so the gate adds ``Host: localhost`` to a head that has none.
 """
 
 from __future__ import annotations
@@ -20,11 +27,8 @@ import re
 MAX_HEAD = 64 * 1024
 #: Most header lines in one head.
 MAX_HEADERS = 100
-#: Longest chunk-size line (with its extensions) or trailer line.
-MAX_CHUNK_LINE = 1024
-#: A body larger than the limit is still read (up to this much) and dropped, so the client sees
-#: the 413 answer instead of a broken pipe.
-MAX_DISCARD = 16 * 1024 * 1024
+#: How much is read off the socket at a time.
+READ_SIZE = 64 * 1024
 #: Methods the server parses; any other is a 400.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 VERSIONS = frozenset({"HTTP/1.1", "HTTP/1.0"})
@@ -32,83 +36,126 @@ VERSIONS = frozenset({"HTTP/1.1", "HTTP/1.0"})
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _TARGET = re.compile(rb"^/[\x21-\x7e]*$")  # origin-form: visible ASCII, no spaces
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # controls other than HT
-_HEX = re.compile(rb"^[0-9A-Fa-f]{1,15}$")
 _UNIQUE = frozenset({"content-length", "transfer-encoding", "host"})
+#: What the gate adds to a head without ``Host`` (h11 requires one on HTTP/1.1).
+_DEFAULT_HOST = b"Host: localhost\r\n"
 
 
 class HTTPError(Exception):
     """A protocol-level failure, answered with ``status`` and ``message``."""
 
-    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.close = close
 
 
 class Head:
-    """A parsed request head: method, target, version and headers (names lower-cased)."""
+    """A request head that passed the gate.
 
-    __slots__ = ("headers", "method", "target", "version")
+    Attributes:
+        method: upper-case method.
+        target: the origin-form target (path and query), still percent-encoded.
+        version: ``HTTP/1.1`` or ``HTTP/1.0``.
+        headers: names lower-cased; a repeated field's values joined with ``", "``.
+        raw: the head as received (with ``Host`` added if it had none), for h11.
+    """
+
+    __slots__ = ("headers", "method", "raw", "target", "version")
 
     def __init__(self, method: str, target: str, version: str, headers: dict[str, str]) -> None:
         self.method = method
         self.target = target
         self.version = version
         self.headers = headers
-
-    @property
-    def keep_alive(self) -> bool:
-        """Whether the connection may carry another request after this one."""
-        connection = {t.strip() for t in self.headers.get("connection", "").lower().split(",")}
-        if self.version == "HTTP/1.0":
-            return "keep-alive" in connection
-        return "close" not in connection
+        self.raw = b""
 
 
-async def read_line(reader: asyncio.StreamReader, limit: int, what: str) -> bytes:
-    """One CRLF-terminated line (without the CRLF), at most ``limit`` bytes.
+class Inbox:
+    """A connection's incoming bytes, with room to give back what one request did not use.
 
-    Raises:
-        HTTPError: 400 for a bare LF, a CR inside the line or a line over ``limit``.
-        asyncio.IncompleteReadError: the stream ended first.
+    The gate reads a head line by line from here; h11 is then fed the head and the bytes that
+    follow, and whatever h11 received beyond the end of the request (the start of a pipelined
+    next one) comes back through :meth:`give_back`, so that the next head passes the gate too.
     """
-    try:
-        line = await reader.readuntil(b"\n")
-    except asyncio.LimitOverrunError:
-        raise HTTPError(431 if what == "header" else 400, f"{what} line too long") from None
-    if len(line) > limit:
-        raise HTTPError(431 if what == "header" else 400, f"{what} line too long")
-    if not line.endswith(b"\r\n"):
-        raise HTTPError(400, f"{what} line does not end with CRLF")
-    line = line[:-2]
-    if b"\r" in line:
-        raise HTTPError(400, f"bare CR in a {what} line")
-    return line
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+        self._buffer = bytearray()
+
+    def give_back(self, data: bytes) -> None:
+        """Put ``data`` in front of what is still to be read."""
+        self._buffer[:0] = data
+
+    async def wait(self) -> bool:
+        """Wait for the first byte of the next request; ``False`` if the connection ended."""
+        if not self._buffer:
+            self._buffer += await self._reader.read(READ_SIZE)
+        return bool(self._buffer)
+
+    async def some(self) -> bytes:
+        """The next bytes (buffered ones first); ``b""`` at the end of the stream."""
+        if self._buffer:
+            data = bytes(self._buffer)
+            self._buffer.clear()
+            return data
+        return await self._reader.read(READ_SIZE)
+
+    async def line(self, limit: int, what: str) -> bytes:
+        """One CRLF-terminated line (with its CRLF), at most ``limit`` bytes.
+
+        Raises:
+            HTTPError: 400 for a bare LF or a CR inside the line; 431 for a line over ``limit``
+                (400 for a request line).
+            asyncio.IncompleteReadError: the stream ended first.
+        """
+        scanned = 0
+        while (end := self._buffer.find(b"\n", scanned)) < 0:
+            scanned = len(self._buffer)
+            if scanned > limit:
+                raise HTTPError(431 if what == "header" else 400, f"{what} line too long")
+            data = await self._reader.read(READ_SIZE)
+            if not data:
+                raise asyncio.IncompleteReadError(bytes(self._buffer), None)
+            self._buffer += data
+        line = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        if len(line) > limit:
+            raise HTTPError(431 if what == "header" else 400, f"{what} line too long")
+        if not line.endswith(b"\r\n"):
+            raise HTTPError(400, f"{what} line does not end with CRLF")
+        if b"\r" in line[:-2]:
+            raise HTTPError(400, f"bare CR in a {what} line")
+        return line
 
 
-async def read_head(reader: asyncio.StreamReader, first_line: bytes | None = None) -> Head:
-    """The next request head; ``first_line`` if the caller already read the request line.
+async def read_head(inbox: Inbox) -> Head:
+    """The next request head, checked line by line as it arrives.
 
     Raises:
         HTTPError: malformed (4xx, see the module docstring), or cut short after its first line.
         asyncio.IncompleteReadError: the stream ended within the request line.
     """
-    line = first_line if first_line is not None else await read_line(reader, MAX_HEAD, "request")
-    head = parse_request_line(line)
-    size = len(line)
+    request_line = await inbox.line(MAX_HEAD, "request")
+    head = parse_request_line(request_line[:-2])
+    lines = [request_line]
+    size = len(request_line)
     while True:
         try:
-            line = await read_line(reader, MAX_HEAD, "header")
+            line = await inbox.line(MAX_HEAD, "header")
         except asyncio.IncompleteReadError:
             raise HTTPError(400, "the request head ended early") from None
-        if not line:
+        lines.append(line)
+        if line == b"\r\n":
             break
-        size += len(line) + 2
-        if size > MAX_HEAD or len(head.headers) >= MAX_HEADERS:
+        size += len(line)
+        if size > MAX_HEAD or len(lines) > MAX_HEADERS + 1:  # the request line, then headers
             raise HTTPError(431, "request head too large")
-        add_header(head.headers, line)
+        add_header(head.headers, line[:-2])
     check_framing(head)
+    if "host" not in head.headers:
+        lines.insert(1, _DEFAULT_HOST)
+    head.raw = b"".join(lines)
     return head
 
 
@@ -156,44 +203,3 @@ def check_framing(head: Head) -> None:
             raise HTTPError(400, "Transfer-Encoding on an HTTP/1.0 request")
     if length is not None and not (length.isdigit() and length.isascii() and len(length) <= 15):
         raise HTTPError(400, f"bad Content-Length {length[:50]!r}")
-
-
-async def read_body(reader: asyncio.StreamReader, head: Head, max_body: int) -> bytes:
-    """The body ``head`` announces (``b""`` for none).
-
-    Raises:
-        HTTPError: 413 over ``max_body``; 400 malformed or shorter than announced.
-    """
-    try:
-        if "transfer-encoding" in head.headers:
-            return await _read_chunked(reader, max_body)
-        length = int(head.headers.get("content-length", "0"))
-        if length > max_body:
-            if length <= MAX_DISCARD:  # read it anyway: the client then gets to read the 413
-                await reader.readexactly(length)
-            raise HTTPError(413, f"request body too large ({length} > {max_body} bytes)")
-        return await reader.readexactly(length)
-    except asyncio.IncompleteReadError:
-        raise HTTPError(400, "the body ended before its announced length") from None
-
-
-async def _read_chunked(reader: asyncio.StreamReader, max_body: int) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        line = await read_line(reader, MAX_CHUNK_LINE, "chunk-size")
-        digits = line.split(b";", 1)[0].rstrip(b" \t")
-        if not _HEX.match(digits):
-            raise HTTPError(400, "bad chunk size")
-        size = int(digits, 16)
-        if size == 0:
-            for _ in range(MAX_HEADERS + 1):  # trailers, ignored
-                if not await read_line(reader, MAX_CHUNK_LINE, "trailer"):
-                    return b"".join(chunks)
-            raise HTTPError(400, "too many trailer lines")
-        total += size
-        if total > max_body:
-            raise HTTPError(413, f"request body too large (> {max_body} bytes)")
-        chunks.append(await reader.readexactly(size))
-        if await reader.readexactly(2) != b"\r\n":
-            raise HTTPError(400, "bad chunk end")

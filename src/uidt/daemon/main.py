@@ -205,7 +205,7 @@ async def _serve(
     )
     runtime = Runtime(service=service, store=store, host=None, device=device, clock=clock)  # type: ignore[arg-type]
     host = AppHost(
-        runtime,
+        runtime.on_host_event,
         log_dir=paths.log_dir,
         idle_timeout_s=settings.worker_idle_timeout_ms / 1000,
     )

@@ -1,12 +1,13 @@
 """The daemon's runtime: the one owner of the scheduler core, carrying out its actions.
 
-Everything here runs on the daemon's single asyncio loop. API handlers, device listeners and the
-app host call into the core synchronously and then :meth:`Runtime.flush` the actions it returned:
-store writes are queued on the store writer (:class:`~uidt.store.writer.StoreWriter`: committed on
-its own thread, all writes of one flush in one commit; the control API awaits
-``runtime.store.sync()`` before it answers a request that changed something, so a persisted job
-is durable before ``schedule()`` answers), process work (bind, start, stop, kill) is handed to the
-app host, timers are re-armed.
+Everything here runs on the daemon's single asyncio loop. API handlers, device listeners, timers
+and the app host hand the core an event value (:mod:`uidt.server.events`) through
+:meth:`Runtime.apply`, which always flushes the actions it returned: store writes are queued on
+the store writer (:class:`~uidt.store.writer.StoreWriter`: committed on its own thread, all
+writes of one flush in one commit; the control API awaits ``runtime.store.sync()`` before it
+answers a request that queued writes, so a persisted job is durable before ``schedule()``
+answers), process work (bind, start, stop, kill) is handed to the app host, timers are re-armed.
+Facts from the app host arrive at :meth:`Runtime.on_host_event` (the host's event sink).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from uidt.app.manifest import Manifest, load_for_install
 from uidt.clock import Clock
@@ -30,10 +31,10 @@ from uidt.device.source import DeviceSource
 from uidt.device.state import DeviceState, MemoryPressure
 from uidt.errors import InvalidJobError, ManifestError
 from uidt.job.info import JobInfo
-from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.work import JobWorkItem
 from uidt.server import actions as act
+from uidt.server import events as ev
 from uidt.server.apps import Caller
 from uidt.server.service import JobSchedulerService
 from uidt.store.base import JobStore
@@ -66,7 +67,7 @@ class Runtime:
         self.visibility = Visibility(
             clock=clock,
             grace_ms=service.settings.visible_grace_ms,
-            note_visible=service.note_app_visible,
+            note_visible=lambda app, visible: self.apply(ev.AppVisible(app, visible)),
             changed=self.flush,
         )
         self._wake = asyncio.Event()
@@ -108,16 +109,14 @@ class Runtime:
                 log.error("installed app %s has an unreadable manifest: %s", record.package, exc)
                 continue
             self.manifests[record.package] = manifest
-            self.service.set_app(app_info_from(manifest, record))
+            self.service.handle(ev.AppInstalled(app_info_from(manifest, record)))
         self.service.load(self.store.load_jobs())
         self.device.add_listener(self._on_device_state)
-        self.service.on_device_state(self.device.snapshot())
-        self.flush()
+        self.apply(ev.DeviceChanged(self.device.snapshot()))
 
     def _on_device_state(self, state: DeviceState) -> None:
         self.device_seq += 1
-        self.service.on_device_state(state)
-        self.flush()
+        self.apply(ev.DeviceChanged(state))
         self.check_memory(state)
 
     async def watch_memory(self, period_s: float = 1.0) -> None:
@@ -133,10 +132,20 @@ class Runtime:
         running_apps = {ctx.app for ctx in self.service.running.values()}
         victim = self.low_memory.victim(state, sorted(running_apps))
         if victim is not None:
-            self.service.low_memory_kill(victim)
-            self.flush()
+            self.apply(ev.LowMemoryKill(victim))
 
     # -- the action pump -----------------------------------------------------------------------
+
+    @overload
+    def apply(self, event: ev.Schedule) -> int: ...
+    @overload
+    def apply(self, event: ev.CoreEvent) -> None: ...
+    def apply(self, event: ev.CoreEvent | ev.Schedule) -> int | None:
+        """Hand ``event`` to the core, then carry out its actions (also when the core raised)."""
+        try:
+            return self.service.handle(event)
+        finally:
+            self.flush()
 
     def flush(self) -> None:
         """Carry out every action the core has queued, then re-arm the timer.
@@ -175,7 +184,7 @@ class Runtime:
             case act.BindApp(app=app):
                 manifest = self.manifests.get(app)
                 if manifest is None:
-                    self.service.on_bind_failed(app)
+                    self.service.handle(ev.BindFailed(app, "not installed"))
                 else:
                     self._spawn(self.host.bind(manifest))
             case act.StartJob(run_id=run_id, key=key, service=service, params=params):
@@ -235,8 +244,7 @@ class Runtime:
             if due is not None:
                 delay = max(0, due - self.clock.elapsed()) / 1000
                 if delay <= 0:
-                    self.service.tick()
-                    self.flush()
+                    self.apply(ev.TimerDue())
                     continue
                 # Not asyncio.wait_for: on 3.11 it swallows a cancel that races with the wake-up
                 # (the event is set by the flush of the very shutdown that cancels this task).
@@ -244,42 +252,35 @@ class Runtime:
                     async with asyncio.timeout(delay):
                         await self._wake.wait()
                 except TimeoutError:
-                    self.service.tick()
-                    self.flush()
+                    self.apply(ev.TimerDue())
             else:
                 await self._wake.wait()
 
-    # -- facts from the app host (HostListener) ------------------------------------------------
+    # -- facts from the app host ---------------------------------------------------------------
 
-    def on_bound(self, app: str) -> None:
-        self.service.on_bound(app)
-        self.flush()
+    def on_host_event(self, event: ev.HostEvent) -> None:
+        """The app host's event sink: the core decides, then the shell's own bookkeeping.
 
-    def on_bind_failed(self, app: str) -> None:
-        self.service.on_bind_failed(app)
-        self.flush()
-
-    def on_start_job_result(self, run_id: int, wants_to_run: bool) -> None:
-        self.service.on_start_job_result(run_id, wants_to_run)
-        self.flush()
-
-    def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None:
-        self.bandwidth.forget(run_id)
-        self.service.on_stop_job_result(run_id, wants_reschedule)
-        self.flush()
-        self._answered(lambda run, _app: run == run_id)
-
-    def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
-        self.bandwidth.forget(run_id)
-        self.service.on_job_finished(run_id, wants_reschedule)
-        self.flush()
-        self._answered(lambda run, _app: run == run_id)
-
-    def on_job_failed(self, run_id: int, failure: str) -> None:
-        self.bandwidth.forget(run_id)
-        self.service.on_job_failed(run_id, failure)
-        self.flush()
-        self._answered(lambda run, _app: run == run_id)
+        Raises:
+            InvalidJobError: the core refused a ``NotificationSet`` (the app's call raises it).
+        """
+        self.apply(event)
+        match event:
+            case ev.StopResult(run_id=run_id) | ev.Finished(run_id=run_id):
+                self.bandwidth.forget(run_id)
+                self._answered(lambda run, _app: run == run_id)
+            case ev.ProcessDied(app=app):
+                self._answered(lambda _run, owner: owner == app)
+            case ev.BytesTransferred(run_id=run_id, download=download, upload=upload):
+                self._record_bandwidth(run_id, download, upload)
+            case ev.JobCrashed(app=app, run_id=run_id, traceback=text):
+                # Android kills a crashing app process; so do we (the core kept the crash).
+                log.error("app %s crashed in run %d:\n%s", app, run_id, text)
+                self.crashes.append({"app": app, "run_id": run_id, "traceback": text[-4000:]})
+                del self.crashes[:-20]
+                self._spawn(self.host.kill(app))
+            case _:
+                pass
 
     def _answered(self, match: Callable[[int, str], bool]) -> None:
         """Forget the graceful stop's runs that ``match``; wake it when none is left."""
@@ -289,44 +290,12 @@ class Runtime:
         if not self._stopping:
             self._stopped.set()
 
-    def on_set_notification(
-        self, run_id: int, notification_id: int, notification: Notification, end_policy: EndPolicy
-    ) -> None:
-        try:
-            self.service.on_set_notification(run_id, notification_id, notification, end_policy)
-        finally:
-            self.flush()
-
-    def on_update_estimated_bytes(self, run_id: int, download: int, upload: int) -> None:
-        self.service.on_update_estimated_bytes(run_id, download, upload)
-        self.flush()
-
-    def on_update_transferred_bytes(self, run_id: int, download: int, upload: int) -> None:
-        self.service.on_update_transferred_bytes(run_id, download, upload)
-        self.flush()
+    def _record_bandwidth(self, run_id: int, download: int, upload: int) -> None:
         rate = self.bandwidth.report(run_id, self.clock.elapsed(), download, upload)
         network = self.device.snapshot().network
         record = getattr(self.device, "record_bandwidth", None)
         if rate is not None and network is not None and record is not None:
             record(network.name, *rate)
-
-    def on_process_died(self, app: str) -> None:
-        self.service.on_process_died(app)
-        self.flush()
-        self._answered(lambda _run, owner: owner == app)
-
-    def on_job_crashed(
-        self, app: str, run_id: int, traceback: str, exception_type: str = "", message: str = ""
-    ) -> None:
-        """An exception escaped app code: Android kills the crashing process; so do we.
-
-        The core keeps it as the job's last crash (``uidt jobs`` shows it)."""
-        log.error("app %s crashed in run %d:\n%s", app, run_id, traceback)
-        self.service.on_job_crashed(run_id, exception_type, message)
-        self.flush()
-        self.crashes.append({"app": app, "run_id": run_id, "traceback": traceback[-4000:]})
-        del self.crashes[:-20]
-        self._spawn(self.host.kill(app))
 
     # -- app visibility (see uidt.daemon.visibility) ------------------------------------------------------------------------
 
@@ -341,13 +310,10 @@ class Runtime:
 
     def open_activity(self, app: str, pid: int | None) -> str:
         self.require_app(app)
-        token = self.visibility.open(app, pid)
-        self.flush()
-        return token
+        return self.visibility.open(app, pid)  # its AppVisible event is applied (and flushed)
 
     def close_activity(self, app: str, token: str) -> None:
-        if self.visibility.close(app, token):
-            self.flush()
+        self.visibility.close(app, token)  # applies AppVisible when the token was the app's
 
     # -- API operations ------------------------------------------------------------------------
 
@@ -370,34 +336,28 @@ class Runtime:
         self.require_app(app)
         visible = self.visibility.is_visible(app, peer_pid)
         if visible:
-            self.service.note_app_visible(app, True)
+            self.service.handle(ev.AppVisible(app, True))  # flushed with the schedule below
         grant = interaction_grant or self.visibility.has_grant(app)
         caller = Caller(app=app, visible=visible, interaction_grant=grant)
-        result = self.service.schedule(caller, namespace, job, work)
-        self.flush()
-        return result
+        return self.apply(ev.Schedule(caller, namespace, job, work))
 
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         self.require_app(app)
-        self.service.cancel(app, namespace, job_id)
-        self.flush()
+        self.apply(ev.Cancel(app, namespace, job_id))
 
     def cancel_all(self, app: str, namespace: str | None) -> None:
         self.require_app(app)
-        self.service.cancel_all(app, namespace)
-        self.flush()
+        self.apply(ev.CancelAll(app, namespace))
 
     def cancel_in_all_namespaces(self, app: str) -> None:
         self.require_app(app)
-        self.service.cancel_in_all_namespaces(app)
-        self.flush()
+        self.apply(ev.CancelInAllNamespaces(app))
 
     def update_constraints(
         self, app: str, namespace: str | None, job_id: int, changes: dict[str, Any]
     ) -> None:
         self.require_app(app)
-        self.service.update_constraints(app, namespace, job_id, **changes)
-        self.flush()
+        self.apply(ev.UpdateConstraints(app, namespace, job_id, dict(changes)))
 
     def install_app(self, manifest_path: str, *, trust: bool = False) -> dict[str, Any]:
         """Read (blocking: the API does it in a thread), check and install a manifest."""
@@ -414,8 +374,7 @@ class Runtime:
         )
         self.store.put_app(record)
         self.manifests[manifest.package] = manifest
-        self.service.set_app(app_info_from(manifest, record))
-        self.flush()
+        self.apply(ev.AppInstalled(app_info_from(manifest, record)))
         return _app_json(record)
 
     def list_apps(self) -> list[dict[str, Any]]:
@@ -423,8 +382,7 @@ class Runtime:
 
     def remove_app(self, app: str) -> None:
         self.require_app(app)
-        self.service.remove_app(app)
-        self.flush()
+        self.apply(ev.AppRemoved(app))
         self.store.remove_app(app)
         del self.manifests[app]
 
@@ -439,14 +397,12 @@ class Runtime:
             record.revoked = record.revoked | {permission}
             record.granted = record.granted - {permission}
         self.store.put_app(record)
-        self.service.set_app(app_info_from(manifest, record))
-        self.flush()
+        self.apply(ev.AppInstalled(app_info_from(manifest, record)))
 
     def user_stop(self, app: str) -> list[dict[str, Any]]:
         self.require_app(app)
         running = [j for j in self.service.jobs_snapshot(app) if j["state"] == "active"]
-        self.service.user_stop(app)
-        self.flush()
+        self.apply(ev.UserStop(app))
         return running
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
@@ -480,10 +436,7 @@ class Runtime:
         """
         self.shutting_down = True
         self._stopped.clear()
-        self.service.cmd_stop(
-            stop_reason=StopReason.DEVICE_STATE, internal_reason=InternalStopReason.UNKNOWN
-        )
-        self.flush()
+        self.apply(ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN))
         if not self._stopping:
             return
         try:

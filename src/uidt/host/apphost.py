@@ -17,10 +17,11 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, assert_never
 
 from uidt.app.manifest import Manifest
 from uidt.errors import InvalidJobError, ProtocolError
+from uidt.host import messages as msg
 from uidt.host import protocol
 from uidt.host.events import (
     BindFailed,
@@ -30,9 +31,7 @@ from uidt.host.events import (
     EventSink,
     Finished,
     HostEvent,
-    HostListener,
     JobCrashed,
-    ListenerSink,
     NetworkChangeHandled,
     NotificationSet,
     Pong,
@@ -47,7 +46,7 @@ from uidt.job.reasons import InternalStopReason, StopReason
 
 log = logging.getLogger("uidt.host")
 
-__all__ = ["AppHost", "HostListener"]
+__all__ = ["AppHost"]
 
 #: How long a worker that closed its socket may take to exit before it is killed.
 EXIT_GRACE_S = 2.0
@@ -62,7 +61,7 @@ class _Worker:
     reader_task: asyncio.Task[None] | None = None
     pings: dict[int, asyncio.Future[None]] = field(default_factory=dict)
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: msg.ToWorker) -> None:
         if not self.writer.is_closing():
             self.writer.write(protocol.encode(message))
 
@@ -71,9 +70,8 @@ class AppHost:
     """Workers of every app, keyed by package name.
 
     Args:
-        listener: where facts go: a :class:`HostListener` (the daemon's runtime) or an event sink
-            (any callable taking a :data:`~uidt.host.events.HostEvent`, e.g. an
-            :class:`~uidt.host.events.EventQueue`).
+        sink: where facts go: any callable taking a :data:`~uidt.host.events.HostEvent` (the
+            daemon's ``Runtime.on_host_event``, or an :class:`~uidt.host.events.EventQueue`).
         launcher: how workers start (default: :class:`SubprocessLauncher` logging to ``log_dir``).
         log_dir: the workers' stdout/stderr folder for the default launcher.
         idle_timeout_s: a worker exits after this long without a job.
@@ -83,17 +81,14 @@ class AppHost:
 
     def __init__(
         self,
-        listener: HostListener | EventSink,
+        sink: EventSink,
         *,
         launcher: Launcher | None = None,
         log_dir: Path | None = None,
         idle_timeout_s: float = 60.0,
         hello_timeout_s: float = 18.0,
     ) -> None:
-        if hasattr(listener, "on_bound"):
-            self.sink: EventSink = ListenerSink(cast(HostListener, listener))
-        else:
-            self.sink = listener
+        self.sink = sink
         self.launcher: Launcher = launcher or SubprocessLauncher(log_dir)
         self.idle_timeout_s = idle_timeout_s
         self.hello_timeout_s = hello_timeout_s
@@ -211,11 +206,11 @@ class AppHost:
             hello = await asyncio.wait_for(
                 protocol.read_frame(reader, protocol.FROM_WORKER), self.hello_timeout_s
             )
-            if hello is None or hello["type"] != "hello":
+            if not isinstance(hello, msg.Hello):
                 raise ProtocolError(f"the worker of {manifest.package} did not say hello")
-            if hello["version"] != protocol.VERSION:
+            if hello.version != protocol.VERSION:
                 raise ProtocolError(
-                    f"the worker of {manifest.package} speaks protocol {hello['version']!r}, "
+                    f"the worker of {manifest.package} speaks protocol {hello.version!r}, "
                     f"not {protocol.VERSION}"
                 )
         except BaseException:
@@ -232,9 +227,7 @@ class AppHost:
         if worker is None:
             self._emit(ProcessDied(app, None))
             return
-        worker.send(
-            {"type": "start", "run_id": run_id, "service": service, "params": params.to_dict()}
-        )
+        worker.send(msg.Start(run_id, service, params.to_dict()))
 
     async def stop_job(
         self,
@@ -246,20 +239,13 @@ class AppHost:
         """Send ``stop`` (``on_stop_job`` with the reasons); nothing to do without a worker."""
         worker = self.workers.get(app)
         if worker is not None:
-            worker.send(
-                {
-                    "type": "stop",
-                    "run_id": run_id,
-                    "stop_reason": int(stop_reason),
-                    "internal_reason": int(internal_reason),
-                }
-            )
+            worker.send(msg.Stop(run_id, int(stop_reason), int(internal_reason)))
 
     async def network_changed(self, app: str, run_id: int, network: dict[str, Any] | None) -> None:
         """Send ``network_changed`` (``on_network_changed`` with ``params.network`` replaced)."""
         worker = self.workers.get(app)
         if worker is not None:
-            worker.send({"type": "network_changed", "run_id": run_id, "network": network})
+            worker.send(msg.NetworkChanged(run_id, network))
 
     async def kill(self, app: str) -> None:
         """Kill the app's worker (the whole process group); death is reported by the reader."""
@@ -286,7 +272,7 @@ class AppHost:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         worker.pings[seq] = future
         began = time.perf_counter()
-        worker.send({"type": "ping", "seq": seq})
+        worker.send(msg.Ping(seq))
         try:
             await asyncio.wait_for(future, within_s)
         finally:
@@ -329,8 +315,10 @@ class AppHost:
                     clean_end = True
                     break
                 self._dispatch(worker, message)
-        except (ProtocolError, ConnectionError, KeyError, TypeError, ValueError) as exc:
+        except (ProtocolError, ConnectionError) as exc:
             log.error("the worker of %s broke the protocol: %s; killing it", worker.app, exc)
+        except Exception:  # the sink failed on a well-formed message: our bug, not the app's
+            log.exception("a message from the worker of %s was not handled; killing it", worker.app)
         finally:
             worker.writer.close()
             status = await self._reap(worker.process, clean_end)
@@ -351,73 +339,57 @@ class AppHost:
                 status = await process.wait()
         return status
 
-    def _dispatch(self, worker: _Worker, message: dict[str, Any]) -> None:
-        kind = message["type"]
+    def _dispatch(self, worker: _Worker, message: msg.FromWorker) -> None:
+        """Turn one typed message into the fact it reports (already checked by the decoder)."""
         app = worker.app
-        if kind == "start_result":
-            self._emit(StartResult(app, int(message["run_id"]), bool(message["wants_to_run"])))
-        elif kind == "stop_result":
-            self._emit(StopResult(app, int(message["run_id"]), bool(message["wants_reschedule"])))
-        elif kind == "network_changed_done":
-            self._emit(NetworkChangeHandled(app, int(message["run_id"])))
-        elif kind == "crashed":
-            self._emit(
-                JobCrashed(
-                    app,
-                    int(message["run_id"]),
-                    str(message.get("phase", "")),
-                    str(message["traceback"]),
-                    str(message.get("exception_type") or ""),
-                    str(message.get("message") or ""),
+        match message:
+            case msg.StartResult(run_id=run_id, wants_to_run=wants):
+                self._emit(StartResult(app, run_id, wants))
+            case msg.StopResult(run_id=run_id, wants_reschedule=wants):
+                self._emit(StopResult(app, run_id, wants))
+            case msg.NetworkChangedDone(run_id=run_id):
+                self._emit(NetworkChangeHandled(app, run_id))
+            case msg.Crashed():
+                self._emit(
+                    JobCrashed(
+                        app,
+                        message.run_id,
+                        message.phase,
+                        message.traceback,
+                        message.exception_type,
+                        message.message,
+                    )
                 )
-            )
-        elif kind == "call":
-            self._call(worker, message)
-        elif kind == "pong":
-            seq = int(message["seq"])
-            future = worker.pings.get(seq)
-            if future is not None and not future.done():
-                future.set_result(None)
-            self._emit(Pong(app, seq))
-        else:
-            raise ProtocolError(f"unexpected {kind!r} from the worker of {app}")
+            case msg.JobFinished(run_id=run_id, wants_reschedule=wants, failure=failure):
+                self._emit(Finished(app, run_id, wants and failure is None, failure))
+            case msg.SetNotification():
+                self._set_notification(worker, message)
+            case msg.UpdateEstimatedBytes(run_id=run_id, download=down, upload=up):
+                self._emit(BytesEstimated(app, run_id, down, up))
+            case msg.UpdateTransferredBytes(run_id=run_id, download=down, upload=up):
+                self._emit(BytesTransferred(app, run_id, down, up))
+            case msg.Pong(seq=seq):
+                future = worker.pings.get(seq)
+                if future is not None and not future.done():
+                    future.set_result(None)
+                self._emit(Pong(app, seq))
+            case msg.Hello():
+                raise ProtocolError(f"a second hello from the worker of {app}")
+            case _:
+                assert_never(message)
 
-    def _call(self, worker: _Worker, message: dict[str, Any]) -> None:
-        app = worker.app
-        run_id = int(message["run_id"])
-        method = str(message["method"])
-        args = message["args"]
-        if not isinstance(args, dict):
-            raise ProtocolError(f"call {method!r} without an args object")
-        if method == "job_finished":
-            failure = args.get("failure")
-            if failure is not None and not isinstance(failure, str):
-                raise ProtocolError("job_finished with a failure that is not a string")
-            wants = bool(args["wants_reschedule"]) and failure is None
-            self._emit(Finished(app, run_id, wants, failure))
-        elif method == "set_notification":
-            self._set_notification(worker, run_id, args, message.get("request_id"))
-        elif method == "update_estimated_bytes":
-            self._emit(BytesEstimated(app, run_id, int(args["download"]), int(args["upload"])))
-        elif method == "update_transferred_bytes":
-            self._emit(BytesTransferred(app, run_id, int(args["download"]), int(args["upload"])))
-        else:
-            raise ProtocolError(f"unknown call {method!r}")
-
-    def _set_notification(
-        self, worker: _Worker, run_id: int, args: dict[str, Any], request_id: Any
-    ) -> None:
+    def _set_notification(self, worker: _Worker, message: msg.SetNotification) -> None:
         error: str | None = None
         try:
-            notification = Notification.from_dict(args["notification"])
-            policy = EndPolicy(int(args["end_policy"]))
+            notification = Notification.from_dict(message.notification)
+            policy = EndPolicy(message.end_policy)
             self._emit(
                 NotificationSet(
-                    worker.app, run_id, int(args["notification_id"]), notification, policy
+                    worker.app, message.run_id, message.notification_id, notification, policy
                 )
             )
         except (InvalidJobError, ValueError) as exc:
             error = str(exc)
-            log.warning("set_notification of run %d refused: %s", run_id, exc)
-        if request_id is not None:
-            worker.send({"type": "reply", "request_id": int(request_id), "error": error})
+            log.warning("set_notification of run %d refused: %s", message.run_id, exc)
+        if message.request_id is not None:
+            worker.send(msg.Reply(message.request_id, error))

@@ -15,7 +15,6 @@ Keep this module's imports light: it is on the cold-start path of every job.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import concurrent.futures
 import contextlib
@@ -29,10 +28,11 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn, assert_never
 
 from uidt.app.service import JobService
 from uidt.errors import InvalidJobError, ProtocolError
+from uidt.host import messages as msg
 from uidt.host import protocol
 from uidt.job.params import JobParameters
 from uidt.job.reasons import StopReason
@@ -96,7 +96,7 @@ class WorkerConnection:
         except RuntimeError:
             return False
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: msg.Message) -> None:
         """Queue a frame for the daemon (from the loop or from any thread)."""
         frame = protocol.encode(message)
         if self.on_own_loop():
@@ -110,8 +110,12 @@ class WorkerConnection:
             self.writer.write(frame)
 
     def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
-        """A fire-and-forget call (``job_finished``, byte updates)."""
-        self.send({"type": "call", "method": method, "run_id": params.run_id, "args": args})
+        """A fire-and-forget call (``job_finished``, byte updates).
+
+        Raises:
+            ProtocolError: ``method`` is not a call the daemon knows.
+        """
+        self.send(_call_message(method, params.run_id, args))
         if method == "job_finished" and self.on_finished is not None:
             with contextlib.suppress(RuntimeError):
                 self.loop.call_soon_threadsafe(self.on_finished, params.run_id)
@@ -124,15 +128,12 @@ class WorkerConnection:
         with self._lock:
             request_id = next(self._request_ids)
             self._pending[request_id] = future
-        self.send(
-            {
-                "type": "call",
-                "method": method,
-                "run_id": params.run_id,
-                "args": args,
-                "request_id": request_id,
-            }
-        )
+        try:
+            self.send(_call_message(method, params.run_id, {**args, "request_id": request_id}))
+        except BaseException:
+            with self._lock:
+                self._pending.pop(request_id, None)
+            raise
         return future
 
     def resolve(self, request_id: int, error: str | None) -> None:
@@ -153,6 +154,17 @@ class WorkerConnection:
         for future in pending:
             if not future.done():
                 future.set_result(None)
+
+
+def _call_message(method: str, run_id: int, args: dict[str, Any]) -> msg.Message:
+    """The message of an app call (``JobService._call``'s method name and keyword arguments)."""
+    kind = msg.CALLS.get(method)
+    if kind is None:
+        raise ProtocolError(f"unknown call {method!r}")
+    try:
+        return kind(run_id=run_id, **args)
+    except TypeError as exc:
+        raise ProtocolError(f"call {method!r} with bad arguments: {exc}") from exc
 
 
 def load_service(name: str) -> type[JobService]:
@@ -218,9 +230,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         self.conn = WorkerConnection(writer, loop, self.channels)
         self.conn.on_finished = self._finished
-        self.conn.send(
-            {"type": "hello", "version": protocol.VERSION, "app": self.app, "pid": os.getpid()}
-        )
+        self.conn.send(msg.Hello(protocol.VERSION, self.app, os.getpid()))
         self._start_preload()
         receive = loop.create_task(self._receive(reader))
         idle = loop.create_task(self._idle_watch())
@@ -265,7 +275,7 @@ class Worker:
                 if message is None:
                     return "closed"
                 self._dispatch(message)
-        except (ProtocolError, ConnectionError, KeyError, TypeError, ValueError) as exc:
+        except (ProtocolError, ConnectionError) as exc:
             print(f"uidt worker {self.app}: bad message from the daemon: {exc}", file=sys.stderr)
             return "protocol"
 
@@ -274,21 +284,21 @@ class Worker:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
+    def _dispatch(self, message: msg.ToWorker) -> None:
         assert self.conn is not None
-        kind = message["type"]
-        if kind == "ping":
-            self.conn.send({"type": "pong", "seq": message["seq"]})
-        elif kind == "reply":
-            error = message.get("error")
-            self.conn.resolve(int(message["request_id"]), None if error is None else str(error))
-        elif kind == "start":
-            run_id = int(message["run_id"])
-            self._spawn(self._start(run_id, str(message["service"]), message["params"]))
-        elif kind == "stop":
-            self._spawn(self._stop(int(message["run_id"]), int(message["stop_reason"])))
-        elif kind == "network_changed":
-            self._spawn(self._network_changed(int(message["run_id"]), message["network"]))
+        match message:
+            case msg.Ping(seq=seq):
+                self.conn.send(msg.Pong(seq))
+            case msg.Reply(request_id=request_id, error=error):
+                self.conn.resolve(request_id, error)
+            case msg.Start(run_id=run_id, service=service, params=params):
+                self._spawn(self._start(run_id, service, params))
+            case msg.Stop(run_id=run_id, stop_reason=reason):
+                self._spawn(self._stop(run_id, reason))
+            case msg.NetworkChanged(run_id=run_id, network=network):
+                self._spawn(self._network_changed(run_id, network))
+            case _:
+                assert_never(message)
 
     def _finished(self, run_id: int) -> None:
         self.running.pop(run_id, None)
@@ -299,14 +309,13 @@ class Worker:
         assert self.conn is not None
         exc = sys.exc_info()[1]
         self.conn.send(
-            {
-                "type": "crashed",
-                "run_id": run_id,
-                "phase": phase,
-                "traceback": traceback.format_exc()[-MAX_TRACEBACK_CHARS:],
-                "exception_type": exception_type_name(exc),
-                "message": _safe_str(exc)[:MAX_MESSAGE_CHARS],
-            }
+            msg.Crashed(
+                run_id=run_id,
+                phase=phase,
+                traceback=traceback.format_exc()[-MAX_TRACEBACK_CHARS:],
+                exception_type=exception_type_name(exc),
+                message=_safe_str(exc)[:MAX_MESSAGE_CHARS],
+            )
         )
 
     def _service(self, name: str) -> JobService:
@@ -341,14 +350,14 @@ class Worker:
         if not wants:
             self.running.pop(run_id, None)
             self._activity.set()
-        self.conn.send({"type": "start_result", "run_id": run_id, "wants_to_run": wants})
+        self.conn.send(msg.StartResult(run_id, wants))
 
     async def _stop(self, run_id: int, stop_reason: int) -> None:
         assert self.conn is not None
         entry = self.running.pop(run_id, None)
         self._activity.set()
         if entry is None:  # already finished here; the daemon's core sorts out the race
-            self.conn.send({"type": "stop_result", "run_id": run_id, "wants_reschedule": False})
+            self.conn.send(msg.StopResult(run_id, False))
             return
         service, params = entry
         params.stop_reason = StopReason(stop_reason)
@@ -358,20 +367,20 @@ class Worker:
         except Exception:
             self._crashed(run_id, "on_stop_job")
             return
-        self.conn.send({"type": "stop_result", "run_id": run_id, "wants_reschedule": wants})
+        self.conn.send(msg.StopResult(run_id, wants))
 
-    async def _network_changed(self, run_id: int, network: Any) -> None:
+    async def _network_changed(self, run_id: int, network: dict[str, Any] | None) -> None:
         assert self.conn is not None
         entry = self.running.get(run_id)
         if entry is not None:
             service, params = entry
-            params.network = network if isinstance(network, dict) else None
+            params.network = network
             try:
                 await _invoke(service.on_network_changed, params, self.executor)
             except Exception:
                 self._crashed(run_id, "on_network_changed")
                 return
-        self.conn.send({"type": "network_changed_done", "run_id": run_id})
+        self.conn.send(msg.NetworkChangedDone(run_id))
 
     async def _idle_watch(self) -> str:
         """Return after ``idle_timeout`` seconds with nothing running or starting."""
@@ -387,17 +396,58 @@ class Worker:
                     return "idle"
 
 
+USAGE = (
+    "usage: python -m uidt.host.worker --fd N --app PACKAGE [--channels a,b] "
+    "[--idle-timeout SECONDS] [--preload module:Class,...]"
+)
+_OPTIONS = {"--fd": int, "--app": str, "--channels": str, "--idle-timeout": float, "--preload": str}
+
+
+class WorkerArgs:
+    """The worker's command line (written by ``uidt.host.command.worker_command``)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.fd: int = options["--fd"]
+        self.app: str = options["--app"]
+        self.channels: str = options.get("--channels", "")
+        self.idle_timeout: float = options.get("--idle-timeout", 60.0)
+        self.preload: str = options.get("--preload", "")
+
+
+def parse_args(argv: list[str]) -> WorkerArgs:
+    """``--name value`` pairs (no argparse: it costs every cold start a few milliseconds).
+
+    Raises:
+        SystemExit: (status 2, the usage on stderr) an unknown option, a missing or malformed
+            value, or no ``--fd`` / ``--app``.
+    """
+    options: dict[str, Any] = {}
+    rest = list(argv)
+    while rest:
+        name = rest.pop(0)
+        name, eq, inline = name.partition("=")
+        kind = _OPTIONS.get(name)
+        if kind is None or (not eq and not rest):
+            _usage(f"unknown option or missing value: {name}")
+        value = inline if eq else rest.pop(0)
+        try:
+            options[name] = kind(value)
+        except ValueError:
+            _usage(f"{name} {value!r} is not a valid {kind.__name__}")
+    missing = [name for name in ("--fd", "--app") if name not in options]
+    if missing:
+        _usage(f"required: {', '.join(missing)}")
+    return WorkerArgs(options)
+
+
+def _usage(problem: str) -> NoReturn:
+    print(f"{USAGE}\nuidt.host.worker: error: {problem}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m uidt.host.worker``."""
-    parser = argparse.ArgumentParser(prog="uidt.host.worker")
-    parser.add_argument("--fd", type=int, required=True, help="inherited socket to the daemon")
-    parser.add_argument("--app", required=True, help="the app's package name")
-    parser.add_argument("--channels", default="", help="declared channel ids, comma-separated")
-    parser.add_argument("--idle-timeout", type=float, default=60.0, help="seconds")
-    parser.add_argument(
-        "--preload", default="", help="services (module:Class) to import at once, comma-separated"
-    )
-    args = parser.parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     # The app's log records (INFO and up) go to stderr, which the host points at the worker log.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from uidt.job.info import JobInfo, TriggerContentUri
-from uidt.job.network import NetCapability, NetworkRequest, NetworkType, Transport
-from uidt.job.notification import EndPolicy, Notification, NotificationAction
-from uidt.job.params import JobParameters
-from uidt.job.priority import BackoffPolicy, Priority
-from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
-from uidt.job.work import JobWorkItem
+from typing import TYPE_CHECKING
+
+from uidt.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from uidt.job.info import JobInfo, TriggerContentUri
+    from uidt.job.network import NetCapability, NetworkRequest, NetworkType, Transport
+    from uidt.job.notification import EndPolicy, Notification, NotificationAction
+    from uidt.job.params import JobParameters
+    from uidt.job.priority import BackoffPolicy, Priority
+    from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+    from uidt.job.work import JobWorkItem
 
 __all__ = [
     "BackoffPolicy",
@@ -28,3 +33,27 @@ __all__ = [
     "Transport",
     "TriggerContentUri",
 ]
+
+#: Where each public name lives. They are imported on first use: an app worker needs only
+#: ``params``, ``reasons`` and ``notification``, not ``JobInfo`` and its validation.
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "JobInfo": "uidt.job.info",
+        "TriggerContentUri": "uidt.job.info",
+        "NetCapability": "uidt.job.network",
+        "NetworkRequest": "uidt.job.network",
+        "NetworkType": "uidt.job.network",
+        "Transport": "uidt.job.network",
+        "EndPolicy": "uidt.job.notification",
+        "Notification": "uidt.job.notification",
+        "NotificationAction": "uidt.job.notification",
+        "JobParameters": "uidt.job.params",
+        "BackoffPolicy": "uidt.job.priority",
+        "Priority": "uidt.job.priority",
+        "InternalStopReason": "uidt.job.reasons",
+        "PendingReason": "uidt.job.reasons",
+        "StopReason": "uidt.job.reasons",
+        "JobWorkItem": "uidt.job.work",
+    },
+)

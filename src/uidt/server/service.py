@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 from uidt.device.state import DeviceState, NetworkState
 from uidt.errors import InvalidJobError, JobLimitError
@@ -19,6 +19,7 @@ from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
 from uidt.server import admission, snapshot
+from uidt.server import events as ev
 from uidt.server.actions import NetworkChanged
 from uidt.server.apps import START_FROM_BACKGROUND, AppInfo, Caller
 from uidt.server.commands import (
@@ -54,6 +55,20 @@ class JobSchedulerService(HostEvents):
         installed_memory_bytes: the machine's RAM, for the default concurrency limit.
         apps: the installed apps.
     """
+
+    # -- the one entry for events as values (uidt.server.events) ------------------------------
+
+    @overload
+    def handle(self, event: ev.Schedule) -> int: ...
+    @overload
+    def handle(self, event: ev.CoreEvent) -> None: ...
+    def handle(self, event: ev.CoreEvent | ev.Schedule) -> int | None:
+        """Take one event (a host fact, a device change, a request); see :mod:`uidt.server.events`.
+
+        Returns:
+            ``schedule``'s result for a :class:`~uidt.server.events.Schedule`, else ``None``.
+        """
+        return ev.handle(self, event)
 
     # -- app registry and visibility ------------------------------------------------------
 

@@ -1,0 +1,101 @@
+"""The bad day's measurements from the proxy's log: bytes over time, and while metered.
+
+Pure: computed from the logged buckets and the harness's recorded moments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.badday.report import RunResult
+from bench.badday.trace import Kind, Trace
+
+#: Moments after which uidt's daemon no longer knows the network is metered: the harness
+#: starts telling it the end, or the daemon that knew is killed (its successor is told anew).
+UNTOLD = ("metered end", "kill-daemon", "reboot")
+
+
+@dataclass
+class Timeline:
+    """What the proxy logged: bytes per bucket and its events, plus the harness's moments."""
+
+    buckets: list[tuple[float, int]] = field(default_factory=list)
+    proxy_events: list[dict[str, object]] = field(default_factory=list)
+    moments: list[tuple[float, str]] = field(default_factory=list)
+    metered_told: list[tuple[float, bool]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, log: Path) -> Timeline:
+        timeline = cls()
+        if not log.exists():
+            return timeline
+        for line in log.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if "bytes" in record:
+                    timeline.buckets.append((float(record["t"]), int(record["bytes"])))
+                else:
+                    timeline.proxy_events.append(record)
+        return timeline
+
+    def total(self) -> int:
+        return sum(n for _, n in self.buckets)
+
+    def within(self, windows: list[tuple[float, float]]) -> int:
+        return sum(n for t, n in self.buckets if any(a <= t < b for a, b in windows))
+
+
+def told_windows(
+    told: list[tuple[float, bool]], untold: list[float], end: float
+) -> list[tuple[float, float]]:
+    """The windows in which uidt's daemon knew that the network was metered.
+
+    Each starts when a ``metered=true`` command returned (``told``; its daemon knew by then)
+    and ends at the next moment of ``untold`` (the ``metered=false`` command started, or the
+    daemon was killed), else at ``end``.
+    """
+    windows = []
+    for t, metered in told:
+        if not metered:
+            continue
+        stop = min([u for u in untold if u >= t] or [end])
+        if windows and windows[-1][1] >= t:
+            continue  # told again within a window that still lasts
+        windows.append((t, max(t, stop)))
+    return windows
+
+
+def finish(result: RunResult, timeline: Timeline, trace: Trace) -> RunResult:
+    """Fill in the figures that come from the proxy's log.
+
+    Bytes while metered: for a peer, in the trace's metered windows (it cannot know); for
+    uidt also while its daemon knew (:func:`told_windows`), so that the harness's own delay
+    in telling it is not uidt's. Both counts are kept.
+    """
+    result.sent_bytes = timeline.total()
+    result.metered_bytes = timeline.within(trace.windows(Kind.METERED))
+    untold = [t for t, what in timeline.moments if what in UNTOLD]
+    ends = [e for _, e in trace.windows(Kind.METERED)]
+    result.metered_told_bytes = timeline.within(
+        told_windows(timeline.metered_told, untold, max(ends, default=0.0))
+    )
+    return result
+
+
+def save(path: Path, result: RunResult, timeline: Timeline) -> None:
+    data = {"result": result.__dict__, "timeline": timeline.__dict__}
+    path.write_text(json.dumps(data))
+
+
+def load(path: Path) -> tuple[RunResult, Timeline]:
+    data = json.loads(path.read_text())
+    timeline = data["timeline"]
+    return RunResult(**data["result"]), Timeline(
+        buckets=[(float(t), int(n)) for t, n in timeline["buckets"]],
+        proxy_events=timeline["proxy_events"],
+        moments=[(float(t), str(w)) for t, w in timeline["moments"]],
+        metered_told=[(float(t), bool(m)) for t, m in timeline.get("metered_told", [])],
+    )

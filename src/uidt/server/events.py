@@ -1,0 +1,368 @@
+"""Events the core takes in, as values: the mirror of :mod:`uidt.server.actions`.
+
+The shell hands each one to :meth:`JobSchedulerService.handle
+<uidt.server.service.JobSchedulerService.handle>` and then carries out the actions it returned.
+Two families:
+
+* facts from the app host (the worker said hello, ``on_start_job`` answered, the app called
+  ``job_finished``, the process died …): produced by :class:`uidt.host.apphost.AppHost` and
+  re-exported by :mod:`uidt.host.events`;
+* requests and changes from the daemon (a device change, a due timer, an API call).
+
+Frozen dataclasses, and :func:`handle`, the one place that routes each onto the core method it
+stands for. The match is exhaustive (``mypy`` checks it with ``assert_never``): a new event type
+that is not routed is a type error, not a silently dropped fact. The core's ``on_*`` methods stay
+as they are; this only routes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, assert_never, overload
+
+from uidt.device.state import DeviceState
+from uidt.job.info import JobInfo
+from uidt.job.notification import EndPolicy, Notification
+from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.job.work import JobWorkItem
+from uidt.server.apps import AppInfo, Caller
+
+if TYPE_CHECKING:
+    from uidt.server.service import JobSchedulerService
+
+# -- facts from the app host -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The app's worker said hello: jobs may be started in it."""
+
+    app: str
+
+
+@dataclass(frozen=True, slots=True)
+class BindFailed:
+    """The app's worker could not be started (or did not say hello in time)."""
+
+    app: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartResult:
+    """``on_start_job`` returned ``wants_to_run``."""
+
+    app: str
+    run_id: int
+    wants_to_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StopResult:
+    """``on_stop_job`` returned ``wants_reschedule``."""
+
+    app: str
+    run_id: int
+    wants_reschedule: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkChangeHandled:
+    """``on_network_changed`` returned (or the run had already ended in the worker)."""
+
+    app: str
+    run_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The app called ``job_finished`` (``run_id`` may be a stale run's: the core ignores it).
+
+    ``failure`` is the reason when it called ``job_failed`` instead (then ``wants_reschedule``
+    is ``False``).
+    """
+
+    app: str
+    run_id: int
+    wants_reschedule: bool
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSet:
+    """The app called ``set_notification`` (the core may refuse it: ``InvalidJobError``)."""
+
+    app: str
+    run_id: int
+    notification_id: int
+    notification: Notification
+    end_policy: EndPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class BytesEstimated:
+    """The app called ``update_estimated_network_bytes``."""
+
+    app: str
+    run_id: int
+    download: int
+    upload: int
+
+
+@dataclass(frozen=True, slots=True)
+class BytesTransferred:
+    """The app called ``update_transferred_network_bytes``."""
+
+    app: str
+    run_id: int
+    download: int
+    upload: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobCrashed:
+    """An exception escaped app code for ``run_id``.
+
+    ``phase`` is ``"import"`` (the service could not be loaded: only this start failed, the worker
+    is healthy), ``"on_start_job"``, ``"on_stop_job"`` or ``"on_network_changed"``. Android kills
+    a crashing app process and reschedules its jobs; the daemon decides (see ``docs/ipc.md``).
+    """
+
+    app: str
+    run_id: int
+    phase: str
+    traceback: str
+    #: The exception's type as a traceback prints it (``RuntimeError``, ``pkg.mod.Error``).
+    exception_type: str = ""
+    #: ``str()`` of the exception.
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """A worker answered heartbeat ``seq`` (informational: the core ignores it)."""
+
+    app: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessDied:
+    """The app's worker is gone (end of stream, exit, kill, or a protocol violation).
+
+    ``exit_status`` is the process's return code (negative: killed by that signal), or ``None``
+    when the launcher has no process (in-process workers report 0 or ``-9``).
+    """
+
+    app: str
+    exit_status: int | None
+
+
+HostEvent = (
+    Bound
+    | BindFailed
+    | StartResult
+    | StopResult
+    | NetworkChangeHandled
+    | Finished
+    | NotificationSet
+    | BytesEstimated
+    | BytesTransferred
+    | JobCrashed
+    | Pong
+    | ProcessDied
+)
+
+# -- requests and changes from the daemon ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChanged:
+    """A new device snapshot (network, battery, storage, thermal, memory)."""
+
+    state: DeviceState
+
+
+@dataclass(frozen=True, slots=True)
+class TimerDue:
+    """``clock.elapsed()`` reached ``next_wakeup()``: run the due timers."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppInstalled:
+    """An app was installed or its grants changed."""
+
+    info: AppInfo
+
+
+@dataclass(frozen=True, slots=True)
+class AppRemoved:
+    """An app was uninstalled: its jobs stop and go."""
+
+    app: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppVisible:
+    """The app became visible to the user, or stopped being visible."""
+
+    app: str
+    visible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """``schedule`` / ``enqueue``: the one event with an answer (``RESULT_SUCCESS`` or not)."""
+
+    caller: Caller
+    namespace: str | None
+    job: JobInfo
+    work: JobWorkItem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """``cancel(job_id)``."""
+
+    app: str
+    namespace: str | None
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAll:
+    """``cancel_all()`` in one namespace."""
+
+    app: str
+    namespace: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelInAllNamespaces:
+    """``cancel_in_all_namespaces()``."""
+
+    app: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateConstraints:
+    """A queued job's constraints or estimates changed (keys as ``update_constraints``)."""
+
+    app: str
+    namespace: str | None
+    job_id: int
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UserStop:
+    """The user stopped the app in the Task Manager."""
+
+    app: str
+
+
+@dataclass(frozen=True, slots=True)
+class LowMemoryKill:
+    """The low-memory killer chose this app's worker."""
+
+    app: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopAll:
+    """Stop every running job with these reasons (the daemon's graceful stop)."""
+
+    stop_reason: StopReason
+    internal_reason: InternalStopReason
+
+
+DaemonEvent = (
+    DeviceChanged
+    | TimerDue
+    | AppInstalled
+    | AppRemoved
+    | AppVisible
+    | Cancel
+    | CancelAll
+    | CancelInAllNamespaces
+    | UpdateConstraints
+    | UserStop
+    | LowMemoryKill
+    | StopAll
+)
+#: Every event :meth:`JobSchedulerService.handle` takes without an answer.
+CoreEvent = HostEvent | DaemonEvent
+
+
+# -- routing -----------------------------------------------------------------------------------
+
+
+@overload
+def handle(core: JobSchedulerService, event: Schedule) -> int: ...
+@overload
+def handle(core: JobSchedulerService, event: CoreEvent) -> None: ...
+def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None:
+    """Hand ``event`` to the core; the result of a :class:`~uidt.server.events.Schedule`.
+
+    Raises:
+        whatever the core method raises (``InvalidJobError`` for a refused notification or
+        schedule, ``JobLimitError`` …); the actions queued so far stay queued.
+    """
+    match event:
+        # facts from the app host
+        case Bound(app=app):
+            core.on_bound(app)
+        case BindFailed(app=app):
+            core.on_bind_failed(app)
+        case StartResult(run_id=run_id, wants_to_run=wants):
+            core.on_start_job_result(run_id, wants)
+        case StopResult(run_id=run_id, wants_reschedule=wants):
+            core.on_stop_job_result(run_id, wants)
+        case Finished(run_id=run_id, failure=str() as failure):
+            core.on_job_failed(run_id, failure)
+        case Finished(run_id=run_id, wants_reschedule=wants):
+            core.on_job_finished(run_id, wants)
+        case NotificationSet():
+            core.on_set_notification(
+                event.run_id, event.notification_id, event.notification, event.end_policy
+            )
+        case BytesEstimated(run_id=run_id, download=down, upload=up):
+            core.on_update_estimated_bytes(run_id, down, up)
+        case BytesTransferred(run_id=run_id, download=down, upload=up):
+            core.on_update_transferred_bytes(run_id, down, up)
+        case JobCrashed(run_id=run_id, exception_type=kind, message=message):
+            core.on_job_crashed(run_id, kind, message)
+        case ProcessDied(app=app):
+            core.on_process_died(app)
+        case Pong() | NetworkChangeHandled():
+            pass  # heartbeats and acknowledgements: nothing for the core to decide
+        # requests and changes from the daemon
+        case Schedule(caller=caller, namespace=namespace, job=job, work=work):
+            return core.schedule(caller, namespace, job, work)
+        case DeviceChanged(state=state):
+            core.on_device_state(state)
+        case TimerDue():
+            core.tick()
+        case AppInstalled(info=info):
+            core.set_app(info)
+        case AppRemoved(app=app):
+            core.remove_app(app)
+        case AppVisible(app=app, visible=visible):
+            core.note_app_visible(app, visible)
+        case Cancel(app=app, namespace=namespace, job_id=job_id):
+            core.cancel(app, namespace, job_id)
+        case CancelAll(app=app, namespace=namespace):
+            core.cancel_all(app, namespace)
+        case CancelInAllNamespaces(app=app):
+            core.cancel_in_all_namespaces(app)
+        case UpdateConstraints(app=app, namespace=namespace, job_id=job_id, changes=changes):
+            core.update_constraints(app, namespace, job_id, **changes)
+        case UserStop(app=app):
+            core.user_stop(app)
+        case LowMemoryKill(app=app):
+            core.low_memory_kill(app)
+        case StopAll(stop_reason=reason, internal_reason=internal):
+            core.cmd_stop(stop_reason=reason, internal_reason=internal)
+        case _:
+            assert_never(event)
+    return None

@@ -1,0 +1,117 @@
+"""The runtime's one road into the core: ``on_host_event`` → ``apply`` → ``handle``, then flush."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from uidt.app.manifest import load_manifest
+from uidt.daemon.runtime import Runtime
+from uidt.device.fake import FakeDeviceSource
+from uidt.errors import InvalidJobError
+from uidt.job import JobInfo
+from uidt.job.notification import EndPolicy, Notification
+from uidt.server import JobSchedulerService
+from uidt.server import events as ev
+from uidt.settings import Settings
+from uidt.store.memory import MemoryJobStore
+from uidt.testing import FakeClock
+
+MANIFEST = Path(__file__).parents[1] / "host" / "apps" / "hosttest" / "uidt.toml"
+APP = "org.test.host"
+SERVICE = "host_app:ModeService"
+
+
+class FakeHost:
+    """Records what the runtime asks of the app host."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def bind(self, manifest: Any) -> None:
+        self.calls.append(("bind", manifest.package))
+
+    async def start_job(self, app: str, run_id: int, service: str, params: Any) -> None:
+        self.calls.append(("start", app, run_id))
+
+    async def stop_job(self, app: str, run_id: int, *reasons: Any) -> None:
+        self.calls.append(("stop", app, run_id))
+
+    async def kill(self, app: str) -> None:
+        self.calls.append(("kill", app))
+
+    async def unbind(self, app: str) -> None:
+        self.calls.append(("unbind", app))
+
+
+async def _until(done: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if done():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the host was never asked")
+
+
+async def _running(runtime: Runtime, host: FakeHost) -> int:
+    """A regular job of the test app, bound and started: its run id."""
+    runtime.install_manifest(load_manifest(MANIFEST))
+    runtime.schedule(APP, None, JobInfo.Builder(1, SERVICE).build(), None, peer_pid=None)
+    await _until(lambda: ("bind", APP) in host.calls)
+    runtime.on_host_event(ev.Bound(APP))
+    await _until(lambda: any(c[0] == "start" for c in host.calls))
+    run_id: int = next(c[2] for c in host.calls if c[0] == "start")
+    runtime.on_host_event(ev.StartResult(APP, run_id, True))
+    return run_id
+
+
+@pytest.fixture
+def parts() -> tuple[Runtime, FakeHost]:
+    clock = FakeClock()
+    device = FakeDeviceSource()
+    service = JobSchedulerService(
+        clock=clock, settings=Settings(), device=device.snapshot(), installed_memory_bytes=8 << 30
+    )
+    host = FakeHost()
+    store = MemoryJobStore()
+    runtime = Runtime(service=service, store=store, host=host, device=device, clock=clock)
+    runtime.load()
+    return runtime, host
+
+
+async def test_a_crash_is_kept_by_the_core_and_the_worker_is_killed(
+    parts: tuple[Runtime, FakeHost],
+) -> None:
+    runtime, host = parts
+    run_id = await _running(runtime, host)
+    runtime.on_host_event(ev.JobCrashed(APP, run_id, "on_start_job", "Traceback …", "E", "boom"))
+    await _until(lambda: ("kill", APP) in host.calls)
+    assert runtime.crashes[-1]["run_id"] == run_id
+    (job,) = runtime.jobs_snapshot(APP, include_finished=False)
+    assert job["last_crash"]["message"] == "boom"
+
+
+async def test_a_refused_notification_raises_and_still_flushes(
+    parts: tuple[Runtime, FakeHost],
+) -> None:
+    runtime, host = parts
+    run_id = await _running(runtime, host)
+    version = runtime.changes.version
+    with pytest.raises(InvalidJobError):
+        runtime.on_host_event(
+            ev.NotificationSet(APP, run_id, 1, Notification("undeclared", "t"), EndPolicy.REMOVE)
+        )
+    assert runtime.changes.version > version
+
+
+async def test_a_finished_run_answers_the_graceful_stop(parts: tuple[Runtime, FakeHost]) -> None:
+    runtime, host = parts
+    run_id = await _running(runtime, host)
+    stopping = asyncio.get_running_loop().create_task(runtime.graceful_stop(10))
+    await _until(lambda: ("stop", APP, run_id) in host.calls)
+    assert not stopping.done()
+    runtime.on_host_event(ev.StopResult(APP, run_id, True))
+    await asyncio.wait_for(stopping, 10)
