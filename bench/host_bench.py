@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from uidt.app.manifest import Manifest
 from uidt.host import messages as msg
 from uidt.host import protocol
 from uidt.host.apphost import AppHost, _Worker
 from uidt.host.events import BytesTransferred, EventQueue, HostEvent, ProcessDied
 from uidt.job.params import JobParameters
+from uidt.packages.manifest import Manifest
 
 COLD_RUNS = 20
 WARM_RUNS = 50

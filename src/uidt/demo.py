@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from uidt.app.connection import DaemonConnection
-from uidt.daemon.paths import Paths, resolve_paths
+from uidt.home.paths import Paths, resolve_paths
 from uidt.job.reasons import StopReason
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from uidt.app.connection import DaemonConnection
-from uidt.daemon.paths import resolve_paths
 from uidt.errors import DaemonError, InvalidJobError
+from uidt.home.paths import resolve_paths
 
 
 @contextmanager

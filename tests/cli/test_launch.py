@@ -11,8 +11,8 @@ import pytest
 from uidt.app import connection, spawn
 from uidt.app.connection import DaemonConnection
 from uidt.cli import launch
-from uidt.daemon.paths import Paths, resolve_paths
 from uidt.errors import DaemonError
+from uidt.home.paths import Paths, resolve_paths
 from uidt.transfers.names import TRANSFERS_APP
 
 URL = "http://127.0.0.1:9/f"

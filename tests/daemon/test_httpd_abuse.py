@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from uidt.daemon.connlimit import Slot
+from uidt.connlimit import Slot
 from uidt.daemon.httpd import HTTPServer, Request, Response, Router, json_response
 from uidt.testing.malformed import GET, MALFORMED, POST
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from uidt.daemon import logs
-from uidt.daemon.logfiles import open_capped_log
 from uidt.daemon.logs import RepeatFilter, setup_logging
+from uidt.home.logfiles import open_capped_log
 
 
 def _record(message: str, created: float, name: str = "asyncio") -> logging.LogRecord:

@@ -12,8 +12,8 @@ import psutil
 import pytest
 
 from uidt.daemon.main import DaemonOptions, prestart_workers, run
-from uidt.daemon.paths import resolve_paths
 from uidt.errors import StoreError
+from uidt.home.paths import resolve_paths
 from uidt.settings import Settings
 from uidt.transfers.jobs import TRANSFERS_APP
 

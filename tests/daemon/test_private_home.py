@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from uidt.daemon.paths import make_private, resolve_paths
 from uidt.errors import DaemonError
+from uidt.home.paths import make_private, resolve_paths
 from uidt.store.sqlite import SqliteJobStore
 
 

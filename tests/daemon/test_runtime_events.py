@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from uidt.app.manifest import load_manifest
 from uidt.daemon.runtime import Runtime
 from uidt.device.fake import FakeDeviceSource
 from uidt.errors import InvalidJobError
 from uidt.job import JobInfo
 from uidt.job.notification import EndPolicy, Notification
+from uidt.packages.manifest import load_manifest
 from uidt.server import JobSchedulerService
 from uidt.server import events as ev
 from uidt.settings import Settings

@@ -16,7 +16,7 @@ import pytest
 
 from uidt import JobInfo, JobScheduler, NetworkType
 from uidt.app.connection import DaemonConnection
-from uidt.daemon.paths import resolve_paths
+from uidt.home.paths import resolve_paths
 
 from .tree import add_interface, route_line, set_routes
 

@@ -24,8 +24,8 @@ import pytest
 
 from uidt import JobInfo, JobScheduler, NetworkType
 from uidt.app.connection import DaemonConnection
-from uidt.daemon.paths import resolve_paths
 from uidt.errors import DaemonError
+from uidt.home.paths import resolve_paths
 
 T = TypeVar("T")
 

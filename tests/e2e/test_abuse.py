@@ -23,7 +23,7 @@ import psutil
 import pytest
 import requests
 
-from uidt.daemon.paths import resolve_paths
+from uidt.home.paths import resolve_paths
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.testing.malformed import MALFORMED
 from uidt.testing.users import LocalUser, can_add_users, second_user

@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from uidt.app.manifest import Manifest, load_manifest
 from uidt.host.apphost import AppHost
 from uidt.host.events import EventQueue, HostEvent
 from uidt.job.params import JobParameters
+from uidt.packages.manifest import Manifest, load_manifest
 
 APPS = Path(__file__).parent / "apps"
 APP = "org.test.host"

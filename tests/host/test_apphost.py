@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from uidt.app.manifest import Manifest
 from uidt.host.apphost import AppHost
 from uidt.host.events import (
     Bound,
@@ -30,6 +29,7 @@ from uidt.host.events import (
 )
 from uidt.host.launcher import SubprocessLauncher, WorkerProcess
 from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.packages.manifest import Manifest
 
 from .conftest import APP, log_lines, next_event, other_app, params
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from uidt.app.manifest import Manifest
 from uidt.host import protocol
 from uidt.host.apphost import AppHost
 from uidt.host.events import EventQueue, HostEvent, ProcessDied, StartResult
+from uidt.packages.manifest import Manifest
 
 from .conftest import APP
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from uidt.app.manifest import Manifest
 from uidt.host.apphost import AppHost
 from uidt.host.events import Bound, EventQueue, Finished, ProcessDied, StartResult
 from uidt.host.launcher import InProcessLauncher, SubprocessLauncher
+from uidt.packages.manifest import Manifest
 
 from .conftest import APP, APPS, log_lines, next_event, params
 

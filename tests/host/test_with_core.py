@@ -7,12 +7,12 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from uidt.app.manifest import Manifest
 from uidt.device.state import DeviceState
 from uidt.host.apphost import AppHost
 from uidt.host.events import EventQueue, HostEvent, JobCrashed, StartResult
 from uidt.job import JobInfo, NetworkType
 from uidt.job.reasons import StopReason
+from uidt.packages.manifest import Manifest
 from uidt.server import AppInfo, Caller, JobSchedulerService
 from uidt.server import actions as act
 from uidt.settings import Settings

@@ -17,9 +17,9 @@ from urllib.parse import quote, urlencode
 import h11
 
 from uidt.app.spawn import spawn_daemon, start_failure_reason, take_started
-from uidt.daemon.lock import live_holder
-from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError
+from uidt.home.lock import live_holder
+from uidt.home.paths import Paths
 from uidt.wire import error_from_wire
 
 #: How long to wait for a freshly started daemon to open its socket.

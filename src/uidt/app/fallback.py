@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from uidt.app.manifest import Manifest
-from uidt.host.worker import _invoke, load_service
+from uidt.app.invoke import invoke_callback, load_service
 from uidt.job.info import JobInfo
 from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.job.reasons import StopReason
+from uidt.packages.manifest import Manifest
 
 
 class _AnyChannel(frozenset[str]):
@@ -140,12 +140,12 @@ async def run_service(manifest: Manifest | None, job: JobInfo) -> bool:
     )
     print("uidt: no daemon; running the job in the foreground (Ctrl-C stops it)", file=sys.stderr)
     try:
-        if not await _invoke(service.on_start_job, params):
+        if not await invoke_callback(service.on_start_job, params):
             return True
         wants_reschedule = await connection.finished
     except (KeyboardInterrupt, asyncio.CancelledError):
         params.stop_reason = StopReason.USER
-        await _invoke(service.on_stop_job, params)
+        await invoke_callback(service.on_stop_job, params)
         connection.printer.end()
         sys.stderr.write("stopped\n")
         return False
@@ -157,13 +157,8 @@ async def run_service(manifest: Manifest | None, job: JobInfo) -> bool:
     return not wants_reschedule
 
 
-def run_in_foreground(app: str, job: JobInfo) -> bool:
-    """Run a job of a built-in app in the foreground (``uidt download --foreground``)."""
-    from uidt.daemon.builtin import builtin_manifests
-
-    manifest = next((m for m in builtin_manifests() if m.package == app), None)
-    if manifest is None:
-        raise ValueError(f"{app} is not a built-in app; run its job through the daemon")
+def run_in_foreground(manifest: Manifest, job: JobInfo) -> bool:
+    """Run a job of ``manifest``'s app in the foreground (``uidt download --foreground``)."""
     try:
         return asyncio.run(run_service(manifest, job))
     except KeyboardInterrupt:

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from uidt.app.connection import DaemonConnection, app_path
-from uidt.daemon.paths import resolve_paths
 from uidt.errors import DaemonError, InvalidJobError
+from uidt.home.paths import resolve_paths
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
 from uidt.job.reasons import PendingReason

@@ -13,9 +13,9 @@ import os
 import subprocess
 import sys
 
-from uidt.daemon.logfiles import open_capped_log
-from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError
+from uidt.home.logfiles import open_capped_log
+from uidt.home.paths import Paths
 
 #: Daemons this process started and nobody has waited for yet, by socket path.
 _started: dict[str, subprocess.Popen[bytes]] = {}
@@ -42,7 +42,7 @@ def spawn_daemon(paths: Paths, daemon_args: tuple[str, ...] = ()) -> subprocess.
     """Start a daemon for ``paths`` in a session of its own; say so on stderr; do not wait.
 
     Its output goes to :attr:`Paths.start_log` (``daemon-start.log``, rotated first if it has
-    grown past :data:`uidt.daemon.logfiles.MAX_BYTES`).
+    grown past :data:`uidt.home.logfiles.MAX_BYTES`).
 
     Raises:
         DaemonError: the home cannot be created or the process cannot be started.

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from uidt.app.connection import DaemonConnection
-from uidt.daemon.paths import Paths, resolve_paths
+from uidt.home.paths import Paths, resolve_paths
 
 
 @dataclass

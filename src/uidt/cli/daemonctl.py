@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from uidt.app.connection import DaemonConnection
-from uidt.daemon.lock import live_holder
 from uidt.daemon.main import check_web, load_settings, parse_sets
-from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError
+from uidt.home.lock import live_holder
+from uidt.home.paths import Paths
 from uidt.settings import Settings, check_web_address
 
 #: How long ``uidt daemon stop`` waits for the daemon to exit by default: its graceful stop

@@ -65,8 +65,8 @@ def start_daemon_early(argv: Sequence[str]) -> None:
     if not wanted:
         return
     from uidt.app.spawn import spawn_daemon
-    from uidt.daemon.paths import resolve_paths
     from uidt.errors import DaemonError
+    from uidt.home.paths import resolve_paths
     from uidt.transfers.names import TRANSFERS_APP
 
     paths = resolve_paths(home)

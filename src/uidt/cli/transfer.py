@@ -21,6 +21,7 @@ from uidt.redact import redact
 from uidt.transfers.jobs import (
     NETWORK_CHOICES,
     TRANSFERS_APP,
+    builtin_manifest,
     download_job,
     upload_job,
 )
@@ -181,7 +182,7 @@ def _submit(
     if foreground:
         from uidt.app.fallback import run_in_foreground
 
-        ok = run_in_foreground(TRANSFERS_APP, job)
+        ok = run_in_foreground(builtin_manifest(), job)
         raise SystemExit(0 if ok else 1)
     # If no daemon runs, the one autostarted for this job boots the transfers worker at once.
     cli.daemon_args = (*cli.daemon_args, "--prestart", TRANSFERS_APP)

@@ -11,8 +11,8 @@ import argparse
 import sys
 
 from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run
-from uidt.daemon.paths import resolve_paths
 from uidt.errors import UidtError
+from uidt.home.paths import resolve_paths
 
 
 def parse_args(argv: list[str] | None = None) -> DaemonOptions:

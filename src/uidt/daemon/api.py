@@ -13,8 +13,7 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any, cast
 
-from uidt.app.manifest import load_for_install
-from uidt.daemon.connlimit import connection_cap
+from uidt.connlimit import connection_cap
 from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
 from uidt.daemon.peer import PeerCredentials, peer_credentials
 from uidt.daemon.tracking import schedule_tracked
@@ -22,6 +21,7 @@ from uidt.errors import InvalidJobError, ManifestError, ProtocolError, UidtError
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
 from uidt.job.work import JobWorkItem
+from uidt.packages.manifest import load_for_install
 from uidt.wire import error_to_wire
 
 if TYPE_CHECKING:

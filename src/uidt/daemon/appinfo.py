@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uidt.app.manifest import Manifest
+from uidt.packages.manifest import Manifest
 from uidt.server.apps import AppInfo
 from uidt.store.record import AppRecord
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
-from uidt.app.manifest import Manifest
-from uidt.transfers.jobs import MANIFEST
+from uidt.packages.manifest import Manifest
+from uidt.transfers.jobs import builtin_manifest
 
 if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
 
 
 def builtin_manifests() -> list[Manifest]:
-    data = dict(MANIFEST)
-    data["python"] = sys.executable
-    return [Manifest.from_dict(data)]
+    return [builtin_manifest()]
 
 
 def install_builtin_apps(runtime: Runtime) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from uidt.daemon.connlimit import ConnectionSlots, Slot
+from uidt.connlimit import ConnectionSlots, Slot
 from uidt.daemon.exchange import Exchange, Response, json_response, protocol_error
 from uidt.daemon.httpwire import MAX_HEAD, Head, HTTPError, Inbox, read_head
 
@@ -115,7 +115,7 @@ class HTTPServer:
     A connection has ``header_timeout`` seconds from its arrival (or from the first byte of a
     later request) to send the whole request, head and body, and as long again to read each
     answer; between keep-alive requests it may idle ``idle_timeout`` seconds. At most
-    ``max_connections`` are held (see :mod:`uidt.daemon.connlimit` for who gives way). A late
+    ``max_connections`` are held (see :mod:`uidt.connlimit` for who gives way). A late
     request is answered 408, a malformed one 4xx, and either connection closed; a client that
     does not read its answer in time has its connection closed.
 

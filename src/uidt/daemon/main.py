@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uidt.daemon.lock import HomeLock
 from uidt.daemon.logs import setup_logging
-from uidt.daemon.paths import Paths
 from uidt.errors import DaemonError, SettingsError
+from uidt.home.lock import HomeLock
+from uidt.home.paths import Paths
 from uidt.settings import Settings, check_web_address
 
 if TYPE_CHECKING:
-    from uidt.app.manifest import Manifest
     from uidt.daemon.about import DaemonAbout
     from uidt.daemon.runtime import Runtime
     from uidt.host.prestart import StartedWorker
+    from uidt.packages.manifest import Manifest
     from uidt.web.server import WebServer
 
 log = logging.getLogger("uidt.daemon")

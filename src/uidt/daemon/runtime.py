@@ -18,7 +18,6 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, overload
 
-from uidt.app.manifest import Manifest, load_for_install
 from uidt.clock import Clock
 from uidt.daemon.about import DaemonAbout
 from uidt.daemon.appinfo import app_info_from
@@ -33,6 +32,7 @@ from uidt.errors import InvalidJobError, ManifestError
 from uidt.job.info import JobInfo
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.work import JobWorkItem
+from uidt.packages.manifest import Manifest, load_for_install
 from uidt.server import actions as act
 from uidt.server import events as ev
 from uidt.server.apps import Caller

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, assert_never
 
-from uidt.app.manifest import Manifest
 from uidt.errors import InvalidJobError, ProtocolError
 from uidt.host import messages as msg
 from uidt.host import protocol
@@ -43,6 +42,7 @@ from uidt.host.launcher import Launcher, SubprocessLauncher, WorkerProcess
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.params import JobParameters
 from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.packages.manifest import Manifest
 
 log = logging.getLogger("uidt.host")
 

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from uidt.app.manifest import Manifest
-from uidt.daemon.logfiles import open_capped_log
+from uidt.home.logfiles import open_capped_log
+from uidt.packages.manifest import Manifest
 
 
 def worker_command(manifest: Manifest, fd: int, idle_timeout_s: float) -> list[str]:

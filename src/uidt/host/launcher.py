@@ -17,8 +17,8 @@ import socket
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from uidt.app.manifest import Manifest
 from uidt.host.command import open_worker_log, worker_command, worker_environment
+from uidt.packages.manifest import Manifest
 
 
 class WorkerProcess(Protocol):

@@ -18,8 +18,8 @@ import socket
 import subprocess
 from pathlib import Path
 
-from uidt.app.manifest import Manifest
 from uidt.host.command import open_worker_log, worker_command, worker_environment
+from uidt.packages.manifest import Manifest
 
 
 class StartedWorker:

@@ -19,7 +19,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import importlib
-import inspect
 import itertools
 import logging
 import os
@@ -30,6 +29,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn, assert_never
 
+from uidt.app.invoke import invoke_callback, load_service
 from uidt.app.service import JobService
 from uidt.errors import InvalidJobError, ProtocolError
 from uidt.host import messages as msg
@@ -165,35 +165,6 @@ def _call_message(method: str, run_id: int, args: dict[str, Any]) -> msg.Message
         return kind(run_id=run_id, **args)
     except TypeError as exc:
         raise ProtocolError(f"call {method!r} with bad arguments: {exc}") from exc
-
-
-def load_service(name: str) -> type[JobService]:
-    """Import ``module:Class`` and check that it is a :class:`JobService` subclass.
-
-    Raises:
-        ImportError, AttributeError, TypeError: the name does not lead to a JobService.
-    """
-    module_name, _, qualname = name.partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        target = getattr(target, part)
-    if not (isinstance(target, type) and issubclass(target, JobService)):
-        raise TypeError(f"{name} is not a uidt.JobService subclass")
-    return target
-
-
-async def _invoke(
-    method: Any,
-    params: JobParameters,
-    executor: concurrent.futures.Executor | None = None,
-) -> Any:
-    """Call a callback: a coroutine function on this loop, a plain one in a thread."""
-    if inspect.iscoroutinefunction(method):
-        return await method(params)
-    result = await asyncio.get_running_loop().run_in_executor(executor, method, params)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
 
 
 class Worker:
@@ -341,7 +312,7 @@ class Worker:
             return
         self.running[run_id] = (service, params)
         try:
-            wants = bool(await _invoke(service.on_start_job, params, self.executor))
+            wants = bool(await invoke_callback(service.on_start_job, params, self.executor))
         except Exception:
             self.running.pop(run_id, None)
             self._activity.set()
@@ -363,7 +334,7 @@ class Worker:
         params.stop_reason = StopReason(stop_reason)
         service.mark_stopped(params)
         try:
-            wants = bool(await _invoke(service.on_stop_job, params, self.executor))
+            wants = bool(await invoke_callback(service.on_stop_job, params, self.executor))
         except Exception:
             self._crashed(run_id, "on_stop_job")
             return
@@ -376,7 +347,7 @@ class Worker:
             service, params = entry
             params.network = network
             try:
-                await _invoke(service.on_network_changed, params, self.executor)
+                await invoke_callback(service.on_network_changed, params, self.executor)
             except Exception:
                 self._crashed(run_id, "on_network_changed")
                 return

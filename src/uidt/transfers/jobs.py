@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uidt.job.info import JobInfo
 from uidt.job.network import NetworkType
@@ -11,6 +13,9 @@ from uidt.transfers.names import CHANNEL as CHANNEL
 from uidt.transfers.names import DOWNLOAD_SERVICE as DOWNLOAD_SERVICE
 from uidt.transfers.names import TRANSFERS_APP as TRANSFERS_APP
 from uidt.transfers.names import UPLOAD_SERVICE as UPLOAD_SERVICE
+
+if TYPE_CHECKING:
+    from uidt.packages.manifest import Manifest
 
 #: Final notification titles end with these words; ``uidt download --wait`` reads them.
 DONE = "complete"
@@ -32,6 +37,13 @@ MANIFEST: dict[str, object] = {
     ],
     "channels": [{"id": CHANNEL, "name": "Transfers"}],
 }
+
+
+def builtin_manifest() -> Manifest:
+    """The built-in app's manifest, run with this interpreter."""
+    from uidt.packages.manifest import Manifest  # only where a manifest is needed
+
+    return Manifest.from_dict({**MANIFEST, "python": sys.executable})
 
 
 def job_id_for(path: Path, url: str = "") -> int:

@@ -1,7 +1,7 @@
 """The Task Manager's connections: a header timeout and a cap, on top of uvicorn's h11 protocol.
 
 The Task Manager listens on loopback TCP, which every local user can reach, so it gets the same
-defences as the control socket (:mod:`uidt.daemon.connlimit`): a connection must complete a
+defences as the control socket (:mod:`uidt.connlimit`): a connection must complete a
 request head within ``header_timeout`` seconds of arriving (or of its previous answer), and at
 most ``max_connections`` are held, the oldest waiting one giving way to a newcomer. uvicorn's
 own keep-alive timeout closes idle connections; it has no header timeout, and its concurrency
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from uidt.daemon.connlimit import ConnectionSlots, Slot
+from uidt.connlimit import ConnectionSlots, Slot
 
 
 def _plain(status: str, text: str) -> bytes:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from uidt.daemon.connlimit import connection_cap
+from uidt.connlimit import connection_cap
 from uidt.errors import UidtError
 from uidt.web.app import create_web_app
 from uidt.web.auth import new_token

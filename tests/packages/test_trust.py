@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from uidt.app.manifest import load_for_install
 from uidt.errors import ManifestError
+from uidt.packages.manifest import load_for_install
 from uidt.testing.users import LocalUser, can_add_users, second_user
 
 MANIFEST = 'package = "org.example.trusty"\n[[services]]\nname = "trusty:Service"\n'

@@ -215,9 +215,9 @@ def load_for_install(path: Path | str, *, trust: bool = False) -> Manifest:
 
     Raises:
         ManifestError: as :func:`load_manifest`, or a path another user could change
-            (:mod:`uidt.app.trust`; the message names it and why).
+            (:mod:`uidt.packages.trust`; the message names it and why).
     """
-    from uidt.app.trust import require_safe_paths
+    from uidt.packages.trust import require_safe_paths
 
     absolute = Path(path).expanduser().absolute()
     manifest = load_manifest(absolute)

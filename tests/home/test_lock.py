@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from uidt.daemon.lock import HomeLock, live_holder
 from uidt.errors import DaemonError
+from uidt.home.lock import HomeLock, live_holder
 
 
 def test_second_lock_on_the_same_home_is_refused(tmp_path: Path) -> None:

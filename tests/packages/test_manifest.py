@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from uidt.app import manifest as manifest_module
-from uidt.app.manifest import (
+from uidt.packages import manifest as manifest_module
+from uidt.errors import ManifestError
+from uidt.packages.manifest import (
     BIND_JOB_SERVICE,
     Manifest,
     ServiceDecl,
     load_manifest,
     manifests_from_entry_points,
 )
-from uidt.errors import ManifestError
 
 GOOD = """
 package = "org.example.photos"

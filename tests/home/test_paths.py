@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uidt.daemon.paths import resolve_paths
+from uidt.home.paths import resolve_paths
 
 
 def test_home_puts_everything_in_one_directory(tmp_path: Path) -> None:
