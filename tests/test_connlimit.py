@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from uidt.connlimit import ConnectionSlots
 from uidt import connlimit
+from uidt.connlimit import ConnectionSlots
 
 
 def test_a_full_server_closes_its_oldest_waiting_connection_for_a_newcomer() -> None:

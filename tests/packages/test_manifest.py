@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from uidt.packages import manifest as manifest_module
 from uidt.errors import ManifestError
+from uidt.packages import manifest as manifest_module
 from uidt.packages.manifest import (
     BIND_JOB_SERVICE,
     Manifest,
