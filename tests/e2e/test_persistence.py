@@ -5,8 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from uidt import JobInfo, JobScheduler
+from uidt.store.sqlite import SqliteJobStore
 
-from .conftest import SAMPLE_DIR, SAMPLE_SERVICE, Daemon, read_log, running_daemon, uij, wait_for
+from .conftest import (
+    SAMPLE,
+    SAMPLE_DIR,
+    SAMPLE_SERVICE,
+    Daemon,
+    read_log,
+    running_daemon,
+    uij,
+    wait_for,
+)
 
 
 def test_persisted_job_survives_kill_9_and_a_restart(tmp_path: Path) -> None:
@@ -82,6 +92,10 @@ def test_jobs_whose_schedule_answered_survive_an_immediate_kill_9(tmp_path: Path
             assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
         first.kill9()  # at once: no time for a write nobody waited for
         assert first.returncode == -9
+    # What the next daemon loads (it may run and finish them at once, so ask the store).
+    with SqliteJobStore(home / "uidt.db") as store:
+        loaded = {r.key.job_id: r.job for r in store.load_jobs() if r.key.app == SAMPLE}
+    assert [loaded.get(job.job_id) for job in later] == later
     with running_daemon(home) as second:
-        scheduler = second.scheduler()
-        assert [scheduler.get_pending_job(job.job_id) for job in later] == later
+        known = {j["job_id"] for j in second.jobs(include_ended=True) if j["app"] == SAMPLE}
+        assert {job.job_id for job in later} <= known
