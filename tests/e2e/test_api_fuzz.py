@@ -89,6 +89,7 @@ class ApiServer(threading.Thread):
             timers.cancel()
             await host.close()
             await api.close()
+            runtime.store.close()
 
     def stop(self) -> None:
         if self._loop is not None and self._stop_event is not None:

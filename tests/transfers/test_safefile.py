@@ -183,18 +183,26 @@ def test_lock_holder_names_the_process(tmp_path: Path) -> None:
 
 
 async def test_part_and_checkpoint_are_private_and_the_file_gets_the_callers_mode(
-    server: TransferTestServer, payload: bytes, tmp_path: Path
+    server: TransferTestServer, payload: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server.add_file(PATH, payload)
     dest = tmp_path / "file.bin"
-    seen: list[tuple[int, int]] = []
+    part_modes: set[int] = set()
+    checkpoint_modes: set[int] = set()
+    save = Checkpoint.save
+
+    def save_and_look(self: Checkpoint, state: dict[str, object], *, sync: bool = True) -> None:
+        save(self, state, sync=sync)  # on the part file's I/O thread, not before the first byte
+        checkpoint_modes.add(_mode(checkpoint_path(dest)))
 
     def on_progress(_: object) -> None:
-        if part_path(dest).exists() and checkpoint_path(dest).exists() and not seen:
-            seen.append((_mode(part_path(dest)), _mode(checkpoint_path(dest))))
+        if part_path(dest).exists():
+            part_modes.add(_mode(part_path(dest)))
 
+    monkeypatch.setattr(Checkpoint, "save", save_and_look)
     await download(server.url(PATH), dest, mode=0o640, on_progress=on_progress, raw_http=False)
-    assert seen == [(0o600, 0o600)]
+    assert part_modes == {0o600}
+    assert checkpoint_modes == {0o600}
     assert _mode(dest) == 0o640
 
 

@@ -54,6 +54,22 @@ async def peer_middleware(request: Request, handler: Handler) -> Response:
     return await handler(request)
 
 
+async def durable_middleware(request: Request, handler: Handler) -> Response:
+    """A request that queued store writes is answered once they are on disk.
+
+    The runtime only queues store writes (``uidt.store.writer``); this is the barrier that keeps
+    ``schedule()``, ``cancel()``, installs and the rest durable before they answer. A request
+    that queued nothing (a read, ``shutdown``) answers at once.
+    """
+    writer = _rt(request).store
+    mark = writer.queued
+    try:
+        return await handler(request)
+    finally:
+        if writer.queued != mark:
+            await writer.sync()
+
+
 def _peer(request: Request) -> PeerCredentials | None:
     # asyncio hands out a TransportSocket wrapper (getsockopt and family work on it).
     if request.sock is not None and request.sock.family == socket.AF_UNIX:
@@ -361,7 +377,7 @@ def create_api(runtime: Runtime) -> HTTPServer:
     settings = runtime.service.settings
     return HTTPServer(
         create_router(),
-        middlewares=(peer_middleware, error_middleware),
+        middlewares=(peer_middleware, error_middleware, durable_middleware),
         context=runtime,
         max_body=MAX_BODY,
         header_timeout=settings.http_header_timeout_ms / 1000,

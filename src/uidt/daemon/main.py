@@ -137,13 +137,19 @@ async def _open_and_serve(
     handoff: Handoff,
 ) -> None:
     from uidt.store.url import open_store
+    from uidt.store.writer import StoreWriter
 
     paths = options.paths
     store = open_store(options.store_url or f"sqlite:///{paths.store}", paths.data_dir)
     try:
-        await _serve(options, settings, store, prestarted, handoff)
-    finally:
+        writer = StoreWriter(store)  # store writes leave the loop (uidt.store.writer)
+    except BaseException:
         store.close()
+        raise
+    try:
+        await _serve(options, settings, writer, prestarted, handoff)
+    finally:
+        writer.close()  # commits every write still queued, then closes the store
 
 
 def prestart_workers(

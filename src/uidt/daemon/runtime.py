@@ -2,10 +2,12 @@
 
 Everything here runs on the daemon's single asyncio loop. API handlers, device listeners, timers
 and the app host hand the core an event value (:mod:`uidt.server.events`) through
-:meth:`Runtime.apply`, which always flushes the actions it returned: store writes happen at once
-(so a persisted job is durable before ``schedule()`` answers), process work (bind, start, stop,
-kill) is handed to the app host, timers are re-armed. Facts from the app host arrive at
-:meth:`Runtime.on_host_event` (the host's event sink).
+:meth:`Runtime.apply`, which always flushes the actions it returned: store writes are queued on
+the store writer (:class:`~uidt.store.writer.StoreWriter`: committed on its own thread, all
+writes of one flush in one commit; the control API awaits ``runtime.store.sync()`` before it
+answers a request that queued writes, so a persisted job is durable before ``schedule()``
+answers), process work (bind, start, stop, kill) is handed to the app host, timers are re-armed.
+Facts from the app host arrive at :meth:`Runtime.on_host_event` (the host's event sink).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from uidt.server.apps import Caller
 from uidt.server.service import JobSchedulerService
 from uidt.store.base import JobStore
 from uidt.store.record import AppRecord, NotificationRecord
+from uidt.store.writer import StoreWriter
 
 log = logging.getLogger("uidt.daemon")
 
@@ -48,13 +51,15 @@ class Runtime:
         self,
         *,
         service: JobSchedulerService,
-        store: JobStore,
+        store: JobStore | StoreWriter,
         host: Any,
         device: DeviceSource,
         clock: Clock,
     ) -> None:
         self.service = service
-        self.store = store
+        #: Where the actions' store writes go: queued, committed on the writer's thread. A plain
+        #: store handed in gets a writer of its own (close it with ``runtime.store.close()``).
+        self.store = store if isinstance(store, StoreWriter) else StoreWriter(store)
         self.host = host
         self.device = device
         self.clock = clock
@@ -143,16 +148,19 @@ class Runtime:
             self.flush()
 
     def flush(self) -> None:
-        """Carry out every action the core has queued, then re-arm the timer."""
-        while True:
-            actions = self.service.take_actions()
-            if not actions:
-                break
-            for action in actions:
-                try:
-                    self._carry_out(action)
-                except Exception:  # one failed action must not stop the pump
-                    log.exception("carrying out %r failed", action)
+        """Carry out every action the core has queued, then re-arm the timer.
+
+        The store writes of one flush go into one commit (queued, not waited for)."""
+        with self.store.batch():
+            while True:
+                actions = self.service.take_actions()
+                if not actions:
+                    break
+                for action in actions:
+                    try:
+                        self._carry_out(action)
+                    except Exception:  # one failed action must not stop the pump
+                        log.exception("carrying out %r failed", action)
         self._wake.set()
         self.changes.bump()
 

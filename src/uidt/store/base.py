@@ -1,6 +1,7 @@
 """The ``JobStore`` contract every store implements (memory, SQLite; PostgreSQL later).
 
-The daemon calls a store synchronously from one writer. The rules every store keeps:
+The daemon calls a store from one thread, its :class:`~uidt.store.writer.StoreWriter`'s (never on
+its event loop). The rules every store keeps:
 
 * ``put_job`` adds or replaces the job with the same :class:`JobKey`. A *persisted* job
   (``record.job.is_persisted()``) is durable before ``put_job`` returns (committed with fsync);

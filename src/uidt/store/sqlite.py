@@ -23,13 +23,12 @@ import copy
 import os
 import sqlite3
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from uidt.errors import InvalidJobError, StoreCorruptError, StoreError, StoreVersionError
+from uidt.errors import InvalidJobError, StoreCorruptError, StoreError
 from uidt.store import codec
 from uidt.store.base import (
     StoreContextMixin,
@@ -37,14 +36,20 @@ from uidt.store.base import (
     check_runtime_fields,
     sort_key,
 )
-from uidt.store.migrations import migrations
+from uidt.store.batch import (
+    DropApp,
+    DropJob,
+    DropNotification,
+    PutApp,
+    PutJob,
+    PutNotification,
+    SetMeta,
+    StoreWrite,
+)
 from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.sqlite_schema import VERSION_TABLE, Synchronous, guard, prepare
 
-VERSION_TABLE = "uidt_schema_version"
-_OUR_TABLES = frozenset({VERSION_TABLE, "jobs", "apps", "notifications", "meta"})
-_CORRUPT_HINTS = ("not a database", "malformed", "corrupt")
-
-Synchronous = Literal["FULL", "NORMAL"]
+__all__ = ["VERSION_TABLE", "SqliteJobStore", "Synchronous"]
 
 
 def _ns(namespace: str | None) -> str:
@@ -101,113 +106,43 @@ class SqliteJobStore(StoreContextMixin):
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open job store {self.path}: {exc}") from exc
         try:
-            self._open(synchronous)
+            with self._guard("open"):
+                self._persisted_keys = prepare(self._conn, self.path, synchronous)
         except BaseException:
             self._conn.close()
             raise
 
-    # -- opening --------------------------------------------------------------------------
-
-    def _tables(self) -> set[str]:
-        rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {str(row[0]) for row in rows}
-
-    def _open(self, synchronous: Synchronous) -> None:
-        try:
-            tables = self._tables()
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorruptError(
-                f"{self.path} is not a uidt job store (not an SQLite database: {exc})"
-            ) from exc
-        if tables and VERSION_TABLE not in tables:
-            raise StoreCorruptError(
-                f"{self.path} is not a uidt job store: it holds other tables "
-                f"({', '.join(sorted(tables))}); refusing to touch it"
-            )
-        with self._guard("open"):
-            if VERSION_TABLE in tables:  # refuse a newer schema before changing anything
-                row = self._conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
-                self._check_version(int(row[0] or 0))
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"cannot put job store {self.path} in WAL mode (got {mode})")
-            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
-            self._migrate()
-            self._persisted_keys = {
-                JobKey(app, ns or None, job_id)
-                for app, ns, job_id in self._conn.execute("SELECT app, namespace, job_id FROM jobs")
-            }
-
-    def _migrate(self) -> None:
-        known = migrations("sqlite")
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} ("
-                "version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, "
-                "applied_utc_ms INTEGER NOT NULL)"
-            )
-            row = conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
-            current = int(row[0] or 0)
-            self._check_version(current)
-            for migration in known[current:]:
-                for statement in migration.statements:
-                    conn.execute(statement)
-                conn.execute(
-                    f"INSERT INTO {VERSION_TABLE} (version, name, applied_utc_ms) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, int(time.time() * 1000)),
-                )
-            missing = _OUR_TABLES - self._tables()
-            if missing:
-                raise StoreCorruptError(
-                    f"job store {self.path} is at schema version {current} but lacks "
-                    f"table(s) {', '.join(sorted(missing))}"
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            with suppress(sqlite3.Error):  # keep the original error
-                conn.execute("ROLLBACK")
-            raise
-
-    def _check_version(self, current: int) -> None:
-        known = migrations("sqlite")
-        latest = known[-1].version if known else 0
-        if current > latest:
-            raise StoreVersionError(
-                f"job store {self.path} has schema version {current}, but this uidt knows "
-                f"only up to {latest}; upgrade uidt (the file was left untouched)"
-            )
-
     # -- plumbing -------------------------------------------------------------------------
 
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        """Map sqlite3 errors to StoreError / StoreCorruptError naming the file."""
-        try:
-            yield
-        except sqlite3.Error as exc:
-            text = str(exc)
-            kind = StoreCorruptError if any(h in text for h in _CORRUPT_HINTS) else StoreError
-            raise kind(f"job store {self.path}: {what} failed: {text}") from exc
+    def _guard(self, what: str) -> AbstractContextManager[None]:
+        return guard(self.path, what)
 
     @contextmanager
     def _locked(self, what: str, *, transaction: bool = False) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            if self._closed:
-                raise StoreError(f"job store {self.path} is closed")
-            with self._guard(what):
-                if not transaction:
+            if not transaction:
+                if self._closed:
+                    raise StoreError(f"job store {self.path} is closed")
+                with self._guard(what):
                     yield self._conn
-                    return
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                except BaseException:
-                    with suppress(sqlite3.Error):  # keep the original error
-                        self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
+                return
+            with self._transaction(what) as conn:
+                yield conn
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE … COMMIT`` (rolled back on an error); the caller holds the lock."""
+        if self._closed:
+            raise StoreError(f"job store {self.path} is closed")
+        with self._guard(what):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                with suppress(sqlite3.Error):  # keep the original error
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def _decode_job(self, text: str) -> JobRecord:
         try:
@@ -224,21 +159,22 @@ class SqliteJobStore(StoreContextMixin):
     # -- jobs -----------------------------------------------------------------------------
 
     def put_job(self, record: JobRecord) -> None:
+        with self._locked("put_job") as conn:
+            self._put_job(conn, record)
+
+    def _put_job(self, conn: sqlite3.Connection, record: JobRecord) -> None:
         key = record.key
         if record.persisted:
-            text = codec.job_record_to_json(record)
-            with self._locked("put_job") as conn:
-                conn.execute(
-                    "INSERT OR REPLACE INTO jobs (app, namespace, job_id, record) VALUES (?, ?, ?, ?)",
-                    (key.app, _ns(key.namespace), key.job_id, text),
-                )
-                self._persisted_keys.add(key)
-                self._volatile.pop(key, None)
+            conn.execute(
+                "INSERT OR REPLACE INTO jobs (app, namespace, job_id, record) VALUES (?, ?, ?, ?)",
+                (key.app, _ns(key.namespace), key.job_id, codec.job_record_to_json(record)),
+            )
+            self._persisted_keys.add(key)
+            self._volatile.pop(key, None)
             return
-        with self._locked("put_job") as conn:
-            if key in self._persisted_keys:
-                self._delete_persisted(conn, key)
-            self._volatile[key] = copy.deepcopy(record)
+        if key in self._persisted_keys:
+            self._delete_persisted(conn, key)
+        self._volatile[key] = copy.deepcopy(record)
 
     def _delete_persisted(self, conn: sqlite3.Connection, key: JobKey) -> bool:
         cursor = conn.execute(
@@ -250,11 +186,14 @@ class SqliteJobStore(StoreContextMixin):
 
     def remove_job(self, key: JobKey) -> bool:
         with self._locked("remove_job") as conn:
-            if self._volatile.pop(key, None) is not None:
-                return True
-            if key not in self._persisted_keys:
-                return False
-            return self._delete_persisted(conn, key)
+            return self._remove_job(conn, key)
+
+    def _remove_job(self, conn: sqlite3.Connection, key: JobKey) -> bool:
+        if self._volatile.pop(key, None) is not None:
+            return True
+        if key not in self._persisted_keys:
+            return False
+        return self._delete_persisted(conn, key)
 
     def get_job(self, key: JobKey) -> JobRecord | None:
         with self._locked("get_job"):
@@ -330,12 +269,14 @@ class SqliteJobStore(StoreContextMixin):
     # -- apps -----------------------------------------------------------------------------
 
     def put_app(self, record: AppRecord) -> None:
-        text = codec.app_record_to_json(record)
         with self._locked("put_app") as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO apps (package, record) VALUES (?, ?)",
-                (record.package, text),
-            )
+            self._put_app(conn, record)
+
+    def _put_app(self, conn: sqlite3.Connection, record: AppRecord) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO apps (package, record) VALUES (?, ?)",
+            (record.package, codec.app_record_to_json(record)),
+        )
 
     def _decode_app(self, text: str) -> AppRecord:
         try:
@@ -357,30 +298,40 @@ class SqliteJobStore(StoreContextMixin):
 
     def remove_app(self, package: str) -> bool:
         with self._locked("remove_app", transaction=True) as conn:
-            conn.execute("DELETE FROM jobs WHERE app = ?", (package,))
-            conn.execute("DELETE FROM notifications WHERE app = ?", (package,))
-            removed = conn.execute("DELETE FROM apps WHERE package = ?", (package,)).rowcount > 0
-            self._persisted_keys = {k for k in self._persisted_keys if k.app != package}
-            self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
-            return removed
+            return self._remove_app(conn, package)
+
+    def _remove_app(self, conn: sqlite3.Connection, package: str) -> bool:
+        conn.execute("DELETE FROM jobs WHERE app = ?", (package,))
+        conn.execute("DELETE FROM notifications WHERE app = ?", (package,))
+        removed = conn.execute("DELETE FROM apps WHERE package = ?", (package,)).rowcount > 0
+        self._persisted_keys = {k for k in self._persisted_keys if k.app != package}
+        self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
+        return removed
 
     # -- notifications --------------------------------------------------------------------
 
     def put_notification(self, record: NotificationRecord) -> None:
-        text = codec.notification_record_to_json(record)
         with self._locked("put_notification") as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO notifications (app, notification_id, record) VALUES (?, ?, ?)",
-                (record.app, record.notification_id, text),
-            )
+            self._put_notification(conn, record)
+
+    def _put_notification(self, conn: sqlite3.Connection, record: NotificationRecord) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO notifications (app, notification_id, record) VALUES (?, ?, ?)",
+            (record.app, record.notification_id, codec.notification_record_to_json(record)),
+        )
 
     def remove_notification(self, app: str, notification_id: int) -> bool:
         with self._locked("remove_notification") as conn:
-            cursor = conn.execute(
-                "DELETE FROM notifications WHERE app = ? AND notification_id = ?",
-                (app, notification_id),
-            )
-            return cursor.rowcount > 0
+            return self._remove_notification(conn, app, notification_id)
+
+    def _remove_notification(
+        self, conn: sqlite3.Connection, app: str, notification_id: int
+    ) -> bool:
+        cursor = conn.execute(
+            "DELETE FROM notifications WHERE app = ? AND notification_id = ?",
+            (app, notification_id),
+        )
+        return cursor.rowcount > 0
 
     def notifications(self) -> list[NotificationRecord]:
         with self._locked("notifications") as conn:
@@ -403,10 +354,47 @@ class SqliteJobStore(StoreContextMixin):
 
     def set_meta(self, key: str, value: str | None) -> None:
         with self._locked("set_meta") as conn:
-            if value is None:
-                conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-            else:
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            self._set_meta(conn, key, value)
+
+    def _set_meta(self, conn: sqlite3.Connection, key: str, value: str | None) -> None:
+        if value is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- batches --------------------------------------------------------------------------
+
+    def write_batch(self, writes: Sequence[StoreWrite]) -> None:
+        """Carry out ``writes`` in order in one transaction: one commit, one WAL fsync.
+
+        On an error nothing of the batch is kept, on disk or in the non-persisted jobs.
+        """
+        with self._lock:
+            volatile, persisted = dict(self._volatile), set(self._persisted_keys)
+            try:
+                with self._transaction("write_batch") as conn:
+                    for write in writes:
+                        self._write(conn, write)
+            except BaseException:
+                self._volatile, self._persisted_keys = volatile, persisted
+                raise
+
+    def _write(self, conn: sqlite3.Connection, write: StoreWrite) -> None:
+        match write:
+            case PutJob(record=record):
+                self._put_job(conn, record)
+            case DropJob(key=key):
+                self._remove_job(conn, key)
+            case PutApp(record=record):
+                self._put_app(conn, record)
+            case DropApp(package=package):
+                self._remove_app(conn, package)
+            case PutNotification(record=record):
+                self._put_notification(conn, record)
+            case DropNotification(app=app, notification_id=nid):
+                self._remove_notification(conn, app, nid)
+            case SetMeta(key=key, value=value):
+                self._set_meta(conn, key, value)
 
     # -- lifetime -------------------------------------------------------------------------
 

@@ -260,14 +260,23 @@ class _Download:
 
     def after_bytes(self) -> None:
         """Start a commit when one is due; wait when a whole interval is not yet checkpointed."""
+        if self.start_due_commit():
+            # Back-pressure: never hold more than one interval of bytes a kill would lose.
+            self.part.wait_recorded(self.part.written - self.checkpoint_bytes)
+
+    async def after_chunk(self) -> None:
+        """:meth:`after_bytes` on the event loop: the back-pressure awaits the checkpoint."""
+        if self.start_due_commit():
+            await self.part.recorded_at(self.part.written - self.checkpoint_bytes)
+
+    def start_due_commit(self) -> bool:
+        """Start a commit when one is due; ``True`` when a whole interval is not checkpointed."""
         part = self.part
         every_bytes = self.checkpoint_bytes
         # Every half interval of time too: what a kill loses stays under one interval.
         if part.commit_due(every_bytes, max(1, self.record_ms // 2)):
             part.start_commit(durable=part.sync_due(self.checkpoint_ms))
-        if part.written - part.recorded > every_bytes:
-            # Back-pressure: never hold more than one interval of bytes a kill would lose.
-            part.wait_recorded(part.written - every_bytes)
+        return part.written - part.recorded > every_bytes
 
     def report_progress(self) -> None:
         report = self.meter.update(self.part.written)
@@ -291,7 +300,7 @@ class _Download:
             if part.total is not None and len(chunk) > part.total - part.written:
                 raise BodyEndedError("the server sent more bytes than the file has")
             part.write(chunk)
-            self.after_bytes()
+            await self.after_chunk()
             self.report_progress()
             self.floor.check(part.written)
 
@@ -381,13 +390,13 @@ class _Download:
                 await self.attempt()
                 return
             except RestartFromZero as restart:
-                self.part.reset()
+                await self.part.areset()
                 self.notice(restart.notice)
                 delay = budget.restarted(restart.notice)
                 if delay:
                     await self.sleep(delay)
             except transient_errors() as exc:
-                self.part.close(commit=True)
+                await self.part.aclose(commit=True)
                 try:
                     delay = budget.failed(exc, moved=self.part.written > before)
                 except TransferError as final:
@@ -396,7 +405,7 @@ class _Download:
                 self.notice(Notice.RETRIED)
                 await self.sleep(delay)
             finally:
-                self.part.close(commit=True)
+                await self.part.aclose(commit=True)
 
 
 async def download(

@@ -23,6 +23,12 @@ the ``fdatasync`` before :meth:`PartFile.publish` waits only for what it has not
 the engine never holds more than one checkpoint interval of received bytes that no checkpoint
 names.
 
+Nor does the loop *wait* for the disk: :meth:`PartFile.open` queues its durable checkpoint
+instead of waiting for it; a coroutine uses :meth:`PartFile.sync`, :meth:`PartFile.aclose`,
+:meth:`PartFile.recorded_at` and :meth:`PartFile.publish`, which await the I/O thread (the
+rename and folder fsync of ``publish`` run in a worker thread). The blocking :meth:`commit`,
+:meth:`close` and :meth:`wait_recorded` are for callers on a thread of their own (the splice copy).
+
 Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of each
 prefix it names. When hashing, a resume re-hashes the trusted prefix from disk (about
 0.5 s/GiB, in a thread), compares it with the stored digest and starts from zero if they differ.
@@ -197,6 +203,11 @@ class PartFile:
         self.durable = 0  # until open() commits
         return Notice.RESUMED
 
+    async def areset(self) -> None:
+        """:meth:`reset` for a coroutine: the I/O thread's last writes are awaited."""
+        await self.aclose(commit=False)
+        self.reset()
+
     def reset(self) -> None:
         """Forget everything received: the next :meth:`open` starts from zero."""
         self.close(commit=False)
@@ -242,7 +253,8 @@ class PartFile:
         self._direct = False
         self._writeback_from = self.written
         self._io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="uidt-partfile")
-        self.commit()
+        # Queued, not waited for: the I/O thread saves it before any byte that follows.
+        self.start_commit(durable=True)
 
     def fileno(self) -> int:
         """The open part file, positioned at :attr:`written`, for :meth:`appended` writers."""
@@ -326,6 +338,11 @@ class PartFile:
         # Bytes written directly are hashed by the follower, which may lag: it hands over the
         # digest of exactly [0, offset) when it gets there (the I/O thread waits for it).
         digest = self._follower.digest_at(offset) if self._follower is not None else None
+        if digest is None and self.hasher is not None and all(f.done() for f in self._queued):
+            # Nothing in flight: the hasher covers exactly ``offset`` bytes now, and a hash
+            # follower started before the I/O thread gets here must not move it first.
+            digest = concurrent.futures.Future()
+            digest.set_result(self.hasher.hexdigest())
         future = self._io.submit(self._save_at, self._fd, offset, digest, durable)
         self._queued.append(future)
         self._commits.append((offset, future))
@@ -351,6 +368,23 @@ class PartFile:
                 break
         self._raise_failure()
 
+    async def recorded_at(self, offset: int) -> None:
+        """:meth:`wait_recorded` for a coroutine: awaits the commit instead of blocking.
+
+        Raises:
+            OSError: A write or commit failed in the I/O thread.
+        """
+        if self.recorded >= offset:
+            return
+        if self.committing < offset:
+            self.start_commit()
+        for target, future in list(self._commits):
+            with contextlib.suppress(BaseException):
+                await asyncio.wrap_future(future)
+            if target >= offset:
+                break
+        self._raise_failure()
+
     def commit(self) -> None:
         """Write out everything, fsync it, then record its length in the checkpoint (blocking).
 
@@ -363,6 +397,39 @@ class PartFile:
         self._drain()
         if self._error is not None:
             raise self._error
+
+    async def sync(self) -> None:
+        """:meth:`commit` for a coroutine: the fsyncs run on the I/O thread, the loop goes on.
+
+        Raises:
+            OSError: Writing or syncing failed (now or earlier, in the I/O thread).
+        """
+        if self._fd is None:
+            return
+        self.start_commit(durable=True)
+        await self._settled()
+        if self._error is not None:
+            raise self._error
+
+    async def aclose(self, *, commit: bool) -> None:
+        """:meth:`close` for a coroutine: waits for the I/O thread without blocking the loop."""
+        if self._fd is None:
+            return
+        try:
+            if commit:
+                await self.sync()
+            else:
+                self._flush_batch()
+                await self._settled()
+            await asyncio.to_thread(self._stop_follower)  # it may still be hashing
+        finally:
+            self.close(commit=False)  # all written by now: closes without waiting
+
+    async def _settled(self) -> None:
+        """Wait until the I/O thread has done everything queued (it runs them in order)."""
+        if self._queued:
+            with contextlib.suppress(BaseException):
+                await asyncio.wrap_future(self._queued[-1])
 
     def close(self, *, commit: bool) -> None:
         """Write out the queue and close the part file, committing first if asked.
@@ -404,25 +471,33 @@ class PartFile:
             UnsafeFileError: The part file's name no longer leads to the file written.
         """
         self._lock_per_open = False  # the lock is kept until the rename, then dropped
-        self.close(commit=True)
+        await self.aclose(commit=True)
         digest: str | None = None
         if expected_sha256 is not None:
             hasher = self.hasher or await asyncio.to_thread(hash_prefix, self.path, self.written)
             digest = hasher.hexdigest()
             if digest != expected_sha256:
-                with contextlib.suppress(FileNotFoundError):
-                    self.path.unlink()
-                self.checkpoint.remove()
-                self._lock.release()
+                await asyncio.to_thread(self._discard)
                 raise IntegrityError(
                     f"{self.dest}: SHA-256 is {digest}, expected {expected_sha256}; "
                     "the partial file was deleted"
                 )
+        await asyncio.to_thread(self._rename_into_place)
+        return digest
+
+    def _discard(self) -> None:
+        """Delete the part file and its checkpoint, drop the lock (a thread: it fsyncs)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self.checkpoint.remove()
+        self._lock.release()
+
+    def _rename_into_place(self) -> None:
+        """Rename the part file to ``dest`` and fsync the folder (a thread: it fsyncs)."""
         self.lock()  # held since resume() or open(); taken again only by a bare publish()
         self._lock.publish(self.final_mode)  # checks, chmods, renames and unlocks
         fsync_directory(self.dest.parent)
         self.checkpoint.remove()
-        return digest
 
     def _stop_follower(self) -> None:
         follower, self._follower = self._follower, None

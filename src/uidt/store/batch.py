@@ -1,0 +1,121 @@
+"""Store writes as values, so that several can be committed in one transaction.
+
+The :class:`~uidt.store.writer.StoreWriter` queues these and hands a batch to
+:meth:`write_batch` of a store that has one (SQLite: one ``BEGIN IMMEDIATE … COMMIT``, so one
+fsync for the whole batch); :func:`apply_write` carries one out on any
+:class:`~uidt.store.base.JobStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from uidt.store.base import JobStore
+from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+
+
+@dataclass(frozen=True)
+class PutJob:
+    """``put_job(record)``."""
+
+    record: JobRecord
+
+    def slot(self) -> Hashable:
+        return ("job", self.record.key)
+
+
+@dataclass(frozen=True)
+class DropJob:
+    """``remove_job(key)``."""
+
+    key: JobKey
+
+    def slot(self) -> Hashable:
+        return ("job", self.key)
+
+
+@dataclass(frozen=True)
+class PutApp:
+    """``put_app(record)``."""
+
+    record: AppRecord
+
+    def slot(self) -> Hashable:
+        return ("app", self.record.package)
+
+
+@dataclass(frozen=True)
+class DropApp:
+    """``remove_app(package)``: the app with its jobs and notifications."""
+
+    package: str
+
+    def slot(self) -> Hashable:
+        # Never merged with a later put_app of the same package: that one would not remove
+        # the old jobs and notifications this one does. Every DropApp is a slot of its own.
+        return ("drop-app", self.package, id(self))
+
+
+@dataclass(frozen=True)
+class PutNotification:
+    """``put_notification(record)``."""
+
+    record: NotificationRecord
+
+    def slot(self) -> Hashable:
+        return ("notification", self.record.app, self.record.notification_id)
+
+
+@dataclass(frozen=True)
+class DropNotification:
+    """``remove_notification(app, notification_id)``."""
+
+    app: str
+    notification_id: int
+
+    def slot(self) -> Hashable:
+        return ("notification", self.app, self.notification_id)
+
+
+@dataclass(frozen=True)
+class SetMeta:
+    """``set_meta(key, value)`` (``None`` deletes)."""
+
+    key: str
+    value: str | None
+
+    def slot(self) -> Hashable:
+        return ("meta", self.key)
+
+
+StoreWrite = PutJob | DropJob | PutApp | DropApp | PutNotification | DropNotification | SetMeta
+
+
+@runtime_checkable
+class BatchWriting(Protocol):
+    """A store that commits several writes atomically (all or none)."""
+
+    def write_batch(self, writes: Sequence[StoreWrite]) -> None:
+        """Carry out ``writes`` in order, in one transaction; on an error none of them is kept."""
+        ...
+
+
+def apply_write(store: JobStore, write: StoreWrite) -> None:
+    """Carry out one write on any store."""
+    match write:
+        case PutJob(record=record):
+            store.put_job(record)
+        case DropJob(key=key):
+            store.remove_job(key)
+        case PutApp(record=record):
+            store.put_app(record)
+        case DropApp(package=package):
+            store.remove_app(package)
+        case PutNotification(record=record):
+            store.put_notification(record)
+        case DropNotification(app=app, notification_id=nid):
+            store.remove_notification(app, nid)
+        case SetMeta(key=key, value=value):
+            store.set_meta(key, value)

@@ -1,0 +1,285 @@
+"""``StoreWriter``: the daemon's store writes, carried out on a writer thread of their own.
+
+The daemon's event loop must not wait for the disk: one SQLite commit with ``synchronous=FULL``
+is an fsync, milliseconds on a good disk and seconds on a busy one, and every API request, app
+callback and timer waits behind it. So the loop only *queues* writes here and a single writer
+thread commits them:
+
+* writes to the same slot (one job, one app, one notification, one metadata key) coalesce, the
+  last one wins, so a job persisted five times while the disk was busy is written once;
+* each commit takes everything queued so far and writes it in one transaction (one fsync);
+* a write nobody waits for (runtime stamps, stop bookkeeping, rescheduling after a run) is
+  committed at most ``linger_s`` after it was queued, so writes arriving close together share
+  one commit;
+* :meth:`sync` is the durability barrier: it returns (to a coroutine) once everything queued
+  before the call is committed, raising :class:`~uidt.errors.StoreError` if any of it could not
+  be. The control API awaits it before answering a request that changed something, so a
+  ``schedule()`` that answered is on disk, exactly as before;
+* :meth:`close` commits everything still queued, then closes the store.
+
+What a SIGKILL (or a power cut) of the daemon can lose is therefore only writes that no answer
+has promised yet, from at most the last ``linger_s`` (plus one commit): the same jobs a restart
+would find after a kill a moment earlier.
+
+Reads: the installed apps are mirrored in memory (a handful of records), so ``get_app`` and
+``apps`` never wait for a commit; ``load_jobs`` is read from the store (start-up only).
+
+Android keeps its ``JobStore`` off the main thread the same way (``JobStore.mWriteRunnable``
+on a background handler, writes coalesced behind ``JOB_PERSIST_DELAY``); uidt adds the barrier
+because its ``schedule()`` promises durability.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager, suppress
+
+from uidt.errors import StoreError
+from uidt.store.base import JobStore
+from uidt.store.batch import (
+    BatchWriting,
+    DropApp,
+    DropJob,
+    DropNotification,
+    PutApp,
+    PutJob,
+    PutNotification,
+    StoreWrite,
+    apply_write,
+)
+from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+
+log = logging.getLogger("uidt.store")
+
+#: Default longest wait of a write nobody waits for, before it is committed.
+DEFAULT_LINGER_S = 0.2
+
+_Waiter = tuple[int, asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+
+
+class StoreWriter:
+    """Write-behind front of a :class:`~uidt.store.base.JobStore` (see the module doc).
+
+    Args:
+        store: the store; the writer owns it from now on (``close`` closes it).
+        linger_s: longest wait of a write nobody waits for.
+        monotonic: the clock of that wait (tests may pass another).
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        linger_s: float = DEFAULT_LINGER_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.linger_s = linger_s
+        self._monotonic = monotonic
+        self._apps: dict[str, AppRecord] = {r.package: r for r in store.apps()}
+        self._cond = threading.Condition()
+        self._pending: dict[Hashable, StoreWrite] = {}
+        self._queued = 0  # sequence number of the last queued write
+        self._done = 0  # everything up to here is committed (or reported failed)
+        self._oldest: float | None = None  # when the oldest pending write was queued
+        self._urgent = False
+        self._holds = 0  # open batch() blocks
+        self._closing = False
+        self._closed = False
+        self._waiters: list[_Waiter] = []
+        #: Commits so far and writes they carried (``uidt dumpsys``, tests, benchmarks).
+        self.commits = 0
+        self.written = 0
+        self._thread = threading.Thread(target=self._run, name="uidt-store-writer", daemon=True)
+        self._thread.start()
+
+    # -- the writes (called on the loop; they never wait for the disk) ---------------------
+
+    def put_job(self, record: JobRecord) -> None:
+        """Queue ``put_job``; the record is the writer's from now on (do not change it)."""
+        self._queue(PutJob(record))
+
+    def remove_job(self, key: JobKey) -> None:
+        self._queue(DropJob(key))
+
+    def put_notification(self, record: NotificationRecord) -> None:
+        self._queue(PutNotification(record))
+
+    def remove_notification(self, app: str, notification_id: int) -> None:
+        self._queue(DropNotification(app, notification_id))
+
+    def put_app(self, record: AppRecord) -> None:
+        record = copy.deepcopy(record)
+        self._apps[record.package] = record
+        self._queue(PutApp(copy.deepcopy(record)))
+
+    def remove_app(self, package: str) -> None:
+        self._apps.pop(package, None)
+        self._queue(DropApp(package))
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get_app(self, package: str) -> AppRecord | None:
+        record = self._apps.get(package)
+        return None if record is None else copy.deepcopy(record)
+
+    def apps(self) -> list[AppRecord]:
+        return [copy.deepcopy(self._apps[p]) for p in sorted(self._apps)]
+
+    def load_jobs(self) -> list[JobRecord]:
+        return self.store.load_jobs()
+
+    # -- batching and durability ------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes queued inside the block go into one commit (the thread waits for its end)."""
+        with self._cond:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._holds -= 1
+                self._cond.notify_all()
+
+    def pending(self) -> int:
+        """How many writes wait for a commit."""
+        with self._cond:
+            return len(self._pending)
+
+    @property
+    def queued(self) -> int:
+        """How many writes were queued so far (it moves when a caller queued one)."""
+        return self._queued
+
+    async def sync(self) -> None:
+        """Return once every write queued before the call is committed.
+
+        Raises:
+            StoreError: some of those writes could not be committed.
+        """
+        loop = asyncio.get_running_loop()
+        with self._cond:
+            if self._done >= self._queued:
+                return
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((self._queued, loop, future))
+            self._urgent = True
+            self._cond.notify_all()
+        await future
+
+    def flush(self) -> None:
+        """Commit everything queued so far, waiting in the calling thread (not on a loop)."""
+        with self._cond:
+            target = self._queued
+            self._urgent = True
+            self._cond.notify_all()
+            while self._done < target and self._thread.is_alive():
+                self._cond.wait()
+
+    def close(self) -> None:
+        """Commit everything still queued, stop the thread and close the store (idempotent)."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        self.store.close()
+
+    # -- the writer thread -----------------------------------------------------------------
+
+    def _queue(self, write: StoreWrite) -> None:
+        slot = write.slot()
+        with self._cond:
+            if self._closed:
+                raise StoreError("the store writer is closed")
+            self._pending.pop(slot, None)  # the last write of a slot goes last
+            self._pending[slot] = write
+            self._queued += 1
+            if self._oldest is None:
+                self._oldest = self._monotonic()
+            if self._holds == 0:
+                self._cond.notify_all()
+
+    def _next_batch(self) -> tuple[list[StoreWrite], int] | None:
+        """Wait until a batch is due; ``None`` when closing with nothing left."""
+        with self._cond:
+            while True:
+                if self._pending and self._holds == 0:
+                    if self._urgent or self._closing:
+                        break
+                    assert self._oldest is not None
+                    left = self._oldest + self.linger_s - self._monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                elif self._closing and not self._pending:
+                    return None
+                else:
+                    self._cond.wait()
+            batch = list(self._pending.values())
+            self._pending.clear()
+            self._oldest = None
+            self._urgent = False
+            return batch, self._queued
+
+    def _run(self) -> None:
+        while True:
+            due = self._next_batch()
+            if due is None:
+                return
+            batch, through = due
+            error = self._commit(batch)
+            with self._cond:
+                self.commits += 1
+                self.written += len(batch)
+                self._done = through
+                ready = [w for w in self._waiters if w[0] <= through]
+                self._waiters = [w for w in self._waiters if w[0] > through]
+                self._cond.notify_all()
+            for _target, loop, future in ready:
+                with suppress(RuntimeError):  # that loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(_settle, future, error)
+
+    def _commit(self, batch: list[StoreWrite]) -> StoreError | None:
+        """Write one batch (one transaction where the store can); returns the first error."""
+        if isinstance(self.store, BatchWriting):
+            try:
+                self.store.write_batch(batch)
+                return None
+            except Exception as exc:  # retried one by one below
+                log.warning(
+                    "%d store writes failed together (%s); retrying one by one", len(batch), exc
+                )
+        first: StoreError | None = None
+        for write in batch:
+            try:
+                apply_write(self.store, write)
+            except Exception as exc:  # one bad write must not lose the others
+                log.error("store write %s failed: %s", type(write).__name__, exc)
+                first = first or _as_store_error(exc)
+        return first
+
+
+def _as_store_error(exc: Exception) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
+    error = StoreError(f"store write failed: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _settle(future: asyncio.Future[None], error: StoreError | None) -> None:
+    if future.done():  # the awaiting task was cancelled
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
