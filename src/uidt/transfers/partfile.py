@@ -359,13 +359,9 @@ class PartFile:
         """
         if self.recorded >= offset:
             return
-        if self.committing < offset:
-            self.start_commit()
-        for target, future in list(self._commits):
+        for future in self._commits_until(offset):
             with contextlib.suppress(BaseException):
                 future.result()
-            if target >= offset:
-                break
         self._raise_failure()
 
     async def recorded_at(self, offset: int) -> None:
@@ -376,14 +372,21 @@ class PartFile:
         """
         if self.recorded >= offset:
             return
-        if self.committing < offset:
-            self.start_commit()
-        for target, future in list(self._commits):
+        for future in self._commits_until(offset):
             with contextlib.suppress(BaseException):
                 await asyncio.wrap_future(future)
+        self._raise_failure()
+
+    def _commits_until(self, offset: int) -> list[concurrent.futures.Future[None]]:
+        """The commits in flight up to the first that records ``offset`` (started if none does)."""
+        if self.committing < offset:
+            self.start_commit()
+        until: list[concurrent.futures.Future[None]] = []
+        for target, future in list(self._commits):
+            until.append(future)
             if target >= offset:
                 break
-        self._raise_failure()
+        return until
 
     def commit(self) -> None:
         """Write out everything, fsync it, then record its length in the checkpoint (blocking).
