@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uidt.clock import Clock, SystemClock
-from uidt.errors import NoSpaceError, RemoteError, TransferError
+from uidt.errors import NoSpaceError, RemoteError, RetryLaterError, TransferError
 from uidt.redact import redact_error
 from uidt.transfers.http import (
     REDIRECT_STATUSES,
@@ -375,6 +375,7 @@ class _Download:
     async def fetch(self) -> None:
         """Make HTTP attempts until the part file is complete, retrying within a budget."""
         budget = RetryBudget(self.url, self.policy)
+        progressed = False  # did any attempt of this run store new bytes?
         while True:
             before = self.part.written
             try:
@@ -388,10 +389,12 @@ class _Download:
                     await self.sleep(delay)
             except transient_errors() as exc:
                 self.part.close(commit=True)
+                moved = self.part.written > before
+                progressed = progressed or moved
                 try:
-                    delay = budget.failed(exc, moved=self.part.written > before)
-                except TransferError as final:
-                    raise final from exc
+                    delay = budget.failed(exc, moved=moved)
+                except RetryLaterError as final:
+                    raise RetryLaterError(str(final), progressed=progressed) from exc
                 _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
                 self.notice(Notice.RETRIED)
                 await self.sleep(delay)
