@@ -59,12 +59,20 @@ def test_link_errors_wait_about_a_second_with_jitter() -> None:
     assert len(set(delays)) > 1  # jittered: clients that lost one link do not return in step
 
 
+def test_read_timeouts_in_a_row_are_few() -> None:
+    budget = RetryBudget(URL, RetryPolicy(retries=2), random.Random(1))
+    budget.failed(TimeoutError(), moved=False)
+    budget.failed(TimeoutError(), moved=False)
+    with pytest.raises(RetryLaterError, match="TimeoutError"):
+        budget.failed(TimeoutError(), moved=False)
+
+
 def test_an_answer_after_link_errors_starts_the_backoff_from_the_beginning() -> None:
     # The bad day, seed 1: the link came back, a 503 followed 20 link errors, and the old
     # budget (one count for all failures) waited 16 s before the next request.
     budget = RetryBudget(URL, RetryPolicy(), random.Random(1))
     for _ in range(20):
-        budget.failed(TimeoutError(), moved=False)
+        budget.failed(ConnectionRefusedError(), moved=False)
     assert budget.failed(TransientStatusError(503, "Service Unavailable", None), moved=False) == 0.5
 
 

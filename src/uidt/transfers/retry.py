@@ -135,19 +135,21 @@ def final_error(url: str, exc: BaseException) -> TransferError:
 class RetryBudget:
     """The failures of one run, counted against a :class:`RetryPolicy`.
 
-    Four counts:
+    Five counts:
 
     - consecutive transient statuses (bounded by ``retries``, exponential backoff); an attempt
       that moved bytes starts the count again;
     - consecutive link errors (bounded by ``link_retries``, short delays); an attempt that moved
-      bytes, or any answer from the server (a status: the link works), starts it again;
+      bytes, or any answer from the server (a status: the link works), starts it again; of
+      those, read timeouts in a row are bounded by ``retries`` (each has already waited the
+      read timeout: a silent server is not waited on for an hour within one run);
     - attempts ended by the lowest-speed rule (bounded by ``retries``); they moved bytes, but too
       few to be the progress that starts the counts again (or a dripping server would be
       retried forever);
     - restarts from zero (bounded by ``retries``), never started again within the run: the bytes
       a restart throws away are no progress.
 
-    When one of the first three is used up the run ends with :class:`RetryLaterError`: the
+    When one of the first four is used up the run ends with :class:`RetryLaterError`: the
     trouble may pass, and the service asks to run again later. Too many restarts is a server
     that contradicts itself, a permanent :class:`TransferError`.
     """
@@ -158,6 +160,7 @@ class RetryBudget:
         self.rng = rng or random.Random()
         self.statuses = 0
         self.link = 0
+        self.silent = 0
         self.slow = 0
         self.restarts = 0
 
@@ -171,17 +174,19 @@ class RetryBudget:
         self.slow = self.slow + 1 if isinstance(exc, TooSlowError) else 0
         progress = moved and not self.slow
         if progress:
-            self.statuses = self.link = 0
+            self.statuses = self.link = self.silent = 0
         if self.slow > self.policy.retries:
             raise RetryLaterError(f"{self.url}: the transfer stayed {exc}, {self.slow} times")
         if isinstance(exc, TransientStatusError):
-            self.link = 0  # the server answered: the link is back
+            self.link = self.silent = 0  # the server answered: the link is back
             self.statuses += 1
             if self.statuses > self.policy.retries:
                 raise RetryLaterError(str(final_error(self.url, exc)))
             return self.policy.delay(self.statuses, exc.retry_after)
         self.link += 1
-        if self.link > self.policy.link_retries:
+        # A read timeout has already waited (60 s by default): as many in a row as statuses.
+        self.silent = self.silent + 1 if isinstance(exc, TimeoutError) else 0
+        if self.link > self.policy.link_retries or self.silent > self.policy.retries:
             raise RetryLaterError(str(final_error(self.url, exc)))
         return self.policy.link_delay(self.link, self.rng)
 
