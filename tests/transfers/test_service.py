@@ -12,9 +12,11 @@ import pytest
 
 from uidt.errors import TransferError
 from uidt.job.params import JobParameters
+from uidt.testing.clock import FakeClock
 from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.jobs import download_job
 from uidt.transfers.names import CHANNEL
+from uidt.transfers.partfile import PartFile
 from uidt.transfers.patience import MAX_IDLE_RUNS, patience_path
 from uidt.transfers.retry import RetryPolicy
 from uidt.transfers.service import HttpDownloadService, speed_rule
@@ -153,6 +155,24 @@ async def test_a_permanent_error_after_waiting_fails_at_once(
     [end] = _ends(await _run(server.url("/f.bin"), dest, run_id=2))
     assert "410" in end["failure"]
     assert not patience_path(dest).exists()
+
+
+async def test_a_second_writer_does_not_erase_the_count_of_the_job_that_waits(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    server.add_file("/f.bin", payload)
+    server.set_faults("/f.bin", Faults(status=503))
+    dest = tmp_path / "f.bin"
+    await _run(server.url("/f.bin"), dest)
+    assert patience_path(dest).exists()
+    holder = PartFile(dest, server.url("/f.bin"), hashing=False, clock=FakeClock())
+    holder.lock()  # another transfer writes the destination meanwhile
+    try:
+        [end] = _ends(await _run(server.url("/f.bin"), dest, run_id=2))
+    finally:
+        holder.release()
+    assert "another transfer is writing" in end["failure"]
+    assert patience_path(dest).exists()
 
 
 def test_the_engine_defaults_apply_unless_given(tmp_path: Path) -> None:

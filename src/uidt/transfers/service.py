@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from uidt.app.service import JobService
-from uidt.errors import RetryLaterError, SettingsError, TransferError
+from uidt.errors import DestinationBusyError, RetryLaterError, SettingsError, TransferError
 from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.redact import redact
@@ -99,7 +99,8 @@ class _TransferService(JobService):
             else:
                 self._ran_out(params, title, patience, exc)
         except (TransferError, OSError) as exc:
-            if patience is not None:
+            # Another transfer writing the destination keeps its count: it is not this job's.
+            if patience is not None and not isinstance(exc, DestinationBusyError):
                 patience.forget()
             self._failed(params, title, exc)
         else:
