@@ -175,6 +175,19 @@ async def test_a_second_writer_does_not_erase_the_count_of_the_job_that_waits(
     assert patience_path(dest).exists()
 
 
+async def test_a_count_that_cannot_be_kept_fails_the_job_rather_than_loop(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    server.add_file("/f.bin", payload)
+    server.set_faults("/f.bin", Faults(status=503))
+    dest = tmp_path / "f.bin"
+    patience_path(dest).mkdir()  # something that is not a count stands in its place
+    [end] = _ends(await _run(server.url("/f.bin"), dest))
+    assert end["wants_reschedule"] is False
+    assert "kept answering HTTP 503" in end["failure"]
+    assert "cannot record the retry" in end["failure"]
+
+
 def test_the_engine_defaults_apply_unless_given(tmp_path: Path) -> None:
     plain = download_job("http://127.0.0.1/f", tmp_path / "f")
     assert "lowest_speed" not in plain.extras
