@@ -30,6 +30,7 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "DestinationBusyError": OSError,
     "UnsafeFileError": OSError,
     "InsecureRedirectError": OSError,
+    "RetryLaterError": OSError,
 }
 
 ERROR_CLASSES = [
@@ -59,6 +60,7 @@ def test_error_derives_from_uidt_error_and_its_builtin(cls: type[Exception]) -> 
         (errors.StoreCorruptError, errors.StoreError),
         (errors.StoreVersionError, errors.StoreError),
         (errors.RemoteError, errors.TransferError),
+        (errors.RetryLaterError, errors.TransferError),
         (errors.InconsistentServerError, errors.RemoteError),
         (errors.ResourceChangedError, errors.TransferError),
         (errors.IntegrityError, errors.TransferError),

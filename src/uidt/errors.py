@@ -117,5 +117,18 @@ class InsecureRedirectError(TransferError):
     """An ``https://`` URL redirected to ``http://`` and the user did not allow it."""
 
 
+class RetryLaterError(TransferError):
+    """Transient trouble (network errors, timeouts, 5xx, 429, a too-slow transfer) outlasted
+    the retries of one run: a later run may well succeed.
+
+    The download service ends such a run asking to be rescheduled (the scheduler's backoff)
+    instead of failing the job; ``progressed`` says whether this run stored any new bytes.
+    """
+
+    def __init__(self, message: str, *, progressed: bool = False) -> None:
+        super().__init__(message)
+        self.progressed = progressed
+
+
 class JobStopped(BaseException):
     """Raised inside app code when the system stops its job; not catchable by ``except Exception``."""

@@ -17,13 +17,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from uidt.errors import IntegrityError, RemoteError, TransferError
+from uidt.errors import IntegrityError, RemoteError, RetryLaterError, TransferError
 from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import checkpoint_path, part_path
 from uidt.transfers.progress import Progress
+from uidt.transfers.retry import RetryPolicy
 
 KiB = 1024
 PATH = "/data/file.bin"
@@ -136,13 +137,13 @@ async def test_retry_after_http_date_is_honoured(
     assert no_wait.delays == [42.0]
 
 
-async def test_5xx_forever_gives_up_with_remote_error(
+async def test_5xx_forever_ends_the_run_to_retry_later(
     server: TransferTestServer, payload: bytes, tmp_path: Path, no_wait: RecordingSleep
 ) -> None:
     server.add_file(PATH, payload)
     server.set_faults(PATH, Faults(status=502))
     dest = tmp_path / "out.bin"
-    with pytest.raises(RemoteError, match="502"):
+    with pytest.raises(RetryLaterError, match="kept answering HTTP 502"):
         await download(server.url(PATH), dest, sleep=no_wait, retries=3)
     assert no_wait.delays == [0.5, 1.0, 2.0]
     assert not dest.exists()
@@ -188,9 +189,12 @@ async def test_bad_url(url: str, tmp_path: Path) -> None:
 async def test_unreachable_host_after_retries(tmp_path: Path, no_wait: RecordingSleep) -> None:
     async with TransferTestServer() as gone:
         url = gone.url(PATH)
-    with pytest.raises(TransferError, match="cannot reach"):
+    with pytest.raises(RetryLaterError, match="cannot reach") as raised:
         await download(url, tmp_path / "o", sleep=no_wait, retries=2)
-    assert len(no_wait.delays) == 2
+    assert raised.value.progressed is False
+    # a link error is retried about every second, about a minute long (not 2 statuses' worth)
+    assert len(no_wait.delays) == RetryPolicy().link_retries
+    assert all(0.0 < delay <= 1.0 for delay in no_wait.delays)
 
 
 async def test_sha256_mismatch_leaves_nothing(

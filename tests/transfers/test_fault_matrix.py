@@ -31,6 +31,7 @@ from uidt.errors import (
     NoSpaceError,
     RemoteError,
     ResourceChangedError,
+    RetryLaterError,
     TransferError,
 )
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
@@ -247,7 +248,8 @@ CASES = [
         "503-retry-after-date",
         _faults(status=503, retry_after="Thu, 01 Jan 2026 00:00:00 GMT", times=1),
     ),
-    Case("503-forever", _faults(RemoteError, status=503)),
+    # a run ends asking to be run again later (the service reschedules it), not failed
+    Case("503-forever", _faults(RetryLaterError, status=503)),
     *(Case(f"{status}", _faults(RemoteError, status=status)) for status in (403, 404, 410)),
     Case("404-no-file", _missing),
     Case("redirect-loop", _redirect_loop),
@@ -262,7 +264,7 @@ CASES = [
     Case("length-larger-than-body", _faults(InconsistentServerError, overstate_length=1000)),
     Case(
         "dripping-server",
-        _faults(TransferError, drip_bps=50, drip_chunk=1),
+        _faults(RetryLaterError, drip_bps=50, drip_chunk=1),  # the lowest-speed rule: transient
         {"lowest_speed": KiB, "lowest_speed_seconds": 0.3},
     ),
     # validators: the file changes between two attempts of one run
@@ -325,6 +327,8 @@ def check_outcome(dest: Path, expect: Expect, outcome: BaseException | None) -> 
         assert not checkpoint_path(dest).exists()
     else:
         assert isinstance(outcome, expect), f"expected {expect.__name__}, got {outcome!r}"
+        # a permanent error must not read "retry later" (the service would reschedule it)
+        assert isinstance(outcome, RetryLaterError) == issubclass(expect, RetryLaterError)
         assert str(outcome).strip()
         assert not dest.exists()
 

@@ -19,6 +19,7 @@ from uidt.transfers.download import download
 from uidt.transfers.http import new_session
 from uidt.transfers.partfile import checkpoint_path
 from uidt.transfers.redirects import follow_redirect
+from uidt.transfers.retry import RetryPolicy
 
 ORIGINAL = "https://u:pw@example.test/a"
 
@@ -72,7 +73,7 @@ async def test_no_password_in_the_checkpoint_or_the_error(
     url = server.url("/file.bin").replace("http://", "http://bob:hunter2@")
     dest = tmp_path / "file.bin"
     with pytest.raises(TransferError) as caught:
-        await download(url, dest, retries=0)
+        await download(url, dest, retries=RetryPolicy(retries=0, link_retries=0))
     assert "hunter2" not in str(caught.value)
     saved = checkpoint_path(dest).read_text()
     assert "hunter2" not in saved

@@ -1,4 +1,5 @@
-"""HttpDownloadService against the loopback server: how a run ends (job_finished / job_failed)."""
+"""HttpDownloadService against the loopback server: how a run ends (job_finished, with or
+without a reschedule, or job_failed)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import pytest
 
 from uidt.errors import TransferError
 from uidt.job.params import JobParameters
-from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.testing.clock import FakeClock
+from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.jobs import download_job
 from uidt.transfers.names import CHANNEL
+from uidt.transfers.partfile import PartFile
+from uidt.transfers.patience import MAX_IDLE_RUNS, patience_path
+from uidt.transfers.retry import RetryPolicy
 from uidt.transfers.service import HttpDownloadService, speed_rule
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 
@@ -36,12 +41,18 @@ class Recording:
         return dict(notes[-1]["notification"])
 
 
-async def _run(url: str, dest: Path, **extras: Any) -> Recording:
+async def _run(url: str, dest: Path, *, run_id: int = 1, **extras: Any) -> Recording:
+    """One run of the download job, with in-run retries that are few and do not wait."""
     connection = Recording()
     service = HttpDownloadService()
+    service.retry_policy = RetryPolicy(retries=2, link_retries=2)
+    service.sleep = RecordingSleep()
     service.attach(connection)
     params = JobParameters(
-        job_id=1, extras={"url": url, "dest": str(dest), **extras}, user_initiated=True, run_id=1
+        job_id=1,
+        extras={"url": url, "dest": str(dest), **extras},
+        user_initiated=True,
+        run_id=run_id,
     )
     assert await service.on_start_job(params) is True
     await asyncio.wait_for(connection.ended.wait(), 30)
@@ -92,6 +103,89 @@ async def test_a_refusing_server_fails_the_job(server: TransferTestServer, tmp_p
     connection = await _run(server.url("/f.bin"), tmp_path / "f.bin")
     [end] = _ends(connection)
     assert "403" in end["failure"]
+
+
+async def test_a_busy_server_reschedules_the_run_instead_of_failing_it(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    server.add_file("/f.bin", payload)
+    server.set_faults("/f.bin", Faults(status=429, retry_after="1"))
+    dest = tmp_path / "f.bin"
+    connection = await _run(server.url("/f.bin"), dest)
+    assert _ends(connection) == [{"wants_reschedule": True}]  # the scheduler's backoff
+    note = connection.last_notification()
+    assert note["title"] == "Download f.bin waiting to retry"
+    assert note["text"].startswith("retrying: ")
+    assert "HTTP 429 Too Many Requests" in note["text"]
+    assert note["ongoing"] is False
+    assert not dest.exists()
+    # the next run, once the trouble has passed, finishes and leaves nothing behind
+    server.set_faults("/f.bin", None)
+    connection = await _run(server.url("/f.bin"), dest, run_id=2)
+    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert dest.read_bytes() == payload
+    assert not patience_path(dest).exists()
+
+
+async def test_a_dead_server_fails_the_job_at_last_with_a_clear_reason(tmp_path: Path) -> None:
+    async with TransferTestServer() as gone:
+        url = gone.url("/f.bin")
+    dest = tmp_path / "f.bin"
+    for run_id in range(1, MAX_IDLE_RUNS + 1):
+        connection = await _run(url, dest, run_id=run_id)
+        assert _ends(connection) == [{"wants_reschedule": True}], run_id
+    connection = await _run(url, dest, run_id=MAX_IDLE_RUNS + 1)
+    [end] = _ends(connection)
+    assert end["wants_reschedule"] is False
+    assert "cannot reach" in end["failure"]
+    assert f"still failing after {MAX_IDLE_RUNS + 1} runs" in end["failure"]
+    assert connection.last_notification()["title"] == "Download f.bin failed"
+    assert not patience_path(dest).exists()
+
+
+async def test_a_permanent_error_after_waiting_fails_at_once(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    server.add_file("/f.bin", payload)
+    server.set_faults("/f.bin", Faults(status=503))
+    dest = tmp_path / "f.bin"
+    await _run(server.url("/f.bin"), dest)
+    assert patience_path(dest).exists()
+    server.set_faults("/f.bin", Faults(status=410))
+    [end] = _ends(await _run(server.url("/f.bin"), dest, run_id=2))
+    assert "410" in end["failure"]
+    assert not patience_path(dest).exists()
+
+
+async def test_a_second_writer_does_not_erase_the_count_of_the_job_that_waits(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    server.add_file("/f.bin", payload)
+    server.set_faults("/f.bin", Faults(status=503))
+    dest = tmp_path / "f.bin"
+    await _run(server.url("/f.bin"), dest)
+    assert patience_path(dest).exists()
+    holder = PartFile(dest, server.url("/f.bin"), hashing=False, clock=FakeClock())
+    holder.lock()  # another transfer writes the destination meanwhile
+    try:
+        [end] = _ends(await _run(server.url("/f.bin"), dest, run_id=2))
+    finally:
+        holder.release()
+    assert "another transfer is writing" in end["failure"]
+    assert patience_path(dest).exists()
+
+
+async def test_a_count_that_cannot_be_kept_fails_the_job_rather_than_loop(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    server.add_file("/f.bin", payload)
+    server.set_faults("/f.bin", Faults(status=503))
+    dest = tmp_path / "f.bin"
+    patience_path(dest).mkdir()  # something that is not a count stands in its place
+    [end] = _ends(await _run(server.url("/f.bin"), dest))
+    assert end["wants_reschedule"] is False
+    assert "kept answering HTTP 503" in end["failure"]
+    assert "cannot record the retry" in end["failure"]
 
 
 def test_the_engine_defaults_apply_unless_given(tmp_path: Path) -> None:

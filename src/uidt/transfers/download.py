@@ -9,7 +9,8 @@ what is known about the file (:mod:`uidt.transfers.resumecheck`): one that canno
 part file (a 200, another version, a short body) restarts from zero and says so
 (:class:`~uidt.transfers.notices.Notice`). Retries, restarts and attempts too slow for the
 lowest-speed rule (:mod:`uidt.transfers.speedfloor`) are bounded by one
-:class:`~uidt.transfers.retry.RetryBudget`, so a run always ends: with the file, or with a
+:class:`~uidt.transfers.retry.RetryBudget`, so a run always ends: with the file, with a
+:class:`~uidt.errors.RetryLaterError` when trouble that may pass outlasted it, or with a
 :class:`~uidt.errors.TransferError` that says why.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uidt.clock import Clock, SystemClock
-from uidt.errors import NoSpaceError, RemoteError, TransferError
+from uidt.errors import NoSpaceError, RemoteError, RetryLaterError, TransferError
 from uidt.redact import redact_error
 from uidt.transfers.http import (
     REDIRECT_STATUSES,
@@ -384,6 +385,7 @@ class _Download:
     async def fetch(self) -> None:
         """Make HTTP attempts until the part file is complete, retrying within a budget."""
         budget = RetryBudget(self.url, self.policy)
+        progressed = False  # did any attempt of this run store new bytes?
         while True:
             before = self.part.written
             try:
@@ -397,10 +399,12 @@ class _Download:
                     await self.sleep(delay)
             except transient_errors() as exc:
                 await self.part.aclose(commit=True)
+                moved = self.part.written > before
+                progressed = progressed or moved
                 try:
-                    delay = budget.failed(exc, moved=self.part.written > before)
-                except TransferError as final:
-                    raise final from exc
+                    delay = budget.failed(exc, moved=moved)
+                except RetryLaterError as final:
+                    raise RetryLaterError(str(final), progressed=progressed) from exc
                 _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
                 self.notice(Notice.RETRIED)
                 await self.sleep(delay)
@@ -471,7 +475,8 @@ async def download(
             gives a new file). ``dest.part`` and ``dest.uidt`` are 0600 until then.
         read_timeout: Seconds of silence from the server before the attempt is retried (for
             the splice reader and for a session created here).
-        retries: A :class:`RetryPolicy`, or just the number of retries.
+        retries: A :class:`RetryPolicy`, or just its ``retries`` (statuses, slow attempts and
+            restarts in a row; link errors keep the policy's ``link_retries``).
         clock: Time source for progress and checkpoint timing.
         sleep: Backoff sleeper (tests inject one that does not wait).
 
@@ -480,7 +485,10 @@ async def download(
 
     Raises:
         SettingsError: ``lowest_speed`` or ``lowest_speed_seconds`` is out of range.
-        RemoteError: The server answered 4xx, kept answering 5xx/429, or redirected in a loop;
+        RetryLaterError: Trouble that may pass (network errors, timeouts, 5xx/429, the
+            lowest-speed rule) outlasted the retries of this run; ``progressed`` says whether
+            the run stored new bytes. The download service asks to run again later.
+        RemoteError: The server answered 4xx or redirected in a loop;
             :class:`InconsistentServerError` when it kept contradicting itself (fewer bytes
             than announced) past the retries.
         ResourceChangedError: The file changed on the server at every try, past the retries.
@@ -489,7 +497,7 @@ async def download(
         UnsafeFileError: A file at ``dest.part`` is another user's and cannot be removed.
         IntegrityError: The SHA-256 did not match (the partial file is deleted).
         NoSpaceError: The remaining bytes do not fit, or the disk filled up while writing.
-        TransferError: A bad URL, an unreachable host, or repeated network errors.
+        TransferError: A bad URL.
     """
     try:
         check_url(url)

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 #: Final notification titles end with these words; ``uidt download --wait`` reads them.
 DONE = "complete"
 FAILED = "failed"
+#: The title of a download waiting for the scheduler's backoff after transient trouble (not final).
+WAITING = "waiting to retry"
+#: Its text starts with this, then the last error.
+RETRYING = "retrying:"
 
 NETWORK_CHOICES: dict[str, NetworkType] = {
     "any": NetworkType.ANY,

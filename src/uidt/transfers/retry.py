@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from uidt.errors import RemoteError, TransferError
+from uidt.errors import RemoteError, RetryLaterError, TransferError
 from uidt.transfers.notices import Notice
 from uidt.transfers.rawhttp import ConnectFailedError
 from uidt.transfers.resumecheck import restart_limit_error
@@ -74,20 +75,38 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff between attempts of one run.
+    """How long one run waits between attempts, and how many it makes.
+
+    Two kinds of transient failure are counted apart, because they call for different waits:
+
+    - a *status* (5xx, 429, 408) comes from a server that is reachable but busy: the wait
+      doubles from ``base_delay`` up to ``max_delay`` (a ``Retry-After`` is honoured up to
+      ``max_retry_after``), so a struggling server is not hammered;
+    - a *link* error (cannot connect, reset, timeout, a body cut short) says nothing about the
+      server: the wait stays short (at most ``link_max_delay``, less up to ``jitter`` of it),
+      so the transfer goes on within about a second of the link coming back, as curl's and
+      wget's retries do.
 
     Attributes:
-        retries: How many consecutive failed attempts are retried (an attempt that moved bytes
-            resets the count, so a long transfer survives many isolated resets).
+        retries: Consecutive transient statuses retried, and attempts ended by the lowest-speed
+            rule, and restarts from zero.
+        link_retries: Consecutive link errors retried (about ``link_retries`` seconds of a
+            link that is down).
         base_delay: Seconds before the first retry; doubles each time.
-        max_delay: Upper bound of one backoff delay.
+        max_delay: Upper bound of one backoff delay after a status.
         max_retry_after: Upper bound honoured from a ``Retry-After`` header.
+        link_max_delay: Upper bound of one delay after a link error.
+        jitter: The fraction of a link delay taken off at random, so that many clients that
+            lost one link do not come back in step.
     """
 
     retries: int = 6
+    link_retries: int = 60
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 600.0
+    link_max_delay: float = 1.0
+    jitter: float = 0.25
 
     def delay(self, failures: int, retry_after: float | None = None) -> float:
         """Seconds to wait after the ``failures``-th consecutive failure (1-based)."""
@@ -95,9 +114,14 @@ class RetryPolicy:
             return min(retry_after, self.max_retry_after)
         return float(min(self.max_delay, self.base_delay * (2 ** max(0, failures - 1))))
 
+    def link_delay(self, failures: int, rng: random.Random) -> float:
+        """Seconds to wait after the ``failures``-th consecutive link error (1-based)."""
+        delay = min(self.link_max_delay, self.base_delay * (2 ** max(0, failures - 1)))
+        return float(delay * (1.0 - self.jitter * rng.random()))
+
 
 def final_error(url: str, exc: BaseException) -> TransferError:
-    """The error to raise once retries of a transient failure are used up."""
+    """What kept failing, once the retries of a transient failure are used up."""
     if isinstance(exc, TransientStatusError):
         return RemoteError(f"{url}: the server kept answering {exc}")
     aiohttp = sys.modules.get("aiohttp")
@@ -111,20 +135,32 @@ def final_error(url: str, exc: BaseException) -> TransferError:
 class RetryBudget:
     """The failures of one run, counted against a :class:`RetryPolicy`.
 
-    Three counts, each bounded by ``policy.retries``:
+    Five counts:
 
-    - consecutive failed attempts; an attempt that moved bytes starts the count again, so a long
-      transfer survives many isolated resets;
-    - of those, the attempts ended by the lowest-speed rule; they moved bytes, but too few to be
-      the progress that starts the count again (or a dripping server would be retried forever);
-    - restarts from zero, never started again within the run: the bytes a restart throws away
-      are no progress (or a server that announces more than it sends would loop forever).
+    - consecutive transient statuses (bounded by ``retries``, exponential backoff); an attempt
+      that moved bytes starts the count again;
+    - consecutive link errors (bounded by ``link_retries``, short delays); an attempt that moved
+      bytes, or any answer from the server (a status: the link works), starts it again; of
+      those, read timeouts in a row are bounded by ``retries`` (each has already waited the
+      read timeout: a silent server is not waited on for an hour within one run);
+    - attempts ended by the lowest-speed rule (bounded by ``retries``); they moved bytes, but too
+      few to be the progress that starts the counts again (or a dripping server would be
+      retried forever);
+    - restarts from zero (bounded by ``retries``), never started again within the run: the bytes
+      a restart throws away are no progress.
+
+    When one of the first four is used up the run ends with :class:`RetryLaterError`: the
+    trouble may pass, and the service asks to run again later. Too many restarts is a server
+    that contradicts itself, a permanent :class:`TransferError`.
     """
 
-    def __init__(self, url: str, policy: RetryPolicy) -> None:
+    def __init__(self, url: str, policy: RetryPolicy, rng: random.Random | None = None) -> None:
         self.url = url
         self.policy = policy
-        self.failures = 0
+        self.rng = rng or random.Random()
+        self.statuses = 0
+        self.link = 0
+        self.silent = 0
         self.slow = 0
         self.restarts = 0
 
@@ -132,15 +168,27 @@ class RetryBudget:
         """Count a transient failure; return the delay before the next attempt.
 
         Raises:
-            TransferError: The retries are used up (the reason says what kept failing).
+            RetryLaterError: The retries of this run are used up (the reason says what kept
+                failing); ``progressed`` is ``False``: the caller knows better.
         """
         self.slow = self.slow + 1 if isinstance(exc, TooSlowError) else 0
-        self.failures = 1 if moved and not self.slow else self.failures + 1
-        if self.failures > self.policy.retries:
-            if self.slow:
-                raise TransferError(f"{self.url}: the transfer stayed {exc}, {self.slow} times")
-            raise final_error(self.url, exc)
-        return self.policy.delay(self.failures, getattr(exc, "retry_after", None))
+        progress = moved and not self.slow
+        if progress:
+            self.statuses = self.link = self.silent = 0
+        if self.slow > self.policy.retries:
+            raise RetryLaterError(f"{self.url}: the transfer stayed {exc}, {self.slow} times")
+        if isinstance(exc, TransientStatusError):
+            self.link = self.silent = 0  # the server answered: the link is back
+            self.statuses += 1
+            if self.statuses > self.policy.retries:
+                raise RetryLaterError(str(final_error(self.url, exc)))
+            return self.policy.delay(self.statuses, exc.retry_after)
+        self.link += 1
+        # A read timeout has already waited (60 s by default): as many in a row as statuses.
+        self.silent = self.silent + 1 if isinstance(exc, TimeoutError) else 0
+        if self.link > self.policy.link_retries or self.silent > self.policy.retries:
+            raise RetryLaterError(str(final_error(self.url, exc)))
+        return self.policy.link_delay(self.link, self.rng)
 
     def restarted(self, notice: Notice) -> float:
         """Count a restart from zero; return the delay before it (none for the first).

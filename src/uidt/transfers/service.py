@@ -6,7 +6,11 @@ cancels it (the engine leaves a consistent checkpoint) and asks to be reschedule
 progress goes to the notification (a few times a second) and to
 ``update_transferred_network_bytes``; the size goes to ``update_estimated_network_bytes``.
 A permanent failure ends the job with ``job_failed`` (it reads ``failed`` with the reason
-everywhere a job is shown) and the reason in its notification, which stays (DETACH).
+everywhere a job is shown) and the reason in its notification, which stays (DETACH). Transient
+trouble that outlasts a download run's retries ends the run with ``job_finished(params, True)``
+instead: the scheduler runs it again after its backoff, the notification says "waiting to retry"
+and "retrying: <reason>" meanwhile, and :mod:`uidt.transfers.patience` bounds how many such
+runs without progress the job may spend before it fails.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from uidt.app.service import JobService
-from uidt.errors import SettingsError, TransferError
+from uidt.errors import DestinationBusyError, RetryLaterError, SettingsError, TransferError
 from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.redact import redact
 from uidt.transfers.download import download
-from uidt.transfers.jobs import CHANNEL, DONE, FAILED
+from uidt.transfers.jobs import CHANNEL, DONE, FAILED, RETRYING, WAITING
 from uidt.transfers.notices import Notice
+from uidt.transfers.patience import Patience
 from uidt.transfers.progress import Progress
+from uidt.transfers.retry import RetryPolicy, Sleep
 from uidt.transfers.safefile import mode_for_umask
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.units import human_bytes
@@ -76,23 +82,30 @@ class _TransferService(JobService):
         )
         return True
 
+    def patience(self, params: JobParameters) -> Patience | None:
+        """The cross-run count of transient trouble (``None``: such a run fails the job)."""
+        return None
+
     async def _run(self, params: JobParameters, reporter: _Reporter) -> None:
         title = reporter.title
+        patience = self.patience(params)
         try:
             summary = await self.transfer(params, reporter)
         except asyncio.CancelledError:
             raise
+        except RetryLaterError as exc:
+            if patience is None:
+                self._failed(params, title, exc)
+            else:
+                self._ran_out(params, title, patience, exc)
         except (TransferError, OSError) as exc:
-            reason = redact(str(exc))  # the job's reason is shown everywhere: no password in it
-            log.warning("%s failed: %s", title, reason)
-            self.set_notification(
-                params,
-                params.job_id,
-                Notification(CHANNEL, f"{title} {FAILED}", reason, ongoing=False),
-                DETACH,
-            )
-            self.job_failed(params, reason)
+            # Another transfer writing the destination keeps its count: it is not this job's.
+            if patience is not None and not isinstance(exc, DestinationBusyError):
+                patience.forget()
+            self._failed(params, title, exc)
         else:
+            if patience is not None:
+                patience.forget()
             self.set_notification(
                 params,
                 params.job_id,
@@ -102,6 +115,40 @@ class _TransferService(JobService):
             self.job_finished(params, False)
         finally:
             self._tasks.pop(params.job_id, None)
+
+    def _failed(self, params: JobParameters, title: str, exc: BaseException | str) -> None:
+        reason = redact(str(exc))  # the job's reason is shown everywhere: no password in it
+        log.warning("%s failed: %s", title, reason)
+        self.set_notification(
+            params,
+            params.job_id,
+            Notification(CHANNEL, f"{title} {FAILED}", reason, ongoing=False),
+            DETACH,
+        )
+        self.job_failed(params, reason)
+
+    def _ran_out(
+        self, params: JobParameters, title: str, patience: Patience, exc: RetryLaterError
+    ) -> None:
+        """Transient trouble outlasted this run: ask to run again later, or fail at last."""
+        reason = redact(str(exc))
+        try:
+            verdict = patience.ran_out(reason, progressed=exc.progressed, now=time.time())
+        except OSError as err:  # the count cannot be kept: failing is the bounded choice
+            self._failed(params, title, f"{reason} (and cannot record the retry: {err})")
+            return
+        if verdict.give_up:
+            self._failed(params, title, verdict.reason)
+            return
+        log.info("%s: retrying later (run %d): %s", title, verdict.idle_runs, reason)
+        # Not ongoing: nothing runs until the scheduler's backoff has passed.
+        self.set_notification(
+            params,
+            params.job_id,
+            Notification(CHANNEL, f"{title} {WAITING}", f"{RETRYING} {reason}", ongoing=False),
+            DETACH,
+        )
+        self.job_finished(params, True)
 
     async def on_stop_job(self, params: JobParameters) -> bool:
         task = self._tasks.pop(params.job_id, None)
@@ -170,8 +217,18 @@ class HttpDownloadService(_TransferService):
 
     verb = "Download"
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: The engine's in-run retries and its sleeper (tests swap in one that does not wait).
+        self.retry_policy = RetryPolicy()
+        self.sleep: Sleep = asyncio.sleep
+
     def describe(self, extras: dict[str, Any]) -> str:
         return Path(str(extras.get("dest", "file"))).name
+
+    def patience(self, params: JobParameters) -> Patience | None:
+        dest = params.extras.get("dest")
+        return Patience(Path(str(dest))) if dest else None
 
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
         extras = params.extras
@@ -191,6 +248,8 @@ class HttpDownloadService(_TransferService):
                 on_notice=report.notice,
                 lowest_speed=lowest_speed,
                 lowest_speed_seconds=lowest_speed_seconds,
+                retries=self.retry_policy,
+                sleep=self.sleep,
             )
         except SettingsError as exc:  # a rule out of range: the job's own fault, said clearly
             raise TransferError(str(exc)) from exc

@@ -1,0 +1,63 @@
+"""A download whose server stays busy waits for the scheduler's backoff, and reads so.
+
+The bad day (issue 20) found downloads ending ``failed`` on trouble that passes (a link drop,
+then a 429 burst). Now such a run asks to be rescheduled: the job is ``waiting`` for its delay,
+its notification says "retrying: <reason>", and nothing reads ``failed`` or ``finished``.
+Real daemon, real worker; the server answers 503 with ``Retry-After: 0`` so the worker's in-run
+retries take no time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from uidt.job.reasons import PendingReason
+from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
+from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
+from uidt.transfers.patience import patience_path
+
+from .conftest import Daemon
+
+DATA = b"the file the busy server holds\n" * 1000
+
+
+@pytest.fixture
+def server() -> Iterator[ThreadedTransferTestServer]:
+    with ThreadedTransferTestServer() as served:
+        served.add_file("/busy.bin", DATA)
+        served.set_faults("/busy.bin", Faults(status=503, retry_after="0"))
+        yield served
+
+
+def test_a_busy_server_leaves_the_job_waiting_with_the_reason_in_view(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "busy.bin"
+    job_id = job_id_for(dest)
+    done = daemon.uidt("download", server.url("/busy.bin"), "-o", str(dest))
+    assert done.returncode == 0, done.stderr
+    latency = int(PendingReason.CONSTRAINT_MINIMUM_LATENCY)
+    job = daemon.wait_job(
+        job_id,
+        lambda j: j["state"] == "waiting" and latency in (j.get("pending_reasons") or []),
+        "waiting for its backoff",
+        app=TRANSFERS_APP,
+    )
+    assert job.get("failure") is None
+    notes = [
+        n
+        for n in daemon.dumpsys()["notifications"]
+        if n["app"] == TRANSFERS_APP and n["id"] == job_id
+    ]
+    assert notes
+    assert notes[0]["title"] == "Download busy.bin waiting to retry"
+    assert notes[0]["text"].startswith("retrying: ")
+    assert "503" in notes[0]["text"]
+    table = daemon.uidt("jobs", "--app", TRANSFERS_APP)
+    assert "failed" not in table.stdout
+    assert "finished" not in table.stdout
+    assert patience_path(dest).exists()
+    assert not dest.exists()
