@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from uidt.cli.progress import Frame, ProgressBar, RateMeter, clock_text, transferred
+from uidt.cli.progress import (
+    Frame,
+    ProgressBar,
+    RateMeter,
+    clock_text,
+    transferred,
+    why_waiting,
+)
 
 MiB = 1024 * 1024
 #: Cursor movement and colours (rich's live display redraws with these).
@@ -205,3 +212,23 @@ def test_a_job_past_its_estimate_reads_99_percent_until_it_says_it_is_done() -> 
     assert " 99% " in _frames(buffer)[-1]
     bar.finish({"title": "Download x complete", "progress": 1.0})
     assert " 100% " in _frames(buffer)[-1]
+
+
+def test_a_waiting_job_says_why_once_with_its_apps_last_word() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(7, console=Console(file=out, width=80, force_terminal=False))
+    backoff = {
+        "state": "waiting",
+        "pending_reasons": [9],
+        "notification": {"text": "retrying: the server answered 503"},
+    }
+    bar.show(backoff)
+    bar.show(backoff)
+    bar.show({**backoff, "pending_reasons": [6]})
+    bar.close()
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("job 7: ")]
+    assert lines == [
+        "job 7: waiting for its delay (backoff) to pass — retrying: the server answered 503",
+        "job 7: waiting for a suitable network — retrying: the server answered 503",
+    ]
+    assert why_waiting({"state": "active", "pending_reasons": [9]}) == ""

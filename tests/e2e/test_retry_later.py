@@ -9,6 +9,10 @@ retries take no time.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +23,7 @@ from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
 from uidt.transfers.patience import patience_path
 
-from .conftest import Daemon
+from .conftest import Daemon, clean_env
 
 DATA = b"the file the busy server holds\n" * 1000
 
@@ -61,3 +65,41 @@ def test_a_busy_server_leaves_the_job_waiting_with_the_reason_in_view(
     assert "finished" not in table.stdout
     assert patience_path(dest).exists()
     assert not dest.exists()
+
+
+def test_wait_says_why_the_job_waits_and_ctrl_c_leaves_it_waiting(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "busy.bin"
+    argv = [sys.executable, "-m", "uidt", "--home", str(daemon.home), "download"]
+    following = subprocess.Popen(
+        [*argv, server.url("/busy.bin"), "-o", str(dest), "--wait"],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        assert following.stderr is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the pipe gets plain lines: read until the reason
+            line = following.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "retrying: " in line:
+                break
+        following.send_signal(signal.SIGINT)
+        _out, err = following.communicate(timeout=30)
+    finally:
+        if following.poll() is None:
+            following.kill()
+            following.wait()
+    said = "".join(seen) + err
+    # The app's own words for the wait, once, above the bar (not a bare "waiting").
+    assert "retrying: " in said, said
+    assert "503" in said, said
+    assert following.returncode == 130, said
+    assert "goes on in the background" in err
+    assert "failed" not in said

@@ -160,6 +160,8 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
     """Poll until the target ends; its last record (``None``: gone). The bar goes in ``bar``."""
     version: int | None = None
     losses = 0
+    last_state: str | None = None
+    left: dict[str, Any] | None = None  # the notification the job's last run left
     while True:
         wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
         query = {"app": target.app, "all": True, **wait}
@@ -181,10 +183,25 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
             return job
         if not bar:
             bar.append(ProgressBar(target.job_id))
+        if _between_runs(job):
+            # Between runs the job owns no notification; the one its last run left (detached)
+            # says why it waits, e.g. "retrying: the server answered 503" (asked once a wait).
+            if job["state"] != last_state or left is None:
+                left = _final_notification(cli, target) or {}
+            job = {**job, "notification": left}
+        else:
+            left = None
+        last_state = job["state"]
         bar[0].show(job)
         version = reply.get("version")
         if version is None:
             time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
+
+
+def _between_runs(job: dict[str, Any]) -> bool:
+    """Not running, but this scheduling of the job ran before (its last stop is recorded)."""
+    ran = job.get("internal_stop_reason") not in (None, -1)
+    return job["state"] != "active" and ran and not job.get("notification")
 
 
 def reconnect(cli: CliContext) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from uidt.job.reasons import pending_words
 from uidt.transfers.notices import NOTICE_TEXT
 from uidt.units import human_bytes
 
@@ -173,6 +174,20 @@ def _bar_text(width: int, done: int, total: int | None) -> Any:
     return Text.assemble(("━" * filled, "bar.complete"), ("━" * (width - filled), "bar.back"))
 
 
+def why_waiting(job: dict[str, Any]) -> str:
+    """Why a job that is not running waits: its pending reasons, then its app's last word.
+
+    ``"waiting for its delay (backoff) to pass — retrying: the server answered 503"``; empty for
+    a running job.
+    """
+    if job.get("state") == "active":
+        return ""
+    words = pending_words(list(job.get("pending_reasons") or []))
+    note = job.get("notification") or {}
+    said = str(note.get("text") or "").strip()
+    return " — ".join(part for part in ("; ".join(words), said) if part)
+
+
 class ProgressBar:
     """One job's bar: its line on the terminal, and the notices printed above it.
 
@@ -196,6 +211,7 @@ class ProgressBar:
         self.console = console if console is not None else Console(stderr=True)
         self.clock = clock
         self.closed = False
+        self._last_why = ""
         self._printed_at: float | None = None
         self._live: Live | None = None
         if self.console.is_terminal:
@@ -213,7 +229,12 @@ class ProgressBar:
         self.frame.rate = self.meter.rate() if active else None
         self.frame.tail = _time_left(done, total, self.frame.rate) if active else job["state"]
         note = job.get("notification") or {}
-        for sentence in self._new_notices(str(note.get("text") or "")):
+        said = list(self._new_notices(str(note.get("text") or "")))
+        why = why_waiting(job)
+        if why and why != self._last_why:  # a wait is said once, when its reason changes
+            said.append(why)
+        self._last_why = why
+        for sentence in said:
             # Into a pipe or a file, a long notice stays one line (a terminal wraps it by words).
             line = f"job {self.frame.job_id}: {sentence}"
             self.console.print(line, highlight=False, soft_wrap=self._live is None)
