@@ -18,7 +18,7 @@ from uidt import JobScheduler
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.names import TRANSFERS_APP
 
-from .conftest import SAMPLE_DIR, Daemon, uij, wait_for
+from .conftest import SAMPLE, SAMPLE_DIR, Daemon, uij, wait_for
 
 DATA = os.urandom(1024 * 1024 + 7)
 
@@ -66,6 +66,7 @@ def test_a_download_shows_in_the_metrics_and_in_json_log_lines(tmp_path: Path) -
         assert labels == {"app": TRANSFERS_APP, "direction": "download"}
         assert 0 < sent <= len(DATA)  # sampled while it ran: the last stretch may go unseen
         assert "uidt_scheduling_latency_seconds_count" in found
+        assert "uidt_constraint_wait_seconds_count" in found
     finally:
         daemon.stop()
     assert daemon.returncode == 0
@@ -110,6 +111,15 @@ def test_every_store_commit_is_timed_and_a_schedule_adds_one(tmp_path: Path) -> 
             for labels, value in _scrape(url)["uidt_store_commit_seconds_bucket"]
         }
         assert buckets["+Inf"] == after
+
+        def listed() -> list[tuple[dict[str, str], float]] | None:
+            rows = [row for row in _scrape(url).get("uidt_jobs", []) if row[0]["app"] == SAMPLE]
+            return rows or None
+
+        # the job list is sampled (at least every 2 s): the scheduled job shows by app and state
+        [(labels, count)] = wait_for(listed, what="the scheduled job in uidt_jobs")
+        assert labels["state"] in ("active", "pending", "ready", "waiting")
+        assert count == 1
     finally:
         daemon.stop()
     assert daemon.returncode == 0
