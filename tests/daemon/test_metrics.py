@@ -90,3 +90,24 @@ def test_the_daemon_does_not_import_prometheus_client_unless_metrics_are_on() ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_store_commits_are_timed_once_the_metrics_watch_the_writer() -> None:
+    from uidt.store.memory import MemoryJobStore
+    from uidt.store.writer import StoreWriter
+    from uidt.testing.store_contract import make_record
+
+    metrics = JobMetrics()
+    writer = StoreWriter(MemoryJobStore(), linger_s=3600.0)
+    try:
+        writer.put_job(make_record(job_id=1))
+        writer.flush()  # before the metrics watch: not counted
+        metrics.watch_store(writer)
+        for job_id in (2, 3):
+            writer.put_job(make_record(job_id=job_id))
+            writer.flush()
+    finally:
+        writer.close()
+    samples = scrape(metrics)
+    assert samples[("uidt_store_commit_seconds_count", ())] == 2
+    assert samples[("uidt_store_commit_seconds_bucket", (("le", "+Inf"),))] == 2

@@ -14,10 +14,11 @@ pytest.importorskip("prometheus_client")
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from uidt import JobScheduler
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.names import TRANSFERS_APP
 
-from .conftest import Daemon, wait_for
+from .conftest import SAMPLE, SAMPLE_DIR, Daemon, uij, wait_for
 
 DATA = os.urandom(1024 * 1024 + 7)
 
@@ -65,6 +66,7 @@ def test_a_download_shows_in_the_metrics_and_in_json_log_lines(tmp_path: Path) -
         assert labels == {"app": TRANSFERS_APP, "direction": "download"}
         assert 0 < sent <= len(DATA)  # sampled while it ran: the last stretch may go unseen
         assert "uidt_scheduling_latency_seconds_count" in found
+        assert "uidt_constraint_wait_seconds_count" in found
     finally:
         daemon.stop()
     assert daemon.returncode == 0
@@ -77,6 +79,50 @@ def test_a_download_shows_in_the_metrics_and_in_json_log_lines(tmp_path: Path) -
     ]
     assert ran[1]["end"] == "finished"
     assert ran[0]["job_id"] == ran[1]["job_id"]
+
+
+def _commits(url: str) -> tuple[float, float]:
+    """``uidt_store_commit_seconds``: (count, sum) of one scrape."""
+    found = _scrape(url)
+    [(_, count)] = found["uidt_store_commit_seconds_count"]
+    [(_, total)] = found["uidt_store_commit_seconds_sum"]
+    return count, total
+
+
+def test_every_store_commit_is_timed_and_a_schedule_adds_one(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    daemon = Daemon(home, settings={"metrics": "127.0.0.1:0"}).start()
+    try:
+        url = daemon.api("GET", "/v1/status")["metrics_url"]
+        daemon.install(SAMPLE_DIR)  # a commit the install's answer waited for
+        before, _ = _commits(url)
+        assert before >= 1
+        scheduler = daemon.scheduler()
+        with scheduler.activity():
+            job = uij(1, "run", tmp_path / "app.log", persisted=True)
+            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+        # schedule() answered once its commit was on disk, so the scrape already holds it
+        after, seconds = _commits(url)
+        assert after > before
+        assert 0 < seconds < 60 * after  # real durations, not a count in disguise
+        buckets = {
+            labels["le"]: value
+            for labels, value in _scrape(url)["uidt_store_commit_seconds_bucket"]
+        }
+        assert buckets["+Inf"] == after
+
+        def listed() -> list[tuple[dict[str, str], float]] | None:
+            rows = [row for row in _scrape(url).get("uidt_jobs", []) if row[0]["app"] == SAMPLE]
+            return rows or None
+
+        # the job list is sampled (at least every 2 s): the scheduled job shows by app and state
+        [(labels, count)] = wait_for(listed, what="the scheduled job in uidt_jobs")
+        assert labels["state"] in ("active", "pending", "ready", "waiting")
+        assert count == 1
+    finally:
+        daemon.stop()
+    assert daemon.returncode == 0
 
 
 def test_a_taken_metrics_port_fails_the_start_with_the_reason(tmp_path: Path) -> None:

@@ -182,3 +182,63 @@ def test_apps_are_read_from_memory_without_waiting(
     assert [a.package for a in writer.apps()] == ["a.one"]
     writer.remove_app("a.one")
     assert writer.get_app("a.one") is None
+
+
+class Ticks:
+    """A timer that moves only when a commit says so (no real time in the figures)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_each_commit_is_told_to_the_observer_with_its_duration_and_size(
+    store: RecordingStore,
+) -> None:
+    ticks = Ticks()
+    told: list[tuple[float, int, int]] = []
+    plain_write_batch = store.write_batch
+
+    def slow_write_batch(writes: Sequence[StoreWrite]) -> None:
+        ticks.now += 0.25  # this commit takes a quarter of a second on the timer
+        plain_write_batch(writes)
+
+    store.write_batch = slow_write_batch  # type: ignore[method-assign]
+    writer = StoreWriter(
+        store,
+        linger_s=FOREVER,
+        timer=ticks,
+        commit_observer=lambda s, n: told.append((s, n, threading.get_ident())),
+    )
+    try:
+        writer.put_job(make_record(job_id=1))
+        writer.put_job(make_record(job_id=2))
+        writer.flush()
+        writer.put_app(make_app())
+        writer.flush()
+    finally:
+        writer.close()
+    assert [(s, n) for s, n, _ in told] == [(0.25, 2), (0.25, 1)]
+    assert threading.get_ident() not in {thread for _, _, thread in told}  # the writer's thread
+
+
+def test_an_observer_that_raises_stops_no_commit(
+    store: RecordingStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(seconds: float, writes: int) -> None:
+        raise RuntimeError("observer bug")
+
+    writer = StoreWriter(store, linger_s=FOREVER)
+    writer.commit_observer = broken  # set after the start, as the metrics module does
+    try:
+        writer.put_job(make_record(job_id=1))
+        writer.flush()
+        writer.put_job(make_record(job_id=2))
+        writer.flush()
+    finally:
+        writer.close()
+    assert len(store.batches) == 2
+    assert store.get_job(JobKey("com.example", None, 2)) is not None
+    assert "commit observer failed" in caplog.text

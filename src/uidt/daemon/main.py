@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from uidt.daemon.systemd import Handoff
     from uidt.host.prestart import StartedWorker
     from uidt.packages.manifest import Manifest
+    from uidt.store.writer import StoreWriter
     from uidt.web.server import WebServer
 
 log = logging.getLogger("uidt.daemon")
@@ -180,7 +181,7 @@ def prestart_workers(
 async def _serve(
     options: DaemonOptions,
     settings: Settings,
-    store: object,
+    store: StoreWriter,
     prestarted: list[PrestartedWorker],
     handoff: Handoff,
 ) -> None:
@@ -217,7 +218,7 @@ async def _serve(
         device=device.snapshot(),
         installed_memory_bytes=psutil.virtual_memory().total,
     )
-    runtime = Runtime(service=service, store=store, host=None, device=device, clock=clock)  # type: ignore[arg-type]
+    runtime = Runtime(service=service, store=store, host=None, device=device, clock=clock)
     host = AppHost(
         runtime.on_host_event,
         log_dir=paths.log_dir,
@@ -240,6 +241,7 @@ async def _serve(
             from uidt.daemon.metrics import open_endpoint
 
             metrics = open_endpoint(settings.metrics)
+            metrics.metrics.watch_store(store)
     except BaseException:
         if page is not None:
             await page.close()

@@ -18,7 +18,10 @@ hooks. :class:`JobMetrics` turns two successive lists into counts:
   rate over the last :data:`RATE_WINDOW_S`;
 * ``uidt_constraint_wait_seconds``: how long a job waited for its constraints (state
   ``waiting``) before it could run;
-* ``uidt_scheduling_latency_seconds``: from runnable (``ready`` or ``pending``) to running.
+* ``uidt_scheduling_latency_seconds``: from runnable (``ready`` or ``pending``) to running;
+* ``uidt_store_commit_seconds``: how long each commit of the store writer took (one
+  transaction, one fsync with SQLite), timed by the writer itself: :meth:`JobMetrics.watch_store`
+  sets its ``commit_observer``, so every commit is counted, none sampled.
 
 A job scheduled and started between two looks counts as a start but adds no latency (its
 latency is unknown, only that it was under the interval); a run shorter than the observation interval may go
@@ -41,12 +44,16 @@ from uidt.errors import DaemonError
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
+    from uidt.store.writer import StoreWriter
+
 log = logging.getLogger("uidt.daemon")
 
 RATE_WINDOW_S = 10.0
 RUNNABLE = ("ready", "pending")
 #: Histogram buckets (seconds) for waits and latencies: from 10 ms to a day.
 BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 86400)
+#: Histogram buckets (seconds) for store commits: from half a millisecond to 10 s.
+COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 
 
 @dataclass
@@ -99,7 +106,20 @@ class JobMetrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self.store_commit = Histogram(
+            "uidt_store_commit_seconds",
+            "How long each commit of the job store took (one transaction).",
+            buckets=COMMIT_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(self))
+
+    def watch_store(self, writer: StoreWriter) -> None:
+        """Time every commit of ``writer`` (its observer runs on the writer's thread)."""
+        writer.commit_observer = self._committed
+
+    def _committed(self, seconds: float, writes: int) -> None:
+        self.store_commit.observe(seconds)
 
     def observe(
         self, scheduled: Iterable[dict[str, Any]], ended: Iterable[dict[str, Any]], now: float
