@@ -22,12 +22,12 @@ from uidt.testing import FakeClock, run_until_idle
 
 def test_visible_app_schedules_a_uij(service: JobSchedulerService) -> None:
     assert service.schedule(VISIBLE, None, uij()) == RESULT_SUCCESS
-    assert service.get_pending_job(APP, None, 1) == uij()
+    assert service.queries.get_pending_job(APP, None, 1) == uij()
 
 
 def test_background_app_gets_result_failure(service: JobSchedulerService) -> None:
     assert service.schedule(BACKGROUND, None, uij()) == RESULT_FAILURE
-    assert service.get_pending_job(APP, None, 1) is None
+    assert service.queries.get_pending_job(APP, None, 1) is None
 
 
 def test_regular_job_from_background_is_fine(service: JobSchedulerService) -> None:
@@ -114,9 +114,9 @@ def test_bad_namespaces(service: JobSchedulerService, namespace: str, match: str
 def test_namespace_is_trimmed_and_separate(service: JobSchedulerService) -> None:
     service.schedule(VISIBLE, " photos ", uij(1))
     service.schedule(VISIBLE, None, uij(1))
-    jobs = service.get_pending_jobs_in_all_namespaces(APP)
+    jobs = service.queries.get_pending_jobs_in_all_namespaces(APP)
     assert set(jobs) == {None, "photos"}
-    assert service.get_all_pending_jobs(APP, "photos") == [uij(1)]
+    assert service.queries.get_all_pending_jobs(APP, "photos") == [uij(1)]
 
 
 def test_the_150_job_cap(clock: FakeClock) -> None:
@@ -147,7 +147,7 @@ def test_replacement_stops_the_running_job_with_cancelled_by_app(
     assert stops[0].stop_reason is StopReason.CANCELLED_BY_APP
     assert stops[0].internal_reason is InternalStopReason.CANCELED
     assert any(isinstance(a, RemoveJob) for a in actions)
-    assert service.get_pending_job(APP, None, 1) == uij(1, requires_charging=True)
+    assert service.queries.get_pending_job(APP, None, 1) == uij(1, requires_charging=True)
 
 
 def test_enqueue_fast_path_keeps_the_run_and_clears_demotion(

@@ -29,7 +29,7 @@ def test_schedule_binds_then_starts(service: JobSchedulerService) -> None:
     start = of_type(service.take_actions(), StartJob)[0]
     assert start.params.is_user_initiated_job()
     assert start.params.network is not None
-    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.EXECUTING
+    assert service.queries.get_pending_job_reason(APP, None, 1) is PendingReason.EXECUTING
 
 
 def test_bind_timeout_reschedules_without_app_anr(
@@ -68,13 +68,13 @@ def test_no_answer_to_on_start_job_drops_the_job_with_anr(
     assert of_type(actions, RecordAnr)[0].reason == "No response to onStartJob"
     assert of_type(actions, RemoveJob)
     assert of_type(actions, KillApp)
-    assert service.dump()["anrs"][0]["job_id"] == 1
-    assert service.get_pending_job(APP, None, 1) is None
+    assert service.queries.dump()["anrs"][0]["job_id"] == 1
+    assert service.queries.get_pending_job(APP, None, 1) is None
 
 
 def test_on_start_job_false_drops(service: JobSchedulerService) -> None:
     started(service, start_result=False)
-    assert service.get_pending_job(APP, None, 1) is None
+    assert service.queries.get_pending_job(APP, None, 1) is None
     assert service.ended[-1]["state"] == "finished"
 
 
@@ -105,7 +105,7 @@ def test_no_answer_to_on_stop_job_reschedules_keeping_reasons(
     service: JobSchedulerService, clock: FakeClock
 ) -> None:
     started(service, stop_result=None)
-    service.cmd_stop(APP, stop_reason=StopReason.DEVICE_STATE, internal_reason=4)
+    service.commands.stop(APP, stop_reason=StopReason.DEVICE_STATE, internal_reason=4)
     service.take_actions()
     clock.advance(8_000)
     service.tick()
@@ -125,7 +125,10 @@ def test_job_finished_false_drops_and_true_reschedules_as_failure(
     assert status.num_failures == 1
     assert status.last_internal_stop_reason == InternalStopReason.SUCCESSFUL_FINISH
     assert status.earliest_run_elapsed == clock.elapsed() + 30_000
-    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.CONSTRAINT_MINIMUM_LATENCY
+    assert (
+        service.queries.get_pending_job_reason(APP, None, 1)
+        is PendingReason.CONSTRAINT_MINIMUM_LATENCY
+    )
     clock.advance(30_000)
     service.tick()
     start = of_type(service.take_actions(), StartJob)

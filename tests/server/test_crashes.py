@@ -117,10 +117,10 @@ def test_the_last_crash_is_shown_in_the_snapshot(
 ) -> None:
     app = CrashingApp(service, clock)
     service.schedule(VISIBLE, None, uij(1))
-    (job,) = service.jobs_snapshot()
+    (job,) = service.queries.jobs_snapshot()
     assert job["last_crash"] is None
     app.crash_until(3)  # two restarts at once, the third crash starts a 30 s wait
-    (job,) = service.jobs_snapshot()
+    (job,) = service.queries.jobs_snapshot()
     crash = job["last_crash"]
     assert crash["type"] == "RuntimeError"
     assert crash["message"] == "boom 3"

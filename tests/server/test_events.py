@@ -28,11 +28,22 @@ class Recorder:
         self.calls: list[tuple[Any, ...]] = []
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("commands", "queries"):  # the core's facets: their calls read "commands.stop"
+            return _Facet(self, name)
+
         def record(*args: Any, **kwargs: Any) -> int:
             self.calls.append((name, *args, *sorted(kwargs.items())))
             return 7
 
         return record
+
+
+class _Facet:
+    def __init__(self, recorder: Recorder, name: str) -> None:
+        self._recorder, self._name = recorder, name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._recorder, f"{self._name}.{name}")
 
 
 EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
@@ -73,7 +84,7 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
     (
         ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN),
         (
-            "cmd_stop",
+            "commands.stop",
             ("internal_reason", InternalStopReason.UNKNOWN),
             ("stop_reason", StopReason.DEVICE_STATE),
         ),
@@ -100,7 +111,7 @@ def test_an_unknown_value_is_refused() -> None:
 
 def test_schedule_answers_through_handle(service: JobSchedulerService) -> None:
     assert service.handle(ev.Schedule(VISIBLE, None, uij(3))) == RESULT_SUCCESS
-    assert service.get_pending_job(APP, None, 3) is not None
+    assert service.queries.get_pending_job(APP, None, 3) is not None
 
 
 def test_a_failure_fact_ends_the_job_failed(service: JobSchedulerService) -> None:

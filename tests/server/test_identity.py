@@ -13,7 +13,7 @@ KEY = JobKey(APP, None, 1)
 
 
 def generation(service: JobSchedulerService, job_id: int = 1) -> int:
-    [job] = [j for j in service.jobs_snapshot() if j["job_id"] == job_id]
+    [job] = [j for j in service.queries.jobs_snapshot() if j["job_id"] == job_id]
     return int(job["generation"])
 
 

@@ -85,7 +85,7 @@ def test_two_uij_timeouts_in_24h_cut_runtime_to_30min(
 ) -> None:
     for round_ in range(2):
         run_id = started(service, uij(round_ + 1))
-        service.cmd_timeout(APP)
+        service.commands.timeout(APP)
         service.on_stop_job_result(run_id, False)
         service.take_actions()
     run_id = started(service, uij(3))
@@ -124,7 +124,7 @@ def test_progress_resets_the_watchdog(service: JobSchedulerService, clock: FakeC
     clock.advance(9 * MIN)
     service.tick()
     assert not of_type(service.take_actions(), StopJob)
-    assert service.cmd_get_transferred_download_bytes(APP, None, 1).output == "20"
+    assert service.commands.get_transferred_download_bytes(APP, None, 1).output == "20"
 
 
 def test_watchdog_needs_reported_bytes(service: JobSchedulerService, clock: FakeClock) -> None:

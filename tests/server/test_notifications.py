@@ -29,9 +29,9 @@ def test_changing_the_id_detaches_the_old_one(service: JobSchedulerService) -> N
         (1, False),
         (2, True),
     ]
-    dump = service.dump()["notifications"]
+    dump = service.queries.dump()["notifications"]
     assert {n["id"] for n in dump} == {1, 2}
-    assert service.jobs_snapshot()[0]["notification"]["title"] == "second"
+    assert service.queries.jobs_snapshot()[0]["notification"]["title"] == "second"
 
 
 def test_shared_id_last_job_decides(service: JobSchedulerService) -> None:
@@ -53,4 +53,4 @@ def test_uninstall_removes_every_notification(service: JobSchedulerService) -> N
     service.take_actions()
     service.remove_app(APP)
     assert of_type(service.take_actions(), RemoveNotification)
-    assert service.dump()["notifications"] == []
+    assert service.queries.dump()["notifications"] == []

@@ -168,7 +168,7 @@ def test_thermal_severe_stops_and_waits(service: JobSchedulerService) -> None:
         InternalStopReason.DEVICE_THERMAL,
     )
     service.on_stop_job_result(run_id, True)
-    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.DEVICE_STATE
+    assert service.queries.get_pending_job_reason(APP, None, 1) is PendingReason.DEVICE_STATE
     assert not of_type(service.take_actions(), StartJob)
     service.on_device_state(DeviceState(thermal=ThermalStatus.MODERATE))
     assert of_type(service.take_actions(), StartJob)
@@ -201,19 +201,19 @@ def test_task_manager_stop(service: JobSchedulerService) -> None:
     actions = run_until_idle(service, apps)
     # the UIJ is dropped and its notification removed; the other job is demoted and held
     assert of_type(actions, RemoveNotification)
-    assert service.get_pending_job(APP, None, 1) is None
+    assert service.queries.get_pending_job(APP, None, 1) is None
     assert service.ended[-1]["state"] == "user-stopped"
     other = only_job(service)
     assert other.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
-    assert service.get_pending_job_reason(APP, None, 2) is PendingReason.USER
-    assert service.cmd_get_job_state(APP, None, 2).output == "user-stopped"  # Android's token
+    assert service.queries.get_pending_job_reason(APP, None, 2) is PendingReason.USER
+    assert service.commands.get_job_state(APP, None, 2).output == "user-stopped"  # Android's token
     # ... but the held job is still scheduled: `uidt jobs` lists it as waiting, not as ended
-    (held,) = service.jobs_snapshot(APP)
+    (held,) = service.queries.jobs_snapshot(APP)
     assert (held["job_id"], held["state"]) == (2, "waiting")
     assert held["pending_reasons"] == [PendingReason.USER]
     # the app becoming visible again lifts the hold
     service.note_app_visible(APP, True)
-    assert service.get_pending_job_reason(APP, None, 2) is not PendingReason.USER
+    assert service.queries.get_pending_job_reason(APP, None, 2) is not PendingReason.USER
 
 
 def test_task_manager_stop_demotes_running_regular_job(service: JobSchedulerService) -> None:
@@ -227,7 +227,7 @@ def test_task_manager_stop_demotes_running_regular_job(service: JobSchedulerServ
 
 def test_shell_stop_user_ui_stop_drops_uij_regardless(service: JobSchedulerService) -> None:
     run_id = started(service)
-    result = service.cmd_stop(APP, None, 1, stop_reason=13, internal_reason=11)
+    result = service.commands.stop(APP, None, 1, stop_reason=13, internal_reason=11)
     assert result.output == f"Stopping job: #{APP}/1 {SERVICE}"
     assert of_type(service.take_actions(), StopJob)[0].stop_reason is StopReason.USER
     service.on_stop_job_result(run_id, True)
@@ -238,7 +238,7 @@ def test_shell_stop_user_ui_stop_drops_uij_regardless(service: JobSchedulerServi
 
 def test_shell_stop_user_reason_demotes_on_reschedule(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.cmd_stop(APP)
+    service.commands.stop(APP)
     service.on_stop_job_result(run_id, True)
     status = only_job(service)
     assert not status.treated_as_uij
@@ -349,14 +349,14 @@ def test_a_finished_run_has_no_failure(service: JobSchedulerService) -> None:
     assert service.ended[-1]["state"] == "finished"
     assert service.ended[-1]["failure"] is None
     service.schedule(VISIBLE, None, uij(2))
-    assert service.jobs_snapshot()[0]["failure"] is None
+    assert service.queries.jobs_snapshot()[0]["failure"] is None
 
 
 def test_a_failure_while_the_system_stops_the_run_still_ends_it_failed(
     service: JobSchedulerService,
 ) -> None:
     run_id = started(service, stop_result=None)
-    service.cmd_stop(APP, None, 1, stop_reason=7, internal_reason=1)
+    service.commands.stop(APP, None, 1, stop_reason=7, internal_reason=1)
     service.take_actions()
     service.on_job_failed(run_id, "disk full")
     assert not service.jobs  # a failure is not retried, whatever the stop
@@ -379,7 +379,7 @@ def test_a_failed_run_of_a_replaced_job_is_not_the_new_jobs_outcome(
     service.schedule(VISIBLE, None, uij(1, extras={"v": 2}))  # replaces the running job
     service.on_job_failed(run_id, "cancelled mid-way")
     assert [e["state"] for e in service.ended] == ["cancelled"]
-    assert service.jobs_snapshot()[0]["state"] != "failed"
+    assert service.queries.jobs_snapshot()[0]["state"] != "failed"
 
 
 @pytest.mark.parametrize(

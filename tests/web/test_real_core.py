@@ -53,13 +53,13 @@ class CoreRuntime:
         run_until_idle(self.service, handle)
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
-        return self.service.jobs_snapshot(app, include_ended=include_finished)
+        return self.service.queries.jobs_snapshot(app, include_ended=include_finished)
 
     def dump(self) -> dict[str, Any]:
-        return self.service.dump()
+        return self.service.queries.dump()
 
     def user_stop(self, app: str) -> list[dict[str, Any]]:
-        running = [j for j in self.service.jobs_snapshot(app) if j["state"] == "active"]
+        running = [j for j in self.service.queries.jobs_snapshot(app) if j["state"] == "active"]
         self.service.user_stop(app)
         self.pump()
         return running

@@ -362,7 +362,7 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
         case LowMemoryKill(app=app):
             core.low_memory_kill(app)
         case StopAll(stop_reason=reason, internal_reason=internal):
-            core.cmd_stop(stop_reason=reason, internal_reason=internal)
+            core.commands.stop(stop_reason=reason, internal_reason=internal)
         case _:
             assert_never(event)
     return None

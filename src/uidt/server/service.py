@@ -8,35 +8,30 @@ Synchronous, no I/O, no real time: the daemon (the shell) feeds events and carri
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, overload
 
+from uidt.clock import Clock
 from uidt.device.state import DeviceState, NetworkState
 from uidt.errors import InvalidJobError, JobLimitError
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
-from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
-from uidt.server import admission, snapshot
+from uidt.server import admission
 from uidt.server import events as ev
 from uidt.server.actions import NetworkChanged
 from uidt.server.apps import AppInfo, Caller
-from uidt.server.commands import (
-    CmdResult,
-    cmd_cancel,
-    cmd_get_bytes,
-    cmd_get_job_state,
-    cmd_run,
-    cmd_stop,
-    cmd_timeout,
-)
+from uidt.server.commands import CmdResult, ShellCommands
 from uidt.server.context import Verb
 from uidt.server.controllers.tracking import changed_readings
-from uidt.server.evaluation import changed_by_device, evaluate
+from uidt.server.evaluation import changed_by_device
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
-from uidt.server.status import DEMOTION_FLAGS, JobStatus, key_order
+from uidt.server.queries import Queries
+from uidt.server.status import DEMOTION_FLAGS, JobStatus
+from uidt.settings import Settings
 from uidt.store.record import (
     JobKey,
     JobRecord,
@@ -55,7 +50,32 @@ class JobSchedulerService(HostEvents):
         device: the device snapshot at start.
         installed_memory_bytes: the machine's RAM, for the default concurrency limit.
         apps: the installed apps.
+
+    Two facets hold what is not an event or a request that changes jobs: :attr:`queries`
+    (:class:`~uidt.server.queries.Queries`: pending jobs, reasons, ``jobs --json``, ``dumpsys``)
+    and :attr:`commands` (:class:`~uidt.server.commands.ShellCommands`: ``cmd jobscheduler``).
     """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        settings: Settings,
+        device: DeviceState,
+        installed_memory_bytes: int,
+        apps: Mapping[str, AppInfo] | None = None,
+    ) -> None:
+        super().__init__(
+            clock=clock,
+            settings=settings,
+            device=device,
+            installed_memory_bytes=installed_memory_bytes,
+            apps=apps,
+        )
+        #: The read-only questions (``getPendingJob`` …, snapshots, ``dumpsys``).
+        self.queries = Queries(self)
+        #: The verbs of ``cmd jobscheduler`` (``uidt cmd``).
+        self.commands = ShellCommands(self)
 
     # -- the one entry for events as values (uidt.server.events) ------------------------------
 
@@ -277,151 +297,6 @@ class JobSchedulerService(HostEvents):
         for ctx in self.run_table:
             if ctx.verb is Verb.EXECUTING and ctx.status.job.required_network is not None:
                 self.emit(NetworkChanged(ctx.run_id, ctx.status.key, network))
-
-    # -- queries ----------------------------------------------------------------------------
-
-    def get_pending_job(self, app: str, namespace: str | None, job_id: int) -> JobInfo | None:
-        """The job (pending or running), or ``None``."""
-        status = self.find(app, namespace, job_id)
-        return None if status is None else status.job
-
-    def get_all_pending_jobs(self, app: str, namespace: str | None) -> list[JobInfo]:
-        """The app's jobs in one namespace, running ones included."""
-        jobs = self.app_jobs.get(app, {})
-        return [jobs[k].job for k in sorted(jobs, key=key_order) if k.namespace == namespace]
-
-    def get_pending_jobs_in_all_namespaces(self, app: str) -> dict[str | None, list[JobInfo]]:
-        """The app's jobs by namespace (the default namespace's key is ``None``)."""
-        result: dict[str | None, list[JobInfo]] = {}
-        jobs = self.app_jobs.get(app, {})
-        for key in sorted(jobs, key=key_order):
-            result.setdefault(key.namespace, []).append(jobs[key].job)
-        return result
-
-    def get_pending_job_reasons(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> list[PendingReason]:
-        """Why the job is not running, most important first (``[INVALID_JOB_ID]`` if unknown)."""
-        status = self.find(app, namespace, job_id)
-        if status is None:
-            return [PendingReason.INVALID_JOB_ID]
-        if status.key in self.dirty:
-            evaluate(self, status)
-        return list(status.pending_reasons) or [PendingReason.UNDEFINED]
-
-    def get_pending_job_reason(self, app: str, namespace: str | None, job_id: int) -> PendingReason:
-        """The first pending reason."""
-        return self.get_pending_job_reasons(app, namespace, job_id)[0]
-
-    def get_pending_job_reasons_history(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> list[tuple[int, list[PendingReason]]]:
-        """The last ≤ 10 changes of the pending reasons: ``(utc_ms, reasons)``, oldest first."""
-        status = self.find(app, namespace, job_id)
-        if status is None:
-            return []
-        return [(utc, list(reasons)) for utc, reasons in status.reasons_history]
-
-    def jobs_snapshot(
-        self, app: str | None = None, *, include_ended: bool = False
-    ) -> list[dict[str, Any]]:
-        """The objects of ``uidt jobs --json``; with ``include_ended`` (``--all``) also the last
-        100 jobs that finished, were cancelled or user-stopped, oldest first, after the rest."""
-        return snapshot.jobs_snapshot(self, app, include_ended=include_ended)
-
-    def dump(self) -> dict[str, Any]:
-        """``uidt dumpsys --json``."""
-        return snapshot.dump(self)
-
-    # -- shell verbs (reference §10) ----------------------------------------------------------
-
-    def cmd_run(
-        self,
-        app: str,
-        namespace: str | None,
-        job_id: int,
-        *,
-        force: bool = False,
-        satisfied: bool = False,
-    ) -> CmdResult:
-        """``cmd run [-f|-s]`` (may be deferred; see :mod:`uidt.server.commands`)."""
-        return cmd_run(self, app, namespace, job_id, force=force, satisfied=satisfied)
-
-    def cmd_stop(
-        self,
-        app: str | None = None,
-        namespace: str | None = None,
-        job_id: int | None = None,
-        *,
-        stop_reason: int = StopReason.USER,
-        internal_reason: int = InternalStopReason.UNKNOWN,
-    ) -> CmdResult:
-        """``cmd stop [-s R] [-i IR]``."""
-        return cmd_stop(
-            self,
-            app,
-            namespace,
-            job_id,
-            stop_reason=stop_reason,
-            internal_reason=internal_reason,
-        )
-
-    def cmd_timeout(
-        self, app: str | None = None, namespace: str | None = None, job_id: int | None = None
-    ) -> CmdResult:
-        """``cmd timeout``."""
-        return cmd_timeout(self, app, namespace, job_id)
-
-    def cmd_cancel(
-        self, app: str, namespace: str | None = None, job_id: int | None = None
-    ) -> CmdResult:
-        """``cmd cancel``."""
-        return cmd_cancel(self, app, namespace, job_id)
-
-    def cmd_get_job_state(self, app: str, namespace: str | None, job_id: int) -> CmdResult:
-        """``cmd get-job-state``."""
-        return cmd_get_job_state(self, app, namespace, job_id)
-
-    def cmd_get_estimated_download_bytes(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> CmdResult:
-        """``cmd get-estimated-download-bytes``."""
-        return cmd_get_bytes(self, app, namespace, job_id, kind="estimated-download")
-
-    def cmd_get_estimated_upload_bytes(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> CmdResult:
-        """``cmd get-estimated-upload-bytes``."""
-        return cmd_get_bytes(self, app, namespace, job_id, kind="estimated-upload")
-
-    def cmd_get_transferred_download_bytes(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> CmdResult:
-        """``cmd get-transferred-download-bytes``."""
-        return cmd_get_bytes(self, app, namespace, job_id, kind="transferred-download")
-
-    def cmd_get_transferred_upload_bytes(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> CmdResult:
-        """``cmd get-transferred-upload-bytes``."""
-        return cmd_get_bytes(self, app, namespace, job_id, kind="transferred-upload")
-
-    def get_battery_charging(self) -> CmdResult:
-        """``cmd get-battery-charging``."""
-        return CmdResult(0, str(self.device.charging).lower())
-
-    def get_battery_not_low(self) -> CmdResult:
-        """``cmd get-battery-not-low``."""
-        return CmdResult(0, str(self.device.battery_not_low).lower())
-
-    def get_storage_not_low(self) -> CmdResult:
-        """``cmd get-storage-not-low``."""
-        return CmdResult(0, str(not self.device.storage_low).lower())
-
-    def cmd_reset_execution_quota(self, app: str) -> CmdResult:
-        """``cmd reset-execution-quota PKG``: forget the app's UIJ timeouts."""
-        self.timeout_quota.reset(app)
-        return CmdResult(0)
 
 
 __all__ = ["RESULT_FAILURE", "RESULT_SUCCESS", "CmdResult", "JobSchedulerService"]

@@ -110,7 +110,7 @@ def test_a_change_evaluates_only_the_jobs_whose_bits_flip(
 def _comparable(service: JobSchedulerService) -> list[tuple[object, ...]]:
     return [
         (j["job_id"], j["state"], tuple(j["pending_reasons"]), j["stop_reason"])
-        for j in service.jobs_snapshot()
+        for j in service.queries.jobs_snapshot()
     ]
 
 
