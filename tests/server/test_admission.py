@@ -191,7 +191,7 @@ def test_replacement_starts_once_the_old_run_ends(service: JobSchedulerService) 
     old_run = next(iter(service.runs))
     service.schedule(VISIBLE, None, uij(1, requires_battery_not_low=True))
     service.take_actions()
-    service.on_stop_job_result(old_run, True)
+    service.host.on_stop_job_result(old_run, True)
     starts = [a for a in service.take_actions() if isinstance(a, StartJob)]
     assert len(starts) == 1
     assert starts[0].run_id != old_run

@@ -138,8 +138,8 @@ def test_bytes_getters(service: JobSchedulerService) -> None:
     assert service.commands.get_estimated_download_bytes(APP, None, 1).output == "100"
     assert service.commands.get_transferred_upload_bytes(APP, None, 1).output == "0"
     run_id = started(service, uij(1, estimated_network_bytes=(100, 50)))
-    service.on_update_estimated_bytes(run_id, 1000, 500)
-    service.on_update_transferred_bytes(run_id, 10, 5)
+    service.host.on_update_estimated_bytes(run_id, 1000, 500)
+    service.host.on_update_transferred_bytes(run_id, 10, 5)
     assert service.commands.get_estimated_download_bytes(APP, None, 1).output == "1000"
     assert service.commands.get_estimated_upload_bytes(APP, None, 1).output == "500"
     assert service.commands.get_transferred_download_bytes(APP, None, 1).output == "10"
@@ -157,7 +157,7 @@ def test_device_getters(service: JobSchedulerService) -> None:
 
 def test_run_ignores_a_backoff_delay(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, True)  # 30 s backoff
+    service.host.on_job_finished(run_id, True)  # 30 s backoff
     assert service.commands.run(APP, None, 1).output == "Running job"
     assert of_type(run_until_idle(service), StartJob)
 

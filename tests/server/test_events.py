@@ -28,7 +28,7 @@ class Recorder:
         self.calls: list[tuple[Any, ...]] = []
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("commands", "queries"):  # the core's facets: their calls read "commands.stop"
+        if name in ("commands", "queries", "host"):  # facets: their calls read "commands.stop"
             return _Facet(self, name)
 
         def record(*args: Any, **kwargs: Any) -> int:
@@ -47,23 +47,23 @@ class _Facet:
 
 
 EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
-    (ev.Bound("a"), ("on_bound", "a")),
-    (ev.BindFailed("a", "no python"), ("on_bind_failed", "a")),
-    (ev.StartResult("a", 1, True), ("on_start_job_result", 1, True)),
-    (ev.StopResult("a", 1, False), ("on_stop_job_result", 1, False)),
-    (ev.Finished("a", 1, True), ("on_job_finished", 1, True)),
-    (ev.Finished("a", 2, False, "HTTP 404"), ("on_job_failed", 2, "HTTP 404")),
+    (ev.Bound("a"), ("host.on_bound", "a")),
+    (ev.BindFailed("a", "no python"), ("host.on_bind_failed", "a")),
+    (ev.StartResult("a", 1, True), ("host.on_start_job_result", 1, True)),
+    (ev.StopResult("a", 1, False), ("host.on_stop_job_result", 1, False)),
+    (ev.Finished("a", 1, True), ("host.on_job_finished", 1, True)),
+    (ev.Finished("a", 2, False, "HTTP 404"), ("host.on_job_failed", 2, "HTTP 404")),
     (
         ev.NotificationSet("a", 1, 7, NOTE, EndPolicy.REMOVE),
-        ("on_set_notification", 1, 7, NOTE, EndPolicy.REMOVE),
+        ("host.on_set_notification", 1, 7, NOTE, EndPolicy.REMOVE),
     ),
-    (ev.BytesEstimated("a", 1, 10, -1), ("on_update_estimated_bytes", 1, 10, -1)),
-    (ev.BytesTransferred("a", 1, 5, 0), ("on_update_transferred_bytes", 1, 5, 0)),
+    (ev.BytesEstimated("a", 1, 10, -1), ("host.on_update_estimated_bytes", 1, 10, -1)),
+    (ev.BytesTransferred("a", 1, 5, 0), ("host.on_update_transferred_bytes", 1, 5, 0)),
     (
         ev.JobCrashed("a", 1, "on_start_job", "Traceback", "ValueError", "bad"),
-        ("on_job_crashed", 1, "ValueError", "bad"),
+        ("host.on_job_crashed", 1, "ValueError", "bad"),
     ),
-    (ev.ProcessDied("a", -9), ("on_process_died", "a")),
+    (ev.ProcessDied("a", -9), ("host.on_process_died", "a")),
     (ev.Pong("a", 3), None),
     (ev.NetworkChangeHandled("a", 3), None),
     (ev.DeviceChanged(STATE), ("on_device_state", STATE)),

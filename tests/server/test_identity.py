@@ -40,7 +40,7 @@ def test_work_added_to_the_same_job_keeps_its_generation(service: JobSchedulerSe
 def test_the_ended_record_keeps_the_generation(service: JobSchedulerService) -> None:
     run_id = started(service)
     gen = generation(service)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert service.ended[-1]["generation"] == gen
 
 

@@ -69,7 +69,7 @@ def test_core_states_follow_the_job(service: JobSchedulerService) -> None:
     run_id = started(service, uij(2))
     status = service.runs[run_id].status
     assert status.state is JobState.ACTIVE
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert status.state is JobState.FINISHED
     assert service.ended[-1]["state"] == "finished"
     assert [h["state"] for h in service.ended[-1]["history"]][-1] == "finished"

@@ -47,7 +47,7 @@ def test_app_cancel_stops_and_drops(service: JobSchedulerService) -> None:
         StopJob(run_id, KEY, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
     ]
     assert of_type(actions, RemoveJob)
-    service.on_stop_job_result(run_id, True)  # the return value is ignored
+    service.host.on_stop_job_result(run_id, True)  # the return value is ignored
     assert not service.jobs
 
 
@@ -90,7 +90,7 @@ def test_lost_constraint_stops_and_the_app_decides(
         reason,
         InternalStopReason.CONSTRAINTS_NOT_SATISFIED,
     )
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     status = only_job(service)
     assert (status.num_failures, status.num_system_stops) == (0, 1)
     assert status.earliest_run_elapsed is None  # no backoff wait for a system stop
@@ -102,7 +102,7 @@ def test_lost_constraint_stops_and_the_app_decides(
 def test_lost_constraint_and_app_declines_reschedule(service: JobSchedulerService) -> None:
     run_id = started(service)
     service.on_device_state(DeviceState(network=None))
-    service.on_stop_job_result(run_id, False)
+    service.host.on_stop_job_result(run_id, False)
     assert not service.jobs
 
 
@@ -117,7 +117,7 @@ def test_max_runtime_12h_is_a_timeout_failure(
         StopReason.TIMEOUT,
         InternalStopReason.TIMEOUT,
     )
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     status = only_job(service)
     assert status.num_failures == 1
     assert status.cumulative_runtime_ms == 12 * HOUR
@@ -167,7 +167,7 @@ def test_thermal_severe_stops_and_waits(service: JobSchedulerService) -> None:
         StopReason.DEVICE_STATE,
         InternalStopReason.DEVICE_THERMAL,
     )
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     assert service.queries.get_pending_job_reason(APP, None, 1) is PendingReason.DEVICE_STATE
     assert not of_type(service.take_actions(), StartJob)
     service.on_device_state(DeviceState(thermal=ThermalStatus.MODERATE))
@@ -219,7 +219,7 @@ def test_task_manager_stop(service: JobSchedulerService) -> None:
 def test_task_manager_stop_demotes_running_regular_job(service: JobSchedulerService) -> None:
     started(service, regular(3))
     service.user_stop(APP)
-    service.on_process_died(APP)
+    service.host.on_process_died(APP)
     status = only_job(service)
     assert status.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
     assert status.num_failures == 1  # a USER stop counts as a failure
@@ -230,7 +230,7 @@ def test_shell_stop_user_ui_stop_drops_uij_regardless(service: JobSchedulerServi
     result = service.commands.stop(APP, None, 1, stop_reason=13, internal_reason=11)
     assert result.output == f"Stopping job: #{APP}/1 {SERVICE}"
     assert of_type(service.take_actions(), StopJob)[0].stop_reason is StopReason.USER
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     actions = service.take_actions()
     assert of_type(actions, RemoveNotification)
     assert not service.jobs
@@ -239,7 +239,7 @@ def test_shell_stop_user_ui_stop_drops_uij_regardless(service: JobSchedulerServi
 def test_shell_stop_user_reason_demotes_on_reschedule(service: JobSchedulerService) -> None:
     run_id = started(service)
     service.commands.stop(APP)
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     status = only_job(service)
     assert not status.treated_as_uij
     assert status.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
@@ -255,7 +255,7 @@ def test_uninstall_stops_with_user_uninstall_and_drops(service: JobSchedulerServ
         InternalStopReason.UNINSTALL,
     )
     assert of_type(actions, RemoveNotification)
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     assert not service.jobs
 
 
@@ -263,7 +263,7 @@ def test_low_memory_kill_reschedules_as_system_stop(service: JobSchedulerService
     started(service)
     service.low_memory_kill(APP)
     assert of_type(service.take_actions(), KillApp) == [KillApp(APP, "low memory")]
-    service.on_process_died(APP)
+    service.host.on_process_died(APP)
     status = only_job(service)
     assert (status.num_failures, status.num_system_stops) == (0, 1)
     assert status.treated_as_uij
@@ -271,7 +271,7 @@ def test_low_memory_kill_reschedules_as_system_stop(service: JobSchedulerService
 
 def test_process_crash_reschedules(service: JobSchedulerService) -> None:
     started(service)
-    service.on_process_died(APP)
+    service.host.on_process_died(APP)
     status = only_job(service)
     assert status.num_system_stops == 1
     assert of_type(service.take_actions(), StartJob) or service.running
@@ -281,12 +281,12 @@ def test_notification_detaches_by_default_and_removes_with_policy(
     service: JobSchedulerService,
 ) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     post = of_type(service.take_actions(), PostNotification)[0]
     assert not post.record.user_initiated_job  # detached: stays, loses the UIJ flag
     service.schedule(VISIBLE, None, uij(2))
     run_id = started(service, uij(2), end_policy=EndPolicy.REMOVE)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert of_type(service.take_actions(), RemoveNotification)
 
 
@@ -297,7 +297,7 @@ def test_revoked_permission_after_scheduling_gets_regular_limits(
     ctx = next(iter(service.running.values()))
     assert ctx.min_guarantee_ms == 6 * HOUR
     service.set_app(make_app(revoked=frozenset({"RUN_USER_INITIATED_JOBS"})))
-    service.on_process_died(APP)
+    service.host.on_process_died(APP)
     run_until_idle(service)
     ctx = next(iter(service.running.values()))
     assert (ctx.min_guarantee_ms, ctx.max_runtime_ms) == (10 * 60_000, 30 * 60_000)
@@ -329,7 +329,7 @@ def test_a_failed_run_ends_the_job_as_failed_with_its_reason(
     service: JobSchedulerService,
 ) -> None:
     run_id = started(service)
-    service.on_job_failed(run_id, "HTTP 404 Not Found")
+    service.host.on_job_failed(run_id, "HTTP 404 Not Found")
     actions = service.take_actions()
     assert of_type(actions, RemoveJob)
     assert not service.jobs
@@ -345,7 +345,7 @@ def test_a_failed_run_ends_the_job_as_failed_with_its_reason(
 
 def test_a_finished_run_has_no_failure(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert service.ended[-1]["state"] == "finished"
     assert service.ended[-1]["failure"] is None
     service.schedule(VISIBLE, None, uij(2))
@@ -358,7 +358,7 @@ def test_a_failure_while_the_system_stops_the_run_still_ends_it_failed(
     run_id = started(service, stop_result=None)
     service.commands.stop(APP, None, 1, stop_reason=7, internal_reason=1)
     service.take_actions()
-    service.on_job_failed(run_id, "disk full")
+    service.host.on_job_failed(run_id, "disk full")
     assert not service.jobs  # a failure is not retried, whatever the stop
     assert service.ended[-1]["state"] == "failed"
     assert service.ended[-1]["failure"] == "disk full"
@@ -366,9 +366,9 @@ def test_a_failure_while_the_system_stops_the_run_still_ends_it_failed(
 
 def test_a_stale_or_unknown_run_failing_changes_nothing(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
-    service.on_job_failed(run_id, "late")
-    service.on_job_failed(999, "unknown")
+    service.host.on_job_finished(run_id, False)
+    service.host.on_job_failed(run_id, "late")
+    service.host.on_job_failed(999, "unknown")
     assert [e["state"] for e in service.ended] == ["finished"]
 
 
@@ -377,7 +377,7 @@ def test_a_failed_run_of_a_replaced_job_is_not_the_new_jobs_outcome(
 ) -> None:
     run_id = started(service, stop_result=None)
     service.schedule(VISIBLE, None, uij(1, extras={"v": 2}))  # replaces the running job
-    service.on_job_failed(run_id, "cancelled mid-way")
+    service.host.on_job_failed(run_id, "cancelled mid-way")
     assert [e["state"] for e in service.ended] == ["cancelled"]
     assert service.queries.jobs_snapshot()[0]["state"] != "failed"
 
@@ -401,7 +401,7 @@ def test_a_run_failing_inside_on_start_job_ends_failed(service: JobSchedulerServ
         service, InProcessApps(service, lambda _k: AppBehaviour(start_result=None))
     )
     [start] = of_type(actions, StartJob)
-    service.on_job_failed(start.run_id, "bad URL")  # before on_start_job returned
-    service.on_start_job_result(start.run_id, True)  # ignored: the run is over
+    service.host.on_job_failed(start.run_id, "bad URL")  # before on_start_job returned
+    service.host.on_start_job_result(start.run_id, True)  # ignored: the run is over
     assert not service.jobs
     assert (service.ended[-1]["state"], service.ended[-1]["failure"]) == ("failed", "bad URL")

@@ -65,7 +65,7 @@ def test_snapshot_and_dump(service: JobSchedulerService, clock: FakeClock) -> No
     service.schedule(BACKGROUND, "n", regular(5, requires_charging=True))
     started(service)
     run_id = next(iter(service.runs))
-    service.on_job_finished(run_id, True)
+    service.host.on_job_finished(run_id, True)
     snap = {(j["namespace"], j["job_id"]): j for j in service.queries.jobs_snapshot()}
     waiting = snap[("n", 5)]
     assert waiting["state"] == "waiting"
@@ -96,7 +96,7 @@ def test_next_wakeup_idle(service: JobSchedulerService) -> None:
 
 def test_ended_jobs_with_all(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert service.queries.jobs_snapshot() == []
     ended = service.queries.jobs_snapshot(APP, include_ended=True)
     assert [j["state"] for j in ended] == ["finished"]
@@ -154,15 +154,18 @@ def uij_unmetered() -> JobInfo:
     )
 
 
-def test_queries_and_shell_verbs_are_facets_not_core_methods(
+def test_host_facts_queries_and_shell_verbs_are_facets_not_core_methods(
     service: JobSchedulerService,
 ) -> None:
     from uidt.server.commands import ShellCommands
+    from uidt.server.hosting import HostEvents
     from uidt.server.queries import Queries
 
     public = {name for name in dir(JobSchedulerService) if not name.startswith("_")}
     assert not {n for n in public if n.startswith(("cmd_", "get_"))}
     assert not public & {"jobs_snapshot", "dump"}
+    assert not {n for n in public if n.startswith("on_")} - {"on_device_state"}
+    assert isinstance(service.host, HostEvents)
     assert isinstance(service.queries, Queries)
     assert isinstance(service.commands, ShellCommands)
     service.schedule(VISIBLE, None, uij(5))

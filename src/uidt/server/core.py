@@ -1,8 +1,9 @@
 """``SchedulerCore``: the state of the scheduler and its one check pass.
 
 The layers: :class:`SchedulerCore` (state, evaluation, check pass, runs, timers, records) ←
-:class:`uidt.server.hosting.HostEvents` (callbacks from app workers) ←
-:class:`uidt.server.service.JobSchedulerService` (the public API). Helper modules
+:class:`uidt.server.service.JobSchedulerService` (the public API), with its facets
+:class:`~uidt.server.hosting.HostEvents` (callbacks from app workers), ``Queries`` and
+``ShellCommands``. Helper modules
 (:mod:`~uidt.server.evaluation`, :mod:`~uidt.server.concurrency`, :mod:`~uidt.server.outcome`,
 :mod:`~uidt.server.timers`, :mod:`~uidt.server.commands`, :mod:`~uidt.server.snapshot`) are
 functions over a core.

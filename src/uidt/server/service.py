@@ -21,27 +21,25 @@ from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
 from uidt.server import admission
 from uidt.server import events as ev
-from uidt.server.actions import NetworkChanged
+from uidt.server.actions import KillApp, NetworkChanged
 from uidt.server.apps import AppInfo, Caller
 from uidt.server.commands import CmdResult, ShellCommands
 from uidt.server.context import Verb
 from uidt.server.controllers.tracking import changed_readings
+from uidt.server.core import SchedulerCore
 from uidt.server.evaluation import changed_by_device
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
 from uidt.server.queries import Queries
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
 from uidt.settings import Settings
-from uidt.store.record import (
-    JobKey,
-    JobRecord,
-)
+from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey, JobRecord
 
 RESULT_FAILURE = admission.RESULT_FAILURE
 RESULT_SUCCESS = admission.RESULT_SUCCESS
 
 
-class JobSchedulerService(HostEvents):
+class JobSchedulerService(SchedulerCore):
     """The whole UIDT policy as a deterministic state machine (see the module docstring).
 
     Args:
@@ -51,7 +49,8 @@ class JobSchedulerService(HostEvents):
         installed_memory_bytes: the machine's RAM, for the default concurrency limit.
         apps: the installed apps.
 
-    Two facets hold what is not an event or a request that changes jobs: :attr:`queries`
+    Three facets hold the rest: :attr:`host` (:class:`~uidt.server.hosting.HostEvents`: the facts
+    the app workers report, reached through :meth:`handle`), :attr:`queries`
     (:class:`~uidt.server.queries.Queries`: pending jobs, reasons, ``jobs --json``, ``dumpsys``)
     and :attr:`commands` (:class:`~uidt.server.commands.ShellCommands`: ``cmd jobscheduler``).
     """
@@ -76,6 +75,8 @@ class JobSchedulerService(HostEvents):
         self.queries = Queries(self)
         #: The verbs of ``cmd jobscheduler`` (``uidt cmd``).
         self.commands = ShellCommands(self)
+        #: The facts the app workers report (``on_start_job`` returned, ``job_finished`` …).
+        self.host = HostEvents(self)
 
     # -- the one entry for events as values (uidt.server.events) ------------------------------
 
@@ -223,6 +224,31 @@ class JobSchedulerService(HostEvents):
         with self.batch():
             for key in list(self.app_jobs.get(app, {})):
                 self.cancel(app, key.namespace, key.job_id)
+
+    # -- the ways the system ends an app's runs (reference §5) ----------------------------------
+
+    def user_stop(self, app: str) -> None:
+        """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
+        with self.batch():
+            self.registry.stop_by_user(app)
+            runs = self.run_table.of_app(app)
+            for status in self.app_jobs.get(app, {}).values():
+                status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
+                self.pending.discard(status.key)
+                self.settle(status)
+                self.record(status, "user-stopped", "Task Manager stop")
+                self.persist(status)
+                self.dirty.add(status.key)
+            for ctx in runs:
+                ctx.death_mark = (StopReason.USER, InternalStopReason.USER_UI_STOP)
+            if self.run_table.is_bound(app) or self.run_table.is_binding(app) or runs:
+                self.emit(KillApp(app, "user stop"))
+
+    def low_memory_kill(self, app: str) -> None:
+        """Kill an app's worker for memory; its runs are rescheduled as system stops."""
+        for ctx in self.run_table.of_app(app):
+            ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
+        self.emit(KillApp(app, "low memory"))
 
     # -- updates of queued jobs (semantics §3) ---------------------------------------------
 
