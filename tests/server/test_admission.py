@@ -69,13 +69,13 @@ def test_undeclared_permission_raises_permission_error(service: JobSchedulerServ
 
 def test_revoked_app_op_gives_result_failure(service: JobSchedulerService) -> None:
     service.set_app(make_app(revoked=frozenset({"RUN_USER_INITIATED_JOBS"})))
-    assert not service.can_run_user_initiated_jobs(APP)
+    assert not service.queries.can_run_user_initiated_jobs(APP)
     assert service.schedule(VISIBLE, None, uij()) == RESULT_FAILURE
 
 
 def test_can_run_user_initiated_jobs(service: JobSchedulerService) -> None:
-    assert service.can_run_user_initiated_jobs(APP)
-    assert not service.can_run_user_initiated_jobs("org.unknown")
+    assert service.queries.can_run_user_initiated_jobs(APP)
+    assert not service.queries.can_run_user_initiated_jobs("org.unknown")
 
 
 @pytest.mark.parametrize(

@@ -163,7 +163,8 @@ def test_host_facts_queries_and_shell_verbs_are_facets_not_core_methods(
 
     public = {name for name in dir(JobSchedulerService) if not name.startswith("_")}
     assert not {n for n in public if n.startswith(("cmd_", "get_"))}
-    assert not public & {"jobs_snapshot", "dump"}
+    assert not public & {"jobs_snapshot", "dump", "can_run_user_initiated_jobs"}
+    assert not public & {"insert", "maybe_check", "may_schedule_uij"}  # the core's own steps
     assert not {n for n in public if n.startswith("on_")} - {"on_device_state"}
     assert isinstance(service.host, HostEvents)
     assert isinstance(service.queries, Queries)

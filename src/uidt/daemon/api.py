@@ -241,7 +241,7 @@ async def update_constraints(request: Request) -> Response:
 async def can_run_uij(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     rt.require_app(app)
-    return _json({"result": bool(rt.service.can_run_user_initiated_jobs(app))})
+    return _json({"result": bool(rt.service.queries.can_run_user_initiated_jobs(app))})
 
 
 async def open_activity(request: Request) -> Response:

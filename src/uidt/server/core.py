@@ -141,9 +141,9 @@ class SchedulerCore:
             yield
         finally:
             self._batch_depth -= 1
-            self.maybe_check()
+            self._maybe_check()
 
-    def maybe_check(self) -> None:
+    def _maybe_check(self) -> None:
         """Run the check pass now unless a batch is open (it runs when the batch ends)."""
         if self._batch_depth == 0:
             self.check_pass()
@@ -152,11 +152,7 @@ class SchedulerCore:
         """The job with this identity, if scheduled."""
         return self.jobs.get(JobKey(app, namespace, job_id))
 
-    def can_run_user_initiated_jobs(self, app: str) -> bool:
-        """The app declares RUN_USER_INITIATED_JOBS and the user did not revoke it."""
-        return self.registry.can_run_user_initiated_jobs(app)
-
-    def insert(self, status: JobStatus) -> None:
+    def _insert(self, status: JobStatus) -> None:
         """Add a new scheduling of a job (its generation assigned if it has none)."""
         if status.generation < 1:
             status.generation = self._next_generation

@@ -28,12 +28,12 @@ class HostEvents:
 
     def on_bound(self, app: str) -> None:
         """The app's worker process is up: start its runs waiting in BINDING."""
-        self._core.run_table.worker_up(app)
-        for ctx in self._core.run_table.of_app(app):
-            if ctx.verb is Verb.BINDING:
-                send_start(self._core, ctx)
-        unbind_if_idle(self._core, app)
-        self._core.maybe_check()
+        with self._core.batch():
+            self._core.run_table.worker_up(app)
+            for ctx in self._core.run_table.of_app(app):
+                if ctx.verb is Verb.BINDING:
+                    send_start(self._core, ctx)
+            unbind_if_idle(self._core, app)
 
     def on_bind_failed(self, app: str) -> None:
         """The worker could not be started: its runs end as system stops and are rescheduled."""

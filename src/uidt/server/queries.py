@@ -27,6 +27,11 @@ class Queries:
     def __init__(self, core: SchedulerCore) -> None:
         self._core = core
 
+    def can_run_user_initiated_jobs(self, app: str) -> bool:
+        """``canRunUserInitiatedJobs``: the app declares RUN_USER_INITIATED_JOBS and the user did
+        not revoke it."""
+        return self._core.registry.can_run_user_initiated_jobs(app)
+
     def get_pending_job(self, app: str, namespace: str | None, job_id: int) -> JobInfo | None:
         """The job (pending or running), or ``None``."""
         status = self._core.find(app, namespace, job_id)

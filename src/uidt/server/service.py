@@ -98,7 +98,7 @@ class JobSchedulerService(SchedulerCore):
         """Install or update an app (grants and revocations take effect at once)."""
         self.registry.install(info)
         self.dirty.update(self.app_jobs.get(info.package, ()))
-        self.maybe_check()
+        self._maybe_check()
 
     def remove_app(self, package: str) -> None:
         """Uninstall: stop running jobs (USER / UNINSTALL) and drop every job of the app."""
@@ -114,9 +114,9 @@ class JobSchedulerService(SchedulerCore):
         if not self.registry.set_visible(app, visible, self.now()):
             return
         self.dirty.update(self.app_jobs.get(app, ()))
-        self.maybe_check()
+        self._maybe_check()
 
-    def may_schedule_uij(self, caller: Caller) -> bool:
+    def _may_schedule_uij(self, caller: Caller) -> bool:
         """The app is in a state to schedule user-initiated jobs (reference §2.1, semantics §1)."""
         return (
             caller.visible
@@ -150,7 +150,7 @@ class JobSchedulerService(SchedulerCore):
             self.registry.note_user_interaction(caller.app, self.now())
         if not admission.validate_job(app, job, work):
             return RESULT_FAILURE
-        if job.is_user_initiated() and not self.may_schedule_uij(caller):
+        if job.is_user_initiated() and not self._may_schedule_uij(caller):
             return RESULT_FAILURE
         namespace = validate_namespace(namespace)
         key = JobKey(caller.app, namespace, job.job_id)
@@ -175,7 +175,7 @@ class JobSchedulerService(SchedulerCore):
             status = JobStatus(key=key, job=job, enqueue_elapsed=self.now(), work=carried)
             if work is not None:
                 status.work.append(work)
-            self.insert(status)
+            self._insert(status)
             self.record(status, "scheduled", "schedule")
             self.persist(status)
         return RESULT_SUCCESS
@@ -199,7 +199,7 @@ class JobSchedulerService(SchedulerCore):
                     work=[JobWorkItem.from_dict(w) for w in record.work_items],
                     generation=stored_generation(record),
                 )
-                self.insert(status)
+                self._insert(status)
                 self.record(status, "loaded", "daemon start")
 
     # -- cancel ---------------------------------------------------------------------------
@@ -311,7 +311,7 @@ class JobSchedulerService(SchedulerCore):
                 self.dirty.add_all()  # most jobs changed: one sweep over all of them
             else:
                 self.dirty.update(changed)
-        self.maybe_check()
+        self._maybe_check()
         if _network_identity(before) != _network_identity(state.network) and before is not None:
             self._tell_network_changed()
 
