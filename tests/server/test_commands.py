@@ -163,8 +163,8 @@ def test_run_ignores_a_backoff_delay(service: JobSchedulerService) -> None:
 
 
 def test_deferred_runs_complete_once() -> None:
+    from uidt.job.key import JobKey
     from uidt.server.commands import DeferredRuns
-    from uidt.store.record import JobKey
 
     runs = DeferredRuns()
     a, b = JobKey(APP, None, 1), JobKey(APP, None, 2)

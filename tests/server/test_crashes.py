@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from server.helpers import APP, VISIBLE, uij
 from uidt.job import InternalStopReason, StopReason
+from uidt.job.key import JobKey
 from uidt.server import BindApp, JobSchedulerService, KillApp, StartJob
 from uidt.server.crashes import MAX_MESSAGE_CHARS, MAX_TYPE_CHARS, LastCrash
-from uidt.store.record import JobKey
 from uidt.testing import FakeClock
 
 KEY = JobKey(APP, None, 1)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from server.helpers import APP, VISIBLE, started, uij
 from uidt.job import JobWorkItem
+from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService
 from uidt.server.identity import attachable, stored_generation
 from uidt.server.records import job_record
-from uidt.store.record import JobKey, JobRecord
+from uidt.store.record import JobRecord
 
 KEY = JobKey(APP, None, 1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from server.helpers import APP, GIB, VISIBLE, make_app, of_type, started, uij
 from uidt.device.state import DeviceState, NetworkState
 from uidt.job import InternalStopReason, StopReason
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
 from uidt.server import JobSchedulerService, StartJob, StopJob
 from uidt.server.limits import (
     TimeoutQuota,
@@ -13,7 +14,6 @@ from uidt.server.limits import (
     steady_concurrency_limit,
 )
 from uidt.settings import Settings
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
 from uidt.testing import FakeClock, run_until_idle
 
 HOUR = 3_600_000

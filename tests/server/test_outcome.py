@@ -17,6 +17,8 @@ from server.helpers import (
 )
 from uidt.device.state import DeviceState, ThermalStatus
 from uidt.job import EndPolicy, InternalStopReason, PendingReason, StopReason
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
+from uidt.job.key import JobKey
 from uidt.server import (
     JobSchedulerService,
     KillApp,
@@ -27,7 +29,6 @@ from uidt.server import (
     StopJob,
 )
 from uidt.server.outcome import MAX_FAILURE_CHARS, one_line
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey
 from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
 
 HOUR = 3_600_000

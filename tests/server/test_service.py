@@ -8,8 +8,10 @@ from server.helpers import APP, BACKGROUND, SERVICE, VISIBLE, of_type, regular, 
 from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError
 from uidt.job import JobInfo, JobWorkItem, NetworkRequest, NetworkType, PendingReason
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
+from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService, StartJob, StopJob
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey, JobRecord
+from uidt.store.record import JobRecord
 from uidt.testing import FakeClock, run_until_idle
 
 

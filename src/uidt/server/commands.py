@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from uidt.job.key import JobKey
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import CommandCompleted
 from uidt.server.context import Verb
 from uidt.server.jobstate import JobState
 from uidt.server.runs import stop_run
 from uidt.server.status import Bit, JobStatus, Override, key_order
-from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore

@@ -19,6 +19,7 @@ from typing import Any
 from uidt.clock import Clock, millis_from_utc
 from uidt.device.state import DeviceState
 from uidt.errors import IllegalTransitionError
+from uidt.job.key import JobKey
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import limits, snapshot
 from uidt.server.actions import Action, JobStateChanged, PersistJob, RemoveJob
@@ -40,9 +41,6 @@ from uidt.server.runtable import RunTable
 from uidt.server.status import HistoryEntry, JobStatus
 from uidt.server.timers import BackoffTimers, fire_timers
 from uidt.settings import Settings
-from uidt.store.record import (
-    JobKey,
-)
 
 
 class SchedulerCore:

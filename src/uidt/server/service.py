@@ -14,7 +14,9 @@ from typing import Any, overload
 from uidt.clock import Clock
 from uidt.device.state import DeviceState, NetworkState
 from uidt.errors import InvalidJobError, JobLimitError
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.namespace import validate_namespace
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.validation import enforce_validity
@@ -33,7 +35,7 @@ from uidt.server.identity import stored_generation
 from uidt.server.queries import Queries
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
 from uidt.settings import Settings
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey, JobRecord
+from uidt.store.record import JobRecord
 
 RESULT_FAILURE = admission.RESULT_FAILURE
 RESULT_SUCCESS = admission.RESULT_SUCCESS

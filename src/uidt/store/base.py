@@ -32,7 +32,8 @@ from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
 from uidt.errors import InvalidJobError
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.job.key import JobKey
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 #: The fields ``update_job`` may change; everything else needs ``put_job``.
 RUNTIME_FIELDS: frozenset[str] = frozenset(

@@ -12,8 +12,9 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from uidt.job.key import JobKey
 from uidt.store.base import JobStore
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import copy
 import threading
 from typing import Any
 
+from uidt.job.key import JobKey
 from uidt.store.base import (
     StoreContextMixin,
     apply_runtime_fields,
@@ -17,7 +18,7 @@ from uidt.store.base import (
     reloaded,
     sort_key,
 )
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 
 class MemoryJobStore(StoreContextMixin):

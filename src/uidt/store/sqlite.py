@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from uidt.errors import InvalidJobError, StoreCorruptError, StoreError
+from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import (
     StoreContextMixin,
@@ -46,7 +47,7 @@ from uidt.store.batch import (
     SetMeta,
     StoreWrite,
 )
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 from uidt.store.sqlite_schema import VERSION_TABLE, Synchronous, guard, prepare
 
 __all__ = ["VERSION_TABLE", "SqliteJobStore", "Synchronous"]

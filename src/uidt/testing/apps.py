@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from uidt.job.key import JobKey
 from uidt.job.notification import EndPolicy, Notification
 from uidt.server.actions import (
     Action,
@@ -14,7 +15,6 @@ from uidt.server.actions import (
     StopJob,
 )
 from uidt.server.service import JobSchedulerService
-from uidt.store.record import JobKey
 
 
 @dataclass

@@ -22,15 +22,11 @@ from typing import Any
 import pytest
 
 from uidt.errors import InvalidJobError
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.store.base import JobStore
-from uidt.store.record import (
-    INTERNAL_FLAG_DEMOTED_BY_USER,
-    AppRecord,
-    JobKey,
-    JobRecord,
-    NotificationRecord,
-)
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 
 @dataclass(frozen=True)

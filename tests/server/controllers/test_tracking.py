@@ -9,11 +9,11 @@ import pytest
 from server.helpers import BACKGROUND, VISIBLE, regular, uij
 from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
 from uidt.job import NetworkType
+from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService
 from uidt.server import core as core_module
 from uidt.server.controllers.tracking import DeviceDependents, Reading, changed_readings
 from uidt.server.status import JobStatus
-from uidt.store.record import JobKey
 from uidt.testing import InProcessApps, run_until_idle
 
 
