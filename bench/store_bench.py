@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.network import NetworkType
 from uidt.store.base import JobStore
 from uidt.store.memory import MemoryJobStore
-from uidt.store.record import JobKey, JobRecord
+from uidt.store.record import JobRecord
 from uidt.store.sqlite import SqliteJobStore, Synchronous
 from uidt.store.writer import StoreWriter
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import uidt
+from uidt.job import flags
 
 ROOT = Path(uidt.__file__).parent
 
@@ -72,3 +73,13 @@ def test_the_floor_imports_only_the_floor() -> None:
     assert {p: edges.get(p, set()) - allowed for p in sorted(FLOOR)} == {
         p: set() for p in sorted(FLOOR)
     }
+
+
+def test_job_identity_and_flags_come_from_job_not_the_store() -> None:
+    moved = {"JobKey"} | {n for n in dir(flags) if n.startswith("INTERNAL_FLAG_")}
+    found = []
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("uidt.store"):
+                found += [f"{path.name}: {a.name}" for a in node.names if a.name in moved]
+    assert found == []

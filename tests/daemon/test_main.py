@@ -84,3 +84,13 @@ def test_a_prestarted_worker_dies_with_a_daemon_that_fails_to_start(tmp_path: Pa
         run(options)
     assert _worker_children() == []
     assert (tmp_path / "home" / "logs" / f"worker-{TRANSFERS_APP}.log").exists()
+
+
+def test_the_daemon_imports_the_worker_wire_format_only_when_a_worker_talks() -> None:
+    """Before the socket answers the daemon needs no msgspec: the app host loads it on first use."""
+    code = (
+        "import uidt.daemon.main, uidt.daemon.api, uidt.daemon.runtime, uidt.daemon.builtin, "
+        "uidt.daemon.jobwatch, uidt.daemon.lowmemory, uidt.host.apphost, uidt.server.service"
+    )
+    wire = ("msgspec", "uidt.host.messages", "uidt.host.protocol")
+    assert _imported_after(code, wire) == []

@@ -21,10 +21,11 @@ from uidt.daemon.api import create_api
 from uidt.daemon.runtime import Runtime
 from uidt.device.fake import FakeDeviceSource
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.server.service import JobSchedulerService
 from uidt.settings import Settings
 from uidt.store.memory import MemoryJobStore
-from uidt.store.record import JobKey, JobRecord
+from uidt.store.record import JobRecord
 from uidt.testing.clock import FakeClock
 
 SAMPLE_MANIFEST = Path(__file__).resolve().parent.parent / "apps" / "sample" / "uidt.toml"

@@ -7,7 +7,7 @@ from pathlib import Path
 import psutil
 
 from uidt import JobScheduler, NetworkType, PendingReason, StopReason
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 
 from .conftest import SAMPLE, Daemon, read_log, uij, wait_for
 

@@ -81,14 +81,14 @@ def _job(job_id: int, folder: Path, mode: str) -> JobInfo:
 
 
 def _active(loop: Loop, job_id: int) -> bool:
-    return "active" in loop.core.cmd_get_job_state(APP, None, job_id).output.split()
+    return "active" in loop.core.commands.get_job_state(APP, None, job_id).output.split()
 
 
 async def test_a_job_runs_in_a_worker_and_finishes(manifest: Manifest, tmp_path: Path) -> None:
     loop = Loop(manifest)
     try:
         assert loop.core.schedule(Caller(APP, visible=True), None, _job(1, tmp_path, "finish"))
-        await loop.until(lambda: loop.core.get_pending_job(APP, None, 1) is None)
+        await loop.until(lambda: loop.core.queries.get_pending_job(APP, None, 1) is None)
     finally:
         await loop.host.close()
     assert log_lines(tmp_path, 1)[0].endswith("finish")
@@ -128,7 +128,9 @@ async def test_a_task_manager_stop_ends_both_jobs_without_on_stop_job(
         await loop.until(lambda: sum(isinstance(e, StartResult) for e in loop.seen) == 2)
         loop.core.user_stop(APP)
         await loop.until(lambda: not loop.core.running)
-        snapshot = {j["job_id"]: j for j in loop.core.jobs_snapshot(APP, include_ended=True)}
+        snapshot = {
+            j["job_id"]: j for j in loop.core.queries.jobs_snapshot(APP, include_ended=True)
+        }
         for job_id in (1, 2):
             assert snapshot[job_id]["state"] == "user-stopped"
             assert snapshot[job_id]["stop_reason"] == StopReason.USER
@@ -149,13 +151,13 @@ async def test_a_crash_in_on_start_job_kills_the_worker_and_reschedules(
         loop.core.schedule(Caller(APP, visible=True), None, _job(1, tmp_path, "raise"))
 
         def stops() -> int:
-            return int(loop.core.jobs_snapshot(APP)[0]["num_system_stops"])
+            return int(loop.core.queries.jobs_snapshot(APP)[0]["num_system_stops"])
 
         # it crashed, and crashed again on retry (and the second worker is gone)
         await loop.until(lambda: len(crashes()) == 2 and stops() == 2)
         assert crashes()[0].run_id != crashes()[1].run_id
-        assert loop.core.get_pending_job(APP, None, 1) is not None
-        (job,) = loop.core.jobs_snapshot(APP)
+        assert loop.core.queries.get_pending_job(APP, None, 1) is not None
+        (job,) = loop.core.queries.jobs_snapshot(APP)
         assert job["last_crash"]["type"] == "RuntimeError"
         assert job["last_crash"]["message"] == "boom in on_start_job"
         assert job["last_crash"]["count"] == 2

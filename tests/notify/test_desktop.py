@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from uidt.job.key import JobKey
 from uidt.job.notification import Notification, NotificationAction
 from uidt.notify.desktop import DesktopNotifier
-from uidt.store.record import JobKey, NotificationRecord
+from uidt.store.record import NotificationRecord
 
 from .fake_server import FakeNotificationServer
 

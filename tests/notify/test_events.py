@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from uidt.errors import ProtocolError, UidtError
+from uidt.job.key import JobKey
 from uidt.job.notification import Notification, NotificationAction
 from uidt.notify.events import NotificationAction as ShownAction
 from uidt.notify.events import Posted, Removed, parse_event
-from uidt.store.record import JobKey, NotificationRecord
+from uidt.store.record import NotificationRecord
 
 
 def test_a_post_becomes_a_typed_event() -> None:

@@ -10,10 +10,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from uidt.job.key import JobKey
 from uidt.job.notification import Notification, NotificationAction
 from uidt.notify.events import Posted, Removed
 from uidt.notify.terminal import TerminalNotifier, format_notification, progress_bar, watch_jobs
-from uidt.store.record import JobKey, NotificationRecord
+from uidt.store.record import NotificationRecord
 from uidt.testing import FakeClock
 
 

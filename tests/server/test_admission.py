@@ -22,12 +22,12 @@ from uidt.testing import FakeClock, run_until_idle
 
 def test_visible_app_schedules_a_uij(service: JobSchedulerService) -> None:
     assert service.schedule(VISIBLE, None, uij()) == RESULT_SUCCESS
-    assert service.get_pending_job(APP, None, 1) == uij()
+    assert service.queries.get_pending_job(APP, None, 1) == uij()
 
 
 def test_background_app_gets_result_failure(service: JobSchedulerService) -> None:
     assert service.schedule(BACKGROUND, None, uij()) == RESULT_FAILURE
-    assert service.get_pending_job(APP, None, 1) is None
+    assert service.queries.get_pending_job(APP, None, 1) is None
 
 
 def test_regular_job_from_background_is_fine(service: JobSchedulerService) -> None:
@@ -69,13 +69,13 @@ def test_undeclared_permission_raises_permission_error(service: JobSchedulerServ
 
 def test_revoked_app_op_gives_result_failure(service: JobSchedulerService) -> None:
     service.set_app(make_app(revoked=frozenset({"RUN_USER_INITIATED_JOBS"})))
-    assert not service.can_run_user_initiated_jobs(APP)
+    assert not service.queries.can_run_user_initiated_jobs(APP)
     assert service.schedule(VISIBLE, None, uij()) == RESULT_FAILURE
 
 
 def test_can_run_user_initiated_jobs(service: JobSchedulerService) -> None:
-    assert service.can_run_user_initiated_jobs(APP)
-    assert not service.can_run_user_initiated_jobs("org.unknown")
+    assert service.queries.can_run_user_initiated_jobs(APP)
+    assert not service.queries.can_run_user_initiated_jobs("org.unknown")
 
 
 @pytest.mark.parametrize(
@@ -114,9 +114,9 @@ def test_bad_namespaces(service: JobSchedulerService, namespace: str, match: str
 def test_namespace_is_trimmed_and_separate(service: JobSchedulerService) -> None:
     service.schedule(VISIBLE, " photos ", uij(1))
     service.schedule(VISIBLE, None, uij(1))
-    jobs = service.get_pending_jobs_in_all_namespaces(APP)
+    jobs = service.queries.get_pending_jobs_in_all_namespaces(APP)
     assert set(jobs) == {None, "photos"}
-    assert service.get_all_pending_jobs(APP, "photos") == [uij(1)]
+    assert service.queries.get_all_pending_jobs(APP, "photos") == [uij(1)]
 
 
 def test_the_150_job_cap(clock: FakeClock) -> None:
@@ -147,7 +147,7 @@ def test_replacement_stops_the_running_job_with_cancelled_by_app(
     assert stops[0].stop_reason is StopReason.CANCELLED_BY_APP
     assert stops[0].internal_reason is InternalStopReason.CANCELED
     assert any(isinstance(a, RemoveJob) for a in actions)
-    assert service.get_pending_job(APP, None, 1) == uij(1, requires_charging=True)
+    assert service.queries.get_pending_job(APP, None, 1) == uij(1, requires_charging=True)
 
 
 def test_enqueue_fast_path_keeps_the_run_and_clears_demotion(
@@ -191,7 +191,7 @@ def test_replacement_starts_once_the_old_run_ends(service: JobSchedulerService) 
     old_run = next(iter(service.runs))
     service.schedule(VISIBLE, None, uij(1, requires_battery_not_low=True))
     service.take_actions()
-    service.on_stop_job_result(old_run, True)
+    service.host.on_stop_job_result(old_run, True)
     starts = [a for a in service.take_actions() if isinstance(a, StartJob)]
     assert len(starts) == 1
     assert starts[0].run_id != old_run

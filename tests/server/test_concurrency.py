@@ -37,7 +37,7 @@ def test_regular_jobs_leave_the_reserved_ui_share(clock: FakeClock) -> None:
     service.schedule(Caller(OTHER, False), None, uij(102))
     run_until_idle(service)
     assert len(service.running) == 10
-    assert service.get_pending_job_reason(OTHER, None, 102) is PendingReason.DEVICE_STATE
+    assert service.queries.get_pending_job_reason(OTHER, None, 102) is PendingReason.DEVICE_STATE
 
 
 def test_uijs_go_first(clock: FakeClock) -> None:
@@ -75,7 +75,7 @@ def test_memory_pressure_lowers_the_limit(clock: FakeClock) -> None:
         service.schedule(Caller(OTHER, False), None, uij(i))
     run_until_idle(service)
     assert len(service.running) == 4
-    assert service.dump()["concurrency"]["max_total"] == 4
+    assert service.queries.dump()["concurrency"]["max_total"] == 4
 
 
 def test_max_wait_bypass_gives_one_extra_slot(clock: FakeClock) -> None:

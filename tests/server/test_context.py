@@ -25,11 +25,11 @@ def test_schedule_binds_then_starts(service: JobSchedulerService) -> None:
     # Then the core binds the app first
     assert of_type(actions, BindApp) == [BindApp(APP)]
     assert not of_type(actions, StartJob)
-    service.on_bound(APP)
+    service.host.on_bound(APP)
     start = of_type(service.take_actions(), StartJob)[0]
     assert start.params.is_user_initiated_job()
     assert start.params.network is not None
-    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.EXECUTING
+    assert service.queries.get_pending_job_reason(APP, None, 1) is PendingReason.EXECUTING
 
 
 def test_bind_timeout_reschedules_without_app_anr(
@@ -68,13 +68,13 @@ def test_no_answer_to_on_start_job_drops_the_job_with_anr(
     assert of_type(actions, RecordAnr)[0].reason == "No response to onStartJob"
     assert of_type(actions, RemoveJob)
     assert of_type(actions, KillApp)
-    assert service.dump()["anrs"][0]["job_id"] == 1
-    assert service.get_pending_job(APP, None, 1) is None
+    assert service.queries.dump()["anrs"][0]["job_id"] == 1
+    assert service.queries.get_pending_job(APP, None, 1) is None
 
 
 def test_on_start_job_false_drops(service: JobSchedulerService) -> None:
     started(service, start_result=False)
-    assert service.get_pending_job(APP, None, 1) is None
+    assert service.queries.get_pending_job(APP, None, 1) is None
     assert service.ended[-1]["state"] == "finished"
 
 
@@ -105,7 +105,7 @@ def test_no_answer_to_on_stop_job_reschedules_keeping_reasons(
     service: JobSchedulerService, clock: FakeClock
 ) -> None:
     started(service, stop_result=None)
-    service.cmd_stop(APP, stop_reason=StopReason.DEVICE_STATE, internal_reason=4)
+    service.commands.stop(APP, stop_reason=StopReason.DEVICE_STATE, internal_reason=4)
     service.take_actions()
     clock.advance(8_000)
     service.tick()
@@ -120,18 +120,21 @@ def test_job_finished_false_drops_and_true_reschedules_as_failure(
     service: JobSchedulerService, clock: FakeClock
 ) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, True)
+    service.host.on_job_finished(run_id, True)
     status = next(iter(service.jobs.values()))
     assert status.num_failures == 1
     assert status.last_internal_stop_reason == InternalStopReason.SUCCESSFUL_FINISH
     assert status.earliest_run_elapsed == clock.elapsed() + 30_000
-    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.CONSTRAINT_MINIMUM_LATENCY
+    assert (
+        service.queries.get_pending_job_reason(APP, None, 1)
+        is PendingReason.CONSTRAINT_MINIMUM_LATENCY
+    )
     clock.advance(30_000)
     service.tick()
     start = of_type(service.take_actions(), StartJob)
     assert start  # the app is still bound: straight to on_start_job
-    service.on_start_job_result(start[0].run_id, True)
-    service.on_job_finished(start[0].run_id, False)
+    service.host.on_start_job_result(start[0].run_id, True)
+    service.host.on_job_finished(start[0].run_id, False)
     actions = service.take_actions()
     assert of_type(actions, RemoveJob)
     assert of_type(actions, UnbindApp) == [UnbindApp(APP)]
@@ -139,14 +142,14 @@ def test_job_finished_false_drops_and_true_reschedules_as_failure(
 
 def test_stale_callbacks_are_ignored(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     service.take_actions()
-    service.on_job_finished(run_id, True)
-    service.on_stop_job_result(run_id, True)
-    service.on_start_job_result(run_id, True)
-    service.on_update_transferred_bytes(run_id, 1, 1)
-    service.on_update_estimated_bytes(run_id, 1, 1)
-    service.on_set_notification(run_id, 1, Notification("transfers", "x"), EndPolicy.DETACH)
+    service.host.on_job_finished(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
+    service.host.on_start_job_result(run_id, True)
+    service.host.on_update_transferred_bytes(run_id, 1, 1)
+    service.host.on_update_estimated_bytes(run_id, 1, 1)
+    service.host.on_set_notification(run_id, 1, Notification("transfers", "x"), EndPolicy.DETACH)
     assert service.take_actions() == []
 
 
@@ -161,7 +164,7 @@ def test_cancel_while_binding_never_starts(service: JobSchedulerService) -> None
     service.schedule(VISIBLE, None, uij())
     service.take_actions()
     service.cancel(APP, None, 1)
-    service.on_bound(APP)
+    service.host.on_bound(APP)
     assert not of_type(service.take_actions(), StartJob)
 
 
@@ -169,10 +172,10 @@ def test_cancel_while_starting_stops_after_start(service: JobSchedulerService) -
     started(service, start_result=None)
     run_id = next(iter(service.runs))
     service.cancel(APP, None, 1)
-    service.on_start_job_result(run_id, True)
+    service.host.on_start_job_result(run_id, True)
     stop = of_type(service.take_actions(), StopJob)[0]
     assert stop.stop_reason is StopReason.CANCELLED_BY_APP
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     assert not service.jobs
 
 
@@ -181,8 +184,8 @@ def test_notification_set_inside_on_start_job_counts(
 ) -> None:
     started(service, start_result=None)
     run_id = next(iter(service.runs))
-    service.on_set_notification(run_id, 1, Notification("transfers", "t"), EndPolicy.DETACH)
-    service.on_start_job_result(run_id, True)
+    service.host.on_set_notification(run_id, 1, Notification("transfers", "t"), EndPolicy.DETACH)
+    service.host.on_start_job_result(run_id, True)
     clock.advance(10_000)
     service.tick()
     assert not of_type(service.take_actions(), RecordAnr)
@@ -192,7 +195,7 @@ def test_bound_with_nothing_left_to_run_unbinds(service: JobSchedulerService) ->
     service.schedule(VISIBLE, None, uij())
     service.take_actions()
     service.cancel(APP, None, 1)
-    service.on_bound(APP)
+    service.host.on_bound(APP)
     assert UnbindApp(APP) in service.take_actions()
 
 
@@ -215,5 +218,5 @@ def test_cumulative_runtime_is_stamped_and_persisted_every_five_minutes(
     assert status.cumulative_runtime_ms == 10 * 60_000
     # And when the run ends, only the unstamped rest is added (nothing counted twice)
     clock.advance(60_000)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert status.cumulative_runtime_ms == 11 * 60_000

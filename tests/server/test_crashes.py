@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from server.helpers import APP, VISIBLE, uij
 from uidt.job import InternalStopReason, StopReason
+from uidt.job.key import JobKey
 from uidt.server import BindApp, JobSchedulerService, KillApp, StartJob
 from uidt.server.crashes import MAX_MESSAGE_CHARS, MAX_TYPE_CHARS, LastCrash
-from uidt.store.record import JobKey
 from uidt.testing import FakeClock
 
 KEY = JobKey(APP, None, 1)
@@ -41,13 +41,13 @@ class CrashingApp:
         while actions := self.service.take_actions():
             for action in actions:
                 if isinstance(action, BindApp):
-                    self.service.on_bound(action.app)
+                    self.service.host.on_bound(action.app)
                 elif isinstance(action, StartJob):
                     self.starts += 1
-                    self.service.on_job_crashed(
+                    self.service.host.on_job_crashed(
                         action.run_id, "RuntimeError", f"boom {self.starts}"
                     )
-                    self.service.on_process_died(action.key.app)
+                    self.service.host.on_process_died(action.key.app)
                     status = self.service.jobs[KEY]
                     due = status.earliest_run_elapsed
                     wait = 0 if due is None else due - self.clock.elapsed()
@@ -55,7 +55,7 @@ class CrashingApp:
                         (status.num_failures, status.num_system_stops, wait, status.last_crash)
                     )
                 elif isinstance(action, KillApp):
-                    self.service.on_process_died(action.app)
+                    self.service.host.on_process_died(action.app)
 
     def crash_until(self, starts: int) -> None:
         """Let the job crash ``starts`` times, the clock jumping to each wake-up."""
@@ -117,10 +117,10 @@ def test_the_last_crash_is_shown_in_the_snapshot(
 ) -> None:
     app = CrashingApp(service, clock)
     service.schedule(VISIBLE, None, uij(1))
-    (job,) = service.jobs_snapshot()
+    (job,) = service.queries.jobs_snapshot()
     assert job["last_crash"] is None
     app.crash_until(3)  # two restarts at once, the third crash starts a 30 s wait
-    (job,) = service.jobs_snapshot()
+    (job,) = service.queries.jobs_snapshot()
     crash = job["last_crash"]
     assert crash["type"] == "RuntimeError"
     assert crash["message"] == "boom 3"
@@ -132,7 +132,7 @@ def test_a_crash_report_for_an_unknown_or_ended_run_changes_nothing(
     service: JobSchedulerService,
 ) -> None:
     service.schedule(VISIBLE, None, uij(1))
-    service.on_job_crashed(12345, "RuntimeError", "late")
+    service.host.on_job_crashed(12345, "RuntimeError", "late")
     assert service.jobs[KEY].last_crash is None
 
 
@@ -140,15 +140,15 @@ def test_a_hostile_crash_report_is_cut_to_size(service: JobSchedulerService) -> 
     # A worker is app code: its report may be huge or empty; the record stays small and readable
     service.schedule(VISIBLE, None, uij(1))
     service.take_actions()
-    service.on_bound(APP)
+    service.host.on_bound(APP)
     (start,) = [a for a in service.take_actions() if isinstance(a, StartJob)]
-    service.on_job_crashed(start.run_id, "X" * 10_000, "m" * 100_000)
+    service.host.on_job_crashed(start.run_id, "X" * 10_000, "m" * 100_000)
     crash = service.jobs[KEY].last_crash
     assert crash is not None
     assert len(crash.type) <= MAX_TYPE_CHARS
     assert len(crash.message) <= MAX_MESSAGE_CHARS
     assert crash.message.endswith("…")
-    service.on_job_crashed(start.run_id, "", "")
+    service.host.on_job_crashed(start.run_id, "", "")
     crash = service.jobs[KEY].last_crash
     assert crash is not None
     assert (crash.type, crash.message, crash.count) == ("Exception", "", 2)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from server.helpers import APP
+from uidt.job.key import JobKey
 from uidt.server.dirty import DirtyJobs
-from uidt.store.record import JobKey
 
 
 def test_marks_are_taken_once() -> None:

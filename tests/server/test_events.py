@@ -28,6 +28,9 @@ class Recorder:
         self.calls: list[tuple[Any, ...]] = []
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("commands", "queries", "host"):  # facets: their calls read "commands.stop"
+            return _Facet(self, name)
+
         def record(*args: Any, **kwargs: Any) -> int:
             self.calls.append((name, *args, *sorted(kwargs.items())))
             return 7
@@ -35,24 +38,32 @@ class Recorder:
         return record
 
 
+class _Facet:
+    def __init__(self, recorder: Recorder, name: str) -> None:
+        self._recorder, self._name = recorder, name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._recorder, f"{self._name}.{name}")
+
+
 EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
-    (ev.Bound("a"), ("on_bound", "a")),
-    (ev.BindFailed("a", "no python"), ("on_bind_failed", "a")),
-    (ev.StartResult("a", 1, True), ("on_start_job_result", 1, True)),
-    (ev.StopResult("a", 1, False), ("on_stop_job_result", 1, False)),
-    (ev.Finished("a", 1, True), ("on_job_finished", 1, True)),
-    (ev.Finished("a", 2, False, "HTTP 404"), ("on_job_failed", 2, "HTTP 404")),
+    (ev.Bound("a"), ("host.on_bound", "a")),
+    (ev.BindFailed("a", "no python"), ("host.on_bind_failed", "a")),
+    (ev.StartResult("a", 1, True), ("host.on_start_job_result", 1, True)),
+    (ev.StopResult("a", 1, False), ("host.on_stop_job_result", 1, False)),
+    (ev.Finished("a", 1, True), ("host.on_job_finished", 1, True)),
+    (ev.Finished("a", 2, False, "HTTP 404"), ("host.on_job_failed", 2, "HTTP 404")),
     (
         ev.NotificationSet("a", 1, 7, NOTE, EndPolicy.REMOVE),
-        ("on_set_notification", 1, 7, NOTE, EndPolicy.REMOVE),
+        ("host.on_set_notification", 1, 7, NOTE, EndPolicy.REMOVE),
     ),
-    (ev.BytesEstimated("a", 1, 10, -1), ("on_update_estimated_bytes", 1, 10, -1)),
-    (ev.BytesTransferred("a", 1, 5, 0), ("on_update_transferred_bytes", 1, 5, 0)),
+    (ev.BytesEstimated("a", 1, 10, -1), ("host.on_update_estimated_bytes", 1, 10, -1)),
+    (ev.BytesTransferred("a", 1, 5, 0), ("host.on_update_transferred_bytes", 1, 5, 0)),
     (
         ev.JobCrashed("a", 1, "on_start_job", "Traceback", "ValueError", "bad"),
-        ("on_job_crashed", 1, "ValueError", "bad"),
+        ("host.on_job_crashed", 1, "ValueError", "bad"),
     ),
-    (ev.ProcessDied("a", -9), ("on_process_died", "a")),
+    (ev.ProcessDied("a", -9), ("host.on_process_died", "a")),
     (ev.Pong("a", 3), None),
     (ev.NetworkChangeHandled("a", 3), None),
     (ev.DeviceChanged(STATE), ("on_device_state", STATE)),
@@ -73,7 +84,7 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
     (
         ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN),
         (
-            "cmd_stop",
+            "commands.stop",
             ("internal_reason", InternalStopReason.UNKNOWN),
             ("stop_reason", StopReason.DEVICE_STATE),
         ),
@@ -100,7 +111,7 @@ def test_an_unknown_value_is_refused() -> None:
 
 def test_schedule_answers_through_handle(service: JobSchedulerService) -> None:
     assert service.handle(ev.Schedule(VISIBLE, None, uij(3))) == RESULT_SUCCESS
-    assert service.get_pending_job(APP, None, 3) is not None
+    assert service.queries.get_pending_job(APP, None, 3) is not None
 
 
 def test_a_failure_fact_ends_the_job_failed(service: JobSchedulerService) -> None:

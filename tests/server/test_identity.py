@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from server.helpers import APP, VISIBLE, started, uij
 from uidt.job import JobWorkItem
+from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService
 from uidt.server.identity import attachable, stored_generation
 from uidt.server.records import job_record
-from uidt.store.record import JobKey, JobRecord
+from uidt.store.record import JobRecord
 
 KEY = JobKey(APP, None, 1)
 
 
 def generation(service: JobSchedulerService, job_id: int = 1) -> int:
-    [job] = [j for j in service.jobs_snapshot() if j["job_id"] == job_id]
+    [job] = [j for j in service.queries.jobs_snapshot() if j["job_id"] == job_id]
     return int(job["generation"])
 
 
@@ -40,7 +41,7 @@ def test_work_added_to_the_same_job_keeps_its_generation(service: JobSchedulerSe
 def test_the_ended_record_keeps_the_generation(service: JobSchedulerService) -> None:
     run_id = started(service)
     gen = generation(service)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert service.ended[-1]["generation"] == gen
 
 

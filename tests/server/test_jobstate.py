@@ -69,7 +69,7 @@ def test_core_states_follow_the_job(service: JobSchedulerService) -> None:
     run_id = started(service, uij(2))
     status = service.runs[run_id].status
     assert status.state is JobState.ACTIVE
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert status.state is JobState.FINISHED
     assert service.ended[-1]["state"] == "finished"
     assert [h["state"] for h in service.ended[-1]["history"]][-1] == "finished"
@@ -94,7 +94,7 @@ def test_snapshot_state_is_the_status_state(service: JobSchedulerService) -> Non
     service.schedule(VISIBLE, None, uij(1))
     service.schedule(BACKGROUND, None, regular(2, requires_charging=True))
     run_until_idle(service, InProcessApps(service))
-    for job in service.jobs_snapshot():
+    for job in service.queries.jobs_snapshot():
         status = service.find(job["app"], job["namespace"], job["job_id"])
         assert status is not None
         assert job["state"] == status.state.value
@@ -108,9 +108,9 @@ def test_a_replacement_is_not_active_while_the_run_it_replaced_stops(
     run_until_idle(service)
     service.schedule(VISIBLE, None, uij(1, requires_charging=True))
     service.take_actions()  # the StopJob of the old run is not answered yet
-    (job,) = service.jobs_snapshot()
+    (job,) = service.queries.jobs_snapshot()
     assert job["state"] != "active"
-    assert "active" not in service.cmd_get_job_state(APP, None, 1).output.split()
+    assert "active" not in service.commands.get_job_state(APP, None, 1).output.split()
     assert service.ended[-1]["state"] == "cancelled"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from server.helpers import APP, GIB, VISIBLE, make_app, of_type, started, uij
 from uidt.device.state import DeviceState, NetworkState
 from uidt.job import InternalStopReason, StopReason
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
 from uidt.server import JobSchedulerService, StartJob, StopJob
 from uidt.server.limits import (
     TimeoutQuota,
@@ -13,7 +14,6 @@ from uidt.server.limits import (
     steady_concurrency_limit,
 )
 from uidt.settings import Settings
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
 from uidt.testing import FakeClock, run_until_idle
 
 HOUR = 3_600_000
@@ -85,8 +85,8 @@ def test_two_uij_timeouts_in_24h_cut_runtime_to_30min(
 ) -> None:
     for round_ in range(2):
         run_id = started(service, uij(round_ + 1))
-        service.cmd_timeout(APP)
-        service.on_stop_job_result(run_id, False)
+        service.commands.timeout(APP)
+        service.host.on_stop_job_result(run_id, False)
         service.take_actions()
     run_id = started(service, uij(3))
     ctx = service.runs[run_id]
@@ -101,7 +101,7 @@ def test_stall_stops_do_not_count_as_quota_timeouts(
     service: JobSchedulerService, clock: FakeClock
 ) -> None:
     run_id = started(service)
-    service.on_update_transferred_bytes(run_id, 0, 0)
+    service.host.on_update_transferred_bytes(run_id, 0, 0)
     clock.advance(10 * MIN)
     service.tick()
     stop = of_type(service.take_actions(), StopJob)[0]
@@ -109,7 +109,7 @@ def test_stall_stops_do_not_count_as_quota_timeouts(
         StopReason.TIMEOUT,
         InternalStopReason.TIMEOUT,
     )
-    service.on_stop_job_result(run_id, False)  # the watchdog reschedules regardless
+    service.host.on_stop_job_result(run_id, False)  # the watchdog reschedules regardless
     status = next(iter(service.jobs.values()))
     assert status.num_failures == 1
     assert status.earliest_run_elapsed == clock.elapsed() + 30_000
@@ -118,13 +118,13 @@ def test_stall_stops_do_not_count_as_quota_timeouts(
 
 def test_progress_resets_the_watchdog(service: JobSchedulerService, clock: FakeClock) -> None:
     run_id = started(service)
-    service.on_update_transferred_bytes(run_id, 10, 0)
+    service.host.on_update_transferred_bytes(run_id, 10, 0)
     clock.advance(9 * MIN)
-    service.on_update_transferred_bytes(run_id, 20, 0)
+    service.host.on_update_transferred_bytes(run_id, 20, 0)
     clock.advance(9 * MIN)
     service.tick()
     assert not of_type(service.take_actions(), StopJob)
-    assert service.cmd_get_transferred_download_bytes(APP, None, 1).output == "20"
+    assert service.commands.get_transferred_download_bytes(APP, None, 1).output == "20"
 
 
 def test_watchdog_needs_reported_bytes(service: JobSchedulerService, clock: FakeClock) -> None:
@@ -146,7 +146,7 @@ def test_cumulative_24h_demotes_and_regular_limits_follow(clock: FakeClock) -> N
     for _ in range(2):
         clock.advance(12 * HOUR)
         service.tick()
-        service.on_stop_job_result(run_id, True)
+        service.host.on_stop_job_result(run_id, True)
         service.take_actions()
         clock.advance(HOUR)
         service.tick()

@@ -14,24 +14,26 @@ from uidt.testing import run_until_idle
 def test_undeclared_channel_and_bad_policy_raise(service: JobSchedulerService) -> None:
     run_id = started(service, notify=False)
     with pytest.raises(InvalidJobError, match="invalid notification channel"):
-        service.on_set_notification(run_id, 1, Notification("nope", "t"), EndPolicy.DETACH)
+        service.host.on_set_notification(run_id, 1, Notification("nope", "t"), EndPolicy.DETACH)
     with pytest.raises(InvalidJobError, match="invalid job end notification policy"):
-        service.on_set_notification(run_id, 1, Notification("transfers", "t"), 7)
+        service.host.on_set_notification(run_id, 1, Notification("transfers", "t"), 7)
     with pytest.raises(InvalidJobError, match="must be a Notification"):
-        service.on_set_notification(run_id, 1, "x", 0)  # type: ignore[arg-type]
+        service.host.on_set_notification(run_id, 1, "x", 0)  # type: ignore[arg-type]
 
 
 def test_changing_the_id_detaches_the_old_one(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_set_notification(run_id, 2, Notification("transfers", "second"), EndPolicy.REMOVE)
+    service.host.on_set_notification(
+        run_id, 2, Notification("transfers", "second"), EndPolicy.REMOVE
+    )
     posts = of_type(service.take_actions(), PostNotification)
     assert [(p.record.notification_id, p.record.user_initiated_job) for p in posts] == [
         (1, False),
         (2, True),
     ]
-    dump = service.dump()["notifications"]
+    dump = service.queries.dump()["notifications"]
     assert {n["id"] for n in dump} == {1, 2}
-    assert service.jobs_snapshot()[0]["notification"]["title"] == "second"
+    assert service.queries.jobs_snapshot()[0]["notification"]["title"] == "second"
 
 
 def test_shared_id_last_job_decides(service: JobSchedulerService) -> None:
@@ -39,9 +41,9 @@ def test_shared_id_last_job_decides(service: JobSchedulerService) -> None:
     service.schedule(VISIBLE, None, uij(2))
     run_until_idle(service)
     runs = sorted(service.runs)
-    service.on_job_finished(runs[0], False)
+    service.host.on_job_finished(runs[0], False)
     assert not of_type(service.take_actions(), RemoveNotification)
-    service.on_job_finished(runs[1], False)
+    service.host.on_job_finished(runs[1], False)
     posts = of_type(service.take_actions(), PostNotification)
     assert posts[-1].record.user_initiated_job is False
     assert posts[-1].record.job is None
@@ -49,8 +51,8 @@ def test_shared_id_last_job_decides(service: JobSchedulerService) -> None:
 
 def test_uninstall_removes_every_notification(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)  # detached, still shown
+    service.host.on_job_finished(run_id, False)  # detached, still shown
     service.take_actions()
     service.remove_app(APP)
     assert of_type(service.take_actions(), RemoveNotification)
-    assert service.dump()["notifications"] == []
+    assert service.queries.dump()["notifications"] == []

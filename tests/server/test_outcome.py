@@ -17,6 +17,8 @@ from server.helpers import (
 )
 from uidt.device.state import DeviceState, ThermalStatus
 from uidt.job import EndPolicy, InternalStopReason, PendingReason, StopReason
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
+from uidt.job.key import JobKey
 from uidt.server import (
     JobSchedulerService,
     KillApp,
@@ -27,7 +29,6 @@ from uidt.server import (
     StopJob,
 )
 from uidt.server.outcome import MAX_FAILURE_CHARS, one_line
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey
 from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
 
 HOUR = 3_600_000
@@ -47,7 +48,7 @@ def test_app_cancel_stops_and_drops(service: JobSchedulerService) -> None:
         StopJob(run_id, KEY, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
     ]
     assert of_type(actions, RemoveJob)
-    service.on_stop_job_result(run_id, True)  # the return value is ignored
+    service.host.on_stop_job_result(run_id, True)  # the return value is ignored
     assert not service.jobs
 
 
@@ -90,7 +91,7 @@ def test_lost_constraint_stops_and_the_app_decides(
         reason,
         InternalStopReason.CONSTRAINTS_NOT_SATISFIED,
     )
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     status = only_job(service)
     assert (status.num_failures, status.num_system_stops) == (0, 1)
     assert status.earliest_run_elapsed is None  # no backoff wait for a system stop
@@ -102,7 +103,7 @@ def test_lost_constraint_stops_and_the_app_decides(
 def test_lost_constraint_and_app_declines_reschedule(service: JobSchedulerService) -> None:
     run_id = started(service)
     service.on_device_state(DeviceState(network=None))
-    service.on_stop_job_result(run_id, False)
+    service.host.on_stop_job_result(run_id, False)
     assert not service.jobs
 
 
@@ -117,7 +118,7 @@ def test_max_runtime_12h_is_a_timeout_failure(
         StopReason.TIMEOUT,
         InternalStopReason.TIMEOUT,
     )
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     status = only_job(service)
     assert status.num_failures == 1
     assert status.cumulative_runtime_ms == 12 * HOUR
@@ -167,8 +168,8 @@ def test_thermal_severe_stops_and_waits(service: JobSchedulerService) -> None:
         StopReason.DEVICE_STATE,
         InternalStopReason.DEVICE_THERMAL,
     )
-    service.on_stop_job_result(run_id, True)
-    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.DEVICE_STATE
+    service.host.on_stop_job_result(run_id, True)
+    assert service.queries.get_pending_job_reason(APP, None, 1) is PendingReason.DEVICE_STATE
     assert not of_type(service.take_actions(), StartJob)
     service.on_device_state(DeviceState(thermal=ThermalStatus.MODERATE))
     assert of_type(service.take_actions(), StartJob)
@@ -201,25 +202,25 @@ def test_task_manager_stop(service: JobSchedulerService) -> None:
     actions = run_until_idle(service, apps)
     # the UIJ is dropped and its notification removed; the other job is demoted and held
     assert of_type(actions, RemoveNotification)
-    assert service.get_pending_job(APP, None, 1) is None
+    assert service.queries.get_pending_job(APP, None, 1) is None
     assert service.ended[-1]["state"] == "user-stopped"
     other = only_job(service)
     assert other.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
-    assert service.get_pending_job_reason(APP, None, 2) is PendingReason.USER
-    assert service.cmd_get_job_state(APP, None, 2).output == "user-stopped"  # Android's token
+    assert service.queries.get_pending_job_reason(APP, None, 2) is PendingReason.USER
+    assert service.commands.get_job_state(APP, None, 2).output == "user-stopped"  # Android's token
     # ... but the held job is still scheduled: `uidt jobs` lists it as waiting, not as ended
-    (held,) = service.jobs_snapshot(APP)
+    (held,) = service.queries.jobs_snapshot(APP)
     assert (held["job_id"], held["state"]) == (2, "waiting")
     assert held["pending_reasons"] == [PendingReason.USER]
     # the app becoming visible again lifts the hold
     service.note_app_visible(APP, True)
-    assert service.get_pending_job_reason(APP, None, 2) is not PendingReason.USER
+    assert service.queries.get_pending_job_reason(APP, None, 2) is not PendingReason.USER
 
 
 def test_task_manager_stop_demotes_running_regular_job(service: JobSchedulerService) -> None:
     started(service, regular(3))
     service.user_stop(APP)
-    service.on_process_died(APP)
+    service.host.on_process_died(APP)
     status = only_job(service)
     assert status.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
     assert status.num_failures == 1  # a USER stop counts as a failure
@@ -227,10 +228,10 @@ def test_task_manager_stop_demotes_running_regular_job(service: JobSchedulerServ
 
 def test_shell_stop_user_ui_stop_drops_uij_regardless(service: JobSchedulerService) -> None:
     run_id = started(service)
-    result = service.cmd_stop(APP, None, 1, stop_reason=13, internal_reason=11)
+    result = service.commands.stop(APP, None, 1, stop_reason=13, internal_reason=11)
     assert result.output == f"Stopping job: #{APP}/1 {SERVICE}"
     assert of_type(service.take_actions(), StopJob)[0].stop_reason is StopReason.USER
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     actions = service.take_actions()
     assert of_type(actions, RemoveNotification)
     assert not service.jobs
@@ -238,8 +239,8 @@ def test_shell_stop_user_ui_stop_drops_uij_regardless(service: JobSchedulerServi
 
 def test_shell_stop_user_reason_demotes_on_reschedule(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.cmd_stop(APP)
-    service.on_stop_job_result(run_id, True)
+    service.commands.stop(APP)
+    service.host.on_stop_job_result(run_id, True)
     status = only_job(service)
     assert not status.treated_as_uij
     assert status.internal_flags & INTERNAL_FLAG_DEMOTED_BY_USER
@@ -255,7 +256,7 @@ def test_uninstall_stops_with_user_uninstall_and_drops(service: JobSchedulerServ
         InternalStopReason.UNINSTALL,
     )
     assert of_type(actions, RemoveNotification)
-    service.on_stop_job_result(run_id, True)
+    service.host.on_stop_job_result(run_id, True)
     assert not service.jobs
 
 
@@ -263,7 +264,7 @@ def test_low_memory_kill_reschedules_as_system_stop(service: JobSchedulerService
     started(service)
     service.low_memory_kill(APP)
     assert of_type(service.take_actions(), KillApp) == [KillApp(APP, "low memory")]
-    service.on_process_died(APP)
+    service.host.on_process_died(APP)
     status = only_job(service)
     assert (status.num_failures, status.num_system_stops) == (0, 1)
     assert status.treated_as_uij
@@ -271,7 +272,7 @@ def test_low_memory_kill_reschedules_as_system_stop(service: JobSchedulerService
 
 def test_process_crash_reschedules(service: JobSchedulerService) -> None:
     started(service)
-    service.on_process_died(APP)
+    service.host.on_process_died(APP)
     status = only_job(service)
     assert status.num_system_stops == 1
     assert of_type(service.take_actions(), StartJob) or service.running
@@ -281,12 +282,12 @@ def test_notification_detaches_by_default_and_removes_with_policy(
     service: JobSchedulerService,
 ) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     post = of_type(service.take_actions(), PostNotification)[0]
     assert not post.record.user_initiated_job  # detached: stays, loses the UIJ flag
     service.schedule(VISIBLE, None, uij(2))
     run_id = started(service, uij(2), end_policy=EndPolicy.REMOVE)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert of_type(service.take_actions(), RemoveNotification)
 
 
@@ -297,7 +298,7 @@ def test_revoked_permission_after_scheduling_gets_regular_limits(
     ctx = next(iter(service.running.values()))
     assert ctx.min_guarantee_ms == 6 * HOUR
     service.set_app(make_app(revoked=frozenset({"RUN_USER_INITIATED_JOBS"})))
-    service.on_process_died(APP)
+    service.host.on_process_died(APP)
     run_until_idle(service)
     ctx = next(iter(service.running.values()))
     assert (ctx.min_guarantee_ms, ctx.max_runtime_ms) == (10 * 60_000, 30 * 60_000)
@@ -329,7 +330,7 @@ def test_a_failed_run_ends_the_job_as_failed_with_its_reason(
     service: JobSchedulerService,
 ) -> None:
     run_id = started(service)
-    service.on_job_failed(run_id, "HTTP 404 Not Found")
+    service.host.on_job_failed(run_id, "HTTP 404 Not Found")
     actions = service.take_actions()
     assert of_type(actions, RemoveJob)
     assert not service.jobs
@@ -345,20 +346,20 @@ def test_a_failed_run_ends_the_job_as_failed_with_its_reason(
 
 def test_a_finished_run_has_no_failure(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
+    service.host.on_job_finished(run_id, False)
     assert service.ended[-1]["state"] == "finished"
     assert service.ended[-1]["failure"] is None
     service.schedule(VISIBLE, None, uij(2))
-    assert service.jobs_snapshot()[0]["failure"] is None
+    assert service.queries.jobs_snapshot()[0]["failure"] is None
 
 
 def test_a_failure_while_the_system_stops_the_run_still_ends_it_failed(
     service: JobSchedulerService,
 ) -> None:
     run_id = started(service, stop_result=None)
-    service.cmd_stop(APP, None, 1, stop_reason=7, internal_reason=1)
+    service.commands.stop(APP, None, 1, stop_reason=7, internal_reason=1)
     service.take_actions()
-    service.on_job_failed(run_id, "disk full")
+    service.host.on_job_failed(run_id, "disk full")
     assert not service.jobs  # a failure is not retried, whatever the stop
     assert service.ended[-1]["state"] == "failed"
     assert service.ended[-1]["failure"] == "disk full"
@@ -366,9 +367,9 @@ def test_a_failure_while_the_system_stops_the_run_still_ends_it_failed(
 
 def test_a_stale_or_unknown_run_failing_changes_nothing(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
-    service.on_job_failed(run_id, "late")
-    service.on_job_failed(999, "unknown")
+    service.host.on_job_finished(run_id, False)
+    service.host.on_job_failed(run_id, "late")
+    service.host.on_job_failed(999, "unknown")
     assert [e["state"] for e in service.ended] == ["finished"]
 
 
@@ -377,9 +378,9 @@ def test_a_failed_run_of_a_replaced_job_is_not_the_new_jobs_outcome(
 ) -> None:
     run_id = started(service, stop_result=None)
     service.schedule(VISIBLE, None, uij(1, extras={"v": 2}))  # replaces the running job
-    service.on_job_failed(run_id, "cancelled mid-way")
+    service.host.on_job_failed(run_id, "cancelled mid-way")
     assert [e["state"] for e in service.ended] == ["cancelled"]
-    assert service.jobs_snapshot()[0]["state"] != "failed"
+    assert service.queries.jobs_snapshot()[0]["state"] != "failed"
 
 
 @pytest.mark.parametrize(
@@ -401,7 +402,7 @@ def test_a_run_failing_inside_on_start_job_ends_failed(service: JobSchedulerServ
         service, InProcessApps(service, lambda _k: AppBehaviour(start_result=None))
     )
     [start] = of_type(actions, StartJob)
-    service.on_job_failed(start.run_id, "bad URL")  # before on_start_job returned
-    service.on_start_job_result(start.run_id, True)  # ignored: the run is over
+    service.host.on_job_failed(start.run_id, "bad URL")  # before on_start_job returned
+    service.host.on_start_job_result(start.run_id, True)  # ignored: the run is over
     assert not service.jobs
     assert (service.ended[-1]["state"], service.ended[-1]["failure"]) == ("failed", "bad URL")

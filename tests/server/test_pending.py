@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from server.helpers import APP, regular, uij
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
+from uidt.job.key import JobKey
 from uidt.server.pending import PendingQueue
 from uidt.server.status import JobStatus
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey
 
 
 def _status(job_id: int, *, user_initiated: bool) -> JobStatus:

@@ -14,12 +14,12 @@ R = PendingReason
 
 
 def reasons(service: JobSchedulerService, job_id: int = 1) -> list[PendingReason]:
-    return service.get_pending_job_reasons(APP, None, job_id)
+    return service.queries.get_pending_job_reasons(APP, None, job_id)
 
 
 def test_unknown_job(service: JobSchedulerService) -> None:
-    assert service.get_pending_job_reason(APP, None, 9) is R.INVALID_JOB_ID
-    assert service.get_pending_job_reasons_history(APP, None, 9) == []
+    assert service.queries.get_pending_job_reason(APP, None, 9) is R.INVALID_JOB_ID
+    assert service.queries.get_pending_job_reasons_history(APP, None, 9) == []
 
 
 def test_all_constraints_in_androids_order(service: JobSchedulerService) -> None:
@@ -65,7 +65,7 @@ def test_each_pending_reason(
     service.on_device_state(device)
     service.schedule(VISIBLE, None, uij(**setter))  # type: ignore[arg-type]
     service.note_app_visible(APP, False)
-    assert service.get_pending_job_reason(APP, None, 1) is reason
+    assert service.queries.get_pending_job_reason(APP, None, 1) is reason
 
 
 def test_power_saver_holds_regular_jobs_not_uijs(service: JobSchedulerService) -> None:
@@ -98,7 +98,11 @@ def test_queued_for_a_slot_is_device_state(clock: FakeClock) -> None:
     for i in range(3):
         service.schedule(BACKGROUND, None, regular(i))
     run_until_idle(service)
-    queued = [i for i in range(3) if service.get_pending_job_reason(APP, None, i) is R.DEVICE_STATE]
+    queued = [
+        i
+        for i in range(3)
+        if service.queries.get_pending_job_reason(APP, None, i) is R.DEVICE_STATE
+    ]
     assert queued == [2]
 
 
@@ -108,7 +112,7 @@ def test_history_records_changes(service: JobSchedulerService, clock: FakeClock)
     service.note_app_visible(APP, False)
     clock.advance(1000)
     service.on_device_state(DeviceState())
-    history = service.get_pending_job_reasons_history(APP, None, 1)
+    history = service.queries.get_pending_job_reasons_history(APP, None, 1)
     assert [h[1] for h in history] == [[R.CONSTRAINT_CONNECTIVITY], [R.EXECUTING]]
     assert history[1][0] - history[0][0] == 1000
 

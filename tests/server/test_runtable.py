@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from server.helpers import APP, uij
+from uidt.job.key import JobKey
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.runtable import RunTable
 from uidt.server.status import JobStatus
-from uidt.store.record import JobKey
 
 
 def _ctx(table: RunTable, job_id: int, status: JobStatus | None = None) -> JobServiceContext:

@@ -8,15 +8,17 @@ from server.helpers import APP, BACKGROUND, SERVICE, VISIBLE, of_type, regular, 
 from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError
 from uidt.job import JobInfo, JobWorkItem, NetworkRequest, NetworkType, PendingReason
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
+from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService, StartJob, StopJob
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_USER, JobKey, JobRecord
+from uidt.store.record import JobRecord
 from uidt.testing import FakeClock, run_until_idle
 
 
 def test_update_constraints_on_a_queued_job(service: JobSchedulerService) -> None:
     service.on_device_state(DeviceState(charging=False))
     service.schedule(BACKGROUND, None, regular(1, requires_charging=True))
-    assert service.get_pending_job_reason(APP, None, 1) is PendingReason.CONSTRAINT_CHARGING
+    assert service.queries.get_pending_job_reason(APP, None, 1) is PendingReason.CONSTRAINT_CHARGING
     service.update_constraints(APP, None, 1, requires_charging=False)
     assert of_type(run_until_idle(service), StartJob)
 
@@ -65,8 +67,8 @@ def test_snapshot_and_dump(service: JobSchedulerService, clock: FakeClock) -> No
     service.schedule(BACKGROUND, "n", regular(5, requires_charging=True))
     started(service)
     run_id = next(iter(service.runs))
-    service.on_job_finished(run_id, True)
-    snap = {(j["namespace"], j["job_id"]): j for j in service.jobs_snapshot()}
+    service.host.on_job_finished(run_id, True)
+    snap = {(j["namespace"], j["job_id"]): j for j in service.queries.jobs_snapshot()}
     waiting = snap[("n", 5)]
     assert waiting["state"] == "waiting"
     assert waiting["pending_reasons"] == [PendingReason.CONSTRAINT_CHARGING]
@@ -74,7 +76,7 @@ def test_snapshot_and_dump(service: JobSchedulerService, clock: FakeClock) -> No
     assert again["num_failures"] == 1
     assert again["earliest_run_time"].startswith("2026-01-01T")
     assert again["history"][0]["state"] == "scheduled"
-    dump = service.dump()
+    dump = service.queries.dump()
     assert set(dump) >= {"jobs", "notifications", "anrs", "device", "concurrency", "settings"}
     assert dump["concurrency"]["steady_limit"] == 40
 
@@ -96,18 +98,18 @@ def test_next_wakeup_idle(service: JobSchedulerService) -> None:
 
 def test_ended_jobs_with_all(service: JobSchedulerService) -> None:
     run_id = started(service)
-    service.on_job_finished(run_id, False)
-    assert service.jobs_snapshot() == []
-    ended = service.jobs_snapshot(APP, include_ended=True)
+    service.host.on_job_finished(run_id, False)
+    assert service.queries.jobs_snapshot() == []
+    ended = service.queries.jobs_snapshot(APP, include_ended=True)
     assert [j["state"] for j in ended] == ["finished"]
-    assert service.jobs_snapshot("org.other", include_ended=True) == []
+    assert service.queries.jobs_snapshot("org.other", include_ended=True) == []
 
 
 def test_reset_execution_quota(service: JobSchedulerService, clock: FakeClock) -> None:
     service.timeout_quota.note(APP, clock.elapsed())
     service.timeout_quota.note(APP, clock.elapsed())
     assert not service.timeout_quota.in_quota(APP, clock.elapsed())
-    assert service.cmd_reset_execution_quota(APP).code == 0
+    assert service.commands.reset_execution_quota(APP).code == 0
     assert service.timeout_quota.in_quota(APP, clock.elapsed())
 
 
@@ -152,3 +154,23 @@ def uij_unmetered() -> JobInfo:
         .set_required_network_type(NetworkType.UNMETERED)
         .build()
     )
+
+
+def test_host_facts_queries_and_shell_verbs_are_facets_not_core_methods(
+    service: JobSchedulerService,
+) -> None:
+    from uidt.server.commands import ShellCommands
+    from uidt.server.hosting import HostEvents
+    from uidt.server.queries import Queries
+
+    public = {name for name in dir(JobSchedulerService) if not name.startswith("_")}
+    assert not {n for n in public if n.startswith(("cmd_", "get_"))}
+    assert not public & {"jobs_snapshot", "dump", "can_run_user_initiated_jobs"}
+    assert not public & {"insert", "maybe_check", "may_schedule_uij"}  # the core's own steps
+    assert not {n for n in public if n.startswith("on_")} - {"on_device_state"}
+    assert isinstance(service.host, HostEvents)
+    assert isinstance(service.queries, Queries)
+    assert isinstance(service.commands, ShellCommands)
+    service.schedule(VISIBLE, None, uij(5))
+    assert service.queries.get_pending_job(APP, None, 5) == uij(5)
+    assert service.commands.get_job_state(APP, None, 5).code == 0

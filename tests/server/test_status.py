@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from server.helpers import APP, regular, uij
 from uidt.job import JobInfo
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
+from uidt.job.key import JobKey
 from uidt.server.status import Bit, Constraint, JobStatus, Override, key_order
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, JobKey
 
 
 def status_of(job: JobInfo) -> JobStatus:

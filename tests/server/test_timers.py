@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from server.helpers import APP
+from uidt.job.key import JobKey
 from uidt.server.timers import BackoffTimers
-from uidt.store.record import JobKey
 
 
 def test_due_in_order_and_gone_jobs_skipped() -> None:

@@ -6,9 +6,10 @@ import pytest
 
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.network import NetworkType
 from uidt.store import codec
-from uidt.store.record import JobKey, JobRecord
+from uidt.store.record import JobRecord
 from uidt.testing.store_contract import make_app, make_notification, make_record
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from uidt.errors import StoreCorruptError, StoreError, StoreVersionError
+from uidt.job.key import JobKey
 from uidt.store.base import JobStore, LeasingJobStore
 from uidt.store.batch import DropJob, PutJob, PutNotification
 from uidt.store.memory import MemoryJobStore
 from uidt.store.migrations import migrations
-from uidt.store.record import JobKey
 from uidt.store.sqlite import VERSION_TABLE, SqliteJobStore
 from uidt.testing.store_contract import make_notification, make_record
 

@@ -17,7 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from uidt.store.record import JobKey, JobRecord
+from uidt.job.key import JobKey
+from uidt.store.record import JobRecord
 from uidt.store.sqlite import SqliteJobStore
 from uidt.testing.store_contract import make_record
 
@@ -28,7 +29,7 @@ CHILD = """
 import json, sys
 from uidt.store.sqlite import SqliteJobStore
 from uidt.testing.store_contract import make_record
-from uidt.store.record import JobKey
+from uidt.job.key import JobKey
 
 ops = json.loads(sys.stdin.read())
 store = SqliteJobStore(sys.argv[1])

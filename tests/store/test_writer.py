@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from uidt.errors import StoreError
+from uidt.job.key import JobKey
 from uidt.store.batch import DropApp, PutApp, StoreWrite, apply_write
 from uidt.store.memory import MemoryJobStore
-from uidt.store.record import JobKey
 from uidt.store.sqlite import SqliteJobStore
 from uidt.store.writer import StoreWriter
 from uidt.testing.store_contract import make_app, make_notification, make_record

@@ -6,9 +6,9 @@ import pytest
 
 from uidt.device.state import DeviceState
 from uidt.job import JobInfo, NetworkType
+from uidt.job.key import JobKey
 from uidt.server import AppInfo, Caller, JobSchedulerService, KillApp, StartJob
 from uidt.settings import Settings
-from uidt.store.record import JobKey
 from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
 
 APP = "org.example.app"

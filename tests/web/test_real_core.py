@@ -53,13 +53,13 @@ class CoreRuntime:
         run_until_idle(self.service, handle)
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
-        return self.service.jobs_snapshot(app, include_ended=include_finished)
+        return self.service.queries.jobs_snapshot(app, include_ended=include_finished)
 
     def dump(self) -> dict[str, Any]:
-        return self.service.dump()
+        return self.service.queries.dump()
 
     def user_stop(self, app: str) -> list[dict[str, Any]]:
-        running = [j for j in self.service.jobs_snapshot(app) if j["state"] == "active"]
+        running = [j for j in self.service.queries.jobs_snapshot(app) if j["state"] == "active"]
         self.service.user_stop(app)
         self.pump()
         return running
@@ -123,11 +123,11 @@ def test_a_running_job_and_its_notification_then_the_task_manager_stop(
     core.service.schedule(Caller(APP, visible=True), None, uij(1))
     core.pump()
     run_id = core.starts[-1].run_id
-    core.service.on_set_notification(
+    core.service.host.on_set_notification(
         run_id, 1, Notification("transfers", "Uploading album", "3 of 10 photos", progress=0.3),
         EndPolicy.DETACH,
     )  # fmt: skip
-    core.service.on_update_transferred_bytes(run_id, 300, 0)
+    core.service.host.on_update_transferred_bytes(run_id, 300, 0)
     core.pump()
 
     view = client.get("/api/state").json()["view"]
@@ -184,11 +184,11 @@ def test_a_failed_job_reads_failed_with_its_reason_not_finished(
     core.service.schedule(Caller(APP, visible=True), None, uij(3))
     core.pump()
     run_id = core.starts[-1].run_id
-    core.service.on_set_notification(
+    core.service.host.on_set_notification(
         run_id, 3, Notification("transfers", "Download x.bin failed", "HTTP 404", ongoing=False),
         EndPolicy.DETACH,
     )  # fmt: skip
-    core.service.on_job_failed(run_id, "HTTP 404 Not Found")
+    core.service.host.on_job_failed(run_id, "HTTP 404 Not Found")
     core.pump()
     view = client.get("/api/state").json()["view"]
     [ended] = view["ended"]

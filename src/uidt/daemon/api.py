@@ -202,19 +202,19 @@ async def pending_jobs(request: Request) -> Response:
     rt.require_app(app)
     svc = rt.service
     if _flag(request, "all_namespaces"):
-        by_ns = svc.get_pending_jobs_in_all_namespaces(app)
+        by_ns = svc.queries.get_pending_jobs_in_all_namespaces(app)
         entries = [
             {"namespace": ns, "jobs": [j.to_dict() for j in jobs]} for ns, jobs in by_ns.items()
         ]
         return _json({"namespaces": entries})
-    jobs = svc.get_all_pending_jobs(app, _namespace(request))
+    jobs = svc.queries.get_all_pending_jobs(app, _namespace(request))
     return _json({"jobs": [j.to_dict() for j in jobs]})
 
 
 async def pending_job(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     rt.require_app(app)
-    job = rt.service.get_pending_job(app, _namespace(request), _job_id(request))
+    job = rt.service.queries.get_pending_job(app, _namespace(request), _job_id(request))
     return _json({"job": None if job is None else job.to_dict()})
 
 
@@ -223,10 +223,10 @@ async def pending_reasons(request: Request) -> Response:
     rt.require_app(app)
     ns, job_id = _namespace(request), _job_id(request)
     svc = rt.service
-    reasons = [int(r) for r in svc.get_pending_job_reasons(app, ns, job_id)]
+    reasons = [int(r) for r in svc.queries.get_pending_job_reasons(app, ns, job_id)]
     history = [
         [int(t), [int(r) for r in rs]]
-        for t, rs in svc.get_pending_job_reasons_history(app, ns, job_id)
+        for t, rs in svc.queries.get_pending_job_reasons_history(app, ns, job_id)
     ]
     return _json({"reasons": reasons, "history": history})
 
@@ -241,7 +241,7 @@ async def update_constraints(request: Request) -> Response:
 async def can_run_uij(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
     rt.require_app(app)
-    return _json({"result": bool(rt.service.can_run_user_initiated_jobs(app))})
+    return _json({"result": bool(rt.service.queries.can_run_user_initiated_jobs(app))})
 
 
 async def open_activity(request: Request) -> Response:

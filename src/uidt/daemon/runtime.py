@@ -401,15 +401,15 @@ class Runtime:
 
     def user_stop(self, app: str) -> list[dict[str, Any]]:
         self.require_app(app)
-        running = [j for j in self.service.jobs_snapshot(app) if j["state"] == "active"]
+        running = [j for j in self.service.queries.jobs_snapshot(app) if j["state"] == "active"]
         self.apply(ev.UserStop(app))
         return running
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
-        return self.service.jobs_snapshot(app, include_ended=include_finished)
+        return self.service.queries.jobs_snapshot(app, include_ended=include_finished)
 
     def dump(self) -> dict[str, Any]:
-        data = self.service.dump()
+        data = self.service.queries.dump()
         data.setdefault("device", self.device.snapshot().to_dict())
         data["device_sources"] = self.device.describe()
         data["crashes"] = list(self.crashes)

@@ -188,7 +188,7 @@ async def _run(runtime: Runtime, rest: list[str]) -> Outcome:
     _user(parsed, concrete=True)
     pkg, job_id = _pkg_job(parsed)
     assert job_id is not None
-    result = runtime.service.cmd_run(
+    result = runtime.service.commands.run(
         pkg,
         parsed.options.get("namespace"),
         job_id,
@@ -211,7 +211,7 @@ async def _stop(runtime: Runtime, rest: list[str]) -> Outcome:
     reason = _int(parsed.options.get("stop_reason", "13"), "STOP_REASON")
     internal = _int(parsed.options.get("internal_reason", "-1"), "STOP_REASON")
     try:
-        result = runtime.service.cmd_stop(
+        result = runtime.service.commands.stop(
             pkg,
             parsed.options.get("namespace"),
             job_id,
@@ -228,14 +228,14 @@ async def _timeout(runtime: Runtime, rest: list[str]) -> Outcome:
     _user(parsed)
     pkg = parsed.args[0] if parsed.args else None
     job_id = _int(parsed.args[1], "JOB_ID") if len(parsed.args) > 1 else None
-    return _from(runtime.service.cmd_timeout(pkg, parsed.options.get("namespace"), job_id))
+    return _from(runtime.service.commands.timeout(pkg, parsed.options.get("namespace"), job_id))
 
 
 async def _cancel(runtime: Runtime, rest: list[str]) -> Outcome:
     parsed = parse(rest, _USER_NS)
     _user(parsed, concrete=True)
     pkg, job_id = _pkg_job(parsed, job_required=False)
-    return _from(runtime.service.cmd_cancel(pkg, parsed.options.get("namespace"), job_id))
+    return _from(runtime.service.commands.cancel(pkg, parsed.options.get("namespace"), job_id))
 
 
 async def _job_state(runtime: Runtime, rest: list[str]) -> Outcome:
@@ -243,7 +243,9 @@ async def _job_state(runtime: Runtime, rest: list[str]) -> Outcome:
     _user(parsed, concrete=True)
     pkg, job_id = _pkg_job(parsed)
     assert job_id is not None
-    return _from(runtime.service.cmd_get_job_state(pkg, parsed.options.get("namespace"), job_id))
+    return _from(
+        runtime.service.commands.get_job_state(pkg, parsed.options.get("namespace"), job_id)
+    )
 
 
 def _bytes(kind: str) -> Callable[[Runtime, list[str]], Any]:
@@ -252,8 +254,8 @@ def _bytes(kind: str) -> Callable[[Runtime, list[str]], Any]:
         _user(parsed, concrete=True)
         pkg, job_id = _pkg_job(parsed)
         assert job_id is not None
-        method = getattr(runtime.service, f"cmd_get_{kind.replace('-', '_')}_bytes")
-        result: commands.CmdResult = method(pkg, parsed.options.get("namespace"), job_id)
+        verbs = runtime.service.commands
+        result = verbs.get_bytes(kind, pkg, parsed.options.get("namespace"), job_id)
         return _from(result)
 
     return handler
@@ -267,7 +269,8 @@ def _device_value(name: str) -> Callable[[Runtime, list[str]], Any]:
             raise UnknownOption(rest[0])
         if name.endswith("-seq"):
             return Outcome(0, str(runtime.device_seq))
-        result: commands.CmdResult = getattr(runtime.service, f"get_{name.replace('-', '_')}")()
+        verb = getattr(runtime.service.commands, f"get_{name.replace('-', '_')}")
+        result: commands.CmdResult = verb()
         return _from(result)
 
     return handler

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.work import JobWorkItem
 from uidt.server.identity import attachable
-from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime

@@ -17,11 +17,9 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from uidt.errors import InvalidJobError, ProtocolError
-from uidt.host import messages as msg
-from uidt.host import protocol
 from uidt.host.events import (
     BindFailed,
     Bound,
@@ -46,6 +44,11 @@ from uidt.packages.manifest import Manifest
 
 log = logging.getLogger("uidt.host")
 
+# The wire format (msgspec, ~15-20 ms to import) is imported where a worker is talked to, so
+# that the daemon's socket answers before it is loaded (tests/daemon/test_main.py).
+if TYPE_CHECKING:
+    from uidt.host import messages as msg
+
 __all__ = ["AppHost"]
 
 #: How long a worker that closed its socket may take to exit before it is killed.
@@ -62,6 +65,8 @@ class _Worker:
     pings: dict[int, asyncio.Future[None]] = field(default_factory=dict)
 
     def send(self, message: msg.ToWorker) -> None:
+        from uidt.host import protocol
+
         if not self.writer.is_closing():
             self.writer.write(protocol.encode(message))
 
@@ -195,6 +200,9 @@ class AppHost:
         self, manifest: Manifest, process: WorkerProcess, parent: socket.socket
     ) -> _Worker:
         """Wait for the worker's hello on ``parent``; kill the worker if it does not come."""
+        from uidt.host import messages as msg
+        from uidt.host import protocol
+
         try:
             reader, writer = await asyncio.open_unix_connection(sock=parent)
         except BaseException:
@@ -223,6 +231,8 @@ class AppHost:
 
     async def start_job(self, app: str, run_id: int, service: str, params: JobParameters) -> None:
         """Send ``start`` (``on_start_job``); without a worker, report the process dead."""
+        from uidt.host import messages as msg
+
         worker = self.workers.get(app)
         if worker is None:
             self._emit(ProcessDied(app, None))
@@ -237,12 +247,16 @@ class AppHost:
         internal_reason: InternalStopReason,
     ) -> None:
         """Send ``stop`` (``on_stop_job`` with the reasons); nothing to do without a worker."""
+        from uidt.host import messages as msg
+
         worker = self.workers.get(app)
         if worker is not None:
             worker.send(msg.Stop(run_id, int(stop_reason), int(internal_reason)))
 
     async def network_changed(self, app: str, run_id: int, network: dict[str, Any] | None) -> None:
         """Send ``network_changed`` (``on_network_changed`` with ``params.network`` replaced)."""
+        from uidt.host import messages as msg
+
         worker = self.workers.get(app)
         if worker is not None:
             worker.send(msg.NetworkChanged(run_id, network))
@@ -268,6 +282,8 @@ class AppHost:
         worker = self.workers.get(app)
         if worker is None:
             raise LookupError(f"{app} has no worker")
+        from uidt.host import messages as msg
+
         seq = next(self._seq)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         worker.pings[seq] = future
@@ -307,6 +323,8 @@ class AppHost:
     # -- the reader ----------------------------------------------------------------------------
 
     async def _read(self, worker: _Worker) -> None:
+        from uidt.host import protocol
+
         clean_end = False
         try:
             while True:
@@ -341,6 +359,8 @@ class AppHost:
 
     def _dispatch(self, worker: _Worker, message: msg.FromWorker) -> None:
         """Turn one typed message into the fact it reports (already checked by the decoder)."""
+        from uidt.host import messages as msg
+
         app = worker.app
         match message:
             case msg.StartResult(run_id=run_id, wants_to_run=wants):
@@ -379,6 +399,8 @@ class AppHost:
                 assert_never(message)
 
     def _set_notification(self, worker: _Worker, message: msg.SetNotification) -> None:
+        from uidt.host import messages as msg
+
         error: str | None = None
         try:
             notification = Notification.from_dict(message.notification)

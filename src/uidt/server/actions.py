@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from uidt.job.key import JobKey
 from uidt.job.params import JobParameters
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.work import JobWorkItem
-from uidt.store.record import JobKey, JobRecord, NotificationRecord
+from uidt.store.record import JobRecord, NotificationRecord
 
 
 @dataclass(frozen=True)

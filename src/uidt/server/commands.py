@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from uidt.job.key import JobKey
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import CommandCompleted
 from uidt.server.context import Verb
 from uidt.server.jobstate import JobState
 from uidt.server.runs import stop_run
 from uidt.server.status import Bit, JobStatus, Override, key_order
-from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
@@ -263,3 +263,105 @@ def cmd_get_bytes(
     if kind not in values:
         return CmdResult(-1, error=f"Error: unknown option '{kind}'")
     return CmdResult(0, str(values[kind]))
+
+
+class ShellCommands:
+    """The verbs of ``cmd jobscheduler`` on one core (``service.commands``), named as the verbs.
+
+    A facet of the core rather than part of it: the shell (``uidt cmd``) is the only caller, and
+    each verb is one of the functions above.
+    """
+
+    def __init__(self, core: SchedulerCore) -> None:
+        self._core = core
+
+    def run(
+        self,
+        app: str,
+        namespace: str | None,
+        job_id: int,
+        *,
+        force: bool = False,
+        satisfied: bool = False,
+    ) -> CmdResult:
+        """``cmd run [-f|-s]`` (may be deferred; see the module docstring)."""
+        return cmd_run(self._core, app, namespace, job_id, force=force, satisfied=satisfied)
+
+    def stop(
+        self,
+        app: str | None = None,
+        namespace: str | None = None,
+        job_id: int | None = None,
+        *,
+        stop_reason: int = StopReason.USER,
+        internal_reason: int = InternalStopReason.UNKNOWN,
+    ) -> CmdResult:
+        """``cmd stop [-s R] [-i IR]``."""
+        return cmd_stop(
+            self._core,
+            app,
+            namespace,
+            job_id,
+            stop_reason=stop_reason,
+            internal_reason=internal_reason,
+        )
+
+    def timeout(
+        self, app: str | None = None, namespace: str | None = None, job_id: int | None = None
+    ) -> CmdResult:
+        """``cmd timeout``."""
+        return cmd_timeout(self._core, app, namespace, job_id)
+
+    def cancel(
+        self, app: str, namespace: str | None = None, job_id: int | None = None
+    ) -> CmdResult:
+        """``cmd cancel``."""
+        return cmd_cancel(self._core, app, namespace, job_id)
+
+    def get_job_state(self, app: str, namespace: str | None, job_id: int) -> CmdResult:
+        """``cmd get-job-state``."""
+        return cmd_get_job_state(self._core, app, namespace, job_id)
+
+    def get_bytes(self, kind: str, app: str, namespace: str | None, job_id: int) -> CmdResult:
+        """``cmd get-{estimated,transferred}-{download,upload}-bytes``; ``kind`` is e.g.
+        ``estimated-download``."""
+        return cmd_get_bytes(self._core, app, namespace, job_id, kind=kind)
+
+    def get_estimated_download_bytes(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> CmdResult:
+        """``cmd get-estimated-download-bytes``."""
+        return self.get_bytes("estimated-download", app, namespace, job_id)
+
+    def get_estimated_upload_bytes(self, app: str, namespace: str | None, job_id: int) -> CmdResult:
+        """``cmd get-estimated-upload-bytes``."""
+        return self.get_bytes("estimated-upload", app, namespace, job_id)
+
+    def get_transferred_download_bytes(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> CmdResult:
+        """``cmd get-transferred-download-bytes``."""
+        return self.get_bytes("transferred-download", app, namespace, job_id)
+
+    def get_transferred_upload_bytes(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> CmdResult:
+        """``cmd get-transferred-upload-bytes``."""
+        return self.get_bytes("transferred-upload", app, namespace, job_id)
+
+    def get_battery_charging(self) -> CmdResult:
+        """``cmd get-battery-charging``."""
+        return CmdResult(0, str(self._core.device.charging).lower())
+
+    def get_battery_not_low(self) -> CmdResult:
+        """``cmd get-battery-not-low``."""
+        return CmdResult(0, str(self._core.device.battery_not_low).lower())
+
+    def get_storage_not_low(self) -> CmdResult:
+        """``cmd get-storage-not-low``."""
+        return CmdResult(0, str(not self._core.device.storage_low).lower())
+
+    def reset_execution_quota(self, app: str) -> CmdResult:
+        """``cmd reset-execution-quota PKG``: forget the app's UIJ timeouts."""
+        self._core.timeout_quota.reset(app)
+        return CmdResult(0)

@@ -1,8 +1,9 @@
 """``SchedulerCore``: the state of the scheduler and its one check pass.
 
 The layers: :class:`SchedulerCore` (state, evaluation, check pass, runs, timers, records) ←
-:class:`uidt.server.hosting.HostEvents` (callbacks from app workers) ←
-:class:`uidt.server.service.JobSchedulerService` (the public API). Helper modules
+:class:`uidt.server.service.JobSchedulerService` (the public API), with its facets
+:class:`~uidt.server.hosting.HostEvents` (callbacks from app workers), ``Queries`` and
+``ShellCommands``. Helper modules
 (:mod:`~uidt.server.evaluation`, :mod:`~uidt.server.concurrency`, :mod:`~uidt.server.outcome`,
 :mod:`~uidt.server.timers`, :mod:`~uidt.server.commands`, :mod:`~uidt.server.snapshot`) are
 functions over a core.
@@ -18,6 +19,7 @@ from typing import Any
 from uidt.clock import Clock, millis_from_utc
 from uidt.device.state import DeviceState
 from uidt.errors import IllegalTransitionError
+from uidt.job.key import JobKey
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import limits, snapshot
 from uidt.server.actions import Action, JobStateChanged, PersistJob, RemoveJob
@@ -39,9 +41,6 @@ from uidt.server.runtable import RunTable
 from uidt.server.status import HistoryEntry, JobStatus
 from uidt.server.timers import BackoffTimers, fire_timers
 from uidt.settings import Settings
-from uidt.store.record import (
-    JobKey,
-)
 
 
 class SchedulerCore:
@@ -140,9 +139,9 @@ class SchedulerCore:
             yield
         finally:
             self._batch_depth -= 1
-            self.maybe_check()
+            self._maybe_check()
 
-    def maybe_check(self) -> None:
+    def _maybe_check(self) -> None:
         """Run the check pass now unless a batch is open (it runs when the batch ends)."""
         if self._batch_depth == 0:
             self.check_pass()
@@ -151,11 +150,7 @@ class SchedulerCore:
         """The job with this identity, if scheduled."""
         return self.jobs.get(JobKey(app, namespace, job_id))
 
-    def can_run_user_initiated_jobs(self, app: str) -> bool:
-        """The app declares RUN_USER_INITIATED_JOBS and the user did not revoke it."""
-        return self.registry.can_run_user_initiated_jobs(app)
-
-    def insert(self, status: JobStatus) -> None:
+    def _insert(self, status: JobStatus) -> None:
         """Add a new scheduling of a job (its generation assigned if it has none)."""
         if status.generation < 1:
             status.generation = self._next_generation

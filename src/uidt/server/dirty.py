@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from uidt.store.record import JobKey
+from uidt.job.key import JobKey
 
 
 class DirtyJobs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from uidt.job.key import JobKey
 from uidt.server.commands import check_pending_command
 from uidt.server.context import JobServiceContext
 from uidt.server.controllers import battery_bits, connectivity_satisfied, storage_bits
@@ -14,7 +15,6 @@ from uidt.server.jobstate import check_transition, derive
 from uidt.server.readiness import Blocks, is_ready, pending_reasons
 from uidt.server.restrictions import thermally_restricted
 from uidt.server.status import Bit, JobStatus
-from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore

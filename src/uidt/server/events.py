@@ -311,29 +311,29 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
     match event:
         # facts from the app host
         case Bound(app=app):
-            core.on_bound(app)
+            core.host.on_bound(app)
         case BindFailed(app=app):
-            core.on_bind_failed(app)
+            core.host.on_bind_failed(app)
         case StartResult(run_id=run_id, wants_to_run=wants):
-            core.on_start_job_result(run_id, wants)
+            core.host.on_start_job_result(run_id, wants)
         case StopResult(run_id=run_id, wants_reschedule=wants):
-            core.on_stop_job_result(run_id, wants)
+            core.host.on_stop_job_result(run_id, wants)
         case Finished(run_id=run_id, failure=str() as failure):
-            core.on_job_failed(run_id, failure)
+            core.host.on_job_failed(run_id, failure)
         case Finished(run_id=run_id, wants_reschedule=wants):
-            core.on_job_finished(run_id, wants)
+            core.host.on_job_finished(run_id, wants)
         case NotificationSet():
-            core.on_set_notification(
+            core.host.on_set_notification(
                 event.run_id, event.notification_id, event.notification, event.end_policy
             )
         case BytesEstimated(run_id=run_id, download=down, upload=up):
-            core.on_update_estimated_bytes(run_id, down, up)
+            core.host.on_update_estimated_bytes(run_id, down, up)
         case BytesTransferred(run_id=run_id, download=down, upload=up):
-            core.on_update_transferred_bytes(run_id, down, up)
+            core.host.on_update_transferred_bytes(run_id, down, up)
         case JobCrashed(run_id=run_id, exception_type=kind, message=message):
-            core.on_job_crashed(run_id, kind, message)
+            core.host.on_job_crashed(run_id, kind, message)
         case ProcessDied(app=app):
-            core.on_process_died(app)
+            core.host.on_process_died(app)
         case Pong() | NetworkChangeHandled():
             pass  # heartbeats and acknowledgements: nothing for the core to decide
         # requests and changes from the daemon
@@ -362,7 +362,7 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
         case LowMemoryKill(app=app):
             core.low_memory_kill(app)
         case StopAll(stop_reason=reason, internal_reason=internal):
-            core.cmd_stop(stop_reason=reason, internal_reason=internal)
+            core.commands.stop(stop_reason=reason, internal_reason=internal)
         case _:
             assert_never(event)
     return None

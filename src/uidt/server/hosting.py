@@ -2,87 +2,93 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import InternalStopReason, StopReason
-from uidt.server.actions import (
-    KillApp,
-)
 from uidt.server.context import Verb
-from uidt.server.core import SchedulerCore
 from uidt.server.crashes import note_crash
 from uidt.server.outcome import finish_run, one_line, unbind_if_idle
 from uidt.server.runs import send_start, stop_run
-from uidt.store.record import (
-    INTERNAL_FLAG_DEMOTED_BY_USER,
-)
+
+if TYPE_CHECKING:
+    from uidt.server.core import SchedulerCore
 
 
-class HostEvents(SchedulerCore):
-    """Callbacks from the app workers (reference §3.2) and the ways the system ends them (§5)."""
+class HostEvents:
+    """Callbacks from the app workers (reference §3.2), on one core (``service.host``).
+
+    A facet of the core, not part of its class: each fact a worker reports (``on_start_job``
+    returned, ``job_finished``, the process died …) is one method here, reached through
+    :func:`uidt.server.events.handle`; it uses the core's parts' public APIs only.
+    """
+
+    def __init__(self, core: SchedulerCore) -> None:
+        self._core = core
 
     def on_bound(self, app: str) -> None:
         """The app's worker process is up: start its runs waiting in BINDING."""
-        self.run_table.worker_up(app)
-        for ctx in self.run_table.of_app(app):
-            if ctx.verb is Verb.BINDING:
-                send_start(self, ctx)
-        unbind_if_idle(self, app)
-        self.maybe_check()
+        with self._core.batch():
+            self._core.run_table.worker_up(app)
+            for ctx in self._core.run_table.of_app(app):
+                if ctx.verb is Verb.BINDING:
+                    send_start(self._core, ctx)
+            unbind_if_idle(self._core, app)
 
     def on_bind_failed(self, app: str) -> None:
         """The worker could not be started: its runs end as system stops and are rescheduled."""
-        self.run_table.worker_gone(app)
-        with self.batch():
-            for ctx in self.run_table.of_app(app):
+        self._core.run_table.worker_gone(app)
+        with self._core.batch():
+            for ctx in self._core.run_table.of_app(app):
                 if ctx.verb is Verb.BINDING:
                     ctx.stop_reason, ctx.internal_reason = (
                         StopReason.UNDEFINED,
                         InternalStopReason.UNKNOWN,
                     )
-                    finish_run(self, ctx, reschedule=not ctx.cancelled)
+                    finish_run(self._core, ctx, reschedule=not ctx.cancelled)
 
     def on_start_job_result(self, run_id: int, wants_to_run: bool) -> None:
         """``on_start_job`` returned: EXECUTING, or finished at once when it returned ``False``."""
-        ctx = self.run_table.run(run_id)
+        ctx = self._core.run_table.run(run_id)
         if ctx is None or ctx.verb is not Verb.STARTING:
             return
-        with self.batch():
+        with self._core.batch():
             if not wants_to_run:
                 ctx.stop_reason = StopReason.UNDEFINED
                 ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
-                finish_run(self, ctx, reschedule=False)
+                finish_run(self._core, ctx, reschedule=False)
                 return
-            now = self.now()
+            now = self._core.now()
             ctx.verb, ctx.verb_since = Verb.EXECUTING, now
             ctx.execution_start = now
             ctx.last_progress = now
             # set_notification may already have come while on_start_job ran
             ctx.awaiting_notification = ctx.user_visible and ctx.notification_id is None
-            self.record(ctx.status, "executing", "on_start_job returned true")
+            self._core.record(ctx.status, "executing", "on_start_job returned true")
             if ctx.cancelled:
                 ctx.deferred_stop = (StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
             if ctx.deferred_stop is not None:
                 reason, internal = ctx.deferred_stop
-                stop_run(self, ctx, reason, internal)
+                stop_run(self._core, ctx, reason, internal)
 
     def on_stop_job_result(self, run_id: int, wants_reschedule: bool) -> None:
         """``on_stop_job`` returned the app's reschedule wish."""
-        ctx = self.run_table.run(run_id)
+        ctx = self._core.run_table.run(run_id)
         if ctx is None or ctx.verb is not Verb.STOPPING:
             return
-        with self.batch():
-            finish_run(self, ctx, reschedule=wants_reschedule or ctx.force_reschedule)
+        with self._core.batch():
+            finish_run(self._core, ctx, reschedule=wants_reschedule or ctx.force_reschedule)
 
     def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
         """``job_finished``: SUCCESSFUL_FINISH; while stopping, the stop's reasons are kept."""
-        ctx = self.run_table.run(run_id)
+        ctx = self._core.run_table.run(run_id)
         if ctx is None:
             return
-        with self.batch():
+        with self._core.batch():
             if ctx.verb is not Verb.STOPPING:
                 ctx.stop_reason = StopReason.UNDEFINED
                 ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
-            finish_run(self, ctx, reschedule=wants_reschedule or ctx.force_reschedule)
+            finish_run(self._core, ctx, reschedule=wants_reschedule or ctx.force_reschedule)
 
     def on_job_failed(self, run_id: int, failure: str) -> None:
         """``job_failed`` (a uidt extension): the run ends and the job is dropped as ``failed``.
@@ -90,15 +96,15 @@ class HostEvents(SchedulerCore):
         Stop reasons are recorded as for ``job_finished`` (while stopping, the stop's); the job is
         never rescheduled, whatever the stop asked for: the app says retrying cannot help.
         """
-        ctx = self.run_table.run(run_id)
+        ctx = self._core.run_table.run(run_id)
         if ctx is None:
             return
-        with self.batch():
+        with self._core.batch():
             if ctx.verb is not Verb.STOPPING:
                 ctx.stop_reason = StopReason.UNDEFINED
                 ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
             ctx.failure = one_line(failure)
-            finish_run(self, ctx, reschedule=False)
+            finish_run(self._core, ctx, reschedule=False)
 
     def on_set_notification(
         self,
@@ -112,30 +118,30 @@ class HostEvents(SchedulerCore):
         Raises:
             InvalidJobError: undeclared channel or bad end policy (delivered to the app).
         """
-        ctx = self.run_table.run(run_id)
+        ctx = self._core.run_table.run(run_id)
         if ctx is None or ctx.verb in (Verb.BINDING, Verb.FINISHED):
             return
-        info = self.registry.get(ctx.app)
+        info = self._core.registry.get(ctx.app)
         channels = info.channels if info is not None else frozenset()
-        for action in self.notifications.set_notification(
-            ctx, notification_id, notification, end_policy, channels, self.utc_ms()
+        for action in self._core.notifications.set_notification(
+            ctx, notification_id, notification, end_policy, channels, self._core.utc_ms()
         ):
-            self.emit(action)
+            self._core.emit(action)
 
     def on_update_estimated_bytes(self, run_id: int, download: int, upload: int) -> None:
         """``update_estimated_network_bytes``: replaces the running estimate."""
-        ctx = self.run_table.run(run_id)
+        ctx = self._core.run_table.run(run_id)
         if ctx is not None:
             ctx.estimated_download_bytes, ctx.estimated_upload_bytes = download, upload
 
     def on_update_transferred_bytes(self, run_id: int, download: int, upload: int) -> None:
         """``update_transferred_network_bytes``: replaces the counters; progress feeds the watchdog."""
-        ctx = self.run_table.run(run_id)
+        ctx = self._core.run_table.run(run_id)
         if ctx is None:
             return
         moved = (download, upload) != (ctx.transferred_download_bytes, ctx.transferred_upload_bytes)
         if moved or not ctx.bytes_reported:
-            ctx.last_progress = self.now()
+            ctx.last_progress = self._core.now()
         ctx.transferred_download_bytes, ctx.transferred_upload_bytes = download, upload
         ctx.bytes_reported = True
 
@@ -145,19 +151,21 @@ class HostEvents(SchedulerCore):
         The run itself ends when the worker dies (the daemon kills it, as Android kills a
         crashing process): that is a system stop, see :meth:`on_process_died`.
         """
-        ctx = self.run_table.run(run_id)
+        ctx = self._core.run_table.run(run_id)
         if ctx is None:
             return
         status = ctx.status
-        status.last_crash = note_crash(status.last_crash, exc_type, message, self.utc_ms())
-        self.record(status, "crashed", f"{status.last_crash.type}: {status.last_crash.message}")
-        self.dirty.add(status.key)
+        status.last_crash = note_crash(status.last_crash, exc_type, message, self._core.utc_ms())
+        self._core.record(
+            status, "crashed", f"{status.last_crash.type}: {status.last_crash.message}"
+        )
+        self._core.dirty.add(status.key)
 
     def on_process_died(self, app: str) -> None:
         """The worker died (EOF / waitpid): every run of the app ends, rescheduled unless marked."""
-        self.run_table.worker_gone(app)
-        with self.batch():
-            for ctx in self.run_table.of_app(app):
+        self._core.run_table.worker_gone(app)
+        with self._core.batch():
+            for ctx in self._core.run_table.of_app(app):
                 if ctx.death_mark is not None:
                     ctx.stop_reason, ctx.internal_reason = ctx.death_mark
                 elif ctx.verb is not Verb.STOPPING:
@@ -165,27 +173,4 @@ class HostEvents(SchedulerCore):
                         StopReason.UNDEFINED,
                         InternalStopReason.UNKNOWN,
                     )
-                finish_run(self, ctx, reschedule=True)
-
-    def user_stop(self, app: str) -> None:
-        """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
-        with self.batch():
-            self.registry.stop_by_user(app)
-            runs = self.run_table.of_app(app)
-            for status in self.app_jobs.get(app, {}).values():
-                status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
-                self.pending.discard(status.key)
-                self.settle(status)
-                self.record(status, "user-stopped", "Task Manager stop")
-                self.persist(status)
-                self.dirty.add(status.key)
-            for ctx in runs:
-                ctx.death_mark = (StopReason.USER, InternalStopReason.USER_UI_STOP)
-            if self.run_table.is_bound(app) or self.run_table.is_binding(app) or runs:
-                self.emit(KillApp(app, "user stop"))
-
-    def low_memory_kill(self, app: str) -> None:
-        """Kill an app's worker for memory; its runs are rescheduled as system stops."""
-        for ctx in self.run_table.of_app(app):
-            ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
-        self.emit(KillApp(app, "low memory"))
+                finish_run(self._core, ctx, reschedule=True)

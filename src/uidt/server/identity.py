@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from uidt.job.key import JobKey
 from uidt.server.status import JobStatus
-from uidt.store.record import JobKey, JobRecord
+from uidt.store.record import JobRecord
 
 if TYPE_CHECKING:
     from uidt.job.info import JobInfo

@@ -17,7 +17,7 @@ def max_runtime_for(core: SchedulerCore, status: JobStatus) -> int:
     return limits.max_runtime_ms(
         core.settings,
         treated_as_uij=status.treated_as_uij,
-        uij_ok=core.can_run_user_initiated_jobs(status.key.app),
+        uij_ok=core.registry.can_run_user_initiated_jobs(status.key.app),
         in_quota=core.timeout_quota.in_quota(status.key.app, core.now()),
     )
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import backoff
 from uidt.server.actions import UnbindApp
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.jobstate import JobState
 from uidt.server.status import Override
-from uidt.store.record import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore

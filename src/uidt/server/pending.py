@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Set
 
+from uidt.job.key import JobKey
 from uidt.server.status import JobStatus
-from uidt.store.record import JobKey
 
 
 class PendingQueue:

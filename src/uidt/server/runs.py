@@ -26,7 +26,7 @@ def start_run(core: SchedulerCore, status: JobStatus) -> JobServiceContext:
     """Give the job an execution slot: bind the app if needed, else send ``on_start_job``."""
     now = core.now()
     app = status.key.app
-    uij_ok = core.can_run_user_initiated_jobs(app)
+    uij_ok = core.registry.can_run_user_initiated_jobs(app)
     in_quota = core.timeout_quota.in_quota(app, now)
     guarantee = limits.min_guarantee_ms(
         core.settings,

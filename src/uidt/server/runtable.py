@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Set
 from types import MappingProxyType
 
+from uidt.job.key import JobKey
 from uidt.server.context import JobServiceContext
 from uidt.server.status import JobStatus
-from uidt.store.record import JobKey
 
 
 class RunTable:

@@ -8,45 +8,40 @@ Synchronous, no I/O, no real time: the daemon (the shell) feeds events and carri
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, overload
 
+from uidt.clock import Clock
 from uidt.device.state import DeviceState, NetworkState
 from uidt.errors import InvalidJobError, JobLimitError
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.namespace import validate_namespace
-from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
-from uidt.server import admission, snapshot
+from uidt.server import admission
 from uidt.server import events as ev
-from uidt.server.actions import NetworkChanged
+from uidt.server.actions import KillApp, NetworkChanged
 from uidt.server.apps import AppInfo, Caller
-from uidt.server.commands import (
-    CmdResult,
-    cmd_cancel,
-    cmd_get_bytes,
-    cmd_get_job_state,
-    cmd_run,
-    cmd_stop,
-    cmd_timeout,
-)
+from uidt.server.commands import CmdResult, ShellCommands
 from uidt.server.context import Verb
 from uidt.server.controllers.tracking import changed_readings
-from uidt.server.evaluation import changed_by_device, evaluate
+from uidt.server.core import SchedulerCore
+from uidt.server.evaluation import changed_by_device
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
-from uidt.server.status import DEMOTION_FLAGS, JobStatus, key_order
-from uidt.store.record import (
-    JobKey,
-    JobRecord,
-)
+from uidt.server.queries import Queries
+from uidt.server.status import DEMOTION_FLAGS, JobStatus
+from uidt.settings import Settings
+from uidt.store.record import JobRecord
 
 RESULT_FAILURE = admission.RESULT_FAILURE
 RESULT_SUCCESS = admission.RESULT_SUCCESS
 
 
-class JobSchedulerService(HostEvents):
+class JobSchedulerService(SchedulerCore):
     """The whole UIDT policy as a deterministic state machine (see the module docstring).
 
     Args:
@@ -55,7 +50,35 @@ class JobSchedulerService(HostEvents):
         device: the device snapshot at start.
         installed_memory_bytes: the machine's RAM, for the default concurrency limit.
         apps: the installed apps.
+
+    Three facets hold the rest: :attr:`host` (:class:`~uidt.server.hosting.HostEvents`: the facts
+    the app workers report, reached through :meth:`handle`), :attr:`queries`
+    (:class:`~uidt.server.queries.Queries`: pending jobs, reasons, ``jobs --json``, ``dumpsys``)
+    and :attr:`commands` (:class:`~uidt.server.commands.ShellCommands`: ``cmd jobscheduler``).
     """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        settings: Settings,
+        device: DeviceState,
+        installed_memory_bytes: int,
+        apps: Mapping[str, AppInfo] | None = None,
+    ) -> None:
+        super().__init__(
+            clock=clock,
+            settings=settings,
+            device=device,
+            installed_memory_bytes=installed_memory_bytes,
+            apps=apps,
+        )
+        #: The read-only questions (``getPendingJob`` …, snapshots, ``dumpsys``).
+        self.queries = Queries(self)
+        #: The verbs of ``cmd jobscheduler`` (``uidt cmd``).
+        self.commands = ShellCommands(self)
+        #: The facts the app workers report (``on_start_job`` returned, ``job_finished`` …).
+        self.host = HostEvents(self)
 
     # -- the one entry for events as values (uidt.server.events) ------------------------------
 
@@ -77,7 +100,7 @@ class JobSchedulerService(HostEvents):
         """Install or update an app (grants and revocations take effect at once)."""
         self.registry.install(info)
         self.dirty.update(self.app_jobs.get(info.package, ()))
-        self.maybe_check()
+        self._maybe_check()
 
     def remove_app(self, package: str) -> None:
         """Uninstall: stop running jobs (USER / UNINSTALL) and drop every job of the app."""
@@ -93,9 +116,9 @@ class JobSchedulerService(HostEvents):
         if not self.registry.set_visible(app, visible, self.now()):
             return
         self.dirty.update(self.app_jobs.get(app, ()))
-        self.maybe_check()
+        self._maybe_check()
 
-    def may_schedule_uij(self, caller: Caller) -> bool:
+    def _may_schedule_uij(self, caller: Caller) -> bool:
         """The app is in a state to schedule user-initiated jobs (reference §2.1, semantics §1)."""
         return (
             caller.visible
@@ -129,7 +152,7 @@ class JobSchedulerService(HostEvents):
             self.registry.note_user_interaction(caller.app, self.now())
         if not admission.validate_job(app, job, work):
             return RESULT_FAILURE
-        if job.is_user_initiated() and not self.may_schedule_uij(caller):
+        if job.is_user_initiated() and not self._may_schedule_uij(caller):
             return RESULT_FAILURE
         namespace = validate_namespace(namespace)
         key = JobKey(caller.app, namespace, job.job_id)
@@ -154,7 +177,7 @@ class JobSchedulerService(HostEvents):
             status = JobStatus(key=key, job=job, enqueue_elapsed=self.now(), work=carried)
             if work is not None:
                 status.work.append(work)
-            self.insert(status)
+            self._insert(status)
             self.record(status, "scheduled", "schedule")
             self.persist(status)
         return RESULT_SUCCESS
@@ -178,7 +201,7 @@ class JobSchedulerService(HostEvents):
                     work=[JobWorkItem.from_dict(w) for w in record.work_items],
                     generation=stored_generation(record),
                 )
-                self.insert(status)
+                self._insert(status)
                 self.record(status, "loaded", "daemon start")
 
     # -- cancel ---------------------------------------------------------------------------
@@ -203,6 +226,31 @@ class JobSchedulerService(HostEvents):
         with self.batch():
             for key in list(self.app_jobs.get(app, {})):
                 self.cancel(app, key.namespace, key.job_id)
+
+    # -- the ways the system ends an app's runs (reference §5) ----------------------------------
+
+    def user_stop(self, app: str) -> None:
+        """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
+        with self.batch():
+            self.registry.stop_by_user(app)
+            runs = self.run_table.of_app(app)
+            for status in self.app_jobs.get(app, {}).values():
+                status.internal_flags |= INTERNAL_FLAG_DEMOTED_BY_USER
+                self.pending.discard(status.key)
+                self.settle(status)
+                self.record(status, "user-stopped", "Task Manager stop")
+                self.persist(status)
+                self.dirty.add(status.key)
+            for ctx in runs:
+                ctx.death_mark = (StopReason.USER, InternalStopReason.USER_UI_STOP)
+            if self.run_table.is_bound(app) or self.run_table.is_binding(app) or runs:
+                self.emit(KillApp(app, "user stop"))
+
+    def low_memory_kill(self, app: str) -> None:
+        """Kill an app's worker for memory; its runs are rescheduled as system stops."""
+        for ctx in self.run_table.of_app(app):
+            ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
+        self.emit(KillApp(app, "low memory"))
 
     # -- updates of queued jobs (semantics §3) ---------------------------------------------
 
@@ -265,7 +313,7 @@ class JobSchedulerService(HostEvents):
                 self.dirty.add_all()  # most jobs changed: one sweep over all of them
             else:
                 self.dirty.update(changed)
-        self.maybe_check()
+        self._maybe_check()
         if _network_identity(before) != _network_identity(state.network) and before is not None:
             self._tell_network_changed()
 
@@ -277,151 +325,6 @@ class JobSchedulerService(HostEvents):
         for ctx in self.run_table:
             if ctx.verb is Verb.EXECUTING and ctx.status.job.required_network is not None:
                 self.emit(NetworkChanged(ctx.run_id, ctx.status.key, network))
-
-    # -- queries ----------------------------------------------------------------------------
-
-    def get_pending_job(self, app: str, namespace: str | None, job_id: int) -> JobInfo | None:
-        """The job (pending or running), or ``None``."""
-        status = self.find(app, namespace, job_id)
-        return None if status is None else status.job
-
-    def get_all_pending_jobs(self, app: str, namespace: str | None) -> list[JobInfo]:
-        """The app's jobs in one namespace, running ones included."""
-        jobs = self.app_jobs.get(app, {})
-        return [jobs[k].job for k in sorted(jobs, key=key_order) if k.namespace == namespace]
-
-    def get_pending_jobs_in_all_namespaces(self, app: str) -> dict[str | None, list[JobInfo]]:
-        """The app's jobs by namespace (the default namespace's key is ``None``)."""
-        result: dict[str | None, list[JobInfo]] = {}
-        jobs = self.app_jobs.get(app, {})
-        for key in sorted(jobs, key=key_order):
-            result.setdefault(key.namespace, []).append(jobs[key].job)
-        return result
-
-    def get_pending_job_reasons(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> list[PendingReason]:
-        """Why the job is not running, most important first (``[INVALID_JOB_ID]`` if unknown)."""
-        status = self.find(app, namespace, job_id)
-        if status is None:
-            return [PendingReason.INVALID_JOB_ID]
-        if status.key in self.dirty:
-            evaluate(self, status)
-        return list(status.pending_reasons) or [PendingReason.UNDEFINED]
-
-    def get_pending_job_reason(self, app: str, namespace: str | None, job_id: int) -> PendingReason:
-        """The first pending reason."""
-        return self.get_pending_job_reasons(app, namespace, job_id)[0]
-
-    def get_pending_job_reasons_history(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> list[tuple[int, list[PendingReason]]]:
-        """The last ≤ 10 changes of the pending reasons: ``(utc_ms, reasons)``, oldest first."""
-        status = self.find(app, namespace, job_id)
-        if status is None:
-            return []
-        return [(utc, list(reasons)) for utc, reasons in status.reasons_history]
-
-    def jobs_snapshot(
-        self, app: str | None = None, *, include_ended: bool = False
-    ) -> list[dict[str, Any]]:
-        """The objects of ``uidt jobs --json``; with ``include_ended`` (``--all``) also the last
-        100 jobs that finished, were cancelled or user-stopped, oldest first, after the rest."""
-        return snapshot.jobs_snapshot(self, app, include_ended=include_ended)
-
-    def dump(self) -> dict[str, Any]:
-        """``uidt dumpsys --json``."""
-        return snapshot.dump(self)
-
-    # -- shell verbs (reference §10) ----------------------------------------------------------
-
-    def cmd_run(
-        self,
-        app: str,
-        namespace: str | None,
-        job_id: int,
-        *,
-        force: bool = False,
-        satisfied: bool = False,
-    ) -> CmdResult:
-        """``cmd run [-f|-s]`` (may be deferred; see :mod:`uidt.server.commands`)."""
-        return cmd_run(self, app, namespace, job_id, force=force, satisfied=satisfied)
-
-    def cmd_stop(
-        self,
-        app: str | None = None,
-        namespace: str | None = None,
-        job_id: int | None = None,
-        *,
-        stop_reason: int = StopReason.USER,
-        internal_reason: int = InternalStopReason.UNKNOWN,
-    ) -> CmdResult:
-        """``cmd stop [-s R] [-i IR]``."""
-        return cmd_stop(
-            self,
-            app,
-            namespace,
-            job_id,
-            stop_reason=stop_reason,
-            internal_reason=internal_reason,
-        )
-
-    def cmd_timeout(
-        self, app: str | None = None, namespace: str | None = None, job_id: int | None = None
-    ) -> CmdResult:
-        """``cmd timeout``."""
-        return cmd_timeout(self, app, namespace, job_id)
-
-    def cmd_cancel(
-        self, app: str, namespace: str | None = None, job_id: int | None = None
-    ) -> CmdResult:
-        """``cmd cancel``."""
-        return cmd_cancel(self, app, namespace, job_id)
-
-    def cmd_get_job_state(self, app: str, namespace: str | None, job_id: int) -> CmdResult:
-        """``cmd get-job-state``."""
-        return cmd_get_job_state(self, app, namespace, job_id)
-
-    def cmd_get_estimated_download_bytes(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> CmdResult:
-        """``cmd get-estimated-download-bytes``."""
-        return cmd_get_bytes(self, app, namespace, job_id, kind="estimated-download")
-
-    def cmd_get_estimated_upload_bytes(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> CmdResult:
-        """``cmd get-estimated-upload-bytes``."""
-        return cmd_get_bytes(self, app, namespace, job_id, kind="estimated-upload")
-
-    def cmd_get_transferred_download_bytes(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> CmdResult:
-        """``cmd get-transferred-download-bytes``."""
-        return cmd_get_bytes(self, app, namespace, job_id, kind="transferred-download")
-
-    def cmd_get_transferred_upload_bytes(
-        self, app: str, namespace: str | None, job_id: int
-    ) -> CmdResult:
-        """``cmd get-transferred-upload-bytes``."""
-        return cmd_get_bytes(self, app, namespace, job_id, kind="transferred-upload")
-
-    def get_battery_charging(self) -> CmdResult:
-        """``cmd get-battery-charging``."""
-        return CmdResult(0, str(self.device.charging).lower())
-
-    def get_battery_not_low(self) -> CmdResult:
-        """``cmd get-battery-not-low``."""
-        return CmdResult(0, str(self.device.battery_not_low).lower())
-
-    def get_storage_not_low(self) -> CmdResult:
-        """``cmd get-storage-not-low``."""
-        return CmdResult(0, str(not self.device.storage_low).lower())
-
-    def cmd_reset_execution_quota(self, app: str) -> CmdResult:
-        """``cmd reset-execution-quota PKG``: forget the app's UIJ timeouts."""
-        self.timeout_quota.reset(app)
-        return CmdResult(0)
 
 
 __all__ = ["RESULT_FAILURE", "RESULT_SUCCESS", "CmdResult", "JobSchedulerService"]

@@ -6,17 +6,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum, IntFlag
 
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.priority import Priority
 from uidt.job.reasons import PendingReason
 from uidt.job.work import JobWorkItem
 from uidt.server.crashes import LastCrash
 from uidt.server.jobstate import JobState
-from uidt.store.record import (
-    INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ,
-    INTERNAL_FLAG_DEMOTED_BY_USER,
-    JobKey,
-)
 
 HISTORY_SIZE = 10
 DEMOTION_FLAGS = INTERNAL_FLAG_DEMOTED_BY_USER | INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ

@@ -6,13 +6,13 @@ import heapq
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from uidt.job.key import JobKey
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import KillApp
 from uidt.server.commands import expire_commands
 from uidt.server.context import JobServiceContext, Verb
 from uidt.server.outcome import finish_run
 from uidt.server.runs import record_anr, stop_run
-from uidt.store.record import JobKey
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore

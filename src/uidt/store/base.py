@@ -9,11 +9,15 @@ its event loop). The rules every store keeps:
 * ``load_jobs()`` returns the persisted jobs as a restarted daemon sees them (Android reference §9):
   failure counters (``num_failures``, ``num_system_stops``) reset to 0; internal flags, cumulative
   runtime, history and the rest kept. Keys are unique, so duplicates cannot occur.
-* ``update_job(key, **fields)`` changes only runtime fields (:data:`RUNTIME_FIELDS`); it returns
-  ``False`` when no job has that key, and raises :class:`~uidt.errors.InvalidJobError` for a field
-  that is not a runtime field. Persisted jobs' updates are durable before it returns.
 * ``remove_app`` removes the app, its jobs and its notifications.
 * Records handed in and out are copies: changing one afterwards does not change the store.
+
+The protocol holds what the daemon calls (its runtime, :class:`~uidt.store.writer.StoreWriter`
+and :mod:`uidt.store.batch`), nothing more. The stores also answer a few reads that only tests
+and the contract suite use to look inside (``get_job``, ``jobs``, ``count_for_app``,
+``notifications``: :class:`uidt.testing.store_contract.InspectableStore`); a wider protocol
+(queries by app or namespace, runtime-field updates, metadata) can come back with a store shared
+by several hosts, when a caller needs it.
 
 Leases (the plan for PostgreSQL, many hosts sharing one store): leases live in a separate protocol,
 :class:`LeasingJobStore`, which a multi-host store implements *in addition to* :class:`JobStore`.
@@ -27,34 +31,16 @@ the daemon, when ``isinstance(store, LeasingJobStore)``, calls ``heartbeat()`` o
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
-from uidt.errors import InvalidJobError
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
-
-#: The fields ``update_job`` may change; everything else needs ``put_job``.
-RUNTIME_FIELDS: frozenset[str] = frozenset(
-    {
-        "num_failures",
-        "num_system_stops",
-        "earliest_run_time_utc_ms",
-        "cumulative_runtime_ms",
-        "internal_flags",
-        "last_stop_reason",
-        "last_internal_stop_reason",
-        "last_successful_run_utc_ms",
-        "last_failed_run_utc_ms",
-        "history",
-        "extra",
-    }
-)
+from uidt.job.key import JobKey
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 
 @runtime_checkable
 class JobStore(Protocol):
-    """Where jobs, installed apps, notifications and daemon metadata are kept."""
+    """Where jobs, installed apps and notifications are kept: what the daemon calls."""
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -64,34 +50,6 @@ class JobStore(Protocol):
 
     def remove_job(self, key: JobKey) -> bool:
         """Remove a job; ``True`` if there was one."""
-        ...
-
-    def get_job(self, key: JobKey) -> JobRecord | None:
-        """The job with that key, or ``None``."""
-        ...
-
-    def jobs(self) -> list[JobRecord]:
-        """Every job (persisted or not), ordered by key."""
-        ...
-
-    def jobs_for_app(self, app: str) -> list[JobRecord]:
-        """Every job of one app, in all namespaces, ordered by key."""
-        ...
-
-    def jobs_in_namespace(self, app: str, namespace: str | None) -> list[JobRecord]:
-        """The jobs of one app in one namespace (``None`` = default), ordered by key."""
-        ...
-
-    def count_for_app(self, app: str) -> int:
-        """How many jobs the app has, in all namespaces."""
-        ...
-
-    def update_job(self, key: JobKey, /, **fields: Any) -> bool:
-        """Change runtime fields of a job; ``False`` if there is no such job.
-
-        Raises:
-            InvalidJobError: a field is not in :data:`RUNTIME_FIELDS`.
-        """
         ...
 
     def load_jobs(self) -> list[JobRecord]:
@@ -126,20 +84,6 @@ class JobStore(Protocol):
         """Remove a notification; ``True`` if there was one."""
         ...
 
-    def notifications(self) -> list[NotificationRecord]:
-        """Every notification, ordered by (app, id)."""
-        ...
-
-    # -- daemon metadata ------------------------------------------------------------------
-
-    def get_meta(self, key: str) -> str | None:
-        """A daemon metadata value, or ``None``."""
-        ...
-
-    def set_meta(self, key: str, value: str | None) -> None:
-        """Set (or, with ``None``, delete) a daemon metadata value."""
-        ...
-
     # -- lifetime -------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -171,19 +115,6 @@ class LeasingJobStore(Protocol):
     def release_all(self) -> None:
         """Give up every lease this host holds (clean shutdown)."""
         ...
-
-
-def check_runtime_fields(fields: Iterable[str]) -> None:
-    """Raise :class:`InvalidJobError` for any name that ``update_job`` may not change."""
-    bad = sorted(set(fields) - RUNTIME_FIELDS)
-    if bad:
-        raise InvalidJobError(f"update_job cannot change {', '.join(bad)}; use put_job")
-
-
-def apply_runtime_fields(record: JobRecord, fields: dict[str, Any]) -> None:
-    """Set already-checked runtime fields on ``record`` (values are copied)."""
-    for name, value in fields.items():
-        setattr(record, name, copy.deepcopy(value))
 
 
 def reloaded(record: JobRecord) -> JobRecord:

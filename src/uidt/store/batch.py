@@ -12,8 +12,9 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from uidt.job.key import JobKey
 from uidt.store.base import JobStore
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 
 @dataclass(frozen=True)
@@ -79,18 +80,7 @@ class DropNotification:
         return ("notification", self.app, self.notification_id)
 
 
-@dataclass(frozen=True)
-class SetMeta:
-    """``set_meta(key, value)`` (``None`` deletes)."""
-
-    key: str
-    value: str | None
-
-    def slot(self) -> Hashable:
-        return ("meta", self.key)
-
-
-StoreWrite = PutJob | DropJob | PutApp | DropApp | PutNotification | DropNotification | SetMeta
+StoreWrite = PutJob | DropJob | PutApp | DropApp | PutNotification | DropNotification
 
 
 @runtime_checkable
@@ -117,5 +107,3 @@ def apply_write(store: JobStore, write: StoreWrite) -> None:
             store.put_notification(record)
         case DropNotification(app=app, notification_id=nid):
             store.remove_notification(app, nid)
-        case SetMeta(key=key, value=value):
-            store.set_meta(key, value)

@@ -11,7 +11,8 @@ from typing import Any
 
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.job.key import JobKey
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 _JOB_SCALARS = (
     "enqueue_time_utc_ms",

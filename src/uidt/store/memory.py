@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any
 
+from uidt.job.key import JobKey
 from uidt.store.base import (
     StoreContextMixin,
-    apply_runtime_fields,
-    check_runtime_fields,
     reloaded,
     sort_key,
 )
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 
 class MemoryJobStore(StoreContextMixin):
@@ -28,7 +26,6 @@ class MemoryJobStore(StoreContextMixin):
         self._jobs: dict[JobKey, JobRecord] = {}
         self._apps: dict[str, AppRecord] = {}
         self._notifications: dict[tuple[str, int], NotificationRecord] = {}
-        self._meta: dict[str, str] = {}
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -49,32 +46,9 @@ class MemoryJobStore(StoreContextMixin):
         with self._lock:
             return sorted((copy.deepcopy(r) for r in self._jobs.values()), key=sort_key)
 
-    def jobs_for_app(self, app: str) -> list[JobRecord]:
-        with self._lock:
-            found = [copy.deepcopy(r) for k, r in self._jobs.items() if k.app == app]
-        return sorted(found, key=sort_key)
-
-    def jobs_in_namespace(self, app: str, namespace: str | None) -> list[JobRecord]:
-        with self._lock:
-            found = [
-                copy.deepcopy(r)
-                for k, r in self._jobs.items()
-                if k.app == app and k.namespace == namespace
-            ]
-        return sorted(found, key=sort_key)
-
     def count_for_app(self, app: str) -> int:
         with self._lock:
             return sum(1 for k in self._jobs if k.app == app)
-
-    def update_job(self, key: JobKey, /, **fields: Any) -> bool:
-        check_runtime_fields(fields)
-        with self._lock:
-            record = self._jobs.get(key)
-            if record is None:
-                return False
-            apply_runtime_fields(record, fields)
-            return True
 
     def load_jobs(self) -> list[JobRecord]:
         with self._lock:
@@ -118,19 +92,6 @@ class MemoryJobStore(StoreContextMixin):
     def notifications(self) -> list[NotificationRecord]:
         with self._lock:
             return [copy.deepcopy(self._notifications[k]) for k in sorted(self._notifications)]
-
-    # -- metadata -------------------------------------------------------------------------
-
-    def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            return self._meta.get(key)
-
-    def set_meta(self, key: str, value: str | None) -> None:
-        with self._lock:
-            if value is None:
-                self._meta.pop(key, None)
-            else:
-                self._meta[key] = value
 
     def close(self) -> None:
         """Nothing to release; the data stays readable until the object is dropped."""

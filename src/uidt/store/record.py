@@ -11,24 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from uidt.job.info import JobInfo
-
-#: Android's internal flags (reference §3.4); they survive restarts.
-INTERNAL_FLAG_HAS_FOREGROUND_EXEMPTION = 1
-INTERNAL_FLAG_DEMOTED_BY_USER = 2
-INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ = 4
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class JobKey:
-    """A job's identity: (app, namespace, job id). ``namespace`` ``None`` is the default namespace."""
-
-    app: str
-    namespace: str | None
-    job_id: int
-
-    def __str__(self) -> str:
-        ns = f"{self.namespace}:" if self.namespace is not None else ""
-        return f"{self.app}/{ns}{self.job_id}"
+from uidt.job.key import JobKey
 
 
 @dataclass(slots=True)

@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from uidt.errors import InvalidJobError, StoreCorruptError, StoreError
+from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import (
     StoreContextMixin,
-    apply_runtime_fields,
-    check_runtime_fields,
     sort_key,
 )
 from uidt.store.batch import (
@@ -43,10 +42,9 @@ from uidt.store.batch import (
     PutApp,
     PutJob,
     PutNotification,
-    SetMeta,
     StoreWrite,
 )
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 from uidt.store.sqlite_schema import VERSION_TABLE, Synchronous, guard, prepare
 
 __all__ = ["VERSION_TABLE", "SqliteJobStore", "Synchronous"]
@@ -214,49 +212,10 @@ class SqliteJobStore(StoreContextMixin):
             found += [copy.deepcopy(r) for r in self._volatile.values()]
         return sorted(found, key=sort_key)
 
-    def jobs_for_app(self, app: str) -> list[JobRecord]:
-        with self._locked("jobs_for_app"):
-            found = self._persisted_rows("WHERE app = ?", (app,))
-            found += [copy.deepcopy(r) for k, r in self._volatile.items() if k.app == app]
-        return sorted(found, key=sort_key)
-
-    def jobs_in_namespace(self, app: str, namespace: str | None) -> list[JobRecord]:
-        with self._locked("jobs_in_namespace"):
-            found = self._persisted_rows("WHERE app = ? AND namespace = ?", (app, _ns(namespace)))
-            found += [
-                copy.deepcopy(r)
-                for k, r in self._volatile.items()
-                if k.app == app and k.namespace == namespace
-            ]
-        return sorted(found, key=sort_key)
-
     def count_for_app(self, app: str) -> int:
         with self._locked("count_for_app"):
             persisted = sum(1 for k in self._persisted_keys if k.app == app)
             return persisted + sum(1 for k in self._volatile if k.app == app)
-
-    def update_job(self, key: JobKey, /, **fields: Any) -> bool:
-        check_runtime_fields(fields)
-        with self._locked("update_job") as conn:
-            volatile = self._volatile.get(key)
-            if volatile is not None:
-                apply_runtime_fields(volatile, fields)
-                return True
-            if key not in self._persisted_keys:
-                return False
-            args = (key.app, _ns(key.namespace), key.job_id)
-            row = conn.execute(
-                "SELECT record FROM jobs WHERE app = ? AND namespace = ? AND job_id = ?", args
-            ).fetchone()
-            if row is None:
-                return False
-            record = self._decode_job(row[0])
-            apply_runtime_fields(record, fields)
-            conn.execute(
-                "UPDATE jobs SET record = ? WHERE app = ? AND namespace = ? AND job_id = ?",
-                (codec.job_record_to_json(record), *args),
-            )
-            return True
 
     def load_jobs(self) -> list[JobRecord]:
         with self._locked("load_jobs"):
@@ -345,25 +304,6 @@ class SqliteJobStore(StoreContextMixin):
                 f"job store {self.path} holds an unreadable notification: {exc}"
             ) from exc
 
-    # -- metadata -------------------------------------------------------------------------
-
-    def get_meta(self, key: str) -> str | None:
-        with self._locked("get_meta") as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_meta(self, key: str, value: str | None) -> None:
-        with self._locked("set_meta") as conn:
-            self._set_meta(conn, key, value)
-
-    def _set_meta(self, conn: sqlite3.Connection, key: str, value: str | None) -> None:
-        if value is None:
-            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-        else:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    # -- batches --------------------------------------------------------------------------
-
     def write_batch(self, writes: Sequence[StoreWrite]) -> None:
         """Carry out ``writes`` in order in one transaction: one commit, one WAL fsync.
 
@@ -393,8 +333,6 @@ class SqliteJobStore(StoreContextMixin):
                 self._put_notification(conn, record)
             case DropNotification(app=app, notification_id=nid):
                 self._remove_notification(conn, app, nid)
-            case SetMeta(key=key, value=value):
-                self._set_meta(conn, key, value)
 
     # -- lifetime -------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from uidt.errors import StoreCorruptError, StoreError, StoreVersionError
+from uidt.job.key import JobKey
 from uidt.store.migrations import migrations
-from uidt.store.record import JobKey
 
 VERSION_TABLE = "uidt_schema_version"
 _OUR_TABLES = frozenset({VERSION_TABLE, "jobs", "apps", "notifications", "meta"})

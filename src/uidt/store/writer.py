@@ -45,6 +45,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 
 from uidt.errors import StoreError
+from uidt.job.key import JobKey
 from uidt.store.base import JobStore
 from uidt.store.batch import (
     BatchWriting,
@@ -57,7 +58,7 @@ from uidt.store.batch import (
     StoreWrite,
     apply_write,
 )
-from uidt.store.record import AppRecord, JobKey, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
 log = logging.getLogger("uidt.store")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from uidt.job.key import JobKey
 from uidt.job.notification import EndPolicy, Notification
 from uidt.server.actions import (
     Action,
@@ -14,7 +15,6 @@ from uidt.server.actions import (
     StopJob,
 )
 from uidt.server.service import JobSchedulerService
-from uidt.store.record import JobKey
 
 
 @dataclass
@@ -62,20 +62,20 @@ class InProcessApps:
             case BindApp(app=app):
                 bind = self._app_behaviour(app).bind
                 if bind is True:
-                    svc.on_bound(app)
+                    svc.host.on_bound(app)
                 elif bind is False:
-                    svc.on_bind_failed(app)
+                    svc.host.on_bind_failed(app)
             case StartJob(run_id=run_id, key=key, params=params):
                 b = self.behaviour(key)
                 if b.start_result is None:
                     return
                 self.running[run_id] = action
-                svc.on_start_job_result(run_id, b.start_result)
+                svc.host.on_start_job_result(run_id, b.start_result)
                 if not b.start_result:
                     self.running.pop(run_id, None)
                     return
                 if b.notify and params.is_user_initiated_job():
-                    svc.on_set_notification(
+                    svc.host.on_set_notification(
                         run_id,
                         b.notification_id,
                         Notification(b.channel, f"job {key.job_id}"),
@@ -83,20 +83,20 @@ class InProcessApps:
                     )
                 if b.fail is not None:
                     self.running.pop(run_id, None)
-                    svc.on_job_failed(run_id, b.fail)
+                    svc.host.on_job_failed(run_id, b.fail)
                 elif b.finish is not None:
                     self.running.pop(run_id, None)
-                    svc.on_job_finished(run_id, b.finish)
+                    svc.host.on_job_finished(run_id, b.finish)
             case StopJob(run_id=run_id, key=key):
                 result = self.behaviour(key).stop_result
                 if result is not None:
                     self.running.pop(run_id, None)
-                    svc.on_stop_job_result(run_id, result)
+                    svc.host.on_stop_job_result(run_id, result)
             case KillApp(app=app):
                 for run_id, start in list(self.running.items()):
                     if start.key.app == app:
                         del self.running[run_id]
-                svc.on_process_died(app)
+                svc.host.on_process_died(app)
             case _:
                 pass
 

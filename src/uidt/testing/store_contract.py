@@ -17,20 +17,40 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pytest
 
-from uidt.errors import InvalidJobError
+from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.store.base import JobStore
-from uidt.store.record import (
-    INTERNAL_FLAG_DEMOTED_BY_USER,
-    AppRecord,
-    JobKey,
-    JobRecord,
-    NotificationRecord,
-)
+from uidt.store.record import AppRecord, JobRecord, NotificationRecord
+
+
+@runtime_checkable
+class InspectableStore(JobStore, Protocol):
+    """A :class:`~uidt.store.base.JobStore` with the reads the contract looks inside with.
+
+    The daemon never calls these (so they are not in ``JobStore``); every store offers them so
+    that its behaviour can be checked.
+    """
+
+    def get_job(self, key: JobKey) -> JobRecord | None:
+        """The job with that key (persisted or not), or ``None``."""
+        ...
+
+    def jobs(self) -> list[JobRecord]:
+        """Every job (persisted or not), ordered by key."""
+        ...
+
+    def count_for_app(self, app: str) -> int:
+        """How many jobs the app has, in all namespaces."""
+        ...
+
+    def notifications(self) -> list[NotificationRecord]:
+        """Every notification, ordered by (app, id)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +64,7 @@ class StoreFactory:
     """
 
     name: str
-    open: Callable[[], JobStore]
+    open: Callable[[], InspectableStore]
     survives_reopen: bool
 
 
@@ -97,13 +117,15 @@ class JobStoreContract:
     """Behaviour every store shares; subclass it and provide a ``store_factory`` fixture."""
 
     @pytest.fixture
-    def store(self, store_factory: StoreFactory) -> Iterator[JobStore]:
+    def store(self, store_factory: StoreFactory) -> Iterator[InspectableStore]:
         """A freshly opened store, closed after the test."""
         with store_factory.open() as store:
             yield store
 
     @contextmanager
-    def reopened(self, store: JobStore, factory: StoreFactory) -> Iterator[JobStore]:
+    def reopened(
+        self, store: InspectableStore, factory: StoreFactory
+    ) -> Iterator[InspectableStore]:
         """Close ``store`` and open it again (skips when the store does not survive reopen)."""
         if not factory.survives_reopen:
             pytest.skip(f"{factory.name} does not survive a reopen")
@@ -113,7 +135,7 @@ class JobStoreContract:
 
     # -- jobs -----------------------------------------------------------------------------
 
-    def test_put_then_get_round_trips(self, store: JobStore) -> None:
+    def test_put_then_get_round_trips(self, store: InspectableStore) -> None:
         record = make_record(history=[{"time": 1, "state": "pending", "reason": "x"}])
         volatile = make_record(job_id=2, persisted=False, extra={"bytes": 5})
         store.put_job(record)
@@ -122,13 +144,13 @@ class JobStoreContract:
         assert store.get_job(volatile.key) == volatile
         assert store.get_job(JobKey("com.example", None, 3)) is None
 
-    def test_put_replaces_by_key(self, store: JobStore) -> None:
+    def test_put_replaces_by_key(self, store: InspectableStore) -> None:
         store.put_job(make_record(num_failures=1))
         replacement = make_record(num_failures=7, enqueue_time_utc_ms=99)
         store.put_job(replacement)
         assert store.jobs() == [replacement]
 
-    def test_persisted_and_volatile_replace_each_other(self, store: JobStore) -> None:
+    def test_persisted_and_volatile_replace_each_other(self, store: InspectableStore) -> None:
         store.put_job(make_record(persisted=True))
         store.put_job(make_record(persisted=False))
         assert [r.persisted for r in store.jobs()] == [False]
@@ -136,7 +158,7 @@ class JobStoreContract:
         store.put_job(make_record(persisted=True))
         assert [r.persisted for r in store.jobs()] == [True]
 
-    def test_remove_job(self, store: JobStore) -> None:
+    def test_remove_job(self, store: InspectableStore) -> None:
         store.put_job(make_record(job_id=1))
         store.put_job(make_record(job_id=2, persisted=False))
         assert store.remove_job(JobKey("com.example", None, 1)) is True
@@ -144,18 +166,13 @@ class JobStoreContract:
         assert store.remove_job(JobKey("com.example", None, 1)) is False
         assert store.jobs() == []
 
-    def test_listing_by_app_and_namespace(self, store: JobStore) -> None:
+    def test_jobs_are_listed_by_app_namespace_and_id(self, store: InspectableStore) -> None:
         for app, ns, job_id in [("b", None, 1), ("a", "ns", 2), ("a", None, 3), ("a", None, 1)]:
             store.put_job(make_record(app, job_id, ns, persisted=job_id != 3))
         a = [JobKey("a", None, 1), JobKey("a", None, 3), JobKey("a", "ns", 2)]
         assert _keys(store.jobs()) == [*a, JobKey("b", None, 1)]
-        assert _keys(store.jobs_for_app("a")) == a
-        assert _keys(store.jobs_in_namespace("a", None)) == a[:2]
-        assert _keys(store.jobs_in_namespace("a", "ns")) == a[2:]
-        assert store.jobs_in_namespace("b", "ns") == []
-        assert store.jobs_for_app("c") == []
 
-    def test_count_for_app(self, store: JobStore) -> None:
+    def test_count_for_app(self, store: InspectableStore) -> None:
         for job_id in range(5):
             store.put_job(make_record("a", job_id, "ns" if job_id % 2 else None))
         store.put_job(make_record("a", 9, persisted=False))
@@ -165,31 +182,7 @@ class JobStoreContract:
         assert store.count_for_app("b") == 1
         assert store.count_for_app("c") == 0
 
-    @pytest.mark.parametrize("persisted", [True, False])
-    def test_update_job_changes_runtime_fields(self, store: JobStore, persisted: bool) -> None:
-        store.put_job(make_record(persisted=persisted))
-        key = JobKey("com.example", None, 1)
-        history = [{"time": 5, "state": "running", "reason": "started"}]
-        assert store.update_job(
-            key, num_failures=2, internal_flags=INTERNAL_FLAG_DEMOTED_BY_USER, history=history
-        )
-        history.append({"time": 6})  # the store keeps its own copy
-        got = store.get_job(key)
-        assert got is not None
-        assert (got.num_failures, got.internal_flags) == (2, INTERNAL_FLAG_DEMOTED_BY_USER)
-        assert got.history == [{"time": 5, "state": "running", "reason": "started"}]
-
-    def test_update_job_of_missing_key_returns_false(self, store: JobStore) -> None:
-        assert store.update_job(JobKey("com.example", None, 1), num_failures=1) is False
-        assert store.jobs() == []
-
-    @pytest.mark.parametrize("field", ["job", "key", "enqueue_time_utc_ms", "no_such_field"])
-    def test_update_job_rejects_other_fields(self, store: JobStore, field: str) -> None:
-        store.put_job(make_record())
-        with pytest.raises(InvalidJobError, match=field):
-            store.update_job(JobKey("com.example", None, 1), **{field: 1})
-
-    def test_records_are_copies(self, store: JobStore) -> None:
+    def test_records_are_copies(self, store: InspectableStore) -> None:
         record = make_record(extra={"n": 1})
         store.put_job(record)
         record.extra["n"] = 2
@@ -199,7 +192,9 @@ class JobStoreContract:
         got.extra["n"] = 3
         assert store.jobs()[0].extra == {"n": 1}
 
-    def test_load_jobs_resets_failure_counters_and_keeps_the_rest(self, store: JobStore) -> None:
+    def test_load_jobs_resets_failure_counters_and_keeps_the_rest(
+        self, store: InspectableStore
+    ) -> None:
         kept: dict[str, Any] = {
             "cumulative_runtime_ms": 12_345,
             "internal_flags": INTERNAL_FLAG_DEMOTED_BY_USER,
@@ -216,7 +211,7 @@ class JobStoreContract:
 
     # -- apps, notifications, metadata ----------------------------------------------------
 
-    def test_apps(self, store: JobStore) -> None:
+    def test_apps(self, store: InspectableStore) -> None:
         store.put_app(make_app("b"))
         store.put_app(make_app("a"))
         replaced = make_app("a")
@@ -226,7 +221,7 @@ class JobStoreContract:
         assert store.get_app("c") is None
         assert [a.package for a in store.apps()] == ["a", "b"]
 
-    def test_remove_app_removes_its_jobs_and_notifications(self, store: JobStore) -> None:
+    def test_remove_app_removes_its_jobs_and_notifications(self, store: InspectableStore) -> None:
         for app in ("a", "b"):
             store.put_app(make_app(app))
             store.put_job(make_record(app, 1))
@@ -239,7 +234,7 @@ class JobStoreContract:
         assert store.count_for_app("a") == 0
         assert [n.app for n in store.notifications()] == ["b"]
 
-    def test_notifications(self, store: JobStore) -> None:
+    def test_notifications(self, store: InspectableStore) -> None:
         store.put_notification(make_notification("a", 2))
         store.put_notification(make_notification("a", 1))
         detached = make_notification("a", 2)
@@ -250,14 +245,6 @@ class JobStoreContract:
         assert store.remove_notification("a", 1) is False
         assert store.notifications() == [detached]
 
-    def test_meta(self, store: JobStore) -> None:
-        assert store.get_meta("boot") is None
-        store.set_meta("boot", "1")
-        store.set_meta("boot", "2")
-        assert store.get_meta("boot") == "2"
-        store.set_meta("boot", None)
-        assert store.get_meta("boot") is None
-
     def test_close_is_idempotent(self, store_factory: StoreFactory) -> None:
         store = store_factory.open()
         with store:
@@ -267,13 +254,20 @@ class JobStoreContract:
     # -- reopen ---------------------------------------------------------------------------
 
     def test_reopen_keeps_persisted_and_drops_volatile(
-        self, store: JobStore, store_factory: StoreFactory
+        self, store: InspectableStore, store_factory: StoreFactory
     ) -> None:
         store.put_job(make_record(job_id=1, num_failures=4, num_system_stops=1, internal_flags=2))
         store.put_job(make_record(job_id=2, persisted=False))
         store.put_job(make_record(job_id=3))
         store.remove_job(JobKey("com.example", None, 3))
-        store.update_job(JobKey("com.example", None, 1), cumulative_runtime_ms=500)
+        stamped = make_record(
+            job_id=1,
+            num_failures=4,
+            num_system_stops=1,
+            internal_flags=2,
+            cumulative_runtime_ms=500,
+        )
+        store.put_job(stamped)  # the daemon's runtime stamp replaces the record
         with self.reopened(store, store_factory) as again:
             (loaded,) = again.load_jobs()
             assert loaded == make_record(job_id=1, internal_flags=2, cumulative_runtime_ms=500)
@@ -281,20 +275,18 @@ class JobStoreContract:
             assert again.count_for_app("com.example") == 1
 
     def test_reopen_forgets_a_persisted_job_replaced_by_a_volatile_one(
-        self, store: JobStore, store_factory: StoreFactory
+        self, store: InspectableStore, store_factory: StoreFactory
     ) -> None:
         store.put_job(make_record(persisted=True))
         store.put_job(make_record(persisted=False))
         with self.reopened(store, store_factory) as again:
             assert again.load_jobs() == []
 
-    def test_reopen_keeps_apps_notifications_and_meta(
-        self, store: JobStore, store_factory: StoreFactory
+    def test_reopen_keeps_apps_and_notifications(
+        self, store: InspectableStore, store_factory: StoreFactory
     ) -> None:
         store.put_app(make_app("a"))
         store.put_notification(make_notification("a"))
-        store.set_meta("k", "v")
         with self.reopened(store, store_factory) as again:
             assert again.apps() == [make_app("a")]
             assert again.notifications() == [make_notification("a")]
-            assert again.get_meta("k") == "v"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from server.helpers import APP, uij
 from uidt.device.state import DeviceState
 from uidt.job import JobInfo
+from uidt.job.key import JobKey
 from uidt.server.controllers import battery_bits, storage_bits
 from uidt.server.status import Constraint, JobStatus
-from uidt.store.record import JobKey
 
 
 def status_of(job: JobInfo) -> JobStatus:

@@ -7,11 +7,11 @@ import pytest
 from server.helpers import APP, regular, uij
 from uidt.device.state import NetworkState
 from uidt.job import JobInfo, NetCapability, NetworkRequest, Transport
+from uidt.job.key import JobKey
 from uidt.job.work import JobWorkItem
 from uidt.server.controllers import connectivity_satisfied, transfer_ms
 from uidt.server.controllers.connectivity import estimated_transfer_ms, request_satisfied
 from uidt.server.status import JobStatus
-from uidt.store.record import JobKey
 
 HOUR = 3_600_000
 

@@ -9,11 +9,11 @@ import pytest
 from server.helpers import BACKGROUND, VISIBLE, regular, uij
 from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
 from uidt.job import NetworkType
+from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService
 from uidt.server import core as core_module
 from uidt.server.controllers.tracking import DeviceDependents, Reading, changed_readings
 from uidt.server.status import JobStatus
-from uidt.store.record import JobKey
 from uidt.testing import InProcessApps, run_until_idle
 
 
@@ -110,7 +110,7 @@ def test_a_change_evaluates_only_the_jobs_whose_bits_flip(
 def _comparable(service: JobSchedulerService) -> list[tuple[object, ...]]:
     return [
         (j["job_id"], j["state"], tuple(j["pending_reasons"]), j["stop_reason"])
-        for j in service.jobs_snapshot()
+        for j in service.queries.jobs_snapshot()
     ]
 
 

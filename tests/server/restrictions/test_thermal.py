@@ -7,9 +7,9 @@ import pytest
 from server.helpers import APP, regular, uij
 from uidt.device.state import MemoryPressure, ThermalStatus
 from uidt.job import JobInfo, Priority
+from uidt.job.key import JobKey
 from uidt.server.restrictions import max_total_jobs, thermally_restricted, ui_reserved_slots
 from uidt.server.status import JobStatus
-from uidt.store.record import JobKey
 
 
 def status_of(job: JobInfo) -> JobStatus:

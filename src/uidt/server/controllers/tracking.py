@@ -19,8 +19,8 @@ from __future__ import annotations
 from enum import Enum
 
 from uidt.device.state import DeviceState
+from uidt.job.key import JobKey
 from uidt.server.status import Bit, JobStatus
-from uidt.store.record import JobKey
 
 
 class Reading(Enum):

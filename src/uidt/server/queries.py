@@ -1,0 +1,86 @@
+"""``Queries``: the read-only questions asked of the core (``service.queries``).
+
+``JobScheduler``'s pending-job getters (Android's ``getPendingJob``, ``getAllPendingJobs``,
+``getPendingJobReasons`` …), the ``uidt jobs --json`` objects and ``uidt dumpsys --json``. Apart
+from the core so that its public surface stays the events and requests that change it; nothing
+here changes a job, except that a job whose facts changed since the last check pass is
+re-evaluated before its reasons are read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from uidt.job.info import JobInfo
+from uidt.job.reasons import PendingReason
+from uidt.server import snapshot
+from uidt.server.evaluation import evaluate
+from uidt.server.status import key_order
+
+if TYPE_CHECKING:
+    from uidt.server.core import SchedulerCore
+
+
+class Queries:
+    """Read-only views of one core (see the module docstring)."""
+
+    def __init__(self, core: SchedulerCore) -> None:
+        self._core = core
+
+    def can_run_user_initiated_jobs(self, app: str) -> bool:
+        """``canRunUserInitiatedJobs``: the app declares RUN_USER_INITIATED_JOBS and the user did
+        not revoke it."""
+        return self._core.registry.can_run_user_initiated_jobs(app)
+
+    def get_pending_job(self, app: str, namespace: str | None, job_id: int) -> JobInfo | None:
+        """The job (pending or running), or ``None``."""
+        status = self._core.find(app, namespace, job_id)
+        return None if status is None else status.job
+
+    def get_all_pending_jobs(self, app: str, namespace: str | None) -> list[JobInfo]:
+        """The app's jobs in one namespace, running ones included."""
+        jobs = self._core.app_jobs.get(app, {})
+        return [jobs[k].job for k in sorted(jobs, key=key_order) if k.namespace == namespace]
+
+    def get_pending_jobs_in_all_namespaces(self, app: str) -> dict[str | None, list[JobInfo]]:
+        """The app's jobs by namespace (the default namespace's key is ``None``)."""
+        result: dict[str | None, list[JobInfo]] = {}
+        jobs = self._core.app_jobs.get(app, {})
+        for key in sorted(jobs, key=key_order):
+            result.setdefault(key.namespace, []).append(jobs[key].job)
+        return result
+
+    def get_pending_job_reasons(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> list[PendingReason]:
+        """Why the job is not running, most important first (``[INVALID_JOB_ID]`` if unknown)."""
+        status = self._core.find(app, namespace, job_id)
+        if status is None:
+            return [PendingReason.INVALID_JOB_ID]
+        if status.key in self._core.dirty:
+            evaluate(self._core, status)
+        return list(status.pending_reasons) or [PendingReason.UNDEFINED]
+
+    def get_pending_job_reason(self, app: str, namespace: str | None, job_id: int) -> PendingReason:
+        """The first pending reason."""
+        return self.get_pending_job_reasons(app, namespace, job_id)[0]
+
+    def get_pending_job_reasons_history(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> list[tuple[int, list[PendingReason]]]:
+        """The last ≤ 10 changes of the pending reasons: ``(utc_ms, reasons)``, oldest first."""
+        status = self._core.find(app, namespace, job_id)
+        if status is None:
+            return []
+        return [(utc, list(reasons)) for utc, reasons in status.reasons_history]
+
+    def jobs_snapshot(
+        self, app: str | None = None, *, include_ended: bool = False
+    ) -> list[dict[str, Any]]:
+        """The objects of ``uidt jobs --json``; with ``include_ended`` (``--all``) also the last
+        100 jobs that finished, were cancelled or user-stopped, oldest first, after the rest."""
+        return snapshot.jobs_snapshot(self._core, app, include_ended=include_ended)
+
+    def dump(self) -> dict[str, Any]:
+        """``uidt dumpsys --json``."""
+        return snapshot.dump(self._core)
