@@ -232,3 +232,14 @@ def test_a_waiting_job_says_why_once_with_its_apps_last_word() -> None:
         "job 7: waiting for a suitable network — retrying: the server answered 503",
     ]
     assert why_waiting({"state": "active", "pending_reasons": [9]}) == ""
+
+
+def test_a_transfer_too_short_for_the_bar_still_ends_at_100_percent_with_its_size() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(7, console=Console(file=out, width=80, force_terminal=False))
+    bar.show({"state": "active"})  # seen once, before a byte or an estimate arrived
+    ended = {"state": "finished", "estimated_download_bytes": 3 * 1024 * 1024}
+    bar.finish({"progress": 1.0, "text": "done"}, ended)
+    last = [line for line in out.getvalue().splitlines() if line.startswith("job 7 ")][-1]
+    assert " 100% " in last
+    assert "3.0 MiB / 3.0 MiB" in last

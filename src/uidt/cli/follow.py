@@ -132,7 +132,7 @@ def follow(cli: CliContext, target: Target) -> int:
         note = _final_notification(cli, target) if status == 0 else None
         if bar:
             # The last frame: 100 % only for a finished job whose notification says it is done.
-            bar.pop().finish(note)
+            bar.pop().finish(note, job)
         line = _note_text(note) or line
     except KeyboardInterrupt:
         if bar:

@@ -240,14 +240,21 @@ class ProgressBar:
             self.console.print(line, highlight=False, soft_wrap=self._live is None)
         self._refresh()
 
-    def finish(self, notification: dict[str, Any] | None) -> None:
+    def finish(
+        self, notification: dict[str, Any] | None, job: dict[str, Any] | None = None
+    ) -> None:
         """Draw the last frame from the job's final notification, then leave it on the screen.
 
         The bar is full only when that notification says the work is done (``progress`` 1.0);
-        otherwise it keeps the last bytes seen, never claiming more.
+        otherwise it keeps the last bytes seen, never claiming more. ``job``, the job's last
+        record, gives the bytes it moved when the bar saw none of them (a short transfer).
         """
         if self.closed:
             return
+        if job is not None:
+            done, total = transferred(job)
+            self.frame.done = max(self.frame.done, done)
+            self.frame.total = self.frame.total or total
         progress = None if notification is None else notification.get("progress")
         if progress is not None and progress >= 1.0:
             self.frame.total = self.frame.total or self.frame.done
