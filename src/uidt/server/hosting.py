@@ -12,6 +12,9 @@ from uidt.server.outcome import finish_run, one_line, unbind_if_idle
 from uidt.server.runs import send_start, stop_run
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from uidt.server.context import JobServiceContext
     from uidt.server.core import SchedulerCore
 
 
@@ -81,14 +84,7 @@ class HostEvents:
 
     def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
         """``job_finished``: SUCCESSFUL_FINISH; while stopping, the stop's reasons are kept."""
-        ctx = self._core.run_table.run(run_id)
-        if ctx is None:
-            return
-        with self._core.batch():
-            if ctx.verb is not Verb.STOPPING:
-                ctx.stop_reason = StopReason.UNDEFINED
-                ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
-            finish_run(self._core, ctx, reschedule=wants_reschedule or ctx.force_reschedule)
+        self._end_run(run_id, None, lambda ctx: wants_reschedule or ctx.force_reschedule)
 
     def on_job_failed(self, run_id: int, failure: str) -> None:
         """``job_failed`` (a uidt extension): the run ends and the job is dropped as ``failed``.
@@ -96,6 +92,13 @@ class HostEvents:
         Stop reasons are recorded as for ``job_finished`` (while stopping, the stop's); the job is
         never rescheduled, whatever the stop asked for: the app says retrying cannot help.
         """
+        self._end_run(run_id, one_line(failure), lambda _ctx: False)
+
+    def _end_run(
+        self, run_id: int, failure: str | None, reschedule: Callable[[JobServiceContext], bool]
+    ) -> None:
+        """The app ended the run: SUCCESSFUL_FINISH unless it was stopping (then the stop's
+        reasons are kept); ``failure`` marks it failed; ``reschedule`` decides on another run."""
         ctx = self._core.run_table.run(run_id)
         if ctx is None:
             return
@@ -103,8 +106,9 @@ class HostEvents:
             if ctx.verb is not Verb.STOPPING:
                 ctx.stop_reason = StopReason.UNDEFINED
                 ctx.internal_reason = InternalStopReason.SUCCESSFUL_FINISH
-            ctx.failure = one_line(failure)
-            finish_run(self._core, ctx, reschedule=False)
+            if failure is not None:
+                ctx.failure = failure
+            finish_run(self._core, ctx, reschedule=reschedule(ctx))
 
     def on_set_notification(
         self,
