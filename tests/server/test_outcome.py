@@ -353,6 +353,21 @@ def test_a_finished_run_has_no_failure(service: JobSchedulerService) -> None:
     assert service.queries.jobs_snapshot()[0]["failure"] is None
 
 
+def test_an_ended_job_keeps_the_bytes_its_last_run_moved(service: JobSchedulerService) -> None:
+    run_id = started(service)
+    service.host.on_update_estimated_bytes(run_id, 3_000, -1)
+    service.host.on_update_transferred_bytes(run_id, 3_000, 0)
+    service.host.on_job_finished(run_id, False)
+    ended = service.ended[-1]
+    assert (ended["estimated_download_bytes"], ended["transferred_download_bytes"]) == (
+        3_000,
+        3_000,
+    )
+    # a scheduled job that is not running reports no transferred bytes, as Android's does
+    service.schedule(VISIBLE, None, uij(2))
+    assert service.queries.jobs_snapshot()[0]["transferred_download_bytes"] == 0
+
+
 def test_a_failure_while_the_system_stops_the_run_still_ends_it_failed(
     service: JobSchedulerService,
 ) -> None:

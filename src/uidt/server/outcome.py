@@ -55,6 +55,12 @@ def finish_run(
     utc = svc.utc_ms(now)
     ctx.verb = Verb.FINISHED
     svc.run_table.remove(ctx)
+    status.last_run_bytes = (
+        ctx.estimated_download_bytes,
+        ctx.estimated_upload_bytes,
+        ctx.transferred_download_bytes,
+        ctx.transferred_upload_bytes,
+    )
     ran_ms = 0 if ctx.execution_start is None else now - ctx.execution_start
     status.cumulative_runtime_ms += ran_ms - ctx.stamped_ms
     status.override = Override.NONE

@@ -10,6 +10,7 @@ from uidt.server.crashes import crash_json
 from uidt.server.status import JobStatus, key_order
 
 if TYPE_CHECKING:
+    from uidt.server.context import JobServiceContext
     from uidt.server.core import SchedulerCore
 
 
@@ -56,10 +57,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
             else _iso(svc.utc_ms(status.earliest_run_elapsed))
         ),
         "notification": notification,
-        "estimated_download_bytes": ctx.estimated_download_bytes if ctx else down,
-        "estimated_upload_bytes": ctx.estimated_upload_bytes if ctx else up,
-        "transferred_download_bytes": ctx.transferred_download_bytes if ctx else 0,
-        "transferred_upload_bytes": ctx.transferred_upload_bytes if ctx else 0,
+        **_bytes(status, ctx, down, up),
         "history": [
             {"time": _iso(h.utc_ms), "state": h.state, "reason": h.reason} for h in status.history
         ],
@@ -129,3 +127,20 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
         },
         "settings": svc.settings.to_dict(),
     }
+
+
+def _bytes(status: JobStatus, ctx: JobServiceContext | None, down: int, up: int) -> dict[str, int]:
+    """The byte figures: the running run's; an ended job's last run's; else the job's estimate."""
+    if ctx is not None:
+        figures = (
+            ctx.estimated_download_bytes,
+            ctx.estimated_upload_bytes,
+            ctx.transferred_download_bytes,
+            ctx.transferred_upload_bytes,
+        )
+    elif status.state.terminal and status.last_run_bytes is not None:
+        figures = status.last_run_bytes
+    else:
+        figures = (down, up, 0, 0)
+    names = ("estimated_download", "estimated_upload", "transferred_download", "transferred_upload")
+    return {f"{name}_bytes": value for name, value in zip(names, figures, strict=True)}

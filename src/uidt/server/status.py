@@ -109,6 +109,9 @@ class JobStatus:
     failure: str | None = None
     #: The exception that last escaped the app's code in a run of this job (not persisted).
     last_crash: LastCrash | None = None
+    #: The byte figures of the job's last run (estimated down/up, transferred down/up), kept
+    #: for its ended record: a finished download still says how much it moved.
+    last_run_bytes: tuple[int, int, int, int] | None = None
 
     def __post_init__(self) -> None:
         required = Bit.NONE
