@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from uidt.app.connection import DaemonConnection, app_path
@@ -154,7 +154,10 @@ class JobScheduler:
         try:
             yield
         finally:
-            self._call("DELETE", "activities", token)
+            # A daemon that went away (killed, restarted) took the activity with it: its
+            # visibility state lives in its memory. Ending it then is nothing to report.
+            with suppress(DaemonError):
+                self._call("DELETE", "activities", token)
 
     def close(self) -> None:
         """Nothing is held between calls; kept for symmetry with ``AsyncJobScheduler``."""

@@ -80,7 +80,9 @@ def find(jobs: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:
 
 
 def _final_notification(cli: CliContext, target: Target) -> dict[str, Any] | None:
-    for note in cli.request("GET", "/v1/dumpsys").get("notifications", []):
+    # Never starts a daemon: a follower that lost its daemon reconnects by its own rules.
+    dump = cli.connection(autostart=False).request("GET", "/v1/dumpsys")
+    for note in dump.get("notifications", []):
         if note.get("app") == target.app and note.get("id") == target.job_id:
             return dict(note)
     return None
@@ -167,30 +169,39 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
         query = {"app": target.app, "all": True, **wait}
         try:
             reply = cli.connection(autostart=False).request("GET", "/v1/jobs", query=query)
+            job = find(reply["jobs"], target)
+            if job is not None and job["state"] not in TERMINAL_STATES and _between_runs(job):
+                # Between runs the job owns no notification; the one its last run left
+                # (detached) says why it waits, e.g. "retrying: the server answered 503"
+                # (asked once a wait).
+                if job["state"] != last_state or left is None:
+                    left = _final_notification(cli, target) or {}
+                job = {**job, "notification": left}
+            else:
+                left = None
+        except DaemonStopped:
+            raise
         except DaemonError:
-            # The daemon went away (killed, restarted): the job goes on under the next one.
+            # The daemon went away (killed, restarted) during any of the asks: the job goes on
+            # under the next daemon, which counts its changes from the start.
             losses += 1
             if losses > MAX_RECONNECTS:
                 raise
-            reconnect(cli)
-            version = None  # a new daemon counts its changes from the start
+            try:
+                reconnect(cli)
+            except DaemonStopped:
+                raise
+            except DaemonError:
+                pass  # a daemon still dying or starting: the next ask counts as another loss
+            version = None
             continue
         losses = 0
-        job = find(reply["jobs"], target)
         if job is not None and target.generation is None:
             target.generation = job.get("generation")
         if job is None or job["state"] in TERMINAL_STATES:
             return job
         if not bar:
             bar.append(ProgressBar(target.job_id))
-        if _between_runs(job):
-            # Between runs the job owns no notification; the one its last run left (detached)
-            # says why it waits, e.g. "retrying: the server answered 503" (asked once a wait).
-            if job["state"] != last_state or left is None:
-                left = _final_notification(cli, target) or {}
-            job = {**job, "notification": left}
-        else:
-            left = None
         last_state = job["state"]
         bar[0].show(job)
         version = reply.get("version")
