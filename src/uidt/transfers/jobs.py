@@ -17,7 +17,7 @@ from uidt.transfers.names import UPLOAD_SERVICE as UPLOAD_SERVICE
 if TYPE_CHECKING:
     from uidt.packages.manifest import Manifest
 
-#: Final notification titles end with these words; ``uidt download --wait`` reads them.
+#: Final notification titles end with these words (for people: `--wait` reads the job's state).
 DONE = "complete"
 FAILED = "failed"
 #: The title of a download waiting for the scheduler's backoff after transient trouble (not final).
