@@ -33,6 +33,7 @@ from uidt.server.evaluation import changed_by_device
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
 from uidt.server.queries import Queries
+from uidt.server.records import restored_earliest
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
 from uidt.settings import Settings
 from uidt.store.record import JobRecord
@@ -183,7 +184,8 @@ class JobSchedulerService(SchedulerCore):
         return RESULT_SUCCESS
 
     def load(self, records: Iterable[JobRecord]) -> None:
-        """Restore persisted jobs at daemon start: zero failures, flags and cumulative time kept."""
+        """Restore persisted jobs at daemon start: zero failures; flags, cumulative time and the
+        earliest run time (a backoff still to wait out) kept."""
         with self.batch():
             for record in records:
                 if record.key in self.jobs:
@@ -200,7 +202,10 @@ class JobSchedulerService(SchedulerCore):
                     last_failed_run_utc_ms=record.last_failed_run_utc_ms,
                     work=[JobWorkItem.from_dict(w) for w in record.work_items],
                     generation=stored_generation(record),
+                    earliest_run_elapsed=restored_earliest(self, record),
                 )
+                if status.earliest_run_elapsed is not None:
+                    self.backoff.arm(status.key, status.earliest_run_elapsed)
                 self._insert(status)
                 self.record(status, "loaded", "daemon start")
 
