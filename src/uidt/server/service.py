@@ -232,7 +232,7 @@ class JobSchedulerService(SchedulerCore):
             for key in list(self.app_jobs.get(app, {})):
                 self.cancel(app, key.namespace, key.job_id)
 
-    # -- the ways the system ends an app's runs (reference §5) ----------------------------------
+    # -- the user ends an app's runs (reference §5; a kill for memory is ``host``'s) -------------
 
     def user_stop(self, app: str) -> None:
         """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
@@ -250,12 +250,6 @@ class JobSchedulerService(SchedulerCore):
                 ctx.death_mark = (StopReason.USER, InternalStopReason.USER_UI_STOP)
             if self.run_table.is_bound(app) or self.run_table.is_binding(app) or runs:
                 self.emit(KillApp(app, "user stop"))
-
-    def low_memory_kill(self, app: str) -> None:
-        """Kill an app's worker for memory; its runs are rescheduled as system stops."""
-        for ctx in self.run_table.of_app(app):
-            ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
-        self.emit(KillApp(app, "low memory"))
 
     # -- updates of queued jobs (semantics §3) ---------------------------------------------
 
@@ -283,7 +277,7 @@ class JobSchedulerService(SchedulerCore):
         unknown = set(changes) - allowed
         if unknown:
             raise InvalidJobError(f"cannot update {', '.join(sorted(unknown))}")
-        status = self.find(app, namespace, job_id)
+        status = self.jobs.get(JobKey(app, namespace, job_id))
         if status is None:
             raise InvalidJobError(f"no job {job_id} in package {app}")
         job = dataclasses.replace(status.job, **changes)
