@@ -10,7 +10,7 @@ from uidt.job.network import NetCapability, Transport
 from uidt.server.commands import check_pending_command
 from uidt.server.context import JobServiceContext
 from uidt.server.controllers import battery_bits, connectivity_satisfied, storage_bits
-from uidt.server.controllers.connectivity import bandwidth_matters, offers_satisfy
+from uidt.server.controllers.connectivity import offers_satisfy
 from uidt.server.controllers.tracking import Reading
 from uidt.server.jobfacts import max_runtime_for, set_reasons
 from uidt.server.jobstate import check_transition, derive
@@ -128,12 +128,13 @@ def changed_by_device(
             if len(changed) > most:
                 return None
             continue
-        if network and required & Bit.CONNECTIVITY and not bandwidth_matters(status):
-            request = status.job.required_network
-            assert request is not None  # the CONNECTIVITY bit is required
-            wants = (request.capabilities, request.transports)
+        wants = status.network_wants
+        if network and wants is not None and not (status.work or status.has_byte_figures):
+            # bandwidth_matters(status) is False: the request alone decides
             ok = verdicts.get(wants)
             if ok is None:
+                request = status.job.required_network
+                assert request is not None  # network_wants is derived from it
                 ok = verdicts[wants] = offers_satisfy(request, device.network)
             new = (new | Bit.CONNECTIVITY) if ok else (new & ~Bit.CONNECTIVITY)
         elif network and required & Bit.CONNECTIVITY:

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from server.helpers import BACKGROUND, VISIBLE, regular, uij
+from server.helpers import APP, BACKGROUND, VISIBLE, regular, uij
 from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
-from uidt.job import NetworkType
+from uidt.job import JobWorkItem, NetworkType
 from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService
 from uidt.server import core as core_module
@@ -184,3 +184,24 @@ def test_a_bandwidth_change_reaches_only_the_jobs_whose_bytes_it_fails(
     assert [s.key.job_id for s in seen] == [2]
     satisfied = {s.key.job_id: bool(s.satisfied & Bit.CONNECTIVITY) for s in service.jobs.values()}
     assert satisfied == {1: True, 2: False}
+
+
+def test_byte_figures_added_later_are_seen_by_a_bandwidth_change(
+    service: JobSchedulerService,
+) -> None:
+    """Hostile: a job scheduled without byte figures gains them (constraints updated, or work
+    enqueued); a slow link must then fail it, not the verdict of its bare request."""
+    fast = DeviceState(network=NetworkState(metered=True, downstream_kbps=10**7))
+    slow = DeviceState(network=NetworkState(metered=True, downstream_kbps=10))
+    service.on_device_state(fast)
+    service.note_app_visible(APP, True)
+    plain, enqueued = regular(1), regular(2)
+    service.schedule(BACKGROUND, None, plain)
+    service.schedule(BACKGROUND, None, enqueued, JobWorkItem())
+    service.schedule(BACKGROUND, None, regular(3))
+    service.on_device_state(DeviceState(charging=False, network=fast.network))  # hold them
+    service.update_constraints(APP, None, 1, estimated_network_download_bytes=10**12)
+    service.schedule(BACKGROUND, None, enqueued, JobWorkItem.create(download_bytes=10**12))
+    service.on_device_state(DeviceState(charging=False, network=slow.network))
+    satisfied = {s.key.job_id: bool(s.satisfied & Bit.CONNECTIVITY) for s in service.jobs.values()}
+    assert satisfied == {1: False, 2: False, 3: True}

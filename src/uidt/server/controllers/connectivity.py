@@ -97,14 +97,7 @@ def bandwidth_matters(status: JobStatus) -> bool:
     """Whether the network's bandwidth can fail the job (:func:`is_insane`): only a positive byte
     figure (an estimate, a minimum chunk) can, and a job with work items is assumed to have one.
     Without one, the network's capabilities alone decide (:func:`offers_satisfy`)."""
-    if status.work:
-        return True
-    job = status.job
-    return (
-        job.minimum_network_chunk_bytes > 0
-        or job.estimated_network_download_bytes > 0
-        or job.estimated_network_upload_bytes > 0
-    )
+    return bool(status.work) or status.has_byte_figures
 
 
 def offers_satisfy(request: NetworkRequest, network: NetworkState | None) -> bool:
