@@ -1,7 +1,8 @@
 """A persisted job across a daemon restart: its earliest run time is kept (Android's JobStore).
 
-Each test plays two daemons over one real SQLite file: the first schedules and fails a job (its
-backoff sets the earliest run time), writes what the core asks to persist, and goes away; the
+Each test plays two daemons over one real SQLite file: the first schedules a job (its minimum
+latency, or a failure's backoff, sets the earliest run time), writes what the core asks to
+persist, and goes away; the
 second starts with a fresh monotonic clock (elapsed time restarts at boot) whose wall clock has
 moved on, and loads the file.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from server.helpers import APP, GIB, VISIBLE, make_app, uij
+from server.helpers import APP, BACKGROUND, GIB, VISIBLE, make_app, regular, uij
 from uidt.device.state import DeviceState
 from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService, PersistJob, StartJob
@@ -49,6 +50,17 @@ def _fail_once_and_persist(path: Path) -> FakeClock:
     finally:
         store.close()
     return clock
+
+
+def _schedule_and_persist(path: Path, latency_ms: int) -> None:
+    """The first daemon: a regular persisted job with a minimum latency, saved; nothing runs."""
+    service = _service(FakeClock(elapsed=5_000_000, utc=START))
+    store = SqliteJobStore(path)
+    try:
+        service.schedule(BACKGROUND, None, regular(1, persisted=True, minimum_latency=latency_ms))
+        run_until_idle(service, lambda action: _save(store, action))
+    finally:
+        store.close()
 
 
 def _save(store: SqliteJobStore, action: object) -> None:
@@ -103,3 +115,21 @@ def test_a_wall_clock_set_back_cannot_hold_a_job_beyond_the_longest_backoff(
     service, clock = _restart(path, after_ms=-86_400_000)
     status = service.jobs[KEY]
     assert status.earliest_run_elapsed == clock.elapsed() + Settings().max_backoff_ms
+
+
+def test_a_minimum_latency_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite"
+    _schedule_and_persist(path, latency_ms=3_600_000)
+    service, clock = _restart(path, after_ms=600_000)  # 10 of the 60 minutes have passed
+    assert service.jobs[KEY].earliest_run_elapsed == clock.elapsed() + 3_000_000
+    assert not [a for a in run_until_idle(service) if isinstance(a, StartJob)]
+
+
+def test_a_wall_clock_set_back_holds_a_job_no_longer_than_its_own_latency(
+    tmp_path: Path,
+) -> None:
+    """Hostile: a 10 h latency (longer than any backoff) and a clock set back a day."""
+    path = tmp_path / "jobs.sqlite"
+    _schedule_and_persist(path, latency_ms=36_000_000)
+    service, clock = _restart(path, after_ms=-86_400_000)
+    assert service.jobs[KEY].earliest_run_elapsed == clock.elapsed() + 36_000_000

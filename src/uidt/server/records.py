@@ -45,9 +45,10 @@ def job_record(core: SchedulerCore, status: JobStatus) -> JobRecord:
 def restored_earliest(core: SchedulerCore, record: JobRecord) -> int | None:
     """The elapsed time before which a loaded job may not run, from its stored wall-clock time.
 
-    A time already past gives ``None`` (the job may run at once). Only a backoff sets a job's
-    earliest run time in uidt, so a stored time further ahead than the longest backoff (the wall
-    clock was set back while the daemon was down, or the file was edited) is capped at it.
+    A time already past gives ``None`` (the job may run at once). A job's earliest run time
+    comes from its minimum latency or a backoff, so a stored time further ahead than the longer of
+    the two (the wall clock was set back while the daemon was down, or the file was edited) is
+    capped at it.
     """
     stored = record.earliest_run_time_utc_ms
     if stored is None:
@@ -55,4 +56,5 @@ def restored_earliest(core: SchedulerCore, record: JobRecord) -> int | None:
     remaining = stored - core.utc_ms()
     if remaining <= 0:
         return None
-    return core.now() + min(remaining, core.settings.max_backoff_ms)
+    longest = max(core.settings.max_backoff_ms, record.job.min_latency_millis)
+    return core.now() + min(remaining, longest)

@@ -178,6 +178,9 @@ class JobSchedulerService(SchedulerCore):
             status = JobStatus(key=key, job=job, enqueue_elapsed=self.now(), work=carried)
             if work is not None:
                 status.work.append(work)
+            if job.min_latency_millis > 0:  # AOSP: earliest run time = enqueue + minimum latency
+                status.earliest_run_elapsed = self.now() + job.min_latency_millis
+                self.backoff.arm(key, status.earliest_run_elapsed)
             self._insert(status)
             self.record(status, "scheduled", "schedule")
             self.persist(status)
