@@ -205,7 +205,7 @@ def test_cumulative_runtime_is_stamped_and_persisted_every_five_minutes(
     # Given a running user-initiated job
     run_id = started(service)
     service.take_actions()
-    status = service.find(APP, None, 1)
+    status = service.queries.find(APP, None, 1)
     assert status is not None
     # When 5 and then 10 minutes pass
     clock.advance(5 * 60_000)

@@ -80,7 +80,7 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
         ("update_constraints", "a", None, 4, ("requires_charging", True)),
     ),
     (ev.UserStop("a"), ("user_stop", "a")),
-    (ev.LowMemoryKill("a"), ("low_memory_kill", "a")),
+    (ev.LowMemoryKill("a"), ("host.low_memory_kill", "a")),
     (
         ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN),
         (

@@ -65,7 +65,7 @@ def test_derive() -> None:
 def test_core_states_follow_the_job(service: JobSchedulerService) -> None:
     service.on_device_state(DeviceState(charging=False))
     service.schedule(BACKGROUND, None, regular(1, requires_charging=True))
-    assert service.jobs[service.find(APP, None, 1).key].state is JobState.WAITING  # type: ignore[union-attr]
+    assert service.jobs[service.queries.find(APP, None, 1).key].state is JobState.WAITING  # type: ignore[union-attr]
     run_id = started(service, uij(2))
     status = service.runs[run_id].status
     assert status.state is JobState.ACTIVE
@@ -79,13 +79,13 @@ def test_a_waiting_job_cannot_be_ended_as_finished(service: JobSchedulerService)
     """Hostile: a bug that tries to end a job that never ran is refused; nothing is lost."""
     service.on_device_state(DeviceState(charging=False))
     service.schedule(BACKGROUND, None, regular(1, requires_charging=True))
-    status = service.find(APP, None, 1)
+    status = service.queries.find(APP, None, 1)
     assert status is not None
     with pytest.raises(IllegalTransitionError):
         service.end(status, JobState.FINISHED, "lie")
     with pytest.raises(IllegalTransitionError):
         service.end(status, JobState.PENDING, "not an end")
-    assert service.find(APP, None, 1) is status
+    assert service.queries.find(APP, None, 1) is status
     assert status.state is JobState.WAITING
     assert not service.ended
 
@@ -95,7 +95,7 @@ def test_snapshot_state_is_the_status_state(service: JobSchedulerService) -> Non
     service.schedule(BACKGROUND, None, regular(2, requires_charging=True))
     run_until_idle(service, InProcessApps(service))
     for job in service.queries.jobs_snapshot():
-        status = service.find(job["app"], job["namespace"], job["job_id"])
+        status = service.queries.find(job["app"], job["namespace"], job["job_id"])
         assert status is not None
         assert job["state"] == status.state.value
 
@@ -119,7 +119,7 @@ def test_invariants_catch_a_state_that_lies(service: JobSchedulerService) -> Non
 
     service.on_device_state(DeviceState(charging=False))
     service.schedule(BACKGROUND, None, regular(1, requires_charging=True))
-    status = service.find(APP, None, 1)
+    status = service.queries.find(APP, None, 1)
     assert status is not None
     assert broken_invariants(service) == []
     status.state = JobState.PENDING  # a lie: it is not queued

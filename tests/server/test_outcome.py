@@ -262,7 +262,7 @@ def test_uninstall_stops_with_user_uninstall_and_drops(service: JobSchedulerServ
 
 def test_low_memory_kill_reschedules_as_system_stop(service: JobSchedulerService) -> None:
     started(service)
-    service.low_memory_kill(APP)
+    service.host.low_memory_kill(APP)
     assert of_type(service.take_actions(), KillApp) == [KillApp(APP, "low memory")]
     service.host.on_process_died(APP)
     status = only_job(service)

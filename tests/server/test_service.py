@@ -174,3 +174,21 @@ def test_host_facts_queries_and_shell_verbs_are_facets_not_core_methods(
     service.schedule(VISIBLE, None, uij(5))
     assert service.queries.get_pending_job(APP, None, 5) == uij(5)
     assert service.commands.get_job_state(APP, None, 5).code == 0
+
+
+def test_minimum_latency_holds_a_job_until_it_passes(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    """``set_minimum_latency`` (AOSP's earliest run time at schedule): not before, at once after."""
+    service.schedule(BACKGROUND, None, regular(1, minimum_latency=60_000))
+    assert not of_type(run_until_idle(service), StartJob)
+    assert service.queries.get_pending_job_reason(APP, None, 1) is (
+        PendingReason.CONSTRAINT_MINIMUM_LATENCY
+    )
+    assert service.next_wakeup() == clock.elapsed() + 60_000
+    clock.advance(59_999)
+    service.tick()
+    assert not of_type(run_until_idle(service), StartJob)
+    clock.advance(1)
+    service.tick()
+    assert of_type(run_until_idle(service), StartJob)

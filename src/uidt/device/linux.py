@@ -9,23 +9,23 @@ snapshot only when it differs from the last one.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import importlib
 import logging
 import os
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from uidt.clock import Clock, SystemClock
+from uidt.device.health import ReaderHealth
 from uidt.device.kernel_network import read_kernel_network
+from uidt.device.latest import LatestReadings
 from uidt.device.memory import read_memory
-from uidt.device.power import PowerReading, SensorsBattery, read_power
+from uidt.device.power import SensorsBattery, read_power
 from uidt.device.power import _psutil_battery as _default_battery
-from uidt.device.reading import Reading
 from uidt.device.source import PublishingSource
-from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
+from uidt.device.state import DeviceState
 from uidt.device.storage import DiskUsage, read_storage
 from uidt.device.thermal import SensorsTemperatures, read_thermal
 from uidt.device.thermal import _psutil_temperatures as _default_temperatures
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -81,20 +80,13 @@ class LinuxDeviceSource(PublishingSource):
         self._disk_usage = disk_usage
         self._sensors_battery = sensors_battery
         self._sensors_temperatures = sensors_temperatures
-        self._bandwidth: dict[str, tuple[int, int]] = {}
-        self._failing: set[str] = set()
-        self._last_success_ms: dict[str, int] = {}
+        self._health = ReaderHealth(self._clock, logger)
+        self._latest = LatestReadings()
         self._bus: MessageBus | None = None
         self._networkmanager = False
         self._power_profiles = False
         self._bus_note = "D-Bus not tried yet" if use_dbus else "D-Bus disabled"
         self._network_changed = asyncio.Event()
-        self._network: Reading[NetworkState | None] = Reading(None, "not read yet")
-        self._power: Reading[PowerReading] = Reading(PowerReading(), "not read yet")
-        self._power_saver: Reading[bool] = Reading(False, "no power-profiles-daemon")
-        self._storage: Reading[bool] = Reading(False, "not read yet")
-        self._thermal: Reading[ThermalStatus] = Reading(ThermalStatus.NONE, "not read yet")
-        self._memory: Reading[MemoryPressure] = Reading(MemoryPressure.NORMAL, "not read yet")
         self._state = DeviceState()
         self.poll_network()
         self.poll_other()
@@ -113,10 +105,11 @@ class LinuxDeviceSource(PublishingSource):
                 self._bus = None
 
     def describe(self) -> dict[str, str]:
-        network_source = self._network.source
+        latest = self._latest
+        network_source = latest.network.source
         if not self._networkmanager:
             network_source += f" [{self._bus_note}]"
-        power = self._power.source
+        power = latest.power.source
         return {
             "network": network_source,
             "metered": network_source,
@@ -124,61 +117,56 @@ class LinuxDeviceSource(PublishingSource):
             "validated": network_source
             if self._networkmanager
             else "kernel: a default route counts",
-            "bandwidth_kbps": self._bandwidth_note(),
+            "bandwidth_kbps": latest.bandwidth_note(),
             "battery_level": power,
             "plugged": power,
             "charging": power,
             "battery_not_low": power + " (20 %/25 % hysteresis)",
-            "storage_low": self._storage.source,
-            "thermal": self._thermal.source,
-            "memory": self._memory.source,
-            "power_saver": self._power_saver.source,
+            "storage_low": latest.storage.source,
+            "thermal": latest.thermal.source,
+            "memory": latest.memory.source,
+            "power_saver": latest.power_saver.source,
         }
 
     # Bandwidth ----------------------------------------------------------------------------
 
     def record_bandwidth(self, network_name: str, down_kbps: int, up_kbps: int) -> None:
         """Remember throughput measured on a network; the snapshot reports it while that network is current."""
-        self._bandwidth[network_name] = (max(0, down_kbps), max(0, up_kbps))
+        self._latest.record_bandwidth(network_name, down_kbps, up_kbps)
         self._publish()
-
-    def _bandwidth_note(self) -> str:
-        network = self._network.value
-        if network is None or network.name not in self._bandwidth:
-            return "unknown until measured"
-        down, up = self._bandwidth[network.name]
-        return f"measured on {network.name}: {down}/{up} kbps"
 
     # Polling ------------------------------------------------------------------------------
 
     def poll_network(self) -> None:
         """Read the network from the kernel now (NetworkManager readings come from :meth:`run`)."""
-        self._network = self._attempt(
-            "network", lambda: read_kernel_network(self._root), self._network
+        latest = self._latest
+        latest.network = self._health.attempt(
+            "network", lambda: read_kernel_network(self._root), latest.network
         )
         self._publish()
 
     def poll_other(self) -> None:
         """Read battery, storage, thermal and memory now."""
         previous_not_low = self._state.battery_not_low
-        self._power = self._attempt(
+        latest, attempt = self._latest, self._health.attempt
+        latest.power = attempt(
             "power",
             lambda: read_power(
                 self._root, previous_not_low=previous_not_low, sensors_battery=self._sensors_battery
             ),
-            self._power,
+            latest.power,
         )
-        self._storage = self._attempt(
+        latest.storage = attempt(
             "storage",
             lambda: read_storage(self._data_dir, disk_usage=self._disk_usage),
-            self._storage,
+            latest.storage,
         )
-        self._thermal = self._attempt(
+        latest.thermal = attempt(
             "thermal",
             lambda: read_thermal(self._root, sensors_temperatures=self._sensors_temperatures),
-            self._thermal,
+            latest.thermal,
         )
-        self._memory = self._attempt("memory", lambda: read_memory(self._root), self._memory)
+        latest.memory = attempt("memory", lambda: read_memory(self._root), latest.memory)
         self._publish()
 
     async def _network_loop(self) -> None:
@@ -257,19 +245,16 @@ class LinuxDeviceSource(PublishingSource):
         try:
             reading = await dbus_readers.read_networkmanager(bus)
         except dbus_readers.DbusUnavailable as error:
-            self._note_failure("networkmanager", error)
+            self._health.failed("networkmanager", error)
             self._bus_note = "NetworkManager not answering: kernel fallback"
             self._networkmanager_fallback()
             return
-        self._note_success("networkmanager")
-        self._network = reading
+        self._health.succeeded("networkmanager")
+        self._latest.network = reading
         self._publish()
 
     def _networkmanager_fallback(self) -> None:
-        self._network = self._attempt(
-            "network", lambda: read_kernel_network(self._root), self._network
-        )
-        self._publish()
+        self.poll_network()
 
     async def _poll_power_saver(self, bus: MessageBus) -> None:
         from uidt.device import dbus_readers
@@ -277,59 +262,20 @@ class LinuxDeviceSource(PublishingSource):
         try:
             reading = await dbus_readers.read_power_saver(bus)
         except dbus_readers.DbusUnavailable as error:
-            self._note_failure("power_saver", error)
+            self._health.failed("power_saver", error)
             return
-        self._note_success("power_saver")
-        self._power_saver = reading
+        self._health.succeeded("power_saver")
+        self._latest.power_saver = reading
         self._publish()
 
     # Bookkeeping ----------------------------------------------------------------------------
 
-    def _attempt(self, name: str, read: Callable[[], Reading[T]], last: Reading[T]) -> Reading[T]:
-        """``read()``, or ``last`` if it raises (logged once until the reader works again)."""
-        try:
-            reading = read()
-        except Exception as error:
-            self._note_failure(name, error)
-            return last
-        self._note_success(name)
-        return reading
-
-    def _note_failure(self, name: str, error: BaseException) -> None:
-        if name not in self._failing:
-            self._failing.add(name)
-            logger.warning("Device reader %s failed, keeping its last value: %s", name, error)
-
-    def _note_success(self, name: str) -> None:
-        self._last_success_ms[name] = self._clock.elapsed()
-        if name in self._failing:
-            self._failing.discard(name)
-            logger.info("Device reader %s works again", name)
-
     def _publish(self) -> None:
-        self._publish_state(self._build())
-
-    def _build(self) -> DeviceState:
-        network = self._network.value
-        if network is not None and network.name in self._bandwidth:
-            down, up = self._bandwidth[network.name]
-            network = dataclasses.replace(network, downstream_kbps=down, upstream_kbps=up)
-        power = self._power.value
-        return DeviceState(
-            network=network,
-            battery_level=power.level,
-            plugged=power.plugged,
-            charging=power.charging,
-            battery_not_low=power.battery_not_low,
-            storage_low=self._storage.value,
-            thermal=self._thermal.value,
-            memory=self._memory.value,
-            power_saver=self._power_saver.value,
-        )
+        self._publish_state(self._latest.snapshot())
 
     def last_success_ms(self) -> dict[str, Any]:
         """When each reader last succeeded (``clock.elapsed()`` milliseconds), for diagnostics."""
-        return dict(self._last_success_ms)
+        return self._health.last_success_ms()
 
 
 #: Where the system bus listens when ``$DBUS_SYSTEM_BUS_ADDRESS`` does not say otherwise.

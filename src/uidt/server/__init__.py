@@ -27,7 +27,7 @@ Not modelled, deliberately: periodic jobs, expedited-job quotas, app standby buc
 Data Saver (no such states on Linux), user background restriction (no such setting), per-package
 running limits for regular jobs, the persisted-schedule rate limit,
 ``dequeueWork``/``completeWork`` bookkeeping, choosing low-memory victims (the daemon knows the
-process sizes and calls ``low_memory_kill(app)``), and ``TIMEOUT_ABANDONED`` (Android 16).
+process sizes and calls ``host.low_memory_kill(app)``), and ``TIMEOUT_ABANDONED`` (Android 16).
 """
 
 from __future__ import annotations

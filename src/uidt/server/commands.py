@@ -114,7 +114,7 @@ def cmd_run(
         return CmdResult(-1, error="Cannot specify both --force and --satisfied")
     if app not in svc.registry:
         return CmdResult(CMD_ERR_NO_PACKAGE, error=f"Package not found: {app} / user {USER}")
-    status = svc.find(app, namespace, job_id)
+    status = svc.jobs.get(JobKey(app, namespace, job_id))
     if status is None:
         return _no_job(app, namespace, job_id)
     status.override = Override.FULL if force else Override.SORTING if satisfied else Override.SOFT
@@ -211,7 +211,7 @@ def cmd_cancel(
             if keys:
                 return CmdResult(0, f"Canceling all jobs for {app} in user {USER}")
             return CmdResult(0, "No matching jobs found.")
-        if svc.find(app, namespace, job_id) is None:
+        if svc.jobs.get(JobKey(app, namespace, job_id)) is None:
             return CmdResult(0, "No matching job found.")
         svc.cancel_job(JobKey(app, namespace, job_id), StopReason.USER, InternalStopReason.CANCELED)
     return CmdResult(0, f"Canceling job {app}/#{job_id} in user {USER}")
@@ -223,7 +223,7 @@ def cmd_get_job_state(
     """``cmd get-job-state``: Android's tokens ``pending``/``active`` (from the job's
     :class:`~uidt.server.jobstate.JobState`), ``user-stopped`` (the app's), ``ready``; or
     ``waiting`` when none applies."""
-    status = svc.find(app, namespace, job_id)
+    status = svc.jobs.get(JobKey(app, namespace, job_id))
     if status is None:
         return _no_job(app, namespace, job_id)
     tokens: list[str] = []
@@ -249,7 +249,7 @@ def cmd_get_bytes(
     """``get-{estimated,transferred}-{download,upload}-bytes``."""
     if app not in svc.registry:
         return CmdResult(CMD_ERR_NO_PACKAGE, f"unknown({app})")
-    status = svc.find(app, namespace, job_id)
+    status = svc.jobs.get(JobKey(app, namespace, job_id))
     if status is None:
         return CmdResult(CMD_ERR_NO_JOB, f"unknown({app}/jid{job_id})")
     ctx = svc.run_table.get(status.key)

@@ -146,10 +146,6 @@ class SchedulerCore:
         if self._batch_depth == 0:
             self.check_pass()
 
-    def find(self, app: str, namespace: str | None, job_id: int) -> JobStatus | None:
-        """The job with this identity, if scheduled."""
-        return self.jobs.get(JobKey(app, namespace, job_id))
-
     def _insert(self, status: JobStatus) -> None:
         """Add a new scheduling of a job (its generation assigned if it has none)."""
         if status.generation < 1:

@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from uidt.job.key import JobKey
+from uidt.job.network import NetCapability, Transport
 from uidt.server.commands import check_pending_command
 from uidt.server.context import JobServiceContext
 from uidt.server.controllers import battery_bits, connectivity_satisfied, storage_bits
+from uidt.server.controllers.connectivity import offers_satisfy
 from uidt.server.controllers.tracking import Reading
 from uidt.server.jobfacts import max_runtime_for, set_reasons
 from uidt.server.jobstate import check_transition, derive
@@ -99,7 +101,8 @@ def changed_by_device(
 
     Only the controllers of the changed ``readings`` are asked (Android's controllers report just
     the jobs whose constraint flipped); a job whose bits stay as they were needs no evaluation,
-    since nothing else in it depends on these readings.
+    since nothing else in it depends on these readings. A job without byte figures is judged
+    by its network request alone, once per distinct request (:func:`bandwidth_matters`).
     """
     device = core.device
     power = Reading.POWER in readings
@@ -107,6 +110,8 @@ def changed_by_device(
     storage_now = storage_bits(device) if Reading.STORAGE in readings else None
     registry = core.registry
     runtimes: dict[tuple[str, bool], int] = {}
+    #: By the request's (capabilities, transports): cheaper to hash than the request itself.
+    verdicts: dict[tuple[frozenset[NetCapability], frozenset[Transport]], bool] = {}
     most = len(core.jobs) // 2
     changed: list[JobKey] = []
     for status in statuses:
@@ -123,7 +128,16 @@ def changed_by_device(
             if len(changed) > most:
                 return None
             continue
-        if network and required & Bit.CONNECTIVITY:
+        wants = status.network_wants
+        if network and wants is not None and not (status.work or status.has_byte_figures):
+            # bandwidth_matters(status) is False: the request alone decides
+            ok = verdicts.get(wants)
+            if ok is None:
+                request = status.job.required_network
+                assert request is not None  # network_wants is derived from it
+                ok = verdicts[wants] = offers_satisfy(request, device.network)
+            new = (new | Bit.CONNECTIVITY) if ok else (new & ~Bit.CONNECTIVITY)
+        elif network and required & Bit.CONNECTIVITY:
             which = (key.app, status.treated_as_uij)
             runtime = runtimes.get(which)
             if runtime is None:

@@ -360,7 +360,7 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
         case UserStop(app=app):
             core.user_stop(app)
         case LowMemoryKill(app=app):
-            core.low_memory_kill(app)
+            core.host.low_memory_kill(app)
         case StopAll(stop_reason=reason, internal_reason=internal):
             core.commands.stop(stop_reason=reason, internal_reason=internal)
         case _:

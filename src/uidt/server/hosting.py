@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.server.actions import KillApp
 from uidt.server.context import Verb
 from uidt.server.crashes import note_crash
 from uidt.server.outcome import finish_run, one_line, unbind_if_idle
@@ -164,6 +165,13 @@ class HostEvents:
             status, "crashed", f"{status.last_crash.type}: {status.last_crash.message}"
         )
         self._core.dirty.add(status.key)
+
+    def low_memory_kill(self, app: str) -> None:
+        """The daemon kills an app's worker for memory: its runs end as system stops when the
+        process is gone (:meth:`on_process_died`) and are rescheduled."""
+        for ctx in self._core.run_table.of_app(app):
+            ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
+        self._core.emit(KillApp(app, "low memory"))
 
     def on_process_died(self, app: str) -> None:
         """The worker died (EOF / waitpid): every run of the app ends, rescheduled unless marked."""

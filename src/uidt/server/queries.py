@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.reasons import PendingReason
 from uidt.server import snapshot
 from uidt.server.evaluation import evaluate
-from uidt.server.status import key_order
+from uidt.server.status import JobStatus, key_order
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
@@ -27,6 +28,10 @@ class Queries:
     def __init__(self, core: SchedulerCore) -> None:
         self._core = core
 
+    def find(self, app: str, namespace: str | None, job_id: int) -> JobStatus | None:
+        """The scheduled job with this identity (pending or running), if any."""
+        return self._core.jobs.get(JobKey(app, namespace, job_id))
+
     def can_run_user_initiated_jobs(self, app: str) -> bool:
         """``canRunUserInitiatedJobs``: the app declares RUN_USER_INITIATED_JOBS and the user did
         not revoke it."""
@@ -34,7 +39,7 @@ class Queries:
 
     def get_pending_job(self, app: str, namespace: str | None, job_id: int) -> JobInfo | None:
         """The job (pending or running), or ``None``."""
-        status = self._core.find(app, namespace, job_id)
+        status = self.find(app, namespace, job_id)
         return None if status is None else status.job
 
     def get_all_pending_jobs(self, app: str, namespace: str | None) -> list[JobInfo]:
@@ -54,7 +59,7 @@ class Queries:
         self, app: str, namespace: str | None, job_id: int
     ) -> list[PendingReason]:
         """Why the job is not running, most important first (``[INVALID_JOB_ID]`` if unknown)."""
-        status = self._core.find(app, namespace, job_id)
+        status = self.find(app, namespace, job_id)
         if status is None:
             return [PendingReason.INVALID_JOB_ID]
         if status.key in self._core.dirty:
@@ -69,7 +74,7 @@ class Queries:
         self, app: str, namespace: str | None, job_id: int
     ) -> list[tuple[int, list[PendingReason]]]:
         """The last ≤ 10 changes of the pending reasons: ``(utc_ms, reasons)``, oldest first."""
-        status = self._core.find(app, namespace, job_id)
+        status = self.find(app, namespace, job_id)
         if status is None:
             return []
         return [(utc, list(reasons)) for utc, reasons in status.reasons_history]

@@ -33,6 +33,7 @@ from uidt.server.evaluation import changed_by_device
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
 from uidt.server.queries import Queries
+from uidt.server.records import restored_earliest
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
 from uidt.settings import Settings
 from uidt.store.record import JobRecord
@@ -177,13 +178,17 @@ class JobSchedulerService(SchedulerCore):
             status = JobStatus(key=key, job=job, enqueue_elapsed=self.now(), work=carried)
             if work is not None:
                 status.work.append(work)
+            if job.min_latency_millis > 0:  # AOSP: earliest run time = enqueue + minimum latency
+                status.earliest_run_elapsed = self.now() + job.min_latency_millis
+                self.backoff.arm(key, status.earliest_run_elapsed)
             self._insert(status)
             self.record(status, "scheduled", "schedule")
             self.persist(status)
         return RESULT_SUCCESS
 
     def load(self, records: Iterable[JobRecord]) -> None:
-        """Restore persisted jobs at daemon start: zero failures, flags and cumulative time kept."""
+        """Restore persisted jobs at daemon start: zero failures; flags, cumulative time and the
+        earliest run time (a backoff still to wait out) kept."""
         with self.batch():
             for record in records:
                 if record.key in self.jobs:
@@ -200,7 +205,10 @@ class JobSchedulerService(SchedulerCore):
                     last_failed_run_utc_ms=record.last_failed_run_utc_ms,
                     work=[JobWorkItem.from_dict(w) for w in record.work_items],
                     generation=stored_generation(record),
+                    earliest_run_elapsed=restored_earliest(self, record),
                 )
+                if status.earliest_run_elapsed is not None:
+                    self.backoff.arm(status.key, status.earliest_run_elapsed)
                 self._insert(status)
                 self.record(status, "loaded", "daemon start")
 
@@ -227,7 +235,7 @@ class JobSchedulerService(SchedulerCore):
             for key in list(self.app_jobs.get(app, {})):
                 self.cancel(app, key.namespace, key.job_id)
 
-    # -- the ways the system ends an app's runs (reference §5) ----------------------------------
+    # -- the user ends an app's runs (reference §5; a kill for memory is ``host``'s) -------------
 
     def user_stop(self, app: str) -> None:
         """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
@@ -245,12 +253,6 @@ class JobSchedulerService(SchedulerCore):
                 ctx.death_mark = (StopReason.USER, InternalStopReason.USER_UI_STOP)
             if self.run_table.is_bound(app) or self.run_table.is_binding(app) or runs:
                 self.emit(KillApp(app, "user stop"))
-
-    def low_memory_kill(self, app: str) -> None:
-        """Kill an app's worker for memory; its runs are rescheduled as system stops."""
-        for ctx in self.run_table.of_app(app):
-            ctx.death_mark = (StopReason.UNDEFINED, InternalStopReason.UNKNOWN)
-        self.emit(KillApp(app, "low memory"))
 
     # -- updates of queued jobs (semantics §3) ---------------------------------------------
 
@@ -278,7 +280,7 @@ class JobSchedulerService(SchedulerCore):
         unknown = set(changes) - allowed
         if unknown:
             raise InvalidJobError(f"cannot update {', '.join(sorted(unknown))}")
-        status = self.find(app, namespace, job_id)
+        status = self.jobs.get(JobKey(app, namespace, job_id))
         if status is None:
             raise InvalidJobError(f"no job {job_id} in package {app}")
         job = dataclasses.replace(status.job, **changes)

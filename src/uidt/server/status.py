@@ -9,6 +9,7 @@ from enum import Enum, IntFlag
 from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
+from uidt.job.network import NetCapability, Transport
 from uidt.job.priority import Priority
 from uidt.job.reasons import PendingReason
 from uidt.job.work import JobWorkItem
@@ -112,6 +113,14 @@ class JobStatus:
     #: The byte figures of the job's last run (estimated down/up, transferred down/up), kept
     #: for its ended record: a finished download still says how much it moved.
     last_run_bytes: tuple[int, int, int, int] | None = None
+    #: What the job's network request wants, ``(capabilities, transports)``, or ``None`` without
+    #: a network constraint; derived from ``job`` (a key cheaper to hash than the request).
+    network_wants: tuple[frozenset[NetCapability], frozenset[Transport]] | None = field(
+        init=False, default=None
+    )
+    #: The job itself has a positive byte figure (an estimate, a minimum chunk), so a slow
+    #: network can fail it; its work items apart. Derived from ``job``.
+    has_byte_figures: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         required = Bit.NONE
@@ -125,6 +134,13 @@ class JobStatus:
             required |= Bit.CONNECTIVITY
         required |= Bit.TIMING_DELAY
         self.required = required
+        job, request = self.job, self.job.required_network
+        self.network_wants = None if request is None else (request.capabilities, request.transports)
+        self.has_byte_figures = (
+            job.minimum_network_chunk_bytes > 0
+            or job.estimated_network_download_bytes > 0
+            or job.estimated_network_upload_bytes > 0
+        )
 
     @property
     def treated_as_uij(self) -> bool:

@@ -10,7 +10,11 @@ from uidt.job import JobInfo, NetCapability, NetworkRequest, Transport
 from uidt.job.key import JobKey
 from uidt.job.work import JobWorkItem
 from uidt.server.controllers import connectivity_satisfied, transfer_ms
-from uidt.server.controllers.connectivity import estimated_transfer_ms, request_satisfied
+from uidt.server.controllers.connectivity import (
+    bandwidth_matters,
+    estimated_transfer_ms,
+    request_satisfied,
+)
 from uidt.server.status import JobStatus
 
 HOUR = 3_600_000
@@ -94,3 +98,19 @@ def test_request_matching(
 ) -> None:
     request = NetworkRequest(frozenset(caps), frozenset(transports))
     assert request_satisfied(request, network) is ok
+
+
+def test_bandwidth_matters_only_with_a_positive_byte_figure() -> None:
+    """A job with no positive estimate or chunk is never insane, whatever the bandwidth."""
+    plain = status_of(uij())
+    assert not bandwidth_matters(plain)
+    crawl = NetworkState(metered=True, downstream_kbps=1, upstream_kbps=1)
+    assert connectivity_satisfied(plain, crawl, max_execution_ms=0, charging=False)
+    zero = status_of(uij(estimated_network_bytes=(0, 0)))
+    assert not bandwidth_matters(zero)
+    assert connectivity_satisfied(zero, crawl, max_execution_ms=0, charging=False)
+    assert bandwidth_matters(status_of(uij(estimated_network_bytes=(-1, 1))))
+    assert bandwidth_matters(status_of(uij(minimum_network_chunk_bytes=1)))
+    plain.work.append(JobWorkItem.create(download_bytes=10**12))
+    assert bandwidth_matters(plain)
+    assert not connectivity_satisfied(plain, crawl, max_execution_ms=HOUR, charging=False)

@@ -6,14 +6,14 @@ import random
 
 import pytest
 
-from server.helpers import BACKGROUND, VISIBLE, regular, uij
+from server.helpers import APP, BACKGROUND, VISIBLE, regular, uij
 from uidt.device.state import DeviceState, MemoryPressure, NetworkState, ThermalStatus
-from uidt.job import NetworkType
+from uidt.job import JobWorkItem, NetworkType
 from uidt.job.key import JobKey
 from uidt.server import JobSchedulerService
 from uidt.server import core as core_module
 from uidt.server.controllers.tracking import DeviceDependents, Reading, changed_readings
-from uidt.server.status import JobStatus
+from uidt.server.status import Bit, JobStatus
 from uidt.testing import InProcessApps, run_until_idle
 
 
@@ -127,13 +127,30 @@ def test_incremental_evaluation_agrees_with_a_full_one(service: JobSchedulerServ
                 requires_battery_not_low=rng.random() < 0.4,
                 requires_storage_not_low=rng.random() < 0.4,
                 required_network_type=rng.choice(
-                    [NetworkType.NONE, NetworkType.ANY, NetworkType.UNMETERED]
+                    [NetworkType.ANY, NetworkType.UNMETERED]
+                    if job_id % 3
+                    else [NetworkType.NONE, NetworkType.ANY, NetworkType.UNMETERED]
                 ),
+                # a third of the networked jobs have byte figures the bandwidth can fail
+                **(
+                    {"estimated_network_bytes": (rng.choice([10**9, 10**12]), -1)}
+                    if job_id % 3 == 1
+                    else {}
+                ),
+                **({"minimum_network_chunk_bytes": 10**9} if job_id % 6 == 2 else {}),
             ),
         )
     apps = InProcessApps(service)
     run_until_idle(service, apps)
-    networks = [None, NetworkState(), NetworkState(metered=True), NetworkState(suspended=True)]
+    networks = [
+        None,
+        NetworkState(),
+        NetworkState(metered=True),
+        NetworkState(suspended=True),
+        NetworkState(downstream_kbps=10, upstream_kbps=10),
+        NetworkState(metered=True, downstream_kbps=10),
+        NetworkState(metered=True, downstream_kbps=10**7),
+    ]
     for _ in range(60):
         device = DeviceState(
             charging=rng.random() < 0.5,
@@ -150,3 +167,41 @@ def test_incremental_evaluation_agrees_with_a_full_one(service: JobSchedulerServ
         service.check_pass()
         run_until_idle(service, apps)
         assert _comparable(service) == before
+
+
+def test_a_bandwidth_change_reaches_only_the_jobs_whose_bytes_it_fails(
+    service: JobSchedulerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs without byte figures are judged by their request alone; a slow link fails a big one."""
+    fast = DeviceState(network=NetworkState(metered=True, downstream_kbps=10**7))
+    service.on_device_state(fast)
+    service.schedule(BACKGROUND, None, regular(1))
+    service.schedule(BACKGROUND, None, regular(2, estimated_network_bytes=(10**12, -1)))
+    apps = InProcessApps(service)
+    run_until_idle(service, apps)
+    seen = _spy(monkeypatch)
+    service.on_device_state(DeviceState(network=NetworkState(metered=True, downstream_kbps=10)))
+    assert [s.key.job_id for s in seen] == [2]
+    satisfied = {s.key.job_id: bool(s.satisfied & Bit.CONNECTIVITY) for s in service.jobs.values()}
+    assert satisfied == {1: True, 2: False}
+
+
+def test_byte_figures_added_later_are_seen_by_a_bandwidth_change(
+    service: JobSchedulerService,
+) -> None:
+    """Hostile: a job scheduled without byte figures gains them (constraints updated, or work
+    enqueued); a slow link must then fail it, not the verdict of its bare request."""
+    fast = DeviceState(network=NetworkState(metered=True, downstream_kbps=10**7))
+    slow = DeviceState(network=NetworkState(metered=True, downstream_kbps=10))
+    service.on_device_state(fast)
+    service.note_app_visible(APP, True)
+    plain, enqueued = regular(1), regular(2)
+    service.schedule(BACKGROUND, None, plain)
+    service.schedule(BACKGROUND, None, enqueued, JobWorkItem())
+    service.schedule(BACKGROUND, None, regular(3))
+    service.on_device_state(DeviceState(charging=False, network=fast.network))  # hold them
+    service.update_constraints(APP, None, 1, estimated_network_download_bytes=10**12)
+    service.schedule(BACKGROUND, None, enqueued, JobWorkItem.create(download_bytes=10**12))
+    service.on_device_state(DeviceState(charging=False, network=slow.network))
+    satisfied = {s.key.job_id: bool(s.satisfied & Bit.CONNECTIVITY) for s in service.jobs.values()}
+    assert satisfied == {1: False, 2: False, 3: True}

@@ -93,6 +93,20 @@ def request_satisfied(request: NetworkRequest, network: NetworkState) -> bool:
     return bool(request.transports & transports)
 
 
+def bandwidth_matters(status: JobStatus) -> bool:
+    """Whether the network's bandwidth can fail the job (:func:`is_insane`): only a positive byte
+    figure (an estimate, a minimum chunk) can, and a job with work items is assumed to have one.
+    Without one, the network's capabilities alone decide (:func:`offers_satisfy`)."""
+    return bool(status.work) or status.has_byte_figures
+
+
+def offers_satisfy(request: NetworkRequest, network: NetworkState | None) -> bool:
+    """The network is up and offers what the request asks (the bandwidth check apart)."""
+    if network is None or network.suspended:
+        return False
+    return request_satisfied(request, network)
+
+
 def connectivity_satisfied(
     status: JobStatus,
     network: NetworkState | None,
@@ -110,4 +124,4 @@ def connectivity_satisfied(
         return False
     # Step 3 (metered use allowed) always holds in uidt: treated UIJs may use metered networks,
     # and there is no Data Saver to forbid it to others; NOT_METERED requests are checked below.
-    return request_satisfied(request, network)
+    return offers_satisfy(request, network)
