@@ -59,6 +59,12 @@ class Faults:
         no_last_modified: Never send a ``Last-Modified`` (not limited by ``times`` either).
         ignore_if_range: Answer a ``Range`` request with ``206`` even when ``If-Range`` no
             longer matches, as some servers do (not limited by ``times``).
+        drop: Abort the connection (RST) as soon as a request arrives, before any answer: a
+            link that is down, for every method (uploads' ``HEAD`` and ``PATCH`` too).
+        offset_delta: tus: add this to every ``Upload-Offset`` the server reports (``HEAD`` and
+            ``PATCH`` answers), a server that lies about what it holds.
+        methods: Apply the faults above only to requests with these methods (``None``: all);
+            ``times`` still counts every request.
     """
 
     times: int | None = None
@@ -76,6 +82,9 @@ class Faults:
     no_etag: bool = False
     no_last_modified: bool = False
     ignore_if_range: bool = False
+    drop: bool = False
+    offset_delta: int = 0
+    methods: frozenset[str] | None = None
 
 
 @dataclass
@@ -286,6 +295,11 @@ class TransferTestServer:
         state.hits += 1
         faults = state.faults
         active = faults.times is None or state.hits <= faults.times
+        active = active and (faults.methods is None or request.method in faults.methods)
+        if active and faults.drop:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client: the link is "down"
         if faults.redirect_to is not None:
             record.status = 302
             raise web.HTTPFound(faults.redirect_to)
@@ -466,9 +480,10 @@ class TransferTestServer:
             record.status = 404
             return web.Response(status=404, headers=base)
         data = self.uploads[upload_id]
+        delta = state.faults.offset_delta if active else 0
         offset_headers = {
             **base,
-            "Upload-Offset": str(len(data)),
+            "Upload-Offset": str(len(data) + delta),
             "Upload-Length": str(self.upload_lengths[upload_id]),
             "Cache-Control": "no-store",
         }
@@ -485,7 +500,7 @@ class TransferTestServer:
             record.status = 409
             return web.Response(status=409, headers=offset_headers)
         record.start = len(data)
-        return await self._tus_patch(request, record, state, active, upload_id, base)
+        return await self._tus_patch(request, record, state, active, upload_id, base, delta)
 
     async def _tus_patch(
         self,
@@ -495,6 +510,7 @@ class TransferTestServer:
         active: bool,
         upload_id: str,
         base: dict[str, str],
+        delta: int,
     ) -> web.StreamResponse:
         data = self.uploads[upload_id]
         length = self.upload_lengths[upload_id]
@@ -520,7 +536,7 @@ class TransferTestServer:
             record.body_bytes += len(chunk)
             self._count_sent(request.path, len(chunk))
         record.status = 204
-        return web.Response(status=204, headers={**base, "Upload-Offset": str(len(data))})
+        return web.Response(status=204, headers={**base, "Upload-Offset": str(len(data) + delta)})
 
 
 class ThreadedTransferTestServer:
