@@ -32,7 +32,6 @@ import aiohttp
 from uidt.clock import Clock, SystemClock
 from uidt.errors import InconsistentServerError, RemoteError, RetryLaterError, TransferError
 from uidt.redact import redact, redact_error
-from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint
 from uidt.transfers.http import check_url, new_session
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
@@ -46,10 +45,16 @@ from uidt.transfers.tus import (
     check_status,
     encode_metadata,
 )
+from uidt.transfers.uploadstate import (
+    UPLOAD_CHECKPOINT_SUFFIX,
+    UploadCheckpoint,
+    upload_checkpoint_path,
+)
 
 __all__ = [
     "OFFSET_CONTENT_TYPE",
     "TUS_VERSION",
+    "UPLOAD_CHECKPOINT_SUFFIX",
     "TusPolicy",
     "TusUnsupportedError",
     "UploadMode",
@@ -62,9 +67,7 @@ __all__ = [
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-UPLOAD_CHECKPOINT_SUFFIX = ".uidt-upload"
 _READ_SIZE = 1024 * 1024
-_STATE_VERSION = 1
 
 
 class UploadMode(StrEnum):
@@ -112,11 +115,6 @@ class UploadResult:
     notices: tuple[Notice, ...] = field(default=())
 
 
-def upload_checkpoint_path(source: Path) -> Path:
-    """The default checkpoint of an upload of ``source`` (next to it)."""
-    return source.with_name(source.name + UPLOAD_CHECKPOINT_SUFFIX)
-
-
 class _Upload:
     def __init__(
         self,
@@ -124,7 +122,7 @@ class _Upload:
         url: str,
         *,
         session: aiohttp.ClientSession,
-        checkpoint: Checkpoint,
+        checkpoint: Path,
         metadata: Mapping[str, str],
         plain_method: str,
         tus: TusPolicy,
@@ -139,7 +137,6 @@ class _Upload:
         self.url = url
         self.session = session
         self.client = TusClient(session, url, clock)
-        self.checkpoint = checkpoint
         self.metadata = metadata
         self.plain_method = plain_method
         self.tus = tus
@@ -151,7 +148,7 @@ class _Upload:
         self.sleep = sleep
         stat = source.stat()
         self.size = stat.st_size
-        self.mtime_ns = stat.st_mtime_ns
+        self.checkpoint = UploadCheckpoint(checkpoint, url, self.size, stat.st_mtime_ns)
         self.meter = ProgressMeter(clock, total=self.size)
         self.notices: list[Notice] = []
         self.sent = 0
@@ -167,41 +164,6 @@ class _Upload:
         _log.info("%s: %s", self.source, notice.text)
         if self.on_notice is not None:
             self.on_notice(notice)
-
-    # -- checkpoint ------------------------------------------------------------------------
-    def saved_upload_url(self) -> str | None:
-        try:
-            # Another user's checkpoint could name their server as the upload's target.
-            state = self.checkpoint.load(owner_only=True)
-        except UntrustedCheckpoint:
-            self.notice(Notice.RESTARTED_UNTRUSTED_FILES)
-            return None
-        if state is None:
-            return None
-        same = (
-            state.get("version") == _STATE_VERSION
-            and state.get("kind") == "upload"
-            and state.get("url") in (redact(self.url), self.url)
-            and state.get("size") == self.size
-            and state.get("mtime_ns") == self.mtime_ns
-        )
-        upload_url = state.get("upload_url")
-        if not same or not isinstance(upload_url, str):
-            self.notice(Notice.RESTARTED_BAD_CHECKPOINT)
-            return None
-        return upload_url
-
-    def save(self, upload_url: str) -> None:
-        self.checkpoint.save(
-            {
-                "version": _STATE_VERSION,
-                "kind": "upload",
-                "url": redact(self.url),  # never a password on disk
-                "upload_url": upload_url,
-                "size": self.size,
-                "mtime_ns": self.mtime_ns,
-            }
-        )
 
     # -- retries ---------------------------------------------------------------------------
     async def failed(self, exc: BaseException) -> None:
@@ -284,7 +246,7 @@ class _Upload:
             try:
                 if upload_url is None or watch is None:
                     upload_url = await self.client.create(self.size, self.metadata)
-                    self.save(upload_url)
+                    self.checkpoint.save(upload_url)
                     watch = self.watch_upload(upload_url, created=True)
                 gained = watch.gained
                 if await self.tus_round(upload_url, watch):
@@ -320,7 +282,7 @@ class _Upload:
     async def run(self) -> UploadResult:
         if self.on_estimate is not None:
             self.on_estimate(self.size)
-        upload_url = self.saved_upload_url()
+        upload_url = self.checkpoint.load(self.notice)
         mode = UploadMode.TUS
         if upload_url is None and not await self.attempt(self.client.offers_tus):
             if self.tus is TusPolicy.REQUIRE:
@@ -405,7 +367,7 @@ async def upload(
             path,
             url,
             session=active,
-            checkpoint=Checkpoint(checkpoint or upload_checkpoint_path(path)),
+            checkpoint=Path(checkpoint) if checkpoint else upload_checkpoint_path(path),
             metadata=metadata if metadata is not None else {"filename": path.name},
             plain_method=plain_method.upper(),
             tus=TusPolicy(tus),
