@@ -64,8 +64,8 @@ class Faults:
             link that is down, for every method (uploads' ``HEAD`` and ``PATCH`` too).
         offset_delta: tus: add this to every ``Upload-Offset`` the server reports (``HEAD`` and
             ``PATCH`` answers), a server that lies about what it holds.
-        methods: Apply the faults above only to requests with these methods (``None``: all);
-            ``times`` still counts every request.
+        methods: Apply the faults that ``times`` limits only to requests with these methods
+            (``None``: all); ``times`` still counts every request.
     """
 
     times: int | None = None
