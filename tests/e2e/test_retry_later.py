@@ -1,4 +1,4 @@
-"""A download whose server stays busy waits for the scheduler's backoff, and reads so.
+"""A download (or upload) whose server stays busy waits for the scheduler's backoff, and reads so.
 
 The bad day (issue 20) found downloads ending ``failed`` on trouble that passes (a link drop,
 then a 429 burst). Now such a run asks to be rescheduled: the job is ``waiting`` for its delay,
@@ -21,7 +21,7 @@ import pytest
 from uidt.job.reasons import PendingReason
 from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
-from uidt.transfers.patience import patience_path
+from uidt.transfers.patience import patience_path, upload_patience_path
 
 from .conftest import Daemon, clean_env
 
@@ -103,3 +103,37 @@ def test_wait_says_why_the_job_waits_and_ctrl_c_leaves_it_waiting(
     assert following.returncode == 130, said
     assert "goes on in the background" in err
     assert "failed" not in said
+
+
+def test_an_upload_to_a_busy_server_waits_too_and_never_reads_finished(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "report.pdf"
+    source.write_bytes(DATA)
+    url = server.url("/files/")
+    server.set_faults("/files/", Faults(status=503, retry_after="0"))
+    job_id = job_id_for(source.absolute(), url)
+    done = daemon.uidt("upload", str(source), url)
+    assert done.returncode == 0, done.stderr
+    latency = int(PendingReason.CONSTRAINT_MINIMUM_LATENCY)
+    job = daemon.wait_job(
+        job_id,
+        lambda j: j["state"] == "waiting" and latency in (j.get("pending_reasons") or []),
+        "waiting for its backoff",
+        app=TRANSFERS_APP,
+    )
+    assert job.get("failure") is None
+    notes = [
+        n
+        for n in daemon.dumpsys()["notifications"]
+        if n["app"] == TRANSFERS_APP and n["id"] == job_id
+    ]
+    assert notes
+    assert notes[0]["title"] == "Upload report.pdf waiting to retry"
+    assert notes[0]["text"].startswith("retrying: ")
+    assert "503" in notes[0]["text"]
+    table = daemon.uidt("jobs", "--app", TRANSFERS_APP)
+    assert "failed" not in table.stdout
+    assert "finished" not in table.stdout
+    assert upload_patience_path(source).exists()
+    assert server.server.uploads == {}

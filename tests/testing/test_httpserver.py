@@ -173,6 +173,25 @@ async def test_tus_protocol(server: TransferTestServer, http: aiohttp.ClientSess
         assert resp.status == 412
 
 
+async def test_upload_faults_drop_lie_and_pick_methods(
+    server: TransferTestServer, http: aiohttp.ClientSession
+) -> None:
+    tus = {"Tus-Resumable": "1.0.0"}
+    async with http.post(server.url("/files/"), headers={**tus, "Upload-Length": "6"}) as resp:
+        location = resp.headers["Location"]
+    server.set_faults(location, Faults(offset_delta=5, methods=frozenset({"HEAD"})))
+    async with http.head(server.url(location), headers=tus) as resp:
+        assert resp.headers["Upload-Offset"] == "5"  # a lie: it holds nothing
+    patch = {**tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+    async with http.patch(server.url(location), headers=patch, data=b"abc") as resp:
+        assert resp.headers["Upload-Offset"] == "3"  # PATCH is not among the methods
+    server.set_faults(location, Faults(drop=True))
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with http.head(server.url(location), headers=tus):
+            pass
+    assert bytes(server.uploads[location.rsplit("/", 1)[-1]]) == b"abc"
+
+
 async def test_recording_sleep_does_not_wait() -> None:
     sleep = RecordingSleep()
     await sleep(1000.0)

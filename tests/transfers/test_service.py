@@ -1,5 +1,5 @@
-"""HttpDownloadService against the loopback server: how a run ends (job_finished, with or
-without a reschedule, or job_failed)."""
+"""HttpDownloadService and HttpUploadService against the loopback server: how a run ends
+(job_finished, with or without a reschedule, or job_failed)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ import pytest
 from uidt.errors import TransferError
 from uidt.job.params import JobParameters
 from uidt.testing.clock import FakeClock
-from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
+from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
 from uidt.transfers.jobs import download_job
 from uidt.transfers.names import CHANNEL
 from uidt.transfers.partfile import PartFile
-from uidt.transfers.patience import MAX_IDLE_RUNS, patience_path
+from uidt.transfers.patience import MAX_IDLE_RUNS, patience_path, upload_patience_path
 from uidt.transfers.retry import RetryPolicy
-from uidt.transfers.service import HttpDownloadService, speed_rule
+from uidt.transfers.service import HttpDownloadService, HttpUploadService, speed_rule
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
+from uidt.transfers.upload import upload_checkpoint_path
 
 
 class Recording:
@@ -211,3 +212,93 @@ def test_the_engine_defaults_apply_unless_given(tmp_path: Path) -> None:
 def test_garbage_in_the_job_is_a_clear_transfer_error(extras: dict[str, Any]) -> None:
     with pytest.raises(TransferError, match="bad lowest-speed rule"):
         speed_rule(extras)
+
+
+# -- HttpUploadService ------------------------------------------------------------------------
+
+MiB = 1024 * 1024
+
+
+async def _run_upload(url: str, source: Path, *, run_id: int = 1) -> Recording:
+    """One run of the upload job, with in-run retries that are few and do not wait."""
+    connection = Recording()
+    service = HttpUploadService()
+    service.retry_policy = RetryPolicy(retries=2, link_retries=2)
+    service.sleep = RecordingSleep()
+    service.attach(connection)
+    params = JobParameters(
+        job_id=2,
+        extras={"url": url, "source": str(source), "tus": False, "method": "PUT"},
+        user_initiated=True,
+        run_id=run_id,
+    )
+    assert await service.on_start_job(params) is True
+    await asyncio.wait_for(connection.ended.wait(), 30)
+    return connection
+
+
+@pytest.fixture
+def source(tmp_path: Path, payload: bytes) -> Path:
+    path = tmp_path / "photo.raw"
+    path.write_bytes(payload)
+    return path
+
+
+async def test_an_upload_used_up_by_a_busy_server_waits_then_resumes_at_the_servers_offset(
+    server: TransferTestServer, source: Path, payload: bytes
+) -> None:
+    # The first PATCH is cut after 1 MiB; then every PATCH gets 503 (HEAD still answers).
+    server.set_faults("/files/1", Faults(reset_after=MiB, times=2))
+
+    def busy_once_it_holds_a_mib(record: RequestRecord) -> None:
+        if record.method == "HEAD" and server.bytes_sent("/files/1") == MiB:
+            server.set_faults("/files/1", Faults(status=503, methods=frozenset({"PATCH"})))
+
+    server.on_request = busy_once_it_holds_a_mib
+    connection = await _run_upload(server.url("/files/"), source)
+    assert _ends(connection) == [{"wants_reschedule": True}]  # the scheduler's backoff
+    note = connection.last_notification()
+    assert note["title"] == "Upload photo.raw waiting to retry"
+    assert note["text"].startswith("retrying: ")
+    assert "HTTP 503 Service Unavailable" in note["text"]
+    assert note["ongoing"] is False
+    assert upload_patience_path(source).exists()
+    assert upload_checkpoint_path(source).exists()  # the next run resumes the same upload
+
+    server.on_request = None
+    server.set_faults("/files/1", None)
+    connection = await _run_upload(server.url("/files/"), source, run_id=2)
+    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert connection.last_notification()["title"] == "Upload photo.raw complete"
+    assert bytes(server.uploads["1"]) == payload
+    assert server.bytes_sent("/files/1") == len(payload)  # no acknowledged byte sent again
+    assert len(server.uploads) == 1
+    assert not upload_patience_path(source).exists()
+    assert not upload_checkpoint_path(source).exists()
+
+
+async def test_a_dead_upload_server_fails_the_job_at_last_with_a_clear_reason(
+    source: Path,
+) -> None:
+    async with TransferTestServer() as gone:
+        url = gone.url("/files/")
+    for run_id in range(1, MAX_IDLE_RUNS + 1):
+        connection = await _run_upload(url, source, run_id=run_id)
+        assert _ends(connection) == [{"wants_reschedule": True}], run_id
+        assert connection.last_notification()["title"] == "Upload photo.raw waiting to retry"
+    connection = await _run_upload(url, source, run_id=MAX_IDLE_RUNS + 1)
+    [end] = _ends(connection)
+    assert end["wants_reschedule"] is False
+    assert "cannot reach" in end["failure"]
+    assert f"still failing after {MAX_IDLE_RUNS + 1} runs" in end["failure"]
+    assert connection.last_notification()["title"] == "Upload photo.raw failed"
+    assert not upload_patience_path(source).exists()
+
+
+async def test_an_upload_to_a_lying_server_fails_and_never_reads_complete(
+    server: TransferTestServer, source: Path, payload: bytes
+) -> None:
+    server.set_faults("/files/1", Faults(offset_delta=len(payload)))
+    [end] = _ends(await _run_upload(server.url("/files/"), source))
+    assert end["wants_reschedule"] is False
+    assert "only 0 were sent" in end["failure"]

@@ -18,7 +18,6 @@ from uidt.transfers.upload import (
     TusPolicy,
     TusUnsupportedError,
     UploadMode,
-    encode_metadata,
     upload,
     upload_checkpoint_path,
 )
@@ -177,10 +176,6 @@ async def test_permanent_refusal(
     server.set_faults("/put/x", Faults(status=403))
     with pytest.raises(RemoteError, match="403"):
         await upload(source, server.url("/put/x"), sleep=no_wait)
-
-
-def test_encode_metadata() -> None:
-    assert encode_metadata({"a": "b", "name": "é"}) == "a Yg==,name w6k="
 
 
 async def test_empty_metadata_sends_no_header(

@@ -30,8 +30,9 @@ from types import TracebackType
 
 from aiohttp import web
 
+from uidt.testing.tusendpoint import TusEndpoint
+
 _DRIP_CHUNK = 64 * 1024
-TUS_VERSION = "1.0.0"
 
 
 @dataclass
@@ -59,6 +60,12 @@ class Faults:
         no_last_modified: Never send a ``Last-Modified`` (not limited by ``times`` either).
         ignore_if_range: Answer a ``Range`` request with ``206`` even when ``If-Range`` no
             longer matches, as some servers do (not limited by ``times``).
+        drop: Abort the connection (RST) as soon as a request arrives, before any answer: a
+            link that is down, for every method (uploads' ``HEAD`` and ``PATCH`` too).
+        offset_delta: tus: add this to every ``Upload-Offset`` the server reports (``HEAD`` and
+            ``PATCH`` answers), a server that lies about what it holds.
+        methods: Apply the faults that ``times`` limits only to requests with these methods
+            (``None``: all); ``times`` still counts every request.
     """
 
     times: int | None = None
@@ -76,6 +83,9 @@ class Faults:
     no_etag: bool = False
     no_last_modified: bool = False
     ignore_if_range: bool = False
+    drop: bool = False
+    offset_delta: int = 0
+    methods: frozenset[str] | None = None
 
 
 @dataclass
@@ -121,7 +131,7 @@ def _etag_of(data: bytes, generation: int) -> str:
     return '"' + hashlib.sha256(data).hexdigest()[:16] + f"-{generation}" + '"'
 
 
-class TransferTestServer:
+class TransferTestServer(TusEndpoint):
     """The async server. Use as ``async with`` or call :meth:`start`/:meth:`stop`."""
 
     def __init__(self) -> None:
@@ -286,6 +296,11 @@ class TransferTestServer:
         state.hits += 1
         faults = state.faults
         active = faults.times is None or state.hits <= faults.times
+        active = active and (faults.methods is None or request.method in faults.methods)
+        if active and faults.drop:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client: the link is "down"
         if faults.redirect_to is not None:
             record.status = 302
             raise web.HTTPFound(faults.redirect_to)
@@ -426,101 +441,6 @@ class TransferTestServer:
                 ahead = sent / drip - (loop.time() - began)
                 if ahead > 0:
                     await asyncio.sleep(ahead)  # pacing the stream, not waiting for an event
-
-    # -- tus 1.0 -------------------------------------------------------------------------
-    async def _tus(
-        self, request: web.Request, record: RequestRecord, state: _Path, active: bool
-    ) -> web.StreamResponse:
-        if not self.tus_enabled:
-            if request.method in ("PUT", "POST"):
-                body = await request.read()
-                self.put_bodies[request.path] = body
-                self._count_sent(request.path, len(body))
-                record.status = 201
-                return web.Response(status=201)
-            record.status = 405
-            return web.Response(status=405)
-        base = {"Tus-Resumable": TUS_VERSION}
-        if request.method == "OPTIONS":
-            record.status = 204
-            return web.Response(
-                status=204,
-                headers={**base, "Tus-Version": TUS_VERSION, "Tus-Extension": "creation"},
-            )
-        if request.headers.get("Tus-Resumable") != TUS_VERSION:
-            record.status = 412
-            return web.Response(status=412, headers={"Tus-Version": TUS_VERSION})
-        if request.method == "POST" and request.path.rstrip("/") == "/files":
-            length = request.headers.get("Upload-Length", "")
-            if not length.isdigit():
-                record.status = 400
-                return web.Response(status=400, headers=base)
-            upload_id = str(next(self._upload_ids))
-            self.uploads[upload_id] = bytearray()
-            self.upload_lengths[upload_id] = int(length)
-            self.upload_metadata[upload_id] = request.headers.get("Upload-Metadata", "")
-            record.status = 201
-            return web.Response(status=201, headers={**base, "Location": f"/files/{upload_id}"})
-        upload_id = request.path.rsplit("/", 1)[-1]
-        if upload_id not in self.uploads:
-            record.status = 404
-            return web.Response(status=404, headers=base)
-        data = self.uploads[upload_id]
-        offset_headers = {
-            **base,
-            "Upload-Offset": str(len(data)),
-            "Upload-Length": str(self.upload_lengths[upload_id]),
-            "Cache-Control": "no-store",
-        }
-        if request.method == "HEAD":
-            record.status = 200
-            return web.Response(status=200, headers=offset_headers)
-        if request.method != "PATCH":
-            record.status = 405
-            return web.Response(status=405, headers=base)
-        if request.headers.get("Content-Type") != "application/offset+octet-stream":
-            record.status = 415
-            return web.Response(status=415, headers=base)
-        if request.headers.get("Upload-Offset") != str(len(data)):
-            record.status = 409
-            return web.Response(status=409, headers=offset_headers)
-        record.start = len(data)
-        return await self._tus_patch(request, record, state, active, upload_id, base)
-
-    async def _tus_patch(
-        self,
-        request: web.Request,
-        record: RequestRecord,
-        state: _Path,
-        active: bool,
-        upload_id: str,
-        base: dict[str, str],
-    ) -> web.StreamResponse:
-        data = self.uploads[upload_id]
-        length = self.upload_lengths[upload_id]
-        reset_after = state.faults.reset_after if active else None
-        received = 0
-        async for chunk in request.content.iter_any():
-            if state.gate is not None:
-                await state.gate.wait()
-            if reset_after is not None and received + len(chunk) >= reset_after:
-                keep = reset_after - received
-                data += chunk[:keep]
-                self._count_sent(request.path, keep)
-                record.body_bytes += keep
-                if request.transport is not None:
-                    request.transport.abort()
-                record.status = 0
-                return web.Response(status=500)
-            if len(data) + len(chunk) > length:
-                record.status = 400
-                return web.Response(status=400, headers=base)
-            data += chunk
-            received += len(chunk)
-            record.body_bytes += len(chunk)
-            self._count_sent(request.path, len(chunk))
-        record.status = 204
-        return web.Response(status=204, headers={**base, "Upload-Offset": str(len(data))})
 
 
 class ThreadedTransferTestServer:

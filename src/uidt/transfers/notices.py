@@ -17,6 +17,7 @@ class Notice(StrEnum):
     RESTARTED_SHORT_BODY = "restarted-short-body"
     RESTARTED_UPLOAD_GONE = "restarted-upload-gone"
     RESTARTED_UNTRUSTED_FILES = "restarted-untrusted-files"
+    RESENT_LOST = "resent-lost"
     NO_TUS = "no-tus"
     RETRIED = "retried"
 
@@ -48,6 +49,7 @@ NOTICE_TEXT: dict[Notice, str] = {
         "a partial file or checkpoint that was not safely yours (another owner, writable by "
         "others, or a link) was removed; restarted from zero"
     ),
+    Notice.RESENT_LOST: "the server lost bytes it had acknowledged; they were sent again",
     Notice.NO_TUS: "fell back to a plain upload (the server does not speak tus): it cannot resume",
     Notice.RETRIED: "a transient error was retried",
 }

@@ -1,4 +1,4 @@
-"""How many runs a download job spends waiting out transient trouble before it fails.
+"""How many runs a transfer job spends waiting out transient trouble before it fails.
 
 A run whose in-run retries are used up by trouble that may pass (:class:`RetryLaterError`:
 network errors, timeouts, 5xx, 429, a transfer below the lowest-speed rule) does not fail the
@@ -8,7 +8,9 @@ So that a dead server still ends in a clear failure, consecutive such runs *with
 are counted in a small state file next to the destination, ``<dest>.uidt-retry``; a run that
 stored new bytes starts the count again. After :data:`MAX_IDLE_RUNS` of them (about 8.5 h of
 backoff with the default policy) the job fails, its reason saying what kept failing and for
-how long. The file is removed when the job ends either way.
+how long. The file is removed when the job ends either way. An upload is counted the same
+way, in ``<source>.uidt-upload-retry`` next to the file it sends; progress there is bytes the
+server acknowledged.
 
 WorkManager counts the same thing (``runAttemptCount``); JobScheduler leaves the limit to the
 app, which is where this lives.
@@ -31,9 +33,18 @@ MAX_IDLE_RUNS = 10
 SUFFIX = ".uidt-retry"
 
 
+#: The count of an upload, next to its source (a download of the same path keeps its own).
+UPLOAD_SUFFIX = ".uidt-upload-retry"
+
+
 def patience_path(dest: Path) -> Path:
     """Where the count of ``dest``'s download lives."""
     return dest.with_name(dest.name + SUFFIX)
+
+
+def upload_patience_path(source: Path) -> Path:
+    """Where the count of ``source``'s upload lives."""
+    return source.with_name(source.name + UPLOAD_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +76,14 @@ class Patience:
     Args:
         dest: The download's final path.
         limit: Consecutive runs without progress allowed before the job fails.
+        state: Where to keep the count instead of ``patience_path(dest)`` (an upload keeps it
+            next to its source, under a name of its own).
     """
 
-    def __init__(self, dest: Path, limit: int = MAX_IDLE_RUNS) -> None:
-        self.state = Checkpoint(patience_path(dest))
+    def __init__(
+        self, dest: Path, limit: int = MAX_IDLE_RUNS, *, state: Path | None = None
+    ) -> None:
+        self.state = Checkpoint(state if state is not None else patience_path(dest))
         self.limit = limit
 
     def _load(self) -> dict[str, object]:

@@ -7,10 +7,11 @@ progress goes to the notification (a few times a second) and to
 ``update_transferred_network_bytes``; the size goes to ``update_estimated_network_bytes``.
 A permanent failure ends the job with ``job_failed`` (it reads ``failed`` with the reason
 everywhere a job is shown) and the reason in its notification, which stays (DETACH). Transient
-trouble that outlasts a download run's retries ends the run with ``job_finished(params, True)``
-instead: the scheduler runs it again after its backoff, the notification says "waiting to retry"
-and "retrying: <reason>" meanwhile, and :mod:`uidt.transfers.patience` bounds how many such
-runs without progress the job may spend before it fails.
+trouble that outlasts a run's retries (a download's or an upload's) ends the run with
+``job_finished(params, True)`` instead: the scheduler runs it again after its backoff, the
+notification says "waiting to retry" and "retrying: <reason>" meanwhile, and
+:mod:`uidt.transfers.patience` bounds how many such runs without progress the job may spend
+before it fails.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from uidt.redact import redact
 from uidt.transfers.download import download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED, RETRYING, WAITING
 from uidt.transfers.notices import Notice
-from uidt.transfers.patience import Patience
+from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.progress import Progress
 from uidt.transfers.retry import RetryPolicy, Sleep
 from uidt.transfers.safefile import mode_for_umask
@@ -61,6 +62,9 @@ class _TransferService(JobService):
     def __init__(self) -> None:
         super().__init__()
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        #: The engine's in-run retries and its sleeper (tests swap in one that does not wait).
+        self.retry_policy = RetryPolicy()
+        self.sleep: Sleep = asyncio.sleep
 
     def describe(self, extras: dict[str, Any]) -> str:
         raise NotImplementedError
@@ -217,12 +221,6 @@ class HttpDownloadService(_TransferService):
 
     verb = "Download"
 
-    def __init__(self) -> None:
-        super().__init__()
-        #: The engine's in-run retries and its sleeper (tests swap in one that does not wait).
-        self.retry_policy = RetryPolicy()
-        self.sleep: Sleep = asyncio.sleep
-
     def describe(self, extras: dict[str, Any]) -> str:
         return Path(str(extras.get("dest", "file"))).name
 
@@ -277,6 +275,13 @@ class HttpUploadService(_TransferService):
     def describe(self, extras: dict[str, Any]) -> str:
         return Path(str(extras.get("source", "file"))).name
 
+    def patience(self, params: JobParameters) -> Patience | None:
+        source = params.extras.get("source")
+        if not source:
+            return None
+        path = Path(str(source))
+        return Patience(path, state=upload_patience_path(path))
+
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
         # aiohttp: imported by uploads only
         from uidt.transfers.upload import TusPolicy, TusUnsupportedError, UploadMode, upload
@@ -296,6 +301,8 @@ class HttpUploadService(_TransferService):
                 on_progress=report.progress,
                 on_estimate=report.estimate,
                 on_notice=report.notice,
+                retries=self.retry_policy,
+                sleep=self.sleep,
             )
         except TusUnsupportedError as exc:
             hint = f"(without --tus it is sent with a plain {method})"

@@ -2,54 +2,72 @@
 
 :func:`upload` asks the server with ``OPTIONS`` whether it speaks tus. If it does, the upload is
 created with ``POST`` (``Upload-Length``, ``Upload-Metadata``) and its URL saved in a checkpoint
-sidecar, so a later run (after a stop, a crash, a reboot) asks ``HEAD`` for ``Upload-Offset``
-and sends only the rest with ``PATCH``. The server keeps whatever bytes it received, so nothing
-has to be fsynced on our side. A server without tus gets one plain ``PUT`` (or ``POST``) from
-zero, and the result says so (:attr:`Notice.NO_TUS`), unless the caller required tus
-(:attr:`TusPolicy.REQUIRE`): then the upload fails with :class:`TusUnsupportedError` before
-sending a byte.
+sidecar, so a later run (after a stop, a crash, a reboot, a run that ran out of retries) asks
+``HEAD`` for ``Upload-Offset`` and sends only the rest with ``PATCH``. The server keeps whatever
+bytes it received, so nothing has to be fsynced on our side. A server without tus gets one
+plain ``PUT`` (or ``POST``) from zero, and the result says so (:attr:`Notice.NO_TUS`), unless
+the caller required tus (:attr:`TusPolicy.REQUIRE`): then the upload fails with
+:class:`TusUnsupportedError` before sending a byte.
+
+Failures are counted as a download counts them (:class:`~uidt.transfers.retry.RetryBudget`):
+link errors wait about a second, statuses back off, and a run used up by trouble that may pass
+raises :class:`~uidt.errors.RetryLaterError`; the next run resumes from the server's offset
+(tus) or sends the file again (plain). The protocol's requests and the checks of the offsets the
+server reports are in :mod:`uidt.transfers.tus`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import aiohttp
-from yarl import URL
 
 from uidt.clock import Clock, SystemClock
-from uidt.errors import RemoteError, TransferError
+from uidt.errors import InconsistentServerError, RemoteError, RetryLaterError, TransferError
 from uidt.redact import redact, redact_error
-from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint
 from uidt.transfers.http import check_url, new_session
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
-from uidt.transfers.retry import (
-    TRANSIENT_STATUSES,
-    RetryPolicy,
-    Sleep,
-    TransientStatusError,
-    final_error,
-    parse_retry_after,
-    transient_errors,
+from uidt.transfers.retry import RetryBudget, RetryPolicy, Sleep, transient_errors
+from uidt.transfers.tus import (
+    OFFSET_CONTENT_TYPE,
+    TUS_VERSION,
+    OffsetWatch,
+    TusClient,
+    UploadGoneError,
+    check_status,
+    encode_metadata,
+)
+from uidt.transfers.uploadstate import (
+    UPLOAD_CHECKPOINT_SUFFIX,
+    UploadCheckpoint,
+    upload_checkpoint_path,
 )
 
-_log = logging.getLogger(__name__)
+__all__ = [
+    "OFFSET_CONTENT_TYPE",
+    "TUS_VERSION",
+    "UPLOAD_CHECKPOINT_SUFFIX",
+    "TusPolicy",
+    "TusUnsupportedError",
+    "UploadMode",
+    "UploadResult",
+    "encode_metadata",
+    "upload",
+    "upload_checkpoint_path",
+]
 
-TUS_VERSION = "1.0.0"
-OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
-UPLOAD_CHECKPOINT_SUFFIX = ".uidt-upload"
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
 _READ_SIZE = 1024 * 1024
-_STATE_VERSION = 1
 
 
 class UploadMode(StrEnum):
@@ -97,18 +115,6 @@ class UploadResult:
     notices: tuple[Notice, ...] = field(default=())
 
 
-def upload_checkpoint_path(source: Path) -> Path:
-    """The default checkpoint of an upload of ``source`` (next to it)."""
-    return source.with_name(source.name + UPLOAD_CHECKPOINT_SUFFIX)
-
-
-def encode_metadata(metadata: Mapping[str, str]) -> str:
-    """tus ``Upload-Metadata``: ``key base64(value)`` pairs separated by commas."""
-    return ",".join(
-        f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in metadata.items()
-    )
-
-
 class _Upload:
     def __init__(
         self,
@@ -116,7 +122,7 @@ class _Upload:
         url: str,
         *,
         session: aiohttp.ClientSession,
-        checkpoint: Checkpoint,
+        checkpoint: Path,
         metadata: Mapping[str, str],
         plain_method: str,
         tus: TusPolicy,
@@ -130,7 +136,7 @@ class _Upload:
         self.source = source
         self.url = url
         self.session = session
-        self.checkpoint = checkpoint
+        self.client = TusClient(session, url, clock)
         self.metadata = metadata
         self.plain_method = plain_method
         self.tus = tus
@@ -138,16 +144,19 @@ class _Upload:
         self.on_estimate = on_estimate
         self.on_notice = on_notice
         self.policy = policy
-        self.clock = clock
+        self.budget = RetryBudget(url, policy)
         self.sleep = sleep
         stat = source.stat()
         self.size = stat.st_size
-        self.mtime_ns = stat.st_mtime_ns
+        self.checkpoint = UploadCheckpoint(checkpoint, url, self.size, stat.st_mtime_ns)
         self.meter = ProgressMeter(clock, total=self.size)
         self.notices: list[Notice] = []
         self.sent = 0
         self.attempts = 0
         self.resumed_from: int | None = None
+        self.watch: OffsetWatch | None = None
+        self.gained_at_failure = 0  # the watch's gain when the last failure was counted
+        self.progressed = False  # did the server acknowledge new bytes during this run?
 
     def notice(self, notice: Notice) -> None:
         if notice not in self.notices:
@@ -156,57 +165,44 @@ class _Upload:
         if self.on_notice is not None:
             self.on_notice(notice)
 
-    # -- checkpoint ------------------------------------------------------------------------
-    def saved_upload_url(self) -> str | None:
+    # -- retries ---------------------------------------------------------------------------
+    async def failed(self, exc: BaseException) -> None:
+        """Count a transient failure against the run's budget, then wait before the next try.
+
+        Progress is what the server acknowledged (the offset it reports grew since the last
+        failure), not what left this machine: a server that drops what it receives is no
+        progress, and a plain request that broke off kept nothing.
+
+        Raises:
+            RetryLaterError: The budget is used up (trouble that may pass: run again later).
+        """
+        gained = self.watch.gained if self.watch is not None else 0
+        moved, self.gained_at_failure = gained > self.gained_at_failure, gained
         try:
-            # Another user's checkpoint could name their server as the upload's target.
-            state = self.checkpoint.load(owner_only=True)
-        except UntrustedCheckpoint:
-            self.notice(Notice.RESTARTED_UNTRUSTED_FILES)
-            return None
-        if state is None:
-            return None
-        same = (
-            state.get("version") == _STATE_VERSION
-            and state.get("kind") == "upload"
-            and state.get("url") in (redact(self.url), self.url)
-            and state.get("size") == self.size
-            and state.get("mtime_ns") == self.mtime_ns
-        )
-        upload_url = state.get("upload_url")
-        if not same or not isinstance(upload_url, str):
-            self.notice(Notice.RESTARTED_BAD_CHECKPOINT)
-            return None
-        return upload_url
+            delay = self.budget.failed(exc, moved=moved)
+        except RetryLaterError as final:
+            raise RetryLaterError(str(final), progressed=self.progressed) from exc
+        _log.info("%s: %s; retrying in %.1f s", redact(self.url), exc or type(exc), delay)
+        self.notice(Notice.RETRIED)
+        await self.sleep(delay)
 
-    def save(self, upload_url: str) -> None:
-        self.checkpoint.save(
-            {
-                "version": _STATE_VERSION,
-                "kind": "upload",
-                "url": redact(self.url),  # never a password on disk
-                "upload_url": upload_url,
-                "size": self.size,
-                "mtime_ns": self.mtime_ns,
-            }
-        )
+    async def attempt(self, step: Callable[[], Awaitable[_T]]) -> _T:
+        """Run ``step`` until it returns, retrying transient errors within the budget."""
+        while True:
+            try:
+                return await step()
+            except transient_errors() as exc:
+                await self.failed(exc)
 
-    # -- HTTP helpers ----------------------------------------------------------------------
-    def check_status(self, response: aiohttp.ClientResponse, what: str) -> None:
-        status = response.status
-        if status in TRANSIENT_STATUSES:
-            wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
-            raise TransientStatusError(status, response.reason or "", wait)
-        if status >= 400:
-            raise RemoteError(f"{what} {self.url}: the server answered {status} {response.reason}")
-
-    async def body(self, offset: int) -> AsyncIterator[bytes]:
+    async def body(self, offset: int, watch: OffsetWatch | None = None) -> AsyncIterator[bytes]:
         """The file from ``offset``, read in blocks, counted as sent."""
         self.meter.restart(offset)
         done = offset
         with open(self.source, "rb") as handle:  # noqa: ASYNC230 - 1 MiB reads from a local file
             handle.seek(offset)
             while block := handle.read(_READ_SIZE):
+                if watch is not None:
+                    watch.sending(done + len(block))
                 yield block
                 done += len(block)
                 self.sent += len(block)
@@ -214,115 +210,81 @@ class _Upload:
                 if report is not None and self.on_progress is not None:
                     self.on_progress(report)
 
-    async def retrying(self, step: Callable[[], Any]) -> Any:
-        """Run ``step`` until it returns, retrying transient errors with backoff."""
-        failures = 0
-        while True:
-            before = self.sent
-            try:
-                return await step()
-            except transient_errors() as exc:
-                failures = 1 if self.sent > before else failures + 1
-                if failures > self.policy.retries:
-                    raise final_error(self.url, exc) from exc
-                delay = self.policy.delay(failures, getattr(exc, "retry_after", None))
-                _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
-                self.notice(Notice.RETRIED)
-                await self.sleep(delay)
-
     # -- tus -------------------------------------------------------------------------------
-    async def offers_tus(self) -> bool:
-        async with self.session.options(self.url, headers={"Tus-Resumable": TUS_VERSION}) as resp:
-            if resp.status in TRANSIENT_STATUSES:
-                self.check_status(resp, "OPTIONS")
-            versions = resp.headers.get("Tus-Version", "")
-            extensions = resp.headers.get("Tus-Extension", "")
-            return TUS_VERSION in versions.replace(" ", "").split(",") and "creation" in extensions
+    def watch_upload(self, upload_url: str, *, created: bool) -> OffsetWatch:
+        self.watch = OffsetWatch(upload_url, self.size, 0 if created else None, self.policy.retries)
+        self.gained_at_failure = 0
+        return self.watch
 
-    async def create(self) -> str:
-        headers = {"Tus-Resumable": TUS_VERSION, "Upload-Length": str(self.size)}
-        if self.metadata:
-            headers["Upload-Metadata"] = encode_metadata(self.metadata)
-        async with self.session.post(self.url, headers=headers) as resp:
-            self.check_status(resp, "creating the upload at")
-            location = resp.headers.get("Location")
-            if resp.status != 201 or not location:
-                raise RemoteError(
-                    f"{self.url}: tus creation answered {resp.status} without Location"
-                )
-        upload_url = str(URL(self.url).join(URL(location)))
-        self.save(upload_url)
-        return upload_url
+    def server_said(self, watch: OffsetWatch, offset: int) -> None:
+        if watch.reported(offset):
+            self.notice(Notice.RESENT_LOST)
+        self.progressed = self.progressed or watch.gained > 0
 
-    async def server_offset(self, upload_url: str) -> int | None:
-        """``Upload-Offset`` of ``upload_url``, or ``None`` if the server forgot the upload."""
-        async with self.session.head(upload_url, headers={"Tus-Resumable": TUS_VERSION}) as resp:
-            if resp.status in (404, 410, 403):
-                return None
-            self.check_status(resp, "HEAD")
-            offset = resp.headers.get("Upload-Offset", "")
-            if not offset.isdigit():
-                raise RemoteError(f"{upload_url}: HEAD gave no Upload-Offset")
-            return int(offset)
-
-    async def patch_rest(self, upload_url: str) -> bool:
-        """Send from the server's offset to the end; True when the server has everything."""
-        offset = await self.server_offset(upload_url)
-        if offset is None:
-            self.notice(Notice.RESTARTED_UPLOAD_GONE)
-            self.checkpoint.remove()
-            return False
+    async def tus_round(self, upload_url: str, watch: OffsetWatch) -> bool:
+        """Ask the server's offset and send the rest; True when the server has every byte."""
+        offset = await self.client.offset(upload_url)
+        self.server_said(watch, offset)
         if self.resumed_from is None:
             self.resumed_from = offset
             if offset > 0:
                 self.notice(Notice.RESUMED)
-        if offset >= self.size:
+        if offset == self.size:
             return True
         self.attempts += 1
-        headers = {
-            "Tus-Resumable": TUS_VERSION,
-            "Upload-Offset": str(offset),
-            "Content-Type": OFFSET_CONTENT_TYPE,
-            "Content-Length": str(self.size - offset),
-        }
-        async with self.session.patch(upload_url, headers=headers, data=self.body(offset)) as resp:
-            if resp.status == 409:
-                return False  # offsets disagree: ask HEAD again
-            self.check_status(resp, "PATCH")
-            new_offset = resp.headers.get("Upload-Offset", "")
-        return new_offset == str(self.size)
+        body = self.body(offset, watch)
+        new_offset = await self.client.patch(upload_url, offset, self.size - offset, body)
+        if new_offset is None:
+            return False  # offsets disagree, or the answer did not say: ask HEAD again
+        self.server_said(watch, new_offset)
+        return new_offset == self.size
 
     async def run_tus(self, upload_url: str | None) -> str:
-        stalls = 0
+        watch = None if upload_url is None else self.watch_upload(upload_url, created=False)
+        idle_rounds = 0  # rounds that ended without an error and without progress
         while True:
-            if upload_url is None:
-                upload_url = await self.retrying(self.create)
-            assert upload_url is not None
-            before = self.sent
-            if await self.retrying(functools.partial(self.patch_rest, upload_url)):
-                return upload_url
-            stalls = 0 if self.sent > before else stalls + 1
-            if stalls > self.policy.retries:
-                raise RemoteError(f"{upload_url}: the tus server keeps rejecting the upload")
-            if self.checkpoint.load() is None:
-                upload_url = None
+            try:
+                if upload_url is None or watch is None:
+                    upload_url = await self.client.create(self.size, self.metadata)
+                    self.checkpoint.save(upload_url)
+                    watch = self.watch_upload(upload_url, created=True)
+                gained = watch.gained
+                if await self.tus_round(upload_url, watch):
+                    return upload_url
+            except UploadGoneError:
+                self.notice(Notice.RESTARTED_UPLOAD_GONE)
+                self.checkpoint.remove()
+                upload_url = watch = None
+                delay = self.budget.restarted(Notice.RESTARTED_UPLOAD_GONE)
+                if delay:
+                    await self.sleep(delay)
+                continue
+            except transient_errors() as exc:
+                await self.failed(exc)
+                continue
+            idle_rounds = 0 if watch.gained > gained else idle_rounds + 1
+            if idle_rounds > self.policy.retries:
+                raise InconsistentServerError(
+                    f"{upload_url}: the tus server keeps rejecting the upload"
+                )
 
     # -- plain -----------------------------------------------------------------------------
     async def put_once(self) -> None:
+        """One plain request with the whole file: what breaks off is sent again from zero."""
         self.attempts += 1
         headers = {"Content-Length": str(self.size), "Content-Type": "application/octet-stream"}
         async with self.session.request(
             self.plain_method, self.url, headers=headers, data=self.body(0)
         ) as resp:
-            self.check_status(resp, self.plain_method)
+            check_status(resp, self.url, self.plain_method, self.client.clock)
 
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> UploadResult:
         if self.on_estimate is not None:
             self.on_estimate(self.size)
-        upload_url = self.saved_upload_url()
+        upload_url = self.checkpoint.load(self.notice)
         mode = UploadMode.TUS
-        if upload_url is None and not await self.retrying(self.offers_tus):
+        if upload_url is None and not await self.attempt(self.client.offers_tus):
             if self.tus is TusPolicy.REQUIRE:
                 raise TusUnsupportedError(
                     f"{self.url}: the server does not speak tus 1.0 (its OPTIONS answer offers no "
@@ -330,7 +292,7 @@ class _Upload:
                 )
             mode = UploadMode.PLAIN
             self.notice(Notice.NO_TUS)
-            await self.retrying(self.put_once)
+            await self.attempt(self.put_once)
             target = self.url
         else:
             target = await self.run_tus(upload_url)
@@ -405,7 +367,7 @@ async def upload(
             path,
             url,
             session=active,
-            checkpoint=Checkpoint(checkpoint or upload_checkpoint_path(path)),
+            checkpoint=Path(checkpoint) if checkpoint else upload_checkpoint_path(path),
             metadata=metadata if metadata is not None else {"filename": path.name},
             plain_method=plain_method.upper(),
             tus=TusPolicy(tus),
