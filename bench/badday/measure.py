@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.badday.bounds import clean_bound_s
 from bench.badday.report import RunResult
 from bench.badday.trace import Kind, Trace
 
@@ -69,12 +70,14 @@ def told_windows(
 
 
 def finish(result: RunResult, timeline: Timeline, trace: Trace) -> RunResult:
-    """Fill in the figures that come from the proxy's log.
+    """Fill in the figures that come from the proxy's log, and the clean bounds.
 
     Bytes while metered: for a peer, in the trace's metered windows (it cannot know); for
     uidt also while its daemon knew (:func:`told_windows`), so that the harness's own delay
     in telling it is not uidt's. Both counts are kept.
     """
+    result.clean_bound_s = clean_bound_s(trace)
+    result.clean_bound_unmetered_s = clean_bound_s(trace, frozenset({Kind.METERED}))
     result.sent_bytes = timeline.total()
     result.metered_bytes = timeline.within(trace.windows(Kind.METERED))
     untold = [t for t, what in timeline.moments if what in UNTOLD]
