@@ -27,6 +27,8 @@ class Timeline:
     proxy_events: list[dict[str, object]] = field(default_factory=list)
     moments: list[tuple[float, str]] = field(default_factory=list)
     metered_told: list[tuple[float, bool]] = field(default_factory=list)
+    #: When uidt's daemon was told the link is up (True) / down (False) (the link watcher).
+    link_told: list[tuple[float, bool]] = field(default_factory=list)
 
     @classmethod
     def read(cls, log: Path) -> Timeline:
@@ -101,4 +103,5 @@ def load(path: Path) -> tuple[RunResult, Timeline]:
         proxy_events=timeline["proxy_events"],
         moments=[(float(t), str(w)) for t, w in timeline["moments"]],
         metered_told=[(float(t), bool(m)) for t, m in timeline.get("metered_told", [])],
+        link_told=[(float(t), bool(u)) for t, u in timeline.get("link_told", [])],
     )
