@@ -6,22 +6,47 @@ network is gone or back, when the lane's link goes down or up (read from the ker
 :class:`bench.badday.linkwatch.LinkWatcher`). A daemon started again (after a kill or a reboot)
 starts with the fake device's defaults and is told both again at once, as a real source would
 read them at its start.
+
+The harness tells it from its own process, over the daemon's socket (:func:`device_set`, the
+request ``uidt cmd device set`` makes), so that the telling costs no Python start (up to a
+second on a loaded machine): a real source's news reaches its daemon at once.
 """
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from bench.badday.linkwatch import NETWORK_DOWN, NETWORK_UP, LinkWatcher
+from uidt.app.connection import DaemonConnection
+from uidt.errors import UidtError
+from uidt.home.paths import resolve_paths
+
+
+def device_set(home: Path, arg: str) -> str | None:
+    """``uidt --home HOME cmd device set ARG``, from this process: ``None``, or what failed.
+
+    Never starts a daemon (a ``uidt`` command that finds none would start one of its own).
+    """
+    connection = DaemonConnection(resolve_paths(home), autostart=False, timeout=10.0)
+    try:
+        data = connection.request("POST", "/v1/cmd", {"args": ["device", "set", arg]})
+    except UidtError as exc:
+        return str(exc)
+    if not isinstance(data, dict):
+        return f"unexpected answer {data!r}"
+    if data.get("usage_error") or int(data.get("code", 0)) != 0:
+        return str(data.get("stderr") or "").strip() or f"exit code {data.get('code')}"
+    return None
 
 
 class DaemonDevice:
     """Tells the lane's daemon what its device reads; records when.
 
     Args:
-        set_device: runs ``uidt cmd device set ARG`` against the lane's home.
+        set_device: ``uidt cmd device set ARG`` against the lane's daemon (:func:`device_set`):
+            ``None``, or what failed.
         serves: whether the harness's daemon is up (only then may it be told: a ``uidt``
             command that finds no daemon would start one of its own, with the real device).
         read_link: reads the lane's link from the kernel (``True``: usable; ``None``: unread).
@@ -31,7 +56,7 @@ class DaemonDevice:
 
     def __init__(
         self,
-        set_device: Callable[[str], subprocess.CompletedProcess[str]],
+        set_device: Callable[[str], str | None],
         serves: Callable[[], bool],
         read_link: Callable[[], bool | None],
         now: Callable[[], float],
@@ -58,19 +83,19 @@ class DaemonDevice:
             if not self._serves():
                 return
             value = "true" if metered else "false"
-            result = self._set(f"metered={value}")
+            failed = self._set(f"metered={value}")
             self.metered_told.append((self._now(), metered))
-            if result.returncode != 0:
-                self._notes.append(f"device set metered={value} failed: {result.stderr.strip()}")
+            if failed is not None:
+                self._notes.append(f"device set metered={value} failed: {failed}")
 
     def tell_link(self, up: bool) -> bool:
         """Tell the daemon the link is up / down; whether it was told."""
         with self.lock:
             if not self._serves():
                 return False
-            result = self._set(NETWORK_UP if up else NETWORK_DOWN)
-            if result.returncode != 0:
-                self._notes.append(f"device set network failed: {result.stderr.strip()}")
+            failed = self._set(NETWORK_UP if up else NETWORK_DOWN)
+            if failed is not None:
+                self._notes.append(f"device set network failed: {failed}")
                 return False
             self.link_told.append((self._now(), up))
             return True

@@ -29,7 +29,7 @@ from typing import IO
 import psutil
 
 from bench.badday.clients import UIDT, peer_named, uidt_argv
-from bench.badday.device import DaemonDevice
+from bench.badday.device import DaemonDevice, device_set
 from bench.badday.linkwatch import read_link
 from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
@@ -84,7 +84,7 @@ class ClientRun:
         self.next_job_poll = 0.0
         self.daemon_ready = False
         self.device = DaemonDevice(
-            lambda arg: self._uidt("cmd", "device", "set", arg),
+            lambda arg: device_set(self.home, arg),
             self._daemon_serves,
             lambda: read_link(lane.client_ns, lane.client_if),
             self.now,

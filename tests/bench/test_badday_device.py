@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
+from pathlib import Path
 
-from bench.badday.device import DaemonDevice
+from bench.badday.device import DaemonDevice, device_set
 
 
 class Daemon:
@@ -15,9 +15,9 @@ class Daemon:
         self.link = link
         self.args: list[str] = []
 
-    def set(self, arg: str) -> subprocess.CompletedProcess[str]:
+    def set(self, arg: str) -> str | None:
         self.args.append(arg)
-        return subprocess.CompletedProcess([], 0, "", "")
+        return None
 
     def device(self) -> DaemonDevice:
         return DaemonDevice(self.set, lambda: self.serving, lambda: self.link, lambda: 1.5, [])
@@ -62,3 +62,10 @@ def test_a_new_daemon_on_a_working_link_is_told_nothing_of_it() -> None:
         device.tell_new_daemon()
         assert daemon.args == []
         assert device.watcher.told_up is True  # what the new daemon believes
+
+
+def test_telling_a_home_with_no_daemon_fails_and_starts_none(tmp_path: Path) -> None:
+    failed = device_set(tmp_path / "home", "network=none")
+    assert failed is not None
+    assert "no uidt daemon" in failed
+    assert not (tmp_path / "home" / "daemon.pid").exists()
