@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.badday.linkwatch import NETWORK_DOWN, NETWORK_UP, LinkWatcher
 from uidt.app.connection import DaemonConnection
@@ -24,14 +25,22 @@ from uidt.errors import UidtError
 from uidt.home.paths import resolve_paths
 
 
-def device_set(home: Path, arg: str) -> str | None:
-    """``uidt --home HOME cmd device set ARG``, from this process: ``None``, or what failed.
+def daemon_request(
+    home: Path, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None
+) -> Any:
+    """One request to the daemon of ``home``, from this process; raises a ``UidtError``.
 
-    Never starts a daemon (a ``uidt`` command that finds none would start one of its own).
+    Never starts a daemon (a ``uidt`` command that finds none would start one of its own,
+    with the real device).
     """
     connection = DaemonConnection(resolve_paths(home), autostart=False, timeout=10.0)
+    return connection.request(method, path, body=body, query=query)
+
+
+def device_set(home: Path, arg: str) -> str | None:
+    """``uidt --home HOME cmd device set ARG``, from this process: ``None``, or what failed."""
     try:
-        data = connection.request("POST", "/v1/cmd", {"args": ["device", "set", arg]})
+        data = daemon_request(home, "POST", "/v1/cmd", {"args": ["device", "set", arg]})
     except UidtError as exc:
         return str(exc)
     if not isinstance(data, dict):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -29,12 +28,13 @@ from typing import IO
 import psutil
 
 from bench.badday.clients import UIDT, peer_named, uidt_argv
-from bench.badday.device import DaemonDevice, device_set
+from bench.badday.device import DaemonDevice, daemon_request, device_set
 from bench.badday.linkwatch import read_link
 from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
 from bench.badday.report import RunResult
 from bench.badday.trace import KILLS, Event, Kind, Trace, lower_bound_s
+from uidt.errors import UidtError
 
 POLL_S = 0.05
 FILE_NAME = "badday.bin"
@@ -99,16 +99,6 @@ class ClientRun:
             argv, env=self.env, stdout=self.log_out, stderr=self.log_out, stdin=subprocess.DEVNULL
         )
 
-    def _uidt(self, *args: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.lane.in_client(*uidt_argv(self.home, *args)),
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
     def _start_daemon(self, boot: str) -> None:
         """Start the lane's daemon (fake device, boot id ``boot``) and wait until it serves.
 
@@ -152,10 +142,19 @@ class ClientRun:
             if daemon.poll() is not None:
                 return False
             mine = pid_file.exists() and pid_file.read_text().strip() == str(daemon.pid)
-            if mine and self._uidt("daemon", "status").returncode == 0:
+            if mine and self._answers():
                 return True
             time.sleep(0.1)  # noqa: TID251 - polling a real process, bounded
         raise RuntimeError("the uidt daemon did not answer within 20 s")
+
+    def _answers(self) -> bool:
+        """Whether the home's daemon answers (asked from this process, as ``uidt daemon status``
+        asks: a ``uidt`` command's Python start would hold up the trace's replay)."""
+        try:
+            daemon_request(self.home, "GET", "/v1/status")
+        except UidtError:
+            return False
+        return True
 
     def _home_daemon(self) -> psutil.Process | None:
         """The process named by the home's pid file, if it runs."""
@@ -298,9 +297,9 @@ class ClientRun:
     def _job_still_pending(self) -> bool:
         if self.daemon is None or self.daemon.poll() is not None:
             return True  # killed: the next daemon runs the persisted job again
-        result = self._uidt("--json", "jobs", "--all")
-        with contextlib.suppress(ValueError):
-            jobs = json.loads(result.stdout)
+        # From this process, not with `uidt jobs` (a Python start blocks the trace's replay).
+        with contextlib.suppress(UidtError, KeyError, TypeError):
+            jobs = daemon_request(self.home, "GET", "/v1/jobs", query={"all": True})["jobs"]
             states = [j.get("state") for j in jobs]
             return any(s not in ("finished", "cancelled", "user-stopped") for s in states)
         return True
