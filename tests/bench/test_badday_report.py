@@ -104,3 +104,10 @@ def test_finishing_a_run_computes_its_clean_bounds_from_the_trace() -> None:
     done = finish(result("uidt", 1, 40.0, 100), Timeline(), trace)
     assert (done.clean_bound_s, done.clean_bound_unmetered_s) == (3.0, 33.0)
     assert done.own_clean_bound_s == 33.0
+
+
+def test_bytes_while_uidt_knew_count_whole_buckets_only() -> None:
+    # Told the end at 76.92: the bucket of 76.9 holds the bytes of a job started again at once.
+    timeline = Timeline(buckets=[(47.2, MiB), (47.3, 2 * MiB), (76.8, MiB), (76.9, 5 * MiB)])
+    assert timeline.wholly_within([(47.24, 76.92)], 0.1) == 2 * MiB + MiB
+    assert timeline.wholly_within([(47.2, 76.9)], 0.1) == 4 * MiB
