@@ -73,7 +73,7 @@ def told_windows(
     and ends at the next moment of ``untold`` (the ``metered=false`` command started, or the
     daemon was killed), else at ``end``.
     """
-    windows = []
+    windows: list[tuple[float, float]] = []
     for t, metered in told:
         if not metered:
             continue

@@ -74,6 +74,7 @@ class ClientRun:
         self.env = {**os.environ, ENV_TAG: tag, "PYTHONDONTWRITEBYTECODE": "1"}
         self.proc: subprocess.Popen[bytes] | None = None  # the peer, or uidt's --wait
         self.daemon: subprocess.Popen[bytes] | None = None
+        self.boot = ""  # the boot id the lane's daemon sees (a new one at each reboot)
         self.user_actions = 0
         self.system_restarts = 0
         self.notes: list[str] = []
