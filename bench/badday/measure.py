@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.badday.bounds import clean_bound_s
+from bench.badday.proxy import BUCKET_S
 from bench.badday.report import RunResult
 from bench.badday.trace import Kind, Trace
 
@@ -26,6 +28,8 @@ class Timeline:
     proxy_events: list[dict[str, object]] = field(default_factory=list)
     moments: list[tuple[float, str]] = field(default_factory=list)
     metered_told: list[tuple[float, bool]] = field(default_factory=list)
+    #: When uidt's daemon was told the link is up (True) / down (False) (the link watcher).
+    link_told: list[tuple[float, bool]] = field(default_factory=list)
 
     @classmethod
     def read(cls, log: Path) -> Timeline:
@@ -45,7 +49,19 @@ class Timeline:
         return sum(n for _, n in self.buckets)
 
     def within(self, windows: list[tuple[float, float]]) -> int:
+        """Bytes of the buckets that begin inside one of ``windows``."""
         return sum(n for t, n in self.buckets if any(a <= t < b for a, b in windows))
+
+    def wholly_within(self, windows: list[tuple[float, float]], bucket: float) -> int:
+        """Bytes of the buckets (``bucket`` seconds long) that lie wholly inside a window.
+
+        A bucket that straddles a window's end holds bytes from both sides: uidt's job starts
+        again within milliseconds of being told that the network is unmetered, and fills the
+        rest of that bucket after the end.
+        """
+        return sum(
+            n for t, n in self.buckets if any(a <= t and t + bucket <= b + 1e-9 for a, b in windows)
+        )
 
 
 def told_windows(
@@ -57,7 +73,7 @@ def told_windows(
     and ends at the next moment of ``untold`` (the ``metered=false`` command started, or the
     daemon was killed), else at ``end``.
     """
-    windows = []
+    windows: list[tuple[float, float]] = []
     for t, metered in told:
         if not metered:
             continue
@@ -69,18 +85,20 @@ def told_windows(
 
 
 def finish(result: RunResult, timeline: Timeline, trace: Trace) -> RunResult:
-    """Fill in the figures that come from the proxy's log.
+    """Fill in the figures that come from the proxy's log, and the clean bounds.
 
     Bytes while metered: for a peer, in the trace's metered windows (it cannot know); for
-    uidt also while its daemon knew (:func:`told_windows`), so that the harness's own delay
-    in telling it is not uidt's. Both counts are kept.
+    uidt also while its daemon knew (:func:`told_windows`, whole buckets only), so that the
+    harness's own delay in telling it is not uidt's. Both counts are kept.
     """
+    result.clean_bound_s = clean_bound_s(trace)
+    result.clean_bound_unmetered_s = clean_bound_s(trace, frozenset({Kind.METERED}))
     result.sent_bytes = timeline.total()
     result.metered_bytes = timeline.within(trace.windows(Kind.METERED))
     untold = [t for t, what in timeline.moments if what in UNTOLD]
     ends = [e for _, e in trace.windows(Kind.METERED)]
-    result.metered_told_bytes = timeline.within(
-        told_windows(timeline.metered_told, untold, max(ends, default=0.0))
+    result.metered_told_bytes = timeline.wholly_within(
+        told_windows(timeline.metered_told, untold, max(ends, default=0.0)), BUCKET_S
     )
     return result
 
@@ -98,4 +116,5 @@ def load(path: Path) -> tuple[RunResult, Timeline]:
         proxy_events=timeline["proxy_events"],
         moments=[(float(t), str(w)) for t, w in timeline["moments"]],
         metered_told=[(float(t), bool(m)) for t, m in timeline.get("metered_told", [])],
+        link_told=[(float(t), bool(u)) for t, u in timeline.get("link_told", [])],
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -29,10 +28,13 @@ from typing import IO
 import psutil
 
 from bench.badday.clients import UIDT, peer_named, uidt_argv
+from bench.badday.device import DaemonDevice, daemon_request, device_set
+from bench.badday.linkwatch import read_link
 from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
 from bench.badday.report import RunResult
 from bench.badday.trace import KILLS, Event, Kind, Trace, lower_bound_s
+from uidt.errors import UidtError
 
 POLL_S = 0.05
 FILE_NAME = "badday.bin"
@@ -72,17 +74,23 @@ class ClientRun:
         self.env = {**os.environ, ENV_TAG: tag, "PYTHONDONTWRITEBYTECODE": "1"}
         self.proc: subprocess.Popen[bytes] | None = None  # the peer, or uidt's --wait
         self.daemon: subprocess.Popen[bytes] | None = None
+        self.boot = ""  # the boot id the lane's daemon sees (a new one at each reboot)
         self.user_actions = 0
         self.system_restarts = 0
         self.notes: list[str] = []
         self.moments: list[tuple[float, str]] = []
         self.t0 = 0.0
-        self.metered = False
         self.log_out: IO[bytes] | None = None
         self.restart_at: float | None = None  # a peer that gave up: when to start it again
         self.next_job_poll = 0.0
-        #: When the daemon was told metered=true / false (seconds since t0).
-        self.told: list[tuple[float, bool]] = []
+        self.daemon_ready = False
+        self.device = DaemonDevice(
+            lambda arg: device_set(self.home, arg),
+            self._daemon_serves,
+            lambda: read_link(lane.client_ns, lane.client_if),
+            self.now,
+            self.notes,
+        )
 
     # -- processes -------------------------------------------------------------------------
 
@@ -90,16 +98,6 @@ class ClientRun:
         assert self.log_out is not None
         return subprocess.Popen(
             argv, env=self.env, stdout=self.log_out, stderr=self.log_out, stdin=subprocess.DEVNULL
-        )
-
-    def _uidt(self, *args: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.lane.in_client(*uidt_argv(self.home, *args)),
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
         )
 
     def _start_daemon(self, boot: str) -> None:
@@ -111,6 +109,7 @@ class ClientRun:
         its real network; the harness kills it (``-9``, so ``--wait`` goes on following) and
         starts its own, and notes it.
         """
+        self.daemon_ready = False
         boot_file = self.dir / f"boot-id-{boot}"
         boot_file.write_text(boot + "\n")
         script = 'mount --bind "$0" /proc/sys/kernel/random/boot_id && exec "$@"'
@@ -133,8 +132,8 @@ class ClientRun:
                 other.wait(timeout=10)
         else:
             raise RuntimeError("the uidt daemon did not start in three attempts")
-        if self.metered:
-            self._set_metered(True)
+        self.daemon_ready = True
+        self.device.tell_new_daemon()
 
     def _serving(self, daemon: subprocess.Popen[bytes]) -> bool:
         """Wait until ``daemon`` serves the home (``True``) or exits (``False``)."""
@@ -144,10 +143,19 @@ class ClientRun:
             if daemon.poll() is not None:
                 return False
             mine = pid_file.exists() and pid_file.read_text().strip() == str(daemon.pid)
-            if mine and self._uidt("daemon", "status").returncode == 0:
+            if mine and self._answers():
                 return True
             time.sleep(0.1)  # noqa: TID251 - polling a real process, bounded
         raise RuntimeError("the uidt daemon did not answer within 20 s")
+
+    def _answers(self) -> bool:
+        """Whether the home's daemon answers (asked from this process, as ``uidt daemon status``
+        asks: a ``uidt`` command's Python start would hold up the trace's replay)."""
+        try:
+            daemon_request(self.home, "GET", "/v1/status")
+        except UidtError:
+            return False
+        return True
 
     def _home_daemon(self) -> psutil.Process | None:
         """The process named by the home's pid file, if it runs."""
@@ -155,14 +163,10 @@ class ClientRun:
             return psutil.Process(int((self.home / "daemon.pid").read_text()))
         return None
 
-    def _set_metered(self, metered: bool) -> None:
-        self.metered = metered
-        if self.client == UIDT and self.daemon is not None and self.daemon.poll() is None:
-            value = "true" if metered else "false"
-            result = self._uidt("cmd", "device", "set", f"metered={value}")
-            self.told.append((self.now(), metered))
-            if result.returncode != 0:
-                self.notes.append(f"device set metered={value} failed: {result.stderr.strip()}")
+    def _daemon_serves(self) -> bool:
+        """Whether the harness's daemon is up: only then may it be told (a ``uidt`` command
+        that finds no daemon would start one with the real device)."""
+        return self.daemon_ready and self.daemon is not None and self.daemon.poll() is None
 
     def _start_client(self) -> None:
         if self.client == UIDT:
@@ -219,7 +223,8 @@ class ClientRun:
         elif kind is Kind.RATE:
             self.lane.set_rate(event.value)
         elif kind is Kind.METERED:
-            self._set_metered(not ending)
+            if self.client == UIDT:
+                self.device.set_metered(not ending)
         elif kind in KILLS:
             self._apply_kill(kind)
 
@@ -230,6 +235,10 @@ class ClientRun:
                 self.user_actions += 1
                 self._start_client()
             return
+        with self.device.lock:
+            self._kill_uidt(kind)
+
+    def _kill_uidt(self, kind: Kind) -> None:
         if kind is Kind.KILL_DAEMON:
             self._kill(self.daemon)
             self.system_restarts += 1
@@ -289,9 +298,9 @@ class ClientRun:
     def _job_still_pending(self) -> bool:
         if self.daemon is None or self.daemon.poll() is not None:
             return True  # killed: the next daemon runs the persisted job again
-        result = self._uidt("--json", "jobs", "--all")
-        with contextlib.suppress(ValueError):
-            jobs = json.loads(result.stdout)
+        # From this process, not with `uidt jobs` (a Python start blocks the trace's replay).
+        with contextlib.suppress(UidtError, KeyError, TypeError):
+            jobs = daemon_request(self.home, "GET", "/v1/jobs", query={"all": True})["jobs"]
             states = [j.get("state") for j in jobs]
             return any(s not in ("finished", "cancelled", "user-stopped") for s in states)
         return True
@@ -311,11 +320,13 @@ class ClientRun:
             try:
                 if self.client == UIDT:
                     self._start_daemon(self.boot)
+                    self.device.start_watching()
                 while time.time() < self.t0:
                     time.sleep(POLL_S)  # noqa: TID251 - waiting for the agreed start, bounded
                 self._start_client()
                 done = self._replay()
             finally:
+                self.device.stop_watching()
                 self.lane.set_link(up=True)
                 self._kill_lane_clients()
                 proxy.send_signal(signal.SIGTERM)
@@ -383,5 +394,6 @@ class ClientRun:
     def _timeline(self, proxy_log: Path) -> Timeline:
         timeline = Timeline.read(proxy_log)
         timeline.moments = list(self.moments)
-        timeline.metered_told = list(self.told)
+        timeline.metered_told = list(self.device.metered_told)
+        timeline.link_told = list(self.device.link_told)
         return timeline

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bench.badday.measure import Timeline, told_windows
-from bench.badday.report import MiB, RunResult, markdown, summarize
+from bench.badday.measure import Timeline, finish, told_windows
+from bench.badday.report import MiB, RunResult, markdown, per_run_markdown, summarize
+from bench.badday.trace import Event, Kind, Trace
 
 
 def result(client: str, seed: int, wall: float | None, sent: int, **more: object) -> RunResult:
@@ -75,3 +76,38 @@ def test_bytes_in_windows_come_from_the_proxy_buckets() -> None:
     timeline = Timeline(buckets=[(9.9, MiB), (10.2, 2 * MiB), (39.9, MiB), (40.3, 5 * MiB)])
     assert timeline.total() == 9 * MiB
     assert timeline.within([(10.2, 40.3)]) == 3 * MiB
+
+
+def test_the_clean_bound_is_a_column_of_its_own_and_uidts_leaves_out_the_metered_time() -> None:
+    bounds = {"clean_bound_s": 20.0, "clean_bound_unmetered_s": 50.0}
+    (uidt,) = summarize([result("uidt", 1, 55.0, 100, **bounds)])
+    assert uidt.wall_ratio_clean == "1.10 / 1.10"  # 55 / 50
+    assert (uidt.wall_ratio, uidt.wall_ratio_link) == ("1.38 / 1.38", "5.50 / 5.50")  # unchanged
+    (curl,) = summarize([result("curl", 1, 30.0, 100, **bounds)])
+    assert curl.wall_ratio_clean == "1.50 / 1.50"  # 30 / 20
+    table = markdown([result("curl", 1, 30.0, 100, **bounds)])
+    assert "wall ÷ own clean bound" in table
+    assert "| 3.00 / 3.00 | 3.00 / 3.00 | 1.50 / 1.50 |" in table
+    assert "| 20.0 |" in per_run_markdown([result("curl", 1, 30.0, 100, **bounds)])
+
+
+def test_finishing_a_run_computes_its_clean_bounds_from_the_trace() -> None:
+    trace = Trace(
+        seed=1,
+        size=10_000_000,  # 1 s at 80 Mbit/s
+        base_mbit=80.0,
+        events=(
+            Event(at=0.5, kind=Kind.STALL, duration=2.0),
+            Event(at=2.75, kind=Kind.METERED, duration=30.0),
+        ),
+    )
+    done = finish(result("uidt", 1, 40.0, 100), Timeline(), trace)
+    assert (done.clean_bound_s, done.clean_bound_unmetered_s) == (3.0, 33.0)
+    assert done.own_clean_bound_s == 33.0
+
+
+def test_bytes_while_uidt_knew_count_whole_buckets_only() -> None:
+    # Told the end at 76.92: the bucket of 76.9 holds the bytes of a job started again at once.
+    timeline = Timeline(buckets=[(47.2, MiB), (47.3, 2 * MiB), (76.8, MiB), (76.9, 5 * MiB)])
+    assert timeline.wholly_within([(47.24, 76.92)], 0.1) == 2 * MiB + MiB
+    assert timeline.wholly_within([(47.2, 76.9)], 0.1) == 4 * MiB

@@ -421,3 +421,24 @@ def test_a_run_failing_inside_on_start_job_ends_failed(service: JobSchedulerServ
     service.host.on_start_job_result(start.run_id, True)  # ignored: the run is over
     assert not service.jobs
     assert (service.ended[-1]["state"], service.ended[-1]["failure"]) == ("failed", "bad URL")
+
+
+def test_a_job_that_loses_its_network_again_and_again_starts_at_once_each_time(
+    service: JobSchedulerService, clock: FakeClock
+) -> None:
+    # A flaky link (the bad-day benchmark): the third and later system stops make backoff
+    # attempts, but a stop for a missing network leaves no wait once the network is back.
+    run_id = started(service)
+    for drop in range(1, 6):
+        service.on_device_state(DeviceState(network=None))
+        stop = of_type(service.take_actions(), StopJob)[0]
+        assert stop.stop_reason is StopReason.CONSTRAINT_CONNECTIVITY
+        service.host.on_stop_job_result(run_id, True)
+        status = only_job(service)
+        assert status.num_system_stops == drop
+        assert status.earliest_run_elapsed is None
+        clock.advance(2_000)
+        service.on_device_state(DeviceState())
+        (start,) = of_type(service.take_actions(), StartJob)
+        run_id = start.run_id
+        service.host.on_start_job_result(run_id, True)

@@ -67,8 +67,15 @@ def transport_for_interface(name: str) -> Transport:
 def interface_is_up(root: Path, interface: str) -> tuple[bool, str]:
     """Whether ``/sys/class/net/IFACE`` says the link is usable, and why."""
     base = under(root, f"/sys/class/net/{interface}")
-    operstate = read_text(base / "operstate")
-    carrier = read_text(base / "carrier")
+    return link_is_up(interface, read_text(base / "operstate"), read_text(base / "carrier"))
+
+
+def link_is_up(interface: str, operstate: str | None, carrier: str | None) -> tuple[bool, str]:
+    """Whether a link whose ``operstate`` and ``carrier`` files read so is usable, and why.
+
+    ``None`` for a file that could not be read (``carrier`` cannot be read while the link is
+    administratively down).
+    """
     if operstate is None:
         return False, f"{interface} missing from /sys/class/net"
     if operstate in _DOWN_OPERSTATES:
