@@ -4,7 +4,10 @@
 :class:`~uidt.transfers.partfile.PartFile` (``<dest>.part`` + checkpoint ``<dest>.uidt``,
 recorded every half ``checkpoint_bytes`` or half ``record_seconds``, durable every
 ``checkpoint_seconds``), retries transient failures within the run from the current offset, and
-renames the verified file into place at the end. Every answer to a resume is checked against
+renames the verified file into place at the end. Each attempt goes through one seam,
+:class:`~uidt.transfers.transport.Transports` (the splice reader or ``aiohttp``, picked there),
+into a :class:`~uidt.transfers.bodysink.BodySink`; what a failed attempt means (retry soon,
+retry later, give up) is read from one table, :mod:`uidt.transfers.failures`. Every answer to a resume is checked against
 what is known about the file (:mod:`uidt.transfers.resumecheck`): one that cannot continue the
 part file (a 200, another version, a short body) restarts from zero and says so
 (:class:`~uidt.transfers.notices.Notice`). Retries, restarts and attempts too slow for the
