@@ -53,13 +53,25 @@ def test_which_answers_the_splice_reader_takes(head: _Head, raw: bool) -> None:
     assert takes_raw(head) is raw
 
 
-@pytest.fixture
-async def garbling_server() -> AsyncIterator[str]:
-    """A server that answers every request with something that is not HTTP."""
+#: Answers no HTTP/1.1 client may take: not HTTP at all, and a body framed two ways at once
+#: (``Content-Length`` with ``Transfer-Encoding: chunked``, the request-smuggling shape).
+GARBLED = {
+    "not-http": b"SPAM 200 OK\r\nContent-Length: 4\r\n\r\nspam",
+    "two-framings": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4\r\nspam\r\n0\r\n\r\n"
+    ),
+}
+
+
+@pytest.fixture(params=sorted(GARBLED))
+async def garbling_server(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A server that answers every request with the same garbled answer."""
+    answer_bytes = GARBLED[request.param]
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"SPAM 200 OK\r\nContent-Length: 4\r\n\r\nspam")
+        writer.write(answer_bytes)
         await writer.drain()
         writer.close()
 
