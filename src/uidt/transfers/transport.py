@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from uidt.transfers.http import REDIRECT_STATUSES, check_url
+from uidt.transfers.http import REDIRECT_STATUSES, ResponseHead, check_url
 
 if TYPE_CHECKING:
     import aiohttp
@@ -36,17 +36,8 @@ if TYPE_CHECKING:
     from uidt.transfers.rawtransport import RawTransport
 
 
-class Response(Protocol):
-    """The answer to one request: its head, and a way to receive its body."""
-
-    @property
-    def status(self) -> int: ...
-    @property
-    def reason(self) -> str | None: ...
-    @property
-    def headers(self) -> Any: ...
-    @property
-    def content_length(self) -> int | None: ...
+class Response(ResponseHead, Protocol):
+    """The answer to one request: its head (status, reason, headers, length), and its body."""
 
     async def pour(self, sink: BodySink) -> None:
         """Move the rest of the body into ``sink`` (cancelling stops it cleanly)."""
