@@ -4,7 +4,10 @@
 :class:`~uidt.transfers.partfile.PartFile` (``<dest>.part`` + checkpoint ``<dest>.uidt``,
 recorded every half ``checkpoint_bytes`` or half ``record_seconds``, durable every
 ``checkpoint_seconds``), retries transient failures within the run from the current offset, and
-renames the verified file into place at the end. Every answer to a resume is checked against
+renames the verified file into place at the end. Each attempt goes through one seam,
+:class:`~uidt.transfers.transport.Transports` (the splice reader or ``aiohttp``, picked there),
+into a :class:`~uidt.transfers.bodysink.BodySink`; what a failed attempt means (retry soon,
+retry later, give up) is read from one table, :mod:`uidt.transfers.failures`. Every answer to a resume is checked against
 what is known about the file (:mod:`uidt.transfers.resumecheck`): one that cannot continue the
 part file (a 200, another version, a short body) restarts from zero and says so
 (:class:`~uidt.transfers.notices.Notice`). Retries, restarts and attempts too slow for the
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import functools
 import logging
 import os
 import shutil
@@ -30,39 +32,31 @@ from typing import TYPE_CHECKING
 from uidt.clock import Clock, SystemClock
 from uidt.errors import NoSpaceError, RemoteError, RetryLaterError, TransferError
 from uidt.redact import redact_error
-from uidt.transfers.http import (
-    REDIRECT_STATUSES,
-    ResponseHead,
-    check_url,
-    finish,
-    new_session,
+from uidt.transfers.bodysink import BodySink
+from uidt.transfers.failures import (
+    TransientStatusError,
+    classify,
+    is_transient,
+    permanent_error,
 )
+from uidt.transfers.http import ResponseHead, check_url
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
-from uidt.transfers.rawhttp import (
-    BodyEndedError,
-    Opening,
-    RawResponse,
-    copy_body,
-    read_exactly,
-)
-from uidt.transfers.redirects import follow_redirect
 from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
     RetryBudget,
     RetryPolicy,
     Sleep,
-    TransientStatusError,
     parse_retry_after,
-    transient_errors,
 )
 from uidt.transfers.speedfloor import (
     LOWEST_SPEED,
     LOWEST_SPEED_SECONDS,
     SpeedFloor,
 )
+from uidt.transfers.transport import Transports
 
 if TYPE_CHECKING:
     import aiohttp
@@ -93,10 +87,6 @@ class DownloadResult:
     bytes_received: int
     attempts: int
     notices: tuple[Notice, ...] = field(default=())
-
-
-#: How often the engine reports progress while a thread copies a plain-HTTP body.
-PROGRESS_PERIOD_S = 0.1
 
 
 class _Download:
@@ -131,29 +121,35 @@ class _Download:
         self.part = PartFile(
             dest, url, hashing=self.expected is not None, clock=clock, final_mode=final_mode
         )
-        self.session = session
-        self.own_session = False
-        self.raw_http = raw_http and check_url(url) == "http"
+        self.transport = Transports(
+            raw_http=raw_http,
+            session=session,
+            read_timeout=read_timeout,
+            max_redirects=max_redirects,
+            allow_insecure_redirect=allow_insecure_redirect,
+        )
         self.on_progress = on_progress
         self.on_estimate = on_estimate
         self.on_notice = on_notice
-        self.checkpoint_bytes = checkpoint_bytes
-        self.checkpoint_ms = checkpoint_ms
-        self.record_ms = record_ms
-        self.floor = floor
-        self.max_redirects = max_redirects
-        self.allow_insecure_redirect = allow_insecure_redirect
-        self.read_timeout = read_timeout
         self.policy = policy
         self.clock = clock
         self.sleep = sleep
         self.meter = ProgressMeter(clock)
         self.notices: list[Notice] = []
-        self.received = 0
         self.attempts = 0
         self.resumed_from = 0
         self.resume = ResumeRequest(
             self.part, hashing=self.expected is not None, notice=self.notice
+        )
+        self.sink = BodySink(
+            self.part,
+            self.resume,
+            checkpoint_bytes=checkpoint_bytes,
+            record_ms=record_ms,
+            checkpoint_ms=checkpoint_ms,
+            meter=self.meter,
+            floor=floor,
+            on_progress=on_progress,
         )
 
     def notice(self, notice: Notice) -> None:
@@ -167,63 +163,11 @@ class _Download:
     async def attempt(self) -> None:
         """Fetch from the current offset to the end of the file."""
         self.attempts += 1
-        headers = self.resume.headers()
-        if not (self.raw_http and await self.attempt_raw(headers)):
-            await self.attempt_aiohttp(headers)
-        self.resume.check_finished()
-
-    async def attempt_raw(self, headers: dict[str, str]) -> bool:
-        """Try the request with the splice reader; ``False`` leaves it to ``aiohttp``.
-
-        ``aiohttp`` takes over for redirects, bodies without a length (chunked) and anything
-        unusual (an informational 1xx answer).
-        """
-        opening = Opening(self.url, headers, read_timeout=self.read_timeout)
-        try:
-            response = await asyncio.to_thread(opening.open)
-        except asyncio.CancelledError:
-            opening.abandon()  # the thread may still be connecting
-            raise
-        try:
-            status = response.status
-            if (
-                status < 200
-                or status in REDIRECT_STATUSES
-                or (status in (200, 206) and not response.streamable)
-            ):
-                return False
+        async with self.transport.open(self.url, self.resume.headers()) as response:
             if self.accept_head(response):
-                await self.receive_raw(response)
-            return True
-        finally:
-            response.close()
-
-    async def attempt_aiohttp(self, headers: dict[str, str]) -> None:
-        import aiohttp  # only https://, redirects and chunked bodies need it
-
-        if self.session is None:
-            self.session, self.own_session = new_session(read_timeout=self.read_timeout), True
-        url = self.url
-        try:
-            # Redirects are followed here, one checked hop at a time (see transfers.redirects).
-            for _ in range(self.max_redirects + 1):
-                async with self.session.get(
-                    url, headers=headers, allow_redirects=False
-                ) as response:
-                    if response.status in REDIRECT_STATUSES:
-                        url = follow_redirect(
-                            url,
-                            response.headers.get("Location"),
-                            original=self.url,
-                            allow_insecure=self.allow_insecure_redirect,
-                        )
-                        continue
-                    if self.accept_head(response):
-                        await self.receive(response)
-                    return
-        except aiohttp.InvalidURL as exc:
-            raise TransferError(f"bad URL {self.url!r}: {exc}") from exc
-        raise RemoteError(f"{self.url}: too many redirects (a loop?)")
+                self.sink.start()
+                await response.pour(self.sink)
+        self.resume.check_finished()
 
     def accept_head(self, response: ResponseHead) -> bool:
         """Check the status and validators; ``True`` when the body should be received."""
@@ -259,94 +203,6 @@ class _Download:
                 str(self.dest.parent),
             )
 
-    def after_bytes(self) -> None:
-        """Start a commit when one is due; wait when a whole interval is not yet checkpointed."""
-        if self.start_due_commit():
-            # Back-pressure: never hold more than one interval of bytes a kill would lose.
-            self.part.wait_recorded(self.part.written - self.checkpoint_bytes)
-
-    async def after_chunk(self) -> None:
-        """:meth:`after_bytes` on the event loop: the back-pressure awaits the checkpoint."""
-        if self.start_due_commit():
-            await self.part.recorded_at(self.part.written - self.checkpoint_bytes)
-
-    def start_due_commit(self) -> bool:
-        """Start a commit when one is due; ``True`` when a whole interval is not checkpointed."""
-        part = self.part
-        every_bytes = self.checkpoint_bytes
-        # Every half interval of time too: what a kill loses stays under one interval.
-        if part.commit_due(every_bytes, max(1, self.record_ms // 2)):
-            part.start_commit(durable=part.sync_due(self.checkpoint_ms))
-        return part.written - part.recorded > every_bytes
-
-    def report_progress(self) -> None:
-        report = self.meter.update(self.part.written)
-        if report is not None and self.on_progress is not None:
-            self.on_progress(report)
-
-    async def receive(self, response: aiohttp.ClientResponse) -> None:
-        part = self.part
-        self.meter.restart(part.written)
-        self.floor.restart(part.written)
-        repeated = b""
-        async for chunk in response.content.iter_any():
-            self.received += len(chunk)
-            overlap = self.resume.overlap
-            if overlap is not None:
-                repeated += chunk
-                if len(repeated) < len(overlap):
-                    continue
-                chunk = repeated[len(overlap) :]
-                self.resume.check_overlap(repeated[: len(overlap)])
-            if part.total is not None and len(chunk) > part.total - part.written:
-                raise BodyEndedError("the server sent more bytes than the file has")
-            part.write(chunk)
-            await self.after_chunk()
-            self.report_progress()
-            self.floor.check(part.written)
-
-    async def receive_raw(self, response: RawResponse) -> None:
-        """Copy the body in a thread (``splice``) while the loop reports progress."""
-        part = self.part
-        self.meter.restart(part.written)
-        self.floor.restart(part.written)
-        length = response.content_length
-        assert length is not None
-        overlap = self.resume.overlap
-        if overlap is not None:
-            length = max(0, length - len(overlap))
-        if part.total is not None:  # never past the end, whatever Content-Length says
-            length = min(length, part.total - part.written)
-
-        def on_bytes(count: int) -> None:  # in the copying thread
-            part.appended(count)
-            self.received += count
-            self.after_bytes()
-
-        # Never more than half an interval between two checks of the durability promise.
-        chunk = max(1, self.checkpoint_bytes // 2)
-        copy = functools.partial(copy_body, chunk_bytes=chunk)
-
-        def pump_body() -> None:  # in a thread
-            if overlap is not None:
-                repeated = read_exactly(response, len(overlap))
-                self.received += len(repeated)
-                self.resume.check_overlap(repeated)
-            copy(response, part.fileno(), length, on_bytes)
-
-        pump = asyncio.get_running_loop().run_in_executor(None, pump_body)
-        try:
-            while not pump.done():
-                await asyncio.wait({pump}, timeout=PROGRESS_PERIOD_S)
-                self.report_progress()
-                self.floor.check(part.written)
-            pump.result()
-        except BaseException:
-            # Stopped (or failed): the thread must be out of the file before it is closed.
-            response.abort()
-            await finish(pump)
-            raise
-
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> DownloadResult:
         try:
@@ -357,18 +213,14 @@ class _Download:
             self.resumed_from = self.part.written
             await self.fetch()
             digest = await self.part.publish(self.expected)
-        except TransferError:
-            raise
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise NoSpaceError(errno.ENOSPC, f"{self.dest}: no space left", str(exc)) from exc
-            raise TransferError(
-                exc.errno, f"{self.dest}: cannot write the file ({exc.strerror or exc})"
-            ) from exc
+        except Exception as exc:
+            kind = classify(exc)  # None: already a TransferError, or not a transfer failure
+            if kind is None or kind.transient:
+                raise
+            raise permanent_error(exc, url=self.url, dest=self.dest) from exc
         finally:
             self.part.release()  # a no-op after publish; else the next run may take over
-            if self.own_session and self.session is not None:
-                await self.session.close()
+            await self.transport.aclose()
         if self.on_progress is not None:
             self.meter.update(self.part.written)
             self.on_progress(self.meter.snapshot())
@@ -377,7 +229,7 @@ class _Download:
             size=self.part.written,
             sha256=digest,
             resumed_from=self.resumed_from,
-            bytes_received=self.received,
+            bytes_received=self.sink.received,
             attempts=self.attempts,
             notices=tuple(self.notices),
         )
@@ -397,7 +249,9 @@ class _Download:
                 delay = budget.restarted(restart.notice)
                 if delay:
                     await self.sleep(delay)
-            except transient_errors() as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 await self.part.aclose(commit=True)
                 moved = self.part.written > before
                 progressed = progressed or moved

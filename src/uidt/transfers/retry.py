@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from uidt.errors import RemoteError, RetryLaterError, TransferError
+from uidt.errors import RetryLaterError, TransferError
+from uidt.transfers.failures import TransientStatusError, gave_up_error
+from uidt.transfers.failures import transient_errors as _transient_errors
 from uidt.transfers.notices import Notice
-from uidt.transfers.rawhttp import ConnectFailedError
 from uidt.transfers.resumecheck import restart_limit_error
 from uidt.transfers.speedfloor import TooSlowError
 
@@ -20,33 +20,21 @@ Sleep = Callable[[float], Awaitable[None]]
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 507})
 
-
-class TransientStatusError(Exception):
-    """A status worth retrying (5xx, 429, 408), with the server's ``Retry-After`` if any."""
-
-    def __init__(self, status: int, reason: str, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {status} {reason}".strip())
-        self.status = status
-        self.retry_after = retry_after
-
-
-_BUILTIN_TRANSIENT: tuple[type[BaseException], ...] = (
-    TimeoutError,
-    ConnectionError,
-    TransientStatusError,
-)
+__all__ = [
+    "TRANSIENT_STATUSES",
+    "RetryBudget",
+    "RetryPolicy",
+    "Sleep",
+    "TransientStatusError",
+    "final_error",
+    "parse_retry_after",
+    "transient_errors",
+]
 
 
 def transient_errors() -> tuple[type[BaseException], ...]:
-    """What a retry within the run can fix: resets, truncated bodies, timeouts, 5xx/429.
-
-    ``aiohttp``'s connection and payload errors are included once ``aiohttp`` is imported
-    (it is imported only when a transfer needs it, so a plain-HTTP download never pays for it).
-    """
-    aiohttp = sys.modules.get("aiohttp")
-    if aiohttp is None:
-        return _BUILTIN_TRANSIENT
-    return (*_BUILTIN_TRANSIENT, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)
+    """What a retry within the run can fix (the transient rows of :mod:`uidt.transfers.failures`)."""
+    return _transient_errors()
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -122,14 +110,7 @@ class RetryPolicy:
 
 def final_error(url: str, exc: BaseException) -> TransferError:
     """What kept failing, once the retries of a transient failure are used up."""
-    if isinstance(exc, TransientStatusError):
-        return RemoteError(f"{url}: the server kept answering {exc}")
-    aiohttp = sys.modules.get("aiohttp")
-    if isinstance(exc, ConnectFailedError) or (
-        aiohttp is not None and isinstance(exc, aiohttp.ClientConnectorError)
-    ):
-        return TransferError(f"{url}: cannot reach {exc.host}:{exc.port} ({exc.os_error})")
-    return TransferError(f"{url}: gave up after repeated errors ({type(exc).__name__}: {exc})")
+    return gave_up_error(url, exc)
 
 
 class RetryBudget:

@@ -1,0 +1,108 @@
+"""The ``aiohttp`` transport: ``https://``, redirects and bodies without a length.
+
+Redirects are followed here, one checked hop at a time (:mod:`uidt.transfers.redirects`),
+with ``aiohttp`` told not to follow any itself. The body comes in chunks on the event loop and
+goes to :meth:`~uidt.transfers.bodysink.BodySink.chunk`. ``aiohttp`` is imported on the first
+request, so a plain-HTTP download never pays for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from uidt.transfers.bodysink import BodySink
+from uidt.transfers.failures import TooManyRedirectsError
+from uidt.transfers.http import REDIRECT_STATUSES, new_session
+from uidt.transfers.redirects import follow_redirect
+
+if TYPE_CHECKING:
+    import aiohttp
+
+
+class AiohttpBody:
+    """A :class:`~uidt.transfers.transport.Response` read by ``aiohttp``."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        return self._response.status
+
+    @property
+    def reason(self) -> str | None:
+        return self._response.reason
+
+    @property
+    def headers(self) -> Any:
+        return self._response.headers
+
+    @property
+    def content_length(self) -> int | None:
+        return self._response.content_length
+
+    async def pour(self, sink: BodySink) -> None:
+        """Hand the body to ``sink`` chunk by chunk as it arrives."""
+        async for chunk in self._response.content.iter_any():
+            await sink.chunk(chunk)
+
+
+class AiohttpTransport:
+    """Opens requests with ``aiohttp``, following redirects.
+
+    Args:
+        session: The session to use (``None``: one is created on first need, and closed by
+            :meth:`aclose`).
+        read_timeout: Seconds of silence before an attempt fails (a session created here).
+        max_redirects: Redirects followed before giving up.
+        allow_insecure_redirect: Follow ``https://`` → ``http://``.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None,
+        read_timeout: float,
+        max_redirects: int,
+        allow_insecure_redirect: bool,
+    ) -> None:
+        self.session = session
+        self.own_session = False
+        self.read_timeout = read_timeout
+        self.max_redirects = max_redirects
+        self.allow_insecure_redirect = allow_insecure_redirect
+
+    @contextlib.asynccontextmanager
+    async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[AiohttpBody]:
+        """Send ``GET url``, following redirects; the response is released when the block ends.
+
+        Raises:
+            TooManyRedirectsError: More than ``max_redirects`` redirects.
+            RemoteError: A redirect without a usable ``Location``.
+            InsecureRedirectError: ``https://`` → ``http://`` without permission.
+        """
+        if self.session is None:
+            self.session, self.own_session = new_session(read_timeout=self.read_timeout), True
+        current = url
+        for _ in range(self.max_redirects + 1):
+            async with self.session.get(
+                current, headers=dict(headers), allow_redirects=False
+            ) as response:
+                if response.status in REDIRECT_STATUSES:
+                    current = follow_redirect(
+                        current,
+                        response.headers.get("Location"),
+                        original=url,
+                        allow_insecure=self.allow_insecure_redirect,
+                    )
+                    continue
+                yield AiohttpBody(response)
+                return
+        raise TooManyRedirectsError(f"more than {self.max_redirects} redirects")
+
+    async def aclose(self) -> None:
+        """Close the session if this transport created it."""
+        if self.own_session and self.session is not None:
+            await self.session.close()

@@ -1,0 +1,195 @@
+"""What a failed transfer attempt means: the one place that maps low-level errors to kinds.
+
+Both download transports (:mod:`uidt.transfers.rawtransport`, :mod:`uidt.transfers.aiotransport`)
+and the upload engine raise whatever their libraries raise: ``OSError`` and its socket
+subclasses, timeouts, the splice reader's own errors (:mod:`uidt.transfers.rawhttp`),
+``aiohttp``'s ``ClientError`` family (TLS errors included). :func:`classify` reads them all
+through one table, :data:`RULES` (first match wins, so subclasses come before their bases), and
+answers a :class:`Failure`:
+
+========================  =================================================================
+``LINK``                  the connection failed (refused, reset, timed out, cut short, a
+                          garbled answer, a TLS handshake that failed): retried soon, as the
+                          link may be back in a second
+``STATUS``                the server answered a status worth retrying (5xx, 429, 408):
+                          retried with a growing wait
+``BAD_URL``               the URL cannot be requested: permanent
+``REMOTE``                the server's answers cannot be used (a redirect loop): permanent
+``LOCAL_DISK``            writing the file failed (any other ``OSError``): permanent
+========================  =================================================================
+
+Anything else is not an I/O failure and passes unchanged: uidt's own errors (a
+:class:`~uidt.errors.TransferError` already says what happened), a restart from zero (the
+resume checks of :mod:`uidt.transfers.resumecheck`), a cancellation, a bug.
+:func:`permanent_error` words the permanent kinds as :class:`~uidt.errors.TransferError`\\ s;
+:func:`gave_up_error` words a transient one whose retries ran out.
+
+``aiohttp`` is imported only by a transfer that needs it, so its rows are read from
+``sys.modules``: a plain-HTTP download never pays for the import.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from uidt.errors import NoSpaceError, RemoteError, TransferError, UidtError
+from uidt.transfers.rawhttp import ConnectFailedError
+
+
+class Failure(enum.Enum):
+    """The kind of a failed attempt (see the module docstring)."""
+
+    LINK = "link"
+    STATUS = "status"
+    BAD_URL = "bad-url"
+    REMOTE = "remote"
+    LOCAL_DISK = "local-disk"
+
+    @property
+    def transient(self) -> bool:
+        """Whether another attempt within the same run may succeed."""
+        return self in (Failure.LINK, Failure.STATUS)
+
+
+class TransientStatusError(Exception):
+    """A status worth retrying (5xx, 429, 408), with the server's ``Retry-After`` if any."""
+
+    def __init__(self, status: int, reason: str, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status} {reason}".strip())
+        self.status = status
+        self.retry_after = retry_after
+
+
+class TooManyRedirectsError(Exception):
+    """A download was redirected more often than it allows (a loop?)."""
+
+
+Rule = tuple[type[BaseException] | str, Failure]
+"""``(class, kind)``: an error of that class (or a subclass) is of that kind. A class named
+``"module.Name"`` is looked up only once its module is imported."""
+
+#: The table, in order: the first row whose class the error is an instance of decides.
+RULES: tuple[Rule, ...] = (
+    (TransientStatusError, Failure.STATUS),
+    # ``aiohttp``: a URL it cannot request, a redirect loop, then every connection and body
+    # error (certificate and TLS errors are connection errors there), then what is left of
+    # the family: an answer it could not parse (a garbled status line or head).
+    (TooManyRedirectsError, Failure.REMOTE),
+    ("aiohttp.InvalidURL", Failure.BAD_URL),
+    ("aiohttp.TooManyRedirects", Failure.REMOTE),
+    ("aiohttp.ClientConnectionError", Failure.LINK),
+    ("aiohttp.ClientPayloadError", Failure.LINK),
+    ("aiohttp.ClientError", Failure.LINK),
+    # The splice reader's errors (connect failed, body cut short, not HTTP/1.x) are
+    # ``ConnectionError``\ s; timeouts (the lowest-speed rule's too) are ``TimeoutError``\ s.
+    (ConnectionError, Failure.LINK),
+    (TimeoutError, Failure.LINK),
+    ("ssl.SSLError", Failure.LINK),
+    # Every other ``OSError`` comes from the file: the sockets' own are above.
+    (OSError, Failure.LOCAL_DISK),
+)
+
+
+def _rule_class(rule: type[BaseException] | str) -> type[BaseException] | None:
+    if not isinstance(rule, str):
+        return rule
+    module, _, name = rule.rpartition(".")
+    loaded = sys.modules.get(module)
+    found = getattr(loaded, name, None) if loaded is not None else None
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
+
+
+def classify(exc: BaseException) -> Failure | None:
+    """The kind of ``exc``, or ``None`` when it is not a low-level I/O failure.
+
+    uidt's own errors (:class:`~uidt.errors.UidtError`) are ``None``: they already say what
+    happened, and a :class:`~uidt.errors.TransferError` is an ``OSError`` that must not be
+    taken for a disk error.
+    """
+    if isinstance(exc, UidtError):
+        return None
+    for rule, kind in RULES:
+        cls = _rule_class(rule)
+        if cls is not None and isinstance(exc, cls):
+            return kind
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether another attempt within the same run may fix ``exc`` (a link or status failure)."""
+    kind = classify(exc)
+    return kind is not None and kind.transient
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Transient classes for an ``except`` clause (the upload engine's).
+
+    An ``except`` clause cannot keep the table's order, so this lists only the transient rows
+    that catch nothing a permanent row above them claims (not ``aiohttp.ClientError``, which
+    would catch ``InvalidURL``): everything it catches is transient, but :func:`is_transient`
+    is the whole answer.
+    """
+    permanent = [_rule_class(rule) for rule, kind in RULES if not kind.transient]
+    found: list[type[BaseException]] = []
+    for rule, kind in RULES:
+        cls = _rule_class(rule)
+        if not kind.transient or cls is None:
+            continue
+        if not any(other is not None and issubclass(other, cls) for other in permanent):
+            found.append(cls)
+    return tuple(found)
+
+
+def permanent_error(exc: BaseException, *, url: str, dest: Path | None = None) -> TransferError:
+    """``exc`` (a ``BAD_URL``, ``REMOTE`` or ``LOCAL_DISK`` failure) as a :class:`TransferError`.
+
+    Args:
+        exc: The error.
+        url: The URL of the transfer (its password is taken out later, with the rest).
+        dest: The file being written, named by a disk error.
+    """
+    kind = classify(exc)
+    wording = _PERMANENT.get(kind) if kind is not None else None
+    if wording is None:
+        raise ValueError(f"not a permanent transfer failure: {exc!r}")
+    return wording(exc, url, dest)
+
+
+def _bad_url(exc: BaseException, url: str, dest: Path | None) -> TransferError:
+    return TransferError(f"bad URL {url!r}: {exc}")
+
+
+def _remote(exc: BaseException, url: str, dest: Path | None) -> TransferError:
+    return RemoteError(f"{url}: too many redirects (a loop?)")
+
+
+def _local_disk(exc: BaseException, url: str, dest: Path | None) -> TransferError:
+    assert isinstance(exc, OSError)
+    where = dest if dest is not None else url
+    if exc.errno == errno.ENOSPC:
+        return NoSpaceError(errno.ENOSPC, f"{where}: no space left", str(exc))
+    return TransferError(exc.errno, f"{where}: cannot write the file ({exc.strerror or exc})")
+
+
+_PERMANENT: dict[Failure, Callable[[BaseException, str, Path | None], TransferError]] = {
+    Failure.BAD_URL: _bad_url,
+    Failure.REMOTE: _remote,
+    Failure.LOCAL_DISK: _local_disk,
+}
+
+
+def gave_up_error(url: str, exc: BaseException) -> TransferError:
+    """What kept failing, once the retries of a transient failure are used up."""
+    if isinstance(exc, TransientStatusError):
+        return RemoteError(f"{url}: the server kept answering {exc}")
+    connector = _rule_class("aiohttp.ClientConnectorError")
+    if isinstance(exc, ConnectFailedError) or (
+        connector is not None and isinstance(exc, connector)
+    ):
+        host, port, cause = exc.host, exc.port, exc.os_error  # type: ignore[attr-defined]
+        return TransferError(f"{url}: cannot reach {host}:{port} ({cause})")
+    return TransferError(f"{url}: gave up after repeated errors ({type(exc).__name__}: {exc})")

@@ -1,0 +1,145 @@
+"""The I/O thread of an open part file: :class:`PartIO`.
+
+The event loop never touches the disk. :meth:`PartIO.add` only collects chunks; full batches
+(``batch_bytes``, 8 MiB) go to one I/O thread, which appends them with ``os.writev`` (no copy),
+asks the kernel to start writing them back (``sync_file_range``, where available, so the disk
+works while the network does) and keeps the running SHA-256. Checkpoints are queued behind
+those writes on the same thread (:meth:`PartIO.commit`; FIFO, so a checkpoint never names
+bytes that are not in the file). Everything queued runs in order; the first failure (``ENOSPC``,
+``EIO``) stops the rest and is raised to the writer on its next call (:meth:`PartIO.check`).
+
+Waiting is the caller's choice: :meth:`PartIO.drain` blocks (a thread of its own, or closing),
+:meth:`PartIO.settled` awaits (a coroutine: the loop goes on meanwhile). What the queued work
+does with the checkpoint is :class:`~uidt.transfers.partfile.PartFile`'s business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from uidt.transfers.diskio import start_writeback
+
+#: Bytes collected before a batch goes to the I/O thread.
+BATCH_BYTES = 8 * 1024 * 1024
+#: Chunks per batch at most (``writev`` takes at most IOV_MAX = 1024 buffers).
+BATCH_CHUNKS = 512
+
+Future = concurrent.futures.Future[Any]
+
+
+def write_batch(fd: int, batch: list[bytes], start: int, hasher: Any) -> None:
+    """Append ``batch`` at ``start`` of ``fd``, hash it, start its writeback (I/O thread)."""
+    size = sum(len(chunk) for chunk in batch)
+    done = os.writev(fd, batch)
+    if done < size:  # a short write: finish chunk by chunk
+        view = memoryview(b"".join(batch))[done:]
+        while view:
+            view = view[os.write(fd, view) :]
+    if hasher is not None:
+        for chunk in batch:
+            hasher.update(chunk)
+    if start_writeback is not None:
+        start_writeback(fd, start, size)
+
+
+class PartIO:
+    """One I/O thread and its queue, for one opening of a part file.
+
+    Args:
+        batch_bytes: Bytes collected by :meth:`add` before a batch is due.
+    """
+
+    def __init__(self, batch_bytes: int = BATCH_BYTES) -> None:
+        self.batch_bytes = batch_bytes
+        self.error: BaseException | None = None  # the first failure; nothing runs after it
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="uidt-partfile")
+        self._queued: deque[Future] = deque()
+        self._commits: deque[tuple[int, Future]] = deque()
+        self._batch: list[bytes] = []
+        self._batch_size = 0
+
+    # -- queueing ----------------------------------------------------------------------------
+    def run(self, work: Callable[..., None], *args: Any) -> Future:
+        """Queue ``work(*args)`` behind everything queued before (skipped after a failure)."""
+
+        def latched() -> None:
+            if self.error is not None:
+                return
+            try:
+                work(*args)
+            except BaseException as exc:
+                self.error = exc
+                raise
+
+        future = self._pool.submit(latched)
+        self._queued.append(future)
+        return future
+
+    def add(self, chunk: bytes) -> bool:
+        """Collect ``chunk`` for the next batch; ``True`` when the batch is full."""
+        self._batch.append(chunk)
+        self._batch_size += len(chunk)
+        return self._batch_size >= self.batch_bytes or len(self._batch) >= BATCH_CHUNKS
+
+    def flush(self, fd: int, end: int, hasher: Any) -> None:
+        """Queue the collected chunks, which end at offset ``end``, as one write."""
+        if not self._batch:
+            return
+        batch, start = self._batch, end - self._batch_size
+        self._batch, self._batch_size = [], 0
+        if self.error is None:
+            self.run(write_batch, fd, batch, start, hasher)
+
+    def commit(self, offset: int, work: Callable[..., None], *args: Any) -> None:
+        """Queue ``work`` as the checkpoint that names the first ``offset`` bytes."""
+        self._commits.append((offset, self.run(work, *args)))
+
+    # -- state -------------------------------------------------------------------------------
+    def idle(self) -> bool:
+        """Whether everything queued has run."""
+        return all(future.done() for future in self._queued)
+
+    def commits_until(self, offset: int) -> list[Future]:
+        """The commits in flight, up to the first that names ``offset`` bytes or more."""
+        until: list[Future] = []
+        for target, future in list(self._commits):
+            until.append(future)
+            if target >= offset:
+                break
+        return until
+
+    def check(self) -> None:
+        """Forget what has run; raise the thread's failure, if any."""
+        while self._queued and self._queued[0].done():
+            self._queued.popleft()
+        while self._commits and self._commits[0][1].done():
+            self._commits.popleft()
+        if self.error is not None:
+            raise self.error
+
+    # -- waiting -----------------------------------------------------------------------------
+    def drain(self) -> None:
+        """Block until everything queued has run (its failures are kept in :attr:`error`)."""
+        for future in list(self._queued):
+            with contextlib.suppress(BaseException):
+                future.result()
+        self._queued.clear()
+        self._commits.clear()
+
+    async def settled(self) -> None:
+        """Await everything queued (it runs in order), without blocking the loop."""
+        if self._queued:
+            with contextlib.suppress(BaseException):
+                await asyncio.wrap_future(self._queued[-1])
+
+    def shutdown(self) -> None:
+        """Stop the thread (after what is queued); drop the collected, unwritten chunks."""
+        self._pool.shutdown(wait=True)
+        self._batch, self._batch_size = [], 0
+        self._commits.clear()

@@ -1,0 +1,309 @@
+"""Writing an open part file and checkpointing it: :class:`PartWriter`.
+
+The writing half of :class:`~uidt.transfers.partfile.PartFile` (which adds the file's life:
+the lock, resume, open, publish). Bytes come in one of two ways: :meth:`PartWriter.write`
+collects chunks for the I/O thread (:class:`~uidt.transfers.partio.PartIO`), which writes them
+in batches; :meth:`PartWriter.appended` accounts for bytes a copying thread wrote straight to
+:meth:`PartWriter.fileno` (``splice``), hashed alongside by a
+:class:`~uidt.transfers.hashfollow.HashFollower` when hashing. :meth:`PartWriter.start_commit`
+queues a checkpoint behind the writes on the I/O thread (with an ``fdatasync`` first when it is
+to be durable) and returns at once; :meth:`PartWriter.wait_recorded` (blocking, for a copying
+thread) and :meth:`PartWriter.recorded_at` (awaiting, for a coroutine) are the back-pressure,
+:meth:`PartWriter.commit` and :meth:`PartWriter.sync` make everything durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from uidt.clock import Clock
+from uidt.redact import redact
+from uidt.transfers.checkpoint import Checkpoint, boot_id
+from uidt.transfers.diskio import start_writeback
+from uidt.transfers.hashfollow import HashFollower
+from uidt.transfers.partio import PartIO
+
+#: 2 added the recorded offset and its boot; version 1 checkpoints name only durable bytes.
+STATE_VERSION = 2
+
+
+class PartWriter:
+    """The part file while it is written: the offsets, the hash, the I/O thread, the commits.
+
+    Args:
+        path: The part file (read back by the hash follower).
+        checkpoint: Where its checkpoints go.
+        url: The URL being downloaded (named, without its password, by each checkpoint).
+        hashing: Keep a running SHA-256 of the bytes (needed to verify at the end).
+        clock: Time of the last commit, for time-based checkpoints.
+        batch_bytes: Bytes collected before they are handed to the I/O thread.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        checkpoint: Checkpoint,
+        url: str,
+        *,
+        hashing: bool,
+        clock: Clock,
+        batch_bytes: int,
+    ) -> None:
+        self.path = path
+        self.checkpoint = checkpoint
+        self.url = url
+        self.hashing = hashing
+        self.clock = clock
+        self.batch_bytes = batch_bytes
+        self.etag: str | None = None
+        self.last_modified: str | None = None
+        self.total: int | None = None
+        self.written = 0  # bytes accepted by write() (some may still be queued for the thread)
+        self.recorded = 0  # bytes named by the saved checkpoint (a killed process keeps them)
+        self.durable = 0  # bytes fsynced and named by the saved checkpoint (a crash keeps them)
+        self.committing = 0  # offset of the last commit started
+        self.hasher: Any = None  # covers [0, bytes on disk) when hashing; used by the thread
+        self.last_commit_ms = 0
+        self.last_sync_ms = 0
+        #: This boot's id: recorded checkpoints are trusted only in it (``None``: all durable).
+        self.boot_id = boot_id()
+        self._durable_digest: str | None = None
+        self._fd: int | None = None
+        self._io: PartIO | None = None  # while open
+        self._direct = False  # bytes arrive through appended(), not write()
+        self._writeback_from = 0
+        self._follower: HashFollower | None = None  # hashes appended() bytes, when hashing
+
+    def _start_writing(self, fd: int) -> None:
+        """Write at :attr:`written` of ``fd`` (a descriptor of the part file, now owned here)."""
+        self._fd = fd
+        if self.written == 0:
+            self.hasher = hashlib.sha256() if self.hashing else None
+        self._direct = False
+        self._writeback_from = self.written
+        self._io = PartIO(self.batch_bytes)
+        # Queued, not waited for: the I/O thread saves it before any byte that follows.
+        self.start_commit(durable=True)
+
+    def _stop_writing(self) -> None:
+        """Close the descriptor and stop the I/O thread (after what is queued)."""
+        with contextlib.suppress(OSError):
+            self._stop_follower()
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = None
+        if self._io is not None:
+            self._io.shutdown()
+            self._io = None
+
+    def state(self, offset: int, digest: str | None) -> dict[str, Any]:
+        """The checkpoint contents naming ``offset`` bytes (``digest``: their SHA-256)."""
+        return {
+            "version": STATE_VERSION,
+            "kind": "download",
+            "url": redact(self.url),  # never a password on disk beside the file
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "total": self.total,
+            "offset": offset,
+            "sha256_prefix": digest,
+            "boot_id": self.boot_id,
+            "durable_offset": self.durable,
+            "sha256_durable": self._durable_digest,
+        }
+
+    def fileno(self) -> int:
+        """The open part file, positioned at :attr:`written`, for :meth:`appended` writers."""
+        assert self._fd is not None
+        return self._fd
+
+    def appended(self, count: int) -> None:
+        """Account for ``count`` bytes the caller wrote straight to :meth:`fileno`.
+
+        The direct way in, for a body copied by the kernel (``splice``) in a thread: no
+        batching, no copy. When hashing, a :class:`HashFollower` reads the bytes back from
+        the page cache and hashes them in a thread of its own, alongside the copy. Use either
+        this or :meth:`write` between :meth:`open` and :meth:`close`, from one thread at a
+        time; :meth:`start_commit` and :meth:`wait_durable` may then be called from that thread.
+
+        Raises:
+            OSError: A commit failed in the I/O thread.
+        """
+        assert self._fd is not None
+        self._direct = True
+        if self.hasher is not None and self._follower is None:
+            self._follower = HashFollower(self.path, self.hasher, self.written)
+        self.written += count
+        if self._follower is not None:
+            self._follower.feed(self.written)
+        if start_writeback is not None and self.written - self._writeback_from >= self.batch_bytes:
+            # On the I/O thread: submitting the writeback is kernel work the copy need not wait for.
+            assert self._io is not None
+            start, length = self._writeback_from, self.written - self._writeback_from
+            self._io.run(start_writeback, self._fd, start, length)
+            self._writeback_from = self.written
+        self._raise_failure()
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk`` (queued for the I/O thread; not yet durable).
+
+        Raises:
+            OSError: An earlier write or commit failed in the I/O thread (e.g. ``ENOSPC``).
+        """
+        assert self._fd is not None
+        self._raise_failure()
+        assert self._io is not None
+        full = self._io.add(chunk)
+        self.written += len(chunk)
+        if full:
+            self._flush_batch()
+
+    def commit_due(self, every_bytes: int, every_ms: int) -> bool:
+        """Whether a commit should start: half an interval of bytes, or the time, has passed.
+
+        Commits run behind the download, so starting one every half interval (with
+        :meth:`wait_recorded` as the brake) keeps the bytes at risk under ``every_bytes``.
+        """
+        return (
+            self.written - self.committing >= max(1, every_bytes // 2)
+            or self.clock.elapsed() - self.last_commit_ms >= every_ms
+        )
+
+    def sync_due(self, every_ms: int) -> bool:
+        """Whether ``every_ms`` have passed since the last durable commit.
+
+        (Where there is no boot id, :meth:`start_commit` makes every commit durable anyway.)
+        """
+        return self.clock.elapsed() - self.last_sync_ms >= every_ms
+
+    def start_commit(self, *, durable: bool = False) -> None:
+        """Queue a checkpoint of everything written so far; do not wait.
+
+        With ``durable`` (always, where there is no boot id) the part file is fsynced first
+        and the checkpoint saved durably; else it is only recorded (see the module docstring).
+        """
+        if self._io is None or self._fd is None or self._io.error is not None:
+            return
+        self._flush_batch()
+        offset = self.written
+        self.committing = offset
+        self.last_commit_ms = self.clock.elapsed()
+        durable = durable or self.boot_id is None
+        if durable:
+            self.last_sync_ms = self.last_commit_ms
+        # Bytes written directly are hashed by the follower, which may lag: it hands over the
+        # digest of exactly [0, offset) when it gets there (the I/O thread waits for it).
+        digest = self._follower.digest_at(offset) if self._follower is not None else None
+        if digest is None and self.hasher is not None and self._io.idle():
+            # Nothing in flight: the hasher covers exactly ``offset`` bytes now, and a hash
+            # follower started before the I/O thread gets here must not move it first.
+            digest = concurrent.futures.Future()
+            digest.set_result(self.hasher.hexdigest())
+        self._io.commit(offset, self._save_at, self._fd, offset, digest, durable)
+
+    def wait_recorded(self, offset: int) -> None:
+        """Block until a checkpoint names the first ``offset`` bytes (the back-pressure).
+
+        Called only when the checkpoints have fallen a whole interval behind the network; it
+        then waits for the commit in flight, no longer. Blocking rather than awaiting also
+        stops an in-process server from running ahead of the reader.
+
+        Raises:
+            OSError: A write or commit failed in the I/O thread.
+        """
+        if self.recorded >= offset:
+            return
+        for future in self._commits_until(offset):
+            with contextlib.suppress(BaseException):
+                future.result()
+        self._raise_failure()
+
+    async def recorded_at(self, offset: int) -> None:
+        """:meth:`wait_recorded` for a coroutine: awaits the commit instead of blocking.
+
+        Raises:
+            OSError: A write or commit failed in the I/O thread.
+        """
+        if self.recorded >= offset:
+            return
+        for future in self._commits_until(offset):
+            with contextlib.suppress(BaseException):
+                await asyncio.wrap_future(future)
+        self._raise_failure()
+
+    def _commits_until(self, offset: int) -> list[concurrent.futures.Future[Any]]:
+        """The commits in flight up to the first that records ``offset`` (started if none does)."""
+        if self.committing < offset:
+            self.start_commit()
+        return self._io.commits_until(offset) if self._io is not None else []
+
+    def commit(self) -> None:
+        """Write out everything, fsync it, then record its length in the checkpoint (blocking).
+
+        Raises:
+            OSError: Writing or syncing failed (now or earlier, in the I/O thread).
+        """
+        if self._fd is None:
+            return
+        self.start_commit(durable=True)
+        self._drain()
+        self._raise_failure()
+
+    async def sync(self) -> None:
+        """:meth:`commit` for a coroutine: the fsyncs run on the I/O thread, the loop goes on.
+
+        Raises:
+            OSError: Writing or syncing failed (now or earlier, in the I/O thread).
+        """
+        if self._fd is None:
+            return
+        self.start_commit(durable=True)
+        await self._settled()
+        self._raise_failure()
+
+    async def _settled(self) -> None:
+        """Wait until the I/O thread has done everything queued (it runs them in order)."""
+        if self._io is not None:
+            await self._io.settled()
+
+    def _stop_follower(self) -> None:
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.close()
+
+    # -- on the I/O thread ------------------------------------------------------------------
+    def _flush_batch(self) -> None:
+        if self._io is not None and self._fd is not None:
+            self._io.flush(self._fd, self.written, self.hasher)
+
+    def _save_at(
+        self,
+        fd: int,
+        offset: int,
+        follower_digest: concurrent.futures.Future[str] | None,
+        durable: bool,
+    ) -> None:
+        if follower_digest is not None:
+            digest: str | None = follower_digest.result()
+        else:  # the writes before this in the queue are exactly the first ``offset`` bytes
+            digest = self.hasher.hexdigest() if self.hasher is not None else None
+        if durable:
+            os.fdatasync(fd)
+            self.durable, self._durable_digest = offset, digest
+        self.checkpoint.save(self.state(offset, digest), sync=durable)
+        self.recorded = offset
+
+    def _raise_failure(self) -> None:
+        if self._io is not None:
+            self._io.check()
+
+    def _drain(self) -> None:
+        if self._io is not None:
+            self._io.drain()

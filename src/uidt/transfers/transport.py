@@ -1,0 +1,115 @@
+"""The seam under downloads: open a ``GET``, read the head, pour the body into a sink.
+
+A :class:`Transport` opens one request (:meth:`Transport.open`, an async context manager that
+closes the connection on the way out) and gives a :class:`Response`: the status, the headers,
+the length, and :meth:`Response.pour`, which moves the body into a
+:class:`~uidt.transfers.bodysink.BodySink`. Two implement it:
+
+- :class:`~uidt.transfers.rawtransport.RawTransport`: uidt's own HTTP/1.1 reader
+  (:mod:`uidt.transfers.rawhttp`), plain ``http://`` only; the body goes socket → pipe → file
+  with ``splice(2)`` in a thread;
+- :class:`~uidt.transfers.aiotransport.AiohttpTransport`: ``aiohttp``, for ``https://``,
+  redirects (followed one checked hop at a time, :mod:`uidt.transfers.redirects`) and bodies
+  without a length (chunked); the body comes in chunks on the event loop.
+
+:class:`Transports` is the one place that chooses between them: the splice reader for a plain
+``http://`` URL whose answer is not a redirect or an informational status and, when it is a
+``200``/``206``, has a length and no chunking; ``aiohttp`` for everything else (a second request
+when the splice reader's answer was not for it); ``aiohttp`` always with ``raw_http=False``.
+
+What the errors of either mean is decided in one place, :mod:`uidt.transfers.failures`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from uidt.transfers.http import REDIRECT_STATUSES, ResponseHead, check_url
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from uidt.transfers.aiotransport import AiohttpTransport
+    from uidt.transfers.bodysink import BodySink
+    from uidt.transfers.rawtransport import RawTransport
+
+
+class Response(ResponseHead, Protocol):
+    """The answer to one request: its head (status, reason, headers, length), and its body."""
+
+    async def pour(self, sink: BodySink) -> None:
+        """Move the rest of the body into ``sink`` (cancelling stops it cleanly)."""
+
+
+class Transport(Protocol):
+    """Opens ``GET`` requests for one download."""
+
+    def open(
+        self, url: str, headers: Mapping[str, str]
+    ) -> contextlib.AbstractAsyncContextManager[Response]:
+        """Send ``GET url`` with ``headers``; the response is closed when the block ends."""
+        ...
+
+    async def aclose(self) -> None:
+        """Let go of what the transport holds (a session it created)."""
+
+
+def takes_raw(response: Response) -> bool:
+    """Whether the splice reader may take this answer (else ``aiohttp`` asks again)."""
+    status = response.status
+    if status < 200 or status in REDIRECT_STATUSES:
+        return False
+    if status not in (200, 206):
+        return True  # an error status: its body is not read
+    coding = (response.headers.get("Transfer-Encoding") or "identity").strip().lower()
+    return coding == "identity" and response.content_length is not None
+
+
+class Transports:
+    """The transport of one download: the splice reader where it fits, ``aiohttp`` otherwise.
+
+    Args:
+        raw_http: Use the splice reader for plain ``http://`` (``False``: ``aiohttp`` always).
+        session: An ``aiohttp`` session to use (one is created on first need otherwise).
+        read_timeout: Seconds of silence before an attempt fails.
+        max_redirects: Redirects followed before giving up.
+        allow_insecure_redirect: Follow ``https://`` → ``http://``.
+    """
+
+    def __init__(
+        self,
+        *,
+        raw_http: bool,
+        session: aiohttp.ClientSession | None,
+        read_timeout: float,
+        max_redirects: int,
+        allow_insecure_redirect: bool,
+    ) -> None:
+        from uidt.transfers.aiotransport import AiohttpTransport
+        from uidt.transfers.rawtransport import RawTransport
+
+        self.raw_http = raw_http
+        self.raw: RawTransport = RawTransport(read_timeout=read_timeout)
+        self.aiohttp: AiohttpTransport = AiohttpTransport(
+            session=session,
+            read_timeout=read_timeout,
+            max_redirects=max_redirects,
+            allow_insecure_redirect=allow_insecure_redirect,
+        )
+
+    @contextlib.asynccontextmanager
+    async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[Response]:
+        """Open ``GET url`` on the transport that fits (see the module docstring)."""
+        if self.raw_http and check_url(url) == "http":
+            async with self.raw.open(url, headers) as response:
+                if takes_raw(response):
+                    yield response
+                    return
+        async with self.aiohttp.open(url, headers) as response:
+            yield response
+
+    async def aclose(self) -> None:
+        """Close the ``aiohttp`` session if this transport created it."""
+        await self.aiohttp.aclose()

@@ -1,0 +1,61 @@
+"""The I/O thread of an open part file: order, batches, the first failure."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from uidt.transfers.partio import PartIO
+
+
+def test_batches_are_written_in_order_at_their_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    io = PartIO(batch_bytes=4)
+    try:
+        assert not io.add(b"ab")
+        assert io.add(b"cd")  # full
+        io.flush(fd, 4, None)
+        io.add(b"e")
+        io.flush(fd, 5, None)
+        io.drain()
+        io.check()
+    finally:
+        io.shutdown()
+        os.close(fd)
+    assert path.read_bytes() == b"abcde"
+
+
+def test_the_first_failure_stops_the_rest_and_surfaces_on_the_next_call() -> None:
+    io = PartIO()
+    ran: list[str] = []
+
+    def fail() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    try:
+        io.run(fail)
+        io.run(ran.append, "after")  # skipped: nothing runs after a failure
+        io.drain()
+        with pytest.raises(OSError, match="No space"):
+            io.check()
+        assert ran == []
+    finally:
+        io.shutdown()
+
+
+def test_a_wait_for_an_offset_takes_the_commits_up_to_the_first_that_names_it() -> None:
+    io = PartIO()
+    try:
+        for offset in (10, 20, 30):
+            io.commit(offset, lambda: None)
+        assert len(io.commits_until(15)) == 2
+        assert len(io.commits_until(30)) == 3
+        io.drain()
+        assert io.idle()
+        assert io.commits_until(5) == []
+    finally:
+        io.shutdown()
