@@ -10,7 +10,6 @@ from email.utils import parsedate_to_datetime
 
 from uidt.errors import RetryLaterError, TransferError
 from uidt.transfers.failures import TransientStatusError, gave_up_error
-from uidt.transfers.failures import transient_errors as _transient_errors
 from uidt.transfers.notices import Notice
 from uidt.transfers.resumecheck import restart_limit_error
 from uidt.transfers.speedfloor import TooSlowError
@@ -28,13 +27,7 @@ __all__ = [
     "TransientStatusError",
     "final_error",
     "parse_retry_after",
-    "transient_errors",
 ]
-
-
-def transient_errors() -> tuple[type[BaseException], ...]:
-    """What a retry within the run can fix (the transient rows of :mod:`uidt.transfers.failures`)."""
-    return _transient_errors()
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -32,10 +32,11 @@ import aiohttp
 from uidt.clock import Clock, SystemClock
 from uidt.errors import InconsistentServerError, RemoteError, RetryLaterError, TransferError
 from uidt.redact import redact, redact_error
+from uidt.transfers.failures import is_transient
 from uidt.transfers.http import check_url, new_session
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
-from uidt.transfers.retry import RetryBudget, RetryPolicy, Sleep, transient_errors
+from uidt.transfers.retry import RetryBudget, RetryPolicy, Sleep
 from uidt.transfers.tus import (
     OFFSET_CONTENT_TYPE,
     TUS_VERSION,
@@ -191,7 +192,9 @@ class _Upload:
         while True:
             try:
                 return await step()
-            except transient_errors() as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 await self.failed(exc)
 
     async def body(self, offset: int, watch: OffsetWatch | None = None) -> AsyncIterator[bytes]:
@@ -259,7 +262,9 @@ class _Upload:
                 if delay:
                     await self.sleep(delay)
                 continue
-            except transient_errors() as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 await self.failed(exc)
                 continue
             idle_rounds = 0 if watch.gained > gained else idle_rounds + 1
