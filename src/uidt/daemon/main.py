@@ -24,6 +24,7 @@ from uidt.errors import DaemonError, SettingsError
 from uidt.home.lock import HomeLock
 from uidt.home.paths import Paths
 from uidt.settings import Settings, check_web_address
+from uidt.timing import mark
 
 if TYPE_CHECKING:
     from uidt.daemon.about import DaemonAbout
@@ -106,6 +107,7 @@ def run(options: DaemonOptions) -> None:
         DaemonError: another daemon holds the home.
         UidtError: the settings or the store are unusable.
     """
+    mark("daemon.run")
     paths = options.paths
     paths.ensure()
     settings = load_settings(paths, options.overrides, options.web)
@@ -113,6 +115,7 @@ def run(options: DaemonOptions) -> None:
         paths.log_dir, foreground=options.foreground, json_lines=settings.log_format == "json"
     )
     with HomeLock(paths.lock):
+        mark("daemon.locked")
         from uidt.daemon.systemd import Handoff
 
         handoff = Handoff.take(paths.socket)  # systemd's socket, before any child is started
@@ -229,8 +232,10 @@ async def _serve(
         worker = prestarted.pop()
         host.adopt(worker.manifest, worker.process, worker.sock)
     runtime.low_memory = LowMemoryKiller(elapsed=clock.elapsed, pid_of=host.pid_of)
+    mark("daemon.imported")
     install_builtin_apps(runtime)
     runtime.load()
+    mark("daemon.loaded")
 
     # The page before the socket: a page that cannot be served fails the start, and a client
     # waiting for the socket sees the daemon exit with the reason rather than a daemon without it.
@@ -260,6 +265,7 @@ async def _serve(
             metrics.close()
         raise
     _write_pid(paths.pid_file)
+    mark("daemon.serving")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.request_shutdown)
