@@ -55,8 +55,12 @@ DRIP_BPS = 6 * MiB
 KILL_AFTER = 3 * MiB
 PATH = "/restart/bench.bin"
 TIMEOUT_S = 30.0
-SCENARIOS = ("daemon", "worker", "both")
+SCENARIOS = ("daemon", "daemon, at once", "worker", "both")
 EXTRA_ARGS = os.environ.get("UIDT_BENCH_RESTART_ARGS", "").split()
+#: ``UIDT_BENCH_RESTART_CLI=1``: start the daemon as ``uidt daemon start --foreground`` (the
+#: command line in front, as the bad-day harness does) instead of ``python -m uidt.daemon``.
+VIA_CLI = os.environ.get("UIDT_BENCH_RESTART_CLI") == "1"
+DAEMON = "uidt daemon start --foreground" if VIA_CLI else "uidt.daemon"
 
 
 def _ping(sock_path: Path) -> bool:
@@ -100,7 +104,12 @@ class Lane:
         self.daemon: subprocess.Popen[bytes] | None = None
 
     def start_daemon(self) -> float:
-        argv = [sys.executable, "-m", "uidt.daemon", "--home", str(self.home), "--device", "fake"]
+        home = ["--home", str(self.home)]
+        if VIA_CLI:
+            command = ["uidt", *home, "daemon", "start", "--foreground"]
+        else:
+            command = ["uidt.daemon", *home]
+        argv = [sys.executable, "-m", *command, "--device", "fake"]
         began = time.monotonic()
         self.daemon = subprocess.Popen(
             [*argv, *EXTRA_ARGS],
@@ -178,8 +187,9 @@ def one_round(root: Path, server: ThreadedTransferTestServer, scenario: str) -> 
             if scenario == "both":
                 with contextlib.suppress(psutil.Error):
                     old.kill()
-            with contextlib.suppress(psutil.Error):
-                old.wait(TIMEOUT_S)  # the orphan sees its socket close and ends its run
+            if scenario != "daemon, at once":
+                with contextlib.suppress(psutil.Error):
+                    old.wait(TIMEOUT_S)  # the orphan sees its socket close and ends its run
             began = lane.start_daemon()
         sent = server.bytes_sent(PATH)
         result = Round()
@@ -219,7 +229,7 @@ def main() -> None:
             for scenario in SCENARIOS:  # round-robin: the machine's drift hits each alike
                 rounds[scenario].append(one_round(Path(tmp), server, scenario))
     extra = f" {' '.join(EXTRA_ARGS)}" if EXTRA_ARGS else ""
-    print(f"restart after kill -9 (daemon: python -m uidt.daemon --device fake{extra}), ", end="")
+    print(f"restart after kill -9 (daemon: python -m {DAEMON} --device fake{extra}), ", end="")
     print(f"median of {RUNS}, ms from the new daemon's spawn (worker: from the kill)\n")
     print("| killed | (a) socket answers | (b) job handed to the host | (c) first new byte |")
     print("|---|---|---|---|")

@@ -119,7 +119,7 @@ def run(options: DaemonOptions) -> None:
         from uidt.daemon.systemd import Handoff
 
         handoff = Handoff.take(paths.socket)  # systemd's socket, before any child is started
-        prestarted = prestart_workers(options.prestart, paths.log_dir, settings)
+        prestarted = prestart_workers(workers_to_prestart(options), paths.log_dir, settings)
         try:
             import asyncio  # only now: the prestarted workers boot meanwhile
 
@@ -154,6 +154,26 @@ async def _open_and_serve(
         await _serve(options, settings, writer, prestarted, handoff)
     finally:
         writer.close()  # commits every write still queued, then closes the store
+
+
+def workers_to_prestart(options: DaemonOptions) -> tuple[str, ...]:
+    """The apps whose worker starts before the core loads: asked for, or needed by the store.
+
+    Besides the apps of ``--prestart``, every built-in app with a persisted job: after a kill, a
+    crash, a reboot or a socket activation the daemon is about to run those jobs again, and their
+    worker (interpreter, imports, the service module) then boots while the daemon loads instead
+    of after it. Whether and when a job runs is still the core's decision; a worker it does not
+    use idles out after ``worker_idle_timeout_ms``. Installed apps keep starting on their first
+    bind (their code runs only when the system runs one of their jobs).
+    """
+    from uidt.daemon.builtin import builtin_manifests
+    from uidt.store.peek import apps_with_persisted_jobs
+
+    paths = options.paths
+    url = options.store_url or f"sqlite:///{paths.store}"
+    waiting = apps_with_persisted_jobs(url, paths.data_dir)
+    builtin = [m.package for m in builtin_manifests() if m.package in waiting]
+    return tuple(dict.fromkeys((*options.prestart, *builtin)))
 
 
 def prestart_workers(
