@@ -6,31 +6,38 @@ persisted ``uidt download`` of a file the loopback test server drips at
 :data:`DRIP_BPS`, so that the transfer is mid-way when the harness strikes, once
 :data:`KILL_AFTER` bytes have left the server:
 
-- **daemon**: ``kill -9`` the daemon, wait until its worker has noticed and exited (so that no
-  byte of the old run is counted as new), then start the daemon again;
+- **daemon**: ``kill -9`` the daemon, wait until its worker has noticed and exited, then start
+  the daemon again;
+- **daemon, at once**: the same without waiting for the orphaned worker (as a service manager
+  restarts it);
 - **worker**: ``kill -9`` the worker only (the daemon stays; there is no (a));
 - **both**: ``kill -9`` the daemon and the worker at once (a power cut without the reboot),
-  then start the daemon again.
+  then start the daemon again;
+- **both, 384 MiB partial** (with and without ``--sha256``): the same with a
+  :data:`BIG_SIZE` file served at full speed and held (``pause``) once :data:`BIG_KILL_AT` bytes
+  have gone, to show what the engine's resume costs with a large part file.
 
 The clock starts when the new daemon is spawned (for **worker**: at the kill), and the table
 shows the median of :data:`RUNS` rounds of:
 
 - (a) the new daemon's control socket answers ``GET /v1/ping``;
 - (b) the daemon hands the job to the app host (its ``daemon.start_job`` timing mark);
-- (c) the server sends the first byte of the resumed transfer (the bytes reach the part file
-  on loopback within a millisecond).
+- (c) a request the server received after the kill has sent its first body byte (on
+  loopback the bytes reach the part file within a millisecond).
 
 Part (c) is broken down with the timing marks (:mod:`uidt.timing`) the daemon and the worker
 write into one file named by ``UIDT_TIMING_MARKS``: the intervals between consecutive marks of
 the new processes are medians over the rounds, so they need not add up to (c) exactly.
 
 Environment: ``UIDT_BENCH_RUNS`` (default 5), ``UIDT_BENCH_RESTART_ARGS`` (extra daemon
-arguments, e.g. ``--prestart uidt.transfers`` to measure the service unit's command line).
+arguments, e.g. ``--prestart uidt.transfers`` to measure the service unit's command line),
+``UIDT_BENCH_RESTART_CLI=1`` (start the daemon as ``uidt daemon start --foreground``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -55,6 +62,10 @@ DRIP_BPS = 6 * MiB
 KILL_AFTER = 3 * MiB
 PATH = "/restart/bench.bin"
 TIMEOUT_S = 30.0
+#: The big-partial rows: a file served at full speed, held once this much has gone.
+BIG_SIZE = 512 * MiB
+BIG_KILL_AT = 384 * MiB
+BIG_PATH = "/restart/big.bin"
 SCENARIOS = ("daemon", "daemon, at once", "worker", "both")
 EXTRA_ARGS = os.environ.get("UIDT_BENCH_RESTART_ARGS", "").split()
 #: ``UIDT_BENCH_RESTART_CLI=1``: start the daemon as ``uidt daemon start --foreground`` (the
@@ -167,17 +178,41 @@ def _steps(marks: list[tuple[float, int, str]], since: float, pids: set[int]) ->
     return steps
 
 
-def one_round(root: Path, server: ThreadedTransferTestServer, scenario: str) -> Round:
+def _new_body_flows(server: ThreadedTransferTestServer, path: str, known: int) -> bool:
+    """Whether a request for ``path`` after the first ``known`` ones has had body bytes."""
+    return any(r.path == path and r.body_bytes > 0 for r in server.server.requests[known:])
+
+
+def one_round(
+    root: Path,
+    server: ThreadedTransferTestServer,
+    scenario: str,
+    *,
+    path: str = PATH,
+    kill_after: int = KILL_AFTER,
+    download_args: tuple[str, ...] = (),
+    paused: bool = False,
+) -> Round:
+    """One round of ``scenario`` on a fresh home.
+
+    ``paused``: the server holds the body of ``path`` once ``kill_after`` bytes have gone
+    (``pause``) and lets it go again when the new daemon is spawned, for a file served at full
+    speed (the big-partial rows).
+    """
     lane = Lane(root, server)
     try:
         lane.start_daemon()
         _poll(lambda: _ping(lane.home / "uidt.sock"), "the first daemon")
-        before = server.bytes_sent(PATH)
-        lane.uidt("download", server.url(PATH), "-o", str(lane.home / "out.bin"))
-        server.wait_bytes_sent(PATH, before + KILL_AFTER, TIMEOUT_S)
+        before = server.bytes_sent(path)
+        out = str(lane.home / "out.bin")
+        lane.uidt("download", server.url(path), "-o", out, *download_args)
+        server.wait_bytes_sent(path, before + kill_after, TIMEOUT_S * 4)
+        if paused:
+            server.pause(path)
         old = lane.worker()
         if old is None:
             raise RuntimeError("no worker runs the download")
+        known = len(server.server.requests)  # a request after these is the resumed run's
         if scenario == "worker":
             old.kill()
             began = time.monotonic()
@@ -191,11 +226,12 @@ def one_round(root: Path, server: ThreadedTransferTestServer, scenario: str) -> 
                 with contextlib.suppress(psutil.Error):
                     old.wait(TIMEOUT_S)  # the orphan sees its socket close and ends its run
             began = lane.start_daemon()
-        sent = server.bytes_sent(PATH)
+        if paused:
+            server.unpause(path)
         result = Round()
         if scenario != "worker":
             result.socket_s = _poll(lambda: _ping(lane.home / "uidt.sock"), "socket") - began
-        first_byte = _poll(lambda: server.bytes_sent(PATH) > sent, "the first new byte")
+        first_byte = _poll(lambda: _new_body_flows(server, path, known), "the first new byte")
         result.first_byte_s = first_byte - began
         assert lane.daemon is not None
         pids = {lane.daemon.pid}
@@ -207,6 +243,10 @@ def one_round(root: Path, server: ThreadedTransferTestServer, scenario: str) -> 
         if starts:
             result.start_job_s = starts[0] - began
         result.steps = _steps([m for m in marks if m[0] <= first_byte], began, pids)
+        if paused:  # let it finish: a request cut off mid-body would hold up the server's stop
+            _poll(Path(out).exists, "the resumed download to finish", TIMEOUT_S * 4)
+            if Path(out).stat().st_size != BIG_SIZE:
+                raise RuntimeError("the resumed download is not the served file")
         return result
     finally:
         lane.stop()
@@ -217,6 +257,18 @@ def _median(values: list[float | None]) -> str:
     return f"{statistics.median(present) * 1000:.0f}" if present else "-"
 
 
+def _big_file(folder: Path) -> tuple[Path, str]:
+    """A :data:`BIG_SIZE` file of random bytes on disk, and its SHA-256."""
+    path = folder / "big.bin"
+    digest = hashlib.sha256()
+    with path.open("wb") as out:
+        for _ in range(BIG_SIZE // (16 * MiB)):
+            block = os.urandom(16 * MiB)
+            digest.update(block)
+            out.write(block)
+    return path, digest.hexdigest()
+
+
 def main() -> None:
     rounds: dict[str, list[Round]] = {name: [] for name in SCENARIOS}
     with (
@@ -225,9 +277,29 @@ def main() -> None:
     ):
         server.add_file(PATH, os.urandom(SIZE))
         server.set_faults(PATH, Faults(drip_bps=DRIP_BPS))
+        big, digest = _big_file(Path(tmp))
+        server.add_path(BIG_PATH, big)
+        big_rows = {
+            f"both, {BIG_KILL_AT // MiB} MiB partial": (),
+            f"both, {BIG_KILL_AT // MiB} MiB partial, --sha256": ("--sha256", digest),
+        }
+        for name in big_rows:
+            rounds[name] = []
         for _ in range(RUNS):
             for scenario in SCENARIOS:  # round-robin: the machine's drift hits each alike
                 rounds[scenario].append(one_round(Path(tmp), server, scenario))
+            for name, args in big_rows.items():
+                rounds[name].append(
+                    one_round(
+                        Path(tmp),
+                        server,
+                        "both",
+                        path=BIG_PATH,
+                        kill_after=BIG_KILL_AT,
+                        download_args=args,
+                        paused=True,
+                    )
+                )
     extra = f" {' '.join(EXTRA_ARGS)}" if EXTRA_ARGS else ""
     print(f"restart after kill -9 (daemon: python -m {DAEMON} --device fake{extra}), ", end="")
     print(f"median of {RUNS}, ms from the new daemon's spawn (worker: from the kill)\n")
