@@ -120,9 +120,11 @@ def run(options: DaemonOptions) -> None:
 
         handoff = Handoff.take(paths.socket)  # systemd's socket, before any child is started
         prestarted = prestart_workers(workers_to_prestart(options), paths.log_dir, settings)
+        mark("daemon.prestarted")
         try:
             import asyncio  # only now: the prestarted workers boot meanwhile
 
+            mark("daemon.asyncio")
             asyncio.run(_open_and_serve(options, settings, prestarted, handoff))
         finally:
             if handoff.listener is not None:
@@ -150,6 +152,7 @@ async def _open_and_serve(
     except BaseException:
         store.close()
         raise
+    mark("daemon.store_open")
     try:
         await _serve(options, settings, writer, prestarted, handoff)
     finally:
