@@ -44,3 +44,20 @@ def test_a_store_that_is_not_ours_reads_as_none_and_is_left_as_it_was(tmp_path: 
 def test_stores_without_a_file_have_no_apps(tmp_path: Path) -> None:
     for url in ("memory://", "postgresql://db/x", "nosuchstore://x"):
         assert apps_with_persisted_jobs(url, tmp_path) == set()
+
+
+def test_a_store_another_process_holds_exclusively_reads_as_none(tmp_path: Path) -> None:
+    """The glance gives up on a lock instead of waiting for it (the store proper then decides)."""
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path) as store:
+        store.put_job(make_record("org.one", 1))
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("DELETE FROM jobs")
+        assert apps_with_persisted_jobs("sqlite://", tmp_path) == set()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert apps_with_persisted_jobs("sqlite://", tmp_path) == {"org.one"}
