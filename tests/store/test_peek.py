@@ -61,3 +61,11 @@ def test_a_store_another_process_holds_exclusively_reads_as_none(tmp_path: Path)
         holder.execute("ROLLBACK")
         holder.close()
     assert apps_with_persisted_jobs("sqlite://", tmp_path) == {"org.one"}
+
+
+def test_a_store_path_that_loops_reads_as_none(tmp_path: Path) -> None:
+    loop = tmp_path / "uidt.db"
+    loop.symlink_to(tmp_path / "other.db")
+    (tmp_path / "other.db").symlink_to(loop)
+    assert apps_with_persisted_jobs("sqlite://", tmp_path) == set()
+    assert apps_with_persisted_jobs(f"sqlite:///{tmp_path}/uidt.db/inside.db", tmp_path) == set()

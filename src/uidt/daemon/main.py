@@ -1,10 +1,11 @@
 """``uidt daemon``: wires the core, store, device source, app host and API into one task group.
 
-Start-up order (cold start matters: ``uidt download --wait`` waits for all of it): take the home
-lock, start the workers asked for with ``--prestart`` (they boot in parallel with the rest), and
-only then import asyncio and the heavy parts (the core, the device readers, the store), open the
-store, load the persisted jobs and answer the socket. Those imports therefore live inside the
-functions that need them.
+Start-up order (cold start matters: ``uidt download --wait`` waits for all of it, and so does a
+restarted daemon's first resumed byte): take the home lock, start the workers asked for with
+``--prestart`` and those of the built-in apps with persisted jobs (:func:`workers_to_prestart`;
+they boot in parallel with the rest), and only then import asyncio and the heavy parts (the core,
+the device readers, the store), open the store, load the persisted jobs and answer the socket.
+Those imports therefore live inside the functions that need them.
 """
 
 from __future__ import annotations

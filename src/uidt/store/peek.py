@@ -30,12 +30,15 @@ def apps_with_persisted_jobs(url: str, home: Path) -> set[str]:
     if urlsplit(url).scheme.lower() != "sqlite":
         return set()
     path = sqlite_path(url, home)
-    if not path.is_file():
+    try:
+        if not path.is_file():  # a symlink loop reads as no file; a folder we may not read raises
+            return set()
+        # Resolved: ``sqlite:////abs`` names ``//abs``, which a ``file:`` URI reads as a host.
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    except (OSError, RuntimeError):
         return set()
     try:
-        conn = sqlite3.connect(
-            f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=LOCK_WAIT_S
-        )
+        conn = sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_S)
     except sqlite3.Error:
         return set()
     try:
