@@ -11,10 +11,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from uidt.daemon.main import DaemonOptions, prestart_workers, run
+from uidt.daemon.main import DaemonOptions, prestart_workers, run, workers_to_prestart
 from uidt.errors import StoreError
 from uidt.home.paths import resolve_paths
 from uidt.settings import Settings
+from uidt.store.sqlite import SqliteJobStore
+from uidt.testing.store_contract import make_record
 from uidt.transfers.jobs import TRANSFERS_APP
 
 
@@ -54,8 +56,11 @@ def _imported_after(code: str, candidates: tuple[str, ...]) -> list[str]:
 
 def test_everything_before_the_prestart_is_light() -> None:
     """The entry point up to the worker's start imports neither asyncio nor the daemon's core."""
-    code = "import uidt.daemon.__main__, uidt.daemon.builtin, uidt.host.prestart"
-    heavy = ("asyncio", "aiohttp", "psutil", "click", "uidt.server", "uidt.daemon.runtime")
+    code = "import uidt.daemon.__main__, uidt.daemon.builtin, uidt.host.prestart, uidt.store.peek"
+    heavy = (
+        "asyncio", "aiohttp", "psutil", "click", "uidt.server", "uidt.daemon.runtime",
+        "uidt.store.sqlite",
+    )  # fmt: skip
     assert _imported_after(code, heavy) == []
 
 
@@ -94,3 +99,22 @@ def test_the_daemon_imports_the_worker_wire_format_only_when_a_worker_talks() ->
     )
     wire = ("msgspec", "uidt.host.messages", "uidt.host.protocol")
     assert _imported_after(code, wire) == []
+
+
+def test_a_restarted_daemon_prestarts_the_built_in_workers_its_persisted_jobs_need(
+    tmp_path: Path,
+) -> None:
+    """The persisted jobs of built-in apps get their worker at once; other apps wait for a bind."""
+    paths = resolve_paths(tmp_path / "home")
+    paths.ensure()
+    options = DaemonOptions(paths=paths)
+    assert workers_to_prestart(options) == ()  # a first start: no store yet
+    with SqliteJobStore(paths.store) as store:
+        store.put_job(make_record("org.example.app", 1))  # an installed app: not prestarted
+        assert workers_to_prestart(options) == ()
+        store.put_job(make_record(TRANSFERS_APP, 7))
+        assert workers_to_prestart(options) == (TRANSFERS_APP,)
+    asked = DaemonOptions(paths=paths, prestart=(TRANSFERS_APP,))
+    assert workers_to_prestart(asked) == (TRANSFERS_APP,)  # once, though asked for twice
+    in_memory = DaemonOptions(paths=paths, store_url="memory://")
+    assert workers_to_prestart(in_memory) == ()

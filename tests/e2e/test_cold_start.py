@@ -13,7 +13,7 @@ import pytest
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP
 
-from .conftest import Daemon, clean_env, stop_autostarted_daemon
+from .conftest import Daemon, clean_env, stop_autostarted_daemon, wait_for
 
 DATA = os.urandom(1024)
 
@@ -104,3 +104,40 @@ def test_two_cold_downloads_started_at_once_share_one_daemon(tmp_path: Path) -> 
         assert process.returncode == 0, stderr
     assert (tmp_path / "copy1.bin").read_bytes() == DATA
     assert (tmp_path / "copy2.bin").read_bytes() == DATA
+
+
+@pytest.mark.slow  # about 4 s: two daemon starts and a throttled download
+def test_a_daemon_killed_mid_download_comes_back_with_the_worker_prestarted(
+    tmp_path: Path,
+) -> None:
+    """After ``kill -9`` the next daemon starts the transfers worker before it loads its core,
+    and the persisted download resumes in that worker, byte-exact (the restart path of
+    ``uidt.daemon.main.workers_to_prestart``)."""
+    home, dest = tmp_path / "home", tmp_path / "big.bin"
+    home.mkdir()
+    data = os.urandom(3 * 1024 * 1024 + 7)
+    with ThreadedTransferTestServer() as server:
+        server.add_file("/big.bin", data)
+        server.throttle("/big.bin", 1024 * 1024)
+        first = Daemon(home).start()
+        try:
+            scheduled = first.uidt("download", server.url("/big.bin"), "-o", str(dest))
+            assert scheduled.returncode == 0, scheduled.stderr
+            wait_for(lambda: server.bytes_sent("/big.bin") > 256 * 1024, what="bytes to flow")
+        finally:
+            first.kill9()
+        assert not dest.exists()
+        server.throttle("/big.bin", None)
+        second = Daemon(home).start()
+        try:
+            wait_for(dest.exists, what="the resumed download to complete")
+            assert dest.read_bytes() == data
+            log = (home / "logs" / "daemon.log").read_text()
+            marker = f"prestarted the worker of {TRANSFERS_APP} (pid "
+            assert log.count(marker) == 1  # the second daemon's, not the first one's
+            prestarted_pid = int(log.split(marker, 1)[1].split(")", 1)[0])
+            assert [p.pid for p in second.worker_processes(TRANSFERS_APP)] == [prestarted_pid]
+            resumed = [r.range for r in server.server.requests if r.path == "/big.bin" and r.range]
+            assert resumed, "the download started again from zero"
+        finally:
+            second.stop()

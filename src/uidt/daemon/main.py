@@ -1,10 +1,11 @@
 """``uidt daemon``: wires the core, store, device source, app host and API into one task group.
 
-Start-up order (cold start matters: ``uidt download --wait`` waits for all of it): take the home
-lock, start the workers asked for with ``--prestart`` (they boot in parallel with the rest), and
-only then import asyncio and the heavy parts (the core, the device readers, the store), open the
-store, load the persisted jobs and answer the socket. Those imports therefore live inside the
-functions that need them.
+Start-up order (cold start matters: ``uidt download --wait`` waits for all of it, and so does a
+restarted daemon's first resumed byte): take the home lock, start the workers asked for with
+``--prestart`` and those of the built-in apps with persisted jobs (:func:`workers_to_prestart`;
+they boot in parallel with the rest), and only then import asyncio and the heavy parts (the core,
+the device readers, the store), open the store, load the persisted jobs and answer the socket.
+Those imports therefore live inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from uidt.errors import DaemonError, SettingsError
 from uidt.home.lock import HomeLock
 from uidt.home.paths import Paths
 from uidt.settings import Settings, check_web_address
+from uidt.timing import mark
 
 if TYPE_CHECKING:
     from uidt.daemon.about import DaemonAbout
@@ -106,6 +108,7 @@ def run(options: DaemonOptions) -> None:
         DaemonError: another daemon holds the home.
         UidtError: the settings or the store are unusable.
     """
+    mark("daemon.run")
     paths = options.paths
     paths.ensure()
     settings = load_settings(paths, options.overrides, options.web)
@@ -113,13 +116,16 @@ def run(options: DaemonOptions) -> None:
         paths.log_dir, foreground=options.foreground, json_lines=settings.log_format == "json"
     )
     with HomeLock(paths.lock):
+        mark("daemon.locked")
         from uidt.daemon.systemd import Handoff
 
         handoff = Handoff.take(paths.socket)  # systemd's socket, before any child is started
-        prestarted = prestart_workers(options.prestart, paths.log_dir, settings)
+        prestarted = prestart_workers(workers_to_prestart(options), paths.log_dir, settings)
+        mark("daemon.prestarted")
         try:
             import asyncio  # only now: the prestarted workers boot meanwhile
 
+            mark("daemon.asyncio")
             asyncio.run(_open_and_serve(options, settings, prestarted, handoff))
         finally:
             if handoff.listener is not None:
@@ -147,10 +153,31 @@ async def _open_and_serve(
     except BaseException:
         store.close()
         raise
+    mark("daemon.store_open")
     try:
         await _serve(options, settings, writer, prestarted, handoff)
     finally:
         writer.close()  # commits every write still queued, then closes the store
+
+
+def workers_to_prestart(options: DaemonOptions) -> tuple[str, ...]:
+    """The apps whose worker starts before the core loads: asked for, or needed by the store.
+
+    Besides the apps of ``--prestart``, every built-in app with a persisted job: after a kill, a
+    crash, a reboot or a socket activation the daemon is about to run those jobs again, and their
+    worker (interpreter, imports, the service module) then boots while the daemon loads instead
+    of after it. Whether and when a job runs is still the core's decision; a worker it does not
+    use idles out after ``worker_idle_timeout_ms``. Installed apps keep starting on their first
+    bind (their code runs only when the system runs one of their jobs).
+    """
+    from uidt.daemon.builtin import builtin_manifests
+    from uidt.store.peek import apps_with_persisted_jobs
+
+    paths = options.paths
+    url = options.store_url or f"sqlite:///{paths.store}"
+    waiting = apps_with_persisted_jobs(url, paths.data_dir)
+    builtin = [m.package for m in builtin_manifests() if m.package in waiting]
+    return tuple(dict.fromkeys((*options.prestart, *builtin)))
 
 
 def prestart_workers(
@@ -229,8 +256,10 @@ async def _serve(
         worker = prestarted.pop()
         host.adopt(worker.manifest, worker.process, worker.sock)
     runtime.low_memory = LowMemoryKiller(elapsed=clock.elapsed, pid_of=host.pid_of)
+    mark("daemon.imported")
     install_builtin_apps(runtime)
     runtime.load()
+    mark("daemon.loaded")
 
     # The page before the socket: a page that cannot be served fails the start, and a client
     # waiting for the socket sees the daemon exit with the reason rather than a daemon without it.
@@ -260,6 +289,7 @@ async def _serve(
             metrics.close()
         raise
     _write_pid(paths.pid_file)
+    mark("daemon.serving")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.request_shutdown)

@@ -40,6 +40,7 @@ from uidt.server.service import JobSchedulerService
 from uidt.store.base import JobStore
 from uidt.store.record import AppRecord, NotificationRecord
 from uidt.store.writer import StoreWriter
+from uidt.timing import mark
 
 log = logging.getLogger("uidt.daemon")
 
@@ -182,12 +183,14 @@ class Runtime:
                 for sink in self.notification_sinks:
                     sink("remove", (app, nid))
             case act.BindApp(app=app):
+                mark("daemon.bind")
                 manifest = self.manifests.get(app)
                 if manifest is None:
                     self.service.handle(ev.BindFailed(app, "not installed"))
                 else:
                     self._spawn(self.host.bind(manifest))
             case act.StartJob(run_id=run_id, key=key, service=service, params=params):
+                mark("daemon.start_job")
                 self._spawn(self.host.start_job(key.app, run_id, service, params))
             case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
                 if self.shutting_down:

@@ -41,6 +41,7 @@ from uidt.job.notification import EndPolicy, Notification
 from uidt.job.params import JobParameters
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.packages.manifest import Manifest
+from uidt.timing import mark
 
 log = logging.getLogger("uidt.host")
 
@@ -147,6 +148,7 @@ class AppHost:
             await worker.process.wait()
             return
         self._register(worker)
+        mark("host.bound")
         self._emit(Bound(app))
 
     def adopt(self, manifest: Manifest, process: WorkerProcess, sock: socket.socket) -> None:
@@ -187,6 +189,7 @@ class AppHost:
         worker.reader_task = asyncio.get_running_loop().create_task(self._read(worker))
 
     async def _launch(self, manifest: Manifest) -> _Worker:
+        mark("host.launch")
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             process = await self.launcher.launch(manifest, child, self.idle_timeout_s)

@@ -36,6 +36,7 @@ from uidt.host import messages as msg
 from uidt.host import protocol
 from uidt.job.params import JobParameters
 from uidt.job.reasons import StopReason
+from uidt.timing import mark
 
 #: Threads that run plain (sync) callbacks; they never keep a worker process alive.
 _EXECUTOR_THREADS = 32
@@ -202,6 +203,7 @@ class Worker:
         self.conn = WorkerConnection(writer, loop, self.channels)
         self.conn.on_finished = self._finished
         self.conn.send(msg.Hello(protocol.VERSION, self.app, os.getpid()))
+        mark("worker.hello")
         self._start_preload()
         receive = loop.create_task(self._receive(reader))
         idle = loop.create_task(self._idle_watch())
@@ -302,6 +304,7 @@ class Worker:
 
     async def _start(self, run_id: int, service_name: str, raw_params: dict[str, Any]) -> None:
         assert self.conn is not None
+        mark("worker.start_job")
         self._activity.set()
         try:
             params = JobParameters.from_dict(raw_params)
@@ -310,6 +313,7 @@ class Worker:
         except Exception:
             self._crashed(run_id, "import")
             return
+        mark("worker.service_ready")
         self.running[run_id] = (service, params)
         try:
             wants = bool(await invoke_callback(service.on_start_job, params, self.executor))
@@ -318,6 +322,7 @@ class Worker:
             self._activity.set()
             self._crashed(run_id, "on_start_job")
             return
+        mark("worker.on_start_job_returned")
         if not wants:
             self.running.pop(run_id, None)
             self._activity.set()
@@ -418,6 +423,7 @@ def _usage(problem: str) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m uidt.host.worker``."""
+    mark("worker.main")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     # The app's log records (INFO and up) go to stderr, which the host points at the worker log.
     logging.basicConfig(

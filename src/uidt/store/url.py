@@ -11,24 +11,15 @@ Forms:
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from uidt.errors import StoreError
 from uidt.store.base import JobStore
+from uidt.store.location import DEFAULT_SQLITE_NAME, sqlite_path
 from uidt.store.memory import MemoryJobStore
 from uidt.store.sqlite import SqliteJobStore
 
-DEFAULT_SQLITE_NAME = "uidt.db"
-
-
-def sqlite_path(url: str, home: Path) -> Path:
-    """The file a ``sqlite://`` URL names (see the module doc)."""
-    rest = url[len("sqlite://") :]
-    if rest.startswith("/"):
-        return Path(unquote(rest))
-    if not rest:
-        return home / DEFAULT_SQLITE_NAME
-    return home / unquote(rest)
+__all__ = ["DEFAULT_SQLITE_NAME", "open_store", "sqlite_path"]
 
 
 def open_store(url: str, home: Path) -> JobStore:
