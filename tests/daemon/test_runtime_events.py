@@ -58,7 +58,7 @@ async def _until(done: Callable[[], bool]) -> None:
 
 async def _running(runtime: Runtime, host: FakeHost) -> int:
     """A regular job of the test app, bound and started: its run id."""
-    runtime.install_manifest(load_manifest(MANIFEST))
+    runtime.apps.install(load_manifest(MANIFEST))
     runtime.schedule(APP, None, JobInfo.Builder(1, SERVICE).build(), None, peer_pid=None)
     await _until(lambda: ("bind", APP) in host.calls)
     runtime.on_host_event(ev.Bound(APP))
@@ -110,8 +110,24 @@ async def test_a_refused_notification_raises_and_still_flushes(
 async def test_a_finished_run_answers_the_graceful_stop(parts: tuple[Runtime, FakeHost]) -> None:
     runtime, host = parts
     run_id = await _running(runtime, host)
-    stopping = asyncio.get_running_loop().create_task(runtime.graceful_stop(10))
+    stopping = asyncio.get_running_loop().create_task(runtime.shutdown.stop_running_jobs(10))
     await _until(lambda: ("stop", APP, run_id) in host.calls)
     assert not stopping.done()
     runtime.on_host_event(ev.StopResult(APP, run_id, True))
     await asyncio.wait_for(stopping, 10)
+
+
+async def test_once_the_shutdown_is_under_way_nothing_is_bound_or_started(
+    parts: tuple[Runtime, FakeHost],
+) -> None:
+    runtime, host = parts
+    run_id = await _running(runtime, host)
+    stopping = asyncio.get_running_loop().create_task(runtime.shutdown.stop_running_jobs(10))
+    await _until(lambda: ("stop", APP, run_id) in host.calls)
+    runtime.on_host_event(ev.ProcessDied(APP, -9))  # the worker died: the stop is answered
+    await asyncio.wait_for(stopping, 10)
+    calls = len(host.calls)
+    runtime.schedule(APP, None, JobInfo.Builder(2, SERVICE).build(), None, peer_pid=None)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert host.calls[calls:] == []  # the job waits for the next daemon

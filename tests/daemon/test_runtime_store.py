@@ -123,7 +123,7 @@ async def runtime(disk: SlowDisk) -> AsyncIterator[Runtime]:
     )
     runtime = Runtime(service=service, store=disk, host=IdleHost(), device=device, clock=clock)
     runtime.load()
-    runtime.install_app(str(SAMPLE_MANIFEST))
+    runtime.apps.install_file(str(SAMPLE_MANIFEST))
     try:
         yield runtime
     finally:

@@ -19,10 +19,19 @@ APP = "org.example.photos"
 SERVICE = "photos.sync:UploadService"
 
 
+class StandInApps:
+    """The one installed app (``runtime.apps``)."""
+
+    def require(self, app: str) -> None:
+        if app != APP:
+            raise InvalidJobError(f"No such app: {app}")
+
+
 class StandIn:
     """The runtime members ``schedule_tracked`` uses."""
 
     def __init__(self) -> None:
+        self.apps = StandInApps()
         self.service = JobSchedulerService(
             clock=FakeClock(),
             settings=Settings(),
@@ -37,10 +46,6 @@ class StandIn:
                 )
             },
         )
-
-    def require_app(self, app: str) -> None:
-        if app != APP:
-            raise InvalidJobError(f"No such app: {app}")
 
     def schedule(self, app: str, namespace: str | None, job: JobInfo, work: Any, **_: Any) -> int:
         return self.service.schedule(Caller(app, visible=True), namespace, job, work)

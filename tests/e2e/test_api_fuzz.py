@@ -74,7 +74,7 @@ class ApiServer(threading.Thread):
         host = AppHost(runtime.on_host_event, log_dir=self.log_dir, idle_timeout_s=5)
         runtime.host = host
         runtime.load()
-        runtime.install_app(str(SAMPLE_DIR / "uidt.toml"))
+        runtime.apps.install_file(str(SAMPLE_DIR / "uidt.toml"))
         api = create_api(runtime)
         listener = socket.create_server(("127.0.0.1", 0))
         listener.setblocking(False)

@@ -199,7 +199,7 @@ async def cancel_many(request: Request) -> Response:
 
 async def pending_jobs(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
-    rt.require_app(app)
+    rt.apps.require(app)
     svc = rt.service
     if _flag(request, "all_namespaces"):
         by_ns = svc.queries.get_pending_jobs_in_all_namespaces(app)
@@ -213,14 +213,14 @@ async def pending_jobs(request: Request) -> Response:
 
 async def pending_job(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
-    rt.require_app(app)
+    rt.apps.require(app)
     job = rt.service.queries.get_pending_job(app, _namespace(request), _job_id(request))
     return _json({"job": None if job is None else job.to_dict()})
 
 
 async def pending_reasons(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
-    rt.require_app(app)
+    rt.apps.require(app)
     ns, job_id = _namespace(request), _job_id(request)
     svc = rt.service
     reasons = [int(r) for r in svc.queries.get_pending_job_reasons(app, ns, job_id)]
@@ -240,7 +240,7 @@ async def update_constraints(request: Request) -> Response:
 
 async def can_run_uij(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
-    rt.require_app(app)
+    rt.apps.require(app)
     return _json({"result": bool(rt.service.queries.can_run_user_initiated_jobs(app))})
 
 
@@ -277,15 +277,15 @@ async def install_app(request: Request) -> Response:
         raise ManifestError(
             f"{path}: not read within {MANIFEST_READ_TIMEOUT_S:g} s (a hung file system?)"
         ) from None
-    return _json(_rt(request).install_manifest(manifest))
+    return _json(_rt(request).apps.install(manifest))
 
 
 async def list_apps(request: Request) -> Response:
-    return _json({"apps": _rt(request).list_apps()})
+    return _json({"apps": _rt(request).apps.describe()})
 
 
 async def remove_app(request: Request) -> Response:
-    _rt(request).remove_app(request.match_info["app"])
+    _rt(request).apps.remove(request.match_info["app"])
     return _json({"ok": True})
 
 
@@ -293,9 +293,9 @@ async def permissions(request: Request) -> Response:
     body = await _body(request)
     rt, app = _rt(request), request.match_info["app"]
     if isinstance(body.get("grant"), str):
-        rt.set_permission(app, body["grant"], granted=True)
+        rt.apps.set_permission(app, body["grant"], granted=True)
     elif isinstance(body.get("revoke"), str):
-        rt.set_permission(app, body["revoke"], granted=False)
+        rt.apps.set_permission(app, body["revoke"], granted=False)
     else:
         raise ProtocolError("give either 'grant' or 'revoke' with a permission name")
     return _json({"ok": True})
@@ -339,7 +339,7 @@ async def web_url(request: Request) -> Response:
 
 
 async def shutdown(request: Request) -> Response:
-    _rt(request).request_shutdown()
+    _rt(request).shutdown.request()
     return _json({"ok": True})
 
 

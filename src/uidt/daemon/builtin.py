@@ -18,4 +18,4 @@ def builtin_manifests() -> list[Manifest]:
 def install_builtin_apps(runtime: Runtime) -> None:
     """(Re-)install the built-in apps; the user's grants and revocations are kept."""
     for manifest in builtin_manifests():
-        runtime.install_manifest(manifest)
+        runtime.apps.install(manifest)

@@ -292,7 +292,7 @@ async def _serve(
     mark("daemon.serving")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, runtime.request_shutdown)
+        loop.add_signal_handler(sig, runtime.shutdown.request)
     log.info(
         "uidt daemon %d serving %s%s",
         os.getpid(),
@@ -324,10 +324,10 @@ async def _serve(
             background.append(
                 group.create_task(follow(runtime, watchers, lambda: clock.elapsed() / 1000))
             )
-            await runtime.wait_shutdown()
+            await runtime.shutdown.wait_requested()
             handoff.manager.notify("STOPPING=1")
             log.info("shutting down: stopping running jobs")
-            await runtime.graceful_stop(settings.op_timeout_ms / 1000)
+            await runtime.shutdown.stop_running_jobs(settings.op_timeout_ms / 1000)
             await runtime.cancel_host_operations()
             await host.close()
             for task in background:

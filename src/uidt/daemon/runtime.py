@@ -8,6 +8,11 @@ writes of one flush in one commit; the control API awaits ``runtime.store.sync()
 answers a request that queued writes, so a persisted job is durable before ``schedule()``
 answers), process work (bind, start, stop, kill) is handed to the app host, timers are re-armed.
 Facts from the app host arrive at :meth:`Runtime.on_host_event` (the host's event sink).
+
+Two facets hold the rest: ``runtime.apps`` (:class:`~uidt.daemon.apps.InstalledApps`: install,
+list, remove apps, grant and revoke permissions) and ``runtime.shutdown``
+(:class:`~uidt.daemon.shutdown.Shutdown`: the request to stop and the graceful stop of the
+running jobs).
 """
 
 from __future__ import annotations
@@ -15,30 +20,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any, overload
 
 from uidt.clock import Clock
 from uidt.daemon.about import DaemonAbout
-from uidt.daemon.appinfo import app_info_from
+from uidt.daemon.apps import InstalledApps
 from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.shell import run_shell_command
+from uidt.daemon.shutdown import Shutdown
 from uidt.daemon.visibility import Visibility
 from uidt.device.source import DeviceSource
 from uidt.device.state import DeviceState, MemoryPressure
-from uidt.errors import InvalidJobError, ManifestError
 from uidt.job.info import JobInfo
-from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.work import JobWorkItem
-from uidt.packages.manifest import Manifest, load_for_install
 from uidt.server import actions as act
 from uidt.server import events as ev
 from uidt.server.apps import Caller
 from uidt.server.service import JobSchedulerService
 from uidt.store.base import JobStore
-from uidt.store.record import AppRecord, NotificationRecord
+from uidt.store.record import NotificationRecord
 from uidt.store.writer import StoreWriter
 from uidt.timing import mark
 
@@ -64,7 +66,10 @@ class Runtime:
         self.host = host
         self.device = device
         self.clock = clock
-        self.manifests: dict[str, Manifest] = {}
+        #: The installed apps (``uidt apps``): their manifests and the verbs that change them.
+        self.apps = InstalledApps(store=self.store, clock=clock, service=service, apply=self.apply)
+        #: The request to stop and the graceful stop of the running jobs.
+        self.shutdown = Shutdown(self.apply)
         self.visibility = Visibility(
             clock=clock,
             grace_ms=service.settings.visible_grace_ms,
@@ -78,12 +83,6 @@ class Runtime:
         self.task_group: asyncio.TaskGroup | None = None
         #: Bumped on every device change (``cmd get-battery-seq`` / ``get-storage-seq``).
         self.device_seq = 0
-        self._shutdown = asyncio.Event()
-        #: Set by :meth:`graceful_stop`: nothing new is bound or started from then on.
-        self.shutting_down = False
-        #: Runs stopped by the graceful stop that have not answered yet (run id -> app).
-        self._stopping: dict[int, str] = {}
-        self._stopped = asyncio.Event()
         self.notification_sinks: list[
             Callable[[str, NotificationRecord | tuple[str, int]], None]
         ] = []
@@ -103,14 +102,7 @@ class Runtime:
 
     def load(self) -> None:
         """Register installed apps and load persisted jobs (zero failures, flags kept)."""
-        for record in self.store.apps():
-            try:
-                manifest = Manifest.from_dict(record.manifest)
-            except ManifestError as exc:
-                log.error("installed app %s has an unreadable manifest: %s", record.package, exc)
-                continue
-            self.manifests[record.package] = manifest
-            self.service.handle(ev.AppInstalled(app_info_from(manifest, record)))
+        self.apps.load()
         self.service.load(self.store.load_jobs())
         self.device.add_listener(self._on_device_state)
         self.apply(ev.DeviceChanged(self.device.snapshot()))
@@ -166,7 +158,7 @@ class Runtime:
         self.changes.bump()
 
     def _carry_out(self, action: object) -> None:
-        if self.shutting_down and isinstance(action, act.BindApp | act.StartJob):
+        if self.shutdown.under_way and isinstance(action, act.BindApp | act.StartJob):
             log.info("shutting down: not carrying out %s", type(action).__name__)
             return
         match action:
@@ -184,7 +176,7 @@ class Runtime:
                     sink("remove", (app, nid))
             case act.BindApp(app=app):
                 mark("daemon.bind")
-                manifest = self.manifests.get(app)
+                manifest = self.apps.get(app)
                 if manifest is None:
                     self.service.handle(ev.BindFailed(app, "not installed"))
                 else:
@@ -193,8 +185,7 @@ class Runtime:
                 mark("daemon.start_job")
                 self._spawn(self.host.start_job(key.app, run_id, service, params))
             case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
-                if self.shutting_down:
-                    self._stopping[run_id] = key.app
+                self.shutdown.stopping(run_id, key.app)
                 self._spawn(self.host.stop_job(key.app, run_id, reason, internal))
             case act.NetworkChanged(run_id=run_id, key=key, network=network):
                 self._spawn(self.host.network_changed(key.app, run_id, network))
@@ -271,9 +262,9 @@ class Runtime:
         match event:
             case ev.StopResult(run_id=run_id) | ev.Finished(run_id=run_id):
                 self.bandwidth.forget(run_id)
-                self._answered(lambda run, _app: run == run_id)
+                self.shutdown.answered(lambda run, _app: run == run_id)
             case ev.ProcessDied(app=app):
-                self._answered(lambda _run, owner: owner == app)
+                self.shutdown.answered(lambda _run, owner: owner == app)
             case ev.BytesTransferred(run_id=run_id, download=download, upload=upload):
                 self._record_bandwidth(run_id, download, upload)
             case ev.JobCrashed(app=app, run_id=run_id, traceback=text):
@@ -284,14 +275,6 @@ class Runtime:
                 self._spawn(self.host.kill(app))
             case _:
                 pass
-
-    def _answered(self, match: Callable[[int, str], bool]) -> None:
-        """Forget the graceful stop's runs that ``match``; wake it when none is left."""
-        for run, app in list(self._stopping.items()):
-            if match(run, app):
-                del self._stopping[run]
-        if not self._stopping:
-            self._stopped.set()
 
     def _record_bandwidth(self, run_id: int, download: int, upload: int) -> None:
         rate = self.bandwidth.report(run_id, self.clock.elapsed(), download, upload)
@@ -312,19 +295,13 @@ class Runtime:
         self.visibility.grant(app)
 
     def open_activity(self, app: str, pid: int | None) -> str:
-        self.require_app(app)
+        self.apps.require(app)
         return self.visibility.open(app, pid)  # its AppVisible event is applied (and flushed)
 
     def close_activity(self, app: str, token: str) -> None:
         self.visibility.close(app, token)  # applies AppVisible when the token was the app's
 
     # -- API operations ------------------------------------------------------------------------
-
-    def require_app(self, app: str) -> Manifest:
-        manifest = self.manifests.get(app)
-        if manifest is None:
-            raise InvalidJobError(f"No such app: {app} (install it with `uidt apps install`)")
-        return manifest
 
     def schedule(
         self,
@@ -336,7 +313,7 @@ class Runtime:
         peer_pid: int | None,
         interaction_grant: bool = False,
     ) -> int:
-        self.require_app(app)
+        self.apps.require(app)
         visible = self.visibility.is_visible(app, peer_pid)
         if visible:
             self.service.handle(ev.AppVisible(app, True))  # flushed with the schedule below
@@ -345,65 +322,25 @@ class Runtime:
         return self.apply(ev.Schedule(caller, namespace, job, work))
 
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
-        self.require_app(app)
+        self.apps.require(app)
         self.apply(ev.Cancel(app, namespace, job_id))
 
     def cancel_all(self, app: str, namespace: str | None) -> None:
-        self.require_app(app)
+        self.apps.require(app)
         self.apply(ev.CancelAll(app, namespace))
 
     def cancel_in_all_namespaces(self, app: str) -> None:
-        self.require_app(app)
+        self.apps.require(app)
         self.apply(ev.CancelInAllNamespaces(app))
 
     def update_constraints(
         self, app: str, namespace: str | None, job_id: int, changes: dict[str, Any]
     ) -> None:
-        self.require_app(app)
+        self.apps.require(app)
         self.apply(ev.UpdateConstraints(app, namespace, job_id, dict(changes)))
 
-    def install_app(self, manifest_path: str, *, trust: bool = False) -> dict[str, Any]:
-        """Read (blocking: the API does it in a thread), check and install a manifest."""
-        return self.install_manifest(load_for_install(Path(manifest_path), trust=trust))
-
-    def install_manifest(self, manifest: Manifest) -> dict[str, Any]:
-        previous = self.store.get_app(manifest.package)
-        record = AppRecord(
-            package=manifest.package,
-            manifest=manifest.to_dict(),
-            granted=previous.granted if previous else frozenset(),
-            revoked=previous.revoked if previous else frozenset(),
-            installed_utc_ms=int(self.clock.utc().timestamp() * 1000),
-        )
-        self.store.put_app(record)
-        self.manifests[manifest.package] = manifest
-        self.apply(ev.AppInstalled(app_info_from(manifest, record)))
-        return _app_json(record)
-
-    def list_apps(self) -> list[dict[str, Any]]:
-        return [_app_json(r) for r in self.store.apps()]
-
-    def remove_app(self, app: str) -> None:
-        self.require_app(app)
-        self.apply(ev.AppRemoved(app))
-        self.store.remove_app(app)
-        del self.manifests[app]
-
-    def set_permission(self, app: str, permission: str, *, granted: bool) -> None:
-        manifest = self.require_app(app)
-        record = self.store.get_app(app)
-        assert record is not None
-        if granted:
-            record.granted = record.granted | {permission}
-            record.revoked = record.revoked - {permission}
-        else:
-            record.revoked = record.revoked | {permission}
-            record.granted = record.granted - {permission}
-        self.store.put_app(record)
-        self.apply(ev.AppInstalled(app_info_from(manifest, record)))
-
     def user_stop(self, app: str) -> list[dict[str, Any]]:
-        self.require_app(app)
+        self.apps.require(app)
         running = [j for j in self.service.queries.jobs_snapshot(app) if j["state"] == "active"]
         self.apply(ev.UserStop(app))
         return running
@@ -428,37 +365,3 @@ class Runtime:
 
     def web_login_url(self) -> str | None:
         return self.web_login()
-
-    # -- shutdown ------------------------------------------------------------------------------
-
-    async def graceful_stop(self, timeout_s: float) -> None:
-        """Stop every running job with a system reason (rescheduled), wait for the answers.
-
-        From here on nothing is bound or started: the core reschedules the stopped jobs, and
-        they run again when the next daemon starts.
-        """
-        self.shutting_down = True
-        self._stopped.clear()
-        self.apply(ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN))
-        if not self._stopping:
-            return
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._stopped.wait()
-        except TimeoutError:
-            log.warning("shutting down: %d job(s) did not answer on_stop_job", len(self._stopping))
-
-    def request_shutdown(self) -> None:
-        self._shutdown.set()
-
-    async def wait_shutdown(self) -> None:
-        await self._shutdown.wait()
-
-
-def _app_json(record: AppRecord) -> dict[str, Any]:
-    return {
-        "package": record.package,
-        "manifest": record.manifest,
-        "granted": sorted(record.granted),
-        "revoked": sorted(record.revoked),
-    }

@@ -35,7 +35,7 @@ def schedule_tracked(
     attach: bool,
 ) -> dict[str, Any]:
     """Schedule (or attach to) ``job``; the answer of the schedule request."""
-    rt.require_app(app)
+    rt.apps.require(app)
     key = JobKey(app, namespace, job.job_id)
     if attach and work is None:
         same = attachable(rt.service, key, job)
