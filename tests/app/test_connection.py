@@ -132,6 +132,65 @@ def test_no_daemon_without_autostart_is_a_clear_error(tmp_path: Path) -> None:
         _conn(tmp_path).request("GET", "/v1/ping")
 
 
+@contextmanager
+def _full_queue(home: Path) -> Iterator[tuple[socket.socket, list[socket.socket]]]:
+    """A listening socket at the home's path whose kernel queue is full (nobody accepts yet)."""
+    paths = resolve_paths(home)
+    paths.ensure()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(paths.socket))
+    server.listen(1)
+    queued: list[socket.socket] = []
+    try:
+        while True:
+            filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            queued.append(filler)
+            try:
+                filler.connect(str(paths.socket))
+            except BlockingIOError:
+                break  # the queue is full
+        yield server, queued
+    finally:
+        for filler in queued:
+            filler.close()
+        server.close()
+
+
+def test_a_daemon_whose_queue_stays_full_is_reported_busy(tmp_path: Path) -> None:
+    with _full_queue(tmp_path), pytest.raises(DaemonError, match="did not take the connection"):
+        DaemonConnection(resolve_paths(tmp_path), autostart=False, timeout=0.2).request(
+            "GET", "/v1/ping"
+        )
+
+
+def test_a_full_queue_is_waited_for_not_an_error(tmp_path: Path) -> None:
+    """A burst of clients (or a slowloris) fills the daemon's listen queue faster than a loaded
+    daemon accepts: a client waits for room, as a blocking connect does, within its timeout."""
+    answer = b'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"ok": true}'
+    with _full_queue(tmp_path) as (server, queued):
+
+        def serve() -> None:  # a daemon that falls behind for a moment, then catches up
+            server.settimeout(10)  # (bounded: a client that gave up never comes)
+            for _ in queued[:-1]:  # (the last filler found the queue full)
+                server.accept()[0].close()
+            conn, _ = server.accept()  # the client's, once it found room
+            with conn:
+                while b"\r\n\r\n" not in conn.recv(65536):
+                    pass
+                conn.sendall(answer)
+
+        # Not a wait for an event: the delay is the scenario (the request meets a full queue);
+        # the outcome does not depend on its length.
+        behind = threading.Timer(0.3, serve)
+        behind.daemon = True
+        behind.start()
+        try:
+            assert _conn(tmp_path).request("GET", "/v1/ping") == {"ok": True}
+        finally:
+            behind.join(10)
+
+
 def _start(home: Path, *daemon_args: str) -> DaemonConnection:
     return DaemonConnection(resolve_paths(home), autostart=True, daemon_args=daemon_args)
 

@@ -107,6 +107,21 @@ def test_failing_reader_keeps_last_value_and_logs_once(
     assert len([r for r in caplog.records if "memory" in r.getMessage()]) == 1
 
 
+async def test_the_daemon_polls_the_network_every_second(root: Path, tmp_path: Path) -> None:
+    """The default the daemon uses: a route change is seen within a second (a metered route then
+    stops an unmetered-only job at once), the bound no test on a shared machine can time."""
+    ticks = Ticks()
+    source = _source(root, tmp_path, sleep=ticks)
+    task = asyncio.create_task(source.run())
+    try:
+        await asyncio.wait_for(ticks.two_waiting.wait(), 10)
+        assert sorted(ticks.calls) == [1.0, 10.0]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
 async def test_run_polls_with_injected_sleep(root: Path, tmp_path: Path) -> None:
     ticks = Ticks()
     source = _source(root, tmp_path, sleep=ticks, poll_network_s=1.0, poll_other_s=10.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,11 +36,22 @@ class _MalformedAnswer(Exception):
 
 
 def _connect(path: Path, timeout: float) -> socket.socket:
+    """A connection to the daemon's socket, waiting up to ``timeout`` for room in its queue.
+
+    The connect is a blocking one bounded by ``SO_SNDTIMEO``: with ``settimeout`` Python would
+    connect without blocking, and a Unix socket whose listen queue is full (a burst of clients, a
+    slowloris, a loaded daemon behind on accepting) then fails at once with ``EAGAIN`` instead of
+    waiting for the daemon to take the connection. Raises :class:`BlockingIOError` when the queue
+    stayed full for the whole ``timeout``.
+    """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
     try:
+        seconds = int(timeout)
+        micros = max(int((timeout - seconds) * 1_000_000), 0 if seconds else 1)  # 0 = forever
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))
         sock.connect(str(path))
-    except OSError:
+        sock.settimeout(timeout)  # the request and its answer
+    except BaseException:
         sock.close()
         raise
     return sock
@@ -144,6 +156,11 @@ class DaemonConnection:
             sock = _connect(self.paths.socket, self.timeout)
         except _NO_DAEMON:
             raise
+        except BlockingIOError as exc:
+            raise DaemonError(
+                f"the uidt daemon did not take the connection within {self.timeout:g} s "
+                f"(its queue at {self.paths.socket} stayed full: it is overloaded or stopped)"
+            ) from exc
         except OSError as exc:
             raise DaemonError(f"cannot reach the uidt daemon: {exc}") from exc
         try:
