@@ -55,7 +55,7 @@ ENGINE_AIOHTTP = (
     "asyncio.run(download(sys.argv[1], sys.argv[2], raw_http=False))"
 )
 ENGINE_SYNC_EVERY_CHECKPOINT = (  # as where the system has no boot id (and before 2026-11-29)
-    "import asyncio, sys; import uidt.transfers.partfile as p; p.boot_id = lambda: None; "
+    "import asyncio, sys; import uidt.transfers.ledger as p; p.boot_id = lambda: None; "
     "from uidt.transfers.download import download; "
     "asyncio.run(download(sys.argv[1], sys.argv[2]))"
 )

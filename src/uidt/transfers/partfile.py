@@ -115,11 +115,8 @@ class PartFile(PartWriter):
             return Notice.RESTARTED_UNTRUSTED_FILES
         if state is None or state.get("url") not in (redact(self.url), self.url):
             return None
-        offset, stored = state.get("offset"), state.get("sha256_prefix")
-        written_in = state.get("boot_id")
-        if written_in is not None and written_in != self.boot_id:
-            # Written before a reboot: only the fsynced prefix is sure to be on disk.
-            offset, stored = state.get("durable_offset"), state.get("sha256_durable")
+        # After a reboot only the fsynced prefix is sure to be on disk.
+        offset, stored = self.ledger.trusted(state)
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
@@ -143,8 +140,8 @@ class PartFile(PartWriter):
         self.last_modified = state.get("last_modified")
         total = state.get("total")
         self.total = total if isinstance(total, int) else None
-        self.written = self.recorded = self.committing = offset
-        self.durable = 0  # until open() commits
+        self.written = offset
+        self.ledger.resumed(offset)  # durable again once open() commits
         return Notice.RESUMED
 
     async def areset(self) -> None:
@@ -155,7 +152,8 @@ class PartFile(PartWriter):
     def reset(self) -> None:
         """Forget everything received: the next :meth:`open` starts from zero."""
         self.close(commit=False)
-        self.written = self.recorded = self.durable = self.committing = 0
+        self.written = 0
+        self.ledger.reset()
         self.hasher = None
         self.etag = self.last_modified = None
         self.total = None
