@@ -207,3 +207,17 @@ async def test_a_version_1_checkpoint_still_resumes(tmp_path: Path) -> None:
     part = _part(dest, hashing=False)
     assert await part.resume() is Notice.RESUMED
     assert (part.written, part.total) == (30, 40)
+
+
+@pytest.mark.parametrize("field", ["etag", "last_modified"])
+async def test_a_checkpoint_with_a_validator_that_is_not_text_is_bad(
+    tmp_path: Path, field: str
+) -> None:
+    # Hand-edited or corrupt: sent as If-Range it would crash the run; start again instead.
+    dest = tmp_path / "f"
+    part_path(dest).write_bytes(b"z" * 40)
+    state = {"version": 1, "kind": "download", "url": URL, "offset": 30, field: 5}
+    checkpoint_path(dest).write_text(json.dumps(state))
+    part = _part(dest, hashing=False)
+    assert await part.resume() is Notice.RESTARTED_BAD_CHECKPOINT
+    assert (part.written, part.etag, part.last_modified) == (0, None, None)

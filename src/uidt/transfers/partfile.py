@@ -47,6 +47,7 @@ from uidt.transfers.diskio import hash_prefix
 from uidt.transfers.notices import Notice
 from uidt.transfers.partio import BATCH_BYTES
 from uidt.transfers.partwriter import STATE_VERSION, PartWriter
+from uidt.transfers.remoteversion import RemoteVersion
 from uidt.transfers.safefile import PartLock, current_umask, mode_for_umask, remove_untrusted
 
 PART_SUFFIX = ".part"
@@ -124,6 +125,7 @@ class PartFile(PartWriter):
         usable = (
             state.get("version") in _READABLE_VERSIONS
             and state.get("kind") == "download"
+            and RemoteVersion.readable(state)
             and isinstance(offset, int)
             and 0 <= offset <= size
         )
@@ -136,10 +138,7 @@ class PartFile(PartWriter):
             if stored is not None and digest.hexdigest() != stored:
                 return Notice.RESTARTED_BAD_CHECKPOINT
             self.hasher = digest
-        self.etag = state.get("etag")
-        self.last_modified = state.get("last_modified")
-        total = state.get("total")
-        self.total = total if isinstance(total, int) else None
+        self.version.load(state)
         self.written = offset
         self.ledger.resumed(offset)  # durable again once open() commits
         return Notice.RESUMED
@@ -155,8 +154,7 @@ class PartFile(PartWriter):
         self.written = 0
         self.ledger.reset()
         self.hasher = None
-        self.etag = self.last_modified = None
-        self.total = None
+        self.version.forget()
 
     def lock(self) -> None:
         """Open the part file safely and lock it until :meth:`publish` or :meth:`release`.

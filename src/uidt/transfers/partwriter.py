@@ -31,6 +31,7 @@ from uidt.transfers.diskio import start_writeback
 from uidt.transfers.hashfollow import HashFollower
 from uidt.transfers.ledger import CommitLedger
 from uidt.transfers.partio import PartIO
+from uidt.transfers.remoteversion import RemoteVersion
 
 #: 2 added the recorded offset and its boot; version 1 checkpoints name only durable bytes.
 STATE_VERSION = 2
@@ -63,9 +64,8 @@ class PartWriter:
         self.url = url
         self.hashing = hashing
         self.batch_bytes = batch_bytes
-        self.etag: str | None = None
-        self.last_modified: str | None = None
-        self.total: int | None = None
+        #: The validators and length of the server's file these bytes are from.
+        self.version = RemoteVersion()
         self.written = 0  # bytes accepted by write() (some may still be queued for the thread)
         self.hasher: Any = None  # covers [0, bytes on disk) when hashing; used by the thread
         #: What the saved checkpoints name, in which boot, and when the next commit is due.
@@ -105,13 +105,38 @@ class PartWriter:
             "version": STATE_VERSION,
             "kind": "download",
             "url": redact(self.url),  # never a password on disk beside the file
-            "etag": self.etag,
-            "last_modified": self.last_modified,
-            "total": self.total,
+            **self.version.state(),
             "offset": offset,
             "sha256_prefix": digest,
             **self.ledger.state(),
         }
+
+    @property
+    def etag(self) -> str | None:
+        """The server's ``ETag`` for the file (``None``: none given)."""
+        return self.version.etag
+
+    @etag.setter
+    def etag(self, value: str | None) -> None:
+        self.version.etag = value
+
+    @property
+    def last_modified(self) -> str | None:
+        """The server's ``Last-Modified`` for the file (``None``: none given)."""
+        return self.version.last_modified
+
+    @last_modified.setter
+    def last_modified(self, value: str | None) -> None:
+        self.version.last_modified = value
+
+    @property
+    def total(self) -> int | None:
+        """The file's length as the server announced it (``None``: not known)."""
+        return self.version.total
+
+    @total.setter
+    def total(self, value: int | None) -> None:
+        self.version.total = value
 
     @property
     def recorded(self) -> int:
