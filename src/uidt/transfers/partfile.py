@@ -9,6 +9,8 @@ when it runs in the same boot (a killed process loses nothing it wrote: the kern
 those bytes) and only the durable prefix after a reboot (a crash or power cut may have lost what
 was not fsynced); :meth:`PartFile.open` truncates whatever came after it. Where the system has
 no boot id, every checkpoint is durable, as a recorded one could not be told apart after a crash.
+Those rules, and the pace of the commits, are :class:`~uidt.transfers.ledger.CommitLedger`'s;
+the validators and total are a :class:`~uidt.transfers.remoteversion.RemoteVersion`.
 
 The file's life is here: the lock, :meth:`PartFile.resume`, :meth:`PartFile.open`,
 :meth:`PartFile.close` and :meth:`PartFile.publish`. Writing it while it is open (batches on
