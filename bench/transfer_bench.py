@@ -54,9 +54,10 @@ ENGINE_AIOHTTP = (
     "import asyncio, sys; from uidt.transfers.download import download; "
     "asyncio.run(download(sys.argv[1], sys.argv[2], raw_http=False))"
 )
+#: Python that makes the engine see no boot id (so every checkpoint is durable).
+NO_BOOT_ID = "import uidt.transfers.ledger as p; p.boot_id = lambda: None; "
 ENGINE_SYNC_EVERY_CHECKPOINT = (  # as where the system has no boot id (and before 2026-11-29)
-    "import asyncio, sys; import uidt.transfers.partfile as p; p.boot_id = lambda: None; "
-    "from uidt.transfers.download import download; "
+    "import asyncio, sys; " + NO_BOOT_ID + "from uidt.transfers.download import download; "
     "asyncio.run(download(sys.argv[1], sys.argv[2]))"
 )
 ENGINE_NO_MIDWAY_FSYNC = (

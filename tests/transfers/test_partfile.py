@@ -150,7 +150,7 @@ async def test_direct_appends_checkpoint_the_digest_of_exactly_their_prefix(tmp_
 def _write_recorded_after_durable(dest: Path) -> None:
     """100 durable bytes, then 50 more that only a recorded checkpoint names."""
     first = _part(dest)
-    first.boot_id = "boot-a"
+    first.ledger.boot_id = "boot-a"
     first.open()
     first.write(b"a" * 100)
     first.commit()
@@ -168,7 +168,7 @@ async def test_a_recorded_checkpoint_is_trusted_in_the_boot_that_wrote_it(tmp_pa
     dest = tmp_path / "f"
     _write_recorded_after_durable(dest)
     second = _part(dest)
-    second.boot_id = "boot-a"  # the writer was killed; the machine kept running
+    second.ledger.boot_id = "boot-a"  # the writer was killed; the machine kept running
     assert await second.resume() is Notice.RESUMED
     assert second.written == 150
     second.open()
@@ -179,7 +179,7 @@ async def test_after_a_reboot_only_the_durable_prefix_is_trusted(tmp_path: Path)
     dest = tmp_path / "f"
     _write_recorded_after_durable(dest)
     second = _part(dest)
-    second.boot_id = "boot-b"  # the machine restarted: unsynced bytes may be lost
+    second.ledger.boot_id = "boot-b"  # the machine restarted: unsynced bytes may be lost
     assert await second.resume() is Notice.RESUMED
     assert second.written == 100
     second.open()
@@ -190,7 +190,7 @@ async def test_after_a_reboot_only_the_durable_prefix_is_trusted(tmp_path: Path)
 
 async def test_without_a_boot_id_every_checkpoint_is_durable(tmp_path: Path) -> None:
     part = _part(tmp_path / "f")
-    part.boot_id = None
+    part.ledger.boot_id = None
     part.open()
     part.write(b"x" * 10)
     part.start_commit()
@@ -207,3 +207,17 @@ async def test_a_version_1_checkpoint_still_resumes(tmp_path: Path) -> None:
     part = _part(dest, hashing=False)
     assert await part.resume() is Notice.RESUMED
     assert (part.written, part.total) == (30, 40)
+
+
+@pytest.mark.parametrize("field", ["etag", "last_modified"])
+async def test_a_checkpoint_with_a_validator_that_is_not_text_is_bad(
+    tmp_path: Path, field: str
+) -> None:
+    # Hand-edited or corrupt: sent as If-Range it would crash the run; start again instead.
+    dest = tmp_path / "f"
+    part_path(dest).write_bytes(b"z" * 40)
+    state = {"version": 1, "kind": "download", "url": URL, "offset": 30, field: 5}
+    checkpoint_path(dest).write_text(json.dumps(state))
+    part = _part(dest, hashing=False)
+    assert await part.resume() is Notice.RESTARTED_BAD_CHECKPOINT
+    assert (part.written, part.etag, part.last_modified) == (0, None, None)

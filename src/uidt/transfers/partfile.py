@@ -9,6 +9,8 @@ when it runs in the same boot (a killed process loses nothing it wrote: the kern
 those bytes) and only the durable prefix after a reboot (a crash or power cut may have lost what
 was not fsynced); :meth:`PartFile.open` truncates whatever came after it. Where the system has
 no boot id, every checkpoint is durable, as a recorded one could not be told apart after a crash.
+Those rules, and the pace of the commits, are :class:`~uidt.transfers.ledger.CommitLedger`'s;
+the validators and total are a :class:`~uidt.transfers.remoteversion.RemoteVersion`.
 
 The file's life is here: the lock, :meth:`PartFile.resume`, :meth:`PartFile.open`,
 :meth:`PartFile.close` and :meth:`PartFile.publish`. Writing it while it is open (batches on
@@ -47,6 +49,7 @@ from uidt.transfers.diskio import hash_prefix
 from uidt.transfers.notices import Notice
 from uidt.transfers.partio import BATCH_BYTES
 from uidt.transfers.partwriter import STATE_VERSION, PartWriter
+from uidt.transfers.remoteversion import RemoteVersion
 from uidt.transfers.safefile import PartLock, current_umask, mode_for_umask, remove_untrusted
 
 PART_SUFFIX = ".part"
@@ -115,11 +118,8 @@ class PartFile(PartWriter):
             return Notice.RESTARTED_UNTRUSTED_FILES
         if state is None or state.get("url") not in (redact(self.url), self.url):
             return None
-        offset, stored = state.get("offset"), state.get("sha256_prefix")
-        written_in = state.get("boot_id")
-        if written_in is not None and written_in != self.boot_id:
-            # Written before a reboot: only the fsynced prefix is sure to be on disk.
-            offset, stored = state.get("durable_offset"), state.get("sha256_durable")
+        # After a reboot only the fsynced prefix is sure to be on disk.
+        offset, stored = self.ledger.trusted(state)
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
@@ -127,6 +127,7 @@ class PartFile(PartWriter):
         usable = (
             state.get("version") in _READABLE_VERSIONS
             and state.get("kind") == "download"
+            and RemoteVersion.readable(state)
             and isinstance(offset, int)
             and 0 <= offset <= size
         )
@@ -139,12 +140,9 @@ class PartFile(PartWriter):
             if stored is not None and digest.hexdigest() != stored:
                 return Notice.RESTARTED_BAD_CHECKPOINT
             self.hasher = digest
-        self.etag = state.get("etag")
-        self.last_modified = state.get("last_modified")
-        total = state.get("total")
-        self.total = total if isinstance(total, int) else None
-        self.written = self.recorded = self.committing = offset
-        self.durable = 0  # until open() commits
+        self.version.load(state)
+        self.written = offset
+        self.ledger.resumed(offset)  # durable again once open() commits
         return Notice.RESUMED
 
     async def areset(self) -> None:
@@ -155,10 +153,10 @@ class PartFile(PartWriter):
     def reset(self) -> None:
         """Forget everything received: the next :meth:`open` starts from zero."""
         self.close(commit=False)
-        self.written = self.recorded = self.durable = self.committing = 0
+        self.written = 0
+        self.ledger.reset()
         self.hasher = None
-        self.etag = self.last_modified = None
-        self.total = None
+        self.version.forget()
 
     def lock(self) -> None:
         """Open the part file safely and lock it until :meth:`publish` or :meth:`release`.

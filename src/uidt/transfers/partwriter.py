@@ -9,7 +9,9 @@ in batches; :meth:`PartWriter.appended` accounts for bytes a copying thread wrot
 queues a checkpoint behind the writes on the I/O thread (with an ``fdatasync`` first when it is
 to be durable) and returns at once; :meth:`PartWriter.wait_recorded` (blocking, for a copying
 thread) and :meth:`PartWriter.recorded_at` (awaiting, for a coroutine) are the back-pressure,
-:meth:`PartWriter.commit` and :meth:`PartWriter.sync` make everything durable.
+:meth:`PartWriter.commit` and :meth:`PartWriter.sync` make everything durable. What the saved
+checkpoints promise (the recorded and durable offsets, the boot) and when the next commit is
+due is the :class:`~uidt.transfers.ledger.CommitLedger` in :attr:`PartWriter.ledger`.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from typing import Any
 
 from uidt.clock import Clock
 from uidt.redact import redact
-from uidt.transfers.checkpoint import Checkpoint, boot_id
+from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.diskio import start_writeback
 from uidt.transfers.hashfollow import HashFollower
+from uidt.transfers.ledger import CommitLedger
 from uidt.transfers.partio import PartIO
+from uidt.transfers.remoteversion import RemoteVersion
 
 #: 2 added the recorded offset and its boot; version 1 checkpoints name only durable bytes.
 STATE_VERSION = 2
@@ -59,21 +63,13 @@ class PartWriter:
         self.checkpoint = checkpoint
         self.url = url
         self.hashing = hashing
-        self.clock = clock
         self.batch_bytes = batch_bytes
-        self.etag: str | None = None
-        self.last_modified: str | None = None
-        self.total: int | None = None
+        #: The validators and length of the server's file these bytes are from.
+        self.version = RemoteVersion()
         self.written = 0  # bytes accepted by write() (some may still be queued for the thread)
-        self.recorded = 0  # bytes named by the saved checkpoint (a killed process keeps them)
-        self.durable = 0  # bytes fsynced and named by the saved checkpoint (a crash keeps them)
-        self.committing = 0  # offset of the last commit started
         self.hasher: Any = None  # covers [0, bytes on disk) when hashing; used by the thread
-        self.last_commit_ms = 0
-        self.last_sync_ms = 0
-        #: This boot's id: recorded checkpoints are trusted only in it (``None``: all durable).
-        self.boot_id = boot_id()
-        self._durable_digest: str | None = None
+        #: What the saved checkpoints name, in which boot, and when the next commit is due.
+        self.ledger = CommitLedger(clock)
         self._fd: int | None = None
         self._io: PartIO | None = None  # while open
         self._direct = False  # bytes arrive through appended(), not write()
@@ -109,15 +105,48 @@ class PartWriter:
             "version": STATE_VERSION,
             "kind": "download",
             "url": redact(self.url),  # never a password on disk beside the file
-            "etag": self.etag,
-            "last_modified": self.last_modified,
-            "total": self.total,
+            **self.version.state(),
             "offset": offset,
             "sha256_prefix": digest,
-            "boot_id": self.boot_id,
-            "durable_offset": self.durable,
-            "sha256_durable": self._durable_digest,
+            **self.ledger.state(),
         }
+
+    @property
+    def etag(self) -> str | None:
+        """The server's ``ETag`` for the file (``None``: none given)."""
+        return self.version.etag
+
+    @etag.setter
+    def etag(self, value: str | None) -> None:
+        self.version.etag = value
+
+    @property
+    def last_modified(self) -> str | None:
+        """The server's ``Last-Modified`` for the file (``None``: none given)."""
+        return self.version.last_modified
+
+    @last_modified.setter
+    def last_modified(self, value: str | None) -> None:
+        self.version.last_modified = value
+
+    @property
+    def total(self) -> int | None:
+        """The file's length as the server announced it (``None``: not known)."""
+        return self.version.total
+
+    @total.setter
+    def total(self, value: int | None) -> None:
+        self.version.total = value
+
+    @property
+    def recorded(self) -> int:
+        """Bytes named by the saved checkpoint (a killed process keeps them)."""
+        return self.ledger.recorded
+
+    @property
+    def durable(self) -> int:
+        """Bytes fsynced and named by the saved checkpoint (a crash keeps them)."""
+        return self.ledger.durable
 
     def fileno(self) -> int:
         """The open part file, positioned at :attr:`written`, for :meth:`appended` writers."""
@@ -171,17 +200,14 @@ class PartWriter:
         Commits run behind the download, so starting one every half interval (with
         :meth:`wait_recorded` as the brake) keeps the bytes at risk under ``every_bytes``.
         """
-        return (
-            self.written - self.committing >= max(1, every_bytes // 2)
-            or self.clock.elapsed() - self.last_commit_ms >= every_ms
-        )
+        return self.ledger.commit_due(self.written, every_bytes, every_ms)
 
     def sync_due(self, every_ms: int) -> bool:
         """Whether ``every_ms`` have passed since the last durable commit.
 
         (Where there is no boot id, :meth:`start_commit` makes every commit durable anyway.)
         """
-        return self.clock.elapsed() - self.last_sync_ms >= every_ms
+        return self.ledger.sync_due(every_ms)
 
     def start_commit(self, *, durable: bool = False) -> None:
         """Queue a checkpoint of everything written so far; do not wait.
@@ -193,11 +219,7 @@ class PartWriter:
             return
         self._flush_batch()
         offset = self.written
-        self.committing = offset
-        self.last_commit_ms = self.clock.elapsed()
-        durable = durable or self.boot_id is None
-        if durable:
-            self.last_sync_ms = self.last_commit_ms
+        durable = self.ledger.start(offset, durable=durable)
         # Bytes written directly are hashed by the follower, which may lag: it hands over the
         # digest of exactly [0, offset) when it gets there (the I/O thread waits for it).
         digest = self._follower.digest_at(offset) if self._follower is not None else None
@@ -240,7 +262,7 @@ class PartWriter:
 
     def _commits_until(self, offset: int) -> list[concurrent.futures.Future[Any]]:
         """The commits in flight up to the first that records ``offset`` (started if none does)."""
-        if self.committing < offset:
+        if self.ledger.committing < offset:
             self.start_commit()
         return self._io.commits_until(offset) if self._io is not None else []
 
@@ -296,9 +318,9 @@ class PartWriter:
             digest = self.hasher.hexdigest() if self.hasher is not None else None
         if durable:
             os.fdatasync(fd)
-            self.durable, self._durable_digest = offset, digest
+            self.ledger.synced(offset, digest)
         self.checkpoint.save(self.state(offset, digest), sync=durable)
-        self.recorded = offset
+        self.ledger.saved(offset)
 
     def _raise_failure(self) -> None:
         if self._io is not None:
