@@ -13,6 +13,7 @@ import pytest
 from uidt.app.connection import DaemonConnection
 from uidt.errors import DaemonError, InvalidJobError
 from uidt.home.paths import resolve_paths
+from uidt.testing.unixqueue import full_listen_queue
 
 
 @contextmanager
@@ -137,24 +138,8 @@ def _full_queue(home: Path) -> Iterator[tuple[socket.socket, list[socket.socket]
     """A listening socket at the home's path whose kernel queue is full (nobody accepts yet)."""
     paths = resolve_paths(home)
     paths.ensure()
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(paths.socket))
-    server.listen(1)
-    queued: list[socket.socket] = []
-    try:
-        while True:
-            filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            filler.setblocking(False)
-            queued.append(filler)
-            try:
-                filler.connect(str(paths.socket))
-            except BlockingIOError:
-                break  # the queue is full
+    with full_listen_queue(paths.socket) as (server, queued):
         yield server, queued
-    finally:
-        for filler in queued:
-            filler.close()
-        server.close()
 
 
 def test_a_daemon_whose_queue_stays_full_is_reported_busy(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from uidt.autostart.install import Locations, SocketUse, install, socket_use
 from uidt.errors import DaemonError
 from uidt.home.paths import resolve_paths
 from uidt.home.socketunit import socket_unit_owner
+from uidt.testing.unixqueue import full_listen_queue
 
 
 def uidt(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -182,3 +183,32 @@ def test_socket_use_tells_free_stale_and_foreign_paths_apart(tmp_path: Path) -> 
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as gone:
         gone.bind(str(stale))  # bound, never listening: connecting is refused
     assert socket_use(stale) is SocketUse.FREE
+
+
+def test_a_uidt_daemon_behind_on_accepting_is_still_told_apart(tmp_path: Path) -> None:
+    """A daemon whose listen queue is full for a moment (a burst of commands) is uidt, not
+    "another program": the probe waits for room, as every client does."""
+    path = tmp_path / "uidt.sock"
+    answer = b'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"ok": true}'
+    with full_listen_queue(path) as (server, queued):
+
+        def serve() -> None:  # falls behind, then accepts everyone and answers pings
+            server.settimeout(10)
+            for _ in queued[:-1]:
+                server.accept()[0].close()
+            for _ in range(2):  # the probe's connect, then its ping
+                conn, _ = server.accept()
+                with conn:
+                    conn.settimeout(10)
+                    got = b""
+                    while (chunk := conn.recv(65536)) and b"\r\n\r\n" not in got + chunk:
+                        got += chunk
+                    if chunk:
+                        conn.sendall(answer)
+
+        behind = threading.Timer(0.3, serve)
+        behind.start()
+        try:
+            assert socket_use(path, timeout=5.0) is SocketUse.UIDT
+        finally:
+            behind.join()

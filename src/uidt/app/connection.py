@@ -35,7 +35,7 @@ class _MalformedAnswer(Exception):
     """The bytes that came back are not an HTTP/1.1 response."""
 
 
-def _connect(path: Path, timeout: float) -> socket.socket:
+def connect_socket(path: Path, timeout: float) -> socket.socket:
     """A connection to the daemon's socket, waiting up to ``timeout`` for room in its queue.
 
     The connect is a blocking one bounded by ``SO_SNDTIMEO``: with ``settimeout`` Python would
@@ -153,7 +153,7 @@ class DaemonConnection:
     def _request_once(self, method: str, path: str, body: Any, query: dict[str, Any] | None) -> Any:
         payload = None if body is None else json.dumps(body).encode()
         try:
-            sock = _connect(self.paths.socket, self.timeout)
+            sock = connect_socket(self.paths.socket, self.timeout)
         except _NO_DAEMON:
             raise
         except BlockingIOError as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import enum
 import os
 import shlex
-import socket
 import stat
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -146,16 +145,14 @@ def socket_use(path: Path, timeout: float = 3.0) -> SocketUse:
         return SocketUse.OTHER
     if not stat.S_ISSOCK(mode):
         return SocketUse.OTHER
-    from uidt.app.connection import DaemonConnection
+    from uidt.app.connection import DaemonConnection, connect_socket
 
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(timeout)
-        try:
-            probe.connect(str(path))
-        except ConnectionRefusedError:
-            return SocketUse.FREE  # a stale socket file: the daemon or systemd replaces it
-        except OSError:
-            return SocketUse.OTHER
+    try:  # waits for room in a full queue (a daemon behind on accepting), as every client does
+        connect_socket(path, timeout).close()
+    except ConnectionRefusedError:
+        return SocketUse.FREE  # a stale socket file: the daemon or systemd replaces it
+    except OSError:
+        return SocketUse.OTHER
     conn = DaemonConnection(_paths_for_socket(path), autostart=False, timeout=timeout)
     try:
         conn.request("GET", "/v1/ping")
