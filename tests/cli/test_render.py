@@ -86,9 +86,21 @@ def test_a_failed_job_shows_its_reason_not_a_successful_finish() -> None:
     assert "SUCCESSFUL_FINISH" not in text
 
 
-def test_a_finished_job_keeps_its_last_stop() -> None:
+def test_a_finished_job_shows_no_stop_it_never_had() -> None:
     text = _text([_ended("finished", failure=None)])
-    assert "last stop: UNDEFINED (SUCCESSFUL_FINISH)" in text
+    assert "SUCCESSFUL_FINISH" not in text
+    assert "last stop:" not in text
+
+
+def test_a_job_that_asked_to_retry_says_so_not_a_stop_reason() -> None:
+    text = _text([_ended("waiting", failure=None, pending_reasons=[])])
+    assert "last run: asked to retry" in text
+    assert "SUCCESSFUL_FINISH" not in text
+
+
+def test_a_job_stopped_by_the_system_keeps_its_last_stop() -> None:
+    text = _text([_ended("waiting", stop_reason=4, internal_stop_reason=1, pending_reasons=[])])
+    assert "DEVICE_STATE (CONSTRAINTS_NOT_SATISFIED)" in text
 
 
 def test_a_failure_reason_is_not_read_as_markup() -> None:
