@@ -129,3 +129,16 @@ def test_the_last_crash_is_shown_with_its_count() -> None:
     html = render_fragment(view, "csrf")
     assert html.count('class="last-crash"') == 1
     assert "Last crash: RuntimeError: boom &lt;b&gt; (3 times)" in html
+
+
+def test_a_run_the_app_ended_itself_is_no_stop_to_show() -> None:
+    ended_itself = {"stop_reason": 0, "internal_stop_reason": InternalStopReason.SUCCESSFUL_FINISH}
+    stopped = {
+        "stop_reason": 4,
+        "internal_stop_reason": InternalStopReason.CONSTRAINTS_NOT_SATISFIED,
+    }
+    jobs = [job("a", 1, "finished", **ended_itself), job("a", 2, "waiting", **stopped)]
+    view = build_view(jobs, [], {})
+    assert [j["last_stop"] for j in view["ended"]] == [None]
+    assert [j["last_stop"] for j in view["waiting"]] == ["DEVICE_STATE (CONSTRAINTS_NOT_SATISFIED)"]
+    assert "SUCCESSFUL_FINISH" not in render_fragment(view, "csrf")

@@ -8,9 +8,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from uidt.job.reasons import (
-    InternalStopReason,
-    StopReason,
     crash_text,
+    ended_on_its_own,
     pending_words,
     stop_reason_text,
 )
@@ -31,14 +30,6 @@ def progress_text(job: dict[str, Any]) -> str:
     return human_bytes(done) if done else ""
 
 
-def _ended_on_its_own(job: dict[str, Any]) -> bool:
-    """The last run ended by the app's ``job_finished`` (Android's UNDEFINED stop reason with the
-    internal SUCCESSFUL_FINISH): no stop to report, the state says the rest."""
-    return (job.get("stop_reason") or 0) == StopReason.UNDEFINED and job.get(
-        "internal_stop_reason"
-    ) == InternalStopReason.SUCCESSFUL_FINISH
-
-
 def jobs_table(jobs: list[dict[str, Any]]) -> Table:
     table = Table("app", "job", "state", "progress", "why / last stop", "notification")
     for job in jobs:
@@ -51,7 +42,7 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
         last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
         if state == "failed":
             why = f"failed: {escape(str(job.get('failure') or 'no reason given'))}"
-        elif _ended_on_its_own(job):
+        elif ended_on_its_own(job.get("stop_reason"), job.get("internal_stop_reason")):
             if state in _WAITING_STATES:  # job_finished(wants_reschedule=True)
                 why = f"{why}\nlast run: asked to retry".strip()
         elif last is not None and job.get("history"):

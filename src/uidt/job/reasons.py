@@ -110,6 +110,14 @@ def pending_words(reasons: list[int]) -> list[str]:
     return words
 
 
+def ended_on_its_own(public: int | None, internal: int | None) -> bool:
+    """Whether a last run ended by the app's own ``job_finished`` (Android records the stop
+    reason UNDEFINED with the internal SUCCESSFUL_FINISH): no stop to show, the state says it."""
+    return (
+        public or 0
+    ) == StopReason.UNDEFINED and internal == InternalStopReason.SUCCESSFUL_FINISH
+
+
 def stop_reason_text(public: int | None, internal: int | None) -> str | None:
     """``"USER (USER_UI_STOP)"`` for a last stop, ``None`` when the job never stopped."""
     if public is None and internal is None:

@@ -10,7 +10,7 @@ import hashlib
 from collections import deque
 from typing import Any
 
-from uidt.job.reasons import crash_text, pending_words, stop_reason_text
+from uidt.job.reasons import crash_text, ended_on_its_own, pending_words, stop_reason_text
 
 STATE_WORDS: dict[str, str] = {
     "active": "Running",
@@ -106,6 +106,7 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
     note = job.get("notification") or {}
     done, total = _transferred(job), _estimated(job)
     progress = note.get("progress")
+    internal = job.get("internal_stop_reason")
     if progress is None and total > 0 and job.get("state") == "active":
         progress = min(1.0, done / total)
     state = str(job.get("state", "waiting"))
@@ -129,8 +130,8 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
         if live and state != "active"
         else [],
         "last_stop": None
-        if state == "failed"
-        else stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason")),
+        if state == "failed" or ended_on_its_own(job.get("stop_reason"), internal)
+        else stop_reason_text(job.get("stop_reason"), internal),
         "failure": (job.get("failure") or "no reason given") if state == "failed" else None,
         "last_crash": crash_text(job.get("last_crash")),
         "num_failures": int(job.get("num_failures") or 0),
