@@ -25,9 +25,10 @@ included (a few hundred bytes a request, well under 0.1 % of a 64 MiB file here)
 which ones, so the figure errs in the client's favour there.
 
 **First body byte.** Seconds from the client's start (the trace's zero: the harness starts
-every client then) to the first body byte the proxy wrote to it: the first request the proxy
-forwarded that has a body, at the start of the first non-empty bucket that ends after it (or
-the request's own time if later). It holds what the client pays before it transfers anything:
+every client then) to the first body byte the proxy wrote to it: from the first request the
+proxy forwarded that has a body, the first bucket that brings the bytes written since that
+request past :data:`HEAD_BYTES` (the answer's head comes first and alone when a stall holds
+the body), at the bucket's start or the request's own time if later. It holds what the client pays before it transfers anything:
 for uidt a Python command line, the daemon scheduling the job and a worker starting; for a
 peer one exec; for every client the faults it met on the way (a 503 burst that refuses the
 first request holds it up until it asks again after the burst).
@@ -42,6 +43,9 @@ from bench.badday.trace import Kind, Trace
 
 if TYPE_CHECKING:  # measure imports this module to fill in its figures
     from bench.badday.measure import Timeline
+
+#: More than an answer's head (nginx's are about 260 bytes here): bytes past it are body.
+HEAD_BYTES = 1024
 
 
 def _forwarded(timeline: Timeline) -> list[tuple[float, int]]:
@@ -75,8 +79,11 @@ def first_body_byte_s(timeline: Timeline) -> float | None:
     start = next((t for t, length in _forwarded(timeline) if length > 0), None)
     if start is None:
         return None
-    first = next(
-        (max(t, start) for t, n in sorted(timeline.buckets) if n > 0 and t + BUCKET_S > start),
-        None,
-    )
-    return None if first is None else round(first, 2)
+    written = 0
+    for t, n in sorted(timeline.buckets):
+        if t + BUCKET_S <= start:
+            continue
+        written += n
+        if written > HEAD_BYTES:
+            return round(max(t, start), 2)
+    return None

@@ -157,3 +157,9 @@ def test_a_run_that_kept_a_mix_has_no_sent_to_needed_figure() -> None:
     (row,) = summarize([done])
     assert row.sent_needed_ratio == "-"
     assert "| 1.000 | - | 1.0 |" in per_run_markdown([done])
+
+
+def test_a_head_held_apart_from_its_body_by_a_stall_is_no_body_byte() -> None:
+    # Seed 1's curl: the head at 18.167, a stall until 21.97, the body from 22.0.
+    timeline = Timeline(buckets=[(18.1, 262), (22.0, 2 * MiB)], proxy_events=[request(18.167)])
+    assert first_body_byte_s(timeline) == 22.0
