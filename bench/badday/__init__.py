@@ -171,9 +171,20 @@ def load_results(out: Path, seeds: range) -> list[RunResult]:
     return results
 
 
+COMMAND = "Command: `"
+
+
+def run_command(report_text: str) -> str | None:
+    """The command a saved report names (``Command: `…```), or ``None``."""
+    for line in report_text.splitlines():
+        if line.startswith(COMMAND) and line.endswith("`"):
+            return line[len(COMMAND) : -1]
+    return None
+
+
 def write_report(out: Path, results: list[RunResult], command: str, plot_seed: int) -> Path:
     text = (
-        f"# A bad day: figures\n\nCommand: `{command}`\n\n"
+        f"# A bad day: figures\n\n{COMMAND}{command}`\n\n"
         "Figures are median / worst over the traces.\n\n"
         f"{markdown(results)}\n\n## Every run\n\n{per_run_markdown(results)}\n"
     )
@@ -202,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     plot_seed = args.first_seed if args.plot_seed is None else args.plot_seed
     command = "python -m bench badday " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.report:
+        saved = args.out / "report.md"
+        if saved.exists():  # the command that ran the seeds, not this one
+            command = run_command(saved.read_text()) or command
         return report(args.out, seeds, command, plot_seed)
     why = net.namespaces_permitted()
     if why is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.badday.bounds import clean_bound_s
+from bench.badday.needed import first_body_byte_s, needed_bytes
 from bench.badday.proxy import BUCKET_S
 from bench.badday.report import RunResult
 from bench.badday.trace import Kind, Trace
@@ -94,6 +95,8 @@ def finish(result: RunResult, timeline: Timeline, trace: Trace) -> RunResult:
     result.clean_bound_s = clean_bound_s(trace)
     result.clean_bound_unmetered_s = clean_bound_s(trace, frozenset({Kind.METERED}))
     result.sent_bytes = timeline.total()
+    result.needed_bytes = needed_bytes(trace, timeline)
+    result.first_byte_s = first_body_byte_s(timeline)
     result.metered_bytes = timeline.within(trace.windows(Kind.METERED))
     untold = [t for t, what in timeline.moments if what in UNTOLD]
     ends = [e for _, e in trace.windows(Kind.METERED)]

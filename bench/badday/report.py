@@ -31,10 +31,25 @@ class RunResult:
     #: The clean bound (:mod:`bench.badday.bounds`), and the same without the metered time.
     clean_bound_s: float = 0.0
     clean_bound_unmetered_s: float = 0.0
+    #: What a byte-exact client needed to fetch (:mod:`bench.badday.needed`); 0: not computed.
+    needed_bytes: int = 0
+    #: Seconds from the client's start to its first body byte; None: none came.
+    first_byte_s: float | None = None
 
     @property
     def sent_ratio(self) -> float:
         return self.sent_bytes / self.size
+
+    @property
+    def sent_needed_ratio(self) -> float | None:
+        """Sent ÷ needed: 1 for a client that fetched nothing it did not need (heads aside).
+
+        ``None`` for a run that did not end byte-exact: what it needed is what a byte-exact
+        client needs, and a client that kept a mix of two versions never fetched it.
+        """
+        if not self.byte_exact:
+            return None
+        return self.sent_bytes / (self.needed_bytes or self.size)
 
     @property
     def own_bound_s(self) -> float:
@@ -67,6 +82,8 @@ class Summary:
     wall_ratio_link: str
     wall_ratio_clean: str
     sent_ratio: str
+    sent_needed_ratio: str
+    first_byte_s: str
     metered_mib: str
     metered_told_mib: str
     user_actions: str
@@ -105,6 +122,12 @@ def summarize(results: Sequence[RunResult]) -> list[Summary]:
                     max,
                 ),
                 sent_ratio=_median_worst([r.sent_ratio for r in mine], max),
+                sent_needed_ratio=_median_worst(
+                    [r.sent_needed_ratio for r in mine if r.sent_needed_ratio is not None], max
+                ),
+                first_byte_s=_median_worst(
+                    [r.first_byte_s for r in mine if r.first_byte_s is not None], max
+                ),
                 metered_mib=_median_worst([r.metered_bytes / MiB for r in mine], max),
                 metered_told_mib=_median_worst([r.metered_told_bytes / MiB for r in mine], max),
                 user_actions=_median_worst([float(r.user_actions) for r in mine], max),
@@ -116,9 +139,10 @@ def summarize(results: Sequence[RunResult]) -> list[Summary]:
 
 HEADER = (
     "| client | byte-exact | wall s | wall ÷ own bound | wall ÷ link-up bound | "
-    "wall ÷ own clean bound | sent ÷ size | MiB sent while metered | "
-    "… after the daemon was told | user actions | restarts by the system |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    "wall ÷ own clean bound | sent ÷ size | sent ÷ needed | first byte s | "
+    "MiB sent while metered | … after the daemon was told | user actions | "
+    "restarts by the system |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 
 
@@ -128,9 +152,9 @@ def markdown(results: Sequence[RunResult]) -> str:
     for s in summarize(results):
         lines.append(
             f"| {s.client} | {s.byte_exact}/{s.traces} | {s.wall_s} | {s.wall_ratio} | "
-            f"{s.wall_ratio_link} | {s.wall_ratio_clean} | {s.sent_ratio} | {s.metered_mib} | {s.metered_told_mib} | "
-            f"{s.user_actions} | "
-            f"{s.system_restarts} |"
+            f"{s.wall_ratio_link} | {s.wall_ratio_clean} | {s.sent_ratio} | "
+            f"{s.sent_needed_ratio} | {s.first_byte_s} | {s.metered_mib} | "
+            f"{s.metered_told_mib} | {s.user_actions} | {s.system_restarts} |"
         )
     return "\n".join(lines)
 
@@ -139,15 +163,18 @@ def per_run_markdown(results: Sequence[RunResult]) -> str:
     """Every run on one line (for the record under the table)."""
     lines = [
         "| seed | client | byte-exact | wall s | bound s | clean bound s | sent ÷ size | "
-        "MiB metered | user actions | notes |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "sent ÷ needed | first byte s | MiB metered | user actions | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in sorted(results, key=lambda r: (r.seed, r.client)):
         wall = "gave up" if r.wall_s is None else f"{r.wall_s:.1f}"
         notes = "; ".join(r.notes) or ""
+        first = "-" if r.first_byte_s is None else f"{r.first_byte_s:.1f}"
+        fair = "-" if r.sent_needed_ratio is None else f"{r.sent_needed_ratio:.3f}"
         lines.append(
             f"| {r.seed} | {r.client} | {'yes' if r.byte_exact else 'NO'} | {wall} | "
-            f"{r.own_bound_s:.1f} | {r.own_clean_bound_s:.1f} | {r.sent_ratio:.3f} | {r.metered_bytes / MiB:.1f} | "
+            f"{r.own_bound_s:.1f} | {r.own_clean_bound_s:.1f} | {r.sent_ratio:.3f} | "
+            f"{fair} | {first} | {r.metered_bytes / MiB:.1f} | "
             f"{r.user_actions} | {notes} |"
         )
     return "\n".join(lines)
