@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -134,10 +135,12 @@ async def test_once_the_shutdown_is_under_way_nothing_is_bound_or_started(
 
 
 async def test_a_job_scheduled_during_the_shutdown_reads_pending_never_active(
-    parts: tuple[Runtime, FakeHost],
+    parts: tuple[Runtime, FakeHost], caplog: pytest.LogCaptureFixture
 ) -> None:
     runtime, host = parts
     run_id = await _running(runtime, host)
+    calls = len(host.calls)
+    caplog.set_level(logging.INFO, logger="uidt.daemon")
     runtime.shutdown.request()
     stopping = asyncio.get_running_loop().create_task(runtime.shutdown.stop_running_jobs(10))
     await _until(lambda: ("stop", APP, run_id) in host.calls)
@@ -153,3 +156,6 @@ async def test_a_job_scheduled_during_the_shutdown_reads_pending_never_active(
     # both stay in the store, as they were scheduled (the next daemon runs a persisted one)
     await asyncio.wait_for(runtime.store.sync(), 10)
     assert sorted(r.key.job_id for r in runtime.store.store.jobs()) == [1, 2]
+    # the core asked for no bind or start: the runtime's second guard had nothing to refuse
+    assert not [c for c in host.calls[calls:] if c[0] in ("bind", "start")]
+    assert "not carrying out" not in caplog.text
