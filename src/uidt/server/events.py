@@ -368,7 +368,7 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
         case LowMemoryKill(app=app):
             core.host.low_memory_kill(app)
         case SystemStopping():
-            core.system_stopping()
+            core.commands.system_stopping()
         case StopAll(stop_reason=reason, internal_reason=internal):
             core.commands.stop(stop_reason=reason, internal_reason=internal)
         case _:

@@ -95,23 +95,6 @@ class JobSchedulerService(SchedulerCore):
         """
         return ev.handle(self, event)
 
-    # -- the daemon's stop ----------------------------------------------------------------
-
-    def system_stopping(self) -> None:
-        """The daemon is stopping: start nothing more, and let every job say why it waits.
-
-        Jobs that become ready from now on (newly scheduled, or a stopped run rescheduled) stay
-        ``pending`` with the reason ``SYSTEM_STOPPING`` instead of reading ``active`` for a run
-        the daemon will not bind. Runs under way are left to the graceful stop (``StopAll``).
-        Android has no such moment (its scheduler stops with the device); the nearest is
-        ``JobServiceContext``'s bind failure, after which the job is not counted as running.
-        """
-        if self.stopping:
-            return
-        self.stopping = True
-        self.dirty.add_all()
-        self._maybe_check()
-
     # -- app registry and visibility ------------------------------------------------------
 
     def set_app(self, info: AppInfo) -> None:
