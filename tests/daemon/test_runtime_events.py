@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from uidt.daemon.runtime import Runtime
 from uidt.device.fake import FakeDeviceSource
 from uidt.errors import InvalidJobError
-from uidt.job import JobInfo
+from uidt.job import JobInfo, PendingReason
 from uidt.job.notification import EndPolicy, Notification
 from uidt.packages.manifest import load_manifest
 from uidt.server import JobSchedulerService
@@ -131,3 +132,30 @@ async def test_once_the_shutdown_is_under_way_nothing_is_bound_or_started(
     for _ in range(20):
         await asyncio.sleep(0)
     assert host.calls[calls:] == []  # the job waits for the next daemon
+
+
+async def test_a_job_scheduled_during_the_shutdown_reads_pending_never_active(
+    parts: tuple[Runtime, FakeHost], caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, host = parts
+    run_id = await _running(runtime, host)
+    calls = len(host.calls)
+    caplog.set_level(logging.INFO, logger="uidt.daemon")
+    runtime.shutdown.request()
+    stopping = asyncio.get_running_loop().create_task(runtime.shutdown.stop_running_jobs(10))
+    await _until(lambda: ("stop", APP, run_id) in host.calls)
+    # scheduled while the graceful stop waits for the running job's answer
+    result = runtime.schedule(APP, None, JobInfo.Builder(2, SERVICE).build(), None, peer_pid=None)
+    assert result == 1  # RESULT_SUCCESS, as before the shutdown
+    runtime.on_host_event(ev.StopResult(APP, run_id, True))  # stopped, wants to run again
+    await asyncio.wait_for(stopping, 10)
+    jobs = {job["job_id"]: job for job in runtime.jobs_snapshot(APP, include_finished=False)}
+    for job_id in (1, 2):  # neither runs before the daemon exits, so neither reads active
+        assert jobs[job_id]["state"] == "pending"
+        assert jobs[job_id]["pending_reasons"] == [int(PendingReason.SYSTEM_STOPPING)]
+    # both stay in the store, as they were scheduled (the next daemon runs a persisted one)
+    await asyncio.wait_for(runtime.store.sync(), 10)
+    assert sorted(r.key.job_id for r in runtime.store.store.jobs()) == [1, 2]
+    # the core asked for no bind or start: the runtime's second guard had nothing to refuse
+    assert not [c for c in host.calls[calls:] if c[0] in ("bind", "start")]
+    assert "not carrying out" not in caplog.text

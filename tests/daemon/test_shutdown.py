@@ -50,7 +50,8 @@ async def test_with_nothing_running_the_stop_returns_at_once() -> None:
     assert not daemon.shutdown.under_way
     await asyncio.wait_for(daemon.shutdown.stop_running_jobs(3600), 10)
     assert daemon.shutdown.under_way
-    (stop_all,) = daemon.applied
+    stopping, stop_all = daemon.applied
+    assert isinstance(stopping, ev.SystemStopping)  # first: nothing the stop reschedules restarts
     assert isinstance(stop_all, ev.StopAll)
     assert stop_all.stop_reason is StopReason.DEVICE_STATE  # a system reason: rescheduled
 

@@ -68,6 +68,7 @@ def test_pending_reason_numbers() -> None:
         ("QUOTA", 14),
         ("USER", 15),
         ("CONSTRAINT_DEADLINE", 16),
+        ("SYSTEM_STOPPING", 100),  # uidt's own: the daemon is stopping
     ]
 
 

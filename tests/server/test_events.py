@@ -81,6 +81,7 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
     ),
     (ev.UserStop("a"), ("user_stop", "a")),
     (ev.LowMemoryKill("a"), ("host.low_memory_kill", "a")),
+    (ev.SystemStopping(), ("commands.system_stopping",)),
     (
         ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN),
         (

@@ -4,9 +4,12 @@ A facet of the runtime (``runtime.shutdown``). A signal (SIGTERM, SIGINT) or ``P
 calls :meth:`Shutdown.request`; the daemon's main task waits in :meth:`Shutdown.wait_requested`,
 then calls :meth:`Shutdown.stop_running_jobs`: every running job is stopped with a system reason
 (``STOP_REASON_DEVICE_STATE``, so the core reschedules it, as Android does for the jobs of a
-device that shuts down) and the daemon waits, up to a bound, for the workers' answers. From that
-moment nothing new is bound or started (:attr:`Shutdown.under_way`); the stopped jobs run again
-when the next daemon starts.
+device that shuts down) and the daemon waits, up to a bound, for the workers' answers. Before
+the stop it tells the core ``SystemStopping``: from that moment the core starts nothing, so a job
+scheduled (or rescheduled by its stop) during the shutdown reads ``pending`` with the reason
+``SYSTEM_STOPPING``, never ``active``. The runtime also refuses to bind or start anything once
+the stop is :attr:`Shutdown.under_way` (a second guard; the core asks for nothing by then). The
+jobs stay persisted and run when the next daemon starts.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class Shutdown:
         """
         self._under_way = True
         self._all_answered.clear()
+        self._apply(ev.SystemStopping())  # first: nothing the stop reschedules starts again
         self._apply(ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN))
         if not self._stopping:
             return

@@ -71,6 +71,10 @@ class PendingReason(IntEnum):
     QUOTA = 14
     USER = 15
     CONSTRAINT_DEADLINE = 16
+    #: uidt's own (Android has no graceful stop of its scheduler): the daemon is stopping and
+    #: starts nothing more; the job runs after the next start. Far above Android's values so a
+    #: reason Android adds later cannot collide with it.
+    SYSTEM_STOPPING = 100
 
 
 #: Pending reasons in words (``uidt.job.reasons.PendingReason``).
@@ -91,6 +95,7 @@ PENDING_WORDS: dict[int, str] = {
     PendingReason.QUOTA: "out of quota",
     PendingReason.USER: "stopped by the user",
     PendingReason.CONSTRAINT_DEADLINE: "waiting for its deadline",
+    PendingReason.SYSTEM_STOPPING: "the daemon is stopping; it runs after the next start",
     PendingReason.EXECUTING: "running",
     PendingReason.UNDEFINED: "waiting for a free slot",
 }

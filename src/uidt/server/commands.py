@@ -268,12 +268,29 @@ def cmd_get_bytes(
 class ShellCommands:
     """The verbs of ``cmd jobscheduler`` on one core (``service.commands``), named as the verbs.
 
-    A facet of the core rather than part of it: the shell (``uidt cmd``) is the only caller, and
-    each verb is one of the functions above.
+    A facet of the core rather than part of it: the shell (``uidt cmd``) calls each verb, each one
+    of the functions above. The daemon's graceful stop uses two of them as well: ``stop`` of every
+    running job, and :meth:`system_stopping`, which no shell verb reaches.
     """
 
     def __init__(self, core: SchedulerCore) -> None:
         self._core = core
+
+    def system_stopping(self) -> None:
+        """The daemon is stopping: start nothing more, and let every job say why it waits.
+
+        Jobs that become ready from now on (newly scheduled, or a stopped run rescheduled) stay
+        ``pending`` with the reason ``SYSTEM_STOPPING`` instead of reading ``active`` for a run
+        the daemon will not bind. Runs under way are left to the graceful stop (:meth:`stop`).
+        Android has no such moment (its scheduler stops with the device); the nearest rule is
+        ``JobServiceContext``'s: a job whose binding fails is not counted as running.
+        """
+        core = self._core
+        if core.stopping:
+            return
+        core.stopping = True
+        with core.batch():  # one check pass re-evaluates every job
+            core.dirty.add_all()
 
     def run(
         self,

@@ -8,6 +8,7 @@
   gets one extra slot while no UIJ runs.
 * When a pending job finds no slot, a running job past its minimum guarantee is stopped with
   DEVICE_STATE / internal TIMEOUT (§7.4).
+* Once the daemon is stopping (``SchedulerCore.stopping``) nothing is started at all.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def assign(svc: SchedulerCore) -> None:
     """
     svc.assign_wakeup = None
     pending = svc.pending
-    if not pending:
-        return
+    if not pending or svc.stopping:
+        return  # stopping: queued jobs stay pending (reason SYSTEM_STOPPING) for the next daemon
     now = svc.now()
     max_total, ui_reserved = limits_now(svc)
     # 1. UIJs of visible (or just-visible) apps start at once, beyond the limit (§7.2).

@@ -88,6 +88,10 @@ class SchedulerCore:
         self._batch_depth = 0
         #: When a waiting UIJ reaches the max-wait bypass (set by the assignment).
         self.assign_wakeup: int | None = None
+        #: The daemon is stopping (``commands.system_stopping``): the assignment
+        #: starts nothing, so no job reads ``active`` that will not run. Never cleared: the next
+        #: daemon starts with a new core.
+        self.stopping = False
 
     # -- read-only views (queries, ``dumpsys`` and tests) -----------------------------------
 

@@ -77,7 +77,10 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
         else:
             core.pending.discard(key)
             status.pending_since = None
-    set_reasons(core, status, pending_reasons(status, blocks, running=running, queued=status.ready))
+    reasons = pending_reasons(
+        status, blocks, running=running, queued=status.ready, stopping=core.stopping
+    )
+    set_reasons(core, status, reasons)
     # the one derivation (as SchedulerCore.settle), from the facts just established
     state = derive(
         running=running and ctx is not None and ctx.status is status,

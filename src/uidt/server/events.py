@@ -269,6 +269,11 @@ class LowMemoryKill:
 
 
 @dataclass(frozen=True, slots=True)
+class SystemStopping:
+    """The daemon began its graceful stop: from now on the core starts no job."""
+
+
+@dataclass(frozen=True, slots=True)
 class StopAll:
     """Stop every running job with these reasons (the daemon's graceful stop)."""
 
@@ -288,6 +293,7 @@ DaemonEvent = (
     | UpdateConstraints
     | UserStop
     | LowMemoryKill
+    | SystemStopping
     | StopAll
 )
 #: Every event :meth:`JobSchedulerService.handle` takes without an answer.
@@ -361,6 +367,8 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
             core.user_stop(app)
         case LowMemoryKill(app=app):
             core.host.low_memory_kill(app)
+        case SystemStopping():
+            core.commands.system_stopping()
         case StopAll(stop_reason=reason, internal_reason=internal):
             core.commands.stop(stop_reason=reason, internal_reason=internal)
         case _:

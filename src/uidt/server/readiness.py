@@ -49,9 +49,14 @@ def is_ready(status: JobStatus, blocks: Blocks) -> bool:
 
 
 def pending_reasons(
-    status: JobStatus, blocks: Blocks, *, running: bool, queued: bool
+    status: JobStatus, blocks: Blocks, *, running: bool, queued: bool, stopping: bool = False
 ) -> tuple[PendingReason, ...]:
-    """Why the job is not running, in Android's order (``getPendingJobReasons``)."""
+    """Why the job is not running, in Android's order (``getPendingJobReasons``).
+
+    ``stopping``: the daemon is stopping and starts nothing more; ``SYSTEM_STOPPING`` (uidt's
+    own reason) follows the job's other reasons, or stands alone for a job that is otherwise
+    free to run.
+    """
     if running:
         return (PendingReason.EXECUTING,)
     if blocks.user_stopped:
@@ -65,6 +70,8 @@ def pending_reasons(
     reasons += [reason for bit, reason in _PENDING_ORDER if missing & bit]
     if blocks.restricted and PendingReason.DEVICE_STATE not in reasons:
         reasons.append(PendingReason.DEVICE_STATE)
+    if stopping:
+        reasons.append(PendingReason.SYSTEM_STOPPING)
     if reasons:
         return tuple(reasons)
     if queued:
