@@ -307,3 +307,32 @@ async def test_a_200_to_if_range_with_the_old_etag_is_not_adopted(
         (200, True),
         (200, False),
     ]
+
+
+async def test_a_200_to_if_range_without_a_length_is_used_through_aiohttp(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep, engine: str
+) -> None:
+    """The splice reader needs a length: aiohttp asks once more, then that body is used."""
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    server.add_file(PATH, old)
+    server.set_faults(PATH, Faults(truncate_after=CUT, times=1))
+    replaced = False
+
+    def hook(record: RequestRecord) -> None:
+        nonlocal replaced
+        if record.range is not None and not replaced:
+            replaced = True
+            server.change_file(PATH, new)
+            server.set_faults(PATH, Faults(no_length=True))
+
+    server.on_request = hook
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
+    assert dest.read_bytes() == new
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+    gets = _gets(server)
+    # the splice reader's chunked answer is asked for again by aiohttp (the same request)
+    expected = 3 if engine == "splice" else 2
+    assert [(r.status, r.if_range is not None) for r in gets] == [(200, False)] + [(200, True)] * (
+        expected - 1
+    )
