@@ -207,3 +207,132 @@ async def test_a_file_that_changes_on_every_try_gives_up(
     with pytest.raises(TransferError, match="changed on the server 3 times"):
         await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, retries=2), 20)
     _nothing_left(dest)
+
+
+# -- issue 20: a 200 to an If-Range resume is the whole new file: use it ---------------------
+async def test_a_200_to_if_range_is_written_from_zero_not_asked_for_again(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    old, new = os.urandom(SIZE), os.urandom(SIZE + 5000)
+    server.add_file(PATH, old)
+    server.set_faults(PATH, Faults(truncate_after=CUT, times=1))
+    _replace_on_first_resume(server, new)
+    dest = tmp_path / "out.bin"
+    estimates: list[int] = []
+    result = await download(
+        server.url(PATH), dest, sleep=no_wait, sha256=_sha(new), on_estimate=estimates.append
+    )
+    assert dest.read_bytes() == new
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+    gets = _gets(server)
+    assert [(r.status, r.if_range is not None) for r in gets] == [(200, False), (200, True)]
+    # the old bytes once, the new file once: nothing dropped, no third request
+    assert server.bytes_sent(PATH) == CUT + len(new)
+    assert result.bytes_received == CUT + len(new)
+    assert result.attempts == 2
+    assert estimates[-1] == len(new)  # the total recorded is the new answer's
+
+
+async def test_a_200_to_if_range_cut_short_resumes_the_new_version(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    """The new answer breaks off: the next resume names the new file's ETag and continues it."""
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    server.add_file(PATH, old)
+    server.set_faults(PATH, Faults(truncate_after=CUT, times=2))
+    _replace_on_first_resume(server, new)
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
+    assert dest.read_bytes() == new
+    gets = _gets(server)
+    assert [r.status for r in gets] == [200, 200, 206]
+    assert gets[2].if_range == server.etag(PATH)
+    assert gets[2].start == CUT
+    assert server.bytes_sent(PATH) == CUT + len(new)
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+
+
+async def test_a_200_to_if_range_announcing_more_than_it_sends(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    """A Content-Length larger than the new body: the usual short-body handling."""
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    server.add_file(PATH, old)
+    server.set_faults(PATH, Faults(truncate_after=CUT, times=1))
+    replaced = False
+
+    def hook(record: RequestRecord) -> None:
+        nonlocal replaced
+        if record.range is not None and not replaced:
+            replaced = True
+            server.change_file(PATH, new)
+            server.set_faults(PATH, Faults(overstate_length=1000, times=1))
+
+    server.on_request = hook
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
+    assert dest.read_bytes() == new
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+    assert Notice.RESTARTED_SHORT_BODY in result.notices
+    # the new body (short of its length), the 416 at its real end, then the file once more
+    assert [r.status for r in _gets(server)] == [200, 200, 416, 200]
+    assert not part_path(dest).exists()
+
+
+async def test_a_200_to_if_range_with_the_old_etag_is_not_adopted(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+) -> None:
+    """A server that ignores ranges and keeps the old ETag for new bytes: restart as before."""
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    server.add_file(PATH, old)
+    etag = server.etag(PATH)
+    server.set_faults(PATH, Faults(truncate_after=CUT, times=1))
+    lied = False
+
+    def hook(record: RequestRecord) -> None:
+        nonlocal lied
+        if record.range is not None and not lied:
+            lied = True
+            assert server.change_file(PATH, new, keep_etag=True) == etag
+            server.set_faults(PATH, Faults(no_ranges=True))
+
+    server.on_request = hook
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait)
+    assert dest.read_bytes() == new  # never old and new spliced
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+    gets = _gets(server)
+    assert [(r.status, r.if_range is not None) for r in gets] == [
+        (200, False),
+        (200, True),
+        (200, False),
+    ]
+
+
+async def test_a_200_to_if_range_without_a_length_is_used_through_aiohttp(
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep, engine: str
+) -> None:
+    """The splice reader needs a length: aiohttp asks once more, then that body is used."""
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    server.add_file(PATH, old)
+    server.set_faults(PATH, Faults(truncate_after=CUT, times=1))
+    replaced = False
+
+    def hook(record: RequestRecord) -> None:
+        nonlocal replaced
+        if record.range is not None and not replaced:
+            replaced = True
+            server.change_file(PATH, new)
+            server.set_faults(PATH, Faults(no_length=True))
+
+    server.on_request = hook
+    dest = tmp_path / "out.bin"
+    result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
+    assert dest.read_bytes() == new
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+    gets = _gets(server)
+    # the splice reader's chunked answer is asked for again by aiohttp (the same request)
+    expected = 3 if engine == "splice" else 2
+    assert [(r.status, r.if_range is not None) for r in gets] == [(200, False)] + [(200, True)] * (
+        expected - 1
+    )

@@ -10,7 +10,8 @@ into a :class:`~uidt.transfers.bodysink.BodySink`; what a failed attempt means (
 retry later, give up) is read from one table, :mod:`uidt.transfers.failures`. Every answer to a resume is checked against
 what is known about the file (:mod:`uidt.transfers.resumecheck`): one that cannot continue the
 part file (a 200, another version, a short body) restarts from zero and says so
-(:class:`~uidt.transfers.notices.Notice`). Retries, restarts and attempts too slow for the
+(:class:`~uidt.transfers.notices.Notice`); a 200 to ``If-Range`` naming a new version is the
+whole new file, so its body is written from byte 0 rather than asked for again. Retries, restarts and attempts too slow for the
 lowest-speed rule (:mod:`uidt.transfers.speedfloor`) are bounded by one
 :class:`~uidt.transfers.retry.RetryBudget`, so a run always ends: with the file, with a
 :class:`~uidt.errors.RetryLaterError` when trouble that may pass outlasted it, or with a
@@ -138,6 +139,8 @@ class _Download:
         self.notices: list[Notice] = []
         self.attempts = 0
         self.resumed_from = 0
+        self.budget = RetryBudget(url, policy)  # replaced by each fetch()
+        self.attempt_from = 0  # the offset the current attempt's body is written from
         self.resume = ResumeRequest(
             self.part, hashing=self.expected is not None, notice=self.notice
         )
@@ -184,12 +187,29 @@ class _Download:
 
     def accept_response(self, response: ResponseHead, status: int) -> None:
         part = self.part
-        self.resume.check_head(status, response.headers, response.content_length)
+        try:
+            self.resume.check_head(status, response.headers, response.content_length)
+        except RestartFromZero as restart:
+            if not restart.whole_file:
+                raise
+            self.restart_with_this_answer(restart.notice)
+            self.resume.check_head(status, response.headers, response.content_length)
         if part.total is not None and self.on_estimate is not None:
             self.on_estimate(part.total)
         self.meter.total = part.total
         self.check_free_space()
         part.open()
+
+    def restart_with_this_answer(self, notice: Notice) -> None:
+        """The answer is the whole new file: forget the part file's bytes and take its body.
+
+        Counted like any restart from zero (past the budget the run ends the same way), but
+        without the wait before one: no request is made again.
+        """
+        self.budget.restarted(notice)
+        self.part.reset()  # not open between attempts: nothing to wait for
+        self.attempt_from = 0
+        self.notice(notice)
 
     def check_free_space(self) -> None:
         if self.part.total is None:
@@ -236,10 +256,10 @@ class _Download:
 
     async def fetch(self) -> None:
         """Make HTTP attempts until the part file is complete, retrying within a budget."""
-        budget = RetryBudget(self.url, self.policy)
+        budget = self.budget = RetryBudget(self.url, self.policy)
         progressed = False  # did any attempt of this run store new bytes?
         while True:
-            before = self.part.written
+            self.attempt_from = self.part.written  # 0 after a restart with the attempt's answer
             try:
                 await self.attempt()
                 return
@@ -253,7 +273,7 @@ class _Download:
                 if not is_transient(exc):
                     raise
                 await self.part.aclose(commit=True)
-                moved = self.part.written > before
+                moved = self.part.written > self.attempt_from
                 progressed = progressed or moved
                 try:
                     delay = budget.failed(exc, moved=moved)

@@ -31,11 +31,19 @@ OVERLAP_BYTES = 16 * 1024
 
 
 class RestartFromZero(Exception):
-    """The answer is not about the file the partial bytes came from (or cannot continue it)."""
+    """The answer is not about the file the partial bytes came from (or cannot continue it).
 
-    def __init__(self, notice: Notice) -> None:
+    Attributes:
+        notice: Why.
+        whole_file: The answer itself is the whole current file (a ``200`` to ``If-Range``
+            naming a new version): the engine may write its body from byte 0 instead of
+            asking again.
+    """
+
+    def __init__(self, notice: Notice, *, whole_file: bool = False) -> None:
         super().__init__(notice.text)
         self.notice = notice
+        self.whole_file = whole_file
 
 
 def strong_etag(etag: str | None) -> str | None:
@@ -207,8 +215,12 @@ class ResumeRequest:
             return False
         if status == 200 and part.written > 0:
             changed = _differs(part.etag, etag) or _differs(part.last_modified, last_modified)
+            if not changed:
+                raise RestartFromZero(Notice.RESTARTED_NO_RANGES)
+            # RFC 9110 13.1.5: a 200 to If-Range is the whole current file. Unless it still
+            # carries the old ETag (a server contradicting itself), its body may be used.
             raise RestartFromZero(
-                Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
+                Notice.RESTARTED_RESOURCE_CHANGED, whole_file=part.etag is None or etag != part.etag
             )
         if status == 206:
             part.total = check_partial(
