@@ -158,13 +158,14 @@ async def test_a_server_whose_certificate_is_not_trusted_fails_the_job_at_once(
     dest, sleep = tmp_path / "f.bin", RecordingSleep()
     async with TransferTestServer(ssl_context=self_signed_tls) as tls:
         tls.add_file("/f.bin", b"x" * 1000)
-        url = tls.url("/f.bin")
+        url = tls.url("/f.bin").replace("https://", "https://ann:secret@")
         connection = await _run(url, dest, sleep=sleep)
         assert tls.requests == []  # the handshake failed: no request was sent
     [end] = _ends(connection)
     assert end["wants_reschedule"] is False
     assert end["failure"].startswith(
-        f"{url}: the server's certificate was not accepted: certificate verify failed: self"
+        f"{url.replace('secret', '***')}: the server's certificate was not accepted: "
+        "certificate verify failed: self"
     )
     assert "self-signed" in end["failure"] or "self signed" in end["failure"]
     assert sleep.delays == []  # failed on the first attempt, without a retry
