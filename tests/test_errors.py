@@ -30,6 +30,7 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "DestinationBusyError": OSError,
     "UnsafeFileError": OSError,
     "InsecureRedirectError": OSError,
+    "ServerCertificateError": OSError,
     "RetryLaterError": OSError,
 }
 
@@ -65,6 +66,7 @@ def test_error_derives_from_uidt_error_and_its_builtin(cls: type[Exception]) -> 
         (errors.ResourceChangedError, errors.TransferError),
         (errors.IntegrityError, errors.TransferError),
         (errors.NoSpaceError, errors.TransferError),
+        (errors.ServerCertificateError, errors.TransferError),
     ],
 )
 def test_error_hierarchy(child: type[Exception], parent: type[Exception]) -> None:

@@ -23,6 +23,7 @@ builtin an Android developer would expect (Android's exception in brackets)::
         ├── NoSpaceError                               not enough free space at the destination
         ├── DestinationBusyError                       another transfer is writing the file
         ├── UnsafeFileError                            a file there is not safely the user's
+        ├── ServerCertificateError                     the server's TLS certificate was refused
         └── InsecureRedirectError                      an https:// URL redirected to http://
 
 Stops delivered into app code derive from ``BaseException`` (see :class:`JobStopped`) so that an
@@ -111,6 +112,10 @@ class DestinationBusyError(TransferError):
 
 class UnsafeFileError(TransferError):
     """A file at the destination is not safely the user's (a planted link or another user's file)."""
+
+
+class ServerCertificateError(TransferError):
+    """The server's TLS certificate was not accepted (untrusted, expired, for another host)."""
 
 
 class InsecureRedirectError(TransferError):

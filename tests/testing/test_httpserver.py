@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -212,3 +214,17 @@ def test_threaded_variant_serves_synchronous_callers() -> None:
         threaded.pause("/t")
         threaded.unpause("/t")
         assert threaded.port > 0
+
+
+async def test_given_a_tls_context_the_server_speaks_https(
+    self_signed_tls: ssl.SSLContext, self_signed_cert: Path
+) -> None:
+    trusting = ssl.create_default_context(cafile=self_signed_cert)
+    async with TransferTestServer(ssl_context=self_signed_tls) as tls:
+        tls.add_file("/f", DATA)
+        assert tls.url("/f").startswith("https://127.0.0.1:")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(tls.url("/f"), ssl=trusting) as resp,
+        ):
+            assert await resp.read() == DATA

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import ssl
 from pathlib import Path
@@ -16,6 +17,7 @@ from uidt.errors import (
     NoSpaceError,
     RemoteError,
     RetryLaterError,
+    ServerCertificateError,
     TransferError,
 )
 from uidt.transfers.failures import (
@@ -54,8 +56,32 @@ TABLE: list[tuple[str, BaseException, Failure | None]] = [
     ("read timeout", TimeoutError("no data from the server"), Failure.LINK),
     ("ETIMEDOUT", TimeoutError(errno.ETIMEDOUT, "Connection timed out"), Failure.LINK),
     ("name lookup", ConnectFailedError("h", 1, socket.gaierror(-2, "unknown")), Failure.LINK),
+    # socket errors that are no ``ConnectionError``: the network, not the disk
+    *[
+        (errno.errorcode[number], OSError(number, os.strerror(number)), Failure.LINK)
+        for number in (
+            errno.EHOSTUNREACH,
+            errno.ENETUNREACH,
+            errno.ENETDOWN,
+            errno.ENETRESET,
+            errno.EHOSTDOWN,
+            errno.ENONET,
+            errno.ENOTCONN,
+            errno.EADDRNOTAVAIL,
+            errno.ENOBUFS,
+            errno.EPROTO,
+        )
+    ],
+    ("ETIMEDOUT as OSError", OSError(errno.ETIMEDOUT, "Connection timed out"), Failure.LINK),
     ("TLS", ssl.SSLError(1, "bad record mac"), Failure.LINK),
-    ("TLS certificate", ssl.SSLCertVerificationError(1, "unknown CA"), Failure.LINK),
+    (
+        "TLS handshake cut",
+        ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+        Failure.LINK,
+    ),
+    ("TLS handshake reset", ConnectionResetError(errno.ECONNRESET, "reset"), Failure.LINK),
+    # a certificate that is not accepted will not change within a run: permanent at once
+    ("TLS certificate", ssl.SSLCertVerificationError(1, "unknown CA"), Failure.CERTIFICATE),
     # statuses
     ("503", TransientStatusError(503, "Service Unavailable", None), Failure.STATUS),
     ("429", TransientStatusError(429, "Too Many Requests", 30.0), Failure.STATUS),
@@ -72,6 +98,11 @@ TABLE: list[tuple[str, BaseException, Failure | None]] = [
     (
         "aiohttp certificate",
         aiohttp.ClientConnectorCertificateError(_KEY, ssl.SSLCertVerificationError("CA")),
+        Failure.CERTIFICATE,
+    ),
+    (
+        "aiohttp TLS handshake",
+        aiohttp.ClientConnectorSSLError(_KEY, ssl.SSLEOFError(8, "EOF")),
         Failure.LINK,
     ),
     (
@@ -91,6 +122,9 @@ TABLE: list[tuple[str, BaseException, Failure | None]] = [
     ("I/O error", OSError(errno.EIO, "Input/output error"), Failure.LOCAL_DISK),
     ("bad descriptor", OSError(errno.EBADF, "Bad file descriptor"), Failure.LOCAL_DISK),
     ("read-only", PermissionError(errno.EROFS, "Read-only file system"), Failure.LOCAL_DISK),
+    ("quota", OSError(errno.EDQUOT, "Disk quota exceeded"), Failure.LOCAL_DISK),
+    ("no access", PermissionError(errno.EACCES, "Permission denied"), Failure.LOCAL_DISK),
+    ("too big", OSError(errno.EFBIG, "File too large"), Failure.LOCAL_DISK),
     # not low-level failures: they pass unchanged
     ("our error", TransferError("bad URL"), None),
     ("our remote error", RemoteError("404"), None),
@@ -113,12 +147,11 @@ def test_every_error_maps_to_one_kind(
 
 
 def test_the_except_clause_form_keeps_every_plain_transient_class() -> None:
+    # ``ssl.SSLError`` and ``aiohttp.ClientConnectionError`` would catch a certificate error.
     assert set(transient_errors()) == {
         TransientStatusError,
         ConnectionError,
         TimeoutError,
-        ssl.SSLError,
-        aiohttp.ClientConnectionError,
         aiohttp.ClientPayloadError,
     }
 
@@ -146,6 +179,41 @@ def test_permanent_failures_become_transfer_errors(
     final = permanent_error(error, url="http://h/f", dest=Path("/x/f"))
     assert type(final) is expected
     assert text in str(final)
+
+
+def _verify_failed(message: str) -> ssl.SSLCertVerificationError:
+    error = ssl.SSLCertVerificationError(1, f"[SSL: CERTIFICATE_VERIFY_FAILED] {message}")
+    error.verify_message = message.removeprefix("certificate verify failed: ")
+    return error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _verify_failed("certificate verify failed: self-signed certificate"),
+        aiohttp.ClientConnectorCertificateError(
+            _KEY, _verify_failed("certificate verify failed: self-signed certificate")
+        ),
+    ],
+    ids=["ssl", "aiohttp"],
+)
+def test_a_certificate_not_accepted_names_the_url_and_the_reason(error: BaseException) -> None:
+    final = permanent_error(error, url="https://h/f", dest=Path("/x/f"))
+    assert type(final) is ServerCertificateError
+    assert str(final) == (
+        "https://h/f: the server's certificate was not accepted: "
+        "certificate verify failed: self-signed certificate"
+    )
+
+
+def test_a_certificate_error_without_a_verify_message_still_says_why() -> None:
+    final = permanent_error(ssl.SSLCertVerificationError(1, "unknown CA"), url="https://h/")
+    assert str(final) == "https://h/: the server's certificate was not accepted: unknown CA"
+
+
+def test_a_network_errno_is_never_worded_as_a_disk_error() -> None:
+    with pytest.raises(ValueError, match="not a permanent"):
+        permanent_error(OSError(errno.EHOSTUNREACH, "No route to host"), url="http://h/f")
 
 
 def test_a_transient_failure_is_not_worded_as_permanent() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from uidt.testing.clock import FakeClock
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
 from uidt.transfers.jobs import download_job
 from uidt.transfers.names import CHANNEL
-from uidt.transfers.partfile import PartFile
+from uidt.transfers.partfile import PartFile, part_path
 from uidt.transfers.patience import MAX_IDLE_RUNS, patience_path, upload_patience_path
 from uidt.transfers.retry import RetryPolicy
 from uidt.transfers.service import HttpDownloadService, HttpUploadService, speed_rule
@@ -42,12 +43,19 @@ class Recording:
         return dict(notes[-1]["notification"])
 
 
-async def _run(url: str, dest: Path, *, run_id: int = 1, **extras: Any) -> Recording:
+async def _run(
+    url: str,
+    dest: Path,
+    *,
+    run_id: int = 1,
+    sleep: RecordingSleep | None = None,
+    **extras: Any,
+) -> Recording:
     """One run of the download job, with in-run retries that are few and do not wait."""
     connection = Recording()
     service = HttpDownloadService()
     service.retry_policy = RetryPolicy(retries=2, link_retries=2)
-    service.sleep = RecordingSleep()
+    service.sleep = sleep if sleep is not None else RecordingSleep()
     service.attach(connection)
     params = JobParameters(
         job_id=1,
@@ -142,6 +150,30 @@ async def test_a_dead_server_fails_the_job_at_last_with_a_clear_reason(tmp_path:
     assert f"still failing after {MAX_IDLE_RUNS + 1} runs" in end["failure"]
     assert connection.last_notification()["title"] == "Download f.bin failed"
     assert not patience_path(dest).exists()
+
+
+async def test_a_server_whose_certificate_is_not_trusted_fails_the_job_at_once(
+    self_signed_tls: ssl.SSLContext, tmp_path: Path
+) -> None:
+    dest, sleep = tmp_path / "f.bin", RecordingSleep()
+    async with TransferTestServer(ssl_context=self_signed_tls) as tls:
+        tls.add_file("/f.bin", b"x" * 1000)
+        url = tls.url("/f.bin").replace("https://", "https://ann:secret@")
+        connection = await _run(url, dest, sleep=sleep)
+        assert tls.requests == []  # the handshake failed: no request was sent
+    [end] = _ends(connection)
+    assert end["wants_reschedule"] is False
+    assert end["failure"].startswith(
+        f"{url.replace('secret', '***')}: the server's certificate was not accepted: "
+        "certificate verify failed: self"
+    )
+    assert "self-signed" in end["failure"] or "self signed" in end["failure"]
+    assert sleep.delays == []  # failed on the first attempt, without a retry
+    note = connection.last_notification()
+    assert (note["title"], note["text"]) == ("Download f.bin failed", end["failure"])
+    assert not dest.exists()
+    assert not patience_path(dest).exists()
+    assert not part_path(dest).exists()
 
 
 async def test_a_permanent_error_after_waiting_fails_at_once(

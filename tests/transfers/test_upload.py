@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import ssl
 from pathlib import Path
 
 import pytest
 
-from uidt.errors import RemoteError
+from uidt.errors import RemoteError, ServerCertificateError
 from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.notices import Notice
@@ -176,6 +177,20 @@ async def test_permanent_refusal(
     server.set_faults("/put/x", Faults(status=403))
     with pytest.raises(RemoteError, match="403"):
         await upload(source, server.url("/put/x"), sleep=no_wait)
+
+
+async def test_a_server_whose_certificate_is_not_trusted_fails_the_upload_at_once(
+    self_signed_tls: ssl.SSLContext, source: Path, no_wait: RecordingSleep
+) -> None:
+    async with TransferTestServer(ssl_context=self_signed_tls) as tls:
+        url = tls.url("/files/").replace("https://", "https://ann:secret@")
+        with pytest.raises(ServerCertificateError) as caught:
+            await upload(source, url, sleep=no_wait)
+        assert tls.requests == []
+    assert str(caught.value).startswith(
+        f"{url.replace('secret', '***')}: the server's certificate was not accepted: certificate verify failed: self"
+    )
+    assert no_wait.delays == []
 
 
 async def test_empty_metadata_sends_no_header(

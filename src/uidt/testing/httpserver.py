@@ -11,7 +11,9 @@ plain ``PUT``/``POST`` sink under ``/put/``, and misbehaves on request::
 
 Faults are per path and can change while the server runs. :class:`ThreadedTransferTestServer`
 runs the same server on a background thread for code that is not async (``with`` block).
-It listens on 127.0.0.1 only, port 0 (the real port is in :attr:`port`).
+It listens on 127.0.0.1 only, port 0 (the real port is in :attr:`port`); given an
+``ssl.SSLContext`` it speaks HTTPS instead (:meth:`~TransferTestServer.url` then says
+``https://``), for tests of certificate checks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 import itertools
 import mmap
 import os
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,7 +137,8 @@ def _etag_of(data: bytes, generation: int) -> str:
 class TransferTestServer(TusEndpoint):
     """The async server. Use as ``async with`` or call :meth:`start`/:meth:`stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._ssl_context = ssl_context
         self._files: dict[str, _File] = {}
         self._paths: dict[str, _Path] = {}
         self._generation = itertools.count(1)
@@ -226,7 +230,8 @@ class TransferTestServer(TusEndpoint):
 
     def url(self, path: str) -> str:
         """The full URL of ``path`` on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        scheme = "http" if self._ssl_context is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def _path(self, path: str) -> _Path:
         return self._paths.setdefault(path, _Path())
@@ -246,7 +251,7 @@ class TransferTestServer(TusEndpoint):
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl_context)
         await site.start()
         server = site._server
         assert isinstance(server, asyncio.base_events.Server)

@@ -9,12 +9,15 @@ answers a :class:`Failure`:
 
 ========================  =================================================================
 ``LINK``                  the connection failed (refused, reset, timed out, cut short, a
-                          garbled answer, a TLS handshake that failed): retried soon, as the
-                          link may be back in a second
+                          garbled answer, a TLS handshake that failed, a network errno such
+                          as ``EHOSTUNREACH``): retried soon, as the link may be back in a
+                          second
 ``STATUS``                the server answered a status worth retrying (5xx, 429, 408):
                           retried with a growing wait
 ``BAD_URL``               the URL cannot be requested: permanent
 ``REMOTE``                the server's answers cannot be used (a redirect loop): permanent
+``CERTIFICATE``           the server's TLS certificate was not accepted: permanent at once,
+                          as it will not change within a run (curl's exit 60)
 ``LOCAL_DISK``            writing the file failed (any other ``OSError``): permanent
 ========================  =================================================================
 
@@ -23,6 +26,15 @@ Anything else is not an I/O failure and passes unchanged: uidt's own errors (a
 resume checks of :mod:`uidt.transfers.resumecheck`), a cancellation, a bug.
 :func:`permanent_error` words the permanent kinds as :class:`~uidt.errors.TransferError`\\ s;
 :func:`gave_up_error` words a transient one whose retries ran out.
+
+Sockets and files raise the same ``OSError``; only its ``errno`` tells them apart. Python gives
+the connection errnos their own classes (``ConnectionResetError``, ``TimeoutError``, ...), the
+others need the rows of :data:`NETWORK_ERRNOS`: a number there is one a socket gives (no route,
+network down, host down, ...) and a local file never does, so it is a link failure wherever it
+comes from. ``EIO`` is left to the disk on purpose: Linux sockets do not report it (``tcp(7)``
+lists no ``EIO``) while a failing disk does, and taking a dying disk for a link would retry
+writes onto it and then name the wrong culprit. A network file system may report a lost server
+as ``ETIMEDOUT`` on a write; that reads as a link failure, which is what it is.
 
 ``aiohttp`` is imported only by a transfer that needs it, so its rows are read from
 ``sys.modules``: a plain-HTTP download never pays for the import.
@@ -34,9 +46,16 @@ import enum
 import errno
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from uidt.errors import NoSpaceError, RemoteError, TransferError, UidtError
+from uidt.errors import (
+    NoSpaceError,
+    RemoteError,
+    ServerCertificateError,
+    TransferError,
+    UidtError,
+)
 from uidt.transfers.rawhttp import ConnectFailedError
 
 
@@ -47,6 +66,7 @@ class Failure(enum.Enum):
     STATUS = "status"
     BAD_URL = "bad-url"
     REMOTE = "remote"
+    CERTIFICATE = "certificate"
     LOCAL_DISK = "local-disk"
 
     @property
@@ -68,9 +88,37 @@ class TooManyRedirectsError(Exception):
     """A download was redirected more often than it allows (a loop?)."""
 
 
-Rule = tuple[type[BaseException] | str, Failure]
+@dataclass(frozen=True)
+class Errnos:
+    """A row's match by number: a plain ``OSError`` whose ``errno`` is one of ``numbers``."""
+
+    numbers: frozenset[int]
+
+
+#: What a socket reports and a local file never does (the connection errnos that Python gives
+#: a ``ConnectionError`` or ``TimeoutError`` class of its own are caught by those rows).
+NETWORK_ERRNOS = Errnos(
+    frozenset(
+        {
+            errno.ENETDOWN,  # the interface went down
+            errno.ENETUNREACH,  # no route to the network
+            errno.ENETRESET,  # the network dropped the connection
+            errno.EHOSTDOWN,  # the host is down
+            errno.EHOSTUNREACH,  # no route to the host
+            errno.ENONET,  # this machine is not on a network
+            errno.ETIMEDOUT,  # the connection timed out (a TimeoutError already)
+            errno.ENOTCONN,  # the socket is no longer connected
+            errno.EADDRNOTAVAIL,  # no local address or port for the connection
+            errno.ENOBUFS,  # the socket's buffers ran out
+            errno.EPROTO,  # a protocol error on the connection
+        }
+    )
+)
+
+Rule = tuple[type[BaseException] | str | Errnos, Failure]
 """``(class, kind)``: an error of that class (or a subclass) is of that kind. A class named
-``"module.Name"`` is looked up only once its module is imported."""
+``"module.Name"`` is looked up only once its module is imported; an :class:`Errnos` matches
+an ``OSError`` by its number."""
 
 #: The table, in order: the first row whose class the error is an instance of decides.
 RULES: tuple[Rule, ...] = (
@@ -81,6 +129,7 @@ RULES: tuple[Rule, ...] = (
     (TooManyRedirectsError, Failure.REMOTE),
     ("aiohttp.InvalidURL", Failure.BAD_URL),
     ("aiohttp.TooManyRedirects", Failure.REMOTE),
+    ("aiohttp.ClientConnectorCertificateError", Failure.CERTIFICATE),
     ("aiohttp.ClientConnectionError", Failure.LINK),
     ("aiohttp.ClientPayloadError", Failure.LINK),
     ("aiohttp.ClientError", Failure.LINK),
@@ -88,13 +137,19 @@ RULES: tuple[Rule, ...] = (
     # ``ConnectionError``\ s; timeouts (the lowest-speed rule's too) are ``TimeoutError``\ s.
     (ConnectionError, Failure.LINK),
     (TimeoutError, Failure.LINK),
+    # A certificate that is not accepted stays so; a handshake that was cut may not recur.
+    ("ssl.SSLCertVerificationError", Failure.CERTIFICATE),
     ("ssl.SSLError", Failure.LINK),
+    (NETWORK_ERRNOS, Failure.LINK),
     # Every other ``OSError`` comes from the file: the sockets' own are above.
     (OSError, Failure.LOCAL_DISK),
 )
 
 
-def _rule_class(rule: type[BaseException] | str) -> type[BaseException] | None:
+def _rule_class(rule: type[BaseException] | str | Errnos) -> type[BaseException] | None:
+    """The class a row names (``None``: not imported yet, or a row by number)."""
+    if isinstance(rule, Errnos):
+        return None
     if not isinstance(rule, str):
         return rule
     module, _, name = rule.rpartition(".")
@@ -113,6 +168,10 @@ def classify(exc: BaseException) -> Failure | None:
     if isinstance(exc, UidtError):
         return None
     for rule, kind in RULES:
+        if isinstance(rule, Errnos):
+            if isinstance(exc, OSError) and exc.errno in rule.numbers:
+                return kind
+            continue
         cls = _rule_class(rule)
         if cls is not None and isinstance(exc, cls):
             return kind
@@ -130,8 +189,8 @@ def transient_errors() -> tuple[type[BaseException], ...]:
 
     An ``except`` clause cannot keep the table's order, so this lists only the transient rows
     that catch nothing a permanent row above them claims (not ``aiohttp.ClientError``, which
-    would catch ``InvalidURL``): everything it catches is transient, but :func:`is_transient`
-    is the whole answer.
+    would catch ``InvalidURL``) and no row by number: everything it catches is transient, but
+    :func:`is_transient` is the whole answer.
     """
     permanent = [_rule_class(rule) for rule, kind in RULES if not kind.transient]
     found: list[type[BaseException]] = []
@@ -145,7 +204,7 @@ def transient_errors() -> tuple[type[BaseException], ...]:
 
 
 def permanent_error(exc: BaseException, *, url: str, dest: Path | None = None) -> TransferError:
-    """``exc`` (a ``BAD_URL``, ``REMOTE`` or ``LOCAL_DISK`` failure) as a :class:`TransferError`.
+    """``exc`` (a permanent failure: not ``LINK`` or ``STATUS``) as a :class:`TransferError`.
 
     Args:
         exc: The error.
@@ -167,6 +226,17 @@ def _remote(exc: BaseException, url: str, dest: Path | None) -> TransferError:
     return RemoteError(f"{url}: too many redirects (a loop?)")
 
 
+def _certificate(exc: BaseException, url: str, dest: Path | None) -> TransferError:
+    # aiohttp wraps the ssl module's error; its text is then the one worth showing.
+    cause = getattr(exc, "certificate_error", exc)
+    why = getattr(cause, "verify_message", None)
+    if why:
+        why = f"certificate verify failed: {why}"
+    else:
+        why = getattr(cause, "strerror", None) or str(cause)
+    return ServerCertificateError(f"{url}: the server's certificate was not accepted: {why}")
+
+
 def _local_disk(exc: BaseException, url: str, dest: Path | None) -> TransferError:
     assert isinstance(exc, OSError)
     where = dest if dest is not None else url
@@ -178,6 +248,7 @@ def _local_disk(exc: BaseException, url: str, dest: Path | None) -> TransferErro
 _PERMANENT: dict[Failure, Callable[[BaseException, str, Path | None], TransferError]] = {
     Failure.BAD_URL: _bad_url,
     Failure.REMOTE: _remote,
+    Failure.CERTIFICATE: _certificate,
     Failure.LOCAL_DISK: _local_disk,
 }
 

@@ -32,7 +32,7 @@ import aiohttp
 from uidt.clock import Clock, SystemClock
 from uidt.errors import InconsistentServerError, RemoteError, RetryLaterError, TransferError
 from uidt.redact import redact, redact_error
-from uidt.transfers.failures import is_transient
+from uidt.transfers.failures import Failure, classify, is_transient, permanent_error
 from uidt.transfers.http import check_url, new_session
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
@@ -358,6 +358,7 @@ async def upload(
         FileNotFoundError: ``source`` does not exist.
         RemoteError: The server refused (4xx) or kept failing (5xx/429).
         TusUnsupportedError: ``tus`` is ``REQUIRE`` and the server does not speak tus.
+        ServerCertificateError: The server's TLS certificate was not accepted (no retry).
         TransferError: A bad URL, an unreachable host, or repeated network errors.
     """
     try:
@@ -386,6 +387,11 @@ async def upload(
         return await job.run()
     except TransferError as exc:  # its message may quote the URL: no password in it
         raise redact_error(exc) from exc.__cause__
+    except Exception as exc:
+        # Only the certificate is worded here: the table's disk wording is a download's.
+        if classify(exc) is not Failure.CERTIFICATE:
+            raise
+        raise redact_error(permanent_error(exc, url=url)) from exc
     finally:
         if own_session:
             await active.close()
