@@ -22,6 +22,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +33,7 @@ from bench.badday.device import DaemonDevice, daemon_request, device_set
 from bench.badday.linkwatch import read_link
 from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
+from bench.badday.ready import NotReadyError, ready_argv
 from bench.badday.report import RunResult
 from bench.badday.trace import KILLS, Event, Kind, Trace, lower_bound_s
 from uidt.errors import UidtError
@@ -46,6 +48,9 @@ GRACE_S = 120.0
 RESTART_AFTER_S = 5.0
 #: How often the harness asks uidt's daemon about the job once ``--wait`` is gone.
 JOB_POLL_S = 1.0
+#: A guess of how long a lane takes to get ready, for the notes written before the shared
+#: time zero is known (the zero itself waits for every lane, however long they take).
+PREPARE_S = 3.0
 
 
 def sha256_of(path: Path) -> str:
@@ -307,28 +312,47 @@ class ClientRun:
 
     # -- one run ---------------------------------------------------------------------------
 
-    def run(self, proxy_argv: list[str], proxy_log: Path) -> tuple[RunResult, Timeline]:
+    def run(
+        self, proxy_argv: list[str], proxy_log: Path, zero: Callable[[], float]
+    ) -> tuple[RunResult, Timeline]:
+        """Prepare the lane, then start the client at the time zero ``zero()`` returns.
+
+        The lane is ready before the client's clock starts: the fault proxy accepts a
+        connection made from the client's namespace (and, for uidt, the daemon serves).
+        ``zero()`` waits until every lane of the seed is ready and returns the one time zero
+        they all share; the proxy is told it on its standard input.
+        """
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(parents=True, exist_ok=True)
         self.lane.set_rate(self.trace.base_mbit)
         self.lane.set_link(up=True)
         self.lane.check_route()
         self.boot = str(uuid.uuid4())
-        self.t0 = time.time() + (3.0 if self.client == UIDT else 1.0)
+        self.t0 = time.time() + PREPARE_S  # until the shared zero is known
         with open(self.dir / "client.log", "ab") as self.log_out:
-            proxy = self._popen(self.lane.in_server(*proxy_argv, "--t0", str(self.t0)))
+            proxy = subprocess.Popen(
+                self.lane.in_server(*proxy_argv),
+                env=self.env,
+                stdout=self.log_out,
+                stderr=self.log_out,
+                stdin=subprocess.PIPE,
+            )
             try:
+                self._wait_proxy(proxy)
                 if self.client == UIDT:
                     self._start_daemon(self.boot)
                     self.device.start_watching()
-                while time.time() < self.t0:
-                    time.sleep(POLL_S)  # noqa: TID251 - waiting for the agreed start, bounded
+                self.t0 = zero()
+                self._send_zero(proxy)
                 self._start_client()
                 done = self._replay()
             finally:
                 self.device.stop_watching()
                 self.lane.set_link(up=True)
                 self._kill_lane_clients()
+                if proxy.stdin is not None:
+                    with contextlib.suppress(OSError):
+                        proxy.stdin.close()
                 proxy.send_signal(signal.SIGTERM)
                 try:
                     proxy.wait(timeout=5)
@@ -336,6 +360,27 @@ class ClientRun:
                     self._kill(proxy)
         timeline = self._timeline(proxy_log)
         return self._result(done, timeline), timeline
+
+    def _wait_proxy(self, proxy: subprocess.Popen[bytes]) -> None:
+        """Wait until the proxy accepts a connection from the client's namespace."""
+        probe = subprocess.run(
+            self.lane.in_client(*ready_argv(self.lane.server_ip, PROXY_PORT)),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode != 0:
+            exited = proxy.poll()
+            why = probe.stderr.strip() or f"exit {probe.returncode}"
+            raise NotReadyError(
+                f"the fault proxy of {self.lane.server_ns} is not accepting: {why}"
+                + ("" if exited is None else f" (the proxy exited with {exited})")
+            )
+
+    def _send_zero(self, proxy: subprocess.Popen[bytes]) -> None:
+        assert proxy.stdin is not None
+        proxy.stdin.write(f"{self.t0!r}\n".encode())
+        proxy.stdin.flush()
 
     def _replay(self) -> float | None:
         """Apply the trace until the client is done; its wall time, or ``None`` (gave up)."""
