@@ -264,10 +264,14 @@ async def serve(args: argparse.Namespace, trace: Trace, log: Log) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with server:
+        listening_at = time.time()
         if started is not None:
             log.t0 = await read_t0(sys.stdin, stop)
             started.set()
-        log.event("listening", address=args.listen)
+        # When it began to listen, counted from the zero (negative: that long before it).
+        log.write(
+            {"t": round(listening_at - log.t0, 3), "event": "listening", "address": args.listen}
+        )
         await stop.wait()
     log.flush()
 
