@@ -38,7 +38,7 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from bench.badday.trace import Kind, Trace
 
@@ -288,7 +288,8 @@ async def read_t0(stdin: IO[str], stop: asyncio.Event) -> float:
     """Wait for the time zero line on ``stdin`` (the proxy ends if it never comes)."""
     read = asyncio.get_running_loop().run_in_executor(None, stdin.readline)
     stopped = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    either: set[asyncio.Future[Any]] = {read, stopped}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if not read.done():
         raise SystemExit(0)
     stopped.cancel()

@@ -30,10 +30,10 @@ import psutil
 
 from bench.badday.clients import UIDT, peer_named, uidt_argv
 from bench.badday.device import DaemonDevice, daemon_request, device_set
+from bench.badday.laneproxy import LaneProxy
 from bench.badday.linkwatch import read_link
 from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
-from bench.badday.ready import NotReadyError, ready_argv
 from bench.badday.report import RunResult
 from bench.badday.trace import KILLS, Event, Kind, Trace, lower_bound_s
 from uidt.errors import UidtError
@@ -330,57 +330,23 @@ class ClientRun:
         self.boot = str(uuid.uuid4())
         self.t0 = time.time() + PREPARE_S  # until the shared zero is known
         with open(self.dir / "client.log", "ab") as self.log_out:
-            proxy = subprocess.Popen(
-                self.lane.in_server(*proxy_argv),
-                env=self.env,
-                stdout=self.log_out,
-                stderr=self.log_out,
-                stdin=subprocess.PIPE,
-            )
+            proxy = LaneProxy(self.lane, proxy_argv, self.env, self.log_out)
             try:
-                self._wait_proxy(proxy)
+                proxy.wait_accepting()
                 if self.client == UIDT:
                     self._start_daemon(self.boot)
                     self.device.start_watching()
                 self.t0 = zero()
-                self._send_zero(proxy)
+                proxy.send_zero(self.t0)
                 self._start_client()
                 done = self._replay()
             finally:
                 self.device.stop_watching()
                 self.lane.set_link(up=True)
                 self._kill_lane_clients()
-                if proxy.stdin is not None:
-                    with contextlib.suppress(OSError):
-                        proxy.stdin.close()
-                proxy.send_signal(signal.SIGTERM)
-                try:
-                    proxy.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._kill(proxy)
+                proxy.stop()
         timeline = self._timeline(proxy_log)
         return self._result(done, timeline), timeline
-
-    def _wait_proxy(self, proxy: subprocess.Popen[bytes]) -> None:
-        """Wait until the proxy accepts a connection from the client's namespace."""
-        probe = subprocess.run(
-            self.lane.in_client(*ready_argv(self.lane.server_ip, PROXY_PORT)),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode != 0:
-            exited = proxy.poll()
-            why = probe.stderr.strip() or f"exit {probe.returncode}"
-            raise NotReadyError(
-                f"the fault proxy of {self.lane.server_ns} is not accepting: {why}"
-                + ("" if exited is None else f" (the proxy exited with {exited})")
-            )
-
-    def _send_zero(self, proxy: subprocess.Popen[bytes]) -> None:
-        assert proxy.stdin is not None
-        proxy.stdin.write(f"{self.t0!r}\n".encode())
-        proxy.stdin.flush()
 
     def _replay(self) -> float | None:
         """Apply the trace until the client is done; its wall time, or ``None`` (gave up)."""
