@@ -30,6 +30,7 @@ from types import FrameType
 from bench.badday import net
 from bench.badday.clients import PEERS, UIDT, missing_tools
 from bench.badday.measure import finish, load, save
+from bench.badday.ready import NotReadyError, SharedZero, ready_argv
 from bench.badday.report import RunResult, markdown, per_run_markdown
 from bench.badday.runner import CHANGED_NAME, FILE_NAME, ClientRun, sha256_of
 from bench.badday.trace import MiB, Trace, make_trace
@@ -104,6 +105,10 @@ class Bench:
                 )
             )
             lane.check_route()
+        for lane in self.lanes:  # nginx accepts before any proxy forwards to it
+            probe = net.sh(*lane.in_server(*ready_argv("127.0.0.1", net.NGINX_PORT)), check=False)
+            if probe.returncode != 0:
+                raise NotReadyError(f"nginx of {lane.server_ns}: {probe.stderr.strip()}")
         return shas
 
     def teardown(self) -> None:
@@ -123,6 +128,7 @@ class Bench:
         trace_file.write_text(trace.to_json())
         results: list[RunResult] = []
         lock = threading.Lock()
+        zero = SharedZero(len(self.lanes))
 
         def one(lane: net.Lane, client: str) -> None:
             workdir = seed_dir / client
@@ -137,8 +143,9 @@ class Bench:
             ]  # fmt: skip
             run = ClientRun(lane, client, trace, workdir, shas, self.prefix)
             try:
-                result, timeline = run.run(proxy_argv, log)
+                result, timeline = run.run(proxy_argv, log, zero.wait)
             except Exception as exc:  # the harness's own failure: said, and not counted
+                zero.abort()  # the other lanes stop waiting for this one
                 print(f"seed {seed} {client}: harness error, not counted: {exc!r}", flush=True)
                 return
             result = finish(result, timeline, trace)

@@ -16,6 +16,11 @@ the clients pipelines) and carries out the trace's proxy faults at their times, 
   so nginx gives it another ETag and ``Last-Modified`` and answers ``If-Range`` / ``If-Match``
   as for a changed file; a client that resumes without a validator gets a mix of the two).
 
+Without ``--t0`` the proxy listens first and reads the trace's time zero (seconds since the
+epoch) as one line on its standard input: the harness sends it once every lane accepts, so
+the zero is the same moment for all of them. Until then a connection is accepted but not
+served (the harness's readiness probe is such a connection).
+
 It logs to ``--log`` (JSON lines): the bytes written to clients per 0.1 s bucket, every
 request with its answer, every fault carried out. Standard library only.
 """
@@ -26,12 +31,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import signal
 import socket
 import struct
+import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from bench.badday.trace import Kind, Trace
 
@@ -128,14 +135,23 @@ def _get(headers: list[tuple[str, str]], name: str) -> str | None:
 
 class Proxy:
     def __init__(
-        self, upstream: tuple[str, int], faults: Faults, log: Log, paths: tuple[str, str]
+        self,
+        upstream: tuple[str, int],
+        faults: Faults,
+        log: Log,
+        paths: tuple[str, str],
+        started: asyncio.Event | None = None,
     ) -> None:
         self.upstream = upstream
         self.faults = faults
         self.log = log
         self.path, self.changed_path = paths
+        #: Set once the trace's time zero is known; nothing is served before.
+        self.started = started
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.started is not None:
+            await self.started.wait()
         resets_seen = self.faults.resets_due()
         up_reader: asyncio.StreamReader | None = None
         up_writer: asyncio.StreamWriter | None = None
@@ -240,16 +256,47 @@ async def serve(args: argparse.Namespace, trace: Trace, log: Log) -> None:
     host, _, port = args.listen.rpartition(":")
     up_host, _, up_port = args.upstream.rpartition(":")
     paths = (args.path, args.changed_path)
-    proxy = Proxy((up_host, int(up_port)), Faults(trace, log), log, paths)
+    started = None if args.t0 is not None else asyncio.Event()
+    proxy = Proxy((up_host, int(up_port)), Faults(trace, log), log, paths, started)
     server = await asyncio.start_server(proxy.handle, host, int(port), reuse_address=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.event("listening", address=args.listen)
     async with server:
+        listening_at = time.time()
+        if started is not None:
+            log.t0 = await read_t0(sys.stdin, stop)
+            started.set()
+        # When it began to listen, counted from the zero (negative: that long before it).
+        log.write(
+            {"t": round(listening_at - log.t0, 3), "event": "listening", "address": args.listen}
+        )
         await stop.wait()
     log.flush()
+
+
+def parse_t0(line: str) -> float:
+    """The time zero sent on the standard input (seconds since the epoch)."""
+    try:
+        return float(line.strip())
+    except ValueError:
+        raise SystemExit(f"proxy: expected the time zero on stdin, got {line.strip()!r}") from None
+
+
+async def read_t0(stdin: IO[str], stop: asyncio.Event) -> float:
+    """Wait for the time zero line on ``stdin`` (the proxy ends if it never comes)."""
+    read = asyncio.get_running_loop().run_in_executor(None, stdin.readline)
+    stopped = asyncio.ensure_future(stop.wait())
+    either: set[asyncio.Future[Any]] = {read, stopped}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    if not read.done():
+        raise SystemExit(0)
+    stopped.cancel()
+    line = read.result()
+    if not line:
+        raise SystemExit("proxy: stdin closed before the time zero was sent")
+    return parse_t0(line)
 
 
 def main() -> None:
@@ -257,14 +304,14 @@ def main() -> None:
     parser.add_argument("--listen", required=True)
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--trace", required=True)
-    parser.add_argument("--t0", type=float, required=True)
+    parser.add_argument("--t0", type=float, help="time zero; without it, read from stdin")
     parser.add_argument("--log", required=True)
     parser.add_argument("--path", required=True, help="the file's URL path")
     parser.add_argument("--changed-path", required=True, help="what it becomes at the change")
     args = parser.parse_args()
     trace = Trace.from_json(Path(args.trace).read_text())
     with open(args.log, "a") as out:
-        asyncio.run(serve(args, trace, Log(out, args.t0)))
+        asyncio.run(serve(args, trace, Log(out, math.inf if args.t0 is None else args.t0)))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -29,6 +30,7 @@ import psutil
 
 from bench.badday.clients import UIDT, peer_named, uidt_argv
 from bench.badday.device import DaemonDevice, daemon_request, device_set
+from bench.badday.laneproxy import LaneProxy
 from bench.badday.linkwatch import read_link
 from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
@@ -46,6 +48,9 @@ GRACE_S = 120.0
 RESTART_AFTER_S = 5.0
 #: How often the harness asks uidt's daemon about the job once ``--wait`` is gone.
 JOB_POLL_S = 1.0
+#: A guess of how long a lane takes to get ready, for the notes written before the shared
+#: time zero is known (the zero itself waits for every lane, however long they take).
+PREPARE_S = 3.0
 
 
 def sha256_of(path: Path) -> str:
@@ -307,33 +312,39 @@ class ClientRun:
 
     # -- one run ---------------------------------------------------------------------------
 
-    def run(self, proxy_argv: list[str], proxy_log: Path) -> tuple[RunResult, Timeline]:
+    def run(
+        self, proxy_argv: list[str], proxy_log: Path, zero: Callable[[], float]
+    ) -> tuple[RunResult, Timeline]:
+        """Prepare the lane, then start the client at the time zero ``zero()`` returns.
+
+        The lane is ready before the client's clock starts: the fault proxy accepts a
+        connection made from the client's namespace (and, for uidt, the daemon serves).
+        ``zero()`` waits until every lane of the seed is ready and returns the one time zero
+        they all share; the proxy is told it on its standard input.
+        """
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(parents=True, exist_ok=True)
         self.lane.set_rate(self.trace.base_mbit)
         self.lane.set_link(up=True)
         self.lane.check_route()
         self.boot = str(uuid.uuid4())
-        self.t0 = time.time() + (3.0 if self.client == UIDT else 1.0)
+        self.t0 = time.time() + PREPARE_S  # until the shared zero is known
         with open(self.dir / "client.log", "ab") as self.log_out:
-            proxy = self._popen(self.lane.in_server(*proxy_argv, "--t0", str(self.t0)))
+            proxy = LaneProxy(self.lane, proxy_argv, self.env, self.log_out)
             try:
+                proxy.wait_accepting()
                 if self.client == UIDT:
                     self._start_daemon(self.boot)
                     self.device.start_watching()
-                while time.time() < self.t0:
-                    time.sleep(POLL_S)  # noqa: TID251 - waiting for the agreed start, bounded
+                self.t0 = zero()
+                proxy.send_zero(self.t0)
                 self._start_client()
                 done = self._replay()
             finally:
                 self.device.stop_watching()
                 self.lane.set_link(up=True)
                 self._kill_lane_clients()
-                proxy.send_signal(signal.SIGTERM)
-                try:
-                    proxy.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._kill(proxy)
+                proxy.stop()
         timeline = self._timeline(proxy_log)
         return self._result(done, timeline), timeline
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from bench.badday.proxy import Faults, Log, Proxy
+from bench.badday.proxy import Faults, Log, Proxy, parse_t0
+from bench.badday.ready import wait_accepting
 from bench.badday.trace import Event, Kind, Trace
 
 from uidt.testing.httpserver import TransferTestServer
@@ -17,6 +22,7 @@ from uidt.testing.httpserver import TransferTestServer
 FILE = bytes(range(256)) * 1024  # 256 KiB
 CHANGED = bytes(reversed(range(256))) * 1024
 FOREVER = 1e9
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @pytest.fixture
@@ -118,3 +124,67 @@ async def test_a_reset_aborts_a_response_under_way(upstream: TransferTestServer)
 async def read_counting(reader: asyncio.StreamReader, counts: list[int]) -> None:
     while chunk := await reader.read(65536):
         counts.append(len(chunk))
+
+
+async def test_before_the_time_zero_a_connection_is_accepted_but_not_served(
+    upstream: TransferTestServer,
+) -> None:
+    out = io.StringIO()
+    log = Log(out, math.inf)  # the zero is not known yet
+    trace = Trace(seed=0, size=len(FILE), base_mbit=80.0, events=())
+    port = int(upstream.url("/f.bin").split(":")[2].split("/")[0])
+    started = asyncio.Event()
+    proxy = Proxy(("127.0.0.1", port), Faults(trace, log), log, ("/f.bin", "/changed.bin"), started)
+    server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
+    async with server:
+        pending = asyncio.ensure_future(get(server.sockets[0].getsockname()[1]))
+        for _ in range(20):  # give the request every chance to be (wrongly) served
+            await asyncio.sleep(0)
+        assert not pending.done()
+        assert out.getvalue() == ""
+        log.t0 = time.time()
+        started.set()
+        status, _, body = await asyncio.wait_for(pending, 30)
+    assert status.endswith("200 OK")
+    assert body == FILE
+    request = [json.loads(x) for x in out.getvalue().splitlines() if "request" in x]
+    assert request
+    assert 0.0 <= request[0]["t"] < 30.0
+
+
+async def test_the_proxy_process_listens_first_and_reads_its_zero_from_stdin(
+    upstream: TransferTestServer, tmp_path: Path
+) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        listen_port = free.getsockname()[1]
+    up_port = int(upstream.url("/f.bin").split(":")[2].split("/")[0])
+    trace_file = tmp_path / "trace.json"
+    trace_file.write_text(Trace(seed=0, size=len(FILE), base_mbit=80.0, events=()).to_json())
+    log_file = tmp_path / "proxy.jsonl"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.badday.proxy", "--listen", f"127.0.0.1:{listen_port}",
+        "--upstream", f"127.0.0.1:{up_port}", "--trace", str(trace_file),
+        "--log", str(log_file), "--path", "/f.bin", "--changed-path", "/changed.bin",
+        stdin=asyncio.subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, wait_accepting, "127.0.0.1", listen_port, 30.0)
+        assert proc.stdin is not None
+        proc.stdin.write(f"{time.time()!r}\n".encode())
+        await proc.stdin.drain()
+        status, _, body = await get(listen_port)
+        assert status.endswith("200 OK")
+        assert body == FILE
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+    events = [json.loads(x) for x in log_file.read_text().splitlines()]
+    assert [e["event"] for e in events if "event" in e] == ["listening", "request"]
+    assert events[0]["t"] < 0.0  # it listened before the zero was sent
+
+
+def test_a_zero_that_is_no_number_is_a_clear_error() -> None:
+    with pytest.raises(SystemExit, match="expected the time zero on stdin"):
+        parse_t0("soon\n")
