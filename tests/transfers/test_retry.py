@@ -13,8 +13,9 @@ from uidt.errors import InconsistentServerError, RetryLaterError, TransferError
 from uidt.testing.clock import FakeClock
 from uidt.testing.httpserver import Faults, TransferTestServer
 from uidt.transfers.download import download
+from uidt.transfers.failures import TransientStatusError
 from uidt.transfers.notices import Notice
-from uidt.transfers.retry import RetryBudget, RetryPolicy, TransientStatusError
+from uidt.transfers.retry import RetryBudget, RetryPolicy
 from uidt.transfers.speedfloor import SpeedFloor, TooSlowError
 
 URL = "http://127.0.0.1/f"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from uidt.errors import RetryLaterError, TransferError
+from uidt.errors import RetryLaterError
 from uidt.transfers.failures import TransientStatusError, gave_up_error
 from uidt.transfers.notices import Notice
 from uidt.transfers.resumecheck import restart_limit_error
@@ -24,8 +24,6 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "Sleep",
-    "TransientStatusError",
-    "final_error",
     "parse_retry_after",
 ]
 
@@ -101,11 +99,6 @@ class RetryPolicy:
         return float(delay * (1.0 - self.jitter * rng.random()))
 
 
-def final_error(url: str, exc: BaseException) -> TransferError:
-    """What kept failing, once the retries of a transient failure are used up."""
-    return gave_up_error(url, exc)
-
-
 class RetryBudget:
     """The failures of one run, counted against a :class:`RetryPolicy`.
 
@@ -155,13 +148,13 @@ class RetryBudget:
             self.link = self.silent = 0  # the server answered: the link is back
             self.statuses += 1
             if self.statuses > self.policy.retries:
-                raise RetryLaterError(str(final_error(self.url, exc)))
+                raise RetryLaterError(str(gave_up_error(self.url, exc)))
             return self.policy.delay(self.statuses, exc.retry_after)
         self.link += 1
         # A read timeout has already waited (60 s by default): as many in a row as statuses.
         self.silent = self.silent + 1 if isinstance(exc, TimeoutError) else 0
         if self.link > self.policy.link_retries or self.silent > self.policy.retries:
-            raise RetryLaterError(str(final_error(self.url, exc)))
+            raise RetryLaterError(str(gave_up_error(self.url, exc)))
         return self.policy.link_delay(self.link, self.rng)
 
     def restarted(self, notice: Notice) -> float:

@@ -2,7 +2,7 @@
 
 :class:`TusClient` asks, creates, reads the offset and sends bytes; it turns the server's
 answers into values or errors (a status worth retrying becomes
-:class:`~uidt.transfers.retry.TransientStatusError`, a refusal :class:`RemoteError`), and
+:class:`~uidt.transfers.failures.TransientStatusError`, a refusal :class:`RemoteError`), and
 decides nothing about retrying or resuming: that is the run's part (:mod:`uidt.transfers.upload`).
 :class:`OffsetWatch` holds what the server said about its offset against what was sent, so a
 server that claims bytes it never got, or loses bytes it acknowledged, is caught.
@@ -18,7 +18,8 @@ from yarl import URL
 
 from uidt.clock import Clock
 from uidt.errors import InconsistentServerError, RemoteError
-from uidt.transfers.retry import TRANSIENT_STATUSES, TransientStatusError, parse_retry_after
+from uidt.transfers.failures import TransientStatusError
+from uidt.transfers.retry import TRANSIENT_STATUSES, parse_retry_after
 
 TUS_VERSION = "1.0.0"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
