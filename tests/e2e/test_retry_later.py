@@ -36,13 +36,9 @@ def server() -> Iterator[ThreadedTransferTestServer]:
         yield served
 
 
-def test_a_busy_server_leaves_the_job_waiting_with_the_reason_in_view(
-    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
-) -> None:
-    dest = tmp_path / "busy.bin"
-    job_id = job_id_for(dest)
-    done = daemon.uidt("download", server.url("/busy.bin"), "-o", str(dest))
-    assert done.returncode == 0, done.stderr
+def _assert_waiting_to_retry(daemon: Daemon, job_id: int, title: str) -> None:
+    """The job waits for its backoff, unfailed, saying why in its notification and never
+    reading failed or finished in ``uidt jobs``."""
     latency = int(PendingReason.CONSTRAINT_MINIMUM_LATENCY)
     job = daemon.wait_job(
         job_id,
@@ -57,12 +53,22 @@ def test_a_busy_server_leaves_the_job_waiting_with_the_reason_in_view(
         if n["app"] == TRANSFERS_APP and n["id"] == job_id
     ]
     assert notes
-    assert notes[0]["title"] == "Download busy.bin waiting to retry"
+    assert notes[0]["title"] == title
     assert notes[0]["text"].startswith("retrying: ")
     assert "503" in notes[0]["text"]
     table = daemon.uidt("jobs", "--app", TRANSFERS_APP)
     assert "failed" not in table.stdout
     assert "finished" not in table.stdout
+
+
+def test_a_busy_server_leaves_the_job_waiting_with_the_reason_in_view(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "busy.bin"
+    job_id = job_id_for(dest)
+    done = daemon.uidt("download", server.url("/busy.bin"), "-o", str(dest))
+    assert done.returncode == 0, done.stderr
+    _assert_waiting_to_retry(daemon, job_id, "Download busy.bin waiting to retry")
     assert patience_path(dest).exists()
     assert not dest.exists()
 
@@ -115,25 +121,6 @@ def test_an_upload_to_a_busy_server_waits_too_and_never_reads_finished(
     job_id = job_id_for(source.absolute(), url)
     done = daemon.uidt("upload", str(source), url)
     assert done.returncode == 0, done.stderr
-    latency = int(PendingReason.CONSTRAINT_MINIMUM_LATENCY)
-    job = daemon.wait_job(
-        job_id,
-        lambda j: j["state"] == "waiting" and latency in (j.get("pending_reasons") or []),
-        "waiting for its backoff",
-        app=TRANSFERS_APP,
-    )
-    assert job.get("failure") is None
-    notes = [
-        n
-        for n in daemon.dumpsys()["notifications"]
-        if n["app"] == TRANSFERS_APP and n["id"] == job_id
-    ]
-    assert notes
-    assert notes[0]["title"] == "Upload report.pdf waiting to retry"
-    assert notes[0]["text"].startswith("retrying: ")
-    assert "503" in notes[0]["text"]
-    table = daemon.uidt("jobs", "--app", TRANSFERS_APP)
-    assert "failed" not in table.stdout
-    assert "finished" not in table.stdout
+    _assert_waiting_to_retry(daemon, job_id, "Upload report.pdf waiting to retry")
     assert upload_patience_path(source).exists()
     assert server.server.uploads == {}
