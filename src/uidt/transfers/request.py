@@ -144,16 +144,21 @@ class RequestOptions:
         return name.lower() in SECRET_FIELDS or name.lower() in self.secret
 
     def secret_values(self) -> list[str]:
-        """The values that must never be shown (a Basic password also decoded)."""
+        """The values that must never be shown: each whole, the token after an auth scheme
+        (``Bearer TOKEN``), and a Basic password decoded."""
         values = [value for name, value in self.headers if self.is_secret(name)]
         for value in list(values):
             scheme, _, token = value.partition(" ")
+            token = token.strip()
+            if not token:
+                continue
+            values.append(token)
             if scheme.lower() == "basic":
                 try:
-                    decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+                    decoded = base64.b64decode(token, validate=True).decode("utf-8")
                 except (ValueError, UnicodeDecodeError):
                     continue
-                values += [token.strip(), decoded, decoded.partition(":")[2]]
+                values += [decoded, decoded.partition(":")[2]]
         return [v for v in values if v]
 
     def scrub(self, text: str) -> str:
