@@ -476,10 +476,11 @@ class ThreadedTransferTestServer:
     """:class:`TransferTestServer` on its own thread and event loop, for synchronous callers.
 
     Use as a ``with`` block. Configuration methods are forwarded to the server thread.
+    Given an ``ssl.SSLContext`` it speaks HTTPS, as :class:`TransferTestServer` does.
     """
 
-    def __init__(self) -> None:
-        self.server = TransferTestServer()
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.server = TransferTestServer(ssl_context=ssl_context)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 import stat
 import subprocess
 import sys
@@ -166,3 +167,28 @@ def test_no_surface_shows_a_secret(web_daemon: Daemon, tmp_path: Path) -> None:
     assert _mode(paths.store.parent) == 0o700
     for sidecar in paths.store.parent.glob(paths.store.name + "-*"):
         assert _mode(sidecar) == 0o600
+
+
+def test_https_with_a_self_signed_ca_through_the_daemon(
+    web_daemon: Daemon, self_signed_tls: ssl.SSLContext, self_signed_cert: Path, tmp_path: Path
+) -> None:
+    """The worker runs in the daemon's environment: the CA (by --cacert or the shell's
+    SSL_CERT_FILE) must travel with the job."""
+    with ThreadedTransferTestServer(ssl_context=self_signed_tls) as server:
+        server.add_file("/data.bin", DATA)
+        url = server.url("/data.bin")
+
+        def get(name: str, *options: str, **env: str) -> subprocess.CompletedProcess[str]:
+            dest = str(tmp_path / name)
+            return _uidt(web_daemon, "download", url, "-o", dest, "--wait", *options, **env)
+
+        untrusted = get("a.bin")
+        assert untrusted.returncode == 1
+        assert "certificate" in untrusted.stderr
+        assert get("b.bin", "--cacert", str(self_signed_cert)).returncode == 0
+        assert get("c.bin", SSL_CERT_FILE=str(self_signed_cert)).returncode == 0
+        insecure = get("d.bin", "--insecure")
+        assert insecure.returncode == 0
+    for name in ("b.bin", "c.bin", "d.bin"):
+        assert (tmp_path / name).read_bytes() == DATA
+    assert not (tmp_path / "a.bin").exists()
