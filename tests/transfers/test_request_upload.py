@@ -87,3 +87,16 @@ async def test_uploads_trust_the_ca_file_or_skip_the_check_when_told(
         insecure = RequestOptions(insecure=True)
         assert (await upload(source, tls.url("/put/y"), request=insecure)).size == len(payload)
         assert tls.put_bodies["/put/y"] == payload
+
+
+async def test_an_upload_with_secrets_does_not_follow_a_redirect_nor_read_it_as_done(
+    server: TransferTestServer, source: Path, no_wait: RecordingSleep
+) -> None:
+    async with TransferTestServer() as other:
+        server.set_faults("/put/x", Faults(redirect_to=other.url("/put/x")))
+        request = RequestOptions(headers=(("Authorization", TOKEN),))
+        with pytest.raises(RemoteError, match="redirect") as caught:
+            await upload(source, server.url("/put/x"), request=request, sleep=no_wait)
+        assert other.requests == []  # the token went nowhere else
+        assert other.put_bodies == {}
+    assert "--location-trusted" in str(caught.value)

@@ -40,16 +40,25 @@ def encode_metadata(metadata: Mapping[str, str]) -> str:
 
 
 def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: Clock) -> None:
-    """Raise for an answer that is not a success: transient (5xx/429/408) or a refusal.
+    """Raise for an answer that is not a success: transient (5xx/429/408), a refusal, or a
+    redirect left unfollowed.
 
     Raises:
         TransientStatusError: A status worth retrying, with the server's ``Retry-After``.
-        RemoteError: Any other status from 400 up.
+        RemoteError: Any other status from 400 up, or a 3xx.
     """
     status = response.status
     if status in TRANSIENT_STATUSES:
         wait = parse_retry_after(response.headers.get("Retry-After"), clock.utc())
         raise TransientStatusError(status, response.reason or "", wait)
+    if 300 <= status < 400:
+        # Not followed (the request carries secret fields), or no usable Location: the bytes
+        # did not arrive anywhere, so this is no success.
+        raise RemoteError(
+            f"{what} {url}: the server answered {status} {response.reason}, a redirect that "
+            "was not followed (an upload with secret header fields follows none unless "
+            "--location-trusted is given)"
+        )
     if status >= 400:
         raise RemoteError(f"{what} {url}: the server answered {status} {response.reason}")
 
