@@ -173,3 +173,13 @@ def test_bad_request_options_are_one_clear_line_each(tmp_path: Path) -> None:
             assert words in lines[0]
             assert SECRET not in done.stderr + done.stdout
     assert not (tmp_path / "home").exists()  # refused before any daemon was asked
+
+
+def test_a_netrc_planted_by_another_user_is_refused(tmp_path: Path) -> None:
+    netrc = _netrc(tmp_path / "netrc", f"default login a password {SECRET}\n")
+    try:
+        os.chown(netrc, 65534, 65534)
+    except PermissionError:
+        pytest.skip("not permitted to give a file to another user here")
+    with pytest.raises(InvalidJobError, match="is not yours"):
+        RequestArgs(netrc_file=str(netrc)).build(URL, environ={})
