@@ -106,3 +106,8 @@ def test_a_job_stopped_by_the_system_keeps_its_last_stop() -> None:
 def test_a_failure_reason_is_not_read_as_markup() -> None:
     text = _text([_ended("failed", failure="[bold]HTTP 500[/bold]")])
     assert "failed: [bold]HTTP 500[/bold]" in text
+
+
+def test_a_job_that_does_not_check_the_certificate_is_marked() -> None:
+    assert "INSECURE" in _text([_job(insecure=True)])
+    assert "INSECURE" not in _text([_job(insecure=False), _job()])

@@ -29,3 +29,12 @@ def test_a_replacement_names_the_earlier_url(tmp_path: Path) -> None:
 def test_a_new_job_says_nothing(tmp_path: Path) -> None:
     job = download_job("http://127.0.0.1:1/a", tmp_path / "a")
     assert admission_note({"result": 1, "generation": 1}, job, "download", wait=True) == ""
+
+
+def test_a_replacement_names_the_earlier_url_without_its_password(tmp_path: Path) -> None:
+    job = download_job("http://127.0.0.1:1/new", tmp_path / "a")
+    old = download_job("http://ann:pw-secret@127.0.0.1:1/old", tmp_path / "a")
+    answer = {"result": 1, "generation": 5, "replaced": {"generation": 4, "job": old.to_dict()}}
+    note = admission_note(answer, job, "download", wait=True)
+    assert "http://ann:***@127.0.0.1:1/old" in note
+    assert "pw-secret" not in note

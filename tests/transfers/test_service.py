@@ -334,3 +334,54 @@ async def test_an_upload_to_a_lying_server_fails_and_never_reads_complete(
     [end] = _ends(await _run_upload(server.url("/files/"), source))
     assert end["wants_reschedule"] is False
     assert "only 0 were sent" in end["failure"]
+
+
+async def test_a_jobs_headers_reach_the_server_and_no_secret_reaches_the_reason(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    token = "Bearer srv-s3cret-0042"
+    server.add_file("/f.bin", payload)
+    server.set_faults("/f.bin", Faults(require_authorization="Bearer another"))
+    request = {"headers": [["Authorization", token]]}
+    connection = await _run(server.url("/f.bin"), tmp_path / "f.bin", request=request)
+    assert server.requests[0].headers["authorization"] == token
+    [end] = _ends(connection)
+    assert "401" in end["failure"]
+    assert token not in str(connection.calls)
+    server.set_faults("/f.bin", Faults(require_authorization=token))
+    done = await _run(server.url("/f.bin"), tmp_path / "f.bin", request=request, run_id=2)
+    assert _ends(done) == [{"wants_reschedule": False}]
+
+
+async def test_an_error_that_quotes_a_secret_is_shown_redacted(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    # The file name carries the token (an app could build it from one): the reason says 404
+    # with the URL, and the token is masked there too.
+    token = "tok-in-the-path-77"
+    request = {"headers": [["Authorization", f"Bearer {token}"]]}
+    connection = await _run(server.url(f"/{token}.bin"), tmp_path / "f.bin", request=request)
+    [end] = _ends(connection)
+    assert "404" in end["failure"]
+    assert "<redacted>" in end["failure"]
+    assert token not in str(connection.calls)
+
+
+async def test_an_insecure_job_says_so_in_its_notification(
+    self_signed_tls: ssl.SSLContext, tmp_path: Path
+) -> None:
+    async with TransferTestServer(ssl_context=self_signed_tls) as tls:
+        tls.add_file("/f.bin", b"x" * 1000)
+        connection = await _run(tls.url("/f.bin"), tmp_path / "f.bin", request={"insecure": True})
+    assert _ends(connection) == [{"wants_reschedule": False}]
+    texts = [a["notification"]["text"] for m, a in connection.calls if m == "set_notification"]
+    assert texts
+    assert all(text.startswith("INSECURE (certificate not checked)") for text in texts)
+
+
+async def test_malformed_request_options_fail_the_job_with_a_reason(tmp_path: Path) -> None:
+    connection = await _run(
+        "http://127.0.0.1:9/f.bin", tmp_path / "f.bin", request={"headers": [["Range", "x"]]}
+    )
+    [end] = _ends(connection)
+    assert "set by uidt itself" in end["failure"]

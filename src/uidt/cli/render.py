@@ -52,5 +52,7 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
             why = f"{why}\nlast crash: {crash}".strip()
         note = job.get("notification") or {}
         note_text = " — ".join(x for x in (note.get("title"), note.get("text")) if x)
+        if job.get("insecure"):
+            state = f"{state}\nINSECURE"  # the server's certificate is not checked
         table.add_row(job["app"], ident, state, progress_text(job), why, note_text)
     return table

@@ -11,6 +11,7 @@ from typing import Any
 
 from uidt.app.connection import DaemonConnection, app_path
 from uidt.job.info import JobInfo
+from uidt.redact import redact
 from uidt.transfers.names import TRANSFERS_APP
 
 
@@ -37,5 +38,6 @@ def admission_note(answer: dict[str, Any], job: JobInfo, what: str, *, wait: boo
     old = replaced.get("job") or {}
     old_url = (old.get("extras") or {}).get("url")
     new_url = job.extras.get("url")
-    why = f" (it was {ing} {old_url})" if old_url and old_url != new_url else " (other options)"
+    shown = redact(str(old_url))  # printed: no password of the URL
+    why = f" (it was {ing} {shown})" if old_url and old_url != new_url else " (other options)"
     return f"replaced the earlier {what} job {job.job_id}{why}"

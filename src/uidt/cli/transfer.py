@@ -14,6 +14,7 @@ from uidt.cli import progress
 from uidt.cli.context import CliContext, pass_cli, print_json
 from uidt.cli.follow import Target, follow
 from uidt.cli.output import output_path
+from uidt.cli.requestopts import RequestArgs, request_options
 from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
@@ -83,9 +84,11 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     help="Follow a redirect from https:// to http:// (refused by default).",
 )
 @_common
+@request_options
 @pass_cli
 def download(
     cli: CliContext,
+    request_args: RequestArgs,
     url: str,
     output: str | None,
     sha256: str | None,
@@ -111,6 +114,7 @@ def download(
     ):
         raise InvalidJobError("--sha256 takes 64 hexadecimal digits")
     dest = output_path(url, output)
+    request = request_args.build(url)
     job = download_job(
         url,
         dest,
@@ -124,6 +128,7 @@ def download(
         lowest_speed_seconds=lowest_speed_seconds,
         umask=current_umask(),
         allow_insecure_redirect=allow_insecure_redirect,
+        request=request,
     )
     _submit(cli, job, dest, wait=wait, foreground=foreground)
 
@@ -146,9 +151,11 @@ def download(
     help="Method of a plain (not tus) upload.",
 )
 @_common
+@request_options
 @pass_cli
 def upload(
     cli: CliContext,
+    request_args: RequestArgs,
     file: Path,
     url: str,
     tus: bool,
@@ -162,6 +169,12 @@ def upload(
     foreground: bool,
 ) -> None:
     """Upload FILE to URL as a user-initiated job; prints the job id."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("http", "https"):
+        raise InvalidJobError(
+            f"only http:// and https:// URLs can be uploaded to, not {redact(url)!r}"
+        )
+    request = request_args.build(url)
     job = upload_job(
         file,
         url,
@@ -172,6 +185,7 @@ def upload(
         requires_battery_not_low=requires_battery_not_low,
         requires_storage_not_low=requires_storage_not_low,
         persisted=not no_persist,
+        request=request,
     )
     _submit(cli, job, None, wait=wait, foreground=foreground)
 

@@ -18,6 +18,14 @@ def _iso(utc_ms: int | None) -> str | None:
     return None if utc_ms is None else utc_from_millis(utc_ms).isoformat()
 
 
+def tls_unchecked(extras: dict[str, Any]) -> bool:
+    """Whether a job's extras turn the server certificate check off (``"request":
+    {"insecure": true}``, what ``uidt download/upload --insecure`` schedules), so every view
+    of the job says so."""
+    request = extras.get("request")
+    return isinstance(request, dict) and request.get("insecure") is True
+
+
 def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
     """One object of ``uidt jobs --json`` (interface.md).
 
@@ -57,6 +65,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
             else _iso(svc.utc_ms(status.earliest_run_elapsed))
         ),
         "notification": notification,
+        "insecure": tls_unchecked(status.job.extras),
         **_bytes(status, ctx, down, up),
         "history": [
             {"time": _iso(h.utc_ms), "state": h.state, "reason": h.reason} for h in status.history

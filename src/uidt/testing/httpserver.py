@@ -69,6 +69,8 @@ class Faults:
             ``PATCH`` answers), a server that lies about what it holds.
         methods: Apply the faults that ``times`` limits only to requests with these methods
             (``None``: all); ``times`` still counts every request.
+        require_authorization: Answer ``401`` to any request whose ``Authorization`` is not
+            exactly this (a server that wants a token; not limited by ``times``).
     """
 
     times: int | None = None
@@ -89,6 +91,15 @@ class Faults:
     drop: bool = False
     offset_delta: int = 0
     methods: frozenset[str] | None = None
+    require_authorization: str | None = None
+
+
+#: The only fields a ``PUT`` to ``/signed/...`` may carry: what a presigned URL's signature
+#: leaves out (the signature covers the host; S3's older form also the Content-Type, so any
+#: other field, Content-Type included, fails the check as it would there).
+SIGNED_PUT_FIELDS = frozenset(
+    {"host", "content-length", "user-agent", "accept", "accept-encoding", "connection"}
+)
 
 
 @dataclass
@@ -102,6 +113,8 @@ class RequestRecord:
     status: int = 0
     start: int = 0
     body_bytes: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    """The request's header fields, names in lower case (a repeated one: its last value)."""
     finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the handler is done with the request (answered, or saw the client go away)."""
 
@@ -286,6 +299,7 @@ class TransferTestServer(TusEndpoint):
             request.path,
             request.headers.get("Range"),
             request.headers.get("If-Range"),
+            headers={name.lower(): value for name, value in request.headers.items()},
         )
         self.requests.append(record)
         try:
@@ -306,6 +320,10 @@ class TransferTestServer(TusEndpoint):
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=500)  # never reaches the client: the link is "down"
+        wanted = faults.require_authorization
+        if wanted is not None and request.headers.get("Authorization") != wanted:
+            record.status = 401
+            return web.Response(status=401, text="authorization required\n")
         if faults.redirect_to is not None:
             record.status = 302
             raise web.HTTPFound(faults.redirect_to)
@@ -315,7 +333,13 @@ class TransferTestServer(TusEndpoint):
             return web.Response(status=faults.status, headers=headers, text="injected fault\n")
         if path.startswith("/files/"):
             return await self._tus(request, record, state, active)
-        if path.startswith("/put/") and request.method in ("PUT", "POST"):
+        if path.startswith("/signed/") and request.method == "PUT":
+            extra = sorted({n.lower() for n in request.headers} - SIGNED_PUT_FIELDS)
+            if extra or "Content-Length" not in request.headers:
+                record.status = 403
+                why = f"SignatureDoesNotMatch: unsigned fields {extra}\n"
+                return web.Response(status=403, text=why)
+        if path.startswith(("/put/", "/signed/")) and request.method in ("PUT", "POST"):
             body = await request.read()
             self.put_bodies[path] = body
             self._count_sent(path, len(body))
@@ -452,10 +476,11 @@ class ThreadedTransferTestServer:
     """:class:`TransferTestServer` on its own thread and event loop, for synchronous callers.
 
     Use as a ``with`` block. Configuration methods are forwarded to the server thread.
+    Given an ``ssl.SSLContext`` it speaks HTTPS, as :class:`TransferTestServer` does.
     """
 
-    def __init__(self) -> None:
-        self.server = TransferTestServer()
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.server = TransferTestServer(ssl_context=ssl_context)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 

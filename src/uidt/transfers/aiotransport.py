@@ -16,6 +16,8 @@ from uidt.transfers.bodysink import BodySink
 from uidt.transfers.failures import TooManyRedirectsError
 from uidt.transfers.http import REDIRECT_STATUSES, new_session
 from uidt.transfers.redirects import follow_redirect
+from uidt.transfers.request import RequestOptions, has_field, merged, without_userinfo
+from uidt.transfers.tls import ssl_for
 
 if TYPE_CHECKING:
     import aiohttp
@@ -58,6 +60,8 @@ class AiohttpTransport:
         read_timeout: Seconds of silence before an attempt fails (a session created here).
         max_redirects: Redirects followed before giving up.
         allow_insecure_redirect: Follow ``https://`` → ``http://``.
+        request: The user's header fields (secret ones only to the URL's origin, unless
+            trusted) and TLS choices.
     """
 
     def __init__(
@@ -67,12 +71,14 @@ class AiohttpTransport:
         read_timeout: float,
         max_redirects: int,
         allow_insecure_redirect: bool,
+        request: RequestOptions | None = None,
     ) -> None:
         self.session = session
         self.own_session = False
         self.read_timeout = read_timeout
         self.max_redirects = max_redirects
         self.allow_insecure_redirect = allow_insecure_redirect
+        self.request = request or RequestOptions()
 
     @contextlib.asynccontextmanager
     async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[AiohttpBody]:
@@ -86,9 +92,13 @@ class AiohttpTransport:
         if self.session is None:
             self.session, self.own_session = new_session(read_timeout=self.read_timeout), True
         current = url
+        ssl = ssl_for(self.request)
         for _ in range(self.max_redirects + 1):
+            fields = merged(self.request.headers_for(current, original=url), headers)
+            # A field given wins over the URL's user:password (aiohttp refuses both).
+            target = without_userinfo(current) if has_field(fields, "Authorization") else current
             async with self.session.get(
-                current, headers=dict(headers), allow_redirects=False
+                target, headers=fields, allow_redirects=False, ssl=ssl
             ) as response:
                 if response.status in REDIRECT_STATUSES:
                     current = follow_redirect(
@@ -96,6 +106,7 @@ class AiohttpTransport:
                         response.headers.get("Location"),
                         original=url,
                         allow_insecure=self.allow_insecure_redirect,
+                        trusted=self.request.location_trusted,
                     )
                     continue
                 yield AiohttpBody(response)

@@ -44,6 +44,7 @@ from uidt.transfers.http import ResponseHead, check_url
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.request import RequestOptions
 from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
@@ -110,6 +111,7 @@ class _Download:
         floor: SpeedFloor,
         max_redirects: int,
         allow_insecure_redirect: bool,
+        request: RequestOptions | None,
         final_mode: int | None,
         read_timeout: float,
         policy: RetryPolicy,
@@ -128,6 +130,7 @@ class _Download:
             read_timeout=read_timeout,
             max_redirects=max_redirects,
             allow_insecure_redirect=allow_insecure_redirect,
+            request=request,
         )
         self.on_progress = on_progress
         self.on_estimate = on_estimate
@@ -303,6 +306,7 @@ async def download(
     lowest_speed_seconds: float = LOWEST_SPEED_SECONDS,
     max_redirects: int = 10,
     allow_insecure_redirect: bool = False,
+    request: RequestOptions | None = None,
     mode: int | None = None,
     read_timeout: float = 60.0,
     retries: RetryPolicy | int = 6,
@@ -345,6 +349,8 @@ async def download(
         max_redirects: Redirects followed before giving up.
         allow_insecure_redirect: Follow a redirect from ``https://`` to ``http://`` (refused
             by default: :class:`~uidt.errors.InsecureRedirectError`).
+        request: The user's header fields and TLS choices (:mod:`uidt.transfers.request`),
+            sent by both readers; secret fields only to the URL's origin unless trusted.
         mode: Permission bits of the published file (default: what this process's umask
             gives a new file). ``dest.part`` and ``dest.uidt`` are 0600 until then.
         read_timeout: Seconds of silence from the server before the attempt is retried (for
@@ -395,6 +401,7 @@ async def download(
         floor=floor,
         max_redirects=max_redirects,
         allow_insecure_redirect=allow_insecure_redirect,
+        request=request,
         final_mode=mode,
         read_timeout=read_timeout,
         policy=policy,

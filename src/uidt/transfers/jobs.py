@@ -16,6 +16,7 @@ from uidt.transfers.names import UPLOAD_SERVICE as UPLOAD_SERVICE
 
 if TYPE_CHECKING:
     from uidt.packages.manifest import Manifest
+    from uidt.transfers.request import RequestOptions
 
 #: Final notification titles end with these words (for people: `--wait` reads the job's state).
 DONE = "complete"
@@ -55,6 +56,14 @@ def job_id_for(path: Path, url: str = "") -> int:
     return zlib.crc32(f"{path}\0{url}".encode()) & 0x7FFFFFFF
 
 
+def _add_request(extras: dict[str, object], request: RequestOptions | None) -> None:
+    """``extras["request"]``: the request options, when any is set (the store is private to
+    the user; no view of a job shows its extras)."""
+    data = request.to_extras() if request is not None else {}
+    if data:
+        extras["request"] = data
+
+
 def _builder(
     job_id: int,
     service: str,
@@ -90,13 +99,15 @@ def download_job(
     lowest_speed_seconds: float | None = None,
     umask: int | None = None,
     allow_insecure_redirect: bool = False,
+    request: RequestOptions | None = None,
 ) -> JobInfo:
     """The user-initiated job behind ``uidt download URL -o DEST``.
 
     ``lowest_speed`` (bytes/s, 0: off) and ``lowest_speed_seconds`` go to the job's extras
     only when given; the engine's defaults apply otherwise. ``umask`` is the scheduling user's
     (the finished file gets the mode it gives, not the daemon's); ``allow_insecure_redirect``
-    lets an ``https://`` URL redirect to ``http://``.
+    lets an ``https://`` URL redirect to ``http://``; ``request`` (headers, credentials, TLS)
+    goes to ``extras["request"]`` when it sets anything.
     """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
@@ -110,6 +121,7 @@ def download_job(
         extras["umask"] = umask & 0o777
     if allow_insecure_redirect:
         extras["allow_insecure_redirect"] = True
+    _add_request(extras, request)
     return (
         _builder(
             job_id_for(dest),
@@ -136,11 +148,13 @@ def upload_job(
     requires_battery_not_low: bool = False,
     requires_storage_not_low: bool = False,
     persisted: bool = True,
+    request: RequestOptions | None = None,
 ) -> JobInfo:
     """The user-initiated job behind ``uidt upload FILE URL``."""
     source = source.absolute()
     size = source.stat().st_size
     extras: dict[str, object] = {"url": url, "source": str(source), "tus": tus, "method": method}
+    _add_request(extras, request)
     return (
         _builder(
             job_id_for(source, url),

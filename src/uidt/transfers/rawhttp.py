@@ -188,9 +188,12 @@ def open_get(
     """
     target = _target(url)
     lines = [f"GET {target.path} HTTP/1.1", f"Host: {target.host_header}"]
-    lines += [f"User-Agent: uidt/{__version__}", "Accept: */*", "Connection: close"]
-    if target.authorization is not None:
-        lines.append(f"Authorization: {target.authorization}")
+    given = {name.lower() for name in headers}
+    defaults = {"User-Agent": f"uidt/{__version__}", "Accept": "*/*"}
+    if target.authorization is not None:  # a field given wins over the URL's user:password
+        defaults["Authorization"] = target.authorization
+    lines += [f"{name}: {value}" for name, value in defaults.items() if name.lower() not in given]
+    lines.append("Connection: close")
     lines += [f"{name}: {value}" for name, value in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     sock = _connect(target.host, target.port, connect_timeout, read_timeout)

@@ -8,8 +8,10 @@ hop is checked before any request goes out:
   (``download(..., allow_insecure_redirect=True)``, ``uidt download --allow-insecure-redirect``):
   a server the user reached over TLS does not get to hand the download to an unencrypted
   connection that anyone on the path can read and change, without the user hearing of it;
-* the user name and password of the URL go only to the same origin (scheme, host, port), as
-  ``curl`` does without ``--location-trusted``.
+* the user name and password of the URL, like the secret header fields of the job
+  (:meth:`~uidt.transfers.request.RequestOptions.headers_for`), go only to the same origin
+  (scheme, host, port), as ``curl`` does without ``--location-trusted`` (with it: to every
+  hop).
 """
 
 from __future__ import annotations
@@ -42,7 +44,12 @@ def _with_userinfo_of(url: str, source: str) -> str:
 
 
 def follow_redirect(
-    current: str, location: str | None, *, original: str, allow_insecure: bool
+    current: str,
+    location: str | None,
+    *,
+    original: str,
+    allow_insecure: bool,
+    trusted: bool = False,
 ) -> str:
     """The URL a redirect from ``current`` to ``location`` leads to, if it may be followed.
 
@@ -51,6 +58,8 @@ def follow_redirect(
         location: Its ``Location`` header.
         original: The URL the download started with (its credentials, same origin only).
         allow_insecure: Follow ``https://`` → ``http://``.
+        trusted: Keep the original URL's credentials on another origin too
+            (``--location-trusted``).
 
     Raises:
         RemoteError: No ``Location``, or a target that is not an http(s) URL.
@@ -70,6 +79,6 @@ def follow_redirect(
             "refused (allow it with --allow-insecure-redirect, or "
             "download(..., allow_insecure_redirect=True))"
         )
-    if _origin(target) == _origin(original):
+    if trusted or _origin(target) == _origin(original):
         target = _with_userinfo_of(target, original)
     return target

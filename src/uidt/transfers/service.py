@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from uidt.app.service import JobService
-from uidt.errors import DestinationBusyError, RetryLaterError, SettingsError, TransferError
+from uidt.errors import (
+    DestinationBusyError,
+    InvalidJobError,
+    RetryLaterError,
+    SettingsError,
+    TransferError,
+)
 from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.redact import redact
@@ -32,6 +38,7 @@ from uidt.transfers.jobs import CHANNEL, DONE, FAILED, RETRYING, WAITING
 from uidt.transfers.notices import Notice
 from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.progress import Progress
+from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryPolicy, Sleep
 from uidt.transfers.safefile import mode_for_umask
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
@@ -40,6 +47,8 @@ from uidt.units import human_bytes
 log = logging.getLogger("uidt.transfers")
 
 MiB = 1024 * 1024
+#: Starts the notification text of a transfer whose server certificate is not checked.
+INSECURE_MARK = "INSECURE (certificate not checked)"
 #: The transfer notifications stay when the job ends (Android's policy name, as apps use it).
 DETACH = JobService.JOB_END_NOTIFICATION_POLICY_DETACH
 
@@ -74,13 +83,13 @@ class _TransferService(JobService):
 
     async def on_start_job(self, params: JobParameters) -> bool:
         name = self.describe(params.extras)
+        reporter = _Reporter(self, params, f"{self.verb} {name}")
         self.set_notification(
             params,
             params.job_id,
-            Notification(CHANNEL, f"{self.verb} {name}", "starting"),
+            Notification(CHANNEL, f"{self.verb} {name}", reporter.marked("starting")),
             DETACH,
         )
-        reporter = _Reporter(self, params, f"{self.verb} {name}")
         self._tasks[params.job_id] = asyncio.get_running_loop().create_task(
             self._run(params, reporter)
         )
@@ -94,9 +103,11 @@ class _TransferService(JobService):
         title = reporter.title
         patience = self.patience(params)
         try:
-            summary = await self.transfer(params, reporter)
+            summary = reporter.marked(await self.transfer(params, reporter))
         except asyncio.CancelledError:
             raise
+        except InvalidJobError as exc:  # the job's request options are not usable
+            self._failed(params, title, exc)
         except RetryLaterError as exc:
             if patience is None:
                 self._failed(params, title, exc)
@@ -121,7 +132,7 @@ class _TransferService(JobService):
             self._tasks.pop(params.job_id, None)
 
     def _failed(self, params: JobParameters, title: str, exc: BaseException | str) -> None:
-        reason = redact(str(exc))  # the job's reason is shown everywhere: no password in it
+        reason = _shown(params, str(exc))  # the job's reason is shown everywhere: no secret
         log.warning("%s failed: %s", title, reason)
         self.set_notification(
             params,
@@ -135,7 +146,7 @@ class _TransferService(JobService):
         self, params: JobParameters, title: str, patience: Patience, exc: RetryLaterError
     ) -> None:
         """Transient trouble outlasted this run: ask to run again later, or fail at last."""
-        reason = redact(str(exc))
+        reason = _shown(params, str(exc))
         try:
             verdict = patience.ran_out(reason, progressed=exc.progressed, now=time.time())
         except OSError as err:  # the count cannot be kept: failing is the bounded choice
@@ -163,6 +174,19 @@ class _TransferService(JobService):
         return True
 
 
+def _options(params: JobParameters) -> RequestOptions:
+    """The job's request options (malformed ones: none, the run then fails on them)."""
+    try:
+        return RequestOptions.from_extras(params.extras)
+    except InvalidJobError:
+        return RequestOptions()
+
+
+def _shown(params: JobParameters, text: str) -> str:
+    """``text`` as it may be shown: no password of a URL, no secret header value."""
+    return _options(params).scrub(redact(text))
+
+
 class _Reporter:
     """Turns engine callbacks into JobService calls, a few per second at most."""
 
@@ -172,6 +196,11 @@ class _Reporter:
         self.title = title
         self.notices: list[Notice] = []
         self.upload = False
+        self.insecure = _options(params).insecure
+
+    def marked(self, text: str) -> str:
+        """``text`` led by :data:`INSECURE_MARK` when the certificate is not checked."""
+        return f"{INSECURE_MARK} · {text}" if self.insecure else text
 
     def estimate(self, total: int) -> None:
         if self.upload:
@@ -191,7 +220,12 @@ class _Reporter:
         self.service.set_notification(
             self.params,
             self.params.job_id,
-            Notification(CHANNEL, self.title, progress_text(p, self.notices), progress=p.fraction),
+            Notification(
+                CHANNEL,
+                self.title,
+                self.marked(progress_text(p, self.notices)),
+                progress=p.fraction,
+            ),
             DETACH,
         )
 
@@ -241,6 +275,7 @@ class HttpDownloadService(_TransferService):
                 # The mode the scheduling user's umask gives (a job without one: the worker's).
                 mode=mode_for_umask(umask) if isinstance(umask, int) else None,
                 allow_insecure_redirect=extras.get("allow_insecure_redirect") is True,
+                request=RequestOptions.from_extras(extras),
                 on_progress=report.progress,
                 on_estimate=report.estimate,
                 on_notice=report.notice,
@@ -298,6 +333,7 @@ class HttpUploadService(_TransferService):
                 str(extras["url"]),
                 plain_method=method,
                 tus=policy,
+                request=RequestOptions.from_extras(extras),
                 on_progress=report.progress,
                 on_estimate=report.estimate,
                 on_notice=report.notice,

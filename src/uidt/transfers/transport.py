@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from uidt.transfers.http import REDIRECT_STATUSES, ResponseHead, check_url
+from uidt.transfers.request import RequestOptions, merged
 
 if TYPE_CHECKING:
     import aiohttp
@@ -76,6 +77,7 @@ class Transports:
         read_timeout: Seconds of silence before an attempt fails.
         max_redirects: Redirects followed before giving up.
         allow_insecure_redirect: Follow ``https://`` → ``http://``.
+        request: The user's header fields and TLS choices, sent by both readers.
     """
 
     def __init__(
@@ -86,24 +88,34 @@ class Transports:
         read_timeout: float,
         max_redirects: int,
         allow_insecure_redirect: bool,
+        request: RequestOptions | None = None,
     ) -> None:
         from uidt.transfers.aiotransport import AiohttpTransport
         from uidt.transfers.rawtransport import RawTransport
 
         self.raw_http = raw_http
+        self.request = request or RequestOptions()
         self.raw: RawTransport = RawTransport(read_timeout=read_timeout)
         self.aiohttp: AiohttpTransport = AiohttpTransport(
             session=session,
             read_timeout=read_timeout,
             max_redirects=max_redirects,
             allow_insecure_redirect=allow_insecure_redirect,
+            request=self.request,
         )
+
+    def raw_fits(self, url: str) -> bool:
+        """Whether the splice reader may try ``url``: plain ``http://`` (a transport that must
+        go through something, such as a proxy, is to answer ``False`` here)."""
+        return self.raw_http and check_url(url) == "http"
 
     @contextlib.asynccontextmanager
     async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[Response]:
         """Open ``GET url`` on the transport that fits (see the module docstring)."""
-        if self.raw_http and check_url(url) == "http":
-            async with self.raw.open(url, headers) as response:
+        if self.raw_fits(url):
+            # The first request goes to the URL's own origin: every field the user gave.
+            fields = merged(self.request.headers_for(url, original=url), headers)
+            async with self.raw.open(url, fields) as response:
                 if takes_raw(response):
                     yield response
                     return

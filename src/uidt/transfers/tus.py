@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -19,6 +20,7 @@ from yarl import URL
 from uidt.clock import Clock
 from uidt.errors import InconsistentServerError, RemoteError
 from uidt.transfers.failures import TransientStatusError
+from uidt.transfers.request import RequestOptions, has_field, merged, without_userinfo
 from uidt.transfers.retry import TRANSIENT_STATUSES, parse_retry_after
 
 TUS_VERSION = "1.0.0"
@@ -38,16 +40,25 @@ def encode_metadata(metadata: Mapping[str, str]) -> str:
 
 
 def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: Clock) -> None:
-    """Raise for an answer that is not a success: transient (5xx/429/408) or a refusal.
+    """Raise for an answer that is not a success: transient (5xx/429/408), a refusal, or a
+    redirect left unfollowed.
 
     Raises:
         TransientStatusError: A status worth retrying, with the server's ``Retry-After``.
-        RemoteError: Any other status from 400 up.
+        RemoteError: Any other status from 400 up, or a 3xx.
     """
     status = response.status
     if status in TRANSIENT_STATUSES:
         wait = parse_retry_after(response.headers.get("Retry-After"), clock.utc())
         raise TransientStatusError(status, response.reason or "", wait)
+    if 300 <= status < 400:
+        # Not followed (the request carries secret fields), or no usable Location: the bytes
+        # did not arrive anywhere, so this is no success.
+        raise RemoteError(
+            f"{what} {url}: the server answered {status} {response.reason}, a redirect that "
+            "was not followed (an upload with secret header fields follows none unless "
+            "--location-trusted is given)"
+        )
     if status >= 400:
         raise RemoteError(f"{what} {url}: the server answered {status} {response.reason}")
 
@@ -64,17 +75,56 @@ class TusClient:
         session: The ``aiohttp`` session.
         url: The creation endpoint (and the URL errors name).
         clock: Wall-clock time, for a ``Retry-After`` given as a date.
+        request: The user's header fields and TLS choices (the plain upload's requests too).
     """
 
-    def __init__(self, session: aiohttp.ClientSession, url: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        clock: Clock,
+        request: RequestOptions | None = None,
+    ) -> None:
         self.session = session
         self.url = url
         self.clock = clock
+        self.request_options = request or RequestOptions()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        data: Any = None,
+        *,
+        skip_auto_headers: tuple[str, ...] = (),
+    ) -> Any:
+        """``session.request`` with the user's fields (secret ones only to the origin of
+        :attr:`url` unless trusted) under uidt's own ``headers``, and the job's TLS choice.
+
+        A request carrying secret fields does not follow redirects (``aiohttp`` would take
+        them to another host), unless they are trusted there (``--location-trusted``).
+        """
+        from uidt.transfers.tls import ssl_for
+
+        options = self.request_options
+        fields = merged(options.headers_for(url, original=self.url), headers)
+        target = without_userinfo(url) if has_field(fields, "Authorization") else url
+        follow = options.location_trusted or not any(options.is_secret(n) for n in fields)
+        return self.session.request(
+            method,
+            target,
+            headers=fields,
+            data=data,
+            ssl=ssl_for(options),
+            allow_redirects=follow,
+            skip_auto_headers=skip_auto_headers or None,
+        )
 
     async def offers_tus(self) -> bool:
         """Does the server offer tus 1.0 with ``creation`` (``OPTIONS``)?"""
         headers = {"Tus-Resumable": TUS_VERSION}
-        async with self.session.options(self.url, headers=headers) as resp:
+        async with self.send("OPTIONS", self.url, headers) as resp:
             if resp.status in TRANSIENT_STATUSES:
                 check_status(resp, self.url, "OPTIONS", self.clock)
             versions = resp.headers.get("Tus-Version", "")
@@ -86,7 +136,7 @@ class TusClient:
         headers = {"Tus-Resumable": TUS_VERSION, "Upload-Length": str(size)}
         if metadata:
             headers["Upload-Metadata"] = encode_metadata(metadata)
-        async with self.session.post(self.url, headers=headers) as resp:
+        async with self.send("POST", self.url, headers) as resp:
             check_status(resp, self.url, "creating the upload at", self.clock)
             location = resp.headers.get("Location")
             if resp.status != 201 or not location:
@@ -102,7 +152,7 @@ class TusClient:
             UploadGoneError: The server forgot the upload.
         """
         headers = {"Tus-Resumable": TUS_VERSION}
-        async with self.session.head(upload_url, headers=headers) as resp:
+        async with self.send("HEAD", upload_url, headers) as resp:
             if resp.status in _GONE:
                 raise UploadGoneError(f"{upload_url}: the server forgot the upload")
             check_status(resp, self.url, "HEAD", self.clock)
@@ -124,7 +174,7 @@ class TusClient:
             "Content-Type": OFFSET_CONTENT_TYPE,
             "Content-Length": str(length),
         }
-        async with self.session.patch(upload_url, headers=headers, data=body) as resp:
+        async with self.send("PATCH", upload_url, headers, body) as resp:
             if resp.status == 409:
                 return None
             check_status(resp, self.url, "PATCH", self.clock)

@@ -36,6 +36,7 @@ from uidt.transfers.failures import Failure, classify, is_transient, permanent_e
 from uidt.transfers.http import check_url, new_session
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryBudget, RetryPolicy, Sleep
 from uidt.transfers.tus import (
     OFFSET_CONTENT_TYPE,
@@ -127,6 +128,7 @@ class _Upload:
         metadata: Mapping[str, str],
         plain_method: str,
         tus: TusPolicy,
+        request: RequestOptions | None,
         on_progress: Callable[[Progress], None] | None,
         on_estimate: Callable[[int], None] | None,
         on_notice: Callable[[Notice], None] | None,
@@ -137,7 +139,7 @@ class _Upload:
         self.source = source
         self.url = url
         self.session = session
-        self.client = TusClient(session, url, clock)
+        self.client = TusClient(session, url, clock, request)
         self.metadata = metadata
         self.plain_method = plain_method
         self.tus = tus
@@ -277,9 +279,15 @@ class _Upload:
     async def put_once(self) -> None:
         """One plain request with the whole file: what breaks off is sent again from zero."""
         self.attempts += 1
-        headers = {"Content-Length": str(self.size), "Content-Type": "application/octet-stream"}
-        async with self.session.request(
-            self.plain_method, self.url, headers=headers, data=self.body(0)
+        # Only the length: a presigned URL (S3, GCS) may sign Content-Type among the fields,
+        # so uidt adds none of its own; the user gives one with -H when the server wants it.
+        headers = {"Content-Length": str(self.size)}
+        async with self.client.send(
+            self.plain_method,
+            self.url,
+            headers,
+            self.body(0),
+            skip_auto_headers=("Content-Type",),
         ) as resp:
             check_status(resp, self.url, self.plain_method, self.client.clock)
 
@@ -325,6 +333,7 @@ async def upload(
     metadata: Mapping[str, str] | None = None,
     plain_method: str = "PUT",
     tus: TusPolicy = TusPolicy.PREFER,
+    request: RequestOptions | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_estimate: Callable[[int], None] | None = None,
@@ -343,6 +352,8 @@ async def upload(
         plain_method: ``PUT`` or ``POST`` for a server without tus.
         tus: :attr:`TusPolicy.PREFER` (fall back to ``plain_method``, with a notice) or
             :attr:`TusPolicy.REQUIRE` (fail instead).
+        request: The user's header fields and TLS choices (:mod:`uidt.transfers.request`),
+            sent with every request (secret ones only to the URL's origin unless trusted).
         checkpoint: Where to keep the upload URL (default ``<source>.uidt-upload``).
         on_progress: Called a few times a second with a :class:`Progress`.
         on_estimate: Called once with the file size.
@@ -377,6 +388,7 @@ async def upload(
             metadata=metadata if metadata is not None else {"filename": path.name},
             plain_method=plain_method.upper(),
             tus=TusPolicy(tus),
+            request=request,
             on_progress=on_progress,
             on_estimate=on_estimate,
             on_notice=on_notice,
