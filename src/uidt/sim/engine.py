@@ -138,6 +138,18 @@ class _Simulation:
         return max(min(times), self.now()) if times else None
 
     def step(self, now: int) -> None:
+        """Everything due at ``now``: first the core's timers, then the apps' own events (a run
+        finishing or crashing), then the scenario's events and jobs, in file order.
+
+        The core's test harness does the same (it runs the timers due up to an instant, then
+        changes the device), so a timeout and a device change at one instant come in one order.
+        """
+        wakeup = self.core.next_wakeup()
+        if wakeup is not None and wakeup <= self.clock.elapsed():
+            self.core.handle(ev.TimerDue())
+            self.drain()
+        self.player.fire_due()
+        self.drain()
         while self.agenda and self.agenda[0][0] <= now:
             _, _, item = self.agenda.pop(0)
             if isinstance(item, JobSpec):
@@ -145,11 +157,6 @@ class _Simulation:
             else:
                 self.apply(item)
             self.drain()
-        self.player.fire_due()
-        self.drain()
-        wakeup = self.core.next_wakeup()
-        if wakeup is not None and wakeup <= self.clock.elapsed():
-            self.core.handle(ev.TimerDue())
 
     def schedule(self, spec: JobSpec) -> None:
         # the user just tapped the app's button: the app is visible when it schedules
