@@ -64,3 +64,10 @@ def test_each_example_shows_what_it_promises() -> None:
     assert "the network was lost or no longer suited the job" in reasons["commute"]
     assert "the device was too hot" in reasons["overheating-laptop"]
     assert "the app crashed" in reasons["crash-looping-app"]
+
+
+def test_the_readme_shows_what_uidt_sim_prints_for_the_commute() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ uidt sim examples/commute.toml --plot commute.svg\n", 1)[1]
+    shown = block.split("```", 1)[0]
+    assert shown in to_text(simulate(load_scenario(EXAMPLES / "commute.toml")))

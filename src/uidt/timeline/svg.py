@@ -126,7 +126,8 @@ def _axis(c: _Canvas, y: int) -> int:
         x = c.x(tick)
         c.add(f"<line x1='{x}' y1='{y + 12}' x2='{x}' y2='{y + 16}' stroke='#333'/>")
         label = c.t.time_text(tick, seconds=False)
-        c.text(x, y + 8, label, size=10, extra="text-anchor='middle'")
+        anchor = "end" if x > LEFT + PLOT - 4 * len(label) else "middle"  # keep it on the page
+        c.text(x, y + 8, label, size=10, extra=f"text-anchor='{anchor}'")
     c.grid_top = y + 16
     return y + 22
 
