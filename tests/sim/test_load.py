@@ -150,3 +150,11 @@ def test_an_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ScenarioError, match="cannot read the scenario"):
         load_scenario(binary)
+
+
+def test_a_job_the_scheduler_would_refuse_to_build_is_named_with_its_line() -> None:
+    """A user-initiated job must need a network (Android's JobInfo.Builder.build() rule)."""
+    error = _error(GOOD.replace('network = "unmetered"', 'network = "none"'))
+    assert error.line == 12
+    assert "job org.example.a/1 is not valid" in str(error)
+    assert "network" in str(error)

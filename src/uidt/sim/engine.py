@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 
-from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
 from uidt.job.reasons import PendingReason
 from uidt.server import events as ev
@@ -22,12 +21,10 @@ from uidt.server.jobstate import JobState
 from uidt.server.service import RESULT_SUCCESS, JobSchedulerService
 from uidt.settings import Settings
 from uidt.sim.player import CHANNEL, AppPlayer
-from uidt.sim.scenario import Constraint, Device, DeviceEvent, JobSpec, Scenario
+from uidt.sim.scenario import SERVICE, Device, DeviceEvent, JobSpec, Scenario
 from uidt.sim.trace import JobTrace, Phase, SimResult
 from uidt.testing.clock import FakeClock
 
-#: The service class every simulated app declares.
-SERVICE = "sim.app:TransferService"
 #: The machine's memory the core sizes its slots from (16 GiB: the default limit of jobs).
 MEMORY_BYTES = 16 * 1024**3
 #: How many steps may happen at one instant before the core is said to be spinning.
@@ -49,21 +46,6 @@ def app_info(package: str) -> AppInfo:
         permissions=frozenset({"RUN_USER_INITIATED_JOBS"}),
         channels=frozenset({CHANNEL}),
     )
-
-
-def job_info(spec: JobSpec) -> JobInfo:
-    """The ``JobInfo`` the simulated app schedules for ``spec``."""
-    builder = (
-        JobInfo.Builder(spec.job_id, SERVICE)
-        .set_user_initiated(spec.user_initiated)
-        .set_required_network_type(spec.network if spec.network is not None else 0)
-        .set_requires_charging(Constraint.CHARGING in spec.constraints)
-        .set_requires_battery_not_low(Constraint.BATTERY_NOT_LOW in spec.constraints)
-        .set_requires_storage_not_low(Constraint.STORAGE_NOT_LOW in spec.constraints)
-    )
-    if spec.total_bytes:
-        builder = builder.set_estimated_network_bytes(spec.download_bytes, spec.upload_bytes)
-    return builder.build()
 
 
 def simulate(scenario: Scenario, seed: int | None = None) -> SimResult:
@@ -160,7 +142,9 @@ class _Simulation:
 
     def schedule(self, spec: JobSpec) -> None:
         # the user just tapped the app's button: the app is visible when it schedules
-        result = self.core.handle(ev.Schedule(Caller(spec.app, visible=True), None, job_info(spec)))
+        result = self.core.handle(
+            ev.Schedule(Caller(spec.app, visible=True), None, spec.job_info())
+        )
         if result != RESULT_SUCCESS:
             self.traces[JobKey(spec.app, None, spec.job_id)].failure = "the scheduler refused it"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from uidt.device.state import MemoryPressure, ThermalStatus
-from uidt.errors import ScenarioError
+from uidt.errors import InvalidJobError, ScenarioError
 from uidt.sim.quantities import duration_ms, rate_bytes_per_s, size_bytes
 from uidt.sim.scenario import (
     NETWORK_NEEDS,
@@ -185,22 +185,23 @@ class _Reader:
             at = self.value(table, path, "at", duration_ms) if "at" in table else 0
             if at > duration:
                 raise self.error((*path, "at"), "the job is scheduled after the scenario ends")
-            jobs.append(
-                JobSpec(
-                    app=app,
-                    job_id=job_id,
-                    at_ms=at,
-                    user_initiated=self.optional(table, path, "user_initiated", _bool, True),
-                    network=self.optional(
-                        table, path, "network", _network_need, NETWORK_NEEDS["any"]
-                    ),
-                    constraints=self.constraints(table, path),
-                    download_bytes=self.optional(table, path, "download", size_bytes, 0),
-                    upload_bytes=self.optional(table, path, "upload", size_bytes, 0),
-                    behaviour=self.behaviour(table.get("behaviour", {}), (*path, "behaviour")),
-                    line=line_of(self.lines, path),
-                )
+            spec = JobSpec(
+                app=app,
+                job_id=job_id,
+                at_ms=at,
+                user_initiated=self.optional(table, path, "user_initiated", _bool, True),
+                network=self.optional(table, path, "network", _network_need, NETWORK_NEEDS["any"]),
+                constraints=self.constraints(table, path),
+                download_bytes=self.optional(table, path, "download", size_bytes, 0),
+                upload_bytes=self.optional(table, path, "upload", size_bytes, 0),
+                behaviour=self.behaviour(table.get("behaviour", {}), (*path, "behaviour")),
+                line=line_of(self.lines, path),
             )
+            try:
+                spec.job_info()
+            except InvalidJobError as exc:
+                raise self.error(path, f"job {spec.name} is not valid: {exc}") from None
+            jobs.append(spec)
         return tuple(jobs)
 
     def optional(

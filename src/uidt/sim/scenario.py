@@ -15,6 +15,7 @@ from uidt.device.state import (
     ThermalStatus,
     next_battery_not_low,
 )
+from uidt.job.info import JobInfo
 from uidt.job.network import NetworkType, Transport
 
 
@@ -51,6 +52,9 @@ NETWORK_NEEDS: dict[str, NetworkType | None] = {
     "not_roaming": NetworkType.NOT_ROAMING,
     "cellular": NetworkType.CELLULAR,
 }
+
+#: The service class every simulated app declares.
+SERVICE = "sim.app:TransferService"
 
 _TRANSPORT = {
     NetworkKind.WIFI: Transport.WIFI,
@@ -101,6 +105,24 @@ class JobSpec:
     @property
     def name(self) -> str:
         return f"{self.app}/{self.job_id}"
+
+    def job_info(self) -> JobInfo:
+        """The ``JobInfo`` the simulated app schedules.
+
+        Raises:
+            InvalidJobError: the job breaks one of ``JobInfo.Builder.build()``'s rules.
+        """
+        builder = (
+            JobInfo.Builder(self.job_id, SERVICE)
+            .set_user_initiated(self.user_initiated)
+            .set_required_network_type(self.network if self.network is not None else 0)
+            .set_requires_charging(Constraint.CHARGING in self.constraints)
+            .set_requires_battery_not_low(Constraint.BATTERY_NOT_LOW in self.constraints)
+            .set_requires_storage_not_low(Constraint.STORAGE_NOT_LOW in self.constraints)
+        )
+        if self.total_bytes:
+            builder = builder.set_estimated_network_bytes(self.download_bytes, self.upload_bytes)
+        return builder.build()
 
 
 @dataclass(frozen=True)
