@@ -96,3 +96,11 @@ def test_write_timeline_writes_svg_whole_and_refuses_other_suffixes(tmp_path: Pa
     with pytest.raises(RenderError, match=r"cannot draw a timeline as \.gif"):
         write_timeline(_timeline(), tmp_path / "t.gif")
     assert not (tmp_path / "t.gif").exists()
+
+
+def test_a_short_timeline_has_ticks_with_seconds() -> None:
+    short = Timeline(
+        "short", 0, 40_000, (JobRow(Lane("job", (Band(0, 40_000, Style.RUNNING, "running"),))),)
+    )
+    texts = _texts(render_svg(short))
+    assert {"00:00:00", "00:00:10", "00:00:20", "00:00:30", "00:00:40"} <= set(texts)

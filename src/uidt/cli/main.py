@@ -26,6 +26,7 @@ COMMANDS = {
     "follow": "uidt.cli.follow:follow_command",
     "service": "uidt.cli.service:service",
     "sim": "uidt.cli.sim:sim",
+    "timeline": "uidt.cli.timeline:timeline",
 }
 
 

@@ -9,18 +9,18 @@ from uidt.device.state import DeviceState, MemoryPressure, ThermalStatus
 from uidt.job.reasons import PendingReason, pending_words
 from uidt.sim.scenario import Constraint
 from uidt.sim.trace import JobTrace, Phase, SimResult, Span, StopKind
-from uidt.timeline.model import Band, Curve, JobRow, Lane, Mark, MarkKind, Style, Timeline
+from uidt.timeline.model import (
+    Band,
+    Curve,
+    JobRow,
+    Lane,
+    Mark,
+    MarkKind,
+    Style,
+    Timeline,
+    wait_style,
+)
 
-_WAIT_STYLE = {
-    PendingReason.CONSTRAINT_CONNECTIVITY: Style.WAIT_NETWORK,
-    PendingReason.CONSTRAINT_BATTERY_NOT_LOW: Style.WAIT_POWER,
-    PendingReason.CONSTRAINT_CHARGING: Style.WAIT_POWER,
-    PendingReason.CONSTRAINT_STORAGE_NOT_LOW: Style.WAIT_STORAGE,
-    PendingReason.DEVICE_STATE: Style.WAIT_DEVICE,
-    PendingReason.CONSTRAINT_MINIMUM_LATENCY: Style.WAIT_BACKOFF,
-    PendingReason.UNDEFINED: Style.WAIT_SLOT,
-    PendingReason.USER: Style.WAIT_USER,
-}
 _MARK_KIND = {
     StopKind.STOPPED: MarkKind.STOPPED,
     StopKind.KILLED: MarkKind.KILLED,
@@ -71,7 +71,7 @@ def _band(span: Span, trace: JobTrace) -> Band | None:
         return Band(span.start_ms, span.end_ms, Style.RUNNING, "running")
     if span.phase is Phase.WAITING:
         reasons = span.reasons or (PendingReason.UNDEFINED,)
-        style = _WAIT_STYLE.get(reasons[0], Style.WAIT_OTHER)
+        style = wait_style(reasons)
         return Band(span.start_ms, span.end_ms, style, "; ".join(pending_words(list(reasons))))
     style, label = _ENDED_BAND[span.phase]
     if span.phase is Phase.FAILED and trace.failure:

@@ -8,9 +8,12 @@ draw it. The model carries words, not codes, so the picture explains itself: a b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from uidt.job.reasons import PendingReason
 
 
 class Style(StrEnum):
@@ -34,6 +37,24 @@ class Style(StrEnum):
     GOOD = "reading: fine for transfers"
     LIMITED = "reading: usable with limits (metered, warm, moderate pressure)"
     BAD = "reading: holds transfers back (no network, low battery, hot, low storage)"
+
+
+_WAIT_STYLE: dict[int, Style] = {
+    PendingReason.CONSTRAINT_CONNECTIVITY: Style.WAIT_NETWORK,
+    PendingReason.CONSTRAINT_BATTERY_NOT_LOW: Style.WAIT_POWER,
+    PendingReason.CONSTRAINT_CHARGING: Style.WAIT_POWER,
+    PendingReason.CONSTRAINT_STORAGE_NOT_LOW: Style.WAIT_STORAGE,
+    PendingReason.DEVICE_STATE: Style.WAIT_DEVICE,
+    PendingReason.CONSTRAINT_MINIMUM_LATENCY: Style.WAIT_BACKOFF,
+    PendingReason.UNDEFINED: Style.WAIT_SLOT,
+    PendingReason.USER: Style.WAIT_USER,
+}
+
+
+def wait_style(reasons: Sequence[int]) -> Style:
+    """The colour of a wait: that of its first (most important) pending reason."""
+    first = reasons[0] if reasons else PendingReason.UNDEFINED
+    return _WAIT_STYLE.get(int(first), Style.WAIT_OTHER)
 
 
 class MarkKind(StrEnum):

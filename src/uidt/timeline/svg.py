@@ -54,7 +54,9 @@ READING = 16
 GAP = 8
 FONT = "font-family='DejaVu Sans, Arial, sans-serif'"
 #: Tick spacings to choose from (ms), so the axis has at most about ten labels.
-STEPS = [60_000 * m for m in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)]
+STEPS = [1_000 * s for s in (1, 2, 5, 10, 15, 30)] + [
+    60_000 * m for m in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
+]
 
 
 class _Canvas:
@@ -116,16 +118,18 @@ def render_svg(timeline: Timeline) -> str:
 def _ticks(c: _Canvas) -> list[int]:
     span = c.span
     step = next((s for s in STEPS if span / s <= 10), STEPS[-1])
-    first = c.t.start_ms + (-(c.t.start_ms) % step if c.t.origin is None else 0)
+    first = c.t.start_ms + (-c.t.start_ms % step)  # on round times
     return list(range(first, c.t.end_ms + 1, step))
 
 
 def _axis(c: _Canvas, y: int) -> int:
     c.add(f"<line x1='{LEFT}' y1='{y + 16}' x2='{LEFT + PLOT}' y2='{y + 16}' stroke='#333'/>")
-    for tick in _ticks(c):
+    ticks = _ticks(c)
+    seconds = len(ticks) > 1 and ticks[1] - ticks[0] < 60_000
+    for tick in ticks:
         x = c.x(tick)
         c.add(f"<line x1='{x}' y1='{y + 12}' x2='{x}' y2='{y + 16}' stroke='#333'/>")
-        label = c.t.time_text(tick, seconds=False)
+        label = c.t.time_text(tick, seconds=seconds)
         anchor = "end" if x > LEFT + PLOT - 4 * len(label) else "middle"  # keep it on the page
         c.text(x, y + 8, label, size=10, extra=f"text-anchor='{anchor}'")
     c.grid_top = y + 16
