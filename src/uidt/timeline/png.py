@@ -9,7 +9,7 @@ from typing import Any
 
 from uidt.errors import RenderError
 from uidt.timeline.model import Style, Timeline
-from uidt.timeline.svg import COLOURS, MARK_COLOURS, MARK_WORDS
+from uidt.timeline.svg import COLOURS, DARK, MARK_COLOURS, MARK_WORDS
 
 MISSING = (
     "drawing a PNG needs matplotlib, which is not installed: "
@@ -57,13 +57,25 @@ def render_png(timeline: Timeline, path: Path) -> None:
     numbers = {id(mark): i for i, (_, _, mark) in enumerate(marks, start=1)}
     used: list[Style] = []
 
+    span_h = max(1, timeline.end_ms - timeline.start_ms) / scale
+
     def bands(lane_bands: tuple[Any, ...], top: float, h: float) -> None:
         for band in lane_bands:
+            width = (band.end_ms - band.start_ms) / scale
             ax.broken_barh(
-                [(band.start_ms / scale, (band.end_ms - band.start_ms) / scale)],
+                [(band.start_ms / scale, width)],
                 (top - h, h * 0.9),
                 facecolors=COLOURS[band.style],
             )
+            if width / span_h > 0.0065 * len(band.label):  # the words, where they fit
+                ax.text(
+                    band.start_ms / scale + span_h * 0.003,
+                    top - h * 0.55,
+                    band.label,
+                    fontsize=6,
+                    va="center",
+                    color="white" if band.style in DARK else "#222",
+                )
             if band.style not in used:
                 used.append(band.style)
 
@@ -100,13 +112,14 @@ def render_png(timeline: Timeline, path: Path) -> None:
     handles = [patches.Patch(color=COLOURS[s], label=s.value) for s in Style if s in used]
     kinds = sorted({m.kind for _, _, m in marks})
     handles += [patches.Patch(color=MARK_COLOURS[k], label=f"| {MARK_WORDS[k]}") for k in kinds]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=7)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=2, fontsize=7)
     lines = [
         f"{n}. {timeline.time_text(at)}  {title}  {m.kind.value}: {m.words}  [{m.code}]"
         for n, (at, title, m) in enumerate(marks, start=1)
     ]
     if lines:
-        fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, va="bottom", family="monospace")
+        text = "\n".join(["Stops:", *lines])
+        fig.text(0.01, 0.01, text, fontsize=7, va="bottom", family="monospace")
     fig.subplots_adjust(
         left=0.2, right=0.98, top=1 - 0.9 / height, bottom=(0.9 + 0.12 * len(lines) + 0.5) / height
     )

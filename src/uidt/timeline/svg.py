@@ -33,6 +33,18 @@ COLOURS: dict[Style, str] = {
     Style.LIMITED: "#fdd0a2",
     Style.BAD: "#fb6a4a",
 }
+#: Styles dark enough to need white words on them.
+DARK = frozenset(
+    {
+        Style.RUNNING,
+        Style.FAILED,
+        Style.WAIT_USER,
+        Style.CANCELLED,
+        Style.DROPPED,
+        Style.USER_STOPPED,
+        Style.FINISHED,
+    }
+)
 MARK_COLOURS = {
     MarkKind.STOPPED: "#d62728",
     MarkKind.KILLED: "#000000",
@@ -164,16 +176,7 @@ def _band(c: _Canvas, band: Band, y: int, height: int) -> None:
 
 
 def _ink(style: Style) -> str:
-    dark = {
-        Style.RUNNING,
-        Style.FAILED,
-        Style.WAIT_USER,
-        Style.CANCELLED,
-        Style.DROPPED,
-        Style.USER_STOPPED,
-        Style.FINISHED,
-    }
-    return "fill='white'" if style in dark else "fill='#222'"
+    return "fill='white'" if style in DARK else "fill='#222'"
 
 
 def _mark(c: _Canvas, mark: Mark, y: int, number: int) -> None:
