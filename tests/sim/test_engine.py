@@ -3,8 +3,12 @@ stops, crash and die as their behaviour says."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
-from uidt.sim import parse_scenario, simulate
+from uidt.server.invariants import broken_invariants
+from uidt.sim import load_scenario, parse_scenario
+from uidt.sim.engine import Simulation
 from uidt.sim.report import to_json
 from uidt.sim.trace import JobTrace, Phase, SimResult, StopKind
 
@@ -17,7 +21,11 @@ name = "org.example.a"
 
 
 def _run(body: str, seed: int | None = None) -> SimResult:
-    return simulate(parse_scenario(HEAD + body), seed)
+    """Simulate; afterwards the core's cross-part invariants must still hold."""
+    simulation = Simulation(parse_scenario(HEAD + body), seed)
+    result = simulation.run()
+    assert broken_invariants(simulation.core) == []
+    return result
 
 
 def _job(result: SimResult, index: int = 0) -> JobTrace:
@@ -208,3 +216,13 @@ def test_a_job_still_running_at_the_end_says_so() -> None:
     job = _job(_run(JOB.replace('download = "60MB"', 'download = "60GB"')))
     assert job.ended is None
     assert job.outcome is Phase.RUNNING
+
+
+def test_the_core_keeps_its_invariants_through_every_example() -> None:
+    """The simulator drives the core in orders the daemon also may (a crash, then the process
+    death; a kill while a stop is unanswered): the core's cross-part invariants still hold."""
+    examples = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
+    for path in examples:
+        simulation = Simulation(load_scenario(path))
+        simulation.run()
+        assert broken_invariants(simulation.core) == [], path.name

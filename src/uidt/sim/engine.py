@@ -11,6 +11,7 @@ milliseconds.
 from __future__ import annotations
 
 import random
+from collections import deque
 
 from uidt.job.key import JobKey
 from uidt.job.reasons import PendingReason
@@ -50,13 +51,15 @@ def app_info(package: str) -> AppInfo:
 
 def simulate(scenario: Scenario, seed: int | None = None) -> SimResult:
     """Run ``scenario`` (with ``seed``, default the scenario's own) and return what happened."""
-    return _Simulation(scenario, scenario.seed if seed is None else seed).run()
+    return Simulation(scenario, seed).run()
 
 
-class _Simulation:
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+class Simulation:
+    """One run of a scenario; :meth:`run` once. ``core`` is the scheduler core it drives."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
         self.scenario = scenario
-        self.seed = seed
+        self.seed = scenario.seed if seed is None else seed
         self.clock = FakeClock()
         self.origin = self.clock.elapsed()
         self.device: Device = scenario.device
@@ -69,14 +72,17 @@ class _Simulation:
             apps={app: app_info(app) for app in scenario.apps},
         )
         self.traces = {JobKey(s.app, None, s.job_id): JobTrace(s) for s in scenario.jobs}
-        self.player = AppPlayer(self.core, self.traces, random.Random(seed), self.now)
+        self.player = AppPlayer(self.core, self.traces, random.Random(self.seed), self.now)
         self.device_history = [(0, state)]
         #: The last terminal-sounding state change per job: ``(state, reason)``.
         self.last_end_note: dict[JobKey, tuple[str, str]] = {}
         # what happens at given times, in order: events before jobs at the same instant
-        self.agenda: list[tuple[int, int, DeviceEvent | JobSpec]] = sorted(
-            [(e.at_ms, 0, e) for e in scenario.events] + [(j.at_ms, 1, j) for j in scenario.jobs],
-            key=lambda item: (item[0], item[1]),
+        self.agenda: deque[tuple[int, int, DeviceEvent | JobSpec]] = deque(
+            sorted(
+                [(e.at_ms, 0, e) for e in scenario.events]
+                + [(j.at_ms, 1, j) for j in scenario.jobs],
+                key=lambda item: (item[0], item[1]),
+            )
         )
 
     def now(self) -> int:
@@ -133,7 +139,7 @@ class _Simulation:
         self.player.fire_due()
         self.drain()
         while self.agenda and self.agenda[0][0] <= now:
-            _, _, item = self.agenda.pop(0)
+            _, _, item = self.agenda.popleft()
             if isinstance(item, JobSpec):
                 self.schedule(item)
             else:
