@@ -104,3 +104,37 @@ def test_a_short_timeline_has_ticks_with_seconds() -> None:
     )
     texts = _texts(render_svg(short))
     assert {"00:00:00", "00:00:10", "00:00:20", "00:00:30", "00:00:40"} <= set(texts)
+
+
+def test_a_link_planted_at_the_target_is_replaced_not_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    target = tmp_path / "t.svg"
+    target.symlink_to(victim)
+    write_timeline(_timeline(), target)
+    assert victim.read_text() == "keep me"
+    assert not target.is_symlink()
+    ET.parse(target)
+
+
+def test_a_link_planted_at_any_temporary_name_is_not_followed(tmp_path: Path) -> None:
+    import os
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    # whatever name the partial picture might take in this folder, none is a link
+    for name in (f".t.svg.{os.getpid()}.partial.svg", ".t.svg.partial", "t.svg.partial"):
+        (tmp_path / name).symlink_to(victim)
+    write_timeline(_timeline(), tmp_path / "t.svg")
+    assert victim.read_text() == "keep me"
+
+
+def test_the_picture_gets_the_mode_the_umask_gives(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o027)
+    try:
+        write_timeline(_timeline(), tmp_path / "t.svg")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "t.svg").stat().st_mode & 0o777 == 0o640

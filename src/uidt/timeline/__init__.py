@@ -8,6 +8,7 @@ dependency) or PNG (matplotlib, the ``plot`` extra), chosen by the file's suffix
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from uidt.errors import RenderError
@@ -40,18 +41,33 @@ def write_timeline(timeline: Timeline, path: Path) -> None:
         OSError: the file cannot be written.
     """
     check_target(path)
-    # drawn beside it and renamed: a half-drawn picture never sits under the name asked for
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial{path.suffix}")
-    try:
-        if path.suffix.lower() == ".svg":
-            partial.write_text(render_svg(timeline), encoding="utf-8")
-        else:
-            from uidt.timeline.png import render_png
+    if path.suffix.lower() == ".svg":
+        data = render_svg(timeline).encode("utf-8")
+    else:
+        from uidt.timeline.png import render_png
 
-            render_png(timeline, partial)
+        data = render_png(timeline)
+    # written beside it under a fresh name (created exclusively: no planted link is followed)
+    # and renamed: a half-written picture never sits under the name asked for
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(partial, 0o666 & ~_umask())
         os.replace(partial, path)
     finally:
-        partial.unlink(missing_ok=True)
+        Path(partial).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` would, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 __all__ = [

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
+import io
 from typing import Any
 
 from uidt.errors import RenderError
@@ -34,8 +34,8 @@ def _pyplot() -> Any:
     return importlib.import_module("matplotlib.pyplot")
 
 
-def render_png(timeline: Timeline, path: Path) -> None:
-    """Write the timeline to ``path`` as a PNG.
+def render_png(timeline: Timeline) -> bytes:
+    """The timeline as a PNG image.
 
     Raises:
         RenderError: matplotlib is not installed.
@@ -123,5 +123,7 @@ def render_png(timeline: Timeline, path: Path) -> None:
     fig.subplots_adjust(
         left=0.2, right=0.98, top=1 - 0.9 / height, bottom=(0.9 + 0.12 * len(lines) + 0.5) / height
     )
-    fig.savefig(path, dpi=110)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
+    return buffer.getvalue()
