@@ -15,6 +15,8 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "JobLimitError": RuntimeError,
     "ManifestError": ValueError,
     "SettingsError": ValueError,
+    "ScenarioError": ValueError,
+    "RenderError": RuntimeError,
     "StoreError": OSError,
     "StoreCorruptError": OSError,
     "StoreVersionError": OSError,

@@ -57,6 +57,23 @@ class SettingsError(UidtError, ValueError):
     """A setting is unknown or its value cannot be parsed."""
 
 
+class ScenarioError(UidtError, ValueError):
+    """A ``uidt sim`` scenario is malformed; ``line`` is where (1-based), when known."""
+
+    def __init__(self, message: str, *, line: int | None = None, source: str = "") -> None:
+        if line is not None:
+            where = f"{source}:{line}: " if source else f"line {line}: "
+        else:
+            where = f"{source}: " if source else ""
+        super().__init__(f"{where}{message}")
+        self.line = line
+        self.reason = message
+
+
+class RenderError(UidtError, RuntimeError):
+    """A timeline picture cannot be drawn (an unknown file type, or matplotlib missing for PNG)."""
+
+
 class StoreError(UidtError, OSError):
     """The job store cannot be opened, read or written."""
 

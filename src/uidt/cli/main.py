@@ -25,6 +25,8 @@ COMMANDS = {
     "upload": "uidt.cli.transfer:upload",
     "follow": "uidt.cli.follow:follow_command",
     "service": "uidt.cli.service:service",
+    "sim": "uidt.cli.sim:sim",
+    "timeline": "uidt.cli.timeline:timeline",
 }
 
 

@@ -115,6 +115,47 @@ def pending_words(reasons: list[int]) -> list[str]:
     return words
 
 
+#: Public stop reasons in words: why a running job was stopped (``uidt.job.reasons.StopReason``).
+STOP_WORDS: dict[int, str] = {
+    StopReason.UNDEFINED: "its run ended",
+    StopReason.CANCELLED_BY_APP: "cancelled by the app",
+    StopReason.PREEMPT: "made way for another job",
+    StopReason.TIMEOUT: "ran out of time",
+    StopReason.DEVICE_STATE: "held back by the device (heat, memory or power saver)",
+    StopReason.CONSTRAINT_BATTERY_NOT_LOW: "the battery ran low",
+    StopReason.CONSTRAINT_CHARGING: "the charger was unplugged",
+    StopReason.CONSTRAINT_CONNECTIVITY: "the network was lost or no longer suited the job",
+    StopReason.CONSTRAINT_DEVICE_IDLE: "the device stopped being idle",
+    StopReason.CONSTRAINT_STORAGE_NOT_LOW: "storage ran low",
+    StopReason.QUOTA: "out of quota",
+    StopReason.BACKGROUND_RESTRICTION: "the app is restricted in the background",
+    StopReason.APP_STANDBY: "the app went into standby",
+    StopReason.USER: "stopped by the user",
+    StopReason.SYSTEM_PROCESSING: "the system needed its resources",
+    StopReason.ESTIMATED_APP_LAUNCH_TIME_CHANGED: "the app's next use moved",
+    StopReason.TIMEOUT_ABANDONED: "ran out of time and looked abandoned",
+}
+#: Internal reasons that say more than their public reason.
+_INTERNAL_STOP_WORDS: dict[int, str] = {
+    InternalStopReason.DEVICE_THERMAL: "the device was too hot",
+    InternalStopReason.ANR: "the app did not answer in time",
+    InternalStopReason.USER_UI_STOP: "stopped by the user (Task Manager)",
+    InternalStopReason.UNINSTALL: "the app was uninstalled",
+    InternalStopReason.SUCCESSFUL_FINISH: "finished",
+}
+
+
+def stop_words(public: int, internal: int | None = None) -> str:
+    """A stop reason pair as a phrase a user understands (``"the device was too hot"``)."""
+    if internal is not None and internal in _INTERNAL_STOP_WORDS:
+        return _INTERNAL_STOP_WORDS[internal]
+    if public == StopReason.UNDEFINED and internal == InternalStopReason.UNKNOWN:
+        return "the app's process died"
+    if public in STOP_WORDS:
+        return STOP_WORDS[public]
+    return f"stop reason {public}"
+
+
 def ended_on_its_own(public: int | None, internal: int | None) -> bool:
     """Whether a last run ended by the app's own ``job_finished`` (Android records the stop
     reason UNDEFINED with the internal SUCCESSFUL_FINISH): no stop to show, the state says it."""

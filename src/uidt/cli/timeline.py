@@ -1,0 +1,44 @@
+"""``uidt timeline JOB_ID -o OUT.svg|png``: one job's timeline picture from the daemon's history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from uidt.cli.context import CliContext, pass_cli
+from uidt.transfers.jobs import TRANSFERS_APP
+
+
+@click.command("timeline")
+@click.argument("job_id", type=int)
+@click.option("--app", default=TRANSFERS_APP, show_default=True, help="The job's app.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="OUT.svg|OUT.png",
+    help="Where to draw it (SVG needs nothing; PNG needs matplotlib).",
+)
+@pass_cli
+def timeline(cli: CliContext, job_id: int, app: str, output: Path) -> None:
+    """Draw JOB_ID's timeline: when it ran, waited (and why) and was stopped (and why).
+
+    From the job's last state changes and pending reasons, as the daemon keeps them; times in
+    local time. The job may be scheduled or among the last ended (`uidt jobs --all`).
+    """
+    from uidt.cli.follow import TERMINAL_STATES, Target, find
+    from uidt.timeline import check_target, write_timeline
+    from uidt.timeline.history import timeline_of_job
+
+    check_target(output)
+    job = find(cli.request("GET", "/v1/jobs", app=app, all=True)["jobs"], Target(app, job_id))
+    if job is None:
+        raise click.ClickException(f"no job {job_id} of {app} (see `uidt jobs --all`)")
+    history = []  # an ended job's pending reasons are no longer kept
+    if job.get("state") not in TERMINAL_STATES:
+        history = cli.request("GET", f"/v1/apps/{app}/jobs/{job_id}/reasons")["history"]
+    write_timeline(timeline_of_job(job, history, datetime.now(UTC)), output)
+    click.echo(f"drew the timeline of job {job_id} of {app} into {output}")

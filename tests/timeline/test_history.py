@@ -1,0 +1,144 @@
+"""A real job's timeline from what the daemon keeps (its history and pending-reason history),
+with the facts produced by the real core driven by the test kit."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from uidt.device.state import DeviceState, NetworkState
+from uidt.job import JobInfo, NetworkType
+from uidt.server import AppInfo, Caller, JobSchedulerService
+from uidt.settings import Settings
+from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
+from uidt.timeline import MarkKind, Style, render_svg
+from uidt.timeline.history import timeline_of_job
+
+APP = "org.example.a"
+SERVICE = "a.svc:Service"
+MINUTE = 60_000
+
+
+def _core(clock: FakeClock) -> tuple[JobSchedulerService, InProcessApps]:
+    core = JobSchedulerService(
+        clock=clock,
+        settings=Settings(),
+        device=DeviceState(),
+        installed_memory_bytes=16 * 1024**3,
+        apps={
+            APP: AppInfo(
+                APP,
+                services={SERVICE: "BIND_JOB_SERVICE"},
+                permissions=frozenset({"RUN_USER_INITIATED_JOBS"}),
+                channels=frozenset({"transfers"}),
+            )
+        },
+    )
+    return core, InProcessApps(core, lambda _key: AppBehaviour(stop_result=True))
+
+
+def _schedule(core: JobSchedulerService, apps: InProcessApps) -> None:
+    job = (
+        JobInfo.Builder(1, SERVICE)
+        .set_user_initiated(True)
+        .set_required_network_type(NetworkType.UNMETERED)
+        .build()
+    )
+    core.schedule(Caller(APP, visible=True), None, job)
+    run_until_idle(core, apps)
+
+
+def _facts(core: JobSchedulerService) -> tuple[dict[str, Any], list[list[Any]]]:
+    (job,) = core.queries.jobs_snapshot(include_ended=True)
+    history = core.queries.get_pending_job_reasons_history(APP, None, 1)
+    return job, [[t, [int(r) for r in rs]] for t, rs in history]
+
+
+def _stopped_for_the_network() -> tuple[FakeClock, JobSchedulerService, InProcessApps]:
+    clock = FakeClock()
+    core, apps = _core(clock)
+    _schedule(core, apps)
+    clock.advance(5 * MINUTE)
+    core.on_device_state(DeviceState(network=NetworkState(metered=True)))
+    run_until_idle(core, apps)
+    clock.advance(10 * MINUTE)
+    return clock, core, apps
+
+
+def test_a_waiting_job_shows_its_run_its_stop_and_why_it_waits() -> None:
+    clock, core, _ = _stopped_for_the_network()
+    job, reasons = _facts(core)
+    timeline = timeline_of_job(job, reasons, clock.utc())
+    (row,) = timeline.jobs
+    start = timeline.start_ms
+    assert [(b.start_ms - start, b.end_ms - start, b.style) for b in row.lane.bands] == [
+        (0, 5 * MINUTE, Style.RUNNING),
+        (5 * MINUTE, 15 * MINUTE, Style.WAIT_NETWORK),
+    ]
+    assert row.lane.bands[1].label == "waiting for a suitable network"
+    (mark,) = row.lane.marks
+    assert (mark.at_ms - start, mark.kind) == (5 * MINUTE, MarkKind.STOPPED)
+    assert mark.words == "the network was lost or no longer suited the job"
+    assert mark.code == "CONSTRAINT_CONNECTIVITY (CONSTRAINTS_NOT_SATISFIED)"
+    assert timeline.origin == clock.utc() - timedelta(minutes=15)
+
+
+def test_a_finished_job_ends_in_a_finished_band_without_a_stop() -> None:
+    clock, core, apps = _stopped_for_the_network()
+    core.on_device_state(DeviceState())
+    run_until_idle(core, apps)
+    clock.advance(5 * MINUTE)
+    (run_id,) = apps.running
+    core.host.on_job_finished(run_id, False)
+    run_until_idle(core, apps)
+    job, _ = _facts(core)
+    assert job["state"] == "finished"
+    timeline = timeline_of_job(job, [], clock.utc() + timedelta(minutes=5))
+    bands = timeline.jobs[0].lane.bands
+    assert [b.style for b in bands] == [
+        Style.RUNNING,
+        Style.WAIT_OTHER,  # an ended job's pending reasons are no longer kept
+        Style.RUNNING,
+        Style.FINISHED,
+    ]
+    assert len(timeline.jobs[0].lane.marks) == 1  # the network stop; the finish is no stop
+
+
+def test_the_users_stop_of_a_waiting_job_is_not_its_end() -> None:
+    clock, core, apps = _stopped_for_the_network()
+    core.user_stop(APP)
+    run_until_idle(core, apps)
+    clock.advance(MINUTE)
+    job, reasons = _facts(core)
+    assert job["state"] != "user-stopped"
+    bands = timeline_of_job(job, reasons, clock.utc()).jobs[0].lane.bands
+    assert bands[-1].style is Style.WAIT_USER  # still waiting (held back by the user), not ended
+    assert bands[-1].label == "stopped by the user"
+
+
+def test_a_failed_job_says_why_and_the_svg_reads_in_local_time() -> None:
+    job = {
+        "app": APP,
+        "job_id": 3,
+        "state": "failed",
+        "failure": "the server's file changed <twice>",
+        "history": [
+            {"time": "2026-03-01T12:00:00+00:00", "state": "scheduled", "reason": "schedule"},
+            {"time": "2026-03-01T12:00:01+00:00", "state": "active", "reason": "started"},
+            {"time": "2026-03-01T12:10:00+00:00", "state": "failed", "reason": "x"},
+        ],
+    }
+    timeline = timeline_of_job(job, [], datetime(2026, 3, 1, 13, 0, tzinfo=UTC))
+    bands = timeline.jobs[0].lane.bands
+    assert bands[-1].label == "failed: the server's file changed <twice>"
+    assert bands[-1].end_ms == timeline.end_ms
+    root = ET.fromstring(render_svg(timeline).encode())
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert datetime(2026, 3, 1, 12, 0, tzinfo=UTC).astimezone().strftime("%H:%M") in texts
+
+
+def test_a_job_with_no_history_draws_an_empty_lane() -> None:
+    timeline = timeline_of_job({"app": APP, "job_id": 1}, [], datetime(2026, 1, 1, tzinfo=UTC))
+    assert timeline.jobs[0].lane.bands == ()
+    ET.fromstring(render_svg(timeline).encode())
