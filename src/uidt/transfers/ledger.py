@@ -115,6 +115,15 @@ class CommitLedger:
             return state.get("durable_offset"), state.get("sha256_durable")
         return state.get("offset"), state.get("sha256_prefix")
 
+    def same_boot(self, state: Mapping[str, Any]) -> bool:
+        """Whether a loaded checkpoint was saved in the running boot (both have an id).
+
+        Only then may bytes past its recorded offset be kept (:mod:`uidt.transfers.parttail`):
+        a checkpoint without a boot id could not be told from one written before a crash.
+        """
+        written_in = state.get("boot_id")
+        return written_in is not None and self.boot_id is not None and written_in == self.boot_id
+
     def resumed(self, offset: int) -> None:
         """Resume at ``offset``: trusted as recorded, durable again only after the next sync."""
         self.recorded = self.committing = offset

@@ -40,14 +40,16 @@ import asyncio
 import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 from uidt.clock import Clock
 from uidt.errors import IntegrityError
 from uidt.redact import redact
 from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint, fsync_directory
-from uidt.transfers.diskio import hash_prefix
+from uidt.transfers.diskio import hash_more, hash_prefix
 from uidt.transfers.notices import Notice
 from uidt.transfers.partio import BATCH_BYTES
+from uidt.transfers.parttail import file_identity, trusted_end
 from uidt.transfers.partwriter import STATE_VERSION, PartWriter
 from uidt.transfers.remoteversion import RemoteVersion
 from uidt.transfers.safefile import PartLock, current_umask, mode_for_umask, remove_untrusted
@@ -133,17 +135,31 @@ class PartFile(PartWriter):
         )
         if not usable or not isinstance(offset, int):
             return Notice.RESTARTED_BAD_CHECKPOINT
-        if offset == 0:
+        end = self._trusted_end(state, offset)
+        if end == 0:
             return None
         if self.hashing:
             digest = await asyncio.to_thread(hash_prefix, self.path, offset)
             if stored is not None and digest.hexdigest() != stored:
                 return Notice.RESTARTED_BAD_CHECKPOINT
+            if end > offset:  # the tail has no stored digest: it was not hashed before the kill
+                await asyncio.to_thread(hash_more, self.path, digest, offset, end)
             self.hasher = digest
         self.version.load(state)
-        self.written = offset
-        self.ledger.resumed(offset)  # durable again once open() commits
+        self.written = end
+        self.ledger.resumed(end)  # durable again once open() commits
         return Notice.RESUMED
+
+    def _trusted_end(self, state: dict[str, Any], offset: int) -> int:
+        """Where the bytes to keep end: past ``offset`` only for a tail of this boot and file."""
+        fd = self._lock.fd
+        assert fd is not None
+        if not self.ledger.same_boot(state) or state.get("part_file") != file_identity(
+            os.fstat(fd)
+        ):
+            return offset
+        total = state.get("total")
+        return trusted_end(fd, recorded=offset, total=total if isinstance(total, int) else None)
 
     async def areset(self) -> None:
         """:meth:`reset` for a coroutine: the I/O thread's last writes are awaited."""

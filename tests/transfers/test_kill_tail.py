@@ -1,0 +1,103 @@
+"""SIGKILL a downloading process in the same boot: the next run asks for exactly the bytes it
+does not have, whatever the checkpoint's offset (issue 20: a kill re-fetches nothing it wrote).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from uidt.testing.httpserver import Faults, RequestRecord, TransferTestServer
+from uidt.transfers.checkpoint import Checkpoint
+from uidt.transfers.partfile import checkpoint_path, part_path
+
+KiB = 1024
+MiB = 1024 * KiB
+PATH = "/kill/tail.bin"
+#: Recorded and durable checkpoints so rare that every byte after the first is in the tail.
+RARE = ["--record-seconds", "600", "--checkpoint-seconds", "600"]
+
+
+async def _spawn(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uidt.transfers",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _gets(server: TransferTestServer) -> list[RequestRecord]:
+    return [r for r in server.requests if r.method == "GET"]
+
+
+async def _kill_once_written(server: TransferTestServer, dest: Path, more: int, *args: str) -> int:
+    """Run a download until the server sent ``more`` bytes, hold the body, wait until the part
+    file holds every byte sent, SIGKILL the process; return the part file's size.
+    """
+    server.unpause(PATH)
+    process = await _spawn(*args)
+    target = server.bytes_sent(PATH) + more
+    await asyncio.wait_for(server.wait_bytes_sent(PATH, target), 30)
+    server.pause(PATH)
+    record = _gets(server)[-1]
+    on_disk = record.start + record.body_bytes
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while _size(part_path(dest)) < on_disk:  # a real process: poll, with a bound
+        assert loop.time() < deadline, "the killed run never wrote what it received"
+        await asyncio.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    await process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    await asyncio.wait_for(record.finished.wait(), 10)  # the server saw the client go
+    return _size(part_path(dest))
+
+
+@pytest.mark.parametrize("hashing", [True, False], ids=["sha256", "no-sha256"])
+async def test_a_kill_in_the_same_boot_refetches_nothing_it_wrote(
+    server: TransferTestServer, tmp_path: Path, hashing: bool
+) -> None:
+    data = os.urandom(4 * MiB + 12345)
+    digest = hashlib.sha256(data).hexdigest()
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=8 * MiB))
+    dest = tmp_path / "tail.bin"
+    args = ["download", server.url(PATH), str(dest), *RARE]
+    if hashing:
+        args += ["--sha256", digest]
+
+    first = await _kill_once_written(server, dest, 1 * MiB, *args)
+    saved = Checkpoint(checkpoint_path(dest)).load()
+    assert saved is not None and saved["offset"] < first  # the tail no checkpoint names
+    second = await _kill_once_written(server, dest, 1 * MiB, *args)
+    assert _gets(server)[1].range == f"bytes={first}-"
+    assert second > first
+
+    server.set_faults(PATH)
+    server.unpause(PATH)
+    process = await _spawn(*args)
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    result = json.loads(out)
+    assert _gets(server)[2].range == f"bytes={second}-"
+    assert result["resumed_from"] == second
+    assert result["sha256"] == (digest if hashing else None)
+    assert dest.read_bytes() == data
+    assert server.bytes_sent(PATH) == len(data)  # not one byte sent twice
