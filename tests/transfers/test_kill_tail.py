@@ -85,7 +85,8 @@ async def test_a_kill_in_the_same_boot_refetches_nothing_it_wrote(
 
     first = await _kill_once_written(server, dest, 1 * MiB, *args)
     saved = Checkpoint(checkpoint_path(dest)).load()
-    assert saved is not None and saved["offset"] < first  # the tail no checkpoint names
+    assert saved is not None
+    assert saved["offset"] < first  # the tail no checkpoint names
     second = await _kill_once_written(server, dest, 1 * MiB, *args)
     assert _gets(server)[1].range == f"bytes={first}-"
     assert second > first
@@ -101,3 +102,35 @@ async def test_a_kill_in_the_same_boot_refetches_nothing_it_wrote(
     assert result["sha256"] == (digest if hashing else None)
     assert dest.read_bytes() == data
     assert server.bytes_sent(PATH) == len(data)  # not one byte sent twice
+
+
+async def test_a_kill_after_the_file_changed_keeps_only_the_new_versions_bytes(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    """Killed with a tail of the old file, the server's file replaced while no one ran: the
+    next run's answer names the new version and its bytes are written from zero; killed again,
+    the run after that keeps exactly the new version's bytes.
+    """
+    old, new = os.urandom(3 * MiB), os.urandom(3 * MiB + 777)
+    server.add_file(PATH, old)
+    server.set_faults(PATH, Faults(drip_bps=8 * MiB))
+    dest = tmp_path / "tail.bin"
+    args = ["download", server.url(PATH), str(dest), *RARE]
+
+    first = await _kill_once_written(server, dest, 1 * MiB, *args)
+    server.change_file(PATH, new)
+    sent_before = server.bytes_sent(PATH)
+    second = await _kill_once_written(server, dest, 1 * MiB + 4096, *args)
+    asked = _gets(server)[1]
+    assert (asked.range, asked.status, asked.start) == (f"bytes={first}-", 200, 0)
+    assert part_path(dest).read_bytes() == new[:second]  # not one byte of the old file
+
+    server.set_faults(PATH)
+    server.unpause(PATH)
+    process = await _spawn(*args)
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert _gets(server)[2].range == f"bytes={second}-"
+    assert json.loads(out)["resumed_from"] == second
+    assert dest.read_bytes() == new
+    assert server.bytes_sent(PATH) - sent_before == len(new)
