@@ -19,6 +19,7 @@ from uidt.errors import TransferError
 from uidt.testing.clock import FakeClock
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
 from uidt.transfers.download import download
+from uidt.transfers.ledger import DURABLE_BYTES
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 
@@ -161,3 +162,35 @@ async def test_checkpoints_are_recorded_every_second_durable_every_five(
     durable = [when for when, sync in commits if sync]
     assert len(durable) < len(commits) / 2  # most are cheap (no fsync)
     assert all(b - a >= 5000 for a, b in itertools.pairwise(durable[1:-1]))
+
+
+# -- issue 20 item 2: a durable checkpoint every few MiB, at most 4 a second ----------------
+async def test_a_durable_checkpoint_comes_every_2_mib_when_a_quarter_second_passed(
+    server: TransferTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The time rules are off here: only the bytes rule starts commits, each one durable."""
+    clock = _StepClock(100)
+    commits: list[tuple[int, bool]] = []
+    original = PartFile.start_commit
+
+    def counted_commit(self: PartFile, *, durable: bool = False) -> None:
+        commits.append((self.written, durable))
+        original(self, durable=durable)
+
+    monkeypatch.setattr(PartFile, "start_commit", counted_commit)
+    server.add_file(PATH, os.urandom(7 * 1024 * KiB))
+    server.set_faults(PATH, Faults(drip_bps=64 * 1024 * KiB, drip_chunk=64 * KiB))
+    await download(
+        server.url(PATH),
+        tmp_path / "o",
+        clock=clock,
+        checkpoint_bytes=1 << 40,
+        record_seconds=1e6,
+        checkpoint_seconds=1e6,
+    )
+    midway = commits[1:-1]  # between open()'s commit and publish()'s
+    assert len(midway) == 3
+    assert all(durable for _, durable in midway)
+    offsets = [0] + [offset for offset, _ in midway]
+    assert all(b - a >= DURABLE_BYTES for a, b in itertools.pairwise(offsets))
+    assert all(b - a < DURABLE_BYTES + 1024 * KiB for a, b in itertools.pairwise(offsets))

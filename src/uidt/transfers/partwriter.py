@@ -207,11 +207,12 @@ class PartWriter:
         return self.ledger.commit_due(self.written, every_bytes, every_ms)
 
     def sync_due(self, every_ms: int) -> bool:
-        """Whether ``every_ms`` have passed since the last durable commit.
+        """Whether the next commit should be durable: ``every_ms`` have passed since the last
+        durable one, or enough bytes came (see :meth:`CommitLedger.sync_due`).
 
         (Where there is no boot id, :meth:`start_commit` makes every commit durable anyway.)
         """
-        return self.ledger.sync_due(every_ms)
+        return self.ledger.sync_due(self.written, every_ms)
 
     def start_commit(self, *, durable: bool = False) -> None:
         """Queue a checkpoint of everything written so far; do not wait.
