@@ -6,11 +6,16 @@ SHA-256 of its prefix: the *recorded* offset (bytes written to the part file) wi
 boot that wrote them, and the *durable* offset (bytes fsynced, part file first and checkpoint
 second, so it never runs ahead of the disk). :meth:`PartFile.resume` trusts the recorded prefix
 when it runs in the same boot (a killed process loses nothing it wrote: the kernel still holds
-those bytes) and only the durable prefix after a reboot (a crash or power cut may have lost what
-was not fsynced); :meth:`PartFile.open` truncates whatever came after it. Where the system has
-no boot id, every checkpoint is durable, as a recorded one could not be told apart after a crash.
-Those rules, and the pace of the commits, are :class:`~uidt.transfers.ledger.CommitLedger`'s;
-the validators and total are a :class:`~uidt.transfers.remoteversion.RemoteVersion`.
+those bytes), and with it the *tail* past it, the bytes the killed writer appended after its
+last checkpoint, when that tail is surely the writer's (the same file, no longer than the
+total, no hole: :mod:`uidt.transfers.parttail`), so a kill in the same boot costs no byte
+written. After a reboot it trusts only the durable prefix (a crash or power cut may have lost
+what was not fsynced); :meth:`PartFile.open` truncates whatever came after what is trusted.
+Where the system has no boot id, every checkpoint is durable and no tail is kept, as a recorded
+one could not be told apart after a crash. Those rules, and the pace of the commits, are
+:class:`~uidt.transfers.ledger.CommitLedger`'s (a durable commit every 2 MiB, at most four a
+second, and at least every ``checkpoint_seconds``); the validators and total are a
+:class:`~uidt.transfers.remoteversion.RemoteVersion`.
 
 The file's life is here: the lock, :meth:`PartFile.resume`, :meth:`PartFile.open`,
 :meth:`PartFile.close` and :meth:`PartFile.publish`. Writing it while it is open (batches on
@@ -26,7 +31,9 @@ own (the splice copy).
 
 Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of each
 prefix it names. When hashing, a resume re-hashes the trusted prefix from disk (about
-0.5 s/GiB, in a thread), compares it with the stored digest and starts from zero if they differ.
+0.5 s/GiB, in a thread), compares it with the stored digest and starts from zero if they differ;
+a kept tail has no stored digest, so it is hashed on after the check (the final SHA-256
+then covers it like every other byte).
 
 Other users: the part file is opened, locked for the whole run and published through
 :class:`~uidt.transfers.safefile.PartLock` (no links followed, only the user's own files
