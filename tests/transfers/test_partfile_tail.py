@@ -14,7 +14,9 @@ import pytest
 
 from uidt.errors import IntegrityError
 from uidt.testing.clock import FakeClock
+from uidt.testing.httpserver import RecordingSleep, TransferTestServer
 from uidt.transfers.checkpoint import boot_id
+from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile, checkpoint_path, part_path
 
@@ -225,3 +227,24 @@ async def test_a_kill_between_a_new_versions_truncation_and_its_checkpoint_keeps
     assert await second.resume() is Notice.RESTARTED_BAD_CHECKPOINT
     assert second.written == 0
     assert checkpoint_path(dest).exists()  # replaced by the next open(), as usual
+
+
+@needs_boot_id
+async def test_a_tail_that_completes_the_file_is_published_without_its_body_again(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    """Killed after its last byte but before the rename: the next run asks from the end,
+    the server answers 416 for exactly that length, and the file is published as it is."""
+    data = HEAD + TAIL
+    etag = server.add_file("/whole.bin", data)
+    dest = tmp_path / "f"
+    first = PartFile(dest, server.url("/whole.bin"), hashing=False, clock=FakeClock())
+    first.etag, first.total = etag, len(data)
+    first.open()  # its checkpoint names 0 bytes; everything after it is the tail
+    first.write(data)
+    first.close(commit=False)
+    digest = hashlib.sha256(data).hexdigest()
+    result = await download(server.url("/whole.bin"), dest, sha256=digest, sleep=RecordingSleep())
+    assert (result.resumed_from, result.bytes_received, result.sha256) == (len(data), 0, digest)
+    assert [r.status for r in server.requests] == [416]
+    assert dest.read_bytes() == data
