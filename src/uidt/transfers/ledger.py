@@ -15,7 +15,8 @@ given time since the last (:meth:`CommitLedger.commit_due`), and a durable one a
 time since the last durable one or after :data:`DURABLE_BYTES`, but then no sooner than
 :data:`DURABLE_LEAST_MS` after it (:meth:`CommitLedger.sync_due`): a crash costs a short
 stretch in bytes at a high rate and in time at a low one, with at most 4 fsyncs a second.
-It holds offsets and times only; the writes, fsyncs and saves are :class:`~uidt.transfers.partwriter.PartWriter`'s.
+It holds offsets and times only; the writes, fsyncs and saves are
+:class:`~uidt.transfers.partwriter.PartWriter`'s.
 """
 
 from __future__ import annotations
