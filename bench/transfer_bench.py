@@ -67,7 +67,9 @@ ENGINE_NO_MIDWAY_FSYNC = (
 )
 
 
-ENGINE_DEFAULT = "uidt engine (default: checkpoint every 32 MiB, fdatasync every 5 s)"
+ENGINE_DEFAULT = (
+    "uidt engine (default: checkpoint every 32 MiB, fdatasync every 2 MiB, at most 4/s)"
+)
 
 
 @dataclass(frozen=True)

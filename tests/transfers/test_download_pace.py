@@ -10,6 +10,7 @@ import functools
 import itertools
 import os
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from uidt.errors import TransferError
 from uidt.testing.clock import FakeClock
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
 from uidt.transfers.download import download
+from uidt.transfers.ledger import DURABLE_BYTES
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 
@@ -161,3 +163,102 @@ async def test_checkpoints_are_recorded_every_second_durable_every_five(
     durable = [when for when, sync in commits if sync]
     assert len(durable) < len(commits) / 2  # most are cheap (no fsync)
     assert all(b - a >= 5000 for a, b in itertools.pairwise(durable[1:-1]))
+
+
+# -- issue 20 item 2: a durable checkpoint every few MiB, at most 4 a second ----------------
+async def test_a_durable_checkpoint_comes_every_2_mib_when_a_quarter_second_passed(
+    server: TransferTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The time rules are off here: only the bytes rule starts commits, each one durable."""
+    clock = _StepClock(100)
+    commits: list[tuple[int, bool]] = []
+    original = PartFile.start_commit
+
+    def counted_commit(self: PartFile, *, durable: bool = False) -> None:
+        commits.append((self.written, durable))
+        original(self, durable=durable)
+
+    monkeypatch.setattr(PartFile, "start_commit", counted_commit)
+    server.add_file(PATH, os.urandom(7 * 1024 * KiB))
+    server.set_faults(PATH, Faults(drip_bps=64 * 1024 * KiB, drip_chunk=64 * KiB))
+    await download(
+        server.url(PATH),
+        tmp_path / "o",
+        clock=clock,
+        checkpoint_bytes=1 << 40,
+        record_seconds=1e6,
+        checkpoint_seconds=1e6,
+    )
+    midway = commits[1:-1]  # between open()'s commit and publish()'s
+    assert len(midway) == 3
+    assert all(durable for _, durable in midway)
+    offsets = [0] + [offset for offset, _ in midway]
+    assert all(b - a >= DURABLE_BYTES for a, b in itertools.pairwise(offsets))
+    assert all(b - a < DURABLE_BYTES + 1024 * KiB for a, b in itertools.pairwise(offsets))
+
+
+async def test_a_slow_fdatasync_holds_the_reader_back_only_after_a_whole_interval(
+    server: TransferTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fsync runs on the I/O thread behind the download: while it hangs, the body is
+    still read until a whole interval is not recorded; only then does the brake hold it.
+    """
+    interval = 1024 * KiB
+    blocked, release, braked = threading.Event(), threading.Event(), threading.Event()
+    real_fdatasync = os.fdatasync
+    calls = 0
+
+    def slow_fdatasync(fd: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the first durable commit by bytes (the first is open()'s)
+            blocked.set()
+            release.wait(30)
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", slow_fdatasync)
+    durable_at: list[int] = []
+    brakes: list[tuple[int, int]] = []  # (written, recorded) each time the brake holds
+    original_commit, original_wait = PartFile.start_commit, PartFile.wait_recorded
+    original_await = PartFile.recorded_at
+
+    def watched_commit(self: PartFile, *, durable: bool = False) -> None:
+        if durable:
+            durable_at.append(self.written)
+        original_commit(self, durable=durable)
+
+    def held(self: PartFile) -> None:
+        brakes.append((self.written, self.recorded))
+        if blocked.is_set():
+            braked.set()
+
+    def watched_wait(self: PartFile, offset: int) -> None:  # the splice reader's brake
+        held(self)
+        original_wait(self, offset)
+
+    async def watched_await(self: PartFile, offset: int) -> None:  # the aiohttp reader's brake
+        held(self)
+        await original_await(self, offset)
+
+    monkeypatch.setattr(PartFile, "start_commit", watched_commit)
+    monkeypatch.setattr(PartFile, "wait_recorded", watched_wait)
+    monkeypatch.setattr(PartFile, "recorded_at", watched_await)
+    server.add_file(PATH, os.urandom(16 * 1024 * KiB))
+    server.set_faults(PATH, Faults(drip_bps=256 * 1024 * KiB, drip_chunk=64 * KiB))  # small reads
+    task = asyncio.create_task(
+        download(server.url(PATH), tmp_path / "o", clock=_StepClock(100), checkpoint_bytes=interval)
+    )
+    try:
+        assert await asyncio.to_thread(blocked.wait, 30)
+        # nothing is recorded past the hanging commit, so the brake must come, and only after
+        # a whole interval past what is recorded (not at once: the fsync does not hold the socket)
+        assert await asyncio.to_thread(braked.wait, 30)
+        written, recorded = brakes[-1]
+        assert written > durable_at[1]
+        assert written - recorded > interval
+    finally:
+        release.set()
+    result = await asyncio.wait_for(task, 30)
+    assert result.size == 16 * 1024 * KiB
+    slack = interval  # one read between two checks of the brake (aiohttp hands over a lot)
+    assert all(written - recorded <= interval + slack for written, recorded in brakes)

@@ -6,9 +6,10 @@ import pytest
 
 from uidt.testing.clock import FakeClock
 from uidt.transfers import ledger as ledger_module
-from uidt.transfers.ledger import CommitLedger
+from uidt.transfers.ledger import DURABLE_BYTES, CommitLedger
 
 BOOT = "boot-a"
+MiB = 1024 * 1024
 
 
 def _ledger(clock: FakeClock | None = None, boot: str | None = BOOT) -> CommitLedger:
@@ -51,11 +52,44 @@ def test_a_sync_is_due_by_time_since_the_last_durable_commit_only() -> None:
     ledger.start(0, durable=True)
     clock.advance(600)
     ledger.start(5, durable=False)  # a recorded commit does not reset the sync time
-    assert not ledger.sync_due(1000)
+    assert not ledger.sync_due(9, 1000)
     clock.advance(400)
-    assert ledger.sync_due(1000)
+    assert ledger.sync_due(9, 1000)
     ledger.start(9, durable=True)
-    assert not ledger.sync_due(1000)
+    assert not ledger.sync_due(9, 1000)
+
+
+def test_a_sync_is_due_after_enough_bytes_but_never_sooner_than_the_least_interval() -> None:
+    clock = FakeClock()
+    ledger = _ledger(clock)
+    rule = {"every_bytes": 100, "least_ms": 250}
+    ledger.start(1000, durable=True)
+    clock.advance(100)
+    assert not ledger.sync_due(1099, 1000, **rule)
+    assert not ledger.sync_due(1100, 1000, **rule)  # enough bytes, too soon: fsyncs stay rare
+    clock.advance(150)
+    assert not ledger.sync_due(1099, 1000, **rule)
+    assert ledger.sync_due(1100, 1000, **rule)
+    ledger.start(1100, durable=False)  # a recorded commit does not move the durable offset
+    assert ledger.sync_due(1100, 1000, **rule)
+    ledger.start(1100, durable=True)
+    assert not ledger.sync_due(1150, 1000, **rule)
+    ledger.resumed(5000)  # a resume counts from where it starts
+    clock.advance(250)
+    assert not ledger.sync_due(5099, 1000, **rule)
+    assert ledger.sync_due(5100, 1000, **rule)
+
+
+def test_the_default_durable_rule_is_every_second_or_2_mib_at_most_4_times_a_second() -> None:
+    clock = FakeClock()
+    ledger = _ledger(clock)
+    ledger.start(0, durable=True)
+    clock.advance(249)
+    assert not ledger.sync_due(64 * MiB, 10**9)
+    clock.advance(1)
+    assert not ledger.sync_due(DURABLE_BYTES - 1, 10**9)
+    assert ledger.sync_due(DURABLE_BYTES, 10**9)
+    assert 2 * MiB == DURABLE_BYTES
 
 
 def test_without_a_boot_id_every_commit_is_durable() -> None:
@@ -64,7 +98,7 @@ def test_without_a_boot_id_every_commit_is_durable() -> None:
     assert ledger.start(7, durable=False) is True
     assert ledger.committing == 7
     clock.advance(1000)
-    assert ledger.sync_due(1000)
+    assert ledger.sync_due(9, 1000)
     assert _ledger(boot=BOOT).start(7, durable=False) is False
 
 

@@ -21,18 +21,19 @@ def _part(dest: Path, *, hashing: bool = True) -> PartFile:
     return PartFile(dest, URL, hashing=hashing, clock=FakeClock())
 
 
-async def test_commit_then_resume_truncates_untrusted_tail(tmp_path: Path) -> None:
+async def test_commit_then_resume_after_a_reboot_truncates_untrusted_tail(tmp_path: Path) -> None:
     dest = tmp_path / "f"
     first = _part(dest)
     first.etag = '"v1"'
     first.open()
     first.write(b"a" * 100)
     first.commit()
-    first.write(b"b" * 50)  # written but never committed: untrusted
+    first.write(b"b" * 50)  # written but never committed: a crash may have lost it
     first.close(commit=False)
     assert part_path(dest).stat().st_size == 150
 
     second = _part(dest)
+    second.ledger.boot_id = "a boot after a crash"
     assert await second.resume() is Notice.RESUMED
     assert (second.written, second.etag) == (100, '"v1"')
     second.open()

@@ -26,10 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("dest")
     get.add_argument("--sha256", help="expected SHA-256 (hex) of the whole file")
     get.add_argument(
-        "--checkpoint-bytes", type=int, default=64 * MiB, help="fsync + checkpoint interval"
+        "--checkpoint-bytes", type=int, default=64 * MiB, help="most bytes no checkpoint names yet"
     )
     get.add_argument(
-        "--checkpoint-seconds", type=float, default=5.0, help="durable checkpoint interval"
+        "--checkpoint-seconds",
+        type=float,
+        default=5.0,
+        help="longest time between durable checkpoints (also every 2 MiB, at most 4/s)",
     )
     get.add_argument(
         "--record-seconds", type=float, default=1.0, help="recorded (no fsync) checkpoint interval"

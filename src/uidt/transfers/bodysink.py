@@ -151,7 +151,9 @@ class BodySink:
         """Start a commit when one is due; ``True`` when a whole interval is not checkpointed."""
         part = self.part
         every_bytes = self.checkpoint_bytes
-        # Every half interval of time too: what a kill loses stays under one interval.
-        if part.commit_due(every_bytes, max(1, self.record_ms // 2)):
-            part.start_commit(durable=part.sync_due(self.checkpoint_ms))
+        # Every half interval of time too: what a kill loses stays under one interval. A
+        # durable commit may come sooner (by bytes): what a crash loses stays short too.
+        durable = part.sync_due(self.checkpoint_ms)
+        if durable or part.commit_due(every_bytes, max(1, self.record_ms // 2)):
+            part.start_commit(durable=durable)
         return part.written - part.recorded > every_bytes

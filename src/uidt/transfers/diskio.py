@@ -1,4 +1,4 @@
-"""Two kernel-level helpers of the part file: start a range's writeback, hash a file's prefix."""
+"""Kernel-level helpers of the part file: start a range's writeback, hash a file's prefix."""
 
 from __future__ import annotations
 
@@ -36,12 +36,18 @@ start_writeback = _load_sync_file_range()
 def hash_prefix(path: Path, length: int) -> Any:
     """A ``hashlib.sha256`` object fed with the first ``length`` bytes of ``path``."""
     hasher = hashlib.sha256()
+    hash_more(path, hasher, 0, length)
+    return hasher
+
+
+def hash_more(path: Path, hasher: Any, start: int, end: int) -> None:
+    """Feed ``hasher`` (which covers the first ``start`` bytes) with ``[start, end)`` of ``path``."""
     with open(path, "rb") as handle:
-        remaining = length
+        handle.seek(start)
+        remaining = end - start
         while remaining > 0:
             block = handle.read(min(_HASH_BLOCK, remaining))
             if not block:
                 break
             hasher.update(block)
             remaining -= len(block)
-    return hasher

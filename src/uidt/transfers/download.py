@@ -2,9 +2,10 @@
 
 :func:`download` asks for the file (``Range`` + ``If-Range`` when resuming), writes it through a
 :class:`~uidt.transfers.partfile.PartFile` (``<dest>.part`` + checkpoint ``<dest>.uidt``,
-recorded every half ``checkpoint_bytes`` or half ``record_seconds``, durable every
-``checkpoint_seconds``), retries transient failures within the run from the current offset, and
-renames the verified file into place at the end. Each attempt goes through one seam,
+recorded every half ``checkpoint_bytes`` or half ``record_seconds``, durable every 2 MiB at
+most four times a second and at least every ``checkpoint_seconds``), retries transient
+failures within the run from the current offset, and renames the verified file into place at
+the end. Each attempt goes through one seam,
 :class:`~uidt.transfers.transport.Transports` (the splice reader or ``aiohttp``, picked there),
 into a :class:`~uidt.transfers.bodysink.BodySink`; what a failed attempt means (retry soon,
 retry later, give up) is read from one table, :mod:`uidt.transfers.failures`. Every answer to a resume is checked against
@@ -331,16 +332,17 @@ async def download(
         on_progress: Called a few times a second with a :class:`Progress`.
         on_estimate: Called with the total size once the server says it.
         on_notice: Called with each :class:`Notice` (resumed, restarted, retried).
-        checkpoint_bytes: The most received bytes that no checkpoint names yet: a kill makes
-            the next run fetch at most this many bytes again. Checkpoints are saved in the
-            background every half of this (see :mod:`uidt.transfers.partfile`).
-        checkpoint_seconds: At least this often a checkpoint is durable (fdatasync first),
-            which bounds what a crash or power cut of the machine makes the next run fetch
-            again.
+        checkpoint_bytes: The most received bytes that no checkpoint names yet (the reader
+            waits for the checkpoints beyond that). Checkpoints are saved in the background
+            every half of this (see :mod:`uidt.transfers.partfile`). A kill in the same boot
+            makes the next run fetch nothing it wrote again (it keeps the part file's tail).
+        checkpoint_seconds: At least this often a checkpoint is durable (fdatasync first); one
+            is also durable every 2 MiB, at most four a second, so a crash or power cut of the
+            machine makes the next run fetch again at most about 2 MiB or a quarter second of
+            transfer, whichever is more (and never more than this long a stretch).
         record_seconds: The most time of transfer that no checkpoint names yet: a recorded
             checkpoint (no fsync: cheap) starts every half of this when ``checkpoint_bytes``
-            has not come first, so a kill makes the next run fetch again at most about this
-            long a stretch of transfer, whatever the rate.
+            has not come first.
         lowest_speed: Bytes per second an attempt must average over each window of
             ``lowest_speed_seconds``; a slower one is ended and retried like a timeout, and the
             run fails after the retries ("the transfer stayed below 1.0 KiB/s for 60 s, 7

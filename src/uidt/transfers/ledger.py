@@ -12,8 +12,11 @@ checkpoint could not be told apart after a crash, so every commit is made durabl
 
 The ledger is also the pace of the commits: one is due after half an interval of bytes or a
 given time since the last (:meth:`CommitLedger.commit_due`), and a durable one after a given
-time since the last durable one (:meth:`CommitLedger.sync_due`). It holds offsets and times
-only; the writes, fsyncs and saves are :class:`~uidt.transfers.partwriter.PartWriter`'s.
+time since the last durable one or after :data:`DURABLE_BYTES`, but then no sooner than
+:data:`DURABLE_LEAST_MS` after it (:meth:`CommitLedger.sync_due`): a crash costs a short
+stretch in bytes at a high rate and in time at a low one, with at most 4 fsyncs a second.
+It holds offsets and times only; the writes, fsyncs and saves are
+:class:`~uidt.transfers.partwriter.PartWriter`'s.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ from typing import Any
 
 from uidt.clock import Clock
 from uidt.transfers.checkpoint import boot_id
+
+#: Bytes after which a durable commit is due (when ``DURABLE_LEAST_MS`` have passed too).
+DURABLE_BYTES = 2 * 1024 * 1024
+#: The least time between two durable commits that are due by bytes: at most 4 a second.
+DURABLE_LEAST_MS = 250
 
 
 class _Boot(Enum):
@@ -57,6 +65,7 @@ class CommitLedger:
         self._durable_digest: str | None = None
         self._last_commit_ms = 0
         self._last_sync_ms = 0
+        self._sync_offset = 0  # the offset of the last durable commit started
 
     def commit_due(self, written: int, every_bytes: int, every_ms: int) -> bool:
         """Whether a commit should start: half an interval of bytes, or the time, has passed.
@@ -69,9 +78,25 @@ class CommitLedger:
             or self.clock.elapsed() - self._last_commit_ms >= every_ms
         )
 
-    def sync_due(self, every_ms: int) -> bool:
-        """Whether ``every_ms`` have passed since the last durable commit started."""
-        return self.clock.elapsed() - self._last_sync_ms >= every_ms
+    def sync_due(
+        self,
+        written: int,
+        every_ms: int,
+        *,
+        every_bytes: int = DURABLE_BYTES,
+        least_ms: int = DURABLE_LEAST_MS,
+    ) -> bool:
+        """Whether the next commit should be durable.
+
+        Due ``every_ms`` after the last durable commit started, or once ``every_bytes`` have
+        been written since it, but then never sooner than ``least_ms`` after it: what a crash
+        can cost stays a short stretch (in bytes at a high rate, in time at a low one) while
+        the fsyncs stay few however fast the bytes come.
+        """
+        since = self.clock.elapsed() - self._last_sync_ms
+        if since >= every_ms:
+            return True
+        return written - self._sync_offset >= every_bytes and since >= least_ms
 
     def start(self, offset: int, *, durable: bool) -> bool:
         """Note a commit of the first ``offset`` bytes started now.
@@ -83,7 +108,7 @@ class CommitLedger:
         self._last_commit_ms = self.clock.elapsed()
         durable = durable or self.boot_id is None
         if durable:
-            self._last_sync_ms = self._last_commit_ms
+            self._last_sync_ms, self._sync_offset = self._last_commit_ms, offset
         return durable
 
     def synced(self, offset: int, digest: str | None) -> None:
@@ -115,12 +140,21 @@ class CommitLedger:
             return state.get("durable_offset"), state.get("sha256_durable")
         return state.get("offset"), state.get("sha256_prefix")
 
+    def same_boot(self, state: Mapping[str, Any]) -> bool:
+        """Whether a loaded checkpoint was saved in the running boot (both have an id).
+
+        Only then may bytes past its recorded offset be kept (:mod:`uidt.transfers.parttail`):
+        a checkpoint without a boot id could not be told from one written before a crash.
+        """
+        written_in = state.get("boot_id")
+        return written_in is not None and self.boot_id is not None and written_in == self.boot_id
+
     def resumed(self, offset: int) -> None:
         """Resume at ``offset``: trusted as recorded, durable again only after the next sync."""
-        self.recorded = self.committing = offset
+        self.recorded = self.committing = self._sync_offset = offset
         self.durable = 0
 
     def reset(self) -> None:
         """Start again from zero: nothing is recorded or durable."""
-        self.recorded = self.durable = self.committing = 0
+        self.recorded = self.durable = self.committing = self._sync_offset = 0
         self._durable_digest = None

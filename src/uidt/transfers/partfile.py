@@ -6,11 +6,16 @@ SHA-256 of its prefix: the *recorded* offset (bytes written to the part file) wi
 boot that wrote them, and the *durable* offset (bytes fsynced, part file first and checkpoint
 second, so it never runs ahead of the disk). :meth:`PartFile.resume` trusts the recorded prefix
 when it runs in the same boot (a killed process loses nothing it wrote: the kernel still holds
-those bytes) and only the durable prefix after a reboot (a crash or power cut may have lost what
-was not fsynced); :meth:`PartFile.open` truncates whatever came after it. Where the system has
-no boot id, every checkpoint is durable, as a recorded one could not be told apart after a crash.
-Those rules, and the pace of the commits, are :class:`~uidt.transfers.ledger.CommitLedger`'s;
-the validators and total are a :class:`~uidt.transfers.remoteversion.RemoteVersion`.
+those bytes), and with it the *tail* past it, the bytes the killed writer appended after its
+last checkpoint, when that tail is surely the writer's (the same file, no longer than the
+total, no hole: :mod:`uidt.transfers.parttail`), so a kill in the same boot costs no byte
+written. After a reboot it trusts only the durable prefix (a crash or power cut may have lost
+what was not fsynced); :meth:`PartFile.open` truncates whatever came after what is trusted.
+Where the system has no boot id, every checkpoint is durable and no tail is kept, as a recorded
+one could not be told apart after a crash. Those rules, and the pace of the commits, are
+:class:`~uidt.transfers.ledger.CommitLedger`'s (a durable commit every 2 MiB, at most four a
+second, and at least every ``checkpoint_seconds``); the validators and total are a
+:class:`~uidt.transfers.remoteversion.RemoteVersion`.
 
 The file's life is here: the lock, :meth:`PartFile.resume`, :meth:`PartFile.open`,
 :meth:`PartFile.close` and :meth:`PartFile.publish`. Writing it while it is open (batches on
@@ -26,7 +31,9 @@ own (the splice copy).
 
 Hashing: ``hashlib`` state cannot be saved, so the checkpoint stores the hex digest of each
 prefix it names. When hashing, a resume re-hashes the trusted prefix from disk (about
-0.5 s/GiB, in a thread), compares it with the stored digest and starts from zero if they differ.
+0.5 s/GiB, in a thread), compares it with the stored digest and starts from zero if they differ;
+a kept tail has no stored digest, so it is hashed on after the check (the final SHA-256
+then covers it like every other byte).
 
 Other users: the part file is opened, locked for the whole run and published through
 :class:`~uidt.transfers.safefile.PartLock` (no links followed, only the user's own files
@@ -40,14 +47,16 @@ import asyncio
 import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 from uidt.clock import Clock
 from uidt.errors import IntegrityError
 from uidt.redact import redact
 from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint, fsync_directory
-from uidt.transfers.diskio import hash_prefix
+from uidt.transfers.diskio import hash_more, hash_prefix
 from uidt.transfers.notices import Notice
 from uidt.transfers.partio import BATCH_BYTES
+from uidt.transfers.parttail import file_identity, trusted_end
 from uidt.transfers.partwriter import STATE_VERSION, PartWriter
 from uidt.transfers.remoteversion import RemoteVersion
 from uidt.transfers.safefile import PartLock, current_umask, mode_for_umask, remove_untrusted
@@ -133,17 +142,31 @@ class PartFile(PartWriter):
         )
         if not usable or not isinstance(offset, int):
             return Notice.RESTARTED_BAD_CHECKPOINT
-        if offset == 0:
+        end = self._trusted_end(state, offset)
+        if end == 0:
             return None
         if self.hashing:
             digest = await asyncio.to_thread(hash_prefix, self.path, offset)
             if stored is not None and digest.hexdigest() != stored:
                 return Notice.RESTARTED_BAD_CHECKPOINT
+            if end > offset:  # the tail has no stored digest: it was not hashed before the kill
+                await asyncio.to_thread(hash_more, self.path, digest, offset, end)
             self.hasher = digest
         self.version.load(state)
-        self.written = offset
-        self.ledger.resumed(offset)  # durable again once open() commits
+        self.written = end
+        self.ledger.resumed(end)  # durable again once open() commits
         return Notice.RESUMED
+
+    def _trusted_end(self, state: dict[str, Any], offset: int) -> int:
+        """Where the bytes to keep end: past ``offset`` only for a tail of this boot and file."""
+        fd = self._lock.fd
+        assert fd is not None
+        if not self.ledger.same_boot(state) or state.get("part_file") != file_identity(
+            os.fstat(fd)
+        ):
+            return offset
+        total = state.get("total")
+        return trusted_end(fd, recorded=offset, total=total if isinstance(total, int) else None)
 
     async def areset(self) -> None:
         """:meth:`reset` for a coroutine: the I/O thread's last writes are awaited."""

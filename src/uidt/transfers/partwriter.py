@@ -31,6 +31,7 @@ from uidt.transfers.diskio import start_writeback
 from uidt.transfers.hashfollow import HashFollower
 from uidt.transfers.ledger import CommitLedger
 from uidt.transfers.partio import PartIO
+from uidt.transfers.parttail import file_identity
 from uidt.transfers.remoteversion import RemoteVersion
 
 #: 2 added the recorded offset and its boot; version 1 checkpoints name only durable bytes.
@@ -71,6 +72,7 @@ class PartWriter:
         #: What the saved checkpoints name, in which boot, and when the next commit is due.
         self.ledger = CommitLedger(clock)
         self._fd: int | None = None
+        self._file_id: str | None = None  # the open file's device and inode, named by checkpoints
         self._io: PartIO | None = None  # while open
         self._direct = False  # bytes arrive through appended(), not write()
         self._writeback_from = 0
@@ -79,6 +81,7 @@ class PartWriter:
     def _start_writing(self, fd: int) -> None:
         """Write at :attr:`written` of ``fd`` (a descriptor of the part file, now owned here)."""
         self._fd = fd
+        self._file_id = file_identity(os.fstat(fd))
         if self.written == 0:
             self.hasher = hashlib.sha256() if self.hashing else None
         self._direct = False
@@ -108,6 +111,7 @@ class PartWriter:
             **self.version.state(),
             "offset": offset,
             "sha256_prefix": digest,
+            "part_file": self._file_id,  # its tail is kept only for this very file
             **self.ledger.state(),
         }
 
@@ -203,11 +207,12 @@ class PartWriter:
         return self.ledger.commit_due(self.written, every_bytes, every_ms)
 
     def sync_due(self, every_ms: int) -> bool:
-        """Whether ``every_ms`` have passed since the last durable commit.
+        """Whether the next commit should be durable: ``every_ms`` have passed since the last
+        durable one, or enough bytes came (see :meth:`CommitLedger.sync_due`).
 
         (Where there is no boot id, :meth:`start_commit` makes every commit durable anyway.)
         """
-        return self.ledger.sync_due(every_ms)
+        return self.ledger.sync_due(self.written, every_ms)
 
     def start_commit(self, *, durable: bool = False) -> None:
         """Queue a checkpoint of everything written so far; do not wait.
