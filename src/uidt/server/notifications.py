@@ -13,6 +13,9 @@ from uidt.server.context import JobServiceContext
 from uidt.store.record import NotificationRecord
 
 NotificationKey = tuple[str, int]
+#: Stops that take the notification down whatever the end policy: the user's (Task Manager,
+#: force stop) and background restriction (Android's CTS checks both).
+_REMOVING_STOPS = frozenset({StopReason.USER, StopReason.BACKGROUND_RESTRICTION})
 
 
 def _redacted(shown: dict[str, object]) -> dict[str, object]:
@@ -106,7 +109,7 @@ class NotificationCoordinator:
                 return []
             return [self._repost(key, record, uij, record.job, utc_ms)]
         self._users.pop(key, None)
-        if ctx.end_policy is EndPolicy.REMOVE or stop_reason is StopReason.USER:
+        if ctx.end_policy is EndPolicy.REMOVE or stop_reason in _REMOVING_STOPS:
             del self.shown[key]
             return [RemoveNotification(key[0], key[1])]
         return [self._repost(key, record, False, None, utc_ms)]
