@@ -18,13 +18,23 @@ from typing import Any
 from uidt.clock import Clock
 from uidt.daemon.appinfo import app_info_from
 from uidt.errors import InvalidJobError, ManifestError
-from uidt.packages.manifest import Manifest, load_for_install
+from uidt.packages.manifest import (
+    DEFAULT_ALLOWED_APP_OPS,
+    KNOWN_PERMISSIONS,
+    RUN_ANY_IN_BACKGROUND,
+    USER_GRANTED_PERMISSIONS,
+    Manifest,
+    load_for_install,
+)
 from uidt.server import events as ev
 from uidt.server.service import JobSchedulerService
 from uidt.store.record import AppRecord
 from uidt.store.writer import StoreWriter
 
 log = logging.getLogger("uidt.daemon")
+
+#: The names ``uidt apps grant|revoke`` accept.
+GRANTABLE = KNOWN_PERMISSIONS | USER_GRANTED_PERMISSIONS | DEFAULT_ALLOWED_APP_OPS
 
 
 class InstalledApps:
@@ -120,16 +130,23 @@ class InstalledApps:
         del self._manifests[app]
 
     def set_permission(self, app: str, permission: str, *, granted: bool) -> None:
-        """Grant or revoke one permission of ``app`` (``uidt apps grant|revoke``); at once.
+        """Grant or revoke one permission or app-op of ``app`` (``uidt apps grant|revoke``,
+        ``restrict|unrestrict`` for RUN_ANY_IN_BACKGROUND); at once, and kept across restarts.
 
         Raises:
-            InvalidJobError: ``app`` is not installed (nothing changes).
+            InvalidJobError: ``app`` is not installed, or ``permission`` is not a name uidt
+                knows (nothing changes).
         """
         manifest = self.require(app)
+        if permission not in GRANTABLE:
+            raise InvalidJobError(
+                f"Unknown permission {permission!r}: one of {', '.join(sorted(GRANTABLE))}"
+            )
         record = self._store.get_app(app)
         assert record is not None
         if granted:
-            record.granted = record.granted | {permission}
+            if permission not in DEFAULT_ALLOWED_APP_OPS:
+                record.granted = record.granted | {permission}
             record.revoked = record.revoked - {permission}
         else:
             record.revoked = record.revoked | {permission}
@@ -145,4 +162,5 @@ def app_json(record: AppRecord) -> dict[str, Any]:
         "manifest": record.manifest,
         "granted": sorted(record.granted),
         "revoked": sorted(record.revoked),
+        "background_restricted": RUN_ANY_IN_BACKGROUND in record.revoked,
     }
