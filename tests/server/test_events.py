@@ -90,6 +90,8 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
             ("stop_reason", StopReason.DEVICE_STATE),
         ),
     ),
+    (ev.AppNotify("a", 3, NOTE), ("notify", "a", 3, NOTE)),
+    (ev.AppCancelNotification("a", 3), ("cancel_notification", "a", 3)),
 ]
 
 

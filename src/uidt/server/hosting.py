@@ -126,8 +126,7 @@ class HostEvents:
         ctx = self._core.run_table.run(run_id)
         if ctx is None or ctx.verb in (Verb.BINDING, Verb.FINISHED):
             return
-        info = self._core.registry.get(ctx.app)
-        channels = info.channels if info is not None else frozenset()
+        channels = self._core.usable_channels(ctx.app)
         for action in self._core.notifications.set_notification(
             ctx, notification_id, notification, end_policy, channels, self._core.utc_ms()
         ):
