@@ -96,7 +96,8 @@ class InstalledApps:
         return self.install(load_for_install(Path(manifest_path), trust=trust))
 
     def install(self, manifest: Manifest) -> dict[str, Any]:
-        """Install or update an app; the user's grants and revocations of a previous install stay.
+        """Install or update an app; the user's grants and revocations and the channels the app
+        created in a previous install stay.
 
         Returns:
             The app as ``GET /v1/apps`` lists it.
@@ -108,6 +109,7 @@ class InstalledApps:
             granted=previous.granted if previous else frozenset(),
             revoked=previous.revoked if previous else frozenset(),
             installed_utc_ms=int(self._clock.utc().timestamp() * 1000),
+            channels=dict(previous.channels) if previous else {},
         )
         self._store.put_app(record)
         self._manifests[manifest.package] = manifest

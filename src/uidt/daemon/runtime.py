@@ -24,6 +24,7 @@ from typing import Any, overload
 
 from uidt.clock import Clock
 from uidt.daemon.about import DaemonAbout
+from uidt.daemon.appnotifications import AppNotifications
 from uidt.daemon.apps import InstalledApps
 from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.changes import ChangeFeed
@@ -68,6 +69,10 @@ class Runtime:
         self.clock = clock
         #: The installed apps (``uidt apps``): their manifests and the verbs that change them.
         self.apps = InstalledApps(store=self.store, clock=clock, service=service, apply=self.apply)
+        #: The apps' NotificationManager calls (created channels, notify, cancel).
+        self.notification_manager = AppNotifications(
+            apps=self.apps, store=self.store, service=service, apply=self.apply
+        )
         #: The request to stop and the graceful stop of the running jobs.
         self.shutdown = Shutdown(self.apply)
         self.visibility = Visibility(
