@@ -16,7 +16,7 @@ import pytest
 
 from uidt import JobScheduler, PendingReason, StopReason
 
-from .conftest import SAMPLE, Daemon, clean_env, read_log, uij, wait_for
+from .conftest import SAMPLE, SAMPLE_DIR, Daemon, clean_env, read_log, running_daemon, uij, wait_for
 
 BG_STOP = int(StopReason.BACKGROUND_RESTRICTION)
 
@@ -150,6 +150,27 @@ def test_restricted_top_to_bg(daemon: Daemon, app_log: Path, restricted: None) -
             daemon.wait_running(2204)
     finally:
         _cancel(daemon, 2204)
+
+
+def test_the_restriction_survives_a_daemon_restart(tmp_path: Path) -> None:
+    """The revocation lives in the app's record (SQLite): a persisted job of the restricted app
+    waits after the restart with the same reason, and runs once the app is visible."""
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    with running_daemon(home) as first:
+        first.install(SAMPLE_DIR)
+        assert first.uidt("apps", "restrict", SAMPLE).returncode == 0
+        with first.scheduler().activity():
+            job = uij(2205, "run", log, persisted=True)
+            assert first.scheduler().schedule(job) == JobScheduler.RESULT_SUCCESS
+            first.wait_running(2205)
+    with running_daemon(home) as second:
+        assert SAMPLE in second.dumpsys()["apps"]["background_restricted"]
+        scheduler = second.scheduler()
+        assert scheduler.get_pending_job_reason(2205) == PendingReason.BACKGROUND_RESTRICTION
+        with scheduler.activity():
+            second.wait_running(2205)
+        scheduler.cancel(2205)
 
 
 def test_the_app_op_form_is_the_same_switch(daemon: Daemon) -> None:
