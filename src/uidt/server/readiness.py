@@ -1,4 +1,4 @@
-"""Readiness and pending reasons (reference §3.3, §8.2)."""
+"""Readiness, pending reasons and the stop reasons of lost constraints (docs/android-semantics.md)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def pending_reasons(
 
 
 def stop_reason_for(status: JobStatus, blocks: Blocks) -> tuple[StopReason, InternalStopReason]:
-    """The stop reasons of a running job that is no longer ready (reference §5, §8.1).
+    """The stop reasons of a running job that is no longer ready (docs/android-semantics.md).
 
     A lost constraint comes before a restriction (Android's ``stopNonReadyActiveJobsLocked``
     asks ``isReady`` first), and of the constraints background restriction first.

@@ -149,12 +149,12 @@ class JobStatus:
 
     @property
     def treated_as_uij(self) -> bool:
-        """User-initiated and not demoted (reference §3.4)."""
+        """User-initiated and not demoted (docs/android-semantics.md)."""
         return self.job.user_initiated and not self.internal_flags & DEMOTION_FLAGS
 
     @property
     def effective_priority(self) -> int:
-        """MAX for a treated UIJ; a demoted job is capped at HIGH (reference §3.4)."""
+        """MAX for a treated UIJ; a demoted job is capped at HIGH (docs/android-semantics.md)."""
         if self.treated_as_uij:
             return int(self.job.priority)
         return min(int(self.job.priority), int(Priority.HIGH))
