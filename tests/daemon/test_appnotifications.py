@@ -71,7 +71,7 @@ def test_a_created_channel_is_usable_listed_and_survives_a_restart_and_an_update
     runtime.apps.install(load_manifest(MANIFEST))  # an update keeps created channels
     runtime.store.flush()
     again = _runtime(store)
-    assert "later" in again.service.usable_channels(APP)
+    assert "later" in again.service.notification_manager.usable_channels(APP)
     again.store.close()
     runtime.store.close()
 

@@ -92,7 +92,7 @@ class AppNotifications:
                 declared in the manifest (an update of the app removes it).
         """
         manifest = self._apps.require(app)
-        self._service.notifications.check_channel_deletable(app, channel_id)
+        self._service.notification_manager.check_channel_deletable(app, channel_id)
         if any(c.id == channel_id for c in manifest.channels):
             raise InvalidJobError(
                 f"notification channel {channel_id!r} is declared in the app's manifest: an "

@@ -115,13 +115,6 @@ class SchedulerCore:
         """Apps whose worker is being started."""
         return self.run_table.binding()
 
-    def usable_channels(self, app: str) -> frozenset[str]:
-        """The app's channels (declared or created), and any a running UIJ still uses after an
-        update dropped it (Android keeps such a channel until no UIJ uses it)."""
-        info = self.registry.get(app)
-        declared = info.channels if info is not None else frozenset()
-        return declared | self.notifications.uij_channels(app)
-
     # -- plumbing -------------------------------------------------------------------------
 
     def now(self) -> int:

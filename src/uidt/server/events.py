@@ -391,9 +391,9 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
         case StopAll(stop_reason=reason, internal_reason=internal):
             core.commands.stop(stop_reason=reason, internal_reason=internal)
         case AppNotify(app=app, notification_id=nid, notification=notification):
-            core.notify(app, nid, notification)
+            core.notification_manager.notify(app, nid, notification)
         case AppCancelNotification(app=app, notification_id=nid):
-            core.cancel_notification(app, nid)
+            core.notification_manager.cancel(app, nid)
         case _:
             assert_never(event)
     return None

@@ -18,7 +18,6 @@ from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
 from uidt.job.namespace import validate_namespace
-from uidt.job.notification import Notification
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
@@ -33,6 +32,7 @@ from uidt.server.core import SchedulerCore
 from uidt.server.evaluation import changed_by_device
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
+from uidt.server.notificationmanager import NotificationManagerService
 from uidt.server.queries import Queries
 from uidt.server.records import restored_earliest
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
@@ -81,6 +81,8 @@ class JobSchedulerService(SchedulerCore):
         self.commands = ShellCommands(self)
         #: The facts the app workers report (``on_start_job`` returned, ``job_finished`` …).
         self.host = HostEvents(self)
+        #: The apps' own NotificationManager calls (``notify``, ``cancel``, channel checks).
+        self.notification_manager = NotificationManagerService(self)
 
     # -- the one entry for events as values (uidt.server.events) ------------------------------
 
@@ -119,30 +121,6 @@ class JobSchedulerService(SchedulerCore):
             return
         self.dirty.update(self.app_jobs.get(app, ()))
         self._maybe_check()
-
-    # -- the app's NotificationManager ------------------------------------------------------
-
-    def notify(self, app: str, notification_id: int, notification: Notification) -> None:
-        """``NotificationManager.notify`` of an installed app.
-
-        Raises:
-            InvalidJobError: the app is not installed, or the channel is not one of its own.
-        """
-        if app not in self.registry:
-            raise InvalidJobError(f"No such app: {app}")
-        channels = self.usable_channels(app)
-        for action in self.notifications.post_for_app(
-            app, notification_id, notification, channels, self.utc_ms()
-        ):
-            self.emit(action)
-
-    def cancel_notification(self, app: str, notification_id: int) -> bool:
-        """``NotificationManager.cancel``: ``False`` when nothing was removed (none shown, or a
-        running user-initiated job uses it)."""
-        removed, actions = self.notifications.cancel_for_app(app, notification_id)
-        for action in actions:
-            self.emit(action)
-        return removed
 
     def _may_schedule_uij(self, caller: Caller) -> bool:
         """The app is in a state to schedule user-initiated jobs (reference §2.1, semantics §1)."""
