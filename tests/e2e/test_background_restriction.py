@@ -179,7 +179,7 @@ def test_the_app_op_form_is_the_same_switch(daemon: Daemon) -> None:
         assert revoked.returncode == 0, revoked.stderr
         assert SAMPLE in daemon.dumpsys()["apps"]["background_restricted"]
         listed = daemon.uidt("apps", "list")
-        assert "restricted" in listed.stdout
+        assert "(restricted)" in listed.stdout
     finally:
         granted = daemon.uidt("apps", "grant", SAMPLE, "RUN_ANY_IN_BACKGROUND")
     assert granted.returncode == 0, granted.stderr

@@ -51,15 +51,15 @@ def list_apps(cli: CliContext) -> None:
     if cli.json_output:
         print_json(data)
         return
-    table = Table("app", "services", "permissions", "granted", "revoked", "background")
+    table = Table("app", "services", "permissions", "granted", "revoked")
     for app in data:
         table.add_row(
-            app["package"],
+            # a second line, not a column: the table must still fit 80 columns
+            app["package"] + ("\n(restricted)" if app.get("background_restricted") else ""),
             "\n".join(s["name"] for s in app["manifest"].get("services", [])),
             ", ".join(app["manifest"].get("permissions", [])),
             ", ".join(app.get("granted", [])),
             ", ".join(app.get("revoked", [])),
-            "restricted" if app.get("background_restricted") else "allowed",
         )
     Console().print(table)
 
