@@ -6,8 +6,12 @@ BACKGROUND_RESTRICTION (11) when it is not, and run again when it is visible or 
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import subprocess
 import sys
+import termios
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +94,58 @@ def test_restricted_uid_state(daemon: Daemon, app_log: Path, restricted: None) -
             if app.poll() is None:
                 app.kill()
             _cancel(daemon, 2201)
+
+
+def _own_terminal() -> None:
+    """In the child: a new session whose controlling terminal is stdin (a pty), so the child is
+    the foreground process group of its terminal, as a command typed in a shell is."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_a_foreground_terminal_scheduler_keeps_the_app_visible_only_while_it_lives(
+    daemon: Daemon, app_log: Path, restricted: None
+) -> None:
+    """A command in the foreground of its terminal makes the app visible (TOP) when it
+    schedules; once that process is gone the app is not visible any more, so a restricted app's
+    job stops (11). (It used to stay visible for good: the job never stopped.)"""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from uidt import JobInfo, JobScheduler, NetworkType
+        job = (JobInfo.Builder(2206, "sample_app:SampleService").set_user_initiated(True)
+               .set_required_network_type(NetworkType.ANY).set_estimated_network_bytes(1000, 0)
+               .set_extras({{"mode": "run", "log": {str(app_log)!r}}}).build())
+        result = JobScheduler({SAMPLE!r}, home={str(daemon.home)!r}).schedule(job)
+        print(result, file=sys.stderr, flush=True)
+        sys.stdin.read()
+        """
+    )
+    controller, terminal = pty.openpty()
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+            preexec_fn=_own_terminal,  # the child needs a controlling terminal
+        ) as app:
+            try:
+                assert app.stderr is not None
+                assert app.stderr.readline().strip() == str(JobScheduler.RESULT_SUCCESS)
+                daemon.wait_running(2206)
+                app.kill()
+                app.wait(timeout=10)
+                _stopped_in_background(daemon, 2206, app_log)
+            finally:
+                if app.poll() is None:
+                    app.kill()
+                _cancel(daemon, 2206)
+    finally:
+        os.close(controller)
+        os.close(terminal)
 
 
 def test_restricted_bal_to_top(daemon: Daemon, app_log: Path, restricted: None) -> None:

@@ -319,9 +319,10 @@ class Runtime:
         interaction_grant: bool = False,
     ) -> int:
         self.apps.require(app)
-        visible = self.visibility.is_visible(app, peer_pid)
-        if visible:
-            self.service.handle(ev.AppVisible(app, True))  # flushed with the schedule below
+        # a caller in the foreground of its terminal keeps the app visible while it lives (its
+        # AppVisible is applied and flushed), not for good: an app must not stay TOP after the
+        # command that scheduled has gone
+        visible = self.visibility.note_request(app, peer_pid)
         grant = interaction_grant or self.visibility.has_grant(app)
         caller = Caller(app=app, visible=visible, interaction_grant=grant)
         return self.apply(ev.Schedule(caller, namespace, job, work))
