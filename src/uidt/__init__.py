@@ -8,6 +8,11 @@ from uidt.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from uidt.app.async_scheduler import AsyncJobScheduler
+    from uidt.app.notifications import (
+        AsyncNotificationManager,
+        NotificationChannel,
+        NotificationManager,
+    )
     from uidt.app.scheduler import JobScheduler
     from uidt.app.service import JobService
     from uidt.errors import UidtError
@@ -31,6 +36,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncJobScheduler",
+    "AsyncNotificationManager",
     "BackoffPolicy",
     "InternalStopReason",
     "JobInfo",
@@ -42,6 +48,8 @@ __all__ = [
     "NetworkRequest",
     "NetworkType",
     "Notification",
+    "NotificationChannel",
+    "NotificationManager",
     "PendingReason",
     "Priority",
     "StopReason",
@@ -53,6 +61,9 @@ __all__ = [
 #: a corner of uidt (the CLI, an app worker, the transfer engine) does not pay for the rest.
 _HOMES = {
     "AsyncJobScheduler": "uidt.app.async_scheduler",
+    "AsyncNotificationManager": "uidt.app.notifications",
+    "NotificationChannel": "uidt.app.notifications",
+    "NotificationManager": "uidt.app.notifications",
     "JobScheduler": "uidt.app.scheduler",
     "JobService": "uidt.app.service",
     "UidtError": "uidt.errors",

@@ -110,7 +110,6 @@ def test_job_failed_ends_the_run_with_its_reason() -> None:
         ((1, "not a notification", 0), "must be a uidt.Notification"),
         ((True, NOTE, 0), "notification_id must be an int"),
         ((1, NOTE, 2), "invalid job end notification policy: 2"),
-        ((1, Notification("other", "t"), 0), "invalid notification channel"),
     ],
 )
 def test_set_notification_checks_locally(args: tuple[Any, ...], match: str) -> None:
@@ -118,6 +117,34 @@ def test_set_notification_checks_locally(args: tuple[Any, ...], match: str) -> N
     with pytest.raises(InvalidJobError, match=match):
         _service(connection).set_notification(PARAMS, *args)
     assert connection.calls == []
+
+
+class NoDaemon:
+    """A connection that cannot ask the system (the foreground runner's)."""
+
+    def __init__(self) -> None:
+        self.channels = frozenset({"work"})
+        self.calls: list[tuple[str, int, dict[str, Any]]] = []
+
+    def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
+        self.calls.append((method, params.run_id, args))
+
+
+def test_without_a_daemon_the_channel_is_checked_locally() -> None:
+    connection = NoDaemon()
+    with pytest.raises(InvalidJobError, match="invalid notification channel: 'other'"):
+        _service(connection).set_notification(PARAMS, 1, Notification("other", "t"), 0)
+    assert connection.calls == []
+
+
+def test_a_worker_asks_the_daemon_about_a_channel_its_manifest_did_not_declare() -> None:
+    """The app may have created it at run time, or a running UIJ keeps it after an update."""
+    connection = Recording()
+    _service(connection).set_notification(PARAMS, 1, Notification("created", "t"), 0)
+    assert [c[0] for c in connection.calls] == ["set_notification"]
+    refused = Recording(refusal="invalid notification channel: 'created'")
+    with pytest.raises(InvalidJobError, match="invalid notification channel: 'created'"):
+        _service(refused).set_notification(PARAMS, 1, Notification("created", "t"), 0)
 
 
 def test_params_must_be_job_parameters() -> None:

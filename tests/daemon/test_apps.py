@@ -124,3 +124,46 @@ def test_load_skips_a_stored_app_whose_manifest_is_unreadable() -> None:
         assert not runtime.service.queries.can_run_user_initiated_jobs(APP)  # revocation kept
     finally:
         runtime.store.close()
+
+
+BG = "RUN_ANY_IN_BACKGROUND"
+
+
+def test_restricting_is_revoking_the_app_op_and_survives_a_restart() -> None:
+    store = MemoryJobStore()
+    runtime = _runtime(store)
+    runtime.apps.install(load_manifest(MANIFEST))
+    runtime.apps.set_permission(APP, BG, granted=False)
+    (app,) = runtime.apps.describe()
+    assert app["revoked"] == [BG]
+    assert app["background_restricted"] is True
+    assert runtime.service.registry.is_background_restricted(APP)
+    assert runtime.dump()["apps"]["background_restricted"] == [APP]
+    # a new daemon over the same store: the restriction is still there
+    runtime.store.flush()
+    again = _runtime(store)
+    assert again.service.registry.is_background_restricted(APP)
+    # granting an app-op allowed by default only lifts the revocation (no grant is recorded)
+    again.apps.set_permission(APP, BG, granted=True)
+    (app,) = again.apps.describe()
+    assert (app["granted"], app["revoked"], app["background_restricted"]) == ([], [], False)
+    assert not again.service.registry.is_background_restricted(APP)
+    again.store.close()
+    runtime.store.close()
+
+
+def test_an_unknown_permission_name_is_refused_and_nothing_changes(runtime: Runtime) -> None:
+    runtime.apps.install(load_manifest(MANIFEST))
+    before = runtime.apps.describe()
+    with pytest.raises(InvalidJobError, match="Unknown permission 'RUN_ANY_IN_BACKGROUN'"):
+        runtime.apps.set_permission(APP, "RUN_ANY_IN_BACKGROUN", granted=False)
+    assert runtime.apps.describe() == before
+    assert not runtime.service.registry.is_background_restricted(APP)
+
+
+def test_restricting_an_app_that_is_not_installed_changes_nothing(runtime: Runtime) -> None:
+    runtime.apps.install(load_manifest(MANIFEST))
+    before = runtime.apps.describe()
+    with pytest.raises(InvalidJobError, match=r"No such app: org\.other"):
+        runtime.apps.set_permission("org.other", BG, granted=False)
+    assert runtime.apps.describe() == before

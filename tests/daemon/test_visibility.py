@@ -56,3 +56,42 @@ async def test_an_activity_ends_when_its_process_exits() -> None:
     await child.wait()
     assert not visibility.is_visible("org.a", None)
     assert notes[-1] == ("org.a", False)
+
+
+async def test_a_foreground_scheduler_keeps_the_app_visible_while_it_lives() -> None:
+    visibility, notes = make(FakeClock())
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import sys; sys.stdin.read()", stdin=subprocess.PIPE
+    )
+    visibility.hold_while_alive("org.a", child.pid)
+    visibility.hold_while_alive("org.a", child.pid)  # the same process again: one hold
+    assert visibility.is_visible("org.a", None)
+    assert notes == [("org.a", True)]
+    ended = asyncio.Event()
+    visibility._changed = ended.set
+    assert child.stdin is not None
+    child.stdin.close()
+    await asyncio.wait_for(ended.wait(), 10)
+    await child.wait()
+    assert not visibility.is_visible("org.a", None)
+    assert notes[-1] == ("org.a", False)
+
+
+def test_a_request_from_a_process_outside_the_foreground_holds_nothing() -> None:
+    """Visible through another process's activity: the caller itself keeps nothing open."""
+    visibility, notes = make(FakeClock())
+    token = visibility.open("org.a", None)
+    # a new session has no controlling terminal: never in a foreground process group
+    with subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+    ) as caller:
+        try:
+            assert visibility.note_request("org.a", caller.pid)
+            visibility.close("org.a", token)
+            assert not visibility.is_visible("org.a", None)
+            assert not visibility.note_request("org.a", caller.pid)
+        finally:
+            caller.kill()
+    assert notes == [("org.a", True), ("org.a", False)]

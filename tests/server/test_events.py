@@ -28,7 +28,12 @@ class Recorder:
         self.calls: list[tuple[Any, ...]] = []
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("commands", "queries", "host"):  # facets: their calls read "commands.stop"
+        if name in (
+            "commands",
+            "queries",
+            "host",
+            "notification_manager",
+        ):  # facets: their calls read "commands.stop"
             return _Facet(self, name)
 
         def record(*args: Any, **kwargs: Any) -> int:
@@ -90,6 +95,8 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
             ("stop_reason", StopReason.DEVICE_STATE),
         ),
     ),
+    (ev.AppNotify("a", 3, NOTE), ("notification_manager.notify", "a", 3, NOTE)),
+    (ev.AppCancelNotification("a", 3), ("notification_manager.cancel", "a", 3)),
 ]
 
 

@@ -17,15 +17,20 @@ def test_overrides() -> None:
     status = status_of(uij(requires_charging=True))
     assert status.unsatisfied() == status.required
     status.override = Override.SOFT
-    assert status.unsatisfied() == Constraint.CONNECTIVITY
+    assert status.unsatisfied() == Constraint.CONNECTIVITY | Constraint.BACKGROUND_NOT_RESTRICTED
     status.override = Override.FULL
+    assert status.unsatisfied() == Constraint.BACKGROUND_NOT_RESTRICTED  # implicit: never lifted
+    status.satisfied = Bit.BACKGROUND_NOT_RESTRICTED
     assert status.unsatisfied() == Constraint.NONE
 
 
 def test_required_bits_and_flag_view() -> None:
     status = status_of(uij(requires_storage_not_low=True))
     assert Constraint(status.required) == (
-        Constraint.CONNECTIVITY | Constraint.STORAGE_NOT_LOW | Constraint.TIMING_DELAY
+        Constraint.CONNECTIVITY
+        | Constraint.STORAGE_NOT_LOW
+        | Constraint.TIMING_DELAY
+        | Constraint.BACKGROUND_NOT_RESTRICTED
     )
     assert Bit.CONNECTIVITY == Constraint.CONNECTIVITY
 

@@ -56,6 +56,17 @@ def test_app_and_notification_round_trip() -> None:
     assert codec.notification_record_from_json(codec.notification_record_to_json(note)) == note
 
 
+def test_an_app_record_written_before_created_channels_reads_with_none() -> None:
+    text = '{"package": "a", "manifest": {}, "granted": [], "revoked": [], "installed_utc_ms": 1}'
+    assert codec.app_record_from_json(text).channels == {}
+
+
+def test_an_app_record_with_a_bad_channels_value_is_unreadable() -> None:
+    text = codec.app_record_to_json(make_app("a")).replace('"channels":{', '"channels":{"x":1,')
+    with pytest.raises(InvalidJobError, match="unreadable app record"):
+        codec.app_record_from_json(text)
+
+
 @pytest.mark.parametrize("text", ["not json", "{}", '{"key": ["a", null, "x"]}'])
 def test_unreadable_job_record(text: str) -> None:
     with pytest.raises(InvalidJobError, match="unreadable job record"):

@@ -142,3 +142,19 @@ def test_a_run_the_app_ended_itself_is_no_stop_to_show() -> None:
     assert [j["last_stop"] for j in view["ended"]] == [None]
     assert [j["last_stop"] for j in view["waiting"]] == ["DEVICE_STATE (CONSTRAINTS_NOT_SATISFIED)"]
     assert "SUCCESSFUL_FINISH" not in render_fragment(view, "csrf")
+
+
+def test_a_background_restricted_job_says_why_it_waits_and_why_it_stopped() -> None:
+    waiting = job(
+        "a.app",
+        1,
+        "waiting",
+        pending_reasons=[PendingReason.BACKGROUND_RESTRICTION],
+        stop_reason=StopReason.BACKGROUND_RESTRICTION,
+        internal_stop_reason=InternalStopReason.CONSTRAINTS_NOT_SATISFIED,
+    )
+    (view,) = build_view([waiting], [], {})["waiting"]
+    assert view["pending"] == ["the app is restricted in the background"]
+    assert view["last_stop"] == "BACKGROUND_RESTRICTION (CONSTRAINTS_NOT_SATISFIED)"
+    page = render_fragment(build_view([waiting], [], {}), "csrf")
+    assert "the app is restricted in the background" in page

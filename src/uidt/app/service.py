@@ -150,7 +150,14 @@ class JobService:
         except ValueError:
             raise InvalidJobError(f"invalid job end notification policy: {end_policy}") from None
         connection = self._connection
-        if connection is not None and notification.channel_id not in connection.channels:
+        # A worker's channels are the manifest's at its start; the app may create more at run
+        # time (NotificationManager), and a running UIJ keeps one an update dropped: where the
+        # system can answer, it decides. Only a runner without a daemon checks here.
+        if (
+            connection is not None
+            and not isinstance(connection, ReplyingConnection)
+            and notification.channel_id not in connection.channels
+        ):
             raise InvalidJobError(
                 f"invalid notification channel: {notification.channel_id!r} is not declared "
                 "in the app's manifest"

@@ -9,11 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 from uidt.cli.context import CliContext, pass_cli, print_json
+from uidt.packages.manifest import RUN_ANY_IN_BACKGROUND
 
 
 @click.group()
 def apps() -> None:
-    """Install, list and remove apps; grant or revoke their permissions."""
+    """Install, list and remove apps; grant or revoke their permissions; restrict them."""
 
 
 @apps.command()
@@ -53,7 +54,8 @@ def list_apps(cli: CliContext) -> None:
     table = Table("app", "services", "permissions", "granted", "revoked")
     for app in data:
         table.add_row(
-            app["package"],
+            # a second line, not a column: the table must still fit 80 columns
+            app["package"] + ("\n(restricted)" if app.get("background_restricted") else ""),
             "\n".join(s["name"] for s in app["manifest"].get("services", [])),
             ", ".join(app["manifest"].get("permissions", [])),
             ", ".join(app.get("granted", [])),
@@ -76,7 +78,8 @@ def remove(cli: CliContext, app: str) -> None:
 @click.argument("permission")
 @pass_cli
 def grant(cli: CliContext, app: str, permission: str) -> None:
-    """Grant PERMISSION (e.g. START_FROM_BACKGROUND, or re-allow RUN_USER_INITIATED_JOBS)."""
+    """Grant PERMISSION (e.g. START_FROM_BACKGROUND, or re-allow RUN_USER_INITIATED_JOBS or
+    RUN_ANY_IN_BACKGROUND)."""
     cli.request("POST", f"/v1/apps/{app}/permissions", {"grant": permission})
     click.echo(f"Granted {permission} to {app}")
 
@@ -86,6 +89,29 @@ def grant(cli: CliContext, app: str, permission: str) -> None:
 @click.argument("permission")
 @pass_cli
 def revoke(cli: CliContext, app: str, permission: str) -> None:
-    """Revoke PERMISSION (e.g. RUN_USER_INITIATED_JOBS: scheduling then returns RESULT_FAILURE)."""
+    """Revoke PERMISSION (e.g. RUN_USER_INITIATED_JOBS: scheduling then returns RESULT_FAILURE;
+    RUN_ANY_IN_BACKGROUND: the same as `uidt apps restrict`)."""
     cli.request("POST", f"/v1/apps/{app}/permissions", {"revoke": permission})
     click.echo(f"Revoked {permission} from {app}")
+
+
+@apps.command()
+@click.argument("app")
+@pass_cli
+def restrict(cli: CliContext, app: str) -> None:
+    """Restrict APP's background activity: its jobs, user-initiated ones too, run only while
+    it is visible, and stop (reason BACKGROUND_RESTRICTION) when it is not.
+
+    The same as `uidt apps revoke APP RUN_ANY_IN_BACKGROUND`.
+    """
+    cli.request("POST", f"/v1/apps/{app}/permissions", {"revoke": RUN_ANY_IN_BACKGROUND})
+    click.echo(f"Restricted {app} in the background")
+
+
+@apps.command()
+@click.argument("app")
+@pass_cli
+def unrestrict(cli: CliContext, app: str) -> None:
+    """Lift `uidt apps restrict`: APP's jobs may run in the background again."""
+    cli.request("POST", f"/v1/apps/{app}/permissions", {"grant": RUN_ANY_IN_BACKGROUND})
+    click.echo(f"{app} may run in the background again")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from uidt.connlimit import connection_cap
 from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
+from uidt.daemon.notificationapi import add_routes as add_notification_routes
 from uidt.daemon.peer import PeerCredentials, peer_credentials
 from uidt.daemon.tracking import schedule_tracked
 from uidt.errors import InvalidJobError, ManifestError, ProtocolError, UidtError
@@ -364,6 +365,7 @@ def create_router() -> Router:
     r.add("GET", "/v1/apps/{app}/can-run-user-initiated-jobs", can_run_uij)
     r.add("POST", "/v1/apps/{app}/activities", open_activity)
     r.add("DELETE", "/v1/apps/{app}/activities/{token}", close_activity)
+    add_notification_routes(r, _body)
     r.add("GET", "/v1/jobs", list_jobs)
     r.add("GET", "/v1/dumpsys", dumpsys)
     r.add("POST", "/v1/cmd", shell_cmd)

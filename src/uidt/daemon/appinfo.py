@@ -13,7 +13,8 @@ def app_info_from(manifest: Manifest, record: AppRecord) -> AppInfo:
         package=manifest.package,
         services={service.name: service.permission for service in manifest.services},
         permissions=frozenset(manifest.permissions),
-        channels=frozenset(channel.id for channel in manifest.channels),
+        channels=frozenset(channel.id for channel in manifest.channels)
+        | frozenset(record.channels),
         revoked=frozenset(record.revoked),
         granted=frozenset(record.granted),
     )

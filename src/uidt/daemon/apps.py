@@ -18,13 +18,23 @@ from typing import Any
 from uidt.clock import Clock
 from uidt.daemon.appinfo import app_info_from
 from uidt.errors import InvalidJobError, ManifestError
-from uidt.packages.manifest import Manifest, load_for_install
+from uidt.packages.manifest import (
+    DEFAULT_ALLOWED_APP_OPS,
+    KNOWN_PERMISSIONS,
+    RUN_ANY_IN_BACKGROUND,
+    USER_GRANTED_PERMISSIONS,
+    Manifest,
+    load_for_install,
+)
 from uidt.server import events as ev
 from uidt.server.service import JobSchedulerService
 from uidt.store.record import AppRecord
 from uidt.store.writer import StoreWriter
 
 log = logging.getLogger("uidt.daemon")
+
+#: The names ``uidt apps grant|revoke`` accept.
+GRANTABLE = KNOWN_PERMISSIONS | USER_GRANTED_PERMISSIONS | DEFAULT_ALLOWED_APP_OPS
 
 
 class InstalledApps:
@@ -86,7 +96,8 @@ class InstalledApps:
         return self.install(load_for_install(Path(manifest_path), trust=trust))
 
     def install(self, manifest: Manifest) -> dict[str, Any]:
-        """Install or update an app; the user's grants and revocations of a previous install stay.
+        """Install or update an app; the user's grants and revocations and the channels the app
+        created in a previous install stay.
 
         Returns:
             The app as ``GET /v1/apps`` lists it.
@@ -98,6 +109,7 @@ class InstalledApps:
             granted=previous.granted if previous else frozenset(),
             revoked=previous.revoked if previous else frozenset(),
             installed_utc_ms=int(self._clock.utc().timestamp() * 1000),
+            channels=dict(previous.channels) if previous else {},
         )
         self._store.put_app(record)
         self._manifests[manifest.package] = manifest
@@ -120,16 +132,23 @@ class InstalledApps:
         del self._manifests[app]
 
     def set_permission(self, app: str, permission: str, *, granted: bool) -> None:
-        """Grant or revoke one permission of ``app`` (``uidt apps grant|revoke``); at once.
+        """Grant or revoke one permission or app-op of ``app`` (``uidt apps grant|revoke``,
+        ``restrict|unrestrict`` for RUN_ANY_IN_BACKGROUND); at once, and kept across restarts.
 
         Raises:
-            InvalidJobError: ``app`` is not installed (nothing changes).
+            InvalidJobError: ``app`` is not installed, or ``permission`` is not a name uidt
+                knows (nothing changes).
         """
         manifest = self.require(app)
+        if permission not in GRANTABLE:
+            raise InvalidJobError(
+                f"Unknown permission {permission!r}: one of {', '.join(sorted(GRANTABLE))}"
+            )
         record = self._store.get_app(app)
         assert record is not None
         if granted:
-            record.granted = record.granted | {permission}
+            if permission not in DEFAULT_ALLOWED_APP_OPS:
+                record.granted = record.granted | {permission}
             record.revoked = record.revoked - {permission}
         else:
             record.revoked = record.revoked | {permission}
@@ -145,4 +164,5 @@ def app_json(record: AppRecord) -> dict[str, Any]:
         "manifest": record.manifest,
         "granted": sorted(record.granted),
         "revoked": sorted(record.revoked),
+        "background_restricted": RUN_ANY_IN_BACKGROUND in record.revoked,
     }

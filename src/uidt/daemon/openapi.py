@@ -95,6 +95,49 @@ OPENAPI: dict[str, Any] = {
                 ),
             )
         },
+        "/v1/apps/{app}/notifications": {
+            "get": _op("The app's active notifications (getActiveNotifications)", [_APP]),
+            "post": _op(
+                "Post or update a notification (NotificationManager.notify)",
+                [_APP],
+                requestBody=_body(
+                    {
+                        "type": "object",
+                        "required": ["id", "notification"],
+                        "properties": {
+                            "id": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+                            "notification": {"type": "object"},
+                        },
+                    }
+                ),
+            ),
+        },
+        "/v1/apps/{app}/notifications/{notification_id}": {
+            "delete": _op(
+                "Cancel a notification (ignored while a running user-initiated job uses it)",
+                [_APP, _param("notification_id", "path", {"type": "integer"})],
+            )
+        },
+        "/v1/apps/{app}/channels": {
+            "get": _op("The app's notification channels, declared and created", [_APP]),
+            "post": _op(
+                "Create (or rename) a notification channel",
+                [_APP],
+                requestBody=_body(
+                    {
+                        "type": "object",
+                        "required": ["id", "name"],
+                        "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                    }
+                ),
+            ),
+        },
+        "/v1/apps/{app}/channels/{channel}": {
+            "delete": _op(
+                "Delete a created channel (refused while a running user-initiated job uses it)",
+                [_APP, _param("channel", "path", {"type": "string"})],
+            )
+        },
         "/v1/apps/{app}/jobs": {
             "get": _op("Pending jobs of a namespace (or all)", [_APP, _NS, _ALL_NS]),
             "post": _op(

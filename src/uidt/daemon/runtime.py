@@ -24,6 +24,7 @@ from typing import Any, overload
 
 from uidt.clock import Clock
 from uidt.daemon.about import DaemonAbout
+from uidt.daemon.appnotifications import AppNotifications
 from uidt.daemon.apps import InstalledApps
 from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.changes import ChangeFeed
@@ -68,6 +69,10 @@ class Runtime:
         self.clock = clock
         #: The installed apps (``uidt apps``): their manifests and the verbs that change them.
         self.apps = InstalledApps(store=self.store, clock=clock, service=service, apply=self.apply)
+        #: The apps' NotificationManager calls (created channels, notify, cancel).
+        self.notification_manager = AppNotifications(
+            apps=self.apps, store=self.store, service=service, apply=self.apply
+        )
         #: The request to stop and the graceful stop of the running jobs.
         self.shutdown = Shutdown(self.apply)
         self.visibility = Visibility(
@@ -314,9 +319,10 @@ class Runtime:
         interaction_grant: bool = False,
     ) -> int:
         self.apps.require(app)
-        visible = self.visibility.is_visible(app, peer_pid)
-        if visible:
-            self.service.handle(ev.AppVisible(app, True))  # flushed with the schedule below
+        # a caller in the foreground of its terminal keeps the app visible while it lives (its
+        # AppVisible is applied and flushed), not for good: an app must not stay TOP after the
+        # command that scheduled has gone
+        visible = self.visibility.note_request(app, peer_pid)
         grant = interaction_grant or self.visibility.has_grant(app)
         caller = Caller(app=app, visible=visible, interaction_grant=grant)
         return self.apply(ev.Schedule(caller, namespace, job, work))

@@ -1,8 +1,9 @@
 """Is an app visible to the user right now? (Android's ``PROCESS_STATE_TOP`` and BAL grants.)
 
 An app is visible while one of its processes holds an *activity* (``JobScheduler.activity()``,
-a GUI window shown) or when the scheduling process is in the foreground process group of its
-terminal. A click on one of its notification actions grants it a short user-interaction window.
+a GUI window shown), and while a process that scheduled from the foreground process group of
+its terminal lives (:meth:`Visibility.hold_while_alive`: a command typed in a shell). A click on
+one of its notification actions grants it a short user-interaction window.
 Each change is reported to the scheduler core through ``note_visible(app, visible)``.
 """
 
@@ -66,6 +67,25 @@ class Visibility:
                 del self._activities[token]
                 self._unwatch(token)
                 self._note_visible(app, self._holds_activity(app))
+
+    def note_request(self, app: str, peer_pid: int | None) -> bool:
+        """Whether ``app`` is visible for a request from ``peer_pid``; a peer in the foreground
+        of its terminal keeps it visible while it lives (:meth:`hold_while_alive`)."""
+        self._expire()
+        if peer_pid is not None and is_foreground(peer_pid):
+            self.hold_while_alive(app, peer_pid)
+            return True
+        return self._holds_activity(app)
+
+    def hold_while_alive(self, app: str, pid: int) -> None:
+        """``pid`` scheduled for ``app`` from the foreground of its terminal: the app is visible
+        until that process exits (one hold per process), not for good.
+
+        Whether it stays in the foreground cannot be watched, its end can (as an activity's).
+        """
+        if any(a == app and p == pid for a, p in self._activities.values()):
+            return
+        self.open(app, pid)
 
     def open(self, app: str, pid: int | None) -> str:
         """Open an activity for ``app`` on behalf of process ``pid``; returns its token."""

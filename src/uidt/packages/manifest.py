@@ -41,6 +41,11 @@ KNOWN_PERMISSIONS = frozenset(
 BIND_JOB_SERVICE = "BIND_JOB_SERVICE"
 #: Granted by the user (``uidt apps grant``), never declared.
 USER_GRANTED_PERMISSIONS = frozenset({"START_FROM_BACKGROUND"})
+#: The app-op the user revokes to restrict an app's background activity (``uidt apps restrict``).
+RUN_ANY_IN_BACKGROUND = "RUN_ANY_IN_BACKGROUND"
+#: App-ops every app holds until the user revokes them; never declared, and granting one only
+#: lifts its revocation.
+DEFAULT_ALLOWED_APP_OPS = frozenset({RUN_ANY_IN_BACKGROUND})
 _PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _SERVICE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 #: Largest manifest read (a real one is a few hundred bytes).

@@ -9,6 +9,9 @@ RUN_USER_INITIATED_JOBS = "RUN_USER_INITIATED_JOBS"
 RECEIVE_BOOT_COMPLETED = "RECEIVE_BOOT_COMPLETED"
 BIND_JOB_SERVICE = "BIND_JOB_SERVICE"
 START_FROM_BACKGROUND = "START_FROM_BACKGROUND"
+#: The app-op the user revokes to restrict an app's background activity (``uidt apps restrict``):
+#: allowed unless revoked, never declared.
+RUN_ANY_IN_BACKGROUND = "RUN_ANY_IN_BACKGROUND"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,12 @@ class AppInfo:
     def holds(self, permission: str) -> bool:
         """Declared and not revoked (Android's permission + app-op preflight)."""
         return permission in self.permissions and permission not in self.revoked
+
+    @property
+    def background_restricted(self) -> bool:
+        """The user revoked RUN_ANY_IN_BACKGROUND (Android's ``AppStateTracker``
+        ``isRunAnyInBackgroundAppOpsAllowed`` is false)."""
+        return RUN_ANY_IN_BACKGROUND in self.revoked
 
 
 @dataclass(frozen=True)

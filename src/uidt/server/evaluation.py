@@ -9,7 +9,12 @@ from uidt.job.key import JobKey
 from uidt.job.network import NetCapability, Transport
 from uidt.server.commands import check_pending_command
 from uidt.server.context import JobServiceContext
-from uidt.server.controllers import battery_bits, connectivity_satisfied, storage_bits
+from uidt.server.controllers import (
+    background_bits,
+    battery_bits,
+    connectivity_satisfied,
+    storage_bits,
+)
 from uidt.server.controllers.connectivity import offers_satisfy
 from uidt.server.controllers.tracking import Reading
 from uidt.server.jobfacts import max_runtime_for, set_reasons
@@ -51,8 +56,13 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
     device = core.device
     now = core.now()
     key = status.key
-    bits = battery_bits(status, device, app_visible=core.registry.is_visible(key.app))
+    registry = core.registry
+    visible = registry.is_visible(key.app)
+    bits = battery_bits(status, device, app_visible=visible)
     bits |= storage_bits(device)
+    bits |= background_bits(
+        restricted=registry.is_background_restricted(key.app), app_visible=visible
+    )
     if status.job.required_network is None or (
         device.network is not None
         and connectivity_satisfied(

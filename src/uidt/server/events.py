@@ -281,6 +281,23 @@ class StopAll:
     internal_reason: InternalStopReason
 
 
+@dataclass(frozen=True, slots=True)
+class AppNotify:
+    """The app's ``NotificationManager.notify`` (not a job's ``set_notification``)."""
+
+    app: str
+    notification_id: int
+    notification: Notification
+
+
+@dataclass(frozen=True, slots=True)
+class AppCancelNotification:
+    """The app's ``NotificationManager.cancel`` (ignored for a running UIJ's notification)."""
+
+    app: str
+    notification_id: int
+
+
 DaemonEvent = (
     DeviceChanged
     | TimerDue
@@ -295,6 +312,8 @@ DaemonEvent = (
     | LowMemoryKill
     | SystemStopping
     | StopAll
+    | AppNotify
+    | AppCancelNotification
 )
 #: Every event :meth:`JobSchedulerService.handle` takes without an answer.
 CoreEvent = HostEvent | DaemonEvent
@@ -371,6 +390,10 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
             core.commands.system_stopping()
         case StopAll(stop_reason=reason, internal_reason=internal):
             core.commands.stop(stop_reason=reason, internal_reason=internal)
+        case AppNotify(app=app, notification_id=nid, notification=notification):
+            core.notification_manager.notify(app, nid, notification)
+        case AppCancelNotification(app=app, notification_id=nid):
+            core.notification_manager.cancel(app, nid)
         case _:
             assert_never(event)
     return None

@@ -9,6 +9,7 @@ from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server.actions import KillApp
 from uidt.server.context import Verb
 from uidt.server.crashes import note_crash
+from uidt.server.notificationmanager import usable_channels
 from uidt.server.outcome import finish_run, one_line, unbind_if_idle
 from uidt.server.runs import send_start, stop_run
 
@@ -126,8 +127,7 @@ class HostEvents:
         ctx = self._core.run_table.run(run_id)
         if ctx is None or ctx.verb in (Verb.BINDING, Verb.FINISHED):
             return
-        info = self._core.registry.get(ctx.app)
-        channels = info.channels if info is not None else frozenset()
+        channels = usable_channels(self._core, ctx.app)
         for action in self._core.notifications.set_notification(
             ctx, notification_id, notification, end_policy, channels, self._core.utc_ms()
         ):

@@ -1,10 +1,12 @@
-"""The notification coordinator (reference §3.5): which job shows which notification, end policies."""
+"""The notification coordinator: which job shows which notification, end policies, and the app's
+own NotificationManager calls with Android's protections of a user-initiated job's notification
+(``JobNotificationCoordinator`` and ``NotificationManagerService``; docs/android-semantics.md)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from uidt.errors import InvalidJobError
+from uidt.errors import InvalidJobError, JobPermissionError
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import StopReason
 from uidt.redact import redact
@@ -13,6 +15,9 @@ from uidt.server.context import JobServiceContext
 from uidt.store.record import NotificationRecord
 
 NotificationKey = tuple[str, int]
+#: Stops that take the notification down whatever the end policy: the user's (Task Manager,
+#: force stop) and background restriction (Android's CTS checks both).
+_REMOVING_STOPS = frozenset({StopReason.USER, StopReason.BACKGROUND_RESTRICTION})
 
 
 def _redacted(shown: dict[str, object]) -> dict[str, object]:
@@ -74,6 +79,84 @@ class NotificationCoordinator:
         actions.append(PostNotification(record))
         return actions
 
+    # -- the app's NotificationManager ----------------------------------------------------------
+
+    def post_for_app(
+        self,
+        app: str,
+        notification_id: int,
+        notification: Notification,
+        channels: frozenset[str],
+        utc_ms: int,
+    ) -> list[Action]:
+        """``NotificationManager.notify``: post or update; a running job keeps its notification.
+
+        Raises:
+            InvalidJobError: not a notification, or its channel is not one of ``channels``.
+        """
+        if not isinstance(notification, Notification):
+            raise InvalidJobError("notification must be a Notification")
+        if notification.channel_id not in channels:
+            raise InvalidJobError(f"invalid notification channel: {notification.channel_id!r}")
+        key = (app, notification_id)
+        users = self._users.get(key) or {}
+        job = next(iter(users.values())).status.key if users else None
+        record = NotificationRecord(
+            app=app,
+            notification_id=notification_id,
+            notification=_redacted(notification.to_dict()),
+            job=job,
+            user_initiated_job=any(c.user_visible for c in users.values()),
+            updated_utc_ms=utc_ms,
+        )
+        self.shown[key] = record
+        return [PostNotification(record)]
+
+    def cancel_for_app(self, app: str, notification_id: int) -> tuple[bool, list[Action]]:
+        """``NotificationManager.cancel``: ``(removed, actions)``.
+
+        A notification a running user-initiated job uses stays (Android ignores the app's cancel
+        of it); a regular job's is removed (the job may post it again).
+        """
+        key = (app, notification_id)
+        if key not in self.shown or self._used_by_uij(key):
+            return False, []
+        del self.shown[key]
+        return True, [RemoveNotification(app, notification_id)]
+
+    def active(self, app: str) -> list[NotificationRecord]:
+        """``getActiveNotifications``: what the app's notifications show now, by id."""
+        return [r for (owner, _), r in sorted(self.shown.items()) if owner == app]
+
+    def uij_channels(self, app: str) -> frozenset[str]:
+        """The channels of the app's notifications that running user-initiated jobs use."""
+        return frozenset(
+            str(record.notification.get("channel_id"))
+            for key, record in self.shown.items()
+            if key[0] == app and self._used_by_uij(key)
+        )
+
+    def channel_used_by_uij(self, app: str, channel_id: str) -> bool:
+        """A running user-initiated job of ``app`` shows a notification on ``channel_id``."""
+        return channel_id in self.uij_channels(app)
+
+    def check_channel_deletable(self, app: str, channel_id: str) -> None:
+        """``deleteNotificationChannel`` is allowed (Android throws SecurityException otherwise).
+
+        Raises:
+            JobPermissionError: a running user-initiated job uses the channel.
+        """
+        if self.channel_used_by_uij(app, channel_id):
+            raise JobPermissionError(
+                f"notification channel {channel_id!r} cannot be deleted: a running "
+                "user-initiated job uses it"
+            )
+
+    def _used_by_uij(self, key: NotificationKey) -> bool:
+        return any(c.user_visible for c in self._users.get(key, {}).values())
+
+    # -- job ends -------------------------------------------------------------------------------
+
     def job_ended(
         self, ctx: JobServiceContext, stop_reason: StopReason, utc_ms: int
     ) -> list[Action]:
@@ -98,7 +181,9 @@ class NotificationCoordinator:
         users.pop(ctx.run_id, None)
         ctx.notification_id = None
         record = self.shown.get(key)
-        if record is None:
+        if record is None:  # the app cancelled it (a regular job's)
+            if not users:
+                self._users.pop(key, None)
             return []
         if users:
             uij = any(c.user_visible for c in users.values())
@@ -106,7 +191,7 @@ class NotificationCoordinator:
                 return []
             return [self._repost(key, record, uij, record.job, utc_ms)]
         self._users.pop(key, None)
-        if ctx.end_policy is EndPolicy.REMOVE or stop_reason is StopReason.USER:
+        if ctx.end_policy is EndPolicy.REMOVE or stop_reason in _REMOVING_STOPS:
             del self.shown[key]
             return [RemoveNotification(key[0], key[1])]
         return [self._repost(key, record, False, None, utc_ms)]

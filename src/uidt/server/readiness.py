@@ -1,4 +1,4 @@
-"""Readiness and pending reasons (reference §3.3, §8.2)."""
+"""Readiness, pending reasons and the stop reasons of lost constraints (docs/android-semantics.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from uidt.server.status import Bit, JobStatus
 
 #: Unsatisfied constraint → pending reason, in Android's reporting order.
 _PENDING_ORDER: tuple[tuple[int, PendingReason], ...] = (
+    (Bit.BACKGROUND_NOT_RESTRICTED, PendingReason.BACKGROUND_RESTRICTION),
     (Bit.BATTERY_NOT_LOW, PendingReason.CONSTRAINT_BATTERY_NOT_LOW),
     (Bit.CHARGING, PendingReason.CONSTRAINT_CHARGING),
     (Bit.CONNECTIVITY, PendingReason.CONSTRAINT_CONNECTIVITY),
@@ -80,12 +81,18 @@ def pending_reasons(
 
 
 def stop_reason_for(status: JobStatus, blocks: Blocks) -> tuple[StopReason, InternalStopReason]:
-    """The stop reasons of a running job that is no longer ready (reference §5, §8.1)."""
+    """The stop reasons of a running job that is no longer ready (docs/android-semantics.md).
+
+    A lost constraint comes before a restriction (Android's ``stopNonReadyActiveJobsLocked``
+    asks ``isReady`` first), and of the constraints background restriction first.
+    """
+    missing = status.unsatisfied()
+    if missing & Bit.BACKGROUND_NOT_RESTRICTED:
+        return StopReason.BACKGROUND_RESTRICTION, InternalStopReason.CONSTRAINTS_NOT_SATISFIED
     if blocks.restricted:
         return StopReason.DEVICE_STATE, InternalStopReason.DEVICE_THERMAL
     if blocks.app_missing:
         return StopReason.USER, InternalStopReason.UNINSTALL
-    missing = status.unsatisfied()
     for bit, reason in _STOP_ORDER:
         if missing & bit:
             return reason, InternalStopReason.CONSTRAINTS_NOT_SATISFIED

@@ -53,6 +53,11 @@ class AppRegistry:
         info = self._apps.get(app)
         return info is not None and START_FROM_BACKGROUND in info.granted
 
+    def is_background_restricted(self, app: str) -> bool:
+        """The user restricted the app's background activity (``uidt apps restrict``)."""
+        info = self._apps.get(app)
+        return info is not None and info.background_restricted
+
     # -- visibility and user stops ------------------------------------------------------------
 
     def is_visible(self, app: str) -> bool:

@@ -32,6 +32,7 @@ from uidt.server.core import SchedulerCore
 from uidt.server.evaluation import changed_by_device
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
+from uidt.server.notificationmanager import NotificationManagerService
 from uidt.server.queries import Queries
 from uidt.server.records import restored_earliest
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
@@ -80,6 +81,8 @@ class JobSchedulerService(SchedulerCore):
         self.commands = ShellCommands(self)
         #: The facts the app workers report (``on_start_job`` returned, ``job_finished`` …).
         self.host = HostEvents(self)
+        #: The apps' own NotificationManager calls (``notify``, ``cancel``, channel checks).
+        self.notification_manager = NotificationManagerService(self)
 
     # -- the one entry for events as values (uidt.server.events) ------------------------------
 

@@ -133,6 +133,9 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
             "bound": sorted(svc.run_table.bound()),
             "visible": sorted(svc.registry.visible()),
             "user_stopped": sorted(svc.registry.user_stopped()),
+            "background_restricted": sorted(
+                app for app in svc.registry if svc.registry.is_background_restricted(app)
+            ),
         },
         "settings": svc.settings.to_dict(),
     }

@@ -32,6 +32,8 @@ class Constraint(IntFlag):
     CHARGING = 1
     BATTERY_NOT_LOW = 2
     STORAGE_NOT_LOW = 8
+    #: Implicit: every job requires it (``BackgroundJobsController``); no ``cmd run`` lifts it.
+    BACKGROUND_NOT_RESTRICTED = 1 << 22
     CONNECTIVITY = 1 << 28
     TIMING_DELAY = 1 << 31
 
@@ -44,12 +46,15 @@ class Bit:
     CHARGING = Constraint.CHARGING.value
     BATTERY_NOT_LOW = Constraint.BATTERY_NOT_LOW.value
     STORAGE_NOT_LOW = Constraint.STORAGE_NOT_LOW.value
+    BACKGROUND_NOT_RESTRICTED = Constraint.BACKGROUND_NOT_RESTRICTED.value
     CONNECTIVITY = Constraint.CONNECTIVITY.value
     TIMING_DELAY = Constraint.TIMING_DELAY.value
 
 
 #: Constraints ``cmd run`` without ``--force`` ignores (the SOFT override).
 SOFT_OVERRIDABLE = Bit.CHARGING | Bit.BATTERY_NOT_LOW | Bit.STORAGE_NOT_LOW | Bit.TIMING_DELAY
+#: Constraints the job did not ask for and no override ignores (Android's implicit constraints).
+IMPLICIT = Bit.BACKGROUND_NOT_RESTRICTED
 
 
 class Override(Enum):
@@ -132,7 +137,7 @@ class JobStatus:
             required |= Bit.STORAGE_NOT_LOW
         if self.job.required_network is not None:
             required |= Bit.CONNECTIVITY
-        required |= Bit.TIMING_DELAY
+        required |= Bit.TIMING_DELAY | Bit.BACKGROUND_NOT_RESTRICTED
         self.required = required
         job, request = self.job, self.job.required_network
         self.network_wants = None if request is None else (request.capabilities, request.transports)
@@ -144,21 +149,22 @@ class JobStatus:
 
     @property
     def treated_as_uij(self) -> bool:
-        """User-initiated and not demoted (reference §3.4)."""
+        """User-initiated and not demoted (docs/android-semantics.md)."""
         return self.job.user_initiated and not self.internal_flags & DEMOTION_FLAGS
 
     @property
     def effective_priority(self) -> int:
-        """MAX for a treated UIJ; a demoted job is capped at HIGH (reference §3.4)."""
+        """MAX for a treated UIJ; a demoted job is capped at HIGH (docs/android-semantics.md)."""
         if self.treated_as_uij:
             return int(self.job.priority)
         return min(int(self.job.priority), int(Priority.HIGH))
 
     def unsatisfied(self) -> int:
-        """Required constraints not satisfied, after the shell override."""
+        """Required constraints not satisfied, after the shell override (which never lifts an
+        :data:`IMPLICIT` one)."""
         missing = self.required & ~self.satisfied
         if self.override is Override.FULL:
-            return Bit.NONE
+            return missing & IMPLICIT
         if self.override is Override.SOFT:
             return missing & ~SOFT_OVERRIDABLE
         return missing

@@ -117,6 +117,7 @@ def app_record_to_json(record: AppRecord) -> str:
             "granted": sorted(record.granted),
             "revoked": sorted(record.revoked),
             "installed_utc_ms": record.installed_utc_ms,
+            "channels": dict(sorted(record.channels.items())),
         }
     )
 
@@ -135,9 +136,19 @@ def app_record_from_json(text: str) -> AppRecord:
             granted=frozenset(data["granted"]),
             revoked=frozenset(data["revoked"]),
             installed_utc_ms=int(data["installed_utc_ms"]),
+            channels=_channels(data.get("channels", {})),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidJobError(f"unreadable app record: {exc}") from exc
+
+
+def _channels(value: Any) -> dict[str, str]:
+    """The created channels of an app record (absent in records written before they existed)."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"'channels' must map channel ids to names, not {value!r}")
+    return dict(value)
 
 
 def notification_record_to_json(record: NotificationRecord) -> str:

@@ -44,13 +44,17 @@ class JobRecord:
 
 @dataclass(slots=True)
 class AppRecord:
-    """An installed app: its validated manifest (as a dict) and the user's grants and revocations."""
+    """An installed app: its validated manifest (as a dict), the user's grants and revocations,
+    and the notification channels it created."""
 
     package: str
     manifest: dict[str, Any]
     granted: frozenset[str] = frozenset()
     revoked: frozenset[str] = frozenset()
     installed_utc_ms: int = 0
+    #: Notification channels the app created at run time (``NotificationManager``), id → name;
+    #: the manifest's own channels are in ``manifest``.
+    channels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

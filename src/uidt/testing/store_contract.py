@@ -94,6 +94,7 @@ def make_app(package: str = "com.example") -> AppRecord:
         granted=frozenset({"POST_NOTIFICATIONS"}),
         revoked=frozenset({"RUN_USER_INITIATED_JOBS"}),
         installed_utc_ms=1_700_000_000_000,
+        channels={"later": "Created at run time"},
     )
 
 
