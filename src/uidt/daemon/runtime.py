@@ -313,6 +313,7 @@ class Runtime:
         peer_pid: int | None,
         interaction_grant: bool = False,
     ) -> int:
+        mark("daemon.schedule")
         self.apps.require(app)
         visible = self.visibility.is_visible(app, peer_pid)
         if visible:
