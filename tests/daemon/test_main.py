@@ -118,3 +118,15 @@ def test_a_restarted_daemon_prestarts_the_built_in_workers_its_persisted_jobs_ne
     assert workers_to_prestart(asked) == (TRANSFERS_APP,)  # once, though asked for twice
     in_memory = DaemonOptions(paths=paths, store_url="memory://")
     assert workers_to_prestart(in_memory) == ()
+
+
+def test_a_warm_daemon_prestarts_the_transfer_worker_even_without_a_job(tmp_path: Path) -> None:
+    """The ``warm_worker`` setting: the first download of a fresh daemon finds its worker ready."""
+    paths = resolve_paths(tmp_path / "home")
+    paths.ensure()
+    options = DaemonOptions(paths=paths)
+    assert Settings().warm_worker is True
+    assert workers_to_prestart(options, warm=True) == (TRANSFERS_APP,)  # a first start
+    asked = DaemonOptions(paths=paths, prestart=(TRANSFERS_APP,))
+    assert workers_to_prestart(asked, warm=True) == (TRANSFERS_APP,)  # once
+    assert workers_to_prestart(options, warm=False) == ()
