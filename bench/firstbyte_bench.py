@@ -8,6 +8,9 @@ reaches the server (on loopback the first body byte follows within a millisecond
 - **warm**: the daemon serves and its transfers worker is up (a download ended a moment ago);
 - **fresh daemon**: a daemon of a fresh home was just started and answers its socket (as the
   bad-day harness starts it, and as a service manager does), no job ran yet;
+- **fresh daemon, no warm worker**: the same with ``--set warm_worker=false``: the worker
+  starts when the job is bound (every daemon before the ``warm_worker`` setting, and a daemon
+  whose warm worker has idled out);
 - **autostart**: no daemon: the command starts one (with the transfers worker prestarted);
 - **curl**: ``curl -sS -o DEST URL`` (when installed), the same file, for the ratio.
 
@@ -35,6 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from uidt.testing.httpserver import RequestRecord, ThreadedTransferTestServer
 from uidt.timing import ENV as MARKS_ENV
 from uidt.timing import read_marks
@@ -43,7 +48,7 @@ RUNS = int(os.environ.get("UIDT_BENCH_RUNS", "11"))
 SIZE = 1024 * 1024
 TIMEOUT_S = 30.0
 DAEMON_ARGS = os.environ.get("UIDT_BENCH_DAEMON_ARGS", "").split()
-ROWS = ("warm", "fresh daemon", "autostart")
+ROWS = ("warm", "fresh daemon", "fresh daemon, no warm worker", "autostart")
 #: The stages shown, in the order of the start path (a mark a run lacks is left out of it).
 STAGES = (
     "cli.main",
@@ -113,10 +118,10 @@ class Home:
         self.env = {**os.environ, MARKS_ENV: str(self.marks)}
         self.daemon: subprocess.Popen[bytes] | None = None
 
-    def start_daemon(self) -> None:
+    def start_daemon(self, *extra: str) -> None:
         argv = [sys.executable, "-m", "uidt.daemon", "--home", str(self.path), "--device", "fake"]
         self.daemon = subprocess.Popen(
-            [*argv, *DAEMON_ARGS],
+            [*argv, *DAEMON_ARGS, *extra],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -138,6 +143,15 @@ class Home:
         return began
 
     def stop(self) -> None:
+        """Stop the home's daemon (also one the command autostarted) and wait until it is gone,
+        with its workers, so that its shutdown does not weigh on the next run."""
+        pid_file = self.path / "daemon.pid"
+        pid = int(pid_file.read_text()) if pid_file.exists() else None
+        family: list[psutil.Process] = []
+        if pid is not None:
+            with contextlib.suppress(psutil.Error):
+                daemon = psutil.Process(pid)
+                family = [daemon, *daemon.children(recursive=True)]
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             subprocess.run(
                 [sys.executable, "-m", "uidt", "--home", str(self.path), "daemon", "stop"],
@@ -152,6 +166,7 @@ class Home:
             if self.daemon.poll() is None:
                 self.daemon.kill()
                 self.daemon.wait()
+        psutil.wait_procs(family, timeout=TIMEOUT_S)
 
 
 class Bench:
@@ -189,6 +204,8 @@ class Bench:
         try:
             if row == "fresh daemon":
                 home.start_daemon()
+            elif row == "fresh daemon, no warm worker":
+                home.start_daemon("--set", "warm_worker=false")
             began = home.download(self.server.url(path), home.path / "out.bin")
             return self.timed(home, began, path)
         finally:
