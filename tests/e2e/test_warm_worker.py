@@ -47,6 +47,17 @@ def _gone(pid: int) -> bool:
         return True
 
 
+def _idled_out(daemon: Daemon) -> None:
+    """Wait until the daemon's warm worker has exited after its (short) idle limit, and the
+    daemon has seen it go (the process may be gone a moment before its host has read the end)."""
+    pid = _prestarted_pid(daemon.home)
+    log = daemon.home / "logs" / "daemon.log"
+    wait_for(
+        lambda: _gone(pid) and f"the worker of {TRANSFERS_APP} exited" in log.read_text(),
+        what="the idle warm worker to exit",
+    )
+
+
 def test_a_fresh_daemon_has_its_transfer_worker_ready_and_no_job_running(
     tmp_path: Path,
 ) -> None:
@@ -99,8 +110,7 @@ def test_the_warm_worker_never_outlives_its_idle_limit(tmp_path: Path) -> None:
         running_daemon(_home(tmp_path), settings) as daemon,
     ):
         server.add_file("/file.bin", DATA)
-        pid = _prestarted_pid(daemon.home)
-        wait_for(lambda: _gone(pid), what="the idle warm worker to exit")
+        _idled_out(daemon)
         assert daemon.worker_processes(TRANSFERS_APP) == []
         assert daemon.returncode is None  # the daemon goes on without it
         # The next download starts a worker of its own, as without a warm one.
@@ -114,12 +124,6 @@ def test_warm_worker_off_starts_no_worker(tmp_path: Path) -> None:
         # A prestarted worker is started before the socket answers: none is, now.
         assert daemon.worker_processes() == []
         assert PRESTARTED not in (daemon.home / "logs" / "daemon.log").read_text()
-
-
-def _idled_out(daemon: Daemon) -> None:
-    """Wait until the daemon's warm worker has exited after its (short) idle limit."""
-    pid = _prestarted_pid(daemon.home)
-    wait_for(lambda: _gone(pid), what="the idle warm worker to exit")
 
 
 def test_a_warm_request_boots_one_worker_however_often_it_comes(tmp_path: Path) -> None:
