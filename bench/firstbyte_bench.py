@@ -11,9 +11,6 @@ reaches the server (on loopback the first body byte follows within a millisecond
 - **fresh daemon, no warm worker**: the same with ``--set warm_worker=false``: the worker
   starts when the job is bound (every daemon before the ``warm_worker`` setting, and a daemon
   whose warm worker has idled out);
-- **worker idled out**: a daemon (``--set worker_idle_timeout_ms=500``) whose warm worker has
-  exited for want of a job: the command's early knock asks for it again
-  (``POST /v1/apps/uidt.transfers/warm``) before the command line has loaded;
 - **autostart**: no daemon: the command starts one (with the transfers worker prestarted);
 - **curl**: ``curl -sS -o DEST URL`` (when installed), the same file, for the ratio.
 
@@ -51,9 +48,7 @@ RUNS = int(os.environ.get("UIDT_BENCH_RUNS", "11"))
 SIZE = 1024 * 1024
 TIMEOUT_S = 30.0
 DAEMON_ARGS = os.environ.get("UIDT_BENCH_DAEMON_ARGS", "").split()
-#: The idle limit of the "worker idled out" row's daemon.
-IDLE_MS = 500
-ROWS = ("warm", "fresh daemon", "fresh daemon, no warm worker", "worker idled out", "autostart")
+ROWS = ("warm", "fresh daemon", "fresh daemon, no warm worker", "autostart")
 #: The stages shown, in the order of the start path (a mark a run lacks is left out of it).
 STAGES = (
     "cli.main",
@@ -134,17 +129,6 @@ class Home:
         )
         _poll(lambda: _ping(self.path / "uidt.sock"), "the daemon's socket")
 
-    def workers(self) -> list[psutil.Process]:
-        """The daemon's live worker processes."""
-        assert self.daemon is not None
-        with contextlib.suppress(psutil.Error):
-            return [
-                child
-                for child in psutil.Process(self.daemon.pid).children()
-                if child.status() != psutil.STATUS_ZOMBIE
-            ]
-        return []
-
     def download(self, url: str, dest: Path) -> float:
         """Run the bad day's command; the monotonic time it was spawned."""
         argv = [sys.executable, "-m", "uidt", "--home", str(self.path), "download", url]
@@ -222,9 +206,6 @@ class Bench:
                 home.start_daemon()
             elif row == "fresh daemon, no warm worker":
                 home.start_daemon("--set", "warm_worker=false")
-            elif row == "worker idled out":
-                home.start_daemon("--set", f"worker_idle_timeout_ms={IDLE_MS}")
-                _poll(lambda: not home.workers(), "the warm worker to idle out")
             began = home.download(self.server.url(path), home.path / "out.bin")
             return self.timed(home, began, path)
         finally:

@@ -12,13 +12,11 @@ import os
 from pathlib import Path
 
 import psutil
-import pytest
 
-from uidt.errors import InvalidJobError
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP
 
-from .conftest import SAMPLE, SAMPLE_DIR, Daemon, running_daemon, wait_for
+from .conftest import Daemon, running_daemon, wait_for
 
 DATA = os.urandom(64 * 1024)
 PRESTARTED = f"prestarted the worker of {TRANSFERS_APP} (pid "
@@ -124,58 +122,3 @@ def test_warm_worker_off_starts_no_worker(tmp_path: Path) -> None:
         # A prestarted worker is started before the socket answers: none is, now.
         assert daemon.worker_processes() == []
         assert PRESTARTED not in (daemon.home / "logs" / "daemon.log").read_text()
-
-
-def test_a_warm_request_boots_one_worker_however_often_it_comes(tmp_path: Path) -> None:
-    with running_daemon(_home(tmp_path), {"worker_idle_timeout_ms": "300"}) as daemon:
-        _idled_out(daemon)
-        # A flood of requests (the first boots it; the rest find it starting or running).
-        answers = [daemon.api("POST", f"/v1/apps/{TRANSFERS_APP}/warm") for _ in range(5)]
-        assert answers[0] == {"started": True}
-        assert all(a == {"started": False} for a in answers[1:])
-        assert len(daemon.worker_processes(TRANSFERS_APP)) == 1
-        assert daemon.jobs() == []  # an idle worker, no job
-        assert daemon.dumpsys()["concurrency"]["running"] == 0
-        # It obeys the same idle limit.
-        log = (daemon.home / "logs" / "daemon.log").read_text()
-        second = int(log.rsplit(PRESTARTED, 1)[1].split(")", 1)[0])
-        wait_for(lambda: _gone(second), what="the warmed worker to idle out")
-
-
-def test_only_a_built_in_app_is_warmed(tmp_path: Path) -> None:
-    with running_daemon(_home(tmp_path)) as daemon:
-        daemon.install(SAMPLE_DIR)
-        with pytest.raises(InvalidJobError, match="not a built-in app"):
-            daemon.api("POST", f"/v1/apps/{SAMPLE}/warm")
-        with pytest.raises(InvalidJobError, match="No such app"):
-            daemon.api("POST", "/v1/apps/org.example.nobody/warm")
-        assert daemon.worker_processes(SAMPLE) == []
-
-
-def test_no_warm_request_boots_a_worker_with_warm_worker_off(tmp_path: Path) -> None:
-    with running_daemon(_home(tmp_path), {"warm_worker": "false"}) as daemon:
-        assert daemon.api("POST", f"/v1/apps/{TRANSFERS_APP}/warm") == {"started": False}
-        assert daemon.worker_processes() == []
-
-
-def test_a_download_after_the_idle_limit_runs_in_the_worker_its_command_warmed(
-    tmp_path: Path,
-) -> None:
-    """The command line's early knock asks for the worker before it builds the job: the job is
-    bound to that worker, not to one started for the bind (which logs no "prestarted")."""
-    dest = tmp_path / "file.bin"
-    with (
-        ThreadedTransferTestServer() as server,
-        running_daemon(_home(tmp_path), {"worker_idle_timeout_ms": "1000"}) as daemon,
-    ):
-        server.add_file("/file.bin", DATA)
-        _idled_out(daemon)
-        done = daemon.uidt("download", server.url("/file.bin"), "-o", str(dest), "--wait")
-        assert done.returncode == 0, done.stderr
-        assert dest.read_bytes() == DATA
-        log = (daemon.home / "logs" / "daemon.log").read_text()
-        assert log.count(PRESTARTED) == 2  # the daemon's own warm worker, then the command's
-        warmed = int(log.rsplit(PRESTARTED, 1)[1].split(")", 1)[0])
-        worker_log = (daemon.home / "logs" / f"worker-{TRANSFERS_APP}.log").read_text()
-        assert f"downloaded {server.url('/file.bin')} to {dest} in " in worker_log
-        assert [p.pid for p in daemon.worker_processes(TRANSFERS_APP)] in ([warmed], [])

@@ -5,12 +5,11 @@ home, the command line used to find that out only after loading click and its ow
 (~0.1 s) and then start one, so the daemon's own start-up came after the command line's. Here
 the command line looks at its arguments before any of that: if they name ``download`` or
 ``upload`` (and not ``--help`` or ``--foreground``) and the home has no daemon socket, it starts
-the daemon (with the transfers worker prestarted) at once, and the two start in parallel; the
+the daemon (with the transfers worker prestarted) at once, and the two start in parallel. A home
+whose socket exists gets a connection that hangs up at once instead: a daemon that systemd
+starts on demand (``uidt.socket``) then starts at that moment too. The
 command line then waits for that daemon instead of starting another
-(:func:`uidt.app.spawn.take_started`). A home whose socket exists gets a request it does not
-wait for instead, ``POST /v1/apps/uidt.transfers/warm``: a daemon whose transfer worker has
-idled out boots one while the command line loads, and a daemon that systemd starts on demand
-(``uidt.socket``) starts at that moment too.
+(:func:`uidt.app.spawn.take_started`).
 
 Only global options the command line knows (``--home DIR``, ``--home=DIR``, ``--json``) may come
 before the command, and its arguments must look usable (an ``http(s)://`` URL to download; an
@@ -20,9 +19,7 @@ to the command line as before, which then reports any error itself.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import sys
 from collections.abc import Sequence
 
@@ -77,9 +74,8 @@ def start_daemon_early(argv: Sequence[str]) -> None:
     paths = resolve_paths(home)
     if os.path.lexists(paths.socket):
         # A daemon runs, or a socket unit listens (or a stale socket: the command line sorts
-        # that out). Knock: a socket-activated daemon then starts while this command loads, and
-        # a daemon whose transfer worker has idled out boots one meanwhile.
-        _knock(paths.socket, TRANSFERS_APP)
+        # that out). Knock: a socket-activated daemon then starts while this command loads.
+        _knock(paths.socket)
         return
     from uidt.home.socketunit import socket_unit_owner
 
@@ -91,32 +87,14 @@ def start_daemon_early(argv: Sequence[str]) -> None:
         return  # the command line tries again and reports the error
 
 
-#: The knocks' connections, held (their answers unread) until the command exits.
-_knocks: list[socket.socket] = []
+def _knock(path: os.PathLike[str] | str) -> None:
+    """Connect to ``path`` and hang up at once, without waiting (a daemon reads an empty
+    connection and closes it; a service manager starts its socket-activated daemon for it)."""
+    import socket
 
-
-def _knock(path: os.PathLike[str] | str, app: str) -> None:
-    """Connect to ``path`` and ask, without waiting for the answer, for ``app``'s worker.
-
-    The request is ``POST /v1/apps/APP/warm`` (:mod:`uidt.daemon.warmworker`): a daemon whose
-    worker for the app is not running boots it now, while this command line loads, instead of
-    when the job it is about to schedule is bound. The connection alone makes a service manager
-    start its socket-activated daemon. Nothing here waits or fails: a socket that refuses or a
-    full queue is left to the command line, and the answer is never read (the connection is
-    closed when the command exits).
-    """
-    knock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    knock.setblocking(False)
-    if knock.connect_ex(os.fspath(path)) != 0:
-        knock.close()
-        return
-    request = (
-        f"POST /v1/apps/{app}/warm HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
-        "Connection: close\r\n\r\n"
-    )
-    with contextlib.suppress(OSError):
-        knock.send(request.encode("ascii"))
-    _knocks.append(knock)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as knock:
+        knock.setblocking(False)
+        knock.connect_ex(os.fspath(path))
 
 
 def main() -> None:

@@ -251,12 +251,6 @@ async def open_activity(request: Request) -> Response:
     return _json({"token": token})
 
 
-async def warm_worker(request: Request) -> Response:
-    from uidt.daemon.warmworker import warm
-
-    return _json({"started": warm(_rt(request), request.match_info["app"])})
-
-
 async def close_activity(request: Request) -> Response:
     _rt(request).close_activity(request.match_info["app"], request.match_info["token"])
     return _json({"ok": True})
@@ -369,7 +363,6 @@ def create_router() -> Router:
     r.add("PATCH", "/v1/apps/{app}/jobs/{job_id}/constraints", update_constraints)
     r.add("GET", "/v1/apps/{app}/can-run-user-initiated-jobs", can_run_uij)
     r.add("POST", "/v1/apps/{app}/activities", open_activity)
-    r.add("POST", "/v1/apps/{app}/warm", warm_worker)
     r.add("DELETE", "/v1/apps/{app}/activities/{token}", close_activity)
     r.add("GET", "/v1/jobs", list_jobs)
     r.add("GET", "/v1/dumpsys", dumpsys)

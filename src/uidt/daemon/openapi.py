@@ -80,13 +80,6 @@ OPENAPI: dict[str, Any] = {
         "/v1/apps/{app}/activities": {
             "post": _op("Open an activity: the app is visible until it is closed", [_APP])
         },
-        "/v1/apps/{app}/warm": {
-            "post": _op(
-                "Boot a built-in app's worker now, idle, unless it has one (the command line's "
-                "first request); answers whether one was started",
-                [_APP],
-            )
-        },
         "/v1/apps/{app}/activities/{token}": {
             "delete": _op("Close an activity", [_APP, _param("token", "path", {"type": "string"})])
         },

@@ -96,8 +96,6 @@ class AppHost:
     ) -> None:
         self.sink = sink
         self.launcher: Launcher = launcher or SubprocessLauncher(log_dir)
-        #: The workers' log folder (also for a worker started ahead of its jobs and adopted).
-        self.log_dir = log_dir
         self.idle_timeout_s = idle_timeout_s
         self.hello_timeout_s = hello_timeout_s
         self.workers: dict[str, _Worker] = {}
@@ -110,10 +108,6 @@ class AppHost:
     def closed(self) -> bool:
         """``True`` after :meth:`close`: no worker is started any more."""
         return self._closed
-
-    def has_worker(self, app: str) -> bool:
-        """Whether the app's worker runs, is starting for a bind, or is being adopted."""
-        return app in self.workers or app in self._binding or app in self._adopting
 
     def _emit(self, event: HostEvent) -> None:
         self.sink(event)
