@@ -33,17 +33,19 @@ def _worker_children() -> list[psutil.Process]:
 
 @pytest.fixture
 def uidt_logger() -> Iterator[None]:
-    """``run`` sets up the ``uidt`` logger (file handler, no propagation): undo that."""
-    logger = logging.getLogger("uidt")
-    saved = (list(logger.handlers), logger.propagate, logger.level)
+    """``run`` sets up the root and ``uidt`` loggers (the daemon's log file): undo that, and
+    close the files it opened (a second ``run`` would drop them unclosed)."""
+    loggers = (logging.getLogger(), logging.getLogger("uidt"))
+    saved = [(list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
     try:
         yield
     finally:
-        for handler in logger.handlers:
-            if handler not in saved[0]:
-                handler.close()
-        logger.handlers[:] = saved[0]
-        logger.propagate, logger.level = saved[1], saved[2]
+        for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+            for handler in logger.handlers:
+                if handler not in handlers:
+                    handler.close()
+            logger.handlers[:] = handlers
+            logger.propagate, logger.level = propagate, level
 
 
 def _imported_after(code: str, candidates: tuple[str, ...]) -> list[str]:
@@ -89,6 +91,18 @@ def test_a_prestarted_worker_dies_with_a_daemon_that_fails_to_start(tmp_path: Pa
         run(options)
     assert _worker_children() == []
     assert (tmp_path / "home" / "logs" / f"worker-{TRANSFERS_APP}.log").exists()
+
+
+@pytest.mark.usefixtures("uidt_logger")
+def test_the_warm_worker_dies_with_a_daemon_that_fails_to_start(tmp_path: Path) -> None:
+    """No ``--prestart``: the warm worker is started all the same, and killed all the same."""
+    options = DaemonOptions(
+        paths=resolve_paths(tmp_path / "home"), store_url="nosuchstore://x", foreground=False
+    )
+    with pytest.raises(StoreError, match="unknown store URL"):
+        run(options)
+    assert _worker_children() == []
+    assert (tmp_path / "home" / "logs" / f"worker-{TRANSFERS_APP}.log").exists()  # it ran
 
 
 def test_the_daemon_imports_the_worker_wire_format_only_when_a_worker_talks() -> None:
