@@ -100,6 +100,16 @@ def test_the_warm_worker_dies_with_the_daemon(tmp_path: Path) -> None:
     wait_for(lambda: _gone(pid), what="the warm worker to be gone")
 
 
+def test_the_warm_worker_of_a_daemon_killed_with_sigkill_ends_by_itself(tmp_path: Path) -> None:
+    """No one kills it then: it sees the daemon's end of its socket close and exits."""
+    daemon = Daemon(_home(tmp_path)).start()
+    try:
+        pid = _prestarted_pid(daemon.home)
+    finally:
+        daemon.kill9()
+    wait_for(lambda: _gone(pid), what="the orphaned warm worker to exit")
+
+
 def test_the_warm_worker_never_outlives_its_idle_limit(tmp_path: Path) -> None:
     dest = tmp_path / "file.bin"
     settings = {"worker_idle_timeout_ms": "300"}
