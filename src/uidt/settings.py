@@ -52,6 +52,10 @@ class Settings:
     execution_stamp_period_ms: int = 5 * _MINUTE
     max_jobs_per_app: int = 150
     worker_idle_timeout_ms: int = 60_000
+    #: Boot the built-in transfer app's worker with the daemon, whether or not a job waits, so
+    #: that the first ``uidt download`` needs no process start; unused, it exits after
+    #: ``worker_idle_timeout_ms`` like any idle worker.
+    warm_worker: bool = True
     cmd_run_connectivity_wait_ms: int = 5_000
     #: Where the daemon serves the Task Manager page (``HOST:PORT`` on loopback), or ``None``.
     #: A setting (not only ``uidt daemon --web``) so that every autostarted daemon serves it too.

@@ -33,17 +33,19 @@ def _worker_children() -> list[psutil.Process]:
 
 @pytest.fixture
 def uidt_logger() -> Iterator[None]:
-    """``run`` sets up the ``uidt`` logger (file handler, no propagation): undo that."""
-    logger = logging.getLogger("uidt")
-    saved = (list(logger.handlers), logger.propagate, logger.level)
+    """``run`` sets up the root and ``uidt`` loggers (the daemon's log file): undo that, and
+    close the files it opened (a second ``run`` would drop them unclosed)."""
+    loggers = (logging.getLogger(), logging.getLogger("uidt"))
+    saved = [(list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
     try:
         yield
     finally:
-        for handler in logger.handlers:
-            if handler not in saved[0]:
-                handler.close()
-        logger.handlers[:] = saved[0]
-        logger.propagate, logger.level = saved[1], saved[2]
+        for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+            for handler in logger.handlers:
+                if handler not in handlers:
+                    handler.close()
+            logger.handlers[:] = handlers
+            logger.propagate, logger.level = propagate, level
 
 
 def _imported_after(code: str, candidates: tuple[str, ...]) -> list[str]:
@@ -91,6 +93,18 @@ def test_a_prestarted_worker_dies_with_a_daemon_that_fails_to_start(tmp_path: Pa
     assert (tmp_path / "home" / "logs" / f"worker-{TRANSFERS_APP}.log").exists()
 
 
+@pytest.mark.usefixtures("uidt_logger")
+def test_the_warm_worker_dies_with_a_daemon_that_fails_to_start(tmp_path: Path) -> None:
+    """No ``--prestart``: the warm worker is started all the same, and killed all the same."""
+    options = DaemonOptions(
+        paths=resolve_paths(tmp_path / "home"), store_url="nosuchstore://x", foreground=False
+    )
+    with pytest.raises(StoreError, match="unknown store URL"):
+        run(options)
+    assert _worker_children() == []
+    assert (tmp_path / "home" / "logs" / f"worker-{TRANSFERS_APP}.log").exists()  # it ran
+
+
 def test_the_daemon_imports_the_worker_wire_format_only_when_a_worker_talks() -> None:
     """Before the socket answers the daemon needs no msgspec: the app host loads it on first use."""
     code = (
@@ -118,3 +132,15 @@ def test_a_restarted_daemon_prestarts_the_built_in_workers_its_persisted_jobs_ne
     assert workers_to_prestart(asked) == (TRANSFERS_APP,)  # once, though asked for twice
     in_memory = DaemonOptions(paths=paths, store_url="memory://")
     assert workers_to_prestart(in_memory) == ()
+
+
+def test_a_warm_daemon_prestarts_the_transfer_worker_even_without_a_job(tmp_path: Path) -> None:
+    """The ``warm_worker`` setting: the first download of a fresh daemon finds its worker ready."""
+    paths = resolve_paths(tmp_path / "home")
+    paths.ensure()
+    options = DaemonOptions(paths=paths)
+    assert Settings().warm_worker is True
+    assert workers_to_prestart(options, warm=True) == (TRANSFERS_APP,)  # a first start
+    asked = DaemonOptions(paths=paths, prestart=(TRANSFERS_APP,))
+    assert workers_to_prestart(asked, warm=True) == (TRANSFERS_APP,)  # once
+    assert workers_to_prestart(options, warm=False) == ()

@@ -119,7 +119,8 @@ def test_a_daemon_killed_mid_download_comes_back_with_the_worker_prestarted(
     with ThreadedTransferTestServer() as server:
         server.add_file("/big.bin", data)
         server.throttle("/big.bin", 1024 * 1024)
-        first = Daemon(home).start()
+        # Without the warm worker, so that the one prestarted worker is the restart's own.
+        first = Daemon(home, {"warm_worker": "false"}).start()
         try:
             scheduled = first.uidt("download", server.url("/big.bin"), "-o", str(dest))
             assert scheduled.returncode == 0, scheduled.stderr

@@ -99,7 +99,12 @@ def _knock(path: os.PathLike[str] | str) -> None:
 
 def main() -> None:
     """Entry point of the ``uidt`` script and of ``python -m uidt``."""
+    from uidt.timing import mark
+
+    mark("cli.main")
     start_daemon_early(sys.argv[1:])
+    mark("cli.early_start")
     from uidt.cli.main import main as cli_main
 
+    mark("cli.imported")
     cli_main()

@@ -19,6 +19,7 @@ from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.redact import redact
+from uidt.timing import mark
 from uidt.transfers.jobs import (
     NETWORK_CHOICES,
     TRANSFERS_APP,
@@ -198,6 +199,7 @@ def _submit(
 
         ok = run_in_foreground(builtin_manifest(), job)
         raise SystemExit(0 if ok else 1)
+    mark("cli.submit")
     # If no daemon runs, the one autostarted for this job boots the transfers worker at once.
     cli.daemon_args = (*cli.daemon_args, "--prestart", TRANSFERS_APP)
     connection = cli.connection()
@@ -210,6 +212,7 @@ def _submit(
     # The user typed this command: the CLI is the visible app while it schedules.
     with scheduler.activity():
         answer = schedule_or_attach(connection, job)
+        mark("cli.scheduled")
     connection.on_spawn = None
     if wait and not prefetched:
         progress.prefetch()

@@ -120,7 +120,8 @@ def run(options: DaemonOptions) -> None:
         from uidt.daemon.systemd import Handoff
 
         handoff = Handoff.take(paths.socket)  # systemd's socket, before any child is started
-        prestarted = prestart_workers(workers_to_prestart(options), paths.log_dir, settings)
+        apps = workers_to_prestart(options, warm=settings.warm_worker)
+        prestarted = prestart_workers(apps, paths.log_dir, settings)
         mark("daemon.prestarted")
         try:
             import asyncio  # only now: the prestarted workers boot meanwhile
@@ -160,24 +161,29 @@ async def _open_and_serve(
         writer.close()  # commits every write still queued, then closes the store
 
 
-def workers_to_prestart(options: DaemonOptions) -> tuple[str, ...]:
-    """The apps whose worker starts before the core loads: asked for, or needed by the store.
+def workers_to_prestart(options: DaemonOptions, *, warm: bool = False) -> tuple[str, ...]:
+    """The apps whose worker starts before the core loads: asked for, needed by the store, warm.
 
     Besides the apps of ``--prestart``, every built-in app with a persisted job: after a kill, a
     crash, a reboot or a socket activation the daemon is about to run those jobs again, and their
     worker (interpreter, imports, the service module) then boots while the daemon loads instead
-    of after it. Whether and when a job runs is still the core's decision; a worker it does not
-    use idles out after ``worker_idle_timeout_ms``. Installed apps keep starting on their first
-    bind (their code runs only when the system runs one of their jobs).
+    of after it. With ``warm`` (the ``warm_worker`` setting) the built-in transfer app's worker
+    boots in any case: the first ``uidt download`` sent to this daemon then finds it ready
+    instead of waiting for a process to start. Whether and when a job runs is still the core's
+    decision; a worker it does not use idles out after ``worker_idle_timeout_ms``. Installed apps
+    keep starting on their first bind (their code runs only when the system runs one of their
+    jobs).
     """
     from uidt.daemon.builtin import builtin_manifests
     from uidt.store.peek import apps_with_persisted_jobs
+    from uidt.transfers.names import TRANSFERS_APP
 
     paths = options.paths
     url = options.store_url or f"sqlite:///{paths.store}"
     waiting = apps_with_persisted_jobs(url, paths.data_dir)
     builtin = [m.package for m in builtin_manifests() if m.package in waiting]
-    return tuple(dict.fromkeys((*options.prestart, *builtin)))
+    warmed = (TRANSFERS_APP,) if warm else ()
+    return tuple(dict.fromkeys((*options.prestart, *builtin, *warmed)))
 
 
 def prestart_workers(

@@ -318,6 +318,7 @@ class Runtime:
         peer_pid: int | None,
         interaction_grant: bool = False,
     ) -> int:
+        mark("daemon.schedule")
         self.apps.require(app)
         # a caller in the foreground of its terminal keeps the app visible while it lives (its
         # AppVisible is applied and flushed), not for good: an app must not stay TOP after the

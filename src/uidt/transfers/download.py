@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from uidt.clock import Clock, SystemClock
 from uidt.errors import NoSpaceError, RemoteError, RetryLaterError, TransferError
 from uidt.redact import redact_error
+from uidt.timing import mark
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.failures import (
     TransientStatusError,
@@ -170,6 +171,7 @@ class _Download:
     async def attempt(self) -> None:
         """Fetch from the current offset to the end of the file."""
         self.attempts += 1
+        mark("download.attempt")
         async with self.transport.open(self.url, self.resume.headers()) as response:
             if self.accept_head(response):
                 self.sink.start()
@@ -229,6 +231,7 @@ class _Download:
 
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> DownloadResult:
+        mark("download.run")
         try:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
             resumed = await self.part.resume()

@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from uidt import __version__
 from uidt.errors import TransferError
+from uidt.timing import mark
 from uidt.transfers.http import REDIRECT_STATUSES
 
 #: Largest response head accepted.
@@ -199,6 +200,7 @@ def open_get(
     sock = _connect(target.host, target.port, connect_timeout, read_timeout)
     try:
         sock.sendall(request)
+        mark("download.request_sent")
         data = b""
         while True:
             end = data.find(b"\r\n\r\n")
