@@ -4,8 +4,8 @@ A :class:`Throttle` holds a :class:`~uidt.transfers.tokenbucket.TokenBucket` at 
 the two limits and makes readers pause: the splice reader's copying thread with
 :meth:`Throttle.pause_in_thread`, the ``aiohttp`` reader and the upload body on the event loop
 with :meth:`Throttle.pause`. A pause sleeps (never spins) and ends early when the limit changes,
-so a new limit takes effect at once; :meth:`Throttle.interrupt` ends a thread's pause when its
-transfer is stopped. Without any limit a reader pays one attribute check per chunk.
+so a new limit takes effect at once; :meth:`Throttle.interrupt` ends a thread's pause (and the
+pauses it would start) when its transfer is stopped, until :meth:`Throttle.resume`. Without any limit a reader pays one attribute check per chunk.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Throttle:
         self._share: int | None = None
         self._bucket = TokenBucket(own, clock or SystemClock())
         self._cond = threading.Condition()
-        self._interrupts = 0
+        self._interrupted = False
         self._changed: asyncio.Event | None = None
 
     @property
@@ -78,10 +78,16 @@ class Throttle:
             self._changed = None
 
     def interrupt(self) -> None:
-        """End every pause of a copying thread now (its transfer is being stopped)."""
+        """End every pause of a copying thread now, and let it start none (its transfer is
+        being stopped) until :meth:`resume`."""
         with self._cond:
-            self._interrupts += 1
+            self._interrupted = True
             self._cond.notify_all()
+
+    def resume(self) -> None:
+        """A new body begins: threads pause for the limit again."""
+        with self._cond:
+            self._interrupted = False
 
     def pause_in_thread(self, count: int) -> None:
         """Count ``count`` bytes a thread moved; sleep until the limit allows more (blocking)."""
@@ -90,8 +96,7 @@ class Throttle:
             return
         with self._cond:
             delay = self._bucket.take(count)
-            interrupts = self._interrupts
-            while delay > 0 and self._interrupts == interrupts:
+            while delay > 0 and not self._interrupted:
                 self._cond.wait(delay)
                 delay = self._bucket.pause()
 
