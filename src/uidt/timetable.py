@@ -53,6 +53,10 @@ class BandwidthSchedule:
         """Whether the limit changes with time (not a single rate)."""
         return "," in self.text
 
+    def rate_at_any(self) -> int | None:
+        """The rate of the week's first entry (for a single rate: the rate)."""
+        return self.entries[0].rate if self.entries else None
+
     def rate_at(self, when: datetime) -> int | None:
         """The limit in bytes per second at local time ``when`` (``None``: no limit)."""
         if not self.entries:

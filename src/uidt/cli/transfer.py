@@ -15,8 +15,9 @@ from uidt.cli.context import CliContext, pass_cli, print_json
 from uidt.cli.follow import Target, follow
 from uidt.cli.output import output_path
 from uidt.cli.submit import admission_note, schedule_or_attach
-from uidt.errors import InvalidJobError
+from uidt.errors import InvalidJobError, SettingsError
 from uidt.job.info import JobInfo
+from uidt.rates import parse_rate
 from uidt.redact import redact
 from uidt.transfers.jobs import (
     NETWORK_CHOICES,
@@ -26,6 +27,29 @@ from uidt.transfers.jobs import (
     upload_job,
 )
 from uidt.transfers.safefile import current_umask
+
+
+def _limit_rate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_rate(value, "--limit-rate")
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--limit-rate: ")) from None
+
+
+def rate_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The rate-limit options of ``uidt download`` and ``uidt upload`` (``limit_rate``)."""
+    return click.option(
+        "--limit-rate",
+        "limit_rate",
+        default=None,
+        metavar="RATE",
+        callback=_limit_rate,
+        help="Keep this transfer under RATE bytes per second, with curl's suffixes: 500K, 2M, "
+        "1G (1024-based). All transfers together also stay under the daemon's "
+        "bandwidth_limit (`uidt cmd bandwidth-limit`).",
+    )(func)
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,6 +106,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     is_flag=True,
     help="Follow a redirect from https:// to http:// (refused by default).",
 )
+@rate_options
 @_common
 @pass_cli
 def download(
@@ -92,6 +117,7 @@ def download(
     lowest_speed: int | None,
     lowest_speed_seconds: float | None,
     allow_insecure_redirect: bool,
+    limit_rate: int | None,
     network: str,
     requires_charging: bool,
     requires_battery_not_low: bool,
@@ -124,6 +150,7 @@ def download(
         lowest_speed_seconds=lowest_speed_seconds,
         umask=current_umask(),
         allow_insecure_redirect=allow_insecure_redirect,
+        limit_rate=limit_rate,
     )
     _submit(cli, job, dest, wait=wait, foreground=foreground)
 
@@ -145,6 +172,7 @@ def download(
     show_default=True,
     help="Method of a plain (not tus) upload.",
 )
+@rate_options
 @_common
 @pass_cli
 def upload(
@@ -153,6 +181,7 @@ def upload(
     url: str,
     tus: bool,
     method: str,
+    limit_rate: int | None,
     network: str,
     requires_charging: bool,
     requires_battery_not_low: bool,
@@ -172,6 +201,7 @@ def upload(
         requires_battery_not_low=requires_battery_not_low,
         requires_storage_not_low=requires_storage_not_low,
         persisted=not no_persist,
+        limit_rate=limit_rate,
     )
     _submit(cli, job, None, wait=wait, foreground=foreground)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from uidt.daemon.bandwidth_limit import follow_timetable
 from uidt.daemon.logs import setup_logging
 from uidt.errors import DaemonError, SettingsError
 from uidt.home.lock import HomeLock
@@ -312,6 +313,7 @@ async def _serve(
             runtime.task_group = group
             background = [
                 group.create_task(runtime.run_timers()),
+                group.create_task(follow_timetable(runtime.bandwidth_limit)),
                 group.create_task(device.run()),
                 group.create_task(runtime.watch_memory()),
                 group.create_task(handoff.manager.run_watchdog()),

@@ -26,6 +26,7 @@ from uidt.clock import Clock
 from uidt.daemon.about import DaemonAbout
 from uidt.daemon.apps import InstalledApps
 from uidt.daemon.bandwidth import BandwidthMeter
+from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.shell import run_shell_command
@@ -43,6 +44,7 @@ from uidt.store.base import JobStore
 from uidt.store.record import NotificationRecord
 from uidt.store.writer import StoreWriter
 from uidt.timing import mark
+from uidt.transfers.names import TRANSFERS_APP
 
 log = logging.getLogger("uidt.daemon")
 
@@ -97,6 +99,13 @@ class Runtime:
         self.changes = ChangeFeed()
         #: Set by the daemon once it knows its options (``GET /v1/status``).
         self.about: DaemonAbout | None = None
+        #: The global ``bandwidth_limit``, divided among the running transfers at every flush.
+        self.bandwidth_limit = BandwidthLimiter(
+            service.settings.bandwidth_limit,
+            clock=clock,
+            running=lambda: self.service.running.values(),
+            send=self._send_bandwidth_share,
+        )
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -154,6 +163,7 @@ class Runtime:
                         self._carry_out(action)
                     except Exception:  # one failed action must not stop the pump
                         log.exception("carrying out %r failed", action)
+        self.refresh_bandwidth_shares()
         self._wake.set()
         self.changes.bump()
 
@@ -201,6 +211,17 @@ class Runtime:
                     future.set_result((code, output, error))
             case _:
                 log.debug("no shell handling for %r", action)
+
+    def refresh_bandwidth_shares(self) -> None:
+        """Divide the global limit among the running transfers again (after every flush, a
+        change of the limit and a page of its timetable); only changed shares are sent."""
+        try:
+            self.bandwidth_limit.refresh()
+        except Exception:  # the limit must never stop the pump
+            log.exception("dividing the bandwidth limit failed")
+
+    def _send_bandwidth_share(self, run_id: int, share: int | None) -> None:
+        self._spawn(self.host.bandwidth_limit(TRANSFERS_APP, run_id, share))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run host work in the daemon's task group; a failure is logged, never fatal."""

@@ -90,13 +90,15 @@ def download_job(
     lowest_speed_seconds: float | None = None,
     umask: int | None = None,
     allow_insecure_redirect: bool = False,
+    limit_rate: int | None = None,
 ) -> JobInfo:
     """The user-initiated job behind ``uidt download URL -o DEST``.
 
     ``lowest_speed`` (bytes/s, 0: off) and ``lowest_speed_seconds`` go to the job's extras
     only when given; the engine's defaults apply otherwise. ``umask`` is the scheduling user's
     (the finished file gets the mode it gives, not the daemon's); ``allow_insecure_redirect``
-    lets an ``https://`` URL redirect to ``http://``.
+    lets an ``https://`` URL redirect to ``http://``; ``limit_rate`` (bytes/s) is the
+    transfer's own rate limit (``--limit-rate``).
     """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
@@ -110,6 +112,8 @@ def download_job(
         extras["umask"] = umask & 0o777
     if allow_insecure_redirect:
         extras["allow_insecure_redirect"] = True
+    if limit_rate is not None:
+        extras["limit_rate"] = limit_rate
     return (
         _builder(
             job_id_for(dest),
@@ -136,11 +140,14 @@ def upload_job(
     requires_battery_not_low: bool = False,
     requires_storage_not_low: bool = False,
     persisted: bool = True,
+    limit_rate: int | None = None,
 ) -> JobInfo:
-    """The user-initiated job behind ``uidt upload FILE URL``."""
+    """The user-initiated job behind ``uidt upload FILE URL`` (``limit_rate``: bytes/s)."""
     source = source.absolute()
     size = source.stat().st_size
     extras: dict[str, object] = {"url": url, "source": str(source), "tus": tus, "method": method}
+    if limit_rate is not None:
+        extras["limit_rate"] = limit_rate
     return (
         _builder(
             job_id_for(source, url),
