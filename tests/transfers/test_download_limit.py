@@ -100,3 +100,26 @@ async def test_a_lower_share_slows_a_running_download(
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 10)  # a pausing reader stops at once when stopped
     assert not (tmp_path / "out.bin").exists()
+
+
+async def test_a_stopped_limited_download_frees_the_servers_connection_at_once(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    """The hostile case of a slow reader: the server waits for a full receive window to open.
+    Stopping the download resets the connection, so the server's handler ends now, not at
+    its own timeout."""
+    server.add_file(PATH, os.urandom(8 * 1024 * KiB))
+    throttle = Throttle(16 * KiB)
+    task = asyncio.create_task(download(server.url(PATH), tmp_path / "out.bin", throttle=throttle))
+    await asyncio.wait_for(server.wait_bytes_sent(PATH, 256 * KiB), 10)  # buffers are filling
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    (record,) = _gets(server)
+    await asyncio.wait_for(record.finished.wait(), 5)
+    for _ in range(500):  # bounded: 5 s
+        if not server.open_connections():
+            break
+        await asyncio.sleep(0.01)
+    assert server.open_connections() == 0

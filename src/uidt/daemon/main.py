@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from uidt.daemon.bandwidth_limit import follow_timetable
 from uidt.daemon.logs import setup_logging
 from uidt.errors import DaemonError, SettingsError
 from uidt.home.lock import HomeLock
@@ -220,6 +219,7 @@ async def _serve(
 
     from uidt.clock import SystemClock
     from uidt.daemon.api import create_api
+    from uidt.daemon.bandwidth_limit import follow_timetable
     from uidt.daemon.builtin import install_builtin_apps
     from uidt.daemon.jobwatch import JobLog, JobObserver, follow
     from uidt.daemon.lowmemory import LowMemoryKiller

@@ -193,6 +193,8 @@ class Runtime:
                     self._spawn(self.host.bind(manifest))
             case act.StartJob(run_id=run_id, key=key, service=service, params=params):
                 mark("daemon.start_job")
+                # The run's share goes out before its start: no byte moves unlimited.
+                self.refresh_bandwidth_shares()
                 self._spawn(self.host.start_job(key.app, run_id, service, params))
             case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
                 self.shutdown.stopping(run_id, key.app)

@@ -109,9 +109,15 @@ class RawResponse:
         return self._aborted.is_set()
 
     def abort(self) -> None:
-        """Make a :func:`copy_body` in another thread return soon (thread-safe)."""
+        """Make a :func:`copy_body` in another thread return soon (thread-safe).
+
+        The close that follows resets the connection (``SO_LINGER`` 0): the server learns at
+        once that nobody reads, even when it was waiting for a full receive window to open (a
+        rate-limited reader), instead of holding the connection until its own timeout.
+        """
         self._aborted.set()
         with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
