@@ -376,6 +376,7 @@ class Runtime:
         data.setdefault("device", self.device.snapshot().to_dict())
         data["device_sources"] = self.device.describe()
         data["crashes"] = list(self.crashes)
+        data["bandwidth_limit"] = self.bandwidth_limit.to_dict()
         return data
 
     async def run_cmd(self, args: list[str]) -> dict[str, Any]:
