@@ -76,6 +76,7 @@ def test_entries_may_span_lines_and_any_order() -> None:
         ("fast", "'fast' is not a rate"),
         ("10M:100K", "separate upload:download limits are not supported"),
         ("   ", "is not a rate"),
+        ("08:00,1M " * 1000, "longer than 4096 characters"),
     ],
 )
 def test_a_mistake_is_one_clear_error_naming_where(text: str, fragment: str) -> None:

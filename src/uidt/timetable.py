@@ -24,6 +24,8 @@ from uidt.errors import SettingsError
 from uidt.rates import format_rate, parse_rate
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: The longest text read (a week of entries every quarter hour fits many times over).
+MAX_CHARS = 4096
 _MINUTES_PER_WEEK = 7 * 24 * 60
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -95,6 +97,8 @@ def parse_bandwidth_limit(text: str, what: str = "bandwidth_limit") -> Bandwidth
     Raises:
         SettingsError: Naming the line, the entry and the field that is wrong.
     """
+    if len(text) > MAX_CHARS:
+        raise SettingsError(f"{what}: longer than {MAX_CHARS} characters")
     stripped = text.strip()
     if "," not in stripped and not any(c.isspace() for c in stripped):
         if stripped.count(":") == 1 and not _TIME.match(stripped):
