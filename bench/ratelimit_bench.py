@@ -7,7 +7,10 @@ and times, ``UIDT_BENCH_RUNS`` times (default 3), the whole command line:
 * ``uidt download URL -o DEST --limit-rate R --wait`` for each rate of
   ``UIDT_RATELIMIT_RATES`` (default ``5M,10M,20M``): one transfer's own limit;
 * two ``uidt download --wait`` of half the file each, started together, under a global
-  ``uidt cmd bandwidth-limit R`` (the first rate): the daemon's division of the limit.
+  ``uidt cmd bandwidth-limit R`` (the first rate): the daemon's division of the limit;
+* one ``uidt download --wait`` under a global ``2M`` that ``uidt cmd bandwidth-limit 20M``
+  raises 5 s after the command started: a change while the transfer runs (expected: 5 s, then
+  the rest at 20M).
 
 The wall time counts everything the user waits for (the CLI's start, the request, the end of
 the job), so it is a little above size ÷ rate; the error column is (wall - expected) ÷
@@ -40,10 +43,13 @@ class Result:
     rate: int
     size: int
     walls: list[float]
+    #: Seconds the row should take (default: size ÷ rate).
+    expected_s: float | None = None
+    rate_text: str | None = None
 
     @property
     def expected(self) -> float:
-        return self.size / self.rate
+        return self.expected_s if self.expected_s is not None else self.size / self.rate
 
     @property
     def wall(self) -> float:
@@ -54,7 +60,8 @@ class Result:
         achieved = self.size / self.wall / MiB
         walls = " / ".join(f"{w:.2f}" for w in self.walls)
         return (
-            f"| {self.what} | {format_rate(self.rate)} | {self.size / MiB:.0f} MiB | "
+            f"| {self.what} | {self.rate_text or format_rate(self.rate)} | "
+            f"{self.size / MiB:.0f} MiB | "
             f"{self.expected:.2f} | {self.wall:.2f} ({walls}) | {error:+.1f} % | "
             f"{achieved:.2f} MiB/s |"
         )
@@ -74,6 +81,20 @@ def _timed(commands: list[list[str]]) -> float:
         _, err = proc.communicate()
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {err.decode(errors='replace')}")
+    return time.monotonic() - started
+
+
+def _changed_midway(home: Path, url: str, dest: Path, to: int, after_s: float) -> float:
+    """``uidt download --wait`` whose global limit becomes ``to`` ``after_s`` after its start."""
+    argv = _uidt(home, "download", url, "-o", str(dest), "--wait")
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(after_s)  # noqa: TID251 - the benchmark's schedule, not a wait for an event
+    change = _uidt(home, "cmd", "bandwidth-limit", str(to))
+    subprocess.run(change, check=True, stdout=subprocess.DEVNULL)
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {err.decode(errors='replace')}")
     return time.monotonic() - started
 
 
@@ -140,6 +161,29 @@ def main() -> None:
             results.append(
                 Result(
                     "global `bandwidth-limit`, 2 transfers of half", rate, 2 * (size // 2), walls
+                )
+            )
+            print(results[-1].row(), flush=True)
+            before, after, at_s = 2 * MiB, 20 * MiB, 5.0
+            walls = []
+            for run in range(runs):
+                subprocess.run(
+                    _uidt(home.path, "cmd", "bandwidth-limit", str(before)),
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+                dest = target / f"changed-{run}.bin"
+                walls.append(_changed_midway(home.path, server.url("/file.bin"), dest, after, at_s))
+                dest.unlink()
+            expected = at_s + (size - before * at_s) / after
+            results.append(
+                Result(
+                    "global 2M, `bandwidth-limit 20M` 5 s after the start",
+                    after,
+                    size,
+                    walls,
+                    expected_s=expected,
+                    rate_text="2M → 20M",
                 )
             )
             print(results[-1].row(), flush=True)

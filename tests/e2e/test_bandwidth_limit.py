@@ -8,6 +8,7 @@ in the same requests, nothing sent twice.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,21 @@ def test_limit_rate_takes_curls_forms_and_refuses_others(daemon: Daemon, tmp_pat
     up = daemon.uidt("upload", str(Path(__file__)), "http://127.0.0.1:9/x", "--limit-rate", "-1")
     assert up.returncode == 2
     assert "'-1' is not a rate" in up.stderr
+
+
+def test_a_limited_upload_through_the_daemon_keeps_to_its_limit(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "up.bin"
+    data = os.urandom(192 * K)
+    source.write_bytes(data)
+    daemon.cmd("bandwidth-limit", "off")  # its own limit only
+    started = time.monotonic()
+    done = daemon.uidt(
+        "upload", str(source), server.url("/files/"), "--tus", "--limit-rate", "128K", "--wait"
+    )
+    seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert bytes(next(iter(server.server.uploads.values()))) == data
+    # a lower bound only (the pauses alone): 192 KiB at 128 KiB/s, less one burst
+    assert seconds >= (len(data) - 128 * K // 10) / (128 * K) * 0.95
