@@ -121,7 +121,7 @@ def test_a_limited_upload_through_the_daemon_keeps_to_its_limit(
     daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
 ) -> None:
     source = tmp_path / "up.bin"
-    data = os.urandom(192 * K)
+    data = os.urandom(96 * K)
     source.write_bytes(data)
     daemon.cmd("bandwidth-limit", "off")  # its own limit only
     started = time.monotonic()
@@ -131,5 +131,5 @@ def test_a_limited_upload_through_the_daemon_keeps_to_its_limit(
     seconds = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     assert bytes(next(iter(server.server.uploads.values()))) == data
-    # a lower bound only (the pauses alone): 192 KiB at 128 KiB/s, less one burst
+    # a lower bound only (the pauses alone): 96 KiB at 128 KiB/s, less one burst
     assert seconds >= (len(data) - 128 * K // 10) / (128 * K) * 0.95
