@@ -163,3 +163,25 @@ def test_metrics_takes_a_loopback_address_and_log_format_text_or_json() -> None:
     assert Settings.from_sources(overrides={"log_format": "json"}).log_format == "json"
     with pytest.raises(SettingsError, match="give text or json"):
         Settings.from_sources(overrides={"log_format": "xml"})
+
+
+def test_bandwidth_limit_takes_a_rate_or_a_timetable(tmp_path: Path) -> None:
+    assert Settings().bandwidth_limit is None
+    assert Settings.from_sources(overrides={"bandwidth_limit": "2M"}).bandwidth_limit == "2M"
+    assert Settings.from_sources(overrides={"bandwidth_limit": "off"}).bandwidth_limit is None
+    config = tmp_path / "config.toml"
+    config.write_text('bandwidth_limit = """\n08:00,2M\n19:00,off\n"""\n')
+    assert Settings.from_sources(file=config).bandwidth_limit == "08:00,2M 19:00,off"
+    env = {"UIDT_BANDWIDTH_LIMIT": "Mon-08:00,512K Sat-00:00,off"}
+    assert Settings.from_sources(env=env).bandwidth_limit == "Mon-08:00,512K Sat-00:00,off"
+    config.write_text("bandwidth_limit = 1048576\n")
+    assert Settings.from_sources(file=config).bandwidth_limit == "1048576"
+
+
+def test_a_bad_bandwidth_limit_names_the_entry(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('bandwidth_limit = """\n08:00,2M\n19:00,of\n"""\n')
+    with pytest.raises(SettingsError, match=r"bandwidth_limit: line 2, entry 1 \('19:00,of'\)"):
+        Settings.from_sources(file=config)
+    with pytest.raises(SettingsError, match="give a string like 2M"):
+        Settings.from_sources(overrides={"bandwidth_limit": True})  # type: ignore[dict-item]

@@ -72,6 +72,10 @@ class Settings:
     metrics: str | None = None
     #: The daemon's log lines: ``text`` (the default) or ``json`` (one object a line).
     log_format: str = "text"
+    #: All of uidt's running transfers together stay under this: one rate (``2M``), or an
+    #: rclone-style timetable (``"08:00,2M 19:00,off"``, ``"Mon-08:00,512K Sat-00:00,off"``);
+    #: ``None`` / ``off``: no limit. See :mod:`uidt.timetable` and docs/transfers.md.
+    bandwidth_limit: str | None = None
 
     @classmethod
     def names(cls) -> list[str]:
@@ -192,6 +196,8 @@ def _parse(name: str, raw: Any) -> Any:
             return None if raw is None else check_web_address(raw, name)
         except ValueError as exc:
             raise SettingsError(f"invalid value for setting {name!r}: {exc}") from None
+    if name == "bandwidth_limit":
+        return _parse_bandwidth_limit(raw)
     if name == "log_format":
         if raw not in LOG_FORMATS:
             raise SettingsError(
@@ -214,6 +220,22 @@ def _parse(name: str, raw: Any) -> Any:
         return _parse_int(name, raw)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"invalid value for setting {name!r}: {raw!r}") from exc
+
+
+def _parse_bandwidth_limit(raw: Any) -> str | None:
+    """A rate or a timetable, checked now (a mistake stops the daemon's start, said clearly)."""
+    from uidt.timetable import parse_bandwidth_limit  # only when the setting is given
+
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise SettingsError(
+            f"invalid value for setting 'bandwidth_limit': {raw!r} (give a string like 2M)"
+        )
+    schedule = parse_bandwidth_limit(str(raw))
+    if not schedule.is_timetable and schedule.rate_at_any() is None:
+        return None
+    return schedule.text
 
 
 def _parse_int(name: str, raw: Any) -> int:

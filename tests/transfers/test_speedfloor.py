@@ -48,3 +48,15 @@ def test_too_slow_is_retried_like_a_timeout() -> None:
 def test_bad_settings(speed: int, seconds: float) -> None:
     with pytest.raises(SettingsError, match="lowest_speed"):
         SpeedFloor(speed, seconds, FakeClock())
+
+
+def test_our_own_rate_limit_never_trips_the_floor() -> None:
+    """Limited to 600 B/s, a transfer at its limit is not "too slow" for a 1 KiB/s floor."""
+    clock = FakeClock()
+    floor = SpeedFloor(1024, 10, clock)
+    floor.restart(0)
+    clock.advance(10_000)
+    floor.check(6_000, 600)  # the floor in force is half the limit: 300 B/s
+    clock.advance(10_000)
+    with pytest.raises(TooSlowError):
+        floor.check(8_000, 600)  # 200 B/s: stuck even for the limit

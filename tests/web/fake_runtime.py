@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.notify.events import RawPayload
+from uidt.testing.clock import FakeClock
 
 
 def job(
@@ -58,6 +60,9 @@ class FakeRuntime:
         self.web_login: Callable[[], str | None] = lambda: None
         self.stopped: list[str] = []
         self.cancelled: list[tuple[str, str | None, int]] = []
+        self.bandwidth_limit = BandwidthLimiter(
+            None, clock=FakeClock(), running=list, send=lambda _run, _share: None
+        )
         self.snapshots = 0
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:

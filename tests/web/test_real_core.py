@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.device.state import DeviceState
 from uidt.job import JobInfo, NetworkType
 from uidt.job.notification import EndPolicy, Notification
@@ -37,6 +38,12 @@ class CoreRuntime:
         self.notification_sinks: list[Callable[[str, RawPayload], None]] = []
         self.web_login: Callable[[], str | None] = lambda: None
         self.starts: list[StartJob] = []
+        self.bandwidth_limit = BandwidthLimiter(
+            None,
+            clock=service.clock,
+            running=lambda: service.running.values(),
+            send=lambda _run, _share: None,
+        )
 
     def pump(self) -> None:
         def handle(action: object) -> None:

@@ -114,6 +114,11 @@ class JobService:
         """The job's network changed and still satisfies it."""
         return None
 
+    def on_bandwidth_limit_changed(self, params: JobParameters) -> None:
+        """``params.bandwidth_limit`` changed: the run's share of the daemon's
+        ``bandwidth_limit`` (a uidt addition; called on the event loop, must not block)."""
+        return
+
     # -- calls into the system -----------------------------------------------------------------
 
     def _call(self, method: str, params: JobParameters, **args: Any) -> None:

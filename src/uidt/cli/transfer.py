@@ -16,8 +16,9 @@ from uidt.cli.follow import Target, follow
 from uidt.cli.output import output_path
 from uidt.cli.requestopts import RequestArgs, request_options
 from uidt.cli.submit import admission_note, schedule_or_attach
-from uidt.errors import InvalidJobError
+from uidt.errors import InvalidJobError, SettingsError
 from uidt.job.info import JobInfo
+from uidt.rates import parse_rate
 from uidt.redact import redact
 from uidt.timing import mark
 from uidt.transfers.jobs import (
@@ -28,6 +29,29 @@ from uidt.transfers.jobs import (
     upload_job,
 )
 from uidt.transfers.safefile import current_umask
+
+
+def _limit_rate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_rate(value, "--limit-rate")
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--limit-rate: ")) from None
+
+
+def rate_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The rate-limit options of ``uidt download`` and ``uidt upload`` (``limit_rate``)."""
+    return click.option(
+        "--limit-rate",
+        "limit_rate",
+        default=None,
+        metavar="RATE",
+        callback=_limit_rate,
+        help="Keep this transfer under RATE bytes per second, with curl's suffixes: 500K, 2M, "
+        "1G (1024-based). All transfers together also stay under the daemon's "
+        "bandwidth_limit (`uidt cmd bandwidth-limit`).",
+    )(func)
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,6 +108,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     is_flag=True,
     help="Follow a redirect from https:// to http:// (refused by default).",
 )
+@rate_options
 @_common
 @request_options
 @pass_cli
@@ -96,6 +121,7 @@ def download(
     lowest_speed: int | None,
     lowest_speed_seconds: float | None,
     allow_insecure_redirect: bool,
+    limit_rate: int | None,
     network: str,
     requires_charging: bool,
     requires_battery_not_low: bool,
@@ -130,6 +156,7 @@ def download(
         umask=current_umask(),
         allow_insecure_redirect=allow_insecure_redirect,
         request=request,
+        limit_rate=limit_rate,
     )
     _submit(cli, job, dest, wait=wait, foreground=foreground)
 
@@ -151,6 +178,7 @@ def download(
     show_default=True,
     help="Method of a plain (not tus) upload.",
 )
+@rate_options
 @_common
 @request_options
 @pass_cli
@@ -161,6 +189,7 @@ def upload(
     url: str,
     tus: bool,
     method: str,
+    limit_rate: int | None,
     network: str,
     requires_charging: bool,
     requires_battery_not_low: bool,
@@ -187,6 +216,7 @@ def upload(
         requires_storage_not_low=requires_storage_not_low,
         persisted=not no_persist,
         request=request,
+        limit_rate=limit_rate,
     )
     _submit(cli, job, None, wait=wait, foreground=foreground)
 

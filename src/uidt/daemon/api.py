@@ -335,6 +335,27 @@ async def shell_cmd(request: Request) -> Response:
     return _json(result)
 
 
+async def get_bandwidth_limit(request: Request) -> Response:
+    return _json(_rt(request).bandwidth_limit.to_dict())
+
+
+async def put_bandwidth_limit(request: Request) -> Response:
+    """``{"limit": "2M"}`` (a rate, ``off`` or a timetable) or ``{"limit": null}`` (back to
+    the setting); answers as ``GET``. A bad form is a 400 that changes nothing."""
+    body = await _body(request)
+    if "limit" not in body:
+        raise ProtocolError("give 'limit': a rate (2M), 'off', a timetable, or null")
+    limit = body["limit"]
+    limiter = _rt(request).bandwidth_limit
+    if limit is None:
+        limiter.reset()
+    elif isinstance(limit, str):
+        limiter.change(limit)
+    else:
+        raise ProtocolError("'limit' must be a string (2M, off, 08:00,2M 19:00,off) or null")
+    return _json(limiter.to_dict())
+
+
 async def web_url(request: Request) -> Response:
     return _json({"url": _rt(request).web_login_url()})
 
@@ -369,6 +390,8 @@ def create_router() -> Router:
     r.add("GET", "/v1/jobs", list_jobs)
     r.add("GET", "/v1/dumpsys", dumpsys)
     r.add("POST", "/v1/cmd", shell_cmd)
+    r.add("GET", "/v1/bandwidth-limit", get_bandwidth_limit)
+    r.add("PUT", "/v1/bandwidth-limit", put_bandwidth_limit)
     r.add("POST", "/v1/web/url", web_url)
     r.add("POST", "/v1/shutdown", shutdown)
     return r

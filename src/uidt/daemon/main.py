@@ -225,6 +225,7 @@ async def _serve(
 
     from uidt.clock import SystemClock
     from uidt.daemon.api import create_api
+    from uidt.daemon.bandwidth_limit import follow_timetable
     from uidt.daemon.builtin import install_builtin_apps
     from uidt.daemon.jobwatch import JobLog, JobObserver, follow
     from uidt.daemon.lowmemory import LowMemoryKiller
@@ -318,6 +319,7 @@ async def _serve(
             runtime.task_group = group
             background = [
                 group.create_task(runtime.run_timers()),
+                group.create_task(follow_timetable(runtime.bandwidth_limit)),
                 group.create_task(device.run()),
                 group.create_task(runtime.watch_memory()),
                 group.create_task(handoff.manager.run_watchdog()),

@@ -189,6 +189,23 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/v1/dumpsys": {"get": _op("Full scheduler state")},
+        "/v1/bandwidth-limit": {
+            "get": _op(
+                "The global limit of the running transfers: in force now, its timetable, "
+                "where it comes from, each run's share"
+            ),
+            "put": _op(
+                "Change the global limit while transfers run (a rate, off or a timetable; "
+                "null: back to the bandwidth_limit setting)",
+                requestBody=_body(
+                    {
+                        "type": "object",
+                        "required": ["limit"],
+                        "properties": {"limit": {"type": ["string", "null"], "maxLength": 4096}},
+                    }
+                ),
+            ),
+        },
         "/v1/web/url": {"post": _op("The Task Manager login URL (null without --web)")},
         "/v1/shutdown": {"post": _op("Stop the daemon gracefully")},
         "/v1/cmd": {

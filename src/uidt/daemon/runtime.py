@@ -27,6 +27,7 @@ from uidt.daemon.about import DaemonAbout
 from uidt.daemon.appnotifications import AppNotifications
 from uidt.daemon.apps import InstalledApps
 from uidt.daemon.bandwidth import BandwidthMeter
+from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.shell import run_shell_command
@@ -44,6 +45,7 @@ from uidt.store.base import JobStore
 from uidt.store.record import NotificationRecord
 from uidt.store.writer import StoreWriter
 from uidt.timing import mark
+from uidt.transfers.names import TRANSFERS_APP
 
 log = logging.getLogger("uidt.daemon")
 
@@ -102,6 +104,13 @@ class Runtime:
         self.changes = ChangeFeed()
         #: Set by the daemon once it knows its options (``GET /v1/status``).
         self.about: DaemonAbout | None = None
+        #: The global ``bandwidth_limit``, divided among the running transfers at every flush.
+        self.bandwidth_limit = BandwidthLimiter(
+            service.settings.bandwidth_limit,
+            clock=clock,
+            running=lambda: self.service.running.values(),
+            send=self._send_bandwidth_share,
+        )
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -159,6 +168,7 @@ class Runtime:
                         self._carry_out(action)
                     except Exception:  # one failed action must not stop the pump
                         log.exception("carrying out %r failed", action)
+        self.refresh_bandwidth_shares()
         self._wake.set()
         self.changes.bump()
 
@@ -188,6 +198,8 @@ class Runtime:
                     self._spawn(self.host.bind(manifest))
             case act.StartJob(run_id=run_id, key=key, service=service, params=params):
                 mark("daemon.start_job")
+                # The run's share goes out before its start: no byte moves unlimited.
+                self.refresh_bandwidth_shares()
                 self._spawn(self.host.start_job(key.app, run_id, service, params))
             case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
                 self.shutdown.stopping(run_id, key.app)
@@ -206,6 +218,17 @@ class Runtime:
                     future.set_result((code, output, error))
             case _:
                 log.debug("no shell handling for %r", action)
+
+    def refresh_bandwidth_shares(self) -> None:
+        """Divide the global limit among the running transfers again (after every flush, a
+        change of the limit and a page of its timetable); only changed shares are sent."""
+        try:
+            self.bandwidth_limit.refresh()
+        except Exception:  # the limit must never stop the pump
+            log.exception("dividing the bandwidth limit failed")
+
+    def _send_bandwidth_share(self, run_id: int, share: int | None) -> None:
+        self._spawn(self.host.bandwidth_limit(TRANSFERS_APP, run_id, share))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run host work in the daemon's task group; a failure is logged, never fatal."""
@@ -360,6 +383,7 @@ class Runtime:
         data.setdefault("device", self.device.snapshot().to_dict())
         data["device_sources"] = self.device.describe()
         data["crashes"] = list(self.crashes)
+        data["bandwidth_limit"] = self.bandwidth_limit.to_dict()
         return data
 
     async def run_cmd(self, args: list[str]) -> dict[str, Any]:

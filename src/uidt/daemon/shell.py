@@ -3,7 +3,8 @@
 Options come before the positional arguments; an unknown option prints ``Error: unknown option 'X'``
 with result -1. The result code travels to the CLI, which turns -1000/-1001/-1002 into exit
 statuses 3/4/5, other errors into 1 and usage errors into 2. ``cmd device set|reset|show`` is
-uidt's addition: it overrides device readings for testing.
+uidt's addition: it overrides device readings for testing; so is ``cmd bandwidth-limit``, which
+shows or changes the global limit of the running transfers (:mod:`uidt.daemon.bandwidth_limit`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from uidt.errors import UidtError
+from uidt.errors import SettingsError, UidtError
 from uidt.server import commands
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ Job scheduler (jobscheduler) commands:
   get-battery-seq | get-battery-charging | get-battery-not-low | get-storage-seq | get-storage-not-low
   monitor-battery on|off
   device set KEY=VALUE... | device reset | device show      (uidt: override device readings)
+  bandwidth-limit [RATE | off | TIMETABLE | reset]          (uidt: the global transfer limit)
 """
 
 #: Each verb's options: spelling -> (name, takes a value).
@@ -307,6 +309,19 @@ def _device(runtime: Runtime, rest: list[str]) -> Outcome:
     return Outcome(0, "\n".join(lines))
 
 
+async def _bandwidth_limit(runtime: Runtime, rest: list[str]) -> Outcome:
+    """Show the limit; ``RATE``/``off``/a timetable changes it, ``reset``: back to the setting."""
+    limiter = runtime.bandwidth_limit
+    try:
+        if rest == ["reset"]:
+            limiter.reset()
+        elif rest:
+            limiter.change(" ".join(rest))
+    except SettingsError as exc:
+        return Outcome(-1, stderr=f"Error: {exc}")
+    return Outcome(0, limiter.describe())
+
+
 _VERBS: dict[str, Callable[[Runtime, list[str]], Any]] = {
     "run": _run,
     "stop": _stop,
@@ -324,4 +339,5 @@ _VERBS: dict[str, Callable[[Runtime, list[str]], Any]] = {
     "get-storage-seq": _device_value("storage-seq"),
     "monitor-battery": _monitor_battery,
     "heartbeat": _heartbeat,
+    "bandwidth-limit": _bandwidth_limit,
 }

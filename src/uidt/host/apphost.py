@@ -264,6 +264,14 @@ class AppHost:
         if worker is not None:
             worker.send(msg.NetworkChanged(run_id, network))
 
+    async def bandwidth_limit(self, app: str, run_id: int, rate: int | None) -> None:
+        """Send ``bandwidth_limit`` (the run's share of the global limit); no worker: nothing."""
+        from uidt.host import messages as msg
+
+        worker = self.workers.get(app)
+        if worker is not None:
+            worker.send(msg.BandwidthLimit(run_id, rate))
+
     async def kill(self, app: str) -> None:
         """Kill the app's worker (the whole process group); death is reported by the reader."""
         worker = self.workers.get(app)

@@ -50,6 +50,15 @@ class NetworkChanged(Message, frozen=True, tag="network_changed"):
     network: dict[str, Any] | None
 
 
+class BandwidthLimit(Message, frozen=True, tag="bandwidth_limit"):
+    """Set ``params.bandwidth_limit`` (the run's share of the daemon's ``bandwidth_limit`` in
+    bytes per second, ``None``: no limit) and call ``on_bandwidth_limit_changed`` (uidt's
+    addition, no reply). Sent after ``start`` and whenever the share changes."""
+
+    run_id: int
+    bytes_per_second: int | None
+
+
 class Ping(Message, frozen=True, tag="ping"):
     """Heartbeat."""
 
@@ -144,7 +153,7 @@ class Pong(Message, frozen=True, tag="pong"):
     seq: int
 
 
-ToWorker = Start | Stop | NetworkChanged | Ping | Reply
+ToWorker = Start | Stop | NetworkChanged | BandwidthLimit | Ping | Reply
 FromWorker = (
     Hello
     | StartResult

@@ -185,6 +185,8 @@ class Worker:
         self._preloaded = threading.Event()
         self.services: dict[str, JobService] = {}
         self.running: dict[int, tuple[JobService, JobParameters]] = {}
+        #: The daemon's last ``bandwidth_limit`` per run (it may come before the run starts).
+        self.bandwidth_limits: dict[int, int | None] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self.conn: WorkerConnection | None = None
         self.executor = concurrent.futures.ThreadPoolExecutor(
@@ -270,12 +272,28 @@ class Worker:
                 self._spawn(self._stop(run_id, reason))
             case msg.NetworkChanged(run_id=run_id, network=network):
                 self._spawn(self._network_changed(run_id, network))
+            case msg.BandwidthLimit(run_id=run_id, bytes_per_second=rate):
+                self._bandwidth_limit(run_id, rate)
             case _:
                 assert_never(message)
 
     def _finished(self, run_id: int) -> None:
         self.running.pop(run_id, None)
+        self.bandwidth_limits.pop(run_id, None)
         self._activity.set()
+
+    def _bandwidth_limit(self, run_id: int, rate: int | None) -> None:
+        """Keep the run's share; tell its service at once if it runs (else at its start)."""
+        self.bandwidth_limits[run_id] = rate
+        entry = self.running.get(run_id)
+        if entry is None:
+            return
+        service, params = entry
+        params.bandwidth_limit = rate
+        try:
+            service.on_bandwidth_limit_changed(params)
+        except Exception:
+            self._crashed(run_id, "on_bandwidth_limit_changed")
 
     def _crashed(self, run_id: int, phase: str) -> None:
         """Report the exception being handled (call from an ``except`` block)."""
@@ -314,6 +332,7 @@ class Worker:
             self._crashed(run_id, "import")
             return
         mark("worker.service_ready")
+        params.bandwidth_limit = self.bandwidth_limits.get(run_id)
         self.running[run_id] = (service, params)
         try:
             wants = bool(await invoke_callback(service.on_start_job, params, self.executor))
@@ -325,12 +344,14 @@ class Worker:
         mark("worker.on_start_job_returned")
         if not wants:
             self.running.pop(run_id, None)
+            self.bandwidth_limits.pop(run_id, None)
             self._activity.set()
         self.conn.send(msg.StartResult(run_id, wants))
 
     async def _stop(self, run_id: int, stop_reason: int) -> None:
         assert self.conn is not None
         entry = self.running.pop(run_id, None)
+        self.bandwidth_limits.pop(run_id, None)
         self._activity.set()
         if entry is None:  # already finished here; the daemon's core sorts out the race
             self.conn.send(msg.StopResult(run_id, False))

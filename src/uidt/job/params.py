@@ -26,6 +26,11 @@ class JobParameters:
     expedited: bool = False
     run_id: int = 0
     stop_reason: StopReason = StopReason.UNDEFINED
+    #: uidt's addition: this run's share of the daemon's ``bandwidth_limit`` in bytes per
+    #: second (``None``: no limit), kept current while the run lasts (see
+    #: ``JobService.on_bandwidth_limit_changed``). Not part of :meth:`to_dict`: it travels in
+    #: its own message.
+    bandwidth_limit: int | None = None
 
     def is_user_initiated_job(self) -> bool:
         return self.user_initiated

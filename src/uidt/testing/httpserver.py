@@ -241,6 +241,12 @@ class TransferTestServer(TusEndpoint):
         self._sent_waiters.append((path, count, future))
         await future
 
+    def open_connections(self) -> int:
+        """Client connections the server holds open right now."""
+        if self._runner is None or self._runner.server is None:
+            return 0
+        return len(self._runner.server.connections)
+
     def url(self, path: str) -> str:
         """The full URL of ``path`` on this server."""
         scheme = "http" if self._ssl_context is None else "https"

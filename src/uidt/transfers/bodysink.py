@@ -7,8 +7,9 @@ reader), or straight into the part file's descriptor from a copying thread
 does the same things: it compares the bytes a resume asked for again with the part file (the
 overlap of :mod:`uidt.transfers.resumecheck`), never lets the body run past the file's known
 end, starts a checkpoint every half interval and holds the reader back when a whole interval
-is not yet checkpointed, counts the bytes received, reports progress and applies the
-lowest-speed rule (:mod:`uidt.transfers.speedfloor`).
+is not yet checkpointed, counts the bytes received, reports progress, applies the
+lowest-speed rule (:mod:`uidt.transfers.speedfloor`) and the rate limit
+(:mod:`uidt.transfers.throttle`: the reader pauses after each chunk while a limit is set).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rawhttp import BodyEndedError
 from uidt.transfers.resumecheck import ResumeRequest
 from uidt.transfers.speedfloor import SpeedFloor
+from uidt.transfers.throttle import Throttle
 
 
 class BodySink:
@@ -34,6 +36,7 @@ class BodySink:
         meter: Turns byte counts into progress reports.
         floor: The lowest-speed rule.
         on_progress: Told each progress report.
+        throttle: The transfer's rate limit (default: none, changeable later).
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class BodySink:
         meter: ProgressMeter,
         floor: SpeedFloor,
         on_progress: Callable[[Progress], None] | None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.part = part
         self.resume = resume
@@ -56,6 +60,7 @@ class BodySink:
         self.meter = meter
         self.floor = floor
         self.on_progress = on_progress
+        self.throttle = throttle if throttle is not None else Throttle()
         self.received = 0  # body bytes received, re-sent ones included
         self._repeated = b""
 
@@ -74,7 +79,7 @@ class BodySink:
         report = self.meter.update(self.part.written)
         if report is not None and self.on_progress is not None:
             self.on_progress(report)
-        self.floor.check(self.part.written)
+        self.floor.check(self.part.written, self.throttle.rate)
 
     # -- chunk by chunk, on the event loop ---------------------------------------------------
     async def chunk(self, chunk: bytes) -> None:
@@ -100,6 +105,7 @@ class BodySink:
         if self._start_due_commit():
             await part.recorded_at(part.written - self.checkpoint_bytes)
         self.tick()
+        await self.throttle.pause(len(chunk))
 
     # -- straight into the file, from a copying thread ---------------------------------------
     @property
@@ -121,6 +127,10 @@ class BodySink:
         # Never more than half an interval between two checks of the durability promise.
         return max(1, self.checkpoint_bytes // 2)
 
+    def read_bytes(self, unlimited: int) -> int:
+        """How many bytes the copying thread should read at once now (bounded while limited)."""
+        return self.throttle.chunk_bytes(unlimited)
+
     def check_overlap(self, repeated: bytes) -> None:
         """Compare the repeated bytes with the part file (any thread).
 
@@ -129,6 +139,7 @@ class BodySink:
         """
         self.received += len(repeated)
         self.resume.check_overlap(repeated)
+        self.throttle.pause_in_thread(len(repeated))
 
     def fileno(self) -> int:
         """The part file, positioned where the next body byte goes."""
@@ -146,6 +157,7 @@ class BodySink:
         if self._start_due_commit():
             # Back-pressure: never hold more than one interval of bytes a kill would lose.
             self.part.wait_recorded(self.part.written - self.checkpoint_bytes)
+        self.throttle.pause_in_thread(count)
 
     def _start_due_commit(self) -> bool:
         """Start a commit when one is due; ``True`` when a whole interval is not checkpointed."""

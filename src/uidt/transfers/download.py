@@ -60,6 +60,7 @@ from uidt.transfers.speedfloor import (
     LOWEST_SPEED_SECONDS,
     SpeedFloor,
 )
+from uidt.transfers.throttle import Throttle
 from uidt.transfers.transport import Transports
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ class _Download:
         policy: RetryPolicy,
         clock: Clock,
         sleep: Sleep,
+        throttle: Throttle | None,
     ) -> None:
         self.url = url
         self.dest = dest
@@ -158,6 +160,7 @@ class _Download:
             meter=self.meter,
             floor=floor,
             on_progress=on_progress,
+            throttle=throttle,
         )
 
     def notice(self, notice: Notice) -> None:
@@ -316,6 +319,7 @@ async def download(
     retries: RetryPolicy | int = 6,
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
+    throttle: Throttle | None = None,
 ) -> DownloadResult:
     """Download ``url`` to ``dest``, resuming a previous partial run if there is one.
 
@@ -364,6 +368,8 @@ async def download(
             restarts in a row; link errors keep the policy's ``link_retries``).
         clock: Time source for progress and checkpoint timing.
         sleep: Backoff sleeper (tests inject one that does not wait).
+        throttle: The rate limit (:class:`~uidt.transfers.throttle.Throttle`; ``None``: none).
+            Its limits may change while the body arrives; they apply to the next chunk.
 
     Returns:
         A :class:`DownloadResult`.
@@ -412,6 +418,7 @@ async def download(
         policy=policy,
         clock=clock,
         sleep=sleep,
+        throttle=throttle,
     )
     try:
         return await job.run()

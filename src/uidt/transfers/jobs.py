@@ -100,6 +100,7 @@ def download_job(
     umask: int | None = None,
     allow_insecure_redirect: bool = False,
     request: RequestOptions | None = None,
+    limit_rate: int | None = None,
 ) -> JobInfo:
     """The user-initiated job behind ``uidt download URL -o DEST``.
 
@@ -107,7 +108,8 @@ def download_job(
     only when given; the engine's defaults apply otherwise. ``umask`` is the scheduling user's
     (the finished file gets the mode it gives, not the daemon's); ``allow_insecure_redirect``
     lets an ``https://`` URL redirect to ``http://``; ``request`` (headers, credentials, TLS)
-    goes to ``extras["request"]`` when it sets anything.
+    goes to ``extras["request"]`` when it sets anything; ``limit_rate`` (bytes/s) is the
+    transfer's own rate limit (``--limit-rate``).
     """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
@@ -122,6 +124,8 @@ def download_job(
     if allow_insecure_redirect:
         extras["allow_insecure_redirect"] = True
     _add_request(extras, request)
+    if limit_rate is not None:
+        extras["limit_rate"] = limit_rate
     return (
         _builder(
             job_id_for(dest),
@@ -149,12 +153,15 @@ def upload_job(
     requires_storage_not_low: bool = False,
     persisted: bool = True,
     request: RequestOptions | None = None,
+    limit_rate: int | None = None,
 ) -> JobInfo:
-    """The user-initiated job behind ``uidt upload FILE URL``."""
+    """The user-initiated job behind ``uidt upload FILE URL`` (``limit_rate``: bytes/s)."""
     source = source.absolute()
     size = source.stat().st_size
     extras: dict[str, object] = {"url": url, "source": str(source), "tus": tus, "method": method}
     _add_request(extras, request)
+    if limit_rate is not None:
+        extras["limit_rate"] = limit_rate
     return (
         _builder(
             job_id_for(source, url),

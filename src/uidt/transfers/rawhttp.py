@@ -110,9 +110,15 @@ class RawResponse:
         return self._aborted.is_set()
 
     def abort(self) -> None:
-        """Make a :func:`copy_body` in another thread return soon (thread-safe)."""
+        """Make a :func:`copy_body` in another thread return soon (thread-safe).
+
+        The close that follows resets the connection (``SO_LINGER`` 0): the server learns at
+        once that nobody reads, even when it was waiting for a full receive window to open (a
+        rate-limited reader), instead of holding the connection until its own timeout.
+        """
         self._aborted.set()
         with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
@@ -283,6 +289,7 @@ def copy_body(
     on_bytes: OnBytes,
     *,
     chunk_bytes: int = CHUNK_BYTES,
+    read_bytes: Callable[[int], int] | None = None,
 ) -> None:
     """Append the next ``length`` body bytes of ``response`` to ``fd`` (blocking).
 
@@ -292,6 +299,8 @@ def copy_body(
         length: Bytes to copy (the rest of the body).
         on_bytes: Called after each write; it may raise to stop the copy.
         chunk_bytes: The most bytes moved between two calls of ``on_bytes``.
+        read_bytes: Asked before each read with that most, answers how many to read now
+            (a rate limit reads in smaller steps; ``None``: always the most).
 
     Raises:
         BodyEndedError: The connection ended early (or :meth:`RawResponse.abort` was called:
@@ -308,9 +317,9 @@ def copy_body(
         return
     chunk = max(4096, min(chunk_bytes, CHUNK_BYTES))
     if _HAS_SPLICE:
-        _splice_body(response, fd, length, on_bytes, chunk)
+        _splice_body(response, fd, length, on_bytes, chunk, read_bytes)
     else:
-        _recv_body(response, fd, length, on_bytes, chunk)
+        _recv_body(response, fd, length, on_bytes, chunk, read_bytes)
 
 
 def _check_running(response: RawResponse, got: int) -> None:
@@ -319,12 +328,20 @@ def _check_running(response: RawResponse, got: int) -> None:
         raise BodyEndedError(why)
 
 
-def _recv_body(response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int) -> None:
+def _recv_body(
+    response: RawResponse,
+    fd: int,
+    length: int,
+    on_bytes: OnBytes,
+    chunk: int,
+    read_bytes: Callable[[int], int] | None,
+) -> None:
     buffer = memoryview(bytearray(chunk))
     sock = response.sock
     while length > 0:
+        step = chunk if read_bytes is None else min(chunk, read_bytes(chunk))
         try:
-            got = sock.recv_into(buffer, min(chunk, length))
+            got = sock.recv_into(buffer, min(step, length))
         except BlockingIOError as exc:
             raise TimeoutError("no data from the server") from exc
         _check_running(response, got)
@@ -334,7 +351,12 @@ def _recv_body(response: RawResponse, fd: int, length: int, on_bytes: OnBytes, c
 
 
 def _splice_body(
-    response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int
+    response: RawResponse,
+    fd: int,
+    length: int,
+    on_bytes: OnBytes,
+    chunk: int,
+    read_bytes: Callable[[int], int] | None,
 ) -> None:
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
     try:
@@ -342,8 +364,9 @@ def _splice_body(
             fcntl.fcntl(write_end, _F_SETPIPE_SZ, CHUNK_BYTES)
         source = response.sock.fileno()
         while length > 0:
+            step = chunk if read_bytes is None else min(chunk, read_bytes(chunk))
             try:
-                got = os.splice(source, write_end, min(chunk, length), flags=_SPLICE_FLAGS)
+                got = os.splice(source, write_end, min(step, length), flags=_SPLICE_FLAGS)
             except BlockingIOError as exc:
                 raise TimeoutError("no data from the server") from exc
             except OSError as exc:

@@ -51,7 +51,11 @@ class RawBody:
         assert length is not None  # only answers with a length come here
         length = sink.to_copy(length)
         repeated = sink.overlap_size
-        copy = functools.partial(copy_body, chunk_bytes=sink.copy_chunk_bytes)
+        copy = functools.partial(
+            copy_body, chunk_bytes=sink.copy_chunk_bytes, read_bytes=sink.read_bytes
+        )
+
+        sink.throttle.resume()
 
         def pump_body() -> None:  # in a thread
             if repeated:
@@ -67,6 +71,7 @@ class RawBody:
         except BaseException:
             # Stopped (or failed): the thread must be out of the file before it is closed.
             response.abort()
+            sink.throttle.interrupt()  # a thread pausing for the rate limit wakes up now
             await finish(pump)
             raise
 

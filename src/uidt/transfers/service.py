@@ -12,6 +12,10 @@ trouble that outlasts a run's retries (a download's or an upload's) ends the run
 notification says "waiting to retry" and "retrying: <reason>" meanwhile, and
 :mod:`uidt.transfers.patience` bounds how many such runs without progress the job may spend
 before it fails.
+
+Each run paces itself with a :class:`~uidt.transfers.throttle.Throttle`: the job's own
+``limit_rate`` (``--limit-rate``) and the share of the daemon's ``bandwidth_limit`` it is told
+(``params.bandwidth_limit``, changed while it runs through ``on_bandwidth_limit_changed``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryPolicy, Sleep
 from uidt.transfers.safefile import mode_for_umask
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
+from uidt.transfers.throttle import Throttle
 from uidt.units import human_bytes
 
 log = logging.getLogger("uidt.transfers")
@@ -71,6 +76,7 @@ class _TransferService(JobService):
     def __init__(self) -> None:
         super().__init__()
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._throttles: dict[int, Throttle] = {}  # by run
         #: The engine's in-run retries and its sleeper (tests swap in one that does not wait).
         self.retry_policy = RetryPolicy()
         self.sleep: Sleep = asyncio.sleep
@@ -80,6 +86,23 @@ class _TransferService(JobService):
 
     async def transfer(self, params: JobParameters, report: _Reporter) -> str:
         raise NotImplementedError
+
+    def throttle(self, params: JobParameters) -> Throttle:
+        """The run's rate limit: its own ``limit_rate`` and its share of the global one.
+
+        Raises:
+            TransferError: ``limit_rate`` in the job's extras is not a positive integer.
+        """
+        throttle = self._throttles.get(params.run_id)
+        if throttle is None:
+            throttle = self._throttles[params.run_id] = Throttle(limit_rate(params.extras))
+            throttle.set_share(params.bandwidth_limit)
+        return throttle
+
+    def on_bandwidth_limit_changed(self, params: JobParameters) -> None:
+        throttle = self._throttles.get(params.run_id)
+        if throttle is not None:
+            throttle.set_share(params.bandwidth_limit)
 
     async def on_start_job(self, params: JobParameters) -> bool:
         name = self.describe(params.extras)
@@ -130,6 +153,7 @@ class _TransferService(JobService):
             self.job_finished(params, False)
         finally:
             self._tasks.pop(params.job_id, None)
+            self._throttles.pop(params.run_id, None)
 
     def _failed(self, params: JobParameters, title: str, exc: BaseException | str) -> None:
         reason = _shown(params, str(exc))  # the job's reason is shown everywhere: no secret
@@ -230,6 +254,20 @@ class _Reporter:
         )
 
 
+def limit_rate(extras: dict[str, Any]) -> int | None:
+    """The job's own rate limit in bytes per second (``limit_rate``; ``None``: none).
+
+    Raises:
+        TransferError: It is there but not a positive integer.
+    """
+    rate = extras.get("limit_rate")
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
+        raise TransferError(f"bad rate limit in the job: {rate!r} bytes/s")
+    return int(rate)
+
+
 def speed_rule(extras: dict[str, Any]) -> tuple[int, float]:
     """The lowest-speed rule of a download job: ``(bytes per second, seconds)``.
 
@@ -283,6 +321,7 @@ class HttpDownloadService(_TransferService):
                 lowest_speed_seconds=lowest_speed_seconds,
                 retries=self.retry_policy,
                 sleep=self.sleep,
+                throttle=self.throttle(params),
             )
         except SettingsError as exc:  # a rule out of range: the job's own fault, said clearly
             raise TransferError(str(exc)) from exc
@@ -339,6 +378,7 @@ class HttpUploadService(_TransferService):
                 on_notice=report.notice,
                 retries=self.retry_policy,
                 sleep=self.sleep,
+                throttle=self.throttle(params),
             )
         except TusUnsupportedError as exc:
             hint = f"(without --tus it is sent with a plain {method})"

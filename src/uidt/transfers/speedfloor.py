@@ -10,6 +10,9 @@ the last ended), so the rule costs one clock reading per check.
 uidt's default (:data:`LOWEST_SPEED`, :data:`LOWEST_SPEED_SECONDS`) is 1 KiB/s over 60 s: far
 below any link worth using (a 2G data link moves several KiB/s), so it only ends transfers that
 are stuck in all but name, and over the same 60 s as the read timeout.
+
+A rate limit of uidt's own (``--limit-rate``, the share of ``bandwidth_limit``) never trips the
+rule: while one is set, the floor in force is at most half of it.
 """
 
 from __future__ import annotations
@@ -64,18 +67,19 @@ class SpeedFloor:
         self._started_ms = self.clock.elapsed()
         self._started_at = done
 
-    def check(self, done: int) -> None:
-        """Note that ``done`` bytes have arrived so far.
+    def check(self, done: int, limit: int | None = None) -> None:
+        """Note that ``done`` bytes have arrived so far (``limit``: uidt's own rate limit).
 
         Raises:
             TooSlowError: The window that just ended brought too few bytes.
         """
-        if not self.bytes_per_second:
+        floor = self.bytes_per_second if limit is None else min(self.bytes_per_second, limit // 2)
+        if not floor:
             return
         now = self.clock.elapsed()
         spent = now - self._started_ms
         if spent < self._window_ms:
             return
-        if (done - self._started_at) * 1000 < self.bytes_per_second * spent:
+        if (done - self._started_at) * 1000 < floor * spent:
             raise TooSlowError(self)
         self._started_ms, self._started_at = now, done

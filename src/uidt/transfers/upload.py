@@ -38,6 +38,7 @@ from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryBudget, RetryPolicy, Sleep
+from uidt.transfers.throttle import Throttle
 from uidt.transfers.tus import (
     OFFSET_CONTENT_TYPE,
     TUS_VERSION,
@@ -135,6 +136,7 @@ class _Upload:
         policy: RetryPolicy,
         clock: Clock,
         sleep: Sleep,
+        throttle: Throttle | None,
     ) -> None:
         self.source = source
         self.url = url
@@ -149,6 +151,7 @@ class _Upload:
         self.policy = policy
         self.budget = RetryBudget(url, policy)
         self.sleep = sleep
+        self.throttle = throttle if throttle is not None else Throttle()
         stat = source.stat()
         self.size = stat.st_size
         self.checkpoint = UploadCheckpoint(checkpoint, url, self.size, stat.st_mtime_ns)
@@ -200,12 +203,14 @@ class _Upload:
                 await self.failed(exc)
 
     async def body(self, offset: int, watch: OffsetWatch | None = None) -> AsyncIterator[bytes]:
-        """The file from ``offset``, read in blocks, counted as sent."""
+        """The file from ``offset``, read in blocks, counted as sent (paced by the limit)."""
         self.meter.restart(offset)
         done = offset
+        throttle = self.throttle
         with open(self.source, "rb") as handle:  # noqa: ASYNC230 - 1 MiB reads from a local file
             handle.seek(offset)
-            while block := handle.read(_READ_SIZE):
+            while block := handle.read(throttle.chunk_bytes(_READ_SIZE)):
+                await throttle.pause(len(block))
                 if watch is not None:
                     watch.sending(done + len(block))
                 yield block
@@ -341,6 +346,7 @@ async def upload(
     retries: RetryPolicy | int = 6,
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
+    throttle: Throttle | None = None,
 ) -> UploadResult:
     """Upload ``source`` to ``url``, resuming a previous run when the server speaks tus.
 
@@ -361,6 +367,7 @@ async def upload(
         retries: A :class:`RetryPolicy`, or just the number of retries.
         clock: Time source for progress.
         sleep: Backoff sleeper.
+        throttle: The rate limit (``None``: none); it may change while the body is sent.
 
     Returns:
         An :class:`UploadResult`.
@@ -395,6 +402,7 @@ async def upload(
             policy=retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries),
             clock=clock or SystemClock(),
             sleep=sleep,
+            throttle=throttle,
         )
         return await job.run()
     except TransferError as exc:  # its message may quote the URL: no password in it

@@ -9,6 +9,8 @@ Routes:
     running; answers ``{"cancelled": true, "message"}``, or for a job that ended before the
     request came ``{"cancelled": false, "state", "message"}`` (200, not a refusal: the page's
     button may be older than the job's end); 404 only for a job it never knew.
+    ``POST /api/bandwidth-limit`` (field ``limit``: a rate, ``off``, a timetable or ``reset``):
+    change the global transfer limit while transfers run; a bad form is a 400 naming the fault.
     ``POST /logout``.
 
 Authentication and CSRF are described in :mod:`uidt.web.auth`.
@@ -39,10 +41,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from uidt.clock import Clock, SystemClock
-from uidt.errors import UidtError
+from uidt.errors import SettingsError, UidtError
 from uidt.web.auth import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, LOOPBACK_HOSTS, WebAuth, host_name
 from uidt.web.feed import MIN_REFRESH_MS, SnapshotFeed
-from uidt.web.page import message_page, render_page
+from uidt.web.page import message_page, render_limit, render_page
 from uidt.web.protocol import TaskManagerRuntime
 from uidt.web.render import render_fragment
 from uidt.web.view import LIVE_STATES, STATE_WORDS
@@ -186,7 +188,8 @@ def create_web_app(
     async def index(request: Request) -> Response:
         feed.refresh_if_stale()
         csrf = auth.csrf_token(session_of(request))
-        page = render_page(render_fragment(feed.view, csrf), csrf, feed.version)
+        limit = render_limit(runtime.bandwidth_limit.describe())
+        page = render_page(render_fragment(feed.view, csrf), csrf, feed.version, limit)
         return HTMLResponse(_with_nonce(page, request.state.nonce))
 
     async def state(request: Request) -> Response:
@@ -262,6 +265,21 @@ def create_web_app(
         feed.poke()
         return _answer(request, {**ident, "cancelled": False, "state": state, "message": message})
 
+    async def bandwidth_limit(request: Request) -> Response:
+        form = await _form(request, auth)
+        text = form.get("limit", "").strip()
+        limiter = runtime.bandwidth_limit
+        try:
+            if text.lower() == "reset":
+                limiter.reset()
+            else:
+                limiter.change(text)
+        except SettingsError as exc:
+            return _answer(request, {"error": str(exc)}, 400)
+        message = f"Bandwidth limit: {limiter.describe()}"
+        log.info("Task Manager: %s", message)
+        return _answer(request, {"limit": text, "message": message})
+
     web = Starlette(
         routes=[
             Route("/login", login, methods=["GET"]),
@@ -271,6 +289,7 @@ def create_web_app(
             Route("/api/events", events, methods=["GET"]),
             Route("/api/apps/{app}/stop", stop, methods=["POST"]),
             Route("/api/jobs/cancel", cancel, methods=["POST"]),
+            Route("/api/bandwidth-limit", bandwidth_limit, methods=["POST"]),
         ],
         middleware=[Middleware(GuardMiddleware, auth=auth, allowed_hosts=allowed_hosts)],
         exception_handlers={_CsrfRejected: _csrf_rejected},

@@ -36,6 +36,8 @@ button[disabled] { opacity: .6; cursor: progress; }
 .state { font-weight: 600; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 #conn { font-size: .9rem; }
+#limit { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; font-size: .9rem; }
+#limit input { font: inherit; min-height: 44px; padding: .3rem .5rem; width: 16rem; max-width: 100%; }
 """
 
 SCRIPT = """
@@ -120,6 +122,8 @@ SCRIPT = """
     } catch (err) {
       announce.textContent = 'Failed: ' + err;
     } finally {
+      const out = form.querySelector('output');
+      if (out) out.textContent = announce.textContent;
       if (button && button.isConnected) {
         button.disabled = false; button.removeAttribute('aria-busy');
         if (hadFocus) button.focus();
@@ -131,8 +135,20 @@ SCRIPT = """
 """
 
 
-def render_page(fragment: str, csrf: str, version: int) -> str:
-    """The whole Task Manager page, with the live fragment already in place."""
+def render_limit(description: str) -> str:
+    """The bandwidth-limit control: the limit in force and a field to change it."""
+    return f"""<form id="limit" action="/api/bandwidth-limit" method="post">
+<label for="limit-text">Bandwidth limit</label>
+<input id="limit-text" name="limit" placeholder="2M, off, 08:00,2M 19:00,off, or reset"
+ autocomplete="off" spellcheck="false" required maxlength="1000">
+<button>Set</button>
+<output aria-live="polite">{escape(description)}</output>
+</form>"""
+
+
+def render_page(fragment: str, csrf: str, version: int, limit: str = "") -> str:
+    """The whole Task Manager page, with the live fragment (and ``limit``, the bandwidth-limit
+    control of :func:`render_limit`) already in place."""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -144,7 +160,7 @@ def render_page(fragment: str, csrf: str, version: int) -> str:
 <style>{CSS}</style>
 </head>
 <body data-version="{version}">
-<header><h1>uidt Task Manager</h1><p id="conn" role="status">Connecting…</p></header>
+<header><h1>uidt Task Manager</h1><p id="conn" role="status">Connecting…</p>{limit}</header>
 <p id="announce" class="sr" aria-live="polite"></p>
 <main id="content">{fragment}</main>
 <script>{SCRIPT}</script>

@@ -8,11 +8,32 @@ from typing import Any, Protocol
 from uidt.notify.events import RawPayload
 
 
+class BandwidthControl(Protocol):
+    """The global transfer limit (``uidt.daemon.bandwidth_limit.BandwidthLimiter``)."""
+
+    def describe(self) -> str:
+        """The limit in force, in one line."""
+        ...
+
+    def change(self, text: str) -> object:
+        """Put a rate, ``off`` or a timetable in force (``SettingsError`` when malformed)."""
+        ...
+
+    def reset(self) -> None:
+        """Back to the ``bandwidth_limit`` setting."""
+        ...
+
+
 class TaskManagerRuntime(Protocol):
     """The runtime members the web page uses; tests pass a fake with the same members."""
 
     notification_sinks: list[Callable[[str, RawPayload], None]]
     web_login: Callable[[], str | None]
+
+    @property
+    def bandwidth_limit(self) -> BandwidthControl:
+        """The global transfer limit the page shows and changes."""
+        ...
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         """Jobs as ``uidt jobs --json``."""

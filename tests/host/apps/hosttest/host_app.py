@@ -138,3 +138,20 @@ class StaleService(JobService):
             self.job_finished(self.first, True)
         self.job_finished(params, False)
         return True
+
+
+class LimitService(JobService):
+    """Logs the run's share of the global bandwidth limit at its start and at each change."""
+
+    def on_start_job(self, params: JobParameters) -> bool:
+        note(params, f"start {params.run_id} {params.bandwidth_limit}")
+        return True
+
+    def on_bandwidth_limit_changed(self, params: JobParameters) -> None:
+        note(params, f"limit {params.run_id} {params.bandwidth_limit}")
+        if params.extras.get("mode") == "raise":
+            raise RuntimeError("boom in on_bandwidth_limit_changed")
+
+    def on_stop_job(self, params: JobParameters) -> bool:
+        note(params, f"stop {params.run_id}")
+        return False
