@@ -191,6 +191,21 @@ class SchedulerCore:
             stop_run(self, ctx, reason, internal)
         return True
 
+    def lease_lost(self, key: JobKey) -> bool:
+        """Another host holds the job now (a shared store's lease, docs/fleet.md): stop its run
+        here at once with ``SYSTEM_PROCESSING`` and forget the job without ending it, since it
+        goes on on that host (so it reads neither cancelled, finished nor failed here)."""
+        status = self.jobs.get(key)
+        if status is None:
+            return False
+        ctx = self.run_table.get(key)
+        self._remove(key)
+        self.record(status, "lease-lost", "another host holds the job now")
+        if ctx is not None:
+            ctx.cancelled = True  # nothing of this run is kept or rescheduled here
+            stop_run(self, ctx, StopReason.SYSTEM_PROCESSING, InternalStopReason.CANCELED)
+        return True
+
     def settle(self, status: JobStatus) -> None:
         """Bring a scheduled job's state in line with its facts (running, queued, ready).
 

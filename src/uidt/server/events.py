@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, assert_never, overload
 
 from uidt.device.state import DeviceState
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.work import JobWorkItem
@@ -281,6 +282,13 @@ class StopAll:
     internal_reason: InternalStopReason
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseLost:
+    """A shared store says another host holds this job's lease now: stop it here at once."""
+
+    key: JobKey
+
+
 DaemonEvent = (
     DeviceChanged
     | TimerDue
@@ -295,6 +303,7 @@ DaemonEvent = (
     | LowMemoryKill
     | SystemStopping
     | StopAll
+    | LeaseLost
 )
 #: Every event :meth:`JobSchedulerService.handle` takes without an answer.
 CoreEvent = HostEvent | DaemonEvent
@@ -371,6 +380,8 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
             core.commands.system_stopping()
         case StopAll(stop_reason=reason, internal_reason=internal):
             core.commands.stop(stop_reason=reason, internal_reason=internal)
+        case LeaseLost(key=key):
+            core.lease_lost(key)
         case _:
             assert_never(event)
     return None
