@@ -163,3 +163,13 @@ def test_metrics_takes_a_loopback_address_and_log_format_text_or_json() -> None:
     assert Settings.from_sources(overrides={"log_format": "json"}).log_format == "json"
     with pytest.raises(SettingsError, match="give text or json"):
         Settings.from_sources(overrides={"log_format": "xml"})
+
+
+def test_host_id_and_lease_time_for_a_shared_store() -> None:
+    default = Settings()
+    assert (default.host_id, default.lease_ms) == (None, 30_000)
+    chosen = Settings.from_sources(overrides={"host_id": " rack-7 ", "lease_ms": "10s"})
+    assert (chosen.host_id, chosen.lease_ms) == ("rack-7", 10_000)
+    for name, bad in (("host_id", "  "), ("lease_ms", "10"), ("lease_ms", "0")):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_sources(overrides={name: bad})

@@ -68,6 +68,11 @@ class Settings:
     metrics: str | None = None
     #: The daemon's log lines: ``text`` (the default) or ``json`` (one object a line).
     log_format: str = "text"
+    #: This host's name in a shared store's leases (``--store postgresql://…``, docs/fleet.md);
+    #: ``None``: host name, machine id and user (``uidt.store.hostid``).
+    host_id: str | None = None
+    #: How long a shared store's lease lasts without a heartbeat (renewed every third of it).
+    lease_ms: int = 30_000
 
     @classmethod
     def names(cls) -> list[str]:
@@ -188,6 +193,10 @@ def _parse(name: str, raw: Any) -> Any:
             return None if raw is None else check_web_address(raw, name)
         except ValueError as exc:
             raise SettingsError(f"invalid value for setting {name!r}: {exc}") from None
+    if name == "host_id":
+        if raw is not None and (not isinstance(raw, str) or not raw.strip()):
+            raise SettingsError(f"invalid value for setting {name!r}: {raw!r} (give a name)")
+        return None if raw is None else raw.strip()
     if name == "log_format":
         if raw not in LOG_FORMATS:
             raise SettingsError(
@@ -207,7 +216,10 @@ def _parse(name: str, raw: Any) -> Any:
             ):
                 return None
             return _parse_int(name, raw)
-        return _parse_int(name, raw)
+        value = _parse_int(name, raw)
+        if name == "lease_ms" and value < 1_000:
+            raise ValueError(raw)  # shorter than a heartbeat's round trip on a busy database
+        return value
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"invalid value for setting {name!r}: {raw!r}") from exc
 

@@ -133,6 +133,14 @@ class LeasingJobStore(Protocol):
         """The host holding the job's lease, or ``None`` if free or expired."""
         ...
 
+    def held(self) -> dict[JobKey, int]:
+        """The jobs this host holds, with the lease generation of each."""
+        ...
+
+    def abandon(self) -> list[JobKey]:
+        """Give up every lease in memory, without the database (unreachable); the keys."""
+        ...
+
     def release_all(self) -> None:
         """Give up every lease this host holds (clean shutdown)."""
         ...

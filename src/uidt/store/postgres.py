@@ -356,6 +356,15 @@ class PostgresJobStore(StoreContextMixin):
         result: Heartbeat = self._run("heartbeat", renew)
         return result
 
+    def abandon(self) -> list[JobKey]:
+        """Give up every lease in memory only (the database is unreachable): this host writes
+        none of these jobs again; they are claimable once their leases expire. Returns them."""
+        with self._lock:
+            keys = sorted(self._held, key=str)
+            self._lost.update(keys)
+            self._held.clear()
+            return keys
+
     def held(self) -> dict[JobKey, int]:
         """The jobs this host holds, with the lease generation of each."""
         with self._lock:

@@ -1,0 +1,107 @@
+"""``LeaseKeeper``: the daemon's side of a shared store's leases (docs/fleet.md).
+
+When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the daemon
+
+* renews its leases every third of the lease time (``heartbeat`` on the store's own thread
+  pool, never on the event loop), so a lease only expires when this host is dead, frozen or cut
+  off from the database;
+* stops at once every job whose lease it lost: the ones a heartbeat reports, and the ones whose
+  write the store refused (:class:`~uidt.errors.LeaseLostError`, told by the store writer's
+  ``lease_lost`` hook). The core stops their runs with ``SYSTEM_PROCESSING`` and forgets them
+  (:class:`~uidt.server.events.LeaseLost`);
+* fences itself when the database cannot be reached: once no heartbeat succeeded for a whole
+  lease time, another host may already have claimed its jobs, so it stops them all and gives
+  their leases up in memory (it cannot tell the database). It never runs a job past the time
+  its lease could have expired by more than one heartbeat period;
+* gives every lease back at a clean shutdown (``release_all``), after the last writes, so other
+  hosts claim those jobs at once instead of after the expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from uidt.errors import StoreError
+from uidt.job.key import JobKey
+from uidt.store.base import LeasingJobStore
+
+log = logging.getLogger("uidt.daemon")
+
+
+class LeaseKeeper:
+    """Heartbeats, lost leases and self-fencing for one daemon (see the module doc).
+
+    Args:
+        store: the shared store (the writer's store).
+        on_lost: called on the event loop with each job to stop here.
+        monotonic: seconds, for the self-fencing deadline (tests may pass another).
+    """
+
+    def __init__(
+        self,
+        store: LeasingJobStore,
+        on_lost: Callable[[JobKey], None],
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.on_lost = on_lost
+        self._monotonic = monotonic
+        self.last_renewed = monotonic()
+        #: Heartbeats that succeeded and that failed (``uidt dumpsys``, tests).
+        self.beats = 0
+        self.failures = 0
+
+    @property
+    def period_s(self) -> float:
+        """How often the leases are renewed: a third of the lease time."""
+        return self.store.lease_ms / 3000
+
+    def lost_from_thread(self, loop: asyncio.AbstractEventLoop) -> Callable[[JobKey], None]:
+        """A ``lease_lost`` hook for the store writer's thread: hands the key to the loop."""
+
+        def tell(key: JobKey) -> None:
+            loop.call_soon_threadsafe(self._lost, key, "a write was refused")
+
+        return tell
+
+    def _lost(self, key: JobKey, why: str) -> None:
+        log.warning("job %s: this host lost its lease (%s); stopping it here", key, why)
+        self.on_lost(key)
+
+    async def run(self) -> None:
+        """Renew the leases every :attr:`period_s` until cancelled."""
+        while True:
+            await asyncio.sleep(self.period_s)
+            await self.beat()
+
+    async def beat(self) -> None:
+        """One heartbeat: renew, stop the jobs lost, or fence this host if the store is gone."""
+        try:
+            result = await asyncio.to_thread(self.store.heartbeat)
+        except StoreError as exc:
+            self.failures += 1
+            down_s = self._monotonic() - self.last_renewed
+            log.warning("lease heartbeat failed (%.1f s since the last renewal): %s", down_s, exc)
+            if down_s * 1000 >= self.store.lease_ms:
+                self.fence()
+            return
+        self.beats += 1
+        self.last_renewed = self._monotonic()
+        for key in result.lost:
+            self._lost(key, "another host claimed it, or it was removed")
+
+    def fence(self) -> None:
+        """Stop every job this host holds: its leases may have been claimed by now."""
+        for key in self.store.abandon():
+            self._lost(key, "the store was unreachable for a whole lease time")
+
+    async def release(self) -> None:
+        """Give every lease back (clean shutdown, after the last writes); errors are logged."""
+        try:
+            await asyncio.to_thread(self.store.release_all)
+        except StoreError as exc:
+            log.warning("could not give the leases back (they expire on their own): %s", exc)

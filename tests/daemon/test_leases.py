@@ -1,0 +1,125 @@
+"""``LeaseKeeper``: heartbeats, lost leases stopped at once, self-fencing, release at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from uidt.daemon.leases import LeaseKeeper
+from uidt.errors import StoreError
+from uidt.job.key import JobKey
+from uidt.store.base import Heartbeat
+from uidt.store.postgres import PostgresJobStore
+from uidt.store.writer import StoreWriter
+from uidt.testing.store_contract import make_record
+
+LEASE_MS = 9_000
+KEY = JobKey("com.example", None, 1)
+
+
+class Seconds:
+    """A monotonic clock moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class UnreachableStore:
+    """A leasing store whose database is gone: every heartbeat fails."""
+
+    host_id = "a"
+    lease_ms = LEASE_MS
+
+    def __init__(self) -> None:
+        self._held = {KEY: 3, JobKey("com.example", None, 2): 4}
+
+    def heartbeat(self) -> Heartbeat:
+        raise StoreError("job store postgresql://db/x: heartbeat failed: connection refused")
+
+    def abandon(self) -> list[JobKey]:
+        keys = sorted(self._held, key=str)
+        self._held.clear()
+        return keys
+
+    def release_all(self) -> None:
+        raise StoreError("job store postgresql://db/x: release_all failed: connection refused")
+
+
+@pytest.fixture
+def pair(postgres_url: str) -> Iterator[tuple[PostgresJobStore, PostgresJobStore, list[int]]]:
+    now = [1_700_000_000_000]
+    a = PostgresJobStore(postgres_url, host_id="a", lease_ms=LEASE_MS, clock=lambda: now[0])
+    b = PostgresJobStore(postgres_url, host_id="b", lease_ms=LEASE_MS, clock=lambda: now[0])
+    yield a, b, now
+    a.close()
+    b.close()
+
+
+def test_the_period_is_a_third_of_the_lease() -> None:
+    assert LeaseKeeper(UnreachableStore(), print).period_s == 3.0  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+async def test_a_heartbeat_stops_the_jobs_another_host_took(
+    pair: tuple[PostgresJobStore, PostgresJobStore, list[int]],
+) -> None:
+    a, b, now = pair
+    a.put_job(make_record(job_id=1))
+    a.put_job(make_record(job_id=2))
+    stopped: list[JobKey] = []
+    keeper = LeaseKeeper(a, stopped.append)
+    await keeper.beat()
+    assert (stopped, keeper.beats) == ([], 1)
+    now[0] += LEASE_MS
+    b.claim(limit=1)
+    await keeper.beat()
+    assert stopped == [KEY]
+    assert list(a.held()) == [JobKey("com.example", None, 2)]
+
+
+@pytest.mark.postgres
+async def test_a_refused_write_stops_the_job_on_the_loop(
+    pair: tuple[PostgresJobStore, PostgresJobStore, list[int]],
+) -> None:
+    a, b, now = pair
+    a.put_job(make_record())
+    now[0] += LEASE_MS
+    b.claim()
+    stopped: list[JobKey] = []
+    keeper = LeaseKeeper(a, stopped.append)
+    writer = StoreWriter(a, lease_lost=keeper.lost_from_thread(asyncio.get_running_loop()))
+    try:
+        writer.put_job(make_record(extra={"stale": True}))
+        with pytest.raises(StoreError, match="lost its lease"):
+            await writer.sync()
+        await asyncio.sleep(0)  # the hand-over to the loop is a call_soon
+    finally:
+        writer.close()  # closes a too (closing twice is fine)
+    assert stopped == [KEY]
+
+
+async def test_an_unreachable_store_fences_this_host_after_one_lease_time() -> None:
+    seconds = Seconds()
+    stopped: list[JobKey] = []
+    store = UnreachableStore()
+    keeper = LeaseKeeper(store, stopped.append, monotonic=seconds)  # type: ignore[arg-type]
+    seconds.now += LEASE_MS / 1000 - 0.5
+    await keeper.beat()
+    assert stopped == []  # a blip: the jobs go on
+    seconds.now += 0.5
+    await keeper.beat()
+    assert stopped == [KEY, JobKey("com.example", None, 2)]
+    assert keeper.failures == 2
+    await keeper.beat()
+    assert len(stopped) == 2  # told once
+
+
+async def test_release_failures_are_only_logged(caplog: pytest.LogCaptureFixture) -> None:
+    keeper = LeaseKeeper(UnreachableStore(), print)  # type: ignore[arg-type]
+    await keeper.release()
+    assert "could not give the leases back" in caplog.text
