@@ -46,7 +46,7 @@ from contextlib import contextmanager, suppress
 
 from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
-from uidt.store.base import JobStore
+from uidt.store.base import JobStore, LeasingJobStore
 from uidt.store.batch import (
     BatchWriting,
     DropApp,
@@ -203,14 +203,24 @@ class StoreWriter:
             while self._done < target and self._thread.is_alive():
                 self._cond.wait()
 
-    def close(self) -> None:
-        """Commit everything still queued, stop the thread and close the store (idempotent)."""
+    def close(self, *, release_leases: bool = False) -> None:
+        """Commit everything still queued, stop the thread and close the store (idempotent).
+
+        ``release_leases``: on a shared store (:class:`~uidt.store.base.LeasingJobStore`), give
+        every lease back once the last write is committed (the daemon's clean shutdown), so
+        other hosts claim those jobs at once; a failure is logged (the leases then expire).
+        """
         with self._cond:
             if self._closed:
                 return
             self._closed = self._closing = True
             self._cond.notify_all()
         self._thread.join()
+        if release_leases and isinstance(self.store, LeasingJobStore):
+            try:
+                self.store.release_all()
+            except StoreError as exc:
+                log.warning("could not give the leases back (they expire on their own): %s", exc)
         self.store.close()
 
     # -- the writer thread -----------------------------------------------------------------
