@@ -12,6 +12,7 @@ from uidt.errors import StoreError
 from uidt.job.key import JobKey
 from uidt.store.base import Heartbeat
 from uidt.store.postgres import PostgresJobStore
+from uidt.store.record import JobRecord
 from uidt.store.writer import StoreWriter
 from uidt.testing.store_contract import make_record
 
@@ -123,3 +124,26 @@ async def test_release_failures_are_only_logged(caplog: pytest.LogCaptureFixture
     keeper = LeaseKeeper(UnreachableStore(), print)  # type: ignore[arg-type]
     await keeper.release()
     assert "could not give the leases back" in caplog.text
+
+
+@pytest.mark.postgres
+async def test_take_over_claims_expired_jobs_and_gives_back_what_it_cannot_run(
+    pair: tuple[PostgresJobStore, PostgresJobStore, list[int]],
+) -> None:
+    a, b, now = pair
+    a.put_job(make_record(job_id=1))
+    a.put_job(make_record("org.elsewhere", job_id=2))
+    got: list[JobKey] = []
+
+    def adopt(records: list[JobRecord]) -> list[JobKey]:
+        got.extend(r.key for r in records)
+        return [r.key for r in records if r.key.app == "org.elsewhere"]
+
+    keeper = LeaseKeeper(b, print, on_claimed=adopt, claim_limit=5)
+    await keeper.take_over()
+    assert got == []  # a's leases are live
+    now[0] += LEASE_MS  # a died
+    await keeper.take_over()
+    assert sorted(got, key=str) == [KEY, JobKey("org.elsewhere", None, 2)]
+    assert list(b.held()) == [KEY]
+    assert a.lease_owner(JobKey("org.elsewhere", None, 2)) is None  # given back at once

@@ -3,6 +3,7 @@ and given back, and a job whose lease another host took stops at once (docs/flee
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from uidt import JobScheduler
 from uidt.job.key import JobKey
 from uidt.job.reasons import StopReason
 from uidt.store.postgres import PostgresJobStore
+from uidt.testing.httpserver import ThreadedTransferTestServer
 
 from .conftest import SAMPLE, SAMPLE_DIR, Daemon, clean_env, read_log, uij, wait_for
 
@@ -113,3 +115,47 @@ def test_a_job_whose_lease_another_host_took_stops_at_once(
         daemon.stop()
     assert _lease(postgres_url) == taken  # nor at its shutdown
     assert "lost its lease" in daemon.output()
+
+
+@pytest.mark.slow  # about 8 s: two daemons, a lease of 2 s to run out, a throttled download
+def test_a_killed_hosts_download_is_taken_over_and_completes_byte_exact(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """kill -9 host-a mid-download; host-b (already running on the same store) claims the job
+    once the lease expired and finishes it from the partial file both can see."""
+    data = os.urandom(3 * 1024 * 1024 + 11)
+    dest = tmp_path / "big.bin"
+    settings = {"lease_ms": "2s"}
+    store = ("--store", postgres_url)
+    homes = [tmp_path / "a", tmp_path / "b"]
+    for home in homes:
+        home.mkdir()
+    host_a = Daemon(homes[0], {**settings, "host_id": "host-a"}, extra_args=store)
+    host_b = Daemon(homes[1], {**settings, "host_id": "host-b"}, extra_args=store)
+    with ThreadedTransferTestServer() as server:
+        server.add_file("/big.bin", data)
+        server.throttle("/big.bin", 1024 * 1024)
+        try:
+            host_a.start()
+            host_b.start()
+            scheduled = host_a.uidt("download", server.url("/big.bin"), "-o", str(dest))
+            assert scheduled.returncode == 0, scheduled.stderr
+            wait_for(lambda: server.bytes_sent("/big.bin") > 256 * 1024, what="bytes to flow")
+            held = _leases(postgres_url)
+            assert [owner for owner, _ in held] == ["host-a"]
+            host_a.kill9()
+            server.throttle("/big.bin", None)
+            wait_for(dest.exists, timeout=30, what="host-b to take the download over")
+            assert dest.read_bytes() == data
+            assert "took over 1 job(s)" in (homes[1] / "logs" / "daemon.log").read_text()
+            resumed = [r.range for r in server.server.requests if r.path == "/big.bin" and r.range]
+            assert resumed, "host-b started the download again from zero"
+        finally:
+            host_a.stop()
+            host_b.stop()
+
+
+def _leases(url: str) -> list[tuple[str | None, int]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT lease_owner, lease_generation FROM uidt_jobs").fetchall()
+    return [(row[0], int(row[1])) for row in rows]

@@ -13,6 +13,9 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
   lease time, another host may already have claimed its jobs, so it stops them all and gives
   their leases up in memory (it cannot tell the database). It never runs a job past the time
   its lease could have expired by more than one heartbeat period;
+* takes jobs over: after each heartbeat it claims up to ``claim_limit`` jobs whose lease is
+  free or expired (their host died, or gave them back at its shutdown) and hands them to the core
+  as if loaded at start; jobs of an app not installed here are given back at once;
 * gives every lease back at a clean shutdown (``release_all``), after the last writes, so other
   hosts claim those jobs at once instead of after the expiry.
 """
@@ -22,13 +25,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
 from uidt.store.base import LeasingJobStore
+from uidt.store.record import JobRecord
 
 log = logging.getLogger("uidt.daemon")
+
+#: Most jobs one heartbeat claims.
+DEFAULT_CLAIM_LIMIT = 16
 
 
 class LeaseKeeper:
@@ -37,6 +44,11 @@ class LeaseKeeper:
     Args:
         store: the shared store (the writer's store).
         on_lost: called on the event loop with each job to stop here.
+        on_claimed: called on the event loop with the jobs a heartbeat claimed (free or
+            expired leases: another host died or gave them back); returns the keys it cannot
+            run here (an app not installed on this host), whose leases are given back.
+        claim_limit: most jobs claimed per heartbeat (so one host does not take the whole
+            queue at once).
         monotonic: seconds, for the self-fencing deadline (tests may pass another).
     """
 
@@ -45,10 +57,14 @@ class LeaseKeeper:
         store: LeasingJobStore,
         on_lost: Callable[[JobKey], None],
         *,
+        on_claimed: Callable[[list[JobRecord]], Sequence[JobKey]] | None = None,
+        claim_limit: int = DEFAULT_CLAIM_LIMIT,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.on_lost = on_lost
+        self.on_claimed = on_claimed
+        self.claim_limit = claim_limit
         self._monotonic = monotonic
         self.last_renewed = monotonic()
         #: Heartbeats that succeeded and that failed (``uidt dumpsys``, tests).
@@ -73,10 +89,30 @@ class LeaseKeeper:
         self.on_lost(key)
 
     async def run(self) -> None:
-        """Renew the leases every :attr:`period_s` until cancelled."""
+        """Renew the leases, then take jobs over, every :attr:`period_s` until cancelled."""
         while True:
             await asyncio.sleep(self.period_s)
             await self.beat()
+            await self.take_over()
+
+    async def take_over(self) -> None:
+        """Claim up to :attr:`claim_limit` free or expired jobs and hand them to the core."""
+        if self.on_claimed is None:
+            return
+        try:
+            records = await asyncio.to_thread(self.store.claim, self.claim_limit)
+        except StoreError as exc:
+            log.warning("claiming jobs failed: %s", exc)
+            return
+        if not records:
+            return
+        log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
+        refused = list(self.on_claimed(records))
+        if refused:
+            try:
+                await asyncio.to_thread(self.store.release, refused)
+            except StoreError as exc:
+                log.warning("could not give back jobs this host cannot run: %s", exc)
 
     async def beat(self) -> None:
         """One heartbeat: renew, stop the jobs lost, or fence this host if the store is gone."""

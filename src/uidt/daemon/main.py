@@ -367,7 +367,9 @@ def _keep_leases(
 
     if not isinstance(writer.store, LeasingJobStore):
         return None
-    keeper = LeaseKeeper(writer.store, lambda key: runtime.apply(LeaseLost(key)))
+    keeper = LeaseKeeper(
+        writer.store, lambda key: runtime.apply(LeaseLost(key)), on_claimed=runtime.adopt
+    )
     writer.lease_lost = keeper.lost_from_thread(loop)
     log.info(
         "shared store: this host is %s, leases of %d s",

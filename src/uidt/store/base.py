@@ -33,6 +33,7 @@ Single-host stores (memory, SQLite) simply do not implement it.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -139,6 +140,10 @@ class LeasingJobStore(Protocol):
 
     def abandon(self) -> list[JobKey]:
         """Give up every lease in memory, without the database (unreachable); the keys."""
+        ...
+
+    def release(self, keys: Sequence[JobKey]) -> None:
+        """Give up the leases of these jobs (the ones this host holds)."""
         ...
 
     def release_all(self) -> None:

@@ -382,17 +382,25 @@ class PostgresJobStore(StoreContextMixin):
 
     def release_all(self) -> None:
         """Free every lease this host holds (its clean shutdown): others may claim them now."""
+        with self._lock:
+            keys = list(self._held)
+        self.release(keys)
+
+    def release(self, keys: Sequence[JobKey]) -> None:
+        """Free the leases of ``keys`` this host holds (others are left alone)."""
 
         def release(conn: psycopg.Connection[Any]) -> None:
-            for key, generation in self._held.items():
+            for key in keys:
+                generation = self._held.pop(key, None)
+                if generation is None:
+                    continue
                 conn.execute(
                     "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
                     f"WHERE {_KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s",
                     self._args(**_key_args(key), gen=generation),
                 )
-            self._held.clear()
 
-        self._run("release_all", release)
+        self._run("release", release)
 
     # -- apps -----------------------------------------------------------------------------
 
