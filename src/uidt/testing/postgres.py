@@ -5,8 +5,9 @@ number names the socket file), with ``trust`` authentication for its own socket.
 ``postgres`` user when the tests run as root (PostgreSQL refuses to run as root). Each test gets
 a database of its own from :meth:`TemporaryCluster.new_database`.
 
-``fsync`` is off in this cluster: it only ever holds test data, and the tests of durability
-check *when* a commit happens (before ``put_job`` returns), not the disk under it.
+``fsync`` is off in this cluster unless asked for: it only ever holds test data, and the tests of
+durability check *when* a commit happens (before ``put_job`` returns), not the disk under it.
+Benchmarks that compare commit rates with SQLite turn it on.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ class TemporaryCluster:
         assert self.folder is not None
         return self.folder / "socket"
 
-    def start(self, timeout_s: float = 30) -> None:
-        """Create and start the cluster.
+    def start(self, timeout_s: float = 30, *, fsync: bool = False) -> None:
+        """Create and start the cluster (``fsync``: on for benchmarks that compare commits).
 
         Raises:
             ClusterUnavailable: PostgreSQL is not installed, or it could not start.
@@ -92,9 +93,10 @@ class TemporaryCluster:
         data = self.folder / "data"
         try:
             self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+            durable = "on" if fsync else "off"
             options = (
-                f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' -c fsync=off "
-                "-c full_page_writes=off -c max_connections=100"
+                f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' "
+                f"-c fsync={durable} -c full_page_writes={durable} -c max_connections=100"
             )
             log = self.folder / "server.log"
             self._run(
