@@ -52,6 +52,7 @@ from uidt.store.batch import (
     PutNotification,
     StoreWrite,
 )
+from uidt.store.pg_leases import KEY, LeaseBook, key_args
 from uidt.store.pg_schema import guard, prepare, redact
 from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
@@ -61,24 +62,6 @@ __all__ = ["DEFAULT_LEASE_MS", "PostgresJobStore"]
 DEFAULT_LEASE_MS = 30_000
 #: How long opening waits for the server, unless the URL says ``connect_timeout``.
 CONNECT_TIMEOUT_S = 10
-
-#: "Now" in milliseconds: the caller's clock when given, else the database server's.
-_NOW = "COALESCE(%(now)s::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
-_KEY = "app = %(app)s AND namespace = %(ns)s AND job_id = %(id)s"
-_CLAIMABLE = f"(lease_owner IS NULL OR lease_expires_utc_ms <= {_NOW})"
-_COLUMNS = "app, namespace, job_id, record, lease_generation"
-
-
-def _ns(namespace: str | None) -> str:
-    return "" if namespace is None else namespace
-
-
-def _key_args(key: JobKey) -> dict[str, Any]:
-    return {"app": key.app, "ns": _ns(key.namespace), "id": key.job_id}
-
-
-def _key_of(row: Sequence[Any]) -> JobKey:
-    return JobKey(row[0], row[1] or None, int(row[2]))
 
 
 class PostgresJobStore(StoreContextMixin):
@@ -109,11 +92,9 @@ class PostgresJobStore(StoreContextMixin):
         if lease_ms <= 0:
             raise ValueError(f"lease_ms must be positive, not {lease_ms}")
         self.url, self.host_id, self.lease_ms = url, host_id, lease_ms
-        self._clock = clock
         self._lock = threading.RLock()
         self._volatile: dict[JobKey, JobRecord] = {}
-        self._held: dict[JobKey, int] = {}  # job -> the lease generation this host holds
-        self._lost: set[JobKey] = set()
+        self._leases = LeaseBook(host_id, lease_ms, clock)
         self._closed = False
         timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
         options = {"autocommit": True, **timeout}
@@ -131,14 +112,14 @@ class PostgresJobStore(StoreContextMixin):
             open=False,
             name="uidt-store",
         )
-        with guard(url, "opening the connection pool"):
-            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        try:
+            with guard(url, "opening the connection pool"):
+                self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except BaseException:
+            self._pool.close()
+            raise
 
     # -- plumbing -------------------------------------------------------------------------
-
-    def _args(self, **more: Any) -> dict[str, Any]:
-        now = None if self._clock is None else int(self._clock())
-        return {"now": now, "me": self.host_id, "ttl": self.lease_ms, **more}
 
     def _run(self, what: str, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any:
         """Run ``fn`` in one transaction on a pooled connection, under the lock.
@@ -149,7 +130,7 @@ class PostgresJobStore(StoreContextMixin):
         with self._lock:
             if self._closed:
                 raise StoreError(f"job store {redact(self.url)} is closed")
-            held, lost, volatile = dict(self._held), set(self._lost), dict(self._volatile)
+            leases, volatile = self._leases.snapshot(), dict(self._volatile)
             try:
                 with (
                     guard(self.url, what),
@@ -158,10 +139,10 @@ class PostgresJobStore(StoreContextMixin):
                 ):
                     return fn(conn)
             except BaseException as exc:
-                self._held, self._lost, self._volatile = held, lost, volatile
+                self._leases.restore(leases)
+                self._volatile = volatile
                 if isinstance(exc, LeaseLostError) and isinstance(exc.key, JobKey):
-                    self._held.pop(exc.key, None)  # a lost lease stays lost
-                    self._lost.add(exc.key)
+                    self._leases.lose(exc.key, "")  # a lost lease stays lost
                 raise
 
     def _decode(self, text: str) -> JobRecord:
@@ -172,11 +153,6 @@ class PostgresJobStore(StoreContextMixin):
                 f"job store {redact(self.url)} holds an unreadable job: {exc}"
             ) from exc
 
-    def _lose(self, key: JobKey, why: str) -> LeaseLostError:
-        self._held.pop(key, None)
-        self._lost.add(key)
-        return LeaseLostError(f"job {key}: host {self.host_id} lost its lease ({why})", key)
-
     # -- jobs -----------------------------------------------------------------------------
 
     def put_job(self, record: JobRecord) -> None:
@@ -185,73 +161,12 @@ class PostgresJobStore(StoreContextMixin):
     def _put_job(self, conn: psycopg.Connection[Any], record: JobRecord) -> None:
         key = record.key
         if not record.persisted:
-            if key not in self._lost and key not in self._volatile:
-                self._drop_persisted(conn, key)  # a persisted job becomes a volatile one
+            if key not in self._leases.lost and key not in self._volatile:
+                self._leases.delete(conn, key)  # a persisted job becomes a volatile one
             self._volatile[key] = copy.deepcopy(record)
             return
-        args = self._args(
-            **_key_args(key),
-            record=codec.job_record_to_json(record),
-            enqueued=record.enqueue_time_utc_ms,
-        )
-        generation = self._held.get(key)
-        if generation is not None:
-            done = conn.execute(
-                f"UPDATE uidt_jobs SET record = %(record)s, enqueue_time_utc_ms = %(enqueued)s, "
-                f"lease_expires_utc_ms = {_NOW} + %(ttl)s "
-                f"WHERE {_KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s",
-                {**args, "gen": generation},
-            )
-            if done.rowcount != 1:
-                raise self._lose(key, "another host claimed it, or it was removed")
-        else:
-            row = conn.execute(
-                "INSERT INTO uidt_jobs (app, namespace, job_id, record, enqueue_time_utc_ms, "
-                "lease_owner, lease_expires_utc_ms, lease_generation) "
-                f"VALUES (%(app)s, %(ns)s, %(id)s, %(record)s, %(enqueued)s, %(me)s, "
-                f"{_NOW} + %(ttl)s, nextval('uidt_lease_generation')) "
-                "ON CONFLICT (app, namespace, job_id) DO UPDATE SET record = EXCLUDED.record, "
-                "enqueue_time_utc_ms = EXCLUDED.enqueue_time_utc_ms, lease_owner = %(me)s, "
-                "lease_expires_utc_ms = EXCLUDED.lease_expires_utc_ms, "
-                "lease_generation = nextval('uidt_lease_generation') "
-                "WHERE uidt_jobs.lease_owner IS NULL OR uidt_jobs.lease_owner = %(me)s "
-                f"OR uidt_jobs.lease_expires_utc_ms <= {_NOW} "
-                "RETURNING lease_generation",
-                args,
-            ).fetchone()
-            if row is None:
-                raise self._lose(key, "another host holds it")
-            self._held[key] = int(row[0])
-            self._lost.discard(key)
+        self._leases.write(conn, key, codec.job_record_to_json(record), record.enqueue_time_utc_ms)
         self._volatile.pop(key, None)
-
-    def _drop_persisted(self, conn: psycopg.Connection[Any], key: JobKey) -> bool:
-        """Delete this host's row of ``key`` (fenced); ``False`` if there was none.
-
-        Raises:
-            LeaseLostError: another host holds the job (or claimed it from this host).
-        """
-        generation = self._held.get(key)
-        if generation is not None:
-            done = conn.execute(
-                f"DELETE FROM uidt_jobs WHERE {_KEY} AND lease_owner = %(me)s "
-                "AND lease_generation = %(gen)s",
-                self._args(**_key_args(key), gen=generation),
-            )
-            if done.rowcount != 1:
-                raise self._lose(key, "another host claimed it, or it was removed")
-            del self._held[key]
-            return True
-        done = conn.execute(
-            f"DELETE FROM uidt_jobs WHERE {_KEY} AND ({_CLAIMABLE} OR lease_owner = %(me)s)",
-            self._args(**_key_args(key)),
-        )
-        if done.rowcount == 1:
-            return True
-        there = conn.execute(f"SELECT 1 FROM uidt_jobs WHERE {_KEY}", _key_args(key)).fetchone()
-        if there is not None:
-            raise self._lose(key, "another host holds it")
-        return False
 
     def remove_job(self, key: JobKey) -> bool:
         return bool(self._run("remove_job", lambda conn: self._remove_job(conn, key)))
@@ -259,9 +174,9 @@ class PostgresJobStore(StoreContextMixin):
     def _remove_job(self, conn: psycopg.Connection[Any], key: JobKey) -> bool:
         if self._volatile.pop(key, None) is not None:
             return True
-        if key in self._lost:  # another host holds it now: not this host's to remove
+        if key in self._leases.lost:  # another host holds it now: not this host's to remove
             return False
-        return self._drop_persisted(conn, key)
+        return self._leases.delete(conn, key)
 
     def get_job(self, key: JobKey) -> JobRecord | None:
         with self._lock:
@@ -271,7 +186,7 @@ class PostgresJobStore(StoreContextMixin):
         row = self._run(
             "get_job",
             lambda conn: conn.execute(
-                f"SELECT record FROM uidt_jobs WHERE {_KEY}", _key_args(key)
+                f"SELECT record FROM uidt_jobs WHERE {KEY}", key_args(key)
             ).fetchone(),
         )
         return None if row is None else self._decode(row[0])
@@ -306,101 +221,43 @@ class PostgresJobStore(StoreContextMixin):
         return self._claim(limit, adopt_own=False)
 
     def _claim(self, limit: int | None, *, adopt_own: bool) -> list[JobRecord]:
-        own = " OR lease_owner = %(me)s" if adopt_own else ""
-        bound = "" if limit is None else " LIMIT %(limit)s"
-        sql = (
-            "UPDATE uidt_jobs SET lease_owner = %(me)s, "
-            f"lease_expires_utc_ms = {_NOW} + %(ttl)s, "
-            "lease_generation = nextval('uidt_lease_generation') "
-            "WHERE (app, namespace, job_id) IN (SELECT app, namespace, job_id FROM uidt_jobs "
-            f"WHERE {_CLAIMABLE}{own} ORDER BY enqueue_time_utc_ms, app, namespace, job_id"
-            f"{bound} FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}"
-        )
-        rows = self._run("claim", lambda c: c.execute(sql, self._args(limit=limit)).fetchall())
+        rows = self._run("claim", lambda c: self._leases.claim(c, limit, adopt_own=adopt_own))
         found: list[JobRecord] = []
-        with self._lock:
-            for row in rows:
-                key = _key_of(row)
-                self._held[key] = int(row[4])
-                self._lost.discard(key)
-                record = self._decode(row[3])
-                record.num_failures = record.num_system_stops = 0
-                found.append(record)
+        for _key, text in rows:
+            record = self._decode(text)
+            record.num_failures = record.num_system_stops = 0
+            found.append(record)
         return sorted(found, key=sort_key)
 
     def heartbeat(self) -> Heartbeat:
         """Renew every lease this host holds; report the ones it lost since."""
-
-        def renew(conn: psycopg.Connection[Any]) -> Heartbeat:
-            if not self._held:
-                return Heartbeat(held=0, lost=())
-            keys = list(self._held)
-            rows = conn.execute(
-                f"UPDATE uidt_jobs SET lease_expires_utc_ms = {_NOW} + %(ttl)s "
-                "WHERE lease_owner = %(me)s AND (app, namespace, job_id, lease_generation) IN "
-                "(SELECT * FROM unnest(%(apps)s::text[], %(nss)s::text[], %(ids)s::bigint[], "
-                "%(gens)s::bigint[])) RETURNING app, namespace, job_id",
-                self._args(
-                    apps=[k.app for k in keys],
-                    nss=[_ns(k.namespace) for k in keys],
-                    ids=[k.job_id for k in keys],
-                    gens=[self._held[k] for k in keys],
-                ),
-            ).fetchall()
-            renewed = {_key_of(row) for row in rows}
-            lost = tuple(sorted((k for k in keys if k not in renewed), key=str))
-            for key in lost:
-                self._lose(key, "another host claimed it, or it was removed")
-            return Heartbeat(held=len(renewed), lost=lost)
-
-        result: Heartbeat = self._run("heartbeat", renew)
+        result: Heartbeat = self._run("heartbeat", self._leases.renew)
         return result
 
     def abandon(self) -> list[JobKey]:
         """Give up every lease in memory only (the database is unreachable): this host writes
         none of these jobs again; they are claimable once their leases expire. Returns them."""
         with self._lock:
-            keys = sorted(self._held, key=str)
-            self._lost.update(keys)
-            self._held.clear()
-            return keys
+            return self._leases.abandon()
 
     def held(self) -> dict[JobKey, int]:
         """The jobs this host holds, with the lease generation of each."""
         with self._lock:
-            return dict(self._held)
+            return dict(self._leases.held)
 
     def lease_owner(self, key: JobKey) -> str | None:
-        row = self._run(
-            "lease_owner",
-            lambda c: c.execute(
-                f"SELECT lease_owner FROM uidt_jobs WHERE {_KEY} AND NOT {_CLAIMABLE}",
-                self._args(**_key_args(key)),
-            ).fetchone(),
-        )
-        return None if row is None else str(row[0])
+        owner: str | None = self._run("lease_owner", lambda c: self._leases.owner(c, key))
+        return owner
 
     def release_all(self) -> None:
         """Free every lease this host holds (its clean shutdown): others may claim them now."""
         with self._lock:
-            keys = list(self._held)
+            keys = list(self._leases.held)
         self.release(keys)
 
     def release(self, keys: Sequence[JobKey]) -> None:
         """Free the leases of ``keys`` this host holds (others are left alone)."""
-
-        def release(conn: psycopg.Connection[Any]) -> None:
-            for key in keys:
-                generation = self._held.pop(key, None)
-                if generation is None:
-                    continue
-                conn.execute(
-                    "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
-                    f"WHERE {_KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s",
-                    self._args(**_key_args(key), gen=generation),
-                )
-
-        self._run("release", release)
+        self._run("release", lambda c: self._leases.release(c, keys))
 
     # -- apps -----------------------------------------------------------------------------
 
@@ -446,7 +303,7 @@ class PostgresJobStore(StoreContextMixin):
         conn.execute("DELETE FROM uidt_jobs WHERE app = %s", (package,))
         conn.execute("DELETE FROM uidt_notifications WHERE app = %s", (package,))
         removed = conn.execute("DELETE FROM uidt_apps WHERE package = %s", (package,)).rowcount
-        self._held = {k: g for k, g in self._held.items() if k.app != package}
+        self._leases.forget_app(package)
         self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
         return removed > 0
 
