@@ -259,3 +259,36 @@ def test_the_writer_reports_a_lost_lease_and_keeps_the_other_writes(
     stored = b.get_job(KEY)
     assert stored is not None
     assert "stale" not in stored.extra
+
+
+def test_a_lost_jobs_stale_write_never_takes_it_back_even_after_the_new_holder_died(
+    host: Callable[[str], PostgresJobStore], clock: LeaseClock
+) -> None:
+    a, b = host("a"), host("b")
+    a.put_job(make_record(extra={"done": 10}))
+    clock.advance(LEASE_MS)
+    b.claim()
+    b.put_job(make_record(extra={"done": 90}))
+    assert a.heartbeat().lost == (KEY,)
+    clock.advance(LEASE_MS)  # b died too: the lease is free to claim
+    with pytest.raises(LeaseLostError):
+        a.put_job(make_record(extra={"done": 10}))  # a's stale view, queued before it knew
+    stored = a.get_job(KEY)
+    assert stored is not None
+    assert stored.extra == {"done": 90}
+    (taken,) = a.claim()  # claiming properly brings the newest record
+    assert taken.extra == {"done": 90}
+    a.put_job(make_record(extra={"done": 95}))
+
+
+def test_a_lost_job_that_ended_elsewhere_can_be_scheduled_again(
+    host: Callable[[str], PostgresJobStore], clock: LeaseClock
+) -> None:
+    a, b = host("a"), host("b")
+    a.put_job(make_record())
+    clock.advance(LEASE_MS)
+    b.claim()
+    assert a.heartbeat().lost == (KEY,)
+    assert b.remove_job(KEY) is True  # it finished on b
+    a.put_job(make_record(extra={"again": True}))
+    assert a.lease_owner(KEY) == "a"

@@ -81,12 +81,25 @@ class LeaseBook:
             if done.rowcount != 1:
                 raise self.lose(key, _TAKEN)
             return
-        row = conn.execute(
+        insert = (
             "INSERT INTO uidt_jobs (app, namespace, job_id, record, enqueue_time_utc_ms, "
             "lease_owner, lease_expires_utc_ms, lease_generation) "
             f"VALUES (%(app)s, %(ns)s, %(id)s, %(record)s, %(enqueued)s, %(me)s, "
             f"{NOW} + %(ttl)s, nextval('uidt_lease_generation')) "
-            "ON CONFLICT (app, namespace, job_id) DO UPDATE SET record = EXCLUDED.record, "
+        )
+        if key in self.lost:
+            # This host's view of a job it lost is stale: it may create the job anew (the job
+            # ended elsewhere), never take an existing row back, even one free to claim.
+            row = conn.execute(
+                insert + "ON CONFLICT DO NOTHING RETURNING lease_generation", args
+            ).fetchone()
+            if row is None:
+                raise self.lose(key, "it lives on on another host, or is free to claim")
+            self.held[key] = int(row[0])
+            self.lost.discard(key)
+            return
+        row = conn.execute(
+            insert + "ON CONFLICT (app, namespace, job_id) DO UPDATE SET record = EXCLUDED.record, "
             "enqueue_time_utc_ms = EXCLUDED.enqueue_time_utc_ms, lease_owner = %(me)s, "
             "lease_expires_utc_ms = EXCLUDED.lease_expires_utc_ms, "
             "lease_generation = nextval('uidt_lease_generation') "
