@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -39,6 +40,9 @@ class UnreachableStore:
     def __init__(self) -> None:
         self._held = {KEY: 3, JobKey("com.example", None, 2): 4}
 
+    def held(self) -> dict[JobKey, int]:
+        return dict(self._held)
+
     def heartbeat(self) -> Heartbeat:
         raise StoreError("job store postgresql://db/x: heartbeat failed: connection refused")
 
@@ -49,6 +53,20 @@ class UnreachableStore:
 
     def release_all(self) -> None:
         raise StoreError("job store postgresql://db/x: release_all failed: connection refused")
+
+
+class HangingStore(UnreachableStore):
+    """A leasing store whose heartbeat hangs until told to fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release_heartbeat = threading.Event()
+
+    def heartbeat(self) -> Heartbeat:
+        self.entered.set()
+        self.release_heartbeat.wait(10)
+        return super().heartbeat()
 
 
 @pytest.fixture
@@ -104,20 +122,35 @@ async def test_a_refused_write_stops_the_job_on_the_loop(
     assert stopped == [KEY]
 
 
-async def test_an_unreachable_store_fences_this_host_after_one_lease_time() -> None:
+async def test_an_unreachable_store_fences_this_host_before_its_leases_expire() -> None:
     seconds = Seconds()
     stopped: list[JobKey] = []
     store = UnreachableStore()
     keeper = LeaseKeeper(store, stopped.append, monotonic=seconds)  # type: ignore[arg-type]
-    seconds.now += LEASE_MS / 1000 - 0.5
+    assert keeper.fence_after_s == 6.0  # two thirds of the 9 s lease
+    seconds.now += 5.9
     await keeper.beat()
     assert stopped == []  # a blip: the jobs go on
-    seconds.now += 0.5
+    seconds.now += 0.1
     await keeper.beat()
     assert stopped == [KEY, JobKey("com.example", None, 2)]
     assert keeper.failures == 2
     await keeper.beat()
     assert len(stopped) == 2  # told once
+
+
+async def test_a_hanging_heartbeat_does_not_hold_the_fence_up() -> None:
+    seconds = Seconds()
+    stopped: list[JobKey] = []
+    store = HangingStore()
+    keeper = LeaseKeeper(store, stopped.append, monotonic=seconds)  # type: ignore[arg-type]
+    beat = asyncio.create_task(keeper.beat())
+    await asyncio.to_thread(store.entered.wait, 10)  # the heartbeat hangs in the database
+    seconds.now += keeper.fence_after_s
+    keeper.check_deadline()  # what the next tick does while that heartbeat is under way
+    assert stopped == [KEY, JobKey("com.example", None, 2)]
+    store.release_heartbeat.set()
+    await beat
 
 
 async def test_release_failures_are_only_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -9,10 +9,10 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
   write the store refused (:class:`~uidt.errors.LeaseLostError`, told by the store writer's
   ``lease_lost`` hook). The core stops their runs with ``SYSTEM_PROCESSING`` and forgets them
   (:class:`~uidt.server.events.LeaseLost`);
-* fences itself when the database cannot be reached: once no heartbeat succeeded for a whole
-  lease time, another host may already have claimed its jobs, so it stops them all and gives
-  their leases up in memory (it cannot tell the database). It never runs a job past the time
-  its lease could have expired by more than one heartbeat period;
+* fences itself when the database cannot be reached: once no heartbeat succeeded for two thirds
+  of the lease (checked on every tick, even while a heartbeat hangs), it stops every job it
+  holds and gives their leases up in memory (it cannot tell the database), so its jobs stop one
+  heartbeat period *before* their leases can expire and another host claim them;
 * takes jobs over: after each heartbeat it claims up to ``claim_limit`` jobs whose lease is
   free or expired (their host died, or gave them back at its shutdown) and hands them to the core
   as if loaded at start; jobs of an app not installed here are given back at once;
@@ -88,12 +88,39 @@ class LeaseKeeper:
         log.warning("job %s: this host lost its lease (%s); stopping it here", key, why)
         self.on_lost(key)
 
+    @property
+    def fence_after_s(self) -> float:
+        """No renewal for this long and this host stops its jobs: two thirds of the lease, so
+        they stop a period *before* another host may claim them."""
+        return self.store.lease_ms / 1000 - self.period_s
+
     async def run(self) -> None:
-        """Renew the leases, then take jobs over, every :attr:`period_s` until cancelled."""
-        while True:
-            await asyncio.sleep(self.period_s)
-            await self.beat()
-            await self.take_over()
+        """Every :attr:`period_s`: check the fencing deadline, then renew and take jobs over.
+
+        A heartbeat that hangs (a database that stopped answering) does not hold the deadline
+        up: the next tick checks it while that heartbeat is still under way, and starts no other.
+        """
+        pending: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await asyncio.sleep(self.period_s)
+                self.check_deadline()
+                if pending is None or pending.done():
+                    pending = asyncio.create_task(self._tick())
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    async def _tick(self) -> None:
+        await self.beat()
+        await self.take_over()
+
+    def check_deadline(self) -> None:
+        """Fence this host when its leases went unrenewed for :attr:`fence_after_s`."""
+        down_s = self._monotonic() - self.last_renewed
+        if down_s >= self.fence_after_s and self.store.held():
+            log.warning("no lease renewed for %.1f s: stopping every job this host holds", down_s)
+            self.fence()
 
     async def take_over(self) -> None:
         """Claim up to :attr:`claim_limit` free or expired jobs and hand them to the core."""
@@ -116,24 +143,24 @@ class LeaseKeeper:
 
     async def beat(self) -> None:
         """One heartbeat: renew, stop the jobs lost, or fence this host if the store is gone."""
+        began = self._monotonic()  # the database renews at or after this
         try:
             result = await asyncio.to_thread(self.store.heartbeat)
         except StoreError as exc:
             self.failures += 1
             down_s = self._monotonic() - self.last_renewed
             log.warning("lease heartbeat failed (%.1f s since the last renewal): %s", down_s, exc)
-            if down_s * 1000 >= self.store.lease_ms:
-                self.fence()
+            self.check_deadline()
             return
         self.beats += 1
-        self.last_renewed = self._monotonic()
+        self.last_renewed = began
         for key in result.lost:
             self._lost(key, "another host claimed it, or it was removed")
 
     def fence(self) -> None:
         """Stop every job this host holds: its leases may have been claimed by now."""
         for key in self.store.abandon():
-            self._lost(key, "the store was unreachable for a whole lease time")
+            self._lost(key, "its leases went unrenewed: the store cannot be reached")
 
     async def release(self) -> None:
         """Give every lease back (clean shutdown, after the last writes); errors are logged."""
