@@ -20,6 +20,10 @@ CREATE TABLE uidt_jobs (
 
 CREATE INDEX uidt_jobs_by_lease ON uidt_jobs (lease_owner, lease_expires_utc_ms);
 
+-- Claims take the oldest claimable jobs first: this order lets a claim stop at the first rows
+-- instead of sorting the whole queue.
+CREATE INDEX uidt_jobs_by_enqueue ON uidt_jobs (enqueue_time_utc_ms, app, namespace, job_id);
+
 CREATE TABLE uidt_apps (
     package TEXT NOT NULL PRIMARY KEY,
     record TEXT NOT NULL
