@@ -83,7 +83,16 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
     (ev.UserStop("a"), ("user_stop", "a")),
     (ev.LowMemoryKill("a"), ("host.low_memory_kill", "a")),
     (ev.SystemStopping(), ("commands.system_stopping",)),
-    (ev.LeaseLost(JobKey("a", None, 4)), ("lease_lost", JobKey("a", None, 4))),
+    (
+        ev.LeaseLost(JobKey("a", None, 4)),
+        (
+            "cancel_job",
+            JobKey("a", None, 4),
+            StopReason.SYSTEM_PROCESSING,
+            InternalStopReason.CANCELED,
+            ("moved", True),
+        ),
+    ),
     (
         ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN),
         (

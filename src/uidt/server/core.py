@@ -175,35 +175,36 @@ class SchedulerCore:
         self.emit(RemoveJob(key))
         return status
 
-    def cancel_job(self, key: JobKey, reason: StopReason, internal: InternalStopReason) -> bool:
-        """Drop a scheduled job as ``cancelled``, stopping its run if it has one."""
+    def cancel_job(
+        self,
+        key: JobKey,
+        reason: StopReason,
+        internal: InternalStopReason,
+        *,
+        moved: bool = False,
+    ) -> bool:
+        """Drop a scheduled job as ``cancelled``, stopping its run if it has one.
+
+        ``moved``: the job has not ended but left this host (another host holds its lease in a
+        shared store, docs/fleet.md): it is forgotten here without a terminal state, so it reads
+        neither cancelled, finished nor failed; its run is stopped all the same.
+        """
         status = self.jobs.get(key)
         if status is None:
             return False
         ctx = self.run_table.get(key)
-        status.state = check_transition(status.state, JobState.CANCELLED)
+        if not moved:
+            status.state = check_transition(status.state, JobState.CANCELLED)
         self._remove(key)
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
-        self.record(status, JobState.CANCELLED.value, reason.name)
-        self.ended.append(snapshot.job_snapshot(self, status))
+        if moved:
+            self.record(status, "lease-lost", "another host holds the job now")
+        else:
+            self.record(status, JobState.CANCELLED.value, reason.name)
+            self.ended.append(snapshot.job_snapshot(self, status))
         if ctx is not None:
             ctx.cancelled = True
             stop_run(self, ctx, reason, internal)
-        return True
-
-    def lease_lost(self, key: JobKey) -> bool:
-        """Another host holds the job now (a shared store's lease, docs/fleet.md): stop its run
-        here at once with ``SYSTEM_PROCESSING`` and forget the job without ending it, since it
-        goes on on that host (so it reads neither cancelled, finished nor failed here)."""
-        status = self.jobs.get(key)
-        if status is None:
-            return False
-        ctx = self.run_table.get(key)
-        self._remove(key)
-        self.record(status, "lease-lost", "another host holds the job now")
-        if ctx is not None:
-            ctx.cancelled = True  # nothing of this run is kept or rescheduled here
-            stop_run(self, ctx, StopReason.SYSTEM_PROCESSING, InternalStopReason.CANCELED)
         return True
 
     def settle(self, status: JobStatus) -> None:

@@ -380,8 +380,10 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
             core.commands.system_stopping()
         case StopAll(stop_reason=reason, internal_reason=internal):
             core.commands.stop(stop_reason=reason, internal_reason=internal)
-        case LeaseLost(key=key):
-            core.lease_lost(key)
+        case LeaseLost(key=key):  # stopped with SYSTEM_PROCESSING: docs/fleet.md says why
+            core.cancel_job(
+                key, StopReason.SYSTEM_PROCESSING, InternalStopReason.CANCELED, moved=True
+            )
         case _:
             assert_never(event)
     return None
