@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from uidt.daemon.leases import LeaseKeeper
-from uidt.errors import StoreError
+from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
 from uidt.store.base import Heartbeat
 from uidt.store.postgres import PostgresJobStore
@@ -180,3 +180,39 @@ async def test_take_over_claims_expired_jobs_and_gives_back_what_it_cannot_run(
     assert sorted(got, key=str) == [KEY, JobKey("org.elsewhere", None, 2)]
     assert list(b.held()) == [KEY]
     assert a.lease_owner(JobKey("org.elsewhere", None, 2)) is None  # given back at once
+
+
+@pytest.mark.postgres
+async def test_fencing_never_waits_for_a_store_call_stuck_in_the_database(
+    pair: tuple[PostgresJobStore, PostgresJobStore, list[int]],
+) -> None:
+    a, _b, _now = pair
+    a.put_job(make_record())
+    seconds = Seconds()
+    stopped: list[JobKey] = []
+    keeper = LeaseKeeper(a, stopped.append, monotonic=seconds)
+    stuck, done = threading.Event(), threading.Event()
+
+    def hang_in_the_store() -> None:  # a heartbeat or write blocked on an unanswering server
+        with a._lock:
+            stuck.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hang_in_the_store)
+    holder.start()
+    try:
+        assert stuck.wait(10)
+        seconds.now += keeper.fence_after_s
+        # what the event loop does on its next tick: it must not wait for the stuck call
+        # (a deadlock would hold it until the stuck call ends, which here is never by itself)
+        fencing = threading.Thread(target=keeper.check_deadline)
+        fencing.start()
+        fencing.join(5)
+        assert not fencing.is_alive(), "fencing waited for the store call stuck in the database"
+        assert stopped == [KEY]
+        assert a.held() == {}
+    finally:
+        done.set()
+        holder.join()
+    with pytest.raises(LeaseLostError):  # nothing of the fenced job is written any more
+        a.put_job(make_record(extra={"after": "the fence"}))

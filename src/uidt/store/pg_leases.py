@@ -44,6 +44,9 @@ class LeaseBook:
         self._clock = clock
         self.held: dict[JobKey, int] = {}  # job -> the generation this host holds
         self.lost: set[JobKey] = set()
+        #: Set without the store's lock by :meth:`request_fence` (the lock may be stuck in a call
+        #: to an unanswering database); carried out by :meth:`settle` at the next store call.
+        self.fence_requested = False
 
     def args(self, **more: Any) -> dict[str, Any]:
         now = None if self._clock is None else int(self._clock())
@@ -213,6 +216,25 @@ class LeaseBook:
         self.lost.update(keys)
         self.held.clear()
         return keys
+
+    def request_fence(self) -> list[JobKey]:
+        """Without the store's lock: ask for :meth:`abandon`; the keys held until now.
+
+        Safe from any thread: copying a dict and setting a flag are single steps under the GIL.
+        """
+        keys = [] if self.fence_requested else sorted(dict(self.held), key=str)
+        self.fence_requested = True
+        return keys
+
+    def held_now(self) -> dict[JobKey, int]:
+        """Without the store's lock: the leases held (none once a fence is requested)."""
+        return {} if self.fence_requested else dict(self.held)
+
+    def settle(self) -> None:
+        """Under the store's lock, before any call: carry out a requested fence."""
+        if self.fence_requested:
+            self.abandon()
+            self.fence_requested = False
 
     def forget_app(self, package: str) -> None:
         """The app was removed (with its jobs, on every host)."""

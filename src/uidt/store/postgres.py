@@ -130,6 +130,7 @@ class PostgresJobStore(StoreContextMixin):
         with self._lock:
             if self._closed:
                 raise StoreError(f"job store {redact(self.url)} is closed")
+            self._leases.settle()
             leases, volatile = self._leases.snapshot(), dict(self._volatile)
             try:
                 with (
@@ -236,14 +237,16 @@ class PostgresJobStore(StoreContextMixin):
 
     def abandon(self) -> list[JobKey]:
         """Give up every lease in memory only (the database is unreachable): this host writes
-        none of these jobs again; they are claimable once their leases expire. Returns them."""
-        with self._lock:
-            return self._leases.abandon()
+        none of these jobs again; they are claimable once their leases expire. Returns them.
+
+        Never waits for the store's lock (a call may be stuck in an unanswering database): the
+        leases are dropped at once for :meth:`held`, and from the store's memory before its
+        next call."""
+        return self._leases.request_fence()
 
     def held(self) -> dict[JobKey, int]:
-        """The jobs this host holds, with the lease generation of each."""
-        with self._lock:
-            return dict(self._leases.held)
+        """The jobs this host holds, with the lease generation of each (never waits)."""
+        return self._leases.held_now()
 
     def lease_owner(self, key: JobKey) -> str | None:
         owner: str | None = self._run("lease_owner", lambda c: self._leases.owner(c, key))
