@@ -16,6 +16,7 @@ from uidt.job.key import JobKey
 from uidt.job.reasons import StopReason
 from uidt.store.postgres import PostgresJobStore
 from uidt.testing.httpserver import ThreadedTransferTestServer
+from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
 
 from .conftest import SAMPLE, SAMPLE_DIR, Daemon, clean_env, read_log, uij, wait_for
 
@@ -159,3 +160,45 @@ def _leases(url: str) -> list[tuple[str | None, int]]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT lease_owner, lease_generation FROM uidt_jobs").fetchall()
     return [(row[0], int(row[1])) for row in rows]
+
+
+@pytest.mark.slow  # about 10 s: a cluster of its own, stopped and started under a running daemon
+def test_a_database_lost_mid_run_stops_the_job_in_time_and_it_runs_again_when_back(
+    tmp_path: Path,
+) -> None:
+    cluster = TemporaryCluster()
+    try:
+        cluster.start()
+    except ClusterUnavailable as exc:
+        pytest.skip(f"no PostgreSQL for this test: {exc}")
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    url = cluster.new_database()
+    daemon = Daemon(home, {"host_id": "host-a", "lease_ms": "3s"}, extra_args=("--store", url))
+    try:
+        daemon.start()
+        daemon.install(SAMPLE_DIR)
+        scheduler = daemon.scheduler()
+        with scheduler.activity():
+            job = uij(KEY.job_id, "run", log, persisted=True)
+            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+        daemon.wait_running(KEY.job_id)
+        cluster.stop_server()  # the database is gone, as for a partitioned host
+        stop = f"stop {KEY.job_id} {int(StopReason.SYSTEM_PROCESSING)}"
+        wait_for(
+            lambda: any(line.startswith(stop) for line in read_log(log)),
+            what="the job to stop before its lease could expire",
+        )
+        assert "no lease renewed for" in daemon.output()
+        cluster.start_server()
+        wait_for(
+            lambda: read_log(log).count(f"start {KEY.job_id} run") == 2,
+            timeout=30,
+            what="the job to run again once the database is back",
+        )
+        lease = _lease(url)
+        assert lease is not None
+        assert lease[0] == "host-a"
+    finally:
+        daemon.stop()
+        cluster.stop()

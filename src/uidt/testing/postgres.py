@@ -60,6 +60,7 @@ class TemporaryCluster:
         self._bindir: Path | None = None
         self._user: str | None = None
         self._counter = itertools.count(1)
+        self._options = ""
 
     @property
     def socket_dir(self) -> Path:
@@ -94,18 +95,27 @@ class TemporaryCluster:
         try:
             self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
             durable = "on" if fsync else "off"
-            options = (
+            self._options = (
                 f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' "
                 f"-c fsync={durable} -c full_page_writes={durable} -c max_connections=100"
             )
-            log = self.folder / "server.log"
-            self._run(
-                "pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w",
-                "-t", str(int(timeout_s)), "start",
-            )  # fmt: skip
+            self.start_server(timeout_s)
         except ClusterUnavailable:
             self.stop()
             raise
+
+    def start_server(self, timeout_s: float = 30) -> None:
+        """Start the server of a created cluster (again, after :meth:`stop_server`)."""
+        assert self.folder is not None
+        self._run(
+            "pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "server.log"),
+            "-o", self._options, "-w", "-t", str(int(timeout_s)), "start",
+        )  # fmt: skip
+
+    def stop_server(self) -> None:
+        """Stop the server at once (``-m immediate``: as if it crashed), keeping its data."""
+        assert self.folder is not None
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
 
     def _run(self, tool: str, *args: str) -> None:
         assert self._bindir is not None
