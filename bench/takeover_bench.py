@@ -7,8 +7,9 @@ a persisted ``uidt download`` on ``h0`` of a file the loopback test server drips
 :data:`DRIP_BPS`, waits for :data:`KILL_AFTER` bytes, ``kill -9``s ``h0`` and waits for its worker
 to notice and exit, then measures from the kill until a request made after it sends its first
 body byte (the takeover: the lease must run out first, then the next claim of another host) and
-until the file is complete. Per trial it checks the file is byte-exact, which host finished it and that the lease
-generation went up (the stale ``h0`` can no longer write it).
+until the file is complete. Per trial it checks the new holder resumed with a ``Range`` request (the part file is on
+storage both see), the file is byte-exact, and the lease moved to another host with a higher
+generation (the stale ``h0`` can no longer write it).
 
 Environment: ``UIDT_BENCH_RUNS`` (trials, default 5; the issue's figure is 20).
 """
@@ -134,6 +135,8 @@ def one_trial(
             lambda: any(r.path == PATH and r.body_bytes for r in server.server.requests[known:]),
             "another host to take the download over",
         )
+        if not any(r.path == PATH and r.range for r in server.server.requests[known:]):
+            raise RuntimeError("the new holder started the download again from zero")
         taker, after = _lease(url)  # the new run is under way: its holder is in the row
         if taker in (None, "h0") or after <= generation:
             raise RuntimeError(f"after the takeover the lease is {taker} / {after}")
