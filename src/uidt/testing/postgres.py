@@ -85,7 +85,10 @@ class TemporaryCluster:
             except KeyError:
                 raise ClusterUnavailable("running as root and there is no postgres user") from None
             self._user, owner = "postgres", (entry.pw_uid, entry.pw_gid)
-        self.folder = Path(tempfile.mkdtemp(prefix=f"uidt-pg-{os.getpid()}-"))
+        # /tmp when there is one: a unix socket's path must stay under ~100 bytes, which a long
+        # TMPDIR would break
+        base = "/tmp" if os.path.isdir("/tmp") else None
+        self.folder = Path(tempfile.mkdtemp(prefix=f"uidt-pg-{os.getpid()}-", dir=base))
         (self.folder / "socket").mkdir()
         if owner is not None:
             for path in (self.folder, self.folder / "socket"):
