@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from uidt.errors import StoreError, StoreVersionError
+from uidt.errors import StoreCorruptError, StoreError, StoreVersionError
 from uidt.store.base import JobStore, LeasingJobStore
 from uidt.store.migrations import migrations
 from uidt.store.pg_schema import VERSION_TABLE, redact
@@ -111,3 +111,25 @@ def test_open_store_opens_postgresql_urls(postgres_url: str, tmp_path: Path) -> 
         assert isinstance(store, LeasingJobStore)
         assert (store.host_id, store.lease_ms) == ("rack-1", 5_000)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreadable_job_row_is_a_clear_error_and_left_alone(postgres_url: str) -> None:
+    with PostgresJobStore(postgres_url, host_id="h") as store:
+        store.put_job(make_record())
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("UPDATE uidt_jobs SET record = 'not a job', lease_owner = NULL")
+    with (
+        PostgresJobStore(postgres_url, host_id="h") as store,
+        pytest.raises(StoreCorruptError, match="unreadable job"),
+    ):
+        store.load_jobs()
+    assert _rows(postgres_url, "SELECT record FROM uidt_jobs") == [("not a job",)]
+
+
+def test_a_table_of_ours_planted_without_the_schema_is_refused(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("CREATE TABLE uidt_jobs (note TEXT)")
+        conn.execute("INSERT INTO uidt_jobs VALUES ('mine')")
+    with pytest.raises(StoreError, match="uidt_jobs"):
+        PostgresJobStore(postgres_url, host_id="h")
+    assert _rows(postgres_url, "SELECT note FROM uidt_jobs") == [("mine",)]
