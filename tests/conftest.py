@@ -6,9 +6,12 @@ import os
 import shutil
 import ssl
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
 
 #: Variables that configure the test run itself (e.g. ``UIDT_TEST_POSTGRES_DSN``) are kept.
 TEST_CONFIGURATION_PREFIX = "UIDT_TEST_"
@@ -57,3 +60,23 @@ def self_signed_tls(self_signed_cert: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(self_signed_cert, self_signed_cert.with_name("key.pem"))
     return context
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[TemporaryCluster]:
+    """A throwaway PostgreSQL server for the whole run (``uidt.testing.postgres``), or a skip."""
+    cluster = TemporaryCluster()
+    try:
+        cluster.start()
+    except ClusterUnavailable as exc:
+        pytest.skip(f"no PostgreSQL for the shared-store tests: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: TemporaryCluster) -> str:
+    """The URL of a new, empty database of its own for one test."""
+    return postgres_cluster.new_database()

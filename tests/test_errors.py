@@ -20,6 +20,7 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "StoreError": OSError,
     "StoreCorruptError": OSError,
     "StoreVersionError": OSError,
+    "LeaseLostError": OSError,
     "DaemonError": ConnectionError,
     "ProtocolError": ValueError,
     "IllegalTransitionError": RuntimeError,
@@ -62,6 +63,7 @@ def test_error_derives_from_uidt_error_and_its_builtin(cls: type[Exception]) -> 
     [
         (errors.StoreCorruptError, errors.StoreError),
         (errors.StoreVersionError, errors.StoreError),
+        (errors.LeaseLostError, errors.StoreError),
         (errors.RemoteError, errors.TransferError),
         (errors.RetryLaterError, errors.TransferError),
         (errors.InconsistentServerError, errors.RemoteError),

@@ -185,3 +185,13 @@ def test_a_bad_bandwidth_limit_names_the_entry(tmp_path: Path) -> None:
         Settings.from_sources(file=config)
     with pytest.raises(SettingsError, match="give a string like 2M"):
         Settings.from_sources(overrides={"bandwidth_limit": True})  # type: ignore[dict-item]
+
+
+def test_host_id_and_lease_time_for_a_shared_store() -> None:
+    default = Settings()
+    assert (default.host_id, default.lease_ms) == (None, 30_000)
+    chosen = Settings.from_sources(overrides={"host_id": " rack-7 ", "lease_ms": "10s"})
+    assert (chosen.host_id, chosen.lease_ms) == ("rack-7", 10_000)
+    for name, bad in (("host_id", "  "), ("lease_ms", "10"), ("lease_ms", "0")):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_sources(overrides={name: bad})

@@ -11,7 +11,8 @@ builtin an Android developer would expect (Android's exception in brackets)::
     ├── SettingsError              (ValueError)        unknown or malformed setting
     ├── StoreError                 (OSError)           job store cannot be opened / written
     │   ├── StoreCorruptError                          the file is not a uidt store
-    │   └── StoreVersionError                          the file was written by a newer uidt
+    │   ├── StoreVersionError                          the file was written by a newer uidt
+    │   └── LeaseLostError                             another host holds the job's lease now
     ├── DaemonError                (ConnectionError)   no daemon could be reached or started
     ├── ProtocolError              (ValueError)        malformed IPC / API message
     ├── IllegalTransitionError     (RuntimeError)      the core moved a job to a state it may not reach
@@ -84,6 +85,19 @@ class StoreCorruptError(StoreError):
 
 class StoreVersionError(StoreError):
     """The store was written by a newer version of uidt."""
+
+
+class LeaseLostError(StoreError):
+    """A shared store refused a write of a job: this host no longer holds the job's lease.
+
+    Another host claimed the job after this host's lease expired (a higher lease generation),
+    or the job is gone from the store. The job must stop on this host at once (fencing).
+    """
+
+    def __init__(self, message: str, key: object = None) -> None:
+        super().__init__(message)
+        #: The :class:`~uidt.job.key.JobKey` of the job whose lease was lost.
+        self.key = key
 
 
 class DaemonError(UidtError, ConnectionError):

@@ -76,6 +76,11 @@ class Settings:
     #: rclone-style timetable (``"08:00,2M 19:00,off"``, ``"Mon-08:00,512K Sat-00:00,off"``);
     #: ``None`` / ``off``: no limit. See :mod:`uidt.timetable` and docs/transfers.md.
     bandwidth_limit: str | None = None
+    #: This host's name in a shared store's leases (``--store postgresql://…``, docs/fleet.md);
+    #: ``None``: host name, machine id and user (``uidt.store.hostid``).
+    host_id: str | None = None
+    #: How long a shared store's lease lasts without a heartbeat (renewed every third of it).
+    lease_ms: int = 30_000
 
     @classmethod
     def names(cls) -> list[str]:
@@ -198,6 +203,10 @@ def _parse(name: str, raw: Any) -> Any:
             raise SettingsError(f"invalid value for setting {name!r}: {exc}") from None
     if name == "bandwidth_limit":
         return _parse_bandwidth_limit(raw)
+    if name == "host_id":
+        if raw is not None and (not isinstance(raw, str) or not raw.strip()):
+            raise SettingsError(f"invalid value for setting {name!r}: {raw!r} (give a name)")
+        return None if raw is None else raw.strip()
     if name == "log_format":
         if raw not in LOG_FORMATS:
             raise SettingsError(
@@ -217,7 +226,10 @@ def _parse(name: str, raw: Any) -> Any:
             ):
                 return None
             return _parse_int(name, raw)
-        return _parse_int(name, raw)
+        value = _parse_int(name, raw)
+        if name == "lease_ms" and value < 1_000:
+            raise ValueError(raw)  # shorter than a heartbeat's round trip on a busy database
+        return value
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"invalid value for setting {name!r}: {raw!r}") from exc
 

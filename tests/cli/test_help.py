@@ -88,4 +88,4 @@ def test_daemon_help_and_cli_md_name_the_same_store_urls() -> None:
     for text in (_words(result.output), _words(cli_md.read_text())):
         for url in ("sqlite:///", "sqlite://", "memory://"):
             assert url in text
-        assert "postgresql:// is reserved: there is no PostgreSQL store yet" in text
+        assert "postgresql://… (one store shared by several hosts, with leases" in text

@@ -1,4 +1,4 @@
-"""Runs the store contract against every backend (add PostgreSQL here when it exists)."""
+"""Runs the store contract against every backend: memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from uidt.store.memory import MemoryJobStore
+from uidt.store.postgres import PostgresJobStore
 from uidt.store.sqlite import SqliteJobStore
 from uidt.testing.store_contract import JobStoreContract, StoreFactory
 
@@ -22,3 +23,14 @@ class TestSqliteStore(JobStoreContract):
     def store_factory(self, tmp_path: Path) -> StoreFactory:
         path = tmp_path / "uidt.db"
         return StoreFactory("sqlite", lambda: SqliteJobStore(path), survives_reopen=True)
+
+
+@pytest.mark.postgres
+class TestPostgresStore(JobStoreContract):
+    @pytest.fixture
+    def store_factory(self, postgres_url: str) -> StoreFactory:
+        return StoreFactory(
+            "postgresql",
+            lambda: PostgresJobStore(postgres_url, host_id="contract-host"),
+            survives_reopen=True,
+        )

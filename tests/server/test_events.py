@@ -10,6 +10,7 @@ import pytest
 from server.helpers import APP, VISIBLE, make_app, started, uij
 from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError
+from uidt.job.key import JobKey
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import RESULT_SUCCESS, JobSchedulerService
@@ -87,6 +88,16 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
     (ev.UserStop("a"), ("user_stop", "a")),
     (ev.LowMemoryKill("a"), ("host.low_memory_kill", "a")),
     (ev.SystemStopping(), ("commands.system_stopping",)),
+    (
+        ev.LeaseLost(JobKey("a", None, 4)),
+        (
+            "cancel_job",
+            JobKey("a", None, 4),
+            StopReason.SYSTEM_PROCESSING,
+            InternalStopReason.CANCELED,
+            ("moved", True),
+        ),
+    ),
     (
         ev.StopAll(StopReason.DEVICE_STATE, InternalStopReason.UNKNOWN),
         (

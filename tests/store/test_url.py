@@ -37,10 +37,10 @@ def test_memory_url(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("url", ["postgresql://db/uidt", "postgres://u@h/uidt"])
-def test_postgresql_is_not_available_yet(tmp_path: Path, url: str) -> None:
-    with pytest.raises(StoreError, match="PostgreSQL store not available yet"):
-        open_store(url, tmp_path)
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_postgresql_url_without_a_server_is_a_store_error(tmp_path: Path, scheme: str) -> None:
+    with pytest.raises(StoreError, match="connecting failed"):
+        open_store(f"{scheme}://u@/uidt?host={tmp_path}&port=5999", tmp_path)
 
 
 def test_unknown_scheme(tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ def start_options(*, foreground: bool = True) -> Callable[[F], F]:
                 default=None,
                 metavar="URL",
                 help="Job store: sqlite:///PATH (default: uidt.db in the home), sqlite://RELATIVE or "
-                "memory://. postgresql:// is reserved: there is no PostgreSQL store yet.",
+                "memory://, or postgresql://… (one store shared by several hosts, with leases; needs "
+                "uidt[postgresql]).",
             ),
             click.option(
                 "--device",

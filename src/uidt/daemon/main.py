@@ -28,7 +28,10 @@ from uidt.settings import Settings, check_web_address
 from uidt.timing import mark
 
 if TYPE_CHECKING:
+    import asyncio
+
     from uidt.daemon.about import DaemonAbout
+    from uidt.daemon.leases import LeaseKeeper
     from uidt.daemon.runtime import Runtime
     from uidt.daemon.systemd import Handoff
     from uidt.host.prestart import StartedWorker
@@ -148,7 +151,12 @@ async def _open_and_serve(
     from uidt.store.writer import StoreWriter
 
     paths = options.paths
-    store = open_store(options.store_url or f"sqlite:///{paths.store}", paths.data_dir)
+    store = open_store(
+        options.store_url or f"sqlite:///{paths.store}",
+        paths.data_dir,
+        host_id=settings.host_id,
+        lease_ms=settings.lease_ms,
+    )
     try:
         writer = StoreWriter(store)  # store writes leave the loop (uidt.store.writer)
     except BaseException:
@@ -158,7 +166,8 @@ async def _open_and_serve(
     try:
         await _serve(options, settings, writer, prestarted, handoff)
     finally:
-        writer.close()  # commits every write still queued, then closes the store
+        # commits every write still queued, gives a shared store's leases back, closes the store
+        writer.close(release_leases=True)
 
 
 def workers_to_prestart(options: DaemonOptions, *, warm: bool = False) -> tuple[str, ...]:
@@ -326,6 +335,9 @@ async def _serve(
             ]
             if notifier is not None:
                 background.append(group.create_task(notifier.run()))
+            keeper = _keep_leases(runtime, store, loop)
+            if keeper is not None:
+                background.append(group.create_task(keeper.run()))
             watchers: list[JobObserver] = [JobLog()]  # job start/stop lines in the log
             if metrics is not None:
                 watchers.append(metrics.metrics)
@@ -351,6 +363,28 @@ async def _serve(
         # A passed socket's file is the manager's: it keeps listening there for the next start.
         _remove_files(*(() if handoff.owns_socket_path else (sock_path,)), paths.pid_file)
         log.info("uidt daemon stopped")
+
+
+def _keep_leases(
+    runtime: Runtime, writer: StoreWriter, loop: asyncio.AbstractEventLoop
+) -> LeaseKeeper | None:
+    """On a shared store, a :class:`~uidt.daemon.leases.LeaseKeeper` wired to the core."""
+    from uidt.daemon.leases import LeaseKeeper
+    from uidt.server.events import LeaseLost
+    from uidt.store.base import LeasingJobStore
+
+    if not isinstance(writer.store, LeasingJobStore):
+        return None
+    keeper = LeaseKeeper(
+        writer.store, lambda key: runtime.apply(LeaseLost(key)), on_claimed=runtime.adopt
+    )
+    writer.lease_lost = keeper.lost_from_thread(loop)
+    log.info(
+        "shared store: this host is %s, leases of %d s",
+        writer.store.host_id,
+        writer.store.lease_ms // 1000,
+    )
+    return keeper
 
 
 async def _serve_page(runtime: Runtime, settings: Settings) -> WebServer | None:

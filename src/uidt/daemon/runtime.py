@@ -36,13 +36,14 @@ from uidt.daemon.visibility import Visibility
 from uidt.device.source import DeviceSource
 from uidt.device.state import DeviceState, MemoryPressure
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.work import JobWorkItem
 from uidt.server import actions as act
 from uidt.server import events as ev
 from uidt.server.apps import Caller
 from uidt.server.service import JobSchedulerService
 from uidt.store.base import JobStore
-from uidt.store.record import NotificationRecord
+from uidt.store.record import JobRecord, NotificationRecord
 from uidt.store.writer import StoreWriter
 from uidt.timing import mark
 from uidt.transfers.names import TRANSFERS_APP
@@ -120,6 +121,17 @@ class Runtime:
         self.service.load(self.store.load_jobs())
         self.device.add_listener(self._on_device_state)
         self.apply(ev.DeviceChanged(self.device.snapshot()))
+
+    def adopt(self, records: list[JobRecord]) -> list[JobKey]:
+        """Take in jobs claimed from a shared store while running (docs/fleet.md), as if loaded
+        at start; returns the keys it cannot take (app not installed here, or shutting down)."""
+        if self.shutdown.under_way:
+            return [r.key for r in records]
+        known = [r for r in records if self.apps.get(r.key.app) is not None]
+        if known:
+            self.service.load(known)
+            self.flush()
+        return [r.key for r in records if self.apps.get(r.key.app) is None]
 
     def _on_device_state(self, state: DeviceState) -> None:
         self.device_seq += 1

@@ -175,17 +175,33 @@ class SchedulerCore:
         self.emit(RemoveJob(key))
         return status
 
-    def cancel_job(self, key: JobKey, reason: StopReason, internal: InternalStopReason) -> bool:
-        """Drop a scheduled job as ``cancelled``, stopping its run if it has one."""
+    def cancel_job(
+        self,
+        key: JobKey,
+        reason: StopReason,
+        internal: InternalStopReason,
+        *,
+        moved: bool = False,
+    ) -> bool:
+        """Drop a scheduled job as ``cancelled``, stopping its run if it has one.
+
+        ``moved``: the job has not ended but left this host (another host holds its lease in a
+        shared store, docs/fleet.md): it is forgotten here without a terminal state, so it reads
+        neither cancelled, finished nor failed; its run is stopped all the same.
+        """
         status = self.jobs.get(key)
         if status is None:
             return False
         ctx = self.run_table.get(key)
-        status.state = check_transition(status.state, JobState.CANCELLED)
+        if not moved:
+            status.state = check_transition(status.state, JobState.CANCELLED)
         self._remove(key)
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
-        self.record(status, JobState.CANCELLED.value, reason.name)
-        self.ended.append(snapshot.job_snapshot(self, status))
+        if moved:
+            self.record(status, "lease-lost", "another host holds the job now")
+        else:
+            self.record(status, JobState.CANCELLED.value, reason.name)
+            self.ended.append(snapshot.job_snapshot(self, status))
         if ctx is not None:
             ctx.cancelled = True
             stop_run(self, ctx, reason, internal)

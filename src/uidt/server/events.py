@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, assert_never, overload
 
 from uidt.device.state import DeviceState
 from uidt.job.info import JobInfo
+from uidt.job.key import JobKey
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.work import JobWorkItem
@@ -298,6 +299,13 @@ class AppCancelNotification:
     notification_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseLost:
+    """A shared store says another host holds this job's lease now: stop it here at once."""
+
+    key: JobKey
+
+
 DaemonEvent = (
     DeviceChanged
     | TimerDue
@@ -314,6 +322,7 @@ DaemonEvent = (
     | StopAll
     | AppNotify
     | AppCancelNotification
+    | LeaseLost
 )
 #: Every event :meth:`JobSchedulerService.handle` takes without an answer.
 CoreEvent = HostEvent | DaemonEvent
@@ -394,6 +403,10 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
             core.notification_manager.notify(app, nid, notification)
         case AppCancelNotification(app=app, notification_id=nid):
             core.notification_manager.cancel(app, nid)
+        case LeaseLost(key=key):  # stopped with SYSTEM_PROCESSING: docs/fleet.md says why
+            core.cancel_job(
+                key, StopReason.SYSTEM_PROCESSING, InternalStopReason.CANCELED, moved=True
+            )
         case _:
             assert_never(event)
     return None

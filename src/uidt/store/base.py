@@ -1,4 +1,4 @@
-"""The ``JobStore`` contract every store implements (memory, SQLite; PostgreSQL later).
+"""The ``JobStore`` contract every store implements (memory, SQLite, PostgreSQL).
 
 The daemon calls a store from one thread, its :class:`~uidt.store.writer.StoreWriter`'s (never on
 its event loop). The rules every store keeps:
@@ -19,18 +19,22 @@ and the contract suite use to look inside (``get_job``, ``jobs``, ``count_for_ap
 (queries by app or namespace, runtime-field updates, metadata) can come back with a store shared
 by several hosts, when a caller needs it.
 
-Leases (the plan for PostgreSQL, many hosts sharing one store): leases live in a separate protocol,
-:class:`LeasingJobStore`, which a multi-host store implements *in addition to* :class:`JobStore`.
-Callers that only know ``JobStore`` keep working unchanged: the PostgreSQL store takes (or renews)
-the lease of every job it writes for its own host inside ``put_job``, ``load_jobs`` returns only
-the jobs this host holds or can claim (``SELECT … FOR UPDATE SKIP LOCKED`` on expired leases), and
-the daemon, when ``isinstance(store, LeasingJobStore)``, calls ``heartbeat()`` on a timer and
-``release_all()`` at shutdown. Single-host stores (memory, SQLite) simply do not implement it.
+Leases (PostgreSQL, many hosts sharing one store; docs/fleet.md): leases live in a separate
+protocol, :class:`LeasingJobStore`, which a multi-host store implements *in addition to*
+:class:`JobStore`. Callers that only know ``JobStore`` keep working unchanged: the PostgreSQL
+store takes (or renews) the lease of every job it writes for its own host inside ``put_job``,
+``load_jobs`` returns only the jobs this host holds or can claim (``SELECT … FOR UPDATE SKIP
+LOCKED`` on free or expired leases), a write of a job whose lease another host took raises
+:class:`~uidt.errors.LeaseLostError`, and the daemon, when ``isinstance(store,
+LeasingJobStore)``, calls ``heartbeat()`` on a timer and ``release_all()`` at shutdown.
+Single-host stores (memory, SQLite) simply do not implement it.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
@@ -100,16 +104,46 @@ class JobStore(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What one :meth:`LeasingJobStore.heartbeat` found."""
+
+    #: How many leases it renewed (the jobs this host still holds).
+    held: int
+    #: The jobs whose lease this host lost since the last look (another host claimed them, or
+    #: they were removed): they must stop on this host at once.
+    lost: tuple[JobKey, ...]
+
+
 @runtime_checkable
 class LeasingJobStore(Protocol):
     """Optional extension for stores shared by several hosts (PostgreSQL); see the module doc."""
 
-    def heartbeat(self) -> int:
-        """Renew this host's leases; returns how many jobs it holds."""
+    host_id: str
+    lease_ms: int
+
+    def claim(self, limit: int | None = None) -> list[JobRecord]:
+        """Take the lease of up to ``limit`` jobs that are free or expired; their records."""
+        ...
+
+    def heartbeat(self) -> Heartbeat:
+        """Renew this host's leases; say how many it holds and which it lost."""
         ...
 
     def lease_owner(self, key: JobKey) -> str | None:
         """The host holding the job's lease, or ``None`` if free or expired."""
+        ...
+
+    def held(self) -> dict[JobKey, int]:
+        """The jobs this host holds, with the lease generation of each."""
+        ...
+
+    def abandon(self) -> list[JobKey]:
+        """Give up every lease in memory, without the database (unreachable); the keys."""
+        ...
+
+    def release(self, keys: Sequence[JobKey]) -> None:
+        """Give up the leases of these jobs (the ones this host holds)."""
         ...
 
     def release_all(self) -> None:

@@ -44,9 +44,9 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 
-from uidt.errors import StoreError
+from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
-from uidt.store.base import JobStore
+from uidt.store.base import JobStore, LeasingJobStore
 from uidt.store.batch import (
     BatchWriting,
     DropApp,
@@ -79,6 +79,8 @@ class StoreWriter:
         monotonic: the clock of that wait (tests may pass another).
         timer: the clock that times each commit for ``commit_observer`` (tests may pass another).
         commit_observer: told of each commit (see the module doc); may be set later too.
+        lease_lost: told of each job whose lease this host lost (shared stores); may be set
+            later too.
     """
 
     def __init__(
@@ -89,12 +91,16 @@ class StoreWriter:
         monotonic: Callable[[], float] = time.monotonic,
         timer: Callable[[], float] = time.perf_counter,
         commit_observer: CommitObserver | None = None,
+        lease_lost: Callable[[JobKey], None] | None = None,
     ) -> None:
         self.store = store
         self.linger_s = linger_s
         self._monotonic = monotonic
         self._timer = timer
         self.commit_observer = commit_observer
+        #: Told (on the writer thread) of each job whose write a shared store refused because
+        #: another host holds its lease now (:class:`~uidt.errors.LeaseLostError`).
+        self.lease_lost = lease_lost
         self._apps: dict[str, AppRecord] = {r.package: r for r in store.apps()}
         self._cond = threading.Condition()
         self._pending: dict[Hashable, StoreWrite] = {}
@@ -197,14 +203,24 @@ class StoreWriter:
             while self._done < target and self._thread.is_alive():
                 self._cond.wait()
 
-    def close(self) -> None:
-        """Commit everything still queued, stop the thread and close the store (idempotent)."""
+    def close(self, *, release_leases: bool = False) -> None:
+        """Commit everything still queued, stop the thread and close the store (idempotent).
+
+        ``release_leases``: on a shared store (:class:`~uidt.store.base.LeasingJobStore`), give
+        every lease back once the last write is committed (the daemon's clean shutdown), so
+        other hosts claim those jobs at once; a failure is logged (the leases then expire).
+        """
         with self._cond:
             if self._closed:
                 return
             self._closed = self._closing = True
             self._cond.notify_all()
         self._thread.join()
+        if release_leases and isinstance(self.store, LeasingJobStore):
+            try:
+                self.store.release_all()
+            except StoreError as exc:
+                log.warning("could not give the leases back (they expire on their own): %s", exc)
         self.store.close()
 
     # -- the writer thread -----------------------------------------------------------------
@@ -287,10 +303,22 @@ class StoreWriter:
         for write in batch:
             try:
                 apply_write(self.store, write)
+            except LeaseLostError as exc:  # another host holds the job now: stop it here
+                log.warning("store write %s refused: %s", type(write).__name__, exc)
+                first = first or exc
+                self._tell_lost(exc)
             except Exception as exc:  # one bad write must not lose the others
                 log.error("store write %s failed: %s", type(write).__name__, exc)
                 first = first or _as_store_error(exc)
         return first
+
+    def _tell_lost(self, exc: LeaseLostError) -> None:
+        if self.lease_lost is None or not isinstance(exc.key, JobKey):
+            return
+        try:
+            self.lease_lost(exc.key)
+        except Exception:  # the hook must never stop the commits
+            log.exception("the store's lease-lost hook failed")
 
 
 def _as_store_error(exc: Exception) -> StoreError:

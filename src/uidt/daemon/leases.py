@@ -1,0 +1,170 @@
+"""``LeaseKeeper``: the daemon's side of a shared store's leases (docs/fleet.md).
+
+When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the daemon
+
+* renews its leases every third of the lease time (``heartbeat`` on the store's own thread
+  pool, never on the event loop), so a lease only expires when this host is dead, frozen or cut
+  off from the database;
+* stops at once every job whose lease it lost: the ones a heartbeat reports, and the ones whose
+  write the store refused (:class:`~uidt.errors.LeaseLostError`, told by the store writer's
+  ``lease_lost`` hook). The core stops their runs with ``SYSTEM_PROCESSING`` and forgets them
+  (:class:`~uidt.server.events.LeaseLost`);
+* fences itself when the database cannot be reached: once no heartbeat succeeded for two thirds
+  of the lease (checked on every tick, even while a heartbeat hangs), it stops every job it
+  holds and gives their leases up in memory (it cannot tell the database), so its jobs stop one
+  heartbeat period *before* their leases can expire and another host claim them;
+* takes jobs over: after each heartbeat it claims up to ``claim_limit`` jobs whose lease is
+  free or expired (their host died, or gave them back at its shutdown) and hands them to the core
+  as if loaded at start; jobs of an app not installed here are given back at once;
+* gives every lease back at a clean shutdown (``release_all``), after the last writes, so other
+  hosts claim those jobs at once instead of after the expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from uidt.errors import StoreError
+from uidt.job.key import JobKey
+from uidt.store.base import LeasingJobStore
+from uidt.store.record import JobRecord
+
+log = logging.getLogger("uidt.daemon")
+
+#: Most jobs one heartbeat claims.
+DEFAULT_CLAIM_LIMIT = 16
+
+
+class LeaseKeeper:
+    """Heartbeats, lost leases and self-fencing for one daemon (see the module doc).
+
+    Args:
+        store: the shared store (the writer's store).
+        on_lost: called on the event loop with each job to stop here.
+        on_claimed: called on the event loop with the jobs a heartbeat claimed (free or
+            expired leases: another host died or gave them back); returns the keys it cannot
+            run here (an app not installed on this host), whose leases are given back.
+        claim_limit: most jobs claimed per heartbeat (so one host does not take the whole
+            queue at once).
+        monotonic: seconds, for the self-fencing deadline (tests may pass another).
+    """
+
+    def __init__(
+        self,
+        store: LeasingJobStore,
+        on_lost: Callable[[JobKey], None],
+        *,
+        on_claimed: Callable[[list[JobRecord]], Sequence[JobKey]] | None = None,
+        claim_limit: int = DEFAULT_CLAIM_LIMIT,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.on_lost = on_lost
+        self.on_claimed = on_claimed
+        self.claim_limit = claim_limit
+        self._monotonic = monotonic
+        self.last_renewed = monotonic()
+        #: Heartbeats that succeeded and that failed (``uidt dumpsys``, tests).
+        self.beats = 0
+        self.failures = 0
+
+    @property
+    def period_s(self) -> float:
+        """How often the leases are renewed: a third of the lease time."""
+        return self.store.lease_ms / 3000
+
+    def lost_from_thread(self, loop: asyncio.AbstractEventLoop) -> Callable[[JobKey], None]:
+        """A ``lease_lost`` hook for the store writer's thread: hands the key to the loop."""
+
+        def tell(key: JobKey) -> None:
+            loop.call_soon_threadsafe(self._lost, key, "a write was refused")
+
+        return tell
+
+    def _lost(self, key: JobKey, why: str) -> None:
+        log.warning("job %s: this host lost its lease (%s); stopping it here", key, why)
+        self.on_lost(key)
+
+    @property
+    def fence_after_s(self) -> float:
+        """No renewal for this long and this host stops its jobs: two thirds of the lease, so
+        they stop a period *before* another host may claim them."""
+        return self.store.lease_ms / 1000 - self.period_s
+
+    async def run(self) -> None:
+        """Every :attr:`period_s`: check the fencing deadline, then renew and take jobs over.
+
+        A heartbeat that hangs (a database that stopped answering) does not hold the deadline
+        up: the next tick checks it while that heartbeat is still under way, and starts no other.
+        """
+        pending: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await asyncio.sleep(self.period_s)
+                self.check_deadline()
+                if pending is None or pending.done():
+                    pending = asyncio.create_task(self._tick())
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    async def _tick(self) -> None:
+        await self.beat()
+        await self.take_over()
+
+    def check_deadline(self) -> None:
+        """Fence this host when its leases went unrenewed for :attr:`fence_after_s`."""
+        down_s = self._monotonic() - self.last_renewed
+        if down_s >= self.fence_after_s and self.store.held():
+            log.warning("no lease renewed for %.1f s: stopping every job this host holds", down_s)
+            self.fence()
+
+    async def take_over(self) -> None:
+        """Claim up to :attr:`claim_limit` free or expired jobs and hand them to the core."""
+        if self.on_claimed is None:
+            return
+        try:
+            records = await asyncio.to_thread(self.store.claim, self.claim_limit)
+        except StoreError as exc:
+            log.warning("claiming jobs failed: %s", exc)
+            return
+        if not records:
+            return
+        log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
+        refused = list(self.on_claimed(records))
+        if refused:
+            try:
+                await asyncio.to_thread(self.store.release, refused)
+            except StoreError as exc:
+                log.warning("could not give back jobs this host cannot run: %s", exc)
+
+    async def beat(self) -> None:
+        """One heartbeat: renew, stop the jobs lost, or fence this host if the store is gone."""
+        began = self._monotonic()  # the database renews at or after this
+        try:
+            result = await asyncio.to_thread(self.store.heartbeat)
+        except StoreError as exc:
+            self.failures += 1
+            down_s = self._monotonic() - self.last_renewed
+            log.warning("lease heartbeat failed (%.1f s since the last renewal): %s", down_s, exc)
+            self.check_deadline()
+            return
+        self.beats += 1
+        self.last_renewed = began
+        for key in result.lost:
+            self._lost(key, "another host claimed it, or it was removed")
+
+    def fence(self) -> None:
+        """Stop every job this host holds: its leases may have been claimed by now."""
+        for key in self.store.abandon():
+            self._lost(key, "its leases went unrenewed: the store cannot be reached")
+
+    async def release(self) -> None:
+        """Give every lease back (clean shutdown, after the last writes); errors are logged."""
+        try:
+            await asyncio.to_thread(self.store.release_all)
+        except StoreError as exc:
+            log.warning("could not give the leases back (they expire on their own): %s", exc)

@@ -1,0 +1,241 @@
+"""``LeaseBook``: one host's leases in the shared PostgreSQL store, and the SQL that keeps them.
+
+Used by :class:`~uidt.store.postgres.PostgresJobStore`, which calls it inside its transactions
+(under its lock); the rules are in docs/fleet.md. The book remembers which jobs this host holds,
+with the generation of each (every write of a held job names it: fencing), and which it lost
+(their clean-up is then not this host's to do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+
+from uidt.errors import LeaseLostError
+from uidt.job.key import JobKey
+from uidt.store.base import Heartbeat
+
+#: "Now" in milliseconds: the caller's clock when given, else the database server's.
+NOW = "COALESCE(%(now)s::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
+KEY = "app = %(app)s AND namespace = %(ns)s AND job_id = %(id)s"
+CLAIMABLE = f"(lease_owner IS NULL OR lease_expires_utc_ms <= {NOW})"
+
+_Conn = psycopg.Connection[Any]
+_TAKEN = "another host claimed it, or it was removed"
+
+
+def key_args(key: JobKey) -> dict[str, Any]:
+    """The SQL parameters naming a job (the default namespace is ``''``)."""
+    return {"app": key.app, "ns": key.namespace or "", "id": key.job_id}
+
+
+def key_of(row: Sequence[Any]) -> JobKey:
+    """The job named by a row starting with ``app, namespace, job_id``."""
+    return JobKey(row[0], row[1] or None, int(row[2]))
+
+
+class LeaseBook:
+    """The leases one host holds and lost (see the module doc)."""
+
+    def __init__(self, host_id: str, lease_ms: int, clock: Callable[[], int] | None) -> None:
+        self.host_id, self.lease_ms = host_id, lease_ms
+        self._clock = clock
+        self.held: dict[JobKey, int] = {}  # job -> the generation this host holds
+        self.lost: set[JobKey] = set()
+        #: Set without the store's lock by :meth:`request_fence` (the lock may be stuck in a call
+        #: to an unanswering database); carried out by :meth:`settle` at the next store call.
+        self.fence_requested = False
+
+    def args(self, **more: Any) -> dict[str, Any]:
+        now = None if self._clock is None else int(self._clock())
+        return {"now": now, "me": self.host_id, "ttl": self.lease_ms, **more}
+
+    def snapshot(self) -> tuple[dict[JobKey, int], set[JobKey]]:
+        return dict(self.held), set(self.lost)
+
+    def restore(self, saved: tuple[dict[JobKey, int], set[JobKey]]) -> None:
+        self.held, self.lost = saved
+
+    def lose(self, key: JobKey, why: str) -> LeaseLostError:
+        """Note ``key`` as lost; the error to raise."""
+        self.held.pop(key, None)
+        self.lost.add(key)
+        return LeaseLostError(f"job {key}: host {self.host_id} lost its lease ({why})", key)
+
+    # -- writes of one job ----------------------------------------------------------------
+
+    def write(self, conn: _Conn, key: JobKey, record: str, enqueued: int) -> None:
+        """Write a persisted job: fenced if held, else claimed (inserted or taken over).
+
+        Raises:
+            LeaseLostError: another host holds the job, or claimed it from this host.
+        """
+        args = self.args(**key_args(key), record=record, enqueued=enqueued)
+        generation = self.held.get(key)
+        if generation is not None:
+            done = conn.execute(
+                f"UPDATE uidt_jobs SET record = %(record)s, enqueue_time_utc_ms = %(enqueued)s, "
+                f"lease_expires_utc_ms = {NOW} + %(ttl)s "
+                f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s",
+                {**args, "gen": generation},
+            )
+            if done.rowcount != 1:
+                raise self.lose(key, _TAKEN)
+            return
+        insert = (
+            "INSERT INTO uidt_jobs (app, namespace, job_id, record, enqueue_time_utc_ms, "
+            "lease_owner, lease_expires_utc_ms, lease_generation) "
+            f"VALUES (%(app)s, %(ns)s, %(id)s, %(record)s, %(enqueued)s, %(me)s, "
+            f"{NOW} + %(ttl)s, nextval('uidt_lease_generation')) "
+        )
+        if key in self.lost:
+            # This host's view of a job it lost is stale: it may create the job anew (the job
+            # ended elsewhere), never take an existing row back, even one free to claim.
+            row = conn.execute(
+                insert + "ON CONFLICT DO NOTHING RETURNING lease_generation", args
+            ).fetchone()
+            if row is None:
+                raise self.lose(key, "it lives on on another host, or is free to claim")
+            self.held[key] = int(row[0])
+            self.lost.discard(key)
+            return
+        row = conn.execute(
+            insert + "ON CONFLICT (app, namespace, job_id) DO UPDATE SET record = EXCLUDED.record, "
+            "enqueue_time_utc_ms = EXCLUDED.enqueue_time_utc_ms, lease_owner = %(me)s, "
+            "lease_expires_utc_ms = EXCLUDED.lease_expires_utc_ms, "
+            "lease_generation = nextval('uidt_lease_generation') "
+            "WHERE uidt_jobs.lease_owner IS NULL OR uidt_jobs.lease_owner = %(me)s "
+            f"OR uidt_jobs.lease_expires_utc_ms <= {NOW} "
+            "RETURNING lease_generation",
+            args,
+        ).fetchone()
+        if row is None:
+            raise self.lose(key, "another host holds it")
+        self.held[key] = int(row[0])
+        self.lost.discard(key)
+
+    def delete(self, conn: _Conn, key: JobKey) -> bool:
+        """Delete the job's row (fenced if held); ``False`` if there was none.
+
+        Raises:
+            LeaseLostError: another host holds the job (or claimed it from this host).
+        """
+        generation = self.held.get(key)
+        if generation is not None:
+            done = conn.execute(
+                f"DELETE FROM uidt_jobs WHERE {KEY} AND lease_owner = %(me)s "
+                "AND lease_generation = %(gen)s",
+                self.args(**key_args(key), gen=generation),
+            )
+            if done.rowcount != 1:
+                raise self.lose(key, _TAKEN)
+            del self.held[key]
+            return True
+        done = conn.execute(
+            f"DELETE FROM uidt_jobs WHERE {KEY} AND ({CLAIMABLE} OR lease_owner = %(me)s)",
+            self.args(**key_args(key)),
+        )
+        if done.rowcount == 1:
+            return True
+        if conn.execute(f"SELECT 1 FROM uidt_jobs WHERE {KEY}", key_args(key)).fetchone():
+            raise self.lose(key, "another host holds it")
+        return False
+
+    # -- many jobs ------------------------------------------------------------------------
+
+    def claim(self, conn: _Conn, limit: int | None, *, adopt_own: bool) -> list[tuple[JobKey, str]]:
+        """Claim free or expired jobs (and this host's own, if ``adopt_own``): keys and records."""
+        own = " OR lease_owner = %(me)s" if adopt_own else ""
+        bound = "" if limit is None else " LIMIT %(limit)s"
+        rows = conn.execute(
+            "UPDATE uidt_jobs SET lease_owner = %(me)s, "
+            f"lease_expires_utc_ms = {NOW} + %(ttl)s, "
+            "lease_generation = nextval('uidt_lease_generation') "
+            "WHERE (app, namespace, job_id) IN (SELECT app, namespace, job_id FROM uidt_jobs "
+            f"WHERE {CLAIMABLE}{own} ORDER BY enqueue_time_utc_ms, app, namespace, job_id"
+            f"{bound} FOR UPDATE SKIP LOCKED) "
+            "RETURNING app, namespace, job_id, record, lease_generation",
+            self.args(limit=limit),
+        ).fetchall()
+        found: list[tuple[JobKey, str]] = []
+        for row in rows:
+            key = key_of(row)
+            self.held[key] = int(row[4])
+            self.lost.discard(key)
+            found.append((key, row[3]))
+        return found
+
+    def renew(self, conn: _Conn) -> Heartbeat:
+        """Renew exactly the (job, generation) pairs held; the ones not renewed are lost."""
+        if not self.held:
+            return Heartbeat(held=0, lost=())
+        keys = list(self.held)
+        rows = conn.execute(
+            f"UPDATE uidt_jobs SET lease_expires_utc_ms = {NOW} + %(ttl)s "
+            "WHERE lease_owner = %(me)s AND (app, namespace, job_id, lease_generation) IN "
+            "(SELECT * FROM unnest(%(apps)s::text[], %(nss)s::text[], %(ids)s::bigint[], "
+            "%(gens)s::bigint[])) RETURNING app, namespace, job_id",
+            self.args(
+                apps=[k.app for k in keys],
+                nss=[k.namespace or "" for k in keys],
+                ids=[k.job_id for k in keys],
+                gens=[self.held[k] for k in keys],
+            ),
+        ).fetchall()
+        renewed = {key_of(row) for row in rows}
+        lost = tuple(sorted((k for k in keys if k not in renewed), key=str))
+        for key in lost:
+            self.lose(key, _TAKEN)
+        return Heartbeat(held=len(renewed), lost=lost)
+
+    def owner(self, conn: _Conn, key: JobKey) -> str | None:
+        """The host holding a live lease on the job, or ``None``."""
+        row = conn.execute(
+            f"SELECT lease_owner FROM uidt_jobs WHERE {KEY} AND NOT {CLAIMABLE}",
+            self.args(**key_args(key)),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def release(self, conn: _Conn, keys: Sequence[JobKey]) -> None:
+        """Free the leases of ``keys`` this host holds (fenced: a lease taken meanwhile stays)."""
+        for key in keys:
+            generation = self.held.pop(key, None)
+            if generation is None:
+                continue
+            conn.execute(
+                "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
+                f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s",
+                self.args(**key_args(key), gen=generation),
+            )
+
+    def abandon(self) -> list[JobKey]:
+        """Give every lease up in memory only; the keys."""
+        keys = sorted(self.held, key=str)
+        self.lost.update(keys)
+        self.held.clear()
+        return keys
+
+    def request_fence(self) -> list[JobKey]:
+        """Without the store's lock: ask for :meth:`abandon`; the keys held until now.
+
+        Safe from any thread: copying a dict and setting a flag are single steps under the GIL.
+        """
+        keys = [] if self.fence_requested else sorted(dict(self.held), key=str)
+        self.fence_requested = True
+        return keys
+
+    def held_now(self) -> dict[JobKey, int]:
+        """Without the store's lock: the leases held (none once a fence is requested)."""
+        return {} if self.fence_requested else dict(self.held)
+
+    def settle(self) -> None:
+        """Under the store's lock, before any call: carry out a requested fence."""
+        if self.fence_requested:
+            self.abandon()
+            self.fence_requested = False
+
+    def forget_app(self, package: str) -> None:
+        """The app was removed (with its jobs, on every host)."""
+        self.held = {k: g for k, g in self.held.items() if k.app != package}

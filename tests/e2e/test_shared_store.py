@@ -1,0 +1,204 @@
+"""A real daemon on a shared PostgreSQL store: an unreachable database at start, leases held
+and given back, and a job whose lease another host took stops at once (docs/fleet.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from uidt import JobScheduler
+from uidt.job.key import JobKey
+from uidt.job.reasons import StopReason
+from uidt.store.postgres import PostgresJobStore
+from uidt.testing.httpserver import ThreadedTransferTestServer
+from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
+
+from .conftest import SAMPLE, SAMPLE_DIR, Daemon, clean_env, read_log, uij, wait_for
+
+pytestmark = pytest.mark.postgres
+
+KEY = JobKey(SAMPLE, None, 701)
+
+
+def _lease(url: str) -> tuple[str | None, int] | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT lease_owner, lease_generation FROM uidt_jobs WHERE app = %s AND job_id = %s",
+            (KEY.app, KEY.job_id),
+        ).fetchone()
+    return None if row is None else (row[0], int(row[1]))
+
+
+def test_an_unreachable_database_at_start_is_one_clear_error_and_exit_1(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    url = f"postgresql://alice:s3cret@/uidt?host={tmp_path}&port=5999"
+    command = [sys.executable, "-m", "uidt", "--home", str(home), "daemon", "--foreground"]
+    done = subprocess.run(
+        [*command, "--device", "fake", "--store", url],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("uidt: ")]
+    assert len(errors) == 1, done.stderr
+    assert "job store postgresql://alice:***@" in errors[0]
+    assert "connecting failed" in errors[0]
+    assert "s3cret" not in done.stderr + done.stdout
+    assert not (home / "daemon.sock").exists()
+
+
+def test_a_daemon_holds_its_jobs_leases_and_gives_them_back_at_shutdown(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    daemon = Daemon(
+        home, {"host_id": "host-a", "lease_ms": "3s"}, extra_args=("--store", postgres_url)
+    )
+    try:
+        daemon.start()
+        daemon.install(SAMPLE_DIR)
+        scheduler = daemon.scheduler()
+        with scheduler.activity():
+            job = uij(KEY.job_id, "run", log, persisted=True)
+            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+        daemon.wait_running(KEY.job_id)
+        lease = _lease(postgres_url)
+        assert lease is not None
+        assert lease[0] == "host-a"
+    finally:
+        daemon.stop()
+    assert daemon.returncode == 0
+    assert _lease(postgres_url) == (None, lease[1])  # given back, same generation
+
+
+def test_a_job_whose_lease_another_host_took_stops_at_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    daemon = Daemon(
+        home, {"host_id": "host-a", "lease_ms": "3s"}, extra_args=("--store", postgres_url)
+    )
+    try:
+        daemon.start()
+        daemon.install(SAMPLE_DIR)
+        scheduler = daemon.scheduler()
+        with scheduler.activity():
+            job = uij(KEY.job_id, "run", log, persisted=True)
+            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+        daemon.wait_running(KEY.job_id)
+        # host-a froze (as far as the store can tell): its lease ran out and host-b claimed it
+        with psycopg.connect(postgres_url) as conn:
+            conn.execute("UPDATE uidt_jobs SET lease_expires_utc_ms = 0")
+        with PostgresJobStore(postgres_url, host_id="host-b") as other:
+            assert [r.key for r in other.claim()] == [KEY]
+            taken = _lease(postgres_url)
+            stop = f"stop {KEY.job_id} {int(StopReason.SYSTEM_PROCESSING)}"
+            wait_for(
+                lambda: any(line.startswith(stop) for line in read_log(log)),
+                what="the job to stop on host-a",
+            )
+            wait_for(
+                lambda: scheduler.get_pending_job(KEY.job_id) is None, what="host-a to forget it"
+            )
+            assert _lease(postgres_url) == taken  # host-a wrote nothing over host-b's lease
+    finally:
+        daemon.stop()
+    assert _lease(postgres_url) == taken  # nor at its shutdown
+    assert "lost its lease" in daemon.output()
+
+
+@pytest.mark.slow  # about 8 s: two daemons, a lease of 2 s to run out, a throttled download
+def test_a_killed_hosts_download_is_taken_over_and_completes_byte_exact(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """kill -9 host-a mid-download; host-b (already running on the same store) claims the job
+    once the lease expired and finishes it from the partial file both can see."""
+    data = os.urandom(3 * 1024 * 1024 + 11)
+    dest = tmp_path / "big.bin"
+    settings = {"lease_ms": "2s"}
+    store = ("--store", postgres_url)
+    homes = [tmp_path / "a", tmp_path / "b"]
+    for home in homes:
+        home.mkdir()
+    host_a = Daemon(homes[0], {**settings, "host_id": "host-a"}, extra_args=store)
+    host_b = Daemon(homes[1], {**settings, "host_id": "host-b"}, extra_args=store)
+    with ThreadedTransferTestServer() as server:
+        server.add_file("/big.bin", data)
+        server.throttle("/big.bin", 1024 * 1024)
+        try:
+            host_a.start()
+            host_b.start()
+            scheduled = host_a.uidt("download", server.url("/big.bin"), "-o", str(dest))
+            assert scheduled.returncode == 0, scheduled.stderr
+            wait_for(lambda: server.bytes_sent("/big.bin") > 256 * 1024, what="bytes to flow")
+            held = _leases(postgres_url)
+            assert [owner for owner, _ in held] == ["host-a"]
+            host_a.kill9()
+            server.throttle("/big.bin", None)
+            wait_for(dest.exists, timeout=30, what="host-b to take the download over")
+            assert dest.read_bytes() == data
+            assert "took over 1 job(s)" in (homes[1] / "logs" / "daemon.log").read_text()
+            resumed = [r.range for r in server.server.requests if r.path == "/big.bin" and r.range]
+            assert resumed, "host-b started the download again from zero"
+        finally:
+            host_a.stop()
+            host_b.stop()
+
+
+def _leases(url: str) -> list[tuple[str | None, int]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT lease_owner, lease_generation FROM uidt_jobs").fetchall()
+    return [(row[0], int(row[1])) for row in rows]
+
+
+@pytest.mark.slow  # about 10 s: a cluster of its own, stopped and started under a running daemon
+def test_a_database_lost_mid_run_stops_the_job_in_time_and_it_runs_again_when_back(
+    tmp_path: Path,
+) -> None:
+    cluster = TemporaryCluster()
+    try:
+        cluster.start()
+    except ClusterUnavailable as exc:
+        pytest.skip(f"no PostgreSQL for this test: {exc}")
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    url = cluster.new_database()
+    daemon = Daemon(home, {"host_id": "host-a", "lease_ms": "3s"}, extra_args=("--store", url))
+    try:
+        daemon.start()
+        daemon.install(SAMPLE_DIR)
+        scheduler = daemon.scheduler()
+        with scheduler.activity():
+            job = uij(KEY.job_id, "run", log, persisted=True)
+            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+        daemon.wait_running(KEY.job_id)
+        cluster.stop_server()  # the database is gone, as for a partitioned host
+        stop = f"stop {KEY.job_id} {int(StopReason.SYSTEM_PROCESSING)}"
+        wait_for(
+            lambda: any(line.startswith(stop) for line in read_log(log)),
+            what="the job to stop before its lease could expire",
+        )
+        assert "no lease renewed for" in daemon.output()
+        cluster.start_server()
+        wait_for(
+            lambda: read_log(log).count(f"start {KEY.job_id} run") == 2,
+            timeout=30,
+            what="the job to run again once the database is back",
+        )
+        lease = _lease(url)
+        assert lease is not None
+        assert lease[0] == "host-a"
+    finally:
+        daemon.stop()
+        cluster.stop()
