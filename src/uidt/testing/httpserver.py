@@ -115,6 +115,8 @@ class RequestRecord:
     body_bytes: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     """The request's header fields, names in lower case (a repeated one: its last value)."""
+    peer_port: int = 0
+    """The client's port (a proxy's own connection when one is in between)."""
     finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the handler is done with the request (answered, or saw the client go away)."""
 
@@ -301,6 +303,8 @@ class TransferTestServer(TusEndpoint):
             request.headers.get("If-Range"),
             headers={name.lower(): value for name, value in request.headers.items()},
         )
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        record.peer_port = peer[1] if peer else 0
         self.requests.append(record)
         try:
             return await self._handle(request, record)

@@ -1,4 +1,8 @@
-"""The ``aiohttp`` transport: ``https://``, redirects and bodies without a length.
+"""The ``aiohttp`` transport: ``https://``, proxies, redirects and bodies without a length.
+
+Each hop goes through the proxy :meth:`~uidt.transfers.proxy.ProxySettings.proxy_for` names for
+it (``CONNECT`` for ``https://``, an absolute-URI request for ``http://``), or straight to the
+server when none.
 
 Redirects are followed here, one checked hop at a time (:mod:`uidt.transfers.redirects`),
 with ``aiohttp`` told not to follow any itself. The body comes in chunks on the event loop and
@@ -12,9 +16,12 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from uidt.errors import ProxyError
+from uidt.redact import redact
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.failures import TooManyRedirectsError
 from uidt.transfers.http import REDIRECT_STATUSES, new_session
+from uidt.transfers.proxy import aiohttp_arguments
 from uidt.transfers.redirects import follow_redirect
 from uidt.transfers.request import RequestOptions, has_field, merged, without_userinfo
 from uidt.transfers.tls import ssl_for
@@ -97,9 +104,16 @@ class AiohttpTransport:
             fields = merged(self.request.headers_for(current, original=url), headers)
             # A field given wins over the URL's user:password (aiohttp refuses both).
             target = without_userinfo(current) if has_field(fields, "Authorization") else current
+            proxy = self.request.proxy.proxy_for(current)
             async with self.session.get(
-                target, headers=fields, allow_redirects=False, ssl=ssl
+                target, headers=fields, allow_redirects=False, ssl=ssl, **aiohttp_arguments(proxy)
             ) as response:
+                if proxy is not None and response.status == 407:
+                    raise ProxyError(
+                        f"{redact(current)}: the proxy {proxy.where} wants credentials "
+                        "(407 Proxy Authentication Required): give them in the proxy URL, "
+                        "http://USER:PASSWORD@HOST:PORT"
+                    )
                 if response.status in REDIRECT_STATUSES:
                     current = follow_redirect(
                         current,

@@ -53,8 +53,10 @@ OnBytes = Callable[[int], None]
 class ConnectFailedError(ConnectionError):
     """The server could not be reached (name lookup, refusal, connect timeout)."""
 
-    def __init__(self, host: str, port: int, cause: OSError) -> None:
-        super().__init__(f"cannot reach {host}:{port} ({cause})")
+    def __init__(self, host: str, port: int, cause: OSError, *, proxy: bool = False) -> None:
+        what = "the proxy " if proxy else ""
+        super().__init__(f"cannot reach {what}{host}:{port} ({cause})")
+        self.proxy = proxy
         self.host = host
         self.port = port
         self.os_error = cause

@@ -107,7 +107,9 @@ class Transports:
     def raw_fits(self, url: str) -> bool:
         """Whether the splice reader may try ``url``: plain ``http://`` (a transport that must
         go through something, such as a proxy, is to answer ``False`` here)."""
-        return self.raw_http and check_url(url) == "http"
+        return (
+            self.raw_http and check_url(url) == "http" and self.request.proxy.proxy_for(url) is None
+        )
 
     @contextlib.asynccontextmanager
     async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[Response]:

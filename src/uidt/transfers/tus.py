@@ -105,6 +105,7 @@ class TusClient:
         A request carrying secret fields does not follow redirects (``aiohttp`` would take
         them to another host), unless they are trusted there (``--location-trusted``).
         """
+        from uidt.transfers.proxy import aiohttp_arguments
         from uidt.transfers.tls import ssl_for
 
         options = self.request_options
@@ -119,6 +120,7 @@ class TusClient:
             ssl=ssl_for(options),
             allow_redirects=follow,
             skip_auto_headers=skip_auto_headers or None,
+            **aiohttp_arguments(options.proxy.proxy_for(url)),
         )
 
     async def offers_tus(self) -> bool:
