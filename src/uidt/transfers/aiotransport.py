@@ -16,12 +16,11 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from uidt.errors import ProxyError
 from uidt.redact import redact
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.failures import TooManyRedirectsError
 from uidt.transfers.http import REDIRECT_STATUSES, new_session
-from uidt.transfers.proxy import aiohttp_arguments
+from uidt.transfers.proxy import Proxy, aiohttp_arguments, proxy_refused
 from uidt.transfers.redirects import follow_redirect
 from uidt.transfers.request import RequestOptions, has_field, merged, without_userinfo
 from uidt.transfers.tls import ssl_for
@@ -105,15 +104,9 @@ class AiohttpTransport:
             # A field given wins over the URL's user:password (aiohttp refuses both).
             target = without_userinfo(current) if has_field(fields, "Authorization") else current
             proxy = self.request.proxy.proxy_for(current)
-            async with self.session.get(
-                target, headers=fields, allow_redirects=False, ssl=ssl, **aiohttp_arguments(proxy)
-            ) as response:
+            async with self._get(target, fields, ssl, proxy) as response:
                 if proxy is not None and response.status == 407:
-                    raise ProxyError(
-                        f"{redact(current)}: the proxy {proxy.where} wants credentials "
-                        "(407 Proxy Authentication Required): give them in the proxy URL, "
-                        "http://USER:PASSWORD@HOST:PORT"
-                    )
+                    raise proxy_refused(redact(current), proxy.where, 407)
                 if response.status in REDIRECT_STATUSES:
                     current = follow_redirect(
                         current,
@@ -126,6 +119,25 @@ class AiohttpTransport:
                 yield AiohttpBody(response)
                 return
         raise TooManyRedirectsError(f"more than {self.max_redirects} redirects")
+
+    @contextlib.asynccontextmanager
+    async def _get(
+        self, url: str, fields: Mapping[str, str], ssl: Any, proxy: Proxy | None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One ``GET``, no redirect followed; a proxy's refusal of a ``CONNECT`` named."""
+        import aiohttp
+
+        assert self.session is not None
+        try:
+            request = self.session.get(
+                url, allow_redirects=False, ssl=ssl, **aiohttp_arguments(proxy, url, fields)
+            )
+            async with request as response:
+                yield response
+        except aiohttp.ClientHttpProxyError as exc:
+            if proxy is not None and 400 <= exc.status < 500:
+                raise proxy_refused(redact(url), proxy.where, exc.status) from None
+            raise
 
     async def aclose(self) -> None:
         """Close the session if this transport created it."""

@@ -53,7 +53,6 @@ from pathlib import Path
 
 from uidt.errors import (
     NoSpaceError,
-    ProxyError,
     RemoteError,
     ServerCertificateError,
     TransferError,
@@ -245,22 +244,9 @@ def _certificate(exc: BaseException, url: str, dest: Path | None) -> TransferErr
 
 
 def _proxy(exc: BaseException, url: str, dest: Path | None) -> TransferError:
-    status = getattr(exc, "status", 0)
-    where = _proxy_where(exc)
-    if status == 407:
-        return ProxyError(
-            f"{url}: the proxy {where} wants credentials (407 Proxy Authentication Required): "
-            "give them in the proxy URL, http://USER:PASSWORD@HOST:PORT"
-        )
-    return ProxyError(f"{url}: the proxy {where} refused the request ({status})")
+    from uidt.transfers.proxy import proxy_refused
 
-
-def _proxy_where(exc: BaseException) -> str:
-    info = getattr(exc, "request_info", None)
-    proxy = getattr(exc, "proxy", None) or getattr(info, "proxy", None)
-    if proxy is not None and getattr(proxy, "host", None):
-        return f"{proxy.host}:{proxy.port}"
-    return "in between"
+    return proxy_refused(url, None, getattr(exc, "status", 0))
 
 
 def _local_disk(exc: BaseException, url: str, dest: Path | None) -> TransferError:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from uidt.errors import InvalidJobError
+from uidt.errors import InvalidJobError, ProxyError
 
 #: ``curl``'s port for a proxy URL that names none.
 DEFAULT_PROXY_PORT = 1080
@@ -70,12 +70,34 @@ class Proxy:
         return f"{self.host}:{self.port}"
 
 
-def aiohttp_arguments(proxy: Proxy | None) -> dict[str, Any]:
-    """The ``proxy=``/``proxy_headers=`` arguments of an ``aiohttp`` request (none: ``{}``)."""
+def proxy_refused(url: str, where: str | None, status: int) -> ProxyError:
+    """The permanent error of a proxy that answered ``status`` (a 4xx) for ``url``."""
+    who = f"the proxy {where}" if where else "the proxy"
+    if status == 407:
+        return ProxyError(
+            f"{url}: {who} wants credentials (407 Proxy Authentication Required): give its "
+            "user name and password in the proxy URL, before the host"
+        )
+    return ProxyError(f"{url}: {who} refused the request ({status})")
+
+
+def aiohttp_arguments(proxy: Proxy | None, url: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    """The arguments of an ``aiohttp`` request to ``url`` with ``fields`` through ``proxy``:
+    ``proxy=``, and the ``Proxy-Authorization`` in ``proxy_headers=`` (the ``CONNECT`` of an
+    ``https://`` URL) or among the request's own fields (an ``http://`` URL's absolute-URI
+    request, which ``aiohttp`` sends with the request's fields only). ``headers=`` is always
+    there: ``fields``, or a copy with that field.
+    """
     if proxy is None:
-        return {}
-    headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
-    return {"proxy": proxy.url, "proxy_headers": headers}
+        return {"headers": fields}
+    arguments: dict[str, Any] = {"proxy": proxy.url, "headers": fields}
+    if proxy.authorization is not None:
+        credentials = {"Proxy-Authorization": proxy.authorization}
+        if urlsplit(url).scheme.lower() == "https":
+            arguments["proxy_headers"] = credentials
+        else:
+            arguments["headers"] = {**fields, **credentials}
+    return arguments
 
 
 def parse_proxy(text: str, *, what: str = "--proxy") -> Proxy:

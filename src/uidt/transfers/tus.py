@@ -115,12 +115,11 @@ class TusClient:
         return self.session.request(
             method,
             target,
-            headers=fields,
             data=data,
             ssl=ssl_for(options),
             allow_redirects=follow,
             skip_auto_headers=skip_auto_headers or None,
-            **aiohttp_arguments(options.proxy.proxy_for(url)),
+            **aiohttp_arguments(options.proxy.proxy_for(url), url, fields),
         )
 
     async def offers_tus(self) -> bool:
