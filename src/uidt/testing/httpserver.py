@@ -53,7 +53,8 @@ class Faults:
             does not limit it).
         no_ranges: Ignore ``Range``; never send ``Accept-Ranges``.
         no_length: Send the body chunked, without ``Content-Length``.
-        redirect_to: Answer ``302`` to this path (itself for a redirect loop).
+        redirect_to: Answer ``redirect_status`` (``302``) to this path or URL (itself for a
+            redirect loop).
         change_etag: Give the file a new ETag and Last-Modified (same bytes) before answering,
             as if it had been replaced between requests.
         overstate_length: Announce a ``Content-Length`` this many bytes larger than the body,
@@ -82,6 +83,7 @@ class Faults:
     no_ranges: bool = False
     no_length: bool = False
     redirect_to: str | None = None
+    redirect_status: int = 302
     change_etag: bool = False
     overstate_length: int = 0
     drip_chunk: int | None = None
@@ -329,8 +331,12 @@ class TransferTestServer(TusEndpoint):
             record.status = 401
             return web.Response(status=401, text="authorization required\n")
         if faults.redirect_to is not None:
-            record.status = 302
-            raise web.HTTPFound(faults.redirect_to)
+            record.status = faults.redirect_status
+            return web.Response(
+                status=faults.redirect_status,
+                headers={"Location": faults.redirect_to},
+                text="moved\n",
+            )
         if active and faults.status is not None:
             record.status = faults.status
             headers = {"Retry-After": faults.retry_after} if faults.retry_after else {}

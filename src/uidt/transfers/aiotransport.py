@@ -87,8 +87,22 @@ class AiohttpTransport:
         self.request = request or RequestOptions()
 
     @contextlib.asynccontextmanager
-    async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[AiohttpBody]:
+    async def open(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        original: str | None = None,
+        max_redirects: int | None = None,
+    ) -> AsyncIterator[AiohttpBody]:
         """Send ``GET url``, following redirects; the response is released when the block ends.
+
+        Args:
+            url: The URL to ask.
+            headers: uidt's own fields (``Range``...), over the user's.
+            original: The URL the download started with, when ``url`` is a hop a redirect led
+                to (its origin alone gets the secret fields; default: ``url``).
+            max_redirects: Redirects left to follow (default: :attr:`max_redirects`).
 
         Raises:
             TooManyRedirectsError: More than ``max_redirects`` redirects.
@@ -97,10 +111,11 @@ class AiohttpTransport:
         """
         if self.session is None:
             self.session, self.own_session = new_session(read_timeout=self.read_timeout), True
-        current = url
+        current, start = url, original or url
+        limit = self.max_redirects if max_redirects is None else max_redirects
         ssl = ssl_for(self.request)
-        for _ in range(self.max_redirects + 1):
-            fields = merged(self.request.headers_for(current, original=url), headers)
+        for _ in range(limit + 1):
+            fields = merged(self.request.headers_for(current, original=start), headers)
             # A field given wins over the URL's user:password (aiohttp refuses both).
             target = without_userinfo(current) if has_field(fields, "Authorization") else current
             proxy = self.request.proxy.proxy_for(current)
@@ -111,7 +126,7 @@ class AiohttpTransport:
                     current = follow_redirect(
                         current,
                         response.headers.get("Location"),
-                        original=url,
+                        original=start,
                         allow_insecure=self.allow_insecure_redirect,
                         trusted=self.request.location_trusted,
                     )
