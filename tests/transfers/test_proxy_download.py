@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from uidt.errors import ProxyError, RetryLaterError
-from uidt.testing.httpserver import RecordingSleep, TransferTestServer
+from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.testing.proxyserver import RecordingProxy
 from uidt.transfers.download import download
 from uidt.transfers.proxy import ProxySettings
+from uidt.transfers.rawtransport import RawBody
 from uidt.transfers.request import RequestOptions
+from uidt.transfers.transport import Transports
 from uidt.transfers.upload import UploadMode, upload
 
 DATA = bytes(range(256)) * 800  # 200 KiB
@@ -159,3 +161,29 @@ async def test_uploads_go_through_the_proxy(
     assert result.mode is (UploadMode.TUS if path == "/files/" else UploadMode.PLAIN)
     assert len(proxy.records) == len(server.requests) >= 1
     _only_through(proxy, server)
+
+
+async def test_plain_http_through_a_proxy_is_read_by_the_splice_reader_redirects_too(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    async with TransferTestServer() as other:
+        other.add_file("/f.bin", DATA)
+        server.set_faults("/moved", Faults(redirect_to=other.url("/f.bin")))
+        with RecordingProxy() as proxy:
+            transports = Transports(
+                raw_http=True,
+                session=None,
+                read_timeout=10.0,
+                max_redirects=5,
+                allow_insecure_redirect=False,
+                request=_via(proxy.url),
+            )
+            try:
+                async with transports.open(server.url("/moved"), {}) as response:
+                    assert isinstance(response, RawBody)
+                    assert response.status == 200
+            finally:
+                await transports.aclose()
+        assert [r.target for r in proxy.records] == [server.url("/moved"), other.url("/f.bin")]
+        _only_through(proxy, server)
+        _only_through(proxy, other)
