@@ -98,12 +98,17 @@ async def test_https_through_connect_with_a_self_signed_ca(
         _only_through(proxy, tls)
 
 
-@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize(
+    ("scheme", "raw_http"),
+    [("http", True), ("http", False), ("https", True)],
+    ids=["http-splice", "http-aiohttp", "https-connect"],
+)
 async def test_proxy_credentials_go_to_the_proxy_only_and_a_407_is_permanent(
     self_signed_tls: ssl.SSLContext,
     self_signed_cert: Path,
     tmp_path: Path,
     scheme: str,
+    raw_http: bool,
     no_wait: RecordingSleep,
 ) -> None:
     context = self_signed_tls if scheme == "https" else None
@@ -117,19 +122,23 @@ async def test_proxy_credentials_go_to_the_proxy_only_and_a_407_is_permanent(
                     tmp_path / "no",
                     request=RequestOptions(cacert=str(self_signed_cert), proxy=bare.proxy),
                     sleep=no_wait,
+                    raw_http=raw_http,
                 )
             assert len(proxy.records) == 1  # not retried
             with_pw = ProxySettings(proxy=proxy.url.replace("//", "//ann:pr0xy-pw@"))
             request = RequestOptions(cacert=str(self_signed_cert), proxy=with_pw)
-            await download(origin.url("/f.bin"), tmp_path / "yes", request=request)
+            await download(
+                origin.url("/f.bin"), tmp_path / "yes", request=request, raw_http=raw_http
+            )
         assert (tmp_path / "yes").read_bytes() == DATA
         assert proxy.records[-1].authorization == "Basic YW5uOnByMHh5LXB3"
         assert all("proxy-authorization" not in r.headers for r in origin.requests)
         assert not (tmp_path / "no").exists()
 
 
+@pytest.mark.parametrize("raw_http", [True, False], ids=["splice", "aiohttp"])
 async def test_an_unreachable_proxy_is_one_clear_line_after_the_retries(
-    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep
+    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep, raw_http: bool
 ) -> None:
     server.add_file("/f.bin", DATA)
     with socket.socket() as closed:
@@ -142,6 +151,7 @@ async def test_an_unreachable_proxy_is_one_clear_line_after_the_retries(
             request=_via(f"127.0.0.1:{port}"),
             sleep=no_wait,
             retries=2,
+            raw_http=raw_http,
         )
     assert f"the proxy 127.0.0.1:{port} refused the connection" in str(caught.value)
     assert len(no_wait.delays) > 1  # retried like a link error
@@ -187,3 +197,19 @@ async def test_plain_http_through_a_proxy_is_read_by_the_splice_reader_redirects
         assert [r.target for r in proxy.records] == [server.url("/moved"), other.url("/f.bin")]
         _only_through(proxy, server)
         _only_through(proxy, other)
+
+
+@pytest.mark.parametrize("path", ["/files/", "/put/x"], ids=["tus", "plain-put"])
+async def test_an_upload_through_a_proxy_that_wants_credentials_fails_at_once(
+    server: TransferTestServer, tmp_path: Path, path: str, no_wait: RecordingSleep
+) -> None:
+    source = tmp_path / "up.bin"
+    source.write_bytes(DATA)
+    with RecordingProxy(credentials="ann:pw-up") as proxy:
+        with pytest.raises(ProxyError, match="wants credentials"):
+            await upload(source, server.url(path), request=_via(proxy.url), sleep=no_wait)
+        assert server.requests == []
+        url = proxy.url.replace("//", "//ann:pw-up@")
+        await upload(source, server.url(path), request=_via(url))
+    assert all("proxy-authorization" not in r.headers for r in server.requests)
+    _only_through(proxy, server)

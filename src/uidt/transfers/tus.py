@@ -45,6 +45,7 @@ def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: C
 
     Raises:
         TransientStatusError: A status worth retrying, with the server's ``Retry-After``.
+        ProxyError: A ``407`` (a proxy that wants credentials).
         RemoteError: Any other status from 400 up, or a 3xx.
     """
     status = response.status
@@ -59,6 +60,10 @@ def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: C
             "was not followed (an upload with secret header fields follows none unless "
             "--location-trusted is given)"
         )
+    if status == 407:  # only a proxy asks for its own credentials
+        from uidt.transfers.proxy import proxy_refused
+
+        raise proxy_refused(f"{what} {url}", None, 407)
     if status >= 400:
         raise RemoteError(f"{what} {url}: the server answered {status} {response.reason}")
 
