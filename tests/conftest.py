@@ -17,11 +17,17 @@ from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
 TEST_CONFIGURATION_PREFIX = "UIDT_TEST_"
 
 
+PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
+
+
 @pytest.fixture(autouse=True)
 def _clean_uidt_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts without the developer's ``UIDT_*`` settings (``UIDT_HOME``, ...)."""
+    """Every test starts without the developer's ``UIDT_*`` settings (``UIDT_HOME``, ...) and
+    proxy variables (a machine's proxy would otherwise carry the loopback tests' requests)."""
     for name in list(os.environ):
-        if name.startswith("UIDT_") and not name.startswith(TEST_CONFIGURATION_PREFIX):
+        if (
+            name.startswith("UIDT_") and not name.startswith(TEST_CONFIGURATION_PREFIX)
+        ) or name.lower() in PROXY_VARIABLES:
             monkeypatch.delenv(name)
 
 

@@ -34,6 +34,7 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "UnsafeFileError": OSError,
     "InsecureRedirectError": OSError,
     "ServerCertificateError": OSError,
+    "ProxyError": OSError,
     "RetryLaterError": OSError,
 }
 

@@ -149,6 +149,10 @@ class ServerCertificateError(TransferError):
     """The server's TLS certificate was not accepted (untrusted, expired, for another host)."""
 
 
+class ProxyError(TransferError):
+    """The proxy refused the request for good (``407``: it wants credentials; another 4xx)."""
+
+
 class InsecureRedirectError(TransferError):
     """An ``https://`` URL redirected to ``http://`` and the user did not allow it."""
 

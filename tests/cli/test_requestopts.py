@@ -183,3 +183,20 @@ def test_a_netrc_planted_by_another_user_is_refused(tmp_path: Path) -> None:
         pytest.skip("not permitted to give a file to another user here")
     with pytest.raises(InvalidJobError, match="is not yours"):
         RequestArgs(netrc_file=str(netrc)).build(URL, environ={})
+
+
+def test_the_shells_proxy_variables_are_captured_at_submit_time() -> None:
+    env = {"HTTPS_PROXY": "http://ann:pw-9x@p.lan:3128", "no_proxy": "intra.lan"}
+    options = RequestArgs().build(URL, environ=env)
+    proxy = options.proxy.proxy_for(URL)
+    assert proxy is not None
+    assert proxy.where == "p.lan:3128"
+    assert options.proxy.proxy_for("https://intra.lan/x") is None
+    assert "pw-9x" not in options.scrub(str(options.to_extras()))
+    flagged = RequestArgs(proxy="", noproxy="*").build(URL, environ=env)
+    assert flagged.proxy.proxy_for(URL) is None
+
+
+def test_an_unusable_proxy_variable_is_one_line_naming_it() -> None:
+    with pytest.raises(InvalidJobError, match="all_proxy: only http:// proxies"):
+        RequestArgs().build(URL, environ={"ALL_PROXY": "socks5://p:1080"})

@@ -89,8 +89,13 @@ def _zombie(pid: int) -> bool:
 
 
 def clean_env() -> dict[str, str]:
-    """This environment without the developer's ``UIDT_*`` settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UIDT_")}
+    """This environment without the developer's ``UIDT_*`` settings and proxy variables."""
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("UIDT_") and k.lower() not in proxies
+    }
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -25,6 +25,7 @@ import requests
 
 from uidt.home.paths import resolve_paths
 from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
+from uidt.testing.proxyserver import RecordingProxy
 
 from .conftest import Daemon, clean_env
 
@@ -192,3 +193,49 @@ def test_https_with_a_self_signed_ca_through_the_daemon(
     for name in ("b.bin", "c.bin", "d.bin"):
         assert (tmp_path / name).read_bytes() == DATA
     assert not (tmp_path / "a.bin").exists()
+
+
+def test_the_shells_proxy_travels_with_the_job(web_daemon: Daemon, tmp_path: Path) -> None:
+    """The worker runs in the daemon's environment: the proxy the submitting shell names (and
+    its password, a secret) must travel with the job, and NO_PROXY/--noproxy with it."""
+    password = "prx-E2E-5ecret-31"
+    with (
+        ThreadedTransferTestServer() as server,
+        RecordingProxy(credentials=f"ann:{password}") as proxy,
+    ):
+        server.add_file("/data.bin", DATA)
+        url = server.url("/data.bin")
+        via = proxy.url.replace("//", f"//ann:{password}@")
+        out = []
+        for name, options, env in [
+            ("p.bin", (), {"http_proxy": via}),
+            ("x.bin", ("--proxy", via), {}),
+            ("n.bin", ("--noproxy", "127.0.0.1"), {"http_proxy": via}),
+        ]:
+            done = _uidt(
+                web_daemon, "download", url, "-o", str(tmp_path / name), "--wait", *options, **env
+            )
+            assert done.returncode == 0, done.stderr
+            out += [done.stdout, done.stderr]
+        assert [r.target for r in proxy.records] == [url, url]  # the third went direct
+        refused = _uidt(
+            web_daemon,
+            "download",
+            url,
+            "-o",
+            str(tmp_path / "r.bin"),
+            "--wait",
+            "--proxy",
+            proxy.url,
+        )
+        assert refused.returncode == 1
+        assert "wants credentials (407" in refused.stderr
+    for name in ("p.bin", "x.bin", "n.bin"):
+        assert (tmp_path / name).read_bytes() == DATA
+    out += [
+        _uidt(web_daemon, *args).stdout
+        for args in (("jobs", "--all", "--json"), ("dumpsys",), ("dumpsys", "--json"))
+    ]
+    paths = resolve_paths(web_daemon.home)
+    out += [p.read_text(errors="replace") for p in paths.log_dir.rglob("*") if p.is_file()]
+    assert password not in "\n".join(out)

@@ -1,9 +1,11 @@
-"""The request options of ``uidt download`` and ``uidt upload``: headers, credentials, TLS.
+"""The request options of ``uidt download`` and ``uidt upload``: headers, credentials, TLS,
+proxies.
 
 :func:`request_options` adds the options (``-H``, ``--header-env``, ``-A``, ``-u``,
 ``--netrc``..., ``--location-trusted``, ``--cacert``, ``-k``) to a command and hands the command
 one ``request_args`` (:class:`RequestArgs`); :meth:`RequestArgs.build` turns them into the
-job's :class:`~uidt.transfers.request.RequestOptions`, reading the environment, the netrc file
+job's :class:`~uidt.transfers.request.RequestOptions`, reading the environment (the proxy
+variables included, :mod:`uidt.transfers.proxy`), the netrc file
 and the CA file now, at submit time: the worker runs in the daemon's environment, and a
 mistake is best told to the user who typed it. Each mistake is one line
 (:class:`~uidt.errors.InvalidJobError`), and no secret value is ever part of it.
@@ -24,6 +26,7 @@ import click
 
 from uidt.errors import InvalidJobError
 from uidt.transfers.credentials import basic_authorization, default_netrc, netrc_login
+from uidt.transfers.proxy import ProxySettings
 from uidt.transfers.request import RequestOptions, check_field, parse_header
 from uidt.transfers.tls import load_cafile
 
@@ -38,6 +41,8 @@ _NAMES = (
     "location_trusted",
     "cacert",
     "insecure",
+    "proxy",
+    "noproxy",
 )
 
 
@@ -55,6 +60,8 @@ class RequestArgs:
     location_trusted: bool = False
     cacert: str | None = None
     insecure: bool = False
+    proxy: str | None = None
+    noproxy: str | None = None
 
     def build(
         self,
@@ -67,8 +74,8 @@ class RequestArgs:
 
         Args:
             url: The transfer's URL (its host picks the netrc entry).
-            environ: The environment (``--header-env``, ``SSL_CERT_FILE``; default: this
-                process's).
+            environ: The environment (``--header-env``, ``SSL_CERT_FILE``, the proxy
+                variables; default: this process's).
             ask_password: Asks for ``--user USER``'s password (default: a prompt without
                 echo when stdin is a terminal, else an error).
 
@@ -100,6 +107,7 @@ class RequestArgs:
             location_trusted=self.location_trusted,
             cacert=self._cacert(env),
             insecure=self.insecure,
+            proxy=ProxySettings.from_environ(env, proxy=self.proxy, noproxy=self.noproxy),
         )
 
     def _authorization(self, url: str, ask_password: Callable[[str], str] | None) -> str | None:
@@ -228,6 +236,21 @@ def request_options(func: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Do not check the server's certificate (shown in `uidt jobs` and the "
             "notification).",
+        ),
+        click.option(
+            "-x",
+            "--proxy",
+            default=None,
+            metavar="[http://][USER:PASS@]HOST[:PORT]",
+            help="Go through this HTTP proxy (HTTPS with CONNECT; port 1080 when none), "
+            "instead of $http_proxy/$HTTPS_PROXY/$ALL_PROXY; '' for none.",
+        ),
+        click.option(
+            "--noproxy",
+            default=None,
+            metavar="LIST",
+            help="Hosts, IPs and CIDR ranges (comma-separated, '*' for all) reached "
+            "directly (instead of $NO_PROXY).",
         ),
     ]
     for option in reversed(options):

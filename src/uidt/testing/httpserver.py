@@ -53,7 +53,8 @@ class Faults:
             does not limit it).
         no_ranges: Ignore ``Range``; never send ``Accept-Ranges``.
         no_length: Send the body chunked, without ``Content-Length``.
-        redirect_to: Answer ``302`` to this path (itself for a redirect loop).
+        redirect_to: Answer ``redirect_status`` (``302``) to this path or URL (itself for a
+            redirect loop).
         change_etag: Give the file a new ETag and Last-Modified (same bytes) before answering,
             as if it had been replaced between requests.
         overstate_length: Announce a ``Content-Length`` this many bytes larger than the body,
@@ -82,6 +83,7 @@ class Faults:
     no_ranges: bool = False
     no_length: bool = False
     redirect_to: str | None = None
+    redirect_status: int = 302
     change_etag: bool = False
     overstate_length: int = 0
     drip_chunk: int | None = None
@@ -115,6 +117,8 @@ class RequestRecord:
     body_bytes: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     """The request's header fields, names in lower case (a repeated one: its last value)."""
+    peer_port: int = 0
+    """The client's port (a proxy's own connection when one is in between)."""
     finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the handler is done with the request (answered, or saw the client go away)."""
 
@@ -307,6 +311,8 @@ class TransferTestServer(TusEndpoint):
             request.headers.get("If-Range"),
             headers={name.lower(): value for name, value in request.headers.items()},
         )
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        record.peer_port = peer[1] if peer else 0
         self.requests.append(record)
         try:
             return await self._handle(request, record)
@@ -331,8 +337,12 @@ class TransferTestServer(TusEndpoint):
             record.status = 401
             return web.Response(status=401, text="authorization required\n")
         if faults.redirect_to is not None:
-            record.status = 302
-            raise web.HTTPFound(faults.redirect_to)
+            record.status = faults.redirect_status
+            return web.Response(
+                status=faults.redirect_status,
+                headers={"Location": faults.redirect_to},
+                text="moved\n",
+            )
         if active and faults.status is not None:
             record.status = faults.status
             headers = {"Retry-After": faults.retry_after} if faults.retry_after else {}

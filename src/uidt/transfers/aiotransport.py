@@ -1,4 +1,8 @@
-"""The ``aiohttp`` transport: ``https://``, redirects and bodies without a length.
+"""The ``aiohttp`` transport: ``https://``, proxies, redirects and bodies without a length.
+
+Each hop goes through the proxy :meth:`~uidt.transfers.proxy.ProxySettings.proxy_for` names for
+it (``CONNECT`` for ``https://``, an absolute-URI request for ``http://``), or straight to the
+server when none.
 
 Redirects are followed here, one checked hop at a time (:mod:`uidt.transfers.redirects`),
 with ``aiohttp`` told not to follow any itself. The body comes in chunks on the event loop and
@@ -12,9 +16,11 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from uidt.redact import redact
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.failures import TooManyRedirectsError
 from uidt.transfers.http import REDIRECT_STATUSES, new_session
+from uidt.transfers.proxy import Proxy, aiohttp_arguments, proxy_refused
 from uidt.transfers.redirects import follow_redirect
 from uidt.transfers.request import RequestOptions, has_field, merged, without_userinfo
 from uidt.transfers.tls import ssl_for
@@ -94,8 +100,22 @@ class AiohttpTransport:
         self.request = request or RequestOptions()
 
     @contextlib.asynccontextmanager
-    async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[AiohttpBody]:
+    async def open(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        original: str | None = None,
+        max_redirects: int | None = None,
+    ) -> AsyncIterator[AiohttpBody]:
         """Send ``GET url``, following redirects; the response is released when the block ends.
+
+        Args:
+            url: The URL to ask.
+            headers: uidt's own fields (``Range``...), over the user's.
+            original: The URL the download started with, when ``url`` is a hop a redirect led
+                to (its origin alone gets the secret fields; default: ``url``).
+            max_redirects: Redirects left to follow (default: :attr:`max_redirects`).
 
         Raises:
             TooManyRedirectsError: More than ``max_redirects`` redirects.
@@ -104,20 +124,22 @@ class AiohttpTransport:
         """
         if self.session is None:
             self.session, self.own_session = new_session(read_timeout=self.read_timeout), True
-        current = url
+        current, start = url, original or url
+        limit = self.max_redirects if max_redirects is None else max_redirects
         ssl = ssl_for(self.request)
-        for _ in range(self.max_redirects + 1):
-            fields = merged(self.request.headers_for(current, original=url), headers)
+        for _ in range(limit + 1):
+            fields = merged(self.request.headers_for(current, original=start), headers)
             # A field given wins over the URL's user:password (aiohttp refuses both).
             target = without_userinfo(current) if has_field(fields, "Authorization") else current
-            async with self.session.get(
-                target, headers=fields, allow_redirects=False, ssl=ssl
-            ) as response:
+            proxy = self.request.proxy.proxy_for(current)
+            async with self._get(target, fields, ssl, proxy) as response:
+                if proxy is not None and response.status == 407:
+                    raise proxy_refused(redact(current), proxy.where, 407)
                 if response.status in REDIRECT_STATUSES:
                     current = follow_redirect(
                         current,
                         response.headers.get("Location"),
-                        original=url,
+                        original=start,
                         allow_insecure=self.allow_insecure_redirect,
                         trusted=self.request.location_trusted,
                     )
@@ -125,6 +147,25 @@ class AiohttpTransport:
                 yield AiohttpBody(response)
                 return
         raise TooManyRedirectsError(f"more than {self.max_redirects} redirects")
+
+    @contextlib.asynccontextmanager
+    async def _get(
+        self, url: str, fields: Mapping[str, str], ssl: Any, proxy: Proxy | None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One ``GET``, no redirect followed; a proxy's refusal of a ``CONNECT`` named."""
+        import aiohttp
+
+        assert self.session is not None
+        try:
+            request = self.session.get(
+                url, allow_redirects=False, ssl=ssl, **aiohttp_arguments(proxy, url, fields)
+            )
+            async with request as response:
+                yield response
+        except aiohttp.ClientHttpProxyError as exc:
+            if proxy is not None and 400 <= exc.status < 500:
+                raise proxy_refused(redact(url), proxy.where, exc.status) from None
+            raise
 
     async def aclose(self) -> None:
         """Close the session if this transport created it."""

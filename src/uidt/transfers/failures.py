@@ -16,6 +16,8 @@ answers a :class:`Failure`:
                           retried with a growing wait
 ``BAD_URL``               the URL cannot be requested: permanent
 ``REMOTE``                the server's answers cannot be used (a redirect loop): permanent
+``PROXY``                 the proxy refused a ``CONNECT`` with a 4xx (``407``: it wants
+                          credentials): permanent
 ``CERTIFICATE``           the server's TLS certificate was not accepted: permanent at once,
                           as it will not change within a run (curl's exit 60)
 ``LOCAL_DISK``            writing the file failed (any other ``OSError``): permanent
@@ -67,6 +69,7 @@ class Failure(enum.Enum):
     BAD_URL = "bad-url"
     REMOTE = "remote"
     CERTIFICATE = "certificate"
+    PROXY = "proxy"
     LOCAL_DISK = "local-disk"
 
     @property
@@ -167,6 +170,9 @@ def classify(exc: BaseException) -> Failure | None:
     """
     if isinstance(exc, UidtError):
         return None
+    refused = _rule_class("aiohttp.ClientHttpProxyError")
+    if refused is not None and isinstance(exc, refused) and 400 <= exc.status < 500:  # type: ignore[attr-defined]
+        return Failure.PROXY  # a 5xx (the proxy could not reach the server) is a link error
     for rule, kind in RULES:
         if isinstance(rule, Errnos):
             if isinstance(exc, OSError) and exc.errno in rule.numbers:
@@ -237,6 +243,12 @@ def _certificate(exc: BaseException, url: str, dest: Path | None) -> TransferErr
     return ServerCertificateError(f"{url}: the server's certificate was not accepted: {why}")
 
 
+def _proxy(exc: BaseException, url: str, dest: Path | None) -> TransferError:
+    from uidt.transfers.proxy import proxy_refused
+
+    return proxy_refused(url, None, getattr(exc, "status", 0))
+
+
 def _local_disk(exc: BaseException, url: str, dest: Path | None) -> TransferError:
     assert isinstance(exc, OSError)
     where = dest if dest is not None else url
@@ -249,14 +261,29 @@ _PERMANENT: dict[Failure, Callable[[BaseException, str, Path | None], TransferEr
     Failure.BAD_URL: _bad_url,
     Failure.REMOTE: _remote,
     Failure.CERTIFICATE: _certificate,
+    Failure.PROXY: _proxy,
     Failure.LOCAL_DISK: _local_disk,
 }
+
+
+def proxy_unreachable(exc: BaseException) -> str:
+    """``the proxy HOST:PORT refused the connection`` (or why else it could not be reached)."""
+    host, port = getattr(exc, "host", "?"), getattr(exc, "port", "?")
+    cause = getattr(exc, "os_error", None) or exc
+    if isinstance(cause, ConnectionRefusedError):
+        return f"the proxy {host}:{port} refused the connection"
+    return f"cannot reach the proxy {host}:{port} ({cause})"
 
 
 def gave_up_error(url: str, exc: BaseException) -> TransferError:
     """What kept failing, once the retries of a transient failure are used up."""
     if isinstance(exc, TransientStatusError):
         return RemoteError(f"{url}: the server kept answering {exc}")
+    through = _rule_class("aiohttp.ClientProxyConnectionError")
+    if (isinstance(exc, ConnectFailedError) and exc.proxy) or (
+        through is not None and isinstance(exc, through)
+    ):
+        return TransferError(f"{url}: {proxy_unreachable(exc)}")
     connector = _rule_class("aiohttp.ClientConnectorError")
     if isinstance(exc, ConnectFailedError) or (
         connector is not None and isinstance(exc, connector)

@@ -53,8 +53,10 @@ OnBytes = Callable[[int], None]
 class ConnectFailedError(ConnectionError):
     """The server could not be reached (name lookup, refusal, connect timeout)."""
 
-    def __init__(self, host: str, port: int, cause: OSError) -> None:
-        super().__init__(f"cannot reach {host}:{port} ({cause})")
+    def __init__(self, host: str, port: int, cause: OSError, *, proxy: bool = False) -> None:
+        what = "the proxy " if proxy else ""
+        super().__init__(f"cannot reach {what}{host}:{port} ({cause})")
+        self.proxy = proxy
         self.host = host
         self.port = port
         self.os_error = cause
@@ -156,11 +158,13 @@ def _target(url: str) -> _Target:
     )
 
 
-def _connect(host: str, port: int, connect_timeout: float, read_timeout: float) -> socket.socket:
+def _connect(
+    host: str, port: int, connect_timeout: float, read_timeout: float, *, proxy: bool = False
+) -> socket.socket:
     try:
         sock = socket.create_connection((host, port), timeout=connect_timeout)
     except OSError as exc:
-        raise ConnectFailedError(host, port, exc) from exc
+        raise ConnectFailedError(host, port, exc, proxy=proxy) from exc
     # Blocking with SO_RCVTIMEO/SO_SNDTIMEO (not settimeout, which makes the socket
     # non-blocking and splice(2) would then return EAGAIN at once).
     sock.settimeout(None)
@@ -178,14 +182,28 @@ def _recv(sock: socket.socket, size: int) -> bytes:
         raise TimeoutError("no data from the server") from exc
 
 
+@dataclass(frozen=True)
+class ProxyHop:
+    """An HTTP proxy to send the request through, as an absolute-URI request."""
+
+    host: str
+    port: int
+    authorization: str | None = None
+
+
 def open_get(
     url: str,
     headers: Mapping[str, str],
     *,
     connect_timeout: float = 30.0,
     read_timeout: float = 60.0,
+    proxy: ProxyHop | None = None,
 ) -> RawResponse:
     """Send ``GET url`` with ``headers`` and read the response head (blocking).
+
+    With ``proxy`` the connection goes to the proxy, never to the server: the request line
+    carries the absolute URL (without ``user:password@``) and ``Proxy-Authorization`` the
+    proxy's credentials.
 
     Raises:
         ConnectFailedError: The host cannot be reached.
@@ -194,16 +212,24 @@ def open_get(
         ConnectionError: The connection broke.
     """
     target = _target(url)
-    lines = [f"GET {target.path} HTTP/1.1", f"Host: {target.host_header}"]
+    request_target = target.path
+    if proxy is not None:
+        request_target = f"http://{target.host_header}{target.path}"
+    lines = [f"GET {request_target} HTTP/1.1", f"Host: {target.host_header}"]
     given = {name.lower() for name in headers}
     defaults = {"User-Agent": f"uidt/{__version__}", "Accept": "*/*"}
     if target.authorization is not None:  # a field given wins over the URL's user:password
         defaults["Authorization"] = target.authorization
     lines += [f"{name}: {value}" for name, value in defaults.items() if name.lower() not in given]
     lines.append("Connection: close")
+    if proxy is not None and proxy.authorization is not None:
+        lines.append(f"Proxy-Authorization: {proxy.authorization}")
     lines += [f"{name}: {value}" for name, value in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    sock = _connect(target.host, target.port, connect_timeout, read_timeout)
+    if proxy is not None:
+        sock = _connect(proxy.host, proxy.port, connect_timeout, read_timeout, proxy=True)
+    else:
+        sock = _connect(target.host, target.port, connect_timeout, read_timeout)
     try:
         sock.sendall(request)
         mark("download.request_sent")
@@ -235,15 +261,25 @@ class Opening:
     gives up on it (:meth:`abandon`) while that thread is still connecting.
     """
 
-    def __init__(self, url: str, headers: Mapping[str, str], *, read_timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        read_timeout: float,
+        proxy: ProxyHop | None = None,
+    ) -> None:
         self.url, self.headers, self.read_timeout = url, headers, read_timeout
+        self.proxy = proxy
         self._lock = threading.Lock()
         self._response: RawResponse | None = None
         self._abandoned = False
 
     def open(self) -> RawResponse:
         """:func:`open_get` (blocking: call it in the other thread)."""
-        response = open_get(self.url, self.headers, read_timeout=self.read_timeout)
+        response = open_get(
+            self.url, self.headers, read_timeout=self.read_timeout, proxy=self.proxy
+        )
         with self._lock:
             self._response = response
             if self._abandoned:

@@ -16,7 +16,7 @@ from typing import Any
 
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.http import finish
-from uidt.transfers.rawhttp import Opening, RawResponse, copy_body, read_exactly
+from uidt.transfers.rawhttp import Opening, ProxyHop, RawResponse, copy_body, read_exactly
 
 #: How often the engine reports progress while a thread copies a plain-HTTP body.
 PROGRESS_PERIOD_S = 0.1
@@ -87,9 +87,12 @@ class RawTransport:
         self.read_timeout = read_timeout
 
     @contextlib.asynccontextmanager
-    async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[RawBody]:
-        """Send ``GET url``; the connection is closed when the block ends."""
-        opening = Opening(url, headers, read_timeout=self.read_timeout)
+    async def open(
+        self, url: str, headers: Mapping[str, str], *, proxy: ProxyHop | None = None
+    ) -> AsyncIterator[RawBody]:
+        """Send ``GET url`` (through ``proxy`` if given); the connection is closed when the
+        block ends."""
+        opening = Opening(url, headers, read_timeout=self.read_timeout, proxy=proxy)
         try:
             response = await asyncio.to_thread(opening.open)
         except asyncio.CancelledError:

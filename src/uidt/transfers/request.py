@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from uidt.errors import InvalidJobError
+from uidt.transfers.proxy import ProxySettings
 
 #: How a secret value is shown.
 REDACTED = "<redacted>"
@@ -120,6 +121,7 @@ class RequestOptions:
             redirect leads to (``--location-trusted``).
         cacert: A PEM file of the certificate authorities to trust instead of the system's.
         insecure: Do not check the server's certificate at all (``--insecure``).
+        proxy: The proxies to go through (:mod:`uidt.transfers.proxy`).
     """
 
     headers: tuple[tuple[str, str], ...] = ()
@@ -127,6 +129,7 @@ class RequestOptions:
     location_trusted: bool = False
     cacert: str | None = None
     insecure: bool = False
+    proxy: ProxySettings = field(default_factory=ProxySettings)
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -159,6 +162,7 @@ class RequestOptions:
                 except (ValueError, UnicodeDecodeError):
                     continue
                 values += [decoded, decoded.partition(":")[2]]
+        values += self.proxy.secret_values()
         return [v for v in values if v]
 
     def scrub(self, text: str) -> str:
@@ -196,6 +200,8 @@ class RequestOptions:
             data["cacert"] = self.cacert
         if self.insecure:
             data["insecure"] = True
+        if self.proxy.to_json():
+            data["proxy"] = self.proxy.to_json()
         return data
 
     @classmethod
@@ -230,6 +236,7 @@ class RequestOptions:
             location_trusted=data.get("location_trusted") is True,
             cacert=cacert,
             insecure=data.get("insecure") is True,
+            proxy=ProxySettings.from_json(data.get("proxy")),
         )
 
 

@@ -6,16 +6,20 @@ the length, and :meth:`Response.pour`, which moves the body into a
 :class:`~uidt.transfers.bodysink.BodySink`. Two implement it:
 
 - :class:`~uidt.transfers.rawtransport.RawTransport`: uidt's own HTTP/1.1 reader
-  (:mod:`uidt.transfers.rawhttp`), plain ``http://`` only; the body goes socket → pipe → file
-  with ``splice(2)`` in a thread;
-- :class:`~uidt.transfers.aiotransport.AiohttpTransport`: ``aiohttp``, for ``https://``,
-  redirects (followed one checked hop at a time, :mod:`uidt.transfers.redirects`) and bodies
-  without a length (chunked); the body comes in chunks on the event loop.
+  (:mod:`uidt.transfers.rawhttp`), plain ``http://`` only, straight to the server or through an
+  HTTP proxy (an absolute-URI request to the proxy, never a connection to the server); the
+  body goes socket → pipe → file with ``splice(2)`` in a thread;
+- :class:`~uidt.transfers.aiotransport.AiohttpTransport`: ``aiohttp``, for ``https://``
+  (through a proxy with ``CONNECT``), and bodies without a length (chunked); the body comes in
+  chunks on the event loop.
 
 :class:`Transports` is the one place that chooses between them: the splice reader for a plain
-``http://`` URL whose answer is not a redirect or an informational status and, when it is a
-``200``/``206``, has a length and no chunking; ``aiohttp`` for everything else (a second request
-when the splice reader's answer was not for it); ``aiohttp`` always with ``raw_http=False``.
+``http://`` URL, following plain-HTTP redirects itself (one checked hop at a time,
+:mod:`uidt.transfers.redirects`, no request sent twice, each hop through the proxy
+:meth:`~uidt.transfers.proxy.ProxySettings.proxy_for` names for it), and taking the body when
+the answer is not informational and, for a ``200``/``206``, has a length and no chunking;
+``aiohttp`` for everything else (from the first ``https://`` hop, or again for the last hop
+when its answer was not for the splice reader); ``aiohttp`` always with ``raw_http=False``.
 
 What the errors of either mean is decided in one place, :mod:`uidt.transfers.failures`.
 """
@@ -26,7 +30,12 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
+from uidt.redact import redact
+from uidt.transfers.failures import TooManyRedirectsError
 from uidt.transfers.http import REDIRECT_STATUSES, ResponseHead, check_url
+from uidt.transfers.proxy import Proxy, proxy_refused
+from uidt.transfers.rawhttp import ProxyHop
+from uidt.transfers.redirects import follow_redirect
 from uidt.transfers.request import RequestOptions, merged
 
 if TYPE_CHECKING:
@@ -105,21 +114,55 @@ class Transports:
         )
 
     def raw_fits(self, url: str) -> bool:
-        """Whether the splice reader may try ``url``: plain ``http://`` (a transport that must
-        go through something, such as a proxy, is to answer ``False`` here)."""
+        """Whether the splice reader may try ``url``: plain ``http://``, straight to the server
+        or through an HTTP proxy, which it speaks (an absolute-URI request). A reader that could
+        not speak a proxy the URL must go through would have to answer ``False`` here."""
         return self.raw_http and check_url(url) == "http"
+
+    def _raw_proxy(self, url: str) -> tuple[Proxy | None, ProxyHop | None]:
+        proxy = self.request.proxy.proxy_for(url)
+        if proxy is None:
+            return None, None
+        return proxy, ProxyHop(proxy.host, proxy.port, proxy.authorization)
 
     @contextlib.asynccontextmanager
     async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[Response]:
-        """Open ``GET url`` on the transport that fits (see the module docstring)."""
-        if self.raw_fits(url):
-            # The first request goes to the URL's own origin: every field the user gave.
-            fields = merged(self.request.headers_for(url, original=url), headers)
-            async with self.raw.open(url, fields) as response:
+        """Open ``GET url`` on the transport that fits (see the module docstring).
+
+        Plain-HTTP redirects are followed here on the splice reader, each hop checked by
+        :func:`~uidt.transfers.redirects.follow_redirect` as ``aiohttp``'s are; the first hop
+        the splice reader may not take (``https://``) or whose answer it cannot read is asked
+        by ``aiohttp``, which goes on with the redirects left.
+        """
+        current, hops = url, 0
+        while self.raw_fits(current):
+            # Secret fields go only to the original URL's origin (unless trusted).
+            fields = merged(self.request.headers_for(current, original=url), headers)
+            proxy, hop = self._raw_proxy(current)
+            async with self.raw.open(current, fields, proxy=hop) as response:
+                if proxy is not None and response.status == 407:
+                    raise proxy_refused(redact(current), proxy.where, 407)
+                if response.status in REDIRECT_STATUSES:
+                    if hops == self.aiohttp.max_redirects:
+                        raise TooManyRedirectsError(
+                            f"more than {self.aiohttp.max_redirects} redirects"
+                        )
+                    current = follow_redirect(
+                        current,
+                        response.headers.get("Location"),
+                        original=url,
+                        allow_insecure=self.aiohttp.allow_insecure_redirect,
+                        trusted=self.request.location_trusted,
+                    )
+                    hops += 1
+                    continue
                 if takes_raw(response):
                     yield response
                     return
-        async with self.aiohttp.open(url, headers) as response:
+            break
+        async with self.aiohttp.open(
+            current, headers, original=url, max_redirects=self.aiohttp.max_redirects - hops
+        ) as response:
             yield response
 
     async def aclose(self) -> None:

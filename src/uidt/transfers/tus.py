@@ -45,6 +45,7 @@ def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: C
 
     Raises:
         TransientStatusError: A status worth retrying, with the server's ``Retry-After``.
+        ProxyError: A ``407`` (a proxy that wants credentials).
         RemoteError: Any other status from 400 up, or a 3xx.
     """
     status = response.status
@@ -59,6 +60,10 @@ def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: C
             "was not followed (an upload with secret header fields follows none unless "
             "--location-trusted is given)"
         )
+    if status == 407:  # only a proxy asks for its own credentials
+        from uidt.transfers.proxy import proxy_refused
+
+        raise proxy_refused(f"{what} {url}", None, 407)
     if status >= 400:
         raise RemoteError(f"{what} {url}: the server answered {status} {response.reason}")
 
@@ -105,6 +110,7 @@ class TusClient:
         A request carrying secret fields does not follow redirects (``aiohttp`` would take
         them to another host), unless they are trusted there (``--location-trusted``).
         """
+        from uidt.transfers.proxy import aiohttp_arguments
         from uidt.transfers.tls import ssl_for
 
         options = self.request_options
@@ -114,11 +120,11 @@ class TusClient:
         return self.session.request(
             method,
             target,
-            headers=fields,
             data=data,
             ssl=ssl_for(options),
             allow_redirects=follow,
             skip_auto_headers=skip_auto_headers or None,
+            **aiohttp_arguments(options.proxy.proxy_for(url), url, fields),
         )
 
     async def offers_tus(self) -> bool:
