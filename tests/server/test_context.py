@@ -1,4 +1,4 @@
-"""The execution slot (reference §3.2): verbs, the bind / op / notification timeouts and outcomes."""
+"""The execution slot (docs/android-semantics.md#the-execution-slot-and-its-timeouts): verbs, the bind / op / notification timeouts and outcomes."""
 
 from __future__ import annotations
 

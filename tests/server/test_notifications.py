@@ -1,4 +1,4 @@
-"""The notification contract (reference §3.5)."""
+"""The notification contract (docs/android-semantics.md#the-jobs-notification)."""
 
 from __future__ import annotations
 

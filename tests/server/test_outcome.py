@@ -1,4 +1,4 @@
-"""One scenario per row of the stop-path table (reference §5)."""
+"""One scenario per row of the stop-path table (docs/android-semantics.md#stop-paths)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How a run ends: notification policy, timeout quota, cumulative runtime, drop or reschedule (§5, §6)."""
+"""How a run ends: notification policy, timeout quota, cumulative runtime, drop or reschedule (see docs/android-semantics.md#stop-paths, #backoff)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
 
 #: System stops that only wait for a condition to come back: no backoff wait is left over
-#: (semantics §3: a returning constraint starts the job at once).
+#: (docs/android-semantics.md#beyond-android: a returning constraint starts the job at once).
 _CONDITION_STOPS = frozenset(
     {InternalStopReason.CONSTRAINTS_NOT_SATISFIED, InternalStopReason.DEVICE_THERMAL}
 )
