@@ -83,6 +83,11 @@ def finish_run(
         svc.record(status, "waiting", "stopped before it ran")
         return
     dropped_by_user = internal is InternalStopReason.USER_UI_STOP and ctx.user_visible
+    if not reschedule or dropped_by_user or ctx.failure is not None:
+        # A run that ends the job records why, even one that never executed (no answer to
+        # on_start_job): the ended record must not keep an earlier run's reasons, or none,
+        # and so read as completed.
+        status.last_stop_reason, status.last_internal_stop_reason = reason, internal
     if ctx.failure is not None and not dropped_by_user:
         svc.end(status, JobState.FAILED, ctx.failure)
         status.last_failed_run_utc_ms = utc
