@@ -37,7 +37,7 @@ from uidt.server.queries import Queries
 from uidt.server.records import restored_earliest
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
 from uidt.settings import Settings
-from uidt.store.record import JobRecord
+from uidt.store.record import JobRecord, NotificationRecord
 
 RESULT_FAILURE = admission.RESULT_FAILURE
 RESULT_SUCCESS = admission.RESULT_SUCCESS
@@ -113,6 +113,13 @@ class JobSchedulerService(SchedulerCore):
             for key in list(self.app_jobs.get(package, {})):
                 self.cancel_job(key, StopReason.USER, InternalStopReason.UNINSTALL)
             for action in self.notifications.remove_app(package):
+                self.emit(action)
+
+    def restore_notifications(self, records: Iterable[NotificationRecord]) -> None:
+        """At daemon start, after :meth:`load`: the saved notifications (see
+        :meth:`NotificationCoordinator.restore`: detached ones come back, those of cut runs go)."""
+        with self.batch():
+            for action in self.notifications.restore(records):
                 self.emit(action)
 
     def note_app_visible(self, app: str, visible: bool) -> None:
