@@ -77,7 +77,7 @@ def _record(notification_id: int, *, attached: bool) -> NotificationRecord:
 def test_a_restart_restores_detached_notifications_and_drops_those_of_cut_runs(
     service: JobSchedulerService,
 ) -> None:
-    service.restore_notifications([_record(1, attached=False), _record(2, attached=True)])
+    service.load([], [_record(1, attached=False), _record(2, attached=True)])
     # The ended job's notification ("Download X complete") is shown again, as it was.
     assert service.notifications.active(APP) == [_record(1, attached=False)]
     assert [n["id"] for n in service.queries.dump()["notifications"]] == [1]
@@ -87,7 +87,7 @@ def test_a_restart_restores_detached_notifications_and_drops_those_of_cut_runs(
 
 
 def test_a_restored_notification_is_the_apps_to_cancel(service: JobSchedulerService) -> None:
-    service.restore_notifications([_record(1, attached=False)])
+    service.load([], [_record(1, attached=False)])
     removed, actions = service.notifications.cancel_for_app(APP, 1)
     assert removed
     assert actions == [RemoveNotification(APP, 1)]
@@ -96,7 +96,7 @@ def test_a_restored_notification_is_the_apps_to_cancel(service: JobSchedulerServ
 def test_a_job_that_runs_again_after_the_restart_posts_its_notification_again(
     service: JobSchedulerService,
 ) -> None:
-    service.restore_notifications([_record(1, attached=True)])
+    service.load([], [_record(1, attached=True)])
     service.take_actions()
     started(service, uij(1))
     (shown,) = service.notifications.active(APP)

@@ -109,8 +109,7 @@ class Runtime:
         """Register installed apps, load persisted jobs (zero failures, flags kept) and the
         notifications that outlive their jobs (docs/daemon.md, notifications after a restart)."""
         self.apps.load()
-        self.service.load(self.store.load_jobs())
-        self.service.restore_notifications(self.store.load_notifications())
+        self.service.load(self.store.load_jobs(), self.store.load_notifications())
         self.device.add_listener(self._on_device_state)
         self.apply(ev.DeviceChanged(self.device.snapshot()))
 

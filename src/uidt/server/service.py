@@ -115,13 +115,6 @@ class JobSchedulerService(SchedulerCore):
             for action in self.notifications.remove_app(package):
                 self.emit(action)
 
-    def restore_notifications(self, records: Iterable[NotificationRecord]) -> None:
-        """At daemon start, after :meth:`load`: the saved notifications (see
-        :meth:`NotificationCoordinator.restore`: detached ones come back, those of cut runs go)."""
-        with self.batch():
-            for action in self.notifications.restore(records):
-                self.emit(action)
-
     def note_app_visible(self, app: str, visible: bool) -> None:
         """The app became visible (TOP) or stopped being visible; grace runs from the last visible."""
         if not self.registry.set_visible(app, visible, self.now()):
@@ -196,10 +189,18 @@ class JobSchedulerService(SchedulerCore):
             self.persist(status)
         return RESULT_SUCCESS
 
-    def load(self, records: Iterable[JobRecord]) -> None:
+    def load(
+        self,
+        records: Iterable[JobRecord],
+        notifications: Iterable[NotificationRecord] = (),
+    ) -> None:
         """Restore persisted jobs at daemon start: zero failures; flags, cumulative time and the
-        earliest run time (a backoff still to wait out) kept."""
+        earliest run time (a backoff still to wait out) kept. Then the saved ``notifications``
+        (:meth:`NotificationCoordinator.restore`: the detached ones come back, those of runs the
+        old daemon's death cut are taken down)."""
         with self.batch():
+            for action in self.notifications.restore(notifications):
+                self.emit(action)
             for record in records:
                 if record.key in self.jobs:
                     continue
