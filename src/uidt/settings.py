@@ -25,7 +25,7 @@ _HOUR = 60 * _MINUTE
 
 @dataclass(frozen=True)
 class Settings:
-    """The scheduler's tunables (reference §3.2, §4, §6, §7 and semantics §3)."""
+    """The scheduler's tunables (docs/android-semantics.md: the slot, runtime limits, backoff, concurrency, beyond Android)."""
 
     bind_timeout_ms: int = 18_000
     op_timeout_ms: int = 8_000

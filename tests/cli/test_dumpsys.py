@@ -161,3 +161,11 @@ def test_text_from_an_app_stays_one_quoted_value() -> None:
     assert value_text("") == '""'
     assert value_text("two\nlines") == '"two\\nlines"'  # never a second line
     assert value_text([1, "a b"]) == '1,"a b"'
+
+
+def test_an_ended_job_says_whether_it_completed() -> None:
+    dump = _dump(ended=1)
+    dump["ended"][0].update(state="finished", stop_reason=7, internal_stop_reason=1)
+    (line,) = [line for line in render(dump) if "state=finished" in line]
+    assert "completed=false" in line
+    assert 'last_stop="CONSTRAINT_CONNECTIVITY' in line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -100,3 +102,94 @@ def test_the_connection_waits_for_the_early_daemon_instead_of_starting_another(
     with pytest.raises(DaemonError, match="exited with status 3 while starting"):
         DaemonConnection(paths).request("GET", "/v1/ping")
     assert spawn.take_started(paths) is None  # handed over once
+
+
+# -- a command the CLI will refuse starts no daemon ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["-H", "no colon here"],  # not 'Name: value'
+        ["--header=Content-Length: 5"],  # a field the transfer sets itself
+        ["--header-env", "X-Token=UIDT_TEST_SURELY_UNSET_VARIABLE"],
+        ["--cacert", "/no/such/ca.pem"],
+        ["--cacert", "ca.pem", "--insecure"],
+        ["--sha256", "abc"],
+        ["--network", "satellite"],
+        ["--lowest-speed", "-1"],
+        ["--user", ":secret"],
+        ["--netrc", "--netrc-optional"],
+        ["--no-such-option"],  # unknown to the fast path: left to the CLI
+        ["-o"],  # a value missing
+    ],
+)
+def test_arguments_the_cli_refuses_start_no_daemon_early(extra: list[str]) -> None:
+    assert launch.transfer_home(["download", URL, *extra]) == (False, None)
+
+
+def test_a_bad_ca_file_is_refused_before_any_daemon(tmp_path: Path) -> None:
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate\n")
+    assert launch.transfer_home(["download", URL, "--cacert", str(bad)]) == (False, None)
+
+
+def test_a_bad_ssl_cert_file_in_the_environment_is_refused_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", "/no/such/ca.pem")
+    assert launch.transfer_home(["download", URL]) == (False, None)
+
+
+def test_an_upload_with_a_bad_method_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "f"
+    source.write_bytes(b"x")
+    assert launch.transfer_home(["upload", str(source), URL, "--method", "GET"]) == (False, None)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["-H", "X-Trace: 1", "--header=Accept: */*", "-A", "me/1"],
+        ["--network", "unmetered", "--wait", "--requires-charging", "--no-persist"],
+        ["--sha256", "a" * 64, "--lowest-speed", "0", "--lowest-speed-seconds=2.5"],
+        ["--user", "me:pw", "--location-trusted", "-k"],
+    ],
+)
+def test_valid_request_options_keep_the_early_start(extra: list[str]) -> None:
+    assert launch.transfer_home(["download", URL, *extra]) == (True, None)
+
+
+def test_a_refused_download_leaves_no_daemon_in_a_fresh_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "uidt", "--home", str(home), "download", URL, "-H", "bad header"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Name: value" in result.stderr
+    paths = resolve_paths(home)
+    assert not paths.pid_file.exists()
+    assert not paths.socket.exists()
+    leaked = _daemons_of(home)
+    for pid in leaked:  # never leave one behind, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert leaked == []
+
+
+def _daemons_of(home: Path) -> list[int]:
+    """The pids of daemon processes started for ``home`` (read from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                raw = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            words = raw.decode(errors="replace").split("\0")
+            if "uidt.daemon" in words and str(home) in words:
+                pids.append(int(entry.name))
+    return pids

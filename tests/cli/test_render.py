@@ -111,3 +111,63 @@ def test_a_failure_reason_is_not_read_as_markup() -> None:
 def test_a_job_that_does_not_check_the_certificate_is_marked() -> None:
     assert "INSECURE" in _text([_job(insecure=True)])
     assert "INSECURE" not in _text([_job(insecure=False), _job()])
+
+
+# -- a job the system stopped and the app did not ask back ------------------------------------
+
+
+def _dropped_after_a_network_loss() -> dict[str, Any]:
+    """The ended record the core keeps for it (state ``finished``)."""
+    from server.helpers import APP, GIB, make_app, started
+    from uidt.device.state import DeviceState
+    from uidt.server import JobSchedulerService
+    from uidt.settings import Settings
+    from uidt.testing import FakeClock
+
+    service = JobSchedulerService(
+        clock=FakeClock(),
+        settings=Settings(),
+        device=DeviceState(),
+        installed_memory_bytes=16 * GIB,
+        apps={APP: make_app()},
+    )
+    run_id = started(service)
+    service.on_device_state(DeviceState(network=None))
+    service.host.on_stop_job_result(run_id, False)
+    return dict(service.ended[-1])
+
+
+def test_a_job_dropped_after_a_system_stop_never_reads_finished_alone() -> None:
+    text = _text([_dropped_after_a_network_loss()])
+    assert "ended without completing" in text
+    assert "stopped by the system (CONSTRAINT_CONNECTIVITY" in text
+    assert "the app did not reschedule it" in text
+
+
+def test_following_it_exits_1_and_says_so() -> None:
+    from uidt.cli.follow import Target, outcome
+
+    job = _dropped_after_a_network_loss()
+    status, line = outcome(job, Target(job["app"], job["job_id"], job.get("generation")))
+    assert status == 1
+    assert "finished" not in line
+    assert "ended without completing: stopped by the system (CONSTRAINT_CONNECTIVITY" in line
+
+
+def test_the_web_page_does_not_call_it_finished() -> None:
+    from uidt.web.render import render_fragment
+    from uidt.web.view import build_view
+
+    view = build_view([_dropped_after_a_network_loss()], [], {})
+    (ended,) = view["ended"]
+    assert "Finished" not in ended["state_words"]
+    assert "did not reschedule" in ended["state_words"]
+    assert "✓" not in render_fragment(view, "csrf")
+
+
+def test_a_job_that_completed_still_reads_finished() -> None:
+    text = _text(
+        [_job(state="finished", stop_reason=0, internal_stop_reason=10, pending_reasons=[])]
+    )
+    assert "finished" in text
+    assert "without completing" not in text

@@ -64,7 +64,7 @@ def test_a_blocked_on_start_job_hits_the_op_timeout(daemon: Daemon, app_log: Pat
     wait_for(lambda: starts(app_log, 602, "block"), what="on_start_job to be entered")
     anrs = wait_for(lambda: anrs_of(daemon, 602), what="an ANR after the op timeout")
     assert anrs[0]["reason"] == "No response to onStartJob"
-    # Reference §3.2 item 3: no answer to onStartJob in time -> ANR, and the job is dropped.
+    # docs/android-semantics.md#the-execution-slot-and-its-timeouts item 3: no answer to onStartJob in time -> ANR, and the job is dropped.
     job = daemon.wait_job(602, lambda j: j["state"] == "finished", "dropped")
     assert job["history"][-1]["reason"].endswith("/ANR")
     assert daemon.scheduler().get_pending_job(602) is None

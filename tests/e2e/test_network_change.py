@@ -1,5 +1,5 @@
 """A running job whose network changes but still satisfies it gets ``on_network_changed``
-(reference §8.3), not a stop."""
+(docs/android-semantics.md#connectivity), not a stop."""
 
 from __future__ import annotations
 

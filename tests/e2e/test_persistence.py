@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uidt import JobInfo, JobScheduler
+from uidt import JobInfo, JobScheduler, NetworkType
 from uidt.store.sqlite import SqliteJobStore
 
 from .conftest import (
@@ -99,3 +99,49 @@ def test_jobs_whose_schedule_answered_survive_an_immediate_kill_9(tmp_path: Path
     with running_daemon(home) as second:
         known = {j["job_id"] for j in second.jobs(include_ended=True) if j["app"] == SAMPLE}
         assert {job.job_id for job in later} <= known
+
+
+def _stored_notifications(home: Path) -> list[int]:
+    with SqliteJobStore(home / "uidt.db") as store:
+        return sorted(n.notification_id for n in store.notifications())
+
+
+def _notes(daemon: Daemon) -> dict[int, dict[str, object]]:
+    return {n["id"]: n for n in daemon.dumpsys()["notifications"]}
+
+
+def test_notifications_after_a_daemon_restart(tmp_path: Path) -> None:
+    """An ended job's detached notification survives the restart; a cut run's does not linger,
+    and its persisted job shows its notification again once it runs again."""
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    done = (
+        JobInfo.Builder(411, SAMPLE_SERVICE)
+        .set_user_initiated(True)
+        .set_required_network_type(NetworkType.ANY)
+        .set_extras({"mode": "finish", "log": str(log), "end_policy": 0})  # DETACH
+        .build()
+    )
+    with running_daemon(home) as first:
+        first.install(SAMPLE_DIR)
+        scheduler = first.scheduler()
+        with scheduler.activity():
+            assert scheduler.schedule(done) == JobScheduler.RESULT_SUCCESS
+            assert scheduler.schedule(uij(412, "run", log, persisted=True)) == 1
+        first.wait_running(412)
+        wait_for(lambda: 411 in _notes(first), what="job 411's detached notification")
+        assert _notes(first)[411]["user_initiated_job"] is False
+        assert _notes(first)[412]["user_initiated_job"] is True
+        # Notification writes are queued (no caller waits for them): wait for the commit.
+        wait_for(lambda: _stored_notifications(home) == [411, 412], what="the store's commit")
+        first.kill9()
+
+    with running_daemon(home) as second:
+        restored = _notes(second)[411]
+        assert (restored["title"], restored["user_initiated_job"]) == ("job 411", False)
+        second.wait_running(412)
+        wait_for(
+            lambda: _notes(second).get(412, {}).get("user_initiated_job") is True,
+            what="job 412 to post its notification again",
+        )
+        assert read_log(log).count("start 412 run") == 2

@@ -1,4 +1,4 @@
-"""Network requests, capabilities and transports; NetworkType ↔ request both ways (reference §1.1)."""
+"""Network requests, capabilities and transports; NetworkType ↔ request both ways (docs/android-semantics.md#job-validation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Priority and backoff constants equal Android's (reference §1.3)."""
+"""Priority and backoff constants equal Android's (docs/android-semantics.md#job-validation)."""
 
 from __future__ import annotations
 

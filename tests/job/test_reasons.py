@@ -1,4 +1,4 @@
-"""Stop and pending reasons carry Android's numbers and names (reference §11)."""
+"""Stop and pending reasons carry Android's numbers and names (docs/android-semantics.md#reason-numbers)."""
 
 from __future__ import annotations
 

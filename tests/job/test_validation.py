@@ -1,4 +1,4 @@
-"""Every rule of reference §1.2 (and the setter-time checks of §1.1), valid and invalid side.
+"""Every rule of docs/android-semantics.md#job-validation (and its setter-time checks), valid and invalid side.
 
 Each row is a rule, a builder sequence that keeps to it, a sequence that breaks it, and a pattern of
 Android's message gist. uidt's messages use snake_case method names where Android's use camelCase.
@@ -47,7 +47,7 @@ class Rule(NamedTuple):
 
 
 RULES: list[Rule] = [
-    # -- §1.1 setter-time checks ------------------------------------------------------------
+    # -- setter-time checks ------------------------------------------------------------
     Rule(
         "1.1 priority below range",
         lambda: plain().set_priority(Priority.MIN).build(),
@@ -72,7 +72,7 @@ RULES: list[Rule] = [
         lambda: networked().set_minimum_network_chunk_bytes(-2),
         r"chunk size must be positive",
     ),
-    # -- §1.2 build() checks --------------------------------------------------------------------
+    # -- build() checks --------------------------------------------------------------------
     Rule(
         "1 backoff with device idle",
         lambda: plain().set_backoff_criteria(20_000, BackoffPolicy.LINEAR).build(),
@@ -501,7 +501,7 @@ def test_first_broken_rule_is_reported(steps: Steps, message: str) -> None:
         steps()
 
 
-# -- §1.1 priority bump and reset -------------------------------------------------------------
+# -- priority bump and reset -------------------------------------------------------------
 
 
 def test_low_priority_then_user_initiated_fails() -> None:

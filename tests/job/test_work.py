@@ -1,4 +1,4 @@
-"""``JobWorkItem``: extras plus network estimates, validated like ``JobInfo`` (reference §11)."""
+"""``JobWorkItem``: extras plus network estimates, validated like ``JobInfo`` (docs/android-semantics.md#reason-numbers)."""
 
 from __future__ import annotations
 

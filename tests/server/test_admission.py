@@ -1,4 +1,4 @@
-"""Admission (reference §2.2, semantics §1): exceptions vs RESULT_FAILURE, caps, replacement."""
+"""Admission (docs/android-semantics.md#admission): exceptions vs RESULT_FAILURE, caps, replacement."""
 
 from __future__ import annotations
 

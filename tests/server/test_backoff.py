@@ -1,4 +1,4 @@
-"""Backoff (reference §6): failures vs system stops, ratio 3, linear/exponential, 10 s floor, 5 h cap."""
+"""Backoff (docs/android-semantics.md#backoff): failures vs system stops, ratio 3, linear/exponential, 10 s floor, 5 h cap."""
 
 from __future__ import annotations
 

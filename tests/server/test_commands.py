@@ -1,4 +1,4 @@
-"""Shell verbs (reference §10) with Android's outputs, including the deferred ``run``."""
+"""Shell verbs (docs/android-semantics.md#shell-verbs) with Android's outputs, including the deferred ``run``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Concurrency (reference §7): the limit, the reserved UI share, the max-wait bypass, privilege."""
+"""Concurrency (docs/android-semantics.md#concurrency): the limit, the reserved UI share, the max-wait bypass, privilege."""
 
 from __future__ import annotations
 

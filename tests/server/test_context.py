@@ -1,4 +1,4 @@
-"""The execution slot (reference §3.2): verbs, the bind / op / notification timeouts and outcomes."""
+"""The execution slot (docs/android-semantics.md#the-execution-slot-and-its-timeouts): verbs, the bind / op / notification timeouts and outcomes."""
 
 from __future__ import annotations
 
@@ -70,12 +70,17 @@ def test_no_answer_to_on_start_job_drops_the_job_with_anr(
     assert of_type(actions, KillApp)
     assert service.queries.dump()["anrs"][0]["job_id"] == 1
     assert service.queries.get_pending_job(APP, None, 1) is None
+    # dropped, not done: the ended record carries the ANR and does not read as completed
+    ended = service.ended[-1]
+    assert (ended["state"], ended["completed"]) == ("finished", False)
+    assert ended["internal_stop_reason"] == InternalStopReason.ANR
 
 
 def test_on_start_job_false_drops(service: JobSchedulerService) -> None:
     started(service, start_result=False)
     assert service.queries.get_pending_job(APP, None, 1) is None
     assert service.ended[-1]["state"] == "finished"
+    assert service.ended[-1]["completed"] is True  # the app said there was nothing to do
 
 
 def test_missing_notification_is_an_anr_and_reschedules(

@@ -1,4 +1,4 @@
-"""Runtime limits (reference §4): 6 h / 12 h, the timeout quota, estimates, demotion at 24 h."""
+"""Runtime limits (docs/android-semantics.md#runtime-limits): 6 h / 12 h, the timeout quota, estimates, demotion at 24 h."""
 
 from __future__ import annotations
 

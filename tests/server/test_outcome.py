@@ -1,4 +1,4 @@
-"""One scenario per row of the stop-path table (reference §5)."""
+"""One scenario per row of the stop-path table (docs/android-semantics.md#stop-paths)."""
 
 from __future__ import annotations
 
@@ -105,6 +105,10 @@ def test_lost_constraint_and_app_declines_reschedule(service: JobSchedulerServic
     service.on_device_state(DeviceState(network=None))
     service.host.on_stop_job_result(run_id, False)
     assert not service.jobs
+    ended = service.ended[-1]
+    # The spec's state word is "finished", but the record says the work was not completed.
+    assert (ended["state"], ended["completed"]) == ("finished", False)
+    assert ended["stop_reason"] == StopReason.CONSTRAINT_CONNECTIVITY
 
 
 def test_max_runtime_12h_is_a_timeout_failure(
@@ -348,6 +352,7 @@ def test_a_finished_run_has_no_failure(service: JobSchedulerService) -> None:
     run_id = started(service)
     service.host.on_job_finished(run_id, False)
     assert service.ended[-1]["state"] == "finished"
+    assert service.ended[-1]["completed"] is True
     assert service.ended[-1]["failure"] is None
     service.schedule(VISIBLE, None, uij(2))
     assert service.queries.jobs_snapshot()[0]["failure"] is None

@@ -1,4 +1,4 @@
-"""Readiness and pending reasons (reference §3.3, §8.2), with their history."""
+"""Readiness and pending reasons (docs/android-semantics.md#when-a-job-is-ready-and-what-it-says-while-it-waits), with their history."""
 
 from __future__ import annotations
 

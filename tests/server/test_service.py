@@ -1,4 +1,4 @@
-"""Beyond Android (semantics §3): constraint updates, restart loading, snapshots, batching."""
+"""Beyond Android (docs/android-semantics.md#beyond-android): constraint updates, restart loading, snapshots, batching."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ DAEMON_CALLS = {
     "put_job",
     "remove_job",
     "load_jobs",
+    "load_notifications",  # a restarted daemon shows the detached ones again
     "put_app",
     "get_app",
     "apps",

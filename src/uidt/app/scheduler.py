@@ -108,7 +108,7 @@ class JobScheduler:
         self._call("DELETE", "jobs", all_namespaces=True)
 
     def update_constraints(self, job_id: int, **changes: Any) -> None:
-        """Change constraints of a scheduled job without losing its transfer state (semantics §3)."""
+        """Change constraints of a scheduled job without losing its transfer state (docs/android-semantics.md#beyond-android)."""
         self._call("PATCH", "jobs", job_id, "constraints", body=changes, namespace=self.namespace)
 
     # -- queries -------------------------------------------------------------------------------

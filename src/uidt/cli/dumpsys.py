@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from uidt.cli.context import CliContext, pass_cli, print_json
-from uidt.job.reasons import pending_words, stop_reason_text
+from uidt.job.reasons import completed, pending_words, stop_reason_text
 
 #: How many ended jobs the text shows (the daemon keeps the last 100; ``--json`` has them all).
 ENDED_SHOWN = 20
@@ -265,9 +265,12 @@ def _ended(items: list[dict[str, Any]]) -> list[str]:
     for job in shown:
         history = job.get("history") or []
         when = _time(history[-1].get("time")) if history else "?"
-        last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
+        reasons = job.get("stop_reason"), job.get("internal_stop_reason")
+        last = stop_reason_text(*reasons)
+        done = completed(job.get("state"), *reasons)
         body.append(
             f"{_INDENT}{when} JOB {_job_name(job)}: state={value_text(job.get('state'))} "
+            f"completed={value_text(done)} "
             f"last_stop={value_text(last)} num_failures={value_text(job.get('num_failures'))} "
             f"cumulative_runtime_ms={value_text(job.get('cumulative_runtime_ms'))}"
         )

@@ -3,9 +3,10 @@
 A follower names one *scheduling* of a job: (app, job id, generation). The generation comes from
 the schedule request's answer (:mod:`uidt.daemon.tracking`), so an earlier run under the same job
 id — a replaced, stopped or failed one, still in the list of ended jobs — never answers for the
-job this command scheduled. The exit status is the job's state and nothing else: 0 exactly when
-it ended ``finished``; 1 when it ended ``failed``, ``cancelled`` or ``user-stopped`` (the reason
-is printed), or when its end was not recorded; 130 when the user pressed Ctrl-C, which stops the
+job this command scheduled. The exit status is how the job ended: 0 exactly when it ended
+``finished`` and completed (its app finished it); 1 when it ended ``finished`` without completing
+(the system stopped it and the app did not ask for it back: the words say so), ``failed``,
+``cancelled`` or ``user-stopped`` (the reason is printed), or when its end was not recorded; 130 when the user pressed Ctrl-C, which stops the
 following, not the job.
 """
 
@@ -20,6 +21,7 @@ import click
 from uidt.cli.context import CliContext, pass_cli
 from uidt.cli.progress import ProgressBar
 from uidt.errors import DaemonError
+from uidt.job.reasons import incomplete_end_words
 from uidt.transfers.names import TRANSFERS_APP
 
 #: States after which a job never runs again.
@@ -110,6 +112,11 @@ def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
         return 1, f"{label} is gone and how it ended was not recorded (was the daemon restarted?)"
     state = job.get("state")
     if state == "finished":
+        incomplete = incomplete_end_words(
+            state, job.get("stop_reason"), job.get("internal_stop_reason")
+        )
+        if incomplete is not None:  # dropped after a stop: not done, so not 0
+            return 1, f"{label} {incomplete}"
         return 0, f"{label} finished"
     if state == "failed":
         return 1, f"{label} failed: {job.get('failure') or 'no reason given'}"

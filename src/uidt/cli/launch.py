@@ -12,9 +12,11 @@ command line then waits for that daemon instead of starting another
 (:func:`uidt.app.spawn.take_started`).
 
 Only global options the command line knows (``--home DIR``, ``--home=DIR``, ``--json``) may come
-before the command, and its arguments must look usable (an ``http(s)://`` URL to download; an
-existing file and such a URL to upload); anything else, or a home that cannot be created, leaves the start
-to the command line as before, which then reports any error itself.
+before the command, and its arguments must pass the checks the command line makes before it
+connects (:mod:`uidt.cli.precheck`: an ``http(s)://`` URL, an existing file to upload, the
+request options, headers, credentials and CA file, ``--sha256``...), so that a command the
+command line refuses never starts a daemon. Anything else, or a home that cannot be created,
+leaves the start to the command line as before, which then reports any error itself.
 """
 
 from __future__ import annotations
@@ -55,10 +57,9 @@ def _plausible(command: str, args: list[str]) -> bool:
     """Whether the command's own arguments look like they will reach the daemon."""
     if _NO_EARLY_START.intersection(args):
         return False
-    has_url = any(a.lower().startswith(("http://", "https://")) for a in args)
-    if command == "download":  # uidt download URL
-        return has_url
-    return has_url and any(os.path.isfile(a) for a in args if not a.startswith("-"))  # FILE URL
+    from uidt.cli.precheck import acceptable
+
+    return acceptable(command, args)
 
 
 def start_daemon_early(argv: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ from rich.table import Table
 from uidt.job.reasons import (
     crash_text,
     ended_on_its_own,
+    incomplete_end_words,
     pending_words,
     stop_reason_text,
 )
@@ -40,8 +41,13 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
         if state in _WAITING_STATES:  # an ended record waits for nothing
             why = "; ".join(pending_words(job.get("pending_reasons") or []))
         last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
+        incomplete = incomplete_end_words(
+            state, job.get("stop_reason"), job.get("internal_stop_reason")
+        )
         if state == "failed":
             why = f"failed: {escape(str(job.get('failure') or 'no reason given'))}"
+        elif incomplete is not None:  # "finished" alone would say the work was done
+            why = incomplete
         elif ended_on_its_own(job.get("stop_reason"), job.get("internal_stop_reason")):
             if state in _WAITING_STATES:  # job_finished(wants_reschedule=True)
                 why = f"{why}\nlast run: asked to retry".strip()

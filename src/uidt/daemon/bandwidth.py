@@ -1,7 +1,7 @@
 """Measured throughput: the daemon watches transferred-byte reports and tells the device source.
 
 The connectivity controller's "cannot finish within the maximum runtime at this bandwidth" check
-(reference §8.3) needs a bandwidth; uidt's is what transfers actually achieved on the current
+(docs/android-semantics.md#connectivity) needs a bandwidth; uidt's is what transfers actually achieved on the current
 network. A run's rate counts once it covered at least ``min_window_ms``; reports are the totals
 of one run, so a new run (or a reset) starts a new window.
 """

@@ -116,9 +116,10 @@ class Runtime:
     # -- start-up ------------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Register installed apps and load persisted jobs (zero failures, flags kept)."""
+        """Register installed apps, load persisted jobs (zero failures, flags kept) and the
+        notifications that outlive their jobs (docs/daemon.md, notifications after a restart)."""
         self.apps.load()
-        self.service.load(self.store.load_jobs())
+        self.service.load(self.store.load_jobs(), self.store.load_notifications())
         self.device.add_listener(self._on_device_state)
         self.apply(ev.DeviceChanged(self.device.snapshot()))
 

@@ -1,4 +1,4 @@
-"""``uidt cmd …``: Android's ``cmd jobscheduler`` verbs, parsed as Android parses them (reference §10).
+"""``uidt cmd …``: Android's ``cmd jobscheduler`` verbs, parsed as Android parses them (docs/android-semantics.md#shell-verbs).
 
 Options come before the positional arguments; an unknown option prints ``Error: unknown option 'X'``
 with result -1. The result code travels to the CLI, which turns -1000/-1001/-1002 into exit

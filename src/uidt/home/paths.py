@@ -1,7 +1,7 @@
 """Where a daemon keeps its socket, store, config and logs.
 
 ``--home DIR`` (or ``UIDT_HOME``) puts everything in one directory, so that independent daemons
-can run side by side (tests do this). Without it the XDG locations of semantics §5 are used: the
+can run side by side (tests do this). Without it the XDG locations of docs/android-semantics.md#beyond-android are used: the
 data directory is ``$XDG_STATE_HOME/uidt`` (``~/.local/state/uidt``), the config directory
 ``$XDG_CONFIG_HOME/uidt`` and the socket lives in ``$XDG_RUNTIME_DIR/uidt/`` (or the data directory).
 """

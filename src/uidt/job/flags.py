@@ -1,4 +1,4 @@
-"""A job's internal flags (Android's ``JobStatus.INTERNAL_FLAG_*``, reference §3.4).
+"""A job's internal flags (Android's ``JobStatus.INTERNAL_FLAG_*``, docs/android-semantics.md#the-execution-slot-and-its-timeouts).
 
 Bits of one ``int`` kept with the job: they survive restarts (the stores keep the value as it
 is) and the core reads and sets them; apps never see them.

@@ -316,7 +316,7 @@ class JobInfo:
             """Validate and return the immutable ``JobInfo``.
 
             Raises:
-                InvalidJobError: naming the first rule of reference §1.2 that is broken.
+                InvalidJobError: naming the first rule of docs/android-semantics.md#job-validation that is broken.
             """
             fields = dict(self._fields)
             fields["priority"] = self._priority

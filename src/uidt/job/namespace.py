@@ -1,4 +1,4 @@
-"""Job namespaces (reference §9): ``None`` is the default namespace; others are trimmed strings."""
+"""Job namespaces (docs/android-semantics.md#persistence-and-namespaces): ``None`` is the default namespace; others are trimmed strings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ MAX_NAMESPACE_LENGTH = 1000
 
 
 def validate_namespace(namespace: str | None) -> str | None:
-    """Trim a namespace; ``None`` is the default namespace (reference §2.1 item 3).
+    """Trim a namespace; ``None`` is the default namespace (docs/android-semantics.md#admission, item 5).
 
     Raises:
         InvalidJobError: not a string, empty after trimming, or longer than 1000 characters.

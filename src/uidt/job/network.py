@@ -1,7 +1,7 @@
 """Network requirements: ``NetworkRequest``, capabilities, transports and ``NetworkType``.
 
 Numbers are Android's (``NetworkCapabilities``). ``NetworkType`` maps onto a request and back
-exactly as ``JobInfo.Builder.setRequiredNetworkType`` / ``getNetworkType`` do (reference §1.1).
+exactly as ``JobInfo.Builder.setRequiredNetworkType`` / ``getNetworkType`` do (docs/android-semantics.md#job-validation).
 """
 
 from __future__ import annotations

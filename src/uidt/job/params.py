@@ -13,7 +13,7 @@ class JobParameters:
     """Parameters of one run of a job.
 
     ``run_id`` identifies this run; calls made with the parameters of an earlier run are ignored
-    by the system, as Android ignores stale ``JobParameters`` (reference §3.2 item 10).
+    by the system, as Android ignores stale ``JobParameters`` (docs/android-semantics.md#the-execution-slot-and-its-timeouts, item 10).
     """
 
     job_id: int

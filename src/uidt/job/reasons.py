@@ -1,4 +1,4 @@
-"""Stop and pending reasons, with Android's numbers and names (reference §11)."""
+"""Stop and pending reasons, with Android's numbers and names (docs/android-semantics.md#reason-numbers)."""
 
 from __future__ import annotations
 
@@ -162,6 +162,44 @@ def ended_on_its_own(public: int | None, internal: int | None) -> bool:
     return (
         public or 0
     ) == StopReason.UNDEFINED and internal == InternalStopReason.SUCCESSFUL_FINISH
+
+
+#: The states of a job that left the scheduler.
+_ENDED_STATES = frozenset({"finished", "failed", "cancelled", "user-stopped"})
+
+
+def completed(state: str | None, public: int | None, internal: int | None) -> bool | None:
+    """Whether an ended job completed its work; ``None`` while it is still scheduled.
+
+    The spec's state of a job that the system stopped and whose app answered ``on_stop_job``
+    with "don't reschedule" is ``finished`` (Android drops it as it drops a job that called
+    ``job_finished``), but its work was not done: only a last run that the app ended itself
+    (internal ``SUCCESSFUL_FINISH``), or a finished job with no stop recorded, completed.
+    """
+    if state not in _ENDED_STATES:
+        return None
+    if state != "finished":
+        return False
+    return ended_on_its_own(public, internal) or stop_reason_text(public, internal) is None
+
+
+def incomplete_end_words(state: str | None, public: int | None, internal: int | None) -> str | None:
+    """What a job whose state reads ``finished`` went through when it did not complete, e.g.
+    ``"ended without completing: stopped by the system (CONSTRAINT_CONNECTIVITY
+    (CONSTRAINTS_NOT_SATISFIED)); the app did not reschedule it"``; ``None`` for any other job.
+    A status never lies: no view may show such a job as "finished" alone."""
+    if state != "finished" or completed(state, public, internal):
+        return None
+    reason = stop_reason_text(public, internal)
+    if internal == InternalStopReason.ANR:
+        return f"ended without completing: the app did not answer in time ({reason}); dropped"
+    if public == StopReason.USER:
+        by = "by the user"
+    elif public == StopReason.CANCELLED_BY_APP:
+        by = "by the app"
+    else:
+        by = "by the system"
+    return f"ended without completing: stopped {by} ({reason}); the app did not reschedule it"
 
 
 def stop_reason_text(public: int | None, internal: int | None) -> str | None:

@@ -1,4 +1,4 @@
-"""``JobInfo`` validation: every check of ``JobInfo.enforceValidity`` in Android's order (reference §1.2).
+"""``JobInfo`` validation: every check of ``JobInfo.enforceValidity`` in Android's order (docs/android-semantics.md#job-validation).
 
 Every failure raises :class:`uidt.errors.InvalidJobError` (a ``ValueError``) naming the rule broken.
 uidt behaves as an app targeting the newest Android, so the target-gated checks all apply; the

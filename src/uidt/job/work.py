@@ -14,7 +14,7 @@ UNKNOWN = -1
 
 @dataclass(frozen=True, eq=True)
 class JobWorkItem:
-    """A work item with optional network estimates, validated like ``JobInfo`` (reference §11)."""
+    """A work item with optional network estimates, validated like ``JobInfo`` (docs/android-semantics.md#reason-numbers)."""
 
     extras_json: str = "{}"
     estimated_network_download_bytes: int = UNKNOWN

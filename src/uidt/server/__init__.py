@@ -10,7 +10,7 @@ Choices where the reference leaves room (documented so the shell and the tests a
   responding, so no orphaned job code keeps running. The bind timeout records no ANR.
 * A failed bind counts as a system stop (the job would otherwise retry in a hot loop).
 * A stop that only waits for a condition to come back (a lost constraint, thermal) leaves no
-  backoff wait: the job starts as soon as the condition returns (semantics §3).
+  backoff wait: the job starts as soon as the condition returns (docs/android-semantics.md#beyond-android).
 * The stalled-transfer watchdog only watches runs that reported transferred bytes at least once;
   its stop is TIMEOUT/TIMEOUT, always rescheduled with backoff, and does not count towards the
   UIJ timeout quota.

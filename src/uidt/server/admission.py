@@ -1,4 +1,4 @@
-"""Admission checks of ``schedule()`` / ``enqueue()`` in Android's order (reference §2).
+"""Admission checks of ``schedule()`` / ``enqueue()`` in Android's order (docs/android-semantics.md#admission).
 
 Each check either passes, raises (``ValueError`` / ``PermissionError`` flavours of
 :class:`uidt.errors.UidtError`) or returns ``RESULT_FAILURE``.

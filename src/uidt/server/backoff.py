@@ -1,4 +1,4 @@
-"""Reschedule decisions after a stop (reference §6), as pure functions."""
+"""Reschedule decisions after a stop (docs/android-semantics.md#backoff), as pure functions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The shell verbs of ``cmd jobscheduler`` as core operations, with Android's outputs (reference §10).
+"""The shell verbs of ``cmd jobscheduler`` as core operations, with Android's outputs (docs/android-semantics.md#shell-verbs).
 
 ``run`` may have to wait (≤ ``cmd_run_connectivity_wait_ms``) for connectivity: it then returns a
 :class:`CmdResult` with a ``token`` and the final result arrives later as a

@@ -1,4 +1,4 @@
-"""Slot assignment (reference §7): the limit, the reserved UI share, privilege and max-wait bypass.
+"""Slot assignment (docs/android-semantics.md#concurrency): the limit, the reserved UI share, privilege and max-wait bypass.
 
 * ``max_total`` slots from the steady limit and memory pressure; ``ui_reserved`` of them only
   treated user-initiated jobs may take.
@@ -7,7 +7,7 @@
 * A pending UIJ that would wait at least ``max_wait_ui_ms`` for any running job's guarantee to end
   gets one extra slot while no UIJ runs.
 * When a pending job finds no slot, a running job past its minimum guarantee is stopped with
-  DEVICE_STATE / internal TIMEOUT (§7.4).
+  DEVICE_STATE / internal TIMEOUT (docs/android-semantics.md#concurrency).
 * Once the daemon is stopping (``SchedulerCore.stopping``) nothing is started at all.
 """
 
@@ -57,7 +57,7 @@ def assign(svc: SchedulerCore) -> None:
         return  # stopping: queued jobs stay pending (reason SYSTEM_STOPPING) for the next daemon
     now = svc.now()
     max_total, ui_reserved = limits_now(svc)
-    # 1. UIJs of visible (or just-visible) apps start at once, beyond the limit (§7.2).
+    # 1. UIJs of visible (or just-visible) apps start at once, beyond the limit (see docs/android-semantics.md#concurrency).
     registry = svc.registry
     for app in [a for a in svc.app_jobs if registry.has_bal_privilege(a, now)]:
         for key, status in list(svc.app_jobs.get(app, {}).items()):
@@ -79,7 +79,7 @@ def assign(svc: SchedulerCore) -> None:
         regular = (svc.jobs[k] for k in pending.regular())
         for status in heapq.nsmallest(free_for_regular, regular, key=pending_order):
             start_run(svc, status)
-    # 3. The max-wait bypass: one extra slot for a UIJ while none runs (§7.3).
+    # 3. The max-wait bypass: one extra slot for a UIJ while none runs (max-wait bypass).
     if ui_running == 0 and pending.has_uij():
         first = min((svc.jobs[k] for k in pending.uij()), key=pending_order)
         if _waits_too_long(svc, first, now):

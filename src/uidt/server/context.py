@@ -1,4 +1,4 @@
-"""``JobServiceContext``: one execution slot's state (reference §3.2).
+"""``JobServiceContext``: one execution slot's state (docs/android-semantics.md#the-execution-slot-and-its-timeouts).
 
 The verbs run BINDING → STARTING → EXECUTING → STOPPING → FINISHED. Each verb has one timer
 (:meth:`JobServiceContext.deadline`); the service reacts when it expires.

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class HostEvents:
-    """Callbacks from the app workers (reference §3.2), on one core (``service.host``).
+    """Callbacks from the app workers (docs/android-semantics.md#the-execution-slot-and-its-timeouts), on one core (``service.host``).
 
     A facet of the core, not part of its class: each fact a worker reports (``on_start_job``
     returned, ``job_finished``, the process died …) is one method here, reached through

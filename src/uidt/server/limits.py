@@ -1,4 +1,4 @@
-"""Runtime limits (reference §4): minimum guarantee, maximum runtime and the UIJ timeout quota."""
+"""Runtime limits (docs/android-semantics.md#runtime-limits): minimum guarantee, maximum runtime and the UIJ timeout quota."""
 
 from __future__ import annotations
 

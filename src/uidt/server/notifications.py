@@ -5,6 +5,7 @@ own NotificationManager calls with Android's protections of a user-initiated job
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 from uidt.errors import InvalidJobError, JobPermissionError
 from uidt.job.notification import EndPolicy, Notification
@@ -123,6 +124,25 @@ class NotificationCoordinator:
             return False, []
         del self.shown[key]
         return True, [RemoveNotification(app, notification_id)]
+
+    def restore(self, records: Iterable[NotificationRecord]) -> list[Action]:
+        """The notifications a restarted daemon finds in its store.
+
+        A restart of the daemon is not a reboot of the user's desktop (on Android notifications
+        do not outlive a reboot; here the desktop session goes on): a notification no running job
+        owns any more (detached at its job's end, "Download X complete", or posted by the app) is
+        shown again as it was. One that a run owned when the old daemon died belongs to a run
+        that is over: its progress is no longer true, so it is taken down; the job, if persisted,
+        posts it again within the notification timeout of its next start.
+        """
+        actions: list[Action] = []
+        for record in records:
+            key = (record.app, record.notification_id)
+            if record.job is None:
+                self.shown[key] = record
+            else:
+                actions.append(RemoveNotification(record.app, record.notification_id))
+        return actions
 
     def active(self, app: str) -> list[NotificationRecord]:
         """``getActiveNotifications``: what the app's notifications show now, by id."""

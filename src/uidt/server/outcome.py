@@ -1,4 +1,4 @@
-"""How a run ends: notification policy, timeout quota, cumulative runtime, drop or reschedule (§5, §6)."""
+"""How a run ends: notification policy, timeout quota, cumulative runtime, drop or reschedule (see docs/android-semantics.md#stop-paths, #backoff)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
 
 #: System stops that only wait for a condition to come back: no backoff wait is left over
-#: (semantics §3: a returning constraint starts the job at once).
+#: (docs/android-semantics.md#beyond-android: a returning constraint starts the job at once).
 _CONDITION_STOPS = frozenset(
     {InternalStopReason.CONSTRAINTS_NOT_SATISFIED, InternalStopReason.DEVICE_THERMAL}
 )
@@ -83,6 +83,11 @@ def finish_run(
         svc.record(status, "waiting", "stopped before it ran")
         return
     dropped_by_user = internal is InternalStopReason.USER_UI_STOP and ctx.user_visible
+    if not reschedule or dropped_by_user or ctx.failure is not None:
+        # A run that ends the job records why, even one that never executed (no answer to
+        # on_start_job): the ended record must not keep an earlier run's reasons, or none,
+        # and so read as completed.
+        status.last_stop_reason, status.last_internal_stop_reason = reason, internal
     if ctx.failure is not None and not dropped_by_user:
         svc.end(status, JobState.FAILED, ctx.failure)
         status.last_failed_run_utc_ms = utc

@@ -91,7 +91,7 @@ def stop_run(
     force_reschedule: bool = False,
     counts_as_timeout: bool = True,
 ) -> None:
-    """Stop a run with reasons; what happens depends on its verb (reference §3.2 item 11)."""
+    """Stop a run with reasons; what happens depends on its verb (docs/android-semantics.md#the-execution-slot-and-its-timeouts, item 11)."""
     ctx.force_reschedule = ctx.force_reschedule or force_reschedule
     ctx.counts_as_timeout = counts_as_timeout
     if ctx.verb is Verb.BINDING:

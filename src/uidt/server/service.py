@@ -37,7 +37,7 @@ from uidt.server.queries import Queries
 from uidt.server.records import restored_earliest
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
 from uidt.settings import Settings
-from uidt.store.record import JobRecord
+from uidt.store.record import JobRecord, NotificationRecord
 
 RESULT_FAILURE = admission.RESULT_FAILURE
 RESULT_SUCCESS = admission.RESULT_SUCCESS
@@ -123,7 +123,7 @@ class JobSchedulerService(SchedulerCore):
         self._maybe_check()
 
     def _may_schedule_uij(self, caller: Caller) -> bool:
-        """The app is in a state to schedule user-initiated jobs (reference §2.1, semantics §1)."""
+        """The app is in a state to schedule user-initiated jobs (docs/android-semantics.md#admission)."""
         return (
             caller.visible
             or caller.interaction_grant
@@ -140,7 +140,7 @@ class JobSchedulerService(SchedulerCore):
         job: JobInfo,
         work: JobWorkItem | None = None,
     ) -> int:
-        """``schedule`` (or ``enqueue`` with ``work``): admission, then insert (reference §2).
+        """``schedule`` (or ``enqueue`` with ``work``): admission, then insert (docs/android-semantics.md#admission).
 
         Returns:
             ``RESULT_SUCCESS`` (1) or ``RESULT_FAILURE`` (0).
@@ -152,7 +152,7 @@ class JobSchedulerService(SchedulerCore):
         """
         app = admission.enforce_valid_job_request(self.registry.get(caller.app), caller.app, job)
         if caller.visible or caller.interaction_grant:
-            # visible now, or a click grant: a transient background-start privilege (§7.2)
+            # visible now, or a click grant: a transient background-start privilege
             self.registry.note_user_interaction(caller.app, self.now())
         if not admission.validate_job(app, job, work):
             return RESULT_FAILURE
@@ -189,10 +189,18 @@ class JobSchedulerService(SchedulerCore):
             self.persist(status)
         return RESULT_SUCCESS
 
-    def load(self, records: Iterable[JobRecord]) -> None:
+    def load(
+        self,
+        records: Iterable[JobRecord],
+        notifications: Iterable[NotificationRecord] = (),
+    ) -> None:
         """Restore persisted jobs at daemon start: zero failures; flags, cumulative time and the
-        earliest run time (a backoff still to wait out) kept."""
+        earliest run time (a backoff still to wait out) kept. Then the saved ``notifications``
+        (:meth:`NotificationCoordinator.restore`: the detached ones come back, those of runs the
+        old daemon's death cut are taken down)."""
         with self.batch():
+            for action in self.notifications.restore(notifications):
+                self.emit(action)
             for record in records:
                 if record.key in self.jobs:
                     continue
@@ -238,7 +246,7 @@ class JobSchedulerService(SchedulerCore):
             for key in list(self.app_jobs.get(app, {})):
                 self.cancel(app, key.namespace, key.job_id)
 
-    # -- the user ends an app's runs (reference §5; a kill for memory is ``host``'s) -------------
+    # -- the user ends an app's runs (docs/android-semantics.md#stop-paths; a kill for memory is ``host``'s) -------------
 
     def user_stop(self, app: str) -> None:
         """Task Manager Stop: kill the worker, drop user-visible jobs, demote the rest."""
@@ -257,7 +265,7 @@ class JobSchedulerService(SchedulerCore):
             if self.run_table.is_bound(app) or self.run_table.is_binding(app) or runs:
                 self.emit(KillApp(app, "user stop"))
 
-    # -- updates of queued jobs (semantics §3) ---------------------------------------------
+    # -- updates of queued jobs (docs/android-semantics.md#beyond-android) ---------------------------------------------
 
     def update_constraints(
         self, app: str, namespace: str | None, job_id: int, **changes: Any
@@ -323,7 +331,7 @@ class JobSchedulerService(SchedulerCore):
             self._tell_network_changed()
 
     def _tell_network_changed(self) -> None:
-        """Running jobs still satisfied on the new network get ``on_network_changed`` (§8.3)."""
+        """Running jobs still satisfied on the new network get ``on_network_changed``."""
         network = self.device.to_dict()["network"]
         if network is None:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from uidt.clock import utc_from_millis
+from uidt.job.reasons import completed
 from uidt.server.concurrency import limits_now
 from uidt.server.crashes import crash_json
 from uidt.server.status import JobStatus, key_order
@@ -51,6 +52,9 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
         "service": status.job.service,
         "state": status.state.value,
         "failure": status.failure,
+        "completed": completed(
+            status.state.value, status.last_stop_reason, status.last_internal_stop_reason
+        ),
         "user_initiated": status.treated_as_uij,
         "internal_flags": status.internal_flags,
         "stop_reason": status.last_stop_reason,

@@ -1,4 +1,4 @@
-"""What happens when a timer fires (reference §3.2 items 2, 3, 5, 6; semantics §3 watchdog)."""
+"""What happens when a timer fires (docs/android-semantics.md#the-execution-slot-and-its-timeouts, items 2, 3, 5, 6; docs/android-semantics.md#beyond-android watchdog)."""
 
 from __future__ import annotations
 
@@ -109,6 +109,6 @@ def _fire(svc: SchedulerCore, ctx: JobServiceContext, now: int) -> None:
             )
         elif ctx.verb_since < start + ctx.min_guarantee_ms <= now:
             # Guarantee reached: the check pass re-evaluates the job (restrictions spare jobs
-            # within their guarantee) and decides whether the slot is wanted (§7.4).
+            # within their guarantee) and decides whether the slot is wanted (docs/android-semantics.md#concurrency).
             ctx.verb_since = now
             svc.dirty.add(ctx.status.key)

@@ -6,9 +6,11 @@ its event loop). The rules every store keeps:
 * ``put_job`` adds or replaces the job with the same :class:`JobKey`. A *persisted* job
   (``record.job.is_persisted()``) is durable before ``put_job`` returns (committed with fsync);
   a non-persisted job is kept in memory only and is gone after a restart.
-* ``load_jobs()`` returns the persisted jobs as a restarted daemon sees them (Android reference §9):
+* ``load_jobs()`` returns the persisted jobs as a restarted daemon sees them (docs/android-semantics.md#persistence-and-namespaces):
   failure counters (``num_failures``, ``num_system_stops``) reset to 0; internal flags, cumulative
   runtime, history and the rest kept. Keys are unique, so duplicates cannot occur.
+* ``load_notifications()`` returns every saved notification; the core decides which come back
+  (docs/daemon.md, "Notifications after a restart").
 * ``remove_app`` removes the app, its jobs and its notifications.
 * Records handed in and out are copies: changing one afterwards does not change the store.
 
@@ -86,6 +88,10 @@ class JobStore(Protocol):
 
     def remove_notification(self, app: str, notification_id: int) -> bool:
         """Remove a notification; ``True`` if there was one."""
+        ...
+
+    def load_notifications(self) -> list[NotificationRecord]:
+        """The saved notifications as a restarted daemon finds them, ordered by (app, id)."""
         ...
 
     # -- lifetime -------------------------------------------------------------------------

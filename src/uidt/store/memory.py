@@ -89,6 +89,9 @@ class MemoryJobStore(StoreContextMixin):
         with self._lock:
             return self._notifications.pop((app, notification_id), None) is not None
 
+    def load_notifications(self) -> list[NotificationRecord]:
+        return self.notifications()
+
     def notifications(self) -> list[NotificationRecord]:
         with self._lock:
             return [copy.deepcopy(self._notifications[k]) for k in sorted(self._notifications)]

@@ -292,6 +292,9 @@ class SqliteJobStore(StoreContextMixin):
         )
         return cursor.rowcount > 0
 
+    def load_notifications(self) -> list[NotificationRecord]:
+        return self.notifications()
+
     def notifications(self) -> list[NotificationRecord]:
         with self._locked("notifications") as conn:
             rows = conn.execute(

@@ -154,6 +154,9 @@ class StoreWriter:
     def load_jobs(self) -> list[JobRecord]:
         return self.store.load_jobs()
 
+    def load_notifications(self) -> list[NotificationRecord]:
+        return self.store.load_notifications()
+
     # -- batching and durability ------------------------------------------------------------
 
     @contextmanager

@@ -246,6 +246,16 @@ class JobStoreContract:
         assert store.remove_notification("a", 1) is False
         assert store.notifications() == [detached]
 
+    def test_notifications_are_loaded_back_after_a_reopen(
+        self, store: InspectableStore, store_factory: StoreFactory
+    ) -> None:
+        detached = make_notification("a", 2)
+        detached.job = None
+        store.put_notification(make_notification("a", 1))
+        store.put_notification(detached)
+        with self.reopened(store, store_factory) as again:
+            assert again.load_notifications() == [make_notification("a", 1), detached]
+
     def test_close_is_idempotent(self, store_factory: StoreFactory) -> None:
         store = store_factory.open()
         with store:

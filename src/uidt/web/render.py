@@ -40,7 +40,7 @@ def _csrf_field(csrf: str) -> str:
 
 
 def _state(job: dict[str, Any]) -> str:
-    mark = STATE_MARKS.get(job["state"], "•")
+    mark = "⚠" if job.get("incomplete") else STATE_MARKS.get(job["state"], "•")
     return (
         f'<span class="state state-{_e(job["state"])}">'
         f'<span aria-hidden="true">{mark}</span> {_e(job["state_words"])}</span>'

@@ -10,7 +10,13 @@ import hashlib
 from collections import deque
 from typing import Any
 
-from uidt.job.reasons import crash_text, ended_on_its_own, pending_words, stop_reason_text
+from uidt.job.reasons import (
+    crash_text,
+    ended_on_its_own,
+    incomplete_end_words,
+    pending_words,
+    stop_reason_text,
+)
 
 STATE_WORDS: dict[str, str] = {
     "active": "Running",
@@ -111,6 +117,8 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
         progress = min(1.0, done / total)
     state = str(job.get("state", "waiting"))
     live = state in LIVE_STATES
+    # "finished" is the spec's word for a dropped job too: say it did not complete.
+    incomplete = incomplete_end_words(state, job.get("stop_reason"), internal)
     return {
         "key": key,
         "id": dom_id("job", key),
@@ -118,7 +126,10 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
         "namespace": job.get("namespace"),
         "job_id": job["job_id"],
         "state": state,
-        "state_words": STATE_WORDS.get(state, state),
+        "state_words": STATE_WORDS.get(state, state)
+        if incomplete is None
+        else incomplete[0].upper() + incomplete[1:],
+        "incomplete": incomplete is not None,
         "user_initiated": bool(job.get("user_initiated")),
         "title": note.get("title") or "",
         "text": note.get("text") or "",

@@ -3,7 +3,8 @@
 ``mode``: ``finish`` (notify, then finish), ``run`` (notify, run until stopped), ``silent``
 (never notify), ``block`` (on_start_job never returns), ``raise`` (on_start_job raises),
 ``false`` (on_start_job returns False), ``task`` (notify, work in a task of its own that logs
-``cleaned`` when cancelled). Every callback appends a line to ``extras["log"]``.
+``cleaned`` when cancelled). ``end_policy`` (default 1, REMOVE) is the notification's end policy.
+Every callback appends a line to ``extras["log"]``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ class SampleService(JobService):
             await asyncio.Event().wait()
         if mode != "silent":
             self.set_notification(
-                params, params.job_id, Notification("work", f"job {params.job_id}", mode), 1
+                params,
+                params.job_id,
+                Notification("work", f"job {params.job_id}", mode),
+                int(params.extras.get("end_policy", 1)),
             )
         self.update_estimated_network_bytes(params, 1000, -1)
         self.update_transferred_network_bytes(params, 10, 0)

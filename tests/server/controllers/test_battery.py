@@ -1,4 +1,4 @@
-"""Battery and storage controllers set only their bits (reference §8.1)."""
+"""Battery and storage controllers set only their bits (docs/android-semantics.md#battery-and-storage)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The connectivity controller's pipeline (reference §8.3)."""
+"""The connectivity controller's pipeline (docs/android-semantics.md#connectivity)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Thermal restriction (reference §8.4) and memory-pressure slots (§7.1)."""
+"""Thermal restriction (docs/android-semantics.md#thermal) and memory-pressure slots (docs/android-semantics.md#concurrency)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Battery controller: CHARGING and BATTERY_NOT_LOW bits (reference §8.1)."""
+"""Battery controller: CHARGING and BATTERY_NOT_LOW bits (docs/android-semantics.md#battery-and-storage)."""
 
 from __future__ import annotations
 

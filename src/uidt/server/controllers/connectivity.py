@@ -1,4 +1,4 @@
-"""Connectivity controller: the CONNECTIVITY bit, with Android's pipeline (reference §8.3)."""
+"""Connectivity controller: the CONNECTIVITY bit, with Android's pipeline (docs/android-semantics.md#connectivity)."""
 
 from __future__ import annotations
 

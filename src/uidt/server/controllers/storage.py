@@ -1,4 +1,4 @@
-"""Storage controller: the STORAGE_NOT_LOW bit (reference §8.1)."""
+"""Storage controller: the STORAGE_NOT_LOW bit (docs/android-semantics.md#battery-and-storage)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Memory pressure: how many jobs may run, and how many slots stay reserved for UIJs (reference §7.1).
+"""Memory pressure: how many jobs may run, and how many slots stay reserved for UIJs (docs/android-semantics.md#concurrency).
 
 uidt has no screen state, so it uses Android's *screen-off* rows (a desktop that runs transfers is
 mostly unattended): total ``L``, ``9L/10``, ``6L/10``, ``4L/10`` and a reserved UI share of

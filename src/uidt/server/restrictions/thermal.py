@@ -1,4 +1,4 @@
-"""Thermal restriction (reference §8.4). Restricted running jobs stop with DEVICE_STATE / DEVICE_THERMAL."""
+"""Thermal restriction (docs/android-semantics.md#thermal). Restricted running jobs stop with DEVICE_STATE / DEVICE_THERMAL."""
 
 from __future__ import annotations
 
