@@ -245,9 +245,10 @@ def test_an_informational_answer_is_left_to_aiohttp(
     assert not response.streamable
 
 
-def test_only_http_urls_are_taken() -> None:
-    with pytest.raises(TransferError, match="only absolute http://"):
-        open_get("https://127.0.0.1/x", {})
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "http:///x", "file:///etc/passwd"])
+def test_only_http_and_https_urls_are_taken(url: str) -> None:
+    with pytest.raises(TransferError, match="only absolute http:// and https://"):
+        open_get(url, {})
 
 
 def _read_then_copy(response: RawResponse, count: int, dest: Path) -> bytes:

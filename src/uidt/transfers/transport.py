@@ -6,16 +6,18 @@ the length, and :meth:`Response.pour`, which moves the body into a
 :class:`~uidt.transfers.bodysink.BodySink`. Two implement it:
 
 - :class:`~uidt.transfers.rawtransport.RawTransport`: uidt's own HTTP/1.1 reader
-  (:mod:`uidt.transfers.rawhttp`), plain ``http://`` only; the body goes socket → pipe → file
-  with ``splice(2)`` in a thread;
-- :class:`~uidt.transfers.aiotransport.AiohttpTransport`: ``aiohttp``, for ``https://``,
-  redirects (followed one checked hop at a time, :mod:`uidt.transfers.redirects`) and bodies
-  without a length (chunked); the body comes in chunks on the event loop.
+  (:mod:`uidt.transfers.rawhttp`), ``http://`` and ``https://``; in a thread, a plain body goes
+  socket → pipe → file with ``splice(2)``, a TLS body is decrypted into a reused buffer and
+  written from it;
+- :class:`~uidt.transfers.aiotransport.AiohttpTransport`: ``aiohttp``, for redirects (followed
+  one checked hop at a time, :mod:`uidt.transfers.redirects`) and bodies without a length
+  (chunked); the body comes in chunks on the event loop.
 
-:class:`Transports` is the one place that chooses between them: the splice reader for a plain
-``http://`` URL whose answer is not a redirect or an informational status and, when it is a
-``200``/``206``, has a length and no chunking; ``aiohttp`` for everything else (a second request
-when the splice reader's answer was not for it); ``aiohttp`` always with ``raw_http=False``.
+:class:`Transports` is the one place that chooses between them: the raw reader for an
+``http://`` or ``https://`` URL whose answer is not a redirect or an informational status and,
+when it is a ``200``/``206``, has a length and no chunking; ``aiohttp`` for everything else (a
+second request when the raw reader's answer was not for it); ``aiohttp`` always with
+``raw_http=False``. Both check certificates the same way (:mod:`uidt.transfers.tls`).
 
 What the errors of either mean is decided in one place, :mod:`uidt.transfers.failures`.
 """
@@ -72,7 +74,8 @@ class Transports:
     """The transport of one download: the splice reader where it fits, ``aiohttp`` otherwise.
 
     Args:
-        raw_http: Use the splice reader for plain ``http://`` (``False``: ``aiohttp`` always).
+        raw_http: Use uidt's own reader for ``http://`` and ``https://`` (``False``:
+            ``aiohttp`` always).
         session: An ``aiohttp`` session to use (one is created on first need otherwise).
         read_timeout: Seconds of silence before an attempt fails.
         max_redirects: Redirects followed before giving up.
@@ -95,7 +98,7 @@ class Transports:
 
         self.raw_http = raw_http
         self.request = request or RequestOptions()
-        self.raw: RawTransport = RawTransport(read_timeout=read_timeout)
+        self.raw: RawTransport = RawTransport(read_timeout=read_timeout, request=self.request)
         self.aiohttp: AiohttpTransport = AiohttpTransport(
             session=session,
             read_timeout=read_timeout,
@@ -105,9 +108,9 @@ class Transports:
         )
 
     def raw_fits(self, url: str) -> bool:
-        """Whether the splice reader may try ``url``: plain ``http://`` (a transport that must
-        go through something, such as a proxy, is to answer ``False`` here)."""
-        return self.raw_http and check_url(url) == "http"
+        """Whether the raw reader may try ``url``: ``http://`` or ``https://`` (a transport
+        that must go through something, such as a proxy, is to answer ``False`` here)."""
+        return self.raw_http and check_url(url) in ("http", "https")
 
     @contextlib.asynccontextmanager
     async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[Response]:
