@@ -1,4 +1,4 @@
-"""The splice reader on its own, against the real loopback server (and two bad servers)."""
+"""uidt's own reader on its own (rawhttp, rawbody), against the real loopback server (and two bad servers)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ import pytest
 
 from uidt.errors import TransferError
 from uidt.testing.httpserver import Faults, TransferTestServer
-from uidt.transfers import rawhttp
+from uidt.transfers import rawbody
+from uidt.transfers.rawbody import copy_body, read_exactly
 from uidt.transfers.rawhttp import (
     BadResponseError,
     BodyEndedError,
     ConnectFailedError,
     RawResponse,
-    copy_body,
     open_get,
-    read_exactly,
 )
 
 PATH = "/raw/file.bin"
@@ -45,7 +44,7 @@ def _copy(response: RawResponse, dest: Path, *, chunk: int = 1 << 20) -> list[in
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Copy bodies with splice(2), or with the recv_into fallback of systems without it."""
     if request.param == "recv":
-        monkeypatch.setattr(rawhttp, "_HAS_SPLICE", False)
+        monkeypatch.setattr(rawbody, "_HAS_SPLICE", False)
     return str(request.param)
 
 

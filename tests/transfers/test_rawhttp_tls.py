@@ -19,14 +19,8 @@ import pytest
 
 from uidt.testing.httpserver import Faults, TransferTestServer
 from uidt.transfers.failures import Failure, classify
-from uidt.transfers.rawhttp import (
-    TLS_BATCH_BYTES,
-    BodyEndedError,
-    RawResponse,
-    copy_body,
-    open_get,
-    read_exactly,
-)
+from uidt.transfers.rawbody import TLS_BATCH_BYTES, copy_body, read_exactly
+from uidt.transfers.rawhttp import BodyEndedError, RawResponse, open_get
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.tls import client_context
 

@@ -1,21 +1,15 @@
-"""A small blocking HTTP/1.1 GET for downloads: splice(2) for ``http://``, ``recv_into`` for TLS.
+"""A small blocking HTTP/1.1 GET for downloads, ``http://`` and ``https://``.
 
 Most of a download's time on a fast link goes into moving bytes from the socket to the page
 cache. ``aiohttp`` reads each chunk into a Python ``bytes`` object on the event loop and the
-engine writes it out again: two copies and a Python object per chunk. For plain HTTP this
-module does what ``curl`` does, minus one copy: :func:`open_get` sends the request and parses
-the head, and :func:`copy_body` moves the body straight from the socket into the file through a
-pipe with ``splice(2)`` (``socket → pipe → file``: the bytes never enter user space), in the
-calling thread, with the GIL released. Where ``splice`` is missing, or when the caller needs to
-see the bytes (a running SHA-256), it falls back to ``recv_into`` a reused buffer + ``write``.
+engine writes it out again: two copies and a Python object per chunk. This module does what
+``curl`` does: :func:`open_get` connects (over TLS for ``https://``), sends the request and
+parses the head; :mod:`uidt.transfers.rawbody` then moves the body into the file in the
+calling thread (``splice(2)`` for plain HTTP, ``recv_into`` a reused buffer for TLS).
 
 ``https://`` goes through the same request, head parsing and checks, over a blocking
-``ssl.SSLSocket`` (the context comes from :func:`uidt.transfers.tls.client_context`: the
-certificate and host name checked, TLS 1.2 at least). The kernel cannot splice what it does not
-decrypt, so a TLS body is read with ``recv_into`` a large reused buffer (OpenSSL decrypts
-straight into it) and written from there: one copy in user space, no Python object per
-record, the GIL released in both calls. ``aiohttp`` would instead copy every record through a
-memory BIO, a ``bytes`` object and its stream buffer on the event loop.
+``ssl.SSLSocket``; its context comes from :func:`uidt.transfers.tls.client_context` (the
+certificate and the host name checked, TLS 1.2 at least).
 
 Only what the download engine needs is here: one request per connection (``Connection:
 close``), identity bodies with a ``Content-Length``. Anything else (redirects, chunked bodies)
@@ -29,17 +23,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
-import fcntl
 import http.client
 import io
-import os
-import select
 import socket
 import ssl
 import struct
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -50,18 +40,8 @@ from uidt.transfers.http import REDIRECT_STATUSES
 
 #: Largest response head accepted.
 MAX_HEAD_BYTES = 64 * 1024
-#: Bytes asked for per ``splice``/``recv_into`` call.
-CHUNK_BYTES = 1024 * 1024
-#: The most decrypted TLS bytes gathered before one ``write`` (a buffer that stays in cache).
-TLS_BATCH_BYTES = 256 * 1024
 #: The default port of each scheme the reader speaks.
 DEFAULT_PORTS = {"http": 80, "https": 443}
-_F_SETPIPE_SZ = 1031
-_SPLICE_FLAGS = 0x1 | 0x4  # SPLICE_F_MOVE | SPLICE_F_MORE
-_HAS_SPLICE = hasattr(os, "splice")
-
-OnBytes = Callable[[int], None]
-"""Called after each write with the number of bytes written."""
 
 
 class ConnectFailedError(ConnectionError):
@@ -216,7 +196,12 @@ def _handshake(
         raise
 
 
-def _recv(sock: socket.socket, size: int) -> bytes:
+def recv_some(sock: socket.socket, size: int) -> bytes:
+    """Up to ``size`` bytes from ``sock`` (``b""`` at its end).
+
+    Raises:
+        TimeoutError: The server went quiet for the read timeout.
+    """
     try:
         return sock.recv(size)
     except BlockingIOError as exc:  # SO_RCVTIMEO ran out
@@ -269,7 +254,7 @@ def open_get(
                 break
             if len(data) > MAX_HEAD_BYTES:
                 raise BadResponseError(f"the response head is over {MAX_HEAD_BYTES} bytes")
-            more = _recv(sock, 65536)
+            more = recv_some(sock, 65536)
             if not more:
                 raise BodyEndedError("the server closed the connection without an answer")
             data += more
@@ -318,147 +303,3 @@ class Opening:
             self._abandoned = True
             if self._response is not None:
                 self._response.close()
-
-
-def read_exactly(response: RawResponse, count: int) -> bytes:
-    """Take the next ``count`` body bytes of ``response`` into memory (blocking).
-
-    For a few KiB the caller must look at (the overlap re-checked on a resume); the rest of the
-    body then goes to :func:`copy_body` as usual.
-
-    Raises:
-        BodyEndedError: The connection ended first (or :meth:`RawResponse.abort` was called).
-        TimeoutError: The server went quiet for the read timeout.
-    """
-    data = response.leftover[:count]
-    response.leftover = response.leftover[count:]
-    while len(data) < count:
-        more = _recv(response.sock, count - len(data))
-        _check_running(response, len(more))
-        data += more
-    return data
-
-
-def _write_all(fd: int, view: memoryview) -> None:
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def copy_body(
-    response: RawResponse,
-    fd: int,
-    length: int,
-    on_bytes: OnBytes,
-    *,
-    chunk_bytes: int = CHUNK_BYTES,
-) -> None:
-    """Append the next ``length`` body bytes of ``response`` to ``fd`` (blocking).
-
-    Args:
-        response: A response from :func:`open_get`.
-        fd: A file open for writing at the position where the body goes.
-        length: Bytes to copy (the rest of the body).
-        on_bytes: Called after each write; it may raise to stop the copy.
-        chunk_bytes: The most bytes moved between two calls of ``on_bytes``.
-
-    Raises:
-        BodyEndedError: The connection ended early (or :meth:`RawResponse.abort` was called:
-            check :attr:`RawResponse.aborted`).
-        TimeoutError: The server went quiet for the read timeout.
-        OSError: Writing the file failed (``ENOSPC`` included).
-    """
-    leftover = memoryview(response.leftover)[:length]
-    if leftover:
-        _write_all(fd, leftover)
-        on_bytes(len(leftover))
-        length -= len(leftover)
-    if length <= 0:
-        return
-    chunk = max(4096, min(chunk_bytes, CHUNK_BYTES))
-    if isinstance(response.sock, ssl.SSLSocket):
-        _tls_body(response, fd, length, on_bytes, chunk)
-    elif _HAS_SPLICE:
-        _splice_body(response, fd, length, on_bytes, chunk)
-    else:
-        _recv_body(response, fd, length, on_bytes, chunk)
-
-
-def _check_running(response: RawResponse, got: int) -> None:
-    if not got:
-        why = "the transfer was stopped" if response.aborted else "the body ended early"
-        raise BodyEndedError(why)
-
-
-def _recv_body(response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int) -> None:
-    buffer = memoryview(bytearray(chunk))
-    sock = response.sock
-    while length > 0:
-        try:
-            got = sock.recv_into(buffer, min(chunk, length))
-        except BlockingIOError as exc:
-            raise TimeoutError("no data from the server") from exc
-        _check_running(response, got)
-        _write_all(fd, buffer[:got])
-        on_bytes(got)
-        length -= got
-
-
-def _tls_body(response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int) -> None:
-    """Decrypt the body into one reused buffer and write it out in batches.
-
-    OpenSSL hands over one TLS record (at most 16 KiB) per read. Writing and accounting for
-    each would cost a system call and the sink's Python work per record, so the records are
-    gathered while more are already waiting (decrypted in OpenSSL, or readable on the socket:
-    ``poll`` with no timeout) up to :data:`TLS_BATCH_BYTES`; when the server pauses, what has
-    come is written at once, so progress and the lowest-speed rule never wait for a batch.
-    """
-    batch = min(chunk, TLS_BATCH_BYTES)
-    buffer = memoryview(bytearray(batch))
-    sock = response.sock
-    assert isinstance(sock, ssl.SSLSocket)
-    waiting = select.poll()
-    waiting.register(sock.fileno(), select.POLLIN)
-    filled = 0
-    while length > filled:
-        try:
-            got = sock.recv_into(buffer[filled:], min(batch, length) - filled)
-            _check_running(response, got)
-        except OSError:  # the link failed (or was stopped): keep what had come, then say so
-            if filled:
-                _write_all(fd, buffer[:filled])
-                on_bytes(filled)
-            raise
-        filled += got
-        if filled in (batch, length) or not (sock.pending() or waiting.poll(0)):
-            _write_all(fd, buffer[:filled])
-            length -= filled
-            filled, written = 0, filled
-            on_bytes(written)
-
-
-def _splice_body(
-    response: RawResponse, fd: int, length: int, on_bytes: OnBytes, chunk: int
-) -> None:
-    read_end, write_end = os.pipe2(os.O_CLOEXEC)
-    try:
-        with contextlib.suppress(OSError):  # over /proc/sys/fs/pipe-max-size: keep 64 KiB
-            fcntl.fcntl(write_end, _F_SETPIPE_SZ, CHUNK_BYTES)
-        source = response.sock.fileno()
-        while length > 0:
-            try:
-                got = os.splice(source, write_end, min(chunk, length), flags=_SPLICE_FLAGS)
-            except BlockingIOError as exc:
-                raise TimeoutError("no data from the server") from exc
-            except OSError as exc:
-                if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
-                    raise BodyEndedError(f"the connection broke ({exc.strerror})") from exc
-                raise
-            _check_running(response, got)
-            left = got
-            while left:
-                left -= os.splice(read_end, fd, left, flags=_SPLICE_FLAGS)
-            on_bytes(got)
-            length -= got
-    finally:
-        os.close(read_end)
-        os.close(write_end)

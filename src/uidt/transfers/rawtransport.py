@@ -17,7 +17,8 @@ from typing import Any
 
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.http import finish
-from uidt.transfers.rawhttp import Opening, RawResponse, copy_body, read_exactly
+from uidt.transfers.rawbody import copy_body, read_exactly
+from uidt.transfers.rawhttp import Opening, RawResponse
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.tls import client_context
 
