@@ -27,7 +27,7 @@ PROGRESS_PERIOD_S = 0.1
 
 
 class RawBody:
-    """A :class:`~uidt.transfers.transport.Response` read by the splice reader."""
+    """A :class:`~uidt.transfers.transport.Response` read by uidt's own reader."""
 
     def __init__(self, response: RawResponse) -> None:
         self._response = response

@@ -60,7 +60,7 @@ class Transport(Protocol):
 
 
 def takes_raw(response: Response) -> bool:
-    """Whether the splice reader may take this answer (else ``aiohttp`` asks again)."""
+    """Whether uidt's own reader may take this answer (else ``aiohttp`` asks again)."""
     status = response.status
     if status < 200 or status in REDIRECT_STATUSES:
         return False
@@ -71,7 +71,7 @@ def takes_raw(response: Response) -> bool:
 
 
 class Transports:
-    """The transport of one download: the splice reader where it fits, ``aiohttp`` otherwise.
+    """The transport of one download: uidt's own reader where it fits, ``aiohttp`` otherwise.
 
     Args:
         raw_http: Use uidt's own reader for ``http://`` and ``https://`` (``False``:
