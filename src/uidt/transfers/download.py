@@ -328,6 +328,7 @@ async def download(
         sha256: Expected hex SHA-256 of the whole file.
         session: An ``aiohttp`` session to use (created and closed here when needed if
             ``None``); create it with ``auto_decompress=False``, e.g. :func:`new_session`.
+            Given one, ``https://`` goes through it (its connector's TLS settings).
         raw_http: Receive ``http://`` and ``https://`` bodies with uidt's own HTTP/1.1
             reader, which copies them to the file in a thread (``splice(2)``, or TLS records
             decrypted into a reused buffer: :mod:`uidt.transfers.rawbody`); redirects and

@@ -17,7 +17,9 @@ the length, and :meth:`Response.pour`, which moves the body into a
 ``http://`` or ``https://`` URL whose answer is not a redirect or an informational status and,
 when it is a ``200``/``206``, has a length and no chunking; ``aiohttp`` for everything else (a
 second request when the raw reader's answer was not for it); ``aiohttp`` always with
-``raw_http=False``. Both check certificates the same way (:mod:`uidt.transfers.tls`).
+``raw_http=False``. Both check certificates the same way (:mod:`uidt.transfers.tls`). A caller
+that hands in its own ``aiohttp`` session keeps ``https://`` on it: the session's connector may
+carry TLS settings of its own (a context, client certificates) that uidt's reader cannot see.
 
 What the errors of either mean is decided in one place, :mod:`uidt.transfers.failures`.
 """
@@ -76,7 +78,8 @@ class Transports:
     Args:
         raw_http: Use uidt's own reader for ``http://`` and ``https://`` (``False``:
             ``aiohttp`` always).
-        session: An ``aiohttp`` session to use (one is created on first need otherwise).
+        session: An ``aiohttp`` session to use (one is created on first need otherwise); given
+            one, ``https://`` goes through it (its TLS settings), never uidt's own reader.
         read_timeout: Seconds of silence before an attempt fails.
         max_redirects: Redirects followed before giving up.
         allow_insecure_redirect: Follow ``https://`` → ``http://``.
@@ -97,6 +100,7 @@ class Transports:
         from uidt.transfers.rawtransport import RawTransport
 
         self.raw_http = raw_http
+        self.raw_https = raw_http and session is None
         self.request = request or RequestOptions()
         self.raw: RawTransport = RawTransport(read_timeout=read_timeout, request=self.request)
         self.aiohttp: AiohttpTransport = AiohttpTransport(
@@ -109,8 +113,10 @@ class Transports:
 
     def raw_fits(self, url: str) -> bool:
         """Whether the raw reader may try ``url``: ``http://`` or ``https://`` (a transport
-        that must go through something, such as a proxy, is to answer ``False`` here)."""
-        return self.raw_http and check_url(url) in ("http", "https")
+        that must go through something, such as a proxy, is to answer ``False`` here; so does
+        ``https://`` with the caller's own session, whose TLS settings are its own)."""
+        scheme = check_url(url)
+        return self.raw_https if scheme == "https" else self.raw_http
 
     @contextlib.asynccontextmanager
     async def open(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[Response]:
