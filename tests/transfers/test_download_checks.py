@@ -1,6 +1,6 @@
 """download() against servers that lie: every resume is checked, every restart is bounded.
 
-Like ``test_download.py``, every test runs with the splice reader and with ``aiohttp``.
+Like ``test_download.py``, every test runs on each reader (splice, ``aiohttp``, TLS).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,13 +27,14 @@ SIZE = 200 * KiB
 CUT = 120 * KiB  # where the first body is cut off
 
 
-@pytest.fixture(autouse=True, params=["splice", "aiohttp"])
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+@pytest.fixture(autouse=True)
+def engine(reader: str, reader_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test with the given body reader (``download`` here is patched to use it)."""
-    raw = request.param == "splice"
-    patched = functools.partial(sys.modules["uidt.transfers.download"].download, raw_http=raw)
-    monkeypatch.setattr(sys.modules[__name__], "download", patched)
-    return str(request.param)
+    real = sys.modules["uidt.transfers.download"].download
+    monkeypatch.setattr(
+        sys.modules[__name__], "download", functools.partial(real, **reader_options)
+    )
+    return reader
 
 
 def _sha(data: bytes) -> str:
@@ -331,8 +333,8 @@ async def test_a_200_to_if_range_without_a_length_is_used_through_aiohttp(
     assert dest.read_bytes() == new
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
     gets = _gets(server)
-    # the splice reader's chunked answer is asked for again by aiohttp (the same request)
-    expected = 3 if engine == "splice" else 2
+    # uidt's own reader's chunked answer is asked for again by aiohttp (the same request)
+    expected = 3 if engine != "aiohttp" else 2
     assert [(r.status, r.if_range is not None) for r in gets] == [(200, False)] + [(200, True)] * (
         expected - 1
     )

@@ -1,6 +1,6 @@
 """download() over time: the lowest-speed rule and the checkpoints taken on time.
 
-Like ``test_download.py``, every test runs with the splice reader and with ``aiohttp``.
+Like ``test_download.py``, every test runs on each reader (splice, ``aiohttp``, TLS).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,13 +29,14 @@ KiB = 1024
 PATH = "/pace/file.bin"
 
 
-@pytest.fixture(autouse=True, params=["splice", "aiohttp"])
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+@pytest.fixture(autouse=True)
+def engine(reader: str, reader_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test with the given body reader (``download`` here is patched to use it)."""
-    raw = request.param == "splice"
-    patched = functools.partial(sys.modules["uidt.transfers.download"].download, raw_http=raw)
-    monkeypatch.setattr(sys.modules[__name__], "download", patched)
-    return str(request.param)
+    real = sys.modules["uidt.transfers.download"].download
+    monkeypatch.setattr(
+        sys.modules[__name__], "download", functools.partial(real, **reader_options)
+    )
+    return reader
 
 
 def _gets(server: TransferTestServer) -> list[RequestRecord]:

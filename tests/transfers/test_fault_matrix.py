@@ -4,7 +4,7 @@ Each case sets up the loopback server (and sometimes the files at the destinatio
 :func:`download` and checks the one rule that matters: either the file at the destination is
 exactly what the server holds at the end, with no ``.part`` or ``.uidt`` left, or the run
 raised a :class:`TransferError` with a message and there is no file at the destination. Every
-case runs with both readers (splice and ``aiohttp``). ``docs/reliability.md`` lists the
+case runs on each reader (splice, ``aiohttp``, and uidt's own over TLS). ``docs/reliability.md`` lists the
 classes; its "tried N, held N" figure is the number of cases this file collects.
 
 Cases are small (a 200 KiB file), backoff does not wait and timeouts are short, so the whole
@@ -313,11 +313,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=["splice", "aiohttp"])
-def raw_http(request: pytest.FixtureRequest) -> bool:
-    return request.param == "splice"
-
-
 def check_outcome(dest: Path, expect: Expect, outcome: BaseException | None) -> None:
     """Byte-exact with nothing left over, or a clear error and no file at the destination."""
     if isinstance(expect, bytes):
@@ -338,7 +333,7 @@ async def test_fault(
     server: TransferTestServer,
     tmp_path: Path,
     no_wait: RecordingSleep,
-    raw_http: bool,
+    reader_options: dict[str, Any],
     case: Case,
 ) -> None:
     dest = tmp_path / "out.bin"
@@ -347,7 +342,7 @@ async def test_fault(
     try:
         await asyncio.wait_for(
             download(
-                server.url(PATH), dest, sleep=no_wait, raw_http=raw_http, retries=3, **case.options
+                server.url(PATH), dest, sleep=no_wait, **reader_options, retries=3, **case.options
             ),
             20,
         )
@@ -381,7 +376,7 @@ async def test_disk_full(
     server: TransferTestServer,
     small_disk: Path,
     no_wait: RecordingSleep,
-    raw_http: bool,
+    reader_options: dict[str, Any],
     chunked: bool,
 ) -> None:
     server.add_file(PATH, DATA)
@@ -389,7 +384,7 @@ async def test_disk_full(
     dest = small_disk / "out.bin"
     outcome: BaseException | None = None
     try:
-        await download(server.url(PATH), dest, sleep=no_wait, raw_http=raw_http)
+        await download(server.url(PATH), dest, sleep=no_wait, **reader_options)
     except TransferError as exc:
         outcome = exc
     check_outcome(dest, NoSpaceError, outcome)
@@ -397,13 +392,16 @@ async def test_disk_full(
 
 # -- two writers of one destination ----------------------------------------------------------
 async def test_two_runs_of_one_download_at_once(
-    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep, raw_http: bool
+    server: TransferTestServer,
+    tmp_path: Path,
+    no_wait: RecordingSleep,
+    reader_options: dict[str, Any],
 ) -> None:
     server.add_file(PATH, DATA)
     server.set_faults(PATH, Faults(drip_bps=2 * 1024 * KiB))
     dest = tmp_path / "out.bin"
     run = functools.partial(
-        download, server.url(PATH), dest, sleep=no_wait, raw_http=raw_http, retries=3
+        download, server.url(PATH), dest, sleep=no_wait, **reader_options, retries=3
     )
     outcomes = await asyncio.gather(run(), run(), return_exceptions=True)
     for outcome in outcomes:
@@ -415,7 +413,10 @@ async def test_two_runs_of_one_download_at_once(
 
 
 async def test_two_downloads_of_different_files_to_one_destination(
-    server: TransferTestServer, tmp_path: Path, no_wait: RecordingSleep, raw_http: bool
+    server: TransferTestServer,
+    tmp_path: Path,
+    no_wait: RecordingSleep,
+    reader_options: dict[str, Any],
 ) -> None:
     server.add_file(PATH, DATA)
     server.add_file("/matrix/other.bin", OTHER)
@@ -423,8 +424,8 @@ async def test_two_downloads_of_different_files_to_one_destination(
     server.set_faults("/matrix/other.bin", Faults(drip_bps=2 * 1024 * KiB))
     dest = tmp_path / "out.bin"
     outcomes = await asyncio.gather(
-        download(server.url(PATH), dest, sleep=no_wait, raw_http=raw_http),
-        download(server.url("/matrix/other.bin"), dest, sleep=no_wait, raw_http=raw_http),
+        download(server.url(PATH), dest, sleep=no_wait, **reader_options),
+        download(server.url("/matrix/other.bin"), dest, sleep=no_wait, **reader_options),
         return_exceptions=True,
     )
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]

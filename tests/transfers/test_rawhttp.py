@@ -1,4 +1,4 @@
-"""The splice reader on its own, against the real loopback server (and two bad servers)."""
+"""uidt's own reader on its own (rawhttp, rawbody), against the real loopback server (and two bad servers)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ import pytest
 
 from uidt.errors import TransferError
 from uidt.testing.httpserver import Faults, TransferTestServer
-from uidt.transfers import rawhttp
+from uidt.transfers import rawbody
+from uidt.transfers.rawbody import copy_body, read_exactly
 from uidt.transfers.rawhttp import (
     BadResponseError,
     BodyEndedError,
     ConnectFailedError,
     RawResponse,
-    copy_body,
     open_get,
-    read_exactly,
 )
 
 PATH = "/raw/file.bin"
@@ -45,7 +44,7 @@ def _copy(response: RawResponse, dest: Path, *, chunk: int = 1 << 20) -> list[in
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Copy bodies with splice(2), or with the recv_into fallback of systems without it."""
     if request.param == "recv":
-        monkeypatch.setattr(rawhttp, "_HAS_SPLICE", False)
+        monkeypatch.setattr(rawbody, "_HAS_SPLICE", False)
     return str(request.param)
 
 
@@ -245,9 +244,10 @@ def test_an_informational_answer_is_left_to_aiohttp(
     assert not response.streamable
 
 
-def test_only_http_urls_are_taken() -> None:
-    with pytest.raises(TransferError, match="only absolute http://"):
-        open_get("https://127.0.0.1/x", {})
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "http:///x", "file:///etc/passwd"])
+def test_only_http_and_https_urls_are_taken(url: str) -> None:
+    with pytest.raises(TransferError, match="only absolute http:// and https://"):
+        open_get(url, {})
 
 
 def _read_then_copy(response: RawResponse, count: int, dest: Path) -> bytes:

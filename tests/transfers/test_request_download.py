@@ -132,22 +132,54 @@ async def test_a_redirect_on_the_same_origin_keeps_them(
 # -- TLS -------------------------------------------------------------------------------------
 
 
+@BOTH_READERS
 async def test_a_self_signed_server_fails_without_its_ca_and_works_with_it(
-    self_signed_tls: ssl.SSLContext, self_signed_cert: Path, tmp_path: Path
+    self_signed_tls: ssl.SSLContext, self_signed_cert: Path, tmp_path: Path, raw_http: bool
 ) -> None:
     async with TransferTestServer(ssl_context=self_signed_tls) as tls:
         tls.add_file("/f.bin", DATA)
         with pytest.raises(ServerCertificateError):
-            await download(tls.url("/f.bin"), tmp_path / "a")
+            await download(tls.url("/f.bin"), tmp_path / "a", raw_http=raw_http)
         trusted = RequestOptions(cacert=str(self_signed_cert))
-        await download(tls.url("/f.bin"), tmp_path / "b", request=trusted)
+        await download(tls.url("/f.bin"), tmp_path / "b", request=trusted, raw_http=raw_http)
         assert (tmp_path / "b").read_bytes() == DATA
 
 
-async def test_insecure_skips_the_check(self_signed_tls: ssl.SSLContext, tmp_path: Path) -> None:
+async def test_https_goes_through_uidts_own_reader_with_the_users_fields(
+    self_signed_tls: ssl.SSLContext, self_signed_cert: Path, tmp_path: Path
+) -> None:
     async with TransferTestServer(ssl_context=self_signed_tls) as tls:
         tls.add_file("/f.bin", DATA)
-        await download(tls.url("/f.bin"), tmp_path / "f", request=RequestOptions(insecure=True))
+        request = _with(("Authorization", TOKEN), cacert=str(self_signed_cert))
+        await download(tls.url("/f.bin"), tmp_path / "f", request=request)
+        assert (tmp_path / "f").read_bytes() == DATA
+        (seen,) = tls.requests  # one request: no second one by aiohttp
+        assert seen.headers["user-agent"].startswith("uidt/")
+        assert seen.headers["authorization"] == TOKEN
+
+
+@BOTH_READERS
+async def test_a_wrong_host_name_fails_on_both_readers(
+    self_signed_tls: ssl.SSLContext, self_signed_cert: Path, tmp_path: Path, raw_http: bool
+) -> None:
+    async with TransferTestServer(ssl_context=self_signed_tls) as tls:
+        tls.add_file("/f.bin", DATA)
+        url = tls.url("/f.bin").replace("127.0.0.1", "localhost")  # the certificate: 127.0.0.1
+        trusted = RequestOptions(cacert=str(self_signed_cert))
+        with pytest.raises(ServerCertificateError, match="match"):
+            await download(url, tmp_path / "f", request=trusted, raw_http=raw_http)
+        assert not (tmp_path / "f").exists()
+        assert tls.requests == []
+
+
+@BOTH_READERS
+async def test_insecure_skips_the_check(
+    self_signed_tls: ssl.SSLContext, tmp_path: Path, raw_http: bool
+) -> None:
+    async with TransferTestServer(ssl_context=self_signed_tls) as tls:
+        tls.add_file("/f.bin", DATA)
+        insecure = RequestOptions(insecure=True)
+        await download(tls.url("/f.bin"), tmp_path / "f", request=insecure, raw_http=raw_http)
         assert (tmp_path / "f").read_bytes() == DATA
 
 
@@ -164,13 +196,13 @@ def other_ca(tmp_path: Path) -> Path:
     return other
 
 
+@BOTH_READERS
 async def test_a_ca_file_of_another_ca_does_not_trust_the_server(
-    self_signed_tls: ssl.SSLContext, other_ca: Path, tmp_path: Path
+    self_signed_tls: ssl.SSLContext, other_ca: Path, tmp_path: Path, raw_http: bool
 ) -> None:
     async with TransferTestServer(ssl_context=self_signed_tls) as tls:
         tls.add_file("/f.bin", DATA)
         # --cacert replaces the trusted authorities, as curl's does: this one does not sign it.
+        other = RequestOptions(cacert=str(other_ca))
         with pytest.raises(ServerCertificateError):
-            await download(
-                tls.url("/f.bin"), tmp_path / "f", request=RequestOptions(cacert=str(other_ca))
-            )
+            await download(tls.url("/f.bin"), tmp_path / "f", request=other, raw_http=raw_http)

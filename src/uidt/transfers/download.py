@@ -6,7 +6,7 @@ recorded every half ``checkpoint_bytes`` or half ``record_seconds``, durable eve
 most four times a second and at least every ``checkpoint_seconds``), retries transient
 failures within the run from the current offset, and renames the verified file into place at
 the end. Each attempt goes through one seam,
-:class:`~uidt.transfers.transport.Transports` (the splice reader or ``aiohttp``, picked there),
+:class:`~uidt.transfers.transport.Transports` (uidt's own reader, splice or TLS, or ``aiohttp``, picked there),
 into a :class:`~uidt.transfers.bodysink.BodySink`; what a failed attempt means (retry soon,
 retry later, give up) is read from one table, :mod:`uidt.transfers.failures`. Every answer to a resume is checked against
 what is known about the file (:mod:`uidt.transfers.resumecheck`): one that cannot continue the
@@ -332,10 +332,12 @@ async def download(
         sha256: Expected hex SHA-256 of the whole file.
         session: An ``aiohttp`` session to use (created and closed here when needed if
             ``None``); create it with ``auto_decompress=False``, e.g. :func:`new_session`.
-        raw_http: Receive plain ``http://`` bodies with uidt's own HTTP/1.1 reader, which
-            copies them to the file with ``splice(2)`` in a thread
-            (:mod:`uidt.transfers.rawhttp`); redirects, chunked bodies and ``https://`` go
-            through ``aiohttp`` either way. ``False`` sends everything through ``aiohttp``.
+            Given one, ``https://`` goes through it (its connector's TLS settings).
+        raw_http: Receive ``http://`` and ``https://`` bodies with uidt's own HTTP/1.1
+            reader, which copies them to the file in a thread (``splice(2)``, or TLS records
+            decrypted into a reused buffer: :mod:`uidt.transfers.rawbody`); redirects and
+            chunked bodies go through ``aiohttp`` either way. ``False`` sends everything
+            through ``aiohttp``.
         on_progress: Called a few times a second with a :class:`Progress`.
         on_estimate: Called with the total size once the server says it.
         on_notice: Called with each :class:`Notice` (resumed, restarted, retried).

@@ -1,17 +1,21 @@
-"""A small blocking HTTP/1.1 GET for plain ``http://`` downloads, body copied with splice(2).
+"""A small blocking HTTP/1.1 GET for downloads, ``http://`` and ``https://``.
 
 Most of a download's time on a fast link goes into moving bytes from the socket to the page
 cache. ``aiohttp`` reads each chunk into a Python ``bytes`` object on the event loop and the
-engine writes it out again: two copies and a Python object per chunk. For plain HTTP this
-module does what ``curl`` does, minus one copy: :func:`open_get` sends the request and parses
-the head, and :func:`copy_body` moves the body straight from the socket into the file through a
-pipe with ``splice(2)`` (``socket → pipe → file``: the bytes never enter user space), in the
-calling thread, with the GIL released. Where ``splice`` is missing, or when the caller needs to
-see the bytes (a running SHA-256), it falls back to ``recv_into`` a reused buffer + ``write``.
+engine writes it out again: two copies and a Python object per chunk. This module does what
+``curl`` does: :func:`open_get` connects (over TLS for ``https://``), sends the request and
+parses the head; :mod:`uidt.transfers.rawbody` then moves the body into the file in the
+calling thread (``splice(2)`` for plain HTTP, ``recv_into`` a reused buffer for TLS).
+
+``https://`` goes through the same request, head parsing and checks, over a blocking
+``ssl.SSLSocket``; its context comes from :func:`uidt.transfers.tls.client_context` (the
+certificate and the host name checked, TLS 1.2 at least).
 
 Only what the download engine needs is here: one request per connection (``Connection:
-close``), identity bodies with a ``Content-Length``. Anything else (redirects, chunked bodies,
-``https://``) is left to the ``aiohttp`` path: :attr:`RawResponse.streamable` says which.
+close``), identity bodies with a ``Content-Length``, a plain ``http://`` request sent through
+an HTTP proxy as an absolute-URI request (:class:`ProxyHop`). Redirects are followed one hop at
+a time by :class:`~uidt.transfers.transport.Transports`; chunked bodies are left to the
+``aiohttp`` path.
 
 Everything here blocks; the engine runs it in a thread and stops it with
 :meth:`RawResponse.abort`.
@@ -21,15 +25,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
-import fcntl
 import http.client
 import io
-import os
 import socket
+import ssl
 import struct
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -40,14 +42,8 @@ from uidt.transfers.http import REDIRECT_STATUSES
 
 #: Largest response head accepted.
 MAX_HEAD_BYTES = 64 * 1024
-#: Bytes asked for per ``splice``/``recv_into`` call.
-CHUNK_BYTES = 1024 * 1024
-_F_SETPIPE_SZ = 1031
-_SPLICE_FLAGS = 0x1 | 0x4  # SPLICE_F_MOVE | SPLICE_F_MORE
-_HAS_SPLICE = hasattr(os, "splice")
-
-OnBytes = Callable[[int], None]
-"""Called after each write with the number of bytes written."""
+#: The default port of each scheme the reader speaks.
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ConnectFailedError(ConnectionError):
@@ -121,7 +117,9 @@ class RawResponse:
         self._aborted.set()
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.sock.shutdown(socket.SHUT_RDWR)
+            # The plain socket's shutdown, also under TLS: ``SSLSocket.shutdown`` would drop
+            # the TLS object a reading thread may be about to use.
+            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Close the connection."""
@@ -136,12 +134,16 @@ class _Target:
     host_header: str
     path: str  # the request target: path and query
     authorization: str | None  # Basic credentials from ``user:password@`` in the URL
+    tls: bool  # ``https://``
 
 
 def _target(url: str) -> _Target:
     parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise TransferError(f"bad URL {url!r}: the raw reader takes only absolute http:// URLs")
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise TransferError(
+            f"bad URL {url!r}: the raw reader takes only absolute http:// and https:// URLs"
+        )
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -151,20 +153,32 @@ def _target(url: str) -> _Target:
         authorization = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
     return _Target(
         host=parts.hostname,
-        port=parts.port or 80,
+        port=parts.port or DEFAULT_PORTS[scheme],
         host_header=parts.netloc.rpartition("@")[2],
         path=path,
         authorization=authorization,
+        tls=scheme == "https",
     )
 
 
 def _connect(
-    host: str, port: int, connect_timeout: float, read_timeout: float, *, proxy: bool = False
+    target: _Target,
+    connect_timeout: float,
+    read_timeout: float,
+    tls: ssl.SSLContext | None,
+    *,
+    proxy: ProxyHop | None = None,
 ) -> socket.socket:
+    host, port = (proxy.host, proxy.port) if proxy is not None else (target.host, target.port)
     try:
         sock = socket.create_connection((host, port), timeout=connect_timeout)
     except OSError as exc:
-        raise ConnectFailedError(host, port, exc, proxy=proxy) from exc
+        raise ConnectFailedError(host, port, exc, proxy=proxy is not None) from exc
+    if target.tls:
+        if proxy is not None:  # Transports.raw_fits sends a proxied https:// URL to aiohttp
+            sock.close()
+            raise ValueError("uidt's reader does not tunnel https:// through a proxy")
+        return _handshake(sock, host, read_timeout, tls)
     # Blocking with SO_RCVTIMEO/SO_SNDTIMEO (not settimeout, which makes the socket
     # non-blocking and splice(2) would then return EAGAIN at once).
     sock.settimeout(None)
@@ -175,7 +189,34 @@ def _connect(
     return sock
 
 
-def _recv(sock: socket.socket, size: int) -> bytes:
+def _handshake(
+    sock: socket.socket, host: str, read_timeout: float, tls: ssl.SSLContext | None
+) -> ssl.SSLSocket:
+    """``sock`` wrapped in TLS, the server's certificate checked against ``host``.
+
+    The TLS socket keeps a Python timeout (no splice here, so it may wait in ``poll``):
+    OpenSSL retries a read that ``SO_RCVTIMEO`` interrupted, a timeout in Python does not.
+    A certificate that is not accepted raises ``ssl.SSLCertVerificationError`` as it is
+    (a permanent failure), any other handshake error an ``ssl.SSLError`` (a link failure).
+    """
+    if tls is None:  # never weaker than the defaults: verified, TLS 1.2 at least
+        tls = ssl.create_default_context()
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        sock.settimeout(read_timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return tls.wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def recv_some(sock: socket.socket, size: int) -> bytes:
+    """Up to ``size`` bytes from ``sock`` (``b""`` at its end).
+
+    Raises:
+        TimeoutError: The server went quiet for the read timeout.
+    """
     try:
         return sock.recv(size)
     except BlockingIOError as exc:  # SO_RCVTIMEO ran out
@@ -197,16 +238,27 @@ def open_get(
     *,
     connect_timeout: float = 30.0,
     read_timeout: float = 60.0,
+    tls: ssl.SSLContext | None = None,
     proxy: ProxyHop | None = None,
 ) -> RawResponse:
     """Send ``GET url`` with ``headers`` and read the response head (blocking).
 
     With ``proxy`` the connection goes to the proxy, never to the server: the request line
     carries the absolute URL (without ``user:password@``) and ``Proxy-Authorization`` the
-    proxy's credentials.
+    proxy's credentials (plain ``http://`` only).
+
+    Args:
+        url: An ``http://`` or ``https://`` URL.
+        headers: Header fields to send (they win over the defaults).
+        connect_timeout: Seconds to wait for the TCP connection.
+        read_timeout: Seconds of silence from the server before giving up.
+        tls: The TLS context for ``https://`` (``None``: the system's trust, verified).
+        proxy: The HTTP proxy to send a plain ``http://`` request through.
 
     Raises:
         ConnectFailedError: The host cannot be reached.
+        ssl.SSLCertVerificationError: The server's certificate was not accepted.
+        ssl.SSLError: The TLS handshake or a TLS record failed.
         BadResponseError: The answer is not an HTTP/1.x response head.
         TimeoutError: The server went quiet for ``read_timeout`` seconds.
         ConnectionError: The connection broke.
@@ -226,10 +278,7 @@ def open_get(
         lines.append(f"Proxy-Authorization: {proxy.authorization}")
     lines += [f"{name}: {value}" for name, value in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    if proxy is not None:
-        sock = _connect(proxy.host, proxy.port, connect_timeout, read_timeout, proxy=True)
-    else:
-        sock = _connect(target.host, target.port, connect_timeout, read_timeout)
+    sock = _connect(target, connect_timeout, read_timeout, tls, proxy=proxy)
     try:
         sock.sendall(request)
         mark("download.request_sent")
@@ -240,7 +289,7 @@ def open_get(
                 break
             if len(data) > MAX_HEAD_BYTES:
                 raise BadResponseError(f"the response head is over {MAX_HEAD_BYTES} bytes")
-            more = _recv(sock, 65536)
+            more = recv_some(sock, 65536)
             if not more:
                 raise BodyEndedError("the server closed the connection without an answer")
             data += more
@@ -267,9 +316,10 @@ class Opening:
         headers: Mapping[str, str],
         *,
         read_timeout: float,
+        tls: ssl.SSLContext | None = None,
         proxy: ProxyHop | None = None,
     ) -> None:
-        self.url, self.headers, self.read_timeout = url, headers, read_timeout
+        self.url, self.headers, self.read_timeout, self.tls = url, headers, read_timeout, tls
         self.proxy = proxy
         self._lock = threading.Lock()
         self._response: RawResponse | None = None
@@ -278,7 +328,7 @@ class Opening:
     def open(self) -> RawResponse:
         """:func:`open_get` (blocking: call it in the other thread)."""
         response = open_get(
-            self.url, self.headers, read_timeout=self.read_timeout, proxy=self.proxy
+            self.url, self.headers, read_timeout=self.read_timeout, tls=self.tls, proxy=self.proxy
         )
         with self._lock:
             self._response = response
@@ -292,129 +342,3 @@ class Opening:
             self._abandoned = True
             if self._response is not None:
                 self._response.close()
-
-
-def read_exactly(response: RawResponse, count: int) -> bytes:
-    """Take the next ``count`` body bytes of ``response`` into memory (blocking).
-
-    For a few KiB the caller must look at (the overlap re-checked on a resume); the rest of the
-    body then goes to :func:`copy_body` as usual.
-
-    Raises:
-        BodyEndedError: The connection ended first (or :meth:`RawResponse.abort` was called).
-        TimeoutError: The server went quiet for the read timeout.
-    """
-    data = response.leftover[:count]
-    response.leftover = response.leftover[count:]
-    while len(data) < count:
-        more = _recv(response.sock, count - len(data))
-        _check_running(response, len(more))
-        data += more
-    return data
-
-
-def _write_all(fd: int, view: memoryview) -> None:
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def copy_body(
-    response: RawResponse,
-    fd: int,
-    length: int,
-    on_bytes: OnBytes,
-    *,
-    chunk_bytes: int = CHUNK_BYTES,
-    read_bytes: Callable[[int], int] | None = None,
-) -> None:
-    """Append the next ``length`` body bytes of ``response`` to ``fd`` (blocking).
-
-    Args:
-        response: A response from :func:`open_get`.
-        fd: A file open for writing at the position where the body goes.
-        length: Bytes to copy (the rest of the body).
-        on_bytes: Called after each write; it may raise to stop the copy.
-        chunk_bytes: The most bytes moved between two calls of ``on_bytes``.
-        read_bytes: Asked before each read with that most, answers how many to read now
-            (a rate limit reads in smaller steps; ``None``: always the most).
-
-    Raises:
-        BodyEndedError: The connection ended early (or :meth:`RawResponse.abort` was called:
-            check :attr:`RawResponse.aborted`).
-        TimeoutError: The server went quiet for the read timeout.
-        OSError: Writing the file failed (``ENOSPC`` included).
-    """
-    leftover = memoryview(response.leftover)[:length]
-    if leftover:
-        _write_all(fd, leftover)
-        on_bytes(len(leftover))
-        length -= len(leftover)
-    if length <= 0:
-        return
-    chunk = max(4096, min(chunk_bytes, CHUNK_BYTES))
-    if _HAS_SPLICE:
-        _splice_body(response, fd, length, on_bytes, chunk, read_bytes)
-    else:
-        _recv_body(response, fd, length, on_bytes, chunk, read_bytes)
-
-
-def _check_running(response: RawResponse, got: int) -> None:
-    if not got:
-        why = "the transfer was stopped" if response.aborted else "the body ended early"
-        raise BodyEndedError(why)
-
-
-def _recv_body(
-    response: RawResponse,
-    fd: int,
-    length: int,
-    on_bytes: OnBytes,
-    chunk: int,
-    read_bytes: Callable[[int], int] | None,
-) -> None:
-    buffer = memoryview(bytearray(chunk))
-    sock = response.sock
-    while length > 0:
-        step = chunk if read_bytes is None else min(chunk, read_bytes(chunk))
-        try:
-            got = sock.recv_into(buffer, min(step, length))
-        except BlockingIOError as exc:
-            raise TimeoutError("no data from the server") from exc
-        _check_running(response, got)
-        _write_all(fd, buffer[:got])
-        on_bytes(got)
-        length -= got
-
-
-def _splice_body(
-    response: RawResponse,
-    fd: int,
-    length: int,
-    on_bytes: OnBytes,
-    chunk: int,
-    read_bytes: Callable[[int], int] | None,
-) -> None:
-    read_end, write_end = os.pipe2(os.O_CLOEXEC)
-    try:
-        with contextlib.suppress(OSError):  # over /proc/sys/fs/pipe-max-size: keep 64 KiB
-            fcntl.fcntl(write_end, _F_SETPIPE_SZ, CHUNK_BYTES)
-        source = response.sock.fileno()
-        while length > 0:
-            step = chunk if read_bytes is None else min(chunk, read_bytes(chunk))
-            try:
-                got = os.splice(source, write_end, min(step, length), flags=_SPLICE_FLAGS)
-            except BlockingIOError as exc:
-                raise TimeoutError("no data from the server") from exc
-            except OSError as exc:
-                if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
-                    raise BodyEndedError(f"the connection broke ({exc.strerror})") from exc
-                raise
-            _check_running(response, got)
-            left = got
-            while left:
-                left -= os.splice(read_end, fd, left, flags=_SPLICE_FLAGS)
-            on_bytes(got)
-            length -= got
-    finally:
-        os.close(read_end)
-        os.close(write_end)

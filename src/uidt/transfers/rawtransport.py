@@ -1,7 +1,8 @@
-"""The splice transport: plain ``http://`` through :mod:`uidt.transfers.rawhttp`.
+"""The raw transport: ``http://`` and ``https://`` through :mod:`uidt.transfers.rawhttp`.
 
 The request is sent and the head read in a worker thread; the body is copied socket → pipe →
-file with ``splice(2)`` in another, while the event loop reports progress every
+file with ``splice(2)`` (plain HTTP), or ``recv_into`` a reused buffer and ``write`` (TLS), in
+another, while the event loop reports progress every
 :data:`PROGRESS_PERIOD_S` and applies the lowest-speed rule. Stopping the task aborts the copy
 and waits until the thread is out of the file.
 """
@@ -16,14 +17,17 @@ from typing import Any
 
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.http import finish
-from uidt.transfers.rawhttp import Opening, ProxyHop, RawResponse, copy_body, read_exactly
+from uidt.transfers.rawbody import copy_body, read_exactly
+from uidt.transfers.rawhttp import Opening, ProxyHop, RawResponse
+from uidt.transfers.request import RequestOptions
+from uidt.transfers.tls import client_context
 
 #: How often the engine reports progress while a thread copies a plain-HTTP body.
 PROGRESS_PERIOD_S = 0.1
 
 
 class RawBody:
-    """A :class:`~uidt.transfers.transport.Response` read by the splice reader."""
+    """A :class:`~uidt.transfers.transport.Response` read by uidt's own reader."""
 
     def __init__(self, response: RawResponse) -> None:
         self._response = response
@@ -77,22 +81,25 @@ class RawBody:
 
 
 class RawTransport:
-    """Opens plain ``http://`` requests with the splice reader.
+    """Opens ``http://`` and ``https://`` requests with uidt's own reader.
 
     Args:
         read_timeout: Seconds of silence from the server before the attempt fails.
+        request: The TLS choices (``--cacert``, ``--insecure``) for ``https://``.
     """
 
-    def __init__(self, *, read_timeout: float) -> None:
+    def __init__(self, *, read_timeout: float, request: RequestOptions | None = None) -> None:
         self.read_timeout = read_timeout
+        self.request = request or RequestOptions()
 
     @contextlib.asynccontextmanager
     async def open(
         self, url: str, headers: Mapping[str, str], *, proxy: ProxyHop | None = None
     ) -> AsyncIterator[RawBody]:
-        """Send ``GET url`` (through ``proxy`` if given); the connection is closed when the
-        block ends."""
-        opening = Opening(url, headers, read_timeout=self.read_timeout, proxy=proxy)
+        """Send ``GET url`` (a plain ``http://`` one through ``proxy`` if given); the
+        connection is closed when the block ends."""
+        tls = client_context(self.request) if url.lower().startswith("https:") else None
+        opening = Opening(url, headers, read_timeout=self.read_timeout, tls=tls, proxy=proxy)
         try:
             response = await asyncio.to_thread(opening.open)
         except asyncio.CancelledError:

@@ -5,6 +5,11 @@ worker runs in the daemon's environment) makes the certificate authorities of ``
 ones trusted, instead of the system's, as ``curl --cacert`` does. ``--insecure`` turns the
 certificate check off; it is only ever an explicit flag, and ``uidt jobs`` and the
 notification say so.
+
+Both readers get their TLS settings here: ``aiohttp`` through :func:`ssl_for`, uidt's own
+HTTP/1.1 reader (:mod:`uidt.transfers.rawhttp`) through :func:`client_context`. Either way the
+certificate and the host name are checked (unless ``--insecure``) and nothing older than
+TLS 1.2 is spoken.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ def load_cafile(path: str) -> ssl.SSLContext:
         raise InvalidJobError(f"CA file {path} holds no usable certificate ({reason})") from None
     if not context.get_ca_certs():
         raise InvalidJobError(f"CA file {path} holds no certificate")
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
 
@@ -57,5 +63,32 @@ def ssl_for(options: RequestOptions) -> ssl.SSLContext | bool:
         return True
     try:
         return _cached(options.cacert)
+    except InvalidJobError as exc:
+        raise TransferError(str(exc)) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _client_context(cacert: str | None, insecure: bool) -> ssl.SSLContext:
+    if cacert is not None:
+        context = load_cafile(cacert)
+    else:
+        context = ssl.create_default_context()  # the system's trust (and SSL_CERT_FILE)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])  # the raw reader speaks HTTP/1.1 only
+    return context
+
+
+def client_context(options: RequestOptions) -> ssl.SSLContext:
+    """The TLS context of uidt's own reader for ``options``: the CA file's authorities or the
+    system's, the host name checked, TLS 1.2 at least; no check at all with ``--insecure``.
+
+    Raises:
+        TransferError: The job's CA file can no longer be used.
+    """
+    try:
+        return _client_context(None if options.insecure else options.cacert, options.insecure)
     except InvalidJobError as exc:
         raise TransferError(str(exc)) from None

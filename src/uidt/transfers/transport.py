@@ -6,20 +6,25 @@ the length, and :meth:`Response.pour`, which moves the body into a
 :class:`~uidt.transfers.bodysink.BodySink`. Two implement it:
 
 - :class:`~uidt.transfers.rawtransport.RawTransport`: uidt's own HTTP/1.1 reader
-  (:mod:`uidt.transfers.rawhttp`), plain ``http://`` only, straight to the server or through an
-  HTTP proxy (an absolute-URI request to the proxy, never a connection to the server); the
-  body goes socket → pipe → file with ``splice(2)`` in a thread;
+  (:mod:`uidt.transfers.rawhttp`), ``http://`` and ``https://``, straight to the server, or a
+  plain ``http://`` one through an HTTP proxy (an absolute-URI request to the proxy, never a
+  connection to the server); in a thread, a plain body goes socket → pipe → file with
+  ``splice(2)``, a TLS body is decrypted into a reused buffer and written from it;
 - :class:`~uidt.transfers.aiotransport.AiohttpTransport`: ``aiohttp``, for ``https://``
-  (through a proxy with ``CONNECT``), and bodies without a length (chunked); the body comes in
-  chunks on the event loop.
+  through a proxy (``CONNECT``), bodies without a length (chunked), and ``https://`` on a
+  caller's own session; the body comes in chunks on the event loop.
 
-:class:`Transports` is the one place that chooses between them: the splice reader for a plain
-``http://`` URL, following plain-HTTP redirects itself (one checked hop at a time,
-:mod:`uidt.transfers.redirects`, no request sent twice, each hop through the proxy
-:meth:`~uidt.transfers.proxy.ProxySettings.proxy_for` names for it), and taking the body when
-the answer is not informational and, for a ``200``/``206``, has a length and no chunking;
-``aiohttp`` for everything else (from the first ``https://`` hop, or again for the last hop
-when its answer was not for the splice reader); ``aiohttp`` always with ``raw_http=False``.
+:class:`Transports` is the one place that chooses between them: the raw reader for an
+``http://`` or ``https://`` URL it may take (:meth:`Transports.raw_fits`), following redirects
+itself (one checked hop at a time, :mod:`uidt.transfers.redirects`, no request sent twice, each
+hop through the proxy :meth:`~uidt.transfers.proxy.ProxySettings.proxy_for` names for it), and
+taking the body when the answer is not informational and, for a ``200``/``206``, has a length
+and no chunking; ``aiohttp`` for everything else (from the first hop the raw reader may not
+take, or again for the last hop when its answer was not for the raw reader); ``aiohttp`` always
+with ``raw_http=False``. Both check certificates the same way (:mod:`uidt.transfers.tls`). A
+caller that hands in its own ``aiohttp`` session keeps ``https://`` on it: the session's
+connector may carry TLS settings of its own (a context, client certificates) that uidt's
+reader cannot see.
 
 What the errors of either mean is decided in one place, :mod:`uidt.transfers.failures`.
 """
@@ -67,7 +72,7 @@ class Transport(Protocol):
 
 
 def takes_raw(response: Response) -> bool:
-    """Whether the splice reader may take this answer (else ``aiohttp`` asks again)."""
+    """Whether uidt's own reader may take this answer (else ``aiohttp`` asks again)."""
     status = response.status
     if status < 200 or status in REDIRECT_STATUSES:
         return False
@@ -78,11 +83,13 @@ def takes_raw(response: Response) -> bool:
 
 
 class Transports:
-    """The transport of one download: the splice reader where it fits, ``aiohttp`` otherwise.
+    """The transport of one download: uidt's own reader where it fits, ``aiohttp`` otherwise.
 
     Args:
-        raw_http: Use the splice reader for plain ``http://`` (``False``: ``aiohttp`` always).
-        session: An ``aiohttp`` session to use (one is created on first need otherwise).
+        raw_http: Use uidt's own reader for ``http://`` and ``https://`` (``False``:
+            ``aiohttp`` always).
+        session: An ``aiohttp`` session to use (one is created on first need otherwise); given
+            one, ``https://`` goes through it (its TLS settings), never uidt's own reader.
         read_timeout: Seconds of silence before an attempt fails.
         max_redirects: Redirects followed before giving up.
         allow_insecure_redirect: Follow ``https://`` → ``http://``.
@@ -103,8 +110,9 @@ class Transports:
         from uidt.transfers.rawtransport import RawTransport
 
         self.raw_http = raw_http
+        self.raw_https = raw_http and session is None
         self.request = request or RequestOptions()
-        self.raw: RawTransport = RawTransport(read_timeout=read_timeout)
+        self.raw: RawTransport = RawTransport(read_timeout=read_timeout, request=self.request)
         self.aiohttp: AiohttpTransport = AiohttpTransport(
             session=session,
             read_timeout=read_timeout,
@@ -114,10 +122,15 @@ class Transports:
         )
 
     def raw_fits(self, url: str) -> bool:
-        """Whether the splice reader may try ``url``: plain ``http://``, straight to the server
-        or through an HTTP proxy, which it speaks (an absolute-URI request). A reader that could
-        not speak a proxy the URL must go through would have to answer ``False`` here."""
-        return self.raw_http and check_url(url) == "http"
+        """Whether the raw reader may try ``url``: ``http://`` (straight, or through an HTTP
+        proxy, which it speaks: an absolute-URI request), or ``https://`` straight to the
+        server. A proxied ``https://`` URL needs a ``CONNECT`` tunnel, which only ``aiohttp``
+        makes, so it answers ``False`` (never a silent direct connection); so does
+        ``https://`` with the caller's own session, whose TLS settings are its own."""
+        scheme = check_url(url)
+        if scheme == "https":
+            return self.raw_https and self.request.proxy.proxy_for(url) is None
+        return self.raw_http
 
     def _raw_proxy(self, url: str) -> tuple[Proxy | None, ProxyHop | None]:
         proxy = self.request.proxy.proxy_for(url)

@@ -1,0 +1,260 @@
+"""uidt's own reader over TLS, against the real loopback server speaking HTTPS.
+
+The same request, head parsing and checks as plain HTTP (``test_rawhttp.py``); here what TLS
+adds: the certificate and host name are checked as strictly as ``aiohttp`` does, a body cut
+short, stopped or silent fails the same way, and the batched copy never holds bytes back
+from a server that pauses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.transfers.failures import Failure, classify
+from uidt.transfers.rawbody import TLS_BATCH_BYTES, copy_body, read_exactly
+from uidt.transfers.rawhttp import BodyEndedError, RawResponse, open_get
+from uidt.transfers.request import RequestOptions
+from uidt.transfers.tls import client_context
+
+PATH = "/tls/file.bin"
+
+
+@pytest.fixture
+async def tls_server(self_signed_tls: ssl.SSLContext) -> AsyncIterator[TransferTestServer]:
+    async with TransferTestServer(ssl_context=self_signed_tls) as running:
+        yield running
+
+
+@pytest.fixture
+def trusting(self_signed_cert: Path) -> ssl.SSLContext:
+    """The client context of ``--cacert`` the test certificate."""
+    return client_context(RequestOptions(cacert=str(self_signed_cert)))
+
+
+def _copy(response: RawResponse, dest: Path, *, chunk: int = 1 << 20) -> list[int]:
+    """Copy the rest of the body into ``dest``; return the counts ``on_bytes`` saw."""
+    counts: list[int] = []
+    length = response.content_length
+    assert length is not None
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        copy_body(response, fd, length, counts.append, chunk_bytes=chunk)
+    finally:
+        os.close(fd)
+    return counts
+
+
+async def _open(server: TransferTestServer, tls: ssl.SSLContext, **kwargs: float) -> RawResponse:
+    return await asyncio.to_thread(open_get, server.url(PATH), {}, tls=tls, **kwargs)
+
+
+async def test_a_whole_body_over_tls(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext, payload: bytes, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, payload)
+    assert tls_server.url(PATH).startswith("https://")
+    response = await _open(tls_server, trusting)
+    try:
+        assert isinstance(response.sock, ssl.SSLSocket)
+        assert response.sock.version() in ("TLSv1.2", "TLSv1.3")
+        assert response.status == 200
+        assert response.content_length == len(payload)
+        assert response.headers.get("etag") == tls_server.etag(PATH)
+        counts = await asyncio.to_thread(_copy, response, tmp_path / "out", chunk=64 * 1024)
+    finally:
+        response.close()
+    assert (tmp_path / "out").read_bytes() == payload
+    assert sum(counts) == len(payload)
+    assert max(counts) <= 64 * 1024  # never more than asked between two calls
+    assert tls_server.requests[-1].headers["user-agent"].startswith("uidt/")
+
+
+async def test_batches_stay_within_the_batch_size(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext, payload: bytes, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, payload)
+    response = await _open(tls_server, trusting)
+    try:
+        counts = await asyncio.to_thread(_copy, response, tmp_path / "out")
+    finally:
+        response.close()
+    assert (tmp_path / "out").read_bytes() == payload
+    assert max(counts) <= TLS_BATCH_BYTES
+
+
+async def test_a_pausing_server_gets_what_came_written_at_once(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext, tmp_path: Path
+) -> None:
+    # 40 KiB come, then the server pauses (0.2 s): those bytes must reach the file (and the
+    # progress count) before the next ones, not wait for a batch of 256 KiB to fill.
+    tls_server.add_file(PATH, os.urandom(200 * 1024))
+    tls_server.set_faults(PATH, Faults(drip_bps=200 * 1024, drip_chunk=40 * 1024))
+    response = await _open(tls_server, trusting)
+    counts: list[int] = []
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        length = response.content_length
+        assert length is not None
+        done = asyncio.to_thread(copy_body, response, fd, length, counts.append)
+        await asyncio.wait_for(done, 30)
+    finally:
+        os.close(fd)
+        response.close()
+    assert sum(counts) == 200 * 1024
+    assert len(counts) >= 5  # one write per pause at least, not one at the end
+
+
+async def test_a_body_cut_short_over_tls_is_a_body_ended_error(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext, payload: bytes, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, payload)
+    tls_server.set_faults(PATH, Faults(truncate_after=100_000))
+    response = await _open(tls_server, trusting)
+    try:
+        with pytest.raises(BodyEndedError, match="ended early") as caught:
+            await asyncio.to_thread(_copy, response, tmp_path / "out")
+    finally:
+        response.close()
+    assert classify(caught.value) is Failure.LINK
+    # What came before the cut is kept (the resume asks from there), nothing after it.
+    assert (tmp_path / "out").read_bytes() == payload[:100_000]
+
+
+async def test_a_reset_over_tls_is_a_link_failure(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext, payload: bytes, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, payload)
+    tls_server.set_faults(PATH, Faults(reset_after=150_000))
+    response = await _open(tls_server, trusting)
+    try:
+        with pytest.raises((ConnectionError, ssl.SSLError)) as caught:
+            await asyncio.to_thread(_copy, response, tmp_path / "out")
+    finally:
+        response.close()
+    assert classify(caught.value) is Failure.LINK
+    written = (tmp_path / "out").read_bytes()
+    assert written == payload[: len(written)]
+
+
+async def test_abort_stops_a_waiting_tls_copy(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext, payload: bytes, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, payload)
+    tls_server.pause(PATH)
+    response = await _open(tls_server, trusting)
+    try:
+        copying = asyncio.ensure_future(asyncio.to_thread(_copy, response, tmp_path / "out"))
+        response.abort()
+        with pytest.raises(BodyEndedError, match="stopped"):
+            await asyncio.wait_for(copying, 10)
+    finally:
+        response.close()
+        tls_server.unpause(PATH)
+    assert response.aborted
+
+
+async def test_a_silent_tls_server_times_out(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext, payload: bytes, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, payload)
+    tls_server.pause(PATH)
+    response = await _open(tls_server, trusting, read_timeout=0.2)
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.to_thread(_copy, response, tmp_path / "out")
+    finally:
+        response.close()
+        tls_server.unpause(PATH)
+
+
+async def test_read_exactly_over_tls(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext, payload: bytes, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, payload)
+    response = await _open(tls_server, trusting)
+    try:
+        head = await asyncio.to_thread(read_exactly, response, 5000)
+        assert head == payload[:5000]
+    finally:
+        response.close()
+
+
+# -- the certificate checks: never weaker than aiohttp's -------------------------------------
+
+
+async def test_an_untrusted_certificate_fails(
+    tls_server: TransferTestServer, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, b"x")
+    for tls in (None, client_context(RequestOptions())):  # the system's trust
+        with pytest.raises(ssl.SSLCertVerificationError) as caught:
+            await asyncio.to_thread(open_get, tls_server.url(PATH), {}, tls=tls)
+        assert classify(caught.value) is Failure.CERTIFICATE
+    assert tls_server.requests == []  # not a byte of the request went out
+
+
+async def test_a_wrong_host_name_fails_even_with_a_trusted_ca(
+    tls_server: TransferTestServer, trusting: ssl.SSLContext
+) -> None:
+    # The certificate names 127.0.0.1; "localhost" reaches the same server under another name.
+    tls_server.add_file(PATH, b"x")
+    url = tls_server.url(PATH).replace("127.0.0.1", "localhost")
+    with pytest.raises(ssl.SSLCertVerificationError, match="match") as caught:
+        await asyncio.to_thread(open_get, url, {}, tls=trusting)
+    assert classify(caught.value) is Failure.CERTIFICATE
+    assert tls_server.requests == []
+
+
+async def test_insecure_takes_any_certificate(
+    tls_server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    tls_server.add_file(PATH, payload)
+    url = tls_server.url(PATH).replace("127.0.0.1", "localhost")
+    insecure = client_context(RequestOptions(insecure=True))
+    response = await asyncio.to_thread(open_get, url, {}, tls=insecure)
+    try:
+        await asyncio.to_thread(_copy, response, tmp_path / "out")
+    finally:
+        response.close()
+    assert (tmp_path / "out").read_bytes() == payload
+
+
+@pytest.mark.parametrize(
+    "options",
+    [RequestOptions(), RequestOptions(insecure=True), None],
+    ids=["system", "insecure", "cacert"],
+)
+def test_every_context_speaks_tls_1_2_or_later(
+    options: RequestOptions | None, self_signed_cert: Path
+) -> None:
+    context = client_context(options or RequestOptions(cacert=str(self_signed_cert)))
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    if options is None or not options.insecure:
+        assert context.check_hostname
+        assert context.verify_mode is ssl.CERT_REQUIRED
+
+
+async def test_a_server_of_tls_1_1_or_older_is_refused(
+    self_signed_cert: Path, trusting: ssl.SSLContext
+) -> None:
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    old.load_cert_chain(self_signed_cert, self_signed_cert.with_name("key.pem"))
+    with warnings.catch_warnings():  # the very point: a server stuck on a deprecated version
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        old.maximum_version = ssl.TLSVersion.TLSv1_1
+    async with TransferTestServer(ssl_context=old) as server:
+        server.add_file(PATH, b"x")
+        # The handshake fails (OpenSSL's alert, or the server hanging up on the hello).
+        with pytest.raises((ssl.SSLError, ConnectionError)) as caught:
+            await asyncio.to_thread(open_get, server.url(PATH), {}, tls=trusting)
+        assert classify(caught.value) is Failure.LINK
+        assert server.requests == []
