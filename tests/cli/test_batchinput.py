@@ -76,7 +76,8 @@ def test_several_urls_need_a_folder_for_o(tmp_path: Path) -> None:
 
 def test_mirror_and_sha256_options_belong_to_one_file(tmp_path: Path) -> None:
     one = plan(parse_input("http://a/f\n"), mirrors=["http://b/f"], sha256=SHA, cwd=tmp_path)
-    assert one[0].mirrors == ("http://b/f",) and one[0].sha256 == SHA
+    assert one[0].mirrors == ("http://b/f",)
+    assert one[0].sha256 == SHA
     with pytest.raises(InvalidJobError, match="--mirror and --sha256 belong to one file"):
         plan(parse_input("http://a/1\nhttp://a/2\n"), mirrors=["http://b/f"], cwd=tmp_path)
     with pytest.raises(InvalidJobError, match="--mirror: only http"):

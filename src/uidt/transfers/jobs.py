@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,6 +101,7 @@ def download_job(
     umask: int | None = None,
     allow_insecure_redirect: bool = False,
     request: RequestOptions | None = None,
+    mirrors: Sequence[str] = (),
 ) -> JobInfo:
     """The user-initiated job behind ``uidt download URL -o DEST``.
 
@@ -107,7 +109,8 @@ def download_job(
     only when given; the engine's defaults apply otherwise. ``umask`` is the scheduling user's
     (the finished file gets the mode it gives, not the daemon's); ``allow_insecure_redirect``
     lets an ``https://`` URL redirect to ``http://``; ``request`` (headers, credentials, TLS)
-    goes to ``extras["request"]`` when it sets anything.
+    goes to ``extras["request"]`` when it sets anything; ``mirrors``, other sources of the same
+    file (:mod:`uidt.transfers.mirrors`), to ``extras["mirrors"]`` when there are any.
     """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
@@ -121,6 +124,8 @@ def download_job(
         extras["umask"] = umask & 0o777
     if allow_insecure_redirect:
         extras["allow_insecure_redirect"] = True
+    if mirrors:
+        extras["mirrors"] = list(mirrors)
     _add_request(extras, request)
     return (
         _builder(
