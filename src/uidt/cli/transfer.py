@@ -28,7 +28,7 @@ from uidt.transfers.jobs import (
     download_job,
     upload_job,
 )
-from uidt.transfers.request import origin
+from uidt.transfers.request import RequestOptions, origin
 from uidt.transfers.safefile import current_umask
 
 
@@ -119,7 +119,10 @@ def download(
     if len(items) > 1 and foreground:
         raise InvalidJobError("--foreground takes one URL")
     # Built once per origin: a --user password is asked for once per host, not per file.
-    built = {origin(item.url): request_args.build(item.url) for item in items}
+    built: dict[tuple[str, str, int], RequestOptions] = {}
+    for item in items:
+        if origin(item.url) not in built:
+            built[origin(item.url)] = request_args.build(item.url)
     jobs = [
         download_job(
             item.url,
