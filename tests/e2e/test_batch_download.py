@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -305,3 +306,45 @@ def test_a_lying_mirror_with_sha256_fails_and_publishes_nothing(
     assert "404" in done.stderr
     assert "SHA-256" in done.stderr or "sha256" in done.stderr.lower()
     assert not dest.exists()
+
+
+def test_ctrl_c_stops_following_not_the_scheduled_files(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    server.add_file("/int/first", DATA)
+    server.add_file("/int/second", DATA)
+    server.pause("/int/first")
+    command = [
+        sys.executable,
+        "-m",
+        "uidt",
+        "--home",
+        str(daemon.home),
+        "download",
+        server.url("/int/first"),
+        server.url("/int/second"),
+        "-o",
+        str(tmp_path),
+        "-j",
+        "1",
+        "--wait",
+    ]
+    proc = subprocess.Popen(
+        command, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: "/int/first" in _paths(server), what="the first file asked for")
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=DEADLINE_S)
+        assert proc.returncode == 130, repr(err)
+        assert "1 scheduled file(s) go on in the background, 1 not scheduled" in err
+        # The scheduled file was not stopped: it finishes once the server goes on.
+        server.unpause("/int/first")
+        wait_for(lambda: (tmp_path / "first").exists(), what="the first file to finish")
+        assert (tmp_path / "first").read_bytes() == DATA
+        assert not (tmp_path / "second").exists()
+    finally:
+        server.unpause("/int/first")
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
