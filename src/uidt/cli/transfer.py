@@ -142,8 +142,9 @@ def download(
         )
         for item in items
     ]
-    if len(jobs) == 1:
+    if len(jobs) == 1:  # one file: the single-job command, exactly as before
         _submit(cli, jobs[0], items[0].dest, wait=wait, foreground=foreground)
+        return
     raise SystemExit(batch.run(cli, items, jobs, wait=wait))
 
 
