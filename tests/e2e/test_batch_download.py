@@ -350,3 +350,31 @@ def test_ctrl_c_stops_following_not_the_scheduled_files(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_link_planted_at_one_destination_is_replaced_never_followed(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    """A link planted at one destination of the batch: the finished file takes the link's
+    place (a rename), the link's target is never written."""
+    target = tmp_path / "victim.txt"
+    target.write_text("keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "planted.bin").symlink_to(target)
+    server.add_file("/p/planted.bin", DATA)
+    server.add_file("/p/fine.bin", DATA)
+    done = _uidt(
+        daemon,
+        "download",
+        server.url("/p/fine.bin"),
+        server.url("/p/planted.bin"),
+        "-o",
+        str(out),
+        "--wait",
+    )
+    assert done.returncode == 0, done.stderr
+    assert target.read_text() == "keep me"
+    assert not (out / "planted.bin").is_symlink()
+    assert (out / "planted.bin").read_bytes() == DATA
+    assert (out / "fine.bin").read_bytes() == DATA
