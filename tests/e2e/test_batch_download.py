@@ -378,3 +378,28 @@ def test_a_link_planted_at_one_destination_is_replaced_never_followed(
     assert not (out / "planted.bin").is_symlink()
     assert (out / "planted.bin").read_bytes() == DATA
     assert (out / "fine.bin").read_bytes() == DATA
+
+
+def test_the_same_list_again_attaches_to_the_running_files(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    server.add_file("/again/one", DATA)
+    server.add_file("/again/two", DATA)
+    server.pause("/again/one")
+    server.pause("/again/two")
+    urls = [server.url("/again/one"), server.url("/again/two")]
+    try:
+        first = _uidt(daemon, "download", *urls, "-o", str(tmp_path))
+        assert first.returncode == 0, first.stderr
+        wait_for(lambda: {"/again/one", "/again/two"} <= _paths(server), what="both asked for")
+        again = _uidt(daemon, "download", *urls, "-o", str(tmp_path))
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.split() == first.stdout.split()
+        assert "URL 1: already downloading" in again.stderr
+        assert "URL 2: already downloading" in again.stderr
+    finally:
+        server.unpause("/again/one")
+        server.unpause("/again/two")
+    done = _uidt(daemon, "download", *urls, "-o", str(tmp_path), "--wait")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "one").read_bytes() == DATA

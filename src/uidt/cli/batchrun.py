@@ -36,7 +36,7 @@ from uidt.cli.follow import (
     WAIT_MS,
     reconnect,
 )
-from uidt.cli.submit import schedule_or_attach
+from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import DaemonError
 from uidt.job.info import JobInfo
 from uidt.transfers.jobs import TRANSFERS_APP
@@ -83,6 +83,15 @@ class BatchRun:
                 slot.file.state = "pending"
                 if not self.cli.json_output:
                     click.echo(slot.job.job_id)
+                note = admission_note(answer, slot.job, "download", wait=False)
+                if note:  # attached to the same download, or replaced another one
+                    self._say(f"{slot.file.where}: {note}")
+
+    def _say(self, line: str) -> None:
+        if self.view is not None:
+            self.view.console.print(line, highlight=False, soft_wrap=True)
+        else:
+            click.echo(line, err=True)
 
     def _look(self, version: int | None) -> int | None:
         """One ask for the job list (a long poll after the first); updates every open slot."""
