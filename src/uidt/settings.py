@@ -51,6 +51,8 @@ class Settings:
     #: A running job's cumulative runtime is stamped (and persisted) at least this often.
     execution_stamp_period_ms: int = 5 * _MINUTE
     max_jobs_per_app: int = 150
+    #: ``uidt download URL… / -i FILE``: files scheduled at once when ``-j`` is not given.
+    transfer_max_concurrent: int = 5
     worker_idle_timeout_ms: int = 60_000
     #: Boot the built-in transfer app's worker with the daemon, whether or not a job waits, so
     #: that the first ``uidt download`` needs no process start; unused, it exits after

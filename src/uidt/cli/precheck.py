@@ -61,6 +61,11 @@ OWN_VALUE_OPTIONS: dict[str, dict[str, str]] = {
         "--sha256": "sha256",
         "--lowest-speed": "lowest_speed",
         "--lowest-speed-seconds": "lowest_speed_seconds",
+        "-i": "input_file",
+        "--input-file": "input_file",
+        "-j": "max_concurrent",
+        "--max-concurrent": "max_concurrent",
+        "--mirror": "mirror",
     },
     "upload": {"--method": "method"},
 }
@@ -70,7 +75,7 @@ OWN_FLAGS: dict[str, dict[str, str]] = {
 }
 #: ``uidt.transfers.jobs.NETWORK_CHOICES`` (that module loads the job classes).
 NETWORKS = frozenset({"any", "unmetered", "not-roaming", "cellular"})
-_MULTIPLE = frozenset({"header", "header_env"})
+_MULTIPLE = frozenset({"header", "header_env", "mirror"})
 _REQUEST = frozenset(
     {
         "header",
@@ -149,6 +154,14 @@ def _check(
         given = values.get(key)
         return given[-1] if given else None
 
+    if "input_file" in values:
+        raise _Unsure("--input-file")  # a batch: the command line reads and checks the file
+    for mirror in values.get("mirror", ()):
+        if urlsplit(mirror).scheme not in ("http", "https"):
+            raise _Unsure("--mirror")
+    max_concurrent = one("max_concurrent")
+    if max_concurrent is not None and int(max_concurrent) < 1:
+        raise _Unsure("--max-concurrent")
     network = one("network")
     if network is not None and network not in NETWORKS:
         raise _Unsure("--network")

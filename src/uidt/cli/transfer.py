@@ -11,9 +11,10 @@ import click
 
 from uidt.app.scheduler import JobScheduler
 from uidt.cli import progress
+from uidt.cli.batchargs import BatchArgs, batch_options
+from uidt.cli.batchinput import check_sha256
 from uidt.cli.context import CliContext, pass_cli, print_json
 from uidt.cli.follow import Target, follow
-from uidt.cli.output import output_path
 from uidt.cli.requestopts import RequestArgs, request_options
 from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import InvalidJobError, SettingsError
@@ -28,6 +29,7 @@ from uidt.transfers.jobs import (
     download_job,
     upload_job,
 )
+from uidt.transfers.request import RequestOptions, origin
 from uidt.transfers.safefile import current_umask
 
 
@@ -78,7 +80,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command()
-@click.argument("url")
+@click.argument("urls", nargs=-1, metavar="[URL]...")
+@batch_options
 @click.option(
     "-o",
     "--output",
@@ -86,7 +89,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     metavar="PATH",
     help="Save to PATH. If PATH is a directory (or ends with /), save into it under the URL's "
-    "file name. Default: the URL's file name in the current directory.",
+    "file name (with several files: their folder). Default: the URL's file name in the "
+    "current directory.",
 )
 @click.option("--sha256", default=None, metavar="HEX", help="Verify the file's SHA-256.")
 @click.option(
@@ -115,7 +119,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 def download(
     cli: CliContext,
     request_args: RequestArgs,
-    url: str,
+    urls: tuple[str, ...],
+    batch: BatchArgs,
     output: str | None,
     sha256: str | None,
     lowest_speed: int | None,
@@ -130,35 +135,44 @@ def download(
     wait: bool,
     foreground: bool,
 ) -> None:
-    """Download URL as a user-initiated job; prints the job id."""
-    scheme = urlsplit(url).scheme
-    if scheme not in ("http", "https"):
-        raise InvalidJobError(
-            f"only http:// and https:// URLs can be downloaded, not {redact(url)!r}"
+    """Download each URL (and each file of -i FILE) as a user-initiated job; prints the job ids.
+
+    Several URLs, or -i FILE, schedule one job per file, at most -j at once (see docs/cli.md).
+    """
+    if sha256 is not None:
+        check_sha256(sha256, "--sha256")
+    items = batch.plan(urls, output=output, sha256=sha256)
+    if len(items) > 1 and foreground:
+        raise InvalidJobError("--foreground takes one URL")
+    # Built once per origin: a --user password is asked for once per host, not per file.
+    built: dict[tuple[str, str, int], RequestOptions] = {}
+    for item in items:
+        if origin(item.url) not in built:
+            built[origin(item.url)] = request_args.build(item.url)
+    jobs = [
+        download_job(
+            item.url,
+            item.dest,
+            sha256=item.sha256,
+            mirrors=item.mirrors,
+            network=network,
+            requires_charging=requires_charging,
+            requires_battery_not_low=requires_battery_not_low,
+            requires_storage_not_low=requires_storage_not_low,
+            persisted=not no_persist,
+            lowest_speed=lowest_speed,
+            lowest_speed_seconds=lowest_speed_seconds,
+            umask=current_umask(),
+            allow_insecure_redirect=allow_insecure_redirect,
+            request=built[origin(item.url)],
+            limit_rate=limit_rate,
         )
-    if sha256 is not None and (
-        len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256)
-    ):
-        raise InvalidJobError("--sha256 takes 64 hexadecimal digits")
-    dest = output_path(url, output)
-    request = request_args.build(url)
-    job = download_job(
-        url,
-        dest,
-        sha256=sha256,
-        network=network,
-        requires_charging=requires_charging,
-        requires_battery_not_low=requires_battery_not_low,
-        requires_storage_not_low=requires_storage_not_low,
-        persisted=not no_persist,
-        lowest_speed=lowest_speed,
-        lowest_speed_seconds=lowest_speed_seconds,
-        umask=current_umask(),
-        allow_insecure_redirect=allow_insecure_redirect,
-        request=request,
-        limit_rate=limit_rate,
-    )
-    _submit(cli, job, dest, wait=wait, foreground=foreground)
+        for item in items
+    ]
+    if len(jobs) == 1:  # one file: the single-job command, exactly as before
+        _submit(cli, jobs[0], items[0].dest, wait=wait, foreground=foreground)
+        return
+    raise SystemExit(batch.run(cli, items, jobs, wait=wait))
 
 
 @click.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,6 +102,7 @@ def download_job(
     allow_insecure_redirect: bool = False,
     request: RequestOptions | None = None,
     limit_rate: int | None = None,
+    mirrors: Sequence[str] = (),
 ) -> JobInfo:
     """The user-initiated job behind ``uidt download URL -o DEST``.
 
@@ -109,7 +111,8 @@ def download_job(
     (the finished file gets the mode it gives, not the daemon's); ``allow_insecure_redirect``
     lets an ``https://`` URL redirect to ``http://``; ``request`` (headers, credentials, TLS)
     goes to ``extras["request"]`` when it sets anything; ``limit_rate`` (bytes/s) is the
-    transfer's own rate limit (``--limit-rate``).
+    transfer's own rate limit (``--limit-rate``); ``mirrors``, other sources of the same file
+    (:mod:`uidt.transfers.mirrors`), to ``extras["mirrors"]`` when there are any.
     """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
@@ -123,6 +126,8 @@ def download_job(
         extras["umask"] = umask & 0o777
     if allow_insecure_redirect:
         extras["allow_insecure_redirect"] = True
+    if mirrors:
+        extras["mirrors"] = list(mirrors)
     _add_request(extras, request)
     if limit_rate is not None:
         extras["limit_rate"] = limit_rate

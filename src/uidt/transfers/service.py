@@ -37,8 +37,9 @@ from uidt.errors import (
 from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.redact import redact
-from uidt.transfers.download import download
+from uidt.transfers.download import DownloadResult, download
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED, RETRYING, WAITING
+from uidt.transfers.mirrors import from_sources, sources
 from uidt.transfers.notices import Notice
 from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.progress import Progress
@@ -305,15 +306,17 @@ class HttpDownloadService(_TransferService):
         started = time.monotonic()
         lowest_speed, lowest_speed_seconds = speed_rule(extras)
         umask = extras.get("umask")
-        try:
-            result = await download(
-                str(extras["url"]),
-                Path(str(extras["dest"])),
+        dest = Path(str(extras["dest"]))
+
+        async def fetch(url: str, request: RequestOptions) -> DownloadResult:
+            return await download(
+                url,
+                dest,
                 sha256=extras.get("sha256"),
                 # The mode the scheduling user's umask gives (a job without one: the worker's).
                 mode=mode_for_umask(umask) if isinstance(umask, int) else None,
                 allow_insecure_redirect=extras.get("allow_insecure_redirect") is True,
-                request=RequestOptions.from_extras(extras),
+                request=request,
                 on_progress=report.progress,
                 on_estimate=report.estimate,
                 on_notice=report.notice,
@@ -322,6 +325,16 @@ class HttpDownloadService(_TransferService):
                 retries=self.retry_policy,
                 sleep=self.sleep,
                 throttle=self.throttle(params),
+            )
+
+        def switched(source: str, reason: str) -> None:
+            log.info(
+                "%s: source %s failed (%s), trying the next", dest.name, redact(source), reason
+            )
+
+        try:
+            result = await from_sources(
+                sources(extras), RequestOptions.from_extras(extras), fetch, on_switch=switched
             )
         except SettingsError as exc:  # a rule out of range: the job's own fault, said clearly
             raise TransferError(str(exc)) from exc

@@ -1,0 +1,78 @@
+"""``uidt download`` with several files: the jobs it builds, before any daemon is asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from uidt.cli.batchargs import BatchArgs
+from uidt.cli.main import cli
+from uidt.cli.requestopts import RequestArgs
+from uidt.job.info import JobInfo
+
+
+@pytest.fixture
+def scheduled(monkeypatch: pytest.MonkeyPatch) -> list[JobInfo]:
+    """The jobs the batch would schedule (no daemon is asked)."""
+    jobs: list[JobInfo] = []
+
+    def run(self: BatchArgs, cli: Any, items: Any, built: list[JobInfo], *, wait: bool) -> int:
+        jobs.extend(built)
+        return 0
+
+    monkeypatch.setattr(BatchArgs, "run", run)
+    return jobs
+
+
+def test_request_options_are_built_once_per_origin(
+    scheduled: list[JobInfo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A --user password is asked for once per host, and a CA file read once, not per file."""
+    calls: list[str] = []
+    real = RequestArgs.build
+
+    def counting(self: RequestArgs, url: str, **kwargs: Any) -> Any:
+        calls.append(url)
+        return real(self, url, **kwargs)
+
+    monkeypatch.setattr(RequestArgs, "build", counting)
+    urls = [f"http://a/{n}" for n in range(20)] + ["http://b/x"]
+    result = CliRunner().invoke(
+        cli, ["--home", str(tmp_path / "h"), "download", *urls, "-o", str(tmp_path), "-H", "X: 1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert calls == ["http://a/0", "http://b/x"]
+    assert len(scheduled) == 21
+    assert len({job.job_id for job in scheduled}) == 21
+
+
+def test_mirrors_reach_the_jobs_extras(scheduled: list[JobInfo], tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("http://a/f\thttp://b/f\nhttp://a/g\n")
+    result = CliRunner().invoke(
+        cli, ["--home", str(tmp_path / "h"), "download", "-i", str(listing), "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert scheduled[0].extras["mirrors"] == ["http://b/f"]
+    assert "mirrors" not in scheduled[1].extras
+
+
+def test_foreground_takes_one_url(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--home",
+            str(tmp_path / "h"),
+            "download",
+            "http://a/1",
+            "http://a/2",
+            "-o",
+            str(tmp_path),
+            "--foreground",
+        ],
+    )
+    assert result.exit_code != 0
+    assert "--foreground takes one URL" in str(result.exception) + result.output
