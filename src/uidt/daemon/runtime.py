@@ -22,12 +22,13 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, overload
 
-from uidt.clock import Clock
+from uidt.clock import Clock, millis_from_utc
 from uidt.daemon.about import DaemonAbout
 from uidt.daemon.appnotifications import AppNotifications
 from uidt.daemon.apps import InstalledApps
 from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.changes import ChangeFeed
+from uidt.daemon.devicehistory import DeviceHistory
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.shell import run_shell_command
 from uidt.daemon.shutdown import Shutdown
@@ -102,6 +103,13 @@ class Runtime:
         self.changes = ChangeFeed()
         #: Set by the daemon once it knows its options (``GET /v1/status``).
         self.about: DaemonAbout | None = None
+        #: The device readings kept for timelines (``GET /v1/device/history``).
+        self.device_history = DeviceHistory(
+            self.store,
+            utc_ms=lambda: millis_from_utc(clock.utc()),
+            days=service.settings.device_history_days,
+            max_readings=service.settings.device_history_max,
+        )
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -109,11 +117,15 @@ class Runtime:
         """Register installed apps and load persisted jobs (zero failures, flags kept)."""
         self.apps.load()
         self.service.load(self.store.load_jobs())
+        self.device_history.load()
         self.device.add_listener(self._on_device_state)
-        self.apply(ev.DeviceChanged(self.device.snapshot()))
+        snapshot = self.device.snapshot()
+        self.device_history.record(snapshot)
+        self.apply(ev.DeviceChanged(snapshot))
 
     def _on_device_state(self, state: DeviceState) -> None:
         self.device_seq += 1
+        self.device_history.record(state)
         self.apply(ev.DeviceChanged(state))
         self.check_memory(state)
 

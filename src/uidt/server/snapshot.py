@@ -56,6 +56,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
         "stop_reason": status.last_stop_reason,
         "internal_stop_reason": status.last_internal_stop_reason,
         "pending_reasons": [int(r) for r in status.pending_reasons],
+        "constraints": job_constraints(status),
         "num_failures": status.num_failures,
         "num_system_stops": status.num_system_stops,
         "cumulative_runtime_ms": status.cumulative_runtime_ms,
@@ -74,6 +75,18 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
             status.last_crash, _iso(status.last_crash.utc_ms) if status.last_crash else None
         ),
     }
+
+
+def job_constraints(status: JobStatus) -> list[str]:
+    """The device constraints the app asked for, by name (``uidt timeline`` draws their lanes)."""
+    job = status.job
+    named = [
+        ("network", job.required_network is not None),
+        ("charging", job.requires_charging),
+        ("battery_not_low", job.requires_battery_not_low),
+        ("storage_not_low", job.requires_storage_not_low),
+    ]
+    return [name for name, wanted in named if wanted]
 
 
 def jobs_snapshot(
