@@ -16,7 +16,9 @@ from uidt.job.work import JobWorkItem
 from uidt.server.crashes import LastCrash
 from uidt.server.jobstate import JobState
 
-HISTORY_SIZE = 10
+#: State changes (and pending-reason changes) kept per job: enough for a timeline of a job stopped
+#: a dozen times (``uidt timeline``), bounded so a persisted record stays small (~3 KiB).
+HISTORY_SIZE = 32
 DEMOTION_FLAGS = INTERNAL_FLAG_DEMOTED_BY_USER | INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
 
 

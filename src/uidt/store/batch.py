@@ -94,7 +94,9 @@ class AddDeviceReadings:
         return ("device-readings", id(self))
 
 
-StoreWrite = PutJob | DropJob | PutApp | DropApp | PutNotification | DropNotification | AddDeviceReadings
+StoreWrite = (
+    PutJob | DropJob | PutApp | DropApp | PutNotification | DropNotification | AddDeviceReadings
+)
 
 
 @runtime_checkable

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import threading
-
 from collections.abc import Sequence
 
 from uidt.device.history import DeviceReading

@@ -1,10 +1,15 @@
 """A real job's timeline from what the daemon keeps: the job's object of ``uidt jobs --json``
-(its last state changes, ``history``) and its pending-reason history (``GET
-/v1/apps/APP/jobs/ID/reasons``). Times are local time of day.
+(its last state changes, ``history``, and its ``constraints``), its pending-reason history (``GET
+/v1/apps/APP/jobs/ID/reasons``) and the device readings (``GET /v1/device/history``). Times are
+local time of day.
 
-The daemon keeps the last ten state changes and the last ten changes of the pending reasons per
-job, and no device readings yet: the picture starts at the oldest kept change and has no device
-lanes. A waiting stretch older than the kept reasons reads "waiting (reason not kept)".
+The daemon keeps the last :data:`~uidt.server.status.HISTORY_SIZE` state changes and changes of
+the pending reasons per job: the picture starts at the oldest kept change, and a waiting stretch
+older than the kept reasons reads "waiting (reason not kept)". Device lanes: the readings the
+job's constraints depend on (network, battery, storage), and heat, memory pressure and power saver
+when they were not normal while the job was there (they hold every job back). A lane that changed
+more often than the picture can show merges its short stretches into "changed N times" bands, so
+a flapping device draws a bounded picture.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from uidt.device.history import BATTERY_BAND, DeviceReading
+from uidt.device.state import DeviceState, MemoryPressure, ThermalStatus
 from uidt.job.reasons import (
     InternalStopReason,
     PendingReason,
@@ -22,6 +29,19 @@ from uidt.job.reasons import (
     stop_words,
 )
 from uidt.timeline.model import Band, JobRow, Lane, Mark, MarkKind, Style, Timeline, wait_style
+from uidt.timeline.readings import (
+    Reader,
+    battery_words,
+    heat_words,
+    memory_words,
+    network_words,
+    power_saver_words,
+    reading_lane,
+    storage_words,
+)
+
+#: A device lane with more bands than this merges its shortest stretches (a flapping device).
+MAX_READING_BANDS = 400
 
 _RUNNING = {"active", "executing"}
 _ENDED = {
@@ -63,7 +83,10 @@ def _mark(at: int, reason: str) -> Mark | None:
 
 
 def timeline_of_job(
-    job: dict[str, Any], reasons_history: Sequence[Sequence[Any]], now: datetime
+    job: dict[str, Any],
+    reasons_history: Sequence[Sequence[Any]],
+    now: datetime,
+    readings: Sequence[DeviceReading] = (),
 ) -> Timeline:
     """The timeline of one job.
 
@@ -71,6 +94,7 @@ def timeline_of_job(
         job: the job's object of ``uidt jobs --json`` (scheduled or ended).
         reasons_history: ``[[utc_ms, [pending reason, …]], …]``, oldest first.
         now: the end of the picture for a job still scheduled.
+        readings: the device readings kept by the daemon, oldest first (any span: clipped).
     """
     entries = sorted(
         ((_utc_ms(h["time"]), str(h["state"]), str(h["reason"])) for h in job.get("history") or []),
@@ -117,13 +141,91 @@ def timeline_of_job(
         bands += _stretch(stretch, end, changes)
     title = f"{job.get('app')}/{job.get('job_id')}"
     origin = datetime.fromtimestamp(start / 1000, tz=UTC)
+    end = max(end, start + 1)
     return Timeline(
         title=f"uidt job {title}",
         start_ms=start,
-        end_ms=max(end, start + 1),
+        end_ms=end,
         jobs=(JobRow(Lane(title, tuple(bands), tuple(marks))),),
+        readings=tuple(_device_lanes(job, readings, start, end)),
         origin=origin,
     )
+
+
+def first_change_utc_ms(job: dict[str, Any]) -> int | None:
+    """When the oldest kept state change of ``job`` happened (where its picture starts)."""
+    times = [_utc_ms(h["time"]) for h in job.get("history") or []]
+    return min(times) if times else None
+
+
+def device_readings(items: Sequence[Any]) -> list[DeviceReading]:
+    """The readings of ``GET /v1/device/history`` (``readings``), oldest first.
+
+    Raises:
+        BadReadingError: one of them is not a reading.
+    """
+    return sorted((DeviceReading.from_dict(item) for item in items), key=lambda r: r.at_utc_ms)
+
+
+def _device_lanes(
+    job: dict[str, Any], readings: Sequence[DeviceReading], start: int, end: int
+) -> list[Lane]:
+    kept = [r for r in readings if r.at_utc_ms < end]
+    before = [r for r in kept if r.at_utc_ms <= start]
+    kept = before[-1:] + [r for r in kept if r.at_utc_ms > start]
+    if not kept:
+        return []
+    states = [(max(r.at_utc_ms, start), r.state()) for r in kept]
+    wants = set(job.get("constraints") or ())
+    seen = [state for _, state in states]
+    lanes: list[tuple[str, Reader, bool]] = [
+        ("network", network_words, "network" in wants),
+        ("battery", _battery_band_words, bool(wants & {"charging", "battery_not_low"})),
+        ("storage", storage_words, "storage_not_low" in wants or any(s.storage_low for s in seen)),
+        ("heat", heat_words, any(s.thermal is not ThermalStatus.NONE for s in seen)),
+        ("memory", memory_words, any(s.memory is not MemoryPressure.NORMAL for s in seen)),
+        ("power saver", power_saver_words, any(s.power_saver for s in seen)),
+    ]
+    return [
+        _bounded(reading_lane(title, read, states, end), start, end)
+        for title, read, shown in lanes
+        if shown
+    ]
+
+
+def _battery_band_words(state: DeviceState) -> tuple[Style, str]:
+    """The battery as kept: its level in bands of ten (``40-49 %``)."""
+    style, label = battery_words(state)
+    level = state.battery_level
+    band = "100 %" if level >= 100 else f"{level}-{level + BATTERY_BAND - 1} %"
+    return style, label.replace(f"{level} %", band, 1)
+
+
+def _bounded(lane: Lane, start: int, end: int) -> Lane:
+    """``lane`` with at most about :data:`MAX_READING_BANDS` bands: runs of stretches too short
+    to see merge into one "changed N times" band."""
+    if len(lane.bands) <= MAX_READING_BANDS:
+        return lane
+    shortest = 2 * (end - start) / MAX_READING_BANDS
+    bands: list[Band] = []
+    run: list[Band] = []
+
+    def close_run() -> None:
+        if len(run) == 1:
+            bands.append(run[0])
+        elif run:
+            words = f"changed {len(run)} times"
+            bands.append(Band(run[0].start_ms, run[-1].end_ms, Style.LIMITED, words))
+        run.clear()
+
+    for band in lane.bands:
+        if band.end_ms - band.start_ms < shortest:
+            run.append(band)
+            continue
+        close_run()
+        bands.append(band)
+    close_run()
+    return Lane(lane.title, tuple(bands), lane.marks)
 
 
 def _stretch(
