@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from uidt.device.history import DeviceReading
 from uidt.notify.events import RawPayload
+from uidt.store.base import prune_readings
 
 
 def job(
@@ -59,6 +61,8 @@ class FakeRuntime:
         self.stopped: list[str] = []
         self.cancelled: list[tuple[str, str | None, int]] = []
         self.snapshots = 0
+        self.reasons: dict[tuple[str, int], list[list[Any]]] = {}
+        self.readings: list[DeviceReading] = []
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         self.snapshots += 1
@@ -88,6 +92,14 @@ class FakeRuntime:
             for j in self.jobs
             if not (j["app"] == app and j["namespace"] == namespace and j["job_id"] == job_id)
         ]
+
+    def pending_reasons_history(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> list[list[Any]]:
+        return list(self.reasons.get((app, job_id), []))
+
+    def device_readings(self, since_utc_ms: int) -> list[DeviceReading]:
+        return prune_readings(self.readings, since_utc_ms, len(self.readings))
 
     def set_progress(self, app: str, job_id: int, done: int) -> None:
         """Move a running job's transfer forward (notification and byte counters)."""

@@ -73,7 +73,7 @@ class Queries:
     def get_pending_job_reasons_history(
         self, app: str, namespace: str | None, job_id: int
     ) -> list[tuple[int, list[PendingReason]]]:
-        """The last ≤ 10 changes of the pending reasons: ``(utc_ms, reasons)``, oldest first."""
+        """The last ≤ ``HISTORY_SIZE`` changes of the pending reasons: ``(utc_ms, reasons)``, oldest first."""
         status = self.find(app, namespace, job_id)
         if status is None:
             return []

@@ -9,6 +9,9 @@ Routes:
     running; answers ``{"cancelled": true, "message"}``, or for a job that ended before the
     request came ``{"cancelled": false, "state", "message"}`` (200, not a refusal: the page's
     button may be older than the job's end); 404 only for a job it never knew.
+    ``GET /jobs/{app}/{job_id}/timeline.svg[?namespace=NS]``: the job's timeline picture
+    (:mod:`uidt.web.timeline`), for a scheduled job or one among the last ended; 404 for a job the
+    app does not have, 400 for an id that is not a whole number.
     ``POST /logout``.
 
 Authentication and CSRF are described in :mod:`uidt.web.auth`.
@@ -45,6 +48,7 @@ from uidt.web.feed import MIN_REFRESH_MS, SnapshotFeed
 from uidt.web.page import message_page, render_page
 from uidt.web.protocol import TaskManagerRuntime
 from uidt.web.render import render_fragment
+from uidt.web.timeline import job_timeline_svg
 from uidt.web.view import LIVE_STATES, STATE_WORDS
 
 log = logging.getLogger("uidt.web")
@@ -262,6 +266,22 @@ def create_web_app(
         feed.poke()
         return _answer(request, {**ident, "cancelled": False, "state": state, "message": message})
 
+    async def timeline(request: Request) -> Response:
+        app, raw = request.path_params["app"], request.path_params["job_id"]
+        try:
+            job_id = int(raw)
+        except ValueError:
+            return _refuse(request.scope, 400, "Bad request", f"job id {raw!r} is not a number")
+        namespace = request.query_params.get("namespace") or None
+        try:
+            svg = job_timeline_svg(runtime, app, namespace, job_id, clock.utc())
+        except (UidtError, LookupError, ValueError):
+            svg = None  # the app is gone, or the runtime refused the look-up
+        if svg is None:
+            label = _job_label(app, namespace, job_id)
+            return _refuse(request.scope, 404, "Not found", f"no {label}")
+        return Response(svg, media_type="image/svg+xml")
+
     web = Starlette(
         routes=[
             Route("/login", login, methods=["GET"]),
@@ -271,6 +291,7 @@ def create_web_app(
             Route("/api/events", events, methods=["GET"]),
             Route("/api/apps/{app}/stop", stop, methods=["POST"]),
             Route("/api/jobs/cancel", cancel, methods=["POST"]),
+            Route("/jobs/{app}/{job_id}/timeline.svg", timeline, methods=["GET"]),
         ],
         middleware=[Middleware(GuardMiddleware, auth=auth, allowed_hosts=allowed_hosts)],
         exception_handlers={_CsrfRejected: _csrf_rejected},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from uidt.device.history import DeviceReading
 from uidt.notify.events import RawPayload
 
 
@@ -28,4 +29,14 @@ class TaskManagerRuntime(Protocol):
 
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         """Cancel one job, as the app would."""
+        ...
+
+    def pending_reasons_history(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> list[list[Any]]:
+        """A scheduled job's pending-reason changes, ``[[utc_ms, [reason, …]], …]`` (else ``[]``)."""
+        ...
+
+    def device_readings(self, since_utc_ms: int) -> list[DeviceReading]:
+        """The kept device readings from ``since_utc_ms`` on, with the one before it."""
         ...
