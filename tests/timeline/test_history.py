@@ -99,7 +99,7 @@ def test_a_finished_job_ends_in_a_finished_band_without_a_stop() -> None:
     bands = timeline.jobs[0].lane.bands
     assert [b.style for b in bands] == [
         Style.RUNNING,
-        Style.WAIT_OTHER,  # an ended job's pending reasons are no longer kept
+        Style.WAIT_NETWORK,  # the ended record keeps the job's pending-reason changes
         Style.RUNNING,
         Style.FINISHED,
     ]

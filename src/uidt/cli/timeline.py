@@ -38,7 +38,7 @@ def timeline(cli: CliContext, job_id: int, app: str, output: Path) -> None:
     job = find(cli.request("GET", "/v1/jobs", app=app, all=True)["jobs"], Target(app, job_id))
     if job is None:
         raise click.ClickException(f"no job {job_id} of {app} (see `uidt jobs --all`)")
-    history = []  # an ended job's pending reasons are no longer kept
+    history = []  # an ended job carries its own (its record's reasons_history)
     if job.get("state") not in TERMINAL_STATES:
         history = cli.request("GET", f"/v1/apps/{app}/jobs/{job_id}/reasons")["history"]
     since = first_change_utc_ms(job)  # only the readings the picture spans

@@ -77,6 +77,17 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
     }
 
 
+def ended_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
+    """The record of a job that ended: :func:`job_snapshot` and its pending-reason changes
+    (``reasons_history``, ``[[utc_ms, [reason, …]], …]``), which its timeline needs once the job
+    itself is gone."""
+    record = job_snapshot(svc, status)
+    record["reasons_history"] = [
+        [int(t), [int(r) for r in reasons]] for t, reasons in status.reasons_history
+    ]
+    return record
+
+
 def job_constraints(status: JobStatus) -> list[str]:
     """The device constraints the app asked for, by name (``uidt timeline`` draws their lanes)."""
     job = status.job

@@ -92,7 +92,8 @@ def timeline_of_job(
 
     Args:
         job: the job's object of ``uidt jobs --json`` (scheduled or ended).
-        reasons_history: ``[[utc_ms, [pending reason, …]], …]``, oldest first.
+        reasons_history: ``[[utc_ms, [pending reason, …]], …]``, oldest first (for an ended
+            job, empty: its record's ``reasons_history`` is used).
         now: the end of the picture for a job still scheduled.
         readings: the device readings kept by the daemon, oldest first (any span: clipped).
     """
@@ -102,7 +103,9 @@ def timeline_of_job(
     )
     end = int(now.timestamp() * 1000)
     start = entries[0][0] if entries else end
-    changes = [(int(t), [int(r) for r in rs]) for t, rs in reasons_history]
+    # an ended job's record carries its own (the daemon no longer has the job)
+    kept = reasons_history or job.get("reasons_history") or []
+    changes = [(int(t), [int(r) for r in rs]) for t, rs in kept]
     bands: list[Band] = []
     marks: list[Mark] = []
     stretch: tuple[int, str] | None = None  # (since, "running" | "waiting")
