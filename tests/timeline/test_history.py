@@ -229,3 +229,24 @@ def test_a_job_stopped_six_times_is_drawn_from_its_start() -> None:
     timeline = timeline_of_job(job, reasons, clock.utc())
     assert timeline.origin == scheduled
     assert len(timeline.jobs[0].lane.marks) == 6
+
+
+def test_the_bytes_the_app_reported_draw_a_line_kept_in_the_ended_record() -> None:
+    clock = FakeClock()
+    core, apps = _core(clock)
+    _schedule(core, apps)
+    (run_id,) = apps.running
+    start = int(clock.utc().timestamp() * 1000)
+    for done in (100, 300, 900):
+        clock.advance(MINUTE)
+        core.host.on_update_transferred_bytes(run_id, done, 0)
+    core.host.on_job_finished(run_id, False)
+    run_until_idle(core, apps)
+    job, _ = _facts(core)
+    assert job["state"] == "finished"
+    expected = [[start + MINUTE, 100], [start + 2 * MINUTE, 300], [start + 3 * MINUTE, 900]]
+    assert job["bytes_history"] == expected
+    curve = timeline_of_job(job, [], clock.utc()).jobs[0].curve
+    assert curve is not None
+    assert [list(p) for p in curve.points] == expected
+    assert curve.total == 900  # no estimate: the most it did

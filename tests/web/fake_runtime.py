@@ -63,6 +63,7 @@ class FakeRuntime:
         self.snapshots = 0
         self.reasons: dict[tuple[str, int], list[list[Any]]] = {}
         self.readings: list[DeviceReading] = []
+        self.moved: dict[tuple[str, int], list[list[int]]] = {}
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         self.snapshots += 1
@@ -97,6 +98,9 @@ class FakeRuntime:
         self, app: str, namespace: str | None, job_id: int
     ) -> list[list[Any]]:
         return list(self.reasons.get((app, job_id), []))
+
+    def bytes_history(self, app: str, namespace: str | None, job_id: int) -> list[list[int]]:
+        return list(self.moved.get((app, job_id), []))
 
     def device_readings(self, since_utc_ms: int) -> list[DeviceReading]:
         return prune_readings(self.readings, since_utc_ms, len(self.readings))

@@ -110,3 +110,11 @@ def test_a_huge_device_history_draws_a_bounded_picture(
     assert response.status_code == 200
     assert len(response.content) < 1_000_000
     assert "changed 49" in response.text  # the merged stretch, named in its tooltip
+
+
+def test_the_bytes_done_draw_a_line(client: TestClient, runtime: FakeRuntime) -> None:
+    login(client)
+    runtime.moved[(OTHER, 2)] = [[SCHEDULED_MS + 60_000, 4096], [SCHEDULED_MS + 240_000, 65536]]
+    response = client.get(f"/jobs/{OTHER}/2/timeline.svg?namespace=sync")
+    assert "bytes done (of 64.0 KiB)" in _texts(response.text)
+    assert "<polyline" in response.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -38,11 +39,15 @@ def timeline(cli: CliContext, job_id: int, app: str, output: Path) -> None:
     job = find(cli.request("GET", "/v1/jobs", app=app, all=True)["jobs"], Target(app, job_id))
     if job is None:
         raise click.ClickException(f"no job {job_id} of {app} (see `uidt jobs --all`)")
-    history = []  # an ended job carries its own (its record's reasons_history)
+    # an ended job carries its own (its record's reasons_history, bytes_history)
+    history: list[Any] = []
+    moved: list[Any] = []
     if job.get("state") not in TERMINAL_STATES:
-        history = cli.request("GET", f"/v1/apps/{app}/jobs/{job_id}/reasons")["history"]
+        answer = cli.request("GET", f"/v1/apps/{app}/jobs/{job_id}/reasons")
+        history, moved = answer["history"], answer.get("bytes") or []
     since = first_change_utc_ms(job)  # only the readings the picture spans
     found = cli.request("GET", "/v1/device/history", since_utc_ms=since or 0)["readings"]
     readings = device_readings(found)
-    write_timeline(timeline_of_job(job, history, datetime.now(UTC), readings), output)
+    picture = timeline_of_job(job, history, datetime.now(UTC), readings, moved)
+    write_timeline(picture, output)
     click.echo(f"drew the timeline of job {job_id} of {app} into {output}")

@@ -229,7 +229,8 @@ async def pending_reasons(request: Request) -> Response:
         [int(t), [int(r) for r in rs]]
         for t, rs in svc.queries.get_pending_job_reasons_history(app, ns, job_id)
     ]
-    return _json({"reasons": reasons, "history": history})
+    bytes_history = svc.queries.get_bytes_history(app, ns, job_id)
+    return _json({"reasons": reasons, "history": history, "bytes": bytes_history})
 
 
 async def update_constraints(request: Request) -> Response:

@@ -374,6 +374,9 @@ class Runtime:
         history = self.service.queries.get_pending_job_reasons_history(app, namespace, job_id)
         return [[int(t), [int(r) for r in rs]] for t, rs in history]
 
+    def bytes_history(self, app: str, namespace: str | None, job_id: int) -> list[list[int]]:
+        return self.service.queries.get_bytes_history(app, namespace, job_id)
+
     def device_readings(self, since_utc_ms: int) -> list[DeviceReading]:
         return self.device_history.since(since_utc_ms)
 

@@ -79,6 +79,11 @@ class Queries:
             return []
         return [(utc, list(reasons)) for utc, reasons in status.reasons_history]
 
+    def get_bytes_history(self, app: str, namespace: str | None, job_id: int) -> list[list[int]]:
+        """A scheduled job's bytes done over time, ``[[utc_ms, bytes], …]`` (bounded samples)."""
+        status = self.find(app, namespace, job_id)
+        return [] if status is None else status.byte_samples.to_json()
+
     def jobs_snapshot(
         self, app: str | None = None, *, include_ended: bool = False
     ) -> list[dict[str, Any]]:

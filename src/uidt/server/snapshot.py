@@ -79,12 +79,14 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
 
 def ended_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
     """The record of a job that ended: :func:`job_snapshot` and its pending-reason changes
-    (``reasons_history``, ``[[utc_ms, [reason, …]], …]``), which its timeline needs once the job
-    itself is gone."""
+    (``reasons_history``, ``[[utc_ms, [reason, …]], …]``) and its bytes done over time
+    (``bytes_history``, ``[[utc_ms, bytes], …]``), which its timeline needs once the job itself is
+    gone."""
     record = job_snapshot(svc, status)
     record["reasons_history"] = [
         [int(t), [int(r) for r in reasons]] for t, reasons in status.reasons_history
     ]
+    record["bytes_history"] = status.byte_samples.to_json()
     return record
 
 

@@ -9,7 +9,9 @@ older than the kept reasons reads "waiting (reason not kept)". Device lanes: the
 job's constraints depend on (network, battery, storage), and heat, memory pressure and power saver
 when they were not normal while the job was there (they hold every job back). A lane that changed
 more often than the picture can show merges its short stretches into "changed N times" bands, so
-a flapping device draws a bounded picture.
+a flapping device draws a bounded picture. Where the app reported its bytes, a line of the bytes
+done over time (the daemon keeps a few points per job, :class:`~uidt.server.progress.ByteSamples`;
+a new run counts from 0).
 """
 
 from __future__ import annotations
@@ -28,7 +30,17 @@ from uidt.job.reasons import (
     pending_words,
     stop_words,
 )
-from uidt.timeline.model import Band, JobRow, Lane, Mark, MarkKind, Style, Timeline, wait_style
+from uidt.timeline.model import (
+    Band,
+    Curve,
+    JobRow,
+    Lane,
+    Mark,
+    MarkKind,
+    Style,
+    Timeline,
+    wait_style,
+)
 from uidt.timeline.readings import (
     Reader,
     battery_words,
@@ -87,6 +99,7 @@ def timeline_of_job(
     reasons_history: Sequence[Sequence[Any]],
     now: datetime,
     readings: Sequence[DeviceReading] = (),
+    bytes_history: Sequence[Sequence[int]] = (),
 ) -> Timeline:
     """The timeline of one job.
 
@@ -96,6 +109,8 @@ def timeline_of_job(
             job, empty: its record's ``reasons_history`` is used).
         now: the end of the picture for a job still scheduled.
         readings: the device readings kept by the daemon, oldest first (any span: clipped).
+        bytes_history: ``[[utc_ms, bytes done], …]``, oldest first (for an ended job, empty: its
+            record's ``bytes_history`` is used); none: no bytes line.
     """
     entries = sorted(
         ((_utc_ms(h["time"]), str(h["state"]), str(h["reason"])) for h in job.get("history") or []),
@@ -149,7 +164,7 @@ def timeline_of_job(
         title=f"uidt job {title}",
         start_ms=start,
         end_ms=end,
-        jobs=(JobRow(Lane(title, tuple(bands), tuple(marks))),),
+        jobs=(JobRow(Lane(title, tuple(bands), tuple(marks)), _curve(job, bytes_history, end)),),
         readings=tuple(_device_lanes(job, readings, start, end)),
         origin=origin,
     )
@@ -168,6 +183,18 @@ def device_readings(items: Sequence[Any]) -> list[DeviceReading]:
         BadReadingError: one of them is not a reading.
     """
     return sorted((DeviceReading.from_dict(item) for item in items), key=lambda r: r.at_utc_ms)
+
+
+def _curve(job: dict[str, Any], bytes_history: Sequence[Sequence[int]], end: int) -> Curve | None:
+    kept = bytes_history or job.get("bytes_history") or []
+    points = tuple((int(t), max(0, int(done))) for t, done in kept if int(t) <= end)
+    if not points:
+        return None
+    estimate = sum(
+        max(0, int(job.get(name) or 0))
+        for name in ("estimated_download_bytes", "estimated_upload_bytes")
+    )
+    return Curve(points, estimate or max(done for _, done in points))
 
 
 def _device_lanes(

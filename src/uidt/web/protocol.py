@@ -37,6 +37,10 @@ class TaskManagerRuntime(Protocol):
         """A scheduled job's pending-reason changes, ``[[utc_ms, [reason, …]], …]`` (else ``[]``)."""
         ...
 
+    def bytes_history(self, app: str, namespace: str | None, job_id: int) -> list[list[int]]:
+        """A scheduled job's bytes done over time, ``[[utc_ms, bytes], …]`` (else ``[]``)."""
+        ...
+
     def device_readings(self, since_utc_ms: int) -> list[DeviceReading]:
         """The kept device readings from ``since_utc_ms`` on, with the one before it."""
         ...

@@ -29,10 +29,12 @@ def job_timeline_svg(
     if job is None:
         return None
     reasons: list[list[Any]] = []
-    if job.get("state") in LIVE_STATES:  # an ended record carries its own reasons_history
+    moved: list[list[int]] = []
+    if job.get("state") in LIVE_STATES:  # an ended record carries its own histories
         reasons = runtime.pending_reasons_history(app, namespace, job_id)
+        moved = runtime.bytes_history(app, namespace, job_id)
     readings = runtime.device_readings(first_change_utc_ms(job) or 0)
-    return render_svg(timeline_of_job(job, reasons, now, readings))
+    return render_svg(timeline_of_job(job, reasons, now, readings, moved))
 
 
 def _find(
