@@ -50,6 +50,16 @@ def job(
     }
 
 
+class FakeDeviceHistory:
+    """The runtime's device readings, as a list the test sets."""
+
+    def __init__(self) -> None:
+        self.readings: list[DeviceReading] = []
+
+    def since(self, utc_ms: int) -> list[DeviceReading]:
+        return prune_readings(self.readings, utc_ms, len(self.readings))
+
+
 class FakeRuntime:
     """Jobs in a list; Stop drops the app's jobs, Cancel drops one job; calls are recorded."""
 
@@ -62,7 +72,7 @@ class FakeRuntime:
         self.cancelled: list[tuple[str, str | None, int]] = []
         self.snapshots = 0
         self.reasons: dict[tuple[str, int], list[list[Any]]] = {}
-        self.readings: list[DeviceReading] = []
+        self.device_history = FakeDeviceHistory()
         self.moved: dict[tuple[str, int], list[list[int]]] = {}
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
@@ -94,16 +104,10 @@ class FakeRuntime:
             if not (j["app"] == app and j["namespace"] == namespace and j["job_id"] == job_id)
         ]
 
-    def pending_reasons_history(
+    def job_histories(
         self, app: str, namespace: str | None, job_id: int
-    ) -> list[list[Any]]:
-        return list(self.reasons.get((app, job_id), []))
-
-    def bytes_history(self, app: str, namespace: str | None, job_id: int) -> list[list[int]]:
-        return list(self.moved.get((app, job_id), []))
-
-    def device_readings(self, since_utc_ms: int) -> list[DeviceReading]:
-        return prune_readings(self.readings, since_utc_ms, len(self.readings))
+    ) -> tuple[list[list[Any]], list[list[int]]]:
+        return list(self.reasons.get((app, job_id), [])), list(self.moved.get((app, job_id), []))
 
     def set_progress(self, app: str, job_id: int, done: int) -> None:
         """Move a running job's transfer forward (notification and byte counters)."""

@@ -37,7 +37,7 @@ def stopped_for_the_network(runtime: FakeRuntime) -> None:
         {"time": "2026-11-29T04:05:00+00:00", "state": "waiting", "reason": "rescheduled"},
     ]
     runtime.reasons[(OTHER, 2)] = [[SCHEDULED_MS + 300_000, [6]]]
-    runtime.readings = [
+    runtime.device_history.readings = [
         DeviceReading.of(DeviceState(), SCHEDULED_MS - 60_000),
         DeviceReading.of(DeviceState(network=None), SCHEDULED_MS + 300_000),
     ]
@@ -102,7 +102,7 @@ def test_a_huge_device_history_draws_a_bounded_picture(
     client: TestClient, runtime: FakeRuntime
 ) -> None:
     login(client)
-    runtime.readings = [
+    runtime.device_history.readings = [
         DeviceReading.of(DeviceState(network=NetworkState(metered=i % 2 == 1)), SCHEDULED_MS + i)
         for i in range(50_000)
     ]

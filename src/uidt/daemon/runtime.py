@@ -33,7 +33,6 @@ from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.shell import run_shell_command
 from uidt.daemon.shutdown import Shutdown
 from uidt.daemon.visibility import Visibility
-from uidt.device.history import DeviceReading
 from uidt.device.source import DeviceSource
 from uidt.device.state import DeviceState, MemoryPressure
 from uidt.job.info import JobInfo
@@ -368,17 +367,13 @@ class Runtime:
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         return self.service.queries.jobs_snapshot(app, include_ended=include_finished)
 
-    def pending_reasons_history(
+    def job_histories(
         self, app: str, namespace: str | None, job_id: int
-    ) -> list[list[Any]]:
-        history = self.service.queries.get_pending_job_reasons_history(app, namespace, job_id)
-        return [[int(t), [int(r) for r in rs]] for t, rs in history]
-
-    def bytes_history(self, app: str, namespace: str | None, job_id: int) -> list[list[int]]:
-        return self.service.queries.get_bytes_history(app, namespace, job_id)
-
-    def device_readings(self, since_utc_ms: int) -> list[DeviceReading]:
-        return self.device_history.since(since_utc_ms)
+    ) -> tuple[list[list[Any]], list[list[int]]]:
+        queries = self.service.queries
+        reasons = queries.get_pending_job_reasons_history(app, namespace, job_id)
+        moved = queries.get_bytes_history(app, namespace, job_id)
+        return [[int(t), [int(r) for r in rs]] for t, rs in reasons], moved
 
     def dump(self) -> dict[str, Any]:
         data = self.service.queries.dump()

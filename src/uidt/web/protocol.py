@@ -9,11 +9,24 @@ from uidt.device.history import DeviceReading
 from uidt.notify.events import RawPayload
 
 
+class ReadingHistory(Protocol):
+    """Where the runtime keeps its device readings."""
+
+    def since(self, utc_ms: int) -> list[DeviceReading]:
+        """The readings from ``utc_ms`` on, with the one before it."""
+        ...
+
+
 class TaskManagerRuntime(Protocol):
     """The runtime members the web page uses; tests pass a fake with the same members."""
 
     notification_sinks: list[Callable[[str, RawPayload], None]]
     web_login: Callable[[], str | None]
+
+    @property
+    def device_history(self) -> ReadingHistory:
+        """The device readings the daemon keeps (:class:`uidt.daemon.devicehistory.DeviceHistory`)."""
+        ...
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         """Jobs as ``uidt jobs --json``."""
@@ -31,16 +44,9 @@ class TaskManagerRuntime(Protocol):
         """Cancel one job, as the app would."""
         ...
 
-    def pending_reasons_history(
+    def job_histories(
         self, app: str, namespace: str | None, job_id: int
-    ) -> list[list[Any]]:
-        """A scheduled job's pending-reason changes, ``[[utc_ms, [reason, …]], …]`` (else ``[]``)."""
-        ...
-
-    def bytes_history(self, app: str, namespace: str | None, job_id: int) -> list[list[int]]:
-        """A scheduled job's bytes done over time, ``[[utc_ms, bytes], …]`` (else ``[]``)."""
-        ...
-
-    def device_readings(self, since_utc_ms: int) -> list[DeviceReading]:
-        """The kept device readings from ``since_utc_ms`` on, with the one before it."""
+    ) -> tuple[list[list[Any]], list[list[int]]]:
+        """A scheduled job's pending-reason changes ``[[utc_ms, [reason, …]], …]`` and bytes done
+        over time ``[[utc_ms, bytes], …]`` (empty lists for a job not scheduled)."""
         ...

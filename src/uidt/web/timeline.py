@@ -31,9 +31,8 @@ def job_timeline_svg(
     reasons: list[list[Any]] = []
     moved: list[list[int]] = []
     if job.get("state") in LIVE_STATES:  # an ended record carries its own histories
-        reasons = runtime.pending_reasons_history(app, namespace, job_id)
-        moved = runtime.bytes_history(app, namespace, job_id)
-    readings = runtime.device_readings(first_change_utc_ms(job) or 0)
+        reasons, moved = runtime.job_histories(app, namespace, job_id)
+    readings = runtime.device_history.since(first_change_utc_ms(job) or 0)
     return render_svg(timeline_of_job(job, reasons, now, readings, moved))
 
 
