@@ -72,6 +72,10 @@ class Settings:
     #: Where the daemon serves Prometheus metrics (``HOST:PORT`` on loopback), or ``None`` (off).
     #: Needs the ``prometheus_client`` package (``pip install 'uidt[metrics]'``).
     metrics: str | None = None
+    #: How many days of device readings (changes only) the daemon keeps for job timelines.
+    device_history_days: int = 7
+    #: The most device readings kept, however often the device changes (the hard cap).
+    device_history_max: int = 10_000
     #: The daemon's log lines: ``text`` (the default) or ``json`` (one object a line).
     log_format: str = "text"
     #: All of uidt's running transfers together stay under this: one rate (``2M``), or an

@@ -21,6 +21,8 @@ DAEMON_CALLS = {
     "remove_app",
     "put_notification",
     "remove_notification",
+    "add_device_readings",
+    "device_readings",
     "close",
 }
 

@@ -15,7 +15,7 @@ from uidt.store.batch import DropJob, PutJob, PutNotification
 from uidt.store.memory import MemoryJobStore
 from uidt.store.migrations import migrations
 from uidt.store.sqlite import VERSION_TABLE, SqliteJobStore
-from uidt.testing.store_contract import make_notification, make_record
+from uidt.testing.store_contract import make_notification, make_reading, make_record
 
 
 def _pragma(path: Path, name: str) -> object:
@@ -192,3 +192,30 @@ def test_a_batch_is_one_transaction_kept_whole_or_not_at_all(tmp_path: Path) -> 
         assert [(r.key.job_id, r.persisted) for r in store.jobs()] == [(1, True), (3, False)]
     with SqliteJobStore(path) as again:
         assert [r.key.job_id for r in again.load_jobs()] == [1]
+
+
+def test_a_version_1_store_gains_the_device_readings_and_keeps_its_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path) as store:
+        store.put_job(make_record())
+    with sqlite3.connect(path) as conn:  # as uidt before schema version 2 left it
+        conn.execute("DROP TABLE device_readings")
+        conn.execute(f"DELETE FROM {VERSION_TABLE} WHERE version >= 2")
+    with SqliteJobStore(path) as store:
+        assert [r.key for r in store.load_jobs()] == [make_record().key]
+        store.add_device_readings([make_reading(5)], 0, 10)
+        assert store.device_readings() == [make_reading(5)]
+
+
+@pytest.mark.parametrize(
+    "planted",
+    ["not json", '{"network": "carrier-pigeon"}', '{"at_utc_ms": "soon"}'],
+)
+def test_an_unreadable_device_reading_is_corrupt(tmp_path: Path, planted: str) -> None:
+    path = tmp_path / "uidt.db"
+    with SqliteJobStore(path) as store:
+        store.add_device_readings([make_reading(1)], 0, 10)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE device_readings SET reading = ?", (planted,))
+    with SqliteJobStore(path) as store, pytest.raises(StoreCorruptError, match="device reading"):
+        store.device_readings()

@@ -7,13 +7,14 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from uidt.device.state import DeviceState, NetworkState
+from uidt.device.history import DeviceReading
+from uidt.device.state import DeviceState, NetworkState, ThermalStatus
 from uidt.job import JobInfo, NetworkType
 from uidt.server import AppInfo, Caller, JobSchedulerService
 from uidt.settings import Settings
 from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
 from uidt.timeline import MarkKind, Style, render_svg
-from uidt.timeline.history import timeline_of_job
+from uidt.timeline.history import MAX_READING_BANDS, timeline_of_job
 
 APP = "org.example.a"
 SERVICE = "a.svc:Service"
@@ -98,7 +99,7 @@ def test_a_finished_job_ends_in_a_finished_band_without_a_stop() -> None:
     bands = timeline.jobs[0].lane.bands
     assert [b.style for b in bands] == [
         Style.RUNNING,
-        Style.WAIT_OTHER,  # an ended job's pending reasons are no longer kept
+        Style.WAIT_NETWORK,  # the ended record keeps the job's pending-reason changes
         Style.RUNNING,
         Style.FINISHED,
     ]
@@ -142,3 +143,110 @@ def test_a_job_with_no_history_draws_an_empty_lane() -> None:
     timeline = timeline_of_job({"app": APP, "job_id": 1}, [], datetime(2026, 1, 1, tzinfo=UTC))
     assert timeline.jobs[0].lane.bands == ()
     ET.fromstring(render_svg(timeline).encode())
+
+
+# -- device lanes from the readings the daemon keeps ---------------------------------------------
+
+
+def _reading(clock: FakeClock, state: DeviceState) -> DeviceReading:
+    return DeviceReading.of(state, int(clock.utc().timestamp() * 1000))
+
+
+def test_the_network_lane_shows_the_readings_the_job_depends_on() -> None:
+    clock = FakeClock()
+    core, apps = _core(clock)
+    before = _reading(clock, DeviceState())  # kept before the job: clipped to its start
+    clock.advance(MINUTE)
+    _schedule(core, apps)
+    clock.advance(5 * MINUTE)
+    metered = DeviceState(network=NetworkState(metered=True))
+    readings = [before, _reading(clock, metered)]
+    core.on_device_state(metered)
+    run_until_idle(core, apps)
+    clock.advance(10 * MINUTE)
+    job, reasons = _facts(core)
+    assert job["constraints"] == ["network"]
+    timeline = timeline_of_job(job, reasons, clock.utc(), readings)
+    (lane,) = timeline.readings  # the battery, storage, heat … lanes: nothing the job needs
+    start = timeline.start_ms
+    assert lane.title == "network"
+    assert [(b.start_ms - start, b.end_ms - start, b.style, b.label) for b in lane.bands] == [
+        (0, 5 * MINUTE, Style.GOOD, "Wi-Fi, unmetered"),
+        (5 * MINUTE, 15 * MINUTE, Style.LIMITED, "Wi-Fi, metered"),
+    ]
+    assert "Wi-Fi, metered" in render_svg(timeline)
+
+
+def test_heat_shows_when_it_was_not_normal_and_the_battery_reads_as_a_band() -> None:
+    clock = FakeClock()
+    core, apps = _core(clock)
+    _schedule(core, apps)
+    hot = DeviceState(thermal=ThermalStatus.SEVERE, battery_level=47, plugged=False, charging=False)
+    readings = [_reading(clock, DeviceState()), _reading(clock, hot)]
+    clock.advance(MINUTE)
+    job, reasons = _facts(core)
+    job["constraints"] = ["network", "battery_not_low"]
+    timeline = timeline_of_job(job, reasons, clock.utc(), readings)
+    lanes = {lane.title: lane for lane in timeline.readings}
+    assert sorted(lanes) == ["battery", "heat", "network"]
+    assert lanes["heat"].bands[-1].label == "severe heat"
+    assert lanes["battery"].bands[-1].label == "40-49 %, on battery"
+
+
+def test_a_huge_reading_history_draws_a_bounded_picture() -> None:
+    clock = FakeClock()
+    core, apps = _core(clock)
+    _schedule(core, apps)
+    flapping = [
+        DeviceReading.of(DeviceState(network=NetworkState(metered=i % 2 == 1)), t)
+        for i, t in enumerate(range(0, 10 * MINUTE * 1000, 1000))
+    ]
+    base = int(clock.utc().timestamp() * 1000)
+    readings = [DeviceReading.of(r.state(), base + i) for i, r in enumerate(flapping)]
+    clock.advance(10 * MINUTE)
+    job, reasons = _facts(core)
+    timeline = timeline_of_job(job, reasons, clock.utc(), readings)
+    (lane,) = timeline.readings
+    assert len(lane.bands) <= MAX_READING_BANDS + 1
+    assert "changed" in lane.bands[0].label
+    assert len(render_svg(timeline)) < 2_000_000
+
+
+def test_a_job_stopped_six_times_is_drawn_from_its_start() -> None:
+    clock = FakeClock()
+    core, apps = _core(clock)
+    scheduled = clock.utc()
+    _schedule(core, apps)
+    for _ in range(6):
+        clock.advance(MINUTE)
+        core.on_device_state(DeviceState(network=NetworkState(metered=True)))
+        run_until_idle(core, apps)
+        clock.advance(MINUTE)
+        core.on_device_state(DeviceState())
+        run_until_idle(core, apps)
+    job, reasons = _facts(core)
+    assert len(job["history"]) > 10
+    timeline = timeline_of_job(job, reasons, clock.utc())
+    assert timeline.origin == scheduled
+    assert len(timeline.jobs[0].lane.marks) == 6
+
+
+def test_the_bytes_the_app_reported_draw_a_line_kept_in_the_ended_record() -> None:
+    clock = FakeClock()
+    core, apps = _core(clock)
+    _schedule(core, apps)
+    (run_id,) = apps.running
+    start = int(clock.utc().timestamp() * 1000)
+    for done in (100, 300, 900):
+        clock.advance(MINUTE)
+        core.host.on_update_transferred_bytes(run_id, done, 0)
+    core.host.on_job_finished(run_id, False)
+    run_until_idle(core, apps)
+    job, _ = _facts(core)
+    assert job["state"] == "finished"
+    expected = [[start + MINUTE, 100], [start + 2 * MINUTE, 300], [start + 3 * MINUTE, 900]]
+    assert job["bytes_history"] == expected
+    curve = timeline_of_job(job, [], clock.utc()).jobs[0].curve
+    assert curve is not None
+    assert [list(p) for p in curve.points] == expected
+    assert curve.total == 900  # no estimate: the most it did

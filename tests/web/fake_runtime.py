@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from uidt.daemon.bandwidth_limit import BandwidthLimiter
+from uidt.device.history import DeviceReading
 from uidt.notify.events import RawPayload
+from uidt.store.base import prune_readings
 from uidt.testing.clock import FakeClock
 
 
@@ -50,6 +52,16 @@ def job(
     }
 
 
+class FakeDeviceHistory:
+    """The runtime's device readings, as a list the test sets."""
+
+    def __init__(self) -> None:
+        self.readings: list[DeviceReading] = []
+
+    def since(self, utc_ms: int) -> list[DeviceReading]:
+        return prune_readings(self.readings, utc_ms, len(self.readings))
+
+
 class FakeRuntime:
     """Jobs in a list; Stop drops the app's jobs, Cancel drops one job; calls are recorded."""
 
@@ -64,6 +76,9 @@ class FakeRuntime:
             None, clock=FakeClock(), running=list, send=lambda _run, _share: None
         )
         self.snapshots = 0
+        self.reasons: dict[tuple[str, int], list[list[Any]]] = {}
+        self.device_history = FakeDeviceHistory()
+        self.moved: dict[tuple[str, int], list[list[int]]] = {}
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         self.snapshots += 1
@@ -93,6 +108,11 @@ class FakeRuntime:
             for j in self.jobs
             if not (j["app"] == app and j["namespace"] == namespace and j["job_id"] == job_id)
         ]
+
+    def job_histories(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> tuple[list[list[Any]], list[list[int]]]:
+        return list(self.reasons.get((app, job_id), [])), list(self.moved.get((app, job_id), []))
 
     def set_progress(self, app: str, job_id: int, done: int) -> None:
         """Move a running job's transfer forward (notification and byte counters)."""

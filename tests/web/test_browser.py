@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uidt.testing.browser import Browser
+from uidt.testing.browser import Browser, BrowserError
 from uidt.web.server import serve_web
 
 from .conftest import APP, OTHER
 from .fake_runtime import FakeRuntime
+from .test_timeline import stopped_for_the_network
 
 APP_CARD = f'li.app[data-app="{APP}"]'
 
@@ -70,5 +71,35 @@ async def test_cancel_by_keyboard(runtime: FakeRuntime, browser: Browser) -> Non
         await browser.wait_for("!document.querySelector('button.cancel')")
         assert runtime.cancelled == [(OTHER, "sync", 2)]
         assert runtime.stopped == []
+    finally:
+        await web.close()
+
+
+async def test_clicking_a_job_shows_its_timeline_with_the_stop_reason(
+    runtime: FakeRuntime, browser: Browser, output_dir: Path
+) -> None:
+    stopped_for_the_network(runtime)
+    web = await serve_web(runtime, "127.0.0.1", 0)
+    try:
+        login = runtime.web_login()
+        assert login is not None
+        await browser.goto(login)
+        link = f"a[aria-label='Timeline of job sync:2 of {OTHER}']"
+        await browser.wait_for(f'document.querySelector("{link}")')
+        await browser.click(link)
+        for _ in range(5):  # the click navigates: the old page's wait ends with its document
+            try:
+                if await browser.wait_for("document.contentType === 'image/svg+xml'", 5):
+                    break
+            except BrowserError:
+                continue
+        else:
+            raise AssertionError("the timeline picture did not open")
+        texts = await browser.evaluate("document.documentElement.textContent")
+        assert f"uidt job {OTHER}/2" in texts
+        assert "the network was lost or no longer suited the job" in texts
+        assert "no network" in texts
+        shot = await browser.screenshot(output_dir / "task-manager-timeline.png")
+        assert shot.stat().st_size > 1000
     finally:
         await web.close()

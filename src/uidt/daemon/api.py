@@ -229,7 +229,8 @@ async def pending_reasons(request: Request) -> Response:
         [int(t), [int(r) for r in rs]]
         for t, rs in svc.queries.get_pending_job_reasons_history(app, ns, job_id)
     ]
-    return _json({"reasons": reasons, "history": history})
+    bytes_history = svc.queries.get_bytes_history(app, ns, job_id)
+    return _json({"reasons": reasons, "history": history, "bytes": bytes_history})
 
 
 async def update_constraints(request: Request) -> Response:
@@ -322,6 +323,16 @@ async def list_jobs(request: Request) -> Response:
     return _json({"jobs": jobs, "version": rt.changes.version})
 
 
+async def device_history(request: Request) -> Response:
+    raw = request.query.get("since_utc_ms", "0")
+    try:
+        since = int(raw)
+    except ValueError as exc:
+        raise ProtocolError(f"since_utc_ms must be a whole number, not {raw!r}") from exc
+    readings = _rt(request).device_history.since(since)
+    return _json({"readings": [r.to_dict() for r in readings]})
+
+
 async def dumpsys(request: Request) -> Response:
     return _json(_rt(request).dump())
 
@@ -388,6 +399,7 @@ def create_router() -> Router:
     r.add("DELETE", "/v1/apps/{app}/activities/{token}", close_activity)
     add_notification_routes(r, _body)
     r.add("GET", "/v1/jobs", list_jobs)
+    r.add("GET", "/v1/device/history", device_history)
     r.add("GET", "/v1/dumpsys", dumpsys)
     r.add("POST", "/v1/cmd", shell_cmd)
     r.add("GET", "/v1/bandwidth-limit", get_bandwidth_limit)

@@ -176,6 +176,13 @@ OPENAPI: dict[str, Any] = {
         "/v1/apps/{app}/can-run-user-initiated-jobs": {
             "get": _op("Whether the app may run user-initiated jobs", [_APP])
         },
+        "/v1/device/history": {
+            "get": _op(
+                "The kept device readings (changes only), oldest first: those from "
+                "`since_utc_ms` on and the one before it",
+                [_param("since_utc_ms", "query", {"type": "integer"})],
+            )
+        },
         "/v1/jobs": {
             "get": _op(
                 "Jobs as `uidt jobs --json`, with the state `version`; with `since` (a version) "

@@ -22,13 +22,14 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, overload
 
-from uidt.clock import Clock
+from uidt.clock import Clock, millis_from_utc
 from uidt.daemon.about import DaemonAbout
 from uidt.daemon.appnotifications import AppNotifications
 from uidt.daemon.apps import InstalledApps
 from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
+from uidt.daemon.devicehistory import DeviceHistory
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.shell import run_shell_command
 from uidt.daemon.shutdown import Shutdown
@@ -112,6 +113,13 @@ class Runtime:
             running=lambda: self.service.running.values(),
             send=self._send_bandwidth_share,
         )
+        #: The device readings kept for timelines (``GET /v1/device/history``).
+        self.device_history = DeviceHistory(
+            self.store,
+            utc_ms=lambda: millis_from_utc(clock.utc()),
+            days=service.settings.device_history_days,
+            max_readings=service.settings.device_history_max,
+        )
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -120,8 +128,11 @@ class Runtime:
         notifications that outlive their jobs (docs/daemon.md, notifications after a restart)."""
         self.apps.load()
         self.service.load(self.store.load_jobs(), self.store.load_notifications())
+        self.device_history.load()
         self.device.add_listener(self._on_device_state)
-        self.apply(ev.DeviceChanged(self.device.snapshot()))
+        snapshot = self.device.snapshot()
+        self.device_history.record(snapshot)
+        self.apply(ev.DeviceChanged(snapshot))
 
     def adopt(self, records: list[JobRecord]) -> list[JobKey]:
         """Take in jobs claimed from a shared store while running (docs/fleet.md), as if loaded
@@ -136,6 +147,7 @@ class Runtime:
 
     def _on_device_state(self, state: DeviceState) -> None:
         self.device_seq += 1
+        self.device_history.record(state)
         self.apply(ev.DeviceChanged(state))
         self.check_memory(state)
 
@@ -390,6 +402,14 @@ class Runtime:
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         return self.service.queries.jobs_snapshot(app, include_ended=include_finished)
+
+    def job_histories(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> tuple[list[list[Any]], list[list[int]]]:
+        queries = self.service.queries
+        reasons = queries.get_pending_job_reasons_history(app, namespace, job_id)
+        moved = queries.get_bytes_history(app, namespace, job_id)
+        return [[int(t), [int(r) for r in rs]] for t, rs in reasons], moved
 
     def dump(self) -> dict[str, Any]:
         data = self.service.queries.dump()

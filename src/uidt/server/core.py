@@ -201,7 +201,7 @@ class SchedulerCore:
             self.record(status, "lease-lost", "another host holds the job now")
         else:
             self.record(status, JobState.CANCELLED.value, reason.name)
-            self.ended.append(snapshot.job_snapshot(self, status))
+            self.ended.append(snapshot.ended_snapshot(self, status))
         if ctx is not None:
             ctx.cancelled = True
             stop_run(self, ctx, reason, internal)
@@ -230,7 +230,7 @@ class SchedulerCore:
         if state is JobState.FAILED:
             status.failure = reason
         self.record(status, state.value, reason)
-        self.ended.append(snapshot.job_snapshot(self, status))
+        self.ended.append(snapshot.ended_snapshot(self, status))
         self._remove(status.key)
 
     def check_pass(self) -> None:

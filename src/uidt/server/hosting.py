@@ -149,6 +149,7 @@ class HostEvents:
             ctx.last_progress = self._core.now()
         ctx.transferred_download_bytes, ctx.transferred_upload_bytes = download, upload
         ctx.bytes_reported = True
+        ctx.status.byte_samples.add(self._core.utc_ms(), max(0, download) + max(0, upload))
 
     def on_job_crashed(self, run_id: int, exc_type: str, message: str) -> None:
         """An exception escaped the app's code in a run: keep it as the job's last crash.

@@ -73,11 +73,16 @@ class Queries:
     def get_pending_job_reasons_history(
         self, app: str, namespace: str | None, job_id: int
     ) -> list[tuple[int, list[PendingReason]]]:
-        """The last ≤ 10 changes of the pending reasons: ``(utc_ms, reasons)``, oldest first."""
+        """The last ≤ ``HISTORY_SIZE`` changes of the pending reasons: ``(utc_ms, reasons)``, oldest first."""
         status = self.find(app, namespace, job_id)
         if status is None:
             return []
         return [(utc, list(reasons)) for utc, reasons in status.reasons_history]
+
+    def get_bytes_history(self, app: str, namespace: str | None, job_id: int) -> list[list[int]]:
+        """A scheduled job's bytes done over time, ``[[utc_ms, bytes], …]`` (bounded samples)."""
+        status = self.find(app, namespace, job_id)
+        return [] if status is None else status.byte_samples.to_json()
 
     def jobs_snapshot(
         self, app: str | None = None, *, include_ended: bool = False

@@ -60,6 +60,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
         "stop_reason": status.last_stop_reason,
         "internal_stop_reason": status.last_internal_stop_reason,
         "pending_reasons": [int(r) for r in status.pending_reasons],
+        "constraints": job_constraints(status),
         "num_failures": status.num_failures,
         "num_system_stops": status.num_system_stops,
         "cumulative_runtime_ms": status.cumulative_runtime_ms,
@@ -78,6 +79,31 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
             status.last_crash, _iso(status.last_crash.utc_ms) if status.last_crash else None
         ),
     }
+
+
+def ended_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
+    """The record of a job that ended: :func:`job_snapshot` and its pending-reason changes
+    (``reasons_history``, ``[[utc_ms, [reason, …]], …]``) and its bytes done over time
+    (``bytes_history``, ``[[utc_ms, bytes], …]``), which its timeline needs once the job itself is
+    gone."""
+    record = job_snapshot(svc, status)
+    record["reasons_history"] = [
+        [int(t), [int(r) for r in reasons]] for t, reasons in status.reasons_history
+    ]
+    record["bytes_history"] = status.byte_samples.to_json()
+    return record
+
+
+def job_constraints(status: JobStatus) -> list[str]:
+    """The device constraints the app asked for, by name (``uidt timeline`` draws their lanes)."""
+    job = status.job
+    named = [
+        ("network", job.required_network is not None),
+        ("charging", job.requires_charging),
+        ("battery_not_low", job.requires_battery_not_low),
+        ("storage_not_low", job.requires_storage_not_low),
+    ]
+    return [name for name, wanted in named if wanted]
 
 
 def jobs_snapshot(

@@ -15,8 +15,11 @@ from uidt.job.reasons import PendingReason
 from uidt.job.work import JobWorkItem
 from uidt.server.crashes import LastCrash
 from uidt.server.jobstate import JobState
+from uidt.server.progress import ByteSamples
 
-HISTORY_SIZE = 10
+#: State changes (and pending-reason changes) kept per job: enough for a timeline of a job stopped
+#: a dozen times (``uidt timeline``), bounded so a persisted record stays small (~3 KiB).
+HISTORY_SIZE = 32
 DEMOTION_FLAGS = INTERNAL_FLAG_DEMOTED_BY_USER | INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ
 
 
@@ -106,6 +109,8 @@ class JobStatus:
         default_factory=lambda: deque(maxlen=HISTORY_SIZE)
     )
     history: deque[HistoryEntry] = field(default_factory=lambda: deque(maxlen=HISTORY_SIZE))
+    #: Bytes done over time as the app reported them (bounded; not persisted): the timeline's curve.
+    byte_samples: ByteSamples = field(default_factory=ByteSamples)
     #: The user-visible state; only the core moves it (:meth:`SchedulerCore.settle`), checked
     #: against :data:`uidt.server.jobstate.TRANSITIONS`.
     state: JobState = JobState.WAITING

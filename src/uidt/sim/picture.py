@@ -20,6 +20,15 @@ from uidt.timeline.model import (
     Timeline,
     wait_style,
 )
+from uidt.timeline.readings import (
+    battery_words,
+    heat_words,
+    memory_words,
+    network_words,
+    power_saver_words,
+    reading_lane,
+    storage_words,
+)
 
 _MARK_KIND = {
     StopKind.STOPPED: MarkKind.STOPPED,
@@ -87,80 +96,23 @@ def _readings(result: SimResult) -> list[Lane]:
     history = result.device
     constraints = set().union(*(spec.constraints for spec in specs)) if specs else set()
     lanes: list[tuple[str, Callable[[DeviceState], tuple[Style, str]], bool]] = [
-        ("network", _network, any(spec.network is not None for spec in specs)),
+        ("network", network_words, any(spec.network is not None for spec in specs)),
         (
             "battery",
-            _battery,
+            battery_words,
             bool(constraints & {Constraint.CHARGING, Constraint.BATTERY_NOT_LOW}),
         ),
         (
             "storage",
-            _storage,
+            storage_words,
             Constraint.STORAGE_NOT_LOW in constraints or any(s.storage_low for _, s in history),
         ),
-        ("heat", _thermal, any(s.thermal is not ThermalStatus.NONE for _, s in history)),
-        ("memory", _memory, any(s.memory is not MemoryPressure.NORMAL for _, s in history)),
-        ("power saver", _power_saver, any(s.power_saver for _, s in history)),
+        ("heat", heat_words, any(s.thermal is not ThermalStatus.NONE for _, s in history)),
+        ("memory", memory_words, any(s.memory is not MemoryPressure.NORMAL for _, s in history)),
+        ("power saver", power_saver_words, any(s.power_saver for _, s in history)),
     ]
     return [
-        _lane(title, read, history, result.duration_ms) for title, read, shown in lanes if shown
+        reading_lane(title, read, history, result.duration_ms)
+        for title, read, shown in lanes
+        if shown
     ]
-
-
-def _lane(
-    title: str,
-    read: Callable[[DeviceState], tuple[Style, str]],
-    history: list[tuple[int, DeviceState]],
-    end: int,
-) -> Lane:
-    bands: list[Band] = []
-    for i, (at, state) in enumerate(history):
-        until = history[i + 1][0] if i + 1 < len(history) else end
-        style, label = read(state)
-        if bands and (bands[-1].style, bands[-1].label) == (style, label):
-            bands[-1] = Band(bands[-1].start_ms, until, style, label)
-        elif until > at:
-            bands.append(Band(at, until, style, label))
-    return Lane(title, tuple(bands))
-
-
-def _network(state: DeviceState) -> tuple[Style, str]:
-    network = state.network
-    if network is None:
-        return Style.BAD, "no network"
-    name = {0: "cellular", 1: "Wi-Fi", 3: "Ethernet", 4: "VPN"}.get(int(network.transport), "?")
-    if network.roaming:
-        return Style.LIMITED, f"{name}, roaming"
-    if network.metered:
-        return Style.LIMITED, f"{name}, metered"
-    return Style.GOOD, f"{name}, unmetered"
-
-
-def _battery(state: DeviceState) -> tuple[Style, str]:
-    if state.charging:
-        return Style.GOOD, f"{state.battery_level} %, charging"
-    if not state.battery_not_low:
-        return Style.BAD, f"{state.battery_level} %, low, on battery"
-    return Style.LIMITED, f"{state.battery_level} %, on battery"
-
-
-def _storage(state: DeviceState) -> tuple[Style, str]:
-    return (Style.BAD, "storage low") if state.storage_low else (Style.GOOD, "storage fine")
-
-
-def _thermal(state: DeviceState) -> tuple[Style, str]:
-    level = state.thermal
-    style = Style.GOOD if level is ThermalStatus.NONE else Style.LIMITED
-    if level >= ThermalStatus.SEVERE:
-        style = Style.BAD
-    return style, "cool" if level is ThermalStatus.NONE else f"{level.name.lower()} heat"
-
-
-def _memory(state: DeviceState) -> tuple[Style, str]:
-    level = state.memory
-    style = {MemoryPressure.NORMAL: Style.GOOD, MemoryPressure.MODERATE: Style.LIMITED}
-    return style.get(level, Style.BAD), f"{level.name.lower()} memory pressure"
-
-
-def _power_saver(state: DeviceState) -> tuple[Style, str]:
-    return (Style.LIMITED, "power saver on") if state.power_saver else (Style.GOOD, "off")

@@ -13,6 +13,12 @@ its event loop). The rules every store keeps:
   (docs/daemon.md, "Notifications after a restart").
 * ``remove_app`` removes the app, its jobs and its notifications.
 * Records handed in and out are copies: changing one afterwards does not change the store.
+* Device readings (:class:`~uidt.device.history.DeviceReading`, changes only) are a bounded log:
+  ``add_device_readings`` appends and prunes in one durable step, ``device_readings`` reads them
+  back oldest first. Pruning (:func:`prune_readings`) drops readings older than
+  ``keep_since_utc_ms`` *except the newest of those* (it says what the device was at the start of
+  the kept window), then the oldest beyond ``keep_at_most``. A PostgreSQL store needs one table
+  ``(id serial, at_utc_ms bigint, reading text)`` and the same two deletes.
 
 The protocol holds what the daemon calls (its runtime, :class:`~uidt.store.writer.StoreWriter`
 and :mod:`uidt.store.batch`), nothing more. The stores also answer a few reads that only tests
@@ -40,6 +46,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from uidt.device.history import DeviceReading
 from uidt.job.key import JobKey
 from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 
@@ -92,6 +99,18 @@ class JobStore(Protocol):
 
     def load_notifications(self) -> list[NotificationRecord]:
         """The saved notifications as a restarted daemon finds them, ordered by (app, id)."""
+        ...
+
+    # -- device readings ------------------------------------------------------------------
+
+    def add_device_readings(
+        self, readings: Sequence[DeviceReading], keep_since_utc_ms: int, keep_at_most: int
+    ) -> None:
+        """Append ``readings`` (oldest first), then prune (:func:`prune_readings`); durable."""
+        ...
+
+    def device_readings(self) -> list[DeviceReading]:
+        """Every kept reading, oldest first (at most the last ``keep_at_most`` written)."""
         ...
 
     # -- lifetime -------------------------------------------------------------------------
@@ -163,6 +182,20 @@ def reloaded(record: JobRecord) -> JobRecord:
     fresh.num_failures = 0
     fresh.num_system_stops = 0
     return fresh
+
+
+def prune_readings(
+    readings: Sequence[DeviceReading], keep_since_utc_ms: int, keep_at_most: int
+) -> list[DeviceReading]:
+    """The readings a store keeps of ``readings`` (in the order given: oldest first).
+
+    Drops those older than ``keep_since_utc_ms`` but the newest of them, which says what the
+    device was when the kept window starts; then keeps at most the last ``keep_at_most``.
+    """
+    older = [i for i, r in enumerate(readings) if r.at_utc_ms < keep_since_utc_ms]
+    first = older[-1] if older else 0
+    kept = list(readings[first:])
+    return kept[-keep_at_most:] if keep_at_most > 0 else []
 
 
 def sort_key(record: JobRecord) -> tuple[str, str, int]:

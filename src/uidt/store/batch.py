@@ -12,6 +12,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from uidt.device.history import DeviceReading
 from uidt.job.key import JobKey
 from uidt.store.base import JobStore
 from uidt.store.record import AppRecord, JobRecord, NotificationRecord
@@ -80,7 +81,22 @@ class DropNotification:
         return ("notification", self.app, self.notification_id)
 
 
-StoreWrite = PutJob | DropJob | PutApp | DropApp | PutNotification | DropNotification
+@dataclass(frozen=True)
+class AddDeviceReadings:
+    """``add_device_readings(readings, keep_since_utc_ms, keep_at_most)``."""
+
+    readings: tuple[DeviceReading, ...]
+    keep_since_utc_ms: int
+    keep_at_most: int
+
+    def slot(self) -> Hashable:
+        # appended, never replaced: every batch of readings is a slot of its own
+        return ("device-readings", id(self))
+
+
+StoreWrite = (
+    PutJob | DropJob | PutApp | DropApp | PutNotification | DropNotification | AddDeviceReadings
+)
 
 
 @runtime_checkable
@@ -107,3 +123,5 @@ def apply_write(store: JobStore, write: StoreWrite) -> None:
             store.put_notification(record)
         case DropNotification(app=app, notification_id=nid):
             store.remove_notification(app, nid)
+        case AddDeviceReadings(readings=readings, keep_since_utc_ms=since, keep_at_most=most):
+            store.add_device_readings(readings, since, most)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Sequence
 
+from uidt.device.history import DeviceReading
 from uidt.job.key import JobKey
 from uidt.store.base import (
     StoreContextMixin,
+    prune_readings,
     reloaded,
     sort_key,
 )
@@ -26,6 +29,7 @@ class MemoryJobStore(StoreContextMixin):
         self._jobs: dict[JobKey, JobRecord] = {}
         self._apps: dict[str, AppRecord] = {}
         self._notifications: dict[tuple[str, int], NotificationRecord] = {}
+        self._readings: list[DeviceReading] = []
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -95,6 +99,20 @@ class MemoryJobStore(StoreContextMixin):
     def notifications(self) -> list[NotificationRecord]:
         with self._lock:
             return [copy.deepcopy(self._notifications[k]) for k in sorted(self._notifications)]
+
+    # -- device readings ------------------------------------------------------------------
+
+    def add_device_readings(
+        self, readings: Sequence[DeviceReading], keep_since_utc_ms: int, keep_at_most: int
+    ) -> None:
+        with self._lock:
+            self._readings = prune_readings(
+                [*self._readings, *readings], keep_since_utc_ms, keep_at_most
+            )
+
+    def device_readings(self) -> list[DeviceReading]:
+        with self._lock:
+            return list(self._readings)  # frozen values: no copies needed
 
     def close(self) -> None:
         """Nothing to release; the data stays readable until the object is dropped."""

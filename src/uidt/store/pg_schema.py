@@ -23,7 +23,14 @@ DIALECT = "postgresql"
 #: ``pg_advisory_xact_lock`` key held while migrating ("uidt" in ASCII).
 MIGRATION_LOCK = 0x75696474
 _OUR_TABLES = frozenset(
-    {VERSION_TABLE, "uidt_jobs", "uidt_apps", "uidt_notifications", "uidt_meta"}
+    {
+        VERSION_TABLE,
+        "uidt_jobs",
+        "uidt_apps",
+        "uidt_notifications",
+        "uidt_meta",
+        "uidt_device_readings",
+    }
 )
 
 

@@ -32,6 +32,7 @@ between hosts). Tests pass ``clock`` (milliseconds) to move time by hand instead
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,11 +40,13 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from uidt.device.history import BadReadingError, DeviceReading
 from uidt.errors import InvalidJobError, LeaseLostError, StoreCorruptError, StoreError
 from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
 from uidt.store.batch import (
+    AddDeviceReadings,
     DropApp,
     DropJob,
     DropNotification,
@@ -357,6 +360,63 @@ class PostgresJobStore(StoreContextMixin):
                 f"job store {redact(self.url)} holds an unreadable notification: {exc}"
             ) from exc
 
+    # -- device readings (this host's own: each host has its own device) --------------------
+
+    def add_device_readings(
+        self, readings: Sequence[DeviceReading], keep_since_utc_ms: int, keep_at_most: int
+    ) -> None:
+        self._run(
+            "add_device_readings",
+            lambda conn: self._add_readings(conn, readings, keep_since_utc_ms, keep_at_most),
+        )
+
+    def _add_readings(
+        self,
+        conn: psycopg.Connection[Any],
+        readings: Sequence[DeviceReading],
+        keep_since_utc_ms: int,
+        keep_at_most: int,
+    ) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO uidt_device_readings (host_id, at_utc_ms, reading) "
+                "VALUES (%s, %s, %s)",
+                [
+                    (self.host_id, r.at_utc_ms, json.dumps(r.to_dict(), sort_keys=True))
+                    for r in readings
+                ],
+            )
+        mine = {"me": self.host_id}
+        # by age, keeping the newest older one (the state at the window's start) ...
+        conn.execute(
+            "DELETE FROM uidt_device_readings WHERE host_id = %(me)s AND id < "
+            "(SELECT max(id) FROM uidt_device_readings "
+            "WHERE host_id = %(me)s AND at_utc_ms < %(since)s)",
+            {**mine, "since": keep_since_utc_ms},
+        )
+        # ... then by count
+        conn.execute(
+            "DELETE FROM uidt_device_readings WHERE host_id = %(me)s AND id <= "
+            "(SELECT id FROM uidt_device_readings WHERE host_id = %(me)s "
+            "ORDER BY id DESC LIMIT 1 OFFSET %(most)s)",
+            {**mine, "most": max(0, keep_at_most)},
+        )
+
+    def device_readings(self) -> list[DeviceReading]:
+        rows = self._run(
+            "device_readings",
+            lambda c: c.execute(
+                "SELECT reading FROM uidt_device_readings WHERE host_id = %s ORDER BY id",
+                (self.host_id,),
+            ).fetchall(),
+        )
+        try:
+            return [DeviceReading.from_dict(json.loads(row[0])) for row in rows]
+        except (BadReadingError, ValueError) as exc:
+            raise StoreCorruptError(
+                f"job store {redact(self.url)} holds an unreadable device reading: {exc}"
+            ) from exc
+
     def write_batch(self, writes: Sequence[StoreWrite]) -> None:
         """Carry out ``writes`` in order in one transaction; on an error none of them is kept."""
 
@@ -380,6 +440,8 @@ class PostgresJobStore(StoreContextMixin):
                 self._put_notification(conn, record)
             case DropNotification(app=app, notification_id=nid):
                 self._remove_notification(conn, app, nid)
+            case AddDeviceReadings(readings=readings, keep_since_utc_ms=since, keep_at_most=most):
+                self._add_readings(conn, readings, since, most)
 
     # -- lifetime -------------------------------------------------------------------------
 

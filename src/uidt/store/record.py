@@ -30,7 +30,7 @@ class JobRecord:
     last_internal_stop_reason: int = -1
     last_successful_run_utc_ms: int | None = None
     last_failed_run_utc_ms: int | None = None
-    #: Last ≤ 10 state changes: ``{"time": utc_ms, "state": str, "reason": str}``.
+    #: Last ≤ ``HISTORY_SIZE`` (32) state changes: ``{"time": utc_ms, "state": str, "reason": str}``.
     history: list[dict[str, Any]] = field(default_factory=list)
     #: Pending ``JobWorkItem.to_dict()`` values.
     work_items: list[dict[str, Any]] = field(default_factory=list)

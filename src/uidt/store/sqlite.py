@@ -20,6 +20,7 @@ are recorded in ``uidt_schema_version``.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from uidt.device.history import BadReadingError, DeviceReading
 from uidt.errors import InvalidJobError, StoreCorruptError, StoreError
 from uidt.job.key import JobKey
 from uidt.store import codec
@@ -36,6 +38,7 @@ from uidt.store.base import (
     sort_key,
 )
 from uidt.store.batch import (
+    AddDeviceReadings,
     DropApp,
     DropJob,
     DropNotification,
@@ -307,6 +310,48 @@ class SqliteJobStore(StoreContextMixin):
                 f"job store {self.path} holds an unreadable notification: {exc}"
             ) from exc
 
+    # -- device readings ------------------------------------------------------------------
+
+    def add_device_readings(
+        self, readings: Sequence[DeviceReading], keep_since_utc_ms: int, keep_at_most: int
+    ) -> None:
+        with self._locked("add_device_readings", transaction=True) as conn:
+            self._add_readings(conn, readings, keep_since_utc_ms, keep_at_most)
+
+    def _add_readings(
+        self,
+        conn: sqlite3.Connection,
+        readings: Sequence[DeviceReading],
+        keep_since_utc_ms: int,
+        keep_at_most: int,
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO device_readings (at_utc_ms, reading) VALUES (?, ?)",
+            [(r.at_utc_ms, json.dumps(r.to_dict(), sort_keys=True)) for r in readings],
+        )
+        # by age, keeping the newest older one (the state at the window's start) ...
+        conn.execute(
+            "DELETE FROM device_readings WHERE id < "
+            "(SELECT max(id) FROM device_readings WHERE at_utc_ms < ?)",
+            (keep_since_utc_ms,),
+        )
+        # ... then by count
+        conn.execute(
+            "DELETE FROM device_readings WHERE id <= "
+            "(SELECT id FROM device_readings ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (max(0, keep_at_most),),
+        )
+
+    def device_readings(self) -> list[DeviceReading]:
+        with self._locked("device_readings") as conn:
+            rows = conn.execute("SELECT reading FROM device_readings ORDER BY id").fetchall()
+        try:
+            return [DeviceReading.from_dict(json.loads(row[0])) for row in rows]
+        except (BadReadingError, ValueError) as exc:
+            raise StoreCorruptError(
+                f"job store {self.path} holds an unreadable device reading: {exc}"
+            ) from exc
+
     def write_batch(self, writes: Sequence[StoreWrite]) -> None:
         """Carry out ``writes`` in order in one transaction: one commit, one WAL fsync.
 
@@ -336,6 +381,8 @@ class SqliteJobStore(StoreContextMixin):
                 self._put_notification(conn, record)
             case DropNotification(app=app, notification_id=nid):
                 self._remove_notification(conn, app, nid)
+            case AddDeviceReadings(readings=readings, keep_since_utc_ms=since, keep_at_most=most):
+                self._add_readings(conn, readings, since, most)
 
     # -- lifetime -------------------------------------------------------------------------
 

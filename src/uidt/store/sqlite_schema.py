@@ -17,7 +17,7 @@ from uidt.job.key import JobKey
 from uidt.store.migrations import migrations
 
 VERSION_TABLE = "uidt_schema_version"
-_OUR_TABLES = frozenset({VERSION_TABLE, "jobs", "apps", "notifications", "meta"})
+_OUR_TABLES = frozenset({VERSION_TABLE, "jobs", "apps", "notifications", "meta", "device_readings"})
 _CORRUPT_HINTS = ("not a database", "malformed", "corrupt")
 
 Synchronous = Literal["FULL", "NORMAL"]

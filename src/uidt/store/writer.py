@@ -27,7 +27,7 @@ module sets it when the ``metrics`` setting is on (``uidt_store_commit_seconds``
 module imports nothing of Prometheus. An observer that raises is logged and ignored.
 
 Reads: the installed apps are mirrored in memory (a handful of records), so ``get_app`` and
-``apps`` never wait for a commit; ``load_jobs`` is read from the store (start-up only).
+``apps`` never wait for a commit; ``load_jobs`` and ``device_readings`` are read from the store (start-up only).
 
 Android keeps its ``JobStore`` off the main thread the same way (``JobStore.mWriteRunnable``
 on a background handler, writes coalesced behind ``JOB_PERSIST_DELAY``); uidt adds the barrier
@@ -41,13 +41,15 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 
+from uidt.device.history import DeviceReading
 from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
 from uidt.store.base import JobStore, LeasingJobStore
 from uidt.store.batch import (
+    AddDeviceReadings,
     BatchWriting,
     DropApp,
     DropJob,
@@ -142,6 +144,12 @@ class StoreWriter:
         self._apps.pop(package, None)
         self._queue(DropApp(package))
 
+    def add_device_readings(
+        self, readings: Sequence[DeviceReading], keep_since_utc_ms: int, keep_at_most: int
+    ) -> None:
+        """Queue appending device readings (and pruning the old ones) in the next commit."""
+        self._queue(AddDeviceReadings(tuple(readings), keep_since_utc_ms, keep_at_most))
+
     # -- reads ----------------------------------------------------------------------------
 
     def get_app(self, package: str) -> AppRecord | None:
@@ -156,6 +164,10 @@ class StoreWriter:
 
     def load_notifications(self) -> list[NotificationRecord]:
         return self.store.load_notifications()
+
+    def device_readings(self) -> list[DeviceReading]:
+        """The kept device readings, read from the store (start-up only: it may wait)."""
+        return self.store.device_readings()
 
     # -- batching and durability ------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pytest
 
+from uidt.device.history import DeviceReading
+from uidt.device.state import DeviceState, NetworkState
 from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
@@ -108,6 +110,17 @@ def make_notification(app: str = "com.example", notification_id: int = 1) -> Not
         user_initiated_job=True,
         updated_utc_ms=1_700_000_000_500,
     )
+
+
+def make_reading(at_utc_ms: int, battery: int = 80, *, network: bool = True) -> DeviceReading:
+    """A device reading at ``at_utc_ms`` (Wi-Fi or no network, on battery at ``battery`` %)."""
+    state = DeviceState(
+        network=NetworkState() if network else None,
+        battery_level=battery,
+        plugged=False,
+        charging=False,
+    )
+    return DeviceReading.of(state, at_utc_ms)
 
 
 def _keys(records: list[JobRecord]) -> list[JobKey]:
@@ -301,3 +314,36 @@ class JobStoreContract:
         with self.reopened(store, store_factory) as again:
             assert again.apps() == [make_app("a")]
             assert again.notifications() == [make_notification("a")]
+
+    # -- device readings ------------------------------------------------------------------
+
+    def test_device_readings_append_in_order(self, store: InspectableStore) -> None:
+        assert store.device_readings() == []
+        store.add_device_readings([make_reading(1), make_reading(2, network=False)], 0, 100)
+        store.add_device_readings([make_reading(3, 50)], 0, 100)
+        assert store.device_readings() == [
+            make_reading(1),
+            make_reading(2, network=False),
+            make_reading(3, 50),
+        ]
+
+    def test_device_readings_pruned_by_age_keep_the_state_at_the_window_start(
+        self, store: InspectableStore
+    ) -> None:
+        store.add_device_readings([make_reading(t) for t in (10, 20, 30, 40)], 0, 100)
+        store.add_device_readings([make_reading(50)], 35, 100)
+        # 30 is older than the window but says what the device was at 35: kept
+        assert [r.at_utc_ms for r in store.device_readings()] == [30, 40, 50]
+
+    def test_device_readings_pruned_by_count(self, store: InspectableStore) -> None:
+        store.add_device_readings([make_reading(t) for t in range(1, 8)], 0, 3)
+        assert [r.at_utc_ms for r in store.device_readings()] == [5, 6, 7]
+        store.add_device_readings([make_reading(8)], 0, 0)
+        assert store.device_readings() == []
+
+    def test_device_readings_survive_a_reopen(
+        self, store: InspectableStore, store_factory: StoreFactory
+    ) -> None:
+        store.add_device_readings([make_reading(1), make_reading(2, 30)], 0, 10)
+        with self.reopened(store, store_factory) as again:
+            assert again.device_readings() == [make_reading(1), make_reading(2, 30)]

@@ -11,6 +11,9 @@ Routes:
     button may be older than the job's end); 404 only for a job it never knew.
     ``POST /api/bandwidth-limit`` (field ``limit``: a rate, ``off``, a timetable or ``reset``):
     change the global transfer limit while transfers run; a bad form is a 400 naming the fault.
+    ``GET /jobs/{app}/{job_id}/timeline.svg[?namespace=NS]``: the job's timeline picture
+    (:mod:`uidt.web.timeline`), for a scheduled job or one among the last ended; 404 for a job the
+    app does not have, 400 for an id that is not a whole number.
     ``POST /logout``.
 
 Authentication and CSRF are described in :mod:`uidt.web.auth`.
@@ -47,6 +50,7 @@ from uidt.web.feed import MIN_REFRESH_MS, SnapshotFeed
 from uidt.web.page import message_page, render_limit, render_page
 from uidt.web.protocol import TaskManagerRuntime
 from uidt.web.render import render_fragment
+from uidt.web.timeline import job_timeline_svg
 from uidt.web.view import LIVE_STATES, STATE_WORDS
 
 log = logging.getLogger("uidt.web")
@@ -280,6 +284,22 @@ def create_web_app(
         log.info("Task Manager: %s", message)
         return _answer(request, {"limit": text, "message": message})
 
+    async def timeline(request: Request) -> Response:
+        app, raw = request.path_params["app"], request.path_params["job_id"]
+        try:
+            job_id = int(raw)
+        except ValueError:
+            return _refuse(request.scope, 400, "Bad request", f"job id {raw!r} is not a number")
+        namespace = request.query_params.get("namespace") or None
+        try:
+            svg = job_timeline_svg(runtime, app, namespace, job_id, clock.utc())
+        except (UidtError, LookupError, ValueError):
+            svg = None  # the app is gone, or the runtime refused the look-up
+        if svg is None:
+            label = _job_label(app, namespace, job_id)
+            return _refuse(request.scope, 404, "Not found", f"no {label}")
+        return Response(svg, media_type="image/svg+xml")
+
     web = Starlette(
         routes=[
             Route("/login", login, methods=["GET"]),
@@ -290,6 +310,7 @@ def create_web_app(
             Route("/api/apps/{app}/stop", stop, methods=["POST"]),
             Route("/api/jobs/cancel", cancel, methods=["POST"]),
             Route("/api/bandwidth-limit", bandwidth_limit, methods=["POST"]),
+            Route("/jobs/{app}/{job_id}/timeline.svg", timeline, methods=["GET"]),
         ],
         middleware=[Middleware(GuardMiddleware, auth=auth, allowed_hosts=allowed_hosts)],
         exception_handlers={_CsrfRejected: _csrf_rejected},

@@ -25,6 +25,7 @@ ul { list-style: none; margin: 0; padding: 0; }
 p { margin: .25rem 0; }
 .title { font-weight: 600; overflow-wrap: anywhere; }
 .facts, .count, .last-stop, time { font-size: .9rem; }
+.timeline a { display: inline-block; padding: .35rem 0; }
 progress { width: calc(100% - 4rem); height: 1.1rem; vertical-align: middle; accent-color: var(--accent); }
 .pct { display: inline-block; min-width: 3.5rem; text-align: right; font-variant-numeric: tabular-nums; }
 .why { list-style: disc; padding-left: 1.25rem; }

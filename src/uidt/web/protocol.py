@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from uidt.device.history import DeviceReading
 from uidt.notify.events import RawPayload
 
 
@@ -24,6 +25,14 @@ class BandwidthControl(Protocol):
         ...
 
 
+class ReadingHistory(Protocol):
+    """Where the runtime keeps its device readings."""
+
+    def since(self, utc_ms: int) -> list[DeviceReading]:
+        """The readings from ``utc_ms`` on, with the one before it."""
+        ...
+
+
 class TaskManagerRuntime(Protocol):
     """The runtime members the web page uses; tests pass a fake with the same members."""
 
@@ -33,6 +42,11 @@ class TaskManagerRuntime(Protocol):
     @property
     def bandwidth_limit(self) -> BandwidthControl:
         """The global transfer limit the page shows and changes."""
+        ...
+
+    @property
+    def device_history(self) -> ReadingHistory:
+        """The device readings the daemon keeps (:class:`uidt.daemon.devicehistory.DeviceHistory`)."""
         ...
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
@@ -49,4 +63,11 @@ class TaskManagerRuntime(Protocol):
 
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         """Cancel one job, as the app would."""
+        ...
+
+    def job_histories(
+        self, app: str, namespace: str | None, job_id: int
+    ) -> tuple[list[list[Any]], list[list[int]]]:
+        """A scheduled job's pending-reason changes ``[[utc_ms, [reason, …]], …]`` and bytes done
+        over time ``[[utc_ms, bytes], …]`` (empty lists for a job not scheduled)."""
         ...

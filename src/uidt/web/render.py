@@ -80,6 +80,18 @@ def _history(job: dict[str, Any]) -> str:
     )
 
 
+def _timeline_link(job: dict[str, Any], dom_id: str | None = None) -> str:
+    """A link to the job's timeline picture (``uidt.web.timeline``)."""
+    path = f"/jobs/{quote(str(job['app']), safe='')}/{int(job['job_id'])}/timeline.svg"
+    if job.get("namespace"):
+        path += "?namespace=" + quote(str(job["namespace"]), safe="")
+    label = f"Timeline of {_job_label(job)} of {job['app']}"
+    return (
+        f'<p class="timeline"><a href="{_e(path)}" id="{dom_id or job["id"]}-timeline" '
+        f'aria-label="{_e(label)}">Timeline: why it waited or stopped</a></p>'
+    )
+
+
 def _facts(job: dict[str, Any]) -> str:
     facts = [_e(_job_label(job))]
     if job["bytes_total"] > 0:
@@ -100,7 +112,8 @@ def _running_job(job: dict[str, Any]) -> str:
     return (
         f'<li class="job" id="{job["id"]}" data-state="{_e(job["state"])}">'
         f'<p class="title">{_e(title)}</p>{text}'
-        f'<p class="bar">{_progress(job)}</p>{_facts(job)}{_stop_line(job)}{_history(job)}</li>'
+        f'<p class="bar">{_progress(job)}</p>{_facts(job)}{_stop_line(job)}{_history(job)}'
+        f"{_timeline_link(job)}</li>"
     )
 
 
@@ -154,7 +167,8 @@ def _waiting_job(job: dict[str, Any], csrf: str) -> str:
     return (
         f'<li class="job" id="{job["id"]}" data-state="{_e(job["state"])}">'
         f'<div class="app-head"><p class="title">{_e(job["app"])} — {_e(label)}</p>{cancel}</div>'
-        f"{title}<p>{_state(job)}</p>{why_html}{when}{_stop_line(job)}{_history(job)}</li>"
+        f"{title}<p>{_state(job)}</p>{why_html}{when}{_stop_line(job)}{_history(job)}"
+        f"{_timeline_link(job)}</li>"
     )
 
 
@@ -162,7 +176,7 @@ def _ended_job(job: dict[str, Any]) -> str:
     return (
         f'<li class="job" id="{job["id"]}-ended" data-state="{_e(job["state"])}">'
         f'<p class="title">{_e(job["app"])} — {_e(_job_label(job))}</p>'
-        f"<p>{_state(job)}</p>{_stop_line(job)}</li>"
+        f"<p>{_state(job)}</p>{_stop_line(job)}{_timeline_link(job, job['id'] + '-ended')}</li>"
     )
 
 
