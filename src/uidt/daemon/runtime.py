@@ -149,15 +149,15 @@ class Runtime:
         self.device_seq += 1
         self.device_history.record(state)
         self.apply(ev.DeviceChanged(state))
-        self.check_memory(state)
+        self._check_memory(state)
 
     async def watch_memory(self, period_s: float = 1.0) -> None:
         """While memory stays critical, keep choosing victims (one per killer interval)."""
         while True:
             await asyncio.sleep(period_s)
-            self.check_memory(self.device.snapshot())
+            self._check_memory(self.device.snapshot())
 
-    def check_memory(self, state: DeviceState) -> None:
+    def _check_memory(self, state: DeviceState) -> None:
         """At critical memory pressure, kill the largest app worker (no ``on_stop_job``)."""
         if self.low_memory is None or state.memory < MemoryPressure.CRITICAL:
             return  # checked every second: no snapshot of every job unless it matters
@@ -193,7 +193,7 @@ class Runtime:
                         self._carry_out(action)
                     except Exception:  # one failed action must not stop the pump
                         log.exception("carrying out %r failed", action)
-        self.refresh_bandwidth_shares()
+        self._refresh_bandwidth_shares()
         self._wake.set()
         self.changes.bump()
 
@@ -224,7 +224,7 @@ class Runtime:
             case act.StartJob(run_id=run_id, key=key, service=service, params=params):
                 mark("daemon.start_job")
                 # The run's share goes out before its start: no byte moves unlimited.
-                self.refresh_bandwidth_shares()
+                self._refresh_bandwidth_shares()
                 self._spawn(self.host.start_job(key.app, run_id, service, params))
             case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
                 self.shutdown.stopping(run_id, key.app)
@@ -244,7 +244,7 @@ class Runtime:
             case _:
                 log.debug("no shell handling for %r", action)
 
-    def refresh_bandwidth_shares(self) -> None:
+    def _refresh_bandwidth_shares(self) -> None:
         """Divide the global limit among the running transfers again (after every flush, a
         change of the limit and a page of its timetable); only changed shares are sent."""
         try:
