@@ -18,6 +18,8 @@ COMMANDS = {
     "daemon": "uidt.cli.daemon:daemon",
     "jobs": "uidt.cli.jobs:jobs",
     "stop": "uidt.cli.jobs:stop",
+    "notifications": "uidt.cli.notifications:notifications",
+    "notification": "uidt.cli.notifications:notification",
     "ui": "uidt.cli.jobs:ui",
     "dumpsys": "uidt.cli.dumpsys:dumpsys",
     "cmd": "uidt.cli.jobs:cmd",

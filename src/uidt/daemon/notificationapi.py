@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from uidt.daemon.httpd import Request, Response, Router, json_response
+from uidt.daemon.notificationactions import ClickSource
 from uidt.errors import InvalidJobError
 from uidt.job.notification import Notification
 
@@ -75,6 +76,23 @@ def add_routes(router: Router, read_body: BodyReader) -> None:
         _manager(request).delete_channel(_app(request), request.match_info["channel"])
         return json_response({"ok": True})
 
+    async def listing(request: Request) -> Response:
+        app = request.query.get("app") or None
+        actions = cast("Runtime", request.context).notification_actions
+        return json_response({"notifications": actions.listing(app)})
+
+    async def click(request: Request) -> Response:
+        nid = notification_id(request.match_info["notification_id"])
+        source = ClickSource.CLI
+        body = await read_body(request)
+        if body.get("source") == ClickSource.WEB.value:
+            source = ClickSource.WEB
+        actions = cast("Runtime", request.context).notification_actions
+        clicked = actions.click(_app(request), nid, request.match_info["action"], source)
+        return json_response({"ok": True, **clicked})
+
+    router.add("GET", "/v1/notifications", listing)
+    router.add("POST", "/v1/apps/{app}/notifications/{notification_id}/actions/{action}", click)
     router.add("GET", "/v1/apps/{app}/notifications", active)
     router.add("POST", "/v1/apps/{app}/notifications", notify)
     router.add("DELETE", "/v1/apps/{app}/notifications/{notification_id}", cancel)

@@ -50,6 +50,15 @@ class NetworkChanged(Message, frozen=True, tag="network_changed"):
     network: dict[str, Any] | None
 
 
+class NotificationAction(Message, frozen=True, tag="notification_action"):
+    """Call the app's notification receiver (``receiver``, ``module:Class``) with a click."""
+
+    receiver: str
+    notification_id: int
+    action_id: str
+    params: dict[str, Any]
+
+
 class Ping(Message, frozen=True, tag="ping"):
     """Heartbeat."""
 
@@ -144,7 +153,7 @@ class Pong(Message, frozen=True, tag="pong"):
     seq: int
 
 
-ToWorker = Start | Stop | NetworkChanged | Ping | Reply
+ToWorker = Start | Stop | NetworkChanged | NotificationAction | Ping | Reply
 FromWorker = (
     Hello
     | StartResult

@@ -19,6 +19,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import importlib
+import inspect
 import itertools
 import logging
 import os
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, assert_never
 
 from uidt.app.invoke import invoke_callback, load_service
+from uidt.app.receiver import NotificationActionReceiver, load_receiver
 from uidt.app.service import JobService
 from uidt.errors import InvalidJobError, ProtocolError
 from uidt.host import messages as msg
@@ -184,6 +186,7 @@ class Worker:
         self.preload = preload
         self._preloaded = threading.Event()
         self.services: dict[str, JobService] = {}
+        self.receivers: dict[str, NotificationActionReceiver] = {}
         self.running: dict[int, tuple[JobService, JobParameters]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self.conn: WorkerConnection | None = None
@@ -270,6 +273,8 @@ class Worker:
                 self._spawn(self._stop(run_id, reason))
             case msg.NetworkChanged(run_id=run_id, network=network):
                 self._spawn(self._network_changed(run_id, network))
+            case msg.NotificationAction():
+                self._spawn(self._notification_action(message))
             case _:
                 assert_never(message)
 
@@ -357,6 +362,38 @@ class Worker:
                 self._crashed(run_id, "on_network_changed")
                 return
         self.conn.send(msg.NetworkChangedDone(run_id))
+
+    async def _notification_action(self, message: msg.NotificationAction) -> None:
+        """A click on one of the app's notification buttons: call its receiver.
+
+        Nothing is sent back (a broadcast has no answer); an exception goes to the worker log
+        and the worker carries on.
+        """
+        self._activity.set()
+        try:
+            receiver = self.receivers.get(message.receiver)
+            if receiver is None:
+                self._preloaded.wait(PRELOAD_WAIT_S)
+                receiver = load_receiver(message.receiver)()
+                self.receivers[message.receiver] = receiver
+            method = receiver.on_notification_action
+            args = (message.notification_id, message.action_id, dict(message.params))
+            if inspect.iscoroutinefunction(method):
+                await method(*args)
+            else:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(self.executor, lambda: method(*args))
+                if inspect.isawaitable(result):
+                    await result
+        except Exception:
+            print(
+                f"uidt worker {self.app}: the notification receiver failed:\n"
+                + traceback.format_exc()[-MAX_TRACEBACK_CHARS:],
+                file=sys.stderr,
+                flush=True,
+            )
+        finally:
+            self._activity.set()
 
     async def _idle_watch(self) -> str:
         """Return after ``idle_timeout`` seconds with nothing running or starting."""

@@ -1,0 +1,46 @@
+"""``uidt notifications`` (what is shown, with its buttons) and ``uidt notification click``."""
+
+from __future__ import annotations
+
+import click
+
+from uidt.app.connection import app_path
+from uidt.cli.context import CliContext, pass_cli, print_json
+
+
+@click.command()
+@click.option("--app", default=None, help="Only this app's notifications.")
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")
+@pass_cli
+def notifications(cli: CliContext, app: str | None, json_output: bool) -> None:
+    """The notifications shown now, with their actions (click one with `uidt notification click`)."""
+    data = cli.request("GET", "/v1/notifications", app=app)["notifications"]
+    if cli.json_output or json_output:
+        print_json(data)
+        return
+    if not data:
+        click.echo("No notifications.")
+        return
+    for n in data:
+        job = f" (job {n['job_id']})" if n["job_id"] is not None else ""
+        text = f" · {n['text']}" if n["text"] else ""
+        click.echo(f"{n['app']} {n['id']}{job}: {n['title']}{text}")
+        for action in n["actions"]:
+            click.echo(f"    [{action['id']}] {action['title']}")
+
+
+@click.group()
+def notification() -> None:
+    """Act on one notification."""
+
+
+@notification.command("click")
+@click.argument("app")
+@click.argument("notification_id", type=int)
+@click.argument("action")
+@pass_cli
+def click_action(cli: CliContext, app: str, notification_id: int, action: str) -> None:
+    """Click ACTION on APP's notification NOTIFICATION_ID (as a click on its button would)."""
+    path = app_path(app, "notifications", notification_id, "actions", action)
+    cli.request("POST", path, {})
+    click.echo(f"Clicked {action!r} on notification {notification_id} of {app}")
