@@ -58,6 +58,7 @@ class FakeRuntime:
         self.web_login: Callable[[], str | None] = lambda: None
         self.stopped: list[str] = []
         self.cancelled: list[tuple[str, str | None, int]] = []
+        self.clicks: list[tuple[str, int, str]] = []
         self.snapshots = 0
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
@@ -88,6 +89,21 @@ class FakeRuntime:
             for j in self.jobs
             if not (j["app"] == app and j["namespace"] == namespace and j["job_id"] == job_id)
         ]
+
+    def click_notification_action(
+        self, app: str, notification_id: int, action_id: str
+    ) -> dict[str, Any]:
+        """A click is accepted when a job's or a listed notification has the action."""
+        shown = [
+            (j["app"], j["job_id"], (j["notification"] or {}).get("actions", [])) for j in self.jobs
+        ] + [(n["app"], n["id"], n.get("actions", [])) for n in self.notifications]
+        for owner, nid, actions in shown:
+            if (owner, nid) == (app, notification_id):
+                if action_id not in [a for a, _ in actions]:
+                    raise ValueError(f"notification {nid} of {app} has no action {action_id!r}")
+                self.clicks.append((app, notification_id, action_id))
+                return {"app": app, "id": notification_id, "action": action_id}
+        raise ValueError(f"{app} shows no notification {notification_id}")
 
     def set_progress(self, app: str, job_id: int, done: int) -> None:
         """Move a running job's transfer forward (notification and byte counters)."""

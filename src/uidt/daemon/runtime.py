@@ -308,6 +308,12 @@ class Runtime:
         except InvalidJobError as exc:
             log.warning("refused a desktop notification click: %s", exc)
 
+    def click_notification_action(
+        self, app: str, notification_id: int, action_id: str
+    ) -> dict[str, Any]:
+        """A click on the Task Manager page (see :class:`NotificationActions`)."""
+        return self.notification_actions.click(app, notification_id, action_id, ClickSource.WEB)
+
     def grant_user_interaction(self, app: str) -> None:
         """The user just interacted with the app (a click): it may start UIJs for a while."""
         self.visibility.grant(app)

@@ -42,7 +42,13 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
         shown = svc.notifications.shown.get((key.app, ctx.notification_id))
         if shown is not None:
             n = shown.notification
-            notification = {"title": n["title"], "text": n["text"], "progress": n["progress"]}
+            notification = {
+                "id": ctx.notification_id,
+                "title": n["title"],
+                "text": n["text"],
+                "progress": n["progress"],
+                "actions": list(n.get("actions", [])),
+            }
     return {
         "app": key.app,
         "namespace": key.namespace,
@@ -100,6 +106,7 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
                 "title": r.notification.get("title"),
                 "text": r.notification.get("text"),
                 "progress": r.notification.get("progress"),
+                "actions": list(r.notification.get("actions", [])),
                 "user_initiated_job": r.user_initiated_job,
                 "job_id": r.job.job_id if r.job is not None else None,
             }

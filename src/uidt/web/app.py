@@ -9,7 +9,10 @@ Routes:
     running; answers ``{"cancelled": true, "message"}``, or for a job that ended before the
     request came ``{"cancelled": false, "state", "message"}`` (200, not a refusal: the page's
     button may be older than the job's end); 404 only for a job it never knew.
-    ``POST /logout``.
+    ``POST /api/notifications/click`` (fields ``app``, ``id``, ``action``): a click on a
+    notification's button, handed to the daemon as any click is (a user-interaction grant and the
+    app's ``on_notification_action``); 404 with the reason for a notification the app does not
+    show or an action it does not have. ``POST /logout``.
 
 Authentication and CSRF are described in :mod:`uidt.web.auth`.
 """
@@ -262,6 +265,19 @@ def create_web_app(
         feed.poke()
         return _answer(request, {**ident, "cancelled": False, "state": state, "message": message})
 
+    async def click(request: Request) -> Response:
+        form = await _form(request, auth)
+        try:
+            app, notification_id, action = form["app"], int(form["id"]), form["action"]
+        except (KeyError, ValueError):
+            return _answer(request, {"error": "app, id and action are required"}, 400)
+        try:
+            clicked = runtime.click_notification_action(app, notification_id, action)
+        except (UidtError, LookupError, ValueError) as exc:
+            return _answer(request, {"error": str(exc)}, 404)
+        feed.poke()
+        return _answer(request, {**clicked, "message": f"Clicked {action}"})
+
     web = Starlette(
         routes=[
             Route("/login", login, methods=["GET"]),
@@ -271,6 +287,7 @@ def create_web_app(
             Route("/api/events", events, methods=["GET"]),
             Route("/api/apps/{app}/stop", stop, methods=["POST"]),
             Route("/api/jobs/cancel", cancel, methods=["POST"]),
+            Route("/api/notifications/click", click, methods=["POST"]),
         ],
         middleware=[Middleware(GuardMiddleware, auth=auth, allowed_hosts=allowed_hosts)],
         exception_handlers={_CsrfRejected: _csrf_rejected},

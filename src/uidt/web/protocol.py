@@ -29,3 +29,9 @@ class TaskManagerRuntime(Protocol):
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         """Cancel one job, as the app would."""
         ...
+
+    def click_notification_action(
+        self, app: str, notification_id: int, action_id: str
+    ) -> dict[str, Any]:
+        """A click on a notification's button (``ValueError``: no such notification/action)."""
+        ...
