@@ -5,6 +5,7 @@ own NotificationManager calls with Android's protections of a user-initiated job
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from uidt.errors import InvalidJobError, JobPermissionError
 from uidt.job.notification import EndPolicy, Notification
@@ -123,6 +124,23 @@ class NotificationCoordinator:
             return False, []
         del self.shown[key]
         return True, [RemoveNotification(app, notification_id)]
+
+    def shown_of(self, ctx: JobServiceContext | None) -> dict[str, Any] | None:
+        """What a run's notification shows now: id, title, text, progress and actions (``None``
+        without a run or a notification)."""
+        if ctx is None or ctx.notification_id is None:
+            return None
+        record = self.shown.get((ctx.app, ctx.notification_id))
+        if record is None:
+            return None
+        n = record.notification
+        return {
+            "id": ctx.notification_id,
+            "title": n["title"],
+            "text": n["text"],
+            "progress": n["progress"],
+            "actions": list(n.get("actions", [])),
+        }
 
     def active(self, app: str) -> list[NotificationRecord]:
         """``getActiveNotifications``: what the app's notifications show now, by id."""

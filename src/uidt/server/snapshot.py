@@ -37,18 +37,9 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
     key = status.key
     ctx = svc.run_table.get(key)
     down, up = status.estimated_bytes()
-    notification: dict[str, Any] | None = None
-    if ctx is not None and ctx.notification_id is not None:
-        shown = svc.notifications.shown.get((key.app, ctx.notification_id))
-        if shown is not None:
-            n = shown.notification
-            notification = {
-                "id": ctx.notification_id,
-                "title": n["title"],
-                "text": n["text"],
-                "progress": n["progress"],
-                "actions": list(n.get("actions", [])),
-            }
+    notification = svc.notifications.shown_of(ctx)
+    if notification is None and ctx is None and status.state.terminal:
+        notification = status.last_notification
     return {
         "app": key.app,
         "namespace": key.namespace,
