@@ -44,3 +44,37 @@ def click_action(cli: CliContext, app: str, notification_id: int, action: str) -
     path = app_path(app, "notifications", notification_id, "actions", action)
     cli.request("POST", path, {})
     click.echo(f"Clicked {action!r} on notification {notification_id} of {app}")
+
+
+def _transfer_action(cli: CliContext, job_id: int, action: str, done: str) -> None:
+    from uidt.transfers.names import TRANSFERS_APP
+
+    path = app_path(TRANSFERS_APP, "notifications", job_id, "actions", action)
+    cli.request("POST", path, {})
+    click.echo(f"{done} transfer {job_id}")
+
+
+@click.command()
+@click.argument("job_id", type=int)
+@pass_cli
+def pause(cli: CliContext, job_id: int) -> None:
+    """Pause transfer JOB_ID: it stops, keeps its part file, and reads "paused" (its notification's
+    Pause)."""
+    _transfer_action(cli, job_id, "pause", "Pausing")
+
+
+@click.command()
+@click.argument("job_id", type=int)
+@pass_cli
+def resume(cli: CliContext, job_id: int) -> None:
+    """Resume paused transfer JOB_ID from its checkpoint (its notification's Resume)."""
+    _transfer_action(cli, job_id, "resume", "Resuming")
+
+
+@click.command()
+@click.argument("job_id", type=int)
+@pass_cli
+def cancel(cli: CliContext, job_id: int) -> None:
+    """Cancel running or paused transfer JOB_ID and remove its part file (its notification's
+    Cancel)."""
+    _transfer_action(cli, job_id, "cancel", "Cancelling")

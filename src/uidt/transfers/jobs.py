@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 #: Final notification titles end with these words (for people: `--wait` reads the job's state).
 DONE = "complete"
 FAILED = "failed"
+#: ... and a paused transfer's (the job ended ``finished``; the notification and the ended
+#: record say "paused", and its Resume schedules it again).
+PAUSED = "paused"
 #: The title of a download waiting for the scheduler's backoff after transient trouble (not final).
 WAITING = "waiting to retry"
 #: Its text starts with this, then the last error.
@@ -41,6 +44,7 @@ MANIFEST: dict[str, object] = {
         {"name": UPLOAD_SERVICE, "permission": "BIND_JOB_SERVICE"},
     ],
     "channels": [{"id": CHANNEL, "name": "Transfers"}],
+    "notification_receiver": "uidt.transfers.actions:TransferActions",
 }
 
 

@@ -30,11 +30,11 @@ from uidt.errors import (
     SettingsError,
     TransferError,
 )
-from uidt.job.notification import Notification
+from uidt.job.notification import Notification, NotificationAction
 from uidt.job.params import JobParameters
 from uidt.redact import redact
 from uidt.transfers.download import download
-from uidt.transfers.jobs import CHANNEL, DONE, FAILED, RETRYING, WAITING
+from uidt.transfers.jobs import CHANNEL, DONE, FAILED, PAUSED, RETRYING, WAITING
 from uidt.transfers.notices import Notice
 from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.progress import Progress
@@ -51,6 +51,24 @@ MiB = 1024 * 1024
 INSECURE_MARK = "INSECURE (certificate not checked)"
 #: The transfer notifications stay when the job ends (Android's policy name, as apps use it).
 DETACH = JobService.JOB_END_NOTIFICATION_POLICY_DETACH
+#: The buttons of a running transfer's notification, and of a paused one's
+#: (:mod:`uidt.transfers.actions` receives the clicks).
+RUNNING_ACTIONS = (NotificationAction("pause", "Pause"), NotificationAction("cancel", "Cancel"))
+PAUSED_ACTIONS = (NotificationAction("resume", "Resume"), NotificationAction("cancel", "Cancel"))
+
+
+class Running:
+    """A transfer running in this worker: its service, parameters and reporter."""
+
+    def __init__(self, service: _TransferService, params: JobParameters, report: _Reporter):
+        self.service = service
+        self.params = params
+        self.report = report
+
+
+#: The transfers running in this worker, by job id: the notification receiver pauses and
+#: cancels them here (it runs in the same worker, on the same loop).
+RUNNING: dict[int, Running] = {}
 
 
 def progress_text(p: Progress, notices: list[Notice]) -> str:
@@ -87,13 +105,56 @@ class _TransferService(JobService):
         self.set_notification(
             params,
             params.job_id,
-            Notification(CHANNEL, f"{self.verb} {name}", reporter.marked("starting")),
+            Notification(
+                CHANNEL,
+                f"{self.verb} {name}",
+                reporter.marked("starting"),
+                actions=RUNNING_ACTIONS,
+            ),
             DETACH,
         )
+        RUNNING[params.job_id] = Running(self, params, reporter)
         self._tasks[params.job_id] = asyncio.get_running_loop().create_task(
             self._run(params, reporter)
         )
         return True
+
+    async def stop_transfer(self, job_id: int) -> bool:
+        """Stop the job's transfer task and wait for it (the engine commits its checkpoint);
+        ``False`` when none was running (it had ended, or the scheduler stopped it)."""
+        task = self._tasks.pop(job_id, None)
+        entry = RUNNING.get(job_id)
+        if entry is not None and entry.service is self:
+            del RUNNING[job_id]
+        if task is None:
+            return False
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return True
+
+    def paused(self, params: JobParameters, report: _Reporter) -> None:
+        """The transfer was paused: say so, keep the part file, end the job for now."""
+        last = report.last
+        if last is not None and last.total:
+            text = f"paused at {human_bytes(last.done)} of {human_bytes(last.total)}"
+        elif last is not None:
+            text = f"paused at {human_bytes(last.done)}"
+        else:
+            text = "paused"
+        self.set_notification(
+            params,
+            params.job_id,
+            Notification(
+                CHANNEL,
+                f"{report.title} {PAUSED}",
+                report.marked(text),
+                progress=None if last is None else last.fraction,
+                ongoing=False,
+                actions=PAUSED_ACTIONS,
+            ),
+            DETACH,
+        )
+        self.job_finished(params, False)
 
     def patience(self, params: JobParameters) -> Patience | None:
         """The cross-run count of transient trouble (``None``: such a run fails the job)."""
@@ -130,6 +191,9 @@ class _TransferService(JobService):
             self.job_finished(params, False)
         finally:
             self._tasks.pop(params.job_id, None)
+            entry = RUNNING.get(params.job_id)
+            if entry is not None and entry.params is params:
+                del RUNNING[params.job_id]
 
     def _failed(self, params: JobParameters, title: str, exc: BaseException | str) -> None:
         reason = _shown(params, str(exc))  # the job's reason is shown everywhere: no secret
@@ -166,6 +230,9 @@ class _TransferService(JobService):
         self.job_finished(params, True)
 
     async def on_stop_job(self, params: JobParameters) -> bool:
+        entry = RUNNING.get(params.job_id)
+        if entry is not None and entry.params is params:
+            del RUNNING[params.job_id]
         task = self._tasks.pop(params.job_id, None)
         if task is not None:
             task.cancel()
@@ -197,6 +264,8 @@ class _Reporter:
         self.notices: list[Notice] = []
         self.upload = False
         self.insecure = _options(params).insecure
+        #: The last progress reported (a paused transfer's notification says where it stopped).
+        self.last: Progress | None = None
 
     def marked(self, text: str) -> str:
         """``text`` led by :data:`INSECURE_MARK` when the certificate is not checked."""
@@ -213,6 +282,7 @@ class _Reporter:
             self.notices.append(notice)
 
     def progress(self, p: Progress) -> None:
+        self.last = p
         if self.upload:
             self.service.update_transferred_network_bytes(self.params, 0, p.done)
         else:
@@ -225,6 +295,7 @@ class _Reporter:
                 self.title,
                 self.marked(progress_text(p, self.notices)),
                 progress=p.fraction,
+                actions=RUNNING_ACTIONS,
             ),
             DETACH,
         )
