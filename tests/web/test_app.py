@@ -296,13 +296,14 @@ def test_notification_actions_are_buttons_that_post_the_click(
     assert 'aria-label="Resume: Paused b.iso"' in page
     response = client.post(
         "/api/notifications/click",
-        data={"app": APP, "id": "1", "action": "pause"},
+        data={"app": APP, "notification_id": "1", "action_id": "pause"},
         headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
     )
     assert response.status_code == 200, response.text
     assert response.json()["action"] == "pause"
     form = client.post(
-        "/api/notifications/click", data={"csrf": csrf, "app": OTHER, "id": "7", "action": "resume"}
+        "/api/notifications/click",
+        data={"csrf": csrf, "app": OTHER, "notification_id": "7", "action_id": "resume"},
     )
     assert form.status_code == 303
     assert runtime.clicks == [(APP, 1, "pause"), (OTHER, 7, "resume")]
@@ -312,7 +313,7 @@ def test_a_click_without_the_csrf_token_is_403(client: TestClient, runtime: Fake
     _with_buttons(runtime)
     login(client)
     response = client.post(
-        "/api/notifications/click", data={"app": APP, "id": "1", "action": "pause"}
+        "/api/notifications/click", data={"app": APP, "notification_id": "1", "action_id": "pause"}
     )
     assert response.status_code == 403
     assert runtime.clicks == []
@@ -321,10 +322,26 @@ def test_a_click_without_the_csrf_token_is_403(client: TestClient, runtime: Fake
 @pytest.mark.parametrize(
     ("data", "status", "words"),
     [
-        ({"app": APP, "id": "1", "action": "forged"}, 404, "has no action 'forged'"),
-        ({"app": APP, "id": "9", "action": "pause"}, 404, "shows no notification 9"),
-        ({"app": APP, "id": "x", "action": "pause"}, 400, "app, id and action are required"),
-        ({"app": APP, "action": "pause"}, 400, "app, id and action are required"),
+        (
+            {"app": APP, "notification_id": "1", "action_id": "forged"},
+            404,
+            "has no action 'forged'",
+        ),
+        (
+            {"app": APP, "notification_id": "9", "action_id": "pause"},
+            404,
+            "shows no notification 9",
+        ),
+        (
+            {"app": APP, "notification_id": "x", "action_id": "pause"},
+            400,
+            "app, notification_id and action_id are required",
+        ),
+        (
+            {"app": APP, "action_id": "pause"},
+            400,
+            "app, notification_id and action_id are required",
+        ),
     ],
 )
 def test_a_bad_click_is_refused(

@@ -9,7 +9,8 @@ Routes:
     running; answers ``{"cancelled": true, "message"}``, or for a job that ended before the
     request came ``{"cancelled": false, "state", "message"}`` (200, not a refusal: the page's
     button may be older than the job's end); 404 only for a job it never knew.
-    ``POST /api/notifications/click`` (fields ``app``, ``id``, ``action``): a click on a
+    ``POST /api/notifications/click`` (fields ``app``, ``notification_id``, ``action_id``:
+    not ``id`` or ``action``, which would hide the form's own properties in the page's script): a click on a
     notification's button, handed to the daemon as any click is (a user-interaction grant and the
     app's ``on_notification_action``); 404 with the reason for a notification the app does not
     show or an action it does not have. ``POST /logout``.
@@ -268,9 +269,15 @@ def create_web_app(
     async def click(request: Request) -> Response:
         form = await _form(request, auth)
         try:
-            app, notification_id, action = form["app"], int(form["id"]), form["action"]
+            app, notification_id, action = (
+                form["app"],
+                int(form["notification_id"]),
+                form["action_id"],
+            )
         except (KeyError, ValueError):
-            return _answer(request, {"error": "app, id and action are required"}, 400)
+            return _answer(
+                request, {"error": "app, notification_id and action_id are required"}, 400
+            )
         try:
             clicked = runtime.click_notification_action(app, notification_id, action)
         except (UidtError, LookupError, ValueError) as exc:

@@ -102,8 +102,8 @@ def _buttons(app: str, notification_id: Any, title: str, actions: list[Any], csr
         f'<form method="post" action="/api/notifications/click" class="action" '
         f'data-done="{_e(a["title"])}: {_e(title)}">{_csrf_field(csrf)}'
         f'<input type="hidden" name="app" value="{_e(app)}">'
-        f'<input type="hidden" name="id" value="{_e(notification_id)}">'
-        f'<input type="hidden" name="action" value="{_e(a["id"])}">'
+        f'<input type="hidden" name="notification_id" value="{_e(notification_id)}">'
+        f'<input type="hidden" name="action_id" value="{_e(a["id"])}">'
         f'<button type="submit" class="action" data-action="{_e(a["id"])}" '
         f'aria-label="{_e(a["title"])}: {_e(title)}">{_e(a["title"])}</button></form>'
         for a in actions
