@@ -59,7 +59,15 @@ def test_pause_then_resume_gives_the_exact_file_with_nothing_sent_twice(
     daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
 ) -> None:
     dest = tmp_path / "data.bin"
-    job_id, _ = _start_and_hold(daemon, server, dest)
+    job_id, held = _start_and_hold(daemon, server, dest)
+    # while it runs the shell getters show the app's estimate and progress
+    estimate = daemon.shell("get-estimated-download-bytes", TRANSFERS_APP, str(job_id))
+    assert int(estimate) == len(DATA)
+    moved = wait_for(
+        lambda: int(daemon.shell("get-transferred-download-bytes", TRANSFERS_APP, str(job_id))),
+        what="progress reported",
+    )
+    assert 0 < moved <= held
     paused = daemon.uidt("pause", str(job_id))
     assert paused.returncode == 0, paused.stderr
     ended = daemon.wait_job(
