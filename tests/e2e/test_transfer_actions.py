@@ -150,3 +150,46 @@ def test_a_pause_of_a_transfer_that_just_finished_leaves_it_finished(
     assert ended["state"] == "finished"
     assert ended["notification"]["title"].endswith("complete")
     assert dest.read_bytes() == DATA
+
+
+def test_a_paused_transfer_resumes_after_the_daemon_restarted(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    # the daemon keeps no notification across a restart, so Resume is no longer a button:
+    # `uidt resume JOB` schedules the kept job itself, as `uidt download` would
+    dest = tmp_path / "later.bin"
+    job_id, _ = _start_and_hold(daemon, server, dest)
+    assert daemon.uidt("pause", str(job_id)).returncode == 0
+    daemon.wait_job(job_id, lambda j: j["state"] == "finished", "paused", app=TRANSFERS_APP)
+    daemon.stop()
+    daemon.start()
+    server.unpause("/data.bin")
+    server.throttle("/data.bin", None)
+    resumed = daemon.uidt("resume", str(job_id))
+    assert resumed.returncode == 0, resumed.stderr
+    wait_for(lambda: dest.exists(), timeout=30, what="the resumed download to complete")
+    assert dest.read_bytes() == DATA
+    assert server.bytes_sent("/data.bin") == len(DATA)
+    # resumed once: a second resume has nothing to do
+    again = daemon.uidt("resume", str(job_id))
+    assert again.returncode == 1
+    assert "not paused" in again.stderr
+
+
+def test_a_paused_transfer_can_be_cancelled_after_the_daemon_restarted(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "dropped.bin"
+    job_id, _ = _start_and_hold(daemon, server, dest)
+    assert daemon.uidt("pause", str(job_id)).returncode == 0
+    daemon.wait_job(job_id, lambda j: j["state"] == "finished", "paused", app=TRANSFERS_APP)
+    assert (tmp_path / "dropped.bin.part").exists()
+    daemon.stop()
+    daemon.start()
+    done = daemon.uidt("cancel", str(job_id))
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "dropped.bin.part").exists()
+    assert not (tmp_path / "dropped.bin.uidt").exists()
+    assert not dest.exists()
+    assert daemon.uidt("resume", str(job_id)).returncode == 1  # nothing left to resume
+    server.unpause("/data.bin")

@@ -68,7 +68,31 @@ def pause(cli: CliContext, job_id: int) -> None:
 @pass_cli
 def resume(cli: CliContext, job_id: int) -> None:
     """Resume paused transfer JOB_ID from its checkpoint (its notification's Resume)."""
-    _transfer_action(cli, job_id, "resume", "Resuming")
+    from uidt.errors import InvalidJobError
+
+    try:
+        _transfer_action(cli, job_id, "resume", "Resuming")
+    except InvalidJobError:
+        # No Resume button to press (the daemon restarted since the pause and keeps no
+        # notification): schedule the kept job from here, as `uidt download` does.
+        _resume_kept(cli, job_id)
+
+
+def _resume_kept(cli: CliContext, job_id: int) -> None:
+    from uidt.app.scheduler import JobScheduler
+    from uidt.transfers import paused
+    from uidt.transfers.names import TRANSFERS_APP
+
+    job = paused.load(job_id, cli.home)
+    if job is None:
+        raise click.ClickException(f"transfer {job_id} is not paused")
+    scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=cli.connection())
+    with scheduler.activity():  # the user typed this command: the app is visible meanwhile
+        result = scheduler.schedule(job)
+    if result != JobScheduler.RESULT_SUCCESS:
+        raise click.ClickException(f"the daemon refused to schedule transfer {job_id} again")
+    paused.forget(job_id, cli.home)
+    click.echo(f"Resuming transfer {job_id}")
 
 
 @click.command()
@@ -77,4 +101,30 @@ def resume(cli: CliContext, job_id: int) -> None:
 def cancel(cli: CliContext, job_id: int) -> None:
     """Cancel running or paused transfer JOB_ID and remove its part file (its notification's
     Cancel)."""
-    _transfer_action(cli, job_id, "cancel", "Cancelling")
+    from uidt.errors import InvalidJobError
+
+    try:
+        _transfer_action(cli, job_id, "cancel", "Cancelling")
+    except InvalidJobError:
+        # No Cancel button (the daemon restarted since the pause): drop the kept job here.
+        _cancel_kept(cli, job_id)
+
+
+def _cancel_kept(cli: CliContext, job_id: int) -> None:
+    from pathlib import Path
+
+    from uidt.transfers import paused
+    from uidt.transfers.actions import remove_own_file
+    from uidt.transfers.partfile import checkpoint_path, part_path
+    from uidt.transfers.patience import Patience
+
+    job = paused.load(job_id, cli.home)
+    if job is None:
+        raise click.ClickException(f"transfer {job_id} is neither running nor paused")
+    dest = job.extras.get("dest")
+    if isinstance(dest, str) and dest:
+        for path in (part_path(Path(dest)), checkpoint_path(Path(dest))):
+            remove_own_file(path)
+        Patience(Path(dest)).forget()
+    paused.forget(job_id, cli.home)
+    click.echo(f"Cancelled transfer {job_id}")

@@ -19,13 +19,14 @@ from uidt.home.paths import resolve_paths
 from uidt.job.info import JobInfo
 
 
-def paused_dir() -> Path:
-    """Where paused jobs are kept (the daemon's data directory: ``UIDT_HOME`` or XDG)."""
-    return resolve_paths().data_dir / "transfers" / "paused"
+def paused_dir(home: str | os.PathLike[str] | None = None) -> Path:
+    """Where paused jobs are kept: the daemon's data directory (``home``, else ``UIDT_HOME`` or
+    the XDG locations, as for every client of the daemon)."""
+    return resolve_paths(home).data_dir / "transfers" / "paused"
 
 
-def _path(job_id: int) -> Path:
-    return paused_dir() / f"{int(job_id)}.json"
+def _path(job_id: int, home: str | os.PathLike[str] | None = None) -> Path:
+    return paused_dir(home) / f"{int(job_id)}.json"
 
 
 def save(job: JobInfo) -> None:
@@ -44,10 +45,10 @@ def save(job: JobInfo) -> None:
     os.replace(tmp, path)
 
 
-def load(job_id: int) -> JobInfo | None:
+def load(job_id: int, home: str | os.PathLike[str] | None = None) -> JobInfo | None:
     """The kept job, or ``None`` when none is (never paused, or resumed or cancelled since)."""
     try:
-        fd = os.open(_path(job_id), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(_path(job_id, home), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
@@ -58,7 +59,7 @@ def load(job_id: int) -> JobInfo | None:
         return None
 
 
-def forget(job_id: int) -> None:
+def forget(job_id: int, home: str | os.PathLike[str] | None = None) -> None:
     """Drop the kept job (it was resumed or cancelled)."""
     with contextlib.suppress(FileNotFoundError):
-        _path(job_id).unlink()
+        _path(job_id, home).unlink()
