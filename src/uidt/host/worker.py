@@ -19,7 +19,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import importlib
-import inspect
 import itertools
 import logging
 import os
@@ -31,11 +30,11 @@ from collections.abc import Callable
 from typing import Any, NoReturn, assert_never
 
 from uidt.app.invoke import invoke_callback, load_service
-from uidt.app.receiver import NotificationActionReceiver, load_receiver
 from uidt.app.service import JobService
 from uidt.errors import InvalidJobError, ProtocolError
 from uidt.host import messages as msg
 from uidt.host import protocol
+from uidt.host.receivers import Receivers
 from uidt.job.params import JobParameters
 from uidt.job.reasons import StopReason
 from uidt.timing import mark
@@ -186,7 +185,6 @@ class Worker:
         self.preload = preload
         self._preloaded = threading.Event()
         self.services: dict[str, JobService] = {}
-        self.receivers: dict[str, NotificationActionReceiver] = {}
         self.running: dict[int, tuple[JobService, JobParameters]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self.conn: WorkerConnection | None = None
@@ -194,6 +192,8 @@ class Worker:
             _EXECUTOR_THREADS, thread_name_prefix=f"uidt-{app}"
         )
         self._activity = asyncio.Event()
+        #: The app's notification receivers (``notification_action`` messages).
+        self.receivers = Receivers(self.executor)
 
     async def serve(self, sock: socket.socket) -> str:
         """Serve until the daemon closes the socket, a bad frame, or idleness.
@@ -371,20 +371,11 @@ class Worker:
         """
         self._activity.set()
         try:
-            receiver = self.receivers.get(message.receiver)
-            if receiver is None:
-                self._preloaded.wait(PRELOAD_WAIT_S)
-                receiver = load_receiver(message.receiver)()
-                self.receivers[message.receiver] = receiver
-            method = receiver.on_notification_action
-            args = (message.notification_id, message.action_id, dict(message.params))
-            if inspect.iscoroutinefunction(method):
-                await method(*args)
-            else:
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(self.executor, lambda: method(*args))
-                if inspect.isawaitable(result):
-                    await result
+            # never import a module on two threads at once: finish (or give up on) the preload
+            self._preloaded.wait(PRELOAD_WAIT_S)
+            await self.receivers.deliver(
+                message.receiver, message.notification_id, message.action_id, message.params
+            )
         except Exception:
             print(
                 f"uidt worker {self.app}: the notification receiver failed:\n"
