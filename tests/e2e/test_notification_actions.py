@@ -55,6 +55,9 @@ def test_a_click_reaches_the_receiver_and_lets_it_schedule_a_uij(daemon: Daemon)
     listed = daemon.uidt_json("notifications", "--json")
     (shown,) = [n for n in listed if n["app"] == CLICKER and n["id"] == 1]
     assert [a["id"] for a in shown["actions"]] == ["schedule", "other"]
+    table = daemon.uidt("notifications", "--app", CLICKER).stdout
+    assert f"{CLICKER} 1: notification 1" in table
+    assert "[schedule] Schedule" in table
 
     done = daemon.uidt("notification", "click", CLICKER, "1", "schedule")
     assert done.returncode == 0, done.stderr
