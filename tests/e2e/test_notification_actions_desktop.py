@@ -50,6 +50,13 @@ async def test_action_invoked_reaches_the_receiver_with_a_grant(
         await seen.wait_until(lambda: any(c.summary == "click me" for c in seen.notify))
         call = next(c for c in seen.notify if c.summary == "click me")
         assert call.actions == ["schedule", "Schedule"]
+        # an update carries the server's id back only once the daemon has read the first reply:
+        # from then on it knows whose notification a click on that id is
+        update = Notification(
+            "clicks", "click me now", actions=[NotificationAction("schedule", "Schedule")]
+        )
+        await asyncio.to_thread(manager.notify, 5, update)
+        await seen.wait_until(lambda: any(c.replaces_id == call.returned_id for c in seen.notify))
 
         notification_server.ActionInvoked(call.returned_id, "schedule")
         clicks = tmp_path / "clicks.log"
