@@ -1,4 +1,7 @@
-"""The control API's routes for an app's ``NotificationManager``: its notifications and channels.
+"""The control API's routes for an app's ``NotificationManager``: its notifications and channels,
+and the clicks on notification buttons (``GET /v1/notifications``, ``POST
+/v1/apps/{app}/notifications/{id}/actions/{action}``: the command line's; the Task Manager page
+and the desktop click through the runtime).
 
 Each handler checks its input and hands on to ``runtime.notification_manager``; the error kinds
 cross the socket as in the rest of the API (an unknown channel is ``invalid_job``, deleting a
@@ -83,12 +86,10 @@ def add_routes(router: Router, read_body: BodyReader) -> None:
 
     async def click(request: Request) -> Response:
         nid = notification_id(request.match_info["notification_id"])
-        source = ClickSource.CLI
-        body = await read_body(request)
-        if body.get("source") == ClickSource.WEB.value:
-            source = ClickSource.WEB
+        await read_body(request)  # none is needed; a malformed one is still refused
         actions = cast("Runtime", request.context).notification_actions
-        clicked = actions.click(_app(request), nid, request.match_info["action"], source)
+        action = request.match_info["action"]
+        clicked = actions.click(_app(request), nid, action, ClickSource.CLI)
         return json_response({"ok": True, **clicked})
 
     router.add("GET", "/v1/notifications", listing)
