@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         NotificationChannel,
         NotificationManager,
     )
+    from uidt.app.receiver import NotificationActionReceiver
     from uidt.app.scheduler import JobScheduler
     from uidt.app.service import JobService
     from uidt.errors import UidtError
@@ -48,6 +49,7 @@ __all__ = [
     "NetworkRequest",
     "NetworkType",
     "Notification",
+    "NotificationActionReceiver",
     "NotificationChannel",
     "NotificationManager",
     "PendingReason",
@@ -64,6 +66,7 @@ _HOMES = {
     "AsyncNotificationManager": "uidt.app.notifications",
     "NotificationChannel": "uidt.app.notifications",
     "NotificationManager": "uidt.app.notifications",
+    "NotificationActionReceiver": "uidt.app.receiver",
     "JobScheduler": "uidt.app.scheduler",
     "JobService": "uidt.app.service",
     "UidtError": "uidt.errors",

@@ -44,3 +44,17 @@ def test_only_a_finished_job_exits_0(job: dict[str, Any] | None, status: int, wo
     got_status, line = outcome(job, Target(APP, 7, 1))
     assert got_status == status
     assert words in line
+
+
+def test_a_paused_transfer_is_not_done_so_following_it_exits_1() -> None:
+    """Pause ends the transfer job ``finished`` (its app finished it on the user's click), but
+    the file is not there: `--wait` must not exit 0 (a status never lies)."""
+    paused = {"state": "finished", "notification": {"title": "Download f.iso paused"}}
+    status, line = outcome(paused, Target(APP, 7, 1))
+    assert status == 1
+    assert "paused" in line
+    assert "uidt resume 7" in line
+    done = {"state": "finished", "notification": {"title": "Download f.iso complete"}}
+    assert outcome(done, Target(APP, 7, 1))[0] == 0
+    # another app's own words are its business: only the transfer app's title is read
+    assert outcome(paused, Target("other.app", 7, 1))[0] == 0

@@ -23,6 +23,7 @@ from uidt.packages.manifest import (
 GOOD = """
 package = "org.example.photos"
 permissions = ["RUN_USER_INITIATED_JOBS", "RECEIVE_BOOT_COMPLETED"]
+notification_receiver = "photos.sync:Actions"
 [[services]]
 name = "photos.sync:UploadService"
 permission = "BIND_JOB_SERVICE"
@@ -49,6 +50,13 @@ def test_a_manifest_file_loads(tmp_path: Path) -> None:
     assert m.services[0] == ServiceDecl("photos.sync:UploadService", BIND_JOB_SERVICE)
     assert m.services[0].guarded
     assert m.channels[0].id == "transfers"
+    assert m.notification_receiver == "photos.sync:Actions"
+
+
+def test_a_manifest_without_a_receiver_has_none() -> None:
+    m = Manifest.from_dict({"package": "org.example.app"})
+    assert m.notification_receiver is None
+    assert Manifest.from_dict(m.to_dict()) == m
 
 
 def test_a_service_without_bind_job_service_is_accepted_but_not_guarded(tmp_path: Path) -> None:
@@ -92,6 +100,8 @@ def _error(data: dict[str, Any]) -> str:
         ({"channels": [{"name": "x"}]}, ["channels[0]", "'id'"]),
         ({"channels": [{"id": "x", "icon": "y"}]}, ["channels[0]", "'icon'"]),
         ({"python": 3}, ["'python'"]),
+        ({"notification_receiver": "a.b"}, ["'notification_receiver'", "'module:Class'"]),
+        ({"notification_receiver": ["a:B"]}, ["'notification_receiver'", "'module:Class'"]),
     ],
 )
 def test_each_mistake_has_a_clear_message(data: dict[str, Any], words: list[str]) -> None:

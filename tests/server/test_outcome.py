@@ -19,6 +19,7 @@ from uidt.device.state import DeviceState, ThermalStatus
 from uidt.job import EndPolicy, InternalStopReason, PendingReason, StopReason
 from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.key import JobKey
+from uidt.job.notification import Notification, NotificationAction
 from uidt.server import (
     JobSchedulerService,
     KillApp,
@@ -447,3 +448,22 @@ def test_a_job_that_loses_its_network_again_and_again_starts_at_once_each_time(
         (start,) = of_type(service.take_actions(), StartJob)
         run_id = start.run_id
         service.host.on_start_job_result(run_id, True)
+
+
+def test_an_ended_job_keeps_the_notification_its_last_run_showed(
+    service: JobSchedulerService,
+) -> None:
+    # a transfer paused by the user ends finished, and its ended record still says "paused"
+    run_id = started(service)
+    paused = Notification(
+        "transfers",
+        "Download a.iso paused",
+        "1 MB of 3 MB",
+        actions=[NotificationAction("resume", "Resume")],
+    )
+    service.host.on_set_notification(run_id, 1, paused, EndPolicy.DETACH)
+    service.host.on_job_finished(run_id, False)
+    ended = service.ended[-1]
+    assert ended["state"] == "finished"
+    assert ended["notification"]["title"] == "Download a.iso paused"
+    assert ended["notification"]["actions"] == [["resume", "Resume"]]

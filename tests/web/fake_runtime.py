@@ -75,6 +75,7 @@ class FakeRuntime:
         self.bandwidth_limit = BandwidthLimiter(
             None, clock=FakeClock(), running=list, send=lambda _run, _share: None
         )
+        self.clicks: list[tuple[str, int, str]] = []
         self.snapshots = 0
         self.reasons: dict[tuple[str, int], list[list[Any]]] = {}
         self.device_history = FakeDeviceHistory()
@@ -113,6 +114,21 @@ class FakeRuntime:
         self, app: str, namespace: str | None, job_id: int
     ) -> tuple[list[list[Any]], list[list[int]]]:
         return list(self.reasons.get((app, job_id), [])), list(self.moved.get((app, job_id), []))
+
+    def click_notification_action(
+        self, app: str, notification_id: int, action_id: str
+    ) -> dict[str, Any]:
+        """A click is accepted when a job's or a listed notification has the action."""
+        shown = [
+            (j["app"], j["job_id"], (j["notification"] or {}).get("actions", [])) for j in self.jobs
+        ] + [(n["app"], n["id"], n.get("actions", [])) for n in self.notifications]
+        for owner, nid, actions in shown:
+            if (owner, nid) == (app, notification_id):
+                if action_id not in [a for a, _ in actions]:
+                    raise ValueError(f"notification {nid} of {app} has no action {action_id!r}")
+                self.clicks.append((app, notification_id, action_id))
+                return {"app": app, "id": notification_id, "action": action_id}
+        raise ValueError(f"{app} shows no notification {notification_id}")
 
     def set_progress(self, app: str, job_id: int, done: int) -> None:
         """Move a running job's transfer forward (notification and byte counters)."""

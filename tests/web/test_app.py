@@ -273,3 +273,87 @@ def test_detached_notifications_are_listed(client: TestClient, runtime: FakeRunt
     )  # fmt: skip
     login(client)
     assert "Downloaded a.iso" in client.get("/").text
+
+
+def _with_buttons(runtime: FakeRuntime) -> None:
+    running = job(APP, 1, title="Download a.iso", total=100)
+    running["notification"]["id"] = 1
+    running["notification"]["actions"] = [["pause", "Pause"], ["cancel", "Cancel"]]
+    runtime.jobs = [running]
+    runtime.notifications.append(
+        {"app": OTHER, "id": 7, "title": "Paused b.iso", "text": "", "progress": None,
+         "user_initiated_job": False, "actions": [["resume", "Resume"]]}
+    )  # fmt: skip
+
+
+def test_notification_actions_are_buttons_that_post_the_click(
+    client: TestClient, runtime: FakeRuntime
+) -> None:
+    _with_buttons(runtime)
+    csrf = login(client)
+    page = client.get("/").text
+    assert 'aria-label="Pause: Download a.iso"' in page
+    assert 'aria-label="Resume: Paused b.iso"' in page
+    response = client.post(
+        "/api/notifications/click",
+        data={"app": APP, "notification_id": "1", "action_id": "pause"},
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["action"] == "pause"
+    form = client.post(
+        "/api/notifications/click",
+        data={"csrf": csrf, "app": OTHER, "notification_id": "7", "action_id": "resume"},
+    )
+    assert form.status_code == 303
+    assert runtime.clicks == [(APP, 1, "pause"), (OTHER, 7, "resume")]
+
+
+def test_a_click_without_the_csrf_token_is_403(client: TestClient, runtime: FakeRuntime) -> None:
+    _with_buttons(runtime)
+    login(client)
+    response = client.post(
+        "/api/notifications/click", data={"app": APP, "notification_id": "1", "action_id": "pause"}
+    )
+    assert response.status_code == 403
+    assert runtime.clicks == []
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "words"),
+    [
+        (
+            {"app": APP, "notification_id": "1", "action_id": "forged"},
+            404,
+            "has no action 'forged'",
+        ),
+        (
+            {"app": APP, "notification_id": "9", "action_id": "pause"},
+            404,
+            "shows no notification 9",
+        ),
+        (
+            {"app": APP, "notification_id": "x", "action_id": "pause"},
+            400,
+            "app, notification_id and action_id are required",
+        ),
+        (
+            {"app": APP, "action_id": "pause"},
+            400,
+            "app, notification_id and action_id are required",
+        ),
+    ],
+)
+def test_a_bad_click_is_refused(
+    client: TestClient, runtime: FakeRuntime, data: dict[str, str], status: int, words: str
+) -> None:
+    _with_buttons(runtime)
+    csrf = login(client)
+    response = client.post(
+        "/api/notifications/click",
+        data=data,
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+    )
+    assert response.status_code == status
+    assert words in response.json()["error"]
+    assert runtime.clicks == []

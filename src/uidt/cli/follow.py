@@ -22,7 +22,7 @@ from uidt.cli.context import CliContext, pass_cli
 from uidt.cli.progress import ProgressBar
 from uidt.errors import DaemonError
 from uidt.job.reasons import incomplete_end_words
-from uidt.transfers.names import TRANSFERS_APP
+from uidt.transfers.names import PAUSED, TRANSFERS_APP
 
 #: States after which a job never runs again.
 TERMINAL_STATES = frozenset({"finished", "failed", "cancelled", "user-stopped"})
@@ -105,6 +105,15 @@ def _interrupted(target: Target) -> str:
     )
 
 
+def _paused_transfer(job: dict[str, Any], target: Target) -> bool:
+    """Whether a ``finished`` job is a built-in transfer the user paused (its ended record keeps
+    the notification it ended with, whose title ends in "paused")."""
+    if target.app != TRANSFERS_APP:
+        return False
+    title = str((job.get("notification") or {}).get("title") or "")
+    return title.endswith(f" {PAUSED}")
+
+
 def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
     """The exit status and the line to print for how the followed job ended."""
     label = f"job {target.job_id}"
@@ -117,6 +126,11 @@ def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
         )
         if incomplete is not None:  # dropped after a stop: not done, so not 0
             return 1, f"{label} {incomplete}"
+        if _paused_transfer(job, target):  # the app ended it on the user's Pause: not done
+            return 1, (
+                f"{label} was paused: its partial file is kept, "
+                f"`uidt resume {target.job_id}` goes on from where it stopped"
+            )
         return 0, f"{label} finished"
     if state == "failed":
         return 1, f"{label} failed: {job.get('failure') or 'no reason given'}"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from uidt.daemon.logs import setup_logging
 from uidt.errors import DaemonError, SettingsError
 from uidt.home.lock import HomeLock
-from uidt.home.paths import Paths
+from uidt.home.paths import Paths, resolve_paths
 from uidt.settings import Settings, check_web_address
 from uidt.timing import mark
 
@@ -124,7 +124,7 @@ def run(options: DaemonOptions) -> None:
 
         handoff = Handoff.take(paths.socket)  # systemd's socket, before any child is started
         apps = workers_to_prestart(options, warm=settings.warm_worker)
-        prestarted = prestart_workers(apps, paths.log_dir, settings)
+        prestarted = prestart_workers(apps, paths.log_dir, settings, worker_env(paths))
         mark("daemon.prestarted")
         try:
             import asyncio  # only now: the prestarted workers boot meanwhile
@@ -195,8 +195,18 @@ def workers_to_prestart(options: DaemonOptions, *, warm: bool = False) -> tuple[
     return tuple(dict.fromkeys((*options.prestart, *builtin, *warmed)))
 
 
+def worker_env(paths: Paths) -> dict[str, str]:
+    """What the daemon adds to its workers' environment: ``UIDT_HOME`` when it runs for one
+    ``--home`` folder, so that an app's code there (a notification receiver scheduling a job)
+    reaches this daemon as the app's own processes do."""
+    return {"UIDT_HOME": str(paths.data_dir)} if resolve_paths(paths.data_dir) == paths else {}
+
+
 def prestart_workers(
-    apps: tuple[str, ...], log_dir: Path, settings: Settings
+    apps: tuple[str, ...],
+    log_dir: Path,
+    settings: Settings,
+    extra_env: dict[str, str] | None = None,
 ) -> list[PrestartedWorker]:
     """Start the worker of each named built-in app now; unknown names are logged and skipped."""
     if not apps:
@@ -212,7 +222,8 @@ def prestart_workers(
             log.warning("--prestart %s: only built-in apps can be prestarted", app)
             continue
         try:
-            process, sock = start_worker(manifest, log_dir, settings.worker_idle_timeout_ms / 1000)
+            idle_s = settings.worker_idle_timeout_ms / 1000
+            process, sock = start_worker(manifest, log_dir, idle_s, extra_env)
         except OSError as exc:
             log.warning("could not prestart the worker of %s: %s", app, exc)
             continue
@@ -242,6 +253,7 @@ async def _serve(
     from uidt.device.auto import create_device_source
     from uidt.device.override import OverrideDeviceSource
     from uidt.host.apphost import AppHost
+    from uidt.host.launcher import SubprocessLauncher
     from uidt.server.service import JobSchedulerService
 
     paths = options.paths
@@ -264,6 +276,7 @@ async def _serve(
     runtime = Runtime(service=service, store=store, host=None, device=device, clock=clock)
     host = AppHost(
         runtime.on_host_event,
+        launcher=SubprocessLauncher(paths.log_dir, extra_env=worker_env(paths)),
         log_dir=paths.log_dir,
         idle_timeout_s=settings.worker_idle_timeout_ms / 1000,
     )

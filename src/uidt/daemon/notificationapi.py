@@ -1,4 +1,7 @@
-"""The control API's routes for an app's ``NotificationManager``: its notifications and channels.
+"""The control API's routes for an app's ``NotificationManager``: its notifications and channels,
+and the clicks on notification buttons (``GET /v1/notifications``, ``POST
+/v1/apps/{app}/notifications/{id}/actions/{action}``: the command line's; the Task Manager page
+and the desktop click through the runtime).
 
 Each handler checks its input and hands on to ``runtime.notification_manager``; the error kinds
 cross the socket as in the rest of the API (an unknown channel is ``invalid_job``, deleting a
@@ -11,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from uidt.daemon.httpd import Request, Response, Router, json_response
+from uidt.daemon.notificationactions import ClickSource
 from uidt.errors import InvalidJobError
 from uidt.job.notification import Notification
 
@@ -75,6 +79,21 @@ def add_routes(router: Router, read_body: BodyReader) -> None:
         _manager(request).delete_channel(_app(request), request.match_info["channel"])
         return json_response({"ok": True})
 
+    async def listing(request: Request) -> Response:
+        app = request.query.get("app") or None
+        actions = cast("Runtime", request.context).notification_actions
+        return json_response({"notifications": actions.listing(app)})
+
+    async def click(request: Request) -> Response:
+        nid = notification_id(request.match_info["notification_id"])
+        await read_body(request)  # none is needed; a malformed one is still refused
+        actions = cast("Runtime", request.context).notification_actions
+        action = request.match_info["action"]
+        clicked = actions.click(_app(request), nid, action, ClickSource.CLI)
+        return json_response({"ok": True, **clicked})
+
+    router.add("GET", "/v1/notifications", listing)
+    router.add("POST", "/v1/apps/{app}/notifications/{notification_id}/actions/{action}", click)
     router.add("GET", "/v1/apps/{app}/notifications", active)
     router.add("POST", "/v1/apps/{app}/notifications", notify)
     router.add("DELETE", "/v1/apps/{app}/notifications/{notification_id}", cancel)

@@ -112,6 +112,23 @@ OPENAPI: dict[str, Any] = {
                 ),
             ),
         },
+        "/v1/notifications": {
+            "get": _op(
+                "The notifications shown now, with their actions",
+                [_param("app", "query", {"type": "string"})],
+            )
+        },
+        "/v1/apps/{app}/notifications/{notification_id}/actions/{action}": {
+            "post": _op(
+                "Click an action of a notification: a user-interaction grant, and the call of "
+                "the app's notification receiver",
+                [
+                    _APP,
+                    _param("notification_id", "path", {"type": "integer"}),
+                    _param("action", "path", {"type": "string", "minLength": 1}),
+                ],
+            )
+        },
         "/v1/apps/{app}/notifications/{notification_id}": {
             "delete": _op(
                 "Cancel a notification (ignored while a running user-initiated job uses it)",

@@ -31,11 +31,13 @@ from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.devicehistory import DeviceHistory
 from uidt.daemon.lowmemory import LowMemoryKiller
+from uidt.daemon.notificationactions import ClickSource, NotificationActions
 from uidt.daemon.shell import run_shell_command
 from uidt.daemon.shutdown import Shutdown
 from uidt.daemon.visibility import Visibility
 from uidt.device.source import DeviceSource
 from uidt.device.state import DeviceState, MemoryPressure
+from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
 from uidt.job.work import JobWorkItem
@@ -76,6 +78,14 @@ class Runtime:
         #: The apps' NotificationManager calls (created channels, notify, cancel).
         self.notification_manager = AppNotifications(
             apps=self.apps, store=self.store, service=service, apply=self.apply
+        )
+        #: Clicks on the apps' notification buttons (checked, granted, delivered).
+        self.notification_actions = NotificationActions(
+            apps=self.apps,
+            service=service,
+            grant=self.grant_user_interaction,
+            deliver=lambda *args: self.host.notification_action(*args),
+            spawn=self._spawn,
         )
         #: The request to stop and the graceful stop of the running jobs.
         self.shutdown = Shutdown(self.apply)
@@ -339,9 +349,18 @@ class Runtime:
     # -- app visibility (see uidt.daemon.visibility) ------------------------------------------------------------------------
 
     def on_notification_action(self, app: str, notification_id: int, action_id: str) -> None:
-        """A click on one of the app's notification actions: a short user-interaction grant."""
-        log.info("user clicked %r on notification %d of %s", action_id, notification_id, app)
-        self.grant_user_interaction(app)
+        """A click in a desktop notification: see :class:`NotificationActions` (a refused one is
+        logged: there is nobody to answer)."""
+        try:
+            self.notification_actions.click(app, notification_id, action_id, ClickSource.DESKTOP)
+        except InvalidJobError as exc:
+            log.warning("refused a desktop notification click: %s", exc)
+
+    def click_notification_action(
+        self, app: str, notification_id: int, action_id: str
+    ) -> dict[str, Any]:
+        """A click on the Task Manager page (see :class:`NotificationActions`)."""
+        return self.notification_actions.click(app, notification_id, action_id, ClickSource.WEB)
 
     def grant_user_interaction(self, app: str) -> None:
         """The user just interacted with the app (a click): it may start UIJs for a while."""

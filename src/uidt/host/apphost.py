@@ -100,6 +100,8 @@ class AppHost:
         self.hello_timeout_s = hello_timeout_s
         self.workers: dict[str, _Worker] = {}
         self._binding: set[str] = set()
+        #: Set when a bind under way ends (a notification action waits for it).
+        self._bind_done: dict[str, asyncio.Event] = {}
         #: Prestarted workers still saying hello: the task, the process and the daemon's socket.
         self._adopting: dict[str, tuple[asyncio.Task[None], WorkerProcess, socket.socket]] = {}
         self._seq = itertools.count(1)
@@ -135,13 +137,21 @@ class AppHost:
             return
         self._binding.add(app)
         try:
+            await self._bind_new(manifest)
+        finally:
+            self._binding.discard(app)
+            waiter = self._bind_done.pop(app, None)
+            if waiter is not None:
+                waiter.set()
+
+    async def _bind_new(self, manifest: Manifest) -> None:
+        app = manifest.package
+        try:
             worker = await self._launch(manifest)
         except (OSError, ProtocolError, TimeoutError) as exc:
             log.error("could not start the worker of %s: %s", app, exc)
             self._emit(BindFailed(app, str(exc) or type(exc).__name__))
             return
-        finally:
-            self._binding.discard(app)
         if self.closed():  # closed while the worker was starting: it must not outlive the host
             worker.process.kill()
             worker.writer.close()
@@ -271,6 +281,33 @@ class AppHost:
         worker = self.workers.get(app)
         if worker is not None:
             worker.send(msg.BandwidthLimit(run_id, rate))
+
+    async def notification_action(
+        self, manifest: Manifest, notification_id: int, action_id: str, params: dict[str, Any]
+    ) -> bool:
+        """Hand a click to the app's notification receiver, starting its worker if none runs.
+
+        Returns ``False`` when no worker could be started (the click is logged and dropped, as
+        a broadcast to an app that cannot start is).
+        """
+        from uidt.host import messages as msg
+
+        app = manifest.package
+        receiver = manifest.notification_receiver
+        if receiver is None:
+            return False
+        await self.bind(manifest)
+        if app not in self.workers and app in self._binding:
+            # a bind already under way (a job's) made ours return at once: wait for its end
+            done = self._bind_done.setdefault(app, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.hello_timeout_s)
+        worker = self.workers.get(app)
+        if worker is None:
+            log.warning("dropped a notification action for %s: its worker did not start", app)
+            return False
+        worker.send(msg.NotificationAction(receiver, notification_id, action_id, params))
+        return True
 
     async def kill(self, app: str) -> None:
         """Kill the app's worker (the whole process group); death is reported by the reader."""

@@ -59,6 +59,15 @@ class BandwidthLimit(Message, frozen=True, tag="bandwidth_limit"):
     bytes_per_second: int | None
 
 
+class NotificationAction(Message, frozen=True, tag="notification_action"):
+    """Call the app's notification receiver (``receiver``, ``module:Class``) with a click."""
+
+    receiver: str
+    notification_id: int
+    action_id: str
+    params: dict[str, Any]
+
+
 class Ping(Message, frozen=True, tag="ping"):
     """Heartbeat."""
 
@@ -153,7 +162,7 @@ class Pong(Message, frozen=True, tag="pong"):
     seq: int
 
 
-ToWorker = Start | Stop | NetworkChanged | BandwidthLimit | Ping | Reply
+ToWorker = Start | Stop | NetworkChanged | BandwidthLimit | NotificationAction | Ping | Reply
 FromWorker = (
     Hello
     | StartResult

@@ -51,7 +51,10 @@ class StartedWorker:
 
 
 def start_worker(
-    manifest: Manifest, log_dir: Path | None, idle_timeout_s: float
+    manifest: Manifest,
+    log_dir: Path | None,
+    idle_timeout_s: float,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[StartedWorker, socket.socket]:
     """Start the app's worker now; the daemon's end of its socket pair comes with it.
 
@@ -65,7 +68,7 @@ def start_worker(
             worker_command(manifest, child.fileno(), idle_timeout_s),
             pass_fds=(child.fileno(),),
             start_new_session=True,
-            env=worker_environment(manifest),
+            env=worker_environment(manifest, extra_env),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,

@@ -34,6 +34,7 @@ from uidt.app.service import JobService
 from uidt.errors import InvalidJobError, ProtocolError
 from uidt.host import messages as msg
 from uidt.host import protocol
+from uidt.host.receivers import Receivers
 from uidt.job.params import JobParameters
 from uidt.job.reasons import StopReason
 from uidt.timing import mark
@@ -193,6 +194,8 @@ class Worker:
             _EXECUTOR_THREADS, thread_name_prefix=f"uidt-{app}"
         )
         self._activity = asyncio.Event()
+        #: The app's notification receivers (``notification_action`` messages).
+        self.receivers = Receivers(self.executor)
 
     async def serve(self, sock: socket.socket) -> str:
         """Serve until the daemon closes the socket, a bad frame, or idleness.
@@ -274,6 +277,8 @@ class Worker:
                 self._spawn(self._network_changed(run_id, network))
             case msg.BandwidthLimit(run_id=run_id, bytes_per_second=rate):
                 self._bandwidth_limit(run_id, rate)
+            case msg.NotificationAction():
+                self._spawn(self._notification_action(message))
             case _:
                 assert_never(message)
 
@@ -378,6 +383,29 @@ class Worker:
                 self._crashed(run_id, "on_network_changed")
                 return
         self.conn.send(msg.NetworkChangedDone(run_id))
+
+    async def _notification_action(self, message: msg.NotificationAction) -> None:
+        """A click on one of the app's notification buttons: call its receiver.
+
+        Nothing is sent back (a broadcast has no answer); an exception goes to the worker log
+        and the worker carries on.
+        """
+        self._activity.set()
+        try:
+            # never import a module on two threads at once: finish (or give up on) the preload
+            self._preloaded.wait(PRELOAD_WAIT_S)
+            await self.receivers.deliver(
+                message.receiver, message.notification_id, message.action_id, message.params
+            )
+        except Exception:
+            print(
+                f"uidt worker {self.app}: the notification receiver failed:\n"
+                + traceback.format_exc()[-MAX_TRACEBACK_CHARS:],
+                file=sys.stderr,
+                flush=True,
+            )
+        finally:
+            self._activity.set()
 
     async def _idle_watch(self) -> str:
         """Return after ``idle_timeout`` seconds with nothing running or starting."""

@@ -10,7 +10,14 @@ permission = "BIND_JOB_SERVICE"
 [[channels]]
 id = "transfers"
 name = "Transfers"
+notification_receiver = "photos.sync:Actions"   # optional, at the top: see below
 ```
+
+``notification_receiver`` (``module:Class``, a
+:class:`~uidt.app.receiver.NotificationActionReceiver`) is the app's receiver of its
+notification actions, as an Android ``BroadcastReceiver`` of a notification's ``PendingIntent``:
+a click on one of the app's notification buttons calls its ``on_notification_action`` in the
+app's worker. An app without one cannot be sent clicks (the click is refused).
 
 A service without ``permission = "BIND_JOB_SERVICE"`` is accepted here and refused when a job is
 scheduled onto it (``ValueError``), as Android does. Importability of a service is not checked at
@@ -50,7 +57,15 @@ _PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _SERVICE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 #: Largest manifest read (a real one is a few hundred bytes).
 MAX_MANIFEST_BYTES = 64 * 1024
-_TOP_KEYS = {"package", "permissions", "python", "services", "channels", "root"}
+_TOP_KEYS = {
+    "package",
+    "permissions",
+    "python",
+    "services",
+    "channels",
+    "root",
+    "notification_receiver",
+}
 _SERVICE_KEYS = {"name", "permission"}
 _CHANNEL_KEYS = {"id", "name"}
 
@@ -87,6 +102,8 @@ class Manifest:
     channels: tuple[ChannelDecl, ...] = ()
     #: Directory added to the worker's import path (the folder of ``uidt.toml``).
     root: str | None = None
+    #: ``module:Class`` receiving the app's notification actions (``None``: clicks are refused).
+    notification_receiver: str | None = None
 
     def service(self, name: str) -> ServiceDecl | None:
         """The declared service called ``name`` (``module:Class``), or ``None``."""
@@ -101,6 +118,7 @@ class Manifest:
             "services": [{"name": s.name, "permission": s.permission} for s in self.services],
             "channels": [{"id": c.id, "name": c.name} for c in self.channels],
             "root": self.root,
+            "notification_receiver": self.notification_receiver,
         }
 
     @classmethod
@@ -142,7 +160,12 @@ class Manifest:
         root = data.get("root")
         if root is not None and not isinstance(root, str):
             raise ManifestError(f"{source}: 'root' must be a path")
-        return cls(package, tuple(permissions), python, services, channels, root)
+        receiver = data.get("notification_receiver")
+        if receiver is not None and (not isinstance(receiver, str) or not _SERVICE.match(receiver)):
+            raise ManifestError(
+                f"{source}: 'notification_receiver' must be 'module:Class', not {receiver!r}"
+            )
+        return cls(package, tuple(permissions), python, services, channels, root, receiver)
 
 
 def _no_unknown(table: dict[str, Any], allowed: set[str], where: str) -> None:

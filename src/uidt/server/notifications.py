@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from uidt.errors import InvalidJobError, JobPermissionError
 from uidt.job.notification import EndPolicy, Notification
@@ -143,6 +144,23 @@ class NotificationCoordinator:
             else:
                 actions.append(RemoveNotification(record.app, record.notification_id))
         return actions
+
+    def shown_of(self, ctx: JobServiceContext | None) -> dict[str, Any] | None:
+        """What a run's notification shows now: id, title, text, progress and actions (``None``
+        without a run or a notification)."""
+        if ctx is None or ctx.notification_id is None:
+            return None
+        record = self.shown.get((ctx.app, ctx.notification_id))
+        if record is None:
+            return None
+        n = record.notification
+        return {
+            "id": ctx.notification_id,
+            "title": n["title"],
+            "text": n["text"],
+            "progress": n["progress"],
+            "actions": list(n.get("actions", [])),
+        }
 
     def active(self, app: str) -> list[NotificationRecord]:
         """``getActiveNotifications``: what the app's notifications show now, by id."""

@@ -65,6 +65,7 @@ def finish_run(
     status.cumulative_runtime_ms += ran_ms - ctx.stamped_ms
     status.override = Override.NONE
     reason, internal = ctx.stop_reason, ctx.internal_reason
+    status.last_notification = svc.notifications.shown_of(ctx)
     for action in svc.notifications.job_ended(ctx, reason, utc):
         svc.emit(action)
     if ctx.user_visible and (

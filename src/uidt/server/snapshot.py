@@ -38,12 +38,9 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
     key = status.key
     ctx = svc.run_table.get(key)
     down, up = status.estimated_bytes()
-    notification: dict[str, Any] | None = None
-    if ctx is not None and ctx.notification_id is not None:
-        shown = svc.notifications.shown.get((key.app, ctx.notification_id))
-        if shown is not None:
-            n = shown.notification
-            notification = {"title": n["title"], "text": n["text"], "progress": n["progress"]}
+    notification = svc.notifications.shown_of(ctx)
+    if notification is None and ctx is None and status.state.terminal:
+        notification = status.last_notification
     return {
         "app": key.app,
         "namespace": key.namespace,
@@ -130,6 +127,7 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
                 "title": r.notification.get("title"),
                 "text": r.notification.get("text"),
                 "progress": r.notification.get("progress"),
+                "actions": list(r.notification.get("actions", [])),
                 "user_initiated_job": r.user_initiated_job,
                 "job_id": r.job.job_id if r.job is not None else None,
             }

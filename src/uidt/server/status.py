@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum, IntFlag
+from typing import Any
 
 from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_SYSTEM_UIJ, INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
@@ -123,6 +124,9 @@ class JobStatus:
     #: The byte figures of the job's last run (estimated down/up, transferred down/up), kept
     #: for its ended record: a finished download still says how much it moved.
     last_run_bytes: tuple[int, int, int, int] | None = None
+    #: What the notification of the job's last run showed when it ended (title, text, progress,
+    #: actions), kept for its ended record: a paused transfer still says "paused".
+    last_notification: dict[str, Any] | None = None
     #: What the job's network request wants, ``(capabilities, transports)``, or ``None`` without
     #: a network constraint; derived from ``job`` (a key cheaper to hash than the request).
     network_wants: tuple[frozenset[NetCapability], frozenset[Transport]] | None = field(

@@ -12,6 +12,7 @@ from uidt.job.info import JobInfo
 from uidt.job.network import NetworkType
 from uidt.transfers.names import CHANNEL as CHANNEL
 from uidt.transfers.names import DOWNLOAD_SERVICE as DOWNLOAD_SERVICE
+from uidt.transfers.names import PAUSED as PAUSED
 from uidt.transfers.names import TRANSFERS_APP as TRANSFERS_APP
 from uidt.transfers.names import UPLOAD_SERVICE as UPLOAD_SERVICE
 
@@ -42,6 +43,7 @@ MANIFEST: dict[str, object] = {
         {"name": UPLOAD_SERVICE, "permission": "BIND_JOB_SERVICE"},
     ],
     "channels": [{"id": CHANNEL, "name": "Transfers"}],
+    "notification_receiver": "uidt.transfers.actions:TransferActions",
 }
 
 

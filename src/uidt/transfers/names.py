@@ -8,3 +8,6 @@ TRANSFERS_APP = "uidt.transfers"
 DOWNLOAD_SERVICE = "uidt.transfers.service:HttpDownloadService"
 UPLOAD_SERVICE = "uidt.transfers.service:HttpUploadService"
 CHANNEL = "transfers"
+#: The last word of a paused transfer's notification title (the job ended ``finished``; its
+#: Resume schedules it again): `--wait` and `uidt follow` must not read it as done.
+PAUSED = "paused"

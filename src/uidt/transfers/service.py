@@ -38,11 +38,17 @@ from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.redact import redact
 from uidt.transfers.download import DownloadResult, download
-from uidt.transfers.jobs import CHANNEL, DONE, FAILED, RETRYING, WAITING
+from uidt.transfers.jobs import CHANNEL, DONE, FAILED, PAUSED, RETRYING, WAITING
 from uidt.transfers.mirrors import from_sources, sources
-from uidt.transfers.notices import Notice
 from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.progress import Progress
+from uidt.transfers.reporting import (
+    DETACH,
+    PAUSED_ACTIONS,
+    RUNNING_ACTIONS,
+    Reporter,
+    shown,
+)
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryPolicy, Sleep
 from uidt.transfers.safefile import mode_for_umask
@@ -53,22 +59,20 @@ from uidt.units import human_bytes
 log = logging.getLogger("uidt.transfers")
 
 MiB = 1024 * 1024
-#: Starts the notification text of a transfer whose server certificate is not checked.
-INSECURE_MARK = "INSECURE (certificate not checked)"
-#: The transfer notifications stay when the job ends (Android's policy name, as apps use it).
-DETACH = JobService.JOB_END_NOTIFICATION_POLICY_DETACH
 
 
-def progress_text(p: Progress, notices: list[Notice]) -> str:
-    parts = [human_bytes(p.done) + (f" of {human_bytes(p.total)}" if p.total else "")]
-    if p.rate > 0:
-        parts.append(f"{human_bytes(p.rate)}/s")
-    if p.eta is not None:
-        minutes, seconds = divmod(int(p.eta), 60)
-        parts.append(f"{minutes}:{seconds:02d} left")
-    if notices:
-        parts.append(notices[-1].text)
-    return " · ".join(parts)
+class Running:
+    """A transfer running in this worker: its service, parameters and reporter."""
+
+    def __init__(self, service: _TransferService, params: JobParameters, report: Reporter):
+        self.service = service
+        self.params = params
+        self.report = report
+
+
+#: The transfers running in this worker, by job id: the notification receiver pauses and
+#: cancels them here (it runs in the same worker, on the same loop).
+RUNNING: dict[int, Running] = {}
 
 
 class _TransferService(JobService):
@@ -85,7 +89,7 @@ class _TransferService(JobService):
     def describe(self, extras: dict[str, Any]) -> str:
         raise NotImplementedError
 
-    async def transfer(self, params: JobParameters, report: _Reporter) -> str:
+    async def transfer(self, params: JobParameters, report: Reporter) -> str:
         raise NotImplementedError
 
     def throttle(self, params: JobParameters) -> Throttle:
@@ -107,23 +111,66 @@ class _TransferService(JobService):
 
     async def on_start_job(self, params: JobParameters) -> bool:
         name = self.describe(params.extras)
-        reporter = _Reporter(self, params, f"{self.verb} {name}")
+        reporter = Reporter(self, params, f"{self.verb} {name}")
         self.set_notification(
             params,
             params.job_id,
-            Notification(CHANNEL, f"{self.verb} {name}", reporter.marked("starting")),
+            Notification(
+                CHANNEL,
+                f"{self.verb} {name}",
+                reporter.marked("starting"),
+                actions=RUNNING_ACTIONS,
+            ),
             DETACH,
         )
+        RUNNING[params.job_id] = Running(self, params, reporter)
         self._tasks[params.job_id] = asyncio.get_running_loop().create_task(
             self._run(params, reporter)
         )
         return True
 
+    async def stop_transfer(self, job_id: int) -> bool:
+        """Stop the job's transfer task and wait for it (the engine commits its checkpoint);
+        ``False`` when none was running (it had ended, or the scheduler stopped it)."""
+        task = self._tasks.pop(job_id, None)
+        entry = RUNNING.get(job_id)
+        if entry is not None and entry.service is self:
+            del RUNNING[job_id]
+        if task is None:
+            return False
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return True
+
+    def paused(self, params: JobParameters, report: Reporter) -> None:
+        """The transfer was paused: say so, keep the part file, end the job for now."""
+        last = report.last
+        if last is not None and last.total:
+            text = f"paused at {human_bytes(last.done)} of {human_bytes(last.total)}"
+        elif last is not None:
+            text = f"paused at {human_bytes(last.done)}"
+        else:
+            text = "paused"
+        self.set_notification(
+            params,
+            params.job_id,
+            Notification(
+                CHANNEL,
+                f"{report.title} {PAUSED}",
+                report.marked(text),
+                progress=None if last is None else last.fraction,
+                ongoing=False,
+                actions=PAUSED_ACTIONS,
+            ),
+            DETACH,
+        )
+        self.job_finished(params, False)
+
     def patience(self, params: JobParameters) -> Patience | None:
         """The cross-run count of transient trouble (``None``: such a run fails the job)."""
         return None
 
-    async def _run(self, params: JobParameters, reporter: _Reporter) -> None:
+    async def _run(self, params: JobParameters, reporter: Reporter) -> None:
         title = reporter.title
         patience = self.patience(params)
         try:
@@ -155,9 +202,12 @@ class _TransferService(JobService):
         finally:
             self._tasks.pop(params.job_id, None)
             self._throttles.pop(params.run_id, None)
+            entry = RUNNING.get(params.job_id)
+            if entry is not None and entry.params is params:
+                del RUNNING[params.job_id]
 
     def _failed(self, params: JobParameters, title: str, exc: BaseException | str) -> None:
-        reason = _shown(params, str(exc))  # the job's reason is shown everywhere: no secret
+        reason = shown(params, str(exc))  # the job's reason is shown everywhere: no secret
         log.warning("%s failed: %s", title, reason)
         self.set_notification(
             params,
@@ -171,7 +221,7 @@ class _TransferService(JobService):
         self, params: JobParameters, title: str, patience: Patience, exc: RetryLaterError
     ) -> None:
         """Transient trouble outlasted this run: ask to run again later, or fail at last."""
-        reason = _shown(params, str(exc))
+        reason = shown(params, str(exc))
         try:
             verdict = patience.ran_out(reason, progressed=exc.progressed, now=time.time())
         except OSError as err:  # the count cannot be kept: failing is the bounded choice
@@ -191,68 +241,15 @@ class _TransferService(JobService):
         self.job_finished(params, True)
 
     async def on_stop_job(self, params: JobParameters) -> bool:
+        entry = RUNNING.get(params.job_id)
+        if entry is not None and entry.params is params:
+            del RUNNING[params.job_id]
         task = self._tasks.pop(params.job_id, None)
         if task is not None:
             task.cancel()
             # The engine checkpoints on cancellation; wait so the next run finds it consistent.
             await asyncio.gather(task, return_exceptions=True)
         return True
-
-
-def _options(params: JobParameters) -> RequestOptions:
-    """The job's request options (malformed ones: none, the run then fails on them)."""
-    try:
-        return RequestOptions.from_extras(params.extras)
-    except InvalidJobError:
-        return RequestOptions()
-
-
-def _shown(params: JobParameters, text: str) -> str:
-    """``text`` as it may be shown: no password of a URL, no secret header value."""
-    return _options(params).scrub(redact(text))
-
-
-class _Reporter:
-    """Turns engine callbacks into JobService calls, a few per second at most."""
-
-    def __init__(self, service: JobService, params: JobParameters, title: str) -> None:
-        self.service = service
-        self.params = params
-        self.title = title
-        self.notices: list[Notice] = []
-        self.upload = False
-        self.insecure = _options(params).insecure
-
-    def marked(self, text: str) -> str:
-        """``text`` led by :data:`INSECURE_MARK` when the certificate is not checked."""
-        return f"{INSECURE_MARK} · {text}" if self.insecure else text
-
-    def estimate(self, total: int) -> None:
-        if self.upload:
-            self.service.update_estimated_network_bytes(self.params, -1, total)
-        else:
-            self.service.update_estimated_network_bytes(self.params, total, -1)
-
-    def notice(self, notice: Notice) -> None:
-        if notice is not Notice.RETRIED or not self.notices:
-            self.notices.append(notice)
-
-    def progress(self, p: Progress) -> None:
-        if self.upload:
-            self.service.update_transferred_network_bytes(self.params, 0, p.done)
-        else:
-            self.service.update_transferred_network_bytes(self.params, p.done, 0)
-        self.service.set_notification(
-            self.params,
-            self.params.job_id,
-            Notification(
-                CHANNEL,
-                self.title,
-                self.marked(progress_text(p, self.notices)),
-                progress=p.fraction,
-            ),
-            DETACH,
-        )
 
 
 def limit_rate(extras: dict[str, Any]) -> int | None:
@@ -301,7 +298,7 @@ class HttpDownloadService(_TransferService):
         dest = params.extras.get("dest")
         return Patience(Path(str(dest))) if dest else None
 
-    async def transfer(self, params: JobParameters, report: _Reporter) -> str:
+    async def transfer(self, params: JobParameters, report: Reporter) -> str:
         extras = params.extras
         started = time.monotonic()
         lowest_speed, lowest_speed_seconds = speed_rule(extras)
@@ -369,7 +366,7 @@ class HttpUploadService(_TransferService):
         path = Path(str(source))
         return Patience(path, state=upload_patience_path(path))
 
-    async def transfer(self, params: JobParameters, report: _Reporter) -> str:
+    async def transfer(self, params: JobParameters, report: Reporter) -> str:
         # aiohttp: imported by uploads only
         from uidt.transfers.upload import TusPolicy, TusUnsupportedError, UploadMode, upload
 

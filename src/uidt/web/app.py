@@ -14,7 +14,11 @@ Routes:
     ``GET /jobs/{app}/{job_id}/timeline.svg[?namespace=NS]``: the job's timeline picture
     (:mod:`uidt.web.timeline`), for a scheduled job or one among the last ended; 404 for a job the
     app does not have, 400 for an id that is not a whole number.
-    ``POST /logout``.
+    ``POST /api/notifications/click`` (fields ``app``, ``notification_id``, ``action_id``:
+    not ``id`` or ``action``, which would hide the form's own properties in the page's script): a click on a
+    notification's button, handed to the daemon as any click is (a user-interaction grant and the
+    app's ``on_notification_action``); 404 with the reason for a notification the app does not
+    show or an action it does not have. ``POST /logout``.
 
 Authentication and CSRF are described in :mod:`uidt.web.auth`.
 """
@@ -300,6 +304,25 @@ def create_web_app(
             return _refuse(request.scope, 404, "Not found", f"no {label}")
         return Response(svg, media_type="image/svg+xml")
 
+    async def click(request: Request) -> Response:
+        form = await _form(request, auth)
+        try:
+            app, notification_id, action = (
+                form["app"],
+                int(form["notification_id"]),
+                form["action_id"],
+            )
+        except (KeyError, ValueError):
+            return _answer(
+                request, {"error": "app, notification_id and action_id are required"}, 400
+            )
+        try:
+            clicked = runtime.click_notification_action(app, notification_id, action)
+        except (UidtError, LookupError, ValueError) as exc:
+            return _answer(request, {"error": str(exc)}, 404)
+        feed.poke()
+        return _answer(request, {**clicked, "message": f"Clicked {action}"})
+
     web = Starlette(
         routes=[
             Route("/login", login, methods=["GET"]),
@@ -311,6 +334,7 @@ def create_web_app(
             Route("/api/jobs/cancel", cancel, methods=["POST"]),
             Route("/api/bandwidth-limit", bandwidth_limit, methods=["POST"]),
             Route("/jobs/{app}/{job_id}/timeline.svg", timeline, methods=["GET"]),
+            Route("/api/notifications/click", click, methods=["POST"]),
         ],
         middleware=[Middleware(GuardMiddleware, auth=auth, allowed_hosts=allowed_hosts)],
         exception_handlers={_CsrfRejected: _csrf_rejected},

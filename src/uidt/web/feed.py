@@ -68,6 +68,7 @@ class SnapshotFeed:
                 "title": event.title,
                 "text": event.text,
                 "progress": event.progress,
+                "actions": [[a.action_id, a.title] for a in event.actions],
                 "user_initiated_job": event.user_initiated_job,
             }
         else:

@@ -71,3 +71,9 @@ class TaskManagerRuntime(Protocol):
         """A scheduled job's pending-reason changes ``[[utc_ms, [reason, …]], …]`` and bytes done
         over time ``[[utc_ms, bytes], …]`` (empty lists for a job not scheduled)."""
         ...
+
+    def click_notification_action(
+        self, app: str, notification_id: int, action_id: str
+    ) -> dict[str, Any]:
+        """A click on a notification's button (``ValueError``: no such notification/action)."""
+        ...

@@ -106,14 +106,32 @@ def _facts(job: dict[str, Any]) -> str:
     return f'<p class="facts">{" · ".join(facts)}</p>'
 
 
-def _running_job(job: dict[str, Any]) -> str:
+def _buttons(app: str, notification_id: Any, title: str, actions: list[Any], csrf: str) -> str:
+    """One small form per notification action; a click POSTs it (with the session's token)."""
+    if notification_id is None or not actions:
+        return ""
+    forms = "".join(
+        f'<form method="post" action="/api/notifications/click" class="action" '
+        f'data-done="{_e(a["title"])}: {_e(title)}">{_csrf_field(csrf)}'
+        f'<input type="hidden" name="app" value="{_e(app)}">'
+        f'<input type="hidden" name="notification_id" value="{_e(notification_id)}">'
+        f'<input type="hidden" name="action_id" value="{_e(a["id"])}">'
+        f'<button type="submit" class="action" data-action="{_e(a["id"])}" '
+        f'aria-label="{_e(a["title"])}: {_e(title)}">{_e(a["title"])}</button></form>'
+        for a in actions
+    )
+    return f'<div class="actions">{forms}</div>'
+
+
+def _running_job(job: dict[str, Any], csrf: str) -> str:
     title = job["title"] or _job_label(job).capitalize()
     text = f'<p class="text">{_e(job["text"])}</p>' if job["text"] else ""
+    buttons = _buttons(job["app"], job.get("notification_id"), title, job["actions"], csrf)
     return (
         f'<li class="job" id="{job["id"]}" data-state="{_e(job["state"])}">'
         f'<p class="title">{_e(title)}</p>{text}'
-        f'<p class="bar">{_progress(job)}</p>{_facts(job)}{_stop_line(job)}{_history(job)}'
-        f"{_timeline_link(job)}</li>"
+        f'<p class="bar">{_progress(job)}</p>{buttons}{_facts(job)}{_stop_line(job)}'
+        f"{_history(job)}{_timeline_link(job)}</li>"
     )
 
 
@@ -131,7 +149,7 @@ def _stop_line(job: dict[str, Any]) -> str:
 
 def _app(app: dict[str, Any], csrf: str) -> str:
     name = app["app"]
-    jobs = "".join(_running_job(job) for job in app["jobs"])
+    jobs = "".join(_running_job(job, csrf) for job in app["jobs"])
     count = len(app["jobs"])
     return (
         f'<li class="app" id="{app["id"]}" data-app="{_e(name)}">'
@@ -180,10 +198,14 @@ def _ended_job(job: dict[str, Any]) -> str:
     )
 
 
-def _notification(note: dict[str, Any]) -> str:
+def _notification(note: dict[str, Any], csrf: str) -> str:
     text = f" — {_e(note['text'])}" if note["text"] else ""
+    buttons = _buttons(
+        note["app"], note.get("notification_id"), note["title"], note.get("actions", []), csrf
+    )
     return (
-        f'<li id="{note["id"]}"><strong>{_e(note["app"])}</strong>: {_e(note["title"])}{text}</li>'
+        f'<li id="{note["id"]}"><strong>{_e(note["app"])}</strong>: {_e(note["title"])}{text}'
+        f"{buttons}</li>"
     )
 
 
@@ -208,7 +230,7 @@ def render_fragment(view: dict[str, Any], csrf: str) -> str:
     if view["notifications"]:
         parts.append(
             '<section aria-labelledby="h-notes"><h2 id="h-notes">Notifications</h2><ul>'
-            + "".join(_notification(n) for n in view["notifications"])
+            + "".join(_notification(n, csrf) for n in view["notifications"])
             + "</ul></section>"
         )
     if view["ended"]:

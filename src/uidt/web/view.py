@@ -133,6 +133,8 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
         "user_initiated": bool(job.get("user_initiated")),
         "title": note.get("title") or "",
         "text": note.get("text") or "",
+        "notification_id": note.get("id"),
+        "actions": _actions(note) if state == "active" else [],
         "progress": None if progress is None else float(progress),
         "bytes_done": done,
         "bytes_total": total,
@@ -150,6 +152,11 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
         "history": list(job.get("history") or []),
         "cancellable": live and state != "active",
     }
+
+
+def _actions(note: dict[str, Any]) -> list[dict[str, str]]:
+    """A notification's buttons: ``[{"id": ..., "title": ...}]``."""
+    return [{"id": str(a), "title": str(t)} for a, t in note.get("actions") or []]
 
 
 def build_view(
@@ -187,6 +194,8 @@ def build_view(
             "title": n.get("title") or "",
             "text": n.get("text") or "",
             "progress": n.get("progress"),
+            "notification_id": n["id"],
+            "actions": _actions(n),
         }
         for n in notifications
         if not n.get("user_initiated_job")
