@@ -186,10 +186,20 @@ def test_a_paused_transfer_can_be_cancelled_after_the_daemon_restarted(
     assert (tmp_path / "dropped.bin.part").exists()
     daemon.stop()
     daemon.start()
+    # the paused notification came back with the daemon: its Cancel is a click the transfer
+    # app's receiver carries out in its worker, after the command has answered
     done = daemon.uidt("cancel", str(job_id))
     assert done.returncode == 0, done.stderr
-    assert not (tmp_path / "dropped.bin.part").exists()
+    wait_for(
+        lambda: not (tmp_path / "dropped.bin.part").exists(),
+        timeout=30,
+        what="the cancel to remove the part file",
+    )
     assert not (tmp_path / "dropped.bin.uidt").exists()
     assert not dest.exists()
-    assert daemon.uidt("resume", str(job_id)).returncode == 1  # nothing left to resume
+    wait_for(
+        lambda: daemon.uidt("resume", str(job_id)).returncode == 1,  # nothing left to resume
+        timeout=30,
+        what="the kept job to be forgotten",
+    )
     server.unpause("/data.bin")

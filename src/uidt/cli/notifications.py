@@ -73,8 +73,8 @@ def resume(cli: CliContext, job_id: int) -> None:
     try:
         _transfer_action(cli, job_id, "resume", "Resuming")
     except InvalidJobError:
-        # No Resume button to press (the daemon restarted since the pause and keeps no
-        # notification): schedule the kept job from here, as `uidt download` does.
+        # No Resume button to press (the notification was dismissed, or not kept over a
+        # restart): schedule the kept job from here, as `uidt download` does.
         _resume_kept(cli, job_id)
 
 
@@ -106,7 +106,7 @@ def cancel(cli: CliContext, job_id: int) -> None:
     try:
         _transfer_action(cli, job_id, "cancel", "Cancelling")
     except InvalidJobError:
-        # No Cancel button (the daemon restarted since the pause): drop the kept job here.
+        # No Cancel button (the notification was dismissed, or not kept): drop the kept job here.
         _cancel_kept(cli, job_id)
 
 
