@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from uidt.clock import SystemClock
-from uidt.testing.httpserver import TransferTestServer
+from uidt.testing.httpserver import Faults, TransferTestServer
 from uidt.transfers import leftovers
 from uidt.transfers.http import new_session
 from uidt.transfers.leftovers import clean_up, terminate_upload
 from uidt.transfers.patience import Patience, upload_patience_path
+from uidt.transfers.request import RequestOptions
 from uidt.transfers.tus import TusClient
 from uidt.transfers.uploadstate import UploadCheckpoint, upload_checkpoint_path
 
@@ -128,3 +129,30 @@ async def test_a_server_that_never_answers_the_termination_does_not_hold_the_can
     hold.set()
     assert server.terminated == []
     assert len(server.uploads["1"]) == len(DATA) // 2
+
+
+async def test_the_termination_carries_the_jobs_own_header_fields(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "photo.raw"
+    source.write_bytes(DATA)
+    await _half_sent(server, source)
+    token = "Bearer up-7"
+    for path in ("/files/", "/files/1"):
+        server.set_faults(path, Faults(require_authorization=token))
+    request = RequestOptions(headers=(("Authorization", token),))
+    await clean_up(_extras(server, source) | {"request": request.to_extras()})
+    assert server.terminated == ["1"]
+
+
+async def test_a_server_that_refuses_the_termination_does_not_undo_the_cancel(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "photo.raw"
+    source.write_bytes(DATA)
+    await _half_sent(server, source)
+    server.set_faults("/files/1", Faults(status=500, methods=frozenset({"DELETE"})))
+    await clean_up(_extras(server, source))
+    assert not upload_checkpoint_path(source).exists()
+    assert source.read_bytes() == DATA
+    assert server.terminated == []
