@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from uidt.transfers import paused
-from uidt.transfers.actions import remove_own_file
 from uidt.transfers.jobs import download_job
+from uidt.transfers.leftovers import remove_own_file
 
 
 def test_a_paused_job_is_kept_privately_until_forgotten(

@@ -99,8 +99,8 @@ def _resume_kept(cli: CliContext, job_id: int) -> None:
 @click.argument("job_id", type=int)
 @pass_cli
 def cancel(cli: CliContext, job_id: int) -> None:
-    """Cancel running or paused transfer JOB_ID and remove its part file (its notification's
-    Cancel)."""
+    """Cancel running or paused transfer JOB_ID and remove what it left (a download's part file,
+    an upload's resumable state; its notification's Cancel)."""
     from uidt.errors import InvalidJobError
 
     try:
@@ -111,20 +111,14 @@ def cancel(cli: CliContext, job_id: int) -> None:
 
 
 def _cancel_kept(cli: CliContext, job_id: int) -> None:
-    from pathlib import Path
+    import asyncio
 
     from uidt.transfers import paused
-    from uidt.transfers.actions import remove_own_file
-    from uidt.transfers.partfile import checkpoint_path, part_path
-    from uidt.transfers.patience import Patience
+    from uidt.transfers.leftovers import clean_up
 
     job = paused.load(job_id, cli.home)
     if job is None:
         raise click.ClickException(f"transfer {job_id} is neither running nor paused")
-    dest = job.extras.get("dest")
-    if isinstance(dest, str) and dest:
-        for path in (part_path(Path(dest)), checkpoint_path(Path(dest))):
-            remove_own_file(path)
-        Patience(Path(dest)).forget()
     paused.forget(job_id, cli.home)
+    asyncio.run(clean_up(job.extras))
     click.echo(f"Cancelled transfer {job_id}")

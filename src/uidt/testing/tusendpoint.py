@@ -1,7 +1,10 @@
-"""The tus 1.0 endpoint (``core`` + ``creation``) of the loopback test server, under ``/files/``.
+"""The tus 1.0 endpoint (``core`` + ``creation`` + ``termination``) of the loopback test server,
+under ``/files/``.
 
 ``POST /files/`` creates an upload (``Location: /files/N``), ``HEAD`` reports its
-``Upload-Offset``, ``PATCH`` appends at that offset (409 when the client's offset differs).
+``Upload-Offset``, ``PATCH`` appends at that offset (409 when the client's offset differs),
+``DELETE`` forgets it (204; 405 with :attr:`TusEndpoint.termination_enabled` off, and then
+``OPTIONS`` does not offer ``termination``).
 With :attr:`TusEndpoint.tus_enabled` off, ``/files/`` is a plain ``PUT``/``POST`` sink.
 Faults of the path apply: ``reset_after`` cuts a ``PATCH`` body (the bytes before the cut are
 kept, as tus servers keep them), ``offset_delta`` makes every reported offset lie.
@@ -29,6 +32,8 @@ class TusEndpoint:
         upload_metadata: Each upload's ``Upload-Metadata`` as sent.
         put_bodies: The bodies of plain ``PUT``/``POST`` requests, by path.
         tus_enabled: Speak tus under ``/files/`` (else be a plain sink there).
+        termination_enabled: Offer the ``termination`` extension (``DELETE`` of an upload).
+        terminated: The ids of the uploads a ``DELETE`` removed, in order.
     """
 
     uploads: dict[str, bytearray]
@@ -36,6 +41,8 @@ class TusEndpoint:
     upload_metadata: dict[str, str]
     put_bodies: dict[str, bytes]
     tus_enabled: bool
+    termination_enabled: bool
+    terminated: list[str]
     _upload_ids: Iterator[int]
 
     def _count_sent(self, path: str, count: int) -> None:
@@ -56,10 +63,11 @@ class TusEndpoint:
             return web.Response(status=405)
         base = {"Tus-Resumable": TUS_VERSION}
         if request.method == "OPTIONS":
+            extensions = "creation,termination" if self.termination_enabled else "creation"
             record.status = 204
             return web.Response(
                 status=204,
-                headers={**base, "Tus-Version": TUS_VERSION, "Tus-Extension": "creation"},
+                headers={**base, "Tus-Version": TUS_VERSION, "Tus-Extension": extensions},
             )
         if request.headers.get("Tus-Resumable") != TUS_VERSION:
             record.status = 412
@@ -90,6 +98,11 @@ class TusEndpoint:
         if request.method == "HEAD":
             record.status = 200
             return web.Response(status=200, headers=offset_headers)
+        if request.method == "DELETE" and self.termination_enabled:
+            del self.uploads[upload_id]
+            self.terminated.append(upload_id)
+            record.status = 204
+            return web.Response(status=204, headers=base)
         if request.method != "PATCH":
             record.status = 405
             return web.Response(status=405, headers=base)

@@ -13,9 +13,10 @@ button (the Task Manager page, a desktop notification, ``uidt notification click
   grant lets the app schedule a user-initiated job from the background); it resumes from the
   checkpoint, so no byte the part file holds is asked for again.
 * **Cancel** (running or paused): the transfer stops, the job is cancelled (it reads
-  ``cancelled``), the part file and checkpoint of a download are removed (only regular files
-  of this user: a link or another user's file planted there is left alone), and the
-  notification goes.
+  ``cancelled``), what it left is removed (:mod:`uidt.transfers.leftovers`: a download's part
+  file, checkpoint and retry count; an upload's resumable state and retry count, never its
+  source, and its tus upload on a server that offers termination; only regular files of this
+  user: a link or another user's file planted there is left alone), and the notification goes.
 
 A click for a transfer that has just finished is refused before it gets here: its final
 notification has no buttons (the daemon checks the action), so a finished job stays finished.
@@ -25,18 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import stat
-from pathlib import Path
 from typing import Any
 
 from uidt.app.notifications import NotificationManager
 from uidt.app.receiver import NotificationActionReceiver
 from uidt.app.scheduler import JobScheduler
 from uidt.transfers import paused
+from uidt.transfers.leftovers import clean_up
 from uidt.transfers.names import TRANSFERS_APP
-from uidt.transfers.partfile import checkpoint_path, part_path
-from uidt.transfers.patience import Patience
 from uidt.transfers.service import RUNNING
 
 log = logging.getLogger("uidt.transfers")
@@ -106,26 +103,8 @@ async def cancel(job_id: int) -> bool:
     else:
         log.info("nothing to cancel: job %d is neither running nor paused", job_id)
         return False
-    dest = extras.get("dest")
-    if isinstance(dest, str) and dest:
-        for path in (part_path(Path(dest)), checkpoint_path(Path(dest))):
-            remove_own_file(path)
-        Patience(Path(dest)).forget()
     paused.forget(job_id)
+    await clean_up(extras)
     await asyncio.to_thread(NotificationManager(TRANSFERS_APP).cancel, job_id)
     log.info("cancelled job %d", job_id)
-    return True
-
-
-def remove_own_file(path: Path) -> bool:
-    """Remove ``path`` if it is a regular file of this user (a link, a folder or another user's
-    file is left alone); ``True`` when removed."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
-        log.warning("left %s alone: not a regular file of this user", path)
-        return False
-    path.unlink()
     return True

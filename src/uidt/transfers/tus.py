@@ -1,6 +1,7 @@
-"""The steps of the tus 1.0 protocol (``core`` + ``creation``), one request each.
+"""The steps of the tus 1.0 protocol (``core`` + ``creation``, and ``termination`` for a
+cancel), one request each.
 
-:class:`TusClient` asks, creates, reads the offset and sends bytes; it turns the server's
+:class:`TusClient` asks, creates, reads the offset, sends bytes and terminates; it turns the server's
 answers into values or errors (a status worth retrying becomes
 :class:`~uidt.transfers.failures.TransientStatusError`, a refusal :class:`RemoteError`), and
 decides nothing about retrying or resuming: that is the run's part (:mod:`uidt.transfers.upload`).
@@ -136,6 +137,29 @@ class TusClient:
             versions = resp.headers.get("Tus-Version", "")
             extensions = resp.headers.get("Tus-Extension", "")
             return TUS_VERSION in versions.replace(" ", "").split(",") and "creation" in extensions
+
+    async def extensions(self) -> frozenset[str]:
+        """The tus extensions the server offers (``OPTIONS``; none when it speaks no tus 1.0)."""
+        headers = {"Tus-Resumable": TUS_VERSION}
+        async with self.send("OPTIONS", self.url, headers) as resp:
+            check_status(resp, self.url, "OPTIONS", self.clock)
+            versions = resp.headers.get("Tus-Version", "").replace(" ", "").split(",")
+            offered = resp.headers.get("Tus-Extension", "").replace(" ", "").split(",")
+        return frozenset(e for e in offered if e) if TUS_VERSION in versions else frozenset()
+
+    async def terminate(self, upload_url: str) -> None:
+        """Ask the server to forget ``upload_url`` and its bytes (``DELETE``, the tus
+        ``termination`` extension); an upload it no longer knows is fine.
+
+        Raises:
+            TransientStatusError: A status worth retrying.
+            RemoteError: The server refused.
+        """
+        headers = {"Tus-Resumable": TUS_VERSION}
+        async with self.send("DELETE", upload_url, headers) as resp:
+            if resp.status in _GONE:
+                return
+            check_status(resp, self.url, "DELETE", self.clock)
 
     async def create(self, size: int, metadata: Mapping[str, str]) -> str:
         """Create an upload of ``size`` bytes (``POST``); return its absolute URL."""
