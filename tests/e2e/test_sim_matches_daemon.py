@@ -3,10 +3,11 @@ simulator and, in real time, through a real daemon with the fake device and a re
 test app that plays the simulator's app model (``tests/apps/simmodel``), gives the same stops,
 with the same reasons, in the same order, and the same outcome for every job.
 
-Times are not compared: the daemon runs on the wall clock (a worker takes a while to start), so
-each stop is placed by the scenario step it follows (the events are a second apart, the stops
-come within milliseconds of their cause), and the stops of one step are compared as a set of
-(job, reason, internal reason).
+Times are not compared: the daemon runs on the wall clock, and a worker takes a while to start
+where the simulator's apps answer at once. The steps (events, schedules) are played at least as
+far apart as in the scenario, and each waits until the daemon's jobs are where the simulation
+had them just before it (running, waiting, ended), so every stop follows the step that caused it;
+the stops are compared by step, those of one step as a set of (job, reason, internal reason).
 """
 
 from __future__ import annotations
@@ -171,13 +172,23 @@ def _wait_until(deadline: float) -> None:
         time.sleep(min(left, 0.05))  # noqa: TID251 - the scenario's events happen at given times
 
 
-def _play(daemon: Daemon, scenario: Scenario, tmp: Path) -> list[float]:
-    """Run the scenario in real time; return the wall-clock UTC ms each step began at."""
+def _play(daemon: Daemon, scenario: Scenario, result: SimResult, tmp: Path) -> list[float]:
+    """Run the scenario in real time; return the wall-clock UTC ms each step began at.
+
+    Steps are at least as far apart as in the scenario, and a step waits until the daemon's jobs
+    are where the simulation had them just before it (a worker takes a while to start: the
+    simulator's apps answer at once), so each stop follows the step that caused it.
+    """
     scheduler = daemon.scheduler(APP)
-    begin = time.monotonic()
     starts: list[float] = []
-    for step in _steps(scenario):
-        _wait_until(begin + step / 1000)
+    previous: tuple[int, float] | None = None
+    for step in [*_steps(scenario), scenario.duration_ms]:
+        if previous is not None:
+            _wait_until(previous[1] + (step - previous[0]) / 1000)
+            _wait_for_phases(daemon, scenario, _sim_phases(result, step - 1), step - 1)
+        previous = (step, time.monotonic())
+        if step == scenario.duration_ms:
+            break
         starts.append(time.time() * 1000)
         for event in [e for e in scenario.events if e.at_ms == step]:
             _apply(daemon, event)
@@ -186,8 +197,39 @@ def _play(daemon: Daemon, scenario: Scenario, tmp: Path) -> list[float]:
             with scheduler.activity():  # the user just tapped the app's button
                 for spec in jobs:
                     assert scheduler.schedule(_job_info(spec, tmp)) == JobScheduler.RESULT_SUCCESS
-    _wait_until(begin + scenario.duration_ms / 1000)
     return starts
+
+
+def _wait_for_phases(
+    daemon: Daemon, scenario: Scenario, expected: dict[str, str], at_ms: int
+) -> None:
+    seen: list[dict[str, str]] = []
+
+    def settled() -> bool:
+        seen.append(_daemon_phases(daemon, scenario))
+        return seen[-1] == expected
+
+    try:
+        wait_for(settled, timeout=10, what=f"the jobs as the simulation had them at {at_ms} ms")
+    except AssertionError:
+        assert seen[-1] == expected, f"the daemon's jobs differ from the simulation at {at_ms} ms"
+        raise
+
+
+def _sim_phases(result: SimResult, at_ms: int) -> dict[str, str]:
+    """Each job's phase in the simulation at ``at_ms``."""
+    return {
+        j.spec.name: next(s.phase.value for s in j.spans if s.start_ms <= at_ms < s.end_ms)
+        for j in result.jobs
+    }
+
+
+def _daemon_phases(daemon: Daemon, scenario: Scenario) -> dict[str, str]:
+    phases = {}
+    for spec in scenario.jobs:
+        job = daemon.job(spec.job_id, APP)
+        phases[spec.name] = "not scheduled" if job is None else _outcome(job)
+    return phases
 
 
 def _outcome(job: dict[str, Any]) -> str:
@@ -235,9 +277,10 @@ def test_the_daemon_stops_the_jobs_as_the_simulator_says(
 ) -> None:
     scenario = parse_scenario(SCENARIO)
     steps = _steps(scenario)
-    expected = _sim_side(simulate(scenario), steps)
+    result = simulate(scenario)
+    expected = _sim_side(result, steps)
 
-    starts = _play(sim_daemon, scenario, tmp_path)
+    starts = _play(sim_daemon, scenario, result, tmp_path)
 
     log = tmp_path / "app.log"
 
