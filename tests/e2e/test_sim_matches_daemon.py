@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from uidt import JobInfo, JobScheduler
+from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.settings import Settings
 from uidt.sim import parse_scenario, simulate
 from uidt.sim.scenario import Constraint, DeviceEvent, JobSpec, Scenario
@@ -68,6 +69,11 @@ download = "100GB"
 [job.behaviour]
 on_stop = "drop"
 
+[[job]]  # the app cancels it while it runs
+app = "{APP}"
+id = 6
+download = "100GB"
+
 [[job]]  # scheduled when the network is back: finishes its 300 KB in 0.3 s
 app = "{APP}"
 id = 4
@@ -80,6 +86,9 @@ metered = true
 [[event]]
 at = "2s"
 thermal = "moderate"
+[[event]]
+at = "2s"
+cancel = "{APP}/6"
 [[event]]
 at = "3s"
 network = "none"
@@ -99,7 +108,8 @@ StopRow = tuple[int, str, str, str]
 # How a scenario's device key reads in ``uidt cmd device set``.
 _DEVICE_KEYS = {"battery": "battery_level", "charging": "plugged"}
 _STOP_IN_HISTORY = re.compile(r"^([A-Z_]+)/([A-Z_]+)")
-_ENDED_WITH_STOP = {"rescheduled", "finished", "failed", "user-stopped", "cancelled"}
+_ENDED_WITH_STOP = {"rescheduled", "finished", "failed", "user-stopped"}
+_RUNNING = {"active", "executing"}
 
 
 def _steps(scenario: Scenario) -> list[int]:
@@ -252,11 +262,18 @@ def _daemon_side(daemon: Daemon, scenario: Scenario, starts: list[float], log: P
         job = daemon.job(spec.job_id, APP)
         assert job is not None, spec.name
         outcomes[spec.name] = _outcome(job)
+        before = None
         for entry in job["history"]:
+            at_ms = datetime.fromisoformat(entry["time"]).timestamp() * 1000
             found = _STOP_IN_HISTORY.match(str(entry["reason"]))
             if entry["state"] in _ENDED_WITH_STOP and found and found[2] != "SUCCESSFUL_FINISH":
-                at_ms = datetime.fromisoformat(entry["time"]).timestamp() * 1000
                 stops.append((_step_of(at_ms, starts), spec.name, found[1], found[2]))
+            elif entry["state"] == "cancelled" and before in _RUNNING:
+                # a cancel's entry names the reason alone; the ended record keeps both
+                reason, internal = job["stop_reason"], job["internal_stop_reason"]
+                row = StopReason(reason).name, InternalStopReason(internal).name
+                stops.append((_step_of(at_ms, starts), spec.name, *row))
+            before = entry["state"]
     return sorted(stops), outcomes, runs
 
 
@@ -299,6 +316,7 @@ def test_the_cross_check_covers_every_kind_of_stop_and_outcome() -> None:
         ("CONSTRAINT_CONNECTIVITY", "CONSTRAINTS_NOT_SATISFIED"),
         ("DEVICE_STATE", "DEVICE_THERMAL"),
         ("USER", "USER_UI_STOP"),
+        ("CANCELLED_BY_APP", "CANCELED"),
     }
-    assert set(outcomes.values()) == {"user-stopped", "waiting", "dropped", "finished"}
+    assert set(outcomes.values()) == {"user-stopped", "waiting", "dropped", "finished", "cancelled"}
     assert max(runs.values()) == 2  # jobs that come back run again
