@@ -24,8 +24,10 @@ import pytest
 
 from uidt import JobInfo, JobScheduler
 from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.server.limits import steady_concurrency_limit
 from uidt.settings import Settings
 from uidt.sim import parse_scenario, simulate
+from uidt.sim.engine import MEMORY_BYTES
 from uidt.sim.scenario import Constraint, DeviceEvent, JobSpec, Scenario
 from uidt.sim.trace import SimResult
 
@@ -279,9 +281,11 @@ def _daemon_side(daemon: Daemon, scenario: Scenario, starts: list[float], log: P
 
 @pytest.fixture
 def sim_daemon(tmp_path: Path) -> Iterator[Daemon]:
-    """A daemon with the core settings ``uidt sim`` runs with (the defaults)."""
+    """A daemon with the core settings ``uidt sim`` runs with (the defaults, and the job slots of
+    the simulator's 16 GiB whatever this machine's memory)."""
     defaults = Settings()
     settings = {name: str(getattr(defaults, name)) for name in FAST_SETTINGS}
+    settings["concurrency_limit"] = str(steady_concurrency_limit(MEMORY_BYTES, None))
     home = tmp_path / "home"
     home.mkdir()
     with running_daemon(home, settings) as daemon:
