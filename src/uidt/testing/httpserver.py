@@ -166,7 +166,6 @@ class TransferTestServer(TusEndpoint):
         self.put_bodies: dict[str, bytes] = {}
         self.tus_enabled = True
         self.termination_enabled = True
-        self.terminated: list[str] = []
         self.chunk_size = 256 * 1024
         """Bytes per write when not dripping (larger is faster, smaller pauses sooner)."""
         self.requests: list[RequestRecord] = []

@@ -33,7 +33,7 @@ class TusEndpoint:
         put_bodies: The bodies of plain ``PUT``/``POST`` requests, by path.
         tus_enabled: Speak tus under ``/files/`` (else be a plain sink there).
         termination_enabled: Offer the ``termination`` extension (``DELETE`` of an upload).
-        terminated: The ids of the uploads a ``DELETE`` removed, in order.
+        requests: What the server saw (:attr:`terminated` reads the ``DELETE`` answers off it).
     """
 
     uploads: dict[str, bytearray]
@@ -42,8 +42,17 @@ class TusEndpoint:
     put_bodies: dict[str, bytes]
     tus_enabled: bool
     termination_enabled: bool
-    terminated: list[str]
+    requests: list[RequestRecord]
     _upload_ids: Iterator[int]
+
+    @property
+    def terminated(self) -> list[str]:
+        """The ids of the uploads a ``DELETE`` removed, in order (from the request log)."""
+        return [
+            r.path.rsplit("/", 1)[-1]
+            for r in self.requests
+            if r.method == "DELETE" and r.status == 204 and r.path.startswith("/files/")
+        ]
 
     def _count_sent(self, path: str, count: int) -> None:
         """Count body bytes of ``path`` (the server counts and wakes its waiters)."""
@@ -100,7 +109,6 @@ class TusEndpoint:
             return web.Response(status=200, headers=offset_headers)
         if request.method == "DELETE" and self.termination_enabled:
             del self.uploads[upload_id]
-            self.terminated.append(upload_id)
             record.status = 204
             return web.Response(status=204, headers=base)
         if request.method != "PATCH":
