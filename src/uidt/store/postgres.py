@@ -45,16 +45,7 @@ from uidt.errors import InvalidJobError, LeaseLostError, StoreCorruptError, Stor
 from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
-from uidt.store.batch import (
-    AddDeviceReadings,
-    DropApp,
-    DropJob,
-    DropNotification,
-    PutApp,
-    PutJob,
-    PutNotification,
-    StoreWrite,
-)
+from uidt.store.batch import StoreWrite, apply_write_on
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
 from uidt.store.pg_schema import guard, prepare, redact
 from uidt.store.record import AppRecord, JobRecord, NotificationRecord
@@ -422,26 +413,9 @@ class PostgresJobStore(StoreContextMixin):
 
         def write_all(conn: psycopg.Connection[Any]) -> None:
             for write in writes:
-                self._write(conn, write)
+                apply_write_on(self, conn, write)
 
         self._run("write_batch", write_all)
-
-    def _write(self, conn: psycopg.Connection[Any], write: StoreWrite) -> None:
-        match write:
-            case PutJob(record=record):
-                self._put_job(conn, record)
-            case DropJob(key=key):
-                self._remove_job(conn, key)
-            case PutApp(record=record):
-                self._put_app(conn, record)
-            case DropApp(package=package):
-                self._remove_app(conn, package)
-            case PutNotification(record=record):
-                self._put_notification(conn, record)
-            case DropNotification(app=app, notification_id=nid):
-                self._remove_notification(conn, app, nid)
-            case AddDeviceReadings(readings=readings, keep_since_utc_ms=since, keep_at_most=most):
-                self._add_readings(conn, readings, since, most)
 
     # -- lifetime -------------------------------------------------------------------------
 

@@ -37,16 +37,7 @@ from uidt.store.base import (
     StoreContextMixin,
     sort_key,
 )
-from uidt.store.batch import (
-    AddDeviceReadings,
-    DropApp,
-    DropJob,
-    DropNotification,
-    PutApp,
-    PutJob,
-    PutNotification,
-    StoreWrite,
-)
+from uidt.store.batch import StoreWrite, apply_write_on
 from uidt.store.record import AppRecord, JobRecord, NotificationRecord
 from uidt.store.sqlite_schema import VERSION_TABLE, Synchronous, guard, prepare
 
@@ -362,27 +353,10 @@ class SqliteJobStore(StoreContextMixin):
             try:
                 with self._transaction("write_batch") as conn:
                     for write in writes:
-                        self._write(conn, write)
+                        apply_write_on(self, conn, write)
             except BaseException:
                 self._volatile, self._persisted_keys = volatile, persisted
                 raise
-
-    def _write(self, conn: sqlite3.Connection, write: StoreWrite) -> None:
-        match write:
-            case PutJob(record=record):
-                self._put_job(conn, record)
-            case DropJob(key=key):
-                self._remove_job(conn, key)
-            case PutApp(record=record):
-                self._put_app(conn, record)
-            case DropApp(package=package):
-                self._remove_app(conn, package)
-            case PutNotification(record=record):
-                self._put_notification(conn, record)
-            case DropNotification(app=app, notification_id=nid):
-                self._remove_notification(conn, app, nid)
-            case AddDeviceReadings(readings=readings, keep_since_utc_ms=since, keep_at_most=most):
-                self._add_readings(conn, readings, since, most)
 
     # -- lifetime -------------------------------------------------------------------------
 
