@@ -9,6 +9,7 @@ and turns them into the job's :class:`~uidt.transfers.request.RequestOptions`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -19,20 +20,8 @@ from uidt.cli.requestargs import RequestArgs
 
 __all__ = ["RequestArgs", "request_options"]
 
-_NAMES = (
-    "header",
-    "header_env",
-    "user_agent",
-    "user",
-    "netrc",
-    "netrc_optional",
-    "netrc_file",
-    "location_trusted",
-    "cacert",
-    "insecure",
-    "proxy",
-    "noproxy",
-)
+#: The options as :class:`RequestArgs` names them (its fields: one list for both).
+_NAMES = tuple(field.name for field in dataclasses.fields(RequestArgs))
 
 
 def request_options(func: Callable[..., Any]) -> Callable[..., Any]:
