@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uidt.clock import Clock, SystemClock
-from uidt.errors import NoSpaceError, RemoteError, RetryLaterError, TransferError
+from uidt.errors import (
+    NoSpaceError,
+    RemoteError,
+    RetryLaterError,
+    SettingsError,
+    TransferError,
+)
 from uidt.redact import redact_error
 from uidt.timing import mark
 from uidt.transfers.bodysink import BodySink
@@ -55,13 +61,15 @@ from uidt.transfers.retry import (
     Sleep,
     parse_retry_after,
 )
+from uidt.transfers.segmented import SegmentedFetch, plan_from_answer
+from uidt.transfers.segments import MAX_SPLIT, MIN_SPLIT_SIZE, present
 from uidt.transfers.speedfloor import (
     LOWEST_SPEED,
     LOWEST_SPEED_SECONDS,
     SpeedFloor,
 )
 from uidt.transfers.throttle import Throttle
-from uidt.transfers.transport import Transports
+from uidt.transfers.transport import Response, Transports
 
 if TYPE_CHECKING:
     import aiohttp
@@ -121,8 +129,13 @@ class _Download:
         clock: Clock,
         sleep: Sleep,
         throttle: Throttle | None,
+        split: int,
+        min_split_size: int,
     ) -> None:
         self.url = url
+        self.split = split
+        self.min_split_size = min_split_size
+        self.segment_received = 0  # body bytes the ranges of segmented attempts received
         self.dest = dest
         self.expected = sha256.lower() if sha256 else None
         self.part = PartFile(
@@ -175,11 +188,57 @@ class _Download:
         """Fetch from the current offset to the end of the file."""
         self.attempts += 1
         mark("download.attempt")
-        async with self.transport.open(self.url, self.resume.headers()) as response:
+        if self.part.segments is not None:  # a segmented download resumed: every range asks
+            total = self.part.total
+            if total is not None and self.on_estimate is not None:
+                self.on_estimate(total)
+            self.meter.total = total
+            await self.fetch_segments(None)
+            return
+        headers = self.resume.headers()
+        probing = self.split > 1 and self.part.written == 0
+        if probing:  # a 206 to this says the server takes ranges: see segmented.py
+            headers["Range"] = "bytes=0-"
+        async with self.transport.open(self.url, headers) as response:
+            segments = (
+                plan_from_answer(response, split=self.split, min_split_size=self.min_split_size)
+                if probing
+                else None
+            )
+            if segments is not None:
+                self.judge_response(response, response.status)
+                self.check_free_space()
+                self.part.begin_segments(segments)
+                await self.fetch_segments(response)
+                return
             if self.accept_head(response):
                 self.sink.start()
                 await response.pour(self.sink)
         self.resume.check_finished()
+
+    async def fetch_segments(self, first: Response | None) -> None:
+        """Fetch the part file's ranges over several connections (``first``: the answer to
+        ``bytes=0-`` whose body fills the first range)."""
+        fetch = SegmentedFetch(
+            self.url,
+            self.part,
+            self.transport,
+            budget=self.budget,
+            sleep=self.sleep,
+            clock=self.clock,
+            throttle=self.sink.throttle,
+            meter=self.meter,
+            floor=self.sink.floor,
+            on_progress=self.on_progress,
+            notice=self.notice,
+            copy_chunk_bytes=self.sink.copy_chunk_bytes,
+        )
+        try:
+            await fetch.run(first)
+        finally:
+            self.attempts += fetch.attempts
+            self.segment_received += fetch.received
+        self.part.finish_segments()
 
     def accept_head(self, response: ResponseHead) -> bool:
         """Check the status and validators; ``True`` when the body should be received."""
@@ -195,6 +254,12 @@ class _Download:
         return True
 
     def accept_response(self, response: ResponseHead, status: int) -> None:
+        self.judge_response(response, status)
+        self.check_free_space()
+        self.part.open()
+
+    def judge_response(self, response: ResponseHead, status: int) -> None:
+        """Check a 200 or 206 against what is known and adopt its version and total."""
         part = self.part
         try:
             self.resume.check_head(status, response.headers, response.content_length)
@@ -206,8 +271,6 @@ class _Download:
         if part.total is not None and self.on_estimate is not None:
             self.on_estimate(part.total)
         self.meter.total = part.total
-        self.check_free_space()
-        part.open()
 
     def restart_with_this_answer(self, notice: Notice) -> None:
         """The answer is the whole new file: forget the part file's bytes and take its body.
@@ -240,7 +303,8 @@ class _Download:
             resumed = await self.part.resume()
             if resumed is not None:
                 self.notice(resumed)
-            self.resumed_from = self.part.written
+            segments = self.part.segments
+            self.resumed_from = self.part.written if segments is None else present(segments)
             await self.fetch()
             digest = await self.part.publish(self.expected)
         except Exception as exc:
@@ -259,7 +323,7 @@ class _Download:
             size=self.part.written,
             sha256=digest,
             resumed_from=self.resumed_from,
-            bytes_received=self.sink.received,
+            bytes_received=self.sink.received + self.segment_received,
             attempts=self.attempts,
             notices=tuple(self.notices),
         )
@@ -274,6 +338,10 @@ class _Download:
                 await self.attempt()
                 return
             except RestartFromZero as restart:
+                if self.part.segments is not None:
+                    # Never a mixed file: the ranges go, and one connection fetches the rest.
+                    self.split = 1
+                    _log.info("%s: segmented download abandoned (%s)", self.url, restart)
                 await self.part.areset()
                 self.notice(restart.notice)
                 delay = budget.restarted(restart.notice)
@@ -320,6 +388,8 @@ async def download(
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
     throttle: Throttle | None = None,
+    split: int = 1,
+    min_split_size: int = MIN_SPLIT_SIZE,
 ) -> DownloadResult:
     """Download ``url`` to ``dest``, resuming a previous partial run if there is one.
 
@@ -372,12 +442,20 @@ async def download(
         sleep: Backoff sleeper (tests inject one that does not wait).
         throttle: The rate limit (:class:`~uidt.transfers.throttle.Throttle`; ``None``: none).
             Its limits may change while the body arrives; they apply to the next chunk.
+            With several connections it limits their sum.
+        split: Connections one file may use at most (aria2's ``--split``; 1, the default: one).
+            Above 1 the first request asks for ``bytes=0-`` and, when the server answers
+            ``206`` with a validator, the file is fetched as that many byte ranges at once
+            (:mod:`uidt.transfers.segmented`).
+        min_split_size: No range is smaller than this (aria2's ``--min-split-size``, 20 MiB):
+            a file under twice this size takes one connection whatever ``split`` says.
 
     Returns:
         A :class:`DownloadResult`.
 
     Raises:
-        SettingsError: ``lowest_speed`` or ``lowest_speed_seconds`` is out of range.
+        SettingsError: ``lowest_speed``, ``lowest_speed_seconds``, ``split`` or
+            ``min_split_size`` is out of range.
         RetryLaterError: Trouble that may pass (network errors, timeouts, 5xx/429, the
             lowest-speed rule) outlasted the retries of this run; ``progressed`` says whether
             the run stored new bytes. The download service asks to run again later.
@@ -396,6 +474,10 @@ async def download(
         check_url(url)
     except TransferError as exc:
         raise redact_error(exc) from None
+    if not 1 <= split <= MAX_SPLIT:
+        raise SettingsError(f"split must be 1 to {MAX_SPLIT} connections, not {split}")
+    if min_split_size < 1:
+        raise SettingsError(f"min_split_size must be at least 1 byte, not {min_split_size}")
     clock = clock or SystemClock()
     floor = SpeedFloor(lowest_speed, lowest_speed_seconds, clock)
     policy = retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries)
@@ -421,6 +503,8 @@ async def download(
         clock=clock,
         sleep=sleep,
         throttle=throttle,
+        split=split,
+        min_split_size=min_split_size,
     )
     try:
         return await job.run()
