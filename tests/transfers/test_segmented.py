@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import signal
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,10 @@ from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import checkpoint_path, part_path
+from uidt.transfers.progress import Progress
 from uidt.transfers.segments import SEGMENTS_KIND
+from uidt.transfers.throttle import Throttle
+from uidt.transfers.tokenbucket import burst_for
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -301,3 +307,110 @@ async def test_a_tampered_segment_checkpoint_starts_over(
     assert dest.read_bytes() == data
     assert Notice.RESTARTED_BAD_CHECKPOINT in result.notices
     assert result.resumed_from == 0
+
+
+async def test_the_rate_limit_holds_the_sum_of_the_ranges(
+    server: TransferTestServer, tmp_path: Path, reader_options: dict[str, Any]
+) -> None:
+    """512 KiB at 1 MiB/s over 4 connections: at least the pauses of one limit (not 4)."""
+    small = os.urandom(512 * KiB)
+    server.add_file(PATH, small)
+    rate = 1 * MiB
+    throttle = Throttle(rate)
+    started = time.monotonic()
+    await asyncio.wait_for(
+        download(
+            server.url(PATH),
+            tmp_path / "out.bin",
+            throttle=throttle,
+            split=4,
+            min_split_size=64 * KiB,
+            **reader_options,
+        ),
+        30,
+    )
+    seconds = time.monotonic() - started
+    assert (tmp_path / "out.bin").read_bytes() == small
+    assert throttle.taken == len(small)
+    assert seconds >= (len(small) - burst_for(rate)) / rate * 0.95
+
+
+async def test_progress_counts_the_sum_of_the_ranges(
+    server: TransferTestServer, tmp_path: Path, data: bytes
+) -> None:
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=2 * MiB))
+    reports: list[Progress] = []
+    await asyncio.wait_for(
+        download(server.url(PATH), tmp_path / "out.bin", on_progress=reports.append, **SPLIT),
+        30,
+    )
+    done = [report.done for report in reports]
+    assert done == sorted(done)
+    assert done[-1] == len(data)
+    assert all(report.total == len(data) for report in reports)
+    assert any(0 < d < len(data) for d in done)
+
+
+async def test_sigkill_mid_transfer_then_resume_resends_little(
+    server: TransferTestServer, tmp_path: Path
+) -> None:
+    """A killed process saved no final checkpoint: the next run asks each range only from its
+    last checkpoint (saved every half second), so what is fetched twice stays under half a
+    second of each connection plus one read."""
+    data = os.urandom(2 * MiB)
+    rate = 256 * KiB
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=rate))
+    dest = tmp_path / "out.bin"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uidt.transfers",
+        "download",
+        server.url(PATH),
+        str(dest),
+        "--split",
+        "4",
+        "--min-split-size",
+        str(64 * KiB),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await asyncio.wait_for(server.wait_bytes_sent(PATH, 3 * len(data) // 4 // 2), 20)
+    process.send_signal(signal.SIGKILL)
+    await process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    saved = Checkpoint(checkpoint_path(dest)).load()
+    assert saved is not None
+    assert saved["kind"] == SEGMENTS_KIND
+    held = sum(done - start for start, done, _ in saved["segments"])
+    assert held > 0
+    assert part_path(dest).stat().st_size == len(data)
+    server.set_faults(PATH)
+    result = await asyncio.wait_for(download(server.url(PATH), dest, **SPLIT), 30)
+    assert dest.read_bytes() == data
+    assert result.resumed_from == held
+    assert result.bytes_received == len(data) - held
+    resent = server.bytes_sent(PATH) - len(data)
+    assert 0 <= resent <= 4 * (rate // 2 + 128 * KiB)
+
+
+async def test_a_range_answered_with_the_wrong_content_range_falls_back(
+    server: TransferTestServer, tmp_path: Path, data: bytes, no_wait: RecordingSleep
+) -> None:
+    """A range answered with other bytes (its Content-Range says so) is never written at the
+    asked offset: the segmented attempt ends, one connection fetches the file from zero."""
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=1 * MiB))
+
+    def hook(record: RequestRecord) -> None:
+        if record.method == "GET" and record.range not in (None, "bytes=0-"):
+            server.set_faults(PATH, Faults(range_from_zero=True))
+
+    server.on_request = hook
+    dest = tmp_path / "out.bin"
+    result = await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, **SPLIT), 30)
+    assert dest.read_bytes() == data
+    assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
+    assert _gets(server)[-1].range is None
