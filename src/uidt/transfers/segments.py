@@ -16,10 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from uidt.errors import InvalidJobError
+
 #: The ``kind`` of a segmented download's checkpoint (a single-connection one is ``download``).
 SEGMENTS_KIND = "download-segments"
+MiB = 1024 * 1024
 #: aria2's default ``--min-split-size``: no range is smaller than this (20 MiB).
-MIN_SPLIT_SIZE = 20 * 1024 * 1024
+MIN_SPLIT_SIZE = 20 * MiB
 #: The most connections ``--split`` may ask for (aria2's ``-x`` allows 16 per server).
 MAX_SPLIT = 16
 
@@ -40,6 +43,15 @@ class Segment:
     def present(self) -> int:
         """Bytes of this range already in the part file."""
         return self.done - self.start
+
+
+def check_split(value: object, where: str) -> int:
+    """``value`` as a connection count (1 to :data:`MAX_SPLIT`); else an error naming
+    ``where`` (an input-file line, a job's extras)."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_SPLIT:
+        raise InvalidJobError(f"{where}: split is 1 to {MAX_SPLIT} connections, not {value!r}")
+    return int(text)
 
 
 def split_count(total: int, split: int, min_split_size: int) -> int:
