@@ -244,6 +244,7 @@ async def test_stopped_midway_then_resumed_sends_no_byte_twice(
     assert Notice.RESUMED in result.notices
     assert result.resumed_from == held
     assert result.bytes_received == len(data) - held  # not one byte fetched twice
+    assert result.attempts == len(_gets(server)) - before  # one request per unfinished range
     assert all(r.if_range == server.etag(PATH) for r in _gets(server)[before:])
 
 

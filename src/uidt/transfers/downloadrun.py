@@ -176,7 +176,6 @@ class DownloadRun:
     # -- one HTTP attempt ------------------------------------------------------------------
     async def attempt(self) -> None:
         """Fetch from the current offset to the end of the file."""
-        self.attempts += 1
         mark("download.attempt")
         if self.part.segments is not None:  # a segmented download resumed: every range asks
             total = self.part.total
@@ -185,6 +184,7 @@ class DownloadRun:
             self.meter.total = total
             await self.fetch_segments(None)
             return
+        self.attempts += 1
         headers = self.resume.headers()
         probing = self.split > 1 and self.part.written == 0
         if probing:  # a 206 to this says the server takes ranges: see segmented.py
