@@ -24,7 +24,8 @@ The checkpoint (kind ``download-segments``) names each range's ``done`` end; it 
 ``fdatasync`` of the part file, so a checkpoint never names a byte that a crash could lose and
 a resumed run asks each range only for what is missing. The file is published only when every
 range is complete (and hashed from disk then, when a SHA-256 is expected). The rate limit is
-one :class:`~uidt.transfers.throttle.Throttle` for all ranges (their sum stays under it), and
+one :class:`~uidt.transfers.throttle.Throttle` for all ranges (their sum stays under it; each
+range's reader has a :class:`~uidt.transfers.throttle.ThrottleLane` of it), and
 progress and the lowest-speed rule count the bytes of all ranges together.
 """
 
@@ -54,7 +55,7 @@ from uidt.transfers.segments import (
     split_count,
 )
 from uidt.transfers.speedfloor import SpeedFloor, TooSlowError
-from uidt.transfers.throttle import Throttle
+from uidt.transfers.throttle import Throttle, ThrottleLane
 from uidt.transfers.transport import Response, Transports
 
 _log = logging.getLogger(__name__)
@@ -99,10 +100,11 @@ class _SegmentSink:
         self.segment = segment
         self.fd = fd
         self.received = 0  # body bytes of this range's answers (one thread at a time)
+        self.lane = fetch.throttle.lane()  # the shared limit; stopping this range frees no other
 
     @property
-    def throttle(self) -> Throttle:
-        return self._fetch.throttle
+    def throttle(self) -> ThrottleLane:
+        return self.lane
 
     @property
     def overlap_size(self) -> int:

@@ -10,14 +10,42 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from uidt.transfers.throttle import Throttle
+
+class Pacer(Protocol):
+    """The rate limit as a reader sees it: a :class:`~uidt.transfers.throttle.Throttle`, or
+    one reader's :class:`~uidt.transfers.throttle.ThrottleLane` of it."""
+
+    @property
+    def rate(self) -> int | None:
+        """The limit in force (``None``: none)."""
+        ...
+
+    def chunk_bytes(self, unlimited: int) -> int:
+        """How many bytes to read at once now."""
+        ...
+
+    def interrupt(self) -> None:
+        """End this reader's pause now (its transfer is being stopped)."""
+        ...
+
+    def resume(self) -> None:
+        """A new body begins: pause for the limit again."""
+        ...
+
+    def pause_in_thread(self, count: int) -> None:
+        """Count bytes a thread moved; sleep until the limit allows more."""
+        ...
+
+    async def pause(self, count: int) -> None:
+        """Count bytes moved on the event loop; sleep until the limit allows more."""
+        ...
 
 
 class Sink(Protocol):
     """Where the body of an accepted answer goes (see :mod:`uidt.transfers.bodysink`)."""
 
     @property
-    def throttle(self) -> Throttle:
+    def throttle(self) -> Pacer:
         """The rate limit the readers pause for."""
         ...
 
