@@ -425,3 +425,41 @@ async def test_a_range_answered_with_the_wrong_content_range_falls_back(
     assert dest.read_bytes() == data
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
     assert _gets(server)[-1].range is None
+
+
+async def test_ranges_whose_server_goes_quiet_are_asked_again(
+    server: TransferTestServer, tmp_path: Path, data: bytes, no_wait: RecordingSleep
+) -> None:
+    """The server stops sending in the middle of every range (its body held): each range
+    times out and is asked for again from where it stopped, and the file completes. Eight
+    ranges time out at once: more than the retries of a run (6), so each range counts its own
+    failures (one hiccup of the link is not eight failures in a row)."""
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=1 * MiB))
+    dest = tmp_path / "out.bin"
+    task = asyncio.create_task(
+        download(
+            server.url(PATH),
+            dest,
+            sleep=no_wait,
+            read_timeout=0.3,
+            split=8,
+            min_split_size=64 * KiB,
+        )
+    )
+    await asyncio.wait_for(server.wait_bytes_sent(PATH, len(data) // 4), 20)
+    server.pause(PATH)
+    asked_again = asyncio.Event()
+
+    def hook(_record: RequestRecord) -> None:
+        if len(_gets(server)) >= 16:  # every range asked again once
+            asked_again.set()
+
+    server.on_request = hook
+    await asyncio.wait_for(asked_again.wait(), 20)
+    server.unpause(PATH)
+    result = await asyncio.wait_for(task, 30)
+    assert dest.read_bytes() == data
+    assert Notice.RETRIED in result.notices
+    bounds = {len(data) * i // 8 for i in range(8)}
+    assert any(start not in bounds for start in _starts(server))

@@ -213,7 +213,7 @@ class DownloadRun:
             self.url,
             self.part,
             self.transport,
-            budget=self.budget,
+            policy=self.policy,
             sleep=self.sleep,
             clock=self.clock,
             throttle=self.sink.throttle,

@@ -16,8 +16,9 @@ and Last-Modified (:func:`~uidt.transfers.resumecheck.check_partial`), and each 
 version or another start ends the segmented attempt with
 :class:`~uidt.transfers.resumecheck.RestartFromZero`: the engine throws the part file away and
 goes on over one connection, so bytes of two versions are never mixed. A range whose body ends
-early, or whose connection fails, is asked for again from where it stopped, within the run's
-:class:`~uidt.transfers.retry.RetryBudget` (shared by all ranges).
+early, or whose connection fails, is asked for again from where it stopped, within a
+:class:`~uidt.transfers.retry.RetryBudget` of its own (the run's policy): a hiccup of the link
+that breaks every range at once is one failure of each, not N failures in a row.
 
 The checkpoint (kind ``download-segments``) names each range's ``done`` end; it is saved every
 ``save_seconds`` and when the fetch ends (stopped, failed or done), each time after an
@@ -46,7 +47,13 @@ from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rawhttp import BodyEndedError
 from uidt.transfers.resumecheck import RestartFromZero, check_partial, parse_span, strong_etag
-from uidt.transfers.retry import TRANSIENT_STATUSES, RetryBudget, Sleep, parse_retry_after
+from uidt.transfers.retry import (
+    TRANSIENT_STATUSES,
+    RetryBudget,
+    RetryPolicy,
+    Sleep,
+    parse_retry_after,
+)
 from uidt.transfers.segments import (
     Segment,
     plan_segments,
@@ -100,6 +107,7 @@ class _SegmentSink:
         self.segment = segment
         self.fd = fd
         self.received = 0  # body bytes of this range's answers (one thread at a time)
+        self.budget = RetryBudget(fetch.url, fetch.policy)  # this range's failures
         self.lane = fetch.throttle.lane()  # the shared limit; stopping this range frees no other
 
     @property
@@ -155,7 +163,7 @@ class SegmentedFetch:
         url: The file's URL.
         part: The part file, locked, its version known and :attr:`PartFile.segments` set.
         transport: Opens the requests (the download's own, redirects and proxies included).
-        budget: The run's retry budget, shared by every range.
+        policy: The run's retry policy (each range counts its own failures against it).
         sleep: The backoff sleeper.
         clock: For ``Retry-After`` dates.
         throttle: The rate limit of the whole download.
@@ -173,7 +181,7 @@ class SegmentedFetch:
         part: PartFile,
         transport: Transports,
         *,
-        budget: RetryBudget,
+        policy: RetryPolicy,
         sleep: Sleep,
         clock: Clock,
         throttle: Throttle,
@@ -189,7 +197,7 @@ class SegmentedFetch:
         self.part = part
         self.segments = part.segments
         self.transport = transport
-        self.budget = budget
+        self.policy = policy
         self.sleep = sleep
         self.clock = clock
         self.throttle = throttle
@@ -323,11 +331,11 @@ class SegmentedFetch:
             except Exception as exc:
                 if isinstance(exc, RestartFromZero) or not is_transient(exc):
                     raise
-                await self._retry_later(exc, moved=segment.done > before)
+                await self._retry_later(sink.budget, exc, moved=segment.done > before)
 
-    async def _retry_later(self, exc: Exception, *, moved: bool) -> None:
+    async def _retry_later(self, budget: RetryBudget, exc: Exception, *, moved: bool) -> None:
         try:
-            delay = self.budget.failed(exc, moved=moved)
+            delay = budget.failed(exc, moved=moved)
         except RetryLaterError as final:
             progressed = present(self.segments) > self.start_present
             raise RetryLaterError(str(final), progressed=progressed) from exc
