@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from uidt.errors import IntegrityError
+from uidt.errors import IntegrityError, RetryLaterError
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.download import download
@@ -463,3 +463,32 @@ async def test_ranges_whose_server_goes_quiet_are_asked_again(
     assert Notice.RETRIED in result.notices
     bounds = {len(data) * i // 8 for i in range(8)}
     assert any(start not in bounds for start in _starts(server))
+
+
+async def test_ranges_refused_past_the_retries_end_the_run_and_the_next_resumes(
+    server: TransferTestServer, tmp_path: Path, data: bytes, no_wait: RecordingSleep
+) -> None:
+    """The other ranges keep getting 503: the run ends with RetryLaterError (the service
+    reschedules it), the checkpoint keeps what the first range brought, the next run resumes."""
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=2 * MiB))
+
+    def hook(record: RequestRecord) -> None:
+        if record.method == "GET" and record.range not in (None, "bytes=0-"):
+            server.set_faults(PATH, Faults(status=503, drip_bps=2 * MiB))
+
+    server.on_request = hook
+    dest = tmp_path / "out.bin"
+    with pytest.raises(RetryLaterError, match="503"):
+        await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, **SPLIT), 30)
+    assert not dest.exists()
+    saved = Checkpoint(checkpoint_path(dest)).load()
+    assert saved is not None
+    assert saved["kind"] == SEGMENTS_KIND
+    held = _held(saved)
+    server.on_request = None
+    server.set_faults(PATH)
+    result = await asyncio.wait_for(download(server.url(PATH), dest, **SPLIT), 30)
+    assert dest.read_bytes() == data
+    assert result.resumed_from == held
+    assert result.bytes_received == len(data) - held
