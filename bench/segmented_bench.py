@@ -1,114 +1,148 @@
-"""Does splitting one download over N connections help on loopback?
+"""Segmented download (``--split``): does it help where it should, and never hurt on loopback?
 
-In-process timing (no interpreter start): the real engine (one connection) against a minimal
-segmented fetcher (N ``Range`` requests on one event loop, ``os.pwrite`` into a preallocated
-file, one fsync at the end). The fetcher is a measuring probe, not part of uidt: the engine
-ships single-connection only, because this probe shows no gain on loopback (see README.md).
+The real engine, as a user runs it without a daemon (``python -m uidt.transfers download``, a
+fresh interpreter per run), in two tables:
 
-Env: ``UIDT_BENCH_SIZE`` (default ``1G``), ``UIDT_BENCH_RUNS`` (3), ``UIDT_BENCH_DIR``,
-``UIDT_BENCH_CONNECTIONS`` (comma list, default ``2,4``).
+1. **A server that limits each connection** (uidt's test server, ``Faults(drip_bps=...)``:
+   every request's body at most that many bytes per second): one connection (``--split 1``)
+   against four (``--split 4 --min-split-size`` a quarter of the file, so exactly four ranges).
+   The target of issue 15 is a ratio of at least 3.
+2. **Loopback without a limit** (nginx when installed, else the test server): the default
+   (no option: one connection, as the default is ``--split 1``), ``--split 1`` and ``--split 4``
+   (at the default ``--min-split-size``, 20M), alternating, median of the runs.
+
+Env: ``UIDT_BENCH_LIMITED_SIZE`` (``64M``), ``UIDT_BENCH_PER_CONNECTION`` (``4M``, bytes per
+second), ``UIDT_BENCH_SIZE`` (``1G``, table 2), ``UIDT_BENCH_RUNS`` (3), ``UIDT_BENCH_DIR``.
+The load average is printed before and after: the machine may be shared.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import statistics
-import time
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
-
-from bench.transfer_bench import GiB, MiB, nginx_origin, parse_size, source_file, uidt_origin
-from uidt.transfers.download import download
-from uidt.transfers.http import new_session
-
-
-async def fetch_segmented(url: str, dest: Path, size: int, connections: int) -> None:
-    """GET ``url`` as ``connections`` byte ranges written with ``pwrite``; fsync once."""
-    bounds = [size * i // connections for i in range(connections + 1)]
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.ftruncate(fd, size)
-        connector = aiohttp.TCPConnector(limit=connections)
-        async with new_session(connector=connector) as session:
-
-            async def segment(start: int, end: int) -> None:
-                headers = {"Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
-                async with session.get(url, headers=headers) as response:
-                    if response.status != 206:
-                        raise RuntimeError(f"expected 206, got {response.status}")
-                    offset = start
-                    async for chunk in response.content.iter_any():
-                        os.pwrite(fd, chunk, offset)
-                        offset += len(chunk)
-                if offset != end:
-                    raise RuntimeError("short segment")
-
-            await asyncio.gather(*(segment(bounds[i], bounds[i + 1]) for i in range(connections)))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from bench.transfer_bench import (
+    MiB,
+    Origin,
+    nginx_origin,
+    parse_size,
+    run_once,
+    source_file,
+    uidt_origin,
+)
+from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
 
 
-def _remove(dest: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        dest.unlink()
+@dataclass
+class Case:
+    """One way of downloading: a label and the engine's extra arguments."""
+
+    label: str
+    args: list[str]
+    walls: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.walls)
 
 
-def _size(dest: Path) -> int:
-    return dest.stat().st_size
+def engine_argv(url: str, dest: Path, args: list[str]) -> list[str]:
+    """The stand-alone engine downloading ``url`` to ``dest`` with ``args``."""
+    return [sys.executable, "-m", "uidt.transfers", "download", url, str(dest), *args]
 
 
-async def _time(case: str, url: str, dest: Path, size: int) -> tuple[float, float]:
-    _remove(dest)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    if case == "1":
-        await download(url, dest, checkpoint_bytes=64 * MiB)
-    else:
-        await fetch_segmented(url, dest, size, int(case))
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    if _size(dest) != size:
-        raise RuntimeError(f"{case}: wrong size")
-    _remove(dest)
-    return wall, cpu
+def run_cases(origin: Origin, cases: list[Case], dest: Path, size: int, runs: int) -> None:
+    """Run every case ``runs`` times, alternating, each from an empty destination."""
+    for _ in range(runs):
+        for case in cases:
+            with contextlib.suppress(FileNotFoundError):
+                dest.unlink()
+            wall, _cpu, _server = run_once(engine_argv(origin.url, dest, case.args), origin)
+            if dest.stat().st_size != size:
+                raise RuntimeError(f"{case.label}: the file is {dest.stat().st_size} bytes")
+            case.walls.append(wall)
+    dest.unlink()
+
+
+@contextlib.contextmanager
+def limited_origin(source: Path, per_connection: int) -> Iterator[Origin]:
+    """uidt's test server sending each request's body at ``per_connection`` bytes/s at most."""
+    with ThreadedTransferTestServer() as server:
+        server.add_path("/file.bin", source)
+        server.set_faults("/file.bin", Faults(drip_bps=per_connection))
+        yield Origin(
+            f"uidt test server, {per_connection / MiB:g} MiB/s per connection",
+            server.url("/file.bin"),
+        )
+
+
+def limited_cases(size: int) -> list[Case]:
+    """One connection, and four ranges of a quarter of the file each."""
+    return [
+        Case("--split 1", ["--split", "1"]),
+        Case("--split 4", ["--split", "4", "--min-split-size", str(size // 4)]),
+    ]
+
+
+def loopback_cases() -> list[Case]:
+    """The default, ``--split 1`` and ``--split 4`` (default ``--min-split-size``)."""
+    return [
+        Case("default", []),
+        Case("--split 1", ["--split", "1"]),
+        Case("--split 4", ["--split", "4"]),
+    ]
+
+
+def table(origin: Origin, cases: list[Case], size: int, runs: int) -> str:
+    """A markdown table of the cases' medians, with the ratio to the first."""
+    first = cases[0].median
+    lines = [
+        f"origin: {origin.name}, {size / MiB:.0f} MiB, median of {runs} alternating runs",
+        "",
+        f"| case | median s | MB/s | speed vs {cases[0].label} |",
+        "|---|---|---|---|",
+    ]
+    for case in cases:
+        wall = case.median
+        lines.append(
+            f"| {case.label} | {wall:.2f} | {size / wall / 1e6:.0f} | {first / wall:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 def main() -> None:
-    """Print one table per origin: connections, median s, MB/s, CPU s/GiB (this process)."""
-    size = parse_size(os.environ.get("UIDT_BENCH_SIZE", "1G"))
+    """Print the two tables (see the module docstring)."""
     runs = int(os.environ.get("UIDT_BENCH_RUNS", "3"))
     work = Path(os.environ.get("UIDT_BENCH_DIR", "/tmp/uidt-bench"))
-    connections = os.environ.get("UIDT_BENCH_CONNECTIONS", "2,4").split(",")
-    cases = ["1", *connections]
+    limited_size = parse_size(os.environ.get("UIDT_BENCH_LIMITED_SIZE", "64M"))
+    per_connection = parse_size(os.environ.get("UIDT_BENCH_PER_CONNECTION", "4M"))
+    size = parse_size(os.environ.get("UIDT_BENCH_SIZE", "1G"))
     (work / "srv").mkdir(parents=True, exist_ok=True)
     (work / "dl").mkdir(exist_ok=True)
-    source = source_file(work / "srv", size)
     dest = work / "dl" / "segmented.bin"
-    with contextlib.ExitStack() as stack:
-        origins = [stack.enter_context(uidt_origin(source))]
-        nginx = stack.enter_context(nginx_origin(source))
-        if nginx is not None:
-            origins.append(nginx)
-        for origin in origins:
-            samples: dict[str, list[tuple[float, float]]] = {case: [] for case in cases}
-            for _ in range(runs):
-                for case in cases:
-                    samples[case].append(asyncio.run(_time(case, origin.url, dest, size)))
-            print(f"origin: {origin.name}, {size / MiB:.0f} MiB, in-process, median of {runs}")
-            print("note: CPU includes the uidt test server's thread when it is the origin")
-            print(
-                "\n| connections | median s | MB/s | CPU s/GiB (this process) |\n|---|---|---|---|"
-            )
-            for case in cases:
-                wall = statistics.median(w for w, _ in samples[case])
-                cpu = statistics.median(c for _, c in samples[case])
-                label = "1 (uidt engine)" if case == "1" else f"{case} (probe)"
-                print(
-                    f"| {label} | {wall:.2f} | {size / wall / 1e6:.0f} | {cpu / (size / GiB):.2f} |"
-                )
-            print()
+    print(f"before: {_load()}")
+    source = source_file(work / "srv", limited_size)
+    with limited_origin(source, per_connection) as origin:
+        cases = limited_cases(limited_size)
+        run_cases(origin, cases, dest, limited_size, runs)
+        print(table(origin, cases, limited_size, runs), "\n", flush=True)
+    source = source_file(work / "srv", size)
+    with nginx_origin(source) as nginx, contextlib.ExitStack() as stack:
+        origin = nginx if nginx is not None else stack.enter_context(uidt_origin(source))
+        cases = loopback_cases()
+        run_cases(origin, cases, dest, size, runs)
+        print(table(origin, cases, size, runs), "\n", flush=True)
+    print(f"after: {_load()}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,9 @@ def test_urls_options_comments_and_mirrors(tmp_path: Path) -> None:
         ("http://a/x\n  dir=nowhere\n", "line 1: the folder"),
         ("http://a/x\n  out=../up\n", "line 1: out= is a name inside dir="),
         ("http://a/x\n  checksum=md5=00\n", "line 2: only checksum=sha-256"),
+        ("http://a/x\n  split=0\n", "line 2: split is 1 to 16 connections"),
+        ("http://a/x\n  split=17\n", "line 2: split is 1 to 16 connections"),
+        ("http://a/x\n  split=four\n", "line 2: split is 1 to 16 connections"),
     ],
 )
 def test_a_bad_line_is_named_and_nothing_is_planned(

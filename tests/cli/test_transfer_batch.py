@@ -76,3 +76,50 @@ def test_foreground_takes_one_url(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "--foreground takes one URL" in str(result.exception) + result.output
+
+
+def test_split_reaches_the_jobs_extras_per_file(scheduled: list[JobInfo], tmp_path: Path) -> None:
+    """--split for every file; an input file's split= line for its own file."""
+    listing = tmp_path / "list.txt"
+    listing.write_text("http://a/f\n  split=8\nhttp://a/g\n")
+    home = str(tmp_path / "h")
+    args = ["--home", home, "download", "-i", str(listing), "-o", str(tmp_path), "-s", "2"]
+    result = CliRunner().invoke(cli, [*args, "--min-split-size", "5M"])
+    assert result.exit_code == 0, result.output
+    assert [job.extras["split"] for job in scheduled] == [8, 2]
+    assert all(job.extras["min_split_size"] == 5 * 1024 * 1024 for job in scheduled)
+
+
+def test_without_split_the_extras_are_as_before(scheduled: list[JobInfo], tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--home",
+            str(tmp_path / "h"),
+            "download",
+            "http://a/f",
+            "http://a/g",
+            "-o",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert not any("split" in job.extras or "min_split_size" in job.extras for job in scheduled)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--split", "0"], "0 is not in the range 1<=x<=16"),
+        (["-s", "17"], "17 is not in the range 1<=x<=16"),
+        (["--min-split-size", "512K"], "1M to 1024M"),
+        (["--min-split-size", "2T"], "1M to 1024M"),
+        (["--min-split-size", "lots"], "--min-split-size"),
+    ],
+)
+def test_bad_split_options_are_refused(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["--home", str(tmp_path / "h"), "download", "http://a/f", "-o", str(tmp_path), *args]
+    )
+    assert result.exit_code == 2
+    assert message in result.output

@@ -122,6 +122,16 @@ async def test_validator_faults(server: TransferTestServer, http: aiohttp.Client
     assert server.change_file("/f", DATA, keep_etag=True) == server.etag("/f")
 
 
+async def test_range_from_zero_sends_the_wrong_range(
+    server: TransferTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.set_faults("/f", Faults(range_from_zero=True))
+    async with http.get(server.url("/f"), headers={"Range": "bytes=100-199"}) as resp:
+        assert resp.status == 206
+        assert resp.headers["Content-Range"] == f"bytes 0-99/{len(DATA)}"
+        assert await resp.read() == DATA[:100]
+
+
 async def test_overstated_length_and_drip_chunk(
     server: TransferTestServer, http: aiohttp.ClientSession
 ) -> None:

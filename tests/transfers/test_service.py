@@ -15,12 +15,14 @@ from uidt.errors import TransferError
 from uidt.job.params import JobParameters
 from uidt.testing.clock import FakeClock
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
+from uidt.transfers.extras import segment_rule, speed_rule
 from uidt.transfers.jobs import download_job
 from uidt.transfers.names import CHANNEL
 from uidt.transfers.partfile import PartFile, part_path
 from uidt.transfers.patience import MAX_IDLE_RUNS, patience_path, upload_patience_path
 from uidt.transfers.retry import RetryPolicy
-from uidt.transfers.service import HttpDownloadService, HttpUploadService, speed_rule
+from uidt.transfers.segments import MIN_SPLIT_SIZE
+from uidt.transfers.service import HttpDownloadService, HttpUploadService
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.transfers.upload import upload_checkpoint_path
 
@@ -244,6 +246,42 @@ def test_the_engine_defaults_apply_unless_given(tmp_path: Path) -> None:
 def test_garbage_in_the_job_is_a_clear_transfer_error(extras: dict[str, Any]) -> None:
     with pytest.raises(TransferError, match="bad lowest-speed rule"):
         speed_rule(extras)
+
+
+def test_the_split_rule_defaults_to_one_connection(tmp_path: Path) -> None:
+    plain = download_job("http://127.0.0.1/f", tmp_path / "f")
+    assert segment_rule(plain.extras) == (1, MIN_SPLIT_SIZE)
+    given = download_job("http://127.0.0.1/f", tmp_path / "f", split=4, min_split_size=1 << 20)
+    assert segment_rule(given.extras) == (4, 1 << 20)
+
+
+@pytest.mark.parametrize(
+    ("extras", "message"),
+    [
+        ({"split": 0}, "split is 1 to 16"),
+        ({"split": True}, "split is 1 to 16"),
+        ({"split": "many"}, "split is 1 to 16"),
+        ({"min_split_size": 0}, "bad min_split_size"),
+        ({"min_split_size": "1M"}, "bad min_split_size"),
+    ],
+)
+def test_a_bad_split_rule_in_the_job_is_a_clear_transfer_error(
+    extras: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TransferError, match=message):
+        segment_rule(extras)
+
+
+async def test_a_job_with_split_downloads_over_several_connections(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    server.add_file("/f.bin", payload)
+    connection = await _run(
+        server.url("/f.bin"), tmp_path / "f.bin", split=3, min_split_size=1024 * 1024
+    )
+    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert (tmp_path / "f.bin").read_bytes() == payload
+    assert len([r for r in server.requests if r.method == "GET"]) == 3
 
 
 # -- HttpUploadService ------------------------------------------------------------------------

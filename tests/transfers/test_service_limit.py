@@ -12,10 +12,11 @@ import pytest
 from uidt.errors import TransferError
 from uidt.job.params import JobParameters
 from uidt.testing.httpserver import RecordingSleep, TransferTestServer
+from uidt.transfers.extras import limit_rate
 from uidt.transfers.jobs import download_job, upload_job
 from uidt.transfers.names import CHANNEL
 from uidt.transfers.retry import RetryPolicy
-from uidt.transfers.service import HttpDownloadService, limit_rate
+from uidt.transfers.service import HttpDownloadService
 
 KiB = 1024
 

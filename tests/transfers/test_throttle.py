@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from uidt.transfers.throttle import Throttle
+from uidt.transfers.throttle import Throttle, ThrottleLane
 
 
-def _pausing_thread(throttle: Throttle, count: int) -> threading.Thread:
+def _pausing_thread(throttle: Throttle | ThrottleLane, count: int) -> threading.Thread:
     thread = threading.Thread(target=throttle.pause_in_thread, args=(count,), daemon=True)
     thread.start()
     return thread
@@ -55,6 +55,34 @@ def test_a_stopped_transfer_pauses_no_more_until_it_resumes() -> None:
     throttle.interrupt()
     again.join(5)
     assert not again.is_alive()
+
+
+def test_a_stopped_lane_leaves_the_other_lanes_paused() -> None:
+    """The ranges of a segmented download share one limit, each reading in a thread of its
+    own: stopping one range's thread must not free the others from the limit."""
+    throttle = Throttle(1)
+    first, second = throttle.lane(), throttle.lane()
+    stopped = _pausing_thread(first, 3600)
+    going_on = _pausing_thread(second, 3600)
+    first.interrupt()
+    stopped.join(5)
+    assert not stopped.is_alive()
+    going_on.join(0.2)
+    assert going_on.is_alive()  # still paused for the shared limit
+    assert second.rate == 1
+    throttle.set_own(None)  # a change of the shared limit reaches every lane
+    going_on.join(5)
+    assert not going_on.is_alive()
+    assert throttle.taken == 7200
+
+
+async def test_a_lane_paused_on_the_loop_wakes_when_the_limit_changes() -> None:
+    throttle = Throttle(1)
+    task = asyncio.create_task(throttle.lane().pause(3600))
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    throttle.set_own(None)
+    await asyncio.wait_for(task, 5)
 
 
 async def test_a_task_paused_on_the_loop_wakes_when_the_share_grows() -> None:

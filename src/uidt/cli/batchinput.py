@@ -6,7 +6,8 @@ The input file follows aria2's ``-i`` format, in the part uidt understands:
   separated by tabs or spaces;
 * indented ``name=value`` lines after it set that file's options: ``out=NAME`` (the file name,
   or a path relative to ``dir``), ``dir=DIR`` (the folder; relative to the current directory),
-  ``sha256=HEX`` (and aria2's spelling ``checksum=sha-256=HEX``);
+  ``sha256=HEX`` (and aria2's spelling ``checksum=sha-256=HEX``), ``split=N`` (connections
+  for this file, as ``--split``);
 * ``#`` starts a comment line; blank lines are skipped.
 
 :func:`plan` turns the input lines and the URLs given as arguments into one
@@ -27,9 +28,10 @@ from urllib.parse import urlsplit
 from uidt.cli.output import output_path, url_file_name
 from uidt.errors import InvalidJobError
 from uidt.redact import redact
+from uidt.transfers.segments import check_split
 
 #: The option names an input file's indented lines may use.
-OPTIONS = ("out", "dir", "sha256", "checksum")
+OPTIONS = ("out", "dir", "sha256", "checksum", "split")
 
 
 @dataclass
@@ -43,13 +45,15 @@ class InputEntry:
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One file to download: its URL, its mirrors, its destination and its checksum."""
+    """One file to download: its URL, its mirrors, its destination, its checksum and its
+    connections (``split=``; ``None``: the command line's ``--split``)."""
 
     where: str
     url: str
     mirrors: tuple[str, ...]
     dest: Path
     sha256: str | None
+    split: int | None = None
 
 
 def check_url(url: str, where: str) -> str:
@@ -99,6 +103,8 @@ def parse_input(text: str, *, source: str = "") -> list[InputEntry]:
                 name, value = "sha256", digest
             if name in entry.options:
                 raise InvalidJobError(f"{where}: {name}= given twice for {entry.where}")
+            if name == "split":
+                value = str(check_split(value, where))
             entry.options[name] = value
             continue
         urls = line.split()
@@ -165,6 +171,7 @@ def plan(
             )
         seen[dest] = entry.where
         digest = entry.options.get("sha256", sha256)
+        split = entry.options.get("split")
         items.append(
             BatchItem(
                 entry.where,
@@ -172,6 +179,7 @@ def plan(
                 tuple(dict.fromkeys([*entry.urls[1:], *extra])),
                 dest,
                 None if digest is None else check_sha256(digest, entry.where),
+                None if split is None else int(split),
             )
         )
     return items

@@ -66,6 +66,9 @@ OWN_VALUE_OPTIONS: dict[str, dict[str, str]] = {
         "-j": "max_concurrent",
         "--max-concurrent": "max_concurrent",
         "--mirror": "mirror",
+        "-s": "split",
+        "--split": "split",
+        "--min-split-size": "min_split_size",
     },
     "upload": {"--method": "method"},
 }
@@ -179,6 +182,11 @@ def _check(
     seconds = one("lowest_speed_seconds")
     if seconds is not None and not float(seconds) > 0:
         raise _Unsure("--lowest-speed-seconds")
+    split = one("split")
+    if split is not None and not 1 <= int(split) <= 16:
+        raise _Unsure("--split")
+    if one("min_split_size") is not None:
+        raise _Unsure("--min-split-size")  # a size with its range: the command line checks it
     limit_rate = one("limit_rate")
     if limit_rate is not None:
         from uidt.rates import parse_rate

@@ -31,6 +31,7 @@ from uidt.transfers.jobs import (
 )
 from uidt.transfers.request import RequestOptions, origin
 from uidt.transfers.safefile import current_umask
+from uidt.transfers.segments import MAX_SPLIT, MiB
 
 
 def _limit_rate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -40,6 +41,18 @@ def _limit_rate(_ctx: click.Context, _param: click.Parameter, value: str | None)
         return parse_rate(value, "--limit-rate")
     except SettingsError as exc:
         raise click.BadParameter(str(exc).removeprefix("--limit-rate: ")) from None
+
+
+def _min_split_size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        size = parse_rate(value, "--min-split-size")
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--min-split-size: ")) from None
+    if size is None or not MiB <= size <= 1024 * MiB:
+        raise click.BadParameter(f"1M to 1024M (aria2's range), not {value!r}")
+    return size
 
 
 def rate_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -112,6 +125,23 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     is_flag=True,
     help="Follow a redirect from https:// to http:// (refused by default).",
 )
+@click.option(
+    "-s",
+    "--split",
+    type=click.IntRange(1, MAX_SPLIT),
+    default=None,
+    metavar="N",
+    help="Download a file over N connections at once (aria2's --split) when the server "
+    "takes ranges and the file is at least twice --min-split-size [default: 1]. Helps "
+    "when a server limits each connection; on a fast link one is as fast.",
+)
+@click.option(
+    "--min-split-size",
+    default=None,
+    metavar="SIZE",
+    callback=_min_split_size,
+    help="No range under SIZE (aria2's, 1M to 1024M) [default: 20M].",
+)
 @rate_options
 @_common
 @request_options
@@ -126,6 +156,8 @@ def download(
     lowest_speed: int | None,
     lowest_speed_seconds: float | None,
     allow_insecure_redirect: bool,
+    split: int | None,
+    min_split_size: int | None,
     limit_rate: int | None,
     network: str,
     requires_charging: bool,
@@ -166,6 +198,8 @@ def download(
             allow_insecure_redirect=allow_insecure_redirect,
             request=built[origin(item.url)],
             limit_rate=limit_rate,
+            split=item.split if item.split is not None else split,
+            min_split_size=min_split_size,
         )
         for item in items
     ]

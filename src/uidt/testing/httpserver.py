@@ -72,6 +72,8 @@ class Faults:
             (``None``: all); ``times`` still counts every request.
         require_authorization: Answer ``401`` to any request whose ``Authorization`` is not
             exactly this (a server that wants a token; not limited by ``times``).
+        range_from_zero: Answer a ``Range`` request with as many bytes from byte 0 instead,
+            with a ``Content-Range`` saying so (a broken cache: the wrong range).
     """
 
     times: int | None = None
@@ -94,6 +96,7 @@ class Faults:
     offset_delta: int = 0
     methods: frozenset[str] | None = None
     require_authorization: str | None = None
+    range_from_zero: bool = False
 
 
 #: The only fields a ``PUT`` to ``/signed/...`` may carry: what a presigned URL's signature
@@ -427,6 +430,8 @@ class TransferTestServer(TusEndpoint):
             return web.Response(status=416, headers=headers)
         status = 200 if start is None else 206
         start = start or 0
+        if active and faults.range_from_zero:
+            start, end = 0, end - start
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         response = web.StreamResponse(status=status, headers=headers)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from uidt.errors import SettingsError, TransferError
 from uidt.transfers.download import MiB, download
+from uidt.transfers.segments import MIN_SPLIT_SIZE
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.transfers.upload import upload
 
@@ -49,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         default=LOWEST_SPEED_SECONDS,
         help="the window --lowest-speed is averaged over",
     )
+    get.add_argument(
+        "--split", type=int, default=1, help="connections for one file (aria2's --split)"
+    )
+    get.add_argument(
+        "--min-split-size",
+        type=int,
+        default=MIN_SPLIT_SIZE,
+        help="bytes: no range smaller than this (aria2's --min-split-size)",
+    )
     put = commands.add_parser("upload", help="upload FILE to URL (tus if offered, else PUT)")
     put.add_argument("source")
     put.add_argument("url")
@@ -67,6 +77,8 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
             record_seconds=args.record_seconds,
             lowest_speed=args.lowest_speed,
             lowest_speed_seconds=args.lowest_speed_seconds,
+            split=args.split,
+            min_split_size=args.min_split_size,
         )
         return {
             "path": str(got.path),
@@ -74,6 +86,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
             "sha256": got.sha256,
             "resumed_from": got.resumed_from,
             "bytes_received": got.bytes_received,
+            "attempts": got.attempts,
             "notices": [str(n) for n in got.notices],
         }
     sent = await upload(args.source, args.url, plain_method=args.method)

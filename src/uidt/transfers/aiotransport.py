@@ -17,12 +17,12 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from uidt.redact import redact
-from uidt.transfers.bodysink import BodySink
 from uidt.transfers.failures import TooManyRedirectsError
 from uidt.transfers.http import REDIRECT_STATUSES, new_session
 from uidt.transfers.proxy import Proxy, aiohttp_arguments, proxy_refused
 from uidt.transfers.redirects import follow_redirect
 from uidt.transfers.request import RequestOptions, has_field, merged, without_userinfo
+from uidt.transfers.sink import Sink
 from uidt.transfers.tls import ssl_for
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class AiohttpBody:
     def content_length(self) -> int | None:
         return self._response.content_length
 
-    async def pour(self, sink: BodySink) -> None:
+    async def pour(self, sink: Sink) -> None:
         """Hand the body to ``sink`` chunk by chunk as it arrives (while a rate limit is set,
         in steps of about a tenth of a second's worth)."""
         content = self._response.content

@@ -105,6 +105,8 @@ def download_job(
     request: RequestOptions | None = None,
     limit_rate: int | None = None,
     mirrors: Sequence[str] = (),
+    split: int | None = None,
+    min_split_size: int | None = None,
 ) -> JobInfo:
     """The user-initiated job behind ``uidt download URL -o DEST``.
 
@@ -114,7 +116,9 @@ def download_job(
     lets an ``https://`` URL redirect to ``http://``; ``request`` (headers, credentials, TLS)
     goes to ``extras["request"]`` when it sets anything; ``limit_rate`` (bytes/s) is the
     transfer's own rate limit (``--limit-rate``); ``mirrors``, other sources of the same file
-    (:mod:`uidt.transfers.mirrors`), to ``extras["mirrors"]`` when there are any.
+    (:mod:`uidt.transfers.mirrors`), to ``extras["mirrors"]`` when there are any; ``split``
+    and ``min_split_size`` (``--split``, ``--min-split-size``: several connections for one
+    file, :mod:`uidt.transfers.segmented`) to ``extras`` when given.
     """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
@@ -133,6 +137,10 @@ def download_job(
     _add_request(extras, request)
     if limit_rate is not None:
         extras["limit_rate"] = limit_rate
+    if split is not None:
+        extras["split"] = split
+    if min_split_size is not None:
+        extras["min_split_size"] = min_split_size
     return (
         _builder(
             job_id_for(dest),

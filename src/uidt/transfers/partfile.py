@@ -60,6 +60,7 @@ from uidt.transfers.parttail import file_identity, trusted_end
 from uidt.transfers.partwriter import STATE_VERSION, PartWriter
 from uidt.transfers.remoteversion import RemoteVersion
 from uidt.transfers.safefile import PartLock, current_umask, mode_for_umask, remove_untrusted
+from uidt.transfers.segments import SEGMENTS_KIND, Segment, load_segments
 
 PART_SUFFIX = ".part"
 CHECKPOINT_SUFFIX = ".uidt"
@@ -108,6 +109,8 @@ class PartFile(PartWriter):
         self.final_mode = mode_for_umask(current_umask()) if final_mode is None else final_mode
         self._lock = PartLock(self.path, dest)
         self._lock_per_open = False  # taken by open() (not lock()): close() releases it
+        #: The byte ranges of a segmented download (``None``: one connection, :attr:`written`).
+        self.segments: list[Segment] | None = None
 
     async def resume(self) -> Notice | None:
         """Adopt the checkpointed position, if it is usable.
@@ -127,6 +130,8 @@ class PartFile(PartWriter):
             return Notice.RESTARTED_UNTRUSTED_FILES
         if state is None or state.get("url") not in (redact(self.url), self.url):
             return None
+        if state.get("kind") == SEGMENTS_KIND:
+            return self._resume_segments(state)
         # After a reboot only the fsynced prefix is sure to be on disk.
         offset, stored = self.ledger.trusted(state)
         try:
@@ -157,6 +162,70 @@ class PartFile(PartWriter):
         self.ledger.resumed(end)  # durable again once open() commits
         return Notice.RESUMED
 
+    def _resume_segments(self, state: dict[str, Any]) -> Notice:
+        """Adopt a segmented checkpoint's ranges (every one of them was fsynced before it)."""
+        fd = self._lock.fd
+        assert fd is not None
+        segments = load_segments(state, os.fstat(fd).st_size)
+        if (
+            segments is None
+            or state.get("version") != STATE_VERSION
+            or not RemoteVersion.readable(state)
+        ):
+            return Notice.RESTARTED_BAD_CHECKPOINT
+        self.version.load(state)
+        self.segments = segments
+        return Notice.RESUMED
+
+    # -- a segmented download (uidt.transfers.segmented) ------------------------------------
+    def begin_segments(self, segments: list[Segment]) -> None:
+        """Start a segmented download: the part file becomes ``total`` bytes, all unfetched.
+
+        The bytes an earlier run left are dropped (truncated to zero first): only the ranges'
+        ``done`` parts are ever data.
+        """
+        self.lock()
+        assert self._lock.fd is not None
+        assert self.total is not None
+        os.ftruncate(self._lock.fd, 0)
+        os.ftruncate(self._lock.fd, self.total)
+        self.written = 0
+        self.hasher = None
+        self.segments = segments
+
+    def segment_fd(self) -> int:
+        """A new descriptor of the locked part file with a file position of its own.
+
+        Opened through ``/proc/self/fd`` (the same inode as the lock, never the name again);
+        the caller closes it. Closing it keeps the lock, which belongs to the lock's own open.
+        """
+        assert self._lock.fd is not None
+        return os.open(f"/proc/self/fd/{self._lock.fd}", os.O_WRONLY | os.O_CLOEXEC)
+
+    def save_segments(self, ranges: list[list[int]]) -> None:
+        """fdatasync the part file, then save a checkpoint naming ``ranges`` durably (blocking:
+        a thread)."""
+        assert self._lock.fd is not None
+        os.fdatasync(self._lock.fd)
+        state = {
+            "version": STATE_VERSION,
+            "kind": SEGMENTS_KIND,
+            "url": redact(self.url),  # never a password on disk beside the file
+            **self.version.state(),
+            "segments": ranges,
+        }
+        self.checkpoint.save(state, sync=True)
+
+    def finish_segments(self) -> None:
+        """Every range is complete: the part file is the whole file, ready for :meth:`publish`
+        (which hashes it from disk when a SHA-256 is expected)."""
+        assert self.segments is not None
+        assert all(s.complete for s in self.segments)
+        assert self.total is not None
+        self.written = self.total
+        self.hasher = None
+        self.segments = None
+
     def _trusted_end(self, state: dict[str, Any], offset: int) -> int:
         """Where the bytes to keep end: past ``offset`` only for a tail of this boot and file."""
         fd = self._lock.fd
@@ -177,6 +246,7 @@ class PartFile(PartWriter):
         """Forget everything received: the next :meth:`open` starts from zero."""
         self.close(commit=False)
         self.written = 0
+        self.segments = None
         self.ledger.reset()
         self.hasher = None
         self.version.forget()

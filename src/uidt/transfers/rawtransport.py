@@ -15,11 +15,11 @@ import functools
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from uidt.transfers.bodysink import BodySink
 from uidt.transfers.http import finish
 from uidt.transfers.rawbody import copy_body, read_exactly
 from uidt.transfers.rawhttp import Opening, ProxyHop, RawResponse
 from uidt.transfers.request import RequestOptions
+from uidt.transfers.sink import Sink
 from uidt.transfers.tls import client_context
 
 #: How often the engine reports progress while a thread copies a plain-HTTP body.
@@ -48,7 +48,7 @@ class RawBody:
     def content_length(self) -> int | None:
         return self._response.content_length
 
-    async def pour(self, sink: BodySink) -> None:
+    async def pour(self, sink: Sink) -> None:
         """Copy the body in a thread (``splice``) while the loop reports progress."""
         response = self._response
         length = response.content_length

@@ -38,6 +38,7 @@ from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.redact import redact
 from uidt.transfers.download import DownloadResult, download
+from uidt.transfers.extras import limit_rate, segment_rule, speed_rule
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED, PAUSED, RETRYING, WAITING
 from uidt.transfers.mirrors import from_sources, sources
 from uidt.transfers.patience import Patience, upload_patience_path
@@ -52,7 +53,6 @@ from uidt.transfers.reporting import (
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryPolicy, Sleep
 from uidt.transfers.safefile import mode_for_umask
-from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.transfers.throttle import Throttle
 from uidt.units import human_bytes
 
@@ -252,40 +252,6 @@ class _TransferService(JobService):
         return True
 
 
-def limit_rate(extras: dict[str, Any]) -> int | None:
-    """The job's own rate limit in bytes per second (``limit_rate``; ``None``: none).
-
-    Raises:
-        TransferError: It is there but not a positive integer.
-    """
-    rate = extras.get("limit_rate")
-    if rate is None:
-        return None
-    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
-        raise TransferError(f"bad rate limit in the job: {rate!r} bytes/s")
-    return int(rate)
-
-
-def speed_rule(extras: dict[str, Any]) -> tuple[int, float]:
-    """The lowest-speed rule of a download job: ``(bytes per second, seconds)``.
-
-    Raises:
-        TransferError: The job's extras hold something else than numbers there.
-    """
-    speed = extras.get("lowest_speed", LOWEST_SPEED)
-    seconds = extras.get("lowest_speed_seconds", LOWEST_SPEED_SECONDS)
-    if (
-        isinstance(speed, bool)
-        or not isinstance(speed, int)
-        or isinstance(seconds, bool)
-        or not isinstance(seconds, int | float)
-    ):
-        raise TransferError(
-            f"bad lowest-speed rule in the job: {speed!r} bytes/s over {seconds!r} s"
-        )
-    return speed, float(seconds)
-
-
 class HttpDownloadService(_TransferService):
     """Resumable HTTP(S) download of ``extras["url"]`` to ``extras["dest"]``."""
 
@@ -302,6 +268,7 @@ class HttpDownloadService(_TransferService):
         extras = params.extras
         started = time.monotonic()
         lowest_speed, lowest_speed_seconds = speed_rule(extras)
+        split, min_split_size = segment_rule(extras)
         umask = extras.get("umask")
         dest = Path(str(extras["dest"]))
 
@@ -322,6 +289,8 @@ class HttpDownloadService(_TransferService):
                 retries=self.retry_policy,
                 sleep=self.sleep,
                 throttle=self.throttle(params),
+                split=split,
+                min_split_size=min_split_size,
             )
 
         def switched(source: str, reason: str) -> None:

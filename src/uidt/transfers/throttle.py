@@ -5,13 +5,17 @@ the two limits and makes readers pause: the splice reader's copying thread with
 :meth:`Throttle.pause_in_thread`, the ``aiohttp`` reader and the upload body on the event loop
 with :meth:`Throttle.pause`. A pause sleeps (never spins) and ends early when the limit changes,
 so a new limit takes effect at once; :meth:`Throttle.interrupt` ends a thread's pause (and the
-pauses it would start) when its transfer is stopped, until :meth:`Throttle.resume`. Without any limit a reader pays one attribute check per chunk.
+pauses it would start) when its transfer is stopped, until :meth:`Throttle.resume`. Several
+readers of one transfer (the ranges of a segmented download) each take a
+:class:`ThrottleLane` (:meth:`Throttle.lane`): one bucket for their sum, but stopping one
+reader's thread leaves the others paused. Without any limit a reader pays one attribute check per chunk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 from uidt.clock import Clock, SystemClock
 from uidt.transfers.tokenbucket import TokenBucket, chunk_for
@@ -92,13 +96,22 @@ class Throttle:
     def pause_in_thread(self, count: int) -> None:
         """Count ``count`` bytes a thread moved; sleep until the limit allows more (blocking)."""
         if self._bucket.rate is None:
-            self._bucket.taken += count
+            self._bucket.taken += count  # one reader: nothing to lock
             return
+        self._pause_in_thread(count, lambda: self._interrupted)
+
+    def _pause_in_thread(self, count: int, interrupted: Callable[[], bool]) -> None:
+        """:meth:`pause_in_thread` for any of several threads (the count under the lock)."""
         with self._cond:
             delay = self._bucket.take(count)
-            while delay > 0 and not self._interrupted:
+            while delay > 0 and not interrupted():
                 self._cond.wait(delay)
                 delay = self._bucket.pause()
+
+    def lane(self) -> ThrottleLane:
+        """A view for one of several readers of the same transfer (the ranges of a segmented
+        download): the same limit over all of them, an :meth:`interrupt` of its own."""
+        return ThrottleLane(self)
 
     async def pause(self, count: int) -> None:
         """Count ``count`` bytes moved on the event loop; sleep until the limit allows more."""
@@ -115,3 +128,42 @@ class Throttle:
                 pass
             with self._cond:
                 delay = self._bucket.pause()
+
+
+class ThrottleLane:
+    """One reader's view of a shared :class:`Throttle` (see :meth:`Throttle.lane`).
+
+    The bucket, its limit and its changes are the shared throttle's; only :meth:`interrupt`
+    and :meth:`resume` are this reader's own.
+    """
+
+    def __init__(self, shared: Throttle) -> None:
+        self._shared = shared
+        self._interrupted = False
+
+    @property
+    def rate(self) -> int | None:
+        return self._shared.rate
+
+    @property
+    def taken(self) -> int:
+        return self._shared.taken
+
+    def chunk_bytes(self, unlimited: int) -> int:
+        return self._shared.chunk_bytes(unlimited)
+
+    def interrupt(self) -> None:
+        """End this reader's pause now, and let it start none until :meth:`resume`."""
+        with self._shared._cond:
+            self._interrupted = True
+            self._shared._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._shared._cond:
+            self._interrupted = False
+
+    def pause_in_thread(self, count: int) -> None:
+        self._shared._pause_in_thread(count, lambda: self._interrupted)
+
+    async def pause(self, count: int) -> None:
+        await self._shared.pause(count)

@@ -3,7 +3,8 @@
 A :class:`Transport` opens one request (:meth:`Transport.open`, an async context manager that
 closes the connection on the way out) and gives a :class:`Response`: the status, the headers,
 the length, and :meth:`Response.pour`, which moves the body into a
-:class:`~uidt.transfers.bodysink.BodySink`. Two implement it:
+:class:`~uidt.transfers.sink.Sink` (a :class:`~uidt.transfers.bodysink.BodySink`, or one segment's
+sink, :mod:`uidt.transfers.segmented`). Two implement it:
 
 - :class:`~uidt.transfers.rawtransport.RawTransport`: uidt's own HTTP/1.1 reader
   (:mod:`uidt.transfers.rawhttp`), ``http://`` and ``https://``, straight to the server, or a
@@ -47,14 +48,14 @@ if TYPE_CHECKING:
     import aiohttp
 
     from uidt.transfers.aiotransport import AiohttpTransport
-    from uidt.transfers.bodysink import BodySink
     from uidt.transfers.rawtransport import RawTransport
+    from uidt.transfers.sink import Sink
 
 
 class Response(ResponseHead, Protocol):
     """The answer to one request: its head (status, reason, headers, length), and its body."""
 
-    async def pour(self, sink: BodySink) -> None:
+    async def pour(self, sink: Sink) -> None:
         """Move the rest of the body into ``sink`` (cancelling stops it cleanly)."""
 
 

@@ -1,0 +1,354 @@
+"""One download run (:class:`DownloadRun`), safe against stops, kills and flaky servers.
+
+A run of :func:`~uidt.transfers.download.download` asks for the file (``Range`` + ``If-Range`` when resuming), writes it through a
+:class:`~uidt.transfers.partfile.PartFile` (``<dest>.part`` + checkpoint ``<dest>.uidt``,
+recorded every half ``checkpoint_bytes`` or half ``record_seconds``, durable every 2 MiB at
+most four times a second and at least every ``checkpoint_seconds``), retries transient
+failures within the run from the current offset, and renames the verified file into place at
+the end. Each attempt goes through one seam,
+:class:`~uidt.transfers.transport.Transports` (uidt's own reader, splice or TLS, or ``aiohttp``, picked there),
+into a :class:`~uidt.transfers.bodysink.BodySink`; what a failed attempt means (retry soon,
+retry later, give up) is read from one table, :mod:`uidt.transfers.failures`. Every answer to a resume is checked against
+what is known about the file (:mod:`uidt.transfers.resumecheck`): one that cannot continue the
+part file (a 200, another version, a short body) restarts from zero and says so
+(:class:`~uidt.transfers.notices.Notice`); a 200 to ``If-Range`` naming a new version is the
+whole new file, so its body is written from byte 0 rather than asked for again. With
+``split`` above 1 a large file whose server takes ranges is fetched over several connections
+at once (:mod:`uidt.transfers.segmented`). Retries, restarts and attempts too slow for the
+lowest-speed rule (:mod:`uidt.transfers.speedfloor`) are bounded by one
+:class:`~uidt.transfers.retry.RetryBudget`, so a run always ends: with the file, with a
+:class:`~uidt.errors.RetryLaterError` when trouble that may pass outlasted it, or with a
+:class:`~uidt.errors.TransferError` that says why.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from uidt.clock import Clock
+from uidt.errors import NoSpaceError, RemoteError, RetryLaterError
+from uidt.timing import mark
+from uidt.transfers.bodysink import BodySink
+from uidt.transfers.failures import (
+    TransientStatusError,
+    classify,
+    is_transient,
+    permanent_error,
+)
+from uidt.transfers.http import ResponseHead
+from uidt.transfers.notices import Notice
+from uidt.transfers.partfile import PartFile
+from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.request import RequestOptions
+from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
+from uidt.transfers.retry import (
+    TRANSIENT_STATUSES,
+    RetryBudget,
+    RetryPolicy,
+    Sleep,
+    parse_retry_after,
+)
+from uidt.transfers.segmented import SegmentedFetch, plan_from_answer
+from uidt.transfers.segments import present
+from uidt.transfers.speedfloor import SpeedFloor
+from uidt.transfers.throttle import Throttle
+from uidt.transfers.transport import Response, Transports
+
+if TYPE_CHECKING:
+    import aiohttp
+
+_log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadResult:
+    """What a finished download produced.
+
+    Attributes:
+        path: The final file.
+        size: Its size in bytes.
+        sha256: Its SHA-256 (hex) if one was requested and verified, else ``None``.
+        resumed_from: The offset this run started at (0 for a fresh download).
+        bytes_received: Body bytes this run received (re-sent bytes included).
+        attempts: HTTP requests made for the body.
+        notices: What happened on the way (resume, restarts, retries).
+    """
+
+    path: Path
+    size: int
+    sha256: str | None
+    resumed_from: int
+    bytes_received: int
+    attempts: int
+    notices: tuple[Notice, ...] = field(default=())
+
+
+class DownloadRun:
+    """One call of :func:`~uidt.transfers.download.download`: the HTTP attempts feeding one
+    :class:`PartFile`."""
+
+    def __init__(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        sha256: str | None,
+        session: aiohttp.ClientSession | None,
+        raw_http: bool,
+        on_progress: Callable[[Progress], None] | None,
+        on_estimate: Callable[[int], None] | None,
+        on_notice: Callable[[Notice], None] | None,
+        checkpoint_bytes: int,
+        checkpoint_ms: int,
+        record_ms: int,
+        floor: SpeedFloor,
+        max_redirects: int,
+        allow_insecure_redirect: bool,
+        request: RequestOptions | None,
+        final_mode: int | None,
+        read_timeout: float,
+        policy: RetryPolicy,
+        clock: Clock,
+        sleep: Sleep,
+        throttle: Throttle | None,
+        split: int,
+        min_split_size: int,
+    ) -> None:
+        self.url = url
+        self.split = split
+        self.min_split_size = min_split_size
+        self.segment_received = 0  # body bytes the ranges of segmented attempts received
+        self.dest = dest
+        self.expected = sha256.lower() if sha256 else None
+        self.part = PartFile(
+            dest, url, hashing=self.expected is not None, clock=clock, final_mode=final_mode
+        )
+        self.transport = Transports(
+            raw_http=raw_http,
+            session=session,
+            read_timeout=read_timeout,
+            max_redirects=max_redirects,
+            allow_insecure_redirect=allow_insecure_redirect,
+            request=request,
+        )
+        self.on_progress = on_progress
+        self.on_estimate = on_estimate
+        self.on_notice = on_notice
+        self.policy = policy
+        self.clock = clock
+        self.sleep = sleep
+        self.meter = ProgressMeter(clock)
+        self.notices: list[Notice] = []
+        self.attempts = 0
+        self.resumed_from = 0
+        self.budget = RetryBudget(url, policy)  # replaced by each fetch()
+        self.attempt_from = 0  # the offset the current attempt's body is written from
+        self.resume = ResumeRequest(
+            self.part, hashing=self.expected is not None, notice=self.notice
+        )
+        self.sink = BodySink(
+            self.part,
+            self.resume,
+            checkpoint_bytes=checkpoint_bytes,
+            record_ms=record_ms,
+            checkpoint_ms=checkpoint_ms,
+            meter=self.meter,
+            floor=floor,
+            on_progress=on_progress,
+            throttle=throttle,
+        )
+
+    def notice(self, notice: Notice) -> None:
+        if notice not in self.notices:
+            self.notices.append(notice)
+        _log.info("%s: %s", self.dest, notice.text)
+        if self.on_notice is not None:
+            self.on_notice(notice)
+
+    # -- one HTTP attempt ------------------------------------------------------------------
+    async def attempt(self) -> None:
+        """Fetch from the current offset to the end of the file."""
+        mark("download.attempt")
+        if self.part.segments is not None:  # a segmented download resumed: every range asks
+            total = self.part.total
+            if total is not None and self.on_estimate is not None:
+                self.on_estimate(total)
+            self.meter.total = total
+            await self.fetch_segments(None)
+            return
+        self.attempts += 1
+        headers = self.resume.headers()
+        probing = self.split > 1 and self.part.written == 0
+        if probing:  # a 206 to this says the server takes ranges: see segmented.py
+            headers["Range"] = "bytes=0-"
+        async with self.transport.open(self.url, headers) as response:
+            segments = (
+                plan_from_answer(response, split=self.split, min_split_size=self.min_split_size)
+                if probing
+                else None
+            )
+            if segments is not None:
+                self.judge_response(response, response.status)
+                self.check_free_space()
+                self.part.begin_segments(segments)
+                await self.fetch_segments(response)
+                return
+            if self.accept_head(response):
+                self.sink.start()
+                await response.pour(self.sink)
+        self.resume.check_finished()
+
+    async def fetch_segments(self, first: Response | None) -> None:
+        """Fetch the part file's ranges over several connections (``first``: the answer to
+        ``bytes=0-`` whose body fills the first range)."""
+        fetch = SegmentedFetch(
+            self.url,
+            self.part,
+            self.transport,
+            policy=self.policy,
+            sleep=self.sleep,
+            clock=self.clock,
+            throttle=self.sink.throttle,
+            meter=self.meter,
+            floor=self.sink.floor,
+            on_progress=self.on_progress,
+            notice=self.notice,
+            copy_chunk_bytes=self.sink.copy_chunk_bytes,
+        )
+        try:
+            await fetch.run(first)
+        finally:
+            self.attempts += fetch.attempts
+            self.segment_received += fetch.received
+        self.part.finish_segments()
+
+    def accept_head(self, response: ResponseHead) -> bool:
+        """Check the status and validators; ``True`` when the body should be received."""
+        status = response.status
+        if status == 416 and self.part.written > 0:
+            return self.resume.check_head(status, response.headers, None)
+        if status in TRANSIENT_STATUSES:
+            wait = parse_retry_after(response.headers.get("Retry-After"), self.clock.utc())
+            raise TransientStatusError(status, response.reason or "", wait)
+        if status not in (200, 206):
+            raise RemoteError(f"{self.url}: the server answered {status} {response.reason}")
+        self.accept_response(response, status)
+        return True
+
+    def accept_response(self, response: ResponseHead, status: int) -> None:
+        self.judge_response(response, status)
+        self.check_free_space()
+        self.part.open()
+
+    def judge_response(self, response: ResponseHead, status: int) -> None:
+        """Check a 200 or 206 against what is known and adopt its version and total."""
+        part = self.part
+        try:
+            self.resume.check_head(status, response.headers, response.content_length)
+        except RestartFromZero as restart:
+            if not restart.whole_file:
+                raise
+            self.restart_with_this_answer(restart.notice)
+            self.resume.check_head(status, response.headers, response.content_length)
+        if part.total is not None and self.on_estimate is not None:
+            self.on_estimate(part.total)
+        self.meter.total = part.total
+
+    def restart_with_this_answer(self, notice: Notice) -> None:
+        """The answer is the whole new file: forget the part file's bytes and take its body.
+
+        Counted like any restart from zero (past the budget the run ends the same way), but
+        without the wait before one: no request is made again.
+        """
+        self.budget.restarted(notice)
+        self.part.reset()  # not open between attempts: nothing to wait for
+        self.attempt_from = 0
+        self.notice(notice)
+
+    def check_free_space(self) -> None:
+        if self.part.total is None:
+            return
+        remaining = self.part.total - self.part.written
+        free = shutil.disk_usage(self.dest.parent).free
+        if remaining > free:
+            raise NoSpaceError(
+                errno.ENOSPC,
+                f"{self.dest}: {remaining} bytes still to download but only {free} free",
+                str(self.dest.parent),
+            )
+
+    # -- the run ---------------------------------------------------------------------------
+    async def run(self) -> DownloadResult:
+        mark("download.run")
+        try:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            resumed = await self.part.resume()
+            if resumed is not None:
+                self.notice(resumed)
+            segments = self.part.segments
+            self.resumed_from = self.part.written if segments is None else present(segments)
+            await self.fetch()
+            digest = await self.part.publish(self.expected)
+        except Exception as exc:
+            kind = classify(exc)  # None: already a TransferError, or not a transfer failure
+            if kind is None or kind.transient:
+                raise
+            raise permanent_error(exc, url=self.url, dest=self.dest) from exc
+        finally:
+            self.part.release()  # a no-op after publish; else the next run may take over
+            await self.transport.aclose()
+        if self.on_progress is not None:
+            self.meter.update(self.part.written)
+            self.on_progress(self.meter.snapshot())
+        return DownloadResult(
+            path=self.dest,
+            size=self.part.written,
+            sha256=digest,
+            resumed_from=self.resumed_from,
+            bytes_received=self.sink.received + self.segment_received,
+            attempts=self.attempts,
+            notices=tuple(self.notices),
+        )
+
+    async def fetch(self) -> None:
+        """Make HTTP attempts until the part file is complete, retrying within a budget."""
+        budget = self.budget = RetryBudget(self.url, self.policy)
+        progressed = False  # did any attempt of this run store new bytes?
+        while True:
+            self.attempt_from = self.part.written  # 0 after a restart with the attempt's answer
+            try:
+                await self.attempt()
+                return
+            except RestartFromZero as restart:
+                if self.part.segments is not None:
+                    # Never a mixed file: the ranges go, and one connection fetches the rest.
+                    self.split = 1
+                    _log.info("%s: segmented download abandoned (%s)", self.url, restart)
+                await self.part.areset()
+                self.notice(restart.notice)
+                delay = budget.restarted(restart.notice)
+                if delay:
+                    await self.sleep(delay)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await self.part.aclose(commit=True)
+                moved = self.part.written > self.attempt_from
+                progressed = progressed or moved
+                try:
+                    delay = budget.failed(exc, moved=moved)
+                except RetryLaterError as final:
+                    raise RetryLaterError(str(final), progressed=progressed) from exc
+                _log.info("%s: %s; retrying in %.1f s", self.url, exc or type(exc), delay)
+                self.notice(Notice.RETRIED)
+                await self.sleep(delay)
+            finally:
+                await self.part.aclose(commit=True)
