@@ -46,6 +46,7 @@ from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
 from uidt.store.batch import StoreWrite, apply_write_on
+from uidt.store.pg_fleet import FleetMixin
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
 from uidt.store.pg_schema import guard, prepare, redact
 from uidt.store.record import AppRecord, JobRecord, NotificationRecord
@@ -58,7 +59,7 @@ DEFAULT_LEASE_MS = 30_000
 CONNECT_TIMEOUT_S = 10
 
 
-class PostgresJobStore(StoreContextMixin):
+class PostgresJobStore(FleetMixin, StoreContextMixin):
     """A shared :class:`~uidt.store.base.JobStore` in PostgreSQL, thread-safe (see module doc).
 
     Args:
@@ -311,9 +312,15 @@ class PostgresJobStore(StoreContextMixin):
 
     def _put_notification(self, conn: psycopg.Connection[Any], record: NotificationRecord) -> None:
         conn.execute(
-            "INSERT INTO uidt_notifications (app, notification_id, record) VALUES (%s, %s, %s) "
-            "ON CONFLICT (app, notification_id) DO UPDATE SET record = EXCLUDED.record",
-            (record.app, record.notification_id, codec.notification_record_to_json(record)),
+            "INSERT INTO uidt_notifications (host_id, app, notification_id, record) "
+            "VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (host_id, app, notification_id) DO UPDATE SET record = EXCLUDED.record",
+            (
+                self.host_id,
+                record.app,
+                record.notification_id,
+                codec.notification_record_to_json(record),
+            ),
         )
 
     def remove_notification(self, app: str, notification_id: int) -> bool:
@@ -328,24 +335,43 @@ class PostgresJobStore(StoreContextMixin):
         self, conn: psycopg.Connection[Any], app: str, notification_id: int
     ) -> bool:
         done = conn.execute(
-            "DELETE FROM uidt_notifications WHERE app = %s AND notification_id = %s",
-            (app, notification_id),
+            "DELETE FROM uidt_notifications "
+            "WHERE host_id = %s AND app = %s AND notification_id = %s",
+            (self.host_id, app, notification_id),
         )
         return done.rowcount > 0
 
     def load_notifications(self) -> list[NotificationRecord]:
-        # Every host's: the table has no host column yet (docs/fleet.md, "not built").
-        return self.notifications()
+        """This host's own notifications (each host shows its own). Rows from before schema
+        version 4 belong to no host: the first host to load takes them over."""
+        return self._notifications_of_mine(adopt_unowned=True)
 
     def notifications(self) -> list[NotificationRecord]:
-        rows = self._run(
-            "notifications",
-            lambda c: c.execute(
-                "SELECT record FROM uidt_notifications ORDER BY app, notification_id"
-            ).fetchall(),
-        )
+        """This host's notifications (what it put and did not remove)."""
+        return self._notifications_of_mine(adopt_unowned=False)
+
+    def _notifications_of_mine(self, *, adopt_unowned: bool) -> list[NotificationRecord]:
+        def read(conn: psycopg.Connection[Any]) -> list[Any]:
+            if adopt_unowned:
+                conn.execute(
+                    "UPDATE uidt_notifications SET host_id = %s WHERE host_id = '' "
+                    "AND (app, notification_id) NOT IN (SELECT app, notification_id "
+                    "FROM uidt_notifications WHERE host_id = %s)",
+                    (self.host_id, self.host_id),
+                )
+            rows: list[Any] = conn.execute(
+                "SELECT record FROM uidt_notifications WHERE host_id = %s "
+                "ORDER BY app, notification_id",
+                (self.host_id,),
+            ).fetchall()
+            return rows
+
+        rows = self._run("notifications", read)
+        return [self._decode_notification(row[0]) for row in rows]
+
+    def _decode_notification(self, text: str) -> NotificationRecord:
         try:
-            return [codec.notification_record_from_json(row[0]) for row in rows]
+            return codec.notification_record_from_json(text)
         except InvalidJobError as exc:
             raise StoreCorruptError(
                 f"job store {redact(self.url)} holds an unreadable notification: {exc}"
