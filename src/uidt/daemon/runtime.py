@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from uidt.clock import Clock, millis_from_utc
 from uidt.daemon.about import DaemonAbout
@@ -50,6 +50,9 @@ from uidt.store.record import JobRecord, NotificationRecord
 from uidt.store.writer import StoreWriter
 from uidt.timing import mark
 from uidt.transfers.names import TRANSFERS_APP
+
+if TYPE_CHECKING:
+    from uidt.daemon.fleet import FleetDesk
 
 log = logging.getLogger("uidt.daemon")
 
@@ -116,6 +119,8 @@ class Runtime:
         self.changes = ChangeFeed()
         #: Set by the daemon once it knows its options (``GET /v1/status``).
         self.about: DaemonAbout | None = None
+        #: The fleet view and stops across hosts, on a shared store (set by the daemon's main).
+        self.fleet: FleetDesk | None = None
         #: The global ``bandwidth_limit``, divided among the running transfers at every flush.
         self.bandwidth_limit = BandwidthLimiter(
             service.settings.bandwidth_limit,
@@ -418,6 +423,13 @@ class Runtime:
         running = [j for j in self.service.queries.jobs_snapshot(app) if j["state"] == "active"]
         self.apply(ev.UserStop(app))
         return running
+
+    async def stop_everywhere(self, app: str) -> dict[str, Any]:
+        """The Task Manager's Stop of ``app``: here, and on a shared store on every host
+        (``sent``: the stop requests on their way to other hosts; docs/fleet.md)."""
+        if self.fleet is not None:
+            return await self.fleet.stop_app(app)
+        return {"stopped": self.user_stop(app), "claimed": [], "sent": []}
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         return self.service.queries.jobs_snapshot(app, include_ended=include_finished)

@@ -118,3 +118,7 @@ class FleetStore(Protocol):
     def publish_running(self, keys: Sequence[JobKey]) -> None:
         """Say which jobs run on this host now."""
         ...
+
+    def release(self, keys: Sequence[JobKey]) -> None:
+        """Give up the leases of these jobs (as :class:`~uidt.store.base.LeasingJobStore`)."""
+        ...
