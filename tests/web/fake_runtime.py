@@ -80,6 +80,8 @@ class FakeRuntime:
         self.reasons: dict[tuple[str, int], list[list[Any]]] = {}
         self.device_history = FakeDeviceHistory()
         self.moved: dict[tuple[str, int], list[list[int]]] = {}
+        #: Other hosts' jobs (``Runtime.fleet_jobs``); ``None``: the store is not shared.
+        self.fleet: dict[str, Any] | None = None
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         self.snapshots += 1
@@ -101,6 +103,13 @@ class FakeRuntime:
         running = [j for j in self.jobs if j["app"] == app and j["state"] == "active"]
         self.jobs = [j for j in self.jobs if not (j["app"] == app and j["user_initiated"])]
         return running
+
+    async def stop_everywhere(self, app: str) -> dict[str, Any]:
+        """A store no other host shares: the local Stop alone."""
+        return {"stopped": self.user_stop(app), "claimed": [], "sent": []}
+
+    def fleet_jobs(self) -> dict[str, Any] | None:
+        return self.fleet
 
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         self.cancelled.append((app, namespace, job_id))

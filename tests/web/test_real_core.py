@@ -71,6 +71,12 @@ class CoreRuntime:
         self.pump()
         return running
 
+    async def stop_everywhere(self, app: str) -> dict[str, Any]:
+        return {"stopped": self.user_stop(app), "claimed": [], "sent": []}
+
+    def fleet_jobs(self) -> dict[str, Any] | None:
+        return None
+
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         self.service.cancel(app, namespace, job_id)
         self.pump()

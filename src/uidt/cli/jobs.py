@@ -9,7 +9,8 @@ import click
 from rich.console import Console
 
 from uidt.cli.context import CliContext, pass_cli, print_json
-from uidt.cli.render import fleet_table, jobs_table, stop_request_text
+from uidt.cli.render import fleet_table, jobs_table
+from uidt.store.fleet import stop_request_text
 
 #: Android's shell error codes and the exit statuses uidt gives them (interface.md).
 EXIT_STATUS = {-1000: 3, -1001: 4, -1002: 5}

@@ -14,6 +14,7 @@ from uidt.job.reasons import (
     pending_words,
     stop_reason_text,
 )
+from uidt.store.fleet import stop_request_text
 from uidt.units import human_bytes
 
 #: States of a scheduled job that is not running (any other state but ``active`` is an ended one).
@@ -73,24 +74,6 @@ def _job_cells(job: dict[str, Any]) -> tuple[str, ...]:
 def _note_text(job: dict[str, Any]) -> str:
     note = job.get("notification") or {}
     return " — ".join(x for x in (note.get("title"), note.get("text")) if x)
-
-
-#: How a settled stop request reads (``uidt jobs --fleet``).
-_OUTCOME_WORDS = {
-    "stopped": "stopped by {done_by}",
-    "stale": "stop not done by {done_by}: the job was scheduled anew since",
-    "gone": "stop not needed: the job had ended",
-}
-
-
-def stop_request_text(request: dict[str, Any]) -> str:
-    """What became of a stop request, in words: sent (to whom), or its outcome."""
-    outcome = request.get("outcome")
-    if outcome is None:
-        host = request.get("sent_to")
-        return f"stop sent to {host}" if host else "stop waiting for the next host to claim it"
-    words = _OUTCOME_WORDS.get(str(outcome), str(outcome))
-    return words.format(done_by=request.get("done_by"))
 
 
 def fleet_table(jobs: list[dict[str, Any]]) -> Table:

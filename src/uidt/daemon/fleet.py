@@ -22,6 +22,7 @@ Every store call runs on a worker thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -225,6 +226,9 @@ class FleetDesk:
     def __init__(self, runtime: Runtime, store: FleetStore) -> None:
         self.runtime = runtime
         self.store = store
+        #: The other hosts' jobs as last read (every tick, every view): what the Task Manager
+        #: page shows without reading the store on the event loop.
+        self.latest: dict[str, Any] = {"host_id": store.host_id, "jobs": []}
 
     @property
     def host_id(self) -> str:
@@ -234,7 +238,12 @@ class FleetDesk:
         """Every job of the fleet (``GET /v1/fleet/jobs``)."""
         snapshot = await asyncio.to_thread(self.store.fleet_jobs)
         local = self.runtime.jobs_snapshot(None, include_finished=False)
-        return fleet_view(self.host_id, local, snapshot)
+        view = fleet_view(self.host_id, local, snapshot)
+        self.latest = {
+            "host_id": self.host_id,
+            "jobs": [j for j in view["jobs"] if not j["this_host"]],
+        }
+        return view
 
     async def tick(self) -> None:
         """Say which jobs run here, then carry out the stop requests for jobs held here."""
@@ -244,6 +253,10 @@ class FleetDesk:
         except StoreError as exc:
             log.warning("telling the store what runs here failed: %s", exc)
         await pick_up_stop_requests(self.runtime, self.store)
+        try:
+            await self.view()  # the page's copy of the other hosts' jobs
+        except StoreError as exc:
+            log.warning("reading the fleet's jobs failed: %s", exc)
 
     async def stop_app(self, app: str) -> dict[str, Any]:
         """The Task Manager's Stop of ``app`` on every host.
@@ -276,6 +289,9 @@ class FleetDesk:
             )
             sent.append(request_json(request))
         stopped = self.runtime.user_stop(app)
+        if sent:
+            with contextlib.suppress(StoreError):
+                await self.view()  # the page shows the stops sent at once
         return {
             "stopped": stopped,
             "claimed": [_ident(k) for k in sorted(taken, key=str)],

@@ -431,6 +431,10 @@ class Runtime:
             return await self.fleet.stop_app(app)
         return {"stopped": self.user_stop(app), "claimed": [], "sent": []}
 
+    def fleet_jobs(self) -> dict[str, Any] | None:
+        """Other hosts' jobs as last read (the Task Manager page); ``None`` off a shared store."""
+        return None if self.fleet is None else self.fleet.latest
+
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         return self.service.queries.jobs_snapshot(app, include_ended=include_finished)
 

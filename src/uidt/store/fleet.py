@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from uidt.job.key import JobKey
 from uidt.store.record import JobRecord, NotificationRecord
@@ -122,3 +122,24 @@ class FleetStore(Protocol):
     def release(self, keys: Sequence[JobKey]) -> None:
         """Give up the leases of these jobs (as :class:`~uidt.store.base.LeasingJobStore`)."""
         ...
+
+
+#: How a settled stop request reads (``uidt jobs --fleet``, the Task Manager page).
+_OUTCOME_WORDS = {
+    StopOutcome.STOPPED.value: "stopped by {done_by}",
+    StopOutcome.STALE.value: "stop not done by {done_by}: the job was scheduled anew since",
+    StopOutcome.GONE.value: "stop not needed: the job had ended",
+}
+
+
+def stop_request_text(request: dict[str, Any]) -> str:
+    """What became of a stop request (its JSON form), in words: sent (to whom), or its outcome.
+
+    An open request never reads "stopped": only the host holding the job can say that.
+    """
+    outcome = request.get("outcome")
+    if outcome is None:
+        host = request.get("sent_to")
+        return f"stop sent to {host}" if host else "stop waiting for the next host to claim it"
+    words = _OUTCOME_WORDS.get(str(outcome), str(outcome))
+    return words.format(done_by=request.get("done_by"))

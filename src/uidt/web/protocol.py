@@ -61,6 +61,17 @@ class TaskManagerRuntime(Protocol):
         """The Task Manager's Stop; returns the jobs that were running."""
         ...
 
+    async def stop_everywhere(self, app: str) -> dict[str, Any]:
+        """The Task Manager's Stop here and, on a shared store, on every other host:
+        ``{"stopped": [...], "claimed": [...], "sent": [stop requests]}``."""
+        ...
+
+    def fleet_jobs(self) -> dict[str, Any] | None:
+        """On a shared store, ``{"host_id": this host, "jobs": [other hosts' jobs]}`` as last read
+        (``GET /v1/fleet/jobs``'s objects with ``this_host`` false); ``None`` on a store no other
+        host shares."""
+        ...
+
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:
         """Cancel one job, as the app would."""
         ...
