@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from uidt.daemon.fleet import FleetDesk, fleet_view, pick_up_stop_requests, stop_outcomes
-from uidt.errors import UidtError
+from uidt.errors import StoreError, UidtError
 from uidt.job.key import JobKey
 from uidt.store.fleet import StopOutcome, StopRequest
 from uidt.store.postgres import PostgresJobStore
@@ -130,6 +130,25 @@ def test_a_stale_request_alone_stops_nothing() -> None:
     outcomes, apps = stop_outcomes([_request(1, 4)], {KEY: 5}.get)
     assert outcomes == [(1, StopOutcome.STALE)]
     assert apps == []
+
+
+class _UnreachableStore:
+    """A shared store whose database stopped answering."""
+
+    host_id = "host-b"
+
+    def fleet_jobs(self) -> Any:
+        raise StoreError("job store postgresql://db/uidt: fleet_jobs failed: connection refused")
+
+
+def test_with_the_store_unreachable_the_local_stop_is_still_done_and_the_answer_says_so() -> None:
+    runtime = FakeRuntime()
+    desk = FleetDesk(runtime, _UnreachableStore())  # type: ignore[arg-type]
+    answer = asyncio.run(desk.stop_app(APP))
+    assert runtime.log == ["user_stop com.example"]
+    assert answer["sent"] == []
+    assert "did not reach every other host" in answer["unreached"]
+    assert "connection refused" in answer["unreached"]
 
 
 # -- with the shared store -----------------------------------------------------------------------

@@ -199,3 +199,27 @@ def test_notifications_from_before_the_host_column_go_to_the_first_host_that_loa
         conn.execute("UPDATE uidt_notifications SET host_id = ''")
     assert [n.notification_id for n in b.load_notifications()] == [1]
     assert a.load_notifications() == []
+
+
+def test_a_job_scheduled_anew_on_a_host_that_did_not_hold_it_supersedes_its_open_requests(
+    host: Callable[[str], PostgresJobStore], clock: LeaseClock
+) -> None:
+    """Each host numbers its own schedulings: a fresh one elsewhere may carry the same number as
+    the one a stop was sent for, so a new scheduling (a write of a job the host did not hold)
+    settles the open requests as stale rather than letting them stop it."""
+    a, b, c = host("host-a"), host("host-b"), host("host-c")
+    a.put_job(make_record(job_id=1, extra={"generation": 5}))
+    request = b.request_stop(KEY, 5)
+    clock.now += LEASE_MS  # host-a died; host-c's app schedules the same id anew
+    c.put_job(make_record(job_id=1, extra={"generation": 5}))
+    assert c.open_stop_requests() == []
+    (done,) = b.fleet_jobs().stop_requests
+    assert (done.request_id, done.outcome, done.done_by) == (
+        request.request_id,
+        StopOutcome.STALE,
+        "host-c",
+    )
+    # a write of a job the host holds (progress, a checkpoint) leaves a request open
+    second = b.request_stop(KEY, 5)
+    c.put_job(make_record(job_id=1, extra={"generation": 5}, cumulative_runtime_ms=9))
+    assert [r.request_id for r in c.open_stop_requests()] == [second.request_id]

@@ -115,6 +115,9 @@ def stop(cli: CliContext, app: str) -> None:
             click.echo(f"stop sent to host {host} ({ident})")
         else:
             click.echo(f"stop of {ident} left for the next host to claim it")
+    if data.get("unreached"):
+        click.echo(f"uidt: {data['unreached']}", err=True)
+        sys.exit(1)
 
 
 @click.command()

@@ -264,19 +264,50 @@ class FleetDesk:
         Here: claim the app's jobs nobody holds, then stop the app as a local Task Manager stop
         (its jobs here and the claimed ones). Each job another host holds gets a stop request
         naming its generation; the answer lists them (``sent``: ``sent_to`` is the host holding
-        the job when it was sent), not as stopped: only their host can say that.
+        the job when it was sent), not as stopped: only their host can say that. When the store
+        cannot be reached the local stop is still done, and ``unreached`` says why the other
+        hosts were not (or not all) told.
         """
         self.runtime.apps.require(app)
+        taken: list[JobKey] = []
+        sent: list[dict[str, Any]] = []
+        unreached: str | None = None
+        try:
+            await self._reach_other_hosts(app, taken, sent)
+        except StoreError as exc:
+            unreached = f"the stop of {app} did not reach every other host: {exc}"
+            log.warning("%s", unreached)
+        stopped = self.runtime.user_stop(app)
+        if sent:
+            with contextlib.suppress(StoreError):
+                await self.view()  # the page shows the stops sent at once
+        answer: dict[str, Any] = {
+            "stopped": stopped,
+            "claimed": [_ident(k) for k in sorted(taken, key=str)],
+            "sent": sent,
+        }
+        if unreached is not None:
+            answer["unreached"] = unreached
+        return answer
+
+    async def _reach_other_hosts(
+        self, app: str, taken: list[JobKey], sent: list[dict[str, Any]]
+    ) -> None:
+        """Claim ``app``'s jobs nobody holds into ``taken`` and send a stop request for each
+        job another host holds into ``sent``.
+
+        Raises:
+            StoreError: the store cannot be reached (what was done so far is in the lists).
+        """
         snapshot = await asyncio.to_thread(self.store.fleet_jobs)
-        local = {s for s in self.runtime.service.jobs if s.app == app}
+        local = {key for key in self.runtime.service.jobs if key.app == app}
         others = [j for j in snapshot.jobs if j.record.key.app == app and j.record.key not in local]
         free = [j.record.key for j in others if j.host is None or j.expired]
         claimed = await asyncio.to_thread(self.store.claim_jobs, free) if free else []
         refused = self.runtime.adopt(claimed)
+        taken += [r.key for r in claimed if r.key not in refused]
         if refused:
             await asyncio.to_thread(self.store.release, refused)
-        taken = {r.key for r in claimed} - set(refused)
-        sent: list[dict[str, Any]] = []
         for job in others:
             key = job.record.key
             if key in taken:
@@ -288,12 +319,3 @@ class FleetDesk:
                 "stop of job %s sent to %s", key, request.sent_to or "the next host to claim it"
             )
             sent.append(request_json(request))
-        stopped = self.runtime.user_stop(app)
-        if sent:
-            with contextlib.suppress(StoreError):
-                await self.view()  # the page shows the stops sent at once
-        return {
-            "stopped": stopped,
-            "claimed": [_ident(k) for k in sorted(taken, key=str)],
-            "sent": sent,
-        }

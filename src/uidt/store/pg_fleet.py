@@ -158,6 +158,17 @@ def settle(conn: _Conn, book: LeaseBook, outcomes: Sequence[tuple[int, StopOutco
         )
 
 
+def supersede(conn: _Conn, book: LeaseBook, key: JobKey) -> None:
+    """A new scheduling of ``key`` on this host (a write of a job it did not hold): the open
+    stop requests for the job were about an earlier one. Each host numbers its own schedulings,
+    so the new one's generation could equal the one a request names: settle them ``stale``."""
+    conn.execute(
+        f"UPDATE uidt_stop_requests SET done_by = %(me)s, done_utc_ms = {NOW}, "
+        f"outcome = %(stale)s WHERE {KEY} AND done_utc_ms IS NULL",
+        book.args(**key_args(key), stale=StopOutcome.STALE.value),
+    )
+
+
 def publish(conn: _Conn, book: LeaseBook, keys: Sequence[JobKey]) -> None:
     """Write this host's list of running jobs, with the store's now."""
     running = json.dumps([[k.app, k.namespace or "", k.job_id] for k in keys])

@@ -46,7 +46,7 @@ from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
 from uidt.store.batch import StoreWrite, apply_write_on
-from uidt.store.pg_fleet import FleetMixin
+from uidt.store.pg_fleet import FleetMixin, supersede
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
 from uidt.store.pg_schema import guard, prepare, redact
 from uidt.store.record import AppRecord, JobRecord, NotificationRecord
@@ -161,7 +161,10 @@ class PostgresJobStore(FleetMixin, StoreContextMixin):
                 self._leases.delete(conn, key)  # a persisted job becomes a volatile one
             self._volatile[key] = copy.deepcopy(record)
             return
+        scheduled_here = key not in self._leases.held  # not a claimed job's update: a new one
         self._leases.write(conn, key, codec.job_record_to_json(record), record.enqueue_time_utc_ms)
+        if scheduled_here:
+            supersede(conn, self._leases, key)
         self._volatile.pop(key, None)
 
     def remove_job(self, key: JobKey) -> bool:
