@@ -25,6 +25,10 @@ until when (``lease_expires_utc_ms``) and a generation drawn from one sequence a
 * An expired lease that nobody claimed yet is still this host's (same owner and generation):
   nobody else can have written the job, so the next write or heartbeat simply renews it.
 
+Notifications are each host's own (:mod:`uidt.store.pg_notifications`), and every host can read
+and stop the whole fleet's jobs (:class:`~uidt.store.fleet.FleetStore`, :mod:`uidt.store.pg_fleet`;
+docs/fleet.md, "One view of the fleet").
+
 Time: lease expiry is read on the database server's clock, one clock for every host (no skew
 between hosts). Tests pass ``clock`` (milliseconds) to move time by hand instead.
 """
@@ -48,8 +52,9 @@ from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
 from uidt.store.batch import StoreWrite, apply_write_on
 from uidt.store.pg_fleet import FleetMixin, supersede
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
+from uidt.store.pg_notifications import NotificationsMixin
 from uidt.store.pg_schema import guard, prepare, redact
-from uidt.store.record import AppRecord, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord
 
 __all__ = ["DEFAULT_LEASE_MS", "PostgresJobStore"]
 
@@ -59,7 +64,7 @@ DEFAULT_LEASE_MS = 30_000
 CONNECT_TIMEOUT_S = 10
 
 
-class PostgresJobStore(FleetMixin, StoreContextMixin):
+class PostgresJobStore(NotificationsMixin, FleetMixin, StoreContextMixin):
     """A shared :class:`~uidt.store.base.JobStore` in PostgreSQL, thread-safe (see module doc).
 
     Args:
@@ -307,78 +312,6 @@ class PostgresJobStore(FleetMixin, StoreContextMixin):
         self._leases.forget_app(package)
         self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
         return removed > 0
-
-    # -- notifications --------------------------------------------------------------------
-
-    def put_notification(self, record: NotificationRecord) -> None:
-        self._run("put_notification", lambda conn: self._put_notification(conn, record))
-
-    def _put_notification(self, conn: psycopg.Connection[Any], record: NotificationRecord) -> None:
-        conn.execute(
-            "INSERT INTO uidt_notifications (host_id, app, notification_id, record) "
-            "VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (host_id, app, notification_id) DO UPDATE SET record = EXCLUDED.record",
-            (
-                self.host_id,
-                record.app,
-                record.notification_id,
-                codec.notification_record_to_json(record),
-            ),
-        )
-
-    def remove_notification(self, app: str, notification_id: int) -> bool:
-        return bool(
-            self._run(
-                "remove_notification",
-                lambda conn: self._remove_notification(conn, app, notification_id),
-            )
-        )
-
-    def _remove_notification(
-        self, conn: psycopg.Connection[Any], app: str, notification_id: int
-    ) -> bool:
-        done = conn.execute(
-            "DELETE FROM uidt_notifications "
-            "WHERE host_id = %s AND app = %s AND notification_id = %s",
-            (self.host_id, app, notification_id),
-        )
-        return done.rowcount > 0
-
-    def load_notifications(self) -> list[NotificationRecord]:
-        """This host's own notifications (each host shows its own). Rows from before schema
-        version 4 belong to no host: the first host to load takes them over."""
-        return self._notifications_of_mine(adopt_unowned=True)
-
-    def notifications(self) -> list[NotificationRecord]:
-        """This host's notifications (what it put and did not remove)."""
-        return self._notifications_of_mine(adopt_unowned=False)
-
-    def _notifications_of_mine(self, *, adopt_unowned: bool) -> list[NotificationRecord]:
-        def read(conn: psycopg.Connection[Any]) -> list[Any]:
-            if adopt_unowned:
-                conn.execute(
-                    "UPDATE uidt_notifications SET host_id = %s WHERE host_id = '' "
-                    "AND (app, notification_id) NOT IN (SELECT app, notification_id "
-                    "FROM uidt_notifications WHERE host_id = %s)",
-                    (self.host_id, self.host_id),
-                )
-            rows: list[Any] = conn.execute(
-                "SELECT record FROM uidt_notifications WHERE host_id = %s "
-                "ORDER BY app, notification_id",
-                (self.host_id,),
-            ).fetchall()
-            return rows
-
-        rows = self._run("notifications", read)
-        return [self._decode_notification(row[0]) for row in rows]
-
-    def _decode_notification(self, text: str) -> NotificationRecord:
-        try:
-            return codec.notification_record_from_json(text)
-        except InvalidJobError as exc:
-            raise StoreCorruptError(
-                f"job store {redact(self.url)} holds an unreadable notification: {exc}"
-            ) from exc
 
     # -- device readings (this host's own: each host has its own device) --------------------
 
