@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from uidt import JobScheduler
+from uidt import JobInfo, JobScheduler, NetworkType
 from uidt.job.key import JobKey
 from uidt.store.postgres import PostgresJobStore
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.names import TRANSFERS_APP
 
-from .conftest import SAMPLE, SAMPLE_DIR, Daemon, read_log, uij, wait_for
+from .conftest import SAMPLE, SAMPLE_DIR, SAMPLE_SERVICE, Daemon, read_log, uij, wait_for
 
 #: Short leases: the hosts tick (run lists, stop requests) every 0.67 s.
 SETTINGS = {"lease_ms": "2s"}
@@ -156,6 +156,41 @@ def test_a_stop_request_naming_an_older_generation_leaves_the_rescheduled_job_ru
     assert job["generation"] == second["generation"]
     daemon_log = (host_a.home / "logs" / "daemon.log").read_text()
     assert f"(generation {first}): stale" in daemon_log
+
+
+@pytest.mark.postgres
+@pytest.mark.slow  # about 8 s: two daemons, one restarted
+def test_a_restarted_host_brings_back_its_own_detached_notifications_not_the_other_hosts(
+    two_hosts: tuple[Daemon, Daemon], tmp_path: Path
+) -> None:
+    host_a, host_b = two_hosts
+    log = tmp_path / "app.log"
+    host_b.install(SAMPLE_DIR)
+    for host, job_id in ((host_a, 811), (host_b, 812)):
+        scheduler = host.scheduler()
+        detached = (
+            JobInfo.Builder(job_id, SAMPLE_SERVICE)
+            .set_user_initiated(True)
+            .set_required_network_type(NetworkType.ANY)
+            .set_estimated_network_bytes(1000, 0)
+            .set_persisted(True)
+            .set_extras({"mode": "finish", "log": str(log), "end_policy": 0})  # DETACH
+            .build()
+        )
+        with scheduler.activity():
+            assert scheduler.schedule(detached) == JobScheduler.RESULT_SUCCESS
+        host.wait_job(job_id, lambda j: j["state"] == "finished", "finished")
+
+    def shown(host: Daemon) -> list[int]:
+        notes = host.api("GET", "/v1/notifications")["notifications"]
+        return sorted(int(n["id"]) for n in notes if n["app"] == SAMPLE)
+
+    wait_for(lambda: shown(host_a) == [811], what="host-a's detached notification")
+    wait_for(lambda: shown(host_b) == [812], what="host-b's detached notification")
+    host_b.stop()
+    host_b.start()
+    assert shown(host_b) == [812]  # its own came back; host-a's did not
+    assert shown(host_a) == [811]
 
 
 def test_fleet_on_a_store_no_other_host_shares_says_so_in_one_line(daemon: Daemon) -> None:
