@@ -118,7 +118,10 @@ class LeaseKeeper:
         await self.beat()
         await self.take_over()
         for step in self.after_tick:
-            await step()
+            try:
+                await step()
+            except Exception:  # one failing step must not stop the heartbeats
+                log.exception("a step after the lease heartbeat failed")
 
     def check_deadline(self) -> None:
         """Fence this host when its leases went unrenewed for :attr:`fence_after_s`."""
