@@ -107,7 +107,7 @@ def host(postgres_url: str, clock: LeaseClock) -> Iterator[Callable[[str], Postg
 
 def _desk(store: PostgresJobStore) -> tuple[FleetDesk, FakeRuntime]:
     runtime = FakeRuntime()
-    return FleetDesk(runtime, store), runtime  # type: ignore[arg-type]
+    return FleetDesk(runtime, store.fleet), runtime  # type: ignore[arg-type]
 
 
 def _request(rid: int, generation: int, key: JobKey = KEY) -> StopRequest:
@@ -179,7 +179,7 @@ def test_a_stop_sent_from_another_host_is_carried_out_by_the_holder_and_only_the
         None,
     )  # sent, not stopped: only host-a can say that
 
-    handled = asyncio.run(pick_up_stop_requests(runtime_a, a))  # host-a's next tick
+    handled = asyncio.run(pick_up_stop_requests(runtime_a, a.fleet))  # host-a's next tick
     assert [r.key for r in handled] == [KEY]
     assert runtime_a.log == ["user_stop com.example", "sync"]  # durable before settled
     done = asyncio.run(desk_b.view())["stop_requests"][0]
@@ -194,10 +194,10 @@ def test_a_request_naming_an_older_generation_leaves_the_rescheduled_job_alone(
     a.put_job(make_record(job_id=1, extra={"generation": 5}))
     _, runtime_a = _desk(a)
     runtime_a.service.jobs[KEY] = _Status(6)  # the app scheduled it anew; not written yet
-    b.request_stop(KEY, 5)
-    asyncio.run(pick_up_stop_requests(runtime_a, a))
+    b.fleet.request_stop(KEY, 5)
+    asyncio.run(pick_up_stop_requests(runtime_a, a.fleet))
     assert "user_stop com.example" not in runtime_a.log
-    (request,) = b.fleet_jobs().stop_requests
+    (request,) = b.fleet.fleet_jobs().stop_requests
     assert (request.outcome, request.done_by) == (StopOutcome.STALE, "host-a")
 
 
@@ -230,12 +230,12 @@ def test_a_stop_for_a_job_that_moved_to_a_third_host_is_carried_out_there(
     runtime_c.adopt(c.claim())
     asyncio.run(desk_c.tick())
     assert runtime_c.log[-2:] == ["user_stop com.example", "sync"]
-    (done,) = b.fleet_jobs().stop_requests
+    (done,) = b.fleet.fleet_jobs().stop_requests
     assert (done.outcome, done.done_by) == (StopOutcome.STOPPED, "host-c")
     # host-a, back from its freeze, finds nothing to do: the job is not its own any more
     _, runtime_a = _desk(a)
     runtime_a.service.jobs[KEY] = _Status(5)
-    assert asyncio.run(pick_up_stop_requests(runtime_a, a)) == []
+    assert asyncio.run(pick_up_stop_requests(runtime_a, a.fleet)) == []
 
 
 @pg
@@ -245,11 +245,11 @@ def test_the_view_shows_this_hosts_jobs_as_its_own_and_the_rest_with_their_host(
     a, b = host("host-a"), host("host-b")
     a.put_job(make_record(job_id=1))
     b.put_job(make_record(job_id=2))
-    a.publish_running([KEY])
+    a.fleet.publish_running([KEY])
     runtime_b = FakeRuntime()
     runtime_b.service.jobs[JobKey(APP, None, 2)] = _Status(1)
     view = fleet_view(
-        "host-b", runtime_b.jobs_snapshot(None, include_finished=False), b.fleet_jobs()
+        "host-b", runtime_b.jobs_snapshot(None, include_finished=False), b.fleet.fleet_jobs()
     )
     assert view["fleet"] is True
     by_id = {j["job_id"]: j for j in view["jobs"]}

@@ -142,12 +142,14 @@ def test_a_stop_request_naming_an_older_generation_leaves_the_rescheduled_job_ru
     assert second["generation"] > first
     # the user's stop of the first scheduling arrives only now
     with PostgresJobStore(postgres_url, host_id="host-c") as other:
-        request = other.request_stop(JobKey(SAMPLE, None, 802), first)
+        request = other.fleet.request_stop(JobKey(SAMPLE, None, 802), first)
         assert request.sent_to == "host-a"
 
         def settled() -> str | None:
             done = [
-                r for r in other.fleet_jobs().stop_requests if r.request_id == request.request_id
+                r
+                for r in other.fleet.fleet_jobs().stop_requests
+                if r.request_id == request.request_id
             ]
             return done[0].outcome.value if done and done[0].outcome else None
 

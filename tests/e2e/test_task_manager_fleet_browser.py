@@ -45,7 +45,7 @@ async def test_the_page_shows_a_job_another_host_holds_with_its_host_and_stops_i
                 user_initiated_job=True,
             )
         )
-        host_a.publish_running([key])
+        host_a.fleet.publish_running([key])
         try:
             host_b.start()
             host_b.install(SAMPLE_DIR)
@@ -66,12 +66,12 @@ async def test_the_page_shows_a_job_another_host_holds_with_its_host_and_stops_i
                     f"{JOB}.innerText.includes('stop sent to host-a') && {JOB}.innerText", 15
                 )
                 assert "stopped by" not in sent
-                (request,) = host_a.open_stop_requests()
+                (request,) = host_a.fleet.open_stop_requests()
                 assert request.job_generation == 4
 
                 # host-a carries it out (its user stop drops the job) and says so
                 assert host_a.remove_job(key)
-                host_a.settle_stop_requests([(request.request_id, StopOutcome.STOPPED)])
+                host_a.fleet.settle_stop_requests([(request.request_id, StopOutcome.STOPPED)])
                 await browser.wait_for(f"!{JOB}", 15)  # gone from the page with its job
         finally:
             host_b.stop()

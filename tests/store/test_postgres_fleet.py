@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from uidt.job.key import JobKey
-from uidt.store.fleet import FleetStore, StopOutcome
+from uidt.store.fleet import FleetStore, HasFleet, StopOutcome
 from uidt.store.postgres import PostgresJobStore
 from uidt.testing.store_contract import make_notification, make_record
 
@@ -52,7 +52,9 @@ def host(postgres_url: str, clock: LeaseClock) -> Iterator[Callable[[str], Postg
 
 
 def test_the_postgres_store_is_a_fleet_store(host: Callable[[str], PostgresJobStore]) -> None:
-    assert isinstance(host("a"), FleetStore)
+    store = host("a")
+    assert isinstance(store, HasFleet)
+    assert isinstance(store.fleet, FleetStore)
 
 
 # -- the fleet view ------------------------------------------------------------------------------
@@ -64,17 +66,17 @@ def test_every_job_is_listed_with_its_host_and_whether_it_runs_there(
     a, b = host("host-a"), host("host-b")
     a.put_job(make_record(job_id=1))
     b.put_job(make_record(job_id=2))
-    a.publish_running([KEY])
-    b.publish_running([])
-    seen = {job.record.key: job for job in b.fleet_jobs().jobs}
+    a.fleet.publish_running([KEY])
+    b.fleet.publish_running([])
+    seen = {job.record.key: job for job in b.fleet.fleet_jobs().jobs}
     assert (seen[KEY].host, seen[KEY].running, seen[KEY].expired) == ("host-a", True, False)
     assert (seen[OTHER].host, seen[OTHER].running) == ("host-b", False)
-    snapshot = b.fleet_jobs()
+    snapshot = b.fleet.fleet_jobs()
     assert set(snapshot.hosts) == {"host-a", "host-b"}
     assert snapshot.now_utc_ms == clock.now
 
     clock.now += LEASE_MS  # host-a died: its lease ran out, nobody claimed the job yet
-    seen = {job.record.key: job for job in b.fleet_jobs().jobs}
+    seen = {job.record.key: job for job in b.fleet.fleet_jobs().jobs}
     assert (seen[KEY].host, seen[KEY].expired, seen[KEY].running) == ("host-a", True, False)
 
 
@@ -84,7 +86,7 @@ def test_the_view_carries_the_holders_notification_of_the_job(
     a, b = host("host-a"), host("host-b")
     a.put_job(make_record(job_id=1))
     a.put_notification(make_notification())
-    (job,) = b.fleet_jobs().jobs
+    (job,) = b.fleet.fleet_jobs().jobs
     assert job.notification is not None
     assert job.notification.notification["title"] == "Downloading"
 
@@ -98,12 +100,12 @@ def test_claiming_named_jobs_takes_only_free_or_expired_ones(
     a, b = host("host-a"), host("host-b")
     a.put_job(make_record(job_id=1))
     a.put_job(make_record(job_id=2))
-    assert b.claim_jobs([KEY, OTHER]) == []  # host-a holds both
+    assert b.fleet.claim_jobs([KEY, OTHER]) == []  # host-a holds both
     a.release([OTHER])
-    assert [r.key for r in b.claim_jobs([KEY, OTHER])] == [OTHER]
+    assert [r.key for r in b.fleet.claim_jobs([KEY, OTHER])] == [OTHER]
     assert set(b.held()) == {OTHER}
     clock.now += LEASE_MS
-    assert [r.key for r in b.claim_jobs([KEY])] == [KEY]
+    assert [r.key for r in b.fleet.claim_jobs([KEY])] == [KEY]
 
 
 # -- stop requests -------------------------------------------------------------------------------
@@ -114,26 +116,26 @@ def test_a_stop_request_goes_to_the_host_holding_the_job(
 ) -> None:
     a, b = host("host-a"), host("host-b")
     a.put_job(make_record(job_id=1, extra={"generation": 7}))
-    request = b.request_stop(KEY, 7)
+    request = b.fleet.request_stop(KEY, 7)
     assert (request.sent_to, request.requested_by, request.job_generation) == (
         "host-a",
         "host-b",
         7,
     )
     assert not request.done
-    assert b.open_stop_requests() == []  # not host-b's to carry out
-    (picked,) = a.open_stop_requests()
+    assert b.fleet.open_stop_requests() == []  # not host-b's to carry out
+    (picked,) = a.fleet.open_stop_requests()
     assert picked.request_id == request.request_id
-    assert b.fleet_jobs().jobs[0].stop_request == request  # open: the view says "sent"
+    assert b.fleet.fleet_jobs().jobs[0].stop_request == request  # open: the view says "sent"
 
-    a.settle_stop_requests([(request.request_id, StopOutcome.STOPPED)])
-    done = b.fleet_jobs().jobs[0].stop_request
+    a.fleet.settle_stop_requests([(request.request_id, StopOutcome.STOPPED)])
+    done = b.fleet.fleet_jobs().jobs[0].stop_request
     assert done is not None
     assert (done.done_by, done.outcome) == ("host-a", StopOutcome.STOPPED)
-    assert a.open_stop_requests() == []
+    assert a.fleet.open_stop_requests() == []
     # a second settling (a late duplicate) keeps the first outcome
-    a.settle_stop_requests([(request.request_id, StopOutcome.STALE)])
-    assert b.fleet_jobs().stop_requests[0].outcome is StopOutcome.STOPPED
+    a.fleet.settle_stop_requests([(request.request_id, StopOutcome.STALE)])
+    assert b.fleet.fleet_jobs().stop_requests[0].outcome is StopOutcome.STOPPED
 
 
 def test_a_request_for_a_job_that_moved_to_a_third_host_reaches_that_host(
@@ -143,12 +145,12 @@ def test_a_request_for_a_job_that_moved_to_a_third_host_reaches_that_host(
     request, host-a (back from a freeze) finds nothing: it no longer holds the job."""
     a, b, c = host("host-a"), host("host-b"), host("host-c")
     a.put_job(make_record(job_id=1, extra={"generation": 3}))
-    request = b.request_stop(KEY, 3)
+    request = b.fleet.request_stop(KEY, 3)
     assert request.sent_to == "host-a"
     clock.now += LEASE_MS
     assert [r.key for r in c.claim()] == [KEY]
-    assert a.open_stop_requests() == []
-    assert [r.request_id for r in c.open_stop_requests()] == [request.request_id]
+    assert a.fleet.open_stop_requests() == []
+    assert [r.request_id for r in c.fleet.open_stop_requests()] == [request.request_id]
 
 
 def test_a_request_for_a_job_that_ended_before_anyone_looked_is_settled_gone(
@@ -156,10 +158,10 @@ def test_a_request_for_a_job_that_ended_before_anyone_looked_is_settled_gone(
 ) -> None:
     a, b = host("host-a"), host("host-b")
     a.put_job(make_record(job_id=1))
-    request = b.request_stop(KEY, 1)
+    request = b.fleet.request_stop(KEY, 1)
     assert a.remove_job(KEY)  # it finished on host-a meanwhile
-    assert a.open_stop_requests() == []
-    (done,) = b.fleet_jobs().stop_requests
+    assert a.fleet.open_stop_requests() == []
+    (done,) = b.fleet.fleet_jobs().stop_requests
     assert (done.request_id, done.outcome) == (request.request_id, StopOutcome.GONE)
 
 
@@ -169,7 +171,7 @@ def test_a_request_for_a_free_job_names_no_host(
     a, b = host("host-a"), host("host-b")
     a.put_job(make_record(job_id=1))
     a.release_all()
-    assert b.request_stop(KEY, 1).sent_to is None
+    assert b.fleet.request_stop(KEY, 1).sent_to is None
 
 
 # -- each host's own notifications ---------------------------------------------------------------
@@ -209,17 +211,17 @@ def test_a_job_scheduled_anew_on_a_host_that_did_not_hold_it_supersedes_its_open
     settles the open requests as stale rather than letting them stop it."""
     a, b, c = host("host-a"), host("host-b"), host("host-c")
     a.put_job(make_record(job_id=1, extra={"generation": 5}))
-    request = b.request_stop(KEY, 5)
+    request = b.fleet.request_stop(KEY, 5)
     clock.now += LEASE_MS  # host-a died; host-c's app schedules the same id anew
     c.put_job(make_record(job_id=1, extra={"generation": 5}))
-    assert c.open_stop_requests() == []
-    (done,) = b.fleet_jobs().stop_requests
+    assert c.fleet.open_stop_requests() == []
+    (done,) = b.fleet.fleet_jobs().stop_requests
     assert (done.request_id, done.outcome, done.done_by) == (
         request.request_id,
         StopOutcome.STALE,
         "host-c",
     )
     # a write of a job the host holds (progress, a checkpoint) leaves a request open
-    second = b.request_stop(KEY, 5)
+    second = b.fleet.request_stop(KEY, 5)
     c.put_job(make_record(job_id=1, extra={"generation": 5}, cumulative_runtime_ms=9))
-    assert [r.request_id for r in c.open_stop_requests()] == [second.request_id]
+    assert [r.request_id for r in c.fleet.open_stop_requests()] == [second.request_id]

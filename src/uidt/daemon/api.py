@@ -14,7 +14,6 @@ import socket
 from typing import TYPE_CHECKING, Any, cast
 
 from uidt.connlimit import connection_cap
-from uidt.daemon.fleet import local_view
 from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
 from uidt.daemon.notificationapi import add_routes as add_notification_routes
 from uidt.daemon.peer import PeerCredentials, peer_credentials
@@ -305,7 +304,7 @@ async def permissions(request: Request) -> Response:
 
 
 async def user_stop(request: Request) -> Response:
-    return _json(await _rt(request).stop_everywhere(request.match_info["app"]))
+    return _json(await _rt(request).fleet.stop_app(request.match_info["app"]))
 
 
 #: The longest a ``GET /v1/jobs`` may wait for a change (``wait_ms``).
@@ -325,10 +324,7 @@ async def list_jobs(request: Request) -> Response:
 
 async def fleet_jobs(request: Request) -> Response:
     """Every job of the fleet (docs/fleet.md); this host's alone on a store no one shares."""
-    rt = _rt(request)
-    if rt.fleet is not None:
-        return _json(await rt.fleet.view())
-    return _json(local_view(rt.jobs_snapshot(None, include_finished=False)))
+    return _json(await _rt(request).fleet.view())
 
 
 async def device_history(request: Request) -> Response:

@@ -221,32 +221,46 @@ async def pick_up_stop_requests(runtime: Runtime, store: FleetStore) -> list[Sto
 
 
 class FleetDesk:
-    """One daemon's fleet view and stops across hosts (see the module doc)."""
+    """One daemon's fleet view and stops across hosts (see the module doc).
 
-    def __init__(self, runtime: Runtime, store: FleetStore) -> None:
+    Args:
+        runtime: the daemon's runtime.
+        store: the shared store's fleet; ``None`` on a store no other host shares (the view
+            and the Stop are then this host's alone).
+    """
+
+    def __init__(self, runtime: Runtime, store: FleetStore | None) -> None:
         self.runtime = runtime
         self.store = store
         #: The other hosts' jobs as last read (every tick, every view): what the Task Manager
         #: page shows without reading the store on the event loop.
-        self.latest: dict[str, Any] = {"host_id": store.host_id, "jobs": []}
+        self.latest: dict[str, Any] | None = (
+            None if store is None else {"host_id": store.host_id, "jobs": []}
+        )
 
-    @property
-    def host_id(self) -> str:
-        return self.store.host_id
+    def others(self) -> dict[str, Any] | None:
+        """``{"host_id", "jobs"}``: the other hosts' jobs as last read; ``None`` off a shared
+        store (the Task Manager page's Other hosts)."""
+        return self.latest
 
     async def view(self) -> dict[str, Any]:
-        """Every job of the fleet (``GET /v1/fleet/jobs``)."""
-        snapshot = await asyncio.to_thread(self.store.fleet_jobs)
+        """Every job of the fleet (``GET /v1/fleet/jobs``); this host's alone off a shared store."""
         local = self.runtime.jobs_snapshot(None, include_finished=False)
-        view = fleet_view(self.host_id, local, snapshot)
+        if self.store is None:
+            return local_view(local)
+        snapshot = await asyncio.to_thread(self.store.fleet_jobs)
+        local = self.runtime.jobs_snapshot(None, include_finished=False)  # after the await
+        view = fleet_view(self.store.host_id, local, snapshot)
         self.latest = {
-            "host_id": self.host_id,
+            "host_id": self.store.host_id,
             "jobs": [j for j in view["jobs"] if not j["this_host"]],
         }
         return view
 
     async def tick(self) -> None:
         """Say which jobs run here, then carry out the stop requests for jobs held here."""
+        if self.store is None:
+            return
         running = sorted((ctx.status.key for ctx in self.runtime.service.running.values()), key=str)
         try:
             await asyncio.to_thread(self.store.publish_running, running)
@@ -268,6 +282,8 @@ class FleetDesk:
         cannot be reached the local stop is still done, and ``unreached`` says why the other
         hosts were not (or not all) told.
         """
+        if self.store is None:
+            return {"stopped": self.runtime.user_stop(app), "claimed": [], "sent": []}
         self.runtime.apps.require(app)
         taken: list[JobKey] = []
         sent: list[dict[str, Any]] = []
@@ -299,6 +315,7 @@ class FleetDesk:
         Raises:
             StoreError: the store cannot be reached (what was done so far is in the lists).
         """
+        assert self.store is not None
         snapshot = await asyncio.to_thread(self.store.fleet_jobs)
         local = {key for key in self.runtime.service.jobs if key.app == app}
         others = [j for j in snapshot.jobs if j.record.key.app == app and j.record.key not in local]

@@ -386,7 +386,7 @@ def _keep_leases(
     from uidt.daemon.leases import LeaseKeeper
     from uidt.server.events import LeaseLost
     from uidt.store.base import LeasingJobStore
-    from uidt.store.fleet import FleetStore
+    from uidt.store.fleet import HasFleet
 
     if not isinstance(writer.store, LeasingJobStore):
         return None
@@ -394,8 +394,8 @@ def _keep_leases(
         writer.store, lambda key: runtime.apply(LeaseLost(key)), on_claimed=runtime.adopt
     )
     writer.lease_lost = keeper.lost_from_thread(loop)
-    if isinstance(writer.store, FleetStore):
-        runtime.fleet = FleetDesk(runtime, writer.store)
+    if isinstance(writer.store, HasFleet):
+        runtime.fleet = FleetDesk(runtime, writer.store.fleet)
         keeper.after_tick.append(runtime.fleet.tick)
     log.info(
         "shared store: this host is %s, leases of %d s",

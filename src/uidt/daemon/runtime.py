@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 from uidt.clock import Clock, millis_from_utc
 from uidt.daemon.about import DaemonAbout
@@ -30,6 +30,7 @@ from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.devicehistory import DeviceHistory
+from uidt.daemon.fleet import FleetDesk
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.notificationactions import ClickSource, NotificationActions
 from uidt.daemon.shell import run_shell_command
@@ -50,9 +51,6 @@ from uidt.store.record import JobRecord, NotificationRecord
 from uidt.store.writer import StoreWriter
 from uidt.timing import mark
 from uidt.transfers.names import TRANSFERS_APP
-
-if TYPE_CHECKING:
-    from uidt.daemon.fleet import FleetDesk
 
 log = logging.getLogger("uidt.daemon")
 
@@ -119,8 +117,9 @@ class Runtime:
         self.changes = ChangeFeed()
         #: Set by the daemon once it knows its options (``GET /v1/status``).
         self.about: DaemonAbout | None = None
-        #: The fleet view and stops across hosts, on a shared store (set by the daemon's main).
-        self.fleet: FleetDesk | None = None
+        #: The fleet view and the Task Manager's Stop on every host; this host alone until the
+        #: daemon's main hands it a shared store (docs/fleet.md).
+        self.fleet = FleetDesk(self, None)
         #: The global ``bandwidth_limit``, divided among the running transfers at every flush.
         self.bandwidth_limit = BandwidthLimiter(
             service.settings.bandwidth_limit,
@@ -423,17 +422,6 @@ class Runtime:
         running = [j for j in self.service.queries.jobs_snapshot(app) if j["state"] == "active"]
         self.apply(ev.UserStop(app))
         return running
-
-    async def stop_everywhere(self, app: str) -> dict[str, Any]:
-        """The Task Manager's Stop of ``app``: here, and on a shared store on every host
-        (``sent``: the stop requests on their way to other hosts; docs/fleet.md)."""
-        if self.fleet is not None:
-            return await self.fleet.stop_app(app)
-        return {"stopped": self.user_stop(app), "claimed": [], "sent": []}
-
-    def fleet_jobs(self) -> dict[str, Any] | None:
-        """Other hosts' jobs as last read (the Task Manager page); ``None`` off a shared store."""
-        return None if self.fleet is None else self.fleet.latest
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         return self.service.queries.jobs_snapshot(app, include_ended=include_finished)

@@ -11,7 +11,8 @@ A store shared by several hosts (PostgreSQL) implements :class:`FleetStore` besi
   claimed by the host that stops it (:meth:`FleetStore.claim_jobs`);
 * tell which of its jobs run (:meth:`FleetStore.publish_running`, every heartbeat).
 
-Single-host stores (memory, SQLite) do not implement it: their daemon has no other hosts.
+A store that has it offers it as its ``fleet`` attribute (:class:`HasFleet`); single-host
+stores (memory, SQLite) do not: their daemon has no other hosts.
 """
 
 from __future__ import annotations
@@ -122,6 +123,13 @@ class FleetStore(Protocol):
     def release(self, keys: Sequence[JobKey]) -> None:
         """Give up the leases of these jobs (as :class:`~uidt.store.base.LeasingJobStore`)."""
         ...
+
+
+@runtime_checkable
+class HasFleet(Protocol):
+    """A store shared by several hosts, with its :class:`FleetStore`."""
+
+    fleet: FleetStore
 
 
 #: How a settled stop request reads (``uidt jobs --fleet``, the Task Manager page).

@@ -180,21 +180,33 @@ def publish(conn: _Conn, book: LeaseBook, keys: Sequence[JobKey]) -> None:
     )
 
 
-class FleetMixin:
-    """:class:`~uidt.store.fleet.FleetStore` for :class:`~uidt.store.postgres.PostgresJobStore`
-    (which supplies the transaction runner, the lease book and the decoders)."""
+class PostgresFleet:
+    """:class:`~uidt.store.fleet.FleetStore` of a :class:`~uidt.store.postgres.PostgresJobStore`
+    (its ``fleet``): the store hands in its transaction runner, lease book and decoders.
 
-    host_id: str
-    _leases: LeaseBook
+    Args:
+        host_id: this host.
+        run: runs a function in one transaction of the store (under its lock).
+        leases: the store's lease book.
+        decode: a job record from its JSON text.
+        decode_notification: a notification record from its JSON text.
+        release: the store's :meth:`~uidt.store.postgres.PostgresJobStore.release`.
+    """
 
-    def _run(self, what: str, fn: Callable[[_Conn], Any]) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def _decode(self, text: str) -> JobRecord:  # pragma: no cover
-        raise NotImplementedError
-
-    def _decode_notification(self, text: str) -> NotificationRecord:  # pragma: no cover
-        raise NotImplementedError
+    def __init__(
+        self,
+        host_id: str,
+        *,
+        run: Callable[[str, Callable[[_Conn], Any]], Any],
+        leases: LeaseBook,
+        decode: Callable[[str], JobRecord],
+        decode_notification: Callable[[str], NotificationRecord],
+        release: Callable[[Sequence[JobKey]], None],
+    ) -> None:
+        self.host_id = host_id
+        self._run, self._leases = run, leases
+        self._decode, self._decode_notification = decode, decode_notification
+        self._release = release
 
     def fleet_jobs(self) -> FleetSnapshot:
         snapshot: FleetSnapshot = self._run(
@@ -229,3 +241,6 @@ class FleetMixin:
 
     def publish_running(self, keys: Sequence[JobKey]) -> None:
         self._run("publish_running", lambda c: publish(c, self._leases, keys))
+
+    def release(self, keys: Sequence[JobKey]) -> None:
+        self._release(keys)

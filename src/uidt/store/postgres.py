@@ -26,8 +26,9 @@ until when (``lease_expires_utc_ms``) and a generation drawn from one sequence a
   nobody else can have written the job, so the next write or heartbeat simply renews it.
 
 Notifications are each host's own (:mod:`uidt.store.pg_notifications`), and every host can read
-and stop the whole fleet's jobs (:class:`~uidt.store.fleet.FleetStore`, :mod:`uidt.store.pg_fleet`;
-docs/fleet.md, "One view of the fleet").
+and stop the whole fleet's jobs through the store's ``fleet`` (a
+:class:`~uidt.store.fleet.FleetStore`, :mod:`uidt.store.pg_fleet`; docs/fleet.md, "One view of
+the fleet").
 
 Time: lease expiry is read on the database server's clock, one clock for every host (no skew
 between hosts). Tests pass ``clock`` (milliseconds) to move time by hand instead.
@@ -50,7 +51,7 @@ from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
 from uidt.store.batch import StoreWrite, apply_write_on
-from uidt.store.pg_fleet import FleetMixin, supersede
+from uidt.store.pg_fleet import PostgresFleet, supersede
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
 from uidt.store.pg_notifications import NotificationsMixin
 from uidt.store.pg_schema import guard, prepare, redact
@@ -64,7 +65,7 @@ DEFAULT_LEASE_MS = 30_000
 CONNECT_TIMEOUT_S = 10
 
 
-class PostgresJobStore(NotificationsMixin, FleetMixin, StoreContextMixin):
+class PostgresJobStore(NotificationsMixin, StoreContextMixin):
     """A shared :class:`~uidt.store.base.JobStore` in PostgreSQL, thread-safe (see module doc).
 
     Args:
@@ -96,6 +97,15 @@ class PostgresJobStore(NotificationsMixin, FleetMixin, StoreContextMixin):
         self._volatile: dict[JobKey, JobRecord] = {}
         self._leases = LeaseBook(host_id, lease_ms, clock)
         self._closed = False
+        #: Every host's jobs, stop requests and run lists (docs/fleet.md, "One view of the fleet").
+        self.fleet = PostgresFleet(
+            host_id,
+            run=self._run,
+            leases=self._leases,
+            decode=self._decode,
+            decode_notification=self._decode_notification,
+            release=self.release,
+        )
         timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
         options = {"autocommit": True, **timeout}
         # the first connection says clearly why it fails

@@ -232,7 +232,7 @@ def create_web_app(
         await _form(request, auth)
         app = request.path_params["app"]
         try:
-            done = await runtime.stop_everywhere(app)
+            done = await runtime.fleet.stop_app(app)
         except (UidtError, LookupError, ValueError) as exc:
             return _answer(request, {"error": str(exc)}, 404)
         feed.poke()

@@ -108,7 +108,7 @@ class SnapshotFeed:
             self._seed_notifications()
         jobs = self._runtime.jobs_snapshot(None, include_finished=True)
         rates = self._rates.update(jobs, now)
-        fleet = self._runtime.fleet_jobs()
+        fleet = self._runtime.fleet.others()
         view = build_view(jobs, list(self._notifications.values()), rates, fleet)
         serialized = json.dumps(view, sort_keys=True, default=str)
         if serialized == self._serialized:
