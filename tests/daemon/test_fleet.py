@@ -265,3 +265,9 @@ def test_the_view_shows_this_hosts_jobs_as_its_own_and_the_rest_with_their_host(
     )
     assert "extras" not in by_id[1]
     assert "https://example.org" not in str(by_id[1])  # the job's extras never leave its host
+
+
+def test_two_hosts_stopping_the_same_job_at_once_stop_its_app_once() -> None:
+    outcomes, apps = stop_outcomes([_request(1, 5), _request(2, 5)], {KEY: 5}.get)
+    assert outcomes == [(1, StopOutcome.STOPPED), (2, StopOutcome.STOPPED)]
+    assert apps == [APP]
