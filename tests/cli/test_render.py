@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from uidt.cli.render import jobs_table
+from uidt.cli.render import fleet_table, jobs_table
 from uidt.job.reasons import crash_text
 
 
@@ -171,3 +171,25 @@ def test_a_job_that_completed_still_reads_finished() -> None:
     )
     assert "finished" in text
     assert "without completing" not in text
+
+
+def _fleet_text(jobs: list[dict[str, Any]]) -> str:
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(fleet_table(jobs))
+    return console.export_text()
+
+
+def test_the_fleet_table_names_each_jobs_host_and_marks_this_hosts() -> None:
+    other = {"app": "a.b", "namespace": None, "job_id": 7, "host": "host-a", "this_host": False,
+             "state": "running", "last_change": None, "notification": None,
+             "stop_request": {"outcome": None, "sent_to": "host-a"}}  # fmt: skip
+    free = {**other, "job_id": 8, "host": None, "state": "waiting for a host", "stop_request": None}
+    mine = {**_job(), "host": "host-b", "this_host": True}
+    text = _fleet_text([other, free, mine])
+    rows = [line for line in text.splitlines() if "│" in line]
+    assert "host-a" in rows[0]
+    assert "stop sent to host-a" in rows[0]
+    assert "—" in rows[1]
+    assert "waiting for a host" in rows[1]
+    assert "host-b" in text
+    assert "(this host)" in text

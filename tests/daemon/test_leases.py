@@ -216,3 +216,22 @@ async def test_fencing_never_waits_for_a_store_call_stuck_in_the_database(
         holder.join()
     with pytest.raises(LeaseLostError):  # nothing of the fenced job is written any more
         a.put_job(make_record(extra={"after": "the fence"}))
+
+
+async def test_the_steps_after_a_tick_run_in_order_and_a_failing_one_is_only_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    done: list[str] = []
+
+    async def fails() -> None:
+        done.append("fails")
+        raise RuntimeError("boom")
+
+    async def runs() -> None:
+        done.append("runs")
+
+    keeper = LeaseKeeper(UnreachableStore(), print)  # type: ignore[arg-type]
+    keeper.after_tick += [fails, runs]
+    await keeper._tick()
+    assert done == ["fails", "runs"]
+    assert "a step after the lease heartbeat failed" in caplog.text

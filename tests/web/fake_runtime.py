@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.device.history import DeviceReading
@@ -62,6 +62,25 @@ class FakeDeviceHistory:
         return prune_readings(self.readings, utc_ms, len(self.readings))
 
 
+class _Stoppable(Protocol):
+    def user_stop(self, app: str) -> list[dict[str, Any]]: ...
+
+
+class FakeFleet:
+    """``runtime.fleet``: the other hosts' jobs the test sets (``None``: not shared); Stop is
+    the runtime's own."""
+
+    def __init__(self, runtime: _Stoppable) -> None:
+        self._runtime = runtime
+        self.shared: dict[str, Any] | None = None
+
+    async def stop_app(self, app: str) -> dict[str, Any]:
+        return {"stopped": self._runtime.user_stop(app), "claimed": [], "sent": []}
+
+    def others(self) -> dict[str, Any] | None:
+        return self.shared
+
+
 class FakeRuntime:
     """Jobs in a list; Stop drops the app's jobs, Cancel drops one job; calls are recorded."""
 
@@ -80,6 +99,7 @@ class FakeRuntime:
         self.reasons: dict[tuple[str, int], list[list[Any]]] = {}
         self.device_history = FakeDeviceHistory()
         self.moved: dict[tuple[str, int], list[list[int]]] = {}
+        self.fleet = FakeFleet(self)
 
     def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
         self.snapshots += 1

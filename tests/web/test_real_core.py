@@ -25,6 +25,8 @@ from uidt.testing import AppBehaviour, FakeClock, InProcessApps, run_until_idle
 from uidt.web.app import create_web_app
 from uidt.web.auth import new_token
 
+from .fake_runtime import FakeFleet
+
 APP = "org.example.photos"
 SERVICE = "photos.sync:UploadService"
 
@@ -38,6 +40,7 @@ class CoreRuntime:
         self.notification_sinks: list[Callable[[str, RawPayload], None]] = []
         self.web_login: Callable[[], str | None] = lambda: None
         self.starts: list[StartJob] = []
+        self.fleet = FakeFleet(self)  # a store no other host shares
         self.bandwidth_limit = BandwidthLimiter(
             None,
             clock=service.clock,

@@ -158,3 +158,44 @@ def test_a_background_restricted_job_says_why_it_waits_and_why_it_stopped() -> N
     assert view["last_stop"] == "BACKGROUND_RESTRICTION (CONSTRAINTS_NOT_SATISFIED)"
     page = render_fragment(build_view([waiting], [], {}), "csrf")
     assert "the app is restricted in the background" in page
+
+
+def _other(job_id: int, host: str | None, state: str, **more: object) -> dict[str, object]:
+    """A job another host holds, as GET /v1/fleet/jobs lists it."""
+    return {"app": "com.other", "namespace": None, "job_id": job_id, "host": host,
+            "this_host": False, "state": state, "user_initiated": True,
+            "notification": {"title": "Downloading <big>.iso", "text": None}, **more}  # fmt: skip
+
+
+def test_off_a_shared_store_the_page_has_no_other_hosts_section() -> None:
+    view = build_view([job("com.example", 1)], [], {})
+    assert view["host_id"] is None
+    assert "Other hosts" not in render_fragment(view, "csrf")
+
+
+def test_other_hosts_jobs_show_their_host_and_a_sent_stop_never_reads_stopped() -> None:
+    sent = {"outcome": None, "sent_to": "host-a", "done_by": None}
+    fleet = {
+        "host_id": "host-b",
+        "jobs": [
+            _other(7, "host-a", "running", stop_request=sent),
+            _other(8, None, "waiting for a host"),
+        ],
+    }
+    view = build_view([job("com.example", 1)], [], {}, fleet)
+    (app,) = view["other_apps"]
+    assert [(j["job_id"], j["host"], j["stop"]) for j in app["jobs"]] == [
+        (7, "host-a", "stop sent to host-a"),
+        (8, "—", None),
+    ]
+    html = render_fragment(view, "csrf")
+    assert 'id="this-host">host-b</span>' in html
+    assert 'data-host="host-a"' in html
+    assert 'on <span class="host">host-a</span>' in html
+    assert "Downloading &lt;big&gt;.iso" in html  # escaped like everything else
+    assert 'action="/api/apps/com.other/stop"' in html  # Stop reaches the other host
+    assert "stopped by" not in html
+
+    done = {"outcome": "stopped", "sent_to": "host-a", "done_by": "host-a"}
+    fleet["jobs"] = [_other(7, "host-a", "waiting", stop_request=done)]
+    assert "stopped by host-a" in render_fragment(build_view([], [], {}, fleet), "csrf")

@@ -14,6 +14,7 @@ from uidt.job.reasons import (
     pending_words,
     stop_reason_text,
 )
+from uidt.store.fleet import stop_request_text
 from uidt.units import human_bytes
 
 #: States of a scheduled job that is not running (any other state but ``active`` is an ended one).
@@ -34,31 +35,69 @@ def progress_text(job: dict[str, Any]) -> str:
 def jobs_table(jobs: list[dict[str, Any]]) -> Table:
     table = Table("app", "job", "state", "progress", "why / last stop", "notification")
     for job in jobs:
-        ns = job.get("namespace")
-        ident = f"{ns}:{job['job_id']}" if ns else str(job["job_id"])
-        state = job["state"]
+        table.add_row(*_job_cells(job))
+    return table
+
+
+def _ident(job: dict[str, Any]) -> str:
+    ns = job.get("namespace")
+    return f"{ns}:{job['job_id']}" if ns else str(job["job_id"])
+
+
+def _job_cells(job: dict[str, Any]) -> tuple[str, ...]:
+    """One row of ``uidt jobs``: app, job, state, progress, why, notification."""
+    state = job["state"]
+    why = ""
+    if state in _WAITING_STATES:  # an ended record waits for nothing
+        why = "; ".join(pending_words(job.get("pending_reasons") or []))
+    last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
+    incomplete = incomplete_end_words(
+        state, job.get("stop_reason"), job.get("internal_stop_reason")
+    )
+    if state == "failed":
+        why = f"failed: {escape(str(job.get('failure') or 'no reason given'))}"
+    elif incomplete is not None:  # "finished" alone would say the work was done
+        why = incomplete
+    elif ended_on_its_own(job.get("stop_reason"), job.get("internal_stop_reason")):
+        if state in _WAITING_STATES:  # job_finished(wants_reschedule=True)
+            why = f"{why}\nlast run: asked to retry".strip()
+    elif last is not None and job.get("history"):
+        why = f"{why}\nlast stop: {last}".strip()
+    crash = crash_text(job.get("last_crash"))
+    if crash is not None:
+        why = f"{why}\nlast crash: {crash}".strip()
+    if job.get("insecure"):
+        state = f"{state}\nINSECURE"  # the server's certificate is not checked
+    return job["app"], _ident(job), state, progress_text(job), why, _note_text(job)
+
+
+def _note_text(job: dict[str, Any]) -> str:
+    note = job.get("notification") or {}
+    return " — ".join(x for x in (note.get("title"), note.get("text")) if x)
+
+
+def fleet_table(jobs: list[dict[str, Any]]) -> Table:
+    """``uidt jobs --fleet``: every host's jobs, with the host holding each (— for none)."""
+    table = Table("host", "app", "job", "state", "progress", "why / last stop", "notification")
+    for job in jobs:
+        if job.get("this_host"):
+            host = escape(str(job.get("host") or "this host"))
+            table.add_row(f"{host}\n(this host)", *_job_cells(job))
+            continue
         why = ""
-        if state in _WAITING_STATES:  # an ended record waits for nothing
-            why = "; ".join(pending_words(job.get("pending_reasons") or []))
-        last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
-        incomplete = incomplete_end_words(
-            state, job.get("stop_reason"), job.get("internal_stop_reason")
+        last = job.get("last_change")
+        if last:
+            why = f"last: {last.get('state')} ({last.get('reason')})"
+        request = job.get("stop_request")
+        if request is not None:
+            why = f"{stop_request_text(request)}\n{why}".strip()
+        table.add_row(
+            escape(str(job.get("host") or "—")),
+            job["app"],
+            _ident(job),
+            escape(str(job["state"])),
+            "",
+            escape(why),
+            _note_text(job),
         )
-        if state == "failed":
-            why = f"failed: {escape(str(job.get('failure') or 'no reason given'))}"
-        elif incomplete is not None:  # "finished" alone would say the work was done
-            why = incomplete
-        elif ended_on_its_own(job.get("stop_reason"), job.get("internal_stop_reason")):
-            if state in _WAITING_STATES:  # job_finished(wants_reschedule=True)
-                why = f"{why}\nlast run: asked to retry".strip()
-        elif last is not None and job.get("history"):
-            why = f"{why}\nlast stop: {last}".strip()
-        crash = crash_text(job.get("last_crash"))
-        if crash is not None:
-            why = f"{why}\nlast crash: {crash}".strip()
-        note = job.get("notification") or {}
-        note_text = " — ".join(x for x in (note.get("title"), note.get("text")) if x)
-        if job.get("insecure"):
-            state = f"{state}\nINSECURE"  # the server's certificate is not checked
-        table.add_row(job["app"], ident, state, progress_text(job), why, note_text)
     return table

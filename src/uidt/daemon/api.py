@@ -304,8 +304,7 @@ async def permissions(request: Request) -> Response:
 
 
 async def user_stop(request: Request) -> Response:
-    stopped = _rt(request).user_stop(request.match_info["app"])
-    return _json({"stopped": stopped})
+    return _json(await _rt(request).fleet.stop_app(request.match_info["app"]))
 
 
 #: The longest a ``GET /v1/jobs`` may wait for a change (``wait_ms``).
@@ -321,6 +320,11 @@ async def list_jobs(request: Request) -> Response:
         await rt.changes.wait(int(since), wait_ms / 1000)
     jobs = rt.jobs_snapshot(app, include_finished=_flag(request, "all"))
     return _json({"jobs": jobs, "version": rt.changes.version})
+
+
+async def fleet_jobs(request: Request) -> Response:
+    """Every job of the fleet (docs/fleet.md); this host's alone on a store no one shares."""
+    return _json(await _rt(request).fleet.view())
 
 
 async def device_history(request: Request) -> Response:
@@ -399,6 +403,7 @@ def create_router() -> Router:
     r.add("DELETE", "/v1/apps/{app}/activities/{token}", close_activity)
     add_notification_routes(r, _body)
     r.add("GET", "/v1/jobs", list_jobs)
+    r.add("GET", "/v1/fleet/jobs", fleet_jobs)
     r.add("GET", "/v1/device/history", device_history)
     r.add("GET", "/v1/dumpsys", dumpsys)
     r.add("POST", "/v1/cmd", shell_cmd)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
@@ -67,6 +67,9 @@ class LeaseKeeper:
         self.claim_limit = claim_limit
         self._monotonic = monotonic
         self.last_renewed = monotonic()
+        #: Called after each heartbeat and take-over, on the event loop (the fleet view's run
+        #: list and stop requests, :meth:`uidt.daemon.fleet.FleetDesk.tick`).
+        self.after_tick: list[Callable[[], Awaitable[None]]] = []
         #: Heartbeats that succeeded and that failed (``uidt dumpsys``, tests).
         self.beats = 0
         self.failures = 0
@@ -114,6 +117,11 @@ class LeaseKeeper:
     async def _tick(self) -> None:
         await self.beat()
         await self.take_over()
+        for step in self.after_tick:
+            try:
+                await step()
+            except Exception:  # one failing step must not stop the heartbeats
+                log.exception("a step after the lease heartbeat failed")
 
     def check_deadline(self) -> None:
         """Fence this host when its leases went unrenewed for :attr:`fence_after_s`."""

@@ -382,9 +382,11 @@ def _keep_leases(
     runtime: Runtime, writer: StoreWriter, loop: asyncio.AbstractEventLoop
 ) -> LeaseKeeper | None:
     """On a shared store, a :class:`~uidt.daemon.leases.LeaseKeeper` wired to the core."""
+    from uidt.daemon.fleet import FleetDesk
     from uidt.daemon.leases import LeaseKeeper
     from uidt.server.events import LeaseLost
     from uidt.store.base import LeasingJobStore
+    from uidt.store.fleet import HasFleet
 
     if not isinstance(writer.store, LeasingJobStore):
         return None
@@ -392,6 +394,9 @@ def _keep_leases(
         writer.store, lambda key: runtime.apply(LeaseLost(key)), on_claimed=runtime.adopt
     )
     writer.lease_lost = keeper.lost_from_thread(loop)
+    if isinstance(writer.store, HasFleet):
+        runtime.fleet = FleetDesk(runtime, writer.store.fleet)
+        keeper.after_tick.append(runtime.fleet.tick)
     log.info(
         "shared store: this host is %s, leases of %d s",
         writer.store.host_id,

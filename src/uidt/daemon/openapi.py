@@ -74,7 +74,9 @@ OPENAPI: dict[str, Any] = {
         "/v1/apps/{app}": {"delete": _op("Uninstall an app (its jobs are dropped)", [_APP])},
         "/v1/apps/{app}/stop": {
             "post": _op(
-                "The Task Manager's Stop: kill the app, drop its user-initiated jobs", [_APP]
+                "The Task Manager's Stop: kill the app, drop its user-initiated jobs; on a shared "
+                "store also on every other host (`sent`: the stop requests on their way)",
+                [_APP],
             )
         },
         "/v1/apps/{app}/activities": {
@@ -210,6 +212,13 @@ OPENAPI: dict[str, Any] = {
                     _param("since", "query", {"type": "integer", "minimum": 0}),
                     _param("wait_ms", "query", {"type": "integer", "minimum": 0, "maximum": 2000}),
                 ],
+            )
+        },
+        "/v1/fleet/jobs": {
+            "get": _op(
+                "Every job of every host sharing the store (`uidt jobs --fleet --json`), with the "
+                "host holding each; on a store no other host shares, `fleet` is false and the "
+                "jobs are this host's"
             )
         },
         "/v1/dumpsys": {"get": _op("Full scheduler state")},

@@ -30,6 +30,7 @@ from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.devicehistory import DeviceHistory
+from uidt.daemon.fleet import FleetDesk
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.notificationactions import ClickSource, NotificationActions
 from uidt.daemon.shell import run_shell_command
@@ -116,6 +117,9 @@ class Runtime:
         self.changes = ChangeFeed()
         #: Set by the daemon once it knows its options (``GET /v1/status``).
         self.about: DaemonAbout | None = None
+        #: The fleet view and the Task Manager's Stop on every host; this host alone until the
+        #: daemon's main hands it a shared store (docs/fleet.md).
+        self.fleet = FleetDesk(self, None)
         #: The global ``bandwidth_limit``, divided among the running transfers at every flush.
         self.bandwidth_limit = BandwidthLimiter(
             service.settings.bandwidth_limit,

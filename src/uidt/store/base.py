@@ -9,8 +9,9 @@ its event loop). The rules every store keeps:
 * ``load_jobs()`` returns the persisted jobs as a restarted daemon sees them (docs/android-semantics.md#persistence-and-namespaces):
   failure counters (``num_failures``, ``num_system_stops``) reset to 0; internal flags, cumulative
   runtime, history and the rest kept. Keys are unique, so duplicates cannot occur.
-* ``load_notifications()`` returns every saved notification; the core decides which come back
-  (docs/daemon.md, "Notifications after a restart").
+* ``load_notifications()`` returns every saved notification (on a store several hosts share,
+  every one this host saved); the core decides which come back (docs/daemon.md,
+  "Notifications after a restart").
 * ``remove_app`` removes the app, its jobs and its notifications.
 * Records handed in and out are copies: changing one afterwards does not change the store.
 * Device readings (:class:`~uidt.device.history.DeviceReading`, changes only) are a bounded log:

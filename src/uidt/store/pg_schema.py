@@ -30,6 +30,8 @@ _OUR_TABLES = frozenset(
         "uidt_notifications",
         "uidt_meta",
         "uidt_device_readings",
+        "uidt_stop_requests",
+        "uidt_host_runs",
     }
 )
 

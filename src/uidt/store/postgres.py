@@ -25,6 +25,11 @@ until when (``lease_expires_utc_ms``) and a generation drawn from one sequence a
 * An expired lease that nobody claimed yet is still this host's (same owner and generation):
   nobody else can have written the job, so the next write or heartbeat simply renews it.
 
+Notifications are each host's own (:mod:`uidt.store.pg_notifications`), and every host can read
+and stop the whole fleet's jobs through the store's ``fleet`` (a
+:class:`~uidt.store.fleet.FleetStore`, :mod:`uidt.store.pg_fleet`; docs/fleet.md, "One view of
+the fleet").
+
 Time: lease expiry is read on the database server's clock, one clock for every host (no skew
 between hosts). Tests pass ``clock`` (milliseconds) to move time by hand instead.
 """
@@ -46,9 +51,11 @@ from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
 from uidt.store.batch import StoreWrite, apply_write_on
+from uidt.store.pg_fleet import PostgresFleet, supersede
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
+from uidt.store.pg_notifications import NotificationsMixin
 from uidt.store.pg_schema import guard, prepare, redact
-from uidt.store.record import AppRecord, JobRecord, NotificationRecord
+from uidt.store.record import AppRecord, JobRecord
 
 __all__ = ["DEFAULT_LEASE_MS", "PostgresJobStore"]
 
@@ -58,7 +65,7 @@ DEFAULT_LEASE_MS = 30_000
 CONNECT_TIMEOUT_S = 10
 
 
-class PostgresJobStore(StoreContextMixin):
+class PostgresJobStore(NotificationsMixin, StoreContextMixin):
     """A shared :class:`~uidt.store.base.JobStore` in PostgreSQL, thread-safe (see module doc).
 
     Args:
@@ -90,6 +97,15 @@ class PostgresJobStore(StoreContextMixin):
         self._volatile: dict[JobKey, JobRecord] = {}
         self._leases = LeaseBook(host_id, lease_ms, clock)
         self._closed = False
+        #: Every host's jobs, stop requests and run lists (docs/fleet.md, "One view of the fleet").
+        self.fleet = PostgresFleet(
+            host_id,
+            run=self._run,
+            leases=self._leases,
+            decode=self._decode,
+            decode_notification=self._decode_notification,
+            release=self.release,
+        )
         timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
         options = {"autocommit": True, **timeout}
         # the first connection says clearly why it fails
@@ -160,7 +176,10 @@ class PostgresJobStore(StoreContextMixin):
                 self._leases.delete(conn, key)  # a persisted job becomes a volatile one
             self._volatile[key] = copy.deepcopy(record)
             return
+        scheduled_here = key not in self._leases.held  # not a claimed job's update: a new one
         self._leases.write(conn, key, codec.job_record_to_json(record), record.enqueue_time_utc_ms)
+        if scheduled_here:
+            supersede(conn, self._leases, key)
         self._volatile.pop(key, None)
 
     def remove_job(self, key: JobKey) -> bool:
@@ -303,53 +322,6 @@ class PostgresJobStore(StoreContextMixin):
         self._leases.forget_app(package)
         self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
         return removed > 0
-
-    # -- notifications --------------------------------------------------------------------
-
-    def put_notification(self, record: NotificationRecord) -> None:
-        self._run("put_notification", lambda conn: self._put_notification(conn, record))
-
-    def _put_notification(self, conn: psycopg.Connection[Any], record: NotificationRecord) -> None:
-        conn.execute(
-            "INSERT INTO uidt_notifications (app, notification_id, record) VALUES (%s, %s, %s) "
-            "ON CONFLICT (app, notification_id) DO UPDATE SET record = EXCLUDED.record",
-            (record.app, record.notification_id, codec.notification_record_to_json(record)),
-        )
-
-    def remove_notification(self, app: str, notification_id: int) -> bool:
-        return bool(
-            self._run(
-                "remove_notification",
-                lambda conn: self._remove_notification(conn, app, notification_id),
-            )
-        )
-
-    def _remove_notification(
-        self, conn: psycopg.Connection[Any], app: str, notification_id: int
-    ) -> bool:
-        done = conn.execute(
-            "DELETE FROM uidt_notifications WHERE app = %s AND notification_id = %s",
-            (app, notification_id),
-        )
-        return done.rowcount > 0
-
-    def load_notifications(self) -> list[NotificationRecord]:
-        # Every host's: the table has no host column yet (docs/fleet.md, "not built").
-        return self.notifications()
-
-    def notifications(self) -> list[NotificationRecord]:
-        rows = self._run(
-            "notifications",
-            lambda c: c.execute(
-                "SELECT record FROM uidt_notifications ORDER BY app, notification_id"
-            ).fetchall(),
-        )
-        try:
-            return [codec.notification_record_from_json(row[0]) for row in rows]
-        except InvalidJobError as exc:
-            raise StoreCorruptError(
-                f"job store {redact(self.url)} holds an unreadable notification: {exc}"
-            ) from exc
 
     # -- device readings (this host's own: each host has its own device) --------------------
 

@@ -232,12 +232,12 @@ def create_web_app(
         await _form(request, auth)
         app = request.path_params["app"]
         try:
-            stopped = runtime.user_stop(app)
+            done = await runtime.fleet.stop_app(app)
         except (UidtError, LookupError, ValueError) as exc:
             return _answer(request, {"error": str(exc)}, 404)
         feed.poke()
         log.info("Task Manager: stopped %s from the web page", app)
-        return _answer(request, {"app": app, "stopped": stopped})
+        return _answer(request, {"app": app, **done})
 
     async def cancel(request: Request) -> Response:
         form = await _form(request, auth)

@@ -108,7 +108,8 @@ class SnapshotFeed:
             self._seed_notifications()
         jobs = self._runtime.jobs_snapshot(None, include_finished=True)
         rates = self._rates.update(jobs, now)
-        view = build_view(jobs, list(self._notifications.values()), rates)
+        fleet = self._runtime.fleet.others()
+        view = build_view(jobs, list(self._notifications.values()), rates, fleet)
         serialized = json.dumps(view, sort_keys=True, default=str)
         if serialized == self._serialized:
             return False

@@ -33,6 +33,21 @@ class ReadingHistory(Protocol):
         ...
 
 
+class FleetControl(Protocol):
+    """The fleet view and the Stop on every host (``uidt.daemon.fleet.FleetDesk``)."""
+
+    async def stop_app(self, app: str) -> dict[str, Any]:
+        """The Task Manager's Stop here and, on a shared store, on every other host:
+        ``{"stopped": [...], "claimed": [...], "sent": [stop requests]}``."""
+        ...
+
+    def others(self) -> dict[str, Any] | None:
+        """On a shared store, ``{"host_id": this host, "jobs": [other hosts' jobs]}`` as last
+        read (``GET /v1/fleet/jobs``'s objects with ``this_host`` false); ``None`` on a store no
+        other host shares."""
+        ...
+
+
 class TaskManagerRuntime(Protocol):
     """The runtime members the web page uses; tests pass a fake with the same members."""
 
@@ -42,6 +57,11 @@ class TaskManagerRuntime(Protocol):
     @property
     def bandwidth_limit(self) -> BandwidthControl:
         """The global transfer limit the page shows and changes."""
+        ...
+
+    @property
+    def fleet(self) -> FleetControl:
+        """The fleet view and the Stop that reaches every host."""
         ...
 
     @property

@@ -209,6 +209,51 @@ def _notification(note: dict[str, Any], csrf: str) -> str:
     )
 
 
+def _stop_form(name: str, dom: str, csrf: str, label: str) -> str:
+    return (
+        f'<form method="post" action="/api/apps/{_e(quote(name, safe=""))}/stop" '
+        f'data-done="{_e(label)}">{_csrf_field(csrf)}'
+        f'<button type="submit" class="stop" id="{dom}-stop" '
+        f'aria-label="Stop {_e(name)}">Stop</button></form>'
+    )
+
+
+def _other_job(job: dict[str, Any]) -> str:
+    text = " — ".join(_e(x) for x in (job["title"], job["text"]) if x)
+    stop = f'<p class="stop-request">{_e(job["stop"])}</p>' if job["stop"] else ""
+    return (
+        f'<li class="job other" id="{job["id"]}" data-host="{_e(job["host"])}">'
+        f'<p class="title">{_e(_job_label(job))} on <span class="host">{_e(job["host"])}</span>'
+        f"</p><p>{_e(job['state_words'])}</p>"
+        + (f'<p class="text">{text}</p>' if text else "")
+        + f"{stop}</li>"
+    )
+
+
+def _other_hosts(view: dict[str, Any], csrf: str) -> str:
+    """The jobs other hosts hold (a shared store), by app, each app with its Stop."""
+    here = _e(view["host_id"])
+    parts = [
+        '<section aria-labelledby="h-hosts"><h2 id="h-hosts">Other hosts</h2>'
+        f'<p class="facts">This host: <span class="host" id="this-host">{here}</span>. '
+        "Stop reaches every host; a stop sent reads stopped once its host did it.</p>"
+    ]
+    if not view["other_apps"]:
+        parts.append('<p class="empty">No job on another host.</p></section>')
+        return "".join(parts)
+    parts.append('<ul class="apps">')
+    for app in view["other_apps"]:
+        name = app["app"]
+        parts.append(
+            f'<li class="app other" id="{app["id"]}" data-app="{_e(name)}">'
+            f'<div class="app-head"><h3>{_e(name)}</h3>'
+            f"{_stop_form(name, app['id'], csrf, f'Stop of {name} sent to every host')}</div>"
+            f'<ul class="jobs">{"".join(_other_job(j) for j in app["jobs"])}</ul></li>'
+        )
+    parts.append("</ul></section>")
+    return "".join(parts)
+
+
 def render_fragment(view: dict[str, Any], csrf: str) -> str:
     """The live part of the page for one session (its CSRF token goes into the forms)."""
     parts = ['<section aria-labelledby="h-running"><h2 id="h-running">Running</h2>']
@@ -227,6 +272,8 @@ def render_fragment(view: dict[str, Any], csrf: str) -> str:
     else:
         parts.append('<p class="empty">No job is waiting.</p>')
     parts.append("</section>")
+    if view.get("host_id"):
+        parts.append(_other_hosts(view, csrf))
     if view["notifications"]:
         parts.append(
             '<section aria-labelledby="h-notes"><h2 id="h-notes">Notifications</h2><ul>'

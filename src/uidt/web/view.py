@@ -17,6 +17,7 @@ from uidt.job.reasons import (
     pending_words,
     stop_reason_text,
 )
+from uidt.store.fleet import stop_request_text
 
 STATE_WORDS: dict[str, str] = {
     "active": "Running",
@@ -159,10 +160,46 @@ def _actions(note: dict[str, Any]) -> list[dict[str, str]]:
     return [{"id": str(a), "title": str(t)} for a, t in note.get("actions") or []]
 
 
+def other_host_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A job another host holds (``GET /v1/fleet/jobs``'s object), for the page."""
+    note = job.get("notification") or {}
+    request = job.get("stop_request")
+    return {
+        "id": dom_id("other", job_key(job)),
+        "app": job["app"],
+        "namespace": job.get("namespace"),
+        "job_id": job["job_id"],
+        "host": job.get("host") or "—",
+        "state_words": str(job.get("state", "")),
+        "title": note.get("title") or "",
+        "text": note.get("text") or "",
+        "user_initiated": bool(job.get("user_initiated")),
+        "stop": None if request is None else stop_request_text(request),
+    }
+
+
+def _other_hosts(fleet: dict[str, Any] | None) -> dict[str, Any]:
+    """``host_id`` (``None`` off a shared store) and ``other_apps``: the other hosts' jobs by
+    app, each app with its Stop."""
+    if fleet is None:
+        return {"host_id": None, "other_apps": []}
+    by_app: dict[str, list[dict[str, Any]]] = {}
+    for job in fleet.get("jobs", []):
+        by_app.setdefault(job["app"], []).append(other_host_job(job))
+    return {
+        "host_id": fleet.get("host_id"),
+        "other_apps": [
+            {"app": app, "id": dom_id("other-app", app), "jobs": jobs}
+            for app, jobs in sorted(by_app.items())
+        ],
+    }
+
+
 def build_view(
     jobs: list[dict[str, Any]],
     notifications: list[dict[str, Any]],
     rates: dict[str, int | None],
+    fleet: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Group the jobs for the page.
 
@@ -171,7 +208,8 @@ def build_view(
         ``waiting``: jobs that are scheduled but not running (each can be cancelled);
         ``ended``: the last few jobs that ended (finished, cancelled, stopped by the user, ...),
         newest first, one entry per job; ``notifications``: notifications that no running job
-        owns any more (detached at the job's end).
+        owns any more (detached at the job's end); ``host_id``: this host on a shared store
+        (else ``None``); ``other_apps``: the jobs other hosts hold, by app (:func:`_other_hosts`).
     """
     apps: dict[str, list[dict[str, Any]]] = {}
     waiting: list[dict[str, Any]] = []
@@ -208,4 +246,5 @@ def build_view(
         "waiting": waiting,
         "ended": list(ended.values())[-MAX_ENDED:][::-1],
         "notifications": detached,
+        **_other_hosts(fleet),
     }

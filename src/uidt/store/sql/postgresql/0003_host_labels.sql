@@ -1,0 +1,1 @@
+-- placeholder: the host-labels migration replaces this file
