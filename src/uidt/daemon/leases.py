@@ -17,20 +17,25 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
   free or expired (their host died, or gave them back at its shutdown) and hands them to the core
   as if loaded at start; jobs of an app not installed here are given back at once;
 * gives every lease back at a clean shutdown (``release_all``), after the last writes, so other
-  hosts claim those jobs at once instead of after the expiry.
+  hosts claim those jobs at once instead of after the expiry;
+* tells each run the lease it runs under (:func:`with_lease`: the host id and the lease
+  generation in its ``JobParameters``), so the transfer engine can fence its destination.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
 
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
+from uidt.job.params import JobParameters
 from uidt.store.base import LeasingJobStore
 from uidt.store.record import JobRecord
+from uidt.store.writer import StoreWriter
 
 log = logging.getLogger("uidt.daemon")
 
@@ -168,3 +173,27 @@ class LeaseKeeper:
             await asyncio.to_thread(self.store.release_all)
         except StoreError as exc:
             log.warning("could not give the leases back (they expire on their own): %s", exc)
+
+
+async def with_lease(writer: StoreWriter, key: JobKey, params: JobParameters) -> JobParameters:
+    """``params`` with this host's id and its lease generation of ``key``, on a shared store.
+
+    A job scheduled a moment ago may not be in the store yet (its write is queued on the
+    writer, committed before ``schedule()`` answers, but the run may start first): then this
+    waits for the writes queued so far, which draw its generation. Unchanged on a store of one
+    host, for a job not persisted (it never leaves this host) and for one this host no longer
+    holds (its run is being stopped).
+    """
+    store = writer.store
+    if not isinstance(store, LeasingJobStore):
+        return params
+    generation = store.held().get(key)
+    if generation is None:
+        try:
+            await writer.sync()
+        except StoreError:
+            return params
+        generation = store.held().get(key)
+    if generation is None:
+        return params
+    return dataclasses.replace(params, host_id=store.host_id, lease_generation=generation)

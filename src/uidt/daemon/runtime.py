@@ -30,6 +30,7 @@ from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.devicehistory import DeviceHistory
+from uidt.daemon.leases import with_lease
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.notificationactions import ClickSource, NotificationActions
 from uidt.daemon.shell import run_shell_command
@@ -40,6 +41,7 @@ from uidt.device.state import DeviceState, MemoryPressure
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
+from uidt.job.params import JobParameters
 from uidt.job.work import JobWorkItem
 from uidt.server import actions as act
 from uidt.server import events as ev
@@ -235,7 +237,7 @@ class Runtime:
                 mark("daemon.start_job")
                 # The run's share goes out before its start: no byte moves unlimited.
                 self._refresh_bandwidth_shares()
-                self._spawn(self.host.start_job(key.app, run_id, service, params))
+                self._spawn(self._start_job(key, run_id, service, params))
             case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
                 self.shutdown.stopping(run_id, key.app)
                 self._spawn(self.host.stop_job(key.app, run_id, reason, internal))
@@ -253,6 +255,13 @@ class Runtime:
                     future.set_result((code, output, error))
             case _:
                 log.debug("no shell handling for %r", action)
+
+    async def _start_job(
+        self, key: JobKey, run_id: int, service: str, params: JobParameters
+    ) -> None:
+        """Send the run to its worker, with its lease on a shared store (the fence's)."""
+        params = await with_lease(self.store, key, params)
+        await self.host.start_job(key.app, run_id, service, params)
 
     def _refresh_bandwidth_shares(self) -> None:
         """Divide the global limit among the running transfers again (after every flush, a
