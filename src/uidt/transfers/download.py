@@ -42,6 +42,7 @@ from uidt.transfers.failures import (
     is_transient,
     permanent_error,
 )
+from uidt.transfers.fence import Fence
 from uidt.transfers.http import ResponseHead, check_url
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
@@ -121,6 +122,7 @@ class _Download:
         clock: Clock,
         sleep: Sleep,
         throttle: Throttle | None,
+        fence: Fence | None,
     ) -> None:
         self.url = url
         self.dest = dest
@@ -128,6 +130,7 @@ class _Download:
         self.part = PartFile(
             dest, url, hashing=self.expected is not None, clock=clock, final_mode=final_mode
         )
+        self.part.fence = self.fence = fence
         self.transport = Transports(
             raw_http=raw_http,
             session=session,
@@ -237,19 +240,26 @@ class _Download:
         mark("download.run")
         try:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
-            resumed = await self.part.resume()
+            if self.fence is None:
+                resumed = await self.part.resume()
+            else:  # a shared store's run: fence the destination first
+                resumed = await self.fence.take_over(self.part.resume)
             if resumed is not None:
                 self.notice(resumed)
             self.resumed_from = self.part.written
             await self.fetch()
             digest = await self.part.publish(self.expected)
-        except Exception as exc:
-            kind = classify(exc)  # None: already a TransferError, or not a transfer failure
+            outcome = "published"
+        except BaseException as exc:
+            outcome = type(exc).__name__
+            kind = classify(exc) if isinstance(exc, Exception) else None
             if kind is None or kind.transient:
                 raise
             raise permanent_error(exc, url=self.url, dest=self.dest) from exc
         finally:
             self.part.release()  # a no-op after publish; else the next run may take over
+            if self.fence is not None:
+                self.fence.ended(outcome)
             await self.transport.aclose()
         if self.on_progress is not None:
             self.meter.update(self.part.written)
@@ -320,6 +330,7 @@ async def download(
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
     throttle: Throttle | None = None,
+    fence: Fence | None = None,
 ) -> DownloadResult:
     """Download ``url`` to ``dest``, resuming a previous partial run if there is one.
 
@@ -372,6 +383,9 @@ async def download(
         sleep: Backoff sleeper (tests inject one that does not wait).
         throttle: The rate limit (:class:`~uidt.transfers.throttle.Throttle`; ``None``: none).
             Its limits may change while the body arrives; they apply to the next chunk.
+        fence: On a shared job store, the destination's fence naming this run's lease
+            (:mod:`uidt.transfers.fence`): raised before the first byte, checked while
+            writing; a run another host took over stops with :class:`FencedOffError`.
 
     Returns:
         A :class:`DownloadResult`.
@@ -387,6 +401,7 @@ async def download(
         ResourceChangedError: The file changed on the server at every try, past the retries.
         InsecureRedirectError: ``https://`` redirected to ``http://`` (not allowed).
         DestinationBusyError: Another process is downloading to ``dest`` (its pid is named).
+        FencedOffError: Another host of the fleet took the transfer over (with ``fence``).
         UnsafeFileError: A file at ``dest.part`` is another user's and cannot be removed.
         IntegrityError: The SHA-256 did not match (the partial file is deleted).
         NoSpaceError: The remaining bytes do not fit, or the disk filled up while writing.
@@ -421,6 +436,7 @@ async def download(
         clock=clock,
         sleep=sleep,
         throttle=throttle,
+        fence=fence,
     )
     try:
         return await job.run()

@@ -26,16 +26,18 @@ not the user's own regular file (planted by another user) is removed and ignored
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from uidt.errors import FencedOffError, UnsafeFileError
+from uidt.errors import DestinationBusyError, FencedOffError, UnsafeFileError
 from uidt.transfers.checkpoint import fsync_directory
 from uidt.transfers.safefile import open_nofollow, remove_untrusted, untrusted_reason
 
@@ -46,7 +48,18 @@ FENCE_SUFFIX = ".uidt-fence"
 CHECK_EVERY_S = 0.02
 #: How long a new holder waits for the old run to let go of the part file's lock.
 LOCK_WAIT_S = 10.0
+_LOCK_POLL_S = 0.02
 _MOST_BYTES = 4096
+#: The worker log line at the start and the end of a run's writes (``uidt.testing.fleetruns``
+#: reads them back to check that no two runs ever wrote a destination at once). The time is
+#: the wall clock (``CLOCK_REALTIME``): comparable between hosts of one machine, and between
+#: machines only as far as their clocks agree.
+RUN_LINE = (
+    "fleet-run {event} host={host} generation={generation} realtime={t:.6f} outcome={outcome} "
+    "dest={dest}"
+)
+
+T = TypeVar("T")
 
 
 def fence_path(dest: Path) -> Path:
@@ -82,6 +95,7 @@ class Fence:
         self._monotonic = monotonic
         self._next_check = 0.0
         self.raised = False
+        self._started = False
         #: The lease this run's fence replaced (another host's or an earlier run's), if any.
         self.superseded: Lease | None = None
 
@@ -150,6 +164,47 @@ class Fence:
             raise self._fenced_off(current)
         if current != self.lease:  # an older run raised it after this one: raise it again
             self._write()
+
+    async def take_over(self, resume: Callable[[], Awaitable[T]]) -> T:
+        """Raise the fence, then ``resume`` (which locks the part file) once the lock is free:
+        a run this one replaced lets go as soon as it sees the fence. Logs the start of this
+        run's writes.
+
+        Raises:
+            FencedOffError: This run is the stale one.
+            DestinationBusyError: The lock stayed taken for :data:`LOCK_WAIT_S`.
+        """
+        await asyncio.to_thread(self.raise_fence)
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                found = await resume()
+            except DestinationBusyError:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(_LOCK_POLL_S)  # another process holds it: poll, bounded
+                await asyncio.to_thread(self.check)
+                continue
+            self._log_run("start")
+            return found
+
+    def ended(self, outcome: str) -> None:
+        """Log the end of this run's writes (the part file is closed), if they started."""
+        if self._started:
+            self._started = False
+            self._log_run("end", outcome)
+
+    def _log_run(self, event: str, outcome: str = "-") -> None:
+        self._started = event == "start"
+        line = RUN_LINE.format(
+            event=event,
+            host=self.lease.host_id,
+            generation=self.lease.generation,
+            t=time.time(),
+            outcome=outcome,
+            dest=str(self.path)[: -len(FENCE_SUFFIX)],
+        )
+        log.info("%s", line)
 
     def remove(self) -> None:
         """Take the fence down (the file is in place, or the transfer was cancelled)."""

@@ -29,6 +29,7 @@ from typing import Any
 from uidt.app.service import JobService
 from uidt.errors import (
     DestinationBusyError,
+    FencedOffError,
     InvalidJobError,
     RetryLaterError,
     SettingsError,
@@ -38,6 +39,7 @@ from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.redact import redact
 from uidt.transfers.download import DownloadResult, download
+from uidt.transfers.fence import Fence, Lease
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED, PAUSED, RETRYING, WAITING
 from uidt.transfers.mirrors import from_sources, sources
 from uidt.transfers.patience import Patience, upload_patience_path
@@ -184,6 +186,10 @@ class _TransferService(JobService):
                 self._failed(params, title, exc)
             else:
                 self._ran_out(params, title, patience, exc)
+        except FencedOffError as exc:
+            # Not a failure: the job goes on on the host that took it over, whose daemon
+            # stops this run (the lease is lost); nothing is reported from here.
+            self._fenced_off(params, title, exc)
         except (TransferError, OSError) as exc:
             # Another transfer writing the destination keeps its count: it is not this job's.
             if patience is not None and not isinstance(exc, DestinationBusyError):
@@ -205,6 +211,15 @@ class _TransferService(JobService):
             entry = RUNNING.get(params.job_id)
             if entry is not None and entry.params is params:
                 del RUNNING[params.job_id]
+
+    def _fenced_off(self, params: JobParameters, title: str, exc: FencedOffError) -> None:
+        log.warning("%s: stopped writing: %s", title, exc)
+        self.set_notification(
+            params,
+            params.job_id,
+            Notification(CHANNEL, title, shown(params, str(exc)), ongoing=False),
+            DETACH,
+        )
 
     def _failed(self, params: JobParameters, title: str, exc: BaseException | str) -> None:
         reason = shown(params, str(exc))  # the job's reason is shown everywhere: no secret
@@ -266,6 +281,13 @@ def limit_rate(extras: dict[str, Any]) -> int | None:
     return int(rate)
 
 
+def fence_of(params: JobParameters, dest: Path) -> Fence | None:
+    """The destination's fence for a run on a shared store (``None`` on a store of one host)."""
+    if params.host_id is None or params.lease_generation is None:
+        return None
+    return Fence(dest, Lease(params.host_id, params.lease_generation))
+
+
 def speed_rule(extras: dict[str, Any]) -> tuple[int, float]:
     """The lowest-speed rule of a download job: ``(bytes per second, seconds)``.
 
@@ -322,6 +344,7 @@ class HttpDownloadService(_TransferService):
                 retries=self.retry_policy,
                 sleep=self.sleep,
                 throttle=self.throttle(params),
+                fence=fence_of(params, dest),
             )
 
         def switched(source: str, reason: str) -> None:
