@@ -158,12 +158,18 @@ def one_trial(
         for orphan in orphans:
             with contextlib.suppress(psutil.Error):
                 orphan.wait(TIMEOUT_S)
-        runs = read_runs(log for host in hosts for log in host.worker_logs())
+        # the end of a run's writes is logged once its part file is closed, just after the rename
+        _poll(lambda: all(r.end is not None for r in _runs(hosts)), "the runs to log their end")
+        runs = _runs(hosts)
         _check_runs(runs, generation)
         return flows - killed, done - killed, str(taker), runs
     finally:
         for host in hosts:
             host.stop()
+
+
+def _runs(hosts: list[Host]) -> list[RunSpan]:
+    return read_runs(log for host in hosts for log in host.worker_logs())
 
 
 def _gap(runs: list[RunSpan]) -> float:

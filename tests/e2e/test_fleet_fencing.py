@@ -85,6 +85,10 @@ def test_a_frozen_hosts_worker_stops_writing_once_another_host_took_the_download
             )
             assert dest.read_bytes() == data
             assert not fence_path(dest).exists()
+            wait_for(
+                lambda: all(r.end is not None for r in read_runs(_worker_logs(*homes))),
+                what="both runs to log the end of their writes",
+            )
             runs = read_runs(_worker_logs(*homes))
             assert [(r.host, r.outcome) for r in runs] == [
                 ("host-a", "FencedOffError"),

@@ -19,7 +19,7 @@ from uidt import JobScheduler
 from uidt.job.key import JobKey
 from uidt.job.reasons import StopReason
 from uidt.store.postgres import PostgresJobStore
-from uidt.testing.fleetruns import overlaps, read_runs
+from uidt.testing.fleetruns import RunSpan, overlaps, read_runs
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
 
@@ -174,7 +174,11 @@ def test_a_killed_hosts_download_is_taken_over_and_completes_byte_exact(
             for orphan in orphans:
                 with contextlib.suppress(psutil.Error):
                     orphan.wait(timeout=10)
-            runs = read_runs(log for home in homes for log in (home / "logs").glob("worker-*"))
+            wait_for(
+                lambda: all(r.end is not None for r in _runs(homes)),
+                what="both runs to log the end of their writes",
+            )
+            runs = _runs(homes)
             assert [r.host for r in runs] == ["host-a", "host-b"], runs
             assert runs[0].generation == held[0][1] < runs[1].generation
             assert overlaps(runs) == []
@@ -184,6 +188,10 @@ def test_a_killed_hosts_download_is_taken_over_and_completes_byte_exact(
         finally:
             host_a.stop()
             host_b.stop()
+
+
+def _runs(homes: list[Path]) -> list[RunSpan]:
+    return read_runs(log for home in homes for log in (home / "logs").glob("worker-*"))
 
 
 def _leases(url: str) -> list[tuple[str | None, int]]:
