@@ -182,6 +182,9 @@ def test_a_killed_hosts_download_is_taken_over_and_completes_byte_exact(
             assert [r.host for r in runs] == ["host-a", "host-b"], runs
             assert runs[0].generation == held[0][1] < runs[1].generation
             assert overlaps(runs) == []
+            said = "".join(log.read_text() for log in (homes[1] / "logs").glob("worker-*"))
+            assert "taken over from another host: resumed from " in said
+            assert "(partial file on shared storage)" in said
             assert "took over 1 job(s)" in (homes[1] / "logs" / "daemon.log").read_text()
             resumed = [r.range for r in server.server.requests if r.path == "/big.bin" and r.range]
             assert resumed, "host-b started the download again from zero"

@@ -55,6 +55,7 @@ class LeaseKeeper:
         claim_limit: most jobs claimed per heartbeat (so one host does not take the whole
             queue at once).
         monotonic: seconds, for the self-fencing deadline (tests may pass another).
+        writer: the store writer over ``store``, for :meth:`tag_run`.
     """
 
     def __init__(
@@ -65,8 +66,12 @@ class LeaseKeeper:
         on_claimed: Callable[[list[JobRecord]], Sequence[JobKey]] | None = None,
         claim_limit: int = DEFAULT_CLAIM_LIMIT,
         monotonic: Callable[[], float] = time.monotonic,
+        writer: StoreWriter | None = None,
     ) -> None:
         self.store = store
+        self.writer = writer
+        #: Jobs claimed from another host while running whose first run here has not started.
+        self.taken_over: set[JobKey] = set()
         self.on_lost = on_lost
         self.on_claimed = on_claimed
         self.claim_limit = claim_limit
@@ -140,6 +145,7 @@ class LeaseKeeper:
             return
         log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
         refused = list(self.on_claimed(records))
+        self.taken_over.update(r.key for r in records if r.key not in refused)
         if refused:
             try:
                 await asyncio.to_thread(self.store.release, refused)
@@ -166,6 +172,16 @@ class LeaseKeeper:
         """Stop every job this host holds: its leases may have been claimed by now."""
         for key in self.store.abandon():
             self._lost(key, "its leases went unrenewed: the store cannot be reached")
+
+    async def tag_run(self, key: JobKey, params: JobParameters) -> JobParameters:
+        """``params`` of a run about to start, with its lease (:func:`with_lease`) and, for the
+        first run of a job this host took over, ``taken_over``."""
+        if self.writer is not None:
+            params = await with_lease(self.writer, key, params)
+        if key in self.taken_over and params.lease_generation is not None:
+            self.taken_over.discard(key)
+            params = dataclasses.replace(params, taken_over=True)
+        return params
 
     async def release(self) -> None:
         """Give every lease back (clean shutdown, after the last writes); errors are logged."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, overload
 
 from uidt.clock import Clock, millis_from_utc
@@ -30,7 +30,6 @@ from uidt.daemon.bandwidth import BandwidthMeter
 from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.devicehistory import DeviceHistory
-from uidt.daemon.leases import with_lease
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.notificationactions import ClickSource, NotificationActions
 from uidt.daemon.shell import run_shell_command
@@ -72,6 +71,9 @@ class Runtime:
         #: Where the actions' store writes go: queued, committed on the writer's thread. A plain
         #: store handed in gets a writer of its own (close it with ``runtime.store.close()``).
         self.store = store if isinstance(store, StoreWriter) else StoreWriter(store)
+        #: On a shared store, what adds a run's lease to its parameters before it starts
+        #: (``LeaseKeeper.tag_run``, set by ``uidt daemon``); ``None`` elsewhere.
+        self.run_tagger: Callable[[JobKey, JobParameters], Awaitable[JobParameters]] | None = None
         self.host = host
         self.device = device
         self.clock = clock
@@ -260,7 +262,8 @@ class Runtime:
         self, key: JobKey, run_id: int, service: str, params: JobParameters
     ) -> None:
         """Send the run to its worker, with its lease on a shared store (the fence's)."""
-        params = await with_lease(self.store, key, params)
+        if self.run_tagger is not None:
+            params = await self.run_tagger(key, params)
         await self.host.start_job(key.app, run_id, service, params)
 
     def _refresh_bandwidth_shares(self) -> None:

@@ -36,6 +36,9 @@ class JobParameters:
     #: destination with it, so a run whose lease another host took stops writing.
     host_id: str | None = None
     lease_generation: int | None = None
+    #: With a lease: this host took the job over from another one (a claim of a free or
+    #: expired lease while running), and this is its first run here.
+    taken_over: bool = False
 
     def is_user_initiated_job(self) -> bool:
         return self.user_initiated
@@ -63,7 +66,8 @@ class JobParameters:
     def _lease_dict(self) -> dict[str, Any]:
         if self.host_id is None or self.lease_generation is None:
             return {}
-        return {"host_id": self.host_id, "lease_generation": self.lease_generation}
+        lease: dict[str, Any] = {"host_id": self.host_id, "lease_generation": self.lease_generation}
+        return {**lease, "taken_over": True} if self.taken_over else lease
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobParameters:
@@ -81,4 +85,5 @@ class JobParameters:
             lease_generation=(
                 None if data.get("lease_generation") is None else int(data["lease_generation"])
             ),
+            taken_over=data.get("taken_over") is True,
         )

@@ -40,6 +40,7 @@ from typing import TypeVar
 from uidt.errors import DestinationBusyError, FencedOffError, UnsafeFileError
 from uidt.transfers.checkpoint import fsync_directory
 from uidt.transfers.safefile import open_nofollow, remove_untrusted, untrusted_reason
+from uidt.units import human_bytes
 
 log = logging.getLogger("uidt.transfers")
 
@@ -60,6 +61,25 @@ RUN_LINE = (
 )
 
 T = TypeVar("T")
+
+
+def takeover_text(resumed_from: int, superseded: Lease | None) -> str:
+    """What the first run of a job this host took over says about the other host's bytes.
+
+    ``superseded``: the lease the run's fence replaced (another host's fence was visible here,
+    so the part file is on storage both hosts see).
+    """
+    if resumed_from > 0:
+        return (
+            f"taken over from another host: resumed from {human_bytes(resumed_from)} "
+            "(partial file on shared storage)"
+        )
+    if superseded is not None:
+        return (
+            f"taken over from {superseded.host_id}: started again (its partial file on shared "
+            "storage could not be used)"
+        )
+    return "taken over from another host: started again (the partial file is not visible here)"
 
 
 def fence_path(dest: Path) -> Path:

@@ -39,7 +39,7 @@ from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
 from uidt.redact import redact
 from uidt.transfers.download import DownloadResult, download
-from uidt.transfers.fence import Fence, Lease
+from uidt.transfers.fence import Fence, Lease, takeover_text
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED, PAUSED, RETRYING, WAITING
 from uidt.transfers.mirrors import from_sources, sources
 from uidt.transfers.patience import Patience, upload_patience_path
@@ -326,6 +326,7 @@ class HttpDownloadService(_TransferService):
         lowest_speed, lowest_speed_seconds = speed_rule(extras)
         umask = extras.get("umask")
         dest = Path(str(extras["dest"]))
+        fence = fence_of(params, dest)
 
         async def fetch(url: str, request: RequestOptions) -> DownloadResult:
             return await download(
@@ -344,7 +345,7 @@ class HttpDownloadService(_TransferService):
                 retries=self.retry_policy,
                 sleep=self.sleep,
                 throttle=self.throttle(params),
-                fence=fence_of(params, dest),
+                fence=fence,
             )
 
         def switched(source: str, reason: str) -> None:
@@ -361,6 +362,9 @@ class HttpDownloadService(_TransferService):
         report.progress(Progress(result.size, result.size, 0.0, None))
         verified = ", SHA-256 verified" if result.sha256 else ""
         resumed = f", resumed at {human_bytes(result.resumed_from)}" if result.resumed_from else ""
+        if params.taken_over and fence is not None:
+            resumed = f", {takeover_text(result.resumed_from, fence.superseded)}"
+            log.info("%s: %s", dest.name, resumed[2:])
         seconds = time.monotonic() - started
         rate = f"{human_bytes(result.bytes_received / seconds)}/s" if seconds > 0 else "-"
         log.info(
