@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from uidt import JobScheduler
+from uidt.errors import StoreError
 from uidt.job.key import JobKey
 from uidt.job.reasons import StopReason
 from uidt.store.postgres import PostgresJobStore
@@ -231,6 +232,12 @@ def test_a_database_lost_mid_run_stops_the_job_in_time_and_it_runs_again_when_ba
             what="the job to stop before its lease could expire",
         )
         assert "no lease renewed for" in daemon.output()
+        # scheduling while the database is away answers at once with a clear error (the store
+        # knows it is away: no 10 s wait for a connection on the writer's thread)
+        began = time.monotonic()
+        with scheduler.activity(), pytest.raises(StoreError, match="cannot be reached"):
+            scheduler.schedule(uij(KEY.job_id + 1, "run", log, persisted=True))
+        assert time.monotonic() - began < 5
         cluster.start_server()
         wait_for(
             lambda: read_log(log).count(f"start {KEY.job_id} run") == 2,
