@@ -27,7 +27,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 #: The most a call waits for a connection while the database is known to be away.
-OUTAGE_WAIT_S = 0.5
+OUTAGE_WAIT_S = 0.1
 #: How long each slice of a wait for a connection is (then the pool's failures are looked at).
 SLICE_S = 0.1
 
