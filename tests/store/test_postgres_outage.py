@@ -4,7 +4,7 @@ lost (docs/fleet.md; the breaker is ``uidt.store.pg_outage``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -56,13 +56,15 @@ def test_a_write_during_an_outage_fails_fast_and_clearly_and_nothing_acknowledge
     with PostgresJobStore(url, host_id="a", lease_ms=3_000) as store:
         store.put_job(make_record(job_id=1))  # acknowledged
         cluster.stop_server()
-        for call in ("put_job", "heartbeat", "put_job"):  # the first to meet the outage too
+        calls: list[tuple[str, Callable[[], object]]] = [
+            ("put_job", lambda: store.put_job(make_record(job_id=2))),  # the first to meet it
+            ("heartbeat", store.heartbeat),
+            ("put_job", lambda: store.put_job(make_record(job_id=2))),
+        ]
+        for name, call in calls:
             began = time.monotonic()
-            with pytest.raises(StoreError, match=f"{call} failed: the database cannot be reached"):
-                if call == "heartbeat":
-                    store.heartbeat()
-                else:
-                    store.put_job(make_record(job_id=2))
+            with pytest.raises(StoreError, match=f"{name} failed: the database cannot be reached"):
+                call()
             # a failed connection attempt ends the wait: not CONNECT_TIMEOUT_S (10 s) as before
             # (a bound with room to spare, not a measurement)
             assert time.monotonic() - began < CONNECT_TIMEOUT_S / 2
