@@ -187,8 +187,7 @@ class _TransferService(JobService):
             else:
                 self._ran_out(params, title, patience, exc)
         except FencedOffError as exc:
-            # Not a failure: the job goes on on the host that took it over, whose daemon
-            # stops this run (the lease is lost); nothing is reported from here.
+            # Not a failure: the job goes on on the host that took it over
             self._fenced_off(params, title, exc)
         except (TransferError, OSError) as exc:
             # Another transfer writing the destination keeps its count: it is not this job's.
@@ -213,13 +212,18 @@ class _TransferService(JobService):
                 del RUNNING[params.job_id]
 
     def _fenced_off(self, params: JobParameters, title: str, exc: FencedOffError) -> None:
+        """Another lease holds the destination: neither a failure nor a success. The run asks
+        to run again later; its daemon, which lost the lease (or will learn so at its next
+        heartbeat), forgets the job instead. Where the lease is still this host's (another job
+        writing the same destination), the job retries after the scheduler's backoff."""
         log.warning("%s: stopped writing: %s", title, exc)
         self.set_notification(
             params,
             params.job_id,
-            Notification(CHANNEL, title, shown(params, str(exc)), ongoing=False),
+            Notification(CHANNEL, f"{title} {WAITING}", shown(params, str(exc)), ongoing=False),
             DETACH,
         )
+        self.job_finished(params, True)
 
     def _failed(self, params: JobParameters, title: str, exc: BaseException | str) -> None:
         reason = shown(params, str(exc))  # the job's reason is shown everywhere: no secret
