@@ -2,8 +2,9 @@
 
 For partition tests of fleet mode (docs/fleet.md): the host under test runs in the namespace
 ``uidtp<pid>``, whose only link is the ``uidtp<pid>n`` end of a veth pair; the other end,
-``uidtp<pid>r``, stays in the calling namespace. The pair gets the /30 ``10.201.<pid % 250>.0``
-(:attr:`HostLane.root_ip` ``.1`` here, :attr:`HostLane.host_ip` ``.2`` there); the namespace has
+``uidtp<pid>r``, stays in the calling namespace. The pair gets the /30 ``10.201.<n>.0`` with
+``n`` from ``pid % 250`` on, the first not yet used on this machine (:attr:`HostLane.root_ip`
+``.1`` here, :attr:`HostLane.host_ip` ``.2`` there); the namespace has
 no default route, so nothing it sends can leave the machine. :meth:`HostLane.set_link` takes the
 link down (the partition) and up again; :meth:`HostLane.destroy` kills what still runs in the
 namespace and removes it with its veth pair. Needs root (``CAP_NET_ADMIN``);
@@ -48,14 +49,23 @@ class HostLane:
     """One namespace for one host, and the veth pair to it (see the module doc)."""
 
     def __init__(self, pid: int | None = None) -> None:
-        tag = f"uidtp{os.getpid() if pid is None else pid}"
+        number = os.getpid() if pid is None else pid
+        tag = f"uidtp{number}"
         self.namespace = tag
         self.root_if, self.host_if = f"{tag}r", f"{tag}n"
-        base = f"10.201.{(os.getpid() if pid is None else pid) % 250}"
-        self.root_ip, self.host_ip = f"{base}.1", f"{base}.2"
+        self._first_subnet = number % 250
+        self.root_ip, self.host_ip = "", ""
 
     def create(self) -> None:
         """Make the namespace and the pair, addresses on both ends, links up."""
+        used = _ip("-4", "addr", "show").stdout
+        for step in range(250):
+            base = f"10.201.{(self._first_subnet + step) % 250}"
+            if f"inet {base}." not in used:
+                break
+        else:
+            raise LaneError("every 10.201.N.0/30 of this scheme is in use")
+        self.root_ip, self.host_ip = f"{base}.1", f"{base}.2"
         try:
             _ip("netns", "add", self.namespace)
             _ip("link", "add", self.root_if, "type", "veth", "peer", "name", self.host_if)
