@@ -9,6 +9,7 @@ new one resumes from the part file once the old one let go of it.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import logging
 import os
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from uidt.errors import FencedOffError
+from uidt.errors import DestinationBusyError, FencedOffError, RetryLaterError
 from uidt.testing.fleetruns import overlaps, read_runs
 from uidt.testing.httpserver import TransferTestServer
 from uidt.transfers.download import download
@@ -96,3 +97,34 @@ async def test_without_a_fence_nothing_changes(
     await download(server.url(PATH), dest)
     assert dest.read_bytes() == payload
     assert sorted(os.listdir(tmp_path)) == ["plain.bin"]
+
+
+async def test_a_replaced_run_that_does_not_let_go_makes_the_new_one_retry_later_not_fail(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    # the old run is stuck (a read the server never answers): it cannot see the fence yet
+    dest = tmp_path / "stuck.bin"
+    server.add_file(PATH, payload)
+    Fence(dest, Lease("h0", 5)).raise_fence()
+    stuck = os.open(part_path(dest), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(stuck, fcntl.LOCK_EX)
+        fence = Fence(dest, Lease("h1", 9))
+        fence.lock_wait_s = 0.2
+        with pytest.raises(
+            RetryLaterError,
+            match="the run of h0 this host took the transfer over from has not let go",
+        ):
+            await download(server.url(PATH), dest, fence=fence)
+    finally:
+        os.close(stuck)
+    assert server.bytes_sent(PATH) == 0
+    # an ordinary second writer (no fence replaced) is still refused at once, naming the holder
+    other = tmp_path / "other.bin"
+    holder = os.open(part_path(other), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.raises(DestinationBusyError):
+            await download(server.url(PATH), other, fence=Fence(other, Lease("h1", 9)))
+    finally:
+        os.close(holder)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from uidt.errors import DestinationBusyError, FencedOffError, UnsafeFileError
+from uidt.errors import DestinationBusyError, FencedOffError, RetryLaterError, UnsafeFileError
 from uidt.transfers.checkpoint import fsync_directory
 from uidt.transfers.safefile import open_nofollow, remove_untrusted, untrusted_reason
 from uidt.units import human_bytes
@@ -116,6 +116,8 @@ class Fence:
         self._next_check = 0.0
         self.raised = False
         self._started = False
+        #: How long :meth:`take_over` waits for the replaced run to let go of the part file.
+        self.lock_wait_s = LOCK_WAIT_S
         #: The lease this run's fence replaced (another host's or an earlier run's), if any.
         self.superseded: Lease | None = None
 
@@ -192,16 +194,23 @@ class Fence:
 
         Raises:
             FencedOffError: This run is the stale one.
-            DestinationBusyError: The lock stayed taken for :data:`LOCK_WAIT_S`.
+            RetryLaterError: The run this one replaced kept the lock for :attr:`lock_wait_s`
+                (stuck in a read that does not come, say): a later run will find it gone.
+            DestinationBusyError: Another writer, under no fence this run replaced, holds it.
         """
         await asyncio.to_thread(self.raise_fence)
-        deadline = time.monotonic() + LOCK_WAIT_S
+        deadline = time.monotonic() + self.lock_wait_s
         while True:
             try:
                 found = await resume()
-            except DestinationBusyError:
+            except DestinationBusyError as busy:
+                if self.superseded is None:
+                    raise  # not a run this one replaced: the old refusal, at once
                 if time.monotonic() >= deadline:
-                    raise
+                    raise RetryLaterError(
+                        f"{busy}; the run of {self.superseded.host_id} this host took the "
+                        f"transfer over from has not let go of it yet"
+                    ) from busy
                 await asyncio.sleep(_LOCK_POLL_S)  # another process holds it: poll, bounded
                 await asyncio.to_thread(self.check)
                 continue
