@@ -31,6 +31,7 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "IntegrityError": OSError,
     "NoSpaceError": OSError,
     "DestinationBusyError": OSError,
+    "FencedOffError": OSError,
     "UnsafeFileError": OSError,
     "InsecureRedirectError": OSError,
     "ServerCertificateError": OSError,

@@ -23,6 +23,7 @@ builtin an Android developer would expect (Android's exception in brackets)::
         ├── IntegrityError                             SHA-256 did not match
         ├── NoSpaceError                               not enough free space at the destination
         ├── DestinationBusyError                       another transfer is writing the file
+        ├── FencedOffError                             another host took the transfer over
         ├── UnsafeFileError                            a file there is not safely the user's
         ├── ServerCertificateError                     the server's TLS certificate was refused
         └── InsecureRedirectError                      an https:// URL redirected to http://
@@ -139,6 +140,12 @@ class NoSpaceError(TransferError):
 
 class DestinationBusyError(TransferError):
     """Another transfer (another process, or another daemon) is writing the same destination."""
+
+
+class FencedOffError(TransferError):
+    """Another host of the fleet took this transfer over: its fence names a newer lease
+    generation than this run's (docs/fleet.md). The run stops writing at once; the job is not
+    failed, it goes on on the other host."""
 
 
 class UnsafeFileError(TransferError):

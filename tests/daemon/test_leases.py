@@ -11,6 +11,7 @@ import pytest
 from uidt.daemon.leases import LeaseKeeper
 from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
+from uidt.job.params import JobParameters
 from uidt.store.base import Heartbeat
 from uidt.store.postgres import PostgresJobStore
 from uidt.store.record import JobRecord
@@ -235,3 +236,28 @@ async def test_the_steps_after_a_tick_run_in_order_and_a_failing_one_is_only_log
     await keeper._tick()
     assert done == ["fails", "runs"]
     assert "a step after the lease heartbeat failed" in caplog.text
+
+
+@pytest.mark.postgres
+async def test_each_run_carries_its_lease_and_the_first_run_of_a_taken_over_job_says_so(
+    pair: tuple[PostgresJobStore, PostgresJobStore, list[int]],
+) -> None:
+    a, b, now = pair
+    a.put_job(make_record(job_id=1))
+    mine = JobKey("com.example", None, 3)
+    writer = StoreWriter(b)
+    try:
+        keeper = LeaseKeeper(b, print, on_claimed=lambda records: [], writer=writer)
+        now[0] += LEASE_MS  # a died
+        await keeper.take_over()
+        writer.put_job(make_record(job_id=3))  # scheduled here: queued, not yet committed
+        own = await keeper.tag_run(mine, JobParameters(job_id=3))
+        assert (own.host_id, own.lease_generation, own.taken_over) == ("b", b.held()[mine], False)
+        first = await keeper.tag_run(KEY, JobParameters(job_id=1))
+        assert (first.lease_generation, first.taken_over) == (b.held()[KEY], True)
+        again = await keeper.tag_run(KEY, JobParameters(job_id=1))
+        assert again.taken_over is False  # a later run here is this host's own
+        absent = await keeper.tag_run(JobKey("com.example", None, 9), JobParameters(job_id=9))
+        assert absent.lease_generation is None  # not persisted, or not held: no lease to name
+    finally:
+        writer.close()

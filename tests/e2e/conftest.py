@@ -135,6 +135,8 @@ class Daemon:
     process: subprocess.Popen[bytes] | None = None
     #: More ``uidt daemon`` options (e.g. ``("--web", "127.0.0.1:0")``).
     extra_args: tuple[str, ...] = ()
+    #: What runs the daemon's command (e.g. ``ip netns exec NAME``: a host of its own network).
+    command_prefix: tuple[str, ...] = ()
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -142,7 +144,8 @@ class Daemon:
         sets: list[str] = []
         for name, value in {**FAST_SETTINGS, **self.settings}.items():
             sets += ["--set", f"{name}={value}"]
-        args = [sys.executable, "-m", "uidt", "--home", str(self.home), "daemon", "--foreground"]
+        args = [*self.command_prefix, sys.executable, "-m", "uidt", "--home", str(self.home)]
+        args += ["daemon", "--foreground"]
         args += ["--device", "fake", *sets, *self.extra_args]
         with (self.home / "daemon.out").open("ab") as out:
             self.process = subprocess.Popen(

@@ -3,18 +3,24 @@ and given back, and a job whose lease another host took stops at once (docs/flee
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
 from uidt import JobScheduler
+from uidt.errors import StoreError
 from uidt.job.key import JobKey
 from uidt.job.reasons import StopReason
 from uidt.store.postgres import PostgresJobStore
+from uidt.testing.fleetruns import RunSpan, overlaps, read_runs
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
 
@@ -129,8 +135,10 @@ def test_a_job_whose_lease_another_host_took_stops_at_once(
 def test_a_killed_hosts_download_is_taken_over_and_completes_byte_exact(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    """kill -9 host-a mid-download; host-b (already running on the same store) claims the job
-    once the lease expired and finishes it from the partial file both can see."""
+    """kill -9 host-a mid-download (the daemon alone: its worker is left to notice on its own);
+    host-b (already running on the same store) claims the job once the lease expired, within
+    the lease + 2 s, and finishes it from the partial file both can see; the fleet-run lines of
+    both hosts' workers show their writes never overlapped."""
     data = os.urandom(3 * 1024 * 1024 + 11)
     dest = tmp_path / "big.bin"
     settings = {"lease_ms": "2s"}
@@ -151,16 +159,43 @@ def test_a_killed_hosts_download_is_taken_over_and_completes_byte_exact(
             wait_for(lambda: server.bytes_sent("/big.bin") > 256 * 1024, what="bytes to flow")
             held = _leases(postgres_url)
             assert [owner for owner, _ in held] == ["host-a"]
-            host_a.kill9()
+            orphans = host_a.worker_processes()
+            known = len(server.server.requests)
+            killed = time.monotonic()
+            os.kill(host_a.pid, signal.SIGKILL)
+            wait_for(
+                lambda: any(r.body_bytes for r in server.server.requests[known:]),
+                timeout=30,
+                what="host-b to take the download over",
+            )
+            assert time.monotonic() - killed <= 2 + 2  # the lease + 2 s
             server.throttle("/big.bin", None)
-            wait_for(dest.exists, timeout=30, what="host-b to take the download over")
+            wait_for(dest.exists, timeout=30, what="host-b to complete the download")
             assert dest.read_bytes() == data
+            for orphan in orphans:
+                with contextlib.suppress(psutil.Error):
+                    orphan.wait(timeout=10)
+            wait_for(
+                lambda: all(r.end is not None for r in _runs(homes)),
+                what="both runs to log the end of their writes",
+            )
+            runs = _runs(homes)
+            assert [r.host for r in runs] == ["host-a", "host-b"], runs
+            assert runs[0].generation == held[0][1] < runs[1].generation
+            assert overlaps(runs) == []
+            said = "".join(log.read_text() for log in (homes[1] / "logs").glob("worker-*"))
+            assert "taken over from another host: resumed from " in said
+            assert "(partial file on shared storage)" in said
             assert "took over 1 job(s)" in (homes[1] / "logs" / "daemon.log").read_text()
             resumed = [r.range for r in server.server.requests if r.path == "/big.bin" and r.range]
             assert resumed, "host-b started the download again from zero"
         finally:
             host_a.stop()
             host_b.stop()
+
+
+def _runs(homes: list[Path]) -> list[RunSpan]:
+    return read_runs(log for home in homes for log in (home / "logs").glob("worker-*"))
 
 
 def _leases(url: str) -> list[tuple[str | None, int]]:
@@ -197,6 +232,12 @@ def test_a_database_lost_mid_run_stops_the_job_in_time_and_it_runs_again_when_ba
             what="the job to stop before its lease could expire",
         )
         assert "no lease renewed for" in daemon.output()
+        # scheduling while the database is away answers at once with a clear error (the store
+        # knows it is away: no 10 s wait for a connection on the writer's thread)
+        began = time.monotonic()
+        with scheduler.activity(), pytest.raises(StoreError, match="cannot be reached"):
+            scheduler.schedule(uij(KEY.job_id + 1, "run", log, persisted=True))
+        assert time.monotonic() - began < 5
         cluster.start_server()
         wait_for(
             lambda: read_log(log).count(f"start {KEY.job_id} run") == 2,

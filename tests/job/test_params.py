@@ -62,3 +62,13 @@ def test_from_dict_fills_defaults() -> None:
     assert params.job_id == 2
     assert params.stop_reason is StopReason.UNDEFINED
     assert params.extras == {}
+
+
+def test_the_lease_of_a_run_on_a_shared_store_travels_to_the_worker() -> None:
+    params = JobParameters(job_id=3, host_id="rack7", lease_generation=41, taken_over=True)
+    again = JobParameters.from_dict(json.loads(json.dumps(params.to_dict())))
+    assert (again.host_id, again.lease_generation, again.taken_over) == ("rack7", 41, True)
+    assert "taken_over" not in JobParameters(job_id=3, host_id="r", lease_generation=4).to_dict()
+    # on a store of one host there is no lease: the message has no such fields
+    assert "lease_generation" not in JobParameters(job_id=3).to_dict()
+    assert JobParameters.from_dict({"job_id": 3}).lease_generation is None

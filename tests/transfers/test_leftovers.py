@@ -14,8 +14,10 @@ import pytest
 from uidt.clock import SystemClock
 from uidt.testing.httpserver import Faults, TransferTestServer
 from uidt.transfers import leftovers
+from uidt.transfers.fence import Fence, Lease
 from uidt.transfers.http import new_session
 from uidt.transfers.leftovers import clean_up, terminate_upload
+from uidt.transfers.partfile import part_path
 from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.tus import TusClient
@@ -156,3 +158,12 @@ async def test_a_server_that_refuses_the_termination_does_not_undo_the_cancel(
     assert not upload_checkpoint_path(source).exists()
     assert source.read_bytes() == DATA
     assert server.terminated == []
+
+
+def test_a_cancelled_download_takes_its_fence_down_too(tmp_path: Path) -> None:
+    # on a shared store: a run still writing elsewhere then finds its fence gone, and stops
+    dest = tmp_path / "big.iso"
+    Fence(dest, Lease("h1", 4)).raise_fence()
+    part_path(dest).write_bytes(b"x")
+    leftovers.remove_download_leftovers(dest)
+    assert os.listdir(tmp_path) == []

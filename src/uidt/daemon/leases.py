@@ -17,20 +17,25 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
   free or expired (their host died, or gave them back at its shutdown) and hands them to the core
   as if loaded at start; jobs of an app not installed here are given back at once;
 * gives every lease back at a clean shutdown (``release_all``), after the last writes, so other
-  hosts claim those jobs at once instead of after the expiry.
+  hosts claim those jobs at once instead of after the expiry;
+* tells each run the lease it runs under (:func:`with_lease`: the host id and the lease
+  generation in its ``JobParameters``), so the transfer engine can fence its destination.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
+from uidt.job.params import JobParameters
 from uidt.store.base import LeasingJobStore
 from uidt.store.record import JobRecord
+from uidt.store.writer import StoreWriter
 
 log = logging.getLogger("uidt.daemon")
 
@@ -50,6 +55,7 @@ class LeaseKeeper:
         claim_limit: most jobs claimed per heartbeat (so one host does not take the whole
             queue at once).
         monotonic: seconds, for the self-fencing deadline (tests may pass another).
+        writer: the store writer over ``store``, for :meth:`tag_run`.
     """
 
     def __init__(
@@ -60,8 +66,12 @@ class LeaseKeeper:
         on_claimed: Callable[[list[JobRecord]], Sequence[JobKey]] | None = None,
         claim_limit: int = DEFAULT_CLAIM_LIMIT,
         monotonic: Callable[[], float] = time.monotonic,
+        writer: StoreWriter | None = None,
     ) -> None:
         self.store = store
+        self.writer = writer
+        #: Jobs claimed from another host while running whose first run here has not started.
+        self.taken_over: set[JobKey] = set()
         self.on_lost = on_lost
         self.on_claimed = on_claimed
         self.claim_limit = claim_limit
@@ -143,6 +153,7 @@ class LeaseKeeper:
             return
         log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
         refused = list(self.on_claimed(records))
+        self.taken_over.update(r.key for r in records if r.key not in refused)
         if refused:
             try:
                 await asyncio.to_thread(self.store.release, refused)
@@ -170,9 +181,43 @@ class LeaseKeeper:
         for key in self.store.abandon():
             self._lost(key, "its leases went unrenewed: the store cannot be reached")
 
+    async def tag_run(self, key: JobKey, params: JobParameters) -> JobParameters:
+        """``params`` of a run about to start, with its lease (:func:`with_lease`) and, for the
+        first run of a job this host took over, ``taken_over``."""
+        if self.writer is not None:
+            params = await with_lease(self.writer, key, params)
+        if key in self.taken_over and params.lease_generation is not None:
+            self.taken_over.discard(key)
+            params = dataclasses.replace(params, taken_over=True)
+        return params
+
     async def release(self) -> None:
         """Give every lease back (clean shutdown, after the last writes); errors are logged."""
         try:
             await asyncio.to_thread(self.store.release_all)
         except StoreError as exc:
             log.warning("could not give the leases back (they expire on their own): %s", exc)
+
+
+async def with_lease(writer: StoreWriter, key: JobKey, params: JobParameters) -> JobParameters:
+    """``params`` with this host's id and its lease generation of ``key``, on a shared store.
+
+    A job scheduled a moment ago may not be in the store yet (its write is queued on the
+    writer, committed before ``schedule()`` answers, but the run may start first): then this
+    waits for the writes queued so far, which draw its generation. Unchanged on a store of one
+    host, for a job not persisted (it never leaves this host) and for one this host no longer
+    holds (its run is being stopped).
+    """
+    store = writer.store
+    if not isinstance(store, LeasingJobStore):
+        return params
+    generation = store.held().get(key)
+    if generation is None:
+        try:
+            await writer.sync()
+        except StoreError:
+            return params
+        generation = store.held().get(key)
+    if generation is None:
+        return params
+    return dataclasses.replace(params, host_id=store.host_id, lease_generation=generation)

@@ -287,6 +287,8 @@ async def _serve(
     runtime.low_memory = LowMemoryKiller(elapsed=clock.elapsed, pid_of=host.pid_of)
     mark("daemon.imported")
     install_builtin_apps(runtime)
+    # before the load: the runs it starts carry their leases (the transfers' fences)
+    keeper = _keep_leases(runtime, store, asyncio.get_running_loop())
     runtime.load()
     mark("daemon.loaded")
 
@@ -348,7 +350,6 @@ async def _serve(
             ]
             if notifier is not None:
                 background.append(group.create_task(notifier.run()))
-            keeper = _keep_leases(runtime, store, loop)
             if keeper is not None:
                 background.append(group.create_task(keeper.run()))
             watchers: list[JobObserver] = [JobLog()]  # job start/stop lines in the log
@@ -391,12 +392,16 @@ def _keep_leases(
     if not isinstance(writer.store, LeasingJobStore):
         return None
     keeper = LeaseKeeper(
-        writer.store, lambda key: runtime.apply(LeaseLost(key)), on_claimed=runtime.adopt
+        writer.store,
+        lambda key: runtime.apply(LeaseLost(key)),
+        on_claimed=runtime.adopt,
+        writer=writer,
     )
     writer.lease_lost = keeper.lost_from_thread(loop)
     if isinstance(writer.store, HasFleet):
         runtime.fleet = FleetDesk(runtime, writer.store.fleet)
         keeper.after_tick.append(runtime.fleet.tick)
+    runtime.run_tagger = keeper.tag_run
     log.info(
         "shared store: this host is %s, leases of %d s",
         writer.store.host_id,

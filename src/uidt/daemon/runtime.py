@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, overload
 
 from uidt.clock import Clock, millis_from_utc
@@ -41,6 +41,7 @@ from uidt.device.state import DeviceState, MemoryPressure
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
+from uidt.job.params import JobParameters
 from uidt.job.work import JobWorkItem
 from uidt.server import actions as act
 from uidt.server import events as ev
@@ -71,6 +72,9 @@ class Runtime:
         #: Where the actions' store writes go: queued, committed on the writer's thread. A plain
         #: store handed in gets a writer of its own (close it with ``runtime.store.close()``).
         self.store = store if isinstance(store, StoreWriter) else StoreWriter(store)
+        #: On a shared store, what adds a run's lease to its parameters before it starts
+        #: (``LeaseKeeper.tag_run``, set by ``uidt daemon``); ``None`` elsewhere.
+        self.run_tagger: Callable[[JobKey, JobParameters], Awaitable[JobParameters]] | None = None
         self.host = host
         self.device = device
         self.clock = clock
@@ -239,7 +243,7 @@ class Runtime:
                 mark("daemon.start_job")
                 # The run's share goes out before its start: no byte moves unlimited.
                 self._refresh_bandwidth_shares()
-                self._spawn(self.host.start_job(key.app, run_id, service, params))
+                self._spawn(self._start_job(key, run_id, service, params))
             case act.StopJob(run_id=run_id, key=key, stop_reason=reason, internal_reason=internal):
                 self.shutdown.stopping(run_id, key.app)
                 self._spawn(self.host.stop_job(key.app, run_id, reason, internal))
@@ -257,6 +261,14 @@ class Runtime:
                     future.set_result((code, output, error))
             case _:
                 log.debug("no shell handling for %r", action)
+
+    async def _start_job(
+        self, key: JobKey, run_id: int, service: str, params: JobParameters
+    ) -> None:
+        """Send the run to its worker, with its lease on a shared store (the fence's)."""
+        if self.run_tagger is not None:
+            params = await self.run_tagger(key, params)
+        await self.host.start_job(key.app, run_id, service, params)
 
     def _refresh_bandwidth_shares(self) -> None:
         """Divide the global limit among the running transfers again (after every flush, a

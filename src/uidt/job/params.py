@@ -31,6 +31,14 @@ class JobParameters:
     #: ``JobService.on_bandwidth_limit_changed``). Not part of :meth:`to_dict`: it travels in
     #: its own message.
     bandwidth_limit: int | None = None
+    #: uidt's addition, on a shared store only (docs/fleet.md): the host running this run and
+    #: the generation of the lease it holds on the job. The built-in transfers fence their
+    #: destination with it, so a run whose lease another host took stops writing.
+    host_id: str | None = None
+    lease_generation: int | None = None
+    #: With a lease: this host took the job over from another one (a claim of a free or
+    #: expired lease while running), and this is its first run here.
+    taken_over: bool = False
 
     def is_user_initiated_job(self) -> bool:
         return self.user_initiated
@@ -52,7 +60,14 @@ class JobParameters:
             "expedited": self.expedited,
             "run_id": self.run_id,
             "stop_reason": int(self.stop_reason),
+            **self._lease_dict(),
         }
+
+    def _lease_dict(self) -> dict[str, Any]:
+        if self.host_id is None or self.lease_generation is None:
+            return {}
+        lease: dict[str, Any] = {"host_id": self.host_id, "lease_generation": self.lease_generation}
+        return {**lease, "taken_over": True} if self.taken_over else lease
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobParameters:
@@ -66,4 +81,9 @@ class JobParameters:
             expedited=bool(data.get("expedited", False)),
             run_id=int(data.get("run_id", 0)),
             stop_reason=StopReason(int(data.get("stop_reason", 0))),
+            host_id=None if data.get("host_id") is None else str(data["host_id"]),
+            lease_generation=(
+                None if data.get("lease_generation") is None else int(data["lease_generation"])
+            ),
+            taken_over=data.get("taken_over") is True,
         )

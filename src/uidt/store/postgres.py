@@ -36,10 +36,11 @@ between hosts). Tests pass ``clock`` (milliseconds) to move time by hand instead
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -54,6 +55,7 @@ from uidt.store.batch import StoreWrite, apply_write_on
 from uidt.store.pg_fleet import PostgresFleet, supersede
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
 from uidt.store.pg_notifications import NotificationsMixin
+from uidt.store.pg_outage import OutageBreaker, pooled_connection
 from uidt.store.pg_schema import guard, prepare, redact
 from uidt.store.record import AppRecord, JobRecord
 
@@ -96,6 +98,7 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         self._lock = threading.RLock()
         self._volatile: dict[JobKey, JobRecord] = {}
         self._leases = LeaseBook(host_id, lease_ms, clock)
+        self._breaker = OutageBreaker(CONNECT_TIMEOUT_S)
         self._closed = False
         #: Every host's jobs, stop requests and run lists (docs/fleet.md, "One view of the fleet").
         self.fleet = PostgresFleet(
@@ -131,11 +134,15 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _run(self, what: str, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+    def _run(
+        self, what: str, fn: Callable[[psycopg.Connection[Any]], Any], wait_s: float | None = None
+    ) -> Any:
         """Run ``fn`` in one transaction on a pooled connection, under the lock.
 
         If the transaction fails, the memory of leases and non-persisted jobs is put back as
-        it was, so nothing of a rolled-back transaction is kept.
+        it was, so nothing of a rolled-back transaction is kept. The wait for a connection is
+        the :class:`~uidt.store.pg_outage.OutageBreaker`'s (short while the database is away),
+        and at most ``wait_s``.
         """
         with self._lock:
             if self._closed:
@@ -144,17 +151,36 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
             leases, volatile = self._leases.snapshot(), dict(self._volatile)
             try:
                 with (
-                    guard(self.url, what),
-                    self._pool.connection() as conn,
+                    self._outage_guard(what),
+                    pooled_connection(self._pool, self._breaker.wait_s(wait_s)) as conn,
                     conn.transaction(),
                 ):
-                    return fn(conn)
+                    result = fn(conn)
+                self._breaker.succeeded()
+                return result
             except BaseException as exc:
                 self._leases.restore(leases)
                 self._volatile = volatile
                 if isinstance(exc, LeaseLostError) and isinstance(exc.key, JobKey):
                     self._leases.lose(exc.key, "")  # a lost lease stays lost
                 raise
+
+    @contextlib.contextmanager
+    def _outage_guard(self, what: str) -> Iterator[None]:
+        """:func:`guard`, which also opens the breaker when the database cannot be reached and
+        then says so plainly."""
+        try:
+            with guard(self.url, what):
+                yield
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, psycopg.OperationalError):
+                raise
+            self._breaker.failed()
+            down = self._breaker.down_for_s() or 0.0
+            raise StoreError(
+                f"job store {redact(self.url)}: {what} failed: the database cannot be reached "
+                f"(for {down:.1f} s; {exc.__cause__}); not written"
+            ) from exc.__cause__
 
     def _decode(self, text: str) -> JobRecord:
         try:
@@ -245,7 +271,10 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
 
     def heartbeat(self) -> Heartbeat:
         """Renew every lease this host holds; report the ones it lost since."""
-        result: Heartbeat = self._run("heartbeat", self._leases.renew)
+        # never longer than a period: the keeper's next tick checks the fencing deadline anyway
+        result: Heartbeat = self._run(
+            "heartbeat", self._leases.renew, wait_s=max(0.1, self.lease_ms / 3000)
+        )
         return result
 
     def abandon(self) -> list[JobKey]:

@@ -5,6 +5,11 @@ number names the socket file), with ``trust`` authentication for its own socket.
 ``postgres`` user when the tests run as root (PostgreSQL refuses to run as root). Each test gets
 a database of its own from :meth:`TemporaryCluster.new_database`.
 
+A test of partitions may also have it listen on one TCP address (:meth:`TemporaryCluster.start`'s
+``tcp_address``, e.g. the root end of a veth pair, :mod:`uidt.testing.partition`): clients on
+directly connected networks (``samenet``) are then trusted too, and
+:meth:`TemporaryCluster.over_tcp` turns a database's URL into one over that address.
+
 ``fsync`` is off in this cluster unless asked for: it only ever holds test data, and the tests of
 durability check *when* a commit happens (before ``put_job`` returns), not the disk under it.
 Benchmarks that compare commit rates with SQLite turn it on.
@@ -61,14 +66,18 @@ class TemporaryCluster:
         self._user: str | None = None
         self._counter = itertools.count(1)
         self._options = ""
+        self.tcp_address: str | None = None
 
     @property
     def socket_dir(self) -> Path:
         assert self.folder is not None
         return self.folder / "socket"
 
-    def start(self, timeout_s: float = 30, *, fsync: bool = False) -> None:
-        """Create and start the cluster (``fsync``: on for benchmarks that compare commits).
+    def start(
+        self, timeout_s: float = 30, *, fsync: bool = False, tcp_address: str | None = None
+    ) -> None:
+        """Create and start the cluster (``fsync``: on for benchmarks that compare commits;
+        ``tcp_address``: listen there too, see the module doc).
 
         Raises:
             ClusterUnavailable: PostgreSQL is not installed, or it could not start.
@@ -98,8 +107,13 @@ class TemporaryCluster:
         try:
             self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
             durable = "on" if fsync else "off"
+            self.tcp_address = tcp_address
+            if tcp_address is not None:
+                with (data / "pg_hba.conf").open("a") as hba:
+                    hba.write("host all all samenet trust\n")
             self._options = (
-                f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' "
+                f"-k {self.socket_dir} -p {self.port} "
+                f"-c listen_addresses='{tcp_address or ''}' "
                 f"-c fsync={durable} -c full_page_writes={durable} -c max_connections=100"
             )
             self.start_server(timeout_s)
@@ -144,6 +158,12 @@ class TemporaryCluster:
             f"postgresql://postgres@/{database}"
             f"?host={quote(str(self.socket_dir), safe='')}&port={self.port}"
         )
+
+    def over_tcp(self, url: str) -> str:
+        """The URL of the same database over :attr:`tcp_address` (the cluster must listen there)."""
+        assert self.tcp_address is not None
+        database = url.split("?", 1)[0].rsplit("/", 1)[1]
+        return f"postgresql://postgres@{self.tcp_address}:{self.port}/{database}"
 
     def new_database(self) -> str:
         """Create an empty database; returns its ``postgresql://`` URL."""

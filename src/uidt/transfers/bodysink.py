@@ -128,7 +128,9 @@ class BodySink:
         return max(1, self.checkpoint_bytes // 2)
 
     def read_bytes(self, unlimited: int) -> int:
-        """How many bytes the copying thread should read at once now (bounded while limited)."""
+        """How many bytes the copying thread should read at once now (bounded while limited);
+        asked before each read, so it also checks the fence (a takeover stops the copy)."""
+        self.part.check_fence()
         return self.throttle.chunk_bytes(unlimited)
 
     def check_overlap(self, repeated: bytes) -> None:

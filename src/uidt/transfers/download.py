@@ -16,6 +16,7 @@ from uidt.clock import Clock, SystemClock
 from uidt.errors import SettingsError, TransferError
 from uidt.redact import redact_error
 from uidt.transfers.downloadrun import DownloadResult, DownloadRun, MiB
+from uidt.transfers.fence import Fence
 from uidt.transfers.http import check_url
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
@@ -55,6 +56,7 @@ async def download(
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
     throttle: Throttle | None = None,
+    fence: Fence | None = None,
     split: int = 1,
     min_split_size: int = MIN_SPLIT_SIZE,
 ) -> DownloadResult:
@@ -109,6 +111,9 @@ async def download(
         sleep: Backoff sleeper (tests inject one that does not wait).
         throttle: The rate limit (:class:`~uidt.transfers.throttle.Throttle`; ``None``: none).
             Its limits may change while the body arrives; they apply to the next chunk.
+        fence: On a shared job store, the destination's fence naming this run's lease
+            (:mod:`uidt.transfers.fence`): raised before the first byte, checked while
+            writing; a run another host took over stops with :class:`FencedOffError`.
             With several connections it limits their sum.
         split: Connections one file may use at most (aria2's ``--split``; 1, the default: one).
             Above 1 the first request asks for ``bytes=0-`` and, when the server answers
@@ -132,6 +137,7 @@ async def download(
         ResourceChangedError: The file changed on the server at every try, past the retries.
         InsecureRedirectError: ``https://`` redirected to ``http://`` (not allowed).
         DestinationBusyError: Another process is downloading to ``dest`` (its pid is named).
+        FencedOffError: Another host of the fleet took the transfer over (with ``fence``).
         UnsafeFileError: A file at ``dest.part`` is another user's and cannot be removed.
         IntegrityError: The SHA-256 did not match (the partial file is deleted).
         NoSpaceError: The remaining bytes do not fit, or the disk filled up while writing.
@@ -172,6 +178,7 @@ async def download(
         throttle=throttle,
         split=split,
         min_split_size=min_split_size,
+        fence=fence,
     )
     try:
         return await job.run()

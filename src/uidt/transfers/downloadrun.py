@@ -41,6 +41,7 @@ from uidt.transfers.failures import (
     is_transient,
     permanent_error,
 )
+from uidt.transfers.fence import Fence
 from uidt.transfers.http import ResponseHead
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
@@ -121,6 +122,7 @@ class DownloadRun:
         throttle: Throttle | None,
         split: int,
         min_split_size: int,
+        fence: Fence | None,
     ) -> None:
         self.url = url
         self.split = split
@@ -131,6 +133,7 @@ class DownloadRun:
         self.part = PartFile(
             dest, url, hashing=self.expected is not None, clock=clock, final_mode=final_mode
         )
+        self.part.fence = self.fence = fence
         self.transport = Transports(
             raw_http=raw_http,
             session=session,
@@ -290,20 +293,27 @@ class DownloadRun:
         mark("download.run")
         try:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
-            resumed = await self.part.resume()
+            if self.fence is None:
+                resumed = await self.part.resume()
+            else:  # a shared store's run: fence the destination first
+                resumed = await self.fence.take_over(self.part.resume)
             if resumed is not None:
                 self.notice(resumed)
             segments = self.part.segments
             self.resumed_from = self.part.written if segments is None else present(segments)
             await self.fetch()
             digest = await self.part.publish(self.expected)
-        except Exception as exc:
-            kind = classify(exc)  # None: already a TransferError, or not a transfer failure
+            outcome = "published"
+        except BaseException as exc:
+            outcome = type(exc).__name__
+            kind = classify(exc) if isinstance(exc, Exception) else None
             if kind is None or kind.transient:
                 raise
             raise permanent_error(exc, url=self.url, dest=self.dest) from exc
         finally:
             self.part.release()  # a no-op after publish; else the next run may take over
+            if self.fence is not None:
+                self.fence.ended(outcome)
             await self.transport.aclose()
         if self.on_progress is not None:
             self.meter.update(self.part.written)

@@ -1,7 +1,8 @@
 """What a cancelled transfer leaves behind, removed: its own state files, and a tus upload.
 
 A cancelled **download** loses its part file, its checkpoint and its retry count
-(``<dest>.part``, ``<dest>.uidt``, ``<dest>.uidt-retry``). A cancelled **upload** loses its
+(``<dest>.part``, ``<dest>.uidt``, ``<dest>.uidt-retry``), and on a shared store its fence
+(``<dest>.uidt-fence``: a run still writing on another host then stops). A cancelled **upload** loses its
 resumable state (``<source>.uidt-upload``) and its retry count (``<source>.uidt-upload-retry``);
 the source file itself is never touched. Only regular files of this user are removed: a link,
 a folder or another user's file planted under one of those names is left alone (never followed).
@@ -23,6 +24,7 @@ from typing import Any
 
 from uidt.redact import redact
 from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint
+from uidt.transfers.fence import fence_path
 from uidt.transfers.partfile import checkpoint_path, part_path
 from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.uploadstate import upload_checkpoint_path
@@ -48,8 +50,8 @@ def remove_own_file(path: Path) -> bool:
 
 
 def remove_download_leftovers(dest: Path) -> None:
-    """Remove the part file, checkpoint and retry count of a download to ``dest``."""
-    for path in (part_path(dest), checkpoint_path(dest)):
+    """Remove the part file, checkpoint, fence and retry count of a download to ``dest``."""
+    for path in (part_path(dest), checkpoint_path(dest), fence_path(dest)):
         remove_own_file(path)
     Patience(dest).forget()
 

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from uidt.errors import (
     DestinationBusyError,
+    FencedOffError,
     InvalidJobError,
     NoSpaceError,
     RetryLaterError,
@@ -40,6 +41,7 @@ T = TypeVar("T")
 LOCAL_FAILURES: tuple[type[Exception], ...] = (
     NoSpaceError,
     DestinationBusyError,
+    FencedOffError,
     UnsafeFileError,
     InvalidJobError,
 )

@@ -187,6 +187,8 @@ class PartFile(PartWriter):
         self.lock()
         assert self._lock.fd is not None
         assert self.total is not None
+        if self.fence is not None:
+            self.fence.check()  # truncating is writing too
         os.ftruncate(self._lock.fd, 0)
         os.ftruncate(self._lock.fd, self.total)
         self.written = 0
@@ -206,6 +208,8 @@ class PartFile(PartWriter):
         """fdatasync the part file, then save a checkpoint naming ``ranges`` durably (blocking:
         a thread)."""
         assert self._lock.fd is not None
+        if self.fence is not None:
+            self.fence.check()  # a checkpoint is shared state: never one after a takeover
         os.fdatasync(self._lock.fd)
         state = {
             "version": STATE_VERSION,
@@ -278,6 +282,8 @@ class PartFile(PartWriter):
         if not self._lock.held:
             self.lock()
             self._lock_per_open = True
+        if self.fence is not None:
+            self.fence.check()  # truncating is writing too
         assert self._lock.fd is not None
         fd = os.dup(self._lock.fd)
         try:
@@ -339,6 +345,8 @@ class PartFile(PartWriter):
             hasher = self.hasher or await asyncio.to_thread(hash_prefix, self.path, self.written)
             digest = hasher.hexdigest()
             if digest != expected_sha256:
+                if self.fence is not None:
+                    self.fence.check()  # the files may be another host's by now
                 await asyncio.to_thread(self._discard)
                 raise IntegrityError(
                     f"{self.dest}: SHA-256 is {digest}, expected {expected_sha256}; "
@@ -357,6 +365,10 @@ class PartFile(PartWriter):
     def _rename_into_place(self) -> None:
         """Rename the part file to ``dest`` and fsync the folder (a thread: it fsyncs)."""
         self.lock()  # held since resume() or open(); taken again only by a bare publish()
+        if self.fence is not None:
+            self.fence.check()  # a run another host took over never publishes
         self._lock.publish(self.final_mode)  # checks, chmods, renames and unlocks
         fsync_directory(self.dest.parent)
         self.checkpoint.remove()
+        if self.fence is not None:
+            self.fence.remove()

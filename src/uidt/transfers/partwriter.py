@@ -28,6 +28,7 @@ from uidt.clock import Clock
 from uidt.redact import redact
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.diskio import start_writeback
+from uidt.transfers.fence import Fence
 from uidt.transfers.hashfollow import HashFollower
 from uidt.transfers.ledger import CommitLedger
 from uidt.transfers.partio import PartIO
@@ -77,6 +78,9 @@ class PartWriter:
         self._direct = False  # bytes arrive through appended(), not write()
         self._writeback_from = 0
         self._follower: HashFollower | None = None  # hashes appended() bytes, when hashing
+        #: On a shared store: the destination's fence (checked on the write path and before
+        #: every checkpoint); ``None`` elsewhere.
+        self.fence: Fence | None = None
 
     def _start_writing(self, fd: int) -> None:
         """Write at :attr:`written` of ``fd`` (a descriptor of the part file, now owned here)."""
@@ -183,20 +187,33 @@ class PartWriter:
             self._io.run(start_writeback, self._fd, start, length)
             self._writeback_from = self.written
         self._raise_failure()
+        self.check_fence()  # after the accounting: the bytes written are counted first
 
     def write(self, chunk: bytes) -> None:
         """Append ``chunk`` (queued for the I/O thread; not yet durable).
 
         Raises:
             OSError: An earlier write or commit failed in the I/O thread (e.g. ``ENOSPC``).
+            FencedOffError: Another host took the transfer over (its fence is up).
         """
         assert self._fd is not None
         self._raise_failure()
+        self.check_fence()
         assert self._io is not None
         full = self._io.add(chunk)
         self.written += len(chunk)
         if full:
             self._flush_batch()
+
+    def check_fence(self) -> None:
+        """On the write path: stop if another host took the transfer over (checked at most
+        every few milliseconds; see :mod:`uidt.transfers.fence`).
+
+        Raises:
+            FencedOffError: The fence names a newer lease, or it is gone.
+        """
+        if self.fence is not None:
+            self.fence.check_due()
 
     def commit_due(self, every_bytes: int, every_ms: int) -> bool:
         """Whether a commit should start: half an interval of bytes, or the time, has passed.
@@ -321,6 +338,8 @@ class PartWriter:
             digest: str | None = follower_digest.result()
         else:  # the writes before this in the queue are exactly the first ``offset`` bytes
             digest = self.hasher.hexdigest() if self.hasher is not None else None
+        if self.fence is not None:
+            self.fence.check()  # a checkpoint is shared state: never one after a takeover
         if durable:
             os.fdatasync(fd)
             self.ledger.synced(offset, digest)

@@ -218,7 +218,9 @@ class SegmentedFetch:
         return sum(sink.received for sink in self._sinks)
 
     def tick(self) -> None:
-        """Progress and the lowest-speed rule over all ranges (on the event loop)."""
+        """Progress and the lowest-speed rule over all ranges (on the event loop); asked before
+        each read, so it also checks the fence (a takeover stops every range)."""
+        self.part.check_fence()
         done = present(self.segments)
         report = self.meter.update(done)
         if report is not None and self.on_progress is not None:

@@ -29,6 +29,7 @@ from typing import Any
 from uidt.app.service import JobService
 from uidt.errors import (
     DestinationBusyError,
+    FencedOffError,
     InvalidJobError,
     RetryLaterError,
     SettingsError,
@@ -39,6 +40,7 @@ from uidt.job.params import JobParameters
 from uidt.redact import redact
 from uidt.transfers.download import DownloadResult, download
 from uidt.transfers.extras import limit_rate, segment_rule, speed_rule
+from uidt.transfers.fence import Fence, Lease, takeover_text
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED, PAUSED, RETRYING, WAITING
 from uidt.transfers.mirrors import from_sources, sources
 from uidt.transfers.patience import Patience, upload_patience_path
@@ -184,6 +186,9 @@ class _TransferService(JobService):
                 self._failed(params, title, exc)
             else:
                 self._ran_out(params, title, patience, exc)
+        except FencedOffError as exc:
+            # Not a failure: the job goes on on the host that took it over
+            self._fenced_off(params, title, exc)
         except (TransferError, OSError) as exc:
             # Another transfer writing the destination keeps its count: it is not this job's.
             if patience is not None and not isinstance(exc, DestinationBusyError):
@@ -205,6 +210,20 @@ class _TransferService(JobService):
             entry = RUNNING.get(params.job_id)
             if entry is not None and entry.params is params:
                 del RUNNING[params.job_id]
+
+    def _fenced_off(self, params: JobParameters, title: str, exc: FencedOffError) -> None:
+        """Another lease holds the destination: neither a failure nor a success. The run asks
+        to run again later; its daemon, which lost the lease (or will learn so at its next
+        heartbeat), forgets the job instead. Where the lease is still this host's (another job
+        writing the same destination), the job retries after the scheduler's backoff."""
+        log.warning("%s: stopped writing: %s", title, exc)
+        self.set_notification(
+            params,
+            params.job_id,
+            Notification(CHANNEL, f"{title} {WAITING}", shown(params, str(exc)), ongoing=False),
+            DETACH,
+        )
+        self.job_finished(params, True)
 
     def _failed(self, params: JobParameters, title: str, exc: BaseException | str) -> None:
         reason = shown(params, str(exc))  # the job's reason is shown everywhere: no secret
@@ -252,6 +271,13 @@ class _TransferService(JobService):
         return True
 
 
+def fence_of(params: JobParameters, dest: Path) -> Fence | None:
+    """The destination's fence for a run on a shared store (``None`` on a store of one host)."""
+    if params.host_id is None or params.lease_generation is None:
+        return None
+    return Fence(dest, Lease(params.host_id, params.lease_generation))
+
+
 class HttpDownloadService(_TransferService):
     """Resumable HTTP(S) download of ``extras["url"]`` to ``extras["dest"]``."""
 
@@ -271,6 +297,7 @@ class HttpDownloadService(_TransferService):
         split, min_split_size = segment_rule(extras)
         umask = extras.get("umask")
         dest = Path(str(extras["dest"]))
+        fence = fence_of(params, dest)
 
         async def fetch(url: str, request: RequestOptions) -> DownloadResult:
             return await download(
@@ -291,6 +318,7 @@ class HttpDownloadService(_TransferService):
                 throttle=self.throttle(params),
                 split=split,
                 min_split_size=min_split_size,
+                fence=fence,
             )
 
         def switched(source: str, reason: str) -> None:
@@ -307,6 +335,9 @@ class HttpDownloadService(_TransferService):
         report.progress(Progress(result.size, result.size, 0.0, None))
         verified = ", SHA-256 verified" if result.sha256 else ""
         resumed = f", resumed at {human_bytes(result.resumed_from)}" if result.resumed_from else ""
+        if params.taken_over and fence is not None:
+            resumed = f", {takeover_text(result.resumed_from, fence.superseded)}"
+            log.info("%s: %s", dest.name, resumed[2:])
         seconds = time.monotonic() - started
         rate = f"{human_bytes(result.bytes_received / seconds)}/s" if seconds > 0 else "-"
         log.info(
