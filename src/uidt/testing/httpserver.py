@@ -222,7 +222,8 @@ class TransferTestServer(TusEndpoint):
         self._path(path).faults.drip_bps = bytes_per_second
 
     def pause(self, path: str) -> None:
-        """Hold every body of ``path`` (new and in flight) until :meth:`unpause`."""
+        """Hold every body of ``path`` (new and in flight) until :meth:`unpause`; an upload's
+        body is held after each chunk that arrived (counted in :meth:`bytes_sent`)."""
         state = self._path(path)
         if state.gate is None:
             state.gate = asyncio.Event()
@@ -357,11 +358,7 @@ class TransferTestServer(TusEndpoint):
                 why = f"SignatureDoesNotMatch: unsigned fields {extra}\n"
                 return web.Response(status=403, text=why)
         if path.startswith(("/put/", "/signed/")) and request.method in ("PUT", "POST"):
-            body = await request.read()
-            self.put_bodies[path] = body
-            self._count_sent(path, len(body))
-            record.status = 201
-            return web.Response(status=201)
+            return await self.put_sink(request, record, state, active)
         if request.method not in ("GET", "HEAD"):
             record.status = 405
             return web.Response(status=405)
