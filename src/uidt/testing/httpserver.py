@@ -177,9 +177,17 @@ class TransferTestServer(TusEndpoint):
         self.port = 0
 
     # -- configuration -------------------------------------------------------------------
-    def add_file(self, path: str, data: bytes, *, last_modified: datetime | None = None) -> str:
-        """Serve ``data`` at ``path`` (replacing what was there); return its new ETag."""
-        etag = _etag_of(data, next(self._generation))
+    def add_file(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        last_modified: datetime | None = None,
+        etag: str | None = None,
+    ) -> str:
+        """Serve ``data`` at ``path`` (replacing what was there); return its new ETag (``etag``
+        if given: another server's, say, as mirrors of one file may share)."""
+        etag = etag or _etag_of(data, next(self._generation))
         when = last_modified or datetime.now(UTC).replace(microsecond=0)
         self._files[path] = _File(data, etag, when)
         return etag

@@ -26,7 +26,7 @@ import errno
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,12 +121,18 @@ class _Download:
         clock: Clock,
         sleep: Sleep,
         throttle: Throttle | None,
+        mirrors: Sequence[str],
     ) -> None:
         self.url = url
         self.dest = dest
         self.expected = sha256.lower() if sha256 else None
         self.part = PartFile(
-            dest, url, hashing=self.expected is not None, clock=clock, final_mode=final_mode
+            dest,
+            url,
+            hashing=self.expected is not None,
+            clock=clock,
+            final_mode=final_mode,
+            mirrors=mirrors,
         )
         self.transport = Transports(
             raw_http=raw_http,
@@ -320,6 +326,7 @@ async def download(
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
     throttle: Throttle | None = None,
+    mirrors: Sequence[str] = (),
 ) -> DownloadResult:
     """Download ``url`` to ``dest``, resuming a previous partial run if there is one.
 
@@ -371,6 +378,11 @@ async def download(
         clock: Time source for progress and checkpoint timing.
         sleep: Backoff sleeper (tests inject one that does not wait).
         throttle: The rate limit (:class:`~uidt.transfers.throttle.Throttle`; ``None``: none).
+        mirrors: Other URLs of the same file (``--mirror``): a partial file one of them left
+            is resumed from when ``url`` answers the ``Range`` request under the recorded
+            validator (``If-Range``: the same strong ETag, or the same Last-Modified, and the
+            same size); otherwise the download restarts from zero
+            (:attr:`Notice.RESTARTED_OTHER_SOURCE`).
             Its limits may change while the body arrives; they apply to the next chunk.
 
     Returns:
@@ -421,6 +433,7 @@ async def download(
         clock=clock,
         sleep=sleep,
         throttle=throttle,
+        mirrors=mirrors,
     )
     try:
         return await job.run()
