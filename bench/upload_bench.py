@@ -10,7 +10,9 @@ renames it) takes the upload. Each client is a fresh process, run ``UIDT_BENCH_R
 * **uidt aiohttp**: the same with ``raw_http=False``, the path every upload took before.
 
 The table gives the median wall time, MiB/s, the client's CPU seconds (user + system of the
-process tree) and both as ratios to ``curl -T``. The server side is the same for all rows. A
+process tree) and both as ratios to ``curl -T``, and the same client's wall and CPU for a
+1 KiB file after each run (its start-up and requests: what the large file's figures hold
+besides the body). The server side is the same for all rows. A
 second table checks the rate limit on each path: ``UIDT_BENCH_LIMIT_SIZE`` (default 25M) sent
 with a 5 MiB/s limit should take size ÷ 5 MiB/s (less the first tenth of a second's burst).
 
@@ -71,7 +73,7 @@ def nginx_put_sink(folder: Path) -> Iterator[str | None]:
             f"http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};\n"
             f"  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};\n"
             f"  server {{ listen 127.0.0.1:{port}; root {tmp};\n"
-            "    client_max_body_size 0; dav_methods PUT; } }\n"
+            "    client_max_body_size 0; dav_methods PUT DELETE; } }\n"
         )
         process = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp])
         try:
@@ -106,7 +108,9 @@ def main() -> None:
     source = source_file(folder, size)
     names = ["curl -T", "uidt sendfile", "uidt aiohttp"]
     rows = {name: Row(name) for name in names}
+    tiny_rows = {name: Row(name) for name in names}
     limit_rows = {name: Row(name) for name in names[1:]}
+    tiny = source_file(folder, 1024)
     with nginx_put_sink(folder) as base:
         if base is None:
             print("nginx did not start: upload benchmark skipped")
@@ -116,37 +120,44 @@ def main() -> None:
             order = names if run % 2 == 0 else list(reversed(names))
             for name in order:
                 url = f"{base}/up-{run}.bin"
-                wall, cpu, _ = run_once(argv_for(name, source, url), origin)
-                rows[name].walls.append(wall)
-                rows[name].cpus.append(cpu)
-                with contextlib.suppress(OSError):
+                for file, table in ((source, rows), (tiny, tiny_rows)):
+                    wall, cpu, _ = run_once(argv_for(name, file, url), origin)
+                    table[name].walls.append(wall)
+                    table[name].cpus.append(cpu)
                     subprocess.run(["curl", "-sS", "-X", "DELETE", url], capture_output=True)
         small = source_file(folder, limited)
         for name in names[1:]:
             wall, cpu, _ = run_once(argv_for(name, small, f"{base}/limited.bin", LIMIT), origin)
             limit_rows[name].walls.append(wall)
             limit_rows[name].cpus.append(cpu)
-    print(report(rows, limit_rows, size, limited, runs))
+    print(report(rows, tiny_rows, limit_rows, size, limited, runs))
 
 
 def report(
-    rows: dict[str, Row], limit_rows: dict[str, Row], size: int, limited: int, runs: int
+    rows: dict[str, Row],
+    tiny_rows: dict[str, Row],
+    limit_rows: dict[str, Row],
+    size: int,
+    limited: int,
+    runs: int,
 ) -> str:
-    """The two markdown tables."""
+    """The markdown tables."""
     curl = rows["curl -T"]
     curl_wall, curl_cpu = statistics.median(curl.walls), statistics.median(curl.cpus)
     lines = [
         f"upload of {size // MiB} MiB to nginx (WebDAV PUT) on loopback, {runs} runs, medians; "
         f"load {os.getloadavg()[0]:.1f}",
         "",
-        "| client | wall s | MiB/s | CPU s | wall ÷ curl | CPU ÷ curl |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| client | wall s | MiB/s | CPU s | wall ÷ curl | CPU ÷ curl | 1 KiB: wall s | CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows.values():
         wall, cpu = statistics.median(row.walls), statistics.median(row.cpus)
+        tiny = tiny_rows[row.name]
         lines.append(
             f"| {row.name} | {wall:.2f} | {size / MiB / wall:.0f} | {cpu:.2f} | "
-            f"{wall / curl_wall:.2f} | {cpu / curl_cpu:.2f} |"
+            f"{wall / curl_wall:.2f} | {cpu / curl_cpu:.2f} | "
+            f"{statistics.median(tiny.walls):.2f} | {statistics.median(tiny.cpus):.2f} |"
         )
     expected = limited / LIMIT
     lines += [
