@@ -230,8 +230,8 @@ class TransferTestServer(TusEndpoint):
         self._path(path).faults.drip_bps = bytes_per_second
 
     def pause(self, path: str) -> None:
-        """Hold every body of ``path`` (new and in flight) until :meth:`unpause`; an upload's
-        body is held after each chunk that arrived (counted in :meth:`bytes_sent`)."""
+        """Hold every body of ``path`` (new and in flight) until :meth:`unpause` (an upload's
+        body too: the chunk that arrived is neither kept nor counted before then)."""
         state = self._path(path)
         if state.gate is None:
             state.gate = asyncio.Event()

@@ -67,6 +67,8 @@ class TusEndpoint:
         reset_after = state.faults.reset_after if active else None
         body = bytearray()
         async for chunk in request.content.iter_any():
+            if state.gate is not None:
+                await state.gate.wait()
             if reset_after is not None and len(body) + len(chunk) >= reset_after:
                 self._count_sent(request.path, reset_after - len(body))
                 if request.transport is not None:
@@ -75,8 +77,6 @@ class TusEndpoint:
             body += chunk
             record.body_bytes += len(chunk)
             self._count_sent(request.path, len(chunk))
-            if state.gate is not None:  # paused: this chunk is counted, the rest waits
-                await state.gate.wait()
         if request.content_length is not None and len(body) != request.content_length:
             record.status = 400
             return web.Response(status=400, text="the body ended short\n")
@@ -160,6 +160,8 @@ class TusEndpoint:
         reset_after = state.faults.reset_after if active else None
         received = 0
         async for chunk in request.content.iter_any():
+            if state.gate is not None:
+                await state.gate.wait()
             if reset_after is not None and received + len(chunk) >= reset_after:
                 keep = reset_after - received
                 data += chunk[:keep]
@@ -176,7 +178,5 @@ class TusEndpoint:
             received += len(chunk)
             record.body_bytes += len(chunk)
             self._count_sent(request.path, len(chunk))
-            if state.gate is not None:  # paused: this chunk is counted, the rest waits
-                await state.gate.wait()
         record.status = 204
         return web.Response(status=204, headers={**base, "Upload-Offset": str(len(data) + delta)})
