@@ -281,6 +281,44 @@ def test_a_mirror_with_another_file_of_the_same_size_never_mixes(
     assert dest.read_bytes() == OTHER
 
 
+def test_a_mirror_with_the_same_etag_continues_where_the_url_broke_off(
+    daemon: Daemon,
+    server: ThreadedTransferTestServer,
+    mirror: ThreadedTransferTestServer,
+    tmp_path: Path,
+) -> None:
+    """The URL sends half of DATA, then 404; the mirror has the same file under the same
+    ETag: it is asked only for the rest (Range, If-Range), and the file is DATA."""
+    half = len(DATA) // 2
+    server.server.add_file("/same.bin", DATA)
+    mirror.server.add_file("/same.bin", DATA, etag=server.server.etag("/same.bin"))
+    server.set_faults("/same.bin", Faults(times=1, reset_after=half))
+    dest = tmp_path / "same.bin"
+
+    def after_first(record: object) -> None:  # runs on the server's thread
+        if len([r for r in server.server.requests if r.path == "/same.bin"]) > 1:
+            server.server.set_faults("/same.bin", Faults(status=404))
+
+    server.server.on_request = after_first
+    try:
+        done = _uidt(
+            daemon,
+            "download",
+            server.url("/same.bin"),
+            "--mirror",
+            mirror.url("/same.bin"),
+            "-o",
+            str(dest),
+            "--wait",
+        )
+    finally:
+        server.server.on_request = None
+    assert done.returncode == 0, done.stderr
+    assert dest.read_bytes() == DATA
+    asked = [r for r in mirror.server.requests if r.path == "/same.bin"]
+    assert [(r.range, r.status) for r in asked] == [(f"bytes={half}-", 206)]
+
+
 def test_a_lying_mirror_with_sha256_fails_and_publishes_nothing(
     daemon: Daemon,
     server: ThreadedTransferTestServer,

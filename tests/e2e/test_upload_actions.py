@@ -95,7 +95,11 @@ def test_upload_pause_then_resume_sends_each_byte_once(
     assert server.bytes_sent(UPLOAD) == len(DATA)
     patches = [r for r in requests if r.method == "PATCH" and r.status == 204]
     assert patches
-    assert patches[0].start == held
+    # The resumed PATCH starts where the server stood when it was asked (a 204: the endpoint
+    # answers 409 to any other offset). That may be past ``held``: bytes already in flight at
+    # the pause (in the server's buffers) land once the server is let go, more of them with
+    # sendfile, which hands the kernel a whole step at once.
+    assert patches[0].start >= held
     assert final["transferred_upload_bytes"] == len(DATA)
 
 

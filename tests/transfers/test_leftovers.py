@@ -20,10 +20,17 @@ from uidt.transfers.leftovers import clean_up, terminate_upload
 from uidt.transfers.partfile import part_path
 from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.request import RequestOptions
+from uidt.transfers.throttle import Throttle
 from uidt.transfers.tus import TusClient
+from uidt.transfers.uploadsend import BodyRequests
+from uidt.transfers.uploadsource import SourceFile
 from uidt.transfers.uploadstate import UploadCheckpoint, upload_checkpoint_path
 
 DATA = os.urandom(64 * 1024 + 3)
+
+
+def _ignored(count: int, reached: int) -> None:
+    pass
 
 
 async def _half_sent(server: TransferTestServer, source: Path) -> str:
@@ -33,11 +40,11 @@ async def _half_sent(server: TransferTestServer, source: Path) -> str:
         client = TusClient(session, endpoint, SystemClock())
         upload_url = await client.create(len(DATA), {})
         half = len(DATA) // 2
-
-        async def body() -> object:
-            yield DATA[:half]
-
-        await client.patch(upload_url, 0, half, body())  # type: ignore[arg-type]
+        with SourceFile(source) as opened:
+            bodies = BodyRequests(
+                client, opened, Throttle(), raw_http=True, read_timeout=10, on_sent=_ignored
+            )
+            await client.patch(upload_url, 0, half, bodies.send)
     st = os.stat(source)
     UploadCheckpoint(upload_checkpoint_path(source), endpoint, st.st_size, st.st_mtime_ns).save(
         upload_url

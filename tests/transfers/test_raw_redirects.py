@@ -7,6 +7,7 @@ response says which reader took the body.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -133,3 +134,55 @@ async def test_an_answer_the_splice_reader_cannot_take_goes_to_aiohttp_at_the_la
     assert len(server.requests) == 1  # the redirect was not asked again
     # aiohttp asks the last hop again, still without the token (another origin).
     assert [r.headers.get("authorization") for r in other.requests] == [None, None]
+
+
+# -- https: the same on uidt's own TLS reader (two HTTPS servers with a self-signed CA) ---------
+
+
+@pytest.fixture
+async def tls_pair(
+    self_signed_tls: ssl.SSLContext,
+) -> AsyncIterator[tuple[TransferTestServer, TransferTestServer]]:
+    async with (
+        TransferTestServer(ssl_context=self_signed_tls) as first,
+        TransferTestServer(ssl_context=self_signed_tls) as second,
+    ):
+        yield first, second
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_an_https_redirect_chain_between_ports_asks_each_hop_once(
+    tls_pair: tuple[TransferTestServer, TransferTestServer], self_signed_cert: Path, status: int
+) -> None:
+    first, second = tls_pair
+    second.add_file("/file.bin", DATA)
+    first.set_faults("/one", Faults(redirect_to="/two", redirect_status=status))
+    first.set_faults("/two", Faults(redirect_to=second.url("/file.bin"), redirect_status=status))
+    transports = _transports(RequestOptions(cacert=str(self_signed_cert)))
+    try:
+        async with transports.open(first.url("/one"), {}) as response:
+            assert isinstance(response, RawBody)  # uidt's own TLS reader took the body
+            assert response.status == 200
+    finally:
+        await transports.aclose()
+    assert [r.path for r in first.requests] == ["/one", "/two"]
+    assert [r.path for r in second.requests] == ["/file.bin"]
+
+
+@pytest.mark.parametrize("start", ["https", "http"])
+async def test_a_redirected_https_download_sends_two_requests(
+    tls_pair: tuple[TransferTestServer, TransferTestServer],
+    server: TransferTestServer,
+    self_signed_cert: Path,
+    tmp_path: Path,
+    start: str,
+) -> None:
+    first, second = tls_pair
+    second.add_file("/file.bin", DATA)
+    redirector = first if start == "https" else server  # https -> https, or http -> https
+    redirector.set_faults("/one", Faults(redirect_to=second.url("/file.bin")))
+    request = RequestOptions(cacert=str(self_signed_cert))
+    got = await download(redirector.url("/one"), tmp_path / "f", request=request)
+    assert got.path.read_bytes() == DATA
+    assert [(r.path, r.status) for r in redirector.requests] == [("/one", 302)]
+    assert [(r.path, r.status) for r in second.requests] == [("/file.bin", 200)]

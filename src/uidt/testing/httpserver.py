@@ -180,9 +180,17 @@ class TransferTestServer(TusEndpoint):
         self.port = 0
 
     # -- configuration -------------------------------------------------------------------
-    def add_file(self, path: str, data: bytes, *, last_modified: datetime | None = None) -> str:
-        """Serve ``data`` at ``path`` (replacing what was there); return its new ETag."""
-        etag = _etag_of(data, next(self._generation))
+    def add_file(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        last_modified: datetime | None = None,
+        etag: str | None = None,
+    ) -> str:
+        """Serve ``data`` at ``path`` (replacing what was there); return its new ETag (``etag``
+        if given: another server's, say, as mirrors of one file may share)."""
+        etag = etag or _etag_of(data, next(self._generation))
         when = last_modified or datetime.now(UTC).replace(microsecond=0)
         self._files[path] = _File(data, etag, when)
         return etag
@@ -225,7 +233,8 @@ class TransferTestServer(TusEndpoint):
         self._path(path).faults.drip_bps = bytes_per_second
 
     def pause(self, path: str) -> None:
-        """Hold every body of ``path`` (new and in flight) until :meth:`unpause`."""
+        """Hold every body of ``path`` (new and in flight) until :meth:`unpause` (an upload's
+        body too: the chunk that arrived is neither kept nor counted before then)."""
         state = self._path(path)
         if state.gate is None:
             state.gate = asyncio.Event()
@@ -360,11 +369,7 @@ class TransferTestServer(TusEndpoint):
                 why = f"SignatureDoesNotMatch: unsigned fields {extra}\n"
                 return web.Response(status=403, text=why)
         if path.startswith(("/put/", "/signed/")) and request.method in ("PUT", "POST"):
-            body = await request.read()
-            self.put_bodies[path] = body
-            self._count_sent(path, len(body))
-            record.status = 201
-            return web.Response(status=201)
+            return await self.put_sink(request, record, state, active)
         if request.method not in ("GET", "HEAD"):
             record.status = 405
             return web.Response(status=405)

@@ -5,9 +5,9 @@ under ``/files/``.
 ``Upload-Offset``, ``PATCH`` appends at that offset (409 when the client's offset differs),
 ``DELETE`` forgets it (204; 405 with :attr:`TusEndpoint.termination_enabled` off, and then
 ``OPTIONS`` does not offer ``termination``).
-With :attr:`TusEndpoint.tus_enabled` off, ``/files/`` is a plain ``PUT``/``POST`` sink.
-Faults of the path apply: ``reset_after`` cuts a ``PATCH`` body (the bytes before the cut are
-kept, as tus servers keep them), ``offset_delta`` makes every reported offset lie.
+With :attr:`TusEndpoint.tus_enabled` off, ``/files/`` is a plain ``PUT``/``POST`` sink
+(:meth:`TusEndpoint.put_sink`, also the server's ``/put/`` and ``/signed/`` sink). Faults of the path apply: ``reset_after`` cuts a ``PATCH`` body (the bytes before the cut are
+kept, as tus servers keep them; a plain body cut short keeps nothing), ``offset_delta`` makes every reported offset lie.
 """
 
 from __future__ import annotations
@@ -58,16 +58,38 @@ class TusEndpoint:
         """Count body bytes of ``path`` (the server counts and wakes its waiters)."""
         raise NotImplementedError
 
+    async def put_sink(
+        self, request: web.Request, record: RequestRecord, state: _Path, active: bool
+    ) -> web.StreamResponse:
+        """A plain ``PUT``/``POST``: the body is read as it arrives (counted, held while the
+        path is paused, cut by ``reset_after``) and kept in :attr:`put_bodies` only when the
+        whole of it came; a body that ended short keeps nothing, as a real server would."""
+        reset_after = state.faults.reset_after if active else None
+        body = bytearray()
+        async for chunk in request.content.iter_any():
+            if state.gate is not None:
+                await state.gate.wait()
+            if reset_after is not None and len(body) + len(chunk) >= reset_after:
+                self._count_sent(request.path, reset_after - len(body))
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)  # never reaches the client
+            body += chunk
+            record.body_bytes += len(chunk)
+            self._count_sent(request.path, len(chunk))
+        if request.content_length is not None and len(body) != request.content_length:
+            record.status = 400
+            return web.Response(status=400, text="the body ended short\n")
+        self.put_bodies[request.path] = bytes(body)
+        record.status = 201
+        return web.Response(status=201)
+
     async def _tus(
         self, request: web.Request, record: RequestRecord, state: _Path, active: bool
     ) -> web.StreamResponse:
         if not self.tus_enabled:
             if request.method in ("PUT", "POST"):
-                body = await request.read()
-                self.put_bodies[request.path] = body
-                self._count_sent(request.path, len(body))
-                record.status = 201
-                return web.Response(status=201)
+                return await self.put_sink(request, record, state, active)
             record.status = 405
             return web.Response(status=405)
         base = {"Tus-Resumable": TUS_VERSION}

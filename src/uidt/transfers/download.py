@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +57,7 @@ async def download(
     sleep: Sleep = asyncio.sleep,
     throttle: Throttle | None = None,
     fence: Fence | None = None,
+    mirrors: Sequence[str] = (),
     split: int = 1,
     min_split_size: int = MIN_SPLIT_SIZE,
 ) -> DownloadResult:
@@ -114,6 +115,11 @@ async def download(
         fence: On a shared job store, the destination's fence naming this run's lease
             (:mod:`uidt.transfers.fence`): raised before the first byte, checked while
             writing; a run another host took over stops with :class:`FencedOffError`.
+        mirrors: Other URLs of the same file (``--mirror``): a partial file one of them left
+            is resumed from when ``url`` answers the ``Range`` request under the recorded
+            validator (``If-Range``: the same strong ETag, or the same Last-Modified, and the
+            same size); otherwise the download restarts from zero
+            (:attr:`Notice.RESTARTED_OTHER_SOURCE`).
             With several connections it limits their sum.
         split: Connections one file may use at most (aria2's ``--split``; 1, the default: one).
             Above 1 the first request asks for ``bytes=0-`` and, when the server answers
@@ -179,6 +185,7 @@ async def download(
         split=split,
         min_split_size=min_split_size,
         fence=fence,
+        mirrors=mirrors,
     )
     try:
         return await job.run()

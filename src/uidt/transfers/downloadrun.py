@@ -26,7 +26,7 @@ from __future__ import annotations
 import errno
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,6 +123,7 @@ class DownloadRun:
         split: int,
         min_split_size: int,
         fence: Fence | None,
+        mirrors: Sequence[str],
     ) -> None:
         self.url = url
         self.split = split
@@ -131,7 +132,12 @@ class DownloadRun:
         self.dest = dest
         self.expected = sha256.lower() if sha256 else None
         self.part = PartFile(
-            dest, url, hashing=self.expected is not None, clock=clock, final_mode=final_mode
+            dest,
+            url,
+            hashing=self.expected is not None,
+            clock=clock,
+            final_mode=final_mode,
+            mirrors=mirrors,
         )
         self.part.fence = self.fence = fence
         self.transport = Transports(

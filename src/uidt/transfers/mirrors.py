@@ -7,11 +7,13 @@ keeps failing, or a source slower than the lowest-speed rule, which is how a far
 is left). Problems of this machine (no space, an unsafe destination, another writer, bad
 request options) end the run at once: another source would not fix them.
 
-Never two versions in one file: the part file belongs to one URL (its checkpoint records the
-URL, and a checkpoint of another URL is ignored), so a switch to another source starts that
-source from byte zero. Mirrors are usually different servers whose ETags differ even for the
-same bytes, so their validators cannot vouch for each other; restarting is the rule that holds
-for every pair. ``sha256`` is checked at the end as always, whichever source served the file.
+Never two versions in one file: the part file's checkpoint records the URL it came from and
+that source's validators. The fetch of another source of the same job continues it only where
+that source answers the ``Range`` request under the recorded validator (``If-Range``: the same
+strong ETag, or the same Last-Modified, and the same size; see ``download(..., mirrors=...)``);
+any other answer restarts from byte zero, and a checkpoint of a URL that is not a source of the
+job is ignored. ``sha256`` is checked at the end as always, whichever source served the file:
+it catches a source that claims another's ETag for other bytes.
 
 Secret header fields (``Authorization``, ``--header-env`` values, …) go only to sources of the
 URL's own origin (scheme, host, port), as for a redirect, unless ``--location-trusted``.

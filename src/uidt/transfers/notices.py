@@ -9,6 +9,7 @@ class Notice(StrEnum):
     """One noteworthy event of a transfer run."""
 
     RESUMED = "resumed"
+    RESUMED_OTHER_SOURCE = "resumed-other-source"
     RESUME_UNVERIFIED = "resume-unverified"
     RESUME_UNVERIFIED_SHA256 = "resume-unverified-sha256"
     RESTARTED_RESOURCE_CHANGED = "restarted-resource-changed"
@@ -17,6 +18,7 @@ class Notice(StrEnum):
     RESTARTED_SHORT_BODY = "restarted-short-body"
     RESTARTED_UPLOAD_GONE = "restarted-upload-gone"
     RESTARTED_UNTRUSTED_FILES = "restarted-untrusted-files"
+    RESTARTED_OTHER_SOURCE = "restarted-other-source"
     RESENT_LOST = "resent-lost"
     NO_TUS = "no-tus"
     RETRIED = "retried"
@@ -29,6 +31,10 @@ class Notice(StrEnum):
 
 NOTICE_TEXT: dict[Notice, str] = {
     Notice.RESUMED: "resumed from the last checkpoint",
+    Notice.RESUMED_OTHER_SOURCE: (
+        "resumed the partial file another source of the same file left (this source has the "
+        "same size and ETag or Last-Modified)"
+    ),
     Notice.RESUME_UNVERIFIED: (
         "the server gives no validator (strong ETag or Last-Modified), so the resume could not "
         "be verified; the bytes before the resume point were fetched again and compared"
@@ -48,6 +54,10 @@ NOTICE_TEXT: dict[Notice, str] = {
     Notice.RESTARTED_UNTRUSTED_FILES: (
         "a partial file or checkpoint that was not safely yours (another owner, writable by "
         "others, or a link) was removed; restarted from zero"
+    ),
+    Notice.RESTARTED_OTHER_SOURCE: (
+        "this source's file is not the version the partial file came from (another ETag, "
+        "Last-Modified or size, or no validator to compare); restarted from zero"
     ),
     Notice.RESENT_LOST: "the server lost bytes it had acknowledged; they were sent again",
     Notice.NO_TUS: "fell back to a plain upload (the server does not speak tus): it cannot resume",

@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,12 @@ class PartFile(PartWriter):
         batch_bytes: Bytes collected before they are handed to the I/O thread.
         final_mode: The mode of the published file (default: what this process's umask gives
             a new file); the part file stays 0600 until then.
+        mirrors: Other URLs of the same file: a checkpoint one of them left is resumed too,
+            when it recorded a validator (strong ETag or Last-Modified) this URL's answer must
+            then match (:class:`~uidt.transfers.resumecheck.ResumeRequest`).
+
+    Attributes:
+        adopted_from: The other URL whose part file :meth:`resume` took (``None``: this one's).
     """
 
     def __init__(
@@ -99,6 +106,7 @@ class PartFile(PartWriter):
         clock: Clock,
         batch_bytes: int = BATCH_BYTES,
         final_mode: int | None = None,
+        mirrors: Sequence[str] = (),
     ) -> None:
         path = part_path(dest)
         checkpoint = Checkpoint(checkpoint_path(dest))
@@ -111,13 +119,24 @@ class PartFile(PartWriter):
         self._lock_per_open = False  # taken by open() (not lock()): close() releases it
         #: The byte ranges of a segmented download (``None``: one connection, :attr:`written`).
         self.segments: list[Segment] | None = None
+        self.mirrors = tuple(mirrors)
+        self.adopted_from: str | None = None
+
+    def _recorded_by(self, state: dict[str, Any] | None) -> str | None:
+        """The URL (this one or a mirror) whose checkpoint ``state`` is, ``None``: neither."""
+        recorded = None if state is None else state.get("url")
+        for url in (self.url, *self.mirrors):
+            if recorded in (redact(url), url):
+                return url
+        return None
 
     async def resume(self) -> Notice | None:
         """Adopt the checkpointed position, if it is usable.
 
         Returns:
             ``RESUMED``, ``RESTARTED_BAD_CHECKPOINT`` (a checkpoint for this URL that does not
-            match the part file), or ``None`` (nothing to resume).
+            match the part file), ``RESTARTED_OTHER_SOURCE`` (a mirror's, with no validator to
+            compare), or ``None`` (nothing to resume).
         """
         self.lock()
         if self._lock.replaced is not None:
@@ -128,7 +147,8 @@ class PartFile(PartWriter):
         except UntrustedCheckpoint as untrusted:
             remove_untrusted(self.checkpoint.path, untrusted.reason)
             return Notice.RESTARTED_UNTRUSTED_FILES
-        if state is None or state.get("url") not in (redact(self.url), self.url):
+        recorded = self._recorded_by(state)
+        if state is None or recorded is None:
             return None
         if state.get("kind") == SEGMENTS_KIND:
             return self._resume_segments(state)
@@ -147,6 +167,8 @@ class PartFile(PartWriter):
         )
         if not usable or not isinstance(offset, int):
             return Notice.RESTARTED_BAD_CHECKPOINT
+        if recorded != self.url and not _vouched(state.get("etag"), state.get("last_modified")):
+            return Notice.RESTARTED_OTHER_SOURCE  # a mirror's bytes this URL could not confirm
         end = self._trusted_end(state, offset)
         if end == 0:
             return None
@@ -158,6 +180,7 @@ class PartFile(PartWriter):
                 await asyncio.to_thread(hash_more, self.path, digest, offset, end)
             self.hasher = digest
         self.version.load(state)
+        self.adopted_from = None if recorded == self.url else recorded
         self.written = end
         self.ledger.resumed(end)  # durable again once open() commits
         return Notice.RESUMED
@@ -254,6 +277,7 @@ class PartFile(PartWriter):
         self.ledger.reset()
         self.hasher = None
         self.version.forget()
+        self.adopted_from = None
 
     def lock(self) -> None:
         """Open the part file safely and lock it until :meth:`publish` or :meth:`release`.
@@ -372,3 +396,9 @@ class PartFile(PartWriter):
         self.checkpoint.remove()
         if self.fence is not None:
             self.fence.remove()
+
+
+def _vouched(etag: object, last_modified: object) -> bool:
+    """Whether a recorded strong ETag or Last-Modified can tie the bytes to a version."""
+    strong = isinstance(etag, str) and not etag.startswith("W/")
+    return strong or isinstance(last_modified, str)

@@ -11,7 +11,11 @@ calling thread (``splice(2)`` for plain HTTP, ``recv_into`` a reused buffer for 
 ``ssl.SSLSocket``; its context comes from :func:`uidt.transfers.tls.client_context` (the
 certificate and the host name checked, TLS 1.2 at least).
 
-Only what the download engine needs is here: one request per connection (``Connection:
+The upload engine sends its plain-HTTP bodies through the same connection and head
+(:func:`send_head`, :func:`read_head`; the body with ``sendfile(2)`` in
+:mod:`uidt.transfers.rawupload`).
+
+Only what the engines need is here: one request per connection (``Connection:
 close``), identity bodies with a ``Content-Length``, a plain ``http://`` request sent through
 an HTTP proxy as an absolute-URI request (:class:`ProxyHop`). Redirects are followed one hop at
 a time by :class:`~uidt.transfers.transport.Transports`; chunked bodies are left to the
@@ -263,11 +267,40 @@ def open_get(
         TimeoutError: The server went quiet for ``read_timeout`` seconds.
         ConnectionError: The connection broke.
     """
+    sock = send_head(
+        "GET",
+        url,
+        headers,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        tls=tls,
+        proxy=proxy,
+    )
+    try:
+        return read_head(sock)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def send_head(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    connect_timeout: float = 30.0,
+    read_timeout: float = 60.0,
+    tls: ssl.SSLContext | None = None,
+    proxy: ProxyHop | None = None,
+) -> socket.socket:
+    """Connect and send the head of a ``method`` request for ``url`` (blocking); the socket,
+    ready for a body or for :func:`read_head`. The arguments and errors are
+    :func:`open_get`'s."""
     target = _target(url)
     request_target = target.path
     if proxy is not None:
         request_target = f"http://{target.host_header}{target.path}"
-    lines = [f"GET {request_target} HTTP/1.1", f"Host: {target.host_header}"]
+    lines = [f"{method} {request_target} HTTP/1.1", f"Host: {target.host_header}"]
     given = {name.lower() for name in headers}
     defaults = {"User-Agent": f"uidt/{__version__}", "Accept": "*/*"}
     if target.authorization is not None:  # a field given wins over the URL's user:password
@@ -281,28 +314,40 @@ def open_get(
     sock = _connect(target, connect_timeout, read_timeout, tls, proxy=proxy)
     try:
         sock.sendall(request)
-        mark("download.request_sent")
-        data = b""
-        while True:
-            end = data.find(b"\r\n\r\n")
-            if end >= 0:
-                break
-            if len(data) > MAX_HEAD_BYTES:
-                raise BadResponseError(f"the response head is over {MAX_HEAD_BYTES} bytes")
-            more = recv_some(sock, 65536)
-            if not more:
-                raise BodyEndedError("the server closed the connection without an answer")
-            data += more
-        status_line, _, header_block = data[:end].partition(b"\r\n")
-        version, _, rest = status_line.decode("latin-1").partition(" ")
-        code, _, reason = rest.partition(" ")
-        if not version.startswith("HTTP/1.") or not code.isdigit():
-            raise BadResponseError(f"not an HTTP/1.x response: {status_line[:80]!r}")
-        message = http.client.parse_headers(io.BytesIO(header_block + b"\r\n\r\n"))
-        return RawResponse(int(code), reason.strip(), message, sock, data[end + 4 :])
     except BaseException:
         sock.close()
         raise
+    if method == "GET":
+        mark("download.request_sent")
+    return sock
+
+
+def read_head(sock: socket.socket) -> RawResponse:
+    """Read a response head from ``sock`` (blocking); the body stays in the socket.
+
+    Raises:
+        BadResponseError: The answer is not an HTTP/1.x response head.
+        BodyEndedError: The server closed the connection without an answer.
+        TimeoutError: The server went quiet for the read timeout.
+    """
+    data = b""
+    while True:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            break
+        if len(data) > MAX_HEAD_BYTES:
+            raise BadResponseError(f"the response head is over {MAX_HEAD_BYTES} bytes")
+        more = recv_some(sock, 65536)
+        if not more:
+            raise BodyEndedError("the server closed the connection without an answer")
+        data += more
+    status_line, _, header_block = data[:end].partition(b"\r\n")
+    version, _, rest = status_line.decode("latin-1").partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/1.") or not code.isdigit():
+        raise BadResponseError(f"not an HTTP/1.x response: {status_line[:80]!r}")
+    message = http.client.parse_headers(io.BytesIO(header_block + b"\r\n\r\n"))
+    return RawResponse(int(code), reason.strip(), message, sock, data[end + 4 :])
 
 
 class Opening:

@@ -219,9 +219,11 @@ class ResumeRequest:
                 raise RestartFromZero(Notice.RESTARTED_NO_RANGES)
             # RFC 9110 13.1.5: a 200 to If-Range is the whole current file. Unless it still
             # carries the old ETag (a server contradicting itself), its body may be used.
-            raise RestartFromZero(
-                Notice.RESTARTED_RESOURCE_CHANGED, whole_file=part.etag is None or etag != part.etag
-            )
+            # A part file another source left: this source has another version of the file.
+            why = Notice.RESTARTED_RESOURCE_CHANGED
+            if part.adopted_from is not None:
+                why = Notice.RESTARTED_OTHER_SOURCE
+            raise RestartFromZero(why, whole_file=part.etag is None or etag != part.etag)
         if status == 206:
             part.total = check_partial(
                 headers,
@@ -237,6 +239,9 @@ class ResumeRequest:
             # Validators the server did not give before are adopted; known ones never change.
             part.etag = part.etag or etag
             part.last_modified = part.last_modified or last_modified
+            if part.adopted_from is not None:  # another source's part file, confirmed here
+                part.adopted_from = None
+                self.notice(Notice.RESUMED_OTHER_SOURCE)
         else:
             part.total = content_length
             part.etag, part.last_modified = etag, last_modified

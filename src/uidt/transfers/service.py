@@ -299,10 +299,13 @@ class HttpDownloadService(_TransferService):
         dest = Path(str(extras["dest"]))
         fence = fence_of(params, dest)
 
+        every = sources(extras)
+
         async def fetch(url: str, request: RequestOptions) -> DownloadResult:
             return await download(
                 url,
                 dest,
+                mirrors=[other for other in every if other != url],
                 sha256=extras.get("sha256"),
                 # The mode the scheduling user's umask gives (a job without one: the worker's).
                 mode=mode_for_umask(umask) if isinstance(umask, int) else None,
@@ -328,7 +331,7 @@ class HttpDownloadService(_TransferService):
 
         try:
             result = await from_sources(
-                sources(extras), RequestOptions.from_extras(extras), fetch, on_switch=switched
+                every, RequestOptions.from_extras(extras), fetch, on_switch=switched
             )
         except SettingsError as exc:  # a rule out of range: the job's own fault, said clearly
             raise TransferError(str(exc)) from exc

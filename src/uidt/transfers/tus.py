@@ -12,7 +12,8 @@ server that claims bytes it never got, or loses bytes it acknowledged, is caught
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -21,6 +22,7 @@ from yarl import URL
 from uidt.clock import Clock
 from uidt.errors import InconsistentServerError, RemoteError
 from uidt.transfers.failures import TransientStatusError
+from uidt.transfers.http import ResponseHead
 from uidt.transfers.request import RequestOptions, has_field, merged, without_userinfo
 from uidt.transfers.retry import TRANSIENT_STATUSES, parse_retry_after
 
@@ -40,7 +42,15 @@ def encode_metadata(metadata: Mapping[str, str]) -> str:
     )
 
 
-def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: Clock) -> None:
+SendBody = Callable[
+    [str, str, Mapping[str, str], int, int, "OffsetWatch | None"],
+    contextlib.AbstractAsyncContextManager[ResponseHead],
+]
+"""Sends a request whose body is a range of the file: ``(method, url, fields, offset, length,
+watch)`` → its answer (:meth:`uidt.transfers.uploadsend.BodyRequests.send`)."""
+
+
+def check_status(response: ResponseHead, url: str, what: str, clock: Clock) -> None:
     """Raise for an answer that is not a success: transient (5xx/429/408), a refusal, or a
     redirect left unfollowed.
 
@@ -54,12 +64,13 @@ def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: C
         wait = parse_retry_after(response.headers.get("Retry-After"), clock.utc())
         raise TransientStatusError(status, response.reason or "", wait)
     if 300 <= status < 400:
-        # Not followed (the request carries secret fields), or no usable Location: the bytes
-        # did not arrive anywhere, so this is no success.
+        # Not followed (a body request, or one carrying secret fields), or no usable
+        # Location: the bytes did not arrive anywhere, so this is no success.
         raise RemoteError(
             f"{what} {url}: the server answered {status} {response.reason}, a redirect that "
-            "was not followed (an upload with secret header fields follows none unless "
-            "--location-trusted is given)"
+            "was not followed (uidt sends an upload's bytes only to the URL given: give the "
+            "one the server names; and a request with secret header fields follows no "
+            "redirect unless --location-trusted is given)"
         )
     if status == 407:  # only a proxy asks for its own credentials
         from uidt.transfers.proxy import proxy_refused
@@ -69,7 +80,7 @@ def check_status(response: aiohttp.ClientResponse, url: str, what: str, clock: C
         raise RemoteError(f"{what} {url}: the server answered {status} {response.reason}")
 
 
-def _offset(response: aiohttp.ClientResponse) -> int | None:
+def _offset(response: ResponseHead) -> int | None:
     value = response.headers.get("Upload-Offset", "")
     return int(value) if value.isdigit() else None
 
@@ -104,20 +115,23 @@ class TusClient:
         data: Any = None,
         *,
         skip_auto_headers: tuple[str, ...] = (),
+        allow_redirects: bool = True,
     ) -> Any:
         """``session.request`` with the user's fields (secret ones only to the origin of
         :attr:`url` unless trusted) under uidt's own ``headers``, and the job's TLS choice.
 
         A request carrying secret fields does not follow redirects (``aiohttp`` would take
-        them to another host), unless they are trusted there (``--location-trusted``).
+        them to another host), unless they are trusted there (``--location-trusted``); one
+        with ``allow_redirects=False`` follows none.
         """
         from uidt.transfers.proxy import aiohttp_arguments
         from uidt.transfers.tls import ssl_for
 
         options = self.request_options
-        fields = merged(options.headers_for(url, original=self.url), headers)
+        fields = self.fields_for(url, headers)
         target = without_userinfo(url) if has_field(fields, "Authorization") else url
-        follow = options.location_trusted or not any(options.is_secret(n) for n in fields)
+        trusted = options.location_trusted or not any(options.is_secret(n) for n in fields)
+        follow = allow_redirects and trusted
         return self.session.request(
             method,
             target,
@@ -127,6 +141,11 @@ class TusClient:
             skip_auto_headers=skip_auto_headers or None,
             **aiohttp_arguments(options.proxy.proxy_for(url), url, fields),
         )
+
+    def fields_for(self, url: str, headers: Mapping[str, str]) -> dict[str, str]:
+        """The user's fields for ``url`` (secret ones only to the origin of :attr:`url` unless
+        trusted) with uidt's own ``headers`` over them."""
+        return merged(self.request_options.headers_for(url, original=self.url), headers)
 
     async def offers_tus(self) -> bool:
         """Does the server offer tus 1.0 with ``creation`` (``OPTIONS``)?"""
@@ -192,9 +211,15 @@ class TusClient:
         return offset
 
     async def patch(
-        self, upload_url: str, offset: int, length: int, body: AsyncIterator[bytes]
+        self,
+        upload_url: str,
+        offset: int,
+        length: int,
+        send: SendBody,
+        watch: OffsetWatch | None = None,
     ) -> int | None:
-        """Send ``length`` bytes from ``offset`` (``PATCH``); return the server's new offset.
+        """Send ``length`` bytes from ``offset`` (``PATCH``, the body through ``send``);
+        return the server's new offset.
 
         ``None``: the server disagrees about the offset (409) or did not say (ask ``HEAD``).
         """
@@ -204,7 +229,7 @@ class TusClient:
             "Content-Type": OFFSET_CONTENT_TYPE,
             "Content-Length": str(length),
         }
-        async with self.send("PATCH", upload_url, headers, body) as resp:
+        async with send("PATCH", upload_url, headers, offset, length, watch) as resp:
             if resp.status == 409:
                 return None
             check_status(resp, self.url, "PATCH", self.clock)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -48,6 +48,8 @@ from uidt.transfers.tus import (
     check_status,
     encode_metadata,
 )
+from uidt.transfers.uploadsend import BodyRequests
+from uidt.transfers.uploadsource import SourceChangedError, SourceFile
 from uidt.transfers.uploadstate import (
     UPLOAD_CHECKPOINT_SUFFIX,
     UploadCheckpoint,
@@ -58,6 +60,7 @@ __all__ = [
     "OFFSET_CONTENT_TYPE",
     "TUS_VERSION",
     "UPLOAD_CHECKPOINT_SUFFIX",
+    "SourceChangedError",
     "TusPolicy",
     "TusUnsupportedError",
     "UploadMode",
@@ -70,7 +73,8 @@ __all__ = [
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-_READ_SIZE = 1024 * 1024
+#: Seconds the server may take no bytes of a body, or give no answer (``sendfile`` path).
+READ_TIMEOUT_S = 60.0
 
 
 class UploadMode(StrEnum):
@@ -121,7 +125,7 @@ class UploadResult:
 class _Upload:
     def __init__(
         self,
-        source: Path,
+        source: SourceFile,
         url: str,
         *,
         session: aiohttp.ClientSession,
@@ -137,8 +141,9 @@ class _Upload:
         clock: Clock,
         sleep: Sleep,
         throttle: Throttle | None,
+        raw_http: bool,
     ) -> None:
-        self.source = source
+        self.source = source.path
         self.url = url
         self.session = session
         self.client = TusClient(session, url, clock, request)
@@ -152,9 +157,16 @@ class _Upload:
         self.budget = RetryBudget(url, policy)
         self.sleep = sleep
         self.throttle = throttle if throttle is not None else Throttle()
-        stat = source.stat()
-        self.size = stat.st_size
-        self.checkpoint = UploadCheckpoint(checkpoint, url, self.size, stat.st_mtime_ns)
+        self.size = source.size
+        self.checkpoint = UploadCheckpoint(checkpoint, url, self.size, source.mtime_ns)
+        self.bodies = BodyRequests(
+            self.client,
+            source,
+            self.throttle,
+            raw_http=raw_http,
+            read_timeout=READ_TIMEOUT_S,
+            on_sent=self.sent_bytes,
+        )
         self.meter = ProgressMeter(clock, total=self.size)
         self.notices: list[Notice] = []
         self.sent = 0
@@ -202,23 +214,12 @@ class _Upload:
                     raise
                 await self.failed(exc)
 
-    async def body(self, offset: int, watch: OffsetWatch | None = None) -> AsyncIterator[bytes]:
-        """The file from ``offset``, read in blocks, counted as sent (paced by the limit)."""
-        self.meter.restart(offset)
-        done = offset
-        throttle = self.throttle
-        with open(self.source, "rb") as handle:  # noqa: ASYNC230 - 1 MiB reads from a local file
-            handle.seek(offset)
-            while block := handle.read(throttle.chunk_bytes(_READ_SIZE)):
-                await throttle.pause(len(block))
-                if watch is not None:
-                    watch.sending(done + len(block))
-                yield block
-                done += len(block)
-                self.sent += len(block)
-                report = self.meter.update(done)
-                if report is not None and self.on_progress is not None:
-                    self.on_progress(report)
+    def sent_bytes(self, count: int, reached: int) -> None:
+        """``count`` more body bytes went out; the file's offset ``reached`` (on the loop)."""
+        self.sent += count
+        report = self.meter.update(reached)
+        if report is not None and self.on_progress is not None:
+            self.on_progress(report)
 
     # -- tus -------------------------------------------------------------------------------
     def watch_upload(self, upload_url: str, *, created: bool) -> OffsetWatch:
@@ -242,8 +243,9 @@ class _Upload:
         if offset == self.size:
             return True
         self.attempts += 1
-        body = self.body(offset, watch)
-        new_offset = await self.client.patch(upload_url, offset, self.size - offset, body)
+        self.meter.restart(offset)
+        length = self.size - offset
+        new_offset = await self.client.patch(upload_url, offset, length, self.bodies.send, watch)
         if new_offset is None:
             return False  # offsets disagree, or the answer did not say: ask HEAD again
         self.server_said(watch, new_offset)
@@ -284,16 +286,11 @@ class _Upload:
     async def put_once(self) -> None:
         """One plain request with the whole file: what breaks off is sent again from zero."""
         self.attempts += 1
+        self.meter.restart(0)
         # Only the length: a presigned URL (S3, GCS) may sign Content-Type among the fields,
         # so uidt adds none of its own; the user gives one with -H when the server wants it.
         headers = {"Content-Length": str(self.size)}
-        async with self.client.send(
-            self.plain_method,
-            self.url,
-            headers,
-            self.body(0),
-            skip_auto_headers=("Content-Type",),
-        ) as resp:
+        async with self.bodies.send(self.plain_method, self.url, headers, 0, self.size) as resp:
             check_status(resp, self.url, self.plain_method, self.client.clock)
 
     # -- the run ---------------------------------------------------------------------------
@@ -347,6 +344,7 @@ async def upload(
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
     throttle: Throttle | None = None,
+    raw_http: bool = True,
 ) -> UploadResult:
     """Upload ``source`` to ``url``, resuming a previous run when the server speaks tus.
 
@@ -368,6 +366,9 @@ async def upload(
         clock: Time source for progress.
         sleep: Backoff sleeper.
         throttle: The rate limit (``None``: none); it may change while the body is sent.
+        raw_http: Send a plain ``http://`` body (straight to the server) with ``sendfile``
+            on uidt's own connection (:mod:`uidt.transfers.rawupload`); ``False``: through
+            ``aiohttp`` always.
 
     Returns:
         An :class:`UploadResult`.
@@ -375,6 +376,7 @@ async def upload(
     Raises:
         FileNotFoundError: ``source`` does not exist.
         RemoteError: The server refused (4xx) or kept failing (5xx/429).
+        SourceChangedError: The file changed (size, contents, replaced) while it was sent.
         TusUnsupportedError: ``tus`` is ``REQUIRE`` and the server does not speak tus.
         ServerCertificateError: The server's TLS certificate was not accepted (no retry).
         TransferError: A bad URL, an unreachable host, or repeated network errors.
@@ -385,10 +387,11 @@ async def upload(
         raise redact_error(exc) from None
     path = Path(source)
     own_session = session is None
+    opened = SourceFile(path)
     active = session if session is not None else new_session()
     try:
         job = _Upload(
-            path,
+            opened,
             url,
             session=active,
             checkpoint=Path(checkpoint) if checkpoint else upload_checkpoint_path(path),
@@ -403,6 +406,7 @@ async def upload(
             clock=clock or SystemClock(),
             sleep=sleep,
             throttle=throttle,
+            raw_http=raw_http,
         )
         return await job.run()
     except TransferError as exc:  # its message may quote the URL: no password in it
@@ -413,5 +417,6 @@ async def upload(
             raise
         raise redact_error(permanent_error(exc, url=url)) from exc
     finally:
+        opened.close()
         if own_session:
             await active.close()
