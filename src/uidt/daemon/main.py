@@ -156,6 +156,7 @@ async def _open_and_serve(
         paths.data_dir,
         host_id=settings.host_id,
         lease_ms=settings.lease_ms,
+        host_labels=settings.host_labels,
     )
     try:
         writer = StoreWriter(store)  # store writes leave the loop (uidt.store.writer)

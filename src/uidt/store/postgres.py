@@ -67,6 +67,9 @@ class PostgresJobStore(StoreContextMixin):
         lease_ms: how long a lease lasts without a renewal.
         clock: milliseconds since the epoch for lease times (tests); the server's clock if
             ``None``.
+        host_labels: this host's labels (the ``host_labels`` setting): it claims only jobs
+            whose required labels are all among them, and stores the jobs it may not run free
+            to claim (docs/fleet.md).
 
     Raises:
         StoreVersionError: the database holds a newer uidt schema (left untouched).
@@ -80,6 +83,7 @@ class PostgresJobStore(StoreContextMixin):
         host_id: str,
         lease_ms: int = DEFAULT_LEASE_MS,
         clock: Callable[[], int] | None = None,
+        host_labels: Sequence[str] = (),
     ) -> None:
         if not host_id:
             raise ValueError("a host id is needed")
@@ -88,7 +92,7 @@ class PostgresJobStore(StoreContextMixin):
         self.url, self.host_id, self.lease_ms = url, host_id, lease_ms
         self._lock = threading.RLock()
         self._volatile: dict[JobKey, JobRecord] = {}
-        self._leases = LeaseBook(host_id, lease_ms, clock)
+        self._leases = LeaseBook(host_id, lease_ms, clock, host_labels)
         self._closed = False
         timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
         options = {"autocommit": True, **timeout}
@@ -160,7 +164,13 @@ class PostgresJobStore(StoreContextMixin):
                 self._leases.delete(conn, key)  # a persisted job becomes a volatile one
             self._volatile[key] = copy.deepcopy(record)
             return
-        self._leases.write(conn, key, codec.job_record_to_json(record), record.enqueue_time_utc_ms)
+        self._leases.write(
+            conn,
+            key,
+            codec.job_record_to_json(record),
+            record.enqueue_time_utc_ms,
+            record.job.required_host_labels,
+        )
         self._volatile.pop(key, None)
 
     def remove_job(self, key: JobKey) -> bool:

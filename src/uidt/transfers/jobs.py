@@ -82,8 +82,7 @@ def _builder(
     for label in host_labels:
         builder.add_required_host_label(label)
     return (
-        builder
-        .set_user_initiated(True)
+        builder.set_user_initiated(True)
         .set_required_network_type(NETWORK_CHOICES[network])
         .set_requires_charging(requires_charging)
         .set_requires_battery_not_low(requires_battery_not_low)
