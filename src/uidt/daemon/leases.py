@@ -17,7 +17,10 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
   free or expired (their host died, or gave them back at its shutdown) and hands them to the core
   as if loaded at start; jobs of an app not installed here are given back at once;
 * gives every lease back at a clean shutdown (``release_all``), after the last writes, so other
-  hosts claim those jobs at once instead of after the expiry.
+  hosts claim those jobs at once instead of after the expiry;
+* claims at once when told that a job became free anywhere (:meth:`LeaseKeeper.wake`, called by
+  the store's listener, :mod:`uidt.store.pg_wake`): at most one claim is under way at a time,
+  and wakes that come meanwhile make one more claim after it, however many they are.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
@@ -36,6 +40,12 @@ log = logging.getLogger("uidt.daemon")
 
 #: Most jobs one heartbeat claims.
 DEFAULT_CLAIM_LIMIT = 16
+
+
+class WakeSource(Protocol):
+    """Tells when a job became free to claim (:class:`uidt.store.pg_wake.WakeListener`)."""
+
+    def run(self, on_wake: Callable[[], None]) -> Awaitable[None]: ...
 
 
 class LeaseKeeper:
@@ -50,6 +60,8 @@ class LeaseKeeper:
         claim_limit: most jobs claimed per heartbeat (so one host does not take the whole
             queue at once).
         monotonic: seconds, for the self-fencing deadline (tests may pass another).
+        wakes: tells when a job became free anywhere (the store's listener); each time, this
+            host claims at once (:meth:`wake`) instead of at its next heartbeat.
     """
 
     def __init__(
@@ -60,6 +72,7 @@ class LeaseKeeper:
         on_claimed: Callable[[list[JobRecord]], Sequence[JobKey]] | None = None,
         claim_limit: int = DEFAULT_CLAIM_LIMIT,
         monotonic: Callable[[], float] = time.monotonic,
+        wakes: WakeSource | None = None,
     ) -> None:
         self.store = store
         self.on_lost = on_lost
@@ -70,6 +83,11 @@ class LeaseKeeper:
         #: Heartbeats that succeeded and that failed (``uidt dumpsys``, tests).
         self.beats = 0
         self.failures = 0
+        self.wakes = wakes
+        #: Claims made (every heartbeat's and every wake's; ``uidt dumpsys``, tests).
+        self.claims = 0
+        self._claiming: asyncio.Task[None] | None = None
+        self._claim_again = False
 
     @property
     def period_s(self) -> float:
@@ -101,6 +119,7 @@ class LeaseKeeper:
         up: the next tick checks it while that heartbeat is still under way, and starts no other.
         """
         pending: asyncio.Task[None] | None = None
+        listening = None if self.wakes is None else asyncio.create_task(self._listen())
         try:
             while True:
                 await asyncio.sleep(self.period_s)
@@ -108,12 +127,37 @@ class LeaseKeeper:
                 if pending is None or pending.done():
                     pending = asyncio.create_task(self._tick())
         finally:
-            if pending is not None:
-                pending.cancel()
+            for task in (pending, listening, self._claiming):
+                if task is not None:
+                    task.cancel()
+
+    async def _listen(self) -> None:
+        assert self.wakes is not None
+        await self.wakes.run(self.wake)
 
     async def _tick(self) -> None:
         await self.beat()
-        await self.take_over()
+        await self.claim_now()
+
+    def wake(self) -> None:
+        """A job became free somewhere: claim now (on the event loop; see :meth:`claim_now`)."""
+        self.claim_now()
+
+    def claim_now(self) -> asyncio.Task[None]:
+        """Start a claim, coalesced: while one is under way, any number of calls make exactly
+        one more after it. The task of the claim that covers this call."""
+        if self._claiming is not None and not self._claiming.done():
+            self._claim_again = True
+            return self._claiming
+        self._claiming = asyncio.get_running_loop().create_task(self._claim_until_quiet())
+        return self._claiming
+
+    async def _claim_until_quiet(self) -> None:
+        while True:
+            self._claim_again = False
+            await self.take_over()
+            if not self._claim_again:
+                return
 
     def check_deadline(self) -> None:
         """Fence this host when its leases went unrenewed for :attr:`fence_after_s`."""
@@ -126,6 +170,7 @@ class LeaseKeeper:
         """Claim up to :attr:`claim_limit` free or expired jobs and hand them to the core."""
         if self.on_claimed is None:
             return
+        self.claims += 1
         try:
             records = await asyncio.to_thread(self.store.claim, self.claim_limit)
         except StoreError as exc:

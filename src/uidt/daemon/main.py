@@ -389,14 +389,21 @@ def _keep_leases(
 
     if not isinstance(writer.store, LeasingJobStore):
         return None
+    from uidt.store.pg_wake import WakeListener  # only PostgreSQL's store leases
+
+    url = getattr(writer.store, "url", None)
     keeper = LeaseKeeper(
-        writer.store, lambda key: runtime.apply(LeaseLost(key)), on_claimed=runtime.adopt
+        writer.store,
+        lambda key: runtime.apply(LeaseLost(key)),
+        on_claimed=runtime.adopt,
+        wakes=WakeListener(url) if isinstance(url, str) else None,
     )
     writer.lease_lost = keeper.lost_from_thread(loop)
     log.info(
-        "shared store: this host is %s, leases of %d s",
+        "shared store: this host is %s, leases of %d s, labels %s",
         writer.store.host_id,
         writer.store.lease_ms // 1000,
+        ",".join(runtime.service.settings.host_labels) or "none",
     )
     return keeper
 
