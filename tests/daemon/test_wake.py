@@ -202,3 +202,39 @@ async def test_a_burst_of_wakes_makes_one_claim_after_the_one_under_way() -> Non
     await asyncio.wait_for(first, DEADLINE_S)
     assert store.calls == 2
     assert keeper.claims == 2
+
+
+@pytest.mark.postgres
+async def test_the_host_that_stored_a_job_it_may_not_run_forgets_it_once_taken(
+    postgres_url: str,
+) -> None:
+    """A status never lies: host A's copy of the job B took does not stay "waiting" on A
+    until A's next heartbeat (20 s here); B's claim tells A at once."""
+    a = PostgresJobStore(postgres_url, host_id="a", lease_ms=LONG_LEASE_MS)
+    gone = asyncio.Event()
+    forgotten: list[JobKey] = []
+
+    def lost(key: JobKey) -> None:
+        forgotten.append(key)
+        gone.set()
+
+    listener = WakeListener(postgres_url)
+    keeper = LeaseKeeper(a, lost, on_claimed=lambda _r: [], wakes=listener)
+    running = asyncio.create_task(keeper.run())
+    b = PostgresJobStore(postgres_url, host_id="b", lease_ms=LONG_LEASE_MS, host_labels=["gpu"])
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while not listener.listening:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(a.put_job, labelled(5, "gpu"))
+        assert a.offered() == [JobKey("com.example", None, 5)]
+        await asyncio.to_thread(b.claim)
+        await asyncio.wait_for(gone.wait(), DEADLINE_S)
+        assert forgotten == [JobKey("com.example", None, 5)]
+        assert a.offered() == []
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        a.close()
+        b.close()

@@ -45,7 +45,9 @@ DEFAULT_CLAIM_LIMIT = 16
 class WakeSource(Protocol):
     """Tells when a job became free to claim (:class:`uidt.store.pg_wake.WakeListener`)."""
 
-    def run(self, on_wake: Callable[[], None]) -> Awaitable[None]: ...
+    def run(
+        self, on_wake: Callable[[], None], on_taken: Callable[[str], None]
+    ) -> Awaitable[None]: ...
 
 
 class LeaseKeeper:
@@ -87,6 +89,7 @@ class LeaseKeeper:
         #: Claims made (every heartbeat's and every wake's; ``uidt dumpsys``, tests).
         self.claims = 0
         self._claiming: asyncio.Task[None] | None = None
+        self._beating: asyncio.Task[None] | None = None
         self._claim_again = False
 
     @property
@@ -127,17 +130,27 @@ class LeaseKeeper:
                 if pending is None or pending.done():
                     pending = asyncio.create_task(self._tick())
         finally:
-            for task in (pending, listening, self._claiming):
+            for task in (pending, listening, self._claiming, self._beating):
                 if task is not None:
                     task.cancel()
 
     async def _listen(self) -> None:
         assert self.wakes is not None
-        await self.wakes.run(self.wake)
+        await self.wakes.run(self.wake, self.taken)
 
     async def _tick(self) -> None:
         await self.beat()
         await self.claim_now()
+
+    def taken(self, job: str) -> None:
+        """A job free to claim was claimed (``app/[namespace:]id``): if this host stored it
+        without running it (it lacks a label), a heartbeat now finds it gone and the core
+        forgets it here (a job runs, and is shown, on one host)."""
+        offered = getattr(self.store, "offered", None)
+        if offered is None or job not in {str(key) for key in offered()}:
+            return
+        if self._beating is None or self._beating.done():
+            self._beating = asyncio.get_running_loop().create_task(self.beat())
 
     def wake(self) -> None:
         """A job became free somewhere: claim now (on the event loop; see :meth:`claim_now`)."""

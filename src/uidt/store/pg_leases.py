@@ -26,6 +26,9 @@ RUNNABLE_HERE = "required_labels <@ %(labels)s::text[]"
 #: The channel every daemon on the store listens on (:mod:`uidt.store.pg_wake`): a job became
 #: free to claim. The payload names the job (``app/[namespace:]id``); listeners may ignore it.
 CHANNEL = "uidt_jobs"
+#: The channel that says a job free to claim was claimed (payload: the job): the host that
+#: stored it without running it (it lacks a label) forgets its copy at once.
+TAKEN_CHANNEL = "uidt_jobs_taken"
 
 _Conn = psycopg.Connection[Any]
 _TAKEN = "another host claimed it, or it was removed"
@@ -221,16 +224,23 @@ class LeaseBook:
             for row in freed:
                 notify(conn, key_of(row))
         rows = conn.execute(
-            "UPDATE uidt_jobs SET lease_owner = %(me)s, "
-            f"lease_expires_utc_ms = {NOW} + %(ttl)s, "
-            "lease_generation = nextval('uidt_lease_generation') "
-            "WHERE (app, namespace, job_id) IN (SELECT app, namespace, job_id FROM uidt_jobs "
-            f"WHERE ({CLAIMABLE}{own}) AND {RUNNABLE_HERE} "
-            "ORDER BY enqueue_time_utc_ms, app, namespace, job_id"
-            f"{bound} FOR UPDATE SKIP LOCKED) "
-            "RETURNING app, namespace, job_id, record, lease_generation",
+            "WITH picked AS (SELECT app, namespace, job_id, lease_owner IS NULL AS was_free "
+            f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {RUNNABLE_HERE} "
+            f"ORDER BY enqueue_time_utc_ms, app, namespace, job_id{bound} "
+            "FOR UPDATE SKIP LOCKED) "
+            "UPDATE uidt_jobs AS j SET lease_owner = %(me)s, "
+            f"lease_expires_utc_ms = {NOW} + %(ttl)s, lease_generation = {GENERATION} "
+            "FROM picked WHERE j.app = picked.app AND j.namespace = picked.namespace "
+            "AND j.job_id = picked.job_id "
+            "RETURNING j.app, j.namespace, j.job_id, j.record, j.lease_generation, "
+            "picked.was_free",
             self.args(limit=limit),
         ).fetchall()
+        taken = [str(key_of(row)) for row in rows if row[5]]
+        if taken:  # their writers may be waiting for this (offered jobs)
+            conn.execute(
+                "SELECT pg_notify(%s, k) FROM unnest(%s::text[]) AS k", (TAKEN_CHANNEL, taken)
+            )
         found: list[tuple[JobKey, str]] = []
         for row in rows:
             key = key_of(row)

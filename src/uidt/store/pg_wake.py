@@ -6,7 +6,9 @@ loop nor takes a connection of the store's pool. The store sends one (``pg_notif
 commit) whenever a job becomes free to claim: a host stored a job it may not run (it lacks a
 label the job requires), or gave leases back (:mod:`uidt.store.pg_leases`). The listener calls
 ``on_wake``, and the daemon claims at once (:class:`uidt.daemon.leases.LeaseKeeper.wake`)
-instead of at its next periodic look.
+instead of at its next periodic look. It also listens on ``uidt_jobs_taken``, sent when such a
+free job was claimed (payload: the job), and calls ``on_taken`` with the job: the host that
+stored the job without running it forgets its copy at once instead of at its next heartbeat.
 
 A lost connection (the server restarted, the network failed) is said once in the log and opened
 again with a growing pause (:data:`BACKOFF_S`); meanwhile the periodic claim covers, and once
@@ -24,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from uidt.store.pg_leases import CHANNEL
+from uidt.store.pg_leases import CHANNEL, TAKEN_CHANNEL
 from uidt.store.pg_schema import redact
 
 log = logging.getLogger("uidt.daemon")
@@ -56,13 +58,16 @@ class WakeListener:
         self.heard = 0
         self.losses = 0
 
-    async def run(self, on_wake: Callable[[], None]) -> None:
-        """Listen until cancelled, calling ``on_wake`` for each notification (and once after
-        each (re)connection); a lost connection is opened again (module doc)."""
+    async def run(
+        self, on_wake: Callable[[], None], on_taken: Callable[[str], None] | None = None
+    ) -> None:
+        """Listen until cancelled, calling ``on_wake`` for each job freed (and once after each
+        (re)connection) and ``on_taken`` with each freed job claimed (``app/[namespace:]id``);
+        a lost connection is opened again (module doc)."""
         failures = 0  # attempts since the last connection that listened
         while True:
             try:
-                await self._listen(on_wake)
+                await self._listen(on_wake, on_taken)
             except (psycopg.Error, OSError, TimeoutError) as exc:
                 if self.listening:  # it was listening: a new loss, said once
                     failures = 0
@@ -80,18 +85,25 @@ class WakeListener:
                 failures += 1
                 await asyncio.sleep(pause)
 
-    async def _listen(self, on_wake: Callable[[], None]) -> None:
+    async def _listen(
+        self, on_wake: Callable[[], None], on_taken: Callable[[str], None] | None
+    ) -> None:
         conn = await asyncio.wait_for(self._connect(), self.timeout_s)
         try:
             await conn.execute(f"LISTEN {CHANNEL}")
+            if on_taken is not None:
+                await conn.execute(f"LISTEN {TAKEN_CHANNEL}")
             if self.losses:
                 log.info("job store %s: listening for freed jobs again", redact(self.url))
             self.listening = True
             on_wake()  # whatever was freed before this connection listened
             while True:
-                async for _notice in conn.notifies(timeout=self.ping_s):
+                async for notice in conn.notifies(timeout=self.ping_s):
                     self.heard += 1
-                    on_wake()
+                    if notice.channel == CHANNEL:
+                        on_wake()
+                    elif on_taken is not None:
+                        on_taken(notice.payload)
                 await asyncio.wait_for(conn.execute("SELECT 1"), self.timeout_s)
         finally:
             await conn.close()

@@ -252,6 +252,11 @@ class PostgresJobStore(StoreContextMixin):
         """The jobs this host holds, with the lease generation of each (never waits)."""
         return self._leases.held_now()
 
+    def offered(self) -> list[JobKey]:
+        """The jobs this host stored free to claim because it lacks a label they require and
+        that no other host has claimed yet, as far as this host knows (never waits)."""
+        return list(self._leases.offered)
+
     def lease_owner(self, key: JobKey) -> str | None:
         owner: str | None = self._run("lease_owner", lambda c: self._leases.owner(c, key))
         return owner
