@@ -173,6 +173,8 @@ def _job_block(job: dict[str, Any]) -> list[str]:
         f"internal_flags={value_text(job.get('internal_flags'))} "
         f"earliest_run_time={_time(job.get('earliest_run_time'))}"
     )
+    if job.get("required_host_labels"):
+        lines.append(f"{i2}required_host_labels={value_text(job['required_host_labels'])}")
     if job.get("pending_reasons") and job.get("state") not in ("active", "finished", "cancelled"):
         words = pending_words(
             [int(r) for r in job["pending_reasons"]], job.get("required_host_labels") or ()
