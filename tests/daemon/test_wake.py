@@ -238,3 +238,36 @@ async def test_the_host_that_stored_a_job_it_may_not_run_forgets_it_once_taken(
         await asyncio.gather(running, return_exceptions=True)
         a.close()
         b.close()
+
+
+class OneJobStore(BlockingStore):
+    """Claims hand out one job each time (and never block); releases are counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go.set()
+        self.released: list[JobKey] = []
+
+    def claim(self, limit: int | None = None) -> list[JobRecord]:
+        super().claim(limit)
+        return [make_record(job_id=7)]
+
+    def release(self, keys: list[JobKey]) -> None:
+        self.released += keys
+
+
+async def test_a_job_this_host_gave_back_does_not_wake_it_again() -> None:
+    """Hostile: hosts without the job's app would otherwise pass it to and fro for ever, each
+    release waking the other (and itself) at once; a wake naming a job this host gave back
+    since its last heartbeat is ignored. Its periodic claim still looks (the app may come)."""
+    store = OneJobStore()
+    keeper = LeaseKeeper(store, print, on_claimed=lambda records: [r.key for r in records])  # type: ignore[arg-type]
+    await keeper.claim_now()
+    assert store.released == [JobKey("com.example", None, 7)]
+    keeper.wake("com.example/7")  # its own release, heard back
+    assert keeper.claims == 1
+    keeper.wake("com.example/8")  # another job freed: claim
+    await keeper.claim_now()
+    assert keeper.claims == 2
+    await keeper._tick()  # the periodic claim forgets what was given back, and looks again
+    assert keeper.claims == 3

@@ -46,7 +46,7 @@ class WakeSource(Protocol):
     """Tells when a job became free to claim (:class:`uidt.store.pg_wake.WakeListener`)."""
 
     def run(
-        self, on_wake: Callable[[], None], on_taken: Callable[[str], None]
+        self, on_wake: Callable[[str], None], on_taken: Callable[[str], None]
     ) -> Awaitable[None]: ...
 
 
@@ -90,6 +90,8 @@ class LeaseKeeper:
         self.claims = 0
         self._claiming: asyncio.Task[None] | None = None
         self._beating: asyncio.Task[None] | None = None
+        #: Jobs this host gave back since its last heartbeat (it cannot run them), by name.
+        self._given_back: set[str] = set()
         self._claim_again = False
 
     @property
@@ -140,6 +142,7 @@ class LeaseKeeper:
 
     async def _tick(self) -> None:
         await self.beat()
+        self._given_back.clear()  # the periodic claim looks at everything again
         await self.claim_now()
 
     def taken(self, job: str) -> None:
@@ -152,8 +155,13 @@ class LeaseKeeper:
         if self._beating is None or self._beating.done():
             self._beating = asyncio.get_running_loop().create_task(self.beat())
 
-    def wake(self) -> None:
-        """A job became free somewhere: claim now (on the event loop; see :meth:`claim_now`)."""
+    def wake(self, job: str = "") -> None:
+        """A job became free somewhere (``app/[namespace:]id``, or ``""``: unknown): claim now
+        (on the event loop; see :meth:`claim_now`). Not for a job this host gave back since its
+        last heartbeat (it cannot run it): else hosts without the job's app would pass it to
+        and fro at once for ever, each release waking the others and itself."""
+        if job and job in self._given_back:
+            return
         self.claim_now()
 
     def claim_now(self) -> asyncio.Task[None]:
@@ -193,6 +201,7 @@ class LeaseKeeper:
             return
         log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
         refused = list(self.on_claimed(records))
+        self._given_back.update(str(key) for key in refused)
         if refused:
             try:
                 await asyncio.to_thread(self.store.release, refused)

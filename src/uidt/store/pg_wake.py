@@ -59,11 +59,11 @@ class WakeListener:
         self.losses = 0
 
     async def run(
-        self, on_wake: Callable[[], None], on_taken: Callable[[str], None] | None = None
+        self, on_wake: Callable[[str], None], on_taken: Callable[[str], None] | None = None
     ) -> None:
-        """Listen until cancelled, calling ``on_wake`` for each job freed (and once after each
-        (re)connection) and ``on_taken`` with each freed job claimed (``app/[namespace:]id``);
-        a lost connection is opened again (module doc)."""
+        """Listen until cancelled, calling ``on_wake`` with each job freed (and with ``""`` once
+        after each (re)connection) and ``on_taken`` with each freed job claimed (jobs named
+        ``app/[namespace:]id``); a lost connection is opened again (module doc)."""
         failures = 0  # attempts since the last connection that listened
         while True:
             try:
@@ -86,7 +86,7 @@ class WakeListener:
                 await asyncio.sleep(pause)
 
     async def _listen(
-        self, on_wake: Callable[[], None], on_taken: Callable[[str], None] | None
+        self, on_wake: Callable[[str], None], on_taken: Callable[[str], None] | None
     ) -> None:
         conn = await asyncio.wait_for(self._connect(), self.timeout_s)
         try:
@@ -96,12 +96,12 @@ class WakeListener:
             if self.losses:
                 log.info("job store %s: listening for freed jobs again", redact(self.url))
             self.listening = True
-            on_wake()  # whatever was freed before this connection listened
+            on_wake("")  # whatever was freed before this connection listened
             while True:
                 async for notice in conn.notifies(timeout=self.ping_s):
                     self.heard += 1
                     if notice.channel == CHANNEL:
-                        on_wake()
+                        on_wake(notice.payload)
                     elif on_taken is not None:
                         on_taken(notice.payload)
                 await asyncio.wait_for(conn.execute("SELECT 1"), self.timeout_s)
