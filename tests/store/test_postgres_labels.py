@@ -129,3 +129,24 @@ def test_notifications_say_when_a_job_becomes_free_to_claim(host: Host, postgres
         laptop.release([key(2)])  # free to claim
         got = [n.payload for n in listener.notifies(timeout=5, stop_after=2)]
     assert got == ["com.example/1", "com.example/2"]
+
+
+def test_a_claim_of_a_free_job_tells_its_writer_naming_it_as_the_store_does(
+    host: Host, postgres_url: str
+) -> None:
+    laptop, gpu = host("laptop"), host("gpu", "gpu-rack")
+    with psycopg.connect(postgres_url, autocommit=True) as listener:
+        listener.execute("LISTEN uidt_jobs")
+        listener.execute("LISTEN uidt_jobs_taken")
+        laptop.put_job(labelled(1, "gpu-rack", namespace="photos"))
+        laptop.put_job(labelled(2, namespace="photos"))
+        laptop.release([JobKey("com.example", "photos", 2)])
+        gpu.claim()
+        got = [(n.channel, n.payload) for n in listener.notifies(timeout=5, stop_after=4)]
+    assert sorted(got) == [
+        ("uidt_jobs", "com.example/photos:1"),
+        ("uidt_jobs", "com.example/photos:2"),
+        ("uidt_jobs_taken", "com.example/photos:1"),
+        ("uidt_jobs_taken", "com.example/photos:2"),
+    ]
+    assert str(JobKey("com.example", "photos", 1)) == "com.example/photos:1"

@@ -45,6 +45,12 @@ def key_of(row: Sequence[Any]) -> JobKey:
     return JobKey(row[0], row[1] or None, int(row[2]))
 
 
+#: A row's job as ``str(JobKey)`` writes it (``app/[namespace:]id``): notification payloads.
+KEY_TEXT = (
+    "app || '/' || CASE WHEN namespace = '' THEN '' ELSE namespace || ':' END || job_id::text"
+)
+
+
 def notify(conn: _Conn, key: JobKey) -> None:
     """Tell every listening host that ``key`` is free to claim (sent when the transaction
     commits; PostgreSQL folds equal notifications of one transaction into one)."""
@@ -223,24 +229,23 @@ class LeaseBook:
             ).fetchall()
             for row in freed:
                 notify(conn, key_of(row))
+        # one round trip: pick (skipping rows other hosts are claiming), take, and tell the
+        # writers of the jobs that were free (offered jobs) that they were taken
         rows = conn.execute(
             "WITH picked AS (SELECT app, namespace, job_id, lease_owner IS NULL AS was_free "
             f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {RUNNABLE_HERE} "
             f"ORDER BY enqueue_time_utc_ms, app, namespace, job_id{bound} "
-            "FOR UPDATE SKIP LOCKED) "
-            "UPDATE uidt_jobs AS j SET lease_owner = %(me)s, "
+            "FOR UPDATE SKIP LOCKED), "
+            "claimed AS (UPDATE uidt_jobs AS j SET lease_owner = %(me)s, "
             f"lease_expires_utc_ms = {NOW} + %(ttl)s, lease_generation = {GENERATION} "
             "FROM picked WHERE j.app = picked.app AND j.namespace = picked.namespace "
             "AND j.job_id = picked.job_id "
             "RETURNING j.app, j.namespace, j.job_id, j.record, j.lease_generation, "
-            "picked.was_free",
-            self.args(limit=limit),
+            "picked.was_free) "
+            "SELECT app, namespace, job_id, record, lease_generation, "
+            f"CASE WHEN was_free THEN pg_notify(%(taken)s, {KEY_TEXT}) END FROM claimed",
+            self.args(limit=limit, taken=TAKEN_CHANNEL),
         ).fetchall()
-        taken = [str(key_of(row)) for row in rows if row[5]]
-        if taken:  # their writers may be waiting for this (offered jobs)
-            conn.execute(
-                "SELECT pg_notify(%s, k) FROM unnest(%s::text[]) AS k", (TAKEN_CHANNEL, taken)
-            )
         found: list[tuple[JobKey, str]] = []
         for row in rows:
             key = key_of(row)
@@ -312,13 +317,12 @@ class LeaseBook:
             generation = self.held.pop(key, None)
             if generation is None:
                 continue
-            done = conn.execute(
+            conn.execute(  # and tell the listening hosts, in the same round trip
                 "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
-                f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s",
-                self.args(**key_args(key), gen=generation),
+                f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s "
+                f"RETURNING pg_notify(%(channel)s, {KEY_TEXT})",
+                self.args(**key_args(key), gen=generation, channel=CHANNEL),
             )
-            if done.rowcount == 1:
-                notify(conn, key)
 
     def abandon(self) -> list[JobKey]:
         """Give every lease up in memory only; the keys."""
