@@ -21,8 +21,12 @@ from uidt.store.base import Heartbeat
 NOW = "COALESCE(%(now)s::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
 KEY = "app = %(app)s AND namespace = %(ns)s AND job_id = %(id)s"
 CLAIMABLE = f"(lease_owner IS NULL OR lease_expires_utc_ms <= {NOW})"
-#: The job's labels are all among this host's (a host requirement, docs/fleet.md).
+#: The job's labels are all among this host's (a host requirement, docs/fleet.md) ...
 RUNNABLE_HERE = "required_labels <@ %(labels)s::text[]"
+#: ... which for a host without labels is "the job has none": the same rows, said so that the
+#: claim walks the partial index of such jobs (migration 0003) and never steps over the jobs
+#: waiting for a label, however many they are.
+RUNNABLE_ANYWHERE = "required_labels = '{}'"
 #: The channel every daemon on the store listens on (:mod:`uidt.store.pg_wake`): a job became
 #: free to claim. The payload names the job (``app/[namespace:]id``); listeners may ignore it.
 CHANNEL = "uidt_jobs"
@@ -75,6 +79,8 @@ class LeaseBook:
     ) -> None:
         self.host_id, self.lease_ms = host_id, lease_ms
         self.labels = tuple(sorted(set(labels)))
+        #: The claim's condition on a job's labels.
+        self.runnable = RUNNABLE_HERE if self.labels else RUNNABLE_ANYWHERE
         self._clock = clock
         self.held: dict[JobKey, int] = {}  # job -> the generation this host holds
         self.offered: dict[JobKey, int] = {}  # job -> its generation when this host stored it
@@ -223,7 +229,7 @@ class LeaseBook:
         if adopt_own:  # this host's own jobs it may not run (its labels changed): free them
             freed = conn.execute(
                 "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
-                f"WHERE lease_owner = %(me)s AND NOT {RUNNABLE_HERE} "
+                f"WHERE lease_owner = %(me)s AND NOT {self.runnable} "
                 "RETURNING app, namespace, job_id",
                 self.args(),
             ).fetchall()
@@ -233,7 +239,7 @@ class LeaseBook:
         # writers of the jobs that were free (offered jobs) that they were taken
         rows = conn.execute(
             "WITH picked AS (SELECT app, namespace, job_id, lease_owner IS NULL AS was_free "
-            f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {RUNNABLE_HERE} "
+            f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {self.runnable} "
             f"ORDER BY enqueue_time_utc_ms, app, namespace, job_id{bound} "
             "FOR UPDATE SKIP LOCKED), "
             "claimed AS (UPDATE uidt_jobs AS j SET lease_owner = %(me)s, "

@@ -6,7 +6,8 @@
 
 ALTER TABLE uidt_jobs ADD COLUMN required_labels TEXT[] NOT NULL DEFAULT '{}';
 
--- The claim walks uidt_jobs_by_enqueue and tests the labels of each free row; where labelled
--- jobs pile up (no host with their labels is up), this lets the planner find the ones a host
--- may take without walking past the others.
-CREATE INDEX uidt_jobs_by_labels ON uidt_jobs USING gin (required_labels);
+-- The jobs any host may run, in claim order: a host without labels claims through this index
+-- (its condition is required_labels = '{}'), so jobs piling up while they wait for a label no
+-- host offers never slow its claims down. Hosts with labels walk uidt_jobs_by_enqueue.
+CREATE INDEX uidt_jobs_unlabelled_by_enqueue ON uidt_jobs
+    (enqueue_time_utc_ms, app, namespace, job_id) WHERE required_labels = '{}';
