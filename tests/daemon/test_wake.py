@@ -228,11 +228,11 @@ async def test_the_host_that_stored_a_job_it_may_not_run_forgets_it_once_taken(
             assert time.monotonic() < deadline
             await asyncio.sleep(0.01)
         await asyncio.to_thread(a.put_job, labelled(5, "gpu"))
-        assert a.offered() == [JobKey("com.example", None, 5)]
+        assert a.offered == [JobKey("com.example", None, 5)]
         await asyncio.to_thread(b.claim)
         await asyncio.wait_for(gone.wait(), DEADLINE_S)
         assert forgotten == [JobKey("com.example", None, 5)]
-        assert a.offered() == []
+        assert a.offered == []
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)

@@ -149,8 +149,8 @@ class LeaseKeeper:
         """A job free to claim was claimed (``app/[namespace:]id``): if this host stored it
         without running it (it lacks a label), a heartbeat now finds it gone and the core
         forgets it here (a job runs, and is shown, on one host)."""
-        offered = getattr(self.store, "offered", None)
-        if offered is None or job not in {str(key) for key in offered()}:
+        offered = getattr(self.store, "offered", None)  # PostgreSQL's store (a property)
+        if offered is None or job not in {str(key) for key in offered}:
             return
         if self._beating is None or self._beating.done():
             self._beating = asyncio.get_running_loop().create_task(self.beat())

@@ -252,6 +252,7 @@ class PostgresJobStore(StoreContextMixin):
         """The jobs this host holds, with the lease generation of each (never waits)."""
         return self._leases.held_now()
 
+    @property
     def offered(self) -> list[JobKey]:
         """The jobs this host stored free to claim because it lacks a label they require and
         that no other host has claimed yet, as far as this host knows (never waits)."""
