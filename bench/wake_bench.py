@@ -80,7 +80,7 @@ async def trials(url: str, count: int, lease_ms: int, *, listen: bool) -> list[f
 
 def _summary(seconds: list[float]) -> str:
     ms = sorted(x * 1000 for x in seconds)
-    p99 = statistics.quantiles(ms, n=100)[98] if len(ms) > 1 else ms[0]
+    p99 = statistics.quantiles(ms, n=100, method="inclusive")[98] if len(ms) > 1 else ms[0]
     return (
         f"median {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, "
         f"min {ms[0]:.1f} ms, max {ms[-1]:.1f} ms ({len(ms)} trials)"

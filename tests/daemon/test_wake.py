@@ -206,7 +206,7 @@ async def test_a_burst_of_wakes_makes_one_claim_after_the_one_under_way() -> Non
 
 @pytest.mark.postgres
 async def test_the_host_that_stored_a_job_it_may_not_run_forgets_it_once_taken(
-    postgres_url: str,
+    postgres_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A status never lies: host A's copy of the job B took does not stay "waiting" on A
     until A's next heartbeat (20 s here); B's claim tells A at once."""
@@ -218,6 +218,7 @@ async def test_the_host_that_stored_a_job_it_may_not_run_forgets_it_once_taken(
         forgotten.append(key)
         gone.set()
 
+    caplog.set_level(logging.INFO, logger="uidt.daemon")
     listener = WakeListener(postgres_url)
     keeper = LeaseKeeper(a, lost, on_claimed=lambda _r: [], wakes=listener)
     running = asyncio.create_task(keeper.run())
@@ -233,6 +234,8 @@ async def test_the_host_that_stored_a_job_it_may_not_run_forgets_it_once_taken(
         await asyncio.wait_for(gone.wait(), DEADLINE_S)
         assert forgotten == [JobKey("com.example", None, 5)]
         assert a.offered == []
+        said = [r.getMessage() for r in caplog.records if "com.example/5" in r.getMessage()]
+        assert said == ["job com.example/5: taken by a host with its labels (or removed); not here"]
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)

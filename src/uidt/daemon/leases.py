@@ -211,6 +211,7 @@ class LeaseKeeper:
     async def beat(self) -> None:
         """One heartbeat: renew, stop the jobs lost, or fence this host if the store is gone."""
         began = self._monotonic()  # the database renews at or after this
+        waiting = set(getattr(self.store, "offered", ()))  # stored for hosts with its labels
         try:
             result = await asyncio.to_thread(self.store.heartbeat)
         except StoreError as exc:
@@ -222,7 +223,11 @@ class LeaseKeeper:
         self.beats += 1
         self.last_renewed = began
         for key in result.lost:
-            self._lost(key, "another host claimed it, or it was removed")
+            if key in waiting:  # it never ran here: nothing stops, the core forgets it
+                log.info("job %s: taken by a host with its labels (or removed); not here", key)
+                self.on_lost(key)
+            else:
+                self._lost(key, "another host claimed it, or it was removed")
 
     def fence(self) -> None:
         """Stop every job this host holds: its leases may have been claimed by now."""
