@@ -10,9 +10,9 @@ keeper hands the claimed job to its core (``on_claimed``, where a daemon starts 
 removes the job. The same trials run with B listening (``WakeListener``) and without (the
 periodic claim alone).
 
-Run with ``python -m bench wake_bench [TRIALS] [LEASE_MS]`` (``UIDT_BENCH_RUNS`` or 40 trials per
-mode; a 3 s lease, so the periodic claim comes every second; the default lease is 30 s, where
-it comes every 10 s). Needs PostgreSQL installed.
+Run with ``python -m bench wake_bench`` (``UIDT_BENCH_RUNS`` or 40 trials per mode, a 3 s lease,
+so the periodic claim comes every second), or ``python -m bench.wake_bench [TRIALS] [LEASE_MS]``
+(e.g. ``20 30000``: the default lease, a periodic claim every 10 s). Needs PostgreSQL installed.
 """
 
 from __future__ import annotations
