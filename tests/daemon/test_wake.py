@@ -21,6 +21,7 @@ from uidt.store.base import Heartbeat
 from uidt.store.pg_wake import WakeListener
 from uidt.store.postgres import PostgresJobStore
 from uidt.store.record import JobRecord
+from uidt.store.writer import StoreWriter
 from uidt.testing.store_contract import make_record
 
 #: Long enough that the periodic claim (every 20 s) cannot explain a claim within the deadline.
@@ -274,3 +275,37 @@ async def test_a_job_this_host_gave_back_does_not_wake_it_again() -> None:
     assert keeper.claims == 2
     await keeper._tick()  # the periodic claim forgets what was given back, and looks again
     assert keeper.claims == 3
+
+
+@pytest.mark.postgres
+async def test_a_removal_queued_for_a_lost_lease_never_deletes_the_job_claimed_again(
+    postgres_url: str,
+) -> None:
+    """The core forgets a job whose lease this host lost and queues its removal (a no-op for a
+    lost lease). If the host claims the job again before that removal is committed (the
+    database came back, the lease ran out, a wake or the periodic claim came first), the stale
+    removal must not delete the row this host now holds: the keeper commits what was queued
+    before it claims. (Found as a flaky e2e test under load.)"""
+    now = [1_700_000_000_000]
+    store = PostgresJobStore(postgres_url, host_id="a", lease_ms=9_000, clock=lambda: now[0])
+    writer = StoreWriter(store, linger_s=3600)  # nothing is committed until asked
+    key = JobKey("com.example", None, 1)
+    adopted: list[JobKey] = []
+
+    def adopt(records: list[JobRecord]) -> list[JobKey]:
+        adopted.extend(r.key for r in records)
+        return []
+
+    keeper = LeaseKeeper(store, print, on_claimed=adopt, settle_writes=writer.sync)
+    try:
+        store.put_job(make_record())
+        keeper.fence()  # the database was unreachable: every lease given up in memory
+        writer.remove_job(key)  # what the core's LeaseLost queues
+        now[0] += 9_000  # the lease ran out; nobody else claimed it
+        await keeper.claim_now()
+        assert adopted == [key]
+        writer.flush()
+        assert store.get_job(key) is not None
+        assert list(store.held()) == [key]
+    finally:
+        writer.close()

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from typing import Protocol
 
 from uidt.errors import StoreError
@@ -64,6 +65,10 @@ class LeaseKeeper:
         monotonic: seconds, for the self-fencing deadline (tests may pass another).
         wakes: tells when a job became free anywhere (the store's listener); each time, this
             host claims at once (:meth:`wake`) instead of at its next heartbeat.
+        settle_writes: commits the writes queued so far (the store writer's ``sync``); awaited
+            before each claim, so that a write queued before a lease was lost (the removal the
+            core queues when it forgets the job) is refused or dropped as a lost lease's write,
+            never carried out on the same job claimed again.
     """
 
     def __init__(
@@ -75,6 +80,7 @@ class LeaseKeeper:
         claim_limit: int = DEFAULT_CLAIM_LIMIT,
         monotonic: Callable[[], float] = time.monotonic,
         wakes: WakeSource | None = None,
+        settle_writes: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.on_lost = on_lost
@@ -86,6 +92,7 @@ class LeaseKeeper:
         self.beats = 0
         self.failures = 0
         self.wakes = wakes
+        self.settle_writes = settle_writes
         #: Claims made (every heartbeat's and every wake's; ``uidt dumpsys``, tests).
         self.claims = 0
         self._claiming: asyncio.Task[None] | None = None
@@ -192,6 +199,9 @@ class LeaseKeeper:
         if self.on_claimed is None:
             return
         self.claims += 1
+        if self.settle_writes is not None:  # see the argument's doc
+            with suppress(StoreError):  # a write that failed: the writer logged it
+                await self.settle_writes()
         try:
             records = await asyncio.to_thread(self.store.claim, self.claim_limit)
         except StoreError as exc:

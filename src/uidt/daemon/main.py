@@ -397,6 +397,7 @@ def _keep_leases(
         lambda key: runtime.apply(LeaseLost(key)),
         on_claimed=runtime.adopt,
         wakes=WakeListener(url) if isinstance(url, str) else None,
+        settle_writes=writer.sync,
     )
     writer.lease_lost = keeper.lost_from_thread(loop)
     log.info(
