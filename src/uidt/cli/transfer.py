@@ -309,6 +309,11 @@ def _submit(
         click.echo(note, err=True)
     if wait:
         target = Target(
-            TRANSFERS_APP, job.job_id, answer.get("generation"), what, job.is_persisted()
+            TRANSFERS_APP,
+            job.job_id,
+            answer.get("generation"),
+            what,
+            job.is_persisted(),
+            job.required_host_labels,
         )
         raise SystemExit(follow(cli, target))
