@@ -195,3 +195,20 @@ def test_host_id_and_lease_time_for_a_shared_store() -> None:
     for name, bad in (("host_id", "  "), ("lease_ms", "10"), ("lease_ms", "0")):
         with pytest.raises(SettingsError, match=name):
             Settings.from_sources(overrides={name: bad})
+
+
+def test_host_labels_from_every_source(tmp_path: Path) -> None:
+    assert Settings().host_labels == ()
+    chosen = Settings.from_sources(overrides={"host_labels": "ssd, gpu-rack"})
+    assert chosen.host_labels == ("gpu-rack", "ssd")
+    assert Settings.from_sources(env={"UIDT_HOST_LABELS": "ssd"}).host_labels == ("ssd",)
+    config = tmp_path / "config.toml"
+    config.write_text('host_labels = ["ssd", "gpu"]\n', encoding="utf-8")
+    assert Settings.from_sources(file=config).host_labels == ("gpu", "ssd")
+    assert Settings.from_sources(overrides={"host_labels": ""}).host_labels == ()
+
+
+@pytest.mark.parametrize("bad", ["GPU", "gpu rack", "-x"])
+def test_a_bad_host_label_is_a_clear_error(bad: str) -> None:
+    with pytest.raises(SettingsError, match=r"host_labels.*invalid host label"):
+        Settings.from_sources(overrides={"host_labels": f"ssd,{bad}"})

@@ -87,6 +87,9 @@ class Settings:
     host_id: str | None = None
     #: How long a shared store's lease lasts without a heartbeat (renewed every third of it).
     lease_ms: int = 30_000
+    #: What this host offers the jobs of a fleet (``gpu-rack,ssd``): a job that requires labels
+    #: (``uidt download --on LABEL``) runs only on a host having all of them (docs/fleet.md).
+    host_labels: tuple[str, ...] = ()
 
     @classmethod
     def names(cls) -> list[str]:
@@ -213,6 +216,14 @@ def _parse(name: str, raw: Any) -> Any:
         if raw is not None and (not isinstance(raw, str) or not raw.strip()):
             raise SettingsError(f"invalid value for setting {name!r}: {raw!r} (give a name)")
         return None if raw is None else raw.strip()
+    if name == "host_labels":
+        from uidt.errors import InvalidJobError
+        from uidt.job.hostlabels import parse_labels
+
+        try:
+            return parse_labels(raw)
+        except InvalidJobError as exc:
+            raise SettingsError(f"invalid value for setting {name!r}: {exc}") from None
     if name == "log_format":
         if raw not in LOG_FORMATS:
             raise SettingsError(

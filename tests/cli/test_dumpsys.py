@@ -169,3 +169,15 @@ def test_an_ended_job_says_whether_it_completed() -> None:
     (line,) = [line for line in render(dump) if "state=finished" in line]
     assert "completed=false" in line
     assert 'last_stop="CONSTRAINT_CONNECTIVITY' in line
+
+
+def test_a_job_waiting_for_a_host_label_names_it_and_the_host_shows_its_own() -> None:
+    data = _dump(ended=0)
+    data["jobs"] = [
+        _job(3, "waiting", pending_reasons=[101], required_host_labels=["gpu-rack"]),
+    ]
+    data["settings"] = {"host_labels": ["gpu-rack-2", "ssd"]}
+    lines = render(data)
+    assert "    required_host_labels=gpu-rack" in lines
+    assert '    pending="waiting for a host with label gpu-rack"' in lines
+    assert "  host_labels=gpu-rack-2,ssd" in lines

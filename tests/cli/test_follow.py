@@ -58,3 +58,13 @@ def test_a_paused_transfer_is_not_done_so_following_it_exits_1() -> None:
     assert outcome(done, Target(APP, 7, 1))[0] == 0
     # another app's own words are its business: only the transfer app's title is read
     assert outcome(paused, Target("other.app", 7, 1))[0] == 0
+
+
+def test_a_job_gone_to_a_host_with_its_labels_is_said_so_not_as_lost() -> None:
+    status, line = outcome(None, Target(APP, 7, 1, host_labels=("gpu-rack",)))
+    assert status == 1
+    assert line == (
+        "job 7 moved to another host of the shared store, one with label gpu-rack; "
+        "it goes on there, and this host cannot follow it"
+    )
+    assert "was not recorded" in outcome(None, Target(APP, 7, 1))[1]

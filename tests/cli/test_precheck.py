@@ -28,3 +28,10 @@ def test_the_network_names_are_the_commands() -> None:
 
 def test_a_password_to_ask_for_is_left_to_the_command_line() -> None:
     assert not precheck.acceptable("download", ["http://127.0.0.1:9/f", "-u", "me"], {})
+
+
+def test_host_labels_are_checked_before_a_daemon_is_started() -> None:
+    url = "http://127.0.0.1:9/f"
+    assert precheck.acceptable("download", [url, "--on", "gpu-rack", "--on", "ssd"], {})
+    assert not precheck.acceptable("download", [url, "--on", "GPU"], {})
+    assert not precheck.acceptable("download", [url, "--on", "gpu", "--foreground"], {})

@@ -122,6 +122,7 @@ def test_a_stop_from_another_host_reaches_the_job_and_reads_stopped_only_once_do
                 "host-a"
             ]  # the other app's job runs on
         finally:
+            host_b.stop()  # first: else it takes the download host-a gives back at once
             host_a.stop()  # its download's connection closes before the server's end
 
 

@@ -18,7 +18,7 @@ import pytest
 from uidt import JobScheduler
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
-from uidt.job.reasons import StopReason
+from uidt.job.reasons import PendingReason, StopReason
 from uidt.store.postgres import PostgresJobStore
 from uidt.testing.fleetruns import RunSpan, overlaps, read_runs
 from uidt.testing.httpserver import ThreadedTransferTestServer
@@ -250,3 +250,61 @@ def test_a_database_lost_mid_run_stops_the_job_in_time_and_it_runs_again_when_ba
     finally:
         daemon.stop()
         cluster.stop()
+
+
+@pytest.mark.slow  # about 5 s: two daemons and three downloads
+def test_labelled_jobs_end_on_a_host_with_the_labels_woken_at_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """host-a (no labels) schedules three downloads: one any host may run (host-a runs it),
+    one for gpu-rack (host-b, idle, with a 60 s lease: woken by NOTIFY, it claims the job long
+    before its periodic look at 20 s) and one for a label no host has (it waits on host-a with
+    that reason, and idle host-b never takes it)."""
+    store = ("--store", postgres_url)
+    settings = {"lease_ms": "60s"}
+    homes = [tmp_path / "a", tmp_path / "b"]
+    for home in homes:
+        home.mkdir()
+    host_a = Daemon(homes[0], {**settings, "host_id": "host-a"}, extra_args=store)
+    host_b = Daemon(
+        homes[1],
+        {**settings, "host_id": "host-b", "host_labels": "gpu-rack,ssd"},
+        extra_args=store,
+    )
+    anywhere, gpu, nowhere = (tmp_path / name for name in ("any.bin", "gpu.bin", "nvme.bin"))
+    with ThreadedTransferTestServer() as server:
+        for name in ("any", "gpu", "nvme"):
+            server.add_file(f"/{name}.bin", name.encode() * 1000)
+        try:
+            host_a.start()
+            host_b.start()
+            for path, dest, labels in (
+                ("/any.bin", anywhere, ()),
+                ("/gpu.bin", gpu, ("--on", "gpu-rack")),
+                ("/nvme.bin", nowhere, ("--on", "nvme")),
+            ):
+                done = host_a.uidt("download", server.url(path), "-o", str(dest), *labels)
+                assert done.returncode == 0, done.stderr
+            wait_for(lambda: anywhere.exists() and gpu.exists(), timeout=15, what="two files")
+            assert gpu.read_bytes() == b"gpu" * 1000
+            assert anywhere.read_bytes() == b"any" * 1000
+            b_log = (homes[1] / "logs" / "daemon.log").read_text()
+            assert "took over 1 job(s)" in b_log
+            assert "any.bin" not in host_b.output() + b_log  # host-a ran its own job
+            # host-a forgets the gpu job at once (told the job was taken), keeps the nvme one
+            wait_for(
+                lambda: len(host_a.uidt_json("jobs", "--json")) == 1,
+                timeout=10,
+                what="host-a to forget the job host-b took",
+            )
+            [waiting] = host_a.uidt_json("jobs", "--json")
+            assert waiting["required_host_labels"] == ["nvme"]
+            assert waiting["pending_reasons"] == [int(PendingReason.HOST_LABELS)]
+            table = " ".join(host_a.uidt("jobs").stdout.split())  # table cells wrap
+            assert "label nvme" in table, table
+            assert not nowhere.exists()
+            owners = {owner for owner, _ in _leases(postgres_url)}
+            assert owners == {None}  # the nvme job alone is left, free, and nobody took it
+        finally:
+            host_a.stop()
+            host_b.stop()

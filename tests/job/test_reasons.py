@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from uidt.job import InternalStopReason, PendingReason, StopReason
+from uidt.job.reasons import pending_words
 
 
 def test_stop_reason_numbers() -> None:
@@ -68,7 +69,8 @@ def test_pending_reason_numbers() -> None:
         ("QUOTA", 14),
         ("USER", 15),
         ("CONSTRAINT_DEADLINE", 16),
-        ("SYSTEM_STOPPING", 100),  # uidt's own: the daemon is stopping
+        ("SYSTEM_STOPPING", 100),
+        ("HOST_LABELS", 101),  # uidt's own: the daemon is stopping
     ]
 
 
@@ -77,3 +79,13 @@ def test_reasons_are_ints() -> None:
     assert int(StopReason.TIMEOUT) == 3
     assert InternalStopReason(-1) is InternalStopReason.UNKNOWN
     assert PendingReason(-2) is PendingReason.INVALID_JOB_ID
+
+
+def test_the_host_labels_reason_names_the_labels() -> None:
+    assert pending_words([PendingReason.HOST_LABELS], ["gpu-rack"]) == [
+        "waiting for a host with label gpu-rack"
+    ]
+    assert pending_words([PendingReason.HOST_LABELS], ["gpu", "ssd"]) == [
+        "waiting for a host with labels gpu, ssd"
+    ]
+    assert pending_words([PendingReason.HOST_LABELS]) == ["waiting for a host with its labels"]

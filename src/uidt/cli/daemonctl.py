@@ -185,6 +185,7 @@ def status_lines(status: dict[str, Any]) -> list[str]:
     """``uidt daemon status`` as text."""
     jobs = status.get("jobs") or {}
     web = status.get("web_url")
+    labels = (status.get("settings") or {}).get("host_labels") or []
     return [
         f"uidt daemon: running (pid {status['pid']})",
         f"  home:    {status['home']}",
@@ -194,4 +195,5 @@ def status_lines(status: dict[str, Any]) -> list[str]:
         f"  device:  {status['device']}",
         f"  web:     {web} (`uidt ui` prints a login link)" if web else "  web:     off",
         f"  jobs:    {jobs.get('running', 0)} running, {jobs.get('waiting', 0)} waiting",
+        *([f"  labels:  {','.join(labels)} (host_labels)"] if labels else []),
     ]

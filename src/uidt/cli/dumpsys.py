@@ -173,8 +173,12 @@ def _job_block(job: dict[str, Any]) -> list[str]:
         f"internal_flags={value_text(job.get('internal_flags'))} "
         f"earliest_run_time={_time(job.get('earliest_run_time'))}"
     )
+    if job.get("required_host_labels"):
+        lines.append(f"{i2}required_host_labels={value_text(job['required_host_labels'])}")
     if job.get("pending_reasons") and job.get("state") not in ("active", "finished", "cancelled"):
-        words = pending_words([int(r) for r in job["pending_reasons"]])
+        words = pending_words(
+            [int(r) for r in job["pending_reasons"]], job.get("required_host_labels") or ()
+        )
         lines.append(f"{i2}pending={value_text('; '.join(words))}")
     lines.append(
         f"{i2}num_failures={value_text(job.get('num_failures'))} "

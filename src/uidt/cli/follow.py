@@ -53,6 +53,9 @@ class Target:
     what: str = "job"
     #: Whether the job outlives its daemon (what to say when the daemon was stopped).
     persisted: bool = True
+    #: The host labels the job requires (``--on``): gone from this daemon, it moved to a host
+    #: having them (a shared store, docs/fleet.md) rather than ended unrecorded.
+    host_labels: tuple[str, ...] = ()
 
 
 class DaemonStopped(DaemonError):
@@ -117,6 +120,12 @@ def _paused_transfer(job: dict[str, Any], target: Target) -> bool:
 def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
     """The exit status and the line to print for how the followed job ended."""
     label = f"job {target.job_id}"
+    if job is None and target.host_labels:
+        return 1, (
+            f"{label} moved to another host of the shared store, one with label"
+            f"{'s' if len(target.host_labels) > 1 else ''} {', '.join(target.host_labels)}; "
+            "it goes on there, and this host cannot follow it"
+        )
     if job is None:
         return 1, f"{label} is gone and how it ended was not recorded (was the daemon restarted?)"
     state = job.get("state")

@@ -38,6 +38,7 @@ VALUE_OPTIONS: dict[str, str] = {
     "--proxy": "proxy",
     "--noproxy": "noproxy",
     "--limit-rate": "limit_rate",
+    "--on": "host_labels",
 }
 #: Flags of both commands.
 FLAGS: dict[str, str] = {
@@ -78,7 +79,7 @@ OWN_FLAGS: dict[str, dict[str, str]] = {
 }
 #: ``uidt.transfers.jobs.NETWORK_CHOICES`` (that module loads the job classes).
 NETWORKS = frozenset({"any", "unmetered", "not-roaming", "cellular"})
-_MULTIPLE = frozenset({"header", "header_env", "mirror"})
+_MULTIPLE = frozenset({"header", "header_env", "mirror", "host_labels"})
 _REQUEST = frozenset(
     {
         "header",
@@ -165,6 +166,13 @@ def _check(
     max_concurrent = one("max_concurrent")
     if max_concurrent is not None and int(max_concurrent) < 1:
         raise _Unsure("--max-concurrent")
+    if values.get("host_labels"):
+        from uidt.job.hostlabels import check_label
+
+        if "foreground" in values:
+            raise _Unsure("--on with --foreground")
+        for label in values["host_labels"]:
+            check_label(label)  # InvalidJobError: the command line says it
     network = one("network")
     if network is not None and network not in NETWORKS:
         raise _Unsure("--network")

@@ -182,7 +182,9 @@ def why_waiting(job: dict[str, Any]) -> str:
     """
     if job.get("state") == "active":
         return ""
-    words = pending_words(list(job.get("pending_reasons") or []))
+    words = pending_words(
+        list(job.get("pending_reasons") or []), job.get("required_host_labels") or ()
+    )
     note = job.get("notification") or {}
     said = str(note.get("text") or "").strip()
     return " — ".join(part for part in ("; ".join(words), said) if part)

@@ -49,7 +49,9 @@ def _job_cells(job: dict[str, Any]) -> tuple[str, ...]:
     state = job["state"]
     why = ""
     if state in _WAITING_STATES:  # an ended record waits for nothing
-        why = "; ".join(pending_words(job.get("pending_reasons") or []))
+        why = "; ".join(
+            pending_words(job.get("pending_reasons") or [], job.get("required_host_labels") or ())
+        )
     last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
     incomplete = incomplete_end_words(
         state, job.get("stop_reason"), job.get("internal_stop_reason")

@@ -18,6 +18,7 @@ from uidt.cli.follow import Target, follow
 from uidt.cli.requestopts import RequestArgs, request_options
 from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import InvalidJobError, SettingsError
+from uidt.job.hostlabels import normalized
 from uidt.job.info import JobInfo
 from uidt.rates import parse_rate
 from uidt.redact import redact
@@ -69,6 +70,15 @@ def rate_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def _host_labels(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    try:
+        return normalized(value)
+    except InvalidJobError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
@@ -83,6 +93,16 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             "--requires-battery-not-low", is_flag=True, help="Not while the battery is low."
         ),
         click.option("--requires-storage-not-low", is_flag=True, help="Not while storage is low."),
+        click.option(
+            "--on",
+            "host_labels",
+            multiple=True,
+            metavar="LABEL",
+            callback=_host_labels,
+            help="Run only on a host whose host_labels setting has LABEL (repeatable: every "
+            "one); for hosts sharing a store (docs/fleet.md). A host without it keeps the job "
+            "waiting.",
+        ),
         click.option("--no-persist", is_flag=True, help="Forget the job if the daemon restarts."),
         click.option("--wait", is_flag=True, help="Follow the transfer until it ends."),
         click.option("--foreground", is_flag=True, help="Run it in this process, no daemon."),
@@ -163,6 +183,7 @@ def download(
     requires_charging: bool,
     requires_battery_not_low: bool,
     requires_storage_not_low: bool,
+    host_labels: tuple[str, ...],
     no_persist: bool,
     wait: bool,
     foreground: bool,
@@ -192,6 +213,7 @@ def download(
             requires_battery_not_low=requires_battery_not_low,
             requires_storage_not_low=requires_storage_not_low,
             persisted=not no_persist,
+            host_labels=host_labels,
             lowest_speed=lowest_speed,
             lowest_speed_seconds=lowest_speed_seconds,
             umask=current_umask(),
@@ -242,6 +264,7 @@ def upload(
     requires_charging: bool,
     requires_battery_not_low: bool,
     requires_storage_not_low: bool,
+    host_labels: tuple[str, ...],
     no_persist: bool,
     wait: bool,
     foreground: bool,
@@ -263,6 +286,7 @@ def upload(
         requires_battery_not_low=requires_battery_not_low,
         requires_storage_not_low=requires_storage_not_low,
         persisted=not no_persist,
+        host_labels=host_labels,
         request=request,
         limit_rate=limit_rate,
     )
@@ -274,6 +298,9 @@ def _submit(
 ) -> None:
     if foreground:
         from uidt.app.fallback import run_in_foreground
+
+        if job.required_host_labels:  # no host to choose: this process would run it anyway
+            raise InvalidJobError("--on picks a host of the daemon's store; not with --foreground")
 
         ok = run_in_foreground(builtin_manifest(), job)
         raise SystemExit(0 if ok else 1)
@@ -316,6 +343,11 @@ def _submit(
         click.echo(note, err=True)
     if wait:
         target = Target(
-            TRANSFERS_APP, job.job_id, answer.get("generation"), what, job.is_persisted()
+            TRANSFERS_APP,
+            job.job_id,
+            answer.get("generation"),
+            what,
+            job.is_persisted(),
+            job.required_host_labels,
         )
         raise SystemExit(follow(cli, target))

@@ -20,6 +20,9 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
   hosts claim those jobs at once instead of after the expiry;
 * tells each run the lease it runs under (:func:`with_lease`: the host id and the lease
   generation in its ``JobParameters``), so the transfer engine can fence its destination.
+* claims at once when told that a job became free anywhere (:meth:`LeaseKeeper.wake`, called by
+  the store's listener, :mod:`uidt.store.pg_wake`): at most one claim is under way at a time,
+  and wakes that come meanwhile make one more claim after it, however many they are.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+from typing import Protocol
 
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
@@ -41,6 +46,14 @@ log = logging.getLogger("uidt.daemon")
 
 #: Most jobs one heartbeat claims.
 DEFAULT_CLAIM_LIMIT = 16
+
+
+class WakeSource(Protocol):
+    """Tells when a job became free to claim (:class:`uidt.store.pg_wake.WakeListener`)."""
+
+    def run(
+        self, on_wake: Callable[[str], None], on_taken: Callable[[str], None]
+    ) -> Awaitable[None]: ...
 
 
 class LeaseKeeper:
@@ -56,6 +69,12 @@ class LeaseKeeper:
             queue at once).
         monotonic: seconds, for the self-fencing deadline (tests may pass another).
         writer: the store writer over ``store``, for :meth:`tag_run`.
+        wakes: tells when a job became free anywhere (the store's listener); each time, this
+            host claims at once (:meth:`wake`) instead of at its next heartbeat.
+        settle_writes: commits the writes queued so far (the store writer's ``sync``); awaited
+            before each claim, so that a write queued before a lease was lost (the removal the
+            core queues when it forgets the job) is refused or dropped as a lost lease's write,
+            never carried out on the same job claimed again.
     """
 
     def __init__(
@@ -67,6 +86,8 @@ class LeaseKeeper:
         claim_limit: int = DEFAULT_CLAIM_LIMIT,
         monotonic: Callable[[], float] = time.monotonic,
         writer: StoreWriter | None = None,
+        wakes: WakeSource | None = None,
+        settle_writes: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.writer = writer
@@ -83,6 +104,15 @@ class LeaseKeeper:
         #: Heartbeats that succeeded and that failed (``uidt dumpsys``, tests).
         self.beats = 0
         self.failures = 0
+        self.wakes = wakes
+        self.settle_writes = settle_writes
+        #: Claims made (every heartbeat's and every wake's; ``uidt dumpsys``, tests).
+        self.claims = 0
+        self._claiming: asyncio.Task[None] | None = None
+        self._beating: asyncio.Task[None] | None = None
+        #: Jobs this host gave back since its last heartbeat (it cannot run them), by name.
+        self._given_back: set[str] = set()
+        self._claim_again = False
 
     @property
     def period_s(self) -> float:
@@ -114,6 +144,7 @@ class LeaseKeeper:
         up: the next tick checks it while that heartbeat is still under way, and starts no other.
         """
         pending: asyncio.Task[None] | None = None
+        listening = None if self.wakes is None else asyncio.create_task(self._listen())
         try:
             while True:
                 await asyncio.sleep(self.period_s)
@@ -121,17 +152,58 @@ class LeaseKeeper:
                 if pending is None or pending.done():
                     pending = asyncio.create_task(self._tick())
         finally:
-            if pending is not None:
-                pending.cancel()
+            for task in (pending, listening, self._claiming, self._beating):
+                if task is not None:
+                    task.cancel()
+
+    async def _listen(self) -> None:
+        assert self.wakes is not None
+        await self.wakes.run(self.wake, self.taken)
 
     async def _tick(self) -> None:
         await self.beat()
-        await self.take_over()
+        self._given_back.clear()  # the periodic claim looks at everything again
+        await self.claim_now()
         for step in self.after_tick:
             try:
                 await step()
             except Exception:  # one failing step must not stop the heartbeats
                 log.exception("a step after the lease heartbeat failed")
+
+    def taken(self, job: str) -> None:
+        """A job free to claim was claimed (``app/[namespace:]id``): if this host stored it
+        without running it (it lacks a label), a heartbeat now finds it gone and the core
+        forgets it here (a job runs, and is shown, on one host)."""
+        offered = getattr(self.store, "offered", None)  # PostgreSQL's store (a property)
+        if offered is None or job not in {str(key) for key in offered}:
+            return
+        if self._beating is None or self._beating.done():
+            self._beating = asyncio.get_running_loop().create_task(self.beat())
+
+    def wake(self, job: str = "") -> None:
+        """A job became free somewhere (``app/[namespace:]id``, or ``""``: unknown): claim now
+        (on the event loop; see :meth:`claim_now`). Not for a job this host gave back since its
+        last heartbeat (it cannot run it): else hosts without the job's app would pass it to
+        and fro at once for ever, each release waking the others and itself."""
+        if job and job in self._given_back:
+            return
+        self.claim_now()
+
+    def claim_now(self) -> asyncio.Task[None]:
+        """Start a claim, coalesced: while one is under way, any number of calls make exactly
+        one more after it. The task of the claim that covers this call."""
+        if self._claiming is not None and not self._claiming.done():
+            self._claim_again = True
+            return self._claiming
+        self._claiming = asyncio.get_running_loop().create_task(self._claim_until_quiet())
+        return self._claiming
+
+    async def _claim_until_quiet(self) -> None:
+        while True:
+            self._claim_again = False
+            await self.take_over()
+            if not self._claim_again:
+                return
 
     def check_deadline(self) -> None:
         """Fence this host when its leases went unrenewed for :attr:`fence_after_s`."""
@@ -144,6 +216,10 @@ class LeaseKeeper:
         """Claim up to :attr:`claim_limit` free or expired jobs and hand them to the core."""
         if self.on_claimed is None:
             return
+        self.claims += 1
+        if self.settle_writes is not None:  # see the argument's doc
+            with suppress(StoreError):  # a write that failed: the writer logged it
+                await self.settle_writes()
         try:
             records = await asyncio.to_thread(self.store.claim, self.claim_limit)
         except StoreError as exc:
@@ -154,6 +230,7 @@ class LeaseKeeper:
         log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
         refused = list(self.on_claimed(records))
         self.taken_over.update(r.key for r in records if r.key not in refused)
+        self._given_back.update(str(key) for key in refused)
         if refused:
             try:
                 await asyncio.to_thread(self.store.release, refused)
@@ -163,6 +240,7 @@ class LeaseKeeper:
     async def beat(self) -> None:
         """One heartbeat: renew, stop the jobs lost, or fence this host if the store is gone."""
         began = self._monotonic()  # the database renews at or after this
+        waiting = set(getattr(self.store, "offered", ()))  # stored for hosts with its labels
         try:
             result = await asyncio.to_thread(self.store.heartbeat)
         except StoreError as exc:
@@ -174,7 +252,11 @@ class LeaseKeeper:
         self.beats += 1
         self.last_renewed = began
         for key in result.lost:
-            self._lost(key, "another host claimed it, or it was removed")
+            if key in waiting:  # it never ran here: nothing stops, the core forgets it
+                log.info("job %s: taken by a host with its labels (or removed); not here", key)
+                self.on_lost(key)
+            else:
+                self._lost(key, "another host claimed it, or it was removed")
 
     def fence(self) -> None:
         """Stop every job this host holds: its leases may have been claimed by now."""

@@ -156,6 +156,7 @@ async def _open_and_serve(
         paths.data_dir,
         host_id=settings.host_id,
         lease_ms=settings.lease_ms,
+        host_labels=settings.host_labels,
     )
     try:
         writer = StoreWriter(store)  # store writes leave the loop (uidt.store.writer)
@@ -391,11 +392,16 @@ def _keep_leases(
 
     if not isinstance(writer.store, LeasingJobStore):
         return None
+    from uidt.store.pg_wake import WakeListener  # only PostgreSQL's store leases
+
+    url = getattr(writer.store, "url", None)
     keeper = LeaseKeeper(
         writer.store,
         lambda key: runtime.apply(LeaseLost(key)),
         on_claimed=runtime.adopt,
         writer=writer,
+        wakes=WakeListener(url) if isinstance(url, str) else None,
+        settle_writes=writer.sync,
     )
     writer.lease_lost = keeper.lost_from_thread(loop)
     if isinstance(writer.store, HasFleet):
@@ -403,9 +409,10 @@ def _keep_leases(
         keeper.after_tick.append(runtime.fleet.tick)
     runtime.run_tagger = keeper.tag_run
     log.info(
-        "shared store: this host is %s, leases of %d s",
+        "shared store: this host is %s, leases of %d s, labels %s",
         writer.store.host_id,
         writer.store.lease_ms // 1000,
+        ",".join(runtime.service.settings.host_labels) or "none",
     )
     return keeper
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from uidt.errors import InvalidJobError
 from uidt.job import extras as _extras
+from uidt.job.hostlabels import check_label, normalized
 from uidt.job.network import NetworkRequest, NetworkType
 from uidt.job.priority import (
     DEFAULT_INITIAL_BACKOFF_MILLIS,
@@ -74,6 +75,8 @@ class JobInfo:
     trigger_content_uris: tuple[TriggerContentUri, ...] = ()
     trace_tag: str | None = None
     debug_tags: tuple[str, ...] = field(default=())
+    #: Labels a host must have to run the job (uidt's own: docs/fleet.md); sorted, each once.
+    required_host_labels: tuple[str, ...] = field(default=())
 
     # -- Android-style getters -------------------------------------------------------------
 
@@ -134,6 +137,9 @@ class JobInfo:
                 data[f.name] = [[t.uri, t.notify_for_descendants] for t in value]
             elif f.name == "debug_tags":
                 data[f.name] = list(value)
+            elif f.name == "required_host_labels":
+                if value:  # absent when empty: a job without labels keeps its old JSON
+                    data[f.name] = list(value)
             elif isinstance(value, Priority | BackoffPolicy):
                 data[f.name] = int(value)
             else:
@@ -176,6 +182,7 @@ class JobInfo:
             self._priority = Priority.DEFAULT
             self._trigger_uris: list[TriggerContentUri] = []
             self._debug_tags: list[str] = []
+            self._host_labels: list[str] = []
 
         def _set(self, name: str, value: Any) -> JobInfo.Builder:
             self._fields[name] = value
@@ -312,6 +319,16 @@ class JobInfo:
             self._debug_tags.append(tag)
             return self
 
+        def add_required_host_label(self, label: str) -> JobInfo.Builder:
+            """Run the job only on a host whose ``host_labels`` include ``label`` (repeatable;
+            every label added must be there). uidt's own, for a fleet (docs/fleet.md).
+
+            Raises:
+                InvalidJobError: ``label`` is not of the label syntax (:mod:`uidt.job.hostlabels`).
+            """
+            self._host_labels.append(check_label(label))
+            return self
+
         def build(self) -> JobInfo:
             """Validate and return the immutable ``JobInfo``.
 
@@ -322,6 +339,7 @@ class JobInfo:
             fields["priority"] = self._priority
             fields["trigger_content_uris"] = tuple(self._trigger_uris)
             fields["debug_tags"] = tuple(t.strip() for t in self._debug_tags)
+            fields["required_host_labels"] = normalized(self._host_labels)
             if fields.get("trace_tag") is not None:
                 fields["trace_tag"] = fields["trace_tag"].strip()
             job = JobInfo(**fields)
@@ -366,6 +384,8 @@ def _decode_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             if not all(isinstance(t, str) for t in tags):
                 raise InvalidJobError("debug_tags must be strings")
             kwargs[key] = tuple(tags)
+        elif key == "required_host_labels":
+            kwargs[key] = normalized(_as_list(value, key))
         elif key == "priority":
             kwargs[key] = Priority(_as_int(value, key))
         elif key == "initial_backoff_millis":

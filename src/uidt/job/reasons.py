@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -75,6 +75,10 @@ class PendingReason(IntEnum):
     #: starts nothing more; the job runs after the next start. Far above Android's values so a
     #: reason Android adds later cannot collide with it.
     SYSTEM_STOPPING = 100
+    #: uidt's own (a fleet, docs/fleet.md): this host lacks one of the labels the job requires
+    #: (``JobInfo.required_host_labels`` against the ``host_labels`` setting); a host having
+    #: them all runs it.
+    HOST_LABELS = 101
 
 
 #: Pending reasons in words (``uidt.job.reasons.PendingReason``).
@@ -96,16 +100,21 @@ PENDING_WORDS: dict[int, str] = {
     PendingReason.USER: "stopped by the user",
     PendingReason.CONSTRAINT_DEADLINE: "waiting for its deadline",
     PendingReason.SYSTEM_STOPPING: "the daemon is stopping; it runs after the next start",
+    PendingReason.HOST_LABELS: "waiting for a host with its labels",
     PendingReason.EXECUTING: "running",
     PendingReason.UNDEFINED: "waiting for a free slot",
 }
 
 
-def pending_words(reasons: list[int]) -> list[str]:
-    """Pending reasons as phrases."""
+def pending_words(reasons: list[int], labels: Sequence[str] = ()) -> list[str]:
+    """Pending reasons as phrases; ``labels``: the job's required host labels, named by the
+    ``HOST_LABELS`` reason ("waiting for a host with label gpu-rack")."""
     words = []
     for reason in reasons:
-        if reason in PENDING_WORDS:
+        if reason == PendingReason.HOST_LABELS and labels:
+            plural = "s" if len(labels) > 1 else ""
+            words.append(f"waiting for a host with label{plural} {', '.join(labels)}")
+        elif reason in PENDING_WORDS:
             words.append(PENDING_WORDS[reason])
         else:
             try:

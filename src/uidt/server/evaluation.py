@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from uidt.job.hostlabels import missing_labels
 from uidt.job.key import JobKey
 from uidt.job.network import NetCapability, Transport
 from uidt.server.commands import check_pending_command
@@ -48,6 +49,7 @@ def blocks_for(
             app_visible=registry.is_visible(app),
             running_within_guarantee=within,
         ),
+        bool(missing_labels(status.job.required_host_labels, core.settings.host_labels)),
     )
 
 

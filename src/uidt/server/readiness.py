@@ -36,6 +36,8 @@ class Blocks(NamedTuple):
     user_stopped: bool = False
     power_saver: bool = False
     restricted: bool = False
+    #: This host lacks a label the job requires (a fleet's host requirements, docs/fleet.md).
+    lacks_host_labels: bool = False
 
 
 def is_ready(status: JobStatus, blocks: Blocks) -> bool:
@@ -45,6 +47,7 @@ def is_ready(status: JobStatus, blocks: Blocks) -> bool:
         or blocks.user_stopped
         or blocks.power_saver
         or blocks.restricted
+        or blocks.lacks_host_labels
         or status.unsatisfied()
     )
 
@@ -65,6 +68,8 @@ def pending_reasons(
     if blocks.app_missing:
         return (PendingReason.APP,)
     reasons: list[PendingReason] = []
+    if blocks.lacks_host_labels:  # first: no change of this device's state can run it here
+        reasons.append(PendingReason.HOST_LABELS)
     if blocks.power_saver:
         reasons.append(PendingReason.DEVICE_STATE)
     missing = status.unsatisfied()

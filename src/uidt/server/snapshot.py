@@ -58,6 +58,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
         "internal_stop_reason": status.last_internal_stop_reason,
         "pending_reasons": [int(r) for r in status.pending_reasons],
         "constraints": job_constraints(status),
+        "required_host_labels": list(status.job.required_host_labels),
         "num_failures": status.num_failures,
         "num_system_stops": status.num_system_stops,
         "cumulative_runtime_ms": status.cumulative_runtime_ms,

@@ -21,9 +21,22 @@ from uidt.store.base import Heartbeat
 NOW = "COALESCE(%(now)s::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
 KEY = "app = %(app)s AND namespace = %(ns)s AND job_id = %(id)s"
 CLAIMABLE = f"(lease_owner IS NULL OR lease_expires_utc_ms <= {NOW})"
+#: The job's labels are all among this host's (a host requirement, docs/fleet.md) ...
+RUNNABLE_HERE = "required_labels <@ %(labels)s::text[]"
+#: ... which for a host without labels is "the job has none": the same rows, said so that the
+#: claim walks the partial index of such jobs (migration 0003) and never steps over the jobs
+#: waiting for a label, however many they are.
+RUNNABLE_ANYWHERE = "required_labels = '{}'"
+#: The channel every daemon on the store listens on (:mod:`uidt.store.pg_wake`): a job became
+#: free to claim. The payload names the job (``app/[namespace:]id``); listeners may ignore it.
+CHANNEL = "uidt_jobs"
+#: The channel that says a job free to claim was claimed (payload: the job): the host that
+#: stored it without running it (it lacks a label) forgets its copy at once.
+TAKEN_CHANNEL = "uidt_jobs_taken"
 
 _Conn = psycopg.Connection[Any]
 _TAKEN = "another host claimed it, or it was removed"
+GENERATION = "nextval('uidt_lease_generation')"
 
 
 def key_args(key: JobKey) -> dict[str, Any]:
@@ -36,13 +49,41 @@ def key_of(row: Sequence[Any]) -> JobKey:
     return JobKey(row[0], row[1] or None, int(row[2]))
 
 
-class LeaseBook:
-    """The leases one host holds and lost (see the module doc)."""
+#: A row's job as ``str(JobKey)`` writes it (``app/[namespace:]id``): notification payloads.
+KEY_TEXT = (
+    "app || '/' || CASE WHEN namespace = '' THEN '' ELSE namespace || ':' END || job_id::text"
+)
 
-    def __init__(self, host_id: str, lease_ms: int, clock: Callable[[], int] | None) -> None:
+
+def notify(conn: _Conn, key: JobKey) -> None:
+    """Tell every listening host that ``key`` is free to claim (sent when the transaction
+    commits; PostgreSQL folds equal notifications of one transaction into one)."""
+    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(key)))
+
+
+class LeaseBook:
+    """The leases one host holds and lost (see the module doc).
+
+    ``offered`` are the jobs this host wrote but may not run (it lacks a label they require):
+    stored free to claim, with the generation they had then. Its later writes of such a job are
+    fenced on it, and a heartbeat reports the job lost once another host claimed it (or it was
+    removed), so this host forgets its copy.
+    """
+
+    def __init__(
+        self,
+        host_id: str,
+        lease_ms: int,
+        clock: Callable[[], int] | None,
+        labels: Sequence[str] = (),
+    ) -> None:
         self.host_id, self.lease_ms = host_id, lease_ms
+        self.labels = tuple(sorted(set(labels)))
+        #: The claim's condition on a job's labels.
+        self.runnable = RUNNABLE_HERE if self.labels else RUNNABLE_ANYWHERE
         self._clock = clock
         self.held: dict[JobKey, int] = {}  # job -> the generation this host holds
+        self.offered: dict[JobKey, int] = {}  # job -> its generation when this host stored it
         self.lost: set[JobKey] = set()
         #: Set without the store's lock by :meth:`request_fence` (the lock may be stuck in a call
         #: to an unanswering database); carried out by :meth:`settle` at the next store call.
@@ -50,45 +91,68 @@ class LeaseBook:
 
     def args(self, **more: Any) -> dict[str, Any]:
         now = None if self._clock is None else int(self._clock())
-        return {"now": now, "me": self.host_id, "ttl": self.lease_ms, **more}
+        return {
+            "now": now,
+            "me": self.host_id,
+            "ttl": self.lease_ms,
+            "labels": list(self.labels),
+            **more,
+        }
 
-    def snapshot(self) -> tuple[dict[JobKey, int], set[JobKey]]:
-        return dict(self.held), set(self.lost)
+    def snapshot(self) -> tuple[dict[JobKey, int], dict[JobKey, int], set[JobKey]]:
+        return dict(self.held), dict(self.offered), set(self.lost)
 
-    def restore(self, saved: tuple[dict[JobKey, int], set[JobKey]]) -> None:
-        self.held, self.lost = saved
+    def restore(self, saved: tuple[dict[JobKey, int], dict[JobKey, int], set[JobKey]]) -> None:
+        self.held, self.offered, self.lost = saved
+
+    def runs_here(self, labels: Sequence[str]) -> bool:
+        """Whether this host has every one of ``labels``."""
+        return set(labels) <= set(self.labels)
 
     def lose(self, key: JobKey, why: str) -> LeaseLostError:
         """Note ``key`` as lost; the error to raise."""
         self.held.pop(key, None)
+        self.offered.pop(key, None)
         self.lost.add(key)
         return LeaseLostError(f"job {key}: host {self.host_id} lost its lease ({why})", key)
 
     # -- writes of one job ----------------------------------------------------------------
 
-    def write(self, conn: _Conn, key: JobKey, record: str, enqueued: int) -> None:
-        """Write a persisted job: fenced if held, else claimed (inserted or taken over).
+    def write(
+        self, conn: _Conn, key: JobKey, record: str, enqueued: int, labels: Sequence[str] = ()
+    ) -> None:
+        """Write a persisted job: fenced if held or offered, else claimed (inserted or taken
+        over). A job whose ``labels`` this host lacks is stored free to claim instead (offered),
+        and the hosts listening are told.
 
         Raises:
             LeaseLostError: another host holds the job, or claimed it from this host.
         """
-        args = self.args(**key_args(key), record=record, enqueued=enqueued)
-        generation = self.held.get(key)
-        if generation is not None:
-            done = conn.execute(
+        mine = self.runs_here(labels)
+        args = self.args(**key_args(key), record=record, enqueued=enqueued, req=list(labels))
+        # this host takes the lease, or leaves the job free to claim
+        owner, expires = ("%(me)s", f"{NOW} + %(ttl)s") if mine else ("NULL", "0")
+        held, offered = self.held.get(key), self.offered.get(key)
+        if held is not None or offered is not None:
+            fence = "lease_owner = %(me)s" if held is not None else "lease_owner IS NULL"
+            row = conn.execute(
                 f"UPDATE uidt_jobs SET record = %(record)s, enqueue_time_utc_ms = %(enqueued)s, "
-                f"lease_expires_utc_ms = {NOW} + %(ttl)s "
-                f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s",
-                {**args, "gen": generation},
-            )
-            if done.rowcount != 1:
+                f"required_labels = %(req)s::text[], lease_owner = {owner}, "
+                f"lease_expires_utc_ms = {expires}, lease_generation = "
+                + ("lease_generation" if held is not None or not mine else GENERATION)
+                + f" WHERE {KEY} AND {fence} AND lease_generation = %(gen)s "
+                "RETURNING lease_generation",
+                {**args, "gen": held if held is not None else offered},
+            ).fetchone()
+            if row is None:
                 raise self.lose(key, _TAKEN)
+            self._book(conn, key, int(row[0]), mine)
             return
         insert = (
             "INSERT INTO uidt_jobs (app, namespace, job_id, record, enqueue_time_utc_ms, "
-            "lease_owner, lease_expires_utc_ms, lease_generation) "
-            f"VALUES (%(app)s, %(ns)s, %(id)s, %(record)s, %(enqueued)s, %(me)s, "
-            f"{NOW} + %(ttl)s, nextval('uidt_lease_generation')) "
+            "required_labels, lease_owner, lease_expires_utc_ms, lease_generation) "
+            f"VALUES (%(app)s, %(ns)s, %(id)s, %(record)s, %(enqueued)s, %(req)s::text[], "
+            f"{owner}, {expires}, {GENERATION}) "
         )
         if key in self.lost:
             # This host's view of a job it lost is stale: it may create the job anew (the job
@@ -98,14 +162,15 @@ class LeaseBook:
             ).fetchone()
             if row is None:
                 raise self.lose(key, "it lives on on another host, or is free to claim")
-            self.held[key] = int(row[0])
             self.lost.discard(key)
+            self._book(conn, key, int(row[0]), mine)
             return
         row = conn.execute(
             insert + "ON CONFLICT (app, namespace, job_id) DO UPDATE SET record = EXCLUDED.record, "
-            "enqueue_time_utc_ms = EXCLUDED.enqueue_time_utc_ms, lease_owner = %(me)s, "
+            "enqueue_time_utc_ms = EXCLUDED.enqueue_time_utc_ms, "
+            "required_labels = EXCLUDED.required_labels, lease_owner = EXCLUDED.lease_owner, "
             "lease_expires_utc_ms = EXCLUDED.lease_expires_utc_ms, "
-            "lease_generation = nextval('uidt_lease_generation') "
+            f"lease_generation = {GENERATION} "
             "WHERE uidt_jobs.lease_owner IS NULL OR uidt_jobs.lease_owner = %(me)s "
             f"OR uidt_jobs.lease_expires_utc_ms <= {NOW} "
             "RETURNING lease_generation",
@@ -113,8 +178,18 @@ class LeaseBook:
         ).fetchone()
         if row is None:
             raise self.lose(key, "another host holds it")
-        self.held[key] = int(row[0])
         self.lost.discard(key)
+        self._book(conn, key, int(row[0]), mine)
+
+    def _book(self, conn: _Conn, key: JobKey, generation: int, mine: bool) -> None:
+        """Note a written job as held (``mine``) or offered (then tell the listening hosts)."""
+        if mine:
+            self.offered.pop(key, None)
+            self.held[key] = generation
+            return
+        self.held.pop(key, None)
+        self.offered[key] = generation
+        notify(conn, key)
 
     def delete(self, conn: _Conn, key: JobKey) -> bool:
         """Delete the job's row (fenced if held); ``False`` if there was none.
@@ -123,15 +198,17 @@ class LeaseBook:
             LeaseLostError: another host holds the job (or claimed it from this host).
         """
         generation = self.held.get(key)
-        if generation is not None:
+        offered = self.offered.get(key)
+        if generation is not None or offered is not None:
+            fence = "lease_owner = %(me)s" if generation is not None else "lease_owner IS NULL"
             done = conn.execute(
-                f"DELETE FROM uidt_jobs WHERE {KEY} AND lease_owner = %(me)s "
-                "AND lease_generation = %(gen)s",
-                self.args(**key_args(key), gen=generation),
+                f"DELETE FROM uidt_jobs WHERE {KEY} AND {fence} AND lease_generation = %(gen)s",
+                self.args(**key_args(key), gen=offered if generation is None else generation),
             )
             if done.rowcount != 1:
                 raise self.lose(key, _TAKEN)
-            del self.held[key]
+            self.held.pop(key, None)
+            self.offered.pop(key, None)
             return True
         done = conn.execute(
             f"DELETE FROM uidt_jobs WHERE {KEY} AND ({CLAIMABLE} OR lease_owner = %(me)s)",
@@ -149,28 +226,47 @@ class LeaseBook:
         """Claim free or expired jobs (and this host's own, if ``adopt_own``): keys and records."""
         own = " OR lease_owner = %(me)s" if adopt_own else ""
         bound = "" if limit is None else " LIMIT %(limit)s"
+        if adopt_own:  # this host's own jobs it may not run (its labels changed): free them
+            freed = conn.execute(
+                "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
+                f"WHERE lease_owner = %(me)s AND NOT {self.runnable} "
+                "RETURNING app, namespace, job_id",
+                self.args(),
+            ).fetchall()
+            for row in freed:
+                notify(conn, key_of(row))
+        # one round trip: pick (skipping rows other hosts are claiming), take, and tell the
+        # writers of the jobs that were free (offered jobs) that they were taken
         rows = conn.execute(
-            "UPDATE uidt_jobs SET lease_owner = %(me)s, "
-            f"lease_expires_utc_ms = {NOW} + %(ttl)s, "
-            "lease_generation = nextval('uidt_lease_generation') "
-            "WHERE (app, namespace, job_id) IN (SELECT app, namespace, job_id FROM uidt_jobs "
-            f"WHERE {CLAIMABLE}{own} ORDER BY enqueue_time_utc_ms, app, namespace, job_id"
-            f"{bound} FOR UPDATE SKIP LOCKED) "
-            "RETURNING app, namespace, job_id, record, lease_generation",
-            self.args(limit=limit),
+            "WITH picked AS (SELECT app, namespace, job_id, lease_owner IS NULL AS was_free "
+            f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {self.runnable} "
+            f"ORDER BY enqueue_time_utc_ms, app, namespace, job_id{bound} "
+            "FOR UPDATE SKIP LOCKED), "
+            "claimed AS (UPDATE uidt_jobs AS j SET lease_owner = %(me)s, "
+            f"lease_expires_utc_ms = {NOW} + %(ttl)s, lease_generation = {GENERATION} "
+            "FROM picked WHERE j.app = picked.app AND j.namespace = picked.namespace "
+            "AND j.job_id = picked.job_id "
+            "RETURNING j.app, j.namespace, j.job_id, j.record, j.lease_generation, "
+            "picked.was_free) "
+            "SELECT app, namespace, job_id, record, lease_generation, "
+            f"CASE WHEN was_free THEN pg_notify(%(taken)s, {KEY_TEXT}) END FROM claimed",
+            self.args(limit=limit, taken=TAKEN_CHANNEL),
         ).fetchall()
         found: list[tuple[JobKey, str]] = []
         for row in rows:
             key = key_of(row)
             self.held[key] = int(row[4])
+            self.offered.pop(key, None)
             self.lost.discard(key)
             found.append((key, row[3]))
         return found
 
     def renew(self, conn: _Conn) -> Heartbeat:
-        """Renew exactly the (job, generation) pairs held; the ones not renewed are lost."""
+        """Renew exactly the (job, generation) pairs held; the ones not renewed are lost, and
+        so are the offered jobs another host claimed (or that were removed)."""
+        gone = self._offers_gone(conn)
         if not self.held:
-            return Heartbeat(held=0, lost=())
+            return Heartbeat(held=0, lost=gone)
         keys = list(self.held)
         rows = conn.execute(
             f"UPDATE uidt_jobs SET lease_expires_utc_ms = {NOW} + %(ttl)s "
@@ -188,7 +284,30 @@ class LeaseBook:
         lost = tuple(sorted((k for k in keys if k not in renewed), key=str))
         for key in lost:
             self.lose(key, _TAKEN)
-        return Heartbeat(held=len(renewed), lost=lost)
+        return Heartbeat(held=len(renewed), lost=tuple(sorted(lost + gone, key=str)))
+
+    def _offers_gone(self, conn: _Conn) -> tuple[JobKey, ...]:
+        """The offered jobs no longer free under the generation this host stored them with."""
+        if not self.offered:
+            return ()
+        keys = list(self.offered)
+        rows = conn.execute(
+            "SELECT app, namespace, job_id FROM uidt_jobs WHERE lease_owner IS NULL AND "
+            "(app, namespace, job_id, lease_generation) IN "
+            "(SELECT * FROM unnest(%(apps)s::text[], %(nss)s::text[], %(ids)s::bigint[], "
+            "%(gens)s::bigint[]))",
+            {
+                "apps": [k.app for k in keys],
+                "nss": [k.namespace or "" for k in keys],
+                "ids": [k.job_id for k in keys],
+                "gens": [self.offered[k] for k in keys],
+            },
+        ).fetchall()
+        waiting = {key_of(row) for row in rows}
+        gone = tuple(sorted((k for k in keys if k not in waiting), key=str))
+        for key in gone:
+            self.lose(key, _TAKEN)
+        return gone
 
     def owner(self, conn: _Conn, key: JobKey) -> str | None:
         """The host holding a live lease on the job, or ``None``."""
@@ -204,10 +323,11 @@ class LeaseBook:
             generation = self.held.pop(key, None)
             if generation is None:
                 continue
-            conn.execute(
+            conn.execute(  # and tell the listening hosts, in the same round trip
                 "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
-                f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s",
-                self.args(**key_args(key), gen=generation),
+                f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s "
+                f"RETURNING pg_notify(%(channel)s, {KEY_TEXT})",
+                self.args(**key_args(key), gen=generation, channel=CHANNEL),
             )
 
     def abandon(self) -> list[JobKey]:
@@ -239,3 +359,4 @@ class LeaseBook:
     def forget_app(self, package: str) -> None:
         """The app was removed (with its jobs, on every host)."""
         self.held = {k: g for k, g in self.held.items() if k.app != package}
+        self.offered = {k: g for k, g in self.offered.items() if k.app != package}

@@ -76,6 +76,9 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         lease_ms: how long a lease lasts without a renewal.
         clock: milliseconds since the epoch for lease times (tests); the server's clock if
             ``None``.
+        host_labels: this host's labels (the ``host_labels`` setting): it claims only jobs
+            whose required labels are all among them, and stores the jobs it may not run free
+            to claim (docs/fleet.md).
 
     Raises:
         StoreVersionError: the database holds a newer uidt schema (left untouched).
@@ -89,6 +92,7 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         host_id: str,
         lease_ms: int = DEFAULT_LEASE_MS,
         clock: Callable[[], int] | None = None,
+        host_labels: Sequence[str] = (),
     ) -> None:
         if not host_id:
             raise ValueError("a host id is needed")
@@ -97,7 +101,7 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         self.url, self.host_id, self.lease_ms = url, host_id, lease_ms
         self._lock = threading.RLock()
         self._volatile: dict[JobKey, JobRecord] = {}
-        self._leases = LeaseBook(host_id, lease_ms, clock)
+        self._leases = LeaseBook(host_id, lease_ms, clock, host_labels)
         self._breaker = OutageBreaker(CONNECT_TIMEOUT_S)
         self._closed = False
         #: Every host's jobs, stop requests and run lists (docs/fleet.md, "One view of the fleet").
@@ -203,7 +207,13 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
             self._volatile[key] = copy.deepcopy(record)
             return
         scheduled_here = key not in self._leases.held  # not a claimed job's update: a new one
-        self._leases.write(conn, key, codec.job_record_to_json(record), record.enqueue_time_utc_ms)
+        self._leases.write(
+            conn,
+            key,
+            codec.job_record_to_json(record),
+            record.enqueue_time_utc_ms,
+            record.job.required_host_labels,
+        )
         if scheduled_here:
             supersede(conn, self._leases, key)
         self._volatile.pop(key, None)
@@ -289,6 +299,12 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
     def held(self) -> dict[JobKey, int]:
         """The jobs this host holds, with the lease generation of each (never waits)."""
         return self._leases.held_now()
+
+    @property
+    def offered(self) -> list[JobKey]:
+        """The jobs this host stored free to claim because it lacks a label they require and
+        that no other host has claimed yet, as far as this host knows (never waits)."""
+        return list(self._leases.offered)
 
     def lease_owner(self, key: JobKey) -> str | None:
         owner: str | None = self._run("lease_owner", lambda c: self._leases.owner(c, key))

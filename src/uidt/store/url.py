@@ -11,6 +11,7 @@ Forms:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +25,12 @@ __all__ = ["DEFAULT_SQLITE_NAME", "open_store", "sqlite_path"]
 
 
 def open_store(
-    url: str, home: Path, *, host_id: str | None = None, lease_ms: int | None = None
+    url: str,
+    home: Path,
+    *,
+    host_id: str | None = None,
+    lease_ms: int | None = None,
+    host_labels: Sequence[str] = (),
 ) -> JobStore:
     """Open the store a URL names.
 
@@ -34,6 +40,8 @@ def open_store(
         host_id: this host's name in a shared store's leases (default: derived from the machine
             id and the user, :func:`uidt.store.hostid.default_host_id`).
         lease_ms: how long a shared store's lease lasts without a heartbeat.
+        host_labels: this host's labels: a shared store's host claims only the jobs whose
+            required labels it has (docs/fleet.md).
 
     Raises:
         StoreError: an unknown or not-yet-available scheme, or the store cannot be opened
@@ -45,13 +53,15 @@ def open_store(
     if scheme == "sqlite":
         return SqliteJobStore(sqlite_path(url, home))
     if scheme in ("postgresql", "postgres"):
-        return _open_postgres(url, host_id, lease_ms)
+        return _open_postgres(url, host_id, lease_ms, host_labels)
     raise StoreError(
         f"unknown store URL {url!r}; use sqlite:///path, sqlite://, memory:// or postgresql://…"
     )
 
 
-def _open_postgres(url: str, host_id: str | None, lease_ms: int | None) -> JobStore:
+def _open_postgres(
+    url: str, host_id: str | None, lease_ms: int | None, host_labels: Sequence[str]
+) -> JobStore:
     try:
         from uidt.store.postgres import DEFAULT_LEASE_MS, PostgresJobStore
     except ImportError as exc:
@@ -65,4 +75,5 @@ def _open_postgres(url: str, host_id: str | None, lease_ms: int | None) -> JobSt
         url,
         host_id=host_id or default_host_id(),
         lease_ms=lease_ms or DEFAULT_LEASE_MS,
+        host_labels=host_labels,
     )

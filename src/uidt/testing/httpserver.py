@@ -285,7 +285,10 @@ class TransferTestServer(TusEndpoint):
         """Listen on 127.0.0.1 on a free port."""
         app = web.Application(client_max_size=1 << 40)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        # open bodies (a throttled one may take minutes) are dropped at stop, not waited for
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl_context)
         await site.start()

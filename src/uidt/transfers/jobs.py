@@ -76,10 +76,13 @@ def _builder(
     requires_battery_not_low: bool,
     requires_storage_not_low: bool,
     persisted: bool,
+    host_labels: Sequence[str],
 ) -> JobInfo.Builder:
+    builder = JobInfo.Builder(job_id, service)
+    for label in host_labels:
+        builder.add_required_host_label(label)
     return (
-        JobInfo.Builder(job_id, service)
-        .set_user_initiated(True)
+        builder.set_user_initiated(True)
         .set_required_network_type(NETWORK_CHOICES[network])
         .set_requires_charging(requires_charging)
         .set_requires_battery_not_low(requires_battery_not_low)
@@ -98,6 +101,7 @@ def download_job(
     requires_battery_not_low: bool = False,
     requires_storage_not_low: bool = False,
     persisted: bool = True,
+    host_labels: Sequence[str] = (),
     lowest_speed: int | None = None,
     lowest_speed_seconds: float | None = None,
     umask: int | None = None,
@@ -118,7 +122,8 @@ def download_job(
     transfer's own rate limit (``--limit-rate``); ``mirrors``, other sources of the same file
     (:mod:`uidt.transfers.mirrors`), to ``extras["mirrors"]`` when there are any; ``split``
     and ``min_split_size`` (``--split``, ``--min-split-size``: several connections for one
-    file, :mod:`uidt.transfers.segmented`) to ``extras`` when given.
+    file, :mod:`uidt.transfers.segmented`) to ``extras`` when given;
+    ``host_labels``, the labels a host needs to run it (``--on``, docs/fleet.md).
     """
     dest = dest.absolute()
     extras: dict[str, object] = {"url": url, "dest": str(dest)}
@@ -150,6 +155,7 @@ def download_job(
             requires_battery_not_low=requires_battery_not_low,
             requires_storage_not_low=requires_storage_not_low,
             persisted=persisted,
+            host_labels=host_labels,
         )
         .set_extras(extras)
         .build()
@@ -167,10 +173,12 @@ def upload_job(
     requires_battery_not_low: bool = False,
     requires_storage_not_low: bool = False,
     persisted: bool = True,
+    host_labels: Sequence[str] = (),
     request: RequestOptions | None = None,
     limit_rate: int | None = None,
 ) -> JobInfo:
-    """The user-initiated job behind ``uidt upload FILE URL`` (``limit_rate``: bytes/s)."""
+    """The user-initiated job behind ``uidt upload FILE URL`` (``limit_rate``: bytes/s;
+    ``host_labels``: the labels a host needs to run it, docs/fleet.md)."""
     source = source.absolute()
     size = source.stat().st_size
     extras: dict[str, object] = {"url": url, "source": str(source), "tus": tus, "method": method}
@@ -186,6 +194,7 @@ def upload_job(
             requires_battery_not_low=requires_battery_not_low,
             requires_storage_not_low=requires_storage_not_low,
             persisted=persisted,
+            host_labels=host_labels,
         )
         .set_estimated_network_bytes(JobInfo.NETWORK_BYTES_UNKNOWN, size)
         .set_extras(extras)

@@ -140,7 +140,9 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
         "bytes_done": done,
         "bytes_total": total,
         "rate": rate,
-        "pending": pending_words(list(job.get("pending_reasons") or []))
+        "pending": pending_words(
+            list(job.get("pending_reasons") or []), job.get("required_host_labels") or ()
+        )
         if live and state != "active"
         else [],
         "last_stop": None
