@@ -173,14 +173,18 @@ class UidtHome:
             stderr=subprocess.DEVNULL,
         )
 
-    def listen(self) -> None:
+    def listen(self, extra_env: dict[str, str] | None = None) -> None:
         """Listen on the home's socket as ``uidt.socket`` does: ``systemd-socket-activate`` starts
-        the unit's command (:func:`uidt.autostart.units.daemon_argv`) on the first connection."""
+        the unit's command (:func:`uidt.autostart.units.daemon_argv`) on the first connection.
+
+        The daemon gets ``PATH``, ``HOME``, ``USER`` and ``TERM`` from this process (that is
+        all ``systemd-socket-activate`` passes on) and ``extra_env``."""
         from uidt.autostart.units import daemon_argv
         from uidt.home.paths import resolve_paths
 
         paths = resolve_paths(self.path)
-        argv = ["systemd-socket-activate", "-l", str(paths.socket), *daemon_argv(paths)]
+        env = [f"--setenv={name}={value}" for name, value in (extra_env or {}).items()]
+        argv = ["systemd-socket-activate", "-l", str(paths.socket), *env, *daemon_argv(paths)]
         subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while not paths.socket.exists() and time.monotonic() < deadline:

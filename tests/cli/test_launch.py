@@ -193,3 +193,26 @@ def _daemons_of(home: Path) -> list[int]:
             if "uidt.daemon" in words and str(home) in words:
                 pids.append(int(entry.name))
     return pids
+
+
+def test_the_knock_comes_before_the_command_line_loads_anything_heavy(tmp_path: Path) -> None:
+    """A socket-activated daemon starts at the knock: nothing the knock does not need (the
+    spawning code, ``dataclasses``, ``logging``, ``typing``) may be loaded before it."""
+    heavy = ("dataclasses", "logging", "typing", "subprocess", "uidt.app.spawn", "uidt.home.paths")
+    probe = (
+        "import sys\n"
+        "from uidt.cli import launch\n"
+        f"launch.start_daemon_early(['--home', {str(tmp_path)!r}, 'download', {URL!r}, "
+        f"'-o', {str(tmp_path / 'f')!r}, '--wait'])\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(resolve_paths(tmp_path).socket))
+        listener.listen(4)
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        )
+        listener.settimeout(0)
+        knock, _ = listener.accept()  # it did knock
+        knock.close()
+    assert done.stdout.strip() == ""

@@ -67,19 +67,21 @@ def start_daemon_early(argv: Sequence[str]) -> None:
     wanted, home = transfer_home(argv)
     if not wanted:
         return
+    from uidt.home.where import socket_path  # os and pathlib only: the knock comes first
+
+    sock = socket_path(home)
+    if os.path.lexists(sock):
+        # A daemon runs, or a socket unit listens (or a stale socket: the command line sorts
+        # that out). Knock: a socket-activated daemon then starts while this command loads.
+        _knock(sock)
+        return
     from uidt.app.spawn import spawn_daemon
     from uidt.errors import DaemonError
     from uidt.home.paths import resolve_paths
+    from uidt.home.socketunit import socket_unit_owner
     from uidt.transfers.names import TRANSFERS_APP
 
     paths = resolve_paths(home)
-    if os.path.lexists(paths.socket):
-        # A daemon runs, or a socket unit listens (or a stale socket: the command line sorts
-        # that out). Knock: a socket-activated daemon then starts while this command loads.
-        _knock(paths.socket)
-        return
-    from uidt.home.socketunit import socket_unit_owner
-
     if socket_unit_owner(paths) is not None:
         return  # systemd's socket unit owns the path: it starts the daemon, not the CLI
     try:

@@ -242,7 +242,9 @@ class _Download:
                 self.notice(resumed)
             self.resumed_from = self.part.written
             await self.fetch()
+            mark("download.fetched")
             digest = await self.part.publish(self.expected)
+            mark("download.published")
         except Exception as exc:
             kind = classify(exc)  # None: already a TransferError, or not a transfer failure
             if kind is None or kind.transient:
