@@ -4,14 +4,17 @@ Each run takes a fresh home in which ``systemd-socket-activate`` listens on the 
 (untimed, as ``uidt.socket`` does from login on) with the service's own command line
 (:func:`uidt.autostart.units.daemon_argv`), then times ``python -m uidt --home HOME download URL
 -o DEST --wait`` from its spawn to its exit. Every process of the run (the command line, the
-daemon, the transfers worker) appends its start-up marks (:mod:`uidt.timing`) to one file; the
-table gives, for each mark, the median of its offset from the command's spawn over the runs, in
-the order the marks come, with the process that wrote it. ``curl -o`` of the same file runs
-alternately with it for the ratio.
+daemon, the transfers worker) appends its marks (:mod:`uidt.timing`) to one file; the table
+gives, for each mark, the median of its offset from the command's spawn over the runs, in the
+order the marks come, and the median CPU time its process had used by then. ``curl -o`` of the
+same file runs in every round for the ratio.
 
-The origin is nginx (one worker, ``sendfile``) when installed, else uidt's test server in a
-thread of this process. ``UIDT_BENCH_SIZE`` (default ``1M``; e.g. ``2G``) and
-``UIDT_BENCH_RUNS`` (default 5). Run with ``python -m bench coldstart_bench``.
+``UIDT_BENCH_BASE_PYTHON=/other/venv/bin/python`` adds a second lane, the uidt that interpreter
+imports (another checkout with its own virtualenv), run in the same rounds in alternating order:
+an A/B on the same machine at the same moment. The origin is nginx (one worker, ``sendfile``)
+when installed, else uidt's test server in a thread of this process. ``UIDT_BENCH_SIZE``
+(default ``1M``; e.g. ``2G``), ``UIDT_BENCH_RUNS`` (default 5), ``UIDT_BENCH_DIR`` (where the
+source file is kept, default ``/tmp/uidt-bench``). Run with ``python -m bench coldstart_bench``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.transfer_bench import (
@@ -45,21 +49,30 @@ SIZE = parse_size(os.environ.get("UIDT_BENCH_SIZE", "1M"))
 #: The harness's own marks around the command line.
 SPAWN, EXIT = "harness.spawn", "harness.exit"
 
-
 Offsets = dict[str, tuple[float, float | None]]
 """Each mark's offset from the spawn (its first occurrence) and the process's CPU time then."""
 
 
-def one_run(origin: Origin, work: Path, dest: Path) -> tuple[float, Offsets]:
+@dataclass
+class Lane:
+    """One uidt under test: its interpreter and what its runs measured."""
+
+    name: str
+    python: str
+    walls: list[float] = field(default_factory=list)
+    runs: list[Offsets] = field(default_factory=list)
+
+
+def one_run(origin: Origin, work: Path, dest: Path, python: str) -> tuple[float, Offsets]:
     """One cold activated run: its wall time and its marks."""
     home = UidtHome(work)
     marks = home.path.parent / f"{home.path.name}.marks"
-    home.listen(extra_env={ENV: str(marks)})
+    home.listen(extra_env={ENV: str(marks)}, python=python)
     settle()
     env = {**os.environ, ENV: str(marks)}
     began = time.monotonic()
     subprocess.run(
-        uidt_argv(home.path, origin.url, dest),
+        uidt_argv(home.path, origin.url, dest, python),
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -98,8 +111,8 @@ def _origin(source: Path) -> Iterator[Origin]:
         yield own
 
 
-def report(walls: list[float], curls: list[float], runs: list[Offsets]) -> str:
-    """The timeline table (median offsets) and the totals against ``curl -o``."""
+def timeline(runs: list[Offsets]) -> list[str]:
+    """The table of one lane's marks (median offsets from the spawn, and CPU then)."""
     names: dict[str, list[float]] = {}
     cpus: dict[str, list[float]] = {}
     for offsets in runs:
@@ -109,8 +122,6 @@ def report(walls: list[float], curls: list[float], runs: list[Offsets]) -> str:
                 cpus.setdefault(name, []).append(cpu)
     ordered = sorted(names, key=lambda name: statistics.median(names[name]))
     lines = [
-        f"{SIZE / 2**20:g} MiB, {len(walls)} runs; load average {os.getloadavg()[0]:.2f}",
-        "",
         "| mark | median s from spawn | min | max | process CPU s then (median) |",
         "|---|---|---|---|---|",
     ]
@@ -121,14 +132,31 @@ def report(walls: list[float], curls: list[float], runs: list[Offsets]) -> str:
             f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} "
             f"| {max(values):.3f} | {cpu} |"
         )
+    return lines
+
+
+def report(lanes: list[Lane], curls: list[float], loads: list[float]) -> str:
+    """Each lane's timeline, then every lane's totals against ``curl -o``, round by round."""
+    lines = [
+        f"{SIZE / 2**20:g} MiB, {len(curls) or len(lanes[0].walls)} rounds; load average "
+        f"{min(loads):.2f}-{max(loads):.2f} during the run",
+    ]
+    for lane in lanes:
+        lines += ["", f"{lane.name}:", "", *timeline(lane.runs)]
     lines.append("")
-    uidt = statistics.median(walls)
-    lines.append(f"uidt download --wait (cold, socket-activated): median {uidt:.3f} s")
     if curls:
-        curl = statistics.median(curls)
-        ratios = ", ".join(f"{c / u:.2f}" for c, u in zip(curls, walls, strict=True))
-        lines.append(f"curl -o: median {curl:.3f} s; speed vs curl {curl / uidt:.2f}x")
-        lines.append(f"round by round (curl / uidt): {ratios}")
+        lines.append(f"curl -o: median {statistics.median(curls):.3f} s")
+    for lane in lanes:
+        wall = statistics.median(lane.walls)
+        line = f"{lane.name}: median {wall:.3f} s"
+        if curls:
+            ratios = [c / u for c, u in zip(curls, lane.walls, strict=True)]
+            line += (
+                f"; speed vs curl -o {statistics.median(curls) / wall:.2f}x at the medians, "
+                f"{statistics.median(ratios):.2f}x round by round "
+                f"({', '.join(f'{r:.2f}' for r in ratios)})"
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -138,24 +166,30 @@ def main() -> None:
         print("systemd-socket-activate is not installed: nothing to measure")
         return
     become_subreaper()
+    lanes = [Lane("this tree", sys.executable)]
+    base = os.environ.get("UIDT_BENCH_BASE_PYTHON")
+    if base:
+        lanes.append(Lane(f"base ({base})", base))
     root = Path(os.environ.get("UIDT_BENCH_DIR", "/tmp/uidt-bench"))
     (root / "srv").mkdir(parents=True, exist_ok=True)
     source = source_file(root / "srv", SIZE)  # kept for the next run, as transfer_bench does
+    curls: list[float] = []
+    loads: list[float] = []
     with tempfile.TemporaryDirectory(prefix="coldstart-", dir=root) as tmp:
         work = Path(tmp)
         dest = work / "download.bin"
-        walls: list[float] = []
-        curls: list[float] = []
-        runs: list[Offsets] = []
         with _origin(source) as origin:
             for number in range(RUNS):
+                loads.append(os.getloadavg()[0])
                 if shutil.which("curl"):
                     curls.append(curl_once(origin, dest))
-                wall, offsets = one_run(origin, work, dest)
-                walls.append(wall)
-                runs.append(offsets)
-                print(f"  run {number + 1}: {wall:.3f} s", file=sys.stderr)
-        print(report(walls, curls, runs))
+                order = lanes if number % 2 == 0 else lanes[::-1]  # alternate who goes first
+                for lane in order:
+                    wall, offsets = one_run(origin, work, dest, lane.python)
+                    lane.walls.append(wall)
+                    lane.runs.append(offsets)
+                    print(f"  round {number + 1} {lane.name}: {wall:.3f} s", file=sys.stderr)
+    print(report(lanes, curls, loads))
 
 
 if __name__ == "__main__":
