@@ -117,9 +117,9 @@ SYNCED_BASELINE = "curl -o && sync FILE"
 ARIA2 = {1: "aria2c", 4: "aria2c -x4 -s4"}
 
 
-def uidt_argv(home: Path, url: str, dest: Path) -> list[str]:
-    """``python -m uidt --home HOME download URL -o DEST --wait``."""
-    return [sys.executable, "-m", "uidt", "--home", str(home), "download", url, "-o", str(dest), "--wait"]  # fmt: skip
+def uidt_argv(home: Path, url: str, dest: Path, python: str | None = None) -> list[str]:
+    """``python -m uidt --home HOME download URL -o DEST --wait`` (``python``: default this one)."""
+    return [python or sys.executable, "-m", "uidt", "--home", str(home), "download", url, "-o", str(dest), "--wait"]  # fmt: skip
 
 
 def _tree(root: int) -> list[int]:
@@ -173,14 +173,20 @@ class UidtHome:
             stderr=subprocess.DEVNULL,
         )
 
-    def listen(self) -> None:
+    def listen(self, extra_env: dict[str, str] | None = None, python: str | None = None) -> None:
         """Listen on the home's socket as ``uidt.socket`` does: ``systemd-socket-activate`` starts
-        the unit's command (:func:`uidt.autostart.units.daemon_argv`) on the first connection."""
+        the unit's command (:func:`uidt.autostart.units.daemon_argv`) on the first connection.
+
+        The daemon gets ``PATH``, ``HOME``, ``USER`` and ``TERM`` from this process (that is
+        all ``systemd-socket-activate`` passes on) and ``extra_env``; ``python`` runs it (default:
+        this interpreter)."""
         from uidt.autostart.units import daemon_argv
         from uidt.home.paths import resolve_paths
 
         paths = resolve_paths(self.path)
-        argv = ["systemd-socket-activate", "-l", str(paths.socket), *daemon_argv(paths)]
+        env = [f"--setenv={name}={value}" for name, value in (extra_env or {}).items()]
+        command = daemon_argv(paths, python)
+        argv = ["systemd-socket-activate", "-l", str(paths.socket), *env, *command]
         subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while not paths.socket.exists() and time.monotonic() < deadline:

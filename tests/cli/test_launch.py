@@ -193,3 +193,59 @@ def _daemons_of(home: Path) -> list[int]:
             if "uidt.daemon" in words and str(home) in words:
                 pids.append(int(entry.name))
     return pids
+
+
+def test_the_knock_comes_before_the_command_line_loads_anything_heavy(tmp_path: Path) -> None:
+    """A socket-activated daemon starts at the knock: nothing the knock does not need (the
+    spawning code, ``dataclasses``, ``logging``, ``typing``) may be loaded before it."""
+    heavy = ("dataclasses", "logging", "typing", "subprocess", "uidt.app.spawn", "uidt.home.paths")
+    probe = (
+        "import sys\n"
+        "from uidt.cli import launch\n"
+        f"launch.start_daemon_early(['--home', {str(tmp_path)!r}, 'download', {URL!r}, "
+        f"'-o', {str(tmp_path / 'f')!r}, '--wait'])\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(resolve_paths(tmp_path).socket))
+        listener.listen(4)
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        )
+        listener.settimeout(0)
+        knock, _ = listener.accept()  # it did knock
+        knock.close()
+    assert done.stdout.strip() == ""
+
+
+# -- the way out --------------------------------------------------------------------------
+
+
+def _uidt_with_teardown_probe(*args: str) -> subprocess.CompletedProcess[str]:
+    """``uidt ARGS`` through the real entry point, with an exit handler that says it ran."""
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('interpreter torn down\\n'))\n"
+        f"sys.argv = ['uidt', *{list(args)!r}]\n"
+        "from uidt.cli.launch import main\n"
+        "main()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_command_line_leaves_without_tearing_the_interpreter_down() -> None:
+    """Tearing down every module the command loaded (click, rich...) took 20-40 ms after the
+    work was done: the command ends its process at once, its output flushed, its status kept."""
+    done = _uidt_with_teardown_probe("--version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("uidt")  # a pipe: block-buffered, so this was flushed
+    assert "torn down" not in done.stderr
+
+
+def test_the_exit_status_and_the_error_message_survive_the_quick_exit(tmp_path: Path) -> None:
+    done = _uidt_with_teardown_probe("--home", str(tmp_path), "jobs", "--no-such-option")
+    assert done.returncode == 2  # click's usage error
+    assert "No such option" in done.stderr
+    assert "torn down" not in done.stderr

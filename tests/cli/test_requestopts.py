@@ -120,6 +120,42 @@ def test_cacert_and_ssl_cert_file(self_signed_cert: Path, tmp_path: Path) -> Non
             args.build(URL, environ=env)
 
 
+def test_a_plain_http_transfer_reads_its_ca_file_but_does_not_load_it(
+    self_signed_cert: Path,
+) -> None:
+    """Loading a system bundle into an SSL context costs the command ~50 ms (``ssl`` and 144
+    certificates here) on the way to the schedule request; ``http://`` needs it only after a
+    redirect to ``https://``, where the transfer loads it anyway (curl reads ``--cacert`` only
+    for TLS too). The file is still checked to be a readable PEM certificate file."""
+    probe = (
+        "import sys\n"
+        "from uidt.cli.requestopts import RequestArgs\n"
+        f"env = {{'SSL_CERT_FILE': {str(self_signed_cert)!r}}}\n"
+        "options = RequestArgs().build('http://127.0.0.1:9/f', environ=env)\n"
+        "print(options.cacert, 'ssl' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == [str(self_signed_cert), "False"]
+
+
+def test_a_plain_http_transfer_still_refuses_a_ca_file_that_is_no_certificate(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate\n")
+    http = "http://files.example.org/x.bin"
+    for args, env, where in [
+        (RequestArgs(cacert=str(bad)), {}, "--cacert: CA file .* holds no certificate"),
+        (RequestArgs(), {"SSL_CERT_FILE": str(bad)}, "SSL_CERT_FILE: CA file"),
+        (RequestArgs(cacert=str(tmp_path / "missing.pem")), {}, "does not exist"),
+        (RequestArgs(cacert=str(tmp_path)), {}, "is a directory"),
+    ]:
+        with pytest.raises(InvalidJobError, match=where):
+            args.build(http, environ=env)
+
+
 def test_conflicting_options_are_refused() -> None:
     with pytest.raises(InvalidJobError, match="both given"):
         RequestArgs(header=("Authorization: Bearer x",), user="a:b").build(URL, environ={})

@@ -144,3 +144,20 @@ def test_a_warm_daemon_prestarts_the_transfer_worker_even_without_a_job(tmp_path
     asked = DaemonOptions(paths=paths, prestart=(TRANSFERS_APP,))
     assert workers_to_prestart(asked, warm=True) == (TRANSFERS_APP,)  # once
     assert workers_to_prestart(options, warm=False) == ()
+
+
+def test_the_store_is_not_peeked_into_when_every_built_in_worker_starts_anyway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The glance into the store only adds built-in apps; with all of them asked for (or warm)
+    it would only cost an SQLite open on the way to the worker's start."""
+    import uidt.store.peek
+
+    def no_peek(url: str, home: Path) -> set[str]:
+        raise AssertionError("the store was peeked into")
+
+    monkeypatch.setattr(uidt.store.peek, "apps_with_persisted_jobs", no_peek)
+    paths = resolve_paths(tmp_path / "home")
+    assert workers_to_prestart(DaemonOptions(paths=paths), warm=True) == (TRANSFERS_APP,)
+    asked = DaemonOptions(paths=paths, prestart=(TRANSFERS_APP,))
+    assert workers_to_prestart(asked) == (TRANSFERS_APP,)

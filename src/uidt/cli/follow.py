@@ -22,6 +22,7 @@ from uidt.cli.context import CliContext, pass_cli
 from uidt.cli.progress import ProgressBar
 from uidt.errors import DaemonError
 from uidt.job.reasons import incomplete_end_words
+from uidt.timing import mark
 from uidt.transfers.names import PAUSED, TRANSFERS_APP
 
 #: States after which a job never runs again.
@@ -160,8 +161,10 @@ def follow(cli: CliContext, target: Target) -> int:
     bar: list[ProgressBar] = []
     try:
         job = _watch(cli, target, bar)
+        mark("cli.end_seen")
         status, line = outcome(job, target)
         note = _final_notification(cli, target) if status == 0 else None
+        mark("cli.final_notification")
         if bar:
             # The last frame: 100 % only for a finished job whose notification says it is done.
             bar.pop().finish(note, job)

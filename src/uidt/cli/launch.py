@@ -25,6 +25,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without loading typing before the knock
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 #: The commands that schedule a job of the built-in transfer app.
 TRANSFER_COMMANDS = frozenset({"download", "upload"})
 _NO_EARLY_START = frozenset({"-h", "--help", "--foreground"})
@@ -67,19 +71,21 @@ def start_daemon_early(argv: Sequence[str]) -> None:
     wanted, home = transfer_home(argv)
     if not wanted:
         return
+    from uidt.home.where import socket_path  # os and pathlib only: the knock comes first
+
+    sock = socket_path(home)
+    if os.path.lexists(sock):
+        # A daemon runs, or a socket unit listens (or a stale socket: the command line sorts
+        # that out). Knock: a socket-activated daemon then starts while this command loads.
+        _knock(sock)
+        return
     from uidt.app.spawn import spawn_daemon
     from uidt.errors import DaemonError
     from uidt.home.paths import resolve_paths
+    from uidt.home.socketunit import socket_unit_owner
     from uidt.transfers.names import TRANSFERS_APP
 
     paths = resolve_paths(home)
-    if os.path.lexists(paths.socket):
-        # A daemon runs, or a socket unit listens (or a stale socket: the command line sorts
-        # that out). Knock: a socket-activated daemon then starts while this command loads.
-        _knock(paths.socket)
-        return
-    from uidt.home.socketunit import socket_unit_owner
-
     if socket_unit_owner(paths) is not None:
         return  # systemd's socket unit owns the path: it starts the daemon, not the CLI
     try:
@@ -108,4 +114,37 @@ def main() -> None:
     from uidt.cli.main import main as cli_main
 
     mark("cli.imported")
-    cli_main()
+    try:
+        cli_main()
+    except SystemExit as exc:
+        leave(exc.code)
+    leave(0)
+
+
+def leave(code: object) -> NoReturn:
+    """End the process with ``code`` (as ``SystemExit`` would) without tearing Python down.
+
+    Once a command has done its work, unloading the modules it loaded (click, rich, the
+    command's own) costs 20-40 ms that the user waits for and that nothing needs: the output is
+    flushed here and logging's handlers closed, as at a normal exit; no command registers other
+    exit handlers or leaves threads whose work must finish (the only one, which imports rich
+    ahead of the progress bar, is a daemon thread). Only the real entry point does this; code that
+    calls :func:`uidt.cli.main.main` in a process of its own (tests) exits as usual.
+    """
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # SystemExit("message"): the message goes to stderr and the status is 1
+        print(code, file=sys.stderr)
+        status = 1
+    if "logging" in sys.modules:
+        import logging
+
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``uidt jobs | head``): nothing to keep
+            status = status or 1
+    os._exit(status)

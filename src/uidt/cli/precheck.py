@@ -22,6 +22,8 @@ import os
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
+from uidt.cli.cafile import cafile_looks_usable
+
 #: Options of both commands that take a value, by every spelling.
 VALUE_OPTIONS: dict[str, str] = {
     "--network": "network",
@@ -208,16 +210,6 @@ def _check(
         _check_request(url, values, env)
     elif env.get("SSL_CERT_FILE"):
         cafile_looks_usable(env["SSL_CERT_FILE"])
-
-
-_PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
-
-
-def cafile_looks_usable(path: str) -> None:
-    """Raise ``ValueError`` unless ``path`` is a readable file that holds a PEM certificate."""
-    with open(path, "rb") as file:  # a directory or a missing file raises OSError
-        if _PEM_CERTIFICATE not in file.read(16 << 20):
-            raise ValueError(f"{path} holds no PEM certificate")
 
 
 def _check_request(url: str, values: dict[str, list[str]], env: Mapping[str, str]) -> None:

@@ -57,8 +57,9 @@ class RequestArgs:
                 variables of :mod:`uidt.transfers.proxy`; default: this process's).
             ask_password: Asks for ``--user USER``'s password (default: a prompt without
                 echo when stdin is a terminal, else an error).
-            check_cafile: Checks the CA file (default: loads it,
-                :func:`uidt.transfers.tls.load_cafile`).
+            check_cafile: Checks the CA file (default: for an ``https://`` URL loads it,
+                :func:`uidt.transfers.tls.load_cafile`; else only reads it,
+                :func:`uidt.cli.cafile.cafile_looks_usable`).
 
         Raises:
             InvalidJobError: A malformed or refused header, a missing variable, an unusable
@@ -86,7 +87,7 @@ class RequestArgs:
             headers=tuple(headers),
             secret=frozenset(secret),
             location_trusted=self.location_trusted,
-            cacert=self._cacert(env, check_cafile),
+            cacert=self._cacert(env, check_cafile, tls=urlsplit(url).scheme == "https"),
             insecure=self.insecure,
             proxy=ProxySettings.from_environ(env, proxy=self.proxy, noproxy=self.noproxy),
         )
@@ -115,7 +116,9 @@ class RequestArgs:
             return None  # the netrc entry is another account than the URL's
         return basic_authorization(login, password)
 
-    def _cacert(self, env: Mapping[str, str], check: Callable[[str], object] | None) -> str | None:
+    def _cacert(
+        self, env: Mapping[str, str], check: Callable[[str], object] | None, *, tls: bool
+    ) -> str | None:
         if self.insecure and self.cacert:
             raise InvalidJobError("--insecure and --cacert contradict each other; give one")
         if self.cacert:
@@ -125,7 +128,11 @@ class RequestArgs:
         else:
             return None
         absolute = str(Path(path).absolute())
-        if check is None:
+        if check is None and not tls:
+            from uidt.cli.cafile import cafile_looks_usable  # no TLS yet: no SSL context
+
+            check = cafile_looks_usable
+        elif check is None:
             from uidt.transfers.tls import load_cafile  # loads ssl: only when a CA file is given
 
             check = load_cafile

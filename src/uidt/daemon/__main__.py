@@ -7,12 +7,16 @@ sooner. ``uidt daemon --foreground`` takes the same options and does the same.
 
 from __future__ import annotations
 
-import argparse
-import sys
+from uidt.timing import mark
 
-from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run
-from uidt.errors import UidtError
-from uidt.home.paths import resolve_paths
+mark("daemon.exec")  # before anything else is imported: when the interpreter got here
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+from uidt.daemon.main import DaemonOptions, check_web, parse_sets, run  # noqa: E402
+from uidt.errors import UidtError  # noqa: E402
+from uidt.home.paths import resolve_paths  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> DaemonOptions:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from uidt.daemon.systemd import Handoff
     from uidt.host.prestart import StartedWorker
     from uidt.packages.manifest import Manifest
+    from uidt.store.base import JobStore
     from uidt.store.writer import StoreWriter
     from uidt.web.server import WebServer
 
@@ -147,17 +148,23 @@ async def _open_and_serve(
     prestarted: list[PrestartedWorker],
     handoff: Handoff,
 ) -> None:
+    from uidt.daemon.corestart import load_core, open_while_loading
     from uidt.store.url import open_store
     from uidt.store.writer import StoreWriter
 
     paths = options.paths
-    store = open_store(
-        options.store_url or f"sqlite:///{paths.store}",
-        paths.data_dir,
-        host_id=settings.host_id,
-        lease_ms=settings.lease_ms,
-        host_labels=settings.host_labels,
-    )
+
+    def open_it() -> JobStore:
+        return open_store(
+            options.store_url or f"sqlite:///{paths.store}",
+            paths.data_dir,
+            host_id=settings.host_id,
+            lease_ms=settings.lease_ms,
+            host_labels=settings.host_labels,
+        )
+
+    # A new store waits for the disk, the core's imports for the CPU: both at once.
+    store = await open_while_loading(open_it, load_core)
     try:
         writer = StoreWriter(store)  # store writes leave the loop (uidt.store.writer)
     except BaseException:
@@ -185,14 +192,18 @@ def workers_to_prestart(options: DaemonOptions, *, warm: bool = False) -> tuple[
     jobs).
     """
     from uidt.daemon.builtin import builtin_manifests
-    from uidt.store.peek import apps_with_persisted_jobs
     from uidt.transfers.names import TRANSFERS_APP
+
+    warmed = (TRANSFERS_APP,) if warm else ()
+    packages = [m.package for m in builtin_manifests()]
+    if set(packages) <= {*options.prestart, *warmed}:  # all start anyway: no need to look
+        return tuple(dict.fromkeys((*options.prestart, *warmed)))
+    from uidt.store import peek  # sqlite3: only when there is something to look for
 
     paths = options.paths
     url = options.store_url or f"sqlite:///{paths.store}"
-    waiting = apps_with_persisted_jobs(url, paths.data_dir)
-    builtin = [m.package for m in builtin_manifests() if m.package in waiting]
-    warmed = (TRANSFERS_APP,) if warm else ()
+    waiting = peek.apps_with_persisted_jobs(url, paths.data_dir)
+    builtin = [package for package in packages if package in waiting]
     return tuple(dict.fromkeys((*options.prestart, *builtin, *warmed)))
 
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uidt.errors import DaemonError
+from uidt.home.where import SOCKET_NAME, home_dirs
 
 log = logging.getLogger("uidt.daemon")
-
-SOCKET_NAME = "uidt.sock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +114,6 @@ def make_private(directory: Path) -> None:
 def resolve_paths(
     home: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
 ) -> Paths:
-    """The paths for ``--home`` (or ``UIDT_HOME``), else the XDG locations."""
-    env = os.environ if env is None else env
-    chosen = home if home is not None else env.get("UIDT_HOME") or None
-    if chosen is not None:
-        base = Path(chosen).expanduser().absolute()
-        return Paths(base, base, base)
-    user_home = Path(env.get("HOME") or Path.home())
-    state = Path(env.get("XDG_STATE_HOME") or user_home / ".local" / "state") / "uidt"
-    config = Path(env.get("XDG_CONFIG_HOME") or user_home / ".config") / "uidt"
-    runtime_base = env.get("XDG_RUNTIME_DIR")
-    runtime = Path(runtime_base) / "uidt" if runtime_base else state
-    return Paths(state, config, runtime)
+    """The paths for ``--home`` (or ``UIDT_HOME``), else the XDG locations
+    (:func:`uidt.home.where.home_dirs`)."""
+    return Paths(*home_dirs(home, env))

@@ -429,6 +429,7 @@ class AppHost:
                     )
                 )
             case msg.JobFinished(run_id=run_id, wants_reschedule=wants, failure=failure):
+                mark("host.job_finished")
                 self._emit(Finished(app, run_id, wants and failure is None, failure))
             case msg.SetNotification():
                 self._set_notification(worker, message)

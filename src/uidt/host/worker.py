@@ -118,6 +118,8 @@ class WorkerConnection:
             ProtocolError: ``method`` is not a call the daemon knows.
         """
         self.send(_call_message(method, params.run_id, args))
+        if method == "job_finished":
+            mark("worker.job_finished")
         if method == "job_finished" and self.on_finished is not None:
             with contextlib.suppress(RuntimeError):
                 self.loop.call_soon_threadsafe(self.on_finished, params.run_id)
@@ -242,6 +244,7 @@ class Worker:
                     with contextlib.suppress(Exception):  # reported by the first start instead
                         importlib.import_module(module)
             finally:
+                mark("worker.preloaded")
                 self._preloaded.set()
 
         threading.Thread(target=preload, name=f"uidt-{self.app}-preload", daemon=True).start()

@@ -308,7 +308,9 @@ class DownloadRun:
             segments = self.part.segments
             self.resumed_from = self.part.written if segments is None else present(segments)
             await self.fetch()
+            mark("download.fetched")
             digest = await self.part.publish(self.expected)
+            mark("download.published")
             outcome = "published"
         except BaseException as exc:
             outcome = type(exc).__name__
