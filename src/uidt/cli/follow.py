@@ -90,6 +90,15 @@ def _final_notification(cli: CliContext, target: Target) -> dict[str, Any] | Non
     return None
 
 
+def _last_words(cli: CliContext, target: Target) -> dict[str, Any] | None:
+    """The finished job's last notification, if its daemon still answers: how the job ended is
+    known already (a daemon killed right after is no reason to exit 1), only the words differ."""
+    try:
+        return _final_notification(cli, target)
+    except DaemonError:
+        return None
+
+
 def _note_text(note: dict[str, Any] | None) -> str:
     if note is None:
         return ""
@@ -152,7 +161,7 @@ def follow(cli: CliContext, target: Target) -> int:
     try:
         job = _watch(cli, target, bar)
         status, line = outcome(job, target)
-        note = _final_notification(cli, target) if status == 0 else None
+        note = _last_words(cli, target) if status == 0 else None
         if bar:
             # The last frame: 100 % only for a finished job whose notification says it is done.
             bar.pop().finish(note, job)
