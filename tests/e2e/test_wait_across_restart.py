@@ -70,6 +70,9 @@ def test_wait_follows_the_job_to_its_end_across_a_daemon_kill(
             if waiting.poll() is None:
                 waiting.kill()
                 waiting.wait()
+            # If the restart above came later than the follower's grace (the old workers are
+            # awaited first), the follower started a daemon of its own: not left running.
+            stop_autostarted_daemon(home)
         assert waiting.returncode == 0, out + err
         assert dest.read_bytes() == DATA
         assert "lost the connection" not in err
