@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,19 @@ TEST_CONFIGURATION_PREFIX = "UIDT_TEST_"
 
 
 PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the commands the tests start, however the suite itself was started.
+
+    A shell without job control starts a background command (``pytest … &``, ``nohup``, some
+    CI runners) with SIGINT ignored, and an ignored signal stays ignored across ``exec``: every
+    ``uidt`` a test started then ignored the SIGINT of the Ctrl-C tests, which waited out their
+    deadlines (60 s each) and failed. A handled signal is reset to the default across ``exec``
+    instead, so the commands get Python's usual KeyboardInterrupt.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ EXPECTED_BUILTIN: dict[str, type[BaseException]] = {
     "StoreVersionError": OSError,
     "LeaseLostError": OSError,
     "DaemonError": ConnectionError,
+    "DaemonConnectionLost": ConnectionError,
     "ProtocolError": ValueError,
     "IllegalTransitionError": RuntimeError,
     "TransferError": OSError,

@@ -6,6 +6,7 @@ docs/design.md §4 draws the layers; this test keeps the code and the drawing in
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,12 +28,20 @@ def _part(path: Path) -> str:
     return rel[0] if len(rel) > 1 else rel[0].removesuffix(".py")
 
 
+@functools.cache
+def _parsed() -> tuple[tuple[Path, ast.Module], ...]:
+    """Every module of uidt, parsed once for the whole file (each test only reads the trees)."""
+    return tuple((path, ast.parse(path.read_text(encoding="utf-8"))) for path in ROOT.rglob("*.py"))
+
+
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
-    """Package → the other packages (or top-level modules) of uidt it imports."""
+    """Package → the other packages (or top-level modules) of uidt it imports (built once for
+    the file: the tests only read it)."""
     edges: dict[str, set[str]] = defaultdict(set)
-    for path in ROOT.rglob("*.py"):
+    for path, tree in _parsed():
         here = _part(path)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree):
             names: list[str] = []
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
@@ -78,8 +87,8 @@ def test_the_floor_imports_only_the_floor() -> None:
 def test_job_identity_and_flags_come_from_job_not_the_store() -> None:
     moved = {"JobKey"} | {n for n in dir(flags) if n.startswith("INTERNAL_FLAG_")}
     found = []
-    for path in ROOT.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for path, tree in _parsed():
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("uidt.store"):
                 found += [f"{path.name}: {a.name}" for a in node.names if a.name in moved]
     assert found == []

@@ -41,9 +41,14 @@ def _build_wheel(out: Path) -> Path:
     return wheel
 
 
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built once for the module's tests (each only reads it)."""
+    return _build_wheel(tmp_path_factory.mktemp("dist"))
+
+
 @pytest.mark.slow  # about 6 s: pip builds the wheel
-def test_the_wheel_holds_the_uidt_command_and_every_module(tmp_path: Path) -> None:
-    wheel = _build_wheel(tmp_path)
+def test_the_wheel_holds_the_uidt_command_and_every_module(wheel: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt")))
@@ -108,8 +113,8 @@ def _why_not_pipx(pipx: str | None) -> str | None:
     return None
 
 
-@pytest.mark.slow  # about 8 s: the wheel is built, pipx makes a venv and installs it
-def test_pipx_installs_the_wheel_and_its_uidt_downloads(tmp_path: Path) -> None:
+@pytest.mark.slow  # about 8 s: the wheel is built (once a module), pipx installs it in a venv
+def test_pipx_installs_the_wheel_and_its_uidt_downloads(wheel: Path, tmp_path: Path) -> None:
     pipx = _pipx()
     why_not = _why_not_pipx(pipx)
     if why_not is not None:
@@ -117,7 +122,6 @@ def test_pipx_installs_the_wheel_and_its_uidt_downloads(tmp_path: Path) -> None:
     assert pipx is not None
     from uidt.testing.httpserver import ThreadedTransferTestServer
 
-    wheel = _build_wheel(tmp_path / "dist")
     pipx_home, bin_dir = tmp_path / "pipx", tmp_path / "bin"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UIDT_", "PIPX_", "PYTHON"))}
     env |= {

@@ -105,6 +105,12 @@ class DaemonError(UidtError, ConnectionError):
     """No uidt daemon could be reached or started."""
 
 
+class DaemonConnectionLost(DaemonError):
+    """The daemon took a request and the connection ended before its whole answer came (the
+    daemon was killed or restarted meanwhile): whether the request took effect is unknown.
+    Repeat it only where repeating is harmless (a schedule with ``attach``, a read)."""
+
+
 class ProtocolError(UidtError, ValueError):
     """A message on the control API or the worker IPC channel is malformed."""
 

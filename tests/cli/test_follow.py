@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from uidt.cli.follow import Target, find, outcome
+from uidt.cli.context import CliContext
+from uidt.cli.follow import Target, find, follow, outcome
 
 APP = "uidt.transfers"
 
@@ -68,3 +74,49 @@ def test_a_job_gone_to_a_host_with_its_labels_is_said_so_not_as_lost() -> None:
         "it goes on there, and this host cannot follow it"
     )
     assert "was not recorded" in outcome(None, Target(APP, 7, 1))[1]
+
+
+@pytest.fixture
+def dying_daemon(tmp_path: Path) -> Iterator[CliContext]:
+    """A daemon's socket that says the followed job finished, then dies before it answers the
+    next request (the follower's ask for the job's last notification)."""
+    cli = CliContext(home=str(tmp_path / "home"), json_output=False)
+    cli.paths.ensure()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(cli.paths.socket))
+    listener.listen(4)
+    finished = {"jobs": [_job("finished", 1)], "version": 2}
+
+    def serve() -> None:
+        with listener:
+            while True:
+                try:
+                    client, _ = listener.accept()
+                except OSError:
+                    return
+                with client:
+                    head = client.recv(65536)
+                    if not head.startswith(b"GET /v1/jobs"):
+                        return  # killed before answering: the connection closes, no answer
+                    body = json.dumps(finished).encode()
+                    client.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+                    )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield cli
+    finally:
+        listener.close()
+        thread.join(10)
+
+
+def test_a_finished_job_exits_0_though_its_daemon_died_before_the_last_notification_came(
+    dying_daemon: CliContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The job's end is known once a record says it finished; the notification only words the
+    last line. A daemon gone before it answered must not turn a completed job into exit 1."""
+    assert follow(dying_daemon, Target(APP, 7, 1, "download")) == 0
+    assert "job 7 finished" in capsys.readouterr().out

@@ -43,6 +43,11 @@ def rescheduled(job: dict[str, Any]) -> bool:
     return any(h["state"] == "rescheduled" for h in job["history"])
 
 
+def backing_off(job: dict[str, Any]) -> bool:
+    """Waiting only for its backoff to pass (it crashed, or was stopped, often enough)."""
+    return job["state"] == "waiting" and job["earliest_run_time"] is not None
+
+
 def anrs_of(daemon: Daemon, job_id: int) -> list[dict[str, Any]]:
     return [a for a in daemon.dumpsys()["anrs"] if a["app"] == SAMPLE and a["job_id"] == job_id]
 
@@ -114,6 +119,13 @@ def test_an_unimportable_service_fails_that_start_only(daemon: Daemon, app_log: 
     )
     assert "No module named 'nosuchmodule'" in crashes[0]["traceback"]
     assert daemon.api("GET", "/v1/ping")["ok"] is True
+    # The crash ends the app's worker (as Android ends a crashing app process), and with it
+    # every run of the app; 606 is started again at once until three such system stops count
+    # as one failure (JobSchedulerService's SYSTEM_STOP_TO_FAILURE_RATIO) and it waits out a
+    # backoff. A job of the same app started during that loop is stopped with it each time
+    # and, stopped three times, waits 30 s too (seen on a loaded machine, where the loop is
+    # slow): so the loop's end comes first.
+    daemon.wait_job(606, backing_off, "to wait out a backoff after its crashes", app=LIMITED)
     # The same app's importable service and the other app still run.
     schedule(daemon, 607, "x", app_log, app=LIMITED, service="limited_app:FinishService")
     schedule(daemon, 608, "finish", app_log)

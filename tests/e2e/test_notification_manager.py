@@ -70,9 +70,16 @@ def test_a_running_uijs_notification_and_channel_are_protected(
     (active,) = [n for n in _manager(daemon).get_active_notifications() if n.id == 1]
     assert active.user_initiated_job
     assert active.job_id == 1
-    # once the job is gone the channel may go
+    # once the job is gone the channel may go; the job leaves the list at the cancel, its run
+    # ends a moment later (the app's on_stop_job answers): until then the channel is in use
     JobScheduler(NOTIFIER, home=daemon.home).cancel(1)
-    wait_for(lambda: not daemon.jobs(include_ended=False), what="the job to end")
+    wait_for(
+        lambda: (
+            not daemon.jobs(include_ended=False)
+            and not [n for n in _manager(daemon).get_active_notifications() if n.user_initiated_job]
+        ),
+        what="the job's run to end",
+    )
     _manager(daemon).delete_notification_channel("created")
     assert "created" not in [c.id for c in _manager(daemon).get_notification_channels()]
 

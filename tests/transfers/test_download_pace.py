@@ -204,9 +204,14 @@ async def test_a_slow_fdatasync_holds_the_reader_back_only_after_a_whole_interva
 ) -> None:
     """The fsync runs on the I/O thread behind the download: while it hangs, the body is
     still read until a whole interval is not recorded; only then does the brake hold it.
+
+    On a loaded machine the I/O thread may reach the hanging fsync only after the reader has
+    gone a whole interval ahead and entered the brake, waiting for that very commit: the brake
+    then holds the reader while the fsync hangs all the same, though it came first.
     """
     interval = 1024 * KiB
     blocked, release, braked = threading.Event(), threading.Event(), threading.Event()
+    in_brake: list[tuple[PartFile, int]] = []  # the brake the reader is in, and its offset
     real_fdatasync = os.fdatasync
     calls = 0
 
@@ -214,7 +219,12 @@ async def test_a_slow_fdatasync_holds_the_reader_back_only_after_a_whole_interva
         nonlocal calls
         calls += 1
         if calls == 2:  # the first durable commit by bytes (the first is open()'s)
-            blocked.set()
+            blocked.set()  # (set before in_brake is read, as in_brake before blocked is)
+            waiting = in_brake[-1] if in_brake else None
+            # Every commit before this one is saved by now: a brake waiting for an offset past
+            # them waits for this commit.
+            if waiting is not None and waiting[1] > waiting[0].recorded:
+                braked.set()
             release.wait(30)
         real_fdatasync(fd)
 
@@ -229,18 +239,25 @@ async def test_a_slow_fdatasync_holds_the_reader_back_only_after_a_whole_interva
             durable_at.append(self.written)
         original_commit(self, durable=durable)
 
-    def held(self: PartFile) -> None:
+    def held(self: PartFile, offset: int) -> None:
         brakes.append((self.written, self.recorded))
-        if blocked.is_set():
+        in_brake.append((self, offset))
+        if blocked.is_set() and offset > self.recorded:  # it waits for the hanging commit
             braked.set()
 
     def watched_wait(self: PartFile, offset: int) -> None:  # the splice reader's brake
-        held(self)
-        original_wait(self, offset)
+        held(self, offset)
+        try:
+            original_wait(self, offset)
+        finally:
+            in_brake.clear()
 
     async def watched_await(self: PartFile, offset: int) -> None:  # the aiohttp reader's brake
-        held(self)
-        await original_await(self, offset)
+        held(self, offset)
+        try:
+            await original_await(self, offset)
+        finally:
+            in_brake.clear()
 
     monkeypatch.setattr(PartFile, "start_commit", watched_commit)
     monkeypatch.setattr(PartFile, "wait_recorded", watched_wait)

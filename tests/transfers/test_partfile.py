@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,3 +225,37 @@ async def test_a_checkpoint_with_a_validator_that_is_not_text_is_bad(
     part = _part(dest, hashing=False)
     assert await part.resume() is Notice.RESTARTED_BAD_CHECKPOINT
     assert (part.written, part.etag, part.last_modified) == (0, None, None)
+
+
+async def test_a_cancel_during_the_brake_stops_the_writer_and_the_checkpoint_still_lands(
+    tmp_path: Path,
+) -> None:
+    """A download stopped while it waits for a checkpoint (the back-pressure) is stopped: the
+    cancel is not swallowed by the wait, and the checkpoint it waited for is saved all the same.
+    """
+    part = _part(tmp_path / "f", hashing=False)
+    saving, release = threading.Event(), threading.Event()
+    original = part.checkpoint.save
+
+    def slow_save(state: dict[str, Any], *, sync: bool = True) -> None:
+        if state.get("offset") == 100:  # not open()'s save, of nothing
+            saving.set()
+            release.wait(30)
+        original(state, sync=sync)
+
+    part.checkpoint.save = slow_save  # type: ignore[method-assign]
+    part.open()
+    part.write(b"x" * 100)
+    try:
+        part.start_commit()
+        braking = asyncio.create_task(part.recorded_at(100))
+        assert await asyncio.to_thread(saving.wait, 30)
+        braking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await braking
+    finally:
+        release.set()
+    await part.aclose(commit=False)
+    saved = part.checkpoint.load()
+    assert saved is not None
+    assert saved["offset"] == 100

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,4 +60,28 @@ def test_a_wait_for_an_offset_takes_the_commits_up_to_the_first_that_names_it() 
         assert io.idle()
         assert io.commits_until(5) == []
     finally:
+        io.shutdown()
+
+
+async def test_a_cancelled_wait_for_the_queue_is_raised_and_the_queued_work_still_runs() -> None:
+    """Stopping the task that awaits the queue stops the waiting only: the cancel reaches that
+    task (a stopped download must not run on), and the work queued behind stays queued (a
+    checkpoint the stopped download asked for is still saved)."""
+    io = PartIO()
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+    try:
+        io.run(lambda: (started.set(), release.wait(30)))
+        io.run(ran.append, "queued behind")
+        waiting = asyncio.create_task(io.settled())
+        assert await asyncio.to_thread(started.wait, 30)  # (the waiting task awaits meanwhile)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        release.set()
+        io.drain()
+        io.check()
+        assert ran == ["queued behind"]
+    finally:
+        release.set()
         io.shutdown()

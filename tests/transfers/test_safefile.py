@@ -14,11 +14,12 @@ import pytest
 
 from uidt.errors import DestinationBusyError, TransferError, UnsafeFileError
 from uidt.testing.clock import FakeClock
-from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint, UntrustedCheckpoint
 from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile, checkpoint_path, part_path
+from uidt.transfers.retry import RetryPolicy
 from uidt.transfers.safefile import PartLock, lock_holder, mode_for_umask, untrusted_reason
 
 PATH = "/file.bin"
@@ -357,10 +358,16 @@ async def test_a_readable_partial_of_the_users_own_is_resumed_and_made_private(
 
 
 async def test_a_run_that_fails_before_its_first_byte_leaves_nothing(
-    server: TransferTestServer, payload: bytes, tmp_path: Path
+    server: TransferTestServer, payload: bytes, tmp_path: Path, no_wait: RecordingSleep
 ) -> None:
+    """Every attempt is reset before its first byte; the run gives up and leaves nothing.
+
+    (A reset is a link error: ``retries=0`` does not stop its retries, about 60 of a second
+    each; they are kept, but not waited for, which made this test last a minute.)
+    """
     server.add_file(PATH, payload)
     server.set_faults(PATH, Faults(reset_after=0))
     with pytest.raises(TransferError):
-        await download(server.url(PATH), tmp_path / "file.bin", retries=0)
+        await download(server.url(PATH), tmp_path / "file.bin", retries=0, sleep=no_wait)
+    assert len(no_wait.delays) == RetryPolicy().link_retries  # every link retry was made
     assert os.listdir(tmp_path) == []

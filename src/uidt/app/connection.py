@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import h11
 
 from uidt.app.spawn import spawn_daemon, start_failure_reason, take_started
-from uidt.errors import DaemonError
+from uidt.errors import DaemonConnectionLost, DaemonError
 from uidt.home.lock import live_holder
 from uidt.home.paths import Paths
 from uidt.wire import error_from_wire
@@ -166,7 +166,7 @@ class DaemonConnection:
         try:
             status, raw = _exchange(sock, method, build_path(path, query), payload)
         except (OSError, _MalformedAnswer) as exc:
-            raise DaemonError(f"lost the connection to the uidt daemon: {exc}") from exc
+            raise DaemonConnectionLost(f"lost the connection to the uidt daemon: {exc}") from exc
         finally:
             sock.close()
         try:

@@ -155,9 +155,17 @@ class JobScheduler:
             yield
         finally:
             # A daemon that went away (killed, restarted) took the activity with it: its
-            # visibility state lives in its memory. Ending it then is nothing to report.
+            # visibility state lives in its memory. Ending it then is nothing to report, and
+            # no reason to start a daemon (one stopped on purpose stays stopped).
             with suppress(DaemonError):
-                self._call("DELETE", "activities", token)
+                self._quiet().request("DELETE", app_path(self.app, "activities", token))
+
+    def _quiet(self) -> DaemonConnection:
+        """This scheduler's connection, but never starting a daemon."""
+        conn = self._conn
+        if isinstance(conn, DaemonConnection) and conn.autostart:
+            return DaemonConnection(conn.paths, autostart=False, timeout=conn.timeout)
+        return conn
 
     def close(self) -> None:
         """Nothing is held between calls; kept for symmetry with ``AsyncJobScheduler``."""

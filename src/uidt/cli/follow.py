@@ -94,6 +94,15 @@ def _final_notification(cli: CliContext, target: Target) -> dict[str, Any] | Non
     return None
 
 
+def _last_words(cli: CliContext, target: Target) -> dict[str, Any] | None:
+    """The finished job's last notification, if its daemon still answers: how the job ended is
+    known already (a daemon killed right after is no reason to exit 1), only the words differ."""
+    try:
+        return _final_notification(cli, target)
+    except DaemonError:
+        return None
+
+
 def _note_text(note: dict[str, Any] | None) -> str:
     if note is None:
         return ""
@@ -163,7 +172,7 @@ def follow(cli: CliContext, target: Target) -> int:
         job = _watch(cli, target, bar)
         mark("cli.end_seen")
         status, line = outcome(job, target)
-        note = _final_notification(cli, target) if status == 0 else None
+        note = _last_words(cli, target) if status == 0 else None
         mark("cli.final_notification")
         if bar:
             # The last frame: 100 % only for a finished job whose notification says it is done.

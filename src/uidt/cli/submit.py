@@ -10,6 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from uidt.app.connection import DaemonConnection, app_path
+from uidt.app.scheduler import JobScheduler
+from uidt.cli.context import CliContext
+from uidt.cli.follow import MAX_RECONNECTS, reconnect
+from uidt.errors import DaemonConnectionLost
 from uidt.job.info import JobInfo
 from uidt.redact import redact
 from uidt.transfers.names import TRANSFERS_APP
@@ -24,6 +28,35 @@ def schedule_or_attach(connection: DaemonConnection, job: JobInfo) -> dict[str, 
     body = {"namespace": None, "job": job.to_dict(), "attach": True}
     answer = connection.request("POST", app_path(TRANSFERS_APP, "jobs"), body=body)
     return dict(answer) if isinstance(answer, dict) else {"result": answer}
+
+
+def schedule_across_restarts(
+    cli: CliContext, scheduler: JobScheduler, connection: DaemonConnection, job: JobInfo
+) -> dict[str, Any]:
+    """:func:`schedule_or_attach` as the visible app, asked again of the next daemon when the
+    daemon went away before its answer arrived.
+
+    A daemon killed (or restarted) between taking the request and answering it may or may not
+    have stored the job; the answer is lost either way. Scheduling with ``attach`` is safe to
+    repeat: the next daemon attaches to the job if it was stored (a persisted job comes back
+    with it), else schedules it. The next daemon is awaited as ``--wait`` awaits it
+    (:func:`uidt.cli.follow.reconnect`: one that was stopped on purpose is not started again).
+
+    Raises:
+        DaemonConnectionLost: The answer was lost more than ``MAX_RECONNECTS`` times in a row.
+        DaemonError: No daemon came back (or it was stopped on purpose).
+    """
+    losses = 0
+    while True:
+        try:
+            # The user typed this command: the CLI is the visible app while it schedules.
+            with scheduler.activity():
+                return schedule_or_attach(connection, job)
+        except DaemonConnectionLost:
+            losses += 1
+            if losses > MAX_RECONNECTS:
+                raise
+            reconnect(cli)
 
 
 def admission_note(answer: dict[str, Any], job: JobInfo, what: str, *, wait: bool) -> str:

@@ -16,7 +16,7 @@ from uidt.cli.batchinput import check_sha256
 from uidt.cli.context import CliContext, pass_cli, print_json
 from uidt.cli.follow import Target, follow
 from uidt.cli.requestopts import RequestArgs, request_options
-from uidt.cli.submit import admission_note, schedule_or_attach
+from uidt.cli.submit import admission_note, schedule_across_restarts
 from uidt.errors import InvalidJobError, SettingsError
 from uidt.job.hostlabels import normalized
 from uidt.job.info import JobInfo
@@ -314,10 +314,8 @@ def _submit(
         # else while the job runs.
         connection.on_spawn = lambda: prefetched.append(progress.prefetch())
     scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=connection)
-    # The user typed this command: the CLI is the visible app while it schedules.
-    with scheduler.activity():
-        answer = schedule_or_attach(connection, job)
-        mark("cli.scheduled")
+    answer = schedule_across_restarts(cli, scheduler, connection, job)
+    mark("cli.scheduled")
     connection.on_spawn = None
     if wait and not prefetched:
         progress.prefetch()

@@ -48,6 +48,19 @@ def write_batch(fd: int, batch: list[bytes], start: int, hasher: Any) -> None:
         start_writeback(fd, start, size)
 
 
+async def ran(future: Future) -> None:
+    """Await queued work until it has run, whatever its outcome (a failure is kept in
+    :attr:`PartIO.error` and raised by :meth:`PartIO.check`).
+
+    Only the waiting is cancellable: a cancel of the awaiting task (a download being stopped)
+    is raised in it, and never reaches the work, which runs all the same. (Awaiting
+    ``asyncio.wrap_future`` directly would cancel still queued work, a checkpoint the stopped
+    download asked for, and suppressing what that raises would swallow the task's cancel: the
+    stopped download would run on.)
+    """
+    await asyncio.wait([asyncio.wrap_future(future)])
+
+
 class PartIO:
     """One I/O thread and its queue, for one opening of a part file.
 
@@ -133,10 +146,12 @@ class PartIO:
         self._commits.clear()
 
     async def settled(self) -> None:
-        """Await everything queued (it runs in order), without blocking the loop."""
+        """Await everything queued (it runs in order), without blocking the loop.
+
+        A cancel of the awaiting task is raised (see :func:`ran`); the queued work runs anyway.
+        """
         if self._queued:
-            with contextlib.suppress(BaseException):
-                await asyncio.wrap_future(self._queued[-1])
+            await ran(self._queued[-1])
 
     def shutdown(self) -> None:
         """Stop the thread (after what is queued); drop the collected, unwritten chunks."""

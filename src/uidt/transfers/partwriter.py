@@ -16,7 +16,6 @@ due is the :class:`~uidt.transfers.ledger.CommitLedger` in :attr:`PartWriter.led
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import hashlib
@@ -31,7 +30,7 @@ from uidt.transfers.diskio import start_writeback
 from uidt.transfers.fence import Fence
 from uidt.transfers.hashfollow import HashFollower
 from uidt.transfers.ledger import CommitLedger
-from uidt.transfers.partio import PartIO
+from uidt.transfers.partio import PartIO, ran
 from uidt.transfers.parttail import file_identity
 from uidt.transfers.remoteversion import RemoteVersion
 
@@ -278,8 +277,7 @@ class PartWriter:
         if self.recorded >= offset:
             return
         for future in self._commits_until(offset):
-            with contextlib.suppress(BaseException):
-                await asyncio.wrap_future(future)
+            await ran(future)  # a cancel of the download is raised here; the commit runs on
         self._raise_failure()
 
     def _commits_until(self, offset: int) -> list[concurrent.futures.Future[Any]]:
