@@ -14,7 +14,8 @@ from uidt.app.invoke import load_service
 from uidt.errors import ProtocolError
 from uidt.host import messages as msg
 from uidt.host import protocol
-from uidt.host.worker import Worker, _safe_str, exception_type_name, parse_args
+from uidt.host.worker import Worker, _safe_str, exception_type_name
+from uidt.host.workerargs import parse_args
 
 from .conftest import APPS, log_lines, params
 

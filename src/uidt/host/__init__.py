@@ -4,5 +4,7 @@
 - :mod:`uidt.host.launcher` — how workers start (subprocess or in-process).
 - :mod:`uidt.host.events` — the facts the host reports, and sinks for them.
 - :mod:`uidt.host.protocol` — the framed JSON protocol (``docs/ipc.md``).
-- :mod:`uidt.host.worker` — the worker (``python -m uidt.host.worker``); imports stay light.
+- :mod:`uidt.host.worker` — the worker (``python -m uidt.host.worker``); imports stay light;
+  :mod:`uidt.host.workerconnection` its channel to the daemon, :mod:`uidt.host.workerargs` its
+  command line.
 """
