@@ -19,20 +19,19 @@ It listens on 127.0.0.1 only, port 0 (the real port is in :attr:`port`); given a
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import mmap
 import os
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from types import TracebackType
 
 from aiohttp import web
 
 from uidt.testing.httpfaults import SIGNED_PUT_FIELDS, Faults, PathState, RequestRecord
+from uidt.testing.servedfile import ServedFile, etag_of, requested_range
 from uidt.testing.threadedserver import ThreadedTransferTestServer
 from uidt.testing.tusendpoint import TusEndpoint
 
@@ -47,13 +46,6 @@ __all__ = [
 _DRIP_CHUNK = 64 * 1024
 
 
-@dataclass
-class _File:
-    data: bytes | mmap.mmap
-    etag: str
-    last_modified: datetime
-
-
 class RecordingSleep:
     """An injectable ``sleep`` for transfer backoff: records the delays and returns at once."""
 
@@ -64,16 +56,12 @@ class RecordingSleep:
         self.delays.append(seconds)
 
 
-def _etag_of(data: bytes, generation: int) -> str:
-    return '"' + hashlib.sha256(data).hexdigest()[:16] + f"-{generation}" + '"'
-
-
 class TransferTestServer(TusEndpoint):
     """The async server. Use as ``async with`` or call :meth:`start`/:meth:`stop`."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
-        self._files: dict[str, _File] = {}
+        self._files: dict[str, ServedFile] = {}
         self._paths: dict[str, PathState] = {}
         self._generation = itertools.count(1)
         self._upload_ids = itertools.count(1)
@@ -104,9 +92,9 @@ class TransferTestServer(TusEndpoint):
     ) -> str:
         """Serve ``data`` at ``path`` (replacing what was there); return its new ETag (``etag``
         if given: another server's, say, as mirrors of one file may share)."""
-        etag = etag or _etag_of(data, next(self._generation))
+        etag = etag or etag_of(data, next(self._generation))
         when = last_modified or datetime.now(UTC).replace(microsecond=0)
-        self._files[path] = _File(data, etag, when)
+        self._files[path] = ServedFile(data, etag, when)
         return etag
 
     def add_path(self, path: str, source: str | os.PathLike[str]) -> str:
@@ -116,7 +104,7 @@ class TransferTestServer(TusEndpoint):
         stat = os.stat(source)
         etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
         when = datetime.fromtimestamp(int(stat.st_mtime), UTC)
-        self._files[path] = _File(mapped, etag, when)
+        self._files[path] = ServedFile(mapped, etag, when)
         return etag
 
     def change_file(self, path: str, data: bytes | None = None, *, keep_etag: bool = False) -> str:
@@ -298,46 +286,17 @@ class TransferTestServer(TusEndpoint):
             return web.Response(status=404, text="not found\n")
         return await self._serve_file(request, record, state, file, active)
 
-    def _range(self, request: web.Request, file: _File, faults: Faults) -> tuple[int, int] | None:
-        """``(first, end)`` (end exclusive) of a ``bytes=N-`` / ``bytes=N-M`` request, else ``None``."""
-        header = request.headers.get("Range")
-        if faults.no_ranges or not header or not header.startswith("bytes="):
-            return None
-        if_range = request.headers.get("If-Range")
-        if (
-            if_range is not None
-            and not faults.ignore_if_range
-            and not self._if_range_holds(if_range, file)
-        ):
-            return None
-        spec = header[len("bytes=") :].split(",")[0].strip()
-        first, _, last = spec.partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
-            return None
-        end = min(len(file.data), int(last) + 1) if last else len(file.data)
-        return int(first), end
-
-    @staticmethod
-    def _if_range_holds(if_range: str, file: _File) -> bool:
-        if if_range.startswith(('"', "W/")):
-            return if_range == file.etag and not if_range.startswith("W/")
-        try:
-            when = parsedate_to_datetime(if_range)
-        except (TypeError, ValueError):
-            return False
-        return when == file.last_modified
-
     async def _serve_file(
         self,
         request: web.Request,
         record: RequestRecord,
         state: PathState,
-        file: _File,
+        file: ServedFile,
         active: bool,
     ) -> web.StreamResponse:
         faults = state.faults
         size = len(file.data)
-        wanted = self._range(request, file, faults)
+        wanted = requested_range(request, file, faults)
         start, end = wanted if wanted is not None else (None, size)
         headers: dict[str, str] = {}
         if not faults.no_etag:
