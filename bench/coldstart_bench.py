@@ -33,8 +33,6 @@ from pathlib import Path
 
 from bench.transfer_bench import (
     Origin,
-    UidtHome,
-    become_subreaper,
     nginx_origin,
     parse_size,
     settle,
@@ -42,6 +40,7 @@ from bench.transfer_bench import (
     uidt_argv,
     uidt_origin,
 )
+from bench.uidthome import UidtHome, become_subreaper
 from uidt.timing import ENV, read_cpu_marks
 
 RUNS = int(os.environ.get("UIDT_BENCH_RUNS", "5"))

@@ -32,13 +32,12 @@ from bench.transfer_bench import (
     GiB,
     MiB,
     Origin,
-    UidtHome,
     _free_port,
-    become_subreaper,
     parse_size,
     run_once,
     source_file,
 )
+from bench.uidthome import UidtHome, become_subreaper
 
 ENGINE = (
     "import asyncio, sys; from uidt.transfers.download import download; "

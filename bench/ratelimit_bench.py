@@ -30,7 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.transfer_bench import UidtHome, parse_size, source_file
+from bench.transfer_bench import parse_size, source_file
+from bench.uidthome import UidtHome
 from uidt.rates import format_rate, parse_rate
 from uidt.testing.httpserver import ThreadedTransferTestServer
 

@@ -29,14 +29,14 @@ from typing import IO
 import psutil
 
 from bench.badday.clients import UIDT, peer_named, uidt_argv
-from bench.badday.device import DaemonDevice, daemon_request, device_set
+from bench.badday.device import DaemonDevice, device_set
+from bench.badday.lanedaemon import LaneDaemon
 from bench.badday.laneproxy import LaneProxy
 from bench.badday.linkwatch import read_link
 from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
 from bench.badday.report import RunResult
 from bench.badday.trace import KILLS, Event, Kind, Trace, lower_bound_s
-from uidt.errors import UidtError
 
 POLL_S = 0.05
 FILE_NAME = "badday.bin"
@@ -78,7 +78,6 @@ class ClientRun:
         self.home = workdir / "home"
         self.env = {**os.environ, ENV_TAG: tag, "PYTHONDONTWRITEBYTECODE": "1"}
         self.proc: subprocess.Popen[bytes] | None = None  # the peer, or uidt's --wait
-        self.daemon: subprocess.Popen[bytes] | None = None
         self.boot = ""  # the boot id the lane's daemon sees (a new one at each reboot)
         self.user_actions = 0
         self.system_restarts = 0
@@ -88,10 +87,10 @@ class ClientRun:
         self.log_out: IO[bytes] | None = None
         self.restart_at: float | None = None  # a peer that gave up: when to start it again
         self.next_job_poll = 0.0
-        self.daemon_ready = False
+        self.uidtd = LaneDaemon(lane, self.home, workdir, self._popen, self.notes, self.now)
         self.device = DaemonDevice(
             lambda arg: device_set(self.home, arg),
-            self._daemon_serves,
+            self.uidtd.serves,
             lambda: read_link(lane.client_ns, lane.client_if),
             self.now,
             self.notes,
@@ -106,72 +105,9 @@ class ClientRun:
         )
 
     def _start_daemon(self, boot: str) -> None:
-        """Start the lane's daemon (fake device, boot id ``boot``) and wait until it serves.
-
-        While the daemon was down, the command line may have started one itself, as every
-        uidt command does when none answers. That one reads the real device, which in the
-        client namespace (no default route) means no network, where a real machine would read
-        its real network; the harness kills it (``-9``, so ``--wait`` goes on following) and
-        starts its own, and notes it.
-        """
-        self.daemon_ready = False
-        boot_file = self.dir / f"boot-id-{boot}"
-        boot_file.write_text(boot + "\n")
-        script = 'mount --bind "$0" /proc/sys/kernel/random/boot_id && exec "$@"'
-        argv = uidt_argv(self.home, "daemon", "start", "--foreground", "--device", "fake")
-        for _ in range(3):
-            self.daemon = self._popen(
-                self.lane.in_client("sh", "-c", script, str(boot_file), *argv)
-            )
-            if self._serving(self.daemon):
-                break
-            other = self._home_daemon()
-            if other is None:
-                raise RuntimeError(f"the uidt daemon exited with {self.daemon.returncode}")
-            self.notes.append(
-                f"{self.now():.1f}s the command line had started a daemon itself "
-                "(real device); the harness replaced it"
-            )
-            with contextlib.suppress(psutil.Error):
-                other.kill()
-                other.wait(timeout=10)
-        else:
-            raise RuntimeError("the uidt daemon did not start in three attempts")
-        self.daemon_ready = True
+        """Start the lane's daemon (:meth:`LaneDaemon.start`) and tell it the device's state."""
+        self.uidtd.start(boot)
         self.device.tell_new_daemon()
-
-    def _serving(self, daemon: subprocess.Popen[bytes]) -> bool:
-        """Wait until ``daemon`` serves the home (``True``) or exits (``False``)."""
-        deadline = time.monotonic() + 20
-        pid_file = self.home / "daemon.pid"
-        while time.monotonic() < deadline:
-            if daemon.poll() is not None:
-                return False
-            mine = pid_file.exists() and pid_file.read_text().strip() == str(daemon.pid)
-            if mine and self._answers():
-                return True
-            time.sleep(0.1)  # noqa: TID251 - polling a real process, bounded
-        raise RuntimeError("the uidt daemon did not answer within 20 s")
-
-    def _answers(self) -> bool:
-        """Whether the home's daemon answers (asked from this process, as ``uidt daemon status``
-        asks: a ``uidt`` command's Python start would hold up the trace's replay)."""
-        try:
-            daemon_request(self.home, "GET", "/v1/status")
-        except UidtError:
-            return False
-        return True
-
-    def _home_daemon(self) -> psutil.Process | None:
-        """The process named by the home's pid file, if it runs."""
-        with contextlib.suppress(OSError, ValueError, psutil.Error):
-            return psutil.Process(int((self.home / "daemon.pid").read_text()))
-        return None
-
-    def _daemon_serves(self) -> bool:
-        """Whether the harness's daemon is up: only then may it be told (a ``uidt`` command
-        that finds no daemon would start one with the real device)."""
-        return self.daemon_ready and self.daemon is not None and self.daemon.poll() is None
 
     def _start_client(self) -> None:
         if self.client == UIDT:
@@ -184,15 +120,6 @@ class ClientRun:
             self.proc = self._popen(
                 self.lane.in_client(*peer_named(self.client).argv(self.url, self.dest))
             )
-
-    def _worker(self) -> psutil.Process | None:
-        if self.daemon is None:
-            return None
-        with contextlib.suppress(psutil.Error):
-            for child in psutil.Process(self.daemon.pid).children(recursive=True):
-                if "uidt.host.worker" in " ".join(child.cmdline()):
-                    return child
-        return None
 
     def _kill(self, proc: subprocess.Popen[bytes] | None) -> None:
         if proc is not None and proc.poll() is None:
@@ -210,7 +137,7 @@ class ClientRun:
         ).stdout.split():
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(proc), signal.SIGKILL)
-        for popen in (self.proc, self.daemon):
+        for popen in (self.proc, self.uidtd.proc):
             if popen is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     popen.wait(timeout=5)
@@ -245,11 +172,11 @@ class ClientRun:
 
     def _kill_uidt(self, kind: Kind) -> None:
         if kind is Kind.KILL_DAEMON:
-            self._kill(self.daemon)
+            self._kill(self.uidtd.proc)
             self.system_restarts += 1
             self._start_daemon(self.boot)
         elif kind is Kind.KILL_WORKER:
-            worker = self._worker()
+            worker = self.uidtd.worker()
             if worker is None:
                 self.notes.append(f"{self.now():.1f}s kill-worker: no worker was running")
             else:
@@ -292,23 +219,13 @@ class ClientRun:
             self.notes.append(f"{self.now():.1f}s uidt download --wait exited {code}")
         if self.proc is None and self.now() >= self.next_job_poll:
             self.next_job_poll = self.now() + JOB_POLL_S
-            if not self._job_still_pending() and not self.dest.exists():
+            if not self.uidtd.job_still_pending() and not self.dest.exists():
                 self.notes.append(
                     f"{self.now():.1f}s the job ended without the file: submitted again"
                 )
                 self.user_actions += 1
                 self._start_client()
         return False
-
-    def _job_still_pending(self) -> bool:
-        if self.daemon is None or self.daemon.poll() is not None:
-            return True  # killed: the next daemon runs the persisted job again
-        # From this process, not with `uidt jobs` (a Python start blocks the trace's replay).
-        with contextlib.suppress(UidtError, KeyError, TypeError):
-            jobs = daemon_request(self.home, "GET", "/v1/jobs", query={"all": True})["jobs"]
-            states = [j.get("state") for j in jobs]
-            return any(s not in ("finished", "cancelled", "user-stopped") for s in states)
-        return True
 
     # -- one run ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from uidt.app.invoke import load_service
 from uidt.errors import ProtocolError
 from uidt.host import messages as msg
 from uidt.host import protocol
-from uidt.host.worker import Worker, _safe_str, exception_type_name, parse_args
+from uidt.host.worker import Worker, _safe_str, exception_type_name
 
 from .conftest import APPS, log_lines, params
 
@@ -131,34 +131,3 @@ def test_the_worker_module_imports_no_service_and_no_aiohttp() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-
-
-def test_the_command_line_is_read_without_argparse() -> None:
-    args = parse_args(["--fd", "5", "--app", "a.b", "--channels=x,y", "--idle-timeout", "1.5"])
-    assert (args.fd, args.app, args.channels, args.idle_timeout, args.preload) == (
-        5,
-        "a.b",
-        "x,y",
-        1.5,
-        "",
-    )
-
-
-@pytest.mark.parametrize(
-    ("argv", "problem"),
-    [
-        (["--app", "a.b"], "required: --fd"),
-        (["--fd", "x", "--app", "a.b"], "not a valid int"),
-        (["--fd", "3", "--app", "a.b", "--verbose"], "unknown option"),
-        (["--fd", "3", "--app"], "missing value"),
-    ],
-)
-def test_a_bad_command_line_exits_with_the_usage(
-    argv: list[str], problem: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exc:
-        parse_args(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("usage: python -m uidt.host.worker")
-    assert problem in err

@@ -15,6 +15,7 @@ from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.server import RESULT_SUCCESS, JobSchedulerService
 from uidt.server import events as ev
+from uidt.server.eventrouting import route
 
 NOTE = Notification("work", "t")
 INFO = make_app()
@@ -114,7 +115,7 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
 @pytest.mark.parametrize(("event", "call"), EXPECTED, ids=lambda v: type(v).__name__)
 def test_each_event_calls_its_core_method(event: Any, call: tuple[Any, ...] | None) -> None:
     recorder = Recorder()
-    ev.handle(recorder, event)  # type: ignore[arg-type]
+    route(recorder, event)  # type: ignore[arg-type]
     assert recorder.calls == ([] if call is None else [call])
 
 
@@ -125,7 +126,7 @@ def test_every_event_type_is_covered_here() -> None:
 
 def test_an_unknown_value_is_refused() -> None:
     with pytest.raises(AssertionError):
-        ev.handle(Recorder(), object())  # type: ignore[arg-type, call-overload]
+        route(Recorder(), object())  # type: ignore[arg-type, call-overload]
 
 
 def test_schedule_answers_through_handle(service: JobSchedulerService) -> None:

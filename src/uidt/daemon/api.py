@@ -7,31 +7,25 @@ gets a 4xx with a message, never a 500. The OpenAPI description is served at ``/
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import socket
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from uidt.connlimit import connection_cap
+from uidt.daemon.apibody import MAX_BODY, read_body
+from uidt.daemon.appsapi import add_routes as add_app_routes
 from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, json_response
 from uidt.daemon.notificationapi import add_routes as add_notification_routes
 from uidt.daemon.peer import PeerCredentials, peer_credentials
 from uidt.daemon.tracking import schedule_tracked
-from uidt.errors import InvalidJobError, ManifestError, ProtocolError, UidtError
+from uidt.errors import InvalidJobError, ProtocolError, UidtError
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
 from uidt.job.work import JobWorkItem
-from uidt.packages.manifest import load_for_install
 from uidt.wire import error_to_wire
 
 if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
-
-MAX_BODY = 1 << 20
-#: Deepest nesting of lists and objects a request body may have (the handlers and the store
-#: walk bodies recursively; Python's JSON parser itself gives up near 1,000).
-MAX_DEPTH = 32
 
 _json = json_response
 
@@ -76,37 +70,6 @@ def _peer(request: Request) -> PeerCredentials | None:
     if request.sock is not None and request.sock.family == socket.AF_UNIX:
         return peer_credentials(request.sock)
     return None
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = request.body
-    if not raw:
-        return {}
-    if len(raw) > MAX_BODY:
-        raise ProtocolError("request body too large")
-    try:
-        data = json.loads(raw) if raw else {}
-    except RecursionError:
-        raise ProtocolError(f"request body nests deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:
-        raise ProtocolError(f"request body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ProtocolError("request body must be a JSON object")
-    if _depth(data) > MAX_DEPTH:
-        raise ProtocolError(f"request body nests deeper than {MAX_DEPTH} levels")
-    return data
-
-
-def _depth(value: Any) -> int:
-    """How deeply ``value``'s lists and objects nest (without recursion: it may be deep)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def _namespace(request: Request) -> str | None:
@@ -163,7 +126,7 @@ async def openapi(request: Request) -> Response:
 
 async def schedule(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
-    body = await _body(request)
+    body = await read_body(request)
     namespace = body.get("namespace")
     if namespace is not None:
         namespace = validate_namespace(namespace)
@@ -235,7 +198,7 @@ async def pending_reasons(request: Request) -> Response:
 
 async def update_constraints(request: Request) -> Response:
     rt, app = _rt(request), request.match_info["app"]
-    changes = await _body(request)
+    changes = await read_body(request)
     rt.update_constraints(app, _namespace(request), _job_id(request), changes)
     return _json({"ok": True})
 
@@ -256,55 +219,6 @@ async def open_activity(request: Request) -> Response:
 async def close_activity(request: Request) -> Response:
     _rt(request).close_activity(request.match_info["app"], request.match_info["token"])
     return _json({"ok": True})
-
-
-#: The longest reading and checking a manifest may take (a file on a hung network mount).
-MANIFEST_READ_TIMEOUT_S = 10.0
-
-
-async def install_app(request: Request) -> Response:
-    """Read the manifest in a thread (the loop keeps serving), then install it."""
-    body = await _body(request)
-    path = body.get("manifest_path")
-    if not isinstance(path, str) or not os.path.isabs(path):
-        raise ProtocolError("'manifest_path' (an absolute path to uidt.toml) is required")
-    trust = body.get("trust", False)
-    if not isinstance(trust, bool):
-        raise ProtocolError("'trust' must be true or false")
-    try:
-        manifest = await asyncio.wait_for(
-            asyncio.to_thread(load_for_install, path, trust=trust), MANIFEST_READ_TIMEOUT_S
-        )
-    except TimeoutError:
-        raise ManifestError(
-            f"{path}: not read within {MANIFEST_READ_TIMEOUT_S:g} s (a hung file system?)"
-        ) from None
-    return _json(_rt(request).apps.install(manifest))
-
-
-async def list_apps(request: Request) -> Response:
-    return _json({"apps": _rt(request).apps.describe()})
-
-
-async def remove_app(request: Request) -> Response:
-    _rt(request).apps.remove(request.match_info["app"])
-    return _json({"ok": True})
-
-
-async def permissions(request: Request) -> Response:
-    body = await _body(request)
-    rt, app = _rt(request), request.match_info["app"]
-    if isinstance(body.get("grant"), str):
-        rt.apps.set_permission(app, body["grant"], granted=True)
-    elif isinstance(body.get("revoke"), str):
-        rt.apps.set_permission(app, body["revoke"], granted=False)
-    else:
-        raise ProtocolError("give either 'grant' or 'revoke' with a permission name")
-    return _json({"ok": True})
-
-
-async def user_stop(request: Request) -> Response:
-    return _json(await _rt(request).fleet.stop_app(request.match_info["app"]))
 
 
 #: The longest a ``GET /v1/jobs`` may wait for a change (``wait_ms``).
@@ -342,7 +256,7 @@ async def dumpsys(request: Request) -> Response:
 
 
 async def shell_cmd(request: Request) -> Response:
-    body = await _body(request)
+    body = await read_body(request)
     args = body.get("args")
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise ProtocolError("'args' must be a list of strings")
@@ -357,7 +271,7 @@ async def get_bandwidth_limit(request: Request) -> Response:
 async def put_bandwidth_limit(request: Request) -> Response:
     """``{"limit": "2M"}`` (a rate, ``off`` or a timetable) or ``{"limit": null}`` (back to
     the setting); answers as ``GET``. A bad form is a 400 that changes nothing."""
-    body = await _body(request)
+    body = await read_body(request)
     if "limit" not in body:
         raise ProtocolError("give 'limit': a rate (2M), 'off', a timetable, or null")
     limit = body["limit"]
@@ -386,11 +300,7 @@ def create_router() -> Router:
     r.add("GET", "/v1/ping", ping)
     r.add("GET", "/v1/status", status)
     r.add("GET", "/v1/openapi.json", openapi)
-    r.add("GET", "/v1/apps", list_apps)
-    r.add("POST", "/v1/apps", install_app)
-    r.add("DELETE", "/v1/apps/{app}", remove_app)
-    r.add("POST", "/v1/apps/{app}/permissions", permissions)
-    r.add("POST", "/v1/apps/{app}/stop", user_stop)
+    add_app_routes(r)
     r.add("POST", "/v1/apps/{app}/jobs", schedule)
     r.add("GET", "/v1/apps/{app}/jobs", pending_jobs)
     r.add("DELETE", "/v1/apps/{app}/jobs", cancel_many)
@@ -401,7 +311,7 @@ def create_router() -> Router:
     r.add("GET", "/v1/apps/{app}/can-run-user-initiated-jobs", can_run_uij)
     r.add("POST", "/v1/apps/{app}/activities", open_activity)
     r.add("DELETE", "/v1/apps/{app}/activities/{token}", close_activity)
-    add_notification_routes(r, _body)
+    add_notification_routes(r, read_body)
     r.add("GET", "/v1/jobs", list_jobs)
     r.add("GET", "/v1/fleet/jobs", fleet_jobs)
     r.add("GET", "/v1/device/history", device_history)

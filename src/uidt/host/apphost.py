@@ -15,29 +15,14 @@ import itertools
 import logging
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import Any
 
-from uidt.errors import InvalidJobError, ProtocolError
-from uidt.host.events import (
-    BindFailed,
-    Bound,
-    BytesEstimated,
-    BytesTransferred,
-    EventSink,
-    Finished,
-    HostEvent,
-    JobCrashed,
-    NetworkChangeHandled,
-    NotificationSet,
-    Pong,
-    ProcessDied,
-    StartResult,
-    StopResult,
-)
+from uidt.errors import ProtocolError
+from uidt.host.events import BindFailed, Bound, EventSink, HostEvent, ProcessDied
+from uidt.host.inbound import report
 from uidt.host.launcher import Launcher, SubprocessLauncher, WorkerProcess
-from uidt.job.notification import EndPolicy, Notification
+from uidt.host.workerhandle import WorkerHandle
 from uidt.job.params import JobParameters
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.packages.manifest import Manifest
@@ -45,31 +30,14 @@ from uidt.timing import mark
 
 log = logging.getLogger("uidt.host")
 
-# The wire format (msgspec, ~15-20 ms to import) is imported where a worker is talked to, so
-# that the daemon's socket answers before it is loaded (tests/daemon/test_main.py).
-if TYPE_CHECKING:
-    from uidt.host import messages as msg
+# The wire format (msgspec, ~15-20 ms to import) is imported where a worker is talked to (here,
+# in workerhandle and in inbound), so that the daemon's socket answers before it is loaded
+# (tests/daemon/test_main.py).
 
 __all__ = ["AppHost"]
 
 #: How long a worker that closed its socket may take to exit before it is killed.
 EXIT_GRACE_S = 2.0
-
-
-@dataclass
-class _Worker:
-    app: str
-    process: WorkerProcess
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    reader_task: asyncio.Task[None] | None = None
-    pings: dict[int, asyncio.Future[None]] = field(default_factory=dict)
-
-    def send(self, message: msg.ToWorker) -> None:
-        from uidt.host import protocol
-
-        if not self.writer.is_closing():
-            self.writer.write(protocol.encode(message))
 
 
 class AppHost:
@@ -98,7 +66,7 @@ class AppHost:
         self.launcher: Launcher = launcher or SubprocessLauncher(log_dir)
         self.idle_timeout_s = idle_timeout_s
         self.hello_timeout_s = hello_timeout_s
-        self.workers: dict[str, _Worker] = {}
+        self.workers: dict[str, WorkerHandle] = {}
         self._binding: set[str] = set()
         #: Set when a bind under way ends (a notification action waits for it).
         self._bind_done: dict[str, asyncio.Event] = {}
@@ -194,11 +162,11 @@ class AppHost:
         log.info("prestarted the worker of %s (pid %s)", app, process.pid)
         self._register(worker)
 
-    def _register(self, worker: _Worker) -> None:
+    def _register(self, worker: WorkerHandle) -> None:
         self.workers[worker.app] = worker
         worker.reader_task = asyncio.get_running_loop().create_task(self._read(worker))
 
-    async def _launch(self, manifest: Manifest) -> _Worker:
+    async def _launch(self, manifest: Manifest) -> WorkerHandle:
         mark("host.launch")
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -211,7 +179,7 @@ class AppHost:
 
     async def _handshake(
         self, manifest: Manifest, process: WorkerProcess, parent: socket.socket
-    ) -> _Worker:
+    ) -> WorkerHandle:
         """Wait for the worker's hello on ``parent``; kill the worker if it does not come."""
         from uidt.host import messages as msg
         from uidt.host import protocol
@@ -222,7 +190,7 @@ class AppHost:
             parent.close()
             process.kill()
             raise
-        worker = _Worker(manifest.package, process, reader, writer)
+        worker = WorkerHandle(manifest.package, process, reader, writer)
         try:
             hello = await asyncio.wait_for(
                 protocol.read_frame(reader, protocol.FROM_WORKER), self.hello_timeout_s
@@ -370,7 +338,7 @@ class AppHost:
 
     # -- the reader ----------------------------------------------------------------------------
 
-    async def _read(self, worker: _Worker) -> None:
+    async def _read(self, worker: WorkerHandle) -> None:
         from uidt.host import protocol
 
         clean_end = False
@@ -380,7 +348,7 @@ class AppHost:
                 if message is None:
                     clean_end = True
                     break
-                self._dispatch(worker, message)
+                report(worker, message, self._emit)
         except (ProtocolError, ConnectionError) as exc:
             log.error("the worker of %s broke the protocol: %s; killing it", worker.app, exc)
         except Exception:  # the sink failed on a well-formed message: our bug, not the app's
@@ -404,63 +372,3 @@ class AppHost:
             with contextlib.suppress(Exception):
                 status = await process.wait()
         return status
-
-    def _dispatch(self, worker: _Worker, message: msg.FromWorker) -> None:
-        """Turn one typed message into the fact it reports (already checked by the decoder)."""
-        from uidt.host import messages as msg
-
-        app = worker.app
-        match message:
-            case msg.StartResult(run_id=run_id, wants_to_run=wants):
-                self._emit(StartResult(app, run_id, wants))
-            case msg.StopResult(run_id=run_id, wants_reschedule=wants):
-                self._emit(StopResult(app, run_id, wants))
-            case msg.NetworkChangedDone(run_id=run_id):
-                self._emit(NetworkChangeHandled(app, run_id))
-            case msg.Crashed():
-                self._emit(
-                    JobCrashed(
-                        app,
-                        message.run_id,
-                        message.phase,
-                        message.traceback,
-                        message.exception_type,
-                        message.message,
-                    )
-                )
-            case msg.JobFinished(run_id=run_id, wants_reschedule=wants, failure=failure):
-                mark("host.job_finished")
-                self._emit(Finished(app, run_id, wants and failure is None, failure))
-            case msg.SetNotification():
-                self._set_notification(worker, message)
-            case msg.UpdateEstimatedBytes(run_id=run_id, download=down, upload=up):
-                self._emit(BytesEstimated(app, run_id, down, up))
-            case msg.UpdateTransferredBytes(run_id=run_id, download=down, upload=up):
-                self._emit(BytesTransferred(app, run_id, down, up))
-            case msg.Pong(seq=seq):
-                future = worker.pings.get(seq)
-                if future is not None and not future.done():
-                    future.set_result(None)
-                self._emit(Pong(app, seq))
-            case msg.Hello():
-                raise ProtocolError(f"a second hello from the worker of {app}")
-            case _:
-                assert_never(message)
-
-    def _set_notification(self, worker: _Worker, message: msg.SetNotification) -> None:
-        from uidt.host import messages as msg
-
-        error: str | None = None
-        try:
-            notification = Notification.from_dict(message.notification)
-            policy = EndPolicy(message.end_policy)
-            self._emit(
-                NotificationSet(
-                    worker.app, message.run_id, message.notification_id, notification, policy
-                )
-            )
-        except (InvalidJobError, ValueError) as exc:
-            error = str(exc)
-            log.warning("set_notification of run %d refused: %s", message.run_id, exc)
-        if message.request_id is not None:
-            worker.send(msg.Reply(message.request_id, error))

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 from uidt.lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from uidt.job.info import JobInfo, TriggerContentUri
+    from uidt.job.info import JobInfo
     from uidt.job.network import NetCapability, NetworkRequest, NetworkType, Transport
     from uidt.job.notification import EndPolicy, Notification, NotificationAction
     from uidt.job.params import JobParameters
     from uidt.job.priority import BackoffPolicy, Priority
     from uidt.job.reasons import InternalStopReason, PendingReason, StopReason
+    from uidt.job.trigger import TriggerContentUri
     from uidt.job.work import JobWorkItem
 
 __all__ = [
@@ -40,7 +41,7 @@ __getattr__ = lazy_attributes(
     __name__,
     {
         "JobInfo": "uidt.job.info",
-        "TriggerContentUri": "uidt.job.info",
+        "TriggerContentUri": "uidt.job.trigger",
         "NetCapability": "uidt.job.network",
         "NetworkRequest": "uidt.job.network",
         "NetworkType": "uidt.job.network",

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from uidt.errors import InvalidJobError
 from uidt.job import extras as _extras
 from uidt.job.hostlabels import check_label, normalized
+from uidt.job.infodecode import as_int, check_identity, decode_fields
 from uidt.job.network import NetworkRequest, NetworkType
 from uidt.job.priority import (
     DEFAULT_INITIAL_BACKOFF_MILLIS,
@@ -25,17 +26,12 @@ from uidt.job.priority import (
     BackoffPolicy,
     Priority,
 )
+from uidt.job.trigger import TriggerContentUri
 from uidt.job.validation import enforce_validity
 
+__all__ = ["UNKNOWN", "JobInfo", "TriggerContentUri"]
+
 UNKNOWN = -1
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerContentUri:
-    """A content URI whose changes would trigger the job (never allowed on user-initiated jobs)."""
-
-    uri: str
-    notify_for_descendants: bool = False
 
 
 @dataclass(frozen=True, eq=True)
@@ -162,9 +158,9 @@ class JobInfo:
         missing = [name for name in ("job_id", "service") if name not in data]
         if missing:
             raise InvalidJobError(f"missing job field(s): {', '.join(missing)}")
-        _check_identity(data["job_id"], data["service"])
+        check_identity(data["job_id"], data["service"])
         try:
-            kwargs = _decode_fields(data)
+            kwargs = decode_fields(data, _FLAG_FIELDS)
             job = cls(**kwargs)
         except InvalidJobError:
             raise
@@ -177,7 +173,7 @@ class JobInfo:
         """Android's ``JobInfo.Builder`` in snake_case; every setter returns the builder."""
 
         def __init__(self, job_id: int, service: str) -> None:
-            _check_identity(job_id, service)
+            check_identity(job_id, service)
             self._fields: dict[str, Any] = {"job_id": job_id, "service": service}
             self._priority = Priority.DEFAULT
             self._trigger_uris: list[TriggerContentUri] = []
@@ -232,11 +228,11 @@ class JobInfo:
             return self._set("required_network", NetworkRequest.for_network_type(kind))
 
         def set_estimated_network_bytes(self, download: int, upload: int) -> JobInfo.Builder:
-            self._set("estimated_network_download_bytes", _as_int(download, "download bytes"))
-            return self._set("estimated_network_upload_bytes", _as_int(upload, "upload bytes"))
+            self._set("estimated_network_download_bytes", as_int(download, "download bytes"))
+            return self._set("estimated_network_upload_bytes", as_int(upload, "upload bytes"))
 
         def set_minimum_network_chunk_bytes(self, chunk: int) -> JobInfo.Builder:
-            chunk = _as_int(chunk, "chunk bytes")
+            chunk = as_int(chunk, "chunk bytes")
             if chunk != UNKNOWN and chunk <= 0:
                 raise InvalidJobError("Minimum chunk size must be positive")
             return self._set("minimum_network_chunk_bytes", chunk)
@@ -244,7 +240,7 @@ class JobInfo:
         def set_backoff_criteria(
             self, initial_backoff_millis: int, policy: BackoffPolicy | int
         ) -> JobInfo.Builder:
-            initial = _as_int(initial_backoff_millis, "initial backoff")
+            initial = as_int(initial_backoff_millis, "initial backoff")
             try:
                 policy = BackoffPolicy(policy)
             except ValueError as exc:
@@ -270,17 +266,17 @@ class JobInfo:
 
         def set_minimum_latency(self, millis: int) -> JobInfo.Builder:
             self._set("has_early_constraint", True)
-            return self._set("min_latency_millis", _as_int(millis, "minimum latency"))
+            return self._set("min_latency_millis", as_int(millis, "minimum latency"))
 
         def set_override_deadline(self, millis: int) -> JobInfo.Builder:
             self._set("has_late_constraint", True)
-            return self._set("override_deadline_millis", _as_int(millis, "override deadline"))
+            return self._set("override_deadline_millis", as_int(millis, "override deadline"))
 
         def set_periodic(
             self, interval_millis: int, flex_millis: int | None = None
         ) -> JobInfo.Builder:
-            interval = max(_as_int(interval_millis, "period"), MIN_PERIOD_MILLIS)
-            flex = interval if flex_millis is None else _as_int(flex_millis, "flex")
+            interval = max(as_int(interval_millis, "period"), MIN_PERIOD_MILLIS)
+            flex = interval if flex_millis is None else as_int(flex_millis, "flex")
             min_flex = max(interval * 5 // 100, MIN_FLEX_MILLIS)
             flex = min(max(flex, min_flex), interval)
             self._set("is_periodic", True)
@@ -347,74 +343,5 @@ class JobInfo:
             return job
 
 
-def _check_identity(job_id: Any, service: Any) -> None:
-    if isinstance(job_id, bool) or not isinstance(job_id, int):
-        raise InvalidJobError(f"job_id must be an int, not {type(job_id).__name__}")
-    if not -(2**31) <= job_id < 2**31:
-        raise InvalidJobError(f"job_id {job_id} does not fit in 32 bits")
-    if not isinstance(service, str) or ":" not in service:
-        raise InvalidJobError(
-            f"service must be 'module:Class' of a declared service, not {service!r}"
-        )
-
-
-def _as_list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        raise InvalidJobError(f"{what} must be a list")
-    return list(value)
-
-
-def _as_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidJobError(f"{what} must be an int, not {type(value).__name__}")
-    return int(value)
-
-
-def _decode_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in ("extras", "transient_extras"):
-            kwargs[f"{key}_json"] = _extras.freeze(value, key)
-        elif key == "required_network":
-            kwargs[key] = None if value is None else NetworkRequest.from_dict(value)
-        elif key == "trigger_content_uris":
-            kwargs[key] = tuple(_decode_trigger(item) for item in _as_list(value, key))
-        elif key == "debug_tags":
-            tags = _as_list(value, key)
-            if not all(isinstance(t, str) for t in tags):
-                raise InvalidJobError("debug_tags must be strings")
-            kwargs[key] = tuple(tags)
-        elif key == "required_host_labels":
-            kwargs[key] = normalized(_as_list(value, key))
-        elif key == "priority":
-            kwargs[key] = Priority(_as_int(value, key))
-        elif key == "initial_backoff_millis":
-            # As the builder does: a hand-written dict cannot ask for less than 10 s.
-            kwargs[key] = max(_as_int(value, key), MIN_BACKOFF_MILLIS)
-        elif key == "backoff_policy":
-            kwargs[key] = BackoffPolicy(_as_int(value, key))
-        elif key in ("service", "clip_data", "trace_tag"):
-            if value is not None and not isinstance(value, str):
-                raise InvalidJobError(f"{key} must be a string")
-            kwargs[key] = value
-        elif isinstance(_FIELD_DEFAULTS.get(key), bool):
-            if not isinstance(value, bool):
-                raise InvalidJobError(f"{key} must be true or false")
-            kwargs[key] = value
-        else:
-            kwargs[key] = _as_int(value, key)
-    return kwargs
-
-
-def _decode_trigger(item: Any) -> TriggerContentUri:
-    if not isinstance(item, list | tuple) or len(item) != 2:
-        raise InvalidJobError("a trigger content URI must be [uri, notify_for_descendants]")
-    uri, descendants = item
-    if not isinstance(uri, str) or not uri or not isinstance(descendants, bool):
-        raise InvalidJobError("a trigger content URI must be [non-empty string, bool]")
-    return TriggerContentUri(uri, descendants)
-
-
-_FIELD_DEFAULTS: dict[str, Any] = {
-    f.name: f.default for f in dataclasses.fields(JobInfo) if f.default is not dataclasses.MISSING
-}
+#: The fields that hold ``true`` or ``false`` in the dict form.
+_FLAG_FIELDS = frozenset(f.name for f in dataclasses.fields(JobInfo) if isinstance(f.default, bool))

@@ -25,7 +25,7 @@ class HostEvents:
 
     A facet of the core, not part of its class: each fact a worker reports (``on_start_job``
     returned, ``job_finished``, the process died …) is one method here, reached through
-    :func:`uidt.server.events.handle`; it uses the core's parts' public APIs only.
+    :func:`uidt.server.eventrouting.route`; it uses the core's parts' public APIs only.
     """
 
     def __init__(self, core: SchedulerCore) -> None:

@@ -30,6 +30,7 @@ from uidt.server.context import Verb
 from uidt.server.controllers.tracking import changed_readings
 from uidt.server.core import SchedulerCore
 from uidt.server.evaluation import changed_by_device
+from uidt.server.eventrouting import route
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
 from uidt.server.notificationmanager import NotificationManagerService
@@ -96,7 +97,7 @@ class JobSchedulerService(SchedulerCore):
         Returns:
             ``schedule``'s result for a :class:`~uidt.server.events.Schedule`, else ``None``.
         """
-        return ev.handle(self, event)
+        return route(self, event)
 
     # -- app registry and visibility ------------------------------------------------------
 

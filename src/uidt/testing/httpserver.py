@@ -19,125 +19,31 @@ It listens on 127.0.0.1 only, port 0 (the real port is in :attr:`port`); given a
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import mmap
 import os
 import ssl
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from types import TracebackType
 
 from aiohttp import web
 
+from uidt.testing.httpfaults import SIGNED_PUT_FIELDS, Faults, PathState, RequestRecord
+from uidt.testing.servedfile import ServedFile, etag_of, requested_range
+from uidt.testing.threadedserver import ThreadedTransferTestServer
 from uidt.testing.tusendpoint import TusEndpoint
 
+__all__ = [
+    "Faults",
+    "RecordingSleep",
+    "RequestRecord",
+    "ThreadedTransferTestServer",
+    "TransferTestServer",
+]
+
 _DRIP_CHUNK = 64 * 1024
-
-
-@dataclass
-class Faults:
-    """How one path misbehaves. Fields left at their defaults do nothing.
-
-    Attributes:
-        times: Apply the body/status faults to the first ``times`` requests on the path only
-            (every method counts, HEAD and OPTIONS too; ``None``: all requests).
-        status: Answer with this status (e.g. 503, 429, 404) instead of the file.
-        retry_after: ``Retry-After`` value sent with ``status``.
-        reset_after: Abort the connection (RST) after this many body bytes.
-        truncate_after: Close cleanly after this many body bytes, short of ``Content-Length``.
-        drip_bps: Send the body at most this many bytes per second (every request: ``times``
-            does not limit it).
-        no_ranges: Ignore ``Range``; never send ``Accept-Ranges``.
-        no_length: Send the body chunked, without ``Content-Length``.
-        redirect_to: Answer ``redirect_status`` (``302``) to this path or URL (itself for a
-            redirect loop).
-        change_etag: Give the file a new ETag and Last-Modified (same bytes) before answering,
-            as if it had been replaced between requests.
-        overstate_length: Announce a ``Content-Length`` this many bytes larger than the body,
-            send the real body and close (a server whose length is wrong).
-        drip_chunk: Bytes per write while dripping (``drip_bps``); default about 1/20 s worth.
-        no_etag: Never send an ``ETag`` (a property of the server: ``times`` does not limit it).
-        no_last_modified: Never send a ``Last-Modified`` (not limited by ``times`` either).
-        ignore_if_range: Answer a ``Range`` request with ``206`` even when ``If-Range`` no
-            longer matches, as some servers do (not limited by ``times``).
-        drop: Abort the connection (RST) as soon as a request arrives, before any answer: a
-            link that is down, for every method (uploads' ``HEAD`` and ``PATCH`` too).
-        offset_delta: tus: add this to every ``Upload-Offset`` the server reports (``HEAD`` and
-            ``PATCH`` answers), a server that lies about what it holds.
-        methods: Apply the faults that ``times`` limits only to requests with these methods
-            (``None``: all); ``times`` still counts every request.
-        require_authorization: Answer ``401`` to any request whose ``Authorization`` is not
-            exactly this (a server that wants a token; not limited by ``times``).
-        range_from_zero: Answer a ``Range`` request with as many bytes from byte 0 instead,
-            with a ``Content-Range`` saying so (a broken cache: the wrong range).
-    """
-
-    times: int | None = None
-    status: int | None = None
-    retry_after: str | None = None
-    reset_after: int | None = None
-    truncate_after: int | None = None
-    drip_bps: int | None = None
-    no_ranges: bool = False
-    no_length: bool = False
-    redirect_to: str | None = None
-    redirect_status: int = 302
-    change_etag: bool = False
-    overstate_length: int = 0
-    drip_chunk: int | None = None
-    no_etag: bool = False
-    no_last_modified: bool = False
-    ignore_if_range: bool = False
-    drop: bool = False
-    offset_delta: int = 0
-    methods: frozenset[str] | None = None
-    require_authorization: str | None = None
-    range_from_zero: bool = False
-
-
-#: The only fields a ``PUT`` to ``/signed/...`` may carry: what a presigned URL's signature
-#: leaves out (the signature covers the host; S3's older form also the Content-Type, so any
-#: other field, Content-Type included, fails the check as it would there).
-SIGNED_PUT_FIELDS = frozenset(
-    {"host", "content-length", "user-agent", "accept", "accept-encoding", "connection"}
-)
-
-
-@dataclass
-class RequestRecord:
-    """What the server saw and did for one request."""
-
-    method: str
-    path: str
-    range: str | None
-    if_range: str | None
-    status: int = 0
-    start: int = 0
-    body_bytes: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    """The request's header fields, names in lower case (a repeated one: its last value)."""
-    peer_port: int = 0
-    """The client's port (a proxy's own connection when one is in between)."""
-    finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    """Set when the handler is done with the request (answered, or saw the client go away)."""
-
-
-@dataclass
-class _File:
-    data: bytes | mmap.mmap
-    etag: str
-    last_modified: datetime
-
-
-@dataclass
-class _Path:
-    faults: Faults = field(default_factory=Faults)
-    hits: int = 0
-    gate: asyncio.Event | None = None
 
 
 class RecordingSleep:
@@ -150,17 +56,13 @@ class RecordingSleep:
         self.delays.append(seconds)
 
 
-def _etag_of(data: bytes, generation: int) -> str:
-    return '"' + hashlib.sha256(data).hexdigest()[:16] + f"-{generation}" + '"'
-
-
 class TransferTestServer(TusEndpoint):
     """The async server. Use as ``async with`` or call :meth:`start`/:meth:`stop`."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
-        self._files: dict[str, _File] = {}
-        self._paths: dict[str, _Path] = {}
+        self._files: dict[str, ServedFile] = {}
+        self._paths: dict[str, PathState] = {}
         self._generation = itertools.count(1)
         self._upload_ids = itertools.count(1)
         self.uploads: dict[str, bytearray] = {}
@@ -190,9 +92,9 @@ class TransferTestServer(TusEndpoint):
     ) -> str:
         """Serve ``data`` at ``path`` (replacing what was there); return its new ETag (``etag``
         if given: another server's, say, as mirrors of one file may share)."""
-        etag = etag or _etag_of(data, next(self._generation))
+        etag = etag or etag_of(data, next(self._generation))
         when = last_modified or datetime.now(UTC).replace(microsecond=0)
-        self._files[path] = _File(data, etag, when)
+        self._files[path] = ServedFile(data, etag, when)
         return etag
 
     def add_path(self, path: str, source: str | os.PathLike[str]) -> str:
@@ -202,7 +104,7 @@ class TransferTestServer(TusEndpoint):
         stat = os.stat(source)
         etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
         when = datetime.fromtimestamp(int(stat.st_mtime), UTC)
-        self._files[path] = _File(mapped, etag, when)
+        self._files[path] = ServedFile(mapped, etag, when)
         return etag
 
     def change_file(self, path: str, data: bytes | None = None, *, keep_etag: bool = False) -> str:
@@ -269,8 +171,8 @@ class TransferTestServer(TusEndpoint):
         scheme = "http" if self._ssl_context is None else "https"
         return f"{scheme}://127.0.0.1:{self.port}{path}"
 
-    def _path(self, path: str) -> _Path:
-        return self._paths.setdefault(path, _Path())
+    def _path(self, path: str) -> PathState:
+        return self._paths.setdefault(path, PathState())
 
     def _count_sent(self, path: str, count: int) -> None:
         total = self._sent[path] = self._sent.get(path, 0) + count
@@ -384,46 +286,17 @@ class TransferTestServer(TusEndpoint):
             return web.Response(status=404, text="not found\n")
         return await self._serve_file(request, record, state, file, active)
 
-    def _range(self, request: web.Request, file: _File, faults: Faults) -> tuple[int, int] | None:
-        """``(first, end)`` (end exclusive) of a ``bytes=N-`` / ``bytes=N-M`` request, else ``None``."""
-        header = request.headers.get("Range")
-        if faults.no_ranges or not header or not header.startswith("bytes="):
-            return None
-        if_range = request.headers.get("If-Range")
-        if (
-            if_range is not None
-            and not faults.ignore_if_range
-            and not self._if_range_holds(if_range, file)
-        ):
-            return None
-        spec = header[len("bytes=") :].split(",")[0].strip()
-        first, _, last = spec.partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
-            return None
-        end = min(len(file.data), int(last) + 1) if last else len(file.data)
-        return int(first), end
-
-    @staticmethod
-    def _if_range_holds(if_range: str, file: _File) -> bool:
-        if if_range.startswith(('"', "W/")):
-            return if_range == file.etag and not if_range.startswith("W/")
-        try:
-            when = parsedate_to_datetime(if_range)
-        except (TypeError, ValueError):
-            return False
-        return when == file.last_modified
-
     async def _serve_file(
         self,
         request: web.Request,
         record: RequestRecord,
-        state: _Path,
-        file: _File,
+        state: PathState,
+        file: ServedFile,
         active: bool,
     ) -> web.StreamResponse:
         faults = state.faults
         size = len(file.data)
-        wanted = self._range(request, file, faults)
+        wanted = requested_range(request, file, faults)
         start, end = wanted if wanted is not None else (None, size)
         headers: dict[str, str] = {}
         if not faults.no_etag:
@@ -472,7 +345,7 @@ class TransferTestServer(TusEndpoint):
         request: web.Request,
         response: web.StreamResponse,
         record: RequestRecord,
-        state: _Path,
+        state: PathState,
         data: bytes | mmap.mmap,
         start: int,
         limit: int,
@@ -500,91 +373,3 @@ class TransferTestServer(TusEndpoint):
                 ahead = sent / drip - (loop.time() - began)
                 if ahead > 0:
                     await asyncio.sleep(ahead)  # pacing the stream, not waiting for an event
-
-
-class ThreadedTransferTestServer:
-    """:class:`TransferTestServer` on its own thread and event loop, for synchronous callers.
-
-    Use as a ``with`` block. Configuration methods are forwarded to the server thread.
-    Given an ``ssl.SSLContext`` it speaks HTTPS, as :class:`TransferTestServer` does.
-    """
-
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
-        self.server = TransferTestServer(ssl_context=ssl_context)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-
-    def __enter__(self) -> ThreadedTransferTestServer:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(10)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    def _call(self, func: Callable[[], object]) -> None:
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                func()
-            finally:
-                done.set()
-
-        self._loop.call_soon_threadsafe(run)
-        done.wait(10)
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return self.server.port
-
-    def url(self, path: str) -> str:
-        """The full URL of ``path``."""
-        return self.server.url(path)
-
-    def add_file(self, path: str, data: bytes) -> None:
-        """See :meth:`TransferTestServer.add_file`."""
-        self._call(lambda: self.server.add_file(path, data))
-
-    def add_path(self, path: str, source: str | os.PathLike[str]) -> None:
-        """See :meth:`TransferTestServer.add_path`."""
-        self._call(lambda: self.server.add_path(path, source))
-
-    def set_faults(self, path: str, faults: Faults | None = None) -> None:
-        """See :meth:`TransferTestServer.set_faults`."""
-        self._call(lambda: self.server.set_faults(path, faults))
-
-    def throttle(self, path: str, bytes_per_second: int | None) -> None:
-        """See :meth:`TransferTestServer.throttle`."""
-        self._call(lambda: self.server.throttle(path, bytes_per_second))
-
-    def pause(self, path: str) -> None:
-        """See :meth:`TransferTestServer.pause`."""
-        self._call(lambda: self.server.pause(path))
-
-    def unpause(self, path: str) -> None:
-        """See :meth:`TransferTestServer.unpause`."""
-        self._call(lambda: self.server.unpause(path))
-
-    def bytes_sent(self, path: str) -> int:
-        """See :meth:`TransferTestServer.bytes_sent`."""
-        return self.server.bytes_sent(path)
-
-    def wait_bytes_sent(self, path: str, count: int, timeout: float = 10.0) -> None:
-        """Block until ``count`` body bytes of ``path`` have been sent."""
-        future = asyncio.run_coroutine_threadsafe(
-            self.server.wait_bytes_sent(path, count), self._loop
-        )
-        try:
-            future.result(timeout)
-        finally:
-            future.cancel()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from uidt.testing.httpserver import RequestRecord, _Path
+    from uidt.testing.httpfaults import PathState, RequestRecord
 
 TUS_VERSION = "1.0.0"
 
@@ -59,7 +59,7 @@ class TusEndpoint:
         raise NotImplementedError
 
     async def put_sink(
-        self, request: web.Request, record: RequestRecord, state: _Path, active: bool
+        self, request: web.Request, record: RequestRecord, state: PathState, active: bool
     ) -> web.StreamResponse:
         """A plain ``PUT``/``POST``: the body is read as it arrives (counted, held while the
         path is paused, cut by ``reset_after``) and kept in :attr:`put_bodies` only when the
@@ -85,7 +85,7 @@ class TusEndpoint:
         return web.Response(status=201)
 
     async def _tus(
-        self, request: web.Request, record: RequestRecord, state: _Path, active: bool
+        self, request: web.Request, record: RequestRecord, state: PathState, active: bool
     ) -> web.StreamResponse:
         if not self.tus_enabled:
             if request.method in ("PUT", "POST"):
@@ -149,7 +149,7 @@ class TusEndpoint:
         self,
         request: web.Request,
         record: RequestRecord,
-        state: _Path,
+        state: PathState,
         active: bool,
         upload_id: str,
         base: dict[str, str],

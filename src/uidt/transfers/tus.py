@@ -4,7 +4,7 @@ cancel), one request each.
 :class:`TusClient` asks, creates, reads the offset, sends bytes and terminates; it turns the server's
 answers into values or errors (a status worth retrying becomes
 :class:`~uidt.transfers.failures.TransientStatusError`, a refusal :class:`RemoteError`), and
-decides nothing about retrying or resuming: that is the run's part (:mod:`uidt.transfers.upload`).
+decides nothing about retrying or resuming: that is the run's part (:mod:`uidt.transfers.uploadrun`).
 :class:`OffsetWatch` holds what the server said about its offset against what was sent, so a
 server that claims bytes it never got, or loses bytes it acknowledged, is caught.
 """
