@@ -150,6 +150,12 @@ class SchedulerCore:
         if self._batch_depth == 0:
             self.check_pass()
 
+    def reserve_generation(self) -> int:
+        """Draw the generation of a scheduling about to be made (never drawn again)."""
+        generation = self._next_generation
+        self._next_generation += 1
+        return generation
+
     def _insert(self, status: JobStatus) -> None:
         """Add a new scheduling of a job (its generation assigned if it has none)."""
         if status.generation < 1:

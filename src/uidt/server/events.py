@@ -219,6 +219,8 @@ class Schedule:
     namespace: str | None
     job: JobInfo
     work: JobWorkItem | None = None
+    #: Reserved before the job was stored (``SchedulerCore.reserve_generation``); 0: draw one.
+    generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,8 +373,8 @@ def handle(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None
         case Pong() | NetworkChangeHandled():
             pass  # heartbeats and acknowledgements: nothing for the core to decide
         # requests and changes from the daemon
-        case Schedule(caller=caller, namespace=namespace, job=job, work=work):
-            return core.schedule(caller, namespace, job, work)
+        case Schedule(caller=caller, namespace=namespace, job=job, work=work, generation=gen):
+            return core.schedule(caller, namespace, job, work, gen)
         case DeviceChanged(state=state):
             core.on_device_state(state)
         case TimerDue():

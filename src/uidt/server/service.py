@@ -133,17 +133,15 @@ class JobSchedulerService(SchedulerCore):
 
     # -- admission ------------------------------------------------------------------------
 
-    def schedule(
+    def admit(
         self,
         caller: Caller,
         namespace: str | None,
         job: JobInfo,
         work: JobWorkItem | None = None,
-    ) -> int:
-        """``schedule`` (or ``enqueue`` with ``work``): admission, then insert (docs/android-semantics.md#admission).
-
-        Returns:
-            ``RESULT_SUCCESS`` (1) or ``RESULT_FAILURE`` (0).
+    ) -> JobKey | None:
+        """``schedule``'s admission checks, changing no job: the job's key, or ``None`` where
+        ``schedule`` answers ``RESULT_FAILURE`` (docs/android-semantics.md#admission).
 
         Raises:
             InvalidJobError: invalid job, work item, namespace or service.
@@ -155,11 +153,44 @@ class JobSchedulerService(SchedulerCore):
             # visible now, or a click grant: a transient background-start privilege
             self.registry.note_user_interaction(caller.app, self.now())
         if not admission.validate_job(app, job, work):
-            return RESULT_FAILURE
+            return None
         if job.is_user_initiated() and not self._may_schedule_uij(caller):
+            return None
+        key = JobKey(caller.app, validate_namespace(namespace), job.job_id)
+        existing = self.jobs.get(key)
+        if existing is not None and work is not None and existing.job == job:
+            return key  # enqueue into the same job: no new job
+        count = len(self.app_jobs.get(caller.app, {})) - (1 if existing else 0)
+        if count > self.settings.max_jobs_per_app:
+            raise JobLimitError(
+                f"Apps may not schedule more than {self.settings.max_jobs_per_app} distinct jobs"
+            )
+        return key
+
+    def schedule(
+        self,
+        caller: Caller,
+        namespace: str | None,
+        job: JobInfo,
+        work: JobWorkItem | None = None,
+        generation: int = 0,
+    ) -> int:
+        """``schedule`` (or ``enqueue`` with ``work``): admission, then insert (docs/android-semantics.md#admission).
+
+        ``generation``: the one reserved for this scheduling (:meth:`reserve_generation`, when
+        the daemon stored the job before handing it here); 0 draws the next one.
+
+        Returns:
+            ``RESULT_SUCCESS`` (1) or ``RESULT_FAILURE`` (0).
+
+        Raises:
+            InvalidJobError: invalid job, work item, namespace or service.
+            JobPermissionError: RUN_USER_INITIATED_JOBS not declared for a user-initiated job.
+            JobLimitError: the app already has more than ``max_jobs_per_app`` jobs.
+        """
+        key = self.admit(caller, namespace, job, work)
+        if key is None:
             return RESULT_FAILURE
-        namespace = validate_namespace(namespace)
-        key = JobKey(caller.app, namespace, job.job_id)
         existing = self.jobs.get(key)
         with self.batch():
             if existing is not None and work is not None and existing.job == job:
@@ -169,16 +200,13 @@ class JobSchedulerService(SchedulerCore):
                 self.persist(existing)
                 self.dirty.add(key)
                 return RESULT_SUCCESS
-            count = len(self.app_jobs.get(caller.app, {})) - (1 if existing else 0)
-            if count > self.settings.max_jobs_per_app:
-                raise JobLimitError(
-                    f"Apps may not schedule more than {self.settings.max_jobs_per_app} distinct jobs"
-                )
             carried: list[JobWorkItem] = []
             if existing is not None:
                 carried = list(existing.work)
                 self.cancel_job(key, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
-            status = JobStatus(key=key, job=job, enqueue_elapsed=self.now(), work=carried)
+            status = JobStatus(
+                key=key, job=job, enqueue_elapsed=self.now(), work=carried, generation=generation
+            )
             if work is not None:
                 status.work.append(work)
             if job.min_latency_millis > 0:  # AOSP: earliest run time = enqueue + minimum latency
