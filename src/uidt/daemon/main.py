@@ -418,6 +418,7 @@ def _keep_leases(
     if isinstance(writer.store, HasFleet):
         runtime.fleet = FleetDesk(runtime, writer.store.fleet)
         keeper.after_tick.append(runtime.fleet.tick)
+        keeper.on_stop_request = runtime.fleet.stop_requested  # heard at once, not at a tick
     runtime.run_tagger = keeper.tag_run
     log.info(
         "shared store: this host is %s, leases of %d s, labels %s",
