@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -285,3 +286,65 @@ async def test_a_schedule_on_a_full_sqlite_disk_is_not_taken_in(
         assert all(r.key.job_id != 4 for r in reopened.load_jobs())
     finally:
         reopened.close()
+
+
+class HeldDisk(FlakyDisk):
+    """Job writes wait until ``go_on`` is set (a slow fsync), so the loop moves meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = threading.Event()
+        self.go_on = threading.Event()
+
+    def put_job(self, record: JobRecord) -> None:
+        self.writing.set()
+        assert self.go_on.wait(WAIT_S), "the test never let the write finish"
+        super().put_job(record)
+
+
+async def test_a_core_that_refuses_after_the_commit_leaves_no_stored_job(
+    host: RecordingHost,
+) -> None:
+    """Hostile: while the job's write is being committed the app schedules two more jobs on
+    the loop, reaching its limit; the core then refuses the first schedule (``JobLimitError``),
+    and the store must not keep a job the core never took in."""
+    disk = HeldDisk()
+    clock = FakeClock()
+    device = FakeDeviceSource()
+    service = JobSchedulerService(
+        clock=clock,
+        settings=Settings(max_jobs_per_app=1),
+        device=device.snapshot(),
+        installed_memory_bytes=8 << 30,
+    )
+    runtime = Runtime(service=service, store=disk, host=host, device=device, clock=clock)
+    runtime.load()
+    runtime.apps.install_file(str(SAMPLE_MANIFEST))
+    disk.go_on.set()
+    await runtime.store.sync()
+    disk.go_on.clear()
+    disk.writing.clear()
+    api = create_api(runtime)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    await api.start(listener)
+    try:
+        answer = asyncio.create_task(
+            _schedule(listener.getsockname()[1], _job(5, latency_ms=3_600_000))
+        )
+        assert await asyncio.to_thread(disk.writing.wait, WAIT_S)
+        for job_id in (6, 7):  # meanwhile, on the loop
+            runtime.schedule(SAMPLE, None, _job(job_id, latency_ms=3_600_000), None, peer_pid=None)
+        disk.go_on.set()
+        status, body = await asyncio.wait_for(answer, WAIT_S)
+        assert status >= 400, body
+        assert "may not schedule more than" in body["error"]["message"], body
+        await asyncio.wait_for(runtime.store.sync(), WAIT_S)
+        key = JobKey(SAMPLE, None, 5)
+        assert key not in runtime.service.jobs
+        assert disk.get_job(key) is None, "the store kept a job the core refused"
+        assert disk.get_job(JobKey(SAMPLE, None, 7)) is not None
+    finally:
+        disk.go_on.set()
+        await api.close()
+        runtime.store.close()

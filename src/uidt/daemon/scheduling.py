@@ -25,7 +25,7 @@ from uidt.server.apps import Caller
 from uidt.server.identity import stored_generation
 from uidt.server.preview import scheduled_record
 from uidt.server.records import job_record
-from uidt.server.service import RESULT_SUCCESS
+from uidt.server.service import RESULT_FAILURE, RESULT_SUCCESS
 
 if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
@@ -45,11 +45,14 @@ async def schedule_durably(
         return rt.apply(ev.Schedule(caller, namespace, job, work))
     await rt.store.write_job(record)
     generation = stored_generation(record)
-    result = rt.apply(ev.Schedule(caller, namespace, job, work, generation))
-    status = rt.service.jobs.get(record.key)
-    if result != RESULT_SUCCESS or status is None or status.generation != generation:
-        if status is None:
-            rt.store.remove_job(record.key)
-        else:
-            rt.store.put_job(job_record(rt.service, status))
+    result = RESULT_FAILURE
+    try:
+        result = rt.apply(ev.Schedule(caller, namespace, job, work, generation))
+    finally:  # also when the core raised (the app was removed during the commit, say)
+        status = rt.service.jobs.get(record.key)
+        if result != RESULT_SUCCESS or status is None or status.generation != generation:
+            if status is None:
+                rt.store.remove_job(record.key)
+            else:
+                rt.store.put_job(job_record(rt.service, status))
     return result
