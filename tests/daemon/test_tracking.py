@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import pytest
 
+from uidt.daemon import tracking
 from uidt.daemon.runtime import Runtime
 from uidt.daemon.tracking import schedule_tracked
 from uidt.device.state import DeviceState
@@ -47,10 +48,18 @@ class StandIn:
             },
         )
 
-    async def schedule_durably(
-        self, app: str, namespace: str | None, job: JobInfo, work: Any, **_: Any
-    ) -> int:
-        return self.service.schedule(Caller(app, visible=True), namespace, job, work)
+
+async def _schedule_at_once(
+    rt: StandIn, app: str, namespace: str | None, job: JobInfo, work: Any, **_: Any
+) -> int:
+    """``schedule_durably`` without a store: these tests are about the answer."""
+    rt.apps.require(app)
+    return rt.service.schedule(Caller(app, visible=True), namespace, job, work)
+
+
+@pytest.fixture(autouse=True)
+def _no_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tracking, "schedule_durably", _schedule_at_once)
 
 
 def _job(url: str) -> JobInfo:

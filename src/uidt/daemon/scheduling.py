@@ -26,13 +26,34 @@ from uidt.server.identity import stored_generation
 from uidt.server.preview import scheduled_record
 from uidt.server.records import job_record
 from uidt.server.service import RESULT_FAILURE, RESULT_SUCCESS
+from uidt.timing import mark
 
 if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
 
 
+def caller_of(
+    rt: Runtime, app: str, peer_pid: int | None, *, interaction_grant: bool = False
+) -> Caller:
+    """Who schedules: ``app`` (installed), visible while ``peer_pid`` is in the foreground of
+    its terminal, with a click grant if it has one."""
+    rt.apps.require(app)
+    # a caller in the foreground of its terminal keeps the app visible while it lives (its
+    # AppVisible is applied and flushed), not for good: an app must not stay TOP after the
+    # command that scheduled has gone
+    visible = rt.visibility.note_request(app, peer_pid)
+    grant = interaction_grant or rt.visibility.has_grant(app)
+    return Caller(app=app, visible=visible, interaction_grant=grant)
+
+
 async def schedule_durably(
-    rt: Runtime, caller: Caller, namespace: str | None, job: JobInfo, work: JobWorkItem | None
+    rt: Runtime,
+    app: str,
+    namespace: str | None,
+    job: JobInfo,
+    work: JobWorkItem | None,
+    *,
+    peer_pid: int | None,
 ) -> int:
     """Store the scheduled job, then hand it to the core; ``schedule``'s result.
 
@@ -40,6 +61,8 @@ async def schedule_durably(
         StoreError: the job's write failed; nothing changed in the core.
         InvalidJobError, JobPermissionError, JobLimitError: as ``schedule`` (nothing written).
     """
+    mark("daemon.schedule")
+    caller = caller_of(rt, app, peer_pid)
     record = scheduled_record(rt.service, caller, namespace, job, work)
     if record is None:  # the core answers RESULT_FAILURE: nothing to store
         return rt.apply(ev.Schedule(caller, namespace, job, work))

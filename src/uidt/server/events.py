@@ -219,7 +219,7 @@ class Schedule:
     namespace: str | None
     job: JobInfo
     work: JobWorkItem | None = None
-    #: Reserved before the job was stored (``SchedulerCore.reserve_generation``); 0: draw one.
+    #: Reserved before the job was stored (``SchedulerCore.generations``); 0: draw one.
     generation: int = 0
 
 

@@ -13,11 +13,10 @@ from typing import Any, overload
 
 from uidt.clock import Clock
 from uidt.device.state import DeviceState, NetworkState
-from uidt.errors import InvalidJobError, JobLimitError
+from uidt.errors import InvalidJobError
 from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
-from uidt.job.namespace import validate_namespace
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
@@ -33,6 +32,7 @@ from uidt.server.evaluation import changed_by_device
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
 from uidt.server.notificationmanager import NotificationManagerService
+from uidt.server.preview import admit
 from uidt.server.queries import Queries
 from uidt.server.records import restored_earliest
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
@@ -122,51 +122,6 @@ class JobSchedulerService(SchedulerCore):
         self.dirty.update(self.app_jobs.get(app, ()))
         self._maybe_check()
 
-    def _may_schedule_uij(self, caller: Caller) -> bool:
-        """The app is in a state to schedule user-initiated jobs (docs/android-semantics.md#admission)."""
-        return (
-            caller.visible
-            or caller.interaction_grant
-            or self.registry.may_start_from_background(caller.app)
-            or self.registry.has_bal_privilege(caller.app, self.now())
-        )
-
-    # -- admission ------------------------------------------------------------------------
-
-    def admit(
-        self,
-        caller: Caller,
-        namespace: str | None,
-        job: JobInfo,
-        work: JobWorkItem | None = None,
-    ) -> JobKey | None:
-        """``schedule``'s admission checks, changing no job: the job's key, or ``None`` where
-        ``schedule`` answers ``RESULT_FAILURE`` (docs/android-semantics.md#admission).
-
-        Raises:
-            InvalidJobError: invalid job, work item, namespace or service.
-            JobPermissionError: RUN_USER_INITIATED_JOBS not declared for a user-initiated job.
-            JobLimitError: the app already has more than ``max_jobs_per_app`` jobs.
-        """
-        app = admission.enforce_valid_job_request(self.registry.get(caller.app), caller.app, job)
-        if caller.visible or caller.interaction_grant:
-            # visible now, or a click grant: a transient background-start privilege
-            self.registry.note_user_interaction(caller.app, self.now())
-        if not admission.validate_job(app, job, work):
-            return None
-        if job.is_user_initiated() and not self._may_schedule_uij(caller):
-            return None
-        key = JobKey(caller.app, validate_namespace(namespace), job.job_id)
-        existing = self.jobs.get(key)
-        if existing is not None and work is not None and existing.job == job:
-            return key  # enqueue into the same job: no new job
-        count = len(self.app_jobs.get(caller.app, {})) - (1 if existing else 0)
-        if count > self.settings.max_jobs_per_app:
-            raise JobLimitError(
-                f"Apps may not schedule more than {self.settings.max_jobs_per_app} distinct jobs"
-            )
-        return key
-
     def schedule(
         self,
         caller: Caller,
@@ -177,7 +132,7 @@ class JobSchedulerService(SchedulerCore):
     ) -> int:
         """``schedule`` (or ``enqueue`` with ``work``): admission, then insert (docs/android-semantics.md#admission).
 
-        ``generation``: the one reserved for this scheduling (:meth:`reserve_generation`, when
+        ``generation``: the one reserved for this scheduling (``generations.reserve()``, when
         the daemon stored the job before handing it here); 0 draws the next one.
 
         Returns:
@@ -188,7 +143,7 @@ class JobSchedulerService(SchedulerCore):
             JobPermissionError: RUN_USER_INITIATED_JOBS not declared for a user-initiated job.
             JobLimitError: the app already has more than ``max_jobs_per_app`` jobs.
         """
-        key = self.admit(caller, namespace, job, work)
+        key = admit(self, caller, namespace, job, work)
         if key is None:
             return RESULT_FAILURE
         existing = self.jobs.get(key)
