@@ -1,9 +1,10 @@
 """A ``schedule()``'s admission, and the record it would store, worked out before the core
 takes the job in.
 
-The daemon stores a scheduled job *before* handing it to the core (:func:`uidt.daemon.scheduling.schedule_durably`),
-so that a job whose write fails is never in the core: it does not run, is not listed, and does
-not replace the job of the same id it was meant to replace. This module works out that record
+The daemon stores a scheduled job *before* handing it to the core
+(:func:`uidt.daemon.scheduling.schedule_durably`), so that a job whose write fails is never in
+the core: it does not run, is not listed, and does not replace the job of the same id it was
+meant to replace. This module works out that record
 from the core's state without changing any job: the same admission checks as
 :meth:`JobSchedulerService.schedule`, the same fields it would persist, and the generation the
 scheduling will carry (reserved here, so the stored record and the core agree).
