@@ -8,6 +8,8 @@ tests/e2e/test_fleet_view.py)."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,3 +273,85 @@ def test_two_hosts_stopping_the_same_job_at_once_stop_its_app_once() -> None:
     outcomes, apps = stop_outcomes([_request(1, 5), _request(2, 5)], {KEY: 5}.get)
     assert outcomes == [(1, StopOutcome.STOPPED), (2, StopOutcome.STOPPED)]
     assert apps == [APP]
+
+
+# -- stop requests heard at once (LISTEN/NOTIFY) --------------------------------------------------
+
+
+class _CountingFleet:
+    """A fleet store with no requests that counts how often they were read."""
+
+    host_id = "host-a"
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.reading = threading.Event()
+        self.go_on = threading.Event()
+
+    def open_stop_requests(self) -> list[StopRequest]:
+        self.reads += 1
+        self.reading.set()
+        assert self.go_on.wait(5), "the test never let the read finish"
+        return []
+
+
+async def test_stop_notifications_are_coalesced_and_another_hosts_are_ignored() -> None:
+    fleet = _CountingFleet()
+    desk = FleetDesk(FakeRuntime(), fleet)  # type: ignore[arg-type]
+    desk.stop_requested("host-c")  # sent to another host: not this one's to pick up
+    assert desk.pick_ups == 0
+    first = desk.pick_up_now()
+    assert await asyncio.to_thread(fleet.reading.wait, 5)  # a pick-up is under way
+    for _ in range(50):  # a burst meanwhile
+        desk.stop_requested("host-a")
+    desk.stop_requested("")  # nobody held the job: any host may hold it now
+    fleet.go_on.set()
+    await first
+    assert desk.pick_ups == 2  # the one under way, and exactly one more
+    assert fleet.reads == 2
+
+
+@pg
+async def test_a_stop_request_reaches_the_holder_at_once_not_at_its_tick(
+    postgres_url: str,
+) -> None:
+    from uidt.daemon.leases import LeaseKeeper
+    from uidt.store.pg_wake import WakeListener
+
+    long_lease_ms = 60_000  # its tick comes every 20 s: it cannot explain a stop within 5 s
+    a = PostgresJobStore(postgres_url, host_id="host-a", lease_ms=long_lease_ms)
+    b = PostgresJobStore(postgres_url, host_id="host-b", lease_ms=long_lease_ms)
+    try:
+        a.put_job(make_record(job_id=1, extra={"generation": 5}))
+        desk_a, runtime_a = _desk(a)
+        runtime_a.service.jobs[KEY] = _Status(5)
+        listener = WakeListener(postgres_url, backoff_s=(0.05,))
+        keeper = LeaseKeeper(a, print, wakes=listener)
+        keeper.on_stop_request = desk_a.stop_requested
+        running = asyncio.create_task(keeper.run())
+        try:
+            deadline = time.monotonic() + 10
+            while not listener.listening:  # bounded poll: the listener connected
+                assert time.monotonic() < deadline, "the listener never connected"
+                await asyncio.sleep(0.01)
+            sent_at = time.monotonic()
+            await asyncio.to_thread(b.fleet.request_stop, KEY, 5)
+            deadline = sent_at + 5
+            while "user_stop com.example" not in runtime_a.log:
+                assert time.monotonic() < deadline, "the stop waited for the holder's tick"
+                await asyncio.sleep(0.01)
+            assert time.monotonic() - sent_at < keeper.period_s
+            deadline = time.monotonic() + 5
+            while True:  # settled by host-a once its stop's writes were durable
+                (request,) = await asyncio.to_thread(lambda: b.fleet.fleet_jobs().stop_requests)
+                if request.outcome is not None:
+                    break
+                assert time.monotonic() < deadline, "the request was never settled"
+                await asyncio.sleep(0.01)
+            assert (request.outcome, request.done_by) == (StopOutcome.STOPPED, "host-a")
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+    finally:
+        a.close()
+        b.close()

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import pytest
 
+from uidt.daemon import tracking
 from uidt.daemon.runtime import Runtime
 from uidt.daemon.tracking import schedule_tracked
 from uidt.device.state import DeviceState
@@ -47,8 +48,18 @@ class StandIn:
             },
         )
 
-    def schedule(self, app: str, namespace: str | None, job: JobInfo, work: Any, **_: Any) -> int:
-        return self.service.schedule(Caller(app, visible=True), namespace, job, work)
+
+async def _schedule_at_once(
+    rt: StandIn, app: str, namespace: str | None, job: JobInfo, work: Any, **_: Any
+) -> int:
+    """``schedule_durably`` without a store: these tests are about the answer."""
+    rt.apps.require(app)
+    return rt.service.schedule(Caller(app, visible=True), namespace, job, work)
+
+
+@pytest.fixture(autouse=True)
+def _no_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tracking, "schedule_durably", _schedule_at_once)
 
 
 def _job(url: str) -> JobInfo:
@@ -61,20 +72,22 @@ def _job(url: str) -> JobInfo:
     )
 
 
-def _schedule(rt: StandIn, job: JobInfo, *, attach: bool, work: Any = None) -> dict[str, Any]:
-    return schedule_tracked(cast(Runtime, rt), APP, None, job, work, peer_pid=None, attach=attach)
+async def _schedule(rt: StandIn, job: JobInfo, *, attach: bool, work: Any = None) -> dict[str, Any]:
+    return await schedule_tracked(
+        cast(Runtime, rt), APP, None, job, work, peer_pid=None, attach=attach
+    )
 
 
-def test_a_new_job_names_its_generation() -> None:
+async def test_a_new_job_names_its_generation() -> None:
     rt = StandIn()
-    answer = _schedule(rt, _job("a"), attach=True)
+    answer = await _schedule(rt, _job("a"), attach=True)
     assert answer == {"result": 1, "generation": 1, "attached": False, "replaced": None}
 
 
-def test_the_same_job_with_attach_is_kept_not_replaced() -> None:
+async def test_the_same_job_with_attach_is_kept_not_replaced() -> None:
     rt = StandIn()
-    first = _schedule(rt, _job("a"), attach=True)
-    again = _schedule(rt, _job("a"), attach=True)
+    first = await _schedule(rt, _job("a"), attach=True)
+    again = await _schedule(rt, _job("a"), attach=True)
     assert again == {
         "result": 1,
         "generation": first["generation"],
@@ -84,35 +97,35 @@ def test_the_same_job_with_attach_is_kept_not_replaced() -> None:
     assert not rt.service.ended  # nothing was cancelled
 
 
-def test_without_attach_the_same_job_is_replaced_as_on_android() -> None:
+async def test_without_attach_the_same_job_is_replaced_as_on_android() -> None:
     rt = StandIn()
-    _schedule(rt, _job("a"), attach=False)
-    again = _schedule(rt, _job("a"), attach=False)
+    await _schedule(rt, _job("a"), attach=False)
+    again = await _schedule(rt, _job("a"), attach=False)
     assert again["attached"] is False
     assert again["replaced"]["generation"] == 1
     assert again["generation"] == 2
 
 
-def test_another_job_under_the_id_replaces_and_names_the_earlier_one() -> None:
+async def test_another_job_under_the_id_replaces_and_names_the_earlier_one() -> None:
     rt = StandIn()
-    _schedule(rt, _job("a"), attach=True)
-    answer = _schedule(rt, _job("b"), attach=True)
+    await _schedule(rt, _job("a"), attach=True)
+    answer = await _schedule(rt, _job("b"), attach=True)
     assert answer["generation"] == 2
     assert answer["replaced"]["generation"] == 1
     assert answer["replaced"]["job"]["extras"] == {"url": "a"}
     assert rt.service.ended[-1]["state"] == "cancelled"
 
 
-def test_work_is_appended_not_attached() -> None:
+async def test_work_is_appended_not_attached() -> None:
     rt = StandIn()
     job = _job("a")
-    _schedule(rt, job, attach=True, work=JobWorkItem())
-    answer = _schedule(rt, job, attach=True, work=JobWorkItem())
+    await _schedule(rt, job, attach=True, work=JobWorkItem())
+    answer = await _schedule(rt, job, attach=True, work=JobWorkItem())
     assert answer == {"result": 1, "generation": 1, "attached": False, "replaced": None}
 
 
-def test_an_unknown_app_is_refused_before_anything() -> None:
+async def test_an_unknown_app_is_refused_before_anything() -> None:
     with pytest.raises(InvalidJobError, match="No such app"):
-        schedule_tracked(
+        await schedule_tracked(
             cast(Runtime, StandIn()), "no.app", None, _job("a"), None, peer_pid=None, attach=True
         )

@@ -238,12 +238,16 @@ def test_a_database_lost_mid_run_stops_the_job_in_time_and_it_runs_again_when_ba
         with scheduler.activity(), pytest.raises(StoreError, match="cannot be reached"):
             scheduler.schedule(uij(KEY.job_id + 1, "run", log, persisted=True))
         assert time.monotonic() - began < 5
+        # a status never lies: the app was told "not scheduled", so the job is not there at all
+        assert scheduler.get_pending_job(KEY.job_id + 1) is None
         cluster.start_server()
         wait_for(
             lambda: read_log(log).count(f"start {KEY.job_id} run") == 2,
             timeout=30,
             what="the job to run again once the database is back",
         )
+        assert f"start {KEY.job_id + 1} " not in "\n".join(read_log(log)), "the refused job ran"
+        assert scheduler.get_pending_job(KEY.job_id + 1) is None
         lease = _lease(url)
         assert lease is not None
         assert lease[0] == "host-a"

@@ -12,6 +12,7 @@ import pytest
 
 from uidt.job.key import JobKey
 from uidt.store.fleet import FleetStore, HasFleet, StopOutcome
+from uidt.store.pg_fleet import KEEP_SETTLED_MS
 from uidt.store.postgres import PostgresJobStore
 from uidt.testing.store_contract import make_notification, make_record
 
@@ -172,6 +173,30 @@ def test_a_request_for_a_free_job_names_no_host(
     a.put_job(make_record(job_id=1))
     a.release_all()
     assert b.fleet.request_stop(KEY, 1).sent_to is None
+
+
+def test_settled_requests_are_pruned_a_day_after_but_open_ones_never(
+    host: Callable[[str], PostgresJobStore], clock: LeaseClock
+) -> None:
+    a, b = host("host-a"), host("host-b")
+    a.put_job(make_record(job_id=1, extra={"generation": 1}))
+    b.put_job(make_record(job_id=2, extra={"generation": 1}))
+    old = b.fleet.request_stop(KEY, 1)
+    a.fleet.settle_stop_requests([(old.request_id, StopOutcome.STOPPED)])
+    clock.now += KEEP_SETTLED_MS - 1000
+    recent = b.fleet.request_stop(KEY, 1)
+    a.fleet.settle_stop_requests([(recent.request_id, StopOutcome.STOPPED)])
+    waiting = a.fleet.request_stop(OTHER, 1)  # open: host-b has not looked yet
+    clock.now += 1001  # the first one was settled a day and a millisecond ago
+    a.heartbeat()
+    b.heartbeat()  # both leases renewed with the moved clock
+    assert a.fleet.open_stop_requests() == []  # host-a's look for requests prunes
+    kept = {r.request_id for r in b.fleet.fleet_jobs().stop_requests}
+    assert kept == {recent.request_id, waiting.request_id}
+    clock.now += 10 * KEEP_SETTLED_MS  # however old, an open request is kept
+    b.heartbeat()
+    assert [r.request_id for r in b.fleet.open_stop_requests()] == [waiting.request_id]
+    assert {r.request_id for r in b.fleet.fleet_jobs().stop_requests} == {waiting.request_id}
 
 
 # -- each host's own notifications ---------------------------------------------------------------

@@ -89,7 +89,12 @@ async def test_clicking_a_job_shows_its_timeline_with_the_stop_reason(
         await browser.click(link)
         for _ in range(5):  # the click navigates: the old page's wait ends with its document
             try:
-                if await browser.wait_for("document.contentType === 'image/svg+xml'", 5):
+                # the new document's type comes before its root element: wait for both
+                shown = (
+                    "document.contentType === 'image/svg+xml' && document.documentElement !== null"
+                    " && document.documentElement.textContent.includes('uidt job')"
+                )
+                if await browser.wait_for(shown, 5):
                     break
             except BrowserError:
                 continue

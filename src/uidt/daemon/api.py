@@ -7,6 +7,7 @@ gets a 4xx with a message, never a 500. The OpenAPI description is served at ``/
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import TYPE_CHECKING, cast
@@ -18,7 +19,7 @@ from uidt.daemon.httpd import Handler, HTTPServer, Request, Response, Router, js
 from uidt.daemon.notificationapi import add_routes as add_notification_routes
 from uidt.daemon.peer import PeerCredentials, peer_credentials
 from uidt.daemon.tracking import schedule_tracked
-from uidt.errors import InvalidJobError, ProtocolError, UidtError
+from uidt.errors import InvalidJobError, ProtocolError, StoreError, UidtError
 from uidt.job.info import JobInfo
 from uidt.job.namespace import validate_namespace
 from uidt.job.work import JobWorkItem
@@ -26,6 +27,8 @@ from uidt.wire import error_to_wire
 
 if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
+
+log = logging.getLogger("uidt.daemon")
 
 _json = json_response
 
@@ -53,15 +56,17 @@ async def durable_middleware(request: Request, handler: Handler) -> Response:
     """A request that queued store writes is answered once they are on disk.
 
     The runtime only queues store writes (``uidt.store.writer``); this is the barrier that keeps
-    ``schedule()``, ``cancel()``, installs and the rest durable before they answer. A request
-    that queued nothing (a read, ``shutdown``) answers at once.
+    ``cancel()``, installs and the rest durable before they answer. A request that queued nothing
+    (a read, ``shutdown``) answers at once, and so does one whose handler made its own writes
+    durable (``request.durable``: ``schedule()``, which stores its job before the core takes it
+    in, :mod:`uidt.daemon.scheduling`).
     """
     writer = _rt(request).store
     mark = writer.queued
     try:
         return await handler(request)
     finally:
-        if writer.queued != mark:
+        if writer.queued != mark and not request.durable:
             await writer.sync()
 
 
@@ -143,7 +148,13 @@ async def schedule(request: Request) -> Response:
         raise InvalidJobError("'attach' must be true or false")
     creds = _peer(request)
     peer_pid = None if creds is None else creds.pid
-    return _json(schedule_tracked(rt, app, namespace, job, work, peer_pid=peer_pid, attach=attach))
+    answer = await schedule_tracked(rt, app, namespace, job, work, peer_pid=peer_pid, attach=attach)
+    request.durable = True  # the job itself is stored: another write's failure is not its own
+    try:
+        await rt.store.sync()  # what else the schedule queued (the core's own copy of the job)
+    except StoreError as exc:
+        log.warning("after a schedule of %s (stored): %s", app, exc)
+    return _json(answer)
 
 
 async def cancel_one(request: Request) -> Response:

@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-#: What ``uidt.daemon.main._serve`` imports before the socket answers (its own imports stay
+#: What ``uidt.daemon.serving.serve`` imports before the socket answers (its own imports stay
 #: where they are; these only load them sooner). The Task Manager page and the metrics endpoint
 #: are not among them: they load only when asked for.
 CORE_MODULES = (
@@ -28,6 +28,7 @@ CORE_MODULES = (
     "uidt.daemon.builtin",
     "uidt.daemon.jobwatch",
     "uidt.daemon.lowmemory",
+    "uidt.daemon.serving",
     "uidt.daemon.runtime",
     "uidt.device.auto",
     "uidt.device.override",

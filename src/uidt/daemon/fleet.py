@@ -10,8 +10,9 @@ On a shared store (:class:`~uidt.store.fleet.FleetStore`, PostgreSQL) the daemon
   app's jobs nobody holds are claimed here and stopped with the local ones; for each job another
   host holds, a stop request goes through the store, naming the job's generation;
 * on every lease tick (:meth:`FleetDesk.tick`) says which jobs run here and picks up the stop
-  requests for jobs it holds (:func:`pick_up_stop_requests`, one call the store's wake-ups can
-  make too): a request for the scheduling it holds is carried out exactly as a local Task
+  requests for jobs it holds (:func:`pick_up_stop_requests`), and picks them up at once when the
+  store says a request was sent to it (:meth:`FleetDesk.stop_requested`, ``LISTEN/NOTIFY``,
+  coalesced like claims): a request for the scheduling it holds is carried out exactly as a local Task
   Manager stop (the worker killed, no ``on_stop_job``, user-visible jobs dropped), and settled
   ``stopped`` only once the stop's writes are durable; one naming an older generation (the job
   was scheduled anew since) is settled ``stale`` and changes nothing.
@@ -237,6 +238,40 @@ class FleetDesk:
         self.latest: dict[str, Any] | None = (
             None if store is None else {"host_id": store.host_id, "jobs": []}
         )
+        #: Pick-ups of stop requests made (every tick's and every notification's; tests).
+        self.pick_ups = 0
+        self._picking: asyncio.Task[None] | None = None
+        self._pick_again = False
+
+    def stop_requested(self, host: str = "") -> None:
+        """A stop request was written somewhere (``LISTEN/NOTIFY``; ``host``: the one holding
+        the job when it was sent, ``""`` when nobody or unknown): pick requests up now, unless it
+        was sent to another host. The holder may have changed since (the job moved): that host's
+        next tick picks it up, as before."""
+        if self.store is None or (host and host != self.store.host_id):
+            return
+        self.pick_up_now()
+
+    def pick_up_now(self) -> asyncio.Task[None]:
+        """Pick stop requests up, coalesced as claims are: while one pick-up is under way, any
+        number of calls make exactly one more after it. The task that covers this call."""
+        if self._picking is not None and not self._picking.done():
+            self._pick_again = True
+            return self._picking
+        self._picking = asyncio.get_running_loop().create_task(self._pick_until_quiet())
+        return self._picking
+
+    async def _pick_until_quiet(self) -> None:
+        assert self.store is not None
+        while True:
+            self._pick_again = False
+            self.pick_ups += 1
+            try:
+                await pick_up_stop_requests(self.runtime, self.store)
+            except Exception:  # the next notification or tick tries again
+                log.exception("picking up stop requests failed")
+            if not self._pick_again:
+                return
 
     def others(self) -> dict[str, Any] | None:
         """``{"host_id", "jobs"}``: the other hosts' jobs as last read; ``None`` off a shared
@@ -266,7 +301,7 @@ class FleetDesk:
             await asyncio.to_thread(self.store.publish_running, running)
         except StoreError as exc:
             log.warning("telling the store what runs here failed: %s", exc)
-        await pick_up_stop_requests(self.runtime, self.store)
+        await self.pick_up_now()  # through the gate a notification's pick-up takes too
         try:
             await self.view()  # the page's copy of the other hosts' jobs
         except StoreError as exc:

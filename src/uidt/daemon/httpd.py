@@ -58,6 +58,8 @@ class Request:
         match_info: the route's ``{name}`` parameters, percent-decoded.
         sock: the connection's socket (for ``SO_PEERCRED``), if any.
         context: what the server was given for its handlers (the daemon's runtime).
+        durable: set by a handler that made its own writes durable (``schedule``), so the
+            control API's store barrier does not wait for other writes.
     """
 
     method: str
@@ -68,6 +70,7 @@ class Request:
     sock: socket.socket | None = None
     context: Any = None
     match_info: dict[str, str] = field(default_factory=dict)
+    durable: bool = False
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -52,7 +52,10 @@ class WakeSource(Protocol):
     """Tells when a job became free to claim (:class:`uidt.store.pg_wake.WakeListener`)."""
 
     def run(
-        self, on_wake: Callable[[str], None], on_taken: Callable[[str], None]
+        self,
+        on_wake: Callable[[str], None],
+        on_taken: Callable[[str], None],
+        on_stop: Callable[[str], None] | None = None,
     ) -> Awaitable[None]: ...
 
 
@@ -113,6 +116,9 @@ class LeaseKeeper:
         #: Jobs this host gave back since its last heartbeat (it cannot run them), by name.
         self._given_back: set[str] = set()
         self._claim_again = False
+        #: Told when a stop request was written (payload: the host it was sent to), by the
+        #: listener: the fleet desk's :meth:`~uidt.daemon.fleet.FleetDesk.stop_requested`.
+        self.on_stop_request: Callable[[str], None] | None = None
 
     @property
     def period_s(self) -> float:
@@ -158,7 +164,11 @@ class LeaseKeeper:
 
     async def _listen(self) -> None:
         assert self.wakes is not None
-        await self.wakes.run(self.wake, self.taken)
+        await self.wakes.run(self.wake, self.taken, self._stop_requested)
+
+    def _stop_requested(self, host: str) -> None:
+        if self.on_stop_request is not None:
+            self.on_stop_request(host)
 
     async def _tick(self) -> None:
         await self.beat()

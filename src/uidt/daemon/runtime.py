@@ -33,6 +33,7 @@ from uidt.daemon.devicehistory import DeviceHistory
 from uidt.daemon.fleet import FleetDesk
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.notificationactions import ClickSource, NotificationActions
+from uidt.daemon.scheduling import caller_of
 from uidt.daemon.shell import run_shell_command
 from uidt.daemon.shutdown import Shutdown
 from uidt.daemon.visibility import Visibility
@@ -45,7 +46,6 @@ from uidt.job.params import JobParameters
 from uidt.job.work import JobWorkItem
 from uidt.server import actions as act
 from uidt.server import events as ev
-from uidt.server.apps import Caller
 from uidt.server.service import JobSchedulerService
 from uidt.store.base import JobStore
 from uidt.store.record import JobRecord, NotificationRecord
@@ -401,14 +401,10 @@ class Runtime:
         peer_pid: int | None,
         interaction_grant: bool = False,
     ) -> int:
+        """Hand a schedule to the core at once; its write is queued (the control API stores
+        the job first instead: :func:`uidt.daemon.scheduling.schedule_durably`)."""
         mark("daemon.schedule")
-        self.apps.require(app)
-        # a caller in the foreground of its terminal keeps the app visible while it lives (its
-        # AppVisible is applied and flushed), not for good: an app must not stay TOP after the
-        # command that scheduled has gone
-        visible = self.visibility.note_request(app, peer_pid)
-        grant = interaction_grant or self.visibility.has_grant(app)
-        caller = Caller(app=app, visible=visible, interaction_grant=grant)
+        caller = caller_of(self, app, peer_pid, interaction_grant=interaction_grant)
         return self.apply(ev.Schedule(caller, namespace, job, work))
 
     def cancel(self, app: str, namespace: str | None, job_id: int) -> None:

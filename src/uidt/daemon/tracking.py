@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from uidt.daemon.scheduling import schedule_durably
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
 from uidt.job.work import JobWorkItem
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 RESULT_SUCCESS = 1
 
 
-def schedule_tracked(
+async def schedule_tracked(
     rt: Runtime,
     app: str,
     namespace: str | None,
@@ -34,7 +35,10 @@ def schedule_tracked(
     peer_pid: int | None,
     attach: bool,
 ) -> dict[str, Any]:
-    """Schedule (or attach to) ``job``; the answer of the schedule request."""
+    """Schedule (or attach to) ``job``; the answer of the schedule request.
+
+    The job is stored before the core takes it in (:func:`schedule_durably`): a store
+    error raised here means nothing was scheduled and nothing replaced."""
     rt.apps.require(app)
     key = JobKey(app, namespace, job.job_id)
     if attach and work is None:
@@ -47,7 +51,7 @@ def schedule_tracked(
                 "replaced": None,
             }
     before = rt.service.jobs.get(key)
-    result = rt.schedule(app, namespace, job, work, peer_pid=peer_pid)
+    result = await schedule_durably(rt, app, namespace, job, work, peer_pid=peer_pid)
     after = rt.service.jobs.get(key)
     replaced = None
     if before is not None and after is not None and before is not after:

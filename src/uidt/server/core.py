@@ -30,6 +30,7 @@ from uidt.server.context import JobServiceContext, Verb
 from uidt.server.controllers.tracking import DeviceDependents
 from uidt.server.dirty import DirtyJobs
 from uidt.server.evaluation import blocks_for, evaluate
+from uidt.server.identity import Generations
 from uidt.server.jobstate import JobState, check_transition, derive
 from uidt.server.notifications import NotificationCoordinator
 from uidt.server.pending import PendingQueue
@@ -84,7 +85,8 @@ class SchedulerCore:
         self.ended: deque[dict[str, Any]] = deque(maxlen=100)
         self.dirty = DirtyJobs()
         self._actions: list[Action] = []
-        self._next_generation = 1
+        #: The numbers of the schedulings (``JobStatus.generation``).
+        self.generations = Generations()
         self._batch_depth = 0
         #: When a waiting UIJ reaches the max-wait bypass (set by the assignment).
         self.assign_wakeup: int | None = None
@@ -152,9 +154,7 @@ class SchedulerCore:
 
     def _insert(self, status: JobStatus) -> None:
         """Add a new scheduling of a job (its generation assigned if it has none)."""
-        if status.generation < 1:
-            status.generation = self._next_generation
-        self._next_generation = max(self._next_generation, status.generation + 1)
+        status.generation = self.generations.assign(status.generation)
         self.jobs[status.key] = status
         self.app_jobs.setdefault(status.key.app, {})[status.key] = status
         self.dependents.track(status)

@@ -89,8 +89,8 @@ def route(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None:
         case Pong() | NetworkChangeHandled():
             pass  # heartbeats and acknowledgements: nothing for the core to decide
         # requests and changes from the daemon
-        case Schedule(caller=caller, namespace=namespace, job=job, work=work):
-            return core.schedule(caller, namespace, job, work)
+        case Schedule(caller=caller, namespace=namespace, job=job, work=work, generation=gen):
+            return core.schedule(caller, namespace, job, work, gen)
         case DeviceChanged(state=state):
             core.on_device_state(state)
         case TimerDue():

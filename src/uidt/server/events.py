@@ -217,6 +217,8 @@ class Schedule:
     namespace: str | None
     job: JobInfo
     work: JobWorkItem | None = None
+    #: Reserved before the job was stored (``SchedulerCore.generations``); 0: draw one.
+    generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)

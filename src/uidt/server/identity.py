@@ -48,3 +48,25 @@ def attachable(core: SchedulerCore, key: JobKey, job: JobInfo) -> JobStatus | No
     if job.is_user_initiated() and not status.treated_as_uij:
         return None
     return status
+
+
+class Generations:
+    """Numbers the schedulings of jobs: each a number never handed out before (the core's)."""
+
+    def __init__(self) -> None:
+        self._next = 1
+
+    def reserve(self) -> int:
+        """The generation of a scheduling about to be made (the daemon stores the job first,
+        ``uidt.server.preview``); never handed out again."""
+        generation = self._next
+        self._next += 1
+        return generation
+
+    def assign(self, generation: int) -> int:
+        """``generation`` if set (reserved, or loaded from the store), else the next one; every
+        later one is higher."""
+        if generation < 1:
+            generation = self.reserve()
+        self._next = max(self._next, generation + 1)
+        return generation

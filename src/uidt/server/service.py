@@ -13,11 +13,10 @@ from typing import Any, overload
 
 from uidt.clock import Clock
 from uidt.device.state import DeviceState, NetworkState
-from uidt.errors import InvalidJobError, JobLimitError
+from uidt.errors import InvalidJobError
 from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
-from uidt.job.namespace import validate_namespace
 from uidt.job.reasons import InternalStopReason, StopReason
 from uidt.job.validation import enforce_validity
 from uidt.job.work import JobWorkItem
@@ -34,6 +33,7 @@ from uidt.server.eventrouting import route
 from uidt.server.hosting import HostEvents
 from uidt.server.identity import stored_generation
 from uidt.server.notificationmanager import NotificationManagerService
+from uidt.server.preview import admit
 from uidt.server.queries import Queries
 from uidt.server.records import restored_earliest
 from uidt.server.status import DEMOTION_FLAGS, JobStatus
@@ -123,25 +123,18 @@ class JobSchedulerService(SchedulerCore):
         self.dirty.update(self.app_jobs.get(app, ()))
         self._maybe_check()
 
-    def _may_schedule_uij(self, caller: Caller) -> bool:
-        """The app is in a state to schedule user-initiated jobs (docs/android-semantics.md#admission)."""
-        return (
-            caller.visible
-            or caller.interaction_grant
-            or self.registry.may_start_from_background(caller.app)
-            or self.registry.has_bal_privilege(caller.app, self.now())
-        )
-
-    # -- admission ------------------------------------------------------------------------
-
     def schedule(
         self,
         caller: Caller,
         namespace: str | None,
         job: JobInfo,
         work: JobWorkItem | None = None,
+        generation: int = 0,
     ) -> int:
         """``schedule`` (or ``enqueue`` with ``work``): admission, then insert (docs/android-semantics.md#admission).
+
+        ``generation``: the one reserved for this scheduling (``generations.reserve()``, when
+        the daemon stored the job before handing it here); 0 draws the next one.
 
         Returns:
             ``RESULT_SUCCESS`` (1) or ``RESULT_FAILURE`` (0).
@@ -151,16 +144,9 @@ class JobSchedulerService(SchedulerCore):
             JobPermissionError: RUN_USER_INITIATED_JOBS not declared for a user-initiated job.
             JobLimitError: the app already has more than ``max_jobs_per_app`` jobs.
         """
-        app = admission.enforce_valid_job_request(self.registry.get(caller.app), caller.app, job)
-        if caller.visible or caller.interaction_grant:
-            # visible now, or a click grant: a transient background-start privilege
-            self.registry.note_user_interaction(caller.app, self.now())
-        if not admission.validate_job(app, job, work):
+        key = admit(self, caller, namespace, job, work)
+        if key is None:
             return RESULT_FAILURE
-        if job.is_user_initiated() and not self._may_schedule_uij(caller):
-            return RESULT_FAILURE
-        namespace = validate_namespace(namespace)
-        key = JobKey(caller.app, namespace, job.job_id)
         existing = self.jobs.get(key)
         with self.batch():
             if existing is not None and work is not None and existing.job == job:
@@ -170,16 +156,13 @@ class JobSchedulerService(SchedulerCore):
                 self.persist(existing)
                 self.dirty.add(key)
                 return RESULT_SUCCESS
-            count = len(self.app_jobs.get(caller.app, {})) - (1 if existing else 0)
-            if count > self.settings.max_jobs_per_app:
-                raise JobLimitError(
-                    f"Apps may not schedule more than {self.settings.max_jobs_per_app} distinct jobs"
-                )
             carried: list[JobWorkItem] = []
             if existing is not None:
                 carried = list(existing.work)
                 self.cancel_job(key, StopReason.CANCELLED_BY_APP, InternalStopReason.CANCELED)
-            status = JobStatus(key=key, job=job, enqueue_elapsed=self.now(), work=carried)
+            status = JobStatus(
+                key=key, job=job, enqueue_elapsed=self.now(), work=carried, generation=generation
+            )
             if work is not None:
                 status.work.append(work)
             if job.min_latency_millis > 0:  # AOSP: earliest run time = enqueue + minimum latency

@@ -15,12 +15,23 @@ import psycopg
 
 from uidt.job.key import JobKey
 from uidt.store.fleet import FleetJob, FleetSnapshot, StopOutcome, StopRequest
-from uidt.store.pg_leases import CLAIMABLE, KEY, NOW, LeaseBook, key_args, key_of
+from uidt.store.pg_leases import (
+    CLAIMABLE,
+    KEY,
+    NOW,
+    STOP_CHANNEL,
+    LeaseBook,
+    key_args,
+    key_of,
+)
 from uidt.store.record import JobRecord, NotificationRecord
 
 _Conn = psycopg.Connection[Any]
 #: Most settled requests a fleet view lists (open ones are always listed).
 RECENT_DONE = 50
+#: Settled requests are deleted this long after they were settled (at a host's next look for
+#: requests); open ones are kept however old.
+KEEP_SETTLED_MS = 24 * 3600 * 1000
 _REQUEST_COLUMNS = (
     "id, app, namespace, job_id, job_generation, requested_by, requested_utc_ms, sent_to, "
     "done_by, done_utc_ms, outcome"
@@ -124,11 +135,19 @@ def insert_request(conn: _Conn, book: LeaseBook, key: JobKey, generation: int) -
         book.args(**key_args(key), gen=generation),
     ).fetchone()
     assert row is not None  # an INSERT … RETURNING always returns its row
-    return _request(row)
+    request = _request(row)
+    # heard by the holder at the commit (uidt.store.pg_wake), which picks it up at once
+    conn.execute("SELECT pg_notify(%s, %s)", (STOP_CHANNEL, request.sent_to or ""))
+    return request
 
 
 def open_requests(conn: _Conn, book: LeaseBook) -> list[StopRequest]:
-    """Settle the open requests whose job is gone; the open ones for jobs this host holds."""
+    """Settle the open requests whose job is gone, delete those settled more than
+    :data:`KEEP_SETTLED_MS` ago; the open ones for jobs this host holds."""
+    conn.execute(
+        f"DELETE FROM uidt_stop_requests WHERE done_utc_ms < {NOW} - %(keep)s",
+        book.args(keep=KEEP_SETTLED_MS),
+    )
     conn.execute(
         f"UPDATE uidt_stop_requests r SET done_by = %(me)s, done_utc_ms = {NOW}, "
         "outcome = %(gone)s WHERE done_utc_ms IS NULL AND NOT EXISTS (SELECT 1 FROM uidt_jobs j "

@@ -33,6 +33,10 @@ CHANNEL = "uidt_jobs"
 #: The channel that says a job free to claim was claimed (payload: the job): the host that
 #: stored it without running it (it lacks a label) forgets its copy at once.
 TAKEN_CHANNEL = "uidt_jobs_taken"
+#: The channel that says a stop request was written (:mod:`uidt.store.pg_fleet`); the payload is
+#: the host holding the job when it was sent (``""``: nobody held it), so that host picks the
+#: request up at once instead of at its next lease tick.
+STOP_CHANNEL = "uidt_stops"
 
 _Conn = psycopg.Connection[Any]
 _TAKEN = "another host claimed it, or it was removed"

@@ -1,7 +1,7 @@
 """``OutageBreaker``: how long a call of the shared store waits for a database connection.
 
-Normally a call waits up to ``CONNECT_TIMEOUT_S`` (10 s) for a connection of the pool: a busy
-server may be slow to answer. Once a call found the database unreachable (it could not connect,
+Normally a call waits up to a heartbeat period (at most ``CONNECT_TIMEOUT_S``, 10 s) for a
+connection of the pool: a busy server may be slow to answer. Once a call found the database unreachable (it could not connect,
 or its connection broke), waiting that long again helps nobody: the store writer's thread would
 spend 10 s on each write, and ``schedule()`` — which answers only after its write is committed —
 would answer late. So while the database is known to be away, every call waits at most
@@ -11,10 +11,10 @@ closes the breaker. Nothing acknowledged is lost: a write that failed was never 
 
 The first call to meet the outage need not wait the whole 10 s either:
 :func:`pooled_connection` waits in short slices and gives up as soon as the pool's own attempts
-to connect have failed meanwhile (a server that refuses, a socket gone). Only a server that
-accepts nothing and refuses nothing (packets dropped: a partition) keeps the first call waiting
-until the connect timeout; the heartbeat waits at most one heartbeat period in any case (see
-:meth:`~uidt.store.postgres.PostgresJobStore.heartbeat`).
+to connect have failed meanwhile (a server that refuses, a socket gone). A server that
+accepts nothing and refuses nothing (packets dropped: a partition) is found by libpq's
+``tcp_user_timeout`` and keepalives on every connection (a heartbeat period,
+:func:`uidt.store.postgres.link_options`), so that call fails within about a period as well.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ label the job requires), or gave leases back (:mod:`uidt.store.pg_leases`). The 
 instead of at its next periodic look. It also listens on ``uidt_jobs_taken``, sent when such a
 free job was claimed (payload: the job), and calls ``on_taken`` with the job: the host that
 stored the job without running it forgets its copy at once instead of at its next heartbeat.
+And it listens on ``uidt_stops``, sent when a host wrote a stop request (payload: the host
+holding the job then, ``""`` for none), and calls ``on_stop`` with it: the holder carries the
+request out at once (:meth:`uidt.daemon.fleet.FleetDesk.stop_requested`) instead of at its next
+lease tick.
 
 A lost connection (the server restarted, the network failed) is said once in the log and opened
 again with a growing pause (:data:`BACKOFF_S`); meanwhile the periodic claim covers, and once
@@ -26,7 +30,7 @@ from typing import Any
 
 import psycopg
 
-from uidt.store.pg_leases import CHANNEL, TAKEN_CHANNEL
+from uidt.store.pg_leases import CHANNEL, STOP_CHANNEL, TAKEN_CHANNEL
 from uidt.store.pg_schema import redact
 
 log = logging.getLogger("uidt.daemon")
@@ -59,15 +63,20 @@ class WakeListener:
         self.losses = 0
 
     async def run(
-        self, on_wake: Callable[[str], None], on_taken: Callable[[str], None] | None = None
+        self,
+        on_wake: Callable[[str], None],
+        on_taken: Callable[[str], None] | None = None,
+        on_stop: Callable[[str], None] | None = None,
     ) -> None:
         """Listen until cancelled, calling ``on_wake`` with each job freed (and with ``""`` once
-        after each (re)connection) and ``on_taken`` with each freed job claimed (jobs named
-        ``app/[namespace:]id``); a lost connection is opened again (module doc)."""
+        after each (re)connection), ``on_taken`` with each freed job claimed (jobs named
+        ``app/[namespace:]id``) and ``on_stop`` with the host each stop request was sent to (and
+        with ``""`` once after each (re)connection); a lost connection is opened again (module
+        doc)."""
         failures = 0  # attempts since the last connection that listened
         while True:
             try:
-                await self._listen(on_wake, on_taken)
+                await self._listen(on_wake, on_taken, on_stop)
             except (psycopg.Error, OSError, TimeoutError) as exc:
                 if self.listening:  # it was listening: a new loss, said once
                     failures = 0
@@ -86,22 +95,32 @@ class WakeListener:
                 await asyncio.sleep(pause)
 
     async def _listen(
-        self, on_wake: Callable[[str], None], on_taken: Callable[[str], None] | None
+        self,
+        on_wake: Callable[[str], None],
+        on_taken: Callable[[str], None] | None,
+        on_stop: Callable[[str], None] | None,
     ) -> None:
         conn = await asyncio.wait_for(self._connect(), self.timeout_s)
         try:
             await conn.execute(f"LISTEN {CHANNEL}")
             if on_taken is not None:
                 await conn.execute(f"LISTEN {TAKEN_CHANNEL}")
+            if on_stop is not None:
+                await conn.execute(f"LISTEN {STOP_CHANNEL}")
             if self.losses:
                 log.info("job store %s: listening for freed jobs again", redact(self.url))
             self.listening = True
             on_wake("")  # whatever was freed before this connection listened
+            if on_stop is not None:
+                on_stop("")  # and the stop requests written meanwhile
             while True:
                 async for notice in conn.notifies(timeout=self.ping_s):
                     self.heard += 1
                     if notice.channel == CHANNEL:
                         on_wake(notice.payload)
+                    elif notice.channel == STOP_CHANNEL:
+                        if on_stop is not None:
+                            on_stop(notice.payload)
                     elif on_taken is not None:
                         on_taken(notice.payload)
                 await asyncio.wait_for(conn.execute("SELECT 1"), self.timeout_s)

@@ -67,6 +67,37 @@ DEFAULT_LEASE_MS = 30_000
 CONNECT_TIMEOUT_S = 10
 
 
+def heartbeat_period_ms(lease_ms: int) -> int:
+    """A third of the lease (how often the daemon renews), at least one second."""
+    return max(1000, lease_ms // 3)
+
+
+def normal_wait_s(lease_ms: int) -> float:
+    """How long a call waits for a connection while the database answers: a heartbeat period,
+    at most :data:`CONNECT_TIMEOUT_S` (a host waiting longer has fenced itself meanwhile)."""
+    return min(float(CONNECT_TIMEOUT_S), heartbeat_period_ms(lease_ms) / 1000)
+
+
+def link_options(url: str, lease_ms: int) -> dict[str, int]:
+    """libpq's TCP settings that make a cut link fail within about a heartbeat period.
+
+    A partition drops packets: nothing refuses, nothing answers, and a query sent on a pooled
+    connection would wait for the kernel's retransmissions (minutes). ``tcp_user_timeout``
+    closes the connection once sent data stayed unacknowledged for a heartbeat period, and
+    keepalives find an idle connection's peer gone within about the same. libpq ignores them
+    on unix sockets; a setting the URL names itself is left to it.
+    """
+    period_ms = heartbeat_period_ms(lease_ms)
+    options = {
+        "keepalives": 1,
+        "keepalives_idle": max(1, period_ms // 1000),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": period_ms,
+    }
+    return {name: value for name, value in options.items() if name not in url}
+
+
 class PostgresJobStore(NotificationsMixin, StoreContextMixin):
     """A shared :class:`~uidt.store.base.JobStore` in PostgreSQL, thread-safe (see module doc).
 
@@ -102,7 +133,7 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         self._lock = threading.RLock()
         self._volatile: dict[JobKey, JobRecord] = {}
         self._leases = LeaseBook(host_id, lease_ms, clock, host_labels)
-        self._breaker = OutageBreaker(CONNECT_TIMEOUT_S)
+        self._breaker = OutageBreaker(normal_wait_s(lease_ms))
         self._closed = False
         #: Every host's jobs, stop requests and run lists (docs/fleet.md, "One view of the fleet").
         self.fleet = PostgresFleet(
@@ -114,7 +145,7 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
             release=self.release,
         )
         timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
-        options = {"autocommit": True, **timeout}
+        options = {"autocommit": True, **timeout, **link_options(url, lease_ms)}
         # the first connection says clearly why it fails
         with guard(url, "connecting"), psycopg.connect(url, **options) as conn:  # type: ignore[arg-type]
             prepare(conn, url)

@@ -15,6 +15,9 @@ thread commits them:
   before the call is committed, raising :class:`~uidt.errors.StoreError` if any of it could not
   be. The control API awaits it before answering a request that changed something, so a
   ``schedule()`` that answered is on disk, exactly as before;
+* :meth:`write_job` is ``schedule()``'s barrier: it queues one job write and returns once that
+  write is committed, raising *its own* error if it failed (not another queued write's), so the
+  daemon takes a job into its core only once the job is durably stored;
 * :meth:`close` commits everything still queued, then closes the store.
 
 What a SIGKILL (or a power cut) of the daemon can lose is therefore only writes that no answer
@@ -67,7 +70,9 @@ log = logging.getLogger("uidt.store")
 #: Default longest wait of a write nobody waits for, before it is committed.
 DEFAULT_LINGER_S = 0.2
 
-_Waiter = tuple[int, asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+#: A coroutine waiting for a commit: the write sequence it waits for, its loop and future, and
+#: the slot of its own write (``None``: it waits for every write queued before it).
+_Waiter = tuple[int, asyncio.AbstractEventLoop, "asyncio.Future[None]", Hashable | None]
 #: Told of each commit: its duration in seconds and the number of writes it carried.
 CommitObserver = Callable[[float, int], None]
 
@@ -204,7 +209,26 @@ class StoreWriter:
             if self._done >= self._queued:
                 return
             future: asyncio.Future[None] = loop.create_future()
-            self._waiters.append((self._queued, loop, future))
+            self._waiters.append((self._queued, loop, future, None))
+            self._urgent = True
+            self._cond.notify_all()
+        await future
+
+    async def write_job(self, record: JobRecord) -> None:
+        """Queue ``put_job`` and return once it is committed (the ``schedule()`` barrier).
+
+        Unlike :meth:`sync`, only this write's fate counts: another write queued before it that
+        fails does not fail this one, and the error raised is this write's own.
+
+        Raises:
+            StoreError: this write could not be committed (the store holds what it held).
+        """
+        write = PutJob(record)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            self._queue_locked(write)
+            self._waiters.append((self._queued, loop, future, write.slot()))
             self._urgent = True
             self._cond.notify_all()
         await future
@@ -241,17 +265,20 @@ class StoreWriter:
     # -- the writer thread -----------------------------------------------------------------
 
     def _queue(self, write: StoreWrite) -> None:
-        slot = write.slot()
         with self._cond:
-            if self._closed:
-                raise StoreError("the store writer is closed")
-            self._pending.pop(slot, None)  # the last write of a slot goes last
-            self._pending[slot] = write
-            self._queued += 1
-            if self._oldest is None:
-                self._oldest = self._monotonic()
+            self._queue_locked(write)
             if self._holds == 0:
                 self._cond.notify_all()
+
+    def _queue_locked(self, write: StoreWrite) -> None:
+        if self._closed:
+            raise StoreError("the store writer is closed")
+        slot = write.slot()
+        self._pending.pop(slot, None)  # the last write of a slot goes last
+        self._pending[slot] = write
+        self._queued += 1
+        if self._oldest is None:
+            self._oldest = self._monotonic()
 
     def _next_batch(self) -> tuple[list[StoreWrite], int] | None:
         """Wait until a batch is due; ``None`` when closing with nothing left."""
@@ -282,7 +309,7 @@ class StoreWriter:
                 return
             batch, through = due
             began = self._timer()
-            error = self._commit(batch)
+            errors = self._commit(batch)
             self._tell(self._timer() - began, len(batch))
             with self._cond:
                 self.commits += 1
@@ -291,7 +318,9 @@ class StoreWriter:
                 ready = [w for w in self._waiters if w[0] <= through]
                 self._waiters = [w for w in self._waiters if w[0] > through]
                 self._cond.notify_all()
-            for _target, loop, future in ready:
+            first = next(iter(errors.values()), None)
+            for _target, loop, future, slot in ready:
+                error = first if slot is None else errors.get(slot)
                 with suppress(RuntimeError):  # that loop is closed: nobody waits any more
                     loop.call_soon_threadsafe(_settle, future, error)
 
@@ -304,28 +333,29 @@ class StoreWriter:
         except Exception:  # an observer must never stop the commits
             log.exception("the store's commit observer failed")
 
-    def _commit(self, batch: list[StoreWrite]) -> StoreError | None:
-        """Write one batch (one transaction where the store can); returns the first error."""
+    def _commit(self, batch: list[StoreWrite]) -> dict[Hashable, StoreError]:
+        """Write one batch (one transaction where the store can); returns the failed writes'
+        errors by slot, in the batch's order (empty: everything was committed)."""
         if isinstance(self.store, BatchWriting):
             try:
                 self.store.write_batch(batch)
-                return None
+                return {}
             except Exception as exc:  # retried one by one below
                 log.warning(
                     "%d store writes failed together (%s); retrying one by one", len(batch), exc
                 )
-        first: StoreError | None = None
+        errors: dict[Hashable, StoreError] = {}
         for write in batch:
             try:
                 apply_write(self.store, write)
             except LeaseLostError as exc:  # another host holds the job now: stop it here
                 log.warning("store write %s refused: %s", type(write).__name__, exc)
-                first = first or exc
+                errors[write.slot()] = exc
                 self._tell_lost(exc)
             except Exception as exc:  # one bad write must not lose the others
                 log.error("store write %s failed: %s", type(write).__name__, exc)
-                first = first or _as_store_error(exc)
-        return first
+                errors[write.slot()] = _as_store_error(exc)
+        return errors
 
     def _tell_lost(self, exc: LeaseLostError) -> None:
         if self.lease_lost is None or not isinstance(exc.key, JobKey):
