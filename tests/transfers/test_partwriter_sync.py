@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from uidt.testing.clock import FakeClock
+from uidt.transfers import partwriter
 from uidt.transfers.partfile import PartFile, part_path
 
 URL = "http://127.0.0.1:1/f"
@@ -143,4 +144,39 @@ def test_no_durable_commit_is_due_while_the_last_one_waits_for_the_disk(
         gated.gate.set()
     part.commit()
     assert part.sync_due(every_ms=0)
+    part.close(commit=False)
+
+
+def test_a_slow_writeback_start_holds_no_recorded_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sync_file_range`` (starting the writeback of each 8 MiB the splice copy wrote) blocks
+    while the disk's queue is full; the recorded checkpoints, which the copy waits for, must not
+    queue behind it."""
+    gate, entered = threading.Event(), threading.Event()
+
+    def slow_writeback(fd: int, offset: int, length: int) -> None:
+        entered.set()
+        if not gate.wait(DEADLINE_S):
+            raise AssertionError("the gate was never opened")
+
+    monkeypatch.setattr(partwriter, "start_writeback", slow_writeback)
+    dest = tmp_path / "f"
+    part = PartFile(dest, URL, hashing=False, clock=FakeClock(), batch_bytes=1000)
+    part.ledger.boot_id = "boot-a"
+    part.open()
+    try:
+        os.write(part.fileno(), b"x" * 1500)
+        part.appended(1500)  # a whole batch: its writeback starts (and hangs)
+        assert entered.wait(DEADLINE_S)
+        part.start_commit()
+        waiter = threading.Thread(target=part.wait_recorded, args=(1500,), daemon=True)
+        waiter.start()
+        waiter.join(DEADLINE_S)
+        assert not waiter.is_alive(), "a recorded checkpoint waited on a writeback's start"
+        assert part.recorded == 1500
+    finally:
+        gate.set()
+    part.commit()
+    assert part.durable == 1500
     part.close(commit=False)

@@ -74,16 +74,24 @@ class PartIO:
         """Queue ``work(*args)`` behind everything queued before (skipped after a failure)."""
         return self._submit(self._pool, work, *args)
 
+    def run_beside(self, work: Callable[..., None], *args: Any) -> Future:
+        """Queue ``work(*args)`` on the sync thread, as disk work nothing else waits for (the
+        start of a range's writeback): the I/O thread never queues behind it."""
+        return self._submit(self._sync_thread(), work, *args)
+
+    def _sync_thread(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._sync_pool is None:
+            self._sync_pool = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="uidt-partsync"
+            )
+        return self._sync_pool
+
     def run_sync(self, work: Callable[..., None], *args: Any) -> Future:
         """Queue ``work(*args)`` on the sync thread, behind the syncs queued there before.
 
         Called from the I/O thread (so the work follows the writes queued before it there);
         the I/O thread goes on at once.
         """
-        if self._sync_pool is None:
-            self._sync_pool = concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix="uidt-partsync"
-            )
         ended: Future = concurrent.futures.Future()
         self._syncing = ended  # before the sync can start: syncing() never misses it
 
@@ -93,7 +101,7 @@ class PartIO:
             finally:
                 ended.set_result(None)
 
-        return self._submit(self._sync_pool, sync_then_end)
+        return self._submit(self._sync_thread(), sync_then_end)
 
     def syncing(self) -> bool:
         """Whether a sync is queued or running on the sync thread."""

@@ -186,10 +186,12 @@ class PartWriter:
         if self._follower is not None:
             self._follower.feed(self.written)
         if start_writeback is not None and self.written - self._writeback_from >= self.batch_bytes:
-            # On the I/O thread: submitting the writeback is kernel work the copy need not wait for.
+            # On the sync thread: submitting the writeback is kernel work the copy need not wait
+            # for, and it blocks while the disk's queue is full: the recorded checkpoints on the
+            # I/O thread (which the copy may wait for) must not queue behind it.
             assert self._io is not None
             start, length = self._writeback_from, self.written - self._writeback_from
-            self._io.run(start_writeback, self._fd, start, length)
+            self._io.run_beside(start_writeback, self._fd, start, length)
             self._writeback_from = self.written
         self._raise_failure()
         self.check_fence()  # after the accounting: the bytes written are counted first
