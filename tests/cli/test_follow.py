@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from uidt.cli.context import CliContext
-from uidt.cli.follow import Target, find, follow, outcome
+from uidt.cli.follow import Target, _final_notification, find, follow, outcome
 
 APP = "uidt.transfers"
 
@@ -120,3 +120,34 @@ def test_a_finished_job_exits_0_though_its_daemon_died_before_the_last_notificat
     last line. A daemon gone before it answered must not turn a completed job into exit 1."""
     assert follow(dying_daemon, Target(APP, 7, 1, "download")) == 0
     assert "job 7 finished" in capsys.readouterr().out
+
+
+class _Recorder:
+    """A daemon connection that answers the notification listing and records each ask."""
+
+    def __init__(self, notifications: list[dict[str, Any]]) -> None:
+        self.notifications = notifications
+        self.asks: list[tuple[str, str, dict[str, Any] | None]] = []
+
+    def connection(self, *, autostart: bool = True) -> _Recorder:
+        return self
+
+    def request(self, method: str, path: str, query: dict[str, Any] | None = None) -> Any:
+        self.asks.append((method, path, query))
+        if path == "/v1/notifications":
+            return {"notifications": self.notifications}
+        raise AssertionError(f"--wait asked {path} for one notification")
+
+
+def test_the_final_notification_is_read_from_the_apps_listing_not_the_whole_dump() -> None:
+    """``--wait`` reads one notification at the end: the app's shown ones, not ``dumpsys``
+    (every job, ended record and notification of every app)."""
+    done = {"app": APP, "id": 7, "title": "Download f complete", "text": "", "progress": 1.0}
+    other = {"app": APP, "id": 8, "title": "Download g", "text": "", "progress": 0.5}
+    cli = _Recorder([other, done])
+    assert _final_notification(cli, Target(APP, 7, 1)) == done  # type: ignore[arg-type]
+    assert cli.asks == [("GET", "/v1/notifications", {"app": APP})]
+    assert _final_notification(_Recorder([other]), Target(APP, 7, 1)) is None  # type: ignore[arg-type]
+    # another app's notification with the same id is not the job's
+    stranger = {**done, "app": "other.app"}
+    assert _final_notification(_Recorder([stranger]), Target(APP, 7, 1)) is None  # type: ignore[arg-type]

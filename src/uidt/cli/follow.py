@@ -86,9 +86,12 @@ def find(jobs: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:
 
 
 def _final_notification(cli: CliContext, target: Target) -> dict[str, Any] | None:
+    """The notification the target shows (its app's listing: small, unlike ``dumpsys``)."""
     # Never starts a daemon: a follower that lost its daemon reconnects by its own rules.
-    dump = cli.connection(autostart=False).request("GET", "/v1/dumpsys")
-    for note in dump.get("notifications", []):
+    shown = cli.connection(autostart=False).request(
+        "GET", "/v1/notifications", query={"app": target.app}
+    )
+    for note in shown.get("notifications", []):
         if note.get("app") == target.app and note.get("id") == target.job_id:
             return dict(note)
     return None

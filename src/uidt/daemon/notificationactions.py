@@ -73,6 +73,7 @@ class NotificationActions:
                     "id": nid,
                     "title": data.get("title", ""),
                     "text": data.get("text", ""),
+                    "progress": data.get("progress"),
                     "channel_id": data.get("channel_id"),
                     "actions": [
                         {"id": str(action_id), "title": str(title)}

@@ -5,8 +5,11 @@ The event loop never touches the disk. :meth:`PartIO.add` only collects chunks; 
 asks the kernel to start writing them back (``sync_file_range``, where available, so the disk
 works while the network does) and keeps the running SHA-256. Checkpoints are queued behind
 those writes on the same thread (:meth:`PartIO.commit`; FIFO, so a checkpoint never names
-bytes that are not in the file). Everything queued runs in order; the first failure (``ENOSPC``,
-``EIO``) stops the rest and is raised to the writer on its next call (:meth:`PartIO.check`).
+bytes that are not in the file). A durable checkpoint's ``fdatasync`` (which waits for the disk,
+seconds when it is busy) is handed from there to a second, sync thread (:meth:`PartIO.run_sync`),
+so the writes and the recorded checkpoints behind it never wait for the disk. Everything queued
+on a thread runs in order; the first failure (``ENOSPC``, ``EIO``) on either stops the rest and
+is raised to the writer on its next call (:meth:`PartIO.check`).
 
 Waiting is the caller's choice: :meth:`PartIO.drain` blocks (a thread of its own, or closing),
 :meth:`PartIO.settled` awaits (a coroutine: the loop goes on meanwhile). What the queued work
@@ -72,6 +75,8 @@ class PartIO:
         self.batch_bytes = batch_bytes
         self.error: BaseException | None = None  # the first failure; nothing runs after it
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="uidt-partfile")
+        self._sync_pool: concurrent.futures.ThreadPoolExecutor | None = None  # made when needed
+        self._syncing: Future | None = None  # ends with the last work queued on the sync thread
         self._queued: deque[Future] = deque()
         self._commits: deque[tuple[int, Future]] = deque()
         self._batch: list[bytes] = []
@@ -80,7 +85,44 @@ class PartIO:
     # -- queueing ----------------------------------------------------------------------------
     def run(self, work: Callable[..., None], *args: Any) -> Future:
         """Queue ``work(*args)`` behind everything queued before (skipped after a failure)."""
+        return self._submit(self._pool, work, *args)
 
+    def run_beside(self, work: Callable[..., None], *args: Any) -> Future:
+        """Queue ``work(*args)`` on the sync thread, as disk work nothing else waits for (the
+        start of a range's writeback): the I/O thread never queues behind it."""
+        return self._submit(self._sync_thread(), work, *args)
+
+    def _sync_thread(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._sync_pool is None:
+            self._sync_pool = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="uidt-partsync"
+            )
+        return self._sync_pool
+
+    def run_sync(self, work: Callable[..., None], *args: Any) -> Future:
+        """Queue ``work(*args)`` on the sync thread, behind the syncs queued there before.
+
+        Called from the I/O thread (so the work follows the writes queued before it there);
+        the I/O thread goes on at once.
+        """
+        ended: Future = concurrent.futures.Future()
+        self._syncing = ended  # before the sync can start: syncing() never misses it
+
+        def sync_then_end() -> None:
+            try:
+                work(*args)
+            finally:
+                ended.set_result(None)
+
+        return self._submit(self._sync_thread(), sync_then_end)
+
+    def syncing(self) -> bool:
+        """Whether a sync is queued or running on the sync thread."""
+        return self.error is None and self._syncing is not None and not self._syncing.done()
+
+    def _submit(
+        self, pool: concurrent.futures.ThreadPoolExecutor, work: Callable[..., None], *args: Any
+    ) -> Future:
         def latched() -> None:
             if self.error is not None:
                 return
@@ -90,8 +132,8 @@ class PartIO:
                 self.error = exc
                 raise
 
-        future = self._pool.submit(latched)
-        self._queued.append(future)
+        future = pool.submit(latched)
+        self._queued.append(future)  # (a deque's append is safe from either thread)
         return future
 
     def add(self, chunk: bytes) -> bool:
@@ -116,7 +158,7 @@ class PartIO:
     # -- state -------------------------------------------------------------------------------
     def idle(self) -> bool:
         """Whether everything queued has run."""
-        return all(future.done() for future in self._queued)
+        return self._pending() is None
 
     def commits_until(self, offset: int) -> list[Future]:
         """The commits in flight, up to the first that names ``offset`` bytes or more."""
@@ -139,22 +181,28 @@ class PartIO:
     # -- waiting -----------------------------------------------------------------------------
     def drain(self) -> None:
         """Block until everything queued has run (its failures are kept in :attr:`error`)."""
-        for future in list(self._queued):
+        while pending := self._pending():
             with contextlib.suppress(BaseException):
-                future.result()
+                pending.result()
         self._queued.clear()
         self._commits.clear()
 
     async def settled(self) -> None:
-        """Await everything queued (it runs in order), without blocking the loop.
+        """Await everything queued on both threads, without blocking the loop.
 
         A cancel of the awaiting task is raised (see :func:`ran`); the queued work runs anyway.
         """
-        if self._queued:
-            await ran(self._queued[-1])
+        while pending := self._pending():
+            await ran(pending)
+
+    def _pending(self) -> Future | None:
+        """The first queued work not yet run (a sync is queued before the work queueing it ends)."""
+        return next((future for future in list(self._queued) if not future.done()), None)
 
     def shutdown(self) -> None:
-        """Stop the thread (after what is queued); drop the collected, unwritten chunks."""
-        self._pool.shutdown(wait=True)
+        """Stop the threads (after what is queued); drop the collected, unwritten chunks."""
+        self._pool.shutdown(wait=True)  # first: it may still hand a sync to the other
+        if self._sync_pool is not None:
+            self._sync_pool.shutdown(wait=True)
         self._batch, self._batch_size = [], 0
         self._commits.clear()

@@ -6,8 +6,9 @@ collects chunks for the I/O thread (:class:`~uidt.transfers.partio.PartIO`), whi
 in batches; :meth:`PartWriter.appended` accounts for bytes a copying thread wrote straight to
 :meth:`PartWriter.fileno` (``splice``), hashed alongside by a
 :class:`~uidt.transfers.hashfollow.HashFollower` when hashing. :meth:`PartWriter.start_commit`
-queues a checkpoint behind the writes on the I/O thread (with an ``fdatasync`` first when it is
-to be durable) and returns at once; :meth:`PartWriter.wait_recorded` (blocking, for a copying
+queues a checkpoint behind the writes on the I/O thread and returns at once; a durable one is
+saved there as recorded first, then its ``fdatasync`` and durable save go on the sync thread, so
+neither the copy nor the recorded checkpoints behind it wait for a busy disk; :meth:`PartWriter.wait_recorded` (blocking, for a copying
 thread) and :meth:`PartWriter.recorded_at` (awaiting, for a coroutine) are the back-pressure,
 :meth:`PartWriter.commit` and :meth:`PartWriter.sync` make everything durable. What the saved
 checkpoints promise (the recorded and durable offsets, the boot) and when the next commit is
@@ -20,6 +21,7 @@ import concurrent.futures
 import contextlib
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,8 @@ class PartWriter:
         #: On a shared store: the destination's fence (checked on the write path and before
         #: every checkpoint); ``None`` elsewhere.
         self.fence: Fence | None = None
+        self._save_lock = threading.Lock()  # the I/O and sync threads both save checkpoints
+        self._last_saved: tuple[int, str | None] | None = None  # this opening's newest save
 
     def _start_writing(self, fd: int) -> None:
         """Write at :attr:`written` of ``fd`` (a descriptor of the part file, now owned here)."""
@@ -90,6 +94,7 @@ class PartWriter:
         self._direct = False
         self._writeback_from = self.written
         self._io = PartIO(self.batch_bytes)
+        self._last_saved = None
         # Queued, not waited for: the I/O thread saves it before any byte that follows.
         self.start_commit(durable=True)
 
@@ -180,10 +185,12 @@ class PartWriter:
         if self._follower is not None:
             self._follower.feed(self.written)
         if start_writeback is not None and self.written - self._writeback_from >= self.batch_bytes:
-            # On the I/O thread: submitting the writeback is kernel work the copy need not wait for.
+            # On the sync thread: submitting the writeback is kernel work the copy need not wait
+            # for, and it blocks while the disk's queue is full: the recorded checkpoints on the
+            # I/O thread (which the copy may wait for) must not queue behind it.
             assert self._io is not None
             start, length = self._writeback_from, self.written - self._writeback_from
-            self._io.run(start_writeback, self._fd, start, length)
+            self._io.run_beside(start_writeback, self._fd, start, length)
             self._writeback_from = self.written
         self._raise_failure()
         self.check_fence()  # after the accounting: the bytes written are counted first
@@ -226,8 +233,13 @@ class PartWriter:
         """Whether the next commit should be durable: ``every_ms`` have passed since the last
         durable one, or enough bytes came (see :meth:`CommitLedger.sync_due`).
 
-        (Where there is no boot id, :meth:`start_commit` makes every commit durable anyway.)
+        Never while the last durable commit is still waiting for the disk: the next one then
+        starts as soon as it is done, covering everything written meanwhile, rather than
+        queueing fsyncs behind a busy disk. (Where there is no boot id, :meth:`start_commit`
+        makes every commit durable anyway.)
         """
+        if self._io is not None and self._io.syncing():
+            return False
         return self.ledger.sync_due(self.written, every_ms)
 
     def start_commit(self, *, durable: bool = False) -> None:
@@ -338,11 +350,42 @@ class PartWriter:
             digest = self.hasher.hexdigest() if self.hasher is not None else None
         if self.fence is not None:
             self.fence.check()  # a checkpoint is shared state: never one after a takeover
+        if durable and self.ledger.boot_id is None:
+            # Without a boot id a recorded checkpoint could be trusted after a crash: none is
+            # saved, the fdatasync stays here, in order.
+            self._sync_at(fd, offset, digest)
+            return
+        self._save(offset, digest, sync=False)
         if durable:
-            os.fdatasync(fd)
-            self.ledger.synced(offset, digest)
-        self.checkpoint.save(self.state(offset, digest), sync=durable)
-        self.ledger.saved(offset)
+            assert self._io is not None
+            self._io.run_sync(self._sync_at, fd, offset, digest)
+
+    def _sync_at(self, fd: int, offset: int, digest: str | None) -> None:
+        """Make the first ``offset`` bytes durable, then save a checkpoint naming them so.
+
+        On the sync thread (or the I/O thread, without a boot id): the writes of those bytes
+        came before on the I/O thread, which goes on meanwhile.
+        """
+        os.fdatasync(fd)
+        if self.fence is not None:
+            self.fence.check()
+        self._save(offset, digest, sync=True, synced=True)
+
+    def _save(self, offset: int, digest: str | None, *, sync: bool, synced: bool = False) -> None:
+        """Save a checkpoint naming ``offset`` bytes (``synced``: they are fsynced too).
+
+        The I/O and sync threads take turns; a durable save finishing after a newer recorded
+        one names the newer offset (those bytes were written before it was saved), so the
+        recorded offset never goes back.
+        """
+        with self._save_lock:
+            if synced:
+                self.ledger.synced(offset, digest)
+            if self._last_saved is not None and self._last_saved[0] > offset:
+                offset, digest = self._last_saved
+            self.checkpoint.save(self.state(offset, digest), sync=sync)
+            self._last_saved = (offset, digest)
+            self.ledger.saved(offset)
 
     def _raise_failure(self) -> None:
         if self._io is not None:

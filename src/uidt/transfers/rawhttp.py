@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
-import io
 import socket
 import ssl
 import struct
@@ -43,6 +41,7 @@ from uidt import __version__
 from uidt.errors import TransferError
 from uidt.timing import mark
 from uidt.transfers.http import REDIRECT_STATUSES
+from uidt.transfers.rawheaders import RawHeaders, TooManyFieldsError
 
 #: Largest response head accepted.
 MAX_HEAD_BYTES = 64 * 1024
@@ -84,7 +83,7 @@ class RawResponse:
 
     status: int
     reason: str
-    headers: http.client.HTTPMessage
+    headers: RawHeaders
     sock: socket.socket
     leftover: bytes = b""
     _aborted: threading.Event = field(default_factory=threading.Event)
@@ -346,8 +345,11 @@ def read_head(sock: socket.socket) -> RawResponse:
     code, _, reason = rest.partition(" ")
     if not version.startswith("HTTP/1.") or not code.isdigit():
         raise BadResponseError(f"not an HTTP/1.x response: {status_line[:80]!r}")
-    message = http.client.parse_headers(io.BytesIO(header_block + b"\r\n\r\n"))
-    return RawResponse(int(code), reason.strip(), message, sock, data[end + 4 :])
+    try:
+        fields = RawHeaders.parse(header_block)
+    except TooManyFieldsError as exc:
+        raise BadResponseError(str(exc)) from None
+    return RawResponse(int(code), reason.strip(), fields, sock, data[end + 4 :])
 
 
 class Opening:
