@@ -22,6 +22,7 @@ from uidt.job.key import JobKey
 from uidt.store.fleet import StopOutcome, StopRequest
 from uidt.store.postgres import PostgresJobStore
 from uidt.store.record import JobRecord
+from uidt.testing.pghosts import LeaseClock, StoreHosts
 from uidt.testing.store_contract import make_record
 
 APP = "com.example"
@@ -80,14 +81,6 @@ class FakeRuntime:
         ]
 
 
-class LeaseClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> LeaseClock:
     return LeaseClock()
@@ -95,16 +88,9 @@ def clock() -> LeaseClock:
 
 @pytest.fixture
 def host(postgres_url: str, clock: LeaseClock) -> Iterator[Callable[[str], PostgresJobStore]]:
-    opened: list[PostgresJobStore] = []
-
-    def open_host(name: str) -> PostgresJobStore:
-        store = PostgresJobStore(postgres_url, host_id=name, lease_ms=LEASE_MS, clock=clock)
-        opened.append(store)
-        return store
-
-    yield open_host
-    for store in opened:
-        store.close()
+    """Opens a store instance as the named host; all are closed after the test."""
+    with StoreHosts(postgres_url, lease_ms=LEASE_MS, clock=clock) as hosts:
+        yield hosts.open
 
 
 def _desk(store: PostgresJobStore) -> tuple[FleetDesk, FakeRuntime]:

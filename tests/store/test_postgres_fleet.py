@@ -14,6 +14,7 @@ from uidt.job.key import JobKey
 from uidt.store.fleet import FleetStore, HasFleet, StopOutcome
 from uidt.store.pg_fleet import KEEP_SETTLED_MS
 from uidt.store.postgres import PostgresJobStore
+from uidt.testing.pghosts import LeaseClock, StoreHosts
 from uidt.testing.store_contract import make_notification, make_record
 
 pytestmark = pytest.mark.postgres
@@ -23,16 +24,6 @@ KEY = JobKey("com.example", None, 1)
 OTHER = JobKey("com.example", None, 2)
 
 
-class LeaseClock:
-    """Milliseconds since the epoch, moved by hand; shared by every host of a test."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> LeaseClock:
     return LeaseClock()
@@ -40,16 +31,9 @@ def clock() -> LeaseClock:
 
 @pytest.fixture
 def host(postgres_url: str, clock: LeaseClock) -> Iterator[Callable[[str], PostgresJobStore]]:
-    opened: list[PostgresJobStore] = []
-
-    def open_host(name: str) -> PostgresJobStore:
-        store = PostgresJobStore(postgres_url, host_id=name, lease_ms=LEASE_MS, clock=clock)
-        opened.append(store)
-        return store
-
-    yield open_host
-    for store in opened:
-        store.close()
+    """Opens a store instance as the named host; all are closed after the test."""
+    with StoreHosts(postgres_url, lease_ms=LEASE_MS, clock=clock) as hosts:
+        yield hosts.open
 
 
 def test_the_postgres_store_is_a_fleet_store(host: Callable[[str], PostgresJobStore]) -> None:

@@ -14,25 +14,13 @@ from uidt.job.key import JobKey
 from uidt.store.base import Heartbeat
 from uidt.store.postgres import PostgresJobStore
 from uidt.store.writer import StoreWriter
+from uidt.testing.pghosts import LeaseClock, StoreHosts
 from uidt.testing.store_contract import make_notification, make_record
 
 pytestmark = pytest.mark.postgres
 
 LEASE_MS = 10_000
 KEY = JobKey("com.example", None, 1)
-
-
-class LeaseClock:
-    """Milliseconds since the epoch, moved by hand; shared by every host of a test."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
 
 
 @pytest.fixture
@@ -43,16 +31,8 @@ def clock() -> LeaseClock:
 @pytest.fixture
 def host(postgres_url: str, clock: LeaseClock) -> Iterator[Callable[[str], PostgresJobStore]]:
     """Opens a store instance as the named host; all are closed after the test."""
-    opened: list[PostgresJobStore] = []
-
-    def open_host(name: str) -> PostgresJobStore:
-        store = PostgresJobStore(postgres_url, host_id=name, lease_ms=LEASE_MS, clock=clock)
-        opened.append(store)
-        return store
-
-    yield open_host
-    for store in opened:
-        store.close()
+    with StoreHosts(postgres_url, lease_ms=LEASE_MS, clock=clock) as hosts:
+        yield hosts.open
 
 
 def _row(url: str, key: JobKey = KEY) -> tuple[str | None, int, int] | None:
