@@ -23,13 +23,12 @@ import sys
 import time
 from typing import Any
 
-from bench.wake_bench import _summary
+from bench.notifytrials import with_and_without_notify
 from uidt.daemon.fleet import FleetDesk
 from uidt.daemon.leases import LeaseKeeper
 from uidt.job.key import JobKey
 from uidt.store.pg_wake import WakeListener
 from uidt.store.postgres import PostgresJobStore
-from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
 from uidt.testing.store_contract import make_record
 
 TRIALS = int(os.environ.get("UIDT_BENCH_RUNS", "20"))
@@ -99,27 +98,23 @@ async def trials(url: str, count: int, lease_ms: int, *, listen: bool) -> list[f
     return seconds
 
 
+def _describe(lease_ms: int, listen: bool) -> str:
+    how = "with NOTIFY" if listen else "at the holder's tick only"
+    return (
+        f"stop request on B -> stop on A, lease {lease_ms / 1000:g} s "
+        f"(tick every {lease_ms / 3000:g} s), {how}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = argv if argv is not None else sys.argv[2:] if len(sys.argv) > 2 else []
-    count = int(args[0]) if args else TRIALS
-    lease_ms = int(args[1]) if len(args) > 1 else LEASE_MS
-    cluster = TemporaryCluster()
-    try:
-        cluster.start(fsync=True)
-    except ClusterUnavailable as exc:
-        print(f"stop_bench skipped: no PostgreSQL here ({exc})", flush=True)
-        return
-    try:
-        for listen in (True, False):
-            seconds = asyncio.run(trials(cluster.new_database(), count, lease_ms, listen=listen))
-            how = "with NOTIFY" if listen else "at the holder's tick only"
-            print(
-                f"stop request on B -> stop on A, lease {lease_ms / 1000:g} s "
-                f"(tick every {lease_ms / 3000:g} s), {how}: {_summary(seconds)}",
-                flush=True,
-            )
-    finally:
-        cluster.stop()
+    with_and_without_notify(
+        "stop_bench",
+        trials,
+        argv,
+        default_trials=TRIALS,
+        default_lease_ms=LEASE_MS,
+        describe=_describe,
+    )
 
 
 if __name__ == "__main__":

@@ -21,16 +21,15 @@ import asyncio
 import dataclasses
 import os
 import random
-import statistics
 import sys
 import time
 
+from bench.notifytrials import with_and_without_notify
 from uidt.daemon.leases import LeaseKeeper
 from uidt.job.key import JobKey
 from uidt.store.pg_wake import WakeListener
 from uidt.store.postgres import PostgresJobStore
 from uidt.store.record import JobRecord
-from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
 from uidt.testing.store_contract import make_record
 
 TRIALS = int(os.environ.get("UIDT_BENCH_RUNS", "40"))
@@ -78,36 +77,23 @@ async def trials(url: str, count: int, lease_ms: int, *, listen: bool) -> list[f
     return seconds
 
 
-def _summary(seconds: list[float]) -> str:
-    ms = sorted(x * 1000 for x in seconds)
-    p99 = statistics.quantiles(ms, n=100, method="inclusive")[98] if len(ms) > 1 else ms[0]
+def _describe(lease_ms: int, listen: bool) -> str:
+    how = "with NOTIFY" if listen else "periodic claim only"
     return (
-        f"median {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, "
-        f"min {ms[0]:.1f} ms, max {ms[-1]:.1f} ms ({len(ms)} trials)"
+        f"schedule on A -> claimed on idle B, lease {lease_ms / 1000:g} s "
+        f"(claim every {lease_ms / 3000:g} s), {how}"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = argv if argv is not None else sys.argv[2:] if len(sys.argv) > 2 else []
-    count = int(args[0]) if args else TRIALS
-    lease_ms = int(args[1]) if len(args) > 1 else LEASE_MS
-    cluster = TemporaryCluster()
-    try:
-        cluster.start(fsync=True)
-    except ClusterUnavailable as exc:
-        print(f"wake_bench skipped: no PostgreSQL here ({exc})", flush=True)
-        return
-    try:
-        for listen in (True, False):
-            seconds = asyncio.run(trials(cluster.new_database(), count, lease_ms, listen=listen))
-            how = "with NOTIFY" if listen else "periodic claim only"
-            print(
-                f"schedule on A -> claimed on idle B, lease {lease_ms / 1000:g} s "
-                f"(claim every {lease_ms / 3000:g} s), {how}: {_summary(seconds)}",
-                flush=True,
-            )
-    finally:
-        cluster.stop()
+    with_and_without_notify(
+        "wake_bench",
+        trials,
+        argv,
+        default_trials=TRIALS,
+        default_lease_ms=LEASE_MS,
+        describe=_describe,
+    )
 
 
 if __name__ == "__main__":
