@@ -40,6 +40,26 @@ def _lease(url: str) -> tuple[str | None, int] | None:
     return None if row is None else (row[0], int(row[1]))
 
 
+def _host_a(tmp_path: Path, url: str) -> tuple[Daemon, Path]:
+    """host-a (3 s leases) on the store at ``url``, not started yet, and its app's log."""
+    home, log = tmp_path / "home", tmp_path / "app.log"
+    home.mkdir()
+    return Daemon(home, {"host_id": "host-a", "lease_ms": "3s"}, extra_args=("--store", url)), log
+
+
+def _run_the_job(daemon: Daemon, log: Path) -> JobScheduler:
+    """Start ``daemon``, install the sample app and schedule KEY's persisted job until it runs;
+    the app's scheduler."""
+    daemon.start()
+    daemon.install(SAMPLE_DIR)
+    scheduler = daemon.scheduler()
+    with scheduler.activity():
+        job = uij(KEY.job_id, "run", log, persisted=True)
+        assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
+    daemon.wait_running(KEY.job_id)
+    return scheduler
+
+
 def test_an_unreachable_database_at_start_is_one_clear_error_and_exit_1(tmp_path: Path) -> None:
     home = tmp_path / "home"
     url = f"postgresql://alice:s3cret@/uidt?host={tmp_path}&port=5999"
@@ -65,19 +85,9 @@ def test_an_unreachable_database_at_start_is_one_clear_error_and_exit_1(tmp_path
 def test_a_daemon_holds_its_jobs_leases_and_gives_them_back_at_shutdown(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    home, log = tmp_path / "home", tmp_path / "app.log"
-    home.mkdir()
-    daemon = Daemon(
-        home, {"host_id": "host-a", "lease_ms": "3s"}, extra_args=("--store", postgres_url)
-    )
+    daemon, log = _host_a(tmp_path, postgres_url)
     try:
-        daemon.start()
-        daemon.install(SAMPLE_DIR)
-        scheduler = daemon.scheduler()
-        with scheduler.activity():
-            job = uij(KEY.job_id, "run", log, persisted=True)
-            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
-        daemon.wait_running(KEY.job_id)
+        _run_the_job(daemon, log)
         lease = _lease(postgres_url)
         assert lease is not None
         assert lease[0] == "host-a"
@@ -90,19 +100,9 @@ def test_a_daemon_holds_its_jobs_leases_and_gives_them_back_at_shutdown(
 def test_a_job_whose_lease_another_host_took_stops_at_once(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    home, log = tmp_path / "home", tmp_path / "app.log"
-    home.mkdir()
-    daemon = Daemon(
-        home, {"host_id": "host-a", "lease_ms": "3s"}, extra_args=("--store", postgres_url)
-    )
+    daemon, log = _host_a(tmp_path, postgres_url)
     try:
-        daemon.start()
-        daemon.install(SAMPLE_DIR)
-        scheduler = daemon.scheduler()
-        with scheduler.activity():
-            job = uij(KEY.job_id, "run", log, persisted=True)
-            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
-        daemon.wait_running(KEY.job_id)
+        scheduler = _run_the_job(daemon, log)
         # host-a froze (as far as the store can tell): its lease ran out and host-b claimed it
         with PostgresJobStore(postgres_url, host_id="host-b") as other:
             # host-a's heartbeat may renew the lease between the expiry and the claim (a
@@ -213,18 +213,10 @@ def test_a_database_lost_mid_run_stops_the_job_in_time_and_it_runs_again_when_ba
         cluster.start()
     except ClusterUnavailable as exc:
         pytest.skip(f"no PostgreSQL for this test: {exc}")
-    home, log = tmp_path / "home", tmp_path / "app.log"
-    home.mkdir()
     url = cluster.new_database()
-    daemon = Daemon(home, {"host_id": "host-a", "lease_ms": "3s"}, extra_args=("--store", url))
+    daemon, log = _host_a(tmp_path, url)
     try:
-        daemon.start()
-        daemon.install(SAMPLE_DIR)
-        scheduler = daemon.scheduler()
-        with scheduler.activity():
-            job = uij(KEY.job_id, "run", log, persisted=True)
-            assert scheduler.schedule(job) == JobScheduler.RESULT_SUCCESS
-        daemon.wait_running(KEY.job_id)
+        scheduler = _run_the_job(daemon, log)
         cluster.stop_server()  # the database is gone, as for a partitioned host
         stop = f"stop {KEY.job_id} {int(StopReason.SYSTEM_PROCESSING)}"
         wait_for(
