@@ -7,9 +7,11 @@ The encoding is plain JSON objects with sorted keys; a job's ``JobInfo`` goes th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from uidt.errors import InvalidJobError
+from uidt.errors import InvalidJobError, StoreCorruptError
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
 from uidt.store.record import AppRecord, JobRecord, NotificationRecord
@@ -184,3 +186,15 @@ def notification_record_from_json(text: str) -> NotificationRecord:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidJobError(f"unreadable notification record: {exc}") from exc
+
+
+@contextmanager
+def unreadable(
+    store: str, what: str, errors: tuple[type[Exception], ...] = (InvalidJobError,)
+) -> Iterator[None]:
+    """Decoding inside the block: ``errors`` become :class:`StoreCorruptError`, "job store
+    STORE holds an unreadable WHAT: …" (``store``: the path or the redacted URL)."""
+    try:
+        yield
+    except errors as exc:
+        raise StoreCorruptError(f"job store {store} holds an unreadable {what}: {exc}") from exc

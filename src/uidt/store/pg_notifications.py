@@ -16,7 +16,6 @@ from typing import Any
 
 import psycopg
 
-from uidt.errors import InvalidJobError, StoreCorruptError
 from uidt.store import codec
 from uidt.store.pg_schema import redact
 from uidt.store.record import NotificationRecord
@@ -94,9 +93,5 @@ class NotificationsMixin:
         return [self._decode_notification(row[0]) for row in rows]
 
     def _decode_notification(self, text: str) -> NotificationRecord:
-        try:
+        with codec.unreadable(redact(self.url), "notification"):
             return codec.notification_record_from_json(text)
-        except InvalidJobError as exc:
-            raise StoreCorruptError(
-                f"job store {redact(self.url)} holds an unreadable notification: {exc}"
-            ) from exc

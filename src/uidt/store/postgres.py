@@ -47,7 +47,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from uidt.device.history import BadReadingError, DeviceReading
-from uidt.errors import InvalidJobError, LeaseLostError, StoreCorruptError, StoreError
+from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
@@ -218,12 +218,8 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
             ) from exc.__cause__
 
     def _decode(self, text: str) -> JobRecord:
-        try:
+        with codec.unreadable(redact(self.url), "job"):
             return codec.job_record_from_json(text)
-        except InvalidJobError as exc:
-            raise StoreCorruptError(
-                f"job store {redact(self.url)} holds an unreadable job: {exc}"
-            ) from exc
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -364,12 +360,8 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         )
 
     def _decode_app(self, text: str) -> AppRecord:
-        try:
+        with codec.unreadable(redact(self.url), "app"):
             return codec.app_record_from_json(text)
-        except InvalidJobError as exc:
-            raise StoreCorruptError(
-                f"job store {redact(self.url)} holds an unreadable app: {exc}"
-            ) from exc
 
     def get_app(self, package: str) -> AppRecord | None:
         row = self._run(
@@ -449,12 +441,8 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
                 (self.host_id,),
             ).fetchall(),
         )
-        try:
+        with codec.unreadable(redact(self.url), "device reading", (BadReadingError, ValueError)):
             return [DeviceReading.from_dict(json.loads(row[0])) for row in rows]
-        except (BadReadingError, ValueError) as exc:
-            raise StoreCorruptError(
-                f"job store {redact(self.url)} holds an unreadable device reading: {exc}"
-            ) from exc
 
     def write_batch(self, writes: Sequence[StoreWrite]) -> None:
         """Carry out ``writes`` in order in one transaction; on an error none of them is kept."""

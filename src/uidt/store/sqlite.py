@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from uidt.device.history import BadReadingError, DeviceReading
-from uidt.errors import InvalidJobError, StoreCorruptError, StoreError
+from uidt.errors import StoreError
 from uidt.job.key import JobKey
 from uidt.store import codec
 from uidt.store.base import (
@@ -137,12 +137,8 @@ class SqliteJobStore(StoreContextMixin):
             self._conn.execute("COMMIT")
 
     def _decode_job(self, text: str) -> JobRecord:
-        try:
+        with codec.unreadable(str(self.path), "job"):
             return codec.job_record_from_json(text)
-        except InvalidJobError as exc:
-            raise StoreCorruptError(
-                f"job store {self.path} holds an unreadable job: {exc}"
-            ) from exc
 
     def _persisted_rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[JobRecord]:
         rows = self._conn.execute(f"SELECT record FROM jobs {where}", args).fetchall()
@@ -232,12 +228,8 @@ class SqliteJobStore(StoreContextMixin):
         )
 
     def _decode_app(self, text: str) -> AppRecord:
-        try:
+        with codec.unreadable(str(self.path), "app"):
             return codec.app_record_from_json(text)
-        except InvalidJobError as exc:
-            raise StoreCorruptError(
-                f"job store {self.path} holds an unreadable app: {exc}"
-            ) from exc
 
     def get_app(self, package: str) -> AppRecord | None:
         with self._locked("get_app") as conn:
@@ -294,12 +286,8 @@ class SqliteJobStore(StoreContextMixin):
             rows = conn.execute(
                 "SELECT record FROM notifications ORDER BY app, notification_id"
             ).fetchall()
-        try:
+        with codec.unreadable(str(self.path), "notification"):
             return [codec.notification_record_from_json(row[0]) for row in rows]
-        except InvalidJobError as exc:
-            raise StoreCorruptError(
-                f"job store {self.path} holds an unreadable notification: {exc}"
-            ) from exc
 
     # -- device readings ------------------------------------------------------------------
 
@@ -336,12 +324,8 @@ class SqliteJobStore(StoreContextMixin):
     def device_readings(self) -> list[DeviceReading]:
         with self._locked("device_readings") as conn:
             rows = conn.execute("SELECT reading FROM device_readings ORDER BY id").fetchall()
-        try:
+        with codec.unreadable(str(self.path), "device reading", (BadReadingError, ValueError)):
             return [DeviceReading.from_dict(json.loads(row[0])) for row in rows]
-        except (BadReadingError, ValueError) as exc:
-            raise StoreCorruptError(
-                f"job store {self.path} holds an unreadable device reading: {exc}"
-            ) from exc
 
     def write_batch(self, writes: Sequence[StoreWrite]) -> None:
         """Carry out ``writes`` in order in one transaction: one commit, one WAL fsync.
