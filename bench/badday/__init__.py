@@ -31,7 +31,7 @@ from bench.badday import net
 from bench.badday.clients import PEERS, UIDT, missing_tools
 from bench.badday.measure import finish, load, save
 from bench.badday.ready import NotReadyError, SharedZero, ready_argv
-from bench.badday.report import RunResult, markdown, per_run_markdown
+from bench.badday.report import RunResult, bounds_markdown, markdown, per_run_markdown
 from bench.badday.runner import CHANGED_NAME, FILE_NAME, ClientRun, sha256_of
 from bench.badday.trace import MiB, Trace, make_trace
 
@@ -193,7 +193,8 @@ def write_report(out: Path, results: list[RunResult], command: str, plot_seed: i
     text = (
         f"# A bad day: figures\n\n{COMMAND}{command}`\n\n"
         "Figures are median / worst over the traces.\n\n"
-        f"{markdown(results)}\n\n## Every run\n\n{per_run_markdown(results)}\n"
+        f"{markdown(results)}\n\n## The bounds\n\n{bounds_markdown(results)}\n\n"
+        f"## Every run\n\n{per_run_markdown(results)}\n"
     )
     report = out / "report.md"
     report.write_text(text)

@@ -159,6 +159,29 @@ def markdown(results: Sequence[RunResult]) -> str:
     return "\n".join(lines)
 
 
+def bounds_markdown(results: Sequence[RunResult]) -> str:
+    """How far the clean bound lies above the link-up bound, per trace: what even a perfect
+    byte-exact client could reach against the link-up bound (any client; and one that must
+    not use the metered window, as uidt's job)."""
+    traces = {r.seed: r for r in results}.values()  # the bounds are the trace's
+    if not traces:
+        return ""
+    lines = [
+        "| perfect client | clean ÷ link-up bound, median / worst | traces at or under 1.15 times |",
+        "| --- | --- | --- |",
+    ]
+    for who, clean in (
+        ("any", [r.clean_bound_s / r.lower_bound_s for r in traces]),
+        ("no metered bytes", [r.clean_bound_unmetered_s / r.lower_bound_s for r in traces]),
+    ):
+        within = sum(ratio <= 1.15 for ratio in clean)
+        lines.append(
+            f"| {who} | {statistics.median(clean):.2f} / {max(clean):.2f} | "
+            f"{within} of {len(clean)} |"
+        )
+    return "\n".join(lines)
+
+
 def per_run_markdown(results: Sequence[RunResult]) -> str:
     """Every run on one line (for the record under the table)."""
     lines = [

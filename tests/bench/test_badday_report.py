@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from bench.badday.measure import Timeline, finish, told_windows
-from bench.badday.report import MiB, RunResult, markdown, per_run_markdown, summarize
+from bench.badday.report import (
+    MiB,
+    RunResult,
+    bounds_markdown,
+    markdown,
+    per_run_markdown,
+    summarize,
+)
 from bench.badday.trace import Event, Kind, Trace
 
 
@@ -111,3 +118,17 @@ def test_bytes_while_uidt_knew_count_whole_buckets_only() -> None:
     timeline = Timeline(buckets=[(47.2, MiB), (47.3, 2 * MiB), (76.8, MiB), (76.9, 5 * MiB)])
     assert timeline.wholly_within([(47.24, 76.92)], 0.1) == 2 * MiB + MiB
     assert timeline.wholly_within([(47.2, 76.9)], 0.1) == 4 * MiB
+
+
+def test_the_bounds_table_says_what_a_perfect_client_reaches_against_the_link_up_bound() -> None:
+    """Per trace (not per client): clean ÷ link-up, for any client and for one that must not
+    use the metered window; how many traces leave room for 1.15 times the link-up bound."""
+    runs = [
+        result("curl", 1, 30.0, 100, clean_bound_s=11.0, clean_bound_unmetered_s=40.0),
+        result("uidt", 1, 45.0, 100, clean_bound_s=11.0, clean_bound_unmetered_s=40.0),
+        result("curl", 2, 30.0, 100, clean_bound_s=20.0, clean_bound_unmetered_s=20.0),
+    ]
+    table = bounds_markdown(runs)
+    assert "| any | 1.55 / 2.00 | 1 of 2 |" in table  # 1.1 and 2.0 against 10 s
+    assert "| no metered bytes | 3.00 / 4.00 | 0 of 2 |" in table
+    assert bounds_markdown([]) == ""
