@@ -1,0 +1,141 @@
+"""Deciding by measurement how many connections one file takes (``--split auto``):
+:class:`SplitGovernor`, and :func:`resplit_point`, where an idle connection may take over the
+far half of a slow range.
+
+Pure: no I/O, no clock of its own. The segmented fetch (:mod:`uidt.transfers.segmented`) feeds
+:meth:`SplitGovernor.observe` the bytes present so far and the injected clock's reading, and
+acts on each :class:`Verdict`:
+
+1. **Probe.** One connection, until it has run ``probe_ms`` *and* brought ``probe_bytes``: its
+   rate is the base. A file that ends sooner (loopback, a small file) never takes a second one.
+2. **Trial.** One more connection is opened (:attr:`Verdict.ADD`: the caller splits the range
+   with the most left and gives the far half to it). The first ``settle_ms`` are not counted
+   (the new request is still being answered); the total rate over the next ``trial_ms`` is
+   compared with the rate before.
+3. **Keep or hand back.** Going from ``n`` to ``n + 1`` connections, a link that limits each
+   connection gives ``(n + 1) / n`` times the rate; the added connection is kept when the rate
+   rose by at least ``gain`` of that ideal step (with the default 0.3: 1.3x from one to two,
+   1.15x from two to three, 1.1x from three to four) and then the next one is tried, up to
+   ``max_connections``. Otherwise (loopback, or a path whose link, not its connections, is the
+   limit) :attr:`Verdict.DROP`: the connection added last is closed, its range goes back to
+   the others, and the count stays where it is for the rest of the run.
+
+Only rates over whole windows are compared, never single samples, and every decision is a
+pure function of the readings: the unit tests drive it with made-up rates.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+#: The most connections ``--split auto`` grows to (no more than aria2's ``-x`` allows).
+AUTO_MAX_SPLIT = 8
+
+
+class Verdict(enum.Enum):
+    """What the segmented fetch does after an observation."""
+
+    WAIT = "wait"  # nothing to change now
+    ADD = "add"  # open one more connection on the far half of the range with most left
+    DROP = "drop"  # close the connection added last: it did not help; its range goes back
+
+
+class Phase(enum.Enum):
+    """Where the governor is."""
+
+    PROBING = "probing"  # one connection, measuring the base rate
+    TRIAL = "trial"  # one connection more than the last kept count, being measured
+    SETTLED = "settled"  # the count is final for this run
+
+
+@dataclass(frozen=True, slots=True)
+class AutoSplit:
+    """The settings of :class:`SplitGovernor` (defaults: what ``--split auto`` uses)."""
+
+    max_connections: int = AUTO_MAX_SPLIT
+    probe_ms: int = 1000
+    probe_bytes: int = 4 * MiB
+    settle_ms: int = 300
+    trial_ms: int = 1000
+    gain: float = 0.3
+
+
+class SplitGovernor:
+    """Grows the connections of one download while each added one helps (module docstring).
+
+    Args:
+        settings: Windows, thresholds and the most connections.
+        max_connections: The most connections this file allows (its size over the least
+            range); the smaller of this and the settings' wins.
+    """
+
+    def __init__(self, settings: AutoSplit, *, max_connections: int) -> None:
+        self.settings = settings
+        self.limit = max(1, min(max_connections, settings.max_connections))
+        self.connections = 1  # connections asked for now (the trial's one included)
+        self.phase = Phase.PROBING if self.limit > 1 else Phase.SETTLED
+        self.base_rate = 0.0  # bytes/s of the count kept last
+        self.rates: list[float] = []  # measured rate per connection count tried (1, 2, ...)
+        self._window: tuple[int, int] | None = None  # (ms, bytes) where this window began
+        self._opened_ms = 0  # when the trial's connection was asked for
+
+    @property
+    def settled(self) -> bool:
+        return self.phase is Phase.SETTLED
+
+    def observe(self, now_ms: int, done: int) -> Verdict:
+        """One reading: ``done`` bytes of the file present at ``now_ms`` (a monotonic clock)."""
+        if self.phase is Phase.SETTLED:
+            return Verdict.WAIT
+        if self.phase is Phase.TRIAL and now_ms - self._opened_ms < self.settings.settle_ms:
+            return Verdict.WAIT  # the new connection is still starting: not measured
+        if self._window is None:
+            self._window = (now_ms, done)
+            return Verdict.WAIT
+        began_ms, began_bytes = self._window
+        elapsed_ms, moved = now_ms - began_ms, done - began_bytes
+        if self.phase is Phase.PROBING:
+            if elapsed_ms < self.settings.probe_ms or moved < self.settings.probe_bytes:
+                return Verdict.WAIT
+        elif elapsed_ms < self.settings.trial_ms:
+            return Verdict.WAIT
+        rate = moved * 1000 / max(1, elapsed_ms)
+        self.rates.append(rate)
+        if self.phase is Phase.PROBING or self._helped(rate):
+            self.base_rate = rate
+            return self._grow(now_ms)
+        self.connections -= 1
+        self.phase = Phase.SETTLED
+        return Verdict.DROP
+
+    def cannot_add(self) -> None:
+        """The caller found no range large enough to split: the count is final."""
+        if self.phase is Phase.TRIAL:
+            self.connections -= 1
+        self.phase = Phase.SETTLED
+
+    def _helped(self, rate: float) -> bool:
+        kept = self.connections - 1
+        return rate >= self.base_rate * (1 + self.settings.gain / kept)
+
+    def _grow(self, now_ms: int) -> Verdict:
+        if self.connections >= self.limit:
+            self.phase = Phase.SETTLED
+            return Verdict.WAIT
+        self.connections += 1
+        self.phase = Phase.TRIAL
+        self._opened_ms = now_ms
+        self._window = None
+        return Verdict.ADD
+
+
+def resplit_point(done: int, end: int, least: int) -> int | None:
+    """Where to cut a range whose bytes ``[done, end)`` are still missing so that an idle
+    connection takes ``[cut, end)``; ``None`` when either half would be under ``least`` bytes
+    (not worth a request: the connection on it finishes soon enough)."""
+    if least < 1 or end - done < 2 * least:
+        return None
+    return done + (end - done) // 2
