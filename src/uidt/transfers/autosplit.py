@@ -132,6 +132,19 @@ class SplitGovernor:
         return Verdict.ADD
 
 
+#: An idle connection takes over half of a range only when that range, at its own rate, still
+#: needs at least this long (a range about to end is left to finish).
+RESPLIT_SECONDS = 1.0
+#: A range's rate is known once its connection has been on it this long.
+RATE_MS = 500
+
+
+def worth_resplitting(left: int, rate: float, min_seconds: float = RESPLIT_SECONDS) -> bool:
+    """Whether a range with ``left`` bytes to go at ``rate`` bytes/s is slow enough for an idle
+    connection to take half of it (``rate`` 0: the range is stalled)."""
+    return rate <= 0 or left / rate >= min_seconds
+
+
 def resplit_point(done: int, end: int, least: int) -> int | None:
     """Where to cut a range whose bytes ``[done, end)`` are still missing so that an idle
     connection takes ``[cut, end)``; ``None`` when either half would be under ``least`` bytes

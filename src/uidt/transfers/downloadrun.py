@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from uidt.clock import Clock
 from uidt.errors import NoSpaceError, RemoteError, RetryLaterError
 from uidt.timing import mark
+from uidt.transfers.autosplit import AutoSplit
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.failures import (
     TransientStatusError,
@@ -44,7 +45,7 @@ from uidt.transfers.failures import (
 from uidt.transfers.fence import Fence
 from uidt.transfers.http import ResponseHead
 from uidt.transfers.notices import Notice
-from uidt.transfers.partfile import PartFile
+from uidt.transfers.partfile import PartFile, separate_descriptors
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
@@ -56,7 +57,7 @@ from uidt.transfers.retry import (
     parse_retry_after,
 )
 from uidt.transfers.segmented import SegmentedFetch, plan_from_answer
-from uidt.transfers.segments import present
+from uidt.transfers.segments import AUTO_SPLIT, MAX_SPLIT, Split, present
 from uidt.transfers.speedfloor import SpeedFloor
 from uidt.transfers.throttle import Throttle
 from uidt.transfers.transport import Response, Transports
@@ -81,6 +82,7 @@ class DownloadResult:
         bytes_received: Body bytes this run received (re-sent bytes included).
         attempts: HTTP requests made for the body.
         notices: What happened on the way (resume, restarts, retries).
+        connections: The most connections that fetched the file at once (``--split``).
     """
 
     path: Path
@@ -90,6 +92,7 @@ class DownloadResult:
     bytes_received: int
     attempts: int
     notices: tuple[Notice, ...] = field(default=())
+    connections: int = 1
 
 
 class DownloadRun:
@@ -120,14 +123,17 @@ class DownloadRun:
         clock: Clock,
         sleep: Sleep,
         throttle: Throttle | None,
-        split: int,
+        split: Split,
         min_split_size: int,
         fence: Fence | None,
         mirrors: Sequence[str],
+        auto: AutoSplit,
     ) -> None:
         self.url = url
         self.split = split
         self.min_split_size = min_split_size
+        self.auto = auto
+        self.connections = 1  # the most connections that fetched at once
         self.segment_received = 0  # body bytes the ranges of segmented attempts received
         self.dest = dest
         self.expected = sha256.lower() if sha256 else None
@@ -195,7 +201,7 @@ class DownloadRun:
             return
         self.attempts += 1
         headers = self.resume.headers()
-        probing = self.split > 1 and self.part.written == 0
+        probing = self.split != 1 and self.part.written == 0 and separate_descriptors()
         if probing:  # a 206 to this says the server takes ranges: see segmented.py
             headers["Range"] = "bytes=0-"
         async with self.transport.open(self.url, headers) as response:
@@ -231,12 +237,16 @@ class DownloadRun:
             on_progress=self.on_progress,
             notice=self.notice,
             copy_chunk_bytes=self.sink.copy_chunk_bytes,
+            connections=MAX_SPLIT if self.split == AUTO_SPLIT else self.split,
+            least=self.min_split_size,
+            auto=self.auto if self.split == AUTO_SPLIT else None,
         )
         try:
             await fetch.run(first)
         finally:
             self.attempts += fetch.attempts
             self.segment_received += fetch.received
+            self.connections = max(self.connections, fetch.most_connections)
         self.part.finish_segments()
 
     def accept_head(self, response: ResponseHead) -> bool:
@@ -334,6 +344,7 @@ class DownloadRun:
             bytes_received=self.sink.received + self.segment_received,
             attempts=self.attempts,
             notices=tuple(self.notices),
+            connections=self.connections,
         )
 
     async def fetch(self) -> None:

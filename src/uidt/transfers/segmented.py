@@ -34,17 +34,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import os
 from collections.abc import Callable
 
 from uidt.clock import Clock
 from uidt.errors import RemoteError, RetryLaterError
+from uidt.transfers.autosplit import (
+    AutoSplit,
+    SplitGovernor,
+    Verdict,
+    resplit_point,
+    worth_resplitting,
+)
 from uidt.transfers.failures import TransientStatusError, is_transient
-from uidt.transfers.http import ResponseHead
+from uidt.transfers.http import ResponseHead, finish
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.rangesink import RangeSink, SegmentFilled
 from uidt.transfers.rawhttp import BodyEndedError
 from uidt.transfers.resumecheck import RestartFromZero, check_partial, parse_span, strong_etag
 from uidt.transfers.retry import (
@@ -55,32 +64,51 @@ from uidt.transfers.retry import (
     parse_retry_after,
 )
 from uidt.transfers.segments import (
+    AUTO_SPLIT,
+    MAX_SPLIT,
+    MiB,
     Segment,
+    Split,
+    cut_segment,
     plan_segments,
     present,
     segments_state,
     split_count,
 )
 from uidt.transfers.speedfloor import SpeedFloor, TooSlowError
-from uidt.transfers.throttle import Throttle, ThrottleLane
+from uidt.transfers.throttle import Throttle
 from uidt.transfers.transport import Response, Transports
 
 _log = logging.getLogger(__name__)
 
 #: How often a segmented download's checkpoint is saved while it runs.
 SAVE_SECONDS = 0.5
+#: How often ``--split auto`` reads the rate.
+GOVERN_SECONDS = 0.1
+#: How often an idle connection looks again for a range to take while a busy range's rate is
+#: still being measured.
+IDLE_SECONDS = 0.1
+
+
+class _Wait(enum.Enum):
+    WAIT = "wait"
+
+
+#: No range to take yet: a busy one's rate is not known (:meth:`SegmentedFetch._next_range`).
+WAIT = _Wait.WAIT
 
 
 def plan_from_answer(
-    response: ResponseHead, *, split: int, min_split_size: int
+    response: ResponseHead, *, split: Split, min_split_size: int
 ) -> list[Segment] | None:
     """The ranges to fetch when the answer to ``Range: bytes=0-`` allows several connections.
 
     ``None`` (one connection) unless it is a ``206`` for the whole file (``0-`` to its end,
     the length said), with a strong ETag or a Last-Modified date to hold the ranges to one
-    version, and large enough for two ranges or more.
+    version, and large enough for two ranges or more. With ``split="auto"``: one range, the
+    whole file (cut later while connections are added).
     """
-    if split <= 1 or response.status != 206:
+    if split == 1 or response.status != 206:
         return None
     headers = response.headers
     span = parse_span(headers.get("Content-Range"))
@@ -91,69 +119,10 @@ def plan_from_answer(
         return None
     if strong_etag(headers.get("ETag")) is None and not headers.get("Last-Modified"):
         return None
-    count = split_count(total, split, min_split_size)
-    return None if count < 2 else plan_segments(total, count)
-
-
-class _SegmentFilled(Exception):
-    """The range is complete; the rest of this body belongs to other ranges."""
-
-
-class _SegmentSink:
-    """One range's side of a body: written at the range's offset, never past its end."""
-
-    def __init__(self, fetch: SegmentedFetch, segment: Segment, fd: int) -> None:
-        self._fetch = fetch
-        self.segment = segment
-        self.fd = fd
-        self.received = 0  # body bytes of this range's answers (one thread at a time)
-        self.budget = RetryBudget(fetch.url, fetch.policy)  # this range's failures
-        self.lane = fetch.throttle.lane()  # the shared limit; stopping this range frees no other
-
-    @property
-    def throttle(self) -> ThrottleLane:
-        return self.lane
-
-    @property
-    def overlap_size(self) -> int:
-        return 0  # a range is asked for from its first missing byte, never before
-
-    @property
-    def copy_chunk_bytes(self) -> int:
-        return self._fetch.copy_chunk_bytes
-
-    def to_copy(self, content_length: int) -> int:
-        return max(0, min(content_length, self.segment.end - self.segment.done))
-
-    def read_bytes(self, unlimited: int) -> int:
-        return self.throttle.chunk_bytes(unlimited)
-
-    def check_overlap(self, repeated: bytes) -> None:  # pragma: no cover - overlap_size is 0
-        raise AssertionError("a range repeats no bytes")
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def appended(self, count: int) -> None:
-        # ``done`` moves only after the bytes are in the file: a checkpoint never runs ahead.
-        self.segment.done += count
-        self.received += count
-        self.throttle.pause_in_thread(count)
-
-    def tick(self) -> None:
-        self._fetch.tick()
-
-    async def chunk(self, chunk: bytes) -> None:
-        segment = self.segment
-        self.received += len(chunk)
-        data = chunk[: segment.end - segment.done]
-        if data:
-            await asyncio.to_thread(os.pwrite, self.fd, data, segment.done)
-            segment.done += len(data)
-        self.tick()
-        await self.throttle.pause(len(data))
-        if segment.complete:
-            raise _SegmentFilled
+    count = split_count(total, MAX_SPLIT if split == AUTO_SPLIT else split, min_split_size)
+    if count < 2:
+        return None
+    return plan_segments(total, 1 if split == AUTO_SPLIT else count)
 
 
 class SegmentedFetch:
@@ -163,15 +132,20 @@ class SegmentedFetch:
         url: The file's URL.
         part: The part file, locked, its version known and :attr:`PartFile.segments` set.
         transport: Opens the requests (the download's own, redirects and proxies included).
-        policy: The run's retry policy (each range counts its own failures against it).
+        policy: The run's retry policy (each connection counts its own failures against it).
         sleep: The backoff sleeper.
-        clock: For ``Retry-After`` dates.
+        clock: For ``Retry-After`` dates, the rates of the ranges and ``auto``'s readings.
         throttle: The rate limit of the whole download.
         meter: Progress of the whole download.
         floor: The lowest-speed rule, applied to all ranges together.
         on_progress: Told each progress report.
         notice: Told what happened (retries).
         copy_chunk_bytes: The most bytes a copying thread moves between two accountings.
+        connections: The most connections at once (``auto``: where the governor may grow to).
+        least: No range is cut into parts under this (``min_split_size``).
+        auto: ``--split auto``'s settings: start with one connection and let a
+            :class:`~uidt.transfers.autosplit.SplitGovernor` add more; ``None``: start with
+            ``connections`` at once.
         save_seconds: How often the checkpoint is saved while the ranges arrive.
     """
 
@@ -190,6 +164,9 @@ class SegmentedFetch:
         on_progress: Callable[[Progress], None] | None,
         notice: Callable[[Notice], None],
         copy_chunk_bytes: int,
+        connections: int,
+        least: int,
+        auto: AutoSplit | None = None,
         save_seconds: float = SAVE_SECONDS,
     ) -> None:
         assert part.segments is not None
@@ -206,10 +183,23 @@ class SegmentedFetch:
         self.on_progress = on_progress
         self.notice = notice
         self.copy_chunk_bytes = copy_chunk_bytes
+        self.connections = connections
+        self.least = least
         self.save_seconds = save_seconds
         self.attempts = 0  # requests made for ranges (the first answer is the caller's)
+        self.most_connections = 0  # the most connections that fetched at once
         self.start_present = present(self.segments)
-        self._sinks: list[_SegmentSink] = []
+        self.governor = (
+            None
+            if auto is None
+            else SplitGovernor(
+                auto, max_connections=split_count(self.part.total or 0, auto.max_connections, least)
+            )
+        )
+        self._sinks: list[RangeSink] = []
+        self._workers: list[tuple[asyncio.Task[None], RangeSink]] = []
+        self._fds: list[int] = []
+        self._changed = asyncio.Event()  # a connection was added
         self._saving = asyncio.Lock()
 
     @property
@@ -231,7 +221,11 @@ class SegmentedFetch:
         """Save a checkpoint naming what every range holds now (after an fdatasync)."""
         async with self._saving:
             ranges = segments_state(self.segments)  # taken first: never more than is synced
-            await asyncio.to_thread(self.part.save_segments, ranges)
+            saving = asyncio.ensure_future(asyncio.to_thread(self.part.save_segments, ranges))
+            # A save that is stopped still ends before the next one starts: an older one
+            # finishing last would leave the older (still true, but staler) ranges.
+            await finish(saving)
+            saving.result()
 
     async def run(self, first: Response | None = None) -> None:
         """Fetch every incomplete range; ``first``: an accepted answer to ``bytes=0-`` whose
@@ -244,30 +238,148 @@ class SegmentedFetch:
         self.meter.restart(self.start_present)
         self.floor.restart(self.start_present)
         await self.save()
-        fds: list[int] = []
+        helpers: list[asyncio.Task[None]] = []
         try:
-            for segment in self.segments:
-                fds.append(self.part.segment_fd())
-                self._sinks.append(_SegmentSink(self, segment, fds[-1]))
-            workers = [
-                asyncio.create_task(self._fetch_range(sink, first if i == 0 else None))
-                for i, sink in enumerate(self._sinks)
-                if not sink.segment.complete
-            ]
-            saver = asyncio.create_task(self._keep_saving())
+            incomplete = sum(not segment.complete for segment in self.segments)
+            start = 1 if self.governor is not None else min(self.connections, incomplete)
+            for i in range(start):
+                self._add_connection(first if i == 0 else None)
+            helpers.append(asyncio.create_task(self._keep_saving()))
+            if self.governor is not None:
+                helpers.append(asyncio.create_task(self._govern(self.governor)))
             try:
-                await _first_failure(workers)
+                await self._supervise(helpers)
             except BaseException:
-                await _stop([*workers, saver])
+                await _stop([*(task for task, _ in self._workers), *helpers])
                 with contextlib.suppress(OSError):  # the failure in flight says more
                     await self.save()
                 raise
-            await _stop([saver])
+            await _stop(helpers)
             await self.save()
         finally:
-            for fd in fds:
+            for fd in self._fds:
                 os.close(fd)
 
+    # -- the connections -------------------------------------------------------------------
+    def _add_connection(self, first: Response | None = None, *, grow: bool = False) -> bool:
+        """Start one more connection on a range of its own; ``False`` when there is none."""
+        sink = next((s for s in self._sinks if not s.busy and s not in self._live()), None)
+        if sink is None:
+            self._fds.append(self.part.segment_fd())
+            sink = RangeSink(
+                self._fds[-1],
+                budget=RetryBudget(self.url, self.policy),
+                lane=self.throttle.lane(),  # the shared limit; stopping one frees no other
+                copy_chunk_bytes=self.copy_chunk_bytes,
+                tick=self.tick,
+                clock=self.clock,
+            )
+            self._sinks.append(sink)
+        segment = self._next_range(grow=grow)
+        if not isinstance(segment, Segment):
+            return False
+        sink.take(segment)
+        task = asyncio.create_task(self._work(sink, first))
+        self._workers.append((task, sink))
+        self.most_connections = max(self.most_connections, len(self._live()))
+        self._changed.set()
+        return True
+
+    def _live(self) -> list[RangeSink]:
+        return [sink for task, sink in self._workers if not task.done()]
+
+    def _next_range(self, *, grow: bool = False) -> Segment | _Wait | None:
+        """The range an idle connection takes: the first one nobody fetches; else the far half
+        of the slowest busy one that is worth cutting (``grow``: of the one with most left,
+        whatever its rate); else :data:`WAIT` while a busy range's rate is still unknown."""
+        busy = {id(sink.segment): sink for sink in self._sinks if sink.busy}
+        for segment in self.segments:
+            if not segment.complete and id(segment) not in busy:
+                return segment
+        waiting = False
+        candidates: list[tuple[float, RangeSink]] = []
+        for sink in busy.values():
+            if sink.segment.complete:
+                continue
+            rate = sink.rate()
+            if grow:
+                candidates.append((sink.segment.left, sink))
+            elif rate is None:
+                waiting = True
+            elif worth_resplitting(sink.segment.left, rate):
+                candidates.append((sink.segment.left / max(rate, 1.0), sink))
+        for _, sink in sorted(candidates, key=lambda pair: pair[0], reverse=True):
+            segment = sink.segment
+            cut = resplit_point(segment.done, segment.end, self.least)
+            if cut is not None:
+                _log.info("%s: bytes %d- of a range go to another connection", self.url, cut)
+                return cut_segment(self.segments, segment, cut)
+        return WAIT if waiting else None
+
+    async def _work(self, sink: RangeSink, first: Response | None) -> None:
+        """One connection: its range, then the next one it can take, until none is left."""
+        try:
+            while True:
+                await self._fetch_range(sink, first)
+                first = None
+                sink.busy = False
+                while True:
+                    segment = self._next_range()
+                    if segment is not WAIT:
+                        break
+                    await asyncio.sleep(IDLE_SECONDS)  # pacing the look, real time
+                if not isinstance(segment, Segment):
+                    return
+                sink.take(segment)
+        finally:
+            sink.busy = False  # a connection handed back: its range is free for the others
+
+    async def _supervise(self, helpers: list[asyncio.Task[None]]) -> None:
+        """Wait until every range is complete; raise the first failure of any task at once."""
+        while True:
+            for task in [*(task for task, _ in self._workers), *helpers]:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            live = [task for task, _ in self._workers if not task.done()]
+            if not live:
+                if any(not segment.complete for segment in self.segments):
+                    self._add_connection()  # a range handed back after the others ended
+                    continue
+                return
+            self._changed.clear()
+            changed = asyncio.create_task(self._changed.wait())
+            try:
+                running = [task for task in helpers if not task.done()]
+                await asyncio.wait([*live, *running, changed], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                changed.cancel()
+
+    async def _govern(self, governor: SplitGovernor) -> None:
+        """``--split auto``: read the rate and add or hand back connections as told."""
+        while not governor.settled:
+            await asyncio.sleep(GOVERN_SECONDS)  # pacing the readings; the clock measures
+            verdict = governor.observe(self.clock.elapsed(), present(self.segments))
+            if verdict is Verdict.ADD and not self._add_connection(grow=True):
+                governor.cannot_add()
+            elif verdict is Verdict.DROP:
+                self._drop_last()
+            if verdict is not Verdict.WAIT:
+                rate = governor.rates[-1] / MiB
+                _log.info(
+                    "%s: %.1f MiB/s; %s: %d connections",
+                    self.url,
+                    rate,
+                    verdict.value,
+                    governor.connections,
+                )
+
+    def _drop_last(self) -> None:
+        """Close the connection added last (its range goes back to the others)."""
+        live = [task for task, _ in self._workers if not task.done()]
+        if len(live) > 1:
+            live[-1].cancel()
+
+    # -- one range -------------------------------------------------------------------------
     async def _keep_saving(self) -> None:
         while True:
             await asyncio.sleep(self.save_seconds)  # pacing the checkpoints, real time
@@ -309,12 +421,12 @@ class SegmentedFetch:
             total=part.total,
         )
 
-    async def _pour(self, sink: _SegmentSink, response: Response) -> None:
+    async def _pour(self, sink: RangeSink, response: Response) -> None:
         os.lseek(sink.fd, sink.segment.done, os.SEEK_SET)
-        with contextlib.suppress(_SegmentFilled):
+        with contextlib.suppress(SegmentFilled):
             await response.pour(sink)
 
-    async def _fetch_range(self, sink: _SegmentSink, first: Response | None) -> None:
+    async def _fetch_range(self, sink: RangeSink, first: Response | None) -> None:
         """Fetch one range to its end, asking again from where a broken answer stopped."""
         segment = sink.segment
         while not segment.complete:
