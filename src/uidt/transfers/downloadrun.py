@@ -47,6 +47,7 @@ from uidt.transfers.http import ResponseHead
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile, separate_descriptors
 from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.rangeanswer import plan_from_answer
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
 from uidt.transfers.retry import (
@@ -56,7 +57,7 @@ from uidt.transfers.retry import (
     Sleep,
     parse_retry_after,
 )
-from uidt.transfers.segmented import SegmentedFetch, plan_from_answer
+from uidt.transfers.segmented import SegmentedFetch
 from uidt.transfers.segments import AUTO_SPLIT, MAX_SPLIT, Split, present
 from uidt.transfers.speedfloor import SpeedFloor
 from uidt.transfers.throttle import Throttle

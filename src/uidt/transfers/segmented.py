@@ -1,13 +1,24 @@
-"""Several connections, one file: :class:`SegmentedFetch` and :func:`plan_from_answer`.
+"""Several connections, one file: :class:`SegmentedFetch`.
 
-A download with ``split`` above 1 (``uidt download --split N``, aria2's option) asks its first
-request for ``Range: bytes=0-``. When the answer is a ``206`` for the whole file with a
-validator (a strong ETag or a Last-Modified date) and the file is at least twice
-``min_split_size`` (:func:`~uidt.transfers.segments.split_count`), the part file is made
-``total`` bytes long and the file is fetched as N byte ranges at once: the first answer's body
-fills the first range (its connection is closed at the range's end), and one more request per
-range fetches the others, each written at its own offset through a descriptor of its own.
+A download with ``split`` other than 1 (``uidt download --split N|auto``, aria2's option) asks
+its first request for ``Range: bytes=0-``. When the answer is a ``206`` for the whole file with
+a validator (a strong ETag or a Last-Modified date) and the file is at least twice
+``min_split_size`` (:func:`~uidt.transfers.rangeanswer.plan_from_answer`), the part file is
+made ``total`` bytes long and the file is fetched as byte ranges at once: the first answer's
+body fills the first range (its connection is closed at the range's end), and one more request
+per range fetches the others, each written at its own offset through a descriptor of its own.
 Otherwise the first answer is taken as before, over one connection.
+
+The connections take ranges from the list: ``--split N`` starts N of them on N ranges. A
+connection whose range is done takes the next range nobody fetches; when there is none, it
+takes the far half of the slowest busy range, if that range, at its measured rate, still needs
+a second or more (:func:`~uidt.transfers.autosplit.worth_resplitting`) and both halves are at
+least ``min_split_size``: the range's end moves back (its connection stops there) and the new
+range follows it in the list, so the ranges stay contiguous and the checkpoint's form is
+unchanged. ``--split auto`` starts with one connection on one range, the whole file, and a
+:class:`~uidt.transfers.autosplit.SplitGovernor` adds connections (each on the far half of the
+range with most left) while each added one raises the total rate, or closes the one added last
+(its range is taken up by the next connection that is free).
 
 Every range's answer is checked against the first one before a byte of it is written: a
 ``206`` whose ``Content-Range`` starts where asked, names the same total, with the same ETag
@@ -40,7 +51,7 @@ import os
 from collections.abc import Callable
 
 from uidt.clock import Clock
-from uidt.errors import RemoteError, RetryLaterError
+from uidt.errors import RetryLaterError
 from uidt.transfers.autosplit import (
     AutoSplit,
     SplitGovernor,
@@ -48,29 +59,24 @@ from uidt.transfers.autosplit import (
     resplit_point,
     worth_resplitting,
 )
-from uidt.transfers.failures import TransientStatusError, is_transient
-from uidt.transfers.http import ResponseHead, finish
+from uidt.transfers.failures import is_transient
+from uidt.transfers.http import finish
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.rangeanswer import check_range_answer, range_headers
 from uidt.transfers.rangesink import RangeSink, SegmentFilled
 from uidt.transfers.rawhttp import BodyEndedError
-from uidt.transfers.resumecheck import RestartFromZero, check_partial, parse_span, strong_etag
+from uidt.transfers.resumecheck import RestartFromZero
 from uidt.transfers.retry import (
-    TRANSIENT_STATUSES,
     RetryBudget,
     RetryPolicy,
     Sleep,
-    parse_retry_after,
 )
 from uidt.transfers.segments import (
-    AUTO_SPLIT,
-    MAX_SPLIT,
     MiB,
     Segment,
-    Split,
     cut_segment,
-    plan_segments,
     present,
     segments_state,
     split_count,
@@ -96,33 +102,6 @@ class _Wait(enum.Enum):
 
 #: No range to take yet: a busy one's rate is not known (:meth:`SegmentedFetch._next_range`).
 WAIT = _Wait.WAIT
-
-
-def plan_from_answer(
-    response: ResponseHead, *, split: Split, min_split_size: int
-) -> list[Segment] | None:
-    """The ranges to fetch when the answer to ``Range: bytes=0-`` allows several connections.
-
-    ``None`` (one connection) unless it is a ``206`` for the whole file (``0-`` to its end,
-    the length said), with a strong ETag or a Last-Modified date to hold the ranges to one
-    version, and large enough for two ranges or more. With ``split="auto"``: one range, the
-    whole file (cut later while connections are added).
-    """
-    if split == 1 or response.status != 206:
-        return None
-    headers = response.headers
-    span = parse_span(headers.get("Content-Range"))
-    if span is None:
-        return None
-    first, last, total = span
-    if first != 0 or total is None or last != total - 1 or response.content_length != total:
-        return None
-    if strong_etag(headers.get("ETag")) is None and not headers.get("Last-Modified"):
-        return None
-    count = split_count(total, MAX_SPLIT if split == AUTO_SPLIT else split, min_split_size)
-    if count < 2:
-        return None
-    return plan_segments(total, 1 if split == AUTO_SPLIT else count)
 
 
 class SegmentedFetch:
@@ -385,42 +364,6 @@ class SegmentedFetch:
             await asyncio.sleep(self.save_seconds)  # pacing the checkpoints, real time
             await self.save()
 
-    def _headers(self, segment: Segment) -> dict[str, str]:
-        validator = strong_etag(self.part.etag) or self.part.last_modified
-        headers = {
-            "Accept-Encoding": "identity",
-            "Range": f"bytes={segment.done}-{segment.end - 1}",
-        }
-        if validator is not None:
-            headers["If-Range"] = validator
-        return headers
-
-    def _check(self, segment: Segment, response: ResponseHead) -> None:
-        """Accept a ``206`` for this range of this version; raise for anything else."""
-        status, headers, part = response.status, response.headers, self.part
-        if status in TRANSIENT_STATUSES:
-            wait = parse_retry_after(headers.get("Retry-After"), self.clock.utc())
-            raise TransientStatusError(status, response.reason or "", wait)
-        if status == 200:
-            changed = (part.etag is not None and headers.get("ETag") != part.etag) or (
-                part.last_modified is not None
-                and headers.get("Last-Modified") != part.last_modified
-            )
-            raise RestartFromZero(
-                Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
-            )
-        if status == 416:
-            raise RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
-        if status != 206:
-            raise RemoteError(f"{self.url}: the server answered {status} {response.reason}")
-        check_partial(
-            headers,
-            start=segment.done,
-            etag=part.etag,
-            last_modified=part.last_modified,
-            total=part.total,
-        )
-
     async def _pour(self, sink: RangeSink, response: Response) -> None:
         os.lseek(sink.fd, sink.segment.done, os.SEEK_SET)
         with contextlib.suppress(SegmentFilled):
@@ -437,8 +380,9 @@ class SegmentedFetch:
                     await self._pour(sink, response)
                 else:
                     self.attempts += 1
-                    async with self.transport.open(self.url, self._headers(segment)) as response:
-                        self._check(segment, response)
+                    headers = range_headers(self.part, segment)
+                    async with self.transport.open(self.url, headers) as response:
+                        check_range_answer(self.url, self.part, segment, response, self.clock)
                         await self._pour(sink, response)
                 if not segment.complete:
                     raise BodyEndedError("the body of a range ended early")
