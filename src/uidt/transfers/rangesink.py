@@ -24,6 +24,11 @@ class SegmentFilled(Exception):
     """The range is complete; the rest of this body belongs to other ranges."""
 
 
+class ConnectionDropped(Exception):
+    """The connection is being closed (``--split auto`` handed it back): stop copying now,
+    even while the kernel still holds bytes of the body that arrived earlier."""
+
+
 class RangeSink:
     """One connection's side of the bodies it receives (see the module docstring).
 
@@ -55,6 +60,7 @@ class RangeSink:
         self.segment = Segment(0, 0, 0)  # set by take() before any body arrives
         self.busy = False  # fetching self.segment now (another connection may not take it)
         self.received = 0  # body bytes of this connection's answers (one thread at a time)
+        self.dropped = False  # being closed: its copying thread stops at its next write
         self._took_ms = 0
         self._took_done = 0
 
@@ -62,6 +68,7 @@ class RangeSink:
         """Start on ``segment`` (its rate is measured from now)."""
         self.segment = segment
         self.busy = True
+        self.dropped = False
         self._took_ms = self.clock.elapsed()
         self._took_done = segment.done
 
@@ -102,6 +109,8 @@ class RangeSink:
         self.throttle.pause_in_thread(count)
         if segment.complete:
             raise SegmentFilled
+        if self.dropped:
+            raise ConnectionDropped
 
     async def chunk(self, chunk: bytes) -> None:
         segment = self.segment

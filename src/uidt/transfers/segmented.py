@@ -354,9 +354,11 @@ class SegmentedFetch:
 
     def _drop_last(self) -> None:
         """Close the connection added last (its range goes back to the others)."""
-        live = [task for task, _ in self._workers if not task.done()]
+        live = [(task, sink) for task, sink in self._workers if not task.done()]
         if len(live) > 1:
-            live[-1].cancel()
+            task, sink = live[-1]
+            sink.dropped = True  # its copying thread stops too (not only the task)
+            task.cancel()
 
     # -- one range -------------------------------------------------------------------------
     async def _keep_saving(self) -> None:
