@@ -44,10 +44,12 @@ from uidt.transfers.failures import (
 )
 from uidt.transfers.fence import Fence
 from uidt.transfers.http import ResponseHead
+from uidt.transfers.mirrors import options_for
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile, separate_descriptors
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rangeanswer import plan_from_answer
+from uidt.transfers.rangesources import RangeSource, vet_mirrors
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
 from uidt.transfers.retry import (
@@ -147,14 +149,23 @@ class DownloadRun:
             mirrors=mirrors,
         )
         self.part.fence = self.fence = fence
-        self.transport = Transports(
-            raw_http=raw_http,
-            session=session,
-            read_timeout=read_timeout,
-            max_redirects=max_redirects,
-            allow_insecure_redirect=allow_insecure_redirect,
-            request=request,
-        )
+
+        def transport_for(source: str) -> Transports:
+            # A mirror of another origin gets none of the URL's secret fields.
+            options = None if request is None else options_for(request, source, url)
+            return Transports(
+                raw_http=raw_http,
+                session=session,
+                read_timeout=read_timeout,
+                max_redirects=max_redirects,
+                allow_insecure_redirect=allow_insecure_redirect,
+                request=options,
+            )
+
+        self.transport = transport_for(url)
+        self.transport_for = transport_for
+        self.mirrors = list(mirrors)
+        self.range_mirrors: list[RangeSource] | None = None  # vetted when ranges begin
         self.on_progress = on_progress
         self.on_estimate = on_estimate
         self.on_notice = on_notice
@@ -224,7 +235,19 @@ class DownloadRun:
 
     async def fetch_segments(self, first: Response | None) -> None:
         """Fetch the part file's ranges over several connections (``first``: the answer to
-        ``bytes=0-`` whose body fills the first range)."""
+        ``bytes=0-`` whose body fills the first range), from the mirrors fit for it too."""
+        if self.range_mirrors is None:
+            primary = RangeSource(
+                self.url, self.transport, self.part.etag, self.part.last_modified, self.part.total
+            )
+            vetted = await vet_mirrors(
+                primary,
+                self.mirrors,
+                transport_for=self.transport_for,
+                sha256=self.expected is not None,
+                notice=self.notice,
+            )
+            self.range_mirrors = vetted[1:]
         fetch = SegmentedFetch(
             self.url,
             self.part,
@@ -241,6 +264,7 @@ class DownloadRun:
             connections=MAX_SPLIT if self.split == AUTO_SPLIT else self.split,
             least=self.min_split_size,
             auto=self.auto if self.split == AUTO_SPLIT else None,
+            mirrors=self.range_mirrors,
         )
         try:
             await fetch.run(first)
@@ -334,6 +358,8 @@ class DownloadRun:
             if self.fence is not None:
                 self.fence.ended(outcome)
             await self.transport.aclose()
+            for mirror in self.range_mirrors or ():
+                await mirror.transport.aclose()
         if self.on_progress is not None:
             self.meter.update(self.part.written)
             self.on_progress(self.meter.snapshot())

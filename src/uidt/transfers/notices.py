@@ -22,6 +22,7 @@ class Notice(StrEnum):
     RESENT_LOST = "resent-lost"
     NO_TUS = "no-tus"
     RETRIED = "retried"
+    MIRROR_NOT_FOR_RANGES = "mirror-not-for-ranges"
 
     @property
     def text(self) -> str:
@@ -62,4 +63,8 @@ NOTICE_TEXT: dict[Notice, str] = {
     Notice.RESENT_LOST: "the server lost bytes it had acknowledged; they were sent again",
     Notice.NO_TUS: "fell back to a plain upload (the server does not speak tus): it cannot resume",
     Notice.RETRIED: "a transient error was retried",
+    Notice.MIRROR_NOT_FOR_RANGES: (
+        "a mirror shows another version of the file (another size or ETag, and no SHA-256 "
+        "to check the whole file) or takes no ranges, so no range was taken from it"
+    ),
 }

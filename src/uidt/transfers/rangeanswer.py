@@ -25,7 +25,7 @@ from uidt.transfers.segments import (
 )
 
 if TYPE_CHECKING:
-    from uidt.transfers.partfile import PartFile
+    from uidt.transfers.rangesources import RangeSource
 
 
 def plan_from_answer(
@@ -55,9 +55,9 @@ def plan_from_answer(
     return plan_segments(total, 1 if split == AUTO_SPLIT else count)
 
 
-def range_headers(part: PartFile, segment: Segment) -> dict[str, str]:
-    """The request for the missing bytes of ``segment``, held to the part file's version."""
-    validator = strong_etag(part.etag) or part.last_modified
+def range_headers(source: RangeSource, segment: Segment) -> dict[str, str]:
+    """The request for the missing bytes of ``segment``, held to the source's version."""
+    validator = strong_etag(source.etag) or source.last_modified
     headers = {
         "Accept-Encoding": "identity",
         "Range": f"bytes={segment.done}-{segment.end - 1}",
@@ -68,9 +68,9 @@ def range_headers(part: PartFile, segment: Segment) -> dict[str, str]:
 
 
 def check_range_answer(
-    url: str, part: PartFile, segment: Segment, response: ResponseHead, clock: Clock
+    source: RangeSource, segment: Segment, response: ResponseHead, clock: Clock
 ) -> None:
-    """Accept a ``206`` for this range of this version; raise for anything else.
+    """Accept a ``206`` for this range of the source's version; raise for anything else.
 
     Raises:
         TransientStatusError: A status worth asking again (``Retry-After`` read with ``clock``).
@@ -83,8 +83,9 @@ def check_range_answer(
         wait = parse_retry_after(headers.get("Retry-After"), clock.utc())
         raise TransientStatusError(status, response.reason or "", wait)
     if status == 200:
-        changed = (part.etag is not None and headers.get("ETag") != part.etag) or (
-            part.last_modified is not None and headers.get("Last-Modified") != part.last_modified
+        changed = (source.etag is not None and headers.get("ETag") != source.etag) or (
+            source.last_modified is not None
+            and headers.get("Last-Modified") != source.last_modified
         )
         raise RestartFromZero(
             Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
@@ -92,11 +93,11 @@ def check_range_answer(
     if status == 416:
         raise RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
     if status != 206:
-        raise RemoteError(f"{url}: the server answered {status} {response.reason}")
+        raise RemoteError(f"{source.url}: the server answered {status} {response.reason}")
     check_partial(
         headers,
         start=segment.done,
-        etag=part.etag,
-        last_modified=part.last_modified,
-        total=part.total,
+        etag=source.etag,
+        last_modified=source.last_modified,
+        total=source.total,
     )

@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from uidt.clock import Clock
 from uidt.transfers.autosplit import RATE_MS
 from uidt.transfers.retry import RetryBudget
 from uidt.transfers.segments import Segment
 from uidt.transfers.throttle import ThrottleLane
+
+if TYPE_CHECKING:
+    from uidt.transfers.rangesources import RangeSource
 
 
 class SegmentFilled(Exception):
@@ -34,6 +38,7 @@ class RangeSink:
 
     Args:
         fd: A descriptor of the part file with a file position of its own.
+        source: The URL (the first source or a mirror) this connection asks.
         budget: This connection's failures (the run's retry policy).
         lane: This connection's share of the download's rate limit.
         copy_chunk_bytes: The most bytes a copying thread moves between two accountings.
@@ -44,6 +49,7 @@ class RangeSink:
     def __init__(
         self,
         fd: int,
+        source: RangeSource,
         *,
         budget: RetryBudget,
         lane: ThrottleLane,
@@ -52,6 +58,7 @@ class RangeSink:
         clock: Clock,
     ) -> None:
         self.fd = fd
+        self.source = source  # where this connection asks for its ranges
         self.budget = budget
         self.lane = lane
         self.copy_chunk_bytes = copy_chunk_bytes

@@ -48,7 +48,7 @@ import contextlib
 import enum
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from uidt.clock import Clock
 from uidt.errors import RetryLaterError
@@ -66,6 +66,7 @@ from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rangeanswer import check_range_answer, range_headers
 from uidt.transfers.rangesink import RangeSink, SegmentFilled
+from uidt.transfers.rangesources import RangeSource
 from uidt.transfers.rawhttp import BodyEndedError
 from uidt.transfers.resumecheck import RestartFromZero
 from uidt.transfers.retry import (
@@ -125,6 +126,8 @@ class SegmentedFetch:
         auto: ``--split auto``'s settings: start with one connection and let a
             :class:`~uidt.transfers.autosplit.SplitGovernor` add more; ``None``: start with
             ``connections`` at once.
+        mirrors: Other sources fit for ranges (:func:`~uidt.transfers.rangesources.vet_mirrors`):
+            the connections ask the URL and each of them in turn.
         save_seconds: How often the checkpoint is saved while the ranges arrive.
     """
 
@@ -146,6 +149,7 @@ class SegmentedFetch:
         connections: int,
         least: int,
         auto: AutoSplit | None = None,
+        mirrors: Sequence[RangeSource] = (),
         save_seconds: float = SAVE_SECONDS,
     ) -> None:
         assert part.segments is not None
@@ -153,6 +157,9 @@ class SegmentedFetch:
         self.part = part
         self.segments = part.segments
         self.transport = transport
+        first = RangeSource(url, transport, part.etag, part.last_modified, part.total)
+        #: Where the connections ask, in turn: the URL, then each mirror fit for ranges.
+        self.sources = [first, *mirrors]
         self.policy = policy
         self.sleep = sleep
         self.clock = clock
@@ -245,9 +252,11 @@ class SegmentedFetch:
         sink = next((s for s in self._sinks if not s.busy and s not in self._live()), None)
         if sink is None:
             self._fds.append(self.part.segment_fd())
+            source = self.sources[len(self._sinks) % len(self.sources)]
             sink = RangeSink(
                 self._fds[-1],
-                budget=RetryBudget(self.url, self.policy),
+                source,
+                budget=RetryBudget(source.url, self.policy),
                 lane=self.throttle.lane(),  # the shared limit; stopping one frees no other
                 copy_chunk_bytes=self.copy_chunk_bytes,
                 tick=self.tick,
@@ -382,9 +391,10 @@ class SegmentedFetch:
                     await self._pour(sink, response)
                 else:
                     self.attempts += 1
-                    headers = range_headers(self.part, segment)
-                    async with self.transport.open(self.url, headers) as response:
-                        check_range_answer(self.url, self.part, segment, response, self.clock)
+                    source = sink.source
+                    headers = range_headers(source, segment)
+                    async with source.transport.open(source.url, headers) as response:
+                        check_range_answer(source, segment, response, self.clock)
                         await self._pour(sink, response)
                 if not segment.complete:
                     raise BodyEndedError("the body of a range ended early")
