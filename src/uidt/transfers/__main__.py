@@ -90,6 +90,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
             "resumed_from": got.resumed_from,
             "bytes_received": got.bytes_received,
             "attempts": got.attempts,
+            "connections": got.connections,
             "notices": [str(n) for n in got.notices],
         }
     sent = await upload(args.source, args.url, plain_method=args.method)
