@@ -28,7 +28,7 @@ from uidt.transfers.throttle import Throttle
 KiB = 1024
 MiB = 1024 * KiB
 PATH = "/auto/file.bin"
-FAST = AutoSplit(probe_ms=300, probe_bytes=64 * KiB, settle_ms=100, trial_ms=400)
+FAST = AutoSplit(probe_ms=300, probe_bytes=64 * KiB, settle_ms=100, trial_ms=400, worth_ms=500)
 AUTO: dict[str, Any] = {"split": "auto", "min_split_size": 128 * KiB, "auto_split": FAST}
 
 
@@ -95,7 +95,8 @@ async def test_a_limit_on_the_whole_path_gets_the_trial_connection_handed_back(
 async def test_plain_loopback_ends_before_the_probe_on_one_connection(
     server: TransferTestServer, tmp_path: Path, data: bytes
 ) -> None:
-    """The default windows (1 s and 4 MiB of probe): a loopback file is done before them."""
+    """The default windows (0.5 s and 2 MiB of probe, no trial for a rest under 4 s): a
+    loopback file is done long before a second connection could pay off."""
     server.add_file(PATH, data)
     result = await download(
         server.url(PATH), tmp_path / "out.bin", split="auto", min_split_size=128 * KiB

@@ -7,18 +7,23 @@ Pure: no I/O, no clock of its own. The segmented fetch (:mod:`uidt.transfers.seg
 acts on each :class:`Verdict`:
 
 1. **Probe.** One connection, until it has run ``probe_ms`` *and* brought ``probe_bytes``: its
-   rate is the base. A file that ends sooner (loopback, a small file) never takes a second one.
-2. **Trial.** One more connection is opened (:attr:`Verdict.ADD`: the caller splits the range
-   with the most left and gives the far half to it). The first ``settle_ms`` are not counted
-   (the new request is still being answered); the total rate over the next ``trial_ms`` is
-   compared with the rate before.
-3. **Keep or hand back.** Going from ``n`` to ``n + 1`` connections, a link that limits each
-   connection gives ``(n + 1) / n`` times the rate; the added connection is kept when the rate
-   rose by at least ``gain`` of that ideal step (with the default 0.3: 1.3x from one to two,
-   1.15x from two to three, 1.1x from three to four) and then the next one is tried, up to
-   ``max_connections``. Otherwise (loopback, or a path whose link, not its connections, is the
-   limit) :attr:`Verdict.DROP`: the connection added last is closed, its range goes back to
-   the others, and the count stays where it is for the rest of the run.
+   rate is the base. A file that ends sooner (loopback, a small file) never takes a second one,
+   and neither does one whose rest would take less than ``worth_ms`` at that rate: a trial
+   costs its windows at what may be a lower rate (two connections on loopback are slower than
+   one), which only a long transfer can win back. The same holds before each later trial.
+2. **Trial.** The connections are doubled (:attr:`Verdict.ADD` with :attr:`SplitGovernor.step`
+   more: for each, the caller cuts the range with most left and gives the far half to it), up
+   to ``max_connections``: 1, 2, 4, 8, so a server that limits each connection is filled after
+   three trials rather than seven. The first ``settle_ms`` are not counted (the new requests
+   are still being answered); the total rate over the next ``trial_ms`` is compared with the
+   rate before.
+3. **Keep or hand back.** Going from ``n`` to ``n + k`` connections, a link that limits each
+   connection gives ``(n + k) / n`` times the rate; the added ones are kept when the rate rose
+   by at least ``gain`` of that ideal step (with the default 0.3 and doubling: 1.3x each
+   time), and the next doubling is tried. Otherwise (loopback, or a path whose link, not its
+   connections, is the limit) :attr:`Verdict.DROP`: the ``k`` connections added last are
+   closed, their ranges go back to the others, and the count stays where it is for the rest
+   of the run.
 
 Only rates over whole windows are compared, never single samples, and every decision is a
 pure function of the readings: the unit tests drive it with made-up rates.
@@ -56,42 +61,51 @@ class AutoSplit:
     """The settings of :class:`SplitGovernor` (defaults: what ``--split auto`` uses)."""
 
     max_connections: int = AUTO_MAX_SPLIT
-    probe_ms: int = 1000
-    probe_bytes: int = 4 * MiB
-    settle_ms: int = 300
-    trial_ms: int = 1000
+    probe_ms: int = 500
+    probe_bytes: int = 2 * MiB
+    settle_ms: int = 200
+    trial_ms: int = 600
     gain: float = 0.3
+    worth_ms: int = 4000
 
 
 class SplitGovernor:
-    """Grows the connections of one download while each added one helps (module docstring).
+    """Grows the connections of one download while the added ones help (module docstring).
 
     Args:
         settings: Windows, thresholds and the most connections.
         max_connections: The most connections this file allows (its size over the least
             range); the smaller of this and the settings' wins.
+        total: The file's size (what is left decides whether a trial is worth it).
     """
 
-    def __init__(self, settings: AutoSplit, *, max_connections: int) -> None:
+    def __init__(self, settings: AutoSplit, *, max_connections: int, total: int) -> None:
         self.settings = settings
+        self.total = total
         self.limit = max(1, min(max_connections, settings.max_connections))
-        self.connections = 1  # connections asked for now (the trial's one included)
+        self.kept = 1  # connections measured to help (the probe's one at first)
+        self.connections = 1  # connections asked for now (the trial's included)
+        self.step = 0  # connections the last ADD asks for, or the last DROP closes
         self.phase = Phase.PROBING if self.limit > 1 else Phase.SETTLED
-        self.base_rate = 0.0  # bytes/s of the count kept last
-        self.rates: list[float] = []  # measured rate per connection count tried (1, 2, ...)
+        self.base_rate = 0.0  # bytes/s with the kept connections
+        self.rates: list[float] = []  # the rate measured in each window (probe, trials)
         self._window: tuple[int, int] | None = None  # (ms, bytes) where this window began
-        self._opened_ms = 0  # when the trial's connection was asked for
+        self._opened_ms = 0  # when the trial's connections were asked for
 
     @property
     def settled(self) -> bool:
         return self.phase is Phase.SETTLED
 
     def observe(self, now_ms: int, done: int) -> Verdict:
-        """One reading: ``done`` bytes of the file present at ``now_ms`` (a monotonic clock)."""
+        """One reading: ``done`` bytes of the file present at ``now_ms`` (a monotonic clock).
+
+        After :attr:`Verdict.ADD` open :attr:`step` connections more (then :meth:`opened`
+        if fewer could be); after :attr:`Verdict.DROP` close the :attr:`step` added last.
+        """
         if self.phase is Phase.SETTLED:
             return Verdict.WAIT
         if self.phase is Phase.TRIAL and now_ms - self._opened_ms < self.settings.settle_ms:
-            return Verdict.WAIT  # the new connection is still starting: not measured
+            return Verdict.WAIT  # the new connections are still starting: not measured
         if self._window is None:
             self._window = (now_ms, done)
             return Verdict.WAIT
@@ -105,27 +119,31 @@ class SplitGovernor:
         rate = moved * 1000 / max(1, elapsed_ms)
         self.rates.append(rate)
         if self.phase is Phase.PROBING or self._helped(rate):
-            self.base_rate = rate
-            return self._grow(now_ms)
-        self.connections -= 1
+            self.base_rate, self.kept = rate, self.connections
+            return self._grow(now_ms, left=self.total - done)
+        self.step = self.connections - self.kept
+        self.connections = self.kept
         self.phase = Phase.SETTLED
         return Verdict.DROP
 
-    def cannot_add(self) -> None:
-        """The caller found no range large enough to split: the count is final."""
-        if self.phase is Phase.TRIAL:
-            self.connections -= 1
-        self.phase = Phase.SETTLED
+    def opened(self, count: int) -> None:
+        """Only ``count`` of the :attr:`step` connections asked for could be opened (no range
+        large enough to cut for the others); none: the count is final."""
+        self.connections = self.kept + count
+        if count == 0:
+            self.phase = Phase.SETTLED
 
     def _helped(self, rate: float) -> bool:
-        kept = self.connections - 1
-        return rate >= self.base_rate * (1 + self.settings.gain / kept)
+        added = self.connections - self.kept
+        return rate >= self.base_rate * (1 + self.settings.gain * added / self.kept)
 
-    def _grow(self, now_ms: int) -> Verdict:
-        if self.connections >= self.limit:
-            self.phase = Phase.SETTLED
+    def _grow(self, now_ms: int, *, left: int) -> Verdict:
+        soon = left * 1000 < self.base_rate * self.settings.worth_ms
+        if self.kept >= self.limit or soon:
+            self.phase = Phase.SETTLED  # the most, or done too soon for a trial to pay off
             return Verdict.WAIT
-        self.connections += 1
+        self.step = min(self.kept, self.limit - self.kept)  # doubling, up to the limit
+        self.connections = self.kept + self.step
         self.phase = Phase.TRIAL
         self._opened_ms = now_ms
         self._window = None

@@ -175,11 +175,14 @@ class SegmentedFetch:
         self.attempts = 0  # requests made for ranges (the first answer is the caller's)
         self.most_connections = 0  # the most connections that fetched at once
         self.start_present = present(self.segments)
+        total = self.part.total or 0
         self.governor = (
             None
             if auto is None
             else SplitGovernor(
-                auto, max_connections=split_count(self.part.total or 0, auto.max_connections, least)
+                auto,
+                max_connections=split_count(total, auto.max_connections, least),
+                total=total,
             )
         )
         self._sinks: list[RangeSink] = []
@@ -347,10 +350,12 @@ class SegmentedFetch:
         while not governor.settled:
             await asyncio.sleep(GOVERN_SECONDS)  # pacing the readings; the clock measures
             verdict = governor.observe(self.clock.elapsed(), present(self.segments))
-            if verdict is Verdict.ADD and not self._add_connection(grow=True):
-                governor.cannot_add()
+            if verdict is Verdict.ADD:
+                opened = sum(self._add_connection(grow=True) for _ in range(governor.step))
+                if opened < governor.step:
+                    governor.opened(opened)
             elif verdict is Verdict.DROP:
-                self._drop_last()
+                self._drop_last(governor.step)
             if verdict is not Verdict.WAIT:
                 rate = governor.rates[-1] / MiB
                 _log.info(
@@ -361,11 +366,10 @@ class SegmentedFetch:
                     governor.connections,
                 )
 
-    def _drop_last(self) -> None:
-        """Close the connection added last (its range goes back to the others)."""
+    def _drop_last(self, count: int) -> None:
+        """Close the ``count`` connections added last (their ranges go back to the others)."""
         live = [(task, sink) for task, sink in self._workers if not task.done()]
-        if len(live) > 1:
-            task, sink = live[-1]
+        for task, sink in live[max(1, len(live) - count) :]:
             sink.dropped = True  # its copying thread stops too (not only the task)
             task.cancel()
 
