@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -56,8 +55,6 @@ from uidt.transfers.autosplit import (
     AutoSplit,
     SplitGovernor,
     Verdict,
-    resplit_point,
-    worth_resplitting,
 )
 from uidt.transfers.failures import is_transient
 from uidt.transfers.http import finish
@@ -65,6 +62,7 @@ from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rangeanswer import check_range_answer, range_headers
+from uidt.transfers.rangepick import WAIT, Wait, next_range
 from uidt.transfers.rangesink import RangeSink, SegmentFilled
 from uidt.transfers.rangesources import RangeSource
 from uidt.transfers.rawhttp import BodyEndedError
@@ -77,7 +75,6 @@ from uidt.transfers.retry import (
 from uidt.transfers.segments import (
     MiB,
     Segment,
-    cut_segment,
     present,
     segments_state,
     split_count,
@@ -95,14 +92,6 @@ GOVERN_SECONDS = 0.1
 #: How often an idle connection looks again for a range to take while a busy range's rate is
 #: still being measured.
 IDLE_SECONDS = 0.1
-
-
-class _Wait(enum.Enum):
-    WAIT = "wait"
-
-
-#: No range to take yet: a busy one's rate is not known (:meth:`SegmentedFetch._next_range`).
-WAIT = _Wait.WAIT
 
 
 class SegmentedFetch:
@@ -279,33 +268,14 @@ class SegmentedFetch:
     def _live(self) -> list[RangeSink]:
         return [sink for task, sink in self._workers if not task.done()]
 
-    def _next_range(self, *, grow: bool = False) -> Segment | _Wait | None:
-        """The range an idle connection takes: the first one nobody fetches; else the far half
-        of the slowest busy one that is worth cutting (``grow``: of the one with most left,
-        whatever its rate); else :data:`WAIT` while a busy range's rate is still unknown."""
-        busy = {id(sink.segment): sink for sink in self._sinks if sink.busy}
-        for segment in self.segments:
-            if not segment.complete and id(segment) not in busy:
-                return segment
-        waiting = False
-        candidates: list[tuple[float, RangeSink]] = []
-        for sink in busy.values():
-            if sink.segment.complete:
-                continue
-            rate = sink.rate()
-            if grow:
-                candidates.append((sink.segment.left, sink))
-            elif rate is None:
-                waiting = True
-            elif worth_resplitting(sink.segment.left, rate):
-                candidates.append((sink.segment.left / max(rate, 1.0), sink))
-        for _, sink in sorted(candidates, key=lambda pair: pair[0], reverse=True):
-            segment = sink.segment
-            cut = resplit_point(segment.done, segment.end, self.least)
-            if cut is not None:
-                _log.info("%s: bytes %d- of a range go to another connection", self.url, cut)
-                return cut_segment(self.segments, segment, cut)
-        return WAIT if waiting else None
+    def _next_range(self, *, grow: bool = False) -> Segment | Wait | None:
+        """The range a free connection takes (:func:`~uidt.transfers.rangepick.next_range`)."""
+        busy = [(sink.segment, sink.rate()) for sink in self._sinks if sink.busy]
+        count = len(self.segments)
+        picked = next_range(self.segments, busy, least=self.least, grow=grow)
+        if isinstance(picked, Segment) and len(self.segments) > count:
+            _log.info("%s: bytes %d- of a range go to another connection", self.url, picked.start)
+        return picked
 
     async def _work(self, sink: RangeSink, first: Response | None) -> None:
         """One connection: its range, then the next one it can take, until none is left."""
@@ -334,7 +304,9 @@ class SegmentedFetch:
             live = [task for task, _ in self._workers if not task.done()]
             if not live:
                 if any(not segment.complete for segment in self.segments):
-                    self._add_connection()  # a range handed back after the others ended
+                    # a range handed back after the others ended: nobody fetches it now
+                    added = self._add_connection()
+                    assert added, "an incomplete range that no connection may take"
                     continue
                 return
             self._changed.clear()
@@ -418,16 +390,6 @@ class SegmentedFetch:
         _log.info("%s: a range failed (%s); retrying in %.1f s", self.url, exc or type(exc), delay)
         self.notice(Notice.RETRIED)
         await self.sleep(delay)
-
-
-async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
-    """Wait for every task; raise the first failure as soon as one fails."""
-    pending = set(tasks)
-    while pending:
-        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
