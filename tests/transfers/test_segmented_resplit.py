@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +127,51 @@ async def test_a_cut_range_stopped_midway_resumes_from_its_checkpoint(
     resumed = sorted(int((r.range or "")[6:].split("-")[0]) for r in _gets(server)[before:])
     assert resumed == [s.done for s in segments if not s.complete]
     assert not part_path(dest).exists()
+
+
+async def test_sigkill_after_a_cut_then_resume_asks_each_cut_range_for_its_rest(
+    server: TransferTestServer, tmp_path: Path, data: bytes
+) -> None:
+    """A real engine process, killed once its checkpoint names a cut range with bytes in it:
+    the next run resumes every range, the cut ones included, from that checkpoint."""
+    slow = _slow_last_quarter(server, data, 64 * KiB)
+    dest = tmp_path / "out.bin"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uidt.transfers",
+        "download",
+        server.url(PATH),
+        str(dest),
+        "--split",
+        "4",
+        "--min-split-size",
+        str(32 * KiB),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    segments = None
+    for _ in range(1000):  # polled, bounded: a real process
+        saved = Checkpoint(checkpoint_path(dest)).load()
+        if saved and saved.get("kind") == SEGMENTS_KIND:
+            segments = load_segments(saved, len(data))
+            if segments and len(segments) >= 5 and segments[4].present > 0:
+                break
+        await asyncio.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    await process.communicate()
+    saved = Checkpoint(checkpoint_path(dest)).load()
+    assert saved is not None
+    segments = load_segments(saved, len(data))
+    assert segments is not None
+    assert len(segments) >= 5
+    held = sum(s.present for s in segments)
+    assert slow < held < len(data)
+    server.set_faults(PATH)
+    before = len(_gets(server))
+    result = await asyncio.wait_for(download(server.url(PATH), dest, **SPLIT), 30)
+    assert dest.read_bytes() == data
+    assert result.resumed_from == held
+    assert result.bytes_received == len(data) - held
+    resumed = sorted(int((r.range or "")[6:].split("-")[0]) for r in _gets(server)[before:])
+    assert resumed == [s.done for s in segments if not s.complete]
