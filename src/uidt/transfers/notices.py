@@ -64,7 +64,7 @@ NOTICE_TEXT: dict[Notice, str] = {
     Notice.NO_TUS: "fell back to a plain upload (the server does not speak tus): it cannot resume",
     Notice.RETRIED: "a transient error was retried",
     Notice.MIRROR_NOT_FOR_RANGES: (
-        "a mirror shows another version of the file (another size or ETag, and no SHA-256 "
-        "to check the whole file) or takes no ranges, so no range was taken from it"
+        "a mirror was not used for ranges: it shows another version of the file (another "
+        "size or ETag, and no SHA-256 to check the whole file), takes no ranges, or failed"
     ),
 }
