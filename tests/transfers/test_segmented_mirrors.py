@@ -133,13 +133,48 @@ async def test_with_sha256_a_mirror_under_another_etag_serves_ranges(
     assert all(r.if_range == '"mirror-scheme-1"' for r in mirror[1:])
 
 
-async def test_with_sha256_a_mirror_serving_other_bytes_publishes_nothing(
+async def test_with_sha256_a_mirror_serving_other_bytes_is_dropped_after_the_check(
     server: TransferTestServer, tmp_path: Path, data: bytes, no_wait: RecordingSleep
 ) -> None:
     """Hostile: other bytes under another ETag, taken on the word of --sha256: the mixed file
-    fails the check and is never published under its name."""
+    fails the check and is never published; the file is fetched again from the URL alone."""
     server.add_file(A, data, etag=ETAG)
     server.add_file(B, os.urandom(len(data)), etag='"liar"')
+    dest = tmp_path / "out.bin"
+    published: list[bytes] = []
+
+    def hook(record: RequestRecord) -> None:  # what is under the final name at each request
+        if dest.exists():
+            published.append(dest.read_bytes())
+
+    server.on_request = hook
+    result = await asyncio.wait_for(
+        download(
+            server.url(A),
+            dest,
+            mirrors=[server.url(B)],
+            sha256=hashlib.sha256(data).hexdigest(),
+            sleep=no_wait,
+            **SPLIT,
+        ),
+        30,
+    )
+    assert dest.read_bytes() == data
+    assert published == []  # the mixed file never appeared under the final name
+    assert Notice.RESTARTED_MIRROR_MISMATCH in result.notices
+    asked_b = len(_gets(server, B))
+    assert asked_b >= 2  # ranges were taken from it the first time ...
+    starts_after = [r for r in server.requests if r.method == "GET"][-4:]
+    assert all(r.path == A for r in starts_after)  # ... and none the second
+
+
+async def test_with_sha256_a_file_that_fails_without_mirrors_fails(
+    server: TransferTestServer, tmp_path: Path, data: bytes, no_wait: RecordingSleep
+) -> None:
+    """The same-ETag mirror vouches for its bytes: a mismatch is the file's, not fetched
+    again."""
+    server.add_file(A, data, etag=ETAG)
+    server.add_file(B, data, etag=ETAG)
     dest = tmp_path / "out.bin"
     with pytest.raises(IntegrityError):
         await asyncio.wait_for(
@@ -147,7 +182,7 @@ async def test_with_sha256_a_mirror_serving_other_bytes_publishes_nothing(
                 server.url(A),
                 dest,
                 mirrors=[server.url(B)],
-                sha256=hashlib.sha256(data).hexdigest(),
+                sha256="0" * 64,
                 sleep=no_wait,
                 **SPLIT,
             ),

@@ -16,7 +16,8 @@ from uidt.clock import Clock, SystemClock
 from uidt.errors import SettingsError, TransferError
 from uidt.redact import redact_error
 from uidt.transfers.autosplit import AutoSplit
-from uidt.transfers.downloadrun import DownloadResult, DownloadRun, MiB
+from uidt.transfers.downloadresult import DownloadResult
+from uidt.transfers.downloadrun import DownloadRun, MiB
 from uidt.transfers.fence import Fence
 from uidt.transfers.http import check_url
 from uidt.transfers.notices import Notice

@@ -27,15 +27,15 @@ import errno
 import logging
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uidt.clock import Clock
-from uidt.errors import NoSpaceError, RemoteError, RetryLaterError
+from uidt.errors import IntegrityError, NoSpaceError, RemoteError, RetryLaterError
 from uidt.timing import mark
 from uidt.transfers.autosplit import AutoSplit
 from uidt.transfers.bodysink import BodySink
+from uidt.transfers.downloadresult import DownloadResult
 from uidt.transfers.failures import (
     TransientStatusError,
     classify,
@@ -51,7 +51,7 @@ from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rangeanswer import plan_from_answer
 from uidt.transfers.rangesources import RangeSource, vet_mirrors
 from uidt.transfers.request import RequestOptions
-from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
+from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest, strong_etag
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
     RetryBudget,
@@ -71,31 +71,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadResult:
-    """What a finished download produced.
-
-    Attributes:
-        path: The final file.
-        size: Its size in bytes.
-        sha256: Its SHA-256 (hex) if one was requested and verified, else ``None``.
-        resumed_from: The offset this run started at (0 for a fresh download).
-        bytes_received: Body bytes this run received (re-sent bytes included).
-        attempts: HTTP requests made for the body.
-        notices: What happened on the way (resume, restarts, retries).
-        connections: The most connections that fetched the file at once (``--split``).
-    """
-
-    path: Path
-    size: int
-    sha256: str | None
-    resumed_from: int
-    bytes_received: int
-    attempts: int
-    notices: tuple[Notice, ...] = field(default=())
-    connections: int = 1
 
 
 class DownloadRun:
@@ -166,6 +141,7 @@ class DownloadRun:
         self.transport_for = transport_for
         self.mirrors = list(mirrors)
         self.range_mirrors: list[RangeSource] | None = None  # vetted when ranges begin
+        self.unvouched_mirrors = False  # a mirror in the ranges shows another ETag
         self.on_progress = on_progress
         self.on_estimate = on_estimate
         self.on_notice = on_notice
@@ -248,6 +224,10 @@ class DownloadRun:
                 notice=self.notice,
             )
             self.range_mirrors = vetted[1:]
+            # taken on the word of --sha256 alone (another ETag): a mismatch may be theirs
+            self.unvouched_mirrors = any(
+                strong_etag(m.etag) != strong_etag(self.part.etag) for m in self.range_mirrors
+            )
         fetch = SegmentedFetch(
             self.url,
             self.part,
@@ -329,6 +309,26 @@ class DownloadRun:
                 str(self.dest.parent),
             )
 
+    async def publish(self) -> str | None:
+        """Publish the complete part file (checked against the SHA-256 when one is expected).
+
+        When ranges came from mirrors under another ETag (fit for ranges only because the
+        SHA-256 checks the whole file) and the file fails the check, one of them serves other
+        bytes: the file (already deleted) is fetched once more from this URL alone.
+        """
+        try:
+            return await self.part.publish(self.expected)
+        except IntegrityError:
+            if not self.unvouched_mirrors or self.fence is not None:
+                raise
+        _log.info("%s: ranges from mirrors did not match the SHA-256; again alone", self.url)
+        self.range_mirrors, self.unvouched_mirrors = [], False
+        self.notice(Notice.RESTARTED_MIRROR_MISMATCH)
+        self.part.reset()  # the part file and its checkpoint are gone: forget them too
+        await self.part.resume()  # a fresh one, locked again
+        await self.fetch()
+        return await self.part.publish(self.expected)
+
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> DownloadResult:
         mark("download.run")
@@ -344,7 +344,7 @@ class DownloadRun:
             self.resumed_from = self.part.written if segments is None else present(segments)
             await self.fetch()
             mark("download.fetched")
-            digest = await self.part.publish(self.expected)
+            digest = await self.publish()
             mark("download.published")
             outcome = "published"
         except BaseException as exc:

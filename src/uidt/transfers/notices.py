@@ -23,6 +23,7 @@ class Notice(StrEnum):
     NO_TUS = "no-tus"
     RETRIED = "retried"
     MIRROR_NOT_FOR_RANGES = "mirror-not-for-ranges"
+    RESTARTED_MIRROR_MISMATCH = "restarted-mirror-mismatch"
 
     @property
     def text(self) -> str:
@@ -66,5 +67,9 @@ NOTICE_TEXT: dict[Notice, str] = {
     Notice.MIRROR_NOT_FOR_RANGES: (
         "a mirror was not used for ranges: it shows another version of the file (another "
         "size or ETag, and no SHA-256 to check the whole file), takes no ranges, or failed"
+    ),
+    Notice.RESTARTED_MIRROR_MISMATCH: (
+        "the file, with ranges from a mirror under another ETag, did not match the SHA-256 "
+        "(nothing was published); fetched again from zero from this source alone"
     ),
 }

@@ -5,7 +5,8 @@ With ``--mirror`` the ranges of one file may come from several sources at once (
 its connections over its URIs), but never two versions in one file: a mirror is used for
 ranges only when it shows the same size as the file being fetched and the same strong ETag,
 or, where the ETags differ or are missing, when ``--sha256`` is given (the whole file is
-checked before it is published, so a mix is never published). Each mirror is asked once,
+checked before it is published, so a mix is never published; the download then fetches the
+file again from its URL alone: ``DownloadRun.publish``). Each mirror is asked once,
 ``Range: bytes=0-0``, before a range goes to it; a mirror that shows another size or another
 ETag without ``--sha256``, or does not take ranges, is left out of the ranges (the notice
 ``mirror-not-for-ranges`` says so) and stays a source to switch to as before
