@@ -5,11 +5,13 @@ fresh interpreter per run), in two tables:
 
 1. **A server that limits each connection** (uidt's test server, ``Faults(drip_bps=...)``:
    every request's body at most that many bytes per second): one connection (``--split 1``)
-   against four (``--split 4 --min-split-size`` a quarter of the file, so exactly four ranges).
+   against four (``--split 4 --min-split-size`` a quarter of the file, so exactly four ranges)
+   and ``--split auto`` (``--min-split-size`` a 32nd: room to grow to its most, 8, and cut).
    The target of issue 15 is a ratio of at least 3.
 2. **Loopback without a limit** (nginx when installed, else the test server): the default
-   (no option: one connection, as the default is ``--split 1``), ``--split 1`` and ``--split 4``
-   (at the default ``--min-split-size``, 20M), alternating, median of the runs.
+   (no option: one connection, as the default is ``--split 1``), ``--split 1``, ``--split 4``
+   (at the default ``--min-split-size``, 20M) and ``--split auto`` (which must not be slower
+   than one connection), alternating, median of the runs.
 
 Env: ``UIDT_BENCH_LIMITED_SIZE`` (``64M``), ``UIDT_BENCH_PER_CONNECTION`` (``4M``, bytes per
 second), ``UIDT_BENCH_SIZE`` (``1G``, table 2), ``UIDT_BENCH_RUNS`` (3), ``UIDT_BENCH_DIR``.
@@ -82,19 +84,21 @@ def limited_origin(source: Path, per_connection: int) -> Iterator[Origin]:
 
 
 def limited_cases(size: int) -> list[Case]:
-    """One connection, and four ranges of a quarter of the file each."""
+    """One connection, four ranges of a quarter of the file each, and ``auto``."""
     return [
         Case("--split 1", ["--split", "1"]),
         Case("--split 4", ["--split", "4", "--min-split-size", str(size // 4)]),
+        Case("--split auto", ["--split", "auto", "--min-split-size", str(size // 32)]),
     ]
 
 
 def loopback_cases() -> list[Case]:
-    """The default, ``--split 1`` and ``--split 4`` (default ``--min-split-size``)."""
+    """The default, ``--split 1``, ``--split 4`` and ``auto`` (default ``--min-split-size``)."""
     return [
         Case("default", []),
         Case("--split 1", ["--split", "1"]),
         Case("--split 4", ["--split", "4"]),
+        Case("--split auto", ["--split", "auto"]),
     ]
 
 

@@ -14,10 +14,12 @@ def test_the_limited_cases_download_the_file_and_give_a_ratio(tmp_path: Path) ->
     with limited_origin(source, 4 * MiB) as origin:
         cases = limited_cases(size)
         run_cases(origin, cases, tmp_path / "dest.bin", size, 1)
-    assert [len(case.walls) for case in cases] == [1, 1]
+    assert [len(case.walls) for case in cases] == [1, 1, 1]
     assert cases[1].args == ["--split", "4", "--min-split-size", str(256 * 1024)]
+    assert cases[2].args == ["--split", "auto", "--min-split-size", str(32 * 1024)]
     text = table(origin, cases, size, 1)
     assert "| --split 4 |" in text
+    assert "| --split auto |" in text
     assert "speed vs --split 1" in text
     assert not (tmp_path / "dest.bin").exists()
 

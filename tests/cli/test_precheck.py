@@ -35,3 +35,12 @@ def test_host_labels_are_checked_before_a_daemon_is_started() -> None:
     assert precheck.acceptable("download", [url, "--on", "gpu-rack", "--on", "ssd"], {})
     assert not precheck.acceptable("download", [url, "--on", "GPU"], {})
     assert not precheck.acceptable("download", [url, "--on", "gpu", "--foreground"], {})
+
+
+def test_split_counts_and_auto_are_checked_before_a_daemon_is_started() -> None:
+    url = "http://127.0.0.1:9/f"
+    assert precheck.acceptable("download", [url, "--split", "4"], {})
+    assert precheck.acceptable("download", [url, "-s", "auto"], {})
+    assert precheck.acceptable("download", [url, "--split=Auto"], {})
+    assert not precheck.acceptable("download", [url, "--split", "17"], {})
+    assert not precheck.acceptable("download", [url, "--split", "many"], {})

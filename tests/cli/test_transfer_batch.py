@@ -90,6 +90,16 @@ def test_split_reaches_the_jobs_extras_per_file(scheduled: list[JobInfo], tmp_pa
     assert all(job.extras["min_split_size"] == 5 * 1024 * 1024 for job in scheduled)
 
 
+def test_split_auto_reaches_the_jobs_extras(scheduled: list[JobInfo], tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("http://a/f\n  split=AUTO\nhttp://a/g\n  split=3\nhttp://a/h\n")
+    home = str(tmp_path / "h")
+    args = ["--home", home, "download", "-i", str(listing), "-o", str(tmp_path), "-s", "auto"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert [job.extras["split"] for job in scheduled] == ["auto", 3, "auto"]
+
+
 def test_without_split_the_extras_are_as_before(scheduled: list[JobInfo], tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,
@@ -110,8 +120,9 @@ def test_without_split_the_extras_are_as_before(scheduled: list[JobInfo], tmp_pa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--split", "0"], "0 is not in the range 1<=x<=16"),
-        (["-s", "17"], "17 is not in the range 1<=x<=16"),
+        (["--split", "0"], "split is 1 to 16 connections or auto, not '0'"),
+        (["-s", "17"], "split is 1 to 16 connections or auto, not '17'"),
+        (["-s", "many"], "split is 1 to 16 connections or auto, not 'many'"),
         (["--min-split-size", "512K"], "1M to 1024M"),
         (["--min-split-size", "2T"], "1M to 1024M"),
         (["--min-split-size", "lots"], "--min-split-size"),

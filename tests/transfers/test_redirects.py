@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from uidt.errors import InsecureRedirectError, RemoteError, TransferError
-from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.download import download
 from uidt.transfers.http import new_session
 from uidt.transfers.partfile import checkpoint_path
@@ -63,6 +63,21 @@ async def test_http_redirects_are_still_followed_hop_by_hop(
     with pytest.raises(RemoteError, match="too many redirects"):
         await download(server.url("/one"), tmp_path / "p", max_redirects=1)
     assert not (tmp_path / "p").exists()
+
+
+async def test_a_retry_of_a_redirected_download_asks_the_first_url_again(
+    server: TransferTestServer, payload: bytes, tmp_path: Path
+) -> None:
+    """As curl does, and as an expiring presigned redirect target needs: the retry after a
+    broken body asks the URL given, which redirects anew, and resumes under If-Range."""
+    server.add_file("/file.bin", payload)
+    server.set_faults("/file.bin", Faults(reset_after=100_000, times=1))
+    server.set_faults("/go", Faults(redirect_to="/file.bin"))
+    got = await download(server.url("/go"), tmp_path / "o", sleep=RecordingSleep())
+    assert got.path.read_bytes() == payload
+    asked = [(r.path, r.range) for r in server.requests if r.method == "GET"]
+    assert [path for path, _ in asked] == ["/go", "/file.bin", "/go", "/file.bin"]
+    assert (asked[3][1] or "").startswith("bytes=")  # resumed where the broken body stopped
 
 
 async def test_no_password_in_the_checkpoint_or_the_error(

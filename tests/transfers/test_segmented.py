@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from uidt.errors import IntegrityError
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
 from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
-from uidt.transfers.partfile import checkpoint_path, part_path
+from uidt.transfers.partfile import checkpoint_path, part_path, separate_descriptors
 from uidt.transfers.progress import Progress
 from uidt.transfers.throttle import Throttle
 from uidt.transfers.tokenbucket import burst_for
@@ -260,3 +261,20 @@ async def test_a_range_answered_with_the_wrong_content_range_falls_back(
     assert dest.read_bytes() == data
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
     assert _gets(server)[-1].range is None
+
+
+async def test_without_proc_self_fd_one_connection_takes_the_file(
+    server: TransferTestServer, tmp_path: Path, data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges need a second descriptor of the part file (``/proc/self/fd``, Linux): where
+    there is none, the download falls back to one connection instead of failing."""
+    monkeypatch.setattr("uidt.transfers.downloadrun.separate_descriptors", lambda: False)
+    server.add_file(PATH, data)
+    result = await download(server.url(PATH), tmp_path / "out.bin", **SPLIT)
+    assert (tmp_path / "out.bin").read_bytes() == data
+    assert [r.range for r in _gets(server)] == [None]
+    assert result.connections == 1
+
+
+def test_linux_has_separate_descriptors() -> None:
+    assert separate_descriptors() is (sys.platform == "linux")

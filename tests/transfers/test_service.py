@@ -253,6 +253,8 @@ def test_the_split_rule_defaults_to_one_connection(tmp_path: Path) -> None:
     assert segment_rule(plain.extras) == (1, MIN_SPLIT_SIZE)
     given = download_job("http://127.0.0.1/f", tmp_path / "f", split=4, min_split_size=1 << 20)
     assert segment_rule(given.extras) == (4, 1 << 20)
+    auto = download_job("http://127.0.0.1/f", tmp_path / "f", split="auto")
+    assert segment_rule(auto.extras) == ("auto", MIN_SPLIT_SIZE)
 
 
 @pytest.mark.parametrize(

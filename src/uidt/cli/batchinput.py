@@ -7,7 +7,7 @@ The input file follows aria2's ``-i`` format, in the part uidt understands:
 * indented ``name=value`` lines after it set that file's options: ``out=NAME`` (the file name,
   or a path relative to ``dir``), ``dir=DIR`` (the folder; relative to the current directory),
   ``sha256=HEX`` (and aria2's spelling ``checksum=sha-256=HEX``), ``split=N`` (connections
-  for this file, as ``--split``);
+  for this file, as ``--split``; ``split=auto`` too);
 * ``#`` starts a comment line; blank lines are skipped.
 
 :func:`plan` turns the input lines and the URLs given as arguments into one
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from uidt.cli.output import output_path, url_file_name
 from uidt.errors import InvalidJobError
 from uidt.redact import redact
-from uidt.transfers.segments import check_split
+from uidt.transfers.segments import Split, check_split
 
 #: The option names an input file's indented lines may use.
 OPTIONS = ("out", "dir", "sha256", "checksum", "split")
@@ -53,7 +53,7 @@ class BatchItem:
     mirrors: tuple[str, ...]
     dest: Path
     sha256: str | None
-    split: int | None = None
+    split: Split | None = None
 
 
 def check_url(url: str, where: str) -> str:
@@ -179,7 +179,7 @@ def plan(
                 tuple(dict.fromkeys([*entry.urls[1:], *extra])),
                 dest,
                 None if digest is None else check_sha256(digest, entry.where),
-                None if split is None else int(split),
+                None if split is None else check_split(split, entry.where),
             )
         )
     return items

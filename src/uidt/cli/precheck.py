@@ -193,7 +193,7 @@ def _check(
     if seconds is not None and not float(seconds) > 0:
         raise _Unsure("--lowest-speed-seconds")
     split = one("split")
-    if split is not None and not 1 <= int(split) <= 16:
+    if split is not None and split.strip().lower() != "auto" and not 1 <= int(split) <= 16:
         raise _Unsure("--split")
     if one("min_split_size") is not None:
         raise _Unsure("--min-split-size")  # a size with its range: the command line checks it

@@ -32,7 +32,7 @@ from uidt.transfers.jobs import (
 )
 from uidt.transfers.request import RequestOptions, origin
 from uidt.transfers.safefile import current_umask
-from uidt.transfers.segments import MAX_SPLIT, MiB
+from uidt.transfers.segments import MAX_SPLIT, MiB, Split, check_split
 
 
 def _limit_rate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -42,6 +42,15 @@ def _limit_rate(_ctx: click.Context, _param: click.Parameter, value: str | None)
         return parse_rate(value, "--limit-rate")
     except SettingsError as exc:
         raise click.BadParameter(str(exc).removeprefix("--limit-rate: ")) from None
+
+
+def _split(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Split | None:
+    if value is None:
+        return None
+    try:
+        return check_split(value, "--split")
+    except InvalidJobError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--split: ")) from None
 
 
 def _min_split_size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -148,12 +157,13 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "-s",
     "--split",
-    type=click.IntRange(1, MAX_SPLIT),
     default=None,
-    metavar="N",
-    help="Download a file over N connections at once (aria2's --split) when the server "
-    "takes ranges and the file is at least twice --min-split-size [default: 1]. Helps "
-    "when a server limits each connection; on a fast link one is as fast.",
+    metavar="N|auto",
+    callback=_split,
+    help=f"Download a file over N connections at once (aria2's --split, 1 to {MAX_SPLIT}) "
+    "when the server takes ranges and the file is at least twice --min-split-size "
+    "[default: 1]. Helps when a server limits each connection; on a fast link one is as "
+    "fast. auto: one connection first, more only while each added one measurably helps.",
 )
 @click.option(
     "--min-split-size",
@@ -176,7 +186,7 @@ def download(
     lowest_speed: int | None,
     lowest_speed_seconds: float | None,
     allow_insecure_redirect: bool,
-    split: int | None,
+    split: Split | None,
     min_split_size: int | None,
     limit_rate: int | None,
     network: str,

@@ -33,6 +33,8 @@ class Faults:
         overstate_length: Announce a ``Content-Length`` this many bytes larger than the body,
             send the real body and close (a server whose length is wrong).
         drip_chunk: Bytes per write while dripping (``drip_bps``); default about 1/20 s worth.
+        drip_from: Drip only bodies that start at or past this byte (one slow range; the
+            others at full speed).
         no_etag: Never send an ``ETag`` (a property of the server: ``times`` does not limit it).
         no_last_modified: Never send a ``Last-Modified`` (not limited by ``times`` either).
         ignore_if_range: Answer a ``Range`` request with ``206`` even when ``If-Range`` no
@@ -62,6 +64,7 @@ class Faults:
     change_etag: bool = False
     overstate_length: int = 0
     drip_chunk: int | None = None
+    drip_from: int = 0
     no_etag: bool = False
     no_last_modified: bool = False
     ignore_if_range: bool = False

@@ -359,7 +359,8 @@ class TransferTestServer(TusEndpoint):
         limit: int,
     ) -> None:
         view = memoryview(data)
-        drip = state.faults.drip_bps
+        dripped = start >= state.faults.drip_from
+        drip = state.faults.drip_bps if dripped else None
         chunk = self.chunk_size if drip is None else max(1024, min(_DRIP_CHUNK, drip // 20))
         if drip is not None and state.faults.drip_chunk is not None:
             chunk = state.faults.drip_chunk
@@ -376,7 +377,7 @@ class TransferTestServer(TusEndpoint):
             record.body_bytes += end - offset
             self._count_sent(request.path, end - offset)
             offset = end
-            drip = state.faults.drip_bps
+            drip = state.faults.drip_bps if dripped else None
             if drip:
                 ahead = sent / drip - (loop.time() - began)
                 if ahead > 0:

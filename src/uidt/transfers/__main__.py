@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from uidt.errors import SettingsError, TransferError
 from uidt.transfers.download import MiB, download
-from uidt.transfers.segments import MIN_SPLIT_SIZE
+from uidt.transfers.segments import MIN_SPLIT_SIZE, check_split
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.transfers.upload import upload
 
@@ -51,7 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         help="the window --lowest-speed is averaged over",
     )
     get.add_argument(
-        "--split", type=int, default=1, help="connections for one file (aria2's --split)"
+        "--split",
+        type=lambda text: check_split(text, "--split"),
+        default=1,
+        help="connections for one file (aria2's --split), or auto",
     )
     get.add_argument(
         "--min-split-size",
@@ -87,6 +90,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
             "resumed_from": got.resumed_from,
             "bytes_received": got.bytes_received,
             "attempts": got.attempts,
+            "connections": got.connections,
             "notices": [str(n) for n in got.notices],
         }
     sent = await upload(args.source, args.url, plain_method=args.method)

@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING
 from uidt.clock import Clock, SystemClock
 from uidt.errors import SettingsError, TransferError
 from uidt.redact import redact_error
-from uidt.transfers.downloadrun import DownloadResult, DownloadRun, MiB
+from uidt.transfers.autosplit import AutoSplit
+from uidt.transfers.downloadresult import DownloadResult
+from uidt.transfers.downloadrun import DownloadRun, MiB
 from uidt.transfers.fence import Fence
 from uidt.transfers.http import check_url
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryPolicy, Sleep
-from uidt.transfers.segments import MAX_SPLIT, MIN_SPLIT_SIZE
+from uidt.transfers.segments import AUTO_SPLIT, MAX_SPLIT, MIN_SPLIT_SIZE, Split
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS, SpeedFloor
 from uidt.transfers.throttle import Throttle
 
@@ -58,8 +60,9 @@ async def download(
     throttle: Throttle | None = None,
     fence: Fence | None = None,
     mirrors: Sequence[str] = (),
-    split: int = 1,
+    split: Split = 1,
     min_split_size: int = MIN_SPLIT_SIZE,
+    auto_split: AutoSplit | None = None,
 ) -> DownloadResult:
     """Download ``url`` to ``dest``, resuming a previous partial run if there is one.
 
@@ -124,9 +127,12 @@ async def download(
         split: Connections one file may use at most (aria2's ``--split``; 1, the default: one).
             Above 1 the first request asks for ``bytes=0-`` and, when the server answers
             ``206`` with a validator, the file is fetched as that many byte ranges at once
-            (:mod:`uidt.transfers.segmented`).
+            (:mod:`uidt.transfers.segmented`). ``"auto"``: one connection first, more only while
+            each added one measurably raises the rate (:mod:`uidt.transfers.autosplit`).
         min_split_size: No range is smaller than this (aria2's ``--min-split-size``, 20 MiB):
             a file under twice this size takes one connection whatever ``split`` says.
+        auto_split: The probe and trial windows of ``split="auto"`` (the defaults: 0.5 s and
+            2 MiB of probe, 0.6 s trials, none unless the rest takes 4 s or more).
 
     Returns:
         A :class:`DownloadResult`.
@@ -153,8 +159,8 @@ async def download(
         check_url(url)
     except TransferError as exc:
         raise redact_error(exc) from None
-    if not 1 <= split <= MAX_SPLIT:
-        raise SettingsError(f"split must be 1 to {MAX_SPLIT} connections, not {split}")
+    if split != AUTO_SPLIT and not (isinstance(split, int) and 1 <= split <= MAX_SPLIT):
+        raise SettingsError(f"split must be 1 to {MAX_SPLIT} connections or auto, not {split}")
     if min_split_size < 1:
         raise SettingsError(f"min_split_size must be at least 1 byte, not {min_split_size}")
     clock = clock or SystemClock()
@@ -186,6 +192,7 @@ async def download(
         min_split_size=min_split_size,
         fence=fence,
         mirrors=mirrors,
+        auto=auto_split or AutoSplit(),
     )
     try:
         return await job.run()

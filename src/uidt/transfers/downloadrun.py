@@ -27,14 +27,15 @@ import errno
 import logging
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uidt.clock import Clock
-from uidt.errors import NoSpaceError, RemoteError, RetryLaterError
+from uidt.errors import IntegrityError, NoSpaceError, RemoteError, RetryLaterError
 from uidt.timing import mark
+from uidt.transfers.autosplit import AutoSplit
 from uidt.transfers.bodysink import BodySink
+from uidt.transfers.downloadresult import DownloadResult
 from uidt.transfers.failures import (
     TransientStatusError,
     classify,
@@ -43,11 +44,14 @@ from uidt.transfers.failures import (
 )
 from uidt.transfers.fence import Fence
 from uidt.transfers.http import ResponseHead
+from uidt.transfers.mirrors import options_for
 from uidt.transfers.notices import Notice
-from uidt.transfers.partfile import PartFile
+from uidt.transfers.partfile import PartFile, separate_descriptors
 from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.rangeanswer import plan_from_answer
+from uidt.transfers.rangesources import RangeSource, vet_mirrors
 from uidt.transfers.request import RequestOptions
-from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
+from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest, strong_etag
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
     RetryBudget,
@@ -55,8 +59,8 @@ from uidt.transfers.retry import (
     Sleep,
     parse_retry_after,
 )
-from uidt.transfers.segmented import SegmentedFetch, plan_from_answer
-from uidt.transfers.segments import present
+from uidt.transfers.segmented import SegmentedFetch
+from uidt.transfers.segments import AUTO_SPLIT, MAX_SPLIT, Split, present
 from uidt.transfers.speedfloor import SpeedFloor
 from uidt.transfers.throttle import Throttle
 from uidt.transfers.transport import Response, Transports
@@ -67,29 +71,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadResult:
-    """What a finished download produced.
-
-    Attributes:
-        path: The final file.
-        size: Its size in bytes.
-        sha256: Its SHA-256 (hex) if one was requested and verified, else ``None``.
-        resumed_from: The offset this run started at (0 for a fresh download).
-        bytes_received: Body bytes this run received (re-sent bytes included).
-        attempts: HTTP requests made for the body.
-        notices: What happened on the way (resume, restarts, retries).
-    """
-
-    path: Path
-    size: int
-    sha256: str | None
-    resumed_from: int
-    bytes_received: int
-    attempts: int
-    notices: tuple[Notice, ...] = field(default=())
 
 
 class DownloadRun:
@@ -120,14 +101,17 @@ class DownloadRun:
         clock: Clock,
         sleep: Sleep,
         throttle: Throttle | None,
-        split: int,
+        split: Split,
         min_split_size: int,
         fence: Fence | None,
         mirrors: Sequence[str],
+        auto: AutoSplit,
     ) -> None:
         self.url = url
         self.split = split
         self.min_split_size = min_split_size
+        self.auto = auto
+        self.connections = 1  # the most connections that fetched at once
         self.segment_received = 0  # body bytes the ranges of segmented attempts received
         self.dest = dest
         self.expected = sha256.lower() if sha256 else None
@@ -140,14 +124,24 @@ class DownloadRun:
             mirrors=mirrors,
         )
         self.part.fence = self.fence = fence
-        self.transport = Transports(
-            raw_http=raw_http,
-            session=session,
-            read_timeout=read_timeout,
-            max_redirects=max_redirects,
-            allow_insecure_redirect=allow_insecure_redirect,
-            request=request,
-        )
+
+        def transport_for(source: str) -> Transports:
+            # A mirror of another origin gets none of the URL's secret fields.
+            options = None if request is None else options_for(request, source, url)
+            return Transports(
+                raw_http=raw_http,
+                session=session,
+                read_timeout=read_timeout,
+                max_redirects=max_redirects,
+                allow_insecure_redirect=allow_insecure_redirect,
+                request=options,
+            )
+
+        self.transport = transport_for(url)
+        self.transport_for = transport_for
+        self.mirrors = list(mirrors)
+        self.range_mirrors: list[RangeSource] | None = None  # vetted when ranges begin
+        self.unvouched_mirrors = False  # a mirror in the ranges shows another ETag
         self.on_progress = on_progress
         self.on_estimate = on_estimate
         self.on_notice = on_notice
@@ -195,7 +189,7 @@ class DownloadRun:
             return
         self.attempts += 1
         headers = self.resume.headers()
-        probing = self.split > 1 and self.part.written == 0
+        probing = self.split != 1 and self.part.written == 0 and separate_descriptors()
         if probing:  # a 206 to this says the server takes ranges: see segmented.py
             headers["Range"] = "bytes=0-"
         async with self.transport.open(self.url, headers) as response:
@@ -217,7 +211,23 @@ class DownloadRun:
 
     async def fetch_segments(self, first: Response | None) -> None:
         """Fetch the part file's ranges over several connections (``first``: the answer to
-        ``bytes=0-`` whose body fills the first range)."""
+        ``bytes=0-`` whose body fills the first range), from the mirrors fit for it too."""
+        if self.range_mirrors is None:
+            primary = RangeSource(
+                self.url, self.transport, self.part.etag, self.part.last_modified, self.part.total
+            )
+            vetted = await vet_mirrors(
+                primary,
+                self.mirrors,
+                transport_for=self.transport_for,
+                sha256=self.expected is not None,
+                notice=self.notice,
+            )
+            self.range_mirrors = vetted[1:]
+            # taken on the word of --sha256 alone (another ETag): a mismatch may be theirs
+            self.unvouched_mirrors = any(
+                strong_etag(m.etag) != strong_etag(self.part.etag) for m in self.range_mirrors
+            )
         fetch = SegmentedFetch(
             self.url,
             self.part,
@@ -231,12 +241,17 @@ class DownloadRun:
             on_progress=self.on_progress,
             notice=self.notice,
             copy_chunk_bytes=self.sink.copy_chunk_bytes,
+            connections=MAX_SPLIT if self.split == AUTO_SPLIT else self.split,
+            least=self.min_split_size,
+            auto=self.auto if self.split == AUTO_SPLIT else None,
+            mirrors=self.range_mirrors,
         )
         try:
             await fetch.run(first)
         finally:
             self.attempts += fetch.attempts
             self.segment_received += fetch.received
+            self.connections = max(self.connections, fetch.most_connections)
         self.part.finish_segments()
 
     def accept_head(self, response: ResponseHead) -> bool:
@@ -294,6 +309,26 @@ class DownloadRun:
                 str(self.dest.parent),
             )
 
+    async def publish(self) -> str | None:
+        """Publish the complete part file (checked against the SHA-256 when one is expected).
+
+        When ranges came from mirrors under another ETag (fit for ranges only because the
+        SHA-256 checks the whole file) and the file fails the check, one of them serves other
+        bytes: the file (already deleted) is fetched once more from this URL alone.
+        """
+        try:
+            return await self.part.publish(self.expected)
+        except IntegrityError:
+            if not self.unvouched_mirrors or self.fence is not None:
+                raise
+        _log.info("%s: ranges from mirrors did not match the SHA-256; again alone", self.url)
+        self.range_mirrors, self.unvouched_mirrors = [], False
+        self.notice(Notice.RESTARTED_MIRROR_MISMATCH)
+        self.part.reset()  # the part file and its checkpoint are gone: forget them too
+        await self.part.resume()  # a fresh one, locked again
+        await self.fetch()
+        return await self.part.publish(self.expected)
+
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> DownloadResult:
         mark("download.run")
@@ -309,7 +344,7 @@ class DownloadRun:
             self.resumed_from = self.part.written if segments is None else present(segments)
             await self.fetch()
             mark("download.fetched")
-            digest = await self.part.publish(self.expected)
+            digest = await self.publish()
             mark("download.published")
             outcome = "published"
         except BaseException as exc:
@@ -323,6 +358,8 @@ class DownloadRun:
             if self.fence is not None:
                 self.fence.ended(outcome)
             await self.transport.aclose()
+            for mirror in self.range_mirrors or ():
+                await mirror.transport.aclose()
         if self.on_progress is not None:
             self.meter.update(self.part.written)
             self.on_progress(self.meter.snapshot())
@@ -334,6 +371,7 @@ class DownloadRun:
             bytes_received=self.sink.received + self.segment_received,
             attempts=self.attempts,
             notices=tuple(self.notices),
+            connections=self.connections,
         )
 
     async def fetch(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from uidt.errors import InvalidJobError, TransferError
-from uidt.transfers.segments import MIN_SPLIT_SIZE, check_split
+from uidt.transfers.segments import MIN_SPLIT_SIZE, Split, check_split
 from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 
 
@@ -26,8 +26,9 @@ def limit_rate(extras: dict[str, Any]) -> int | None:
     return int(rate)
 
 
-def segment_rule(extras: dict[str, Any]) -> tuple[int, int]:
-    """The connections of a download job: ``(split, min_split_size)`` (aria2's options).
+def segment_rule(extras: dict[str, Any]) -> tuple[Split, int]:
+    """The connections of a download job: ``(split, min_split_size)`` (aria2's options;
+    ``split`` may be ``"auto"``).
 
     Raises:
         TransferError: The job's extras hold something else than a count and a size there.

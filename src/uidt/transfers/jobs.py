@@ -19,6 +19,7 @@ from uidt.transfers.names import UPLOAD_SERVICE as UPLOAD_SERVICE
 if TYPE_CHECKING:
     from uidt.packages.manifest import Manifest
     from uidt.transfers.request import RequestOptions
+    from uidt.transfers.segments import Split
 
 #: Final notification titles end with these words (for people: `--wait` reads the job's state).
 DONE = "complete"
@@ -109,7 +110,7 @@ def download_job(
     request: RequestOptions | None = None,
     limit_rate: int | None = None,
     mirrors: Sequence[str] = (),
-    split: int | None = None,
+    split: Split | None = None,
     min_split_size: int | None = None,
 ) -> JobInfo:
     """The user-initiated job behind ``uidt download URL -o DEST``.

@@ -22,6 +22,8 @@ class Notice(StrEnum):
     RESENT_LOST = "resent-lost"
     NO_TUS = "no-tus"
     RETRIED = "retried"
+    MIRROR_NOT_FOR_RANGES = "mirror-not-for-ranges"
+    RESTARTED_MIRROR_MISMATCH = "restarted-mirror-mismatch"
 
     @property
     def text(self) -> str:
@@ -62,4 +64,12 @@ NOTICE_TEXT: dict[Notice, str] = {
     Notice.RESENT_LOST: "the server lost bytes it had acknowledged; they were sent again",
     Notice.NO_TUS: "fell back to a plain upload (the server does not speak tus): it cannot resume",
     Notice.RETRIED: "a transient error was retried",
+    Notice.MIRROR_NOT_FOR_RANGES: (
+        "a mirror was not used for ranges: it shows another version of the file (another "
+        "size or ETag, and no SHA-256 to check the whole file), takes no ranges, or failed"
+    ),
+    Notice.RESTARTED_MIRROR_MISMATCH: (
+        "the file, with ranges from a mirror under another ETag, did not match the SHA-256 "
+        "(nothing was published); fetched again from zero from this source alone"
+    ),
 }

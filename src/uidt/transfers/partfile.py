@@ -78,6 +78,12 @@ def checkpoint_path(dest: Path) -> Path:
     return dest.with_name(dest.name + CHECKPOINT_SUFFIX)
 
 
+def separate_descriptors() -> bool:
+    """Whether :meth:`PartFile.segment_fd` can open the part file again (``/proc/self/fd``,
+    Linux): without it a download takes one connection, whatever ``split`` says."""
+    return os.path.isdir("/proc/self/fd")
+
+
 class PartFile(PartWriter):
     """``<dest>.part`` plus ``<dest>.uidt`` for one download of ``url``.
 

@@ -1,13 +1,24 @@
-"""Several connections, one file: :class:`SegmentedFetch` and :func:`plan_from_answer`.
+"""Several connections, one file: :class:`SegmentedFetch`.
 
-A download with ``split`` above 1 (``uidt download --split N``, aria2's option) asks its first
-request for ``Range: bytes=0-``. When the answer is a ``206`` for the whole file with a
-validator (a strong ETag or a Last-Modified date) and the file is at least twice
-``min_split_size`` (:func:`~uidt.transfers.segments.split_count`), the part file is made
-``total`` bytes long and the file is fetched as N byte ranges at once: the first answer's body
-fills the first range (its connection is closed at the range's end), and one more request per
-range fetches the others, each written at its own offset through a descriptor of its own.
+A download with ``split`` other than 1 (``uidt download --split N|auto``, aria2's option) asks
+its first request for ``Range: bytes=0-``. When the answer is a ``206`` for the whole file with
+a validator (a strong ETag or a Last-Modified date) and the file is at least twice
+``min_split_size`` (:func:`~uidt.transfers.rangeanswer.plan_from_answer`), the part file is
+made ``total`` bytes long and the file is fetched as byte ranges at once: the first answer's
+body fills the first range (its connection is closed at the range's end), and one more request
+per range fetches the others, each written at its own offset through a descriptor of its own.
 Otherwise the first answer is taken as before, over one connection.
+
+The connections take ranges from the list: ``--split N`` starts N of them on N ranges. A
+connection whose range is done takes the next range nobody fetches; when there is none, it
+takes the far half of the slowest busy range, if that range, at its measured rate, still needs
+a second or more (:func:`~uidt.transfers.autosplit.worth_resplitting`) and both halves are at
+least ``min_split_size``: the range's end moves back (its connection stops there) and the new
+range follows it in the list, so the ranges stay contiguous and the checkpoint's form is
+unchanged. ``--split auto`` starts with one connection on one range, the whole file, and a
+:class:`~uidt.transfers.autosplit.SplitGovernor` adds connections (each on the far half of the
+range with most left) while each added one raises the total rate, or closes the one added last
+(its range is taken up by the next connection that is free).
 
 Every range's answer is checked against the first one before a byte of it is written: a
 ``206`` whose ``Content-Range`` starts where asked, names the same total, with the same ETag
@@ -36,124 +47,51 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from uidt.clock import Clock
-from uidt.errors import RemoteError, RetryLaterError
-from uidt.transfers.failures import TransientStatusError, is_transient
-from uidt.transfers.http import ResponseHead
+from uidt.errors import RetryLaterError
+from uidt.transfers.autosplit import (
+    AutoSplit,
+    SplitGovernor,
+    Verdict,
+)
+from uidt.transfers.failures import is_transient
+from uidt.transfers.http import finish
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
+from uidt.transfers.rangeanswer import check_range_answer, range_headers
+from uidt.transfers.rangepick import WAIT, Wait, next_range
+from uidt.transfers.rangesink import RangeSink, SegmentFilled
+from uidt.transfers.rangesources import RangeSource
 from uidt.transfers.rawhttp import BodyEndedError
-from uidt.transfers.resumecheck import RestartFromZero, check_partial, parse_span, strong_etag
+from uidt.transfers.resumecheck import RestartFromZero
 from uidt.transfers.retry import (
-    TRANSIENT_STATUSES,
     RetryBudget,
     RetryPolicy,
     Sleep,
-    parse_retry_after,
 )
 from uidt.transfers.segments import (
+    MiB,
     Segment,
-    plan_segments,
     present,
     segments_state,
     split_count,
 )
 from uidt.transfers.speedfloor import SpeedFloor, TooSlowError
-from uidt.transfers.throttle import Throttle, ThrottleLane
+from uidt.transfers.throttle import Throttle
 from uidt.transfers.transport import Response, Transports
 
 _log = logging.getLogger(__name__)
 
 #: How often a segmented download's checkpoint is saved while it runs.
 SAVE_SECONDS = 0.5
-
-
-def plan_from_answer(
-    response: ResponseHead, *, split: int, min_split_size: int
-) -> list[Segment] | None:
-    """The ranges to fetch when the answer to ``Range: bytes=0-`` allows several connections.
-
-    ``None`` (one connection) unless it is a ``206`` for the whole file (``0-`` to its end,
-    the length said), with a strong ETag or a Last-Modified date to hold the ranges to one
-    version, and large enough for two ranges or more.
-    """
-    if split <= 1 or response.status != 206:
-        return None
-    headers = response.headers
-    span = parse_span(headers.get("Content-Range"))
-    if span is None:
-        return None
-    first, last, total = span
-    if first != 0 or total is None or last != total - 1 or response.content_length != total:
-        return None
-    if strong_etag(headers.get("ETag")) is None and not headers.get("Last-Modified"):
-        return None
-    count = split_count(total, split, min_split_size)
-    return None if count < 2 else plan_segments(total, count)
-
-
-class _SegmentFilled(Exception):
-    """The range is complete; the rest of this body belongs to other ranges."""
-
-
-class _SegmentSink:
-    """One range's side of a body: written at the range's offset, never past its end."""
-
-    def __init__(self, fetch: SegmentedFetch, segment: Segment, fd: int) -> None:
-        self._fetch = fetch
-        self.segment = segment
-        self.fd = fd
-        self.received = 0  # body bytes of this range's answers (one thread at a time)
-        self.budget = RetryBudget(fetch.url, fetch.policy)  # this range's failures
-        self.lane = fetch.throttle.lane()  # the shared limit; stopping this range frees no other
-
-    @property
-    def throttle(self) -> ThrottleLane:
-        return self.lane
-
-    @property
-    def overlap_size(self) -> int:
-        return 0  # a range is asked for from its first missing byte, never before
-
-    @property
-    def copy_chunk_bytes(self) -> int:
-        return self._fetch.copy_chunk_bytes
-
-    def to_copy(self, content_length: int) -> int:
-        return max(0, min(content_length, self.segment.end - self.segment.done))
-
-    def read_bytes(self, unlimited: int) -> int:
-        return self.throttle.chunk_bytes(unlimited)
-
-    def check_overlap(self, repeated: bytes) -> None:  # pragma: no cover - overlap_size is 0
-        raise AssertionError("a range repeats no bytes")
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def appended(self, count: int) -> None:
-        # ``done`` moves only after the bytes are in the file: a checkpoint never runs ahead.
-        self.segment.done += count
-        self.received += count
-        self.throttle.pause_in_thread(count)
-
-    def tick(self) -> None:
-        self._fetch.tick()
-
-    async def chunk(self, chunk: bytes) -> None:
-        segment = self.segment
-        self.received += len(chunk)
-        data = chunk[: segment.end - segment.done]
-        if data:
-            await asyncio.to_thread(os.pwrite, self.fd, data, segment.done)
-            segment.done += len(data)
-        self.tick()
-        await self.throttle.pause(len(data))
-        if segment.complete:
-            raise _SegmentFilled
+#: How often ``--split auto`` reads the rate.
+GOVERN_SECONDS = 0.1
+#: How often an idle connection looks again for a range to take while a busy range's rate is
+#: still being measured.
+IDLE_SECONDS = 0.1
 
 
 class SegmentedFetch:
@@ -163,15 +101,22 @@ class SegmentedFetch:
         url: The file's URL.
         part: The part file, locked, its version known and :attr:`PartFile.segments` set.
         transport: Opens the requests (the download's own, redirects and proxies included).
-        policy: The run's retry policy (each range counts its own failures against it).
+        policy: The run's retry policy (each connection counts its own failures against it).
         sleep: The backoff sleeper.
-        clock: For ``Retry-After`` dates.
+        clock: For ``Retry-After`` dates, the rates of the ranges and ``auto``'s readings.
         throttle: The rate limit of the whole download.
         meter: Progress of the whole download.
         floor: The lowest-speed rule, applied to all ranges together.
         on_progress: Told each progress report.
         notice: Told what happened (retries).
         copy_chunk_bytes: The most bytes a copying thread moves between two accountings.
+        connections: The most connections at once (``auto``: where the governor may grow to).
+        least: No range is cut into parts under this (``min_split_size``).
+        auto: ``--split auto``'s settings: start with one connection and let a
+            :class:`~uidt.transfers.autosplit.SplitGovernor` add more; ``None``: start with
+            ``connections`` at once.
+        mirrors: Other sources fit for ranges (:func:`~uidt.transfers.rangesources.vet_mirrors`):
+            the connections ask the URL and each of them in turn.
         save_seconds: How often the checkpoint is saved while the ranges arrive.
     """
 
@@ -190,6 +135,10 @@ class SegmentedFetch:
         on_progress: Callable[[Progress], None] | None,
         notice: Callable[[Notice], None],
         copy_chunk_bytes: int,
+        connections: int,
+        least: int,
+        auto: AutoSplit | None = None,
+        mirrors: Sequence[RangeSource] = (),
         save_seconds: float = SAVE_SECONDS,
     ) -> None:
         assert part.segments is not None
@@ -197,6 +146,9 @@ class SegmentedFetch:
         self.part = part
         self.segments = part.segments
         self.transport = transport
+        first = RangeSource(url, transport, part.etag, part.last_modified, part.total)
+        #: Where the connections ask, in turn: the URL, then each mirror fit for ranges.
+        self.sources = [first, *mirrors]
         self.policy = policy
         self.sleep = sleep
         self.clock = clock
@@ -206,10 +158,26 @@ class SegmentedFetch:
         self.on_progress = on_progress
         self.notice = notice
         self.copy_chunk_bytes = copy_chunk_bytes
+        self.connections = connections
+        self.least = least
         self.save_seconds = save_seconds
         self.attempts = 0  # requests made for ranges (the first answer is the caller's)
+        self.most_connections = 0  # the most connections that fetched at once
         self.start_present = present(self.segments)
-        self._sinks: list[_SegmentSink] = []
+        total = self.part.total or 0
+        self.governor = (
+            None
+            if auto is None
+            else SplitGovernor(
+                auto,
+                max_connections=split_count(total, auto.max_connections, least),
+                total=total,
+            )
+        )
+        self._sinks: list[RangeSink] = []
+        self._workers: list[tuple[asyncio.Task[None], RangeSink]] = []
+        self._fds: list[int] = []
+        self._changed = asyncio.Event()  # a connection was added
         self._saving = asyncio.Lock()
 
     @property
@@ -231,7 +199,11 @@ class SegmentedFetch:
         """Save a checkpoint naming what every range holds now (after an fdatasync)."""
         async with self._saving:
             ranges = segments_state(self.segments)  # taken first: never more than is synced
-            await asyncio.to_thread(self.part.save_segments, ranges)
+            saving = asyncio.ensure_future(asyncio.to_thread(self.part.save_segments, ranges))
+            # A save that is stopped still ends before the next one starts: an older one
+            # finishing last would leave the older (still true, but staler) ranges.
+            await finish(saving)
+            saving.result()
 
     async def run(self, first: Response | None = None) -> None:
         """Fetch every incomplete range; ``first``: an accepted answer to ``bytes=0-`` whose
@@ -244,77 +216,147 @@ class SegmentedFetch:
         self.meter.restart(self.start_present)
         self.floor.restart(self.start_present)
         await self.save()
-        fds: list[int] = []
+        helpers: list[asyncio.Task[None]] = []
         try:
-            for segment in self.segments:
-                fds.append(self.part.segment_fd())
-                self._sinks.append(_SegmentSink(self, segment, fds[-1]))
-            workers = [
-                asyncio.create_task(self._fetch_range(sink, first if i == 0 else None))
-                for i, sink in enumerate(self._sinks)
-                if not sink.segment.complete
-            ]
-            saver = asyncio.create_task(self._keep_saving())
+            incomplete = sum(not segment.complete for segment in self.segments)
+            start = 1 if self.governor is not None else min(self.connections, incomplete)
+            for i in range(start):
+                self._add_connection(first if i == 0 else None)
+            helpers.append(asyncio.create_task(self._keep_saving()))
+            if self.governor is not None:
+                helpers.append(asyncio.create_task(self._govern(self.governor)))
             try:
-                await _first_failure(workers)
+                await self._supervise(helpers)
             except BaseException:
-                await _stop([*workers, saver])
+                await _stop([*(task for task, _ in self._workers), *helpers])
                 with contextlib.suppress(OSError):  # the failure in flight says more
                     await self.save()
                 raise
-            await _stop([saver])
+            await _stop(helpers)
             await self.save()
         finally:
-            for fd in fds:
+            for fd in self._fds:
                 os.close(fd)
 
+    # -- the connections -------------------------------------------------------------------
+    def _add_connection(self, first: Response | None = None, *, grow: bool = False) -> bool:
+        """Start one more connection on a range of its own; ``False`` when there is none."""
+        sink = next((s for s in self._sinks if not s.busy and s not in self._live()), None)
+        if sink is None:
+            self._fds.append(self.part.segment_fd())
+            source = self.sources[len(self._sinks) % len(self.sources)]
+            sink = RangeSink(
+                self._fds[-1],
+                source,
+                budget=RetryBudget(source.url, self.policy),
+                lane=self.throttle.lane(),  # the shared limit; stopping one frees no other
+                copy_chunk_bytes=self.copy_chunk_bytes,
+                tick=self.tick,
+                clock=self.clock,
+            )
+            self._sinks.append(sink)
+        segment = self._next_range(grow=grow)
+        if not isinstance(segment, Segment):
+            return False
+        sink.take(segment)
+        task = asyncio.create_task(self._work(sink, first))
+        self._workers.append((task, sink))
+        self.most_connections = max(self.most_connections, len(self._live()))
+        self._changed.set()
+        return True
+
+    def _live(self) -> list[RangeSink]:
+        return [sink for task, sink in self._workers if not task.done()]
+
+    def _next_range(self, *, grow: bool = False) -> Segment | Wait | None:
+        """The range a free connection takes (:func:`~uidt.transfers.rangepick.next_range`)."""
+        busy = [(sink.segment, sink.rate()) for sink in self._sinks if sink.busy]
+        count = len(self.segments)
+        picked = next_range(self.segments, busy, least=self.least, grow=grow)
+        if isinstance(picked, Segment) and len(self.segments) > count:
+            _log.info("%s: bytes %d- of a range go to another connection", self.url, picked.start)
+        return picked
+
+    async def _work(self, sink: RangeSink, first: Response | None) -> None:
+        """One connection: its range, then the next one it can take, until none is left."""
+        try:
+            while True:
+                await self._fetch_range(sink, first)
+                first = None
+                sink.busy = False
+                while True:
+                    segment = self._next_range()
+                    if segment is not WAIT:
+                        break
+                    await asyncio.sleep(IDLE_SECONDS)  # pacing the look, real time
+                if not isinstance(segment, Segment):
+                    return
+                sink.take(segment)
+        finally:
+            sink.busy = False  # a connection handed back: its range is free for the others
+
+    async def _supervise(self, helpers: list[asyncio.Task[None]]) -> None:
+        """Wait until every range is complete; raise the first failure of any task at once."""
+        while True:
+            for task in [*(task for task, _ in self._workers), *helpers]:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            live = [task for task, _ in self._workers if not task.done()]
+            if not live:
+                if any(not segment.complete for segment in self.segments):
+                    # a range handed back after the others ended: nobody fetches it now
+                    added = self._add_connection()
+                    assert added, "an incomplete range that no connection may take"
+                    continue
+                return
+            self._changed.clear()
+            changed = asyncio.create_task(self._changed.wait())
+            try:
+                running = [task for task in helpers if not task.done()]
+                await asyncio.wait([*live, *running, changed], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                changed.cancel()
+
+    async def _govern(self, governor: SplitGovernor) -> None:
+        """``--split auto``: read the rate and add or hand back connections as told."""
+        while not governor.settled:
+            await asyncio.sleep(GOVERN_SECONDS)  # pacing the readings; the clock measures
+            verdict = governor.observe(self.clock.elapsed(), present(self.segments))
+            if verdict is Verdict.ADD:
+                opened = sum(self._add_connection(grow=True) for _ in range(governor.step))
+                if opened < governor.step:
+                    governor.opened(opened)
+            elif verdict is Verdict.DROP:
+                self._drop_last(governor.step)
+            if verdict is not Verdict.WAIT:
+                rate = governor.rates[-1] / MiB
+                _log.info(
+                    "%s: %.1f MiB/s; %s: %d connections",
+                    self.url,
+                    rate,
+                    verdict.value,
+                    governor.connections,
+                )
+
+    def _drop_last(self, count: int) -> None:
+        """Close the ``count`` connections added last (their ranges go back to the others)."""
+        live = [(task, sink) for task, sink in self._workers if not task.done()]
+        for task, sink in live[max(1, len(live) - count) :]:
+            sink.dropped = True  # its copying thread stops too (not only the task)
+            task.cancel()
+
+    # -- one range -------------------------------------------------------------------------
     async def _keep_saving(self) -> None:
         while True:
             await asyncio.sleep(self.save_seconds)  # pacing the checkpoints, real time
             await self.save()
 
-    def _headers(self, segment: Segment) -> dict[str, str]:
-        validator = strong_etag(self.part.etag) or self.part.last_modified
-        headers = {
-            "Accept-Encoding": "identity",
-            "Range": f"bytes={segment.done}-{segment.end - 1}",
-        }
-        if validator is not None:
-            headers["If-Range"] = validator
-        return headers
-
-    def _check(self, segment: Segment, response: ResponseHead) -> None:
-        """Accept a ``206`` for this range of this version; raise for anything else."""
-        status, headers, part = response.status, response.headers, self.part
-        if status in TRANSIENT_STATUSES:
-            wait = parse_retry_after(headers.get("Retry-After"), self.clock.utc())
-            raise TransientStatusError(status, response.reason or "", wait)
-        if status == 200:
-            changed = (part.etag is not None and headers.get("ETag") != part.etag) or (
-                part.last_modified is not None
-                and headers.get("Last-Modified") != part.last_modified
-            )
-            raise RestartFromZero(
-                Notice.RESTARTED_RESOURCE_CHANGED if changed else Notice.RESTARTED_NO_RANGES
-            )
-        if status == 416:
-            raise RestartFromZero(Notice.RESTARTED_RESOURCE_CHANGED)
-        if status != 206:
-            raise RemoteError(f"{self.url}: the server answered {status} {response.reason}")
-        check_partial(
-            headers,
-            start=segment.done,
-            etag=part.etag,
-            last_modified=part.last_modified,
-            total=part.total,
-        )
-
-    async def _pour(self, sink: _SegmentSink, response: Response) -> None:
+    async def _pour(self, sink: RangeSink, response: Response) -> None:
         os.lseek(sink.fd, sink.segment.done, os.SEEK_SET)
-        with contextlib.suppress(_SegmentFilled):
+        with contextlib.suppress(SegmentFilled):
             await response.pour(sink)
 
-    async def _fetch_range(self, sink: _SegmentSink, first: Response | None) -> None:
+    async def _fetch_range(self, sink: RangeSink, first: Response | None) -> None:
         """Fetch one range to its end, asking again from where a broken answer stopped."""
         segment = sink.segment
         while not segment.complete:
@@ -325,8 +367,10 @@ class SegmentedFetch:
                     await self._pour(sink, response)
                 else:
                     self.attempts += 1
-                    async with self.transport.open(self.url, self._headers(segment)) as response:
-                        self._check(segment, response)
+                    source = sink.source
+                    headers = range_headers(source, segment)
+                    async with source.transport.open(source.url, headers) as response:
+                        check_range_answer(source, segment, response, self.clock)
                         await self._pour(sink, response)
                 if not segment.complete:
                     raise BodyEndedError("the body of a range ended early")
@@ -346,16 +390,6 @@ class SegmentedFetch:
         _log.info("%s: a range failed (%s); retrying in %.1f s", self.url, exc or type(exc), delay)
         self.notice(Notice.RETRIED)
         await self.sleep(delay)
-
-
-async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
-    """Wait for every task; raise the first failure as soon as one fails."""
-    pending = set(tasks)
-    while pending:
-        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:

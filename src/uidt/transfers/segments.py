@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from uidt.errors import InvalidJobError
 
@@ -25,6 +25,11 @@ MiB = 1024 * 1024
 MIN_SPLIT_SIZE = 20 * MiB
 #: The most connections ``--split`` may ask for (aria2's ``-x`` allows 16 per server).
 MAX_SPLIT = 16
+#: ``split`` of a download that decides its connections by measuring (``--split auto``, see
+#: :mod:`uidt.transfers.autosplit`).
+AUTO_SPLIT: Literal["auto"] = "auto"
+#: A connection count (1 to :data:`MAX_SPLIT`) or :data:`AUTO_SPLIT`.
+Split: TypeAlias = int | Literal["auto"]
 
 
 @dataclass(slots=True)
@@ -41,16 +46,26 @@ class Segment:
 
     @property
     def present(self) -> int:
-        """Bytes of this range already in the part file."""
-        return self.done - self.start
+        """Bytes of this range already in the part file (a copying thread may have run past
+        an end that was moved back while it wrote: those bytes belong to the next range)."""
+        return min(self.done, self.end) - self.start
+
+    @property
+    def left(self) -> int:
+        """Bytes of this range still missing."""
+        return max(0, self.end - self.done)
 
 
-def check_split(value: object, where: str) -> int:
-    """``value`` as a connection count (1 to :data:`MAX_SPLIT`); else an error naming
-    ``where`` (an input-file line, a job's extras)."""
+def check_split(value: object, where: str) -> Split:
+    """``value`` as a connection count (1 to :data:`MAX_SPLIT`) or ``"auto"``; else an error
+    naming ``where`` (an input-file line, a job's extras)."""
     text = str(value).strip()
+    if isinstance(value, str) and text.lower() == AUTO_SPLIT:
+        return AUTO_SPLIT
     if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_SPLIT:
-        raise InvalidJobError(f"{where}: split is 1 to {MAX_SPLIT} connections, not {value!r}")
+        raise InvalidJobError(
+            f"{where}: split is 1 to {MAX_SPLIT} connections or auto, not {value!r}"
+        )
     return int(text)
 
 
@@ -74,7 +89,19 @@ def present(segments: list[Segment]) -> int:
 
 def segments_state(segments: list[Segment]) -> list[list[int]]:
     """The checkpoint's ``segments`` field: ``[start, done, end]`` per range."""
-    return [[segment.start, segment.done, segment.end] for segment in segments]
+    return [[s.start, min(s.done, s.end), s.end] for s in segments]
+
+
+def cut_segment(segments: list[Segment], segment: Segment, cut: int) -> Segment:
+    """Split ``segment`` (one of ``segments``) at ``cut``, past its ``done``: it keeps
+    ``[start, cut)``, and the new range ``[cut, end)``, none of it done yet, follows it in
+    ``segments`` (which stay contiguous, in file order) and is returned."""
+    assert segment.done < cut < segment.end
+    rest = Segment(cut, segment.end, cut)
+    segment.end = cut
+    index = next(i for i, s in enumerate(segments) if s is segment)
+    segments.insert(index + 1, rest)
+    return rest
 
 
 def load_segments(state: Mapping[str, Any], size: int) -> list[Segment] | None:

@@ -1,0 +1,132 @@
+"""One connection of a segmented download as the body's sink: :class:`RangeSink`.
+
+A connection fetches one range at a time (:attr:`RangeSink.segment`; it moves to another when
+its range is done). The bytes go to the range's offset through the connection's own
+descriptor, never past the range's ``end``, which may move back while the body arrives (an
+idle connection took the far part of it: :func:`~uidt.transfers.segments.cut_segment`); the
+body is then left where the range now ends (:class:`SegmentFilled`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from uidt.clock import Clock
+from uidt.transfers.autosplit import RATE_MS
+from uidt.transfers.retry import RetryBudget
+from uidt.transfers.segments import Segment
+from uidt.transfers.throttle import ThrottleLane
+
+if TYPE_CHECKING:
+    from uidt.transfers.rangesources import RangeSource
+
+
+class SegmentFilled(Exception):
+    """The range is complete; the rest of this body belongs to other ranges."""
+
+
+class ConnectionDropped(Exception):
+    """The connection is being closed (``--split auto`` handed it back): stop copying now,
+    even while the kernel still holds bytes of the body that arrived earlier."""
+
+
+class RangeSink:
+    """One connection's side of the bodies it receives (see the module docstring).
+
+    Args:
+        fd: A descriptor of the part file with a file position of its own.
+        source: The URL (the first source or a mirror) this connection asks.
+        budget: This connection's failures (the run's retry policy).
+        lane: This connection's share of the download's rate limit.
+        copy_chunk_bytes: The most bytes a copying thread moves between two accountings.
+        tick: Progress, the lowest-speed rule and the fence, asked before each read.
+        clock: For the rate of the range (:meth:`rate`).
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        source: RangeSource,
+        *,
+        budget: RetryBudget,
+        lane: ThrottleLane,
+        copy_chunk_bytes: int,
+        tick: Callable[[], None],
+        clock: Clock,
+    ) -> None:
+        self.fd = fd
+        self.source = source  # where this connection asks for its ranges
+        self.budget = budget
+        self.lane = lane
+        self.copy_chunk_bytes = copy_chunk_bytes
+        self.tick = tick
+        self.clock = clock
+        self.segment = Segment(0, 0, 0)  # set by take() before any body arrives
+        self.busy = False  # fetching self.segment now (another connection may not take it)
+        self.received = 0  # body bytes of this connection's answers (one thread at a time)
+        self.dropped = False  # being closed: its copying thread stops at its next write
+        self._took_ms = 0
+        self._took_done = 0
+
+    def take(self, segment: Segment) -> None:
+        """Start on ``segment`` (its rate is measured from now)."""
+        self.segment = segment
+        self.busy = True
+        self.dropped = False
+        self._took_ms = self.clock.elapsed()
+        self._took_done = segment.done
+
+    def rate(self) -> float | None:
+        """Bytes/s this connection brings to its range, once measured (``RATE_MS`` on it)."""
+        elapsed = self.clock.elapsed() - self._took_ms
+        if elapsed < RATE_MS:
+            return None
+        return (self.segment.done - self._took_done) * 1000 / elapsed
+
+    @property
+    def throttle(self) -> ThrottleLane:
+        return self.lane
+
+    @property
+    def overlap_size(self) -> int:
+        return 0  # a range is asked for from its first missing byte, never before
+
+    def to_copy(self, content_length: int) -> int:
+        return max(0, min(content_length, self.segment.left))
+
+    def read_bytes(self, unlimited: int) -> int:
+        return self.throttle.chunk_bytes(unlimited)
+
+    def check_overlap(self, repeated: bytes) -> None:  # pragma: no cover - overlap_size is 0
+        raise AssertionError("a range repeats no bytes")
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def appended(self, count: int) -> None:
+        """``count`` bytes written at the range's ``done`` by the copying thread (in it)."""
+        # ``done`` moves only after the bytes are in the file: a checkpoint never runs ahead.
+        # Past an end moved back meanwhile, ``Segment.present`` counts only up to the end.
+        segment = self.segment
+        segment.done += count
+        self.received += count
+        self.throttle.pause_in_thread(count)
+        if segment.complete:
+            raise SegmentFilled
+        if self.dropped:
+            raise ConnectionDropped
+
+    async def chunk(self, chunk: bytes) -> None:
+        segment = self.segment
+        self.received += len(chunk)
+        data = chunk[: segment.left]
+        if data:
+            await asyncio.to_thread(os.pwrite, self.fd, data, segment.done)
+            segment.done += len(data)
+        self.tick()
+        await self.throttle.pause(len(data))
+        if segment.complete:
+            raise SegmentFilled
