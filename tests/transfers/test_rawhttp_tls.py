@@ -287,6 +287,37 @@ def test_a_forged_record_mid_batch_keeps_the_bytes_before_it(
     assert (tmp_path / "out").read_bytes() == body[:50_000]
 
 
+def test_bytes_past_the_content_length_are_never_written(
+    by_hand: tuple[TlsStream, ServerEnd], tmp_path: Path
+) -> None:
+    # A server that sends more than it announced (in the same records): the file gets exactly
+    # the announced length.
+    stream, end = by_hand
+    body = os.urandom(100_000)
+    end.send(end.record(body + b"trailing garbage"))
+    counts = _copy(_answer(stream, len(body)), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == body
+    assert sum(counts) == len(body)
+
+
+def test_a_tls_1_2_server(self_signed_cert: Path, trusting: ssl.SSLContext, tmp_path: Path) -> None:
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(self_signed_cert, self_signed_cert.with_name("key.pem"))
+    server_context.maximum_version = ssl.TLSVersion.TLSv1_2
+    left, right = socket.socketpair()
+    stream, end = connected(left, right, trusting, server_context)
+    try:
+        assert stream.version() == "TLSv1.2"
+        body = os.urandom(TLS_BATCH_BYTES + 12345)
+        sending = _send_in_a_thread(end, end.record(body))
+        _copy(_answer(stream, len(body)), tmp_path / "out")
+        sending.join(10)
+    finally:
+        stream.close()
+        right.close()
+    assert (tmp_path / "out").read_bytes() == body
+
+
 # -- the certificate checks: never weaker than aiohttp's -------------------------------------
 
 
