@@ -2,8 +2,8 @@
 
 ``ssl.SSLSocket`` lets OpenSSL read the socket, and OpenSSL (without read-ahead, which Python
 cannot turn on) reads each record with two ``read`` calls, the 5-byte header, then the rest: a
-1 GiB body is 130,000 system calls, one Python call per 16 KiB record, and a ``poll`` per record
-to learn whether more is waiting. Here OpenSSL works on two memory buffers
+1 GiB body is 130,000 ``read`` calls, and a ``poll`` per 16 KiB record to learn whether more is
+waiting. Here OpenSSL works on two memory buffers
 (``ssl.MemoryBIO``, through ``SSLContext.wrap_bio``) and this class moves the ciphertext between
 them and a blocking TCP socket: one ``recv`` takes whatever the kernel holds (up to
 :data:`RECEIVE_BYTES`, often dozens of records), and :meth:`TlsStream.recv_into` decrypts
