@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import ssl
+import threading
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.testing.tlspeer import ServerEnd, connected
 from uidt.transfers.failures import Failure, classify
 from uidt.transfers.rawbody import TLS_BATCH_BYTES, copy_body, read_exactly
+from uidt.transfers.rawheaders import RawHeaders
 from uidt.transfers.rawhttp import BodyEndedError, RawResponse, open_get
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.tls import client_context
+from uidt.transfers.tlsstream import TlsStream
 
 PATH = "/tls/file.bin"
 
@@ -63,7 +68,7 @@ async def test_a_whole_body_over_tls(
     assert tls_server.url(PATH).startswith("https://")
     response = await _open(tls_server, trusting)
     try:
-        assert isinstance(response.sock, ssl.SSLSocket)
+        assert isinstance(response.sock, TlsStream)  # many records per receive
         assert response.sock.version() in ("TLSv1.2", "TLSv1.3")
         assert response.status == 200
         assert response.content_length == len(payload)
@@ -185,6 +190,132 @@ async def test_read_exactly_over_tls(
         assert head == payload[:5000]
     finally:
         response.close()
+
+
+# -- batch boundaries, against a server end sending by hand --------------------------------
+
+
+@pytest.fixture
+def by_hand(
+    self_signed_tls: ssl.SSLContext, trusting: ssl.SSLContext
+) -> Iterator[tuple[TlsStream, ServerEnd]]:
+    """A TLS connection whose server end the test drives (it never closes by itself)."""
+    left, right = socket.socketpair()
+    stream, end = connected(left, right, trusting, self_signed_tls)
+    try:
+        yield stream, end
+    finally:
+        stream.close()
+        right.close()
+
+
+def _answer(stream: TlsStream, length: int) -> RawResponse:
+    return RawResponse(200, "OK", RawHeaders.parse(f"Content-Length: {length}".encode()), stream)
+
+
+def _send_in_a_thread(
+    end: ServerEnd, ciphertext: bytes, *, hang_up: bool = False
+) -> threading.Thread:
+    """Send ``ciphertext`` (more than a socket holds) while the test reads it; ``hang_up``:
+    then end the TCP stream, without a ``close_notify``."""
+
+    def send() -> None:
+        end.send(ciphertext)
+        if hang_up:
+            end.sock.shutdown(socket.SHUT_WR)
+
+    sending = threading.Thread(target=send)
+    sending.start()
+    return sending
+
+
+def test_a_body_ending_exactly_at_a_batch_boundary_needs_no_more_bytes(
+    by_hand: tuple[TlsStream, ServerEnd], tmp_path: Path
+) -> None:
+    # Two full batches and not a byte more, on a connection the server keeps open: the copy
+    # ends with the last byte, it does not wait for the next one (that would time out).
+    stream, end = by_hand
+    body = os.urandom(2 * TLS_BATCH_BYTES)
+    sending = _send_in_a_thread(end, end.record(body))
+    counts = _copy(_answer(stream, len(body)), tmp_path / "out")
+    sending.join(10)
+    assert (tmp_path / "out").read_bytes() == body
+    assert sum(counts) == len(body)
+    assert max(counts) <= TLS_BATCH_BYTES
+
+
+def test_a_body_split_mid_record_across_batches(
+    by_hand: tuple[TlsStream, ServerEnd], tmp_path: Path
+) -> None:
+    # The records are 10,000 bytes: a batch of 256 KiB ends inside one; its rest is the start
+    # of the next batch.
+    stream, end = by_hand
+    body = os.urandom(3 * TLS_BATCH_BYTES + 777)
+    ciphertext = b"".join(end.record(body[i : i + 10_000]) for i in range(0, len(body), 10_000))
+    sending = _send_in_a_thread(end, ciphertext)
+    counts = _copy(_answer(stream, len(body)), tmp_path / "out")
+    sending.join(10)
+    assert (tmp_path / "out").read_bytes() == body
+    assert sum(counts) == len(body)
+
+
+def test_a_body_short_at_the_end_is_a_body_ended_error(
+    by_hand: tuple[TlsStream, ServerEnd], tmp_path: Path
+) -> None:
+    stream, end = by_hand
+    body = os.urandom(TLS_BATCH_BYTES + 5000)
+    # The server hangs up 1000 bytes early.
+    sending = _send_in_a_thread(end, end.record(body[:-1000]), hang_up=True)
+    with pytest.raises(BodyEndedError, match="ended early"):
+        _copy(_answer(stream, len(body)), tmp_path / "out")
+    sending.join(10)
+    assert (tmp_path / "out").read_bytes() == body[:-1000]  # all that came, nothing else
+
+
+def test_a_forged_record_mid_batch_keeps_the_bytes_before_it(
+    by_hand: tuple[TlsStream, ServerEnd], tmp_path: Path
+) -> None:
+    stream, end = by_hand
+    body = os.urandom(TLS_BATCH_BYTES)
+    good = end.record(body[:50_000])
+    forged = bytearray(end.record(body[50_000:]))
+    forged[200] ^= 0xFF
+    end.send(good + bytes(forged[:100_000]))
+    with pytest.raises(ssl.SSLError) as caught:
+        _copy(_answer(stream, len(body)), tmp_path / "out")
+    assert classify(caught.value) is Failure.LINK
+    assert (tmp_path / "out").read_bytes() == body[:50_000]
+
+
+def test_bytes_past_the_content_length_are_never_written(
+    by_hand: tuple[TlsStream, ServerEnd], tmp_path: Path
+) -> None:
+    # A server that sends more than it announced (in the same records): the file gets exactly
+    # the announced length.
+    stream, end = by_hand
+    body = os.urandom(100_000)
+    end.send(end.record(body + b"trailing garbage"))
+    counts = _copy(_answer(stream, len(body)), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == body
+    assert sum(counts) == len(body)
+
+
+def test_a_tls_1_2_server(self_signed_cert: Path, trusting: ssl.SSLContext, tmp_path: Path) -> None:
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(self_signed_cert, self_signed_cert.with_name("key.pem"))
+    server_context.maximum_version = ssl.TLSVersion.TLSv1_2
+    left, right = socket.socketpair()
+    stream, end = connected(left, right, trusting, server_context)
+    try:
+        assert stream.version() == "TLSv1.2"
+        body = os.urandom(TLS_BATCH_BYTES + 12345)
+        sending = _send_in_a_thread(end, end.record(body))
+        _copy(_answer(stream, len(body)), tmp_path / "out")
+        sending.join(10)
+    finally:
+        stream.close()
+        right.close()
+    assert (tmp_path / "out").read_bytes() == body
 
 
 # -- the certificate checks: never weaker than aiohttp's -------------------------------------

@@ -2,11 +2,12 @@
 
 - plain HTTP: ``splice(2)`` from the socket through a pipe into the file (``socket → pipe →
   file``: the bytes never enter user space), with the GIL released;
-- TLS: the kernel cannot splice what it does not decrypt, so OpenSSL decrypts each record
-  straight into one reused buffer (``recv_into``) and the buffer is written from there in
-  batches of up to :data:`TLS_BATCH_BYTES`: one copy in user space and no Python object per
-  record, where ``aiohttp`` copies every record through a memory BIO, a ``bytes`` object and
-  its stream buffer on the event loop;
+- TLS: the kernel cannot splice what it does not decrypt, so OpenSSL decrypts the records
+  that have arrived straight into one reused buffer
+  (:meth:`~uidt.transfers.tlsstream.TlsStream.recv_into`: many records per receive) and the
+  buffer is written from there in batches of up to :data:`TLS_BATCH_BYTES`: no Python object
+  per record, where ``aiohttp`` copies every record through a memory BIO, a ``bytes`` object
+  and its stream buffer on the event loop;
 - where ``splice`` is missing, plain HTTP falls back to ``recv_into`` + ``write`` too.
 
 :func:`read_exactly` takes the few bytes the caller must look at first (the overlap a resume
@@ -20,11 +21,11 @@ import contextlib
 import errno
 import fcntl
 import os
-import select
-import ssl
+import socket
 from collections.abc import Callable
 
 from uidt.transfers.rawhttp import BodyEndedError, RawResponse, recv_some
+from uidt.transfers.tlsstream import TlsStream
 
 #: Bytes asked for per ``splice``/``recv_into`` call.
 CHUNK_BYTES = 1024 * 1024
@@ -96,7 +97,7 @@ def copy_body(
     if length <= 0:
         return
     chunk = max(4096, min(chunk_bytes, CHUNK_BYTES))
-    if isinstance(response.sock, ssl.SSLSocket):
+    if isinstance(response.sock, TlsStream):
         _tls_body(response, fd, length, on_bytes, chunk, read_bytes)
     elif _HAS_SPLICE:
         _splice_body(response, fd, length, on_bytes, chunk, read_bytes)
@@ -120,6 +121,7 @@ def _recv_body(
 ) -> None:
     buffer = memoryview(bytearray(chunk))
     sock = response.sock
+    assert isinstance(sock, socket.socket)
     while length > 0:
         step = chunk if read_bytes is None else min(chunk, read_bytes(chunk))
         try:
@@ -142,38 +144,24 @@ def _tls_body(
 ) -> None:
     """Decrypt the body into one reused buffer and write it out in batches.
 
-    OpenSSL hands over one TLS record (at most 16 KiB) per read. Writing and accounting for
-    each would cost a system call and the sink's Python work per record, so the records are
-    gathered while more are already waiting (decrypted in OpenSSL, or readable on the socket:
-    ``poll`` with no timeout) up to :data:`TLS_BATCH_BYTES`; when the server pauses, what has
-    come is written at once, so progress and the lowest-speed rule never wait for a batch.
-    Under a rate limit (``read_bytes``) each read takes at most what the limit allows now and
-    is written and reported at once, so the limit's pauses see every byte.
+    Each :meth:`~uidt.transfers.tlsstream.TlsStream.recv_into` fills the buffer with every
+    record that has arrived (up to :data:`TLS_BATCH_BYTES`), so a fast server's body goes out
+    in full batches: one ``write`` and one call of the sink's accounting per batch, not per
+    16 KiB record. When the server pauses, what has come is written at once, so progress and
+    the lowest-speed rule never wait for a batch. Under a rate limit (``read_bytes``) each read
+    takes at most what the limit allows now, so the limit's pauses see every byte.
     """
+    stream = response.sock
+    assert isinstance(stream, TlsStream)
     batch = min(chunk, TLS_BATCH_BYTES)
     buffer = memoryview(bytearray(batch))
-    sock = response.sock
-    assert isinstance(sock, ssl.SSLSocket)
-    waiting = select.poll()
-    waiting.register(sock.fileno(), select.POLLIN)
-    filled = 0
-    while length > filled:
+    while length > 0:
         step = batch if read_bytes is None else max(1, min(batch, read_bytes(batch)))
-        try:
-            got = sock.recv_into(buffer[filled:], min(batch, length, filled + step) - filled)
-            _check_running(response, got)
-        except OSError:  # the link failed (or was stopped): keep what had come, then say so
-            if filled:
-                _write_all(fd, buffer[:filled])
-                on_bytes(filled)
-            raise
-        filled += got
-        limited = read_bytes is not None and step < batch
-        if filled in (batch, length) or limited or not (sock.pending() or waiting.poll(0)):
-            _write_all(fd, buffer[:filled])
-            length -= filled
-            filled, written = 0, filled
-            on_bytes(written)
+        got = stream.recv_into(buffer[: min(step, length)])
+        _check_running(response, got)
+        _write_all(fd, buffer[:got])
+        on_bytes(got)
+        length -= got
 
 
 def _splice_body(

@@ -7,9 +7,11 @@ engine writes it out again: two copies and a Python object per chunk. This modul
 parses the head; :mod:`uidt.transfers.rawbody` then moves the body into the file in the
 calling thread (``splice(2)`` for plain HTTP, ``recv_into`` a reused buffer for TLS).
 
-``https://`` goes through the same request, head parsing and checks, over a blocking
-``ssl.SSLSocket``; its context comes from :func:`uidt.transfers.tls.client_context` (the
-certificate and the host name checked, TLS 1.2 at least).
+``https://`` goes through the same request, head parsing and checks, over a
+:class:`~uidt.transfers.tlsstream.TlsStream` (TLS driven through memory buffers on the same
+kind of blocking socket, so a receive takes many records at once); its context comes from
+:func:`uidt.transfers.tls.client_context` (the certificate and the host name checked, TLS 1.2
+at least).
 
 The upload engine sends its plain-HTTP bodies through the same connection and head
 (:func:`send_head`, :func:`read_head`; the body with ``sendfile(2)`` in
@@ -42,11 +44,15 @@ from uidt.errors import TransferError
 from uidt.timing import mark
 from uidt.transfers.http import REDIRECT_STATUSES
 from uidt.transfers.rawheaders import RawHeaders, TooManyFieldsError
+from uidt.transfers.tlsstream import TlsStream
 
 #: Largest response head accepted.
 MAX_HEAD_BYTES = 64 * 1024
 #: The default port of each scheme the reader speaks.
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Connection = socket.socket | TlsStream
+"""A connection to the server: the TCP socket (``http://``) or TLS over it (``https://``)."""
 
 
 class ConnectFailedError(ConnectionError):
@@ -77,14 +83,14 @@ class RawResponse:
         status: The status code.
         reason: The reason phrase.
         headers: The header fields (case-insensitive ``get``).
-        sock: The connected socket, positioned at the start of the body after :attr:`leftover`.
+        sock: The connection, positioned at the start of the body after :attr:`leftover`.
         leftover: Body bytes that arrived together with the head.
     """
 
     status: int
     reason: str
     headers: RawHeaders
-    sock: socket.socket
+    sock: Connection
     leftover: bytes = b""
     _aborted: threading.Event = field(default_factory=threading.Event)
 
@@ -120,9 +126,9 @@ class RawResponse:
         self._aborted.set()
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            # The plain socket's shutdown, also under TLS: ``SSLSocket.shutdown`` would drop
-            # the TLS object a reading thread may be about to use.
-            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+            # The TCP socket's shutdown, also under TLS (TlsStream.shutdown): the TLS object
+            # a reading thread may be using is never touched from here.
+            self.sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Close the connection."""
@@ -171,17 +177,15 @@ def _connect(
     tls: ssl.SSLContext | None,
     *,
     proxy: ProxyHop | None = None,
-) -> socket.socket:
+) -> Connection:
     host, port = (proxy.host, proxy.port) if proxy is not None else (target.host, target.port)
     try:
         sock = socket.create_connection((host, port), timeout=connect_timeout)
     except OSError as exc:
         raise ConnectFailedError(host, port, exc, proxy=proxy is not None) from exc
-    if target.tls:
-        if proxy is not None:  # Transports.raw_fits sends a proxied https:// URL to aiohttp
-            sock.close()
-            raise ValueError("uidt's reader does not tunnel https:// through a proxy")
-        return _handshake(sock, host, read_timeout, tls)
+    if target.tls and proxy is not None:  # Transports.raw_fits sends these to aiohttp
+        sock.close()
+        raise ValueError("uidt's reader does not tunnel https:// through a proxy")
     # Blocking with SO_RCVTIMEO/SO_SNDTIMEO (not settimeout, which makes the socket
     # non-blocking and splice(2) would then return EAGAIN at once).
     sock.settimeout(None)
@@ -189,32 +193,32 @@ def _connect(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if target.tls:
+        return _handshake(sock, host, tls)
     return sock
 
 
-def _handshake(
-    sock: socket.socket, host: str, read_timeout: float, tls: ssl.SSLContext | None
-) -> ssl.SSLSocket:
-    """``sock`` wrapped in TLS, the server's certificate checked against ``host``.
+def _handshake(sock: socket.socket, host: str, tls: ssl.SSLContext | None) -> TlsStream:
+    """TLS over ``sock``, the server's certificate checked against ``host``.
 
-    The TLS socket keeps a Python timeout (no splice here, so it may wait in ``poll``):
-    OpenSSL retries a read that ``SO_RCVTIMEO`` interrupted, a timeout in Python does not.
-    A certificate that is not accepted raises ``ssl.SSLCertVerificationError`` as it is
-    (a permanent failure), any other handshake error an ``ssl.SSLError`` (a link failure).
+    The socket's own timeouts (``SO_RCVTIMEO``) bound every wait, the handshake's too (uidt
+    reads the socket, not OpenSSL). A certificate that is not accepted raises
+    ``ssl.SSLCertVerificationError`` as it is (a permanent failure), any other handshake error
+    an ``ssl.SSLError`` (a link failure).
     """
     if tls is None:  # never weaker than the defaults: verified, TLS 1.2 at least
         tls = ssl.create_default_context()
         tls.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        sock.settimeout(read_timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return tls.wrap_socket(sock, server_hostname=host)
+        stream = TlsStream(sock, tls, host)
+        stream.handshake()
     except BaseException:
         sock.close()
         raise
+    return stream
 
 
-def recv_some(sock: socket.socket, size: int) -> bytes:
+def recv_some(sock: Connection, size: int) -> bytes:
     """Up to ``size`` bytes from ``sock`` (``b""`` at its end).
 
     Raises:
@@ -291,7 +295,7 @@ def send_head(
     read_timeout: float = 60.0,
     tls: ssl.SSLContext | None = None,
     proxy: ProxyHop | None = None,
-) -> socket.socket:
+) -> Connection:
     """Connect and send the head of a ``method`` request for ``url`` (blocking); the socket,
     ready for a body or for :func:`read_head`. The arguments and errors are
     :func:`open_get`'s."""
@@ -321,7 +325,7 @@ def send_head(
     return sock
 
 
-def read_head(sock: socket.socket) -> RawResponse:
+def read_head(sock: Connection) -> RawResponse:
     """Read a response head from ``sock`` (blocking); the body stays in the socket.
 
     Raises:

@@ -30,7 +30,13 @@ import threading
 from collections.abc import Callable, Mapping
 
 from uidt.transfers.http import check_url, finish
-from uidt.transfers.rawhttp import BodyEndedError, RawResponse, read_head, send_head
+from uidt.transfers.rawhttp import (
+    BodyEndedError,
+    Connection,
+    RawResponse,
+    read_head,
+    send_head,
+)
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.throttle import Throttle
 from uidt.transfers.uploadsource import SourceChangedError, SourceFile
@@ -90,7 +96,7 @@ class FileRequest:
         self.on_sending = on_sending
         self.sent = 0
         self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
+        self._sock: Connection | None = None
         self._aborted = False
 
     def run(self) -> RawResponse:
@@ -159,7 +165,7 @@ class FileRequest:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _answer_if_any(sock: socket.socket) -> RawResponse | None:
+def _answer_if_any(sock: Connection) -> RawResponse | None:
     """The head of an answer the server sent before it closed, if one is there."""
     try:
         return read_head(sock)
