@@ -34,7 +34,7 @@ from uidt.app.scheduler import JobScheduler
 from uidt.transfers import paused
 from uidt.transfers.leftovers import clean_up
 from uidt.transfers.names import TRANSFERS_APP
-from uidt.transfers.service import RUNNING
+from uidt.transfers.running import RUNNING
 
 log = logging.getLogger("uidt.transfers")
 
