@@ -5,7 +5,8 @@ the schedule request's answer (:mod:`uidt.daemon.tracking`), so an earlier run u
 id — a replaced, stopped or failed one, still in the list of ended jobs — never answers for the
 job this command scheduled. The exit status is how the job ended: 0 exactly when it ended
 ``finished`` and completed (its app finished it); 1 when it ended ``finished`` without completing
-(the system stopped it and the app did not ask for it back: the words say so), ``failed``,
+(the system stopped it and the app did not ask for it back, or its app said so: a paused
+transfer, "was paused at 1 MiB of 4 MiB"; the words say so), ``failed``,
 ``cancelled`` or ``user-stopped`` (the reason is printed), or when its end was not recorded; 130 when the user pressed Ctrl-C, which stops the
 following, not the job.
 """
@@ -21,7 +22,7 @@ import click
 from uidt.cli.context import CliContext, pass_cli
 from uidt.cli.progress import ProgressBar
 from uidt.errors import DaemonError
-from uidt.job.reasons import incomplete_end_words
+from uidt.job.reasons import Incomplete, incomplete_end_words, incomplete_words
 from uidt.timing import mark
 from uidt.transfers.names import PAUSED, TRANSFERS_APP
 
@@ -121,13 +122,19 @@ def _interrupted(target: Target) -> str:
     )
 
 
-def _paused_transfer(job: dict[str, Any], target: Target) -> bool:
-    """Whether a ``finished`` job is a built-in transfer the user paused (its ended record keeps
-    the notification it ended with, whose title ends in "paused")."""
+def _paused_transfer(job: dict[str, Any], target: Target) -> str | None:
+    """Where a ``finished`` built-in transfer the user paused stopped ("paused at 1 MiB of
+    4 MiB"), ``None`` for any other job. Its record says so (``incomplete``); a daemon from
+    before that field is read by the notification its record keeps, titled "… paused"."""
     if target.app != TRANSFERS_APP:
-        return False
+        return None
+    incomplete = job.get("incomplete")
+    if isinstance(incomplete, dict):
+        if incomplete.get("how") != Incomplete.PAUSED:
+            return None
+        return incomplete_words(incomplete)
     title = str((job.get("notification") or {}).get("title") or "")
-    return title.endswith(f" {PAUSED}")
+    return PAUSED if title.endswith(f" {PAUSED}") else None
 
 
 def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
@@ -143,16 +150,17 @@ def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
         return 1, f"{label} is gone and how it ended was not recorded (was the daemon restarted?)"
     state = job.get("state")
     if state == "finished":
-        incomplete = incomplete_end_words(
-            state, job.get("stop_reason"), job.get("internal_stop_reason")
-        )
-        if incomplete is not None:  # dropped after a stop: not done, so not 0
-            return 1, f"{label} {incomplete}"
-        if _paused_transfer(job, target):  # the app ended it on the user's Pause: not done
+        paused = _paused_transfer(job, target)
+        if paused is not None:  # the app ended it on the user's Pause: not done
             return 1, (
-                f"{label} was paused: its partial file is kept, "
+                f"{label} was {paused}: its partial file is kept, "
                 f"`uidt resume {target.job_id}` goes on from where it stopped"
             )
+        incomplete = incomplete_end_words(
+            state, job.get("stop_reason"), job.get("internal_stop_reason"), job.get("incomplete")
+        )
+        if incomplete is not None:  # dropped after a stop, or its app said so: not done
+            return 1, f"{label} {incomplete}"
         return 0, f"{label} finished"
     if state == "failed":
         return 1, f"{label} failed: {job.get('failure') or 'no reason given'}"

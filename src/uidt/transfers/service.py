@@ -37,6 +37,7 @@ from uidt.errors import (
 )
 from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
+from uidt.job.reasons import Incomplete
 from uidt.redact import redact
 from uidt.transfers.download import DownloadResult, download
 from uidt.transfers.extras import limit_rate, segment_rule, speed_rule
@@ -154,7 +155,7 @@ class _TransferService(JobService):
             ),
             DETACH,
         )
-        self.job_finished(params, False)
+        self.job_ended_incomplete(params, Incomplete.PAUSED, text)
 
     def patience(self, params: JobParameters) -> Patience | None:
         """The cross-run count of transient trouble (``None``: such a run fails the job)."""
