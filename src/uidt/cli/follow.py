@@ -21,6 +21,7 @@ import click
 
 from uidt.cli.context import CliContext, pass_cli
 from uidt.cli.progress import ProgressBar
+from uidt.cli.reconnect import DaemonStopped, Losses
 from uidt.errors import DaemonError
 from uidt.job.reasons import Incomplete, incomplete_end_words, incomplete_words
 from uidt.timing import mark
@@ -35,13 +36,6 @@ WAIT_MS = 1000
 POLL_S = 0.05
 #: The exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
 EXIT_INTERRUPTED = 130
-#: After losing its daemon (killed, or restarted), a follower gives a daemon this long to come
-#: back by itself (a service manager, another command) before it starts one, as any command
-#: does; a persisted job goes on under the next daemon either way.
-RECONNECT_GRACE_S = 3.0
-RECONNECT_POLL_S = 0.1
-#: Losses in a row (no answer in between) after which the follower gives up.
-MAX_RECONNECTS = 5
 
 
 @dataclass
@@ -58,10 +52,6 @@ class Target:
     #: The host labels the job requires (``--on``): gone from this daemon, it moved to a host
     #: having them (a shared store, docs/fleet.md) rather than ended unrecorded.
     host_labels: tuple[str, ...] = ()
-
-
-class DaemonStopped(DaemonError):
-    """The daemon a follower talked to was stopped on purpose and none came back."""
 
 
 def _matches(job: dict[str, Any], target: Target) -> bool:
@@ -214,7 +204,7 @@ def follow(cli: CliContext, target: Target) -> int:
 def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str, Any] | None:
     """Poll until the target ends; its last record (``None``: gone). The bar goes in ``bar``."""
     version: int | None = None
-    losses = 0
+    losses = Losses(cli)
     last_state: str | None = None
     left: dict[str, Any] | None = None  # the notification the job's last run left
     while True:
@@ -232,23 +222,13 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
                 job = {**job, "notification": left}
             else:
                 left = None
-        except DaemonStopped:
-            raise
-        except DaemonError:
+        except DaemonError as exc:
             # The daemon went away (killed, restarted) during any of the asks: the job goes on
             # under the next daemon, which counts its changes from the start.
-            losses += 1
-            if losses > MAX_RECONNECTS:
-                raise
-            try:
-                reconnect(cli)
-            except DaemonStopped:
-                raise
-            except DaemonError:
-                pass  # a daemon still dying or starting: the next ask counts as another loss
+            losses.lost(exc)
             version = None
             continue
-        losses = 0
+        losses.answered()
         if job is not None and target.generation is None:
             target.generation = job.get("generation")
         if job is None or job["state"] in TERMINAL_STATES:
@@ -266,31 +246,6 @@ def _between_runs(job: dict[str, Any]) -> bool:
     """Not running, but this scheduling of the job ran before (its last stop is recorded)."""
     ran = job.get("internal_stop_reason") not in (None, -1)
     return job["state"] != "active" and ran and not job.get("notification")
-
-
-def reconnect(cli: CliContext) -> None:
-    """Wait up to :data:`RECONNECT_GRACE_S` for a daemon to answer again, else start one.
-
-    A daemon that ended on purpose (``uidt daemon stop``, SIGTERM) removes its pid file; one
-    that was killed leaves it behind. Only the killed one is started again here: a daemon the
-    user stopped stays stopped.
-
-    Raises:
-        DaemonStopped: the daemon was stopped on purpose and none came back.
-        DaemonError: no daemon came back and none could be started.
-    """
-    quiet = cli.connection(autostart=False)
-    deadline = time.monotonic() + RECONNECT_GRACE_S
-    while time.monotonic() < deadline:
-        try:
-            quiet.request("GET", "/v1/ping")
-        except DaemonError:
-            time.sleep(RECONNECT_POLL_S)  # noqa: TID251 - waiting for another process, bounded
-        else:
-            return
-    if not cli.paths.pid_file.exists():
-        raise DaemonStopped(f"the uidt daemon for {cli.paths.data_dir} was stopped")
-    cli.connection(autostart=True).request("GET", "/v1/ping")
 
 
 @click.command("follow")
