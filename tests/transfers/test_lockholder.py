@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -90,28 +91,40 @@ async def _run(url: str, dest: Path) -> Recording:
 class Holder:
     """A worker holding ``part``'s lock, started by a daemon that died or lives on."""
 
-    def __init__(self, daemon: asyncio.subprocess.Process, pid: int) -> None:
+    def __init__(self, daemon: subprocess.Popen[bytes], pid: int) -> None:
         self.daemon = daemon
         self.pid = pid
 
     def let_go(self) -> None:
         """Close the worker's stdin (shared with its daemon): it exits, the lock is free."""
         assert self.daemon.stdin is not None
-        if not self.daemon.stdin.is_closing():
-            self.daemon.stdin.close()
+        self.daemon.stdin.close()
+
+    async def end(self) -> None:
+        """Let go, and wait (bounded) until the worker and its daemon are gone."""
+        self.let_go()
+        await _gone(self.pid)
+        assert self.daemon.stdout is not None  # shared with the worker: read to its end
+        await asyncio.to_thread(self.daemon.stdout.read)
+        self.daemon.stdout.close()
+        await asyncio.to_thread(self.daemon.wait, DEADLINE_S)
 
 
-async def _holder(part: Path, *, alive: bool) -> Holder:
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+async def _holder(holders: list[Holder], part: Path, *, alive: bool) -> Holder:
+    """Start a holder of ``part``'s lock (kept in ``holders``, so the fixture ends it)."""
     args = [sys.executable, "-c", DAEMON, HOLDER, str(part), *(["--alive"] if alive else [])]
-    daemon = await asyncio.create_subprocess_exec(
-        *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
-    )
+    daemon = _spawn(args)
     assert daemon.stdout is not None
-    line = await asyncio.wait_for(daemon.stdout.readline(), DEADLINE_S)
-    pid = int(line)
+    line = await asyncio.wait_for(asyncio.to_thread(daemon.stdout.readline), DEADLINE_S)
+    holder = Holder(daemon, int(line))  # it holds the lock now
+    holders.append(holder)
     if not alive:
-        await asyncio.wait_for(daemon.wait(), DEADLINE_S)  # the daemon is gone
-    return Holder(daemon, pid)
+        await asyncio.to_thread(daemon.wait, DEADLINE_S)  # the daemon is gone
+    return holder
 
 
 async def _gone(pid: int) -> None:
@@ -135,11 +148,7 @@ async def holders() -> AsyncIterator[list[Holder]]:
     started: list[Holder] = []
     yield started
     for holder in started:
-        holder.let_go()
-        await _gone(holder.pid)
-        assert holder.daemon.stdout is not None  # shared with the worker: read to its end
-        await asyncio.wait_for(holder.daemon.stdout.read(), DEADLINE_S)
-        await asyncio.wait_for(holder.daemon.wait(), DEADLINE_S)
+        await holder.end()
 
 
 def _seen(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, list[HolderKind]]:
@@ -168,8 +177,7 @@ async def test_a_run_waits_for_the_worker_of_a_dead_daemon_then_completes(
 ) -> None:
     server.add_file("/f.bin", payload)
     dest = tmp_path / "f.bin"
-    holder = await _holder(part_path(dest), alive=False)
-    holders.append(holder)
+    holder = await _holder(holders, part_path(dest), alive=False)
     orphan_seen, _kinds = _seen(monkeypatch)
     run = asyncio.create_task(_run(server.url("/f.bin"), dest))
     await asyncio.wait_for(orphan_seen.wait(), DEADLINE_S)  # the run found it, and waits
@@ -191,8 +199,7 @@ async def test_a_worker_of_a_dead_daemon_that_never_exits_ends_the_run_for_a_ret
     monkeypatch.setattr(lockholder, "ORPHAN_WAIT_S", 0.3)
     server.add_file("/f.bin", payload)
     dest = tmp_path / "f.bin"
-    holder = await _holder(part_path(dest), alive=False)
-    holders.append(holder)
+    holder = await _holder(holders, part_path(dest), alive=False)
     started = time.monotonic()
     connection = await _run(server.url("/f.bin"), dest)
     assert time.monotonic() - started < DEADLINE_S  # bounded: no hang
@@ -213,8 +220,7 @@ async def test_a_live_worker_of_another_daemon_is_refused_at_once(
 ) -> None:
     server.add_file("/f.bin", payload)
     dest = tmp_path / "f.bin"
-    holder = await _holder(part_path(dest), alive=True)
-    holders.append(holder)
+    holder = await _holder(holders, part_path(dest), alive=True)
     _orphan_seen, kinds = _seen(monkeypatch)
     [end] = (await _run(server.url("/f.bin"), dest)).ends()
     assert kinds == [HolderKind.OTHER]
