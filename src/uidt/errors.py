@@ -23,6 +23,7 @@ builtin an Android developer would expect (Android's exception in brackets)::
         ├── IntegrityError                             SHA-256 did not match
         ├── NoSpaceError                               not enough free space at the destination
         ├── DestinationBusyError                       another transfer is writing the file
+        │   └── HolderNotGoneError   (+ RetryLaterError) a worker of a dead daemon still holds it
         ├── FencedOffError                             another host took the transfer over
         ├── UnsafeFileError                            a file there is not safely the user's
         ├── ServerCertificateError                     the server's TLS certificate was refused
@@ -145,7 +146,12 @@ class NoSpaceError(TransferError):
 
 
 class DestinationBusyError(TransferError):
-    """Another transfer (another process, or another daemon) is writing the same destination."""
+    """Another transfer (another process, or another daemon) is writing the same destination.
+
+    ``holder_pid`` is the pid holding the part file's lock, where ``/proc/locks`` names it.
+    """
+
+    holder_pid: int | None = None
 
 
 class FencedOffError(TransferError):
@@ -181,6 +187,13 @@ class RetryLaterError(TransferError):
     def __init__(self, message: str, *, progressed: bool = False) -> None:
         super().__init__(message)
         self.progressed = progressed
+
+
+class HolderNotGoneError(RetryLaterError, DestinationBusyError):
+    """The part file's lock is held by a worker whose daemon is gone (a ``kill -9`` of the
+    daemon, then a new run), and it did not let go within the bounded wait: a transient
+    condition, so the run asks to run again later rather than failing the job
+    (:mod:`uidt.transfers.lockholder`)."""
 
 
 class JobStopped(BaseException):

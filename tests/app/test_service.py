@@ -11,7 +11,7 @@ import pytest
 from uidt import JobParameters, JobService, Notification
 from uidt.app.service import NotAttachedError, ReplyingConnection
 from uidt.errors import InvalidJobError, JobStopped, UidtError
-from uidt.job.reasons import StopReason
+from uidt.job.reasons import Incomplete, StopReason
 
 
 class Recording:
@@ -102,6 +102,35 @@ def test_job_failed_ends_the_run_with_its_reason() -> None:
     ]
     with pytest.raises(NotAttachedError):
         JobService().job_failed(PARAMS, "x")
+
+
+def test_job_ended_incomplete_ends_the_run_saying_how_and_why() -> None:
+    connection = Recording()
+    service = _service(connection)
+    service.job_ended_incomplete(PARAMS, Incomplete.PAUSED, "paused at 1 MiB")
+    service.job_ended_incomplete(PARAMS, "abandoned", "")
+    assert connection.calls == [
+        (
+            "job_finished",
+            9,
+            {
+                "wants_reschedule": False,
+                "incomplete": "paused",
+                "incomplete_reason": "paused at 1 MiB",
+            },
+        ),
+        (
+            "job_finished",
+            9,
+            {
+                "wants_reschedule": False,
+                "incomplete": "abandoned",
+                "incomplete_reason": "abandoned",
+            },
+        ),
+    ]
+    with pytest.raises(InvalidJobError, match="invalid way to end incomplete: 'done'"):
+        service.job_ended_incomplete(PARAMS, "done", "x")
 
 
 @pytest.mark.parametrize(

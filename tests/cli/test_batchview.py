@@ -21,6 +21,34 @@ def test_total_line_counts_done_failed_and_left() -> None:
     assert total_line(files) == "total: 1/3 done, 1 failed, 1 left · 2.0 KiB"
 
 
+def test_a_file_whose_job_ended_without_completing_is_never_done() -> None:
+    """A paused file's job reads ``finished`` (its app ended it); the file is not there."""
+    files = _files()
+    files[0].update(
+        {
+            "state": "finished",
+            "completed": False,
+            "incomplete": {"how": "paused", "reason": "paused at 1.0 KiB of 4.0 KiB"},
+            "transferred_download_bytes": 1024,
+            "estimated_download_bytes": 4096,
+        }
+    )
+    assert files[0].state == "paused"
+    assert files[0].failure == "ended without completing: paused at 1.0 KiB of 4.0 KiB"
+    files[1].update({"state": "finished", "stop_reason": 7, "internal_stop_reason": 1})
+    assert files[1].state == "incomplete"  # stopped by the system, not rescheduled
+    assert "ended without completing" in files[1].failure
+    files[2].update({"state": "finished", "stop_reason": 0, "internal_stop_reason": 10})
+    assert files[2].state == "finished"
+    assert total_line(files) == "total: 1/3 done, 1 failed, 1 paused, 0 left · 1.0 KiB"
+    out = io.StringIO()
+    view = BatchView(files, console=Console(file=out, width=200))
+    view.ended(files[0])
+    assert out.getvalue().splitlines() == [
+        "paused f0.bin (line 1): ended without completing: paused at 1.0 KiB of 4.0 KiB"
+    ]
+
+
 def test_into_a_pipe_plain_lines_at_most_every_interval_and_the_last() -> None:
     out = io.StringIO()
     now = [0.0]

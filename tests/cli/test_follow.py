@@ -66,6 +66,24 @@ def test_a_paused_transfer_is_not_done_so_following_it_exits_1() -> None:
     assert outcome(paused, Target("other.app", 7, 1))[0] == 0
 
 
+def test_a_paused_transfer_says_where_it_stopped_from_its_record() -> None:
+    paused = {
+        "state": "finished",
+        "completed": False,
+        "incomplete": {"how": "paused", "reason": "paused at 1.0 MiB of 3.0 MiB"},
+        "notification": None,
+    }
+    status, line = outcome(paused, Target(APP, 7, 1))
+    assert status == 1
+    assert line.startswith("job 7 was paused at 1.0 MiB of 3.0 MiB: its partial file is kept")
+    assert "uidt resume 7" in line
+    # another app that ends a job incomplete: not done either, in its own words
+    status, line = outcome(paused, Target("other.app", 7, 1))
+    assert (status, line) == (1, "job 7 ended without completing: paused at 1.0 MiB of 3.0 MiB")
+    gave_up = {"state": "finished", "incomplete": {"how": "abandoned", "reason": "no more"}}
+    assert outcome(gave_up, Target(APP, 7, 1)) == (1, "job 7 ended without completing: no more")
+
+
 def test_a_job_gone_to_a_host_with_its_labels_is_said_so_not_as_lost() -> None:
     status, line = outcome(None, Target(APP, 7, 1, host_labels=("gpu-rack",)))
     assert status == 1

@@ -165,6 +165,26 @@ def test_the_web_page_does_not_call_it_finished() -> None:
     assert "✓" not in render_fragment(view, "csrf")
 
 
+def test_a_paused_transfer_reads_paused_everywhere_never_completed() -> None:
+    """Its app ended it (``job_ended_incomplete``): ``finished``, but the file is not there."""
+    from uidt.cli.dumpsys import render
+    from uidt.web.view import build_view
+
+    paused = _job(
+        state="finished",
+        stop_reason=0,
+        internal_stop_reason=10,
+        pending_reasons=[],
+        completed=False,
+        incomplete={"how": "paused", "reason": "paused at 1.0 MiB of 3.0 MiB"},
+    )
+    assert "ended without completing: paused at 1.0 MiB of 3.0 MiB" in _text([paused])
+    view = build_view([paused], [], {})
+    (ended,) = view["ended"]
+    assert ended["state_words"] == "Ended without completing: paused at 1.0 MiB of 3.0 MiB"
+    assert "completed=false" in "\n".join(render({"ended": [paused]}))
+
+
 def test_a_job_that_completed_still_reads_finished() -> None:
     text = _text(
         [_job(state="finished", stop_reason=0, internal_stop_reason=10, pending_reasons=[])]

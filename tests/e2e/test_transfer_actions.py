@@ -5,6 +5,8 @@ re-sent, a cancel leaves nothing behind, and a click for a finished transfer cha
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import job_id_for
 from uidt.transfers.names import TRANSFERS_APP
 
-from .conftest import Daemon, wait_for
+from .conftest import Daemon, clean_env, wait_for
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 
@@ -77,6 +79,12 @@ def test_pause_then_resume_gives_the_exact_file_with_nothing_sent_twice(
         app=TRANSFERS_APP,
     )
     # a status never lies: it finished for now, and says it is paused, not complete
+    assert ended["completed"] is False
+    incomplete = ended["incomplete"]
+    assert incomplete["how"] == "paused"
+    assert incomplete["reason"].startswith("paused at ")
+    assert incomplete["bytes_total"] == len(DATA)
+    assert incomplete["bytes_done"] == ended["transferred_download_bytes"]
     assert ended["notification"]["title"].endswith("paused")
     assert ["resume", "Resume"] in ended["notification"]["actions"]
     assert 0 < ended["transferred_download_bytes"] < len(DATA)
@@ -103,6 +111,41 @@ def test_pause_then_resume_gives_the_exact_file_with_nothing_sent_twice(
         job_id, lambda j: j["state"] == "finished", "complete", app=TRANSFERS_APP
     )
     assert final["transferred_download_bytes"] == len(DATA)
+
+
+def test_wait_on_a_transfer_that_gets_paused_exits_1_saying_where_it_stopped(
+    daemon: Daemon, server: ThreadedTransferTestServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "data.bin"
+    job_id, _ = _start_and_hold(daemon, server, dest)
+    following = subprocess.Popen(
+        [sys.executable, "-m", "uidt", "--home", str(daemon.home), "follow", str(job_id)],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: _followed(following), what="uidt follow to start following")
+        assert daemon.uidt("pause", str(job_id)).returncode == 0
+        _out, err = following.communicate(timeout=30)
+    finally:
+        if following.poll() is None:
+            following.kill()
+            following.wait()
+        server.unpause("/data.bin")
+    assert following.returncode == 1, err
+    assert f"job {job_id} was paused at " in err
+    assert f"`uidt resume {job_id}` goes on from where it stopped" in err
+    assert daemon.uidt("cancel", str(job_id)).returncode == 0
+
+
+def _followed(process: subprocess.Popen[str]) -> bool:
+    """Whether ``uidt follow`` said it follows (its first line), or ended."""
+    assert process.stderr is not None
+    if process.poll() is not None:
+        return True
+    return process.stderr.readline().startswith("following job")
 
 
 def test_cancel_stops_the_transfer_and_leaves_no_partial_file(
@@ -190,12 +233,15 @@ def test_a_paused_transfer_can_be_cancelled_after_the_daemon_restarted(
     # app's receiver carries out in its worker, after the command has answered
     done = daemon.uidt("cancel", str(job_id))
     assert done.returncode == 0, done.stderr
+    # the part file goes first, the checkpoint right after it: wait for both
     wait_for(
-        lambda: not (tmp_path / "dropped.bin.part").exists(),
+        lambda: (
+            not (tmp_path / "dropped.bin.part").exists()
+            and not (tmp_path / "dropped.bin.uidt").exists()
+        ),
         timeout=30,
-        what="the cancel to remove the part file",
+        what="the cancel to remove the part file and the checkpoint",
     )
-    assert not (tmp_path / "dropped.bin.uidt").exists()
     assert not dest.exists()
     wait_for(
         lambda: daemon.uidt("resume", str(job_id)).returncode == 1,  # nothing left to resume

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from uidt.host.apphost import AppHost
+from uidt.host.command import DAEMON_PID_ENV
 from uidt.host.events import Bound, EventQueue, Finished, ProcessDied, StartResult
 from uidt.host.launcher import InProcessLauncher, SubprocessLauncher
 from uidt.packages.manifest import Manifest
@@ -28,6 +30,8 @@ def test_the_worker_command_uses_the_apps_interpreter(manifest: Manifest) -> Non
     assert env["PYTHONPATH"].split(":")[0] == str(APPS / "hosttest")
     assert env["X_TEST"] == "1"
     assert manifest.python == sys.executable
+    # a later run finding a part file locked by this worker tells whether its daemon is gone
+    assert env[DAEMON_PID_ENV] == str(os.getpid())
 
 
 async def test_worker_logs_go_to_the_log_folder(manifest: Manifest, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from uidt.job import InternalStopReason, PendingReason, StopReason
-from uidt.job.reasons import pending_words
+from uidt.job.reasons import Incomplete, completed, incomplete_end_words, pending_words
 
 
 def test_stop_reason_numbers() -> None:
@@ -89,3 +89,20 @@ def test_the_host_labels_reason_names_the_labels() -> None:
         "waiting for a host with labels gpu, ssd"
     ]
     assert pending_words([PendingReason.HOST_LABELS]) == ["waiting for a host with its labels"]
+
+
+def test_a_job_its_app_ended_incomplete_never_reads_completed() -> None:
+    own = (StopReason.UNDEFINED, InternalStopReason.SUCCESSFUL_FINISH)
+    assert completed("finished", *own) is True
+    paused = {"how": "paused", "reason": "paused at 1 MiB of 4 MiB"}
+    assert completed("finished", *own, paused) is False
+    assert completed("active", *own, paused) is None  # still scheduled
+    assert incomplete_end_words("finished", *own) is None
+    assert incomplete_end_words("finished", *own, paused) == (
+        "ended without completing: paused at 1 MiB of 4 MiB"
+    )
+    assert incomplete_end_words("finished", *own, {"how": "abandoned"}) == (
+        "ended without completing: abandoned"
+    )
+    assert incomplete_end_words("failed", *own, paused) is None  # its failure says it
+    assert Incomplete("paused") is Incomplete.PAUSED

@@ -12,7 +12,7 @@ from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError
 from uidt.job.key import JobKey
 from uidt.job.notification import EndPolicy, Notification
-from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.job.reasons import Incomplete, InternalStopReason, StopReason
 from uidt.server import RESULT_SUCCESS, JobSchedulerService
 from uidt.server import events as ev
 from uidt.server.eventrouting import route
@@ -58,7 +58,11 @@ EXPECTED: list[tuple[Any, tuple[Any, ...] | None]] = [
     (ev.BindFailed("a", "no python"), ("host.on_bind_failed", "a")),
     (ev.StartResult("a", 1, True), ("host.on_start_job_result", 1, True)),
     (ev.StopResult("a", 1, False), ("host.on_stop_job_result", 1, False)),
-    (ev.Finished("a", 1, True), ("host.on_job_finished", 1, True)),
+    (ev.Finished("a", 1, True), ("host.on_job_finished", 1, True, None)),
+    (
+        ev.Finished("a", 3, False, None, (Incomplete.PAUSED, "paused at 1 MiB")),
+        ("host.on_job_finished", 3, False, (Incomplete.PAUSED, "paused at 1 MiB")),
+    ),
     (ev.Finished("a", 2, False, "HTTP 404"), ("host.on_job_failed", 2, "HTTP 404")),
     (
         ev.NotificationSet("a", 1, 7, NOTE, EndPolicy.REMOVE),

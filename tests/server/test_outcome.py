@@ -20,6 +20,7 @@ from uidt.job import EndPolicy, InternalStopReason, PendingReason, StopReason
 from uidt.job.flags import INTERNAL_FLAG_DEMOTED_BY_USER
 from uidt.job.key import JobKey
 from uidt.job.notification import Notification, NotificationAction
+from uidt.job.reasons import Incomplete
 from uidt.server import (
     JobSchedulerService,
     KillApp,
@@ -349,12 +350,57 @@ def test_a_failed_run_ends_the_job_as_failed_with_its_reason(
     assert not post.record.user_initiated_job
 
 
+def test_a_job_its_app_ended_incomplete_reads_finished_but_never_completed(
+    service: JobSchedulerService,
+) -> None:
+    """A paused transfer: its app ends the job (it is dropped, ``finished``) without the file
+    being there; the record says so, with where it stopped (a status never lies)."""
+    run_id = started(service)
+    service.host.on_update_estimated_bytes(run_id, 4096, -1)
+    service.host.on_update_transferred_bytes(run_id, 1024, 0)
+    service.host.on_job_finished(run_id, False, (Incomplete.PAUSED, "paused at\x1b[2J 1 KiB"))
+    ended = service.ended[-1]
+    assert (ended["state"], ended["completed"], ended["failure"]) == ("finished", False, None)
+    assert ended["incomplete"] == {
+        "how": "paused",
+        "reason": "paused at [2J 1 KiB",  # one printable line
+        "bytes_done": 1024,
+        "bytes_total": 4096,
+    }
+    assert ended["history"][-1]["reason"].endswith("ended without completing: paused at [2J 1 KiB")
+
+
+def test_an_upload_ended_incomplete_says_where_its_upload_stopped(
+    service: JobSchedulerService,
+) -> None:
+    run_id = started(service)
+    service.host.on_update_estimated_bytes(run_id, -1, -1)
+    service.host.on_update_transferred_bytes(run_id, 0, 300)
+    service.host.on_job_finished(run_id, False, (Incomplete.ABANDONED, "gave up"))
+    assert service.ended[-1]["incomplete"] == {
+        "how": "abandoned",
+        "reason": "gave up",
+        "bytes_done": 300,
+        "bytes_total": None,
+    }
+
+
+def test_a_reschedule_asked_with_an_incomplete_end_keeps_the_job(
+    service: JobSchedulerService,
+) -> None:
+    run_id = started(service)
+    service.host.on_job_finished(run_id, True, (Incomplete.PAUSED, "paused"))
+    assert service.jobs  # rescheduled: nothing ended
+    assert [j["incomplete"] for j in service.queries.jobs_snapshot()] == [None]
+
+
 def test_a_finished_run_has_no_failure(service: JobSchedulerService) -> None:
     run_id = started(service)
     service.host.on_job_finished(run_id, False)
     assert service.ended[-1]["state"] == "finished"
     assert service.ended[-1]["completed"] is True
     assert service.ended[-1]["failure"] is None
+    assert service.ended[-1]["incomplete"] is None
     service.schedule(VISIBLE, None, uij(2))
     assert service.queries.jobs_snapshot()[0]["failure"] is None
 

@@ -107,6 +107,7 @@ class ForegroundConnection:
         self.last: Notification | None = None
         #: The reason the service gave to ``job_failed``, if it did.
         self.failure: str | None = None
+        self.incomplete: str | None = None
         self.printer = printer if printer is not None else ProgressPrinter(sys.stderr)
 
     def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
@@ -121,6 +122,8 @@ class ForegroundConnection:
             failure = args.get("failure")
             if failure is not None:
                 self.failure = str(failure)
+            elif args.get("incomplete") is not None:  # job_ended_incomplete: not done
+                self.incomplete = str(args.get("incomplete_reason") or args["incomplete"])
             self.finished.set_result(bool(args.get("wants_reschedule")))
 
 
@@ -153,6 +156,9 @@ async def run_service(manifest: Manifest | None, job: JobInfo) -> bool:
         connection.printer.end()
     if connection.failure is not None:
         print(f"failed: {connection.failure}", file=sys.stderr)
+        return False
+    if connection.incomplete is not None:
+        print(f"ended without completing: {connection.incomplete}", file=sys.stderr)
         return False
     return not wants_reschedule
 

@@ -13,6 +13,7 @@ callback never stalls the worker's message loop; coroutines run on the worker's 
 not block it). The calls are safe from any thread:
 
 * ``job_finished``, ``job_failed`` (a uidt extension: the job ends ``failed`` with a reason),
+  ``job_ended_incomplete`` (a uidt extension: ended, not failed, and never read completed),
   ``update_estimated_network_bytes`` and ``update_transferred_network_bytes`` never block and
   never fail once the service is attached.
 * ``set_notification`` validates locally (type, channel, policy) and raises
@@ -36,6 +37,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from uidt.errors import InvalidJobError, JobStopped, UidtError
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.params import JobParameters
+from uidt.job.reasons import Incomplete
 
 
 class ServiceConnection(Protocol):
@@ -142,6 +144,34 @@ class JobService:
         """
         text = str(reason) or type(reason).__name__
         self._call("job_finished", params, wants_reschedule=False, failure=text)
+
+    def job_ended_incomplete(
+        self, params: JobParameters, how: Incomplete | str, reason: object
+    ) -> None:
+        """The app ends the job without its work done, and not as a failure; a uidt extension.
+
+        As ``job_finished(params, False)`` (the run ends and the job is dropped: it reads
+        ``finished``), but the job never reads completed: ``uidt jobs --json`` says
+        ``"completed": false`` and ``"incomplete": {"how", "reason", "bytes_done",
+        "bytes_total"}``, ``--wait`` exits 1, and every view shows ``reason``. ``how`` is an
+        :class:`~uidt.job.reasons.Incomplete` (``"paused"``: the user paused it, the app keeps
+        what it did; ``"abandoned"``: the app gave it up).
+
+        Raises:
+            InvalidJobError: ``how`` is not an :class:`~uidt.job.reasons.Incomplete`.
+        """
+        try:
+            kind = Incomplete(how)
+        except ValueError:
+            raise InvalidJobError(f"invalid way to end incomplete: {how!r}") from None
+        text = str(reason) or kind.value
+        self._call(
+            "job_finished",
+            params,
+            wants_reschedule=False,
+            incomplete=kind.value,
+            incomplete_reason=text,
+        )
 
     def _notification_args(
         self, notification_id: int, notification: Notification, end_policy: int

@@ -15,6 +15,11 @@ summary names each such file, its line and why); 130 after Ctrl-C, which stops t
 only: scheduled files go on, the ones not yet scheduled are counted, and running the same
 command again attaches to the running ones and schedules the rest (finished files are
 downloaded again: the same job id is a new scheduling).
+
+A daemon that goes away meanwhile (killed, restarted) is waited for or started as for a single
+``--wait`` (:class:`uidt.cli.reconnect.Losses`): the persisted files go on under the next daemon
+and the command follows and feeds them there; one stopped on purpose ends the command with 1
+and says the scheduled files go on when a daemon starts.
 """
 
 from __future__ import annotations
@@ -28,14 +33,8 @@ import click
 from uidt.app.scheduler import JobScheduler
 from uidt.cli.batchview import BatchView, FileState
 from uidt.cli.context import CliContext, print_json
-from uidt.cli.follow import (
-    EXIT_INTERRUPTED,
-    MAX_RECONNECTS,
-    POLL_S,
-    TERMINAL_STATES,
-    WAIT_MS,
-    reconnect,
-)
+from uidt.cli.follow import EXIT_INTERRUPTED, POLL_S, TERMINAL_STATES, WAIT_MS
+from uidt.cli.reconnect import DaemonStopped, Losses
 from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import DaemonError
 from uidt.job.info import JobInfo
@@ -120,7 +119,7 @@ class BatchRun:
     def run(self, *, wait: bool) -> int:
         """Schedule every file (and with ``wait`` follow them); the exit status."""
         version: int | None = None
-        losses = 0
+        losses = Losses(self.cli)
         try:
             self._feed()
             if wait:
@@ -128,19 +127,30 @@ class BatchRun:
             while any(not s.scheduled for s in self.slots) or (wait and self._open()):
                 try:
                     version = self._look(version)
-                except DaemonError:
-                    losses += 1
-                    if losses > MAX_RECONNECTS:
-                        raise
-                    reconnect(self.cli)
+                    self._feed()
+                except DaemonError as exc:
+                    # The daemon went away (killed, restarted): the scheduled files go on under
+                    # the next daemon, which counts its changes from the start; a file whose
+                    # schedule answer was lost is asked again (attach: safe to repeat).
+                    losses.lost(exc)
                     version = None
                     continue
-                losses = 0
-                self._feed()
+                losses.answered()
                 if self.view is not None:
                     self.view.refresh()
                 if version is None:
                     time.sleep(POLL_S)  # noqa: TID251 - a human-facing poll of an older daemon
+        except DaemonStopped as exc:
+            if self.view is not None:
+                self.view.close()
+            unscheduled = sum(1 for s in self.slots if not s.scheduled)
+            click.echo(
+                f"{exc}: stopped following; {len(self._open())} scheduled file(s) are persisted "
+                f"and go on when a daemon starts (`uidt jobs` shows them), {unscheduled} not "
+                "scheduled — run the same command again to schedule the rest",
+                err=True,
+            )
+            return 1
         except KeyboardInterrupt:
             if self.view is not None:
                 self.view.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from uidt.cli.progress import PLAIN_INTERVAL_S, transferred
+from uidt.job.reasons import Incomplete, incomplete_end_words
 from uidt.units import human_bytes
 
 if TYPE_CHECKING:
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
 
 #: Files shown one per line on a terminal (the rest are counted on the total line).
 MAX_LINES = 12
+#: The state of a file whose job ended ``finished`` while the user had paused it, and of one
+#: that ended ``finished`` without completing otherwise: neither is done.
+PAUSED = "paused"
+INCOMPLETE = "incomplete"
+#: The states of a file that ended without being done.
+NOT_DONE = frozenset({"failed", "cancelled", "user-stopped", "gone", INCOMPLETE})
 
 
 @dataclass
@@ -42,6 +49,14 @@ class FileState:
         self.done, self.total = max(self.done, done), total or self.total
         if job.get("failure"):
             self.failure = str(job["failure"])
+        incomplete = job.get("incomplete")
+        words = incomplete_end_words(
+            self.state, job.get("stop_reason"), job.get("internal_stop_reason"), incomplete
+        )
+        if words is not None:  # "finished" alone would say the file is there
+            paused = isinstance(incomplete, dict) and incomplete.get("how") == Incomplete.PAUSED
+            self.state = PAUSED if paused else INCOMPLETE
+            self.failure = words
 
     def line(self) -> str:
         size = human_bytes(self.done) + (f" / {human_bytes(self.total)}" if self.total else "")
@@ -50,13 +65,15 @@ class FileState:
 
 
 def total_line(files: list[FileState]) -> str:
-    """``"total: 3/10 done, 1 failed, 6 left · 12.0 MiB"``."""
+    """``"total: 3/10 done, 1 failed, 1 paused, 5 left · 12.0 MiB"``."""
     done = sum(1 for f in files if f.state == "finished")
-    failed = sum(1 for f in files if f.state in ("failed", "cancelled", "user-stopped", "gone"))
-    left = len(files) - done - failed
+    failed = sum(1 for f in files if f.state in NOT_DONE)
+    paused = sum(1 for f in files if f.state == PAUSED)
+    left = len(files) - done - failed - paused
     moved = human_bytes(sum(f.done for f in files))
     failed_text = f", {failed} failed" if failed else ""
-    return f"total: {done}/{len(files)} done{failed_text}, {left} left · {moved}"
+    paused_text = f", {paused} paused" if paused else ""
+    return f"total: {done}/{len(files)} done{failed_text}{paused_text}, {left} left · {moved}"
 
 
 class BatchView:
@@ -97,6 +114,8 @@ class BatchView:
         """Say that ``file`` ended (a line above the view)."""
         if file.state == "finished":
             text = f"done {file.name}"
+        elif file.state == PAUSED:
+            text = f"paused {file.name} ({file.where}): {file.failure}"
         else:
             text = f"failed {file.name} ({file.where}): {file.failure or file.state}"
         self.console.print(text, highlight=False, soft_wrap=True)

@@ -271,7 +271,7 @@ def _ended(items: list[dict[str, Any]]) -> list[str]:
         when = _time(history[-1].get("time")) if history else "?"
         reasons = job.get("stop_reason"), job.get("internal_stop_reason")
         last = stop_reason_text(*reasons)
-        done = completed(job.get("state"), *reasons)
+        done = completed(job.get("state"), *reasons, job.get("incomplete"))
         body.append(
             f"{_INDENT}{when} JOB {_job_name(job)}: state={value_text(job.get('state'))} "
             f"completed={value_text(done)} "

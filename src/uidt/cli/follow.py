@@ -5,7 +5,8 @@ the schedule request's answer (:mod:`uidt.daemon.tracking`), so an earlier run u
 id — a replaced, stopped or failed one, still in the list of ended jobs — never answers for the
 job this command scheduled. The exit status is how the job ended: 0 exactly when it ended
 ``finished`` and completed (its app finished it); 1 when it ended ``finished`` without completing
-(the system stopped it and the app did not ask for it back: the words say so), ``failed``,
+(the system stopped it and the app did not ask for it back, or its app said so: a paused
+transfer, "was paused at 1 MiB of 4 MiB"; the words say so), ``failed``,
 ``cancelled`` or ``user-stopped`` (the reason is printed), or when its end was not recorded; 130 when the user pressed Ctrl-C, which stops the
 following, not the job.
 """
@@ -20,8 +21,9 @@ import click
 
 from uidt.cli.context import CliContext, pass_cli
 from uidt.cli.progress import ProgressBar
+from uidt.cli.reconnect import DaemonStopped, Losses
 from uidt.errors import DaemonError
-from uidt.job.reasons import incomplete_end_words
+from uidt.job.reasons import Incomplete, incomplete_end_words, incomplete_words
 from uidt.timing import mark
 from uidt.transfers.names import PAUSED, TRANSFERS_APP
 
@@ -34,13 +36,6 @@ WAIT_MS = 1000
 POLL_S = 0.05
 #: The exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
 EXIT_INTERRUPTED = 130
-#: After losing its daemon (killed, or restarted), a follower gives a daemon this long to come
-#: back by itself (a service manager, another command) before it starts one, as any command
-#: does; a persisted job goes on under the next daemon either way.
-RECONNECT_GRACE_S = 3.0
-RECONNECT_POLL_S = 0.1
-#: Losses in a row (no answer in between) after which the follower gives up.
-MAX_RECONNECTS = 5
 
 
 @dataclass
@@ -57,10 +52,6 @@ class Target:
     #: The host labels the job requires (``--on``): gone from this daemon, it moved to a host
     #: having them (a shared store, docs/fleet.md) rather than ended unrecorded.
     host_labels: tuple[str, ...] = ()
-
-
-class DaemonStopped(DaemonError):
-    """The daemon a follower talked to was stopped on purpose and none came back."""
 
 
 def _matches(job: dict[str, Any], target: Target) -> bool:
@@ -121,13 +112,19 @@ def _interrupted(target: Target) -> str:
     )
 
 
-def _paused_transfer(job: dict[str, Any], target: Target) -> bool:
-    """Whether a ``finished`` job is a built-in transfer the user paused (its ended record keeps
-    the notification it ended with, whose title ends in "paused")."""
+def _paused_transfer(job: dict[str, Any], target: Target) -> str | None:
+    """Where a ``finished`` built-in transfer the user paused stopped ("paused at 1 MiB of
+    4 MiB"), ``None`` for any other job. Its record says so (``incomplete``); a daemon from
+    before that field is read by the notification its record keeps, titled "… paused"."""
     if target.app != TRANSFERS_APP:
-        return False
+        return None
+    incomplete = job.get("incomplete")
+    if isinstance(incomplete, dict):
+        if incomplete.get("how") != Incomplete.PAUSED:
+            return None
+        return incomplete_words(incomplete)
     title = str((job.get("notification") or {}).get("title") or "")
-    return title.endswith(f" {PAUSED}")
+    return PAUSED if title.endswith(f" {PAUSED}") else None
 
 
 def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
@@ -143,16 +140,17 @@ def outcome(job: dict[str, Any] | None, target: Target) -> tuple[int, str]:
         return 1, f"{label} is gone and how it ended was not recorded (was the daemon restarted?)"
     state = job.get("state")
     if state == "finished":
-        incomplete = incomplete_end_words(
-            state, job.get("stop_reason"), job.get("internal_stop_reason")
-        )
-        if incomplete is not None:  # dropped after a stop: not done, so not 0
-            return 1, f"{label} {incomplete}"
-        if _paused_transfer(job, target):  # the app ended it on the user's Pause: not done
+        paused = _paused_transfer(job, target)
+        if paused is not None:  # the app ended it on the user's Pause: not done
             return 1, (
-                f"{label} was paused: its partial file is kept, "
+                f"{label} was {paused}: its partial file is kept, "
                 f"`uidt resume {target.job_id}` goes on from where it stopped"
             )
+        incomplete = incomplete_end_words(
+            state, job.get("stop_reason"), job.get("internal_stop_reason"), job.get("incomplete")
+        )
+        if incomplete is not None:  # dropped after a stop, or its app said so: not done
+            return 1, f"{label} {incomplete}"
         return 0, f"{label} finished"
     if state == "failed":
         return 1, f"{label} failed: {job.get('failure') or 'no reason given'}"
@@ -206,7 +204,7 @@ def follow(cli: CliContext, target: Target) -> int:
 def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str, Any] | None:
     """Poll until the target ends; its last record (``None``: gone). The bar goes in ``bar``."""
     version: int | None = None
-    losses = 0
+    losses = Losses(cli)
     last_state: str | None = None
     left: dict[str, Any] | None = None  # the notification the job's last run left
     while True:
@@ -224,23 +222,13 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
                 job = {**job, "notification": left}
             else:
                 left = None
-        except DaemonStopped:
-            raise
-        except DaemonError:
+        except DaemonError as exc:
             # The daemon went away (killed, restarted) during any of the asks: the job goes on
             # under the next daemon, which counts its changes from the start.
-            losses += 1
-            if losses > MAX_RECONNECTS:
-                raise
-            try:
-                reconnect(cli)
-            except DaemonStopped:
-                raise
-            except DaemonError:
-                pass  # a daemon still dying or starting: the next ask counts as another loss
+            losses.lost(exc)
             version = None
             continue
-        losses = 0
+        losses.answered()
         if job is not None and target.generation is None:
             target.generation = job.get("generation")
         if job is None or job["state"] in TERMINAL_STATES:
@@ -258,31 +246,6 @@ def _between_runs(job: dict[str, Any]) -> bool:
     """Not running, but this scheduling of the job ran before (its last stop is recorded)."""
     ran = job.get("internal_stop_reason") not in (None, -1)
     return job["state"] != "active" and ran and not job.get("notification")
-
-
-def reconnect(cli: CliContext) -> None:
-    """Wait up to :data:`RECONNECT_GRACE_S` for a daemon to answer again, else start one.
-
-    A daemon that ended on purpose (``uidt daemon stop``, SIGTERM) removes its pid file; one
-    that was killed leaves it behind. Only the killed one is started again here: a daemon the
-    user stopped stays stopped.
-
-    Raises:
-        DaemonStopped: the daemon was stopped on purpose and none came back.
-        DaemonError: no daemon came back and none could be started.
-    """
-    quiet = cli.connection(autostart=False)
-    deadline = time.monotonic() + RECONNECT_GRACE_S
-    while time.monotonic() < deadline:
-        try:
-            quiet.request("GET", "/v1/ping")
-        except DaemonError:
-            time.sleep(RECONNECT_POLL_S)  # noqa: TID251 - waiting for another process, bounded
-        else:
-            return
-    if not cli.paths.pid_file.exists():
-        raise DaemonStopped(f"the uidt daemon for {cli.paths.data_dir} was stopped")
-    cli.connection(autostart=True).request("GET", "/v1/ping")
 
 
 @click.command("follow")

@@ -54,7 +54,7 @@ def _job_cells(job: dict[str, Any]) -> tuple[str, ...]:
         )
     last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
     incomplete = incomplete_end_words(
-        state, job.get("stop_reason"), job.get("internal_stop_reason")
+        state, job.get("stop_reason"), job.get("internal_stop_reason"), job.get("incomplete")
     )
     if state == "failed":
         why = f"failed: {escape(str(job.get('failure') or 'no reason given'))}"

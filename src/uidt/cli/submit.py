@@ -12,7 +12,7 @@ from typing import Any
 from uidt.app.connection import DaemonConnection, app_path
 from uidt.app.scheduler import JobScheduler
 from uidt.cli.context import CliContext
-from uidt.cli.follow import MAX_RECONNECTS, reconnect
+from uidt.cli.reconnect import MAX_RECONNECTS, reconnect
 from uidt.errors import DaemonConnectionLost
 from uidt.job.info import JobInfo
 from uidt.redact import redact
@@ -40,7 +40,7 @@ def schedule_across_restarts(
     have stored the job; the answer is lost either way. Scheduling with ``attach`` is safe to
     repeat: the next daemon attaches to the job if it was stored (a persisted job comes back
     with it), else schedules it. The next daemon is awaited as ``--wait`` awaits it
-    (:func:`uidt.cli.follow.reconnect`: one that was stopped on purpose is not started again).
+    (:func:`uidt.cli.reconnect.reconnect`: one that was stopped on purpose is not started again).
 
     Raises:
         DaemonConnectionLost: The answer was lost more than ``MAX_RECONNECTS`` times in a row.

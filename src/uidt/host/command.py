@@ -10,6 +10,9 @@ from typing import IO
 from uidt.home.logfiles import open_capped_log
 from uidt.packages.manifest import Manifest
 
+#: The worker's environment variable naming the daemon that started it (its parent).
+DAEMON_PID_ENV = "UIDT_DAEMON_PID"
+
 
 def worker_command(manifest: Manifest, fd: int, idle_timeout_s: float) -> list[str]:
     """``python -m uidt.host.worker`` with the app's interpreter, socket fd and services."""
@@ -33,9 +36,12 @@ def worker_command(manifest: Manifest, fd: int, idle_timeout_s: float) -> list[s
 def worker_environment(
     manifest: Manifest, extra_env: dict[str, str] | None = None
 ) -> dict[str, str]:
-    """Our environment plus ``extra_env``, and the manifest's folder first on ``PYTHONPATH``."""
+    """Our environment plus ``extra_env``, the manifest's folder first on ``PYTHONPATH``, and
+    the daemon's pid (:data:`DAEMON_PID_ENV`: a later run that finds
+    a part file locked tells from it whether the holder's daemon is gone)."""
     env = dict(os.environ)
     env.update(extra_env or {})
+    env[DAEMON_PID_ENV] = str(os.getpid())
     paths = [p for p in (manifest.root, env.get("PYTHONPATH")) if p]
     if paths:
         env["PYTHONPATH"] = os.pathsep.join(paths)

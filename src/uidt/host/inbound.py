@@ -27,6 +27,7 @@ from uidt.host.events import (
 )
 from uidt.host.workerhandle import WorkerHandle
 from uidt.job.notification import EndPolicy, Notification
+from uidt.job.reasons import Incomplete
 from uidt.timing import mark
 
 # The wire format is imported when the first message arrives (see uidt.host.apphost).
@@ -61,7 +62,8 @@ def report(worker: WorkerHandle, message: msg.FromWorker, emit: EventSink) -> No
             )
         case msg.JobFinished(run_id=run_id, wants_reschedule=wants, failure=failure):
             mark("host.job_finished")
-            emit(Finished(app, run_id, wants and failure is None, failure))
+            incomplete = _incomplete(message.incomplete, message.incomplete_reason)
+            emit(Finished(app, run_id, wants and failure is None, failure, incomplete))
         case msg.SetNotification():
             _set_notification(worker, message, emit)
         case msg.UpdateEstimatedBytes(run_id=run_id, download=down, upload=up):
@@ -96,3 +98,14 @@ def _set_notification(worker: WorkerHandle, message: msg.SetNotification, emit: 
         log.warning("set_notification of run %d refused: %s", message.run_id, exc)
     if message.request_id is not None:
         worker.send(msg.Reply(message.request_id, error))
+
+
+def _incomplete(how: str | None, reason: str | None) -> tuple[Incomplete, str] | None:
+    """``job_ended_incomplete``'s how and words (an unknown how reads abandoned)."""
+    if how is None:
+        return None
+    try:
+        kind = Incomplete(how)
+    except ValueError:
+        kind = Incomplete.ABANDONED
+    return kind, reason or kind.value

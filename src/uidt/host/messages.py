@@ -113,11 +113,15 @@ class NetworkChangedDone(Message, frozen=True, tag="network_changed_done"):
 
 
 class JobFinished(Message, frozen=True, tag="job_finished"):
-    """The app called ``job_finished`` (or ``job_failed``: ``failure`` is its reason)."""
+    """The app called ``job_finished`` (or ``job_failed``: ``failure`` is its reason; or
+    ``job_ended_incomplete``: ``incomplete`` is how, a :class:`~uidt.job.reasons.Incomplete`
+    value, and ``incomplete_reason`` its words)."""
 
     run_id: int
     wants_reschedule: bool
     failure: str | None = None
+    incomplete: str | None = None
+    incomplete_reason: str | None = None
 
 
 class SetNotification(Message, frozen=True, tag="set_notification"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -27,6 +27,18 @@ class StopReason(IntEnum):
     SYSTEM_PROCESSING = 14
     ESTIMATED_APP_LAUNCH_TIME_CHANGED = 15
     TIMEOUT_ABANDONED = 16
+
+
+class Incomplete(StrEnum):
+    """How a job its app ended ended without its work done (a uidt extension:
+    ``JobService.job_ended_incomplete``). Its value is ``incomplete.how`` in ``uidt jobs
+    --json``; the job reads ``finished`` (dropped, as Android drops it) and never ``completed``.
+    """
+
+    #: The user paused it: the app keeps what it did, to go on from there when resumed.
+    PAUSED = "paused"
+    #: The app gave the work up without calling it a failure.
+    ABANDONED = "abandoned"
 
 
 class InternalStopReason(IntEnum):
@@ -177,28 +189,47 @@ def ended_on_its_own(public: int | None, internal: int | None) -> bool:
 _ENDED_STATES = frozenset({"finished", "failed", "cancelled", "user-stopped"})
 
 
-def completed(state: str | None, public: int | None, internal: int | None) -> bool | None:
+def completed(
+    state: str | None, public: int | None, internal: int | None, incomplete: object = None
+) -> bool | None:
     """Whether an ended job completed its work; ``None`` while it is still scheduled.
 
     The spec's state of a job that the system stopped and whose app answered ``on_stop_job``
     with "don't reschedule" is ``finished`` (Android drops it as it drops a job that called
     ``job_finished``), but its work was not done: only a last run that the app ended itself
-    (internal ``SUCCESSFUL_FINISH``), or a finished job with no stop recorded, completed.
+    (internal ``SUCCESSFUL_FINISH``), or a finished job with no stop recorded, completed, and
+    not when the app said it ended the job without its work done (``incomplete``: the
+    ``incomplete`` field of its record, e.g. a paused transfer).
     """
     if state not in _ENDED_STATES:
         return None
-    if state != "finished":
+    if state != "finished" or incomplete:
         return False
     return ended_on_its_own(public, internal) or stop_reason_text(public, internal) is None
 
 
-def incomplete_end_words(state: str | None, public: int | None, internal: int | None) -> str | None:
+def incomplete_words(incomplete: object) -> str | None:
+    """The words of a record's ``incomplete`` field (``{"how": "paused", "reason": …}``):
+    its reason, else its kind; ``None`` without one."""
+    if not isinstance(incomplete, Mapping):
+        return None
+    return str(incomplete.get("reason") or incomplete.get("how") or Incomplete.ABANDONED)
+
+
+def incomplete_end_words(
+    state: str | None, public: int | None, internal: int | None, incomplete: object = None
+) -> str | None:
     """What a job whose state reads ``finished`` went through when it did not complete, e.g.
     ``"ended without completing: stopped by the system (CONSTRAINT_CONNECTIVITY
-    (CONSTRAINTS_NOT_SATISFIED)); the app did not reschedule it"``; ``None`` for any other job.
-    A status never lies: no view may show such a job as "finished" alone."""
-    if state != "finished" or completed(state, public, internal):
+    (CONSTRAINTS_NOT_SATISFIED)); the app did not reschedule it"`` or, when its app said so
+    (``incomplete``, the record's field), ``"ended without completing: paused at 1 MiB of
+    4 MiB"``; ``None`` for any other job. A status never lies: no view may show such a job as
+    "finished" alone."""
+    if state != "finished" or completed(state, public, internal, incomplete):
         return None
+    said = incomplete_words(incomplete)
+    if said is not None:
+        return f"ended without completing: {said}"
     reason = stop_reason_text(public, internal)
     if internal == InternalStopReason.ANR:
         return f"ended without completing: the app did not answer in time ({reason}); dropped"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from uidt.job.notification import EndPolicy
-from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.job.reasons import Incomplete, InternalStopReason, StopReason
 from uidt.server.status import JobStatus
 from uidt.settings import Settings
 
@@ -49,6 +49,8 @@ class JobServiceContext:
     cancelled: bool = False
     #: The app reported the run failed (``JobService.job_failed``), with this one-line reason.
     failure: str | None = None
+    #: The app ended the job without its work done (``JobService.job_ended_incomplete``).
+    incomplete: tuple[Incomplete, str] | None = None
     force_reschedule: bool = False
     counts_as_timeout: bool = True
     estimated_download_bytes: int = -1

@@ -72,8 +72,8 @@ def route(core: JobSchedulerService, event: CoreEvent | Schedule) -> int | None:
             core.host.on_stop_job_result(run_id, wants)
         case Finished(run_id=run_id, failure=str() as failure):
             core.host.on_job_failed(run_id, failure)
-        case Finished(run_id=run_id, wants_reschedule=wants):
-            core.host.on_job_finished(run_id, wants)
+        case Finished(run_id=run_id, wants_reschedule=wants, incomplete=incomplete):
+            core.host.on_job_finished(run_id, wants, incomplete)
         case NotificationSet():
             core.host.on_set_notification(
                 event.run_id, event.notification_id, event.notification, event.end_policy

@@ -22,7 +22,7 @@ from uidt.device.state import DeviceState
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
 from uidt.job.notification import EndPolicy, Notification
-from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.job.reasons import Incomplete, InternalStopReason, StopReason
 from uidt.job.work import JobWorkItem
 from uidt.server.apps import AppInfo, Caller
 
@@ -85,6 +85,8 @@ class Finished:
     run_id: int
     wants_reschedule: bool
     failure: str | None = None
+    #: ``job_ended_incomplete``: how (an :class:`~uidt.job.reasons.Incomplete`) and its words.
+    incomplete: tuple[Incomplete, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

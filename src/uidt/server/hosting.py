@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from uidt.job.notification import EndPolicy, Notification
-from uidt.job.reasons import InternalStopReason, StopReason
+from uidt.job.reasons import Incomplete, InternalStopReason, StopReason
 from uidt.server.actions import KillApp
 from uidt.server.context import Verb
 from uidt.server.crashes import note_crash
@@ -84,8 +84,18 @@ class HostEvents:
         with self._core.batch():
             finish_run(self._core, ctx, reschedule=wants_reschedule or ctx.force_reschedule)
 
-    def on_job_finished(self, run_id: int, wants_reschedule: bool) -> None:
-        """``job_finished``: SUCCESSFUL_FINISH; while stopping, the stop's reasons are kept."""
+    def on_job_finished(
+        self, run_id: int, wants_reschedule: bool, incomplete: tuple[Incomplete, str] | None = None
+    ) -> None:
+        """``job_finished``: SUCCESSFUL_FINISH; while stopping, the stop's reasons are kept.
+
+        ``incomplete`` (``job_ended_incomplete``, a uidt extension): the app ended the job
+        without its work done (how, and its words): it ends ``finished`` but never reads
+        completed (a paused transfer).
+        """
+        ctx = self._core.run_table.run(run_id)
+        if ctx is not None and incomplete is not None:
+            ctx.incomplete = incomplete[0], one_line(incomplete[1])
         self._end_run(run_id, None, lambda ctx: wants_reschedule or ctx.force_reschedule)
 
     def on_job_failed(self, run_id: int, failure: str) -> None:

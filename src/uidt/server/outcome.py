@@ -97,7 +97,11 @@ def finish_run(
         if internal is InternalStopReason.SUCCESSFUL_FINISH:
             status.last_successful_run_utc_ms = utc
         state = JobState.USER_STOPPED if dropped_by_user else JobState.FINISHED
-        svc.end(status, state, f"{reason.name}/{internal.name}")
+        why = f"{reason.name}/{internal.name}"
+        if ctx.incomplete is not None and state is JobState.FINISHED:
+            status.incomplete = ctx.incomplete  # never reads completed
+            why = f"{why}, ended without completing: {ctx.incomplete[1]}"
+        svc.end(status, state, why)
         return
     settings = svc.settings
     decision = backoff.decide(

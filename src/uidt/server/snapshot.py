@@ -41,6 +41,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
     notification = svc.notifications.shown_of(ctx)
     if notification is None and ctx is None and status.state.terminal:
         notification = status.last_notification
+    figures = _bytes(status, ctx, down, up)
     return {
         "app": key.app,
         "namespace": key.namespace,
@@ -50,8 +51,12 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
         "state": status.state.value,
         "failure": status.failure,
         "completed": completed(
-            status.state.value, status.last_stop_reason, status.last_internal_stop_reason
+            status.state.value,
+            status.last_stop_reason,
+            status.last_internal_stop_reason,
+            status.incomplete,
         ),
+        "incomplete": _incomplete(status, figures),
         "user_initiated": status.treated_as_uij,
         "internal_flags": status.internal_flags,
         "stop_reason": status.last_stop_reason,
@@ -69,7 +74,7 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
         ),
         "notification": notification,
         "insecure": tls_unchecked(status.job.extras),
-        **_bytes(status, ctx, down, up),
+        **figures,
         "history": [
             {"time": _iso(h.utc_ms), "state": h.state, "reason": h.reason} for h in status.history
         ],
@@ -167,6 +172,23 @@ def dump(svc: SchedulerCore) -> dict[str, Any]:
             ),
         },
         "settings": svc.settings.to_dict(),
+    }
+
+
+def _incomplete(status: JobStatus, figures: dict[str, int]) -> dict[str, Any] | None:
+    """``incomplete`` of ``uidt jobs --json``: how and why the app ended the job without its
+    work done, and where it stopped (its last run's bytes done, and the total, if known)."""
+    if status.incomplete is None:
+        return None
+    how, reason = status.incomplete
+    sent = figures["transferred_upload_bytes"] > 0 or figures["estimated_upload_bytes"] > 0
+    side = "upload" if sent and figures["transferred_download_bytes"] <= 0 else "download"
+    total = figures[f"estimated_{side}_bytes"]
+    return {
+        "how": how.value,
+        "reason": reason,
+        "bytes_done": max(0, figures[f"transferred_{side}_bytes"]),
+        "bytes_total": total if total >= 0 else None,
     }
 
 

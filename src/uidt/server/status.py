@@ -12,7 +12,7 @@ from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
 from uidt.job.network import NetCapability, Transport
 from uidt.job.priority import Priority
-from uidt.job.reasons import PendingReason
+from uidt.job.reasons import Incomplete, PendingReason
 from uidt.job.work import JobWorkItem
 from uidt.server.crashes import LastCrash
 from uidt.server.jobstate import JobState
@@ -119,6 +119,8 @@ class JobStatus:
     generation: int = 0
     #: The app's one-line reason when its last run failed (``JobService.job_failed``).
     failure: str | None = None
+    #: How and why its app ended it without its work done (``job_ended_incomplete``).
+    incomplete: tuple[Incomplete, str] | None = None
     #: The exception that last escaped the app's code in a run of this job (not persisted).
     last_crash: LastCrash | None = None
     #: The byte figures of the job's last run (estimated down/up, transferred down/up), kept

@@ -6,9 +6,10 @@ button (the Task Manager page, a desktop notification, ``uidt notification click
 
 * **Pause** (a running transfer): the transfer task is stopped (the engine commits its checkpoint,
   the part file stays), the job is kept (:mod:`uidt.transfers.paused`), the notification says
-  "paused" with Resume and Cancel, and the job ends with ``job_finished(params, False)``. The job
-  reads ``finished`` (the spec's states are fixed); its notification and its ended record in
-  ``uidt jobs --all --json`` say "paused", with the bytes moved so far.
+  "paused" with Resume and Cancel, and the job ends with ``job_ended_incomplete(params,
+  Incomplete.PAUSED, "paused at …")``. The job reads ``finished`` (the spec's states are fixed)
+  and never completed: its ended record in ``uidt jobs --all --json`` says ``"completed": false``
+  and ``"incomplete": {"how": "paused", …}`` with the bytes moved so far.
 * **Resume** (a paused transfer): the kept job is scheduled again (the click's user-interaction
   grant lets the app schedule a user-initiated job from the background); it resumes from the
   checkpoint, so no byte the part file holds is asked for again.
@@ -34,7 +35,7 @@ from uidt.app.scheduler import JobScheduler
 from uidt.transfers import paused
 from uidt.transfers.leftovers import clean_up
 from uidt.transfers.names import TRANSFERS_APP
-from uidt.transfers.service import RUNNING
+from uidt.transfers.running import RUNNING
 
 log = logging.getLogger("uidt.transfers")
 

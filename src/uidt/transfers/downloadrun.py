@@ -24,6 +24,7 @@ lowest-speed rule (:mod:`uidt.transfers.speedfloor`) are bounded by one
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import shutil
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ from uidt.transfers.failures import (
 )
 from uidt.transfers.fence import Fence
 from uidt.transfers.http import ResponseHead
+from uidt.transfers.lockholder import wait_for_orphans
 from uidt.transfers.mirrors import options_for
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile, separate_descriptors
@@ -334,10 +336,12 @@ class DownloadRun:
         mark("download.run")
         try:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
+            # A worker left by a daemon that died may still hold the lock: wait for it
+            lock = functools.partial(wait_for_orphans, self.part.resume)
             if self.fence is None:
-                resumed = await self.part.resume()
+                resumed = await lock()
             else:  # a shared store's run: fence the destination first
-                resumed = await self.fence.take_over(self.part.resume)
+                resumed = await self.fence.take_over(lock)
             if resumed is not None:
                 self.notice(resumed)
             segments = self.part.segments

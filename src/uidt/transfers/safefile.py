@@ -228,10 +228,12 @@ class PartLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             pid = lock_holder(fd)
-            raise DestinationBusyError(
+            busy = DestinationBusyError(
                 errno.EBUSY,
                 f"another transfer is writing {self.dest} (pid {pid if pid else '?'})",
-            ) from None
+            )
+            busy.holder_pid = pid
+            raise busy from None
         try:
             now = os.lstat(self.path)
         except FileNotFoundError:

@@ -37,11 +37,13 @@ from uidt.errors import (
 )
 from uidt.job.notification import Notification
 from uidt.job.params import JobParameters
+from uidt.job.reasons import Incomplete
 from uidt.redact import redact
 from uidt.transfers.download import DownloadResult, download
 from uidt.transfers.extras import limit_rate, segment_rule, speed_rule
 from uidt.transfers.fence import Fence, Lease, takeover_text
 from uidt.transfers.jobs import CHANNEL, DONE, FAILED, PAUSED, RETRYING, WAITING
+from uidt.transfers.lockholder import HolderKind, holder_kind
 from uidt.transfers.mirrors import from_sources, sources
 from uidt.transfers.patience import Patience, upload_patience_path
 from uidt.transfers.progress import Progress
@@ -54,6 +56,7 @@ from uidt.transfers.reporting import (
 )
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryPolicy, Sleep
+from uidt.transfers.running import RUNNING, Running, other_writer
 from uidt.transfers.safefile import mode_for_umask
 from uidt.transfers.throttle import Throttle
 from uidt.units import human_bytes
@@ -61,20 +64,6 @@ from uidt.units import human_bytes
 log = logging.getLogger("uidt.transfers")
 
 MiB = 1024 * 1024
-
-
-class Running:
-    """A transfer running in this worker: its service, parameters and reporter."""
-
-    def __init__(self, service: _TransferService, params: JobParameters, report: Reporter):
-        self.service = service
-        self.params = params
-        self.report = report
-
-
-#: The transfers running in this worker, by job id: the notification receiver pauses and
-#: cancels them here (it runs in the same worker, on the same loop).
-RUNNING: dict[int, Running] = {}
 
 
 class _TransferService(JobService):
@@ -166,7 +155,7 @@ class _TransferService(JobService):
             ),
             DETACH,
         )
-        self.job_finished(params, False)
+        self.job_ended_incomplete(params, Incomplete.PAUSED, text)
 
     def patience(self, params: JobParameters) -> Patience | None:
         """The cross-run count of transient trouble (``None``: such a run fails the job)."""
@@ -189,9 +178,11 @@ class _TransferService(JobService):
         except FencedOffError as exc:
             # Not a failure: the job goes on on the host that took it over
             self._fenced_off(params, title, exc)
+        except DestinationBusyError as exc:
+            # Another transfer writing the destination keeps the count: it is not this job's.
+            self._busy(params, title, patience, exc)
         except (TransferError, OSError) as exc:
-            # Another transfer writing the destination keeps its count: it is not this job's.
-            if patience is not None and not isinstance(exc, DestinationBusyError):
+            if patience is not None:
                 patience.forget()
             self._failed(params, title, exc)
         else:
@@ -210,6 +201,29 @@ class _TransferService(JobService):
             entry = RUNNING.get(params.job_id)
             if entry is not None and entry.params is params:
                 del RUNNING[params.job_id]
+
+    def _busy(
+        self,
+        params: JobParameters,
+        title: str,
+        patience: Patience | None,
+        exc: DestinationBusyError,
+    ) -> None:
+        """Another process holds the destination's part file (:mod:`uidt.transfers.lockholder`).
+
+        A worker of this daemon that runs no other job writing there holds it for an earlier
+        run of this job that has not let go yet: the run asks to run again later (a transient
+        condition, the reason said). Another job of this daemon writing the same destination,
+        or any other process, is a second writer: the job fails with the clear refusal.
+        """
+        other = other_writer(params)
+        if other is not None:
+            exc = DestinationBusyError(exc.errno, f"{exc}: job {other} is downloading into it")
+        elif holder_kind(exc.holder_pid) is HolderKind.SAME_DAEMON and patience is not None:
+            later = RetryLaterError(f"{exc}: an earlier run of this job has not let go of it yet")
+            self._ran_out(params, title, patience, later)
+            return
+        self._failed(params, title, exc)
 
     def _fenced_off(self, params: JobParameters, title: str, exc: FencedOffError) -> None:
         """Another lease holds the destination: neither a failure nor a success. The run asks

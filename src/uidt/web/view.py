@@ -119,7 +119,9 @@ def job_view(job: dict[str, Any], rate: int | None) -> dict[str, Any]:
     state = str(job.get("state", "waiting"))
     live = state in LIVE_STATES
     # "finished" is the spec's word for a dropped job too: say it did not complete.
-    incomplete = incomplete_end_words(state, job.get("stop_reason"), internal)
+    incomplete = incomplete_end_words(
+        state, job.get("stop_reason"), internal, job.get("incomplete")
+    )
     return {
         "key": key,
         "id": dom_id("job", key),
