@@ -236,7 +236,7 @@ async def test_the_host_that_stored_a_job_it_may_not_run_forgets_it_once_taken(
         assert forgotten == [JobKey("com.example", None, 5)]
         assert a.offered == []
         said = [r.getMessage() for r in caplog.records if "com.example/5" in r.getMessage()]
-        assert said == ["job com.example/5: taken by a host with its labels (or removed); not here"]
+        assert said == ["job com.example/5: taken by another host (or removed); not here"]
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)

@@ -23,6 +23,10 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
 * claims at once when told that a job became free anywhere (:meth:`LeaseKeeper.wake`, called by
   the store's listener, :mod:`uidt.store.pg_wake`): at most one claim is under way at a time,
   and wakes that come meanwhile make one more claim after it, however many they are.
+* with :attr:`LeaseKeeper.offers` (:class:`uidt.daemon.offers.FleetOffers`) and
+  :attr:`LeaseKeeper.capacity`: claims at most this host's free slots, skips the jobs it offered
+  for a constraint unmet here, offers what it cannot start now at start, after each claim and
+  at each tick, and takes an offered job back before its run starts here.
 """
 
 from __future__ import annotations
@@ -31,16 +35,19 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import suppress
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
 from uidt.job.params import JobParameters
-from uidt.store.base import LeasingJobStore
+from uidt.store.base import LeasingJobStore, OfferingJobStore
 from uidt.store.record import JobRecord
 from uidt.store.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from uidt.daemon.offers import FleetOffers
 
 log = logging.getLogger("uidt.daemon")
 
@@ -119,6 +126,14 @@ class LeaseKeeper:
         #: Told when a stop request was written (payload: the host it was sent to), by the
         #: listener: the fleet desk's :meth:`~uidt.daemon.fleet.FleetDesk.stop_requested`.
         self.on_stop_request: Callable[[str], None] | None = None
+        #: Offers what this host cannot start now, takes it back to start it (docs/fleet.md,
+        #: "Offering a job to the fleet"); set by ``uidt daemon`` on a store that offers.
+        self.offers: FleetOffers | None = None
+        #: This host's free execution slots (the core's ``Queries.free_slots``): a claim takes
+        #: at most that many jobs, none when full. ``None``: up to :attr:`claim_limit`.
+        self.capacity: Callable[[], int] | None = None
+        #: Jobs claimed (``uidt dumpsys``, tests).
+        self.claimed = 0
 
     @property
     def period_s(self) -> float:
@@ -151,6 +166,8 @@ class LeaseKeeper:
         """
         pending: asyncio.Task[None] | None = None
         listening = None if self.wakes is None else asyncio.create_task(self._listen())
+        if self.offers is not None:  # the jobs loaded at start this host cannot start now
+            self.offers.soon()
         try:
             while True:
                 await asyncio.sleep(self.period_s)
@@ -174,6 +191,8 @@ class LeaseKeeper:
         await self.beat()
         self._given_back.clear()  # the periodic claim looks at everything again
         await self.claim_now()
+        if self.offers is not None:  # its readings may have changed, its slots filled
+            await self.offers.soon()
         for step in self.after_tick:
             try:
                 await step()
@@ -198,6 +217,11 @@ class LeaseKeeper:
         if job and job in self._given_back:
             return
         self.claim_now()
+
+    def gave_back(self, keys: Collection[JobKey]) -> None:
+        """This host gave ``keys`` back (offered them): their wakes are not for it until its
+        next heartbeat."""
+        self._given_back.update(str(key) for key in keys)
 
     def claim_now(self) -> asyncio.Task[None]:
         """Start a claim, coalesced: while one is under way, any number of calls make exactly
@@ -230,14 +254,23 @@ class LeaseKeeper:
         if self.settle_writes is not None:  # see the argument's doc
             with suppress(StoreError):  # a write that failed: the writer logged it
                 await self.settle_writes()
+        limit = self.claim_limit
+        if self.capacity is not None:  # only what this host can start now
+            limit = min(limit, self.capacity())
+            if limit <= 0:
+                return
         try:
-            records = await asyncio.to_thread(self.store.claim, self.claim_limit)
+            if self.offers is not None and isinstance(self.store, OfferingJobStore):
+                records = await asyncio.to_thread(self.store.claim, limit, self.offers.exclusions())
+            else:
+                records = await asyncio.to_thread(self.store.claim, limit)
         except StoreError as exc:
             log.warning("claiming jobs failed: %s", exc)
             return
         if not records:
             return
         log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
+        self.claimed += len(records)
         refused = list(self.on_claimed(records))
         self.taken_over.update(r.key for r in records if r.key not in refused)
         self._given_back.update(str(key) for key in refused)
@@ -246,11 +279,13 @@ class LeaseKeeper:
                 await asyncio.to_thread(self.store.release, refused)
             except StoreError as exc:
                 log.warning("could not give back jobs this host cannot run: %s", exc)
+        if self.offers is not None:  # claimed, but a constraint unmet on this host's readings
+            await self.offers.offer_now(r.key for r in records if r.key not in refused)
 
     async def beat(self) -> None:
         """One heartbeat: renew, stop the jobs lost, or fence this host if the store is gone."""
         began = self._monotonic()  # the database renews at or after this
-        waiting = set(getattr(self.store, "offered", ()))  # stored for hosts with its labels
+        waiting = set(getattr(self.store, "offered", ()))  # offered, or stored for other hosts
         try:
             result = await asyncio.to_thread(self.store.heartbeat)
         except StoreError as exc:
@@ -263,7 +298,7 @@ class LeaseKeeper:
         self.last_renewed = began
         for key in result.lost:
             if key in waiting:  # it never ran here: nothing stops, the core forgets it
-                log.info("job %s: taken by a host with its labels (or removed); not here", key)
+                log.info("job %s: taken by another host (or removed); not here", key)
                 self.on_lost(key)
             else:
                 self._lost(key, "another host claimed it, or it was removed")
@@ -275,7 +310,14 @@ class LeaseKeeper:
 
     async def tag_run(self, key: JobKey, params: JobParameters) -> JobParameters:
         """``params`` of a run about to start, with its lease (:func:`with_lease`) and, for the
-        first run of a job this host took over, ``taken_over``."""
+        first run of a job this host took over, ``taken_over``.
+
+        Raises:
+            LeaseLostError: the job was offered and another host claimed it first: the run
+                must not start (the core was told, :meth:`FleetOffers.before_start`).
+        """
+        if self.offers is not None:  # LeaseLostError: another host took it, not started here
+            await self.offers.before_start(key)
         if self.writer is not None:
             params = await with_lease(self.writer, key, params)
         if key in self.taken_over and params.lease_generation is not None:

@@ -42,7 +42,7 @@ Single-host stores (memory, SQLite) simply do not implement it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -174,6 +174,39 @@ class LeasingJobStore(Protocol):
 
     def release_all(self) -> None:
         """Give up every lease this host holds (clean shutdown)."""
+        ...
+
+
+@runtime_checkable
+class OfferingJobStore(Protocol):
+    """A :class:`LeasingJobStore` whose hosts offer the jobs they cannot start now to the
+    others (docs/fleet.md, "Offering a job to the fleet"; PostgreSQL)."""
+
+    def held(self) -> dict[JobKey, int]:
+        """The jobs this host holds, with the lease generation of each."""
+        ...
+
+    @property
+    def offered(self) -> list[JobKey]:
+        """The jobs this host stored or gave back free to claim and keeps a copy of (never
+        waits)."""
+        ...
+
+    def claim(self, limit: int | None = None, exclude: Collection[JobKey] = ()) -> list[JobRecord]:
+        """As :meth:`LeasingJobStore.claim`, never the jobs in ``exclude`` nor the offered ones."""
+        ...
+
+    def offer(self, keys: Sequence[JobKey]) -> list[JobKey]:
+        """Give the leases of ``keys`` (held here) back, keeping a copy; the keys offered."""
+        ...
+
+    def reclaim(self, key: JobKey) -> int:
+        """Take an offered job back to start it; its generation (``LeaseLostError``: taken)."""
+        ...
+
+    def withdraw(self, key: JobKey) -> None:
+        """Forget this host's copy of an offered job (it could not take it back): it stays
+        free to claim for every host, this one included."""
         ...
 
 

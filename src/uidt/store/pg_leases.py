@@ -8,7 +8,7 @@ with the generation of each (every write of a held job names it: fencing), and w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import psycopg
@@ -226,10 +226,28 @@ class LeaseBook:
 
     # -- many jobs ------------------------------------------------------------------------
 
-    def claim(self, conn: _Conn, limit: int | None, *, adopt_own: bool) -> list[tuple[JobKey, str]]:
-        """Claim free or expired jobs (and this host's own, if ``adopt_own``): keys and records."""
+    def claim(
+        self,
+        conn: _Conn,
+        limit: int | None,
+        *,
+        adopt_own: bool,
+        exclude: Collection[JobKey] = (),
+    ) -> list[tuple[JobKey, str]]:
+        """Claim free or expired jobs (and this host's own, if ``adopt_own``): keys and records.
+
+        Never the jobs this host offered (it takes those back only to start them,
+        :func:`uidt.store.pg_offers.reclaim`) nor the ones in ``exclude``.
+        """
         own = " OR lease_owner = %(me)s" if adopt_own else ""
         bound = "" if limit is None else " LIMIT %(limit)s"
+        skipped = sorted(set(exclude) | set(self.offered), key=str)
+        skip = (
+            " AND (app, namespace, job_id) NOT IN (SELECT * FROM unnest(%(xapps)s::text[], "
+            "%(xnss)s::text[], %(xids)s::bigint[]))"
+            if skipped
+            else ""
+        )
         if adopt_own:  # this host's own jobs it may not run (its labels changed): free them
             freed = conn.execute(
                 "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
@@ -243,7 +261,7 @@ class LeaseBook:
         # writers of the jobs that were free (offered jobs) that they were taken
         rows = conn.execute(
             "WITH picked AS (SELECT app, namespace, job_id, lease_owner IS NULL AS was_free "
-            f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {self.runnable} "
+            f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {self.runnable}{skip} "
             f"ORDER BY enqueue_time_utc_ms, app, namespace, job_id{bound} "
             "FOR UPDATE SKIP LOCKED), "
             "claimed AS (UPDATE uidt_jobs AS j SET lease_owner = %(me)s, "
@@ -254,7 +272,13 @@ class LeaseBook:
             "picked.was_free) "
             "SELECT app, namespace, job_id, record, lease_generation, "
             f"CASE WHEN was_free THEN pg_notify(%(taken)s, {KEY_TEXT}) END FROM claimed",
-            self.args(limit=limit, taken=TAKEN_CHANNEL),
+            self.args(
+                limit=limit,
+                taken=TAKEN_CHANNEL,
+                xapps=[k.app for k in skipped],
+                xnss=[k.namespace or "" for k in skipped],
+                xids=[k.job_id for k in skipped],
+            ),
         ).fetchall()
         found: list[tuple[JobKey, str]] = []
         for row in rows:

@@ -40,7 +40,7 @@ import contextlib
 import copy
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -49,7 +49,7 @@ from psycopg_pool import ConnectionPool
 from uidt.device.history import BadReadingError, DeviceReading
 from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
-from uidt.store import codec
+from uidt.store import codec, pg_offers
 from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
 from uidt.store.batch import StoreWrite, apply_write_on
 from uidt.store.pg_fleet import PostgresFleet, supersede
@@ -233,7 +233,8 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
                 self._leases.delete(conn, key)  # a persisted job becomes a volatile one
             self._volatile[key] = copy.deepcopy(record)
             return
-        scheduled_here = key not in self._leases.held  # not a claimed job's update: a new one
+        # not the update of a job claimed or offered here: a new scheduling
+        scheduled_here = key not in self._leases.held and key not in self._leases.offered
         self._leases.write(
             conn,
             key,
@@ -290,15 +291,21 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
 
     # -- leases (LeasingJobStore) -----------------------------------------------------------
 
-    def claim(self, limit: int | None = None) -> list[JobRecord]:
-        """Claim up to ``limit`` jobs whose lease is free or expired (oldest enqueued first).
+    def claim(self, limit: int | None = None, exclude: Collection[JobKey] = ()) -> list[JobRecord]:
+        """Claim up to ``limit`` jobs whose lease is free or expired (oldest enqueued first),
+        never the ones in ``exclude`` nor the ones this host offered.
 
         The records come as a restarted daemon loads them (failure counters reset to 0).
         """
-        return self._claim(limit, adopt_own=False)
+        return self._claim(limit, adopt_own=False, exclude=exclude)
 
-    def _claim(self, limit: int | None, *, adopt_own: bool) -> list[JobRecord]:
-        rows = self._run("claim", lambda c: self._leases.claim(c, limit, adopt_own=adopt_own))
+    def _claim(
+        self, limit: int | None, *, adopt_own: bool, exclude: Collection[JobKey] = ()
+    ) -> list[JobRecord]:
+        rows = self._run(
+            "claim",
+            lambda c: self._leases.claim(c, limit, adopt_own=adopt_own, exclude=exclude),
+        )
         found: list[JobRecord] = []
         for _key, text in rows:
             record = self._decode(text)
@@ -329,9 +336,31 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
 
     @property
     def offered(self) -> list[JobKey]:
-        """The jobs this host stored free to claim because it lacks a label they require and
-        that no other host has claimed yet, as far as this host knows (never waits)."""
+        """The jobs this host stored free to claim (it lacks a label they require) or offered
+        (it cannot start them now) and that no other host has claimed yet, as far as this host
+        knows (never waits)."""
         return list(self._leases.offered)
+
+    def offer(self, keys: Sequence[JobKey]) -> list[JobKey]:
+        """Offer held jobs this host cannot start now to the other hosts (free to claim, a new
+        generation, notified; :mod:`uidt.store.pg_offers`); the keys offered."""
+        done: list[JobKey] = self._run("offer", lambda c: pg_offers.offer(self._leases, c, keys))
+        return done
+
+    def reclaim(self, key: JobKey) -> int:
+        """Take back a job this host offered, to start it here; its new lease generation.
+
+        Raises:
+            LeaseLostError: another host claimed it meanwhile (this host must not start it).
+        """
+        generation: int = self._run("reclaim", lambda c: pg_offers.reclaim(self._leases, c, key))
+        return generation
+
+    def withdraw(self, key: JobKey) -> None:
+        """Forget this host's copy of an offered job: free to claim for every host, this one
+        included (in memory only; the row is already free)."""
+        with self._lock:
+            self._leases.offered.pop(key, None)
 
     def lease_owner(self, key: JobKey) -> str | None:
         owner: str | None = self._run("lease_owner", lambda c: self._leases.owner(c, key))
