@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Protocol
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
 from uidt.job.params import JobParameters
-from uidt.store.base import LeasingJobStore, OfferingJobStore
+from uidt.store.base import LeasingJobStore
 from uidt.store.record import JobRecord
 from uidt.store.writer import StoreWriter
 
@@ -260,8 +260,8 @@ class LeaseKeeper:
             if limit <= 0:
                 return
         try:
-            if self.offers is not None and isinstance(self.store, OfferingJobStore):
-                records = await asyncio.to_thread(self.store.claim, limit, self.offers.exclusions())
+            if self.offers is not None:  # only what the core says it can start now
+                records = await self.offers.claim(limit)
             else:
                 records = await asyncio.to_thread(self.store.claim, limit)
         except StoreError as exc:

@@ -9,25 +9,31 @@ the heartbeat reports it gone and the core forgets it (``LeaseLost``: it never r
 this host be able to start it first, :meth:`FleetOffers.before_start` takes it back (fenced: one
 host wins) before the run goes to the worker, or forgets it if another host won.
 
-No ping-pong: a host claims at most its free slots (:meth:`uidt.server.queries.Queries.free_slots`,
-a full host claims nothing), ignores the wake of a job it offered since its last heartbeat, and
-never claims a job it offered for a constraint unmet here again until its readings change
-(:meth:`FleetOffers.exclusions`).
+No ping-pong: a host claims only what it can start now (:meth:`FleetOffers.claim`: it looks at
+the free jobs first, the core chooses, at most its free slots, and a full host claims nothing),
+ignores the wake of a job it offered since its last heartbeat, and skips a job it offered or
+saw for a constraint unmet here until its readings change (:meth:`FleetOffers.exclusions`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import suppress
 
 from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
-from uidt.server.fleetoffer import OfferReason
+from uidt.server.fleetoffer import ClaimChoice, OfferReason
 from uidt.store.base import OfferingJobStore
+from uidt.store.record import JobRecord
 
 log = logging.getLogger("uidt.daemon")
+
+#: A claim looks at this many free jobs at least (four per slot it may fill, if more) ...
+PEEK_AT_LEAST = 16
+#: ... in at most this many pages, while every job of a page is one it cannot start.
+PAGES = 8
 
 
 class FleetOffers:
@@ -37,6 +43,8 @@ class FleetOffers:
         store: the shared store.
         decide: the core's answer: which of the given jobs (``None``: all) to offer, and why
             (``Queries.fleet_offers``); called on the event loop.
+        choose: the core's answer: which of the jobs free to claim this host could start now
+            (``Queries.startable``); called on the event loop.
         device_seq: a number that changes whenever this host's readings change.
         settle_writes: commits the writes queued so far (the store writer's ``sync``), so a
             queued write of a job never lands after its offer (it would take the job back).
@@ -50,16 +58,18 @@ class FleetOffers:
         store: OfferingJobStore,
         *,
         decide: Callable[[Iterable[JobKey] | None], dict[JobKey, OfferReason]],
+        choose: Callable[[Sequence[JobRecord]], ClaimChoice],
         device_seq: Callable[[], int],
         settle_writes: Callable[[], Awaitable[None]] | None = None,
         gave_back: Callable[[Collection[JobKey]], None] | None = None,
         lost: Callable[[JobKey], None] | None = None,
     ) -> None:
         self.store = store
-        self.decide, self.device_seq = decide, device_seq
+        self.decide, self.choose, self.device_seq = decide, choose, device_seq
         self.settle_writes = settle_writes
         self.gave_back, self.lost = gave_back, lost
-        #: Jobs offered for a constraint unmet here, with :attr:`device_seq` then.
+        #: Jobs offered for a constraint unmet here, or seen free to claim and not startable
+        #: here, with :attr:`device_seq` then.
         self.declined: dict[JobKey, int] = {}
         #: Jobs offered, and taken back to start here (``uidt dumpsys``, tests).
         self.offered = 0
@@ -75,6 +85,27 @@ class FleetOffers:
         now = self.device_seq()
         self.declined = {k: seq for k, seq in self.declined.items() if seq == now}
         return list(self.declined)
+
+    async def claim(self, limit: int) -> list[JobRecord]:
+        """Claim at most ``limit`` free jobs this host can start now: look at the first ones
+        free (not claiming them), let the core choose, claim just those if still free at the
+        generation seen. The ones it cannot start are skipped from then on until its readings
+        change, so the next page is looked at (at most :data:`PAGES` pages a claim)."""
+        size = max(PEEK_AT_LEAST, 4 * limit)
+        for _ in range(PAGES):
+            exclude = self.exclusions()
+            seen = await asyncio.to_thread(self.store.peek, size, exclude)
+            choice = self.choose([record for record, _ in seen])
+            seq = self.device_seq()
+            for key in choice.unfit:
+                self.declined[key] = seq
+            generations = {record.key: generation for record, generation in seen}
+            wanted = [(key, generations[key]) for key in choice.take[:limit]]
+            if wanted:
+                return await asyncio.to_thread(self.store.claim, limit, exclude, wanted)
+            if len(seen) < size or not choice.unfit:  # the end of the queue, or full here
+                return []
+        return []
 
     def soon(self, keys: Iterable[JobKey] | None = None) -> asyncio.Task[None]:
         """Look at ``keys`` (``None``: every job) for offers, coalesced: while a look is under

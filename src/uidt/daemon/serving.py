@@ -235,6 +235,7 @@ def offer_to_fleet(runtime: Runtime, keeper: LeaseKeeper, store: OfferingJobStor
     offers = FleetOffers(
         store,
         decide=queries.fleet_offers,
+        choose=queries.startable,
         device_seq=lambda: runtime.device_seq,
         settle_writes=runtime.store.sync,
         gave_back=keeper.gave_back,

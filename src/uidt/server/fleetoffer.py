@@ -15,22 +15,30 @@ Two reasons, in :class:`OfferReason`:
   A job also held back by something another host shares (its backoff delay, its app stopped
   by the user, a label this host lacks, which the store already offers) is not offered: no host
   could start it now.
+
+And the other way round, :func:`startable_records` says which of the jobs free to claim this
+host could start now (every constraint holding on its readings, within its free slots), so its
+claims take only those.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from uidt.job.key import JobKey
 from uidt.job.reasons import PendingReason
+from uidt.job.work import JobWorkItem
 from uidt.server.concurrency import limits_now
-from uidt.server.evaluation import evaluate
+from uidt.server.evaluation import blocks_for, evaluate, satisfied_bits
+from uidt.server.readiness import is_ready
+from uidt.server.records import restored_earliest
+from uidt.server.status import JobStatus
+from uidt.store.record import JobRecord
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
-    from uidt.server.status import JobStatus
 
 
 class OfferReason(Enum):
@@ -90,3 +98,38 @@ def free_slots(core: SchedulerCore) -> int:
         return 0
     total, _ = limits_now(core)
     return max(0, total - len(core.run_table) - len(core.pending))
+
+
+class ClaimChoice(NamedTuple):
+    """What :func:`startable_records` found among the jobs free to claim."""
+
+    #: The ones to claim: this host could start them now (at most its free slots).
+    take: list[JobKey]
+    #: The ones looked at that this host could not start now whatever its slots (a constraint
+    #: unmet on its readings, its app not installed here, a label it lacks ...).
+    unfit: list[JobKey]
+
+
+def startable_records(core: SchedulerCore, records: Sequence[JobRecord]) -> ClaimChoice:
+    """Of the jobs free to claim (``records``, in claim order), the ones this host could start
+    now: ready on its readings (constraints, app installed, labels, restrictions), at most its
+    free slots; and the ones it could not. Nothing in the core changes."""
+    room = free_slots(core)
+    take: list[JobKey] = []
+    unfit: list[JobKey] = []
+    for record in records:
+        if len(take) >= room:
+            break
+        if record.key in core.jobs:  # this host's own copy (an offer): not a claim's business
+            continue
+        status = JobStatus(
+            key=record.key,
+            job=record.job,
+            enqueue_elapsed=core.now(),
+            internal_flags=record.internal_flags,
+            work=[JobWorkItem.from_dict(w) for w in record.work_items],
+            earliest_run_elapsed=restored_earliest(core, record),
+        )
+        status.satisfied = satisfied_bits(core, status)
+        (take if is_ready(status, blocks_for(core, status)) else unfit).append(record.key)
+    return ClaimChoice(take, unfit)

@@ -9,7 +9,7 @@ re-evaluated before its reasons are read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from uidt.job.info import JobInfo
@@ -17,8 +17,15 @@ from uidt.job.key import JobKey
 from uidt.job.reasons import PendingReason
 from uidt.server import snapshot
 from uidt.server.evaluation import evaluate
-from uidt.server.fleetoffer import OfferReason, free_slots, jobs_to_offer
+from uidt.server.fleetoffer import (
+    ClaimChoice,
+    OfferReason,
+    free_slots,
+    jobs_to_offer,
+    startable_records,
+)
 from uidt.server.status import JobStatus, key_order
+from uidt.store.record import JobRecord
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
@@ -94,6 +101,11 @@ class Queries:
     def free_slots(self) -> int:
         """Execution slots this host could fill now (what a shared store's claim may take)."""
         return free_slots(self._core)
+
+    def startable(self, records: Sequence[JobRecord]) -> ClaimChoice:
+        """Of the jobs free to claim, the ones this host could start now, within its free
+        slots (what a shared store's claim takes), and the ones it could not."""
+        return startable_records(self._core, records)
 
     def jobs_snapshot(
         self, app: str | None = None, *, include_ended: bool = False

@@ -192,8 +192,18 @@ class OfferingJobStore(Protocol):
         waits)."""
         ...
 
-    def claim(self, limit: int | None = None, exclude: Collection[JobKey] = ()) -> list[JobRecord]:
-        """As :meth:`LeasingJobStore.claim`, never the jobs in ``exclude`` nor the offered ones."""
+    def claim(
+        self,
+        limit: int | None = None,
+        exclude: Collection[JobKey] = (),
+        only: Collection[tuple[JobKey, int]] | None = None,
+    ) -> list[JobRecord]:
+        """As :meth:`LeasingJobStore.claim`, never the jobs in ``exclude`` nor the offered
+        ones; with ``only``, just those (job, generation) pairs if still free."""
+        ...
+
+    def peek(self, limit: int, exclude: Collection[JobKey] = ()) -> list[tuple[JobRecord, int]]:
+        """The first ``limit`` jobs :meth:`claim` would take, not claimed, with generations."""
         ...
 
     def offer(self, keys: Sequence[JobKey]) -> list[JobKey]:

@@ -233,21 +233,30 @@ class LeaseBook:
         *,
         adopt_own: bool,
         exclude: Collection[JobKey] = (),
+        only: Collection[tuple[JobKey, int]] | None = None,
     ) -> list[tuple[JobKey, str]]:
         """Claim free or expired jobs (and this host's own, if ``adopt_own``): keys and records.
 
         Never the jobs this host offered (it takes those back only to start them,
-        :func:`uidt.store.pg_offers.reclaim`) nor the ones in ``exclude``.
+        :func:`uidt.store.pg_offers.reclaim`) nor the ones in ``exclude``; with ``only``, just
+        those (job, generation) pairs still claimable (what :meth:`peek` showed).
         """
         own = " OR lease_owner = %(me)s" if adopt_own else ""
         bound = "" if limit is None else " LIMIT %(limit)s"
-        skipped = sorted(set(exclude) | set(self.offered), key=str)
-        skip = (
-            " AND (app, namespace, job_id) NOT IN (SELECT * FROM unnest(%(xapps)s::text[], "
-            "%(xnss)s::text[], %(xids)s::bigint[]))"
-            if skipped
-            else ""
-        )
+        skip, skip_args = self._skipping(exclude)
+        if only is not None:
+            pairs = sorted(only, key=lambda pair: str(pair[0]))
+            skip += (
+                " AND (app, namespace, job_id, lease_generation) IN (SELECT * FROM "
+                "unnest(%(oapps)s::text[], %(onss)s::text[], %(oids)s::bigint[], "
+                "%(ogens)s::bigint[]))"
+            )
+            skip_args.update(
+                oapps=[k.app for k, _ in pairs],
+                onss=[k.namespace or "" for k, _ in pairs],
+                oids=[k.job_id for k, _ in pairs],
+                ogens=[g for _, g in pairs],
+            )
         if adopt_own:  # this host's own jobs it may not run (its labels changed): free them
             freed = conn.execute(
                 "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
@@ -272,13 +281,7 @@ class LeaseBook:
             "picked.was_free) "
             "SELECT app, namespace, job_id, record, lease_generation, "
             f"CASE WHEN was_free THEN pg_notify(%(taken)s, {KEY_TEXT}) END FROM claimed",
-            self.args(
-                limit=limit,
-                taken=TAKEN_CHANNEL,
-                xapps=[k.app for k in skipped],
-                xnss=[k.namespace or "" for k in skipped],
-                xids=[k.job_id for k in skipped],
-            ),
+            self.args(limit=limit, taken=TAKEN_CHANNEL, **skip_args),
         ).fetchall()
         found: list[tuple[JobKey, str]] = []
         for row in rows:
@@ -288,6 +291,35 @@ class LeaseBook:
             self.lost.discard(key)
             found.append((key, row[3]))
         return found
+
+    def _skipping(self, exclude: Collection[JobKey]) -> tuple[str, dict[str, Any]]:
+        """The claim's condition leaving out ``exclude`` and this host's offers, its args."""
+        skipped = sorted(set(exclude) | set(self.offered), key=str)
+        if not skipped:
+            return "", {}
+        return (
+            " AND (app, namespace, job_id) NOT IN (SELECT * FROM unnest(%(xapps)s::text[], "
+            "%(xnss)s::text[], %(xids)s::bigint[]))",
+            {
+                "xapps": [k.app for k in skipped],
+                "xnss": [k.namespace or "" for k in skipped],
+                "xids": [k.job_id for k in skipped],
+            },
+        )
+
+    def peek(
+        self, conn: _Conn, limit: int, exclude: Collection[JobKey] = ()
+    ) -> list[tuple[JobKey, int, str]]:
+        """The first ``limit`` jobs a claim would take (not ``exclude``, not this host's
+        offers), without claiming them: keys, generations, records."""
+        skip, skip_args = self._skipping(exclude)
+        rows = conn.execute(
+            "SELECT app, namespace, job_id, lease_generation, record FROM uidt_jobs "
+            f"WHERE {CLAIMABLE} AND {self.runnable}{skip} "
+            "ORDER BY enqueue_time_utc_ms, app, namespace, job_id LIMIT %(limit)s",
+            self.args(limit=limit, **skip_args),
+        ).fetchall()
+        return [(key_of(row), int(row[3]), str(row[4])) for row in rows]
 
     def renew(self, conn: _Conn) -> Heartbeat:
         """Renew exactly the (job, generation) pairs held; the ones not renewed are lost, and

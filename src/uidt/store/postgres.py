@@ -291,20 +291,42 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
 
     # -- leases (LeasingJobStore) -----------------------------------------------------------
 
-    def claim(self, limit: int | None = None, exclude: Collection[JobKey] = ()) -> list[JobRecord]:
+    def claim(
+        self,
+        limit: int | None = None,
+        exclude: Collection[JobKey] = (),
+        only: Collection[tuple[JobKey, int]] | None = None,
+    ) -> list[JobRecord]:
         """Claim up to ``limit`` jobs whose lease is free or expired (oldest enqueued first),
-        never the ones in ``exclude`` nor the ones this host offered.
+        never the ones in ``exclude`` nor the ones this host offered; with ``only``, just
+        those (job, generation) pairs, if still free (:meth:`peek` showed them).
 
         The records come as a restarted daemon loads them (failure counters reset to 0).
         """
-        return self._claim(limit, adopt_own=False, exclude=exclude)
+        return self._claim(limit, adopt_own=False, exclude=exclude, only=only)
+
+    def peek(self, limit: int, exclude: Collection[JobKey] = ()) -> list[tuple[JobRecord, int]]:
+        """The first ``limit`` jobs :meth:`claim` would take, not claimed: records (as
+        loaded) and lease generations, so a host can claim only those it can start now."""
+        rows = self._run("peek", lambda c: self._leases.peek(c, limit, exclude))
+        found: list[tuple[JobRecord, int]] = []
+        for _key, generation, text in rows:
+            record = self._decode(text)
+            record.num_failures = record.num_system_stops = 0
+            found.append((record, generation))
+        return found
 
     def _claim(
-        self, limit: int | None, *, adopt_own: bool, exclude: Collection[JobKey] = ()
+        self,
+        limit: int | None,
+        *,
+        adopt_own: bool,
+        exclude: Collection[JobKey] = (),
+        only: Collection[tuple[JobKey, int]] | None = None,
     ) -> list[JobRecord]:
         rows = self._run(
             "claim",
-            lambda c: self._leases.claim(c, limit, adopt_own=adopt_own, exclude=exclude),
+            lambda c: self._leases.claim(c, limit, adopt_own=adopt_own, exclude=exclude, only=only),
         )
         found: list[JobRecord] = []
         for _key, text in rows:
