@@ -1,0 +1,94 @@
+"""Two real daemons on one PostgreSQL: a download its host cannot start now runs on the host
+that can (docs/fleet.md, "Offering a job to the fleet").
+
+The downloads of ``uidt download`` are user-initiated jobs scheduled while the app is visible,
+which start at once beyond the slot limit (as a TOP app's on Android), so the slot case is
+tested with two runtimes (tests/daemon/test_fleet_offers.py); here host-a's readings hold the
+job back: it is on a metered network, and the job wants an unmetered one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uidt.job.reasons import PendingReason
+from uidt.testing.fleetruns import RunSpan, overlaps, read_runs
+from uidt.testing.httpserver import ThreadedTransferTestServer
+
+from .conftest import Daemon, wait_for
+
+pytestmark = pytest.mark.postgres
+
+
+def _runs(homes: list[Path]) -> list[RunSpan]:
+    return read_runs(log for home in homes for log in (home / "logs").glob("worker-*"))
+
+
+@pytest.mark.slow  # about 5 s: two daemons and three downloads
+def test_a_download_its_host_cannot_start_runs_on_the_host_that_can(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """host-a (metered, one slot) gets two downloads: one any network may carry (host-a runs
+    it) and one wanting an unmetered network, which host-a offers and idle host-b (unmetered,
+    60 s lease: the wake, not its look every 20 s) runs. Both files end byte-exact; host-b's log
+    and host-a's ``uidt jobs --fleet`` say where each ran. A third, wanting an unmetered network
+    while host-b is metered too, waits on host-a with its reason, and runs there once host-a's
+    network is unmetered."""
+    store = ("--store", postgres_url)
+    homes = [tmp_path / "a", tmp_path / "b"]
+    for home in homes:
+        home.mkdir()
+    lease = {"lease_ms": "60s"}
+    host_a = Daemon(
+        homes[0], {**lease, "host_id": "host-a", "concurrency_limit": "1"}, extra_args=store
+    )
+    host_b = Daemon(homes[1], {**lease, "host_id": "host-b"}, extra_args=store)
+    data = {name: name.encode() * 10_000 for name in ("any", "wifi", "later")}
+    dest = {name: tmp_path / f"{name}.bin" for name in data}
+    with ThreadedTransferTestServer() as server:
+        for name, body in data.items():
+            server.add_file(f"/{name}.bin", body)
+        try:
+            host_a.start()
+            host_b.start()
+            host_a.shell("device", "set", "metered=true")
+            for name, network in (("any", "any"), ("wifi", "unmetered")):
+                url = server.url(f"/{name}.bin")
+                done = host_a.uidt("download", url, "-o", str(dest[name]), "--network", network)
+                assert done.returncode == 0, done.stderr
+            wait_for(lambda: dest["any"].exists() and dest["wifi"].exists(), what="two files")
+            for name in ("any", "wifi"):
+                assert dest[name].read_bytes() == data[name]
+            a_log = (homes[0] / "logs" / "daemon.log").read_text()
+            b_log = (homes[1] / "logs" / "daemon.log").read_text()
+            said = "offered to the other hosts (a constraint unmet on this host's readings)"
+            assert said in a_log
+            assert "took over 1 job(s)" in b_log
+            assert "took over" not in a_log
+            runs = _runs(homes)
+            hosts = {Path(run.dest).name: run.host for run in runs}
+            assert hosts == {"any.bin": "host-a", "wifi.bin": "host-b"}
+            assert overlaps(runs) == []
+            # nobody can start the third now: it waits on host-a, with its reason, untaken
+            host_b.shell("device", "set", "metered=true")
+            url = server.url("/later.bin")
+            done = host_a.uidt("download", url, "-o", str(dest["later"]), "--network", "unmetered")
+            assert done.returncode == 0, done.stderr
+            wait_for(
+                lambda: said in (homes[0] / "logs" / "daemon.log").read_text().split(said, 1)[1],
+                what="the third job's offer",
+            )
+            [waiting] = [j for j in host_a.uidt_json("jobs", "--json") if j["state"] != "active"]
+            assert waiting["pending_reasons"] == [int(PendingReason.CONSTRAINT_CONNECTIVITY)]
+            fleet = host_b.uidt_json("jobs", "--fleet", "--json")
+            assert len(fleet["jobs"]) == 1
+            host_a.shell("device", "set", "metered=false")
+            wait_for(dest["later"].exists, what="the third file, on host-a")
+            assert dest["later"].read_bytes() == data["later"]
+            assert {Path(r.dest).name: r.host for r in _runs(homes)}["later.bin"] == "host-a"
+            assert "took over 1 job(s)" in (homes[1] / "logs" / "daemon.log").read_text()
+        finally:
+            host_a.stop()
+            host_b.stop()
