@@ -191,6 +191,9 @@ async def test_a_full_host_offers_and_an_idle_host_takes_at_most_its_free_slots_
         assert a.worker.keys() == [key(1)]
         assert sorted(b.worker.keys(), key=str) == [key(2), key(3)]
         assert b.keeper.claimed == 2  # no more than its free slots
+        # they never ran before: their first runs on b are no takeover of a run
+        assert [params.taken_over for _, _, params in b.worker.started] == [False, False]
+        assert {params.host_id for _, _, params in b.worker.started} == {"b"}
         assert a.offers.offered == 2
         a.worker.finish_all()
         b.worker.finish_all()

@@ -82,8 +82,15 @@ def test_a_download_its_host_cannot_start_runs_on_the_host_that_can(
             )
             [waiting] = [j for j in host_a.uidt_json("jobs", "--json") if j["state"] != "active"]
             assert waiting["pending_reasons"] == [int(PendingReason.CONSTRAINT_CONNECTIVITY)]
-            fleet = host_b.uidt_json("jobs", "--fleet", "--json")
-            assert len(fleet["jobs"]) == 1
+            [other] = host_b.uidt_json("jobs", "--fleet", "--json")["jobs"]
+            assert other["lease"] == "offered"
+            assert other["host"] is None
+            [own] = [
+                j
+                for j in host_a.uidt_json("jobs", "--fleet", "--json")["jobs"]
+                if j["job_id"] == waiting["job_id"]
+            ]
+            assert own["this_host"] is True
             host_a.shell("device", "set", "metered=false")
             wait_for(dest["later"].exists, what="the third file, on host-a")
             assert dest["later"].read_bytes() == data["later"]

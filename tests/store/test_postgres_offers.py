@@ -12,6 +12,7 @@ import pytest
 
 from uidt.errors import LeaseLostError
 from uidt.job.key import JobKey
+from uidt.store.fleet import OFFERED_EXPIRY
 from uidt.store.postgres import PostgresJobStore
 from uidt.testing.pghosts import LeaseClock
 from uidt.testing.store_contract import make_record
@@ -167,3 +168,20 @@ def test_the_claims_of_a_host_skip_the_jobs_it_excludes(host: Host) -> None:
     a.offer([key(1), key(2), key(3)])
     assert [r.key for r in b.claim(exclude=[key(1), key(3)])] == [key(2)]
     assert [r.key for r in b.claim(limit=1)] == [key(1)]
+
+
+def test_a_job_claimed_from_an_offer_is_known_so_and_the_fleet_view_says_offered(
+    host: Host,
+) -> None:
+    a, b = host("a"), host("b")
+    a.put_job(make_record(job_id=1))
+    a.put_job(make_record(job_id=2))
+    a.offer([key(1)])
+    a.release([key(2)])  # given back, as at a clean shutdown: it may have run
+    [offered, free] = sorted(b.fleet.fleet_jobs().jobs, key=lambda j: j.record.key.job_id)
+    assert offered.host is None
+    assert offered.lease_expires_utc_ms == OFFERED_EXPIRY
+    assert free.lease_expires_utc_ms != OFFERED_EXPIRY
+    assert [r.key for r in b.claim()] == [key(1), key(2)]
+    assert b.from_offer(key(1))  # its first run on b is no takeover of a run
+    assert not b.from_offer(key(2))

@@ -272,7 +272,12 @@ class LeaseKeeper:
         log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
         self.claimed += len(records)
         refused = list(self.on_claimed(records))
-        self.taken_over.update(r.key for r in records if r.key not in refused)
+        offered = getattr(self.store, "from_offer", None)  # not running when offered
+        self.taken_over.update(
+            r.key
+            for r in records
+            if r.key not in refused and not (offered is not None and offered(r.key))
+        )
         self._given_back.update(str(key) for key in refused)
         if refused:
             try:

@@ -16,6 +16,7 @@ import psycopg
 from uidt.errors import LeaseLostError
 from uidt.job.key import JobKey
 from uidt.store.base import Heartbeat
+from uidt.store.fleet import OFFERED_EXPIRY
 
 #: "Now" in milliseconds: the caller's clock when given, else the database server's.
 NOW = "COALESCE(%(now)s::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
@@ -89,6 +90,9 @@ class LeaseBook:
         self.held: dict[JobKey, int] = {}  # job -> the generation this host holds
         self.offered: dict[JobKey, int] = {}  # job -> its generation when this host stored it
         self.lost: set[JobKey] = set()
+        #: Jobs this host claimed from another host's offer (:data:`OFFERED_EXPIRY`): they were
+        #: not running when offered, so their first run here is no takeover of a run.
+        self.from_offers: set[JobKey] = set()
         #: Set without the store's lock by :meth:`request_fence` (the lock may be stuck in a call
         #: to an unanswering database); carried out by :meth:`settle` at the next store call.
         self.fence_requested = False
@@ -269,7 +273,8 @@ class LeaseBook:
         # one round trip: pick (skipping rows other hosts are claiming), take, and tell the
         # writers of the jobs that were free (offered jobs) that they were taken
         rows = conn.execute(
-            "WITH picked AS (SELECT app, namespace, job_id, lease_owner IS NULL AS was_free "
+            "WITH picked AS (SELECT app, namespace, job_id, lease_owner IS NULL AS was_free, "
+            "lease_owner IS NULL AND lease_expires_utc_ms = %(offered)s AS was_offered "
             f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {self.runnable}{skip} "
             f"ORDER BY enqueue_time_utc_ms, app, namespace, job_id{bound} "
             "FOR UPDATE SKIP LOCKED), "
@@ -278,10 +283,11 @@ class LeaseBook:
             "FROM picked WHERE j.app = picked.app AND j.namespace = picked.namespace "
             "AND j.job_id = picked.job_id "
             "RETURNING j.app, j.namespace, j.job_id, j.record, j.lease_generation, "
-            "picked.was_free) "
+            "picked.was_free, picked.was_offered) "
             "SELECT app, namespace, job_id, record, lease_generation, "
-            f"CASE WHEN was_free THEN pg_notify(%(taken)s, {KEY_TEXT}) END FROM claimed",
-            self.args(limit=limit, taken=TAKEN_CHANNEL, **skip_args),
+            f"CASE WHEN was_free THEN pg_notify(%(taken)s, {KEY_TEXT}) END, was_offered "
+            "FROM claimed",
+            self.args(limit=limit, taken=TAKEN_CHANNEL, offered=OFFERED_EXPIRY, **skip_args),
         ).fetchall()
         found: list[tuple[JobKey, str]] = []
         for row in rows:
@@ -289,6 +295,7 @@ class LeaseBook:
             self.held[key] = int(row[4])
             self.offered.pop(key, None)
             self.lost.discard(key)
+            (self.from_offers.add if row[6] else self.from_offers.discard)(key)
             found.append((key, row[3]))
         return found
 

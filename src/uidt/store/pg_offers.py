@@ -8,6 +8,10 @@ offering host keeps its copy, waiting; its own claims skip the job; another host
 (and the offering host forgets its copy at its next heartbeat, or at once on
 ``uidt_jobs_taken``). When the offering host can start the job after all, it *reclaims* it first:
 fenced on the generation it offered it with, so exactly one host gets it, whoever comes first.
+
+An offered row's lease reads :data:`~uidt.store.fleet.OFFERED_EXPIRY`, so a claiming host
+knows the job was not running when it was offered: its first run there is no takeover of a run
+(the transfer's "taken over from another host" is not said).
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from typing import Any
 import psycopg
 
 from uidt.job.key import JobKey
-from uidt.store.pg_leases import CHANNEL, GENERATION, KEY, KEY_TEXT, NOW, LeaseBook, key_args
+from uidt.store.fleet import OFFERED_EXPIRY
+from uidt.store.pg_leases import (
+    CHANNEL,
+    GENERATION,
+    KEY,
+    KEY_TEXT,
+    NOW,
+    LeaseBook,
+    key_args,
+)
 
 _Conn = psycopg.Connection[Any]
 
@@ -33,11 +46,11 @@ def offer(book: LeaseBook, conn: _Conn, keys: Sequence[JobKey]) -> list[JobKey]:
         if generation is None:
             continue
         row = conn.execute(
-            "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0, "
+            "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = %(offered)s, "
             f"lease_generation = {GENERATION} "
             f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s "
             f"RETURNING lease_generation, pg_notify(%(channel)s, {KEY_TEXT})",
-            book.args(**key_args(key), gen=generation, channel=CHANNEL),
+            book.args(**key_args(key), gen=generation, channel=CHANNEL, offered=OFFERED_EXPIRY),
         ).fetchone()
         if row is None:
             continue

@@ -378,6 +378,11 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         generation: int = self._run("reclaim", lambda c: pg_offers.reclaim(self._leases, c, key))
         return generation
 
+    def from_offer(self, key: JobKey) -> bool:
+        """Whether this host's latest claim of ``key`` took it from another host's offer (it
+        was not running then: its first run here is no takeover). Never waits."""
+        return key in self._leases.from_offers
+
     def withdraw(self, key: JobKey) -> None:
         """Forget this host's copy of an offered job: free to claim for every host, this one
         included (in memory only; the row is already free)."""
