@@ -205,6 +205,35 @@ async def test_a_burst_of_wakes_makes_one_claim_after_the_one_under_way() -> Non
     assert keeper.claims == 2
 
 
+class BlockingBeats(BlockingStore):
+    """Its heartbeats block until released; it offered one job; counts the heartbeats."""
+
+    offered = (JobKey("com.example", None, 7),)
+
+    def heartbeat(self) -> Heartbeat:
+        self.calls += 1
+        self.entered.set()
+        assert self.go.wait(10)
+        return Heartbeat(held=0, lost=())
+
+
+async def test_a_job_taken_during_a_heartbeat_makes_one_more_heartbeat() -> None:
+    """The heartbeat under way may have looked before the claim: without one more, the host
+    would show the job until its next periodic heartbeat (found as a flaky test)."""
+    store = BlockingBeats()
+    keeper = LeaseKeeper(store, print)  # type: ignore[arg-type]
+    keeper.taken("com.example/7")
+    await asyncio.to_thread(store.entered.wait, 10)
+    first = keeper._beating
+    assert first is not None
+    for _ in range(5):
+        keeper.taken("com.example/7")
+    keeper.taken("com.example/8")  # not offered here: no heartbeat for it
+    store.go.set()
+    await asyncio.wait_for(first, DEADLINE_S)
+    assert store.calls == 2
+
+
 @pytest.mark.postgres
 async def test_the_host_that_stored_a_job_it_may_not_run_forgets_it_once_taken(
     postgres_url: str, caplog: pytest.LogCaptureFixture

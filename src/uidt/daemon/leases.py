@@ -123,6 +123,7 @@ class LeaseKeeper:
         #: Jobs this host gave back since its last heartbeat (it cannot run them), by name.
         self._given_back: set[str] = set()
         self._claim_again = False
+        self._beat_again = False
         #: Told when a stop request was written (payload: the host it was sent to), by the
         #: listener: the fleet desk's :meth:`~uidt.daemon.fleet.FleetDesk.stop_requested`.
         self.on_stop_request: Callable[[str], None] | None = None
@@ -206,8 +207,17 @@ class LeaseKeeper:
         offered = getattr(self.store, "offered", None)  # PostgreSQL's store (a property)
         if offered is None or job not in {str(key) for key in offered}:
             return
-        if self._beating is None or self._beating.done():
-            self._beating = asyncio.get_running_loop().create_task(self.beat())
+        if self._beating is not None and not self._beating.done():
+            self._beat_again = True  # that beat may have looked before this claim: one more
+            return
+        self._beating = asyncio.get_running_loop().create_task(self._beat_until_quiet())
+
+    async def _beat_until_quiet(self) -> None:
+        while True:
+            self._beat_again = False
+            await self.beat()
+            if not self._beat_again:
+                return
 
     def wake(self, job: str = "") -> None:
         """A job became free somewhere (``app/[namespace:]id``, or ``""``: unknown): claim now

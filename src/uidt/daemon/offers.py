@@ -153,28 +153,37 @@ class FleetOffers:
 
     async def before_start(self, key: JobKey) -> None:
         """Before a run of ``key`` goes to its worker: take the job back if this host offered
-        it (fenced on its offer's generation).
+        it (fenced on its offer's generation); refuse it if this host lost the job.
+
+        Waits for an offer under way (the lock), so a run never starts on a lease being
+        offered: the offer decided on a job that was not running, and is taken back here.
 
         Raises:
-            LeaseLostError: another host claimed it first (or the store could not be reached:
-                the job stays free to claim); this host forgot it (``lost``) and must not
-                start the run.
+            LeaseLostError: another host claimed it first, or this host lost its lease (or
+                the store could not be reached: the job stays free to claim); the core was told
+                (``lost``) and the run must not start.
         """
-        if key not in self.store.offered:
-            return
         async with self._lock:
-            if key not in self.store.offered:  # a write took it back meanwhile
+            if key in self.store.offered:
+                try:
+                    await asyncio.to_thread(self.store.reclaim, key)
+                except (LeaseLostError, StoreError) as exc:
+                    if isinstance(exc, LeaseLostError):
+                        log.info("job %s: another host claimed it first; not starting it", key)
+                    else:  # it stays free to claim, for every host (this one too)
+                        log.warning("job %s: could not take it back to start it: %s", key, exc)
+                        self.store.withdraw(key)
+                    self._refuse(key)
+                    raise LeaseLostError(f"job {key}: not taken back ({exc})", key) from exc
+                self.reclaimed += 1
+                self.declined.pop(key, None)
                 return
-            try:
-                await asyncio.to_thread(self.store.reclaim, key)
-            except (LeaseLostError, StoreError) as exc:
-                if isinstance(exc, LeaseLostError):
-                    log.info("job %s: another host claimed it first; not starting it here", key)
-                else:  # it stays free to claim, for every host (this one too, by a claim)
-                    log.warning("job %s: could not take it back to start it: %s", key, exc)
-                    self.store.withdraw(key)
-                if self.lost is not None:
-                    self.lost(key)
-                raise LeaseLostError(f"job {key}: not taken back ({exc})", key) from exc
-        self.reclaimed += 1
-        self.declined.pop(key, None)
+        if self.store.has_lost(key):  # its loss is being reported: the run must not start
+            log.info("job %s: this host lost its lease; not starting it", key)
+            self._refuse(key)
+            raise LeaseLostError(f"job {key}: this host lost its lease", key)
+
+    def _refuse(self, key: JobKey) -> None:
+        """Tell the core the job is not this host's (a second report of it changes nothing)."""
+        if self.lost is not None:
+            self.lost(key)

@@ -214,6 +214,10 @@ class OfferingJobStore(Protocol):
         """Take an offered job back to start it; its generation (``LeaseLostError``: taken)."""
         ...
 
+    def has_lost(self, key: JobKey) -> bool:
+        """Whether this host lost the job's lease and did not get it back (never waits)."""
+        ...
+
     def withdraw(self, key: JobKey) -> None:
         """Forget this host's copy of an offered job (it could not take it back): it stays
         free to claim for every host, this one included."""
