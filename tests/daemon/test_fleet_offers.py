@@ -325,3 +325,22 @@ async def test_hostile_jobs_a_host_cannot_start_do_not_hide_the_one_it_can(
         assert b.keeper.claimed == 1
         assert a.offers.offered == 41
         assert len(a.runtime.service.jobs) == 41  # job 1 running, forty waiting on a
+
+
+async def test_a_full_host_whose_slot_frees_takes_an_offer_at_once(postgres_url: str) -> None:
+    async with (
+        fleet_host(postgres_url, "a", slots=1) as a,
+        fleet_host(postgres_url, "b", slots=1) as b,
+    ):
+        await b.schedule(job(10))  # b is full
+        await a.schedule(job(1))  # a is full
+        await a.schedule(job(2))  # offered; nobody can take it now
+        await until(lambda: a.offers.offered == 1, "the offer")
+        await b.quiet()
+        assert b.keeper.claimed == 0
+        began = time.monotonic()
+        b.worker.finish_all()  # b's slot frees: it looks at once, not at its next tick
+        await until(lambda: b.worker.keys() == [key(10), key(2)], "b's run of the offered job")
+        assert time.monotonic() - began < DEADLINE_S < b.keeper.period_s
+        await until(lambda: key(2) not in a.runtime.service.jobs, "host a forgetting")
+        assert a.worker.keys() == [key(1)]

@@ -135,6 +135,8 @@ class LeaseKeeper:
         self.capacity: Callable[[], int] | None = None
         #: Jobs claimed (``uidt dumpsys``, tests).
         self.claimed = 0
+        #: Run beside the heartbeats while :meth:`run` runs (e.g. claiming when a slot frees).
+        self.watchers: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def period_s(self) -> float:
@@ -167,6 +169,7 @@ class LeaseKeeper:
         """
         pending: asyncio.Task[None] | None = None
         listening = None if self.wakes is None else asyncio.create_task(self._listen())
+        watching = [asyncio.ensure_future(watch()) for watch in self.watchers]
         if self.offers is not None:  # the jobs loaded at start this host cannot start now
             self.offers.soon()
         try:
@@ -176,7 +179,7 @@ class LeaseKeeper:
                 if pending is None or pending.done():
                     pending = asyncio.create_task(self._tick())
         finally:
-            for task in (pending, listening, self._claiming, self._beating):
+            for task in (pending, listening, self._claiming, self._beating, *watching):
                 if task is not None:
                     task.cancel()
 

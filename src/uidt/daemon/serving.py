@@ -242,8 +242,23 @@ def offer_to_fleet(runtime: Runtime, keeper: LeaseKeeper, store: OfferingJobStor
         lost=lambda key: runtime.apply(LeaseLost(key)),
     )
     keeper.offers, keeper.capacity = offers, queries.free_slots
+    keeper.watchers.append(lambda: claim_when_slots_free(runtime, keeper))
     runtime.fleet_offers = offers
     runtime.device.add_listener(lambda _state: _claim_on_loop(keeper))
+
+
+async def claim_when_slots_free(runtime: Runtime, keeper: LeaseKeeper) -> None:
+    """Claim as soon as this host has more free slots than after the last flush (a run
+    ended): jobs other hosts offered while it was full wait no longer than that, not until
+    its next tick."""
+    free = runtime.service.queries.free_slots
+    before = free()
+    while True:
+        await runtime.changes.wait(runtime.changes.version, 3600.0)
+        now = free()
+        if now > before:
+            keeper.claim_now()
+        before = now
 
 
 def _claim_on_loop(keeper: LeaseKeeper) -> None:
