@@ -338,3 +338,29 @@ async def test_a_removal_queued_for_a_lost_lease_never_deletes_the_job_claimed_a
         assert list(store.held()) == [key]
     finally:
         writer.close()
+
+
+async def test_the_listening_connection_carries_the_pools_tcp_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a cut link an idle LISTEN connection sends nothing, so only keepalives find its peer
+    gone: with the pool's settings within about a heartbeat period, not after the 30 s ping."""
+    seen: dict[str, object] = {}
+
+    async def connect(url: str, **options: object) -> None:
+        seen.update(options)
+        raise psycopg.OperationalError("stop here")
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "connect", connect)
+    listener = WakeListener("postgresql://u@db.example/uidt", lease_ms=6_000)
+    with pytest.raises(psycopg.OperationalError):
+        await listener._connect()
+    assert seen["tcp_user_timeout"] == 2_000  # a heartbeat period: a third of the lease
+    assert seen["keepalives"] == 1
+    assert seen["keepalives_idle"] == 2
+    assert seen["keepalives_count"] == 3
+    seen.clear()
+    named = WakeListener("postgresql://u@db.example/uidt?tcp_user_timeout=500", lease_ms=6_000)
+    with pytest.raises(psycopg.OperationalError):
+        await named._connect()
+    assert "tcp_user_timeout" not in seen  # the URL's own setting is left to libpq

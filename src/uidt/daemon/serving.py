@@ -204,7 +204,7 @@ def keep_leases(
         lambda key: runtime.apply(LeaseLost(key)),
         on_claimed=runtime.adopt,
         writer=writer,
-        wakes=WakeListener(url) if isinstance(url, str) else None,
+        wakes=WakeListener(url, lease_ms=writer.store.lease_ms) if isinstance(url, str) else None,
         settle_writes=writer.sync,
     )
     writer.lease_lost = keeper.lost_from_thread(loop)

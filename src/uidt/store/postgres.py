@@ -54,7 +54,12 @@ from uidt.store.pg_fleet import PostgresFleet, supersede
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
 from uidt.store.pg_leasing import LeasingMixin
 from uidt.store.pg_notifications import NotificationsMixin
-from uidt.store.pg_outage import OutageBreaker, pooled_connection
+from uidt.store.pg_outage import (
+    OutageBreaker,
+    heartbeat_period_ms,
+    link_options,
+    pooled_connection,
+)
 from uidt.store.pg_readings import ReadingsMixin
 from uidt.store.pg_schema import guard, prepare, redact
 from uidt.store.record import AppRecord, JobRecord
@@ -67,35 +72,10 @@ DEFAULT_LEASE_MS = 30_000
 CONNECT_TIMEOUT_S = 10
 
 
-def heartbeat_period_ms(lease_ms: int) -> int:
-    """A third of the lease (how often the daemon renews), at least one second."""
-    return max(1000, lease_ms // 3)
-
-
 def normal_wait_s(lease_ms: int) -> float:
     """How long a call waits for a connection while the database answers: a heartbeat period,
     at most :data:`CONNECT_TIMEOUT_S` (a host waiting longer has fenced itself meanwhile)."""
     return min(float(CONNECT_TIMEOUT_S), heartbeat_period_ms(lease_ms) / 1000)
-
-
-def link_options(url: str, lease_ms: int) -> dict[str, int]:
-    """libpq's TCP settings that make a cut link fail within about a heartbeat period.
-
-    A partition drops packets: nothing refuses, nothing answers, and a query sent on a pooled
-    connection would wait for the kernel's retransmissions (minutes). ``tcp_user_timeout``
-    closes the connection once sent data stayed unacknowledged for a heartbeat period, and
-    keepalives find an idle connection's peer gone within about the same. libpq ignores them
-    on unix sockets; a setting the URL names itself is left to it.
-    """
-    period_ms = heartbeat_period_ms(lease_ms)
-    options = {
-        "keepalives": 1,
-        "keepalives_idle": max(1, period_ms // 1000),
-        "keepalives_interval": 1,
-        "keepalives_count": 3,
-        "tcp_user_timeout": period_ms,
-    }
-    return {name: value for name, value in options.items() if name not in url}
 
 
 class PostgresJobStore(LeasingMixin, NotificationsMixin, ReadingsMixin, StoreContextMixin):
