@@ -34,8 +34,8 @@ import psycopg
 
 from uidt.store.pg_leases import CHANNEL, STOP_CHANNEL, TAKEN_CHANNEL
 from uidt.store.pg_outage import link_options
-from uidt.store.postgres import DEFAULT_LEASE_MS
 from uidt.store.pg_schema import redact
+from uidt.store.postgres import DEFAULT_LEASE_MS
 
 log = logging.getLogger("uidt.daemon")
 
