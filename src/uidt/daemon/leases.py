@@ -297,6 +297,9 @@ class LeaseKeeper:
                 await asyncio.to_thread(self.store.release, refused)
             except StoreError as exc:
                 log.warning("could not give back jobs this host cannot run: %s", exc)
+        # a stop request for a job that moved here may name its old holder: look now, not at
+        # the next tick (docs/fleet.md, "Stop from any host")
+        self._stop_requested(self.store.host_id)
         if self.offers is not None:  # claimed, but a constraint unmet on this host's readings
             await self.offers.offer_now(r.key for r in records if r.key not in refused)
 
