@@ -190,7 +190,7 @@ async def test_a_full_host_offers_and_an_idle_host_takes_at_most_its_free_slots_
         await b.quiet()
         assert a.worker.keys() == [key(1)]
         assert sorted(b.worker.keys(), key=str) == [key(2), key(3)]
-        assert b.keeper.claimed == 2  # no more than its free slots
+        assert b.offers.claimed == 2  # no more than its free slots
         # they never ran before: their first runs on b are no takeover of a run
         assert [params.taken_over for _, _, params in b.worker.started] == [False, False]
         assert {params.host_id for _, _, params in b.worker.started} == {"b"}
@@ -235,8 +235,8 @@ async def test_hostile_two_full_hosts_never_pass_a_job_to_and_fro(postgres_url: 
             await b.offers.soon()
         await a.quiet()
         await b.quiet()
-        assert b.keeper.claimed == 0  # a full host takes nothing
-        assert a.keeper.claimed == 0  # the offerer never claims its own offer
+        assert b.offers.claimed == 0  # a full host takes nothing
+        assert a.offers.claimed == 0  # the offerer never claims its own offer
         assert a.offers.offered == 1  # offered once, not again and again
         assert b.offers.offered == 0
         assert a.reasons(2) == [PendingReason.DEVICE_STATE]  # still waiting on a, not lost
@@ -267,8 +267,8 @@ async def test_hostile_no_host_can_run_it_it_waits_and_is_not_passed_around(
             await b.offers.soon()
         await a.quiet()
         await b.quiet()
-        assert b.keeper.claimed == 0  # b looked, saw it could not start it, left it
-        assert a.keeper.claimed == 0
+        assert b.offers.claimed == 0  # b looked, saw it could not start it, left it
+        assert a.offers.claimed == 0
         assert a.offers.offered == 1  # offered once, never passed to and fro
         assert b.offers.offered == 0
         assert key(1) not in b.runtime.service.jobs
@@ -322,7 +322,7 @@ async def test_hostile_jobs_a_host_cannot_start_do_not_hide_the_one_it_can(
         await until(lambda: b.worker.keys() == [key(42)], "b's run of job 42")
         await a.quiet()
         await b.quiet()
-        assert b.keeper.claimed == 1
+        assert b.offers.claimed == 1
         assert a.offers.offered == 41
         assert len(a.runtime.service.jobs) == 41  # job 1 running, forty waiting on a
 
@@ -337,7 +337,7 @@ async def test_a_full_host_whose_slot_frees_takes_an_offer_at_once(postgres_url:
         await a.schedule(job(2))  # offered; nobody can take it now
         await until(lambda: a.offers.offered == 1, "the offer")
         await b.quiet()
-        assert b.keeper.claimed == 0
+        assert b.offers.claimed == 0
         began = time.monotonic()
         b.worker.finish_all()  # b's slot frees: it looks at once, not at its next tick
         await until(lambda: b.worker.keys() == [key(10), key(2)], "b's run of the offered job")

@@ -98,6 +98,7 @@ def offers_on(store: StandInStore, core: Core) -> FleetOffers:
         store,  # type: ignore[arg-type]
         decide=core.decide,
         choose=core.choose,
+        capacity=lambda: 2,
         device_seq=lambda: core.seq,
         lost=core.lost.append,
     )

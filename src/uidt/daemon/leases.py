@@ -23,8 +23,8 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
 * claims at once when told that a job became free anywhere (:meth:`LeaseKeeper.wake`, called by
   the store's listener, :mod:`uidt.store.pg_wake`): at most one claim is under way at a time,
   and wakes that come meanwhile make one more claim after it, however many they are.
-* with :attr:`LeaseKeeper.offers` (:class:`uidt.daemon.offers.FleetOffers`) and
-  :attr:`LeaseKeeper.capacity`: claims at most this host's free slots, skips the jobs it offered
+* with :attr:`LeaseKeeper.offers` (:class:`uidt.daemon.offers.FleetOffers`): claims at most
+  this host's free slots, skips the jobs it offered
   for a constraint unmet here, offers what it cannot start now at start, after each claim and
   at each tick, and takes an offered job back before its run starts here.
 """
@@ -130,11 +130,6 @@ class LeaseKeeper:
         #: Offers what this host cannot start now, takes it back to start it (docs/fleet.md,
         #: "Offering a job to the fleet"); set by ``uidt daemon`` on a store that offers.
         self.offers: FleetOffers | None = None
-        #: This host's free execution slots (the core's ``Queries.free_slots``): a claim takes
-        #: at most that many jobs, none when full. ``None``: up to :attr:`claim_limit`.
-        self.capacity: Callable[[], int] | None = None
-        #: Jobs claimed (``uidt dumpsys``, tests).
-        self.claimed = 0
         #: Run beside the heartbeats while :meth:`run` runs (e.g. claiming when a slot frees).
         self.watchers: list[Callable[[], Awaitable[None]]] = []
 
@@ -268,8 +263,8 @@ class LeaseKeeper:
             with suppress(StoreError):  # a write that failed: the writer logged it
                 await self.settle_writes()
         limit = self.claim_limit
-        if self.capacity is not None:  # only what this host can start now
-            limit = min(limit, self.capacity())
+        if self.offers is not None:  # only what this host can start now: its free slots
+            limit = min(limit, self.offers.capacity())
             if limit <= 0:
                 return
         try:
@@ -283,10 +278,9 @@ class LeaseKeeper:
         if not records:
             return
         log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
-        self.claimed += len(records)
         refused = list(self.on_claimed(records))
-        offered = getattr(self.store, "from_offer", None)  # not running when offered
-        self.taken_over.update(
+        offered = None if self.offers is None else self.offers.store.from_offer
+        self.taken_over.update(  # not a job that was not running when it was offered
             r.key
             for r in records
             if r.key not in refused and not (offered is not None and offered(r.key))

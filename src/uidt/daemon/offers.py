@@ -25,7 +25,7 @@ from contextlib import suppress
 from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
 from uidt.server.fleetoffer import ClaimChoice, OfferReason
-from uidt.store.base import OfferingJobStore
+from uidt.store.base import OfferingStore
 from uidt.store.record import JobRecord
 
 log = logging.getLogger("uidt.daemon")
@@ -40,11 +40,13 @@ class FleetOffers:
     """Offers and takes back this host's jobs (see the module doc).
 
     Args:
-        store: the shared store.
+        store: the shared store's offers (its ``offering``).
         decide: the core's answer: which of the given jobs (``None``: all) to offer, and why
             (``Queries.fleet_offers``); called on the event loop.
         choose: the core's answer: which of the jobs free to claim this host could start now
             (``Queries.startable``); called on the event loop.
+        capacity: this host's free execution slots (``Queries.free_slots``): a claim takes at
+            most that many jobs, none when full.
         device_seq: a number that changes whenever this host's readings change.
         settle_writes: commits the writes queued so far (the store writer's ``sync``), so a
             queued write of a job never lands after its offer (it would take the job back).
@@ -55,10 +57,11 @@ class FleetOffers:
 
     def __init__(
         self,
-        store: OfferingJobStore,
+        store: OfferingStore,
         *,
         decide: Callable[[Iterable[JobKey] | None], dict[JobKey, OfferReason]],
         choose: Callable[[Sequence[JobRecord]], ClaimChoice],
+        capacity: Callable[[], int],
         device_seq: Callable[[], int],
         settle_writes: Callable[[], Awaitable[None]] | None = None,
         gave_back: Callable[[Collection[JobKey]], None] | None = None,
@@ -66,14 +69,16 @@ class FleetOffers:
     ) -> None:
         self.store = store
         self.decide, self.choose, self.device_seq = decide, choose, device_seq
+        self.capacity = capacity
         self.settle_writes = settle_writes
         self.gave_back, self.lost = gave_back, lost
         #: Jobs offered for a constraint unmet here, or seen free to claim and not startable
         #: here, with :attr:`device_seq` then.
         self.declined: dict[JobKey, int] = {}
-        #: Jobs offered, and taken back to start here (``uidt dumpsys``, tests).
+        #: Jobs offered, taken back to start here, and claimed (``uidt dumpsys``, tests).
         self.offered = 0
         self.reclaimed = 0
+        self.claimed = 0
         #: Offers and starts one at a time: a run never starts on a lease being offered.
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -102,7 +107,9 @@ class FleetOffers:
             generations = {record.key: generation for record, generation in seen}
             wanted = [(key, generations[key]) for key in choice.take[:limit]]
             if wanted:
-                return await asyncio.to_thread(self.store.claim, limit, exclude, wanted)
+                records = await asyncio.to_thread(self.store.claim, limit, exclude, wanted)
+                self.claimed += len(records)
+                return records
             if len(seen) < size or not choice.unfit:  # the end of the queue, or full here
                 return []
         return []

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from uidt.daemon.leases import LeaseKeeper
     from uidt.daemon.runtime import Runtime
     from uidt.daemon.systemd import Handoff
-    from uidt.store.base import OfferingJobStore
+    from uidt.store.base import OfferingStore
     from uidt.store.writer import StoreWriter
     from uidt.web.server import WebServer
 
@@ -191,7 +191,7 @@ def keep_leases(
     from uidt.daemon.fleet import FleetDesk
     from uidt.daemon.leases import LeaseKeeper
     from uidt.server.events import LeaseLost
-    from uidt.store.base import LeasingJobStore, OfferingJobStore
+    from uidt.store.base import HasOffering, LeasingJobStore
     from uidt.store.fleet import HasFleet
 
     if not isinstance(writer.store, LeasingJobStore):
@@ -212,8 +212,8 @@ def keep_leases(
         runtime.fleet = FleetDesk(runtime, writer.store.fleet)
         keeper.after_tick.append(runtime.fleet.tick)
         keeper.on_stop_request = runtime.fleet.stop_requested  # heard at once, not at a tick
-    if isinstance(writer.store, OfferingJobStore):
-        offer_to_fleet(runtime, keeper, writer.store)
+    if isinstance(writer.store, HasOffering):
+        offer_to_fleet(runtime, keeper, writer.store.offering)
     runtime.run_tagger = keeper.tag_run
     log.info(
         "shared store: this host is %s, leases of %d s, labels %s",
@@ -224,7 +224,7 @@ def keep_leases(
     return keeper
 
 
-def offer_to_fleet(runtime: Runtime, keeper: LeaseKeeper, store: OfferingJobStore) -> None:
+def offer_to_fleet(runtime: Runtime, keeper: LeaseKeeper, store: OfferingStore) -> None:
     """Wire :class:`~uidt.daemon.offers.FleetOffers` between the core, the store and the keeper:
     this host offers what it cannot start now, claims only what it can, and looks for claimable
     jobs as soon as its readings change (docs/fleet.md, "Offering a job to the fleet")."""
@@ -236,12 +236,13 @@ def offer_to_fleet(runtime: Runtime, keeper: LeaseKeeper, store: OfferingJobStor
         store,
         decide=queries.fleet_offers,
         choose=queries.startable,
+        capacity=queries.free_slots,
         device_seq=lambda: runtime.device_seq,
         settle_writes=runtime.store.sync,
         gave_back=keeper.gave_back,
         lost=lambda key: runtime.apply(LeaseLost(key)),
     )
-    keeper.offers, keeper.capacity = offers, queries.free_slots
+    keeper.offers = offers
     keeper.watchers.append(lambda: claim_when_slots_free(runtime, keeper))
     runtime.fleet_offers = offers
     runtime.device.add_listener(lambda _state: _claim_on_loop(keeper))

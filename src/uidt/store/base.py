@@ -177,10 +177,9 @@ class LeasingJobStore(Protocol):
         ...
 
 
-@runtime_checkable
-class OfferingJobStore(Protocol):
-    """A :class:`LeasingJobStore` whose hosts offer the jobs they cannot start now to the
-    others (docs/fleet.md, "Offering a job to the fleet"; PostgreSQL)."""
+class OfferingStore(Protocol):
+    """The offers of a shared store whose hosts offer the jobs they cannot start now to the
+    others (docs/fleet.md, "Offering a job to the fleet"): the store's ``offering``."""
 
     def held(self) -> dict[JobKey, int]:
         """The jobs this host holds, with the lease generation of each."""
@@ -190,6 +189,10 @@ class OfferingJobStore(Protocol):
     def offered(self) -> list[JobKey]:
         """The jobs this host stored or gave back free to claim and keeps a copy of (never
         waits)."""
+        ...
+
+    def peek(self, limit: int, exclude: Collection[JobKey] = ()) -> list[tuple[JobRecord, int]]:
+        """The first ``limit`` jobs a claim would take, not claimed, with generations."""
         ...
 
     def claim(
@@ -202,16 +205,16 @@ class OfferingJobStore(Protocol):
         ones; with ``only``, just those (job, generation) pairs if still free."""
         ...
 
-    def peek(self, limit: int, exclude: Collection[JobKey] = ()) -> list[tuple[JobRecord, int]]:
-        """The first ``limit`` jobs :meth:`claim` would take, not claimed, with generations."""
-        ...
-
     def offer(self, keys: Sequence[JobKey]) -> list[JobKey]:
         """Give the leases of ``keys`` (held here) back, keeping a copy; the keys offered."""
         ...
 
     def reclaim(self, key: JobKey) -> int:
         """Take an offered job back to start it; its generation (``LeaseLostError``: taken)."""
+        ...
+
+    def from_offer(self, key: JobKey) -> bool:
+        """Whether this host's latest claim of the job took it from another host's offer."""
         ...
 
     def has_lost(self, key: JobKey) -> bool:
@@ -222,6 +225,13 @@ class OfferingJobStore(Protocol):
         """Forget this host's copy of an offered job (it could not take it back): it stays
         free to claim for every host, this one included."""
         ...
+
+
+@runtime_checkable
+class HasOffering(Protocol):
+    """A shared store with :class:`OfferingStore` offers (PostgreSQL's)."""
+
+    offering: OfferingStore
 
 
 def reloaded(record: JobRecord) -> JobRecord:

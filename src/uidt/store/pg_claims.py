@@ -45,7 +45,7 @@ def claim(
 
     Never the jobs this host offered (it takes those back only to start them,
     :func:`uidt.store.pg_offers.reclaim`) nor the ones in ``exclude``; with ``only``, just
-    those (job, generation) pairs still claimable (what :meth:`peek` showed).
+    those (job, generation) pairs still claimable (what :func:`peek` showed).
     """
     own = " OR lease_owner = %(me)s" if adopt_own else ""
     bound = "" if limit is None else " LIMIT %(limit)s"

@@ -1,10 +1,10 @@
 """The lease side of :class:`~uidt.store.postgres.PostgresJobStore` (docs/fleet.md).
 
 Mixed into the store, which supplies the transaction runner, the lease book and the record
-decoder: claiming (and looking before claiming), heartbeats, self-fencing, giving leases back,
-and offering jobs to the other hosts (:class:`~uidt.store.base.LeasingJobStore` and
-:class:`~uidt.store.base.OfferingJobStore`). The SQL is in :mod:`uidt.store.pg_leases`,
-:mod:`uidt.store.pg_claims` and :mod:`uidt.store.pg_offers`.
+decoder: claiming, heartbeats, self-fencing and giving leases back
+(:class:`~uidt.store.base.LeasingJobStore`). Offering jobs to the other hosts is the store's
+``offering`` (:class:`uidt.store.pg_offers.PostgresOffers`). The SQL is in
+:mod:`uidt.store.pg_leases` and :mod:`uidt.store.pg_claims`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from uidt.job.key import JobKey
-from uidt.store import pg_claims, pg_offers
+from uidt.store import pg_claims
 from uidt.store.base import Heartbeat, sort_key
 from uidt.store.pg_leases import LeaseBook
 from uidt.store.record import JobRecord
@@ -25,7 +25,7 @@ _Conn = psycopg.Connection[Any]
 
 
 class LeasingMixin:
-    """Leases, claims and offers of one host (see the module doc)."""
+    """Leases and claims of one host (see the module doc)."""
 
     lease_ms: int
     _leases: LeaseBook
@@ -39,30 +39,13 @@ class LeasingMixin:
     def _decode(self, text: str) -> JobRecord:  # pragma: no cover
         raise NotImplementedError
 
-    def claim(
-        self,
-        limit: int | None = None,
-        exclude: Collection[JobKey] = (),
-        only: Collection[tuple[JobKey, int]] | None = None,
-    ) -> list[JobRecord]:
+    def claim(self, limit: int | None = None) -> list[JobRecord]:
         """Claim up to ``limit`` jobs whose lease is free or expired (oldest enqueued first),
-        never the ones in ``exclude`` nor the ones this host offered; with ``only``, just
-        those (job, generation) pairs, if still free (:meth:`peek` showed them).
+        never the ones this host offered.
 
         The records come as a restarted daemon loads them (failure counters reset to 0).
         """
-        return self._claim(limit, adopt_own=False, exclude=exclude, only=only)
-
-    def peek(self, limit: int, exclude: Collection[JobKey] = ()) -> list[tuple[JobRecord, int]]:
-        """The first ``limit`` jobs :meth:`claim` would take, not claimed: records (as
-        loaded) and lease generations, so a host can claim only those it can start now."""
-        rows = self._run("peek", lambda c: pg_claims.peek(self._leases, c, limit, exclude))
-        found: list[tuple[JobRecord, int]] = []
-        for _key, generation, text in rows:
-            record = self._decode(text)
-            record.num_failures = record.num_system_stops = 0
-            found.append((record, generation))
-        return found
+        return self._claim(limit, adopt_own=False)
 
     def _claim(
         self,
@@ -112,37 +95,6 @@ class LeasingMixin:
         (it cannot start them now) and that no other host has claimed yet, as far as this host
         knows (never waits)."""
         return list(self._leases.offered)
-
-    def offer(self, keys: Sequence[JobKey]) -> list[JobKey]:
-        """Offer held jobs this host cannot start now to the other hosts (free to claim, a new
-        generation, notified; :mod:`uidt.store.pg_offers`); the keys offered."""
-        done: list[JobKey] = self._run("offer", lambda c: pg_offers.offer(self._leases, c, keys))
-        return done
-
-    def reclaim(self, key: JobKey) -> int:
-        """Take back a job this host offered, to start it here; its new lease generation.
-
-        Raises:
-            LeaseLostError: another host claimed it meanwhile (this host must not start it).
-        """
-        generation: int = self._run("reclaim", lambda c: pg_offers.reclaim(self._leases, c, key))
-        return generation
-
-    def from_offer(self, key: JobKey) -> bool:
-        """Whether this host's latest claim of ``key`` took it from another host's offer (it
-        was not running then: its first run here is no takeover). Never waits."""
-        return key in self._leases.from_offers
-
-    def has_lost(self, key: JobKey) -> bool:
-        """Whether this host lost ``key``'s lease (another host claimed it, or it was removed)
-        and did not get it back. Never waits."""
-        return key in self._leases.lost
-
-    def withdraw(self, key: JobKey) -> None:
-        """Forget this host's copy of an offered job: free to claim for every host, this one
-        included (in memory only; the row is already free)."""
-        with self._lock:
-            self._leases.offered.pop(key, None)
 
     def lease_owner(self, key: JobKey) -> str | None:
         owner: str | None = self._run("lease_owner", lambda c: self._leases.owner(c, key))

@@ -16,12 +16,14 @@ knows the job was not running when it was offered: its first run there is no tak
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Protocol
 
 import psycopg
 
 from uidt.job.key import JobKey
+from uidt.store import pg_claims
 from uidt.store.fleet import OFFERED_EXPIRY
 from uidt.store.pg_leases import (
     CHANNEL,
@@ -32,8 +34,20 @@ from uidt.store.pg_leases import (
     LeaseBook,
     key_args,
 )
+from uidt.store.record import JobRecord
 
 _Conn = psycopg.Connection[Any]
+
+
+class _Claim(Protocol):
+    def __call__(
+        self,
+        limit: int | None,
+        *,
+        adopt_own: bool,
+        exclude: Collection[JobKey] = (),
+        only: Collection[tuple[JobKey, int]] | None = None,
+    ) -> list[JobRecord]: ...
 
 
 def offer(book: LeaseBook, conn: _Conn, keys: Sequence[JobKey]) -> list[JobKey]:
@@ -86,3 +100,84 @@ def reclaim(book: LeaseBook, conn: _Conn, key: JobKey) -> int:
     del book.offered[key]
     book.held[key] = int(row[0])
     return int(row[0])
+
+
+class PostgresOffers:
+    """:class:`~uidt.store.base.OfferingStore` of a :class:`~uidt.store.postgres.PostgresJobStore`
+    (its ``offering``): the store hands in its transaction runner, lease book, lock, claim and
+    record decoder."""
+
+    def __init__(
+        self,
+        *,
+        run: Callable[[str, Callable[[_Conn], Any]], Any],
+        leases: LeaseBook,
+        lock: threading.RLock,
+        claim: _Claim,
+        decode: Callable[[str], JobRecord],
+    ) -> None:
+        self._run, self._leases, self._lock = run, leases, lock
+        self._claim, self._decode = claim, decode
+
+    def held(self) -> dict[JobKey, int]:
+        """The jobs this host holds, with the lease generation of each (never waits)."""
+        return self._leases.held_now()
+
+    @property
+    def offered(self) -> list[JobKey]:
+        """The jobs this host offered (or stored for hosts with labels it lacks) and that no
+        other host has claimed yet, as far as this host knows (never waits)."""
+        return list(self._leases.offered)
+
+    def peek(self, limit: int, exclude: Collection[JobKey] = ()) -> list[tuple[JobRecord, int]]:
+        """The first ``limit`` jobs a claim would take, not claimed: records (as loaded) and
+        lease generations, so a host can claim only those it can start now."""
+        rows = self._run("peek", lambda c: pg_claims.peek(self._leases, c, limit, exclude))
+        found: list[tuple[JobRecord, int]] = []
+        for _key, generation, text in rows:
+            record = self._decode(text)
+            record.num_failures = record.num_system_stops = 0
+            found.append((record, generation))
+        return found
+
+    def claim(
+        self,
+        limit: int | None = None,
+        exclude: Collection[JobKey] = (),
+        only: Collection[tuple[JobKey, int]] | None = None,
+    ) -> list[JobRecord]:
+        """Claim as the store's ``claim``, never the jobs in ``exclude``; with ``only``, just
+        those (job, generation) pairs, if still free (:meth:`peek` showed them)."""
+        return self._claim(limit, adopt_own=False, exclude=exclude, only=only)
+
+    def offer(self, keys: Sequence[JobKey]) -> list[JobKey]:
+        """Offer held jobs this host cannot start now to the other hosts (:func:`offer`); the
+        keys offered."""
+        done: list[JobKey] = self._run("offer", lambda c: offer(self._leases, c, keys))
+        return done
+
+    def reclaim(self, key: JobKey) -> int:
+        """Take back a job this host offered, to start it here (:func:`reclaim`); its new
+        lease generation.
+
+        Raises:
+            LeaseLostError: another host claimed it meanwhile (this host must not start it).
+        """
+        generation: int = self._run("reclaim", lambda c: reclaim(self._leases, c, key))
+        return generation
+
+    def from_offer(self, key: JobKey) -> bool:
+        """Whether this host's latest claim of ``key`` took it from another host's offer (it
+        was not running then: its first run here is no takeover). Never waits."""
+        return key in self._leases.from_offers
+
+    def has_lost(self, key: JobKey) -> bool:
+        """Whether this host lost ``key``'s lease (another host claimed it, or it was removed)
+        and did not get it back. Never waits."""
+        return key in self._leases.lost
+
+    def withdraw(self, key: JobKey) -> None:
+        """Forget this host's copy of an offered job: free to claim for every host, this one
+        included (in memory only; the row is already free)."""
+        with self._lock:
+            self._leases.offered.pop(key, None)

@@ -54,6 +54,7 @@ from uidt.store.pg_fleet import PostgresFleet, supersede
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
 from uidt.store.pg_leasing import LeasingMixin
 from uidt.store.pg_notifications import NotificationsMixin
+from uidt.store.pg_offers import PostgresOffers
 from uidt.store.pg_outage import (
     OutageBreaker,
     heartbeat_period_ms,
@@ -123,6 +124,14 @@ class PostgresJobStore(LeasingMixin, NotificationsMixin, ReadingsMixin, StoreCon
             decode=self._decode,
             decode_notification=self._decode_notification,
             release=self.release,
+        )
+        #: Offering the jobs this host cannot start now to the other hosts (docs/fleet.md).
+        self.offering = PostgresOffers(
+            run=self._run,
+            leases=self._leases,
+            lock=self._lock,
+            claim=self._claim,
+            decode=self._decode,
         )
         timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
         options = {"autocommit": True, **timeout, **link_options(url, lease_ms)}
