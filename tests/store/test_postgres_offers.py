@@ -185,3 +185,19 @@ def test_a_job_claimed_from_an_offer_is_known_so_and_the_fleet_view_says_offered
     assert [r.key for r in b.claim()] == [key(1), key(2)]
     assert b.offering.from_offer(key(1))  # its first run on b is no takeover of a run
     assert not b.offering.from_offer(key(2))
+
+
+def test_many_jobs_are_offered_in_one_statement_each_told_once(
+    host: Host, postgres_url: str
+) -> None:
+    a = host("a")
+    for job_id in range(1, 201):
+        a.put_job(make_record(job_id=job_id))
+    with psycopg.connect(postgres_url, autocommit=True) as listener:
+        listener.execute("LISTEN uidt_jobs")
+        done = a.offering.offer([key(n) for n in range(200, 0, -1)])
+        heard = [n.payload for n in listener.notifies(timeout=2, stop_after=200)]
+    assert done == [key(n) for n in range(200, 0, -1)]  # in the order given
+    assert sorted(heard) == sorted(f"com.example/{n}" for n in range(1, 201))
+    assert a.held() == {}
+    assert len(set(a.offering.offered)) == 200

@@ -33,6 +33,7 @@ from uidt.store.pg_leases import (
     NOW,
     LeaseBook,
     key_args,
+    key_of,
 )
 from uidt.store.record import JobRecord
 
@@ -52,25 +53,32 @@ class _Claim(Protocol):
 
 def offer(book: LeaseBook, conn: _Conn, keys: Sequence[JobKey]) -> list[JobKey]:
     """Give the leases of ``keys`` this host holds back as offers (fenced, a new generation,
-    notified); the keys offered. A job this host no longer holds is left alone: its next
-    heartbeat reports it lost."""
-    done: list[JobKey] = []
-    for key in keys:
-        generation = book.held.get(key)
-        if generation is None:
-            continue
-        row = conn.execute(
-            "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = %(offered)s, "
-            f"lease_generation = {GENERATION} "
-            f"WHERE {KEY} AND lease_owner = %(me)s AND lease_generation = %(gen)s "
-            f"RETURNING lease_generation, pg_notify(%(channel)s, {KEY_TEXT})",
-            book.args(**key_args(key), gen=generation, channel=CHANNEL, offered=OFFERED_EXPIRY),
-        ).fetchone()
-        if row is None:
-            continue
+    notified), in one statement however many; the keys offered, in the order given. A job this
+    host no longer holds is left alone: its next heartbeat reports it lost."""
+    mine = [key for key in dict.fromkeys(keys) if key in book.held]
+    if not mine:
+        return []
+    rows = conn.execute(
+        "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = %(offered)s, "
+        f"lease_generation = {GENERATION} "
+        "WHERE lease_owner = %(me)s AND (app, namespace, job_id, lease_generation) IN "
+        "(SELECT * FROM unnest(%(apps)s::text[], %(nss)s::text[], %(ids)s::bigint[], "
+        "%(gens)s::bigint[])) "
+        f"RETURNING app, namespace, job_id, lease_generation, pg_notify(%(channel)s, {KEY_TEXT})",
+        book.args(
+            apps=[k.app for k in mine],
+            nss=[k.namespace or "" for k in mine],
+            ids=[k.job_id for k in mine],
+            gens=[book.held[k] for k in mine],
+            channel=CHANNEL,
+            offered=OFFERED_EXPIRY,
+        ),
+    ).fetchall()
+    generations = {key_of(row): int(row[3]) for row in rows}
+    done = [key for key in mine if key in generations]
+    for key in done:
         del book.held[key]
-        book.offered[key] = int(row[0])
-        done.append(key)
+        book.offered[key] = generations[key]
     return done
 
 
