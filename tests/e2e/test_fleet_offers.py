@@ -64,12 +64,13 @@ def test_a_download_its_host_cannot_start_runs_on_the_host_that_can(
             a_log = (homes[0] / "logs" / "daemon.log").read_text()
             b_log = (homes[1] / "logs" / "daemon.log").read_text()
             said = "offered to the other hosts (a constraint unmet on this host's readings)"
-            assert said in a_log
-            assert "took over 1 job(s)" in b_log
-            assert "took over" not in a_log
+            logs = f"host-a:\n{a_log}\nhost-b:\n{b_log}"
+            assert said in a_log, logs
+            assert "took over 1 job(s)" in b_log, logs
+            assert "took over" not in a_log, logs
             runs = _runs(homes)
             hosts = {Path(run.dest).name: run.host for run in runs}
-            assert hosts == {"any.bin": "host-a", "wifi.bin": "host-b"}
+            assert hosts == {"any.bin": "host-a", "wifi.bin": "host-b"}, (runs, logs)
             assert overlaps(runs) == []
             # nobody can start the third now: it waits on host-a, with its reason, untaken
             host_b.shell("device", "set", "metered=true")
