@@ -22,6 +22,10 @@ from .conftest import Daemon, wait_for
 pytestmark = pytest.mark.postgres
 
 
+def _log(home: Path) -> str:
+    return (home / "logs" / "daemon.log").read_text()
+
+
 def _runs(homes: list[Path]) -> list[RunSpan]:
     return read_runs(log for home in homes for log in (home / "logs").glob("worker-*"))
 
@@ -61,11 +65,11 @@ def test_a_download_its_host_cannot_start_runs_on_the_host_that_can(
             wait_for(lambda: dest["any"].exists() and dest["wifi"].exists(), what="two files")
             for name in ("any", "wifi"):
                 assert dest[name].read_bytes() == data[name]
-            a_log = (homes[0] / "logs" / "daemon.log").read_text()
-            b_log = (homes[1] / "logs" / "daemon.log").read_text()
             said = "offered to the other hosts (a constraint unmet on this host's readings)"
+            # host-a logs its offer once the store answered; host-b may have finished first
+            wait_for(lambda: said in _log(homes[0]), what="host-a's offer in its log")
+            a_log, b_log = _log(homes[0]), _log(homes[1])
             logs = f"host-a:\n{a_log}\nhost-b:\n{b_log}"
-            assert said in a_log, logs
             assert "took over 1 job(s)" in b_log, logs
             assert "took over" not in a_log, logs
             runs = _runs(homes)
@@ -77,10 +81,7 @@ def test_a_download_its_host_cannot_start_runs_on_the_host_that_can(
             url = server.url("/later.bin")
             done = host_a.uidt("download", url, "-o", str(dest["later"]), "--network", "unmetered")
             assert done.returncode == 0, done.stderr
-            wait_for(
-                lambda: said in (homes[0] / "logs" / "daemon.log").read_text().split(said, 1)[1],
-                what="the third job's offer",
-            )
+            wait_for(lambda: _log(homes[0]).count(said) == 2, what="the third job's offer")
             [waiting] = [j for j in host_a.uidt_json("jobs", "--json") if j["state"] != "active"]
             assert waiting["pending_reasons"] == [int(PendingReason.CONSTRAINT_CONNECTIVITY)]
             [other] = host_b.uidt_json("jobs", "--fleet", "--json")["jobs"]
@@ -96,7 +97,7 @@ def test_a_download_its_host_cannot_start_runs_on_the_host_that_can(
             wait_for(dest["later"].exists, what="the third file, on host-a")
             assert dest["later"].read_bytes() == data["later"]
             assert {Path(r.dest).name: r.host for r in _runs(homes)}["later.bin"] == "host-a"
-            assert "took over 1 job(s)" in (homes[1] / "logs" / "daemon.log").read_text()
+            assert "took over 1 job(s)" in _log(homes[1])
         finally:
             host_a.stop()
             host_b.stop()
