@@ -341,3 +341,31 @@ async def test_a_stop_request_reaches_the_holder_at_once_not_at_its_tick(
     finally:
         a.close()
         b.close()
+
+
+@pg
+async def test_a_stop_for_a_job_that_moved_is_carried_out_as_the_new_holder_claims_it(
+    postgres_url: str,
+) -> None:
+    """The request names host-a (the holder when sent), which died; host-c claims the job
+    after its lease expired and carries the request out with that claim: no tick of host-c
+    runs here at all (before, it waited for host-c's next tick, up to a third of the lease)."""
+    from uidt.daemon.leases import LeaseKeeper
+
+    clock = LeaseClock()
+    with StoreHosts(postgres_url, lease_ms=60_000, clock=clock) as hosts:
+        a, b, c = hosts.open("host-a"), hosts.open("host-b"), hosts.open("host-c")
+        a.put_job(make_record(job_id=1, extra={"generation": 5}))
+        desk_b, _ = _desk(b)
+        (sent,) = (await desk_b.stop_app(APP))["sent"]
+        assert sent["sent_to"] == "host-a"
+        clock.advance(60_000)  # host-a died: its lease expired
+        desk_c, runtime_c = _desk(c)
+        keeper = LeaseKeeper(c, print, on_claimed=runtime_c.adopt)
+        keeper.on_stop_request = desk_c.stop_requested
+        await keeper.claim_now()
+        assert desk_c._picking is not None  # the claim asked for a pick-up at once
+        await asyncio.wait_for(desk_c._picking, 10)
+        assert runtime_c.log[:2] == [f"adopt {KEY}", "user_stop com.example"]
+        (done,) = b.fleet.fleet_jobs().stop_requests
+        assert (done.outcome, done.done_by) == (StopOutcome.STOPPED, "host-c")

@@ -34,7 +34,14 @@ from uidt.job.key import JobKey
 from uidt.redact import redact
 from uidt.server.identity import stored_generation
 from uidt.server.status import DEMOTION_FLAGS
-from uidt.store.fleet import FleetJob, FleetSnapshot, FleetStore, StopOutcome, StopRequest
+from uidt.store.fleet import (
+    OFFERED_EXPIRY,
+    FleetJob,
+    FleetSnapshot,
+    FleetStore,
+    StopOutcome,
+    StopRequest,
+)
 
 if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
@@ -76,7 +83,9 @@ def other_host_json(job: FleetJob, now_utc_ms: int) -> dict[str, Any]:
     """
     record = job.record
     info = record.job
-    if job.host is None:
+    if job.host is None and job.lease_expires_utc_ms == OFFERED_EXPIRY:
+        lease, state = "offered", "offered by its host: waiting for a host that can start it"
+    elif job.host is None:
         lease, state = "free", "waiting for a host"
     elif job.expired:
         lease, state = (

@@ -23,6 +23,10 @@ When the store is a :class:`~uidt.store.base.LeasingJobStore` (PostgreSQL), the 
 * claims at once when told that a job became free anywhere (:meth:`LeaseKeeper.wake`, called by
   the store's listener, :mod:`uidt.store.pg_wake`): at most one claim is under way at a time,
   and wakes that come meanwhile make one more claim after it, however many they are.
+* with :attr:`LeaseKeeper.offers` (:class:`uidt.daemon.offers.FleetOffers`): claims at most
+  this host's free slots, skips the jobs it offered
+  for a constraint unmet here, offers what it cannot start now at start, after each claim and
+  at each tick, and takes an offered job back before its run starts here.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import suppress
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from uidt.errors import StoreError
 from uidt.job.key import JobKey
@@ -41,6 +45,9 @@ from uidt.job.params import JobParameters
 from uidt.store.base import LeasingJobStore
 from uidt.store.record import JobRecord
 from uidt.store.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from uidt.daemon.offers import FleetOffers
 
 log = logging.getLogger("uidt.daemon")
 
@@ -116,9 +123,15 @@ class LeaseKeeper:
         #: Jobs this host gave back since its last heartbeat (it cannot run them), by name.
         self._given_back: set[str] = set()
         self._claim_again = False
+        self._beat_again = False
         #: Told when a stop request was written (payload: the host it was sent to), by the
         #: listener: the fleet desk's :meth:`~uidt.daemon.fleet.FleetDesk.stop_requested`.
         self.on_stop_request: Callable[[str], None] | None = None
+        #: Offers what this host cannot start now, takes it back to start it (docs/fleet.md,
+        #: "Offering a job to the fleet"); set by ``uidt daemon`` on a store that offers.
+        self.offers: FleetOffers | None = None
+        #: Run beside the heartbeats while :meth:`run` runs (e.g. claiming when a slot frees).
+        self.watchers: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def period_s(self) -> float:
@@ -151,6 +164,9 @@ class LeaseKeeper:
         """
         pending: asyncio.Task[None] | None = None
         listening = None if self.wakes is None else asyncio.create_task(self._listen())
+        watching = [asyncio.ensure_future(watch()) for watch in self.watchers]
+        if self.offers is not None:  # the jobs loaded at start this host cannot start now
+            self.offers.soon()
         try:
             while True:
                 await asyncio.sleep(self.period_s)
@@ -158,7 +174,7 @@ class LeaseKeeper:
                 if pending is None or pending.done():
                     pending = asyncio.create_task(self._tick())
         finally:
-            for task in (pending, listening, self._claiming, self._beating):
+            for task in (pending, listening, self._claiming, self._beating, *watching):
                 if task is not None:
                     task.cancel()
 
@@ -174,6 +190,8 @@ class LeaseKeeper:
         await self.beat()
         self._given_back.clear()  # the periodic claim looks at everything again
         await self.claim_now()
+        if self.offers is not None:  # its readings may have changed, its slots filled
+            await self.offers.soon()
         for step in self.after_tick:
             try:
                 await step()
@@ -187,8 +205,17 @@ class LeaseKeeper:
         offered = getattr(self.store, "offered", None)  # PostgreSQL's store (a property)
         if offered is None or job not in {str(key) for key in offered}:
             return
-        if self._beating is None or self._beating.done():
-            self._beating = asyncio.get_running_loop().create_task(self.beat())
+        if self._beating is not None and not self._beating.done():
+            self._beat_again = True  # that beat may have looked before this claim: one more
+            return
+        self._beating = asyncio.get_running_loop().create_task(self._beat_until_quiet())
+
+    async def _beat_until_quiet(self) -> None:
+        while True:
+            self._beat_again = False
+            await self.beat()
+            if not self._beat_again:
+                return
 
     def wake(self, job: str = "") -> None:
         """A job became free somewhere (``app/[namespace:]id``, or ``""``: unknown): claim now
@@ -198,6 +225,11 @@ class LeaseKeeper:
         if job and job in self._given_back:
             return
         self.claim_now()
+
+    def gave_back(self, keys: Collection[JobKey]) -> None:
+        """This host gave ``keys`` back (offered them): their wakes are not for it until its
+        next heartbeat."""
+        self._given_back.update(str(key) for key in keys)
 
     def claim_now(self) -> asyncio.Task[None]:
         """Start a claim, coalesced: while one is under way, any number of calls make exactly
@@ -230,8 +262,16 @@ class LeaseKeeper:
         if self.settle_writes is not None:  # see the argument's doc
             with suppress(StoreError):  # a write that failed: the writer logged it
                 await self.settle_writes()
+        limit = self.claim_limit
+        if self.offers is not None:  # only what this host can start now: its free slots
+            limit = min(limit, self.offers.capacity())
+            if limit <= 0:
+                return
         try:
-            records = await asyncio.to_thread(self.store.claim, self.claim_limit)
+            if self.offers is not None:  # only what the core says it can start now
+                records = await self.offers.claim(limit)
+            else:
+                records = await asyncio.to_thread(self.store.claim, limit)
         except StoreError as exc:
             log.warning("claiming jobs failed: %s", exc)
             return
@@ -239,18 +279,28 @@ class LeaseKeeper:
             return
         log.info("took over %d job(s): %s", len(records), ", ".join(str(r.key) for r in records))
         refused = list(self.on_claimed(records))
-        self.taken_over.update(r.key for r in records if r.key not in refused)
+        offered = None if self.offers is None else self.offers.store.from_offer
+        self.taken_over.update(  # not a job that was not running when it was offered
+            r.key
+            for r in records
+            if r.key not in refused and not (offered is not None and offered(r.key))
+        )
         self._given_back.update(str(key) for key in refused)
         if refused:
             try:
                 await asyncio.to_thread(self.store.release, refused)
             except StoreError as exc:
                 log.warning("could not give back jobs this host cannot run: %s", exc)
+        # a stop request for a job that moved here may name its old holder: look now, not at
+        # the next tick (docs/fleet.md, "Stop from any host")
+        self._stop_requested(self.store.host_id)
+        if self.offers is not None:  # claimed, but a constraint unmet on this host's readings
+            await self.offers.offer_now(r.key for r in records if r.key not in refused)
 
     async def beat(self) -> None:
         """One heartbeat: renew, stop the jobs lost, or fence this host if the store is gone."""
         began = self._monotonic()  # the database renews at or after this
-        waiting = set(getattr(self.store, "offered", ()))  # stored for hosts with its labels
+        waiting = set(getattr(self.store, "offered", ()))  # offered, or stored for other hosts
         try:
             result = await asyncio.to_thread(self.store.heartbeat)
         except StoreError as exc:
@@ -263,7 +313,7 @@ class LeaseKeeper:
         self.last_renewed = began
         for key in result.lost:
             if key in waiting:  # it never ran here: nothing stops, the core forgets it
-                log.info("job %s: taken by a host with its labels (or removed); not here", key)
+                log.info("job %s: taken by another host (or removed); not here", key)
                 self.on_lost(key)
             else:
                 self._lost(key, "another host claimed it, or it was removed")
@@ -275,7 +325,14 @@ class LeaseKeeper:
 
     async def tag_run(self, key: JobKey, params: JobParameters) -> JobParameters:
         """``params`` of a run about to start, with its lease (:func:`with_lease`) and, for the
-        first run of a job this host took over, ``taken_over``."""
+        first run of a job this host took over, ``taken_over``.
+
+        Raises:
+            LeaseLostError: the job was offered and another host claimed it first: the run
+                must not start (the core was told, :meth:`FleetOffers.before_start`).
+        """
+        if self.offers is not None:  # LeaseLostError: another host took it, not started here
+            await self.offers.before_start(key)
         if self.writer is not None:
             params = await with_lease(self.writer, key, params)
         if key in self.taken_over and params.lease_generation is not None:

@@ -33,13 +33,14 @@ from uidt.daemon.devicehistory import DeviceHistory
 from uidt.daemon.fleet import FleetDesk
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.notificationactions import ClickSource, NotificationActions
+from uidt.daemon.offers import FleetOffers
 from uidt.daemon.scheduling import caller_of
 from uidt.daemon.shell import run_shell_command
 from uidt.daemon.shutdown import Shutdown
 from uidt.daemon.visibility import Visibility
 from uidt.device.source import DeviceSource
 from uidt.device.state import DeviceState, MemoryPressure
-from uidt.errors import InvalidJobError
+from uidt.errors import InvalidJobError, LeaseLostError
 from uidt.job.info import JobInfo
 from uidt.job.key import JobKey
 from uidt.job.params import JobParameters
@@ -75,6 +76,9 @@ class Runtime:
         #: On a shared store, what adds a run's lease to its parameters before it starts
         #: (``LeaseKeeper.tag_run``, set by ``uidt daemon``); ``None`` elsewhere.
         self.run_tagger: Callable[[JobKey, JobParameters], Awaitable[JobParameters]] | None = None
+        #: On a shared store, what offers the jobs this host cannot start now to the other
+        #: hosts (:class:`uidt.daemon.offers.FleetOffers`, set by ``uidt daemon``).
+        self.fleet_offers: FleetOffers | None = None
         self.host = host
         self.device = device
         self.clock = clock
@@ -265,9 +269,14 @@ class Runtime:
     async def _start_job(
         self, key: JobKey, run_id: int, service: str, params: JobParameters
     ) -> None:
-        """Send the run to its worker, with its lease on a shared store (the fence's)."""
+        """Send the run to its worker, with its lease on a shared store (the fence's); not at
+        all if the job was offered to the other hosts and one claimed it first (the core was
+        told: it stops the run and forgets the job)."""
         if self.run_tagger is not None:
-            params = await self.run_tagger(key, params)
+            try:
+                params = await self.run_tagger(key, params)
+            except LeaseLostError:
+                return
         await self.host.start_job(key.app, run_id, service, params)
 
     def _refresh_bandwidth_shares(self) -> None:

@@ -78,4 +78,6 @@ async def schedule_durably(
                 rt.store.remove_job(record.key)
             else:
                 rt.store.put_job(job_record(rt.service, status))
+    if result == RESULT_SUCCESS and rt.fleet_offers is not None:
+        rt.fleet_offers.soon([record.key])  # not startable here now: offered to other hosts
     return result

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from uidt.daemon.leases import LeaseKeeper
     from uidt.daemon.runtime import Runtime
     from uidt.daemon.systemd import Handoff
+    from uidt.store.base import OfferingStore
     from uidt.store.writer import StoreWriter
     from uidt.web.server import WebServer
 
@@ -190,7 +191,7 @@ def keep_leases(
     from uidt.daemon.fleet import FleetDesk
     from uidt.daemon.leases import LeaseKeeper
     from uidt.server.events import LeaseLost
-    from uidt.store.base import LeasingJobStore
+    from uidt.store.base import HasOffering, LeasingJobStore
     from uidt.store.fleet import HasFleet
 
     if not isinstance(writer.store, LeasingJobStore):
@@ -203,7 +204,7 @@ def keep_leases(
         lambda key: runtime.apply(LeaseLost(key)),
         on_claimed=runtime.adopt,
         writer=writer,
-        wakes=WakeListener(url) if isinstance(url, str) else None,
+        wakes=WakeListener(url, lease_ms=writer.store.lease_ms) if isinstance(url, str) else None,
         settle_writes=writer.sync,
     )
     writer.lease_lost = keeper.lost_from_thread(loop)
@@ -211,6 +212,8 @@ def keep_leases(
         runtime.fleet = FleetDesk(runtime, writer.store.fleet)
         keeper.after_tick.append(runtime.fleet.tick)
         keeper.on_stop_request = runtime.fleet.stop_requested  # heard at once, not at a tick
+    if isinstance(writer.store, HasOffering):
+        offer_to_fleet(runtime, keeper, writer.store.offering)
     runtime.run_tagger = keeper.tag_run
     log.info(
         "shared store: this host is %s, leases of %d s, labels %s",
@@ -219,6 +222,55 @@ def keep_leases(
         ",".join(runtime.service.settings.host_labels) or "none",
     )
     return keeper
+
+
+def offer_to_fleet(runtime: Runtime, keeper: LeaseKeeper, store: OfferingStore) -> None:
+    """Wire :class:`~uidt.daemon.offers.FleetOffers` between the core, the store and the keeper:
+    this host offers what it cannot start now, claims only what it can, and looks for claimable
+    jobs as soon as its readings change (docs/fleet.md, "Offering a job to the fleet")."""
+    from uidt.daemon.offers import FleetOffers
+    from uidt.server.events import LeaseLost
+
+    queries = runtime.service.queries
+    offers = FleetOffers(
+        store,
+        decide=queries.fleet_offers,
+        choose=queries.startable,
+        capacity=queries.free_slots,
+        device_seq=lambda: runtime.device_seq,
+        settle_writes=runtime.store.sync,
+        gave_back=keeper.gave_back,
+        lost=lambda key: runtime.apply(LeaseLost(key)),
+    )
+    keeper.offers = offers
+    keeper.watchers.append(lambda: claim_when_slots_free(runtime, keeper))
+    runtime.fleet_offers = offers
+    runtime.device.add_listener(lambda _state: _claim_on_loop(keeper))
+
+
+async def claim_when_slots_free(runtime: Runtime, keeper: LeaseKeeper) -> None:
+    """Claim as soon as this host has more free slots than after the last flush (a run
+    ended): jobs other hosts offered while it was full wait no longer than that, not until
+    its next tick."""
+    free = runtime.service.queries.free_slots
+    before = free()
+    while True:
+        await runtime.changes.wait(runtime.changes.version, 3600.0)
+        now = free()
+        if now > before:
+            keeper.claim_now()
+        before = now
+
+
+def _claim_on_loop(keeper: LeaseKeeper) -> None:
+    """Claim now, when called on the event loop (device sources tell their listeners there)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    keeper.claim_now()
 
 
 async def serve_page(runtime: Runtime, settings: Settings) -> WebServer | None:

@@ -53,8 +53,8 @@ def blocks_for(
     )
 
 
-def evaluate(core: SchedulerCore, status: JobStatus) -> None:
-    """Controllers set the job's bits; readiness and pending reasons follow."""
+def satisfied_bits(core: SchedulerCore, status: JobStatus) -> int:
+    """The constraint bits the controllers find satisfied for ``status`` now (no change made)."""
     device = core.device
     now = core.now()
     key = status.key
@@ -77,7 +77,14 @@ def evaluate(core: SchedulerCore, status: JobStatus) -> None:
         bits |= Bit.CONNECTIVITY
     if status.earliest_run_elapsed is None or now >= status.earliest_run_elapsed:
         bits |= Bit.TIMING_DELAY
-    status.satisfied = bits
+    return bits
+
+
+def evaluate(core: SchedulerCore, status: JobStatus) -> None:
+    """Controllers set the job's bits; readiness and pending reasons follow."""
+    now = core.now()
+    key = status.key
+    status.satisfied = satisfied_bits(core, status)
     ctx = core.run_table.get(key)
     blocks = blocks_for(core, status, ctx)
     status.restricted = blocks.restricted

@@ -9,6 +9,7 @@ re-evaluated before its reasons are read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from uidt.job.info import JobInfo
@@ -16,7 +17,15 @@ from uidt.job.key import JobKey
 from uidt.job.reasons import PendingReason
 from uidt.server import snapshot
 from uidt.server.evaluation import evaluate
+from uidt.server.fleetoffer import (
+    ClaimChoice,
+    OfferReason,
+    free_slots,
+    jobs_to_offer,
+    startable_records,
+)
 from uidt.server.status import JobStatus, key_order
+from uidt.store.record import JobRecord
 
 if TYPE_CHECKING:
     from uidt.server.core import SchedulerCore
@@ -83,6 +92,20 @@ class Queries:
         """A scheduled job's bytes done over time, ``[[utc_ms, bytes], …]`` (bounded samples)."""
         status = self.find(app, namespace, job_id)
         return [] if status is None else status.byte_samples.to_json()
+
+    def fleet_offers(self, keys: Iterable[JobKey] | None = None) -> dict[JobKey, OfferReason]:
+        """The jobs among ``keys`` (default: all) this host cannot start now for a reason
+        another host might not share, with that reason (:mod:`uidt.server.fleetoffer`)."""
+        return jobs_to_offer(self._core, keys)
+
+    def free_slots(self) -> int:
+        """Execution slots this host could fill now (what a shared store's claim may take)."""
+        return free_slots(self._core)
+
+    def startable(self, records: Sequence[JobRecord]) -> ClaimChoice:
+        """Of the jobs free to claim, the ones this host could start now, within its free
+        slots (what a shared store's claim takes), and the ones it could not."""
+        return startable_records(self._core, records)
 
     def jobs_snapshot(
         self, app: str | None = None, *, include_ended: bool = False

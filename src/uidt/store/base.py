@@ -42,7 +42,7 @@ Single-host stores (memory, SQLite) simply do not implement it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -175,6 +175,63 @@ class LeasingJobStore(Protocol):
     def release_all(self) -> None:
         """Give up every lease this host holds (clean shutdown)."""
         ...
+
+
+class OfferingStore(Protocol):
+    """The offers of a shared store whose hosts offer the jobs they cannot start now to the
+    others (docs/fleet.md, "Offering a job to the fleet"): the store's ``offering``."""
+
+    def held(self) -> dict[JobKey, int]:
+        """The jobs this host holds, with the lease generation of each."""
+        ...
+
+    @property
+    def offered(self) -> list[JobKey]:
+        """The jobs this host stored or gave back free to claim and keeps a copy of (never
+        waits)."""
+        ...
+
+    def peek(self, limit: int, exclude: Collection[JobKey] = ()) -> list[tuple[JobRecord, int]]:
+        """The first ``limit`` jobs a claim would take, not claimed, with generations."""
+        ...
+
+    def claim(
+        self,
+        limit: int | None = None,
+        exclude: Collection[JobKey] = (),
+        only: Collection[tuple[JobKey, int]] | None = None,
+    ) -> list[JobRecord]:
+        """As :meth:`LeasingJobStore.claim`, never the jobs in ``exclude`` nor the offered
+        ones; with ``only``, just those (job, generation) pairs if still free."""
+        ...
+
+    def offer(self, keys: Sequence[JobKey]) -> list[JobKey]:
+        """Give the leases of ``keys`` (held here) back, keeping a copy; the keys offered."""
+        ...
+
+    def reclaim(self, key: JobKey) -> int:
+        """Take an offered job back to start it; its generation (``LeaseLostError``: taken)."""
+        ...
+
+    def from_offer(self, key: JobKey) -> bool:
+        """Whether this host's latest claim of the job took it from another host's offer."""
+        ...
+
+    def has_lost(self, key: JobKey) -> bool:
+        """Whether this host lost the job's lease and did not get it back (never waits)."""
+        ...
+
+    def withdraw(self, key: JobKey) -> None:
+        """Forget this host's copy of an offered job (it could not take it back): it stays
+        free to claim for every host, this one included."""
+        ...
+
+
+@runtime_checkable
+class HasOffering(Protocol):
+    """A shared store with :class:`OfferingStore` offers (PostgreSQL's)."""
+
+    offering: OfferingStore
 
 
 def reloaded(record: JobRecord) -> JobRecord:

@@ -58,6 +58,12 @@ class StopRequest:
         return self.outcome is not None
 
 
+#: ``lease_expires_utc_ms`` of a job its holder offered to the other hosts while it was not
+#: running (no free slot there, a constraint unmet on its readings; docs/fleet.md): free to
+#: claim like a lease given back (``0``), and its offering host still shows it, waiting.
+OFFERED_EXPIRY = -1
+
+
 @dataclass(frozen=True, slots=True)
 class FleetJob:
     """A job in the shared store, as the store knows it."""
@@ -65,6 +71,7 @@ class FleetJob:
     record: JobRecord
     #: The host named in the lease (``None``: free, nobody holds it).
     host: str | None
+    #: :data:`OFFERED_EXPIRY` for a job offered by its host (free, ``host`` ``None``).
     lease_expires_utc_ms: int
     lease_generation: int
     #: The lease ran out (its host died, froze or lost the database) and nobody claimed it yet.

@@ -89,6 +89,9 @@ class LeaseBook:
         self.held: dict[JobKey, int] = {}  # job -> the generation this host holds
         self.offered: dict[JobKey, int] = {}  # job -> its generation when this host stored it
         self.lost: set[JobKey] = set()
+        #: Jobs this host claimed from another host's offer (:data:`OFFERED_EXPIRY`): they were
+        #: not running when offered, so their first run here is no takeover of a run.
+        self.from_offers: set[JobKey] = set()
         #: Set without the store's lock by :meth:`request_fence` (the lock may be stuck in a call
         #: to an unanswering database); carried out by :meth:`settle` at the next store call.
         self.fence_requested = False
@@ -114,10 +117,11 @@ class LeaseBook:
         return set(labels) <= set(self.labels)
 
     def lose(self, key: JobKey, why: str) -> LeaseLostError:
-        """Note ``key`` as lost; the error to raise."""
+        """Note ``key`` as lost; the error to raise. (Lost first: a reader without the lock never
+        sees the job neither held, offered nor lost.)"""
+        self.lost.add(key)
         self.held.pop(key, None)
         self.offered.pop(key, None)
-        self.lost.add(key)
         return LeaseLostError(f"job {key}: host {self.host_id} lost its lease ({why})", key)
 
     # -- writes of one job ----------------------------------------------------------------
@@ -225,45 +229,6 @@ class LeaseBook:
         return False
 
     # -- many jobs ------------------------------------------------------------------------
-
-    def claim(self, conn: _Conn, limit: int | None, *, adopt_own: bool) -> list[tuple[JobKey, str]]:
-        """Claim free or expired jobs (and this host's own, if ``adopt_own``): keys and records."""
-        own = " OR lease_owner = %(me)s" if adopt_own else ""
-        bound = "" if limit is None else " LIMIT %(limit)s"
-        if adopt_own:  # this host's own jobs it may not run (its labels changed): free them
-            freed = conn.execute(
-                "UPDATE uidt_jobs SET lease_owner = NULL, lease_expires_utc_ms = 0 "
-                f"WHERE lease_owner = %(me)s AND NOT {self.runnable} "
-                "RETURNING app, namespace, job_id",
-                self.args(),
-            ).fetchall()
-            for row in freed:
-                notify(conn, key_of(row))
-        # one round trip: pick (skipping rows other hosts are claiming), take, and tell the
-        # writers of the jobs that were free (offered jobs) that they were taken
-        rows = conn.execute(
-            "WITH picked AS (SELECT app, namespace, job_id, lease_owner IS NULL AS was_free "
-            f"FROM uidt_jobs WHERE ({CLAIMABLE}{own}) AND {self.runnable} "
-            f"ORDER BY enqueue_time_utc_ms, app, namespace, job_id{bound} "
-            "FOR UPDATE SKIP LOCKED), "
-            "claimed AS (UPDATE uidt_jobs AS j SET lease_owner = %(me)s, "
-            f"lease_expires_utc_ms = {NOW} + %(ttl)s, lease_generation = {GENERATION} "
-            "FROM picked WHERE j.app = picked.app AND j.namespace = picked.namespace "
-            "AND j.job_id = picked.job_id "
-            "RETURNING j.app, j.namespace, j.job_id, j.record, j.lease_generation, "
-            "picked.was_free) "
-            "SELECT app, namespace, job_id, record, lease_generation, "
-            f"CASE WHEN was_free THEN pg_notify(%(taken)s, {KEY_TEXT}) END FROM claimed",
-            self.args(limit=limit, taken=TAKEN_CHANNEL),
-        ).fetchall()
-        found: list[tuple[JobKey, str]] = []
-        for row in rows:
-            key = key_of(row)
-            self.held[key] = int(row[4])
-            self.offered.pop(key, None)
-            self.lost.discard(key)
-            found.append((key, row[3]))
-        return found
 
     def renew(self, conn: _Conn) -> Heartbeat:
         """Renew exactly the (job, generation) pairs held; the ones not renewed are lost, and

@@ -14,7 +14,8 @@ The first call to meet the outage need not wait the whole 10 s either:
 to connect have failed meanwhile (a server that refuses, a socket gone). A server that
 accepts nothing and refuses nothing (packets dropped: a partition) is found by libpq's
 ``tcp_user_timeout`` and keepalives on every connection (a heartbeat period,
-:func:`uidt.store.postgres.link_options`), so that call fails within about a period as well.
+:func:`link_options`; the pool's and the listening one of :mod:`uidt.store.pg_wake`), so that
+call fails within about a period as well.
 """
 
 from __future__ import annotations
@@ -25,6 +26,32 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from psycopg_pool import ConnectionPool, PoolTimeout
+
+
+def heartbeat_period_ms(lease_ms: int) -> int:
+    """A third of the lease (how often the daemon renews), at least one second."""
+    return max(1000, lease_ms // 3)
+
+
+def link_options(url: str, lease_ms: int) -> dict[str, int]:
+    """libpq's TCP settings that make a cut link fail within about a heartbeat period.
+
+    A partition drops packets: nothing refuses, nothing answers, and a query sent on a pooled
+    connection would wait for the kernel's retransmissions (minutes). ``tcp_user_timeout``
+    closes the connection once sent data stayed unacknowledged for a heartbeat period, and
+    keepalives find an idle connection's peer gone within about the same. libpq ignores them
+    on unix sockets; a setting the URL names itself is left to it.
+    """
+    period_ms = heartbeat_period_ms(lease_ms)
+    options = {
+        "keepalives": 1,
+        "keepalives_idle": max(1, period_ms // 1000),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": period_ms,
+    }
+    return {name: value for name, value in options.items() if name not in url}
+
 
 #: The most a call waits for a connection while the database is known to be away.
 OUTAGE_WAIT_S = 0.1

@@ -17,7 +17,9 @@ lease tick.
 A lost connection (the server restarted, the network failed) is said once in the log and opened
 again with a growing pause (:data:`BACKOFF_S`); meanwhile the periodic claim covers, and once
 connected again the listener wakes the daemon once, for whatever was freed while it was deaf.
-A connection that silently stopped answering (a cut network) is found by a ``SELECT 1`` after
+A connection that silently stopped answering (a cut network) is found by the TCP settings the
+store's pool uses (``tcp_user_timeout`` and keepalives of a heartbeat period,
+:func:`uidt.store.pg_outage.link_options`: about a period), and else by a ``SELECT 1`` after
 :attr:`WakeListener.ping_s` without a notification.
 """
 
@@ -31,7 +33,9 @@ from typing import Any
 import psycopg
 
 from uidt.store.pg_leases import CHANNEL, STOP_CHANNEL, TAKEN_CHANNEL
+from uidt.store.pg_outage import link_options
 from uidt.store.pg_schema import redact
+from uidt.store.postgres import DEFAULT_LEASE_MS
 
 log = logging.getLogger("uidt.daemon")
 
@@ -53,8 +57,9 @@ class WakeListener:
         backoff_s: Sequence[float] = BACKOFF_S,
         ping_s: float = PING_S,
         timeout_s: float = TIMEOUT_S,
+        lease_ms: int = DEFAULT_LEASE_MS,
     ) -> None:
-        self.url = url
+        self.url, self.lease_ms = url, lease_ms
         self.backoff_s = tuple(backoff_s) or (1.0,)
         self.ping_s, self.timeout_s = ping_s, timeout_s
         #: Listening now (``uidt dumpsys``, tests); notifications heard; connections lost.
@@ -131,4 +136,5 @@ class WakeListener:
         options: dict[str, Any] = {"autocommit": True, "application_name": "uidt-wake"}
         if "connect_timeout" not in self.url:
             options["connect_timeout"] = int(self.timeout_s)
+        options.update(link_options(self.url, self.lease_ms))  # as the pool's connections
         return await psycopg.AsyncConnection.connect(self.url, **options)

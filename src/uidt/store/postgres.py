@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -46,16 +45,23 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from uidt.device.history import BadReadingError, DeviceReading
 from uidt.errors import LeaseLostError, StoreError
 from uidt.job.key import JobKey
 from uidt.store import codec
-from uidt.store.base import Heartbeat, StoreContextMixin, sort_key
+from uidt.store.base import StoreContextMixin, sort_key
 from uidt.store.batch import StoreWrite, apply_write_on
 from uidt.store.pg_fleet import PostgresFleet, supersede
 from uidt.store.pg_leases import KEY, LeaseBook, key_args
+from uidt.store.pg_leasing import LeasingMixin
 from uidt.store.pg_notifications import NotificationsMixin
-from uidt.store.pg_outage import OutageBreaker, pooled_connection
+from uidt.store.pg_offers import PostgresOffers
+from uidt.store.pg_outage import (
+    OutageBreaker,
+    heartbeat_period_ms,
+    link_options,
+    pooled_connection,
+)
+from uidt.store.pg_readings import ReadingsMixin
 from uidt.store.pg_schema import guard, prepare, redact
 from uidt.store.record import AppRecord, JobRecord
 
@@ -67,38 +73,13 @@ DEFAULT_LEASE_MS = 30_000
 CONNECT_TIMEOUT_S = 10
 
 
-def heartbeat_period_ms(lease_ms: int) -> int:
-    """A third of the lease (how often the daemon renews), at least one second."""
-    return max(1000, lease_ms // 3)
-
-
 def normal_wait_s(lease_ms: int) -> float:
     """How long a call waits for a connection while the database answers: a heartbeat period,
     at most :data:`CONNECT_TIMEOUT_S` (a host waiting longer has fenced itself meanwhile)."""
     return min(float(CONNECT_TIMEOUT_S), heartbeat_period_ms(lease_ms) / 1000)
 
 
-def link_options(url: str, lease_ms: int) -> dict[str, int]:
-    """libpq's TCP settings that make a cut link fail within about a heartbeat period.
-
-    A partition drops packets: nothing refuses, nothing answers, and a query sent on a pooled
-    connection would wait for the kernel's retransmissions (minutes). ``tcp_user_timeout``
-    closes the connection once sent data stayed unacknowledged for a heartbeat period, and
-    keepalives find an idle connection's peer gone within about the same. libpq ignores them
-    on unix sockets; a setting the URL names itself is left to it.
-    """
-    period_ms = heartbeat_period_ms(lease_ms)
-    options = {
-        "keepalives": 1,
-        "keepalives_idle": max(1, period_ms // 1000),
-        "keepalives_interval": 1,
-        "keepalives_count": 3,
-        "tcp_user_timeout": period_ms,
-    }
-    return {name: value for name, value in options.items() if name not in url}
-
-
-class PostgresJobStore(NotificationsMixin, StoreContextMixin):
+class PostgresJobStore(LeasingMixin, NotificationsMixin, ReadingsMixin, StoreContextMixin):
     """A shared :class:`~uidt.store.base.JobStore` in PostgreSQL, thread-safe (see module doc).
 
     Args:
@@ -143,6 +124,14 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
             decode=self._decode,
             decode_notification=self._decode_notification,
             release=self.release,
+        )
+        #: Offering the jobs this host cannot start now to the other hosts (docs/fleet.md).
+        self.offering = PostgresOffers(
+            run=self._run,
+            leases=self._leases,
+            lock=self._lock,
+            claim=self._claim,
+            decode=self._decode,
         )
         timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
         options = {"autocommit": True, **timeout, **link_options(url, lease_ms)}
@@ -233,7 +222,8 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
                 self._leases.delete(conn, key)  # a persisted job becomes a volatile one
             self._volatile[key] = copy.deepcopy(record)
             return
-        scheduled_here = key not in self._leases.held  # not a claimed job's update: a new one
+        # not the update of a job claimed or offered here: a new scheduling
+        scheduled_here = key not in self._leases.held and key not in self._leases.offered
         self._leases.write(
             conn,
             key,
@@ -288,65 +278,6 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         """Claim every free or expired job and adopt this host's own: what this host runs."""
         return self._claim(None, adopt_own=True)
 
-    # -- leases (LeasingJobStore) -----------------------------------------------------------
-
-    def claim(self, limit: int | None = None) -> list[JobRecord]:
-        """Claim up to ``limit`` jobs whose lease is free or expired (oldest enqueued first).
-
-        The records come as a restarted daemon loads them (failure counters reset to 0).
-        """
-        return self._claim(limit, adopt_own=False)
-
-    def _claim(self, limit: int | None, *, adopt_own: bool) -> list[JobRecord]:
-        rows = self._run("claim", lambda c: self._leases.claim(c, limit, adopt_own=adopt_own))
-        found: list[JobRecord] = []
-        for _key, text in rows:
-            record = self._decode(text)
-            record.num_failures = record.num_system_stops = 0
-            found.append(record)
-        return sorted(found, key=sort_key)
-
-    def heartbeat(self) -> Heartbeat:
-        """Renew every lease this host holds; report the ones it lost since."""
-        # never longer than a period: the keeper's next tick checks the fencing deadline anyway
-        result: Heartbeat = self._run(
-            "heartbeat", self._leases.renew, wait_s=max(0.1, self.lease_ms / 3000)
-        )
-        return result
-
-    def abandon(self) -> list[JobKey]:
-        """Give up every lease in memory only (the database is unreachable): this host writes
-        none of these jobs again; they are claimable once their leases expire. Returns them.
-
-        Never waits for the store's lock (a call may be stuck in an unanswering database): the
-        leases are dropped at once for :meth:`held`, and from the store's memory before its
-        next call."""
-        return self._leases.request_fence()
-
-    def held(self) -> dict[JobKey, int]:
-        """The jobs this host holds, with the lease generation of each (never waits)."""
-        return self._leases.held_now()
-
-    @property
-    def offered(self) -> list[JobKey]:
-        """The jobs this host stored free to claim because it lacks a label they require and
-        that no other host has claimed yet, as far as this host knows (never waits)."""
-        return list(self._leases.offered)
-
-    def lease_owner(self, key: JobKey) -> str | None:
-        owner: str | None = self._run("lease_owner", lambda c: self._leases.owner(c, key))
-        return owner
-
-    def release_all(self) -> None:
-        """Free every lease this host holds (its clean shutdown): others may claim them now."""
-        with self._lock:
-            keys = list(self._leases.held)
-        self.release(keys)
-
-    def release(self, keys: Sequence[JobKey]) -> None:
-        """Free the leases of ``keys`` this host holds (others are left alone)."""
-        self._run("release", lambda c: self._leases.release(c, keys))
-
     # -- apps -----------------------------------------------------------------------------
 
     def put_app(self, record: AppRecord) -> None:
@@ -390,59 +321,6 @@ class PostgresJobStore(NotificationsMixin, StoreContextMixin):
         self._leases.forget_app(package)
         self._volatile = {k: r for k, r in self._volatile.items() if k.app != package}
         return removed > 0
-
-    # -- device readings (this host's own: each host has its own device) --------------------
-
-    def add_device_readings(
-        self, readings: Sequence[DeviceReading], keep_since_utc_ms: int, keep_at_most: int
-    ) -> None:
-        self._run(
-            "add_device_readings",
-            lambda conn: self._add_readings(conn, readings, keep_since_utc_ms, keep_at_most),
-        )
-
-    def _add_readings(
-        self,
-        conn: psycopg.Connection[Any],
-        readings: Sequence[DeviceReading],
-        keep_since_utc_ms: int,
-        keep_at_most: int,
-    ) -> None:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO uidt_device_readings (host_id, at_utc_ms, reading) "
-                "VALUES (%s, %s, %s)",
-                [
-                    (self.host_id, r.at_utc_ms, json.dumps(r.to_dict(), sort_keys=True))
-                    for r in readings
-                ],
-            )
-        mine = {"me": self.host_id}
-        # by age, keeping the newest older one (the state at the window's start) ...
-        conn.execute(
-            "DELETE FROM uidt_device_readings WHERE host_id = %(me)s AND id < "
-            "(SELECT max(id) FROM uidt_device_readings "
-            "WHERE host_id = %(me)s AND at_utc_ms < %(since)s)",
-            {**mine, "since": keep_since_utc_ms},
-        )
-        # ... then by count
-        conn.execute(
-            "DELETE FROM uidt_device_readings WHERE host_id = %(me)s AND id <= "
-            "(SELECT id FROM uidt_device_readings WHERE host_id = %(me)s "
-            "ORDER BY id DESC LIMIT 1 OFFSET %(most)s)",
-            {**mine, "most": max(0, keep_at_most)},
-        )
-
-    def device_readings(self) -> list[DeviceReading]:
-        rows = self._run(
-            "device_readings",
-            lambda c: c.execute(
-                "SELECT reading FROM uidt_device_readings WHERE host_id = %s ORDER BY id",
-                (self.host_id,),
-            ).fetchall(),
-        )
-        with codec.unreadable(redact(self.url), "device reading", (BadReadingError, ValueError)):
-            return [DeviceReading.from_dict(json.loads(row[0])) for row in rows]
 
     def write_batch(self, writes: Sequence[StoreWrite]) -> None:
         """Carry out ``writes`` in order in one transaction; on an error none of them is kept."""
