@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import pytest
@@ -129,3 +130,51 @@ async def test_an_unknown_app_is_refused_before_anything() -> None:
         await schedule_tracked(
             cast(Runtime, StandIn()), "no.app", None, _job("a"), None, peer_pid=None, attach=True
         )
+
+
+async def test_two_schedules_of_the_same_job_at_once_attach_the_second_to_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The job is stored before the core takes it in: while the first request waits for its
+    commit, the second must not find "no such job" and schedule it again (which would replace
+    the first and end the first caller's job as cancelled)."""
+    commit = asyncio.Event()
+
+    async def slow_commit(rt: StandIn, *args: Any, **kwargs: Any) -> int:
+        await commit.wait()  # the store's write, still under way
+        return await _schedule_at_once(rt, *args, **kwargs)
+
+    monkeypatch.setattr(tracking, "schedule_durably", slow_commit)
+    rt = StandIn()
+    first = asyncio.create_task(_schedule(rt, _job("a"), attach=True))
+    second = asyncio.create_task(_schedule(rt, _job("a"), attach=True))
+    for _ in range(5):
+        await asyncio.sleep(0)  # both requests are in, the first waits for its commit
+    commit.set()
+    one, two = await first, await second
+    assert one == {"result": 1, "generation": 1, "attached": False, "replaced": None}
+    assert two == {"result": 1, "generation": 1, "attached": True, "replaced": None}
+    assert not rt.service.ended  # nothing was cancelled
+    assert len(tracking.scheduling_locks(cast(Runtime, rt))) == 0  # no lock kept per job
+
+
+async def test_schedules_of_different_jobs_do_not_wait_for_each_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held = asyncio.Event()
+
+    async def held_commit(rt: StandIn, app: str, ns: Any, job: JobInfo, *a: Any, **k: Any) -> int:
+        if job.job_id == 1:
+            await held.wait()
+        return await _schedule_at_once(rt, app, ns, job, *a, **k)
+
+    monkeypatch.setattr(tracking, "schedule_durably", held_commit)
+    rt = StandIn()
+    first = asyncio.create_task(_schedule(rt, _job("a"), attach=True))
+    other = JobInfo.Builder(2, SERVICE).set_user_initiated(True).set_extras({"url": "b"})
+    answer = await asyncio.wait_for(
+        _schedule(rt, other.set_required_network_type(NetworkType.ANY).build(), attach=True), 5
+    )
+    assert answer["result"] == 1
+    held.set()
+    assert (await first)["result"] == 1
