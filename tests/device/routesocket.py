@@ -1,5 +1,7 @@
 """``ScriptedRouteSocket``: a route socket whose messages and errors the test decides.
 
+A ``bytes`` item comes from the kernel (port id 0); a ``(bytes, port id)`` item from a process.
+
 It is readable (for ``loop.add_reader``) exactly while something is queued: a real socket pair
 carries one byte per queued item, drained when the queue runs dry.
 """
@@ -17,13 +19,13 @@ class ScriptedRouteSocket:
     def __init__(self) -> None:
         self._mine, self._theirs = socket.socketpair()
         self._mine.setblocking(False)
-        self._queue: deque[bytes | OSError] = deque()
+        self._queue: deque[bytes | tuple[bytes, int] | OSError] = deque()
         self.recv_calls = 0
         self.closed = False
         #: Set whenever the queue has been read dry.
         self.drained = asyncio.Event()
 
-    def send(self, *items: bytes | OSError) -> None:
+    def send(self, *items: bytes | tuple[bytes, int] | OSError) -> None:
         """Queue messages or errors; the socket becomes readable."""
         self.drained.clear()
         self._queue.extend(items)
@@ -39,7 +41,7 @@ class ScriptedRouteSocket:
     def fileno(self) -> int:
         return self._mine.fileno()
 
-    def recv(self, bufsize: int, /) -> bytes:
+    def recvfrom(self, bufsize: int, /) -> tuple[bytes, tuple[int, int]]:
         self.recv_calls += 1
         if self._forever is not None:
             raise self._forever
@@ -54,7 +56,9 @@ class ScriptedRouteSocket:
         item = self._queue.popleft()
         if isinstance(item, OSError):
             raise item
-        return item
+        if isinstance(item, tuple):
+            return item[0], (item[1], 0)
+        return item, (0, 1)
 
     def close(self) -> None:
         self.closed = True

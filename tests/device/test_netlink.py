@@ -7,6 +7,7 @@ import asyncio
 import errno
 import logging
 import socket
+import struct
 from collections.abc import Iterator
 
 import pytest
@@ -104,6 +105,43 @@ async def test_the_loop_calls_the_watch_when_the_socket_is_readable(
     finally:
         watch.close()
     assert sock.closed
+
+
+def test_messages_a_process_sends_are_not_news(sock: ScriptedRouteSocket) -> None:
+    """The hostile neighbour: any local process may send to the socket's port id. Only the
+    kernel's messages (port id 0) make the network be read again."""
+    changes = Changes()
+    watch = NetlinkWatch(sock, changes, LOGGER)
+    sock.send(*[(b"spoof", 4242)] * 100)
+    watch.readable()
+    assert (changes.count, watch.messages, watch.foreign) == (0, 0, 100)
+    sock.send((b"spoof", 4242), b"link")
+    watch.readable()
+    assert (changes.count, watch.messages, watch.foreign) == (1, 1, 101)
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_NETLINK"), reason="no netlink on this platform")
+def test_a_real_socket_drops_what_another_process_sends_it() -> None:
+    """A second netlink socket sends a hundred well-formed messages to the watch's port id."""
+    changes = Changes()
+    sock = open_route_socket(groups=0)  # no multicast: the host's own changes stay out
+    watch = NetlinkWatch(sock, changes, LOGGER)
+    sender = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    try:
+        sender.bind((0, 0))
+        port = sock.getsockname()[0]
+        header = struct.pack("=IHHII", 16, 16, 0, 1, sender.getsockname()[0])  # RTM_NEWLINK
+        for _ in range(100):
+            sender.sendto(header, (port, 0))  # queued on return: netlink delivers at once
+        for _ in range(100):  # one call reads them all; bounded in case some were lost
+            if watch.foreign == 100:
+                break
+            watch.readable()
+        assert watch.foreign == 100
+        assert (changes.count, watch.messages) == (0, 0)
+    finally:
+        sender.close()
+        watch.close()
 
 
 @pytest.mark.skipif(not hasattr(socket, "AF_NETLINK"), reason="no netlink on this platform")

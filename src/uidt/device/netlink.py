@@ -10,7 +10,9 @@ carrier change, address or route added or removed sends a message to every such 
 calls ``on_change()``; it does not parse them, since any of them may change the default network
 and the reader reads the whole network again anyway. It drains what is queued at each wake-up
 (at most :data:`MAX_MESSAGES_PER_WAKE`, so that a flood cannot hold the event loop). An
-overflowing socket (``ENOBUFS``: messages were lost) counts as a change too. Any other socket
+overflowing socket (``ENOBUFS``: messages were lost) counts as a change too. A message that
+does not come from the kernel (port id 0) is dropped unread: any local process may send to the
+socket's port, and it must not make the source read the network in a loop. Any other socket
 error ends the watch, logged once, after one last ``on_change()``: the caller's periodic poll
 carries on alone, and nothing spins on a socket that keeps failing.
 """
@@ -23,7 +25,7 @@ import errno
 import logging
 import socket
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 #: ``<linux/rtnetlink.h>`` multicast groups (the legacy bit masks ``bind`` takes).
 RTMGRP_LINK = 0x1
@@ -50,7 +52,7 @@ class RouteSocket(Protocol):
 
     def fileno(self) -> int: ...
 
-    def recv(self, bufsize: int, /) -> bytes: ...
+    def recvfrom(self, bufsize: int, /) -> tuple[bytes, Any]: ...
 
     def close(self) -> None: ...
 
@@ -93,9 +95,11 @@ class NetlinkWatch:
         self._on_change = on_change
         self._logger = logger
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: Messages read so far, and overflows seen (for tests and diagnostics).
+        #: Kernel messages read so far, overflows seen, and messages dropped because a process
+        #: and not the kernel sent them (for tests and diagnostics).
         self.messages = 0
         self.overflows = 0
+        self.foreign = 0
 
     @property
     def watching(self) -> bool:
@@ -124,7 +128,7 @@ class NetlinkWatch:
             if self._sock is None:
                 break
             try:
-                data = self._sock.recv(_RECV_BYTES)
+                _data, sender = self._sock.recvfrom(_RECV_BYTES)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as error:
@@ -139,9 +143,15 @@ class NetlinkWatch:
                 self.close()
                 news = True
                 break
-            if not data:
-                break
+            if not _from_kernel(sender):
+                self.foreign += 1
+                continue
             self.messages += 1
             news = True
         if news:
             self._on_change()
+
+
+def _from_kernel(sender: Any) -> bool:
+    """Whether a netlink sender address, ``(port id, groups)``, is the kernel's (port id 0)."""
+    return isinstance(sender, tuple) and len(sender) >= 1 and sender[0] == 0
