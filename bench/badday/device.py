@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.badday.linkwatch import NETWORK_DOWN, NETWORK_UP, LinkWatcher
+from bench.badday.linkwatch import NETWORK_DOWN, NETWORK_UP, LinkMonitor, LinkWatcher
 from uidt.app.connection import DaemonConnection
 from uidt.errors import UidtError
 from uidt.home.paths import resolve_paths
@@ -61,6 +61,8 @@ class DaemonDevice:
         read_link: reads the lane's link from the kernel (``True``: usable; ``None``: unread).
         now: seconds since the client started.
         notes: where failures are written, for the report.
+        monitor: reports link events at once (``ip monitor link`` in the lane's namespace);
+            without it the link is only polled.
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class DaemonDevice:
         read_link: Callable[[], bool | None],
         now: Callable[[], float],
         notes: list[str],
+        monitor: LinkMonitor | None = None,
     ) -> None:
         self._set = set_device
         self._serves = serves
@@ -84,7 +87,7 @@ class DaemonDevice:
         self.metered_told: list[tuple[float, bool]] = []
         #: When the daemon was told the link is up (True) / down (False).
         self.link_told: list[tuple[float, bool]] = []
-        self.watcher = LinkWatcher(read_link, self.tell_link)
+        self.watcher = LinkWatcher(read_link, self.tell_link, monitor=monitor)
 
     def set_metered(self, metered: bool) -> None:
         with self.lock:

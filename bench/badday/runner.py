@@ -32,7 +32,7 @@ from bench.badday.clients import UIDT, peer_named, uidt_argv
 from bench.badday.device import DaemonDevice, device_set
 from bench.badday.lanedaemon import LaneDaemon
 from bench.badday.laneproxy import LaneProxy
-from bench.badday.linkwatch import read_link
+from bench.badday.linkwatch import LinkMonitor, read_link
 from bench.badday.measure import Timeline
 from bench.badday.net import ENV_TAG, PROXY_PORT, Lane
 from bench.badday.report import RunResult
@@ -94,6 +94,7 @@ class ClientRun:
             lambda: read_link(lane.client_ns, lane.client_if),
             self.now,
             self.notes,
+            LinkMonitor(lane.client_ns, lane.client_if, env=self.env),
         )
 
     # -- processes -------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-from bench.badday.linkwatch import LinkWatcher, parse_link, read_link
+from bench.badday.linkwatch import LinkMonitor, LinkWatcher, parse_link, read_link
+from bench.badday.net import kill_in_namespace
 
 
 @pytest.mark.parametrize(
@@ -110,3 +112,113 @@ def test_the_link_is_read_inside_the_namespace(veth: tuple[str, str]) -> None:
     subprocess.run(["ip", "-n", namespace, "link", "set", interface, "up"], check=True)
     assert reads(namespace, interface, True)
     assert read_link(namespace, "nosuchlink0") is False
+
+
+class Told:
+    """What the daemon was told, with an event per telling (for threads)."""
+
+    def __init__(self) -> None:
+        self.told: list[bool] = []
+        self.heard = threading.Event()
+
+    def tell(self, up: bool) -> bool:
+        self.told.append(up)
+        self.heard.set()
+        return True
+
+    def wait_for(self, told: list[bool]) -> bool:
+        """Whether the tellings are ``told`` within 20 s."""
+        deadline = time.monotonic() + 20.0
+        while self.told != told:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.heard.wait(remaining)
+            self.heard.clear()
+        return True
+
+
+def test_a_burst_of_events_is_one_reading_not_a_wait_for_the_poll() -> None:
+    """The monitor's events (a hundred, as a link coming back brings several) make one reading,
+    after the coalescing delay; the poll is an hour away."""
+    script, told = Script([False]), Told()
+    watcher = LinkWatcher(script.read, told.tell, interval=3600.0)
+    for _ in range(100):
+        watcher.nudge()
+    watcher.start()
+    try:
+        assert told.wait_for([False])
+    finally:
+        watcher.stop()
+    assert watcher.readings == 1
+
+
+def test_the_monitor_reports_its_interface_only() -> None:
+    lines = "echo '3: other@if2: <UP>'; echo '4: cif@if3: <NO-CARRIER,UP>'; exec sleep 3600"
+    monitor = LinkMonitor("unused", "cif", argv=["sh", "-c", lines])
+    events = Events()
+    monitor.start(events)
+    try:
+        assert events.reach(2)  # its start (a change may have been missed before) and cif
+        assert not events.more.wait(0.3)
+    finally:
+        monitor.stop()
+    assert (events.count, monitor.starts) == (2, 1)
+
+
+def test_a_monitor_that_cannot_run_is_not_restarted_in_a_loop() -> None:
+    """The hostile ``ip``: it exits at once. It is tried again only after ``retry_s``."""
+    monitor = LinkMonitor("unused", "cif", retry_s=3600.0, argv=["false"])
+    events = Events()
+    monitor.start(events)
+    try:
+        assert events.reach(1)
+        assert not events.more.wait(0.5)
+    finally:
+        monitor.stop()
+    assert monitor.starts == 1
+
+
+class Events:
+    """Counts ``on_event()`` calls."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.more = threading.Event()
+
+    def __call__(self) -> None:
+        self.count += 1
+        self.more.set()
+
+    def reach(self, count: int) -> bool:
+        deadline = time.monotonic() + 20.0
+        while self.count < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.more.wait(remaining)
+            self.more.clear()
+        self.more.clear()
+        return True
+
+
+def test_the_watcher_hears_the_namespace_at_once(veth: tuple[str, str]) -> None:
+    """With the poll an hour away, only ``ip monitor link`` can explain the tellings; killed
+    with the namespace's processes (a simulated reboot), the monitor is started again."""
+    namespace, interface = veth
+    told = Told()
+    monitor = LinkMonitor(namespace, interface)
+    watcher = LinkWatcher(lambda: read_link(namespace, interface), told.tell, 3600.0, monitor)
+    watcher.start()
+    try:
+        assert reads(namespace, interface, True)
+        subprocess.run(["ip", "-n", namespace, "link", "set", interface, "down"], check=True)
+        assert told.wait_for([False])
+        subprocess.run(["ip", "-n", namespace, "link", "set", interface, "up"], check=True)
+        assert told.wait_for([False, True])
+        kill_in_namespace(namespace)
+        subprocess.run(["ip", "-n", namespace, "link", "set", interface, "down"], check=True)
+        assert told.wait_for([False, True, False])
+        assert monitor.starts >= 2
+    finally:
+        watcher.stop()

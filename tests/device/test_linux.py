@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -9,33 +11,14 @@ from typing import Any
 import pytest
 
 from uidt.device.linux import LinuxDeviceSource
+from uidt.device.netlink import COALESCE_S
 from uidt.device.state import DeviceState, MemoryPressure
 
+from .routesocket import ScriptedRouteSocket
+from .ticks import Ticks
 from .tree import route_line, set_psi, set_routes
 
 MIB = 1024 * 1024
-
-
-class Ticks:
-    """An injected sleep: each call waits until the test releases one tick."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-        self.two_waiting = asyncio.Event()
-        self.released: dict[float, asyncio.Queue[None]] = {}
-
-    def _queue(self, seconds: float) -> asyncio.Queue[None]:
-        return self.released.setdefault(seconds, asyncio.Queue())
-
-    def release(self, seconds: float) -> None:
-        """Let one sleep of ``seconds`` end."""
-        self._queue(seconds).put_nowait(None)
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        if len(self.calls) >= 2:
-            self.two_waiting.set()
-        await self._queue(seconds).get()
 
 
 def _usage(_path: Path) -> SimpleNamespace:
@@ -139,3 +122,127 @@ async def test_run_polls_with_injected_sleep(root: Path, tmp_path: Path) -> None
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+class CountingSource(LinuxDeviceSource):
+    """Counts the kernel network readings."""
+
+    readings = 0
+
+    def poll_network(self) -> None:
+        self.readings += 1
+        super().poll_network()
+
+
+@pytest.fixture
+def route_socket() -> Iterator[ScriptedRouteSocket]:
+    scripted = ScriptedRouteSocket()
+    yield scripted
+    scripted.close()
+
+
+def _netlink_source(
+    root: Path, tmp_path: Path, ticks: Ticks, sock: ScriptedRouteSocket
+) -> CountingSource:
+    return CountingSource(
+        tmp_path,
+        root=root,
+        use_dbus=False,
+        disk_usage=_usage,
+        sensors_battery=lambda: None,
+        sensors_temperatures=dict,
+        sleep=ticks,
+        poll_network_s=3600.0,
+        poll_other_s=7200.0,
+        watch_netlink=True,
+        open_netlink=lambda: sock,
+    )
+
+
+async def test_a_burst_of_notifications_is_one_reading_after_the_coalescing_delay(
+    root: Path, tmp_path: Path, route_socket: ScriptedRouteSocket
+) -> None:
+    """With an hour between polls only the kernel's notification can explain the reading; the
+    messages that keep coming while it waits for the burst to end cost nothing more."""
+    ticks = Ticks()
+    source = _netlink_source(root, tmp_path, ticks, route_socket)
+    source.readings = 0
+    task = asyncio.create_task(source.run())
+    try:
+        await asyncio.wait_for(ticks.called(3600.0), 10)
+        set_routes(root)  # the default route is gone
+        route_socket.send(*[b"link"] * 100)
+        await asyncio.wait_for(ticks.called(COALESCE_S), 10)
+        route_socket.send(*[b"addr"] * 300)  # the rest of the burst
+        await asyncio.wait_for(route_socket.drained.wait(), 10)
+        assert source.readings == 0  # not before the delay
+        ticks.release(COALESCE_S)
+        await asyncio.wait_for(ticks.called(3600.0, times=2), 10)
+        assert source.readings == 1
+        assert source.snapshot().network is None
+        assert ticks.calls.count(COALESCE_S) == 1
+        assert "changes: netlink at once, polled every 3600 s" in source.describe()["network"]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert route_socket.closed
+
+
+async def test_without_netlink_the_poll_goes_on_and_the_log_says_so_once(
+    root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse() -> ScriptedRouteSocket:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    ticks = Ticks()
+    source = _source(
+        root, tmp_path, sleep=ticks, watch_netlink=True, open_netlink=refuse, poll_network_s=1.0
+    )
+    changed = asyncio.Event()
+    source.add_listener(lambda _state: changed.set())
+    with caplog.at_level(logging.WARNING, logger="uidt.device.linux"):
+        task = asyncio.create_task(source.run())
+        try:
+            await asyncio.wait_for(ticks.called(1.0), 10)
+            set_routes(root)
+            ticks.release(1.0)
+            await asyncio.wait_for(changed.wait(), 10)
+            assert source.snapshot().network is None
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    warnings = [r.getMessage() for r in caplog.records if "notifications" in r.getMessage()]
+    assert warnings == [
+        "Cannot follow the kernel's network notifications ([Errno 1] Operation not permitted);"
+        " the network is polled every 1 s only"
+    ]
+    assert "no netlink (Operation not permitted), polled every 1 s" in source.describe()["network"]
+
+
+async def test_a_netlink_socket_that_breaks_leaves_the_poll(
+    root: Path, tmp_path: Path, route_socket: ScriptedRouteSocket
+) -> None:
+    """The socket fails for good: one reading, then the hourly poll alone; no spinning."""
+    ticks = Ticks()
+    source = _netlink_source(root, tmp_path, ticks, route_socket)
+    source.readings = 0
+    task = asyncio.create_task(source.run())
+    try:
+        await asyncio.wait_for(ticks.called(3600.0), 10)
+        route_socket.fail_forever(OSError(errno.EIO, "Input/output error"))
+        await asyncio.wait_for(ticks.called(COALESCE_S), 10)
+        ticks.release(COALESCE_S)
+        await asyncio.wait_for(ticks.called(3600.0, times=2), 10)
+        assert (source.readings, route_socket.recv_calls) == (1, 1)
+        assert "netlink stopped, polled every 3600 s" in source.describe()["network"]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+def test_a_fixture_tree_is_not_followed_by_netlink(root: Path, tmp_path: Path) -> None:
+    """Notifications about this machine say nothing about a fixture tree's files."""
+    assert "netlink off" in _source(root, tmp_path).describe()["network"]

@@ -1,9 +1,12 @@
 """``LinuxDeviceSource``: the real machine, read from ``/proc``, ``/sys``, the disk and D-Bus.
 
-Readers run in :meth:`LinuxDeviceSource.run`: the network every ``poll_network_s`` (and at once on a
-NetworkManager ``PropertiesChanged`` signal), everything else every ``poll_other_s``. A reader that
-fails keeps its last good value and is logged once until it works again. Listeners hear of a new
-snapshot only when it differs from the last one.
+Readers run in :meth:`LinuxDeviceSource.run`: the network every ``poll_network_s``, and soon
+after the kernel reports a link, address or route change (rtnetlink, :mod:`uidt.device.netlink`)
+or NetworkManager signals ``PropertiesChanged``; everything else every ``poll_other_s``. A burst
+of notifications costs one reading, ``coalesce_s`` after the first. Without netlink (a platform
+without it, or a socket that cannot be opened) the poll alone is left, and that is logged once.
+A reader that fails keeps its last good value and is logged once until it works again. Listeners
+hear of a new snapshot only when it differs from the last one.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from uidt.device.health import ReaderHealth
 from uidt.device.kernel_network import read_kernel_network
 from uidt.device.latest import LatestReadings
 from uidt.device.memory import read_memory
+from uidt.device.netlink import COALESCE_S, NetlinkWatch, RouteSocket, open_route_socket
 from uidt.device.power import SensorsBattery, read_power
 from uidt.device.power import _psutil_battery as _default_battery
 from uidt.device.source import PublishingSource
@@ -45,11 +49,15 @@ class LinuxDeviceSource(PublishingSource):
         data_dir: The uidt data directory; its volume decides "storage low".
         root: Where ``/proc`` and ``/sys`` live (a fixture tree in tests).
         clock: Records when each reading last succeeded.
-        poll_network_s: Seconds between network polls.
+        poll_network_s: Seconds between network polls (the safety net under the notifications).
         poll_other_s: Seconds between battery, storage, thermal, memory and power-saver polls.
         sleep: The sleep used between polls (tests inject one that does not wait).
         bus_address: D-Bus address to use instead of the system bus (tests use a private bus).
         use_dbus: ``False`` never touches D-Bus.
+        watch_netlink: Whether to follow the kernel's rtnetlink notifications; by default only
+            when reading the real machine (``root`` is ``/``), not a fixture tree.
+        open_netlink: Opens the route socket (tests inject a scripted one).
+        coalesce_s: Seconds between a change notification and the reading it causes.
         disk_usage, sensors_battery, sensors_temperatures: Injectable for tests.
     """
 
@@ -64,6 +72,9 @@ class LinuxDeviceSource(PublishingSource):
         sleep: Sleep = asyncio.sleep,
         bus_address: str | None = None,
         use_dbus: bool = True,
+        watch_netlink: bool | None = None,
+        open_netlink: Callable[[], RouteSocket] = open_route_socket,
+        coalesce_s: float = COALESCE_S,
         disk_usage: DiskUsage = shutil.disk_usage,
         sensors_battery: SensorsBattery = _default_battery,
         sensors_temperatures: SensorsTemperatures = _default_temperatures,
@@ -77,6 +88,11 @@ class LinuxDeviceSource(PublishingSource):
         self._sleep = sleep
         self._bus_address = bus_address
         self._use_dbus = use_dbus
+        self._watch_netlink = root == Path("/") if watch_netlink is None else watch_netlink
+        self._open_netlink = open_netlink
+        self._coalesce_s = coalesce_s
+        self._netlink: NetlinkWatch | None = None
+        self._netlink_note = "netlink not tried yet" if self._watch_netlink else "netlink off"
         self._disk_usage = disk_usage
         self._sensors_battery = sensors_battery
         self._sensors_temperatures = sensors_temperatures
@@ -87,6 +103,8 @@ class LinuxDeviceSource(PublishingSource):
         self._power_profiles = False
         self._bus_note = "D-Bus not tried yet" if use_dbus else "D-Bus disabled"
         self._network_changed = asyncio.Event()
+        self._kernel_news = False  # netlink said something (coalesced)
+        self._networkmanager_news = False  # NetworkManager said something (read at once)
         self._state = DeviceState()
         self.poll_network()
         self.poll_other()
@@ -94,12 +112,17 @@ class LinuxDeviceSource(PublishingSource):
     # DeviceSource -----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Poll (and listen to D-Bus where present) until cancelled."""
+        """Poll (and listen to netlink and D-Bus where present) until cancelled."""
+        if self._watch_netlink:
+            self._start_netlink()
         if self._use_dbus:
             await self._connect_dbus()
         try:
             await asyncio.gather(self._network_loop(), self._other_loop())
         finally:
+            if self._netlink is not None:
+                self._netlink.close()
+                self._netlink = None
             if self._bus is not None:
                 self._bus.disconnect()
                 self._bus = None
@@ -108,7 +131,7 @@ class LinuxDeviceSource(PublishingSource):
         latest = self._latest
         network_source = latest.network.source
         if not self._networkmanager:
-            network_source += f" [{self._bus_note}]"
+            network_source += f" [{self._bus_note}; {self._changes_note()}]"
         power = latest.power.source
         return {
             "network": network_source,
@@ -172,6 +195,11 @@ class LinuxDeviceSource(PublishingSource):
     async def _network_loop(self) -> None:
         while True:
             await self._wait(self._poll_network_s)
+            if self._kernel_news and not self._networkmanager_news:
+                # Let the rest of the kernel's burst arrive: one reading for all of it.
+                await self._sleep(self._coalesce_s)
+            self._kernel_news = self._networkmanager_news = False
+            self._network_changed.clear()
             if self._networkmanager and self._bus is not None:
                 await self._poll_networkmanager(self._bus)
             else:
@@ -185,7 +213,7 @@ class LinuxDeviceSource(PublishingSource):
             self.poll_other()
 
     async def _wait(self, seconds: float) -> None:
-        """Sleep for ``seconds`` or until NetworkManager signals a change, whichever is first."""
+        """Sleep for ``seconds`` or until a change is signalled, whichever is first."""
         sleeper = asyncio.ensure_future(self._sleep(seconds))
         signal = asyncio.ensure_future(self._network_changed.wait())
         try:
@@ -194,7 +222,41 @@ class LinuxDeviceSource(PublishingSource):
             for task in (sleeper, signal):
                 task.cancel()
             await asyncio.gather(sleeper, signal, return_exceptions=True)
-        self._network_changed.clear()
+
+    def _kernel_changed(self) -> None:
+        self._kernel_news = True
+        self._network_changed.set()
+
+    def _networkmanager_changed(self) -> None:
+        self._networkmanager_news = True
+        self._network_changed.set()
+
+    # Netlink ------------------------------------------------------------------------------
+
+    def _start_netlink(self) -> None:
+        try:
+            sock = self._open_netlink()
+        except OSError as error:
+            self._netlink_note = f"no netlink ({error.strerror or error})"
+            logger.warning(
+                "Cannot follow the kernel's network notifications (%s);"
+                " the network is polled every %g s only",
+                error,
+                self._poll_network_s,
+            )
+            return
+        self._netlink = NetlinkWatch(sock, self._kernel_changed, logger)
+        self._netlink.start(asyncio.get_running_loop())
+        self._netlink_note = "netlink"
+
+    def _changes_note(self) -> str:
+        """How network changes are learnt, for ``describe()``."""
+        every = f"polled every {self._poll_network_s:g} s"
+        if self._netlink is not None and self._netlink.watching:
+            return f"changes: netlink at once, {every}"
+        if self._netlink is not None:
+            return f"changes: netlink stopped, {every}"
+        return f"changes: {self._netlink_note}, {every}"
 
     # D-Bus --------------------------------------------------------------------------------
 
@@ -228,7 +290,7 @@ class LinuxDeviceSource(PublishingSource):
         if self._networkmanager:
             try:
                 await dbus_readers.watch_properties(
-                    bus, dbus_readers.NM_NAME, self._network_changed.set
+                    bus, dbus_readers.NM_NAME, self._networkmanager_changed
                 )
             except dbus_readers.DbusUnavailable:
                 logger.warning("Cannot subscribe to NetworkManager signals; polling only")
