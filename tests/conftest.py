@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from uidt.testing.postgres import ClusterUnavailable, TemporaryCluster
+from uidt.testing.tidyloop import TidyEventLoop
 
 #: Variables that configure the test run itself (e.g. ``UIDT_TEST_POSTGRES_DSN``) are kept.
 TEST_CONFIGURATION_PREFIX = "UIDT_TEST_"
@@ -32,6 +34,13 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test runs on a :class:`TidyEventLoop`."""
+    return {"tidy": TidyEventLoop}
 
 
 @pytest.fixture(autouse=True)
