@@ -190,12 +190,15 @@ def test_a_paused_transfer_can_be_cancelled_after_the_daemon_restarted(
     # app's receiver carries out in its worker, after the command has answered
     done = daemon.uidt("cancel", str(job_id))
     assert done.returncode == 0, done.stderr
+    # the part file goes first, then its checkpoint: both are waited for
     wait_for(
-        lambda: not (tmp_path / "dropped.bin.part").exists(),
+        lambda: (
+            not (tmp_path / "dropped.bin.part").exists()
+            and not (tmp_path / "dropped.bin.uidt").exists()
+        ),
         timeout=30,
-        what="the cancel to remove the part file",
+        what="the cancel to remove the part file and its checkpoint",
     )
-    assert not (tmp_path / "dropped.bin.uidt").exists()
     assert not dest.exists()
     wait_for(
         lambda: daemon.uidt("resume", str(job_id)).returncode == 1,  # nothing left to resume
