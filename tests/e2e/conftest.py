@@ -69,21 +69,49 @@ def wait_for(
 
 
 def stop_autostarted_daemon(home: Path) -> None:
-    """SIGTERM the daemon a CLI command autostarted in ``home`` (if any) and wait for it to end."""
-    pid_file = home / "daemon.pid"
-    if not pid_file.exists():
-        return
-    pid = int(pid_file.read_text())
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:  # a killed daemon leaves its pid file behind
-        return
-    wait_for(lambda: not psutil.pid_exists(pid) or _zombie(pid), what="the daemon to exit")
+    """SIGTERM every daemon process of ``home`` (one a CLI command autostarted) and wait for each
+    to end.
+
+    Found by its command line (``--home HOME``), not by the pid file alone: a daemon still
+    starting has not written its pid file yet (a killed one's may still be there, naming a dead
+    process), and a daemon missed here would outlive the test.
+    """
+    found = _daemons_of(home)
+    for proc in found:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    for proc in found:
+        wait_for(lambda p=proc: _gone(p), what=f"the daemon {proc.pid} to exit")
 
 
-def _zombie(pid: int) -> bool:
+def reap(process: subprocess.Popen[Any]) -> None:
+    """Kill ``process`` if it still runs, then wait for it and close its pipes.
+
+    A pipe left open is a ``ResourceWarning`` when it is collected, maybe during a later test,
+    which then fails (warnings are errors): a failure here must not spread to the next test.
+    """
+    if process.poll() is None:
+        process.kill()
+    with process:  # closes stdin, stdout and stderr, and waits
+        pass
+
+
+def _daemons_of(home: Path) -> list[psutil.Process]:
+    """The live daemon processes (``python -m uidt.daemon …`` or ``uidt daemon …``) of ``home``."""
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            line = proc.cmdline()
+            if "--home" not in line[:-1] or line[line.index("--home") + 1] != str(home):
+                continue
+            if ("uidt.daemon" in line or "daemon" in line) and not _gone(proc):
+                found.append(proc)
+    return found
+
+
+def _gone(proc: psutil.Process) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -15,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
-from uidt.transfers.jobs import TRANSFERS_APP
+from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
 
-from .conftest import Daemon, clean_env, wait_for
+from .conftest import Daemon, clean_env, reap, wait_for
 
 DATA = os.urandom(300 * 1024 + 7)
 OTHER = os.urandom(len(DATA))  # another file of the same size
@@ -56,6 +57,14 @@ def _uidt(
 
 def _paths(server: ThreadedTransferTestServer) -> set[str]:
     return {r.path for r in list(server.server.requests)}
+
+
+def _job_id_line(proc: subprocess.Popen[str], timeout: float = DEADLINE_S) -> str:
+    """The next line the command prints on stdout (a job id), waited for at most ``timeout``."""
+    assert proc.stdout is not None
+    readable, _, _ = select.select([proc.stdout], [], [], timeout)
+    assert readable, f"nothing printed on stdout in {timeout} s"
+    return proc.stdout.readline().strip()
 
 
 def _transfer_jobs(daemon: Daemon) -> int:
@@ -148,9 +157,7 @@ def test_at_most_j_files_are_scheduled_at_once(
     finally:
         server.unpause("/held/p1")
         server.unpause("/held/p2")
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        reap(proc)
     assert proc.returncode == 0, err
     assert (tmp_path / "p3").read_bytes() == DATA
 
@@ -372,6 +379,10 @@ def test_ctrl_c_stops_following_not_the_scheduled_files(
     )
     try:
         wait_for(lambda: "/int/first" in _paths(server), what="the first file asked for")
+        # The command has the daemon's answer (it prints the job id then): a Ctrl-C before it
+        # cannot know the file was scheduled ("0 scheduled file(s)"), however soon the worker
+        # asked the server for it.
+        assert _job_id_line(proc) == str(job_id_for(tmp_path / "first"))
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=DEADLINE_S)
         # 130 as a single --wait gives; once in ~11 runs here the process ended by the
@@ -385,9 +396,7 @@ def test_ctrl_c_stops_following_not_the_scheduled_files(
         assert not (tmp_path / "second").exists()
     finally:
         server.unpause("/int/first")
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        reap(proc)
 
 
 def test_a_link_planted_at_one_destination_is_replaced_never_followed(

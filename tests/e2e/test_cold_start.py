@@ -13,7 +13,7 @@ import pytest
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP
 
-from .conftest import Daemon, clean_env, stop_autostarted_daemon, wait_for
+from .conftest import Daemon, clean_env, reap, stop_autostarted_daemon, wait_for
 
 DATA = os.urandom(1024)
 
@@ -99,6 +99,8 @@ def test_two_cold_downloads_started_at_once_share_one_daemon(tmp_path: Path) -> 
         try:
             results = [process.communicate(timeout=60) for process in running]
         finally:
+            for process in running:
+                reap(process)
             stop_autostarted_daemon(home)
     for process, (_, stderr) in zip(running, results, strict=True):
         assert process.returncode == 0, stderr

@@ -6,6 +6,7 @@ nothing delivered."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,12 +19,25 @@ CLICKER = "org.example.clicker"
 NOTIFIER = "org.example.notifier"
 
 
+def _with_apps(d: Daemon) -> Daemon:
+    d.install(APPS_DIR / "clicker")
+    d.install(APPS_DIR / "notifier")
+    return d
+
+
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     with running_daemon(tmp_path_factory.mktemp("home")) as d:
-        d.install(APPS_DIR / "clicker")
-        d.install(APPS_DIR / "notifier")
-        yield d
+        yield _with_apps(d)
+
+
+@pytest.fixture
+def unclicked(tmp_path: Path) -> Iterator[Daemon]:
+    """A daemon of its own, on which nothing was clicked yet (no grant from an earlier test)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with running_daemon(home) as d:
+        yield _with_apps(d)
 
 
 def _post(daemon: Daemon, app: str, nid: int, channel: str, *actions: str) -> None:
@@ -41,7 +55,8 @@ def _clicks(daemon: Daemon) -> list[str]:
     return read_log(daemon.home / "clicks.log")
 
 
-def test_a_click_reaches_the_receiver_and_lets_it_schedule_a_uij(daemon: Daemon) -> None:
+def test_a_click_reaches_the_receiver_and_lets_it_schedule_a_uij(unclicked: Daemon) -> None:
+    daemon = unclicked
     _post(daemon, CLICKER, 1, "clicks", "schedule", "other")
     uij = (
         JobInfo.Builder(900, "clicker_app:ClickedService")

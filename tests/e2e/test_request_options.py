@@ -26,6 +26,7 @@ import requests
 from uidt.home.paths import resolve_paths
 from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
 from uidt.testing.proxyserver import RecordingProxy
+from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
 
 from .conftest import Daemon, clean_env
 
@@ -110,10 +111,11 @@ def test_no_surface_shows_a_secret(web_daemon: Daemon, tmp_path: Path) -> None:
         )
         assert failed.returncode == 1
         assert "404" in failed.stderr
+        upload_url = server.url("/put/up.bin")
         sent = run(
             "upload",
             str(source),
-            server.url("/put/up.bin"),
+            upload_url,
             "--header-env",
             "X-Upload-Key=UIDT_TEST_KEY",
             "--wait",
@@ -134,7 +136,12 @@ def test_no_surface_shows_a_secret(web_daemon: Daemon, tmp_path: Path) -> None:
         assert insecure.returncode == 0, insecure.stderr
 
     jobs = run("jobs", "--all", "--json")
-    listed = [j for j in json.loads(jobs.stdout) if j["app"] == "uidt.transfers"]
+    # this test's jobs (the module's daemon may hold other tests' too, whatever their order)
+    ours = {job_id_for(tmp_path / name) for name in ("ok.bin", "no.bin", "k.bin")}
+    ours.add(job_id_for(source, upload_url))
+    listed = [
+        j for j in json.loads(jobs.stdout) if j["app"] == TRANSFERS_APP and j["job_id"] in ours
+    ]
     assert sorted(j["insecure"] for j in listed) == [False, False, False, True]
     assert any(j["state"] == "failed" for j in listed)
     marked = next(j for j in listed if j["insecure"])

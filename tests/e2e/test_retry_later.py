@@ -23,7 +23,7 @@ from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
 from uidt.transfers.patience import patience_path, upload_patience_path
 
-from .conftest import Daemon, clean_env
+from .conftest import Daemon, clean_env, reap
 
 DATA = b"the file the busy server holds\n" * 1000
 
@@ -99,9 +99,7 @@ def test_wait_says_why_the_job_waits_and_ctrl_c_leaves_it_waiting(
         following.send_signal(signal.SIGINT)
         _out, err = following.communicate(timeout=30)
     finally:
-        if following.poll() is None:
-            following.kill()
-            following.wait()
+        reap(following)
     said = "".join(seen) + err
     # The app's own words for the wait, once, above the bar (not a bare "waiting").
     assert "retrying: " in said, said

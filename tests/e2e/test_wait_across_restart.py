@@ -8,6 +8,7 @@ finished under the next daemon, so the command said the transfer failed when it 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +22,14 @@ from uidt.home.paths import resolve_paths
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP
 
-from .conftest import Daemon, clean_env, running_daemon, stop_autostarted_daemon, wait_for
+from .conftest import (
+    Daemon,
+    clean_env,
+    reap,
+    running_daemon,
+    stop_autostarted_daemon,
+    wait_for,
+)
 
 DATA = os.urandom(512 * 1024 + 3)
 
@@ -62,20 +70,26 @@ def test_wait_follows_the_job_to_its_end_across_a_daemon_kill(
         waiting = follow(home, server.url("/held.bin"), dest)
         try:
             wait_for(lambda: running_transfer(daemon), what="the transfer to run")
-            daemon.kill9()
-            daemon.start()  # what a service manager does
+            # The follower is held while the daemon is killed and started again (what a service
+            # manager does), so that the restart is back before the follower's grace begins,
+            # however slow a loaded machine makes the restart: its long poll still breaks, and
+            # it must find the new daemon. Without the hold, a restart later than the grace
+            # raced the daemon the follower then starts for the home's lock.
+            os.kill(waiting.pid, signal.SIGSTOP)
+            try:
+                daemon.kill9()
+                daemon.start()
+            finally:
+                os.kill(waiting.pid, signal.SIGCONT)
             server.unpause("/held.bin")
             out, err = waiting.communicate(timeout=60)
         finally:
-            if waiting.poll() is None:
-                waiting.kill()
-                waiting.wait()
-            # If the restart above came later than the follower's grace (the old workers are
-            # awaited first), the follower started a daemon of its own: not left running.
+            reap(waiting)
             stop_autostarted_daemon(home)
         assert waiting.returncode == 0, out + err
         assert dest.read_bytes() == DATA
         assert "lost the connection" not in err
+        assert "started the daemon" not in err  # it went on with the restarted one
 
 
 def test_wait_starts_a_daemon_itself_when_none_comes_back(
@@ -92,9 +106,7 @@ def test_wait_starts_a_daemon_itself_when_none_comes_back(
             server.unpause("/held.bin")
             out, err = waiting.communicate(timeout=60)
         finally:
-            if waiting.poll() is None:
-                waiting.kill()
-                waiting.wait()
+            reap(waiting)
             stop_autostarted_daemon(home)
     assert waiting.returncode == 0, out + err
     assert dest.read_bytes() == DATA
@@ -113,9 +125,7 @@ def test_wait_does_not_start_again_a_daemon_that_was_stopped_on_purpose(
             daemon.stop()  # SIGTERM: `uidt daemon stop`
             _out, err = waiting.communicate(timeout=60)
         finally:
-            if waiting.poll() is None:
-                waiting.kill()
-                waiting.wait()
+            reap(waiting)
             stop_autostarted_daemon(home)
     assert waiting.returncode == 1
     assert "was stopped" in err
@@ -211,9 +221,7 @@ def test_wait_survives_a_daemon_killed_before_its_schedule_answer_arrived(
         try:
             out, err = waiting.communicate(timeout=60)
         finally:
-            if waiting.poll() is None:
-                waiting.kill()
-                waiting.wait()
+            reap(waiting)
             stop_autostarted_daemon(home)
     assert len(proxy.lost) == 1
     assert b'"result": 1' in proxy.lost[0] or b'"result":1' in proxy.lost[0]  # it was scheduled

@@ -6,6 +6,7 @@ per request. ``uidt.testing.httpserver`` re-exports :class:`Faults` and :class:`
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 __all__ = ["SIGNED_PUT_FIELDS", "Faults", "PathState", "RequestRecord"]
@@ -21,6 +22,10 @@ class Faults:
         status: Answer with this status (e.g. 503, 429, 404) instead of the file.
         retry_after: ``Retry-After`` value sent with ``status``.
         reset_after: Abort the connection (RST) after this many body bytes.
+        hold_reset: Awaited with the request's record between the last body byte sent and the
+            ``reset_after`` reset: a test holds the reset there until the client has taken
+            the bytes sent before it (a reader's own buffer, as aiohttp's, is lost with a
+            reset, so whether they were taken would otherwise depend on timing).
         truncate_after: Close cleanly after this many body bytes, short of ``Content-Length``.
         drip_bps: Send the body at most this many bytes per second (every request: ``times``
             does not limit it).
@@ -55,6 +60,7 @@ class Faults:
     status: int | None = None
     retry_after: str | None = None
     reset_after: int | None = None
+    hold_reset: Callable[[RequestRecord], Awaitable[None]] | None = None
     truncate_after: int | None = None
     drip_bps: int | None = None
     no_ranges: bool = False

@@ -341,6 +341,8 @@ class TransferTestServer(TusEndpoint):
         if limit < end or (active and faults.overstate_length and not faults.no_length):
             transport = request.transport
             if active and faults.reset_after is not None and transport is not None:
+                if faults.hold_reset is not None:
+                    await faults.hold_reset(record)
                 transport.abort()
             elif transport is not None:
                 transport.close()
