@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,9 +22,9 @@ from uidt.host.command import DAEMON_PID_ENV
 from uidt.job.params import JobParameters
 from uidt.testing.clock import FakeClock
 from uidt.testing.httpserver import RecordingSleep, TransferTestServer
+from uidt.testing.serviceconn import RecordingConnection
 from uidt.transfers import lockholder
 from uidt.transfers.lockholder import HolderKind, holder_kind
-from uidt.transfers.names import CHANNEL
 from uidt.transfers.partfile import PartFile, part_path
 from uidt.transfers.retry import RetryPolicy
 from uidt.transfers.running import RUNNING, Running
@@ -54,30 +53,9 @@ if "--alive" in sys.argv:
 """
 
 
-class Recording:
-    """A ServiceConnection that records every call; ``ended`` is set by the run's last call."""
-
-    def __init__(self) -> None:
-        self.channels = frozenset({CHANNEL})
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.ended = asyncio.Event()
-
-    def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
-        self.calls.append((method, args))
-        if method == "job_finished":
-            self.ended.set()
-
-    def last_text(self) -> str:
-        notes = [args for method, args in self.calls if method == "set_notification"]
-        return str(notes[-1]["notification"]["text"])
-
-    def ends(self) -> list[dict[str, Any]]:
-        return [args for method, args in self.calls if method == "job_finished"]
-
-
-async def _run(url: str, dest: Path) -> Recording:
+async def _run(url: str, dest: Path) -> RecordingConnection:
     """One run of the download job of ``url`` to ``dest`` (job 1)."""
-    connection = Recording()
+    connection = RecordingConnection()
     service = HttpDownloadService()
     service.retry_policy = RetryPolicy(retries=2, link_retries=2)
     service.sleep = RecordingSleep()

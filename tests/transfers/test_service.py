@@ -15,9 +15,9 @@ from uidt.errors import TransferError
 from uidt.job.params import JobParameters
 from uidt.testing.clock import FakeClock
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
+from uidt.testing.serviceconn import RecordingConnection
 from uidt.transfers.extras import segment_rule, speed_rule
 from uidt.transfers.jobs import download_job
-from uidt.transfers.names import CHANNEL
 from uidt.transfers.partfile import PartFile, part_path
 from uidt.transfers.patience import MAX_IDLE_RUNS, patience_path, upload_patience_path
 from uidt.transfers.retry import RetryPolicy
@@ -27,24 +27,6 @@ from uidt.transfers.speedfloor import LOWEST_SPEED, LOWEST_SPEED_SECONDS
 from uidt.transfers.upload import upload_checkpoint_path
 
 
-class Recording:
-    """A ServiceConnection that records every call; ``ended`` is set by the run's last call."""
-
-    def __init__(self) -> None:
-        self.channels = frozenset({CHANNEL})
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.ended = asyncio.Event()
-
-    def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
-        self.calls.append((method, args))
-        if method == "job_finished":
-            self.ended.set()
-
-    def last_notification(self) -> dict[str, Any]:
-        notes = [args for method, args in self.calls if method == "set_notification"]
-        return dict(notes[-1]["notification"])
-
-
 async def _run(
     url: str,
     dest: Path,
@@ -52,9 +34,9 @@ async def _run(
     run_id: int = 1,
     sleep: RecordingSleep | None = None,
     **extras: Any,
-) -> Recording:
+) -> RecordingConnection:
     """One run of the download job, with in-run retries that are few and do not wait."""
-    connection = Recording()
+    connection = RecordingConnection()
     service = HttpDownloadService()
     service.retry_policy = RetryPolicy(retries=2, link_retries=2)
     service.sleep = sleep if sleep is not None else RecordingSleep()
@@ -70,16 +52,12 @@ async def _run(
     return connection
 
 
-def _ends(connection: Recording) -> list[dict[str, Any]]:
-    return [args for method, args in connection.calls if method == "job_finished"]
-
-
 async def test_a_complete_download_finishes_without_a_failure(
     server: TransferTestServer, tmp_path: Path, payload: bytes
 ) -> None:
     server.add_file("/f.bin", payload)
     connection = await _run(server.url("/f.bin"), tmp_path / "f.bin")
-    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert connection.ends() == [{"wants_reschedule": False}]
     assert connection.last_notification()["title"] == "Download f.bin complete"
 
 
@@ -87,7 +65,7 @@ async def test_a_404_fails_the_job_with_the_reason(
     server: TransferTestServer, tmp_path: Path
 ) -> None:
     connection = await _run(server.url("/missing.bin"), tmp_path / "m.bin")
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert end["wants_reschedule"] is False
     assert "404" in end["failure"]
     note = connection.last_notification()
@@ -103,7 +81,7 @@ async def test_a_server_that_lies_about_the_content_fails_the_sha256_check(
     server.add_file("/f.bin", payload)
     wrong = hashlib.sha256(payload + b"x").hexdigest()
     connection = await _run(server.url("/f.bin"), tmp_path / "f.bin", sha256=wrong)
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert "SHA-256" in end["failure"] or "sha256" in end["failure"].lower()
     assert not (tmp_path / "f.bin").exists()
 
@@ -112,7 +90,7 @@ async def test_a_refusing_server_fails_the_job(server: TransferTestServer, tmp_p
     server.add_file("/f.bin", b"x" * 100)
     server.set_faults("/f.bin", Faults(status=403))
     connection = await _run(server.url("/f.bin"), tmp_path / "f.bin")
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert "403" in end["failure"]
 
 
@@ -123,7 +101,7 @@ async def test_a_busy_server_reschedules_the_run_instead_of_failing_it(
     server.set_faults("/f.bin", Faults(status=429, retry_after="1"))
     dest = tmp_path / "f.bin"
     connection = await _run(server.url("/f.bin"), dest)
-    assert _ends(connection) == [{"wants_reschedule": True}]  # the scheduler's backoff
+    assert connection.ends() == [{"wants_reschedule": True}]  # the scheduler's backoff
     note = connection.last_notification()
     assert note["title"] == "Download f.bin waiting to retry"
     assert note["text"].startswith("retrying: ")
@@ -133,7 +111,7 @@ async def test_a_busy_server_reschedules_the_run_instead_of_failing_it(
     # the next run, once the trouble has passed, finishes and leaves nothing behind
     server.set_faults("/f.bin", None)
     connection = await _run(server.url("/f.bin"), dest, run_id=2)
-    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert connection.ends() == [{"wants_reschedule": False}]
     assert dest.read_bytes() == payload
     assert not patience_path(dest).exists()
 
@@ -144,9 +122,9 @@ async def test_a_dead_server_fails_the_job_at_last_with_a_clear_reason(tmp_path:
     dest = tmp_path / "f.bin"
     for run_id in range(1, MAX_IDLE_RUNS + 1):
         connection = await _run(url, dest, run_id=run_id)
-        assert _ends(connection) == [{"wants_reschedule": True}], run_id
+        assert connection.ends() == [{"wants_reschedule": True}], run_id
     connection = await _run(url, dest, run_id=MAX_IDLE_RUNS + 1)
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert end["wants_reschedule"] is False
     assert "cannot reach" in end["failure"]
     assert f"still failing after {MAX_IDLE_RUNS + 1} runs" in end["failure"]
@@ -163,7 +141,7 @@ async def test_a_server_whose_certificate_is_not_trusted_fails_the_job_at_once(
         url = tls.url("/f.bin").replace("https://", "https://ann:secret@")
         connection = await _run(url, dest, sleep=sleep)
         assert tls.requests == []  # the handshake failed: no request was sent
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert end["wants_reschedule"] is False
     assert end["failure"].startswith(
         f"{url.replace('secret', '***')}: the server's certificate was not accepted: "
@@ -187,7 +165,7 @@ async def test_a_permanent_error_after_waiting_fails_at_once(
     await _run(server.url("/f.bin"), dest)
     assert patience_path(dest).exists()
     server.set_faults("/f.bin", Faults(status=410))
-    [end] = _ends(await _run(server.url("/f.bin"), dest, run_id=2))
+    [end] = (await _run(server.url("/f.bin"), dest, run_id=2)).ends()
     assert "410" in end["failure"]
     assert not patience_path(dest).exists()
 
@@ -203,7 +181,7 @@ async def test_a_second_writer_does_not_erase_the_count_of_the_job_that_waits(
     holder = PartFile(dest, server.url("/f.bin"), hashing=False, clock=FakeClock())
     holder.lock()  # another transfer writes the destination meanwhile
     try:
-        [end] = _ends(await _run(server.url("/f.bin"), dest, run_id=2))
+        [end] = (await _run(server.url("/f.bin"), dest, run_id=2)).ends()
     finally:
         holder.release()
     assert "another transfer is writing" in end["failure"]
@@ -217,7 +195,7 @@ async def test_a_count_that_cannot_be_kept_fails_the_job_rather_than_loop(
     server.set_faults("/f.bin", Faults(status=503))
     dest = tmp_path / "f.bin"
     patience_path(dest).mkdir()  # something that is not a count stands in its place
-    [end] = _ends(await _run(server.url("/f.bin"), dest))
+    [end] = (await _run(server.url("/f.bin"), dest)).ends()
     assert end["wants_reschedule"] is False
     assert "kept answering HTTP 503" in end["failure"]
     assert "cannot record the retry" in end["failure"]
@@ -281,7 +259,7 @@ async def test_a_job_with_split_downloads_over_several_connections(
     connection = await _run(
         server.url("/f.bin"), tmp_path / "f.bin", split=3, min_split_size=1024 * 1024
     )
-    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert connection.ends() == [{"wants_reschedule": False}]
     assert (tmp_path / "f.bin").read_bytes() == payload
     assert len([r for r in server.requests if r.method == "GET"]) == 3
 
@@ -291,9 +269,9 @@ async def test_a_job_with_split_downloads_over_several_connections(
 MiB = 1024 * 1024
 
 
-async def _run_upload(url: str, source: Path, *, run_id: int = 1) -> Recording:
+async def _run_upload(url: str, source: Path, *, run_id: int = 1) -> RecordingConnection:
     """One run of the upload job, with in-run retries that are few and do not wait."""
-    connection = Recording()
+    connection = RecordingConnection()
     service = HttpUploadService()
     service.retry_policy = RetryPolicy(retries=2, link_retries=2)
     service.sleep = RecordingSleep()
@@ -328,7 +306,7 @@ async def test_an_upload_used_up_by_a_busy_server_waits_then_resumes_at_the_serv
 
     server.on_request = busy_once_it_holds_a_mib
     connection = await _run_upload(server.url("/files/"), source)
-    assert _ends(connection) == [{"wants_reschedule": True}]  # the scheduler's backoff
+    assert connection.ends() == [{"wants_reschedule": True}]  # the scheduler's backoff
     note = connection.last_notification()
     assert note["title"] == "Upload photo.raw waiting to retry"
     assert note["text"].startswith("retrying: ")
@@ -340,7 +318,7 @@ async def test_an_upload_used_up_by_a_busy_server_waits_then_resumes_at_the_serv
     server.on_request = None
     server.set_faults("/files/1", None)
     connection = await _run_upload(server.url("/files/"), source, run_id=2)
-    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert connection.ends() == [{"wants_reschedule": False}]
     assert connection.last_notification()["title"] == "Upload photo.raw complete"
     assert bytes(server.uploads["1"]) == payload
     assert server.bytes_sent("/files/1") == len(payload)  # no acknowledged byte sent again
@@ -356,10 +334,10 @@ async def test_a_dead_upload_server_fails_the_job_at_last_with_a_clear_reason(
         url = gone.url("/files/")
     for run_id in range(1, MAX_IDLE_RUNS + 1):
         connection = await _run_upload(url, source, run_id=run_id)
-        assert _ends(connection) == [{"wants_reschedule": True}], run_id
+        assert connection.ends() == [{"wants_reschedule": True}], run_id
         assert connection.last_notification()["title"] == "Upload photo.raw waiting to retry"
     connection = await _run_upload(url, source, run_id=MAX_IDLE_RUNS + 1)
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert end["wants_reschedule"] is False
     assert "cannot reach" in end["failure"]
     assert f"still failing after {MAX_IDLE_RUNS + 1} runs" in end["failure"]
@@ -371,7 +349,7 @@ async def test_an_upload_to_a_lying_server_fails_and_never_reads_complete(
     server: TransferTestServer, source: Path, payload: bytes
 ) -> None:
     server.set_faults("/files/1", Faults(offset_delta=len(payload)))
-    [end] = _ends(await _run_upload(server.url("/files/"), source))
+    [end] = (await _run_upload(server.url("/files/"), source)).ends()
     assert end["wants_reschedule"] is False
     assert "only 0 were sent" in end["failure"]
 
@@ -385,12 +363,12 @@ async def test_a_jobs_headers_reach_the_server_and_no_secret_reaches_the_reason(
     request = {"headers": [["Authorization", token]]}
     connection = await _run(server.url("/f.bin"), tmp_path / "f.bin", request=request)
     assert server.requests[0].headers["authorization"] == token
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert "401" in end["failure"]
     assert token not in str(connection.calls)
     server.set_faults("/f.bin", Faults(require_authorization=token))
     done = await _run(server.url("/f.bin"), tmp_path / "f.bin", request=request, run_id=2)
-    assert _ends(done) == [{"wants_reschedule": False}]
+    assert done.ends() == [{"wants_reschedule": False}]
 
 
 async def test_an_error_that_quotes_a_secret_is_shown_redacted(
@@ -401,7 +379,7 @@ async def test_an_error_that_quotes_a_secret_is_shown_redacted(
     token = "tok-in-the-path-77"
     request = {"headers": [["Authorization", f"Bearer {token}"]]}
     connection = await _run(server.url(f"/{token}.bin"), tmp_path / "f.bin", request=request)
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert "404" in end["failure"]
     assert "<redacted>" in end["failure"]
     assert token not in str(connection.calls)
@@ -413,7 +391,7 @@ async def test_an_insecure_job_says_so_in_its_notification(
     async with TransferTestServer(ssl_context=self_signed_tls) as tls:
         tls.add_file("/f.bin", b"x" * 1000)
         connection = await _run(tls.url("/f.bin"), tmp_path / "f.bin", request={"insecure": True})
-    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert connection.ends() == [{"wants_reschedule": False}]
     texts = [a["notification"]["text"] for m, a in connection.calls if m == "set_notification"]
     assert texts
     assert all(text.startswith("INSECURE (certificate not checked)") for text in texts)
@@ -423,5 +401,5 @@ async def test_malformed_request_options_fail_the_job_with_a_reason(tmp_path: Pa
     connection = await _run(
         "http://127.0.0.1:9/f.bin", tmp_path / "f.bin", request={"headers": [["Range", "x"]]}
     )
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert "set by uidt itself" in end["failure"]

@@ -12,35 +12,17 @@ import pytest
 from uidt.errors import TransferError
 from uidt.job.params import JobParameters
 from uidt.testing.httpserver import RecordingSleep, TransferTestServer
+from uidt.testing.serviceconn import RecordingConnection
 from uidt.transfers.extras import limit_rate
 from uidt.transfers.jobs import download_job, upload_job
-from uidt.transfers.names import CHANNEL
 from uidt.transfers.retry import RetryPolicy
 from uidt.transfers.service import HttpDownloadService
 
 KiB = 1024
 
 
-class Recording:
-    """A ServiceConnection that records every call; ``ended`` is set by the run's last call."""
-
-    def __init__(self) -> None:
-        self.channels = frozenset({CHANNEL})
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.ended = asyncio.Event()
-
-    def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
-        self.calls.append((method, args))
-        if method == "job_finished":
-            self.ended.set()
-
-
-def _ends(connection: Recording) -> list[dict[str, Any]]:
-    return [args for method, args in connection.calls if method == "job_finished"]
-
-
-def _service() -> tuple[HttpDownloadService, Recording]:
-    connection = Recording()
+def _service() -> tuple[HttpDownloadService, RecordingConnection]:
+    connection = RecordingConnection()
     service = HttpDownloadService()
     service.retry_policy = RetryPolicy(retries=2, link_retries=2)
     service.sleep = RecordingSleep()
@@ -76,7 +58,7 @@ async def test_a_job_with_a_bad_limit_fails_with_the_reason_and_fetches_nothing(
     )
     assert await service.on_start_job(params) is True
     await asyncio.wait_for(connection.ended.wait(), 30)
-    [end] = _ends(connection)
+    [end] = connection.ends()
     assert "bad rate limit in the job: '2M'" in end["failure"]
     assert server.requests == []
 
@@ -100,6 +82,6 @@ async def test_the_share_given_at_start_holds_until_the_daemon_lifts_it(
     params.bandwidth_limit = None
     service.on_bandwidth_limit_changed(params)
     await asyncio.wait_for(connection.ended.wait(), 20)
-    assert _ends(connection) == [{"wants_reschedule": False}]
+    assert connection.ends() == [{"wants_reschedule": False}]
     assert (tmp_path / "f.bin").read_bytes() == data
     assert len([r for r in server.requests if r.method == "GET"]) == 1
