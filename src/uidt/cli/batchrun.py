@@ -47,6 +47,7 @@ class _Slot:
     file: FileState
     generation: int | None = None
     scheduled: bool = False
+    asked: bool = False  # a schedule request went out; its answer may not have come
     over: bool = False
 
 
@@ -71,6 +72,7 @@ class BatchRun:
             return
         with self.scheduler.activity():  # the user's command: the app is visible meanwhile
             for slot in waiting[:room]:
+                slot.asked = True
                 answer = schedule_or_attach(self.cli.connection(), slot.job)
                 if answer["result"] != JobScheduler.RESULT_SUCCESS:
                     raise click.ClickException(
@@ -85,6 +87,19 @@ class BatchRun:
                 note = admission_note(answer, slot.job, "download", wait=False)
                 if note:  # attached to the same download, or replaced another one
                     self._say(f"{slot.file.where}: {note}")
+
+    def _unscheduled(self) -> str:
+        """The files not known to be scheduled, said truly: a request whose answer never came
+        (Ctrl-C, a lost daemon) may have scheduled its file."""
+        unanswered = sum(1 for s in self.slots if s.asked and not s.scheduled)
+        never = sum(1 for s in self.slots if not s.asked)
+        words = f"{never} not scheduled"
+        if unanswered:
+            words += (
+                f", {unanswered} asked for without an answer (it may run: `uidt jobs` shows it; "
+                "the same command attaches to it)"
+            )
+        return words
 
     def _say(self, line: str) -> None:
         if self.view is not None:
@@ -143,23 +158,21 @@ class BatchRun:
         except DaemonStopped as exc:
             if self.view is not None:
                 self.view.close()
-            unscheduled = sum(1 for s in self.slots if not s.scheduled)
             click.echo(
                 f"{exc}: stopped following; {len(self._open())} scheduled file(s) are persisted "
-                f"and go on when a daemon starts (`uidt jobs` shows them), {unscheduled} not "
-                "scheduled — run the same command again to schedule the rest",
+                f"and go on when a daemon starts (`uidt jobs` shows them), {self._unscheduled()}"
+                " — run the same command again to schedule the rest",
                 err=True,
             )
             return 1
         except KeyboardInterrupt:
             if self.view is not None:
                 self.view.close()
-            unscheduled = sum(1 for s in self.slots if not s.scheduled)
             click.echo("", err=True)
             click.echo(
                 f"stopped following; {len(self._open())} scheduled file(s) go on in the "
-                f"background, {unscheduled} not scheduled — run the same command again to "
-                "schedule the rest",
+                f"background, {self._unscheduled()} — run the same command again to schedule "
+                "the rest",
                 err=True,
             )
             return EXIT_INTERRUPTED
