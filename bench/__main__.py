@@ -62,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         from bench.badday import main as badday
 
         return badday(names[1:])
+    unknown = [name for name in names if name not in discover()]
+    if unknown:  # e.g. `python -m bench claim_bench 100`: options go in UIDT_BENCH_* variables
+        print(
+            f"no benchmark named {', '.join(unknown)} (benchmarks: {', '.join(discover())}, "
+            "badday; their options are UIDT_BENCH_* variables: bench/README.md)",
+            file=sys.stderr,
+        )
+        return 2
     compile_uidt()
     return 1 if run(names) else 0
 
