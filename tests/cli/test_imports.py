@@ -27,7 +27,17 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 #: Never needed to schedule and follow a transfer into a pipe when a daemon runs.
-UNNEEDED = ("rich", "uidt.app.spawn", "subprocess", "logging", "ssl", "aiohttp", "asyncio")
+UNNEEDED = (
+    "rich",
+    "uidt.app.spawn",
+    "subprocess",
+    "logging",
+    "ssl",
+    "aiohttp",
+    "asyncio",
+    "uidt.settings",
+    "tomllib",
+)
 
 
 def _loaded(code: str) -> set[str]:
