@@ -3,14 +3,14 @@
 A URL may carry a password (``https://user:secret@host/file``). The job needs it to resume, so
 the job store keeps the URL whole (the store is private to the user, mode 0600), but every
 other place a URL or a message about it goes (the checkpoint next to a download, the daemon
-and worker logs, notifications, ``uidt jobs``, ``uidt dumpsys``, the Task Manager page) gets
-it through :func:`redact`, which replaces the password with ``***``. Like ``curl`` and
-``wget`` in their own output, the user name stays, so the user can tell which account it was.
+and worker logs through :mod:`uidt.redactlog`, notifications, ``uidt jobs``, ``uidt dumpsys``,
+the Task Manager page) gets it through :func:`redact`, which replaces the password with
+``***``. Like ``curl`` and ``wget`` in their own output, the user name stays, so the user can
+tell which account it was.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 
 #: What a password is replaced with.
@@ -40,27 +40,3 @@ def redact_error(exc: BaseException) -> BaseException:
         if isinstance(exc.filename, str):
             exc.filename = redact(exc.filename)
     return exc
-
-
-class RedactingFilter(logging.Filter):
-    """A logging filter that passes every record through :func:`redact` (message and args)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and not record.exc_text:
-            # Formatted here, so that the handler's formatter uses the redacted text.
-            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
-        return True
-
-
-_FORMATTER = logging.Formatter()
-
-
-def redact_log_handlers(logger: logging.Logger) -> None:
-    """Put a :class:`RedactingFilter` on each handler of ``logger`` (once)."""
-    for handler in logger.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())

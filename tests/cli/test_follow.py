@@ -169,3 +169,32 @@ def test_the_final_notification_is_read_from_the_apps_listing_not_the_whole_dump
     # another app's notification with the same id is not the job's
     stranger = {**done, "app": "other.app"}
     assert _final_notification(_Recorder([stranger]), Target(APP, 7, 1)) is None  # type: ignore[arg-type]
+
+
+class _OldDaemon:
+    """A daemon from before ``job_id``: it ignores the filter and lists the app's every job."""
+
+    def __init__(self) -> None:
+        self.asks: list[dict[str, Any]] = []
+
+    def connection(self, *, autostart: bool = True) -> _OldDaemon:
+        return self
+
+    def request(self, method: str, path: str, query: dict[str, Any] | None = None) -> Any:
+        if path == "/v1/notifications":
+            return {"notifications": []}
+        assert query is not None
+        self.asks.append(query)
+        job_7 = _job("finished" if len(self.asks) > 1 else "waiting", 1)
+        job_8 = {**_job("failed", 1), "job_id": 8}  # a neighbour that ended badly
+        return {"jobs": [job_8, job_7], "version": len(self.asks)}
+
+
+def test_the_follower_asks_for_its_job_only_and_still_picks_it_from_a_whole_list(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    daemon = _OldDaemon()
+    assert follow(daemon, Target(APP, 7, 1, "download")) == 0  # type: ignore[arg-type]
+    assert all(ask["job_id"] == 7 for ask in daemon.asks)
+    assert len(daemon.asks) == 2
+    assert "job 7 finished" in capsys.readouterr().out

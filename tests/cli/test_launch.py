@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from uidt.app import connection, spawn
+from uidt.app import spawn
 from uidt.app.connection import DaemonConnection
 from uidt.cli import launch
 from uidt.errors import DaemonError
@@ -98,7 +98,7 @@ def test_the_connection_waits_for_the_early_daemon_instead_of_starting_another(
     early = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     early.wait()
     spawn._started[str(paths.socket)] = early  # as spawn_daemon leaves it
-    monkeypatch.setattr(connection, "spawn_daemon", lambda *a: pytest.fail("a second daemon"))
+    monkeypatch.setattr(spawn, "spawn_daemon", lambda *a: pytest.fail("a second daemon"))
     with pytest.raises(DaemonError, match="exited with status 3 while starting"):
         DaemonConnection(paths).request("GET", "/v1/ping")
     assert spawn.take_started(paths) is None  # handed over once

@@ -15,7 +15,10 @@ from uidt.cli.progress import (
     Frame,
     ProgressBar,
     RateMeter,
+    _Line,
     clock_text,
+    is_terminal,
+    plain_width,
     transferred,
     why_waiting,
 )
@@ -179,6 +182,18 @@ def test_prefetch_imports_rich_in_the_background() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+def test_into_a_pipe_rich_is_not_prefetched() -> None:
+    code = (
+        "import sys\n"
+        "from uidt.cli import progress\n"
+        "assert progress.prefetch_if_shown() is None\n"
+        "assert 'rich' not in sys.modules"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, timeout=60, stderr=subprocess.PIPE, env={}
+    )
+
+
 def test_into_a_pipe_the_bar_is_plain_lines_every_few_seconds_and_the_last_frame() -> None:
     pipe, ticks = io.StringIO(), Ticks()
     bar = ProgressBar(5, console=Console(file=pipe, width=80), clock=ticks)
@@ -243,3 +258,71 @@ def test_a_transfer_too_short_for_the_bar_still_ends_at_100_percent_with_its_siz
     last = [line for line in out.getvalue().splitlines() if line.startswith("job 7 ")][-1]
     assert " 100% " in last
     assert "3.0 MiB / 3.0 MiB" in last
+
+
+def _rich_plain(frame: Frame, width: int) -> str:
+    """What rich prints for ``frame`` into a file that is not a terminal, ``width`` columns."""
+    out = io.StringIO()
+    Console(file=out, width=width).print(_Line(frame))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 120, 40, 20, 9, 3])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Frame(5),
+        Frame(5, done=3 * MiB, total=10 * MiB, rate=2.5 * MiB, tail="0:03 left"),
+        Frame(2147483647, done=10 * MiB, total=10 * MiB, rate=MiB, tail="in 1:15", complete=True),
+        Frame(12, done=7 * MiB, rate=None, tail="waiting"),
+    ],
+)
+def test_into_a_pipe_the_bar_prints_what_rich_would_without_loading_it(
+    frame: Frame, width: int
+) -> None:
+    """Into a pipe or a file the bar is a plain line, written without rich (no ~60 ms of
+    imports for a command whose stderr is a pipe); it is the line rich printed there."""
+    assert frame.plain_line(width) + "\n" == _rich_plain(frame, width)
+
+
+def test_a_bar_into_a_pipe_writes_its_frames_and_notices_to_stderr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    ticks = Ticks()
+    bar = ProgressBar(5, clock=ticks)  # pytest's stderr is not a terminal
+    for step in range(41):  # 20 s of snapshots, two a second
+        bar.show(_job(step * MiB // 4, 10 * MiB, "resumed from the last checkpoint"))
+        ticks.now += 0.5
+    bar.finish({"title": "Download x complete", "progress": 1.0})
+    pipe, ticks = io.StringIO(), Ticks()
+    rich_bar = ProgressBar(5, console=Console(file=pipe, width=80), clock=ticks)
+    for step in range(41):
+        rich_bar.show(_job(step * MiB // 4, 10 * MiB, "resumed from the last checkpoint"))
+        ticks.now += 0.5
+    rich_bar.finish({"title": "Download x complete", "progress": 1.0})
+    assert capsys.readouterr().err == pipe.getvalue()
+
+
+def test_what_counts_as_a_terminal_follows_riches_rules() -> None:
+    pipe = io.StringIO()
+    assert not is_terminal(pipe, {})
+    assert is_terminal(pipe, {"FORCE_COLOR": "1"})
+    assert not is_terminal(pipe, {"FORCE_COLOR": ""})
+    assert not is_terminal(pipe, {"TTY_COMPATIBLE": "0", "FORCE_COLOR": "1"})
+    assert is_terminal(pipe, {"TTY_COMPATIBLE": "1"})
+    for environ in ({}, {"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "0", "FORCE_COLOR": "1"}):
+        assert is_terminal(pipe, environ) == Console(file=pipe, _environ=environ).is_terminal
+
+
+def test_the_plain_width_is_columns_else_a_terminals_else_80(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert plain_width({"COLUMNS": "132"}) == 132
+    monkeypatch.setattr("os.get_terminal_size", _no_terminal)
+    assert plain_width({}) == 80
+    assert plain_width({"COLUMNS": "wide"}) == 80
+
+
+def _no_terminal(fd: int) -> Any:
+    raise OSError(fd, "not a terminal")

@@ -75,6 +75,9 @@ def test_the_jobs_list_carries_a_version_and_a_stale_one_is_answered_at_once(
     assert stale["version"] >= version
     with pytest.raises(ValueError, match="bad request"):  # not a number: a 400, not a hang
         daemon.api("GET", "/v1/jobs", since="soon", wait_ms=10)
+    with pytest.raises(ValueError, match="bad request"):
+        daemon.api("GET", "/v1/jobs", job_id="seven")
+    assert daemon.api("GET", "/v1/jobs", all=1, job_id=2**31 + 5)["jobs"] == []
 
 
 def test_two_cold_downloads_started_at_once_share_one_daemon(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from urllib.parse import quote, urlencode
 
 import h11
 
-from uidt.app.spawn import spawn_daemon, start_failure_reason, take_started
 from uidt.errors import DaemonConnectionLost, DaemonError
 from uidt.home.lock import live_holder
 from uidt.home.paths import Paths
@@ -183,6 +182,9 @@ class DaemonConnection:
         A daemon this process already started for the home (the command line's early start,
         :mod:`uidt.cli.launch`) is waited for instead of starting a second one.
         """
+        # The spawn code (subprocess, logging) is loaded only when a daemon must be started.
+        from uidt.app.spawn import spawn_daemon, start_failure_reason, take_started
+
         proc = take_started(self.paths)
         if proc is None:
             _refuse_if_socket_unit_owns(self.paths)

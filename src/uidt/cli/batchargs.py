@@ -20,7 +20,6 @@ from uidt.cli.batchinput import BatchItem, InputEntry, check_url, parse_input, p
 from uidt.cli.context import CliContext
 from uidt.errors import InvalidJobError
 from uidt.job.info import JobInfo
-from uidt.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,8 @@ class BatchArgs:
         """``-j``, else the ``transfer_max_concurrent`` setting."""
         if self.max_concurrent is not None:
             return self.max_concurrent
+        from uidt.settings import Settings  # with tomllib: only a batch without -j reads it
+
         settings = Settings.from_sources(cli.paths.config_file, os.environ)
         return settings.transfer_max_concurrent
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from uidt.app.connection import DaemonConnection
 from uidt.home.paths import Paths, resolve_paths
+
+if TYPE_CHECKING:
+    from uidt.app.connection import DaemonConnection
 
 
 @dataclass
@@ -26,6 +28,9 @@ class CliContext:
 
     def connection(self, *, autostart: bool = True) -> DaemonConnection:
         if self._connection is None or self._connection.autostart != autostart:
+            # Loaded here, not at the top: ``uidt --version`` or ``--help`` needs no h11.
+            from uidt.app.connection import DaemonConnection
+
             self._connection = DaemonConnection(
                 self.paths, autostart=autostart, daemon_args=self.daemon_args
             )

@@ -209,7 +209,8 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
     left: dict[str, Any] | None = None  # the notification the job's last run left
     while True:
         wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
-        query = {"app": target.app, "all": True, **wait}
+        # Only this job's records (a daemon before ``job_id`` sends the app's list: ``find``).
+        query = {"app": target.app, "job_id": target.job_id, "all": True, **wait}
         try:
             reply = cli.connection(autostart=False).request("GET", "/v1/jobs", query=query)
             job = find(reply["jobs"], target)

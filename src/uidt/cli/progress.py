@@ -9,18 +9,22 @@ final notification: 100 % only when the app reported the whole transfer done.
 
 Importing rich costs about 60 ms, so :func:`prefetch` starts that import on a background thread
 while the command schedules its job (and, on a cold start, waits for the daemon), and
-:class:`ProgressBar` is only created if the job is still running when first looked at.
+:class:`ProgressBar` is only created if the job is still running when first looked at. Into a
+pipe or a file (stderr not a terminal, :func:`is_terminal`) rich is not loaded at all: the
+bar's lines are written as plain text, the same lines rich printed there.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from uidt.job.reasons import pending_words
 from uidt.transfers.notices import NOTICE_TEXT
@@ -28,6 +32,7 @@ from uidt.units import human_bytes
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.live import Live
 
 _RICH = "rich.live"
 #: The bar is never drawn narrower than this; figures are dropped first.
@@ -40,11 +45,49 @@ RATE_WINDOW_S = 5.0
 PLAIN_INTERVAL_S = 5.0
 
 
+def is_terminal(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether rich would draw on ``stream`` as on a terminal (``rich.console.Console``'s rules:
+    ``TTY_COMPATIBLE=0/1``, then ``FORCE_COLOR`` set and not empty, then ``isatty()``)."""
+    compatible = environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    force_color = environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color != ""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return False if isatty is None else bool(isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def plain_width(environ: Mapping[str, str] = os.environ) -> int:
+    """The width rich gives a console that is not a terminal: ``COLUMNS``, else the size of a
+    terminal on stdin, stdout or stderr, else 80."""
+    width = 0
+    for descriptor in (0, 1, 2):
+        try:
+            width = os.get_terminal_size(descriptor).columns
+        except (AttributeError, ValueError, OSError):  # not a terminal
+            continue
+        break
+    columns = environ.get("COLUMNS")
+    if columns is not None and columns.isdigit():
+        width = int(columns)
+    return width or 80
+
+
 def prefetch() -> threading.Thread:
     """Start importing rich in the background (a later import waits for it, never twice)."""
     thread = threading.Thread(target=_import_quietly, name="uidt-import-rich", daemon=True)
     thread.start()
     return thread
+
+
+def prefetch_if_shown() -> threading.Thread | None:
+    """:func:`prefetch` when the bar will draw on a terminal; into a pipe or a file rich is not
+    needed (``None``)."""
+    return prefetch() if is_terminal(sys.stderr) else None
 
 
 def _import_quietly() -> None:
@@ -142,6 +185,15 @@ class Frame:
                 return label, max(0, bar), fields
             fields = fields[:-1]
 
+    def plain_line(self, width: int) -> str:
+        """The frame as one line of text, ``width`` columns at most (what :class:`_Line` shows,
+        without its colours, as rich prints it into a file)."""
+        label, bar, fields = self.layout(width)
+        line = label + (" " + _BAR * bar if bar else "") + "".join(" " + f for f in fields)
+        if len(line) > width:  # every character here is one column wide
+            line = line[: max(0, width - 1)] + "…"
+        return line.rstrip()
+
 
 class _Line:
     """The rich renderable of the current frame, laid out anew for the console's width."""
@@ -165,13 +217,17 @@ class _Line:
         yield line
 
 
+#: One column of the bar (done and to do differ only in colour).
+_BAR = "━"
+
+
 def _bar_text(width: int, done: int, total: int | None) -> Any:
     from rich.text import Text
 
     if not total:
-        return Text("━" * width, style="bar.back")
+        return Text(_BAR * width, style="bar.back")
     filled = width * min(done, total) // total
-    return Text.assemble(("━" * filled, "bar.complete"), ("━" * (width - filled), "bar.back"))
+    return Text.assemble((_BAR * filled, "bar.complete"), (_BAR * (width - filled), "bar.back"))
 
 
 def why_waiting(job: dict[str, Any]) -> str:
@@ -194,7 +250,8 @@ class ProgressBar:
     """One job's bar: its line on the terminal, and the notices printed above it.
 
     When the console is not a terminal (a pipe, a file), the frame is printed as a plain line at
-    most every :data:`PLAIN_INTERVAL_S` seconds, and the last frame always.
+    most every :data:`PLAIN_INTERVAL_S` seconds, and the last frame always; without a
+    ``console``, that is written to stderr without loading rich.
     """
 
     def __init__(
@@ -204,18 +261,23 @@ class ProgressBar:
         console: Console | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from rich.console import Console
-        from rich.live import Live
-
         self.frame = Frame(job_id)
         self.meter = RateMeter(clock)
         self.seen_notices: set[str] = set()
-        self.console = console if console is not None else Console(stderr=True)
         self.clock = clock
         self.closed = False
         self._last_why = ""
         self._printed_at: float | None = None
         self._live: Live | None = None
+        #: ``None``: plain lines to stderr, rich not loaded (stderr is not a terminal).
+        self.console: Console | None = console
+        if console is None and not is_terminal(sys.stderr):
+            return
+        from rich.console import Console
+        from rich.live import Live
+
+        if self.console is None:
+            self.console = Console(stderr=True)
         if self.console.is_terminal:
             self._live = Live(
                 _Line(self.frame), console=self.console, auto_refresh=False, transient=False
@@ -239,7 +301,10 @@ class ProgressBar:
         for sentence in said:
             # Into a pipe or a file, a long notice stays one line (a terminal wraps it by words).
             line = f"job {self.frame.job_id}: {sentence}"
-            self.console.print(line, highlight=False, soft_wrap=self._live is None)
+            if self.console is None:
+                _write_plain(line)
+            else:
+                self.console.print(line, highlight=False, soft_wrap=self._live is None)
         self._refresh()
 
     def finish(
@@ -291,8 +356,17 @@ class ProgressBar:
             return
         now = self.clock()
         if last or self._printed_at is None or now - self._printed_at >= PLAIN_INTERVAL_S:
-            self.console.print(_Line(self.frame))
+            if self.console is None:
+                _write_plain(self.frame.plain_line(plain_width()))
+            else:
+                self.console.print(_Line(self.frame))
             self._printed_at = now
+
+
+def _write_plain(line: str) -> None:
+    """One line to stderr, at once (as rich writes it; the follower may wait long after)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def _time_left(done: int, total: int | None, rate: float | None) -> str:

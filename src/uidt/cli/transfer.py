@@ -321,14 +321,14 @@ def _submit(
     prefetched: list[object] = []
     if wait:
         # rich loads while a freshly spawned daemon starts (not before: the spawn comes first),
-        # else while the job runs.
-        connection.on_spawn = lambda: prefetched.append(progress.prefetch())
+        # else while the job runs; not at all when stderr is not a terminal.
+        connection.on_spawn = lambda: prefetched.append(progress.prefetch_if_shown())
     scheduler = JobScheduler(TRANSFERS_APP, home=cli.home, _connection=connection)
     answer = schedule_across_restarts(cli, scheduler, connection, job)
     mark("cli.scheduled")
     connection.on_spawn = None
     if wait and not prefetched:
-        progress.prefetch()
+        progress.prefetch_if_shown()
     if answer["result"] != JobScheduler.RESULT_SUCCESS:
         raise click.ClickException(
             "the daemon refused the job (RESULT_FAILURE): is RUN_USER_INITIATED_JOBS revoked "

@@ -239,11 +239,15 @@ MAX_WAIT_MS = 2000
 async def list_jobs(request: Request) -> Response:
     rt = _rt(request)
     app = request.query.get("app")
+    raw_id = request.query.get("job_id")
+    # One job id: what a follower asks for at each change (not the app's whole list). Not a
+    # number: a 400 at once, as for ``since``.
+    job_id = None if raw_id is None else int(raw_id)
     since = request.query.get("since")
     if since is not None:
         wait_ms = min(max(int(request.query.get("wait_ms", "0")), 0), MAX_WAIT_MS)
         await rt.changes.wait(int(since), wait_ms / 1000)
-    jobs = rt.jobs_snapshot(app, include_finished=_flag(request, "all"))
+    jobs = rt.jobs_snapshot(app, include_finished=_flag(request, "all"), job_id=job_id)
     return _json({"jobs": jobs, "version": rt.changes.version})
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from uidt.redact import redact_log_handlers
+from uidt.redactlog import redact_log_handlers
 
 LOG_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 3

@@ -205,9 +205,11 @@ OPENAPI: dict[str, Any] = {
         "/v1/jobs": {
             "get": _op(
                 "Jobs as `uidt jobs --json`, with the state `version`; with `since` (a version) "
-                "and `wait_ms`, answered once the version moves on or after `wait_ms`",
+                "and `wait_ms`, answered once the version moves on or after `wait_ms`; with "
+                "`job_id`, only the records of jobs with that id",
                 [
                     _param("app", "query", {"type": "string"}),
+                    _param("job_id", "query", {"type": "integer"}),
                     _param("all", "query", {"type": "string", "enum": ["1", "0"]}),
                     _param("since", "query", {"type": "integer", "minimum": 0}),
                     _param("wait_ms", "query", {"type": "integer", "minimum": 0, "maximum": 2000}),

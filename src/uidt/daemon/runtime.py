@@ -440,8 +440,12 @@ class Runtime:
         self.apply(ev.UserStop(app))
         return running
 
-    def jobs_snapshot(self, app: str | None, *, include_finished: bool) -> list[dict[str, Any]]:
-        return self.service.queries.jobs_snapshot(app, include_ended=include_finished)
+    def jobs_snapshot(
+        self, app: str | None, *, include_finished: bool, job_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self.service.queries.jobs_snapshot(
+            app, include_ended=include_finished, job_id=job_id
+        )
 
     def job_histories(
         self, app: str, namespace: str | None, job_id: int

@@ -8,7 +8,6 @@ data directory is ``$XDG_STATE_HOME/uidt`` (``~/.local/state/uidt``), the config
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 from collections.abc import Mapping
@@ -17,8 +16,6 @@ from pathlib import Path
 
 from uidt.errors import DaemonError
 from uidt.home.where import SOCKET_NAME, home_dirs
-
-log = logging.getLogger("uidt.daemon")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +105,11 @@ def make_private(directory: Path) -> None:
         )
     if mode & 0o077:
         os.chmod(directory, 0o700)
-        log.warning("%s was open to other users (mode %04o); made it 0700", directory, mode)
+        import logging  # only on this rare repair: the command line does not load logging
+
+        logging.getLogger("uidt.daemon").warning(
+            "%s was open to other users (mode %04o); made it 0700", directory, mode
+        )
 
 
 def resolve_paths(

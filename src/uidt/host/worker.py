@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from uidt.redact import redact_log_handlers
+    from uidt.redactlog import redact_log_handlers
 
     redact_log_handlers(logging.getLogger())  # no password of a URL reaches the worker log
     sock = socket.socket(fileno=args.fd)

@@ -108,11 +108,12 @@ class Queries:
         return startable_records(self._core, records)
 
     def jobs_snapshot(
-        self, app: str | None = None, *, include_ended: bool = False
+        self, app: str | None = None, *, include_ended: bool = False, job_id: int | None = None
     ) -> list[dict[str, Any]]:
         """The objects of ``uidt jobs --json``; with ``include_ended`` (``--all``) also the last
-        100 jobs that finished, were cancelled or user-stopped, oldest first, after the rest."""
-        return snapshot.jobs_snapshot(self._core, app, include_ended=include_ended)
+        100 jobs that finished, were cancelled or user-stopped, oldest first, after the rest;
+        with ``job_id`` only the records of jobs with that id (what a follower asks for)."""
+        return snapshot.jobs_snapshot(self._core, app, include_ended=include_ended, job_id=job_id)
 
     def dump(self) -> dict[str, Any]:
         """``uidt dumpsys --json``."""

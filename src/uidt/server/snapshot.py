@@ -110,13 +110,23 @@ def job_constraints(status: JobStatus) -> list[str]:
 
 
 def jobs_snapshot(
-    svc: SchedulerCore, app: str | None = None, *, include_ended: bool = False
+    svc: SchedulerCore,
+    app: str | None = None,
+    *,
+    include_ended: bool = False,
+    job_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Every scheduled job (of one app), sorted by identity, then optionally the ended ones."""
-    statuses = svc.jobs.values() if app is None else svc.app_jobs.get(app, {}).values()
+    """Every scheduled job (of one app; with ``job_id``, of that id only), sorted by identity,
+    then optionally the ended ones."""
+    every = svc.jobs.values() if app is None else svc.app_jobs.get(app, {}).values()
+    statuses = [s for s in every if job_id is None or s.key.job_id == job_id]
     jobs = [job_snapshot(svc, s) for s in sorted(statuses, key=lambda s: key_order(s.key))]
     if include_ended:
-        jobs += [dict(j) for j in svc.ended if app is None or j["app"] == app]
+        jobs += [
+            dict(j)
+            for j in svc.ended
+            if (app is None or j["app"] == app) and (job_id is None or j["job_id"] == job_id)
+        ]
     return jobs
 
 
