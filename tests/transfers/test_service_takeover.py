@@ -9,28 +9,14 @@ from typing import Any
 
 from uidt.job.params import JobParameters
 from uidt.testing.httpserver import RecordingSleep, TransferTestServer
+from uidt.testing.serviceconn import RecordingConnection
 from uidt.transfers.download import download
 from uidt.transfers.fence import Fence, Lease
-from uidt.transfers.names import CHANNEL
 from uidt.transfers.retry import RetryPolicy
 from uidt.transfers.service import HttpDownloadService
 
 PATH = "/taken.bin"
 DEADLINE_S = 20.0
-
-
-class Recording:
-    """A ServiceConnection that records every call; ``ended`` is set by ``job_finished``."""
-
-    def __init__(self) -> None:
-        self.channels = frozenset({CHANNEL})
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.ended = asyncio.Event()
-
-    def call(self, method: str, params: JobParameters, args: dict[str, Any]) -> None:
-        self.calls.append((method, args))
-        if method == "job_finished":
-            self.ended.set()
 
 
 def _params(dest: Path, url: str, generation: int, *, taken_over: bool) -> JobParameters:
@@ -45,8 +31,8 @@ def _params(dest: Path, url: str, generation: int, *, taken_over: bool) -> JobPa
     )
 
 
-async def _start(params: JobParameters) -> Recording:
-    connection = Recording()
+async def _start(params: JobParameters) -> RecordingConnection:
+    connection = RecordingConnection()
     service = HttpDownloadService()
     service.retry_policy = RetryPolicy(retries=2, link_retries=2)
     service.sleep = RecordingSleep()
@@ -63,7 +49,7 @@ async def _until(check: Any, what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-def _texts(connection: Recording) -> list[str]:
+def _texts(connection: RecordingConnection) -> list[str]:
     return [
         str(args["notification"]["text"])
         for method, args in connection.calls
