@@ -41,10 +41,6 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _gets(server: TransferTestServer) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET"]
-
-
 def _nothing_left(dest: Path) -> None:
     assert not dest.exists()
 
@@ -73,7 +69,7 @@ async def test_length_larger_than_body_ends_with_a_clear_reason(
         await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, retries=2), 20)
     _nothing_left(dest)
     # each round is a 200 cut short, then a resume answered 416: bounded, not forever
-    assert len(_gets(server)) == 6
+    assert len(server.gets()) == 6
 
 
 async def test_length_larger_than_body_once_then_fine(
@@ -100,7 +96,7 @@ async def test_last_modified_only_server_ignoring_if_range(
     result = await download(server.url(PATH), dest, sleep=no_wait)
     assert dest.read_bytes() == new
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
-    resume = _gets(server)[1]
+    resume = server.gets()[1]
     assert resume.if_range is not None
     assert resume.status == 206  # the server did ignore it
 
@@ -148,7 +144,7 @@ async def test_no_validators_unchanged_resumes_after_checking_the_overlap(
     assert dest.read_bytes() == data
     assert Notice.RESUME_UNVERIFIED in result.notices
     assert Notice.RESTARTED_RESOURCE_CHANGED not in result.notices
-    resume = _gets(server)[1]
+    resume = server.gets()[1]
     assert resume.status == 206
     assert 0 < CUT - resume.start <= 64 * KiB  # asked again for a little before the cut
     assert result.bytes_received < SIZE + 64 * KiB
@@ -226,7 +222,7 @@ async def test_a_200_to_if_range_is_written_from_zero_not_asked_for_again(
     )
     assert dest.read_bytes() == new
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
-    gets = _gets(server)
+    gets = server.gets()
     assert [(r.status, r.if_range is not None) for r in gets] == [(200, False), (200, True)]
     # the old bytes once, the new file once: nothing dropped, no third request
     assert server.bytes_sent(PATH) == CUT + len(new)
@@ -246,7 +242,7 @@ async def test_a_200_to_if_range_cut_short_resumes_the_new_version(
     dest = tmp_path / "out.bin"
     result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
     assert dest.read_bytes() == new
-    gets = _gets(server)
+    gets = server.gets()
     assert [r.status for r in gets] == [200, 200, 206]
     assert gets[2].if_range == server.etag(PATH)
     assert gets[2].start == CUT
@@ -277,7 +273,7 @@ async def test_a_200_to_if_range_announcing_more_than_it_sends(
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
     assert Notice.RESTARTED_SHORT_BODY in result.notices
     # the new body (short of its length), the 416 at its real end, then the file once more
-    assert [r.status for r in _gets(server)] == [200, 200, 416, 200]
+    assert [r.status for r in server.gets()] == [200, 200, 416, 200]
     assert not part_path(dest).exists()
 
 
@@ -303,7 +299,7 @@ async def test_a_200_to_if_range_with_the_old_etag_is_not_adopted(
     result = await download(server.url(PATH), dest, sleep=no_wait)
     assert dest.read_bytes() == new  # never old and new spliced
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
-    gets = _gets(server)
+    gets = server.gets()
     assert [(r.status, r.if_range is not None) for r in gets] == [
         (200, False),
         (200, True),
@@ -332,7 +328,7 @@ async def test_a_200_to_if_range_without_a_length_is_used_through_aiohttp(
     result = await download(server.url(PATH), dest, sleep=no_wait, sha256=_sha(new))
     assert dest.read_bytes() == new
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
-    gets = _gets(server)
+    gets = server.gets()
     # uidt's own reader's chunked answer is asked for again by aiohttp (the same request)
     expected = 3 if engine != "aiohttp" else 2
     assert [(r.status, r.if_range is not None) for r in gets] == [(200, False)] + [(200, True)] * (

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from uidt.testing.httpserver import RequestRecord, TransferTestServer
+from uidt.testing.httpserver import TransferTestServer
 from uidt.transfers.download import download
 from uidt.transfers.progress import Progress
 from uidt.transfers.throttle import Throttle
@@ -32,10 +32,6 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     patched = functools.partial(sys.modules["uidt.transfers.download"].download, raw_http=raw)
     monkeypatch.setattr(sys.modules[__name__], "download", patched)
     return str(request.param)
-
-
-def _gets(server: TransferTestServer) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET"]
 
 
 async def test_a_limited_download_takes_at_least_what_its_limit_allows(
@@ -81,7 +77,7 @@ async def test_a_limit_changed_while_running_applies_without_a_new_request(
     result = await asyncio.wait_for(task, 20)
     assert (tmp_path / "out.bin").read_bytes() == data
     assert result.attempts == 1
-    assert len(_gets(server)) == 1
+    assert len(server.gets()) == 1
     assert result.bytes_received == len(data) == throttle.taken
 
 
@@ -116,7 +112,7 @@ async def test_a_stopped_limited_download_frees_the_servers_connection_at_once(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 10)
-    (record,) = _gets(server)
+    (record,) = server.gets()
     await asyncio.wait_for(record.finished.wait(), 5)
     for _ in range(500):  # bounded: 5 s
         if not server.open_connections():

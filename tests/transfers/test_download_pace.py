@@ -19,7 +19,7 @@ import pytest
 
 from uidt.errors import TransferError
 from uidt.testing.clock import FakeClock
-from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
+from uidt.testing.httpserver import Faults, RecordingSleep, TransferTestServer
 from uidt.transfers.download import download
 from uidt.transfers.ledger import DURABLE_BYTES
 from uidt.transfers.notices import Notice
@@ -38,10 +38,6 @@ def engine(reader: str, reader_options: dict[str, Any], monkeypatch: pytest.Monk
         sys.modules[__name__], "download", functools.partial(real, **reader_options)
     )
     return reader
-
-
-def _gets(server: TransferTestServer) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET"]
 
 
 # -- issue 14 item 12: the lowest-speed rule -----------------------------------------------
@@ -94,7 +90,7 @@ async def test_a_slow_attempt_is_retried_and_the_download_finishes(
     assert dest.read_bytes() == data
     assert len(no_wait.delays) == 1
     assert result.resumed_from == 0
-    assert _gets(server)[1].range is not None  # the slow bytes were kept: it resumed
+    assert server.gets()[1].range is not None  # the slow bytes were kept: it resumed
 
 
 @pytest.mark.parametrize(("speed", "seconds"), [(-1, 60.0), (KiB, 0.0), (KiB, -5.0)])

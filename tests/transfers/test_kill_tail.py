@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from uidt.testing.httpserver import Faults, RequestRecord, TransferTestServer
+from uidt.testing.httpserver import Faults, TransferTestServer
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.partfile import checkpoint_path, part_path
 
@@ -47,10 +47,6 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _gets(server: TransferTestServer) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET"]
-
-
 async def _kill_once_written(
     server: TransferTestServer,
     dest: Path,
@@ -67,7 +63,7 @@ async def _kill_once_written(
     target = server.bytes_sent(PATH) + more
     await asyncio.wait_for(server.wait_bytes_sent(PATH, target), 30)
     server.pause(PATH)
-    record = _gets(server)[-1]
+    record = server.gets()[-1]
     on_disk = record.start + record.body_bytes
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 30
@@ -99,7 +95,7 @@ async def test_a_kill_in_the_same_boot_refetches_nothing_it_wrote(
     assert saved is not None
     assert saved["offset"] < first  # the tail no checkpoint names
     second = await _kill_once_written(server, dest, 1 * MiB, *args)
-    assert _gets(server)[1].range == f"bytes={first}-"
+    assert server.gets()[1].range == f"bytes={first}-"
     assert second > first
 
     server.set_faults(PATH)
@@ -108,7 +104,7 @@ async def test_a_kill_in_the_same_boot_refetches_nothing_it_wrote(
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     result = json.loads(out)
-    assert _gets(server)[2].range == f"bytes={second}-"
+    assert server.gets()[2].range == f"bytes={second}-"
     assert result["resumed_from"] == second
     assert result["sha256"] == (digest if hashing else None)
     assert dest.read_bytes() == data
@@ -132,7 +128,7 @@ async def test_a_kill_after_the_file_changed_keeps_only_the_new_versions_bytes(
     server.change_file(PATH, new)
     sent_before = server.bytes_sent(PATH)
     second = await _kill_once_written(server, dest, 1 * MiB + 4096, *args)
-    asked = _gets(server)[1]
+    asked = server.gets()[1]
     assert (asked.range, asked.status, asked.start) == (f"bytes={first}-", 200, 0)
     assert part_path(dest).read_bytes() == new[:second]  # not one byte of the old file
 
@@ -141,7 +137,7 @@ async def test_a_kill_after_the_file_changed_keeps_only_the_new_versions_bytes(
     process = await _spawn(*args)
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
-    assert _gets(server)[2].range == f"bytes={second}-"
+    assert server.gets()[2].range == f"bytes={second}-"
     assert json.loads(out)["resumed_from"] == second
     assert dest.read_bytes() == new
     assert server.bytes_sent(PATH) - sent_before == len(new)
@@ -203,6 +199,6 @@ async def test_after_a_reboot_the_next_run_asks_from_the_durable_offset(
     )
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
-    assert _gets(server)[1].range == f"bytes={durable}-"
+    assert server.gets()[1].range == f"bytes={durable}-"
     assert json.loads(out)["resumed_from"] == durable
     assert dest.read_bytes() == data

@@ -31,15 +31,6 @@ PATH = "/seg/file.bin"
 SPLIT = {"split": 4, "min_split_size": 64 * KiB}
 
 
-def _gets(server: TransferTestServer) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET"]
-
-
-def _starts(server: TransferTestServer) -> list[int]:
-    """Where each GET asked to start (0 without a Range)."""
-    return sorted(int((r.range or "bytes=0-")[6:].split("-")[0]) for r in _gets(server))
-
-
 @pytest.fixture
 def data() -> bytes:
     return os.urandom(1 * MiB + 4321)
@@ -63,9 +54,9 @@ async def test_four_ranges_from_a_per_connection_limited_server_arrive_byte_exac
     # every range stopped at its end (aiohttp may have read one chunk past the first one's)
     assert len(data) <= result.bytes_received <= len(data) + 128 * KiB
     bounds = [len(data) * i // 4 for i in range(4)]
-    assert _starts(server) == bounds
-    assert _gets(server)[0].range == "bytes=0-"
-    assert all(r.if_range == server.etag(PATH) for r in _gets(server)[1:])
+    assert server.range_starts() == bounds
+    assert server.gets()[0].range == "bytes=0-"
+    assert all(r.if_range == server.etag(PATH) for r in server.gets()[1:])
     assert result.attempts == 4
     assert not part_path(dest).exists()
     assert not checkpoint_path(dest).exists()
@@ -80,13 +71,13 @@ async def test_the_ranges_run_at_the_same_time(
     fourth = asyncio.Event()
 
     def hook(_record: RequestRecord) -> None:
-        if len(_gets(server)) == 4:
+        if len(server.gets()) == 4:
             fourth.set()
 
     server.on_request = hook
     task = asyncio.create_task(download(server.url(PATH), tmp_path / "out.bin", **SPLIT))
     await asyncio.wait_for(fourth.wait(), 10)
-    assert not any(r.finished.is_set() for r in _gets(server))
+    assert not any(r.finished.is_set() for r in server.gets())
     await asyncio.wait_for(task, 30)
     assert (tmp_path / "out.bin").read_bytes() == data
 
@@ -97,7 +88,7 @@ async def test_split_1_asks_exactly_as_before(
     server.add_file(PATH, data)
     result = await download(server.url(PATH), tmp_path / "out.bin", split=1)
     assert (tmp_path / "out.bin").read_bytes() == data
-    assert [(r.range, r.if_range) for r in _gets(server)] == [(None, None)]
+    assert [(r.range, r.if_range) for r in server.gets()] == [(None, None)]
     assert result.attempts == 1
 
 
@@ -108,7 +99,7 @@ async def test_a_server_without_ranges_gets_one_connection(
     server.set_faults(PATH, Faults(no_ranges=True))
     result = await download(server.url(PATH), tmp_path / "out.bin", **SPLIT)
     assert (tmp_path / "out.bin").read_bytes() == data
-    assert len(_gets(server)) == 1
+    assert len(server.gets()) == 1
     assert result.bytes_received == len(data)
 
 
@@ -121,7 +112,7 @@ async def test_a_server_without_validators_gets_one_connection(
     server.set_faults(PATH, faults)
     await download(server.url(PATH), tmp_path / "out.bin", **SPLIT)
     assert (tmp_path / "out.bin").read_bytes() == data
-    assert len(_gets(server)) == 1
+    assert len(server.gets()) == 1
 
 
 async def test_a_file_under_two_ranges_gets_one_connection(
@@ -131,7 +122,7 @@ async def test_a_file_under_two_ranges_gets_one_connection(
     server.add_file(PATH, small)
     await download(server.url(PATH), tmp_path / "out.bin", **SPLIT)
     assert (tmp_path / "out.bin").read_bytes() == small
-    assert len(_gets(server)) == 1
+    assert len(server.gets()) == 1
 
 
 def _change_on_first_range(server: TransferTestServer, new: bytes) -> None:
@@ -165,7 +156,7 @@ async def test_a_range_of_another_version_never_mixes_and_restarts(
     result = await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, **SPLIT), 30)
     assert dest.read_bytes() == new
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
-    last = _gets(server)[-1]
+    last = server.gets()[-1]
     assert last.range is None  # one connection, from zero
 
 
@@ -260,7 +251,7 @@ async def test_a_range_answered_with_the_wrong_content_range_falls_back(
     result = await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, **SPLIT), 30)
     assert dest.read_bytes() == data
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
-    assert _gets(server)[-1].range is None
+    assert server.gets()[-1].range is None
 
 
 async def test_without_proc_self_fd_one_connection_takes_the_file(
@@ -272,7 +263,7 @@ async def test_without_proc_self_fd_one_connection_takes_the_file(
     server.add_file(PATH, data)
     result = await download(server.url(PATH), tmp_path / "out.bin", **SPLIT)
     assert (tmp_path / "out.bin").read_bytes() == data
-    assert [r.range for r in _gets(server)] == [None]
+    assert [r.range for r in server.gets()] == [None]
     assert result.connections == 1
 
 

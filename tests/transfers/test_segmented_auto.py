@@ -32,10 +32,6 @@ FAST = AutoSplit(probe_ms=300, probe_bytes=64 * KiB, settle_ms=100, trial_ms=400
 AUTO: dict[str, Any] = {"split": "auto", "min_split_size": 128 * KiB, "auto_split": FAST}
 
 
-def _gets(server: TransferTestServer) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET"]
-
-
 def _start(record: RequestRecord) -> int:
     return int((record.range or "bytes=0-")[6:].split("-")[0])
 
@@ -58,7 +54,7 @@ async def test_a_per_connection_limit_makes_auto_grow(
     )
     assert dest.read_bytes() == data
     assert result.connections >= 3  # 1 MiB/s each: every added one doubled, then 1.5x, ...
-    gets = _gets(server)
+    gets = server.gets()
     assert gets[0].range == "bytes=0-"
     assert all(r.if_range == server.etag(PATH) for r in gets[1:])
     assert Notice.RETRIED not in result.notices
@@ -81,7 +77,7 @@ async def test_a_limit_on_the_whole_path_gets_the_trial_connection_handed_back(
     )
     assert dest.read_bytes() == data
     assert result.connections == 2  # the trial's
-    starts = [_start(r) for r in _gets(server)]
+    starts = [_start(r) for r in server.gets()]
     assert len(starts) == 3
     first, trial, taken_up = starts
     assert first == 0
@@ -101,7 +97,7 @@ async def test_plain_loopback_ends_before_the_probe_on_one_connection(
     )
     assert (tmp_path / "out.bin").read_bytes() == data
     assert result.connections == 1
-    assert [r.range for r in _gets(server)] == ["bytes=0-"]
+    assert [r.range for r in server.gets()] == ["bytes=0-"]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +117,7 @@ async def test_auto_never_splits_what_may_not_be(
     server.set_faults(PATH, Faults(drip_bps=8 * MiB, **_fields(faults)))
     result = await asyncio.wait_for(download(server.url(PATH), tmp_path / "o", **AUTO), 30)
     assert (tmp_path / "o").read_bytes() == body
-    assert len(_gets(server)) == 1
+    assert len(server.gets()) == 1
     assert result.connections == 1
 
 
@@ -149,7 +145,7 @@ async def test_an_added_connection_answered_200_restarts_on_one(
     result = await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, **AUTO), 30)
     assert dest.read_bytes() == data
     assert Notice.RESTARTED_NO_RANGES in result.notices
-    assert _gets(server)[-1].range is None
+    assert server.gets()[-1].range is None
 
 
 async def test_an_added_connection_seeing_another_version_restarts_clean(
@@ -172,7 +168,7 @@ async def test_an_added_connection_seeing_another_version_restarts_clean(
     result = await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, **AUTO), 30)
     assert dest.read_bytes() == new
     assert Notice.RESTARTED_RESOURCE_CHANGED in result.notices
-    assert _gets(server)[-1].range is None
+    assert server.gets()[-1].range is None
 
 
 async def test_auto_stopped_after_growing_resumes_each_range(
@@ -183,7 +179,7 @@ async def test_auto_stopped_after_growing_resumes_each_range(
     grown = asyncio.Event()
 
     def hook(record: RequestRecord) -> None:
-        if record.method == "GET" and len(_gets(server)) == 3:
+        if record.method == "GET" and len(server.gets()) == 3:
             grown.set()
 
     server.on_request = hook
@@ -203,11 +199,11 @@ async def test_auto_stopped_after_growing_resumes_each_range(
     assert 0 < held < len(data)
     server.set_faults(PATH)
     server.on_request = None
-    before = len(_gets(server))
+    before = len(server.gets())
     result = await asyncio.wait_for(download(server.url(PATH), dest, **AUTO), 30)
     assert dest.read_bytes() == data
     assert Notice.RESUMED in result.notices
     assert result.resumed_from == held
     assert result.bytes_received == len(data) - held  # not one byte fetched twice
-    resumed = sorted(_start(r) for r in _gets(server)[before:])
+    resumed = sorted(_start(r) for r in server.gets()[before:])
     assert resumed == [s.done for s in segments if not s.complete]

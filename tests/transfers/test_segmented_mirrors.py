@@ -28,10 +28,6 @@ SPLIT = {"split": 4, "min_split_size": 64 * KiB}
 ETAG = '"same-file-v1"'
 
 
-def _gets(server: TransferTestServer, path: str) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET" and r.path == path]
-
-
 @pytest.fixture
 def data() -> bytes:
     return os.urandom(1 * MiB + 4321)
@@ -47,11 +43,11 @@ async def test_ranges_come_from_both_sources_when_they_show_the_same_file(
         download(server.url(A), dest, mirrors=[server.url(B)], sleep=no_wait, **SPLIT), 30
     )
     assert dest.read_bytes() == data
-    mirror = _gets(server, B)
+    mirror = server.gets(B)
     assert mirror[0].range == "bytes=0-0"  # asked once what it holds
     assert len(mirror) >= 2  # and ranges after that
     assert all(r.if_range == ETAG for r in mirror[1:])
-    assert len(_gets(server, A)) >= 2
+    assert len(server.gets(A)) >= 2
     assert Notice.MIRROR_NOT_FOR_RANGES not in result.notices
 
 
@@ -67,8 +63,8 @@ async def test_a_mirror_with_another_file_of_the_same_size_is_not_used_for_range
         download(server.url(A), dest, mirrors=[server.url(B)], sleep=no_wait, **SPLIT), 30
     )
     assert dest.read_bytes() == data
-    assert [r.range for r in _gets(server, B)] == ["bytes=0-0"]
-    assert len(_gets(server, A)) == 4
+    assert [r.range for r in server.gets(B)] == ["bytes=0-0"]
+    assert len(server.gets(A)) == 4
     assert Notice.MIRROR_NOT_FOR_RANGES in result.notices
 
 
@@ -90,7 +86,7 @@ async def test_a_mirror_without_ranges_or_the_file_is_left_out(
         download(server.url(A), dest, mirrors=[server.url(B)], sleep=no_wait, **SPLIT), 30
     )
     assert dest.read_bytes() == data
-    assert len(_gets(server, B)) == 1
+    assert len(server.gets(B)) == 1
     assert Notice.MIRROR_NOT_FOR_RANGES in result.notices
 
 
@@ -108,7 +104,7 @@ async def test_a_mirror_of_another_size_is_left_out_even_with_sha256(
         30,
     )
     assert dest.read_bytes() == data
-    assert len(_gets(server, B)) == 1
+    assert len(server.gets(B)) == 1
 
 
 async def test_with_sha256_a_mirror_under_another_etag_serves_ranges(
@@ -128,7 +124,7 @@ async def test_with_sha256_a_mirror_under_another_etag_serves_ranges(
     )
     assert dest.read_bytes() == data
     assert result.sha256 == digest
-    mirror = _gets(server, B)
+    mirror = server.gets(B)
     assert len(mirror) >= 2
     assert all(r.if_range == '"mirror-scheme-1"' for r in mirror[1:])
 
@@ -162,7 +158,7 @@ async def test_with_sha256_a_mirror_serving_other_bytes_is_dropped_after_the_che
     assert dest.read_bytes() == data
     assert published == []  # the mixed file never appeared under the final name
     assert Notice.RESTARTED_MIRROR_MISMATCH in result.notices
-    asked_b = len(_gets(server, B))
+    asked_b = len(server.gets(B))
     assert asked_b >= 2  # ranges were taken from it the first time ...
     starts_after = [r for r in server.requests if r.method == "GET"][-4:]
     assert all(r.path == A for r in starts_after)  # ... and none the second
@@ -215,7 +211,7 @@ async def test_a_mirror_of_another_origin_gets_no_secret_field(
     assert dest.read_bytes() == data
     assert len(mirror) >= 2
     assert all("authorization" not in r.headers for r in mirror)
-    assert all(r.headers.get("authorization") == "Bearer s3cret" for r in _gets(server, A))
+    assert all(r.headers.get("authorization") == "Bearer s3cret" for r in server.gets(A))
 
 
 async def test_a_mirror_that_changes_its_file_midway_restarts_clean(

@@ -29,14 +29,6 @@ PATH = "/seg/file.bin"
 SPLIT = {"split": 4, "min_split_size": 32 * KiB}
 
 
-def _gets(server: TransferTestServer) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET"]
-
-
-def _starts(server: TransferTestServer) -> list[int]:
-    return sorted(int((r.range or "bytes=0-")[6:].split("-")[0]) for r in _gets(server))
-
-
 @pytest.fixture
 def data() -> bytes:
     return os.urandom(1 * MiB + 4321)
@@ -63,7 +55,7 @@ async def test_an_idle_connection_takes_the_far_half_of_a_slow_range(
         download(server.url(PATH), dest, sleep=no_wait, **SPLIT, **reader_options), 30
     )
     assert dest.read_bytes() == data
-    starts = _starts(server)
+    starts = server.range_starts()
     bounds = [len(data) * i // 4 for i in range(4)]
     assert starts[:4] == bounds
     # more requests, each for a far part of the slow quarter (cut again while still slow)
@@ -71,7 +63,7 @@ async def test_an_idle_connection_takes_the_far_half_of_a_slow_range(
     assert all(slow < start < len(data) for start in starts[4:])
     assert result.attempts == len(starts)
     # the slow quarter came once: the cut range stopped where the far half begins
-    sent = sum(r.body_bytes for r in _gets(server) if r.start >= slow)
+    sent = sum(r.body_bytes for r in server.gets() if r.start >= slow)
     assert len(data) - slow <= sent <= len(data) - slow + 64 * KiB
     assert Notice.RETRIED not in result.notices
 
@@ -96,7 +88,7 @@ async def test_a_cut_range_stopped_midway_resumes_from_its_checkpoint(
     cut = asyncio.Event()
 
     def hook(record: RequestRecord) -> None:
-        if record.method == "GET" and len(_gets(server)) == 5:
+        if record.method == "GET" and len(server.gets()) == 5:
             cut.set()
 
     server.on_request = hook
@@ -118,13 +110,13 @@ async def test_a_cut_range_stopped_midway_resumes_from_its_checkpoint(
     assert slow < held < len(data)
     server.set_faults(PATH)
     server.on_request = None
-    before = len(_gets(server))
+    before = len(server.gets())
     result = await asyncio.wait_for(download(server.url(PATH), dest, **SPLIT), 30)
     assert dest.read_bytes() == data
     assert Notice.RESUMED in result.notices
     assert result.resumed_from == held
     assert result.bytes_received == len(data) - held  # not one byte fetched twice
-    resumed = sorted(int((r.range or "")[6:].split("-")[0]) for r in _gets(server)[before:])
+    resumed = sorted(int((r.range or "")[6:].split("-")[0]) for r in server.gets()[before:])
     assert resumed == [s.done for s in segments if not s.complete]
     assert not part_path(dest).exists()
 
@@ -168,10 +160,10 @@ async def test_sigkill_after_a_cut_then_resume_asks_each_cut_range_for_its_rest(
     held = sum(s.present for s in segments)
     assert slow < held < len(data)
     server.set_faults(PATH)
-    before = len(_gets(server))
+    before = len(server.gets())
     result = await asyncio.wait_for(download(server.url(PATH), dest, **SPLIT), 30)
     assert dest.read_bytes() == data
     assert result.resumed_from == held
     assert result.bytes_received == len(data) - held
-    resumed = sorted(int((r.range or "")[6:].split("-")[0]) for r in _gets(server)[before:])
+    resumed = sorted(int((r.range or "")[6:].split("-")[0]) for r in server.gets()[before:])
     assert resumed == [s.done for s in segments if not s.complete]

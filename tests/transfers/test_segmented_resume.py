@@ -31,15 +31,6 @@ PATH = "/seg/file.bin"
 SPLIT = {"split": 4, "min_split_size": 64 * KiB}
 
 
-def _gets(server: TransferTestServer) -> list[RequestRecord]:
-    return [r for r in server.requests if r.method == "GET"]
-
-
-def _starts(server: TransferTestServer) -> list[int]:
-    """Where each GET asked to start (0 without a Range)."""
-    return sorted(int((r.range or "bytes=0-")[6:].split("-")[0]) for r in _gets(server))
-
-
 def _held(saved: dict[str, Any]) -> int:
     """Bytes a segmented checkpoint says the part file holds."""
     return sum(done - start for start, done, _ in saved["segments"])
@@ -85,10 +76,10 @@ async def test_a_range_reset_midway_is_asked_again_from_where_it_stopped(
     )
     assert dest.read_bytes() == data
     assert Notice.RETRIED in result.notices
-    broken = _gets(server)[:3]
+    broken = server.gets()[:3]
     assert [r.body_bytes for r in broken] == [100_000] * 3
     bounds = {len(data) * i // 4 for i in range(4)}
-    again = [s for s in _starts(server) if s not in bounds]
+    again = [s for s in server.range_starts() if s not in bounds]
     # each broken range asked again exactly from where it stopped, nothing asked twice
     assert sorted(again) == sorted(r.start + 100_000 for r in broken)
     assert result.bytes_received == len(data)
@@ -113,14 +104,14 @@ async def test_stopped_midway_then_resumed_sends_no_byte_twice(
     assert held >= len(data) // 4
     assert part_path(dest).stat().st_size == len(data)
     server.set_faults(PATH)
-    before = len(_gets(server))
+    before = len(server.gets())
     result = await asyncio.wait_for(download(server.url(PATH), dest, **SPLIT), 30)
     assert dest.read_bytes() == data
     assert Notice.RESUMED in result.notices
     assert result.resumed_from == held
     assert result.bytes_received == len(data) - held  # not one byte fetched twice
-    assert result.attempts == len(_gets(server)) - before  # one request per unfinished range
-    assert all(r.if_range == server.etag(PATH) for r in _gets(server)[before:])
+    assert result.attempts == len(server.gets()) - before  # one request per unfinished range
+    assert all(r.if_range == server.etag(PATH) for r in server.gets()[before:])
 
 
 async def test_a_resume_after_the_file_changed_starts_over_with_the_new_one(
@@ -251,7 +242,7 @@ async def test_ranges_whose_server_goes_quiet_are_asked_again(
     asked_again = asyncio.Event()
 
     def hook(_record: RequestRecord) -> None:
-        if len(_gets(server)) >= 16:  # every range asked again once
+        if len(server.gets()) >= 16:  # every range asked again once
             asked_again.set()
 
     server.on_request = hook
@@ -261,7 +252,7 @@ async def test_ranges_whose_server_goes_quiet_are_asked_again(
     assert dest.read_bytes() == data
     assert Notice.RETRIED in result.notices
     bounds = {len(data) * i // 8 for i in range(8)}
-    assert any(start not in bounds for start in _starts(server))
+    assert any(start not in bounds for start in server.range_starts())
 
 
 async def test_ranges_refused_past_the_retries_end_the_run_and_the_next_resumes(

@@ -148,6 +148,14 @@ class TransferTestServer(TusEndpoint):
         if gate is not None:
             gate.set()
 
+    def gets(self, path: str | None = None) -> list[RequestRecord]:
+        """The ``GET`` requests seen so far (of ``path`` only, when given)."""
+        return [r for r in self.requests if r.method == "GET" and (path is None or r.path == path)]
+
+    def range_starts(self) -> list[int]:
+        """Where each ``GET`` asked to start (0 without a ``Range``), in order of offset."""
+        return sorted(int((r.range or "bytes=0-")[6:].split("-")[0]) for r in self.gets())
+
     def bytes_sent(self, path: str) -> int:
         """Body bytes sent (or received, for uploads) for ``path`` so far, over all requests."""
         return self._sent.get(path, 0)
