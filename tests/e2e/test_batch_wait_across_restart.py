@@ -22,7 +22,14 @@ from uidt.home.paths import resolve_paths
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP
 
-from .conftest import Daemon, clean_env, running_daemon, stop_autostarted_daemon, wait_for
+from .conftest import (
+    Daemon,
+    clean_env,
+    reap,
+    running_daemon,
+    stop_autostarted_daemon,
+    wait_for,
+)
 
 FIRST = os.urandom(256 * 1024 + 5)
 SECOND = os.urandom(128 * 1024 + 3)
@@ -99,9 +106,7 @@ def test_a_batch_wait_follows_its_files_to_their_end_across_a_daemon_kill(
             server.unpause("/first.bin")
             out, err = waiting.communicate(timeout=DEADLINE_S)
         finally:
-            if waiting.poll() is None:
-                waiting.kill()
-                waiting.wait()
+            reap(waiting)
             stop_autostarted_daemon(home)  # the command's own daemon, if it started one
     assert waiting.returncode == 0, out + err
     assert "all 2 files finished" in err
@@ -126,9 +131,7 @@ def test_a_batch_wait_stops_following_a_daemon_stopped_on_purpose(
             daemon.stop()  # SIGTERM: `uidt daemon stop`
             _out, err = waiting.communicate(timeout=DEADLINE_S)
         finally:
-            if waiting.poll() is None:
-                waiting.kill()
-                waiting.wait()
+            reap(waiting)
             server.unpause("/first.bin")
             stop_autostarted_daemon(home)
     assert waiting.returncode == 1, err
