@@ -8,6 +8,7 @@ from typing import Any, cast
 import pytest
 
 from uidt.daemon import tracking
+from uidt.daemon.keyedlocks import KeyedLocks
 from uidt.daemon.runtime import Runtime
 from uidt.daemon.tracking import schedule_tracked
 from uidt.device.state import DeviceState
@@ -34,6 +35,7 @@ class StandIn:
 
     def __init__(self) -> None:
         self.apps = StandInApps()
+        self.schedule_locks = KeyedLocks()
         self.service = JobSchedulerService(
             clock=FakeClock(),
             settings=Settings(),
@@ -155,7 +157,7 @@ async def test_two_schedules_of_the_same_job_at_once_attach_the_second_to_the_fi
     assert one == {"result": 1, "generation": 1, "attached": False, "replaced": None}
     assert two == {"result": 1, "generation": 1, "attached": True, "replaced": None}
     assert not rt.service.ended  # nothing was cancelled
-    assert len(tracking.scheduling_locks(cast(Runtime, rt))) == 0  # no lock kept per job
+    assert len(rt.schedule_locks) == 0  # no lock kept per job
 
 
 async def test_schedules_of_different_jobs_do_not_wait_for_each_other(

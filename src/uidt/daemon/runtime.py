@@ -31,6 +31,7 @@ from uidt.daemon.bandwidth_limit import BandwidthLimiter
 from uidt.daemon.changes import ChangeFeed
 from uidt.daemon.devicehistory import DeviceHistory
 from uidt.daemon.fleet import FleetDesk
+from uidt.daemon.keyedlocks import KeyedLocks
 from uidt.daemon.lowmemory import LowMemoryKiller
 from uidt.daemon.notificationactions import ClickSource, NotificationActions
 from uidt.daemon.offers import FleetOffers
@@ -79,6 +80,8 @@ class Runtime:
         #: On a shared store, what offers the jobs this host cannot start now to the other
         #: hosts (:class:`uidt.daemon.offers.FleetOffers`, set by ``uidt daemon``).
         self.fleet_offers: FleetOffers | None = None
+        #: One lock per job key for schedule requests (:mod:`uidt.daemon.tracking`).
+        self.schedule_locks = KeyedLocks()
         self.host = host
         self.device = device
         self.clock = clock

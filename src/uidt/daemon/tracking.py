@@ -16,10 +16,6 @@ to attach to and schedule it again, replacing the first (whose follower would th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from uidt.daemon.scheduling import schedule_durably
@@ -32,42 +28,6 @@ if TYPE_CHECKING:
     from uidt.daemon.runtime import Runtime
 
 RESULT_SUCCESS = 1
-
-
-class KeyedLocks:
-    """One :class:`asyncio.Lock` per job key, dropped once nobody holds or awaits it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[JobKey, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: JobKey) -> AsyncIterator[None]:
-        """Hold ``key``'s lock for the block (waiting for another holder first)."""
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
-_SCHEDULING: weakref.WeakKeyDictionary[Any, KeyedLocks] = weakref.WeakKeyDictionary()
-
-
-def scheduling_locks(rt: Runtime) -> KeyedLocks:
-    """The per-job locks of ``rt``'s schedule requests."""
-    locks = _SCHEDULING.get(rt)
-    if locks is None:
-        locks = _SCHEDULING[rt] = KeyedLocks()
-    return locks
 
 
 async def schedule_tracked(
@@ -86,7 +46,7 @@ async def schedule_tracked(
     error raised here means nothing was scheduled and nothing replaced."""
     rt.apps.require(app)
     key = JobKey(app, namespace, job.job_id)
-    async with scheduling_locks(rt).hold(key):
+    async with rt.schedule_locks.hold(key):
         return await _schedule_tracked(rt, key, job, work, peer_pid=peer_pid, attach=attach)
 
 
