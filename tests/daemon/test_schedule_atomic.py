@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import socket
-import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ from uidt.store.memory import MemoryJobStore
 from uidt.store.record import JobRecord
 from uidt.store.sqlite import SqliteJobStore
 from uidt.testing.clock import FakeClock
+from uidt.testing.smalldisk import small_tmpfs
 
 SAMPLE_MANIFEST = Path(__file__).resolve().parent.parent / "apps" / "sample" / "uidt.toml"
 SAMPLE = "org.example.sample"
@@ -215,21 +214,8 @@ async def test_the_error_is_the_callers_own_write(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB tmpfs (root only; skipped otherwise), unmounted afterwards."""
-    mount_point = tmp_path / f"small-{os.getpid()}"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path, "1m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def _fill(directory: Path) -> None:

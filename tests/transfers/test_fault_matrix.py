@@ -17,7 +17,6 @@ import asyncio
 import functools
 import hashlib
 import os
-import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from uidt.errors import (
     TransferError,
 )
 from uidt.testing.httpserver import Faults, RecordingSleep, RequestRecord, TransferTestServer
+from uidt.testing.smalldisk import small_tmpfs
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.download import download
 from uidt.transfers.partfile import checkpoint_path, part_path
@@ -354,21 +354,9 @@ async def test_fault(
 # -- the disk fills up (a real small tmpfs) --------------------------------------------------
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount_point = tmp_path / f"small-{os.getpid()}"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    """A real 128 KiB tmpfs (root only; skipped otherwise), unmounted afterwards."""
+    with small_tmpfs(tmp_path, "128k") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["known-length", "chunked"])

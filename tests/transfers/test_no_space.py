@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 
 from uidt.errors import NoSpaceError
 from uidt.testing.httpserver import Faults, TransferTestServer
+from uidt.testing.smalldisk import small_tmpfs
 from uidt.transfers.download import download
 
 PATH = "/big.bin"
@@ -18,21 +17,9 @@ PATH = "/big.bin"
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    """A real 1 MiB tmpfs (root only; skipped otherwise), unmounted afterwards."""
+    with small_tmpfs(tmp_path, "1m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def _listing(directory: Path) -> list[str]:
