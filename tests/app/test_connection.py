@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from uidt.app.connection import DaemonConnection
-from uidt.errors import DaemonError, InvalidJobError
+from uidt.errors import DaemonError, InvalidJobError, ProtocolError
 from uidt.home.paths import resolve_paths
 from uidt.testing.unixqueue import full_listen_queue
 
@@ -126,6 +126,25 @@ def test_bytes_after_the_answer_are_not_read_as_part_of_it(tmp_path: Path) -> No
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 500 Oops\r\n\r\n"
     with _peer(tmp_path, answer):
         assert _conn(tmp_path).request("GET", "/v1/x") == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/x y"), ("GET", "/v1/x\r\nX-Injected: 1"), ("GET", ""), ("GE T", "/v1/x")],
+)
+def test_a_request_line_that_would_change_meaning_is_never_sent(
+    tmp_path: Path, method: str, path: str
+) -> None:
+    """Refused before connecting (h11 refused it while framing): nothing reaches the daemon."""
+    with pytest.raises(ProtocolError, match="not a request the daemon can be sent"):
+        _conn(tmp_path).request(method, path)
+
+
+def test_a_large_answer_over_several_reads(tmp_path: Path) -> None:
+    body = b'{"items": "%s"}' % (b"x" * 200_000)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    with _peer(tmp_path, answer):
+        assert _conn(tmp_path).request("GET", "/v1/x") == {"items": "x" * 200_000}
 
 
 def test_no_daemon_without_autostart_is_a_clear_error(tmp_path: Path) -> None:

@@ -198,3 +198,47 @@ def test_the_follower_asks_for_its_job_only_and_still_picks_it_from_a_whole_list
     assert all(ask["job_id"] == 7 for ask in daemon.asks)
     assert len(daemon.asks) == 2
     assert "job 7 finished" in capsys.readouterr().out
+
+
+class _Progressing:
+    """A daemon whose job waits, runs (two looks) and finishes; records every ask."""
+
+    def __init__(self) -> None:
+        self.asks: list[dict[str, Any]] = []
+        self.states = ["waiting", "active", "active", "finished"]
+
+    def connection(self, *, autostart: bool = True) -> _Progressing:
+        return self
+
+    def request(self, method: str, path: str, query: dict[str, Any] | None = None) -> Any:
+        if path == "/v1/notifications":
+            return {"notifications": []}
+        assert query is not None
+        self.asks.append(query)
+        state = self.states[min(len(self.asks), len(self.states)) - 1]
+        job = {**_job(state, 1), "transferred_download_bytes": 5, "estimated_download_bytes": 9}
+        return {"jobs": [job], "version": len(self.asks)}
+
+
+def test_into_a_pipe_the_follower_asks_to_be_woken_by_its_jobs_state_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No live bar (stderr a pipe): each long poll names the state last seen, so the daemon
+    answers when the job's state moves, not at each progress report (about four a second)."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")
+    daemon = _Progressing()
+    assert follow(daemon, Target(APP, 7, 1, "download")) == 0  # type: ignore[arg-type]
+    waits = [ask.get("while_state") for ask in daemon.asks]
+    assert waits == [None, "waiting", "active", "active"]
+    assert all("since" in ask and "wait_ms" in ask for ask in daemon.asks[1:])
+    assert "job 7 finished" in capsys.readouterr().out
+
+
+def test_with_a_live_bar_the_follower_is_woken_by_every_change(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    daemon = _Progressing()
+    assert follow(daemon, Target(APP, 7, 1, "download")) == 0  # type: ignore[arg-type]
+    assert [ask.get("while_state") for ask in daemon.asks] == [None] * 4
+    capsys.readouterr()

@@ -1,7 +1,8 @@
 """What ``uidt download URL -o F --wait`` loads: nothing heavy that the run does not use.
 
 Each module here costs every command start-up CPU (and the first byte time): rich is only for a
-terminal, the daemon's spawn code (subprocess, logging) only when a daemon must be started.
+terminal, the daemon's spawn code (subprocess, logging) only when a daemon must be started, h11
+only in the daemon (the command reads its daemon's answers itself, :mod:`uidt.app.answer`).
 Checked in a fresh interpreter by ``sys.modules``, never by timing.
 """
 
@@ -37,6 +38,7 @@ UNNEEDED = (
     "asyncio",
     "uidt.settings",
     "tomllib",
+    "h11",
 )
 
 
@@ -71,4 +73,4 @@ def test_the_version_loads_neither_the_connection_nor_rich() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     loaded = set(json.loads(done.stderr))
-    assert sorted(name for name in (*UNNEEDED, "h11") if name in loaded) == []
+    assert sorted(name for name in UNNEEDED if name in loaded) == []

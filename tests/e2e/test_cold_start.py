@@ -78,6 +78,13 @@ def test_the_jobs_list_carries_a_version_and_a_stale_one_is_answered_at_once(
     with pytest.raises(ValueError, match="bad request"):
         daemon.api("GET", "/v1/jobs", job_id="seven")
     assert daemon.api("GET", "/v1/jobs", all=1, job_id=2**31 + 5)["jobs"] == []
+    with pytest.raises(ValueError, match="while_state needs a job_id"):
+        daemon.api("GET", "/v1/jobs", since=version - 1, wait_ms=10, while_state="active")
+    # no such job, so not "active": a stale version is answered at once, as without it
+    moved = daemon.api(
+        "GET", "/v1/jobs", since=version - 1, wait_ms=2000, job_id=5, while_state="active"
+    )
+    assert moved["jobs"] == []
 
 
 def test_two_cold_downloads_started_at_once_share_one_daemon(tmp_path: Path) -> None:

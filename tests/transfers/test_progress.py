@@ -55,3 +55,35 @@ def test_no_history_means_no_rate() -> None:
     assert meter.rate() == 0.0
     meter.update(100)
     assert meter.snapshot() == Progress(100, 100, 0.0, 0.0)
+
+
+def test_the_final_report_comes_even_when_no_report_is_due() -> None:
+    clock = FakeClock()
+    meter = ProgressMeter(clock, total=1000, interval_ms=250)
+    assert meter.update(10) is not None
+    clock.advance(100)
+    assert meter.update(900) is None  # throttled: the last report said 10
+    final = meter.final(1000)
+    assert final is not None
+    assert final.done == 1000
+
+
+def test_no_final_report_when_the_last_report_said_it_already() -> None:
+    clock = FakeClock()
+    meter = ProgressMeter(clock, total=1000, interval_ms=250)
+    assert meter.update(1000) is not None
+    clock.advance(10)
+    assert meter.final(1000) is None
+    assert meter.done == 1000
+
+
+def test_a_final_report_after_a_restart_below_the_last_report() -> None:
+    clock = FakeClock()
+    meter = ProgressMeter(clock, total=1000, interval_ms=250)
+    assert meter.update(600) is not None
+    meter.restart(0)  # a restart from zero, then the whole file within one interval
+    clock.advance(100)
+    assert meter.update(1000) is None
+    final = meter.final(1000)
+    assert final is not None
+    assert final.done == 1000

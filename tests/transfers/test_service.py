@@ -61,6 +61,31 @@ async def test_a_complete_download_finishes_without_a_failure(
     assert connection.last_notification()["title"] == "Download f.bin complete"
 
 
+async def test_a_complete_download_reports_its_last_count_once_then_ends(
+    server: TransferTestServer, tmp_path: Path, payload: bytes
+) -> None:
+    """Between the last byte and the end the daemon is told the complete count once (with its
+    progress notification), then "complete", then the end: each message is a flush of the
+    daemon and a store commit on the way to the command's exit, so none is sent twice."""
+    server.add_file("/f.bin", payload)
+    connection = await _run(server.url("/f.bin"), tmp_path / "f.bin")
+    complete = [
+        args
+        for method, args in connection.calls
+        if method == "update_transferred_bytes" and args["download"] == len(payload)
+    ]
+
+    assert len(complete) == 1
+    tail = [method for method, _ in connection.calls][-4:]
+    assert tail == [
+        "update_transferred_bytes",
+        "set_notification",
+        "set_notification",
+        "job_finished",
+    ]
+    assert connection.last_notification()["progress"] == 1.0
+
+
 async def test_a_404_fails_the_job_with_the_reason(
     server: TransferTestServer, tmp_path: Path
 ) -> None:

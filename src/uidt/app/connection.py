@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import h11
-
-from uidt.errors import DaemonConnectionLost, DaemonError
+from uidt.app.httpanswer import MalformedAnswer, read_answer
+from uidt.errors import DaemonConnectionLost, DaemonError, ProtocolError
 from uidt.home.lock import live_holder
 from uidt.home.paths import Paths
 from uidt.wire import error_from_wire
@@ -28,10 +27,6 @@ STARTUP_TIMEOUT_S = 15.0
 
 #: Errors that mean "nobody listens on the socket" (rather than a broken conversation).
 _NO_DAEMON = (FileNotFoundError, ConnectionRefusedError, NotADirectoryError)
-
-
-class _MalformedAnswer(Exception):
-    """The bytes that came back are not an HTTP/1.1 response."""
 
 
 def connect_socket(path: Path, timeout: float) -> socket.socket:
@@ -59,39 +54,23 @@ def connect_socket(path: Path, timeout: float) -> socket.socket:
 def _exchange(
     sock: socket.socket, method: str, target: str, payload: bytes | None
 ) -> tuple[int, bytes]:
-    """Send one request (``Connection: close``) and read its answer with h11: status, body.
+    """Send one request (``Connection: close``) and read its answer: status, body.
 
-    h11 rather than :mod:`http.client`, whose import (with :mod:`email`) costs every ``uidt``
-    command and app about 25 ms before its first request; h11 is the parser the daemon's side of
-    the socket uses too (:mod:`uidt.daemon.exchange`).
+    The answer is read by :mod:`uidt.app.httpanswer`, not :mod:`http.client` (whose import, with
+    :mod:`email`, cost every ``uidt`` command about 25 ms before its first request) nor h11 (the
+    daemon's parser, ~10 ms).
     """
-    conn = h11.Connection(h11.CLIENT)
-    headers = [("Host", "localhost"), ("Connection", "close")]
+    head = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close"]
     if payload is not None:
-        headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
     elif method in ("POST", "PUT", "PATCH"):
-        headers.append(("Content-Length", "0"))
-    out = conn.send(h11.Request(method=method, target=target, headers=headers)) or b""
-    if payload:
-        out += conn.send(h11.Data(data=payload)) or b""
-    sock.sendall(out + (conn.send(h11.EndOfMessage()) or b""))
-    status = 0
-    body = bytearray()
-    try:
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                conn.receive_data(sock.recv(65536))
-            elif isinstance(event, h11.Response):  # (an interim 1xx is an InformationalResponse)
-                status = event.status_code
-            elif isinstance(event, h11.Data):
-                body += event.data
-            elif isinstance(event, h11.EndOfMessage):
-                return status, bytes(body)
-            elif isinstance(event, h11.ConnectionClosed):
-                raise _MalformedAnswer("the daemon closed the connection without an answer")
-    except h11.RemoteProtocolError as exc:
-        raise _MalformedAnswer(f"not an HTTP/1.1 answer: {exc}") from None
+        head.append("Content-Length: 0")
+    sock.sendall("\r\n".join(head).encode("ascii") + b"\r\n\r\n" + (payload or b""))
+    return read_answer(sock.recv, method)
+
+
+def _visible_ascii(text: str) -> bool:
+    return bool(text) and all("!" <= char <= "~" for char in text)
 
 
 def build_path(path: str, query: dict[str, Any] | None = None) -> str:
@@ -151,6 +130,10 @@ class DaemonConnection:
 
     def _request_once(self, method: str, path: str, body: Any, query: dict[str, Any] | None) -> Any:
         payload = None if body is None else json.dumps(body).encode()
+        target = build_path(path, query)
+        if not method.isalpha() or not method.isascii() or not _visible_ascii(target):
+            # never sent: a space or a line break in a path would change the request's meaning
+            raise ProtocolError(f"not a request the daemon can be sent: {method} {target!r}")
         try:
             sock = connect_socket(self.paths.socket, self.timeout)
         except _NO_DAEMON:
@@ -163,8 +146,8 @@ class DaemonConnection:
         except OSError as exc:
             raise DaemonError(f"cannot reach the uidt daemon: {exc}") from exc
         try:
-            status, raw = _exchange(sock, method, build_path(path, query), payload)
-        except (OSError, _MalformedAnswer) as exc:
+            status, raw = _exchange(sock, method, target, payload)
+        except (OSError, MalformedAnswer) as exc:
             raise DaemonConnectionLost(f"lost the connection to the uidt daemon: {exc}") from exc
         finally:
             sock.close()

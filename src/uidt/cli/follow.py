@@ -13,6 +13,7 @@ following, not the job.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import click
 
 from uidt.cli.context import CliContext, pass_cli
-from uidt.cli.progress import ProgressBar
+from uidt.cli.progress import ProgressBar, is_terminal
 from uidt.cli.reconnect import DaemonStopped, Losses
 from uidt.errors import DaemonError
 from uidt.job.reasons import Incomplete, incomplete_end_words, incomplete_words
@@ -30,7 +31,8 @@ from uidt.transfers.names import PAUSED, TRANSFERS_APP
 #: States after which a job never runs again.
 TERMINAL_STATES = frozenset({"finished", "failed", "cancelled", "user-stopped"})
 #: How long one request may wait in the daemon for the next change (a long poll: the daemon
-#: answers as soon as anything changes, so the end of a job is seen at once).
+#: answers as soon as anything changes, so the end of a job is seen at once; with no live bar,
+#: as soon as the job's state changes, so during a transfer about once per WAIT_MS).
 WAIT_MS = 1000
 #: The pause between asks when the daemon does not long-poll (an older daemon).
 POLL_S = 0.05
@@ -207,8 +209,13 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
     losses = Losses(cli)
     last_state: str | None = None
     left: dict[str, Any] | None = None  # the notification the job's last run left
+    # No live bar (stderr is a pipe or a file: a frame every few seconds): the daemon need not
+    # answer at each progress report, only when the job's state moves (or after WAIT_MS).
+    live = is_terminal(sys.stderr)
     while True:
-        wait = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
+        wait: dict[str, Any] = {} if version is None else {"since": version, "wait_ms": WAIT_MS}
+        if wait and not live and last_state is not None:
+            wait["while_state"] = last_state
         # Only this job's records (a daemon before ``job_id`` sends the app's list: ``find``).
         query = {"app": target.app, "job_id": target.job_id, "all": True, **wait}
         try:

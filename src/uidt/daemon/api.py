@@ -7,6 +7,7 @@ gets a 4xx with a message, never a 500. The OpenAPI description is served at ``/
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -244,11 +245,27 @@ async def list_jobs(request: Request) -> Response:
     # number: a 400 at once, as for ``since``.
     job_id = None if raw_id is None else int(raw_id)
     since = request.query.get("since")
+    # With one job id: wait past the changes that leave that job in this state (progress).
+    while_state = request.query.get("while_state")
+    if while_state is not None and job_id is None:
+        raise ProtocolError("while_state needs a job_id: the state of which job?")
     if since is not None:
         wait_ms = min(max(int(request.query.get("wait_ms", "0")), 0), MAX_WAIT_MS)
-        await rt.changes.wait(int(since), wait_ms / 1000)
+        unchanged = None
+        if while_state is not None and job_id is not None:
+            unchanged = functools.partial(_in_state, rt, app, job_id, while_state)
+        await rt.changes.wait(int(since), wait_ms / 1000, unchanged=unchanged)
     jobs = rt.jobs_snapshot(app, include_finished=_flag(request, "all"), job_id=job_id)
     return _json({"jobs": jobs, "version": rt.changes.version})
+
+
+def _in_state(rt: Runtime, app: str | None, job_id: int, state: str) -> bool:
+    """Whether the scheduled (not ended) job ``job_id`` of ``app``, default namespace, is in
+    ``state`` (an ended or replaced one is not)."""
+    return any(
+        job.get("namespace") is None and job.get("state") == state
+        for job in rt.jobs_snapshot(app, include_finished=False, job_id=job_id)
+    )
 
 
 async def fleet_jobs(request: Request) -> Response:

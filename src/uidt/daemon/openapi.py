@@ -206,13 +206,15 @@ OPENAPI: dict[str, Any] = {
             "get": _op(
                 "Jobs as `uidt jobs --json`, with the state `version`; with `since` (a version) "
                 "and `wait_ms`, answered once the version moves on or after `wait_ms`; with "
-                "`job_id`, only the records of jobs with that id",
+                "`job_id`, only the records of jobs with that id; with `job_id` and "
+                "`while_state`, the wait goes on past changes that leave that job in that state",
                 [
                     _param("app", "query", {"type": "string"}),
                     _param("job_id", "query", {"type": "integer"}),
                     _param("all", "query", {"type": "string", "enum": ["1", "0"]}),
                     _param("since", "query", {"type": "integer", "minimum": 0}),
                     _param("wait_ms", "query", {"type": "integer", "minimum": 0, "maximum": 2000}),
+                    _param("while_state", "query", {"type": "string"}),
                 ],
             )
         },

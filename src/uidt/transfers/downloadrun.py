@@ -364,9 +364,9 @@ class DownloadRun:
             await self.transport.aclose()
             for mirror in self.range_mirrors or ():
                 await mirror.transport.aclose()
-        if self.on_progress is not None:
-            self.meter.update(self.part.written)
-            self.on_progress(self.meter.snapshot())
+        last = self.meter.final(self.part.written)
+        if last is not None and self.on_progress is not None:
+            self.on_progress(last)
         return DownloadResult(
             path=self.dest,
             size=self.part.written,

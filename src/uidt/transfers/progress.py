@@ -63,6 +63,8 @@ class ProgressMeter:
         self._samples: deque[tuple[int, int]] = deque()
         self._last_report_ms: int | None = None
         self.done = 0
+        #: The count the last report returned said (``None``: none yet).
+        self.reported: int | None = None
 
     def restart(self, done: int) -> None:
         """Forget the rate history (a new connection, a restart from zero) and set ``done``."""
@@ -80,7 +82,19 @@ class ProgressMeter:
         if self._last_report_ms is not None and now - self._last_report_ms < self._interval_ms:
             return None
         self._last_report_ms = now
+        self.reported = done
         return self.snapshot()
+
+    def final(self, done: int) -> Progress | None:
+        """The report that ends a transfer at ``done``, due or not; ``None`` when the last
+        report already said ``done`` (the run's owner is not told the same count twice: each
+        report is a message to the daemon, a flush and a store commit there)."""
+        if self.reported == done:
+            self.update(done)  # the sample still counts for the rate
+            return None
+        report = self.update(done) or self.snapshot()
+        self.reported = done
+        return report
 
     def snapshot(self) -> Progress:
         """A report now, whether or not one is due."""

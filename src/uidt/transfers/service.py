@@ -46,7 +46,6 @@ from uidt.transfers.jobs import CHANNEL, DONE, FAILED, PAUSED, RETRYING, WAITING
 from uidt.transfers.lockholder import HolderKind, holder_kind
 from uidt.transfers.mirrors import from_sources, sources
 from uidt.transfers.patience import Patience, upload_patience_path
-from uidt.transfers.progress import Progress
 from uidt.transfers.reporting import (
     DETACH,
     PAUSED_ACTIONS,
@@ -349,7 +348,7 @@ class HttpDownloadService(_TransferService):
             )
         except SettingsError as exc:  # a rule out of range: the job's own fault, said clearly
             raise TransferError(str(exc)) from exc
-        report.progress(Progress(result.size, result.size, 0.0, None))
+        # The engine has told the complete count already (its last progress report).
         verified = ", SHA-256 verified" if result.sha256 else ""
         resumed = f", resumed at {human_bytes(result.resumed_from)}" if result.resumed_from else ""
         if params.taken_over and fence is not None:

@@ -230,9 +230,9 @@ class UploadRun:
         else:
             target = await self.run_tus(upload_url)
             self.checkpoint.remove()
-        if self.on_progress is not None:
-            self.meter.update(self.size)
-            self.on_progress(self.meter.snapshot())
+        last = self.meter.final(self.size)
+        if last is not None and self.on_progress is not None:
+            self.on_progress(last)
         return UploadResult(
             source=self.source,
             url=target,
