@@ -1,10 +1,12 @@
 """Ends of ranges moved while connections copy: a cut past the read in flight, a range given
-back to the connection whose answer runs through it (made-up ranges, real sinks, no I/O)."""
+back to the connection whose answer runs through it; and each range's writeback (made-up
+ranges, real sinks, no I/O)."""
 
 from __future__ import annotations
 
 from uidt.testing.clock import FakeClock
 from uidt.transfers.rangeclaims import claim_range, give_back
+from uidt.transfers.rangesave import WRITEBACK_BYTES
 from uidt.transfers.rangesink import RangeSink
 from uidt.transfers.rangesources import RangeSource
 from uidt.transfers.retry import RetryBudget, RetryPolicy
@@ -13,6 +15,7 @@ from uidt.transfers.throttle import Throttle
 from uidt.transfers.transport import Transports
 
 KiB = 1024
+MiB = 1024 * KiB
 URL = "http://127.0.0.1:9/f"
 
 
@@ -69,3 +72,14 @@ def test_no_give_back_to_an_answer_that_ends_sooner_or_a_range_already_done() ->
     dropped = _sink(done[1], body_end=1000 * KiB)
     assert not give_back(done, [owner, dropped], dropped)
     assert len(done) == 2
+
+
+def test_each_range_hands_its_bytes_to_the_writeback_every_batch() -> None:
+    """So a checkpoint's fdatasync finds little left to write (rangesave)."""
+    asked: list[tuple[int, int]] = []
+    segments = [Segment(0, 40 * MiB, 4 * MiB)]
+    sink = _sink(segments[0], body_end=40 * MiB)
+    sink.writeback = lambda fd, offset, length: asked.append((offset, length))
+    for _ in range(20):
+        sink.appended(MiB)
+    assert asked == [(4 * MiB, WRITEBACK_BYTES), (4 * MiB + WRITEBACK_BYTES, WRITEBACK_BYTES)]

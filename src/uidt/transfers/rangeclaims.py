@@ -24,6 +24,10 @@ from uidt.transfers.segments import Segment
 _log = logging.getLogger(__name__)
 
 
+class RangesRefused(Exception):
+    """A range's answer ignored ``Range``; its range went back to the connection before it."""
+
+
 @contextlib.contextmanager
 def _holding(sinks: Sequence[RangeSink]) -> Iterator[None]:
     with contextlib.ExitStack() as held:

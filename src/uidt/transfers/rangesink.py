@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from uidt.clock import Clock
 from uidt.transfers.autosplit import RATE_MS
+from uidt.transfers.rangesave import WRITEBACK_BYTES
 from uidt.transfers.retry import RetryBudget
 from uidt.transfers.segments import Segment
 from uidt.transfers.throttle import ThrottleLane
@@ -68,6 +69,7 @@ class RangeSink:
         copy_chunk_bytes: int,
         tick: Callable[[], None],
         clock: Clock,
+        writeback: Callable[[int, int, int], None] | None = None,
     ) -> None:
         self.fd = fd
         self.source = source  # where this connection asks for its ranges
@@ -76,6 +78,8 @@ class RangeSink:
         self.copy_chunk_bytes = copy_chunk_bytes
         self.tick = tick
         self.clock = clock
+        self.writeback = writeback
+        self._writeback_from = 0  # the first byte of the range whose writeback is not asked
         self.segment = Segment(0, 0, 0)  # set by take() before any body arrives
         self.busy = False  # fetching self.segment now (another connection may not take it)
         self.received = 0  # body bytes of this connection's answers (one thread at a time)
@@ -96,6 +100,7 @@ class RangeSink:
         self._took_ms = self.clock.elapsed()
         self._took_done = segment.done
         self.reading_to = segment.done
+        self._writeback_from = segment.done
 
     def rate(self) -> float | None:
         """Bytes/s this connection brings to its range, once measured (``RATE_MS`` on it)."""
@@ -143,6 +148,7 @@ class RangeSink:
             segment.done += count
             filled = segment.complete
         self.received += count
+        self._start_writeback()
         self.throttle.pause_in_thread(count)
         if filled:
             raise SegmentFilled
@@ -156,7 +162,16 @@ class RangeSink:
         if data:
             await asyncio.to_thread(os.pwrite, self.fd, data, segment.done)
             segment.done += len(data)
+            self._start_writeback()
         self.tick()
         await self.throttle.pause(len(data))
         if segment.complete:
             raise SegmentFilled
+
+    def _start_writeback(self) -> None:
+        """Every :data:`~uidt.transfers.rangesave.WRITEBACK_BYTES` of the range, hand them
+        to the kernel's writeback (:class:`~uidt.transfers.rangesave.RangeWriteback`)."""
+        done = min(self.segment.done, self.segment.end)
+        if self.writeback is not None and done - self._writeback_from >= WRITEBACK_BYTES:
+            self.writeback(self.fd, self._writeback_from, done - self._writeback_from)
+            self._writeback_from = done

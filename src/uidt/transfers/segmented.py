@@ -56,9 +56,9 @@ from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rangeanswer import check_range_answer, range_headers
-from uidt.transfers.rangeclaims import claim_range, give_back
+from uidt.transfers.rangeclaims import RangesRefused, claim_range, give_back
 from uidt.transfers.rangepick import WAIT, Wait
-from uidt.transfers.rangesave import SAVE_SECONDS, RangeCheckpoints
+from uidt.transfers.rangesave import SAVE_SECONDS, RangeCheckpoints, RangeWriteback
 from uidt.transfers.rangesink import RangeSink, SegmentFilled, read_size
 from uidt.transfers.rangesources import RangeSource
 from uidt.transfers.rawhttp import BodyEndedError
@@ -176,6 +176,7 @@ class SegmentedFetch:
         self.refused = False  # a range was answered whole: no more ranges are asked for
         self._changed = asyncio.Event()  # a connection was added
         self.checkpoints = RangeCheckpoints(part, self.segments, save_seconds)
+        self._writeback = RangeWriteback()
 
     @property
     def received(self) -> int:
@@ -228,6 +229,7 @@ class SegmentedFetch:
             await _stop(helpers)
             await self.save()
         finally:
+            self._writeback.close()  # its last requests name these descriptors
             for fd in self._fds:
                 os.close(fd)
 
@@ -246,6 +248,7 @@ class SegmentedFetch:
                 copy_chunk_bytes=read_size(self.copy_chunk_bytes, self.least),
                 tick=self.tick,
                 clock=self.clock,
+                writeback=self._writeback.start,
             )
             self._sinks.append(sink)
         segment = self._next_range(grow=grow)
@@ -322,14 +325,8 @@ class SegmentedFetch:
         elif verdict is Verdict.DROP:
             self._drop_last(governor.step)
         if verdict is not Verdict.WAIT:
-            rate = governor.rates[-1] / MiB
-            _log.info(
-                "%s: %.1f MiB/s; %s: %d connections",
-                self.url,
-                rate,
-                verdict.value,
-                governor.connections,
-            )
+            rate, count = governor.rates[-1] / MiB, governor.connections
+            _log.info("%s: %.1f MiB/s; %s: %d connections", self.url, rate, verdict.value, count)
 
     def _drop_last(self, count: int) -> None:
         """Close the ``count`` connections added last (their ranges go back to the others)."""
@@ -370,19 +367,20 @@ class SegmentedFetch:
                 await self._retry_later(sink.budget, exc, moved=segment.done > before)
 
     def _check(self, sink: RangeSink, response: Response) -> None:
-        """Check a range's answer; one that ignores ``Range`` (a ``200`` of the same version)
-        drops this connection when its range can go back to the one before it."""
+        """Check a range's answer; under ``auto`` one that ignores ``Range`` (a ``200`` of the
+        same version) drops this connection when its range can go back to the one before it
+        (``--split N`` asks for its ranges at once: which could go back would be a race)."""
         try:
             check_range_answer(sink.source, sink.segment, response, self.clock)
         except RestartFromZero as exc:
-            if exc.notice is not Notice.RESTARTED_NO_RANGES:
+            governor = self.governor
+            if governor is None or exc.notice is not Notice.RESTARTED_NO_RANGES:
                 raise
             if not give_back(self.segments, self._sinks, sink):
                 raise
             _log.info("%s: a range was answered whole: its connection closed", self.url)
             self.refused = True
-            if self.governor is not None:
-                self.governor.stop()
+            governor.stop()
             raise RangesRefused from exc
 
     async def _retry_later(self, budget: RetryBudget, exc: Exception, *, moved: bool) -> None:
@@ -396,10 +394,6 @@ class SegmentedFetch:
         _log.info("%s: a range failed (%s); retrying in %.1f s", self.url, exc or type(exc), delay)
         self.notice(Notice.RETRIED)
         await self.sleep(delay)
-
-
-class RangesRefused(Exception):
-    """A range's answer ignored ``Range``; its range went back to the connection before it."""
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
