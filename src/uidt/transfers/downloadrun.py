@@ -16,7 +16,7 @@ whole new file, so its body is written from byte 0 rather than asked for again. 
 ``split`` above 1 a large file whose server takes ranges is fetched over several connections
 at once (:mod:`uidt.transfers.segmented`, :mod:`uidt.transfers.rangerun`); with ``auto`` it
 is fetched as without ``split`` until a trial of more connections is due
-(:mod:`uidt.transfers.autostart`). Retries, restarts and attempts too slow for the
+(:mod:`uidt.transfers.autoswitch`). Retries, restarts and attempts too slow for the
 lowest-speed rule (:mod:`uidt.transfers.speedfloor`) are bounded by one
 :class:`~uidt.transfers.retry.RetryBudget`, so a run always ends: with the file, with a
 :class:`~uidt.errors.RetryLaterError` when trouble that may pass outlasted it, or with a
@@ -37,7 +37,7 @@ from uidt.clock import Clock
 from uidt.errors import IntegrityError, NoSpaceError, RemoteError, RetryLaterError
 from uidt.timing import mark
 from uidt.transfers.autosplit import AutoSplit
-from uidt.transfers.autostart import begin_ranges, governor_for, pour_watching
+from uidt.transfers.autoswitch import begin_ranges, governor_for, pour_watching
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.downloadresult import DownloadResult
 from uidt.transfers.failures import (
@@ -219,7 +219,7 @@ class DownloadRun:
 
     async def pour_auto(self, response: Response) -> bool:
         """``--split auto``: one connection, as without ``--split``, until a trial of more
-        is due (:mod:`uidt.transfers.autostart`); ``True`` when the ranges took over."""
+        is due (:mod:`uidt.transfers.autoswitch`); ``True`` when the ranges took over."""
         assert self.part.total is not None
         governor = governor_for(self.auto, self.part.total, self.min_split_size)
         if not await pour_watching(response, self.sink, governor, self.clock):

@@ -209,7 +209,7 @@ class PartFile(PartWriter):
     # -- a segmented download (uidt.transfers.segmented) ------------------------------------
     def begin_segments(self, segments: list[Segment], *, keep: int = 0) -> None:
         """Start a segmented download: the part file becomes ``total`` bytes, unfetched past
-        ``keep`` (``--split auto``'s first bytes, :mod:`uidt.transfers.autostart`).
+        ``keep`` (``--split auto``'s first bytes, :mod:`uidt.transfers.autoswitch`).
 
         Other bytes an earlier run left are dropped (truncated to ``keep`` first): only the
         ranges' ``done`` parts are ever data.

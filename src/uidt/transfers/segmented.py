@@ -8,7 +8,7 @@ the part file ``total`` bytes long and fetches the file as N byte ranges at once
 answer's body fills the first range, one more request per range fetches the others, each
 written at its own offset through a descriptor of its own. ``--split auto`` takes the first
 answer as one connection does and comes here only when a trial of more connections is due
-(:mod:`uidt.transfers.autostart`), its first answer going on as the first range.
+(:mod:`uidt.transfers.autoswitch`), its first answer going on as the first range.
 
 A connection whose range is done takes the next range nobody fetches; when there is none, it
 takes the far half of the slowest busy range, if that range, at its measured rate, still needs
@@ -109,7 +109,7 @@ class SegmentedFetch:
             :class:`~uidt.transfers.autosplit.SplitGovernor` add more; ``None``: start with
             ``connections`` at once.
         governor: ``auto``'s governor when one connection ran before the ranges began
-            (:mod:`uidt.transfers.autostart`): it goes on measuring, and a trial it asked for
+            (:mod:`uidt.transfers.autoswitch`): it goes on measuring, and a trial it asked for
             opens at once.
         mirrors: Other sources fit for ranges (:func:`~uidt.transfers.rangesources.vet_mirrors`):
             the connections ask the URL and each of them in turn.

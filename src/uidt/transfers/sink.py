@@ -15,7 +15,7 @@ class PourPaused(Exception):
     """Raised by a sink to stop taking a body *between* two writes, every byte read so far
     written and accounted: the transport leaves the response open and positioned at the next
     body byte, so another sink may take the rest of it (``--split auto`` handing its first
-    connection to the segmented fetch, :mod:`uidt.transfers.autostart`)."""
+    connection to the segmented fetch, :mod:`uidt.transfers.autoswitch`)."""
 
 
 class Pacer(Protocol):

@@ -1,5 +1,5 @@
 """``--split auto`` starts as one connection does and hands its first answer to the ranges only
-when a trial is due (:mod:`uidt.transfers.autostart`).
+when a trial is due (:mod:`uidt.transfers.autoswitch`).
 
 A real loopback server; per-connection limits with ``Faults(drip_bps=...)``; short probe and
 trial windows (:data:`FAST`). Assertions are on bytes, requests and checkpoints, never times.
@@ -26,7 +26,7 @@ from uidt.transfers.segments import SEGMENTS_KIND, load_segments
 
 KiB = 1024
 MiB = 1024 * KiB
-PATH = "/autostart/file.bin"
+PATH = "/autoswitch/file.bin"
 FAST = AutoSplit(probe_ms=300, probe_bytes=64 * KiB, settle_ms=100, trial_ms=400, worth_ms=500)
 AUTO: dict[str, Any] = {"split": "auto", "min_split_size": 128 * KiB, "auto_split": FAST}
 
