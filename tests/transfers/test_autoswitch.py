@@ -21,7 +21,7 @@ from uidt.transfers.autosplit import AutoSplit
 from uidt.transfers.checkpoint import Checkpoint
 from uidt.transfers.download import download
 from uidt.transfers.notices import Notice
-from uidt.transfers.partfile import checkpoint_path, part_path
+from uidt.transfers.partfile import PartFile, checkpoint_path, part_path
 from uidt.transfers.segments import SEGMENTS_KIND, load_segments
 
 KiB = 1024
@@ -257,3 +257,40 @@ async def test_a_worker_killed_after_the_switch_resumes_byte_exact(
     assert server.bytes_sent(PATH) - sent_before == len(data) - held
     resent = sent_before - held  # sent to the killed worker but never named by a checkpoint
     assert 0 <= resent <= connections * (rate // 2 + 128 * KiB) + 64 * KiB
+
+
+class _Killed(BaseException):
+    """Stands for a kill between the two steps of the switch (no handler catches it)."""
+
+
+async def test_a_kill_between_the_switch_checkpoint_and_the_file_growing_reads_no_hole(
+    server: TransferTestServer,
+    tmp_path: Path,
+    data: bytes,
+    no_wait: RecordingSleep,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The segmented checkpoint is saved before the part file is made the file's size: a run
+    stopped between the two leaves a checkpoint that does not fit the file, which the next run
+    refuses (it starts over): never zeros of a hole taken as the server's bytes."""
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=1 * MiB))
+    dest = tmp_path / "out.bin"
+
+    def killed(*_args: object, **_kwargs: object) -> None:
+        raise _Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(PartFile, "begin_segments", killed)
+        with pytest.raises(_Killed):
+            await asyncio.wait_for(download(server.url(PATH), dest, sleep=no_wait, **AUTO), 30)
+    saved = Checkpoint(checkpoint_path(dest)).load()
+    assert saved is not None
+    assert saved["kind"] == SEGMENTS_KIND
+    (start, done, end), *_ = saved["segments"]
+    assert (start, end) == (0, len(data))
+    assert part_path(dest).stat().st_size == done < len(data)
+    server.set_faults(PATH)
+    result = await asyncio.wait_for(download(server.url(PATH), dest, **AUTO), 30)
+    assert dest.read_bytes() == data
+    assert Notice.RESTARTED_BAD_CHECKPOINT in result.notices
