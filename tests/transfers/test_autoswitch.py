@@ -8,6 +8,7 @@ trial windows (:data:`FAST`). Assertions are on bytes, requests and checkpoints,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import sys
@@ -294,3 +295,20 @@ async def test_a_kill_between_the_switch_checkpoint_and_the_file_growing_reads_n
     result = await asyncio.wait_for(download(server.url(PATH), dest, **AUTO), 30)
     assert dest.read_bytes() == data
     assert Notice.RESTARTED_BAD_CHECKPOINT in result.notices
+
+
+async def test_a_switch_with_a_sha256_checks_the_whole_file(
+    server: TransferTestServer, tmp_path: Path, data: bytes, no_wait: RecordingSleep
+) -> None:
+    """The first connection hashed as it wrote; after the switch the ranges arrive out of
+    order, so the file is hashed from disk before it is published."""
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=1 * MiB))
+    dest = tmp_path / "out.bin"
+    digest = hashlib.sha256(data).hexdigest()
+    result = await asyncio.wait_for(
+        download(server.url(PATH), dest, sha256=digest, sleep=no_wait, **AUTO), 30
+    )
+    assert result.connections >= 2
+    assert result.sha256 == digest
+    assert dest.read_bytes() == data
