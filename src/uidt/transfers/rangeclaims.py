@@ -37,10 +37,10 @@ def _holding(sinks: Sequence[RangeSink]) -> Iterator[None]:
 
 
 def claim_range(
-    segments: list[Segment], sinks: Sequence[RangeSink], *, least: int, grow: bool
+    segments: list[Segment], sinks: Sequence[RangeSink], *, least: int, grow: bool, url: str = ""
 ) -> Segment | Wait | None:
     """The range a free connection takes (:func:`~uidt.transfers.rangepick.next_range`, which
-    may cut a busy one past its read in flight)."""
+    may cut a busy one past its read in flight; a cut is logged with ``url``)."""
     busy = [sink for sink in sinks if sink.busy]
     count = len(segments)
     with _holding(busy):
@@ -48,7 +48,7 @@ def claim_range(
         reading = {id(sink.segment): sink.reading_to for sink in busy}
         picked = next_range(segments, ranges, least=least, grow=grow, reading=reading)
     if isinstance(picked, Segment) and len(segments) > count:
-        _log.info("bytes %d- of a range go to another connection", picked.start)
+        _log.info("%s: bytes %d- of a range go to another connection", url, picked.start)
     return picked
 
 

@@ -193,10 +193,6 @@ class SegmentedFetch:
             self.on_progress(report)
         self.floor.check(done, self.throttle.rate)
 
-    async def save(self) -> None:
-        """Save a checkpoint naming what every range holds now (after an fdatasync)."""
-        await self.checkpoints.save()
-
     async def run(self, first: Response | None = None) -> None:
         """Fetch every incomplete range; ``first``: an accepted answer to ``bytes=0-`` whose
         body fills the first range.
@@ -207,7 +203,7 @@ class SegmentedFetch:
         """
         self.meter.restart(self.start_present)
         self.floor.restart(self.start_present)
-        await self.save()
+        await self.checkpoints.save()
         helpers: list[asyncio.Task[None]] = []
         try:
             incomplete = sum(not segment.complete for segment in self.segments)
@@ -224,10 +220,10 @@ class SegmentedFetch:
             except BaseException:
                 await _stop([*(task for task, _ in self._workers), *helpers])
                 with contextlib.suppress(OSError):  # the failure in flight says more
-                    await self.save()
+                    await self.checkpoints.save()
                 raise
             await _stop(helpers)
-            await self.save()
+            await self.checkpoints.save()
         finally:
             self._writeback.close()  # its last requests name these descriptors
             for fd in self._fds:
@@ -265,7 +261,7 @@ class SegmentedFetch:
         return [sink for task, sink in self._workers if not task.done()]
 
     def _next_range(self, *, grow: bool = False) -> Segment | Wait | None:
-        return claim_range(self.segments, self._sinks, least=self.least, grow=grow)
+        return claim_range(self.segments, self._sinks, least=self.least, grow=grow, url=self.url)
 
     async def _work(self, sink: RangeSink, first: Response | None) -> None:
         """One connection: its range, then the next one it can take, until none is left."""
