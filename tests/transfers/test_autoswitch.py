@@ -312,3 +312,51 @@ async def test_a_switch_with_a_sha256_checks_the_whole_file(
     assert result.connections >= 2
     assert result.sha256 == digest
     assert dest.read_bytes() == data
+
+
+async def test_a_first_connection_broken_before_the_trial_still_switches_after_its_retry(
+    server: TransferTestServer, tmp_path: Path, data: bytes, no_wait: RecordingSleep
+) -> None:
+    """The first answer is reset early (before any trial); the retry asks from where it
+    stopped and is still auto: one connection first, ranges when the trial is due."""
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=1 * MiB, reset_after=96 * KiB, times=1))
+    dest = tmp_path / "out.bin"
+    result = await asyncio.wait_for(
+        download(server.url(PATH), dest, sleep=no_wait, raw_http=True, **AUTO), 30
+    )
+    assert dest.read_bytes() == data
+    assert Notice.RETRIED in result.notices
+    assert result.connections >= 2
+    starts = [_start(r) for r in server.gets()]
+    assert starts[:2] == [0, 96 * KiB]  # the retry goes on from the reset
+    assert result.bytes_received == len(data)
+
+
+async def test_a_resumed_one_connection_auto_download_can_still_switch(
+    server: TransferTestServer, tmp_path: Path, data: bytes, no_wait: RecordingSleep
+) -> None:
+    """Stopped before any trial (its checkpoint a one-connection one), the next run resumes
+    on one connection and moves to ranges when its trial is due."""
+    server.add_file(PATH, data)
+    server.set_faults(PATH, Faults(drip_bps=1 * MiB))
+    dest = tmp_path / "out.bin"
+    never = AutoSplit(probe_ms=300, probe_bytes=64 * KiB, worth_ms=10**9)
+    task = asyncio.create_task(
+        download(server.url(PATH), dest, split="auto", min_split_size=128 * KiB, auto_split=never)
+    )
+    await _wait_for(lambda: server.bytes_sent(PATH) >= 256 * KiB, "256 KiB sent")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    saved = Checkpoint(checkpoint_path(dest)).load()
+    assert saved is not None
+    assert saved["kind"] == "download"
+    before = len(server.gets())
+    result = await asyncio.wait_for(
+        download(server.url(PATH), dest, sleep=no_wait, raw_http=True, **AUTO), 30
+    )
+    assert dest.read_bytes() == data
+    assert Notice.RESUMED in result.notices
+    assert result.connections >= 2
+    assert result.bytes_received == len(data) - result.resumed_from
+    assert _start(server.gets()[before]) == result.resumed_from

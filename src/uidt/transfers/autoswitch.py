@@ -2,8 +2,9 @@
 when a trial of more connections is due, :func:`begin_ranges`.
 
 The first answer (a ``206`` to ``Range: bytes=0-`` that allows ranges,
-:func:`~uidt.transfers.rangeanswer.plan_from_answer`) is taken exactly as one connection takes
-it: appended to the part file through the :class:`~uidt.transfers.bodysink.BodySink`, by the
+:func:`~uidt.transfers.rangeanswer.plan_from_answer`; or, on a retry or a resumed run, a
+``206`` from where the part file ends to the end of the file) is taken exactly as one
+connection takes it: appended to the part file through the :class:`~uidt.transfers.bodysink.BodySink`, by the
 same reader (``splice`` for ``http://``, the TLS reader for ``https://``), with the same
 checkpoints. Beside it a :class:`~uidt.transfers.autosplit.SplitGovernor` reads the bytes
 written every :data:`~uidt.transfers.segmented.GOVERN_SECONDS`. On a fast link the file ends

@@ -194,8 +194,9 @@ class DownloadRun:
             return
         self.attempts += 1
         headers = self.resume.headers()
-        probing = self.split != 1 and self.part.written == 0 and separate_descriptors()
-        if probing:  # a 206 to this says the server takes ranges: see segmented.py
+        fresh = self.part.written == 0
+        probing = self.split != 1 and separate_descriptors() and (fresh or self.split == AUTO_SPLIT)
+        if probing and fresh:  # a 206 to this says the server takes ranges: see segmented.py
             headers["Range"] = "bytes=0-"
         async with self.transport.open(self.url, headers) as response:
             segments = (
