@@ -149,8 +149,7 @@ class TransferTestServer(TusEndpoint):
             gate.set()
 
     def reset_body(self, record: RequestRecord) -> None:
-        """Reset the connection of ``record``'s answer before the next piece of its body (a
-        connection that dies mid-body at a moment the test chooses)."""
+        """Reset (RST) ``record``'s connection before the next piece of its answer's body."""
         record.reset_asked = True
 
     def gets(self, path: str | None = None) -> list[RequestRecord]:
