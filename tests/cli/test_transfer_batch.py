@@ -100,7 +100,9 @@ def test_split_auto_reaches_the_jobs_extras(scheduled: list[JobInfo], tmp_path: 
     assert [job.extras["split"] for job in scheduled] == ["auto", 3, "auto"]
 
 
-def test_without_split_the_extras_are_as_before(scheduled: list[JobInfo], tmp_path: Path) -> None:
+def test_without_split_a_download_is_auto(scheduled: list[JobInfo], tmp_path: Path) -> None:
+    """The default is ``auto``: one connection, the same path and speed as ``--split 1`` on a
+    link it fills, more connections only while they help (bench/README.md's figures)."""
     result = CliRunner().invoke(
         cli,
         [
@@ -114,7 +116,19 @@ def test_without_split_the_extras_are_as_before(scheduled: list[JobInfo], tmp_pa
         ],
     )
     assert result.exit_code == 0, result.output
-    assert not any("split" in job.extras or "min_split_size" in job.extras for job in scheduled)
+    assert [job.extras["split"] for job in scheduled] == ["auto", "auto"]
+    assert not any("min_split_size" in job.extras for job in scheduled)
+
+
+def test_split_1_still_forces_one_connection(scheduled: list[JobInfo], tmp_path: Path) -> None:
+    """``--split 1`` for every file, and an input file's ``split=1`` line for its own."""
+    listing = tmp_path / "list.txt"
+    listing.write_text("http://a/f\n  split=1\nhttp://a/g\n")
+    home = str(tmp_path / "h")
+    args = ["--home", home, "download", "-i", str(listing), "-o", str(tmp_path)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, "--split", "1"]).exit_code == 0
+    assert [job.extras["split"] for job in scheduled] == [1, "auto", 1, 1]
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,18 @@ async def test_body_faults_cut_the_body(
     assert server.bytes_sent("/f") == 1000
 
 
+async def test_reset_body_cuts_an_answer_in_flight(
+    server: TransferTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.set_faults("/f", Faults(drip_bps=4096, drip_chunk=1024))
+    async with http.get(server.url("/f")) as resp:
+        await resp.content.readexactly(1024)
+        server.reset_body(server.gets()[0])
+        with pytest.raises((aiohttp.ClientPayloadError, aiohttp.ClientConnectionError)):
+            await resp.read()
+    assert server.bytes_sent("/f") < len(DATA)
+
+
 async def test_validator_faults(server: TransferTestServer, http: aiohttp.ClientSession) -> None:
     server.set_faults("/f", Faults(no_etag=True, times=0))  # not limited by times
     async with http.get(server.url("/f")) as resp:

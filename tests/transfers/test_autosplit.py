@@ -158,3 +158,15 @@ def test_a_trial_only_when_the_rest_takes_long_enough_to_win_it_back(
 )
 def test_resplit_point(done: int, end: int, least: int, cut: int | None) -> None:
     assert resplit_point(done, end, least) == cut
+
+
+def test_a_stop_during_a_trial_keeps_the_connections_that_helped() -> None:
+    """The server answered the trial's range whole: its connection is gone, nothing more is
+    tried, and the count is the one measured before."""
+    governor = SplitGovernor(SETTINGS, total=TB, max_connections=8)
+    verdicts = drive(governor, lambda n: n * 4 * MiB, until_ms=1200)
+    assert [v for _, v in verdicts] == [Verdict.ADD]
+    governor.stop()
+    assert governor.settled
+    assert governor.connections == 1
+    assert governor.observe(99_000, 10**12) is Verdict.WAIT

@@ -55,3 +55,22 @@ def test_growing_cuts_the_range_with_most_left_whatever_its_rate() -> None:
     taken = next_range(segments, busy, least=32 * KiB, grow=True)
     assert isinstance(taken, Segment)
     assert (taken.start, taken.end) == (300 * KiB, 500 * KiB)
+
+
+def test_a_cut_falls_past_the_read_in_flight() -> None:
+    """The busy connection has asked for bytes up to 300 KiB already: the cut halves what
+    lies past them, never the bytes that read brings."""
+    segments = [Segment(0, 500 * KiB, 100 * KiB)]
+    reading = {id(segments[0]): 300 * KiB}
+    taken = next_range(segments, [(segments[0], None)], least=32 * KiB, grow=True, reading=reading)
+    assert isinstance(taken, Segment)
+    assert (taken.start, taken.end) == (400 * KiB, 500 * KiB)
+    assert segments[0].end == 400 * KiB
+
+
+def test_no_cut_when_the_read_in_flight_leaves_too_little() -> None:
+    segments = [Segment(0, 500 * KiB, 100 * KiB)]
+    reading = {id(segments[0]): 450 * KiB}
+    busy = [(segments[0], None)]
+    assert next_range(segments, busy, least=32 * KiB, grow=True, reading=reading) is None
+    assert segments[0].end == 500 * KiB

@@ -282,3 +282,40 @@ async def test_ranges_refused_past_the_retries_end_the_run_and_the_next_resumes(
     assert dest.read_bytes() == data
     assert result.resumed_from == held
     assert result.bytes_received == len(data) - held
+
+
+@pytest.mark.parametrize("unfinished", [1, 2, 3])
+async def test_a_resume_opens_at_most_one_connection_per_unfinished_range(
+    server: TransferTestServer, tmp_path: Path, data: bytes, unfinished: int
+) -> None:
+    """Four ranges, some complete: ``--split 4`` asks once per unfinished range, from its
+    first missing byte, and never opens more connections than those ranges."""
+    server.add_file(PATH, data)
+    dest = tmp_path / "out.bin"
+    bounds = [len(data) * i // 4 for i in range(5)]
+    ranges = []
+    for i in range(4):
+        start, end = bounds[i], bounds[i + 1]
+        ranges.append([start, start + (end - start) // 3 if i < unfinished else end, end])
+    held = bytearray(len(data))
+    for start, done, _ in ranges:
+        held[start:done] = data[start:done]
+    part_path(dest).write_bytes(bytes(held))
+    part_path(dest).chmod(0o600)
+    Checkpoint(checkpoint_path(dest)).save(
+        {
+            "version": 2,
+            "kind": SEGMENTS_KIND,
+            "url": server.url(PATH),
+            "etag": server.etag(PATH),
+            "last_modified": None,
+            "total": len(data),
+            "segments": ranges,
+        }
+    )
+    checkpoint_path(dest).chmod(0o600)
+    result = await asyncio.wait_for(download(server.url(PATH), dest, **SPLIT), 30)
+    assert dest.read_bytes() == data
+    assert result.resumed_from == sum(done - start for start, done, _ in ranges)
+    assert sorted(r.start for r in server.gets()) == [done for _, done, end in ranges if done < end]
+    assert result.connections == unfinished

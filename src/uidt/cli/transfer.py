@@ -32,7 +32,7 @@ from uidt.transfers.jobs import (
 )
 from uidt.transfers.request import RequestOptions, origin
 from uidt.transfers.safefile import current_umask
-from uidt.transfers.segments import MAX_SPLIT, MiB, Split, check_split
+from uidt.transfers.segments import AUTO_SPLIT, MAX_SPLIT, MiB, Split, check_split
 
 
 def _limit_rate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -42,6 +42,12 @@ def _limit_rate(_ctx: click.Context, _param: click.Parameter, value: str | None)
         return parse_rate(value, "--limit-rate")
     except SettingsError as exc:
         raise click.BadParameter(str(exc).removeprefix("--limit-rate: ")) from None
+
+
+#: ``uidt download`` without ``--split`` (nor an input file's ``split=``): ``auto``, as fast as
+#: one connection on a link one fills and about 3x on a server that limits each connection
+#: (bench/README.md, ``segmented_bench``).
+DEFAULT_SPLIT: Split = AUTO_SPLIT
 
 
 def _split(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Split | None:
@@ -161,9 +167,10 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     metavar="N|auto",
     callback=_split,
     help=f"Download a file over N connections at once (aria2's --split, 1 to {MAX_SPLIT}) "
-    "when the server takes ranges and the file is at least twice --min-split-size "
-    "[default: 1]. Helps when a server limits each connection; on a fast link one is as "
-    "fast. auto: one connection first, more only while each added one measurably helps.",
+    "when the server takes ranges and the file is at least twice --min-split-size. "
+    "auto (the default): one connection, exactly as --split 1, more only when the rest "
+    "would take seconds and while each added one measurably helps (a server that limits "
+    "each connection). 1: always one connection.",
 )
 @click.option(
     "--min-split-size",
@@ -230,7 +237,7 @@ def download(
             allow_insecure_redirect=allow_insecure_redirect,
             request=built[origin(item.url)],
             limit_rate=limit_rate,
-            split=item.split if item.split is not None else split,
+            split=item.split if item.split is not None else split or DEFAULT_SPLIT,
             min_split_size=min_split_size,
         )
         for item in items

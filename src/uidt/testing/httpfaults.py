@@ -106,6 +106,9 @@ class RequestRecord:
     """The client's port (a proxy's own connection when one is in between)."""
     finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the handler is done with the request (answered, or saw the client go away)."""
+    reset_asked: bool = False
+    """Set by a test (:meth:`~uidt.testing.httpserver.TransferTestServer.reset_body`): the
+    connection is reset (RST) before the next piece of the body, the answer unfinished."""
 
 
 @dataclass

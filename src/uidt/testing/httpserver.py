@@ -148,6 +148,10 @@ class TransferTestServer(TusEndpoint):
         if gate is not None:
             gate.set()
 
+    def reset_body(self, record: RequestRecord) -> None:
+        """Reset (RST) ``record``'s connection before the next piece of its answer's body."""
+        record.reset_asked = True
+
     def gets(self, path: str | None = None) -> list[RequestRecord]:
         """The ``GET`` requests seen so far (of ``path`` only, when given)."""
         return [r for r in self.requests if r.method == "GET" and (path is None or r.path == path)]
@@ -346,6 +350,9 @@ class TransferTestServer(TusEndpoint):
         if active and faults.truncate_after is not None:
             limit = min(limit, start + faults.truncate_after)
         await self._send_body(request, response, record, state, file.data, start, limit)
+        if record.reset_asked and request.transport is not None:
+            request.transport.abort()
+            return response
         if limit < end or (active and faults.overstate_length and not faults.no_length):
             transport = request.transport
             if active and faults.reset_after is not None and transport is not None:
@@ -378,7 +385,7 @@ class TransferTestServer(TusEndpoint):
         began = loop.time()
         sent = 0
         offset = start
-        while offset < limit:
+        while offset < limit and not record.reset_asked:
             if state.gate is not None:
                 await state.gate.wait()
             end = min(limit, offset + chunk)

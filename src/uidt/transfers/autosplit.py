@@ -133,6 +133,12 @@ class SplitGovernor:
         if count == 0:
             self.phase = Phase.SETTLED
 
+    def stop(self) -> None:
+        """No more connections (the server answered an added one's range whole): the count
+        of those that helped is final."""
+        self.connections = self.kept
+        self.phase = Phase.SETTLED
+
     def _helped(self, rate: float) -> bool:
         added = self.connections - self.kept
         return rate >= self.base_rate * (1 + self.settings.gain * added / self.kept)

@@ -20,6 +20,7 @@ from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rawhttp import BodyEndedError
 from uidt.transfers.resumecheck import ResumeRequest
+from uidt.transfers.sink import PourPaused
 from uidt.transfers.speedfloor import SpeedFloor
 from uidt.transfers.throttle import Throttle
 
@@ -62,6 +63,9 @@ class BodySink:
         self.on_progress = on_progress
         self.throttle = throttle if throttle is not None else Throttle()
         self.received = 0  # body bytes received, re-sent ones included
+        #: Set (on the event loop) to stop taking the body after the next write, the response
+        #: left open for another sink (:class:`~uidt.transfers.sink.PourPaused`).
+        self.pause_requested = False
         self._repeated = b""
 
     def start(self) -> None:
@@ -106,6 +110,8 @@ class BodySink:
             await part.recorded_at(part.written - self.checkpoint_bytes)
         self.tick()
         await self.throttle.pause(len(chunk))
+        if self.pause_requested:
+            raise PourPaused
 
     # -- straight into the file, from a copying thread ---------------------------------------
     @property
@@ -160,6 +166,8 @@ class BodySink:
             # Back-pressure: never hold more than one interval of bytes a kill would lose.
             self.part.wait_recorded(self.part.written - self.checkpoint_bytes)
         self.throttle.pause_in_thread(count)
+        if self.pause_requested:
+            raise PourPaused  # every byte read so far is written and counted
 
     def _start_due_commit(self) -> bool:
         """Start a commit when one is due; ``True`` when a whole interval is not checkpointed."""

@@ -14,7 +14,9 @@ part file (a 200, another version, a short body) restarts from zero and says so
 (:class:`~uidt.transfers.notices.Notice`); a 200 to ``If-Range`` naming a new version is the
 whole new file, so its body is written from byte 0 rather than asked for again. With
 ``split`` above 1 a large file whose server takes ranges is fetched over several connections
-at once (:mod:`uidt.transfers.segmented`). Retries, restarts and attempts too slow for the
+at once (:mod:`uidt.transfers.segmented`, :mod:`uidt.transfers.rangerun`); with ``auto`` it
+is fetched as without ``split`` until a trial of more connections is due
+(:mod:`uidt.transfers.autoswitch`). Retries, restarts and attempts too slow for the
 lowest-speed rule (:mod:`uidt.transfers.speedfloor`) are bounded by one
 :class:`~uidt.transfers.retry.RetryBudget`, so a run always ends: with the file, with a
 :class:`~uidt.errors.RetryLaterError` when trouble that may pass outlasted it, or with a
@@ -35,6 +37,7 @@ from uidt.clock import Clock
 from uidt.errors import IntegrityError, NoSpaceError, RemoteError, RetryLaterError
 from uidt.timing import mark
 from uidt.transfers.autosplit import AutoSplit
+from uidt.transfers.autoswitch import begin_ranges, governor_for, pour_watching
 from uidt.transfers.bodysink import BodySink
 from uidt.transfers.downloadresult import DownloadResult
 from uidt.transfers.failures import (
@@ -51,9 +54,10 @@ from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile, separate_descriptors
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rangeanswer import plan_from_answer
-from uidt.transfers.rangesources import RangeSource, vet_mirrors
+from uidt.transfers.rangerun import fetch_ranges
+from uidt.transfers.rangesources import RangeSource
 from uidt.transfers.request import RequestOptions
-from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest, strong_etag
+from uidt.transfers.resumecheck import RestartFromZero, ResumeRequest
 from uidt.transfers.retry import (
     TRANSIENT_STATUSES,
     RetryBudget,
@@ -61,8 +65,7 @@ from uidt.transfers.retry import (
     Sleep,
     parse_retry_after,
 )
-from uidt.transfers.segmented import SegmentedFetch
-from uidt.transfers.segments import AUTO_SPLIT, MAX_SPLIT, Split, present
+from uidt.transfers.segments import AUTO_SPLIT, Split, present
 from uidt.transfers.speedfloor import SpeedFloor
 from uidt.transfers.throttle import Throttle
 from uidt.transfers.transport import Response, Transports
@@ -187,12 +190,13 @@ class DownloadRun:
             if total is not None and self.on_estimate is not None:
                 self.on_estimate(total)
             self.meter.total = total
-            await self.fetch_segments(None)
+            await fetch_ranges(self, None)
             return
         self.attempts += 1
         headers = self.resume.headers()
-        probing = self.split != 1 and self.part.written == 0 and separate_descriptors()
-        if probing:  # a 206 to this says the server takes ranges: see segmented.py
+        fresh = self.part.written == 0
+        probing = self.split != 1 and separate_descriptors() and (fresh or self.split == AUTO_SPLIT)
+        if probing and fresh:  # a 206 to this says the server takes ranges: see segmented.py
             headers["Range"] = "bytes=0-"
         async with self.transport.open(self.url, headers) as response:
             segments = (
@@ -200,61 +204,30 @@ class DownloadRun:
                 if probing
                 else None
             )
-            if segments is not None:
+            if segments is not None and self.split != AUTO_SPLIT:
                 self.judge_response(response, response.status)
                 self.check_free_space()
                 self.part.begin_segments(segments)
-                await self.fetch_segments(response)
+                await fetch_ranges(self, response)
                 return
             if self.accept_head(response):
                 self.sink.start()
-                await response.pour(self.sink)
+                if segments is None:
+                    await response.pour(self.sink)
+                elif await self.pour_auto(response):  # a trial is due: ranges from here on
+                    return
         self.resume.check_finished()
 
-    async def fetch_segments(self, first: Response | None) -> None:
-        """Fetch the part file's ranges over several connections (``first``: the answer to
-        ``bytes=0-`` whose body fills the first range), from the mirrors fit for it too."""
-        if self.range_mirrors is None:
-            primary = RangeSource(
-                self.url, self.transport, self.part.etag, self.part.last_modified, self.part.total
-            )
-            vetted = await vet_mirrors(
-                primary,
-                self.mirrors,
-                transport_for=self.transport_for,
-                sha256=self.expected is not None,
-                notice=self.notice,
-            )
-            self.range_mirrors = vetted[1:]
-            # taken on the word of --sha256 alone (another ETag): a mismatch may be theirs
-            self.unvouched_mirrors = any(
-                strong_etag(m.etag) != strong_etag(self.part.etag) for m in self.range_mirrors
-            )
-        fetch = SegmentedFetch(
-            self.url,
-            self.part,
-            self.transport,
-            policy=self.policy,
-            sleep=self.sleep,
-            clock=self.clock,
-            throttle=self.sink.throttle,
-            meter=self.meter,
-            floor=self.sink.floor,
-            on_progress=self.on_progress,
-            notice=self.notice,
-            copy_chunk_bytes=self.sink.copy_chunk_bytes,
-            connections=MAX_SPLIT if self.split == AUTO_SPLIT else self.split,
-            least=self.min_split_size,
-            auto=self.auto if self.split == AUTO_SPLIT else None,
-            mirrors=self.range_mirrors,
-        )
-        try:
-            await fetch.run(first)
-        finally:
-            self.attempts += fetch.attempts
-            self.segment_received += fetch.received
-            self.connections = max(self.connections, fetch.most_connections)
-        self.part.finish_segments()
+    async def pour_auto(self, response: Response) -> bool:
+        """``--split auto``: one connection, as without ``--split``, until a trial of more
+        is due (:mod:`uidt.transfers.autoswitch`); ``True`` when the ranges took over."""
+        assert self.part.total is not None
+        governor = governor_for(self.auto, self.part.total, self.min_split_size)
+        if not await pour_watching(response, self.sink, governor, self.clock):
+            return False
+        await begin_ranges(self.part)
+        await fetch_ranges(self, response, governor)
+        return True
 
     def accept_head(self, response: ResponseHead) -> bool:
         """Check the status and validators; ``True`` when the body should be received."""

@@ -207,18 +207,19 @@ class PartFile(PartWriter):
         return Notice.RESUMED
 
     # -- a segmented download (uidt.transfers.segmented) ------------------------------------
-    def begin_segments(self, segments: list[Segment]) -> None:
-        """Start a segmented download: the part file becomes ``total`` bytes, all unfetched.
+    def begin_segments(self, segments: list[Segment], *, keep: int = 0) -> None:
+        """Start a segmented download: the part file becomes ``total`` bytes, unfetched past
+        ``keep`` (``--split auto``'s first bytes, :mod:`uidt.transfers.autoswitch`).
 
-        The bytes an earlier run left are dropped (truncated to zero first): only the ranges'
-        ``done`` parts are ever data.
+        Other bytes an earlier run left are dropped (truncated to ``keep`` first): only the
+        ranges' ``done`` parts are ever data.
         """
         self.lock()
         assert self._lock.fd is not None
         assert self.total is not None
         if self.fence is not None:
             self.fence.check()  # truncating is writing too
-        os.ftruncate(self._lock.fd, 0)
+        os.ftruncate(self._lock.fd, keep)
         os.ftruncate(self._lock.fd, self.total)
         self.written = 0
         self.hasher = None

@@ -36,7 +36,9 @@ def plan_from_answer(
     ``None`` (one connection) unless it is a ``206`` for the whole file (``0-`` to its end,
     the length said), with a strong ETag or a Last-Modified date to hold the ranges to one
     version, and large enough for two ranges or more. With ``split="auto"``: one range, the
-    whole file (cut later while connections are added).
+    whole file (cut later while connections are added); the answer may start past byte 0 (a
+    resumed one-connection download, which :mod:`uidt.transfers.autoswitch` may still move to
+    ranges) but must run to the end of the file.
     """
     if split == 1 or response.status != 206:
         return None
@@ -45,7 +47,9 @@ def plan_from_answer(
     if span is None:
         return None
     first, last, total = span
-    if first != 0 or total is None or last != total - 1 or response.content_length != total:
+    if total is None or last != total - 1 or response.content_length != total - first:
+        return None
+    if first != 0 and split != AUTO_SPLIT:
         return None
     if strong_etag(headers.get("ETag")) is None and not headers.get("Last-Modified"):
         return None

@@ -13,7 +13,7 @@ its rate.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from uidt.transfers.autosplit import resplit_point, worth_resplitting
 from uidt.transfers.segments import Segment, cut_segment
@@ -33,6 +33,7 @@ def next_range(
     *,
     least: int,
     grow: bool = False,
+    reading: Mapping[int, int] | None = None,
 ) -> Segment | Wait | None:
     """The range a free connection takes (see the module docstring).
 
@@ -42,6 +43,8 @@ def next_range(
             (bytes/s; ``None``: not measured yet).
         least: No part of a cut is smaller (``min_split_size``).
         grow: Cut the range with most left whatever its rate (``--split auto`` adding).
+        reading: Where the read in flight of a busy range ends, by ``id`` of the range: a
+            cut never falls before it (those bytes are already asked for).
     """
     taken = {id(segment) for segment, _ in busy}
     for segment in segments:
@@ -59,7 +62,8 @@ def next_range(
         elif worth_resplitting(segment.left, rate):
             candidates.append((segment.left / max(rate, 1.0), segment))
     for _, segment in sorted(candidates, key=lambda pair: pair[0], reverse=True):
-        cut = resplit_point(segment.done, segment.end, least)
+        asked = max(segment.done, (reading or {}).get(id(segment), 0))
+        cut = resplit_point(asked, segment.end, least)
         if cut is not None:
             return cut_segment(segments, segment, cut)
     return WAIT if waiting else None

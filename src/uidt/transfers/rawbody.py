@@ -89,9 +89,10 @@ def copy_body(
         TimeoutError: The server went quiet for the read timeout.
         OSError: Writing the file failed (``ENOSPC`` included).
     """
-    leftover = memoryview(response.leftover)[:length]
+    leftover = response.leftover[:length]
     if leftover:
-        _write_all(fd, leftover)
+        response.leftover = response.leftover[len(leftover) :]  # taken: a later pour goes on
+        _write_all(fd, memoryview(leftover))
         on_bytes(len(leftover))
         length -= len(leftover)
     if length <= 0:

@@ -19,7 +19,7 @@ from uidt.transfers.http import finish
 from uidt.transfers.rawbody import copy_body, read_exactly
 from uidt.transfers.rawhttp import Opening, ProxyHop, RawResponse
 from uidt.transfers.request import RequestOptions
-from uidt.transfers.sink import Sink
+from uidt.transfers.sink import PourPaused, Sink
 from uidt.transfers.tls import client_context
 
 #: How often the engine reports progress while a thread copies a plain-HTTP body.
@@ -72,6 +72,8 @@ class RawBody:
                 await asyncio.wait({pump}, timeout=PROGRESS_PERIOD_S)
                 sink.tick()
             pump.result()
+        except PourPaused:
+            raise  # the thread stopped between two writes: the response goes on later
         except BaseException:
             # Stopped (or failed): the thread must be out of the file before it is closed.
             response.abort()

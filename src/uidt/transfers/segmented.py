@@ -3,19 +3,19 @@
 A download with ``split`` other than 1 (``uidt download --split N|auto``, aria2's option) asks
 its first request for ``Range: bytes=0-``. When the answer is a ``206`` for the whole file with
 a validator (a strong ETag or a Last-Modified date) and the file is at least twice
-``min_split_size`` (:func:`~uidt.transfers.rangeanswer.plan_from_answer`), the part file is
-made ``total`` bytes long and the file is fetched as byte ranges at once: the first answer's
-body fills the first range (its connection is closed at the range's end), and one more request
-per range fetches the others, each written at its own offset through a descriptor of its own.
-Otherwise the first answer is taken as before, over one connection.
+``min_split_size`` (:func:`~uidt.transfers.rangeanswer.plan_from_answer`), ``--split N`` makes
+the part file ``total`` bytes long and fetches the file as N byte ranges at once: the first
+answer's body fills the first range, one more request per range fetches the others, each
+written at its own offset through a descriptor of its own. ``--split auto`` takes the first
+answer as one connection does and comes here only when a trial of more connections is due
+(:mod:`uidt.transfers.autoswitch`), its first answer going on as the first range.
 
-The connections take ranges from the list: ``--split N`` starts N of them on N ranges. A
-connection whose range is done takes the next range nobody fetches; when there is none, it
+A connection whose range is done takes the next range nobody fetches; when there is none, it
 takes the far half of the slowest busy range, if that range, at its measured rate, still needs
 a second or more (:func:`~uidt.transfers.autosplit.worth_resplitting`) and both halves are at
-least ``min_split_size``: the range's end moves back (its connection stops there) and the new
-range follows it in the list, so the ranges stay contiguous and the checkpoint's form is
-unchanged. ``--split auto`` starts with one connection on one range, the whole file, and a
+least ``min_split_size``: the range's end moves back past the read in flight (its connection
+stops exactly there, :mod:`uidt.transfers.rangeclaims`) and the new range follows it in the
+list, so the ranges stay contiguous. Under ``auto`` a
 :class:`~uidt.transfers.autosplit.SplitGovernor` adds connections (each on the far half of the
 range with most left) while each added one raises the total rate, or closes the one added last
 (its range is taken up by the next connection that is free).
@@ -23,22 +23,21 @@ range with most left) while each added one raises the total rate, or closes the 
 Every range's answer is checked against the first one before a byte of it is written: a
 ``206`` whose ``Content-Range`` starts where asked, names the same total, with the same ETag
 and Last-Modified (:func:`~uidt.transfers.resumecheck.check_partial`), and each request says
-``If-Range``. A ``200`` (the server ignores ranges, or the file changed), a ``416``, another
-version or another start ends the segmented attempt with
+``If-Range``. A ``200`` of the same version (the server ignores ``Range``) to the range after
+one whose answer runs through it (``auto``'s first, to ``bytes=0-``) closes that connection
+and gives its range back: the first goes on to its end. Any other ``200`` (or one of another
+version), a ``416``, another version or another start ends the segmented attempt with
 :class:`~uidt.transfers.resumecheck.RestartFromZero`: the engine throws the part file away and
 goes on over one connection, so bytes of two versions are never mixed. A range whose body ends
 early, or whose connection fails, is asked for again from where it stopped, within a
-:class:`~uidt.transfers.retry.RetryBudget` of its own (the run's policy): a hiccup of the link
-that breaks every range at once is one failure of each, not N failures in a row.
+:class:`~uidt.transfers.retry.RetryBudget` of its own (the run's policy).
 
-The checkpoint (kind ``download-segments``) names each range's ``done`` end; it is saved every
-``save_seconds`` and when the fetch ends (stopped, failed or done), each time after an
-``fdatasync`` of the part file, so a checkpoint never names a byte that a crash could lose and
-a resumed run asks each range only for what is missing. The file is published only when every
-range is complete (and hashed from disk then, when a SHA-256 is expected). The rate limit is
-one :class:`~uidt.transfers.throttle.Throttle` for all ranges (their sum stays under it; each
-range's reader has a :class:`~uidt.transfers.throttle.ThrottleLane` of it), and
-progress and the lowest-speed rule count the bytes of all ranges together.
+The checkpoint (kind ``download-segments``, :mod:`uidt.transfers.rangesave`) names each range's
+``done`` end, so a resumed run asks each range only for what is missing. The file is published
+only when every range is complete (and hashed from disk then, when a SHA-256 is expected). The
+rate limit is one :class:`~uidt.transfers.throttle.Throttle` for all ranges (each range's
+reader has a :class:`~uidt.transfers.throttle.ThrottleLane` of it); progress and the
+lowest-speed rule count the bytes of all ranges together.
 """
 
 from __future__ import annotations
@@ -51,19 +50,16 @@ from collections.abc import Callable, Sequence
 
 from uidt.clock import Clock
 from uidt.errors import RetryLaterError
-from uidt.transfers.autosplit import (
-    AutoSplit,
-    SplitGovernor,
-    Verdict,
-)
+from uidt.transfers.autosplit import AutoSplit, Phase, SplitGovernor, Verdict
 from uidt.transfers.failures import is_transient
-from uidt.transfers.http import finish
 from uidt.transfers.notices import Notice
 from uidt.transfers.partfile import PartFile
 from uidt.transfers.progress import Progress, ProgressMeter
 from uidt.transfers.rangeanswer import check_range_answer, range_headers
-from uidt.transfers.rangepick import WAIT, Wait, next_range
-from uidt.transfers.rangesink import RangeSink, SegmentFilled
+from uidt.transfers.rangeclaims import RangesRefused, claim_range, give_back
+from uidt.transfers.rangepick import WAIT, Wait
+from uidt.transfers.rangesave import SAVE_SECONDS, RangeCheckpoints, RangeWriteback
+from uidt.transfers.rangesink import RangeSink, SegmentFilled, read_size
 from uidt.transfers.rangesources import RangeSource
 from uidt.transfers.rawhttp import BodyEndedError
 from uidt.transfers.resumecheck import RestartFromZero
@@ -76,7 +72,6 @@ from uidt.transfers.segments import (
     MiB,
     Segment,
     present,
-    segments_state,
     split_count,
 )
 from uidt.transfers.speedfloor import SpeedFloor, TooSlowError
@@ -85,8 +80,6 @@ from uidt.transfers.transport import Response, Transports
 
 _log = logging.getLogger(__name__)
 
-#: How often a segmented download's checkpoint is saved while it runs.
-SAVE_SECONDS = 0.5
 #: How often ``--split auto`` reads the rate.
 GOVERN_SECONDS = 0.1
 #: How often an idle connection looks again for a range to take while a busy range's rate is
@@ -115,6 +108,9 @@ class SegmentedFetch:
         auto: ``--split auto``'s settings: start with one connection and let a
             :class:`~uidt.transfers.autosplit.SplitGovernor` add more; ``None``: start with
             ``connections`` at once.
+        governor: ``auto``'s governor when one connection ran before the ranges began
+            (:mod:`uidt.transfers.autoswitch`): it goes on measuring, and a trial it asked for
+            opens at once.
         mirrors: Other sources fit for ranges (:func:`~uidt.transfers.rangesources.vet_mirrors`):
             the connections ask the URL and each of them in turn.
         save_seconds: How often the checkpoint is saved while the ranges arrive.
@@ -138,6 +134,7 @@ class SegmentedFetch:
         connections: int,
         least: int,
         auto: AutoSplit | None = None,
+        governor: SplitGovernor | None = None,
         mirrors: Sequence[RangeSource] = (),
         save_seconds: float = SAVE_SECONDS,
     ) -> None:
@@ -160,12 +157,11 @@ class SegmentedFetch:
         self.copy_chunk_bytes = copy_chunk_bytes
         self.connections = connections
         self.least = least
-        self.save_seconds = save_seconds
         self.attempts = 0  # requests made for ranges (the first answer is the caller's)
         self.most_connections = 0  # the most connections that fetched at once
         self.start_present = present(self.segments)
         total = self.part.total or 0
-        self.governor = (
+        self.governor = governor or (
             None
             if auto is None
             else SplitGovernor(
@@ -177,8 +173,10 @@ class SegmentedFetch:
         self._sinks: list[RangeSink] = []
         self._workers: list[tuple[asyncio.Task[None], RangeSink]] = []
         self._fds: list[int] = []
+        self.refused = False  # a range was answered whole: no more ranges are asked for
         self._changed = asyncio.Event()  # a connection was added
-        self._saving = asyncio.Lock()
+        self.checkpoints = RangeCheckpoints(part, self.segments, save_seconds)
+        self._writeback = RangeWriteback()
 
     @property
     def received(self) -> int:
@@ -195,16 +193,6 @@ class SegmentedFetch:
             self.on_progress(report)
         self.floor.check(done, self.throttle.rate)
 
-    async def save(self) -> None:
-        """Save a checkpoint naming what every range holds now (after an fdatasync)."""
-        async with self._saving:
-            ranges = segments_state(self.segments)  # taken first: never more than is synced
-            saving = asyncio.ensure_future(asyncio.to_thread(self.part.save_segments, ranges))
-            # A save that is stopped still ends before the next one starts: an older one
-            # finishing last would leave the older (still true, but staler) ranges.
-            await finish(saving)
-            saving.result()
-
     async def run(self, first: Response | None = None) -> None:
         """Fetch every incomplete range; ``first``: an accepted answer to ``bytes=0-`` whose
         body fills the first range.
@@ -215,26 +203,29 @@ class SegmentedFetch:
         """
         self.meter.restart(self.start_present)
         self.floor.restart(self.start_present)
-        await self.save()
+        await self.checkpoints.save()
         helpers: list[asyncio.Task[None]] = []
         try:
             incomplete = sum(not segment.complete for segment in self.segments)
             start = 1 if self.governor is not None else min(self.connections, incomplete)
             for i in range(start):
                 self._add_connection(first if i == 0 else None)
-            helpers.append(asyncio.create_task(self._keep_saving()))
+            helpers.append(asyncio.create_task(self.checkpoints.keep_saving()))
             if self.governor is not None:
+                if self.governor.phase is Phase.TRIAL:  # asked for before the ranges began
+                    self._act(self.governor, Verdict.ADD)
                 helpers.append(asyncio.create_task(self._govern(self.governor)))
             try:
                 await self._supervise(helpers)
             except BaseException:
                 await _stop([*(task for task, _ in self._workers), *helpers])
                 with contextlib.suppress(OSError):  # the failure in flight says more
-                    await self.save()
+                    await self.checkpoints.save()
                 raise
             await _stop(helpers)
-            await self.save()
+            await self.checkpoints.save()
         finally:
+            self._writeback.close()  # its last requests name these descriptors
             for fd in self._fds:
                 os.close(fd)
 
@@ -250,9 +241,10 @@ class SegmentedFetch:
                 source,
                 budget=RetryBudget(source.url, self.policy),
                 lane=self.throttle.lane(),  # the shared limit; stopping one frees no other
-                copy_chunk_bytes=self.copy_chunk_bytes,
+                copy_chunk_bytes=read_size(self.copy_chunk_bytes, self.least),
                 tick=self.tick,
                 clock=self.clock,
+                writeback=self._writeback.start,
             )
             self._sinks.append(sink)
         segment = self._next_range(grow=grow)
@@ -269,28 +261,25 @@ class SegmentedFetch:
         return [sink for task, sink in self._workers if not task.done()]
 
     def _next_range(self, *, grow: bool = False) -> Segment | Wait | None:
-        """The range a free connection takes (:func:`~uidt.transfers.rangepick.next_range`)."""
-        busy = [(sink.segment, sink.rate()) for sink in self._sinks if sink.busy]
-        count = len(self.segments)
-        picked = next_range(self.segments, busy, least=self.least, grow=grow)
-        if isinstance(picked, Segment) and len(self.segments) > count:
-            _log.info("%s: bytes %d- of a range go to another connection", self.url, picked.start)
-        return picked
+        return claim_range(self.segments, self._sinks, least=self.least, grow=grow, url=self.url)
 
     async def _work(self, sink: RangeSink, first: Response | None) -> None:
         """One connection: its range, then the next one it can take, until none is left."""
         try:
             while True:
-                await self._fetch_range(sink, first)
+                try:
+                    await self._fetch_range(sink, first)
+                except RangesRefused:
+                    return  # its range went back to the connection before it
                 first = None
                 sink.busy = False
-                while True:
+                while not self.refused:
                     segment = self._next_range()
                     if segment is not WAIT:
                         break
                     await asyncio.sleep(IDLE_SECONDS)  # pacing the look, real time
-                if not isinstance(segment, Segment):
-                    return
+                if self.refused or not isinstance(segment, Segment):
+                    return  # no range left (or none the server would send as a range)
                 sink.take(segment)
         finally:
             sink.busy = False  # a connection handed back: its range is free for the others
@@ -321,22 +310,19 @@ class SegmentedFetch:
         """``--split auto``: read the rate and add or hand back connections as told."""
         while not governor.settled:
             await asyncio.sleep(GOVERN_SECONDS)  # pacing the readings; the clock measures
-            verdict = governor.observe(self.clock.elapsed(), present(self.segments))
-            if verdict is Verdict.ADD:
-                opened = sum(self._add_connection(grow=True) for _ in range(governor.step))
-                if opened < governor.step:
-                    governor.opened(opened)
-            elif verdict is Verdict.DROP:
-                self._drop_last(governor.step)
-            if verdict is not Verdict.WAIT:
-                rate = governor.rates[-1] / MiB
-                _log.info(
-                    "%s: %.1f MiB/s; %s: %d connections",
-                    self.url,
-                    rate,
-                    verdict.value,
-                    governor.connections,
-                )
+            self._act(governor, governor.observe(self.clock.elapsed(), present(self.segments)))
+
+    def _act(self, governor: SplitGovernor, verdict: Verdict) -> None:
+        """Add or hand back connections as ``verdict`` says."""
+        if verdict is Verdict.ADD:
+            opened = sum(self._add_connection(grow=True) for _ in range(governor.step))
+            if opened < governor.step:
+                governor.opened(opened)
+        elif verdict is Verdict.DROP:
+            self._drop_last(governor.step)
+        if verdict is not Verdict.WAIT:
+            rate, count = governor.rates[-1] / MiB, governor.connections
+            _log.info("%s: %.1f MiB/s; %s: %d connections", self.url, rate, verdict.value, count)
 
     def _drop_last(self, count: int) -> None:
         """Close the ``count`` connections added last (their ranges go back to the others)."""
@@ -346,11 +332,6 @@ class SegmentedFetch:
             task.cancel()
 
     # -- one range -------------------------------------------------------------------------
-    async def _keep_saving(self) -> None:
-        while True:
-            await asyncio.sleep(self.save_seconds)  # pacing the checkpoints, real time
-            await self.save()
-
     async def _pour(self, sink: RangeSink, response: Response) -> None:
         os.lseek(sink.fd, sink.segment.done, os.SEEK_SET)
         with contextlib.suppress(SegmentFilled):
@@ -364,13 +345,15 @@ class SegmentedFetch:
             try:
                 if first is not None:
                     response, first = first, None
+                    sink.body_end = self.part.total or 0  # the answer to bytes=0-
                     await self._pour(sink, response)
                 else:
                     self.attempts += 1
                     source = sink.source
                     headers = range_headers(source, segment)
                     async with source.transport.open(source.url, headers) as response:
-                        check_range_answer(source, segment, response, self.clock)
+                        self._check(sink, response)
+                        sink.body_end = segment.end
                         await self._pour(sink, response)
                 if not segment.complete:
                     raise BodyEndedError("the body of a range ended early")
@@ -378,6 +361,23 @@ class SegmentedFetch:
                 if isinstance(exc, RestartFromZero) or not is_transient(exc):
                     raise
                 await self._retry_later(sink.budget, exc, moved=segment.done > before)
+
+    def _check(self, sink: RangeSink, response: Response) -> None:
+        """Check a range's answer; under ``auto`` one that ignores ``Range`` (a ``200`` of the
+        same version) drops this connection when its range can go back to the one before it
+        (``--split N`` asks for its ranges at once: which could go back would be a race)."""
+        try:
+            check_range_answer(sink.source, sink.segment, response, self.clock)
+        except RestartFromZero as exc:
+            governor = self.governor
+            if governor is None or exc.notice is not Notice.RESTARTED_NO_RANGES:
+                raise
+            if not give_back(self.segments, self._sinks, sink):
+                raise
+            _log.info("%s: a range was answered whole: its connection closed", self.url)
+            self.refused = True
+            governor.stop()
+            raise RangesRefused from exc
 
     async def _retry_later(self, budget: RetryBudget, exc: Exception, *, moved: bool) -> None:
         try:

@@ -11,6 +11,13 @@ from __future__ import annotations
 from typing import Protocol
 
 
+class PourPaused(Exception):
+    """Raised by a sink to stop taking a body *between* two writes, every byte read so far
+    written and accounted: the transport leaves the response open and positioned at the next
+    body byte, so another sink may take the rest of it (``--split auto`` handing its first
+    connection to the segmented fetch, :mod:`uidt.transfers.autoswitch`)."""
+
+
 class Pacer(Protocol):
     """The rate limit as a reader sees it: a :class:`~uidt.transfers.throttle.Throttle`, or
     one reader's :class:`~uidt.transfers.throttle.ThrottleLane` of it."""
