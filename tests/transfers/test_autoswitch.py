@@ -360,3 +360,19 @@ async def test_a_resumed_one_connection_auto_download_can_still_switch(
     assert result.connections >= 2
     assert result.bytes_received == len(data) - result.resumed_from
     assert _start(server.gets()[before]) == result.resumed_from
+
+
+@pytest.mark.parametrize("split", ["auto", 4])
+@pytest.mark.parametrize("raw_http", [True, False], ids=["raw", "aiohttp"])
+async def test_an_empty_file_whose_server_refuses_bytes_0_is_saved_empty(
+    server: TransferTestServer, tmp_path: Path, raw_http: bool, split: Any
+) -> None:
+    """A zero-length file cannot satisfy ``Range: bytes=0-`` (RFC 9110 §14.1.2): servers such as
+    Go's ``http.ServeContent`` (and this test server) answer ``416``. That is no error of the
+    file: it is asked for again without a range and saved, empty (not failed with "416")."""
+    server.add_file(PATH, b"")
+    dest = tmp_path / "empty.bin"
+    await download(server.url(PATH), dest, raw_http=raw_http, split=split, min_split_size=1)
+    assert dest.read_bytes() == b""
+    assert [r.range for r in server.gets(PATH)] == ["bytes=0-", None]
+    assert [r.status for r in server.gets(PATH)] == [416, 200]

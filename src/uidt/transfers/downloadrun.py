@@ -159,6 +159,7 @@ class DownloadRun:
         self.resumed_from = 0
         self.budget = RetryBudget(url, policy)  # replaced by each fetch()
         self.attempt_from = 0  # the offset the current attempt's body is written from
+        self.zero_range_refused = False  # a 416 to ``bytes=0-``: plain GETs from then on
         self.resume = ResumeRequest(
             self.part, hashing=self.expected is not None, notice=self.notice
         )
@@ -193,12 +194,29 @@ class DownloadRun:
             await fetch_ranges(self, None)
             return
         self.attempts += 1
-        headers = self.resume.headers()
         fresh = self.part.written == 0
-        probing = self.split != 1 and separate_descriptors() and (fresh or self.split == AUTO_SPLIT)
-        if probing and fresh:  # a 206 to this says the server takes ranges: see segmented.py
+        probing = (
+            not self.zero_range_refused
+            and self.split != 1
+            and separate_descriptors()
+            and (fresh or self.split == AUTO_SPLIT)
+        )
+        if not await self.request(probing=probing, from_zero=probing and fresh):
+            # A 416 to ``bytes=0-``: a zero-length file cannot satisfy any range (RFC 9110
+            # §14.1.2), so servers such as Go's ``http.ServeContent`` refuse it. Not an error of
+            # the file: it is asked for again as a plain GET, without ranges from now on.
+            self.zero_range_refused = True
+            await self.request(probing=False, from_zero=False)
+
+    async def request(self, *, probing: bool, from_zero: bool) -> bool:
+        """One request from the current offset and its body; ``False`` (nothing taken) when
+        ``from_zero`` asked for ``bytes=0-`` and the server refused it with a ``416``."""
+        headers = self.resume.headers()
+        if from_zero:  # a 206 to this says the server takes ranges: see segmented.py
             headers["Range"] = "bytes=0-"
         async with self.transport.open(self.url, headers) as response:
+            if from_zero and response.status == 416:
+                return False
             segments = (
                 plan_from_answer(response, split=self.split, min_split_size=self.min_split_size)
                 if probing
@@ -209,14 +227,15 @@ class DownloadRun:
                 self.check_free_space()
                 self.part.begin_segments(segments)
                 await fetch_ranges(self, response)
-                return
+                return True
             if self.accept_head(response):
                 self.sink.start()
                 if segments is None:
                     await response.pour(self.sink)
                 elif await self.pour_auto(response):  # a trial is due: ranges from here on
-                    return
+                    return True
         self.resume.check_finished()
+        return True
 
     async def pour_auto(self, response: Response) -> bool:
         """``--split auto``: one connection, as without ``--split``, until a trial of more
