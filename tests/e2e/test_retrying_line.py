@@ -1,7 +1,8 @@
 """A transfer that cannot reach its server says so at once (issue 15): a real daemon, a real
 worker and the real ``uidt download … --wait`` against a closed port print one line saying it
 retries and why within its first attempts (not a bare bar for a minute); ``uidt jobs --json`` and
-dumpsys show the reason; ``uidt cancel`` ends it. The password of the URL appears nowhere."""
+dumpsys show the reason; ``uidt cancel`` ends it, and still does once the run gave up and the job
+waits for its backoff. The password of the URL appears nowhere."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-from uidt.testing.httpserver import ThreadedTransferTestServer
+from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
+from uidt.transfers.patience import patience_path
 
-from .conftest import Daemon, clean_env, reap
+from .conftest import Daemon, clean_env, reap, wait_for
 
 SECRET = "s3cret-pw"
 
@@ -74,3 +76,26 @@ def test_wait_says_at_once_that_a_closed_port_is_retried_and_cancel_ends_it(
     assert "cancelled" in err, said
     assert said.count("retrying: cannot reach") == 1, said  # one line, not one per attempt
     assert SECRET not in said
+
+
+def test_cancel_also_stops_a_transfer_waiting_for_its_backoff(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """The line says `uidt cancel N stops it`; after the run gave up, that stays true."""
+    dest = tmp_path / "busy.bin"
+    job_id = job_id_for(dest)
+    with ThreadedTransferTestServer() as server:
+        server.add_file("/busy.bin", b"b" * 1000)
+        # Retry-After: 0, so the run's six status retries take no time and it gives up
+        server.set_faults("/busy.bin", Faults(status=503, retry_after="0"))
+        done = daemon.uidt("download", server.url("/busy.bin"), "-o", str(dest))
+        assert done.returncode == 0, done.stderr
+        daemon.wait_job(
+            job_id, lambda j: j["state"] == "waiting", "waiting for its backoff", app=TRANSFERS_APP
+        )
+        assert patience_path(dest).exists()
+        cancelled = daemon.uidt("cancel", str(job_id))
+        assert cancelled.returncode == 0, cancelled.stderr
+        daemon.wait_job(job_id, lambda j: j["state"] == "cancelled", "cancelled", app=TRANSFERS_APP)
+    wait_for(lambda: not patience_path(dest).exists(), what="the retry count to be removed")
+    assert not dest.exists()

@@ -24,6 +24,8 @@ DETACH = JobService.JOB_END_NOTIFICATION_POLICY_DETACH
 #: (:mod:`uidt.transfers.actions` receives the clicks).
 RUNNING_ACTIONS = (NotificationAction("pause", "Pause"), NotificationAction("cancel", "Cancel"))
 PAUSED_ACTIONS = (NotificationAction("resume", "Resume"), NotificationAction("cancel", "Cancel"))
+#: The button of a transfer waiting for its backoff after a run that gave up (``uidt cancel``).
+WAITING_ACTIONS = (NotificationAction("cancel", "Cancel"),)
 
 
 def progress_text(p: Progress, notices: list[Notice]) -> str:

@@ -51,6 +51,7 @@ from uidt.transfers.reporting import (
     DETACH,
     PAUSED_ACTIONS,
     RUNNING_ACTIONS,
+    WAITING_ACTIONS,
     Reporter,
     shown,
 )
@@ -270,7 +271,13 @@ class _TransferService(JobService):
         self.set_notification(
             params,
             params.job_id,
-            Notification(CHANNEL, f"{title} {WAITING}", f"{RETRYING} {reason}", ongoing=False),
+            Notification(
+                CHANNEL,
+                f"{title} {WAITING}",
+                f"{RETRYING} {reason}",
+                ongoing=False,
+                actions=WAITING_ACTIONS,
+            ),
             DETACH,
         )
         self.job_finished(params, True)
