@@ -244,6 +244,8 @@ def test_a_retry_says_what_failed_in_words_without_the_url() -> None:
     assert trouble(aio) == "cannot reach 127.0.0.1:443 (connection refused)"
     proxy = ConnectFailedError("p", 3128, ConnectionRefusedError(111, "x"), proxy=True)
     assert trouble(proxy) == "the proxy p:3128 refused the connection"
+    down = ConnectFailedError("p", 3128, OSError(errno.EHOSTUNREACH, "x"), proxy=True)
+    assert trouble(down) == "cannot reach the proxy p:3128 (no route to host)"
     name = ConnectFailedError(
         "no.invalid", 80, socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     )

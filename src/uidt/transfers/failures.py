@@ -275,7 +275,7 @@ def proxy_unreachable(exc: BaseException) -> str:
     cause = getattr(exc, "os_error", None) or exc
     if isinstance(cause, ConnectionRefusedError):
         return f"the proxy {host}:{port} refused the connection"
-    return f"cannot reach the proxy {host}:{port} ({cause})"
+    return f"cannot reach the proxy {host}:{port} ({_cause_words(cause)})"
 
 
 def _cause_words(cause: BaseException) -> str:
