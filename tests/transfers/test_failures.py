@@ -253,8 +253,12 @@ def test_a_retry_says_what_failed_in_words_without_the_url() -> None:
     busy = TransientStatusError(503, "Service Unavailable", None)
     assert trouble(busy) == "the server answered HTTP 503 Service Unavailable"
     assert trouble(TimeoutError("no data from the server")) == "timed out (no data from the server)"
-    assert trouble(BodyEndedError()) == "the connection failed (BodyEndedError)"
-    assert trouble(BodyEndedError("cut")) == "the connection failed (BodyEndedError: cut)"
+    assert trouble(BodyEndedError()) == "the connection broke"
+    assert trouble(BodyEndedError("cut short")) == "the connection broke (cut short)"
+    reset = aiohttp.ClientOSError(104, "Connection reset by peer")
+    assert trouble(reset) == "the connection broke (connection reset by peer)"
+    # the word "failed" never appears while the job has not failed
+    assert "failed" not in trouble(aiohttp.ClientConnectorError(_KEY, OSError(111, "failed")))
 
 
 @pytest.mark.parametrize(

@@ -322,8 +322,9 @@ def trouble(exc: BaseException) -> str:
         return f"the transfer stayed {exc}"
     if isinstance(exc, TimeoutError):
         return f"timed out ({exc})" if str(exc) else "timed out"
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return f"the connection failed ({detail})"
+    # Not "failed": the job has not, and the word would read as its state.
+    words = _cause_words(exc) if isinstance(exc, OSError) and exc.errno else str(exc)
+    return f"the connection broke ({words})" if words else "the connection broke"
 
 
 #: ``getaddrinfo``'s answers that the name does not exist (not "cannot ask now": ``EAI_AGAIN``).
