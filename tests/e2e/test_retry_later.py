@@ -94,16 +94,22 @@ def test_wait_says_why_the_job_waits_and_ctrl_c_leaves_it_waiting(
             if not line:
                 break
             seen.append(line)
-            if "retrying: " in line:
+            if "waiting for its delay" in line:  # the run gave up: the job waits
                 break
         following.send_signal(signal.SIGINT)
         _out, err = following.communicate(timeout=30)
     finally:
         reap(following)
     said = "".join(seen) + err
-    # The app's own words for the wait, once, above the bar (not a bare "waiting").
-    assert "retrying: " in said, said
-    assert "503" in said, said
+    # While the run retried, one line said so at once (not one per attempt) ...
+    retrying = [line for line in seen if "(uidt keeps trying while the network is up" in line]
+    assert len(retrying) == 1, said
+    assert "retrying: the server answered HTTP 503" in retrying[0], said
+    # ... then the app's own words for the wait, once, above the bar (not a bare "waiting").
+    waiting = [line for line in seen if "waiting for its delay" in line]
+    assert len(waiting) == 1, said
+    assert "retrying: " in waiting[0], said
+    assert "503" in waiting[0], said
     assert following.returncode == 130, said
     assert "goes on in the background" in err
     assert "failed" not in said

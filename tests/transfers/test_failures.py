@@ -27,8 +27,10 @@ from uidt.transfers.failures import (
     classify,
     gave_up_error,
     is_transient,
+    no_such_name,
     permanent_error,
     transient_errors,
+    trouble,
 )
 from uidt.transfers.notices import Notice
 from uidt.transfers.rawhttp import BadResponseError, BodyEndedError, ConnectFailedError
@@ -232,3 +234,43 @@ def test_what_kept_failing_is_named_after_the_retries() -> None:
     other = gave_up_error("http://h/f", BodyEndedError("cut"))
     assert not isinstance(other, InconsistentServerError)
     assert "gave up after repeated errors (BodyEndedError: cut)" in str(other)
+
+
+def test_a_retry_says_what_failed_in_words_without_the_url() -> None:
+    refused = ConnectFailedError("h", 81, ConnectionRefusedError(111, "refused"))
+    assert trouble(refused) == "cannot reach h:81 (connection refused)"
+    # asyncio's own wording of the refusal gives way to the errno's
+    aio = aiohttp.ClientConnectorError(_KEY, ConnectionRefusedError(111, "Connect call failed"))
+    assert trouble(aio) == "cannot reach 127.0.0.1:443 (connection refused)"
+    proxy = ConnectFailedError("p", 3128, ConnectionRefusedError(111, "x"), proxy=True)
+    assert trouble(proxy) == "the proxy p:3128 refused the connection"
+    down = ConnectFailedError("p", 3128, OSError(errno.EHOSTUNREACH, "x"), proxy=True)
+    assert trouble(down) == "cannot reach the proxy p:3128 (no route to host)"
+    name = ConnectFailedError(
+        "no.invalid", 80, socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    )
+    assert trouble(name) == "cannot reach no.invalid:80 (name or service not known)"
+    busy = TransientStatusError(503, "Service Unavailable", None)
+    assert trouble(busy) == "the server answered HTTP 503 Service Unavailable"
+    assert trouble(TimeoutError("no data from the server")) == "timed out (no data from the server)"
+    assert trouble(BodyEndedError()) == "the connection broke"
+    assert trouble(BodyEndedError("cut short")) == "the connection broke (cut short)"
+    reset = aiohttp.ClientOSError(104, "Connection reset by peer")
+    assert trouble(reset) == "the connection broke (connection reset by peer)"
+    # the word "failed" never appears while the job has not failed
+    assert "failed" not in trouble(aiohttp.ClientConnectorError(_KEY, OSError(111, "failed")))
+
+
+@pytest.mark.parametrize(
+    ("code", "answered"),
+    [(socket.EAI_NONAME, True), (socket.EAI_AGAIN, False), (socket.EAI_FAIL, False)],
+)
+def test_only_a_name_the_resolver_says_does_not_exist_is_no_such_name(
+    code: int, answered: bool
+) -> None:
+    raw = ConnectFailedError("no.invalid", 80, socket.gaierror(code, "x"))
+    assert no_such_name(raw) is answered
+    aio = aiohttp.ClientConnectorDNSError(_KEY, socket.gaierror(code, "x"))
+    assert no_such_name(aio) is answered
+    assert not no_such_name(ConnectFailedError("h", 80, ConnectionRefusedError(111, "x")))
+    assert not no_such_name(socket.gaierror(code, "x"))  # not a connect: not ours to judge

@@ -5,6 +5,7 @@ that may pass ends asking to be run again later."""
 from __future__ import annotations
 
 import random
+import socket
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from uidt.testing.httpserver import Faults, TransferTestServer
 from uidt.transfers.download import download
 from uidt.transfers.failures import TransientStatusError
 from uidt.transfers.notices import Notice
+from uidt.transfers.rawhttp import ConnectFailedError
 from uidt.transfers.retry import RetryBudget, RetryPolicy
 from uidt.transfers.speedfloor import SpeedFloor, TooSlowError
 
@@ -151,3 +153,37 @@ async def test_a_run_that_stored_bytes_says_so_when_it_runs_out(
         await download(server.url(PATH), tmp_path / "f.bin", sleep=script, raw_http=raw_http)
     assert raised.value.progressed is True
     assert not (tmp_path / "f.bin").exists()
+
+
+def _unresolved(code: int) -> ConnectFailedError:
+    return ConnectFailedError("no-such-host.invalid", 80, socket.gaierror(code, "x"))
+
+
+def test_a_name_that_does_not_exist_ends_the_run_after_a_few_asks() -> None:
+    budget = RetryBudget(URL, RetryPolicy(name_retries=2, jitter=0.0))
+    assert budget.failed(_unresolved(socket.EAI_NONAME), moved=False) == 0.5
+    assert budget.failed(_unresolved(socket.EAI_NONAME), moved=False) == 1.0
+    with pytest.raises(RetryLaterError, match=r"cannot reach no-such-host\.invalid:80"):
+        budget.failed(_unresolved(socket.EAI_NONAME), moved=False)
+
+
+@pytest.mark.parametrize(
+    "transient",
+    [_unresolved(socket.EAI_AGAIN), ConnectionRefusedError(), OSError(101, "down")],
+    ids=["resolver-unreachable", "refused", "network-down"],
+)
+def test_trouble_that_passes_stays_retried_for_the_link_budget(transient: OSError) -> None:
+    budget = RetryBudget(URL, RetryPolicy(name_retries=2, link_retries=20))
+    for _ in range(20):
+        budget.failed(transient, moved=False)
+    with pytest.raises(RetryLaterError):
+        budget.failed(transient, moved=False)
+
+
+def test_a_name_found_again_starts_its_count_again() -> None:
+    budget = RetryBudget(URL, RetryPolicy(name_retries=1))
+    budget.failed(_unresolved(socket.EAI_NONAME), moved=False)
+    budget.failed(ConnectionRefusedError(), moved=False)  # resolved, then refused
+    budget.failed(_unresolved(socket.EAI_NONAME), moved=False)
+    with pytest.raises(RetryLaterError):
+        budget.failed(_unresolved(socket.EAI_NONAME), moved=False)

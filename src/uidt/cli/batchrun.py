@@ -25,7 +25,7 @@ and says the scheduled files go on when a daemon starts.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -35,6 +35,7 @@ from uidt.cli.batchview import BatchView, FileState
 from uidt.cli.context import CliContext, print_json
 from uidt.cli.follow import EXIT_INTERRUPTED, POLL_S, TERMINAL_STATES, WAIT_MS
 from uidt.cli.reconnect import DaemonStopped, Losses
+from uidt.cli.retrylines import RetryLines
 from uidt.cli.submit import admission_note, schedule_or_attach
 from uidt.errors import DaemonError
 from uidt.job.info import JobInfo
@@ -49,6 +50,10 @@ class _Slot:
     scheduled: bool = False
     asked: bool = False  # a schedule request went out; its answer may not have come
     over: bool = False
+    retries: RetryLines = field(init=False)  # what --wait said of its retries
+
+    def __post_init__(self) -> None:
+        self.retries = RetryLines(self.job.job_id)
 
 
 class BatchRun:
@@ -121,6 +126,8 @@ class BatchRun:
                     self._end(slot)
                 continue
             slot.file.update(record)
+            for news in slot.retries.news(record) if self.view is not None else ():
+                self._say(f"job {slot.job.job_id}: {news}")  # "retrying: <reason>", once
             if record.get("state") in TERMINAL_STATES:
                 self._end(slot)
         new = reply.get("version")

@@ -99,8 +99,8 @@ def _resume_kept(cli: CliContext, job_id: int) -> None:
 @click.argument("job_id", type=int)
 @pass_cli
 def cancel(cli: CliContext, job_id: int) -> None:
-    """Cancel running or paused transfer JOB_ID and remove what it left (a download's part file,
-    an upload's resumable state; its notification's Cancel)."""
+    """Cancel running, paused or retrying transfer JOB_ID and remove what it left (a download's
+    part file, an upload's resumable state; its notification's Cancel)."""
     from uidt.errors import InvalidJobError
 
     try:

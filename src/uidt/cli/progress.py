@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from uidt.cli.retrylines import RetryLines
 from uidt.job.reasons import pending_words
 from uidt.transfers.notices import NOTICE_TEXT
 from uidt.units import human_bytes
@@ -264,6 +265,7 @@ class ProgressBar:
         self.frame = Frame(job_id)
         self.meter = RateMeter(clock)
         self.seen_notices: set[str] = set()
+        self.retries = RetryLines(job_id)
         self.clock = clock
         self.closed = False
         self._last_why = ""
@@ -294,6 +296,7 @@ class ProgressBar:
         self.frame.tail = _time_left(done, total, self.frame.rate) if active else job["state"]
         note = job.get("notification") or {}
         said = list(self._new_notices(str(note.get("text") or "")))
+        said.extend(self.retries.news(job))  # "retrying: <reason>", once per reason
         why = why_waiting(job)
         if why and why != self._last_why:  # a wait is said once, when its reason changes
             said.append(why)

@@ -217,13 +217,16 @@ class TransferTestServer(TusEndpoint):
             if state.gate is not None:
                 state.gate.set()
         if self._runner is not None:
-            handlers = list(self._runner.server.connections) if self._runner.server else []
+            server = self._runner.server
+            handlers = list(server.connections) if server else []
             await self._runner.cleanup()
             self._runner = None
             # A connection whose peer stopped reading (a proxy, a TLS shutdown waiting for a
             # close_notify) is still "closing" after the cleanup, its socket open: reset it,
-            # and let its connection_lost run before the test's loop is closed.
-            for handler in handlers:
+            # and let its connection_lost run before the test's loop is closed. So is one
+            # accepted while the cleanup ran (a client retrying as fast as it can).
+            late = [h for h in server.connections if h not in handlers] if server else []
+            for handler in handlers + late:
                 if handler.transport is not None:
                     handler.transport.abort()
             await asyncio.sleep(0)

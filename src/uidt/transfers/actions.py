@@ -13,7 +13,8 @@ button (the Task Manager page, a desktop notification, ``uidt notification click
 * **Resume** (a paused transfer): the kept job is scheduled again (the click's user-interaction
   grant lets the app schedule a user-initiated job from the background); it resumes from the
   checkpoint, so no byte the part file holds is asked for again.
-* **Cancel** (running or paused): the transfer stops, the job is cancelled (it reads
+* **Cancel** (running, paused, or waiting for its backoff after a run that gave up: that
+  notification has the button too): the transfer stops, the job is cancelled (it reads
   ``cancelled``), what it left is removed (:mod:`uidt.transfers.leftovers`: a download's part
   file, checkpoint and retry count; an upload's resumable state and retry count, never its
   source, and its tus upload on a server that offers termination; only regular files of this
@@ -92,18 +93,23 @@ async def resume(job_id: int) -> bool:
 
 
 async def cancel(job_id: int) -> bool:
-    """Cancel the running or paused transfer ``job_id`` and remove what it left."""
+    """Cancel the running, paused or waiting transfer ``job_id`` and remove what it left."""
     entry = RUNNING.get(job_id)
     kept = paused.load(job_id)
+    scheduler = JobScheduler(TRANSFERS_APP)
     if entry is not None:
         extras = entry.params.extras
         await entry.service.stop_transfer(job_id)
-        await asyncio.to_thread(JobScheduler(TRANSFERS_APP).cancel, job_id)
+        await asyncio.to_thread(scheduler.cancel, job_id)
     elif kept is not None:
         extras = kept.extras
     else:
-        log.info("nothing to cancel: job %d is neither running nor paused", job_id)
-        return False
+        waiting = await asyncio.to_thread(scheduler.get_pending_job, job_id)
+        if waiting is None:
+            log.info("nothing to cancel: job %d is not running, paused or waiting", job_id)
+            return False
+        extras = dict(waiting.extras)
+        await asyncio.to_thread(scheduler.cancel, job_id)  # a run that starts now is stopped
     paused.forget(job_id)
     await clean_up(extras)
     await asyncio.to_thread(NotificationManager(TRANSFERS_APP).cancel, job_id)

@@ -46,6 +46,8 @@ from __future__ import annotations
 
 import enum
 import errno
+import os
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +61,7 @@ from uidt.errors import (
     UidtError,
 )
 from uidt.transfers.rawhttp import ConnectFailedError
+from uidt.transfers.speedfloor import TooSlowError
 
 
 class Failure(enum.Enum):
@@ -272,22 +275,81 @@ def proxy_unreachable(exc: BaseException) -> str:
     cause = getattr(exc, "os_error", None) or exc
     if isinstance(cause, ConnectionRefusedError):
         return f"the proxy {host}:{port} refused the connection"
-    return f"cannot reach the proxy {host}:{port} ({cause})"
+    return f"cannot reach the proxy {host}:{port} ({_cause_words(cause)})"
+
+
+def _cause_words(cause: BaseException) -> str:
+    """``connection refused``: the words of an ``OSError``'s number, without the number
+    (``[Errno 111]``) or a library's own wording (asyncio's "Connect call failed (...)")."""
+    if isinstance(cause, OSError) and not isinstance(cause, socket.gaierror) and cause.errno:
+        words = os.strerror(cause.errno)
+    elif isinstance(cause, OSError) and cause.strerror:
+        words = cause.strerror
+    else:
+        words = str(cause)
+    words = words or type(cause).__name__
+    return words[:1].lower() + words[1:]
+
+
+def _unreachable(exc: BaseException) -> str | None:
+    """``cannot reach HOST:PORT (why)`` (a proxy's words for a proxy), ``None`` when ``exc`` is
+    not a failed connect."""
+    through = _rule_class("aiohttp.ClientProxyConnectionError")
+    if (isinstance(exc, ConnectFailedError) and exc.proxy) or (
+        through is not None and isinstance(exc, through)
+    ):
+        return proxy_unreachable(exc)
+    connector = _rule_class("aiohttp.ClientConnectorError")
+    if isinstance(exc, ConnectFailedError) or (
+        connector is not None and isinstance(exc, connector)
+    ):
+        host, port, cause = exc.host, exc.port, exc.os_error  # type: ignore[attr-defined]
+        return f"cannot reach {host}:{port} ({_cause_words(cause)})"
+    return None
+
+
+def trouble(exc: BaseException) -> str:
+    """What a transient failure (``LINK`` or ``STATUS``) was, in words for the user, without the
+    URL: ``cannot reach 127.0.0.1:9 (connection refused)``, ``the proxy 127.0.0.1:1 refused the
+    connection``, ``the server answered HTTP 503 Service Unavailable``. A retrying transfer's
+    notification shows it after ``retrying:`` (:mod:`uidt.transfers.retrynotes`)."""
+    if isinstance(exc, TransientStatusError):
+        return f"the server answered {exc}"
+    unreachable = _unreachable(exc)
+    if unreachable is not None:
+        return unreachable
+    if isinstance(exc, TooSlowError):
+        return f"the transfer stayed {exc}"
+    if isinstance(exc, TimeoutError):
+        return f"timed out ({exc})" if str(exc) else "timed out"
+    # Not "failed": the job has not, and the word would read as its state.
+    words = _cause_words(exc) if isinstance(exc, OSError) and exc.errno else str(exc)
+    return f"the connection broke ({words})" if words else "the connection broke"
+
+
+#: ``getaddrinfo``'s answers that the name does not exist (not "cannot ask now": ``EAI_AGAIN``).
+_NO_SUCH_NAME = frozenset(
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code is not None
+)
+
+
+def no_such_name(exc: BaseException) -> bool:
+    """Whether ``exc`` is a connect that failed because the resolver answered that the host name
+    does not exist (``EAI_NONAME``, ``EAI_NODATA``): an answer, unlike a resolver that could not
+    be asked (``EAI_AGAIN``) or a refused connection."""
+    cause = getattr(exc, "os_error", None)
+    if _unreachable(exc) is None or not isinstance(cause, socket.gaierror):
+        return False
+    return cause.errno in _NO_SUCH_NAME
 
 
 def gave_up_error(url: str, exc: BaseException) -> TransferError:
     """What kept failing, once the retries of a transient failure are used up."""
     if isinstance(exc, TransientStatusError):
         return RemoteError(f"{url}: the server kept answering {exc}")
-    through = _rule_class("aiohttp.ClientProxyConnectionError")
-    if (isinstance(exc, ConnectFailedError) and exc.proxy) or (
-        through is not None and isinstance(exc, through)
-    ):
-        return TransferError(f"{url}: {proxy_unreachable(exc)}")
-    connector = _rule_class("aiohttp.ClientConnectorError")
-    if isinstance(exc, ConnectFailedError) or (
-        connector is not None and isinstance(exc, connector)
-    ):
-        host, port, cause = exc.host, exc.port, exc.os_error  # type: ignore[attr-defined]
-        return TransferError(f"{url}: cannot reach {host}:{port} ({cause})")
+    unreachable = _unreachable(exc)
+    if unreachable is not None:
+        return TransferError(f"{url}: {unreachable}")
     return TransferError(f"{url}: gave up after repeated errors ({type(exc).__name__}: {exc})")

@@ -13,6 +13,7 @@ from uidt.job.network import NetworkType
 from uidt.transfers.names import CHANNEL as CHANNEL
 from uidt.transfers.names import DOWNLOAD_SERVICE as DOWNLOAD_SERVICE
 from uidt.transfers.names import PAUSED as PAUSED
+from uidt.transfers.names import RETRYING as RETRYING
 from uidt.transfers.names import TRANSFERS_APP as TRANSFERS_APP
 from uidt.transfers.names import UPLOAD_SERVICE as UPLOAD_SERVICE
 
@@ -26,8 +27,6 @@ DONE = "complete"
 FAILED = "failed"
 #: The title of a download waiting for the scheduler's backoff after transient trouble (not final).
 WAITING = "waiting to retry"
-#: Its text starts with this, then the last error.
-RETRYING = "retrying:"
 
 NETWORK_CHOICES: dict[str, NetworkType] = {
     "any": NetworkType.ANY,

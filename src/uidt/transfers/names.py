@@ -11,3 +11,6 @@ CHANNEL = "transfers"
 #: The last word of a paused transfer's notification title (the job ended ``finished``; its
 #: Resume schedules it again): `--wait` and `uidt follow` must not read it as done.
 PAUSED = "paused"
+#: The text of a retrying transfer's notification starts with this, then the reason (while a run
+#: retries, and while the job waits for its backoff after a run that gave up).
+RETRYING = "retrying:"

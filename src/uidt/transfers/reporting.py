@@ -1,9 +1,10 @@
 """How a transfer shows itself: the notification's text and buttons, and the reporter that turns
-the engine's callbacks into ``JobService`` calls (progress, estimate, notices)."""
+the engine's callbacks into ``JobService`` calls (progress, estimate, notices, retries)."""
 
 from __future__ import annotations
 
 from uidt.app.service import JobService
+from uidt.clock import Clock, SystemClock
 from uidt.errors import InvalidJobError
 from uidt.job.notification import Notification, NotificationAction
 from uidt.job.params import JobParameters
@@ -12,6 +13,7 @@ from uidt.transfers.jobs import CHANNEL
 from uidt.transfers.notices import Notice
 from uidt.transfers.progress import Progress
 from uidt.transfers.request import RequestOptions
+from uidt.transfers.retrynotes import RetryNote
 from uidt.units import human_bytes
 
 #: Starts the notification text of a transfer whose server certificate is not checked.
@@ -22,6 +24,8 @@ DETACH = JobService.JOB_END_NOTIFICATION_POLICY_DETACH
 #: (:mod:`uidt.transfers.actions` receives the clicks).
 RUNNING_ACTIONS = (NotificationAction("pause", "Pause"), NotificationAction("cancel", "Cancel"))
 PAUSED_ACTIONS = (NotificationAction("resume", "Resume"), NotificationAction("cancel", "Cancel"))
+#: The button of a transfer waiting for its backoff after a run that gave up (``uidt cancel``).
+WAITING_ACTIONS = (NotificationAction("cancel", "Cancel"),)
 
 
 def progress_text(p: Progress, notices: list[Notice]) -> str:
@@ -50,9 +54,20 @@ def shown(params: JobParameters, text: str) -> str:
 
 
 class Reporter:
-    """Turns engine callbacks into JobService calls, a few per second at most."""
+    """Turns engine callbacks into JobService calls, a few per second at most.
 
-    def __init__(self, service: JobService, params: JobParameters, title: str) -> None:
+    While the run retries (:meth:`retrying`, from the first failed attempt) the notification
+    says so and why (``retrying: cannot reach 127.0.0.1:9 (connection refused)``), keeping the
+    progress bar where it was; the next progress report shows the progress text again.
+    """
+
+    def __init__(
+        self,
+        service: JobService,
+        params: JobParameters,
+        title: str,
+        clock: Clock | None = None,
+    ) -> None:
         self.service = service
         self.params = params
         self.title = title
@@ -61,6 +76,7 @@ class Reporter:
         self.insecure = request_options(params).insecure
         #: The last progress reported (a paused transfer's notification says where it stopped).
         self.last: Progress | None = None
+        self.retry_note = RetryNote(clock or SystemClock(), lambda text: shown(params, text))
 
     def marked(self, text: str) -> str:
         """``text`` led by :data:`INSECURE_MARK` when the certificate is not checked."""
@@ -76,8 +92,28 @@ class Reporter:
         if notice is not Notice.RETRIED or not self.notices:
             self.notices.append(notice)
 
+    def retrying(self, exc: BaseException) -> None:
+        """The run tries again after ``exc``: say so, unless it said the same just now."""
+        text = self.retry_note.failed(exc)
+        if text is None:
+            return
+        last = self.last
+        self.service.set_notification(
+            self.params,
+            self.params.job_id,
+            Notification(
+                CHANNEL,
+                self.title,
+                self.marked(text),
+                progress=None if last is None else last.fraction,
+                actions=RUNNING_ACTIONS,
+            ),
+            DETACH,
+        )
+
     def progress(self, p: Progress) -> None:
         self.last = p
+        self.retry_note.flowing()
         if self.upload:
             self.service.update_transferred_network_bytes(self.params, 0, p.done)
         else:

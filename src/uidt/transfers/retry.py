@@ -9,9 +9,10 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from uidt.errors import RetryLaterError
-from uidt.transfers.failures import TransientStatusError, gave_up_error
+from uidt.transfers.failures import TransientStatusError, gave_up_error, no_such_name
 from uidt.transfers.notices import Notice
 from uidt.transfers.resumecheck import restart_limit_error
+from uidt.transfers.retrynotes import retrying
 from uidt.transfers.speedfloor import TooSlowError
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -66,6 +67,10 @@ class RetryPolicy:
       so the transfer goes on within about a second of the link coming back, as curl's and
       wget's retries do.
 
+    A host name the resolver says does not exist (``EAI_NONAME``) is an answer, not a silent
+    link: it is asked ``name_retries`` more times (a resolver being switched, a VPN coming
+    up), then the run ends and the job waits for the scheduler's backoff.
+
     Attributes:
         retries: Consecutive transient statuses retried, and attempts ended by the lowest-speed
             rule, and restarts from zero.
@@ -74,6 +79,7 @@ class RetryPolicy:
         base_delay: Seconds before the first retry; doubles each time.
         max_delay: Upper bound of one backoff delay after a status.
         max_retry_after: Upper bound honoured from a ``Retry-After`` header.
+        name_retries: Consecutive "no such host name" answers retried within the run.
         link_max_delay: Upper bound of one delay after a link error.
         jitter: The fraction of a link delay taken off at random, so that many clients that
             lost one link do not come back in step.
@@ -81,6 +87,7 @@ class RetryPolicy:
 
     retries: int = 6
     link_retries: int = 60
+    name_retries: int = 2
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 600.0
@@ -109,7 +116,8 @@ class RetryBudget:
     - consecutive link errors (bounded by ``link_retries``, short delays); an attempt that moved
       bytes, or any answer from the server (a status: the link works), starts it again; of
       those, read timeouts in a row are bounded by ``retries`` (each has already waited the
-      read timeout: a silent server is not waited on for an hour within one run);
+      read timeout: a silent server is not waited on for an hour within one run), and
+      "no such host name" answers in a row by ``name_retries``;
     - attempts ended by the lowest-speed rule (bounded by ``retries``); they moved bytes, but too
       few to be the progress that starts the counts again (or a dripping server would be
       retried forever);
@@ -118,7 +126,9 @@ class RetryBudget:
 
     When one of the first four is used up the run ends with :class:`RetryLaterError`: the
     trouble may pass, and the service asks to run again later. Too many restarts is a server
-    that contradicts itself, a permanent :class:`TransferError`.
+    that contradicts itself, a permanent :class:`TransferError`. Each failure that is tried
+    again is told to the run's listener (:func:`uidt.transfers.retrynotes.retrying`), so the
+    job says it is retrying, and why, from the first one.
     """
 
     def __init__(self, url: str, policy: RetryPolicy, rng: random.Random | None = None) -> None:
@@ -128,6 +138,7 @@ class RetryBudget:
         self.statuses = 0
         self.link = 0
         self.silent = 0
+        self.unnamed = 0
         self.slow = 0
         self.restarts = 0
 
@@ -141,20 +152,27 @@ class RetryBudget:
         self.slow = self.slow + 1 if isinstance(exc, TooSlowError) else 0
         progress = moved and not self.slow
         if progress:
-            self.statuses = self.link = self.silent = 0
+            self.statuses = self.link = self.silent = self.unnamed = 0
         if self.slow > self.policy.retries:
             raise RetryLaterError(f"{self.url}: the transfer stayed {exc}, {self.slow} times")
         if isinstance(exc, TransientStatusError):
-            self.link = self.silent = 0  # the server answered: the link is back
+            self.link = self.silent = self.unnamed = 0  # the server answered: the link is back
             self.statuses += 1
             if self.statuses > self.policy.retries:
                 raise RetryLaterError(str(gave_up_error(self.url, exc)))
+            retrying(exc)
             return self.policy.delay(self.statuses, exc.retry_after)
         self.link += 1
         # A read timeout has already waited (60 s by default): as many in a row as statuses.
         self.silent = self.silent + 1 if isinstance(exc, TimeoutError) else 0
-        if self.link > self.policy.link_retries or self.silent > self.policy.retries:
+        self.unnamed = self.unnamed + 1 if no_such_name(exc) else 0
+        if (
+            self.link > self.policy.link_retries
+            or self.silent > self.policy.retries
+            or self.unnamed > self.policy.name_retries
+        ):
             raise RetryLaterError(str(gave_up_error(self.url, exc)))
+        retrying(exc)
         return self.policy.link_delay(self.link, self.rng)
 
     def restarted(self, notice: Notice) -> float:

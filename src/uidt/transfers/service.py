@@ -50,11 +50,13 @@ from uidt.transfers.reporting import (
     DETACH,
     PAUSED_ACTIONS,
     RUNNING_ACTIONS,
+    WAITING_ACTIONS,
     Reporter,
     shown,
 )
 from uidt.transfers.request import RequestOptions
 from uidt.transfers.retry import RetryPolicy, Sleep
+from uidt.transfers.retrynotes import listening
 from uidt.transfers.running import RUNNING, Running, other_writer
 from uidt.transfers.safefile import mode_for_umask
 from uidt.transfers.throttle import Throttle
@@ -164,7 +166,8 @@ class _TransferService(JobService):
         title = reporter.title
         patience = self.patience(params)
         try:
-            summary = reporter.marked(await self.transfer(params, reporter))
+            with listening(reporter.retrying):
+                summary = reporter.marked(await self.transfer(params, reporter))
         except asyncio.CancelledError:
             raise
         except InvalidJobError as exc:  # the job's request options are not usable
@@ -267,7 +270,13 @@ class _TransferService(JobService):
         self.set_notification(
             params,
             params.job_id,
-            Notification(CHANNEL, f"{title} {WAITING}", f"{RETRYING} {reason}", ongoing=False),
+            Notification(
+                CHANNEL,
+                f"{title} {WAITING}",
+                f"{RETRYING} {reason}",
+                ongoing=False,
+                actions=WAITING_ACTIONS,
+            ),
             DETACH,
         )
         self.job_finished(params, True)
