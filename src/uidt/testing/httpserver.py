@@ -56,6 +56,10 @@ class RecordingSleep:
         self.delays.append(seconds)
 
 
+#: Loop turns :meth:`TransferTestServer.stop` waits for connections accepted during its cleanup.
+_SETTLE_TURNS = 5
+
+
 class TransferTestServer(TusEndpoint):
     """The async server. Use as ``async with`` or call :meth:`start`/:meth:`stop`."""
 
@@ -224,12 +228,15 @@ class TransferTestServer(TusEndpoint):
             # A connection whose peer stopped reading (a proxy, a TLS shutdown waiting for a
             # close_notify) is still "closing" after the cleanup, its socket open: reset it,
             # and let its connection_lost run before the test's loop is closed. So is one
-            # accepted while the cleanup ran (a client retrying as fast as it can).
-            late = [h for h in server.connections if h not in handlers] if server else []
-            for handler in handlers + late:
-                if handler.transport is not None:
-                    handler.transport.abort()
-            await asyncio.sleep(0)
+            # accepted while the cleanup ran (a client retrying as fast as it can): its
+            # transport reaches ``connections`` a few loop turns after the accept.
+            aborted: set[int] = set()
+            for _ in range(_SETTLE_TURNS):
+                for handler in [*handlers, *(server.connections if server else ())]:
+                    if id(handler) not in aborted and handler.transport is not None:
+                        aborted.add(id(handler))
+                        handler.transport.abort()
+                await asyncio.sleep(0)
 
     async def __aenter__(self) -> TransferTestServer:
         await self.start()
