@@ -102,6 +102,8 @@ def clients(ca: Path, home: UidtHome) -> dict[str, list[str] | None]:
     """Row name → argv builder input (``None``: the warm ``uidt download --wait``)."""
     return {
         "curl -o": ["curl", "-s", "--cacert", str(ca), "-o"],
+        # as durable as uidt's file when it reads complete (fsync of the file, as `sync FILE`)
+        "curl -o && sync FILE": ["sh", "-c", f'curl -s --cacert "{ca}" -o "$0" "$1" && sync "$0"'],
         "uidt download --wait (daemon running)": None,
         "uidt engine, own TLS reader": [sys.executable, "-c", ENGINE.format(raw=True)],
         "uidt engine, aiohttp reader": [sys.executable, "-c", ENGINE.format(raw=False)],
