@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import psutil
 import pytest
@@ -94,6 +94,21 @@ def reap(process: subprocess.Popen[Any]) -> None:
         process.kill()
     with process:  # closes stdin, stdout and stderr, and waits
         pass
+
+
+def read_lines_until(stream: IO[str], marker: str, timeout: float) -> list[str]:
+    """Lines of ``stream`` (a command's piped output, plain lines) up to and with the first one
+    holding ``marker``; all of them if the stream ends or ``timeout`` passes first."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        if marker in line:
+            break
+    return seen
 
 
 def _daemons_of(home: Path) -> list[psutil.Process]:

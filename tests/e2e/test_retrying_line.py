@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from uidt.testing.httpserver import Faults, ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
 from uidt.transfers.patience import patience_path
 
-from .conftest import Daemon, clean_env, reap, wait_for
+from .conftest import Daemon, clean_env, read_lines_until, reap, wait_for
 
 SECRET = "s3cret-pw"
 
@@ -41,17 +40,9 @@ def test_wait_says_at_once_that_a_closed_port_is_retried_and_cancel_ends_it(
         stderr=subprocess.PIPE,
         text=True,
     )
-    seen: list[str] = []
     try:
         assert following.stderr is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # the pipe gets plain lines: read until the reason
-            line = following.stderr.readline()
-            if not line:
-                break
-            seen.append(line)
-            if "retrying: " in line:
-                break
+        seen = read_lines_until(following.stderr, "retrying: ", timeout=30)
         expected = (
             f"job {job_id}: retrying: cannot reach 127.0.0.1:{port} (connection refused) "
             f"(uidt keeps trying while the network is up; uidt cancel {job_id} stops it)\n"

@@ -32,10 +32,6 @@ FAST = AutoSplit(probe_ms=300, probe_bytes=64 * KiB, settle_ms=100, trial_ms=400
 AUTO: dict[str, Any] = {"split": "auto", "min_split_size": 128 * KiB, "auto_split": FAST}
 
 
-def _start(record: RequestRecord) -> int:
-    return int((record.range or "bytes=0-")[6:].split("-")[0])
-
-
 @pytest.fixture
 def data() -> bytes:
     return os.urandom(3 * MiB + 4321)
@@ -88,7 +84,7 @@ async def test_the_switch_goes_on_with_the_first_answer_and_fetches_no_byte_twic
     )
     assert dest.read_bytes() == data
     assert result.connections >= 2
-    starts = [_start(r) for r in server.gets()]
+    starts = [r.asked_start for r in server.gets()]
     assert starts[0] == 0
     assert starts.count(0) == 1  # the first answer went on: byte 0 asked for once
     assert Notice.RETRIED not in result.notices
@@ -148,8 +144,8 @@ async def test_the_first_connection_dying_at_the_switch_is_asked_again_where_it_
     assert dest.read_bytes() == data
     gets = server.gets()
     assert gets[0].range == "bytes=0-"
-    again = _start(gets[2])
-    assert 0 < again < _start(gets[1])  # the first range, from where its connection stopped
+    again = gets[2].asked_start
+    assert 0 < again < gets[1].asked_start  # the first range, from where its connection stopped
     assert Notice.RETRIED in result.notices
     assert not any(n.name.startswith("RESTARTED") for n in result.notices)
     assert result.bytes_received == len(data)
@@ -328,7 +324,7 @@ async def test_a_first_connection_broken_before_the_trial_still_switches_after_i
     assert dest.read_bytes() == data
     assert Notice.RETRIED in result.notices
     assert result.connections >= 2
-    starts = [_start(r) for r in server.gets()]
+    starts = [r.asked_start for r in server.gets()]
     assert starts[:2] == [0, 96 * KiB]  # the retry goes on from the reset
     assert result.bytes_received == len(data)
 
@@ -359,7 +355,7 @@ async def test_a_resumed_one_connection_auto_download_can_still_switch(
     assert Notice.RESUMED in result.notices
     assert result.connections >= 2
     assert result.bytes_received == len(data) - result.resumed_from
-    assert _start(server.gets()[before]) == result.resumed_from
+    assert server.gets()[before].asked_start == result.resumed_from
 
 
 @pytest.mark.parametrize("split", ["auto", 4])

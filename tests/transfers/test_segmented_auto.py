@@ -32,10 +32,6 @@ FAST = AutoSplit(probe_ms=300, probe_bytes=64 * KiB, settle_ms=100, trial_ms=400
 AUTO: dict[str, Any] = {"split": "auto", "min_split_size": 128 * KiB, "auto_split": FAST}
 
 
-def _start(record: RequestRecord) -> int:
-    return int((record.range or "bytes=0-")[6:].split("-")[0])
-
-
 @pytest.fixture
 def data() -> bytes:
     return os.urandom(3 * MiB + 4321)
@@ -77,7 +73,7 @@ async def test_a_limit_on_the_whole_path_gets_the_trial_connection_handed_back(
     )
     assert dest.read_bytes() == data
     assert result.connections == 2  # the trial's
-    starts = [_start(r) for r in server.gets()]
+    starts = [r.asked_start for r in server.gets()]
     assert len(starts) == 3
     first, trial, taken_up = starts
     assert first == 0
@@ -186,5 +182,5 @@ async def test_auto_stopped_after_growing_resumes_each_range(
     assert Notice.RESUMED in result.notices
     assert result.resumed_from == held
     assert result.bytes_received == len(data) - held  # not one byte fetched twice
-    resumed = sorted(_start(r) for r in server.gets()[before:])
+    resumed = sorted(r.asked_start for r in server.gets()[before:])
     assert resumed == [s.done for s in segments if not s.complete]

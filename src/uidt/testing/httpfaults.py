@@ -110,6 +110,11 @@ class RequestRecord:
     """Set by a test (:meth:`~uidt.testing.httpserver.TransferTestServer.reset_body`): the
     connection is reset (RST) before the next piece of the body, the answer unfinished."""
 
+    @property
+    def asked_start(self) -> int:
+        """Where the request asked the body to start (its ``Range``; 0 without one)."""
+        return int((self.range or "bytes=0-")[6:].split("-")[0])
+
 
 @dataclass
 class PathState:

@@ -162,7 +162,7 @@ class TransferTestServer(TusEndpoint):
 
     def range_starts(self) -> list[int]:
         """Where each ``GET`` asked to start (0 without a ``Range``), in order of offset."""
-        return sorted(int((r.range or "bytes=0-")[6:].split("-")[0]) for r in self.gets())
+        return sorted(r.asked_start for r in self.gets())
 
     def bytes_sent(self, path: str) -> int:
         """Body bytes sent (or received, for uploads) for ``path`` so far, over all requests."""

@@ -97,19 +97,7 @@ class Reporter:
         text = self.retry_note.failed(exc)
         if text is None:
             return
-        last = self.last
-        self.service.set_notification(
-            self.params,
-            self.params.job_id,
-            Notification(
-                CHANNEL,
-                self.title,
-                self.marked(text),
-                progress=None if last is None else last.fraction,
-                actions=RUNNING_ACTIONS,
-            ),
-            DETACH,
-        )
+        self._running_notification(text, None if self.last is None else self.last.fraction)
 
     def progress(self, p: Progress) -> None:
         self.last = p
@@ -118,15 +106,15 @@ class Reporter:
             self.service.update_transferred_network_bytes(self.params, 0, p.done)
         else:
             self.service.update_transferred_network_bytes(self.params, p.done, 0)
+        self._running_notification(progress_text(p, self.notices), p.fraction)
+
+    def _running_notification(self, text: str, fraction: float | None) -> None:
+        """Post the running transfer's notification: ``text``, its bar at ``fraction``."""
         self.service.set_notification(
             self.params,
             self.params.job_id,
             Notification(
-                CHANNEL,
-                self.title,
-                self.marked(progress_text(p, self.notices)),
-                progress=p.fraction,
-                actions=RUNNING_ACTIONS,
+                CHANNEL, self.title, self.marked(text), progress=fraction, actions=RUNNING_ACTIONS
             ),
             DETACH,
         )
