@@ -20,18 +20,19 @@ from pathlib import Path
 
 import pytest
 
+from uidt.job import JobInfo, NetworkType
 from uidt.job.reasons import PendingReason
 from uidt.testing.httpserver import ThreadedTransferTestServer
 from uidt.transfers.jobs import TRANSFERS_APP, job_id_for
 
-from .conftest import Daemon, clean_env, running_daemon
+from .conftest import SAMPLE, SAMPLE_SERVICE, Daemon, clean_env, running_daemon
 
 SECRET = "s3cret-pw"
 SHORT_RETRIES = Path(__file__).parent / "shortretries"
 
 
 @pytest.fixture
-def daemon(
+def short_daemon(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Daemon]:
     """A daemon whose transfer runs give up after two link retries."""
@@ -60,9 +61,40 @@ def _wide(daemon: Daemon, *args: str) -> str:
     return done.stdout + done.stderr
 
 
-def test_a_transfer_waiting_to_retry_says_why_and_its_cancel_takes_the_reason_away(
+def test_a_job_waiting_to_retry_keeps_the_detached_notification_its_run_left_in_v1_jobs(
     daemon: Daemon, tmp_path: Path
 ) -> None:
+    """The sample app's service posts a DETACH notification, then ``job_finished(params,
+    True)``: while the job waits for its backoff, its ``/v1/jobs`` record has that notification."""
+    job = (
+        JobInfo.Builder(61, SAMPLE_SERVICE)
+        .set_user_initiated(True)
+        .set_required_network_type(NetworkType.ANY)
+        .set_extras({"mode": "retry", "end_policy": 0, "log": str(tmp_path / "log")})
+        .build()
+    )
+    scheduler = daemon.scheduler()
+    with scheduler.activity():  # the app is visible: it may schedule a user-initiated job
+        assert scheduler.schedule(job) == 1
+    latency = int(PendingReason.CONSTRAINT_MINIMUM_LATENCY)
+    waiting = daemon.wait_job(
+        61,
+        lambda j: j["state"] == "waiting" and latency in (j.get("pending_reasons") or []),
+        "waiting for its backoff",
+    )
+    assert waiting["notification"] is not None
+    assert (waiting["notification"]["id"], waiting["notification"]["title"]) == (61, "job 61")
+    assert waiting["notification"]["text"] == "retry"
+    daemon.shell("cancel", SAMPLE, "61")
+    ended = daemon.wait_job(61, lambda j: j["state"] == "cancelled", "cancelled")
+    assert ended["notification"] is None
+    assert [n for n in daemon.dumpsys()["notifications"] if n["id"] == 61] == []
+
+
+def test_a_transfer_waiting_to_retry_says_why_and_its_cancel_takes_the_reason_away(
+    short_daemon: Daemon, tmp_path: Path
+) -> None:
+    daemon = short_daemon
     port = _closed_port()
     dest = tmp_path / "x"
     job_id = job_id_for(dest)
