@@ -213,3 +213,43 @@ def test_the_fleet_table_names_each_jobs_host_and_marks_this_hosts() -> None:
     assert "waiting for a host" in rows[1]
     assert "host-b" in text
     assert "(this host)" in text
+
+
+RETRYING = {
+    "id": 7,
+    "title": "Download x.bin waiting to retry",
+    "text": "retrying: cannot reach 127.0.0.1:9 (connection refused)",
+    "progress": None,
+    "actions": [["cancel", "Cancel"]],
+}
+
+
+def _wide_text(jobs: list[dict[str, Any]]) -> str:
+    console = Console(width=400, record=True, file=io.StringIO())
+    console.print(jobs_table(jobs))
+    return console.export_text()
+
+
+def test_a_job_waiting_to_retry_says_why_in_its_why_column() -> None:
+    job = _ended("waiting", pending_reasons=[9], notification=RETRYING)
+    text = _wide_text([job])
+    assert (
+        "waiting for its delay (backoff) to pass — "
+        "retrying: cannot reach 127.0.0.1:9 (connection refused)"
+    ) in text
+    assert "last run: asked to retry" in text
+    # the notification column names it; its text is said once, in the why column
+    assert text.count("connection refused") == 1
+    assert "Download x.bin waiting to retry" in text
+
+
+def test_a_running_jobs_why_column_stays_empty_and_its_notification_shows() -> None:
+    running = {**RETRYING, "title": "Download x.bin", "text": "1 MiB of 4 MiB"}
+    text = _wide_text([_ended("active", pending_reasons=[], notification=running)])
+    assert "Download x.bin — 1 MiB of 4 MiB" in text
+
+
+def test_an_apps_words_in_the_why_column_are_not_read_as_markup() -> None:
+    note = {**RETRYING, "text": "retrying: [bold]503[/bold]"}
+    text = _wide_text([_ended("waiting", pending_reasons=[9], notification=note)])
+    assert "retrying: [bold]503[/bold]" in text

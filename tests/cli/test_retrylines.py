@@ -47,7 +47,7 @@ def test_one_line_per_reason_not_per_attempt() -> None:
 
 
 def test_a_new_run_that_retries_is_said_again() -> None:
-    lines = RetryLines(7)
+    lines = RetryLines(7, shows_notes=True)
     lines.news(_job(f"retrying: {REFUSED}"))
     # the follower shows the wait from the notification the run left: nothing from here
     assert lines.news(_job(f"retrying: http://h/x: {REFUSED}", state="waiting")) == []
@@ -108,7 +108,7 @@ def test_the_batch_view_says_a_file_retries_once_and_when_its_run_gives_up() -> 
     for step in (
         _job(f"retrying: {REFUSED}"),
         _job(f"retrying: {REFUSED}"),
-        _job("", state="waiting"),  # a waiting job's record carries no notification
+        _job("", state="waiting"),  # no notification (the app cancelled it)
     ):
         seen[:] = [{**record, **step}]
         run._look(None)
@@ -116,4 +116,46 @@ def test_the_batch_view_says_a_file_retries_once_and_when_its_run_gives_up() -> 
     assert lines == [
         f"job 7: retrying: {REFUSED} {HINT}",
         f"job 7: this run gave up; the job waits for its delay (backoff), then retries: {REFUSED}",
+    ]
+
+
+def test_the_batch_view_says_a_run_gave_up_also_when_the_waiting_record_keeps_its_notification() -> (
+    None
+):
+    """A waiting job's record carries the notification its last run left ("retrying: …"): the
+    batch, which shows no why-waiting line of its own, still says the run gave up, once."""
+    record = {"app": TRANSFERS_APP, "namespace": None, "job_id": 7, "generation": 1}
+    seen: list[dict[str, Any]] = []
+    job = JobInfo.Builder(7, "uidt.transfers.service:HttpDownloadService").build()
+    run = BatchRun(_Cli(seen), [(job, FileState("x", "line 1", 7))], limit=1)  # type: ignore[arg-type]
+    slot = run.slots[0]
+    slot.scheduled, slot.generation = True, 1
+    out = io.StringIO()
+    run.view = BatchView([slot.file], console=Console(file=out, width=200, force_terminal=False))
+    left = f"retrying: http://h/x: {REFUSED}"
+    for step in (
+        _job(f"retrying: {REFUSED}"),
+        _job(left, state="waiting", pending_reasons=[9]),
+        _job(left, state="waiting", pending_reasons=[9]),
+    ):
+        seen[:] = [{**record, **step}]
+        run._look(None)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("job 7: ")]
+    assert lines == [
+        f"job 7: retrying: {REFUSED} {HINT}",
+        f"job 7: this run gave up; the job waits for its delay (backoff), then retries: {REFUSED}",
+    ]
+
+
+def test_the_bar_says_the_wait_once_in_its_own_words_not_twice() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(7, console=Console(file=out, width=200, force_terminal=False))
+    bar.show(_job(f"retrying: {REFUSED}", transferred_download_bytes=0))
+    for _ in range(2):
+        bar.show(_job(f"retrying: {REFUSED}", state="waiting", pending_reasons=[9]))
+    bar.close()
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("job 7: ")]
+    assert lines == [
+        f"job 7: retrying: {REFUSED} {HINT}",
+        f"job 7: waiting for its delay (backoff) to pass — retrying: {REFUSED}",
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.helpers import APP, VISIBLE, of_type, started, uij
+from uidt.device.state import DeviceState
 from uidt.errors import InvalidJobError
 from uidt.job import EndPolicy, Notification
 from uidt.job.key import JobKey
@@ -102,3 +103,109 @@ def test_a_job_that_runs_again_after_the_restart_posts_its_notification_again(
     (shown,) = service.notifications.active(APP)
     assert shown.user_initiated_job
     assert shown.job == JobKey(APP, None, 1)
+
+
+# -- between runs: the notification the last run left stays with the job -----------------------
+
+RETRY_TITLE = "Download x.bin waiting to retry"
+RETRY_TEXT = "retrying: cannot reach 127.0.0.1:9 (connection refused)"
+
+
+def _waiting_to_retry(
+    service: JobSchedulerService, job_id: int = 1, text: str = RETRY_TEXT
+) -> None:
+    """Job ``job_id`` ran, posted ``text`` (DETACH) and asked to run again after its backoff."""
+    run_id = started(service, uij(job_id), notify=False)
+    service.host.on_set_notification(
+        run_id, job_id, Notification("transfers", RETRY_TITLE, text, ongoing=False),
+        EndPolicy.DETACH,
+    )  # fmt: skip
+    service.host.on_job_finished(run_id, True)
+    run_until_idle(service)
+
+
+def test_a_job_waiting_for_its_backoff_keeps_the_notification_its_run_left(
+    service: JobSchedulerService,
+) -> None:
+    _waiting_to_retry(service)
+    (job,) = service.queries.jobs_snapshot()
+    assert job["state"] == "waiting"
+    assert job["notification"] is not None
+    assert (job["notification"]["id"], job["notification"]["title"]) == (1, RETRY_TITLE)
+    assert job["notification"]["text"] == RETRY_TEXT
+    # dumpsys's job block reads the same record
+    assert service.queries.dump()["jobs"][0]["notification"]["text"] == RETRY_TEXT
+
+
+def test_the_apps_update_of_the_left_notification_shows_and_its_cancel_clears_it(
+    service: JobSchedulerService,
+) -> None:
+    _waiting_to_retry(service)
+    service.notification_manager.notify(
+        APP, 1, Notification("transfers", RETRY_TITLE, "retrying: the server answered 503")
+    )
+    assert service.queries.jobs_snapshot()[0]["notification"]["text"].endswith("503")
+    assert service.notification_manager.cancel(APP, 1)
+    assert service.queries.jobs_snapshot()[0]["notification"] is None
+
+
+def test_another_run_that_takes_the_id_takes_the_notification_from_the_waiting_job(
+    service: JobSchedulerService,
+) -> None:
+    _waiting_to_retry(service)
+    run_id = started(service, uij(2), notify=False)
+    service.host.on_set_notification(
+        run_id, 1, Notification("transfers", "job 2"), EndPolicy.DETACH
+    )
+    jobs = {j["job_id"]: j for j in service.queries.jobs_snapshot()}
+    assert jobs[1]["notification"] is None
+    assert jobs[2]["notification"]["title"] == "job 2"
+
+
+def test_a_password_in_the_reason_shows_nowhere(service: JobSchedulerService) -> None:
+    _waiting_to_retry(service, text="retrying: cannot reach http://ann:hunter2@127.0.0.1:9/x")
+    shown = repr(service.queries.jobs_snapshot()) + repr(service.queries.dump())
+    assert "hunter2" not in shown
+    assert "http://ann:***@127.0.0.1:9/x" in shown  # masked, the rest kept
+
+
+@pytest.mark.parametrize("by_user", [False, True])
+def test_a_job_cancelled_while_waiting_takes_its_retrying_notification_with_it(
+    service: JobSchedulerService, by_user: bool
+) -> None:
+    _waiting_to_retry(service)
+    if by_user:  # uidt cmd cancel
+        service.commands.cancel(APP, None, 1)
+    else:  # JobScheduler.cancel, the Task Manager's Cancel
+        service.cancel(APP, None, 1)
+    assert RemoveNotification(APP, 1) in service.take_actions()
+    assert service.queries.jobs_snapshot() == []
+    assert service.queries.dump()["notifications"] == []
+    (ended,) = service.queries.jobs_snapshot(include_ended=True)
+    assert ended["state"] == "cancelled"
+    assert "retrying" not in repr(ended)
+
+
+def test_a_replaced_waiting_job_does_not_show_the_old_runs_reason(
+    service: JobSchedulerService,
+) -> None:
+    _waiting_to_retry(service)
+    service.on_device_state(DeviceState(plugged=False, charging=False))
+    service.schedule(VISIBLE, None, uij(1, requires_charging=True))  # waits for the charger
+    run_until_idle(service)
+    (job,) = service.queries.jobs_snapshot()
+    assert job["state"] != "active"
+    assert job["notification"] is None
+
+
+def test_a_job_replaced_while_running_does_not_show_the_old_runs_notification(
+    service: JobSchedulerService,
+) -> None:
+    started(service, uij(1))  # its run posts "job 1" (DETACH)
+    service.on_device_state(DeviceState(plugged=False, charging=False))
+    service.schedule(VISIBLE, None, uij(1, requires_charging=True))
+    run_until_idle(service)
+    (job,) = service.queries.jobs_snapshot()
+    assert job["state"] != "active"
+    assert job["notification"] is None
+    assert [n["title"] for n in service.queries.dump()["notifications"]] == ["job 1"]

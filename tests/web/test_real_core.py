@@ -294,3 +294,38 @@ def test_a_cancel_of_a_job_that_never_was_is_still_404(client: TestClient) -> No
     )
     assert response.status_code == 404
     assert response.json()["error"] == "no job 99 of org.example.photos"
+
+
+def test_a_job_waiting_to_retry_shows_why_and_its_cancel_takes_the_reason_away(
+    core: CoreRuntime, client: TestClient
+) -> None:
+    core.service.schedule(Caller(APP, visible=True), None, uij(4))
+    core.pump()
+    run_id = core.starts[-1].run_id
+    core.service.host.on_set_notification(
+        run_id, 4,
+        Notification(
+            "transfers", "Download x.bin waiting to retry",
+            "retrying: cannot reach 127.0.0.1:9 (connection refused)", ongoing=False,
+        ),
+        EndPolicy.DETACH,
+    )  # fmt: skip
+    core.service.host.on_job_finished(run_id, True)  # run again after the backoff
+    core.pump()
+    view = client.get("/api/state").json()["view"]
+    [waiting] = view["waiting"]
+    assert waiting["title"] == "Download x.bin waiting to retry"
+    assert waiting["text"] == "retrying: cannot reach 127.0.0.1:9 (connection refused)"
+    assert "cannot reach 127.0.0.1:9 (connection refused)" in client.get("/").text
+
+    response = client.post(
+        "/api/jobs/cancel",
+        data={"app": APP, "job_id": "4"},
+        headers={"X-CSRF-Token": csrf_of(client), "Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    view = client.get("/api/state").json()["view"]
+    assert view["waiting"] == []
+    # (the played app's first notification, "job 4" with id 1, was detached when it took id 4)
+    assert [n["notification_id"] for n in view["notifications"]] == [1]
+    assert "retrying" not in client.get("/").text

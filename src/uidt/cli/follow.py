@@ -222,9 +222,9 @@ def _watch(cli: CliContext, target: Target, bar: list[ProgressBar]) -> dict[str,
             reply = cli.connection(autostart=False).request("GET", "/v1/jobs", query=query)
             job = find(reply["jobs"], target)
             if job is not None and job["state"] not in TERMINAL_STATES and _between_runs(job):
-                # Between runs the job owns no notification; the one its last run left
-                # (detached) says why it waits, e.g. "retrying: the server answered 503"
-                # (asked once a wait).
+                # The record carries the notification its last run left (detached), which says
+                # why it waits ("retrying: the server answered 503"); a daemon from before that
+                # sends none between runs: ask the app's notifications (once a wait).
                 if job["state"] != last_state or left is None:
                     left = _final_notification(cli, target) or {}
                 job = {**job, "notification": left}

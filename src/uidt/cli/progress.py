@@ -265,7 +265,7 @@ class ProgressBar:
         self.frame = Frame(job_id)
         self.meter = RateMeter(clock)
         self.seen_notices: set[str] = set()
-        self.retries = RetryLines(job_id)
+        self.retries = RetryLines(job_id, shows_notes=True)
         self.clock = clock
         self.closed = False
         self._last_why = ""

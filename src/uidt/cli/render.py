@@ -7,11 +7,11 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from uidt.cli.progress import why_waiting
 from uidt.job.reasons import (
     crash_text,
     ended_on_its_own,
     incomplete_end_words,
-    pending_words,
     stop_reason_text,
 )
 from uidt.store.fleet import stop_request_text
@@ -48,10 +48,11 @@ def _job_cells(job: dict[str, Any]) -> tuple[str, ...]:
     """One row of ``uidt jobs``: app, job, state, progress, why, notification."""
     state = job["state"]
     why = ""
+    said = False  # the why column says the notification's text (a reason to retry)
     if state in _WAITING_STATES:  # an ended record waits for nothing
-        why = "; ".join(
-            pending_words(job.get("pending_reasons") or [], job.get("required_host_labels") or ())
-        )
+        # what it waits for, then the words its last run left ("retrying: <reason>")
+        why = escape(why_waiting(job))
+        said = bool(_note_words(job)[1])
     last = stop_reason_text(job.get("stop_reason"), job.get("internal_stop_reason"))
     incomplete = incomplete_end_words(
         state, job.get("stop_reason"), job.get("internal_stop_reason"), job.get("incomplete")
@@ -70,12 +71,17 @@ def _job_cells(job: dict[str, Any]) -> tuple[str, ...]:
         why = f"{why}\nlast crash: {crash}".strip()
     if job.get("insecure"):
         state = f"{state}\nINSECURE"  # the server's certificate is not checked
-    return job["app"], _ident(job), state, progress_text(job), why, _note_text(job)
+    note = _note_words(job)[0] if said else _note_text(job)
+    return job["app"], _ident(job), state, progress_text(job), why, note
+
+
+def _note_words(job: dict[str, Any]) -> tuple[str, str]:
+    note = job.get("notification") or {}
+    return str(note.get("title") or ""), str(note.get("text") or "").strip()
 
 
 def _note_text(job: dict[str, Any]) -> str:
-    note = job.get("notification") or {}
-    return " — ".join(x for x in (note.get("title"), note.get("text")) if x)
+    return " — ".join(x for x in _note_words(job) if x)
 
 
 def fleet_table(jobs: list[dict[str, Any]]) -> Table:

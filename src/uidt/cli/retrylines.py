@@ -8,9 +8,10 @@ A follower prints that once, as its own line above the bar, with what the user c
     network is up; uidt cancel 7 stops it)
 
 and again only when the reason changes, not once per attempt. When the run gives up and the job
-waits for its backoff, the single follower says so through the job's pending reasons
-(:func:`uidt.cli.progress.why_waiting`); a batch, which does not read the notifications of
-waiting jobs, gets that line from here.
+waits for its backoff, the single follower says so through the job's pending reasons and the
+notification the run left, which the waiting job's record carries
+(:func:`uidt.cli.progress.why_waiting`); a batch, which shows no such line, gets that news from
+here (as does the follower when the record has no notification).
 """
 
 from __future__ import annotations
@@ -42,16 +43,20 @@ class RetryLines:
 
     Args:
         job_id: The job, for the hint (``uidt cancel JOB``).
+        shows_notes: The caller says a waiting job's notification text itself (the single
+            follower's why-waiting line), so a run given up is news only for a record without one.
     """
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, *, shows_notes: bool = False) -> None:
         self.job_id = job_id
+        self.shows_notes = shows_notes
         #: The reason printed last in this run (``None``: none yet, or the run ended).
         self.said: str | None = None
 
     def news(self, job: dict[str, Any]) -> list[str]:
         """The sentences (without ``job N:``) ``job``'s record is news for: the first reason of
-        a run, a changed one, and (for a record without a notification) the run given up."""
+        a run, a changed one, and the run given up (unless the caller shows the notification the
+        waiting record carries)."""
         reason = retry_reason(job)
         if reason is not None:
             if reason == self.said:
@@ -64,6 +69,8 @@ class RetryLines:
         if job.get("state") == "active":
             return []  # bytes flow again: the bar shows them
         last, self.said = self.said, None
-        if last is None or job.get("state") not in _BETWEEN_RUNS or job.get("notification"):
-            return []  # ended, or the follower shows the wait from the job's own notification
+        if last is None or job.get("state") not in _BETWEEN_RUNS:
+            return []  # ended: the end says how
+        if self.shows_notes and job.get("notification"):
+            return []  # the follower shows the wait from the job's own notification
         return [f"this run gave up; the job waits for its delay (backoff), then retries: {last}"]

@@ -172,6 +172,7 @@ class SchedulerCore:
         self.pending.discard(key)
         self.dependents.untrack(key)
         self.dirty.discard(key)
+        self.notifications.job_gone(key, take_down=False)
         self.emit(RemoveJob(key))
         return status
 
@@ -195,6 +196,12 @@ class SchedulerCore:
         ctx = self.run_table.get(key)
         if not moved:
             status.state = check_transition(status.state, JobState.CANCELLED)
+        if ctx is None and not moved:
+            # Cancelled between runs: the notification its last run left goes with it, and its
+            # ended record does not keep that run's words ("retrying: …") either.
+            for action in self.notifications.job_gone(key, take_down=True):
+                self.emit(action)
+            status.last_notification = None
         self._remove(key)
         status.last_stop_reason, status.last_internal_stop_reason = reason, internal
         if moved:

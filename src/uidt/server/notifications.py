@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from uidt.errors import InvalidJobError, JobPermissionError
+from uidt.job.key import JobKey
 from uidt.job.notification import EndPolicy, Notification
 from uidt.job.reasons import StopReason
 from uidt.redact import redact
@@ -31,12 +32,35 @@ def _redacted(shown: dict[str, object]) -> dict[str, object]:
     return shown
 
 
+def _view(record: NotificationRecord | None) -> dict[str, Any] | None:
+    """A job record's ``notification`` field: id, title, text, progress and actions."""
+    if record is None:
+        return None
+    n = record.notification
+    return {
+        "id": record.notification_id,
+        "title": n["title"],
+        "text": n["text"],
+        "progress": n["progress"],
+        "actions": list(n.get("actions", [])),
+    }
+
+
 class NotificationCoordinator:
-    """Tracks the notifications of running jobs and what happens to them when jobs end."""
+    """Tracks the notifications of running jobs and what happens to them when jobs end.
+
+    A notification a run leaves posted (DETACH) stays the job's while the job waits for its next
+    run (``JobNotificationCoordinator`` keeps it posted; here the job's record also shows it,
+    :meth:`left_by`): "retrying: <reason>" says why the job waits. The tie ends when a run (of
+    this job or another) takes the notification id, the app cancels it, or the job goes.
+    """
 
     def __init__(self) -> None:
         self.shown: dict[NotificationKey, NotificationRecord] = {}
         self._users: defaultdict[NotificationKey, dict[int, JobServiceContext]] = defaultdict(dict)
+        #: The job whose last run left each detached notification, and the reverse.
+        self._left: dict[NotificationKey, JobKey] = {}
+        self._left_of: dict[JobKey, NotificationKey] = {}
 
     def set_notification(
         self,
@@ -62,9 +86,11 @@ class NotificationCoordinator:
             raise InvalidJobError("invalid job end notification policy") from None
         actions: list[Action] = []
         if ctx.notification_id is not None and ctx.notification_id != notification_id:
-            actions += self._detach(ctx, StopReason.UNDEFINED, utc_ms)
+            actions += self._detach(ctx, StopReason.UNDEFINED, utc_ms, tie=False)
         app = ctx.app
         key = (app, notification_id)
+        self._untie(key)  # a run owns it now: no waiting job shows it
+        self._untie_job(ctx.status.key)  # the job's run shows its own (shown_of)
         ctx.notification_id = notification_id
         ctx.end_policy = policy
         ctx.awaiting_notification = False
@@ -124,6 +150,7 @@ class NotificationCoordinator:
         if key not in self.shown or self._used_by_uij(key):
             return False, []
         del self.shown[key]
+        self._untie(key)
         return True, [RemoveNotification(app, notification_id)]
 
     def restore(self, records: Iterable[NotificationRecord]) -> list[Action]:
@@ -150,17 +177,28 @@ class NotificationCoordinator:
         without a run or a notification)."""
         if ctx is None or ctx.notification_id is None:
             return None
-        record = self.shown.get((ctx.app, ctx.notification_id))
-        if record is None:
-            return None
-        n = record.notification
-        return {
-            "id": ctx.notification_id,
-            "title": n["title"],
-            "text": n["text"],
-            "progress": n["progress"],
-            "actions": list(n.get("actions", [])),
-        }
+        return _view(self.shown.get((ctx.app, ctx.notification_id)))
+
+    def left_by(self, job: JobKey) -> dict[str, Any] | None:
+        """What the notification ``job``'s last run left posted shows now (the fields of
+        :meth:`shown_of`), ``None`` when it left none or it is no longer the job's."""
+        key = self._left_of.get(job)
+        return None if key is None else _view(self.shown.get(key))
+
+    def job_gone(self, job: JobKey, *, take_down: bool) -> list[Action]:
+        """``job`` leaves the scheduler: it no longer shows the notification its last run left.
+
+        With ``take_down`` (the job is cancelled between runs) that notification goes too: it
+        speaks for a wait ("retrying: …", a Cancel button) that is over, and no app code runs
+        to update it.
+        """
+        key = self._left_of.get(job)
+        if key is None:
+            return []
+        self._untie(key)
+        if not take_down or self.shown.pop(key, None) is None:
+            return []
+        return [RemoveNotification(key[0], key[1])]
 
     def active(self, app: str) -> list[NotificationRecord]:
         """``getActiveNotifications``: what the app's notifications show now, by id."""
@@ -196,12 +234,16 @@ class NotificationCoordinator:
     # -- job ends -------------------------------------------------------------------------------
 
     def job_ended(
-        self, ctx: JobServiceContext, stop_reason: StopReason, utc_ms: int
+        self, ctx: JobServiceContext, stop_reason: StopReason, utc_ms: int, *, tie: bool = True
     ) -> list[Action]:
-        """The run ended with ``stop_reason``: apply the end policy of the last job using the id."""
+        """The run ended with ``stop_reason``: apply the end policy of the last job using the id.
+
+        ``tie``: the run's job is still scheduled, so a notification left posted stays its
+        (:meth:`left_by`); not for a job cancelled or replaced while it ran.
+        """
         if ctx.notification_id is None:
             return []
-        return self._detach(ctx, stop_reason, utc_ms)
+        return self._detach(ctx, stop_reason, utc_ms, tie=tie)
 
     def remove_app(self, app: str) -> list[Action]:
         """Take down every notification of an app (uninstall)."""
@@ -209,10 +251,13 @@ class NotificationCoordinator:
         for key in [k for k in self.shown if k[0] == app]:
             del self.shown[key]
             self._users.pop(key, None)
+            self._untie(key)
             actions.append(RemoveNotification(app, key[1]))
         return actions
 
-    def _detach(self, ctx: JobServiceContext, stop_reason: StopReason, utc_ms: int) -> list[Action]:
+    def _detach(
+        self, ctx: JobServiceContext, stop_reason: StopReason, utc_ms: int, *, tie: bool
+    ) -> list[Action]:
         assert ctx.notification_id is not None
         key = (ctx.app, ctx.notification_id)
         users = self._users.get(key, {})
@@ -232,7 +277,21 @@ class NotificationCoordinator:
         if ctx.end_policy is EndPolicy.REMOVE or stop_reason in _REMOVING_STOPS:
             del self.shown[key]
             return [RemoveNotification(key[0], key[1])]
+        if tie:
+            self._untie_job(ctx.status.key)
+            self._left[key] = ctx.status.key
+            self._left_of[ctx.status.key] = key
         return [self._repost(key, record, False, None, utc_ms)]
+
+    def _untie(self, key: NotificationKey) -> None:
+        job = self._left.pop(key, None)
+        if job is not None:
+            del self._left_of[job]
+
+    def _untie_job(self, job: JobKey) -> None:
+        key = self._left_of.pop(job, None)
+        if key is not None:
+            del self._left[key]
 
     def _repost(
         self,

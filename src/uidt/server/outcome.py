@@ -66,7 +66,8 @@ def finish_run(
     status.override = Override.NONE
     reason, internal = ctx.stop_reason, ctx.internal_reason
     status.last_notification = svc.notifications.shown_of(ctx)
-    for action in svc.notifications.job_ended(ctx, reason, utc):
+    scheduled = svc.jobs.get(key) is status  # not cancelled or replaced while running
+    for action in svc.notifications.job_ended(ctx, reason, utc, tie=scheduled):
         svc.emit(action)
     if ctx.user_visible and (
         (internal in _TIMEOUTS and ctx.counts_as_timeout)

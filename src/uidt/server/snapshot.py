@@ -39,8 +39,12 @@ def job_snapshot(svc: SchedulerCore, status: JobStatus) -> dict[str, Any]:
     ctx = svc.run_table.get(key)
     down, up = status.estimated_bytes()
     notification = svc.notifications.shown_of(ctx)
-    if notification is None and ctx is None and status.state.terminal:
-        notification = status.last_notification
+    if ctx is None:
+        # Ended: what its last run showed. Between runs: the notification that run left, while
+        # it stays posted (a transfer waiting for its backoff says "retrying: <reason>").
+        notification = (
+            status.last_notification if status.state.terminal else svc.notifications.left_by(key)
+        )
     figures = _bytes(status, ctx, down, up)
     return {
         "app": key.app,

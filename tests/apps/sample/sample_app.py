@@ -3,7 +3,8 @@
 ``mode``: ``finish`` (notify, then finish), ``run`` (notify, run until stopped), ``silent``
 (never notify), ``block`` (on_start_job never returns), ``raise`` (on_start_job raises),
 ``false`` (on_start_job returns False), ``task`` (notify, work in a task of its own that logs
-``cleaned`` when cancelled). ``end_policy`` (default 1, REMOVE) is the notification's end policy.
+``cleaned`` when cancelled), ``retry`` (notify, then ``job_finished(params, True)``: run again
+after the backoff). ``end_policy`` (default 1, REMOVE) is the notification's end policy.
 Every callback appends a line to ``extras["log"]``.
 """
 
@@ -45,6 +46,8 @@ class SampleService(JobService):
         self.update_transferred_network_bytes(params, 10, 0)
         if mode == "finish":
             self.job_finished(params, False)
+        if mode == "retry":
+            self.job_finished(params, True)
         if mode == "task":  # work in a task of its own, which cleans up when cancelled
             self._task = asyncio.get_running_loop().create_task(self._work(params))
         return True
