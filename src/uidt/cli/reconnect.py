@@ -6,14 +6,12 @@ runs it on. So a command that follows jobs does not end when its daemon stops an
 gives a daemon :data:`RECONNECT_GRACE_S` to come back by itself (a service manager, another
 command), then starts one as any command does — unless the daemon was stopped on purpose
 (``uidt daemon stop``, SIGTERM: it removed its pid file), which raises :class:`DaemonStopped`.
-:class:`Losses` counts the losses in a row and gives up after :data:`MAX_RECONNECTS` of them
-spanning at least :data:`GIVE_UP_AFTER_S`.
+:class:`Losses` counts the losses in a row and gives up after :data:`MAX_RECONNECTS`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from uidt.cli.context import CliContext
 from uidt.errors import DaemonError
@@ -23,12 +21,8 @@ from uidt.errors import DaemonError
 #: does; a persisted job goes on under the next daemon either way.
 RECONNECT_GRACE_S = 3.0
 RECONNECT_POLL_S = 0.1
-#: Losses in a row (no answer in between) after which the follower gives up, once they also
-#: span :data:`GIVE_UP_AFTER_S`: a restart can bring a burst of quick losses (a daemon that
-#: answers its ping while another start of it loses the home and goes), which is no reason to
-#: stop following persisted jobs that go on.
+#: Losses in a row (no answer in between) after which the follower gives up.
 MAX_RECONNECTS = 5
-GIVE_UP_AFTER_S = 30.0
 
 
 class DaemonStopped(DaemonError):
@@ -68,37 +62,22 @@ class Losses:
     answer, :meth:`answered` starts the count again.
     """
 
-    def __init__(
-        self,
-        cli: CliContext,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,  # noqa: TID251 - pacing asks to another process
-    ) -> None:
+    def __init__(self, cli: CliContext) -> None:
         self.cli = cli
-        self.clock = clock
-        self.sleep = sleep
         self.in_a_row = 0
-        self.first_loss = 0.0
 
     def lost(self, error: DaemonError) -> None:
         """The daemon did not answer (``error``): wait for the next one (:func:`reconnect`).
 
         Raises:
             DaemonStopped: It was stopped on purpose (``error`` itself, or from the reconnect).
-            DaemonError: ``error``, after more than :data:`MAX_RECONNECTS` losses in a row
-                over at least :data:`GIVE_UP_AFTER_S`.
+            DaemonError: ``error``, after more than :data:`MAX_RECONNECTS` losses in a row.
         """
         if isinstance(error, DaemonStopped):
             raise error
-        now = self.clock()
-        if not self.in_a_row:
-            self.first_loss = now
         self.in_a_row += 1
-        if self.in_a_row > MAX_RECONNECTS and now - self.first_loss >= GIVE_UP_AFTER_S:
+        if self.in_a_row > MAX_RECONNECTS:
             raise error
-        if self.in_a_row > 1:  # lost again right after a reconnect: not a tight loop of asks
-            self.sleep(RECONNECT_POLL_S)
         try:
             reconnect(self.cli)
         except DaemonStopped:
