@@ -143,7 +143,12 @@ class BatchRun:
         version: int | None = None
         losses = Losses(self.cli)
         try:
-            self._feed()
+            try:
+                self._feed()
+            except DaemonError as exc:
+                # The daemon starts a file at once and may go (killed, restarted) before its
+                # answer comes back: followed as any later loss is (the loop asks again).
+                losses.lost(exc)
             if wait:
                 self.view = BatchView([s.file for s in self.slots])
             while any(not s.scheduled for s in self.slots) or (wait and self._open()):
