@@ -61,7 +61,9 @@ async def test_action_invoked_reaches_the_receiver_with_a_grant(
         notification_server.ActionInvoked(call.returned_id, "schedule")
         clicks = tmp_path / "clicks.log"
         await _until(lambda: "schedule: 1" in read_log(clicks), "the receiver to schedule")
-        assert read_log(clicks)[:2] == ["click 5 schedule source=desktop job=None", "schedule: 1"]
+        # the click comes first; the job it allowed starts at once, so its "ran" line may come
+        # before the receiver logs the schedule's result (seen in CI under load)
+        assert read_log(clicks)[0] == "click 5 schedule source=desktop job=None"
         await _until(lambda: "job 505 ran" in read_log(clicks), "the job the click allowed")
     finally:
         await asyncio.to_thread(daemon.stop)
