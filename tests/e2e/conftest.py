@@ -26,6 +26,7 @@ from uidt import JobInfo, JobScheduler, NetworkType
 from uidt.app.connection import DaemonConnection
 from uidt.errors import DaemonError
 from uidt.home.paths import resolve_paths
+from uidt.transfers.jobs import TRANSFERS_APP
 
 T = TypeVar("T")
 
@@ -94,6 +95,15 @@ def reap(process: subprocess.Popen[Any]) -> None:
         process.kill()
     with process:  # closes stdin, stdout and stderr, and waits
         pass
+
+
+def running_transfers(daemon: Daemon) -> int:
+    """How many jobs of the built-in transfer app the daemon runs now."""
+    return sum(
+        1
+        for j in daemon.jobs(include_ended=False)
+        if j["app"] == TRANSFERS_APP and j["state"] == "active"
+    )
 
 
 def read_lines_until(stream: IO[str], marker: str, timeout: float) -> list[str]:

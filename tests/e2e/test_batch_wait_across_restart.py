@@ -20,13 +20,13 @@ import pytest
 
 from uidt.home.paths import resolve_paths
 from uidt.testing.httpserver import ThreadedTransferTestServer
-from uidt.transfers.jobs import TRANSFERS_APP
 
 from .conftest import (
     Daemon,
     clean_env,
     reap,
     running_daemon,
+    running_transfers,
     stop_autostarted_daemon,
     wait_for,
 )
@@ -53,14 +53,6 @@ def _batch(home: Path, urls: list[str], folder: Path, *more: str) -> subprocess.
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-
-
-def _running_transfers(daemon: Daemon) -> int:
-    return sum(
-        1
-        for j in daemon.jobs(include_ended=False)
-        if j["app"] == TRANSFERS_APP and j["state"] == "active"
     )
 
 
@@ -101,7 +93,7 @@ def test_a_batch_wait_follows_its_files_to_their_end_across_a_daemon_kill(
         # -j 1: the second file is scheduled only once the first ended, under the next daemon
         waiting = _batch(home, urls, folder, "-j", "1")
         try:
-            wait_for(lambda: _running_transfers(daemon), DEADLINE_S, "the first file to run")
+            wait_for(lambda: running_transfers(daemon), DEADLINE_S, "the first file to run")
             restart_after_kill9(daemon)
             server.unpause("/first.bin")
             out, err = waiting.communicate(timeout=DEADLINE_S)
@@ -127,7 +119,7 @@ def test_a_batch_wait_stops_following_a_daemon_stopped_on_purpose(
     with running_daemon(home) as daemon:
         waiting = _batch(home, urls, folder, "-j", "1")
         try:
-            wait_for(lambda: _running_transfers(daemon), DEADLINE_S, "the first file to run")
+            wait_for(lambda: running_transfers(daemon), DEADLINE_S, "the first file to run")
             daemon.stop()  # SIGTERM: `uidt daemon stop`
             _out, err = waiting.communicate(timeout=DEADLINE_S)
         finally:

@@ -20,13 +20,13 @@ import pytest
 
 from uidt.home.paths import resolve_paths
 from uidt.testing.httpserver import ThreadedTransferTestServer
-from uidt.transfers.jobs import TRANSFERS_APP
 
 from .conftest import (
     Daemon,
     clean_env,
     reap,
     running_daemon,
+    running_transfers,
     stop_autostarted_daemon,
     wait_for,
 )
@@ -53,13 +53,6 @@ def follow(home: Path, url: str, dest: Path) -> subprocess.Popen[str]:
     )
 
 
-def running_transfer(daemon: Daemon) -> bool:
-    return any(
-        j["app"] == TRANSFERS_APP and j["state"] == "active"
-        for j in daemon.jobs(include_ended=False)
-    )
-
-
 def test_wait_follows_the_job_to_its_end_across_a_daemon_kill(
     tmp_path: Path, server: ThreadedTransferTestServer
 ) -> None:
@@ -69,7 +62,7 @@ def test_wait_follows_the_job_to_its_end_across_a_daemon_kill(
     with running_daemon(home) as daemon:
         waiting = follow(home, server.url("/held.bin"), dest)
         try:
-            wait_for(lambda: running_transfer(daemon), what="the transfer to run")
+            wait_for(lambda: running_transfers(daemon), what="the transfer to run")
             # The follower is held while the daemon is killed and started again (what a service
             # manager does), so that the restart is back before the follower's grace begins,
             # however slow a loaded machine makes the restart: its long poll still breaks, and
@@ -101,7 +94,7 @@ def test_wait_starts_a_daemon_itself_when_none_comes_back(
     with running_daemon(home) as daemon:
         waiting = follow(home, server.url("/held.bin"), dest)
         try:
-            wait_for(lambda: running_transfer(daemon), what="the transfer to run")
+            wait_for(lambda: running_transfers(daemon), what="the transfer to run")
             daemon.kill9()
             server.unpause("/held.bin")
             out, err = waiting.communicate(timeout=60)
@@ -121,7 +114,7 @@ def test_wait_does_not_start_again_a_daemon_that_was_stopped_on_purpose(
     with running_daemon(home) as daemon:
         waiting = follow(home, server.url("/held.bin"), dest)
         try:
-            wait_for(lambda: running_transfer(daemon), what="the transfer to run")
+            wait_for(lambda: running_transfers(daemon), what="the transfer to run")
             daemon.stop()  # SIGTERM: `uidt daemon stop`
             _out, err = waiting.communicate(timeout=60)
         finally:
